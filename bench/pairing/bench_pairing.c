@@ -1,0 +1,189 @@
+/* bench_pairing.c -- BLS12-381 speed: pairing, 2-term multi-pairing, G1/G2 multiplication
+ * (variable base, built-in generator table, caller table), GT exponentiation, MSM of 1k and 4k
+ * G1 points against 4k separate multiplications measured in the same run, RFC 9380 hashing and
+ * decoding with the subgroup check.
+ *
+ * CSV columns: op, n (points or terms), ns per op, ms per op, Mcycles per op at the measured TSC
+ * clock, the issue's target in ms (empty when none; for the 4k MSM, an eighth of the 4k separate
+ * multiplications measured just before it) and whether it is met, then the published
+ * mcl and blst figures (ibbe reference notes) in Mcycles and converted to ms at this clock, so
+ * the gap to the best libraries reads directly off the table. */
+#include <cloister/pairing.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bench.h"
+
+#define MSM_MAX 4096
+
+static struct {
+    bls_g1 g1, r1, g1_pts[MSM_MAX];
+    bls_g2 g2, r2, g2_pts[1024];
+    bls_gt gt, rt;
+    bls_fr k, h, ks[MSM_MAX];
+    int status;
+    bls_g1_table *t1;
+    uint8_t g1_enc[BLS_G1_BYTES], g2_enc[BLS_G2_BYTES], gt_enc[BLS_GT_BYTES];
+    size_t n;
+} s;
+
+/* One timed loop per operation: bench_ns_per_op calls it with a batch size. */
+#define TIMED(name, body)                                                                       \
+    static void name(void *arg, uint64_t iters)                                                 \
+    {                                                                                           \
+        for (uint64_t i = 0; i < iters; i++) {                                                  \
+            body;                                                                               \
+        }                                                                                       \
+    }
+
+TIMED(b_pairing, bls_pairing(&s.gt, &s.g1, &s.g2))
+TIMED(b_multi2, bls_pairing_multi(&s.gt, s.g1_pts, s.g2_pts, 2))
+TIMED(b_g1_mul, bls_g1_mul(&s.r1, &s.g1, &s.k))
+TIMED(b_g1_gen, bls_g1_mul_gen(&s.r1, &s.k))
+TIMED(b_g1_table, bls_g1_table_mul(&s.r1, s.t1, &s.k))
+TIMED(b_g2_mul, bls_g2_mul(&s.r2, &s.g2, &s.k))
+TIMED(b_g2_gen, bls_g2_mul_gen(&s.r2, &s.k))
+TIMED(b_gt_exp, bls_gt_exp(&s.gt, &s.gt, &s.k))
+TIMED(b_g1_msm, bls_g1_msm(&s.r1, s.g1_pts, s.ks, s.n))
+TIMED(b_g2_msm, bls_g2_msm(&s.r2, s.g2_pts, s.ks, s.n))
+TIMED(b_hash_fr, bls_hash_to_fr(&s.h, "user@example.org", 16, "CLOISTER-IBBE-ID", 16))
+TIMED(b_hash_g1, bls_g1_hash(&s.r1, "message", 7, "CLOISTER-BENCH", 14))
+TIMED(b_hash_g2, bls_g2_hash(&s.r2, "message", 7, "CLOISTER-BENCH", 14))
+TIMED(b_g1_dec, s.status |= bls_g1_from_bytes(&s.r1, s.g1_enc))
+TIMED(b_g2_dec, s.status |= bls_g2_from_bytes(&s.r2, s.g2_enc))
+TIMED(b_gt_dec, s.status |= bls_gt_from_bytes(&s.rt, s.gt_enc))
+
+/* The baseline of the MSM: the same sum with one constant-time multiplication per point. */
+static void b_g1_muls(void *arg, uint64_t iters)
+{
+    for (uint64_t i = 0; i < iters; i++) {
+        bls_g1_identity(&s.r1);
+        for (size_t j = 0; j < s.n; j++) {
+            bls_g1 t;
+            bls_g1_mul(&t, &s.g1_pts[j], &s.ks[j]);
+            bls_g1_add(&s.r1, &s.r1, &t);
+        }
+    }
+}
+
+/* Published figures (x86-64, ibbe reference notes); 0 when none was published. */
+struct row {
+    const char *op;
+    void (*fn)(void *, uint64_t);
+    size_t n;
+    double target_ms, mcl_mcycles, blst_mcycles;
+};
+
+static void print_row(const struct row *r, double ns, double ghz)
+{
+    double ms = ns / 1e6;
+    printf("%s,%zu,%.0f,%.4f,%.4f,", r->op, r->n, ns, ms, ns * ghz / 1e6);
+    if (r->target_ms > 0)
+        printf("%.2f,%s,", r->target_ms, ms <= r->target_ms ? "yes" : "no");
+    else
+        printf(",,");
+    if (r->mcl_mcycles > 0)
+        printf("%.3f,%.4f,", r->mcl_mcycles, r->mcl_mcycles / ghz);
+    else
+        printf(",,");
+    if (r->blst_mcycles > 0)
+        printf("%.3f,%.4f\n", r->blst_mcycles, r->blst_mcycles / ghz);
+    else
+        printf(",\n");
+    fflush(stdout);
+}
+
+/* The MSM target compares two long runs (0.1 s against 0.7 s): on a loaded 2-core machine a
+ * median of wall-clock batches punishes whichever run is preempted more, so the two are timed
+ * alternately and each keeps its fastest run. */
+static void msm_against_separate(double *msm_ns, double *separate_ns)
+{
+    *msm_ns = *separate_ns = 1e30;
+    s.n = MSM_MAX;
+    for (int round = 0; round < 3; round++) {
+        double t0 = bench_now_ns();
+        b_g1_muls(NULL, 1);
+        double t1 = bench_now_ns();
+        if (t1 - t0 < *separate_ns)
+            *separate_ns = t1 - t0;
+        for (int i = 0; i < 4; i++) {
+            t0 = bench_now_ns();
+            b_g1_msm(NULL, 1);
+            t1 = bench_now_ns();
+            if (t1 - t0 < *msm_ns)
+                *msm_ns = t1 - t0;
+        }
+    }
+}
+
+int main(int argc, char **argv)
+{
+    double ghz = bench_tsc_ghz();
+    bls_fr_random(&s.k);
+    bls_g1_generator(&s.g1);
+    bls_g2_generator(&s.g2);
+    bls_g1_mul(&s.g1, &s.g1, &s.k);
+    bls_g2_mul(&s.g2, &s.g2, &s.k);
+    bls_pairing(&s.gt, &s.g1, &s.g2);
+    for (size_t i = 0; i < MSM_MAX; i++) {
+        bls_fr p;
+        bls_fr_random(&p);
+        bls_fr_random(&s.ks[i]);
+        bls_g1_mul_gen(&s.g1_pts[i], &p);
+        if (i < 1024)
+            bls_g2_mul_gen(&s.g2_pts[i], &p);
+    }
+    s.t1 = bls_g1_table_new(&s.g1);
+    bls_g1_to_bytes(s.g1_enc, &s.g1);
+    bls_g2_to_bytes(s.g2_enc, &s.g2);
+    bls_gt_to_bytes(s.gt_enc, &s.gt);
+    if (!s.t1)
+        return 1;
+
+    const struct row rows[] = {
+        {"pairing", b_pairing, 1, 2.5, 2.3, 2.4},
+        {"multi_pairing", b_multi2, 2, 0, 0, 0},
+        {"g1_mul", b_g1_mul, 1, 0.3, 0.207, 0},
+        {"g1_mul_gen_table", b_g1_gen, 1, 0, 0, 0},
+        {"g1_mul_own_table", b_g1_table, 1, 0, 0, 0},
+        {"g2_mul", b_g2_mul, 1, 0.6, 0.408, 0},
+        {"g2_mul_gen_table", b_g2_gen, 1, 0, 0, 0},
+        {"gt_exp", b_gt_exp, 1, 1.2, 0.802, 0},
+        {"g1_msm", b_g1_msm, 1024, 0, 0, 0},
+        {"g1_separate_muls", b_g1_muls, MSM_MAX, 0, 0, 0}, /* timed by msm_against_separate */
+        {"g1_msm", b_g1_msm, MSM_MAX, 0, 0, 0},            /* target: 1/8 of the row above */
+        {"g2_msm", b_g2_msm, 1024, 0, 0, 0},
+        {"hash_to_fr", b_hash_fr, 1, 0, 0, 0},
+        {"hash_to_g1", b_hash_g1, 1, 0, 0, 0},
+        {"hash_to_g2", b_hash_g2, 1, 0, 0, 0},
+        {"g1_decode_checked", b_g1_dec, 1, 0, 0, 0},
+        {"g2_decode_checked", b_g2_dec, 1, 0, 0, 0},
+        {"gt_decode_checked", b_gt_dec, 1, 0, 0, 0},
+    };
+    printf("op,n,ns_per_op,ms_per_op,mcycles,target_ms,meets_target,mcl_mcycles,mcl_ms_here,"
+           "blst_mcycles,blst_ms_here\n");
+    double msm4k, separate;
+    msm_against_separate(&msm4k, &separate);
+    for (size_t i = 0; i < sizeof rows / sizeof *rows; i++) {
+        struct row r = rows[i];
+        double ns;
+        if (r.n == MSM_MAX && !strcmp(r.op, "g1_separate_muls")) {
+            ns = separate;
+        } else if (r.n == MSM_MAX) {
+            ns = msm4k;
+            r.target_ms = separate / 8 / 1e6; /* the issue: at least 8x faster */
+        } else {
+            s.n = r.n;
+            ns = bench_ns_per_op(r.fn, NULL, r.n >= 1024 ? 2.0 : 0.5);
+        }
+        print_row(&r, ns, ghz);
+    }
+    double speedup = separate / msm4k;
+    fprintf(stderr, "TSC %.3f GHz; MSM of 4096 G1 points is %.1fx faster than 4096 separate "
+                    "constant-time multiplications (target 8x); %s\n",
+            ghz, speedup, argc > 1 ? argv[1] : "");
+    bls_g1_table_free(s.t1);
+    return s.status != BLS_OK;
+}

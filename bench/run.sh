@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Runs every bench_* executable of BUILD, stores its CSV under BUILD/bench-results/ and, when
+# bench/plots/<name>.gp exists, draws BUILD/bench-results/<name>.png with gnuplot.
+# BENCH_ONLY=name restricts the run to one benchmark.
+set -euo pipefail
+build=$1
+root=$(cd "$(dirname "$0")/.." && pwd)
+out=$build/bench-results
+mkdir -p "$out"
+for exe in "$build"/bench/bench_* "$build"/bench/*/bench_*; do
+  [ -x "$exe" ] && [ -f "$exe" ] || continue
+  name=$(basename "$exe"); name=${name#bench_}
+  [ -n "${BENCH_ONLY:-}" ] && [ "$BENCH_ONLY" != "$name" ] && continue
+  echo "== bench $name =="
+  "$exe" "$out" | tee "$out/$name.csv"
+  if [ -f "$root/bench/plots/$name.gp" ]; then
+    gnuplot -e "csv='$out/$name.csv'; png='$out/$name.png'; outdir='$out'" \
+      "$root/bench/plots/$name.gp" && echo "plot: $out/$name.png"
+  fi
+done
+echo "results in $out"

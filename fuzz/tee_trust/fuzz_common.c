@@ -1,0 +1,70 @@
+/* fuzz_common.c -- see fuzz_common.h. */
+#include "fuzz_common.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char home[] = "/tmp/cloister-fuzz-XXXXXX";
+static tee_self *self;
+static tee_verifier *verifier;
+
+static void cleanup(void)
+{
+    static const char *const paths[] = {"platform/secrets", "platform/ca.pem",
+                                        "platform/platform.pem"};
+    char path[PATH_MAX];
+    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", home, paths[i]);
+        unlink(path);
+    }
+    snprintf(path, sizeof path, "%s/platform", home);
+    rmdir(path);
+    rmdir(home);
+}
+
+static void init(void)
+{
+    if (self)
+        return;
+    struct tee_err err;
+    if (!mkdtemp(home))
+        abort();
+    atexit(cleanup);
+    tee_platform *p = tee_platform_open(home, &err);
+    if (!p)
+        abort();
+    static const char image[] = "fuzz enclave image";
+    uint8_t seed[TEE_SEED_LEN];
+    memset(seed, 7, sizeof seed);
+    struct tee_config c;
+    tee_config_default(&c);
+    c.svn = 5;
+    struct tee_sigstruct s;
+    uint8_t *sig;
+    size_t siglen;
+    struct tee_identity id;
+    if (tee_sign(&s, image, sizeof image - 1, &c, seed) || tee_sigstruct_encode(&s, &sig, &siglen) ||
+        tee_image_verify(&id, image, sizeof image - 1, sig, siglen, &err))
+        abort();
+    free(sig);
+    self = tee_self_new(&id, p, &err);
+    verifier = tee_verifier_new_file(tee_platform_ca_path(p), &err);
+    tee_platform_free(p);
+    if (!self || !verifier)
+        abort();
+}
+
+tee_self *fuzz_self(void)
+{
+    init();
+    return self;
+}
+
+tee_verifier *fuzz_verifier(void)
+{
+    init();
+    return verifier;
+}

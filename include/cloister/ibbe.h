@@ -1,0 +1,172 @@
+/* ibbe.h -- IBBE-SGX: group keys for large groups with Delerablée's identity-based broadcast
+ * encryption (ASIACRYPT 2007) and the master secret γ kept in an enclave (Contiu et al., DSN 2018).
+ *
+ * Curve and placement (see /work/shared/reference/ibbe.md): BLS12-381 with h, its powers
+ * h^{γ^i}, C2 and C3 in G1 and g, w = g^γ, user keys and C1 in G2; v = e(h, g). Identities
+ * are hashed to Fr* with RFC 9380 hash_to_field under IBBE_DST. For a set S with
+ * P(x) = ∏_{i∈S}(x + H(ID_i)) and a random k:
+ *
+ *     C1 = w^{-k}   C3 = h^{P(γ)}   C2 = C3^k   broadcast key b = HKDF(v^k)
+ *
+ * The public side (anyone: the PK only) encrypts in O(s²) and decrypts as a member in O(s)
+ * once P is known (synthetic division, one G1 MSM, a two-pairing product). The enclave side
+ * (γ) sets up, extracts user keys, encrypts in O(s) and decrypts as admin.
+ *
+ * Groups: a group key gk (32 random bytes) is shared by a group cut into partitions of at most
+ * n members; each partition carries an IBBE header and gk wrapped with AES-256-GCM under
+ * HKDF(b), the group name, partition index and epoch as associated data. The epoch grows by
+ * one whenever gk changes (every removal), so a reader can tell which gk sealed a file.
+ *
+ * Errors: functions return 0 or -1; those taking `const char **err` set it to a static
+ * English message on failure (never containing a secret). Every secret (γ, k, gk, b, user
+ * keys) is wiped once used. */
+#ifndef CLOISTER_IBBE_H
+#define CLOISTER_IBBE_H
+
+#include <cloister/pairing.h>
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define IBBE_DST "CLOISTER-IBBE-V01-CS01-with-BLS12381_XMD:SHA-256_"
+#define IBBE_ID_MAX 255    /* bytes of an identity (no NUL, no newline) */
+#define IBBE_NAME_MAX 64   /* bytes of a group name: [A-Za-z0-9._-], not starting with '.' */
+#define IBBE_KEY_LEN 32    /* broadcast keys and group keys */
+#define IBBE_PARTITION_MAX 65536 /* largest partition size n */
+#define IBBE_USK_BYTES BLS_G2_BYTES
+#define IBBE_HEADER_BYTES (BLS_G2_BYTES + 2 * BLS_G1_BYTES) /* C1, C2, C3 */
+#define IBBE_WRAP_BYTES (12 + IBBE_KEY_LEN + 16)            /* nonce, gk, tag */
+
+/* ---- public side: identities, public key, polynomials, encrypt, user decrypt ------------ */
+
+/* An identity is 1..IBBE_ID_MAX bytes without NUL or newline. */
+bool ibbe_id_valid(const char *id);
+/* H(id) in Fr*; -1 when id is invalid (or, with probability 2^-255, hashes to zero). */
+int ibbe_hash_id(bls_fr *out, const char *id);
+
+typedef struct ibbe_pk ibbe_pk;
+/* The largest set the key encrypts to: the partition size n it was set up with. */
+size_t ibbe_pk_capacity(const ibbe_pk *pk);
+/* Wire record "CIPK" v1: n, h, g, w, h^{γ^1..n} (compressed). *out is malloc'd. */
+int ibbe_pk_encode(const ibbe_pk *pk, uint8_t **out, size_t *len);
+/* Bounds-checked, every point subgroup-checked; v is recomputed as e(h, g). */
+int ibbe_pk_decode(ibbe_pk **out, const uint8_t *buf, size_t len, const char **err);
+void ibbe_pk_free(ibbe_pk *pk);
+
+struct ibbe_usk {
+    bls_g2 d; /* g^{1/(γ + H(ID))} */
+};
+void ibbe_usk_to_bytes(uint8_t out[IBBE_USK_BYTES], const struct ibbe_usk *usk);
+int ibbe_usk_from_bytes(struct ibbe_usk *usk, const uint8_t in[IBBE_USK_BYTES]);
+
+struct ibbe_header {
+    bls_g2 c1; /* w^{-k} */
+    bls_g1 c2; /* h^{k P(γ)} */
+    bls_g1 c3; /* h^{P(γ)}: the header for k = 1, kept so the enclave can add and remove */
+};
+void ibbe_header_to_bytes(uint8_t out[IBBE_HEADER_BYTES], const struct ibbe_header *hdr);
+int ibbe_header_from_bytes(struct ibbe_header *hdr, const uint8_t in[IBBE_HEADER_BYTES],
+                           const char **err);
+
+/* A set's polynomial P(x) = ∏(x + H_i): monic, coef[0..degree], coef[degree] = 1. */
+struct ibbe_poly {
+    size_t degree;
+    bls_fr *coef;
+};
+/* O(s²) expansion from the hashes. */
+int ibbe_poly_from_hashes(struct ibbe_poly *p, const bls_fr *hashes, size_t s);
+/* P ← P·(x + a) and P ← P/(x + a) in O(degree): follow a membership change. div fails when
+ * -a is not a root. */
+int ibbe_poly_mul_root(struct ibbe_poly *p, const bls_fr *a);
+int ibbe_poly_div_root(struct ibbe_poly *p, const bls_fr *a);
+void ibbe_poly_free(struct ibbe_poly *p);
+
+/* Public Encrypt (no γ): O(s²) field operations and one MSM of size s + 1; fills the header
+ * and the broadcast key b. 1 <= s <= capacity; hashes must be distinct. */
+int ibbe_encrypt_public(const ibbe_pk *pk, const bls_fr *hashes, size_t s,
+                        struct ibbe_header *hdr, uint8_t key[IBBE_KEY_LEN]);
+/* Member decrypt: P is the polynomial of the header's set, mine = H(my ID) one of its roots.
+ * O(s): synthetic division, one G1 MSM of size s - 1, one product of two pairings. */
+int ibbe_decrypt_user(const ibbe_pk *pk, const struct ibbe_poly *p, const bls_fr *mine,
+                      const struct ibbe_usk *usk, const struct ibbe_header *hdr,
+                      uint8_t key[IBBE_KEY_LEN]);
+
+/* ---- enclave side: the master secret γ ---------------------------------------------------- */
+
+typedef struct ibbe_msk ibbe_msk;
+/* Setup with partition size n (1..IBBE_PARTITION_MAX): fresh γ and generators; the powers of
+ * h are computed with a fixed-base table. */
+int ibbe_setup(size_t n, ibbe_msk **msk, ibbe_pk **pk);
+/* γ as 32 bytes (for sealing) and back, with the public key it belongs to (checked: w = g^γ). */
+void ibbe_msk_to_bytes(uint8_t out[BLS_FR_BYTES], const ibbe_msk *msk);
+int ibbe_msk_from_bytes(ibbe_msk **msk, const uint8_t in[BLS_FR_BYTES], const ibbe_pk *pk);
+void ibbe_msk_free(ibbe_msk *msk); /* wipes γ */
+/* The master key borrows the public key it was made with: free it before the public key. */
+/* User key g^{1/(γ + H(id))}. */
+int ibbe_extract(const ibbe_msk *msk, const char *id, struct ibbe_usk *usk);
+/* Enclave Encrypt in O(s) with γ: the same header and key distribution as the public one. */
+int ibbe_encrypt(const ibbe_msk *msk, const bls_fr *hashes, size_t s, struct ibbe_header *hdr,
+                 uint8_t key[IBBE_KEY_LEN]);
+/* Admin decrypt with γ: b = KDF(e(C2^{1/P(γ)}, g)). O(s). */
+int ibbe_decrypt_admin(const ibbe_msk *msk, const bls_fr *hashes, size_t s,
+                       const struct ibbe_header *hdr, uint8_t key[IBBE_KEY_LEN]);
+
+/* ---- groups --------------------------------------------------------------------------------
+ * An ibbe_group holds a group's public state (what the store keeps: members, headers, wrapped
+ * keys). The admin operations (enclave side) also keep gk in it; public decoding never does. */
+typedef struct ibbe_group ibbe_group;
+
+bool ibbe_group_name_valid(const char *name);
+/* Create: gk fresh, members cut into ⌈N/n⌉ partitions (n = the PK's capacity). O(N). */
+int ibbe_group_create(const ibbe_msk *msk, const char *name, const char *const *ids,
+                      size_t count, ibbe_group **out, const char **err);
+/* Add: into the first partition with room (C2, C3 raised to γ + H(u)), or a new partition
+ * wrapping the current gk. O(1) group operations; gk and epoch unchanged. */
+int ibbe_group_add(const ibbe_msk *msk, ibbe_group *g, const char *id, const char **err);
+/* Remove: fresh gk, epoch + 1, C3 ← C3^{1/(γ + H(u))} in the user's partition, then every
+ * partition re-keyed (new k, C1, C2, wrapped gk). O(m). When the group gets sparse (see
+ * IBBE_REPARTITION below) it is re-partitioned instead: O(N). */
+int ibbe_group_remove(const ibbe_msk *msk, ibbe_group *g, const char *id, const char **err);
+/* Re-partition when members < partitions × n / IBBE_REPARTITION_DIVISOR and fewer partitions
+ * would do: the average partition is then less than half full. */
+#define IBBE_REPARTITION_DIVISOR 2
+/* Admin load of a group decoded from the store: checks every C3 against its member list and
+ * recovers gk by admin decryption (every partition's wrap must open to the same gk). */
+int ibbe_group_admin_open(const ibbe_msk *msk, ibbe_group *g, const char **err);
+/* The group key as the admin holds it; -1 when g carries none (decoded, not opened). */
+int ibbe_group_key(const ibbe_group *g, uint8_t gk[IBBE_KEY_LEN]);
+
+/* Member decrypt of the group key (public key, group state, own key): finds the member's
+ * partition, expands its polynomial (O(n²)), decrypts the header and opens the wrap. */
+int ibbe_group_decrypt(const ibbe_pk *pk, const ibbe_group *g, const char *id,
+                       const struct ibbe_usk *usk, uint8_t gk[IBBE_KEY_LEN], uint64_t *epoch,
+                       const char **err);
+/* Read-only view. */
+const char *ibbe_group_name(const ibbe_group *g);
+uint64_t ibbe_group_epoch(const ibbe_group *g);
+size_t ibbe_group_capacity(const ibbe_group *g); /* n */
+size_t ibbe_group_partitions(const ibbe_group *g);
+size_t ibbe_group_size(const ibbe_group *g); /* members */
+size_t ibbe_group_partition_size(const ibbe_group *g, size_t part);
+const char *ibbe_group_member(const ibbe_group *g, size_t part, size_t i);
+/* The partition holding id, or -1. */
+long ibbe_group_find(const ibbe_group *g, const char *id);
+void ibbe_group_free(ibbe_group *g); /* wipes gk */
+
+/* Wire records (the store's files): the group record "CIGR" v1 (name, epoch, n, partition
+ * count) and one partition record "CIPA" v1 per partition (index, epoch, C1 C2 C3, wrapped gk,
+ * member count, members). Partition record bytes:
+ *     6 + varint(index) + 8 + IBBE_HEADER_BYTES + IBBE_WRAP_BYTES + varint(count)
+ *       + Σ (varint(len(id)) + len(id))
+ * i.e. 252 bytes of cryptographic metadata per partition plus the member list. */
+int ibbe_group_encode_meta(const ibbe_group *g, uint8_t **out, size_t *len);
+int ibbe_group_encode_partition(const ibbe_group *g, size_t part, uint8_t **out, size_t *len);
+/* Decoding: the group record first, then each partition record in order. */
+int ibbe_group_decode_meta(ibbe_group **out, const uint8_t *buf, size_t len, const char **err);
+int ibbe_group_decode_partition(ibbe_group *g, size_t part, const uint8_t *buf, size_t len,
+                                const char **err);
+/* Size of partition part's record by the formula above. */
+size_t ibbe_partition_record_bytes(const ibbe_group *g, size_t part);
+
+#endif

@@ -1,0 +1,171 @@
+/* scbr.h -- content-based publish/subscribe matching (SCBR, Pires et al., Middleware 2016).
+ *
+ * Data model. A value is a 64-bit integer, a double or a UTF-8 string. A publication is a header
+ * of attribute=value pairs (names unique, kept sorted by name) plus an opaque payload. A
+ * subscription is a conjunction of predicates `NAME OP VALUE`, `NAME exists` or
+ * `NAME prefix "STRING"`. A predicate holds only if the publication has the attribute, the two
+ * values are comparable (both numeric -- integers and doubles compare exactly as numbers -- or
+ * both strings, compared bytewise) and the comparison holds; so `x != 5` fails on a publication
+ * without x or with a string x.
+ *
+ * Text language (one item per line in files, `#` comments, blank lines ignored):
+ *     subscription: symbol = "ACME" and open >= 10 and open < 20.5
+ *     publication:  symbol = "ACME", open = 12, volume = 1e6
+ * Errors read "FILE:LINE:COL: expected ..., found ...".
+ *
+ * Every subscription and publication is one heap block (free with scbr_sub_free/scbr_pub_free);
+ * names and strings point inside it. Values never hold NaN or infinities.
+ *
+ * Indexes (scbr_index_*): three engines behind one interface that return exactly the same
+ * matches -- naive (a scan, the oracle), poset (the original SCBR containment DAG, with its bugs
+ * fixed) and fast (equality-pivot hashing plus compiled residual predicates). An index copies
+ * what it is given and allocates only through the scbr_allocator passed at creation, so an
+ * enclave can put it on its own heap. Not thread-safe: one index, one thread at a time. */
+#ifndef CLOISTER_SCBR_H
+#define CLOISTER_SCBR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum scbr_type { SCBR_INT, SCBR_DOUBLE, SCBR_STRING };
+
+struct scbr_value {
+    enum scbr_type type;
+    union {
+        int64_t i;
+        double d;
+        struct {
+            const char *ptr; /* NUL-terminated too, but may not contain NUL: use len */
+            uint32_t len;
+        } s;
+    } u;
+};
+
+enum scbr_op { SCBR_EQ, SCBR_NE, SCBR_LT, SCBR_LE, SCBR_GT, SCBR_GE, SCBR_PREFIX, SCBR_EXISTS };
+
+struct scbr_pred {
+    const char *name;
+    enum scbr_op op;
+    struct scbr_value value; /* unused for SCBR_EXISTS; a string for SCBR_PREFIX */
+};
+
+struct scbr_sub {
+    size_t n;
+    struct scbr_pred *preds;
+};
+
+struct scbr_pair {
+    const char *name;
+    struct scbr_value value;
+};
+
+struct scbr_pub {
+    size_t n;
+    struct scbr_pair *pairs; /* sorted by name, names unique */
+    const uint8_t *payload;
+    size_t payload_len;
+};
+
+/* Limits enforced by the parser and the decoder. */
+#define SCBR_NAME_MAX 255
+#define SCBR_STRING_MAX 65535
+#define SCBR_ITEMS_MAX 1024 /* predicates per subscription, pairs per publication */
+
+/* An error message: "FILE:LINE:COL: expected ..." (parser) or "wire: ..." (decoder). */
+struct scbr_error {
+    char msg[256];
+};
+
+/* Builders copy their inputs into one block, validate them (names, UTF-8, finite numbers, prefix
+ * on strings, unique publication names) and sort publication pairs. NULL + err on bad input. */
+struct scbr_sub *scbr_sub_new(const struct scbr_pred *preds, size_t n, struct scbr_error *err);
+struct scbr_pub *scbr_pub_new(const struct scbr_pair *pairs, size_t n, const void *payload,
+                              size_t payload_len, struct scbr_error *err);
+void scbr_sub_free(struct scbr_sub *s);
+void scbr_pub_free(struct scbr_pub *p);
+
+/* The semantics above: does the predicate / subscription hold on the publication? */
+bool scbr_pred_holds(const struct scbr_pred *p, const struct scbr_pub *pub);
+bool scbr_sub_matches(const struct scbr_sub *s, const struct scbr_pub *pub);
+/* The attribute's value in the publication, or NULL. */
+const struct scbr_value *scbr_pub_get(const struct scbr_pub *pub, const char *name);
+/* Orders two comparable values (<0, 0, >0); returns false if they are not comparable. */
+bool scbr_value_cmp(const struct scbr_value *a, const struct scbr_value *b, int *order);
+
+/* Text language. `file` only names the source in errors; `line` is the line number of `text`
+ * (a single line, without its newline). */
+struct scbr_sub *scbr_parse_sub(const char *text, size_t len, const char *file, unsigned line,
+                                struct scbr_error *err);
+struct scbr_pub *scbr_parse_pub(const char *text, size_t len, const char *file, unsigned line,
+                                struct scbr_error *err);
+
+/* A whole file: one item per non-blank, non-comment line. Free with scbr_*_list_free. */
+struct scbr_sub_list {
+    struct scbr_sub **v;
+    size_t n;
+};
+struct scbr_pub_list {
+    struct scbr_pub **v;
+    size_t n;
+};
+int scbr_parse_subs(const char *text, size_t len, const char *file, struct scbr_sub_list *out,
+                    struct scbr_error *err);
+int scbr_parse_pubs(const char *text, size_t len, const char *file, struct scbr_pub_list *out,
+                    struct scbr_error *err);
+void scbr_sub_list_free(struct scbr_sub_list *l);
+void scbr_pub_list_free(struct scbr_pub_list *l);
+
+/* Prints in the text language (round-trips through the parser); malloc'd string. */
+char *scbr_sub_format(const struct scbr_sub *s);
+char *scbr_pub_format(const struct scbr_pub *p);
+
+/* Wire encoding (include/cloister/wire.h), records "CSBS"/"CSBP" version 1. Encoders return a
+ * malloc'd buffer (NULL on allocation failure); decoders are bounds-checked and refuse anything
+ * the builders would refuse, plus trailing bytes. */
+uint8_t *scbr_sub_encode(const struct scbr_sub *s, size_t *len);
+uint8_t *scbr_pub_encode(const struct scbr_pub *p, size_t *len);
+struct scbr_sub *scbr_sub_decode(const void *buf, size_t len, struct scbr_error *err);
+struct scbr_pub *scbr_pub_decode(const void *buf, size_t len, struct scbr_error *err);
+
+/* The allocator an index uses for all its memory. NULL at creation means libc. */
+struct scbr_allocator {
+    void *(*malloc)(void *ctx, size_t size);
+    void *(*realloc)(void *ctx, void *p, size_t size);
+    void (*free)(void *ctx, void *p);
+    void *ctx;
+};
+
+enum scbr_index_kind { SCBR_INDEX_NAIVE, SCBR_INDEX_POSET, SCBR_INDEX_FAST };
+
+typedef struct scbr_index scbr_index;
+
+struct scbr_index_stats {
+    size_t subscriptions; /* ids registered */
+    size_t predicates;    /* predicates over all ids */
+    size_t bytes;         /* live bytes allocated through the allocator */
+    size_t nodes;         /* poset: distinct nodes; others: subscriptions stored */
+    size_t roots;         /* poset: nodes nothing covers; others: 0 */
+};
+
+/* "naive" | "poset" | "fast" -> kind; -1 if unknown. */
+int scbr_index_kind_from_name(const char *name);
+const char *scbr_index_kind_name(enum scbr_index_kind kind);
+
+scbr_index *scbr_index_create(enum scbr_index_kind kind, const struct scbr_allocator *alloc);
+void scbr_index_destroy(scbr_index *idx);
+/* Registers a copy of s under id. -1 with errno EEXIST (id taken) or ENOMEM. */
+int scbr_index_insert(scbr_index *idx, const struct scbr_sub *s, uint32_t id);
+/* -1 with errno ENOENT if id is not registered. */
+int scbr_index_remove(scbr_index *idx, uint32_t id);
+/* Matches pub: returns how many ids match and writes the smallest min(that, cap) of them in
+ * increasing order to ids (cap = number of registered ids always suffices). */
+size_t scbr_index_match(scbr_index *idx, const struct scbr_pub *pub, uint32_t *ids, size_t cap);
+/* Calls fn for every publication of the batch and each of its matching ids, in increasing id
+ * order; stops early (returning -1) if fn returns nonzero or memory runs out. */
+typedef int (*scbr_match_fn)(void *ctx, size_t pub_index, uint32_t id);
+int scbr_index_match_batch(scbr_index *idx, const struct scbr_pub *const *pubs, size_t n,
+                           scbr_match_fn fn, void *ctx);
+void scbr_index_stats(const scbr_index *idx, struct scbr_index_stats *st);
+
+#endif

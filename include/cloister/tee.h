@@ -1,0 +1,215 @@
+/* tee.h -- the host side of the enclave boundary (sgx_urts / Open Enclave host API).
+ *
+ * An enclave is the trusted part of a system, built into an enclave image (a separate
+ * executable) and reached only through numbered ecalls that take and return byte buffers
+ * (wire-encoded by convention). Buffers are copied across in both directions; the enclave
+ * never sees a host pointer. The enclave may call back into host functions (ocalls).
+ *
+ *     struct tee_options o;
+ *     tee_options_init(&o);                      // backend from CLOISTER_TEE, default proc
+ *     o.image = path;                            // see tee_image_path()
+ *     o.enclave = &tee_enclave_hello;            // the same code, for the sim backend
+ *     tee_enclave *e;
+ *     if (tee_create(&o, &e) != TEE_OK) fprintf(stderr, "%s\n", tee_last_error());
+ *     uint8_t *out; size_t outlen;
+ *     int rc = tee_ecall(e, HELLO_ECALL_GREET, in, inlen, &out, &outlen);
+ *     ... free(out); tee_destroy(e);
+ *
+ * Backends: TEE_BACKEND_PROC runs the image as a sandboxed process started from a sealed memfd
+ * and talks to it over shared-memory rings (switchless style: spin, then futex);
+ * TEE_BACKEND_SIM links the same trusted code in-process with the same dispatch and copies.
+ * Neither is SGX: evidence from both says "simulated" (docs/tee.md, threat model).
+ *
+ * Errors: functions return TEE_OK (0) or a negative TEE_ERROR_* code; tee_last_error() gives a
+ * one-line explanation for the calling thread (which enclave, which call, what happened). A
+ * dead enclave never makes a call hang: pending and later calls fail with TEE_ERROR_DEAD until
+ * tee_restart(). Calls may be made from several threads at once; tee_restart waits for the
+ * calls in flight; tee_destroy must not race with calls on the same enclave. */
+#ifndef CLOISTER_TEE_H
+#define CLOISTER_TEE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct wire_writer;
+struct tee_enclave_def; /* tee_enclave.h */
+
+enum tee_status {
+    TEE_OK = 0,
+    TEE_ERROR_INVALID = -1,     /* bad argument, or a malformed message across the boundary */
+    TEE_ERROR_NO_ECALL = -2,    /* the image has no ecall (or the host no ocall) of that number */
+    TEE_ERROR_TOO_BIG = -3,     /* a buffer or message beyond the configured maximum */
+    TEE_ERROR_DEAD = -4,        /* the enclave process died or was killed: tee_restart() */
+    TEE_ERROR_TIMEOUT = -5,     /* call_timeout_ms passed; the enclave was killed */
+    TEE_ERROR_IMAGE = -6,       /* image, config or signature refused */
+    TEE_ERROR_DENIED = -7,      /* a trust check failed: unseal, evidence, provisioning */
+    TEE_ERROR_NO_MEMORY = -8,
+    TEE_ERROR_PROTOCOL = -9,    /* the other side broke the ring protocol */
+    TEE_ERROR_FAILED = -10,     /* the handler failed (tee_last_error() says why) */
+    TEE_ERROR_SYSTEM = -11,     /* an OS call failed (memfd, fork, mmap, ...) */
+    TEE_ERROR_BUSY = -12,       /* a call made from inside an ocall of the same enclave */
+    TEE_ERROR_NOT_FOUND = -13,  /* no such image, secret or stored blob */
+};
+#define TEE_ERROR_LAST TEE_ERROR_NOT_FOUND
+
+/* "enclave died" style name of a status. */
+const char *tee_strerror(int status);
+/* The detailed message of the calling thread's last failed tee_* call ("" if none). */
+const char *tee_last_error(void);
+
+enum tee_backend { TEE_BACKEND_PROC, TEE_BACKEND_SIM };
+const char *tee_backend_name(enum tee_backend b);
+/* "proc" or "sim"; -1 for anything else. */
+int tee_backend_parse(const char *name, enum tee_backend *b);
+
+enum tee_wait {
+    TEE_WAIT_SPIN,  /* spin up to spin_count pauses, then futex-wait (SGX switchless style) */
+    TEE_WAIT_BLOCK, /* futex-wait at once: no spinning on either side */
+};
+
+/* Host functions the enclave may call. arg is tee_options.ocall_arg; in/out as for ecalls.
+ * Return TEE_OK or a TEE_ERROR_* code, which the enclave's tee_ocall() returns. */
+typedef int (*tee_ocall_fn)(void *arg, const uint8_t *in, size_t inlen, struct wire_writer *out);
+struct tee_ocall_entry {
+    uint32_t number; /* 0..0xEFFF; 0xF000.. are the runtime's own */
+    const char *name;
+    tee_ocall_fn fn;
+};
+
+#define TEE_SPIN_DEFAULT 20000u   /* the SGX SDK's switchless retry count */
+#define TEE_MESSAGE_MAX_DEFAULT (1u << 20)
+#define TEE_BATCH_MAX 4096u       /* calls per tee_ecall_batch */
+#define TEE_WORKERS_MAX 64u
+#define TEE_CPU_ANY (-1)
+
+struct tee_options {
+    enum tee_backend backend;              /* default: CLOISTER_TEE, else proc */
+    const char *image;                     /* the image file (required) */
+    const char *signature;                 /* NULL: "<image>.sig" */
+    const struct tee_enclave_def *enclave; /* the trusted code for sim; NULL: built-ins only */
+    const char *home;                      /* platform home; NULL: tee_home_dir() */
+    const char *store_dir;                 /* sealed blobs; NULL: <home>/enclaves/<name>/<mr> */
+    const struct tee_ocall_entry *ocalls;  /* host functions the enclave may call (kept) */
+    size_t nocalls;
+    void *ocall_arg;
+    enum tee_wait wait;                    /* default TEE_WAIT_SPIN */
+    uint32_t spin_count;                   /* default TEE_SPIN_DEFAULT */
+    unsigned workers;                      /* enclave threads serving calls; default 1 */
+    unsigned slots;                        /* calls in flight at once; default 2 * workers + 2 */
+    size_t max_message;                    /* largest encoded message; default 1 MiB */
+    unsigned call_timeout_ms;              /* 0: none; on expiry the enclave is killed */
+    int enclave_cpu;                       /* pin the enclave process; TEE_CPU_ANY: no */
+};
+
+/* Defaults as documented above (backend from CLOISTER_TEE when it names one). tee_create
+ * copies the strings; the ocall table and the enclave definition must outlive the enclave. */
+void tee_options_init(struct tee_options *o);
+
+typedef struct tee_enclave tee_enclave;
+
+/* Checks the image against its signature file, starts the enclave (which checks its own
+ * identity, loads the platform, sandboxes itself and restores its provisioned secrets). */
+int tee_create(const struct tee_options *o, tee_enclave **out);
+/* Stops the enclave (SIGKILL after a grace period) and frees everything. NULL is fine. */
+void tee_destroy(tee_enclave *e);
+/* Stops the enclave if it still runs and starts it again from the same image. */
+int tee_restart(tee_enclave *e);
+
+/* One ecall. *out is malloc'd (NULL when outlen is 0); free it. */
+int tee_ecall(tee_enclave *e, uint32_t number, const void *in, size_t inlen, uint8_t **out,
+              size_t *outlen);
+
+/* Many ecalls in one boundary crossing, run in order. Returns TEE_OK when the batch crossed;
+ * each call's own result is in its status (and out/outlen, malloc'd, or the error text in
+ * tee_last_error() only for the last failed one). */
+struct tee_call {
+    uint32_t number;
+    const void *in;
+    size_t inlen;
+    uint8_t *out; /* set by the call */
+    size_t outlen;
+    int status;
+};
+int tee_ecall_batch(tee_enclave *e, struct tee_call *calls, size_t n);
+/* Frees the outputs of a batch. */
+void tee_calls_free(struct tee_call *calls, size_t n);
+
+enum tee_secret_memory {
+    TEE_SECRET_MEMORY_NONE,         /* sim backend: ordinary host memory */
+    TEE_SECRET_MEMORY_MLOCK,        /* mlock + MADV_DONTDUMP + MADV_WIPEONFORK */
+    TEE_SECRET_MEMORY_MEMFD_SECRET, /* pages removed from the kernel's direct map */
+};
+const char *tee_secret_memory_name(enum tee_secret_memory m);
+
+/* The sandbox the enclave reports it applied to itself (all false/0 in sim). */
+struct tee_sandbox {
+    bool no_new_privs;
+    bool no_capabilities;   /* all dropped, even under a root host */
+    bool not_dumpable;      /* PR_SET_DUMPABLE 0: no ptrace, no /proc/PID/mem */
+    bool no_core;           /* RLIMIT_CORE 0 */
+    bool seccomp;           /* allowlist, SECCOMP_RET_KILL_PROCESS */
+    bool sanitizer_allowances; /* sanitizer build: a few extra syscalls allowed (docs/tee.md) */
+    int landlock_abi;       /* 0: no Landlock */
+    enum tee_secret_memory secret_memory;
+};
+
+struct tee_stats {
+    uint64_t ecalls;         /* calls, a batch counting each of its calls */
+    uint64_t crossings;      /* messages sent to the enclave (a batch is one) */
+    uint64_t ocalls;
+    uint64_t bytes_in;       /* payload bytes copied into the enclave */
+    uint64_t bytes_out;      /* payload bytes copied out */
+    uint64_t switchless_hits;      /* answered while the caller was still spinning */
+    uint64_t switchless_fallbacks; /* the caller had to futex-wait */
+    uint64_t failures;       /* calls that did not return TEE_OK */
+    uint64_t restarts;
+};
+
+#define TEE_NAME_MAX 64
+
+struct tee_info {
+    char name[TEE_NAME_MAX];  /* image name ("hello" for hello.enclave) */
+    enum tee_backend backend;
+    bool alive;
+    int pid;                  /* proc: the enclave process; sim: 0 */
+    uint8_t mrenclave[32], mrsigner[32];
+    uint16_t product_id, svn;
+    bool debug;
+    struct tee_sandbox sandbox;
+    enum tee_wait wait;
+    uint32_t spin_count;
+    unsigned workers, slots;
+    size_t max_message;
+    struct tee_stats stats;
+};
+int tee_get_info(tee_enclave *e, struct tee_info *info);
+/* The enclave's EPC counters (cloister/epc.h: resident pages, faults, evictions, bytes
+ * encrypted/decrypted), asked of the enclave itself with TEE_ECALL_EPC_STATS. */
+struct epc_stats;
+int tee_epc_stats(tee_enclave *e, struct epc_stats *out);
+
+/* Built-in ecalls every image has (docs/tee.md section 5). Inputs and outputs: */
+enum {
+    TEE_ECALL_START = 0xF000,       /* in: -; out: varint secrets held (run by tee_create) */
+    TEE_ECALL_EVIDENCE = 0xF001,    /* in: 64 B report data; out: evidence envelope */
+    TEE_ECALL_REPORT = 0xF002,      /* in: 32 B target MRENCLAVE || 64 B data; out: report */
+    TEE_ECALL_PROV_OFFER = 0xF003,  /* in: nonce; out: provisioning offer */
+    TEE_ECALL_PROV_ACCEPT = 0xF004, /* in: package; out: varint secrets held */
+    TEE_ECALL_SECRET_DIGEST = 0xF005, /* in: name; out: SHA-256 of the secret */
+    TEE_ECALL_SEAL = 0xF006,        /* in: u8 policy, bytes aad, bytes pt; out: blob */
+    TEE_ECALL_UNSEAL = 0xF007,      /* in: bytes aad, bytes blob; out: plaintext */
+    TEE_ECALL_EPC_STATS = 0xF008,   /* in: -; out: EPC counters, an epc_stats record (epc.h) */
+    TEE_ECALL_BUILTIN_FIRST = 0xF000,
+};
+enum {
+    TEE_OCALL_STORE_PUT = 0xF000, /* in: str name, bytes blob */
+    TEE_OCALL_STORE_GET = 0xF001, /* in: str name; out: blob (empty if none) */
+};
+#define TEE_USER_CALL_MAX 0xEFFFu
+
+/* Finds the image of a named enclave ("hello" -> .../hello.enclave): $CLOISTER_ENCLAVE_DIR,
+ * then the build tree's enclaves/, then the installed libexec/cloister/. */
+int tee_image_path(const char *name, char *out, size_t cap);
+
+#endif

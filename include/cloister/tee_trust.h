@@ -1,0 +1,422 @@
+/* tee_trust.h -- identity and trust for cloister enclaves: signed config and measurement, the
+ * image audit, the simulated platform, sealing, local reports, remote evidence, the verifier,
+ * and attested provisioning. The enclave runtime (tee.h / tee_enclave.h) calls these; relying
+ * parties and provisioners use the verifier half only.
+ *
+ * The model follows SGX (the SDK's names are given beside ours):
+ *   - An enclave's identity is MRENCLAVE = SHA-256(image bytes || wire-encoded config) and
+ *     MRSIGNER = SHA-256(signer's Ed25519 public key). A signature file (SIGSTRUCT) vouches
+ *     for both; the loader and the enclave itself check it.
+ *   - The platform (stand-in for the CPU's fused keys) is a 32-byte root secret, an Ed25519
+ *     attestation key and a local CA that certifies it, created on first use under
+ *     $CLOISTER_HOME. It is SIMULATED: any process of the same user can read it, and every
+ *     piece of evidence says so (attribute TEE_ATTR_SIMULATED, format "cloister-sim-v1").
+ *   - tee_self is the trusted side's view of itself (identity + platform secrets): sealing
+ *     (sgx_seal_data), local reports (sgx_create_report / sgx_verify_report), evidence
+ *     (sgx_get_quote / oe_get_evidence) and the enclave half of provisioning all hang off it.
+ *   - tee_verifier checks evidence against a trusted CA and a policy and returns claims
+ *     (oe_verify_evidence, RATS "attestation result").
+ *
+ * Conventions: functions return 0 on success and -1 on failure; when a `struct tee_err *`
+ * is given (it may be NULL) it receives one line saying what was wrong. Buffers returned
+ * through `uint8_t **` are malloc'd and owned by the caller (free them; wipe first if secret).
+ * Every decoder is bounds-checked and refuses trailing bytes. */
+#ifndef CLOISTER_TEE_TRUST_H
+#define CLOISTER_TEE_TRUST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define TEE_HASH_LEN 32          /* MRENCLAVE, MRSIGNER */
+#define TEE_PUBKEY_LEN 32        /* Ed25519 public key */
+#define TEE_SEED_LEN 32          /* Ed25519 private key (seed) */
+#define TEE_SIG_LEN 64           /* Ed25519 signature */
+#define TEE_KEY_ID_LEN 32        /* sealing and report key ids */
+#define TEE_REPORT_DATA_LEN 64   /* user data bound into reports and evidence */
+#define TEE_REPORT_BODY_LEN 384  /* SGX sgx_report_body_t */
+#define TEE_REPORT_LEN (TEE_REPORT_BODY_LEN + TEE_KEY_ID_LEN + 32) /* body, key id, MAC */
+
+/* One line of error text. */
+#define TEE_ERR_MAX 256
+struct tee_err {
+    char msg[TEE_ERR_MAX];
+};
+
+/* Where cloister keeps per-user state: $CLOISTER_HOME, else ~/.local/share/cloister. */
+int tee_home_dir(char *out, size_t cap);
+
+/* ---------------------------------------------------------------------------------------
+ * Signed config: the limits an enclave runs with, part of its measurement.
+ *
+ * Text form (`cloister enclave sign --config FILE`), one `key = value` per line, '#' starts a
+ * comment, every key at most once, missing keys keep their defaults:
+ *     heap_size        = 16 MiB        # bytes, or a number with K/KiB, M/MiB, G/GiB (x1024)
+ *     epc_budget       = 93.5 MiB      # resident enclave memory, or "unlimited"
+ *     threads          = 4             # 1..256 enclave threads (TCS)
+ *     product_id       = 0             # ISVPRODID, 0..65535
+ *     security_version = 0             # ISVSVN, 0..65535 (alias: svn)
+ *     debug            = false         # true: a debug enclave (verifiers refuse by default)
+ * Sizes are multiples of 4 KiB. Wire form: header "CLCF" v1, u64 heap_size, u64 epc_budget
+ * (UINT64_MAX = unlimited), u16 threads, u16 product_id, u16 security_version, u8 flags
+ * (bit 0 = debug): fixed length, one encoding per config, hashed into MRENCLAVE. */
+#define TEE_EPC_UNLIMITED UINT64_MAX
+#define TEE_EPC_DEFAULT 98041856ull /* 93.5 MiB: usable EPC of SGX1 */
+#define TEE_HEAP_DEFAULT (16ull << 20)
+#define TEE_THREADS_DEFAULT 4
+#define TEE_THREADS_MAX 256
+#define TEE_CONFIG_WIRE_LEN 29
+
+struct tee_config {
+    uint64_t heap_size;
+    uint64_t epc_budget;
+    uint16_t threads;
+    uint16_t product_id;
+    uint16_t svn;
+    bool debug;
+};
+
+void tee_config_default(struct tee_config *c);
+/* Range checks shared by both forms. */
+int tee_config_check(const struct tee_config *c, struct tee_err *err);
+/* Starts from the defaults; errors read "line 3: threads must be between 1 and 256". */
+int tee_config_parse(struct tee_config *c, const char *text, size_t len, struct tee_err *err);
+/* The text form (parses back to the same config); returns the length snprintf would. */
+int tee_config_format(const struct tee_config *c, char *out, size_t cap);
+void tee_config_encode(const struct tee_config *c, uint8_t out[TEE_CONFIG_WIRE_LEN]);
+int tee_config_decode(struct tee_config *c, const void *buf, size_t len, struct tee_err *err);
+
+/* ---------------------------------------------------------------------------------------
+ * Identity, measurement and the signature file (SIGSTRUCT).
+ *
+ * Signature file, wire record "CLSG" v1: bytes config (the 29-byte wire config), bytes
+ * mrenclave (32), bytes signer public key (32), bytes signature (64). The signature is Ed25519
+ * over "cloister-sigstruct-v1" || NUL || every field before it (header included), so the
+ * config, the measurement and the signer cannot be changed without the signer's key. */
+struct tee_identity {
+    uint8_t mrenclave[TEE_HASH_LEN];
+    uint8_t mrsigner[TEE_HASH_LEN];
+    uint8_t signer_key[TEE_PUBKEY_LEN];
+    struct tee_config config;
+};
+
+struct tee_sigstruct {
+    struct tee_config config;
+    uint8_t mrenclave[TEE_HASH_LEN];
+    uint8_t signer_key[TEE_PUBKEY_LEN];
+    uint8_t signature[TEE_SIG_LEN];
+};
+
+void tee_measure(uint8_t mrenclave[TEE_HASH_LEN], const void *image, size_t len,
+                 const struct tee_config *c);
+/* The same over a file descriptor read with pread from offset 0 (e.g. a sealed memfd or
+ * /proc/self/exe); the file offset is left untouched. */
+int tee_measure_fd(uint8_t mrenclave[TEE_HASH_LEN], int fd, const struct tee_config *c,
+                   struct tee_err *err);
+void tee_mrsigner(uint8_t mrsigner[TEE_HASH_LEN], const uint8_t signer_key[TEE_PUBKEY_LEN]);
+
+int tee_sign(struct tee_sigstruct *s, const void *image, size_t len, const struct tee_config *c,
+             const uint8_t signer_seed[TEE_SEED_LEN]);
+int tee_sigstruct_encode(const struct tee_sigstruct *s, uint8_t **out, size_t *len);
+/* Decodes the record and checks the signature over it (not the image: see below). */
+int tee_sigstruct_decode(struct tee_sigstruct *s, const void *buf, size_t len,
+                         struct tee_err *err);
+/* Loader/enclave check: decodes and verifies the signature file, then recomputes MRENCLAVE
+ * from the image bytes and the signed config. Fills id on success. */
+int tee_image_verify(struct tee_identity *id, const void *image, size_t len, const void *sig,
+                     size_t siglen, struct tee_err *err);
+int tee_image_verify_fd(struct tee_identity *id, int image_fd, const void *sig, size_t siglen,
+                        struct tee_err *err);
+
+/* Signer key file: wire record "CLSK" v1 holding the 32-byte seed, written 0600. */
+int tee_signer_keygen(const char *path, uint8_t public_key[TEE_PUBKEY_LEN],
+                      struct tee_err *err);
+int tee_signer_load(const char *path, uint8_t seed[TEE_SEED_LEN],
+                    uint8_t public_key[TEE_PUBKEY_LEN], struct tee_err *err);
+
+/* ---------------------------------------------------------------------------------------
+ * Image audit ("take care of what you sign").
+ *
+ * A bounds-checked ELF64 (little-endian) reader lists what an image needs and imports and the
+ * ecalls it declares. Ecalls are declared with TEE_ECALL_MANIFEST (normally through the
+ * runtime's ecall registration macro in tee_enclave.h): one 64-byte record per ecall in the
+ * ELF section TEE_ECALL_SECTION, holding only data (no pointers, hence no relocations), so the
+ * audit reads it from the file as is, stripped or not. Imports on the refusal list (process
+ * spawning and code loading) make tee_audit_refused() true; `sign` then needs --force.
+ * For an image that needs no shared library (static, static-pie) the defined functions of
+ * .symtab are checked instead; such an image stripped cannot be audited and is refused too. */
+#define TEE_ECALL_SECTION "cloister_ecalls"
+#define TEE_ECALL_MAGIC 0x43454c43u /* the bytes "CLEC" read as little-endian: a valid record */
+#define TEE_ECALL_NAME_MAX 56
+
+struct tee_ecall_manifest {
+    uint32_t magic;
+    uint32_t number;
+    char name[TEE_ECALL_NAME_MAX]; /* NUL-terminated */
+};
+
+#define TEE_ECALL_MANIFEST(num, ident)                                                         \
+    __attribute__((used, section(TEE_ECALL_SECTION), aligned(8))) static const struct          \
+        tee_ecall_manifest tee_ecall_manifest_##ident = {TEE_ECALL_MAGIC, (num), #ident}
+
+struct tee_audit_ecall {
+    uint32_t number;
+    char name[TEE_ECALL_NAME_MAX];
+};
+
+struct tee_audit {
+    uint16_t machine;       /* e_machine (62 = x86-64) */
+    bool pie;               /* ET_DYN */
+    bool dynamic;           /* has a PT_DYNAMIC segment */
+    bool has_symtab;        /* .symtab present (not stripped) */
+    char **needed;          /* DT_NEEDED libraries */
+    size_t n_needed;
+    char **imports;         /* undefined dynamic symbols, sorted, unique */
+    size_t n_imports;
+    struct tee_audit_ecall *ecalls; /* sorted by number */
+    size_t n_ecalls;
+    char **refused;         /* why the image is refused: one line each */
+    size_t n_refused;
+};
+
+int tee_audit_image(struct tee_audit *a, const void *image, size_t len, struct tee_err *err);
+bool tee_audit_refused(const struct tee_audit *a);
+void tee_audit_free(struct tee_audit *a);
+/* True for a symbol on the refusal list (exec*, system, popen, dlopen, fork, clone, ...). */
+bool tee_audit_is_refused_symbol(const char *name);
+
+/* ---------------------------------------------------------------------------------------
+ * Report body: the 384-byte SGX layout (little-endian integers), shared by local reports and
+ * cloister-sim-v1 evidence: cpu_svn @0 (16), misc_select @16, isv_ext_prod_id @32 (16),
+ * attributes @48 (flags u64, xfrm u64), mr_enclave @64, mr_signer @128, config_id @192 (64),
+ * isv_prod_id @256, isv_svn @258, config_svn @260, isv_family_id @304 (16), report_data @320
+ * (64); reserved bytes are zero. The simulated platform leaves the KSS fields zero. */
+#define TEE_ATTR_INIT 0x1ull
+#define TEE_ATTR_DEBUG 0x2ull
+#define TEE_ATTR_MODE64BIT 0x4ull
+#define TEE_ATTR_SIMULATED (1ull << 63) /* reserved in SGX: never set by real hardware */
+
+struct tee_report_body {
+    uint8_t cpu_svn[16];
+    uint32_t misc_select;
+    uint8_t ext_product_id[16];
+    uint64_t attributes; /* TEE_ATTR_* */
+    uint64_t xfrm;
+    uint8_t mrenclave[TEE_HASH_LEN];
+    uint8_t mrsigner[TEE_HASH_LEN];
+    uint8_t config_id[64];
+    uint16_t product_id;
+    uint16_t svn;
+    uint16_t config_svn;
+    uint8_t family_id[16];
+    uint8_t report_data[TEE_REPORT_DATA_LEN];
+};
+
+void tee_report_body_pack(const struct tee_report_body *b, uint8_t out[TEE_REPORT_BODY_LEN]);
+/* Refuses nonzero reserved bytes and unknown attribute bits. */
+int tee_report_body_unpack(struct tee_report_body *b, const uint8_t in[TEE_REPORT_BODY_LEN],
+                           struct tee_err *err);
+
+/* report_data binding used by quotes and provisioning: SHA-512(data || nonce). */
+void tee_bind_report_data(uint8_t out[TEE_REPORT_DATA_LEN], const void *data, size_t data_len,
+                          const void *nonce, size_t nonce_len);
+
+/* ---------------------------------------------------------------------------------------
+ * Evidence envelope, wire record "CLEV" v1: str format, bytes evidence, count + bytes of each
+ * endorsement. Formats: "cloister-sim-v1" (evidence = 384-byte body || Ed25519 signature by
+ * the platform attestation key over "cloister-sim-v1" || NUL || body; endorsements = DER
+ * certificates, platform (leaf) first, then the CA). "sgx-dcap", "tdx" and "snp" are reserved
+ * names that decode but no verifier in this build accepts; any other name is refused. */
+enum tee_evidence_format {
+    TEE_EVIDENCE_SIM_V1 = 1,
+    TEE_EVIDENCE_SGX_DCAP,
+    TEE_EVIDENCE_TDX,
+    TEE_EVIDENCE_SNP,
+};
+#define TEE_ENDORSEMENTS_MAX 8
+#define TEE_FORMAT_NAME_MAX 32
+
+struct tee_evidence_view { /* pointers into the decoded buffer */
+    enum tee_evidence_format format;
+    const uint8_t *evidence;
+    size_t evidence_len;
+    const uint8_t *endorsements[TEE_ENDORSEMENTS_MAX];
+    size_t endorsement_lens[TEE_ENDORSEMENTS_MAX];
+    size_t n_endorsements;
+};
+
+const char *tee_evidence_format_name(enum tee_evidence_format f);
+int tee_evidence_decode(struct tee_evidence_view *v, const void *buf, size_t len,
+                        struct tee_err *err);
+
+/* ---------------------------------------------------------------------------------------
+ * The simulated platform: root secret (32 B), Ed25519 attestation key, local CA (self-signed
+ * Ed25519 X.509) and the platform certificate for the attestation key. Files under
+ * <home>/platform/ (0700): `secrets` (0600, wire "CLPS" v1: root secret, attestation seed),
+ * `ca.pem` and `platform.pem` (0600). Created on first use in a temporary directory renamed
+ * into place without replacement, so two processes racing on first use end with one platform.
+ * The CA's private key is discarded once it has certified the attestation key. */
+typedef struct tee_platform tee_platform;
+
+/* home NULL: tee_home_dir(). Refuses a platform directory or secrets file readable by others. */
+tee_platform *tee_platform_open(const char *home, struct tee_err *err);
+void tee_platform_free(tee_platform *p);
+/* Path of the CA certificate (PEM) to give verifiers, and the attestation public key. */
+const char *tee_platform_ca_path(const tee_platform *p);
+void tee_platform_attestation_key(const tee_platform *p, uint8_t pk[TEE_PUBKEY_LEN]);
+
+/* ---------------------------------------------------------------------------------------
+ * The trusted side's view of itself. Thread-safe; secrets live in locked, non-dumpable pages. */
+typedef struct tee_self tee_self;
+
+/* Copies what it needs from platform (which may then be freed). */
+tee_self *tee_self_new(const struct tee_identity *id, const tee_platform *platform,
+                       struct tee_err *err);
+void tee_self_free(tee_self *s);
+const struct tee_identity *tee_self_identity(const tee_self *s);
+
+/* Sealing. Blob, version 1 (byte offsets):
+ *   0 "CLSL" u16 version | 6 u8 policy | 7 u16 product id | 9 u16 svn sealed at |
+ *   11 key id (32) | 43 nonce (12) | 55 u32 ciphertext length n | 59 ciphertext (n bytes, the
+ *   last 16 being the GCM tag).
+ * key = HKDF-SHA256(salt "cloister-platform-v1", root secret, info "cloister-seal-v1" || policy
+ * || MRENCLAVE or MRSIGNER || product id || svn || debug flag || key id); AES-256-GCM with AAD =
+ * the 59 header bytes || caller AAD. Key ids are random and reused for up to 2^24 blobs, which
+ * lets the derived key be cached; the nonce is the blob's number under its key id. A blob whose svn is above the enclave's is
+ * refused; a lower one is unsealed with the key of that svn (newer enclaves read older blobs). */
+enum tee_seal_policy {
+    TEE_SEAL_MRENCLAVE = 1, /* this exact enclave */
+    TEE_SEAL_MRSIGNER = 2,  /* any enclave of this signer, product id and at least this svn */
+};
+#define TEE_SEAL_HEADER_LEN 59
+#define TEE_SEAL_OVERHEAD (TEE_SEAL_HEADER_LEN + 16)
+#define TEE_SEAL_MAX ((size_t)UINT32_MAX - 16)
+
+struct tee_sealed_view { /* tee_sealed_parse: the header fields and the ciphertext */
+    enum tee_seal_policy policy;
+    uint16_t product_id, svn;
+    uint8_t key_id[TEE_KEY_ID_LEN];
+    uint8_t nonce[12];
+    const uint8_t *ciphertext;
+    size_t ciphertext_len;
+};
+
+static inline size_t tee_sealed_size(size_t plaintext_len)
+{
+    return plaintext_len + TEE_SEAL_OVERHEAD;
+}
+int tee_sealed_parse(struct tee_sealed_view *v, const void *blob, size_t len,
+                     struct tee_err *err);
+/* out has room for tee_sealed_size(len) bytes. */
+int tee_seal(tee_self *s, enum tee_seal_policy policy, const void *aad, size_t aad_len,
+             const void *plaintext, size_t len, uint8_t *out, size_t cap, size_t *out_len);
+/* pt has room for blob_len - TEE_SEAL_OVERHEAD bytes; on failure it holds no plaintext. Errors
+ * say why: malformed or truncated, other product, higher svn, or authentication failed (blob or
+ * AAD altered, another identity or platform). */
+int tee_unseal(tee_self *s, const void *blob, size_t blob_len, const void *aad, size_t aad_len,
+               uint8_t *pt, size_t cap, size_t *pt_len, struct tee_err *err);
+
+/* Local attestation. A report is body || key id || HMAC-SHA256(report key, body || key id),
+ * where the report key = HKDF-Expand of the platform secret with the TARGET's MRENCLAVE and
+ * the key id (the target derives the same key for itself: only it, or the platform, can check
+ * the MAC). The key id is drawn per tee_self (SGX: per boot). */
+void tee_self_target(const tee_self *s, uint8_t target_mrenclave[TEE_HASH_LEN]);
+int tee_report_create(tee_self *s, const uint8_t target_mrenclave[TEE_HASH_LEN],
+                      const uint8_t report_data[TEE_REPORT_DATA_LEN],
+                      uint8_t report[TEE_REPORT_LEN]);
+/* Checks a report targeted at this enclave; fills body (the reporter's identity). */
+int tee_report_verify(tee_self *s, const uint8_t report[TEE_REPORT_LEN],
+                      struct tee_report_body *body, struct tee_err *err);
+
+/* Remote evidence (format cloister-sim-v1) binding report_data. */
+int tee_evidence_make(tee_self *s, const uint8_t report_data[TEE_REPORT_DATA_LEN],
+                      uint8_t **evidence, size_t *len);
+
+/* ---------------------------------------------------------------------------------------
+ * Verifier: signature and certificate chain against a trusted CA, then a policy. The chain is
+ * verified with OpenSSL once per distinct endorsement set and the resulting attestation key is
+ * cached (by SHA-256 of the endorsements) until the leaf certificate expires, so repeated
+ * evidence from one platform costs one Ed25519 verification. */
+typedef struct tee_verifier tee_verifier;
+
+struct tee_policy {
+    const uint8_t (*mrenclave)[TEE_HASH_LEN]; /* allowed values; n == 0: any */
+    size_t n_mrenclave;
+    const uint8_t (*mrsigner)[TEE_HASH_LEN];
+    size_t n_mrsigner;
+    /* Both lists empty is refused unless this is set: accepting any enclave must be explicit. */
+    bool allow_any_identity;
+    int32_t product_id; /* -1: any */
+    uint16_t min_svn;
+    bool allow_debug;
+    bool allow_simulated; /* off by default: simulated evidence proves nothing about hardware */
+    /* Freshness: when set, report data must equal these 64 bytes (tee_bind_report_data). */
+    const uint8_t *report_data;
+};
+
+/* The claims of accepted evidence (RATS attestation result). */
+struct tee_claims {
+    enum tee_evidence_format format;
+    uint8_t mrenclave[TEE_HASH_LEN];
+    uint8_t mrsigner[TEE_HASH_LEN];
+    uint16_t product_id, svn;
+    uint64_t attributes;
+    bool debug, simulated;
+    uint8_t report_data[TEE_REPORT_DATA_LEN];
+    uint8_t platform_key[TEE_PUBKEY_LEN]; /* the attestation key that signed */
+};
+
+void tee_policy_default(struct tee_policy *p);
+/* ca: the trusted CA certificate, PEM or DER. */
+tee_verifier *tee_verifier_new(const void *ca, size_t ca_len, struct tee_err *err);
+tee_verifier *tee_verifier_new_file(const char *ca_path, struct tee_err *err);
+void tee_verifier_free(tee_verifier *v);
+/* 0 and claims filled when the evidence is genuine AND satisfies the policy. */
+int tee_verify_evidence(tee_verifier *v, const void *evidence, size_t len,
+                        const struct tee_policy *policy, struct tee_claims *claims,
+                        struct tee_err *err);
+
+/* ---------------------------------------------------------------------------------------
+ * Attested provisioning.
+ *   1. provisioner: nonce = tee_prov_nonce()
+ *   2. enclave: tee_prov_offer(nonce) -> offer = fresh HPKE (X25519) public key + evidence
+ *      whose report data = SHA-512(public key || nonce); the private key stays in tee_self.
+ *   3. provisioner: tee_prov_package(offer) verifies the evidence against its policy and
+ *      HPKE-seals the named secrets to the key, info = "cloister-provision-v1" || SHA-256(the
+ *      evidence envelope).
+ *   4. enclave: tee_prov_accept(package) opens it, merges the secrets into its table and
+ *      returns the whole table sealed (policy of the caller's choice) for the host to store;
+ *      after a restart tee_secrets_restore() loads it back, no provisioner needed.
+ * Records: offer "CLPO" v1 (bytes public key, bytes evidence), package "CLPK" v1 (bytes enc,
+ * bytes ciphertext), secrets "CLSC" v1 (count, then str name + bytes value each). One offer is
+ * pending per tee_self; a new offer replaces it, a successful accept consumes it. */
+#define TEE_PROV_NONCE_LEN 32
+#define TEE_SECRET_NAME_MAX 64
+#define TEE_SECRET_VALUE_MAX 65536
+#define TEE_SECRETS_MAX 256
+
+struct tee_secret {
+    const char *name;
+    const uint8_t *value;
+    size_t len;
+};
+
+int tee_prov_nonce(uint8_t nonce[TEE_PROV_NONCE_LEN]);
+int tee_prov_offer(tee_self *s, const uint8_t *nonce, size_t nonce_len, uint8_t **offer,
+                   size_t *offer_len, struct tee_err *err);
+/* policy->report_data is ignored: the binding to the offer's key and nonce is checked here. */
+int tee_prov_package(tee_verifier *v, const struct tee_policy *policy, const uint8_t *nonce,
+                     size_t nonce_len, const void *offer, size_t offer_len,
+                     const struct tee_secret *secrets, size_t n_secrets, uint8_t **package,
+                     size_t *package_len, struct tee_claims *claims, struct tee_err *err);
+int tee_prov_accept(tee_self *s, const void *package, size_t package_len,
+                    enum tee_seal_policy policy, uint8_t **sealed, size_t *sealed_len,
+                    struct tee_err *err);
+int tee_secrets_restore(tee_self *s, const void *sealed, size_t sealed_len,
+                        struct tee_err *err);
+/* Copies a provisioned secret; -1 if there is none of that name or cap is too small
+ * (*len then tells the size). */
+int tee_secret_get(tee_self *s, const char *name, uint8_t *out, size_t cap, size_t *len);
+size_t tee_secret_count(tee_self *s);
+
+#endif

@@ -1,0 +1,340 @@
+/* ibbe.c -- the public half of Delerablée's IBBE on BLS12-381: identity hashing, the public
+ * key and its encoding, set polynomials, public (γ-less) encryption and member decryption.
+ *
+ * Placement: h and its powers, C2, C3 in G1; g, w, user keys, C1 in G2; v = e(h, g). A member
+ * i of S with Q = P/(x + H_i) (synthetic division) and c = 1/Q(0) computes
+ *     A = h^{c (Q(γ) - Q(0)) / γ}    (one MSM over h^{γ^0..s-2} with the coefficients Q_1..)
+ *     v^k = e(A, C1) · e(C2^c, d_i)
+ * since e(A, w^{-k}) = v^{-kc(Q(γ) - Q(0))} and e(C2, d_i) = v^{k Q(γ)}. Scaling the G1
+ * inputs by c replaces the reference's GT exponentiation by 1/∏_{j≠i} H_j. */
+#include "ibbe/common/internal.h"
+
+#include <cloister/crypto.h>
+#include <cloister/wire.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+bool ibbe_id_valid(const char *id)
+{
+    size_t len = id ? strnlen(id, IBBE_ID_MAX + 1) : 0;
+    return len > 0 && len <= IBBE_ID_MAX && !strchr(id, '\n') && !strchr(id, '\r');
+}
+
+int ibbe_hash_id(bls_fr *out, const char *id)
+{
+    if (!ibbe_id_valid(id))
+        return -1;
+    bls_hash_to_fr(out, id, strlen(id), IBBE_DST, strlen(IBBE_DST));
+    return bls_fr_is_zero(out) ? -1 : 0;
+}
+
+int ibbe_kdf_broadcast(uint8_t key[IBBE_KEY_LEN], const bls_gt *k)
+{
+    uint8_t ikm[BLS_GT_BYTES];
+    bls_gt_to_bytes(ikm, k);
+    int rc = crypto_hkdf(key, IBBE_KEY_LEN, NULL, 0, ikm, sizeof ikm, IBBE_BKEY_INFO,
+                         strlen(IBBE_BKEY_INFO));
+    crypto_wipe(ikm, sizeof ikm);
+    return rc;
+}
+
+/* The AEAD key and associated data of a partition's wrapped group key. */
+static int wrap_params(uint8_t kek[IBBE_KEY_LEN], struct wire_writer *aad,
+                       const uint8_t b[IBBE_KEY_LEN], const char *name, size_t part,
+                       uint64_t epoch)
+{
+    wire_writer_init(aad);
+    wire_put_str(aad, IBBE_AAD_LABEL);
+    wire_put_str(aad, name);
+    wire_put_u64(aad, part);
+    wire_put_u64(aad, epoch);
+    if (!wire_writer_ok(aad))
+        return -1;
+    return crypto_hkdf(kek, IBBE_KEY_LEN, NULL, 0, b, IBBE_KEY_LEN, IBBE_WRAP_INFO,
+                       strlen(IBBE_WRAP_INFO));
+}
+
+int ibbe_wrap_key(uint8_t wrap[IBBE_WRAP_BYTES], const uint8_t b[IBBE_KEY_LEN],
+                  const uint8_t gk[IBBE_KEY_LEN], const char *name, size_t part, uint64_t epoch)
+{
+    uint8_t kek[IBBE_KEY_LEN];
+    struct wire_writer aad;
+    int rc = -1;
+    if (wrap_params(kek, &aad, b, name, part, epoch) == 0 &&
+        crypto_random(wrap, CRYPTO_AEAD_NONCE_LEN) == 0)
+        rc = crypto_aead_seal(CRYPTO_AES256_GCM, kek, wrap, aad.buf, aad.len, gk, IBBE_KEY_LEN,
+                              wrap + CRYPTO_AEAD_NONCE_LEN);
+    crypto_wipe(kek, sizeof kek);
+    wire_writer_free(&aad);
+    return rc;
+}
+
+int ibbe_unwrap_key(uint8_t gk[IBBE_KEY_LEN], const uint8_t b[IBBE_KEY_LEN],
+                    const uint8_t wrap[IBBE_WRAP_BYTES], const char *name, size_t part,
+                    uint64_t epoch)
+{
+    uint8_t kek[IBBE_KEY_LEN];
+    struct wire_writer aad;
+    int rc = -1;
+    if (wrap_params(kek, &aad, b, name, part, epoch) == 0)
+        rc = crypto_aead_open(CRYPTO_AES256_GCM, kek, wrap, aad.buf, aad.len,
+                              wrap + CRYPTO_AEAD_NONCE_LEN,
+                              IBBE_WRAP_BYTES - CRYPTO_AEAD_NONCE_LEN, gk);
+    crypto_wipe(kek, sizeof kek);
+    wire_writer_free(&aad);
+    return rc;
+}
+
+/* ---- public key --------------------------------------------------------------------------- */
+
+size_t ibbe_pk_capacity(const ibbe_pk *pk)
+{
+    return pk->n;
+}
+
+void ibbe_pk_free(ibbe_pk *pk)
+{
+    if (!pk)
+        return;
+    free(pk->hpow);
+    free(pk);
+}
+
+int ibbe_pk_encode(const ibbe_pk *pk, uint8_t **out, size_t *len)
+{
+    struct wire_writer w;
+    wire_writer_init(&w);
+    wire_put_header(&w, "CIPK", 1);
+    wire_put_varint(&w, pk->n);
+    uint8_t buf[BLS_G2_BYTES];
+    bls_g2_to_bytes(buf, &pk->g);
+    wire_put_raw(&w, buf, BLS_G2_BYTES);
+    bls_g2_to_bytes(buf, &pk->w);
+    wire_put_raw(&w, buf, BLS_G2_BYTES);
+    for (size_t i = 0; i <= pk->n; i++) {
+        bls_g1_to_bytes(buf, &pk->hpow[i]);
+        wire_put_raw(&w, buf, BLS_G1_BYTES);
+    }
+    if (!wire_writer_ok(&w)) {
+        wire_writer_free(&w);
+        return -1;
+    }
+    *out = wire_writer_take(&w, len);
+    return 0;
+}
+
+int ibbe_pk_decode(ibbe_pk **out, const uint8_t *buf, size_t len, const char **err)
+{
+    struct wire_reader r;
+    wire_reader_init(&r, buf, len);
+    wire_get_header(&r, "CIPK", 1);
+    uint64_t n = wire_get_varint(&r);
+    if (!wire_reader_ok(&r)) {
+        *err = "public key: truncated or bad header";
+        return -1;
+    }
+    if (n < 1 || n > IBBE_PARTITION_MAX) {
+        *err = "public key: partition size out of range";
+        return -1;
+    }
+    if (wire_reader_remaining(&r) != 2 * BLS_G2_BYTES + (n + 1) * BLS_G1_BYTES) {
+        *err = "public key: length does not match the partition size";
+        return -1;
+    }
+    ibbe_pk *pk = calloc(1, sizeof *pk);
+    if (!pk || !(pk->hpow = malloc((n + 1) * sizeof *pk->hpow))) {
+        ibbe_pk_free(pk);
+        *err = "public key: out of memory";
+        return -1;
+    }
+    pk->n = n;
+    *err = "public key: g or w is not a point of G2";
+    if (bls_g2_from_bytes(&pk->g, wire_get_raw(&r, BLS_G2_BYTES)) != BLS_OK ||
+        bls_g2_from_bytes(&pk->w, wire_get_raw(&r, BLS_G2_BYTES)) != BLS_OK)
+        goto fail;
+    *err = "public key: a power of h is not a point of G1";
+    for (size_t i = 0; i <= n; i++)
+        if (bls_g1_from_bytes(&pk->hpow[i], wire_get_raw(&r, BLS_G1_BYTES)) != BLS_OK)
+            goto fail;
+    *err = "public key: degenerate generator";
+    if (bls_g1_is_identity(&pk->hpow[0]) || bls_g2_is_identity(&pk->g) ||
+        bls_g2_is_identity(&pk->w))
+        goto fail;
+    bls_pairing(&pk->v, &pk->hpow[0], &pk->g);
+    *out = pk;
+    return 0;
+fail:
+    ibbe_pk_free(pk);
+    return -1;
+}
+
+/* ---- user keys and headers ---------------------------------------------------------------- */
+
+void ibbe_usk_to_bytes(uint8_t out[IBBE_USK_BYTES], const struct ibbe_usk *usk)
+{
+    bls_g2_to_bytes(out, &usk->d);
+}
+
+int ibbe_usk_from_bytes(struct ibbe_usk *usk, const uint8_t in[IBBE_USK_BYTES])
+{
+    return bls_g2_from_bytes(&usk->d, in) == BLS_OK && !bls_g2_is_identity(&usk->d) ? 0 : -1;
+}
+
+void ibbe_header_to_bytes(uint8_t out[IBBE_HEADER_BYTES], const struct ibbe_header *hdr)
+{
+    bls_g2_to_bytes(out, &hdr->c1);
+    bls_g1_to_bytes(out + BLS_G2_BYTES, &hdr->c2);
+    bls_g1_to_bytes(out + BLS_G2_BYTES + BLS_G1_BYTES, &hdr->c3);
+}
+
+int ibbe_header_from_bytes(struct ibbe_header *hdr, const uint8_t in[IBBE_HEADER_BYTES],
+                           const char **err)
+{
+    struct ibbe_header h;
+    if (bls_g2_from_bytes(&h.c1, in) != BLS_OK) {
+        *err = "header: C1 is not a point of G2";
+        return -1;
+    }
+    if (bls_g1_from_bytes(&h.c2, in + BLS_G2_BYTES) != BLS_OK) {
+        *err = "header: C2 is not a point of G1";
+        return -1;
+    }
+    if (bls_g1_from_bytes(&h.c3, in + BLS_G2_BYTES + BLS_G1_BYTES) != BLS_OK) {
+        *err = "header: C3 is not a point of G1";
+        return -1;
+    }
+    *hdr = h;
+    return 0;
+}
+
+/* ---- polynomials -------------------------------------------------------------------------- */
+
+void ibbe_poly_free(struct ibbe_poly *p)
+{
+    free(p->coef);
+    p->coef = NULL;
+    p->degree = 0;
+}
+
+int ibbe_poly_mul_root(struct ibbe_poly *p, const bls_fr *a)
+{
+    bls_fr *c = realloc(p->coef, (p->degree + 2) * sizeof *c);
+    if (!c)
+        return -1;
+    p->coef = c;
+    size_t d = p->degree;
+    c[d + 1] = c[d];
+    for (size_t j = d; j > 0; j--) {
+        bls_fr t;
+        bls_fr_mul(&t, a, &c[j]);
+        bls_fr_add(&c[j], &t, &c[j - 1]);
+    }
+    bls_fr_mul(&c[0], &c[0], a);
+    p->degree = d + 1;
+    return 0;
+}
+
+int ibbe_poly_div_root(struct ibbe_poly *p, const bls_fr *a)
+{
+    size_t d = p->degree;
+    if (d == 0)
+        return -1;
+    /* P = (x + a) Q + R: q_{d-1} = p_d, q_{j-1} = p_j - a q_j, R = p_0 - a q_0 = 0. */
+    bls_fr *c = p->coef, carry = c[d], t;
+    for (size_t j = d; j > 0; j--) {
+        bls_fr q = carry;
+        bls_fr_mul(&t, a, &q);
+        bls_fr_sub(&carry, &c[j - 1], &t);
+        c[j - 1] = q;
+    }
+    if (bls_fr_is_zero(&carry)) {
+        p->degree = d - 1;
+        return 0;
+    }
+    /* -a is not a root: restore P = (x + a) Q + R, leaving the caller's polynomial intact. */
+    for (size_t j = d - 1; j > 0; j--) {
+        bls_fr_mul(&t, a, &c[j]);
+        bls_fr_add(&c[j], &t, &c[j - 1]);
+    }
+    bls_fr_mul(&t, a, &c[0]);
+    bls_fr_add(&c[0], &t, &carry);
+    return -1;
+}
+
+int ibbe_poly_from_hashes(struct ibbe_poly *p, const bls_fr *hashes, size_t s)
+{
+    p->degree = 0;
+    p->coef = malloc((s + 1) * sizeof *p->coef);
+    if (!p->coef)
+        return -1;
+    bls_fr_from_u64(&p->coef[0], 1);
+    for (size_t i = 0; i < s; i++)
+        if (ibbe_poly_mul_root(p, &hashes[i]) != 0) {
+            ibbe_poly_free(p);
+            return -1;
+        }
+    return 0;
+}
+
+/* ---- encrypt and decrypt ------------------------------------------------------------------ */
+
+int ibbe_encrypt_public(const ibbe_pk *pk, const bls_fr *hashes, size_t s,
+                        struct ibbe_header *hdr, uint8_t key[IBBE_KEY_LEN])
+{
+    if (s < 1 || s > pk->n)
+        return -1;
+    struct ibbe_poly p;
+    if (ibbe_poly_from_hashes(&p, hashes, s) != 0)
+        return -1;
+    int rc = bls_g1_msm(&hdr->c3, pk->hpow, p.coef, s + 1);
+    ibbe_poly_free(&p);
+    bls_fr k;
+    if (rc != BLS_OK || bls_fr_random(&k) != 0)
+        return -1;
+    bls_gt vk;
+    bls_g1_mul(&hdr->c2, &hdr->c3, &k);
+    bls_gt_exp(&vk, &pk->v, &k);
+    bls_fr_neg(&k, &k);
+    bls_g2_mul(&hdr->c1, &pk->w, &k);
+    rc = ibbe_kdf_broadcast(key, &vk);
+    crypto_wipe(&k, sizeof k);
+    crypto_wipe(&vk, sizeof vk);
+    return rc;
+}
+
+int ibbe_decrypt_user(const ibbe_pk *pk, const struct ibbe_poly *p, const bls_fr *mine,
+                      const struct ibbe_usk *usk, const struct ibbe_header *hdr,
+                      uint8_t key[IBBE_KEY_LEN])
+{
+    size_t s = p->degree;
+    if (s < 1 || s > pk->n)
+        return -1;
+    struct ibbe_poly q = {s, malloc((s + 1) * sizeof(bls_fr))};
+    if (!q.coef)
+        return -1;
+    memcpy(q.coef, p->coef, (s + 1) * sizeof(bls_fr));
+    int rc = -1;
+    if (ibbe_poly_div_root(&q, mine) != 0)
+        goto out; /* not a member of this set */
+    bls_fr c;
+    bls_fr_inv(&c, &q.coef[0]);
+    bls_g1 in1[2];
+    bls_g2 in2[2] = {hdr->c1, usk->d};
+    for (size_t j = 1; j <= q.degree; j++)
+        bls_fr_mul(&q.coef[j - 1], &q.coef[j], &c);
+    if (q.degree == 0)
+        bls_g1_identity(&in1[0]);
+    else if (bls_g1_msm(&in1[0], pk->hpow, q.coef, q.degree) != BLS_OK)
+        goto out;
+    bls_g1_mul(&in1[1], &hdr->c2, &c);
+    bls_gt vk;
+    if (bls_pairing_multi(&vk, in1, in2, 2) != BLS_OK)
+        goto out;
+    rc = ibbe_kdf_broadcast(key, &vk);
+    crypto_wipe(&vk, sizeof vk);
+    crypto_wipe(in2, sizeof in2);
+out:
+    ibbe_poly_free(&q);
+    return rc;
+}

@@ -1,0 +1,61 @@
+/* internal.h -- structures shared by the public (common/) and secret (enclave/) halves of IBBE.
+ * Nothing here is part of the API: callers go through include/cloister/ibbe.h. */
+#ifndef CLOISTER_IBBE_INTERNAL_H
+#define CLOISTER_IBBE_INTERNAL_H
+
+#include <cloister/ibbe.h>
+
+#define IBBE_BKEY_INFO "CLOISTER-IBBE-V01 broadcast key"
+#define IBBE_WRAP_INFO "CLOISTER-IBBE-V01 wrap key"
+#define IBBE_AAD_LABEL "CLOISTER-IBBE-V01 group key"
+
+struct ibbe_pk {
+    size_t n;
+    bls_g1 *hpow; /* h^{γ^i}, i = 0..n (hpow[0] = h) */
+    bls_g2 g, w;  /* w = g^γ */
+    bls_gt v;     /* e(h, g) */
+};
+
+struct ibbe_msk {
+    bls_fr gamma;
+    const ibbe_pk *pk;
+    bls_g1_table *h_table;
+    bls_g2_table *g_table, *w_table;
+};
+
+struct ibbe_partition {
+    size_t count, cap;
+    char **ids;
+    bls_fr *hashes;
+    struct ibbe_header hdr;
+    uint8_t wrap[IBBE_WRAP_BYTES]; /* nonce ‖ AES-256-GCM(gk) ‖ tag */
+    bool loaded;                   /* decoded from a record, or built by the admin */
+};
+
+struct ibbe_group {
+    char name[IBBE_NAME_MAX + 1];
+    uint64_t epoch;
+    size_t n;
+    size_t count; /* partitions */
+    struct ibbe_partition *parts;
+    bool has_key;
+    uint8_t gk[IBBE_KEY_LEN];
+};
+
+/* b = HKDF(v^k) from the GT element. */
+int ibbe_kdf_broadcast(uint8_t key[IBBE_KEY_LEN], const bls_gt *k);
+/* AES-256-GCM wrap of gk under HKDF(b) with (name, part, epoch) as AAD, and its opening. */
+int ibbe_wrap_key(uint8_t wrap[IBBE_WRAP_BYTES], const uint8_t b[IBBE_KEY_LEN],
+                  const uint8_t gk[IBBE_KEY_LEN], const char *name, size_t part, uint64_t epoch);
+int ibbe_unwrap_key(uint8_t gk[IBBE_KEY_LEN], const uint8_t b[IBBE_KEY_LEN],
+                    const uint8_t wrap[IBBE_WRAP_BYTES], const char *name, size_t part,
+                    uint64_t epoch);
+/* Group allocation helpers (all zeroed; partitions with room for n members). */
+ibbe_group *ibbe_group_alloc(const char *name, size_t n, size_t partitions);
+int ibbe_partition_append(struct ibbe_partition *p, const char *id, const bls_fr *hash);
+void ibbe_partition_delete(struct ibbe_partition *p, size_t i);
+int ibbe_group_grow(ibbe_group *g); /* one more empty partition */
+void ibbe_group_truncate(ibbe_group *g, size_t partitions);
+bool ibbe_group_complete(const ibbe_group *g);
+
+#endif

@@ -1,0 +1,80 @@
+/* common.h -- helpers shared by the files of src/tee/{common,platform,trust,verify} (the trust
+ * half of the enclave runtime) and nobody else. */
+#ifndef CLOISTER_TEE_COMMON_H
+#define CLOISTER_TEE_COMMON_H
+
+#include <cloister/tee_trust.h>
+#include <cloister/wire.h>
+
+#include <stdint.h>
+
+/* Writes the message into e (when e is not NULL) and returns -1. */
+int tee_errf(struct tee_err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Fails with "<what>: <wire reader error>" when r is in error or has bytes left. */
+int tee_wire_finish(struct wire_reader *r, const char *what, struct tee_err *e);
+
+/* Evidence envelope writing (tee_evidence_decode reads it): the head, then the endorsements. */
+void tee_evidence_put_head(struct wire_writer *w, enum tee_evidence_format f,
+                           const uint8_t *evidence, size_t len);
+void tee_evidence_put_endorsements(struct wire_writer *w, const uint8_t *const *ders,
+                                   const size_t *lens, size_t n);
+
+/* The 59-byte sealed blob header for v (ciphertext_len included, ciphertext pointer unused). */
+void tee_sealed_put_header(uint8_t out[TEE_SEAL_HEADER_LEN], const struct tee_sealed_view *v);
+
+/* Provisioning records (provision_format.c). Decoders return pointers into buf. */
+int tee_offer_encode(const uint8_t pk[32], const uint8_t *evidence, size_t ev_len, uint8_t **out,
+                     size_t *len);
+int tee_offer_decode(const void *buf, size_t len, uint8_t pk[32], const uint8_t **evidence,
+                     size_t *ev_len, struct tee_err *err);
+int tee_package_encode(const uint8_t enc[32], const uint8_t *ct, size_t ct_len, uint8_t **out,
+                       size_t *len);
+int tee_package_decode(const void *buf, size_t len, uint8_t enc[32], const uint8_t **ct,
+                       size_t *ct_len, struct tee_err *err);
+/* A decoded secrets list: v[i].name points into names, v[i].value into the decoded buffer. */
+struct tee_secret_list {
+    struct tee_secret *v;
+    char (*names)[TEE_SECRET_NAME_MAX + 1];
+    size_t n;
+};
+/* Appends the "CLSC" record; refuses bad or duplicate names and oversized values. */
+int tee_secrets_encode(struct wire_writer *w, const struct tee_secret *v, size_t n,
+                       struct tee_err *err);
+int tee_secrets_decode(struct tee_secret_list *list, const void *buf, size_t len,
+                       struct tee_err *err);
+void tee_secret_list_free(struct tee_secret_list *list);
+
+/* Little-endian fields of the SGX structures. */
+static inline void tee_le16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
+static inline void tee_le32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+static inline void tee_le64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+static inline uint64_t tee_get_le(const uint8_t *p, int bytes)
+{
+    uint64_t v = 0;
+    for (int i = bytes - 1; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+
+/* Domain-separation labels (each hashed or signed with its terminating NUL). */
+#define TEE_LABEL_SIGSTRUCT "cloister-sigstruct-v1"
+#define TEE_LABEL_SIM_EVIDENCE "cloister-sim-v1"
+#define TEE_LABEL_PLATFORM_SALT "cloister-platform-v1"
+#define TEE_LABEL_SEAL "cloister-seal-v1"
+#define TEE_LABEL_REPORT "cloister-report-v1"
+#define TEE_LABEL_PROVISION "cloister-provision-v1"
+#define TEE_LABEL_SECRETS "cloister-secrets-v1"
+
+#endif

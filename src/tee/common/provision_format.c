@@ -1,0 +1,149 @@
+/* provision_format.c -- the records of attested provisioning (layout in tee_trust.h): the
+ * enclave's offer, the provisioner's package and the list of named secrets that is both the
+ * package's plaintext and the plaintext of the sealed secrets table. A list is decoded and
+ * checked whole before anyone acts on it. */
+#include "tee/common/common.h"
+
+#include <cloister/hpke.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#define OFFER_EVIDENCE_MAX (128 * 1024)
+#define PACKAGE_CT_MAX (TEE_SECRETS_MAX * (TEE_SECRET_VALUE_MAX + 128) + 64)
+
+static int take_record(struct wire_writer *w, uint8_t **out, size_t *len)
+{
+    if (!wire_writer_ok(w)) {
+        wire_writer_free(w);
+        return -1;
+    }
+    *out = wire_writer_take(w, len);
+    return 0;
+}
+
+int tee_offer_encode(const uint8_t pk[HPKE_PUBLIC_LEN], const uint8_t *evidence, size_t ev_len,
+                     uint8_t **out, size_t *len)
+{
+    struct wire_writer w;
+    wire_writer_init(&w);
+    wire_put_header(&w, "CLPO", 1);
+    wire_put_bytes(&w, pk, HPKE_PUBLIC_LEN);
+    wire_put_bytes(&w, evidence, ev_len);
+    return take_record(&w, out, len);
+}
+
+int tee_offer_decode(const void *buf, size_t len, uint8_t pk[HPKE_PUBLIC_LEN],
+                     const uint8_t **evidence, size_t *ev_len, struct tee_err *err)
+{
+    struct wire_reader r;
+    wire_reader_init(&r, buf, len);
+    wire_get_header(&r, "CLPO", 1);
+    wire_get_bytes_exact(&r, pk, HPKE_PUBLIC_LEN);
+    *evidence = wire_get_bytes(&r, OFFER_EVIDENCE_MAX, ev_len);
+    return tee_wire_finish(&r, "provisioning offer is malformed", err);
+}
+
+int tee_package_encode(const uint8_t enc[HPKE_ENC_LEN], const uint8_t *ct, size_t ct_len,
+                       uint8_t **out, size_t *len)
+{
+    struct wire_writer w;
+    wire_writer_init(&w);
+    wire_put_header(&w, "CLPK", 1);
+    wire_put_bytes(&w, enc, HPKE_ENC_LEN);
+    wire_put_bytes(&w, ct, ct_len);
+    return take_record(&w, out, len);
+}
+
+int tee_package_decode(const void *buf, size_t len, uint8_t enc[HPKE_ENC_LEN],
+                       const uint8_t **ct, size_t *ct_len, struct tee_err *err)
+{
+    struct wire_reader r;
+    wire_reader_init(&r, buf, len);
+    wire_get_header(&r, "CLPK", 1);
+    wire_get_bytes_exact(&r, enc, HPKE_ENC_LEN);
+    *ct = wire_get_bytes(&r, PACKAGE_CT_MAX, ct_len);
+    if (wire_reader_ok(&r) && *ct_len < HPKE_TAG_LEN)
+        wire_reader_fail(&r, "ciphertext shorter than its tag");
+    return tee_wire_finish(&r, "provisioning package is malformed", err);
+}
+
+static int check_name(const char *name, struct tee_err *err)
+{
+    size_t n = strlen(name);
+    if (n == 0 || n > TEE_SECRET_NAME_MAX ||
+        strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:/-") != n)
+        return tee_errf(err, "secret name '%.64s' must be 1 to %d characters of A-Z a-z 0-9 . _ "
+                             ": / -",
+                        name, TEE_SECRET_NAME_MAX);
+    return 0;
+}
+
+/* Names are valid and unique, values within bounds. */
+static int check_list(const struct tee_secret *v, size_t n, struct tee_err *err)
+{
+    if (n > TEE_SECRETS_MAX)
+        return tee_errf(err, "too many secrets: %zu (at most %d)", n, TEE_SECRETS_MAX);
+    for (size_t i = 0; i < n; i++) {
+        if (check_name(v[i].name, err))
+            return -1;
+        if (v[i].len > TEE_SECRET_VALUE_MAX)
+            return tee_errf(err, "secret '%s' is %zu bytes, more than %d", v[i].name, v[i].len,
+                            TEE_SECRET_VALUE_MAX);
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(v[i].name, v[j].name) == 0)
+                return tee_errf(err, "secret '%s' is given twice", v[i].name);
+    }
+    return 0;
+}
+
+int tee_secrets_encode(struct wire_writer *w, const struct tee_secret *v, size_t n,
+                       struct tee_err *err)
+{
+    if (check_list(v, n, err))
+        return -1;
+    wire_put_header(w, "CLSC", 1);
+    wire_put_varint(w, n);
+    for (size_t i = 0; i < n; i++) {
+        wire_put_str(w, v[i].name);
+        wire_put_bytes(w, v[i].value, v[i].len);
+    }
+    return wire_writer_ok(w) ? 0 : tee_errf(err, "encoding the secrets: out of memory");
+}
+
+int tee_secrets_decode(struct tee_secret_list *list, const void *buf, size_t len,
+                       struct tee_err *err)
+{
+    memset(list, 0, sizeof *list);
+    struct wire_reader r;
+    wire_reader_init(&r, buf, len);
+    wire_get_header(&r, "CLSC", 1);
+    size_t n = wire_get_count(&r, 2, TEE_SECRETS_MAX);
+    struct tee_secret *v = n ? calloc(n, sizeof *v) : NULL;
+    char(*names)[TEE_SECRET_NAME_MAX + 1] = n ? calloc(n, sizeof *names) : NULL;
+    if (n && (!v || !names)) {
+        free(v);
+        free(names);
+        return tee_errf(err, "decoding the secrets: out of memory");
+    }
+    for (size_t i = 0; i < n; i++) {
+        wire_get_str(&r, names[i], sizeof names[i]);
+        v[i].name = names[i];
+        v[i].value = wire_get_bytes(&r, TEE_SECRET_VALUE_MAX, &v[i].len);
+    }
+    list->v = v;
+    list->names = names;
+    list->n = n;
+    if (tee_wire_finish(&r, "secrets list is malformed", err) || check_list(v, n, err)) {
+        tee_secret_list_free(list);
+        return -1;
+    }
+    return 0;
+}
+
+void tee_secret_list_free(struct tee_secret_list *list)
+{
+    free(list->v);
+    free(list->names);
+    memset(list, 0, sizeof *list);
+}

@@ -1,0 +1,89 @@
+/* rt.h -- the trusted runtime's internals, shared by both backends: an enclave instance, the
+ * dispatch of request messages, the built-in ecalls, and the sandbox of the proc backend.
+ *
+ * The same code serves the proc backend (enclave process: enclave_main.c feeds it messages
+ * copied out of the ring) and the sim backend (host process: src/tee/host/sim.c feeds it
+ * messages encoded in private memory). Only the port differs: how an ocall reaches the host. */
+#ifndef CLOISTER_TEE_RT_H
+#define CLOISTER_TEE_RT_H
+
+#include <cloister/epc.h>
+#include <cloister/tee.h>
+#include <cloister/tee_enclave.h>
+#include <cloister/tee_trust.h>
+#include <cloister/wire.h>
+
+#include <pthread.h>
+#include <stdbool.h>
+
+/* How ocalls of one call reach the host. The answer stays valid until the next ocall on the
+ * same port (it is private memory: the port copied it out of anything shared). */
+struct tee_port {
+    int (*ocall)(struct tee_port *port, const uint8_t *req, size_t len, const uint8_t **answer,
+                 size_t *answer_len);
+};
+
+struct tee_rt {
+    const struct tee_enclave_def *def; /* NULL: built-in ecalls only */
+    tee_self *self;                    /* NULL only in the fuzz target: trust ecalls refuse */
+    epc_heap *heap;                    /* EPC heap (src/epc) from the signed config; NULL w/o self */
+    void *state;
+    size_t max_message;
+    pthread_mutex_t start_lock;
+    bool started;
+    bool gramine; /* under gramine-sgx: quotes from /dev/attestation (UNTESTED, docs/tee.md) */
+};
+
+struct tee_env {
+    struct tee_rt *rt;
+    struct tee_port *port; /* NULL: no ocalls possible (on_stop) */
+    char error[256];
+};
+
+/* Checks the identity of an image (bytes or fd), opens the platform and makes the tee_self
+ * both backends use. All file access of the trusted side happens here. */
+tee_self *tee_rt_load_self(const struct tee_identity *id, const char *home, struct tee_err *err);
+
+/* An instance of def (NULL def: built-ins only) owning self. */
+struct tee_rt *tee_rt_new(const struct tee_enclave_def *def, tee_self *self, size_t max_message);
+/* Runs on_stop (if started) and frees the instance, its state and its tee_self. */
+void tee_rt_free(struct tee_rt *rt);
+
+/* Decodes one request message (private memory), runs its calls and writes the response message
+ * into resp (appended; pass an empty writer). A malformed request gets an error response: this
+ * never fails and never reads past msg. scratch is a reusable writer for handler outputs. */
+void tee_rt_handle(struct tee_rt *rt, struct tee_port *port, const uint8_t *msg, size_t len,
+                   struct wire_writer *resp, struct wire_writer *scratch);
+
+/* The ecall table entry for number (built-ins from 0xF000), or NULL. */
+const struct tee_ecall_entry *tee_rt_find(const struct tee_rt *rt, uint32_t number);
+
+/* The trusted heap (heap.c). tee_malloc serves from the current heap of the calling thread:
+ * the EPC heap of the instance whose call it runs (set around every handler), else the process
+ * heap. tee_heap_switch sets it and returns the previous one; tee_heap_new makes an instance's
+ * EPC heap from its signed config (heap_size, epc_budget). */
+epc_heap *tee_heap_switch(epc_heap *h);
+epc_heap *tee_heap_new(const struct tee_config *c);
+
+/* Built-in ecalls (builtin.c). */
+extern const struct tee_ecall_entry tee_builtin_ecalls[];
+extern const size_t tee_builtin_necalls;
+
+/* Sandbox of the proc backend (sandbox.c), applied in this order by the enclave process. */
+int tee_sandbox_harden(struct tee_sandbox *sb, struct tee_err *err);   /* prctl + rlimit */
+int tee_sandbox_landlock(struct tee_sandbox *sb, struct tee_err *err); /* deny-all */
+int tee_sandbox_seccomp(struct tee_sandbox *sb, struct tee_err *err);  /* all threads */
+
+/* Writes one line into err (may be NULL); returns -1. */
+int tee_rt_errf(struct tee_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Gramine (docs/tee.md section 9, UNTESTED: no SGX here): whether /dev/attestation exists, and
+ * an sgx-dcap evidence envelope for report_data from it (gramine.c). */
+bool tee_gramine_detect(void);
+int tee_gramine_evidence(const uint8_t report_data[TEE_REPORT_DATA_LEN], struct wire_writer *out,
+                         struct tee_err *err);
+
+/* Empties a reused writer, wiping what it held. */
+void tee_writer_reset(struct wire_writer *w);
+
+#endif

@@ -1,0 +1,57 @@
+/* host.h -- the host side's internals: the enclave object, the two backends, and the helpers
+ * both backends share (request encoding, response decoding, serving ocalls, errors). */
+#ifndef CLOISTER_TEE_HOST_H
+#define CLOISTER_TEE_HOST_H
+
+#include <cloister/tee.h>
+#include <cloister/tee_trust.h>
+#include <cloister/wire.h>
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+struct tee_enclave;
+
+struct host_backend {
+    /* Starts the enclave; fills e->sandbox and e->pid. */
+    int (*start)(struct tee_enclave *e);
+    /* Stops it (gracefully, then SIGKILL) and frees the backend's state. */
+    void (*stop)(struct tee_enclave *e);
+    /* One crossing: the request for calls[0..n) in, their results out. */
+    int (*call)(struct tee_enclave *e, struct tee_call *calls, size_t n);
+    bool (*alive)(struct tee_enclave *e);
+};
+
+extern const struct host_backend host_proc_backend;
+extern const struct host_backend host_sim_backend;
+
+struct tee_enclave {
+    struct tee_options opt; /* the strings point to the copies below */
+    char name[TEE_NAME_MAX];
+    char *image_path, *sig_path, *home, *store_dir;
+    uint8_t *image, *sig;
+    size_t image_len, sig_len;
+    struct tee_identity id; /* as the loader verified it */
+    const struct host_backend *ops;
+    void *backend;
+    struct tee_sandbox sandbox;
+    int pid;
+    pthread_rwlock_t lock; /* calls share it; restart and destroy take it alone */
+    _Atomic uint64_t ecalls, crossings, ocalls, bytes_in, bytes_out, hits, fallbacks, failures,
+        restarts;
+};
+
+/* Sets the calling thread's tee_last_error() and returns status. */
+int host_error(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+void host_put_request(struct wire_writer *w, const struct tee_call *calls, size_t n);
+/* Decodes a response for calls[0..n): fills each status and out (malloc'd). Returns TEE_OK,
+ * the enclave's refusal of the whole request, or TEE_ERROR_PROTOCOL (nothing allocated). */
+int host_get_response(struct tee_enclave *e, const uint8_t *buf, size_t len,
+                      struct tee_call *calls, size_t n);
+/* Serves one ocall message (private memory); the answer message is appended to answer and
+ * never exceeds e->opt.max_message. */
+void host_serve_ocall(struct tee_enclave *e, const uint8_t *msg, size_t len,
+                      struct wire_writer *answer);
+
+#endif

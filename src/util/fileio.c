@@ -1,0 +1,142 @@
+/* fileio.c -- see fileio.h. */
+#include "util/fileio.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int write_full(int fd, const uint8_t *p, size_t len)
+{
+    while (len) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+int file_read_all(const char *path, size_t max, uint8_t **data, size_t *len)
+{
+    int fd = strcmp(path, "-") == 0 ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    size_t cap = 4096, used = 0;
+    uint8_t *buf = malloc(cap + 1);
+    int err = buf ? 0 : ENOMEM;
+    while (!err) {
+        if (used == cap) {
+            if (cap > max) {
+                err = EFBIG;
+                break;
+            }
+            uint8_t *grown = realloc(buf, cap * 2 + 1);
+            if (!grown) {
+                err = ENOMEM;
+                break;
+            }
+            buf = grown;
+            cap *= 2;
+        }
+        ssize_t n = read(fd, buf + used, cap - used);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            err = errno;
+        else if (n == 0)
+            break;
+        else
+            used += (size_t)n;
+    }
+    if (!err && used > max)
+        err = EFBIG;
+    if (fd != STDIN_FILENO)
+        close(fd);
+    if (err) {
+        free(buf);
+        errno = err;
+        return -1;
+    }
+    buf[used] = 0;
+    *data = buf;
+    *len = used;
+    return 0;
+}
+
+static int fsync_parent(const char *path)
+{
+    char dir[PATH_MAX];
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else if (slash == path)
+        snprintf(dir, sizeof dir, "/");
+    else
+        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    int rc = fsync(fd);
+    close(fd);
+    return rc;
+}
+
+int file_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
+{
+    if (strcmp(path, "-") == 0)
+        return write_full(STDOUT_FILENO, data, len);
+    char tmp[PATH_MAX];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path) >= (int)sizeof tmp) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    int fd = mkostemp(tmp, O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    int err = 0;
+    if (fchmod(fd, mode) || write_full(fd, data, len) || fsync(fd))
+        err = errno ? errno : EIO;
+    if (close(fd) && !err)
+        err = errno;
+    if (!err && rename(tmp, path))
+        err = errno;
+    if (err) {
+        unlink(tmp);
+        errno = err;
+        return -1;
+    }
+    return fsync_parent(path);
+}
+
+int file_mkdirs(const char *dir, mode_t mode)
+{
+    char buf[PATH_MAX];
+    if (snprintf(buf, sizeof buf, "%s", dir) >= (int)sizeof buf) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = 0;
+        if (mkdir(buf, mode) && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    if (mkdir(buf, mode) && errno != EEXIST)
+        return -1;
+    struct stat st;
+    if (stat(buf, &st) || !S_ISDIR(st.st_mode)) {
+        errno = ENOTDIR;
+        return -1;
+    }
+    return 0;
+}

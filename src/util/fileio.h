@@ -1,0 +1,23 @@
+/* fileio.h -- whole-file reads and atomic writes, the only way cloister touches its files.
+ *
+ * Persisted state must survive a crash at any instant, so every write goes to a temporary file
+ * in the same directory, is fsync'd, renamed over the target, and the directory is fsync'd:
+ * readers see the old file or the new one, never a torn one. The path "-" means stdin/stdout. */
+#ifndef CLOISTER_UTIL_FILEIO_H
+#define CLOISTER_UTIL_FILEIO_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Reads the whole file into a malloc'd buffer (NUL-terminated one byte past *len, for text).
+ * Fails with EFBIG past max bytes. Returns 0, or -1 with errno set. */
+int file_read_all(const char *path, size_t max, uint8_t **data, size_t *len);
+
+/* Replaces path atomically with data, created with the given mode. Returns 0 or -1 + errno. */
+int file_write_atomic(const char *path, const void *data, size_t len, mode_t mode);
+
+/* Creates dir (and missing parents) with the given mode; an existing directory is fine. */
+int file_mkdirs(const char *dir, mode_t mode);
+
+#endif

@@ -1,0 +1,70 @@
+/* opt.h -- the one command-line option parser, shared by every cloister command.
+ *
+ * A command declares its options as a table; opt_parse() fills the destinations, checks types,
+ * ranges and required options, and leaves the positional arguments at the front of argv. It
+ * prints help for -h/--help and one clear line for any mistake, so commands never hand-roll
+ * argument checks:
+ *
+ *     const char *store = NULL; bool json = false; long long n = 1000;
+ *     const struct opt_def opts[] = {
+ *         {"store", OPT_STRING, &store, "DIR", "state directory", OPT_REQUIRED},
+ *         {"partition-size", OPT_INT, &n, "N", "members per partition", 0, 1, 1000000},
+ *         {"json", OPT_FLAG, &json, NULL, "print JSON"},
+ *         {0}};
+ *     const struct opt_cmd cmd = {"ibbe setup", "", "Create the master secret", opts, 0, 0};
+ *     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
+ *     if (rc != OPT_OK) return opt_exit_code(rc);
+ */
+#ifndef CLOISTER_UTIL_OPT_H
+#define CLOISTER_UTIL_OPT_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+enum opt_type {
+    OPT_FLAG,   /* bool *dest, set to true */
+    OPT_STRING, /* const char **dest */
+    OPT_INT,    /* long long *dest, checked against [min, max] when min < max */
+    OPT_LIST,   /* struct opt_list *dest: a repeatable string option, every value kept */
+};
+
+#define OPT_LIST_MAX 32
+struct opt_list {
+    const char *v[OPT_LIST_MAX];
+    int n;
+};
+
+#define OPT_REQUIRED 1u
+
+struct opt_def {
+    const char *name; /* long name without the dashes; NULL ends the table */
+    enum opt_type type;
+    void *dest;
+    const char *metavar; /* shown in help: --store DIR */
+    const char *help;
+    unsigned flags;
+    long long min, max;
+};
+
+/* A table holds at most OPT_MAX options. */
+#define OPT_MAX 64
+
+struct opt_cmd {
+    const char *name;    /* "crypto hpke-seal", shown in usage */
+    const char *args;    /* positional arguments for usage: "IMAGE" or "" */
+    const char *summary; /* one line */
+    const struct opt_def *opts;
+    int min_args, max_args; /* positional argument count; max_args < 0 means any */
+};
+
+enum { OPT_OK = 0, OPT_HELP = 1, OPT_ERROR = 2 };
+
+/* Parses argv[1..argc-1] (argv[0] is the command name). On OPT_OK the positional arguments are
+ * moved to argv[0..*nargs-1]. OPT_HELP: help was printed to stdout. OPT_ERROR: one line was
+ * printed to stderr. */
+int opt_parse(const struct opt_cmd *cmd, int argc, char **argv, int *nargs);
+void opt_usage(const struct opt_cmd *cmd, FILE *out);
+/* Process exit code for a non-OK parse result: 0 after help, 2 after a usage error. */
+int opt_exit_code(int rc);
+
+#endif

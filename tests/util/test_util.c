@@ -1,0 +1,174 @@
+/* test_util.c -- option parser, hex, atomic files and log levels. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "util/fileio.h"
+#include "util/hex.h"
+#include "util/log.h"
+#include "util/opt.h"
+
+struct parsed {
+    const char *store;
+    long long n;
+    bool json;
+};
+
+static int parse(struct parsed *p, int argc, char **argv, int *nargs)
+{
+    *p = (struct parsed){NULL, 7, false};
+    const struct opt_def opts[] = {
+        {"store", OPT_STRING, &p->store, "DIR", "state directory", OPT_REQUIRED, 0, 0},
+        {"size", OPT_INT, &p->n, "N", "a size", 0, 1, 100},
+        {"json", OPT_FLAG, &p->json, NULL, "print JSON", 0, 0, 0},
+        {0}};
+    const struct opt_cmd cmd = {"test cmd", "FILE", "A test command.", opts, 1, 2};
+    return opt_parse(&cmd, argc, argv, nargs);
+}
+
+static void opt_accepts_both_forms(void **state)
+{
+    struct parsed p;
+    int nargs;
+    char *argv[] = {"cmd", "a", "--store", "/tmp/x", "--size=42", "--json", "--", "--b", NULL};
+    assert_int_equal(parse(&p, 8, argv, &nargs), OPT_OK);
+    assert_string_equal(p.store, "/tmp/x");
+    assert_int_equal(p.n, 42);
+    assert_true(p.json);
+    assert_int_equal(nargs, 2);
+    assert_string_equal(argv[0], "a");
+    assert_string_equal(argv[1], "--b");
+}
+
+static void opt_refuses_mistakes(void **state)
+{
+    struct parsed p;
+    int nargs;
+    char *missing[] = {"cmd", "a", NULL};
+    assert_int_equal(parse(&p, 2, missing, &nargs), OPT_ERROR);
+    char *range[] = {"cmd", "a", "--store", "d", "--size", "1000", NULL};
+    assert_int_equal(parse(&p, 6, range, &nargs), OPT_ERROR);
+    char *notint[] = {"cmd", "a", "--store", "d", "--size", "12x", NULL};
+    assert_int_equal(parse(&p, 6, notint, &nargs), OPT_ERROR);
+    char *unknown[] = {"cmd", "a", "--store", "d", "--nope", NULL};
+    assert_int_equal(parse(&p, 5, unknown, &nargs), OPT_ERROR);
+    char *novalue[] = {"cmd", "a", "--store", NULL};
+    assert_int_equal(parse(&p, 3, novalue, &nargs), OPT_ERROR);
+    char *toomany[] = {"cmd", "a", "b", "c", "--store", "d", NULL};
+    assert_int_equal(parse(&p, 6, toomany, &nargs), OPT_ERROR);
+    char *noargs[] = {"cmd", "--store", "d", NULL};
+    assert_int_equal(parse(&p, 3, noargs, &nargs), OPT_ERROR);
+    char *flagvalue[] = {"cmd", "a", "--store", "d", "--json=1", NULL};
+    assert_int_equal(parse(&p, 5, flagvalue, &nargs), OPT_ERROR);
+    assert_int_equal(opt_exit_code(OPT_ERROR), 2);
+}
+
+static void opt_help(void **state)
+{
+    struct parsed p;
+    int nargs;
+    char *argv[] = {"cmd", "--help", NULL};
+    assert_int_equal(parse(&p, 2, argv, &nargs), OPT_HELP);
+    assert_int_equal(opt_exit_code(OPT_HELP), 0);
+}
+
+static void opt_list_repeats(void **state)
+{
+    struct opt_list list = {0};
+    const struct opt_def opts[] = {
+        {"peer", OPT_LIST, &list, "ADDR", "a peer", 0, 0, 0},
+        {0}};
+    const struct opt_cmd cmd = {"test list", "", "A repeatable option.", opts, 0, 0};
+    char *argv[] = {"cmd", "--peer", "a", "--peer=b", NULL};
+    int nargs;
+    assert_int_equal(opt_parse(&cmd, 4, argv, &nargs), OPT_OK);
+    assert_int_equal(list.n, 2);
+    assert_string_equal(list.v[0], "a");
+    assert_string_equal(list.v[1], "b");
+
+    struct opt_list full = {0};
+    const struct opt_def opts2[] = {{"peer", OPT_LIST, &full, "ADDR", "a peer", 0, 0, 0}, {0}};
+    const struct opt_cmd cmd2 = {"test list", "", "A repeatable option.", opts2, 0, 0};
+    char *many[2 * OPT_LIST_MAX + 3];
+    many[0] = "cmd";
+    for (int i = 0; i <= OPT_LIST_MAX; i++) {
+        many[1 + 2 * i] = "--peer";
+        many[2 + 2 * i] = "x";
+    }
+    assert_int_equal(opt_parse(&cmd2, 2 * OPT_LIST_MAX + 3, many, &nargs), OPT_ERROR);
+}
+
+static void hex_round_trip(void **state)
+{
+    const uint8_t bytes[] = {0x00, 0x7f, 0x80, 0xff};
+    char text[9];
+    hex_encode(text, bytes, sizeof bytes);
+    assert_string_equal(text, "007f80ff");
+    uint8_t back[4];
+    assert_int_equal(hex_decode(back, sizeof back, "007F80ff", 8), 4);
+    assert_memory_equal(back, bytes, 4);
+    assert_int_equal(hex_decode(back, sizeof back, "0", 1), -1);
+    assert_int_equal(hex_decode(back, sizeof back, "zz", 2), -1);
+    assert_int_equal(hex_decode(back, 1, "0000", 4), -1);
+}
+
+static void files_are_atomic(void **state)
+{
+    char dir[] = "/tmp/cloister-test-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char sub[256], path[300];
+    snprintf(sub, sizeof sub, "%s/a/b", dir);
+    assert_int_equal(file_mkdirs(sub, 0700), 0);
+    assert_int_equal(file_mkdirs(sub, 0700), 0);
+    snprintf(path, sizeof path, "%s/state", sub);
+    assert_int_equal(file_write_atomic(path, "first", 5, 0600), 0);
+    assert_int_equal(file_write_atomic(path, "second", 6, 0600), 0);
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    uint8_t *data;
+    size_t len;
+    assert_int_equal(file_read_all(path, 1024, &data, &len), 0);
+    assert_int_equal(len, 6);
+    assert_memory_equal(data, "second", 6);
+    assert_int_equal(data[6], 0);
+    free(data);
+    assert_int_equal(file_read_all(path, 3, &data, &len), -1);
+    assert_int_equal(errno, EFBIG);
+    snprintf(path, sizeof path, "%s/missing", dir);
+    assert_int_equal(file_read_all(path, 3, &data, &len), -1);
+    assert_int_equal(errno, ENOENT);
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
+static void log_levels(void **state)
+{
+    assert_int_equal(clog_level_from_name("debug"), CLOG_DEBUG);
+    assert_int_equal(clog_level_from_name("off"), CLOG_OFF);
+    assert_int_equal(clog_level_from_name("loud"), -1);
+    clog_set_level(CLOG_ERROR);
+    assert_int_equal(clog_get_level(), CLOG_ERROR);
+    clog_info("not shown");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(opt_accepts_both_forms), cmocka_unit_test(opt_refuses_mistakes),
+        cmocka_unit_test(opt_help),               cmocka_unit_test(opt_list_repeats),
+        cmocka_unit_test(hex_round_trip),
+        cmocka_unit_test(files_are_atomic),       cmocka_unit_test(log_levels),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

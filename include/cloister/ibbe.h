@@ -118,6 +118,9 @@ int ibbe_decrypt_admin(const ibbe_msk *msk, const bls_fr *hashes, size_t s,
 typedef struct ibbe_group ibbe_group;
 
 bool ibbe_group_name_valid(const char *name);
+/* The admin operations below leave g unchanged when they refuse their input (bad name or
+ * identity, duplicate, not a member); after an internal failure (out of memory, CSPRNG) g
+ * must be discarded and reloaded from the store. */
 /* Create: gk fresh, members cut into ⌈N/n⌉ partitions (n = the PK's capacity). O(N). */
 int ibbe_group_create(const ibbe_msk *msk, const char *name, const char *const *ids,
                       size_t count, ibbe_group **out, const char **err);
@@ -168,5 +171,70 @@ int ibbe_group_decode_partition(ibbe_group *g, size_t part, const uint8_t *buf, 
                                 const char **err);
 /* Size of partition part's record by the formula above. */
 size_t ibbe_partition_record_bytes(const ibbe_group *g, size_t part);
+
+/* ---- the store: the untrusted cloud ---------------------------------------------------------
+ * A directory holding only public or encrypted data, one file per record, each replaced
+ * atomically (file_write_atomic):
+ *     DIR/ibbe.pk                      the public key ("CIPK")
+ *     DIR/groups/<group>/group         the group record ("CIGR")
+ *     DIR/groups/<group>/p<i>          partition i's record ("CIPA"), i = 0..m-1
+ * Partitions are written before the group record, each carrying the epoch, so a reader that
+ * races a writer sees mismatched epochs and is told so rather than decrypting stale data.
+ * Errors name the file and the reason. */
+typedef struct ibbe_store ibbe_store;
+int ibbe_store_open(const char *dir, ibbe_store **out, const char **err); /* creates DIR */
+void ibbe_store_close(ibbe_store *s);
+int ibbe_store_save_pk(ibbe_store *s, const ibbe_pk *pk, const char **err);
+int ibbe_store_load_pk(ibbe_store *s, ibbe_pk **pk, const char **err);
+/* Every partition, then the group record; partition files past the last are deleted. */
+int ibbe_store_save_group(ibbe_store *s, const ibbe_group *g, const char **err);
+/* One partition and the group record: what an add changes. */
+int ibbe_store_save_partition(ibbe_store *s, const ibbe_group *g, size_t part,
+                              const char **err);
+int ibbe_store_load_group(ibbe_store *s, const char *name, ibbe_group **g, const char **err);
+/* Bytes of the group's files (group record and partitions), or -1. */
+long long ibbe_store_group_bytes(ibbe_store *s, const char *name);
+
+/* ---- hybrid-encryption baselines (what the paper compared against) -----------------------
+ * gk wrapped for every member under the member's public key: RSA-2048 OAEP (SHA-256, the
+ * group name and epoch as OAEP label) or HPKE base mode (X25519, HKDF-SHA256, AES-256-GCM,
+ * the group name and epoch as AAD). create O(N) wraps, add 1, remove = fresh gk + N - 1 wraps.
+ * The admin keeps members' public keys in memory (its key directory); the store keeps only
+ * identities and envelopes: DIR/he/<group>/group ("CHGR") and DIR/he/<group>/p<i> ("CHPA"),
+ * members in chunks of the group's chunk size per file. Partition record bytes:
+ *     6 + varint(index) + 8 + varint(count) + Σ (varint(len(id)) + len(id)
+ *                                                + varint(len(env)) + len(env))
+ * with env 256 bytes (RSA) or 80 bytes (HPKE: enc 32 + gk 32 + tag 16). */
+enum ibbe_he_scheme { IBBE_HE_RSA = 1, IBBE_HE_HPKE = 2 };
+typedef struct ibbe_he_group ibbe_he_group;
+struct ibbe_he_member {
+    const char *id;
+    const uint8_t *pub; /* RSA: DER SubjectPublicKeyInfo; HPKE: 32 bytes */
+    size_t pub_len;
+};
+/* A member key pair (malloc'd; the secret is DER PKCS#8 for RSA, 32 bytes for HPKE). */
+int ibbe_he_keypair(enum ibbe_he_scheme scheme, uint8_t **pub, size_t *pub_len, uint8_t **sec,
+                    size_t *sec_len);
+int ibbe_he_create(enum ibbe_he_scheme scheme, const char *name, size_t chunk,
+                   const struct ibbe_he_member *members, size_t count, ibbe_he_group **out,
+                   const char **err);
+int ibbe_he_add(ibbe_he_group *g, const struct ibbe_he_member *member, const char **err);
+int ibbe_he_remove(ibbe_he_group *g, const char *id, const char **err);
+int ibbe_he_decrypt(const ibbe_he_group *g, const char *id, const uint8_t *sec, size_t sec_len,
+                    uint8_t gk[IBBE_KEY_LEN], const char **err);
+int ibbe_he_key(const ibbe_he_group *g, uint8_t gk[IBBE_KEY_LEN]);
+const char *ibbe_he_name(const ibbe_he_group *g);
+uint64_t ibbe_he_epoch(const ibbe_he_group *g);
+size_t ibbe_he_size(const ibbe_he_group *g);
+size_t ibbe_he_chunks(const ibbe_he_group *g);
+void ibbe_he_free(ibbe_he_group *g);
+int ibbe_he_encode_meta(const ibbe_he_group *g, uint8_t **out, size_t *len);
+int ibbe_he_encode_chunk(const ibbe_he_group *g, size_t chunk, uint8_t **out, size_t *len);
+int ibbe_he_decode_meta(ibbe_he_group **out, const uint8_t *buf, size_t len, const char **err);
+int ibbe_he_decode_chunk(ibbe_he_group *g, size_t chunk, const uint8_t *buf, size_t len,
+                         const char **err);
+int ibbe_store_save_he(ibbe_store *s, const ibbe_he_group *g, const char **err);
+int ibbe_store_load_he(ibbe_store *s, const char *name, ibbe_he_group **g, const char **err);
+long long ibbe_store_he_bytes(ibbe_store *s, const char *name);
 
 #endif

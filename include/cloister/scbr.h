@@ -128,6 +128,27 @@ uint8_t *scbr_pub_encode(const struct scbr_pub *p, size_t *len);
 struct scbr_sub *scbr_sub_decode(const void *buf, size_t len, struct scbr_error *err);
 struct scbr_pub *scbr_pub_decode(const void *buf, size_t len, struct scbr_error *err);
 
+/* Workloads, deterministic in (kind, counts, seed) -- a seeded xoshiro256** PRNG, never rand():
+ *   stock:   the original SCBR's stock quotes: 7 attributes symbol/date/open/high/low/close/volume,
+ *            200 symbols over 52 trading days from 2006-01-02; every subscription has `symbol =`
+ *            plus 36.3% `high >=`, 32.6% `low <=`, 19.4% an `open` range, 11.7% `volume >=`;
+ *   random:  few attributes over small domains of ints, doubles and strings with every operator,
+ *            so that equalities, boundaries, missing and incomparable attributes all occur;
+ *   numeric: integer attributes a0..a4 present in every publication, operators = < <= > >=
+ *            only (what ASPE can express);
+ *   stock-numeric: the stock workload, same values, with each symbol written as its number
+ *            (0..199) so that ASPE can take it.
+ * Output is text in the language above, one item per line, in malloc'd buffers. */
+enum scbr_workload {
+    SCBR_WORKLOAD_STOCK,
+    SCBR_WORKLOAD_RANDOM,
+    SCBR_WORKLOAD_NUMERIC,
+    SCBR_WORKLOAD_STOCK_NUMERIC
+};
+int scbr_workload_from_name(const char *name);
+int scbr_gen(enum scbr_workload kind, size_t nsubs, size_t npubs, uint64_t seed, char **subs,
+             size_t *subs_len, char **pubs, size_t *pubs_len);
+
 /* The allocator an index uses for all its memory. NULL at creation means libc. */
 struct scbr_allocator {
     void *(*malloc)(void *ctx, size_t size);

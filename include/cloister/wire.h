@@ -51,9 +51,19 @@ void wire_writer_init_fixed(struct wire_writer *w, uint8_t *buf, size_t cap);
 bool wire_writer_ok(const struct wire_writer *w);
 uint8_t *wire_writer_take(struct wire_writer *w, size_t *len);
 void wire_writer_free(struct wire_writer *w);
-/* Room for n more bytes at w->buf + w->len (advance with wire_writer_commit), or NULL. */
-uint8_t *wire_writer_reserve(struct wire_writer *w, size_t n);
-void wire_writer_commit(struct wire_writer *w, size_t n);
+/* Room for n more bytes at w->buf + w->len (advance with wire_writer_commit), or NULL. The
+ * common case (room already there) is inline: encoding sits on every enclave crossing. */
+uint8_t *wire_writer_grow(struct wire_writer *w, size_t n);
+static inline uint8_t *wire_writer_reserve(struct wire_writer *w, size_t n)
+{
+    if (!w->failed && n <= w->cap - w->len)
+        return w->buf + w->len;
+    return wire_writer_grow(w, n);
+}
+static inline void wire_writer_commit(struct wire_writer *w, size_t n)
+{
+    w->len += n;
+}
 
 void wire_put_u8(struct wire_writer *w, uint8_t v);
 void wire_put_u16(struct wire_writer *w, uint16_t v);

@@ -662,7 +662,8 @@ static const struct cli_command enclave_commands[] = {
     {"info", "show an image's identity and audit", cmd_enclave_info},
     {"quote", "launch an enclave and write its evidence", cmd_enclave_quote},
     {"verify", "verify evidence against a trusted CA and a policy", cmd_enclave_verify},
-    {"provision", "verify an enclave's evidence and provision secrets to it", cmd_enclave_provision},
+    {"provision", "verify an enclave's evidence and provision secrets to it",
+     cmd_enclave_provision},
     {"stats", "launch an enclave, show its sandbox, identity and counters", cmd_enclave_stats},
     {"platform", "show the simulated platform and its CA certificate", cmd_enclave_platform},
     {0}};

@@ -23,7 +23,7 @@ bool wire_writer_ok(const struct wire_writer *w)
     return !w->failed;
 }
 
-uint8_t *wire_writer_reserve(struct wire_writer *w, size_t n)
+uint8_t *wire_writer_grow(struct wire_writer *w, size_t n)
 {
     if (w->failed)
         return NULL;
@@ -45,11 +45,6 @@ uint8_t *wire_writer_reserve(struct wire_writer *w, size_t n)
         w->cap = cap;
     }
     return w->buf + w->len;
-}
-
-void wire_writer_commit(struct wire_writer *w, size_t n)
-{
-    w->len += n;
 }
 
 uint8_t *wire_writer_take(struct wire_writer *w, size_t *len)
@@ -76,12 +71,15 @@ void wire_put_raw(struct wire_writer *w, const void *p, size_t n)
     }
 }
 
+/* Small fields are written straight into reserved space: no memcpy call per integer. */
 static void put_be(struct wire_writer *w, uint64_t v, int bytes)
 {
-    uint8_t b[8];
+    uint8_t *dst = wire_writer_reserve(w, (size_t)bytes);
+    if (!dst)
+        return;
     for (int i = 0; i < bytes; i++)
-        b[i] = (uint8_t)(v >> (8 * (bytes - 1 - i)));
-    wire_put_raw(w, b, (size_t)bytes);
+        dst[i] = (uint8_t)(v >> (8 * (bytes - 1 - i)));
+    w->len += (size_t)bytes;
 }
 
 void wire_put_u8(struct wire_writer *w, uint8_t v) { put_be(w, v, 1); }
@@ -89,18 +87,21 @@ void wire_put_u16(struct wire_writer *w, uint16_t v) { put_be(w, v, 2); }
 void wire_put_u32(struct wire_writer *w, uint32_t v) { put_be(w, v, 4); }
 void wire_put_u64(struct wire_writer *w, uint64_t v) { put_be(w, v, 8); }
 
+static size_t varint_len(uint64_t v)
+{
+    return v ? (size_t)(64 - __builtin_clzll(v) + 6) / 7 : 1;
+}
+
 void wire_put_varint(struct wire_writer *w, uint64_t v)
 {
-    uint8_t b[WIRE_VARINT_MAX];
-    size_t n = 0;
-    do {
-        b[n] = (uint8_t)(v & 0x7f);
-        v >>= 7;
-        if (v)
-            b[n] |= 0x80;
-        n++;
-    } while (v);
-    wire_put_raw(w, b, n);
+    size_t n = varint_len(v);
+    uint8_t *dst = wire_writer_reserve(w, n);
+    if (!dst)
+        return;
+    for (size_t i = 0; i + 1 < n; i++, v >>= 7)
+        dst[i] = (uint8_t)(v | 0x80);
+    dst[n - 1] = (uint8_t)v;
+    w->len += n;
 }
 
 void wire_put_bytes(struct wire_writer *w, const void *p, size_t n)
@@ -116,8 +117,13 @@ void wire_put_str(struct wire_writer *w, const char *s)
 
 void wire_put_header(struct wire_writer *w, const char magic[WIRE_MAGIC_LEN], uint16_t version)
 {
-    wire_put_raw(w, magic, WIRE_MAGIC_LEN);
-    wire_put_u16(w, version);
+    uint8_t *dst = wire_writer_reserve(w, WIRE_HEADER_LEN);
+    if (!dst)
+        return;
+    memcpy(dst, magic, WIRE_MAGIC_LEN);
+    dst[4] = (uint8_t)(version >> 8);
+    dst[5] = (uint8_t)version;
+    w->len += WIRE_HEADER_LEN;
 }
 
 void wire_reader_init(struct wire_reader *r, const void *buf, size_t len)
@@ -188,6 +194,8 @@ uint64_t wire_get_u64(struct wire_reader *r) { return get_be(r, 8); }
 
 uint64_t wire_get_varint(struct wire_reader *r)
 {
+    if (!r->error && r->off < r->len && r->buf[r->off] < 0x80)
+        return r->buf[r->off++]; /* the common one-byte case */
     uint64_t v = 0;
     size_t start = r->off;
     for (int i = 0; i < WIRE_VARINT_MAX; i++) {

@@ -1,8 +1,9 @@
 /* test_tee_crash.c -- an enclave process that dies, hangs or lies never hangs its host: a crash,
  * an outside SIGKILL during a pending call, a call past its timeout and a corrupted ring slot
  * each give a clear error on the pending call and TEE_ERROR_DEAD on the following ones, and a
- * restart recovers; an enclave whose host dies exits by itself. Its state survives: a secret provisioned through attested provisioning is
- * restored after a crash and a restart, and even by the sim backend (same identity, same seal).
+ * restart recovers; an enclave whose host dies exits by itself. Its state survives: a secret
+ * provisioned through attested provisioning is restored after a crash and a restart, and even
+ * by the sim backend (same identity, same seal).
  * Evidence verifies against the platform CA under a policy and fails under a wrong one. */
 #include <cloister/crypto.h>
 #include <cloister/tee.h>

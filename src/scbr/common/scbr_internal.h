@@ -18,6 +18,18 @@ struct scbr_sub *scbr_sub_copy_into(void *block, const struct scbr_pred *preds, 
 /* The operator's text ("=", "prefix", ...). */
 const char *scbr_op_name(enum scbr_op op);
 
+/* A growing text buffer (libc heap); after a failed allocation it stays failed and take
+ * returns NULL. take hands over buf ("" never: NULL if nothing was written). */
+struct scbr_text {
+    char *buf;
+    size_t len, cap;
+    bool failed;
+};
+void scbr_text_put(struct scbr_text *t, const char *s, size_t n);
+void scbr_text_printf(struct scbr_text *t, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+char *scbr_text_take(struct scbr_text *t);
+
 /* An allocator that counts live bytes; callers pass sizes back on free (Lua-style), so the
  * count is exact without per-block headers. */
 struct scbr_mem {

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -470,14 +471,7 @@ const char *scbr_op_name(enum scbr_op op)
     return (unsigned)op <= SCBR_EXISTS ? names[op] : "?";
 }
 
-/* A growing text buffer; on allocation failure it stays failed and format returns NULL. */
-struct text {
-    char *buf;
-    size_t len, cap;
-    bool failed;
-};
-
-static void put(struct text *t, const char *s, size_t n)
+void scbr_text_put(struct scbr_text *t, const char *s, size_t n)
 {
     if (t->failed)
         return;
@@ -495,12 +489,50 @@ static void put(struct text *t, const char *s, size_t n)
     t->buf[t->len] = 0;
 }
 
-static void puts_text(struct text *t, const char *s)
+void scbr_text_printf(struct scbr_text *t, const char *fmt, ...)
+{
+    char small[256];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(small, sizeof small, fmt, ap);
+    va_end(ap);
+    if (n < 0) {
+        t->failed = true;
+    } else if ((size_t)n < sizeof small) {
+        scbr_text_put(t, small, (size_t)n);
+    } else {
+        char *big = malloc((size_t)n + 1);
+        if (!big) {
+            t->failed = true;
+            return;
+        }
+        va_start(ap, fmt);
+        vsnprintf(big, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+        scbr_text_put(t, big, (size_t)n);
+        free(big);
+    }
+}
+
+char *scbr_text_take(struct scbr_text *t)
+{
+    if (!t->failed && t->buf)
+        return t->buf;
+    free(t->buf);
+    return NULL;
+}
+
+static void put(struct scbr_text *t, const char *s, size_t n)
+{
+    scbr_text_put(t, s, n);
+}
+
+static void puts_text(struct scbr_text *t, const char *s)
 {
     put(t, s, strlen(s));
 }
 
-static void put_value(struct text *t, const struct scbr_value *v)
+static void put_value(struct scbr_text *t, const struct scbr_value *v)
 {
     char buf[64];
     if (v->type == SCBR_INT) {
@@ -523,17 +555,9 @@ static void put_value(struct text *t, const struct scbr_value *v)
     }
 }
 
-static char *text_take(struct text *t)
-{
-    if (!t->failed)
-        return t->buf;
-    free(t->buf);
-    return NULL;
-}
-
 char *scbr_sub_format(const struct scbr_sub *s)
 {
-    struct text t = {0};
+    struct scbr_text t = {0};
     for (size_t i = 0; i < s->n; i++) {
         if (i)
             puts_text(&t, " and ");
@@ -545,12 +569,12 @@ char *scbr_sub_format(const struct scbr_sub *s)
             put_value(&t, &s->preds[i].value);
         }
     }
-    return text_take(&t);
+    return scbr_text_take(&t);
 }
 
 char *scbr_pub_format(const struct scbr_pub *p)
 {
-    struct text t = {0};
+    struct scbr_text t = {0};
     for (size_t i = 0; i < p->n; i++) {
         if (i)
             puts_text(&t, ", ");
@@ -558,5 +582,5 @@ char *scbr_pub_format(const struct scbr_pub *p)
         puts_text(&t, " = ");
         put_value(&t, &p->pairs[i].value);
     }
-    return text_take(&t);
+    return scbr_text_take(&t);
 }

@@ -3,10 +3,11 @@
  * tee_malloc and friends serve a call's allocations from its enclave's EPC heap (src/epc: a
  * budgeted region paged out encrypted, as SGX pages its EPC); the dispatcher makes that heap
  * current around every handler. Outside calls (the runtime's own bookkeeping) they use the
- * process heap; tee_free and tee_realloc find which heap a pointer belongs to. Secrets get whole pages of their own: from memfd_secret
- * where the kernel offers it (the pages leave the kernel's direct map, so not even a kernel
- * read primitive through the linear map sees them), else anonymous pages that are mlock'd
- * (never swapped), excluded from core dumps and wiped in a forked child. */
+ * process heap; tee_free and tee_realloc find which heap a pointer belongs to. Secrets get
+ * whole pages of their own: from memfd_secret where the kernel offers it (the pages leave the
+ * kernel's direct map, so not even a kernel read primitive through the linear map sees them),
+ * else anonymous pages that are mlock'd (never swapped), excluded from core dumps and wiped in
+ * a forked child. */
 #include "tee/enclave/rt.h"
 
 #include <cloister/crypto.h>

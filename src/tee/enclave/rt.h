@@ -26,7 +26,8 @@ struct tee_port {
 struct tee_rt {
     const struct tee_enclave_def *def; /* NULL: built-in ecalls only */
     tee_self *self;                    /* NULL only in the fuzz target: trust ecalls refuse */
-    epc_heap *heap;                    /* EPC heap (src/epc) from the signed config; NULL w/o self */
+    epc_heap *heap;                    /* EPC heap (src/epc) from the signed config, or NULL
+                                        * without self */
     void *state;
     size_t max_message;
     pthread_mutex_t start_lock;

@@ -15,8 +15,9 @@
  * Sanitizer builds: to print a report, ASan reads /proc/self/exe's link, asks whether stderr
  * is a terminal (ioctl TCGETS on fd 2) and tries to open /proc/self/maps. When the image itself
  * is built with a sanitizer, and only then, readlink and that ioctl are allowed and open/openat
- * fail with EACCES instead of killing the process (Landlock refuses the file anyway); the enclave's info says so (sandbox.sanitizer_allowances) and image builds set
- * ASan's symbolize=0 (sanitizer_options.c), since no symbolizer process may start. */
+ * fail with EACCES instead of killing the process (Landlock refuses the file anyway); the
+ * enclave's info says so (sandbox.sanitizer_allowances) and image builds set ASan's
+ * symbolize=0 (sanitizer_options.c), since no symbolizer process may start. */
 #include "tee/enclave/rt.h"
 
 #include <errno.h>
@@ -164,8 +165,9 @@ static int add_rules(scmp_filter_ctx ctx, pid_t self)
     }
     /* Diagnostics only: stdout and stderr. */
     for (int fd = 1; fd <= 2; fd++) {
-        rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(write), 1, arg(0, SCMP_CMP_EQ, fd, 0));
-        rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(writev), 1, arg(0, SCMP_CMP_EQ, fd, 0));
+        struct scmp_arg_cmp to_fd = arg(0, SCMP_CMP_EQ, (scmp_datum_t)fd, 0);
+        rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(write), 1, to_fd);
+        rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(writev), 1, to_fd);
     }
     /* Memory, but never executable: no code is loaded after the measurement. */
     rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,

@@ -156,6 +156,9 @@ static int resolve(struct tee_enclave *e, const struct tee_options *o)
         return host_error(TEE_ERROR_INVALID, "image %s: bad file name", o->image);
     memcpy(e->name, base, n);
     e->name[n] = 0;
+    if (!safe_name(e->name))
+        return host_error(TEE_ERROR_INVALID, "image %s: a name of letters, digits, '_', '-' "
+                          "and '.' is needed (it names the store)", o->image);
     char home[4096];
     if (!o->home && tee_home_dir(home, sizeof home) != 0)
         return host_error(TEE_ERROR_INVALID, "no home directory: set CLOISTER_HOME");

@@ -1,0 +1,373 @@
+/* group.c -- a group's public state: partitions of members with their IBBE header and wrapped
+ * group key, the wire records the store keeps, and member decryption of the group key.
+ *
+ * Nothing here needs γ. Member lists are kept in clear (as in the original system); each
+ * member's hash H(id) is recomputed on decoding, never trusted from the store. Removing a
+ * member moves the partition's last member into its slot (the set, not the order, matters). */
+#include "ibbe/common/internal.h"
+
+#include <cloister/crypto.h>
+#include <cloister/wire.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PARTITIONS_MAX (1u << 20)
+
+bool ibbe_group_name_valid(const char *name)
+{
+    size_t len = name ? strnlen(name, IBBE_NAME_MAX + 1) : 0;
+    if (len == 0 || len > IBBE_NAME_MAX || name[0] == '.')
+        return false;
+    return strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") ==
+           len;
+}
+
+ibbe_group *ibbe_group_alloc(const char *name, size_t n, size_t partitions)
+{
+    if (!ibbe_group_name_valid(name) || n < 1 || n > IBBE_PARTITION_MAX ||
+        partitions > PARTITIONS_MAX)
+        return NULL;
+    ibbe_group *g = calloc(1, sizeof *g);
+    if (!g)
+        return NULL;
+    if (partitions && !(g->parts = calloc(partitions, sizeof *g->parts))) {
+        free(g);
+        return NULL;
+    }
+    strcpy(g->name, name);
+    g->n = n;
+    g->count = partitions;
+    return g;
+}
+
+static void partition_clear(struct ibbe_partition *p)
+{
+    for (size_t i = 0; i < p->count; i++)
+        free(p->ids[i]);
+    free(p->ids);
+    free(p->hashes);
+    memset(p, 0, sizeof *p);
+}
+
+int ibbe_partition_append(struct ibbe_partition *p, const char *id, const bls_fr *hash)
+{
+    if (p->count == p->cap) {
+        size_t cap = p->cap ? 2 * p->cap : 8;
+        char **ids = realloc(p->ids, cap * sizeof *ids);
+        if (!ids)
+            return -1;
+        p->ids = ids;
+        bls_fr *hashes = realloc(p->hashes, cap * sizeof *hashes);
+        if (!hashes)
+            return -1;
+        p->hashes = hashes;
+        p->cap = cap;
+    }
+    if (!(p->ids[p->count] = strdup(id)))
+        return -1;
+    p->hashes[p->count++] = *hash;
+    return 0;
+}
+
+void ibbe_partition_delete(struct ibbe_partition *p, size_t i)
+{
+    free(p->ids[i]);
+    p->count--;
+    p->ids[i] = p->ids[p->count];
+    p->hashes[i] = p->hashes[p->count];
+}
+
+int ibbe_group_grow(ibbe_group *g)
+{
+    if (g->count >= PARTITIONS_MAX)
+        return -1;
+    struct ibbe_partition *parts = realloc(g->parts, (g->count + 1) * sizeof *parts);
+    if (!parts)
+        return -1;
+    g->parts = parts;
+    memset(&parts[g->count++], 0, sizeof *parts);
+    return 0;
+}
+
+void ibbe_group_truncate(ibbe_group *g, size_t partitions)
+{
+    while (g->count > partitions)
+        partition_clear(&g->parts[--g->count]);
+}
+
+bool ibbe_group_complete(const ibbe_group *g)
+{
+    for (size_t i = 0; i < g->count; i++)
+        if (!g->parts[i].loaded)
+            return false;
+    return g->count > 0;
+}
+
+void ibbe_group_free(ibbe_group *g)
+{
+    if (!g)
+        return;
+    ibbe_group_truncate(g, 0);
+    free(g->parts);
+    crypto_wipe(g, sizeof *g);
+    free(g);
+}
+
+int ibbe_group_key(const ibbe_group *g, uint8_t gk[IBBE_KEY_LEN])
+{
+    if (!g->has_key)
+        return -1;
+    memcpy(gk, g->gk, IBBE_KEY_LEN);
+    return 0;
+}
+
+const char *ibbe_group_name(const ibbe_group *g) { return g->name; }
+uint64_t ibbe_group_epoch(const ibbe_group *g) { return g->epoch; }
+size_t ibbe_group_capacity(const ibbe_group *g) { return g->n; }
+size_t ibbe_group_partitions(const ibbe_group *g) { return g->count; }
+
+size_t ibbe_group_size(const ibbe_group *g)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < g->count; i++)
+        total += g->parts[i].count;
+    return total;
+}
+
+size_t ibbe_group_partition_size(const ibbe_group *g, size_t part)
+{
+    return part < g->count ? g->parts[part].count : 0;
+}
+
+const char *ibbe_group_member(const ibbe_group *g, size_t part, size_t i)
+{
+    return part < g->count && i < g->parts[part].count ? g->parts[part].ids[i] : NULL;
+}
+
+long ibbe_group_find(const ibbe_group *g, const char *id)
+{
+    for (size_t p = 0; p < g->count; p++)
+        for (size_t i = 0; i < g->parts[p].count; i++)
+            if (strcmp(g->parts[p].ids[i], id) == 0)
+                return (long)p;
+    return -1;
+}
+
+/* ---- records ------------------------------------------------------------------------------ */
+
+static size_t varint_len(uint64_t v)
+{
+    size_t n = 1;
+    while (v >= 0x80) {
+        v >>= 7;
+        n++;
+    }
+    return n;
+}
+
+size_t ibbe_partition_record_bytes(const ibbe_group *g, size_t part)
+{
+    const struct ibbe_partition *p = &g->parts[part];
+    size_t total = WIRE_HEADER_LEN + varint_len(part) + 8 + IBBE_HEADER_BYTES + IBBE_WRAP_BYTES +
+                   varint_len(p->count);
+    for (size_t i = 0; i < p->count; i++) {
+        size_t len = strlen(p->ids[i]);
+        total += varint_len(len) + len;
+    }
+    return total;
+}
+
+static int writer_finish(struct wire_writer *w, uint8_t **out, size_t *len)
+{
+    if (!wire_writer_ok(w)) {
+        wire_writer_free(w);
+        return -1;
+    }
+    *out = wire_writer_take(w, len);
+    return 0;
+}
+
+int ibbe_group_encode_meta(const ibbe_group *g, uint8_t **out, size_t *len)
+{
+    struct wire_writer w;
+    wire_writer_init(&w);
+    wire_put_header(&w, "CIGR", 1);
+    wire_put_str(&w, g->name);
+    wire_put_u64(&w, g->epoch);
+    wire_put_varint(&w, g->n);
+    wire_put_varint(&w, g->count);
+    return writer_finish(&w, out, len);
+}
+
+int ibbe_group_encode_partition(const ibbe_group *g, size_t part, uint8_t **out, size_t *len)
+{
+    if (part >= g->count)
+        return -1;
+    const struct ibbe_partition *p = &g->parts[part];
+    struct wire_writer w;
+    wire_writer_init(&w);
+    wire_put_header(&w, "CIPA", 1);
+    wire_put_varint(&w, part);
+    wire_put_u64(&w, g->epoch);
+    uint8_t hdr[IBBE_HEADER_BYTES];
+    ibbe_header_to_bytes(hdr, &p->hdr);
+    wire_put_raw(&w, hdr, sizeof hdr);
+    wire_put_raw(&w, p->wrap, IBBE_WRAP_BYTES);
+    wire_put_varint(&w, p->count);
+    for (size_t i = 0; i < p->count; i++)
+        wire_put_str(&w, p->ids[i]);
+    return writer_finish(&w, out, len);
+}
+
+/* "<what>: offset 12: truncated input" in a per-thread buffer. */
+static const char *record_error(const char *what, const struct wire_reader *r)
+{
+    static _Thread_local char msg[160];
+    snprintf(msg, sizeof msg, "%s: %s", what, wire_reader_error(r));
+    return msg;
+}
+
+int ibbe_group_decode_meta(ibbe_group **out, const uint8_t *buf, size_t len, const char **err)
+{
+    struct wire_reader r;
+    wire_reader_init(&r, buf, len);
+    char name[IBBE_NAME_MAX + 1];
+    wire_get_header(&r, "CIGR", 1);
+    wire_get_str(&r, name, sizeof name);
+    uint64_t epoch = wire_get_u64(&r);
+    uint64_t n = wire_get_varint(&r);
+    uint64_t count = wire_get_varint(&r);
+    if (wire_reader_finish(&r) != 0) {
+        *err = record_error("group record", &r);
+        return -1;
+    }
+    if (!ibbe_group_name_valid(name)) {
+        *err = "group record: invalid group name";
+        return -1;
+    }
+    if (n < 1 || n > IBBE_PARTITION_MAX) {
+        *err = "group record: partition size out of range";
+        return -1;
+    }
+    if (count < 1 || count > PARTITIONS_MAX) {
+        *err = "group record: partition count out of range";
+        return -1;
+    }
+    ibbe_group *g = ibbe_group_alloc(name, n, count);
+    if (!g) {
+        *err = "group record: out of memory";
+        return -1;
+    }
+    g->epoch = epoch;
+    *out = g;
+    return 0;
+}
+
+int ibbe_group_decode_partition(ibbe_group *g, size_t part, const uint8_t *buf, size_t len,
+                                const char **err)
+{
+    if (part >= g->count || g->parts[part].loaded) {
+        *err = "partition record: no such partition, or already loaded";
+        return -1;
+    }
+    struct ibbe_partition p = {0};
+    struct wire_reader r;
+    wire_reader_init(&r, buf, len);
+    wire_get_header(&r, "CIPA", 1);
+    uint64_t index = wire_get_varint(&r);
+    uint64_t epoch = wire_get_u64(&r);
+    const uint8_t *hdr = wire_get_raw(&r, IBBE_HEADER_BYTES);
+    wire_get_raw_into(&r, p.wrap, IBBE_WRAP_BYTES);
+    size_t count = wire_get_count(&r, 2, g->n);
+    if (!wire_reader_ok(&r)) {
+        *err = record_error("partition record", &r);
+        return -1;
+    }
+    if (index != part) {
+        *err = "partition record: index does not match its position";
+        return -1;
+    }
+    if (epoch != g->epoch) {
+        *err = "partition record: epoch differs from the group record's (stale or torn update)";
+        return -1;
+    }
+    if (count == 0) {
+        *err = "partition record: empty partition";
+        return -1;
+    }
+    if (ibbe_header_from_bytes(&p.hdr, hdr, err) != 0)
+        return -1;
+    char id[IBBE_ID_MAX + 1];
+    for (size_t i = 0; i < count; i++) {
+        bls_fr h;
+        if (wire_get_str(&r, id, sizeof id) != 0) {
+            *err = record_error("partition record: member", &r);
+            goto fail;
+        }
+        if (ibbe_hash_id(&h, id) != 0) {
+            *err = "partition record: invalid member identity";
+            goto fail;
+        }
+        if (ibbe_partition_append(&p, id, &h) != 0) {
+            *err = "partition record: out of memory";
+            goto fail;
+        }
+    }
+    if (wire_reader_finish(&r) != 0) {
+        *err = record_error("partition record", &r);
+        goto fail;
+    }
+    p.loaded = true;
+    g->parts[part] = p;
+    return 0;
+fail:
+    partition_clear(&p);
+    return -1;
+}
+
+/* ---- member decryption -------------------------------------------------------------------- */
+
+int ibbe_group_decrypt(const ibbe_pk *pk, const ibbe_group *g, const char *id,
+                       const struct ibbe_usk *usk, uint8_t gk[IBBE_KEY_LEN], uint64_t *epoch,
+                       const char **err)
+{
+    bls_fr mine;
+    if (ibbe_hash_id(&mine, id) != 0) {
+        *err = "invalid identity";
+        return -1;
+    }
+    if (!ibbe_group_complete(g)) {
+        *err = "group state incomplete: a partition record is missing";
+        return -1;
+    }
+    if (g->n > pk->n) {
+        *err = "group partitions are larger than the public key allows";
+        return -1;
+    }
+    long part = ibbe_group_find(g, id);
+    if (part < 0) {
+        *err = "not a member of the group";
+        return -1;
+    }
+    const struct ibbe_partition *p = &g->parts[part];
+    struct ibbe_poly poly;
+    uint8_t b[IBBE_KEY_LEN];
+    int rc = -1;
+    if (ibbe_poly_from_hashes(&poly, p->hashes, p->count) != 0) {
+        *err = "out of memory";
+        return -1;
+    }
+    if (ibbe_decrypt_user(pk, &poly, &mine, usk, &p->hdr, b) != 0)
+        *err = "cannot decrypt the partition header";
+    else if (ibbe_unwrap_key(gk, b, p->wrap, g->name, (size_t)part, g->epoch) != 0)
+        *err = "group key does not open: wrong user key, or tampered or stale metadata";
+    else
+        rc = 0;
+    if (rc == 0 && epoch)
+        *epoch = g->epoch;
+    crypto_wipe(b, sizeof b);
+    ibbe_poly_free(&poly);
+    return rc;
+}

@@ -1,0 +1,293 @@
+/* group_admin.c -- IBBE-SGX group management with γ (the enclave side, as a library).
+ *
+ * create: gk fresh, members cut into ⌈N/n⌉ partitions, each with an O(s) enclave encryption
+ *         and gk wrapped under its broadcast key: O(N) field operations + O(m) group operations.
+ * add:    first partition with room: C2 ← C2^{γ+H}, C3 ← C3^{γ+H} (k and b unchanged, so the
+ *         wrap stays valid); a new partition wrapping the current gk when all are full.
+ * remove: gk fresh, epoch + 1; C3 ← C3^{1/(γ+H)} in the member's partition (an emptied
+ *         partition is replaced by the last one); every partition re-keyed with a fresh k:
+ *         C1 = w^{-k}, C2 = C3^k, b = KDF(v^k). When fewer than half the slots are used
+ *         (IBBE_REPARTITION_DIVISOR) and fewer partitions would do, the members are packed
+ *         again into ⌈N/n⌉ partitions instead (O(N), amortised over the removals that led
+ *         there).
+ * Duplicate identities are refused (on create by sorting the hashes; on add by a scan of the
+ * member lists, which is O(N) string comparisons but no group operation). */
+#include "ibbe/enclave/secret.h"
+
+#include <cloister/crypto.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Encrypts partition i of g to its members and wraps g->gk under the broadcast key. */
+static int seal_partition(const ibbe_msk *msk, ibbe_group *g, size_t i, bool fresh_c3)
+{
+    struct ibbe_partition *p = &g->parts[i];
+    uint8_t b[IBBE_KEY_LEN];
+    int rc = fresh_c3 ? ibbe_encrypt(msk, p->hashes, p->count, &p->hdr, b)
+                      : ibbe_secret_rekey(msk, NULL, &p->hdr, b);
+    if (rc == 0)
+        rc = ibbe_wrap_key(p->wrap, b, g->gk, g->name, i, g->epoch);
+    crypto_wipe(b, sizeof b);
+    p->loaded = rc == 0;
+    return rc;
+}
+
+static int cmp_fr_bytes(const void *a, const void *b)
+{
+    return memcmp(a, b, BLS_FR_BYTES);
+}
+
+/* Fills an empty g with the members, ⌈N/n⌉ partitions, each sealed to g->gk. */
+static int build_partitions(const ibbe_msk *msk, ibbe_group *g, const char *const *ids,
+                            const bls_fr *hashes, size_t count, const char **err)
+{
+    size_t m = (count + g->n - 1) / g->n;
+    for (size_t i = 0; i < m; i++) {
+        if (ibbe_group_grow(g) != 0) {
+            *err = "out of memory";
+            return -1;
+        }
+        for (size_t j = i * g->n; j < count && j < (i + 1) * g->n; j++)
+            if (ibbe_partition_append(&g->parts[i], ids[j], &hashes[j]) != 0) {
+                *err = "out of memory";
+                return -1;
+            }
+        if (seal_partition(msk, g, i, true) != 0) {
+            *err = "partition encryption failed";
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int ibbe_group_create(const ibbe_msk *msk, const char *name, const char *const *ids,
+                      size_t count, ibbe_group **out, const char **err)
+{
+    if (!ibbe_group_name_valid(name)) {
+        *err = "invalid group name";
+        return -1;
+    }
+    if (count == 0) {
+        *err = "a group needs at least one member";
+        return -1;
+    }
+    bls_fr *hashes = malloc(count * sizeof *hashes);
+    uint8_t (*sorted)[BLS_FR_BYTES] = malloc(count * sizeof *sorted);
+    ibbe_group *g = ibbe_group_alloc(name, msk->pk->n, 0);
+    int rc = -1;
+    *err = "out of memory";
+    if (!hashes || !sorted || !g)
+        goto out;
+    for (size_t i = 0; i < count; i++) {
+        if (ibbe_hash_id(&hashes[i], ids[i]) != 0) {
+            *err = "invalid member identity";
+            goto out;
+        }
+        bls_fr_to_bytes(sorted[i], &hashes[i]);
+    }
+    qsort(sorted, count, sizeof *sorted, cmp_fr_bytes);
+    for (size_t i = 1; i < count; i++)
+        if (memcmp(sorted[i - 1], sorted[i], BLS_FR_BYTES) == 0) {
+            *err = "duplicate member identity";
+            goto out;
+        }
+    g->epoch = 1;
+    if (crypto_random(g->gk, IBBE_KEY_LEN) != 0) {
+        *err = "random number generator failed";
+        goto out;
+    }
+    g->has_key = true;
+    if (build_partitions(msk, g, ids, hashes, count, err) != 0)
+        goto out;
+    *out = g;
+    g = NULL;
+    rc = 0;
+out:
+    ibbe_group_free(g);
+    free(hashes);
+    free(sorted);
+    return rc;
+}
+
+/* Adding H: C2 and C3 raised to γ + H. Removing H: C3 raised to 1/(γ + H) (C2 is then
+ * recomputed from C3 by the re-keying). */
+static int raise_header(const ibbe_msk *msk, struct ibbe_partition *p, const bls_fr *hash,
+                        bool remove)
+{
+    bls_fr e;
+    if (ibbe_secret_exponent(msk, hash, remove, &e) != 0)
+        return -1;
+    if (!remove)
+        bls_g1_mul(&p->hdr.c2, &p->hdr.c2, &e);
+    bls_g1_mul(&p->hdr.c3, &p->hdr.c3, &e);
+    crypto_wipe(&e, sizeof e);
+    return 0;
+}
+
+int ibbe_group_add(const ibbe_msk *msk, ibbe_group *g, const char *id, const char **err)
+{
+    bls_fr h;
+    if (!g->has_key) {
+        *err = "group not opened by the admin";
+        return -1;
+    }
+    if (ibbe_hash_id(&h, id) != 0) {
+        *err = "invalid member identity";
+        return -1;
+    }
+    if (ibbe_group_find(g, id) >= 0) {
+        *err = "already a member";
+        return -1;
+    }
+    size_t i = 0;
+    while (i < g->count && g->parts[i].count >= g->n)
+        i++;
+    if (i == g->count) {
+        if (ibbe_group_grow(g) != 0 || ibbe_partition_append(&g->parts[i], id, &h) != 0) {
+            *err = "out of memory";
+            return -1;
+        }
+        if (seal_partition(msk, g, i, true) != 0) {
+            *err = "partition encryption failed";
+            return -1;
+        }
+        return 0;
+    }
+    if (ibbe_partition_append(&g->parts[i], id, &h) != 0) {
+        *err = "out of memory";
+        return -1;
+    }
+    if (raise_header(msk, &g->parts[i], &h, false) != 0) {
+        ibbe_partition_delete(&g->parts[i], g->parts[i].count - 1);
+        *err = "identity collides with the master secret";
+        return -1;
+    }
+    return 0;
+}
+
+/* Packs the members of g into ⌈N/n⌉ fresh partitions sealed to g->gk. */
+static int repartition(const ibbe_msk *msk, ibbe_group *g, const char **err)
+{
+    size_t total = ibbe_group_size(g), k = 0;
+    const char **ids = malloc(total * sizeof *ids);
+    bls_fr *hashes = malloc(total * sizeof *hashes);
+    ibbe_group *fresh = ibbe_group_alloc(g->name, g->n, 0);
+    int rc = -1;
+    *err = "out of memory";
+    if (!ids || !hashes || !fresh)
+        goto out;
+    for (size_t p = 0; p < g->count; p++)
+        for (size_t i = 0; i < g->parts[p].count; i++, k++) {
+            ids[k] = g->parts[p].ids[i];
+            hashes[k] = g->parts[p].hashes[i];
+        }
+    fresh->epoch = g->epoch;
+    memcpy(fresh->gk, g->gk, IBBE_KEY_LEN);
+    if (build_partitions(msk, fresh, ids, hashes, total, err) != 0)
+        goto out;
+    ibbe_group_truncate(g, 0);
+    free(g->parts);
+    g->parts = fresh->parts;
+    g->count = fresh->count;
+    fresh->parts = NULL;
+    fresh->count = 0;
+    rc = 0;
+out:
+    ibbe_group_free(fresh);
+    free(ids);
+    free(hashes);
+    return rc;
+}
+
+int ibbe_group_remove(const ibbe_msk *msk, ibbe_group *g, const char *id, const char **err)
+{
+    if (!g->has_key) {
+        *err = "group not opened by the admin";
+        return -1;
+    }
+    long part = ibbe_group_find(g, id);
+    if (part < 0) {
+        *err = "not a member";
+        return -1;
+    }
+    if (ibbe_group_size(g) == 1) {
+        *err = "cannot remove the last member of a group";
+        return -1;
+    }
+    struct ibbe_partition *p = &g->parts[part];
+    size_t i = 0;
+    while (strcmp(p->ids[i], id) != 0)
+        i++;
+    bls_fr h = p->hashes[i];
+    if (p->count > 1 && raise_header(msk, p, &h, true) != 0) {
+        *err = "identity collides with the master secret";
+        return -1;
+    }
+    ibbe_partition_delete(p, i);
+    if (p->count == 0) {
+        free(p->ids);
+        free(p->hashes);
+        *p = g->parts[--g->count];
+    }
+    if (crypto_random(g->gk, IBBE_KEY_LEN) != 0) {
+        *err = "random number generator failed";
+        return -1;
+    }
+    g->epoch++;
+    size_t total = ibbe_group_size(g), needed = (total + g->n - 1) / g->n;
+    if (total * IBBE_REPARTITION_DIVISOR < g->count * g->n && needed < g->count)
+        return repartition(msk, g, err);
+    for (size_t j = 0; j < g->count; j++)
+        if (seal_partition(msk, g, j, false) != 0) {
+            *err = "partition re-keying failed";
+            return -1;
+        }
+    return 0;
+}
+
+int ibbe_group_admin_open(const ibbe_msk *msk, ibbe_group *g, const char **err)
+{
+    if (!ibbe_group_complete(g)) {
+        *err = "group state incomplete: a partition record is missing";
+        return -1;
+    }
+    if (g->n != msk->pk->n) {
+        *err = "group partition size differs from the public key's";
+        return -1;
+    }
+    uint8_t b[IBBE_KEY_LEN], gk[IBBE_KEY_LEN];
+    int rc = -1;
+    for (size_t i = 0; i < g->count; i++) {
+        struct ibbe_partition *p = &g->parts[i];
+        bls_fr t;
+        bls_g1 c3;
+        if (ibbe_secret_product(msk, p->hashes, p->count, &t) != 0) {
+            *err = "identity collides with the master secret";
+            goto out;
+        }
+        ibbe_secret_c3(msk, &t, &c3);
+        crypto_wipe(&t, sizeof t);
+        if (!bls_g1_eq(&c3, &p->hdr.c3)) {
+            *err = "tampered metadata: a partition's C3 does not match its member list";
+            goto out;
+        }
+        if (ibbe_decrypt_admin(msk, p->hashes, p->count, &p->hdr, b) != 0 ||
+            ibbe_unwrap_key(i == 0 ? g->gk : gk, b, p->wrap, g->name, i, g->epoch) != 0) {
+            *err = "tampered metadata: a partition's group key does not open";
+            goto out;
+        }
+        if (i > 0 && !crypto_memeq(gk, g->gk, IBBE_KEY_LEN)) {
+            *err = "tampered metadata: partitions wrap different group keys";
+            goto out;
+        }
+    }
+    g->has_key = true;
+    rc = 0;
+out:
+    if (rc != 0)
+        crypto_wipe(g->gk, IBBE_KEY_LEN);
+    crypto_wipe(b, sizeof b);
+    crypto_wipe(gk, sizeof gk);
+    return rc;
+}

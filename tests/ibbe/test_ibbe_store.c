@@ -1,0 +1,258 @@
+/* test_ibbe_store.c -- the untrusted store: malformed, truncated, tampered, swapped and replayed
+ * files are refused with errors naming the file and the reason; tampering that still decodes
+ * (member lists, wrapped keys) is caught by the admin's checks and by members' decryption. */
+#include <cloister/ibbe.h>
+
+#include "util/fileio.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#define N 4
+#define MEMBERS 10
+
+/* The per-test directory ctest provides (CLOISTER_HOME), or the build tree. */
+static const char *test_home(void)
+{
+    const char *home = getenv("CLOISTER_HOME");
+    return home && *home ? home : CLOISTER_BINARY_DIR;
+}
+
+static ibbe_msk *msk;
+static ibbe_pk *pk;
+static char ids[MEMBERS][32];
+static const char *idp[MEMBERS];
+static struct ibbe_usk usk[MEMBERS];
+static char dir[512];
+static ibbe_store *st;
+static ibbe_group *group;
+
+static int setup_all(void **state)
+{
+    const char *err;
+    if (ibbe_setup(N, &msk, &pk) != 0)
+        return -1;
+    for (int i = 0; i < MEMBERS; i++) {
+        snprintf(ids[i], sizeof ids[i], "member-%02d", i);
+        idp[i] = ids[i];
+        if (ibbe_extract(msk, ids[i], &usk[i]) != 0)
+            return -1;
+    }
+    snprintf(dir, sizeof dir, "%s/store", test_home());
+    if (ibbe_store_open(dir, &st, &err) != 0 || ibbe_store_save_pk(st, pk, &err) != 0)
+        return -1;
+    return ibbe_group_create(msk, "g", idp, MEMBERS, &group, &err);
+}
+
+static int free_all(void **state)
+{
+    ibbe_group_free(group);
+    ibbe_store_close(st);
+    ibbe_msk_free(msk);
+    ibbe_pk_free(pk);
+    return 0;
+}
+
+/* Each test starts from the pristine saved group. */
+static int save_group(void **state)
+{
+    const char *err;
+    return ibbe_store_save_group(st, group, &err);
+}
+
+static void file_path(char *out, size_t cap, const char *name)
+{
+    snprintf(out, cap, "%s/groups/g/%s", dir, name);
+}
+
+static void read_file(const char *name, uint8_t **buf, size_t *len)
+{
+    char path[700];
+    file_path(path, sizeof path, name);
+    assert_int_equal(file_read_all(path, 1 << 20, buf, len), 0);
+}
+
+static void write_file(const char *name, const uint8_t *buf, size_t len)
+{
+    char path[700];
+    file_path(path, sizeof path, name);
+    assert_int_equal(file_write_atomic(path, buf, len, 0644), 0);
+}
+
+/* Loading fails and the error names the file and contains reason. */
+static void load_refused(const char *file, const char *reason)
+{
+    ibbe_group *g = NULL;
+    const char *err = NULL;
+    assert_int_equal(ibbe_store_load_group(st, "g", &g, &err), -1);
+    assert_null(g);
+    if (!strstr(err, file) || !strstr(err, reason))
+        fail_msg("unexpected error: %s", err);
+}
+
+static void round_trip(void **state)
+{
+    ibbe_group *g;
+    const char *err;
+    assert_int_equal(ibbe_store_load_group(st, "g", &g, &err), 0);
+    assert_int_equal(ibbe_group_partitions(g), 3);
+    assert_int_equal(ibbe_group_size(g), MEMBERS);
+    uint8_t gk[IBBE_KEY_LEN], want[IBBE_KEY_LEN];
+    assert_int_equal(ibbe_group_key(group, want), 0);
+    for (int i = 0; i < MEMBERS; i++) {
+        assert_int_equal(ibbe_group_decrypt(pk, g, ids[i], &usk[i], gk, NULL, &err), 0);
+        assert_memory_equal(gk, want, IBBE_KEY_LEN);
+    }
+    assert_int_equal(ibbe_group_admin_open(msk, g, &err), 0);
+    ibbe_group_free(g);
+    assert_int_equal(ibbe_store_load_group(st, "nope", &g, &err), -1);
+    assert_non_null(strstr(err, "missing"));
+    assert_int_equal(ibbe_store_load_group(st, "../g", &g, &err), -1);
+    assert_string_equal(err, "invalid group name");
+}
+
+static void missing_and_truncated(void **state)
+{
+    char path[700];
+    uint8_t *buf;
+    size_t len;
+    read_file("p1", &buf, &len);
+    file_path(path, sizeof path, "p1");
+    unlink(path);
+    load_refused("p1", "missing");
+    for (size_t cut = 0; cut < len; cut += 37) {
+        write_file("p1", buf, cut);
+        load_refused("p1", "partition record");
+    }
+    uint8_t *longer = malloc(len + 1);
+    memcpy(longer, buf, len);
+    longer[len] = 0;
+    write_file("p1", longer, len + 1);
+    load_refused("p1", "trailing bytes");
+    free(longer);
+    buf[0] ^= 1;
+    write_file("p1", buf, len);
+    load_refused("p1", "wrong magic");
+    buf[0] ^= 1;
+    buf[5] = 9;
+    write_file("p1", buf, len);
+    load_refused("p1", "version");
+    free(buf);
+
+    read_file("group", &buf, &len);
+    write_file("group", buf, len - 1);
+    load_refused("group", "truncated");
+    free(buf);
+}
+
+static void swapped_and_replayed(void **state)
+{
+    uint8_t *p0, *p1;
+    size_t l0, l1;
+    read_file("p0", &p0, &l0);
+    read_file("p1", &p1, &l1);
+    write_file("p0", p1, l1);
+    load_refused("p0", "index does not match");
+    write_file("p0", p0, l0);
+
+    /* a removal moves the group to the next epoch; the old p1 put back is refused */
+    const char *err;
+    ibbe_group *g;
+    assert_int_equal(ibbe_store_load_group(st, "g", &g, &err), 0);
+    assert_int_equal(ibbe_group_admin_open(msk, g, &err), 0);
+    assert_int_equal(ibbe_group_remove(msk, g, ids[9], &err), 0);
+    assert_int_equal(ibbe_store_save_group(st, g, &err), 0);
+    write_file("p1", p1, l1);
+    load_refused("p1", "epoch differs");
+    ibbe_group_free(g);
+    free(p0);
+    free(p1);
+}
+
+/* Edits that still decode: members and admin both notice. */
+static void tampered_contents(void **state)
+{
+    uint8_t *buf;
+    size_t len;
+    const char *err;
+    ibbe_group *g;
+    uint8_t gk[IBBE_KEY_LEN];
+    read_file("p0", &buf, &len);
+    size_t wrap_off = 6 + 1 + 8 + IBBE_HEADER_BYTES;
+
+    /* the wrapped key: every member of the partition fails to open it */
+    buf[wrap_off + 20] ^= 1;
+    write_file("p0", buf, len);
+    assert_int_equal(ibbe_store_load_group(st, "g", &g, &err), 0);
+    assert_int_equal(ibbe_group_decrypt(pk, g, ids[0], &usk[0], gk, NULL, &err), -1);
+    assert_non_null(strstr(err, "does not open"));
+    assert_int_equal(ibbe_group_admin_open(msk, g, &err), -1);
+    assert_non_null(strstr(err, "does not open"));
+    ibbe_group_free(g);
+    buf[wrap_off + 20] ^= 1;
+
+    /* a member renamed in the clear list: C3 no longer matches, decryption fails */
+    uint8_t *name = memmem(buf, len, "member-01", 9);
+    assert_non_null(name);
+    name[8] = 'x';
+    write_file("p0", buf, len);
+    assert_int_equal(ibbe_store_load_group(st, "g", &g, &err), 0);
+    assert_int_equal(ibbe_group_admin_open(msk, g, &err), -1);
+    assert_non_null(strstr(err, "C3 does not match"));
+    assert_int_equal(ibbe_group_decrypt(pk, g, ids[0], &usk[0], gk, NULL, &err), -1);
+    ibbe_group_free(g);
+    name[8] = '1';
+
+    /* a header point changed: refused as a point or by the checks */
+    for (size_t off = 6 + 1 + 8; off < wrap_off; off += 40) {
+        buf[off + 3] ^= 0x10;
+        write_file("p0", buf, len);
+        if (ibbe_store_load_group(st, "g", &g, &err) == 0) {
+            assert_int_equal(ibbe_group_admin_open(msk, g, &err), -1);
+            assert_int_equal(ibbe_group_decrypt(pk, g, ids[0], &usk[0], gk, NULL, &err), -1);
+            ibbe_group_free(g);
+        } else {
+            assert_non_null(strstr(err, "p0: header"));
+        }
+        buf[off + 3] ^= 0x10;
+    }
+    free(buf);
+}
+
+static void bad_public_key(void **state)
+{
+    char path[700];
+    uint8_t *buf;
+    size_t len;
+    const char *err;
+    ibbe_pk *p;
+    snprintf(path, sizeof path, "%s/ibbe.pk", dir);
+    assert_int_equal(file_read_all(path, 1 << 20, &buf, &len), 0);
+    assert_int_equal(file_write_atomic(path, buf, len - 5, 0644), 0);
+    assert_int_equal(ibbe_store_load_pk(st, &p, &err), -1);
+    assert_non_null(strstr(err, "ibbe.pk: public key"));
+    assert_int_equal(file_write_atomic(path, buf, len, 0644), 0);
+    assert_int_equal(ibbe_store_load_pk(st, &p, &err), 0);
+    ibbe_pk_free(p);
+    free(buf);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(round_trip, save_group),
+        cmocka_unit_test_setup(missing_and_truncated, save_group),
+        cmocka_unit_test_setup(swapped_and_replayed, save_group),
+        cmocka_unit_test_setup(tampered_contents, save_group),
+        cmocka_unit_test_setup(bad_public_key, save_group),
+    };
+    return cmocka_run_group_tests(tests, setup_all, free_all);
+}

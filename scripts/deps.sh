@@ -12,6 +12,8 @@ PACKAGES=(
   libcmocka-dev                          # unit tests
   libjansson-dev                         # JSON: --json output, test vectors
   libseccomp-dev                         # enclave sandbox
+  libzmq3-dev                            # ZeroMQ: SCBR router and clients, as the original used
+  libmicrohttpd-dev libcurl4-openssl-dev # HTTP+JSON admin daemons (IBBE serve) and their clients
   gnuplot-nox                            # benchmark plots
   valgrind                               # constant-time check of the pairing code (memcheck)
 )

@@ -16,17 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-int tee_rt_errf(struct tee_err *err, const char *fmt, ...)
-{
-    if (err) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
-
 void tee_writer_reset(struct wire_writer *w)
 {
     if (w->buf && w->len)

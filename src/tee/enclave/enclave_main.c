@@ -234,12 +234,12 @@ static int check_identity(struct tee_identity *id, const struct start_msg *m,
 {
     int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return tee_rt_errf(err, "cannot open /proc/self/exe: %s", strerror(errno));
+        return tee_errf(err, "cannot open /proc/self/exe: %s", strerror(errno));
     int seals = fcntl(fd, F_GET_SEALS);
     int need = F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK;
     int rc = 0;
     if (seals >= 0 && (seals & need) != need)
-        rc = tee_rt_errf(err, "the image runs from an unsealed memfd (seals %#x)", seals);
+        rc = tee_errf(err, "the image runs from an unsealed memfd (seals %#x)", seals);
     if (rc == 0)
         rc = tee_image_verify_fd(id, fd, m->sig, m->siglen, err);
     close(fd);

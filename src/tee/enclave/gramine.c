@@ -28,7 +28,7 @@ int tee_gramine_evidence(const uint8_t report_data[TEE_REPORT_DATA_LEN], struct 
     if (fd < 0 || write(fd, report_data, TEE_REPORT_DATA_LEN) != TEE_REPORT_DATA_LEN) {
         if (fd >= 0)
             close(fd);
-        return tee_rt_errf(err, "/dev/attestation/user_report_data: %s", strerror(errno));
+        return tee_errf(err, "/dev/attestation/user_report_data: %s", strerror(errno));
     }
     close(fd);
     uint8_t *quote = tee_malloc(QUOTE_MAX);
@@ -45,6 +45,6 @@ int tee_gramine_evidence(const uint8_t report_data[TEE_REPORT_DATA_LEN], struct 
     }
     tee_free(quote);
     if (n <= 0)
-        return tee_rt_errf(err, "/dev/attestation/quote: %s", n < 0 ? strerror(saved) : "empty");
+        return tee_errf(err, "/dev/attestation/quote: %s", n < 0 ? strerror(saved) : "empty");
     return 0;
 }

@@ -13,6 +13,8 @@
 #include <cloister/tee_trust.h>
 #include <cloister/wire.h>
 
+#include "tee/common/common.h"
+
 #include <pthread.h>
 #include <stdbool.h>
 
@@ -75,8 +77,6 @@ int tee_sandbox_harden(struct tee_sandbox *sb, struct tee_err *err);   /* prctl 
 int tee_sandbox_landlock(struct tee_sandbox *sb, struct tee_err *err); /* deny-all */
 int tee_sandbox_seccomp(struct tee_sandbox *sb, struct tee_err *err);  /* all threads */
 
-/* Writes one line into err (may be NULL); returns -1. */
-int tee_rt_errf(struct tee_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Gramine (docs/tee.md section 9, UNTESTED: no SGX here): whether /dev/attestation exists, and
  * an sgx-dcap evidence envelope for report_data from it (gramine.c). */

@@ -296,6 +296,7 @@ static void tampering_is_refused(void **state)
     }
     /* A config change the decoder accepts is caught by the signature. */
     uint8_t *t = malloc(len);
+    assert_non_null(t);
     memcpy(t, sig, len);
     t[6 + 1 + 6 + 8 + 8 + 2 + 2 + 1] ^= 1; /* svn low byte inside the config */
     expect_refused(image, sizeof image - 1, t, len, "signature does not verify");

@@ -16,12 +16,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+void tee_writer_empty(struct wire_writer *w)
+{
+    w->len = 0;
+    w->failed = false;
+}
+
 void tee_writer_reset(struct wire_writer *w)
 {
     if (w->buf && w->len)
         crypto_wipe(w->buf, w->len);
-    w->len = 0;
-    w->failed = false;
+    tee_writer_empty(w);
 }
 
 tee_self *tee_rt_load_self(const struct tee_identity *id, const char *home, struct tee_err *err)
@@ -149,8 +154,10 @@ void tee_rt_handle(struct tee_rt *rt, struct tee_port *port, const uint8_t *msg,
             wire_reader_fail(&r, "ecall number out of range");
         if (!wire_reader_ok(&r))
             break;
-        struct tee_env env = {.rt = rt, .port = port};
-        tee_writer_reset(scratch);
+        struct tee_env env; /* not zeroed whole: error is only read after tee_fail wrote it */
+        env.rt = rt;
+        env.port = port;
+        env.error[0] = '\0';
         int status = run_call(&env, (uint32_t)number, in, inlen, scratch);
         const void *out = status == TEE_OK ? (const void *)scratch->buf : env.error;
         size_t outlen = status == TEE_OK ? scratch->len : strlen(env.error);
@@ -163,8 +170,12 @@ void tee_rt_handle(struct tee_rt *rt, struct tee_port *port, const uint8_t *msg,
             outlen = strlen(env.error);
         }
         put_result(resp, status, out, outlen);
+        /* Released output is in resp now; output withheld (a failed call) may be secret. */
+        if (status == TEE_OK)
+            tee_writer_empty(scratch);
+        else
+            tee_writer_reset(scratch);
     }
-    tee_writer_reset(scratch);
     if (wire_reader_finish(&r) == 0 && wire_writer_ok(resp))
         return;
     /* Replace whatever was written with one error response. */

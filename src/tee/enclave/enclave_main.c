@@ -171,7 +171,7 @@ static void serve_one(struct worker *w)
     struct enclave_proc *ep = w->ep;
     struct ring_slot *s = ring_slot(&ep->ring, w->slot);
     size_t capacity = ring_slot_capacity(&ep->ring), len;
-    tee_writer_reset(&w->resp);
+    tee_writer_empty(&w->resp);
     if (copy_in(s, capacity, &w->msg, &w->msgcap, &len) == 0) {
         tee_rt_handle(ep->rt, &w->port, w->msg, len, &w->resp, &w->scratch);
         crypto_wipe(w->msg, len);
@@ -185,7 +185,7 @@ static void serve_one(struct worker *w)
     } else {
         atomic_store(&s->len, 0); /* cannot happen: dispatch keeps within max_message */
     }
-    tee_writer_reset(&w->resp);
+    tee_writer_empty(&w->resp); /* released bytes: the ring shows them anyway */
     ring_slot_set(s, RING_SLOT_DONE, &s->host_sleeps);
 }
 

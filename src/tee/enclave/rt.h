@@ -84,7 +84,9 @@ bool tee_gramine_detect(void);
 int tee_gramine_evidence(const uint8_t report_data[TEE_REPORT_DATA_LEN], struct wire_writer *out,
                          struct tee_err *err);
 
-/* Empties a reused writer, wiping what it held. */
+/* Empties a reused writer, wiping what it held (reset) or not, for bytes the host sees anyway
+ * (empty). */
 void tee_writer_reset(struct wire_writer *w);
+void tee_writer_empty(struct wire_writer *w);
 
 #endif

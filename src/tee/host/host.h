@@ -37,9 +37,19 @@ struct tee_enclave {
     struct tee_sandbox sandbox;
     int pid;
     pthread_rwlock_t lock; /* calls share it; restart and destroy take it alone */
-    _Atomic uint64_t ecalls, crossings, ocalls, bytes_in, bytes_out, hits, fallbacks, failures,
-        restarts;
+    _Atomic uint64_t ocalls, hits, fallbacks, restarts;
+    uint64_t serial;                 /* unique in the process, never reused */
+    struct host_counters *counters;  /* the per-thread call counters (counters.c) */
+    pthread_mutex_t counters_lock;
 };
+
+/* The counters every call updates, kept per calling thread (counters.c). */
+enum host_counter { HOST_ECALLS, HOST_CROSSINGS, HOST_BYTES_IN, HOST_BYTES_OUT, HOST_FAILURES,
+                    HOST_NCOUNTERS };
+void host_counters_init(struct tee_enclave *e);
+void host_counters_free(struct tee_enclave *e);
+void host_counters_add(struct tee_enclave *e, const uint64_t delta[HOST_NCOUNTERS]);
+void host_counters_sum(struct tee_enclave *e, uint64_t sum[HOST_NCOUNTERS]);
 
 /* Sets the calling thread's tee_last_error() and returns status. */
 int host_error(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

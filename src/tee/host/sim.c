@@ -51,7 +51,7 @@ static void sim_stop(struct tee_enclave *e)
     e->backend = NULL;
 }
 
-/* Each calling thread keeps its message buffers between calls (wiped after each use), so a
+/* Each calling thread keeps its message buffers between calls (the enclave's scratch wiped after each use), so a
  * call costs no allocation but its output; a nested call (an ocall handler calling another sim
  * enclave) gets fresh ones. */
 struct sim_buffers {
@@ -59,6 +59,9 @@ struct sim_buffers {
     bool busy;
 };
 
+/* The thread's buffers: found through a thread-local pointer (the fast path); the key only
+ * frees them when the thread exits. */
+static __thread struct sim_buffers *thread_buffers;
 static pthread_key_t buffers_key;
 static pthread_once_t buffers_once = PTHREAD_ONCE_INIT;
 
@@ -73,6 +76,7 @@ static void buffers_free(void *arg)
 {
     buffers_clear(arg);
     free(arg);
+    thread_buffers = NULL;
 }
 
 static void buffers_key_init(void)
@@ -80,14 +84,20 @@ static void buffers_key_init(void)
     pthread_key_create(&buffers_key, buffers_free);
 }
 
-static struct sim_buffers *buffers_get(struct sim_buffers *local)
+static struct sim_buffers *thread_buffers_new(void)
 {
     pthread_once(&buffers_once, buffers_key_init);
-    struct sim_buffers *b = pthread_getspecific(buffers_key);
-    if (!b && (b = calloc(1, sizeof *b)) && pthread_setspecific(buffers_key, b) != 0) {
+    struct sim_buffers *b = calloc(1, sizeof *b);
+    if (b && pthread_setspecific(buffers_key, b) != 0) {
         free(b);
         b = NULL;
     }
+    return thread_buffers = b;
+}
+
+static struct sim_buffers *buffers_get(struct sim_buffers *local)
+{
+    struct sim_buffers *b = thread_buffers ? thread_buffers : thread_buffers_new();
     if (!b || b->busy)
         b = local;
     b->busy = true;
@@ -96,8 +106,8 @@ static struct sim_buffers *buffers_get(struct sim_buffers *local)
 
 static void buffers_put(struct sim_buffers *b, struct sim_buffers *local)
 {
-    tee_writer_reset(&b->req);
-    tee_writer_reset(&b->resp);
+    tee_writer_empty(&b->req); /* the host's request and the released response: no secrets */
+    tee_writer_empty(&b->resp);
     tee_writer_reset(&b->scratch);
     b->busy = false;
     if (b == local)

@@ -117,6 +117,7 @@ static void free_enclave(struct tee_enclave *e)
     free(e->home);
     free(e->store_dir);
     pthread_rwlock_destroy(&e->lock);
+    host_counters_free(e);
     free(e);
 }
 
@@ -235,6 +236,7 @@ int tee_create(const struct tee_options *o, tee_enclave **out)
     if (!e)
         return host_error(TEE_ERROR_NO_MEMORY, "out of memory");
     pthread_rwlock_init(&e->lock, NULL);
+    host_counters_init(e);
     e->ops = o->backend == TEE_BACKEND_SIM ? &host_sim_backend : &host_proc_backend;
     rc = resolve(e, o);
     if (rc == TEE_OK)
@@ -377,19 +379,15 @@ static int call_locked(struct tee_enclave *e, struct tee_call *calls, size_t n)
         calls[i].status = TEE_ERROR_FAILED;
     }
     rc = e->ops->call(e, calls, n);
-    uint64_t in = 0, out = 0, failed = 0;
+    uint64_t delta[HOST_NCOUNTERS] = {[HOST_ECALLS] = n, [HOST_CROSSINGS] = rc == TEE_OK};
     for (size_t i = 0; i < n; i++) {
         if (rc != TEE_OK)
             calls[i].status = rc;
-        in += calls[i].inlen;
-        out += calls[i].outlen;
-        failed += calls[i].status != TEE_OK;
+        delta[HOST_BYTES_IN] += rc == TEE_OK ? calls[i].inlen : 0;
+        delta[HOST_BYTES_OUT] += calls[i].outlen;
+        delta[HOST_FAILURES] += calls[i].status != TEE_OK;
     }
-    atomic_fetch_add(&e->ecalls, n);
-    atomic_fetch_add(&e->crossings, rc == TEE_OK);
-    atomic_fetch_add(&e->bytes_in, rc == TEE_OK ? in : 0);
-    atomic_fetch_add(&e->bytes_out, out);
-    atomic_fetch_add(&e->failures, failed);
+    host_counters_add(e, delta);
     return rc;
 }
 
@@ -549,15 +547,17 @@ int tee_get_info(tee_enclave *e, struct tee_info *info)
     info->workers = e->opt.workers;
     info->slots = e->opt.slots;
     info->max_message = e->opt.max_message;
+    uint64_t sum[HOST_NCOUNTERS];
+    host_counters_sum(e, sum);
     info->stats = (struct tee_stats){
-        .ecalls = atomic_load(&e->ecalls),
-        .crossings = atomic_load(&e->crossings),
+        .ecalls = sum[HOST_ECALLS],
+        .crossings = sum[HOST_CROSSINGS],
         .ocalls = atomic_load(&e->ocalls),
-        .bytes_in = atomic_load(&e->bytes_in),
-        .bytes_out = atomic_load(&e->bytes_out),
+        .bytes_in = sum[HOST_BYTES_IN],
+        .bytes_out = sum[HOST_BYTES_OUT],
         .switchless_hits = atomic_load(&e->hits),
         .switchless_fallbacks = atomic_load(&e->fallbacks),
-        .failures = atomic_load(&e->failures),
+        .failures = sum[HOST_FAILURES],
         .restarts = atomic_load(&e->restarts),
     };
     pthread_rwlock_unlock(&e->lock);

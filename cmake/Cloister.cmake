@@ -17,6 +17,9 @@ function(cloister_harden target)
   if(NOT CLOISTER_SANITIZE)
     target_compile_options(${target} PRIVATE -O2 -D_FORTIFY_SOURCE=2)
   endif()
+  if(CLOISTER_LTO)
+    target_compile_options(${target} PRIVATE -ffat-lto-objects) # also links without LTO
+  endif()
   get_target_property(kind ${target} TYPE)
   if(kind STREQUAL "EXECUTABLE")
     target_compile_options(${target} PRIVATE -fPIE)
@@ -43,6 +46,8 @@ function(cloister_add_test name)
   target_compile_definitions(${name} PRIVATE
     CLOISTER_SOURCE_DIR="${PROJECT_SOURCE_DIR}" CLOISTER_BINARY_DIR="${PROJECT_BINARY_DIR}")
   cloister_harden(${name})
+  # Tests link the fat objects' plain code: LTO would only slow `make check` down.
+  set_target_properties(${name} PROPERTIES INTERPROCEDURAL_OPTIMIZATION OFF)
   add_test(NAME ${name} COMMAND ${name})
   if(NOT T_TIMEOUT)
     set(T_TIMEOUT 300)

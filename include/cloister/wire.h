@@ -69,7 +69,15 @@ void wire_put_u8(struct wire_writer *w, uint8_t v);
 void wire_put_u16(struct wire_writer *w, uint16_t v);
 void wire_put_u32(struct wire_writer *w, uint32_t v);
 void wire_put_u64(struct wire_writer *w, uint64_t v);
-void wire_put_varint(struct wire_writer *w, uint64_t v);
+/* Varints below 128 (counts, lengths, numbers: most of them) take the inline path. */
+void wire_put_varint_long(struct wire_writer *w, uint64_t v);
+static inline void wire_put_varint(struct wire_writer *w, uint64_t v)
+{
+    if (v < 0x80 && !w->failed && w->len < w->cap)
+        w->buf[w->len++] = (uint8_t)v;
+    else
+        wire_put_varint_long(w, v);
+}
 void wire_put_raw(struct wire_writer *w, const void *p, size_t n); /* no length prefix */
 void wire_put_bytes(struct wire_writer *w, const void *p, size_t n);
 void wire_put_str(struct wire_writer *w, const char *s);
@@ -90,7 +98,13 @@ uint8_t wire_get_u8(struct wire_reader *r);
 uint16_t wire_get_u16(struct wire_reader *r);
 uint32_t wire_get_u32(struct wire_reader *r);
 uint64_t wire_get_u64(struct wire_reader *r);
-uint64_t wire_get_varint(struct wire_reader *r);
+uint64_t wire_get_varint_long(struct wire_reader *r);
+static inline uint64_t wire_get_varint(struct wire_reader *r)
+{
+    if (!r->error && r->off < r->len && r->buf[r->off] < 0x80)
+        return r->buf[r->off++];
+    return wire_get_varint_long(r);
+}
 const uint8_t *wire_get_raw(struct wire_reader *r, size_t n);
 /* Copies exactly n bytes; returns -1 (and zero-fills dst) on error. */
 int wire_get_raw_into(struct wire_reader *r, void *dst, size_t n);

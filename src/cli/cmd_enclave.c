@@ -4,13 +4,14 @@
  *
  *   quote      IMAGE --out FILE [--nonce HEX] [--user-data HEX]     evidence from a running enclave
  *   provision  IMAGE --secret NAME=FILE... [policy]                 attested key provisioning
- *   stats      IMAGE [--calls N] [--workers N] [--wait spin|block]  sandbox, identity, counters
+ *   stats      IMAGE [--calls N] [--workers N] [--wait spin|block]  sandbox, identity, counters, EPC
  *
  * All launch IMAGE (a path, or the name of an installed image such as "hello") with --tee
  * proc|sim (default: CLOISTER_TEE, else proc) and its signature file (--sig, default
  * IMAGE.sig), under $CLOISTER_HOME. A provisioned enclave keeps its secrets sealed in the
  * store, so any later launch of the same image has them without the provisioner. */
 #include <cloister/crypto.h>
+#include <cloister/epc.h>
 #include <cloister/tee.h>
 #include <cloister/tee_trust.h>
 #include <cloister/wire.h>
@@ -488,14 +489,22 @@ static int cmd_enclave_stats(int argc, char **argv)
     }
     free(us);
     struct tee_info info;
+    struct epc_stats epc;
     tee_get_info(e, &info);
+    if (rc == CLI_OK && tee_epc_stats(e, &epc) != TEE_OK)
+        rc = cli_fail("enclave '%s': EPC counters: %s", info.name, tee_last_error());
     tee_destroy(e);
     if (rc != CLI_OK)
         return rc;
-    if (json)
-        json_print(info_json(&info, p50));
-    else
+    if (json) {
+        json_t *j = info_json(&info, p50);
+        json_object_set_new(j, "epc", epc_stats_json(&epc));
+        json_print(j);
+    } else {
         print_info(&info, p50);
+        printf("  EPC (emulated enclave page cache):\n");
+        epc_stats_print(stdout, &epc, "    ");
+    }
     return CLI_OK;
 }
 
@@ -664,7 +673,7 @@ static const struct cli_command enclave_commands[] = {
     {"verify", "verify evidence against a trusted CA and a policy", cmd_enclave_verify},
     {"provision", "verify an enclave's evidence and provision secrets to it",
      cmd_enclave_provision},
-    {"stats", "launch an enclave, show its sandbox, identity and counters", cmd_enclave_stats},
+    {"stats", "launch an enclave, show its sandbox, identity, counters and EPC use", cmd_enclave_stats},
     {"platform", "show the simulated platform and its CA certificate", cmd_enclave_platform},
     {0}};
 

@@ -92,7 +92,7 @@ static size_t varint_len(uint64_t v)
     return v ? (size_t)(64 - __builtin_clzll(v) + 6) / 7 : 1;
 }
 
-void wire_put_varint(struct wire_writer *w, uint64_t v)
+void wire_put_varint_long(struct wire_writer *w, uint64_t v)
 {
     size_t n = varint_len(v);
     uint8_t *dst = wire_writer_reserve(w, n);
@@ -192,10 +192,8 @@ uint16_t wire_get_u16(struct wire_reader *r) { return (uint16_t)get_be(r, 2); }
 uint32_t wire_get_u32(struct wire_reader *r) { return (uint32_t)get_be(r, 4); }
 uint64_t wire_get_u64(struct wire_reader *r) { return get_be(r, 8); }
 
-uint64_t wire_get_varint(struct wire_reader *r)
+uint64_t wire_get_varint_long(struct wire_reader *r)
 {
-    if (!r->error && r->off < r->len && r->buf[r->off] < 0x80)
-        return r->buf[r->off++]; /* the common one-byte case */
     uint64_t v = 0;
     size_t start = r->off;
     for (int i = 0; i < WIRE_VARINT_MAX; i++) {

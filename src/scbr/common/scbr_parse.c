@@ -539,7 +539,12 @@ static void put_value(struct scbr_text *t, const struct scbr_value *v)
         snprintf(buf, sizeof buf, "%" PRId64, v->u.i);
         puts_text(t, buf);
     } else if (v->type == SCBR_DOUBLE) {
-        snprintf(buf, sizeof buf, "%.17g", v->u.d);
+        /* The shortest form that reads back as the same double: 228.24, not 228.24000000000001. */
+        for (int digits = 1; digits <= 17; digits++) {
+            snprintf(buf, sizeof buf, "%.*g", digits, v->u.d);
+            if (strtod(buf, NULL) == v->u.d)
+                break;
+        }
         if (!strpbrk(buf, ".e"))
             strcat(buf, ".0");
         puts_text(t, buf);

@@ -147,6 +147,21 @@ bool scbr_covers(const struct scbr_sub *a, const struct scbr_sub *b)
     return true;
 }
 
+bool scbr_eq_disjoint(const struct scbr_sub *a, const struct scbr_sub *b)
+{
+    for (size_t i = 0; i < a->n; i++) {
+        if (a->preds[i].op != SCBR_EQ)
+            continue;
+        for (size_t k = 0; k < b->n; k++) {
+            int c = 0;
+            if (b->preds[k].op == SCBR_EQ && strcmp(a->preds[i].name, b->preds[k].name) == 0 &&
+                (!scbr_value_cmp(&a->preds[i].value, &b->preds[k].value, &c) || c != 0))
+                return true;
+        }
+    }
+    return false;
+}
+
 uint64_t scbr_attr_signature(const struct scbr_sub *s)
 {
     uint64_t sig = 0;

@@ -1,17 +1,23 @@
-/* scbr_fast.c -- cloister's own matcher: equality pivots in a hash table, compiled residuals.
+/* scbr_fast.c -- cloister's own matcher: equality pivots in a hash table, compact residuals.
  *
  * Attribute names are interned to small integers once, at registration; a publication is
  * resolved to a slot per attribute (one hash lookup per pair, stamped so nothing is cleared
- * between publications). Each subscription is compiled into one record -- 16-byte predicates
- * over attribute numbers, its strings behind them -- and filed in exactly one list:
+ * between publications). Each subscription is filed in exactly one list:
  *   - an equality list keyed by (attribute, value) when it has an `=` predicate (the SCBR
  *     workload's `symbol =`, OpIndex's pivot): the publication probes one key per pair, so
  *     only subscriptions agreeing on a pivot value are ever looked at;
  *   - otherwise the presence list of its least-populated attribute (every predicate needs its
  *     attribute present), visited only when the publication carries that attribute.
- * Candidates then run their other predicates against the slots. Numbers are keyed canonically
- * (an integral double as the integer) so `x = 5` and `x = 5.0` share a key and a publication's
- * 5.0 finds both. Removal is O(1): a record knows its list and position (swap-remove). */
+ * A list is one contiguous arena of variable-length records -- an 8-byte header (id, count,
+ * flags), the residual predicates at 16 bytes each over attribute numbers, then their strings
+ * -- so matching streams through memory instead of chasing a pointer per candidate, and the
+ * pivot, implied by the list's key, is not stored at all (24 bytes for a stock subscription,
+ * plus its id map slot). Records keep insertion order, so ids registered in increasing order
+ * come out sorted. Removal marks the record dead; a list whose dead bytes exceed half its arena
+ * is compacted (the id map, id -> (list, offset), follows the moved records), so removal is
+ * amortised O(1). Numbers are keyed canonically (an integral double as the integer) so `x = 5`
+ * and `x = 5.0` share a key and a publication's 5.0 finds both; every record of an equality
+ * list therefore satisfies its dropped pivot. */
 #include <errno.h>
 #include <math.h>
 #include <string.h>
@@ -26,24 +32,26 @@ struct fpred {
         int64_t i;
         double d;
         struct {
-            uint32_t off, len;
+            uint32_t off, len; /* in the record's string area */
         } s;
     } v;
 };
 
+enum { REC_DEAD = 1, REC_PIVOT = 2, REC_STRINGS = 4 };
+
 struct frec {
     uint32_t id;
-    uint32_t list, pos; /* where the record is filed */
-    uint16_t n, pivot;  /* predicates; the pivot (skipped when matching), or n if none */
-    uint32_t size;      /* bytes of the record, for the allocator */
-    struct fpred p[];   /* then the strings */
+    uint16_t n;       /* residual predicates */
+    uint16_t flags;   /* REC_* */
+    struct fpred p[]; /* then the strings, padded to 8 bytes */
 };
 
 enum { KEY_NONE, KEY_INT, KEY_DOUBLE, KEY_STRING };
 
 struct flist {
-    struct frec **v;
-    uint32_t n, cap;
+    unsigned char *arena; /* records, 8-byte aligned */
+    size_t used, cap, dead; /* bytes */
+    uint32_t n;             /* live records */
     uint32_t attr;
     uint8_t kind; /* KEY_NONE: the presence list of attr */
     union {
@@ -79,7 +87,7 @@ struct fast {
     uint32_t *slot_stamp;
     size_t nattrs, capattrs;
     uint32_t stamp;
-    struct scbr_idmap ids; /* id -> record */
+    struct scbr_idmap ids; /* id -> (list << 32) | offset of its record */
     size_t subs, preds;
 };
 
@@ -159,9 +167,7 @@ static void fast_destroy(void *e, struct scbr_mem *m)
     struct fast *f = e;
     for (size_t i = 0; i < f->nlists; i++) {
         struct flist *l = &f->lists[i];
-        for (uint32_t k = 0; k < l->n; k++)
-            scbr_mem_free(m, l->v[k], l->v[k]->size);
-        scbr_mem_free(m, l->v, l->cap * sizeof *l->v);
+        scbr_mem_free(m, l->arena, l->cap);
         if (l->kind == KEY_STRING)
             scbr_mem_free(m, l->key.s.ptr, l->key.s.len + 1);
     }
@@ -336,84 +342,72 @@ static int eq_list(struct fast *f, struct scbr_mem *m, uint32_t attr, const stru
     return 0;
 }
 
-/* Compiles s into one record; attributes are interned on the way. */
-static struct frec *compile(struct fast *f, struct scbr_mem *m, const struct scbr_sub *s,
-                            uint32_t id)
+static bool has_string(const struct scbr_pred *q)
 {
-    size_t strings = 0;
+    return q->op != SCBR_EXISTS && q->value.type == SCBR_STRING;
+}
+
+/* Bytes of a record: header, predicates, strings, rounded up to 8. */
+static size_t rec_size(const struct frec *r)
+{
+    size_t size = sizeof *r + r->n * sizeof(struct fpred);
+    if (r->flags & REC_STRINGS)
+        for (uint16_t i = 0; i < r->n; i++)
+            if (r->p[i].type == SCBR_STRING)
+                size += r->p[i].v.s.len;
+    return (size + 7) & ~(size_t)7;
+}
+
+/* The pivot: an `=` predicate, a string one if any (strings are the likelier discriminators),
+ * else n. */
+static size_t pick_pivot(const struct scbr_sub *s)
+{
+    size_t pivot = s->n;
     for (size_t i = 0; i < s->n; i++)
-        if (s->preds[i].op != SCBR_EXISTS && s->preds[i].value.type == SCBR_STRING)
-            strings += s->preds[i].value.u.s.len;
-    size_t size = sizeof(struct frec) + s->n * sizeof(struct fpred) + strings;
-    if (s->n > UINT16_MAX - 1 || size > UINT32_MAX)
-        return NULL;
-    struct frec *r = scbr_mem_alloc(m, size);
-    if (!r)
-        return NULL;
+        if (s->preds[i].op == SCBR_EQ &&
+            (pivot == s->n || (has_string(&s->preds[i]) && !has_string(&s->preds[pivot]))))
+            pivot = i;
+    return pivot;
+}
+
+/* Writes s without its pivot as a record at r (sized by the caller from the same inputs). */
+static void write_record(struct frec *r, const struct scbr_sub *s, const uint32_t *attrs,
+                         size_t pivot, uint32_t id)
+{
     r->id = id;
-    r->n = (uint16_t)s->n;
-    r->pivot = r->n;
-    r->size = (uint32_t)size;
-    char *tail = (char *)(r->p + s->n);
+    r->n = (uint16_t)(s->n - (pivot < s->n));
+    r->flags = pivot < s->n ? REC_PIVOT : 0;
+    char *strings = (char *)(r->p + r->n);
     uint32_t off = 0;
+    struct fpred *p = r->p;
     for (size_t i = 0; i < s->n; i++) {
+        if (i == pivot)
+            continue;
         const struct scbr_pred *q = &s->preds[i];
-        int64_t a = attr_intern(f, m, q->name);
-        if (a < 0) {
-            scbr_mem_free(m, r, size);
-            return NULL;
-        }
-        struct fpred *p = &r->p[i];
         memset(p, 0, sizeof *p);
-        p->attr = (uint32_t)a;
+        p->attr = attrs[i];
         p->op = (uint8_t)q->op;
-        p->type = (uint8_t)q->value.type;
-        if (q->op == SCBR_EXISTS) {
-            p->type = SCBR_INT;
-        } else if (q->value.type == SCBR_STRING) {
-            memcpy(tail + off, q->value.u.s.ptr, q->value.u.s.len);
+        p->type = (uint8_t)(q->op == SCBR_EXISTS ? SCBR_INT : q->value.type);
+        if (has_string(q)) {
+            memcpy(strings + off, q->value.u.s.ptr, q->value.u.s.len);
             p->v.s.off = off, p->v.s.len = q->value.u.s.len;
             off += q->value.u.s.len;
-        } else if (q->value.type == SCBR_INT) {
-            p->v.i = q->value.u.i;
+            r->flags |= REC_STRINGS;
+        } else if (p->type == SCBR_INT) {
+            p->v.i = q->op == SCBR_EXISTS ? 0 : q->value.u.i;
         } else {
             p->v.d = q->value.u.d;
         }
-        if (q->op == SCBR_EQ && (r->pivot == r->n || (q->value.type == SCBR_STRING &&
-                                                      r->p[r->pivot].type != SCBR_STRING)))
-            r->pivot = (uint16_t)i;
+        p++;
     }
-    return r;
+    /* Padding is zeroed so arenas hold no stale bytes. */
+    size_t end = (size_t)(strings + off - (char *)r);
+    memset(strings + off, 0, ((end + 7) & ~(size_t)7) - end);
 }
 
-static struct scbr_value pred_value(const struct frec *r, const struct fpred *p)
+static uint64_t locate(uint32_t list, size_t off)
 {
-    struct scbr_value v = {.type = (enum scbr_type)p->type};
-    if (p->type == SCBR_STRING) {
-        v.u.s.ptr = (const char *)(r->p + r->n) + p->v.s.off;
-        v.u.s.len = p->v.s.len;
-    } else if (p->type == SCBR_INT) {
-        v.u.i = p->v.i;
-    } else {
-        v.u.d = p->v.d;
-    }
-    return v;
-}
-
-static int file_record(struct fast *f, struct scbr_mem *m, struct frec *r, uint32_t list)
-{
-    struct flist *l = &f->lists[list];
-    if (l->n == l->cap) {
-        size_t cap = l->cap;
-        if (cap >= UINT32_MAX / 2 ||
-            scbr_mem_grow(m, (void **)&l->v, &cap, (size_t)l->n + 1, sizeof *l->v))
-            return -1;
-        l->cap = (uint32_t)cap;
-    }
-    r->list = list;
-    r->pos = l->n;
-    l->v[l->n++] = r;
-    return 0;
+    return (uint64_t)list << 32 | off;
 }
 
 static int fast_insert(void *e, struct scbr_mem *m, const struct scbr_sub *s, uint32_t id)
@@ -423,36 +417,60 @@ static int fast_insert(void *e, struct scbr_mem *m, const struct scbr_sub *s, ui
         errno = EEXIST;
         return -1;
     }
-    struct frec *r = compile(f, m, s, id);
-    if (!r)
+    uint32_t attrs[SCBR_ITEMS_MAX], list = 0;
+    size_t pivot = pick_pivot(s), size = sizeof(struct frec), n = s->n;
+    if (n > SCBR_ITEMS_MAX)
         goto nomem;
-    uint32_t list;
-    if (r->pivot < r->n) {
-        struct scbr_value v = pred_value(r, &r->p[r->pivot]);
-        if (eq_list(f, m, r->p[r->pivot].attr, &v, &list))
-            goto nomem_rec;
-    } else {
-        list = f->presence[r->p[0].attr];
-        for (uint16_t i = 1; i < r->n; i++) {
-            uint32_t other = f->presence[r->p[i].attr];
-            if (f->lists[other].n < f->lists[list].n)
-                list = other;
-        }
+    for (size_t i = 0; i < n; i++) {
+        int64_t a = attr_intern(f, m, s->preds[i].name);
+        if (a < 0)
+            goto nomem;
+        attrs[i] = (uint32_t)a;
+        /* Without a pivot: the presence list of the least-populated attribute. */
+        uint32_t presence = f->presence[a];
+        if (i == 0 || f->lists[presence].n < f->lists[list].n)
+            list = presence;
+        if (i != pivot)
+            size += sizeof(struct fpred) + (has_string(&s->preds[i]) ? s->preds[i].value.u.s.len : 0);
     }
-    if (scbr_idmap_put(&f->ids, m, id, (uint64_t)(uintptr_t)r))
-        goto nomem_rec;
-    if (file_record(f, m, r, list)) {
-        scbr_idmap_del(&f->ids, id);
-        goto nomem_rec;
-    }
+    size = (size + 7) & ~(size_t)7;
+    if (pivot < n && eq_list(f, m, attrs[pivot], &s->preds[pivot].value, &list))
+        goto nomem;
+    struct flist *l = &f->lists[list];
+    if (l->used + size > UINT32_MAX ||
+        scbr_mem_grow(m, (void **)&l->arena, &l->cap, l->used + size, 1) ||
+        scbr_idmap_put(&f->ids, m, id, locate(list, l->used)))
+        goto nomem;
+    write_record((struct frec *)(l->arena + l->used), s, attrs, pivot, id);
+    l->used += size;
+    l->n++;
     f->subs++;
-    f->preds += s->n;
+    f->preds += n;
     return 0;
-nomem_rec:
-    scbr_mem_free(m, r, r->size);
 nomem:
     errno = ENOMEM;
     return -1;
+}
+
+/* Squeezes the dead records out of list, moving the live ones down in order. */
+static void compact(struct fast *f, uint32_t list)
+{
+    struct flist *l = &f->lists[list];
+    size_t to = 0;
+    for (size_t at = 0; at < l->used;) {
+        struct frec *r = (struct frec *)(l->arena + at);
+        size_t size = rec_size(r);
+        if (!(r->flags & REC_DEAD)) {
+            if (to != at) {
+                memmove(l->arena + to, r, size);
+                *scbr_idmap_get(&f->ids, ((struct frec *)(l->arena + to))->id) = locate(list, to);
+            }
+            to += size;
+        }
+        at += size;
+    }
+    l->used = to;
+    l->dead = 0;
 }
 
 static int fast_remove(void *e, struct scbr_mem *m, uint32_t id)
@@ -463,52 +481,69 @@ static int fast_remove(void *e, struct scbr_mem *m, uint32_t id)
         errno = ENOENT;
         return -1;
     }
-    struct frec *r = (struct frec *)(uintptr_t)*v;
-    struct flist *l = &f->lists[r->list];
-    struct frec *last = l->v[--l->n];
-    l->v[r->pos] = last;
-    last->pos = r->pos;
-    scbr_idmap_del(&f->ids, id);
+    uint32_t list = (uint32_t)(*v >> 32);
+    struct flist *l = &f->lists[list];
+    struct frec *r = (struct frec *)(l->arena + (uint32_t)*v);
+    r->flags |= REC_DEAD;
+    l->dead += rec_size(r);
+    l->n--;
     f->subs--;
-    f->preds -= r->n;
-    scbr_mem_free(m, r, r->size);
+    f->preds -= r->n + ((r->flags & REC_PIVOT) != 0);
+    scbr_idmap_del(&f->ids, id);
+    if (2 * l->dead > l->used)
+        compact(f, list);
     return 0;
 }
 
-static bool pred_holds(const struct fast *f, const struct frec *r, const struct fpred *p)
+/* Which orders (bit 0: less, 1: equal, 2: greater) satisfy each comparison operator: a
+ * table instead of a switch, so that mixed operators cost no mispredicted branch. */
+static const uint8_t accepts[] = {[SCBR_EQ] = 2, [SCBR_NE] = 5, [SCBR_LT] = 1,
+                                  [SCBR_LE] = 3, [SCBR_GT] = 4, [SCBR_GE] = 6};
+
+static inline bool pred_holds(const struct fast *f, const struct frec *r, const struct fpred *p)
 {
     if (f->slot_stamp[p->attr] != f->stamp)
         return false;
     const struct scbr_value *have = f->slot[p->attr];
     if (p->op == SCBR_EXISTS)
         return true;
-    if (p->type == SCBR_INT && have->type == SCBR_INT) {
-        int64_t a = have->u.i, b = p->v.i;
-        switch (p->op) {
-        case SCBR_EQ: return a == b;
-        case SCBR_NE: return a != b;
-        case SCBR_LT: return a < b;
-        case SCBR_LE: return a <= b;
-        case SCBR_GT: return a > b;
-        case SCBR_GE: return a >= b;
-        default: return false;
-        }
+    /* Same-typed numbers, the common case, compare inline; the rest as the model says. */
+    if (p->type == have->type && p->type != SCBR_STRING && p->op != SCBR_PREFIX) {
+        int c = p->type == SCBR_INT ? (have->u.i > p->v.i) - (have->u.i < p->v.i)
+                                    : (have->u.d > p->v.d) - (have->u.d < p->v.d);
+        return accepts[p->op] >> (c + 1) & 1;
     }
-    struct scbr_value want = pred_value(r, p);
+    struct scbr_value want = {.type = (enum scbr_type)p->type};
+    if (p->type == SCBR_STRING) {
+        want.u.s.ptr = (const char *)(r->p + r->n) + p->v.s.off;
+        want.u.s.len = p->v.s.len;
+    } else if (p->type == SCBR_INT) {
+        want.u.i = p->v.i;
+    } else {
+        want.u.d = p->v.d;
+    }
     return scbr_op_holds((enum scbr_op)p->op, have, &want);
 }
 
+/* Room for every live record of the list is reserved first, so a candidate's id is stored
+ * unconditionally and kept by adding its verdict to the count: no branch on the outcome. */
 static int scan(const struct fast *f, struct scbr_mem *m, const struct flist *l,
                 struct scbr_ids *out)
 {
-    for (uint32_t k = 0; k < l->n; k++) {
-        const struct frec *r = l->v[k];
-        bool ok = true;
+    if (scbr_mem_grow(m, (void **)&out->v, &out->cap, out->n + l->n + 1, sizeof *out->v))
+        return -1;
+    uint32_t *ids = out->v;
+    size_t n = out->n;
+    for (const unsigned char *at = l->arena, *end = at + l->used; at < end;) {
+        const struct frec *r = (const struct frec *)at;
+        at += rec_size(r);
+        bool ok = !(r->flags & REC_DEAD);
         for (uint16_t i = 0; i < r->n && ok; i++)
-            ok = i == r->pivot || pred_holds(f, r, &r->p[i]);
-        if (ok && scbr_ids_push(out, m, r->id))
-            return -1;
+            ok = pred_holds(f, r, &r->p[i]);
+        ids[n] = r->id;
+        n += ok;
     }
+    out->n = n;
     return 0;
 }
 

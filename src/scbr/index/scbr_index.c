@@ -172,9 +172,15 @@ int scbr_index_remove(scbr_index *idx, uint32_t id)
 }
 
 /* LSD radix sort on 32-bit ids in 11-bit digits with the tail of the result vector as buffer;
- * falls back to insertion sort for the usual handful of matches. */
+ * falls back to insertion sort for the usual handful of matches. Engines that keep insertion
+ * order usually hand over sorted ids: one pass recognises that and skips the sort. */
 static void sort_ids(uint32_t *v, uint32_t *tmp, size_t n)
 {
+    size_t sorted = 1;
+    while (sorted < n && v[sorted - 1] < v[sorted])
+        sorted++;
+    if (sorted >= n)
+        return;
     if (n < 64) {
         for (size_t i = 1; i < n; i++) {
             uint32_t x = v[i];
@@ -213,7 +219,8 @@ static int match_sorted(scbr_index *idx, const struct scbr_pub *pub)
                           sizeof(uint32_t)) != 0)
             return -1;
     }
-    sort_ids(idx->result.v, idx->result.v + n, n);
+    if (n > 1) /* v may still be NULL when nothing ever matched */
+        sort_ids(idx->result.v, idx->result.v + n, n);
     return 0;
 }
 

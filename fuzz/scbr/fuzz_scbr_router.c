@@ -1,0 +1,238 @@
+/* fuzz_scbr_router.c -- the SCBR router's decoders on arbitrary bytes, on both sides of the
+ * enclave boundary. The first byte picks the target:
+ *   0  host: a client message (scbr_msg_decode); a decoded one re-encodes to the same bytes
+ *   1  client: a router reply (scbr_reply_decode), likewise canonical
+ *   2  enclave and client: an envelope and a stats record
+ *   3  enclave: a batch ecall (subscribe/unsubscribe/match/drop, byte 1 picks) with the rest
+ *      as its input
+ *   4  enclave: the rest sealed into a genuine envelope under SK (so decryption succeeds and
+ *      the plaintext decoders and the index run), kind from byte 1, after one subscription
+ *   5  enclave: the rest sealed as an exported state and imported (by an instance without SK,
+ *      so the key check it must carry is 32 zero bytes)
+ * The trusted code is the real enclave's (enclave_scbr), run in-process as the sim backend
+ * does, with a simulated platform in a temporary directory. Every enclave input gets a fresh
+ * instance holding SK (restored from the sealed secrets of one provisioning at start-up), so
+ * nothing outlives an input and the leak checker sees everything freed. */
+#include <cloister/crypto.h>
+#include <cloister/tee_enclave.h>
+#include <cloister/tee_trust.h>
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "scbr/common/scbr_proto.h"
+#include "tee/enclave/rt.h"
+
+#define LIMIT (1u << 20)
+TEE_ENCLAVE_DECLARE(scbr);
+
+static char home[] = "/tmp/cloister-fuzz-scbr-XXXXXX";
+static tee_platform *platform;
+static struct tee_identity id;
+static tee_verifier *verifier;
+static uint8_t *secrets; /* SK, sealed by the one provisioning */
+static size_t secrets_len;
+static crypto_aead *aead;
+static uint64_t seq;
+static const uint8_t sk[SCBR_SK_LEN] = {1, 2, 3};
+static const uint8_t sender[] = "fuzzer";
+
+/* Every input creates and frees an instance (with its EPC heap): ASan's default 256 MiB
+ * quarantine of freed blocks, plus the heaps, outgrew the 2 GiB RSS limit of fuzz/run.sh. */
+const char *__asan_default_options(void);
+const char *__asan_default_options(void)
+{
+    return "quarantine_size_mb=32";
+}
+
+static int call(struct tee_rt *on, uint32_t number, const void *in, size_t len,
+                struct wire_writer *out)
+{
+    struct tee_env env = {on, NULL, ""};
+    return tee_rt_find(on, number)->handler(&env, in, len, out);
+}
+
+/* A started, initialised instance with a fresh identity view, holding SK if asked (and once
+ * provisioned). */
+static struct tee_rt *instance(bool with_key)
+{
+    struct tee_err err;
+    struct tee_rt *r = tee_rt_new(&tee_enclave_scbr, tee_self_new(&id, platform, &err), LIMIT);
+    struct tee_env env = {r, NULL, ""};
+    struct wire_writer w;
+    wire_writer_init(&w);
+    uint8_t kind = SCBR_INDEX_FAST;
+    if (!r || tee_enclave_scbr.on_start(&env) != TEE_OK || call(r, SCBR_ECALL_INIT, &kind, 1, &w) ||
+        (with_key && secrets && tee_secrets_restore(r->self, secrets, secrets_len, &err) != 0))
+        abort();
+    r->started = true; /* on_stop runs at tee_rt_free */
+    wire_writer_free(&w);
+    return r;
+}
+
+static void provision(void)
+{
+    struct tee_err err;
+    struct tee_rt *r = instance(false);
+    uint8_t nonce[TEE_PROV_NONCE_LEN] = {0}, *offer, *package;
+    size_t offer_len, package_len;
+    struct tee_policy p;
+    tee_policy_default(&p);
+    p.allow_any_identity = p.allow_simulated = p.allow_debug = true;
+    struct tee_secret s = {SCBR_SECRET_NAME, sk, sizeof sk};
+    struct tee_claims claims;
+    if (tee_prov_offer(r->self, nonce, sizeof nonce, &offer, &offer_len, &err) ||
+        tee_prov_package(verifier, &p, nonce, sizeof nonce, offer, offer_len, &s, 1, &package,
+                         &package_len, &claims, &err) ||
+        tee_prov_accept(r->self, package, package_len, TEE_SEAL_MRENCLAVE, &secrets,
+                        &secrets_len, &err))
+        abort();
+    free(offer);
+    free(package);
+    tee_rt_free(r);
+}
+
+static void cleanup(void)
+{
+    free(secrets);
+    crypto_aead_free(aead);
+    tee_verifier_free(verifier);
+    tee_platform_free(platform);
+    static const char *const files[] = {"platform/secrets", "platform/ca.pem",
+                                        "platform/platform.pem", "platform", ""};
+    char path[512];
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", home, files[i]);
+        if (unlink(path) != 0)
+            rmdir(path);
+    }
+}
+
+static void init(void)
+{
+    if (aead)
+        return;
+    struct tee_err err;
+    static const char image[] = "fuzz scbr image";
+    uint8_t seed[TEE_SEED_LEN] = {9}, key[32], *sig;
+    size_t siglen;
+    struct tee_config c;
+    struct tee_sigstruct s;
+    tee_config_default(&c);
+    if (!mkdtemp(home) || !(platform = tee_platform_open(home, &err)) ||
+        tee_sign(&s, image, sizeof image - 1, &c, seed) ||
+        tee_sigstruct_encode(&s, &sig, &siglen) ||
+        tee_image_verify(&id, image, sizeof image - 1, sig, siglen, &err) ||
+        !(verifier = tee_verifier_new_file(tee_platform_ca_path(platform), &err)) ||
+        scbr_derive_key(key, sk, SCBR_KEY_HEADER) ||
+        !(aead = crypto_aead_new(CRYPTO_AES256_GCM, key)))
+        abort();
+    free(sig);
+    atexit(cleanup);
+    provision();
+}
+
+static void codecs(uint8_t which, const uint8_t *data, size_t size)
+{
+    struct scbr_error err;
+    struct wire_writer w;
+    wire_writer_init(&w);
+    if (which == 0) {
+        struct scbr_msg m;
+        if (scbr_msg_decode(&m, data, size, &err) == 0) {
+            scbr_msg_encode(&w, m.kind, m.body, m.body_len, m.payload, m.payload_len);
+            if (w.len != size || memcmp(w.buf, data, size) != 0)
+                abort();
+        }
+    } else if (which == 1) {
+        struct scbr_reply r;
+        if (scbr_reply_decode(&r, data, size, &err) == 0) {
+            scbr_reply_encode(&w, r.kind, r.status, r.body, r.body_len);
+            if (w.len != size || memcmp(w.buf, data, size) != 0)
+                abort();
+        }
+    } else {
+        struct scbr_envelope e;
+        struct scbr_router_stats st;
+        if (scbr_envelope_decode(&e, data, size) == SCBR_ST_OK &&
+            (e.ct + e.ct_len != data + size || e.ct_len < SCBR_TAG_LEN))
+            abort();
+        scbr_stats_decode(&st, data, size);
+    }
+    wire_writer_free(&w);
+}
+
+/* One batch of one item: the fuzzer's plaintext in a genuine envelope. */
+static void genuine(struct tee_rt *rt, uint8_t kind, const uint8_t *data, size_t size)
+{
+    static const uint32_t ecall_of[] = {SCBR_ECALL_SUBSCRIBE, SCBR_ECALL_UNSUBSCRIBE,
+                                        SCBR_ECALL_MATCH};
+    uint8_t nonce[SCBR_NONCE_LEN] = {0};
+    memcpy(nonce, &seq, sizeof seq); /* unique per message: seq increases */
+    struct wire_writer env, in, out;
+    wire_writer_init(&env);
+    wire_writer_init(&in);
+    wire_writer_init(&out);
+    if (scbr_envelope_seal(aead, (uint8_t)(kind % 3 + 1), sender, sizeof sender - 1, ++seq,
+                           nonce, data, size, &env) == 0) {
+        wire_put_varint(&in, 1);
+        wire_put_bytes(&in, sender, sizeof sender - 1);
+        wire_put_bytes(&in, env.buf, env.len);
+        if (call(rt, ecall_of[kind % 3], in.buf, in.len, &out) != TEE_OK)
+            abort(); /* a well-formed batch is always answered */
+    }
+    wire_writer_free(&env);
+    wire_writer_free(&in);
+    wire_writer_free(&out);
+}
+
+static void import(struct tee_rt *fresh, const uint8_t *data, size_t size)
+{
+    static const char aad[] = "cloister-scbr-state-v1";
+    size_t cap = tee_sealed_size(size), len;
+    uint8_t *blob = malloc(cap);
+    struct wire_writer out;
+    wire_writer_init(&out);
+    if (!blob || tee_seal(fresh->self, TEE_SEAL_MRENCLAVE, aad, sizeof aad, data, size, blob, cap,
+                          &len) != 0)
+        abort();
+    call(fresh, SCBR_ECALL_IMPORT, blob, len, &out);
+    wire_writer_free(&out);
+    free(blob);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size < 2 || size > LIMIT / 2)
+        return 0;
+    if (data[0] <= 2) {
+        codecs(data[0], data + 1, size - 1);
+        return 0;
+    }
+    init();
+    struct tee_rt *rt = instance(data[0] != 5);
+    if (data[0] == 3) {
+        static const uint32_t ecalls[] = {SCBR_ECALL_SUBSCRIBE, SCBR_ECALL_UNSUBSCRIBE,
+                                          SCBR_ECALL_MATCH, SCBR_ECALL_DROP};
+        struct wire_writer out;
+        wire_writer_init(&out);
+        call(rt, ecalls[data[1] % 4], data + 2, size - 2, &out);
+        wire_writer_free(&out);
+    } else if (data[0] == 4) {
+        struct scbr_error err;
+        struct scbr_sub *one = scbr_parse_sub("x >= 0", 6, "fuzz", 1, &err);
+        size_t len;
+        uint8_t *enc = one ? scbr_sub_encode(one, &len) : NULL;
+        if (!enc)
+            abort();
+        genuine(rt, 0, enc, len); /* id 0, for unsubscribe and match to find */
+        genuine(rt, data[1], data + 2, size - 2);
+        free(enc);
+        scbr_sub_free(one);
+    } else if (data[0] == 5) {
+        import(rt, data + 1, size - 1);
+    }
+    tee_rt_free(rt);
+    return 0;
+}

@@ -1,0 +1,177 @@
+/* scbr_proto.c -- codecs of the SCBR router's messages and the sealed header envelope (formats
+ * in scbr_proto.h). Every decoder is bounds-checked through the wire reader and refuses trailing
+ * bytes; the envelope decoder tells a message cut short (truncated) from any other damage so
+ * that the enclave can count them apart. */
+#include "scbr/common/scbr_proto.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char AAD_LABEL[] = "cloister-scbr-hdr-v1"; /* with its NUL: 21 bytes */
+
+#define SCBR_COUNT_(f) +1
+
+int scbr_fail(struct scbr_error *err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+const char *scbr_status_name(int status)
+{
+    static const char *const names[] = {"ok", "tampered", "replayed", "truncated",
+                                        "no key provisioned", "denied", "full", "invalid",
+                                        "failed"};
+    return status >= 0 && status <= SCBR_ST_FAILED ? names[status] : "unknown status";
+}
+
+_Static_assert(sizeof(struct scbr_router_stats) == 8 * (0 SCBR_ROUTER_STATS(SCBR_COUNT_)),
+               "SCBR_ROUTER_STATS lists every counter");
+
+void scbr_stats_encode(struct wire_writer *w, const struct scbr_router_stats *st)
+{
+    wire_put_header(w, "CSRS", 1);
+    wire_put_varint(w, 0 SCBR_ROUTER_STATS(SCBR_COUNT_));
+#define SCBR_PUT_(f) wire_put_u64(w, st->f);
+    SCBR_ROUTER_STATS(SCBR_PUT_)
+}
+
+int scbr_stats_decode(struct scbr_router_stats *st, const uint8_t *buf, size_t len)
+{
+    struct wire_reader r;
+    wire_reader_init(&r, buf, len);
+    wire_get_header(&r, "CSRS", 1);
+    if (wire_get_varint(&r) != 0 SCBR_ROUTER_STATS(SCBR_COUNT_))
+        wire_reader_fail(&r, "wrong number of counters");
+#define SCBR_GET_(f) st->f = wire_get_u64(&r);
+    SCBR_ROUTER_STATS(SCBR_GET_)
+    return wire_reader_finish(&r);
+}
+
+int scbr_derive_key(uint8_t key[32], const uint8_t sk[SCBR_SK_LEN], const char *info)
+{
+    static const char salt[] = "cloister-scbr-v1";
+    return crypto_hkdf(key, 32, salt, sizeof salt - 1, sk, SCBR_SK_LEN, info, strlen(info));
+}
+
+size_t scbr_aad(uint8_t out[SCBR_AAD_MAX], uint8_t kind, const uint8_t *sender,
+                size_t sender_len, uint64_t seq)
+{
+    struct wire_writer w;
+    wire_writer_init_fixed(&w, out, SCBR_AAD_MAX);
+    wire_put_raw(&w, AAD_LABEL, sizeof AAD_LABEL);
+    wire_put_u8(&w, kind);
+    wire_put_u8(&w, (uint8_t)sender_len);
+    wire_put_raw(&w, sender, sender_len <= SCBR_SENDER_MAX ? sender_len : 0);
+    wire_put_u64(&w, seq);
+    return w.len;
+}
+
+int scbr_envelope_seal(crypto_aead *a, uint8_t kind, const uint8_t *sender, size_t sender_len,
+                       uint64_t seq, const uint8_t nonce[SCBR_NONCE_LEN], const void *pt,
+                       size_t pt_len, struct wire_writer *w)
+{
+    uint8_t aad[SCBR_AAD_MAX];
+    if (sender_len == 0 || sender_len > SCBR_SENDER_MAX || pt_len > SCBR_HEADER_MAX)
+        return -1;
+    size_t aad_len = scbr_aad(aad, kind, sender, sender_len, seq);
+    wire_put_u64(w, seq);
+    wire_put_raw(w, nonce, SCBR_NONCE_LEN);
+    wire_put_varint(w, pt_len + SCBR_TAG_LEN);
+    uint8_t *ct = wire_writer_reserve(w, pt_len + SCBR_TAG_LEN);
+    if (!ct || crypto_aead_ctx_seal(a, nonce, aad, aad_len, pt, pt_len, ct) != 0)
+        return -1;
+    wire_writer_commit(w, pt_len + SCBR_TAG_LEN);
+    return 0;
+}
+
+int scbr_envelope_decode(struct scbr_envelope *e, const uint8_t *buf, size_t len)
+{
+    struct wire_reader r;
+    wire_reader_init(&r, buf, len);
+    e->seq = wire_get_u64(&r);
+    e->nonce = wire_get_raw(&r, SCBR_NONCE_LEN);
+    uint64_t n = wire_get_varint(&r);
+    if (!wire_reader_ok(&r))
+        return SCBR_ST_TRUNCATED;
+    if (n < SCBR_TAG_LEN || n > SCBR_HEADER_MAX + SCBR_TAG_LEN)
+        return SCBR_ST_TAMPERED;
+    if (n > wire_reader_remaining(&r))
+        return SCBR_ST_TRUNCATED;
+    e->ct = wire_get_raw(&r, (size_t)n);
+    e->ct_len = (size_t)n;
+    return wire_reader_finish(&r) == 0 ? SCBR_ST_OK : SCBR_ST_TAMPERED;
+}
+
+int scbr_envelope_open(crypto_aead *a, uint8_t kind, const uint8_t *sender, size_t sender_len,
+                       const struct scbr_envelope *e, uint8_t *pt)
+{
+    uint8_t aad[SCBR_AAD_MAX];
+    if (sender_len == 0 || sender_len > SCBR_SENDER_MAX)
+        return SCBR_ST_TAMPERED;
+    size_t aad_len = scbr_aad(aad, kind, sender, sender_len, e->seq);
+    return crypto_aead_ctx_open(a, e->nonce, aad, aad_len, e->ct, e->ct_len, pt) == 0
+               ? SCBR_ST_OK
+               : SCBR_ST_TAMPERED;
+}
+
+static int finish(struct wire_reader *r, const char *what, struct scbr_error *err)
+{
+    if (wire_reader_finish(r) == 0)
+        return 0;
+    snprintf(err->msg, sizeof err->msg, "wire: %s: %s", what, wire_reader_error(r));
+    return -1;
+}
+
+int scbr_msg_decode(struct scbr_msg *m, const uint8_t *buf, size_t len, struct scbr_error *err)
+{
+    struct wire_reader r;
+    wire_reader_init(&r, buf, len);
+    wire_get_header(&r, "CSRM", 1);
+    m->kind = wire_get_u8(&r);
+    if (wire_reader_ok(&r) && (m->kind == 0 || m->kind > SCBR_MSG_KIND_MAX))
+        wire_reader_fail(&r, "unknown message kind");
+    m->body = wire_get_bytes(&r, SCBR_HEADER_MAX + 64 * 1024, &m->body_len);
+    m->payload = NULL;
+    m->payload_len = 0;
+    if (m->kind == SCBR_MSG_PUBLISH)
+        m->payload = wire_get_bytes(&r, SCBR_MSG_PAYLOAD_MAX, &m->payload_len);
+    return finish(&r, "client message", err);
+}
+
+void scbr_msg_encode(struct wire_writer *w, uint8_t kind, const void *body, size_t body_len,
+                     const void *payload, size_t payload_len)
+{
+    wire_put_header(w, "CSRM", 1);
+    wire_put_u8(w, kind);
+    wire_put_bytes(w, body, body_len);
+    if (kind == SCBR_MSG_PUBLISH)
+        wire_put_bytes(w, payload, payload_len);
+}
+
+int scbr_reply_decode(struct scbr_reply *m, const uint8_t *buf, size_t len,
+                      struct scbr_error *err)
+{
+    struct wire_reader r;
+    wire_reader_init(&r, buf, len);
+    wire_get_header(&r, "CSRR", 1);
+    m->kind = wire_get_u8(&r);
+    m->status = wire_get_u8(&r);
+    if (wire_reader_ok(&r) && (m->kind == 0 || m->kind > SCBR_REPLY_KIND_MAX))
+        wire_reader_fail(&r, "unknown reply kind");
+    m->body = wire_get_bytes(&r, SCBR_MSG_PAYLOAD_MAX, &m->body_len);
+    return finish(&r, "router reply", err);
+}
+
+void scbr_reply_encode(struct wire_writer *w, uint8_t kind, uint8_t status, const void *body,
+                       size_t body_len)
+{
+    wire_put_header(w, "CSRR", 1);
+    wire_put_u8(w, kind);
+    wire_put_u8(w, status);
+    wire_put_bytes(w, body, body_len);
+}

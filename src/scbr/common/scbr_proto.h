@@ -1,0 +1,136 @@
+/* scbr_proto.h -- what the SCBR router's three parts share: the client<->router messages, the
+ * host<->enclave ecalls, and the sealed header envelope (docs/scbr.md, "Wire formats").
+ *
+ *   client message  "CSRM" v1 | u8 kind | bytes body | (publish only) bytes payload
+ *                   body: an envelope (subscribe, unsubscribe, publish), a nonce (prov_offer),
+ *                   a package (prov_accept), empty otherwise
+ *   router reply    "CSRR" v1 | u8 kind | u8 status | bytes body
+ *   envelope        u64 seq | 12-byte nonce | bytes ciphertext (plaintext || 16-byte tag)
+ *                   AES-256-GCM under HKDF(SK), AAD = "cloister-scbr-hdr-v1\0" | u8 kind |
+ *                   u8 sender length | sender | u64 seq
+ *   plaintexts      subscribe: a "CSBS" subscription; publish: a "CSBP" publication without
+ *                   payload; unsubscribe: u32 subscription id
+ *
+ * The decoders here are the parsers that face untrusted input on both sides of the boundary;
+ * fuzz/scbr/fuzz_scbr_router.c runs them. */
+#ifndef CLOISTER_SCBR_PROTO_H
+#define CLOISTER_SCBR_PROTO_H
+
+#include <cloister/crypto.h>
+#include <cloister/scbr_router.h>
+#include <cloister/wire.h>
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum scbr_msg_kind {
+    SCBR_MSG_SUBSCRIBE = 1,
+    SCBR_MSG_UNSUBSCRIBE = 2,
+    SCBR_MSG_PUBLISH = 3,
+    SCBR_MSG_HEARTBEAT = 4,
+    SCBR_MSG_BYE = 5,
+    SCBR_MSG_PROV_OFFER = 6,
+    SCBR_MSG_PROV_ACCEPT = 7,
+    SCBR_MSG_STATS = 8,
+};
+#define SCBR_MSG_KIND_MAX SCBR_MSG_STATS
+
+enum scbr_reply_kind {
+    SCBR_REPLY_SUBSCRIBED = 1,   /* body: u32 subscription id */
+    SCBR_REPLY_UNSUBSCRIBED = 2, /* body: empty */
+    SCBR_REPLY_DELIVERY = 3,     /* body: the payload as published */
+    SCBR_REPLY_OFFER = 4,        /* body: the enclave's provisioning offer */
+    SCBR_REPLY_PROVISIONED = 5,  /* body: varint number of secrets the enclave holds */
+    SCBR_REPLY_STATS = 6,        /* body: a stats record */
+    SCBR_REPLY_ERROR = 7,        /* status says why; body: a message */
+};
+#define SCBR_REPLY_KIND_MAX SCBR_REPLY_ERROR
+
+/* Per-item outcome of an enclave batch (and the status of an error reply). */
+enum scbr_status {
+    SCBR_ST_OK = 0,
+    SCBR_ST_TAMPERED = 1,  /* authentication failed, or a malformed envelope */
+    SCBR_ST_REPLAYED = 2,  /* seq not above the sender's last accepted one */
+    SCBR_ST_TRUNCATED = 3, /* the envelope ends before what it announces */
+    SCBR_ST_NO_KEY = 4,    /* SK not provisioned yet */
+    SCBR_ST_DENIED = 5,    /* not the owner, or no such subscription */
+    SCBR_ST_FULL = 6,      /* sender table or subscription ids exhausted */
+    SCBR_ST_INVALID = 7,   /* authentic but not a valid subscription/publication */
+    SCBR_ST_FAILED = 8,    /* the router failed (enclave error, out of memory) */
+};
+const char *scbr_status_name(int status);
+/* Formats the message into err; returns -1 (for `return scbr_fail(err, ...)`). */
+int scbr_fail(struct scbr_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Ecalls of the scbr enclave. Batch inputs: varint count, then per item bytes sender, bytes
+ * envelope. Outputs per item: u8 status, then subscribe: u32 id; match: varint n, n x bytes
+ * sender of a matching subscriber (each at most once per publication). */
+enum {
+    SCBR_ECALL_INIT = 1,        /* in: u8 index kind; out: - (refused once initialised) */
+    SCBR_ECALL_SUBSCRIBE = 2,
+    SCBR_ECALL_UNSUBSCRIBE = 3,
+    SCBR_ECALL_MATCH = 4,
+    SCBR_ECALL_DROP = 5,        /* in: sender; out: varint subscriptions removed */
+    SCBR_ECALL_EXPORT = 6,      /* in: -; out: the state sealed to MRENCLAVE */
+    SCBR_ECALL_IMPORT = 7,      /* in: a sealed state; out: varint subscriptions restored,
+                                 * varint n, n x bytes sender owning subscriptions */
+    SCBR_ECALL_STATS = 8,       /* in: -; out: a stats record (the enclave's counters) */
+};
+#define SCBR_BATCH_MAX 4096u /* items per batch ecall */
+
+#define SCBR_NONCE_LEN CRYPTO_AEAD_NONCE_LEN
+#define SCBR_TAG_LEN CRYPTO_AEAD_TAG_LEN
+#define SCBR_HEADER_MAX (1u << 20)  /* encrypted header bytes */
+#define SCBR_MSG_PAYLOAD_MAX (16u << 20) /* payload bytes of a routed publication */
+#define SCBR_AAD_MAX (21 + 2 + SCBR_SENDER_MAX + 8)
+
+/* A stats record: "CSRS" v1, varint count, then a u64 per counter of SCBR_ROUTER_STATS. */
+void scbr_stats_encode(struct wire_writer *w, const struct scbr_router_stats *st);
+int scbr_stats_decode(struct scbr_router_stats *st, const uint8_t *buf, size_t len);
+
+/* Keys derived from SK: HKDF-SHA256(salt "cloister-scbr-v1", SK, info), for the headers (known
+ * to the enclave) and the end-to-end payloads (clients only). */
+#define SCBR_KEY_HEADER "header key"
+#define SCBR_KEY_PAYLOAD "payload key"
+int scbr_derive_key(uint8_t key[32], const uint8_t sk[SCBR_SK_LEN], const char *info);
+size_t scbr_aad(uint8_t out[SCBR_AAD_MAX], uint8_t kind, const uint8_t *sender,
+                size_t sender_len, uint64_t seq);
+
+struct scbr_envelope {
+    uint64_t seq;
+    const uint8_t *nonce;
+    const uint8_t *ct; /* ciphertext || tag */
+    size_t ct_len;
+};
+/* Writes an envelope around pt. nonce: SCBR_NONCE_LEN fresh random bytes. */
+int scbr_envelope_seal(crypto_aead *a, uint8_t kind, const uint8_t *sender, size_t sender_len,
+                       uint64_t seq, const uint8_t nonce[SCBR_NONCE_LEN], const void *pt,
+                       size_t pt_len, struct wire_writer *w);
+/* SCBR_ST_OK, SCBR_ST_TRUNCATED (it ends early) or SCBR_ST_TAMPERED (anything else wrong). */
+int scbr_envelope_decode(struct scbr_envelope *e, const uint8_t *buf, size_t len);
+/* Opens an envelope into pt (room for e->ct_len - 16): SCBR_ST_OK or SCBR_ST_TAMPERED. */
+int scbr_envelope_open(crypto_aead *a, uint8_t kind, const uint8_t *sender, size_t sender_len,
+                       const struct scbr_envelope *e, uint8_t *pt);
+
+struct scbr_msg {
+    uint8_t kind;
+    const uint8_t *body;
+    size_t body_len;
+    const uint8_t *payload; /* publish only */
+    size_t payload_len;
+};
+int scbr_msg_decode(struct scbr_msg *m, const uint8_t *buf, size_t len, struct scbr_error *err);
+void scbr_msg_encode(struct wire_writer *w, uint8_t kind, const void *body, size_t body_len,
+                     const void *payload, size_t payload_len);
+
+struct scbr_reply {
+    uint8_t kind, status;
+    const uint8_t *body;
+    size_t body_len;
+};
+int scbr_reply_decode(struct scbr_reply *m, const uint8_t *buf, size_t len,
+                      struct scbr_error *err);
+void scbr_reply_encode(struct wire_writer *w, uint8_t kind, uint8_t status, const void *body,
+                       size_t body_len);
+
+#endif

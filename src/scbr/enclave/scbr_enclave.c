@@ -1,0 +1,584 @@
+/* scbr_enclave.c -- the trusted half of the SCBR router (enclave image "scbr").
+ *
+ * It holds the subscription index (naive, poset or fast, chosen by the init ecall) on the
+ * enclave heap, and the header key derived from SK, the secret "scbr-sk" that the data provider
+ * provisioned through the runtime's attested provisioning (so SK is restored, sealed, at every
+ * start). Each batch ecall opens the envelopes of many messages: authentication (AES-256-GCM,
+ * AAD bound to kind, sender and sequence number) first, then the per-sender replay check, so
+ * every refusal is counted under the right name. Per sender it keeps the last accepted sequence
+ * number (never forgotten: forgetting would reopen replays) and which subscriptions it owns.
+ *
+ * Matching answers, per publication, the distinct senders (ZeroMQ routing ids) of the matching
+ * subscriptions; the host only learns who receives what, never a filter or a header.
+ *
+ * The state (senders with their sequence numbers, subscriptions as plaintext records) can be
+ * exported sealed to MRENCLAVE for the host to persist, and imported by a fresh instance. It
+ * belongs to one SK: when SK is re-provisioned (which anyone who verified the evidence can do,
+ * the host included), the subscriptions registered under the old key are dropped, so a new key
+ * holder cannot probe them with publications of its own; an export records a check value of
+ * its key and is imported only under the same SK. */
+#include <cloister/crypto.h>
+#include <cloister/scbr.h>
+#include <cloister/tee_enclave.h>
+
+#include <pthread.h>
+#include <string.h>
+
+#include "scbr/common/scbr_idtab.h"
+#include "scbr/common/scbr_proto.h"
+#include "scbr/enclave/scbr_heap.h"
+
+#define OWNERS_MAX (1u << 20)
+#define SUBS_MAX (1u << 24) /* subscription ids: 16.7M, far past any EPC budget */
+#define NO_ID UINT32_MAX
+static const char STATE_AAD[] = "cloister-scbr-state-v1";
+static const uint8_t NO_KEY_CHECK[32]; /* the key check of a state made before any SK */
+
+struct owner {
+    struct scbr_ident who; /* first: scbr_idtab indexes it */
+    uint32_t nsubs;
+    uint64_t last_seq;
+    uint64_t stamp; /* the last publication that listed it: one delivery per publication */
+};
+
+struct subrec {
+    uint8_t *enc;   /* the subscription's "CSBS" record; NULL: a free id */
+    uint32_t len;
+    uint32_t owner; /* owner index, or the next free id when free */
+};
+
+struct state {
+    pthread_mutex_t lock;
+    bool ready;
+    scbr_index *idx;
+    crypto_aead *aead;
+    uint8_t *secret; /* secret memory: cached SK | scratch SK | derived key */
+    bool has_key;    /* the state belongs to the cached SK */
+    uint8_t key_check[32]; /* HMAC(header key, label): names the key in exports */
+    struct owner *owners;
+    size_t nowners, owners_cap;
+    struct scbr_idtab by_id;
+    struct subrec *subs;
+    uint32_t nids, subs_cap, free_head; /* ids below nids are live or on the free list */
+    uint32_t *ids;
+    size_t ids_cap;
+    uint8_t *pt;
+    size_t pt_cap;
+    uint64_t stamp;
+    struct scbr_router_stats st;
+};
+
+/* Grows *p (elements of size) to at least need; false when out of memory. */
+static bool grow(void **p, size_t *cap, size_t need, size_t size)
+{
+    if (need <= *cap)
+        return true;
+    size_t n = *cap ? *cap : 16;
+    while (n < need)
+        n *= 2;
+    void *q = tee_realloc(*p, n * size);
+    if (!q)
+        return false;
+    *p = q;
+    *cap = n;
+    return true;
+}
+
+static struct owner *owner_find(struct state *s, const uint8_t *id, size_t len)
+{
+    long i = scbr_idtab_find(&s->by_id, s->owners, sizeof *s->owners, id, len);
+    return i < 0 ? NULL : &s->owners[i];
+}
+
+/* A new sender (the caller checked it is absent); NULL when full. */
+static struct owner *owner_add(struct state *s, const uint8_t *id, size_t len)
+{
+    if (s->nowners >= OWNERS_MAX ||
+        !grow((void **)&s->owners, &s->owners_cap, s->nowners + 1, sizeof *s->owners))
+        return NULL;
+    if (2 * (s->nowners + 1) > s->by_id.nslots &&
+        scbr_idtab_rebuild(&s->by_id, s->owners, sizeof *s->owners, s->nowners,
+                           2 * (s->nowners + 1), &scbr_tee_heap) != 0)
+        return NULL;
+    struct owner *o = &s->owners[s->nowners];
+    memset(o, 0, sizeof *o);
+    memcpy(o->who.id, id, len);
+    o->who.len = (uint8_t)len;
+    scbr_idtab_add(&s->by_id, s->owners, sizeof *s->owners, (uint32_t)s->nowners++);
+    return o;
+}
+
+static void count_refusal(struct state *s, int status)
+{
+    if (status == SCBR_ST_TAMPERED)
+        s->st.refused_tampered++;
+    else if (status == SCBR_ST_REPLAYED)
+        s->st.refused_replayed++;
+    else if (status == SCBR_ST_TRUNCATED)
+        s->st.refused_truncated++;
+    else if (status != SCBR_ST_OK)
+        s->st.refused_other++;
+}
+
+/* Forgets every subscription and sender (SK changed). */
+static void reset(struct state *s)
+{
+    for (uint32_t id = 0; id < s->nids; id++)
+        if (s->subs[id].enc) {
+            scbr_index_remove(s->idx, id);
+            tee_free(s->subs[id].enc);
+        }
+    s->nids = 0;
+    s->free_head = NO_ID;
+    s->nowners = 0;
+    s->st.subscriptions = 0;
+    if (s->by_id.nslots)
+        memset(s->by_id.slots, 0, s->by_id.nslots * sizeof *s->by_id.slots);
+}
+
+/* Makes the header key from the provisioned SK, again whenever SK was re-provisioned. */
+static int load_key(struct tee_env *env, struct state *s)
+{
+    static const char label[] = "cloister-scbr-key-check";
+    uint8_t *cached = s->secret, *cur = s->secret + 32, *key = s->secret + 64;
+    size_t len = 0;
+    int rc = tee_secret_get(tee_env_self(env), SCBR_SECRET_NAME, cur, 32, &len);
+    if (rc != 0 || len != SCBR_SK_LEN)
+        return SCBR_ST_NO_KEY;
+    bool same = s->has_key && crypto_memeq(cur, cached, SCBR_SK_LEN);
+    if (same && s->aead) {
+        crypto_wipe(cur, 32);
+        return SCBR_ST_OK;
+    }
+    if (s->has_key && !same)
+        reset(s);
+    crypto_aead_free(s->aead);
+    s->aead = NULL;
+    if (scbr_derive_key(key, cur, SCBR_KEY_HEADER) == 0)
+        s->aead = crypto_aead_new(CRYPTO_AES256_GCM, key);
+    crypto_hmac_sha256(s->key_check, key, 32, label, sizeof label - 1);
+    memcpy(cached, cur, 32);
+    s->has_key = true;
+    crypto_wipe(cur, 64);
+    return s->aead ? SCBR_ST_OK : SCBR_ST_FAILED;
+}
+
+struct item {
+    const uint8_t *sender;
+    size_t sender_len;
+    size_t pt_len;
+    struct owner *owner;
+};
+
+/* Reads one batch item and opens its envelope into s->pt; on SCBR_ST_OK the sender's sequence
+ * number has advanced (creating the sender on its first message). */
+static int open_item(struct state *s, struct wire_reader *r, uint8_t kind, int key_status,
+                     struct item *it)
+{
+    size_t env_len;
+    it->sender = wire_get_bytes(r, SCBR_SENDER_MAX, &it->sender_len);
+    const uint8_t *env = wire_get_bytes(r, SCBR_HEADER_MAX + 64, &env_len);
+    if (!wire_reader_ok(r))
+        return -1;
+    if (key_status != SCBR_ST_OK)
+        return key_status;
+    struct scbr_envelope e;
+    int st = scbr_envelope_decode(&e, env, env_len);
+    if (st != SCBR_ST_OK)
+        return st;
+    if (!grow((void **)&s->pt, &s->pt_cap, e.ct_len, 1))
+        return SCBR_ST_FAILED;
+    st = scbr_envelope_open(s->aead, kind, it->sender, it->sender_len, &e, s->pt);
+    if (st != SCBR_ST_OK)
+        return st;
+    it->pt_len = e.ct_len - SCBR_TAG_LEN;
+    it->owner = owner_find(s, it->sender, it->sender_len);
+    if (it->owner && e.seq <= it->owner->last_seq)
+        return SCBR_ST_REPLAYED;
+    if (!it->owner && !(it->owner = owner_add(s, it->sender, it->sender_len)))
+        return SCBR_ST_FULL;
+    it->owner->last_seq = e.seq;
+    return SCBR_ST_OK;
+}
+
+static uint32_t take_id(struct state *s)
+{
+    if (s->free_head != NO_ID) {
+        uint32_t id = s->free_head;
+        s->free_head = s->subs[id].owner;
+        return id;
+    }
+    size_t cap = s->subs_cap;
+    if (s->nids >= SUBS_MAX || !grow((void **)&s->subs, &cap, s->nids + 1, sizeof *s->subs))
+        return NO_ID;
+    s->subs_cap = (uint32_t)cap;
+    s->subs[s->nids] = (struct subrec){0};
+    return s->nids++;
+}
+
+static void release_id(struct state *s, uint32_t id)
+{
+    tee_free(s->subs[id].enc);
+    s->subs[id] = (struct subrec){NULL, 0, s->free_head};
+    s->free_head = id;
+}
+
+/* Registers the subscription record enc for owner under the free id. */
+static int add_sub(struct state *s, const uint8_t *enc, size_t len, uint32_t owner, uint32_t id)
+{
+    struct scbr_error err;
+    struct scbr_sub *sub = scbr_sub_decode(enc, len, &err);
+    if (!sub)
+        return SCBR_ST_INVALID;
+    int st = SCBR_ST_FAILED;
+    uint8_t *copy = tee_malloc(len ? len : 1);
+    if (copy && scbr_index_insert(s->idx, sub, id) == 0) {
+        memcpy(copy, enc, len);
+        s->subs[id] = (struct subrec){copy, (uint32_t)len, owner};
+        s->owners[owner].nsubs++;
+        s->st.subscriptions++;
+        copy = NULL;
+        st = SCBR_ST_OK;
+    }
+    tee_free(copy);
+    scbr_sub_free(sub);
+    return st;
+}
+
+static void remove_sub(struct state *s, uint32_t id)
+{
+    scbr_index_remove(s->idx, id);
+    s->owners[s->subs[id].owner].nsubs--;
+    s->st.subscriptions--;
+    release_id(s, id);
+}
+
+static struct state *ready_state(struct tee_env *env)
+{
+    struct state *s = tee_env_state(env);
+    pthread_mutex_lock(&s->lock);
+    if (s->ready)
+        return s;
+    pthread_mutex_unlock(&s->lock);
+    tee_fail(env, TEE_ERROR_INVALID, "scbr: not initialised (init ecall first)");
+    return NULL;
+}
+
+static int ecall_init(struct tee_env *env, const uint8_t *in, size_t inlen,
+                      struct wire_writer *out)
+{
+    struct state *s = tee_env_state(env);
+    if (inlen != 1 || in[0] > SCBR_INDEX_FAST)
+        return tee_fail(env, TEE_ERROR_INVALID, "scbr init: expected one index kind byte");
+    pthread_mutex_lock(&s->lock);
+    int rc = TEE_OK;
+    if (s->ready)
+        rc = tee_fail(env, TEE_ERROR_INVALID, "scbr init: already initialised");
+    else if (!(s->idx = scbr_index_create((enum scbr_index_kind)in[0], &scbr_tee_heap)))
+        rc = tee_fail(env, TEE_ERROR_NO_MEMORY, "scbr init: cannot create the index");
+    s->ready = rc == TEE_OK;
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+/* The shape every batch ecall shares: count, then per item open + handle. */
+typedef void (*item_fn)(struct state *s, struct item *it, int status, struct wire_writer *out);
+
+static int run_batch(struct tee_env *env, const uint8_t *in, size_t inlen,
+                     struct wire_writer *out, uint8_t kind, item_fn fn)
+{
+    struct state *s = ready_state(env);
+    if (!s)
+        return TEE_ERROR_INVALID;
+    struct wire_reader r;
+    wire_reader_init(&r, in, inlen);
+    size_t n = wire_get_count(&r, 2, SCBR_BATCH_MAX);
+    int key_status = wire_reader_ok(&r) ? load_key(env, s) : SCBR_ST_FAILED;
+    wire_put_varint(out, n);
+    for (size_t i = 0; wire_reader_ok(&r) && i < n; i++) {
+        struct item it;
+        int st = open_item(s, &r, kind, key_status, &it);
+        if (st >= 0)
+            fn(s, &it, st, out);
+        if (st == SCBR_ST_OK)
+            crypto_wipe(s->pt, it.pt_len);
+    }
+    int rc = wire_reader_finish(&r) == 0 ? TEE_OK : TEE_ERROR_INVALID;
+    pthread_mutex_unlock(&s->lock);
+    return rc == TEE_OK ? rc : tee_fail(env, rc, "scbr batch: %s", wire_reader_error(&r));
+}
+
+static void do_subscribe(struct state *s, struct item *it, int st, struct wire_writer *out)
+{
+    uint32_t id = 0;
+    if (st == SCBR_ST_OK && (id = take_id(s)) == NO_ID)
+        st = SCBR_ST_FULL;
+    if (st == SCBR_ST_OK &&
+        (st = add_sub(s, s->pt, it->pt_len, (uint32_t)(it->owner - s->owners), id)) != SCBR_ST_OK)
+        release_id(s, id);
+    if (st == SCBR_ST_OK)
+        s->st.subscribed++;
+    count_refusal(s, st);
+    wire_put_u8(out, (uint8_t)st);
+    wire_put_u32(out, st == SCBR_ST_OK ? id : 0);
+}
+
+static void do_unsubscribe(struct state *s, struct item *it, int st, struct wire_writer *out)
+{
+    if (st == SCBR_ST_OK && it->pt_len != 4)
+        st = SCBR_ST_INVALID;
+    if (st == SCBR_ST_OK) {
+        uint32_t id = (uint32_t)s->pt[0] << 24 | (uint32_t)s->pt[1] << 16 |
+                      (uint32_t)s->pt[2] << 8 | s->pt[3];
+        if (id < s->nids && s->subs[id].enc && &s->owners[s->subs[id].owner] == it->owner) {
+            remove_sub(s, id);
+            s->st.unsubscribed++;
+        } else {
+            st = SCBR_ST_DENIED;
+        }
+    }
+    count_refusal(s, st);
+    wire_put_u8(out, (uint8_t)st);
+}
+
+static void do_match(struct state *s, struct item *it, int st, struct wire_writer *out)
+{
+    struct scbr_error err;
+    struct scbr_pub *pub = NULL;
+    if (st == SCBR_ST_OK && !(pub = scbr_pub_decode(s->pt, it->pt_len, &err)))
+        st = SCBR_ST_INVALID;
+    if (st == SCBR_ST_OK && !grow((void **)&s->ids, &s->ids_cap, s->nids + 1, sizeof *s->ids))
+        st = SCBR_ST_FAILED;
+    count_refusal(s, st);
+    wire_put_u8(out, (uint8_t)st);
+    if (st != SCBR_ST_OK) {
+        wire_put_varint(out, 0);
+        return;
+    }
+    s->st.published++;
+    size_t n = scbr_index_match(s->idx, pub, s->ids, s->ids_cap), k = 0;
+    scbr_pub_free(pub);
+    s->stamp++;
+    for (size_t i = 0; i < n; i++) { /* ids -> distinct owners, in place */
+        struct owner *o = &s->owners[s->subs[s->ids[i]].owner];
+        if (o->stamp != s->stamp) {
+            o->stamp = s->stamp;
+            s->ids[k++] = s->subs[s->ids[i]].owner;
+        }
+    }
+    s->st.matched += k;
+    wire_put_varint(out, k);
+    for (size_t i = 0; i < k; i++)
+        wire_put_bytes(out, s->owners[s->ids[i]].who.id, s->owners[s->ids[i]].who.len);
+}
+
+static int ecall_subscribe(struct tee_env *env, const uint8_t *in, size_t inlen,
+                           struct wire_writer *out)
+{
+    return run_batch(env, in, inlen, out, SCBR_MSG_SUBSCRIBE, do_subscribe);
+}
+
+static int ecall_unsubscribe(struct tee_env *env, const uint8_t *in, size_t inlen,
+                             struct wire_writer *out)
+{
+    return run_batch(env, in, inlen, out, SCBR_MSG_UNSUBSCRIBE, do_unsubscribe);
+}
+
+static int ecall_match(struct tee_env *env, const uint8_t *in, size_t inlen,
+                       struct wire_writer *out)
+{
+    return run_batch(env, in, inlen, out, SCBR_MSG_PUBLISH, do_match);
+}
+
+/* A subscriber left (bye, or silent past the host's timeout): its subscriptions go; its
+ * sequence number stays, so its old messages cannot be replayed. */
+static int ecall_drop(struct tee_env *env, const uint8_t *in, size_t inlen,
+                      struct wire_writer *out)
+{
+    struct state *s = ready_state(env);
+    if (!s)
+        return TEE_ERROR_INVALID;
+    struct owner *o = inlen && inlen <= SCBR_SENDER_MAX ? owner_find(s, in, inlen) : NULL;
+    size_t removed = 0;
+    for (uint32_t id = 0; o && o->nsubs && id < s->nids; id++)
+        if (s->subs[id].enc && &s->owners[s->subs[id].owner] == o) {
+            remove_sub(s, id);
+            removed++;
+        }
+    pthread_mutex_unlock(&s->lock);
+    wire_put_varint(out, removed);
+    return TEE_OK;
+}
+
+static int ecall_export(struct tee_env *env, const uint8_t *in, size_t inlen,
+                        struct wire_writer *out)
+{
+    struct state *s = ready_state(env);
+    if (!s)
+        return TEE_ERROR_INVALID;
+    load_key(env, s);
+    struct wire_writer w;
+    wire_writer_init(&w);
+    wire_put_header(&w, "CSRX", 1);
+    wire_put_raw(&w, s->has_key ? s->key_check : NO_KEY_CHECK, 32);
+    wire_put_varint(&w, s->nowners);
+    for (size_t i = 0; i < s->nowners; i++) {
+        wire_put_bytes(&w, s->owners[i].who.id, s->owners[i].who.len);
+        wire_put_u64(&w, s->owners[i].last_seq);
+    }
+    wire_put_varint(&w, s->st.subscriptions);
+    for (uint32_t id = 0; id < s->nids; id++)
+        if (s->subs[id].enc) {
+            wire_put_u32(&w, id);
+            wire_put_varint(&w, s->subs[id].owner);
+            wire_put_bytes(&w, s->subs[id].enc, s->subs[id].len);
+        }
+    pthread_mutex_unlock(&s->lock);
+    int rc = wire_writer_ok(&w) ? TEE_OK
+                                : tee_fail(env, TEE_ERROR_NO_MEMORY, "scbr export: out of memory");
+    size_t cap = tee_sealed_size(w.len), len;
+    uint8_t *blob = rc == TEE_OK ? wire_writer_reserve(out, cap) : NULL;
+    if (rc == TEE_OK && !blob)
+        rc = tee_fail(env, TEE_ERROR_TOO_BIG, "scbr export: %zu bytes do not fit", cap);
+    if (rc == TEE_OK && tee_seal(tee_env_self(env), TEE_SEAL_MRENCLAVE, STATE_AAD,
+                                 sizeof STATE_AAD, w.buf, w.len, blob, cap, &len) != 0)
+        rc = tee_fail(env, TEE_ERROR_FAILED, "scbr export: sealing failed");
+    if (rc == TEE_OK)
+        wire_writer_commit(out, len);
+    wire_writer_free(&w);
+    return rc;
+}
+
+/* Decodes an exported state into the (empty) instance, keyed by check. */
+static int import_state(struct state *s, const uint8_t *check, const uint8_t *pt, size_t len,
+                        struct wire_reader *r)
+{
+    wire_reader_init(r, pt, len);
+    wire_get_header(r, "CSRX", 1);
+    const uint8_t *sealed_check = wire_get_raw(r, 32);
+    if (wire_reader_ok(r) && !crypto_memeq(sealed_check, check, 32))
+        wire_reader_fail(r, "the state was exported under another SK (provision that SK, or "
+                            "remove the state to start empty)");
+    size_t n = wire_get_count(r, 9, OWNERS_MAX);
+    for (size_t i = 0; wire_reader_ok(r) && i < n; i++) {
+        size_t idlen;
+        const uint8_t *id = wire_get_bytes(r, SCBR_SENDER_MAX, &idlen);
+        uint64_t seq = wire_get_u64(r);
+        struct owner *o = NULL;
+        if (wire_reader_ok(r) && (!idlen || owner_find(s, id, idlen)))
+            wire_reader_fail(r, "empty or repeated sender");
+        else if (wire_reader_ok(r) && !(o = owner_add(s, id, idlen)))
+            return TEE_ERROR_NO_MEMORY;
+        if (o)
+            o->last_seq = seq;
+    }
+    size_t nsubs = wire_get_count(r, 6, SUBS_MAX);
+    for (size_t i = 0; wire_reader_ok(r) && i < nsubs; i++) {
+        uint32_t id = wire_get_u32(r);
+        uint64_t owner = wire_get_varint(r);
+        size_t elen;
+        const uint8_t *enc = wire_get_bytes(r, SCBR_HEADER_MAX, &elen);
+        size_t cap = s->subs_cap;
+        if (wire_reader_ok(r) && (owner >= s->nowners || id >= SUBS_MAX ||
+                                  (id < s->nids && s->subs[id].enc)))
+            wire_reader_fail(r, "bad owner or repeated subscription id");
+        else if (wire_reader_ok(r) &&
+                 !grow((void **)&s->subs, &cap, (size_t)id + 1, sizeof *s->subs))
+            return TEE_ERROR_NO_MEMORY;
+        s->subs_cap = (uint32_t)cap;
+        for (; wire_reader_ok(r) && s->nids <= id; s->nids++) /* ids keep their numbers */
+            s->subs[s->nids] = (struct subrec){NULL, 0, NO_ID};
+        if (wire_reader_ok(r) && add_sub(s, enc, elen, (uint32_t)owner, id) != SCBR_ST_OK)
+            wire_reader_fail(r, "a stored subscription is invalid");
+    }
+    for (uint32_t id = s->nids; id-- > 0;) /* the ids in between are free */
+        if (!s->subs[id].enc) {
+            s->subs[id].owner = s->free_head;
+            s->free_head = id;
+        }
+    return wire_reader_finish(r) == 0 ? TEE_OK : TEE_ERROR_INVALID;
+}
+
+static int ecall_import(struct tee_env *env, const uint8_t *in, size_t inlen,
+                        struct wire_writer *out)
+{
+    struct state *s = ready_state(env);
+    if (!s)
+        return TEE_ERROR_INVALID;
+    int rc = TEE_OK;
+    uint8_t *pt = NULL;
+    size_t len = 0;
+    struct tee_err err = {""};
+    struct wire_reader r = {0};
+    load_key(env, s);
+    if (s->nowners || s->nids)
+        rc = tee_fail(env, TEE_ERROR_INVALID, "scbr import: the instance is not empty");
+    else if (inlen < TEE_SEAL_OVERHEAD || !(pt = tee_malloc(inlen - TEE_SEAL_OVERHEAD + 1)))
+        rc = tee_fail(env, TEE_ERROR_INVALID, "scbr import: no room or not a sealed blob");
+    else if (tee_unseal(tee_env_self(env), in, inlen, STATE_AAD, sizeof STATE_AAD, pt,
+                        inlen - TEE_SEAL_OVERHEAD, &len, &err) != 0)
+        rc = tee_fail(env, TEE_ERROR_DENIED, "scbr import: %s", err.msg);
+    else if ((rc = import_state(s, s->has_key ? s->key_check : NO_KEY_CHECK, pt, len, &r)) !=
+             TEE_OK)
+        rc = tee_fail(env, rc, "scbr import: %s", wire_reader_error(&r));
+    if (pt) {
+        crypto_wipe(pt, len);
+        tee_free(pt);
+    }
+    if (rc == TEE_OK) { /* the host watches these subscribers for silence again */
+        wire_put_varint(out, s->st.subscriptions);
+        size_t n = 0;
+        for (size_t i = 0; i < s->nowners; i++)
+            n += s->owners[i].nsubs > 0;
+        wire_put_varint(out, n);
+        for (size_t i = 0; i < s->nowners; i++)
+            if (s->owners[i].nsubs)
+                wire_put_bytes(out, s->owners[i].who.id, s->owners[i].who.len);
+    }
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+static int ecall_stats(struct tee_env *env, const uint8_t *in, size_t inlen,
+                       struct wire_writer *out)
+{
+    struct state *s = ready_state(env);
+    if (!s)
+        return TEE_ERROR_INVALID;
+    scbr_stats_encode(out, &s->st);
+    pthread_mutex_unlock(&s->lock);
+    return TEE_OK;
+}
+
+static int scbr_start(struct tee_env *env)
+{
+    struct state *s = tee_env_state(env);
+    pthread_mutex_init(&s->lock, NULL);
+    s->free_head = NO_ID;
+    s->secret = tee_secret_alloc(96);
+    return s->secret ? TEE_OK : tee_fail(env, TEE_ERROR_NO_MEMORY, "scbr: no secret memory");
+}
+
+static void scbr_stop(struct tee_env *env)
+{
+    struct state *s = tee_env_state(env);
+    for (uint32_t id = 0; id < s->nids; id++)
+        if (s->subs[id].enc)
+            tee_free(s->subs[id].enc);
+    scbr_index_destroy(s->idx);
+    crypto_aead_free(s->aead);
+    tee_secret_free(s->secret, 96);
+    tee_free(s->owners);
+    scbr_idtab_free(&s->by_id, &scbr_tee_heap);
+    tee_free(s->subs);
+    tee_free(s->ids);
+    tee_free(s->pt);
+    pthread_mutex_destroy(&s->lock);
+}
+
+#define SCBR_ECALLS(X)                                                                        \
+    X(SCBR_ECALL_INIT, init) X(SCBR_ECALL_SUBSCRIBE, subscribe)                               \
+    X(SCBR_ECALL_UNSUBSCRIBE, unsubscribe) X(SCBR_ECALL_MATCH, match) X(SCBR_ECALL_DROP, drop) \
+    X(SCBR_ECALL_EXPORT, export) X(SCBR_ECALL_IMPORT, import) X(SCBR_ECALL_STATS, stats)
+TEE_ENCLAVE_DEFINE_WITH(scbr, SCBR_ECALLS, .state_size = sizeof(struct state),
+                        .on_start = scbr_start, .on_stop = scbr_stop);

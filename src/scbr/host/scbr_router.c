@@ -1,0 +1,683 @@
+/* scbr_router.c -- the untrusted half of the SCBR router: a ZeroMQ ROUTER socket in front of
+ * the scbr enclave.
+ *
+ * Loop: wait for input (100 ms at most, to notice the stop flag), then drain what is queued,
+ * up to `batch` messages. Consecutive subscribe, unsubscribe or publish messages are collected
+ * into one batch and handed to the enclave in one ecall; any other kind of message first
+ * flushes the batch, so each sender's messages are processed in the order sent (the enclave's
+ * replay check relies on it). A matched publication's payload is sent, untouched, to every
+ * subscriber the enclave named.
+ *
+ * Queue policy: the ROUTER socket has ZMQ_ROUTER_MANDATORY and a send high-water mark of
+ * `queue` messages per subscriber; deliveries are sent with ZMQ_DONTWAIT, so when a
+ * subscriber's queue is full (or it is gone) the new delivery is dropped and counted
+ * (drop-newest). A slow subscriber never blocks the router nor grows its memory past the bound.
+ *
+ * Subscribers are tracked by routing id: one that says bye, or is silent for idle_timeout_ms,
+ * loses its subscriptions (ecall drop). Subscriptions and the senders' sequence numbers are
+ * persisted as the enclave's sealed export under state_dir, written atomically within 200 ms of
+ * a subscription change, within 2 s when only publications advanced sequence numbers, and at
+ * stop; a new router imports it. If the enclave dies, it is restarted and reloaded from that
+ * file. */
+#include <cloister/scbr_router.h>
+#include <cloister/tee_trust.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <zmq.h>
+
+#include "scbr/common/scbr_idtab.h"
+#include "scbr/common/scbr_proto.h"
+#include "util/fileio.h"
+
+#define CLOG_MODULE "scbr"
+#include "util/log.h"
+
+#define STATE_FILE "subscriptions.sealed"
+#define STATE_MAX ((size_t)1 << 30)
+#define PERSIST_EVERY_MS 200      /* after a subscription change */
+#define PERSIST_SEQ_EVERY_MS 2000 /* after publications only (their sequence numbers) */
+#define MAX_MESSAGE ((size_t)64 << 20)
+#define CALL_TIMEOUT_MS 60000
+
+struct pending {
+    zmq_msg_t id, body;
+    struct scbr_msg m;
+};
+
+struct peer {
+    struct scbr_ident who; /* first: scbr_idtab indexes it */
+    int64_t seen_ms;
+};
+
+struct scbr_router {
+    struct scbr_router_options opt;
+    char *state_path;
+    char endpoint[256];
+    tee_enclave *e;
+    void *ctx, *sock;
+    struct pending *batch;
+    size_t nbatch, batch_bytes;
+    uint8_t batch_kind;
+    struct wire_writer in, frame;
+    struct peer *peers;
+    size_t npeers, peers_cap;
+    struct scbr_idtab by_id;
+    bool dirty, seq_dirty; /* subscriptions changed; only sequence numbers advanced */
+    pthread_t thread;      /* scbr_router_start */
+    bool started;
+    volatile sig_atomic_t halt;
+    int run_rc;
+    struct scbr_error run_err;
+    int64_t persisted_ms, swept_ms;
+    struct scbr_router_stats st; /* the host's counters */
+};
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void scbr_router_options_init(struct scbr_router_options *o)
+{
+    memset(o, 0, sizeof *o);
+    struct tee_options t;
+    tee_options_init(&t);
+    o->listen = "tcp://127.0.0.1:*";
+    o->backend = t.backend;
+    o->wait = TEE_WAIT_BLOCK;
+    o->index = SCBR_INDEX_FAST;
+}
+
+int scbr_router_sign(const char *image, const uint8_t seed[32], uint64_t epc_budget,
+                     uint64_t heap_size, const char *sig_path, struct scbr_error *err)
+{
+    uint8_t *bytes = NULL, *sig = NULL;
+    size_t len, siglen;
+    struct tee_config cfg;
+    struct tee_sigstruct ss;
+    tee_config_default(&cfg);
+    cfg.heap_size = heap_size ? heap_size : (uint64_t)256 << 20;
+    if (epc_budget)
+        cfg.epc_budget = epc_budget;
+    int rc = -1;
+    if (file_read_all(image, (size_t)1 << 30, &bytes, &len) != 0)
+        scbr_fail(err, "cannot read %s: %s", image, strerror(errno));
+    else if (tee_sign(&ss, bytes, len, &cfg, seed) != 0 ||
+             tee_sigstruct_encode(&ss, &sig, &siglen) != 0)
+        scbr_fail(err, "cannot sign %s", image);
+    else if (file_write_atomic(sig_path, sig, siglen, 0644) != 0)
+        scbr_fail(err, "cannot write %s: %s", sig_path, strerror(errno));
+    else
+        rc = 0;
+    free(bytes);
+    free(sig);
+    return rc;
+}
+
+static int call(scbr_router *r, uint32_t number, const void *in, size_t inlen, uint8_t **out,
+                size_t *outlen)
+{
+    r->st.ecalls++;
+    int rc = tee_ecall(r->e, number, in, inlen, out, outlen);
+    if (rc != TEE_OK)
+        clog_warn("ecall %u: %s", number, tee_last_error());
+    return rc;
+}
+
+static void peer_add(scbr_router *r, const void *id, size_t len);
+
+/* Initialises the enclave's index and loads the persisted subscriptions, if any. */
+static int load_enclave(scbr_router *r, struct scbr_error *err)
+{
+    uint8_t kind = (uint8_t)r->opt.index, *out = NULL, *blob = NULL;
+    size_t outlen, len = 0;
+    if (call(r, SCBR_ECALL_INIT, &kind, 1, &out, &outlen) != TEE_OK)
+        return scbr_fail(err, "enclave init: %s", tee_last_error());
+    free(out);
+    if (!r->state_path)
+        return 0;
+    if (file_read_all(r->state_path, STATE_MAX, &blob, &len) != 0) {
+        if (errno == ENOENT)
+            return 0;
+        return scbr_fail(err, "cannot read %s: %s", r->state_path, strerror(errno));
+    }
+    int rc = call(r, SCBR_ECALL_IMPORT, blob, len, &out, &outlen) == TEE_OK
+                 ? 0
+                 : scbr_fail(err, "%s refused (sealed by another enclave build or under "
+                                  "another SK? move it away to start empty): %s",
+                             r->state_path, tee_last_error());
+    struct wire_reader rd;
+    wire_reader_init(&rd, out, outlen);
+    uint64_t nsubs = wire_get_varint(&rd);
+    size_t n = wire_get_count(&rd, 2, SIZE_MAX);
+    for (size_t i = 0; rc == 0 && i < n && wire_reader_ok(&rd); i++) {
+        size_t idlen;
+        const uint8_t *id = wire_get_bytes(&rd, SCBR_SENDER_MAX, &idlen);
+        if (wire_reader_ok(&rd)) /* its idle timeout starts now: it must come back */
+            peer_add(r, id, idlen);
+    }
+    if (rc == 0 && wire_reader_finish(&rd) != 0)
+        rc = scbr_fail(err, "the enclave's import answer is malformed: %s",
+                       wire_reader_error(&rd));
+    if (rc == 0)
+        clog_info("restored %llu subscriptions of %zu subscribers from %s",
+                  (unsigned long long)nsubs, n, r->state_path);
+    free(out);
+    free(blob);
+    return rc;
+}
+
+static int persist(scbr_router *r)
+{
+    if (!r->state_path || !(r->dirty || r->seq_dirty))
+        return 0;
+    uint8_t *out = NULL;
+    size_t len;
+    int rc = call(r, SCBR_ECALL_EXPORT, NULL, 0, &out, &len) == TEE_OK ? 0 : -1;
+    if (rc == 0 && file_write_atomic(r->state_path, out, len, 0600) != 0) {
+        clog_error("cannot write %s: %s", r->state_path, strerror(errno));
+        rc = -1;
+    }
+    free(out);
+    r->persisted_ms = now_ms();
+    if (rc == 0)
+        r->dirty = r->seq_dirty = false;
+    return rc;
+}
+
+static int open_router(scbr_router *r, const struct scbr_router_options *o,
+                       struct scbr_error *err)
+{
+    r->opt = *o;
+    if (!r->opt.batch)
+        r->opt.batch = 256;
+    if (r->opt.batch > SCBR_BATCH_MAX)
+        r->opt.batch = SCBR_BATCH_MAX;
+    if (!r->opt.queue)
+        r->opt.queue = 10000;
+    if (!r->opt.idle_timeout_ms)
+        r->opt.idle_timeout_ms = 10000;
+    wire_writer_init(&r->in);
+    wire_writer_init(&r->frame);
+    char image[4096];
+    if (!o->image && tee_image_path("scbr", image, sizeof image) != TEE_OK)
+        return scbr_fail(err, "%s", tee_last_error());
+    if (!(r->batch = calloc(r->opt.batch, sizeof *r->batch)))
+        return scbr_fail(err, "out of memory");
+    if (o->state_dir) {
+        size_t n = strlen(o->state_dir) + sizeof STATE_FILE + 1;
+        if (file_mkdirs(o->state_dir, 0700) != 0)
+            return scbr_fail(err, "cannot create %s: %s", o->state_dir, strerror(errno));
+        if (!(r->state_path = malloc(n)))
+            return scbr_fail(err, "out of memory");
+        snprintf(r->state_path, n, "%s/%s", o->state_dir, STATE_FILE);
+    }
+    struct tee_options t;
+    tee_options_init(&t);
+    t.backend = o->backend;
+    t.image = o->image ? o->image : image;
+    t.signature = o->signature;
+    t.home = o->home;
+    t.enclave = o->enclave;
+    t.max_message = MAX_MESSAGE;
+    t.wait = o->wait;
+    t.call_timeout_ms = CALL_TIMEOUT_MS;
+    if (tee_create(&t, &r->e) != TEE_OK)
+        return scbr_fail(err, "%s", tee_last_error());
+    if (load_enclave(r, err) != 0)
+        return -1;
+    int one = 1, hwm = (int)r->opt.queue, zero = 0, rcvhwm = 100000;
+    int64_t max_frame = SCBR_HEADER_MAX + SCBR_MSG_PAYLOAD_MAX + 1024; /* bigger: disconnected */
+    size_t elen = sizeof r->endpoint;
+    if (!(r->ctx = zmq_ctx_new()) || !(r->sock = zmq_socket(r->ctx, ZMQ_ROUTER)) ||
+        zmq_setsockopt(r->sock, ZMQ_ROUTER_MANDATORY, &one, sizeof one) != 0 ||
+        zmq_setsockopt(r->sock, ZMQ_SNDHWM, &hwm, sizeof hwm) != 0 ||
+        zmq_setsockopt(r->sock, ZMQ_RCVHWM, &rcvhwm, sizeof rcvhwm) != 0 ||
+        zmq_setsockopt(r->sock, ZMQ_MAXMSGSIZE, &max_frame, sizeof max_frame) != 0 ||
+        zmq_setsockopt(r->sock, ZMQ_LINGER, &zero, sizeof zero) != 0)
+        return scbr_fail(err, "zeromq: %s", zmq_strerror(zmq_errno()));
+    if (zmq_bind(r->sock, o->listen) != 0 ||
+        zmq_getsockopt(r->sock, ZMQ_LAST_ENDPOINT, r->endpoint, &elen) != 0)
+        return scbr_fail(err, "cannot listen on %s: %s", o->listen, zmq_strerror(zmq_errno()));
+    return 0;
+}
+
+int scbr_router_open(const struct scbr_router_options *o, scbr_router **out,
+                     struct scbr_error *err)
+{
+    *out = calloc(1, sizeof **out);
+    if (!*out)
+        return scbr_fail(err, "out of memory");
+    if (open_router(*out, o, err) == 0)
+        return 0;
+    scbr_router_close(*out);
+    *out = NULL;
+    return -1;
+}
+
+tee_enclave *scbr_router_enclave(scbr_router *r)
+{
+    return r->e;
+}
+
+const char *scbr_router_endpoint(const scbr_router *r)
+{
+    return r->endpoint;
+}
+
+int scbr_router_identity(scbr_router *r, uint8_t mrenclave[32], uint8_t mrsigner[32])
+{
+    struct tee_info info;
+    if (tee_get_info(r->e, &info) != TEE_OK)
+        return -1;
+    memcpy(mrenclave, info.mrenclave, 32);
+    memcpy(mrsigner, info.mrsigner, 32);
+    return 0;
+}
+
+/* ---- replies and deliveries ---- */
+
+/* Sends [id][frame]; false (and counted by the caller) when the peer's queue is full or it is
+ * gone. */
+static bool send_to(scbr_router *r, const void *id, size_t idlen, const void *frame, size_t len)
+{
+    return zmq_send(r->sock, id, idlen, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0 &&
+           zmq_send(r->sock, frame, len, ZMQ_DONTWAIT) >= 0;
+}
+
+static void reply(scbr_router *r, zmq_msg_t *id, uint8_t kind, uint8_t status, const void *body,
+                  size_t len)
+{
+    r->frame.len = 0;
+    scbr_reply_encode(&r->frame, kind, status, body, len);
+    if (!wire_writer_ok(&r->frame) ||
+        !send_to(r, zmq_msg_data(id), zmq_msg_size(id), r->frame.buf, r->frame.len))
+        r->st.dropped++;
+}
+
+static void reply_error(scbr_router *r, zmq_msg_t *id, uint8_t status, const char *why)
+{
+    reply(r, id, SCBR_REPLY_ERROR, status, why, strlen(why));
+}
+
+/* ---- subscribers ---- */
+
+static struct peer *peer_find(scbr_router *r, const void *id, size_t len)
+{
+    long i = scbr_idtab_find(&r->by_id, r->peers, sizeof *r->peers, id, len);
+    return i < 0 ? NULL : &r->peers[i];
+}
+
+static void peer_add(scbr_router *r, const void *id, size_t len)
+{
+    if (len > SCBR_SENDER_MAX || peer_find(r, id, len))
+        return;
+    if (r->npeers == r->peers_cap) {
+        size_t n = r->peers_cap ? 2 * r->peers_cap : 16;
+        struct peer *p = realloc(r->peers, n * sizeof *p);
+        if (!p || scbr_idtab_rebuild(&r->by_id, p, sizeof *p, r->npeers, n, NULL) != 0) {
+            r->peers = p ? p : r->peers;
+            clog_error("out of memory tracking subscribers");
+            return;
+        }
+        r->peers = p;
+        r->peers_cap = n;
+    }
+    struct peer *p = &r->peers[r->npeers];
+    memset(p, 0, sizeof *p);
+    memcpy(p->who.id, id, len);
+    p->who.len = (uint8_t)len;
+    p->seen_ms = now_ms();
+    scbr_idtab_add(&r->by_id, r->peers, sizeof *r->peers, (uint32_t)r->npeers++);
+}
+
+/* The subscriber left: the enclave drops its subscriptions. */
+static void peer_drop(scbr_router *r, const void *id, size_t len)
+{
+    uint8_t *out = NULL;
+    size_t outlen;
+    if (call(r, SCBR_ECALL_DROP, id, len, &out, &outlen) == TEE_OK) {
+        struct wire_reader rd;
+        wire_reader_init(&rd, out, outlen);
+        if (wire_get_varint(&rd) > 0) {
+            r->st.dropped_subscribers++;
+            r->dirty = true;
+        }
+    }
+    free(out);
+    struct peer *p = peer_find(r, id, len);
+    if (!p)
+        return;
+    *p = r->peers[--r->npeers]; /* compact, then index again */
+    scbr_idtab_rebuild(&r->by_id, r->peers, sizeof *r->peers, r->npeers, r->peers_cap, NULL);
+}
+
+static void sweep_idle(scbr_router *r, int64_t now)
+{
+    for (size_t i = 0; i < r->npeers;) {
+        if (now - r->peers[i].seen_ms <= (int64_t)r->opt.idle_timeout_ms) {
+            i++;
+            continue;
+        }
+        struct scbr_ident who = r->peers[i].who;
+        clog_info("a subscriber was silent for %u ms: dropping it", r->opt.idle_timeout_ms);
+        peer_drop(r, who.id, who.len);
+    }
+}
+
+/* ---- batches ---- */
+
+static void batch_clear(scbr_router *r)
+{
+    for (size_t i = 0; i < r->nbatch; i++) {
+        zmq_msg_close(&r->batch[i].id);
+        zmq_msg_close(&r->batch[i].body);
+    }
+    r->nbatch = r->batch_bytes = 0;
+}
+
+/* The enclave died: restart it and reload the last persisted state. */
+static void recover(scbr_router *r)
+{
+    struct scbr_error err;
+    if (tee_restart(r->e) != TEE_OK || load_enclave(r, &err) != 0)
+        clog_error("the enclave could not be restarted: %s", tee_last_error());
+    else
+        clog_warn("the enclave was restarted from the persisted subscriptions");
+}
+
+static void deliver(scbr_router *r, struct wire_reader *rd, const struct pending *p)
+{
+    size_t k = wire_get_count(rd, 2, SIZE_MAX);
+    if (k) {
+        r->frame.len = 0;
+        scbr_reply_encode(&r->frame, SCBR_REPLY_DELIVERY, SCBR_ST_OK, p->m.payload,
+                          p->m.payload_len);
+    }
+    for (size_t j = 0; j < k && wire_reader_ok(rd); j++) {
+        size_t idlen;
+        const uint8_t *id = wire_get_bytes(rd, SCBR_SENDER_MAX, &idlen);
+        if (!wire_reader_ok(rd))
+            break;
+        if (wire_writer_ok(&r->frame) && send_to(r, id, idlen, r->frame.buf, r->frame.len))
+            r->st.delivered++;
+        else
+            r->st.dropped++;
+    }
+}
+
+static void flush(scbr_router *r)
+{
+    if (!r->nbatch)
+        return;
+    static const uint32_t ecall_of[] = {[SCBR_MSG_SUBSCRIBE] = SCBR_ECALL_SUBSCRIBE,
+                                        [SCBR_MSG_UNSUBSCRIBE] = SCBR_ECALL_UNSUBSCRIBE,
+                                        [SCBR_MSG_PUBLISH] = SCBR_ECALL_MATCH};
+    r->in.len = 0;
+    wire_put_varint(&r->in, r->nbatch);
+    for (size_t i = 0; i < r->nbatch; i++) {
+        wire_put_bytes(&r->in, zmq_msg_data(&r->batch[i].id), zmq_msg_size(&r->batch[i].id));
+        wire_put_bytes(&r->in, r->batch[i].m.body, r->batch[i].m.body_len);
+    }
+    uint8_t *out = NULL;
+    size_t outlen = 0;
+    int rc = wire_writer_ok(&r->in) ? call(r, ecall_of[r->batch_kind], r->in.buf, r->in.len,
+                                           &out, &outlen)
+                                    : TEE_ERROR_NO_MEMORY;
+    struct wire_reader rd;
+    wire_reader_init(&rd, out, outlen);
+    if (rc == TEE_OK && wire_get_varint(&rd) != r->nbatch)
+        wire_reader_fail(&rd, "wrong item count");
+    for (size_t i = 0; i < r->nbatch; i++) {
+        struct pending *p = &r->batch[i];
+        uint8_t st = rc == TEE_OK ? wire_get_u8(&rd) : SCBR_ST_FAILED;
+        if (rc == TEE_OK && !wire_reader_ok(&rd))
+            st = SCBR_ST_FAILED;
+        if (r->batch_kind == SCBR_MSG_PUBLISH) {
+            if (st == SCBR_ST_OK) {
+                deliver(r, &rd, p);
+                r->seq_dirty = true;
+            } else if (rc == TEE_OK) {
+                wire_get_varint(&rd);
+            }
+            continue;
+        }
+        uint8_t idb[4] = {0};
+        size_t idlen = 0;
+        if (r->batch_kind == SCBR_MSG_SUBSCRIBE && rc == TEE_OK) {
+            uint32_t id = wire_get_u32(&rd);
+            idb[0] = (uint8_t)(id >> 24), idb[1] = (uint8_t)(id >> 16);
+            idb[2] = (uint8_t)(id >> 8), idb[3] = (uint8_t)id;
+            idlen = 4;
+        }
+        if (st == SCBR_ST_OK) {
+            r->dirty = true;
+            if (r->batch_kind == SCBR_MSG_SUBSCRIBE)
+                peer_add(r, zmq_msg_data(&p->id), zmq_msg_size(&p->id));
+            reply(r, &p->id,
+                  r->batch_kind == SCBR_MSG_SUBSCRIBE ? SCBR_REPLY_SUBSCRIBED
+                                                      : SCBR_REPLY_UNSUBSCRIBED,
+                  st, idb, idlen);
+        } else {
+            reply_error(r, &p->id, st, scbr_status_name(st));
+        }
+    }
+    if (rc == TEE_OK && wire_reader_finish(&rd) != 0)
+        clog_error("the enclave's batch answer is malformed: %s", wire_reader_error(&rd));
+    free(out);
+    batch_clear(r);
+    if (rc == TEE_ERROR_DEAD || rc == TEE_ERROR_TIMEOUT)
+        recover(r);
+}
+
+/* ---- control messages ---- */
+
+static void forward(scbr_router *r, zmq_msg_t *id, uint32_t ecall, const struct scbr_msg *m,
+                    uint8_t reply_kind)
+{
+    uint8_t *out = NULL;
+    size_t outlen;
+    if (call(r, ecall, m->body, m->body_len, &out, &outlen) == TEE_OK)
+        reply(r, id, reply_kind, SCBR_ST_OK, out, outlen);
+    else
+        reply_error(r, id, SCBR_ST_FAILED, tee_last_error());
+    free(out);
+}
+
+static void send_stats(scbr_router *r, zmq_msg_t *id)
+{
+    struct scbr_router_stats st;
+    if (scbr_router_get_stats(r, &st) != 0) {
+        reply_error(r, id, SCBR_ST_FAILED, tee_last_error());
+        return;
+    }
+    struct wire_writer w;
+    wire_writer_init(&w);
+    scbr_stats_encode(&w, &st);
+    reply(r, id, SCBR_REPLY_STATS, SCBR_ST_OK, w.buf, w.len);
+    wire_writer_free(&w);
+}
+
+static void control(scbr_router *r, zmq_msg_t *id, const struct scbr_msg *m)
+{
+    switch (m->kind) {
+    case SCBR_MSG_BYE:
+        peer_drop(r, zmq_msg_data(id), zmq_msg_size(id));
+        break;
+    case SCBR_MSG_PROV_OFFER:
+        forward(r, id, TEE_ECALL_PROV_OFFER, m, SCBR_REPLY_OFFER);
+        break;
+    case SCBR_MSG_PROV_ACCEPT:
+        forward(r, id, TEE_ECALL_PROV_ACCEPT, m, SCBR_REPLY_PROVISIONED);
+        break;
+    case SCBR_MSG_STATS:
+        send_stats(r, id);
+        break;
+    default: /* heartbeat: the touch was enough */
+        break;
+    }
+}
+
+/* Receives one [id][body] message; false when nothing is queued. */
+static bool receive(scbr_router *r)
+{
+    struct pending *p = &r->batch[r->nbatch];
+    zmq_msg_init(&p->id);
+    zmq_msg_init(&p->body);
+    if (zmq_msg_recv(&p->id, r->sock, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close(&p->id);
+        zmq_msg_close(&p->body);
+        return false;
+    }
+    bool ok = zmq_msg_more(&p->id) && zmq_msg_recv(&p->body, r->sock, 0) >= 0 &&
+              !zmq_msg_more(&p->body);
+    while (zmq_msg_more(&p->body) || (!ok && zmq_msg_more(&p->id))) { /* drain extra frames */
+        zmq_msg_t extra;
+        zmq_msg_init(&extra);
+        bool more = zmq_msg_recv(&extra, r->sock, 0) >= 0 && zmq_msg_more(&extra);
+        zmq_msg_close(&extra);
+        ok = false;
+        if (!more)
+            break;
+    }
+    struct scbr_error err;
+    size_t idlen = zmq_msg_size(&p->id);
+    if (ok && (idlen == 0 || idlen > SCBR_SENDER_MAX ||
+               scbr_msg_decode(&p->m, zmq_msg_data(&p->body), zmq_msg_size(&p->body), &err) != 0))
+        ok = false;
+    if (!ok) {
+        r->st.malformed++;
+        zmq_msg_close(&p->id);
+        zmq_msg_close(&p->body);
+        return true;
+    }
+    struct peer *peer = peer_find(r, zmq_msg_data(&p->id), idlen);
+    if (peer)
+        peer->seen_ms = now_ms();
+    bool batched = p->m.kind == SCBR_MSG_SUBSCRIBE || p->m.kind == SCBR_MSG_UNSUBSCRIBE ||
+                   p->m.kind == SCBR_MSG_PUBLISH;
+    /* the ecall's input must fit the boundary's message limit */
+    bool too_big = r->batch_bytes + p->m.body_len + 64 > MAX_MESSAGE / 2;
+    if (r->nbatch && (!batched || p->m.kind != r->batch_kind || too_big)) {
+        /* flush the others first; this message moves to the front (decoded again: a small
+         * message's bytes live inside its zmq_msg_t) */
+        size_t at = r->nbatch;
+        flush(r);
+        zmq_msg_init(&r->batch[0].id);
+        zmq_msg_init(&r->batch[0].body);
+        zmq_msg_move(&r->batch[0].id, &r->batch[at].id);
+        zmq_msg_move(&r->batch[0].body, &r->batch[at].body);
+        zmq_msg_close(&r->batch[at].id);
+        zmq_msg_close(&r->batch[at].body);
+        p = &r->batch[0];
+        scbr_msg_decode(&p->m, zmq_msg_data(&p->body), zmq_msg_size(&p->body), &err);
+    }
+    if (batched) {
+        r->batch_kind = p->m.kind;
+        r->batch_bytes += p->m.body_len + 64;
+        if (++r->nbatch == r->opt.batch)
+            flush(r);
+        return true;
+    }
+    control(r, &p->id, &p->m);
+    zmq_msg_close(&p->id);
+    zmq_msg_close(&p->body);
+    return true;
+}
+
+int scbr_router_run(scbr_router *r, struct scbr_error *err)
+{
+    zmq_pollitem_t item = {r->sock, 0, ZMQ_POLLIN, 0};
+    while (!r->halt && !(r->opt.stop && *r->opt.stop)) {
+        int n = zmq_poll(&item, 1, 100);
+        if (n < 0 && zmq_errno() != EINTR)
+            return scbr_fail(err, "zeromq poll: %s", zmq_strerror(zmq_errno()));
+        for (unsigned k = 0; n > 0 && k < r->opt.batch && receive(r); k++)
+            ;
+        flush(r);
+        int64_t now = now_ms();
+        if (now - r->swept_ms >= 1000) {
+            sweep_idle(r, now);
+            r->swept_ms = now;
+        }
+        if ((r->dirty && now - r->persisted_ms >= PERSIST_EVERY_MS) ||
+            (r->seq_dirty && now - r->persisted_ms >= PERSIST_SEQ_EVERY_MS))
+            persist(r);
+    }
+    return persist(r) == 0 ? 0 : scbr_fail(err, "cannot persist the subscriptions");
+}
+
+static void *router_thread(void *arg)
+{
+    scbr_router *r = arg;
+    r->run_rc = scbr_router_run(r, &r->run_err);
+    return NULL;
+}
+
+int scbr_router_start(scbr_router *r, struct scbr_error *err)
+{
+    if (r->started || pthread_create(&r->thread, NULL, router_thread, r) != 0)
+        return scbr_fail(err, "cannot start the router thread");
+    r->started = true;
+    return 0;
+}
+
+int scbr_router_stop(scbr_router *r, struct scbr_error *err)
+{
+    if (!r->started)
+        return 0;
+    r->halt = 1;
+    pthread_join(r->thread, NULL);
+    r->started = false;
+    if (r->run_rc != 0)
+        *err = r->run_err;
+    return r->run_rc;
+}
+
+int scbr_router_get_stats(scbr_router *r, struct scbr_router_stats *st)
+{
+    uint8_t *out = NULL;
+    size_t len;
+    int rc = call(r, SCBR_ECALL_STATS, NULL, 0, &out, &len) == TEE_OK &&
+                     scbr_stats_decode(st, out, len) == 0
+                 ? 0
+                 : -1;
+    free(out);
+    if (rc == 0) {
+        st->delivered = r->st.delivered;
+        st->dropped = r->st.dropped;
+        st->malformed = r->st.malformed;
+        st->ecalls = r->st.ecalls;
+        st->dropped_subscribers = r->st.dropped_subscribers;
+    }
+    return rc;
+}
+
+void scbr_router_close(scbr_router *r)
+{
+    if (!r)
+        return;
+    struct scbr_error err;
+    scbr_router_stop(r, &err);
+    batch_clear(r);
+    if (r->sock)
+        zmq_close(r->sock);
+    if (r->ctx)
+        zmq_ctx_term(r->ctx);
+    tee_destroy(r->e);
+    wire_writer_free(&r->in);
+    wire_writer_free(&r->frame);
+    scbr_idtab_free(&r->by_id, NULL);
+    free(r->peers);
+    free(r->batch);
+    free(r->state_path);
+    free(r);
+}

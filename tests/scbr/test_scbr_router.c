@@ -1,0 +1,530 @@
+/* test_scbr_router.c -- the SCBR router end to end over loopback: a real router (proc enclave,
+ * signed with a fresh key under the test's CLOISTER_HOME) runs in a thread of this process;
+ * real clients provision, subscribe and publish through ZeroMQ. What subscribers receive is
+ * compared with the plaintext oracle (scbr_sub_matches); refusals are read back from the
+ * enclave's counters. */
+#include <cloister/crypto.h>
+#include <cloister/scbr.h>
+#include <cloister/scbr_router.h>
+#include <cloister/tee_trust.h>
+
+#include <ftw.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <signal.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "scbr/common/scbr_proto.h"
+#include "util/fileio.h"
+
+#define WAIT_MS 5000
+#define QUIET_MS 300 /* how long "nothing more arrives" is watched */
+
+struct router {
+    scbr_router *r;
+    struct scbr_error err;
+    char endpoint[256];
+};
+
+static char home[4096], image[4200], sig[4300];
+static uint8_t sk[SCBR_SK_LEN];
+
+/* state: a directory name under home, or NULL; listen: "tcp://127.0.0.1:*" or an endpoint. */
+static void router_start(struct router *t, const char *state, const char *listen,
+                         unsigned idle_ms)
+{
+    char dir[4400];
+    memset(t, 0, sizeof *t);
+    struct scbr_router_options o;
+    scbr_router_options_init(&o);
+    o.listen = listen;
+    o.backend = TEE_BACKEND_PROC;
+    o.image = image;
+    o.signature = sig;
+    o.home = home;
+    o.idle_timeout_ms = idle_ms;
+    o.index = SCBR_INDEX_POSET;
+    if (state) {
+        snprintf(dir, sizeof dir, "%s/%s", home, state);
+        o.state_dir = dir;
+    }
+    if (scbr_router_open(&o, &t->r, &t->err) != 0 || scbr_router_start(t->r, &t->err) != 0)
+        fail_msg("router: %s", t->err.msg);
+    snprintf(t->endpoint, sizeof t->endpoint, "%s", scbr_router_endpoint(t->r));
+}
+
+static void router_stop(struct router *t)
+{
+    if (scbr_router_stop(t->r, &t->err) != 0)
+        fail_msg("router: %s", t->err.msg);
+    scbr_router_close(t->r);
+}
+
+static scbr_client *client(const struct router *t)
+{
+    struct scbr_error err;
+    scbr_client *c = scbr_client_connect(t->endpoint, sk, &err);
+    if (!c)
+        fail_msg("client: %s", err.msg);
+    return c;
+}
+
+static tee_verifier *verifier(tee_platform **platform)
+{
+    struct tee_err err;
+    *platform = tee_platform_open(home, &err);
+    assert_non_null(*platform);
+    tee_verifier *v = tee_verifier_new_file(tee_platform_ca_path(*platform), &err);
+    assert_non_null(v);
+    return v;
+}
+
+static void provision(struct router *t)
+{
+    struct scbr_error err;
+    if (scbr_provision_local(t->r, home, sk, WAIT_MS, &err) != 0)
+        fail_msg("provision: %s", err.msg);
+}
+
+static uint32_t subscribe(scbr_client *c, const char *filter)
+{
+    struct scbr_error err;
+    struct scbr_sub *s = scbr_parse_sub(filter, strlen(filter), "test", 1, &err);
+    assert_non_null(s);
+    uint32_t id;
+    if (scbr_client_subscribe(c, s, &id, WAIT_MS, &err) != 0)
+        fail_msg("subscribe: %s", err.msg);
+    scbr_sub_free(s);
+    return id;
+}
+
+static void publish(scbr_client *c, const char *header, const char *payload)
+{
+    struct scbr_error err;
+    struct scbr_pub *p = scbr_parse_pub(header, strlen(header), "test", 1, &err);
+    assert_non_null(p);
+    assert_int_equal(scbr_client_publish(c, p, payload, strlen(payload), &err), 0);
+    scbr_pub_free(p);
+}
+
+/* The next delivery must be `want`. */
+static void expect_payload(scbr_client *c, const char *want)
+{
+    struct scbr_error err;
+    uint8_t *got;
+    size_t len;
+    int n = scbr_client_receive(c, &got, &len, WAIT_MS, &err);
+    if (n != 1)
+        fail_msg("expected \"%s\", got %s", want, n == 0 ? "nothing" : err.msg);
+    if (len != strlen(want) || memcmp(got, want, len) != 0)
+        fail_msg("expected \"%s\", got \"%.*s\"", want, (int)len, (const char *)got);
+    free(got);
+}
+
+static void expect_nothing(scbr_client *c)
+{
+    struct scbr_error err;
+    uint8_t *got = NULL;
+    size_t len;
+    int n = scbr_client_receive(c, &got, &len, QUIET_MS, &err);
+    if (n == 1)
+        fail_msg("unexpected delivery \"%.*s\"", (int)len, (const char *)got);
+    assert_int_equal(n, 0);
+}
+
+static void stats(const struct router *t, struct scbr_router_stats *st)
+{
+    struct scbr_error err;
+    scbr_client *c = scbr_client_connect(t->endpoint, NULL, &err);
+    assert_non_null(c);
+    if (scbr_client_stats(c, st, WAIT_MS, &err) != 0)
+        fail_msg("stats: %s", err.msg);
+    scbr_client_close(c);
+}
+
+/* Before SK is provisioned nothing is accepted; a provider whose policy names another
+ * enclave refuses to provision. */
+static void test_provisioning(void **state)
+{
+    struct router t;
+    router_start(&t, NULL, "tcp://127.0.0.1:*", 0);
+    scbr_client *c = client(&t);
+    struct scbr_error err;
+    struct scbr_sub *s = scbr_parse_sub("x = 1", 5, "test", 1, &err);
+    uint32_t id;
+    assert_int_equal(scbr_client_subscribe(c, s, &id, WAIT_MS, &err), -1);
+    assert_non_null(strstr(err.msg, "no key provisioned"));
+
+    uint8_t wrong[1][TEE_HASH_LEN] = {{1}};
+    tee_platform *platform;
+    tee_verifier *v = verifier(&platform);
+    struct tee_policy p;
+    tee_policy_default(&p);
+    p.mrenclave = (const uint8_t(*)[TEE_HASH_LEN])wrong;
+    p.n_mrenclave = 1;
+    p.allow_simulated = true;
+    scbr_client *prov = scbr_client_connect(t.endpoint, NULL, &err);
+    assert_int_equal(scbr_client_provision(prov, v, &p, sk, NULL, WAIT_MS, &err), -1);
+    assert_non_null(strstr(err.msg, "evidence was refused"));
+    scbr_client_close(prov);
+    tee_verifier_free(v);
+    tee_platform_free(platform);
+
+    provision(&t);
+    assert_int_equal(scbr_client_subscribe(c, s, &id, WAIT_MS, &err), 0);
+    scbr_sub_free(s);
+
+    /* whoever provisions another SK does not inherit the subscriptions made under the old one */
+    struct scbr_router_stats st;
+    stats(&t, &st);
+    assert_int_equal(st.subscriptions, 1);
+    uint8_t old[SCBR_SK_LEN];
+    memcpy(old, sk, sizeof sk);
+    assert_int_equal(crypto_random(sk, sizeof sk), 0);
+    provision(&t);
+    scbr_client *fresh = client(&t);
+    subscribe(fresh, "y = 2");
+    stats(&t, &st);
+    assert_int_equal(st.subscriptions, 1);
+    assert_int_equal(scbr_client_unsubscribe(c, id, WAIT_MS, &err), -1); /* old key: refused */
+    assert_non_null(strstr(err.msg, "tampered"));
+    memcpy(sk, old, sizeof sk);
+    scbr_client_close(fresh);
+    scbr_client_close(c);
+    router_stop(&t);
+}
+
+/* A random workload: each of three subscribers gets exactly the publications that match one
+ * of its filters, once each, in publication order. */
+static void test_end_to_end(void **state)
+{
+    enum { NSUBS = 24, NPUBS = 300, NCLIENTS = 3 };
+    char *st, *pt;
+    size_t sl, pl;
+    struct scbr_sub_list subs;
+    struct scbr_pub_list pubs;
+    struct scbr_error err;
+    assert_int_equal(scbr_gen(SCBR_WORKLOAD_RANDOM, NSUBS, NPUBS, 42, &st, &sl, &pt, &pl), 0);
+    assert_int_equal(scbr_parse_subs(st, sl, "subs", &subs, &err), 0);
+    assert_int_equal(scbr_parse_pubs(pt, pl, "pubs", &pubs, &err), 0);
+    struct router t;
+    router_start(&t, NULL, "tcp://127.0.0.1:*", 0);
+    provision(&t);
+    scbr_client *c[NCLIENTS], *pub = client(&t);
+    for (int k = 0; k < NCLIENTS; k++)
+        c[k] = client(&t);
+    for (size_t i = 0; i < subs.n; i++) {
+        uint32_t id;
+        assert_int_equal(scbr_client_subscribe(c[i % NCLIENTS], subs.v[i], &id, WAIT_MS, &err),
+                         0);
+    }
+    size_t total = 0;
+    for (size_t j = 0; j < pubs.n; j++) {
+        char payload[32];
+        snprintf(payload, sizeof payload, "pub-%zu", j);
+        assert_int_equal(scbr_client_publish(pub, pubs.v[j], payload, strlen(payload), &err), 0);
+    }
+    for (int k = 0; k < NCLIENTS; k++) {
+        for (size_t j = 0; j < pubs.n; j++) {
+            bool match = false;
+            for (size_t i = (size_t)k; i < subs.n && !match; i += NCLIENTS)
+                match = scbr_sub_matches(subs.v[i], pubs.v[j]);
+            char payload[32];
+            snprintf(payload, sizeof payload, "pub-%zu", j);
+            if (match) {
+                expect_payload(c[k], payload);
+                total++;
+            }
+        }
+        expect_nothing(c[k]);
+    }
+    assert_true(total > 20); /* the workload exercises the router */
+    struct scbr_router_stats s;
+    stats(&t, &s);
+    assert_int_equal(s.published, NPUBS);
+    assert_int_equal(s.delivered, total);
+    assert_int_equal(s.subscriptions, NSUBS);
+    assert_int_equal(s.refused_tampered + s.refused_replayed + s.refused_truncated, 0);
+    for (int k = 0; k < NCLIENTS; k++)
+        scbr_client_close(c[k]);
+    scbr_client_close(pub);
+    router_stop(&t);
+    scbr_sub_list_free(&subs);
+    scbr_pub_list_free(&pubs);
+    free(st);
+    free(pt);
+}
+
+/* Re-encodes a client message with its envelope changed by fn. */
+static size_t rewrap(const uint8_t *msg, size_t len, uint8_t *out, size_t cap, size_t cut,
+                     size_t flip)
+{
+    struct scbr_msg m;
+    struct scbr_error err;
+    assert_int_equal(scbr_msg_decode(&m, msg, len, &err), 0);
+    uint8_t body[1024];
+    assert_true(m.body_len <= sizeof body && m.body_len > cut);
+    memcpy(body, m.body, m.body_len);
+    if (flip)
+        body[m.body_len - flip] ^= 0x40;
+    struct wire_writer w;
+    wire_writer_init_fixed(&w, out, cap);
+    scbr_msg_encode(&w, m.kind, body, m.body_len - cut, m.payload, m.payload_len);
+    assert_true(wire_writer_ok(&w));
+    return w.len;
+}
+
+static void test_refusals(void **state)
+{
+    struct router t;
+    router_start(&t, NULL, "tcp://127.0.0.1:*", 0);
+    provision(&t);
+    scbr_client *sub = client(&t), *pub = client(&t), *other = client(&t);
+    subscribe(sub, "symbol = \"ACME\"");
+    publish(pub, "symbol = \"ACME\", price = 1", "genuine");
+    expect_payload(sub, "genuine");
+
+    const uint8_t *last;
+    size_t len, n;
+    uint8_t copy[2048], bad[2048];
+    assert_int_equal(scbr_client_last_sent(pub, &last, &len), 0);
+    assert_true(len <= sizeof copy);
+    memcpy(copy, last, len);
+    struct scbr_error err;
+    assert_int_equal(scbr_client_send_raw(pub, copy, len, &err), 0);   /* replayed */
+    assert_int_equal(scbr_client_send_raw(other, copy, len, &err), 0); /* another sender */
+    n = rewrap(copy, len, bad, sizeof bad, 0, 3);                         /* tag altered */
+    assert_int_equal(scbr_client_send_raw(pub, bad, n, &err), 0);
+    n = rewrap(copy, len, bad, sizeof bad, 0, 30); /* ciphertext altered */
+    assert_int_equal(scbr_client_send_raw(pub, bad, n, &err), 0);
+    n = rewrap(copy, len, bad, sizeof bad, 5, 0); /* envelope cut short */
+    assert_int_equal(scbr_client_send_raw(pub, bad, n, &err), 0);
+    assert_int_equal(scbr_client_send_raw(pub, copy, len - 3, &err), 0); /* frame cut short */
+    publish(pub, "symbol = \"ACME\", price = 2", "fresh");
+    expect_payload(sub, "fresh"); /* only the genuine, fresh one got through */
+    expect_nothing(sub);
+
+    struct scbr_router_stats s;
+    stats(&t, &s);
+    assert_int_equal(s.refused_replayed, 1);
+    assert_int_equal(s.refused_tampered, 3);
+    assert_int_equal(s.refused_truncated, 1);
+    assert_int_equal(s.malformed, 1);
+    assert_int_equal(s.published, 2);
+    assert_int_equal(s.delivered, 2);
+    scbr_client_close(sub);
+    scbr_client_close(pub);
+    scbr_client_close(other);
+    router_stop(&t);
+}
+
+/* Polls the counters until `want` subscriptions remain; alive heartbeats meanwhile. */
+/* A payload sealed end to end crosses the router intact; the router only ever held ciphertext;
+ * another SK or one flipped bit is refused. */
+static void test_payload_end_to_end(void **state)
+{
+    struct router t;
+    router_start(&t, NULL, "tcp://127.0.0.1:*", 0);
+    provision(&t);
+    scbr_client *sub = client(&t), *pub = client(&t);
+    subscribe(sub, "k = 1");
+    static const char secret[] = "for subscribers only";
+    uint8_t *sealed, *got, *clear;
+    size_t sealed_len, len, clear_len;
+    struct scbr_error err;
+    assert_int_equal(scbr_payload_seal(sk, secret, sizeof secret, &sealed, &sealed_len, &err), 0);
+    assert_null(memmem(sealed, sealed_len, "subscribers", 11));
+    struct scbr_pub *h = scbr_parse_pub("k = 1", 5, "test", 1, &err);
+    assert_int_equal(scbr_client_publish(pub, h, sealed, sealed_len, &err), 0);
+    assert_int_equal(scbr_client_receive(sub, &got, &len, WAIT_MS, &err), 1);
+    assert_int_equal(scbr_payload_open(sk, got, len, &clear, &clear_len, &err), 0);
+    assert_int_equal(clear_len, sizeof secret);
+    assert_memory_equal(clear, secret, sizeof secret);
+    free(clear);
+    uint8_t other[SCBR_SK_LEN] = {0};
+    assert_int_equal(scbr_payload_open(other, got, len, &clear, &clear_len, &err), -1);
+    got[len - 1] ^= 1;
+    assert_int_equal(scbr_payload_open(sk, got, len, &clear, &clear_len, &err), -1);
+    assert_int_equal(scbr_payload_open(sk, got, 27, &clear, &clear_len, &err), -1);
+    free(got);
+    free(sealed);
+    scbr_pub_free(h);
+    scbr_client_close(sub);
+    scbr_client_close(pub);
+    router_stop(&t);
+}
+
+static void wait_subscriptions(const struct router *t, uint64_t want, scbr_client *alive)
+{
+    struct scbr_router_stats s;
+    struct scbr_error err;
+    for (int i = 0; i < 200; i++) {
+        assert_int_equal(scbr_client_heartbeat(alive, &err), 0);
+        stats(t, &s);
+        if (s.subscriptions == want)
+            return;
+        struct timespec ts = {0, 50 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    fail_msg("still %llu subscriptions, expected %llu", (unsigned long long)s.subscriptions,
+             (unsigned long long)want);
+}
+
+static void test_unsubscribe_disconnect(void **state)
+{
+    struct router t;
+    router_start(&t, NULL, "tcp://127.0.0.1:*", 1000);
+    provision(&t);
+    scbr_client *a = client(&t), *b = client(&t), *quiet = client(&t), *pub = client(&t);
+    uint32_t a1 = subscribe(a, "x = 1"), a2 = subscribe(a, "x >= 1");
+    subscribe(b, "x = 1");
+    subscribe(quiet, "x = 99");
+    publish(pub, "x = 1", "one");
+    expect_payload(a, "one"); /* two of its filters match: one delivery */
+    expect_nothing(a);
+    expect_payload(b, "one");
+
+    struct scbr_error err;
+    assert_int_equal(scbr_client_unsubscribe(b, a1, WAIT_MS, &err), -1); /* not its own */
+    assert_non_null(strstr(err.msg, "denied"));
+    assert_int_equal(scbr_client_unsubscribe(a, a2, WAIT_MS, &err), 0);
+    assert_int_equal(scbr_client_unsubscribe(a, a2, WAIT_MS, &err), -1); /* gone already */
+    publish(pub, "x = 2", "two");
+    publish(pub, "x = 1", "three");
+    expect_payload(a, "three");
+    expect_payload(b, "three");
+    expect_nothing(a);
+
+    scbr_client_close(b);        /* bye: its subscription goes at once */
+    wait_subscriptions(&t, 2, a); /* a1 and quiet's */
+    wait_subscriptions(&t, 1, a); /* quiet was silent past the timeout; a kept talking */
+    struct scbr_router_stats s;
+    stats(&t, &s);
+    assert_int_equal(s.dropped_subscribers, 2);
+    assert_int_equal(s.unsubscribed, 1);
+    assert_int_equal(s.refused_other, 2);
+    scbr_client_close(a);
+    scbr_client_close(quiet);
+    scbr_client_close(pub);
+    router_stop(&t);
+}
+
+static void test_restart(void **state)
+{
+    struct router t;
+    router_start(&t, "restart-state", "tcp://127.0.0.1:*", 0);
+    provision(&t);
+    scbr_client *sub = client(&t), *pub = client(&t), *gone = client(&t);
+    subscribe(sub, "symbol prefix \"AC\"");
+    subscribe(gone, "symbol exists");
+    publish(pub, "symbol = \"ACME\"", "before");
+    expect_payload(sub, "before");
+    expect_payload(gone, "before");
+    const uint8_t *last;
+    size_t len;
+    uint8_t copy[1024];
+    assert_int_equal(scbr_client_last_sent(pub, &last, &len), 0);
+    memcpy(copy, last, len);
+    char endpoint[256];
+    snprintf(endpoint, sizeof endpoint, "%s", t.endpoint);
+    router_stop(&t);
+    scbr_client_close(gone); /* while no router runs: its bye is lost, it just vanishes */
+    struct scbr_router_stats s;
+
+    /* a new router process tree on the same port: SK and subscriptions come back sealed */
+    router_start(&t, "restart-state", endpoint, 1000);
+    struct scbr_error err;
+    assert_int_equal(scbr_client_stats(sub, &s, WAIT_MS, &err), 0); /* sub reconnected */
+    assert_int_equal(s.subscriptions, 2);
+    assert_int_equal(scbr_client_send_raw(pub, copy, len, &err), 0);
+    publish(pub, "symbol = \"ACNE\"", "after");
+    expect_payload(sub, "after");
+    expect_nothing(sub);
+    wait_subscriptions(&t, 1, sub); /* the vanished subscriber timed out; sub kept talking */
+    stats(&t, &s);
+    assert_int_equal(s.refused_replayed, 1);
+    assert_int_equal(s.dropped_subscribers, 1);
+    scbr_client_close(sub);
+    scbr_client_close(pub);
+    router_stop(&t);
+}
+
+/* The enclave process is killed under the router: the next batch fails, the router restarts it,
+ * SK comes back from the runtime's sealed store and the subscriptions from the state file. */
+static void test_enclave_crash(void **state)
+{
+    struct router t;
+    router_start(&t, "crash-state", "tcp://127.0.0.1:*", 0);
+    provision(&t);
+    scbr_client *sub = client(&t), *pub = client(&t);
+    subscribe(sub, "n >= 0");
+    char path[4400];
+    snprintf(path, sizeof path, "%s/crash-state/subscriptions.sealed", home);
+    for (int i = 0; i < 100 && access(path, F_OK) != 0; i++) { /* persisted within 200 ms */
+        struct timespec ts = {0, 50 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    assert_int_equal(access(path, F_OK), 0);
+    struct tee_info info;
+    assert_int_equal(tee_get_info(scbr_router_enclave(t.r), &info), TEE_OK);
+    assert_int_equal(kill(info.pid, SIGKILL), 0);
+    publish(pub, "n = 1", "lost with the enclave");
+    uint8_t *got = NULL;
+    size_t len;
+    struct scbr_error err;
+    int n = 0;
+    for (int i = 0; i < 50 && n != 1; i++) { /* the router notices on its next ecall */
+        char payload[32];
+        snprintf(payload, sizeof payload, "after %d", i);
+        publish(pub, "n = 2", payload);
+        n = scbr_client_receive(sub, &got, &len, 200, &err);
+    }
+    assert_int_equal(n, 1);
+    assert_true(len >= 6 && memcmp(got, "after ", 6) == 0); /* the one in the dead batch is lost */
+    free(got);
+    assert_int_equal(tee_get_info(scbr_router_enclave(t.r), &info), TEE_OK);
+    assert_int_equal(info.stats.restarts, 1);
+    scbr_client_close(sub);
+    scbr_client_close(pub);
+    router_stop(&t);
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    return remove(path);
+}
+
+/* A fresh home: no platform, no sealed SK nor subscriptions from an earlier run. */
+static int setup(void **state)
+{
+    const char *h = getenv("CLOISTER_HOME");
+    assert_non_null(h);
+    snprintf(home, sizeof home, "%s", h);
+    nftw(home, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    assert_int_equal(file_mkdirs(home, 0700), 0);
+    snprintf(image, sizeof image, "%s/enclaves/scbr.enclave", CLOISTER_BINARY_DIR);
+    snprintf(sig, sizeof sig, "%s/scbr-test.sig", home);
+    uint8_t seed[32], pk[32];
+    struct scbr_error err;
+    assert_int_equal(crypto_ed25519_keypair(pk, seed), 0);
+    if (scbr_router_sign(image, seed, 0, 0, sig, &err) != 0)
+        fail_msg("%s", err.msg);
+    return crypto_random(sk, sizeof sk);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_provisioning), cmocka_unit_test(test_end_to_end),
+        cmocka_unit_test(test_refusals), cmocka_unit_test(test_payload_end_to_end),
+        cmocka_unit_test(test_unsubscribe_disconnect), cmocka_unit_test(test_enclave_crash),
+        cmocka_unit_test(test_restart)};
+    return cmocka_run_group_tests(tests, setup, NULL);
+}

@@ -10,7 +10,7 @@
  *   5  enclave: the rest sealed as an exported state and imported (by an instance without SK,
  *      so the key check it must carry is 32 zero bytes)
  * The trusted code is the real enclave's (enclave_scbr), run in-process as the sim backend
- * does, with a simulated platform in a temporary directory. Every enclave input gets a fresh
+ * does, on the platform and identity of fuzz/common. Every enclave input gets a fresh
  * instance holding SK (restored from the sealed secrets of one provisioning at start-up), so
  * nothing outlives an input and the leak checker sees everything freed. */
 #include <cloister/crypto.h>
@@ -21,16 +21,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/fuzz_common.h"
 #include "scbr/common/scbr_proto.h"
 #include "tee/enclave/rt.h"
 
 #define LIMIT (1u << 20)
 TEE_ENCLAVE_DECLARE(scbr);
 
-static char home[] = "/tmp/cloister-fuzz-scbr-XXXXXX";
-static tee_platform *platform;
-static struct tee_identity id;
-static tee_verifier *verifier;
 static uint8_t *secrets; /* SK, sealed by the one provisioning */
 static size_t secrets_len;
 static crypto_aead *aead;
@@ -46,27 +43,18 @@ const char *__asan_default_options(void)
     return "quarantine_size_mb=32";
 }
 
-static int call(struct tee_rt *on, uint32_t number, const void *in, size_t len,
-                struct wire_writer *out)
-{
-    struct tee_env env = {on, NULL, ""};
-    return tee_rt_find(on, number)->handler(&env, in, len, out);
-}
-
 /* A started, initialised instance with a fresh identity view, holding SK if asked (and once
  * provisioned). */
 static struct tee_rt *instance(bool with_key)
 {
     struct tee_err err;
-    struct tee_rt *r = tee_rt_new(&tee_enclave_scbr, tee_self_new(&id, platform, &err), LIMIT);
-    struct tee_env env = {r, NULL, ""};
+    struct tee_rt *r = fuzz_instance(&tee_enclave_scbr, LIMIT);
     struct wire_writer w;
     wire_writer_init(&w);
     uint8_t kind = SCBR_INDEX_FAST;
-    if (!r || tee_enclave_scbr.on_start(&env) != TEE_OK || call(r, SCBR_ECALL_INIT, &kind, 1, &w) ||
+    if (fuzz_call(r, SCBR_ECALL_INIT, &kind, 1, &w) ||
         (with_key && secrets && tee_secrets_restore(r->self, secrets, secrets_len, &err) != 0))
         abort();
-    r->started = true; /* on_stop runs at tee_rt_free */
     wire_writer_free(&w);
     return r;
 }
@@ -83,7 +71,7 @@ static void provision(void)
     struct tee_secret s = {SCBR_SECRET_NAME, sk, sizeof sk};
     struct tee_claims claims;
     if (tee_prov_offer(r->self, nonce, sizeof nonce, &offer, &offer_len, &err) ||
-        tee_prov_package(verifier, &p, nonce, sizeof nonce, offer, offer_len, &s, 1, &package,
+        tee_prov_package(fuzz_verifier(), &p, nonce, sizeof nonce, offer, offer_len, &s, 1, &package,
                          &package_len, &claims, &err) ||
         tee_prov_accept(r->self, package, package_len, TEE_SEAL_MRENCLAVE, &secrets,
                         &secrets_len, &err))
@@ -97,38 +85,17 @@ static void cleanup(void)
 {
     free(secrets);
     crypto_aead_free(aead);
-    tee_verifier_free(verifier);
-    tee_platform_free(platform);
-    static const char *const files[] = {"platform/secrets", "platform/ca.pem",
-                                        "platform/platform.pem", "platform", ""};
-    char path[512];
-    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
-        snprintf(path, sizeof path, "%s/%s", home, files[i]);
-        if (unlink(path) != 0)
-            rmdir(path);
-    }
 }
 
 static void init(void)
 {
     if (aead)
         return;
-    struct tee_err err;
-    static const char image[] = "fuzz scbr image";
-    uint8_t seed[TEE_SEED_LEN] = {9}, key[32], *sig;
-    size_t siglen;
-    struct tee_config c;
-    struct tee_sigstruct s;
-    tee_config_default(&c);
-    if (!mkdtemp(home) || !(platform = tee_platform_open(home, &err)) ||
-        tee_sign(&s, image, sizeof image - 1, &c, seed) ||
-        tee_sigstruct_encode(&s, &sig, &siglen) ||
-        tee_image_verify(&id, image, sizeof image - 1, sig, siglen, &err) ||
-        !(verifier = tee_verifier_new_file(tee_platform_ca_path(platform), &err)) ||
-        scbr_derive_key(key, sk, SCBR_KEY_HEADER) ||
+    uint8_t key[32];
+    if (scbr_derive_key(key, sk, SCBR_KEY_HEADER) ||
         !(aead = crypto_aead_new(CRYPTO_AES256_GCM, key)))
         abort();
-    free(sig);
+    crypto_wipe(key, sizeof key);
     atexit(cleanup);
     provision();
 }
@@ -179,7 +146,7 @@ static void genuine(struct tee_rt *rt, uint8_t kind, const uint8_t *data, size_t
         wire_put_varint(&in, 1);
         wire_put_bytes(&in, sender, sizeof sender - 1);
         wire_put_bytes(&in, env.buf, env.len);
-        if (call(rt, ecall_of[kind % 3], in.buf, in.len, &out) != TEE_OK)
+        if (fuzz_call(rt, ecall_of[kind % 3], in.buf, in.len, &out) != TEE_OK)
             abort(); /* a well-formed batch is always answered */
     }
     wire_writer_free(&env);
@@ -197,7 +164,7 @@ static void import(struct tee_rt *fresh, const uint8_t *data, size_t size)
     if (!blob || tee_seal(fresh->self, TEE_SEAL_MRENCLAVE, aad, sizeof aad, data, size, blob, cap,
                           &len) != 0)
         abort();
-    call(fresh, SCBR_ECALL_IMPORT, blob, len, &out);
+    fuzz_call(fresh, SCBR_ECALL_IMPORT, blob, len, &out);
     wire_writer_free(&out);
     free(blob);
 }
@@ -217,7 +184,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                           SCBR_ECALL_MATCH, SCBR_ECALL_DROP};
         struct wire_writer out;
         wire_writer_init(&out);
-        call(rt, ecalls[data[1] % 4], data + 2, size - 2, &out);
+        fuzz_call(rt, ecalls[data[1] % 4], data + 2, size - 2, &out);
         wire_writer_free(&out);
     } else if (data[0] == 4) {
         struct scbr_error err;

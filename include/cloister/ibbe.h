@@ -131,6 +131,10 @@ int ibbe_group_add(const ibbe_msk *msk, ibbe_group *g, const char *id, const cha
  * partition re-keyed (new k, C1, C2, wrapped gk). O(m). When the group gets sparse (see
  * IBBE_REPARTITION below) it is re-partitioned instead: O(N). */
 int ibbe_group_remove(const ibbe_msk *msk, ibbe_group *g, const char *id, const char **err);
+/* Several removals sharing one fresh gk and one re-keying (O(count + m)); refused as a whole
+ * when one id is not a member, appears twice, or nobody would be left. */
+int ibbe_group_remove_many(const ibbe_msk *msk, ibbe_group *g, const char *const *ids,
+                           size_t count, const char **err);
 /* Re-partition when members < partitions × n / IBBE_REPARTITION_DIVISOR and fewer partitions
  * would do: the average partition is then less than half full. */
 #define IBBE_REPARTITION_DIVISOR 2
@@ -194,6 +198,21 @@ int ibbe_store_save_partition(ibbe_store *s, const ibbe_group *g, size_t part,
 int ibbe_store_load_group(ibbe_store *s, const char *name, ibbe_group **g, const char **err);
 /* Bytes of the group's files (group record and partitions), or -1. */
 long long ibbe_store_group_bytes(ibbe_store *s, const char *name);
+/* A member's view: the group record and only the partition listing id (found by a scan of the
+ * raw records; only that one is decoded), enough for ibbe_group_decrypt. O(n) work, not O(N). */
+int ibbe_store_load_member(ibbe_store *s, const char *name, const char *id, ibbe_group **g,
+                           const char **err);
+/* Raw records for the enclave driver (part -1: the group record); trim deletes the partition
+ * files from index `partitions` on. */
+int ibbe_store_read_raw(ibbe_store *s, const char *name, long part, uint8_t **buf, size_t *len,
+                        const char **err);
+int ibbe_store_write_raw(ibbe_store *s, const char *name, long part, const uint8_t *buf,
+                         size_t len, const char **err);
+void ibbe_store_trim(ibbe_store *s, const char *name, size_t partitions);
+/* DIR/ibbe.msk.sealed, the enclave-sealed master secret; load fails with errno ENOENT when
+ * there is none. */
+int ibbe_store_save_sealed(ibbe_store *s, const uint8_t *blob, size_t len, const char **err);
+int ibbe_store_load_sealed(ibbe_store *s, uint8_t **blob, size_t *len, const char **err);
 
 /* ---- hybrid-encryption baselines (what the paper compared against) -----------------------
  * gk wrapped for every member under the member's public key: RSA-2048 OAEP (SHA-256, the
@@ -236,5 +255,45 @@ int ibbe_he_decode_chunk(ibbe_he_group *g, size_t chunk, const uint8_t *buf, siz
 int ibbe_store_save_he(ibbe_store *s, const ibbe_he_group *g, const char **err);
 int ibbe_store_load_he(ibbe_store *s, const char *name, ibbe_he_group **g, const char **err);
 long long ibbe_store_he_bytes(ibbe_store *s, const char *name);
+
+/* ---- user key files and files shared with a group ------------------------------------------
+ * User key record "CIUK" v1: str id, raw usk (IBBE_USK_BYTES). `extract --to PUBLIC` wraps
+ * that record in an HPKE message ("CHPM", base mode, AES-256-GCM, info IBBE_USK_INFO, AAD the
+ * identity) so only the user can read it: `cloister crypto hpke-open` recovers the record. */
+#define IBBE_USK_INFO "CLOISTER-IBBE-V01 user key"
+int ibbe_usk_encode(const char *id, const struct ibbe_usk *usk, uint8_t **out, size_t *len);
+int ibbe_usk_decode(char id[IBBE_ID_MAX + 1], struct ibbe_usk *usk, const uint8_t *buf,
+                    size_t len, const char **err);
+
+/* A member list file: one identity per line; blank lines and lines starting with '#' are
+ * skipped, a trailing '\r' is dropped. Parsed in place (ids point into text, which must end
+ * with a NUL at text[len]); *ids is malloc'd. Errors name the line: "line 7: ...". */
+int ibbe_members_parse(char *text, size_t len, char ***ids, size_t *count, char *err,
+                       size_t errcap);
+
+/* A file sealed for a group, "CIFL" v1:
+ *     str group | u64 epoch | raw salt (32) | raw nonce (12) | ciphertext ‖ tag (rest)
+ * under the file key HKDF-SHA256(ikm gk, salt, info IBBE_FILE_INFO ‖ group ‖ epoch) with
+ * AES-256-GCM, the header bytes as associated data. The epoch tells a reader which gk sealed
+ * the file; a file key opens one file only, so the admin enclave can hand it to the host
+ * without handing out gk. */
+#define IBBE_FILE_INFO "CLOISTER-IBBE-V01 file"
+#define IBBE_FILE_SALT_LEN 32
+struct ibbe_file_header {
+    char group[IBBE_NAME_MAX + 1];
+    uint64_t epoch;
+    uint8_t salt[IBBE_FILE_SALT_LEN];
+};
+int ibbe_file_key(uint8_t key[IBBE_KEY_LEN], const uint8_t gk[IBBE_KEY_LEN],
+                  const struct ibbe_file_header *h);
+/* *out is malloc'd: header, then the ciphertext. */
+int ibbe_file_seal(const uint8_t key[IBBE_KEY_LEN], const struct ibbe_file_header *h,
+                   const uint8_t *pt, size_t len, uint8_t **out, size_t *outlen);
+/* The header alone (bounds-checked), to learn the group and epoch before finding the key. */
+int ibbe_file_parse(struct ibbe_file_header *h, const uint8_t *buf, size_t len,
+                    const char **err);
+/* *pt is malloc'd; refuses a wrong key or any altered byte. */
+int ibbe_file_open(const uint8_t key[IBBE_KEY_LEN], const uint8_t *buf, size_t len,
+                   uint8_t **pt, size_t *ptlen, const char **err);
 
 #endif

@@ -121,6 +121,30 @@ static void polynomial(void **state)
     ibbe_poly_free(&r);
 }
 
+/* The product tree (Karatsuba above 32 coefficients) equals root-by-root expansion, for sizes
+ * around every split point. */
+static void product_tree(void **state)
+{
+    static const size_t sizes[] = {1, 31, 32, 33, 64, 65, 97, 200, 301};
+    enum { MAX = 301 };
+    bls_fr *h = malloc(MAX * sizeof *h);
+    for (size_t i = 0; i < MAX; i++)
+        assert_int_equal(bls_fr_random(&h[i]), 0);
+    for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+        struct ibbe_poly tree, slow = {0, malloc(sizeof(bls_fr))};
+        bls_fr_from_u64(&slow.coef[0], 1);
+        for (size_t i = 0; i < sizes[k]; i++)
+            assert_int_equal(ibbe_poly_mul_root(&slow, &h[i]), 0);
+        assert_int_equal(ibbe_poly_from_hashes(&tree, h, sizes[k]), 0);
+        assert_int_equal(tree.degree, sizes[k]);
+        for (size_t j = 0; j <= sizes[k]; j++)
+            assert_true(bls_fr_eq(&tree.coef[j], &slow.coef[j]));
+        ibbe_poly_free(&tree);
+        ibbe_poly_free(&slow);
+    }
+    free(h);
+}
+
 /* Every member of S recovers key with its own user key. */
 static void all_members_decrypt(const bls_fr *h, int first, size_t s,
                                 const struct ibbe_header *hdr, const uint8_t key[IBBE_KEY_LEN])
@@ -267,6 +291,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(hash_kat),
         cmocka_unit_test(polynomial),
+        cmocka_unit_test(product_tree),
         cmocka_unit_test(encrypt_decrypt),
         cmocka_unit_test(refusals),
         cmocka_unit_test(encodings),

@@ -296,10 +296,49 @@ static void refused_operations(void **state)
     ibbe_group_free(g);
 }
 
+/* Removals in one batch: refused as a whole (g unchanged) for a repeated id, a non-member or
+ * nobody left; otherwise one new epoch, the removed fail and the others share the new gk. */
+static void batch_removal(void **state)
+{
+    const char *err;
+    ibbe_group *g;
+    const char *members[2 * N + 1];
+    for (int i = 0; i <= 2 * N; i++)
+        members[i] = ids[i];
+    assert_int_equal(ibbe_group_create(msk, "batch", members, 2 * N + 1, &g, &err), 0);
+    uint8_t before[IBBE_KEY_LEN], after[IBBE_KEY_LEN];
+    assert_int_equal(ibbe_group_key(g, before), 0);
+    const char *twice[] = {ids[1], ids[2], ids[1]}, *stranger[] = {ids[1], ids[40]};
+    assert_int_equal(ibbe_group_remove_many(msk, g, twice, 3, &err), -1);
+    assert_string_equal(err, "the same member twice in one removal");
+    assert_int_equal(ibbe_group_remove_many(msk, g, stranger, 2, &err), -1);
+    assert_string_equal(err, "not a member");
+    assert_int_equal(ibbe_group_remove_many(msk, g, members, 2 * N + 1, &err), -1);
+    assert_string_equal(err, "cannot remove the last member of a group");
+    assert_int_equal(ibbe_group_epoch(g), 1);
+    assert_int_equal(ibbe_group_size(g), 2 * N + 1);
+    member_decrypts(g, 1, before);
+    /* a whole partition and one more: the emptied partition goes, one re-keying */
+    const char *gone[N + 1];
+    for (int i = 0; i <= N; i++)
+        gone[i] = ids[i];
+    assert_int_equal(ibbe_group_remove_many(msk, g, gone, N + 1, &err), 0);
+    assert_int_equal(ibbe_group_epoch(g), 2);
+    assert_int_equal(ibbe_group_size(g), N);
+    assert_int_equal(ibbe_group_key(g, after), 0);
+    assert_memory_not_equal(before, after, IBBE_KEY_LEN);
+    for (int i = 0; i <= N; i++)
+        outsider_fails(g, i);
+    for (int i = N + 1; i <= 2 * N; i++)
+        member_decrypts(g, i, after);
+    ibbe_group_free(g);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(refused_operations),
+        cmocka_unit_test(batch_removal),
         cmocka_unit_test(random_operations),
     };
     return cmocka_run_group_tests(tests, setup_keys, free_keys);

@@ -79,6 +79,169 @@ void ibbe_partition_delete(struct ibbe_partition *p, size_t i)
     p->hashes[i] = p->hashes[p->count];
 }
 
+/* ---- member index ---------------------------------------------------------------------------- */
+
+#define SLOT_EMPTY UINT32_MAX
+#define SLOT_DELETED (UINT32_MAX - 1)
+
+void ibbe_group_index_drop(ibbe_group *g)
+{
+    free(g->index);
+    g->index = NULL;
+    g->index_cap = g->index_used = 0;
+}
+
+static size_t slot_start(const ibbe_group *g, const bls_fr *hash)
+{
+    return (size_t)(hash->l[0] & (g->index_cap - 1));
+}
+
+/* The slot holding (part, i)'s member, found by its hash and identity; NULL if none. */
+static struct ibbe_slot *index_slot(const ibbe_group *g, const char *id, const bls_fr *hash)
+{
+    for (size_t k = slot_start(g, hash), n = 0; n < g->index_cap;
+         k = (k + 1) & (g->index_cap - 1), n++) {
+        struct ibbe_slot *s = &g->index[k];
+        if (s->part == SLOT_EMPTY)
+            return NULL;
+        if (s->part != SLOT_DELETED && strcmp(g->parts[s->part].ids[s->i], id) == 0)
+            return s;
+    }
+    return NULL;
+}
+
+static void index_insert(ibbe_group *g, const bls_fr *hash, size_t part, size_t i)
+{
+    size_t k = slot_start(g, hash);
+    while (g->index[k].part != SLOT_EMPTY && g->index[k].part != SLOT_DELETED)
+        k = (k + 1) & (g->index_cap - 1);
+    if (g->index[k].part == SLOT_EMPTY)
+        g->index_used++;
+    g->index[k] = (struct ibbe_slot){(uint32_t)part, (uint32_t)i};
+}
+
+/* (Re)builds the index for the current members with room to grow; -1 when out of memory. */
+static int index_build(ibbe_group *g)
+{
+    size_t members = ibbe_group_size(g), cap = 64;
+    while (cap < 2 * members + 64)
+        cap *= 2;
+    struct ibbe_slot *t = malloc(cap * sizeof *t);
+    if (!t)
+        return -1;
+    free(g->index);
+    g->index = t;
+    g->index_cap = cap;
+    g->index_used = 0;
+    for (size_t k = 0; k < cap; k++)
+        t[k].part = SLOT_EMPTY;
+    for (size_t p = 0; p < g->count; p++)
+        for (size_t i = 0; i < g->parts[p].count; i++)
+            index_insert(g, &g->parts[p].hashes[i], p, i);
+    return 0;
+}
+
+/* Makes sure the index exists with room for one more member (used slots at most 3/4). */
+static int index_ready(ibbe_group *g)
+{
+    if (g->index && 4 * (g->index_used + 1) <= 3 * g->index_cap)
+        return 0;
+    return index_build(g);
+}
+
+int ibbe_group_locate(const ibbe_group *g, const char *id, size_t *part, size_t *i)
+{
+    bls_fr h;
+    ibbe_group *mut = (ibbe_group *)g; /* the index is a cache: building it changes no state */
+    if (ibbe_hash_id(&h, id) != 0 || index_ready(mut) != 0)
+        return -1;
+    const struct ibbe_slot *s = index_slot(g, id, &h);
+    if (!s)
+        return -1;
+    *part = s->part;
+    *i = s->i;
+    return 0;
+}
+
+int ibbe_group_append(ibbe_group *g, size_t part, const char *id, const bls_fr *hash)
+{
+    struct ibbe_partition *p = &g->parts[part];
+    if (ibbe_partition_append(p, id, hash) != 0)
+        return -1;
+    if (g->index && index_ready(g) == 0)
+        index_insert(g, hash, part, p->count - 1);
+    else
+        ibbe_group_index_drop(g);
+    return 0;
+}
+
+void ibbe_group_delete(ibbe_group *g, size_t part, size_t i)
+{
+    struct ibbe_partition *p = &g->parts[part];
+    if (g->index) {
+        struct ibbe_slot *s = index_slot(g, p->ids[i], &p->hashes[i]);
+        struct ibbe_slot *last = index_slot(g, p->ids[p->count - 1], &p->hashes[p->count - 1]);
+        if (last)
+            last->i = (uint32_t)i;
+        if (s)
+            s->part = SLOT_DELETED;
+    }
+    ibbe_partition_delete(p, i);
+}
+
+void ibbe_group_drop_partition(ibbe_group *g, size_t part)
+{
+    struct ibbe_partition *p = &g->parts[part], *last = &g->parts[g->count - 1];
+    if (g->index)
+        for (size_t i = 0; i < last->count; i++) {
+            struct ibbe_slot *s = index_slot(g, last->ids[i], &last->hashes[i]);
+            if (s)
+                s->part = (uint32_t)part;
+        }
+    free(p->ids);
+    free(p->hashes);
+    *p = *last;
+    g->count--;
+}
+
+static void swap_bytes(unsigned char *a, unsigned char *b, size_t size)
+{
+    for (size_t k = 0; k < size; k++) {
+        unsigned char t = a[k];
+        a[k] = b[k];
+        b[k] = t;
+    }
+}
+
+static void sift_down(unsigned char *v, size_t root, size_t n, size_t size,
+                      int (*cmp)(const void *, const void *))
+{
+    for (size_t child; (child = 2 * root + 1) < n; root = child) {
+        if (child + 1 < n && cmp(v + child * size, v + (child + 1) * size) < 0)
+            child++;
+        if (cmp(v + root * size, v + child * size) >= 0)
+            return;
+        swap_bytes(v + root * size, v + child * size, size);
+    }
+}
+
+void ibbe_sort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
+{
+    unsigned char *v = base;
+    for (size_t i = n / 2; i-- > 0;)
+        sift_down(v, i, n, size, cmp);
+    for (size_t end = n; end-- > 1;) {
+        swap_bytes(v, v + end * size, size);
+        sift_down(v, 0, end, size, cmp);
+    }
+}
+
+void ibbe_group_forget_partition(ibbe_group *g, size_t part)
+{
+    ibbe_group_index_drop(g);
+    partition_clear(&g->parts[part]);
+}
+
 int ibbe_group_grow(ibbe_group *g)
 {
     if (g->count >= PARTITIONS_MAX)
@@ -93,6 +256,7 @@ int ibbe_group_grow(ibbe_group *g)
 
 void ibbe_group_truncate(ibbe_group *g, size_t partitions)
 {
+    ibbe_group_index_drop(g);
     while (g->count > partitions)
         partition_clear(&g->parts[--g->count]);
 }
@@ -148,9 +312,14 @@ const char *ibbe_group_member(const ibbe_group *g, size_t part, size_t i)
 
 long ibbe_group_find(const ibbe_group *g, const char *id)
 {
-    for (size_t p = 0; p < g->count; p++)
-        for (size_t i = 0; i < g->parts[p].count; i++)
-            if (strcmp(g->parts[p].ids[i], id) == 0)
+    size_t part, i;
+    if (ibbe_group_locate(g, id, &part, &i) == 0)
+        return (long)part;
+    if (g->index) /* indexed: not a member */
+        return -1;
+    for (size_t p = 0; p < g->count; p++) /* no memory for the index: scan */
+        for (size_t j = 0; j < g->parts[p].count; j++)
+            if (strcmp(g->parts[p].ids[j], id) == 0)
                 return (long)p;
     return -1;
 }
@@ -321,6 +490,7 @@ int ibbe_group_decode_partition(ibbe_group *g, size_t part, const uint8_t *buf, 
     }
     p.loaded = true;
     g->parts[part] = p;
+    ibbe_group_index_drop(g);
     return 0;
 fail:
     partition_clear(&p);
@@ -338,15 +508,11 @@ int ibbe_group_decrypt(const ibbe_pk *pk, const ibbe_group *g, const char *id,
         *err = "invalid identity";
         return -1;
     }
-    if (!ibbe_group_complete(g)) {
-        *err = "group state incomplete: a partition record is missing";
-        return -1;
-    }
     if (g->n > pk->n) {
         *err = "group partitions are larger than the public key allows";
         return -1;
     }
-    long part = ibbe_group_find(g, id);
+    long part = ibbe_group_find(g, id); /* only loaded partitions list members */
     if (part < 0) {
         *err = "not a member of the group";
         return -1;

@@ -217,13 +217,9 @@ void ibbe_poly_free(struct ibbe_poly *p)
     p->degree = 0;
 }
 
-int ibbe_poly_mul_root(struct ibbe_poly *p, const bls_fr *a)
+/* c[0..d] ← c·(x + a) as c[0..d+1] (room for d + 2 coefficients). */
+static void mul_root(bls_fr *c, size_t d, const bls_fr *a)
 {
-    bls_fr *c = realloc(p->coef, (p->degree + 2) * sizeof *c);
-    if (!c)
-        return -1;
-    p->coef = c;
-    size_t d = p->degree;
     c[d + 1] = c[d];
     for (size_t j = d; j > 0; j--) {
         bls_fr t;
@@ -231,7 +227,16 @@ int ibbe_poly_mul_root(struct ibbe_poly *p, const bls_fr *a)
         bls_fr_add(&c[j], &t, &c[j - 1]);
     }
     bls_fr_mul(&c[0], &c[0], a);
-    p->degree = d + 1;
+}
+
+int ibbe_poly_mul_root(struct ibbe_poly *p, const bls_fr *a)
+{
+    bls_fr *c = realloc(p->coef, (p->degree + 2) * sizeof *c);
+    if (!c)
+        return -1;
+    p->coef = c;
+    mul_root(c, p->degree, a);
+    p->degree++;
     return 0;
 }
 
@@ -262,18 +267,96 @@ int ibbe_poly_div_root(struct ibbe_poly *p, const bls_fr *a)
     return -1;
 }
 
+/* Below this many coefficients schoolbook multiplication beats Karatsuba's extra additions. */
+#define KARATSUBA_MIN 32
+#define LEAF_ROOTS 32
+
+/* out[0..nx+ny-2] = x · y, schoolbook. */
+static void poly_mul_school(bls_fr *out, const bls_fr *x, size_t nx, const bls_fr *y, size_t ny)
+{
+    bls_fr t;
+    for (size_t k = 0; k < nx + ny - 1; k++)
+        bls_fr_from_u64(&out[k], 0);
+    for (size_t i = 0; i < nx; i++)
+        for (size_t j = 0; j < ny; j++) {
+            bls_fr_mul(&t, &x[i], &y[j]);
+            bls_fr_add(&out[i + j], &out[i + j], &t);
+        }
+}
+
+/* out[0..nx+ny-2] = x · y, Karatsuba for large balanced operands; -1 when out of memory. */
+static int poly_mul(bls_fr *out, const bls_fr *x, size_t nx, const bls_fr *y, size_t ny)
+{
+    size_t m = ((nx > ny ? nx : ny) + 1) / 2; /* x1 and y1 have at most m coefficients */
+    if (nx < KARATSUBA_MIN || ny < KARATSUBA_MIN || nx <= m || ny <= m) {
+        poly_mul_school(out, x, nx, y, ny);
+        return 0;
+    }
+    /* x = x0 + x1 t^m, y = y0 + y1 t^m; z1 = (x0 + x1)(y0 + y1) - z0 - z2. */
+    size_t n1x = nx - m, n1y = ny - m, nz2 = n1x + n1y - 1;
+    bls_fr *sx = malloc((4 * m - 1) * sizeof *sx), *sy = sx + m, *z1 = sy + m;
+    if (!sx)
+        return -1;
+    for (size_t i = 0; i < m; i++) {
+        sx[i] = x[i];
+        sy[i] = y[i];
+        if (i < n1x)
+            bls_fr_add(&sx[i], &sx[i], &x[m + i]);
+        if (i < n1y)
+            bls_fr_add(&sy[i], &sy[i], &y[m + i]);
+    }
+    int rc = poly_mul(z1, sx, m, sy, m);
+    for (size_t k = 0; k < nx + ny - 1; k++)
+        bls_fr_from_u64(&out[k], 0);
+    if (rc == 0)
+        rc = poly_mul(out, x, m, y, m); /* z0 in out[0..2m-2] */
+    if (rc == 0)
+        rc = poly_mul(out + 2 * m, x + m, n1x, y + m, n1y); /* z2 in out[2m..] */
+    if (rc == 0) {
+        for (size_t k = 0; k < 2 * m - 1; k++)
+            bls_fr_sub(&z1[k], &z1[k], &out[k]);
+        for (size_t k = 0; k < nz2; k++)
+            bls_fr_sub(&z1[k], &z1[k], &out[2 * m + k]);
+        for (size_t k = 0; k < 2 * m - 1; k++)
+            bls_fr_add(&out[m + k], &out[m + k], &z1[k]);
+    }
+    free(sx);
+    return rc;
+}
+
+/* out[0..s] = ∏ (x + hashes[i]) by a product tree. */
+static int poly_product(bls_fr *out, const bls_fr *hashes, size_t s)
+{
+    if (s <= LEAF_ROOTS) {
+        bls_fr_from_u64(&out[0], 1);
+        for (size_t i = 0; i < s; i++)
+            mul_root(out, i, &hashes[i]);
+        return 0;
+    }
+    size_t a = s / 2, b = s - a;
+    bls_fr *left = malloc((s + 2) * sizeof *left), *right = left + a + 1;
+    if (!left)
+        return -1;
+    int rc = poly_product(left, hashes, a);
+    if (rc == 0)
+        rc = poly_product(right, hashes + a, b);
+    if (rc == 0)
+        rc = poly_mul(out, left, a + 1, right, b + 1);
+    free(left);
+    return rc;
+}
+
 int ibbe_poly_from_hashes(struct ibbe_poly *p, const bls_fr *hashes, size_t s)
 {
     p->degree = 0;
     p->coef = malloc((s + 1) * sizeof *p->coef);
     if (!p->coef)
         return -1;
-    bls_fr_from_u64(&p->coef[0], 1);
-    for (size_t i = 0; i < s; i++)
-        if (ibbe_poly_mul_root(p, &hashes[i]) != 0) {
-            ibbe_poly_free(p);
-            return -1;
-        }
+    if (poly_product(p->coef, hashes, s) != 0) {
+        ibbe_poly_free(p);
+        return -1;
+    }
+    p->degree = s;
     return 0;
 }
 

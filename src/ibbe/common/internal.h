@@ -17,7 +17,7 @@ struct ibbe_pk {
 };
 
 struct ibbe_msk {
-    bls_fr gamma;
+    bls_fr *gamma; /* in secret memory (tee_secret_alloc) */
     const ibbe_pk *pk;
     bls_g1_table *h_table;
     bls_g2_table *g_table, *w_table;
@@ -32,6 +32,14 @@ struct ibbe_partition {
     bool loaded;                   /* decoded from a record, or built by the admin */
 };
 
+/* Member index: open addressing over the low 64 bits of H(id) (a cryptographic hash, so not
+ * steerable into long probe chains without ~|table| hash evaluations per entry), built on the
+ * first lookup, kept up to date by the hot paths (add, remove) and dropped by wholesale
+ * changes (decoding, re-partitioning). */
+struct ibbe_slot {
+    uint32_t part, i; /* UINT32_MAX part: empty; UINT32_MAX - 1: deleted */
+};
+
 struct ibbe_group {
     char name[IBBE_NAME_MAX + 1];
     uint64_t epoch;
@@ -40,6 +48,8 @@ struct ibbe_group {
     struct ibbe_partition *parts;
     bool has_key;
     uint8_t gk[IBBE_KEY_LEN];
+    struct ibbe_slot *index; /* NULL until needed */
+    size_t index_cap, index_used; /* used counts deleted slots too */
 };
 
 /* b = HKDF(v^k) from the GT element. */
@@ -53,7 +63,20 @@ int ibbe_unwrap_key(uint8_t gk[IBBE_KEY_LEN], const uint8_t b[IBBE_KEY_LEN],
 /* Group allocation helpers (all zeroed; partitions with room for n members). */
 ibbe_group *ibbe_group_alloc(const char *name, size_t n, size_t partitions);
 int ibbe_partition_append(struct ibbe_partition *p, const char *id, const bls_fr *hash);
-void ibbe_partition_delete(struct ibbe_partition *p, size_t i);
+/* Appending to / deleting from partition part of g, keeping the member index. Deleting moves
+ * the partition's last member into slot i. */
+int ibbe_group_append(ibbe_group *g, size_t part, const char *id, const bls_fr *hash);
+void ibbe_group_delete(ibbe_group *g, size_t part, size_t i);
+/* Removes the emptied partition part: the last partition takes its place. */
+void ibbe_group_drop_partition(ibbe_group *g, size_t part);
+/* Where id is: 0 with *part and *i set, or -1. */
+int ibbe_group_locate(const ibbe_group *g, const char *id, size_t *part, size_t *i);
+void ibbe_group_index_drop(ibbe_group *g);
+/* Heapsort: qsort may ask the kernel for the machine's memory size (sysinfo), a system call
+ * the enclave's seccomp filter refuses. */
+void ibbe_sort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *));
+/* Unloads partition part (as if its record had not been read). */
+void ibbe_group_forget_partition(ibbe_group *g, size_t part);
 int ibbe_group_grow(ibbe_group *g); /* one more empty partition */
 void ibbe_group_truncate(ibbe_group *g, size_t partitions);
 bool ibbe_group_complete(const ibbe_group *g);

@@ -5,13 +5,14 @@
  * add:    first partition with room: C2 ← C2^{γ+H}, C3 ← C3^{γ+H} (k and b unchanged, so the
  *         wrap stays valid); a new partition wrapping the current gk when all are full.
  * remove: gk fresh, epoch + 1; C3 ← C3^{1/(γ+H)} in the member's partition (an emptied
- *         partition is replaced by the last one); every partition re-keyed with a fresh k:
+ *         partition is replaced by the last one); every partition re-keyed with a fresh k
+ *         (a batch of removals shares one re-keying):
  *         C1 = w^{-k}, C2 = C3^k, b = KDF(v^k). When fewer than half the slots are used
  *         (IBBE_REPARTITION_DIVISOR) and fewer partitions would do, the members are packed
  *         again into ⌈N/n⌉ partitions instead (O(N), amortised over the removals that led
  *         there).
- * Duplicate identities are refused (on create by sorting the hashes; on add by a scan of the
- * member lists, which is O(N) string comparisons but no group operation). */
+ * Duplicate identities are refused (on create by a hash set of H(id), on add by the group's
+ * member index: both O(1) per member). */
 #include "ibbe/enclave/secret.h"
 
 #include <cloister/crypto.h>
@@ -33,9 +34,27 @@ static int seal_partition(const ibbe_msk *msk, ibbe_group *g, size_t i, bool fre
     return rc;
 }
 
-static int cmp_fr_bytes(const void *a, const void *b)
+/* Whether two members share H(id) (a repeated identity: equal hashes are equal identities but
+ * for a hash collision, which IBBE could not tell apart either). A hash set indexed by the low
+ * bits of H: O(N). -1 when out of memory. */
+static int repeated_identity(const bls_fr *hashes, size_t count, bool *repeated)
 {
-    return memcmp(a, b, BLS_FR_BYTES);
+    size_t cap = 64;
+    while (cap < 2 * count)
+        cap *= 2;
+    uint32_t *t = malloc(cap * sizeof *t);
+    if (!t)
+        return -1;
+    memset(t, 0xff, cap * sizeof *t); /* UINT32_MAX: empty */
+    *repeated = false;
+    for (size_t i = 0; i < count && !*repeated; i++) {
+        size_t k = (size_t)(hashes[i].l[0] & (cap - 1));
+        while (t[k] != UINT32_MAX && !(*repeated = bls_fr_eq(&hashes[t[k]], &hashes[i])))
+            k = (k + 1) & (cap - 1);
+        t[k] = (uint32_t)i;
+    }
+    free(t);
+    return 0;
 }
 
 /* Fills an empty g with the members, ⌈N/n⌉ partitions, each sealed to g->gk. */
@@ -49,7 +68,7 @@ static int build_partitions(const ibbe_msk *msk, ibbe_group *g, const char *cons
             return -1;
         }
         for (size_t j = i * g->n; j < count && j < (i + 1) * g->n; j++)
-            if (ibbe_partition_append(&g->parts[i], ids[j], &hashes[j]) != 0) {
+            if (ibbe_group_append(g, i, ids[j], &hashes[j]) != 0) {
                 *err = "out of memory";
                 return -1;
             }
@@ -72,26 +91,24 @@ int ibbe_group_create(const ibbe_msk *msk, const char *name, const char *const *
         *err = "a group needs at least one member";
         return -1;
     }
-    bls_fr *hashes = malloc(count * sizeof *hashes);
-    uint8_t (*sorted)[BLS_FR_BYTES] = malloc(count * sizeof *sorted);
+    bls_fr *hashes = count <= UINT32_MAX / 2 ? malloc(count * sizeof *hashes) : NULL;
     ibbe_group *g = ibbe_group_alloc(name, msk->pk->n, 0);
+    bool repeated;
     int rc = -1;
     *err = "out of memory";
-    if (!hashes || !sorted || !g)
+    if (!hashes || !g)
         goto out;
-    for (size_t i = 0; i < count; i++) {
+    for (size_t i = 0; i < count; i++)
         if (ibbe_hash_id(&hashes[i], ids[i]) != 0) {
             *err = "invalid member identity";
             goto out;
         }
-        bls_fr_to_bytes(sorted[i], &hashes[i]);
+    if (repeated_identity(hashes, count, &repeated) != 0)
+        goto out;
+    if (repeated) {
+        *err = "duplicate member identity";
+        goto out;
     }
-    qsort(sorted, count, sizeof *sorted, cmp_fr_bytes);
-    for (size_t i = 1; i < count; i++)
-        if (memcmp(sorted[i - 1], sorted[i], BLS_FR_BYTES) == 0) {
-            *err = "duplicate member identity";
-            goto out;
-        }
     g->epoch = 1;
     if (crypto_random(g->gk, IBBE_KEY_LEN) != 0) {
         *err = "random number generator failed";
@@ -106,7 +123,6 @@ int ibbe_group_create(const ibbe_msk *msk, const char *name, const char *const *
 out:
     ibbe_group_free(g);
     free(hashes);
-    free(sorted);
     return rc;
 }
 
@@ -144,7 +160,7 @@ int ibbe_group_add(const ibbe_msk *msk, ibbe_group *g, const char *id, const cha
     while (i < g->count && g->parts[i].count >= g->n)
         i++;
     if (i == g->count) {
-        if (ibbe_group_grow(g) != 0 || ibbe_partition_append(&g->parts[i], id, &h) != 0) {
+        if (ibbe_group_grow(g) != 0 || ibbe_group_append(g, i, id, &h) != 0) {
             *err = "out of memory";
             return -1;
         }
@@ -154,12 +170,12 @@ int ibbe_group_add(const ibbe_msk *msk, ibbe_group *g, const char *id, const cha
         }
         return 0;
     }
-    if (ibbe_partition_append(&g->parts[i], id, &h) != 0) {
+    if (ibbe_group_append(g, i, id, &h) != 0) {
         *err = "out of memory";
         return -1;
     }
     if (raise_header(msk, &g->parts[i], &h, false) != 0) {
-        ibbe_partition_delete(&g->parts[i], g->parts[i].count - 1);
+        ibbe_group_delete(g, i, g->parts[i].count - 1);
         *err = "identity collides with the master secret";
         return -1;
     }
@@ -186,7 +202,7 @@ static int repartition(const ibbe_msk *msk, ibbe_group *g, const char **err)
     memcpy(fresh->gk, g->gk, IBBE_KEY_LEN);
     if (build_partitions(msk, fresh, ids, hashes, total, err) != 0)
         goto out;
-    ibbe_group_truncate(g, 0);
+    ibbe_group_truncate(g, 0); /* drops the index too */
     free(g->parts);
     g->parts = fresh->parts;
     g->count = fresh->count;
@@ -200,35 +216,70 @@ out:
     return rc;
 }
 
-int ibbe_group_remove(const ibbe_msk *msk, ibbe_group *g, const char *id, const char **err)
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Refuses a batch with a non-member, a repeated identity or every member: g stays as it was. */
+static int check_removals(const ibbe_group *g, const char *const *ids, size_t count,
+                          const char **err)
+{
+    size_t part, i;
+    if (count == 0) {
+        *err = "no member to remove";
+        return -1;
+    }
+    for (size_t k = 0; k < count; k++)
+        if (ibbe_group_locate(g, ids[k], &part, &i) != 0) {
+            *err = "not a member";
+            return -1;
+        }
+    if (count >= ibbe_group_size(g)) {
+        *err = "cannot remove the last member of a group";
+        return -1;
+    }
+    const char **sorted = malloc(count * sizeof *sorted);
+    if (!sorted) {
+        *err = "out of memory";
+        return -1;
+    }
+    memcpy(sorted, ids, count * sizeof *sorted);
+    ibbe_sort(sorted, count, sizeof *sorted, cmp_str);
+    int rc = 0;
+    for (size_t k = 1; k < count && rc == 0; k++)
+        if (strcmp(sorted[k - 1], sorted[k]) == 0) {
+            *err = "the same member twice in one removal";
+            rc = -1;
+        }
+    free(sorted);
+    return rc;
+}
+
+int ibbe_group_remove_many(const ibbe_msk *msk, ibbe_group *g, const char *const *ids,
+                           size_t count, const char **err)
 {
     if (!g->has_key) {
         *err = "group not opened by the admin";
         return -1;
     }
-    long part = ibbe_group_find(g, id);
-    if (part < 0) {
-        *err = "not a member";
+    if (check_removals(g, ids, count, err) != 0)
         return -1;
-    }
-    if (ibbe_group_size(g) == 1) {
-        *err = "cannot remove the last member of a group";
-        return -1;
-    }
-    struct ibbe_partition *p = &g->parts[part];
-    size_t i = 0;
-    while (strcmp(p->ids[i], id) != 0)
-        i++;
-    bls_fr h = p->hashes[i];
-    if (p->count > 1 && raise_header(msk, p, &h, true) != 0) {
-        *err = "identity collides with the master secret";
-        return -1;
-    }
-    ibbe_partition_delete(p, i);
-    if (p->count == 0) {
-        free(p->ids);
-        free(p->hashes);
-        *p = g->parts[--g->count];
+    for (size_t k = 0; k < count; k++) {
+        size_t part, i;
+        if (ibbe_group_locate(g, ids[k], &part, &i) != 0) {
+            *err = "out of memory";
+            return -1;
+        }
+        struct ibbe_partition *p = &g->parts[part];
+        bls_fr h = p->hashes[i];
+        if (p->count > 1 && raise_header(msk, p, &h, true) != 0) {
+            *err = "identity collides with the master secret";
+            return -1;
+        }
+        ibbe_group_delete(g, part, i);
+        if (p->count == 0)
+            ibbe_group_drop_partition(g, part);
     }
     if (crypto_random(g->gk, IBBE_KEY_LEN) != 0) {
         *err = "random number generator failed";
@@ -244,6 +295,11 @@ int ibbe_group_remove(const ibbe_msk *msk, ibbe_group *g, const char *id, const 
             return -1;
         }
     return 0;
+}
+
+int ibbe_group_remove(const ibbe_msk *msk, ibbe_group *g, const char *id, const char **err)
+{
+    return ibbe_group_remove_many(msk, g, &id, 1, err);
 }
 
 int ibbe_group_admin_open(const ibbe_msk *msk, ibbe_group *g, const char **err)

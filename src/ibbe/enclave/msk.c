@@ -5,10 +5,12 @@
  * powers h^{γ^i} from a fixed-base table of h (additions only). The master key keeps fixed-base
  * tables of h, g and w = g^γ, so every later operation on them is a table multiplication:
  * extract is g^{1/(γ+H)}, encrypt is C3 = h^t, C2 = h^{tk}, C1 = w^{-k} with t = ∏(γ + H_i)
- * computed directly in Fr (O(s)). Admin decryption: C2^{1/P(γ)} = h^k, so v^k = e(h^k, g). */
+ * computed directly in Fr (O(s)). Admin decryption: C2^{1/P(γ)} = h^k, so v^k = e(h^k, g).
+ * γ itself is kept in secret memory (tee_secret_alloc). */
 #include "ibbe/enclave/secret.h"
 
 #include <cloister/crypto.h>
+#include <cloister/tee_enclave.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -20,17 +22,23 @@ void ibbe_msk_free(ibbe_msk *msk)
     bls_g1_table_free(msk->h_table);
     bls_g2_table_free(msk->g_table);
     bls_g2_table_free(msk->w_table);
-    crypto_wipe(msk, sizeof *msk);
+    if (msk->gamma)
+        tee_secret_free(msk->gamma, sizeof *msk->gamma); /* wipes γ */
     free(msk);
 }
 
-/* Tables for a γ and a public key (pk->w already equal to g^γ). */
+/* Tables for a γ and a public key (pk->w already equal to g^γ). γ alone lives in secret memory
+ * (tee_secret_alloc: memfd_secret or mlock'd pages); the tables hold only public points. */
 static ibbe_msk *msk_new(const bls_fr *gamma, const ibbe_pk *pk)
 {
     ibbe_msk *msk = calloc(1, sizeof *msk);
     if (!msk)
         return NULL;
-    msk->gamma = *gamma;
+    if (!(msk->gamma = tee_secret_alloc(sizeof *msk->gamma))) {
+        free(msk);
+        return NULL;
+    }
+    *msk->gamma = *gamma;
     msk->pk = pk;
     msk->h_table = bls_g1_table_new(&pk->hpow[0]);
     msk->g_table = bls_g2_table_new(&pk->g);
@@ -83,7 +91,7 @@ int ibbe_setup(size_t n, ibbe_msk **out_msk, ibbe_pk **out_pk)
 
 void ibbe_msk_to_bytes(uint8_t out[BLS_FR_BYTES], const ibbe_msk *msk)
 {
-    bls_fr_to_bytes(out, &msk->gamma);
+    bls_fr_to_bytes(out, msk->gamma);
 }
 
 int ibbe_msk_from_bytes(ibbe_msk **out, const uint8_t in[BLS_FR_BYTES], const ibbe_pk *pk)
@@ -105,7 +113,7 @@ out:
 
 int ibbe_secret_exponent(const ibbe_msk *msk, const bls_fr *hash, bool invert, bls_fr *out)
 {
-    bls_fr_add(out, &msk->gamma, hash);
+    bls_fr_add(out, msk->gamma, hash);
     if (bls_fr_is_zero(out))
         return -1;
     if (invert)
@@ -118,7 +126,7 @@ int ibbe_secret_product(const ibbe_msk *msk, const bls_fr *hashes, size_t s, bls
     bls_fr f;
     bls_fr_from_u64(t, 1);
     for (size_t i = 0; i < s; i++) {
-        bls_fr_add(&f, &msk->gamma, &hashes[i]);
+        bls_fr_add(&f, msk->gamma, &hashes[i]);
         bls_fr_mul(t, t, &f);
     }
     crypto_wipe(&f, sizeof f);

@@ -44,7 +44,15 @@ struct ibbe_he_group {
     struct he_member *m;
     bool has_key;
     uint8_t gk[IBBE_KEY_LEN];
+    /* Member index: open addressing over a seeded FNV-1a hash of the id, built on the first
+     * lookup, kept by add and remove, dropped when chunks are decoded. */
+    uint32_t *index;
+    size_t index_cap, index_used; /* used counts deleted slots too */
+    uint64_t seed;
 };
+
+#define SLOT_EMPTY UINT32_MAX
+#define SLOT_DELETED (UINT32_MAX - 1)
 
 static size_t env_len(enum ibbe_he_scheme scheme)
 {
@@ -150,6 +158,8 @@ static ibbe_he_group *he_alloc(enum ibbe_he_scheme scheme, const char *name, siz
         return NULL;
     }
     g->scheme = scheme;
+    if (crypto_random(&g->seed, sizeof g->seed) != 0)
+        g->seed = 0; /* only the spread of an in-memory index depends on it */
     strcpy(g->name, name);
     g->chunk = chunk;
     g->cap = cap;
@@ -163,13 +173,80 @@ void ibbe_he_free(ibbe_he_group *g)
     for (size_t i = 0; i < g->cap; i++)
         member_clear(&g->m[i]);
     free(g->m);
+    free(g->index);
     crypto_wipe(g, sizeof *g);
     free(g);
 }
 
+static void index_drop(ibbe_he_group *g)
+{
+    free(g->index);
+    g->index = NULL;
+    g->index_cap = g->index_used = 0;
+}
+
+static size_t index_start(const ibbe_he_group *g, const char *id)
+{
+    uint64_t h = 14695981039346656037ull ^ g->seed;
+    for (const unsigned char *p = (const unsigned char *)id; *p; p++)
+        h = (h ^ *p) * 1099511628211ull;
+    return (size_t)(h & (g->index_cap - 1));
+}
+
+/* The slot of id, or NULL. */
+static uint32_t *index_slot(const ibbe_he_group *g, const char *id)
+{
+    for (size_t k = index_start(g, id), n = 0; n < g->index_cap;
+         k = (k + 1) & (g->index_cap - 1), n++) {
+        uint32_t v = g->index[k];
+        if (v == SLOT_EMPTY)
+            return NULL;
+        if (v != SLOT_DELETED && strcmp(g->m[v].id, id) == 0)
+            return &g->index[k];
+    }
+    return NULL;
+}
+
+static void index_insert(ibbe_he_group *g, size_t i)
+{
+    size_t k = index_start(g, g->m[i].id);
+    while (g->index[k] != SLOT_EMPTY && g->index[k] != SLOT_DELETED)
+        k = (k + 1) & (g->index_cap - 1);
+    if (g->index[k] == SLOT_EMPTY)
+        g->index_used++;
+    g->index[k] = (uint32_t)i;
+}
+
+/* (Re)builds the index with room to grow (at most 3/4 used); -1 when out of memory. */
+static int index_ready(ibbe_he_group *g)
+{
+    if (g->index && 4 * (g->index_used + 1) <= 3 * g->index_cap)
+        return 0;
+    size_t cap = 64;
+    while (cap < 2 * g->count + 64)
+        cap *= 2;
+    uint32_t *t = malloc(cap * sizeof *t);
+    if (!t)
+        return -1;
+    index_drop(g);
+    g->index = t;
+    g->index_cap = cap;
+    for (size_t k = 0; k < cap; k++)
+        t[k] = SLOT_EMPTY;
+    for (size_t i = 0; i < g->count; i++)
+        if (g->m[i].id)
+            index_insert(g, i);
+    return 0;
+}
+
 static long he_find(const ibbe_he_group *g, const char *id)
 {
-    for (size_t i = 0; i < g->count; i++)
+    ibbe_he_group *mut = (ibbe_he_group *)g; /* the index is a cache: no state changes */
+    if (index_ready(mut) == 0) {
+        const uint32_t *slot = index_slot(g, id);
+        return slot ? (long)*slot : -1;
+    }
+    for (size_t i = 0; i < g->count; i++) /* no memory for the index: scan */
         if (g->m[i].id && strcmp(g->m[i].id, id) == 0)
             return (long)i;
     return -1;
@@ -216,6 +293,10 @@ static int he_append(ibbe_he_group *g, const struct ibbe_he_member *in, const ch
         return -1;
     }
     g->count++;
+    if (g->index && index_ready(g) == 0)
+        index_insert(g, g->count - 1);
+    else
+        index_drop(g);
     return 0;
 }
 
@@ -266,6 +347,7 @@ int ibbe_he_add(ibbe_he_group *g, const struct ibbe_he_member *member, const cha
     if (he_append(g, member, err) != 0)
         return -1;
     if (wrap_member(g, &g->m[g->count - 1]) != 0) {
+        index_drop(g);
         member_clear(&g->m[--g->count]);
         *err = "wrapping the group key failed";
         return -1;
@@ -287,6 +369,13 @@ int ibbe_he_remove(ibbe_he_group *g, const char *id, const char **err)
     if (g->count == 1) {
         *err = "cannot remove the last member of a group";
         return -1;
+    }
+    if (g->index) { /* the last member moves into slot i */
+        uint32_t *gone = index_slot(g, id), *moved = index_slot(g, g->m[g->count - 1].id);
+        if (moved)
+            *moved = (uint32_t)i;
+        if (gone)
+            *gone = SLOT_DELETED;
     }
     member_clear(&g->m[i]);
     g->m[i] = g->m[--g->count];
@@ -449,6 +538,7 @@ int ibbe_he_decode_chunk(ibbe_he_group *g, size_t chunk, const uint8_t *buf, siz
                          const char **err)
 {
     size_t k = chunk_members(g, chunk), first = chunk * g->chunk;
+    index_drop(g);
     if (k == 0 || g->m[first].loaded) {
         *err = "HE chunk record: no such chunk, or already loaded";
         return -1;

@@ -19,6 +19,8 @@
 #define RECORD_MAX ((size_t)64 << 20)
 #define IBBE_KIND "groups"
 #define HE_KIND "he"
+#define PK_FILE "ibbe.pk"
+#define SEALED_FILE "ibbe.msk.sealed"
 
 struct ibbe_store {
     char dir[PATH_MAX - 128]; /* room for "/groups/<name>/p<index>" within PATH_MAX */
@@ -32,13 +34,13 @@ static const char *file_error(const char *path, const char *reason)
     return msg;
 }
 
-/* kind: "groups" (IBBE) or "he" (baselines); no group: the public key. */
+/* kind: "groups" (IBBE) or "he" (baselines); no group: kind is a file name in the store. */
 static int path_of(char *out, const ibbe_store *s, const char *kind, const char *group,
                    long part)
 {
     int n;
     if (!group)
-        n = snprintf(out, PATH_MAX, "%s/ibbe.pk", s->dir);
+        n = snprintf(out, PATH_MAX, "%s/%s", s->dir, kind);
     else if (part < 0)
         n = snprintf(out, PATH_MAX, "%s/%s/%s/group", s->dir, kind, group);
     else
@@ -103,7 +105,7 @@ int ibbe_store_save_pk(ibbe_store *s, const ibbe_pk *pk, const char **err)
     char path[PATH_MAX];
     uint8_t *buf = NULL;
     size_t len = 0;
-    path_of(path, s, NULL, NULL, 0);
+    path_of(path, s, PK_FILE, NULL, 0);
     int encoded = ibbe_pk_encode(pk, &buf, &len);
     return write_record(path, buf, len, encoded, err);
 }
@@ -113,7 +115,7 @@ int ibbe_store_load_pk(ibbe_store *s, ibbe_pk **pk, const char **err)
     char path[PATH_MAX];
     uint8_t *buf;
     size_t len;
-    path_of(path, s, NULL, NULL, 0);
+    path_of(path, s, PK_FILE, NULL, 0);
     if (read_record(path, &buf, &len, err) != 0)
         return -1;
     const char *why;
@@ -144,6 +146,54 @@ static int save_one(ibbe_store *s, const ibbe_group *g, size_t part, const char 
     return write_record(path, buf, len, encoded, err);
 }
 
+static int group_dir(ibbe_store *s, const char *kind, const char *name, const char **err);
+
+int ibbe_store_save_sealed(ibbe_store *s, const uint8_t *blob, size_t len, const char **err)
+{
+    char path[PATH_MAX];
+    path_of(path, s, SEALED_FILE, NULL, 0);
+    if (file_write_atomic(path, blob, len, 0600) != 0) {
+        *err = file_error(path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+int ibbe_store_load_sealed(ibbe_store *s, uint8_t **blob, size_t *len, const char **err)
+{
+    char path[PATH_MAX];
+    path_of(path, s, SEALED_FILE, NULL, 0);
+    return read_record(path, blob, len, err);
+}
+
+int ibbe_store_read_raw(ibbe_store *s, const char *name, long part, uint8_t **buf, size_t *len,
+                        const char **err)
+{
+    char path[PATH_MAX];
+    if (!ibbe_group_name_valid(name) || path_of(path, s, IBBE_KIND, name, part) != 0) {
+        *err = "invalid group name";
+        return -1;
+    }
+    return read_record(path, buf, len, err);
+}
+
+int ibbe_store_write_raw(ibbe_store *s, const char *name, long part, const uint8_t *buf,
+                         size_t len, const char **err)
+{
+    char path[PATH_MAX];
+    if (!ibbe_group_name_valid(name) || path_of(path, s, IBBE_KIND, name, part) != 0) {
+        *err = "invalid group name";
+        return -1;
+    }
+    if (group_dir(s, IBBE_KIND, name, err) != 0)
+        return -1;
+    if (file_write_atomic(path, buf, len, 0644) != 0) {
+        *err = file_error(path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
 static int group_dir(ibbe_store *s, const char *kind, const char *name, const char **err)
 {
     char dir[PATH_MAX];
@@ -161,6 +211,12 @@ static void delete_from(ibbe_store *s, const char *kind, const char *name, long 
     char path[PATH_MAX];
     for (long i = from; path_of(path, s, kind, name, i) == 0 && unlink(path) == 0; i++)
         ;
+}
+
+void ibbe_store_trim(ibbe_store *s, const char *name, size_t partitions)
+{
+    if (ibbe_group_name_valid(name))
+        delete_from(s, IBBE_KIND, name, (long)partitions);
 }
 
 int ibbe_store_save_group(ibbe_store *s, const ibbe_group *g, const char **err)
@@ -188,20 +244,17 @@ int ibbe_store_save_partition(ibbe_store *s, const ibbe_group *g, size_t part,
     return save_meta(s, g, err);
 }
 
-int ibbe_store_load_group(ibbe_store *s, const char *name, ibbe_group **out, const char **err)
+/* The group record of name, decoded (no partition loaded yet). */
+static int load_meta(ibbe_store *s, const char *name, ibbe_group **out, const char **err)
 {
-    if (!ibbe_group_name_valid(name)) {
-        *err = "invalid group name";
-        return -1;
-    }
     char path[PATH_MAX];
     uint8_t *buf;
     size_t len;
     const char *why;
     ibbe_group *g;
-    path_of(path, s, IBBE_KIND, name, -1);
-    if (read_record(path, &buf, &len, err) != 0)
+    if (ibbe_store_read_raw(s, name, -1, &buf, &len, err) != 0)
         return -1;
+    path_of(path, s, IBBE_KIND, name, -1);
     int rc = ibbe_group_decode_meta(&g, buf, len, &why);
     free(buf);
     if (rc != 0) {
@@ -213,22 +266,72 @@ int ibbe_store_load_group(ibbe_store *s, const char *name, ibbe_group **out, con
         ibbe_group_free(g);
         return -1;
     }
-    for (size_t i = 0; i < g->count; i++) {
-        path_of(path, s, IBBE_KIND, name, (long)i);
-        if (read_record(path, &buf, &len, err) != 0) {
-            ibbe_group_free(g);
-            return -1;
-        }
-        rc = ibbe_group_decode_partition(g, i, buf, len, &why);
-        free(buf);
-        if (rc != 0) {
-            *err = file_error(path, why);
-            ibbe_group_free(g);
-            return -1;
-        }
-    }
     *out = g;
     return 0;
+}
+
+/* Decodes partition i of g from its file; only_if: skip (return 1) unless the raw record
+ * contains this string. */
+static int load_part(ibbe_store *s, ibbe_group *g, size_t i, const char *only_if,
+                     const char **err)
+{
+    char path[PATH_MAX];
+    uint8_t *buf;
+    size_t len;
+    const char *why;
+    if (ibbe_store_read_raw(s, g->name, (long)i, &buf, &len, err) != 0)
+        return -1;
+    if (only_if && !memmem(buf, len, only_if, strlen(only_if))) {
+        free(buf);
+        return 1;
+    }
+    path_of(path, s, IBBE_KIND, g->name, (long)i);
+    int rc = ibbe_group_decode_partition(g, i, buf, len, &why);
+    free(buf);
+    if (rc != 0)
+        *err = file_error(path, why);
+    return rc;
+}
+
+int ibbe_store_load_group(ibbe_store *s, const char *name, ibbe_group **out, const char **err)
+{
+    ibbe_group *g;
+    if (load_meta(s, name, &g, err) != 0)
+        return -1;
+    for (size_t i = 0; i < g->count; i++)
+        if (load_part(s, g, i, NULL, err) != 0) {
+            ibbe_group_free(g);
+            return -1;
+        }
+    *out = g;
+    return 0;
+}
+
+int ibbe_store_load_member(ibbe_store *s, const char *name, const char *id, ibbe_group **out,
+                           const char **err)
+{
+    ibbe_group *g;
+    if (!ibbe_id_valid(id)) {
+        *err = "invalid identity";
+        return -1;
+    }
+    if (load_meta(s, name, &g, err) != 0)
+        return -1;
+    const char *why = "not a member of the group";
+    for (size_t i = 0; i < g->count; i++) {
+        int rc = load_part(s, g, i, id, &why);
+        if (rc < 0)
+            break;
+        if (rc == 0 && ibbe_group_find(g, id) >= 0) {
+            *out = g;
+            return 0;
+        }
+        if (rc == 0) /* the string occurs, but not as a member: forget the partition */
+            ibbe_group_forget_partition(g, i);
+    }
+    *err = why;
+    ibbe_group_free(g);
+    return -1;
 }
 
 static long long kind_bytes(ibbe_store *s, const char *kind, const char *name)

@@ -71,8 +71,8 @@ static void provision(void)
     struct tee_secret s = {SCBR_SECRET_NAME, sk, sizeof sk};
     struct tee_claims claims;
     if (tee_prov_offer(r->self, nonce, sizeof nonce, &offer, &offer_len, &err) ||
-        tee_prov_package(fuzz_verifier(), &p, nonce, sizeof nonce, offer, offer_len, &s, 1, &package,
-                         &package_len, &claims, &err) ||
+        tee_prov_package(fuzz_verifier(), &p, nonce, sizeof nonce, offer, offer_len, &s, 1,
+                         &package, &package_len, &claims, &err) ||
         tee_prov_accept(r->self, package, package_len, TEE_SEAL_MRENCLAVE, &secrets,
                         &secrets_len, &err))
         abort();

@@ -17,59 +17,16 @@
 
 #include <cmocka.h>
 
+#include "common/cli_run.h"
 #include "crypto/hpke_wire.h"
 #include "util/fileio.h"
 
-#define CLOISTER CLOISTER_BINARY_DIR "/src/cli/cloister"
-
 static char workdir[PATH_MAX];
-
-/* Runs "cloister <args>" in workdir with stderr in err.txt; returns the exit code. */
-static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int run(const char *fmt, ...)
-{
-    char args[1024], cmd[PATH_MAX + 2048];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(args, sizeof args, fmt, ap);
-    va_end(ap);
-    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' %s 2>err.txt", workdir, CLOISTER, args);
-    int status = system(cmd);
-    assert_true(WIFEXITED(status));
-    return WEXITSTATUS(status);
-}
-
-static uint8_t *slurp(const char *name, size_t *len)
-{
-    char path[PATH_MAX + 64];
-    uint8_t *data;
-    snprintf(path, sizeof path, "%s/%s", workdir, name);
-    if (file_read_all(path, 1 << 24, &data, len) != 0)
-        fail_msg("cannot read %s", path);
-    return data;
-}
-
-static void spill(const char *name, const void *data, size_t len)
-{
-    char path[PATH_MAX + 64];
-    snprintf(path, sizeof path, "%s/%s", workdir, name);
-    assert_int_equal(file_write_atomic(path, data, len, 0644), 0);
-}
-
-/* stderr of the last run is one line containing want. */
-static void assert_error_line(const char *want)
-{
-    size_t len;
-    char *err = (char *)slurp("err.txt", &len);
-    if (!strstr(err, want) || len == 0 || strchr(err, '\n') != err + len - 1)
-        fail_msg("stderr '%s' is not one line containing '%s'", err, want);
-    free(err);
-}
 
 static void assert_same_file(const char *a, const char *b)
 {
     size_t alen, blen;
-    uint8_t *x = slurp(a, &alen), *y = slurp(b, &blen);
+    uint8_t *x = cli_slurp(workdir, a, &alen), *y = cli_slurp(workdir, b, &blen);
     assert_int_equal(alen, blen);
     assert_memory_equal(x, y, alen);
     free(x);
@@ -81,20 +38,20 @@ static int setup(void **state)
     const char *home = getenv("CLOISTER_HOME");
     snprintf(workdir, sizeof workdir, "%s/hpke-cli", home ? home : "/tmp/cloister-test");
     assert_int_equal(file_mkdirs(workdir, 0700), 0);
-    assert_int_equal(run("crypto hpke-keygen --out-secret r.sk --out-public r.pk"), 0);
-    assert_int_equal(run("crypto hpke-keygen --out-secret s.sk --out-public s.pk"), 0);
+    assert_int_equal(cli_run(workdir, "crypto hpke-keygen --out-secret r.sk --out-public r.pk"), 0);
+    assert_int_equal(cli_run(workdir, "crypto hpke-keygen --out-secret s.sk --out-public s.pk"), 0);
     uint8_t data[10000];
     assert_int_equal(crypto_random(data, sizeof data), 0);
-    spill("binary.in", data, sizeof data);
-    spill("empty.in", "", 0);
+    cli_spill(workdir, "binary.in", data, sizeof data);
+    cli_spill(workdir, "empty.in", "", 0);
     return 0;
 }
 
 static void selftest_verb(void **state)
 {
-    assert_int_equal(run("crypto selftest --json > out.json"), 0);
+    assert_int_equal(cli_run(workdir, "crypto selftest --json > out.json"), 0);
     size_t len;
-    char *out = (char *)slurp("out.json", &len);
+    char *out = (char *)cli_slurp(workdir, "out.json", &len);
     assert_non_null(strstr(out, "\"ok\": true"));
     free(out);
 }
@@ -108,18 +65,19 @@ static void keygen_files(void **state)
     assert_int_equal(st.st_mode & 0777, 0600);
 
     size_t len;
-    uint8_t sk[32], pk[32], pk2[32], *data = slurp("r.sk", &len);
+    uint8_t sk[32], pk[32], pk2[32], *data = cli_slurp(workdir, "r.sk", &len);
     const char *err;
     assert_int_equal(hpke_wire_get_secret(sk, pk, data, len, &err), 0);
     free(data);
-    data = slurp("r.pk", &len);
+    data = cli_slurp(workdir, "r.pk", &len);
     assert_int_equal(hpke_wire_get_public(pk2, data, len, &err), 0);
     free(data);
     assert_memory_equal(pk, pk2, 32);
 
-    assert_int_equal(run("crypto hpke-keygen --out-secret j.sk --out-public j.pk --json > j.json"),
-                     0);
-    char *json = (char *)slurp("j.json", &len);
+    assert_int_equal(
+        cli_run(workdir, "crypto hpke-keygen --out-secret j.sk --out-public j.pk --json > j.json"),
+        0);
+    char *json = (char *)cli_slurp(workdir, "j.json", &len);
     assert_non_null(strstr(json, "\"public_key\": \""));
     free(json);
 }
@@ -130,19 +88,22 @@ static void round_trips(void **state)
     static const char *inputs[] = {"binary.in", "empty.in"};
     for (size_t a = 0; a < 3; a++) {
         for (size_t i = 0; i < 2; i++) {
-            assert_int_equal(run("crypto hpke-seal --public r.pk --aead %s --info app --aad h "
-                                 "--in %s --out m.bin",
-                                 aeads[a], inputs[i]),
+            assert_int_equal(cli_run(workdir,
+                                     "crypto hpke-seal --public r.pk --aead %s --info app --aad h "
+                                     "--in %s --out m.bin",
+                                     aeads[a], inputs[i]),
                              0);
-            assert_int_equal(run("crypto hpke-open --secret r.sk --info app --aad h --in m.bin "
-                                 "--out m.out"),
+            assert_int_equal(cli_run(workdir,
+                                     "crypto hpke-open --secret r.sk --info app --aad h --in m.bin "
+                                     "--out m.out"),
                              0);
             assert_same_file(inputs[i], "m.out");
             /* auth mode, through pipes */
-            assert_int_equal(run("crypto hpke-seal --public r.pk --auth-secret s.sk --aead %s "
-                                 "< %s | '%s' crypto hpke-open --secret r.sk "
-                                 "--sender-public s.pk > p.out",
-                                 aeads[a], inputs[i], CLOISTER),
+            assert_int_equal(cli_run(workdir,
+                                     "crypto hpke-seal --public r.pk --auth-secret s.sk --aead %s "
+                                     "< %s | '%s' crypto hpke-open --secret r.sk "
+                                     "--sender-public s.pk > p.out",
+                                     aeads[a], inputs[i], CLOISTER_BIN),
                              0);
             assert_same_file(inputs[i], "p.out");
         }
@@ -151,50 +112,59 @@ static void round_trips(void **state)
 
 static void refusals(void **state)
 {
-    assert_int_equal(run("crypto hpke-seal --public r.pk --aad A --in binary.in --out m.bin"), 0);
-    assert_int_equal(run("crypto hpke-open --secret r.sk --aad B --in m.bin --out x"), 1);
-    assert_error_line("m.bin: cannot open");
-    assert_int_equal(run("crypto hpke-open --secret s.sk --aad A --in m.bin --out x"), 1);
-    assert_error_line("cannot open");
-    assert_int_equal(run("crypto hpke-open --secret r.sk --aad A --info X --in m.bin --out x"), 1);
-    assert_error_line("cannot open");
-    assert_int_equal(run("crypto hpke-open --secret r.sk --aad A --sender-public s.pk --in m.bin "
-                         "--out x"),
+    assert_int_equal(
+        cli_run(workdir, "crypto hpke-seal --public r.pk --aad A --in binary.in --out m.bin"), 0);
+    assert_int_equal(cli_run(workdir, "crypto hpke-open --secret r.sk --aad B --in m.bin --out x"),
                      1);
-    assert_error_line("sealed in base mode");
+    cli_assert_error_line(workdir, "m.bin: cannot open");
+    assert_int_equal(cli_run(workdir, "crypto hpke-open --secret s.sk --aad A --in m.bin --out x"),
+                     1);
+    cli_assert_error_line(workdir, "cannot open");
+    assert_int_equal(
+        cli_run(workdir, "crypto hpke-open --secret r.sk --aad A --info X --in m.bin --out x"), 1);
+    cli_assert_error_line(workdir, "cannot open");
+    assert_int_equal(
+        cli_run(workdir, "crypto hpke-open --secret r.sk --aad A --sender-public s.pk --in m.bin "
+                         "--out x"),
+        1);
+    cli_assert_error_line(workdir, "sealed in base mode");
 
     size_t len;
-    uint8_t *msg = slurp("m.bin", &len);
+    uint8_t *msg = cli_slurp(workdir, "m.bin", &len);
     msg[len - 5] ^= 1;
-    spill("bad.bin", msg, len);
-    assert_int_equal(run("crypto hpke-open --secret r.sk --aad A --in bad.bin --out x"), 1);
-    assert_error_line("cannot open");
-    spill("short.bin", msg, 30);
-    assert_int_equal(run("crypto hpke-open --secret r.sk --in short.bin"), 1);
-    assert_error_line("short.bin: not an HPKE sealed message: enc at offset");
+    cli_spill(workdir, "bad.bin", msg, len);
+    assert_int_equal(
+        cli_run(workdir, "crypto hpke-open --secret r.sk --aad A --in bad.bin --out x"), 1);
+    cli_assert_error_line(workdir, "cannot open");
+    cli_spill(workdir, "short.bin", msg, 30);
+    assert_int_equal(cli_run(workdir, "crypto hpke-open --secret r.sk --in short.bin"), 1);
+    cli_assert_error_line(workdir, "short.bin: not an HPKE sealed message: enc at offset");
     free(msg);
 
-    assert_int_equal(run("crypto hpke-seal --public r.pk --auth-secret s.sk --in binary.in "
-                         "--out a.bin"),
+    assert_int_equal(cli_run(workdir,
+                             "crypto hpke-seal --public r.pk --auth-secret s.sk --in binary.in "
+                             "--out a.bin"),
                      0);
-    assert_int_equal(run("crypto hpke-open --secret r.sk --in a.bin --out x"), 1);
-    assert_error_line("--sender-public is required");
-    assert_int_equal(run("crypto hpke-open --secret r.sk --sender-public r.pk --in a.bin --out x"),
-                     1);
-    assert_error_line("cannot open");
+    assert_int_equal(cli_run(workdir, "crypto hpke-open --secret r.sk --in a.bin --out x"), 1);
+    cli_assert_error_line(workdir, "--sender-public is required");
+    assert_int_equal(
+        cli_run(workdir, "crypto hpke-open --secret r.sk --sender-public r.pk --in a.bin --out x"),
+        1);
+    cli_assert_error_line(workdir, "cannot open");
 
-    assert_int_equal(run("crypto hpke-open --secret r.pk --in a.bin"), 1);
-    assert_error_line("r.pk: not an HPKE secret key file: header");
-    assert_int_equal(run("crypto hpke-seal --public r.sk --in binary.in"), 1);
-    assert_error_line("r.sk: not an HPKE public key file: header");
-    assert_int_equal(run("crypto hpke-open --secret r.sk --in binary.in"), 1);
-    assert_error_line("binary.in: not an HPKE sealed message");
-    assert_int_equal(run("crypto hpke-open --secret missing.sk --in a.bin"), 1);
-    assert_error_line("missing.sk: cannot read the secret key");
-    assert_int_equal(run("crypto hpke-seal --public r.pk --aead des --in binary.in"), 2);
-    assert_error_line("--aead must be");
-    assert_int_equal(run("crypto hpke-seal --in binary.in"), 2);
-    assert_error_line("missing required option '--public'");
+    assert_int_equal(cli_run(workdir, "crypto hpke-open --secret r.pk --in a.bin"), 1);
+    cli_assert_error_line(workdir, "r.pk: not an HPKE secret key file: header");
+    assert_int_equal(cli_run(workdir, "crypto hpke-seal --public r.sk --in binary.in"), 1);
+    cli_assert_error_line(workdir, "r.sk: not an HPKE public key file: header");
+    assert_int_equal(cli_run(workdir, "crypto hpke-open --secret r.sk --in binary.in"), 1);
+    cli_assert_error_line(workdir, "binary.in: not an HPKE sealed message");
+    assert_int_equal(cli_run(workdir, "crypto hpke-open --secret missing.sk --in a.bin"), 1);
+    cli_assert_error_line(workdir, "missing.sk: cannot read the secret key");
+    assert_int_equal(cli_run(workdir, "crypto hpke-seal --public r.pk --aead des --in binary.in"),
+                     2);
+    cli_assert_error_line(workdir, "--aead must be");
+    assert_int_equal(cli_run(workdir, "crypto hpke-seal --in binary.in"), 2);
+    cli_assert_error_line(workdir, "missing required option '--public'");
 }
 
 int main(void)

@@ -1,8 +1,9 @@
 /* test_ibbe_cli.c -- `cloister ibbe` as an administrator and its users run it: the built binary
- * sets up a store (γ in a proc enclave, later restored into sim and proc ones), extracts keys (one sealed to the user's HPKE key),
- * creates a group from a member file, adds and removes members, seals and opens files; members
- * agree on the group key, the removed member cannot open a file sealed after its removal, and
- * mistakes get exit code 2 (usage) or 1 (refused) with one line naming the problem. */
+ * sets up a store (γ in a proc enclave, later restored into sim and proc ones), extracts keys (one
+ * sealed to the user's HPKE key), creates a group from a member file, adds and removes members,
+ * seals and opens files; members agree on the group key, the removed member cannot open a file
+ * sealed after its removal, and mistakes get exit code 2 (usage) or 1 (refused) with one line
+ * naming the problem. */
 #include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,66 +16,19 @@
 
 #include <cmocka.h>
 
+#include "common/cli_run.h"
 #include "util/fileio.h"
 
-#define CLOISTER CLOISTER_BINARY_DIR "/src/cli/cloister"
-
 static char workdir[PATH_MAX];
-
-/* Runs "cloister <args>" in workdir, stdout in out.txt, stderr in err.txt; the exit code. */
-static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int run(const char *fmt, ...)
-{
-    char args[1024], cmd[PATH_MAX + 2048];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(args, sizeof args, fmt, ap);
-    va_end(ap);
-    /* sim unless a command says --tee proc: the same trusted code, without a process start
-     * per command (slow under the sanitizers) */
-    snprintf(cmd, sizeof cmd, "cd '%s' && CLOISTER_TEE=sim '%s' %s >out.txt 2>err.txt", workdir,
-             CLOISTER, args);
-    int status = system(cmd);
-    assert_true(WIFEXITED(status));
-    return WEXITSTATUS(status);
-}
-
-static char *slurp(const char *name)
-{
-    char path[PATH_MAX + 64];
-    uint8_t *data;
-    size_t len;
-    snprintf(path, sizeof path, "%s/%s", workdir, name);
-    if (file_read_all(path, 1 << 24, &data, &len) != 0)
-        fail_msg("cannot read %s", path);
-    return (char *)data;
-}
-
-static void spill(const char *name, const char *text)
-{
-    char path[PATH_MAX + 64];
-    snprintf(path, sizeof path, "%s/%s", workdir, name);
-    assert_int_equal(file_write_atomic(path, text, strlen(text), 0644), 0);
-}
-
-/* stderr of the last run is one line containing want. */
-static void assert_error_line(const char *want)
-{
-    char *err = slurp("err.txt");
-    size_t len = strlen(err);
-    if (!strstr(err, want) || len == 0 || strchr(err, '\n') != err + len - 1)
-        fail_msg("stderr '%s' is not one line containing '%s'", err, want);
-    free(err);
-}
 
 /* The group key a member prints (64 hex digits). */
 static void member_gk(const char *user, const char *key, char gk[65])
 {
     const char *secret = strcmp(key, "bob.key") == 0 ? " --secret bob.sk" : "";
-    assert_int_equal(run("ibbe decrypt --store st --group team --user %s --key %s%s", user, key,
-                         secret),
+    assert_int_equal(cli_run(workdir, "ibbe decrypt --store st --group team --user %s --key %s%s",
+                             user, key, secret),
                      0);
-    char *out = slurp("out.txt");
+    char *out = cli_slurp(workdir, "out.txt", NULL);
     assert_int_equal(strlen(out), 65);
     memcpy(gk, out, 64);
     gk[64] = '\0';
@@ -91,23 +45,28 @@ static void round_trip(void **state)
     assert_int_equal(system(clean), 0);
 
     /* Setup in a proc enclave; a second setup is refused. */
-    assert_int_equal(run("ibbe setup --store st --partition-size 4 --tee proc"), 0);
-    assert_int_equal(run("ibbe setup --store st --partition-size 4 --tee sim"), 1);
-    assert_error_line("already set up");
+    assert_int_equal(cli_run(workdir, "ibbe setup --store st --partition-size 4 --tee proc"), 0);
+    assert_int_equal(cli_run(workdir, "ibbe setup --store st --partition-size 4 --tee sim"), 1);
+    cli_assert_error_line(workdir, "already set up");
 
     /* Keys: alice in clear, bob sealed to his HPKE key. */
-    assert_int_equal(run("crypto hpke-keygen --out-secret bob.sk --out-public bob.pk"), 0);
-    assert_int_equal(run("ibbe extract --store st --user alice@x --out alice.key"), 0);
-    assert_int_equal(run("ibbe extract --store st --user bob@x --out bob.key --to bob.pk --tee "
-                         "proc"),
+    assert_int_equal(cli_run(workdir, "crypto hpke-keygen --out-secret bob.sk --out-public bob.pk"),
                      0);
-    assert_int_equal(run("ibbe extract --store st --user carol@x --out carol.key"), 0);
-    assert_int_equal(run("ibbe extract --store st --user dave@x --out dave.key"), 0);
+    assert_int_equal(cli_run(workdir, "ibbe extract --store st --user alice@x --out alice.key"), 0);
+    assert_int_equal(cli_run(workdir,
+                             "ibbe extract --store st --user bob@x --out bob.key --to bob.pk --tee "
+                             "proc"),
+                     0);
+    assert_int_equal(cli_run(workdir, "ibbe extract --store st --user carol@x --out carol.key"), 0);
+    assert_int_equal(cli_run(workdir, "ibbe extract --store st --user dave@x --out dave.key"), 0);
     /* bob's sealed key is useless without his secret key. */
-    spill("members.txt", "# the team\nalice@x\nbob@x\r\ncarol@x\n\ne1@x\ne2@x\ne3@x\n");
-    assert_int_equal(run("ibbe group create --store st --group team --members members.txt"), 0);
-    assert_int_equal(run("ibbe decrypt --store st --group team --user bob@x --key bob.key"), 1);
-    assert_error_line("--secret");
+    cli_spill_text(workdir, "members.txt",
+                   "# the team\nalice@x\nbob@x\r\ncarol@x\n\ne1@x\ne2@x\ne3@x\n");
+    assert_int_equal(
+        cli_run(workdir, "ibbe group create --store st --group team --members members.txt"), 0);
+    assert_int_equal(
+        cli_run(workdir, "ibbe decrypt --store st --group team --user bob@x --key bob.key"), 1);
+    cli_assert_error_line(workdir, "--secret");
 
     /* Members agree on gk; add keeps it (dave lands in the second partition). */
     char a[65], b[65], c[65], d[65];
@@ -116,60 +75,69 @@ static void round_trip(void **state)
     member_gk("carol@x", "carol.key", c);
     assert_string_equal(a, b);
     assert_string_equal(a, c);
-    assert_int_equal(run("ibbe group add --store st --group team --user dave@x --tee sim"), 0);
+    assert_int_equal(
+        cli_run(workdir, "ibbe group add --store st --group team --user dave@x --tee sim"), 0);
     member_gk("dave@x", "dave.key", d);
     assert_string_equal(a, d);
-    assert_int_equal(run("ibbe group show --store st --group team --json"), 0);
-    char *show = slurp("out.txt");
+    assert_int_equal(cli_run(workdir, "ibbe group show --store st --group team --json"), 0);
+    char *show = cli_slurp(workdir, "out.txt", NULL);
     assert_non_null(strstr(show, "\"members\": 7"));
     assert_non_null(strstr(show, "\"partitions\": 2"));
     assert_non_null(strstr(show, "\"epoch\": 1"));
     free(show);
 
     /* A shared file opens for members and for the admin. */
-    spill("plan.txt", "the plan");
-    assert_int_equal(run("ibbe seal --store st --group team --in plan.txt --out plan.enc"), 0);
-    assert_int_equal(run("ibbe open --store st --group team --user carol@x --key carol.key "
-                         "--in plan.enc --out plan.carol"),
+    cli_spill_text(workdir, "plan.txt", "the plan");
+    assert_int_equal(
+        cli_run(workdir, "ibbe seal --store st --group team --in plan.txt --out plan.enc"), 0);
+    assert_int_equal(cli_run(workdir,
+                             "ibbe open --store st --group team --user carol@x --key carol.key "
+                             "--in plan.enc --out plan.carol"),
                      0);
-    char *got = slurp("plan.carol");
+    char *got = cli_slurp(workdir, "plan.carol", NULL);
     assert_string_equal(got, "the plan");
     free(got);
-    assert_int_equal(run("ibbe open --store st --group team --in plan.enc --out plan.admin "
-                         "--tee sim"),
+    assert_int_equal(cli_run(workdir,
+                             "ibbe open --store st --group team --in plan.enc --out plan.admin "
+                             "--tee sim"),
                      0);
 
     /* Remove carol: new gk, epoch 2; she cannot open what is sealed afterwards. */
-    assert_int_equal(run("ibbe group remove --store st --group team --user carol@x --tee proc"),
-                     0);
+    assert_int_equal(
+        cli_run(workdir, "ibbe group remove --store st --group team --user carol@x --tee proc"), 0);
     member_gk("alice@x", "alice.key", b);
     assert_string_not_equal(a, b);
-    spill("next.txt", "the next plan");
-    assert_int_equal(run("ibbe seal --store st --group team --in next.txt --out next.enc"), 0);
-    assert_int_equal(run("ibbe open --store st --group team --user carol@x --key carol.key "
-                         "--in next.enc --out next.carol"),
+    cli_spill_text(workdir, "next.txt", "the next plan");
+    assert_int_equal(
+        cli_run(workdir, "ibbe seal --store st --group team --in next.txt --out next.enc"), 0);
+    assert_int_equal(cli_run(workdir,
+                             "ibbe open --store st --group team --user carol@x --key carol.key "
+                             "--in next.enc --out next.carol"),
                      1);
-    assert_error_line("not a member");
-    assert_int_equal(run("ibbe open --store st --group team --user dave@x --key dave.key "
-                         "--in next.enc --out next.dave"),
+    cli_assert_error_line(workdir, "not a member");
+    assert_int_equal(cli_run(workdir,
+                             "ibbe open --store st --group team --user dave@x --key dave.key "
+                             "--in next.enc --out next.dave"),
                      0);
     /* The old file is of epoch 1: the current key does not open it. */
-    assert_int_equal(run("ibbe open --store st --group team --user alice@x --key alice.key "
-                         "--in plan.enc --out plan.alice"),
+    assert_int_equal(cli_run(workdir,
+                             "ibbe open --store st --group team --user alice@x --key alice.key "
+                             "--in plan.enc --out plan.alice"),
                      1);
-    assert_error_line("epoch 1");
+    cli_assert_error_line(workdir, "epoch 1");
 
     /* Someone else's key, and usage mistakes. */
-    assert_int_equal(run("ibbe decrypt --store st --group team --user alice@x --key dave.key"),
+    assert_int_equal(
+        cli_run(workdir, "ibbe decrypt --store st --group team --user alice@x --key dave.key"), 1);
+    cli_assert_error_line(workdir, "not of 'alice@x'");
+    assert_int_equal(cli_run(workdir, "ibbe group remove --store st --group team --user nobody@x"),
                      1);
-    assert_error_line("not of 'alice@x'");
-    assert_int_equal(run("ibbe group remove --store st --group team --user nobody@x"), 1);
-    assert_error_line("not a member");
-    assert_int_equal(run("ibbe group frobnicate --store st"), 2);
-    assert_int_equal(run("ibbe setup --store st2"), 2);
-    assert_error_line("--partition-size");
-    assert_int_equal(run("ibbe group show --store st --group nosuch"), 1);
-    assert_error_line("missing");
+    cli_assert_error_line(workdir, "not a member");
+    assert_int_equal(cli_run(workdir, "ibbe group frobnicate --store st"), 2);
+    assert_int_equal(cli_run(workdir, "ibbe setup --store st2"), 2);
+    cli_assert_error_line(workdir, "--partition-size");
+    assert_int_equal(cli_run(workdir, "ibbe group show --store st --group nosuch"), 1);
+    cli_assert_error_line(workdir, "missing");
 }
 
 /* A small git history: authors a, b, c, a, d, b, a. The trace adds each author at the first
@@ -184,31 +152,36 @@ static void git_trace(void **state)
              "-m \"by $a\" || exit 1; done",
              workdir);
     assert_int_equal(system(cmd), 0);
-    assert_int_equal(run("ibbe trace --from-git repo --out trace.txt"), 0);
-    char *trace = slurp("trace.txt");
+    assert_int_equal(cli_run(workdir, "ibbe trace --from-git repo --out trace.txt"), 0);
+    char *trace = cli_slurp(workdir, "trace.txt", NULL);
     const char *body = strchr(trace, '\n') + 1; /* after the comment line */
     assert_string_equal(body, "add a@x.org\nadd b@x.org\nadd c@x.org\nremove c@x.org\n"
                               "add d@x.org\nremove d@x.org\nremove b@x.org\n");
     free(trace);
-    assert_int_equal(run("ibbe replay trace.txt --store st3 --partition-size 2 --tee sim --json"),
-                     0);
-    char *out = slurp("out.txt");
+    assert_int_equal(
+        cli_run(workdir, "ibbe replay trace.txt --store st3 --partition-size 2 --tee sim --json"),
+        0);
+    char *out = cli_slurp(workdir, "out.txt", NULL);
     assert_non_null(strstr(out, "\"members\": 1,"));
     free(out);
-    assert_int_equal(run("ibbe group show --store st3 --group trace --json"), 0);
-    out = slurp("out.txt");
+    assert_int_equal(cli_run(workdir, "ibbe group show --store st3 --group trace --json"), 0);
+    out = cli_slurp(workdir, "out.txt", NULL);
     assert_non_null(strstr(out, "\"members\": 1,"));
     assert_non_null(strstr(out, "\"epoch\": 4,"));
     free(out);
-    assert_int_equal(run("ibbe trace --from-git no-such-repo"), 1);
-    assert_error_line("not a git repository");
-    spill("bad.txt", "add a@x\nfrobnicate b@x\n");
-    assert_int_equal(run("ibbe replay bad.txt --store st3 --group other --tee sim"), 1);
-    assert_error_line("operation 2");
+    assert_int_equal(cli_run(workdir, "ibbe trace --from-git no-such-repo"), 1);
+    cli_assert_error_line(workdir, "not a git repository");
+    cli_spill_text(workdir, "bad.txt", "add a@x\nfrobnicate b@x\n");
+    assert_int_equal(cli_run(workdir, "ibbe replay bad.txt --store st3 --group other --tee sim"),
+                     1);
+    cli_assert_error_line(workdir, "operation 2");
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(round_trip), cmocka_unit_test(git_trace)};
+    /* sim unless a command says --tee proc: the same trusted code, without a process start per
+     * command (slow under the sanitizers) */
+    setenv("CLOISTER_TEE", "sim", 1);
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

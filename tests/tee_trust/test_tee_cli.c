@@ -18,37 +18,31 @@
 #include <cloister/crypto.h>
 #include <cloister/tee_trust.h>
 
+#include "common/cli_run.h"
 #include "helpers.h"
 #include "util/hex.h"
-
-#define CLOISTER CLOISTER_BINARY_DIR "/src/cli/cloister"
 
 static char dir[4096];
 static char out_text[1 << 16], err_text[1 << 16];
 
-/* Runs `cloister ARGS` (a shell fragment) in dir; returns the exit code, output in out/err. */
+/* Runs `cloister ARGS` in dir (common/cli_run.h); returns the exit code, output in out/err. */
+static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int run(const char *fmt, ...)
 {
-    char args[8192], cmd[24576], out_path[4200], err_path[4200];
+    char args[8192];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(args, sizeof args, fmt, ap);
     va_end(ap);
-    snprintf(out_path, sizeof out_path, "%s/out.txt", dir);
-    snprintf(err_path, sizeof err_path, "%s/err.txt", dir);
-    snprintf(cmd, sizeof cmd, "cd '%s' && '%s' %s >'%s' 2>'%s'", dir, CLOISTER, args, out_path,
-             err_path);
-    int status = system(cmd);
-    assert_true(WIFEXITED(status));
-    const char *paths[2] = {out_path, err_path};
+    int rc = cli_run(dir, "%s", args);
+    const char *names[2] = {"out.txt", "err.txt"};
     char *texts[2] = {out_text, err_text};
     for (int i = 0; i < 2; i++) {
-        size_t len;
-        uint8_t *data = th_read(paths[i], &len);
-        snprintf(texts[i], sizeof out_text, "%s", (char *)data);
+        char *data = cli_slurp(dir, names[i], NULL);
+        snprintf(texts[i], sizeof out_text, "%s", data);
         free(data);
     }
-    return WEXITSTATUS(status);
+    return rc;
 }
 
 static void expect_in(const char *text, const char *want)
@@ -78,9 +72,10 @@ static void keygen_sign_info(void **state)
     expect_in(err_text, "missing required option '--out'");
 
     char cmd[16384];
-    snprintf(cmd, sizeof cmd, "cp '%s' '%s/image' && printf 'heap_size = 32 MiB\\nsvn = 3\\n' "
-                              ">'%s/good.conf' && printf 'heap_size = 1 MiB\\nthreads = 999\\n' "
-                              ">'%s/bad.conf'",
+    snprintf(cmd, sizeof cmd,
+             "cp '%s' '%s/image' && printf 'heap_size = 32 MiB\\nsvn = 3\\n' "
+             ">'%s/good.conf' && printf 'heap_size = 1 MiB\\nthreads = 999\\n' "
+             ">'%s/bad.conf'",
              FIXTURE_OK, dir, dir, dir);
     assert_int_equal(system(cmd), 0);
     assert_int_equal(run("enclave sign image --key signer.key --config bad.conf"), 1);
@@ -95,8 +90,8 @@ static void keygen_sign_info(void **state)
     json_error_t jerr;
     json_t *j = json_loads(out_text, 0, &jerr);
     assert_non_null(j);
-    const char *mre = json_string_value(json_object_get(json_object_get(j, "identity"),
-                                                        "mrenclave"));
+    const char *mre =
+        json_string_value(json_object_get(json_object_get(j, "identity"), "mrenclave"));
     assert_non_null(mre);
     /* Oracle: the library's measurement of the same bytes and config. */
     size_t len;
@@ -181,16 +176,14 @@ static void verify_evidence(void **state)
     assert_true(json_is_true(json_object_get(j, "simulated")));
     json_decref(j);
 
-    assert_int_equal(run("enclave verify evidence.bin --ca '%s' --allow-simulated --mrenclave %064d",
-                         ca, 0),
-                     1);
+    assert_int_equal(
+        run("enclave verify evidence.bin --ca '%s' --allow-simulated --mrenclave %064d", ca, 0), 1);
     expect_in(err_text, "is not among the allowed values");
     assert_int_equal(run("enclave verify evidence.bin --ca '%s' --allow-simulated --min-svn 6", ca),
                      1);
     expect_in(err_text, "below the policy's minimum 6");
-    assert_int_equal(run("enclave verify evidence.bin --ca '%s' --allow-simulated --nonce 00ff --json",
-                         ca),
-                     1);
+    assert_int_equal(
+        run("enclave verify evidence.bin --ca '%s' --allow-simulated --nonce 00ff --json", ca), 1);
     expect_in(out_text, "\"accepted\": false");
     expect_in(err_text, "wrong nonce");
     assert_int_equal(run("enclave verify evidence.bin --ca '%s' --mrenclave xyz", ca), 2);
@@ -201,9 +194,9 @@ static void verify_evidence(void **state)
 
     /* Another platform's CA. */
     tee_platform *other = th_platform("cli-other");
-    assert_int_equal(run("enclave verify evidence.bin --ca '%s' --allow-simulated",
-                         tee_platform_ca_path(other)),
-                     1);
+    assert_int_equal(
+        run("enclave verify evidence.bin --ca '%s' --allow-simulated", tee_platform_ca_path(other)),
+        1);
     expect_in(err_text, "does not chain to the trusted CA");
     tee_platform_free(other);
 

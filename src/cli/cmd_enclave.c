@@ -4,7 +4,8 @@
  *
  *   quote      IMAGE --out FILE [--nonce HEX] [--user-data HEX]     evidence from a running enclave
  *   provision  IMAGE --secret NAME=FILE... [policy]                 attested key provisioning
- *   stats      IMAGE [--calls N] [--workers N] [--wait spin|block]  sandbox, identity, counters, EPC
+ *   stats      IMAGE [--calls N] [--workers N] [--wait spin|block]  sandbox, identity, counters,
+ *                                                                   EPC use
  *
  * All launch IMAGE (a path, or the name of an installed image such as "hello") with --tee
  * proc|sim (default: CLOISTER_TEE, else proc) and its signature file (--sig, default
@@ -673,7 +674,8 @@ static const struct cli_command enclave_commands[] = {
     {"verify", "verify evidence against a trusted CA and a policy", cmd_enclave_verify},
     {"provision", "verify an enclave's evidence and provision secrets to it",
      cmd_enclave_provision},
-    {"stats", "launch an enclave, show its sandbox, identity, counters and EPC use", cmd_enclave_stats},
+    {"stats", "launch an enclave, show its sandbox, identity, counters and EPC use",
+     cmd_enclave_stats},
     {"platform", "show the simulated platform and its CA certificate", cmd_enclave_platform},
     {0}};
 

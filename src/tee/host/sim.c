@@ -51,9 +51,9 @@ static void sim_stop(struct tee_enclave *e)
     e->backend = NULL;
 }
 
-/* Each calling thread keeps its message buffers between calls (the enclave's scratch wiped after each use), so a
- * call costs no allocation but its output; a nested call (an ocall handler calling another sim
- * enclave) gets fresh ones. */
+/* Each calling thread keeps its message buffers between calls (the enclave's scratch wiped after
+ * each use), so a call costs no allocation but its output; a nested call (an ocall handler
+ * calling another sim enclave) gets fresh ones. */
 struct sim_buffers {
     struct wire_writer req, resp, scratch;
     bool busy;
@@ -61,7 +61,7 @@ struct sim_buffers {
 
 /* The thread's buffers: found through a thread-local pointer (the fast path); the key only
  * frees them when the thread exits. */
-static __thread struct sim_buffers *thread_buffers;
+static _Thread_local struct sim_buffers *thread_buffers;
 static pthread_key_t buffers_key;
 static pthread_once_t buffers_once = PTHREAD_ONCE_INIT;
 

@@ -149,21 +149,15 @@ static void sign_image(void)
     if (tee_image_path("scbrbench", image, sizeof image) != TEE_OK)
         die("scbrbench.enclave: %s", tee_last_error());
     snprintf(sig, sizeof sig, "%s/scbrbench.enclave.sig", home);
-    uint8_t *bytes = NULL, *encoded = NULL, pk[32], seed[32];
-    size_t len, enclen;
+    uint8_t pk[32], seed[32];
     struct tee_config cfg;
-    struct tee_sigstruct ss;
+    struct tee_err err;
     tee_config_default(&cfg);
     cfg.heap_size = HEAP_BYTES;
     epc_mib = (double)cfg.epc_budget / MIB;
-    if (file_read_all(image, (size_t)1 << 30, &bytes, &len) != 0 ||
-        crypto_ed25519_keypair(pk, seed) != 0 || tee_sign(&ss, bytes, len, &cfg, seed) != 0 ||
-        tee_sigstruct_encode(&ss, &encoded, &enclen) != 0 ||
-        file_write_atomic(sig, encoded, enclen, 0600) != 0)
-        die("signing scbrbench.enclave");
+    if (crypto_ed25519_keypair(pk, seed) != 0 || tee_sign_file(image, &cfg, seed, sig, &err) != 0)
+        die("signing scbrbench.enclave: %s", err.msg);
     crypto_wipe(seed, sizeof seed);
-    free(bytes);
-    free(encoded);
 }
 
 /* ---- one series: an engine in a placement, behind four operations -------------------------- */

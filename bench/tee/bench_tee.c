@@ -24,7 +24,6 @@
 
 #include "bench.h"
 #include "bench_enclave.h"
-#include "util/fileio.h"
 
 TEE_ENCLAVE_DECLARE(bench);
 
@@ -67,19 +66,13 @@ static void sign_image(void)
     if (!mkdtemp(home) || tee_image_path("bench", image, sizeof image) != TEE_OK)
         die("bench.enclave");
     snprintf(sig, sizeof sig, "%s/bench.enclave.sig", home);
-    uint8_t *bytes = NULL, *encoded = NULL, pk[32], seed[32];
-    size_t len, enclen;
+    uint8_t pk[32], seed[32];
     struct tee_config cfg;
-    struct tee_sigstruct ss;
+    struct tee_err err = {""};
     tee_config_default(&cfg);
-    if (file_read_all(image, (size_t)1 << 30, &bytes, &len) != 0 ||
-        crypto_ed25519_keypair(pk, seed) != 0 || tee_sign(&ss, bytes, len, &cfg, seed) != 0 ||
-        tee_sigstruct_encode(&ss, &encoded, &enclen) != 0 ||
-        file_write_atomic(sig, encoded, enclen, 0600) != 0)
-        die("signing bench.enclave");
+    if (crypto_ed25519_keypair(pk, seed) != 0 || tee_sign_file(image, &cfg, seed, sig, &err) != 0)
+        die(err.msg);
     crypto_wipe(seed, sizeof seed);
-    free(bytes);
-    free(encoded);
 }
 
 static void pin_host(void)

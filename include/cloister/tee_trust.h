@@ -118,6 +118,14 @@ void tee_mrsigner(uint8_t mrsigner[TEE_HASH_LEN], const uint8_t signer_key[TEE_P
 int tee_sign(struct tee_sigstruct *s, const void *image, size_t len, const struct tee_config *c,
              const uint8_t signer_seed[TEE_SEED_LEN]);
 int tee_sigstruct_encode(const struct tee_sigstruct *s, uint8_t **out, size_t *len);
+/* Images larger than this are refused by the loader and by tee_sign_file. */
+#define TEE_IMAGE_MAX ((size_t)1 << 30)
+/* Signs the image file with config c and writes the signature file atomically (0644): what
+ * `cloister enclave sign` does after its audit, for tools, tests and demos that sign their own
+ * images. Returns 0, or -1 with err saying which file failed. */
+int tee_sign_file(const char *image_path, const struct tee_config *c,
+                  const uint8_t signer_seed[TEE_SEED_LEN], const char *sig_path,
+                  struct tee_err *err);
 /* Decodes the record and checks the signature over it (not the image: see below). */
 int tee_sigstruct_decode(struct tee_sigstruct *s, const void *buf, size_t len,
                          struct tee_err *err);

@@ -41,21 +41,16 @@ static void sign(struct signed_image *s, const char *tag, uint64_t heap, uint64_
     snprintf(s->image, sizeof s->image, "%s/enclaves/epcprobe.enclave", CLOISTER_BINARY_DIR);
     snprintf(s->sig, sizeof s->sig, "%s/%s.sig", s->home, tag);
     snprintf(s->store, sizeof s->store, "%s/store-%s", s->home, tag);
-    uint8_t *image, *sig, pk[32], seed[32];
-    size_t len, siglen;
-    assert_int_equal(file_read_all(s->image, (size_t)1 << 30, &image, &len), 0);
+    uint8_t pk[32], seed[32];
     assert_int_equal(crypto_ed25519_keypair(pk, seed), 0);
     struct tee_config cfg;
     tee_config_default(&cfg);
     cfg.heap_size = heap;
     cfg.epc_budget = budget;
-    struct tee_sigstruct ss;
-    assert_int_equal(tee_sign(&ss, image, len, &cfg, seed), 0);
-    assert_int_equal(tee_sigstruct_encode(&ss, &sig, &siglen), 0);
-    assert_int_equal(file_write_atomic(s->sig, sig, siglen, 0600), 0);
+    struct tee_err err;
+    if (tee_sign_file(s->image, &cfg, seed, s->sig, &err) != 0)
+        fail_msg("%s", err.msg);
     crypto_wipe(seed, sizeof seed);
-    free(image);
-    free(sig);
 }
 
 static tee_enclave *start(const struct signed_image *s, enum tee_backend backend)

@@ -26,7 +26,6 @@
 
 #define ADMIN_MESSAGE_MAX ((size_t)128 << 20) /* a create of ~4M members */
 #define LOAD_BATCH_BYTES ((size_t)16 << 20)
-#define IMAGE_MAX ((size_t)1 << 30)
 
 struct ibbe_admin {
     ibbe_store *store;
@@ -68,9 +67,9 @@ static int choose_signature(ibbe_admin *a, const struct ibbe_admin_options *o, c
         snprintf(a->sig, sizeof a->sig, "%s", o->signature);
         return 0;
     }
-    uint8_t *image, *enc = NULL, seed[TEE_SEED_LEN], pub[TEE_PUBKEY_LEN];
-    size_t len, enclen;
-    if (file_read_all(a->image, IMAGE_MAX, &image, &len) != 0) {
+    uint8_t *image, seed[TEE_SEED_LEN], pub[TEE_PUBKEY_LEN];
+    size_t len;
+    if (file_read_all(a->image, TEE_IMAGE_MAX, &image, &len) != 0) {
         *err = fail(a, "%s: %s", a->image, strerror(errno));
         return -1;
     }
@@ -96,7 +95,6 @@ static int choose_signature(ibbe_admin *a, const struct ibbe_admin_options *o, c
         goto out;
     }
     struct tee_config cfg;
-    struct tee_sigstruct ss;
     tee_config_default(&cfg);
     if (file_mkdirs(dir, 0700) != 0) {
         *err = fail(a, "%s: %s", dir, strerror(errno));
@@ -110,15 +108,13 @@ static int choose_signature(ibbe_admin *a, const struct ibbe_admin_options *o, c
         *err = fail(a, "%s: %s", key, terr.msg);
         goto out;
     }
-    if (tee_sign(&ss, image, len, &cfg, seed) != 0 || tee_sigstruct_encode(&ss, &enc, &enclen) != 0 ||
-        file_write_atomic(a->sig, enc, enclen, 0644) != 0) {
-        *err = fail(a, "%s: cannot sign the enclave image", a->sig);
+    if (tee_sign_file(a->image, &cfg, seed, a->sig, &terr) != 0) {
+        *err = fail(a, "%s", terr.msg);
         goto out;
     }
     rc = 0;
 out:
     crypto_wipe(seed, sizeof seed);
-    free(enc);
     free(image);
     return rc;
 }

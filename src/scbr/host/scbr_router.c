@@ -99,27 +99,15 @@ void scbr_router_options_init(struct scbr_router_options *o)
 int scbr_router_sign(const char *image, const uint8_t seed[32], uint64_t epc_budget,
                      uint64_t heap_size, const char *sig_path, struct scbr_error *err)
 {
-    uint8_t *bytes = NULL, *sig = NULL;
-    size_t len, siglen;
     struct tee_config cfg;
-    struct tee_sigstruct ss;
+    struct tee_err terr;
     tee_config_default(&cfg);
     cfg.heap_size = heap_size ? heap_size : (uint64_t)256 << 20;
     if (epc_budget)
         cfg.epc_budget = epc_budget;
-    int rc = -1;
-    if (file_read_all(image, (size_t)1 << 30, &bytes, &len) != 0)
-        scbr_fail(err, "cannot read %s: %s", image, strerror(errno));
-    else if (tee_sign(&ss, bytes, len, &cfg, seed) != 0 ||
-             tee_sigstruct_encode(&ss, &sig, &siglen) != 0)
-        scbr_fail(err, "cannot sign %s", image);
-    else if (file_write_atomic(sig_path, sig, siglen, 0644) != 0)
-        scbr_fail(err, "cannot write %s: %s", sig_path, strerror(errno));
-    else
-        rc = 0;
-    free(bytes);
-    free(sig);
-    return rc;
+    if (tee_sign_file(image, &cfg, seed, sig_path, &terr) != 0)
+        return scbr_fail(err, "%s", terr.msg);
+    return 0;
 }
 
 static int call(scbr_router *r, uint32_t number, const void *in, size_t inlen, uint8_t **out,

@@ -107,6 +107,28 @@ int tee_sign(struct tee_sigstruct *s, const void *image, size_t len, const struc
     return n ? crypto_ed25519_sign(s->signature, msg, n, signer_seed) : -1;
 }
 
+int tee_sign_file(const char *image_path, const struct tee_config *c,
+                  const uint8_t signer_seed[TEE_SEED_LEN], const char *sig_path,
+                  struct tee_err *err)
+{
+    uint8_t *image = NULL, *sig = NULL;
+    size_t len, siglen;
+    struct tee_sigstruct s;
+    int rc = -1;
+    if (file_read_all(image_path, TEE_IMAGE_MAX, &image, &len) != 0)
+        tee_errf(err, "cannot read %s: %s", image_path, strerror(errno));
+    else if (tee_sign(&s, image, len, c, signer_seed) != 0 ||
+             tee_sigstruct_encode(&s, &sig, &siglen) != 0)
+        tee_errf(err, "cannot sign %s", image_path);
+    else if (file_write_atomic(sig_path, sig, siglen, 0644) != 0)
+        tee_errf(err, "cannot write %s: %s", sig_path, strerror(errno));
+    else
+        rc = 0;
+    free(image);
+    free(sig);
+    return rc;
+}
+
 int tee_sigstruct_encode(const struct tee_sigstruct *s, uint8_t **out, size_t *len)
 {
     struct wire_writer w;

@@ -24,7 +24,6 @@
 #include "util/hex.h"
 #include "util/log.h"
 
-#define IMAGE_MAX ((size_t)1 << 30)
 #define SIG_MAX ((size_t)1 << 16)
 
 static _Thread_local char last_error[512];
@@ -181,7 +180,7 @@ static int resolve(struct tee_enclave *e, const struct tee_options *o)
  * again by itself). */
 static int load_image(struct tee_enclave *e)
 {
-    if (file_read_all(e->image_path, IMAGE_MAX, &e->image, &e->image_len) != 0)
+    if (file_read_all(e->image_path, TEE_IMAGE_MAX, &e->image, &e->image_len) != 0)
         return host_error(errno == ENOENT ? TEE_ERROR_NOT_FOUND : TEE_ERROR_IMAGE,
                           "image %s: %s", e->image_path, strerror(errno));
     if (file_read_all(e->sig_path, SIG_MAX, &e->sig, &e->sig_len) != 0)

@@ -12,6 +12,8 @@
 
 #include <cmocka.h>
 
+#include <cloister/error.h>
+
 #include "util/fileio.h"
 #include "util/hex.h"
 #include "util/log.h"
@@ -162,6 +164,23 @@ static void log_levels(void **state)
     clog_info("not shown");
 }
 
+static void errors_carry_code_and_message(void **state)
+{
+    struct cloister_err err;
+    cloister_err_clear(&err);
+    assert_int_equal(err.code, CLOISTER_OK);
+    assert_string_equal(err.msg, "");
+    assert_int_equal(cloister_errf(&err, CLOISTER_E_NOT_FOUND, "group %s", "eng"),
+                     CLOISTER_E_NOT_FOUND);
+    assert_int_equal(err.code, CLOISTER_E_NOT_FOUND);
+    assert_int_equal(cloister_err_wrap(&err, "store %s", "/s"), CLOISTER_E_NOT_FOUND);
+    assert_string_equal(err.msg, "store /s: group eng");
+    assert_int_equal(cloister_errf(NULL, CLOISTER_E_DENIED, "x"), CLOISTER_E_DENIED);
+    assert_string_equal(cloister_strerror(CLOISTER_E_DEAD), "enclave died");
+    assert_string_equal(cloister_strerror(-99), "unknown error");
+    assert_string_equal(cloister_strerror(1), "unknown error");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -169,6 +188,7 @@ int main(void)
         cmocka_unit_test(opt_help),               cmocka_unit_test(opt_list_repeats),
         cmocka_unit_test(hex_round_trip),
         cmocka_unit_test(files_are_atomic),       cmocka_unit_test(log_levels),
+        cmocka_unit_test(errors_carry_code_and_message),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

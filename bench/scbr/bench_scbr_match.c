@@ -132,7 +132,7 @@ static void load(enum scbr_workload kind, size_t n, struct scbr_sub_list *s,
 {
     char *st, *pt;
     size_t sl, pl;
-    struct scbr_error err;
+    struct cloister_err err;
     if (scbr_gen(kind, n, NPUBS, 1, &st, &sl, &pt, &pl) != 0)
         die("generating the workload: out of memory");
     if (scbr_parse_subs(st, sl, "subs", s, &err) != 0 || scbr_parse_pubs(pt, pl, "pubs", p, &err))
@@ -146,12 +146,12 @@ static void sign_image(void)
 {
     if (!(home_made = mkdtemp(home) != NULL))
         die("mkdtemp %s failed", home);
-    if (tee_image_path("scbrbench", image, sizeof image) != TEE_OK)
+    if (tee_image_path("scbrbench", image, sizeof image) != CLOISTER_OK)
         die("scbrbench.enclave: %s", tee_last_error());
     snprintf(sig, sizeof sig, "%s/scbrbench.enclave.sig", home);
     uint8_t pk[32], seed[32];
     struct tee_config cfg;
-    struct tee_err err;
+    struct cloister_err err;
     tee_config_default(&cfg);
     cfg.heap_size = HEAP_BYTES;
     epc_mib = (double)cfg.epc_budget / MIB;
@@ -239,7 +239,7 @@ static uint8_t *call(struct series *s, uint32_t number, const struct wire_writer
 {
     uint8_t *out = NULL;
     if (!wire_writer_ok(w) ||
-        tee_ecall(s->e, number, w->buf, w->len, &out, outlen) != TEE_OK)
+        tee_ecall(s->e, number, w->buf, w->len, &out, outlen) != CLOISTER_OK)
         die("%s/enclave: ecall %u: %s", s->engine, number, tee_last_error());
     return out;
 }
@@ -284,7 +284,7 @@ static void enclave_reset(struct series *s)
     /* Calls last hundreds of microseconds: the host sleeps instead of spinning, so on this
      * 2-core machine it never takes the core the enclave's worker needs. */
     o.wait = TEE_WAIT_BLOCK;
-    if (tee_create(&o, &s->e) != TEE_OK)
+    if (tee_create(&o, &s->e) != CLOISTER_OK)
         die("starting scbrbench.enclave: %s", tee_last_error());
     struct wire_writer w;
     size_t outlen;
@@ -378,7 +378,7 @@ static const struct scbr_aspe_attr aspe_schema[] = {
 
 static void aspe_reset(struct series *s)
 {
-    struct scbr_error err;
+    struct cloister_err err;
     if (!(s->key = scbr_aspe_keygen(aspe_schema, 5, &err)))
         die("aspe keygen: %s", err.msg);
     if (!(s->aspe = scbr_aspe_index_create(scbr_aspe_dim(s->key))) ||
@@ -391,7 +391,7 @@ static void aspe_reset(struct series *s)
 
 static bool aspe_add(struct series *s, size_t from, size_t to, double deadline_ns)
 {
-    struct scbr_error err;
+    struct cloister_err err;
     for (size_t i = from; i < to; i++) {
         if (scbr_aspe_index_add(s->aspe, s->key, nsubs.v[i], (uint32_t)i, &err) != 0)
             die("aspe: subscription %zu: %s", i, err.msg);
@@ -477,7 +477,7 @@ static uint64_t faults(struct series *s)
     struct epc_stats st;
     if (!s->e)
         return 0;
-    if (tee_epc_stats(s->e, &st) != TEE_OK)
+    if (tee_epc_stats(s->e, &st) != CLOISTER_OK)
         die("epc stats: %s", tee_last_error());
     return st.faults;
 }

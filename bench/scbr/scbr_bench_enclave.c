@@ -35,11 +35,11 @@ static int ecall_reset(struct tee_env *env, const uint8_t *in, size_t inlen,
     wire_reader_init(&r, in, inlen);
     uint8_t kind = wire_get_u8(&r);
     if (wire_reader_finish(&r) != 0 || kind > SCBR_INDEX_FAST)
-        return tee_fail(env, TEE_ERROR_INVALID, "reset: bad index kind");
+        return tee_fail(env, CLOISTER_E_INVALID, "reset: bad index kind");
     scbr_index_destroy(s->idx);
     if (!(s->idx = scbr_index_create((enum scbr_index_kind)kind, &scbr_tee_heap)))
-        return tee_fail(env, TEE_ERROR_NO_MEMORY, "reset: no memory for the index");
-    return TEE_OK;
+        return tee_fail(env, CLOISTER_E_NO_MEMORY, "reset: no memory for the index");
+    return CLOISTER_OK;
 }
 
 static int ecall_add(struct tee_env *env, const uint8_t *in, size_t inlen,
@@ -51,23 +51,23 @@ static int ecall_add(struct tee_env *env, const uint8_t *in, size_t inlen,
     uint32_t first = wire_get_u32(&r);
     size_t n = wire_get_count(&r, 1, UINT32_MAX);
     if (!s->idx)
-        return tee_fail(env, TEE_ERROR_INVALID, "add: no index (reset first)");
+        return tee_fail(env, CLOISTER_E_INVALID, "add: no index (reset first)");
     for (size_t i = 0; i < n && wire_reader_ok(&r); i++) {
         size_t len;
         const uint8_t *b = wire_get_bytes(&r, SIZE_MAX, &len);
-        struct scbr_error err;
+        struct cloister_err err;
         struct scbr_sub *sub = b ? scbr_sub_decode(b, len, &err) : NULL;
         if (!sub)
-            return tee_fail(env, TEE_ERROR_INVALID, "add: subscription %zu: %s", i,
+            return tee_fail(env, CLOISTER_E_INVALID, "add: subscription %zu: %s", i,
                             b ? err.msg : wire_reader_error(&r));
         int rc = scbr_index_insert(s->idx, sub, first + (uint32_t)i);
         scbr_sub_free(sub);
         if (rc != 0)
-            return tee_fail(env, TEE_ERROR_NO_MEMORY, "add: subscription %zu not inserted", i);
+            return tee_fail(env, CLOISTER_E_NO_MEMORY, "add: subscription %zu not inserted", i);
     }
     if (wire_reader_finish(&r) != 0)
-        return tee_fail(env, TEE_ERROR_INVALID, "add: %s", wire_reader_error(&r));
-    return TEE_OK;
+        return tee_fail(env, CLOISTER_E_INVALID, "add: %s", wire_reader_error(&r));
+    return CLOISTER_OK;
 }
 
 static int ecall_pubs(struct tee_env *env, const uint8_t *in, size_t inlen,
@@ -79,21 +79,21 @@ static int ecall_pubs(struct tee_env *env, const uint8_t *in, size_t inlen,
     size_t n = wire_get_count(&r, 1, SCBRB_PUBS_MAX - s->npubs);
     struct scbr_pub **grown = tee_realloc(s->pubs, (s->npubs + n) * sizeof *grown);
     if (!grown && s->npubs + n)
-        return tee_fail(env, TEE_ERROR_NO_MEMORY, "pubs: no memory");
+        return tee_fail(env, CLOISTER_E_NO_MEMORY, "pubs: no memory");
     s->pubs = grown;
     for (size_t i = 0; i < n && wire_reader_ok(&r); i++) {
         size_t len;
         const uint8_t *b = wire_get_bytes(&r, SIZE_MAX, &len);
-        struct scbr_error err;
+        struct cloister_err err;
         struct scbr_pub *p = b ? scbr_pub_decode(b, len, &err) : NULL;
         if (!p)
-            return tee_fail(env, TEE_ERROR_INVALID, "pubs: publication %zu: %s", i,
+            return tee_fail(env, CLOISTER_E_INVALID, "pubs: publication %zu: %s", i,
                             b ? err.msg : wire_reader_error(&r));
         s->pubs[s->npubs++] = p;
     }
     if (wire_reader_finish(&r) != 0)
-        return tee_fail(env, TEE_ERROR_INVALID, "pubs: %s", wire_reader_error(&r));
-    return TEE_OK;
+        return tee_fail(env, CLOISTER_E_INVALID, "pubs: %s", wire_reader_error(&r));
+    return CLOISTER_OK;
 }
 
 static int ecall_match(struct tee_env *env, const uint8_t *in, size_t inlen,
@@ -104,20 +104,20 @@ static int ecall_match(struct tee_env *env, const uint8_t *in, size_t inlen,
     wire_reader_init(&r, in, inlen);
     uint32_t first = wire_get_u32(&r), count = wire_get_u32(&r);
     if (wire_reader_finish(&r) != 0 || !s->idx || !s->npubs || first >= s->npubs)
-        return tee_fail(env, TEE_ERROR_INVALID, "match: bad range or no index/publications");
+        return tee_fail(env, CLOISTER_E_INVALID, "match: bad range or no index/publications");
     struct scbrb_fold f = {0, 0};
     /* The batch is cyclic: at most two contiguous runs per turn around it. */
     for (size_t done = 0, at = first; done < count;) {
         size_t run = s->npubs - at < count - done ? s->npubs - at : count - done;
         if (scbr_index_match_batch(s->idx, (const struct scbr_pub *const *)s->pubs + at, run,
                                    scbrb_collect, &f) != 0)
-            return tee_fail(env, TEE_ERROR_NO_MEMORY, "match: out of memory");
+            return tee_fail(env, CLOISTER_E_NO_MEMORY, "match: out of memory");
         done += run;
         at = (at + run) % s->npubs;
     }
     wire_put_u64(out, f.matches);
     wire_put_u64(out, f.fold);
-    return TEE_OK;
+    return CLOISTER_OK;
 }
 
 static int ecall_stats(struct tee_env *env, const uint8_t *in, size_t inlen,
@@ -130,7 +130,7 @@ static int ecall_stats(struct tee_env *env, const uint8_t *in, size_t inlen,
     wire_put_u64(out, st.subscriptions);
     wire_put_u64(out, st.predicates);
     wire_put_u64(out, st.bytes);
-    return TEE_OK;
+    return CLOISTER_OK;
 }
 
 #define SCBRB_ECALLS(X)                                                                        \

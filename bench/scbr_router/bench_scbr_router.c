@@ -33,7 +33,7 @@
 
 struct run {
     scbr_router *r;
-    struct scbr_error err;
+    struct cloister_err err;
     const struct scbr_pub_list *pubs;
     const uint8_t *sk;
     size_t npubs;
@@ -46,7 +46,7 @@ static char home[] = "/tmp/cloister-bench-scbr-XXXXXX";
 static void *publisher_main(void *arg)
 {
     struct run *run = arg;
-    struct scbr_error err;
+    struct cloister_err err;
     scbr_client *c = scbr_client_connect(scbr_router_endpoint(run->r), run->sk, &err);
     uint8_t payload[PAYLOAD] = {0};
     run->t0 = bench_now_ns();
@@ -103,7 +103,7 @@ static void one_run(double rate, unsigned batch, size_t npubs, const char *image
     if (!provisioned && scbr_provision_local(run.r, home, sk, WAIT_MS, &run.err) != 0)
         die("provisioning", run.err.msg);
     provisioned = true;
-    struct scbr_error err;
+    struct cloister_err err;
     const char *ep = scbr_router_endpoint(run.r);
     scbr_client *all = scbr_client_connect(ep, sk, &err), *many = scbr_client_connect(ep, sk, &err);
     struct scbr_sub *catch_all = scbr_parse_sub("symbol exists", 13, "bench", 1, &err);
@@ -150,10 +150,10 @@ int main(void)
     char image[4096], sig[4200], *st, *pt;
     size_t sl, pl;
     uint8_t seed[32], pk[32], sk[SCBR_SK_LEN];
-    struct scbr_error err;
+    struct cloister_err err;
     struct scbr_sub_list subs;
     struct scbr_pub_list pubs;
-    if (tee_image_path("scbr", image, sizeof image) != TEE_OK)
+    if (tee_image_path("scbr", image, sizeof image) != CLOISTER_OK)
         die("image", tee_last_error());
     if (!mkdtemp(home))
         die("temporary home", "mkdtemp failed");

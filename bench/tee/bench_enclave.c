@@ -8,7 +8,7 @@ static int ecall_echo(struct tee_env *env, const uint8_t *in, size_t inlen,
                       struct wire_writer *out)
 {
     wire_put_raw(out, in, inlen);
-    return TEE_OK;
+    return CLOISTER_OK;
 }
 
 #define BENCH_ECALLS(X) X(BENCH_ECALL_ECHO, echo)

@@ -63,12 +63,12 @@ __attribute__((noreturn)) static void die(const char *what)
 /* A fresh signer signs the bench image into the temporary home. */
 static void sign_image(void)
 {
-    if (!mkdtemp(home) || tee_image_path("bench", image, sizeof image) != TEE_OK)
+    if (!mkdtemp(home) || tee_image_path("bench", image, sizeof image) != CLOISTER_OK)
         die("bench.enclave");
     snprintf(sig, sizeof sig, "%s/bench.enclave.sig", home);
     uint8_t pk[32], seed[32];
     struct tee_config cfg;
-    struct tee_err err = {""};
+    struct cloister_err err = {0};
     tee_config_default(&cfg);
     if (crypto_ed25519_keypair(pk, seed) != 0 || tee_sign_file(image, &cfg, seed, sig, &err) != 0)
         die(err.msg);
@@ -95,7 +95,7 @@ static tee_enclave *create(const struct variant *v)
     o.home = home;
     o.enclave = &tee_enclave_bench;
     tee_enclave *e;
-    if (tee_create(&o, &e) != TEE_OK)
+    if (tee_create(&o, &e) != CLOISTER_OK)
         die(v->name);
     return e;
 }
@@ -121,7 +121,7 @@ static void roundtrip(const struct variant *v, tee_enclave *e, double *us)
         uint64_t c0 = bench_cycles();
         int rc = tee_ecall(e, BENCH_ECALL_ECHO, in, sizeof in, &out, &outlen);
         uint64_t c1 = bench_cycles();
-        if (rc != TEE_OK || outlen != sizeof in)
+        if (rc != CLOISTER_OK || outlen != sizeof in)
             die(v->name);
         free(out);
         if (i >= WARMUP)
@@ -165,7 +165,7 @@ static void run_batches(void *arg, uint64_t iters)
 {
     struct batch_run *b = arg;
     for (uint64_t i = 0; i < iters; i++) {
-        if (tee_ecall_batch(b->e, b->calls, b->n) != TEE_OK || b->calls[b->n - 1].status)
+        if (tee_ecall_batch(b->e, b->calls, b->n) != CLOISTER_OK || b->calls[b->n - 1].status)
             die("batch");
         tee_calls_free(b->calls, b->n);
     }

@@ -168,7 +168,7 @@ static int setup(const char *results)
 {
     char home[4096];
     snprintf(home, sizeof home, "%s/tee_trust-home", results);
-    struct tee_err err;
+    struct cloister_err err;
     tee_platform *p = tee_platform_open(home, &err);
     if (!p) {
         fprintf(stderr, "bench_tee_trust: %s\n", err.msg);

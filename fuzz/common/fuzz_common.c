@@ -36,7 +36,7 @@ static void init(void)
 {
     if (self)
         return;
-    struct tee_err err;
+    struct cloister_err err;
     if (!mkdtemp(home))
         abort();
     atexit(cleanup);
@@ -77,10 +77,10 @@ tee_verifier *fuzz_verifier(void)
 struct tee_rt *fuzz_instance(const struct tee_enclave_def *def, size_t max_message)
 {
     init();
-    struct tee_err err;
+    struct cloister_err err;
     struct tee_rt *rt = tee_rt_new(def, tee_self_new(&id, platform, &err), max_message);
     struct tee_env env = {rt, NULL, ""};
-    if (!rt || (def->on_start && def->on_start(&env) != TEE_OK))
+    if (!rt || (def->on_start && def->on_start(&env) != CLOISTER_OK))
         abort();
     rt->started = true; /* on_stop runs at tee_rt_free */
     return rt;

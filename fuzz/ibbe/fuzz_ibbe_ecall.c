@@ -38,7 +38,7 @@ static struct tee_rt *instance(void)
     wire_writer_init(&in);
     wire_writer_init(&out);
     wire_put_varint(&in, 2);
-    if (fuzz_call(rt, IBBE_ECALL_SETUP, in.buf, in.len, &out) != TEE_OK)
+    if (fuzz_call(rt, IBBE_ECALL_SETUP, in.buf, in.len, &out) != CLOISTER_OK)
         abort();
     wire_writer_free(&in);
     wire_writer_free(&out);
@@ -49,7 +49,7 @@ static struct tee_rt *instance(void)
     wire_put_str(&in, "a@x");
     wire_put_str(&in, "b@x");
     wire_put_str(&in, "c@x");
-    if (fuzz_call(rt, IBBE_ECALL_GROUP_CREATE, in.buf, in.len, &out) != TEE_OK)
+    if (fuzz_call(rt, IBBE_ECALL_GROUP_CREATE, in.buf, in.len, &out) != CLOISTER_OK)
         abort();
     wire_writer_free(&in);
     wire_writer_free(&out);
@@ -69,7 +69,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct wire_writer out;
     wire_writer_init(&out);
     int rc = fuzz_call(rt, number, data + 1, size - 1, &out);
-    if (number == IBBE_ECALL_LOAD && rc == TEE_OK)
+    if (number == IBBE_ECALL_LOAD && rc == CLOISTER_OK)
         abort(); /* only the genuine sealed γ with its public key loads */
     wire_writer_free(&out);
     tee_rt_free(rt);

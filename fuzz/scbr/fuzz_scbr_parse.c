@@ -13,7 +13,7 @@ static void check_round_trip(const struct scbr_sub *s)
     char *text = scbr_sub_format(s);
     if (!text)
         return;
-    struct scbr_error err;
+    struct cloister_err err;
     struct scbr_sub *again = scbr_parse_sub(text, strlen(text), "fmt", 1, &err);
     if (!again)
         abort();
@@ -34,7 +34,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t plen = nul ? size - slen - 1 : 0;
     struct scbr_sub_list subs;
     struct scbr_pub_list pubs;
-    struct scbr_error err;
+    struct cloister_err err;
     if (scbr_parse_subs(text, slen, "subs", &subs, &err) != 0)
         return 0;
     if (scbr_parse_pubs(ptext, plen, "pubs", &pubs, &err) != 0) {

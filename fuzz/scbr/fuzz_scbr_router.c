@@ -47,7 +47,7 @@ const char *__asan_default_options(void)
  * provisioned). */
 static struct tee_rt *instance(bool with_key)
 {
-    struct tee_err err;
+    struct cloister_err err;
     struct tee_rt *r = fuzz_instance(&tee_enclave_scbr, LIMIT);
     struct wire_writer w;
     wire_writer_init(&w);
@@ -61,7 +61,7 @@ static struct tee_rt *instance(bool with_key)
 
 static void provision(void)
 {
-    struct tee_err err;
+    struct cloister_err err;
     struct tee_rt *r = instance(false);
     uint8_t nonce[TEE_PROV_NONCE_LEN] = {0}, *offer, *package;
     size_t offer_len, package_len;
@@ -102,7 +102,7 @@ static void init(void)
 
 static void codecs(uint8_t which, const uint8_t *data, size_t size)
 {
-    struct scbr_error err;
+    struct cloister_err err;
     struct wire_writer w;
     wire_writer_init(&w);
     if (which == 0) {
@@ -146,7 +146,7 @@ static void genuine(struct tee_rt *rt, uint8_t kind, const uint8_t *data, size_t
         wire_put_varint(&in, 1);
         wire_put_bytes(&in, sender, sizeof sender - 1);
         wire_put_bytes(&in, env.buf, env.len);
-        if (fuzz_call(rt, ecall_of[kind % 3], in.buf, in.len, &out) != TEE_OK)
+        if (fuzz_call(rt, ecall_of[kind % 3], in.buf, in.len, &out) != CLOISTER_OK)
             abort(); /* a well-formed batch is always answered */
     }
     wire_writer_free(&env);
@@ -187,7 +187,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fuzz_call(rt, ecalls[data[1] % 4], data + 2, size - 2, &out);
         wire_writer_free(&out);
     } else if (data[0] == 4) {
-        struct scbr_error err;
+        struct cloister_err err;
         struct scbr_sub *one = scbr_parse_sub("x >= 0", 6, "fuzz", 1, &err);
         size_t len;
         uint8_t *enc = one ? scbr_sub_encode(one, &len) : NULL;

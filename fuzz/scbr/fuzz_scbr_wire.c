@@ -11,7 +11,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size == 0)
         return 0;
-    struct scbr_error err;
+    struct cloister_err err;
     size_t len;
     if (data[0] & 1) {
         struct scbr_sub *s = scbr_sub_decode(data + 1, size - 1, &err);

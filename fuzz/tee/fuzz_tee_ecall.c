@@ -21,7 +21,7 @@ static int ecall_echo(struct tee_env *env, const uint8_t *in, size_t inlen,
                       struct wire_writer *out)
 {
     wire_put_raw(out, in, inlen);
-    return TEE_OK;
+    return CLOISTER_OK;
 }
 
 static int ecall_ask(struct tee_env *env, const uint8_t *in, size_t inlen,
@@ -30,7 +30,7 @@ static int ecall_ask(struct tee_env *env, const uint8_t *in, size_t inlen,
     uint8_t *answer;
     size_t len;
     int rc = tee_ocall(env, 7, in, inlen, &answer, &len);
-    if (rc == TEE_OK)
+    if (rc == CLOISTER_OK)
         wire_put_raw(out, answer, len);
     tee_free(answer);
     return rc;
@@ -51,7 +51,7 @@ static int fuzz_ocall(struct tee_port *port, const uint8_t *req, size_t len,
     struct fuzz_port *fp = (struct fuzz_port *)port;
     *answer = fp->answer;
     *answer_len = fp->len;
-    return TEE_OK;
+    return CLOISTER_OK;
 }
 
 /* The response must decode: a whole-request error, or one result per call. */
@@ -61,7 +61,7 @@ static void check_response(const struct wire_writer *resp)
     wire_reader_init(&r, resp->buf, resp->len);
     wire_get_header(&r, MSG_RESPONSE, MSG_VERSION);
     size_t len;
-    if (msg_status_decode(&r) != TEE_OK) {
+    if (msg_status_decode(&r) != CLOISTER_OK) {
         wire_get_bytes(&r, LIMIT, &len);
     } else {
         uint64_t count = wire_get_varint(&r);
@@ -99,7 +99,7 @@ static void host_side(const uint8_t *data, size_t size)
     memcpy(e.name, "fuzz", 5);
     struct tee_call calls[4] = {{.number = 1}, {.number = 2}, {.number = 3}, {.number = 4}};
     size_t n = data[0] % 4 + 1;
-    if (host_get_response(&e, data + 1, size - 1, calls, n) == TEE_OK)
+    if (host_get_response(&e, data + 1, size - 1, calls, n) == CLOISTER_OK)
         tee_calls_free(calls, n);
     for (size_t i = 0; i < n; i++)
         if (calls[i].out)

@@ -8,7 +8,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct tee_audit a;
-    struct tee_err err;
+    struct cloister_err err;
     if (tee_audit_image(&a, data, size, &err) != 0) {
         if (!memchr(err.msg, 0, sizeof err.msg) || !err.msg[0])
             abort();

@@ -17,7 +17,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     tee_policy_default(&p);
     p.allow_simulated = p.allow_debug = p.allow_any_identity = true;
     struct tee_claims c;
-    struct tee_err err;
+    struct cloister_err err;
     if (data[0] & 1) {
         uint8_t rd[TEE_REPORT_DATA_LEN] = {0}, *ev;
         size_t len;

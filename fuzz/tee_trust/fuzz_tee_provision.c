@@ -10,7 +10,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     tee_self *s = fuzz_self();
-    struct tee_err err;
+    struct cloister_err err;
     uint8_t nonce[TEE_PROV_NONCE_LEN] = {1}, *offer, *sealed, *pkg;
     size_t offer_len, sealed_len, pkg_len;
     if (tee_prov_offer(s, nonce, sizeof nonce, &offer, &offer_len, &err))

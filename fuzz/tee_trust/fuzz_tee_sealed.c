@@ -13,7 +13,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < 2)
         return 0;
     tee_self *s = fuzz_self();
-    struct tee_err err;
+    struct cloister_err err;
     size_t n;
     if (data[0] & 1) {
         size_t len = size - 2, blob_len;

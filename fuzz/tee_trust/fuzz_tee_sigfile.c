@@ -9,7 +9,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static const char image[] = "fuzzed enclave image";
     struct tee_sigstruct s;
     struct tee_identity id;
-    struct tee_err err;
+    struct cloister_err err;
     if (tee_sigstruct_decode(&s, data, size, &err) == 0) {
         uint8_t *back;
         size_t len;

@@ -44,7 +44,7 @@ struct cloister_err {
     char msg[CLOISTER_ERR_MAX]; /* one line, no secret, "" when code is CLOISTER_OK */
 };
 
-/* "enclave died" style name of a code. */
+/* "enclave is dead" style name of a code. */
 CLOISTER_API const char *cloister_strerror(int code);
 
 /* Sets err (when non-NULL) to code and the formatted message; returns code, so a failing path

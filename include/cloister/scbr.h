@@ -28,6 +28,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <cloister/error.h>
+
 enum scbr_type { SCBR_INT, SCBR_DOUBLE, SCBR_STRING };
 
 struct scbr_value {
@@ -73,15 +75,11 @@ struct scbr_pub {
 #define SCBR_ITEMS_MAX 1024 /* predicates per subscription, pairs per publication */
 
 /* An error message: "FILE:LINE:COL: expected ..." (parser) or "wire: ..." (decoder). */
-struct scbr_error {
-    char msg[256];
-};
-
 /* Builders copy their inputs into one block, validate them (names, UTF-8, finite numbers, prefix
  * on strings, unique publication names) and sort publication pairs. NULL + err on bad input. */
-struct scbr_sub *scbr_sub_new(const struct scbr_pred *preds, size_t n, struct scbr_error *err);
+struct scbr_sub *scbr_sub_new(const struct scbr_pred *preds, size_t n, struct cloister_err *err);
 struct scbr_pub *scbr_pub_new(const struct scbr_pair *pairs, size_t n, const void *payload,
-                              size_t payload_len, struct scbr_error *err);
+                              size_t payload_len, struct cloister_err *err);
 void scbr_sub_free(struct scbr_sub *s);
 void scbr_pub_free(struct scbr_pub *p);
 
@@ -96,9 +94,9 @@ bool scbr_value_cmp(const struct scbr_value *a, const struct scbr_value *b, int 
 /* Text language. `file` only names the source in errors; `line` is the line number of `text`
  * (a single line, without its newline). */
 struct scbr_sub *scbr_parse_sub(const char *text, size_t len, const char *file, unsigned line,
-                                struct scbr_error *err);
+                                struct cloister_err *err);
 struct scbr_pub *scbr_parse_pub(const char *text, size_t len, const char *file, unsigned line,
-                                struct scbr_error *err);
+                                struct cloister_err *err);
 
 /* A whole file: one item per non-blank, non-comment line. Free with scbr_*_list_free. */
 struct scbr_sub_list {
@@ -110,9 +108,9 @@ struct scbr_pub_list {
     size_t n;
 };
 int scbr_parse_subs(const char *text, size_t len, const char *file, struct scbr_sub_list *out,
-                    struct scbr_error *err);
+                    struct cloister_err *err);
 int scbr_parse_pubs(const char *text, size_t len, const char *file, struct scbr_pub_list *out,
-                    struct scbr_error *err);
+                    struct cloister_err *err);
 void scbr_sub_list_free(struct scbr_sub_list *l);
 void scbr_pub_list_free(struct scbr_pub_list *l);
 
@@ -125,8 +123,8 @@ char *scbr_pub_format(const struct scbr_pub *p);
  * the builders would refuse, plus trailing bytes. */
 uint8_t *scbr_sub_encode(const struct scbr_sub *s, size_t *len);
 uint8_t *scbr_pub_encode(const struct scbr_pub *p, size_t *len);
-struct scbr_sub *scbr_sub_decode(const void *buf, size_t len, struct scbr_error *err);
-struct scbr_pub *scbr_pub_decode(const void *buf, size_t len, struct scbr_error *err);
+struct scbr_sub *scbr_sub_decode(const void *buf, size_t len, struct cloister_err *err);
+struct scbr_pub *scbr_pub_decode(const void *buf, size_t len, struct cloister_err *err);
 
 /* Workloads, deterministic in (kind, counts, seed) -- a seeded xoshiro256** PRNG, never rand():
  *   stock:   the original SCBR's stock quotes: 7 attributes symbol/date/open/high/low/close/volume,

@@ -55,8 +55,8 @@ struct scbr_router_stats {
 /* ---- keys ---- */
 
 /* Creates KEYS/sk (0600, in a 0700 directory) from the CSPRNG unless it exists. */
-int scbr_keys_create(const char *dir, struct scbr_error *err);
-int scbr_keys_load(const char *dir, uint8_t sk[SCBR_SK_LEN], struct scbr_error *err);
+int scbr_keys_create(const char *dir, struct cloister_err *err);
+int scbr_keys_load(const char *dir, uint8_t sk[SCBR_SK_LEN], struct cloister_err *err);
 
 /* ---- router ---- */
 
@@ -84,13 +84,13 @@ typedef struct scbr_router scbr_router;
 
 /* Starts the enclave, restores the sealed subscriptions from state_dir, binds the socket. */
 int scbr_router_open(const struct scbr_router_options *o, scbr_router **out,
-                     struct scbr_error *err);
+                     struct cloister_err *err);
 /* Serves until *o->stop (or scbr_router_stop); then persists the subscriptions. */
-int scbr_router_run(scbr_router *r, struct scbr_error *err);
+int scbr_router_run(scbr_router *r, struct cloister_err *err);
 /* Runs scbr_router_run in a thread of its own (tests, demos, programs embedding a router). */
-int scbr_router_start(scbr_router *r, struct scbr_error *err);
+int scbr_router_start(scbr_router *r, struct cloister_err *err);
 /* Stops a started router and waits for its thread: the run's result (err says why). */
-int scbr_router_stop(scbr_router *r, struct scbr_error *err);
+int scbr_router_stop(scbr_router *r, struct cloister_err *err);
 /* The enclave's identity (for the data provider's policy). */
 int scbr_router_identity(scbr_router *r, uint8_t mrenclave[32], uint8_t mrsigner[32]);
 /* The router's enclave (tee_get_info, tee_epc_stats; it belongs to the router). */
@@ -104,7 +104,7 @@ void scbr_router_close(scbr_router *r); /* stops it first if started */
 /* Signs an enclave image with the Ed25519 seed into sig_path, config: defaults with the given
  * EPC budget (bytes; 0: default) and heap size (bytes; 0: 256 MiB, room for the index). */
 int scbr_router_sign(const char *image, const uint8_t seed[32], uint64_t epc_budget,
-                     uint64_t heap_size, const char *sig_path, struct scbr_error *err);
+                     uint64_t heap_size, const char *sig_path, struct cloister_err *err);
 
 /* ---- clients ---- */
 
@@ -113,7 +113,7 @@ typedef struct scbr_client scbr_client;
 /* A DEALER connected to the router with a fresh random sender id. sk may be NULL for a
  * client that only provisions or asks for statistics. */
 scbr_client *scbr_client_connect(const char *endpoint, const uint8_t *sk,
-                                 struct scbr_error *err);
+                                 struct cloister_err *err);
 void scbr_client_close(scbr_client *c); /* says bye: the router drops its subscriptions */
 /* The data provider: asks for an offer, verifies the evidence with v and policy, sends SK.
  * claims (may be NULL) receives what the verifier accepted. */
@@ -122,38 +122,38 @@ struct tee_policy;
 struct tee_claims;
 int scbr_client_provision(scbr_client *c, struct tee_verifier *v,
                           const struct tee_policy *policy, const uint8_t sk[SCBR_SK_LEN],
-                          struct tee_claims *claims, int timeout_ms, struct scbr_error *err);
+                          struct tee_claims *claims, int timeout_ms, struct cloister_err *err);
 /* The data provider for a router of this process (demos, tests, benchmarks): the verifier
  * trusts the platform CA under home (NULL: tee_home_dir()), the policy pins the router's
  * MRENCLAVE and accepts simulated evidence. */
 int scbr_provision_local(scbr_router *r, const char *home, const uint8_t sk[SCBR_SK_LEN],
-                         int timeout_ms, struct scbr_error *err);
+                         int timeout_ms, struct cloister_err *err);
 /* Registers a filter; *id is the router's subscription id. Waits for the answer. */
 int scbr_client_subscribe(scbr_client *c, const struct scbr_sub *s, uint32_t *id,
-                          int timeout_ms, struct scbr_error *err);
+                          int timeout_ms, struct cloister_err *err);
 int scbr_client_unsubscribe(scbr_client *c, uint32_t id, int timeout_ms,
-                            struct scbr_error *err);
+                            struct cloister_err *err);
 /* Sends a publication (header encrypted, payload as given: opaque to the router). No answer. */
 int scbr_client_publish(scbr_client *c, const struct scbr_pub *header, const void *payload,
-                        size_t len, struct scbr_error *err);
+                        size_t len, struct cloister_err *err);
 /* Waits for one delivery: 1 and *payload (malloc'd) on arrival, 0 on timeout, -1 on error. */
 int scbr_client_receive(scbr_client *c, uint8_t **payload, size_t *len, int timeout_ms,
-                        struct scbr_error *err);
+                        struct cloister_err *err);
 /* Sends a keep-alive (subscribers waiting longer than the router's idle timeout). */
-int scbr_client_heartbeat(scbr_client *c, struct scbr_error *err);
+int scbr_client_heartbeat(scbr_client *c, struct cloister_err *err);
 int scbr_client_stats(scbr_client *c, struct scbr_router_stats *st, int timeout_ms,
-                      struct scbr_error *err);
+                      struct cloister_err *err);
 /* End-to-end payload protection between publishers and subscribers, which the router cannot
  * read: AES-256-GCM under HKDF(SK, "payload key"), random nonce; sealed = nonce (12) ||
  * ciphertext || tag (16), AAD "cloister-scbr-payload-v1". open fails on any alteration. *out
  * is malloc'd. */
 int scbr_payload_seal(const uint8_t sk[SCBR_SK_LEN], const void *pt, size_t len, uint8_t **out,
-                      size_t *out_len, struct scbr_error *err);
+                      size_t *out_len, struct cloister_err *err);
 int scbr_payload_open(const uint8_t sk[SCBR_SK_LEN], const void *sealed, size_t len,
-                      uint8_t **out, size_t *out_len, struct scbr_error *err);
+                      uint8_t **out, size_t *out_len, struct cloister_err *err);
 /* For tests of the refusals: the last message this client sent, exactly as sent. */
 int scbr_client_last_sent(const scbr_client *c, const uint8_t **msg, size_t *len);
 /* Sends raw bytes as one client message (a replayed or altered copy). */
-int scbr_client_send_raw(scbr_client *c, const void *msg, size_t len, struct scbr_error *err);
+int scbr_client_send_raw(scbr_client *c, const void *msg, size_t len, struct cloister_err *err);
 
 #endif

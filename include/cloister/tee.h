@@ -10,7 +10,7 @@
  *     o.image = path;                            // see tee_image_path()
  *     o.enclave = &tee_enclave_hello;            // the same code, for the sim backend
  *     tee_enclave *e;
- *     if (tee_create(&o, &e) != TEE_OK) fprintf(stderr, "%s\n", tee_last_error());
+ *     if (tee_create(&o, &e) != CLOISTER_OK) fprintf(stderr, "%s\n", tee_last_error());
  *     uint8_t *out; size_t outlen;
  *     int rc = tee_ecall(e, HELLO_ECALL_GREET, in, inlen, &out, &outlen);
  *     ... free(out); tee_destroy(e);
@@ -20,9 +20,9 @@
  * TEE_BACKEND_SIM links the same trusted code in-process with the same dispatch and copies.
  * Neither is SGX: evidence from both says "simulated" (docs/tee.md, threat model).
  *
- * Errors: functions return TEE_OK (0) or a negative TEE_ERROR_* code; tee_last_error() gives a
+ * Errors: functions return CLOISTER_OK (0) or a negative TEE_ERROR_* code; tee_last_error() gives a
  * one-line explanation for the calling thread (which enclave, which call, what happened). A
- * dead enclave never makes a call hang: pending and later calls fail with TEE_ERROR_DEAD until
+ * dead enclave never makes a call hang: pending and later calls fail with CLOISTER_E_DEAD until
  * tee_restart(). Calls may be made from several threads at once; tee_restart waits for the
  * calls in flight; tee_destroy must not race with calls on the same enclave. */
 #ifndef CLOISTER_TEE_H
@@ -32,29 +32,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <cloister/error.h>
+
 struct wire_writer;
 struct tee_enclave_def; /* tee_enclave.h */
 
-enum tee_status {
-    TEE_OK = 0,
-    TEE_ERROR_INVALID = -1,     /* bad argument, or a malformed message across the boundary */
-    TEE_ERROR_NO_ECALL = -2,    /* the image has no ecall (or the host no ocall) of that number */
-    TEE_ERROR_TOO_BIG = -3,     /* a buffer or message beyond the configured maximum */
-    TEE_ERROR_DEAD = -4,        /* the enclave process died or was killed: tee_restart() */
-    TEE_ERROR_TIMEOUT = -5,     /* call_timeout_ms passed; the enclave was killed */
-    TEE_ERROR_IMAGE = -6,       /* image, config or signature refused */
-    TEE_ERROR_DENIED = -7,      /* a trust check failed: unseal, evidence, provisioning */
-    TEE_ERROR_NO_MEMORY = -8,
-    TEE_ERROR_PROTOCOL = -9,    /* the other side broke the ring protocol */
-    TEE_ERROR_FAILED = -10,     /* the handler failed (tee_last_error() says why) */
-    TEE_ERROR_SYSTEM = -11,     /* an OS call failed (memfd, fork, mmap, ...) */
-    TEE_ERROR_BUSY = -12,       /* a call made from inside an ocall of the same enclave */
-    TEE_ERROR_NOT_FOUND = -13,  /* no such image, secret or stored blob */
-};
-#define TEE_ERROR_LAST TEE_ERROR_NOT_FOUND
-
-/* "enclave died" style name of a status. */
-const char *tee_strerror(int status);
 /* The detailed message of the calling thread's last failed tee_* call ("" if none). */
 const char *tee_last_error(void);
 
@@ -69,7 +51,7 @@ enum tee_wait {
 };
 
 /* Host functions the enclave may call. arg is tee_options.ocall_arg; in/out as for ecalls.
- * Return TEE_OK or a TEE_ERROR_* code, which the enclave's tee_ocall() returns. */
+ * Return CLOISTER_OK or a TEE_ERROR_* code, which the enclave's tee_ocall() returns. */
 typedef int (*tee_ocall_fn)(void *arg, const uint8_t *in, size_t inlen, struct wire_writer *out);
 struct tee_ocall_entry {
     uint32_t number; /* 0..0xEFFF; 0xF000.. are the runtime's own */
@@ -120,7 +102,7 @@ int tee_restart(tee_enclave *e);
 int tee_ecall(tee_enclave *e, uint32_t number, const void *in, size_t inlen, uint8_t **out,
               size_t *outlen);
 
-/* Many ecalls in one boundary crossing, run in order. Returns TEE_OK when the batch crossed;
+/* Many ecalls in one boundary crossing, run in order. Returns CLOISTER_OK when the batch crossed;
  * each call's own result is in its status (and out/outlen, malloc'd, or the error text in
  * tee_last_error() only for the last failed one). */
 struct tee_call {
@@ -162,7 +144,7 @@ struct tee_stats {
     uint64_t bytes_out;      /* payload bytes copied out */
     uint64_t switchless_hits;      /* answered while the caller was still spinning */
     uint64_t switchless_fallbacks; /* the caller had to futex-wait */
-    uint64_t failures;       /* calls that did not return TEE_OK */
+    uint64_t failures;       /* calls that did not return CLOISTER_OK */
     uint64_t restarts;
 };
 

@@ -7,7 +7,7 @@
  *
  *     #define HELLO_ECALLS(X) X(HELLO_ECALL_GREET, greet) X(HELLO_ECALL_COUNT, count)
  *     static int ecall_greet(struct tee_env *env, const uint8_t *in, size_t inlen,
- *                            struct wire_writer *out) { ... return TEE_OK; }
+ *                            struct wire_writer *out) { ... return CLOISTER_OK; }
  *     ...
  *     TEE_ENCLAVE_DEFINE(hello, HELLO_ECALLS);
  *
@@ -18,7 +18,7 @@
  * hosts link to run the same code with the sim backend.
  *
  * A handler gets its input as a private copy (never a host pointer), writes its output with the
- * wire writer and returns TEE_OK or a TEE_ERROR_* code (tee_fail() attaches a message). Handlers
+ * wire writer and returns CLOISTER_OK or a TEE_ERROR_* code (tee_fail() attaches a message). Handlers
  * of one enclave may run on several worker threads at once: shared state needs a lock. */
 #ifndef CLOISTER_TEE_ENCLAVE_H
 #define CLOISTER_TEE_ENCLAVE_H

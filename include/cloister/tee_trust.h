@@ -17,7 +17,7 @@
  *   - tee_verifier checks evidence against a trusted CA and a policy and returns claims
  *     (oe_verify_evidence, RATS "attestation result").
  *
- * Conventions: functions return 0 on success and -1 on failure; when a `struct tee_err *`
+ * Conventions: functions return 0 on success and -1 on failure; when a `struct cloister_err *`
  * is given (it may be NULL) it receives one line saying what was wrong. Buffers returned
  * through `uint8_t **` are malloc'd and owned by the caller (free them; wipe first if secret).
  * Every decoder is bounds-checked and refuses trailing bytes. */
@@ -28,6 +28,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <cloister/error.h>
+
 #define TEE_HASH_LEN 32          /* MRENCLAVE, MRSIGNER */
 #define TEE_PUBKEY_LEN 32        /* Ed25519 public key */
 #define TEE_SEED_LEN 32          /* Ed25519 private key (seed) */
@@ -36,12 +38,6 @@
 #define TEE_REPORT_DATA_LEN 64   /* user data bound into reports and evidence */
 #define TEE_REPORT_BODY_LEN 384  /* SGX sgx_report_body_t */
 #define TEE_REPORT_LEN (TEE_REPORT_BODY_LEN + TEE_KEY_ID_LEN + 32) /* body, key id, MAC */
-
-/* One line of error text. */
-#define TEE_ERR_MAX 256
-struct tee_err {
-    char msg[TEE_ERR_MAX];
-};
 
 /* Where cloister keeps per-user state: $CLOISTER_HOME, else ~/.local/share/cloister. */
 int tee_home_dir(char *out, size_t cap);
@@ -78,13 +74,13 @@ struct tee_config {
 
 void tee_config_default(struct tee_config *c);
 /* Range checks shared by both forms. */
-int tee_config_check(const struct tee_config *c, struct tee_err *err);
+int tee_config_check(const struct tee_config *c, struct cloister_err *err);
 /* Starts from the defaults; errors read "line 3: threads must be between 1 and 256". */
-int tee_config_parse(struct tee_config *c, const char *text, size_t len, struct tee_err *err);
+int tee_config_parse(struct tee_config *c, const char *text, size_t len, struct cloister_err *err);
 /* The text form (parses back to the same config); returns the length snprintf would. */
 int tee_config_format(const struct tee_config *c, char *out, size_t cap);
 void tee_config_encode(const struct tee_config *c, uint8_t out[TEE_CONFIG_WIRE_LEN]);
-int tee_config_decode(struct tee_config *c, const void *buf, size_t len, struct tee_err *err);
+int tee_config_decode(struct tee_config *c, const void *buf, size_t len, struct cloister_err *err);
 
 /* ---------------------------------------------------------------------------------------
  * Identity, measurement and the signature file (SIGSTRUCT).
@@ -112,7 +108,7 @@ void tee_measure(uint8_t mrenclave[TEE_HASH_LEN], const void *image, size_t len,
 /* The same over a file descriptor read with pread from offset 0 (e.g. a sealed memfd or
  * /proc/self/exe); the file offset is left untouched. */
 int tee_measure_fd(uint8_t mrenclave[TEE_HASH_LEN], int fd, const struct tee_config *c,
-                   struct tee_err *err);
+                   struct cloister_err *err);
 void tee_mrsigner(uint8_t mrsigner[TEE_HASH_LEN], const uint8_t signer_key[TEE_PUBKEY_LEN]);
 
 int tee_sign(struct tee_sigstruct *s, const void *image, size_t len, const struct tee_config *c,
@@ -125,22 +121,22 @@ int tee_sigstruct_encode(const struct tee_sigstruct *s, uint8_t **out, size_t *l
  * images. Returns 0, or -1 with err saying which file failed. */
 int tee_sign_file(const char *image_path, const struct tee_config *c,
                   const uint8_t signer_seed[TEE_SEED_LEN], const char *sig_path,
-                  struct tee_err *err);
+                  struct cloister_err *err);
 /* Decodes the record and checks the signature over it (not the image: see below). */
 int tee_sigstruct_decode(struct tee_sigstruct *s, const void *buf, size_t len,
-                         struct tee_err *err);
+                         struct cloister_err *err);
 /* Loader/enclave check: decodes and verifies the signature file, then recomputes MRENCLAVE
  * from the image bytes and the signed config. Fills id on success. */
 int tee_image_verify(struct tee_identity *id, const void *image, size_t len, const void *sig,
-                     size_t siglen, struct tee_err *err);
+                     size_t siglen, struct cloister_err *err);
 int tee_image_verify_fd(struct tee_identity *id, int image_fd, const void *sig, size_t siglen,
-                        struct tee_err *err);
+                        struct cloister_err *err);
 
 /* Signer key file: wire record "CLSK" v1 holding the 32-byte seed, written 0600. */
 int tee_signer_keygen(const char *path, uint8_t public_key[TEE_PUBKEY_LEN],
-                      struct tee_err *err);
+                      struct cloister_err *err);
 int tee_signer_load(const char *path, uint8_t seed[TEE_SEED_LEN],
-                    uint8_t public_key[TEE_PUBKEY_LEN], struct tee_err *err);
+                    uint8_t public_key[TEE_PUBKEY_LEN], struct cloister_err *err);
 
 /* ---------------------------------------------------------------------------------------
  * Image audit ("take care of what you sign").
@@ -187,7 +183,7 @@ struct tee_audit {
     size_t n_refused;
 };
 
-int tee_audit_image(struct tee_audit *a, const void *image, size_t len, struct tee_err *err);
+int tee_audit_image(struct tee_audit *a, const void *image, size_t len, struct cloister_err *err);
 bool tee_audit_refused(const struct tee_audit *a);
 void tee_audit_free(struct tee_audit *a);
 /* True for a symbol on the refusal list (exec*, system, popen, dlopen, fork, clone, ...). */
@@ -223,7 +219,7 @@ struct tee_report_body {
 void tee_report_body_pack(const struct tee_report_body *b, uint8_t out[TEE_REPORT_BODY_LEN]);
 /* Refuses nonzero reserved bytes and unknown attribute bits. */
 int tee_report_body_unpack(struct tee_report_body *b, const uint8_t in[TEE_REPORT_BODY_LEN],
-                           struct tee_err *err);
+                           struct cloister_err *err);
 
 /* report_data binding used by quotes and provisioning: SHA-512(data || nonce). */
 void tee_bind_report_data(uint8_t out[TEE_REPORT_DATA_LEN], const void *data, size_t data_len,
@@ -255,7 +251,7 @@ struct tee_evidence_view { /* pointers into the decoded buffer */
 
 const char *tee_evidence_format_name(enum tee_evidence_format f);
 int tee_evidence_decode(struct tee_evidence_view *v, const void *buf, size_t len,
-                        struct tee_err *err);
+                        struct cloister_err *err);
 
 /* ---------------------------------------------------------------------------------------
  * The simulated platform: root secret (32 B), Ed25519 attestation key, local CA (self-signed
@@ -267,7 +263,7 @@ int tee_evidence_decode(struct tee_evidence_view *v, const void *buf, size_t len
 typedef struct tee_platform tee_platform;
 
 /* home NULL: tee_home_dir(). Refuses a platform directory or secrets file readable by others. */
-tee_platform *tee_platform_open(const char *home, struct tee_err *err);
+tee_platform *tee_platform_open(const char *home, struct cloister_err *err);
 void tee_platform_free(tee_platform *p);
 /* Path of the CA certificate (PEM) to give verifiers, and the attestation public key. */
 const char *tee_platform_ca_path(const tee_platform *p);
@@ -279,7 +275,7 @@ typedef struct tee_self tee_self;
 
 /* Copies what it needs from platform (which may then be freed). */
 tee_self *tee_self_new(const struct tee_identity *id, const tee_platform *platform,
-                       struct tee_err *err);
+                       struct cloister_err *err);
 void tee_self_free(tee_self *s);
 const struct tee_identity *tee_self_identity(const tee_self *s);
 
@@ -314,7 +310,7 @@ static inline size_t tee_sealed_size(size_t plaintext_len)
     return plaintext_len + TEE_SEAL_OVERHEAD;
 }
 int tee_sealed_parse(struct tee_sealed_view *v, const void *blob, size_t len,
-                     struct tee_err *err);
+                     struct cloister_err *err);
 /* out has room for tee_sealed_size(len) bytes. */
 int tee_seal(tee_self *s, enum tee_seal_policy policy, const void *aad, size_t aad_len,
              const void *plaintext, size_t len, uint8_t *out, size_t cap, size_t *out_len);
@@ -322,7 +318,7 @@ int tee_seal(tee_self *s, enum tee_seal_policy policy, const void *aad, size_t a
  * say why: malformed or truncated, other product, higher svn, or authentication failed (blob or
  * AAD altered, another identity or platform). */
 int tee_unseal(tee_self *s, const void *blob, size_t blob_len, const void *aad, size_t aad_len,
-               uint8_t *pt, size_t cap, size_t *pt_len, struct tee_err *err);
+               uint8_t *pt, size_t cap, size_t *pt_len, struct cloister_err *err);
 
 /* Local attestation. A report is body || key id || HMAC-SHA256(report key, body || key id),
  * where the report key = HKDF-Expand of the platform secret with the TARGET's MRENCLAVE and
@@ -334,7 +330,7 @@ int tee_report_create(tee_self *s, const uint8_t target_mrenclave[TEE_HASH_LEN],
                       uint8_t report[TEE_REPORT_LEN]);
 /* Checks a report targeted at this enclave; fills body (the reporter's identity). */
 int tee_report_verify(tee_self *s, const uint8_t report[TEE_REPORT_LEN],
-                      struct tee_report_body *body, struct tee_err *err);
+                      struct tee_report_body *body, struct cloister_err *err);
 
 /* Remote evidence (format cloister-sim-v1) binding report_data. */
 int tee_evidence_make(tee_self *s, const uint8_t report_data[TEE_REPORT_DATA_LEN],
@@ -376,13 +372,13 @@ struct tee_claims {
 
 void tee_policy_default(struct tee_policy *p);
 /* ca: the trusted CA certificate, PEM or DER. */
-tee_verifier *tee_verifier_new(const void *ca, size_t ca_len, struct tee_err *err);
-tee_verifier *tee_verifier_new_file(const char *ca_path, struct tee_err *err);
+tee_verifier *tee_verifier_new(const void *ca, size_t ca_len, struct cloister_err *err);
+tee_verifier *tee_verifier_new_file(const char *ca_path, struct cloister_err *err);
 void tee_verifier_free(tee_verifier *v);
 /* 0 and claims filled when the evidence is genuine AND satisfies the policy. */
 int tee_verify_evidence(tee_verifier *v, const void *evidence, size_t len,
                         const struct tee_policy *policy, struct tee_claims *claims,
-                        struct tee_err *err);
+                        struct cloister_err *err);
 
 /* ---------------------------------------------------------------------------------------
  * Attested provisioning.
@@ -411,17 +407,17 @@ struct tee_secret {
 
 int tee_prov_nonce(uint8_t nonce[TEE_PROV_NONCE_LEN]);
 int tee_prov_offer(tee_self *s, const uint8_t *nonce, size_t nonce_len, uint8_t **offer,
-                   size_t *offer_len, struct tee_err *err);
+                   size_t *offer_len, struct cloister_err *err);
 /* policy->report_data is ignored: the binding to the offer's key and nonce is checked here. */
 int tee_prov_package(tee_verifier *v, const struct tee_policy *policy, const uint8_t *nonce,
                      size_t nonce_len, const void *offer, size_t offer_len,
                      const struct tee_secret *secrets, size_t n_secrets, uint8_t **package,
-                     size_t *package_len, struct tee_claims *claims, struct tee_err *err);
+                     size_t *package_len, struct tee_claims *claims, struct cloister_err *err);
 int tee_prov_accept(tee_self *s, const void *package, size_t package_len,
                     enum tee_seal_policy policy, uint8_t **sealed, size_t *sealed_len,
-                    struct tee_err *err);
+                    struct cloister_err *err);
 int tee_secrets_restore(tee_self *s, const void *sealed, size_t sealed_len,
-                        struct tee_err *err);
+                        struct cloister_err *err);
 /* Copies a provisioned secret; -1 if there is none of that name or cap is too small
  * (*len then tells the size). */
 int tee_secret_get(tee_self *s, const char *name, uint8_t *out, size_t cap, size_t *len);

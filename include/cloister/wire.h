@@ -51,6 +51,9 @@ void wire_writer_init_fixed(struct wire_writer *w, uint8_t *buf, size_t cap);
 bool wire_writer_ok(const struct wire_writer *w);
 uint8_t *wire_writer_take(struct wire_writer *w, size_t *len);
 void wire_writer_free(struct wire_writer *w);
+/* Ends a growing writer: if it failed, frees it and returns -1; else hands its buffer to *out
+ * and *len (the caller frees it) and returns 0. Replaces "check, then take or free". */
+int wire_writer_finish(struct wire_writer *w, uint8_t **out, size_t *len);
 /* Room for n more bytes at w->buf + w->len (advance with wire_writer_commit), or NULL. The
  * common case (room already there) is inline: encoding sits on every enclave crossing. */
 uint8_t *wire_writer_grow(struct wire_writer *w, size_t n);

@@ -81,7 +81,7 @@ static int start(const struct launch *l, tee_enclave **e)
     if (access(image, F_OK) != 0) {
         if (is_path)
             return cli_fail("%s: no such enclave image", image);
-        if (tee_image_path(image, path, sizeof path) != TEE_OK)
+        if (tee_image_path(image, path, sizeof path) != CLOISTER_OK)
             return cli_fail("%s", tee_last_error());
         image = path;
     }
@@ -97,7 +97,7 @@ static int start(const struct launch *l, tee_enclave **e)
     o.workers = l->workers > 0 ? (unsigned)l->workers : 1;
     o.wait = l->block ? TEE_WAIT_BLOCK : TEE_WAIT_SPIN;
     o.call_timeout_ms = CALL_TIMEOUT_MS;
-    if (tee_create(&o, e) != TEE_OK)
+    if (tee_create(&o, e) != CLOISTER_OK)
         return cli_fail("%s", tee_last_error());
     return CLI_OK;
 }
@@ -105,7 +105,7 @@ static int start(const struct launch *l, tee_enclave **e)
 static int call(tee_enclave *e, uint32_t number, const void *in, size_t inlen, uint8_t **out,
                 size_t *outlen)
 {
-    if (tee_ecall(e, number, in, inlen, out, outlen) != TEE_OK)
+    if (tee_ecall(e, number, in, inlen, out, outlen) != CLOISTER_OK)
         return cli_fail("%s", tee_last_error());
     return CLI_OK;
 }
@@ -240,7 +240,7 @@ static int provision_secrets(tee_enclave *e, tee_verifier *v, const struct tee_p
 {
     uint8_t nonce[TEE_PROV_NONCE_LEN], *offer = NULL, *package = NULL, *out = NULL;
     size_t offer_len, package_len = 0, outlen = 0;
-    struct tee_err err = {""};
+    struct cloister_err err = {0};
     int rc = tee_prov_nonce(nonce) == 0 ? CLI_OK : cli_fail("no randomness for the nonce");
     if (rc == CLI_OK)
         rc = call(e, TEE_ECALL_PROV_OFFER, nonce, sizeof nonce, &offer, &offer_len);
@@ -312,7 +312,7 @@ static int cmd_enclave_provision(int argc, char **argv)
     tee_enclave *e = NULL;
     tee_verifier *v = NULL;
     tee_platform *platform = NULL;
-    struct tee_err err = {""};
+    struct cloister_err err = {0};
     if ((rc = read_secrets(&secret_args, &s)) != CLI_OK || (rc = start(&l, &e)) != CLI_OK)
         goto out;
     struct tee_info info;
@@ -492,7 +492,7 @@ static int cmd_enclave_stats(int argc, char **argv)
     struct tee_info info;
     struct epc_stats epc;
     tee_get_info(e, &info);
-    if (rc == CLI_OK && tee_epc_stats(e, &epc) != TEE_OK)
+    if (rc == CLI_OK && tee_epc_stats(e, &epc) != CLOISTER_OK)
         rc = cli_fail("enclave '%s': EPC counters: %s", info.name, tee_last_error());
     tee_destroy(e);
     if (rc != CLI_OK)
@@ -524,7 +524,7 @@ static int demo_sign(const char *dir, const char *image, char *sig, size_t cap)
     snprintf(sig, cap, "%s/hello.enclave.sig", dir);
     uint8_t pk[TEE_PUBKEY_LEN], seed[TEE_SEED_LEN], *bytes = NULL, *encoded = NULL;
     size_t len, enclen;
-    struct tee_err err = {""};
+    struct cloister_err err = {0};
     struct tee_audit a = {0};
     struct tee_config cfg;
     struct tee_sigstruct ss;
@@ -557,10 +557,10 @@ static int demo_mac(tee_enclave *e, const uint8_t key[32], const char *when)
     size_t outlen;
     crypto_hmac_sha256(want, key, 32, msg, sizeof msg - 1);
     int rc = tee_ecall(e, HELLO_ECALL_MAC, msg, sizeof msg - 1, &out, &outlen);
-    bool ok = rc == TEE_OK && outlen == 32 && memcmp(out, want, 32) == 0;
+    bool ok = rc == CLOISTER_OK && outlen == 32 && memcmp(out, want, 32) == 0;
     free(out);
     if (!ok) {
-        printf("  %s: MAC FAILED: %s\n", when, rc == TEE_OK ? "wrong MAC" : tee_last_error());
+        printf("  %s: MAC FAILED: %s\n", when, rc == CLOISTER_OK ? "wrong MAC" : tee_last_error());
         return -1;
     }
     printf("  %s: the enclave MACs with the provisioned key: matches the provisioner's\n", when);
@@ -579,13 +579,13 @@ static int demo_steps(const char *dir, const char *image, const char *sig)
     tee_enclave *e = NULL;
     tee_platform *platform = NULL;
     tee_verifier *v = NULL;
-    struct tee_err err = {""};
+    struct cloister_err err = {0};
     uint8_t key[32], nonce[32], rd[TEE_REPORT_DATA_LEN], *ev = NULL;
     size_t evlen;
     int rc = -1;
     crypto_random(key, sizeof key);
     crypto_random(nonce, sizeof nonce);
-    if (tee_create(&o, &e) != TEE_OK) {
+    if (tee_create(&o, &e) != CLOISTER_OK) {
         printf("  launch FAILED: %s\n", tee_last_error());
         goto out;
     }
@@ -604,7 +604,7 @@ static int demo_steps(const char *dir, const char *image, const char *sig)
     p.allow_simulated = true;
     p.report_data = rd;
     struct tee_claims claims;
-    if (tee_ecall(e, TEE_ECALL_EVIDENCE, rd, sizeof rd, &ev, &evlen) != TEE_OK ||
+    if (tee_ecall(e, TEE_ECALL_EVIDENCE, rd, sizeof rd, &ev, &evlen) != CLOISTER_OK ||
         !(platform = tee_platform_open(dir, &err)) ||
         !(v = tee_verifier_new_file(tee_platform_ca_path(platform), &err)) ||
         tee_verify_evidence(v, ev, evlen, &p, &claims, &err) != 0) {
@@ -624,7 +624,7 @@ static int demo_steps(const char *dir, const char *image, const char *sig)
            HELLO_SECRET);
     if (demo_mac(e, key, "before restart") != 0)
         goto out;
-    if (tee_restart(e) != TEE_OK) {
+    if (tee_restart(e) != CLOISTER_OK) {
         printf("  restart FAILED: %s\n", tee_last_error());
         goto out;
     }
@@ -647,7 +647,7 @@ static int enclave_demo(void)
     cli_demo_heading("enclave: sign, launch sandboxed, attest, provision, restart, unseal");
     double t0 = now_us();
     char image[4096], sig[4200], dir[] = "/tmp/cloister-demo-XXXXXX";
-    if (tee_image_path("hello", image, sizeof image) != TEE_OK) {
+    if (tee_image_path("hello", image, sizeof image) != CLOISTER_OK) {
         printf("  %s\n", tee_last_error());
         return -1;
     }

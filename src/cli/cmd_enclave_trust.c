@@ -183,7 +183,7 @@ static void print_config(const struct tee_config *c)
 
 static int audit_image(const char *path, const uint8_t *image, size_t len, struct tee_audit *a)
 {
-    struct tee_err err = {{0}};
+    struct cloister_err err = {0};
     if (tee_audit_image(a, image, len, &err))
         return cli_fail("%s: cannot audit the image: %s", path, err.msg);
     return 0;
@@ -210,7 +210,7 @@ int cmd_enclave_keygen(int argc, char **argv)
     if (!force && stat(out, &st) == 0)
         return cli_fail("%s: a key file already exists (use --force to replace it)", out);
     uint8_t pk[TEE_PUBKEY_LEN], mrsigner[TEE_HASH_LEN];
-    struct tee_err err = {{0}};
+    struct cloister_err err = {0};
     if (tee_signer_keygen(out, pk, &err))
         return cli_fail("%s", err.msg);
     tee_mrsigner(mrsigner, pk);
@@ -235,7 +235,7 @@ static int load_config(const char *path, struct tee_config *c)
     size_t len;
     if (read_input(path, "the config", SMALL_FILE_MAX, &text, &len))
         return CLI_FAIL;
-    struct tee_err err = {{0}};
+    struct cloister_err err = {0};
     int rc = tee_config_parse(c, (const char *)text, len, &err);
     free(text);
     return rc ? cli_fail("%s: %s", path, err.msg) : 0;
@@ -247,7 +247,7 @@ static int sign_loaded(const char *image_path, const uint8_t *image, size_t len,
 {
     struct tee_config c;
     uint8_t seed[TEE_SEED_LEN], pk[TEE_PUBKEY_LEN];
-    struct tee_err err = {{0}};
+    struct cloister_err err = {0};
     if (load_config(config_path, &c))
         return CLI_FAIL;
     if (epc_budget) /* --epc overrides the config's epc_budget */
@@ -380,7 +380,7 @@ int cmd_enclave_info(int argc, char **argv)
     if (!signed_image && (explicit_sig || errno != ENOENT))
         rc = cli_fail("%s: cannot read the signature file: %s", sig_path, strerror(errno));
     struct tee_identity id;
-    struct tee_err err = {{0}};
+    struct cloister_err err = {0};
     if (!rc && signed_image && tee_image_verify(&id, image, len, sig, siglen, &err))
         rc = cli_fail("%s: %s", image_path, err.msg);
     char h1[65], h2[65], h3[65];
@@ -528,7 +528,7 @@ int cmd_enclave_verify(int argc, char **argv)
     size_t len;
     if (read_input(path, "the evidence", SMALL_FILE_MAX, &ev, &len))
         return CLI_FAIL;
-    struct tee_err err = {{0}};
+    struct cloister_err err = {0};
     tee_verifier *v = tee_verifier_new_file(ca, &err);
     if (!v) {
         free(ev);
@@ -564,7 +564,7 @@ int cmd_enclave_platform(int argc, char **argv)
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
-    struct tee_err err = {{0}};
+    struct cloister_err err = {0};
     tee_platform *p = tee_platform_open(NULL, &err);
     if (!p)
         return cli_fail("%s", err.msg);

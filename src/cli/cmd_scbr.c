@@ -128,7 +128,7 @@ static int load(const char *subs_path, const char *pubs_path, enum scbr_index_ki
     char *st = NULL, *pt = NULL;
     size_t sl, pl;
     struct scbr_sub_list subs = {0};
-    struct scbr_error err;
+    struct cloister_err err;
     *pubs = (struct scbr_pub_list){0};
     *idx = NULL;
     int rc = read_text(subs_path, &st, &sl);
@@ -256,8 +256,8 @@ static int sign_router(const char *key, const char *image, long long epc_mib, co
                        char *sig, size_t cap)
 {
     uint8_t seed[TEE_SEED_LEN], pk[TEE_PUBKEY_LEN];
-    struct tee_err terr = {""};
-    struct scbr_error err;
+    struct cloister_err terr = {0};
+    struct cloister_err err;
     if (access(key, F_OK) != 0 && tee_signer_keygen(key, pk, &terr) != 0)
         return cli_fail("--sign-key: %s", terr.msg);
     if (tee_signer_load(key, seed, pk, &terr) != 0)
@@ -324,7 +324,7 @@ static int cmd_router(int argc, char **argv)
         return CLI_USAGE;
     }
     char image[4096], signed_sig[4200], home[4096];
-    if (tee_image_path("scbr", image, sizeof image) != TEE_OK)
+    if (tee_image_path("scbr", image, sizeof image) != CLOISTER_OK)
         return cli_fail("%s", tee_last_error());
     if (sign_key) {
         const char *dir = state;
@@ -350,7 +350,7 @@ static int cmd_router(int argc, char **argv)
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     scbr_router *r = NULL;
-    struct scbr_error err;
+    struct cloister_err err;
     uint8_t mre[32], mrs[32];
     if (scbr_router_open(&o, &r, &err) != 0 || scbr_router_identity(r, mre, mrs) != 0) {
         scbr_router_close(r);
@@ -420,8 +420,8 @@ static int cmd_provision(int argc, char **argv)
     char dir[4096];
     if ((rc = keys_dir(keys, dir, sizeof dir)) != CLI_OK)
         return rc;
-    struct scbr_error err;
-    struct tee_err terr = {""};
+    struct cloister_err err;
+    struct cloister_err terr = {0};
     uint8_t sk[SCBR_SK_LEN];
     if (scbr_keys_create(dir, &err) != 0 || scbr_keys_load(dir, sk, &err) != 0)
         return cli_fail("%s", err.msg);
@@ -468,7 +468,7 @@ static int connect_with_key(const char *endpoint, const char *keys, scbr_client 
                             uint8_t sk[SCBR_SK_LEN])
 {
     char dir[4096];
-    struct scbr_error err;
+    struct cloister_err err;
     int rc = keys_dir(keys, dir, sizeof dir);
     if (rc == CLI_OK && scbr_keys_load(dir, sk, &err) != 0)
         rc = cli_fail("%s", err.msg);
@@ -501,7 +501,7 @@ static int cmd_subscribe(int argc, char **argv)
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
-    struct scbr_error err;
+    struct cloister_err err;
     struct scbr_sub *s = scbr_parse_sub(filter, strlen(filter), "--filter", 1, &err);
     if (!s) {
         fprintf(stderr, "cloister scbr subscribe: %s\n", err.msg);
@@ -573,7 +573,7 @@ static int cmd_publish(int argc, char **argv)
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
-    struct scbr_error err;
+    struct cloister_err err;
     struct scbr_pub *p = scbr_parse_pub(header, strlen(header), "--header", 1, &err);
     if (!p) {
         fprintf(stderr, "cloister scbr publish: %s\n", err.msg);
@@ -615,7 +615,7 @@ static int cmd_stats(int argc, char **argv)
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
-    struct scbr_error err;
+    struct cloister_err err;
     struct scbr_router_stats st;
     scbr_client *c = scbr_client_connect(connect, NULL, &err);
     if (!c || scbr_client_stats(c, &st, ANSWER_MS, &err) != 0)
@@ -640,7 +640,7 @@ static int demo_offline(void)
     size_t sl, pl;
     struct scbr_sub_list subs;
     struct scbr_pub_list pubs;
-    struct scbr_error err;
+    struct cloister_err err;
     if (scbr_gen(SCBR_WORKLOAD_STOCK, 2000, 3, 7, &st, &sl, &pt, &pl) != 0)
         return cli_fail("out of memory");
     int rc = scbr_parse_subs(st, sl, "demo", &subs, &err) == 0 &&
@@ -700,7 +700,7 @@ static int demo_clients(const char *dir, scbr_router *r)
     uint8_t sk[SCBR_SK_LEN];
     char keys[4200];
     snprintf(keys, sizeof keys, "%s/keys", dir);
-    struct scbr_error err = {""};
+    struct cloister_err err = {0};
     scbr_client *subs[3] = {0}, *pub = NULL;
     int rc = scbr_keys_create(keys, &err) == 0 && scbr_keys_load(keys, sk, &err) == 0 &&
                      scbr_provision_local(r, dir, sk, ANSWER_MS, &err) == 0
@@ -796,8 +796,8 @@ static int demo_router(void)
     cli_demo_heading("SCBR: the router, matching inside a proc enclave, over ZeroMQ");
     char dir[] = "/tmp/cloister-scbr-demo-XXXXXX", image[4096], sig[4200];
     uint8_t seed[TEE_SEED_LEN], pk[TEE_PUBKEY_LEN];
-    struct scbr_error err = {""};
-    if (tee_image_path("scbr", image, sizeof image) != TEE_OK || !mkdtemp(dir)) {
+    struct cloister_err err = {0};
+    if (tee_image_path("scbr", image, sizeof image) != CLOISTER_OK || !mkdtemp(dir)) {
         printf("  cannot start: %s\n", tee_last_error());
         return -1;
     }

@@ -9,28 +9,28 @@
 #include <string.h>
 
 static const char *const names[] = {
-    [0] = "success",
-    [-CLOISTER_E_INVALID] = "invalid argument or input",
+    [0] = "ok",
+    [-CLOISTER_E_INVALID] = "invalid argument or malformed message",
     [-CLOISTER_E_NO_ECALL] = "no such ecall or ocall",
-    [-CLOISTER_E_TOO_BIG] = "too big",
-    [-CLOISTER_E_DEAD] = "enclave died",
-    [-CLOISTER_E_TIMEOUT] = "timed out",
+    [-CLOISTER_E_TOO_BIG] = "message too big",
+    [-CLOISTER_E_DEAD] = "enclave is dead",
+    [-CLOISTER_E_TIMEOUT] = "call timed out",
     [-CLOISTER_E_IMAGE] = "enclave image refused",
-    [-CLOISTER_E_DENIED] = "denied",
+    [-CLOISTER_E_DENIED] = "trust check failed",
     [-CLOISTER_E_NO_MEMORY] = "out of memory",
-    [-CLOISTER_E_PROTOCOL] = "protocol error",
+    [-CLOISTER_E_PROTOCOL] = "protocol violated",
     [-CLOISTER_E_FAILED] = "failed",
     [-CLOISTER_E_SYSTEM] = "system call failed",
-    [-CLOISTER_E_BUSY] = "busy",
+    [-CLOISTER_E_BUSY] = "busy (a call from inside an ocall)",
     [-CLOISTER_E_NOT_FOUND] = "not found",
     [-CLOISTER_E_EXISTS] = "already exists",
-    [-CLOISTER_E_STATE] = "not ready",
+    [-CLOISTER_E_STATE] = "not ready (a step is missing)",
 };
 
 const char *cloister_strerror(int code)
 {
     if (code > 0 || code < CLOISTER_E_LAST)
-        return "unknown error";
+        return "unknown status";
     return names[-code];
 }
 

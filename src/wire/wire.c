@@ -62,6 +62,16 @@ void wire_writer_free(struct wire_writer *w)
     memset(w, 0, sizeof *w);
 }
 
+int wire_writer_finish(struct wire_writer *w, uint8_t **out, size_t *len)
+{
+    if (!wire_writer_ok(w)) {
+        wire_writer_free(w);
+        return -1;
+    }
+    *out = wire_writer_take(w, len);
+    return 0;
+}
+
 void wire_put_raw(struct wire_writer *w, const void *p, size_t n)
 {
     uint8_t *dst = wire_writer_reserve(w, n);

@@ -42,7 +42,7 @@ static int ecall_churn(struct tee_env *env, const uint8_t *in, size_t inlen,
     uint32_t mib = wire_get_u32(&r), rounds = wire_get_u32(&r);
     uint64_t seed = wire_get_u64(&r);
     if (wire_reader_finish(&r) != 0 || mib == 0 || mib > 1024)
-        return tee_fail(env, TEE_ERROR_INVALID, "churn: expected u32 MiB (1..1024), u32 rounds, "
+        return tee_fail(env, CLOISTER_E_INVALID, "churn: expected u32 MiB (1..1024), u32 rounds, "
                                                 "u64 seed");
     size_t n = ((size_t)mib << 20) / BLOCK, words = BLOCK / 8;
     uint64_t **blocks = tee_calloc(n, sizeof *blocks);
@@ -76,7 +76,7 @@ static int ecall_churn(struct tee_env *env, const uint8_t *in, size_t inlen,
     tee_free(blocks);
     tee_free(gen);
     wire_put_u8(out, ok);
-    return TEE_OK;
+    return CLOISTER_OK;
 }
 
 static int ecall_alloc(struct tee_env *env, const uint8_t *in, size_t inlen,
@@ -86,11 +86,11 @@ static int ecall_alloc(struct tee_env *env, const uint8_t *in, size_t inlen,
     wire_reader_init(&r, in, inlen);
     uint64_t bytes = wire_get_u64(&r);
     if (wire_reader_finish(&r) != 0)
-        return tee_fail(env, TEE_ERROR_INVALID, "alloc: expected u64 bytes");
+        return tee_fail(env, CLOISTER_E_INVALID, "alloc: expected u64 bytes");
     void *p = tee_malloc((size_t)bytes);
     wire_put_u8(out, p != NULL);
     tee_free(p);
-    return TEE_OK;
+    return CLOISTER_OK;
 }
 
 static int ecall_lua_hook(struct tee_env *env, const uint8_t *in, size_t inlen,
@@ -109,7 +109,7 @@ static int ecall_lua_hook(struct tee_env *env, const uint8_t *in, size_t inlen,
     ok = ok && r && same(r, 4096 / 8, seed, 0, 0);
     wire_put_u8(out, ok);
     tee_lua_alloc(NULL, r, 4096, 0); /* free */
-    return TEE_OK;
+    return CLOISTER_OK;
 }
 
 #define EPCPROBE_ECALLS(X)                                                                     \

@@ -47,7 +47,7 @@ static void sign(struct signed_image *s, const char *tag, uint64_t heap, uint64_
     tee_config_default(&cfg);
     cfg.heap_size = heap;
     cfg.epc_budget = budget;
-    struct tee_err err;
+    struct cloister_err err;
     if (tee_sign_file(s->image, &cfg, seed, s->sig, &err) != 0)
         fail_msg("%s", err.msg);
     crypto_wipe(seed, sizeof seed);
@@ -64,7 +64,7 @@ static tee_enclave *start(const struct signed_image *s, enum tee_backend backend
     o.home = s->home;
     o.store_dir = s->store;
     tee_enclave *e = NULL;
-    if (tee_create(&o, &e) != TEE_OK)
+    if (tee_create(&o, &e) != CLOISTER_OK)
         fail_msg("tee_create (%s): %s", tee_backend_name(backend), tee_last_error());
     return e;
 }
@@ -74,7 +74,7 @@ static int call_u8(tee_enclave *e, uint32_t number, const void *in, size_t inlen
     uint8_t *out;
     size_t outlen;
     int rc = tee_ecall(e, number, in, inlen, &out, &outlen);
-    if (rc != TEE_OK)
+    if (rc != CLOISTER_OK)
         fail_msg("ecall %u: %s", number, tee_last_error());
     assert_int_equal(outlen, 1);
     int v = out[0];
@@ -96,7 +96,7 @@ static int churn(tee_enclave *e, uint32_t mib, uint32_t rounds)
 static struct epc_stats stats(tee_enclave *e)
 {
     struct epc_stats s;
-    if (tee_epc_stats(e, &s) != TEE_OK)
+    if (tee_epc_stats(e, &s) != CLOISTER_OK)
         fail_msg("tee_epc_stats: %s", tee_last_error());
     return s;
 }

@@ -19,7 +19,7 @@
 
 static struct scbr_sub *sub(const char *text)
 {
-    struct scbr_error err;
+    struct cloister_err err;
     struct scbr_sub *s = scbr_parse_sub(text, strlen(text), "t", 1, &err);
     if (!s)
         fail_msg("'%s' does not parse: %s", text, err.msg);
@@ -28,7 +28,7 @@ static struct scbr_sub *sub(const char *text)
 
 static struct scbr_pub *pub(const char *text)
 {
-    struct scbr_error err;
+    struct cloister_err err;
     struct scbr_pub *p = scbr_parse_pub(text, strlen(text), "t", 1, &err);
     if (!p)
         fail_msg("'%s' does not parse: %s", text, err.msg);
@@ -76,7 +76,7 @@ static void semantics(void **state)
 
 static void parse_error(const char *text, bool is_sub, const char *want)
 {
-    struct scbr_error err = {{0}};
+    struct cloister_err err = {0};
     void *r = is_sub ? (void *)scbr_parse_sub(text, strlen(text), "f", 1, &err)
                      : (void *)scbr_parse_pub(text, strlen(text), "f", 1, &err);
     if (r)
@@ -117,7 +117,7 @@ static void parser_errors(void **state)
 
     const char *file = "# header\n\nx = 1\n  # indented comment\r\nx > 2 and y exists\r\n y >\n";
     struct scbr_sub_list l;
-    struct scbr_error err;
+    struct cloister_err err;
     assert_int_equal(scbr_parse_subs(file, strlen(file), "subs.txt", &l, &err), -1);
     assert_string_equal(err.msg, "subs.txt:6:5: expected a value (integer, decimal or "
                                  "\"string\"), found end of line");
@@ -139,7 +139,7 @@ static void round_trips(void **state)
         assert_string_equal(text, text2);
         size_t len;
         uint8_t *wire = scbr_sub_encode(s, &len);
-        struct scbr_error err;
+        struct cloister_err err;
         struct scbr_sub *dec = scbr_sub_decode(wire, len, &err);
         assert_non_null(dec);
         char *text3 = scbr_sub_format(dec);
@@ -159,7 +159,7 @@ static void round_trips(void **state)
     }
     struct scbr_pair pairs[] = {{"z", {.type = SCBR_INT, .u.i = 7}},
                                 {"a", {.type = SCBR_STRING, .u.s = {"hi", 2}}}};
-    struct scbr_error err;
+    struct cloister_err err;
     struct scbr_pub *p = scbr_pub_new(pairs, 2, "payload", 7, &err);
     assert_non_null(p);
     assert_string_equal(p->pairs[0].name, "a"); /* sorted */
@@ -185,7 +185,7 @@ static void round_trips(void **state)
 
 static void builder_refusals(void **state)
 {
-    struct scbr_error err;
+    struct cloister_err err;
     struct scbr_pair dup[] = {{"a", {.type = SCBR_INT}}, {"a", {.type = SCBR_INT}}};
     assert_null(scbr_pub_new(dup, 2, NULL, 0, &err));
     assert_string_equal(err.msg, "attribute 'a' appears twice");
@@ -290,7 +290,7 @@ static void poset_equivalent_found_anywhere(void **state)
     size_t sl, pl;
     assert_int_equal(scbr_gen(SCBR_WORKLOAD_STOCK, 400, 0, 9, &st, &sl, &pt, &pl), 0);
     struct scbr_sub_list l;
-    struct scbr_error err;
+    struct cloister_err err;
     assert_int_equal(scbr_parse_subs(st, sl, "s", &l, &err), 0);
     scbr_index *stock = scbr_index_create(SCBR_INDEX_POSET, NULL);
     for (size_t i = 0; i < l.n; i++)

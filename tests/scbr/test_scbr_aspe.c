@@ -22,7 +22,7 @@ static void against_naive(enum scbr_workload kind, const struct scbr_aspe_attr *
     assert_int_equal(scbr_gen(kind, nsubs, npubs, seed, &st, &sl, &pt, &pl), 0);
     struct scbr_sub_list subs;
     struct scbr_pub_list pubs;
-    struct scbr_error err;
+    struct cloister_err err;
     assert_int_equal(scbr_parse_subs(st, sl, "s", &subs, &err), 0);
     assert_int_equal(scbr_parse_pubs(pt, pl, "p", &pubs, &err), 0);
     scbr_aspe_key *k = scbr_aspe_keygen(schema, n, &err);
@@ -76,7 +76,7 @@ static void stock_workload(void **state)
 
 static struct scbr_sub *sub(const char *text)
 {
-    struct scbr_error err;
+    struct cloister_err err;
     struct scbr_sub *s = scbr_parse_sub(text, strlen(text), "t", 1, &err);
     if (!s)
         fail_msg("%s", err.msg);
@@ -85,7 +85,7 @@ static struct scbr_sub *sub(const char *text)
 
 static struct scbr_pub *pub(const char *text)
 {
-    struct scbr_error err;
+    struct cloister_err err;
     struct scbr_pub *p = scbr_parse_pub(text, strlen(text), "t", 1, &err);
     if (!p)
         fail_msg("%s", err.msg);
@@ -96,7 +96,7 @@ static struct scbr_pub *pub(const char *text)
 static void grid_edges(void **state)
 {
     const struct scbr_aspe_attr schema[] = {{"x", 1}, {"y", 100}};
-    struct scbr_error err;
+    struct cloister_err err;
     scbr_aspe_key *k = scbr_aspe_keygen(schema, 2, &err);
     scbr_aspe_index *ai = scbr_aspe_index_create(scbr_aspe_dim(k));
     scbr_index *naive = scbr_index_create(SCBR_INDEX_NAIVE, NULL);
@@ -132,7 +132,7 @@ static void grid_edges(void **state)
 static void refusals(void **state)
 {
     const struct scbr_aspe_attr schema[] = {{"x", 1}, {"s", 1}};
-    struct scbr_error err;
+    struct cloister_err err;
     scbr_aspe_key *k = scbr_aspe_keygen(schema, 2, &err);
     scbr_aspe_index *ai = scbr_aspe_index_create(scbr_aspe_dim(k));
     const struct {

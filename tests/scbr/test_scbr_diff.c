@@ -36,7 +36,7 @@ static void load(struct workload *w, enum scbr_workload kind, size_t nsubs, size
     char *st, *pt;
     size_t sl, pl;
     assert_int_equal(scbr_gen(kind, nsubs, npubs, seed, &st, &sl, &pt, &pl), 0);
-    struct scbr_error err = {{0}};
+    struct cloister_err err = {0};
     if (scbr_parse_subs(st, sl, "subs", &w->subs, &err) != 0 ||
         scbr_parse_pubs(pt, pl, "pubs", &w->pubs, &err) != 0)
         fail_msg("generated workload does not parse: %s", err.msg);
@@ -186,7 +186,7 @@ static void numeric_pairs(void **state)
 /* Parses texts into a workload (one item per line). */
 static void load_text(struct workload *w, const char *subs, const char *pubs)
 {
-    struct scbr_error err = {{0}};
+    struct cloister_err err = {0};
     if (scbr_parse_subs(subs, strlen(subs), "subs", &w->subs, &err) != 0 ||
         scbr_parse_pubs(pubs, strlen(pubs), "pubs", &w->pubs, &err) != 0)
         fail_msg("scenario does not parse: %s", err.msg);
@@ -558,7 +558,7 @@ static int collect(void *ctx, size_t pub, uint32_t id)
 
 static void batch_and_truncation(void **state)
 {
-    struct scbr_error err;
+    struct cloister_err err;
     struct scbr_sub *a = scbr_parse_sub("x >= 1", 6, "t", 1, &err);
     struct scbr_sub *b = scbr_parse_sub("x >= 2", 6, "t", 1, &err);
     struct scbr_pub *p = scbr_parse_pub("x = 3", 5, "t", 1, &err);

@@ -29,7 +29,7 @@
 
 struct router {
     scbr_router *r;
-    struct scbr_error err;
+    struct cloister_err err;
     char endpoint[256];
 };
 
@@ -69,7 +69,7 @@ static void router_stop(struct router *t)
 
 static scbr_client *client(const struct router *t)
 {
-    struct scbr_error err;
+    struct cloister_err err;
     scbr_client *c = scbr_client_connect(t->endpoint, sk, &err);
     if (!c)
         fail_msg("client: %s", err.msg);
@@ -78,7 +78,7 @@ static scbr_client *client(const struct router *t)
 
 static tee_verifier *verifier(tee_platform **platform)
 {
-    struct tee_err err;
+    struct cloister_err err;
     *platform = tee_platform_open(home, &err);
     assert_non_null(*platform);
     tee_verifier *v = tee_verifier_new_file(tee_platform_ca_path(*platform), &err);
@@ -88,14 +88,14 @@ static tee_verifier *verifier(tee_platform **platform)
 
 static void provision(struct router *t)
 {
-    struct scbr_error err;
+    struct cloister_err err;
     if (scbr_provision_local(t->r, home, sk, WAIT_MS, &err) != 0)
         fail_msg("provision: %s", err.msg);
 }
 
 static uint32_t subscribe(scbr_client *c, const char *filter)
 {
-    struct scbr_error err;
+    struct cloister_err err;
     struct scbr_sub *s = scbr_parse_sub(filter, strlen(filter), "test", 1, &err);
     assert_non_null(s);
     uint32_t id;
@@ -107,7 +107,7 @@ static uint32_t subscribe(scbr_client *c, const char *filter)
 
 static void publish(scbr_client *c, const char *header, const char *payload)
 {
-    struct scbr_error err;
+    struct cloister_err err;
     struct scbr_pub *p = scbr_parse_pub(header, strlen(header), "test", 1, &err);
     assert_non_null(p);
     assert_int_equal(scbr_client_publish(c, p, payload, strlen(payload), &err), 0);
@@ -117,7 +117,7 @@ static void publish(scbr_client *c, const char *header, const char *payload)
 /* The next delivery must be `want`. */
 static void expect_payload(scbr_client *c, const char *want)
 {
-    struct scbr_error err;
+    struct cloister_err err;
     uint8_t *got;
     size_t len;
     int n = scbr_client_receive(c, &got, &len, WAIT_MS, &err);
@@ -130,7 +130,7 @@ static void expect_payload(scbr_client *c, const char *want)
 
 static void expect_nothing(scbr_client *c)
 {
-    struct scbr_error err;
+    struct cloister_err err;
     uint8_t *got = NULL;
     size_t len;
     int n = scbr_client_receive(c, &got, &len, QUIET_MS, &err);
@@ -141,7 +141,7 @@ static void expect_nothing(scbr_client *c)
 
 static void stats(const struct router *t, struct scbr_router_stats *st)
 {
-    struct scbr_error err;
+    struct cloister_err err;
     scbr_client *c = scbr_client_connect(t->endpoint, NULL, &err);
     assert_non_null(c);
     if (scbr_client_stats(c, st, WAIT_MS, &err) != 0)
@@ -156,7 +156,7 @@ static void test_provisioning(void **state)
     struct router t;
     router_start(&t, NULL, "tcp://127.0.0.1:*", 0);
     scbr_client *c = client(&t);
-    struct scbr_error err;
+    struct cloister_err err;
     struct scbr_sub *s = scbr_parse_sub("x = 1", 5, "test", 1, &err);
     uint32_t id;
     assert_int_equal(scbr_client_subscribe(c, s, &id, WAIT_MS, &err), -1);
@@ -210,7 +210,7 @@ static void test_end_to_end(void **state)
     size_t sl, pl;
     struct scbr_sub_list subs;
     struct scbr_pub_list pubs;
-    struct scbr_error err;
+    struct cloister_err err;
     assert_int_equal(scbr_gen(SCBR_WORKLOAD_RANDOM, NSUBS, NPUBS, 42, &st, &sl, &pt, &pl), 0);
     assert_int_equal(scbr_parse_subs(st, sl, "subs", &subs, &err), 0);
     assert_int_equal(scbr_parse_pubs(pt, pl, "pubs", &pubs, &err), 0);
@@ -267,7 +267,7 @@ static size_t rewrap(const uint8_t *msg, size_t len, uint8_t *out, size_t cap, s
                      size_t flip)
 {
     struct scbr_msg m;
-    struct scbr_error err;
+    struct cloister_err err;
     assert_int_equal(scbr_msg_decode(&m, msg, len, &err), 0);
     uint8_t body[1024];
     assert_true(m.body_len <= sizeof body && m.body_len > cut);
@@ -297,7 +297,7 @@ static void test_refusals(void **state)
     assert_int_equal(scbr_client_last_sent(pub, &last, &len), 0);
     assert_true(len <= sizeof copy);
     memcpy(copy, last, len);
-    struct scbr_error err;
+    struct cloister_err err;
     assert_int_equal(scbr_client_send_raw(pub, copy, len, &err), 0);   /* replayed */
     assert_int_equal(scbr_client_send_raw(other, copy, len, &err), 0); /* another sender */
     n = rewrap(copy, len, bad, sizeof bad, 0, 3);                         /* tag altered */
@@ -338,7 +338,7 @@ static void test_payload_end_to_end(void **state)
     static const char secret[] = "for subscribers only";
     uint8_t *sealed, *got, *clear;
     size_t sealed_len, len, clear_len;
-    struct scbr_error err;
+    struct cloister_err err;
     assert_int_equal(scbr_payload_seal(sk, secret, sizeof secret, &sealed, &sealed_len, &err), 0);
     assert_null(memmem(sealed, sealed_len, "subscribers", 11));
     struct scbr_pub *h = scbr_parse_pub("k = 1", 5, "test", 1, &err);
@@ -364,7 +364,7 @@ static void test_payload_end_to_end(void **state)
 static void wait_subscriptions(const struct router *t, uint64_t want, scbr_client *alive)
 {
     struct scbr_router_stats s;
-    struct scbr_error err;
+    struct cloister_err err;
     for (int i = 0; i < 200; i++) {
         assert_int_equal(scbr_client_heartbeat(alive, &err), 0);
         stats(t, &s);
@@ -391,7 +391,7 @@ static void test_unsubscribe_disconnect(void **state)
     expect_nothing(a);
     expect_payload(b, "one");
 
-    struct scbr_error err;
+    struct cloister_err err;
     assert_int_equal(scbr_client_unsubscribe(b, a1, WAIT_MS, &err), -1); /* not its own */
     assert_non_null(strstr(err.msg, "denied"));
     assert_int_equal(scbr_client_unsubscribe(a, a2, WAIT_MS, &err), 0);
@@ -440,7 +440,7 @@ static void test_restart(void **state)
 
     /* a new router process tree on the same port: SK and subscriptions come back sealed */
     router_start(&t, "restart-state", endpoint, 1000);
-    struct scbr_error err;
+    struct cloister_err err;
     assert_int_equal(scbr_client_stats(sub, &s, WAIT_MS, &err), 0); /* sub reconnected */
     assert_int_equal(s.subscriptions, 2);
     assert_int_equal(scbr_client_send_raw(pub, copy, len, &err), 0);
@@ -473,12 +473,12 @@ static void test_enclave_crash(void **state)
     }
     assert_int_equal(access(path, F_OK), 0);
     struct tee_info info;
-    assert_int_equal(tee_get_info(scbr_router_enclave(t.r), &info), TEE_OK);
+    assert_int_equal(tee_get_info(scbr_router_enclave(t.r), &info), CLOISTER_OK);
     assert_int_equal(kill(info.pid, SIGKILL), 0);
     publish(pub, "n = 1", "lost with the enclave");
     uint8_t *got = NULL;
     size_t len;
-    struct scbr_error err;
+    struct cloister_err err;
     int n = 0;
     for (int i = 0; i < 50 && n != 1; i++) { /* the router notices on its next ecall */
         char payload[32];
@@ -489,7 +489,7 @@ static void test_enclave_crash(void **state)
     assert_int_equal(n, 1);
     assert_true(len >= 6 && memcmp(got, "after ", 6) == 0); /* the one in the dead batch is lost */
     free(got);
-    assert_int_equal(tee_get_info(scbr_router_enclave(t.r), &info), TEE_OK);
+    assert_int_equal(tee_get_info(scbr_router_enclave(t.r), &info), CLOISTER_OK);
     assert_int_equal(info.stats.restarts, 1);
     scbr_client_close(sub);
     scbr_client_close(pub);
@@ -512,7 +512,7 @@ static int setup(void **state)
     snprintf(image, sizeof image, "%s/enclaves/scbr.enclave", CLOISTER_BINARY_DIR);
     snprintf(sig, sizeof sig, "%s/scbr-test.sig", home);
     uint8_t seed[32], pk[32];
-    struct scbr_error err;
+    struct cloister_err err;
     assert_int_equal(crypto_ed25519_keypair(pk, seed), 0);
     if (scbr_router_sign(image, seed, 0, 0, sig, &err) != 0)
         fail_msg("%s", err.msg);

@@ -57,7 +57,7 @@ static void sign_with(struct fixture *f, const uint8_t seed[32], const char *tag
     assert_int_equal(tee_sign(&ss, image, len, &cfg, seed), 0);
     assert_int_equal(tee_sigstruct_encode(&ss, &sig, &siglen), 0);
     assert_int_equal(file_write_atomic(f->sig, sig, siglen, 0600), 0);
-    struct tee_err err;
+    struct cloister_err err;
     assert_int_equal(tee_image_verify(&f->id, image, len, sig, siglen, &err), 0);
     free(image);
     free(sig);
@@ -106,7 +106,7 @@ tee_enclave *fixture_create(const struct tee_options *o)
 {
     tee_enclave *e = NULL;
     int rc = tee_create(o, &e);
-    if (rc != TEE_OK)
+    if (rc != CLOISTER_OK)
         fail_msg("tee_create (%s): %s", tee_backend_name(o->backend), tee_last_error());
     return e;
 }

@@ -23,14 +23,14 @@ static int test_on_start(struct tee_env *env)
 {
     struct test_state *st = tee_env_state(env);
     st->started = true;
-    return TEE_OK;
+    return CLOISTER_OK;
 }
 
 static int ecall_echo(struct tee_env *env, const uint8_t *in, size_t inlen,
                       struct wire_writer *out)
 {
     wire_put_raw(out, in, inlen);
-    return TEE_OK;
+    return CLOISTER_OK;
 }
 
 static int ecall_count(struct tee_env *env, const uint8_t *in, size_t inlen,
@@ -38,7 +38,7 @@ static int ecall_count(struct tee_env *env, const uint8_t *in, size_t inlen,
 {
     struct test_state *st = tee_env_state(env);
     wire_put_u64(out, atomic_fetch_add(&st->count, 1) + 1);
-    return TEE_OK;
+    return CLOISTER_OK;
 }
 
 static int ecall_started(struct tee_env *env, const uint8_t *in, size_t inlen,
@@ -46,24 +46,24 @@ static int ecall_started(struct tee_env *env, const uint8_t *in, size_t inlen,
 {
     struct test_state *st = tee_env_state(env);
     wire_put_u8(out, st->started);
-    return TEE_OK;
+    return CLOISTER_OK;
 }
 
 static int ecall_seal_roundtrip(struct tee_env *env, const uint8_t *in, size_t inlen,
                                 struct wire_writer *out)
 {
     if (inlen < 1)
-        return tee_fail(env, TEE_ERROR_INVALID, "seal_roundtrip: no policy");
+        return tee_fail(env, CLOISTER_E_INVALID, "seal_roundtrip: no policy");
     size_t n = inlen - 1, cap = tee_sealed_size(n), blen, plen;
     uint8_t *blob = tee_malloc(cap), *pt = tee_malloc(n ? n : 1);
-    struct tee_err err = {""};
-    int rc = TEE_OK;
+    struct cloister_err err = {0};
+    int rc = CLOISTER_OK;
     if (!blob || !pt)
-        rc = tee_fail(env, TEE_ERROR_NO_MEMORY, "seal_roundtrip: out of memory");
+        rc = tee_fail(env, CLOISTER_E_NO_MEMORY, "seal_roundtrip: out of memory");
     else if (tee_seal(tee_env_self(env), in[0], "aad", 3, in + 1, n, blob, cap, &blen) != 0)
-        rc = tee_fail(env, TEE_ERROR_FAILED, "seal_roundtrip: seal failed");
+        rc = tee_fail(env, CLOISTER_E_FAILED, "seal_roundtrip: seal failed");
     else if (tee_unseal(tee_env_self(env), blob, blen, "aad", 3, pt, n, &plen, &err) != 0)
-        rc = tee_fail(env, TEE_ERROR_DENIED, "seal_roundtrip: %s", err.msg);
+        rc = tee_fail(env, CLOISTER_E_DENIED, "seal_roundtrip: %s", err.msg);
     else
         wire_put_raw(out, pt, plen);
     tee_free(blob);
@@ -77,7 +77,7 @@ static int ecall_ocall_echo(struct tee_env *env, const uint8_t *in, size_t inlen
     uint8_t *answer;
     size_t len;
     int rc = tee_ocall(env, TEST_OCALL_ECHO, in, inlen, &answer, &len);
-    if (rc == TEE_OK)
+    if (rc == CLOISTER_OK)
         wire_put_raw(out, answer, len);
     tee_free(answer);
     return rc;
@@ -87,20 +87,20 @@ static int ecall_big(struct tee_env *env, const uint8_t *in, size_t inlen,
                      struct wire_writer *out)
 {
     if (inlen != 4)
-        return tee_fail(env, TEE_ERROR_INVALID, "big: expected a u32");
+        return tee_fail(env, CLOISTER_E_INVALID, "big: expected a u32");
     uint32_t n = (uint32_t)in[0] << 24 | (uint32_t)in[1] << 16 | (uint32_t)in[2] << 8 | in[3];
     uint8_t *p = wire_writer_reserve(out, n);
     if (!p)
-        return tee_fail(env, TEE_ERROR_NO_MEMORY, "big: out of memory");
+        return tee_fail(env, CLOISTER_E_NO_MEMORY, "big: out of memory");
     memset(p, 0xab, n);
     wire_writer_commit(out, n);
-    return TEE_OK;
+    return CLOISTER_OK;
 }
 
 static int ecall_fail(struct tee_env *env, const uint8_t *in, size_t inlen,
                       struct wire_writer *out)
 {
-    return tee_fail(env, TEE_ERROR_FAILED, "as asked");
+    return tee_fail(env, CLOISTER_E_FAILED, "as asked");
 }
 
 static int ecall_try_open(struct tee_env *env, const uint8_t *in, size_t inlen,
@@ -110,7 +110,7 @@ static int ecall_try_open(struct tee_env *env, const uint8_t *in, size_t inlen,
     if (fd >= 0)
         close(fd);
     wire_put_str(out, fd >= 0 ? "opened" : "refused");
-    return TEE_OK;
+    return CLOISTER_OK;
 }
 
 static int ecall_try_fork(struct tee_env *env, const uint8_t *in, size_t inlen,
@@ -120,7 +120,7 @@ static int ecall_try_fork(struct tee_env *env, const uint8_t *in, size_t inlen,
     if (pid == 0)
         _exit(0);
     wire_put_str(out, pid > 0 ? "forked" : "refused");
-    return TEE_OK;
+    return CLOISTER_OK;
 }
 
 static int ecall_try_exec(struct tee_env *env, const uint8_t *in, size_t inlen,
@@ -129,7 +129,7 @@ static int ecall_try_exec(struct tee_env *env, const uint8_t *in, size_t inlen,
     char *argv[] = {"true", NULL};
     execve("/bin/true", argv, argv + 1);
     wire_put_str(out, "exec failed");
-    return TEE_OK;
+    return CLOISTER_OK;
 }
 
 static char *volatile nowhere;
@@ -138,7 +138,7 @@ static int ecall_crash(struct tee_env *env, const uint8_t *in, size_t inlen,
                        struct wire_writer *out)
 {
     *nowhere = 1;
-    return TEE_OK;
+    return CLOISTER_OK;
 }
 
 static void spin_forever(void)
@@ -151,7 +151,7 @@ static int ecall_loop(struct tee_env *env, const uint8_t *in, size_t inlen,
                       struct wire_writer *out)
 {
     spin_forever();
-    return TEE_OK;
+    return CLOISTER_OK;
 }
 
 /* A hostile enclave: it maps its own ring (fd 3) and corrupts the slot it serves. */
@@ -160,7 +160,7 @@ static int ecall_scribble(struct tee_env *env, const uint8_t *in, size_t inlen,
 {
     struct ring ring;
     if (inlen != 1 || ring_attach(&ring, RING_FD) != 0)
-        return tee_fail(env, TEE_ERROR_INVALID, "scribble: no ring here");
+        return tee_fail(env, CLOISTER_E_INVALID, "scribble: no ring here");
     for (uint32_t i = 0; i < ring.nslots; i++) {
         struct ring_slot *s = ring_slot(&ring, i);
         if (atomic_load(&s->state) != RING_SLOT_BUSY)
@@ -175,7 +175,7 @@ static int ecall_scribble(struct tee_env *env, const uint8_t *in, size_t inlen,
         ring_futex_wake(&s->state, 1);
     }
     spin_forever();
-    return TEE_OK;
+    return CLOISTER_OK;
 }
 
 static uint8_t marker[32] = "cloister enclave marker 0123456";
@@ -185,7 +185,7 @@ static int ecall_marker(struct tee_env *env, const uint8_t *in, size_t inlen,
 {
     wire_put_u64(out, (uint64_t)(uintptr_t)marker);
     wire_put_raw(out, marker, sizeof marker);
-    return TEE_OK;
+    return CLOISTER_OK;
 }
 
 #define TEST_ECALLS(X)                                                                         \

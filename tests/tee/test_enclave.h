@@ -10,7 +10,7 @@ enum {
     TEST_ECALL_SEAL_ROUNDTRIP = 3, /* in: u8 policy, data; seals and unseals inside; out: data */
     TEST_ECALL_OCALL_ECHO = 4,     /* out: what host ocall TEST_OCALL_ECHO answers to in */
     TEST_ECALL_BIG = 5,            /* in: u32 n; out: n bytes of 0xab */
-    TEST_ECALL_FAIL = 6,           /* fails with TEE_ERROR_FAILED and the message "as asked" */
+    TEST_ECALL_FAIL = 6,           /* fails with CLOISTER_E_FAILED and the message "as asked" */
     TEST_ECALL_STARTED = 7,        /* out: u8 1 when on_start ran */
     /* Misbehaviours, for the sandbox and robustness tests (proc backend only). */
     TEST_ECALL_TRY_OPEN = 10,      /* open("/etc/hostname"); out: "opened" if it could */

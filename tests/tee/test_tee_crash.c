@@ -1,6 +1,6 @@
 /* test_tee_crash.c -- an enclave process that dies, hangs or lies never hangs its host: a crash,
  * an outside SIGKILL during a pending call, a call past its timeout and a corrupted ring slot
- * each give a clear error on the pending call and TEE_ERROR_DEAD on the following ones, and a
+ * each give a clear error on the pending call and CLOISTER_E_DEAD on the following ones, and a
  * restart recovers; an enclave whose host dies exits by itself. Its state survives: a secret
  * provisioned through attested provisioning is restored after a crash and a restart, and even
  * by the sim backend (same identity, same seal).
@@ -48,11 +48,11 @@ static void assert_dead_then_restart(tee_enclave *e)
     uint8_t *out;
     size_t outlen;
     double t0 = now_s();
-    assert_int_equal(tee_ecall(e, TEST_ECALL_ECHO, "x", 1, &out, &outlen), TEE_ERROR_DEAD);
+    assert_int_equal(tee_ecall(e, TEST_ECALL_ECHO, "x", 1, &out, &outlen), CLOISTER_E_DEAD);
     assert_true(now_s() - t0 < 1.0);
     assert_non_null(strstr(tee_last_error(), "tee_restart"));
-    assert_int_equal(tee_restart(e), TEE_OK);
-    assert_int_equal(tee_ecall(e, TEST_ECALL_ECHO, "x", 1, &out, &outlen), TEE_OK);
+    assert_int_equal(tee_restart(e), CLOISTER_OK);
+    assert_int_equal(tee_ecall(e, TEST_ECALL_ECHO, "x", 1, &out, &outlen), CLOISTER_OK);
     free(out);
 }
 
@@ -61,7 +61,7 @@ static void crash(void **state)
     tee_enclave *e = create(0);
     uint8_t *out;
     size_t outlen;
-    assert_int_equal(tee_ecall(e, TEST_ECALL_CRASH, NULL, 0, &out, &outlen), TEE_ERROR_DEAD);
+    assert_int_equal(tee_ecall(e, TEST_ECALL_CRASH, NULL, 0, &out, &outlen), CLOISTER_E_DEAD);
     /* SIGSEGV, or the sanitizer's report, then exit or abort, in an ASan build. */
     const char *why = tee_last_error();
     if (!strstr(why, "SIGSEGV") && !strstr(why, "exited") && !strstr(why, "SIGABRT"))
@@ -98,7 +98,7 @@ static void killed_while_pending(void **state)
     double t0 = now_s();
     kill(info.pid, SIGKILL);
     pthread_join(t, NULL);
-    assert_int_equal(p.rc, TEE_ERROR_DEAD);
+    assert_int_equal(p.rc, CLOISTER_E_DEAD);
     assert_true(now_s() - t0 < 2.0);
     assert_non_null(strstr(p.error, "SIGKILL"));
     assert_dead_then_restart(e);
@@ -111,7 +111,7 @@ static void timeout(void **state)
     uint8_t *out;
     size_t outlen;
     double t0 = now_s();
-    assert_int_equal(tee_ecall(e, TEST_ECALL_LOOP, NULL, 0, &out, &outlen), TEE_ERROR_TIMEOUT);
+    assert_int_equal(tee_ecall(e, TEST_ECALL_LOOP, NULL, 0, &out, &outlen), CLOISTER_E_TIMEOUT);
     double took = now_s() - t0;
     assert_true(took >= 0.29 && took < 3.0);
     assert_dead_then_restart(e);
@@ -131,7 +131,7 @@ static void host_dies(void **state)
         fixture_options(&fx, &o, TEE_BACKEND_PROC);
         tee_enclave *e;
         struct tee_info info = {0};
-        if (tee_create(&o, &e) == TEE_OK)
+        if (tee_create(&o, &e) == CLOISTER_OK)
             tee_get_info(e, &info);
         if (write(fds[1], &info.pid, sizeof info.pid) != (ssize_t)sizeof info.pid)
             _exit(1);
@@ -163,7 +163,7 @@ static void scribbles(void **state)
         uint8_t *out;
         size_t outlen;
         assert_int_equal(tee_ecall(e, TEST_ECALL_SCRIBBLE, &modes[i], 1, &out, &outlen),
-                         TEE_ERROR_PROTOCOL);
+                         CLOISTER_E_PROTOCOL);
         assert_non_null(strstr(tee_last_error(), "killed"));
         assert_dead_then_restart(e);
         tee_destroy(e);
@@ -177,7 +177,7 @@ static void provision(tee_enclave *e, const char *name, const uint8_t *value, si
     size_t offer_len, package_len, outlen;
     assert_int_equal(tee_prov_nonce(nonce), 0);
     assert_int_equal(tee_ecall(e, TEE_ECALL_PROV_OFFER, nonce, sizeof nonce, &offer, &offer_len),
-                     TEE_OK);
+                     CLOISTER_OK);
     tee_platform *platform = tee_platform_open(fx.home, NULL);
     assert_non_null(platform);
     tee_verifier *v = tee_verifier_new_file(tee_platform_ca_path(platform), NULL);
@@ -189,13 +189,13 @@ static void provision(tee_enclave *e, const char *name, const uint8_t *value, si
     policy.allow_simulated = true;
     struct tee_secret secret = {name, value, len};
     struct tee_claims claims;
-    struct tee_err err = {""};
+    struct cloister_err err = {0};
     if (tee_prov_package(v, &policy, nonce, sizeof nonce, offer, offer_len, &secret, 1,
                          &package, &package_len, &claims, &err) != 0)
         fail_msg("tee_prov_package: %s", err.msg);
     assert_memory_equal(claims.mrenclave, fx.id.mrenclave, 32);
     assert_int_equal(tee_ecall(e, TEE_ECALL_PROV_ACCEPT, package, package_len, &out, &outlen),
-                     TEE_OK);
+                     CLOISTER_OK);
     free(out);
     free(offer);
     free(package);
@@ -209,7 +209,7 @@ static void check_digest(tee_enclave *e, const char *name, const uint8_t *value,
     size_t outlen;
     crypto_sha256(want, value, len);
     int rc = tee_ecall(e, TEE_ECALL_SECRET_DIGEST, name, strlen(name), &out, &outlen);
-    if (rc != TEE_OK)
+    if (rc != CLOISTER_OK)
         fail_msg("secret digest: %s", tee_last_error());
     assert_int_equal(outlen, 32);
     assert_memory_equal(out, want, 32);
@@ -223,11 +223,11 @@ static void secrets_survive(void **state)
     size_t outlen;
     crypto_random(value, sizeof value);
     assert_int_equal(tee_ecall(e, TEE_ECALL_SECRET_DIGEST, "db-key", 6, &out, &outlen),
-                     TEE_ERROR_NOT_FOUND);
+                     CLOISTER_E_NOT_FOUND);
     provision(e, "db-key", value, sizeof value);
     check_digest(e, "db-key", value, sizeof value);
-    assert_int_equal(tee_ecall(e, TEST_ECALL_CRASH, NULL, 0, &out, &outlen), TEE_ERROR_DEAD);
-    assert_int_equal(tee_restart(e), TEE_OK);
+    assert_int_equal(tee_ecall(e, TEST_ECALL_CRASH, NULL, 0, &out, &outlen), CLOISTER_E_DEAD);
+    assert_int_equal(tee_restart(e), CLOISTER_OK);
     check_digest(e, "db-key", value, sizeof value);
     tee_destroy(e);
 
@@ -245,12 +245,12 @@ static void secrets_survive(void **state)
     fixture_options(&other, &o, TEE_BACKEND_PROC);
     o.store_dir = fx.store;
     e = NULL;
-    assert_int_equal(tee_create(&o, &e), TEE_ERROR_DENIED);
+    assert_int_equal(tee_create(&o, &e), CLOISTER_E_DENIED);
     assert_non_null(strstr(tee_last_error(), "stored secrets"));
     fixture_options(&other, &o, TEE_BACKEND_PROC);
     e = fixture_create(&o);
     assert_int_equal(tee_ecall(e, TEE_ECALL_SECRET_DIGEST, "db-key", 6, &out, &outlen),
-                     TEE_ERROR_NOT_FOUND);
+                     CLOISTER_E_NOT_FOUND);
     tee_destroy(e);
 }
 
@@ -262,7 +262,7 @@ static void evidence(void **state)
     crypto_random(report_data, sizeof report_data);
     assert_int_equal(tee_ecall(e, TEE_ECALL_EVIDENCE, report_data, sizeof report_data, &ev,
                                &evlen),
-                     TEE_OK);
+                     CLOISTER_OK);
     tee_platform *platform = tee_platform_open(fx.home, NULL);
     tee_verifier *v = tee_verifier_new_file(tee_platform_ca_path(platform), NULL);
     assert_non_null(v);
@@ -291,7 +291,7 @@ static void evidence(void **state)
     uint8_t *out;
     size_t outlen;
     assert_int_equal(tee_ecall(e, TEE_ECALL_EVIDENCE, report_data, 10, &out, &outlen),
-                     TEE_ERROR_INVALID);
+                     CLOISTER_E_INVALID);
     free(ev);
     tee_verifier_free(v);
     tee_platform_free(platform);

@@ -27,25 +27,25 @@ static int ecall_echo(struct tee_env *env, const uint8_t *in, size_t inlen,
                       struct wire_writer *out)
 {
     wire_put_raw(out, in, inlen);
-    return TEE_OK;
+    return CLOISTER_OK;
 }
 
 static int ecall_count(struct tee_env *env, const uint8_t *in, size_t inlen,
                        struct wire_writer *out)
 {
     wire_put_u64(out, 1);
-    return TEE_OK;
+    return CLOISTER_OK;
 }
 
 static int ecall_big(struct tee_env *env, const uint8_t *in, size_t inlen,
                      struct wire_writer *out)
 {
     if (inlen != 4)
-        return tee_fail(env, TEE_ERROR_INVALID, "big: expected a u32");
+        return tee_fail(env, CLOISTER_E_INVALID, "big: expected a u32");
     uint32_t n = (uint32_t)in[0] << 24 | (uint32_t)in[1] << 16 | (uint32_t)in[2] << 8 | in[3];
     for (uint32_t i = 0; i < n; i++)
         wire_put_u8(out, 0xab);
-    return TEE_OK;
+    return CLOISTER_OK;
 }
 
 #define DISPATCH_ECALLS(X)                                                                     \
@@ -80,7 +80,7 @@ static struct result handle(const uint8_t *msg, size_t len)
     res.status = msg_status_decode(&r);
     size_t n;
     const uint8_t *p;
-    if (res.status != TEE_OK) {
+    if (res.status != CLOISTER_OK) {
         p = wire_get_bytes(&r, LIMIT, &n);
         snprintf(res.text, sizeof res.text, "%.*s", (int)n, (const char *)p);
     } else {
@@ -92,7 +92,7 @@ static struct result handle(const uint8_t *msg, size_t len)
                 res.statuses[i] = st;
                 res.lens[i] = n;
             }
-            if (st != TEE_OK && !res.text[0])
+            if (st != CLOISTER_OK && !res.text[0])
                 snprintf(res.text, sizeof res.text, "%.*s", (int)n, (const char *)p);
         }
     }
@@ -124,16 +124,16 @@ static void valid(void **state)
     const uint32_t numbers[] = {TEST_ECALL_ECHO, 0x777, TEST_ECALL_ECHO, TEE_ECALL_SEAL};
     const char *const inputs[] = {"hello", "", "", "x"};
     struct result r = handle(buf, request(buf, sizeof buf, 4, numbers, inputs));
-    assert_int_equal(r.status, TEE_OK);
+    assert_int_equal(r.status, CLOISTER_OK);
     assert_int_equal(r.count, 4);
-    assert_int_equal(r.statuses[0], TEE_OK);
+    assert_int_equal(r.statuses[0], CLOISTER_OK);
     assert_int_equal(r.lens[0], 5);
-    assert_int_equal(r.statuses[1], TEE_ERROR_NO_ECALL);
+    assert_int_equal(r.statuses[1], CLOISTER_E_NO_ECALL);
     assert_non_null(strstr(r.text, "0x777"));
-    assert_int_equal(r.statuses[2], TEE_OK);
+    assert_int_equal(r.statuses[2], CLOISTER_OK);
     assert_int_equal(r.lens[2], 0);
     /* A trust ecall on an instance without identity refuses (here: malformed input first). */
-    assert_int_not_equal(r.statuses[3], TEE_OK);
+    assert_int_not_equal(r.statuses[3], CLOISTER_OK);
 }
 
 static void malformed(void **state)
@@ -166,7 +166,7 @@ static void malformed(void **state)
         if (cases[i].at != SIZE_MAX)
             msg[cases[i].at] = cases[i].value;
         struct result r = handle(msg, cases[i].len);
-        if (r.status != TEE_ERROR_INVALID)
+        if (r.status != CLOISTER_E_INVALID)
             fail_msg("%s: accepted (status %d)", cases[i].what, r.status);
         assert_non_null(strstr(r.text, "malformed request"));
         assert_non_null(strstr(r.text, cases[i].expect));
@@ -179,7 +179,7 @@ static void malformed(void **state)
     wire_put_varint(&w, 1);
     wire_put_varint(&w, 1ull << 40);
     wire_put_bytes(&w, "", 0);
-    assert_int_equal(handle(msg, w.len).status, TEE_ERROR_INVALID);
+    assert_int_equal(handle(msg, w.len).status, CLOISTER_E_INVALID);
 }
 
 static void output_limits(void **state)
@@ -198,10 +198,10 @@ static void output_limits(void **state)
     wire_put_varint(&w, numbers[1]);
     wire_put_bytes(&w, inputs[1], 2);
     struct result r = handle(buf, w.len);
-    assert_int_equal(r.status, TEE_OK);
-    assert_int_equal(r.statuses[0], TEE_ERROR_TOO_BIG);
+    assert_int_equal(r.status, CLOISTER_OK);
+    assert_int_equal(r.statuses[0], CLOISTER_E_TOO_BIG);
     assert_non_null(strstr(r.text, "message limit"));
-    assert_int_equal(r.statuses[1], TEE_OK);
+    assert_int_equal(r.statuses[1], CLOISTER_OK);
     assert_int_equal(r.lens[1], 2);
 }
 
@@ -214,7 +214,7 @@ static void trust_needs_identity(void **state)
     data[64] = 0;
     const char *const inputs[] = {data};
     struct result r = handle(buf, request(buf, sizeof buf, 1, numbers, inputs));
-    assert_int_equal(r.statuses[0], TEE_ERROR_DENIED);
+    assert_int_equal(r.statuses[0], CLOISTER_E_DENIED);
     assert_non_null(strstr(r.text, "no identity"));
 }
 
@@ -232,8 +232,8 @@ static void mutations(void **state)
         size_t at = rnd[4 * i] % len, mlen = len - rnd[4 * i + 2] % 3;
         msg[at] ^= (uint8_t)(rnd[4 * i + 1] | 1);
         struct result r = handle(msg, mlen);
-        assert_true(r.status == TEE_OK || r.status == TEE_ERROR_INVALID);
-        if (r.status == TEE_OK)
+        assert_true(r.status == CLOISTER_OK || r.status == CLOISTER_E_INVALID);
+        if (r.status == CLOISTER_OK)
             assert_true(r.count >= 1 && r.count <= 3);
     }
 }

@@ -64,16 +64,16 @@ static void killed_by_seccomp(uint32_t ecall)
     uint8_t *out = NULL;
     size_t outlen;
     int rc = tee_ecall(e, ecall, NULL, 0, &out, &outlen);
-    if (rc == TEE_OK)
+    if (rc == CLOISTER_OK)
         fail_msg("ecall %u was allowed: %.*s", ecall, (int)outlen, (char *)out);
-    assert_int_equal(rc, TEE_ERROR_DEAD);
+    assert_int_equal(rc, CLOISTER_E_DEAD);
     assert_non_null(strstr(tee_last_error(), "SIGSYS"));
-    assert_int_equal(tee_ecall(e, TEST_ECALL_ECHO, "x", 1, &out, &outlen), TEE_ERROR_DEAD);
+    assert_int_equal(tee_ecall(e, TEST_ECALL_ECHO, "x", 1, &out, &outlen), CLOISTER_E_DEAD);
     struct tee_info info;
     tee_get_info(e, &info);
     assert_false(info.alive);
-    assert_int_equal(tee_restart(e), TEE_OK);
-    assert_int_equal(tee_ecall(e, TEST_ECALL_ECHO, "x", 1, &out, &outlen), TEE_OK);
+    assert_int_equal(tee_restart(e), CLOISTER_OK);
+    assert_int_equal(tee_ecall(e, TEST_ECALL_ECHO, "x", 1, &out, &outlen), CLOISTER_OK);
     free(out);
     tee_destroy(e);
 }
@@ -89,7 +89,7 @@ static void open_is_fatal(void **state)
     uint8_t *out;
     size_t outlen;
     if (sanitizer) {
-        assert_int_equal(tee_ecall(e, TEST_ECALL_TRY_OPEN, NULL, 0, &out, &outlen), TEE_OK);
+        assert_int_equal(tee_ecall(e, TEST_ECALL_TRY_OPEN, NULL, 0, &out, &outlen), CLOISTER_OK);
         assert_non_null(memmem(out, outlen, "refused", 7));
         free(out);
     }
@@ -185,7 +185,7 @@ static void memory_is_private(void **state)
     tee_enclave *e = create();
     uint8_t *out;
     size_t outlen;
-    assert_int_equal(tee_ecall(e, TEST_ECALL_MARKER, NULL, 0, &out, &outlen), TEE_OK);
+    assert_int_equal(tee_ecall(e, TEST_ECALL_MARKER, NULL, 0, &out, &outlen), CLOISTER_OK);
     assert_int_equal(outlen, 8 + 32);
     struct tee_info info;
     tee_get_info(e, &info);
@@ -215,7 +215,7 @@ static void tampered_images(void **state)
     fixture_options(&fx, &o, TEE_BACKEND_PROC);
     o.image = path;
     tee_enclave *e = NULL;
-    assert_int_equal(tee_create(&o, &e), TEE_ERROR_IMAGE);
+    assert_int_equal(tee_create(&o, &e), CLOISTER_E_IMAGE);
     assert_null(e);
     assert_non_null(strstr(tee_last_error(), "refused"));
 
@@ -229,9 +229,9 @@ static void tampered_images(void **state)
     free(sig);
     fixture_options(&fx, &o, TEE_BACKEND_PROC);
     o.signature = path;
-    assert_int_equal(tee_create(&o, &e), TEE_ERROR_IMAGE);
+    assert_int_equal(tee_create(&o, &e), CLOISTER_E_IMAGE);
     snprintf(path, sizeof path, "%s/missing.sig", fx.home);
-    assert_int_equal(tee_create(&o, &e), TEE_ERROR_NOT_FOUND);
+    assert_int_equal(tee_create(&o, &e), CLOISTER_E_NOT_FOUND);
     assert_non_null(strstr(tee_last_error(), "missing.sig"));
 }
 

@@ -41,7 +41,7 @@ tee_platform *th_platform(const char *name)
     assert_non_null(home);
     char dir[4096];
     snprintf(dir, sizeof dir, "%s/%s", home, name);
-    struct tee_err err = {{0}};
+    struct cloister_err err = {0};
     tee_platform *p = tee_platform_open(dir, &err);
     if (!p)
         fail_msg("platform: %s", err.msg);
@@ -58,7 +58,7 @@ void th_identity(struct tee_identity *id, const char *image, const struct tee_co
     uint8_t *sig;
     size_t siglen;
     assert_int_equal(tee_sigstruct_encode(&s, &sig, &siglen), 0);
-    struct tee_err err = {{0}};
+    struct cloister_err err = {0};
     if (tee_image_verify(id, image, strlen(image), sig, siglen, &err))
         fail_msg("identity: %s", err.msg);
     free(sig);
@@ -73,7 +73,7 @@ tee_self *th_self(tee_platform *p, const char *image, uint16_t product_id, uint1
     c.svn = svn;
     struct tee_identity id;
     th_identity(&id, image, &c, seed_byte);
-    struct tee_err err = {{0}};
+    struct cloister_err err = {0};
     tee_self *s = tee_self_new(&id, p, &err);
     if (!s)
         fail_msg("tee_self: %s", err.msg);

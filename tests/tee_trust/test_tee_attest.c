@@ -22,7 +22,7 @@ static tee_verifier *ver, *ver2;
 
 static tee_verifier *verifier_for(tee_platform *p)
 {
-    struct tee_err err = {{0}};
+    struct cloister_err err = {0};
     tee_verifier *v = tee_verifier_new_file(tee_platform_ca_path(p), &err);
     if (!v)
         fail_msg("%s", err.msg);
@@ -57,7 +57,7 @@ static void local_reports(void **state)
     memset(data, 0xab, sizeof data);
     assert_int_equal(tee_report_create(a, target, data, report), 0);
     struct tee_report_body body;
-    struct tee_err err = {{0}};
+    struct cloister_err err = {0};
     if (tee_report_verify(b, report, &body, &err))
         fail_msg("%s", err.msg);
     assert_memory_equal(body.mrenclave, tee_self_identity(a)->mrenclave, 32);
@@ -108,7 +108,7 @@ static void expect_refused(tee_verifier *v, const uint8_t *ev, size_t len,
                            const struct tee_policy *p, const char *want)
 {
     struct tee_claims c;
-    struct tee_err err = {{0}};
+    struct cloister_err err = {0};
     assert_int_equal(tee_verify_evidence(v, ev, len, p, &c, &err), -1);
     if (!strstr(err.msg, want))
         fail_msg("got '%s', want '%s'", err.msg, want);
@@ -127,7 +127,7 @@ static void evidence_layout_and_claims(void **state)
     uint8_t *ev = evidence(s, rd, &len);
 
     struct tee_evidence_view v;
-    struct tee_err err = {{0}};
+    struct cloister_err err = {0};
     assert_int_equal(tee_evidence_decode(&v, ev, len, &err), 0);
     assert_int_equal(v.format, TEE_EVIDENCE_SIM_V1);
     assert_int_equal(v.evidence_len, 384 + 64);
@@ -179,7 +179,7 @@ static void tampered_evidence_refused(void **state)
     uint8_t *ev = evidence(s, rd, &len);
     struct tee_policy p = allow_sim();
     struct tee_claims c;
-    struct tee_err err;
+    struct cloister_err err;
     assert_int_equal(tee_verify_evidence(ver, ev, len, &p, &c, &err), 0);
     for (size_t i = 0; i < len; i++) {
         ev[i] ^= 0x10;
@@ -212,7 +212,7 @@ static void policies(void **state)
     uint8_t *ev = evidence(s, rd, &len);
     struct tee_policy p;
     struct tee_claims c;
-    struct tee_err err;
+    struct cloister_err err;
 
     tee_policy_default(&p); /* simulated not allowed by default */
     p.allow_any_identity = true;
@@ -304,7 +304,7 @@ static void formats(void **state)
     for (size_t i = 0; i < 3; i++) {
         ev = envelope(reserved[i], &len);
         struct tee_evidence_view v;
-        struct tee_err err;
+        struct cloister_err err;
         assert_int_equal(tee_evidence_decode(&v, ev, len, &err), 0);
         assert_string_equal(tee_evidence_format_name(v.format), reserved[i]);
         expect_refused(ver, ev, len, &p, "reserved but not supported");
@@ -317,7 +317,7 @@ static void formats(void **state)
 
 static void trusted_ca_checks(void **state)
 {
-    struct tee_err err = {{0}};
+    struct cloister_err err = {0};
     char path[4200];
     snprintf(path, sizeof path, "%s/attest-platform/platform/platform.pem",
              getenv("CLOISTER_HOME"));

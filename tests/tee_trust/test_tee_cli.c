@@ -141,7 +141,7 @@ static void sign_refuses_spawning_images(void **state)
 static void verify_evidence(void **state)
 {
     /* Evidence from an enclave identity on the platform the CLI uses ($CLOISTER_HOME). */
-    struct tee_err err;
+    struct cloister_err err;
     tee_platform *p = tee_platform_open(NULL, &err);
     assert_non_null(p);
     tee_self *s = th_self(p, "cli enclave", 2, 5, 0x21);

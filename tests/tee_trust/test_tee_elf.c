@@ -24,7 +24,7 @@ static struct tee_audit audit_file(const char *path)
     size_t len;
     uint8_t *data = th_read(path, &len);
     struct tee_audit a;
-    struct tee_err err = {{0}};
+    struct cloister_err err = {0};
     if (tee_audit_image(&a, data, len, &err))
         fail_msg("%s: %s", path, err.msg);
     free(data);
@@ -204,7 +204,7 @@ static size_t find_section(struct image *im, uint32_t type)
 static void expect_audit_error(struct image *im, const char *want)
 {
     struct tee_audit a;
-    struct tee_err err = {{0}};
+    struct cloister_err err = {0};
     assert_int_equal(tee_audit_image(&a, im->data, im->len, &err), -1);
     if (!strstr(err.msg, want))
         fail_msg("got '%s', want '%s'", err.msg, want);

@@ -45,7 +45,7 @@ static void config_parses_text(void **state)
                        "svn = 3\n"
                        "debug = true";
     struct tee_config c;
-    struct tee_err err = {{0}};
+    struct cloister_err err = {0};
     assert_int_equal(tee_config_parse(&c, text, strlen(text), &err), 0);
     assert_true(c.heap_size == 64u << 20);
     assert_true(c.epc_budget == 98041856ull);
@@ -75,7 +75,7 @@ static void expect_error(const char *text, const char *want)
     struct tee_config c;
     tee_config_default(&c);
     c.threads = 99;
-    struct tee_err err = {{0}};
+    struct cloister_err err = {0};
     assert_int_equal(tee_config_parse(&c, text, strlen(text), &err), -1);
     if (!strstr(err.msg, want))
         fail_msg("for %s: got '%s', want '%s'", text, err.msg, want);
@@ -108,7 +108,7 @@ static void config_errors_name_the_line(void **state)
     expect_error("epc_budget = unlimited\nheap_size = unlimited\n", "line 2");
     const char nul[] = "threads = 1\nheap\0size = 1\n";
     struct tee_config c;
-    struct tee_err err = {{0}};
+    struct cloister_err err = {0};
     assert_int_equal(tee_config_parse(&c, nul, sizeof nul - 1, &err), -1);
     assert_non_null(strstr(err.msg, "line 2: contains a NUL byte"));
 }
@@ -142,7 +142,7 @@ static void config_round_trips(void **state)
         char text[512];
         int n = tee_config_format(&c, text, sizeof text);
         assert_true(n > 0 && (size_t)n < sizeof text);
-        struct tee_err err = {{0}};
+        struct cloister_err err = {0};
         if (tee_config_parse(&back, text, (size_t)n, &err))
             fail_msg("%s: %s", text, err.msg);
         assert_config_equal(&c, &back);
@@ -169,7 +169,7 @@ static void config_wire_refuses_bad_records(void **state)
     tee_config_default(&c);
     uint8_t wire[TEE_CONFIG_WIRE_LEN + 1];
     tee_config_encode(&c, wire);
-    struct tee_err err = {{0}};
+    struct cloister_err err = {0};
     for (size_t n = 0; n < TEE_CONFIG_WIRE_LEN; n++)
         assert_int_equal(tee_config_decode(&out, wire, n, &err), -1);
     wire[TEE_CONFIG_WIRE_LEN] = 0;
@@ -205,7 +205,7 @@ static void measurement_matches_oracle(void **state)
     int fd = memfd_create("image", MFD_CLOEXEC);
     assert_true(fd >= 0);
     assert_int_equal(write(fd, image, sizeof image - 1), (ssize_t)(sizeof image - 1));
-    struct tee_err err;
+    struct cloister_err err;
     assert_int_equal(tee_measure_fd(got, fd, &c, &err), 0);
     assert_memory_equal(want, got, 32);
     close(fd);
@@ -230,7 +230,7 @@ static void expect_refused(const void *img, size_t img_len, const uint8_t *sig, 
                            const char *want)
 {
     struct tee_identity id;
-    struct tee_err err = {{0}};
+    struct cloister_err err = {0};
     assert_int_equal(tee_image_verify(&id, img, img_len, sig, sig_len, &err), -1);
     if (!strstr(err.msg, want))
         fail_msg("got '%s', want '%s'", err.msg, want);
@@ -246,7 +246,7 @@ static void signature_file_verifies(void **state)
     size_t len;
     sign(&sig, &len, &c, 0x11);
     struct tee_identity id;
-    struct tee_err err = {{0}};
+    struct cloister_err err = {0};
     assert_int_equal(tee_image_verify(&id, image, sizeof image - 1, sig, len, &err), 0);
     uint8_t want[32], seed[32], pk[32];
     tee_measure(want, image, sizeof image - 1, &c);
@@ -289,7 +289,7 @@ static void tampering_is_refused(void **state)
         memcpy(t, sig, len);
         t[i] ^= 0x01;
         struct tee_identity id;
-        struct tee_err err = {{0}};
+        struct cloister_err err = {0};
         assert_int_equal(tee_image_verify(&id, image, sizeof image - 1, t, len, &err), -1);
         assert_true(err.msg[0] != 0);
         free(t);
@@ -316,7 +316,7 @@ static void tampering_is_refused(void **state)
     c.debug = true;
     sign(&other, &other_len, &c, 0x22);
     struct tee_identity a, b;
-    struct tee_err err;
+    struct cloister_err err;
     assert_int_equal(tee_image_verify(&a, image, sizeof image - 1, sig, len, &err), 0);
     assert_int_equal(tee_image_verify(&b, image, sizeof image - 1, other, other_len, &err), 0);
     assert_memory_not_equal(a.mrenclave, b.mrenclave, 32);
@@ -331,7 +331,7 @@ static void signer_keys(void **state)
     th_dir(dir, sizeof dir, "keys");
     snprintf(path, sizeof path, "%s/signer.key", dir);
     uint8_t pk[32], pk2[32], seed[32];
-    struct tee_err err = {{0}};
+    struct cloister_err err = {0};
     assert_int_equal(tee_signer_keygen(path, pk, &err), 0);
     struct stat st;
     assert_int_equal(stat(path, &st), 0);

@@ -29,7 +29,7 @@ static void mode_is(const char *path, mode_t want)
 
 static void open_in(const char *home, uint8_t pk[32])
 {
-    struct tee_err err = {{0}};
+    struct cloister_err err = {0};
     tee_platform *p = tee_platform_open(home, &err);
     if (!p)
         fail_msg("%s", err.msg);
@@ -39,7 +39,7 @@ static void open_in(const char *home, uint8_t pk[32])
 
 static void expect_open_error(const char *home, const char *want)
 {
-    struct tee_err err = {{0}};
+    struct cloister_err err = {0};
     tee_platform *p = tee_platform_open(home, &err);
     assert_null(p);
     if (!strstr(err.msg, want))
@@ -61,7 +61,7 @@ static void created_private_and_reloaded(void **state)
         snprintf(path, sizeof path, "%s/platform/%s", home, files[i]);
         mode_is(path, 0600);
     }
-    struct tee_err err;
+    struct cloister_err err;
     tee_platform *p = tee_platform_open(home, &err);
     snprintf(path, sizeof path, "%s/platform/ca.pem", home);
     assert_string_equal(tee_platform_ca_path(p), path);
@@ -146,7 +146,7 @@ static void concurrent_first_use(void **state)
                 close(go[1]);
                 if (read(go[0], &c, 1) != 0)
                     _exit(3);
-                struct tee_err err;
+                struct cloister_err err;
                 tee_platform *p = tee_platform_open(home, &err);
                 if (!p)
                     _exit(2);

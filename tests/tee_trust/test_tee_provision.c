@@ -22,7 +22,7 @@ static tee_verifier *ver;
 static int setup(void **state)
 {
     plat = th_platform("prov-platform");
-    struct tee_err err;
+    struct cloister_err err;
     ver = tee_verifier_new_file(tee_platform_ca_path(plat), &err);
     return ver ? 0 : -1;
 }
@@ -52,7 +52,7 @@ static struct tee_policy policy_for(const tee_self *s)
 static uint8_t *offer(tee_self *s, const uint8_t nonce[32], size_t *len)
 {
     uint8_t *o;
-    struct tee_err err = {{0}};
+    struct cloister_err err = {0};
     if (tee_prov_offer(s, nonce, 32, &o, len, &err))
         fail_msg("%s", err.msg);
     return o;
@@ -63,7 +63,7 @@ static uint8_t *package(const struct tee_policy *p, const uint8_t nonce[32], con
 {
     uint8_t *pkg;
     struct tee_claims c;
-    struct tee_err err = {{0}};
+    struct cloister_err err = {0};
     if (tee_prov_package(ver, p, nonce, 32, o, olen, v, n, &pkg, len, &c, &err))
         fail_msg("%s", err.msg);
     assert_true(c.simulated);
@@ -76,7 +76,7 @@ static void expect_package_refused(const struct tee_policy *p, const uint8_t *no
 {
     uint8_t *pkg = NULL;
     size_t len;
-    struct tee_err err = {{0}};
+    struct cloister_err err = {0};
     assert_int_equal(tee_prov_package(ver, p, nonce, 32, o, olen, v, n, &pkg, &len, NULL, &err),
                      -1);
     assert_null(pkg);
@@ -103,7 +103,7 @@ static void round_trip_and_restart(void **state)
     uint8_t *o = offer(s, nonce, &olen);
     uint8_t *pkg = package(&p, nonce, o, olen, two, 2, &plen);
     uint8_t *sealed;
-    struct tee_err err = {{0}};
+    struct cloister_err err = {0};
     if (tee_prov_accept(s, pkg, plen, TEE_SEAL_MRENCLAVE, &sealed, &sealed_len, &err))
         fail_msg("%s", err.msg);
     assert_int_equal(tee_secret_count(s), 2);
@@ -212,7 +212,7 @@ static void provisioner_refusals(void **state)
     /* Offer nonce bounds. */
     uint8_t *x;
     size_t xl;
-    struct tee_err err = {{0}};
+    struct cloister_err err = {0};
     assert_int_equal(tee_prov_offer(s, nonce, 8, &x, &xl, &err), -1);
     assert_non_null(strstr(err.msg, "16 to 64 bytes"));
     tee_self_free(s);
@@ -231,7 +231,7 @@ static void enclave_refusals(void **state)
     uint8_t *o2 = offer(s, n2, &l2); /* replaces the pending offer */
     uint8_t *sealed;
     size_t sl;
-    struct tee_err err = {{0}};
+    struct cloister_err err = {0};
     assert_int_equal(tee_prov_accept(s, pkg1, pl, TEE_SEAL_MRENCLAVE, &sealed, &sl, &err), -1);
     assert_non_null(strstr(err.msg, "does not open"));
 

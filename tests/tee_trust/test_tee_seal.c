@@ -45,7 +45,7 @@ static uint8_t *seal(tee_self *s, enum tee_seal_policy policy, const char *aad, 
 
 /* 0 and the plaintext in out, or -1 with err. */
 static int unseal(tee_self *s, const uint8_t *blob, size_t len, const char *aad, uint8_t *out,
-                  size_t *out_len, struct tee_err *err)
+                  size_t *out_len, struct cloister_err *err)
 {
     return tee_unseal(s, blob, len, aad, aad ? strlen(aad) : 0, out, len, out_len, err);
 }
@@ -55,7 +55,7 @@ static void expect_unseal_error(tee_self *s, const uint8_t *blob, size_t len, co
 {
     uint8_t *out = malloc(len + 1);
     size_t n;
-    struct tee_err err = {{0}};
+    struct cloister_err err = {0};
     assert_int_equal(unseal(s, blob, len, aad, out, &n, &err), -1);
     if (!strstr(err.msg, want))
         fail_msg("got '%s', want '%s'", err.msg, want);
@@ -78,7 +78,7 @@ static void round_trips(void **state)
                 size_t blob_len, n;
                 uint8_t *blob = seal(s, policy, aads[a], pt, sizes[i], &blob_len);
                 uint8_t *out = malloc(blob_len);
-                struct tee_err err = {{0}};
+                struct cloister_err err = {0};
                 if (unseal(s, blob, blob_len, aads[a], out, &n, &err))
                     fail_msg("%s", err.msg);
                 assert_int_equal(n, sizes[i]);
@@ -105,7 +105,7 @@ static void round_trips(void **state)
     size_t blob_len;
     uint8_t *blob = seal(s, TEE_SEAL_MRENCLAVE, NULL, "abcd", 4, &blob_len);
     uint8_t out[3];
-    struct tee_err err;
+    struct cloister_err err;
     assert_int_equal(tee_unseal(s, blob, blob_len, NULL, 0, out, sizeof out, &n, &err), -1);
     assert_non_null(strstr(err.msg, "too small"));
     free(blob);
@@ -171,7 +171,7 @@ static void key_ids_and_nonces(void **state)
     struct tee_sealed_view v[3], w;
     uint8_t *blobs[3];
     size_t len;
-    struct tee_err err;
+    struct cloister_err err;
     for (int i = 0; i < 3; i++) {
         blobs[i] = seal(a, TEE_SEAL_MRENCLAVE, NULL, "x", 1, &len);
         assert_int_equal(tee_sealed_parse(&v[i], blobs[i], len, &err), 0);
@@ -205,7 +205,7 @@ static void tampering_refused(void **state)
             blob[i] ^= (uint8_t)(1 << bit);
             uint8_t out[64];
             size_t n;
-            struct tee_err err = {{0}};
+            struct cloister_err err = {0};
             assert_int_equal(tee_unseal(s, blob, blob_len, "ctx", 3, out, sizeof out, &n, &err),
                              -1);
             assert_true(err.msg[0]);
@@ -244,7 +244,7 @@ static void identities(void **state)
     uint8_t *by_enclave = seal(a, TEE_SEAL_MRENCLAVE, NULL, "enclave only", 12, &le);
     uint8_t *by_signer = seal(a, TEE_SEAL_MRSIGNER, NULL, "signer family", 13, &ls);
     uint8_t out[64];
-    struct tee_err err = {{0}};
+    struct cloister_err err = {0};
 
     /* The same enclave after a restart reads both. */
     assert_int_equal(unseal(a_again, by_enclave, le, NULL, out, &n, &err), 0);
@@ -300,7 +300,7 @@ static void key_cache(void **state)
     for (int round = 0; round < 3; round++)
         for (int i = 0; i < 12; i++) {
             int back;
-            struct tee_err err;
+            struct cloister_err err;
             assert_int_equal(tee_unseal(s, blobs[i], lens[i], NULL, 0, (uint8_t *)&back,
                                         sizeof back, &n, &err),
                              0);

@@ -176,9 +176,9 @@ static void errors_carry_code_and_message(void **state)
     assert_int_equal(cloister_err_wrap(&err, "store %s", "/s"), CLOISTER_E_NOT_FOUND);
     assert_string_equal(err.msg, "store /s: group eng");
     assert_int_equal(cloister_errf(NULL, CLOISTER_E_DENIED, "x"), CLOISTER_E_DENIED);
-    assert_string_equal(cloister_strerror(CLOISTER_E_DEAD), "enclave died");
-    assert_string_equal(cloister_strerror(-99), "unknown error");
-    assert_string_equal(cloister_strerror(1), "unknown error");
+    assert_string_equal(cloister_strerror(CLOISTER_E_DEAD), "enclave is dead");
+    assert_string_equal(cloister_strerror(-99), "unknown status");
+    assert_string_equal(cloister_strerror(1), "unknown status");
 }
 
 int main(void)

@@ -224,6 +224,27 @@ static void writer_grows(void **state)
     assert_null(w.buf);
 }
 
+static void writer_finish_takes_or_frees(void **state)
+{
+    struct wire_writer w;
+    wire_writer_init(&w);
+    wire_put_u32(&w, 7);
+    uint8_t *out = NULL;
+    size_t len = 0;
+    assert_int_equal(wire_writer_finish(&w, &out, &len), 0);
+    assert_int_equal(len, 4);
+    assert_int_equal(out[3], 7);
+    free(out);
+
+    uint8_t small[2];
+    wire_writer_init_fixed(&w, small, sizeof small);
+    wire_put_u32(&w, 7); /* overflows the fixed buffer */
+    out = NULL;
+    assert_int_equal(wire_writer_finish(&w, &out, &len), -1);
+    assert_null(out);
+    assert_null(w.buf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -236,6 +257,7 @@ int main(void)
         cmocka_unit_test(headers),
         cmocka_unit_test(every_truncation_fails),
         cmocka_unit_test(writer_grows),
+        cmocka_unit_test(writer_finish_takes_or_frees),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -23,7 +23,7 @@
  *
  * CHANGES: varint partitions m, bytes "CIGR", varint k, k × (varint index, bytes "CIPA"): the
  * host writes the k partition records, then the group record, and deletes p<m> and beyond.
- * Group operations on a group not in the cache fail with TEE_ERROR_NOT_FOUND: the host loads
+ * Group operations on a group not in the cache fail with CLOISTER_E_NOT_FOUND: the host loads
  * it (GROUP_LOAD) and retries. */
 #ifndef CLOISTER_IBBE_ECALLS_H
 #define CLOISTER_IBBE_ECALLS_H

@@ -60,7 +60,7 @@ static void drop_groups(struct ibbe_state *st)
 static int ibbe_on_start(struct tee_env *env)
 {
     struct ibbe_state *st = tee_env_state(env);
-    return pthread_mutex_init(&st->lock, NULL) == 0 ? TEE_OK : TEE_ERROR_SYSTEM;
+    return pthread_mutex_init(&st->lock, NULL) == 0 ? CLOISTER_OK : CLOISTER_E_SYSTEM;
 }
 
 static void ibbe_on_stop(struct tee_env *env)
@@ -99,27 +99,27 @@ static int ecall_setup(struct tee_env *env, const uint8_t *in, size_t inlen,
     wire_reader_init(&r, in, inlen);
     uint64_t n = wire_get_varint(&r);
     if (wire_reader_finish(&r) != 0 || n < 1 || n > IBBE_PARTITION_MAX)
-        return tee_fail(env, TEE_ERROR_INVALID, "setup: partition size must be 1..%d",
+        return tee_fail(env, CLOISTER_E_INVALID, "setup: partition size must be 1..%d",
                         IBBE_PARTITION_MAX);
     ibbe_msk *msk;
     ibbe_pk *pk;
     if (ibbe_setup(n, &msk, &pk) != 0)
-        return tee_fail(env, TEE_ERROR_FAILED, "setup: key generation failed");
+        return tee_fail(env, CLOISTER_E_FAILED, "setup: key generation failed");
     uint8_t *pkrec = NULL, gamma[BLS_FR_BYTES], blob[tee_sealed_size(BLS_FR_BYTES)];
     uint8_t aad[sizeof IBBE_MSK_AAD - 1 + CRYPTO_SHA256_LEN];
     size_t pklen = 0, bloblen;
-    int rc = TEE_OK;
+    int rc = CLOISTER_OK;
     ibbe_msk_to_bytes(gamma, msk);
     if (ibbe_pk_encode(pk, &pkrec, &pklen) != 0)
-        rc = tee_fail(env, TEE_ERROR_NO_MEMORY, "setup: cannot encode the public key");
-    if (rc == TEE_OK) {
+        rc = tee_fail(env, CLOISTER_E_NO_MEMORY, "setup: cannot encode the public key");
+    if (rc == CLOISTER_OK) {
         msk_aad(aad, pkrec, pklen);
         if (tee_seal(tee_env_self(env), TEE_SEAL_MRSIGNER, aad, sizeof aad, gamma, sizeof gamma,
                      blob, sizeof blob, &bloblen) != 0)
-            rc = tee_fail(env, TEE_ERROR_FAILED, "setup: sealing the master secret failed");
+            rc = tee_fail(env, CLOISTER_E_FAILED, "setup: sealing the master secret failed");
     }
     crypto_wipe(gamma, sizeof gamma);
-    if (rc != TEE_OK) {
+    if (rc != CLOISTER_OK) {
         free(pkrec);
         ibbe_msk_free(msk);
         ibbe_pk_free(pk);
@@ -129,7 +129,7 @@ static int ecall_setup(struct tee_env *env, const uint8_t *in, size_t inlen,
     wire_put_bytes(out, pkrec, pklen);
     free(pkrec);
     install_keys(st, pk, msk);
-    return TEE_OK;
+    return CLOISTER_OK;
 }
 
 static int ecall_load(struct tee_env *env, const uint8_t *in, size_t inlen,
@@ -142,31 +142,31 @@ static int ecall_load(struct tee_env *env, const uint8_t *in, size_t inlen,
     const uint8_t *blob = wire_get_bytes(&r, SEALED_MAX, &bloblen);
     const uint8_t *pkrec = wire_get_bytes(&r, PK_RECORD_MAX, &pklen);
     if (wire_reader_finish(&r) != 0)
-        return tee_fail(env, TEE_ERROR_INVALID, "load: %s", wire_reader_error(&r));
+        return tee_fail(env, CLOISTER_E_INVALID, "load: %s", wire_reader_error(&r));
     const char *why;
     ibbe_pk *pk;
     if (ibbe_pk_decode(&pk, pkrec, pklen, &why) != 0)
-        return tee_fail(env, TEE_ERROR_INVALID, "load: %s", why);
+        return tee_fail(env, CLOISTER_E_INVALID, "load: %s", why);
     uint8_t aad[sizeof IBBE_MSK_AAD - 1 + CRYPTO_SHA256_LEN], gamma[BLS_FR_BYTES];
     size_t glen = 0;
-    struct tee_err err = {""};
+    struct cloister_err err = {0};
     msk_aad(aad, pkrec, pklen);
     ibbe_msk *msk = NULL;
-    int rc = TEE_OK;
+    int rc = CLOISTER_OK;
     if (tee_unseal(tee_env_self(env), blob, bloblen, aad, sizeof aad, gamma, sizeof gamma, &glen,
                    &err) != 0)
-        rc = tee_fail(env, TEE_ERROR_DENIED, "load: sealed master secret refused: %s", err.msg);
+        rc = tee_fail(env, CLOISTER_E_DENIED, "load: sealed master secret refused: %s", err.msg);
     else if (glen != sizeof gamma || ibbe_msk_from_bytes(&msk, gamma, pk) != 0)
-        rc = tee_fail(env, TEE_ERROR_DENIED,
+        rc = tee_fail(env, CLOISTER_E_DENIED,
                       "load: the master secret does not belong to this public key");
     crypto_wipe(gamma, sizeof gamma);
-    if (rc != TEE_OK) {
+    if (rc != CLOISTER_OK) {
         ibbe_pk_free(pk);
         return rc;
     }
     wire_put_varint(out, ibbe_pk_capacity(pk));
     install_keys(st, pk, msk);
-    return TEE_OK;
+    return CLOISTER_OK;
 }
 
 /* ---- extract -------------------------------------------------------------------------------- */
@@ -180,10 +180,10 @@ static int put_user_key(struct tee_env *env, const ibbe_msk *msk, const char *id
     size_t reclen = 0;
     if (ibbe_extract(msk, id, &usk) != 0 || ibbe_usk_encode(id, &usk, &rec, &reclen) != 0) {
         crypto_wipe(&usk, sizeof usk);
-        return tee_fail(env, TEE_ERROR_INVALID, "extract: invalid identity '%.64s'", id);
+        return tee_fail(env, CLOISTER_E_INVALID, "extract: invalid identity '%.64s'", id);
     }
     crypto_wipe(&usk, sizeof usk);
-    int rc = TEE_OK;
+    int rc = CLOISTER_OK;
     if (tolen == 0) {
         wire_put_bytes(out, rec, reclen);
     } else {
@@ -193,7 +193,7 @@ static int put_user_key(struct tee_env *env, const ibbe_msk *msk, const char *id
         wire_writer_init(&msg);
         if (!ct || hpke_seal(m.enc, ct, m.aead, to, IBBE_USK_INFO, strlen(IBBE_USK_INFO), id,
                              strlen(id), rec, reclen, NULL) != 0) {
-            rc = tee_fail(env, TEE_ERROR_INVALID, "extract: cannot seal to the given public key");
+            rc = tee_fail(env, CLOISTER_E_INVALID, "extract: cannot seal to the given public key");
         } else {
             m.ct = ct;
             m.ct_len = reclen + HPKE_TAG_LEN;
@@ -215,22 +215,22 @@ static int ecall_extract(struct tee_env *env, const uint8_t *in, size_t inlen,
     struct wire_reader r;
     wire_reader_init(&r, in, inlen);
     size_t count = wire_get_count(&r, 2, TEE_BATCH_MAX);
-    int rc = TEE_OK;
+    int rc = CLOISTER_OK;
     pthread_mutex_lock(&st->lock);
     if (!st->msk)
-        rc = tee_fail(env, TEE_ERROR_NOT_FOUND, "extract: no master secret loaded");
-    for (size_t i = 0; rc == TEE_OK && i < count; i++) {
+        rc = tee_fail(env, CLOISTER_E_NOT_FOUND, "extract: no master secret loaded");
+    for (size_t i = 0; rc == CLOISTER_OK && i < count; i++) {
         char id[IBBE_ID_MAX + 1];
         size_t tolen;
         wire_get_str(&r, id, sizeof id);
         const uint8_t *to = wire_get_bytes(&r, HPKE_PUBLIC_LEN, &tolen);
         if (!wire_reader_ok(&r) || (tolen != 0 && tolen != HPKE_PUBLIC_LEN))
-            rc = tee_fail(env, TEE_ERROR_INVALID, "extract: malformed request");
+            rc = tee_fail(env, CLOISTER_E_INVALID, "extract: malformed request");
         else
             rc = put_user_key(env, st->msk, id, to, tolen, out);
     }
-    if (rc == TEE_OK && wire_reader_finish(&r) != 0)
-        rc = tee_fail(env, TEE_ERROR_INVALID, "extract: %s", wire_reader_error(&r));
+    if (rc == CLOISTER_OK && wire_reader_finish(&r) != 0)
+        rc = tee_fail(env, CLOISTER_E_INVALID, "extract: %s", wire_reader_error(&r));
     pthread_mutex_unlock(&st->lock);
     return rc;
 }
@@ -282,7 +282,7 @@ static int put_changes(struct tee_env *env, const ibbe_group *g, const bool *cha
     for (size_t i = 0; i < m; i++)
         k += !changed || changed[i];
     if (ibbe_group_encode_meta(g, &buf, &len) != 0)
-        return tee_fail(env, TEE_ERROR_NO_MEMORY, "cannot encode the group record");
+        return tee_fail(env, CLOISTER_E_NO_MEMORY, "cannot encode the group record");
     wire_put_varint(out, m);
     wire_put_bytes(out, buf, len);
     free(buf);
@@ -291,13 +291,13 @@ static int put_changes(struct tee_env *env, const ibbe_group *g, const bool *cha
         if (changed && !changed[i])
             continue;
         if (ibbe_group_encode_partition(g, i, &buf, &len) != 0)
-            return tee_fail(env, TEE_ERROR_NO_MEMORY, "cannot encode partition %zu", i);
+            return tee_fail(env, CLOISTER_E_NO_MEMORY, "cannot encode partition %zu", i);
         wire_put_varint(out, i);
         wire_put_bytes(out, buf, len);
         free(buf);
     }
-    return wire_writer_ok(out) ? TEE_OK
-                               : tee_fail(env, TEE_ERROR_TOO_BIG, "group records too large");
+    return wire_writer_ok(out) ? CLOISTER_OK
+                               : tee_fail(env, CLOISTER_E_TOO_BIG, "group records too large");
 }
 
 static int ecall_group_load(struct tee_env *env, const uint8_t *in, size_t inlen,
@@ -312,11 +312,11 @@ static int ecall_group_load(struct tee_env *env, const uint8_t *in, size_t inlen
     uint64_t first = wire_get_varint(&r);
     size_t k = wire_get_count(&r, 1, inlen);
     if (!wire_reader_ok(&r))
-        return tee_fail(env, TEE_ERROR_INVALID, "group load: %s", wire_reader_error(&r));
-    int rc = TEE_OK;
+        return tee_fail(env, CLOISTER_E_INVALID, "group load: %s", wire_reader_error(&r));
+    int rc = CLOISTER_OK;
     pthread_mutex_lock(&st->lock);
     if (!st->msk) {
-        rc = tee_fail(env, TEE_ERROR_NOT_FOUND, "group load: no master secret loaded");
+        rc = tee_fail(env, CLOISTER_E_NOT_FOUND, "group load: no master secret loaded");
         goto out;
     }
     if (first == 0) {
@@ -324,31 +324,31 @@ static int ecall_group_load(struct tee_env *env, const uint8_t *in, size_t inlen
         st->pending = NULL;
         st->pending_next = 0;
         if (ibbe_group_decode_meta(&st->pending, meta, metalen, &why) != 0) {
-            rc = tee_fail(env, TEE_ERROR_INVALID, "group load: %s", why);
+            rc = tee_fail(env, CLOISTER_E_INVALID, "group load: %s", why);
             goto out;
         }
     } else if (!st->pending || first != st->pending_next) {
-        rc = tee_fail(env, TEE_ERROR_INVALID, "group load: partitions out of order");
+        rc = tee_fail(env, CLOISTER_E_INVALID, "group load: partitions out of order");
         goto out;
     }
     for (size_t i = 0; i < k; i++) {
         const uint8_t *rec = wire_get_bytes(&r, inlen, &len);
         if (!wire_reader_ok(&r) ||
             ibbe_group_decode_partition(st->pending, st->pending_next, rec, len, &why) != 0) {
-            rc = tee_fail(env, TEE_ERROR_INVALID, "group load: partition %zu: %s",
+            rc = tee_fail(env, CLOISTER_E_INVALID, "group load: partition %zu: %s",
                           st->pending_next, why ? why : wire_reader_error(&r));
             goto fail;
         }
         st->pending_next++;
     }
     if (wire_reader_finish(&r) != 0) {
-        rc = tee_fail(env, TEE_ERROR_INVALID, "group load: %s", wire_reader_error(&r));
+        rc = tee_fail(env, CLOISTER_E_INVALID, "group load: %s", wire_reader_error(&r));
         goto fail;
     }
     bool complete = st->pending_next == ibbe_group_partitions(st->pending);
     if (complete) {
         if (ibbe_group_admin_open(st->msk, st->pending, &why) != 0) {
-            rc = tee_fail(env, TEE_ERROR_DENIED, "group load: %s", why);
+            rc = tee_fail(env, CLOISTER_E_DENIED, "group load: %s", why);
             goto fail;
         }
         cache_put(st, st->pending);
@@ -375,7 +375,7 @@ static int read_members(struct tee_env *env, const uint8_t *in, size_t inlen, ch
     char **v = calloc(n ? n : 1, sizeof *v);
     char id[IBBE_ID_MAX + 1];
     if (!v)
-        return tee_fail(env, TEE_ERROR_NO_MEMORY, "out of memory");
+        return tee_fail(env, CLOISTER_E_NO_MEMORY, "out of memory");
     for (size_t i = 0; i < n && wire_get_str(&r, id, sizeof id) == 0; i++)
         if (!(v[i] = strdup(id)))
             wire_reader_fail(&r, "out of memory");
@@ -383,12 +383,12 @@ static int read_members(struct tee_env *env, const uint8_t *in, size_t inlen, ch
         for (size_t i = 0; i < n; i++)
             free(v[i]);
         free(v);
-        return tee_fail(env, TEE_ERROR_INVALID, "malformed group request: %s",
+        return tee_fail(env, CLOISTER_E_INVALID, "malformed group request: %s",
                         wire_reader_ok(&r) ? "invalid group name" : wire_reader_error(&r));
     }
     *ids = v;
     *count = n;
-    return TEE_OK;
+    return CLOISTER_OK;
 }
 
 static void free_members(char **ids, size_t count)
@@ -409,43 +409,43 @@ static int group_op(struct tee_env *env, const uint8_t *in, size_t inlen,
     char **ids = NULL;
     size_t count = 0;
     int rc = read_members(env, in, inlen, name, &ids, &count);
-    if (rc != TEE_OK)
+    if (rc != CLOISTER_OK)
         return rc;
     const char *why = "";
     bool *changed = NULL;
     pthread_mutex_lock(&st->lock);
     struct cached *c = op == OP_CREATE ? NULL : cache_find(st, name);
     if (!st->msk) {
-        rc = tee_fail(env, TEE_ERROR_NOT_FOUND, "%s: no master secret loaded", names[op]);
+        rc = tee_fail(env, CLOISTER_E_NOT_FOUND, "%s: no master secret loaded", names[op]);
     } else if (op == OP_CREATE) {
         ibbe_group *g;
         if (ibbe_group_create(st->msk, name, (const char *const *)ids, count, &g, &why) != 0)
-            rc = tee_fail(env, TEE_ERROR_INVALID, "%s: %s", names[op], why);
-        else if ((rc = put_changes(env, g, NULL, out)) == TEE_OK)
+            rc = tee_fail(env, CLOISTER_E_INVALID, "%s: %s", names[op], why);
+        else if ((rc = put_changes(env, g, NULL, out)) == CLOISTER_OK)
             cache_put(st, g);
         else
             ibbe_group_free(g);
     } else if (!c) {
-        rc = tee_fail(env, TEE_ERROR_NOT_FOUND, "%s: group '%s' is not open", names[op], name);
+        rc = tee_fail(env, CLOISTER_E_NOT_FOUND, "%s: group '%s' is not open", names[op], name);
     } else if (op == OP_REMOVE) {
         if (ibbe_group_remove_many(st->msk, c->g, (const char *const *)ids, count, &why) != 0)
-            rc = tee_fail(env, TEE_ERROR_INVALID, "%s: %s", names[op], why);
+            rc = tee_fail(env, CLOISTER_E_INVALID, "%s: %s", names[op], why);
         else
             rc = put_changes(env, c->g, NULL, out);
     } else {
-        for (size_t i = 0; rc == TEE_OK && i < count; i++)
+        for (size_t i = 0; rc == CLOISTER_OK && i < count; i++)
             if (ibbe_group_add(st->msk, c->g, ids[i], &why) != 0)
-                rc = tee_fail(env, TEE_ERROR_INVALID, "%s: %.64s: %s", names[op], ids[i], why);
-        if (rc == TEE_OK && !(changed = calloc(ibbe_group_partitions(c->g), sizeof *changed)))
-            rc = tee_fail(env, TEE_ERROR_NO_MEMORY, "%s: out of memory", names[op]);
-        for (size_t i = 0; rc == TEE_OK && i < count; i++)
+                rc = tee_fail(env, CLOISTER_E_INVALID, "%s: %.64s: %s", names[op], ids[i], why);
+        if (rc == CLOISTER_OK && !(changed = calloc(ibbe_group_partitions(c->g), sizeof *changed)))
+            rc = tee_fail(env, CLOISTER_E_NO_MEMORY, "%s: out of memory", names[op]);
+        for (size_t i = 0; rc == CLOISTER_OK && i < count; i++)
             changed[ibbe_group_find(c->g, ids[i])] = true;
-        if (rc == TEE_OK)
+        if (rc == CLOISTER_OK)
             rc = put_changes(env, c->g, changed, out);
     }
     /* A refused add or remove may have changed part of the cached group (earlier ids of a
      * batch): drop it; the host reloads the group from the store, which it did not write. */
-    if (rc != TEE_OK && c)
+    if (rc != CLOISTER_OK && c)
         cache_drop(c);
     pthread_mutex_unlock(&st->lock);
     free(changed);
@@ -487,29 +487,29 @@ static int ecall_file_key(struct tee_env *env, const uint8_t *in, size_t inlen,
         wire_get_raw_into(&r, h.salt, sizeof h.salt);
     }
     if (wire_reader_finish(&r) != 0)
-        return tee_fail(env, TEE_ERROR_INVALID, "file key: %s", wire_reader_error(&r));
+        return tee_fail(env, CLOISTER_E_INVALID, "file key: %s", wire_reader_error(&r));
     if (fresh && crypto_random(h.salt, sizeof h.salt) != 0)
-        return tee_fail(env, TEE_ERROR_FAILED, "file key: random number generator failed");
+        return tee_fail(env, CLOISTER_E_FAILED, "file key: random number generator failed");
     uint8_t gk[IBBE_KEY_LEN], key[IBBE_KEY_LEN];
-    int rc = TEE_OK;
+    int rc = CLOISTER_OK;
     pthread_mutex_lock(&st->lock);
     struct cached *c = cache_find(st, h.group);
     if (!c) {
-        rc = tee_fail(env, TEE_ERROR_NOT_FOUND, "file key: group '%s' is not open", h.group);
+        rc = tee_fail(env, CLOISTER_E_NOT_FOUND, "file key: group '%s' is not open", h.group);
     } else {
         uint64_t epoch = ibbe_group_epoch(c->g);
         if (fresh)
             h.epoch = epoch;
         if (h.epoch != epoch)
-            rc = tee_fail(env, TEE_ERROR_DENIED,
+            rc = tee_fail(env, CLOISTER_E_DENIED,
                           "file key: the file was sealed at epoch %llu, the group is at %llu "
                           "and keeps no older group key",
                           (unsigned long long)h.epoch, (unsigned long long)epoch);
         else if (ibbe_group_key(c->g, gk) != 0 || ibbe_file_key(key, gk, &h) != 0)
-            rc = tee_fail(env, TEE_ERROR_FAILED, "file key: derivation failed");
+            rc = tee_fail(env, CLOISTER_E_FAILED, "file key: derivation failed");
     }
     pthread_mutex_unlock(&st->lock);
-    if (rc == TEE_OK) {
+    if (rc == CLOISTER_OK) {
         wire_put_u64(out, h.epoch);
         wire_put_raw(out, h.salt, sizeof h.salt);
         wire_put_raw(out, key, sizeof key);

@@ -52,7 +52,7 @@ static bool signature_fits(const uint8_t *image, size_t len, const char *sig)
     uint8_t *s;
     size_t slen;
     struct tee_identity id;
-    struct tee_err err;
+    struct cloister_err err;
     if (file_read_all(sig, 1 << 20, &s, &slen) != 0)
         return false;
     bool ok = tee_image_verify(&id, image, len, s, slen, &err) == 0;
@@ -80,7 +80,7 @@ static int choose_signature(ibbe_admin *a, const struct ibbe_admin_options *o, c
     }
     char home[PATH_MAX], dir[PATH_MAX + 8], key[PATH_MAX + 32];
     int rc = -1;
-    struct tee_err terr = {""};
+    struct cloister_err terr = {0};
     if (o->home)
         snprintf(home, sizeof home, "%s", o->home);
     else if (tee_home_dir(home, sizeof home) != 0) {
@@ -130,11 +130,11 @@ static int call(ibbe_admin *a, uint32_t number, struct wire_writer *in, uint8_t 
     if (!wire_writer_ok(in)) {
         wire_writer_free(in);
         fail(a, "request too large or out of memory");
-        return TEE_ERROR_NO_MEMORY;
+        return CLOISTER_E_NO_MEMORY;
     }
     int rc = tee_ecall(a->e, number, in->buf, in->len, out, outlen);
     wire_writer_free(in);
-    if (rc != TEE_OK)
+    if (rc != CLOISTER_OK)
         fail(a, "%s", tee_last_error());
     return rc;
 }
@@ -166,7 +166,7 @@ static int load_msk(ibbe_admin *a, const char **err)
     free(pkrec);
     int rc = call(a, IBBE_ECALL_LOAD, &w, &out, &outlen);
     free(out);
-    if (rc != TEE_OK) {
+    if (rc != CLOISTER_OK) {
         *err = a->err;
         return -1;
     }
@@ -190,7 +190,7 @@ int ibbe_admin_open(const char *store_dir, const struct ibbe_admin_options *o, i
     }
     if (o->image)
         snprintf(a->image, sizeof a->image, "%s", o->image);
-    else if (tee_image_path("ibbe", a->image, sizeof a->image) != TEE_OK) {
+    else if (tee_image_path("ibbe", a->image, sizeof a->image) != CLOISTER_OK) {
         *err = fail(a, "cannot find the ibbe enclave image (set CLOISTER_ENCLAVE_DIR)");
         goto fail;
     }
@@ -201,7 +201,7 @@ int ibbe_admin_open(const char *store_dir, const struct ibbe_admin_options *o, i
     t.enclave = o->enclave;
     t.home = o->home;
     t.max_message = ADMIN_MESSAGE_MAX;
-    if (tee_create(&t, &a->e) != TEE_OK) {
+    if (tee_create(&t, &a->e) != CLOISTER_OK) {
         *err = fail(a, "starting the ibbe enclave: %s", tee_last_error());
         goto fail;
     }
@@ -236,7 +236,7 @@ void ibbe_admin_close(ibbe_admin *a)
 int ibbe_admin_restart(ibbe_admin *a, const char **err)
 {
     a->ready = false;
-    if (tee_restart(a->e) != TEE_OK) {
+    if (tee_restart(a->e) != CLOISTER_OK) {
         *err = fail(a, "restarting the ibbe enclave: %s", tee_last_error());
         return -1;
     }
@@ -271,7 +271,7 @@ int ibbe_admin_setup(ibbe_admin *a, size_t n, const char **err)
     struct wire_writer w;
     wire_writer_init(&w);
     wire_put_varint(&w, n);
-    if (call(a, IBBE_ECALL_SETUP, &w, &out, &outlen) != TEE_OK) {
+    if (call(a, IBBE_ECALL_SETUP, &w, &out, &outlen) != CLOISTER_OK) {
         *err = a->err;
         return -1;
     }
@@ -312,7 +312,7 @@ int ibbe_admin_extract(ibbe_admin *a, const char *const *ids, const uint8_t *con
     }
     uint8_t *out;
     size_t outlen;
-    if (call(a, IBBE_ECALL_EXTRACT, &w, &out, &outlen) != TEE_OK) {
+    if (call(a, IBBE_ECALL_EXTRACT, &w, &out, &outlen) != CLOISTER_OK) {
         *err = a->err;
         return -1;
     }
@@ -379,7 +379,7 @@ static int group_load(ibbe_admin *a, const char *group, const char **err)
         wire_writer_free(&recs);
         uint8_t *out;
         size_t outlen;
-        if (rc == 0 && call(a, IBBE_ECALL_GROUP_LOAD, &w, &out, &outlen) != TEE_OK) {
+        if (rc == 0 && call(a, IBBE_ECALL_GROUP_LOAD, &w, &out, &outlen) != CLOISTER_OK) {
             *err = a->err;
             rc = -1;
         } else if (rc != 0) {
@@ -440,12 +440,12 @@ static int group_call(ibbe_admin *a, uint32_t number, const char *group,
         uint8_t *out;
         size_t outlen;
         int rc = call(a, number, &w, &out, &outlen);
-        if (rc == TEE_ERROR_NOT_FOUND && attempt == 0 && number != IBBE_ECALL_GROUP_CREATE) {
+        if (rc == CLOISTER_E_NOT_FOUND && attempt == 0 && number != IBBE_ECALL_GROUP_CREATE) {
             if (group_load(a, group, err) != 0)
                 return -1;
             continue;
         }
-        if (rc != TEE_OK) {
+        if (rc != CLOISTER_OK) {
             *err = a->err;
             return -1;
         }
@@ -501,12 +501,12 @@ static int file_key(ibbe_admin *a, struct ibbe_file_header *h, bool fresh,
         uint8_t *out;
         size_t outlen;
         int rc = call(a, IBBE_ECALL_FILE_KEY, &w, &out, &outlen);
-        if (rc == TEE_ERROR_NOT_FOUND && attempt == 0) {
+        if (rc == CLOISTER_E_NOT_FOUND && attempt == 0) {
             if (group_load(a, h->group, err) != 0)
                 return -1;
             continue;
         }
-        if (rc != TEE_OK) {
+        if (rc != CLOISTER_OK) {
             *err = a->err;
             return -1;
         }

@@ -149,10 +149,10 @@ void scbr_aspe_key_free(scbr_aspe_key *k)
 }
 
 scbr_aspe_key *scbr_aspe_keygen(const struct scbr_aspe_attr *schema, size_t n,
-                                struct scbr_error *err)
+                                struct cloister_err *err)
 {
     if (n == 0 || n > 64) {
-        scbr_error_set(err, "aspe: the schema needs 1 to 64 attributes");
+        cloister_errf(err, CLOISTER_E_INVALID, "aspe: the schema needs 1 to 64 attributes");
         return NULL;
     }
     scbr_aspe_key *k = calloc(1, sizeof *k);
@@ -177,7 +177,7 @@ scbr_aspe_key *scbr_aspe_keygen(const struct scbr_aspe_attr *schema, size_t n,
     for (size_t i = 0; i < n; i++) {
         if (!scbr_name_valid(schema[i].name, strlen(schema[i].name)) ||
             !(schema[i].scale > 0) || !isfinite(schema[i].scale)) {
-            scbr_error_set(err, "aspe: schema attribute %zu: bad name or scale", i);
+            cloister_errf(err, CLOISTER_E_INVALID, "aspe: schema attribute %zu: bad name or scale", i);
             free(work);
             scbr_aspe_key_free(k);
             return NULL;
@@ -197,13 +197,13 @@ scbr_aspe_key *scbr_aspe_keygen(const struct scbr_aspe_attr *schema, size_t n,
     free(work);
     randstream_wipe(&rs);
     if (rc != 0 || rs.failed) {
-        scbr_error_set(err, "aspe: could not draw a well-conditioned key");
+        cloister_errf(err, CLOISTER_E_INVALID, "aspe: could not draw a well-conditioned key");
         scbr_aspe_key_free(k);
         return NULL;
     }
     return k;
 nomem:
-    scbr_error_set(err, "aspe: out of memory");
+    cloister_errf(err, CLOISTER_E_INVALID, "aspe: out of memory");
     scbr_aspe_key_free(k);
     return NULL;
 }
@@ -262,20 +262,20 @@ static void split_encrypt(const scbr_aspe_key *k, const double *v, uint8_t which
 }
 
 double *scbr_aspe_encrypt_pub(const scbr_aspe_key *k, const struct scbr_pub *p,
-                              struct scbr_error *err)
+                              struct cloister_err *err)
 {
     double v[64 + EXTRA_DIMS];
     for (size_t i = 0; i < k->d; i++) {
         const struct scbr_value *val = scbr_pub_get(p, k->names[i]);
         double x;
         if (!val || !numeric(val, &x)) {
-            scbr_error_set(err, "aspe: the publication lacks numeric attribute '%s'",
+            cloister_errf(err, CLOISTER_E_INVALID, "aspe: the publication lacks numeric attribute '%s'",
                            k->names[i]);
             return NULL;
         }
         double g = x * k->scale[i], r = round(g);
         if (fabs(g - r) > 1e-6 * fmax(1, fabs(g)) || fabs(r) > ASPE_GRID_MAX) {
-            scbr_error_set(err, "aspe: '%s' is off the grid or beyond 2^16 after scaling",
+            cloister_errf(err, CLOISTER_E_INVALID, "aspe: '%s' is off the grid or beyond 2^16 after scaling",
                            k->names[i]);
             return NULL;
         }
@@ -291,7 +291,7 @@ double *scbr_aspe_encrypt_pub(const scbr_aspe_key *k, const struct scbr_pub *p,
     randstream_wipe(&rs);
     crypto_wipe(v, sizeof v);
     if (!ct || rs.failed) {
-        scbr_error_set(err, "aspe: %s", ct ? "no randomness" : "out of memory");
+        cloister_errf(err, CLOISTER_E_INVALID, "aspe: %s", ct ? "no randomness" : "out of memory");
         free(ct);
         return NULL;
     }
@@ -334,18 +334,18 @@ struct bound {
 /* Turns a predicate into at most two grid bounds; -1 if ASPE cannot express it. For integer
  * grid values: x >= v iff P >= ceil(v s), x > v iff P >= floor(v s) + 1, and symmetrically. */
 static int to_bounds(const scbr_aspe_key *k, const struct scbr_pred *q, struct bound *b,
-                     size_t *nb, struct scbr_error *err)
+                     size_t *nb, struct cloister_err *err)
 {
     long j = attr_index(k, q->name);
     if (j < 0) {
-        scbr_error_set(err, "aspe: attribute '%s' is not in the schema", q->name);
+        cloister_errf(err, CLOISTER_E_INVALID, "aspe: attribute '%s' is not in the schema", q->name);
         return -1;
     }
     if (q->op == SCBR_EXISTS)
         return 0;
     double x;
     if (q->op == SCBR_NE || q->op == SCBR_PREFIX || !numeric(&q->value, &x)) {
-        scbr_error_set(err, "aspe: cannot express '%s %s' (only = < <= > >= on numbers)",
+        cloister_errf(err, CLOISTER_E_INVALID, "aspe: cannot express '%s %s' (only = < <= > >= on numbers)",
                        q->name, scbr_op_name(q->op));
         return -1;
     }
@@ -353,7 +353,7 @@ static int to_bounds(const scbr_aspe_key *k, const struct scbr_pred *q, struct b
     if (fabs(g - r) <= 1e-9 * fmax(1, fabs(g)))
         g = r;
     if (fabs(g) > ASPE_GRID_MAX) {
-        scbr_error_set(err, "aspe: bound on '%s' is beyond 2^16 after scaling", q->name);
+        cloister_errf(err, CLOISTER_E_INVALID, "aspe: bound on '%s' is beyond 2^16 after scaling", q->name);
         return -1;
     }
     double lo = q->op == SCBR_GT ? floor(g) + 1 : ceil(g);
@@ -381,16 +381,16 @@ static int grow(void **v, size_t *cap, size_t need, size_t esize)
 }
 
 int scbr_aspe_index_add(scbr_aspe_index *idx, const scbr_aspe_key *k, const struct scbr_sub *s,
-                        uint32_t id, struct scbr_error *err)
+                        uint32_t id, struct cloister_err *err)
 {
     if (k->dim != idx->dim) {
-        scbr_error_set(err, "aspe: key and index dimensions differ");
+        cloister_errf(err, CLOISTER_E_INVALID, "aspe: key and index dimensions differ");
         return -1;
     }
     struct bound *b = malloc(2 * s->n * sizeof *b);
     size_t nb = 0;
     if (!b) {
-        scbr_error_set(err, "aspe: out of memory");
+        cloister_errf(err, CLOISTER_E_INVALID, "aspe: out of memory");
         return -1;
     }
     for (size_t i = 0; i < s->n; i++)
@@ -403,7 +403,7 @@ int scbr_aspe_index_add(scbr_aspe_index *idx, const scbr_aspe_key *k, const stru
         grow((void **)&idx->bounds, &idx->capbounds, (idx->nbounds + nb) * two, sizeof(double)) ||
         grow((void **)&idx->subs, &idx->capsubs, idx->nsubs + 1, sizeof *idx->subs)) {
         free(b);
-        scbr_error_set(err, "aspe: out of memory");
+        cloister_errf(err, CLOISTER_E_INVALID, "aspe: out of memory");
         return -1;
     }
     struct randstream rs = {.at = 0};
@@ -420,7 +420,7 @@ int scbr_aspe_index_add(scbr_aspe_index *idx, const scbr_aspe_key *k, const stru
     randstream_wipe(&rs);
     free(b);
     if (rs.failed) {
-        scbr_error_set(err, "aspe: no randomness");
+        cloister_errf(err, CLOISTER_E_INVALID, "aspe: no randomness");
         return -1;
     }
     idx->subs[idx->nsubs++] = (struct asub){id, (uint32_t)idx->nbounds};

@@ -44,14 +44,14 @@ struct scbr_client {
 
 /* ---- key files ---- */
 
-static int sk_path(char *out, size_t cap, const char *dir, struct scbr_error *err)
+static int sk_path(char *out, size_t cap, const char *dir, struct cloister_err *err)
 {
     if ((size_t)snprintf(out, cap, "%s/%s", dir, SK_FILE) >= cap)
-        return scbr_fail(err, "%.200s: path too long", dir);
+        return cloister_errf(err, CLOISTER_E_INVALID, "%.200s: path too long", dir);
     return 0;
 }
 
-int scbr_keys_create(const char *dir, struct scbr_error *err)
+int scbr_keys_create(const char *dir, struct cloister_err *err)
 {
     char path[4096];
     uint8_t sk[SCBR_SK_LEN];
@@ -60,15 +60,15 @@ int scbr_keys_create(const char *dir, struct scbr_error *err)
     if (access(path, F_OK) == 0)
         return 0;
     if (file_mkdirs(dir, 0700) != 0)
-        return scbr_fail(err, "cannot create %.200s", dir);
+        return cloister_errf(err, CLOISTER_E_INVALID, "cannot create %.200s", dir);
     int rc = crypto_random(sk, sizeof sk) == 0 && file_write_atomic(path, sk, sizeof sk, 0600) == 0
                  ? 0
-                 : scbr_fail(err, "cannot write the key %.200s", path);
+                 : cloister_errf(err, CLOISTER_E_INVALID, "cannot write the key %.200s", path);
     crypto_wipe(sk, sizeof sk);
     return rc;
 }
 
-int scbr_keys_load(const char *dir, uint8_t sk[SCBR_SK_LEN], struct scbr_error *err)
+int scbr_keys_load(const char *dir, uint8_t sk[SCBR_SK_LEN], struct cloister_err *err)
 {
     char path[4096];
     uint8_t *data = NULL;
@@ -77,10 +77,10 @@ int scbr_keys_load(const char *dir, uint8_t sk[SCBR_SK_LEN], struct scbr_error *
         return -1;
     int rc = 0;
     if (file_read_all(path, 64, &data, &len) != 0)
-        rc = scbr_fail(err, "cannot read the key %.180s (run `cloister scbr provision` first)",
+        rc = cloister_errf(err, CLOISTER_E_INVALID, "cannot read the key %.180s (run `cloister scbr provision` first)",
                        path);
     else if (len != SCBR_SK_LEN)
-        rc = scbr_fail(err, "%.200s: a key has exactly 32 bytes", path);
+        rc = cloister_errf(err, CLOISTER_E_INVALID, "%.200s: a key has exactly 32 bytes", path);
     else
         memcpy(sk, data, SCBR_SK_LEN);
     if (data) {
@@ -95,18 +95,18 @@ int scbr_keys_load(const char *dir, uint8_t sk[SCBR_SK_LEN], struct scbr_error *
 static const char PAYLOAD_AAD[] = "cloister-scbr-payload-v1";
 
 int scbr_payload_seal(const uint8_t sk[SCBR_SK_LEN], const void *pt, size_t len, uint8_t **out,
-                      size_t *out_len, struct scbr_error *err)
+                      size_t *out_len, struct cloister_err *err)
 {
     uint8_t key[32];
     *out_len = SCBR_NONCE_LEN + len + SCBR_TAG_LEN;
     if (len > SCBR_MSG_PAYLOAD_MAX - SCBR_NONCE_LEN - SCBR_TAG_LEN || !(*out = malloc(*out_len)))
-        return scbr_fail(err, "payload too large or out of memory");
+        return cloister_errf(err, CLOISTER_E_INVALID, "payload too large or out of memory");
     int rc = scbr_derive_key(key, sk, SCBR_KEY_PAYLOAD) == 0 &&
                      crypto_random(*out, SCBR_NONCE_LEN) == 0 &&
                      crypto_aead_seal(CRYPTO_AES256_GCM, key, *out, PAYLOAD_AAD,
                                       sizeof PAYLOAD_AAD, pt, len, *out + SCBR_NONCE_LEN) == 0
                  ? 0
-                 : scbr_fail(err, "cannot seal the payload");
+                 : cloister_errf(err, CLOISTER_E_INVALID, "cannot seal the payload");
     crypto_wipe(key, sizeof key);
     if (rc != 0) {
         free(*out);
@@ -116,20 +116,20 @@ int scbr_payload_seal(const uint8_t sk[SCBR_SK_LEN], const void *pt, size_t len,
 }
 
 int scbr_payload_open(const uint8_t sk[SCBR_SK_LEN], const void *sealed, size_t len,
-                      uint8_t **out, size_t *out_len, struct scbr_error *err)
+                      uint8_t **out, size_t *out_len, struct cloister_err *err)
 {
     uint8_t key[32];
     const uint8_t *in = sealed;
     if (len < SCBR_NONCE_LEN + SCBR_TAG_LEN)
-        return scbr_fail(err, "payload: %zu bytes is too short to be sealed", len);
+        return cloister_errf(err, CLOISTER_E_INVALID, "payload: %zu bytes is too short to be sealed", len);
     *out_len = len - SCBR_NONCE_LEN - SCBR_TAG_LEN;
     if (!(*out = malloc(*out_len ? *out_len : 1)))
-        return scbr_fail(err, "out of memory");
+        return cloister_errf(err, CLOISTER_E_INVALID, "out of memory");
     int rc = scbr_derive_key(key, sk, SCBR_KEY_PAYLOAD) == 0 &&
                      crypto_aead_open(CRYPTO_AES256_GCM, key, in, PAYLOAD_AAD, sizeof PAYLOAD_AAD,
                                       in + SCBR_NONCE_LEN, len - SCBR_NONCE_LEN, *out) == 0
                  ? 0
-                 : scbr_fail(err, "payload: authentication failed (altered, or another SK)");
+                 : cloister_errf(err, CLOISTER_E_INVALID, "payload: authentication failed (altered, or another SK)");
     crypto_wipe(key, sizeof key);
     if (rc != 0) {
         free(*out);
@@ -141,11 +141,11 @@ int scbr_payload_open(const uint8_t sk[SCBR_SK_LEN], const void *sealed, size_t 
 /* ---- connection ---- */
 
 scbr_client *scbr_client_connect(const char *endpoint, const uint8_t *sk,
-                                 struct scbr_error *err)
+                                 struct cloister_err *err)
 {
     scbr_client *c = calloc(1, sizeof *c);
     if (!c) {
-        scbr_fail(err, "out of memory");
+        cloister_errf(err, CLOISTER_E_INVALID, "out of memory");
         return NULL;
     }
     wire_writer_init(&c->env);
@@ -153,7 +153,7 @@ scbr_client *scbr_client_connect(const char *endpoint, const uint8_t *sk,
     uint8_t key[32];
     int hwm = 1000000, linger = 2000;
     if (crypto_random(c->id, sizeof c->id) != 0) {
-        scbr_fail(err, "no randomness");
+        cloister_errf(err, CLOISTER_E_INVALID, "no randomness");
         goto bad;
     }
     c->id[0] |= 0x80; /* routing ids starting with 0 are ZeroMQ's own */
@@ -162,7 +162,7 @@ scbr_client *scbr_client_connect(const char *endpoint, const uint8_t *sk,
             c->aead = crypto_aead_new(CRYPTO_AES256_GCM, key);
         crypto_wipe(key, sizeof key);
         if (!c->aead) {
-            scbr_fail(err, "cannot set up the header key");
+            cloister_errf(err, CLOISTER_E_INVALID, "cannot set up the header key");
             goto bad;
         }
     }
@@ -172,7 +172,7 @@ scbr_client *scbr_client_connect(const char *endpoint, const uint8_t *sk,
         zmq_setsockopt(c->sock, ZMQ_SNDHWM, &hwm, sizeof hwm) != 0 ||
         zmq_setsockopt(c->sock, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
         zmq_connect(c->sock, endpoint) != 0) {
-        scbr_fail(err, "zeromq: %s", zmq_strerror(zmq_errno()));
+        cloister_errf(err, CLOISTER_E_INVALID, "zeromq: %s", zmq_strerror(zmq_errno()));
         goto bad;
     }
     return c;
@@ -181,32 +181,32 @@ bad:
     return NULL;
 }
 
-static int send_frame(scbr_client *c, const void *buf, size_t len, struct scbr_error *err)
+static int send_frame(scbr_client *c, const void *buf, size_t len, struct cloister_err *err)
 {
     if (zmq_send(c->sock, buf, len, 0) < 0)
-        return scbr_fail(err, "cannot send: %s", zmq_strerror(zmq_errno()));
+        return cloister_errf(err, CLOISTER_E_INVALID, "cannot send: %s", zmq_strerror(zmq_errno()));
     return 0;
 }
 
 static int send_plain(scbr_client *c, uint8_t kind, const void *body, size_t len,
-                      struct scbr_error *err)
+                      struct cloister_err *err)
 {
     c->msg.len = 0;
     scbr_msg_encode(&c->msg, kind, body, len, NULL, 0);
     if (!wire_writer_ok(&c->msg))
-        return scbr_fail(err, "out of memory");
+        return cloister_errf(err, CLOISTER_E_INVALID, "out of memory");
     return send_frame(c, c->msg.buf, c->msg.len, err);
 }
 
 /* Seals pt into an envelope (next sequence number, fresh nonce) and sends it. */
 static int send_sealed(scbr_client *c, uint8_t kind, const void *pt, size_t pt_len,
-                       const void *payload, size_t payload_len, struct scbr_error *err)
+                       const void *payload, size_t payload_len, struct cloister_err *err)
 {
     if (!c->aead)
-        return scbr_fail(err, "this client has no key");
+        return cloister_errf(err, CLOISTER_E_INVALID, "this client has no key");
     if (!c->nonces_left) {
         if (crypto_random(c->nonces, sizeof c->nonces) != 0)
-            return scbr_fail(err, "no randomness");
+            return cloister_errf(err, CLOISTER_E_INVALID, "no randomness");
         c->nonces_left = NONCE_POOL;
     }
     const uint8_t *nonce = c->nonces + --c->nonces_left * SCBR_NONCE_LEN;
@@ -214,10 +214,10 @@ static int send_sealed(scbr_client *c, uint8_t kind, const void *pt, size_t pt_l
     c->msg.len = 0;
     if (scbr_envelope_seal(c->aead, kind, c->id, sizeof c->id, ++c->seq, nonce, pt, pt_len,
                            &c->env) != 0)
-        return scbr_fail(err, "cannot seal the header");
+        return cloister_errf(err, CLOISTER_E_INVALID, "cannot seal the header");
     scbr_msg_encode(&c->msg, kind, c->env.buf, c->env.len, payload, payload_len);
     if (!wire_writer_ok(&c->msg) || !wire_writer_ok(&c->env))
-        return scbr_fail(err, "out of memory");
+        return cloister_errf(err, CLOISTER_E_INVALID, "out of memory");
     return send_frame(c, c->msg.buf, c->msg.len, err);
 }
 
@@ -247,20 +247,20 @@ static int keep(scbr_client *c, const uint8_t *data, size_t len)
 /* Waits for a reply of kind `want` (deliveries meanwhile are kept). 1 and *body (malloc'd) on
  * arrival, 0 on timeout, -1 on an error reply or failure. */
 static int wait_for(scbr_client *c, uint8_t want, int timeout_ms, uint8_t **body, size_t *len,
-                    struct scbr_error *err)
+                    struct cloister_err *err)
 {
     zmq_pollitem_t item = {c->sock, 0, ZMQ_POLLIN, 0};
     for (;;) {
         int n = zmq_poll(&item, 1, timeout_ms);
         if (n < 0)
-            return scbr_fail(err, "zeromq poll: %s", zmq_strerror(zmq_errno()));
+            return cloister_errf(err, CLOISTER_E_INVALID, "zeromq poll: %s", zmq_strerror(zmq_errno()));
         if (n == 0)
             return 0;
         zmq_msg_t m;
         zmq_msg_init(&m);
         if (zmq_msg_recv(&m, c->sock, 0) < 0) {
             zmq_msg_close(&m);
-            return scbr_fail(err, "cannot receive: %s", zmq_strerror(zmq_errno()));
+            return cloister_errf(err, CLOISTER_E_INVALID, "cannot receive: %s", zmq_strerror(zmq_errno()));
         }
         struct scbr_reply r;
         int rc = 2;
@@ -273,13 +273,13 @@ static int wait_for(scbr_client *c, uint8_t want, int timeout_ms, uint8_t **body
             rc = -1;
         } else if (r.kind == want) {
             rc = (*body = malloc(r.body_len ? r.body_len : 1)) ? 1
-                                                                : scbr_fail(err, "out of memory");
+                                                                : cloister_errf(err, CLOISTER_E_INVALID, "out of memory");
             if (rc == 1) {
                 memcpy(*body, r.body, r.body_len);
                 *len = r.body_len;
             }
         } else if (r.kind == SCBR_REPLY_DELIVERY && keep(c, r.body, r.body_len) != 0) {
-            rc = scbr_fail(err, "out of memory");
+            rc = cloister_errf(err, CLOISTER_E_INVALID, "out of memory");
         }
         zmq_msg_close(&m);
         if (rc != 2)
@@ -288,31 +288,31 @@ static int wait_for(scbr_client *c, uint8_t want, int timeout_ms, uint8_t **body
 }
 
 static int expect(scbr_client *c, uint8_t want, int timeout_ms, uint8_t **body, size_t *len,
-                  struct scbr_error *err)
+                  struct cloister_err *err)
 {
     int rc = wait_for(c, want, timeout_ms, body, len, err);
     if (rc == 0)
-        return scbr_fail(err, "no answer from the router within the timeout");
+        return cloister_errf(err, CLOISTER_E_INVALID, "no answer from the router within the timeout");
     return rc == 1 ? 0 : -1;
 }
 
 int scbr_client_provision(scbr_client *c, struct tee_verifier *v,
                           const struct tee_policy *policy, const uint8_t sk[SCBR_SK_LEN],
-                          struct tee_claims *claims, int timeout_ms, struct scbr_error *err)
+                          struct tee_claims *claims, int timeout_ms, struct cloister_err *err)
 {
     uint8_t nonce[TEE_PROV_NONCE_LEN], *offer = NULL, *package = NULL, *held = NULL;
     size_t offer_len, package_len, held_len;
     struct tee_claims local;
-    struct tee_err terr = {""};
+    struct cloister_err terr = {0};
     struct tee_secret secret = {SCBR_SECRET_NAME, sk, SCBR_SK_LEN};
-    int rc = tee_prov_nonce(nonce) == 0 ? 0 : scbr_fail(err, "no randomness");
+    int rc = tee_prov_nonce(nonce) == 0 ? 0 : cloister_errf(err, CLOISTER_E_INVALID, "no randomness");
     if (rc == 0 && (send_plain(c, SCBR_MSG_PROV_OFFER, nonce, sizeof nonce, err) != 0 ||
                     expect(c, SCBR_REPLY_OFFER, timeout_ms, &offer, &offer_len, err) != 0))
         rc = -1;
     if (rc == 0 && tee_prov_package(v, policy, nonce, sizeof nonce, offer, offer_len, &secret, 1,
                                     &package, &package_len, claims ? claims : &local,
                                     &terr) != 0)
-        rc = scbr_fail(err, "the router enclave's evidence was refused: %.200s", terr.msg);
+        rc = cloister_errf(err, CLOISTER_E_INVALID, "the router enclave's evidence was refused: %.200s", terr.msg);
     if (rc == 0 && (send_plain(c, SCBR_MSG_PROV_ACCEPT, package, package_len, err) != 0 ||
                     expect(c, SCBR_REPLY_PROVISIONED, timeout_ms, &held, &held_len, err) != 0))
         rc = -1;
@@ -323,10 +323,10 @@ int scbr_client_provision(scbr_client *c, struct tee_verifier *v,
 }
 
 int scbr_provision_local(scbr_router *r, const char *home, const uint8_t sk[SCBR_SK_LEN],
-                         int timeout_ms, struct scbr_error *err)
+                         int timeout_ms, struct cloister_err *err)
 {
     uint8_t mre[32], mrs[32];
-    struct tee_err terr = {""};
+    struct cloister_err terr = {0};
     struct tee_policy p;
     tee_policy_default(&p);
     p.mrenclave = (const uint8_t(*)[TEE_HASH_LEN])mre;
@@ -338,7 +338,7 @@ int scbr_provision_local(scbr_router *r, const char *home, const uint8_t sk[SCBR
     scbr_client *c = NULL;
     int rc = v && scbr_router_identity(r, mre, mrs) == 0
                  ? 0
-                 : scbr_fail(err, "no verifier for the local platform: %s", terr.msg);
+                 : cloister_errf(err, CLOISTER_E_INVALID, "no verifier for the local platform: %s", terr.msg);
     if (rc == 0 && (!(c = scbr_client_connect(scbr_router_endpoint(r), NULL, err)) ||
                     scbr_client_provision(c, v, &p, sk, NULL, timeout_ms, err) != 0))
         rc = -1;
@@ -349,19 +349,19 @@ int scbr_provision_local(scbr_router *r, const char *home, const uint8_t sk[SCBR
 }
 
 int scbr_client_subscribe(scbr_client *c, const struct scbr_sub *s, uint32_t *id,
-                          int timeout_ms, struct scbr_error *err)
+                          int timeout_ms, struct cloister_err *err)
 {
     size_t len;
     uint8_t *enc = scbr_sub_encode(s, &len), *body = NULL;
     if (!enc)
-        return scbr_fail(err, "out of memory");
+        return cloister_errf(err, CLOISTER_E_INVALID, "out of memory");
     int rc = send_sealed(c, SCBR_MSG_SUBSCRIBE, enc, len, NULL, 0, err);
     crypto_wipe(enc, len);
     free(enc);
     if (rc == 0)
         rc = expect(c, SCBR_REPLY_SUBSCRIBED, timeout_ms, &body, &len, err);
     if (rc == 0 && len != 4)
-        rc = scbr_fail(err, "the router's answer has no subscription id");
+        rc = cloister_errf(err, CLOISTER_E_INVALID, "the router's answer has no subscription id");
     if (rc == 0)
         *id = (uint32_t)body[0] << 24 | (uint32_t)body[1] << 16 | (uint32_t)body[2] << 8 |
               body[3];
@@ -370,7 +370,7 @@ int scbr_client_subscribe(scbr_client *c, const struct scbr_sub *s, uint32_t *id
 }
 
 int scbr_client_unsubscribe(scbr_client *c, uint32_t id, int timeout_ms,
-                            struct scbr_error *err)
+                            struct cloister_err *err)
 {
     uint8_t pt[4] = {(uint8_t)(id >> 24), (uint8_t)(id >> 16), (uint8_t)(id >> 8), (uint8_t)id};
     uint8_t *body = NULL;
@@ -383,7 +383,7 @@ int scbr_client_unsubscribe(scbr_client *c, uint32_t id, int timeout_ms,
 }
 
 int scbr_client_publish(scbr_client *c, const struct scbr_pub *header, const void *payload,
-                        size_t len, struct scbr_error *err)
+                        size_t len, struct cloister_err *err)
 {
     struct scbr_pub bare = *header; /* the payload travels outside the encrypted header */
     bare.payload = NULL;
@@ -391,7 +391,7 @@ int scbr_client_publish(scbr_client *c, const struct scbr_pub *header, const voi
     size_t hlen;
     uint8_t *enc = scbr_pub_encode(&bare, &hlen);
     if (!enc)
-        return scbr_fail(err, "out of memory");
+        return cloister_errf(err, CLOISTER_E_INVALID, "out of memory");
     int rc = send_sealed(c, SCBR_MSG_PUBLISH, enc, hlen, payload, len, err);
     crypto_wipe(enc, hlen);
     free(enc);
@@ -399,7 +399,7 @@ int scbr_client_publish(scbr_client *c, const struct scbr_pub *header, const voi
 }
 
 int scbr_client_receive(scbr_client *c, uint8_t **payload, size_t *len, int timeout_ms,
-                        struct scbr_error *err)
+                        struct cloister_err *err)
 {
     if (c->nkept) {
         struct delivery *d = &c->kept[c->kept_head];
@@ -412,13 +412,13 @@ int scbr_client_receive(scbr_client *c, uint8_t **payload, size_t *len, int time
     return wait_for(c, SCBR_REPLY_DELIVERY, timeout_ms, payload, len, err);
 }
 
-int scbr_client_heartbeat(scbr_client *c, struct scbr_error *err)
+int scbr_client_heartbeat(scbr_client *c, struct cloister_err *err)
 {
     return send_plain(c, SCBR_MSG_HEARTBEAT, NULL, 0, err);
 }
 
 int scbr_client_stats(scbr_client *c, struct scbr_router_stats *st, int timeout_ms,
-                      struct scbr_error *err)
+                      struct cloister_err *err)
 {
     uint8_t *body = NULL;
     size_t len;
@@ -426,7 +426,7 @@ int scbr_client_stats(scbr_client *c, struct scbr_router_stats *st, int timeout_
     if (rc == 0)
         rc = expect(c, SCBR_REPLY_STATS, timeout_ms, &body, &len, err);
     if (rc == 0 && scbr_stats_decode(st, body, len) != 0)
-        rc = scbr_fail(err, "the router's statistics are malformed");
+        rc = cloister_errf(err, CLOISTER_E_INVALID, "the router's statistics are malformed");
     free(body);
     return rc;
 }
@@ -438,7 +438,7 @@ int scbr_client_last_sent(const scbr_client *c, const uint8_t **msg, size_t *len
     return c->msg.len ? 0 : -1;
 }
 
-int scbr_client_send_raw(scbr_client *c, const void *msg, size_t len, struct scbr_error *err)
+int scbr_client_send_raw(scbr_client *c, const void *msg, size_t len, struct cloister_err *err)
 {
     return send_frame(c, msg, len, err);
 }
@@ -448,7 +448,7 @@ void scbr_client_close(scbr_client *c)
     if (!c)
         return;
     if (c->sock) {
-        struct scbr_error err;
+        struct cloister_err err;
         send_plain(c, SCBR_MSG_BYE, NULL, 0, &err);
         zmq_close(c->sock);
     }

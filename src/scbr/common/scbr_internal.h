@@ -4,8 +4,6 @@
 
 #include <cloister/scbr.h>
 
-void scbr_error_set(struct scbr_error *err, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
 bool scbr_name_valid(const char *s, size_t len);
 bool scbr_utf8_valid(const char *s, size_t len);
 int scbr_cmp_int_double(int64_t i, double d);

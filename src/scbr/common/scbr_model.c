@@ -15,16 +15,6 @@
 
 #include "scbr/common/scbr_internal.h"
 
-void scbr_error_set(struct scbr_error *err, const char *fmt, ...)
-{
-    if (!err)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
-    va_end(ap);
-}
-
 bool scbr_name_valid(const char *s, size_t len)
 {
     if (len == 0 || len > SCBR_NAME_MAX)
@@ -76,7 +66,7 @@ bool scbr_utf8_valid(const char *s, size_t len)
     return true;
 }
 
-static bool value_valid(const struct scbr_value *v, struct scbr_error *err, const char *what)
+static bool value_valid(const struct scbr_value *v, struct cloister_err *err, const char *what)
 {
     switch (v->type) {
     case SCBR_INT:
@@ -84,29 +74,29 @@ static bool value_valid(const struct scbr_value *v, struct scbr_error *err, cons
     case SCBR_DOUBLE:
         if (isfinite(v->u.d))
             return true;
-        scbr_error_set(err, "%s: number is not finite", what);
+        cloister_errf(err, CLOISTER_E_INVALID, "%s: number is not finite", what);
         return false;
     case SCBR_STRING:
         if (v->u.s.len > SCBR_STRING_MAX) {
-            scbr_error_set(err, "%s: string longer than %d bytes", what, SCBR_STRING_MAX);
+            cloister_errf(err, CLOISTER_E_INVALID, "%s: string longer than %d bytes", what, SCBR_STRING_MAX);
             return false;
         }
         if (!v->u.s.ptr && v->u.s.len)
             return false;
         if (scbr_utf8_valid(v->u.s.ptr, v->u.s.len))
             return true;
-        scbr_error_set(err, "%s: string is not valid UTF-8 (or holds a NUL byte)", what);
+        cloister_errf(err, CLOISTER_E_INVALID, "%s: string is not valid UTF-8 (or holds a NUL byte)", what);
         return false;
     }
-    scbr_error_set(err, "%s: unknown value type", what);
+    cloister_errf(err, CLOISTER_E_INVALID, "%s: unknown value type", what);
     return false;
 }
 
-static bool name_ok(const char *name, struct scbr_error *err)
+static bool name_ok(const char *name, struct cloister_err *err)
 {
     if (name && scbr_name_valid(name, strlen(name)))
         return true;
-    scbr_error_set(err, "invalid attribute name");
+    cloister_errf(err, CLOISTER_E_INVALID, "invalid attribute name");
     return false;
 }
 
@@ -162,17 +152,17 @@ struct scbr_sub *scbr_sub_copy_into(void *block, const struct scbr_pred *preds, 
     return s;
 }
 
-struct scbr_sub *scbr_sub_new(const struct scbr_pred *preds, size_t n, struct scbr_error *err)
+struct scbr_sub *scbr_sub_new(const struct scbr_pred *preds, size_t n, struct cloister_err *err)
 {
     if (n == 0 || n > SCBR_ITEMS_MAX) {
-        scbr_error_set(err, "a subscription needs 1 to %d predicates", SCBR_ITEMS_MAX);
+        cloister_errf(err, CLOISTER_E_INVALID, "a subscription needs 1 to %d predicates", SCBR_ITEMS_MAX);
         return NULL;
     }
     for (size_t i = 0; i < n; i++) {
         if (!name_ok(preds[i].name, err))
             return NULL;
         if ((unsigned)preds[i].op > SCBR_EXISTS) {
-            scbr_error_set(err, "predicate on '%s': unknown operator", preds[i].name);
+            cloister_errf(err, CLOISTER_E_INVALID, "predicate on '%s': unknown operator", preds[i].name);
             return NULL;
         }
         if (preds[i].op == SCBR_EXISTS)
@@ -180,14 +170,14 @@ struct scbr_sub *scbr_sub_new(const struct scbr_pred *preds, size_t n, struct sc
         if (!value_valid(&preds[i].value, err, preds[i].name))
             return NULL;
         if (preds[i].op == SCBR_PREFIX && preds[i].value.type != SCBR_STRING) {
-            scbr_error_set(err, "predicate on '%s': prefix needs a string", preds[i].name);
+            cloister_errf(err, CLOISTER_E_INVALID, "predicate on '%s': prefix needs a string", preds[i].name);
             return NULL;
         }
     }
     struct scbr_sub tmp = {n, (struct scbr_pred *)preds};
     void *block = malloc(scbr_sub_block_size(&tmp));
     if (!block) {
-        scbr_error_set(err, "out of memory");
+        cloister_errf(err, CLOISTER_E_INVALID, "out of memory");
         return NULL;
     }
     return scbr_sub_copy_into(block, preds, n);
@@ -199,10 +189,10 @@ static int pair_cmp(const void *a, const void *b)
 }
 
 struct scbr_pub *scbr_pub_new(const struct scbr_pair *pairs, size_t n, const void *payload,
-                              size_t payload_len, struct scbr_error *err)
+                              size_t payload_len, struct cloister_err *err)
 {
     if (n == 0 || n > SCBR_ITEMS_MAX) {
-        scbr_error_set(err, "a publication needs 1 to %d attributes", SCBR_ITEMS_MAX);
+        cloister_errf(err, CLOISTER_E_INVALID, "a publication needs 1 to %d attributes", SCBR_ITEMS_MAX);
         return NULL;
     }
     size_t size = sizeof(struct scbr_pub) + n * sizeof *pairs + payload_len;
@@ -213,7 +203,7 @@ struct scbr_pub *scbr_pub_new(const struct scbr_pair *pairs, size_t n, const voi
     }
     struct scbr_pub *p = malloc(size);
     if (!p) {
-        scbr_error_set(err, "out of memory");
+        cloister_errf(err, CLOISTER_E_INVALID, "out of memory");
         return NULL;
     }
     p->n = n;
@@ -230,7 +220,7 @@ struct scbr_pub *scbr_pub_new(const struct scbr_pair *pairs, size_t n, const voi
     qsort(p->pairs, n, sizeof *p->pairs, pair_cmp);
     for (size_t i = 1; i < n; i++)
         if (strcmp(p->pairs[i - 1].name, p->pairs[i].name) == 0) {
-            scbr_error_set(err, "attribute '%s' appears twice", p->pairs[i].name);
+            cloister_errf(err, CLOISTER_E_INVALID, "attribute '%s' appears twice", p->pairs[i].name);
             free(p);
             return NULL;
         }

@@ -26,7 +26,7 @@ struct lexer {
     size_t len, pos;
     const char *file;
     unsigned line;
-    struct scbr_error *err;
+    struct cloister_err *err;
     char *scratch; /* room for every name and string of the line, NUL-terminated */
     size_t used;
 };
@@ -63,7 +63,7 @@ static void describe_here(struct lexer *lx, char *out, size_t cap)
 
 static bool fail_at(struct lexer *lx, size_t pos, const char *expected, const char *found)
 {
-    scbr_error_set(lx->err, "%s:%u:%zu: expected %s, found %s", lx->file, lx->line, pos + 1,
+    cloister_errf(lx->err, CLOISTER_E_INVALID, "%s:%u:%zu: expected %s, found %s", lx->file, lx->line, pos + 1,
                    expected, found);
     return false;
 }
@@ -271,17 +271,17 @@ static bool parse_pred(struct lexer *lx, struct scbr_pred *p)
 }
 
 static bool lexer_init(struct lexer *lx, const char *text, size_t len, const char *file,
-                       unsigned line, struct scbr_error *err)
+                       unsigned line, struct cloister_err *err)
 {
     *lx = (struct lexer){text, len, 0, file ? file : "<input>", line, err, malloc(2 * len + 2), 0};
     if (!lx->scratch)
-        scbr_error_set(err, "out of memory");
+        cloister_errf(err, CLOISTER_E_INVALID, "out of memory");
     return lx->scratch != NULL;
 }
 
 /* Up to SCBR_ITEMS_MAX items; the arrays are small, so they live on the heap once per line. */
 struct scbr_sub *scbr_parse_sub(const char *text, size_t len, const char *file, unsigned line,
-                                struct scbr_error *err)
+                                struct cloister_err *err)
 {
     struct lexer lx;
     if (!lexer_init(&lx, text, len, file, line, err))
@@ -290,7 +290,7 @@ struct scbr_sub *scbr_parse_sub(const char *text, size_t len, const char *file, 
     struct scbr_sub *s = NULL;
     size_t n = 0;
     if (!preds) {
-        scbr_error_set(err, "out of memory");
+        cloister_errf(err, CLOISTER_E_INVALID, "out of memory");
         goto done;
     }
     for (;;) {
@@ -315,7 +315,7 @@ done:
 }
 
 struct scbr_pub *scbr_parse_pub(const char *text, size_t len, const char *file, unsigned line,
-                                struct scbr_error *err)
+                                struct cloister_err *err)
 {
     struct lexer lx;
     if (!lexer_init(&lx, text, len, file, line, err))
@@ -324,7 +324,7 @@ struct scbr_pub *scbr_parse_pub(const char *text, size_t len, const char *file, 
     struct scbr_pub *p = NULL;
     size_t n = 0;
     if (!pairs) {
-        scbr_error_set(err, "out of memory");
+        cloister_errf(err, CLOISTER_E_INVALID, "out of memory");
         goto done;
     }
     for (;;) {
@@ -367,9 +367,9 @@ done:
 }
 
 /* Calls item() for every line that holds something other than blanks and a comment. */
-static int for_each_line(const char *text, size_t len, const char *file, struct scbr_error *err,
+static int for_each_line(const char *text, size_t len, const char *file, struct cloister_err *err,
                          int (*item)(void *ctx, const char *line, size_t n, const char *file,
-                                     unsigned lineno, struct scbr_error *err),
+                                     unsigned lineno, struct cloister_err *err),
                          void *ctx)
 {
     unsigned lineno = 0;
@@ -399,7 +399,7 @@ static int for_each_line(const char *text, size_t len, const char *file, struct 
             size_t cap = (list)->n ? 2 * (list)->n : 1;                                           \
             void *grown = realloc((list)->v, cap * sizeof *(list)->v);                            \
             if (!grown) {                                                                         \
-                scbr_error_set(err, "out of memory");                                             \
+                cloister_errf(err, CLOISTER_E_INVALID, "out of memory");                                             \
                 return -1;                                                                        \
             }                                                                                     \
             (list)->v = grown;                                                                    \
@@ -408,7 +408,7 @@ static int for_each_line(const char *text, size_t len, const char *file, struct 
     } while (0)
 
 static int add_sub(void *ctx, const char *line, size_t n, const char *file, unsigned lineno,
-                   struct scbr_error *err)
+                   struct cloister_err *err)
 {
     struct scbr_sub_list *l = ctx;
     struct scbr_sub *s = scbr_parse_sub(line, n, file, lineno, err);
@@ -419,7 +419,7 @@ static int add_sub(void *ctx, const char *line, size_t n, const char *file, unsi
 }
 
 static int add_pub(void *ctx, const char *line, size_t n, const char *file, unsigned lineno,
-                   struct scbr_error *err)
+                   struct cloister_err *err)
 {
     struct scbr_pub_list *l = ctx;
     struct scbr_pub *p = scbr_parse_pub(line, n, file, lineno, err);
@@ -430,7 +430,7 @@ static int add_pub(void *ctx, const char *line, size_t n, const char *file, unsi
 }
 
 int scbr_parse_subs(const char *text, size_t len, const char *file, struct scbr_sub_list *out,
-                    struct scbr_error *err)
+                    struct cloister_err *err)
 {
     *out = (struct scbr_sub_list){0};
     if (for_each_line(text, len, file ? file : "<input>", err, add_sub, out) == 0)
@@ -440,7 +440,7 @@ int scbr_parse_subs(const char *text, size_t len, const char *file, struct scbr_
 }
 
 int scbr_parse_pubs(const char *text, size_t len, const char *file, struct scbr_pub_list *out,
-                    struct scbr_error *err)
+                    struct cloister_err *err)
 {
     *out = (struct scbr_pub_list){0};
     if (for_each_line(text, len, file ? file : "<input>", err, add_pub, out) == 0)

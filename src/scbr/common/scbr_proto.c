@@ -12,15 +12,6 @@ static const char AAD_LABEL[] = "cloister-scbr-hdr-v1"; /* with its NUL: 21 byte
 
 #define SCBR_COUNT_(f) +1
 
-int scbr_fail(struct scbr_error *err, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
 const char *scbr_status_name(int status)
 {
     static const char *const names[] = {"ok", "tampered", "replayed", "truncated",
@@ -119,7 +110,7 @@ int scbr_envelope_open(crypto_aead *a, uint8_t kind, const uint8_t *sender, size
                : SCBR_ST_TAMPERED;
 }
 
-static int finish(struct wire_reader *r, const char *what, struct scbr_error *err)
+static int finish(struct wire_reader *r, const char *what, struct cloister_err *err)
 {
     if (wire_reader_finish(r) == 0)
         return 0;
@@ -127,7 +118,7 @@ static int finish(struct wire_reader *r, const char *what, struct scbr_error *er
     return -1;
 }
 
-int scbr_msg_decode(struct scbr_msg *m, const uint8_t *buf, size_t len, struct scbr_error *err)
+int scbr_msg_decode(struct scbr_msg *m, const uint8_t *buf, size_t len, struct cloister_err *err)
 {
     struct wire_reader r;
     wire_reader_init(&r, buf, len);
@@ -154,7 +145,7 @@ void scbr_msg_encode(struct wire_writer *w, uint8_t kind, const void *body, size
 }
 
 int scbr_reply_decode(struct scbr_reply *m, const uint8_t *buf, size_t len,
-                      struct scbr_error *err)
+                      struct cloister_err *err)
 {
     struct wire_reader r;
     wire_reader_init(&r, buf, len);

@@ -59,8 +59,6 @@ enum scbr_status {
     SCBR_ST_FAILED = 8,    /* the router failed (enclave error, out of memory) */
 };
 const char *scbr_status_name(int status);
-/* Formats the message into err; returns -1 (for `return scbr_fail(err, ...)`). */
-int scbr_fail(struct scbr_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Ecalls of the scbr enclave. Batch inputs: varint count, then per item bytes sender, bytes
  * envelope. Outputs per item: u8 status, then subscribe: u32 id; match: varint n, n x bytes
@@ -119,7 +117,7 @@ struct scbr_msg {
     const uint8_t *payload; /* publish only */
     size_t payload_len;
 };
-int scbr_msg_decode(struct scbr_msg *m, const uint8_t *buf, size_t len, struct scbr_error *err);
+int scbr_msg_decode(struct scbr_msg *m, const uint8_t *buf, size_t len, struct cloister_err *err);
 void scbr_msg_encode(struct wire_writer *w, uint8_t kind, const void *body, size_t body_len,
                      const void *payload, size_t payload_len);
 
@@ -129,7 +127,7 @@ struct scbr_reply {
     size_t body_len;
 };
 int scbr_reply_decode(struct scbr_reply *m, const uint8_t *buf, size_t len,
-                      struct scbr_error *err);
+                      struct cloister_err *err);
 void scbr_reply_encode(struct wire_writer *w, uint8_t kind, uint8_t status, const void *body,
                        size_t body_len);
 

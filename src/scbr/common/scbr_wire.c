@@ -123,25 +123,25 @@ static void get_value(struct decoder *d, struct scbr_value *v)
 }
 
 /* Starts decoding: a scratch area of twice the input holds every copied name and string. */
-static bool decoder_init(struct decoder *d, const void *buf, size_t len, struct scbr_error *err)
+static bool decoder_init(struct decoder *d, const void *buf, size_t len, struct cloister_err *err)
 {
     wire_reader_init(&d->r, buf, len);
     d->used = 0;
     d->scratch = malloc(2 * len + 2);
     if (!d->scratch)
-        scbr_error_set(err, "out of memory");
+        cloister_errf(err, CLOISTER_E_INVALID, "out of memory");
     return d->scratch != NULL;
 }
 
-static bool decoder_failed(struct decoder *d, struct scbr_error *err)
+static bool decoder_failed(struct decoder *d, struct cloister_err *err)
 {
     if (wire_reader_ok(&d->r))
         return false;
-    scbr_error_set(err, "wire: %s", wire_reader_error(&d->r));
+    cloister_errf(err, CLOISTER_E_INVALID, "wire: %s", wire_reader_error(&d->r));
     return true;
 }
 
-struct scbr_sub *scbr_sub_decode(const void *buf, size_t len, struct scbr_error *err)
+struct scbr_sub *scbr_sub_decode(const void *buf, size_t len, struct cloister_err *err)
 {
     struct decoder d;
     if (!decoder_init(&d, buf, len, err))
@@ -151,7 +151,7 @@ struct scbr_sub *scbr_sub_decode(const void *buf, size_t len, struct scbr_error 
     size_t n = wire_get_count(&d.r, 3, SCBR_ITEMS_MAX);
     struct scbr_pred *preds = calloc(n ? n : 1, sizeof *preds);
     if (!preds) {
-        scbr_error_set(err, "out of memory");
+        cloister_errf(err, CLOISTER_E_INVALID, "out of memory");
         goto done;
     }
     for (size_t i = 0; i < n && wire_reader_ok(&d.r); i++) {
@@ -172,7 +172,7 @@ done:
     return s;
 }
 
-struct scbr_pub *scbr_pub_decode(const void *buf, size_t len, struct scbr_error *err)
+struct scbr_pub *scbr_pub_decode(const void *buf, size_t len, struct cloister_err *err)
 {
     struct decoder d;
     if (!decoder_init(&d, buf, len, err))
@@ -182,7 +182,7 @@ struct scbr_pub *scbr_pub_decode(const void *buf, size_t len, struct scbr_error 
     size_t n = wire_get_count(&d.r, 4, SCBR_ITEMS_MAX);
     struct scbr_pair *pairs = calloc(n ? n : 1, sizeof *pairs);
     if (!pairs) {
-        scbr_error_set(err, "out of memory");
+        cloister_errf(err, CLOISTER_E_INVALID, "out of memory");
         goto done;
     }
     for (size_t i = 0; i < n && wire_reader_ok(&d.r); i++) {

@@ -226,7 +226,7 @@ static void release_id(struct state *s, uint32_t id)
 /* Registers the subscription record enc for owner under the free id. */
 static int add_sub(struct state *s, const uint8_t *enc, size_t len, uint32_t owner, uint32_t id)
 {
-    struct scbr_error err;
+    struct cloister_err err;
     struct scbr_sub *sub = scbr_sub_decode(enc, len, &err);
     if (!sub)
         return SCBR_ST_INVALID;
@@ -260,7 +260,7 @@ static struct state *ready_state(struct tee_env *env)
     if (s->ready)
         return s;
     pthread_mutex_unlock(&s->lock);
-    tee_fail(env, TEE_ERROR_INVALID, "scbr: not initialised (init ecall first)");
+    tee_fail(env, CLOISTER_E_INVALID, "scbr: not initialised (init ecall first)");
     return NULL;
 }
 
@@ -269,14 +269,14 @@ static int ecall_init(struct tee_env *env, const uint8_t *in, size_t inlen,
 {
     struct state *s = tee_env_state(env);
     if (inlen != 1 || in[0] > SCBR_INDEX_FAST)
-        return tee_fail(env, TEE_ERROR_INVALID, "scbr init: expected one index kind byte");
+        return tee_fail(env, CLOISTER_E_INVALID, "scbr init: expected one index kind byte");
     pthread_mutex_lock(&s->lock);
-    int rc = TEE_OK;
+    int rc = CLOISTER_OK;
     if (s->ready)
-        rc = tee_fail(env, TEE_ERROR_INVALID, "scbr init: already initialised");
+        rc = tee_fail(env, CLOISTER_E_INVALID, "scbr init: already initialised");
     else if (!(s->idx = scbr_index_create((enum scbr_index_kind)in[0], &scbr_tee_heap)))
-        rc = tee_fail(env, TEE_ERROR_NO_MEMORY, "scbr init: cannot create the index");
-    s->ready = rc == TEE_OK;
+        rc = tee_fail(env, CLOISTER_E_NO_MEMORY, "scbr init: cannot create the index");
+    s->ready = rc == CLOISTER_OK;
     pthread_mutex_unlock(&s->lock);
     return rc;
 }
@@ -289,7 +289,7 @@ static int run_batch(struct tee_env *env, const uint8_t *in, size_t inlen,
 {
     struct state *s = ready_state(env);
     if (!s)
-        return TEE_ERROR_INVALID;
+        return CLOISTER_E_INVALID;
     struct wire_reader r;
     wire_reader_init(&r, in, inlen);
     size_t n = wire_get_count(&r, 2, SCBR_BATCH_MAX);
@@ -303,9 +303,9 @@ static int run_batch(struct tee_env *env, const uint8_t *in, size_t inlen,
         if (st == SCBR_ST_OK)
             crypto_wipe(s->pt, it.pt_len);
     }
-    int rc = wire_reader_finish(&r) == 0 ? TEE_OK : TEE_ERROR_INVALID;
+    int rc = wire_reader_finish(&r) == 0 ? CLOISTER_OK : CLOISTER_E_INVALID;
     pthread_mutex_unlock(&s->lock);
-    return rc == TEE_OK ? rc : tee_fail(env, rc, "scbr batch: %s", wire_reader_error(&r));
+    return rc == CLOISTER_OK ? rc : tee_fail(env, rc, "scbr batch: %s", wire_reader_error(&r));
 }
 
 static void do_subscribe(struct state *s, struct item *it, int st, struct wire_writer *out)
@@ -343,7 +343,7 @@ static void do_unsubscribe(struct state *s, struct item *it, int st, struct wire
 
 static void do_match(struct state *s, struct item *it, int st, struct wire_writer *out)
 {
-    struct scbr_error err;
+    struct cloister_err err;
     struct scbr_pub *pub = NULL;
     if (st == SCBR_ST_OK && !(pub = scbr_pub_decode(s->pt, it->pt_len, &err)))
         st = SCBR_ST_INVALID;
@@ -397,7 +397,7 @@ static int ecall_drop(struct tee_env *env, const uint8_t *in, size_t inlen,
 {
     struct state *s = ready_state(env);
     if (!s)
-        return TEE_ERROR_INVALID;
+        return CLOISTER_E_INVALID;
     struct owner *o = inlen && inlen <= SCBR_SENDER_MAX ? owner_find(s, in, inlen) : NULL;
     size_t removed = 0;
     for (uint32_t id = 0; o && o->nsubs && id < s->nids; id++)
@@ -407,7 +407,7 @@ static int ecall_drop(struct tee_env *env, const uint8_t *in, size_t inlen,
         }
     pthread_mutex_unlock(&s->lock);
     wire_put_varint(out, removed);
-    return TEE_OK;
+    return CLOISTER_OK;
 }
 
 static int ecall_export(struct tee_env *env, const uint8_t *in, size_t inlen,
@@ -415,7 +415,7 @@ static int ecall_export(struct tee_env *env, const uint8_t *in, size_t inlen,
 {
     struct state *s = ready_state(env);
     if (!s)
-        return TEE_ERROR_INVALID;
+        return CLOISTER_E_INVALID;
     load_key(env, s);
     struct wire_writer w;
     wire_writer_init(&w);
@@ -434,16 +434,16 @@ static int ecall_export(struct tee_env *env, const uint8_t *in, size_t inlen,
             wire_put_bytes(&w, s->subs[id].enc, s->subs[id].len);
         }
     pthread_mutex_unlock(&s->lock);
-    int rc = wire_writer_ok(&w) ? TEE_OK
-                                : tee_fail(env, TEE_ERROR_NO_MEMORY, "scbr export: out of memory");
+    int rc = wire_writer_ok(&w) ? CLOISTER_OK
+                                : tee_fail(env, CLOISTER_E_NO_MEMORY, "scbr export: out of memory");
     size_t cap = tee_sealed_size(w.len), len;
-    uint8_t *blob = rc == TEE_OK ? wire_writer_reserve(out, cap) : NULL;
-    if (rc == TEE_OK && !blob)
-        rc = tee_fail(env, TEE_ERROR_TOO_BIG, "scbr export: %zu bytes do not fit", cap);
-    if (rc == TEE_OK && tee_seal(tee_env_self(env), TEE_SEAL_MRENCLAVE, STATE_AAD,
+    uint8_t *blob = rc == CLOISTER_OK ? wire_writer_reserve(out, cap) : NULL;
+    if (rc == CLOISTER_OK && !blob)
+        rc = tee_fail(env, CLOISTER_E_TOO_BIG, "scbr export: %zu bytes do not fit", cap);
+    if (rc == CLOISTER_OK && tee_seal(tee_env_self(env), TEE_SEAL_MRENCLAVE, STATE_AAD,
                                  sizeof STATE_AAD, w.buf, w.len, blob, cap, &len) != 0)
-        rc = tee_fail(env, TEE_ERROR_FAILED, "scbr export: sealing failed");
-    if (rc == TEE_OK)
+        rc = tee_fail(env, CLOISTER_E_FAILED, "scbr export: sealing failed");
+    if (rc == CLOISTER_OK)
         wire_writer_commit(out, len);
     wire_writer_free(&w);
     return rc;
@@ -468,7 +468,7 @@ static int import_state(struct state *s, const uint8_t *check, const uint8_t *pt
         if (wire_reader_ok(r) && (!idlen || owner_find(s, id, idlen)))
             wire_reader_fail(r, "empty or repeated sender");
         else if (wire_reader_ok(r) && !(o = owner_add(s, id, idlen)))
-            return TEE_ERROR_NO_MEMORY;
+            return CLOISTER_E_NO_MEMORY;
         if (o)
             o->last_seq = seq;
     }
@@ -484,7 +484,7 @@ static int import_state(struct state *s, const uint8_t *check, const uint8_t *pt
             wire_reader_fail(r, "bad owner or repeated subscription id");
         else if (wire_reader_ok(r) &&
                  !grow((void **)&s->subs, &cap, (size_t)id + 1, sizeof *s->subs))
-            return TEE_ERROR_NO_MEMORY;
+            return CLOISTER_E_NO_MEMORY;
         s->subs_cap = (uint32_t)cap;
         for (; wire_reader_ok(r) && s->nids <= id; s->nids++) /* ids keep their numbers */
             s->subs[s->nids] = (struct subrec){NULL, 0, NO_ID};
@@ -496,7 +496,7 @@ static int import_state(struct state *s, const uint8_t *check, const uint8_t *pt
             s->subs[id].owner = s->free_head;
             s->free_head = id;
         }
-    return wire_reader_finish(r) == 0 ? TEE_OK : TEE_ERROR_INVALID;
+    return wire_reader_finish(r) == 0 ? CLOISTER_OK : CLOISTER_E_INVALID;
 }
 
 static int ecall_import(struct tee_env *env, const uint8_t *in, size_t inlen,
@@ -504,28 +504,28 @@ static int ecall_import(struct tee_env *env, const uint8_t *in, size_t inlen,
 {
     struct state *s = ready_state(env);
     if (!s)
-        return TEE_ERROR_INVALID;
-    int rc = TEE_OK;
+        return CLOISTER_E_INVALID;
+    int rc = CLOISTER_OK;
     uint8_t *pt = NULL;
     size_t len = 0;
-    struct tee_err err = {""};
+    struct cloister_err err = {0};
     struct wire_reader r = {0};
     load_key(env, s);
     if (s->nowners || s->nids)
-        rc = tee_fail(env, TEE_ERROR_INVALID, "scbr import: the instance is not empty");
+        rc = tee_fail(env, CLOISTER_E_INVALID, "scbr import: the instance is not empty");
     else if (inlen < TEE_SEAL_OVERHEAD || !(pt = tee_malloc(inlen - TEE_SEAL_OVERHEAD + 1)))
-        rc = tee_fail(env, TEE_ERROR_INVALID, "scbr import: no room or not a sealed blob");
+        rc = tee_fail(env, CLOISTER_E_INVALID, "scbr import: no room or not a sealed blob");
     else if (tee_unseal(tee_env_self(env), in, inlen, STATE_AAD, sizeof STATE_AAD, pt,
                         inlen - TEE_SEAL_OVERHEAD, &len, &err) != 0)
-        rc = tee_fail(env, TEE_ERROR_DENIED, "scbr import: %s", err.msg);
+        rc = tee_fail(env, CLOISTER_E_DENIED, "scbr import: %s", err.msg);
     else if ((rc = import_state(s, s->has_key ? s->key_check : NO_KEY_CHECK, pt, len, &r)) !=
-             TEE_OK)
+             CLOISTER_OK)
         rc = tee_fail(env, rc, "scbr import: %s", wire_reader_error(&r));
     if (pt) {
         crypto_wipe(pt, len);
         tee_free(pt);
     }
-    if (rc == TEE_OK) { /* the host watches these subscribers for silence again */
+    if (rc == CLOISTER_OK) { /* the host watches these subscribers for silence again */
         wire_put_varint(out, s->st.subscriptions);
         size_t n = 0;
         for (size_t i = 0; i < s->nowners; i++)
@@ -544,10 +544,10 @@ static int ecall_stats(struct tee_env *env, const uint8_t *in, size_t inlen,
 {
     struct state *s = ready_state(env);
     if (!s)
-        return TEE_ERROR_INVALID;
+        return CLOISTER_E_INVALID;
     scbr_stats_encode(out, &s->st);
     pthread_mutex_unlock(&s->lock);
-    return TEE_OK;
+    return CLOISTER_OK;
 }
 
 static int scbr_start(struct tee_env *env)
@@ -556,7 +556,7 @@ static int scbr_start(struct tee_env *env)
     pthread_mutex_init(&s->lock, NULL);
     s->free_head = NO_ID;
     s->secret = tee_secret_alloc(96);
-    return s->secret ? TEE_OK : tee_fail(env, TEE_ERROR_NO_MEMORY, "scbr: no secret memory");
+    return s->secret ? CLOISTER_OK : tee_fail(env, CLOISTER_E_NO_MEMORY, "scbr: no secret memory");
 }
 
 static void scbr_stop(struct tee_env *env)

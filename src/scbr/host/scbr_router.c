@@ -73,7 +73,7 @@ struct scbr_router {
     bool started;
     volatile sig_atomic_t halt;
     int run_rc;
-    struct scbr_error run_err;
+    struct cloister_err run_err;
     int64_t persisted_ms, swept_ms;
     struct scbr_router_stats st; /* the host's counters */
 };
@@ -97,16 +97,16 @@ void scbr_router_options_init(struct scbr_router_options *o)
 }
 
 int scbr_router_sign(const char *image, const uint8_t seed[32], uint64_t epc_budget,
-                     uint64_t heap_size, const char *sig_path, struct scbr_error *err)
+                     uint64_t heap_size, const char *sig_path, struct cloister_err *err)
 {
     struct tee_config cfg;
-    struct tee_err terr;
+    struct cloister_err terr;
     tee_config_default(&cfg);
     cfg.heap_size = heap_size ? heap_size : (uint64_t)256 << 20;
     if (epc_budget)
         cfg.epc_budget = epc_budget;
     if (tee_sign_file(image, &cfg, seed, sig_path, &terr) != 0)
-        return scbr_fail(err, "%s", terr.msg);
+        return cloister_errf(err, CLOISTER_E_INVALID, "%s", terr.msg);
     return 0;
 }
 
@@ -115,7 +115,7 @@ static int call(scbr_router *r, uint32_t number, const void *in, size_t inlen, u
 {
     r->st.ecalls++;
     int rc = tee_ecall(r->e, number, in, inlen, out, outlen);
-    if (rc != TEE_OK)
+    if (rc != CLOISTER_OK)
         clog_warn("ecall %u: %s", number, tee_last_error());
     return rc;
 }
@@ -123,23 +123,23 @@ static int call(scbr_router *r, uint32_t number, const void *in, size_t inlen, u
 static void peer_add(scbr_router *r, const void *id, size_t len);
 
 /* Initialises the enclave's index and loads the persisted subscriptions, if any. */
-static int load_enclave(scbr_router *r, struct scbr_error *err)
+static int load_enclave(scbr_router *r, struct cloister_err *err)
 {
     uint8_t kind = (uint8_t)r->opt.index, *out = NULL, *blob = NULL;
     size_t outlen, len = 0;
-    if (call(r, SCBR_ECALL_INIT, &kind, 1, &out, &outlen) != TEE_OK)
-        return scbr_fail(err, "enclave init: %s", tee_last_error());
+    if (call(r, SCBR_ECALL_INIT, &kind, 1, &out, &outlen) != CLOISTER_OK)
+        return cloister_errf(err, CLOISTER_E_INVALID, "enclave init: %s", tee_last_error());
     free(out);
     if (!r->state_path)
         return 0;
     if (file_read_all(r->state_path, STATE_MAX, &blob, &len) != 0) {
         if (errno == ENOENT)
             return 0;
-        return scbr_fail(err, "cannot read %s: %s", r->state_path, strerror(errno));
+        return cloister_errf(err, CLOISTER_E_INVALID, "cannot read %s: %s", r->state_path, strerror(errno));
     }
-    int rc = call(r, SCBR_ECALL_IMPORT, blob, len, &out, &outlen) == TEE_OK
+    int rc = call(r, SCBR_ECALL_IMPORT, blob, len, &out, &outlen) == CLOISTER_OK
                  ? 0
-                 : scbr_fail(err, "%s refused (sealed by another enclave build or under "
+                 : cloister_errf(err, CLOISTER_E_INVALID, "%s refused (sealed by another enclave build or under "
                                   "another SK? move it away to start empty): %s",
                              r->state_path, tee_last_error());
     struct wire_reader rd;
@@ -153,7 +153,7 @@ static int load_enclave(scbr_router *r, struct scbr_error *err)
             peer_add(r, id, idlen);
     }
     if (rc == 0 && wire_reader_finish(&rd) != 0)
-        rc = scbr_fail(err, "the enclave's import answer is malformed: %s",
+        rc = cloister_errf(err, CLOISTER_E_INVALID, "the enclave's import answer is malformed: %s",
                        wire_reader_error(&rd));
     if (rc == 0)
         clog_info("restored %llu subscriptions of %zu subscribers from %s",
@@ -169,7 +169,7 @@ static int persist(scbr_router *r)
         return 0;
     uint8_t *out = NULL;
     size_t len;
-    int rc = call(r, SCBR_ECALL_EXPORT, NULL, 0, &out, &len) == TEE_OK ? 0 : -1;
+    int rc = call(r, SCBR_ECALL_EXPORT, NULL, 0, &out, &len) == CLOISTER_OK ? 0 : -1;
     if (rc == 0 && file_write_atomic(r->state_path, out, len, 0600) != 0) {
         clog_error("cannot write %s: %s", r->state_path, strerror(errno));
         rc = -1;
@@ -182,7 +182,7 @@ static int persist(scbr_router *r)
 }
 
 static int open_router(scbr_router *r, const struct scbr_router_options *o,
-                       struct scbr_error *err)
+                       struct cloister_err *err)
 {
     r->opt = *o;
     if (!r->opt.batch)
@@ -196,16 +196,16 @@ static int open_router(scbr_router *r, const struct scbr_router_options *o,
     wire_writer_init(&r->in);
     wire_writer_init(&r->frame);
     char image[4096];
-    if (!o->image && tee_image_path("scbr", image, sizeof image) != TEE_OK)
-        return scbr_fail(err, "%s", tee_last_error());
+    if (!o->image && tee_image_path("scbr", image, sizeof image) != CLOISTER_OK)
+        return cloister_errf(err, CLOISTER_E_INVALID, "%s", tee_last_error());
     if (!(r->batch = calloc(r->opt.batch, sizeof *r->batch)))
-        return scbr_fail(err, "out of memory");
+        return cloister_errf(err, CLOISTER_E_INVALID, "out of memory");
     if (o->state_dir) {
         size_t n = strlen(o->state_dir) + sizeof STATE_FILE + 1;
         if (file_mkdirs(o->state_dir, 0700) != 0)
-            return scbr_fail(err, "cannot create %s: %s", o->state_dir, strerror(errno));
+            return cloister_errf(err, CLOISTER_E_INVALID, "cannot create %s: %s", o->state_dir, strerror(errno));
         if (!(r->state_path = malloc(n)))
-            return scbr_fail(err, "out of memory");
+            return cloister_errf(err, CLOISTER_E_INVALID, "out of memory");
         snprintf(r->state_path, n, "%s/%s", o->state_dir, STATE_FILE);
     }
     struct tee_options t;
@@ -218,8 +218,8 @@ static int open_router(scbr_router *r, const struct scbr_router_options *o,
     t.max_message = MAX_MESSAGE;
     t.wait = o->wait;
     t.call_timeout_ms = CALL_TIMEOUT_MS;
-    if (tee_create(&t, &r->e) != TEE_OK)
-        return scbr_fail(err, "%s", tee_last_error());
+    if (tee_create(&t, &r->e) != CLOISTER_OK)
+        return cloister_errf(err, CLOISTER_E_INVALID, "%s", tee_last_error());
     if (load_enclave(r, err) != 0)
         return -1;
     int one = 1, hwm = (int)r->opt.queue, zero = 0, rcvhwm = 100000;
@@ -231,19 +231,19 @@ static int open_router(scbr_router *r, const struct scbr_router_options *o,
         zmq_setsockopt(r->sock, ZMQ_RCVHWM, &rcvhwm, sizeof rcvhwm) != 0 ||
         zmq_setsockopt(r->sock, ZMQ_MAXMSGSIZE, &max_frame, sizeof max_frame) != 0 ||
         zmq_setsockopt(r->sock, ZMQ_LINGER, &zero, sizeof zero) != 0)
-        return scbr_fail(err, "zeromq: %s", zmq_strerror(zmq_errno()));
+        return cloister_errf(err, CLOISTER_E_INVALID, "zeromq: %s", zmq_strerror(zmq_errno()));
     if (zmq_bind(r->sock, o->listen) != 0 ||
         zmq_getsockopt(r->sock, ZMQ_LAST_ENDPOINT, r->endpoint, &elen) != 0)
-        return scbr_fail(err, "cannot listen on %s: %s", o->listen, zmq_strerror(zmq_errno()));
+        return cloister_errf(err, CLOISTER_E_INVALID, "cannot listen on %s: %s", o->listen, zmq_strerror(zmq_errno()));
     return 0;
 }
 
 int scbr_router_open(const struct scbr_router_options *o, scbr_router **out,
-                     struct scbr_error *err)
+                     struct cloister_err *err)
 {
     *out = calloc(1, sizeof **out);
     if (!*out)
-        return scbr_fail(err, "out of memory");
+        return cloister_errf(err, CLOISTER_E_INVALID, "out of memory");
     if (open_router(*out, o, err) == 0)
         return 0;
     scbr_router_close(*out);
@@ -264,7 +264,7 @@ const char *scbr_router_endpoint(const scbr_router *r)
 int scbr_router_identity(scbr_router *r, uint8_t mrenclave[32], uint8_t mrsigner[32])
 {
     struct tee_info info;
-    if (tee_get_info(r->e, &info) != TEE_OK)
+    if (tee_get_info(r->e, &info) != CLOISTER_OK)
         return -1;
     memcpy(mrenclave, info.mrenclave, 32);
     memcpy(mrsigner, info.mrsigner, 32);
@@ -332,7 +332,7 @@ static void peer_drop(scbr_router *r, const void *id, size_t len)
 {
     uint8_t *out = NULL;
     size_t outlen;
-    if (call(r, SCBR_ECALL_DROP, id, len, &out, &outlen) == TEE_OK) {
+    if (call(r, SCBR_ECALL_DROP, id, len, &out, &outlen) == CLOISTER_OK) {
         struct wire_reader rd;
         wire_reader_init(&rd, out, outlen);
         if (wire_get_varint(&rd) > 0) {
@@ -375,8 +375,8 @@ static void batch_clear(scbr_router *r)
 /* The enclave died: restart it and reload the last persisted state. */
 static void recover(scbr_router *r)
 {
-    struct scbr_error err;
-    if (tee_restart(r->e) != TEE_OK || load_enclave(r, &err) != 0)
+    struct cloister_err err;
+    if (tee_restart(r->e) != CLOISTER_OK || load_enclave(r, &err) != 0)
         clog_error("the enclave could not be restarted: %s", tee_last_error());
     else
         clog_warn("the enclave was restarted from the persisted subscriptions");
@@ -419,28 +419,28 @@ static void flush(scbr_router *r)
     size_t outlen = 0;
     int rc = wire_writer_ok(&r->in) ? call(r, ecall_of[r->batch_kind], r->in.buf, r->in.len,
                                            &out, &outlen)
-                                    : TEE_ERROR_NO_MEMORY;
+                                    : CLOISTER_E_NO_MEMORY;
     struct wire_reader rd;
     wire_reader_init(&rd, out, outlen);
-    if (rc == TEE_OK && wire_get_varint(&rd) != r->nbatch)
+    if (rc == CLOISTER_OK && wire_get_varint(&rd) != r->nbatch)
         wire_reader_fail(&rd, "wrong item count");
     for (size_t i = 0; i < r->nbatch; i++) {
         struct pending *p = &r->batch[i];
-        uint8_t st = rc == TEE_OK ? wire_get_u8(&rd) : SCBR_ST_FAILED;
-        if (rc == TEE_OK && !wire_reader_ok(&rd))
+        uint8_t st = rc == CLOISTER_OK ? wire_get_u8(&rd) : SCBR_ST_FAILED;
+        if (rc == CLOISTER_OK && !wire_reader_ok(&rd))
             st = SCBR_ST_FAILED;
         if (r->batch_kind == SCBR_MSG_PUBLISH) {
             if (st == SCBR_ST_OK) {
                 deliver(r, &rd, p);
                 r->seq_dirty = true;
-            } else if (rc == TEE_OK) {
+            } else if (rc == CLOISTER_OK) {
                 wire_get_varint(&rd);
             }
             continue;
         }
         uint8_t idb[4] = {0};
         size_t idlen = 0;
-        if (r->batch_kind == SCBR_MSG_SUBSCRIBE && rc == TEE_OK) {
+        if (r->batch_kind == SCBR_MSG_SUBSCRIBE && rc == CLOISTER_OK) {
             uint32_t id = wire_get_u32(&rd);
             idb[0] = (uint8_t)(id >> 24), idb[1] = (uint8_t)(id >> 16);
             idb[2] = (uint8_t)(id >> 8), idb[3] = (uint8_t)id;
@@ -458,11 +458,11 @@ static void flush(scbr_router *r)
             reply_error(r, &p->id, st, scbr_status_name(st));
         }
     }
-    if (rc == TEE_OK && wire_reader_finish(&rd) != 0)
+    if (rc == CLOISTER_OK && wire_reader_finish(&rd) != 0)
         clog_error("the enclave's batch answer is malformed: %s", wire_reader_error(&rd));
     free(out);
     batch_clear(r);
-    if (rc == TEE_ERROR_DEAD || rc == TEE_ERROR_TIMEOUT)
+    if (rc == CLOISTER_E_DEAD || rc == CLOISTER_E_TIMEOUT)
         recover(r);
 }
 
@@ -473,7 +473,7 @@ static void forward(scbr_router *r, zmq_msg_t *id, uint32_t ecall, const struct 
 {
     uint8_t *out = NULL;
     size_t outlen;
-    if (call(r, ecall, m->body, m->body_len, &out, &outlen) == TEE_OK)
+    if (call(r, ecall, m->body, m->body_len, &out, &outlen) == CLOISTER_OK)
         reply(r, id, reply_kind, SCBR_ST_OK, out, outlen);
     else
         reply_error(r, id, SCBR_ST_FAILED, tee_last_error());
@@ -536,7 +536,7 @@ static bool receive(scbr_router *r)
         if (!more)
             break;
     }
-    struct scbr_error err;
+    struct cloister_err err;
     size_t idlen = zmq_msg_size(&p->id);
     if (ok && (idlen == 0 || idlen > SCBR_SENDER_MAX ||
                scbr_msg_decode(&p->m, zmq_msg_data(&p->body), zmq_msg_size(&p->body), &err) != 0))
@@ -581,13 +581,13 @@ static bool receive(scbr_router *r)
     return true;
 }
 
-int scbr_router_run(scbr_router *r, struct scbr_error *err)
+int scbr_router_run(scbr_router *r, struct cloister_err *err)
 {
     zmq_pollitem_t item = {r->sock, 0, ZMQ_POLLIN, 0};
     while (!r->halt && !(r->opt.stop && *r->opt.stop)) {
         int n = zmq_poll(&item, 1, 100);
         if (n < 0 && zmq_errno() != EINTR)
-            return scbr_fail(err, "zeromq poll: %s", zmq_strerror(zmq_errno()));
+            return cloister_errf(err, CLOISTER_E_INVALID, "zeromq poll: %s", zmq_strerror(zmq_errno()));
         for (unsigned k = 0; n > 0 && k < r->opt.batch && receive(r); k++)
             ;
         flush(r);
@@ -600,7 +600,7 @@ int scbr_router_run(scbr_router *r, struct scbr_error *err)
             (r->seq_dirty && now - r->persisted_ms >= PERSIST_SEQ_EVERY_MS))
             persist(r);
     }
-    return persist(r) == 0 ? 0 : scbr_fail(err, "cannot persist the subscriptions");
+    return persist(r) == 0 ? 0 : cloister_errf(err, CLOISTER_E_INVALID, "cannot persist the subscriptions");
 }
 
 static void *router_thread(void *arg)
@@ -610,15 +610,15 @@ static void *router_thread(void *arg)
     return NULL;
 }
 
-int scbr_router_start(scbr_router *r, struct scbr_error *err)
+int scbr_router_start(scbr_router *r, struct cloister_err *err)
 {
     if (r->started || pthread_create(&r->thread, NULL, router_thread, r) != 0)
-        return scbr_fail(err, "cannot start the router thread");
+        return cloister_errf(err, CLOISTER_E_INVALID, "cannot start the router thread");
     r->started = true;
     return 0;
 }
 
-int scbr_router_stop(scbr_router *r, struct scbr_error *err)
+int scbr_router_stop(scbr_router *r, struct cloister_err *err)
 {
     if (!r->started)
         return 0;
@@ -634,7 +634,7 @@ int scbr_router_get_stats(scbr_router *r, struct scbr_router_stats *st)
 {
     uint8_t *out = NULL;
     size_t len;
-    int rc = call(r, SCBR_ECALL_STATS, NULL, 0, &out, &len) == TEE_OK &&
+    int rc = call(r, SCBR_ECALL_STATS, NULL, 0, &out, &len) == CLOISTER_OK &&
                      scbr_stats_decode(st, out, len) == 0
                  ? 0
                  : -1;
@@ -653,7 +653,7 @@ void scbr_router_close(scbr_router *r)
 {
     if (!r)
         return;
-    struct scbr_error err;
+    struct cloister_err err;
     scbr_router_stop(r, &err);
     batch_clear(r);
     if (r->sock)

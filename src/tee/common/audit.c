@@ -102,13 +102,13 @@ struct audit_state {
     bool has_dynsym, has_symtab, dynamic, has_manifest;
 };
 
-static int oom(struct tee_err *err)
+static int oom(struct cloister_err *err)
 {
-    return tee_errf(err, "image audit: out of memory");
+    return cloister_errf(err, CLOISTER_E_INVALID, "image audit: out of memory");
 }
 
 static int read_symbols(struct audit_state *st, const struct elf_section *s,
-                        struct tee_err *err)
+                        struct cloister_err *err)
 {
     struct elf_symtab t;
     if (elf_symtab_open(&st->f, s, &t, err))
@@ -131,12 +131,12 @@ static int read_symbols(struct audit_state *st, const struct elf_section *s,
     return 0;
 }
 
-static int read_needed(struct audit_state *st, const struct elf_section *s, struct tee_err *err)
+static int read_needed(struct audit_state *st, const struct elf_section *s, struct cloister_err *err)
 {
     const uint8_t *strtab;
     size_t strsize;
     if (!s->data || s->hdr.sh_entsize != sizeof(Elf64_Dyn) || s->size % sizeof(Elf64_Dyn))
-        return tee_errf(err, "ELF: dynamic section: bad entry size or table size");
+        return cloister_errf(err, CLOISTER_E_INVALID, "ELF: dynamic section: bad entry size or table size");
     if (elf_linked_strtab(&st->f, s, &strtab, &strsize, err))
         return -1;
     for (size_t i = 0; i < s->size / sizeof(Elf64_Dyn); i++) {
@@ -148,7 +148,7 @@ static int read_needed(struct audit_state *st, const struct elf_section *s, stru
             continue;
         const char *lib = elf_string(strtab, strsize, d.d_un.d_val);
         if (!lib)
-            return tee_errf(err, "ELF: dynamic entry %zu: library name outside the table", i);
+            return cloister_errf(err, CLOISTER_E_INVALID, "ELF: dynamic entry %zu: library name outside the table", i);
         if (strlist_add(&st->needed, lib))
             return oom(err);
     }
@@ -162,11 +162,11 @@ static int cmp_ecall(const void *a, const void *b)
 }
 
 static int read_ecalls(struct audit_state *st, const struct elf_section *s,
-                       struct tee_err *err)
+                       struct cloister_err *err)
 {
     enum { REC = sizeof(struct tee_ecall_manifest) };
     if (!s->data || s->size % REC)
-        return tee_errf(err, "ELF: section '%s': size %zu is not a multiple of %d", s->name,
+        return cloister_errf(err, CLOISTER_E_INVALID, "ELF: section '%s': size %zu is not a multiple of %d", s->name,
                         s->size, REC);
     size_t n = s->size / REC;
     struct tee_audit_ecall *v = n ? calloc(n, sizeof *v) : NULL;
@@ -178,7 +178,7 @@ static int read_ecalls(struct audit_state *st, const struct elf_section *s,
         const char *name = (const char *)rec + 8;
         if (tee_get_le(rec, 4) != TEE_ECALL_MAGIC || !memchr(name, 0, TEE_ECALL_NAME_MAX) ||
             !*name)
-            return tee_errf(err, "ELF: section '%s': record %zu is not an ecall manifest",
+            return cloister_errf(err, CLOISTER_E_INVALID, "ELF: section '%s': record %zu is not an ecall manifest",
                             s->name, i);
         v[i].number = (uint32_t)tee_get_le(rec + 4, 4);
         memcpy(v[i].name, name, TEE_ECALL_NAME_MAX);
@@ -196,7 +196,7 @@ static int read_ecalls(struct audit_state *st, const struct elf_section *s,
     return 0;
 }
 
-static int walk(struct audit_state *st, const void *image, size_t len, struct tee_err *err)
+static int walk(struct audit_state *st, const void *image, size_t len, struct cloister_err *err)
 {
     if (elf_open(&st->f, image, len, err))
         return -1;
@@ -221,7 +221,7 @@ static int walk(struct audit_state *st, const void *image, size_t len, struct te
             rc = read_needed(st, &s, err);
         } else if (strcmp(s.name, TEE_ECALL_SECTION) == 0) {
             if (st->has_manifest)
-                return tee_errf(err, "ELF: more than one '%s' section", TEE_ECALL_SECTION);
+                return cloister_errf(err, CLOISTER_E_INVALID, "ELF: more than one '%s' section", TEE_ECALL_SECTION);
             st->has_manifest = true;
             rc = read_ecalls(st, &s, err);
         }
@@ -232,7 +232,7 @@ static int walk(struct audit_state *st, const void *image, size_t len, struct te
 }
 
 /* Decides what to refuse once the whole file has been read. */
-static int judge(struct audit_state *st, struct tee_err *err)
+static int judge(struct audit_state *st, struct cloister_err *err)
 {
     strlist_sort_unique(&st->imports);
     strlist_sort_unique(&st->static_funcs);
@@ -255,7 +255,7 @@ static int judge(struct audit_state *st, struct tee_err *err)
     return 0;
 }
 
-int tee_audit_image(struct tee_audit *a, const void *image, size_t len, struct tee_err *err)
+int tee_audit_image(struct tee_audit *a, const void *image, size_t len, struct cloister_err *err)
 {
     memset(a, 0, sizeof *a);
     struct audit_state st = {0};

@@ -7,21 +7,10 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-int tee_errf(struct tee_err *e, const char *fmt, ...)
-{
-    if (e) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(e->msg, sizeof e->msg, fmt, ap);
-        va_end(ap);
-    }
-    return -1;
-}
-
-int tee_wire_finish(struct wire_reader *r, const char *what, struct tee_err *e)
+int tee_wire_finish(struct wire_reader *r, const char *what, struct cloister_err *e)
 {
     if (wire_reader_finish(r) != 0)
-        return tee_errf(e, "%s: %s", what, wire_reader_error(r));
+        return cloister_errf(e, CLOISTER_E_INVALID, "%s: %s", what, wire_reader_error(r));
     return 0;
 }
 

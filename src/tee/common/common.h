@@ -8,10 +8,8 @@
 
 #include <stdint.h>
 
-/* Writes the message into e (when e is not NULL) and returns -1. */
-int tee_errf(struct tee_err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Fails with "<what>: <wire reader error>" when r is in error or has bytes left. */
-int tee_wire_finish(struct wire_reader *r, const char *what, struct tee_err *e);
+int tee_wire_finish(struct wire_reader *r, const char *what, struct cloister_err *e);
 
 /* Evidence envelope writing (tee_evidence_decode reads it): the head, then the endorsements. */
 void tee_evidence_put_head(struct wire_writer *w, enum tee_evidence_format f,
@@ -26,11 +24,11 @@ void tee_sealed_put_header(uint8_t out[TEE_SEAL_HEADER_LEN], const struct tee_se
 int tee_offer_encode(const uint8_t pk[32], const uint8_t *evidence, size_t ev_len, uint8_t **out,
                      size_t *len);
 int tee_offer_decode(const void *buf, size_t len, uint8_t pk[32], const uint8_t **evidence,
-                     size_t *ev_len, struct tee_err *err);
+                     size_t *ev_len, struct cloister_err *err);
 int tee_package_encode(const uint8_t enc[32], const uint8_t *ct, size_t ct_len, uint8_t **out,
                        size_t *len);
 int tee_package_decode(const void *buf, size_t len, uint8_t enc[32], const uint8_t **ct,
-                       size_t *ct_len, struct tee_err *err);
+                       size_t *ct_len, struct cloister_err *err);
 /* A decoded secrets list: v[i].name points into names, v[i].value into the decoded buffer. */
 struct tee_secret_list {
     struct tee_secret *v;
@@ -39,9 +37,9 @@ struct tee_secret_list {
 };
 /* Appends the "CLSC" record; refuses bad or duplicate names and oversized values. */
 int tee_secrets_encode(struct wire_writer *w, const struct tee_secret *v, size_t n,
-                       struct tee_err *err);
+                       struct cloister_err *err);
 int tee_secrets_decode(struct tee_secret_list *list, const void *buf, size_t len,
-                       struct tee_err *err);
+                       struct cloister_err *err);
 void tee_secret_list_free(struct tee_secret_list *list);
 
 /* Little-endian fields of the SGX structures. */

@@ -22,22 +22,22 @@ void tee_config_default(struct tee_config *c)
                              .threads = TEE_THREADS_DEFAULT};
 }
 
-static int check_size(const char *key, uint64_t v, struct tee_err *err)
+static int check_size(const char *key, uint64_t v, struct cloister_err *err)
 {
     if (v < PAGE || v > SIZE_LIMIT || v % PAGE)
-        return tee_errf(err, "%s must be a multiple of 4 KiB between 4 KiB and 1 TiB, got %" PRIu64,
+        return cloister_errf(err, CLOISTER_E_INVALID, "%s must be a multiple of 4 KiB between 4 KiB and 1 TiB, got %" PRIu64,
                         key, v);
     return 0;
 }
 
-int tee_config_check(const struct tee_config *c, struct tee_err *err)
+int tee_config_check(const struct tee_config *c, struct cloister_err *err)
 {
     if (check_size("heap_size", c->heap_size, err))
         return -1;
     if (c->epc_budget != TEE_EPC_UNLIMITED && check_size("epc_budget", c->epc_budget, err))
         return -1;
     if (c->threads < 1 || c->threads > TEE_THREADS_MAX)
-        return tee_errf(err, "threads must be between 1 and %d, got %u", TEE_THREADS_MAX,
+        return cloister_errf(err, CLOISTER_E_INVALID, "threads must be between 1 and %d, got %u", TEE_THREADS_MAX,
                         c->threads);
     return 0;
 }
@@ -197,7 +197,7 @@ static int apply(struct tee_config *c, enum key_id id, struct slice v, const cha
 }
 
 static int parse_line(struct tee_config *c, struct slice line, size_t lineno,
-                      size_t seen[K_COUNT], struct tee_err *err)
+                      size_t seen[K_COUNT], struct cloister_err *err)
 {
     const char *hash = memchr(line.p, '#', line.n);
     if (hash)
@@ -206,10 +206,10 @@ static int parse_line(struct tee_config *c, struct slice line, size_t lineno,
     if (!line.n)
         return 0;
     if (memchr(line.p, '\0', line.n))
-        return tee_errf(err, "line %zu: contains a NUL byte", lineno);
+        return cloister_errf(err, CLOISTER_E_INVALID, "line %zu: contains a NUL byte", lineno);
     const char *eq = memchr(line.p, '=', line.n);
     if (!eq)
-        return tee_errf(err, "line %zu: expected 'key = value'", lineno);
+        return cloister_errf(err, CLOISTER_E_INVALID, "line %zu: expected 'key = value'", lineno);
     struct slice key = trim((struct slice){line.p, (size_t)(eq - line.p)});
     struct slice val = trim((struct slice){eq + 1, line.n - (size_t)(eq - line.p) - 1});
     int shown = key.n > 40 ? 40 : (int)key.n;
@@ -218,27 +218,27 @@ static int parse_line(struct tee_config *c, struct slice line, size_t lineno,
             continue;
         enum key_id id = keys[i].id;
         if (seen[id])
-            return tee_errf(err, "line %zu: '%.*s' is already set on line %zu", lineno, shown,
+            return cloister_errf(err, CLOISTER_E_INVALID, "line %zu: '%.*s' is already set on line %zu", lineno, shown,
                             key.p, seen[id]);
         seen[id] = lineno;
         const char *why = "";
         if (!val.n)
-            return tee_errf(err, "line %zu: '%.*s' has no value", lineno, shown, key.p);
+            return cloister_errf(err, CLOISTER_E_INVALID, "line %zu: '%.*s' has no value", lineno, shown, key.p);
         if (apply(c, id, val, &why))
-            return tee_errf(err, "line %zu: %.*s value '%.*s' %s", lineno, shown, key.p,
+            return cloister_errf(err, CLOISTER_E_INVALID, "line %zu: %.*s value '%.*s' %s", lineno, shown, key.p,
                             val.n > 40 ? 40 : (int)val.n, val.p, why);
-        struct tee_err range;
+        struct cloister_err range;
         if (tee_config_check(c, &range))
-            return tee_errf(err, "line %zu: %s", lineno, range.msg);
+            return cloister_errf(err, CLOISTER_E_INVALID, "line %zu: %s", lineno, range.msg);
         return 0;
     }
-    return tee_errf(err,
+    return cloister_errf(err, CLOISTER_E_INVALID,
                     "line %zu: unknown key '%.*s' (known: heap_size, epc_budget, threads, "
                     "product_id, security_version, debug)",
                     lineno, shown, key.p);
 }
 
-int tee_config_parse(struct tee_config *c, const char *text, size_t len, struct tee_err *err)
+int tee_config_parse(struct tee_config *c, const char *text, size_t len, struct cloister_err *err)
 {
     struct tee_config tmp;
     tee_config_default(&tmp);
@@ -309,7 +309,7 @@ void tee_config_encode(const struct tee_config *c, uint8_t out[TEE_CONFIG_WIRE_L
     wire_put_u8(&w, c->debug ? 1 : 0);
 }
 
-int tee_config_decode(struct tee_config *c, const void *buf, size_t len, struct tee_err *err)
+int tee_config_decode(struct tee_config *c, const void *buf, size_t len, struct cloister_err *err)
 {
     struct wire_reader r;
     wire_reader_init(&r, buf, len);
@@ -324,9 +324,9 @@ int tee_config_decode(struct tee_config *c, const void *buf, size_t len, struct 
     if (tee_wire_finish(&r, "config", err))
         return -1;
     tmp.debug = flags & 1;
-    struct tee_err why;
+    struct cloister_err why;
     if (tee_config_check(&tmp, &why))
-        return tee_errf(err, "config: %s", why.msg);
+        return cloister_errf(err, CLOISTER_E_INVALID, "config: %s", why.msg);
     *c = tmp;
     return 0;
 }

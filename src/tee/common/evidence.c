@@ -39,7 +39,7 @@ void tee_evidence_put_endorsements(struct wire_writer *w, const uint8_t *const *
 }
 
 int tee_evidence_decode(struct tee_evidence_view *v, const void *buf, size_t len,
-                        struct tee_err *err)
+                        struct cloister_err *err)
 {
     memset(v, 0, sizeof *v);
     struct wire_reader r;
@@ -59,7 +59,7 @@ int tee_evidence_decode(struct tee_evidence_view *v, const void *buf, size_t len
         if (strcmp(name, format_names[f]) == 0)
             v->format = (enum tee_evidence_format)f;
     if (!v->format)
-        return tee_errf(err, "unknown evidence format '%s' (known: cloister-sim-v1, sgx-dcap, "
+        return cloister_errf(err, CLOISTER_E_INVALID, "unknown evidence format '%s' (known: cloister-sim-v1, sgx-dcap, "
                              "tdx, snp)",
                         name);
     return 0;

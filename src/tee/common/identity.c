@@ -32,12 +32,12 @@ void tee_measure(uint8_t mrenclave[TEE_HASH_LEN], const void *image, size_t len,
 }
 
 int tee_measure_fd(uint8_t mrenclave[TEE_HASH_LEN], int fd, const struct tee_config *c,
-                   struct tee_err *err)
+                   struct cloister_err *err)
 {
     enum { CHUNK = 1 << 16 };
     uint8_t *buf = malloc(CHUNK);
     if (!buf)
-        return tee_errf(err, "measuring the image: out of memory");
+        return cloister_errf(err, CLOISTER_E_INVALID, "measuring the image: out of memory");
     crypto_hash *h = crypto_hash_new(CRYPTO_HASH_SHA256);
     off_t off = 0;
     int rc = 0;
@@ -46,7 +46,7 @@ int tee_measure_fd(uint8_t mrenclave[TEE_HASH_LEN], int fd, const struct tee_con
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
-            rc = tee_errf(err, "measuring the image: read failed: %s", strerror(errno));
+            rc = cloister_errf(err, CLOISTER_E_INVALID, "measuring the image: read failed: %s", strerror(errno));
             break;
         }
         if (n == 0)
@@ -109,19 +109,19 @@ int tee_sign(struct tee_sigstruct *s, const void *image, size_t len, const struc
 
 int tee_sign_file(const char *image_path, const struct tee_config *c,
                   const uint8_t signer_seed[TEE_SEED_LEN], const char *sig_path,
-                  struct tee_err *err)
+                  struct cloister_err *err)
 {
     uint8_t *image = NULL, *sig = NULL;
     size_t len, siglen;
     struct tee_sigstruct s;
     int rc = -1;
     if (file_read_all(image_path, TEE_IMAGE_MAX, &image, &len) != 0)
-        tee_errf(err, "cannot read %s: %s", image_path, strerror(errno));
+        cloister_errf(err, CLOISTER_E_INVALID, "cannot read %s: %s", image_path, strerror(errno));
     else if (tee_sign(&s, image, len, c, signer_seed) != 0 ||
              tee_sigstruct_encode(&s, &sig, &siglen) != 0)
-        tee_errf(err, "cannot sign %s", image_path);
+        cloister_errf(err, CLOISTER_E_INVALID, "cannot sign %s", image_path);
     else if (file_write_atomic(sig_path, sig, siglen, 0644) != 0)
-        tee_errf(err, "cannot write %s: %s", sig_path, strerror(errno));
+        cloister_errf(err, CLOISTER_E_INVALID, "cannot write %s: %s", sig_path, strerror(errno));
     else
         rc = 0;
     free(image);
@@ -144,7 +144,7 @@ int tee_sigstruct_encode(const struct tee_sigstruct *s, uint8_t **out, size_t *l
 }
 
 int tee_sigstruct_decode(struct tee_sigstruct *s, const void *buf, size_t len,
-                         struct tee_err *err)
+                         struct cloister_err *err)
 {
     struct wire_reader r;
     wire_reader_init(&r, buf, len);
@@ -158,13 +158,13 @@ int tee_sigstruct_decode(struct tee_sigstruct *s, const void *buf, size_t len,
     wire_get_bytes_exact(&r, tmp.signature, TEE_SIG_LEN);
     if (tee_wire_finish(&r, "signature file is malformed", err))
         return -1;
-    struct tee_err why;
+    struct cloister_err why;
     if (tee_config_decode(&tmp.config, cfg, cfg_len, &why))
-        return tee_errf(err, "signature file holds an invalid %s", why.msg);
+        return cloister_errf(err, CLOISTER_E_INVALID, "signature file holds an invalid %s", why.msg);
     uint8_t msg[SIGSTRUCT_MAX];
     size_t n = signed_message(msg, buf, signed_len);
     if (!n || crypto_ed25519_verify(tmp.signature, msg, n, tmp.signer_key))
-        return tee_errf(err, "signature file: the signature does not verify (the config, the "
+        return cloister_errf(err, CLOISTER_E_INVALID, "signature file: the signature does not verify (the config, the "
                              "measurement or the signer key was altered, or it was not signed "
                              "by that key)");
     *s = tmp;
@@ -172,10 +172,10 @@ int tee_sigstruct_decode(struct tee_sigstruct *s, const void *buf, size_t len,
 }
 
 static int finish_identity(struct tee_identity *id, const struct tee_sigstruct *s,
-                           const uint8_t measured[TEE_HASH_LEN], struct tee_err *err)
+                           const uint8_t measured[TEE_HASH_LEN], struct cloister_err *err)
 {
     if (!crypto_memeq(measured, s->mrenclave, TEE_HASH_LEN))
-        return tee_errf(err, "image does not match its signature file: MRENCLAVE of these "
+        return cloister_errf(err, CLOISTER_E_INVALID, "image does not match its signature file: MRENCLAVE of these "
                              "bytes with the signed config differs from the signed MRENCLAVE "
                              "(image modified, or signature file of another image)");
     memcpy(id->mrenclave, s->mrenclave, TEE_HASH_LEN);
@@ -186,7 +186,7 @@ static int finish_identity(struct tee_identity *id, const struct tee_sigstruct *
 }
 
 int tee_image_verify(struct tee_identity *id, const void *image, size_t len, const void *sig,
-                     size_t siglen, struct tee_err *err)
+                     size_t siglen, struct cloister_err *err)
 {
     struct tee_sigstruct s;
     if (tee_sigstruct_decode(&s, sig, siglen, err))
@@ -197,7 +197,7 @@ int tee_image_verify(struct tee_identity *id, const void *image, size_t len, con
 }
 
 int tee_image_verify_fd(struct tee_identity *id, int image_fd, const void *sig, size_t siglen,
-                        struct tee_err *err)
+                        struct cloister_err *err)
 {
     struct tee_sigstruct s;
     uint8_t measured[TEE_HASH_LEN];
@@ -210,11 +210,11 @@ int tee_image_verify_fd(struct tee_identity *id, int image_fd, const void *sig, 
 /* ---- signer keys ---- */
 
 int tee_signer_keygen(const char *path, uint8_t public_key[TEE_PUBKEY_LEN],
-                      struct tee_err *err)
+                      struct cloister_err *err)
 {
     uint8_t seed[TEE_SEED_LEN], rec[WIRE_HEADER_LEN + 1 + TEE_SEED_LEN];
     if (crypto_ed25519_keypair(public_key, seed))
-        return tee_errf(err, "key generation failed");
+        return cloister_errf(err, CLOISTER_E_INVALID, "key generation failed");
     struct wire_writer w;
     wire_writer_init_fixed(&w, rec, sizeof rec);
     wire_put_header(&w, "CLSK", 1);
@@ -224,28 +224,28 @@ int tee_signer_keygen(const char *path, uint8_t public_key[TEE_PUBKEY_LEN],
     crypto_wipe(seed, sizeof seed);
     crypto_wipe(rec, sizeof rec);
     if (rc)
-        return tee_errf(err, "%s: cannot write the key: %s", path, strerror(saved));
+        return cloister_errf(err, CLOISTER_E_INVALID, "%s: cannot write the key: %s", path, strerror(saved));
     return 0;
 }
 
 int tee_signer_load(const char *path, uint8_t seed[TEE_SEED_LEN],
-                    uint8_t public_key[TEE_PUBKEY_LEN], struct tee_err *err)
+                    uint8_t public_key[TEE_PUBKEY_LEN], struct cloister_err *err)
 {
     uint8_t *data;
     size_t len;
     if (file_read_all(path, 4096, &data, &len))
-        return tee_errf(err, "%s: cannot read the signer key: %s", path, strerror(errno));
+        return cloister_errf(err, CLOISTER_E_INVALID, "%s: cannot read the signer key: %s", path, strerror(errno));
     struct wire_reader r;
     wire_reader_init(&r, data, len);
     wire_get_header(&r, "CLSK", 1);
     wire_get_bytes_exact(&r, seed, TEE_SEED_LEN);
     int rc = wire_reader_finish(&r);
     if (rc)
-        tee_errf(err, "%s: not a signer key (%s)", path, wire_reader_error(&r));
+        cloister_errf(err, CLOISTER_E_INVALID, "%s: not a signer key (%s)", path, wire_reader_error(&r));
     crypto_wipe(data, len);
     free(data);
     if (!rc && crypto_ed25519_public(public_key, seed))
-        rc = tee_errf(err, "%s: bad signer key", path);
+        rc = cloister_errf(err, CLOISTER_E_INVALID, "%s: bad signer key", path);
     if (rc)
         crypto_wipe(seed, TEE_SEED_LEN);
     return rc;

@@ -34,7 +34,7 @@ int tee_offer_encode(const uint8_t pk[HPKE_PUBLIC_LEN], const uint8_t *evidence,
 }
 
 int tee_offer_decode(const void *buf, size_t len, uint8_t pk[HPKE_PUBLIC_LEN],
-                     const uint8_t **evidence, size_t *ev_len, struct tee_err *err)
+                     const uint8_t **evidence, size_t *ev_len, struct cloister_err *err)
 {
     struct wire_reader r;
     wire_reader_init(&r, buf, len);
@@ -56,7 +56,7 @@ int tee_package_encode(const uint8_t enc[HPKE_ENC_LEN], const uint8_t *ct, size_
 }
 
 int tee_package_decode(const void *buf, size_t len, uint8_t enc[HPKE_ENC_LEN],
-                       const uint8_t **ct, size_t *ct_len, struct tee_err *err)
+                       const uint8_t **ct, size_t *ct_len, struct cloister_err *err)
 {
     struct wire_reader r;
     wire_reader_init(&r, buf, len);
@@ -68,37 +68,37 @@ int tee_package_decode(const void *buf, size_t len, uint8_t enc[HPKE_ENC_LEN],
     return tee_wire_finish(&r, "provisioning package is malformed", err);
 }
 
-static int check_name(const char *name, struct tee_err *err)
+static int check_name(const char *name, struct cloister_err *err)
 {
     size_t n = strlen(name);
     if (n == 0 || n > TEE_SECRET_NAME_MAX ||
         strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:/-") != n)
-        return tee_errf(err, "secret name '%.64s' must be 1 to %d characters of A-Z a-z 0-9 . _ "
+        return cloister_errf(err, CLOISTER_E_INVALID, "secret name '%.64s' must be 1 to %d characters of A-Z a-z 0-9 . _ "
                              ": / -",
                         name, TEE_SECRET_NAME_MAX);
     return 0;
 }
 
 /* Names are valid and unique, values within bounds. */
-static int check_list(const struct tee_secret *v, size_t n, struct tee_err *err)
+static int check_list(const struct tee_secret *v, size_t n, struct cloister_err *err)
 {
     if (n > TEE_SECRETS_MAX)
-        return tee_errf(err, "too many secrets: %zu (at most %d)", n, TEE_SECRETS_MAX);
+        return cloister_errf(err, CLOISTER_E_INVALID, "too many secrets: %zu (at most %d)", n, TEE_SECRETS_MAX);
     for (size_t i = 0; i < n; i++) {
         if (check_name(v[i].name, err))
             return -1;
         if (v[i].len > TEE_SECRET_VALUE_MAX)
-            return tee_errf(err, "secret '%s' is %zu bytes, more than %d", v[i].name, v[i].len,
+            return cloister_errf(err, CLOISTER_E_INVALID, "secret '%s' is %zu bytes, more than %d", v[i].name, v[i].len,
                             TEE_SECRET_VALUE_MAX);
         for (size_t j = 0; j < i; j++)
             if (strcmp(v[i].name, v[j].name) == 0)
-                return tee_errf(err, "secret '%s' is given twice", v[i].name);
+                return cloister_errf(err, CLOISTER_E_INVALID, "secret '%s' is given twice", v[i].name);
     }
     return 0;
 }
 
 int tee_secrets_encode(struct wire_writer *w, const struct tee_secret *v, size_t n,
-                       struct tee_err *err)
+                       struct cloister_err *err)
 {
     if (check_list(v, n, err))
         return -1;
@@ -108,11 +108,11 @@ int tee_secrets_encode(struct wire_writer *w, const struct tee_secret *v, size_t
         wire_put_str(w, v[i].name);
         wire_put_bytes(w, v[i].value, v[i].len);
     }
-    return wire_writer_ok(w) ? 0 : tee_errf(err, "encoding the secrets: out of memory");
+    return wire_writer_ok(w) ? 0 : cloister_errf(err, CLOISTER_E_INVALID, "encoding the secrets: out of memory");
 }
 
 int tee_secrets_decode(struct tee_secret_list *list, const void *buf, size_t len,
-                       struct tee_err *err)
+                       struct cloister_err *err)
 {
     memset(list, 0, sizeof *list);
     struct wire_reader r;
@@ -124,7 +124,7 @@ int tee_secrets_decode(struct tee_secret_list *list, const void *buf, size_t len
     if (n && (!v || !names)) {
         free(v);
         free(names);
-        return tee_errf(err, "decoding the secrets: out of memory");
+        return cloister_errf(err, CLOISTER_E_INVALID, "decoding the secrets: out of memory");
     }
     for (size_t i = 0; i < n; i++) {
         wire_get_str(&r, names[i], sizeof names[i]);

@@ -49,16 +49,16 @@ void tee_report_body_pack(const struct tee_report_body *b, uint8_t out[TEE_REPOR
 }
 
 int tee_report_body_unpack(struct tee_report_body *b, const uint8_t in[TEE_REPORT_BODY_LEN],
-                           struct tee_err *err)
+                           struct cloister_err *err)
 {
     for (size_t i = 0; i < sizeof reserved / sizeof reserved[0]; i++)
         for (size_t j = 0; j < reserved[i].len; j++)
             if (in[reserved[i].off + j])
-                return tee_errf(err, "report body: reserved byte %zu is not zero",
+                return cloister_errf(err, CLOISTER_E_INVALID, "report body: reserved byte %zu is not zero",
                                 reserved[i].off + j);
     uint64_t attributes = tee_get_le(in + OFF_ATTRIBUTES, 8);
     if (attributes & ~KNOWN_ATTRIBUTES)
-        return tee_errf(err, "report body: unknown attribute bits 0x%llx",
+        return cloister_errf(err, CLOISTER_E_INVALID, "report body: unknown attribute bits 0x%llx",
                         (unsigned long long)(attributes & ~KNOWN_ATTRIBUTES));
     memset(b, 0, sizeof *b);
     memcpy(b->cpu_svn, in + OFF_CPU_SVN, sizeof b->cpu_svn);

@@ -19,7 +19,7 @@ void tee_sealed_put_header(uint8_t out[TEE_SEAL_HEADER_LEN], const struct tee_se
 }
 
 int tee_sealed_parse(struct tee_sealed_view *v, const void *blob, size_t len,
-                     struct tee_err *err)
+                     struct cloister_err *err)
 {
     memset(v, 0, sizeof *v);
     struct wire_reader r;

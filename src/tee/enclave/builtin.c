@@ -17,18 +17,18 @@
 static int need_self(struct tee_env *env, const char *what)
 {
     if (env->rt->self)
-        return TEE_OK;
-    return tee_fail(env, TEE_ERROR_DENIED, "%s: this instance has no identity", what);
+        return CLOISTER_OK;
+    return tee_fail(env, CLOISTER_E_DENIED, "%s: this instance has no identity", what);
 }
 
-static int trust_failed(struct tee_env *env, const char *what, const struct tee_err *err)
+static int trust_failed(struct tee_env *env, const char *what, const struct cloister_err *err)
 {
-    return tee_fail(env, TEE_ERROR_DENIED, "%s: %s", what, err->msg);
+    return tee_fail(env, CLOISTER_E_DENIED, "%s: %s", what, err->msg);
 }
 
 static int bad_input(struct tee_env *env, const char *what, struct wire_reader *r)
 {
-    return tee_fail(env, TEE_ERROR_INVALID, "%s: %s", what, wire_reader_error(r));
+    return tee_fail(env, CLOISTER_E_INVALID, "%s: %s", what, wire_reader_error(r));
 }
 
 static int store_call(struct tee_env *env, uint32_t ocall, const void *blob, size_t len,
@@ -40,7 +40,7 @@ static int store_call(struct tee_env *env, uint32_t ocall, const void *blob, siz
     if (ocall == TEE_OCALL_STORE_PUT)
         wire_put_bytes(&w, blob, len);
     int rc = wire_writer_ok(&w) ? tee_ocall(env, ocall, w.buf, w.len, answer, answer_len)
-                                : tee_fail(env, TEE_ERROR_NO_MEMORY, "store: out of memory");
+                                : tee_fail(env, CLOISTER_E_NO_MEMORY, "store: out of memory");
     wire_writer_free(&w);
     return rc;
 }
@@ -49,23 +49,23 @@ static int ecall_start(struct tee_env *env, const uint8_t *in, size_t inlen,
                        struct wire_writer *out)
 {
     struct tee_rt *rt = env->rt;
-    int rc = TEE_OK;
+    int rc = CLOISTER_OK;
     pthread_mutex_lock(&rt->start_lock);
     if (!rt->started && rt->self) {
         uint8_t *blob;
         size_t len;
         rc = store_call(env, TEE_OCALL_STORE_GET, NULL, 0, &blob, &len);
-        struct tee_err err;
-        if (rc == TEE_OK && len && tee_secrets_restore(rt->self, blob, len, &err) != 0)
+        struct cloister_err err;
+        if (rc == CLOISTER_OK && len && tee_secrets_restore(rt->self, blob, len, &err) != 0)
             rc = trust_failed(env, "stored secrets", &err);
         tee_free(blob);
     }
-    if (rc == TEE_OK && !rt->started && rt->def && rt->def->on_start)
+    if (rc == CLOISTER_OK && !rt->started && rt->def && rt->def->on_start)
         rc = rt->def->on_start(env);
-    if (rc == TEE_OK)
+    if (rc == CLOISTER_OK)
         rt->started = true;
     pthread_mutex_unlock(&rt->start_lock);
-    if (rc == TEE_OK)
+    if (rc == CLOISTER_OK)
         wire_put_varint(out, rt->self ? tee_secret_count(rt->self) : 0);
     return rc;
 }
@@ -74,19 +74,19 @@ static int ecall_evidence(struct tee_env *env, const uint8_t *in, size_t inlen,
                           struct wire_writer *out)
 {
     if (inlen != TEE_REPORT_DATA_LEN)
-        return tee_fail(env, TEE_ERROR_INVALID, "evidence: report data must be %d bytes, got %zu",
+        return tee_fail(env, CLOISTER_E_INVALID, "evidence: report data must be %d bytes, got %zu",
                         TEE_REPORT_DATA_LEN, inlen);
-    struct tee_err err;
+    struct cloister_err err;
     if (env->rt->gramine)
         return tee_gramine_evidence(in, out, &err) == 0
-                   ? TEE_OK
-                   : tee_fail(env, TEE_ERROR_FAILED, "evidence: %s", err.msg);
+                   ? CLOISTER_OK
+                   : tee_fail(env, CLOISTER_E_FAILED, "evidence: %s", err.msg);
     int rc = need_self(env, "evidence");
     uint8_t *ev;
     size_t len;
-    if (rc == TEE_OK && tee_evidence_make(env->rt->self, in, &ev, &len) != 0)
-        rc = tee_fail(env, TEE_ERROR_FAILED, "evidence: could not be made");
-    if (rc == TEE_OK) {
+    if (rc == CLOISTER_OK && tee_evidence_make(env->rt->self, in, &ev, &len) != 0)
+        rc = tee_fail(env, CLOISTER_E_FAILED, "evidence: could not be made");
+    if (rc == CLOISTER_OK) {
         wire_put_raw(out, ev, len);
         free(ev);
     }
@@ -97,16 +97,16 @@ static int ecall_report(struct tee_env *env, const uint8_t *in, size_t inlen,
                         struct wire_writer *out)
 {
     if (inlen != TEE_HASH_LEN + TEE_REPORT_DATA_LEN)
-        return tee_fail(env, TEE_ERROR_INVALID,
+        return tee_fail(env, CLOISTER_E_INVALID,
                         "report: expected target MRENCLAVE and report data (%d bytes), got %zu",
                         TEE_HASH_LEN + TEE_REPORT_DATA_LEN, inlen);
     int rc = need_self(env, "report");
-    uint8_t *report = rc == TEE_OK ? wire_writer_reserve(out, TEE_REPORT_LEN) : NULL;
-    if (rc == TEE_OK && !report)
-        rc = tee_fail(env, TEE_ERROR_NO_MEMORY, "report: out of memory");
-    if (rc == TEE_OK && tee_report_create(env->rt->self, in, in + TEE_HASH_LEN, report) != 0)
-        rc = tee_fail(env, TEE_ERROR_FAILED, "report: could not be made");
-    if (rc == TEE_OK)
+    uint8_t *report = rc == CLOISTER_OK ? wire_writer_reserve(out, TEE_REPORT_LEN) : NULL;
+    if (rc == CLOISTER_OK && !report)
+        rc = tee_fail(env, CLOISTER_E_NO_MEMORY, "report: out of memory");
+    if (rc == CLOISTER_OK && tee_report_create(env->rt->self, in, in + TEE_HASH_LEN, report) != 0)
+        rc = tee_fail(env, CLOISTER_E_FAILED, "report: could not be made");
+    if (rc == CLOISTER_OK)
         wire_writer_commit(out, TEE_REPORT_LEN);
     return rc;
 }
@@ -117,10 +117,10 @@ static int ecall_prov_offer(struct tee_env *env, const uint8_t *in, size_t inlen
     int rc = need_self(env, "provisioning offer");
     uint8_t *offer;
     size_t len;
-    struct tee_err err;
-    if (rc == TEE_OK && tee_prov_offer(env->rt->self, in, inlen, &offer, &len, &err) != 0)
+    struct cloister_err err;
+    if (rc == CLOISTER_OK && tee_prov_offer(env->rt->self, in, inlen, &offer, &len, &err) != 0)
         rc = trust_failed(env, "provisioning offer", &err);
-    if (rc == TEE_OK) {
+    if (rc == CLOISTER_OK) {
         wire_put_raw(out, offer, len);
         free(offer);
     }
@@ -133,15 +133,15 @@ static int ecall_prov_accept(struct tee_env *env, const uint8_t *in, size_t inle
     int rc = need_self(env, "provisioning");
     uint8_t *sealed = NULL, *answer = NULL;
     size_t sealed_len = 0, answer_len;
-    struct tee_err err;
-    if (rc == TEE_OK && tee_prov_accept(env->rt->self, in, inlen, TEE_SEAL_MRENCLAVE, &sealed,
+    struct cloister_err err;
+    if (rc == CLOISTER_OK && tee_prov_accept(env->rt->self, in, inlen, TEE_SEAL_MRENCLAVE, &sealed,
                                         &sealed_len, &err) != 0)
         rc = trust_failed(env, "provisioning", &err);
-    if (rc == TEE_OK)
+    if (rc == CLOISTER_OK)
         rc = store_call(env, TEE_OCALL_STORE_PUT, sealed, sealed_len, &answer, &answer_len);
     tee_free(answer);
     free(sealed);
-    if (rc == TEE_OK)
+    if (rc == CLOISTER_OK)
         wire_put_varint(out, tee_secret_count(env->rt->self));
     return rc;
 }
@@ -151,20 +151,20 @@ static int ecall_secret_digest(struct tee_env *env, const uint8_t *in, size_t in
 {
     char name[TEE_SECRET_NAME_MAX + 1];
     if (inlen == 0 || inlen > TEE_SECRET_NAME_MAX || memchr(in, 0, inlen))
-        return tee_fail(env, TEE_ERROR_INVALID, "secret digest: bad secret name");
+        return tee_fail(env, CLOISTER_E_INVALID, "secret digest: bad secret name");
     memcpy(name, in, inlen);
     name[inlen] = 0;
     int rc = need_self(env, "secret digest");
     size_t len = 0;
     uint8_t probe;
-    if (rc == TEE_OK && tee_secret_get(env->rt->self, name, &probe, 0, &len) != 0 && len == 0)
-        return tee_fail(env, TEE_ERROR_NOT_FOUND, "secret digest: no secret named '%s'", name);
-    uint8_t *value = rc == TEE_OK ? tee_secret_alloc(len ? len : 1) : NULL;
-    if (rc == TEE_OK && !value)
-        rc = tee_fail(env, TEE_ERROR_NO_MEMORY, "secret digest: out of secret memory");
-    if (rc == TEE_OK && tee_secret_get(env->rt->self, name, value, len, &len) != 0)
-        rc = tee_fail(env, TEE_ERROR_FAILED, "secret digest: '%s' changed while read", name);
-    if (rc == TEE_OK) {
+    if (rc == CLOISTER_OK && tee_secret_get(env->rt->self, name, &probe, 0, &len) != 0 && len == 0)
+        return tee_fail(env, CLOISTER_E_NOT_FOUND, "secret digest: no secret named '%s'", name);
+    uint8_t *value = rc == CLOISTER_OK ? tee_secret_alloc(len ? len : 1) : NULL;
+    if (rc == CLOISTER_OK && !value)
+        rc = tee_fail(env, CLOISTER_E_NO_MEMORY, "secret digest: out of secret memory");
+    if (rc == CLOISTER_OK && tee_secret_get(env->rt->self, name, value, len, &len) != 0)
+        rc = tee_fail(env, CLOISTER_E_FAILED, "secret digest: '%s' changed while read", name);
+    if (rc == CLOISTER_OK) {
         uint8_t digest[CRYPTO_SHA256_LEN];
         crypto_sha256(digest, value, len);
         wire_put_raw(out, digest, sizeof digest);
@@ -186,16 +186,16 @@ static int ecall_seal(struct tee_env *env, const uint8_t *in, size_t inlen,
     if (wire_reader_finish(&r) != 0)
         return bad_input(env, "seal", &r);
     if (policy != TEE_SEAL_MRENCLAVE && policy != TEE_SEAL_MRSIGNER)
-        return tee_fail(env, TEE_ERROR_INVALID, "seal: unknown policy %u", policy);
+        return tee_fail(env, CLOISTER_E_INVALID, "seal: unknown policy %u", policy);
     int rc = need_self(env, "seal");
     size_t cap = tee_sealed_size(ptlen), len;
-    uint8_t *blob = rc == TEE_OK ? wire_writer_reserve(out, cap) : NULL;
-    if (rc == TEE_OK && !blob)
-        rc = tee_fail(env, TEE_ERROR_NO_MEMORY, "seal: out of memory");
-    if (rc == TEE_OK && tee_seal(env->rt->self, policy, aad, aadlen, pt, ptlen, blob, cap,
+    uint8_t *blob = rc == CLOISTER_OK ? wire_writer_reserve(out, cap) : NULL;
+    if (rc == CLOISTER_OK && !blob)
+        rc = tee_fail(env, CLOISTER_E_NO_MEMORY, "seal: out of memory");
+    if (rc == CLOISTER_OK && tee_seal(env->rt->self, policy, aad, aadlen, pt, ptlen, blob, cap,
                                  &len) != 0)
-        rc = tee_fail(env, TEE_ERROR_FAILED, "seal: failed");
-    if (rc == TEE_OK)
+        rc = tee_fail(env, CLOISTER_E_FAILED, "seal: failed");
+    if (rc == CLOISTER_OK)
         wire_writer_commit(out, len);
     return rc;
 }
@@ -211,18 +211,18 @@ static int ecall_unseal(struct tee_env *env, const uint8_t *in, size_t inlen,
     if (wire_reader_finish(&r) != 0)
         return bad_input(env, "unseal", &r);
     if (bloblen < TEE_SEAL_OVERHEAD)
-        return tee_fail(env, TEE_ERROR_DENIED, "unseal: a sealed blob has at least %d bytes",
+        return tee_fail(env, CLOISTER_E_DENIED, "unseal: a sealed blob has at least %d bytes",
                         TEE_SEAL_OVERHEAD);
     int rc = need_self(env, "unseal");
     size_t cap = bloblen - TEE_SEAL_OVERHEAD, len;
-    uint8_t *pt = rc == TEE_OK ? wire_writer_reserve(out, cap ? cap : 1) : NULL;
-    struct tee_err err;
-    if (rc == TEE_OK && !pt)
-        rc = tee_fail(env, TEE_ERROR_NO_MEMORY, "unseal: out of memory");
-    if (rc == TEE_OK &&
+    uint8_t *pt = rc == CLOISTER_OK ? wire_writer_reserve(out, cap ? cap : 1) : NULL;
+    struct cloister_err err;
+    if (rc == CLOISTER_OK && !pt)
+        rc = tee_fail(env, CLOISTER_E_NO_MEMORY, "unseal: out of memory");
+    if (rc == CLOISTER_OK &&
         tee_unseal(env->rt->self, blob, bloblen, aad, aadlen, pt, cap, &len, &err) != 0)
         rc = trust_failed(env, "unseal", &err);
-    if (rc == TEE_OK)
+    if (rc == CLOISTER_OK)
         wire_writer_commit(out, len);
     return rc;
 }
@@ -233,13 +233,13 @@ static int ecall_epc_stats(struct tee_env *env, const uint8_t *in, size_t inlen,
 {
     (void)in;
     if (inlen != 0)
-        return tee_fail(env, TEE_ERROR_INVALID, "epc_stats: takes no input");
+        return tee_fail(env, CLOISTER_E_INVALID, "epc_stats: takes no input");
     if (!env->rt->heap)
-        return tee_fail(env, TEE_ERROR_DENIED, "epc_stats: this instance has no EPC heap");
+        return tee_fail(env, CLOISTER_E_DENIED, "epc_stats: this instance has no EPC heap");
     struct epc_stats s;
     epc_heap_stats(env->rt->heap, &s);
     epc_stats_encode(&s, out);
-    return TEE_OK;
+    return CLOISTER_OK;
 }
 
 #define BUILTIN_ECALLS(X)                                                                      \

@@ -4,8 +4,8 @@
  *
  * Both backends come through tee_rt_handle() with a request that is already private memory, so
  * handlers read their input in place. A request that does not decode gets an error response
- * naming the offset; an unknown number gets TEE_ERROR_NO_ECALL for that call only; a handler
- * whose output does not fit the message limit gets TEE_ERROR_TOO_BIG (its output is dropped). */
+ * naming the offset; an unknown number gets CLOISTER_E_NO_ECALL for that call only; a handler
+ * whose output does not fit the message limit gets CLOISTER_E_TOO_BIG (its output is dropped). */
 #include "tee/enclave/rt.h"
 #include "tee/ring/ring.h"
 
@@ -29,7 +29,7 @@ void tee_writer_reset(struct wire_writer *w)
     tee_writer_empty(w);
 }
 
-tee_self *tee_rt_load_self(const struct tee_identity *id, const char *home, struct tee_err *err)
+tee_self *tee_rt_load_self(const struct tee_identity *id, const char *home, struct cloister_err *err)
 {
     tee_platform *platform = tee_platform_open(home, err);
     if (!platform)
@@ -107,16 +107,16 @@ static int run_call(struct tee_env *env, uint32_t number, const uint8_t *in, siz
 {
     const struct tee_ecall_entry *e = tee_rt_find(env->rt, number);
     if (!e)
-        return tee_fail(env, TEE_ERROR_NO_ECALL, "no ecall %#x in enclave '%s'", number,
+        return tee_fail(env, CLOISTER_E_NO_ECALL, "no ecall %#x in enclave '%s'", number,
                         env->rt->def ? env->rt->def->name : "(built-ins only)");
     epc_heap *prev = tee_heap_switch(env->rt->heap); /* the call's tee_malloc: enclave memory */
     int status = e->handler(env, in, inlen, out);
     tee_heap_switch(prev);
-    if (status == TEE_OK && !wire_writer_ok(out))
-        status = tee_fail(env, TEE_ERROR_NO_MEMORY, "ecall %s: output could not be written",
+    if (status == CLOISTER_OK && !wire_writer_ok(out))
+        status = tee_fail(env, CLOISTER_E_NO_MEMORY, "ecall %s: output could not be written",
                           e->name);
-    if (status > 0 || status < TEE_ERROR_LAST)
-        status = tee_fail(env, TEE_ERROR_FAILED, "ecall %s returned the unknown status %d",
+    if (status > 0 || status < CLOISTER_E_LAST)
+        status = tee_fail(env, CLOISTER_E_FAILED, "ecall %s returned the unknown status %d",
                           e->name, status);
     return status;
 }
@@ -144,7 +144,7 @@ void tee_rt_handle(struct tee_rt *rt, struct tee_port *port, const uint8_t *msg,
         wire_reader_fail(&r, "empty batch");
     size_t body = resp->len;
     wire_put_header(resp, MSG_RESPONSE, MSG_VERSION);
-    wire_put_u8(resp, msg_status_encode(TEE_OK));
+    wire_put_u8(resp, msg_status_encode(CLOISTER_OK));
     wire_put_varint(resp, count);
     for (size_t i = 0; i < count && wire_reader_ok(&r); i++) {
         uint64_t number = wire_get_varint(&r);
@@ -159,10 +159,10 @@ void tee_rt_handle(struct tee_rt *rt, struct tee_port *port, const uint8_t *msg,
         env.port = port;
         env.error[0] = '\0';
         int status = run_call(&env, (uint32_t)number, in, inlen, scratch);
-        const void *out = status == TEE_OK ? (const void *)scratch->buf : env.error;
-        size_t outlen = status == TEE_OK ? scratch->len : strlen(env.error);
+        const void *out = status == CLOISTER_OK ? (const void *)scratch->buf : env.error;
+        size_t outlen = status == CLOISTER_OK ? scratch->len : strlen(env.error);
         if (resp->len + result_size(outlen) > rt->max_message) {
-            status = TEE_ERROR_TOO_BIG;
+            status = CLOISTER_E_TOO_BIG;
             snprintf(env.error, sizeof env.error,
                      "ecall %#x: %zu output bytes exceed the %zu-byte message limit",
                      (unsigned)number, outlen, rt->max_message);
@@ -171,7 +171,7 @@ void tee_rt_handle(struct tee_rt *rt, struct tee_port *port, const uint8_t *msg,
         }
         put_result(resp, status, out, outlen);
         /* Released output is in resp now; output withheld (a failed call) may be secret. */
-        if (status == TEE_OK)
+        if (status == CLOISTER_OK)
             tee_writer_empty(scratch);
         else
             tee_writer_reset(scratch);
@@ -187,7 +187,7 @@ void tee_rt_handle(struct tee_rt *rt, struct tee_port *port, const uint8_t *msg,
     resp->len = body;
     resp->failed = false;
     wire_put_header(resp, MSG_RESPONSE, MSG_VERSION);
-    put_result(resp, wire_writer_ok(resp) ? TEE_ERROR_INVALID : TEE_ERROR_NO_MEMORY, text,
+    put_result(resp, wire_writer_ok(resp) ? CLOISTER_E_INVALID : CLOISTER_E_NO_MEMORY, text,
                strlen(text));
 }
 
@@ -216,9 +216,9 @@ int tee_ocall(struct tee_env *env, uint32_t number, const void *in, size_t inlen
     *out = NULL;
     *outlen = 0;
     if (!env->port)
-        return tee_fail(env, TEE_ERROR_BUSY, "ocall %#x: no host to call here", number);
+        return tee_fail(env, CLOISTER_E_BUSY, "ocall %#x: no host to call here", number);
     if (inlen > env->rt->max_message - 64)
-        return tee_fail(env, TEE_ERROR_TOO_BIG, "ocall %#x: %zu bytes exceed the message limit",
+        return tee_fail(env, CLOISTER_E_TOO_BIG, "ocall %#x: %zu bytes exceed the message limit",
                         number, inlen);
     struct wire_writer req;
     wire_writer_init(&req);
@@ -227,14 +227,14 @@ int tee_ocall(struct tee_env *env, uint32_t number, const void *in, size_t inlen
     wire_put_bytes(&req, in, inlen);
     if (!wire_writer_ok(&req)) {
         wire_writer_free(&req);
-        return tee_fail(env, TEE_ERROR_NO_MEMORY, "ocall %#x: out of memory", number);
+        return tee_fail(env, CLOISTER_E_NO_MEMORY, "ocall %#x: out of memory", number);
     }
     const uint8_t *answer;
     size_t answer_len;
     int rc = env->port->ocall(env->port, req.buf, req.len, &answer, &answer_len);
     wire_writer_free(&req);
-    if (rc != TEE_OK)
-        return tee_fail(env, rc, "ocall %#x: %s", number, tee_strerror(rc));
+    if (rc != CLOISTER_OK)
+        return tee_fail(env, rc, "ocall %#x: %s", number, cloister_strerror(rc));
 
     struct wire_reader r;
     wire_reader_init(&r, answer, answer_len);
@@ -243,16 +243,16 @@ int tee_ocall(struct tee_env *env, uint32_t number, const void *in, size_t inlen
     size_t len;
     const uint8_t *data = wire_get_bytes(&r, env->rt->max_message, &len);
     if (wire_reader_finish(&r) != 0)
-        return tee_fail(env, TEE_ERROR_PROTOCOL, "ocall %#x: malformed answer: %s", number,
+        return tee_fail(env, CLOISTER_E_PROTOCOL, "ocall %#x: malformed answer: %s", number,
                         wire_reader_error(&r));
-    if (status != TEE_OK)
+    if (status != CLOISTER_OK)
         return tee_fail(env, status, "ocall %#x: %.*s", number, (int)(len > 200 ? 200 : len),
                         (const char *)data);
     if (len) {
         if (!(*out = tee_malloc(len)))
-            return tee_fail(env, TEE_ERROR_NO_MEMORY, "ocall %#x: out of memory", number);
+            return tee_fail(env, CLOISTER_E_NO_MEMORY, "ocall %#x: out of memory", number);
         memcpy(*out, data, len);
         *outlen = len;
     }
-    return TEE_OK;
+    return CLOISTER_OK;
 }

@@ -100,7 +100,7 @@ static int worker_ocall(struct tee_port *port, const uint8_t *req, size_t len,
     struct ring_slot *s = ring_slot(&ep->ring, w->slot);
     size_t capacity = ring_slot_capacity(&ep->ring);
     if (len > capacity)
-        return TEE_ERROR_TOO_BIG;
+        return CLOISTER_E_TOO_BIG;
     memcpy(ring_slot_data(&ep->ring, w->slot), req, len);
     atomic_store(&s->len, (uint32_t)len);
     ring_slot_set(s, RING_SLOT_OCALL, &s->host_sleeps);
@@ -109,7 +109,7 @@ static int worker_ocall(struct tee_port *port, const uint8_t *req, size_t len,
         if (st == RING_SLOT_OCALL_DONE)
             break;
         if (st != RING_SLOT_OCALL)
-            return TEE_ERROR_PROTOCOL;
+            return CLOISTER_E_PROTOCOL;
         bool slept = false;
         if (ring_wait_change(&s->state, st, ep->spin, &s->enclave_sleeps, -1, 1000, host_gone,
                              ep, &slept) == RING_WAIT_ABANDONED)
@@ -119,10 +119,10 @@ static int worker_ocall(struct tee_port *port, const uint8_t *req, size_t len,
     int rc = copy_in(s, capacity, &w->answer, &w->answercap, &n);
     atomic_store(&s->state, RING_SLOT_BUSY);
     if (rc != 0)
-        return TEE_ERROR_PROTOCOL;
+        return CLOISTER_E_PROTOCOL;
     *answer = w->answer;
     *answer_len = n;
-    return TEE_OK;
+    return CLOISTER_OK;
 }
 
 static int scan(struct enclave_proc *ep, uint32_t start)
@@ -230,16 +230,16 @@ static int decode_start(struct start_msg *m, const uint8_t *buf, size_t len)
 /* The image this process runs, checked against its signature: the measured bytes must be the
  * bytes that run, so a memfd must carry the write/grow/shrink seals. */
 static int check_identity(struct tee_identity *id, const struct start_msg *m,
-                          struct tee_err *err)
+                          struct cloister_err *err)
 {
     int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return tee_errf(err, "cannot open /proc/self/exe: %s", strerror(errno));
+        return cloister_errf(err, CLOISTER_E_INVALID, "cannot open /proc/self/exe: %s", strerror(errno));
     int seals = fcntl(fd, F_GET_SEALS);
     int need = F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK;
     int rc = 0;
     if (seals >= 0 && (seals & need) != need)
-        rc = tee_errf(err, "the image runs from an unsealed memfd (seals %#x)", seals);
+        rc = cloister_errf(err, CLOISTER_E_INVALID, "the image runs from an unsealed memfd (seals %#x)", seals);
     if (rc == 0)
         rc = tee_image_verify_fd(id, fd, m->sig, m->siglen, err);
     close(fd);
@@ -254,7 +254,7 @@ static void write_reply(struct enclave_proc *ep, int status, const char *message
     wire_put_header(&w, MSG_REPLY, MSG_VERSION);
     wire_put_u8(&w, msg_status_encode(status));
     wire_put_str(&w, message);
-    if (status == TEE_OK) {
+    if (status == CLOISTER_OK) {
         wire_put_bytes(&w, id->mrenclave, TEE_HASH_LEN);
         wire_put_bytes(&w, id->mrsigner, TEE_HASH_LEN);
         wire_put_u16(&w, id->config.product_id);
@@ -270,52 +270,43 @@ static void write_reply(struct enclave_proc *ep, int status, const char *message
     ep->ring.hdr->reply_len = (uint32_t)w.len;
 }
 
-static int fail(struct tee_err *err, int status, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
-    va_end(ap);
-    return status;
-}
-
 /* Step 1-3: everything that reads outside the process happens here. */
 static int load(struct enclave_proc *ep, const struct tee_enclave_def *def, const uint8_t *msg,
-                size_t len, struct tee_identity *id, struct tee_sandbox *sb, struct tee_err *err)
+                size_t len, struct tee_identity *id, struct tee_sandbox *sb, struct cloister_err *err)
 {
     struct start_msg m;
     if (decode_start(&m, msg, len) != 0)
-        return fail(err, TEE_ERROR_PROTOCOL, "start message: malformed");
+        return cloister_errf(err, CLOISTER_E_PROTOCOL, "start message: malformed");
     if (tee_sandbox_harden(sb, err) != 0)
-        return TEE_ERROR_SYSTEM;
+        return CLOISTER_E_SYSTEM;
     if (check_identity(id, &m, err) != 0)
-        return TEE_ERROR_IMAGE;
+        return CLOISTER_E_IMAGE;
     const char *failed;
     if (crypto_selftest(&failed) != 0)
-        return fail(err, TEE_ERROR_FAILED, "crypto self-test failed: %s", failed);
+        return cloister_errf(err, CLOISTER_E_FAILED, "crypto self-test failed: %s", failed);
     tee_self *self = tee_rt_load_self(id, m.home, err);
     if (!self)
-        return TEE_ERROR_DENIED;
+        return CLOISTER_E_DENIED;
     size_t capacity = ring_slot_capacity(&ep->ring);
     ep->spin = m.wait == TEE_WAIT_BLOCK ? 0 : (uint32_t)m.spin;
     ep->nworkers = (unsigned)m.workers;
     ep->max_message = m.max_message < capacity ? m.max_message : capacity;
     if (!(ep->rt = tee_rt_new(def, self, ep->max_message))) {
         tee_self_free(self);
-        return fail(err, TEE_ERROR_NO_MEMORY, "out of memory");
+        return cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
     }
     ep->rt->gramine = tee_gramine_detect();
-    return TEE_OK;
+    return CLOISTER_OK;
 }
 
 /* Step 4: close the filesystem, create the workers, then seccomp on every thread. */
 static int enter_sandbox(struct enclave_proc *ep, struct worker *workers,
-                         struct tee_sandbox *sb, struct tee_err *err)
+                         struct tee_sandbox *sb, struct cloister_err *err)
 {
     sb->secret_memory = tee_secret_memory_kind();
     bool gramine = ep->rt->gramine; /* SGX isolates it there; Gramine has no seccomp/Landlock */
     if (!gramine && tee_sandbox_landlock(sb, err) != 0)
-        return TEE_ERROR_SYSTEM;
+        return CLOISTER_E_SYSTEM;
     unsigned n = ep->nworkers;
     for (unsigned i = 0; i < n; i++) {
         workers[i] = (struct worker){.port.ocall = worker_ocall, .ep = ep};
@@ -323,7 +314,7 @@ static int enter_sandbox(struct enclave_proc *ep, struct worker *workers,
         wire_writer_init(&workers[i].scratch);
         if (i > 0 && pthread_create(&workers[i].thread, NULL, worker_main, &workers[i]) != 0) {
             ep->nworkers = i;
-            return fail(err, TEE_ERROR_SYSTEM, "cannot create worker thread %u", i);
+            return cloister_errf(err, CLOISTER_E_SYSTEM, "cannot create worker thread %u", i);
         }
     }
     /* A new thread makes a few system calls of its own (robust list, rseq) as it starts: let
@@ -331,25 +322,25 @@ static int enter_sandbox(struct enclave_proc *ep, struct worker *workers,
     while (atomic_load(&ep->running) < n - 1)
         sched_yield();
     if (!gramine && tee_sandbox_seccomp(sb, err) != 0)
-        return TEE_ERROR_SYSTEM;
-    return TEE_OK;
+        return CLOISTER_E_SYSTEM;
+    return CLOISTER_OK;
 }
 
 static int start(struct enclave_proc *ep, const struct tee_enclave_def *def,
                  struct worker *workers, struct tee_identity *id, struct tee_sandbox *sb,
-                 struct tee_err *err)
+                 struct cloister_err *err)
 {
     uint32_t len = ep->ring.hdr->start_len;
     if (len > RING_CONTROL_SIZE)
-        return fail(err, TEE_ERROR_PROTOCOL, "start message: bad length %u", len);
+        return cloister_errf(err, CLOISTER_E_PROTOCOL, "start message: bad length %u", len);
     uint8_t *copy = tee_malloc(len ? len : 1);
     if (!copy)
-        return fail(err, TEE_ERROR_NO_MEMORY, "out of memory");
+        return cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
     memcpy(copy, ep->ring.control, len);
     int status = load(ep, def, copy, len, id, sb, err);
     crypto_wipe(copy, len);
     tee_free(copy);
-    return status == TEE_OK ? enter_sandbox(ep, workers, sb, err) : status;
+    return status == CLOISTER_OK ? enter_sandbox(ep, workers, sb, err) : status;
 }
 
 static void free_worker(struct worker *w)
@@ -380,13 +371,13 @@ int tee_enclave_main(const struct tee_enclave_def *def, int argc, char **argv)
     static struct worker workers[TEE_WORKERS_MAX];
     struct tee_identity id;
     struct tee_sandbox sb = {0};
-    struct tee_err err = {""};
+    struct cloister_err err = {0};
     int status = start(&ep, def, workers, &id, &sb, &err);
     struct ring_header *h = ep.ring.hdr;
     write_reply(&ep, status, err.msg, &id, &sb);
-    atomic_store(&h->phase, status == TEE_OK ? RING_PHASE_RUNNING : RING_PHASE_FAILED);
+    atomic_store(&h->phase, status == CLOISTER_OK ? RING_PHASE_RUNNING : RING_PHASE_FAILED);
     ring_futex_wake(&h->phase, INT_MAX);
-    if (status == TEE_OK)
+    if (status == CLOISTER_OK)
         worker_main(&workers[0]);
     atomic_store(&h->phase, RING_PHASE_STOPPING); /* release the other workers too */
     ring_futex_wake(&h->submit_seq, INT_MAX);
@@ -397,5 +388,5 @@ int tee_enclave_main(const struct tee_enclave_def *def, int argc, char **argv)
     tee_rt_free(ep.rt);
     ring_unmap(&ep.ring);
     /* _exit: no atexit handlers (they would need more than the sandbox allows). */
-    _exit(status == TEE_OK ? 0 : 1);
+    _exit(status == CLOISTER_OK ? 0 : 1);
 }

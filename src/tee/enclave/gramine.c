@@ -22,13 +22,13 @@ bool tee_gramine_detect(void)
 }
 
 int tee_gramine_evidence(const uint8_t report_data[TEE_REPORT_DATA_LEN], struct wire_writer *out,
-                         struct tee_err *err)
+                         struct cloister_err *err)
 {
     int fd = open("/dev/attestation/user_report_data", O_WRONLY | O_CLOEXEC);
     if (fd < 0 || write(fd, report_data, TEE_REPORT_DATA_LEN) != TEE_REPORT_DATA_LEN) {
         if (fd >= 0)
             close(fd);
-        return tee_errf(err, "/dev/attestation/user_report_data: %s", strerror(errno));
+        return cloister_errf(err, CLOISTER_E_INVALID, "/dev/attestation/user_report_data: %s", strerror(errno));
     }
     close(fd);
     uint8_t *quote = tee_malloc(QUOTE_MAX);
@@ -45,6 +45,6 @@ int tee_gramine_evidence(const uint8_t report_data[TEE_REPORT_DATA_LEN], struct 
     }
     tee_free(quote);
     if (n <= 0)
-        return tee_errf(err, "/dev/attestation/quote: %s", n < 0 ? strerror(saved) : "empty");
+        return cloister_errf(err, CLOISTER_E_INVALID, "/dev/attestation/quote: %s", n < 0 ? strerror(saved) : "empty");
     return 0;
 }

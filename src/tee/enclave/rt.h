@@ -45,7 +45,7 @@ struct tee_env {
 
 /* Checks the identity of an image (bytes or fd), opens the platform and makes the tee_self
  * both backends use. All file access of the trusted side happens here. */
-tee_self *tee_rt_load_self(const struct tee_identity *id, const char *home, struct tee_err *err);
+tee_self *tee_rt_load_self(const struct tee_identity *id, const char *home, struct cloister_err *err);
 
 /* An instance of def (NULL def: built-ins only) owning self. */
 struct tee_rt *tee_rt_new(const struct tee_enclave_def *def, tee_self *self, size_t max_message);
@@ -73,16 +73,16 @@ extern const struct tee_ecall_entry tee_builtin_ecalls[];
 extern const size_t tee_builtin_necalls;
 
 /* Sandbox of the proc backend (sandbox.c), applied in this order by the enclave process. */
-int tee_sandbox_harden(struct tee_sandbox *sb, struct tee_err *err);   /* prctl + rlimit */
-int tee_sandbox_landlock(struct tee_sandbox *sb, struct tee_err *err); /* deny-all */
-int tee_sandbox_seccomp(struct tee_sandbox *sb, struct tee_err *err);  /* all threads */
+int tee_sandbox_harden(struct tee_sandbox *sb, struct cloister_err *err);   /* prctl + rlimit */
+int tee_sandbox_landlock(struct tee_sandbox *sb, struct cloister_err *err); /* deny-all */
+int tee_sandbox_seccomp(struct tee_sandbox *sb, struct cloister_err *err);  /* all threads */
 
 
 /* Gramine (docs/tee.md section 9, UNTESTED: no SGX here): whether /dev/attestation exists, and
  * an sgx-dcap evidence envelope for report_data from it (gramine.c). */
 bool tee_gramine_detect(void);
 int tee_gramine_evidence(const uint8_t report_data[TEE_REPORT_DATA_LEN], struct wire_writer *out,
-                         struct tee_err *err);
+                         struct cloister_err *err);
 
 /* Empties a reused writer, wiping what it held (reset) or not, for bytes the host sees anyway
  * (empty). */

@@ -46,12 +46,12 @@
 #define TEE_SANITIZER_BUILD 0
 #endif
 
-static int sys_fail(struct tee_err *err, const char *what)
+static int sys_fail(struct cloister_err *err, const char *what)
 {
-    return tee_errf(err, "%s: %s", what, strerror(errno));
+    return cloister_errf(err, CLOISTER_E_INVALID, "%s: %s", what, strerror(errno));
 }
 
-int tee_sandbox_harden(struct tee_sandbox *sb, struct tee_err *err)
+int tee_sandbox_harden(struct tee_sandbox *sb, struct cloister_err *err)
 {
     if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
         return sys_fail(err, "PR_SET_NO_NEW_PRIVS");
@@ -86,7 +86,7 @@ struct ll_ruleset_attr {
     uint64_t scoped;
 };
 
-int tee_sandbox_landlock(struct tee_sandbox *sb, struct tee_err *err)
+int tee_sandbox_landlock(struct tee_sandbox *sb, struct cloister_err *err)
 {
     long abi = syscall(SYS_landlock_create_ruleset, NULL, 0, LL_CREATE_RULESET_VERSION);
     if (abi < 1)
@@ -191,11 +191,11 @@ static int add_rules(scmp_filter_ctx ctx, pid_t self)
     return rc;
 }
 
-int tee_sandbox_seccomp(struct tee_sandbox *sb, struct tee_err *err)
+int tee_sandbox_seccomp(struct tee_sandbox *sb, struct cloister_err *err)
 {
     scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
     if (!ctx)
-        return tee_errf(err, "seccomp: cannot create a filter");
+        return cloister_errf(err, CLOISTER_E_INVALID, "seccomp: cannot create a filter");
     int rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
     if (rc == 0)
         rc = add_rules(ctx, getpid());
@@ -203,7 +203,7 @@ int tee_sandbox_seccomp(struct tee_sandbox *sb, struct tee_err *err)
         rc = seccomp_load(ctx);
     seccomp_release(ctx);
     if (rc != 0)
-        return tee_errf(err, "seccomp: cannot install the filter: %s", strerror(-rc));
+        return cloister_errf(err, CLOISTER_E_INVALID, "seccomp: cannot install the filter: %s", strerror(-rc));
     sb->seccomp = true;
     sb->sanitizer_allowances = TEE_SANITIZER_BUILD;
     return 0;

@@ -55,8 +55,8 @@ void host_counters_sum(struct tee_enclave *e, uint64_t sum[HOST_NCOUNTERS]);
 int host_error(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 void host_put_request(struct wire_writer *w, const struct tee_call *calls, size_t n);
-/* Decodes a response for calls[0..n): fills each status and out (malloc'd). Returns TEE_OK,
- * the enclave's refusal of the whole request, or TEE_ERROR_PROTOCOL (nothing allocated). */
+/* Decodes a response for calls[0..n): fills each status and out (malloc'd). Returns CLOISTER_OK,
+ * the enclave's refusal of the whole request, or CLOISTER_E_PROTOCOL (nothing allocated). */
 int host_get_response(struct tee_enclave *e, const uint8_t *buf, size_t len,
                       struct tee_call *calls, size_t n);
 /* Serves one ocall message (private memory); the answer message is appended to answer and

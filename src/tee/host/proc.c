@@ -14,7 +14,7 @@
  *
  * Death: a monitor thread per enclave polls its pidfd; when the process ends it records why,
  * marks the enclave dead, stamps every slot DEAD and wakes every futex, so pending calls return
- * TEE_ERROR_DEAD at once and later calls fail fast. A call past call_timeout_ms, or an enclave
+ * CLOISTER_E_DEAD at once and later calls fail fast. A call past call_timeout_ms, or an enclave
  * breaking the protocol, gets the process killed first. */
 #define CLOG_MODULE "tee"
 #include "tee/host/host.h"
@@ -135,10 +135,10 @@ static void *monitor_main(void *arg)
 static int dead_error(const struct tee_enclave *e, struct proc *p)
 {
     pthread_mutex_lock(&p->death_lock);
-    host_error(TEE_ERROR_DEAD, "enclave '%s' (pid %d) %s; tee_restart() starts it again",
+    host_error(CLOISTER_E_DEAD, "enclave '%s' (pid %d) %s; tee_restart() starts it again",
                e->name, (int)p->pid, p->death[0] ? p->death : "is gone");
     pthread_mutex_unlock(&p->death_lock);
-    return TEE_ERROR_DEAD;
+    return CLOISTER_E_DEAD;
 }
 
 /* A copy of fd numbered 10 or above, so that dup2 onto fd 3 in the child clobbers nothing. */
@@ -243,9 +243,9 @@ static int read_reply(struct tee_enclave *e, struct proc *p)
     wire_reader_init(&r, p->ring.control, len <= RING_CONTROL_SIZE ? len : 0);
     wire_get_header(&r, MSG_REPLY, MSG_VERSION);
     int status = msg_status_decode(&r);
-    char message[TEE_ERR_MAX];
+    char message[CLOISTER_ERR_MAX];
     wire_get_str(&r, message, sizeof message);
-    if (wire_reader_ok(&r) && status != TEE_OK)
+    if (wire_reader_ok(&r) && status != CLOISTER_OK)
         return host_error(status, "enclave '%s' refused to start: %s", e->name, message);
     uint8_t mrenclave[TEE_HASH_LEN], mrsigner[TEE_HASH_LEN];
     wire_get_bytes_exact(&r, mrenclave, sizeof mrenclave);
@@ -265,18 +265,18 @@ static int read_reply(struct tee_enclave *e, struct proc *p)
     uint8_t memory = wire_get_u8(&r);
     uint64_t pid = wire_get_varint(&r);
     if (wire_reader_finish(&r) != 0 || memory > TEE_SECRET_MEMORY_MEMFD_SECRET)
-        return host_error(TEE_ERROR_PROTOCOL, "enclave '%s': malformed start reply: %s",
+        return host_error(CLOISTER_E_PROTOCOL, "enclave '%s': malformed start reply: %s",
                           e->name, wire_reader_error(&r));
     e->sandbox.secret_memory = (enum tee_secret_memory)memory;
     if (memcmp(mrenclave, e->id.mrenclave, TEE_HASH_LEN) != 0 ||
         memcmp(mrsigner, e->id.mrsigner, TEE_HASH_LEN) != 0 ||
         product_id != e->id.config.product_id || svn != e->id.config.svn)
-        return host_error(TEE_ERROR_IMAGE, "enclave '%s' measured itself differently from the "
+        return host_error(CLOISTER_E_IMAGE, "enclave '%s' measured itself differently from the "
                                            "loader", e->name);
     if (pid != (uint64_t)p->pid)
-        return host_error(TEE_ERROR_PROTOCOL, "enclave '%s' reports pid %llu, not %d", e->name,
+        return host_error(CLOISTER_E_PROTOCOL, "enclave '%s' reports pid %llu, not %d", e->name,
                           (unsigned long long)pid, (int)p->pid);
-    return TEE_OK;
+    return CLOISTER_OK;
 }
 
 static int wait_started(struct tee_enclave *e, struct proc *p)
@@ -293,7 +293,7 @@ static int wait_started(struct tee_enclave *e, struct proc *p)
         kill_enclave(p, "no start reply");
     if (atomic_load(&p->dead))
         return dead_error(e, p);
-    return host_error(TEE_ERROR_PROTOCOL, "enclave '%s': unknown start phase %u", e->name,
+    return host_error(CLOISTER_E_PROTOCOL, "enclave '%s': unknown start phase %u", e->name,
                       phase);
 }
 
@@ -303,36 +303,36 @@ static int proc_start(struct tee_enclave *e)
 {
     struct proc *p = calloc(1, sizeof *p);
     if (!p)
-        return host_error(TEE_ERROR_NO_MEMORY, "out of memory");
+        return host_error(CLOISTER_E_NO_MEMORY, "out of memory");
     p->ring_fd = p->pidfd = -1;
     pthread_mutex_init(&p->death_lock, NULL);
     sem_init(&p->free_slots, 0, e->opt.slots);
     e->backend = p;
     e->pid = 0;
-    int rc = TEE_OK;
+    int rc = CLOISTER_OK;
     if (ring_create(&p->ring, &p->ring_fd, e->opt.slots,
                     ring_slot_size_for(e->opt.max_message)) != 0 ||
         (p->ring_fd = high_fd(p->ring_fd)) < 0)
-        rc = host_error(TEE_ERROR_SYSTEM, "enclave '%s': ring: %s", e->name, strerror(errno));
-    if (rc == TEE_OK) {
+        rc = host_error(CLOISTER_E_SYSTEM, "enclave '%s': ring: %s", e->name, strerror(errno));
+    if (rc == CLOISTER_OK) {
         put_start(e, p);
         if (spawn(e, p) != 0)
-            rc = host_error(TEE_ERROR_SYSTEM, "enclave '%s': cannot start the process: %s",
+            rc = host_error(CLOISTER_E_SYSTEM, "enclave '%s': cannot start the process: %s",
                             e->name, strerror(errno));
     }
-    if (rc == TEE_OK) {
+    if (rc == CLOISTER_OK) {
         e->pid = p->pid;
         if (pthread_create(&p->monitor, NULL, monitor_main, p) != 0) {
             kill_enclave(p, "no monitor thread");
             waitid((idtype_t)P_PIDFD, (id_t)p->pidfd, NULL, WEXITED);
-            rc = host_error(TEE_ERROR_SYSTEM, "enclave '%s': cannot create its monitor",
+            rc = host_error(CLOISTER_E_SYSTEM, "enclave '%s': cannot create its monitor",
                             e->name);
         } else {
             p->monitor_started = true;
             rc = wait_started(e, p);
         }
     }
-    if (rc != TEE_OK)
+    if (rc != CLOISTER_OK)
         proc_stop(e);
     return rc;
 }
@@ -383,7 +383,7 @@ static void release_slot(struct proc *p, uint32_t i)
 static int protocol_violation(struct tee_enclave *e, struct proc *p, const char *what)
 {
     kill_enclave(p, what);
-    return host_error(TEE_ERROR_PROTOCOL, "enclave '%s' broke the ring protocol (%s) and was "
+    return host_error(CLOISTER_E_PROTOCOL, "enclave '%s' broke the ring protocol (%s) and was "
                                           "killed", e->name, what);
 }
 
@@ -401,7 +401,7 @@ static int serve_ocall(struct tee_enclave *e, struct proc *p, uint32_t i)
         host_serve_ocall(e, copy, len, &answer);
         free(copy);
     }
-    int rc = TEE_OK;
+    int rc = CLOISTER_OK;
     if (copy && wire_writer_ok(&answer) && answer.len <= ring_slot_capacity(&p->ring)) {
         memcpy(ring_slot_data(&p->ring, i), answer.buf, answer.len);
         atomic_store(&s->len, (uint32_t)answer.len);
@@ -409,7 +409,7 @@ static int serve_ocall(struct tee_enclave *e, struct proc *p, uint32_t i)
     } else {
         /* The enclave would wait for this answer forever: stop it cleanly instead. */
         kill_enclave(p, "the host ran out of memory answering an ocall");
-        rc = host_error(TEE_ERROR_NO_MEMORY, "enclave '%s': the host ran out of memory "
+        rc = host_error(CLOISTER_E_NO_MEMORY, "enclave '%s': the host ran out of memory "
                         "answering an ocall; the enclave was killed", e->name);
     }
     wire_writer_free(&answer);
@@ -443,14 +443,14 @@ static int await(struct tee_enclave *e, struct proc *p, uint32_t i, struct tee_c
                                                        left, TICK_MS, proc_dead, p, &slept);
             if (w == RING_WAIT_TIMEOUT) {
                 kill_enclave(p, "a call ran past its timeout");
-                return host_error(TEE_ERROR_TIMEOUT, "enclave '%s': no answer within %u ms; "
+                return host_error(CLOISTER_E_TIMEOUT, "enclave '%s': no answer within %u ms; "
                                   "it was killed", e->name, e->opt.call_timeout_ms);
             }
             if (w == RING_WAIT_ABANDONED)
                 return dead_error(e, p);
         } else if (st == RING_SLOT_OCALL) {
             int rc = serve_ocall(e, p, i);
-            if (rc != TEE_OK)
+            if (rc != CLOISTER_OK)
                 return rc;
         } else if (st == RING_SLOT_DONE) {
             atomic_fetch_add(slept ? &e->fallbacks : &e->hits, 1);
@@ -458,7 +458,7 @@ static int await(struct tee_enclave *e, struct proc *p, uint32_t i, struct tee_c
             if (len > ring_slot_capacity(&p->ring))
                 return protocol_violation(e, p, "response length beyond the slot");
             int rc = host_get_response(e, ring_slot_data(&p->ring, i), len, calls, n);
-            if (rc == TEE_ERROR_PROTOCOL)
+            if (rc == CLOISTER_E_PROTOCOL)
                 protocol_violation(e, p, "malformed response");
             else
                 atomic_store(&s->state, RING_SLOT_IDLE);
@@ -475,7 +475,7 @@ static int proc_call(struct tee_enclave *e, struct tee_call *calls, size_t n)
 {
     struct proc *p = e->backend;
     if (!p || atomic_load(&p->dead))
-        return p ? dead_error(e, p) : host_error(TEE_ERROR_DEAD, "enclave '%s' is stopped",
+        return p ? dead_error(e, p) : host_error(CLOISTER_E_DEAD, "enclave '%s' is stopped",
                                                  e->name);
     uint32_t i = claim_slot(p);
     struct ring_slot *s = ring_slot(&p->ring, i);
@@ -484,7 +484,7 @@ static int proc_call(struct tee_enclave *e, struct tee_call *calls, size_t n)
     host_put_request(&w, calls, n);
     int rc;
     if (!wire_writer_ok(&w)) {
-        rc = host_error(TEE_ERROR_TOO_BIG, "enclave '%s': a request of %zu calls exceeds the "
+        rc = host_error(CLOISTER_E_TOO_BIG, "enclave '%s': a request of %zu calls exceeds the "
                         "%zu-byte message limit", e->name, n, e->opt.max_message);
     } else if (atomic_load(&s->state) != RING_SLOT_IDLE) {
         rc = atomic_load(&p->dead) ? dead_error(e, p)

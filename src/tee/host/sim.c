@@ -22,27 +22,27 @@ static int sim_ocall(struct tee_port *port, const uint8_t *req, size_t len,
     tee_writer_reset(&sp->answer);
     host_serve_ocall(sp->e, req, len, &sp->answer);
     if (!wire_writer_ok(&sp->answer))
-        return TEE_ERROR_NO_MEMORY;
+        return CLOISTER_E_NO_MEMORY;
     *answer = sp->answer.buf;
     *answer_len = sp->answer.len;
-    return TEE_OK;
+    return CLOISTER_OK;
 }
 
 static int sim_start(struct tee_enclave *e)
 {
-    struct tee_err err = {""};
+    struct cloister_err err = {0};
     tee_self *self = tee_rt_load_self(&e->id, e->home, &err);
     if (!self)
-        return host_error(TEE_ERROR_DENIED, "enclave '%s': %s", e->name, err.msg);
+        return host_error(CLOISTER_E_DENIED, "enclave '%s': %s", e->name, err.msg);
     struct tee_rt *rt = tee_rt_new(e->opt.enclave, self, e->opt.max_message);
     if (!rt) {
         tee_self_free(self);
-        return host_error(TEE_ERROR_NO_MEMORY, "out of memory");
+        return host_error(CLOISTER_E_NO_MEMORY, "out of memory");
     }
     e->backend = rt;
     e->pid = 0;
     e->sandbox = (struct tee_sandbox){.secret_memory = tee_secret_memory_kind()};
-    return TEE_OK;
+    return CLOISTER_OK;
 }
 
 static void sim_stop(struct tee_enclave *e)
@@ -118,14 +118,14 @@ static int sim_call(struct tee_enclave *e, struct tee_call *calls, size_t n)
 {
     struct tee_rt *rt = e->backend;
     if (!rt)
-        return host_error(TEE_ERROR_DEAD, "enclave '%s' is stopped", e->name);
+        return host_error(CLOISTER_E_DEAD, "enclave '%s' is stopped", e->name);
     struct sim_buffers local = {0}, *b = buffers_get(&local);
     struct sim_port port = {.port.ocall = sim_ocall, .e = e};
     wire_writer_init(&port.answer);
     host_put_request(&b->req, calls, n);
     int rc;
     if (!wire_writer_ok(&b->req) || b->req.len > e->opt.max_message) {
-        rc = host_error(TEE_ERROR_TOO_BIG, "enclave '%s': a request of %zu calls exceeds the "
+        rc = host_error(CLOISTER_E_TOO_BIG, "enclave '%s': a request of %zu calls exceeds the "
                         "%zu-byte message limit", e->name, n, e->opt.max_message);
     } else {
         tee_rt_handle(rt, &port.port, b->req.buf, b->req.len, &b->resp, &b->scratch);

@@ -80,7 +80,7 @@ static bool safe_name(const char *s)
 int tee_image_path(const char *name, char *out, size_t cap)
 {
     if (!safe_name(name))
-        return host_error(TEE_ERROR_INVALID, "bad enclave name '%s'", name);
+        return host_error(CLOISTER_E_INVALID, "bad enclave name '%s'", name);
     const char *dirs[] = {getenv("CLOISTER_ENCLAVE_DIR"), CLOISTER_ENCLAVE_BUILD_DIR,
                           CLOISTER_ENCLAVE_INSTALL_DIR};
     for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
@@ -88,9 +88,9 @@ int tee_image_path(const char *name, char *out, size_t cap)
             continue;
         int n = snprintf(out, cap, "%s/%s.enclave", dirs[i], name);
         if (n > 0 && (size_t)n < cap && access(out, R_OK) == 0)
-            return TEE_OK;
+            return CLOISTER_OK;
     }
-    return host_error(TEE_ERROR_NOT_FOUND,
+    return host_error(CLOISTER_E_NOT_FOUND,
                       "no image %s.enclave in $CLOISTER_ENCLAVE_DIR, %s or %s", name,
                       CLOISTER_ENCLAVE_BUILD_DIR, CLOISTER_ENCLAVE_INSTALL_DIR);
 }
@@ -123,25 +123,25 @@ static void free_enclave(struct tee_enclave *e)
 static int check_options(const struct tee_options *o)
 {
     if (!o->image || !*o->image)
-        return host_error(TEE_ERROR_INVALID, "tee_create: no image given");
+        return host_error(CLOISTER_E_INVALID, "tee_create: no image given");
     if (o->workers < 1 || o->workers > TEE_WORKERS_MAX)
-        return host_error(TEE_ERROR_INVALID, "tee_create: workers must be 1..%u, got %u",
+        return host_error(CLOISTER_E_INVALID, "tee_create: workers must be 1..%u, got %u",
                           TEE_WORKERS_MAX, o->workers);
     if (o->slots > 256)
-        return host_error(TEE_ERROR_INVALID, "tee_create: slots must be at most 256");
+        return host_error(CLOISTER_E_INVALID, "tee_create: slots must be at most 256");
     if (o->max_message < 4096 || o->max_message > ((size_t)1 << 30))
-        return host_error(TEE_ERROR_INVALID, "tee_create: max_message must be 4 KiB..1 GiB");
+        return host_error(CLOISTER_E_INVALID, "tee_create: max_message must be 4 KiB..1 GiB");
     if (o->backend != TEE_BACKEND_PROC && o->backend != TEE_BACKEND_SIM)
-        return host_error(TEE_ERROR_INVALID, "tee_create: unknown backend");
+        return host_error(CLOISTER_E_INVALID, "tee_create: unknown backend");
     if (o->wait != TEE_WAIT_SPIN && o->wait != TEE_WAIT_BLOCK)
-        return host_error(TEE_ERROR_INVALID, "tee_create: unknown wait mode");
+        return host_error(CLOISTER_E_INVALID, "tee_create: unknown wait mode");
     if (o->nocalls && !o->ocalls)
-        return host_error(TEE_ERROR_INVALID, "tee_create: nocalls without ocalls");
+        return host_error(CLOISTER_E_INVALID, "tee_create: nocalls without ocalls");
     for (size_t i = 0; i < o->nocalls; i++)
         if (o->ocalls[i].number > TEE_USER_CALL_MAX || !o->ocalls[i].fn)
-            return host_error(TEE_ERROR_INVALID, "tee_create: ocall %zu: number above %#x or "
+            return host_error(CLOISTER_E_INVALID, "tee_create: ocall %zu: number above %#x or "
                                                  "no function", i, TEE_USER_CALL_MAX);
-    return TEE_OK;
+    return CLOISTER_OK;
 }
 
 /* Name, paths and home of an enclave from its options. */
@@ -153,27 +153,27 @@ static int resolve(struct tee_enclave *e, const struct tee_options *o)
     if (n > sfx && strcmp(base + n - sfx, ".enclave") == 0)
         n -= sfx;
     if (n == 0 || n >= TEE_NAME_MAX)
-        return host_error(TEE_ERROR_INVALID, "image %s: bad file name", o->image);
+        return host_error(CLOISTER_E_INVALID, "image %s: bad file name", o->image);
     memcpy(e->name, base, n);
     e->name[n] = 0;
     if (!safe_name(e->name))
-        return host_error(TEE_ERROR_INVALID, "image %s: a name of letters, digits, '_', '-' "
+        return host_error(CLOISTER_E_INVALID, "image %s: a name of letters, digits, '_', '-' "
                           "and '.' is needed (it names the store)", o->image);
     char home[4096];
     if (!o->home && tee_home_dir(home, sizeof home) != 0)
-        return host_error(TEE_ERROR_INVALID, "no home directory: set CLOISTER_HOME");
+        return host_error(CLOISTER_E_INVALID, "no home directory: set CLOISTER_HOME");
     e->image_path = strdup(o->image);
     e->sig_path = o->signature ? strdup(o->signature) : dup_printf("%s.sig", o->image);
     e->home = strdup(o->home ? o->home : home);
     if (!e->image_path || !e->sig_path || !e->home)
-        return host_error(TEE_ERROR_NO_MEMORY, "out of memory");
+        return host_error(CLOISTER_E_NO_MEMORY, "out of memory");
     e->opt = *o;
     e->opt.image = e->image_path;
     e->opt.signature = e->sig_path;
     e->opt.home = e->home;
     if (!e->opt.slots)
         e->opt.slots = 2 * e->opt.workers + 2;
-    return TEE_OK;
+    return CLOISTER_OK;
 }
 
 /* Reads the image and its signature file and checks them, as the loader (the enclave checks
@@ -181,24 +181,24 @@ static int resolve(struct tee_enclave *e, const struct tee_options *o)
 static int load_image(struct tee_enclave *e)
 {
     if (file_read_all(e->image_path, TEE_IMAGE_MAX, &e->image, &e->image_len) != 0)
-        return host_error(errno == ENOENT ? TEE_ERROR_NOT_FOUND : TEE_ERROR_IMAGE,
+        return host_error(errno == ENOENT ? CLOISTER_E_NOT_FOUND : CLOISTER_E_IMAGE,
                           "image %s: %s", e->image_path, strerror(errno));
     if (file_read_all(e->sig_path, SIG_MAX, &e->sig, &e->sig_len) != 0)
-        return host_error(errno == ENOENT ? TEE_ERROR_NOT_FOUND : TEE_ERROR_IMAGE,
+        return host_error(errno == ENOENT ? CLOISTER_E_NOT_FOUND : CLOISTER_E_IMAGE,
                           "signature %s: %s (sign the image with 'cloister enclave sign')",
                           e->sig_path, strerror(errno));
-    struct tee_err err = {""};
+    struct cloister_err err = {0};
     if (tee_image_verify(&e->id, e->image, e->image_len, e->sig, e->sig_len, &err) != 0)
-        return host_error(TEE_ERROR_IMAGE, "image %s refused: %s", e->image_path, err.msg);
+        return host_error(CLOISTER_E_IMAGE, "image %s refused: %s", e->image_path, err.msg);
     /* Sealed blobs are bound to MRENCLAVE: one store per measurement by default. */
     char mr[2 * TEE_HASH_LEN + 1];
     hex_encode(mr, e->id.mrenclave, TEE_HASH_LEN);
     e->store_dir = e->opt.store_dir ? strdup(e->opt.store_dir)
                                     : dup_printf("%s/enclaves/%s/%.16s", e->home, e->name, mr);
     if (!e->store_dir)
-        return host_error(TEE_ERROR_NO_MEMORY, "out of memory");
+        return host_error(CLOISTER_E_NO_MEMORY, "out of memory");
     e->opt.store_dir = e->store_dir;
-    return TEE_OK;
+    return CLOISTER_OK;
 }
 
 static int call_locked(struct tee_enclave *e, struct tee_call *calls, size_t n);
@@ -207,14 +207,14 @@ static int call_locked(struct tee_enclave *e, struct tee_call *calls, size_t n);
 static int start_enclave(struct tee_enclave *e)
 {
     int rc = e->ops->start(e);
-    if (rc != TEE_OK)
+    if (rc != CLOISTER_OK)
         return rc;
     struct tee_call start = {.number = TEE_ECALL_START};
     rc = call_locked(e, &start, 1);
-    if (rc == TEE_OK)
+    if (rc == CLOISTER_OK)
         rc = start.status;
     free(start.out);
-    if (rc != TEE_OK) {
+    if (rc != CLOISTER_OK) {
         char why[sizeof last_error];
         snprintf(why, sizeof why, "%s", last_error);
         e->ops->stop(e);
@@ -222,32 +222,32 @@ static int start_enclave(struct tee_enclave *e)
     }
     clog_info("enclave '%s' started (%s backend, pid %d)", e->name,
               tee_backend_name(e->opt.backend), e->pid);
-    return TEE_OK;
+    return CLOISTER_OK;
 }
 
 int tee_create(const struct tee_options *o, tee_enclave **out)
 {
     *out = NULL;
     int rc = check_options(o);
-    if (rc != TEE_OK)
+    if (rc != CLOISTER_OK)
         return rc;
     struct tee_enclave *e = calloc(1, sizeof *e);
     if (!e)
-        return host_error(TEE_ERROR_NO_MEMORY, "out of memory");
+        return host_error(CLOISTER_E_NO_MEMORY, "out of memory");
     pthread_rwlock_init(&e->lock, NULL);
     host_counters_init(e);
     e->ops = o->backend == TEE_BACKEND_SIM ? &host_sim_backend : &host_proc_backend;
     rc = resolve(e, o);
-    if (rc == TEE_OK)
+    if (rc == CLOISTER_OK)
         rc = load_image(e);
-    if (rc == TEE_OK)
+    if (rc == CLOISTER_OK)
         rc = start_enclave(e);
-    if (rc != TEE_OK) {
+    if (rc != CLOISTER_OK) {
         free_enclave(e);
         return rc;
     }
     *out = e;
-    return TEE_OK;
+    return CLOISTER_OK;
 }
 
 void tee_destroy(tee_enclave *e)
@@ -289,7 +289,7 @@ static void set_enclave_error(const struct tee_enclave *e, uint32_t number, int 
     for (size_t i = 0; i < n; i++)
         clean[i] = isprint(text[i]) ? (char)text[i] : '?';
     clean[n] = 0;
-    host_error(status, "enclave '%s', ecall %#x: %s%s%s", e->name, number, tee_strerror(status),
+    host_error(status, "enclave '%s', ecall %#x: %s%s%s", e->name, number, cloister_strerror(status),
                n ? ": " : "", clean);
 }
 
@@ -304,7 +304,7 @@ static void free_outputs(struct tee_call *calls, size_t n)
 
 static int protocol_error(const struct tee_enclave *e, struct wire_reader *r)
 {
-    return host_error(TEE_ERROR_PROTOCOL, "enclave '%s' sent a malformed response: %s",
+    return host_error(CLOISTER_E_PROTOCOL, "enclave '%s' sent a malformed response: %s",
                       e->name, wire_reader_error(r));
 }
 
@@ -315,7 +315,7 @@ int host_get_response(struct tee_enclave *e, const uint8_t *buf, size_t len,
     wire_reader_init(&r, buf, len);
     wire_get_header(&r, MSG_RESPONSE, MSG_VERSION);
     int status = msg_status_decode(&r);
-    if (wire_reader_ok(&r) && status != TEE_OK) {
+    if (wire_reader_ok(&r) && status != CLOISTER_OK) {
         size_t tlen;
         const uint8_t *text = wire_get_bytes(&r, 1024, &tlen);
         if (wire_reader_finish(&r) != 0)
@@ -332,11 +332,11 @@ int host_get_response(struct tee_enclave *e, const uint8_t *buf, size_t len,
         const uint8_t *out = wire_get_bytes(&r, e->opt.max_message, &olen);
         if (!wire_reader_ok(&r))
             break;
-        if (calls[i].status != TEE_OK) {
+        if (calls[i].status != CLOISTER_OK) {
             set_enclave_error(e, calls[i].number, calls[i].status, out, olen);
         } else if (olen) {
             if (!(calls[i].out = malloc(olen))) {
-                calls[i].status = host_error(TEE_ERROR_NO_MEMORY, "out of memory");
+                calls[i].status = host_error(CLOISTER_E_NO_MEMORY, "out of memory");
                 continue;
             }
             memcpy(calls[i].out, out, olen);
@@ -347,44 +347,44 @@ int host_get_response(struct tee_enclave *e, const uint8_t *buf, size_t len,
         free_outputs(calls, n);
         return protocol_error(e, &r);
     }
-    return TEE_OK;
+    return CLOISTER_OK;
 }
 
 static int check_calls(const struct tee_enclave *e, const struct tee_call *calls, size_t n)
 {
     if (n == 0 || n > TEE_BATCH_MAX)
-        return host_error(TEE_ERROR_INVALID, "a batch has 1..%u calls, got %zu", TEE_BATCH_MAX,
+        return host_error(CLOISTER_E_INVALID, "a batch has 1..%u calls, got %zu", TEE_BATCH_MAX,
                           n);
     for (size_t i = 0; i < n; i++) {
         if (calls[i].inlen > e->opt.max_message)
-            return host_error(TEE_ERROR_TOO_BIG,
+            return host_error(CLOISTER_E_TOO_BIG,
                               "ecall %#x: %zu input bytes exceed the %zu-byte message limit",
                               calls[i].number, calls[i].inlen, e->opt.max_message);
         if (calls[i].inlen && !calls[i].in)
-            return host_error(TEE_ERROR_INVALID, "ecall %#x: NULL input of %zu bytes",
+            return host_error(CLOISTER_E_INVALID, "ecall %#x: NULL input of %zu bytes",
                               calls[i].number, calls[i].inlen);
     }
-    return TEE_OK;
+    return CLOISTER_OK;
 }
 
 static int call_locked(struct tee_enclave *e, struct tee_call *calls, size_t n)
 {
     int rc = check_calls(e, calls, n);
-    if (rc != TEE_OK)
+    if (rc != CLOISTER_OK)
         return rc;
     for (size_t i = 0; i < n; i++) {
         calls[i].out = NULL;
         calls[i].outlen = 0;
-        calls[i].status = TEE_ERROR_FAILED;
+        calls[i].status = CLOISTER_E_FAILED;
     }
     rc = e->ops->call(e, calls, n);
-    uint64_t delta[HOST_NCOUNTERS] = {[HOST_ECALLS] = n, [HOST_CROSSINGS] = rc == TEE_OK};
+    uint64_t delta[HOST_NCOUNTERS] = {[HOST_ECALLS] = n, [HOST_CROSSINGS] = rc == CLOISTER_OK};
     for (size_t i = 0; i < n; i++) {
-        if (rc != TEE_OK)
+        if (rc != CLOISTER_OK)
             calls[i].status = rc;
-        delta[HOST_BYTES_IN] += rc == TEE_OK ? calls[i].inlen : 0;
+        delta[HOST_BYTES_IN] += rc == CLOISTER_OK ? calls[i].inlen : 0;
         delta[HOST_BYTES_OUT] += calls[i].outlen;
-        delta[HOST_FAILURES] += calls[i].status != TEE_OK;
+        delta[HOST_FAILURES] += calls[i].status != CLOISTER_OK;
     }
     host_counters_add(e, delta);
     return rc;
@@ -393,7 +393,7 @@ static int call_locked(struct tee_enclave *e, struct tee_call *calls, size_t n)
 int tee_ecall_batch(tee_enclave *e, struct tee_call *calls, size_t n)
 {
     if (in_ocall_of == e)
-        return host_error(TEE_ERROR_BUSY, "enclave '%s': ecall from inside one of its ocalls",
+        return host_error(CLOISTER_E_BUSY, "enclave '%s': ecall from inside one of its ocalls",
                           e->name);
     pthread_rwlock_rdlock(&e->lock);
     int rc = call_locked(e, calls, n);
@@ -406,7 +406,7 @@ int tee_ecall(tee_enclave *e, uint32_t number, const void *in, size_t inlen, uin
 {
     struct tee_call call = {.number = number, .in = in, .inlen = inlen};
     int rc = tee_ecall_batch(e, &call, 1);
-    if (rc == TEE_OK)
+    if (rc == CLOISTER_OK)
         rc = call.status;
     if (out) {
         *out = call.out;
@@ -427,9 +427,9 @@ void tee_calls_free(struct tee_call *calls, size_t n)
 static int store_path(const struct tee_enclave *e, const char *name, char *path, size_t cap)
 {
     if (!safe_name(name))
-        return host_error(TEE_ERROR_INVALID, "store: bad blob name");
+        return host_error(CLOISTER_E_INVALID, "store: bad blob name");
     int n = snprintf(path, cap, "%s/%s.sealed", e->store_dir, name);
-    return n > 0 && (size_t)n < cap ? TEE_OK : host_error(TEE_ERROR_INVALID, "store: path");
+    return n > 0 && (size_t)n < cap ? CLOISTER_OK : host_error(CLOISTER_E_INVALID, "store: path");
 }
 
 static int store_put(struct tee_enclave *e, const uint8_t *in, size_t inlen)
@@ -441,13 +441,13 @@ static int store_put(struct tee_enclave *e, const uint8_t *in, size_t inlen)
     size_t len;
     const uint8_t *blob = wire_get_bytes(&r, inlen, &len);
     if (wire_reader_finish(&r) != 0)
-        return host_error(TEE_ERROR_INVALID, "store_put: %s", wire_reader_error(&r));
+        return host_error(CLOISTER_E_INVALID, "store_put: %s", wire_reader_error(&r));
     int rc = store_path(e, name, path, sizeof path);
-    if (rc != TEE_OK)
+    if (rc != CLOISTER_OK)
         return rc;
     if (file_mkdirs(e->store_dir, 0700) != 0 || file_write_atomic(path, blob, len, 0600) != 0)
-        return host_error(TEE_ERROR_SYSTEM, "store_put %s: %s", path, strerror(errno));
-    return TEE_OK;
+        return host_error(CLOISTER_E_SYSTEM, "store_put %s: %s", path, strerror(errno));
+    return CLOISTER_OK;
 }
 
 static int store_get(struct tee_enclave *e, const uint8_t *in, size_t inlen,
@@ -458,19 +458,19 @@ static int store_get(struct tee_enclave *e, const uint8_t *in, size_t inlen,
     char name[TEE_NAME_MAX], path[4096];
     wire_get_str(&r, name, sizeof name);
     if (wire_reader_finish(&r) != 0)
-        return host_error(TEE_ERROR_INVALID, "store_get: %s", wire_reader_error(&r));
+        return host_error(CLOISTER_E_INVALID, "store_get: %s", wire_reader_error(&r));
     int rc = store_path(e, name, path, sizeof path);
-    if (rc != TEE_OK)
+    if (rc != CLOISTER_OK)
         return rc;
     uint8_t *blob;
     size_t len;
     if (file_read_all(path, e->opt.max_message / 2, &blob, &len) != 0)
-        return errno == ENOENT ? TEE_OK
-                               : host_error(TEE_ERROR_SYSTEM, "store_get %s: %s", path,
+        return errno == ENOENT ? CLOISTER_OK
+                               : host_error(CLOISTER_E_SYSTEM, "store_get %s: %s", path,
                                             strerror(errno));
     wire_put_raw(out, blob, len);
     free(blob);
-    return TEE_OK;
+    return CLOISTER_OK;
 }
 
 static int run_ocall(struct tee_enclave *e, uint32_t number, const uint8_t *in, size_t inlen,
@@ -486,13 +486,13 @@ static int run_ocall(struct tee_enclave *e, uint32_t number, const uint8_t *in, 
         in_ocall_of = e;
         int rc = e->opt.ocalls[i].fn(e->opt.ocall_arg, in, inlen, out);
         in_ocall_of = NULL;
-        if (rc > 0 || rc < TEE_ERROR_LAST)
-            rc = TEE_ERROR_FAILED;
-        if (rc != TEE_OK && !last_error[0])
+        if (rc > 0 || rc < CLOISTER_E_LAST)
+            rc = CLOISTER_E_FAILED;
+        if (rc != CLOISTER_OK && !last_error[0])
             host_error(rc, "ocall %s failed", e->opt.ocalls[i].name);
         return rc;
     }
-    return host_error(TEE_ERROR_NO_ECALL, "the host has no ocall %#x", number);
+    return host_error(CLOISTER_E_NO_ECALL, "the host has no ocall %#x", number);
 }
 
 void host_serve_ocall(struct tee_enclave *e, const uint8_t *msg, size_t len,
@@ -510,17 +510,17 @@ void host_serve_ocall(struct tee_enclave *e, const uint8_t *msg, size_t len,
     int rc;
     last_error[0] = 0;
     if (wire_reader_finish(&r) != 0 || number > UINT32_MAX)
-        rc = host_error(TEE_ERROR_INVALID, "malformed ocall: %s", wire_reader_error(&r));
+        rc = host_error(CLOISTER_E_INVALID, "malformed ocall: %s", wire_reader_error(&r));
     else
         rc = run_ocall(e, (uint32_t)number, in, inlen, &out);
-    if (rc == TEE_OK && !wire_writer_ok(&out))
-        rc = host_error(TEE_ERROR_NO_MEMORY, "ocall answer could not be written");
-    if (rc == TEE_OK && out.len + 64 > e->opt.max_message)
-        rc = host_error(TEE_ERROR_TOO_BIG, "ocall answer of %zu bytes exceeds the limit",
+    if (rc == CLOISTER_OK && !wire_writer_ok(&out))
+        rc = host_error(CLOISTER_E_NO_MEMORY, "ocall answer could not be written");
+    if (rc == CLOISTER_OK && out.len + 64 > e->opt.max_message)
+        rc = host_error(CLOISTER_E_TOO_BIG, "ocall answer of %zu bytes exceeds the limit",
                         out.len);
     wire_put_header(answer, MSG_ANSWER, MSG_VERSION);
     wire_put_u8(answer, msg_status_encode(rc));
-    if (rc == TEE_OK)
+    if (rc == CLOISTER_OK)
         wire_put_bytes(answer, out.buf, out.len);
     else
         wire_put_bytes(answer, last_error, strlen(last_error));
@@ -560,7 +560,7 @@ int tee_get_info(tee_enclave *e, struct tee_info *info)
         .restarts = atomic_load(&e->restarts),
     };
     pthread_rwlock_unlock(&e->lock);
-    return TEE_OK;
+    return CLOISTER_OK;
 }
 
 int tee_epc_stats(tee_enclave *e, struct epc_stats *out)
@@ -568,11 +568,11 @@ int tee_epc_stats(tee_enclave *e, struct epc_stats *out)
     uint8_t *buf;
     size_t len;
     int rc = tee_ecall(e, TEE_ECALL_EPC_STATS, NULL, 0, &buf, &len);
-    if (rc != TEE_OK)
+    if (rc != CLOISTER_OK)
         return rc;
     const char *why;
     if (epc_stats_decode(out, buf, len, &why) != 0)
-        rc = host_error(TEE_ERROR_PROTOCOL, "enclave '%s' sent malformed EPC counters: %s",
+        rc = host_error(CLOISTER_E_PROTOCOL, "enclave '%s' sent malformed EPC counters: %s",
                         e->name, why);
     free(buf);
     return rc;

@@ -47,25 +47,25 @@ struct tee_platform {
 
 static const char *const files[] = {"secrets", "ca.pem", "platform.pem"};
 
-static int path_in(char out[PATH_MAX], const char *dir, const char *name, struct tee_err *err)
+static int path_in(char out[PATH_MAX], const char *dir, const char *name, struct cloister_err *err)
 {
     if (snprintf(out, PATH_MAX, "%s/%s", dir, name) >= PATH_MAX)
-        return tee_errf(err, "platform path too long: %s/%s", dir, name);
+        return cloister_errf(err, CLOISTER_E_INVALID, "platform path too long: %s/%s", dir, name);
     return 0;
 }
 
 /* Owned by us and closed to group and others. */
-static int check_private(const char *path, bool want_dir, struct tee_err *err)
+static int check_private(const char *path, bool want_dir, struct cloister_err *err)
 {
     struct stat st;
     if (lstat(path, &st))
-        return tee_errf(err, "%s: %s", path, strerror(errno));
+        return cloister_errf(err, CLOISTER_E_INVALID, "%s: %s", path, strerror(errno));
     if (want_dir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode))
-        return tee_errf(err, "%s: not a %s", path, want_dir ? "directory" : "regular file");
+        return cloister_errf(err, CLOISTER_E_INVALID, "%s: not a %s", path, want_dir ? "directory" : "regular file");
     if (st.st_uid != geteuid())
-        return tee_errf(err, "%s: not owned by this user", path);
+        return cloister_errf(err, CLOISTER_E_INVALID, "%s: not owned by this user", path);
     if (st.st_mode & 077)
-        return tee_errf(err, "%s: accessible by other users (mode %03o); run chmod %s %s", path,
+        return cloister_errf(err, CLOISTER_E_INVALID, "%s: accessible by other users (mode %03o); run chmod %s %s", path,
                         (unsigned)(st.st_mode & 0777), want_dir ? "700" : "600", path);
     return 0;
 }
@@ -83,21 +83,21 @@ static int encode_secrets(const struct platform_secrets *s, uint8_t *out, size_t
 }
 
 static int write_pem(const char *dir, const char *name, const uint8_t *der, size_t len,
-                     struct tee_err *err)
+                     struct cloister_err *err)
 {
     char path[PATH_MAX], *pem;
     size_t pem_len;
     if (path_in(path, dir, name, err))
         return -1;
     if (tee_x509_der_to_pem(der, len, &pem, &pem_len))
-        return tee_errf(err, "%s: cannot encode the certificate", path);
+        return cloister_errf(err, CLOISTER_E_INVALID, "%s: cannot encode the certificate", path);
     int rc = file_write_atomic(path, pem, pem_len, 0600);
     free(pem);
-    return rc ? tee_errf(err, "%s: %s", path, strerror(errno)) : 0;
+    return rc ? cloister_errf(err, CLOISTER_E_INVALID, "%s: %s", path, strerror(errno)) : 0;
 }
 
 /* Fills tmpdir with a new platform. */
-static int build(const char *tmpdir, struct tee_err *err)
+static int build(const char *tmpdir, struct cloister_err *err)
 {
     struct platform_secrets s;
     uint8_t ca_seed[TEE_SEED_LEN], ca_pk[TEE_PUBKEY_LEN], pk[TEE_PUBKEY_LEN], rec[128];
@@ -107,7 +107,7 @@ static int build(const char *tmpdir, struct tee_err *err)
     int rc = -1;
     if (crypto_random(s.root, sizeof s.root) || crypto_ed25519_keypair(pk, s.attestation_seed) ||
         crypto_ed25519_keypair(ca_pk, ca_seed)) {
-        tee_errf(err, "generating the platform keys failed");
+        cloister_errf(err, CLOISTER_E_INVALID, "generating the platform keys failed");
         goto out;
     }
     if (tee_x509_issue(ca_seed, pk, &ca_der, &ca_len, &leaf_der, &leaf_len, err) ||
@@ -115,7 +115,7 @@ static int build(const char *tmpdir, struct tee_err *err)
         goto out;
     if (encode_secrets(&s, rec, sizeof rec, &rec_len) ||
         file_write_atomic(path, rec, rec_len, 0600)) {
-        tee_errf(err, "%s: %s", path, strerror(errno));
+        cloister_errf(err, CLOISTER_E_INVALID, "%s: %s", path, strerror(errno));
         goto out;
     }
     if (write_pem(tmpdir, "ca.pem", ca_der, ca_len, err) ||
@@ -141,13 +141,13 @@ static void remove_tmpdir(const char *tmpdir)
 }
 
 /* Creates the platform unless another process does so first (then theirs is kept). */
-static int create(const char *home, const char *dir, struct tee_err *err)
+static int create(const char *home, const char *dir, struct cloister_err *err)
 {
     char tmpdir[PATH_MAX];
     if (snprintf(tmpdir, sizeof tmpdir, "%s/.platform.tmp.XXXXXX", home) >= PATH_MAX)
-        return tee_errf(err, "platform path too long: %s", home);
+        return cloister_errf(err, CLOISTER_E_INVALID, "platform path too long: %s", home);
     if (!mkdtemp(tmpdir))
-        return tee_errf(err, "%s: cannot create a directory: %s", home, strerror(errno));
+        return cloister_errf(err, CLOISTER_E_INVALID, "%s: cannot create a directory: %s", home, strerror(errno));
     if (build(tmpdir, err)) {
         remove_tmpdir(tmpdir);
         return -1;
@@ -165,11 +165,11 @@ static int create(const char *home, const char *dir, struct tee_err *err)
     remove_tmpdir(tmpdir);
     if (e == EEXIST || e == ENOTEMPTY)
         return 0; /* another process created it first */
-    return tee_errf(err, "%s: cannot install the platform: %s", dir, strerror(e));
+    return cloister_errf(err, CLOISTER_E_INVALID, "%s: cannot install the platform: %s", dir, strerror(e));
 }
 
 static int read_cert(tee_platform *p, const char *name, uint8_t **der, size_t *len,
-                     struct tee_err *err)
+                     struct cloister_err *err)
 {
     char path[PATH_MAX];
     uint8_t *data;
@@ -177,18 +177,18 @@ static int read_cert(tee_platform *p, const char *name, uint8_t **der, size_t *l
     if (path_in(path, p->dir, name, err) || check_private(path, false, err))
         return -1;
     if (file_read_all(path, PEM_MAX, &data, &n))
-        return tee_errf(err, "%s: %s", path, strerror(errno));
-    struct tee_err why;
+        return cloister_errf(err, CLOISTER_E_INVALID, "%s: %s", path, strerror(errno));
+    struct cloister_err why;
     X509 *x = tee_x509_parse(data, n, &why);
     free(data);
     if (!x)
-        return tee_errf(err, "%s: %s", path, why.msg);
+        return cloister_errf(err, CLOISTER_E_INVALID, "%s: %s", path, why.msg);
     int rc = tee_x509_der(x, der, len);
     X509_free(x);
-    return rc ? tee_errf(err, "%s: cannot encode the certificate", path) : 0;
+    return rc ? cloister_errf(err, CLOISTER_E_INVALID, "%s: cannot encode the certificate", path) : 0;
 }
 
-static int read_secrets(tee_platform *p, struct tee_err *err)
+static int read_secrets(tee_platform *p, struct cloister_err *err)
 {
     char path[PATH_MAX];
     uint8_t *data;
@@ -196,7 +196,7 @@ static int read_secrets(tee_platform *p, struct tee_err *err)
     if (path_in(path, p->dir, "secrets", err) || check_private(path, false, err))
         return -1;
     if (file_read_all(path, 4096, &data, &n))
-        return tee_errf(err, "%s: %s", path, strerror(errno));
+        return cloister_errf(err, CLOISTER_E_INVALID, "%s: %s", path, strerror(errno));
     struct wire_reader r;
     wire_reader_init(&r, data, n);
     wire_get_header(&r, "CLPS", 1);
@@ -206,14 +206,14 @@ static int read_secrets(tee_platform *p, struct tee_err *err)
     crypto_wipe(data, n);
     free(data);
     if (!rc && crypto_ed25519_public(p->attestation_pk, p->sec->attestation_seed))
-        rc = tee_errf(err, "%s: bad attestation key", path);
+        rc = cloister_errf(err, CLOISTER_E_INVALID, "%s: bad attestation key", path);
     return rc;
 }
 
 /* The certificate must certify our attestation key under our CA. */
-static int check_consistent(tee_platform *p, struct tee_err *err)
+static int check_consistent(tee_platform *p, struct cloister_err *err)
 {
-    struct tee_err why;
+    struct cloister_err why;
     X509 *ca = tee_x509_parse(p->ca_der, p->ca_len, &why);
     const uint8_t *ders[1] = {p->leaf_der};
     uint8_t pk[TEE_PUBKEY_LEN];
@@ -221,13 +221,13 @@ static int check_consistent(tee_platform *p, struct tee_err *err)
     int rc = ca ? tee_x509_verify_chain(ca, ders, &p->leaf_len, 1, pk, &not_after, &why) : -1;
     X509_free(ca);
     if (rc || !crypto_memeq(pk, p->attestation_pk, sizeof pk))
-        return tee_errf(err, "%s: platform files are inconsistent (%s)", p->dir,
+        return cloister_errf(err, CLOISTER_E_INVALID, "%s: platform files are inconsistent (%s)", p->dir,
                         rc ? why.msg : "certificate is for another attestation key");
     return 0;
 }
 
 /* 1 when the platform does not exist yet. */
-static int load(tee_platform *p, struct tee_err *err)
+static int load(tee_platform *p, struct cloister_err *err)
 {
     struct stat st;
     if (lstat(p->dir, &st) && errno == ENOENT)
@@ -240,31 +240,31 @@ static int load(tee_platform *p, struct tee_err *err)
     return path_in(p->ca_path, p->dir, "ca.pem", err);
 }
 
-tee_platform *tee_platform_open(const char *home, struct tee_err *err)
+tee_platform *tee_platform_open(const char *home, struct cloister_err *err)
 {
     char home_buf[PATH_MAX];
     if (!home) {
         if (tee_home_dir(home_buf, sizeof home_buf)) {
-            tee_errf(err, "cannot find the cloister home directory: set CLOISTER_HOME");
+            cloister_errf(err, CLOISTER_E_INVALID, "cannot find the cloister home directory: set CLOISTER_HOME");
             return NULL;
         }
         home = home_buf;
     }
     if (file_mkdirs(home, 0700)) {
-        tee_errf(err, "%s: cannot create: %s", home, strerror(errno));
+        cloister_errf(err, CLOISTER_E_INVALID, "%s: cannot create: %s", home, strerror(errno));
         return NULL;
     }
     tee_platform *p = calloc(1, sizeof *p);
     if (!p || !(p->sec = tee_secret_alloc(sizeof *p->sec))) {
         free(p);
-        tee_errf(err, "opening the platform: out of memory");
+        cloister_errf(err, CLOISTER_E_INVALID, "opening the platform: out of memory");
         return NULL;
     }
     int rc = path_in(p->dir, home, "platform", err);
     if (!rc && (rc = load(p, err)) == 1)
         rc = create(home, p->dir, err) ? -1 : load(p, err);
     if (rc == 1)
-        rc = tee_errf(err, "%s: the platform disappeared while it was being created", p->dir);
+        rc = cloister_errf(err, CLOISTER_E_INVALID, "%s: the platform disappeared while it was being created", p->dir);
     if (rc) {
         tee_platform_free(p);
         return NULL;

@@ -17,14 +17,14 @@
 
 #define VALIDITY_SECONDS (20L * 365 * 24 * 3600)
 
-static int ssl_fail(struct tee_err *err, const char *what)
+static int ssl_fail(struct cloister_err *err, const char *what)
 {
     unsigned long e = ERR_get_error();
     char buf[160] = "";
     if (e)
         ERR_error_string_n(e, buf, sizeof buf);
     ERR_clear_error();
-    return tee_errf(err, "%s%s%s", what, e ? ": " : "", buf);
+    return cloister_errf(err, CLOISTER_E_INVALID, "%s%s%s", what, e ? ": " : "", buf);
 }
 
 static int add_ext(X509 *x, X509 *issuer, int nid, const char *value)
@@ -97,7 +97,7 @@ int tee_x509_der(X509 *x, uint8_t **der, size_t *len)
 
 int tee_x509_issue(const uint8_t ca_seed[TEE_SEED_LEN], const uint8_t leaf_pk[TEE_PUBKEY_LEN],
                    uint8_t **ca_der, size_t *ca_len, uint8_t **leaf_der, size_t *leaf_len,
-                   struct tee_err *err)
+                   struct cloister_err *err)
 {
     EVP_PKEY *ca_key = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, ca_seed, 32);
     EVP_PKEY *leaf_key = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, leaf_pk, 32);
@@ -146,12 +146,12 @@ int tee_x509_der_to_pem(const uint8_t *der, size_t len, char **pem, size_t *pem_
     return rc;
 }
 
-X509 *tee_x509_parse(const void *buf, size_t len, struct tee_err *err)
+X509 *tee_x509_parse(const void *buf, size_t len, struct cloister_err *err)
 {
     X509 *x = NULL;
     static const char pem_start[] = "-----BEGIN";
     if (len > INT32_MAX) {
-        tee_errf(err, "certificate: too large");
+        cloister_errf(err, CLOISTER_E_INVALID, "certificate: too large");
         return NULL;
     }
     if (len >= sizeof pem_start - 1 && memcmp(buf, pem_start, sizeof pem_start - 1) == 0) {
@@ -182,10 +182,10 @@ static int asn1_time(const ASN1_TIME *t, time_t *out)
 
 int tee_x509_verify_chain(X509 *ca, const uint8_t *const *ders, const size_t *lens, size_t n,
                           uint8_t leaf_pk[TEE_PUBKEY_LEN], time_t *not_after,
-                          struct tee_err *err)
+                          struct cloister_err *err)
 {
     if (n == 0)
-        return tee_errf(err, "evidence carries no platform certificate");
+        return cloister_errf(err, CLOISTER_E_INVALID, "evidence carries no platform certificate");
     X509_STORE *store = X509_STORE_new();
     X509_STORE_CTX *ctx = X509_STORE_CTX_new();
     STACK_OF(X509) *chain = sk_X509_new_null();
@@ -200,7 +200,7 @@ int tee_x509_verify_chain(X509 *ca, const uint8_t *const *ders, const size_t *le
         X509 *x = d2i_X509(NULL, &p, (long)lens[i]);
         if (!x || p != ders[i] + lens[i]) {
             X509_free(x);
-            tee_errf(err, "endorsement %zu is not a DER certificate", i);
+            cloister_errf(err, CLOISTER_E_INVALID, "endorsement %zu is not a DER certificate", i);
             goto out;
         }
         if (i == 0)
@@ -217,7 +217,7 @@ int tee_x509_verify_chain(X509 *ca, const uint8_t *const *ders, const size_t *le
     }
     X509_STORE_CTX_set_flags(ctx, X509_V_FLAG_X509_STRICT);
     if (X509_verify_cert(ctx) != 1) {
-        tee_errf(err, "platform certificate does not chain to the trusted CA: %s",
+        cloister_errf(err, CLOISTER_E_INVALID, "platform certificate does not chain to the trusted CA: %s",
                  X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));
         goto out;
     }
@@ -226,29 +226,29 @@ int tee_x509_verify_chain(X509 *ca, const uint8_t *const *ders, const size_t *le
     STACK_OF(X509) *verified = X509_STORE_CTX_get0_chain(ctx);
     size_t depth = (size_t)sk_X509_num(verified);
     if (n > depth || n + 1 < depth) {
-        tee_errf(err, "endorsements hold %zu certificates, the verified chain %zu", n, depth);
+        cloister_errf(err, CLOISTER_E_INVALID, "endorsements hold %zu certificates, the verified chain %zu", n, depth);
         goto out;
     }
     for (size_t i = 0; i < n; i++) {
         X509 *given = i == 0 ? leaf : sk_X509_value(chain, (int)i - 1);
         if (X509_cmp(sk_X509_value(verified, (int)i), given) != 0) {
-            tee_errf(err, "endorsement %zu is not part of the verified chain", i);
+            cloister_errf(err, CLOISTER_E_INVALID, "endorsement %zu is not part of the verified chain", i);
             goto out;
         }
     }
     EVP_PKEY *pk = X509_get0_pubkey(leaf);
     size_t pklen = TEE_PUBKEY_LEN;
     if (X509_check_ca(leaf) != 0 || !(X509_get_key_usage(leaf) & KU_DIGITAL_SIGNATURE)) {
-        tee_errf(err, "platform certificate is not an attestation (signing) certificate");
+        cloister_errf(err, CLOISTER_E_INVALID, "platform certificate is not an attestation (signing) certificate");
         goto out;
     }
     if (!pk || EVP_PKEY_get_id(pk) != EVP_PKEY_ED25519 ||
         !EVP_PKEY_get_raw_public_key(pk, leaf_pk, &pklen) || pklen != TEE_PUBKEY_LEN) {
-        tee_errf(err, "platform certificate does not hold an Ed25519 key");
+        cloister_errf(err, CLOISTER_E_INVALID, "platform certificate does not hold an Ed25519 key");
         goto out;
     }
     if (asn1_time(X509_get0_notAfter(leaf), not_after)) {
-        tee_errf(err, "platform certificate has a bad expiry date");
+        cloister_errf(err, CLOISTER_E_INVALID, "platform certificate has a bad expiry date");
         goto out;
     }
     rc = 0;

@@ -171,9 +171,9 @@ enum ring_wait_result ring_wait_change(_Atomic uint32_t *word, uint32_t from, ui
 int msg_status_decode(struct wire_reader *r)
 {
     uint8_t code = wire_get_u8(r);
-    if (code > (uint8_t)-TEE_ERROR_LAST) {
+    if (code > (uint8_t)-CLOISTER_E_LAST) {
         wire_reader_fail(r, "unknown status code");
-        return TEE_ERROR_PROTOCOL;
+        return CLOISTER_E_PROTOCOL;
     }
     return -(int)code;
 }

@@ -138,12 +138,12 @@ enum ring_wait_result ring_wait_change(_Atomic uint32_t *word, uint32_t from, ui
 /* The messages (wire.h records), shared by both backends:
  *   request   "CLRQ" v1: varint count (1..TEE_BATCH_MAX), then per call varint number, bytes in
  *   response  "CLRS" v1: varint count, then per call u8 status (-TEE_ERROR_*), bytes out (the
- *                        error text when the status is not TEE_OK)
+ *                        error text when the status is not CLOISTER_OK)
  *   ocall     "CLOQ" v1: varint number, bytes in
  *   answer    "CLOA" v1: u8 status, bytes out (or error text)
  *   start     "CLST" v1: str name, bytes signature, str home, varint workers, varint spin,
  *                        u8 wait, varint max_message
- *   reply     "CLSR" v1: u8 status, str message, then when TEE_OK: bytes mrenclave, bytes
+ *   reply     "CLSR" v1: u8 status, str message, then when CLOISTER_OK: bytes mrenclave, bytes
  *                        mrsigner, u16 product id, u16 svn, u8 debug, u8 sandbox flags
  *                        (no_new_privs, not_dumpable, no_core, seccomp, sanitizer, no caps),
  *                        u8 landlock abi, u8 secret memory, varint pid */
@@ -155,7 +155,7 @@ enum ring_wait_result ring_wait_change(_Atomic uint32_t *word, uint32_t from, ui
 #define MSG_REPLY "CLSR"
 #define MSG_VERSION 1
 
-/* Encodes a status for the wire (0..-TEE_ERROR_LAST) and decodes it, refusing unknown codes. */
+/* Encodes a status for the wire (0..-CLOISTER_E_LAST) and decodes it, refusing unknown codes. */
 static inline uint8_t msg_status_encode(int status)
 {
     return (uint8_t)-status;

@@ -19,16 +19,16 @@
 #define NONCE_MAX 64
 
 int tee_prov_offer(tee_self *s, const uint8_t *nonce, size_t nonce_len, uint8_t **offer,
-                   size_t *offer_len, struct tee_err *err)
+                   size_t *offer_len, struct cloister_err *err)
 {
     if (nonce_len < NONCE_MIN || nonce_len > NONCE_MAX)
-        return tee_errf(err, "provisioning nonce must be %d to %d bytes, got %zu", NONCE_MIN,
+        return cloister_errf(err, CLOISTER_E_INVALID, "provisioning nonce must be %d to %d bytes, got %zu", NONCE_MIN,
                         NONCE_MAX, nonce_len);
     uint8_t pk[HPKE_PUBLIC_LEN], sk[HPKE_SECRET_LEN], rd[TEE_REPORT_DATA_LEN];
     uint8_t hash[TEE_HASH_LEN], *ev = NULL;
     size_t ev_len;
     if (hpke_keypair(pk, sk))
-        return tee_errf(err, "provisioning offer: key generation failed");
+        return cloister_errf(err, CLOISTER_E_INVALID, "provisioning offer: key generation failed");
     tee_bind_report_data(rd, pk, sizeof pk, nonce, nonce_len);
     int rc = tee_evidence_make(s, rd, &ev, &ev_len);
     if (rc == 0) {
@@ -44,7 +44,7 @@ int tee_prov_offer(tee_self *s, const uint8_t *nonce, size_t nonce_len, uint8_t 
     }
     crypto_wipe(sk, sizeof sk);
     free(ev);
-    return rc ? tee_errf(err, "provisioning offer: cannot make evidence") : 0;
+    return rc ? cloister_errf(err, CLOISTER_E_INVALID, "provisioning offer: cannot make evidence") : 0;
 }
 
 /* ---- the secrets table (lock held) ---- */
@@ -67,22 +67,22 @@ void self_secrets_clear(tee_self *s)
 }
 
 /* Adds or replaces every secret of list; refused as a whole if the table would overflow. */
-static int merge(tee_self *s, const struct tee_secret_list *list, struct tee_err *err)
+static int merge(tee_self *s, const struct tee_secret_list *list, struct cloister_err *err)
 {
     size_t added = 0;
     for (size_t i = 0; i < list->n; i++)
         added += find(s, list->v[i].name) == NULL;
     if (s->n_secrets + added > TEE_SECRETS_MAX)
-        return tee_errf(err, "the enclave would hold more than %d secrets", TEE_SECRETS_MAX);
+        return cloister_errf(err, CLOISTER_E_INVALID, "the enclave would hold more than %d secrets", TEE_SECRETS_MAX);
     struct secret_entry *grown = realloc(s->secrets, (s->n_secrets + added + 1) * sizeof *grown);
     if (!grown)
-        return tee_errf(err, "storing the secrets: out of memory");
+        return cloister_errf(err, CLOISTER_E_INVALID, "storing the secrets: out of memory");
     s->secrets = grown;
     for (size_t i = 0; i < list->n; i++) {
         const struct tee_secret *in = &list->v[i];
         uint8_t *copy = tee_secret_alloc(in->len ? in->len : 1);
         if (!copy)
-            return tee_errf(err, "storing the secrets: out of secret memory");
+            return cloister_errf(err, CLOISTER_E_INVALID, "storing the secrets: out of secret memory");
         if (in->len)
             memcpy(copy, in->value, in->len);
         struct secret_entry *e = find(s, in->name);
@@ -99,11 +99,11 @@ static int merge(tee_self *s, const struct tee_secret_list *list, struct tee_err
 }
 
 /* The whole table as a "CLSC" record in w (wiped when freed). Lock held. */
-static int encode_table(tee_self *s, struct wire_writer *w, struct tee_err *err)
+static int encode_table(tee_self *s, struct wire_writer *w, struct cloister_err *err)
 {
     struct tee_secret *v = calloc(s->n_secrets + 1, sizeof *v);
     if (!v)
-        return tee_errf(err, "encoding the secrets: out of memory");
+        return cloister_errf(err, CLOISTER_E_INVALID, "encoding the secrets: out of memory");
     for (size_t i = 0; i < s->n_secrets; i++)
         v[i] = (struct tee_secret){s->secrets[i].name, s->secrets[i].value, s->secrets[i].len};
     int rc = tee_secrets_encode(w, v, s->n_secrets, err);
@@ -112,7 +112,7 @@ static int encode_table(tee_self *s, struct wire_writer *w, struct tee_err *err)
 }
 
 static int seal_table(tee_self *s, enum tee_seal_policy policy, uint8_t **sealed,
-                      size_t *sealed_len, struct tee_err *err)
+                      size_t *sealed_len, struct cloister_err *err)
 {
     struct wire_writer w;
     wire_writer_init(&w);
@@ -122,7 +122,7 @@ static int seal_table(tee_self *s, enum tee_seal_policy policy, uint8_t **sealed
     uint8_t *out = rc ? NULL : malloc(tee_sealed_size(w.len));
     if (!rc && (!out || tee_seal(s, policy, TEE_LABEL_SECRETS, sizeof TEE_LABEL_SECRETS, w.buf,
                                  w.len, out, tee_sealed_size(w.len), sealed_len)))
-        rc = tee_errf(err, "sealing the secrets failed");
+        rc = cloister_errf(err, CLOISTER_E_INVALID, "sealing the secrets failed");
     wire_writer_free(&w);
     if (rc)
         free(out);
@@ -133,19 +133,19 @@ static int seal_table(tee_self *s, enum tee_seal_policy policy, uint8_t **sealed
 
 int tee_prov_accept(tee_self *s, const void *package, size_t package_len,
                     enum tee_seal_policy policy, uint8_t **sealed, size_t *sealed_len,
-                    struct tee_err *err)
+                    struct cloister_err *err)
 {
     uint8_t enc[HPKE_ENC_LEN];
     const uint8_t *ct;
     size_t ct_len;
     if (policy != TEE_SEAL_MRENCLAVE && policy != TEE_SEAL_MRSIGNER)
-        return tee_errf(err, "unknown sealing policy %d", (int)policy);
+        return cloister_errf(err, CLOISTER_E_INVALID, "unknown sealing policy %d", (int)policy);
     if (tee_package_decode(package, package_len, enc, &ct, &ct_len, err))
         return -1;
     size_t pt_len = ct_len - HPKE_TAG_LEN;
     uint8_t *pt = tee_secret_alloc(pt_len ? pt_len : 1);
     if (!pt)
-        return tee_errf(err, "provisioning: out of secret memory");
+        return cloister_errf(err, CLOISTER_E_INVALID, "provisioning: out of secret memory");
     struct tee_secret_list list = {0};
     int rc = 0;
     pthread_mutex_lock(&s->lock);
@@ -154,10 +154,10 @@ int tee_prov_accept(tee_self *s, const void *package, size_t package_len,
     memcpy(info, TEE_LABEL_PROVISION, sizeof TEE_LABEL_PROVISION);
     memcpy(info + sizeof TEE_LABEL_PROVISION, sec->offer_evidence_hash, TEE_HASH_LEN);
     if (!sec->offer_active)
-        rc = tee_errf(err, "no provisioning offer is pending (an offer is used once)");
+        rc = cloister_errf(err, CLOISTER_E_INVALID, "no provisioning offer is pending (an offer is used once)");
     else if (hpke_open(pt, HPKE_AEAD_AES256GCM, enc, sec->offer_sk, info, sizeof info, NULL, 0,
                        ct, ct_len, NULL))
-        rc = tee_errf(err, "provisioning package does not open: it was not made for this "
+        rc = cloister_errf(err, CLOISTER_E_INVALID, "provisioning package does not open: it was not made for this "
                            "enclave's offer, or it was altered");
     else if (tee_secrets_decode(&list, pt, pt_len, err) == 0 && merge(s, &list, err) == 0) {
         crypto_wipe(sec->offer_sk, sizeof sec->offer_sk);
@@ -172,12 +172,12 @@ int tee_prov_accept(tee_self *s, const void *package, size_t package_len,
 }
 
 int tee_secrets_restore(tee_self *s, const void *sealed, size_t sealed_len,
-                        struct tee_err *err)
+                        struct cloister_err *err)
 {
     size_t cap = sealed_len > TEE_SEAL_OVERHEAD ? sealed_len - TEE_SEAL_OVERHEAD : 1;
     uint8_t *pt = tee_secret_alloc(cap);
     if (!pt)
-        return tee_errf(err, "restoring the secrets: out of secret memory");
+        return cloister_errf(err, CLOISTER_E_INVALID, "restoring the secrets: out of secret memory");
     size_t pt_len;
     struct tee_secret_list list = {0};
     int rc = tee_unseal(s, sealed, sealed_len, TEE_LABEL_SECRETS, sizeof TEE_LABEL_SECRETS, pt,

@@ -19,22 +19,22 @@ int tee_prov_nonce(uint8_t nonce[TEE_PROV_NONCE_LEN])
 int tee_prov_package(tee_verifier *v, const struct tee_policy *policy, const uint8_t *nonce,
                      size_t nonce_len, const void *offer, size_t offer_len,
                      const struct tee_secret *secrets, size_t n_secrets, uint8_t **package,
-                     size_t *package_len, struct tee_claims *claims, struct tee_err *err)
+                     size_t *package_len, struct tee_claims *claims, struct cloister_err *err)
 {
     uint8_t pk[HPKE_PUBLIC_LEN], rd[TEE_REPORT_DATA_LEN], enc[HPKE_ENC_LEN];
     const uint8_t *ev;
     size_t ev_len;
     struct tee_claims c;
     if (!policy)
-        return tee_errf(err, "no verification policy given");
+        return cloister_errf(err, CLOISTER_E_INVALID, "no verification policy given");
     if (tee_offer_decode(offer, offer_len, pk, &ev, &ev_len, err))
         return -1;
     struct tee_policy p = *policy;
     tee_bind_report_data(rd, pk, sizeof pk, nonce, nonce_len);
     p.report_data = rd;
-    struct tee_err why;
+    struct cloister_err why;
     if (tee_verify_evidence(v, ev, ev_len, &p, &c, &why))
-        return tee_errf(err, "enclave refused: %s", why.msg);
+        return cloister_errf(err, CLOISTER_E_INVALID, "enclave refused: %s", why.msg);
 
     uint8_t info[sizeof TEE_LABEL_PROVISION + TEE_HASH_LEN];
     memcpy(info, TEE_LABEL_PROVISION, sizeof TEE_LABEL_PROVISION);
@@ -54,7 +54,7 @@ int tee_prov_package(tee_verifier *v, const struct tee_policy *policy, const uin
     wire_writer_free(&pt);
     free(ct); /* ciphertext only: nothing to wipe */
     if (rc)
-        return tee_errf(err, "sealing the secrets to the enclave failed");
+        return cloister_errf(err, CLOISTER_E_INVALID, "sealing the secrets to the enclave failed");
     if (claims)
         *claims = c;
     return 0;

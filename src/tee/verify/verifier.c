@@ -47,23 +47,23 @@ void tee_policy_default(struct tee_policy *p)
     *p = (struct tee_policy){.product_id = -1};
 }
 
-tee_verifier *tee_verifier_new(const void *ca, size_t ca_len, struct tee_err *err)
+tee_verifier *tee_verifier_new(const void *ca, size_t ca_len, struct cloister_err *err)
 {
-    struct tee_err why;
+    struct cloister_err why;
     X509 *x = tee_x509_parse(ca, ca_len, &why);
     if (!x) {
-        tee_errf(err, "trusted CA: %s", why.msg);
+        cloister_errf(err, CLOISTER_E_INVALID, "trusted CA: %s", why.msg);
         return NULL;
     }
     if (X509_check_ca(x) <= 0) {
         X509_free(x);
-        tee_errf(err, "trusted CA: the certificate is not a CA certificate");
+        cloister_errf(err, CLOISTER_E_INVALID, "trusted CA: the certificate is not a CA certificate");
         return NULL;
     }
     tee_verifier *v = calloc(1, sizeof *v);
     if (!v) {
         X509_free(x);
-        tee_errf(err, "verifier: out of memory");
+        cloister_errf(err, CLOISTER_E_INVALID, "verifier: out of memory");
         return NULL;
     }
     v->ca = x;
@@ -71,19 +71,19 @@ tee_verifier *tee_verifier_new(const void *ca, size_t ca_len, struct tee_err *er
     return v;
 }
 
-tee_verifier *tee_verifier_new_file(const char *ca_path, struct tee_err *err)
+tee_verifier *tee_verifier_new_file(const char *ca_path, struct cloister_err *err)
 {
     uint8_t *data;
     size_t len;
     if (file_read_all(ca_path, CA_MAX, &data, &len)) {
-        tee_errf(err, "%s: %s", ca_path, strerror(errno));
+        cloister_errf(err, CLOISTER_E_INVALID, "%s: %s", ca_path, strerror(errno));
         return NULL;
     }
-    struct tee_err why;
+    struct cloister_err why;
     tee_verifier *v = tee_verifier_new(data, len, &why);
     free(data);
     if (!v)
-        tee_errf(err, "%s: %s", ca_path, why.msg);
+        cloister_errf(err, CLOISTER_E_INVALID, "%s: %s", ca_path, why.msg);
     return v;
 }
 
@@ -110,7 +110,7 @@ static void endorsements_digest(const struct tee_evidence_view *ev, uint8_t out[
 
 /* The attestation key the endorsements certify under our CA, from the cache when possible. */
 static int attestation_key(tee_verifier *v, const struct tee_evidence_view *ev,
-                           uint8_t key[TEE_PUBKEY_LEN], struct tee_err *err)
+                           uint8_t key[TEE_PUBKEY_LEN], struct cloister_err *err)
 {
     uint8_t digest[TEE_HASH_LEN];
     endorsements_digest(ev, digest);
@@ -141,10 +141,10 @@ static int attestation_key(tee_verifier *v, const struct tee_evidence_view *ev,
 }
 
 static int verify_sim(tee_verifier *v, const struct tee_evidence_view *ev,
-                      struct tee_claims *claims, struct tee_err *err)
+                      struct tee_claims *claims, struct cloister_err *err)
 {
     if (ev->evidence_len != TEE_REPORT_BODY_LEN + TEE_SIG_LEN)
-        return tee_errf(err, "cloister-sim-v1 evidence must be %d bytes, got %zu",
+        return cloister_errf(err, CLOISTER_E_INVALID, "cloister-sim-v1 evidence must be %d bytes, got %zu",
                         TEE_REPORT_BODY_LEN + TEE_SIG_LEN, ev->evidence_len);
     uint8_t key[TEE_PUBKEY_LEN], msg[sizeof TEE_LABEL_SIM_EVIDENCE + TEE_REPORT_BODY_LEN];
     if (attestation_key(v, ev, key, err))
@@ -152,13 +152,13 @@ static int verify_sim(tee_verifier *v, const struct tee_evidence_view *ev,
     memcpy(msg, TEE_LABEL_SIM_EVIDENCE, sizeof TEE_LABEL_SIM_EVIDENCE);
     memcpy(msg + sizeof TEE_LABEL_SIM_EVIDENCE, ev->evidence, TEE_REPORT_BODY_LEN);
     if (crypto_ed25519_verify(ev->evidence + TEE_REPORT_BODY_LEN, msg, sizeof msg, key))
-        return tee_errf(err, "evidence signature does not verify under the certified "
+        return cloister_errf(err, CLOISTER_E_INVALID, "evidence signature does not verify under the certified "
                              "attestation key (the evidence was altered)");
     struct tee_report_body b;
     if (tee_report_body_unpack(&b, ev->evidence, err))
         return -1;
     if (!(b.attributes & TEE_ATTR_SIMULATED))
-        return tee_errf(err, "cloister-sim-v1 evidence without the simulated attribute");
+        return cloister_errf(err, CLOISTER_E_INVALID, "cloister-sim-v1 evidence without the simulated attribute");
     *claims = (struct tee_claims){.format = TEE_EVIDENCE_SIM_V1,
                                   .product_id = b.product_id,
                                   .svn = b.svn,
@@ -181,52 +181,52 @@ static bool listed(const uint8_t (*list)[TEE_HASH_LEN], size_t n, const uint8_t 
 }
 
 static int check_policy(const struct tee_policy *p, const struct tee_claims *c,
-                        struct tee_err *err)
+                        struct cloister_err *err)
 {
     char hex[2 * TEE_HASH_LEN + 1];
     if (c->simulated && !p->allow_simulated)
-        return tee_errf(err, "evidence is simulated (%s: no hardware protection) and the policy "
+        return cloister_errf(err, CLOISTER_E_INVALID, "evidence is simulated (%s: no hardware protection) and the policy "
                              "does not allow simulated evidence",
                         tee_evidence_format_name(c->format));
     if (c->debug && !p->allow_debug)
-        return tee_errf(err, "evidence comes from a debug enclave and the policy does not allow "
+        return cloister_errf(err, CLOISTER_E_INVALID, "evidence comes from a debug enclave and the policy does not allow "
                              "debug enclaves");
     if (!p->n_mrenclave && !p->n_mrsigner && !p->allow_any_identity)
-        return tee_errf(err, "the policy allows no MRENCLAVE or MRSIGNER (accepting any enclave "
+        return cloister_errf(err, CLOISTER_E_INVALID, "the policy allows no MRENCLAVE or MRSIGNER (accepting any enclave "
                              "must be explicit)");
     if (p->n_mrenclave && !listed(p->mrenclave, p->n_mrenclave, c->mrenclave)) {
         hex_encode(hex, c->mrenclave, TEE_HASH_LEN);
-        return tee_errf(err, "MRENCLAVE %s is not among the allowed values", hex);
+        return cloister_errf(err, CLOISTER_E_INVALID, "MRENCLAVE %s is not among the allowed values", hex);
     }
     if (p->n_mrsigner && !listed(p->mrsigner, p->n_mrsigner, c->mrsigner)) {
         hex_encode(hex, c->mrsigner, TEE_HASH_LEN);
-        return tee_errf(err, "MRSIGNER %s is not among the allowed values", hex);
+        return cloister_errf(err, CLOISTER_E_INVALID, "MRSIGNER %s is not among the allowed values", hex);
     }
     if (p->product_id >= 0 && c->product_id != p->product_id)
-        return tee_errf(err, "product id %u, the policy requires %d", c->product_id,
+        return cloister_errf(err, CLOISTER_E_INVALID, "product id %u, the policy requires %d", c->product_id,
                         (int)p->product_id);
     if (c->svn < p->min_svn)
-        return tee_errf(err, "security version %u is below the policy's minimum %u", c->svn,
+        return cloister_errf(err, CLOISTER_E_INVALID, "security version %u is below the policy's minimum %u", c->svn,
                         p->min_svn);
     if (p->report_data && !crypto_memeq(p->report_data, c->report_data, TEE_REPORT_DATA_LEN))
-        return tee_errf(err, "report data does not match the expected value (stale or replayed "
+        return cloister_errf(err, CLOISTER_E_INVALID, "report data does not match the expected value (stale or replayed "
                              "evidence, or a wrong nonce)");
     return 0;
 }
 
 int tee_verify_evidence(tee_verifier *v, const void *evidence, size_t len,
                         const struct tee_policy *policy, struct tee_claims *claims,
-                        struct tee_err *err)
+                        struct cloister_err *err)
 {
     struct tee_evidence_view ev;
     struct tee_claims c;
     memset(claims, 0, sizeof *claims);
     if (!policy)
-        return tee_errf(err, "no verification policy given");
+        return cloister_errf(err, CLOISTER_E_INVALID, "no verification policy given");
     if (tee_evidence_decode(&ev, evidence, len, err))
         return -1;
     if (ev.format != TEE_EVIDENCE_SIM_V1)
-        return tee_errf(err, "evidence format '%s' is reserved but not supported by this "
+        return cloister_errf(err, CLOISTER_E_INVALID, "evidence format '%s' is reserved but not supported by this "
                              "verifier",
                         tee_evidence_format_name(ev.format));
     if (verify_sim(v, &ev, &c, err) || check_policy(policy, &c, err))

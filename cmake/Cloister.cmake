@@ -11,6 +11,62 @@ if(CLOISTER_SANITIZE)
   add_link_options(${CLOISTER_SAN_FLAGS})
 endif()
 
+# Layers. libcloister is built from one OBJECT library per layer, declared bottom-up with
+# cloister_layer() in the order docs/architecture.md draws. A layer compiles against a private
+# include root (build/layers/<name>/) that holds symbolic links to its own source folders, to
+# those of the layers it USES (transitively) and to their public headers, and nothing else: an
+# include of a higher layer's header, internal or public, fails to compile. The graph is thereby
+# a DAG by construction: a layer can only name layers declared before it.
+#
+# cloister_layer(NAME DIRS <folders under src/> SOURCES <files> [USES <layers>]
+#                [HEADERS <public headers it owns>] [LIBS <external libraries>])
+set(CLOISTER_LAYER_ROOT ${PROJECT_BINARY_DIR}/layers)
+function(cloister_layer name)
+  cmake_parse_arguments(L "" "" "DIRS;SOURCES;USES;HEADERS;LIBS" ${ARGN})
+  set(dirs ${L_DIRS})
+  set(headers ${L_HEADERS})
+  foreach(u ${L_USES})
+    if(NOT TARGET cloister_${u})
+      message(FATAL_ERROR "layer ${name} uses '${u}', which is not a layer declared before it")
+    endif()
+    get_property(udirs GLOBAL PROPERTY CLOISTER_LAYER_${u}_DIRS)
+    get_property(uheaders GLOBAL PROPERTY CLOISTER_LAYER_${u}_HEADERS)
+    list(APPEND dirs ${udirs})
+    list(APPEND headers ${uheaders})
+  endforeach()
+  list(REMOVE_DUPLICATES dirs)
+  list(REMOVE_DUPLICATES headers)
+  set_property(GLOBAL PROPERTY CLOISTER_LAYER_${name}_DIRS ${dirs})
+  set_property(GLOBAL PROPERTY CLOISTER_LAYER_${name}_HEADERS ${headers})
+  set_property(GLOBAL APPEND PROPERTY CLOISTER_LAYERS ${name})
+
+  set(root ${CLOISTER_LAYER_ROOT}/${name})
+  file(REMOVE_RECURSE ${root})
+  file(MAKE_DIRECTORY ${root}/cloister)
+  foreach(d ${dirs})
+    get_filename_component(parent ${root}/${d} DIRECTORY)
+    file(MAKE_DIRECTORY ${parent})
+    file(CREATE_LINK ${PROJECT_SOURCE_DIR}/src/${d} ${root}/${d} SYMBOLIC)
+  endforeach()
+  foreach(h ${headers})
+    if(EXISTS ${PROJECT_SOURCE_DIR}/include/cloister/${h})
+      file(CREATE_LINK ${PROJECT_SOURCE_DIR}/include/cloister/${h} ${root}/cloister/${h} SYMBOLIC)
+    else()
+      file(CREATE_LINK ${PROJECT_BINARY_DIR}/include/cloister/${h} ${root}/cloister/${h} SYMBOLIC)
+    endif()
+  endforeach()
+
+  add_library(cloister_${name} OBJECT ${L_SOURCES})
+  target_include_directories(cloister_${name} PRIVATE ${root})
+  foreach(u ${L_USES})
+    target_link_libraries(cloister_${name} PUBLIC cloister_${u})
+  endforeach()
+  target_link_libraries(cloister_${name} PUBLIC ${L_LIBS})
+  set_property(GLOBAL APPEND PROPERTY CLOISTER_LAYER_LIBS ${L_LIBS})
+  set_target_properties(cloister_${name} PROPERTIES C_VISIBILITY_PRESET hidden)
+  cloister_harden(cloister_${name})
+endfunction()
+
 # Hardened flags for all project code: stack protector, FORTIFY, PIE, full RELRO.
 function(cloister_harden target)
   target_compile_options(${target} PRIVATE ${CLOISTER_WARNINGS} -fstack-protector-strong)

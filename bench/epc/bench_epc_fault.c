@@ -44,7 +44,8 @@ static double crypto_ns_per_page(void)
 {
     static struct crypto_arg c;
     uint8_t key[32];
-    crypto_random(key, sizeof key);
+    if (crypto_random(key, sizeof key) != 0)
+        abort();
     c.aead = crypto_aead_new(CRYPTO_AES256_GCM, key);
     crypto_wipe(key, sizeof key);
     if (!c.aead)

@@ -195,9 +195,9 @@ static int setup(const char *results)
     tee_policy_default(&s.policy);
     s.policy.allow_simulated = s.policy.allow_any_identity = true;
     tee_self_target(s.self, s.target);
-    crypto_random(s.pt, sizeof s.pt);
-    crypto_random(s.key, sizeof s.key);
-    crypto_random(s.msg, sizeof s.msg);
+    if (crypto_random(s.pt, sizeof s.pt) || crypto_random(s.key, sizeof s.key) ||
+        crypto_random(s.msg, sizeof s.msg))
+        return -1;
     s.aead = crypto_aead_new(CRYPTO_AES256_GCM, s.key);
     uint8_t seed[32];
     crypto_ed25519_keypair(s.pk, seed);

@@ -25,6 +25,8 @@
 #ifndef CLOISTER_HPKE_H
 #define CLOISTER_HPKE_H
 
+#include <cloister/export.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -67,45 +69,45 @@ struct hpke_auth {
 
 /* Key pairs: a fresh one from the OS CSPRNG, or DeriveKeyPair(ikm) for keys that must be
  * reproducible from a seed (ikm_len >= HPKE_IKM_MIN). */
-int hpke_keypair(uint8_t pk[HPKE_PUBLIC_LEN], uint8_t sk[HPKE_SECRET_LEN]);
-int hpke_derive_keypair(uint8_t pk[HPKE_PUBLIC_LEN], uint8_t sk[HPKE_SECRET_LEN], const void *ikm,
+CLOISTER_API int hpke_keypair(uint8_t pk[HPKE_PUBLIC_LEN], uint8_t sk[HPKE_SECRET_LEN]);
+CLOISTER_API int hpke_derive_keypair(uint8_t pk[HPKE_PUBLIC_LEN], uint8_t sk[HPKE_SECRET_LEN], const void *ikm,
                         size_t ikm_len);
-int hpke_public_from_secret(uint8_t pk[HPKE_PUBLIC_LEN], const uint8_t sk[HPKE_SECRET_LEN]);
+CLOISTER_API int hpke_public_from_secret(uint8_t pk[HPKE_PUBLIC_LEN], const uint8_t sk[HPKE_SECRET_LEN]);
 /* The mode that auth selects, or -1 when its fields are inconsistent. */
-int hpke_auth_mode(const struct hpke_auth *auth);
+CLOISTER_API int hpke_auth_mode(const struct hpke_auth *auth);
 
 /* Contexts. A sender context seals and exports, a recipient context opens and exports; NULL on
  * failure (bad key, low-order point, inconsistent auth, out of memory). */
 typedef struct hpke_ctx hpke_ctx;
-hpke_ctx *hpke_sender_new(uint8_t enc[HPKE_ENC_LEN], enum hpke_aead aead,
+CLOISTER_API hpke_ctx *hpke_sender_new(uint8_t enc[HPKE_ENC_LEN], enum hpke_aead aead,
                           const uint8_t pk_r[HPKE_PUBLIC_LEN], const void *info, size_t info_len,
                           const struct hpke_auth *auth);
-hpke_ctx *hpke_recipient_new(enum hpke_aead aead, const uint8_t enc[HPKE_ENC_LEN],
+CLOISTER_API hpke_ctx *hpke_recipient_new(enum hpke_aead aead, const uint8_t enc[HPKE_ENC_LEN],
                              const uint8_t sk_r[HPKE_SECRET_LEN], const void *info,
                              size_t info_len, const struct hpke_auth *auth);
 /* ct has room for ptlen + HPKE_TAG_LEN bytes. Fails on a recipient or export-only context, and
  * once the sequence number is exhausted. */
-int hpke_ctx_seal(hpke_ctx *c, const void *aad, size_t aad_len, const void *pt, size_t pt_len,
+CLOISTER_API int hpke_ctx_seal(hpke_ctx *c, const void *aad, size_t aad_len, const void *pt, size_t pt_len,
                   uint8_t *ct);
 /* pt has room for ct_len - HPKE_TAG_LEN bytes. A failed open leaves the sequence number as it
  * was (the next message can still be opened) and wipes pt. */
-int hpke_ctx_open(hpke_ctx *c, const void *aad, size_t aad_len, const void *ct, size_t ct_len,
+CLOISTER_API CLOISTER_MUST_CHECK int hpke_ctx_open(hpke_ctx *c, const void *aad, size_t aad_len, const void *ct, size_t ct_len,
                   uint8_t *pt);
 /* Export(exporter_context, L) with L <= HPKE_EXPORT_MAX: a secret bound to this context. */
-int hpke_ctx_export(const hpke_ctx *c, uint8_t *out, size_t len, const void *exporter_context,
+CLOISTER_API int hpke_ctx_export(const hpke_ctx *c, uint8_t *out, size_t len, const void *exporter_context,
                     size_t context_len);
-enum hpke_aead hpke_ctx_aead(const hpke_ctx *c);
-enum hpke_mode hpke_ctx_mode(const hpke_ctx *c);
+CLOISTER_API enum hpke_aead hpke_ctx_aead(const hpke_ctx *c);
+CLOISTER_API enum hpke_mode hpke_ctx_mode(const hpke_ctx *c);
 /* Messages sealed or opened so far. */
-uint64_t hpke_ctx_seq(const hpke_ctx *c);
-void hpke_ctx_free(hpke_ctx *c); /* wipes the keys */
+CLOISTER_API uint64_t hpke_ctx_seq(const hpke_ctx *c);
+CLOISTER_API void hpke_ctx_free(hpke_ctx *c); /* wipes the keys */
 
 /* Single-shot: one message per encapsulation. The recipient needs enc and ct. */
-int hpke_seal(uint8_t enc[HPKE_ENC_LEN], uint8_t *ct, enum hpke_aead aead,
+CLOISTER_API int hpke_seal(uint8_t enc[HPKE_ENC_LEN], uint8_t *ct, enum hpke_aead aead,
               const uint8_t pk_r[HPKE_PUBLIC_LEN], const void *info, size_t info_len,
               const void *aad, size_t aad_len, const void *pt, size_t pt_len,
               const struct hpke_auth *auth);
-int hpke_open(uint8_t *pt, enum hpke_aead aead, const uint8_t enc[HPKE_ENC_LEN],
+CLOISTER_API CLOISTER_MUST_CHECK int hpke_open(uint8_t *pt, enum hpke_aead aead, const uint8_t enc[HPKE_ENC_LEN],
               const uint8_t sk_r[HPKE_SECRET_LEN], const void *info, size_t info_len,
               const void *aad, size_t aad_len, const void *ct, size_t ct_len,
               const struct hpke_auth *auth);

@@ -25,6 +25,8 @@
 #ifndef CLOISTER_PAIRING_H
 #define CLOISTER_PAIRING_H
 
+#include <cloister/export.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -44,7 +46,7 @@ enum bls_status {
     BLS_ERR_ALLOC = -5,           /* out of memory */
 };
 /* A short English description of a status, for error messages. */
-const char *bls_strerror(int status);
+CLOISTER_API const char *bls_strerror(int status);
 
 /* Field elements: Montgomery form, 64-bit limbs, least significant first. */
 typedef struct { uint64_t l[6]; } bls_fp;
@@ -57,113 +59,113 @@ typedef struct { bls_fp2 x, y, z; } bls_g2;
 typedef struct { bls_fp12 f; } bls_gt;
 
 /* ---- Fr: scalars mod r ------------------------------------------------------------------ */
-void bls_fr_from_u64(bls_fr *out, uint64_t v);
+CLOISTER_API void bls_fr_from_u64(bls_fr *out, uint64_t v);
 /* 32 bytes big-endian; BLS_ERR_RANGE unless the value is < r. */
-int bls_fr_from_bytes(bls_fr *out, const uint8_t in[BLS_FR_BYTES]);
-void bls_fr_to_bytes(uint8_t out[BLS_FR_BYTES], const bls_fr *a);
+CLOISTER_API CLOISTER_MUST_CHECK int bls_fr_from_bytes(bls_fr *out, const uint8_t in[BLS_FR_BYTES]);
+CLOISTER_API void bls_fr_to_bytes(uint8_t out[BLS_FR_BYTES], const bls_fr *a);
 /* A big-endian byte string reduced mod r (uniform from 48+ random bytes); at most 64 bytes are
  * read, the first ones of a longer input. */
-void bls_fr_from_wide(bls_fr *out, const uint8_t *in, size_t len);
+CLOISTER_API void bls_fr_from_wide(bls_fr *out, const uint8_t *in, size_t len);
 /* A uniformly random non-zero scalar from the OS CSPRNG; -1 when the CSPRNG fails. */
-int bls_fr_random(bls_fr *out);
-void bls_fr_add(bls_fr *out, const bls_fr *a, const bls_fr *b);
-void bls_fr_sub(bls_fr *out, const bls_fr *a, const bls_fr *b);
-void bls_fr_neg(bls_fr *out, const bls_fr *a);
-void bls_fr_mul(bls_fr *out, const bls_fr *a, const bls_fr *b);
-void bls_fr_sqr(bls_fr *out, const bls_fr *a);
+CLOISTER_API int bls_fr_random(bls_fr *out);
+CLOISTER_API void bls_fr_add(bls_fr *out, const bls_fr *a, const bls_fr *b);
+CLOISTER_API void bls_fr_sub(bls_fr *out, const bls_fr *a, const bls_fr *b);
+CLOISTER_API void bls_fr_neg(bls_fr *out, const bls_fr *a);
+CLOISTER_API void bls_fr_mul(bls_fr *out, const bls_fr *a, const bls_fr *b);
+CLOISTER_API void bls_fr_sqr(bls_fr *out, const bls_fr *a);
 /* 1/a; the inverse of zero is zero. */
-void bls_fr_inv(bls_fr *out, const bls_fr *a);
+CLOISTER_API void bls_fr_inv(bls_fr *out, const bls_fr *a);
 /* out[i] = 1/in[i] for n values with one inversion (Montgomery's trick); zeros map to zero.
  * out and in must not overlap. */
-void bls_fr_batch_inv(bls_fr *out, const bls_fr *in, size_t n);
-bool bls_fr_is_zero(const bls_fr *a);
-bool bls_fr_eq(const bls_fr *a, const bls_fr *b);
+CLOISTER_API void bls_fr_batch_inv(bls_fr *out, const bls_fr *in, size_t n);
+CLOISTER_API bool bls_fr_is_zero(const bls_fr *a);
+CLOISTER_API bool bls_fr_eq(const bls_fr *a, const bls_fr *b);
 
 /* ---- G1 (points of E over Fp) ----------------------------------------------------------- */
-void bls_g1_identity(bls_g1 *out);
-void bls_g1_generator(bls_g1 *out);
-void bls_g1_add(bls_g1 *out, const bls_g1 *a, const bls_g1 *b);
-void bls_g1_sub(bls_g1 *out, const bls_g1 *a, const bls_g1 *b);
-void bls_g1_dbl(bls_g1 *out, const bls_g1 *a);
-void bls_g1_neg(bls_g1 *out, const bls_g1 *a);
-bool bls_g1_eq(const bls_g1 *a, const bls_g1 *b);
-bool bls_g1_is_identity(const bls_g1 *a);
+CLOISTER_API void bls_g1_identity(bls_g1 *out);
+CLOISTER_API void bls_g1_generator(bls_g1 *out);
+CLOISTER_API void bls_g1_add(bls_g1 *out, const bls_g1 *a, const bls_g1 *b);
+CLOISTER_API void bls_g1_sub(bls_g1 *out, const bls_g1 *a, const bls_g1 *b);
+CLOISTER_API void bls_g1_dbl(bls_g1 *out, const bls_g1 *a);
+CLOISTER_API void bls_g1_neg(bls_g1 *out, const bls_g1 *a);
+CLOISTER_API bool bls_g1_eq(const bls_g1 *a, const bls_g1 *b);
+CLOISTER_API bool bls_g1_is_identity(const bls_g1 *a);
 /* On the curve; and [vt] on it and in the order-r subgroup (Scott's endomorphism test,
  * phi(P) == [-x^2]P). */
-bool bls_g1_on_curve(const bls_g1 *a);
-bool bls_g1_in_subgroup(const bls_g1 *a);
+CLOISTER_API bool bls_g1_on_curve(const bls_g1 *a);
+CLOISTER_API bool bls_g1_in_subgroup(const bls_g1 *a);
 /* out = [k]P: GLV split into two 128-bit parts, signed 5-bit windows, masked table reads. */
-void bls_g1_mul(bls_g1 *out, const bls_g1 *p, const bls_fr *k);
+CLOISTER_API void bls_g1_mul(bls_g1 *out, const bls_g1 *p, const bls_fr *k);
 /* out = [k]G1 from a built-in precomputed table (built on first use, thread-safe). */
-void bls_g1_mul_gen(bls_g1 *out, const bls_fr *k);
+CLOISTER_API void bls_g1_mul_gen(bls_g1 *out, const bls_fr *k);
 /* A fixed-base table (80 KiB) for a long-lived point: [k]P with additions only. */
 typedef struct bls_g1_table bls_g1_table;
-bls_g1_table *bls_g1_table_new(const bls_g1 *base); /* NULL when out of memory */
-void bls_g1_table_mul(bls_g1 *out, const bls_g1_table *t, const bls_fr *k);
-void bls_g1_table_free(bls_g1_table *t);
+CLOISTER_API bls_g1_table *bls_g1_table_new(const bls_g1 *base); /* NULL when out of memory */
+CLOISTER_API void bls_g1_table_mul(bls_g1 *out, const bls_g1_table *t, const bls_fr *k);
+CLOISTER_API void bls_g1_table_free(bls_g1_table *t);
 /* [vt] out = sum [k_i]P_i (Pippenger); BLS_ERR_ALLOC when out of memory. */
-int bls_g1_msm(bls_g1 *out, const bls_g1 *points, const bls_fr *scalars, size_t n);
+CLOISTER_API int bls_g1_msm(bls_g1 *out, const bls_g1 *points, const bls_fr *scalars, size_t n);
 /* RFC 9380 hash_to_curve, suite BLS12381G1_XMD:SHA-256_SSWU_RO_ with the caller's DST (one
  * longer than 255 bytes is first hashed, RFC 9380 section 5.3.3). */
-void bls_g1_hash(bls_g1 *out, const void *msg, size_t len, const void *dst, size_t dstlen);
-void bls_g1_to_bytes(uint8_t out[BLS_G1_BYTES], const bls_g1 *a);
+CLOISTER_API void bls_g1_hash(bls_g1 *out, const void *msg, size_t len, const void *dst, size_t dstlen);
+CLOISTER_API void bls_g1_to_bytes(uint8_t out[BLS_G1_BYTES], const bls_g1 *a);
 /* [vt] Compressed decoding with on-curve and subgroup checks. */
-int bls_g1_from_bytes(bls_g1 *out, const uint8_t in[BLS_G1_BYTES]);
+CLOISTER_API CLOISTER_MUST_CHECK int bls_g1_from_bytes(bls_g1 *out, const uint8_t in[BLS_G1_BYTES]);
 
 /* ---- G2 (points of the twist over Fp2) -------------------------------------------------- */
-void bls_g2_identity(bls_g2 *out);
-void bls_g2_generator(bls_g2 *out);
-void bls_g2_add(bls_g2 *out, const bls_g2 *a, const bls_g2 *b);
-void bls_g2_sub(bls_g2 *out, const bls_g2 *a, const bls_g2 *b);
-void bls_g2_dbl(bls_g2 *out, const bls_g2 *a);
-void bls_g2_neg(bls_g2 *out, const bls_g2 *a);
-bool bls_g2_eq(const bls_g2 *a, const bls_g2 *b);
-bool bls_g2_is_identity(const bls_g2 *a);
+CLOISTER_API void bls_g2_identity(bls_g2 *out);
+CLOISTER_API void bls_g2_generator(bls_g2 *out);
+CLOISTER_API void bls_g2_add(bls_g2 *out, const bls_g2 *a, const bls_g2 *b);
+CLOISTER_API void bls_g2_sub(bls_g2 *out, const bls_g2 *a, const bls_g2 *b);
+CLOISTER_API void bls_g2_dbl(bls_g2 *out, const bls_g2 *a);
+CLOISTER_API void bls_g2_neg(bls_g2 *out, const bls_g2 *a);
+CLOISTER_API bool bls_g2_eq(const bls_g2 *a, const bls_g2 *b);
+CLOISTER_API bool bls_g2_is_identity(const bls_g2 *a);
 /* On the curve; and [vt] on it and in the order-r subgroup (psi(Q) == [x]Q). */
-bool bls_g2_on_curve(const bls_g2 *a);
-bool bls_g2_in_subgroup(const bls_g2 *a);
+CLOISTER_API bool bls_g2_on_curve(const bls_g2 *a);
+CLOISTER_API bool bls_g2_in_subgroup(const bls_g2 *a);
 /* out = [k]Q: GLS split into four 64-bit parts with psi, signed 5-bit windows. */
-void bls_g2_mul(bls_g2 *out, const bls_g2 *q, const bls_fr *k);
-void bls_g2_mul_gen(bls_g2 *out, const bls_fr *k);
+CLOISTER_API void bls_g2_mul(bls_g2 *out, const bls_g2 *q, const bls_fr *k);
+CLOISTER_API void bls_g2_mul_gen(bls_g2 *out, const bls_fr *k);
 typedef struct bls_g2_table bls_g2_table; /* 160 KiB */
-bls_g2_table *bls_g2_table_new(const bls_g2 *base);
-void bls_g2_table_mul(bls_g2 *out, const bls_g2_table *t, const bls_fr *k);
-void bls_g2_table_free(bls_g2_table *t);
+CLOISTER_API bls_g2_table *bls_g2_table_new(const bls_g2 *base);
+CLOISTER_API void bls_g2_table_mul(bls_g2 *out, const bls_g2_table *t, const bls_fr *k);
+CLOISTER_API void bls_g2_table_free(bls_g2_table *t);
 /* [vt] out = sum [k_i]Q_i (Pippenger); BLS_ERR_ALLOC when out of memory. */
-int bls_g2_msm(bls_g2 *out, const bls_g2 *points, const bls_fr *scalars, size_t n);
+CLOISTER_API int bls_g2_msm(bls_g2 *out, const bls_g2 *points, const bls_fr *scalars, size_t n);
 /* RFC 9380 suite BLS12381G2_XMD:SHA-256_SSWU_RO_, DST as for G1. */
-void bls_g2_hash(bls_g2 *out, const void *msg, size_t len, const void *dst, size_t dstlen);
-void bls_g2_to_bytes(uint8_t out[BLS_G2_BYTES], const bls_g2 *a);
+CLOISTER_API void bls_g2_hash(bls_g2 *out, const void *msg, size_t len, const void *dst, size_t dstlen);
+CLOISTER_API void bls_g2_to_bytes(uint8_t out[BLS_G2_BYTES], const bls_g2 *a);
 /* [vt] Compressed decoding with on-curve and subgroup checks. */
-int bls_g2_from_bytes(bls_g2 *out, const uint8_t in[BLS_G2_BYTES]);
+CLOISTER_API CLOISTER_MUST_CHECK int bls_g2_from_bytes(bls_g2 *out, const uint8_t in[BLS_G2_BYTES]);
 
 /* ---- GT and the pairing ----------------------------------------------------------------- */
-void bls_gt_one(bls_gt *out);
-void bls_gt_mul(bls_gt *out, const bls_gt *a, const bls_gt *b);
+CLOISTER_API void bls_gt_one(bls_gt *out);
+CLOISTER_API void bls_gt_mul(bls_gt *out, const bls_gt *a, const bls_gt *b);
 /* 1/a (a conjugation: GT elements have norm 1). */
-void bls_gt_inv(bls_gt *out, const bls_gt *a);
+CLOISTER_API void bls_gt_inv(bls_gt *out, const bls_gt *a);
 /* out = a^k with cyclotomic squarings (four 64-bit parts with the Frobenius, as G2 does). */
-void bls_gt_exp(bls_gt *out, const bls_gt *a, const bls_fr *k);
-bool bls_gt_eq(const bls_gt *a, const bls_gt *b);
-bool bls_gt_is_one(const bls_gt *a);
+CLOISTER_API void bls_gt_exp(bls_gt *out, const bls_gt *a, const bls_fr *k);
+CLOISTER_API bool bls_gt_eq(const bls_gt *a, const bls_gt *b);
+CLOISTER_API bool bls_gt_is_one(const bls_gt *a);
 /* 576 bytes: the twelve Fp coefficients, 48 bytes big-endian each, in the order c0.c0.c0,
  * c0.c0.c1, c0.c1.c0, ..., c1.c2.c1 (the layout of @noble/curves' Fp12.toBytes). */
-void bls_gt_to_bytes(uint8_t out[BLS_GT_BYTES], const bls_gt *a);
+CLOISTER_API void bls_gt_to_bytes(uint8_t out[BLS_GT_BYTES], const bls_gt *a);
 /* [vt] Checks the range of every coefficient and membership in the order-r subgroup. */
-int bls_gt_from_bytes(bls_gt *out, const uint8_t in[BLS_GT_BYTES]);
+CLOISTER_API CLOISTER_MUST_CHECK int bls_gt_from_bytes(bls_gt *out, const uint8_t in[BLS_GT_BYTES]);
 
 /* e(P, Q): optimal ate Miller loop and final exponentiation. e(P, O) = e(O, Q) = 1. */
-void bls_pairing(bls_gt *out, const bls_g1 *p, const bls_g2 *q);
+CLOISTER_API void bls_pairing(bls_gt *out, const bls_g1 *p, const bls_g2 *q);
 /* prod_i e(P_i, Q_i) with one shared Miller loop and one final exponentiation.
  * BLS_ERR_ALLOC when out of memory (n > 8 allocates). */
-int bls_pairing_multi(bls_gt *out, const bls_g1 *p, const bls_g2 *q, size_t n);
+CLOISTER_API int bls_pairing_multi(bls_gt *out, const bls_g1 *p, const bls_g2 *q, size_t n);
 
 /* ---- RFC 9380 building blocks ----------------------------------------------------------- */
 /* expand_message_xmd with SHA-256: out_len <= 8160 bytes (-1 otherwise); DST as for G1. */
-int bls_expand_message_xmd(uint8_t *out, size_t out_len, const void *msg, size_t len,
+CLOISTER_API int bls_expand_message_xmd(uint8_t *out, size_t out_len, const void *msg, size_t len,
                            const void *dst, size_t dstlen);
 /* hash_to_field into Fr (L = 48, one element): the scalar hash H(ID) of identity-based schemes
  * (zero with probability 2^-255). */
-void bls_hash_to_fr(bls_fr *out, const void *msg, size_t len, const void *dst, size_t dstlen);
+CLOISTER_API void bls_hash_to_fr(bls_fr *out, const void *msg, size_t len, const void *dst, size_t dstlen);
 
 #endif

@@ -22,6 +22,8 @@
 #ifndef CLOISTER_WIRE_H
 #define CLOISTER_WIRE_H
 
+#include <cloister/export.h>
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -46,17 +48,17 @@ struct wire_reader {
 
 /* Writer. A growing writer owns buf: free it with wire_writer_free (which wipes it, since
  * messages may carry secrets) or take it with wire_writer_take. */
-void wire_writer_init(struct wire_writer *w);
-void wire_writer_init_fixed(struct wire_writer *w, uint8_t *buf, size_t cap);
-bool wire_writer_ok(const struct wire_writer *w);
-uint8_t *wire_writer_take(struct wire_writer *w, size_t *len);
-void wire_writer_free(struct wire_writer *w);
+CLOISTER_API void wire_writer_init(struct wire_writer *w);
+CLOISTER_API void wire_writer_init_fixed(struct wire_writer *w, uint8_t *buf, size_t cap);
+CLOISTER_API bool wire_writer_ok(const struct wire_writer *w);
+CLOISTER_API uint8_t *wire_writer_take(struct wire_writer *w, size_t *len);
+CLOISTER_API void wire_writer_free(struct wire_writer *w);
 /* Ends a growing writer: if it failed, frees it and returns -1; else hands its buffer to *out
  * and *len (the caller frees it) and returns 0. Replaces "check, then take or free". */
-int wire_writer_finish(struct wire_writer *w, uint8_t **out, size_t *len);
+CLOISTER_API int wire_writer_finish(struct wire_writer *w, uint8_t **out, size_t *len);
 /* Room for n more bytes at w->buf + w->len (advance with wire_writer_commit), or NULL. The
  * common case (room already there) is inline: encoding sits on every enclave crossing. */
-uint8_t *wire_writer_grow(struct wire_writer *w, size_t n);
+CLOISTER_API uint8_t *wire_writer_grow(struct wire_writer *w, size_t n);
 static inline uint8_t *wire_writer_reserve(struct wire_writer *w, size_t n)
 {
     if (!w->failed && n <= w->cap - w->len)
@@ -68,12 +70,12 @@ static inline void wire_writer_commit(struct wire_writer *w, size_t n)
     w->len += n;
 }
 
-void wire_put_u8(struct wire_writer *w, uint8_t v);
-void wire_put_u16(struct wire_writer *w, uint16_t v);
-void wire_put_u32(struct wire_writer *w, uint32_t v);
-void wire_put_u64(struct wire_writer *w, uint64_t v);
+CLOISTER_API void wire_put_u8(struct wire_writer *w, uint8_t v);
+CLOISTER_API void wire_put_u16(struct wire_writer *w, uint16_t v);
+CLOISTER_API void wire_put_u32(struct wire_writer *w, uint32_t v);
+CLOISTER_API void wire_put_u64(struct wire_writer *w, uint64_t v);
 /* Varints below 128 (counts, lengths, numbers: most of them) take the inline path. */
-void wire_put_varint_long(struct wire_writer *w, uint64_t v);
+CLOISTER_API void wire_put_varint_long(struct wire_writer *w, uint64_t v);
 static inline void wire_put_varint(struct wire_writer *w, uint64_t v)
 {
     if (v < 0x80 && !w->failed && w->len < w->cap)
@@ -81,47 +83,47 @@ static inline void wire_put_varint(struct wire_writer *w, uint64_t v)
     else
         wire_put_varint_long(w, v);
 }
-void wire_put_raw(struct wire_writer *w, const void *p, size_t n); /* no length prefix */
-void wire_put_bytes(struct wire_writer *w, const void *p, size_t n);
-void wire_put_str(struct wire_writer *w, const char *s);
-void wire_put_header(struct wire_writer *w, const char magic[WIRE_MAGIC_LEN], uint16_t version);
+CLOISTER_API void wire_put_raw(struct wire_writer *w, const void *p, size_t n); /* no length prefix */
+CLOISTER_API void wire_put_bytes(struct wire_writer *w, const void *p, size_t n);
+CLOISTER_API void wire_put_str(struct wire_writer *w, const char *s);
+CLOISTER_API void wire_put_header(struct wire_writer *w, const char magic[WIRE_MAGIC_LEN], uint16_t version);
 
 /* Reader. Pointers returned point into the reader's buffer (zero-copy). */
-void wire_reader_init(struct wire_reader *r, const void *buf, size_t len);
-bool wire_reader_ok(const struct wire_reader *r);
-size_t wire_reader_remaining(const struct wire_reader *r);
+CLOISTER_API void wire_reader_init(struct wire_reader *r, const void *buf, size_t len);
+CLOISTER_API bool wire_reader_ok(const struct wire_reader *r);
+CLOISTER_API size_t wire_reader_remaining(const struct wire_reader *r);
 /* Fails (and returns -1) if an error occurred or bytes are left over. */
-int wire_reader_finish(struct wire_reader *r);
+CLOISTER_API int wire_reader_finish(struct wire_reader *r);
 /* "offset 12: varint too long" style message; "ok" when there is no error. */
-const char *wire_reader_error(const struct wire_reader *r);
+CLOISTER_API const char *wire_reader_error(const struct wire_reader *r);
 /* Records an error at the current offset (for checks by the caller, e.g. a bad enum value). */
-void wire_reader_fail(struct wire_reader *r, const char *error);
+CLOISTER_API void wire_reader_fail(struct wire_reader *r, const char *error);
 
-uint8_t wire_get_u8(struct wire_reader *r);
-uint16_t wire_get_u16(struct wire_reader *r);
-uint32_t wire_get_u32(struct wire_reader *r);
-uint64_t wire_get_u64(struct wire_reader *r);
-uint64_t wire_get_varint_long(struct wire_reader *r);
+CLOISTER_API uint8_t wire_get_u8(struct wire_reader *r);
+CLOISTER_API uint16_t wire_get_u16(struct wire_reader *r);
+CLOISTER_API uint32_t wire_get_u32(struct wire_reader *r);
+CLOISTER_API uint64_t wire_get_u64(struct wire_reader *r);
+CLOISTER_API uint64_t wire_get_varint_long(struct wire_reader *r);
 static inline uint64_t wire_get_varint(struct wire_reader *r)
 {
     if (!r->error && r->off < r->len && r->buf[r->off] < 0x80)
         return r->buf[r->off++];
     return wire_get_varint_long(r);
 }
-const uint8_t *wire_get_raw(struct wire_reader *r, size_t n);
+CLOISTER_API const uint8_t *wire_get_raw(struct wire_reader *r, size_t n);
 /* Copies exactly n bytes; returns -1 (and zero-fills dst) on error. */
-int wire_get_raw_into(struct wire_reader *r, void *dst, size_t n);
+CLOISTER_API int wire_get_raw_into(struct wire_reader *r, void *dst, size_t n);
 /* A length-prefixed byte string of at most max bytes. */
-const uint8_t *wire_get_bytes(struct wire_reader *r, size_t max, size_t *len);
+CLOISTER_API const uint8_t *wire_get_bytes(struct wire_reader *r, size_t max, size_t *len);
 /* A length-prefixed byte string of exactly n bytes, copied to dst. */
-int wire_get_bytes_exact(struct wire_reader *r, void *dst, size_t n);
+CLOISTER_API int wire_get_bytes_exact(struct wire_reader *r, void *dst, size_t n);
 /* A length-prefixed string without NUL bytes, copied NUL-terminated into dst[cap]. */
-int wire_get_str(struct wire_reader *r, char *dst, size_t cap);
+CLOISTER_API int wire_get_str(struct wire_reader *r, char *dst, size_t cap);
 /* An element count whose elements each take at least min_elem_size bytes: refused if the
  * remaining input cannot hold them or it exceeds max, so callers can allocate safely. */
-size_t wire_get_count(struct wire_reader *r, size_t min_elem_size, size_t max);
+CLOISTER_API size_t wire_get_count(struct wire_reader *r, size_t min_elem_size, size_t max);
 /* Checks magic and returns the version, refused outside [1, max_version]. */
-uint16_t wire_get_header(struct wire_reader *r, const char magic[WIRE_MAGIC_LEN],
+CLOISTER_API uint16_t wire_get_header(struct wire_reader *r, const char magic[WIRE_MAGIC_LEN],
                          uint16_t max_version);
 
 #endif

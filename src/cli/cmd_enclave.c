@@ -152,7 +152,8 @@ static int cmd_enclave_quote(int argc, char **argv)
         return CLI_USAGE;
     if (!nonce_hex) {
         nonce_len = 32;
-        crypto_random(nonce, nonce_len);
+        if (crypto_random(nonce, nonce_len) != 0)
+            return cli_fail("the system's random generator failed");
     }
     tee_bind_report_data(rd, data, data_len, nonce, nonce_len);
     tee_enclave *e;
@@ -583,8 +584,10 @@ static int demo_steps(const char *dir, const char *image, const char *sig)
     uint8_t key[32], nonce[32], rd[TEE_REPORT_DATA_LEN], *ev = NULL;
     size_t evlen;
     int rc = -1;
-    crypto_random(key, sizeof key);
-    crypto_random(nonce, sizeof nonce);
+    if (crypto_random(key, sizeof key) || crypto_random(nonce, sizeof nonce)) {
+        printf("  the system's random generator FAILED\n");
+        return -1;
+    }
     if (tee_create(&o, &e) != CLOISTER_OK) {
         printf("  launch FAILED: %s\n", tee_last_error());
         goto out;

@@ -221,7 +221,7 @@ static void secrets_survive(void **state)
     tee_enclave *e = create(0);
     uint8_t value[32], *out;
     size_t outlen;
-    crypto_random(value, sizeof value);
+    assert_int_equal(crypto_random(value, sizeof value), 0);
     assert_int_equal(tee_ecall(e, TEE_ECALL_SECRET_DIGEST, "db-key", 6, &out, &outlen),
                      CLOISTER_E_NOT_FOUND);
     provision(e, "db-key", value, sizeof value);
@@ -259,7 +259,7 @@ static void evidence(void **state)
     tee_enclave *e = create(0);
     uint8_t report_data[TEE_REPORT_DATA_LEN], *ev;
     size_t evlen;
-    crypto_random(report_data, sizeof report_data);
+    assert_int_equal(crypto_random(report_data, sizeof report_data), 0);
     assert_int_equal(tee_ecall(e, TEE_ECALL_EVIDENCE, report_data, sizeof report_data, &ev,
                                &evlen),
                      CLOISTER_OK);

@@ -225,7 +225,7 @@ static void mutations(void **state)
     const char *const inputs[] = {"first input", "", "third"};
     size_t len = request(good, sizeof good, 3, numbers, inputs);
     uint8_t rnd[4 * 3000];
-    crypto_random(rnd, sizeof rnd);
+    assert_int_equal(crypto_random(rnd, sizeof rnd), 0);
     for (int i = 0; i < 3000; i++) {
         uint8_t msg[128];
         memcpy(msg, good, len);

@@ -295,7 +295,7 @@ static void differential(void **state)
     void *proc_state = &proc_backend;
     tee_enclave *proc = create(&proc_state, NULL);
     uint8_t buf[512];
-    crypto_random(buf, sizeof buf);
+    assert_int_equal(crypto_random(buf, sizeof buf), 0);
     for (int i = 0; i < 64; i++) {
         uint32_t number = (uint32_t[]){TEST_ECALL_ECHO, TEST_ECALL_COUNT, TEST_ECALL_FAIL,
                                        TEST_ECALL_SEAL_ROUNDTRIP, 0x1234}[buf[i] % 5];

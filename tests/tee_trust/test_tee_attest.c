@@ -122,7 +122,7 @@ static void evidence_layout_and_claims(void **state)
     tee_self *s = th_self(plat, "quoted", 0x1234, 0x0506, 0x62);
     const struct tee_identity *id = tee_self_identity(s);
     uint8_t rd[64];
-    crypto_random(rd, sizeof rd);
+    assert_int_equal(crypto_random(rd, sizeof rd), 0);
     size_t len;
     uint8_t *ev = evidence(s, rd, &len);
 
@@ -244,8 +244,8 @@ static void policies(void **state)
 
     /* Freshness: report data bound to a nonce; a replay for another nonce is refused. */
     uint8_t n1[32], n2[32], rd1[64], rd2[64];
-    crypto_random(n1, sizeof n1);
-    crypto_random(n2, sizeof n2);
+    assert_int_equal(crypto_random(n1, sizeof n1), 0);
+    assert_int_equal(crypto_random(n2, sizeof n2), 0);
     tee_bind_report_data(rd1, NULL, 0, n1, sizeof n1);
     tee_bind_report_data(rd2, NULL, 0, n2, sizeof n2);
     size_t len1;

@@ -74,7 +74,7 @@ static void round_trips(void **state)
         for (int policy = TEE_SEAL_MRENCLAVE; policy <= TEE_SEAL_MRSIGNER; policy++) {
             for (size_t a = 0; a < 3; a++) {
                 uint8_t *pt = malloc(sizes[i] + 1);
-                crypto_random(pt, sizes[i]);
+                assert_int_equal(crypto_random(pt, sizes[i]), 0);
                 size_t blob_len, n;
                 uint8_t *blob = seal(s, policy, aads[a], pt, sizes[i], &blob_len);
                 uint8_t *out = malloc(blob_len);

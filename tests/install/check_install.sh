@@ -17,4 +17,17 @@ cc -std=c17 -Wall -Werror "$src/examples/seal_file.c" $(pkg-config --cflags --li
 out=$(LD_LIBRARY_PATH=$libdir "$prefix/seal_file")
 test "$out" = "hello from cloister"
 "$prefix/bin/cloister" --version
+
+# The shared library exports the public API and nothing else: every exported symbol is declared
+# with CLOISTER_API in an installed header (everything else is built hidden).
+api=$(cat "$prefix"/include/cloister/*.h | tr '\n' ' ' | grep -oE 'CLOISTER_API[^;{(]*\(' |
+      sed -E 's/\($//; s/.*[^A-Za-z0-9_]//' | sort -u)
+exported=$(nm -D --defined-only "$libdir/libcloister.so" | awk '{print $3}' |
+           grep -vE '^(_init|_fini|_edata|_end|__bss_start)$' | sort -u)
+leaked=$(comm -13 <(echo "$api") <(echo "$exported"))
+if [ -n "$leaked" ]; then
+    echo "exported from libcloister.so without CLOISTER_API:" $leaked
+    exit 1
+fi
+echo "libcloister.so exports $(echo "$exported" | wc -l) symbols, all CLOISTER_API"
 echo "install check passed: $prefix"

@@ -39,9 +39,7 @@ static const uint64_t BLS_EXP_R_MINUS_2[4] = {0xfffffffeffffffffULL, 0x53bda402f
 /* (p - 1) / 2, bound of the "lexicographically smaller" y */
 static const uint64_t BLS_HALF_P[6] = {0xdcff7fffffffd555ULL, 0x0f55ffff58a9ffffULL, 0xb39869507b587b12ULL, 0xb23ba5c279c2895fULL, 0x258dd3db21a5d66bULL, 0x0d0088f51cbff34dULL};
 extern const bls_fp BLS_G1_B;
-extern const bls_fp BLS_G1_B3;
 extern const bls_fp2 BLS_G2_B;
-extern const bls_fp2 BLS_G2_B3;
 extern const bls_fp BLS_G1_GEN_X;
 extern const bls_fp BLS_G1_GEN_Y;
 extern const bls_fp2 BLS_G2_GEN_X;

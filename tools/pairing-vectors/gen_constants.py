@@ -238,11 +238,10 @@ raw_const('BLS_EXP_P_MINUS_1_DIV_2', (P - 1) // 2, 6, '(p - 1) / 2: Legendre sym
 raw_const('BLS_EXP_R_MINUS_2', R_ORDER - 2, 4, 'r - 2: scalar inversion by Fermat')
 raw_const('BLS_HALF_P', (P - 1) // 2, 6, '(p - 1) / 2, bound of the "lexicographically smaller" y')
 
-# Curves: y^2 = x^3 + 4 and y^2 = x^3 + 4(u + 1); generators; 3b for the complete formulas.
+# Curves: y^2 = x^3 + 4 and y^2 = x^3 + 4(u + 1); generators. (The complete formulas multiply
+# by 3b with additions: fe_mul_b3 in src/pairing/ec_impl.h.)
 fp_const('BLS_G1_B', 4)
-fp_const('BLS_G1_B3', 12)
 fp2_const('BLS_G2_B', (4, 4))
-fp2_const('BLS_G2_B3', (12, 12))
 assert (G1_Y ** 2 - G1_X ** 3 - 4) % P == 0
 assert f2mul(G2_Y, G2_Y) == tuple((a + b) % P for a, b in zip(f2mul(f2mul(G2_X, G2_X), G2_X), (4, 4)))
 fp_const('BLS_G1_GEN_X', G1_X)

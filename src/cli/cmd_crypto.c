@@ -151,12 +151,11 @@ static const enum hpke_aead aead_ids[] = {HPKE_AEAD_AES128GCM, HPKE_AEAD_AES256G
 
 static int cmd_seal(int argc, char **argv)
 {
-    const char *public_path = NULL, *info = "", *aad = "", *auth_path = NULL, *in = "-",
-               *out = "-";
+    const char *public_path = NULL, *info = "", *aad = "", *auth_path = NULL, *in = "-", *out = "-";
     struct opt_choice aead_choice = {aead_names, 0};
     const struct opt_def opts[] = {
-        {"public", OPT_STRING, &public_path, "FILE", "recipient's public key file",
-         OPT_REQUIRED, 0, 0},
+        {"public", OPT_STRING, &public_path, "FILE", "recipient's public key file", OPT_REQUIRED, 0,
+         0},
         {"aead", OPT_CHOICE, &aead_choice, "AEAD", "the AEAD", 0, 0, 0},
         {"info", OPT_STRING, &info, "S", "application info string, bound into the keys", 0, 0, 0},
         {"aad", OPT_STRING, &aad, "S", "associated data, authenticated but not encrypted", 0, 0, 0},

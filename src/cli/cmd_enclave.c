@@ -198,8 +198,7 @@ static int read_secrets(const struct opt_list *args, struct secrets *s)
     return CLI_OK;
 }
 
-int cmd_enclave_provision_secrets(tee_enclave *e, tee_verifier *v,
-                                  const struct tee_policy *policy,
+int cmd_enclave_provision_secrets(tee_enclave *e, tee_verifier *v, const struct tee_policy *policy,
                                   const struct tee_secret *secrets, size_t n,
                                   struct tee_claims *claims, uint64_t *held)
 {

@@ -18,8 +18,7 @@
 /* The provisioner's half: nonce, the enclave's offer, verification, package, acceptance. The
  * claims of the accepted evidence and the number of secrets the enclave now holds come back.
  * Returns CLI_OK, or CLI_FAIL after saying why. */
-int cmd_enclave_provision_secrets(tee_enclave *e, tee_verifier *v,
-                                  const struct tee_policy *policy,
+int cmd_enclave_provision_secrets(tee_enclave *e, tee_verifier *v, const struct tee_policy *policy,
                                   const struct tee_secret *secrets, size_t n,
                                   struct tee_claims *claims, uint64_t *held);
 

@@ -41,8 +41,8 @@ static int probe_one(size_t region, size_t budget, enum epc_pager_kind pager, si
 }
 
 /* Every point in a region of 4x the budget, so the pager is armed even below the budget. */
-int cmd_epc_measure_cliff(struct cmd_epc_cliff *c, enum epc_pager_kind pager,
-                          const double *ratios, size_t n, double seconds)
+int cmd_epc_measure_cliff(struct cmd_epc_cliff *c, enum epc_pager_kind pager, const double *ratios,
+                          size_t n, double seconds)
 {
     c->n = n;
     for (size_t i = 0; i < n; i++) {
@@ -124,12 +124,11 @@ static int cmd_bench(int argc, char **argv)
     long long ms = 200;
     bool json = false;
     const struct opt_def opts[] = {
-        {"epc", OPT_STRING, &epc, "MIB", "resident budget in MiB (default 93.5, SGX1's EPC)", 0,
-         0, 0},
+        {"epc", OPT_STRING, &epc, "MIB", "resident budget in MiB (default 93.5, SGX1's EPC)", 0, 0,
+         0},
         {"pager", OPT_CHOICE, &pager, "KIND", "how faults are caught", 0, 0, 0},
         {"pattern", OPT_CHOICE, &pattern, "P", "the order of the accesses", 0, 0, 0},
-        {"ms", OPT_INT, &ms, "N", "milliseconds of accesses per point (default 200)", 0, 10,
-         60000},
+        {"ms", OPT_INT, &ms, "N", "milliseconds of accesses per point (default 200)", 0, 10, 60000},
         {"json", OPT_FLAG, &json, NULL, "print the table as JSON", 0, 0, 0},
         {0}};
     const struct opt_cmd cmd = {"epc bench", "",
@@ -197,12 +196,12 @@ static int cmd_info(int argc, char **argv)
     /* sigsegv paging needs up to 2 maps per budget page; 4096 are left to the process. */
     double segv_max_mib = maps > 4096 ? (double)(maps - 4097) / 2 * EPC_PAGE_SIZE / MIB : 0;
     if (json)
-        return cli_json_print(json_pack(
-            "{s:b,s:s,s:b,s:s,s:I,s:I,s:f,s:I}", "userfaultfd", uffd, "userfaultfd_error",
-            uffd ? "" : strerror(uffd_err), "sigsegv", segv, "sigsegv_error",
-            segv ? "" : strerror(segv_err), "max_map_count", (json_int_t)maps,
-            "unprivileged_userfaultfd", (json_int_t)unpriv, "sigsegv_max_budget_mib",
-            segv_max_mib, "default_budget_bytes", (json_int_t)EPC_BUDGET_SGX1));
+        return cli_json_print(
+            json_pack("{s:b,s:s,s:b,s:s,s:I,s:I,s:f,s:I}", "userfaultfd", uffd, "userfaultfd_error",
+                      uffd ? "" : strerror(uffd_err), "sigsegv", segv, "sigsegv_error",
+                      segv ? "" : strerror(segv_err), "max_map_count", (json_int_t)maps,
+                      "unprivileged_userfaultfd", (json_int_t)unpriv, "sigsegv_max_budget_mib",
+                      segv_max_mib, "default_budget_bytes", (json_int_t)EPC_BUDGET_SGX1));
     printf("userfaultfd paging: %s\n", uffd ? "available (default)" : strerror(uffd_err));
     printf("mprotect + SIGSEGV paging: %s (budgets up to %.0f MiB: vm.max_map_count = %ld)\n",
            segv ? "available" : strerror(segv_err), segv_max_mib, maps);

@@ -24,8 +24,8 @@ struct cmd_epc_cliff {
 
 /* Measures n points (n <= 8) at the given working set / budget ratios, seconds of accesses each,
  * into c (budget and pattern set by the caller). Returns CLI_OK, or CLI_FAIL after saying why. */
-int cmd_epc_measure_cliff(struct cmd_epc_cliff *c, enum epc_pager_kind pager,
-                          const double *ratios, size_t n, double seconds);
+int cmd_epc_measure_cliff(struct cmd_epc_cliff *c, enum epc_pager_kind pager, const double *ratios,
+                          size_t n, double seconds);
 /* The table, and the cost of one fault beside SGX's. */
 void cmd_epc_print_cliff(const struct cmd_epc_cliff *c);
 

@@ -30,10 +30,11 @@ static void join_words(const struct opt_choice *c, int mark, char *out, size_t c
     while (c->words[n])
         n++;
     out[0] = 0;
-    for (size_t i = 0; i < n && used < cap; i++)
-        used += (size_t)snprintf(out + used, cap - used, "%s%s%s",
-                                 i == 0 ? "" : i + 1 == n ? " or " : ", ", c->words[i],
+    for (size_t i = 0; i < n && used < cap; i++) {
+        const char *sep = i == 0 ? "" : i + 1 == n ? " or " : ", ";
+        used += (size_t)snprintf(out + used, cap - used, "%s%s%s", sep, c->words[i],
                                  (int)i == mark ? " (default)" : "");
+    }
 }
 
 static int set_choice(const struct opt_cmd *cmd, const struct opt_def *o, const char *value)

@@ -246,10 +246,14 @@ static void errors_carry_code_and_message(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(opt_accepts_both_forms), cmocka_unit_test(opt_refuses_mistakes),
-        cmocka_unit_test(opt_help),               cmocka_unit_test(opt_list_repeats),
-        cmocka_unit_test(opt_choice_restricts),   cmocka_unit_test(hex_round_trip),
-        cmocka_unit_test(files_are_atomic),       cmocka_unit_test(trees_are_removed),
+        cmocka_unit_test(opt_accepts_both_forms),
+        cmocka_unit_test(opt_refuses_mistakes),
+        cmocka_unit_test(opt_help),
+        cmocka_unit_test(opt_list_repeats),
+        cmocka_unit_test(opt_choice_restricts),
+        cmocka_unit_test(hex_round_trip),
+        cmocka_unit_test(files_are_atomic),
+        cmocka_unit_test(trees_are_removed),
         cmocka_unit_test(log_levels),
         cmocka_unit_test(errors_carry_code_and_message),
     };

@@ -25,12 +25,12 @@
 #include <cloister/ibbe_admin.h>
 #include <cloister/tee_enclave.h>
 
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bench.h"
+#include "util/fileio.h"
 
 TEE_ENCLAVE_DECLARE(ibbe);
 
@@ -258,11 +258,6 @@ static void bench_user_decrypt(const ibbe_msk *msk, const ibbe_pk *pk, size_t n)
     free_ids(ids, n);
 }
 
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    return remove(path);
-}
-
 /* Create, add, remove through the ibbe enclave (proc backend) into a store directory. */
 static void bench_sgx(size_t max_N)
 {
@@ -302,7 +297,7 @@ static void bench_sgx(size_t max_N)
         free_ids(extra, 21);
     }
     ibbe_admin_close(a);
-    nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    file_remove_tree(dir);
 }
 
 /* ---- hybrid encryption -------------------------------------------------------------------- */

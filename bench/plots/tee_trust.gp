@@ -1,5 +1,7 @@
 # tee_trust.gp -- bench_tee_trust's CSV: each trust operation beside the bare primitive it is
-# built from (measured in the same run) and the issue's target where one is set (log scale).
+# built from (measured in the same run) and its target where one is set (log scale): the
+# published cost of that primitive plus a small margin, since a trust service should cost about
+# its one primitive (bench_tee_trust.c lists them).
 set datafile separator ","
 set terminal pngcairo size 1100,520 font ",10"
 set output png

@@ -36,7 +36,6 @@
 #include <cloister/tee_trust.h>
 #include <cloister/wire.h>
 
-#include <ftw.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -79,11 +78,6 @@ static char home[] = "/tmp/cloister-scbrbench-XXXXXX";
 static bool home_made;
 static char image[4096], sig[4200];
 
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    return remove(path);
-}
-
 __attribute__((noreturn, format(printf, 1, 2))) static void die(const char *fmt, ...)
 {
     va_list ap;
@@ -93,7 +87,7 @@ __attribute__((noreturn, format(printf, 1, 2))) static void die(const char *fmt,
     fprintf(stderr, "\n");
     va_end(ap);
     if (home_made)
-        nftw(home, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+        file_remove_tree(home);
     exit(1);
 }
 
@@ -713,6 +707,6 @@ int main(int argc, char **argv)
     scbr_sub_list_free(&nsubs);
     scbr_pub_list_free(&pubs);
     scbr_pub_list_free(&npubs);
-    nftw(home, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    file_remove_tree(home);
     return 0;
 }

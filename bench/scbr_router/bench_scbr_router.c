@@ -17,7 +17,6 @@
 #include <cloister/scbr_router.h>
 #include <cloister/tee_trust.h>
 
-#include <ftw.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +24,7 @@
 #include <time.h>
 
 #include "bench.h"
+#include "util/fileio.h"
 
 #define PUBS 60000
 #define NSUBS 1000
@@ -70,11 +70,6 @@ static void die(const char *what, const char *why)
 {
     fprintf(stderr, "bench_scbr_router: %s: %s\n", what, why);
     exit(1);
-}
-
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    return remove(path);
 }
 
 static int cmp(const void *a, const void *b)
@@ -185,6 +180,6 @@ int main(void)
     scbr_sub_list_free(&subs);
     scbr_pub_list_free(&pubs);
     crypto_wipe(sk, sizeof sk);
-    nftw(home, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    file_remove_tree(home);
     return 0;
 }

@@ -15,7 +15,6 @@
 #include <cloister/tee.h>
 #include <cloister/tee_enclave.h>
 
-#include <ftw.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +23,7 @@
 
 #include "bench.h"
 #include "bench_enclave.h"
+#include "util/fileio.h"
 
 TEE_ENCLAVE_DECLARE(bench);
 
@@ -48,15 +48,10 @@ static const struct variant variants[] = {
 static char home[] = "/tmp/cloister-bench-XXXXXX";
 static char image[4096], sig[4200];
 
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    return remove(path);
-}
-
 __attribute__((noreturn)) static void die(const char *what)
 {
     fprintf(stderr, "bench_tee: %s: %s\n", what, tee_last_error());
-    nftw(home, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    file_remove_tree(home);
     exit(1);
 }
 
@@ -224,6 +219,6 @@ int main(int argc, char **argv)
             "proc blocking same core <= 10 us.\n",
             ghz, 8200 / ghz / 1e3, 17000 / ghz / 1e3);
     free(us);
-    nftw(home, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    file_remove_tree(home);
     return 0;
 }

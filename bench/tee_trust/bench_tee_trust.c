@@ -1,7 +1,14 @@
 /* bench_tee_trust.c -- the trust services against the primitives they are built from, measured
  * in the same run: sealing against bare AES-256-GCM, evidence against bare Ed25519, reports
- * against bare HMAC-SHA256; with the issue's targets and the published (reference) costs of
- * those primitives beside them.
+ * against bare HMAC-SHA256; with the targets and the published (reference) costs of those
+ * primitives beside them.
+ *
+ * Each target is the published cost of the one primitive underneath plus a small margin, so a
+ * target met means the service adds little over the cryptography it cannot avoid: seal+unseal
+ * of 4 KiB <= 5 us (AES-256-GCM seal+open of 4 KiB: 3.7-4.3 us, so the cached key costs no
+ * derivation), evidence make <= 50 us (an Ed25519 signature: 37-48 us), evidence verify with the
+ * chain cached <= 150 us (an Ed25519 verification: 105-143 us, so the X.509 chain is not
+ * validated again). The other rows are measured without a target.
  *
  * Rows: seal+unseal of 4 KiB with a cached key (the normal case: key ids are reused), unseal
  * with a cold key (a derivation per blob: 9 blobs under distinct key ids cycle through the

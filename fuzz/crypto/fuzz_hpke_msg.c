@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/fuzz_target.h"
 #include "crypto/hpke_wire.h"
 
 static void same_or_abort(struct wire_writer *w, const uint8_t *data, size_t size)

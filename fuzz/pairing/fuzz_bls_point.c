@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/fuzz_target.h"
+
 static void take(uint8_t *buf, size_t n, const uint8_t *data, size_t size)
 {
     memset(buf, 0, n);

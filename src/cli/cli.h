@@ -3,7 +3,9 @@
  * Each system defines one `struct cli_system` (its verbs, and optionally a demo step) in
  * src/cli/cmd_<system>.c and adds it to the registry in main.c. A verb is a function that gets
  * argv with argv[0] = the verb, parses it with opt_parse() and returns the process exit code:
- * CLI_OK, CLI_FAIL (runtime failure, after cli_fail() printed why) or CLI_USAGE. */
+ * CLI_OK, CLI_FAIL (runtime failure, after cli_fail() printed why) or CLI_USAGE. The demo step
+ * lives apart, in cmd_<system>_demo.c, so the verb file holds only what users run; helpers both
+ * need go to cli_util.h, or to cmd_<system>.h when they belong to one system. */
 #ifndef CLOISTER_CLI_H
 #define CLOISTER_CLI_H
 
@@ -31,5 +33,10 @@ struct cli_system {
 int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints a section heading of the demo tour. */
 void cli_demo_heading(const char *title);
+
+/* The demo steps (cmd_<system>_demo.c), named by the systems' tables. */
+int cli_crypto_demo(void);
+int cli_epc_demo(void);
+int cli_enclave_demo(void);
 
 #endif

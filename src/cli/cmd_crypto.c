@@ -17,11 +17,11 @@
  * mode is 0 (base) or 2 (auth: sealed with --auth-secret, opened with --sender-public). The info
  * and AAD strings are not stored; both sides pass the same ones. Secret keys and plaintexts are
  * written 0600, atomically; "-" means stdin or stdout. A file that does not decode is refused
- * with one line naming the file, the field and its offset. */
+ * with one line naming the file, the field and its offset. The demo step is in
+ * cmd_crypto_demo.c. */
 #include <cloister/crypto.h>
 #include <cloister/hpke.h>
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,44 +29,21 @@
 #include <jansson.h>
 
 #include "cli/cli.h"
+#include "cli/cli_util.h"
 #include "crypto/hpke_wire.h"
-#include "util/fileio.h"
 #include "util/hex.h"
 
 #define CRYPTO_CLI_MAX_INPUT (256u << 20)
 #define KEY_FILE_MAX 4096
 
-/* ---- files ---- */
-
-/* A path as error messages name it. */
-static const char *shown(const char *path, const char *dash)
-{
-    return strcmp(path, "-") == 0 ? dash : path;
-}
-
-static int read_input(const char *path, const char *what, size_t max, uint8_t **data, size_t *len)
-{
-    if (file_read_all(path, max, data, len) == 0)
-        return 0;
-    if (errno == EFBIG)
-        return cli_fail("%s: %s is larger than %zu bytes", shown(path, "stdin"), what, max);
-    return cli_fail("%s: cannot read %s: %s", shown(path, "stdin"), what, strerror(errno));
-}
-
-static int write_output(const char *path, const char *what, const void *data, size_t len,
-                        mode_t mode)
-{
-    if (file_write_atomic(path, data, len, mode) == 0)
-        return 0;
-    return cli_fail("%s: cannot write %s: %s", shown(path, "stdout"), what, strerror(errno));
-}
+/* ---- keys ---- */
 
 static int load_public(const char *path, uint8_t pk[HPKE_PUBLIC_LEN])
 {
     uint8_t *data;
     size_t len;
     const char *err;
-    if (read_input(path, "the public key", KEY_FILE_MAX, &data, &len) != 0)
+    if (cli_read_file(path, "the public key", KEY_FILE_MAX, &data, &len) != CLI_OK)
         return CLI_FAIL;
     int rc = hpke_wire_get_public(pk, data, len, &err);
     free(data);
@@ -78,7 +55,7 @@ static int load_secret(const char *path, uint8_t sk[HPKE_SECRET_LEN], uint8_t pk
     uint8_t *data;
     size_t len;
     const char *err;
-    if (read_input(path, "the secret key", KEY_FILE_MAX, &data, &len) != 0)
+    if (cli_read_file(path, "the secret key", KEY_FILE_MAX, &data, &len) != CLI_OK)
         return CLI_FAIL;
     int rc = hpke_wire_get_secret(sk, pk, data, len, &err);
     crypto_wipe(data, len);
@@ -106,9 +83,7 @@ static int cmd_selftest(int argc, char **argv)
         json_t *j = json_pack("{s:b}", "ok", !failed);
         if (failed)
             json_object_set_new(j, "failed", json_string(what));
-        json_dumpf(j, stdout, JSON_INDENT(2));
-        putchar('\n');
-        json_decref(j);
+        cli_json_print(j);
     } else if (!failed) {
         printf("crypto self-test: ok (SHA-256/512, HMAC, HKDF, AES-GCM, ChaCha20-Poly1305, "
                "X25519, Ed25519, getrandom)\n");
@@ -147,9 +122,9 @@ static int cmd_keygen(int argc, char **argv)
             rc = cli_fail("out of memory");
     }
     if (rc == CLI_OK)
-        rc = write_output(secret_path, "the secret key", sec.buf, sec.len, 0600);
+        rc = cli_write_file(secret_path, "the secret key", sec.buf, sec.len, 0600);
     if (rc == CLI_OK)
-        rc = write_output(public_path, "the public key", pub.buf, pub.len, 0644);
+        rc = cli_write_file(public_path, "the public key", pub.buf, pub.len, 0644);
     crypto_wipe(sk, sizeof sk);
     wire_writer_free(&sec);
     wire_writer_free(&pub);
@@ -159,49 +134,29 @@ static int cmd_keygen(int argc, char **argv)
     char hex[2 * HPKE_PUBLIC_LEN + 1];
     hex_encode(hex, pk, sizeof pk);
     bool stdout_used = strcmp(secret_path, "-") == 0 || strcmp(public_path, "-") == 0;
-    if (json && !stdout_used) {
-        json_t *j = json_pack("{s:s,s:i,s:s,s:s,s:s}", "kem", "DHKEM(X25519, HKDF-SHA256)",
-                              "kem_id", HPKE_KEM_X25519_HKDF_SHA256, "public_key", hex,
-                              "secret_file", secret_path, "public_file", public_path);
-        json_dumpf(j, stdout, JSON_INDENT(2));
-        putchar('\n');
-        json_decref(j);
-    } else if (!stdout_used) {
+    if (json && !stdout_used)
+        return cli_json_print(json_pack("{s:s,s:i,s:s,s:s,s:s}", "kem",
+                                        "DHKEM(X25519, HKDF-SHA256)", "kem_id",
+                                        HPKE_KEM_X25519_HKDF_SHA256, "public_key", hex,
+                                        "secret_file", secret_path, "public_file", public_path));
+    if (!stdout_used)
         printf("wrote %s (secret, 0600) and %s; public key %s\n", secret_path, public_path, hex);
-    }
     return CLI_OK;
 }
 
-static int parse_aead(const char *name, enum hpke_aead *aead)
-{
-    static const struct {
-        const char *name;
-        enum hpke_aead id;
-    } names[] = {{"aes128gcm", HPKE_AEAD_AES128GCM},
-                 {"aes256gcm", HPKE_AEAD_AES256GCM},
-                 {"chacha20poly1305", HPKE_AEAD_CHACHA20POLY1305}};
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        if (strcmp(name, names[i].name) == 0) {
-            *aead = names[i].id;
-            return 0;
-        }
-    }
-    fprintf(stderr,
-            "cloister crypto hpke-seal: --aead must be aes128gcm, aes256gcm or chacha20poly1305, "
-            "got '%s' (see 'cloister crypto hpke-seal --help')\n",
-            name);
-    return CLI_USAGE;
-}
+/* The --aead words and the AEAD each names. */
+static const char *const aead_names[] = {"aes128gcm", "aes256gcm", "chacha20poly1305", NULL};
+static const enum hpke_aead aead_ids[] = {HPKE_AEAD_AES128GCM, HPKE_AEAD_AES256GCM,
+                                          HPKE_AEAD_CHACHA20POLY1305};
 
 static int cmd_seal(int argc, char **argv)
 {
-    const char *public_path = NULL, *aead_name = "aes128gcm", *info = "", *aad = "",
-               *auth_path = NULL, *in = "-", *out = "-";
+    const char *public_path = NULL, *info = "", *aad = "", *auth_path = NULL, *in = "-", *out = "-";
+    struct opt_choice aead_choice = {aead_names, 0};
     const struct opt_def opts[] = {
-        {"public", OPT_STRING, &public_path, "FILE", "recipient's public key file",
-         OPT_REQUIRED, 0, 0},
-        {"aead", OPT_STRING, &aead_name, "AEAD",
-         "aes128gcm (default), aes256gcm or chacha20poly1305", 0, 0, 0},
+        {"public", OPT_STRING, &public_path, "FILE", "recipient's public key file", OPT_REQUIRED, 0,
+         0},
+        {"aead", OPT_CHOICE, &aead_choice, "AEAD", "the AEAD", 0, 0, 0},
         {"info", OPT_STRING, &info, "S", "application info string, bound into the keys", 0, 0, 0},
         {"aad", OPT_STRING, &aad, "S", "associated data, authenticated but not encrypted", 0, 0, 0},
         {"auth-secret", OPT_STRING, &auth_path, "FILE",
@@ -214,9 +169,7 @@ static int cmd_seal(int argc, char **argv)
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
-    enum hpke_aead aead;
-    if (parse_aead(aead_name, &aead) != 0)
-        return CLI_USAGE;
+    enum hpke_aead aead = aead_ids[aead_choice.index];
 
     uint8_t pk_r[HPKE_PUBLIC_LEN], sk_s[HPKE_SECRET_LEN], pk_s[HPKE_PUBLIC_LEN];
     uint8_t *pt = NULL, *ct = NULL;
@@ -229,7 +182,7 @@ static int cmd_seal(int argc, char **argv)
     if (rc == CLI_OK && auth_path)
         rc = load_secret(auth_path, sk_s, pk_s);
     if (rc == CLI_OK)
-        rc = read_input(in, "the plaintext", CRYPTO_CLI_MAX_INPUT, &pt, &pt_len);
+        rc = cli_read_file(in, "the plaintext", CRYPTO_CLI_MAX_INPUT, &pt, &pt_len);
     if (rc == CLI_OK && !(ct = malloc(pt_len + HPKE_TAG_LEN)))
         rc = cli_fail("out of memory");
     if (rc == CLI_OK && hpke_seal(m.enc, ct, aead, pk_r, info, strlen(info), aad, strlen(aad), pt,
@@ -239,7 +192,7 @@ static int cmd_seal(int argc, char **argv)
         m.ct = ct;
         m.ct_len = pt_len + HPKE_TAG_LEN;
         hpke_wire_put_message(&w, &m);
-        rc = wire_writer_ok(&w) ? write_output(out, "the sealed message", w.buf, w.len, 0644)
+        rc = wire_writer_ok(&w) ? cli_write_file(out, "the sealed message", w.buf, w.len, 0644)
                                 : cli_fail("out of memory");
     }
     crypto_wipe(sk_s, sizeof sk_s);
@@ -283,14 +236,14 @@ static int cmd_open(int argc, char **argv)
     uint8_t sk_r[HPKE_SECRET_LEN], pk_r[HPKE_PUBLIC_LEN], pk_s[HPKE_PUBLIC_LEN];
     uint8_t *data = NULL, *pt = NULL;
     size_t len = 0;
-    const char *err, *src = shown(in, "stdin");
+    const char *err, *src = strcmp(in, "-") == 0 ? "stdin" : in;
     struct hpke_message m = {0};
     struct hpke_auth auth = {.sender_public = pk_s};
     rc = load_secret(secret_path, sk_r, pk_r);
     if (rc == CLI_OK && sender_path)
         rc = load_public(sender_path, pk_s);
     if (rc == CLI_OK)
-        rc = read_input(in, "the sealed message", CRYPTO_CLI_MAX_INPUT, &data, &len);
+        rc = cli_read_file(in, "the sealed message", CRYPTO_CLI_MAX_INPUT, &data, &len);
     if (rc == CLI_OK && hpke_wire_get_message(&m, data, len, &err) != 0)
         rc = cli_fail("%s: not an HPKE sealed message: %s", src, err);
     if (rc == CLI_OK && m.mode != HPKE_MODE_BASE && m.mode != HPKE_MODE_AUTH)
@@ -312,63 +265,12 @@ static int cmd_open(int argc, char **argv)
                       "message was altered",
                       src);
     if (rc == CLI_OK)
-        rc = write_output(out, "the plaintext", pt, m.ct_len - HPKE_TAG_LEN, 0600);
+        rc = cli_write_file(out, "the plaintext", pt, m.ct_len - HPKE_TAG_LEN, 0600);
     if (pt)
         crypto_wipe(pt, m.ct_len - HPKE_TAG_LEN);
     free(pt);
     free(data);
     crypto_wipe(sk_r, sizeof sk_r);
-    return rc;
-}
-
-/* ---- demo ---- */
-
-static void print_hex_prefix(const char *label, const uint8_t *p, size_t len)
-{
-    char hex[17];
-    hex_encode(hex, p, len < 8 ? len : 8);
-    printf("  %-28s %s%s (%zu bytes)\n", label, hex, len > 8 ? "..." : "", len);
-}
-
-static int crypto_demo(void)
-{
-    cli_demo_heading("crypto: self-test and HPKE (RFC 9180)");
-    const char *what;
-    if (crypto_selftest(&what) != 0) {
-        printf("  self-test FAILED at %s\n", what);
-        return -1;
-    }
-    printf("  self-test: SHA-2, HMAC, HKDF, AES-GCM, ChaCha20-Poly1305, X25519, Ed25519 ok\n");
-
-    static const char msg[] = "attestation report for enclave 7";
-    uint8_t pk_r[32], sk_r[32], pk_s[32], sk_s[32], enc[32], ct[sizeof msg - 1 + HPKE_TAG_LEN],
-        back[sizeof msg - 1];
-    struct hpke_auth sender = {.sender_secret = sk_s}, recipient = {.sender_public = pk_s};
-    int rc = -1;
-    if (hpke_keypair(pk_r, sk_r) != 0 || hpke_keypair(pk_s, sk_s) != 0 ||
-        hpke_seal(enc, ct, HPKE_AEAD_AES256GCM, pk_r, "demo", 4, "hdr", 3, msg, sizeof msg - 1,
-                  &sender) != 0)
-        goto out;
-    printf("  suite: DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, AES-256-GCM, auth mode\n");
-    print_hex_prefix("recipient public key", pk_r, sizeof pk_r);
-    print_hex_prefix("encapsulated key (enc)", enc, sizeof enc);
-    print_hex_prefix("ciphertext", ct, sizeof ct);
-    if (hpke_open(back, HPKE_AEAD_AES256GCM, enc, sk_r, "demo", 4, "hdr", 3, ct, sizeof ct,
-                  &recipient) != 0 ||
-        memcmp(back, msg, sizeof back) != 0)
-        goto out;
-    printf("  opened by the recipient, sender authenticated: \"%.*s\"\n", (int)sizeof back, back);
-    ct[3] ^= 1;
-    if (hpke_open(back, HPKE_AEAD_AES256GCM, enc, sk_r, "demo", 4, "hdr", 3, ct, sizeof ct,
-                  &recipient) == 0)
-        goto out;
-    printf("  one flipped ciphertext bit: refused\n");
-    rc = 0;
-out:
-    crypto_wipe(sk_r, sizeof sk_r);
-    crypto_wipe(sk_s, sizeof sk_s);
-    if (rc != 0)
-        printf("  HPKE round trip FAILED\n");
     return rc;
 }
 
@@ -384,5 +286,5 @@ const struct cli_system cli_crypto_system = {
     "crypto",
     "Crypto primitives self-test and HPKE (RFC 9180) public-key encryption of files.",
     crypto_commands,
-    crypto_demo,
+    cli_crypto_demo,
 };

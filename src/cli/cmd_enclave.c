@@ -1,6 +1,6 @@
-/* cmd_enclave.c -- `cloister enclave`: the system, its verb table, the verbs that run an
- * enclave, and the demo step. The identity and verification verbs (keygen, sign, info, verify,
- * platform) live in cmd_enclave_trust.c (declared in cmd_enclave.h).
+/* cmd_enclave.c -- `cloister enclave`: the system, its verb table and the verbs that run an
+ * enclave. The identity and verification verbs (keygen, sign, info, verify, platform) live in
+ * cmd_enclave_trust.c (declared in cmd_enclave.h), the demo step in cmd_enclave_demo.c.
  *
  *   quote      IMAGE --out FILE [--nonce HEX] [--user-data HEX]     evidence from a running enclave
  *   provision  IMAGE --secret NAME=FILE... [policy]                 attested key provisioning
@@ -17,30 +17,24 @@
 #include <cloister/tee_trust.h>
 #include <cloister/wire.h>
 
-#include <errno.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
 
 #include "cli/cli.h"
+#include "cli/cli_util.h"
 #include "cli/cmd_enclave.h"
-#include "tee/hello/hello.h"
-#include "util/fileio.h"
 #include "util/hex.h"
-
-#define CALL_TIMEOUT_MS 30000
 
 /* ---- shared by the verbs ---- */
 
 struct launch {
     const char *image, *sig, *tee, *store;
     long long workers;
-    bool block;
+    enum tee_wait wait;
 };
 
 #define LAUNCH_OPTS(l)                                                                         \
@@ -54,22 +48,6 @@ static void hex_line(const char *label, const uint8_t *p, size_t n)
     char h[2 * 64 + 1];
     hex_encode(h, p, n < 64 ? n : 64);
     printf("  %-14s %s\n", label, h);
-}
-
-static json_t *json_hex(const uint8_t *p, size_t n)
-{
-    char h[2 * 64 + 1];
-    hex_encode(h, p, n < 64 ? n : 64);
-    return json_string(h);
-}
-
-static void json_print(json_t *j)
-{
-    char *s = json_dumps(j, JSON_INDENT(2));
-    if (s)
-        printf("%s\n", s);
-    free(s);
-    json_decref(j);
 }
 
 static int start(const struct launch *l, tee_enclave **e)
@@ -95,8 +73,8 @@ static int start(const struct launch *l, tee_enclave **e)
     o.signature = l->sig;
     o.store_dir = l->store;
     o.workers = l->workers > 0 ? (unsigned)l->workers : 1;
-    o.wait = l->block ? TEE_WAIT_BLOCK : TEE_WAIT_SPIN;
-    o.call_timeout_ms = CALL_TIMEOUT_MS;
+    o.wait = l->wait;
+    o.call_timeout_ms = CMD_ENCLAVE_CALL_TIMEOUT_MS;
     if (tee_create(&o, e) != CLOISTER_OK)
         return cli_fail("%s", tee_last_error());
     return CLI_OK;
@@ -107,17 +85,6 @@ static int call(tee_enclave *e, uint32_t number, const void *in, size_t inlen, u
 {
     if (tee_ecall(e, number, in, inlen, out, outlen) != CLOISTER_OK)
         return cli_fail("%s", tee_last_error());
-    return CLI_OK;
-}
-
-static int parse_hex(const char *opt, const char *hex, uint8_t *out, size_t max, size_t *len)
-{
-    long n = hex ? hex_decode(out, max, hex, strlen(hex)) : 0;
-    if (n < 0) {
-        cli_fail("--%s: expected an even number of hex digits (at most %zu bytes)", opt, max);
-        return CLI_USAGE;
-    }
-    *len = (size_t)n;
     return CLI_OK;
 }
 
@@ -147,8 +114,8 @@ static int cmd_enclave_quote(int argc, char **argv)
     l.image = argv[0];
     uint8_t nonce[64], data[256], rd[TEE_REPORT_DATA_LEN];
     size_t nonce_len, data_len;
-    if (parse_hex("nonce", nonce_hex, nonce, sizeof nonce, &nonce_len) ||
-        parse_hex("user-data", data_hex, data, sizeof data, &data_len))
+    if (cli_parse_hex("nonce", nonce_hex, nonce, sizeof nonce, &nonce_len) ||
+        cli_parse_hex("user-data", data_hex, data, sizeof data, &data_len))
         return CLI_USAGE;
     if (!nonce_hex) {
         nonce_len = 32;
@@ -165,22 +132,20 @@ static int cmd_enclave_quote(int argc, char **argv)
     tee_get_info(e, &info);
     rc = call(e, TEE_ECALL_EVIDENCE, rd, sizeof rd, &ev, &evlen);
     tee_destroy(e);
-    if (rc == CLI_OK && file_write_atomic(out_path, ev, evlen, 0644) != 0)
-        rc = cli_fail("%s: cannot write the evidence: %s", out_path, strerror(errno));
+    if (rc == CLI_OK)
+        rc = cli_write_file(out_path, "the evidence", ev, evlen, 0644);
     free(ev);
     if (rc != CLI_OK)
         return rc;
     char nonce_str[2 * 64 + 1], mr[2 * 32 + 1];
     hex_encode(nonce_str, nonce, nonce_len);
     hex_encode(mr, info.mrenclave, 32);
-    if (json) {
-        json_print(json_pack("{s:s,s:i,s:s,s:o,s:o,s:s}", "evidence", out_path, "bytes",
-                             (int)evlen, "nonce", nonce_str, "mrenclave",
-                             json_hex(info.mrenclave, 32), "mrsigner",
-                             json_hex(info.mrsigner, 32), "backend",
-                             tee_backend_name(info.backend)));
-        return CLI_OK;
-    }
+    if (json)
+        return cli_json_print(json_pack("{s:s,s:i,s:s,s:o,s:o,s:s}", "evidence", out_path,
+                                        "bytes", (int)evlen, "nonce", nonce_str, "mrenclave",
+                                        cli_json_hex(info.mrenclave, 32), "mrsigner",
+                                        cli_json_hex(info.mrsigner, 32), "backend",
+                                        tee_backend_name(info.backend)));
     printf("evidence of enclave '%s' (%s backend, SIMULATED) written to %s (%zu bytes)\n",
            info.name, tee_backend_name(info.backend), out_path, evlen);
     hex_line("MRENCLAVE", info.mrenclave, 32);
@@ -222,22 +187,21 @@ static int read_secrets(const struct opt_list *args, struct secrets *s)
                      TEE_SECRET_NAME_MAX, arg);
             return CLI_USAGE;
         }
-        size_t k = s->n++;
+        size_t k = s->n++, len;
         memcpy(s->names[k], arg, nlen);
         s->names[k][nlen] = 0;
-        size_t len;
-        if (file_read_all(eq + 1, TEE_SECRET_VALUE_MAX, &s->values[k], &len) != 0)
-            return cli_fail("%s: cannot read secret '%s': %s", eq + 1, s->names[k],
-                            errno == EFBIG ? "larger than 64 KiB" : strerror(errno));
+        char what[TEE_SECRET_NAME_MAX + 16];
+        snprintf(what, sizeof what, "secret '%s'", s->names[k]);
+        if (cli_read_file(eq + 1, what, TEE_SECRET_VALUE_MAX, &s->values[k], &len) != CLI_OK)
+            return CLI_FAIL;
         s->list[k] = (struct tee_secret){s->names[k], s->values[k], len};
     }
     return CLI_OK;
 }
 
-/* The provisioner's half: nonce, the enclave's offer, verification, package, acceptance. */
-static int provision_secrets(tee_enclave *e, tee_verifier *v, const struct tee_policy *policy,
-                             const struct tee_secret *secrets, size_t n,
-                             struct tee_claims *claims, uint64_t *held)
+int cmd_enclave_provision_secrets(tee_enclave *e, tee_verifier *v, const struct tee_policy *policy,
+                                  const struct tee_secret *secrets, size_t n,
+                                  struct tee_claims *claims, uint64_t *held)
 {
     uint8_t nonce[TEE_PROV_NONCE_LEN], *offer = NULL, *package = NULL, *out = NULL;
     size_t offer_len, package_len = 0, outlen = 0;
@@ -261,18 +225,6 @@ static int provision_secrets(tee_enclave *e, tee_verifier *v, const struct tee_p
     free(package);
     free(out);
     return rc;
-}
-
-static int parse_hashes(const char *opt, const struct opt_list *l, uint8_t (*out)[TEE_HASH_LEN])
-{
-    for (int i = 0; i < l->n; i++) {
-        if (strlen(l->v[i]) != 2 * TEE_HASH_LEN ||
-            hex_decode(out[i], TEE_HASH_LEN, l->v[i], 2 * TEE_HASH_LEN) != TEE_HASH_LEN) {
-            cli_fail("--%s: expected 64 hex digits, got '%s'", opt, l->v[i]);
-            return CLI_USAGE;
-        }
-    }
-    return CLI_OK;
 }
 
 static int cmd_enclave_provision(int argc, char **argv)
@@ -307,7 +259,8 @@ static int cmd_enclave_provision(int argc, char **argv)
         return opt_exit_code(rc);
     l.image = argv[0];
     uint8_t mrenclave[OPT_LIST_MAX][TEE_HASH_LEN], mrsigner[OPT_LIST_MAX][TEE_HASH_LEN];
-    if (parse_hashes("mrenclave", &mre, mrenclave) || parse_hashes("mrsigner", &mrs, mrsigner))
+    if (cli_parse_hashes("mrenclave", &mre, mrenclave) ||
+        cli_parse_hashes("mrsigner", &mrs, mrsigner))
         return CLI_USAGE;
     struct secrets s = {0};
     tee_enclave *e = NULL;
@@ -342,7 +295,7 @@ static int cmd_enclave_provision(int argc, char **argv)
     p.allow_simulated = simulated;
     struct tee_claims claims;
     uint64_t held = 0;
-    rc = provision_secrets(e, v, &p, s.list, s.n, &claims, &held);
+    rc = cmd_enclave_provision_secrets(e, v, &p, s.list, s.n, &claims, &held);
     if (rc == CLI_OK && !simulated && claims.simulated)
         rc = cli_fail("internal error: simulated evidence accepted without --allow-simulated");
     if (rc != CLI_OK) {
@@ -351,10 +304,11 @@ static int cmd_enclave_provision(int argc, char **argv)
         goto out;
     }
     if (json) {
-        json_print(json_pack("{s:b,s:i,s:I,s:o,s:o,s:b}", "provisioned", 1, "secrets", (int)s.n,
-                             "held", (json_int_t)held, "mrenclave",
-                             json_hex(claims.mrenclave, 32), "mrsigner",
-                             json_hex(claims.mrsigner, 32), "simulated", claims.simulated));
+        rc = cli_json_print(json_pack("{s:b,s:i,s:I,s:o,s:o,s:b}", "provisioned", 1, "secrets",
+                                      (int)s.n, "held", (json_int_t)held, "mrenclave",
+                                      cli_json_hex(claims.mrenclave, 32), "mrsigner",
+                                      cli_json_hex(claims.mrsigner, 32), "simulated",
+                                      claims.simulated));
     } else {
         printf("provisioned %zu secret(s) to enclave '%s' (evidence accepted%s); it holds %llu, "
                "sealed to its MRENCLAVE in its store\n",
@@ -371,13 +325,6 @@ out:
 }
 
 /* ---- stats ---- */
-
-static double now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -429,7 +376,8 @@ static json_t *info_json(const struct tee_info *i, double p50)
         "{s:s,s:s,s:b,s:i,s:o,s:o,s:i,s:i,s:b,s:{s:b,s:i,s:b,s:b,s:b,s:b,s:b,s:s},"
         "s:{s:s,s:i,s:i,s:i,s:I},s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I},s:f}",
         "name", i->name, "backend", tee_backend_name(i->backend), "alive", i->alive, "pid",
-        i->pid, "mrenclave", json_hex(i->mrenclave, 32), "mrsigner", json_hex(i->mrsigner, 32),
+        i->pid, "mrenclave", cli_json_hex(i->mrenclave, 32), "mrsigner",
+        cli_json_hex(i->mrsigner, 32),
         "product_id", i->product_id, "svn", i->svn, "debug", i->debug, "sandbox", "seccomp",
         s->seccomp, "landlock_abi", s->landlock_abi, "no_new_privs", s->no_new_privs,
         "no_capabilities", s->no_capabilities, "not_dumpable", s->not_dumpable, "no_core",
@@ -447,16 +395,18 @@ static json_t *info_json(const struct tee_info *i, double p50)
 
 static int cmd_enclave_stats(int argc, char **argv)
 {
+    static const char *const wait_names[] = {"spin", "block", NULL};
+    static const enum tee_wait waits[] = {TEE_WAIT_SPIN, TEE_WAIT_BLOCK};
     struct launch l = {.workers = 1};
     long long calls = 1000;
-    const char *wait = NULL;
+    struct opt_choice wait = {wait_names, 0};
     bool json = false;
     const struct opt_def opts[] = {
         {"calls", OPT_INT, &calls, "N", "no-op round trips to make first (default 1000)", 0, 0,
          10000000},
         {"workers", OPT_INT, &l.workers, "N", "enclave worker threads (default 1)", 0, 1,
          TEE_WORKERS_MAX},
-        {"wait", OPT_STRING, &wait, "spin|block", "how callers wait (default spin)", 0, 0, 0},
+        {"wait", OPT_CHOICE, &wait, "MODE", "how callers wait", 0, 0, 0},
         LAUNCH_OPTS(l),
         {"json", OPT_FLAG, &json, NULL, "print the result as JSON", 0, 0, 0},
         {0}};
@@ -467,12 +417,8 @@ static int cmd_enclave_stats(int argc, char **argv)
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
-    if (wait && strcmp(wait, "spin") != 0 && strcmp(wait, "block") != 0) {
-        cli_fail("--wait: expected spin or block, got '%s'", wait);
-        return CLI_USAGE;
-    }
     l.image = argv[0];
-    l.block = wait && strcmp(wait, "block") == 0;
+    l.wait = waits[wait.index];
     tee_enclave *e;
     if ((rc = start(&l, &e)) != CLI_OK)
         return rc;
@@ -480,9 +426,9 @@ static int cmd_enclave_stats(int argc, char **argv)
     for (long long i = 0; i < calls && us && rc == CLI_OK; i++) {
         uint8_t *out;
         size_t outlen;
-        double t0 = now_us();
+        double t0 = cli_now_s();
         rc = call(e, TEE_ECALL_START, NULL, 0, &out, &outlen);
-        us[i] = now_us() - t0;
+        us[i] = (cli_now_s() - t0) * 1e6;
         free(out);
     }
     if (rc == CLI_OK && us) {
@@ -501,171 +447,12 @@ static int cmd_enclave_stats(int argc, char **argv)
     if (json) {
         json_t *j = info_json(&info, p50);
         json_object_set_new(j, "epc", epc_stats_json(&epc));
-        json_print(j);
-    } else {
-        print_info(&info, p50);
-        printf("  EPC (emulated enclave page cache):\n");
-        epc_stats_print(stdout, &epc, "    ");
+        return cli_json_print(j);
     }
+    print_info(&info, p50);
+    printf("  EPC (emulated enclave page cache):\n");
+    epc_stats_print(stdout, &epc, "    ");
     return CLI_OK;
-}
-
-/* ---- demo ---- */
-
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    return remove(path);
-}
-
-/* Signs the hello image with a fresh key into dir: the audit first, as `enclave sign` does. */
-static int demo_sign(const char *dir, const char *image, char *sig, size_t cap)
-{
-    char key[4200];
-    snprintf(key, sizeof key, "%s/signer.key", dir);
-    snprintf(sig, cap, "%s/hello.enclave.sig", dir);
-    uint8_t pk[TEE_PUBKEY_LEN], seed[TEE_SEED_LEN], *bytes = NULL, *encoded = NULL;
-    size_t len, enclen;
-    struct cloister_err err = {0};
-    struct tee_audit a = {0};
-    struct tee_config cfg;
-    struct tee_sigstruct ss;
-    tee_config_default(&cfg);
-    int rc = -1;
-    if (tee_signer_keygen(key, pk, &err) == 0 && tee_signer_load(key, seed, pk, &err) == 0 &&
-        file_read_all(image, (size_t)1 << 30, &bytes, &len) == 0 &&
-        tee_audit_image(&a, bytes, len, &err) == 0) {
-        printf("  audit of %s: %zu ecalls declared, %zu imports, %s\n", image, a.n_ecalls,
-               a.n_imports, tee_audit_refused(&a) ? "REFUSED" : "no process spawning or code "
-                                                                 "loading");
-        if (!tee_audit_refused(&a) && tee_sign(&ss, bytes, len, &cfg, seed) == 0 &&
-            tee_sigstruct_encode(&ss, &encoded, &enclen) == 0 &&
-            file_write_atomic(sig, encoded, enclen, 0644) == 0)
-            rc = 0;
-    }
-    if (rc != 0)
-        printf("  signing failed%s%s\n", err.msg[0] ? ": " : "", err.msg);
-    crypto_wipe(seed, sizeof seed);
-    tee_audit_free(&a);
-    free(bytes);
-    free(encoded);
-    return rc;
-}
-
-static int demo_mac(tee_enclave *e, const uint8_t key[32], const char *when)
-{
-    static const char msg[] = "order #42: 3 tickets";
-    uint8_t *out = NULL, want[32];
-    size_t outlen;
-    crypto_hmac_sha256(want, key, 32, msg, sizeof msg - 1);
-    int rc = tee_ecall(e, HELLO_ECALL_MAC, msg, sizeof msg - 1, &out, &outlen);
-    bool ok = rc == CLOISTER_OK && outlen == 32 && memcmp(out, want, 32) == 0;
-    free(out);
-    if (!ok) {
-        printf("  %s: MAC FAILED: %s\n", when, rc == CLOISTER_OK ? "wrong MAC" : tee_last_error());
-        return -1;
-    }
-    printf("  %s: the enclave MACs with the provisioned key: matches the provisioner's\n", when);
-    return 0;
-}
-
-static int demo_steps(const char *dir, const char *image, const char *sig)
-{
-    struct tee_options o;
-    tee_options_init(&o);
-    o.backend = TEE_BACKEND_PROC;
-    o.image = image;
-    o.signature = sig;
-    o.home = dir;
-    o.call_timeout_ms = CALL_TIMEOUT_MS;
-    tee_enclave *e = NULL;
-    tee_platform *platform = NULL;
-    tee_verifier *v = NULL;
-    struct cloister_err err = {0};
-    uint8_t key[32], nonce[32], rd[TEE_REPORT_DATA_LEN], *ev = NULL;
-    size_t evlen;
-    int rc = -1;
-    if (crypto_random(key, sizeof key) || crypto_random(nonce, sizeof nonce)) {
-        printf("  the system's random generator FAILED\n");
-        return -1;
-    }
-    if (tee_create(&o, &e) != CLOISTER_OK) {
-        printf("  launch FAILED: %s\n", tee_last_error());
-        goto out;
-    }
-    struct tee_info info;
-    tee_get_info(e, &info);
-    printf("  launched pid %d from a sealed memfd: seccomp %s, landlock ABI %d, no capabilities, "
-           "not dumpable, secrets in %s\n",
-           info.pid, info.sandbox.seccomp ? "on" : "off", info.sandbox.landlock_abi,
-           tee_secret_memory_name(info.sandbox.secret_memory));
-
-    tee_bind_report_data(rd, NULL, 0, nonce, sizeof nonce);
-    struct tee_policy p;
-    tee_policy_default(&p);
-    p.mrenclave = (const uint8_t(*)[TEE_HASH_LEN])info.mrenclave;
-    p.n_mrenclave = 1;
-    p.allow_simulated = true;
-    p.report_data = rd;
-    struct tee_claims claims;
-    if (tee_ecall(e, TEE_ECALL_EVIDENCE, rd, sizeof rd, &ev, &evlen) != CLOISTER_OK ||
-        !(platform = tee_platform_open(dir, &err)) ||
-        !(v = tee_verifier_new_file(tee_platform_ca_path(platform), &err)) ||
-        tee_verify_evidence(v, ev, evlen, &p, &claims, &err) != 0) {
-        printf("  evidence FAILED: %s\n", err.msg[0] ? err.msg : tee_last_error());
-        goto out;
-    }
-    printf("  evidence (%zu bytes, %s) verified against the platform CA: MRENCLAVE and nonce "
-           "match, simulated flag set\n",
-           evlen, tee_evidence_format_name(claims.format));
-
-    struct tee_secret secret = {HELLO_SECRET, key, sizeof key};
-    uint64_t held;
-    if (provision_secrets(e, v, &p, &secret, 1, &claims, &held) != CLI_OK)
-        goto out;
-    printf("  provisioned '%s' by HPKE to a key bound into fresh evidence; sealed to MRENCLAVE "
-           "in the host's store\n",
-           HELLO_SECRET);
-    if (demo_mac(e, key, "before restart") != 0)
-        goto out;
-    if (tee_restart(e) != CLOISTER_OK) {
-        printf("  restart FAILED: %s\n", tee_last_error());
-        goto out;
-    }
-    tee_get_info(e, &info);
-    printf("  restarted as pid %d: it unsealed its secrets from the store, no provisioner "
-           "needed\n",
-           info.pid);
-    rc = demo_mac(e, key, "after restart");
-out:
-    crypto_wipe(key, sizeof key);
-    free(ev);
-    tee_verifier_free(v);
-    tee_platform_free(platform);
-    tee_destroy(e);
-    return rc;
-}
-
-static int enclave_demo(void)
-{
-    cli_demo_heading("enclave: sign, launch sandboxed, attest, provision, restart, unseal");
-    double t0 = now_us();
-    char image[4096], sig[4200], dir[] = "/tmp/cloister-demo-XXXXXX";
-    if (tee_image_path("hello", image, sizeof image) != CLOISTER_OK) {
-        printf("  %s\n", tee_last_error());
-        return -1;
-    }
-    if (!mkdtemp(dir)) {
-        printf("  cannot create a temporary CLOISTER_HOME: %s\n", strerror(errno));
-        return -1;
-    }
-    printf("  temporary CLOISTER_HOME %s (simulated platform created there)\n", dir);
-    int rc = demo_sign(dir, image, sig, sizeof sig);
-    if (rc == 0)
-        rc = demo_steps(dir, image, sig);
-    nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-    printf("  %s in %.2f s; temporary home removed\n", rc == 0 ? "done" : "FAILED",
-           (now_us() - t0) / 1e6);
-    return rc;
 }
 
 static const struct cli_command enclave_commands[] = {
@@ -686,5 +473,5 @@ const struct cli_system cli_enclave_system = {
     "enclave",
     "Enclaves: signing, sandboxed launch, sealing, attestation and key provisioning.",
     enclave_commands,
-    enclave_demo,
+    cli_enclave_demo,
 };

@@ -25,6 +25,7 @@
 #include <jansson.h>
 
 #include "cli/cli.h"
+#include "cli/cli_util.h"
 #include "cli/cmd_enclave.h"
 #include "util/fileio.h"
 #include "util/hex.h"
@@ -34,41 +35,10 @@
 
 /* ---- helpers ---- */
 
-static int read_input(const char *path, const char *what, size_t max, uint8_t **data,
-                      size_t *len)
-{
-    if (file_read_all(path, max, data, len) == 0)
-        return 0;
-    if (errno == EFBIG)
-        return cli_fail("%s: %s is larger than %zu bytes", path, what, max);
-    return cli_fail("%s: cannot read %s: %s", path, what, strerror(errno));
-}
-
 static const char *hex32(char out[2 * TEE_HASH_LEN + 1], const uint8_t *h)
 {
     hex_encode(out, h, TEE_HASH_LEN);
     return out;
-}
-
-static json_t *json_hex(const uint8_t *p, size_t n)
-{
-    char buf[2 * 64 + 1];
-    hex_encode(buf, p, n);
-    return json_string(buf);
-}
-
-static void json_print(json_t *j)
-{
-    json_dumpf(j, stdout, JSON_INDENT(2));
-    putchar('\n');
-    json_decref(j);
-}
-
-static int parse_hash(const char *opt, const char *hex, uint8_t out[TEE_HASH_LEN])
-{
-    if (hex_decode(out, TEE_HASH_LEN, hex, strlen(hex)) != TEE_HASH_LEN)
-        return cli_fail("--%s: expected %d hex digits, got '%.80s'", opt, 2 * TEE_HASH_LEN, hex);
-    return 0;
 }
 
 static const char *machine_name(uint16_t m)
@@ -216,11 +186,10 @@ int cmd_enclave_keygen(int argc, char **argv)
     tee_mrsigner(mrsigner, pk);
     char h1[65], h2[65];
     if (json)
-        json_print(json_pack("{s:s,s:s,s:s}", "key", out, "public_key", hex32(h1, pk),
-                             "mrsigner", hex32(h2, mrsigner)));
-    else
-        printf("signer key %s\n  public key %s\n  MRSIGNER   %s\n", out, hex32(h1, pk),
-               hex32(h2, mrsigner));
+        return cli_json_print(json_pack("{s:s,s:s,s:s}", "key", out, "public_key",
+                                        hex32(h1, pk), "mrsigner", hex32(h2, mrsigner)));
+    printf("signer key %s\n  public key %s\n  MRSIGNER   %s\n", out, hex32(h1, pk),
+           hex32(h2, mrsigner));
     return CLI_OK;
 }
 
@@ -233,7 +202,7 @@ static int load_config(const char *path, struct tee_config *c)
         return 0;
     uint8_t *text;
     size_t len;
-    if (read_input(path, "the config", SMALL_FILE_MAX, &text, &len))
+    if (cli_read_file(path, "the config", SMALL_FILE_MAX, &text, &len))
         return CLI_FAIL;
     struct cloister_err err = {0};
     int rc = tee_config_parse(c, (const char *)text, len, &err);
@@ -276,18 +245,18 @@ static int sign_loaded(const char *image_path, const uint8_t *image, size_t len,
     size_t siglen;
     if (tee_sigstruct_encode(&s, &sig, &siglen))
         return cli_fail("%s: encoding the signature file failed", image_path);
-    rc = file_write_atomic(out, sig, siglen, 0644);
+    rc = cli_write_file(out, "the signature file", sig, siglen, 0644);
     free(sig);
     if (rc)
-        return cli_fail("%s: cannot write the signature file: %s", out, strerror(errno));
+        return rc;
     if (json)
-        json_print(json_pack("{s:s,s:s,s:s,s:s,s:o,s:o,s:b}", "image", image_path, "signature",
-                             out, "mrenclave", hex32(h1, s.mrenclave), "mrsigner",
-                             hex32(h2, mrsigner), "config", config_json(&c), "audit",
-                             audit_json(a), "forced", tee_audit_refused(a)));
-    else
-        printf("%ssigned: %s\n", tee_audit_refused(a) ? "FORCED despite the refusals above, " : "",
-               out);
+        return cli_json_print(json_pack("{s:s,s:s,s:s,s:s,s:o,s:o,s:b}", "image", image_path,
+                                        "signature", out, "mrenclave", hex32(h1, s.mrenclave),
+                                        "mrsigner", hex32(h2, mrsigner), "config",
+                                        config_json(&c), "audit", audit_json(a), "forced",
+                                        tee_audit_refused(a)));
+    printf("%ssigned: %s\n", tee_audit_refused(a) ? "FORCED despite the refusals above, " : "",
+           out);
     return CLI_OK;
 }
 
@@ -328,7 +297,7 @@ int cmd_enclave_sign(int argc, char **argv)
     }
     uint8_t *image;
     size_t len;
-    if (read_input(image_path, "the image", IMAGE_MAX, &image, &len))
+    if (cli_read_file(image_path, "the image", IMAGE_MAX, &image, &len))
         return CLI_FAIL;
     struct tee_audit a;
     rc = audit_image(image_path, image, len, &a);
@@ -368,7 +337,7 @@ int cmd_enclave_info(int argc, char **argv)
     }
     uint8_t *image, *sig = NULL;
     size_t len, siglen = 0;
-    if (read_input(image_path, "the image", IMAGE_MAX, &image, &len))
+    if (cli_read_file(image_path, "the image", IMAGE_MAX, &image, &len))
         return CLI_FAIL;
     struct tee_audit a;
     if (audit_image(image_path, image, len, &a)) {
@@ -394,7 +363,7 @@ int cmd_enclave_info(int argc, char **argv)
                                           hex32(h2, id.mrsigner), "signer_key",
                                           hex32(h3, id.signer_key), "config",
                                           config_json(&id.config)));
-        json_print(j);
+        rc = cli_json_print(j);
     } else if (!rc) {
         printf("Enclave image %s (%zu bytes):\n", image_path, len);
         if (signed_image) {
@@ -420,12 +389,12 @@ static json_t *claims_json(const struct tee_claims *c)
     snprintf(attrs, sizeof attrs, "0x%016llx", (unsigned long long)c->attributes);
     return json_pack("{s:b,s:s,s:o,s:o,s:i,s:i,s:s,s:b,s:b,s:o,s:o}", "accepted", 1, "format",
                      tee_evidence_format_name(c->format), "mrenclave",
-                     json_hex(c->mrenclave, TEE_HASH_LEN), "mrsigner",
-                     json_hex(c->mrsigner, TEE_HASH_LEN), "product_id", c->product_id,
+                     cli_json_hex(c->mrenclave, TEE_HASH_LEN), "mrsigner",
+                     cli_json_hex(c->mrsigner, TEE_HASH_LEN), "product_id", c->product_id,
                      "security_version", c->svn, "attributes", attrs, "debug", c->debug,
                      "simulated", c->simulated, "report_data",
-                     json_hex(c->report_data, TEE_REPORT_DATA_LEN), "platform_key",
-                     json_hex(c->platform_key, TEE_PUBKEY_LEN));
+                     cli_json_hex(c->report_data, TEE_REPORT_DATA_LEN), "platform_key",
+                     cli_json_hex(c->platform_key, TEE_PUBKEY_LEN));
 }
 
 static void print_claims(const char *path, const struct tee_claims *c)
@@ -441,28 +410,6 @@ static void print_claims(const char *path, const struct tee_claims *c)
     hex_encode(h, c->report_data, TEE_REPORT_DATA_LEN);
     printf("  %-12s %s\n", "report data", h);
     printf("  %-12s %s\n", "platform key", hex32(h, c->platform_key));
-}
-
-static int parse_hashes(const char *opt, const struct opt_list *l, uint8_t (*out)[TEE_HASH_LEN])
-{
-    for (int i = 0; i < l->n; i++)
-        if (parse_hash(opt, l->v[i], out[i]))
-            return CLI_USAGE;
-    return 0;
-}
-
-/* Optional hex argument of at most max bytes into out. */
-static int parse_hex_arg(const char *opt, const char *hex, uint8_t *out, size_t max, size_t *len)
-{
-    *len = 0;
-    if (!hex)
-        return 0;
-    long n = hex_decode(out, max, hex, strlen(hex));
-    if (n < 0)
-        return cli_fail("--%s: expected an even number of hex digits (at most %zu bytes)", opt,
-                        max);
-    *len = (size_t)n;
-    return 0;
 }
 
 int cmd_enclave_verify(int argc, char **argv)
@@ -497,10 +444,10 @@ int cmd_enclave_verify(int argc, char **argv)
     uint8_t mrenclave[OPT_LIST_MAX][TEE_HASH_LEN], mrsigner[OPT_LIST_MAX][TEE_HASH_LEN];
     uint8_t nonce[64], data[256], rd[TEE_REPORT_DATA_LEN];
     size_t nonce_len, data_len;
-    if (parse_hashes("mrenclave", &mre, mrenclave) || parse_hashes("mrsigner", &mrs, mrsigner))
-        return CLI_USAGE;
-    if (parse_hex_arg("nonce", nonce_hex, nonce, sizeof nonce, &nonce_len) ||
-        parse_hex_arg("user-data", data_hex, data, sizeof data, &data_len))
+    if (cli_parse_hashes("mrenclave", &mre, mrenclave) ||
+        cli_parse_hashes("mrsigner", &mrs, mrsigner) ||
+        cli_parse_hex("nonce", nonce_hex, nonce, sizeof nonce, &nonce_len) ||
+        cli_parse_hex("user-data", data_hex, data, sizeof data, &data_len))
         return CLI_USAGE;
     if (data_hex && !nonce_hex) {
         cli_fail("--user-data needs --nonce");
@@ -526,7 +473,7 @@ int cmd_enclave_verify(int argc, char **argv)
                         "accepted\n");
     uint8_t *ev;
     size_t len;
-    if (read_input(path, "the evidence", SMALL_FILE_MAX, &ev, &len))
+    if (cli_read_file(path, "the evidence", SMALL_FILE_MAX, &ev, &len))
         return CLI_FAIL;
     struct cloister_err err = {0};
     tee_verifier *v = tee_verifier_new_file(ca, &err);
@@ -539,13 +486,12 @@ int cmd_enclave_verify(int argc, char **argv)
     tee_verifier_free(v);
     free(ev);
     if (rc && json)
-        json_print(json_pack("{s:b,s:s}", "accepted", 0, "error", err.msg));
+        cli_json_print(json_pack("{s:b,s:s}", "accepted", 0, "error", err.msg));
     if (rc)
         return cli_fail("%s: refused: %s", path, err.msg);
     if (json)
-        json_print(claims_json(&c));
-    else
-        print_claims(path, &c);
+        return cli_json_print(claims_json(&c));
+    print_claims(path, &c);
     return CLI_OK;
 }
 
@@ -572,12 +518,12 @@ int cmd_enclave_platform(int argc, char **argv)
     tee_platform_attestation_key(p, pk);
     char h[65];
     if (json)
-        json_print(json_pack("{s:s,s:s,s:b}", "ca", tee_platform_ca_path(p), "attestation_key",
-                             hex32(h, pk), "simulated", 1));
+        rc = cli_json_print(json_pack("{s:s,s:s,s:b}", "ca", tee_platform_ca_path(p),
+                                      "attestation_key", hex32(h, pk), "simulated", 1));
     else
         printf("simulated platform (SIMULATED: keys are files of this user, not CPU fuses)\n"
                "  %-16s %s\n  %-16s %s\n", "CA certificate", tee_platform_ca_path(p),
                "attestation key", hex32(h, pk));
     tee_platform_free(p);
-    return CLI_OK;
+    return rc;
 }

@@ -5,7 +5,8 @@
  *           of one fault (--epc MiB, --pager, --pattern, --ms per point, --json)
  *   info    which fault mechanisms this machine offers and the limits that apply
  *
- * The demo step prints the bench table for a 16 MiB budget, in about two seconds. */
+ * The demo step (cmd_epc_demo.c) prints the bench table for a 16 MiB budget, in about two
+ * seconds. */
 #include <cloister/epc.h>
 
 #include <errno.h>
@@ -15,23 +16,11 @@
 #include <jansson.h>
 
 #include "cli/cli.h"
+#include "cli/cli_util.h"
+#include "cli/cmd_epc.h"
 #include "util/log.h"
 
 #define MIB 1048576.0
-
-struct cliff_point {
-    double ratio;
-    size_t working_set;
-    struct epc_probe epc, plain;
-};
-
-struct cliff {
-    size_t budget;
-    enum epc_pattern pattern;
-    const char *pager;
-    size_t n;
-    struct cliff_point pts[8];
-};
 
 static int probe_one(size_t region, size_t budget, enum epc_pager_kind pager, size_t ws,
                      enum epc_pattern pattern, double seconds, struct epc_probe *out,
@@ -52,12 +41,12 @@ static int probe_one(size_t region, size_t budget, enum epc_pager_kind pager, si
 }
 
 /* Every point in a region of 4x the budget, so the pager is armed even below the budget. */
-static int measure_cliff(struct cliff *c, enum epc_pager_kind pager, const double *ratios,
-                         size_t n, double seconds)
+int cmd_epc_measure_cliff(struct cmd_epc_cliff *c, enum epc_pager_kind pager, const double *ratios,
+                          size_t n, double seconds)
 {
     c->n = n;
     for (size_t i = 0; i < n; i++) {
-        struct cliff_point *p = &c->pts[i];
+        struct cmd_epc_point *p = &c->pts[i];
         p->ratio = ratios[i];
         p->working_set = (size_t)(ratios[i] * (double)c->budget) / 64 * 64;
         size_t slack = p->working_set / 16 + ((size_t)1 << 20);
@@ -72,15 +61,15 @@ static int measure_cliff(struct cliff *c, enum epc_pager_kind pager, const doubl
 }
 
 /* From the point with the most faults: extra time per access over plain memory, per fault. */
-static double cost_per_fault_us(const struct cliff *c)
+static double cost_per_fault_us(const struct cmd_epc_cliff *c)
 {
-    const struct cliff_point *p = &c->pts[c->n - 1];
+    const struct cmd_epc_point *p = &c->pts[c->n - 1];
     if (p->epc.faults_per_access <= 0)
         return 0;
     return (p->epc.ns_per_access - p->plain.ns_per_access) / p->epc.faults_per_access / 1e3;
 }
 
-static void print_cliff(const struct cliff *c)
+void cmd_epc_print_cliff(const struct cmd_epc_cliff *c)
 {
     char budget[32];
     epc_format_budget(c->budget, budget, sizeof budget);
@@ -91,7 +80,7 @@ static void print_cliff(const struct cliff *c)
     printf("  %12s %9s %12s %14s %12s %9s\n", "working set", "x budget", "ns/access",
            "faults/access", "no budget", "slowdown");
     for (size_t i = 0; i < c->n; i++) {
-        const struct cliff_point *p = &c->pts[i];
+        const struct cmd_epc_point *p = &c->pts[i];
         printf("  %8.1f MiB %9.2f %12.1f %14.4f %12.1f %8.1fx\n", (double)p->working_set / MIB,
                p->ratio, p->epc.ns_per_access, p->epc.faults_per_access, p->plain.ns_per_access,
                p->epc.ns_per_access / p->plain.ns_per_access);
@@ -102,11 +91,11 @@ static void print_cliff(const struct cliff *c)
                "~15 us at 2.6 GHz\n", us);
 }
 
-static void print_cliff_json(const struct cliff *c)
+static int print_cliff_json(const struct cmd_epc_cliff *c)
 {
     json_t *pts = json_array();
     for (size_t i = 0; i < c->n; i++) {
-        const struct cliff_point *p = &c->pts[i];
+        const struct cmd_epc_point *p = &c->pts[i];
         json_array_append_new(
             pts, json_pack("{s:I,s:f,s:f,s:f,s:f,s:f}", "working_set_bytes",
                            (json_int_t)p->working_set, "ratio", p->ratio, "ns_per_access",
@@ -118,40 +107,28 @@ static void print_cliff_json(const struct cliff *c)
                           "pager", c->pager, "pattern",
                           c->pattern == EPC_PATTERN_RANDOM ? "random" : "sequential",
                           "cost_per_fault_us", cost_per_fault_us(c), "points", pts);
-    json_dumpf(j, stdout, JSON_INDENT(2));
-    putchar('\n');
-    json_decref(j);
+    return cli_json_print(j);
 }
 
-static int parse_pager(const char *text, enum epc_pager_kind *out)
-{
-    static const struct {
-        const char *name;
-        enum epc_pager_kind kind;
-    } names[] = {{"auto", EPC_PAGER_AUTO}, {"uffd", EPC_PAGER_UFFD},
-                 {"sigsegv", EPC_PAGER_SIGSEGV}};
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (strcmp(text, names[i].name) == 0) {
-            *out = names[i].kind;
-            return 0;
-        }
-    return -1;
-}
+/* The words of --pager and --pattern, and what each names. */
+static const char *const pager_names[] = {"auto", "uffd", "sigsegv", NULL};
+static const enum epc_pager_kind pager_kinds[] = {EPC_PAGER_AUTO, EPC_PAGER_UFFD,
+                                                  EPC_PAGER_SIGSEGV};
+static const char *const pattern_names[] = {"random", "sequential", NULL};
+static const enum epc_pattern patterns[] = {EPC_PATTERN_RANDOM, EPC_PATTERN_SEQUENTIAL};
 
 static int cmd_bench(int argc, char **argv)
 {
-    const char *epc = "93.5", *pager_name = "auto", *pattern_name = "random";
+    const char *epc = "93.5";
+    struct opt_choice pager = {pager_names, 0}, pattern = {pattern_names, 0};
     long long ms = 200;
     bool json = false;
     const struct opt_def opts[] = {
-        {"epc", OPT_STRING, &epc, "MIB", "resident budget in MiB (default 93.5, SGX1's EPC)", 0,
-         0, 0},
-        {"pager", OPT_STRING, &pager_name, "KIND", "auto, uffd or sigsegv (default auto)", 0, 0,
+        {"epc", OPT_STRING, &epc, "MIB", "resident budget in MiB (default 93.5, SGX1's EPC)", 0, 0,
          0},
-        {"pattern", OPT_STRING, &pattern_name, "P", "random or sequential (default random)", 0,
-         0, 0},
-        {"ms", OPT_INT, &ms, "N", "milliseconds of accesses per point (default 200)", 0, 10,
-         60000},
+        {"pager", OPT_CHOICE, &pager, "KIND", "how faults are caught", 0, 0, 0},
+        {"pattern", OPT_CHOICE, &pattern, "P", "the order of the accesses", 0, 0, 0},
+        {"ms", OPT_INT, &ms, "N", "milliseconds of accesses per point (default 200)", 0, 10, 60000},
         {"json", OPT_FLAG, &json, NULL, "print the table as JSON", 0, 0, 0},
         {0}};
     const struct opt_cmd cmd = {"epc bench", "",
@@ -160,32 +137,19 @@ static int cmd_bench(int argc, char **argv)
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
-    struct cliff c = {.pattern = EPC_PATTERN_RANDOM};
-    enum epc_pager_kind pager;
+    struct cmd_epc_cliff c = {.pattern = patterns[pattern.index]};
     if (epc_parse_budget(epc, &c.budget) != 0 || c.budget == EPC_BUDGET_UNLIMITED) {
         fprintf(stderr, "cloister epc bench: --epc expects a budget in MiB of at least 0.0625 "
                         "(a cliff needs a budget), got '%s'\n", epc);
         return CLI_USAGE;
     }
-    if (parse_pager(pager_name, &pager) != 0) {
-        fprintf(stderr, "cloister epc bench: --pager must be auto, uffd or sigsegv, got '%s'\n",
-                pager_name);
-        return CLI_USAGE;
-    }
-    if (strcmp(pattern_name, "sequential") == 0)
-        c.pattern = EPC_PATTERN_SEQUENTIAL;
-    else if (strcmp(pattern_name, "random") != 0) {
-        fprintf(stderr, "cloister epc bench: --pattern must be random or sequential, got '%s'\n",
-                pattern_name);
-        return CLI_USAGE;
-    }
     const double ratios[] = {0.5, 0.9, 1.1, 2.0, 4.0};
-    if (measure_cliff(&c, pager, ratios, sizeof ratios / sizeof ratios[0], (double)ms / 1e3))
+    if (cmd_epc_measure_cliff(&c, pager_kinds[pager.index], ratios,
+                              sizeof ratios / sizeof ratios[0], (double)ms / 1e3))
         return CLI_FAIL;
     if (json)
-        print_cliff_json(&c);
-    else
-        print_cliff(&c);
+        return print_cliff_json(&c);
+    cmd_epc_print_cliff(&c);
     return CLI_OK;
 }
 
@@ -231,18 +195,13 @@ static int cmd_info(int argc, char **argv)
     long unpriv = read_long("/proc/sys/vm/unprivileged_userfaultfd");
     /* sigsegv paging needs up to 2 maps per budget page; 4096 are left to the process. */
     double segv_max_mib = maps > 4096 ? (double)(maps - 4097) / 2 * EPC_PAGE_SIZE / MIB : 0;
-    if (json) {
-        json_t *j = json_pack("{s:b,s:s,s:b,s:s,s:I,s:I,s:f,s:I}", "userfaultfd", uffd,
-                              "userfaultfd_error", uffd ? "" : strerror(uffd_err), "sigsegv",
-                              segv, "sigsegv_error", segv ? "" : strerror(segv_err),
-                              "max_map_count", (json_int_t)maps, "unprivileged_userfaultfd",
-                              (json_int_t)unpriv, "sigsegv_max_budget_mib", segv_max_mib,
-                              "default_budget_bytes", (json_int_t)EPC_BUDGET_SGX1);
-        json_dumpf(j, stdout, JSON_INDENT(2));
-        putchar('\n');
-        json_decref(j);
-        return CLI_OK;
-    }
+    if (json)
+        return cli_json_print(
+            json_pack("{s:b,s:s,s:b,s:s,s:I,s:I,s:f,s:I}", "userfaultfd", uffd, "userfaultfd_error",
+                      uffd ? "" : strerror(uffd_err), "sigsegv", segv, "sigsegv_error",
+                      segv ? "" : strerror(segv_err), "max_map_count", (json_int_t)maps,
+                      "unprivileged_userfaultfd", (json_int_t)unpriv, "sigsegv_max_budget_mib",
+                      segv_max_mib, "default_budget_bytes", (json_int_t)EPC_BUDGET_SGX1));
     printf("userfaultfd paging: %s\n", uffd ? "available (default)" : strerror(uffd_err));
     printf("mprotect + SIGSEGV paging: %s (budgets up to %.0f MiB: vm.max_map_count = %ld)\n",
            segv ? "available" : strerror(segv_err), segv_max_mib, maps);
@@ -251,17 +210,6 @@ static int cmd_info(int argc, char **argv)
     printf("default budget: 93.5 MiB (SGX1's usable EPC); CLOISTER_EPC_PAGER=uffd|sigsegv "
            "picks the mechanism\n");
     return CLI_OK;
-}
-
-static int epc_demo(void)
-{
-    cli_demo_heading("EPC emulation: the memory cliff, with real encrypted paging");
-    struct cliff c = {.budget = (size_t)16 << 20, .pattern = EPC_PATTERN_RANDOM};
-    const double ratios[] = {0.5, 2.0, 4.0};
-    if (measure_cliff(&c, EPC_PAGER_AUTO, ratios, 3, 0.15) != CLI_OK)
-        return -1;
-    print_cliff(&c);
-    return 0;
 }
 
 static const struct cli_command epc_commands[] = {
@@ -273,5 +221,5 @@ const struct cli_system cli_epc_system = {
     "epc",
     "EPC emulation: a budgeted enclave heap paged out encrypted, as SGX pages its EPC.",
     epc_commands,
-    epc_demo,
+    cli_epc_demo,
 };

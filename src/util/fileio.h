@@ -1,4 +1,5 @@
-/* fileio.h -- whole-file reads and atomic writes, the only way cloister touches its files.
+/* fileio.h -- whole-file reads, atomic writes and directory trees: the only way cloister touches
+ * its files.
  *
  * Persisted state must survive a crash at any instant, so every write goes to a temporary file
  * in the same directory, is fsync'd, renamed over the target, and the directory is fsync'd:
@@ -19,5 +20,10 @@ int file_write_atomic(const char *path, const void *data, size_t len, mode_t mod
 
 /* Creates dir (and missing parents) with the given mode; an existing directory is fine. */
 int file_mkdirs(const char *dir, mode_t mode);
+
+/* Removes dir and everything under it, as `rm -rf` would but without a shell: symbolic links
+ * are removed, never followed. A missing dir is fine. Returns 0, or -1 + errno at the first
+ * entry that cannot be removed. */
+int file_remove_tree(const char *dir);
 
 #endif

@@ -1,5 +1,6 @@
 /* opt.c -- see opt.h. Accepts "--name value", "--name=value" and "--" to end options; options
- * and positional arguments may be mixed. Every error names the option and what was wrong. */
+ * and positional arguments may be mixed. Every error names the option and what was wrong; a
+ * choice's words are joined the same way in its error and in --help ("a, b or c"). */
 #include "util/opt.h"
 
 #include <errno.h>
@@ -22,8 +23,39 @@ static int usage_error(const struct opt_cmd *cmd, const char *fmt, const char *w
     return OPT_ERROR;
 }
 
+/* "a, b or c" into out; the word at index mark (if any) gets " (default)". */
+static void join_words(const struct opt_choice *c, int mark, char *out, size_t cap)
+{
+    size_t n = 0, used = 0;
+    while (c->words[n])
+        n++;
+    out[0] = 0;
+    for (size_t i = 0; i < n && used < cap; i++) {
+        const char *sep = i == 0 ? "" : i + 1 == n ? " or " : ", ";
+        used += (size_t)snprintf(out + used, cap - used, "%s%s%s", sep, c->words[i],
+                                 (int)i == mark ? " (default)" : "");
+    }
+}
+
+static int set_choice(const struct opt_cmd *cmd, const struct opt_def *o, const char *value)
+{
+    struct opt_choice *c = o->dest;
+    for (int i = 0; c->words[i]; i++) {
+        if (strcmp(value, c->words[i]) == 0) {
+            c->index = i;
+            return OPT_OK;
+        }
+    }
+    char words[256];
+    join_words(c, -1, words, sizeof words);
+    fprintf(stderr, "cloister %s: --%s must be %s, got '%s'\n", cmd->name, o->name, words, value);
+    return OPT_ERROR;
+}
+
 static int set_value(const struct opt_cmd *cmd, const struct opt_def *o, const char *value)
 {
+    if (o->type == OPT_CHOICE)
+        return set_choice(cmd, o, value);
     if (o->type == OPT_STRING) {
         *(const char **)o->dest = value;
         return OPT_OK;
@@ -113,10 +145,14 @@ void opt_usage(const struct opt_cmd *cmd, FILE *out)
             cmd->args && *cmd->args ? " " : "", cmd->args ? cmd->args : "", cmd->summary);
     fprintf(out, "\noptions:\n");
     for (const struct opt_def *o = cmd->opts; o && o->name; o++) {
-        char left[64];
+        char left[64], words[256] = "";
         snprintf(left, sizeof left, "--%s%s%s", o->name, o->metavar ? " " : "",
                  o->metavar ? o->metavar : "");
-        fprintf(out, "  %-26s %s%s%s\n", left, o->help,
+        if (o->type == OPT_CHOICE) {
+            const struct opt_choice *c = o->dest;
+            join_words(c, c->index, words, sizeof words);
+        }
+        fprintf(out, "  %-26s %s%s%s%s%s\n", left, o->help, words[0] ? ": " : "", words,
                 (o->flags & OPT_REQUIRED) ? " (required)" : "",
                 o->type == OPT_LIST ? " (repeatable)" : "");
     }

@@ -26,12 +26,25 @@ enum opt_type {
     OPT_STRING, /* const char **dest */
     OPT_INT,    /* long long *dest, checked against [min, max] when min < max */
     OPT_LIST,   /* struct opt_list *dest: a repeatable string option, every value kept */
+    OPT_CHOICE, /* struct opt_choice *dest: one of a fixed list of words */
 };
 
 #define OPT_LIST_MAX 32
 struct opt_list {
     const char *v[OPT_LIST_MAX];
     int n;
+};
+
+/* The words are listed in --help after the option's help, the default marked, and a value outside
+ * them is a usage error naming them all. Callers map the index to their own values:
+ *
+ *     static const char *const pagers[] = {"auto", "uffd", "sigsegv", NULL};
+ *     struct opt_choice pager = {pagers, 0};
+ *     {"pager", OPT_CHOICE, &pager, "KIND", "how faults are caught", 0, 0, 0},
+ *     ... kinds[pager.index] */
+struct opt_choice {
+    const char *const *words; /* NULL-terminated */
+    int index;                /* the default (-1: none) until the option is given */
 };
 
 #define OPT_REQUIRED 1u

@@ -40,9 +40,9 @@ static void round_trip(void **state)
     const char *home = getenv("CLOISTER_HOME");
     snprintf(workdir, sizeof workdir, "%s/ibbe-cli", home ? home : "/tmp/cloister-test");
     assert_int_equal(file_mkdirs(workdir, 0700), 0);
-    char clean[PATH_MAX + 64];
-    snprintf(clean, sizeof clean, "rm -rf '%s/st'", workdir);
-    assert_int_equal(system(clean), 0);
+    char store[PATH_MAX + 8];
+    snprintf(store, sizeof store, "%s/st", workdir);
+    assert_int_equal(file_remove_tree(store), 0);
 
     /* Setup in a proc enclave; a second setup is refused. */
     assert_int_equal(cli_run(workdir, "ibbe setup --store st --partition-size 4 --tee proc"), 0);
@@ -146,8 +146,12 @@ static void round_trip(void **state)
 static void git_trace(void **state)
 {
     char cmd[PATH_MAX + 512];
+    snprintf(cmd, sizeof cmd, "%s/repo", workdir);
+    assert_int_equal(file_remove_tree(cmd), 0);
+    snprintf(cmd, sizeof cmd, "%s/st3", workdir);
+    assert_int_equal(file_remove_tree(cmd), 0);
     snprintf(cmd, sizeof cmd,
-             "cd '%s' && rm -rf repo st3 && git init -q repo && for a in a b c a d b a; do "
+             "cd '%s' && git init -q repo && for a in a b c a d b a; do "
              "git -C repo -c user.name=$a -c user.email=$a@x.org commit -q --allow-empty "
              "-m \"by $a\" || exit 1; done",
              workdir);

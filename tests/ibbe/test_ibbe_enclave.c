@@ -42,10 +42,8 @@ static ibbe_admin *admin(const char *backend)
 static void fresh_store(const char *tag)
 {
     const char *home = getenv("CLOISTER_HOME");
-    char cmd[PATH_MAX + 32];
     snprintf(dir, sizeof dir, "%s/ibbe-%s", home ? home : "/tmp/cloister-test", tag);
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(file_remove_tree(dir), 0);
 }
 
 static void user_key(ibbe_admin *a, const char *id, struct ibbe_usk *usk)
@@ -215,8 +213,7 @@ static void tampering(void **state)
     flip("ibbe.msk.sealed", -3);
     char other[PATH_MAX + 16], cmd[3 * PATH_MAX];
     snprintf(other, sizeof other, "%s-other", dir);
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", other);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(file_remove_tree(other), 0);
     assert_int_equal(ibbe_admin_open(other, &o, &a, &err), 0);
     assert_int_equal(ibbe_admin_setup(a, 3, &err), 0);
     ibbe_admin_close(a);

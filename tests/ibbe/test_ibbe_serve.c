@@ -19,6 +19,7 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
+#include "util/fileio.h"
 #include "util/hex.h"
 
 TEE_ENCLAVE_DECLARE(ibbe);
@@ -98,10 +99,9 @@ static long long field(json_t *j, const char *name)
 static void http_api(void **state)
 {
     const char *home = getenv("CLOISTER_HOME"), *err;
-    char dir[PATH_MAX], cmd[PATH_MAX + 16];
+    char dir[PATH_MAX];
     snprintf(dir, sizeof dir, "%s/ibbe-serve", home ? home : "/tmp/cloister-test");
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(file_remove_tree(dir), 0);
     struct ibbe_admin_options o = {.backend = "sim", .enclave = &tee_enclave_ibbe};
     ibbe_admin *a;
     ibbe_server *s;

@@ -8,7 +8,6 @@
 #include <cloister/scbr_router.h>
 #include <cloister/tee_trust.h>
 
-#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -496,18 +495,13 @@ static void test_enclave_crash(void **state)
     router_stop(&t);
 }
 
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    return remove(path);
-}
-
 /* A fresh home: no platform, no sealed SK nor subscriptions from an earlier run. */
 static int setup(void **state)
 {
     const char *h = getenv("CLOISTER_HOME");
     assert_non_null(h);
     snprintf(home, sizeof home, "%s", h);
-    nftw(home, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    assert_int_equal(file_remove_tree(home), 0);
     assert_int_equal(file_mkdirs(home, 0700), 0);
     snprintf(image, sizeof image, "%s/enclaves/scbr.enclave", CLOISTER_BINARY_DIR);
     snprintf(sig, sizeof sig, "%s/scbr-test.sig", home);

@@ -4,7 +4,6 @@
 #include <cloister/crypto.h>
 #include <cloister/tee_enclave.h>
 
-#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,20 +21,6 @@ TEE_ENCLAVE_DECLARE(test);
 static uint8_t seeds[8][32];
 static int nseeds;
 
-static void empty_dir(const char *path)
-{
-    DIR *d = opendir(path);
-    if (!d)
-        return;
-    for (struct dirent *de; (de = readdir(d));) {
-        char file[2 * PATH_MAX];
-        snprintf(file, sizeof file, "%s/%s", path, de->d_name);
-        if (de->d_name[0] != '.')
-            unlink(file);
-    }
-    closedir(d);
-}
-
 static void sign_with(struct fixture *f, const uint8_t seed[32], const char *tag,
                       uint16_t product_id, uint16_t svn)
 {
@@ -45,7 +30,7 @@ static void sign_with(struct fixture *f, const uint8_t seed[32], const char *tag
     snprintf(f->home, sizeof f->home, "%s", home);
     snprintf(f->sig, sizeof f->sig, "%s/%s.sig", home, tag);
     snprintf(f->store, sizeof f->store, "%s/store-%s", home, tag);
-    empty_dir(f->store);
+    assert_int_equal(file_remove_tree(f->store), 0);
     uint8_t *image, *sig;
     size_t len, siglen;
     assert_int_equal(file_read_all(f->image, (size_t)1 << 30, &image, &len), 0);

@@ -16,10 +16,8 @@ void th_dir(char *out, size_t cap, const char *name)
     const char *home = getenv("CLOISTER_HOME");
     assert_non_null(home);
     assert_int_equal(file_mkdirs(home, 0700), 0);
-    char cmd[4200];
     snprintf(out, cap, "%s/%s", home, name);
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", out);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(file_remove_tree(out), 0);
     assert_int_equal(file_mkdirs(out, 0700), 0);
 }
 

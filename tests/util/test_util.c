@@ -1,4 +1,4 @@
-/* test_util.c -- option parser, hex, atomic files and log levels. */
+/* test_util.c -- option parser, hex, atomic files, tree removal and log levels. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -109,6 +109,44 @@ static void opt_list_repeats(void **state)
     assert_int_equal(opt_parse(&cmd2, 2 * OPT_LIST_MAX + 3, many, &nargs), OPT_ERROR);
 }
 
+/* A choice keeps its default until given, takes the index of a listed word, and refuses any
+ * other word with one line naming them all; help lists them with the default marked. */
+static void opt_choice_restricts(void **state)
+{
+    static const char *const words[] = {"spin", "block", "poll", NULL};
+    struct opt_choice wait = {words, 1};
+    const struct opt_def opts[] = {{"wait", OPT_CHOICE, &wait, "MODE", "how to wait", 0, 0, 0},
+                                   {0}};
+    const struct opt_cmd cmd = {"test choice", "", "A choice.", opts, 0, 0};
+    int nargs;
+    char *none[] = {"cmd", NULL};
+    assert_int_equal(opt_parse(&cmd, 1, none, &nargs), OPT_OK);
+    assert_int_equal(wait.index, 1);
+    char *given[] = {"cmd", "--wait=poll", NULL};
+    assert_int_equal(opt_parse(&cmd, 2, given, &nargs), OPT_OK);
+    assert_int_equal(wait.index, 2);
+
+    char err[256] = "";
+    FILE *saved = stderr;
+    stderr = fmemopen(err, sizeof err - 1, "w");
+    char *bad[] = {"cmd", "--wait", "Spin", NULL};
+    int rc = opt_parse(&cmd, 3, bad, &nargs);
+    fclose(stderr);
+    stderr = saved;
+    assert_int_equal(rc, OPT_ERROR);
+    assert_int_equal(wait.index, 2);
+    assert_string_equal(err, "cloister test choice: --wait must be spin, block or poll, got "
+                             "'Spin'\n");
+
+    char help[1024] = "";
+    FILE *out = fmemopen(help, sizeof help - 1, "w");
+    wait.index = 0;
+    opt_usage(&cmd, out);
+    fclose(out);
+    assert_non_null(strstr(help, "--wait MODE"));
+    assert_non_null(strstr(help, "how to wait: spin (default), block or poll\n"));
+}
+
 static void hex_round_trip(void **state)
 {
     const uint8_t bytes[] = {0x00, 0x7f, 0x80, 0xff};
@@ -149,9 +187,33 @@ static void files_are_atomic(void **state)
     snprintf(path, sizeof path, "%s/missing", dir);
     assert_int_equal(file_read_all(path, 3, &data, &len), -1);
     assert_int_equal(errno, ENOENT);
-    char cmd[400];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(file_remove_tree(dir), 0);
+}
+
+/* The tree goes, links included, but never what a link points to; a missing tree is fine. */
+static void trees_are_removed(void **state)
+{
+    char dir[] = "/tmp/cloister-test-XXXXXX", keep[] = "/tmp/cloister-keep-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    assert_non_null(mkdtemp(keep));
+    char path[300], kept[300];
+    snprintf(path, sizeof path, "%s/a/b/c", dir);
+    assert_int_equal(file_mkdirs(path, 0700), 0);
+    snprintf(path, sizeof path, "%s/a/b/c/file", dir);
+    assert_int_equal(file_write_atomic(path, "x", 1, 0600), 0);
+    snprintf(kept, sizeof kept, "%s/precious", keep);
+    assert_int_equal(file_write_atomic(kept, "y", 1, 0600), 0);
+    snprintf(path, sizeof path, "%s/a/link", dir);
+    assert_int_equal(symlink(keep, path), 0);
+
+    assert_int_equal(file_remove_tree(dir), 0);
+    struct stat st;
+    assert_int_equal(lstat(dir, &st), -1);
+    assert_int_equal(errno, ENOENT);
+    assert_int_equal(stat(kept, &st), 0);
+    assert_int_equal(file_remove_tree(dir), 0);
+    assert_int_equal(file_remove_tree(keep), 0);
+    assert_int_equal(stat(keep, &st), -1);
 }
 
 static void log_levels(void **state)
@@ -184,10 +246,15 @@ static void errors_carry_code_and_message(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(opt_accepts_both_forms), cmocka_unit_test(opt_refuses_mistakes),
-        cmocka_unit_test(opt_help),               cmocka_unit_test(opt_list_repeats),
+        cmocka_unit_test(opt_accepts_both_forms),
+        cmocka_unit_test(opt_refuses_mistakes),
+        cmocka_unit_test(opt_help),
+        cmocka_unit_test(opt_list_repeats),
+        cmocka_unit_test(opt_choice_restricts),
         cmocka_unit_test(hex_round_trip),
-        cmocka_unit_test(files_are_atomic),       cmocka_unit_test(log_levels),
+        cmocka_unit_test(files_are_atomic),
+        cmocka_unit_test(trees_are_removed),
+        cmocka_unit_test(log_levels),
         cmocka_unit_test(errors_carry_code_and_message),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,47 @@
+/* cli_util.h -- what the verb files share beyond dispatch: JSON on stdout, bytes as hex in JSON,
+ * identity hashes from repeatable options, whole files read and written with the CLI's error
+ * messages, and the clock of the timings they print.
+ *
+ * Every function that can fail prints one line through cli_fail() and returns the exit code the
+ * verb should return (cli.h), so a verb reads as a chain of `if (rc == CLI_OK) rc = ...;`. File
+ * errors name the file first and say what it was for: "keys/r.sk: cannot read the secret key:
+ * No such file or directory". The path "-" is stdin or stdout (util/fileio.h). */
+#ifndef CLOISTER_CLI_UTIL_H
+#define CLOISTER_CLI_UTIL_H
+
+#include <cloister/tee_trust.h>
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <jansson.h>
+
+#include "util/opt.h"
+
+/* Prints j on stdout, indented by 2, then a newline, and releases j. A NULL j (a failed
+ * json_pack) prints nothing. Returns CLI_OK, or CLI_FAIL when j is NULL. */
+int cli_json_print(json_t *j);
+/* A new JSON string of all n bytes in lowercase hex, or NULL when out of memory. */
+json_t *cli_json_hex(const uint8_t *p, size_t n);
+
+/* Decodes every value of the repeatable option --opt (an identity: MRENCLAVE, MRSIGNER) into
+ * out[0..l->n). Returns CLI_OK, or CLI_USAGE naming the first value that is not 64 hex digits. */
+int cli_parse_hashes(const char *opt, const struct opt_list *l, uint8_t (*out)[TEE_HASH_LEN]);
+
+/* Decodes the hex of option --opt into out (at most max bytes), *len = the byte count; a NULL hex
+ * (the option not given) gives *len = 0. Returns CLI_OK, or CLI_USAGE after saying what is wrong.
+ */
+int cli_parse_hex(const char *opt, const char *hex, uint8_t *out, size_t max, size_t *len);
+
+/* Reads the whole file (at most max bytes; "-": stdin) into a malloc'd buffer, NUL-terminated one
+ * byte past *len. what names it in errors ("the image"). Returns CLI_OK or CLI_FAIL. */
+int cli_read_file(const char *path, const char *what, size_t max, uint8_t **data, size_t *len);
+/* Replaces path atomically with data, created with mode ("-": stdout). Returns CLI_OK or
+ * CLI_FAIL. */
+int cli_write_file(const char *path, const char *what, const void *data, size_t len, mode_t mode);
+
+/* Monotonic time in seconds: differences time what a verb or demo step did. */
+double cli_now_s(void);
+
+#endif

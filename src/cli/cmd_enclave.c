@@ -53,19 +53,20 @@ static void hex_line(const char *label, const uint8_t *p, size_t n)
 static int start(const struct launch *l, tee_enclave **e)
 {
     char path[4096];
+    struct cloister_err err;
     const char *image = l->image;
     size_t n = strlen(image);
     bool is_path = strchr(image, '/') || (n > 8 && strcmp(image + n - 8, ".enclave") == 0);
     if (access(image, F_OK) != 0) {
         if (is_path)
             return cli_fail("%s: no such enclave image", image);
-        if (tee_image_path(image, path, sizeof path) != CLOISTER_OK)
-            return cli_fail("%s", tee_last_error());
+        if (tee_image_path(image, path, sizeof path, &err) != CLOISTER_OK)
+            return cli_fail("%s", err.msg);
         image = path;
     }
     struct tee_options o;
     tee_options_init(&o);
-    if (l->tee && tee_backend_parse(l->tee, &o.backend) != 0) {
+    if (l->tee && tee_backend_parse(l->tee, &o.backend, NULL) != 0) {
         cli_fail("--tee: expected proc or sim, got '%s'", l->tee);
         return CLI_USAGE;
     }
@@ -75,16 +76,17 @@ static int start(const struct launch *l, tee_enclave **e)
     o.workers = l->workers > 0 ? (unsigned)l->workers : 1;
     o.wait = l->wait;
     o.call_timeout_ms = CMD_ENCLAVE_CALL_TIMEOUT_MS;
-    if (tee_create(&o, e) != CLOISTER_OK)
-        return cli_fail("%s", tee_last_error());
+    if (tee_create(&o, e, &err) != CLOISTER_OK)
+        return cli_fail("%s", err.msg);
     return CLI_OK;
 }
 
 static int call(tee_enclave *e, uint32_t number, const void *in, size_t inlen, uint8_t **out,
                 size_t *outlen)
 {
-    if (tee_ecall(e, number, in, inlen, out, outlen) != CLOISTER_OK)
-        return cli_fail("%s", tee_last_error());
+    struct cloister_err err;
+    if (tee_ecall(e, number, in, inlen, out, outlen, &err) != CLOISTER_OK)
+        return cli_fail("%s", err.msg);
     return CLI_OK;
 }
 
@@ -206,7 +208,7 @@ int cmd_enclave_provision_secrets(tee_enclave *e, tee_verifier *v, const struct 
     uint8_t nonce[TEE_PROV_NONCE_LEN], *offer = NULL, *package = NULL, *out = NULL;
     size_t offer_len, package_len = 0, outlen = 0;
     struct cloister_err err = {0};
-    int rc = tee_prov_nonce(nonce) == 0 ? CLI_OK : cli_fail("no randomness for the nonce");
+    int rc = tee_prov_nonce(nonce, NULL) == 0 ? CLI_OK : cli_fail("no randomness for the nonce");
     if (rc == CLI_OK)
         rc = call(e, TEE_ECALL_PROV_OFFER, nonce, sizeof nonce, &offer, &offer_len);
     if (rc == CLI_OK && tee_prov_package(v, policy, nonce, sizeof nonce, offer, offer_len,
@@ -438,9 +440,10 @@ static int cmd_enclave_stats(int argc, char **argv)
     free(us);
     struct tee_info info;
     struct epc_stats epc;
+    struct cloister_err err;
     tee_get_info(e, &info);
-    if (rc == CLI_OK && tee_epc_stats(e, &epc) != CLOISTER_OK)
-        rc = cli_fail("enclave '%s': EPC counters: %s", info.name, tee_last_error());
+    if (rc == CLI_OK && tee_epc_stats(e, &epc, &err) != CLOISTER_OK)
+        rc = cli_fail("enclave '%s': EPC counters: %s", info.name, err.msg);
     tee_destroy(e);
     if (rc != CLI_OK)
         return rc;

@@ -38,8 +38,8 @@ static int demo_sign(const char *dir, const char *image, char *sig, size_t cap)
         printf("  audit of %s: %zu ecalls declared, %zu imports, %s\n", image, a.n_ecalls,
                a.n_imports, tee_audit_refused(&a) ? "REFUSED" : "no process spawning or code "
                                                                  "loading");
-        if (!tee_audit_refused(&a) && tee_sign(&ss, bytes, len, &cfg, seed) == 0 &&
-            tee_sigstruct_encode(&ss, &encoded, &enclen) == 0 &&
+        if (!tee_audit_refused(&a) && tee_sign(&ss, bytes, len, &cfg, seed, NULL) == 0 &&
+            tee_sigstruct_encode(&ss, &encoded, &enclen, NULL) == 0 &&
             file_write_atomic(sig, encoded, enclen, 0644) == 0)
             rc = 0;
     }
@@ -57,12 +57,13 @@ static int demo_mac(tee_enclave *e, const uint8_t key[32], const char *when)
     static const char msg[] = "order #42: 3 tickets";
     uint8_t *out = NULL, want[32];
     size_t outlen;
+    struct cloister_err err;
     crypto_hmac_sha256(want, key, 32, msg, sizeof msg - 1);
-    int rc = tee_ecall(e, HELLO_ECALL_MAC, msg, sizeof msg - 1, &out, &outlen);
+    int rc = tee_ecall(e, HELLO_ECALL_MAC, msg, sizeof msg - 1, &out, &outlen, &err);
     bool ok = rc == CLOISTER_OK && outlen == 32 && memcmp(out, want, 32) == 0;
     free(out);
     if (!ok) {
-        printf("  %s: MAC FAILED: %s\n", when, rc == CLOISTER_OK ? "wrong MAC" : tee_last_error());
+        printf("  %s: MAC FAILED: %s\n", when, rc == CLOISTER_OK ? "wrong MAC" : err.msg);
         return -1;
     }
     printf("  %s: the enclave MACs with the provisioned key: matches the provisioner's\n", when);
@@ -89,8 +90,8 @@ static int demo_steps(const char *dir, const char *image, const char *sig)
         printf("  the system's random generator FAILED\n");
         return -1;
     }
-    if (tee_create(&o, &e) != CLOISTER_OK) {
-        printf("  launch FAILED: %s\n", tee_last_error());
+    if (tee_create(&o, &e, &err) != CLOISTER_OK) {
+        printf("  launch FAILED: %s\n", err.msg);
         goto out;
     }
     struct tee_info info;
@@ -108,11 +109,11 @@ static int demo_steps(const char *dir, const char *image, const char *sig)
     p.allow_simulated = true;
     p.report_data = rd;
     struct tee_claims claims;
-    if (tee_ecall(e, TEE_ECALL_EVIDENCE, rd, sizeof rd, &ev, &evlen) != CLOISTER_OK ||
+    if (tee_ecall(e, TEE_ECALL_EVIDENCE, rd, sizeof rd, &ev, &evlen, &err) != CLOISTER_OK ||
         !(platform = tee_platform_open(dir, &err)) ||
         !(v = tee_verifier_new_file(tee_platform_ca_path(platform), &err)) ||
         tee_verify_evidence(v, ev, evlen, &p, &claims, &err) != 0) {
-        printf("  evidence FAILED: %s\n", err.msg[0] ? err.msg : tee_last_error());
+        printf("  evidence FAILED: %s\n", err.msg);
         goto out;
     }
     printf("  evidence (%zu bytes, %s) verified against the platform CA: MRENCLAVE and nonce "
@@ -128,8 +129,8 @@ static int demo_steps(const char *dir, const char *image, const char *sig)
            HELLO_SECRET);
     if (demo_mac(e, key, "before restart") != 0)
         goto out;
-    if (tee_restart(e) != CLOISTER_OK) {
-        printf("  restart FAILED: %s\n", tee_last_error());
+    if (tee_restart(e, &err) != CLOISTER_OK) {
+        printf("  restart FAILED: %s\n", err.msg);
         goto out;
     }
     tee_get_info(e, &info);
@@ -151,8 +152,9 @@ int cli_enclave_demo(void)
     cli_demo_heading("enclave: sign, launch sandboxed, attest, provision, restart, unseal");
     double t0 = cli_now_s();
     char image[4096], sig[4200], dir[] = "/tmp/cloister-demo-XXXXXX";
-    if (tee_image_path("hello", image, sizeof image) != CLOISTER_OK) {
-        printf("  %s\n", tee_last_error());
+    struct cloister_err err;
+    if (tee_image_path("hello", image, sizeof image, &err) != CLOISTER_OK) {
+        printf("  %s\n", err.msg);
         return -1;
     }
     if (!mkdtemp(dir)) {

@@ -52,10 +52,10 @@ void th_identity(struct tee_identity *id, const char *image, const struct tee_co
     uint8_t seed[TEE_SEED_LEN];
     memset(seed, seed_byte, sizeof seed);
     struct tee_sigstruct s;
-    assert_int_equal(tee_sign(&s, image, strlen(image), c, seed), 0);
+    assert_int_equal(tee_sign(&s, image, strlen(image), c, seed, NULL), 0);
     uint8_t *sig;
     size_t siglen;
-    assert_int_equal(tee_sigstruct_encode(&s, &sig, &siglen), 0);
+    assert_int_equal(tee_sigstruct_encode(&s, &sig, &siglen, NULL), 0);
     struct cloister_err err = {0};
     if (tee_image_verify(id, image, strlen(image), sig, siglen, &err))
         fail_msg("identity: %s", err.msg);
@@ -76,4 +76,11 @@ tee_self *th_self(tee_platform *p, const char *image, uint16_t product_id, uint1
     if (!s)
         fail_msg("tee_self: %s", err.msg);
     return s;
+}
+
+void th_refused(int rc, const struct cloister_err *err)
+{
+    assert_true(rc < CLOISTER_OK && rc >= CLOISTER_E_LAST);
+    assert_int_equal(rc, err->code);
+    assert_true(err->msg[0]);
 }

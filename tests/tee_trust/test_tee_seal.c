@@ -37,7 +37,7 @@ static uint8_t *seal(tee_self *s, enum tee_seal_policy policy, const char *aad, 
 {
     uint8_t *blob = malloc(tee_sealed_size(len));
     assert_int_equal(tee_seal(s, policy, aad, aad ? strlen(aad) : 0, pt, len, blob,
-                              tee_sealed_size(len), blob_len),
+                              tee_sealed_size(len), blob_len, NULL),
                      0);
     assert_int_equal(*blob_len, tee_sealed_size(len));
     return blob;
@@ -56,7 +56,7 @@ static void expect_unseal_error(tee_self *s, const uint8_t *blob, size_t len, co
     uint8_t *out = malloc(len + 1);
     size_t n;
     struct cloister_err err = {0};
-    assert_int_equal(unseal(s, blob, len, aad, out, &n, &err), -1);
+    th_refused(unseal(s, blob, len, aad, out, &n, &err), &err);
     if (!strstr(err.msg, want))
         fail_msg("got '%s', want '%s'", err.msg, want);
     free(out);
@@ -98,15 +98,18 @@ static void round_trips(void **state)
     /* Too small an output buffer is refused, not overrun. */
     uint8_t small[TEE_SEAL_OVERHEAD + 3];
     size_t n;
-    assert_int_equal(tee_seal(s, TEE_SEAL_MRENCLAVE, NULL, 0, "abcd", 4, small, sizeof small, &n),
-                     -1);
-    assert_int_equal(tee_seal(s, (enum tee_seal_policy)3, NULL, 0, "abcd", 4, small, 100, &n),
-                     -1);
+    assert_int_equal(tee_seal(s, TEE_SEAL_MRENCLAVE, NULL, 0, "abcd", 4, small, sizeof small, &n,
+                              NULL),
+                     CLOISTER_E_TOO_BIG);
+    assert_int_equal(tee_seal(s, (enum tee_seal_policy)3, NULL, 0, "abcd", 4, small, 100, &n,
+                              NULL),
+                     CLOISTER_E_INVALID);
     size_t blob_len;
     uint8_t *blob = seal(s, TEE_SEAL_MRENCLAVE, NULL, "abcd", 4, &blob_len);
     uint8_t out[3];
     struct cloister_err err;
-    assert_int_equal(tee_unseal(s, blob, blob_len, NULL, 0, out, sizeof out, &n, &err), -1);
+    assert_int_equal(tee_unseal(s, blob, blob_len, NULL, 0, out, sizeof out, &n, &err),
+                     CLOISTER_E_TOO_BIG);
     assert_non_null(strstr(err.msg, "too small"));
     free(blob);
     tee_self_free(s);
@@ -206,8 +209,7 @@ static void tampering_refused(void **state)
             uint8_t out[64];
             size_t n;
             struct cloister_err err = {0};
-            assert_int_equal(tee_unseal(s, blob, blob_len, "ctx", 3, out, sizeof out, &n, &err),
-                             -1);
+            th_refused(tee_unseal(s, blob, blob_len, "ctx", 3, out, sizeof out, &n, &err), &err);
             assert_true(err.msg[0]);
             blob[i] ^= (uint8_t)(1 << bit);
         }
@@ -321,7 +323,7 @@ static void *hammer(void *arg)
         size_t bl, n;
         memset(pt, i, sizeof pt);
         if (tee_seal(s, i & 1 ? TEE_SEAL_MRSIGNER : TEE_SEAL_MRENCLAVE, NULL, 0, pt, sizeof pt,
-                     blob, sizeof blob, &bl) ||
+                     blob, sizeof blob, &bl, NULL) ||
             tee_unseal(s, blob, bl, NULL, 0, out, sizeof out, &n, NULL) ||
             memcmp(out, pt, sizeof pt) != 0)
             return (void *)1;

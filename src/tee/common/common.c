@@ -1,6 +1,7 @@
-/* common.c -- error text and the cloister home directory. */
+/* common.c -- error codes and text, and the cloister home directory. */
 #include "tee/common/common.h"
 
+#include <errno.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -14,7 +15,12 @@ int tee_wire_finish(struct wire_reader *r, const char *what, struct cloister_err
     return 0;
 }
 
-int tee_home_dir(char *out, size_t cap)
+int tee_errno_code(int e)
+{
+    return e == ENOENT ? CLOISTER_E_NOT_FOUND : CLOISTER_E_SYSTEM;
+}
+
+int tee_home_dir(char *out, size_t cap, struct cloister_err *err)
 {
     const char *env = getenv("CLOISTER_HOME");
     int n;
@@ -27,9 +33,12 @@ int tee_home_dir(char *out, size_t cap)
             home = pw ? pw->pw_dir : NULL;
         }
         if (!home)
-            return -1;
+            return cloister_errf(err, CLOISTER_E_NOT_FOUND,
+                                 "cannot find the cloister home directory: set CLOISTER_HOME");
         n = snprintf(out, cap, "%s/.local/share/cloister", home);
     }
-    return n < 0 || (size_t)n >= cap ? -1 : 0;
+    if (n < 0 || (size_t)n >= cap)
+        return cloister_errf(err, CLOISTER_E_TOO_BIG, "the cloister home directory is too long");
+    return CLOISTER_OK;
 }
 

@@ -21,9 +21,11 @@ static int need_self(struct tee_env *env, const char *what)
     return tee_fail(env, CLOISTER_E_DENIED, "%s: this instance has no identity", what);
 }
 
+/* A trust function's refusal, with the code it gave (CLOISTER_E_DENIED for a failed check, and
+ * when it gave none: err starts cleared). */
 static int trust_failed(struct tee_env *env, const char *what, const struct cloister_err *err)
 {
-    return tee_fail(env, CLOISTER_E_DENIED, "%s: %s", what, err->msg);
+    return tee_fail(env, err->code < 0 ? err->code : CLOISTER_E_DENIED, "%s: %s", what, err->msg);
 }
 
 static int bad_input(struct tee_env *env, const char *what, struct wire_reader *r)
@@ -55,7 +57,7 @@ static int ecall_start(struct tee_env *env, const uint8_t *in, size_t inlen,
         uint8_t *blob;
         size_t len;
         rc = store_call(env, TEE_OCALL_STORE_GET, NULL, 0, &blob, &len);
-        struct cloister_err err;
+        struct cloister_err err = {0};
         if (rc == CLOISTER_OK && len && tee_secrets_restore(rt->self, blob, len, &err) != 0)
             rc = trust_failed(env, "stored secrets", &err);
         tee_free(blob);
@@ -84,8 +86,8 @@ static int ecall_evidence(struct tee_env *env, const uint8_t *in, size_t inlen,
     int rc = need_self(env, "evidence");
     uint8_t *ev;
     size_t len;
-    if (rc == CLOISTER_OK && tee_evidence_make(env->rt->self, in, &ev, &len) != 0)
-        rc = tee_fail(env, CLOISTER_E_FAILED, "evidence: could not be made");
+    if (rc == CLOISTER_OK && tee_evidence_make(env->rt->self, in, &ev, &len, &err) != 0)
+        rc = tee_fail(env, CLOISTER_E_FAILED, "%s", err.msg);
     if (rc == CLOISTER_OK) {
         wire_put_raw(out, ev, len);
         free(ev);
@@ -104,8 +106,10 @@ static int ecall_report(struct tee_env *env, const uint8_t *in, size_t inlen,
     uint8_t *report = rc == CLOISTER_OK ? wire_writer_reserve(out, TEE_REPORT_LEN) : NULL;
     if (rc == CLOISTER_OK && !report)
         rc = tee_fail(env, CLOISTER_E_NO_MEMORY, "report: out of memory");
-    if (rc == CLOISTER_OK && tee_report_create(env->rt->self, in, in + TEE_HASH_LEN, report) != 0)
-        rc = tee_fail(env, CLOISTER_E_FAILED, "report: could not be made");
+    struct cloister_err err;
+    if (rc == CLOISTER_OK &&
+        tee_report_create(env->rt->self, in, in + TEE_HASH_LEN, report, &err) != 0)
+        rc = tee_fail(env, CLOISTER_E_FAILED, "%s", err.msg);
     if (rc == CLOISTER_OK)
         wire_writer_commit(out, TEE_REPORT_LEN);
     return rc;
@@ -117,7 +121,7 @@ static int ecall_prov_offer(struct tee_env *env, const uint8_t *in, size_t inlen
     int rc = need_self(env, "provisioning offer");
     uint8_t *offer;
     size_t len;
-    struct cloister_err err;
+    struct cloister_err err = {0};
     if (rc == CLOISTER_OK && tee_prov_offer(env->rt->self, in, inlen, &offer, &len, &err) != 0)
         rc = trust_failed(env, "provisioning offer", &err);
     if (rc == CLOISTER_OK) {
@@ -133,7 +137,7 @@ static int ecall_prov_accept(struct tee_env *env, const uint8_t *in, size_t inle
     int rc = need_self(env, "provisioning");
     uint8_t *sealed = NULL, *answer = NULL;
     size_t sealed_len = 0, answer_len;
-    struct cloister_err err;
+    struct cloister_err err = {0};
     if (rc == CLOISTER_OK && tee_prov_accept(env->rt->self, in, inlen, TEE_SEAL_MRENCLAVE, &sealed,
                                         &sealed_len, &err) != 0)
         rc = trust_failed(env, "provisioning", &err);
@@ -157,13 +161,16 @@ static int ecall_secret_digest(struct tee_env *env, const uint8_t *in, size_t in
     int rc = need_self(env, "secret digest");
     size_t len = 0;
     uint8_t probe;
-    if (rc == CLOISTER_OK && tee_secret_get(env->rt->self, name, &probe, 0, &len) != 0 && len == 0)
-        return tee_fail(env, CLOISTER_E_NOT_FOUND, "secret digest: no secret named '%s'", name);
+    struct cloister_err err;
+    if (rc == CLOISTER_OK &&
+        tee_secret_get(env->rt->self, name, &probe, 0, &len, &err) == CLOISTER_E_NOT_FOUND)
+        return tee_fail(env, CLOISTER_E_NOT_FOUND, "secret digest: %s", err.msg);
     uint8_t *value = rc == CLOISTER_OK ? tee_secret_alloc(len ? len : 1) : NULL;
     if (rc == CLOISTER_OK && !value)
         rc = tee_fail(env, CLOISTER_E_NO_MEMORY, "secret digest: out of secret memory");
-    if (rc == CLOISTER_OK && tee_secret_get(env->rt->self, name, value, len, &len) != 0)
-        rc = tee_fail(env, CLOISTER_E_FAILED, "secret digest: '%s' changed while read", name);
+    if (rc == CLOISTER_OK && tee_secret_get(env->rt->self, name, value, len, &len, &err) != 0)
+        rc = tee_fail(env, CLOISTER_E_FAILED, "secret digest: '%s' changed while read: %s", name,
+                      err.msg);
     if (rc == CLOISTER_OK) {
         uint8_t digest[CRYPTO_SHA256_LEN];
         crypto_sha256(digest, value, len);
@@ -192,9 +199,10 @@ static int ecall_seal(struct tee_env *env, const uint8_t *in, size_t inlen,
     uint8_t *blob = rc == CLOISTER_OK ? wire_writer_reserve(out, cap) : NULL;
     if (rc == CLOISTER_OK && !blob)
         rc = tee_fail(env, CLOISTER_E_NO_MEMORY, "seal: out of memory");
+    struct cloister_err err;
     if (rc == CLOISTER_OK && tee_seal(env->rt->self, policy, aad, aadlen, pt, ptlen, blob, cap,
-                                 &len) != 0)
-        rc = tee_fail(env, CLOISTER_E_FAILED, "seal: failed");
+                                      &len, &err) != 0)
+        rc = tee_fail(env, CLOISTER_E_FAILED, "%s", err.msg);
     if (rc == CLOISTER_OK)
         wire_writer_commit(out, len);
     return rc;
@@ -216,7 +224,7 @@ static int ecall_unseal(struct tee_env *env, const uint8_t *in, size_t inlen,
     int rc = need_self(env, "unseal");
     size_t cap = bloblen - TEE_SEAL_OVERHEAD, len;
     uint8_t *pt = rc == CLOISTER_OK ? wire_writer_reserve(out, cap ? cap : 1) : NULL;
-    struct cloister_err err;
+    struct cloister_err err = {0};
     if (rc == CLOISTER_OK && !pt)
         rc = tee_fail(env, CLOISTER_E_NO_MEMORY, "unseal: out of memory");
     if (rc == CLOISTER_OK &&

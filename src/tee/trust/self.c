@@ -38,12 +38,7 @@ static int encode_endorsements(tee_self *s, const tee_platform *p)
     struct wire_writer w;
     wire_writer_init(&w);
     tee_evidence_put_endorsements(&w, ders, lens, 2);
-    if (!wire_writer_ok(&w)) {
-        wire_writer_free(&w);
-        return -1;
-    }
-    s->endorsements = wire_writer_take(&w, &s->endorsements_len);
-    return 0;
+    return wire_writer_finish(&w, &s->endorsements, &s->endorsements_len);
 }
 
 static void fill_body(tee_self *s)
@@ -64,7 +59,7 @@ tee_self *tee_self_new(const struct tee_identity *id, const tee_platform *platfo
     tee_self *s = calloc(1, sizeof *s);
     if (!s || !(s->sec = tee_secret_alloc(sizeof *s->sec))) {
         free(s);
-        cloister_errf(err, CLOISTER_E_INVALID, "enclave identity: out of memory");
+        cloister_errf(err, CLOISTER_E_NO_MEMORY, "enclave identity: out of memory");
         return NULL;
     }
     pthread_mutex_init(&s->lock, NULL);
@@ -76,10 +71,19 @@ tee_self *tee_self_new(const struct tee_identity *id, const tee_platform *platfo
     if (!s->attestation || encode_endorsements(s, platform) ||
         crypto_random(s->report_key_id, sizeof s->report_key_id)) {
         tee_self_free(s);
-        cloister_errf(err, CLOISTER_E_INVALID, "enclave identity: cannot load the platform keys");
+        cloister_errf(err, CLOISTER_E_FAILED, "enclave identity: cannot load the platform keys");
         return NULL;
     }
     return s;
+}
+
+void self_secrets_clear(tee_self *s)
+{
+    for (size_t i = 0; i < s->n_secrets; i++)
+        tee_secret_free(s->secrets[i].value, s->secrets[i].len ? s->secrets[i].len : 1);
+    free(s->secrets);
+    s->secrets = NULL;
+    s->n_secrets = 0;
 }
 
 void tee_self_free(tee_self *s)

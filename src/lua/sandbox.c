@@ -14,12 +14,13 @@
  *  2. No bytecode: chunks load with mode "t", and `load` is forced to "t"; string.dump is gone.
  *  3. Every Lua API call that can raise runs under lua_pcall with our message handler, so no
  *     error longjmps out of this module; lua_close always runs in tlua_free.
- *  4. Memory: the allocator counts every byte of the state and refuses past the cap (Lua then
- *     collects and retries, and fails the task with LUA_ERRMEM if still short). It allocates on
- *     the trusted heap (tee_malloc: the EPC heap inside a call, the process heap outside).
- *  5. Instructions: a count hook charges the budget every `step` instructions. Once over, the
- *     hook fires on every instruction, so a pcall in the job cannot swallow the error; the call
- *     fails whatever the job returns. Library loops the hook cannot see (table.insert and
+ *  4. Memory: the allocator counts every byte of the state and refuses past the cap; Lua then
+ *     collects and asks again, and a second refusal in a row dooms the call as in 5. It
+ *     allocates on the trusted heap (tee_malloc: the EPC heap inside a call, the process heap
+ *     outside, which is what tests and the sim backend use).
+ *  5. Instructions: a count hook charges the budget every HOOK_STEP instructions. Once a call
+ *     is doomed (any budget), the hook fires on every instruction, so a pcall in the job cannot
+ *     swallow the error; the call fails whatever the job returns. Library loops the hook cannot see (table.insert and
  *     remove, sort, move) are charged before they run; string.rep of nothing returns at once.
  *     Finalizers run with hooks off, so __gc is refused at setmetatable.
  *  6. Output: emit() and the results of a call may add at most `output` bytes to the caller's
@@ -138,13 +139,16 @@ static void where_at(struct tlua *t, lua_State *L, int level)
         if (ar.currentline <= 0)
             continue;
         bool entry = !ar.istailcall && !lua_getstack(L, level + 2, &up);
+        const char *kind = strcmp(ar.namewhat, "metamethod") == 0 ? "metamethod" : "function";
         if (strcmp(ar.what, "main") == 0)
             snprintf(t->where, sizeof t->where, " in the main chunk at %s:%d", ar.short_src,
                      ar.currentline);
-        else if (ar.name || entry)
-            snprintf(t->where, sizeof t->where, " in %s%s%s at %s:%d",
-                     ar.name ? "function '" : "", ar.name ? ar.name : t->entry,
-                     ar.name ? "'" : "", ar.short_src, ar.currentline);
+        else if (ar.name)
+            snprintf(t->where, sizeof t->where, " in %s '%s' at %s:%d", kind, ar.name,
+                     ar.short_src, ar.currentline);
+        else if (entry)
+            snprintf(t->where, sizeof t->where, " in %s at %s:%d", t->entry, ar.short_src,
+                     ar.currentline);
         else
             snprintf(t->where, sizeof t->where, " in function <%s:%d> at %s:%d", ar.short_src,
                      ar.linedefined, ar.short_src, ar.currentline);

@@ -436,7 +436,8 @@ static int json_decode(lua_State *L)
 
 int tlua_open_json(lua_State *L)
 {
-    static const luaL_Reg funcs[] = {{"encode", json_encode}, {"decode", json_decode}, {NULL, NULL}};
+    static const luaL_Reg funcs[] = {
+        {"encode", json_encode}, {"decode", json_decode}, {NULL, NULL}};
     luaL_newlib(L, funcs);
     lua_pushlightuserdata(L, NULL);
     lua_setfield(L, -2, "null");

@@ -16,9 +16,11 @@
  *     tlua_free(t);
  *
  * A failed call (budget, runtime error, bad input) leaves the state usable and the caller's
- * writers as they were before the call. The module writes nothing anywhere on its own: messages
- * and the print() log go to the caller only, and may quote job data (error(line) puts the line
- * in the message), so enclave code treats them as job output, never as host diagnostics.
+ * writers as they were before the call. A state is used by one thread at a time; states are
+ * independent of each other (the module has no global state). The module writes nothing
+ * anywhere on its own: messages and the print() log go to the caller only, and may quote job
+ * data (error(line) puts the line in the message), so enclave code treats them as job output,
+ * never as host diagnostics.
  *
  * Value encoding (one tag byte, then its payload; one value, one encoding):
  *     0x00 nil (top level only)      0x04 float: 8 bytes, big-endian IEEE 754; NaN as 0x7ff8<<48

@@ -20,9 +20,10 @@
  *     outside, which is what tests and the sim backend use).
  *  5. Instructions: a count hook charges the budget every HOOK_STEP instructions. Once a call
  *     is doomed (any budget), the hook fires on every instruction, so a pcall in the job cannot
- *     swallow the error; the call fails whatever the job returns. Library loops the hook cannot see (table.insert and
- *     remove, sort, move) are charged before they run; string.rep of nothing returns at once.
- *     Finalizers run with hooks off, so __gc is refused at setmetatable.
+ *     swallow the error; the call fails whatever the job returns. Library loops the hook
+ *     cannot see (table.insert and remove, sort, move) are charged before they run;
+ *     string.rep of nothing returns at once. Finalizers run with hooks off, so __gc is refused
+ *     at setmetatable.
  *  6. Output: emit() and the results of a call may add at most `output` bytes to the caller's
  *     writers; past it the call fails, and a failed call leaves the writers as it found them.
  *  7. Messages name the job, the task, the function and the line, and nothing is printed:
@@ -105,20 +106,19 @@ static void *mem_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
         t->mem_used -= osize;
         return NULL;
     }
-    if (nsize > osize && nsize - osize > t->mem_cap - t->mem_used) {
-        /* Lua collects and asks once more. Two refusals in a row doom the call: a job that
-         * caught the error in a loop would make Lua run a full collection, unseen by the
-         * hook, at every refusal. */
+    bool over = nsize > osize && nsize - osize > t->mem_cap - t->mem_used;
+    void *p = over ? NULL : tee_realloc(ptr, nsize);
+    if (!p && nsize < osize)
+        p = ptr; /* Lua assumes shrinking never fails: keep the larger block */
+    if (!p) {
+        /* Past the cap, or the trusted heap is full. Lua collects and asks once more; two
+         * refusals in a row doom the call: a job that caught the error in a loop would make
+         * Lua run a full collection, unseen by the hook, at every refusal. */
         if (t->refused)
             doom(t, KILL_MEMORY);
         t->refused = true;
         return NULL;
     }
-    void *p = tee_realloc(ptr, nsize);
-    if (!p && nsize < osize)
-        p = ptr; /* Lua assumes shrinking never fails: keep the larger block */
-    if (!p)
-        return NULL;
     t->refused = false;
     t->mem_used = t->mem_used - osize + nsize;
     if (t->mem_used > t->mem_peak)
@@ -181,7 +181,8 @@ static int msgh(lua_State *L)
 }
 
 /* Raises an error of the module's own (bad input, missing function) with its code. */
-static int raise_code(lua_State *L, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int raise_code(lua_State *L, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static int raise_code(lua_State *L, int code, const char *fmt, ...)
 {
     struct tlua *t = state_of(L);

@@ -263,7 +263,8 @@ static void json_codec(void **state)
         {"\"abc", "unterminated string"},
         {"1e400", "number out of range at byte 1"},
         {"[1] x", "trailing characters at byte 5"},
-        {"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]", "nested deeper than 64 at byte 65"},
+        {"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[" /* 65 brackets: one too deep */
+         "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]", "nested deeper than 64 at byte 65"},
     };
     for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
         struct wire_writer args;

@@ -93,7 +93,8 @@ void tlua_put_str(struct wire_writer *w, const void *s, size_t len);
 void tlua_put_int(struct wire_writer *w, int64_t v);
 /* The header of an array of n values; the caller appends n encoded values (reduce's values). */
 void tlua_put_array(struct wire_writer *w, size_t n);
-/* Checks the next value in r and returns its bytes (*len of them), or NULL with r failed. */
+/* Checks the next value in r and returns its bytes (*len of them), or NULL with r failed (at
+ * the end of r too: loop while wire_reader_remaining(r) > 0). */
 const uint8_t *tlua_value_next(struct wire_reader *r, size_t *len);
 
 #endif

@@ -347,31 +347,44 @@ static int sandbox_rep(lua_State *L)
 }
 
 enum cost {
-    COST_LENGTH,    /* table.insert, table.remove: shift up to #t elements */
-    COST_SORT,      /* table.sort: about #t * log2 #t comparisons */
-    COST_RANGE,     /* table.move(a, f, e, ...): e - f + 1 elements */
+    COST_INSERT, /* table.insert(t, pos, v): shifts t[pos..#t] up */
+    COST_REMOVE, /* table.remove(t, pos): shifts t[pos+1..#t] down */
+    COST_SORT,   /* table.sort(t): about #t * log2 #t comparisons */
+    COST_MOVE,   /* table.move(a, f, e, ...): e - f + 1 elements */
 };
+
+/* How many of the elements 1..len are at pos or after it. */
+static uint64_t from(lua_Integer pos, uint64_t len)
+{
+    return pos >= 1 && (uint64_t)pos <= len ? len - (uint64_t)pos + 1 : 0;
+}
+
+static uint64_t cost_of(lua_State *L, enum cost cost)
+{
+    if (cost == COST_MOVE) {
+        lua_Integer f = luaL_checkinteger(L, 2), e = luaL_checkinteger(L, 3);
+        return e >= f ? (uint64_t)e - (uint64_t)f + 1 : 0;
+    }
+    luaL_checktype(L, 1, LUA_TTABLE);
+    int nargs = lua_gettop(L);
+    if (luaL_getmetafield(L, 1, "__len") != LUA_TNIL)
+        luaL_error(L, "tables with __len cannot be shifted or sorted in the sandbox");
+    uint64_t len = lua_rawlen(L, 1), n = len;
+    if (cost == COST_INSERT) /* appending (two arguments) shifts nothing */
+        return nargs == 3 ? from(luaL_checkinteger(L, 2), len) : 0;
+    if (cost == COST_REMOVE)
+        return nargs >= 2 ? from(luaL_optinteger(L, 2, (lua_Integer)len), len) : 0;
+    for (uint64_t m = len; m > 1; m >>= 1)
+        n += len;
+    return n;
+}
 
 /* A border (#t) can be 2^40 for a table of 41 elements, and these loops run in C, unseen by the
  * hook: charge them to the instruction budget before they start. __len is refused, as it could
  * answer differently to us and to the library. */
 static int sandbox_charged(lua_State *L)
 {
-    enum cost cost = (enum cost)lua_tointeger(L, lua_upvalueindex(2));
-    uint64_t n;
-    if (cost == COST_RANGE) {
-        lua_Integer f = luaL_checkinteger(L, 2), e = luaL_checkinteger(L, 3);
-        n = e >= f ? (uint64_t)e - (uint64_t)f + 1 : 0;
-    } else {
-        luaL_checktype(L, 1, LUA_TTABLE);
-        if (luaL_getmetafield(L, 1, "__len") != LUA_TNIL)
-            return luaL_error(L, "tables with __len cannot be shifted or sorted in the sandbox");
-        uint64_t len = lua_rawlen(L, 1);
-        n = len;
-        for (uint64_t m = len; cost == COST_SORT && m > 1; m >>= 1)
-            n += len;
-    }
-    charge(L, n);
+    charge(L, cost_of(L, (enum cost)lua_tointeger(L, lua_upvalueindex(2))));
     return forward(L);
 }
 
@@ -393,10 +406,10 @@ static const struct edit {
     {LUA_GNAME, "emit", sandbox_emit, false, 0},
     {LUA_STRLIBNAME, "dump", NULL, false, 0},
     {LUA_STRLIBNAME, "rep", sandbox_rep, true, 0},
-    {LUA_TABLIBNAME, "insert", sandbox_charged, true, COST_LENGTH},
-    {LUA_TABLIBNAME, "remove", sandbox_charged, true, COST_LENGTH},
+    {LUA_TABLIBNAME, "insert", sandbox_charged, true, COST_INSERT},
+    {LUA_TABLIBNAME, "remove", sandbox_charged, true, COST_REMOVE},
     {LUA_TABLIBNAME, "sort", sandbox_charged, true, COST_SORT},
-    {LUA_TABLIBNAME, "move", sandbox_charged, true, COST_RANGE},
+    {LUA_TABLIBNAME, "move", sandbox_charged, true, COST_MOVE},
     {LUA_MATHLIBNAME, "randomseed", sandbox_randomseed, true, 0},
 };
 

@@ -121,14 +121,15 @@ static void word_count(void **state)
     size_t ngroups = 0, len;
     struct wire_reader r;
     wire_reader_init(&r, pairs.buf, pairs.len);
-    for (const uint8_t *key; (key = tlua_value_next(&r, &len));) {
+    while (wire_reader_remaining(&r) > 0) {
+        const uint8_t *key = tlua_value_next(&r, &len);
+        assert_non_null(key);
         struct group *g = find_group(groups, &ngroups, key, len);
         const uint8_t *value = tlua_value_next(&r, &len);
         assert_non_null(value);
         wire_put_raw(&g->values, value, len);
         g->n++;
     }
-    assert_int_equal(wire_reader_remaining(&r), 0);
 
     struct tlua *reducer = task(wc_job);
     struct wire_writer out;
@@ -415,6 +416,9 @@ static void allowed_corners(void **state)
         "function run()\n"
         "  assert(string.rep('', 1 << 62) == '' and ('ab'):rep(3, ',') == 'ab,ab,ab')\n"
         "  local t = {3, 1, 2}; table.sort(t); table.insert(t, 4); table.remove(t, 1)\n"
+        "  local big = {}\n" /* appending and popping are not charged as shifts */
+        "  for i = 1, 200000 do table.insert(big, i) end\n"
+        "  for i = 1, 200000 do table.remove(big) end\n"
         "  assert(table.concat(t, ' ') == '2 3 4')\n"
         "  assert(table.concat(table.move({1, 2, 3}, 1, 3, 2), ' ') == '1 1 2 3')\n"
         "  local f = assert(load('return 1 + ...')); assert(f(1) == 2)\n"

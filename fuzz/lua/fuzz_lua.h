@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
 /* The state running job, made at the first call. Aborts on failure: the harness is broken. */
 static inline struct tlua *fuzz_lua_state(const char *job)
 {

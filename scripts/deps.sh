@@ -12,6 +12,7 @@ PACKAGES=(
   libcmocka-dev                          # unit tests
   libjansson-dev                         # JSON: --json output, test vectors
   libseccomp-dev                         # enclave sandbox
+  liblua5.4-dev                          # Lua 5.4 (static liblua5.4.a): the trusted Lua sandbox
   libzmq3-dev                            # ZeroMQ: SCBR router and clients, as the original used
   libmicrohttpd-dev libcurl4-openssl-dev # HTTP+JSON admin daemons (IBBE serve) and their clients
   gnuplot-nox                            # benchmark plots

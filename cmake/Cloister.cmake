@@ -19,63 +19,88 @@ endif()
 # a DAG by construction: a layer can only name layers declared before it.
 #
 # cloister_layer(NAME DIRS <folders under src/> SOURCES <files> [USES <layers>]
-#                [HEADERS <public headers it owns>] [LIBS <external libraries>])
+#                [HEADERS <public headers it owns>] [LIBS <external libraries>] [TRUSTED])
+# TRUSTED: code that only enclave images carry (a system's enclave/, the Lua sandbox): a static
+# library cloister_NAME outside libcloister, which enclave images, tests and benches link.
 set(CLOISTER_LAYER_ROOT ${PROJECT_BINARY_DIR}/layers)
-function(cloister_layer name)
-  cmake_parse_arguments(L "" "" "DIRS;SOURCES;USES;HEADERS;LIBS" ${ARGN})
-  set(dirs ${L_DIRS})
-  set(headers ${L_HEADERS})
+
+# Makes the include root of layer target `name` (its DIRS and HEADERS plus those of the layer
+# targets it uses) and records it for the next ones and for tests/layers (build/layers/manifest).
+function(cloister_layer_root name dirs uses headers)
+  set(all_dirs ${dirs})
+  set(all_headers ${headers})
   set(closure ${name})
-  foreach(u ${L_USES})
-    if(NOT TARGET cloister_${u})
+  foreach(u ${uses})
+    get_property(known GLOBAL PROPERTY CLOISTER_LAYER_${u}_CLOSURE SET)
+    if(NOT known)
       message(FATAL_ERROR "layer ${name} uses '${u}', which is not a layer declared before it")
     endif()
     get_property(udirs GLOBAL PROPERTY CLOISTER_LAYER_${u}_DIRS)
     get_property(uheaders GLOBAL PROPERTY CLOISTER_LAYER_${u}_HEADERS)
     get_property(uclosure GLOBAL PROPERTY CLOISTER_LAYER_${u}_CLOSURE)
-    list(APPEND dirs ${udirs})
-    list(APPEND headers ${uheaders})
+    list(APPEND all_dirs ${udirs})
+    list(APPEND all_headers ${uheaders})
     list(APPEND closure ${uclosure})
   endforeach()
-  list(REMOVE_DUPLICATES dirs)
-  list(REMOVE_DUPLICATES headers)
+  list(REMOVE_DUPLICATES all_dirs)
+  list(REMOVE_DUPLICATES all_headers)
   list(REMOVE_DUPLICATES closure)
+  set_property(GLOBAL PROPERTY CLOISTER_LAYER_${name}_DIRS ${all_dirs})
+  set_property(GLOBAL PROPERTY CLOISTER_LAYER_${name}_HEADERS ${all_headers})
   set_property(GLOBAL PROPERTY CLOISTER_LAYER_${name}_CLOSURE ${closure})
-  # One line of build/layers/manifest for tests/layers: name, own folders and headers, closure.
-  string(REPLACE ";" " " own_dirs "${L_DIRS}")
-  string(REPLACE ";" " " own_headers "${L_HEADERS}")
+  string(REPLACE ";" " " own_dirs "${dirs}")
+  string(REPLACE ";" " " own_headers "${headers}")
   string(REPLACE ";" " " below "${closure}")
   set_property(GLOBAL APPEND_STRING PROPERTY CLOISTER_LAYER_MANIFEST
     "${name}|${own_dirs}|${own_headers}|${below}\n")
-  set_property(GLOBAL PROPERTY CLOISTER_LAYER_${name}_DIRS ${dirs})
-  set_property(GLOBAL PROPERTY CLOISTER_LAYER_${name}_HEADERS ${headers})
-  set_property(GLOBAL APPEND PROPERTY CLOISTER_LAYERS ${name})
 
   set(root ${CLOISTER_LAYER_ROOT}/${name})
   file(REMOVE_RECURSE ${root})
   file(MAKE_DIRECTORY ${root}/cloister)
-  foreach(d ${dirs})
+  foreach(d ${all_dirs})
     get_filename_component(parent ${root}/${d} DIRECTORY)
     file(MAKE_DIRECTORY ${parent})
     file(CREATE_LINK ${PROJECT_SOURCE_DIR}/src/${d} ${root}/${d} SYMBOLIC)
   endforeach()
-  foreach(h ${headers})
+  foreach(h ${all_headers})
     if(EXISTS ${PROJECT_SOURCE_DIR}/include/cloister/${h})
       file(CREATE_LINK ${PROJECT_SOURCE_DIR}/include/cloister/${h} ${root}/cloister/${h} SYMBOLIC)
     else()
       file(CREATE_LINK ${PROJECT_BINARY_DIR}/include/cloister/${h} ${root}/cloister/${h} SYMBOLIC)
     endif()
   endforeach()
+endfunction()
 
-  add_library(cloister_${name} OBJECT ${L_SOURCES})
-  target_include_directories(cloister_${name} PRIVATE ${root})
-  foreach(u ${L_USES})
-    target_link_libraries(cloister_${name} PUBLIC cloister_${u})
+# Links layer target `target` to the layer targets it uses: object layers only for their usage
+# requirements (their objects are in libcloister), trusted layers as the static libraries they are.
+function(cloister_layer_link target trusted uses libs)
+  foreach(u ${uses})
+    get_target_property(kind ${u} TYPE)
+    if(kind STREQUAL "STATIC_LIBRARY" OR NOT trusted)
+      target_link_libraries(${target} PUBLIC ${u})
+    endif()
   endforeach()
-  target_link_libraries(cloister_${name} PUBLIC ${L_LIBS})
-  set_property(GLOBAL APPEND PROPERTY CLOISTER_LAYER_LIBS ${L_LIBS})
-  set_target_properties(cloister_${name} PROPERTIES C_VISIBILITY_PRESET hidden)
-  cloister_harden(cloister_${name})
+  if(trusted)
+    target_link_libraries(${target} PUBLIC cloister_static)
+  endif()
+  target_link_libraries(${target} PUBLIC ${libs})
+  set_target_properties(${target} PROPERTIES C_VISIBILITY_PRESET hidden)
+  target_include_directories(${target} PRIVATE ${CLOISTER_LAYER_ROOT}/${target})
+  cloister_harden(${target})
+endfunction()
+
+function(cloister_layer name)
+  cmake_parse_arguments(L "TRUSTED" "" "DIRS;SOURCES;USES;HEADERS;LIBS" ${ARGN})
+  list(TRANSFORM L_USES PREPEND cloister_)
+  cloister_layer_root(cloister_${name} "${L_DIRS}" "${L_USES}" "${L_HEADERS}")
+  if(L_TRUSTED)
+    add_library(cloister_${name} STATIC ${L_SOURCES})
+  else()
+    add_library(cloister_${name} OBJECT ${L_SOURCES})
+    set_property(GLOBAL APPEND PROPERTY CLOISTER_LAYERS ${name})
+    set_property(GLOBAL APPEND PROPERTY CLOISTER_LAYER_LIBS ${L_LIBS})
+  endif()
+  cloister_layer_link(cloister_${name} "${L_TRUSTED}" "${L_USES}" "${L_LIBS}")
 endfunction()
 
 # Hardened flags for all project code: stack protector, FORTIFY, PIE, full RELRO.
@@ -109,7 +134,7 @@ find_library(CMOCKA_LIBRARY cmocka)
 function(cloister_add_test name)
   cmake_parse_arguments(T "" "TIMEOUT" "LABELS;LIBS" ${ARGN})
   add_executable(${name} ${T_UNPARSED_ARGUMENTS})
-  target_link_libraries(${name} PRIVATE cloister_static ${CMOCKA_LIBRARY} ${T_LIBS})
+  target_link_libraries(${name} PRIVATE cloister_dev ${CMOCKA_LIBRARY} ${T_LIBS})
   target_compile_definitions(${name} PRIVATE
     CLOISTER_SOURCE_DIR="${PROJECT_SOURCE_DIR}" CLOISTER_BINARY_DIR="${PROJECT_BINARY_DIR}")
   cloister_harden(${name})
@@ -126,7 +151,7 @@ endfunction()
 # cloister_add_bench(NAME source...): a benchmark executable run by `make bench`.
 function(cloister_add_bench name)
   add_executable(${name} ${ARGN})
-  target_link_libraries(${name} PRIVATE cloister_static m)
+  target_link_libraries(${name} PRIVATE cloister_dev m)
   cloister_harden(${name})
 endfunction()
 
@@ -134,21 +159,30 @@ endfunction()
 function(cloister_add_fuzz name)
   add_executable(${name} ${ARGN})
   target_link_options(${name} PRIVATE -fsanitize=fuzzer)
-  target_link_libraries(${name} PRIVATE cloister_static)
+  target_link_libraries(${name} PRIVATE cloister_dev)
 endfunction()
 
 # Enclave images are built into one directory of the build tree, where tee_image_path() finds
 # them (installed ones go to libexec/cloister).
 set(CLOISTER_ENCLAVE_DIR ${PROJECT_BINARY_DIR}/enclaves)
 
-# cloister_add_enclave(NAME [TEST] source...): the enclave image NAME.enclave and a static
-# library enclave_NAME of the same trusted sources, which hosts link to run the same code with
-# the sim backend. The sources define it with TEE_ENCLAVE_DEFINE(NAME, ...). TEST: not installed.
+# cloister_add_enclave(NAME [TEST] [DIRS d... USES l...] SOURCES s...): the enclave image
+# NAME.enclave and a static library enclave_NAME of the same trusted sources, which hosts link to
+# run the same code with the sim backend. The sources define it with TEE_ENCLAVE_DEFINE(NAME, ...).
+# With DIRS, enclave_NAME is a trusted layer above the layers it USES (and tee_enclave); without
+# (test enclaves), it sees every header. TEST: not installed.
 function(cloister_add_enclave name)
-  cmake_parse_arguments(E "TEST" "" "" ${ARGN})
-  add_library(enclave_${name} STATIC ${E_UNPARSED_ARGUMENTS})
-  target_link_libraries(enclave_${name} PUBLIC cloister_static)
-  cloister_harden(enclave_${name})
+  cmake_parse_arguments(E "TEST" "" "DIRS;USES;SOURCES" ${ARGN})
+  add_library(enclave_${name} STATIC ${E_SOURCES} ${E_UNPARSED_ARGUMENTS})
+  if(E_DIRS)
+    set(uses ${E_USES} tee_enclave)
+    list(TRANSFORM uses PREPEND cloister_)
+    cloister_layer_root(enclave_${name} "${E_DIRS}" "${uses}" "")
+    cloister_layer_link(enclave_${name} TRUE "${uses}" "")
+  else()
+    target_link_libraries(enclave_${name} PUBLIC cloister_dev)
+    cloister_harden(enclave_${name})
+  endif()
   set(main ${CMAKE_CURRENT_BINARY_DIR}/enclave_${name}_main.c)
   file(CONFIGURE OUTPUT ${main} @ONLY CONTENT
     "/* Generated by cloister_add_enclave: the entry point of @name@.enclave. */
@@ -161,7 +195,7 @@ int main(int argc, char **argv)
 ")
   add_executable(enclave_${name}_image ${main}
     ${PROJECT_SOURCE_DIR}/src/tee/enclave/sanitizer_options.c)
-  target_link_libraries(enclave_${name}_image PRIVATE enclave_${name})
+  target_link_libraries(enclave_${name}_image PRIVATE enclave_${name} cloister_dev)
   set_target_properties(enclave_${name}_image PROPERTIES OUTPUT_NAME ${name} SUFFIX ".enclave"
     RUNTIME_OUTPUT_DIRECTORY ${CLOISTER_ENCLAVE_DIR})
   cloister_harden(enclave_${name}_image)

@@ -133,8 +133,8 @@ static void load(enum scbr_workload kind, size_t n, struct scbr_sub_list *s,
     char *st, *pt;
     size_t sl, pl;
     struct cloister_err err;
-    if (scbr_gen(kind, n, NPUBS, 1, &st, &sl, &pt, &pl) != 0)
-        die("generating the workload: out of memory");
+    if (scbr_gen(kind, n, NPUBS, 1, &st, &sl, &pt, &pl, &err) != 0)
+        die("generating the workload: %s", err.msg);
     if (scbr_parse_subs(st, sl, "subs", s, &err) != 0 || scbr_parse_pubs(pt, pl, "pubs", p, &err))
         die("generated workload: %s", err.msg);
     free(st);

@@ -288,7 +288,7 @@ static void poset_equivalent_found_anywhere(void **state)
      * merged, whatever the DAG looks like. */
     char *st, *pt;
     size_t sl, pl;
-    assert_int_equal(scbr_gen(SCBR_WORKLOAD_STOCK, 400, 0, 9, &st, &sl, &pt, &pl), 0);
+    assert_int_equal(scbr_gen(SCBR_WORKLOAD_STOCK, 400, 0, 9, &st, &sl, &pt, &pl, NULL), 0);
     struct scbr_sub_list l;
     struct cloister_err err;
     assert_int_equal(scbr_parse_subs(st, sl, "s", &l, &err), 0);

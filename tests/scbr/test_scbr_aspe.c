@@ -19,7 +19,7 @@ static void against_naive(enum scbr_workload kind, const struct scbr_aspe_attr *
 {
     char *st, *pt;
     size_t sl, pl;
-    assert_int_equal(scbr_gen(kind, nsubs, npubs, seed, &st, &sl, &pt, &pl), 0);
+    assert_int_equal(scbr_gen(kind, nsubs, npubs, seed, &st, &sl, &pt, &pl, NULL), 0);
     struct scbr_sub_list subs;
     struct scbr_pub_list pubs;
     struct cloister_err err;

@@ -35,7 +35,7 @@ static void load(struct workload *w, enum scbr_workload kind, size_t nsubs, size
 {
     char *st, *pt;
     size_t sl, pl;
-    assert_int_equal(scbr_gen(kind, nsubs, npubs, seed, &st, &sl, &pt, &pl), 0);
+    assert_int_equal(scbr_gen(kind, nsubs, npubs, seed, &st, &sl, &pt, &pl, NULL), 0);
     struct cloister_err err = {0};
     if (scbr_parse_subs(st, sl, "subs", &w->subs, &err) != 0 ||
         scbr_parse_pubs(pt, pl, "pubs", &w->pubs, &err) != 0)

@@ -129,7 +129,7 @@ static bool decoder_init(struct decoder *d, const void *buf, size_t len, struct 
     d->used = 0;
     d->scratch = malloc(2 * len + 2);
     if (!d->scratch)
-        cloister_errf(err, CLOISTER_E_INVALID, "out of memory");
+        cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
     return d->scratch != NULL;
 }
 
@@ -151,7 +151,7 @@ struct scbr_sub *scbr_sub_decode(const void *buf, size_t len, struct cloister_er
     size_t n = wire_get_count(&d.r, 3, SCBR_ITEMS_MAX);
     struct scbr_pred *preds = calloc(n ? n : 1, sizeof *preds);
     if (!preds) {
-        cloister_errf(err, CLOISTER_E_INVALID, "out of memory");
+        cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
         goto done;
     }
     for (size_t i = 0; i < n && wire_reader_ok(&d.r); i++) {
@@ -182,7 +182,7 @@ struct scbr_pub *scbr_pub_decode(const void *buf, size_t len, struct cloister_er
     size_t n = wire_get_count(&d.r, 4, SCBR_ITEMS_MAX);
     struct scbr_pair *pairs = calloc(n ? n : 1, sizeof *pairs);
     if (!pairs) {
-        cloister_errf(err, CLOISTER_E_INVALID, "out of memory");
+        cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
         goto done;
     }
     for (size_t i = 0; i < n && wire_reader_ok(&d.r); i++) {

@@ -204,9 +204,10 @@ static void native_reset(struct series *s)
 
 static bool native_add(struct series *s, size_t from, size_t to, double deadline_ns)
 {
+    struct cloister_err err;
     for (size_t i = from; i < to; i++) {
-        if (scbr_index_insert(s->idx, subs.v[i], (uint32_t)i) != 0)
-            die("%s: insert %zu failed", s->engine, i);
+        if (scbr_index_insert(s->idx, subs.v[i], (uint32_t)i, &err) != 0)
+            die("%s: insert %zu: %s", s->engine, i, err.msg);
         if ((i & 255) == 255 && bench_now_ns() > deadline_ns)
             return false;
     }
@@ -223,10 +224,11 @@ static size_t native_bytes(struct series *s)
 static void native_match(struct series *s, size_t first, size_t n, struct scbrb_fold *f)
 {
     const struct scbr_pub *const *v = (const struct scbr_pub *const *)pubs.v;
+    struct cloister_err err;
     for (size_t done = 0, at = first; done < n;) {
         size_t run = pubs.n - at < n - done ? pubs.n - at : n - done;
-        if (scbr_index_match_batch(s->idx, v + at, run, scbrb_collect, f) != 0)
-            die("%s: match failed", s->engine);
+        if (scbr_index_match_batch(s->idx, v + at, run, scbrb_collect, f, &err) != 0)
+            die("%s: match: %s", s->engine, err.msg);
         done += run;
         at = (at + run) % pubs.n;
     }

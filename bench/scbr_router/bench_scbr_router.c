@@ -104,7 +104,7 @@ static void one_run(double rate, unsigned batch, size_t npubs, const char *image
     uint8_t mre[32], mrs[32];
     static bool provisioned; /* later routers restore SK sealed in the store */
     if (!provisioned && (scbr_router_identity(run.r, mre, mrs, &run.err) != 0 ||
-                         scbr_provision_local(ep, mre, home, sk, WAIT_MS, &run.err) != 0))
+                         scbr_client_provision_local(ep, mre, home, sk, WAIT_MS, &run.err) != 0))
         die("provisioning", run.err.msg);
     provisioned = true;
     struct cloister_err err;

@@ -181,19 +181,22 @@ CLOISTER_API const char *scbr_index_kind_name(enum scbr_index_kind kind);
 CLOISTER_API scbr_index *scbr_index_create(enum scbr_index_kind kind,
                                            const struct scbr_allocator *alloc);
 CLOISTER_API void scbr_index_destroy(scbr_index *idx);
-/* Registers a copy of s under id. -1 with errno EEXIST (id taken) or ENOMEM. */
-CLOISTER_API int scbr_index_insert(scbr_index *idx, const struct scbr_sub *s, uint32_t id);
-/* -1 with errno ENOENT if id is not registered. */
-CLOISTER_API int scbr_index_remove(scbr_index *idx, uint32_t id);
+/* Registers a copy of s under id: CLOISTER_E_EXISTS if id is taken, CLOISTER_E_NO_MEMORY. */
+CLOISTER_API int scbr_index_insert(scbr_index *idx, const struct scbr_sub *s, uint32_t id,
+                                   struct cloister_err *err);
+/* CLOISTER_E_NOT_FOUND if id is not registered. */
+CLOISTER_API int scbr_index_remove(scbr_index *idx, uint32_t id, struct cloister_err *err);
 /* Matches pub: returns how many ids match and writes the smallest min(that, cap) of them in
  * increasing order to ids (cap = number of registered ids always suffices). */
 CLOISTER_API size_t scbr_index_match(scbr_index *idx, const struct scbr_pub *pub, uint32_t *ids,
                                      size_t cap);
 /* Calls fn for every publication of the batch and each of its matching ids, in increasing id
- * order; stops early (returning -1) if fn returns nonzero or memory runs out. */
+ * order. Stops early when fn returns nonzero, and returns what it returned (a CLOISTER_E_*
+ * code, say), or CLOISTER_E_NO_MEMORY. */
 typedef int (*scbr_match_fn)(void *ctx, size_t pub_index, uint32_t id);
 CLOISTER_API int scbr_index_match_batch(scbr_index *idx, const struct scbr_pub *const *pubs,
-                                        size_t n, scbr_match_fn fn, void *ctx);
+                                        size_t n, scbr_match_fn fn, void *ctx,
+                                        struct cloister_err *err);
 CLOISTER_API void scbr_index_stats(const scbr_index *idx, struct scbr_index_stats *st);
 
 /* The router (docs/scbr.md): the host side is in scbr_host.h, the clients' in scbr_client.h;

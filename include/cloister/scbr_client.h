@@ -8,7 +8,7 @@
  *     sender id; every subscription, unsubscription and publication header is AEAD-encrypted
  *     (AES-256-GCM, key HKDF(SK), random 96-bit nonce per message) with AAD binding the message
  *     kind, the sender id and a per-sender sequence number, which must increase. Payloads are
- *     opaque to the router; scbr_payload_seal/open protect them end to end.
+ *     opaque to the router; scbr_client_payload_seal/open protect them end to end.
  *
  * Functions return CLOISTER_OK or a negative CLOISTER_E_* code and fill err (error.h); a
  * refusal by the router comes back as its code: CLOISTER_E_DENIED (tampered, replayed,
@@ -27,10 +27,10 @@
 /* ---- keys ---- */
 
 /* Creates KEYS/sk (0600, in a 0700 directory) from the CSPRNG unless it exists. */
-CLOISTER_API int scbr_keys_create(const char *dir, struct cloister_err *err);
+CLOISTER_API int scbr_client_keys_create(const char *dir, struct cloister_err *err);
 /* CLOISTER_E_NOT_FOUND when there is no key yet. */
-CLOISTER_API int scbr_keys_load(const char *dir, uint8_t sk[SCBR_SK_LEN],
-                                struct cloister_err *err);
+CLOISTER_API int scbr_client_keys_load(const char *dir, uint8_t sk[SCBR_SK_LEN],
+                                       struct cloister_err *err);
 
 /* ---- the connection ---- */
 
@@ -57,8 +57,9 @@ scbr_client_provision(scbr_client *c, struct tee_verifier *v, const struct tee_p
  * trusts the platform CA under home (NULL: tee_home_dir()), the policy pins mrenclave (what
  * scbr_router_identity says) and accepts simulated evidence. */
 CLOISTER_API CLOISTER_MUST_CHECK int
-scbr_provision_local(const char *endpoint, const uint8_t mrenclave[32], const char *home,
-                     const uint8_t sk[SCBR_SK_LEN], int timeout_ms, struct cloister_err *err);
+scbr_client_provision_local(const char *endpoint, const uint8_t mrenclave[32], const char *home,
+                            const uint8_t sk[SCBR_SK_LEN], int timeout_ms,
+                            struct cloister_err *err);
 
 /* ---- subscribers and publishers ---- */
 
@@ -83,11 +84,11 @@ CLOISTER_API int scbr_client_stats(scbr_client *c, struct scbr_router_stats *st,
  * read: AES-256-GCM under HKDF(SK, "payload key"), random nonce; sealed = nonce (12) ||
  * ciphertext || tag (16), AAD "cloister-scbr-payload-v1". open fails with CLOISTER_E_DENIED on
  * any alteration. *out is malloc'd. */
-CLOISTER_API int scbr_payload_seal(const uint8_t sk[SCBR_SK_LEN], const void *pt, size_t len,
-                                   uint8_t **out, size_t *out_len, struct cloister_err *err);
-CLOISTER_API CLOISTER_MUST_CHECK int scbr_payload_open(const uint8_t sk[SCBR_SK_LEN],
-                                                       const void *sealed, size_t len,
-                                                       uint8_t **out, size_t *out_len,
-                                                       struct cloister_err *err);
+CLOISTER_API int scbr_client_payload_seal(const uint8_t sk[SCBR_SK_LEN], const void *pt,
+                                          size_t len, uint8_t **out, size_t *out_len,
+                                          struct cloister_err *err);
+CLOISTER_API CLOISTER_MUST_CHECK int
+scbr_client_payload_open(const uint8_t sk[SCBR_SK_LEN], const void *sealed, size_t len,
+                         uint8_t **out, size_t *out_len, struct cloister_err *err);
 
 #endif

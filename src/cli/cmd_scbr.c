@@ -140,8 +140,8 @@ static int load(const char *subs_path, const char *pubs_path, enum scbr_index_ki
     if (rc == CLI_OK && !(*idx = scbr_index_create(kind, NULL)))
         rc = cli_fail("cannot create the index: %s", strerror(errno));
     for (size_t i = 0; rc == CLI_OK && i < subs.n; i++)
-        if (scbr_index_insert(*idx, subs.v[i], (uint32_t)i) != 0)
-            rc = cli_fail("cannot register subscription %zu: %s", i, strerror(errno));
+        if (scbr_index_insert(*idx, subs.v[i], (uint32_t)i, &err) != 0)
+            rc = cli_fail("cannot register subscription %zu: %s", i, err.msg);
     *nsubs = subs.n;
     scbr_sub_list_free(&subs);
     free(st);
@@ -432,7 +432,7 @@ static int cmd_provision(int argc, char **argv)
     struct cloister_err err;
     struct cloister_err terr = {0};
     uint8_t sk[SCBR_SK_LEN];
-    if (scbr_keys_create(dir, &err) != 0 || scbr_keys_load(dir, sk, &err) != 0)
+    if (scbr_client_keys_create(dir, &err) != 0 || scbr_client_keys_load(dir, sk, &err) != 0)
         return cli_fail("%s", err.msg);
     tee_platform *platform = NULL;
     tee_verifier *v = NULL;
@@ -480,7 +480,7 @@ static int connect_with_key(const char *endpoint, const char *keys, scbr_client 
     char dir[4096];
     struct cloister_err err;
     int rc = keys_dir(keys, dir, sizeof dir);
-    if (rc == CLI_OK && scbr_keys_load(dir, sk, &err) != 0)
+    if (rc == CLI_OK && scbr_client_keys_load(dir, sk, &err) != 0)
         rc = cli_fail("%s", err.msg);
     if (rc == CLI_OK && !(*c = scbr_client_connect(endpoint, sk, &err)))
         rc = cli_fail("%s", err.msg);
@@ -547,7 +547,8 @@ static int cmd_subscribe(int argc, char **argv)
         }
         uint8_t *clear = NULL;
         size_t clear_len;
-        if (n > 0 && !plain && scbr_payload_open(sk, payload, len, &clear, &clear_len, &err)) {
+        if (n > 0 && !plain &&
+            scbr_client_payload_open(sk, payload, len, &clear, &clear_len, &err) != 0) {
             fprintf(stderr, "a delivery was refused: %s\n", err.msg); /* and not counted */
         } else if (n > 0) {
             fwrite(plain ? payload : clear, 1, plain ? len : clear_len, stdout);
@@ -599,7 +600,8 @@ static int cmd_publish(int argc, char **argv)
     size_t sealed_len = 0;
     if (rc == CLI_OK)
         rc = connect_with_key(connect, keys, &c, sk);
-    if (rc == CLI_OK && !plain && scbr_payload_seal(sk, payload, len, &sealed, &sealed_len, &err))
+    if (rc == CLI_OK && !plain &&
+        scbr_client_payload_seal(sk, payload, len, &sealed, &sealed_len, &err) != 0)
         rc = cli_fail("%s", err.msg);
     if (rc == CLI_OK && scbr_client_publish(c, p, plain ? payload : sealed,
                                             plain ? len : sealed_len, &err) != 0)
@@ -654,4 +656,4 @@ static const struct cli_command scbr_commands[] = {
 
 const struct cli_system cli_scbr_system = {
     "scbr", "secure content-based routing: workloads, matching engines, the enclave router",
-    scbr_commands, cmd_scbr_demo};
+    scbr_commands, cli_scbr_demo};

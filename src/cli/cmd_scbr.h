@@ -10,6 +10,6 @@
 
 /* The demo step: offline matching by the three engines, then a router on loopback with a
  * provider, three subscribers, a publisher and an attacker; 0 on success. */
-int cmd_scbr_demo(void);
+int cli_scbr_demo(void);
 
 #endif

@@ -45,7 +45,7 @@ static int demo_offline(void)
     for (int k = 0; k < 3; k++) {
         idx[k] = scbr_index_create((enum scbr_index_kind)k, NULL);
         for (size_t i = 0; idx[k] && i < subs.n; i++)
-            scbr_index_insert(idx[k], subs.v[i], (uint32_t)i);
+            scbr_index_insert(idx[k], subs.v[i], (uint32_t)i, NULL);
     }
     char *first = scbr_sub_format(subs.v[0]);
     printf("2000 stock-quote subscriptions, e.g. [0] %s\n", first ? first : "?");
@@ -92,10 +92,11 @@ static int demo_clients(const char *dir, scbr_router *r)
     snprintf(keys, sizeof keys, "%s/keys", dir);
     struct cloister_err err = {0};
     scbr_client *subs[3] = {0}, *pub = NULL;
-    int rc = scbr_keys_create(keys, &err) == 0 && scbr_keys_load(keys, sk, &err) == 0 &&
+    int rc = scbr_client_keys_create(keys, &err) == 0 &&
+                     scbr_client_keys_load(keys, sk, &err) == 0 &&
                      scbr_router_identity(r, mre, mrs, &err) == 0 &&
-                     scbr_provision_local(scbr_router_endpoint(r), mre, dir, sk,
-                                          CLI_SCBR_ANSWER_MS, &err) == 0
+                     scbr_client_provision_local(scbr_router_endpoint(r), mre, dir, sk,
+                                                 CLI_SCBR_ANSWER_MS, &err) == 0
                  ? 0
                  : -1;
     if (rc == 0)
@@ -121,8 +122,8 @@ static int demo_clients(const char *dir, scbr_router *r)
         uint8_t *sealed = NULL;
         size_t sealed_len;
         rc = h &&
-                     scbr_payload_seal(sk, demo_pubs[k][1], strlen(demo_pubs[k][1]), &sealed,
-                                       &sealed_len, &err) == 0 &&
+                     scbr_client_payload_seal(sk, demo_pubs[k][1], strlen(demo_pubs[k][1]),
+                                              &sealed, &sealed_len, &err) == 0 &&
                      scbr_client_publish(pub, h, sealed, sealed_len, &err) == 0
                  ? 0
                  : -1;
@@ -153,7 +154,7 @@ static int demo_clients(const char *dir, scbr_router *r)
         while ((n = scbr_client_receive(subs[i], &payload, &len, got ? 300 : 2000, &err)) > 0) {
             uint8_t *clear = NULL;
             size_t clear_len = 0;
-            if (scbr_payload_open(sk, payload, len, &clear, &clear_len, &err) == 0)
+            if (scbr_client_payload_open(sk, payload, len, &clear, &clear_len, &err) == 0)
                 printf(" \"%.*s\"", (int)clear_len, (const char *)clear);
             else
                 printf(" (refused: %s)", err.msg);
@@ -222,7 +223,7 @@ static int demo_router(void)
     return rc;
 }
 
-int cmd_scbr_demo(void)
+int cli_scbr_demo(void)
 {
     int rc = demo_offline();
     return demo_router() == 0 ? rc : CLI_FAIL;

@@ -94,7 +94,7 @@ static tee_verifier *verifier(tee_platform **platform)
 static void provision(struct router *t)
 {
     struct cloister_err err;
-    if (scbr_provision_local(t->endpoint, t->mrenclave, home, sk, WAIT_MS, &err) != 0)
+    if (scbr_client_provision_local(t->endpoint, t->mrenclave, home, sk, WAIT_MS, &err) != 0)
         fail_msg("provision: %s", err.msg);
 }
 
@@ -348,22 +348,23 @@ static void test_payload_end_to_end(void **state)
     uint8_t *sealed, *got, *clear;
     size_t sealed_len, len, clear_len;
     struct cloister_err err;
-    assert_int_equal(scbr_payload_seal(sk, secret, sizeof secret, &sealed, &sealed_len, &err), 0);
+    assert_int_equal(
+        scbr_client_payload_seal(sk, secret, sizeof secret, &sealed, &sealed_len, &err), 0);
     assert_null(memmem(sealed, sealed_len, "subscribers", 11));
     struct scbr_pub *h = scbr_parse_pub("k = 1", 5, "test", 1, &err);
     assert_int_equal(scbr_client_publish(pub, h, sealed, sealed_len, &err), 0);
     assert_int_equal(scbr_client_receive(sub, &got, &len, WAIT_MS, &err), 1);
-    assert_int_equal(scbr_payload_open(sk, got, len, &clear, &clear_len, &err), 0);
+    assert_int_equal(scbr_client_payload_open(sk, got, len, &clear, &clear_len, &err), 0);
     assert_int_equal(clear_len, sizeof secret);
     assert_memory_equal(clear, secret, sizeof secret);
     free(clear);
     uint8_t other[SCBR_SK_LEN] = {0};
-    assert_int_equal(scbr_payload_open(other, got, len, &clear, &clear_len, &err),
+    assert_int_equal(scbr_client_payload_open(other, got, len, &clear, &clear_len, &err),
                      CLOISTER_E_DENIED);
     got[len - 1] ^= 1;
-    assert_int_equal(scbr_payload_open(sk, got, len, &clear, &clear_len, &err),
+    assert_int_equal(scbr_client_payload_open(sk, got, len, &clear, &clear_len, &err),
                      CLOISTER_E_DENIED);
-    assert_int_equal(scbr_payload_open(sk, got, 27, &clear, &clear_len, &err),
+    assert_int_equal(scbr_client_payload_open(sk, got, 27, &clear, &clear_len, &err),
                      CLOISTER_E_INVALID);
     free(got);
     free(sealed);

@@ -5,8 +5,8 @@
  * Headers travel in envelopes (scbr_proto.h) under the key derived from SK, with a random
  * nonce per message and a sequence number that increases by one per sealed message. Deliveries
  * that arrive while the client waits for an answer (a subscribe's id) are kept in order for
- * scbr_client_receive. Payloads are the application's; scbr_payload_seal/open protect them end
- * to end under another key derived from SK. */
+ * scbr_client_receive. Payloads are the application's; scbr_client_payload_seal/open protect
+ * them end to end under another key derived from SK. */
 #include <cloister/crypto.h>
 #include <cloister/scbr_client.h>
 #include <cloister/tee_trust.h>
@@ -52,7 +52,7 @@ static int sk_path(char *out, size_t cap, const char *dir, struct cloister_err *
     return 0;
 }
 
-int scbr_keys_create(const char *dir, struct cloister_err *err)
+int scbr_client_keys_create(const char *dir, struct cloister_err *err)
 {
     char path[4096];
     uint8_t sk[SCBR_SK_LEN];
@@ -68,7 +68,7 @@ int scbr_keys_create(const char *dir, struct cloister_err *err)
     return rc;
 }
 
-int scbr_keys_load(const char *dir, uint8_t sk[SCBR_SK_LEN], struct cloister_err *err)
+int scbr_client_keys_load(const char *dir, uint8_t sk[SCBR_SK_LEN], struct cloister_err *err)
 {
     char path[4096];
     uint8_t *data = NULL;
@@ -95,8 +95,8 @@ int scbr_keys_load(const char *dir, uint8_t sk[SCBR_SK_LEN], struct cloister_err
 
 static const char PAYLOAD_AAD[] = "cloister-scbr-payload-v1";
 
-int scbr_payload_seal(const uint8_t sk[SCBR_SK_LEN], const void *pt, size_t len, uint8_t **out,
-                      size_t *out_len, struct cloister_err *err)
+int scbr_client_payload_seal(const uint8_t sk[SCBR_SK_LEN], const void *pt, size_t len,
+                             uint8_t **out, size_t *out_len, struct cloister_err *err)
 {
     uint8_t key[32];
     *out_len = SCBR_NONCE_LEN + len + SCBR_TAG_LEN;
@@ -119,8 +119,8 @@ int scbr_payload_seal(const uint8_t sk[SCBR_SK_LEN], const void *pt, size_t len,
     return rc;
 }
 
-int scbr_payload_open(const uint8_t sk[SCBR_SK_LEN], const void *sealed, size_t len,
-                      uint8_t **out, size_t *out_len, struct cloister_err *err)
+int scbr_client_payload_open(const uint8_t sk[SCBR_SK_LEN], const void *sealed, size_t len,
+                             uint8_t **out, size_t *out_len, struct cloister_err *err)
 {
     uint8_t key[32];
     const uint8_t *in = sealed;
@@ -356,8 +356,9 @@ int scbr_client_provision(scbr_client *c, struct tee_verifier *v,
     return rc;
 }
 
-int scbr_provision_local(const char *endpoint, const uint8_t mrenclave[32], const char *home,
-                         const uint8_t sk[SCBR_SK_LEN], int timeout_ms, struct cloister_err *err)
+int scbr_client_provision_local(const char *endpoint, const uint8_t mrenclave[32],
+                                const char *home, const uint8_t sk[SCBR_SK_LEN], int timeout_ms,
+                                struct cloister_err *err)
 {
     struct cloister_err terr = {0};
     struct tee_policy p;

@@ -33,12 +33,11 @@ static void put_value(struct wire_writer *w, const struct scbr_value *v)
     }
 }
 
-static uint8_t *finish(struct wire_writer *w, size_t *len)
+/* The encoded record, or NULL when the writer ran out of memory. */
+static uint8_t *take(struct wire_writer *w, size_t *len)
 {
-    if (wire_writer_ok(w))
-        return wire_writer_take(w, len);
-    wire_writer_free(w);
-    return NULL;
+    uint8_t *out;
+    return wire_writer_finish(w, &out, len) == 0 ? out : NULL;
 }
 
 uint8_t *scbr_sub_encode(const struct scbr_sub *s, size_t *len)
@@ -53,7 +52,7 @@ uint8_t *scbr_sub_encode(const struct scbr_sub *s, size_t *len)
         if (s->preds[i].op != SCBR_EXISTS)
             put_value(&w, &s->preds[i].value);
     }
-    return finish(&w, len);
+    return take(&w, len);
 }
 
 uint8_t *scbr_pub_encode(const struct scbr_pub *p, size_t *len)
@@ -67,7 +66,7 @@ uint8_t *scbr_pub_encode(const struct scbr_pub *p, size_t *len)
         put_value(&w, &p->pairs[i].value);
     }
     wire_put_bytes(&w, p->payload, p->payload_len);
-    return finish(&w, len);
+    return take(&w, len);
 }
 
 struct decoder {

@@ -125,7 +125,7 @@ static void reset(struct state *s)
 {
     for (uint32_t id = 0; id < s->nids; id++)
         if (s->subs[id].enc) {
-            scbr_index_remove(s->idx, id);
+            scbr_index_remove(s->idx, id, NULL);
             tee_free(s->subs[id].enc);
         }
     s->nids = 0;
@@ -232,7 +232,7 @@ static int add_sub(struct state *s, const uint8_t *enc, size_t len, uint32_t own
         return SCBR_ST_INVALID;
     int st = SCBR_ST_FAILED;
     uint8_t *copy = tee_malloc(len ? len : 1);
-    if (copy && scbr_index_insert(s->idx, sub, id) == 0) {
+    if (copy && scbr_index_insert(s->idx, sub, id, NULL) == 0) {
         memcpy(copy, enc, len);
         s->subs[id] = (struct subrec){copy, (uint32_t)len, owner};
         s->owners[owner].nsubs++;
@@ -247,7 +247,7 @@ static int add_sub(struct state *s, const uint8_t *enc, size_t len, uint32_t own
 
 static void remove_sub(struct state *s, uint32_t id)
 {
-    scbr_index_remove(s->idx, id);
+    scbr_index_remove(s->idx, id, NULL);
     s->owners[s->subs[id].owner].nsubs--;
     s->st.subscriptions--;
     release_id(s, id);

@@ -316,7 +316,7 @@ static int cmd_router(int argc, char **argv)
         fprintf(stderr, "cloister scbr router: --index: unknown engine '%s'\n", index_name);
         return CLI_USAGE;
     }
-    if (tee && tee_backend_parse(tee, &o.backend) != 0) {
+    if (tee && tee_backend_parse(tee, &o.backend, NULL) != 0) {
         fprintf(stderr, "cloister scbr router: --tee: expected proc or sim, got '%s'\n", tee);
         return CLI_USAGE;
     }
@@ -331,8 +331,9 @@ static int cmd_router(int argc, char **argv)
         return CLI_USAGE;
     }
     char image[4096], signed_sig[4200], home[4096];
-    if (tee_image_path("scbr", image, sizeof image) != CLOISTER_OK)
-        return cli_fail("%s", tee_last_error());
+    struct cloister_err terr;
+    if (tee_image_path("scbr", image, sizeof image, &terr) != CLOISTER_OK)
+        return cli_fail("%s", terr.msg);
     if (sign_key) {
         const char *dir = state;
         if (!dir && tee_home_dir(home, sizeof home) == 0)

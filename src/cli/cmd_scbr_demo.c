@@ -13,6 +13,7 @@
 #include <cloister/scbr_host.h>
 #include <cloister/tee_trust.h>
 
+#include <errno.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -191,8 +192,8 @@ static int demo_router(void)
     char dir[] = "/tmp/cloister-scbr-demo-XXXXXX", image[4096], sig[4200];
     uint8_t seed[TEE_SEED_LEN], pk[TEE_PUBKEY_LEN];
     struct cloister_err err = {0};
-    if (tee_image_path("scbr", image, sizeof image) != CLOISTER_OK || !mkdtemp(dir)) {
-        printf("  cannot start: %s\n", tee_last_error());
+    if (tee_image_path("scbr", image, sizeof image, &err) != CLOISTER_OK || !mkdtemp(dir)) {
+        printf("  cannot start: %s\n", err.msg[0] ? err.msg : strerror(errno));
         return -1;
     }
     snprintf(sig, sizeof sig, "%s/scbr.enclave.sig", dir);

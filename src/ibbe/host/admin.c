@@ -132,10 +132,11 @@ static int call(ibbe_admin *a, uint32_t number, struct wire_writer *in, uint8_t 
         fail(a, "request too large or out of memory");
         return CLOISTER_E_NO_MEMORY;
     }
-    int rc = tee_ecall(a->e, number, in->buf, in->len, out, outlen);
+    struct cloister_err terr;
+    int rc = tee_ecall(a->e, number, in->buf, in->len, out, outlen, &terr);
     wire_writer_free(in);
     if (rc != CLOISTER_OK)
-        fail(a, "%s", tee_last_error());
+        fail(a, "%s", terr.msg);
     return rc;
 }
 
@@ -184,13 +185,13 @@ int ibbe_admin_open(const char *store_dir, const struct ibbe_admin_options *o, i
     }
     struct tee_options t;
     tee_options_init(&t);
-    if (o->backend && tee_backend_parse(o->backend, &t.backend) != 0) {
+    if (o->backend && tee_backend_parse(o->backend, &t.backend, NULL) != 0) {
         *err = fail(a, "unknown enclave backend '%s' (proc or sim)", o->backend);
         goto fail;
     }
     if (o->image)
         snprintf(a->image, sizeof a->image, "%s", o->image);
-    else if (tee_image_path("ibbe", a->image, sizeof a->image) != CLOISTER_OK) {
+    else if (tee_image_path("ibbe", a->image, sizeof a->image, NULL) != CLOISTER_OK) {
         *err = fail(a, "cannot find the ibbe enclave image (set CLOISTER_ENCLAVE_DIR)");
         goto fail;
     }
@@ -201,8 +202,9 @@ int ibbe_admin_open(const char *store_dir, const struct ibbe_admin_options *o, i
     t.enclave = o->enclave;
     t.home = o->home;
     t.max_message = ADMIN_MESSAGE_MAX;
-    if (tee_create(&t, &a->e) != CLOISTER_OK) {
-        *err = fail(a, "starting the ibbe enclave: %s", tee_last_error());
+    struct cloister_err terr;
+    if (tee_create(&t, &a->e, &terr) != CLOISTER_OK) {
+        *err = fail(a, "starting the ibbe enclave: %s", terr.msg);
         goto fail;
     }
     uint8_t *blob;
@@ -236,8 +238,9 @@ void ibbe_admin_close(ibbe_admin *a)
 int ibbe_admin_restart(ibbe_admin *a, const char **err)
 {
     a->ready = false;
-    if (tee_restart(a->e) != CLOISTER_OK) {
-        *err = fail(a, "restarting the ibbe enclave: %s", tee_last_error());
+    struct cloister_err terr;
+    if (tee_restart(a->e, &terr) != CLOISTER_OK) {
+        *err = fail(a, "restarting the ibbe enclave: %s", terr.msg);
         return -1;
     }
     return load_msk(a, err);

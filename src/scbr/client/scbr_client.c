@@ -57,7 +57,7 @@ int scbr_client_keys_create(const char *dir, struct cloister_err *err)
     char path[4096];
     uint8_t sk[SCBR_SK_LEN];
     int rc = sk_path(path, sizeof path, dir, err);
-    if (rc != 0 || access(path, F_OK) == 0)
+    if (rc != 0 || access(path, F_OK) == 0) /* a key that exists is kept */
         return rc;
     if (file_mkdirs(dir, 0700) != 0)
         return cloister_errf(err, CLOISTER_E_SYSTEM, "cannot create %.200s: %s", dir,

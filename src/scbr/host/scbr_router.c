@@ -653,7 +653,7 @@ int scbr_router_get_stats(scbr_router *r, struct scbr_router_stats *st,
     size_t len;
     int rc = call(r, SCBR_ECALL_STATS, NULL, 0, &out, &len);
     if (rc != CLOISTER_OK)
-        rc = cloister_errf(err, rc, "the enclave's statistics: %s", cloister_strerror(rc));
+        rc = cloister_errf(err, rc, "the enclave's statistics: %s", r->tee_err.msg);
     else if (scbr_enclave_stats_decode(&st->enclave, out, len) != 0)
         rc = cloister_errf(err, CLOISTER_E_PROTOCOL, "the enclave's statistics are malformed");
     free(out);

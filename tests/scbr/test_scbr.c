@@ -119,7 +119,7 @@ static void parser_errors(void **state)
     const char *file = "# header\n\nx = 1\n  # indented comment\r\nx > 2 and y exists\r\n y >\n";
     struct scbr_sub_list l;
     struct cloister_err err;
-    assert_int_equal(scbr_parse_subs(file, strlen(file), "subs.txt", &l, &err), -1);
+    assert_int_equal(scbr_parse_subs(file, strlen(file), "subs.txt", &l, &err), CLOISTER_E_INVALID);
     assert_string_equal(err.msg, "subs.txt:6:5: expected a value (integer, decimal or "
                                  "\"string\"), found end of line");
     assert_int_equal(scbr_parse_subs(file, strlen(file) - 5, "subs.txt", &l, &err), 0);

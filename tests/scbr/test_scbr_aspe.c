@@ -146,7 +146,7 @@ static void refusals(void **state)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         struct scbr_sub *s = sub(cases[i].sub);
-        assert_int_equal(scbr_aspe_index_add(ai, k, s, 0, &err), -1);
+        assert_int_equal(scbr_aspe_index_add(ai, k, s, 0, &err), CLOISTER_E_INVALID);
         assert_string_equal(err.msg, cases[i].msg);
         scbr_sub_free(s);
     }

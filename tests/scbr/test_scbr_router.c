@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -374,6 +375,25 @@ static void test_payload_end_to_end(void **state)
     router_stop(&t);
 }
 
+/* The data provider's key file: none yet, then made once (0600) and kept. */
+static void test_keys(void **state)
+{
+    char dir[4400], path[4500];
+    uint8_t first[SCBR_SK_LEN], again[SCBR_SK_LEN];
+    struct cloister_err err;
+    struct stat st;
+    snprintf(dir, sizeof dir, "%s/keys-test", home);
+    snprintf(path, sizeof path, "%s/sk", dir);
+    assert_int_equal(scbr_client_keys_load(dir, first, &err), CLOISTER_E_NOT_FOUND);
+    assert_int_equal(scbr_client_keys_create(dir, &err), 0);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    assert_int_equal(scbr_client_keys_load(dir, first, &err), 0);
+    assert_int_equal(scbr_client_keys_create(dir, &err), 0);
+    assert_int_equal(scbr_client_keys_load(dir, again, &err), 0);
+    assert_memory_equal(first, again, SCBR_SK_LEN);
+}
+
 /* Polls the counters until `want` subscriptions remain; alive heartbeats meanwhile. */
 static void wait_subscriptions(const struct router *t, uint64_t want, scbr_client *alive)
 {
@@ -536,9 +556,9 @@ static int setup(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_provisioning), cmocka_unit_test(test_end_to_end),
-        cmocka_unit_test(test_refusals), cmocka_unit_test(test_payload_end_to_end),
-        cmocka_unit_test(test_unsubscribe_disconnect), cmocka_unit_test(test_enclave_crash),
-        cmocka_unit_test(test_restart)};
+        cmocka_unit_test(test_keys), cmocka_unit_test(test_provisioning),
+        cmocka_unit_test(test_end_to_end), cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_payload_end_to_end), cmocka_unit_test(test_unsubscribe_disconnect),
+        cmocka_unit_test(test_enclave_crash), cmocka_unit_test(test_restart)};
     return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -9,7 +9,8 @@
  * them end to end under another key derived from SK. */
 #include <cloister/crypto.h>
 #include <cloister/scbr_client.h>
-#include <cloister/tee_trust.h>
+#include <cloister/tee_trust.h> /* the local platform: scbr_client_provision_local */
+#include <cloister/tee_verify.h>
 
 #include <errno.h>
 #include <stdio.h>

@@ -214,7 +214,7 @@ struct scbr_enclave_stats {
     uint64_t refused_truncated; /* envelope shorter than it says */
     uint64_t refused_other;     /* no key yet, not the owner, unknown id, table full */
 };
-/* Counted by the untrusted host, which could misreport them. */
+/* Counted by the untrusted host: what it did with the enclave's answers and its clients. */
 struct scbr_host_stats {
     uint64_t delivered;           /* deliveries handed to ZeroMQ */
     uint64_t dropped;             /* deliveries dropped: subscriber queue full or gone */

@@ -1,12 +1,15 @@
-/* gramine.c -- the enclave image under gramine-sgx (docs/tee.md section 9). UNTESTED: there is
- * no SGX on the machines this is developed on, and Gramine is not a Debian package.
+/* gramine.c -- the enclave image under gramine-sgx (docs/tee.md section 9), in a build with
+ * -DCLOISTER_GRAMINE=ON. UNTESTED: there is no SGX on the machines this is developed on, and
+ * Gramine is not a Debian package.
  *
  * Gramine exposes the hardware through pseudo-files: write 64 bytes of report data to
  * /dev/attestation/user_report_data, read the DCAP quote from /dev/attestation/quote. The quote
  * goes out in the evidence envelope of tee_trust.h ("CLEV" v1: format, evidence, endorsements)
  * with format "sgx-dcap" and no endorsements (a DCAP verifier fetches the collateral). Gramine
- * runs no seccomp or Landlock of its own for the program, so the runtime does not try to
- * install them there, and these files stay reachable. */
+ * runs no seccomp or Landlock of its own for the program, so a Gramine image does not try to
+ * install them, and these files stay reachable. That choice is made when the image is built:
+ * were it made from what the filesystem shows, a host could switch the sandbox off by creating
+ * /dev/attestation/quote. */
 #include "tee/enclave/rt.h"
 
 #include <errno.h>
@@ -15,11 +18,6 @@
 #include <unistd.h>
 
 #define QUOTE_MAX 65536
-
-bool tee_gramine_detect(void)
-{
-    return access("/dev/attestation/quote", R_OK) == 0;
-}
 
 int tee_gramine_evidence(const uint8_t report_data[TEE_REPORT_DATA_LEN], struct wire_writer *out,
                          struct cloister_err *err)

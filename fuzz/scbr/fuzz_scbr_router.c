@@ -22,7 +22,6 @@
 #include <unistd.h>
 
 #include "common/fuzz_common.h"
-#include "common/fuzz_target.h"
 #include "scbr/common/scbr_proto.h"
 #include "tee/enclave/rt.h"
 

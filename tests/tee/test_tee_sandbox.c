@@ -279,7 +279,8 @@ static int fake_gramine_dev(const char *dir)
     snprintf(null, sizeof null, "%s/null", dir);
     if (write_text("/proc/self/gid_map", map) != 0 ||
         mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
-        mount("tmpfs", dir, "tmpfs", 0, "mode=0700") != 0 || make(dir, "null", S_IFREG | 0600) != 0 || make(dir, "attestation", S_IFDIR | 0700) != 0 ||
+        mount("tmpfs", dir, "tmpfs", 0, "mode=0700") != 0 ||
+        make(dir, "null", S_IFREG | 0600) != 0 || make(dir, "attestation", S_IFDIR | 0700) != 0 ||
         make(dir, "attestation/quote", S_IFREG | 0600) != 0 ||
         make(dir, "attestation/user_report_data", S_IFREG | 0600) != 0 ||
         mount("/dev/null", null, NULL, MS_BIND, NULL) != 0 ||

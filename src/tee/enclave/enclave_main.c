@@ -244,12 +244,14 @@ static int check_identity(struct tee_identity *id, const struct start_msg *m,
 {
     int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return cloister_errf(err, CLOISTER_E_INVALID, "cannot open /proc/self/exe: %s", strerror(errno));
+        return cloister_errf(err, CLOISTER_E_SYSTEM, "cannot open /proc/self/exe: %s",
+                             strerror(errno));
     int seals = fcntl(fd, F_GET_SEALS);
     int need = F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK;
     int rc = 0;
     if (seals >= 0 && (seals & need) != need)
-        rc = cloister_errf(err, CLOISTER_E_INVALID, "the image runs from an unsealed memfd (seals %#x)", seals);
+        rc = cloister_errf(err, CLOISTER_E_DENIED,
+                           "the image runs from an unsealed memfd (seals %#x)", seals);
     if (rc == 0)
         rc = tee_image_verify_fd(id, fd, m->sig, m->siglen, err);
     close(fd);
@@ -282,7 +284,8 @@ static void write_reply(struct enclave_proc *ep, int status, const char *message
 
 /* Step 1-3: everything that reads outside the process happens here. */
 static int load(struct enclave_proc *ep, const struct tee_enclave_def *def, const uint8_t *msg,
-                size_t len, struct tee_identity *id, struct tee_sandbox *sb, struct cloister_err *err)
+                size_t len, struct tee_identity *id, struct tee_sandbox *sb,
+                struct cloister_err *err)
 {
     struct start_msg m;
     if (decode_start(&m, msg, len) != 0)

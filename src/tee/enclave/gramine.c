@@ -26,7 +26,8 @@ int tee_gramine_evidence(const uint8_t report_data[TEE_REPORT_DATA_LEN], struct 
     if (fd < 0 || write(fd, report_data, TEE_REPORT_DATA_LEN) != TEE_REPORT_DATA_LEN) {
         if (fd >= 0)
             close(fd);
-        return cloister_errf(err, CLOISTER_E_INVALID, "/dev/attestation/user_report_data: %s", strerror(errno));
+        return cloister_errf(err, CLOISTER_E_SYSTEM, "/dev/attestation/user_report_data: %s",
+                             strerror(errno));
     }
     close(fd);
     uint8_t *quote = tee_malloc(QUOTE_MAX);
@@ -43,6 +44,7 @@ int tee_gramine_evidence(const uint8_t report_data[TEE_REPORT_DATA_LEN], struct 
     }
     tee_free(quote);
     if (n <= 0)
-        return cloister_errf(err, CLOISTER_E_INVALID, "/dev/attestation/quote: %s", n < 0 ? strerror(saved) : "empty");
+        return cloister_errf(err, CLOISTER_E_SYSTEM, "/dev/attestation/quote: %s",
+                             n < 0 ? strerror(saved) : "empty");
     return 0;
 }

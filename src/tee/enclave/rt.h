@@ -45,7 +45,8 @@ struct tee_env {
 
 /* Checks the identity of an image (bytes or fd), opens the platform and makes the tee_self
  * both backends use. All file access of the trusted side happens here. */
-tee_self *tee_rt_load_self(const struct tee_identity *id, const char *home, struct cloister_err *err);
+tee_self *tee_rt_load_self(const struct tee_identity *id, const char *home,
+                           struct cloister_err *err);
 
 /* An instance of def (NULL def: built-ins only) owning self. */
 struct tee_rt *tee_rt_new(const struct tee_enclave_def *def, tee_self *self, size_t max_message);

@@ -270,6 +270,13 @@ void host_put_request(struct wire_writer *w, const struct tee_call *calls, size_
     }
 }
 
+int host_request_too_big(const struct tee_enclave *e, size_t n, struct cloister_err *err)
+{
+    return cloister_errf(err, CLOISTER_E_TOO_BIG,
+                         "enclave '%s': a request of %zu calls exceeds the %zu-byte message limit",
+                         e->name, n, e->opt.max_message);
+}
+
 /* The enclave's error text, made printable. */
 static void set_enclave_error(const struct tee_enclave *e, uint32_t number, int status,
                               const uint8_t *text, size_t len, struct cloister_err *err)

@@ -150,7 +150,7 @@ static int resolve(struct tee_enclave *e, const struct tee_options *o, struct cl
                              o->image);
     char home[4096];
     if (!o->home && tee_home_dir(home, sizeof home) != 0)
-        return cloister_errf(err, CLOISTER_E_INVALID, "no home directory: set CLOISTER_HOME");
+        return cloister_errf(err, CLOISTER_E_NOT_FOUND, "no home directory: set CLOISTER_HOME");
     e->image_path = strdup(o->image);
     e->sig_path = o->signature ? strdup(o->signature) : dup_printf("%s.sig", o->image);
     e->home = strdup(o->home ? o->home : home);

@@ -83,7 +83,7 @@ static int choose_signature(ibbe_admin *a, const struct ibbe_admin_options *o, c
     struct cloister_err terr = {0};
     if (o->home)
         snprintf(home, sizeof home, "%s", o->home);
-    else if (tee_home_dir(home, sizeof home) != 0) {
+    else if (tee_home_dir(home, sizeof home, NULL) != 0) {
         *err = fail(a, "cannot find the cloister home directory");
         goto out;
     }

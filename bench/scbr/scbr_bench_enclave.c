@@ -60,10 +60,10 @@ static int ecall_add(struct tee_env *env, const uint8_t *in, size_t inlen,
         if (!sub)
             return tee_fail(env, CLOISTER_E_INVALID, "add: subscription %zu: %s", i,
                             b ? err.msg : wire_reader_error(&r));
-        int rc = scbr_index_insert(s->idx, sub, first + (uint32_t)i);
+        int rc = scbr_index_insert(s->idx, sub, first + (uint32_t)i, &err);
         scbr_sub_free(sub);
         if (rc != 0)
-            return tee_fail(env, CLOISTER_E_NO_MEMORY, "add: subscription %zu not inserted", i);
+            return tee_fail(env, rc, "add: subscription %zu: %s", i, err.msg);
     }
     if (wire_reader_finish(&r) != 0)
         return tee_fail(env, CLOISTER_E_INVALID, "add: %s", wire_reader_error(&r));
@@ -110,7 +110,7 @@ static int ecall_match(struct tee_env *env, const uint8_t *in, size_t inlen,
     for (size_t done = 0, at = first; done < count;) {
         size_t run = s->npubs - at < count - done ? s->npubs - at : count - done;
         if (scbr_index_match_batch(s->idx, (const struct scbr_pub *const *)s->pubs + at, run,
-                                   scbrb_collect, &f) != 0)
+                                   scbrb_collect, &f, NULL) != 0)
             return tee_fail(env, CLOISTER_E_NO_MEMORY, "match: out of memory");
         done += run;
         at = (at + run) % s->npubs;

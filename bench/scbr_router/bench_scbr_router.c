@@ -14,7 +14,8 @@
  * CSV on stdout: rate,batch,pubs,seconds,pubs_per_s,p50_us,p99_us,delivered,dropped,ecalls. */
 #include <cloister/crypto.h>
 #include <cloister/scbr.h>
-#include <cloister/scbr_router.h>
+#include <cloister/scbr_client.h>
+#include <cloister/scbr_host.h>
 #include <cloister/tee_trust.h>
 
 #include <pthread.h>
@@ -94,12 +95,14 @@ static void one_run(double rate, unsigned batch, size_t npubs, const char *image
     if (scbr_router_open(&o, &run.r, &run.err) != 0 || scbr_router_start(run.r, &run.err) != 0)
         die("router", run.err.msg);
     pthread_t pt;
+    const char *ep = scbr_router_endpoint(run.r);
+    uint8_t mre[32], mrs[32];
     static bool provisioned; /* later routers restore SK sealed in the store */
-    if (!provisioned && scbr_provision_local(run.r, home, sk, WAIT_MS, &run.err) != 0)
+    if (!provisioned && (scbr_router_identity(run.r, mre, mrs, &run.err) != 0 ||
+                         scbr_client_provision_local(ep, mre, home, sk, WAIT_MS, &run.err) != 0))
         die("provisioning", run.err.msg);
     provisioned = true;
     struct cloister_err err;
-    const char *ep = scbr_router_endpoint(run.r);
     scbr_client *all = scbr_client_connect(ep, sk, &err), *many = scbr_client_connect(ep, sk, &err);
     struct scbr_sub *catch_all = scbr_parse_sub("symbol exists", 13, "bench", 1, &err);
     uint32_t id;
@@ -121,7 +124,8 @@ static void one_run(double rate, unsigned batch, size_t npubs, const char *image
     double seconds = (bench_now_ns() - run.t0) / 1e9;
     pthread_join(pt, NULL);
     struct scbr_router_stats st;
-    scbr_client_stats(all, &st, WAIT_MS, &err);
+    if (scbr_client_stats(all, &st, WAIT_MS, &err) != 0)
+        die("stats", err.msg);
     scbr_client_close(all);
     scbr_client_close(many);
     scbr_sub_free(catch_all);
@@ -132,8 +136,8 @@ static void one_run(double rate, unsigned batch, size_t npubs, const char *image
     printf("%.0f,%u,%zu,%.3f,%.0f,%.1f,%.1f,%llu,%llu,%llu\n", rate, batch, got, seconds,
            got / seconds,
            got ? lat[got / 2] : 0, got ? lat[(size_t)(got * 0.99)] : 0,
-           (unsigned long long)st.delivered, (unsigned long long)st.dropped,
-           (unsigned long long)st.ecalls);
+           (unsigned long long)st.host.delivered, (unsigned long long)st.host.dropped,
+           (unsigned long long)st.host.ecalls);
     fflush(stdout);
     if (got < run.npubs)
         fprintf(stderr, "batch %u: only %zu of %zu publications arrived\n", batch, got,
@@ -153,10 +157,11 @@ int main(void)
     if (!mkdtemp(home))
         die("temporary home", "mkdtemp failed");
     snprintf(sig, sizeof sig, "%s/scbr.enclave.sig", home);
-    if (crypto_ed25519_keypair(pk, seed) != 0 || crypto_random(sk, sizeof sk) != 0 ||
-        scbr_router_sign(image, seed, 0, 0, sig, &err) != 0)
+    if (crypto_ed25519_keypair(pk, seed) != 0 || crypto_random(sk, sizeof sk) != 0)
+        die("keys", "no randomness");
+    if (scbr_router_sign(image, seed, 0, 0, sig, &err) != 0)
         die("signing", err.msg);
-    if (scbr_gen(SCBR_WORKLOAD_STOCK, NSUBS, 10000, 3, &st, &sl, &pt, &pl) != 0 ||
+    if (scbr_gen(SCBR_WORKLOAD_STOCK, NSUBS, 10000, 3, &st, &sl, &pt, &pl, &err) != 0 ||
         scbr_parse_subs(st, sl, "subs", &subs, &err) != 0 ||
         scbr_parse_pubs(pt, pl, "pubs", &pubs, &err) != 0)
         die("workload", err.msg);

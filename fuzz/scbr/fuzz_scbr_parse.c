@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/fuzz_target.h"
+
 static void check_round_trip(const struct scbr_sub *s)
 {
     char *text = scbr_sub_format(s);
@@ -51,7 +53,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (!idx[k])
             abort();
         for (size_t i = 0; i < subs.n; i++)
-            if (scbr_index_insert(idx[k], subs.v[i], (uint32_t)i) != 0)
+            if (scbr_index_insert(idx[k], subs.v[i], (uint32_t)i, NULL) != 0)
                 abort();
     }
     uint32_t a[64], b[64];
@@ -64,7 +66,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* Remove every other one and compare again. */
     for (size_t i = 0; i < subs.n; i += 2)
         for (int k = 0; k < 3; k++)
-            if (scbr_index_remove(idx[k], (uint32_t)i) != 0)
+            if (scbr_index_remove(idx[k], (uint32_t)i, NULL) != 0)
                 abort();
     for (size_t p = 0; p < pubs.n; p++) {
         size_t n = scbr_index_match(idx[0], pubs.v[p], a, 64);

@@ -2,7 +2,7 @@
  * enclave boundary. The first byte picks the target:
  *   0  host: a client message (scbr_msg_decode); a decoded one re-encodes to the same bytes
  *   1  client: a router reply (scbr_reply_decode), likewise canonical
- *   2  enclave and client: an envelope and a stats record
+ *   2  enclave and client: an envelope and the two stats records
  *   3  enclave: a batch ecall (subscribe/unsubscribe/match/drop, byte 1 picks) with the rest
  *      as its input
  *   4  enclave: the rest sealed into a genuine envelope under SK (so decryption succeeds and
@@ -122,10 +122,12 @@ static void codecs(uint8_t which, const uint8_t *data, size_t size)
     } else {
         struct scbr_envelope e;
         struct scbr_router_stats st;
+        struct scbr_enclave_stats est;
         if (scbr_envelope_decode(&e, data, size) == SCBR_ST_OK &&
             (e.ct + e.ct_len != data + size || e.ct_len < SCBR_TAG_LEN))
             abort();
         scbr_stats_decode(&st, data, size);
+        scbr_enclave_stats_decode(&est, data, size);
     }
     wire_writer_free(&w);
 }

@@ -29,6 +29,7 @@
 #include <stdint.h>
 
 #include <cloister/error.h>
+#include <cloister/export.h>
 
 enum scbr_type { SCBR_INT, SCBR_DOUBLE, SCBR_STRING };
 
@@ -74,29 +75,31 @@ struct scbr_pub {
 #define SCBR_STRING_MAX 65535
 #define SCBR_ITEMS_MAX 1024 /* predicates per subscription, pairs per publication */
 
-/* An error message: "FILE:LINE:COL: expected ..." (parser) or "wire: ..." (decoder). */
 /* Builders copy their inputs into one block, validate them (names, UTF-8, finite numbers, prefix
  * on strings, unique publication names) and sort publication pairs. NULL + err on bad input. */
-struct scbr_sub *scbr_sub_new(const struct scbr_pred *preds, size_t n, struct cloister_err *err);
-struct scbr_pub *scbr_pub_new(const struct scbr_pair *pairs, size_t n, const void *payload,
-                              size_t payload_len, struct cloister_err *err);
-void scbr_sub_free(struct scbr_sub *s);
-void scbr_pub_free(struct scbr_pub *p);
+CLOISTER_API struct scbr_sub *scbr_sub_new(const struct scbr_pred *preds, size_t n,
+                                           struct cloister_err *err);
+CLOISTER_API struct scbr_pub *scbr_pub_new(const struct scbr_pair *pairs, size_t n,
+                                           const void *payload, size_t payload_len,
+                                           struct cloister_err *err);
+CLOISTER_API void scbr_sub_free(struct scbr_sub *s);
+CLOISTER_API void scbr_pub_free(struct scbr_pub *p);
 
 /* The semantics above: does the predicate / subscription hold on the publication? */
-bool scbr_pred_holds(const struct scbr_pred *p, const struct scbr_pub *pub);
-bool scbr_sub_matches(const struct scbr_sub *s, const struct scbr_pub *pub);
+CLOISTER_API bool scbr_pred_holds(const struct scbr_pred *p, const struct scbr_pub *pub);
+CLOISTER_API bool scbr_sub_matches(const struct scbr_sub *s, const struct scbr_pub *pub);
 /* The attribute's value in the publication, or NULL. */
-const struct scbr_value *scbr_pub_get(const struct scbr_pub *pub, const char *name);
+CLOISTER_API const struct scbr_value *scbr_pub_get(const struct scbr_pub *pub, const char *name);
 /* Orders two comparable values (<0, 0, >0); returns false if they are not comparable. */
-bool scbr_value_cmp(const struct scbr_value *a, const struct scbr_value *b, int *order);
+CLOISTER_API bool scbr_value_cmp(const struct scbr_value *a, const struct scbr_value *b,
+                                 int *order);
 
 /* Text language. `file` only names the source in errors; `line` is the line number of `text`
  * (a single line, without its newline). */
-struct scbr_sub *scbr_parse_sub(const char *text, size_t len, const char *file, unsigned line,
-                                struct cloister_err *err);
-struct scbr_pub *scbr_parse_pub(const char *text, size_t len, const char *file, unsigned line,
-                                struct cloister_err *err);
+CLOISTER_API struct scbr_sub *scbr_parse_sub(const char *text, size_t len, const char *file,
+                                             unsigned line, struct cloister_err *err);
+CLOISTER_API struct scbr_pub *scbr_parse_pub(const char *text, size_t len, const char *file,
+                                             unsigned line, struct cloister_err *err);
 
 /* A whole file: one item per non-blank, non-comment line. Free with scbr_*_list_free. */
 struct scbr_sub_list {
@@ -107,24 +110,27 @@ struct scbr_pub_list {
     struct scbr_pub **v;
     size_t n;
 };
-int scbr_parse_subs(const char *text, size_t len, const char *file, struct scbr_sub_list *out,
-                    struct cloister_err *err);
-int scbr_parse_pubs(const char *text, size_t len, const char *file, struct scbr_pub_list *out,
-                    struct cloister_err *err);
-void scbr_sub_list_free(struct scbr_sub_list *l);
-void scbr_pub_list_free(struct scbr_pub_list *l);
+CLOISTER_API int scbr_parse_subs(const char *text, size_t len, const char *file,
+                                 struct scbr_sub_list *out, struct cloister_err *err);
+CLOISTER_API int scbr_parse_pubs(const char *text, size_t len, const char *file,
+                                 struct scbr_pub_list *out, struct cloister_err *err);
+CLOISTER_API void scbr_sub_list_free(struct scbr_sub_list *l);
+CLOISTER_API void scbr_pub_list_free(struct scbr_pub_list *l);
 
 /* Prints in the text language (round-trips through the parser); malloc'd string. */
-char *scbr_sub_format(const struct scbr_sub *s);
-char *scbr_pub_format(const struct scbr_pub *p);
+CLOISTER_API char *scbr_sub_format(const struct scbr_sub *s);
+CLOISTER_API char *scbr_pub_format(const struct scbr_pub *p);
 
 /* Wire encoding (include/cloister/wire.h), records "CSBS"/"CSBP" version 1. Encoders return a
  * malloc'd buffer (NULL on allocation failure); decoders are bounds-checked and refuse anything
  * the builders would refuse, plus trailing bytes. */
-uint8_t *scbr_sub_encode(const struct scbr_sub *s, size_t *len);
-uint8_t *scbr_pub_encode(const struct scbr_pub *p, size_t *len);
-struct scbr_sub *scbr_sub_decode(const void *buf, size_t len, struct cloister_err *err);
-struct scbr_pub *scbr_pub_decode(const void *buf, size_t len, struct cloister_err *err);
+CLOISTER_API uint8_t *scbr_sub_encode(const struct scbr_sub *s, size_t *len);
+CLOISTER_API uint8_t *scbr_pub_encode(const struct scbr_pub *p, size_t *len);
+/* The enclave decodes what it has just authenticated with these: a NULL is a refusal. */
+CLOISTER_API CLOISTER_MUST_CHECK struct scbr_sub *scbr_sub_decode(const void *buf, size_t len,
+                                                                  struct cloister_err *err);
+CLOISTER_API CLOISTER_MUST_CHECK struct scbr_pub *scbr_pub_decode(const void *buf, size_t len,
+                                                                  struct cloister_err *err);
 
 /* Workloads, deterministic in (kind, counts, seed) -- a seeded xoshiro256** PRNG, never rand():
  *   stock:   the original SCBR's stock quotes: 7 attributes symbol/date/open/high/low/close/volume,
@@ -143,9 +149,10 @@ enum scbr_workload {
     SCBR_WORKLOAD_NUMERIC,
     SCBR_WORKLOAD_STOCK_NUMERIC
 };
-int scbr_workload_from_name(const char *name);
-int scbr_gen(enum scbr_workload kind, size_t nsubs, size_t npubs, uint64_t seed, char **subs,
-             size_t *subs_len, char **pubs, size_t *pubs_len);
+CLOISTER_API int scbr_workload_from_name(const char *name);
+CLOISTER_API int scbr_gen(enum scbr_workload kind, size_t nsubs, size_t npubs, uint64_t seed,
+                          char **subs, size_t *subs_len, char **pubs, size_t *pubs_len,
+                          struct cloister_err *err);
 
 /* The allocator an index uses for all its memory. NULL at creation means libc. */
 struct scbr_allocator {
@@ -168,23 +175,62 @@ struct scbr_index_stats {
 };
 
 /* "naive" | "poset" | "fast" -> kind; -1 if unknown. */
-int scbr_index_kind_from_name(const char *name);
-const char *scbr_index_kind_name(enum scbr_index_kind kind);
+CLOISTER_API int scbr_index_kind_from_name(const char *name);
+CLOISTER_API const char *scbr_index_kind_name(enum scbr_index_kind kind);
 
-scbr_index *scbr_index_create(enum scbr_index_kind kind, const struct scbr_allocator *alloc);
-void scbr_index_destroy(scbr_index *idx);
-/* Registers a copy of s under id. -1 with errno EEXIST (id taken) or ENOMEM. */
-int scbr_index_insert(scbr_index *idx, const struct scbr_sub *s, uint32_t id);
-/* -1 with errno ENOENT if id is not registered. */
-int scbr_index_remove(scbr_index *idx, uint32_t id);
+CLOISTER_API scbr_index *scbr_index_create(enum scbr_index_kind kind,
+                                           const struct scbr_allocator *alloc);
+CLOISTER_API void scbr_index_destroy(scbr_index *idx);
+/* Registers a copy of s under id: CLOISTER_E_EXISTS if id is taken, CLOISTER_E_NO_MEMORY. */
+CLOISTER_API int scbr_index_insert(scbr_index *idx, const struct scbr_sub *s, uint32_t id,
+                                   struct cloister_err *err);
+/* CLOISTER_E_NOT_FOUND if id is not registered. */
+CLOISTER_API int scbr_index_remove(scbr_index *idx, uint32_t id, struct cloister_err *err);
 /* Matches pub: returns how many ids match and writes the smallest min(that, cap) of them in
  * increasing order to ids (cap = number of registered ids always suffices). */
-size_t scbr_index_match(scbr_index *idx, const struct scbr_pub *pub, uint32_t *ids, size_t cap);
+CLOISTER_API size_t scbr_index_match(scbr_index *idx, const struct scbr_pub *pub, uint32_t *ids,
+                                     size_t cap);
 /* Calls fn for every publication of the batch and each of its matching ids, in increasing id
- * order; stops early (returning -1) if fn returns nonzero or memory runs out. */
+ * order. Stops early when fn returns nonzero, and returns what it returned (a CLOISTER_E_*
+ * code, say), or CLOISTER_E_NO_MEMORY. */
 typedef int (*scbr_match_fn)(void *ctx, size_t pub_index, uint32_t id);
-int scbr_index_match_batch(scbr_index *idx, const struct scbr_pub *const *pubs, size_t n,
-                           scbr_match_fn fn, void *ctx);
-void scbr_index_stats(const scbr_index *idx, struct scbr_index_stats *st);
+CLOISTER_API int scbr_index_match_batch(scbr_index *idx, const struct scbr_pub *const *pubs,
+                                        size_t n, scbr_match_fn fn, void *ctx,
+                                        struct cloister_err *err);
+CLOISTER_API void scbr_index_stats(const scbr_index *idx, struct scbr_index_stats *st);
+
+/* The router (docs/scbr.md): the host side is in scbr_host.h, the clients' in scbr_client.h;
+ * what both sides use is here. */
+
+#define SCBR_SK_LEN 32 /* the data provider's symmetric key SK */
+
+/* Counted inside the enclave: only it sees which messages authenticate and what matches. */
+struct scbr_enclave_stats {
+    uint64_t subscriptions;     /* registered now */
+    uint64_t subscribed, unsubscribed, published; /* accepted messages */
+    uint64_t matched;           /* (publication, subscriber) pairs returned to the host */
+    uint64_t refused_tampered;  /* authentication failed (or malformed after decryption) */
+    uint64_t refused_replayed;  /* sequence number not above the sender's last */
+    uint64_t refused_truncated; /* envelope shorter than it says */
+    uint64_t refused_other;     /* no key yet, not the owner, unknown id, table full */
+};
+/* Counted by the untrusted host: what it did with the enclave's answers and its clients. */
+struct scbr_host_stats {
+    uint64_t delivered;           /* deliveries handed to ZeroMQ */
+    uint64_t dropped;             /* deliveries dropped: subscriber queue full or gone */
+    uint64_t malformed;           /* client frames the host could not decode */
+    uint64_t ecalls;              /* batch ecalls made */
+    uint64_t dropped_subscribers; /* disconnects (bye or silence) that removed subscriptions */
+};
+/* What a client asks the router for (scbr_client_stats), and the router reports when it stops. */
+struct scbr_router_stats {
+    struct scbr_enclave_stats enclave;
+    struct scbr_host_stats host;
+};
+/* The counters of each part, in order (the order of the stats records, the JSON names). */
+#define SCBR_ENCLAVE_STATS(X)                                                                 \
+    X(subscriptions) X(subscribed) X(unsubscribed) X(published) X(matched)                    \
+    X(refused_tampered) X(refused_replayed) X(refused_truncated) X(refused_other)
+#define SCBR_HOST_STATS(X) X(delivered) X(dropped) X(malformed) X(ecalls) X(dropped_subscribers)
 
 #endif

@@ -24,6 +24,7 @@
 #ifndef CLOISTER_SCBR_ASPE_H
 #define CLOISTER_SCBR_ASPE_H
 
+#include <cloister/export.h>
 #include <cloister/scbr.h>
 
 #define ASPE_GRID_MAX 65536.0
@@ -37,28 +38,30 @@ typedef struct scbr_aspe_key scbr_aspe_key;
 typedef struct scbr_aspe_index scbr_aspe_index;
 
 /* A fresh key from crypto_random for the schema (names are copied). NULL + err. */
-scbr_aspe_key *scbr_aspe_keygen(const struct scbr_aspe_attr *schema, size_t n,
-                                struct cloister_err *err);
+CLOISTER_API scbr_aspe_key *scbr_aspe_keygen(const struct scbr_aspe_attr *schema, size_t n,
+                                             struct cloister_err *err);
 /* Wipes and frees. */
-void scbr_aspe_key_free(scbr_aspe_key *k);
+CLOISTER_API void scbr_aspe_key_free(scbr_aspe_key *k);
 /* Ciphertext dimension d' (each ciphertext vector pair is 2 d' doubles). */
-size_t scbr_aspe_dim(const scbr_aspe_key *k);
+CLOISTER_API size_t scbr_aspe_dim(const scbr_aspe_key *k);
 
 /* An encrypted publication: 2 d' doubles, malloc'd. */
-double *scbr_aspe_encrypt_pub(const scbr_aspe_key *k, const struct scbr_pub *p,
-                              struct cloister_err *err);
+CLOISTER_API double *scbr_aspe_encrypt_pub(const scbr_aspe_key *k, const struct scbr_pub *p,
+                                           struct cloister_err *err);
 
 /* The index owns encrypted subscriptions; adding encrypts with the key. */
-scbr_aspe_index *scbr_aspe_index_create(size_t dim);
-void scbr_aspe_index_destroy(scbr_aspe_index *idx);
-/* Encrypts s under k and registers it as id; -1 + err if ASPE cannot express it. */
-int scbr_aspe_index_add(scbr_aspe_index *idx, const scbr_aspe_key *k, const struct scbr_sub *s,
-                        uint32_t id, struct cloister_err *err);
+CLOISTER_API scbr_aspe_index *scbr_aspe_index_create(size_t dim);
+CLOISTER_API void scbr_aspe_index_destroy(scbr_aspe_index *idx);
+/* Encrypts s under k and registers it as id; CLOISTER_E_INVALID + err if ASPE cannot express
+ * it. */
+CLOISTER_API int scbr_aspe_index_add(scbr_aspe_index *idx, const scbr_aspe_key *k,
+                                     const struct scbr_sub *s, uint32_t id,
+                                     struct cloister_err *err);
 /* Linear scan: matching ids in registration order (increasing if added so), at most cap
  * written; returns the count. */
-size_t scbr_aspe_index_match(const scbr_aspe_index *idx, const double *ct, uint32_t *ids,
-                             size_t cap);
+CLOISTER_API size_t scbr_aspe_index_match(const scbr_aspe_index *idx, const double *ct,
+                                          uint32_t *ids, size_t cap);
 /* Bytes held by the encrypted subscriptions. */
-size_t scbr_aspe_index_bytes(const scbr_aspe_index *idx);
+CLOISTER_API size_t scbr_aspe_index_bytes(const scbr_aspe_index *idx);
 
 #endif

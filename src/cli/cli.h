@@ -38,5 +38,6 @@ void cli_demo_heading(const char *title);
 int cli_crypto_demo(void);
 int cli_epc_demo(void);
 int cli_enclave_demo(void);
+int cli_scbr_demo(void);
 
 #endif

@@ -108,7 +108,8 @@ static void parser_errors(void **state)
                                       "NUL byte");
     parse_error("", true, "f:1:1: expected an attribute name, found end of line");
     parse_error("x = 1 and", true, "f:1:10: expected an attribute name, found end of line");
-    parse_error("a = 1, a = 2", false, "f:1:8: expected a new attribute name, found a repeated one");
+    parse_error("a = 1, a = 2", false,
+                "f:1:8: expected a new attribute name, found a repeated one");
     parse_error("a = 1 b = 2", false, "f:1:7: expected ',' or the end of the line, found 'b'");
     parse_error("a > 1", false, "f:1:3: expected '=', found '>'");
     parse_error("a = 1,", false, "f:1:7: expected an attribute name, found end of line");
@@ -118,7 +119,7 @@ static void parser_errors(void **state)
     const char *file = "# header\n\nx = 1\n  # indented comment\r\nx > 2 and y exists\r\n y >\n";
     struct scbr_sub_list l;
     struct cloister_err err;
-    assert_int_equal(scbr_parse_subs(file, strlen(file), "subs.txt", &l, &err), -1);
+    assert_int_equal(scbr_parse_subs(file, strlen(file), "subs.txt", &l, &err), CLOISTER_E_INVALID);
     assert_string_equal(err.msg, "subs.txt:6:5: expected a value (integer, decimal or "
                                  "\"string\"), found end of line");
     assert_int_equal(scbr_parse_subs(file, strlen(file) - 5, "subs.txt", &l, &err), 0);
@@ -239,7 +240,7 @@ static size_t match_ids(scbr_index *idx, const char *p_text, uint32_t *ids)
 static void insert(scbr_index *idx, const char *text, uint32_t id)
 {
     struct scbr_sub *s = sub(text);
-    assert_int_equal(scbr_index_insert(idx, s, id), 0);
+    assert_int_equal(scbr_index_insert(idx, s, id, NULL), 0);
     scbr_sub_free(s);
 }
 
@@ -288,13 +289,13 @@ static void poset_equivalent_found_anywhere(void **state)
      * merged, whatever the DAG looks like. */
     char *st, *pt;
     size_t sl, pl;
-    assert_int_equal(scbr_gen(SCBR_WORKLOAD_STOCK, 400, 0, 9, &st, &sl, &pt, &pl), 0);
+    assert_int_equal(scbr_gen(SCBR_WORKLOAD_STOCK, 400, 0, 9, &st, &sl, &pt, &pl, NULL), 0);
     struct scbr_sub_list l;
     struct cloister_err err;
     assert_int_equal(scbr_parse_subs(st, sl, "s", &l, &err), 0);
     scbr_index *stock = scbr_index_create(SCBR_INDEX_POSET, NULL);
     for (size_t i = 0; i < l.n; i++)
-        assert_int_equal(scbr_index_insert(stock, l.v[i], (uint32_t)i), 0);
+        assert_int_equal(scbr_index_insert(stock, l.v[i], (uint32_t)i, NULL), 0);
     scbr_index_stats(stock, &before);
     for (size_t i = 0; i < l.n; i++) {
         struct scbr_sub *s = l.v[i];
@@ -303,7 +304,7 @@ static void poset_equivalent_found_anywhere(void **state)
             s->preds[a] = s->preds[b];
             s->preds[b] = t;
         }
-        assert_int_equal(scbr_index_insert(stock, s, (uint32_t)(1000 + i)), 0);
+        assert_int_equal(scbr_index_insert(stock, s, (uint32_t)(1000 + i), NULL), 0);
     }
     scbr_index_stats(stock, &after);
     assert_int_equal(after.nodes, before.nodes);
@@ -322,14 +323,14 @@ static void poset_remove_duplicates(void **state)
     insert(idx, "x > 1 and x > 0", 1);
     insert(idx, "x > 1 and y = 2", 2);
     uint32_t ids[16];
-    assert_int_equal(scbr_index_remove(idx, 0), 0);
+    assert_int_equal(scbr_index_remove(idx, 0, NULL), 0);
     assert_int_equal(match_ids(idx, "x = 3, y = 2", ids), 2);
     assert_int_equal(ids[0], 1);
     assert_int_equal(ids[1], 2);
     struct scbr_index_stats st;
     scbr_index_stats(idx, &st);
     assert_int_equal(st.nodes, 2);
-    assert_int_equal(scbr_index_remove(idx, 1), 0);
+    assert_int_equal(scbr_index_remove(idx, 1, NULL), 0);
     assert_int_equal(match_ids(idx, "x = 3, y = 2", ids), 1);
     assert_int_equal(ids[0], 2);
     scbr_index_stats(idx, &st);

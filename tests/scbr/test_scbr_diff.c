@@ -14,7 +14,6 @@
  * re-checked after every step batch, and the error paths of the interface. */
 #include <cloister/scbr.h>
 
-#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -35,7 +34,7 @@ static void load(struct workload *w, enum scbr_workload kind, size_t nsubs, size
 {
     char *st, *pt;
     size_t sl, pl;
-    assert_int_equal(scbr_gen(kind, nsubs, npubs, seed, &st, &sl, &pt, &pl), 0);
+    assert_int_equal(scbr_gen(kind, nsubs, npubs, seed, &st, &sl, &pt, &pl, NULL), 0);
     struct cloister_err err = {0};
     if (scbr_parse_subs(st, sl, "subs", &w->subs, &err) != 0 ||
         scbr_parse_pubs(pt, pl, "pubs", &w->pubs, &err) != 0)
@@ -106,7 +105,8 @@ static void check_coverage(const struct workload *w)
             for (size_t k = 0; k < s->n; k++) {
                 const struct scbr_pred *q = &s->preds[k];
                 const struct scbr_value *have = scbr_pub_get(w->pubs.v[p], q->name);
-                struct cell *c = &cells[q->op][q->value.type][have ? (int)have->type : HAVE_MISSING];
+                int have_type = have ? (int)have->type : HAVE_MISSING;
+                struct cell *c = &cells[q->op][q->value.type][have_type];
                 if (scbr_pred_holds(q, w->pubs.v[p]))
                     c->held++;
                 else
@@ -140,7 +140,7 @@ static void build_all(scbr_index *idx[3], const struct scbr_sub_list *subs)
         idx[k] = scbr_index_create((enum scbr_index_kind)k, NULL);
         assert_non_null(idx[k]);
         for (size_t i = 0; i < subs->n; i++)
-            assert_int_equal(scbr_index_insert(idx[k], subs->v[i], (uint32_t)i), 0);
+            assert_int_equal(scbr_index_insert(idx[k], subs->v[i], (uint32_t)i, NULL), 0);
     }
 }
 
@@ -203,7 +203,7 @@ static void scenario(const char *subs, const char *pubs, const uint32_t *removal
     assert_true(total > 0);
     for (size_t r = 0; r < nrem; r++) {
         for (int k = 0; k < 3; k++)
-            assert_int_equal(scbr_index_remove(idx[k], removals[r]), 0);
+            assert_int_equal(scbr_index_remove(idx[k], removals[r], NULL), 0);
         compare_all(idx, 3, &w.pubs, w.subs.n);
     }
     destroy_all(idx);
@@ -323,13 +323,11 @@ static void interleavings(void **state)
             const struct scbr_sub *s = w.subs.v[id % nsubs];
             for (int k = 0; k < 3; k++) {
                 if (in[id]) {
-                    assert_int_equal(scbr_index_remove(idx[k], id), 0);
-                    assert_int_equal(scbr_index_remove(idx[k], id), -1);
-                    assert_int_equal(errno, ENOENT);
+                    assert_int_equal(scbr_index_remove(idx[k], id, NULL), 0);
+                    assert_int_equal(scbr_index_remove(idx[k], id, NULL), CLOISTER_E_NOT_FOUND);
                 } else {
-                    assert_int_equal(scbr_index_insert(idx[k], s, id), 0);
-                    assert_int_equal(scbr_index_insert(idx[k], s, id), -1);
-                    assert_int_equal(errno, EEXIST);
+                    assert_int_equal(scbr_index_insert(idx[k], s, id, NULL), 0);
+                    assert_int_equal(scbr_index_insert(idx[k], s, id, NULL), CLOISTER_E_EXISTS);
                 }
             }
             in[id] = !in[id];
@@ -346,7 +344,7 @@ static void interleavings(void **state)
     for (uint32_t id = 0; id < nids; id++)
         if (in[id])
             for (int k = 0; k < 3; k++)
-                assert_int_equal(scbr_index_remove(idx[k], id), 0);
+                assert_int_equal(scbr_index_remove(idx[k], id, NULL), 0);
     for (int k = 0; k < 3; k++) {
         struct scbr_index_stats st;
         scbr_index_stats(idx[k], &st);
@@ -386,12 +384,12 @@ static void removal_at_scale(void **state)
     for (size_t r = 0; r < rounds; r++) {
         for (size_t i = r * per; i < (r + 1) * per; i++)
             for (int k = 0; k < 3; k++)
-                assert_int_equal(scbr_index_remove(idx[k], order[i]), 0);
+                assert_int_equal(scbr_index_remove(idx[k], order[i], NULL), 0);
         compare_all(idx, 3, &w.pubs, nsubs);
     }
     for (size_t i = 0; i < rounds * per; i += 2)
         for (int k = 0; k < 3; k++)
-            assert_int_equal(scbr_index_insert(idx[k], w.subs.v[order[i]], order[i]), 0);
+            assert_int_equal(scbr_index_insert(idx[k], w.subs.v[order[i]], order[i], NULL), 0);
     assert_true(compare_all(idx, 3, &w.pubs, nsubs) > 0);
     struct scbr_index_stats st[3];
     for (int k = 0; k < 3; k++)
@@ -462,15 +460,15 @@ static void sparse_and_dense_ids(void **state)
         size_t lo = bounds[phase], hi = bounds[phase + 1];
         for (size_t k = lo; k < hi; k++) {
             for (int e = 0; e < 3; e++)
-                assert_int_equal(scbr_index_insert(idx[e], w.subs.v[k], ids[k]), 0);
+                assert_int_equal(scbr_index_insert(idx[e], w.subs.v[k], ids[k], NULL), 0);
             present[k] = true;
         }
         check_against_model(idx, &w, ids, present);
     }
     for (size_t k = 0; k < n; k += 3) {
         for (int e = 0; e < 3; e++) {
-            assert_int_equal(scbr_index_remove(idx[e], ids[k]), 0);
-            assert_int_equal(scbr_index_remove(idx[e], ids[k]), -1);
+            assert_int_equal(scbr_index_remove(idx[e], ids[k], NULL), 0);
+            assert_int_equal(scbr_index_remove(idx[e], ids[k], NULL), CLOISTER_E_NOT_FOUND);
         }
         present[k] = false;
     }
@@ -521,7 +519,7 @@ static void allocator_hook(void **state)
         scbr_index *idx = scbr_index_create((enum scbr_index_kind)k, &a);
         assert_non_null(idx);
         for (size_t i = 0; i < w.subs.n; i++)
-            assert_int_equal(scbr_index_insert(idx, w.subs.v[i], (uint32_t)i), 0);
+            assert_int_equal(scbr_index_insert(idx, w.subs.v[i], (uint32_t)i, NULL), 0);
         uint32_t ids[300];
         for (size_t p = 0; p < w.pubs.n; p++)
             scbr_index_match(idx, w.pubs.v[p], ids, 300);
@@ -564,14 +562,14 @@ static void batch_and_truncation(void **state)
     struct scbr_pub *p = scbr_parse_pub("x = 3", 5, "t", 1, &err);
     for (int k = 0; k < 3; k++) {
         scbr_index *idx = scbr_index_create((enum scbr_index_kind)k, NULL);
-        assert_int_equal(scbr_index_insert(idx, b, 9), 0);
-        assert_int_equal(scbr_index_insert(idx, a, 4), 0);
+        assert_int_equal(scbr_index_insert(idx, b, 9, NULL), 0);
+        assert_int_equal(scbr_index_insert(idx, a, 4, NULL), 0);
         uint32_t one[1];
         assert_int_equal(scbr_index_match(idx, p, one, 1), 2);
         assert_int_equal(one[0], 4);
         const struct scbr_pub *batch[2] = {p, p};
         struct collected c = {0};
-        assert_int_equal(scbr_index_match_batch(idx, batch, 2, collect, &c), 0);
+        assert_int_equal(scbr_index_match_batch(idx, batch, 2, collect, &c, NULL), 0);
         assert_int_equal(c.n, 4);
         assert_int_equal(c.ids[0], 4);
         assert_int_equal(c.ids[1], 9);

@@ -5,7 +5,8 @@
  * enclave's counters. */
 #include <cloister/crypto.h>
 #include <cloister/scbr.h>
-#include <cloister/scbr_router.h>
+#include <cloister/scbr_client.h>
+#include <cloister/scbr_host.h>
 #include <cloister/tee_trust.h>
 
 #include <setjmp.h>
@@ -15,11 +16,13 @@
 #include <stdlib.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
+#include "scbr/client/scbr_client_raw.h"
 #include "scbr/common/scbr_proto.h"
 #include "util/fileio.h"
 
@@ -30,6 +33,7 @@ struct router {
     scbr_router *r;
     struct cloister_err err;
     char endpoint[256];
+    uint8_t mrenclave[32], mrsigner[32];
 };
 
 static char home[4096], image[4200], sig[4300];
@@ -54,7 +58,9 @@ static void router_start(struct router *t, const char *state, const char *listen
         snprintf(dir, sizeof dir, "%s/%s", home, state);
         o.state_dir = dir;
     }
-    if (scbr_router_open(&o, &t->r, &t->err) != 0 || scbr_router_start(t->r, &t->err) != 0)
+    if (scbr_router_open(&o, &t->r, &t->err) != 0 ||
+        scbr_router_identity(t->r, t->mrenclave, t->mrsigner, &t->err) != 0 ||
+        scbr_router_start(t->r, &t->err) != 0)
         fail_msg("router: %s", t->err.msg);
     snprintf(t->endpoint, sizeof t->endpoint, "%s", scbr_router_endpoint(t->r));
 }
@@ -88,7 +94,7 @@ static tee_verifier *verifier(tee_platform **platform)
 static void provision(struct router *t)
 {
     struct cloister_err err;
-    if (scbr_provision_local(t->r, home, sk, WAIT_MS, &err) != 0)
+    if (scbr_client_provision_local(t->endpoint, t->mrenclave, home, sk, WAIT_MS, &err) != 0)
         fail_msg("provision: %s", err.msg);
 }
 
@@ -158,7 +164,8 @@ static void test_provisioning(void **state)
     struct cloister_err err;
     struct scbr_sub *s = scbr_parse_sub("x = 1", 5, "test", 1, &err);
     uint32_t id;
-    assert_int_equal(scbr_client_subscribe(c, s, &id, WAIT_MS, &err), -1);
+    assert_int_equal(scbr_client_subscribe(c, s, &id, WAIT_MS, &err), CLOISTER_E_STATE);
+    assert_int_equal(err.code, CLOISTER_E_STATE);
     assert_non_null(strstr(err.msg, "no key provisioned"));
 
     uint8_t wrong[1][TEE_HASH_LEN] = {{1}};
@@ -170,7 +177,8 @@ static void test_provisioning(void **state)
     p.n_mrenclave = 1;
     p.allow_simulated = true;
     scbr_client *prov = scbr_client_connect(t.endpoint, NULL, &err);
-    assert_int_equal(scbr_client_provision(prov, v, &p, sk, NULL, WAIT_MS, &err), -1);
+    assert_int_equal(scbr_client_provision(prov, v, &p, sk, NULL, WAIT_MS, &err),
+                     CLOISTER_E_DENIED);
     assert_non_null(strstr(err.msg, "evidence was refused"));
     scbr_client_close(prov);
     tee_verifier_free(v);
@@ -183,7 +191,7 @@ static void test_provisioning(void **state)
     /* whoever provisions another SK does not inherit the subscriptions made under the old one */
     struct scbr_router_stats st;
     stats(&t, &st);
-    assert_int_equal(st.subscriptions, 1);
+    assert_int_equal(st.enclave.subscriptions, 1);
     uint8_t old[SCBR_SK_LEN];
     memcpy(old, sk, sizeof sk);
     assert_int_equal(crypto_random(sk, sizeof sk), 0);
@@ -191,8 +199,8 @@ static void test_provisioning(void **state)
     scbr_client *fresh = client(&t);
     subscribe(fresh, "y = 2");
     stats(&t, &st);
-    assert_int_equal(st.subscriptions, 1);
-    assert_int_equal(scbr_client_unsubscribe(c, id, WAIT_MS, &err), -1); /* old key: refused */
+    assert_int_equal(st.enclave.subscriptions, 1);
+    assert_int_equal(scbr_client_unsubscribe(c, id, WAIT_MS, &err), CLOISTER_E_DENIED); /* old SK */
     assert_non_null(strstr(err.msg, "tampered"));
     memcpy(sk, old, sizeof sk);
     scbr_client_close(fresh);
@@ -210,7 +218,8 @@ static void test_end_to_end(void **state)
     struct scbr_sub_list subs;
     struct scbr_pub_list pubs;
     struct cloister_err err;
-    assert_int_equal(scbr_gen(SCBR_WORKLOAD_RANDOM, NSUBS, NPUBS, 42, &st, &sl, &pt, &pl), 0);
+    assert_int_equal(scbr_gen(SCBR_WORKLOAD_RANDOM, NSUBS, NPUBS, 42, &st, &sl, &pt, &pl, &err),
+                     0);
     assert_int_equal(scbr_parse_subs(st, sl, "subs", &subs, &err), 0);
     assert_int_equal(scbr_parse_pubs(pt, pl, "pubs", &pubs, &err), 0);
     struct router t;
@@ -247,10 +256,12 @@ static void test_end_to_end(void **state)
     assert_true(total > 20); /* the workload exercises the router */
     struct scbr_router_stats s;
     stats(&t, &s);
-    assert_int_equal(s.published, NPUBS);
-    assert_int_equal(s.delivered, total);
-    assert_int_equal(s.subscriptions, NSUBS);
-    assert_int_equal(s.refused_tampered + s.refused_replayed + s.refused_truncated, 0);
+    assert_int_equal(s.enclave.published, NPUBS);
+    assert_int_equal(s.host.delivered, total);
+    assert_int_equal(s.enclave.subscriptions, NSUBS);
+    assert_int_equal(s.enclave.refused_tampered + s.enclave.refused_replayed +
+                         s.enclave.refused_truncated,
+                     0);
     for (int k = 0; k < NCLIENTS; k++)
         scbr_client_close(c[k]);
     scbr_client_close(pub);
@@ -312,19 +323,18 @@ static void test_refusals(void **state)
 
     struct scbr_router_stats s;
     stats(&t, &s);
-    assert_int_equal(s.refused_replayed, 1);
-    assert_int_equal(s.refused_tampered, 3);
-    assert_int_equal(s.refused_truncated, 1);
-    assert_int_equal(s.malformed, 1);
-    assert_int_equal(s.published, 2);
-    assert_int_equal(s.delivered, 2);
+    assert_int_equal(s.enclave.refused_replayed, 1);
+    assert_int_equal(s.enclave.refused_tampered, 3);
+    assert_int_equal(s.enclave.refused_truncated, 1);
+    assert_int_equal(s.host.malformed, 1);
+    assert_int_equal(s.enclave.published, 2);
+    assert_int_equal(s.host.delivered, 2);
     scbr_client_close(sub);
     scbr_client_close(pub);
     scbr_client_close(other);
     router_stop(&t);
 }
 
-/* Polls the counters until `want` subscriptions remain; alive heartbeats meanwhile. */
 /* A payload sealed end to end crosses the router intact; the router only ever held ciphertext;
  * another SK or one flipped bit is refused. */
 static void test_payload_end_to_end(void **state)
@@ -338,20 +348,24 @@ static void test_payload_end_to_end(void **state)
     uint8_t *sealed, *got, *clear;
     size_t sealed_len, len, clear_len;
     struct cloister_err err;
-    assert_int_equal(scbr_payload_seal(sk, secret, sizeof secret, &sealed, &sealed_len, &err), 0);
+    assert_int_equal(
+        scbr_client_payload_seal(sk, secret, sizeof secret, &sealed, &sealed_len, &err), 0);
     assert_null(memmem(sealed, sealed_len, "subscribers", 11));
     struct scbr_pub *h = scbr_parse_pub("k = 1", 5, "test", 1, &err);
     assert_int_equal(scbr_client_publish(pub, h, sealed, sealed_len, &err), 0);
     assert_int_equal(scbr_client_receive(sub, &got, &len, WAIT_MS, &err), 1);
-    assert_int_equal(scbr_payload_open(sk, got, len, &clear, &clear_len, &err), 0);
+    assert_int_equal(scbr_client_payload_open(sk, got, len, &clear, &clear_len, &err), 0);
     assert_int_equal(clear_len, sizeof secret);
     assert_memory_equal(clear, secret, sizeof secret);
     free(clear);
     uint8_t other[SCBR_SK_LEN] = {0};
-    assert_int_equal(scbr_payload_open(other, got, len, &clear, &clear_len, &err), -1);
+    assert_int_equal(scbr_client_payload_open(other, got, len, &clear, &clear_len, &err),
+                     CLOISTER_E_DENIED);
     got[len - 1] ^= 1;
-    assert_int_equal(scbr_payload_open(sk, got, len, &clear, &clear_len, &err), -1);
-    assert_int_equal(scbr_payload_open(sk, got, 27, &clear, &clear_len, &err), -1);
+    assert_int_equal(scbr_client_payload_open(sk, got, len, &clear, &clear_len, &err),
+                     CLOISTER_E_DENIED);
+    assert_int_equal(scbr_client_payload_open(sk, got, 27, &clear, &clear_len, &err),
+                     CLOISTER_E_INVALID);
     free(got);
     free(sealed);
     scbr_pub_free(h);
@@ -360,6 +374,26 @@ static void test_payload_end_to_end(void **state)
     router_stop(&t);
 }
 
+/* The data provider's key file: none yet, then made once (0600) and kept. */
+static void test_keys(void **state)
+{
+    char dir[4400], path[4500];
+    uint8_t first[SCBR_SK_LEN], again[SCBR_SK_LEN];
+    struct cloister_err err;
+    struct stat st;
+    snprintf(dir, sizeof dir, "%s/keys-test", home);
+    snprintf(path, sizeof path, "%s/sk", dir);
+    assert_int_equal(scbr_client_keys_load(dir, first, &err), CLOISTER_E_NOT_FOUND);
+    assert_int_equal(scbr_client_keys_create(dir, &err), 0);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    assert_int_equal(scbr_client_keys_load(dir, first, &err), 0);
+    assert_int_equal(scbr_client_keys_create(dir, &err), 0);
+    assert_int_equal(scbr_client_keys_load(dir, again, &err), 0);
+    assert_memory_equal(first, again, SCBR_SK_LEN);
+}
+
+/* Polls the counters until `want` subscriptions remain; alive heartbeats meanwhile. */
 static void wait_subscriptions(const struct router *t, uint64_t want, scbr_client *alive)
 {
     struct scbr_router_stats s;
@@ -367,13 +401,13 @@ static void wait_subscriptions(const struct router *t, uint64_t want, scbr_clien
     for (int i = 0; i < 200; i++) {
         assert_int_equal(scbr_client_heartbeat(alive, &err), 0);
         stats(t, &s);
-        if (s.subscriptions == want)
+        if (s.enclave.subscriptions == want)
             return;
         struct timespec ts = {0, 50 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
-    fail_msg("still %llu subscriptions, expected %llu", (unsigned long long)s.subscriptions,
-             (unsigned long long)want);
+    fail_msg("still %llu subscriptions, expected %llu",
+             (unsigned long long)s.enclave.subscriptions, (unsigned long long)want);
 }
 
 static void test_unsubscribe_disconnect(void **state)
@@ -391,10 +425,10 @@ static void test_unsubscribe_disconnect(void **state)
     expect_payload(b, "one");
 
     struct cloister_err err;
-    assert_int_equal(scbr_client_unsubscribe(b, a1, WAIT_MS, &err), -1); /* not its own */
+    assert_int_equal(scbr_client_unsubscribe(b, a1, WAIT_MS, &err), CLOISTER_E_DENIED); /* a's */
     assert_non_null(strstr(err.msg, "denied"));
     assert_int_equal(scbr_client_unsubscribe(a, a2, WAIT_MS, &err), 0);
-    assert_int_equal(scbr_client_unsubscribe(a, a2, WAIT_MS, &err), -1); /* gone already */
+    assert_int_equal(scbr_client_unsubscribe(a, a2, WAIT_MS, &err), CLOISTER_E_DENIED); /* gone */
     publish(pub, "x = 2", "two");
     publish(pub, "x = 1", "three");
     expect_payload(a, "three");
@@ -406,9 +440,9 @@ static void test_unsubscribe_disconnect(void **state)
     wait_subscriptions(&t, 1, a); /* quiet was silent past the timeout; a kept talking */
     struct scbr_router_stats s;
     stats(&t, &s);
-    assert_int_equal(s.dropped_subscribers, 2);
-    assert_int_equal(s.unsubscribed, 1);
-    assert_int_equal(s.refused_other, 2);
+    assert_int_equal(s.host.dropped_subscribers, 2);
+    assert_int_equal(s.enclave.unsubscribed, 1);
+    assert_int_equal(s.enclave.refused_other, 2);
     scbr_client_close(a);
     scbr_client_close(quiet);
     scbr_client_close(pub);
@@ -441,15 +475,15 @@ static void test_restart(void **state)
     router_start(&t, "restart-state", endpoint, 1000);
     struct cloister_err err;
     assert_int_equal(scbr_client_stats(sub, &s, WAIT_MS, &err), 0); /* sub reconnected */
-    assert_int_equal(s.subscriptions, 2);
+    assert_int_equal(s.enclave.subscriptions, 2);
     assert_int_equal(scbr_client_send_raw(pub, copy, len, &err), 0);
     publish(pub, "symbol = \"ACNE\"", "after");
     expect_payload(sub, "after");
     expect_nothing(sub);
     wait_subscriptions(&t, 1, sub); /* the vanished subscriber timed out; sub kept talking */
     stats(&t, &s);
-    assert_int_equal(s.refused_replayed, 1);
-    assert_int_equal(s.dropped_subscribers, 1);
+    assert_int_equal(s.enclave.refused_replayed, 1);
+    assert_int_equal(s.host.dropped_subscribers, 1);
     scbr_client_close(sub);
     scbr_client_close(pub);
     router_stop(&t);
@@ -516,9 +550,9 @@ static int setup(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_provisioning), cmocka_unit_test(test_end_to_end),
-        cmocka_unit_test(test_refusals), cmocka_unit_test(test_payload_end_to_end),
-        cmocka_unit_test(test_unsubscribe_disconnect), cmocka_unit_test(test_enclave_crash),
-        cmocka_unit_test(test_restart)};
+        cmocka_unit_test(test_keys), cmocka_unit_test(test_provisioning),
+        cmocka_unit_test(test_end_to_end), cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_payload_end_to_end), cmocka_unit_test(test_unsubscribe_disconnect),
+        cmocka_unit_test(test_enclave_crash), cmocka_unit_test(test_restart)};
     return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -177,7 +177,8 @@ scbr_aspe_key *scbr_aspe_keygen(const struct scbr_aspe_attr *schema, size_t n,
     for (size_t i = 0; i < n; i++) {
         if (!scbr_name_valid(schema[i].name, strlen(schema[i].name)) ||
             !(schema[i].scale > 0) || !isfinite(schema[i].scale)) {
-            cloister_errf(err, CLOISTER_E_INVALID, "aspe: schema attribute %zu: bad name or scale", i);
+            cloister_errf(err, CLOISTER_E_INVALID,
+                          "aspe: schema attribute %zu: bad name or scale", i);
             free(work);
             scbr_aspe_key_free(k);
             return NULL;
@@ -197,13 +198,13 @@ scbr_aspe_key *scbr_aspe_keygen(const struct scbr_aspe_attr *schema, size_t n,
     free(work);
     randstream_wipe(&rs);
     if (rc != 0 || rs.failed) {
-        cloister_errf(err, CLOISTER_E_INVALID, "aspe: could not draw a well-conditioned key");
+        cloister_errf(err, CLOISTER_E_FAILED, "aspe: could not draw a well-conditioned key");
         scbr_aspe_key_free(k);
         return NULL;
     }
     return k;
 nomem:
-    cloister_errf(err, CLOISTER_E_INVALID, "aspe: out of memory");
+    cloister_errf(err, CLOISTER_E_NO_MEMORY, "aspe: out of memory");
     scbr_aspe_key_free(k);
     return NULL;
 }
@@ -269,14 +270,14 @@ double *scbr_aspe_encrypt_pub(const scbr_aspe_key *k, const struct scbr_pub *p,
         const struct scbr_value *val = scbr_pub_get(p, k->names[i]);
         double x;
         if (!val || !numeric(val, &x)) {
-            cloister_errf(err, CLOISTER_E_INVALID, "aspe: the publication lacks numeric attribute '%s'",
-                           k->names[i]);
+            cloister_errf(err, CLOISTER_E_INVALID,
+                          "aspe: the publication lacks numeric attribute '%s'", k->names[i]);
             return NULL;
         }
         double g = x * k->scale[i], r = round(g);
         if (fabs(g - r) > 1e-6 * fmax(1, fabs(g)) || fabs(r) > ASPE_GRID_MAX) {
-            cloister_errf(err, CLOISTER_E_INVALID, "aspe: '%s' is off the grid or beyond 2^16 after scaling",
-                           k->names[i]);
+            cloister_errf(err, CLOISTER_E_INVALID,
+                          "aspe: '%s' is off the grid or beyond 2^16 after scaling", k->names[i]);
             return NULL;
         }
         v[i] = r;
@@ -291,7 +292,8 @@ double *scbr_aspe_encrypt_pub(const scbr_aspe_key *k, const struct scbr_pub *p,
     randstream_wipe(&rs);
     crypto_wipe(v, sizeof v);
     if (!ct || rs.failed) {
-        cloister_errf(err, CLOISTER_E_INVALID, "aspe: %s", ct ? "no randomness" : "out of memory");
+        cloister_errf(err, ct ? CLOISTER_E_SYSTEM : CLOISTER_E_NO_MEMORY, "aspe: %s",
+                      ct ? "no randomness" : "out of memory");
         free(ct);
         return NULL;
     }
@@ -338,22 +340,25 @@ static int to_bounds(const scbr_aspe_key *k, const struct scbr_pred *q, struct b
 {
     long j = attr_index(k, q->name);
     if (j < 0) {
-        cloister_errf(err, CLOISTER_E_INVALID, "aspe: attribute '%s' is not in the schema", q->name);
+        cloister_errf(err, CLOISTER_E_INVALID, "aspe: attribute '%s' is not in the schema",
+                      q->name);
         return -1;
     }
     if (q->op == SCBR_EXISTS)
         return 0;
     double x;
     if (q->op == SCBR_NE || q->op == SCBR_PREFIX || !numeric(&q->value, &x)) {
-        cloister_errf(err, CLOISTER_E_INVALID, "aspe: cannot express '%s %s' (only = < <= > >= on numbers)",
-                       q->name, scbr_op_name(q->op));
+        cloister_errf(err, CLOISTER_E_INVALID,
+                      "aspe: cannot express '%s %s' (only = < <= > >= on numbers)", q->name,
+                      scbr_op_name(q->op));
         return -1;
     }
     double g = x * k->scale[j], r = round(g);
     if (fabs(g - r) <= 1e-9 * fmax(1, fabs(g)))
         g = r;
     if (fabs(g) > ASPE_GRID_MAX) {
-        cloister_errf(err, CLOISTER_E_INVALID, "aspe: bound on '%s' is beyond 2^16 after scaling", q->name);
+        cloister_errf(err, CLOISTER_E_INVALID, "aspe: bound on '%s' is beyond 2^16 after scaling",
+                      q->name);
         return -1;
     }
     double lo = q->op == SCBR_GT ? floor(g) + 1 : ceil(g);
@@ -383,28 +388,23 @@ static int grow(void **v, size_t *cap, size_t need, size_t esize)
 int scbr_aspe_index_add(scbr_aspe_index *idx, const scbr_aspe_key *k, const struct scbr_sub *s,
                         uint32_t id, struct cloister_err *err)
 {
-    if (k->dim != idx->dim) {
-        cloister_errf(err, CLOISTER_E_INVALID, "aspe: key and index dimensions differ");
-        return -1;
-    }
+    if (k->dim != idx->dim)
+        return cloister_errf(err, CLOISTER_E_INVALID, "aspe: key and index dimensions differ");
     struct bound *b = malloc(2 * s->n * sizeof *b);
     size_t nb = 0;
-    if (!b) {
-        cloister_errf(err, CLOISTER_E_INVALID, "aspe: out of memory");
-        return -1;
-    }
+    if (!b)
+        return cloister_errf(err, CLOISTER_E_NO_MEMORY, "aspe: out of memory");
     for (size_t i = 0; i < s->n; i++)
         if (to_bounds(k, &s->preds[i], b, &nb, err) != 0) {
             free(b);
-            return -1;
+            return CLOISTER_E_INVALID;
         }
     size_t two = 2 * k->dim;
     if (idx->nbounds + nb > UINT32_MAX ||
         grow((void **)&idx->bounds, &idx->capbounds, (idx->nbounds + nb) * two, sizeof(double)) ||
         grow((void **)&idx->subs, &idx->capsubs, idx->nsubs + 1, sizeof *idx->subs)) {
         free(b);
-        cloister_errf(err, CLOISTER_E_INVALID, "aspe: out of memory");
-        return -1;
+        return cloister_errf(err, CLOISTER_E_NO_MEMORY, "aspe: out of memory");
     }
     struct randstream rs = {.at = 0};
     double q[64 + EXTRA_DIMS];
@@ -419,10 +419,8 @@ int scbr_aspe_index_add(scbr_aspe_index *idx, const scbr_aspe_key *k, const stru
     crypto_wipe(q, sizeof q);
     randstream_wipe(&rs);
     free(b);
-    if (rs.failed) {
-        cloister_errf(err, CLOISTER_E_INVALID, "aspe: no randomness");
-        return -1;
-    }
+    if (rs.failed)
+        return cloister_errf(err, CLOISTER_E_SYSTEM, "aspe: no randomness");
     idx->subs[idx->nsubs++] = (struct asub){id, (uint32_t)idx->nbounds};
     idx->nbounds += nb;
     return 0;

@@ -5,11 +5,12 @@
  * Headers travel in envelopes (scbr_proto.h) under the key derived from SK, with a random
  * nonce per message and a sequence number that increases by one per sealed message. Deliveries
  * that arrive while the client waits for an answer (a subscribe's id) are kept in order for
- * scbr_client_receive. Payloads are the application's; scbr_payload_seal/open protect them end
- * to end under another key derived from SK. */
+ * scbr_client_receive. Payloads are the application's; scbr_client_payload_seal/open protect
+ * them end to end under another key derived from SK. */
 #include <cloister/crypto.h>
-#include <cloister/scbr_router.h>
-#include <cloister/tee_trust.h>
+#include <cloister/scbr_client.h>
+#include <cloister/tee_trust.h> /* the local platform: scbr_client_provision_local */
+#include <cloister/tee_verify.h>
 
 #include <errno.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@
 
 #include <zmq.h>
 
+#include "scbr/client/scbr_client_raw.h"
 #include "scbr/common/scbr_proto.h"
 #include "util/fileio.h"
 
@@ -51,34 +53,34 @@ static int sk_path(char *out, size_t cap, const char *dir, struct cloister_err *
     return 0;
 }
 
-int scbr_keys_create(const char *dir, struct cloister_err *err)
+int scbr_client_keys_create(const char *dir, struct cloister_err *err)
 {
     char path[4096];
     uint8_t sk[SCBR_SK_LEN];
-    if (sk_path(path, sizeof path, dir, err) != 0)
-        return -1;
-    if (access(path, F_OK) == 0)
-        return 0;
+    int rc = sk_path(path, sizeof path, dir, err);
+    if (rc != 0 || access(path, F_OK) == 0) /* a key that exists is kept */
+        return rc;
     if (file_mkdirs(dir, 0700) != 0)
-        return cloister_errf(err, CLOISTER_E_INVALID, "cannot create %.200s", dir);
-    int rc = crypto_random(sk, sizeof sk) == 0 && file_write_atomic(path, sk, sizeof sk, 0600) == 0
-                 ? 0
-                 : cloister_errf(err, CLOISTER_E_INVALID, "cannot write the key %.200s", path);
+        return cloister_errf(err, CLOISTER_E_SYSTEM, "cannot create %.200s: %s", dir,
+                             strerror(errno));
+    if (crypto_random(sk, sizeof sk) != 0 || file_write_atomic(path, sk, sizeof sk, 0600) != 0)
+        rc = cloister_errf(err, CLOISTER_E_SYSTEM, "cannot write the key %.200s", path);
     crypto_wipe(sk, sizeof sk);
     return rc;
 }
 
-int scbr_keys_load(const char *dir, uint8_t sk[SCBR_SK_LEN], struct cloister_err *err)
+int scbr_client_keys_load(const char *dir, uint8_t sk[SCBR_SK_LEN], struct cloister_err *err)
 {
     char path[4096];
     uint8_t *data = NULL;
     size_t len = 0;
-    if (sk_path(path, sizeof path, dir, err) != 0)
-        return -1;
-    int rc = 0;
+    int rc = sk_path(path, sizeof path, dir, err);
+    if (rc != 0)
+        return rc;
     if (file_read_all(path, 64, &data, &len) != 0)
-        rc = cloister_errf(err, CLOISTER_E_INVALID, "cannot read the key %.180s (run `cloister scbr provision` first)",
-                       path);
+        rc = cloister_errf(err, errno == ENOENT ? CLOISTER_E_NOT_FOUND : CLOISTER_E_SYSTEM,
+                           "cannot read the key %.180s (run `cloister scbr provision` first)",
+                           path);
     else if (len != SCBR_SK_LEN)
         rc = cloister_errf(err, CLOISTER_E_INVALID, "%.200s: a key has exactly 32 bytes", path);
     else
@@ -94,19 +96,22 @@ int scbr_keys_load(const char *dir, uint8_t sk[SCBR_SK_LEN], struct cloister_err
 
 static const char PAYLOAD_AAD[] = "cloister-scbr-payload-v1";
 
-int scbr_payload_seal(const uint8_t sk[SCBR_SK_LEN], const void *pt, size_t len, uint8_t **out,
-                      size_t *out_len, struct cloister_err *err)
+int scbr_client_payload_seal(const uint8_t sk[SCBR_SK_LEN], const void *pt, size_t len,
+                             uint8_t **out, size_t *out_len, struct cloister_err *err)
 {
     uint8_t key[32];
     *out_len = SCBR_NONCE_LEN + len + SCBR_TAG_LEN;
-    if (len > SCBR_MSG_PAYLOAD_MAX - SCBR_NONCE_LEN - SCBR_TAG_LEN || !(*out = malloc(*out_len)))
-        return cloister_errf(err, CLOISTER_E_INVALID, "payload too large or out of memory");
+    if (len > SCBR_MSG_PAYLOAD_MAX - SCBR_NONCE_LEN - SCBR_TAG_LEN)
+        return cloister_errf(err, CLOISTER_E_TOO_BIG, "payload: %zu bytes, at most %u", len,
+                             SCBR_MSG_PAYLOAD_MAX - SCBR_NONCE_LEN - SCBR_TAG_LEN);
+    if (!(*out = malloc(*out_len)))
+        return cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
     int rc = scbr_derive_key(key, sk, SCBR_KEY_PAYLOAD) == 0 &&
                      crypto_random(*out, SCBR_NONCE_LEN) == 0 &&
                      crypto_aead_seal(CRYPTO_AES256_GCM, key, *out, PAYLOAD_AAD,
                                       sizeof PAYLOAD_AAD, pt, len, *out + SCBR_NONCE_LEN) == 0
                  ? 0
-                 : cloister_errf(err, CLOISTER_E_INVALID, "cannot seal the payload");
+                 : cloister_errf(err, CLOISTER_E_FAILED, "cannot seal the payload");
     crypto_wipe(key, sizeof key);
     if (rc != 0) {
         free(*out);
@@ -115,21 +120,23 @@ int scbr_payload_seal(const uint8_t sk[SCBR_SK_LEN], const void *pt, size_t len,
     return rc;
 }
 
-int scbr_payload_open(const uint8_t sk[SCBR_SK_LEN], const void *sealed, size_t len,
-                      uint8_t **out, size_t *out_len, struct cloister_err *err)
+int scbr_client_payload_open(const uint8_t sk[SCBR_SK_LEN], const void *sealed, size_t len,
+                             uint8_t **out, size_t *out_len, struct cloister_err *err)
 {
     uint8_t key[32];
     const uint8_t *in = sealed;
     if (len < SCBR_NONCE_LEN + SCBR_TAG_LEN)
-        return cloister_errf(err, CLOISTER_E_INVALID, "payload: %zu bytes is too short to be sealed", len);
+        return cloister_errf(err, CLOISTER_E_INVALID,
+                             "payload: %zu bytes is too short to be sealed", len);
     *out_len = len - SCBR_NONCE_LEN - SCBR_TAG_LEN;
     if (!(*out = malloc(*out_len ? *out_len : 1)))
-        return cloister_errf(err, CLOISTER_E_INVALID, "out of memory");
+        return cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
     int rc = scbr_derive_key(key, sk, SCBR_KEY_PAYLOAD) == 0 &&
                      crypto_aead_open(CRYPTO_AES256_GCM, key, in, PAYLOAD_AAD, sizeof PAYLOAD_AAD,
                                       in + SCBR_NONCE_LEN, len - SCBR_NONCE_LEN, *out) == 0
                  ? 0
-                 : cloister_errf(err, CLOISTER_E_INVALID, "payload: authentication failed (altered, or another SK)");
+                 : cloister_errf(err, CLOISTER_E_DENIED,
+                                 "payload: authentication failed (altered, or another SK)");
     crypto_wipe(key, sizeof key);
     if (rc != 0) {
         free(*out);
@@ -145,7 +152,7 @@ scbr_client *scbr_client_connect(const char *endpoint, const uint8_t *sk,
 {
     scbr_client *c = calloc(1, sizeof *c);
     if (!c) {
-        cloister_errf(err, CLOISTER_E_INVALID, "out of memory");
+        cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
         return NULL;
     }
     wire_writer_init(&c->env);
@@ -153,7 +160,7 @@ scbr_client *scbr_client_connect(const char *endpoint, const uint8_t *sk,
     uint8_t key[32];
     int hwm = 1000000, linger = 2000;
     if (crypto_random(c->id, sizeof c->id) != 0) {
-        cloister_errf(err, CLOISTER_E_INVALID, "no randomness");
+        cloister_errf(err, CLOISTER_E_SYSTEM, "no randomness");
         goto bad;
     }
     c->id[0] |= 0x80; /* routing ids starting with 0 are ZeroMQ's own */
@@ -162,7 +169,7 @@ scbr_client *scbr_client_connect(const char *endpoint, const uint8_t *sk,
             c->aead = crypto_aead_new(CRYPTO_AES256_GCM, key);
         crypto_wipe(key, sizeof key);
         if (!c->aead) {
-            cloister_errf(err, CLOISTER_E_INVALID, "cannot set up the header key");
+            cloister_errf(err, CLOISTER_E_FAILED, "cannot set up the header key");
             goto bad;
         }
     }
@@ -172,7 +179,7 @@ scbr_client *scbr_client_connect(const char *endpoint, const uint8_t *sk,
         zmq_setsockopt(c->sock, ZMQ_SNDHWM, &hwm, sizeof hwm) != 0 ||
         zmq_setsockopt(c->sock, ZMQ_LINGER, &linger, sizeof linger) != 0 ||
         zmq_connect(c->sock, endpoint) != 0) {
-        cloister_errf(err, CLOISTER_E_INVALID, "zeromq: %s", zmq_strerror(zmq_errno()));
+        cloister_errf(err, CLOISTER_E_SYSTEM, "zeromq: %s", zmq_strerror(zmq_errno()));
         goto bad;
     }
     return c;
@@ -184,7 +191,8 @@ bad:
 static int send_frame(scbr_client *c, const void *buf, size_t len, struct cloister_err *err)
 {
     if (zmq_send(c->sock, buf, len, 0) < 0)
-        return cloister_errf(err, CLOISTER_E_INVALID, "cannot send: %s", zmq_strerror(zmq_errno()));
+        return cloister_errf(err, CLOISTER_E_SYSTEM, "cannot send: %s",
+                             zmq_strerror(zmq_errno()));
     return 0;
 }
 
@@ -194,7 +202,7 @@ static int send_plain(scbr_client *c, uint8_t kind, const void *body, size_t len
     c->msg.len = 0;
     scbr_msg_encode(&c->msg, kind, body, len, NULL, 0);
     if (!wire_writer_ok(&c->msg))
-        return cloister_errf(err, CLOISTER_E_INVALID, "out of memory");
+        return cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
     return send_frame(c, c->msg.buf, c->msg.len, err);
 }
 
@@ -203,10 +211,13 @@ static int send_sealed(scbr_client *c, uint8_t kind, const void *pt, size_t pt_l
                        const void *payload, size_t payload_len, struct cloister_err *err)
 {
     if (!c->aead)
-        return cloister_errf(err, CLOISTER_E_INVALID, "this client has no key");
+        return cloister_errf(err, CLOISTER_E_STATE, "this client has no key");
+    if (pt_len > SCBR_HEADER_MAX)
+        return cloister_errf(err, CLOISTER_E_TOO_BIG, "header: %zu bytes, at most %u", pt_len,
+                             SCBR_HEADER_MAX);
     if (!c->nonces_left) {
         if (crypto_random(c->nonces, sizeof c->nonces) != 0)
-            return cloister_errf(err, CLOISTER_E_INVALID, "no randomness");
+            return cloister_errf(err, CLOISTER_E_SYSTEM, "no randomness");
         c->nonces_left = NONCE_POOL;
     }
     const uint8_t *nonce = c->nonces + --c->nonces_left * SCBR_NONCE_LEN;
@@ -214,10 +225,10 @@ static int send_sealed(scbr_client *c, uint8_t kind, const void *pt, size_t pt_l
     c->msg.len = 0;
     if (scbr_envelope_seal(c->aead, kind, c->id, sizeof c->id, ++c->seq, nonce, pt, pt_len,
                            &c->env) != 0)
-        return cloister_errf(err, CLOISTER_E_INVALID, "cannot seal the header");
+        return cloister_errf(err, CLOISTER_E_FAILED, "cannot seal the header");
     scbr_msg_encode(&c->msg, kind, c->env.buf, c->env.len, payload, payload_len);
     if (!wire_writer_ok(&c->msg) || !wire_writer_ok(&c->env))
-        return cloister_errf(err, CLOISTER_E_INVALID, "out of memory");
+        return cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
     return send_frame(c, c->msg.buf, c->msg.len, err);
 }
 
@@ -244,8 +255,28 @@ static int keep(scbr_client *c, const uint8_t *data, size_t len)
     return 0;
 }
 
+/* The code of the router's refusal of a message (its enum scbr_status). */
+static int refusal_code(uint8_t status)
+{
+    switch (status) {
+    case SCBR_ST_TAMPERED:
+    case SCBR_ST_REPLAYED:
+    case SCBR_ST_TRUNCATED:
+    case SCBR_ST_DENIED:
+        return CLOISTER_E_DENIED;
+    case SCBR_ST_NO_KEY:
+        return CLOISTER_E_STATE;
+    case SCBR_ST_FULL:
+        return CLOISTER_E_TOO_BIG;
+    case SCBR_ST_INVALID:
+        return CLOISTER_E_INVALID;
+    default:
+        return CLOISTER_E_FAILED;
+    }
+}
+
 /* Waits for a reply of kind `want` (deliveries meanwhile are kept). 1 and *body (malloc'd) on
- * arrival, 0 on timeout, -1 on an error reply or failure. */
+ * arrival, 0 on timeout, a negative code on an error reply or failure. */
 static int wait_for(scbr_client *c, uint8_t want, int timeout_ms, uint8_t **body, size_t *len,
                     struct cloister_err *err)
 {
@@ -253,36 +284,36 @@ static int wait_for(scbr_client *c, uint8_t want, int timeout_ms, uint8_t **body
     for (;;) {
         int n = zmq_poll(&item, 1, timeout_ms);
         if (n < 0)
-            return cloister_errf(err, CLOISTER_E_INVALID, "zeromq poll: %s", zmq_strerror(zmq_errno()));
+            return cloister_errf(err, CLOISTER_E_SYSTEM, "zeromq poll: %s",
+                                 zmq_strerror(zmq_errno()));
         if (n == 0)
             return 0;
         zmq_msg_t m;
         zmq_msg_init(&m);
         if (zmq_msg_recv(&m, c->sock, 0) < 0) {
             zmq_msg_close(&m);
-            return cloister_errf(err, CLOISTER_E_INVALID, "cannot receive: %s", zmq_strerror(zmq_errno()));
+            return cloister_errf(err, CLOISTER_E_SYSTEM, "cannot receive: %s",
+                                 zmq_strerror(zmq_errno()));
         }
         struct scbr_reply r;
-        int rc = 2;
-        if (scbr_reply_decode(&r, zmq_msg_data(&m), zmq_msg_size(&m), err) != 0) {
-            rc = -1;
-        } else if (r.kind == SCBR_REPLY_ERROR) {
-            snprintf(err->msg, sizeof err->msg, "the router refused: %s: %.*s",
-                     scbr_status_name(r.status), (int)(r.body_len < 200 ? r.body_len : 200),
-                     (const char *)r.body);
-            rc = -1;
-        } else if (r.kind == want) {
-            rc = (*body = malloc(r.body_len ? r.body_len : 1)) ? 1
-                                                                : cloister_errf(err, CLOISTER_E_INVALID, "out of memory");
+        int rc = scbr_reply_decode(&r, zmq_msg_data(&m), zmq_msg_size(&m), err);
+        if (rc == 0 && r.kind == SCBR_REPLY_ERROR) {
+            rc = cloister_errf(err, refusal_code(r.status), "the router refused: %s: %.*s",
+                               scbr_status_name(r.status),
+                               (int)(r.body_len < 200 ? r.body_len : 200), (const char *)r.body);
+        } else if (rc == 0 && r.kind == want) {
+            rc = (*body = malloc(r.body_len ? r.body_len : 1))
+                     ? 1
+                     : cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
             if (rc == 1) {
                 memcpy(*body, r.body, r.body_len);
                 *len = r.body_len;
             }
-        } else if (r.kind == SCBR_REPLY_DELIVERY && keep(c, r.body, r.body_len) != 0) {
-            rc = cloister_errf(err, CLOISTER_E_INVALID, "out of memory");
+        } else if (rc == 0 && r.kind == SCBR_REPLY_DELIVERY && keep(c, r.body, r.body_len) != 0) {
+            rc = cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
         }
         zmq_msg_close(&m);
-        if (rc != 2)
+        if (rc != 0)
             return rc;
     }
 }
@@ -292,8 +323,9 @@ static int expect(scbr_client *c, uint8_t want, int timeout_ms, uint8_t **body, 
 {
     int rc = wait_for(c, want, timeout_ms, body, len, err);
     if (rc == 0)
-        return cloister_errf(err, CLOISTER_E_INVALID, "no answer from the router within the timeout");
-    return rc == 1 ? 0 : -1;
+        return cloister_errf(err, CLOISTER_E_TIMEOUT,
+                             "no answer from the router within the timeout");
+    return rc == 1 ? 0 : rc;
 }
 
 int scbr_client_provision(scbr_client *c, struct tee_verifier *v,
@@ -306,42 +338,46 @@ int scbr_client_provision(scbr_client *c, struct tee_verifier *v,
     struct cloister_err terr = {0};
     struct tee_secret secret = {SCBR_SECRET_NAME, sk, SCBR_SK_LEN};
     int rc = tee_prov_nonce(nonce, err);
-    if (rc == 0 && (send_plain(c, SCBR_MSG_PROV_OFFER, nonce, sizeof nonce, err) != 0 ||
-                    expect(c, SCBR_REPLY_OFFER, timeout_ms, &offer, &offer_len, err) != 0))
-        rc = -1;
+    if (rc == 0)
+        rc = send_plain(c, SCBR_MSG_PROV_OFFER, nonce, sizeof nonce, err);
+    if (rc == 0)
+        rc = expect(c, SCBR_REPLY_OFFER, timeout_ms, &offer, &offer_len, err);
     if (rc == 0 && tee_prov_package(v, policy, nonce, sizeof nonce, offer, offer_len, &secret, 1,
                                     &package, &package_len, claims ? claims : &local,
                                     &terr) != 0)
-        rc = cloister_errf(err, CLOISTER_E_INVALID, "the router enclave's evidence was refused: %.200s", terr.msg);
-    if (rc == 0 && (send_plain(c, SCBR_MSG_PROV_ACCEPT, package, package_len, err) != 0 ||
-                    expect(c, SCBR_REPLY_PROVISIONED, timeout_ms, &held, &held_len, err) != 0))
-        rc = -1;
+        rc = cloister_errf(err, CLOISTER_E_DENIED,
+                           "the router enclave's evidence was refused: %.200s", terr.msg);
+    if (rc == 0)
+        rc = send_plain(c, SCBR_MSG_PROV_ACCEPT, package, package_len, err);
+    if (rc == 0)
+        rc = expect(c, SCBR_REPLY_PROVISIONED, timeout_ms, &held, &held_len, err);
     free(offer);
     free(package);
     free(held);
     return rc;
 }
 
-int scbr_provision_local(scbr_router *r, const char *home, const uint8_t sk[SCBR_SK_LEN],
-                         int timeout_ms, struct cloister_err *err)
+int scbr_client_provision_local(const char *endpoint, const uint8_t mrenclave[32],
+                                const char *home, const uint8_t sk[SCBR_SK_LEN], int timeout_ms,
+                                struct cloister_err *err)
 {
-    uint8_t mre[32], mrs[32];
     struct cloister_err terr = {0};
     struct tee_policy p;
     tee_policy_default(&p);
-    p.mrenclave = (const uint8_t(*)[TEE_HASH_LEN])mre;
+    p.mrenclave = (const uint8_t(*)[TEE_HASH_LEN])mrenclave;
     p.n_mrenclave = 1;
     p.allow_simulated = true;
     tee_platform *platform = tee_platform_open(home, &terr);
     tee_verifier *v = platform ? tee_verifier_new_file(tee_platform_ca_path(platform), &terr)
                                : NULL;
     scbr_client *c = NULL;
-    int rc = v && scbr_router_identity(r, mre, mrs) == 0
-                 ? 0
-                 : cloister_errf(err, CLOISTER_E_INVALID, "no verifier for the local platform: %s", terr.msg);
-    if (rc == 0 && (!(c = scbr_client_connect(scbr_router_endpoint(r), NULL, err)) ||
-                    scbr_client_provision(c, v, &p, sk, NULL, timeout_ms, err) != 0))
-        rc = -1;
+    int rc = v ? 0
+               : cloister_errf(err, terr.code, "no verifier for the local platform: %s",
+                               terr.msg);
+    if (rc == 0 && !(c = scbr_client_connect(endpoint, NULL, &terr)))
+        rc = cloister_errf(err, terr.code, "%s", terr.msg);
+    if (rc == 0)
+        rc = scbr_client_provision(c, v, &p, sk, NULL, timeout_ms, err);
     scbr_client_close(c);
     tee_verifier_free(v);
     tee_platform_free(platform);
@@ -354,14 +390,14 @@ int scbr_client_subscribe(scbr_client *c, const struct scbr_sub *s, uint32_t *id
     size_t len;
     uint8_t *enc = scbr_sub_encode(s, &len), *body = NULL;
     if (!enc)
-        return cloister_errf(err, CLOISTER_E_INVALID, "out of memory");
+        return cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
     int rc = send_sealed(c, SCBR_MSG_SUBSCRIBE, enc, len, NULL, 0, err);
     crypto_wipe(enc, len);
     free(enc);
     if (rc == 0)
         rc = expect(c, SCBR_REPLY_SUBSCRIBED, timeout_ms, &body, &len, err);
     if (rc == 0 && len != 4)
-        rc = cloister_errf(err, CLOISTER_E_INVALID, "the router's answer has no subscription id");
+        rc = cloister_errf(err, CLOISTER_E_PROTOCOL, "the router's answer has no subscription id");
     if (rc == 0)
         *id = (uint32_t)body[0] << 24 | (uint32_t)body[1] << 16 | (uint32_t)body[2] << 8 |
               body[3];
@@ -391,7 +427,7 @@ int scbr_client_publish(scbr_client *c, const struct scbr_pub *header, const voi
     size_t hlen;
     uint8_t *enc = scbr_pub_encode(&bare, &hlen);
     if (!enc)
-        return cloister_errf(err, CLOISTER_E_INVALID, "out of memory");
+        return cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
     int rc = send_sealed(c, SCBR_MSG_PUBLISH, enc, hlen, payload, len, err);
     crypto_wipe(enc, hlen);
     free(enc);
@@ -426,7 +462,7 @@ int scbr_client_stats(scbr_client *c, struct scbr_router_stats *st, int timeout_
     if (rc == 0)
         rc = expect(c, SCBR_REPLY_STATS, timeout_ms, &body, &len, err);
     if (rc == 0 && scbr_stats_decode(st, body, len) != 0)
-        rc = cloister_errf(err, CLOISTER_E_INVALID, "the router's statistics are malformed");
+        rc = cloister_errf(err, CLOISTER_E_PROTOCOL, "the router's statistics are malformed");
     free(body);
     return rc;
 }
@@ -435,7 +471,7 @@ int scbr_client_last_sent(const scbr_client *c, const uint8_t **msg, size_t *len
 {
     *msg = c->msg.buf;
     *len = c->msg.len;
-    return c->msg.len ? 0 : -1;
+    return c->msg.len ? 0 : CLOISTER_E_STATE;
 }
 
 int scbr_client_send_raw(scbr_client *c, const void *msg, size_t len, struct cloister_err *err)
@@ -448,8 +484,7 @@ void scbr_client_close(scbr_client *c)
     if (!c)
         return;
     if (c->sock) {
-        struct cloister_err err;
-        send_plain(c, SCBR_MSG_BYE, NULL, 0, &err);
+        send_plain(c, SCBR_MSG_BYE, NULL, 0, NULL); /* best effort: the idle timeout remains */
         zmq_close(c->sock);
     }
     if (c->ctx)

@@ -233,7 +233,7 @@ static void numeric_pub(struct scbr_text *t, struct rng *r)
 }
 
 int scbr_gen(enum scbr_workload kind, size_t nsubs, size_t npubs, uint64_t seed, char **subs,
-             size_t *subs_len, char **pubs, size_t *pubs_len)
+             size_t *subs_len, char **pubs, size_t *pubs_len, struct cloister_err *err)
 {
     struct rng r;
     rng_seed(&r, seed);
@@ -242,7 +242,7 @@ int scbr_gen(enum scbr_workload kind, size_t nsubs, size_t npubs, uint64_t seed,
     bool numbered = kind == SCBR_WORKLOAD_STOCK_NUMERIC;
     if (stock) {
         if (!(mk = malloc(sizeof *mk)))
-            return -1;
+            return cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
         market_simulate(mk, &r);
     }
     struct scbr_text ts = {0}, tp = {0};
@@ -273,5 +273,5 @@ int scbr_gen(enum scbr_workload kind, size_t nsubs, size_t npubs, uint64_t seed,
     free(*subs);
     free(*pubs);
     *subs = *pubs = NULL;
-    return -1;
+    return cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
 }

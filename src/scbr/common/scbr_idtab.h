@@ -6,10 +6,11 @@
 #define CLOISTER_SCBR_IDTAB_H
 
 #include <cloister/scbr.h>
-#include <cloister/scbr_router.h>
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "scbr/common/scbr_proto.h" /* SCBR_SENDER_MAX */
 
 struct scbr_ident {
     uint8_t len;

@@ -78,14 +78,16 @@ static bool value_valid(const struct scbr_value *v, struct cloister_err *err, co
         return false;
     case SCBR_STRING:
         if (v->u.s.len > SCBR_STRING_MAX) {
-            cloister_errf(err, CLOISTER_E_INVALID, "%s: string longer than %d bytes", what, SCBR_STRING_MAX);
+            cloister_errf(err, CLOISTER_E_TOO_BIG, "%s: string longer than %d bytes", what,
+                          SCBR_STRING_MAX);
             return false;
         }
         if (!v->u.s.ptr && v->u.s.len)
             return false;
         if (scbr_utf8_valid(v->u.s.ptr, v->u.s.len))
             return true;
-        cloister_errf(err, CLOISTER_E_INVALID, "%s: string is not valid UTF-8 (or holds a NUL byte)", what);
+        cloister_errf(err, CLOISTER_E_INVALID,
+                      "%s: string is not valid UTF-8 (or holds a NUL byte)", what);
         return false;
     }
     cloister_errf(err, CLOISTER_E_INVALID, "%s: unknown value type", what);
@@ -155,14 +157,16 @@ struct scbr_sub *scbr_sub_copy_into(void *block, const struct scbr_pred *preds, 
 struct scbr_sub *scbr_sub_new(const struct scbr_pred *preds, size_t n, struct cloister_err *err)
 {
     if (n == 0 || n > SCBR_ITEMS_MAX) {
-        cloister_errf(err, CLOISTER_E_INVALID, "a subscription needs 1 to %d predicates", SCBR_ITEMS_MAX);
+        cloister_errf(err, CLOISTER_E_INVALID, "a subscription needs 1 to %d predicates",
+                      SCBR_ITEMS_MAX);
         return NULL;
     }
     for (size_t i = 0; i < n; i++) {
         if (!name_ok(preds[i].name, err))
             return NULL;
         if ((unsigned)preds[i].op > SCBR_EXISTS) {
-            cloister_errf(err, CLOISTER_E_INVALID, "predicate on '%s': unknown operator", preds[i].name);
+            cloister_errf(err, CLOISTER_E_INVALID, "predicate on '%s': unknown operator",
+                          preds[i].name);
             return NULL;
         }
         if (preds[i].op == SCBR_EXISTS)
@@ -170,14 +174,15 @@ struct scbr_sub *scbr_sub_new(const struct scbr_pred *preds, size_t n, struct cl
         if (!value_valid(&preds[i].value, err, preds[i].name))
             return NULL;
         if (preds[i].op == SCBR_PREFIX && preds[i].value.type != SCBR_STRING) {
-            cloister_errf(err, CLOISTER_E_INVALID, "predicate on '%s': prefix needs a string", preds[i].name);
+            cloister_errf(err, CLOISTER_E_INVALID, "predicate on '%s': prefix needs a string",
+                          preds[i].name);
             return NULL;
         }
     }
     struct scbr_sub tmp = {n, (struct scbr_pred *)preds};
     void *block = malloc(scbr_sub_block_size(&tmp));
     if (!block) {
-        cloister_errf(err, CLOISTER_E_INVALID, "out of memory");
+        cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
         return NULL;
     }
     return scbr_sub_copy_into(block, preds, n);
@@ -192,7 +197,8 @@ struct scbr_pub *scbr_pub_new(const struct scbr_pair *pairs, size_t n, const voi
                               size_t payload_len, struct cloister_err *err)
 {
     if (n == 0 || n > SCBR_ITEMS_MAX) {
-        cloister_errf(err, CLOISTER_E_INVALID, "a publication needs 1 to %d attributes", SCBR_ITEMS_MAX);
+        cloister_errf(err, CLOISTER_E_INVALID, "a publication needs 1 to %d attributes",
+                      SCBR_ITEMS_MAX);
         return NULL;
     }
     size_t size = sizeof(struct scbr_pub) + n * sizeof *pairs + payload_len;
@@ -203,7 +209,7 @@ struct scbr_pub *scbr_pub_new(const struct scbr_pair *pairs, size_t n, const voi
     }
     struct scbr_pub *p = malloc(size);
     if (!p) {
-        cloister_errf(err, CLOISTER_E_INVALID, "out of memory");
+        cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
         return NULL;
     }
     p->n = n;
@@ -220,7 +226,8 @@ struct scbr_pub *scbr_pub_new(const struct scbr_pair *pairs, size_t n, const voi
     qsort(p->pairs, n, sizeof *p->pairs, pair_cmp);
     for (size_t i = 1; i < n; i++)
         if (strcmp(p->pairs[i - 1].name, p->pairs[i].name) == 0) {
-            cloister_errf(err, CLOISTER_E_INVALID, "attribute '%s' appears twice", p->pairs[i].name);
+            cloister_errf(err, CLOISTER_E_INVALID, "attribute '%s' appears twice",
+                          p->pairs[i].name);
             free(p);
             return NULL;
         }

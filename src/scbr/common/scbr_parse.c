@@ -63,8 +63,8 @@ static void describe_here(struct lexer *lx, char *out, size_t cap)
 
 static bool fail_at(struct lexer *lx, size_t pos, const char *expected, const char *found)
 {
-    cloister_errf(lx->err, CLOISTER_E_INVALID, "%s:%u:%zu: expected %s, found %s", lx->file, lx->line, pos + 1,
-                   expected, found);
+    cloister_errf(lx->err, CLOISTER_E_INVALID, "%s:%u:%zu: expected %s, found %s", lx->file,
+                  lx->line, pos + 1, expected, found);
     return false;
 }
 
@@ -275,7 +275,7 @@ static bool lexer_init(struct lexer *lx, const char *text, size_t len, const cha
 {
     *lx = (struct lexer){text, len, 0, file ? file : "<input>", line, err, malloc(2 * len + 2), 0};
     if (!lx->scratch)
-        cloister_errf(err, CLOISTER_E_INVALID, "out of memory");
+        cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
     return lx->scratch != NULL;
 }
 
@@ -290,7 +290,7 @@ struct scbr_sub *scbr_parse_sub(const char *text, size_t len, const char *file, 
     struct scbr_sub *s = NULL;
     size_t n = 0;
     if (!preds) {
-        cloister_errf(err, CLOISTER_E_INVALID, "out of memory");
+        cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
         goto done;
     }
     for (;;) {
@@ -324,7 +324,7 @@ struct scbr_pub *scbr_parse_pub(const char *text, size_t len, const char *file, 
     struct scbr_pub *p = NULL;
     size_t n = 0;
     if (!pairs) {
-        cloister_errf(err, CLOISTER_E_INVALID, "out of memory");
+        cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
         goto done;
     }
     for (;;) {
@@ -387,8 +387,9 @@ static int for_each_line(const char *text, size_t len, const char *file, struct 
             k++;
         if (k == n || line[k] == '#')
             continue;
-        if (item(ctx, line, n, file, lineno, err) != 0)
-            return -1;
+        int rc = item(ctx, line, n, file, lineno, err);
+        if (rc != 0)
+            return rc;
     }
     return 0;
 }
@@ -399,8 +400,7 @@ static int for_each_line(const char *text, size_t len, const char *file, struct 
             size_t cap = (list)->n ? 2 * (list)->n : 1;                                           \
             void *grown = realloc((list)->v, cap * sizeof *(list)->v);                            \
             if (!grown) {                                                                         \
-                cloister_errf(err, CLOISTER_E_INVALID, "out of memory");                                             \
-                return -1;                                                                        \
+                return cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");             \
             }                                                                                     \
             (list)->v = grown;                                                                    \
         }                                                                                         \
@@ -413,7 +413,7 @@ static int add_sub(void *ctx, const char *line, size_t n, const char *file, unsi
     struct scbr_sub_list *l = ctx;
     struct scbr_sub *s = scbr_parse_sub(line, n, file, lineno, err);
     if (!s)
-        return -1;
+        return CLOISTER_E_INVALID;
     LIST_PUSH(l, s, err);
     return 0;
 }
@@ -424,7 +424,7 @@ static int add_pub(void *ctx, const char *line, size_t n, const char *file, unsi
     struct scbr_pub_list *l = ctx;
     struct scbr_pub *p = scbr_parse_pub(line, n, file, lineno, err);
     if (!p)
-        return -1;
+        return CLOISTER_E_INVALID;
     LIST_PUSH(l, p, err);
     return 0;
 }
@@ -433,20 +433,20 @@ int scbr_parse_subs(const char *text, size_t len, const char *file, struct scbr_
                     struct cloister_err *err)
 {
     *out = (struct scbr_sub_list){0};
-    if (for_each_line(text, len, file ? file : "<input>", err, add_sub, out) == 0)
-        return 0;
-    scbr_sub_list_free(out);
-    return -1;
+    int rc = for_each_line(text, len, file ? file : "<input>", err, add_sub, out);
+    if (rc != 0)
+        scbr_sub_list_free(out);
+    return rc;
 }
 
 int scbr_parse_pubs(const char *text, size_t len, const char *file, struct scbr_pub_list *out,
                     struct cloister_err *err)
 {
     *out = (struct scbr_pub_list){0};
-    if (for_each_line(text, len, file ? file : "<input>", err, add_pub, out) == 0)
-        return 0;
-    scbr_pub_list_free(out);
-    return -1;
+    int rc = for_each_line(text, len, file ? file : "<input>", err, add_pub, out);
+    if (rc != 0)
+        scbr_pub_list_free(out);
+    return rc;
 }
 
 void scbr_sub_list_free(struct scbr_sub_list *l)

@@ -4,13 +4,20 @@
  * that the enclave can count them apart. */
 #include "scbr/common/scbr_proto.h"
 
-#include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
 
 static const char AAD_LABEL[] = "cloister-scbr-hdr-v1"; /* with its NUL: 21 bytes */
 
 #define SCBR_COUNT_(f) +1
+#define SCBR_PUT_(f) wire_put_u64(w, st->f);
+#define SCBR_GET_(f) st->f = wire_get_u64(r);
+enum {
+    ENCLAVE_COUNTERS = 0 SCBR_ENCLAVE_STATS(SCBR_COUNT_),
+    HOST_COUNTERS = 0 SCBR_HOST_STATS(SCBR_COUNT_),
+};
+_Static_assert(sizeof(struct scbr_enclave_stats) == 8 * ENCLAVE_COUNTERS &&
+                   sizeof(struct scbr_host_stats) == 8 * HOST_COUNTERS,
+               "SCBR_ENCLAVE_STATS and SCBR_HOST_STATS list every counter");
 
 const char *scbr_status_name(int status)
 {
@@ -20,26 +27,65 @@ const char *scbr_status_name(int status)
     return status >= 0 && status <= SCBR_ST_FAILED ? names[status] : "unknown status";
 }
 
-_Static_assert(sizeof(struct scbr_router_stats) == 8 * (0 SCBR_ROUTER_STATS(SCBR_COUNT_)),
-               "SCBR_ROUTER_STATS lists every counter");
+static void put_enclave(struct wire_writer *w, const struct scbr_enclave_stats *st)
+{
+    SCBR_ENCLAVE_STATS(SCBR_PUT_)
+}
+
+static void put_host(struct wire_writer *w, const struct scbr_host_stats *st)
+{
+    SCBR_HOST_STATS(SCBR_PUT_)
+}
+
+static void get_enclave(struct wire_reader *r, struct scbr_enclave_stats *st)
+{
+    SCBR_ENCLAVE_STATS(SCBR_GET_)
+}
+
+static void get_host(struct wire_reader *r, struct scbr_host_stats *st)
+{
+    SCBR_HOST_STATS(SCBR_GET_)
+}
+
+/* Reads the header and checks the count; the caller reads the counters, then finishes. */
+static void get_stats_header(struct wire_reader *r, const char *magic, uint64_t counters)
+{
+    wire_get_header(r, magic, 1);
+    if (wire_get_varint(r) != counters)
+        wire_reader_fail(r, "wrong number of counters");
+}
+
+void scbr_enclave_stats_encode(struct wire_writer *w, const struct scbr_enclave_stats *st)
+{
+    wire_put_header(w, "CSES", 1);
+    wire_put_varint(w, ENCLAVE_COUNTERS);
+    put_enclave(w, st);
+}
+
+int scbr_enclave_stats_decode(struct scbr_enclave_stats *st, const uint8_t *buf, size_t len)
+{
+    struct wire_reader r;
+    wire_reader_init(&r, buf, len);
+    get_stats_header(&r, "CSES", ENCLAVE_COUNTERS);
+    get_enclave(&r, st);
+    return wire_reader_finish(&r);
+}
 
 void scbr_stats_encode(struct wire_writer *w, const struct scbr_router_stats *st)
 {
     wire_put_header(w, "CSRS", 1);
-    wire_put_varint(w, 0 SCBR_ROUTER_STATS(SCBR_COUNT_));
-#define SCBR_PUT_(f) wire_put_u64(w, st->f);
-    SCBR_ROUTER_STATS(SCBR_PUT_)
+    wire_put_varint(w, ENCLAVE_COUNTERS + HOST_COUNTERS);
+    put_enclave(w, &st->enclave);
+    put_host(w, &st->host);
 }
 
 int scbr_stats_decode(struct scbr_router_stats *st, const uint8_t *buf, size_t len)
 {
     struct wire_reader r;
     wire_reader_init(&r, buf, len);
-    wire_get_header(&r, "CSRS", 1);
-    if (wire_get_varint(&r) != 0 SCBR_ROUTER_STATS(SCBR_COUNT_))
-        wire_reader_fail(&r, "wrong number of counters");
-#define SCBR_GET_(f) st->f = wire_get_u64(&r);
-    SCBR_ROUTER_STATS(SCBR_GET_)
+    get_stats_header(&r, "CSRS", ENCLAVE_COUNTERS + HOST_COUNTERS);
+    get_enclave(&r, &st->enclave);
+    get_host(&r, &st->host);
     return wire_reader_finish(&r);
 }
 
@@ -114,8 +160,7 @@ static int finish(struct wire_reader *r, const char *what, struct cloister_err *
 {
     if (wire_reader_finish(r) == 0)
         return 0;
-    snprintf(err->msg, sizeof err->msg, "wire: %s: %s", what, wire_reader_error(r));
-    return -1;
+    return cloister_errf(err, CLOISTER_E_PROTOCOL, "wire: %s: %s", what, wire_reader_error(r));
 }
 
 int scbr_msg_decode(struct scbr_msg *m, const uint8_t *buf, size_t len, struct cloister_err *err)

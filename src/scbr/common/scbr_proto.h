@@ -17,11 +17,16 @@
 #define CLOISTER_SCBR_PROTO_H
 
 #include <cloister/crypto.h>
-#include <cloister/scbr_router.h>
+#include <cloister/export.h>
+#include <cloister/scbr.h>
 #include <cloister/wire.h>
 
 #include <stddef.h>
 #include <stdint.h>
+
+#define SCBR_SECRET_NAME "scbr-sk" /* the provisioned secret's name inside the enclave */
+#define SCBR_SENDER_MAX 32         /* bytes of a sender (connection) id */
+#define SCBR_SENDER_LEN 16         /* what the clients use: random, first byte >= 0x80 */
 
 enum scbr_msg_kind {
     SCBR_MSG_SUBSCRIBE = 1,
@@ -72,7 +77,7 @@ enum {
     SCBR_ECALL_EXPORT = 6,      /* in: -; out: the state sealed to MRENCLAVE */
     SCBR_ECALL_IMPORT = 7,      /* in: a sealed state; out: varint subscriptions restored,
                                  * varint n, n x bytes sender owning subscriptions */
-    SCBR_ECALL_STATS = 8,       /* in: -; out: a stats record (the enclave's counters) */
+    SCBR_ECALL_STATS = 8,       /* in: -; out: an enclave stats record */
 };
 #define SCBR_BATCH_MAX 4096u /* items per batch ecall */
 
@@ -82,9 +87,13 @@ enum {
 #define SCBR_MSG_PAYLOAD_MAX (16u << 20) /* payload bytes of a routed publication */
 #define SCBR_AAD_MAX (21 + 2 + SCBR_SENDER_MAX + 8)
 
-/* A stats record: "CSRS" v1, varint count, then a u64 per counter of SCBR_ROUTER_STATS. */
+/* Stats records: a header, varint count, then a u64 per counter. The router's ("CSRS" v1, to
+ * clients) has SCBR_ENCLAVE_STATS then SCBR_HOST_STATS; the enclave's ("CSES" v1, to the host)
+ * only its own. Decoders return 0 or -1. */
 void scbr_stats_encode(struct wire_writer *w, const struct scbr_router_stats *st);
 int scbr_stats_decode(struct scbr_router_stats *st, const uint8_t *buf, size_t len);
+void scbr_enclave_stats_encode(struct wire_writer *w, const struct scbr_enclave_stats *st);
+int scbr_enclave_stats_decode(struct scbr_enclave_stats *st, const uint8_t *buf, size_t len);
 
 /* Keys derived from SK: HKDF-SHA256(salt "cloister-scbr-v1", SK, info), for the headers (known
  * to the enclave) and the end-to-end payloads (clients only). */
@@ -105,10 +114,12 @@ int scbr_envelope_seal(crypto_aead *a, uint8_t kind, const uint8_t *sender, size
                        uint64_t seq, const uint8_t nonce[SCBR_NONCE_LEN], const void *pt,
                        size_t pt_len, struct wire_writer *w);
 /* SCBR_ST_OK, SCBR_ST_TRUNCATED (it ends early) or SCBR_ST_TAMPERED (anything else wrong). */
-int scbr_envelope_decode(struct scbr_envelope *e, const uint8_t *buf, size_t len);
+CLOISTER_MUST_CHECK int scbr_envelope_decode(struct scbr_envelope *e, const uint8_t *buf,
+                                             size_t len);
 /* Opens an envelope into pt (room for e->ct_len - 16): SCBR_ST_OK or SCBR_ST_TAMPERED. */
-int scbr_envelope_open(crypto_aead *a, uint8_t kind, const uint8_t *sender, size_t sender_len,
-                       const struct scbr_envelope *e, uint8_t *pt);
+CLOISTER_MUST_CHECK int scbr_envelope_open(crypto_aead *a, uint8_t kind, const uint8_t *sender,
+                                           size_t sender_len, const struct scbr_envelope *e,
+                                           uint8_t *pt);
 
 struct scbr_msg {
     uint8_t kind;
@@ -117,6 +128,7 @@ struct scbr_msg {
     const uint8_t *payload; /* publish only */
     size_t payload_len;
 };
+/* Decoders: 0, or CLOISTER_E_PROTOCOL with the wire error (the peer broke the format). */
 int scbr_msg_decode(struct scbr_msg *m, const uint8_t *buf, size_t len, struct cloister_err *err);
 void scbr_msg_encode(struct wire_writer *w, uint8_t kind, const void *body, size_t body_len,
                      const void *payload, size_t payload_len);

@@ -33,12 +33,11 @@ static void put_value(struct wire_writer *w, const struct scbr_value *v)
     }
 }
 
-static uint8_t *finish(struct wire_writer *w, size_t *len)
+/* The encoded record, or NULL when the writer ran out of memory. */
+static uint8_t *take(struct wire_writer *w, size_t *len)
 {
-    if (wire_writer_ok(w))
-        return wire_writer_take(w, len);
-    wire_writer_free(w);
-    return NULL;
+    uint8_t *out;
+    return wire_writer_finish(w, &out, len) == 0 ? out : NULL;
 }
 
 uint8_t *scbr_sub_encode(const struct scbr_sub *s, size_t *len)
@@ -53,7 +52,7 @@ uint8_t *scbr_sub_encode(const struct scbr_sub *s, size_t *len)
         if (s->preds[i].op != SCBR_EXISTS)
             put_value(&w, &s->preds[i].value);
     }
-    return finish(&w, len);
+    return take(&w, len);
 }
 
 uint8_t *scbr_pub_encode(const struct scbr_pub *p, size_t *len)
@@ -67,7 +66,7 @@ uint8_t *scbr_pub_encode(const struct scbr_pub *p, size_t *len)
         put_value(&w, &p->pairs[i].value);
     }
     wire_put_bytes(&w, p->payload, p->payload_len);
-    return finish(&w, len);
+    return take(&w, len);
 }
 
 struct decoder {
@@ -129,7 +128,7 @@ static bool decoder_init(struct decoder *d, const void *buf, size_t len, struct 
     d->used = 0;
     d->scratch = malloc(2 * len + 2);
     if (!d->scratch)
-        cloister_errf(err, CLOISTER_E_INVALID, "out of memory");
+        cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
     return d->scratch != NULL;
 }
 
@@ -151,7 +150,7 @@ struct scbr_sub *scbr_sub_decode(const void *buf, size_t len, struct cloister_er
     size_t n = wire_get_count(&d.r, 3, SCBR_ITEMS_MAX);
     struct scbr_pred *preds = calloc(n ? n : 1, sizeof *preds);
     if (!preds) {
-        cloister_errf(err, CLOISTER_E_INVALID, "out of memory");
+        cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
         goto done;
     }
     for (size_t i = 0; i < n && wire_reader_ok(&d.r); i++) {
@@ -182,7 +181,7 @@ struct scbr_pub *scbr_pub_decode(const void *buf, size_t len, struct cloister_er
     size_t n = wire_get_count(&d.r, 4, SCBR_ITEMS_MAX);
     struct scbr_pair *pairs = calloc(n ? n : 1, sizeof *pairs);
     if (!pairs) {
-        cloister_errf(err, CLOISTER_E_INVALID, "out of memory");
+        cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
         goto done;
     }
     for (size_t i = 0; i < n && wire_reader_ok(&d.r); i++) {

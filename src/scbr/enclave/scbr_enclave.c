@@ -65,7 +65,7 @@ struct state {
     uint8_t *pt;
     size_t pt_cap;
     uint64_t stamp;
-    struct scbr_router_stats st;
+    struct scbr_enclave_stats st;
 };
 
 /* Grows *p (elements of size) to at least need; false when out of memory. */
@@ -125,7 +125,7 @@ static void reset(struct state *s)
 {
     for (uint32_t id = 0; id < s->nids; id++)
         if (s->subs[id].enc) {
-            scbr_index_remove(s->idx, id);
+            scbr_index_remove(s->idx, id, NULL);
             tee_free(s->subs[id].enc);
         }
     s->nids = 0;
@@ -232,7 +232,7 @@ static int add_sub(struct state *s, const uint8_t *enc, size_t len, uint32_t own
         return SCBR_ST_INVALID;
     int st = SCBR_ST_FAILED;
     uint8_t *copy = tee_malloc(len ? len : 1);
-    if (copy && scbr_index_insert(s->idx, sub, id) == 0) {
+    if (copy && scbr_index_insert(s->idx, sub, id, NULL) == 0) {
         memcpy(copy, enc, len);
         s->subs[id] = (struct subrec){copy, (uint32_t)len, owner};
         s->owners[owner].nsubs++;
@@ -247,7 +247,7 @@ static int add_sub(struct state *s, const uint8_t *enc, size_t len, uint32_t own
 
 static void remove_sub(struct state *s, uint32_t id)
 {
-    scbr_index_remove(s->idx, id);
+    scbr_index_remove(s->idx, id, NULL);
     s->owners[s->subs[id].owner].nsubs--;
     s->st.subscriptions--;
     release_id(s, id);
@@ -260,7 +260,7 @@ static struct state *ready_state(struct tee_env *env)
     if (s->ready)
         return s;
     pthread_mutex_unlock(&s->lock);
-    tee_fail(env, CLOISTER_E_INVALID, "scbr: not initialised (init ecall first)");
+    tee_fail(env, CLOISTER_E_STATE, "scbr: not initialised (init ecall first)");
     return NULL;
 }
 
@@ -273,7 +273,7 @@ static int ecall_init(struct tee_env *env, const uint8_t *in, size_t inlen,
     pthread_mutex_lock(&s->lock);
     int rc = CLOISTER_OK;
     if (s->ready)
-        rc = tee_fail(env, CLOISTER_E_INVALID, "scbr init: already initialised");
+        rc = tee_fail(env, CLOISTER_E_STATE, "scbr init: already initialised");
     else if (!(s->idx = scbr_index_create((enum scbr_index_kind)in[0], &scbr_tee_heap)))
         rc = tee_fail(env, CLOISTER_E_NO_MEMORY, "scbr init: cannot create the index");
     s->ready = rc == CLOISTER_OK;
@@ -289,7 +289,7 @@ static int run_batch(struct tee_env *env, const uint8_t *in, size_t inlen,
 {
     struct state *s = ready_state(env);
     if (!s)
-        return CLOISTER_E_INVALID;
+        return CLOISTER_E_STATE;
     struct wire_reader r;
     wire_reader_init(&r, in, inlen);
     size_t n = wire_get_count(&r, 2, SCBR_BATCH_MAX);
@@ -397,7 +397,7 @@ static int ecall_drop(struct tee_env *env, const uint8_t *in, size_t inlen,
 {
     struct state *s = ready_state(env);
     if (!s)
-        return CLOISTER_E_INVALID;
+        return CLOISTER_E_STATE;
     struct owner *o = inlen && inlen <= SCBR_SENDER_MAX ? owner_find(s, in, inlen) : NULL;
     size_t removed = 0;
     for (uint32_t id = 0; o && o->nsubs && id < s->nids; id++)
@@ -415,7 +415,7 @@ static int ecall_export(struct tee_env *env, const uint8_t *in, size_t inlen,
 {
     struct state *s = ready_state(env);
     if (!s)
-        return CLOISTER_E_INVALID;
+        return CLOISTER_E_STATE;
     load_key(env, s);
     struct wire_writer w;
     wire_writer_init(&w);
@@ -456,9 +456,11 @@ static int import_state(struct state *s, const uint8_t *check, const uint8_t *pt
     wire_reader_init(r, pt, len);
     wire_get_header(r, "CSRX", 1);
     const uint8_t *sealed_check = wire_get_raw(r, 32);
-    if (wire_reader_ok(r) && !crypto_memeq(sealed_check, check, 32))
+    if (wire_reader_ok(r) && !crypto_memeq(sealed_check, check, 32)) {
         wire_reader_fail(r, "the state was exported under another SK (provision that SK, or "
                             "remove the state to start empty)");
+        return CLOISTER_E_DENIED;
+    }
     size_t n = wire_get_count(r, 9, OWNERS_MAX);
     for (size_t i = 0; wire_reader_ok(r) && i < n; i++) {
         size_t idlen;
@@ -504,7 +506,7 @@ static int ecall_import(struct tee_env *env, const uint8_t *in, size_t inlen,
 {
     struct state *s = ready_state(env);
     if (!s)
-        return CLOISTER_E_INVALID;
+        return CLOISTER_E_STATE;
     int rc = CLOISTER_OK;
     uint8_t *pt = NULL;
     size_t len = 0;
@@ -512,7 +514,7 @@ static int ecall_import(struct tee_env *env, const uint8_t *in, size_t inlen,
     struct wire_reader r = {0};
     load_key(env, s);
     if (s->nowners || s->nids)
-        rc = tee_fail(env, CLOISTER_E_INVALID, "scbr import: the instance is not empty");
+        rc = tee_fail(env, CLOISTER_E_STATE, "scbr import: the instance is not empty");
     else if (inlen < TEE_SEAL_OVERHEAD || !(pt = tee_malloc(inlen - TEE_SEAL_OVERHEAD + 1)))
         rc = tee_fail(env, CLOISTER_E_INVALID, "scbr import: no room or not a sealed blob");
     else if (tee_unseal(tee_env_self(env), in, inlen, STATE_AAD, sizeof STATE_AAD, pt,
@@ -544,8 +546,8 @@ static int ecall_stats(struct tee_env *env, const uint8_t *in, size_t inlen,
 {
     struct state *s = ready_state(env);
     if (!s)
-        return CLOISTER_E_INVALID;
-    scbr_stats_encode(out, &s->st);
+        return CLOISTER_E_STATE;
+    scbr_enclave_stats_encode(out, &s->st);
     pthread_mutex_unlock(&s->lock);
     return CLOISTER_OK;
 }

@@ -19,7 +19,7 @@
  * a subscription change, within 2 s when only publications advanced sequence numbers, and at
  * stop; a new router imports it. If the enclave dies, it is restarted and reloaded from that
  * file. */
-#include <cloister/scbr_router.h>
+#include <cloister/scbr_host.h>
 #include <cloister/tee_trust.h>
 
 #include <errno.h>
@@ -76,7 +76,7 @@ struct scbr_router {
     int run_rc;
     struct cloister_err run_err;
     int64_t persisted_ms, swept_ms;
-    struct scbr_router_stats st; /* the host's counters */
+    struct scbr_host_stats st;
 };
 
 static int64_t now_ms(void)
@@ -101,14 +101,11 @@ int scbr_router_sign(const char *image, const uint8_t seed[32], uint64_t epc_bud
                      uint64_t heap_size, const char *sig_path, struct cloister_err *err)
 {
     struct tee_config cfg;
-    struct cloister_err terr;
     tee_config_default(&cfg);
     cfg.heap_size = heap_size ? heap_size : (uint64_t)256 << 20;
     if (epc_budget)
         cfg.epc_budget = epc_budget;
-    if (tee_sign_file(image, &cfg, seed, sig_path, &terr) != 0)
-        return cloister_errf(err, CLOISTER_E_INVALID, "%s", terr.msg);
-    return 0;
+    return tee_sign_file(image, &cfg, seed, sig_path, err);
 }
 
 static int call(scbr_router *r, uint32_t number, const void *in, size_t inlen, uint8_t **out,
@@ -128,21 +125,23 @@ static int load_enclave(scbr_router *r, struct cloister_err *err)
 {
     uint8_t kind = (uint8_t)r->opt.index, *out = NULL, *blob = NULL;
     size_t outlen, len = 0;
-    if (call(r, SCBR_ECALL_INIT, &kind, 1, &out, &outlen) != CLOISTER_OK)
-        return cloister_errf(err, CLOISTER_E_INVALID, "enclave init: %s", r->tee_err.msg);
+    int rc = call(r, SCBR_ECALL_INIT, &kind, 1, &out, &outlen);
+    if (rc != CLOISTER_OK)
+        return cloister_errf(err, rc, "enclave init: %s", r->tee_err.msg);
     free(out);
     if (!r->state_path)
         return 0;
     if (file_read_all(r->state_path, STATE_MAX, &blob, &len) != 0) {
         if (errno == ENOENT)
             return 0;
-        return cloister_errf(err, CLOISTER_E_INVALID, "cannot read %s: %s", r->state_path, strerror(errno));
+        return cloister_errf(err, CLOISTER_E_SYSTEM, "cannot read %s: %s", r->state_path,
+                             strerror(errno));
     }
-    int rc = call(r, SCBR_ECALL_IMPORT, blob, len, &out, &outlen) == CLOISTER_OK
-                 ? 0
-                 : cloister_errf(err, CLOISTER_E_INVALID, "%s refused (sealed by another enclave build or under "
-                                  "another SK? move it away to start empty): %s",
-                             r->state_path, r->tee_err.msg);
+    rc = call(r, SCBR_ECALL_IMPORT, blob, len, &out, &outlen);
+    if (rc != CLOISTER_OK)
+        cloister_errf(err, rc, "%s refused (sealed by another enclave build or under another SK? "
+                               "move it away to start empty): %s",
+                      r->state_path, r->tee_err.msg);
     struct wire_reader rd;
     wire_reader_init(&rd, out, outlen);
     uint64_t nsubs = wire_get_varint(&rd);
@@ -154,8 +153,8 @@ static int load_enclave(scbr_router *r, struct cloister_err *err)
             peer_add(r, id, idlen);
     }
     if (rc == 0 && wire_reader_finish(&rd) != 0)
-        rc = cloister_errf(err, CLOISTER_E_INVALID, "the enclave's import answer is malformed: %s",
-                       wire_reader_error(&rd));
+        rc = cloister_errf(err, CLOISTER_E_PROTOCOL, "the enclave's import answer is malformed: %s",
+                           wire_reader_error(&rd));
     if (rc == 0)
         clog_info("restored %llu subscriptions of %zu subscribers from %s",
                   (unsigned long long)nsubs, n, r->state_path);
@@ -170,10 +169,10 @@ static int persist(scbr_router *r)
         return 0;
     uint8_t *out = NULL;
     size_t len;
-    int rc = call(r, SCBR_ECALL_EXPORT, NULL, 0, &out, &len) == CLOISTER_OK ? 0 : -1;
-    if (rc == 0 && file_write_atomic(r->state_path, out, len, 0600) != 0) {
+    int rc = call(r, SCBR_ECALL_EXPORT, NULL, 0, &out, &len);
+    if (rc == CLOISTER_OK && file_write_atomic(r->state_path, out, len, 0600) != 0) {
         clog_error("cannot write %s: %s", r->state_path, strerror(errno));
-        rc = -1;
+        rc = CLOISTER_E_SYSTEM;
     }
     free(out);
     r->persisted_ms = now_ms();
@@ -197,16 +196,18 @@ static int open_router(scbr_router *r, const struct scbr_router_options *o,
     wire_writer_init(&r->in);
     wire_writer_init(&r->frame);
     char image[4096];
-    if (!o->image && tee_image_path("scbr", image, sizeof image, err) != CLOISTER_OK)
-        return -1;
+    int rc = o->image ? CLOISTER_OK : tee_image_path("scbr", image, sizeof image, err);
+    if (rc != CLOISTER_OK)
+        return rc;
     if (!(r->batch = calloc(r->opt.batch, sizeof *r->batch)))
-        return cloister_errf(err, CLOISTER_E_INVALID, "out of memory");
+        return cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
     if (o->state_dir) {
         size_t n = strlen(o->state_dir) + sizeof STATE_FILE + 1;
         if (file_mkdirs(o->state_dir, 0700) != 0)
-            return cloister_errf(err, CLOISTER_E_INVALID, "cannot create %s: %s", o->state_dir, strerror(errno));
+            return cloister_errf(err, CLOISTER_E_SYSTEM, "cannot create %s: %s", o->state_dir,
+                                 strerror(errno));
         if (!(r->state_path = malloc(n)))
-            return cloister_errf(err, CLOISTER_E_INVALID, "out of memory");
+            return cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
         snprintf(r->state_path, n, "%s/%s", o->state_dir, STATE_FILE);
     }
     struct tee_options t;
@@ -219,10 +220,11 @@ static int open_router(scbr_router *r, const struct scbr_router_options *o,
     t.max_message = MAX_MESSAGE;
     t.wait = o->wait;
     t.call_timeout_ms = CALL_TIMEOUT_MS;
-    if (tee_create(&t, &r->e, err) != CLOISTER_OK)
-        return -1;
-    if (load_enclave(r, err) != 0)
-        return -1;
+    rc = tee_create(&t, &r->e, err);
+    if (rc == CLOISTER_OK)
+        rc = load_enclave(r, err);
+    if (rc != CLOISTER_OK)
+        return rc;
     int one = 1, hwm = (int)r->opt.queue, zero = 0, rcvhwm = 100000;
     int64_t max_frame = SCBR_HEADER_MAX + SCBR_MSG_PAYLOAD_MAX + 1024; /* bigger: disconnected */
     size_t elen = sizeof r->endpoint;
@@ -232,10 +234,11 @@ static int open_router(scbr_router *r, const struct scbr_router_options *o,
         zmq_setsockopt(r->sock, ZMQ_RCVHWM, &rcvhwm, sizeof rcvhwm) != 0 ||
         zmq_setsockopt(r->sock, ZMQ_MAXMSGSIZE, &max_frame, sizeof max_frame) != 0 ||
         zmq_setsockopt(r->sock, ZMQ_LINGER, &zero, sizeof zero) != 0)
-        return cloister_errf(err, CLOISTER_E_INVALID, "zeromq: %s", zmq_strerror(zmq_errno()));
+        return cloister_errf(err, CLOISTER_E_SYSTEM, "zeromq: %s", zmq_strerror(zmq_errno()));
     if (zmq_bind(r->sock, o->listen) != 0 ||
         zmq_getsockopt(r->sock, ZMQ_LAST_ENDPOINT, r->endpoint, &elen) != 0)
-        return cloister_errf(err, CLOISTER_E_INVALID, "cannot listen on %s: %s", o->listen, zmq_strerror(zmq_errno()));
+        return cloister_errf(err, CLOISTER_E_SYSTEM, "cannot listen on %s: %s", o->listen,
+                             zmq_strerror(zmq_errno()));
     return 0;
 }
 
@@ -244,12 +247,13 @@ int scbr_router_open(const struct scbr_router_options *o, scbr_router **out,
 {
     *out = calloc(1, sizeof **out);
     if (!*out)
-        return cloister_errf(err, CLOISTER_E_INVALID, "out of memory");
-    if (open_router(*out, o, err) == 0)
-        return 0;
-    scbr_router_close(*out);
-    *out = NULL;
-    return -1;
+        return cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
+    int rc = open_router(*out, o, err);
+    if (rc != 0) {
+        scbr_router_close(*out);
+        *out = NULL;
+    }
+    return rc;
 }
 
 tee_enclave *scbr_router_enclave(scbr_router *r)
@@ -262,11 +266,14 @@ const char *scbr_router_endpoint(const scbr_router *r)
     return r->endpoint;
 }
 
-int scbr_router_identity(scbr_router *r, uint8_t mrenclave[32], uint8_t mrsigner[32])
+int scbr_router_identity(scbr_router *r, uint8_t mrenclave[32], uint8_t mrsigner[32],
+                         struct cloister_err *err)
 {
     struct tee_info info;
-    if (tee_get_info(r->e, &info) != CLOISTER_OK)
-        return -1;
+    int rc = tee_get_info(r->e, &info);
+    if (rc != CLOISTER_OK)
+        return cloister_errf(err, rc, "cannot read the enclave's identity: %s",
+                             cloister_strerror(rc));
     memcpy(mrenclave, info.mrenclave, 32);
     memcpy(mrsigner, info.mrsigner, 32);
     return 0;
@@ -484,8 +491,9 @@ static void forward(scbr_router *r, zmq_msg_t *id, uint32_t ecall, const struct 
 static void send_stats(scbr_router *r, zmq_msg_t *id)
 {
     struct scbr_router_stats st;
-    if (scbr_router_get_stats(r, &st) != 0) {
-        reply_error(r, id, SCBR_ST_FAILED, r->tee_err.msg);
+    struct cloister_err err;
+    if (scbr_router_get_stats(r, &st, &err) != 0) {
+        reply_error(r, id, SCBR_ST_FAILED, err.msg);
         return;
     }
     struct wire_writer w;
@@ -588,7 +596,8 @@ int scbr_router_run(scbr_router *r, struct cloister_err *err)
     while (!r->halt && !(r->opt.stop && *r->opt.stop)) {
         int n = zmq_poll(&item, 1, 100);
         if (n < 0 && zmq_errno() != EINTR)
-            return cloister_errf(err, CLOISTER_E_INVALID, "zeromq poll: %s", zmq_strerror(zmq_errno()));
+            return cloister_errf(err, CLOISTER_E_SYSTEM, "zeromq poll: %s",
+                                 zmq_strerror(zmq_errno()));
         for (unsigned k = 0; n > 0 && k < r->opt.batch && receive(r); k++)
             ;
         flush(r);
@@ -601,7 +610,11 @@ int scbr_router_run(scbr_router *r, struct cloister_err *err)
             (r->seq_dirty && now - r->persisted_ms >= PERSIST_SEQ_EVERY_MS))
             persist(r);
     }
-    return persist(r) == 0 ? 0 : cloister_errf(err, CLOISTER_E_INVALID, "cannot persist the subscriptions");
+    int rc = persist(r);
+    if (rc != 0)
+        return cloister_errf(err, rc, "cannot persist the subscriptions: %s",
+                             cloister_strerror(rc));
+    return 0;
 }
 
 static void *router_thread(void *arg)
@@ -613,8 +626,10 @@ static void *router_thread(void *arg)
 
 int scbr_router_start(scbr_router *r, struct cloister_err *err)
 {
-    if (r->started || pthread_create(&r->thread, NULL, router_thread, r) != 0)
-        return cloister_errf(err, CLOISTER_E_INVALID, "cannot start the router thread");
+    if (r->started)
+        return cloister_errf(err, CLOISTER_E_STATE, "the router is already started");
+    if (pthread_create(&r->thread, NULL, router_thread, r) != 0)
+        return cloister_errf(err, CLOISTER_E_SYSTEM, "cannot start the router thread");
     r->started = true;
     return 0;
 }
@@ -627,26 +642,22 @@ int scbr_router_stop(scbr_router *r, struct cloister_err *err)
     pthread_join(r->thread, NULL);
     r->started = false;
     if (r->run_rc != 0)
-        *err = r->run_err;
+        cloister_errf(err, r->run_rc, "%s", r->run_err.msg);
     return r->run_rc;
 }
 
-int scbr_router_get_stats(scbr_router *r, struct scbr_router_stats *st)
+int scbr_router_get_stats(scbr_router *r, struct scbr_router_stats *st,
+                          struct cloister_err *err)
 {
     uint8_t *out = NULL;
     size_t len;
-    int rc = call(r, SCBR_ECALL_STATS, NULL, 0, &out, &len) == CLOISTER_OK &&
-                     scbr_stats_decode(st, out, len) == 0
-                 ? 0
-                 : -1;
+    int rc = call(r, SCBR_ECALL_STATS, NULL, 0, &out, &len);
+    if (rc != CLOISTER_OK)
+        rc = cloister_errf(err, rc, "the enclave's statistics: %s", r->tee_err.msg);
+    else if (scbr_enclave_stats_decode(&st->enclave, out, len) != 0)
+        rc = cloister_errf(err, CLOISTER_E_PROTOCOL, "the enclave's statistics are malformed");
     free(out);
-    if (rc == 0) {
-        st->delivered = r->st.delivered;
-        st->dropped = r->st.dropped;
-        st->malformed = r->st.malformed;
-        st->ecalls = r->st.ecalls;
-        st->dropped_subscribers = r->st.dropped_subscribers;
-    }
+    st->host = r->st;
     return rc;
 }
 
@@ -654,8 +665,7 @@ void scbr_router_close(scbr_router *r)
 {
     if (!r)
         return;
-    struct cloister_err err;
-    scbr_router_stop(r, &err);
+    scbr_router_stop(r, NULL);
     batch_clear(r);
     if (r->sock)
         zmq_close(r->sock);

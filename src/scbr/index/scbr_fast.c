@@ -431,7 +431,8 @@ static int fast_insert(void *e, struct scbr_mem *m, const struct scbr_sub *s, ui
         if (i == 0 || f->lists[presence].n < f->lists[list].n)
             list = presence;
         if (i != pivot)
-            size += sizeof(struct fpred) + (has_string(&s->preds[i]) ? s->preds[i].value.u.s.len : 0);
+            size += sizeof(struct fpred) +
+                    (has_string(&s->preds[i]) ? s->preds[i].value.u.s.len : 0);
     }
     size = (size + 7) & ~(size_t)7;
     if (pivot < n && eq_list(f, m, attrs[pivot], &s->preds[pivot].value, &list))

@@ -161,14 +161,30 @@ void scbr_index_destroy(scbr_index *idx)
     scbr_mem_free(&mem, idx, sizeof *idx);
 }
 
-int scbr_index_insert(scbr_index *idx, const struct scbr_sub *s, uint32_t id)
+/* The engines say why they failed in errno (EEXIST, ENOENT, else out of memory): they run
+ * inside enclaves too, where a struct cloister_err would only be filled to be dropped. */
+static int engine_failed(uint32_t id, struct cloister_err *err)
 {
-    return idx->engine->insert(idx->e, &idx->mem, s, id);
+    if (errno == EEXIST)
+        return cloister_errf(err, CLOISTER_E_EXISTS, "subscription id %u is taken", id);
+    if (errno == ENOENT)
+        return cloister_errf(err, CLOISTER_E_NOT_FOUND, "no subscription id %u", id);
+    return cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
 }
 
-int scbr_index_remove(scbr_index *idx, uint32_t id)
+int scbr_index_insert(scbr_index *idx, const struct scbr_sub *s, uint32_t id,
+                      struct cloister_err *err)
 {
-    return idx->engine->remove(idx->e, &idx->mem, id);
+    if (idx->engine->insert(idx->e, &idx->mem, s, id) != 0)
+        return engine_failed(id, err);
+    return 0;
+}
+
+int scbr_index_remove(scbr_index *idx, uint32_t id, struct cloister_err *err)
+{
+    if (idx->engine->remove(idx->e, &idx->mem, id) != 0)
+        return engine_failed(id, err);
+    return 0;
 }
 
 /* LSD radix sort on 32-bit ids in 11-bit digits with the tail of the result vector as buffer;
@@ -235,14 +251,16 @@ size_t scbr_index_match(scbr_index *idx, const struct scbr_pub *pub, uint32_t *i
 }
 
 int scbr_index_match_batch(scbr_index *idx, const struct scbr_pub *const *pubs, size_t n,
-                           scbr_match_fn fn, void *ctx)
+                           scbr_match_fn fn, void *ctx, struct cloister_err *err)
 {
     for (size_t i = 0; i < n; i++) {
         if (match_sorted(idx, pubs[i]) != 0)
-            return -1;
-        for (size_t k = 0; k < idx->result.n; k++)
-            if (fn(ctx, i, idx->result.v[k]) != 0)
-                return -1;
+            return cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
+        for (size_t k = 0; k < idx->result.n; k++) {
+            int rc = fn(ctx, i, idx->result.v[k]);
+            if (rc != 0)
+                return rc;
+        }
     }
     return 0;
 }

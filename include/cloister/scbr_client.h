@@ -1,0 +1,94 @@
+/* scbr_client.h -- the SCBR router's clients: the data provider, subscribers and publishers
+ * (docs/scbr.md). None of them links the router's host code.
+ *
+ *   - the data provider creates the symmetric key SK (32 random bytes in KEYS/sk), verifies the
+ *     router enclave's evidence and provisions SK to it by attested provisioning
+ *     (tee_prov_package). SK is handed to subscribers and publishers out of band (the file).
+ *   - subscribers and publishers connect a ZeroMQ DEALER socket whose routing id is their
+ *     sender id; every subscription, unsubscription and publication header is AEAD-encrypted
+ *     (AES-256-GCM, key HKDF(SK), random 96-bit nonce per message) with AAD binding the message
+ *     kind, the sender id and a per-sender sequence number, which must increase. Payloads are
+ *     opaque to the router; scbr_client_payload_seal/open protect them end to end.
+ *
+ * Functions return CLOISTER_OK or a negative CLOISTER_E_* code and fill err (error.h); a
+ * refusal by the router comes back as its code: CLOISTER_E_DENIED (tampered, replayed,
+ * truncated, not the owner), CLOISTER_E_STATE (no SK provisioned yet), CLOISTER_E_TOO_BIG
+ * (its tables are full), CLOISTER_E_INVALID (not a valid subscription or publication). */
+#ifndef CLOISTER_SCBR_CLIENT_H
+#define CLOISTER_SCBR_CLIENT_H
+
+#include <cloister/error.h>
+#include <cloister/export.h>
+#include <cloister/scbr.h>
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- keys ---- */
+
+/* Creates KEYS/sk (0600, in a 0700 directory) from the CSPRNG unless it exists. */
+CLOISTER_API int scbr_client_keys_create(const char *dir, struct cloister_err *err);
+/* CLOISTER_E_NOT_FOUND when there is no key yet. */
+CLOISTER_API int scbr_client_keys_load(const char *dir, uint8_t sk[SCBR_SK_LEN],
+                                       struct cloister_err *err);
+
+/* ---- the connection ---- */
+
+typedef struct scbr_client scbr_client;
+
+/* A DEALER connected to the router with a fresh random sender id. sk may be NULL for a
+ * client that only provisions or asks for statistics. */
+CLOISTER_API scbr_client *scbr_client_connect(const char *endpoint, const uint8_t *sk,
+                                              struct cloister_err *err);
+CLOISTER_API void scbr_client_close(scbr_client *c); /* says bye: its subscriptions go */
+
+/* ---- the data provider ---- */
+
+struct tee_verifier;
+struct tee_policy;
+struct tee_claims;
+/* Asks for an offer, verifies the evidence with v and policy (CLOISTER_E_DENIED when refused),
+ * sends SK. claims (may be NULL) receives what the verifier accepted. */
+CLOISTER_API CLOISTER_MUST_CHECK int
+scbr_client_provision(scbr_client *c, struct tee_verifier *v, const struct tee_policy *policy,
+                      const uint8_t sk[SCBR_SK_LEN], struct tee_claims *claims, int timeout_ms,
+                      struct cloister_err *err);
+/* The data provider for a router on this machine (demos, tests, benchmarks): the verifier
+ * trusts the platform CA under home (NULL: tee_home_dir()), the policy pins mrenclave (what
+ * scbr_router_identity says) and accepts simulated evidence. */
+CLOISTER_API CLOISTER_MUST_CHECK int
+scbr_client_provision_local(const char *endpoint, const uint8_t mrenclave[32], const char *home,
+                            const uint8_t sk[SCBR_SK_LEN], int timeout_ms,
+                            struct cloister_err *err);
+
+/* ---- subscribers and publishers ---- */
+
+/* Registers a filter; *id is the router's subscription id. Waits for the answer. */
+CLOISTER_API int scbr_client_subscribe(scbr_client *c, const struct scbr_sub *s, uint32_t *id,
+                                       int timeout_ms, struct cloister_err *err);
+CLOISTER_API int scbr_client_unsubscribe(scbr_client *c, uint32_t id, int timeout_ms,
+                                         struct cloister_err *err);
+/* Sends a publication (header encrypted, payload as given: opaque to the router). No answer. */
+CLOISTER_API int scbr_client_publish(scbr_client *c, const struct scbr_pub *header,
+                                     const void *payload, size_t len, struct cloister_err *err);
+/* Waits for one delivery: 1 and *payload (malloc'd) on arrival, 0 on timeout, a negative code
+ * on error. */
+CLOISTER_API int scbr_client_receive(scbr_client *c, uint8_t **payload, size_t *len,
+                                     int timeout_ms, struct cloister_err *err);
+/* Sends a keep-alive (subscribers waiting longer than the router's idle timeout). */
+CLOISTER_API int scbr_client_heartbeat(scbr_client *c, struct cloister_err *err);
+CLOISTER_API int scbr_client_stats(scbr_client *c, struct scbr_router_stats *st, int timeout_ms,
+                                   struct cloister_err *err);
+
+/* End-to-end payload protection between publishers and subscribers, which the router cannot
+ * read: AES-256-GCM under HKDF(SK, "payload key"), random nonce; sealed = nonce (12) ||
+ * ciphertext || tag (16), AAD "cloister-scbr-payload-v1". open fails with CLOISTER_E_DENIED on
+ * any alteration. *out is malloc'd. */
+CLOISTER_API int scbr_client_payload_seal(const uint8_t sk[SCBR_SK_LEN], const void *pt,
+                                          size_t len, uint8_t **out, size_t *out_len,
+                                          struct cloister_err *err);
+CLOISTER_API CLOISTER_MUST_CHECK int
+scbr_client_payload_open(const uint8_t sk[SCBR_SK_LEN], const void *sealed, size_t len,
+                         uint8_t **out, size_t *out_len, struct cloister_err *err);
+
+#endif

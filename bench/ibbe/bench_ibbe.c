@@ -31,6 +31,7 @@
 #include <string.h>
 
 #include "bench.h"
+#include "ibbe/enclave/msk.h"
 
 TEE_ENCLAVE_DECLARE(ibbe);
 
@@ -193,11 +194,11 @@ static long long group_bytes(const ibbe_group *g)
 static void bench_ibbe_group(const ibbe_msk *msk, size_t N, size_t n)
 {
     char **ids = make_ids(N, "m"), **extra = make_ids(100, "x");
-    const char *err;
+    struct cloister_err err;
     ibbe_group *g;
     double t0 = now_s();
     if (ibbe_group_create(msk, "bench", (const char *const *)ids, N, &g, &err) != 0) {
-        fprintf(stderr, "create: %s\n", err);
+        fprintf(stderr, "create: %s\n", err.msg);
         exit(1);
     }
     long long m = (long long)ibbe_group_partitions(g);
@@ -269,10 +270,10 @@ static void bench_sgx(size_t max_N)
     char dir[] = "/tmp/cloister-bench-ibbe-XXXXXX";
     struct ibbe_admin_options o = {.backend = "proc", .enclave = &tee_enclave_ibbe};
     ibbe_admin *a;
-    const char *err;
+    struct cloister_err err;
     if (!mkdtemp(dir) || ibbe_admin_open(dir, &o, &a, &err) != 0 ||
         ibbe_admin_setup(a, 1000, &err) != 0) {
-        fprintf(stderr, "bench_ibbe: no enclave rows: %s\n", err);
+        fprintf(stderr, "bench_ibbe: no enclave rows: %s\n", err.msg);
         return;
     }
     for (size_t N = 1000; N <= max_N; N *= 10) {
@@ -280,7 +281,7 @@ static void bench_sgx(size_t max_N)
         snprintf(group, sizeof group, "g%zu", N);
         double t0 = now_s();
         if (ibbe_admin_create(a, group, (const char *const *)ids, N, &err) != 0) {
-            fprintf(stderr, "sgx create: %s\n", err);
+            fprintf(stderr, "sgx create: %s\n", err.msg);
             exit(1);
         }
         row("sgx_create", N, 1000, now_s() - t0, ibbe_store_group_bytes(ibbe_admin_store(a), group),
@@ -357,14 +358,14 @@ static void bench_he(enum ibbe_he_scheme scheme, size_t N)
     he_keys(&k, scheme);
     char **ids = make_ids(N + 20, "h");
     struct ibbe_he_member *m = he_members(ids, N + 20, &k);
-    const char *err;
+    struct cloister_err err;
     ibbe_he_group *g;
     char op[32];
     int pr = paper_row(N);
     bool rsa = scheme == IBBE_HE_RSA;
     double t0 = now_s();
     if (ibbe_he_create(scheme, "bench", 1000, m, N, &g, &err) != 0) {
-        fprintf(stderr, "%s create: %s\n", name, err);
+        fprintf(stderr, "%s create: %s\n", name, err.msg);
         exit(1);
     }
     double create = now_s() - t0;
@@ -434,7 +435,7 @@ static void bench_trace(const ibbe_msk *msk, size_t n, bool full)
 {
     char **ids = make_ids(TRACE_INITIAL + TRACE_OPS, "t");
     long op[TRACE_OPS];
-    const char *err;
+    struct cloister_err err;
     struct he_keys rk, hk;
     he_keys(&rk, IBBE_HE_RSA);
     he_keys(&hk, IBBE_HE_HPKE);

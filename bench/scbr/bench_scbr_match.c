@@ -146,12 +146,12 @@ static void sign_image(void)
 {
     if (!(home_made = mkdtemp(home) != NULL))
         die("mkdtemp %s failed", home);
-    if (tee_image_path("scbrbench", image, sizeof image) != CLOISTER_OK)
-        die("scbrbench.enclave: %s", tee_last_error());
+    struct cloister_err err;
+    if (tee_image_path("scbrbench", image, sizeof image, &err) != CLOISTER_OK)
+        die("scbrbench.enclave: %s", err.msg);
     snprintf(sig, sizeof sig, "%s/scbrbench.enclave.sig", home);
     uint8_t pk[32], seed[32];
     struct tee_config cfg;
-    struct cloister_err err;
     tee_config_default(&cfg);
     cfg.heap_size = HEAP_BYTES;
     epc_mib = (double)cfg.epc_budget / MIB;
@@ -238,9 +238,10 @@ static uint8_t *call(struct series *s, uint32_t number, const struct wire_writer
                      size_t *outlen)
 {
     uint8_t *out = NULL;
+    struct cloister_err err = {0};
     if (!wire_writer_ok(w) ||
-        tee_ecall(s->e, number, w->buf, w->len, &out, outlen) != CLOISTER_OK)
-        die("%s/enclave: ecall %u: %s", s->engine, number, tee_last_error());
+        tee_ecall(s->e, number, w->buf, w->len, &out, outlen, &err) != CLOISTER_OK)
+        die("%s/enclave: ecall %u: %s", s->engine, number, err.msg);
     return out;
 }
 
@@ -284,8 +285,9 @@ static void enclave_reset(struct series *s)
     /* Calls last hundreds of microseconds: the host sleeps instead of spinning, so on this
      * 2-core machine it never takes the core the enclave's worker needs. */
     o.wait = TEE_WAIT_BLOCK;
-    if (tee_create(&o, &s->e) != CLOISTER_OK)
-        die("starting scbrbench.enclave: %s", tee_last_error());
+    struct cloister_err err;
+    if (tee_create(&o, &s->e, &err) != CLOISTER_OK)
+        die("starting scbrbench.enclave: %s", err.msg);
     struct wire_writer w;
     size_t outlen;
     wire_writer_init(&w);
@@ -477,8 +479,9 @@ static uint64_t faults(struct series *s)
     struct epc_stats st;
     if (!s->e)
         return 0;
-    if (tee_epc_stats(s->e, &st) != CLOISTER_OK)
-        die("epc stats: %s", tee_last_error());
+    struct cloister_err err;
+    if (tee_epc_stats(s->e, &st, &err) != CLOISTER_OK)
+        die("epc stats: %s", err.msg);
     return st.faults;
 }
 

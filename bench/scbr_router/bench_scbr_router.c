@@ -153,8 +153,8 @@ int main(void)
     struct cloister_err err;
     struct scbr_sub_list subs;
     struct scbr_pub_list pubs;
-    if (tee_image_path("scbr", image, sizeof image) != CLOISTER_OK)
-        die("image", tee_last_error());
+    if (tee_image_path("scbr", image, sizeof image, &err) != CLOISTER_OK)
+        die("image", err.msg);
     if (!mkdtemp(home))
         die("temporary home", "mkdtemp failed");
     snprintf(sig, sizeof sig, "%s/scbr.enclave.sig", home);

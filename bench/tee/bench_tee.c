@@ -19,6 +19,7 @@
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -53,9 +54,9 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
     return remove(path);
 }
 
-__attribute__((noreturn)) static void die(const char *what)
+__attribute__((noreturn)) static void die(const char *what, const char *why)
 {
-    fprintf(stderr, "bench_tee: %s: %s\n", what, tee_last_error());
+    fprintf(stderr, "bench_tee: %s: %s\n", what, why);
     nftw(home, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
     exit(1);
 }
@@ -63,15 +64,17 @@ __attribute__((noreturn)) static void die(const char *what)
 /* A fresh signer signs the bench image into the temporary home. */
 static void sign_image(void)
 {
-    if (!mkdtemp(home) || tee_image_path("bench", image, sizeof image) != CLOISTER_OK)
-        die("bench.enclave");
+    struct cloister_err err = {0};
+    if (!mkdtemp(home))
+        die(home, strerror(errno));
+    if (tee_image_path("bench", image, sizeof image, &err) != CLOISTER_OK)
+        die("bench.enclave", err.msg);
     snprintf(sig, sizeof sig, "%s/bench.enclave.sig", home);
     uint8_t pk[32], seed[32];
     struct tee_config cfg;
-    struct cloister_err err = {0};
     tee_config_default(&cfg);
     if (crypto_ed25519_keypair(pk, seed) != 0 || tee_sign_file(image, &cfg, seed, sig, &err) != 0)
-        die(err.msg);
+        die("signing", err.msg);
     crypto_wipe(seed, sizeof seed);
 }
 
@@ -95,8 +98,9 @@ static tee_enclave *create(const struct variant *v)
     o.home = home;
     o.enclave = &tee_enclave_bench;
     tee_enclave *e;
-    if (tee_create(&o, &e) != CLOISTER_OK)
-        die(v->name);
+    struct cloister_err err;
+    if (tee_create(&o, &e, &err) != CLOISTER_OK)
+        die(v->name, err.msg);
     return e;
 }
 
@@ -116,13 +120,14 @@ static void roundtrip(const struct variant *v, tee_enclave *e, double *us)
 {
     uint8_t in[64], *out;
     size_t outlen;
+    struct cloister_err err = {0};
     memset(in, 0x5a, sizeof in);
     for (int i = 0; i < WARMUP + SAMPLES; i++) {
         uint64_t c0 = bench_cycles();
-        int rc = tee_ecall(e, BENCH_ECALL_ECHO, in, sizeof in, &out, &outlen);
+        int rc = tee_ecall(e, BENCH_ECALL_ECHO, in, sizeof in, &out, &outlen, &err);
         uint64_t c1 = bench_cycles();
         if (rc != CLOISTER_OK || outlen != sizeof in)
-            die(v->name);
+            die(v->name, err.msg);
         free(out);
         if (i >= WARMUP)
             us[i - WARMUP] = cycles_to_us(c1 - c0);
@@ -164,9 +169,11 @@ struct batch_run {
 static void run_batches(void *arg, uint64_t iters)
 {
     struct batch_run *b = arg;
+    struct cloister_err err = {0};
     for (uint64_t i = 0; i < iters; i++) {
-        if (tee_ecall_batch(b->e, b->calls, b->n) != CLOISTER_OK || b->calls[b->n - 1].status)
-            die("batch");
+        if (tee_ecall_batch(b->e, b->calls, b->n, &err) != CLOISTER_OK ||
+            b->calls[b->n - 1].status)
+            die("batch", err.msg);
         tee_calls_free(b->calls, b->n);
     }
 }

@@ -45,7 +45,7 @@ static void b_seal_unseal(void *arg, uint64_t iters)
     size_t n;
     for (uint64_t i = 0; i < iters; i++) {
         s.status |= tee_seal(s.self, TEE_SEAL_MRENCLAVE, NULL, 0, s.pt, PAGE, s.blob,
-                             sizeof s.blob, &n);
+                             sizeof s.blob, &n, NULL);
         s.status |= tee_unseal(s.self, s.blob, n, NULL, 0, s.out, PAGE, &n, NULL);
     }
 }
@@ -77,7 +77,7 @@ static void b_evidence_make(void *arg, uint64_t iters)
     for (uint64_t i = 0; i < iters; i++) {
         uint8_t *ev;
         size_t len;
-        s.status |= tee_evidence_make(s.self, s.rd, &ev, &len);
+        s.status |= tee_evidence_make(s.self, s.rd, &ev, &len, NULL);
         free(ev);
     }
 }
@@ -115,7 +115,7 @@ static void b_ed_verify(void *arg, uint64_t iters)
 static void b_report_create(void *arg, uint64_t iters)
 {
     for (uint64_t i = 0; i < iters; i++)
-        s.status |= tee_report_create(s.self, s.target, s.rd, s.report);
+        s.status |= tee_report_create(s.self, s.target, s.rd, s.report, NULL);
 }
 
 static void b_report_verify(void *arg, uint64_t iters)
@@ -156,8 +156,8 @@ static tee_self *make_self(tee_platform *p)
     struct tee_sigstruct ss;
     struct tee_identity id;
     tee_config_default(&c);
-    if (tee_sign(&ss, image, sizeof image - 1, &c, seed) ||
-        tee_sigstruct_encode(&ss, &sig, &siglen) ||
+    if (tee_sign(&ss, image, sizeof image - 1, &c, seed, NULL) ||
+        tee_sigstruct_encode(&ss, &sig, &siglen, NULL) ||
         tee_image_verify(&id, image, sizeof image - 1, sig, siglen, NULL))
         return NULL;
     free(sig);
@@ -186,7 +186,7 @@ static int setup(const char *results)
         tee_self *writer = make_self(p);
         size_t n;
         s.status |= !writer || tee_seal(writer, TEE_SEAL_MRENCLAVE, NULL, 0, s.pt, PAGE,
-                                        s.cold[i], sizeof s.cold[i], &n);
+                                        s.cold[i], sizeof s.cold[i], &n, NULL);
         tee_self_free(writer);
     }
     tee_platform_free(p);
@@ -203,8 +203,8 @@ static int setup(const char *results)
     crypto_ed25519_keypair(s.pk, seed);
     s.signer = crypto_signer_new(seed);
     s.status |= crypto_signer_sign(s.signer, s.sig, s.msg, sizeof s.msg);
-    s.status |= tee_evidence_make(s.self, s.rd, &s.evidence, &s.evidence_len);
-    s.status |= tee_report_create(s.self, s.target, s.rd, s.report);
+    s.status |= tee_evidence_make(s.self, s.rd, &s.evidence, &s.evidence_len, NULL);
+    s.status |= tee_report_create(s.self, s.target, s.rd, s.report, NULL);
     return s.status || !s.aead || !s.signer ? -1 : 0;
 }
 

@@ -51,8 +51,8 @@ static void init(void)
     struct tee_sigstruct s;
     uint8_t *sig;
     size_t siglen;
-    if (tee_sign(&s, image, sizeof image - 1, &c, seed) ||
-        tee_sigstruct_encode(&s, &sig, &siglen) ||
+    if (tee_sign(&s, image, sizeof image - 1, &c, seed, NULL) ||
+        tee_sigstruct_encode(&s, &sig, &siglen, NULL) ||
         tee_image_verify(&id, image, sizeof image - 1, sig, siglen, &err))
         abort();
     free(sig);

@@ -162,7 +162,7 @@ static void import(struct tee_rt *fresh, const uint8_t *data, size_t size)
     struct wire_writer out;
     wire_writer_init(&out);
     if (!blob || tee_seal(fresh->self, TEE_SEAL_MRENCLAVE, aad, sizeof aad, data, size, blob, cap,
-                          &len) != 0)
+                          &len, NULL) != 0)
         abort();
     fuzz_call(fresh, SCBR_ECALL_IMPORT, blob, len, &out);
     wire_writer_free(&out);

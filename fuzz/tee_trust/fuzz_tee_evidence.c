@@ -21,7 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (data[0] & 1) {
         uint8_t rd[TEE_REPORT_DATA_LEN] = {0}, *ev;
         size_t len;
-        if (tee_evidence_make(fuzz_self(), rd, &ev, &len))
+        if (tee_evidence_make(fuzz_self(), rd, &ev, &len, NULL))
             abort();
         bool changed = false;
         for (size_t i = 1; i < size && i - 1 < len; i++) {

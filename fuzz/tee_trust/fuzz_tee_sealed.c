@@ -19,7 +19,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         size_t len = size - 2, blob_len;
         uint8_t *blob = malloc(tee_sealed_size(len)), *out = malloc(len + 1);
         enum tee_seal_policy policy = data[1] & 1 ? TEE_SEAL_MRSIGNER : TEE_SEAL_MRENCLAVE;
-        if (tee_seal(s, policy, data, 2, data + 2, len, blob, tee_sealed_size(len), &blob_len) ||
+        if (tee_seal(s, policy, data, 2, data + 2, len, blob, tee_sealed_size(len), &blob_len,
+                     NULL) ||
             tee_unseal(s, blob, blob_len, data, 2, out, len, &n, &err) || n != len ||
             memcmp(out, data + 2, len) != 0)
             abort();

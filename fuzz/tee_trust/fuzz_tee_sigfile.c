@@ -13,7 +13,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (tee_sigstruct_decode(&s, data, size, &err) == 0) {
         uint8_t *back;
         size_t len;
-        if (tee_sigstruct_encode(&s, &back, &len) != 0)
+        if (tee_sigstruct_encode(&s, &back, &len, NULL) != 0)
             abort();
         free(back);
     }

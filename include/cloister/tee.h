@@ -10,9 +10,10 @@
  *     o.image = path;                            // see tee_image_path()
  *     o.enclave = &tee_enclave_hello;            // the same code, for the sim backend
  *     tee_enclave *e;
- *     if (tee_create(&o, &e) != CLOISTER_OK) fprintf(stderr, "%s\n", tee_last_error());
+ *     struct cloister_err err;
+ *     if (tee_create(&o, &e, &err) != CLOISTER_OK) fprintf(stderr, "%s\n", err.msg);
  *     uint8_t *out; size_t outlen;
- *     int rc = tee_ecall(e, HELLO_ECALL_GREET, in, inlen, &out, &outlen);
+ *     int rc = tee_ecall(e, HELLO_ECALL_GREET, in, inlen, &out, &outlen, &err);
  *     ... free(out); tee_destroy(e);
  *
  * Backends: TEE_BACKEND_PROC runs the image as a sandboxed process started from a sealed memfd
@@ -20,10 +21,11 @@
  * TEE_BACKEND_SIM links the same trusted code in-process with the same dispatch and copies.
  * Neither is SGX: evidence from both says "simulated" (docs/tee.md, threat model).
  *
- * Errors: functions return CLOISTER_OK (0) or a negative TEE_ERROR_* code; tee_last_error() gives a
- * one-line explanation for the calling thread (which enclave, which call, what happened). A
- * dead enclave never makes a call hang: pending and later calls fail with CLOISTER_E_DEAD until
- * tee_restart(). Calls may be made from several threads at once; tee_restart waits for the
+ * Errors (cloister/error.h): functions return CLOISTER_OK (0) or a negative CLOISTER_E_* code
+ * and fill the caller's struct cloister_err (NULL: code only) with one line saying which
+ * enclave, which call and what happened: CLOISTER_E_DEAD, _TIMEOUT and _PROTOCOL for the
+ * crossing, the enclave's own code and text for a refused call. A dead enclave never makes a
+ * call hang: pending and later calls fail with CLOISTER_E_DEAD until tee_restart(). Calls may be made from several threads at once; tee_restart waits for the
  * calls in flight; tee_destroy must not race with calls on the same enclave. */
 #ifndef CLOISTER_TEE_H
 #define CLOISTER_TEE_H
@@ -37,13 +39,10 @@
 struct wire_writer;
 struct tee_enclave_def; /* tee_enclave.h */
 
-/* The detailed message of the calling thread's last failed tee_* call ("" if none). */
-const char *tee_last_error(void);
-
 enum tee_backend { TEE_BACKEND_PROC, TEE_BACKEND_SIM };
 const char *tee_backend_name(enum tee_backend b);
-/* "proc" or "sim"; -1 for anything else. */
-int tee_backend_parse(const char *name, enum tee_backend *b);
+/* "proc" or "sim"; CLOISTER_E_INVALID for anything else. */
+int tee_backend_parse(const char *name, enum tee_backend *b, struct cloister_err *err);
 
 enum tee_wait {
     TEE_WAIT_SPIN,  /* spin up to spin_count pauses, then futex-wait (SGX switchless style) */
@@ -51,7 +50,7 @@ enum tee_wait {
 };
 
 /* Host functions the enclave may call. arg is tee_options.ocall_arg; in/out as for ecalls.
- * Return CLOISTER_OK or a TEE_ERROR_* code, which the enclave's tee_ocall() returns. */
+ * Return CLOISTER_OK or a CLOISTER_E_* code, which the enclave's tee_ocall() returns. */
 typedef int (*tee_ocall_fn)(void *arg, const uint8_t *in, size_t inlen, struct wire_writer *out);
 struct tee_ocall_entry {
     uint32_t number; /* 0..0xEFFF; 0xF000.. are the runtime's own */
@@ -92,19 +91,19 @@ typedef struct tee_enclave tee_enclave;
 
 /* Checks the image against its signature file, starts the enclave (which checks its own
  * identity, loads the platform, sandboxes itself and restores its provisioned secrets). */
-int tee_create(const struct tee_options *o, tee_enclave **out);
+int tee_create(const struct tee_options *o, tee_enclave **out, struct cloister_err *err);
 /* Stops the enclave (SIGKILL after a grace period) and frees everything. NULL is fine. */
 void tee_destroy(tee_enclave *e);
 /* Stops the enclave if it still runs and starts it again from the same image. */
-int tee_restart(tee_enclave *e);
+int tee_restart(tee_enclave *e, struct cloister_err *err);
 
 /* One ecall. *out is malloc'd (NULL when outlen is 0); free it. */
 int tee_ecall(tee_enclave *e, uint32_t number, const void *in, size_t inlen, uint8_t **out,
-              size_t *outlen);
+              size_t *outlen, struct cloister_err *err);
 
-/* Many ecalls in one boundary crossing, run in order. Returns CLOISTER_OK when the batch crossed;
- * each call's own result is in its status (and out/outlen, malloc'd, or the error text in
- * tee_last_error() only for the last failed one). */
+/* Many ecalls in one boundary crossing, run in order. Returns CLOISTER_OK when the batch crossed,
+ * else err says why it did not; each call's own result is in its status (and out/outlen,
+ * malloc'd), and err holds the message of the last call that failed. */
 struct tee_call {
     uint32_t number;
     const void *in;
@@ -113,7 +112,7 @@ struct tee_call {
     size_t outlen;
     int status;
 };
-int tee_ecall_batch(tee_enclave *e, struct tee_call *calls, size_t n);
+int tee_ecall_batch(tee_enclave *e, struct tee_call *calls, size_t n, struct cloister_err *err);
 /* Frees the outputs of a batch. */
 void tee_calls_free(struct tee_call *calls, size_t n);
 
@@ -169,7 +168,7 @@ int tee_get_info(tee_enclave *e, struct tee_info *info);
 /* The enclave's EPC counters (cloister/epc.h: resident pages, faults, evictions, bytes
  * encrypted/decrypted), asked of the enclave itself with TEE_ECALL_EPC_STATS. */
 struct epc_stats;
-int tee_epc_stats(tee_enclave *e, struct epc_stats *out);
+int tee_epc_stats(tee_enclave *e, struct epc_stats *out, struct cloister_err *err);
 
 /* Built-in ecalls every image has (docs/tee.md section 5). Inputs and outputs: */
 enum {
@@ -192,6 +191,6 @@ enum {
 
 /* Finds the image of a named enclave ("hello" -> .../hello.enclave): $CLOISTER_ENCLAVE_DIR,
  * then the build tree's enclaves/, then the installed libexec/cloister/. */
-int tee_image_path(const char *name, char *out, size_t cap);
+int tee_image_path(const char *name, char *out, size_t cap, struct cloister_err *err);
 
 #endif

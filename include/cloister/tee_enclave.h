@@ -18,8 +18,8 @@
  * hosts link to run the same code with the sim backend.
  *
  * A handler gets its input as a private copy (never a host pointer), writes its output with the
- * wire writer and returns CLOISTER_OK or a TEE_ERROR_* code (tee_fail() attaches a message). Handlers
- * of one enclave may run on several worker threads at once: shared state needs a lock. */
+ * wire writer and returns CLOISTER_OK or a CLOISTER_E_* code (tee_fail() attaches a message).
+ * Handlers of one enclave may run on several worker threads at once: shared state needs a lock. */
 #ifndef CLOISTER_TEE_ENCLAVE_H
 #define CLOISTER_TEE_ENCLAVE_H
 
@@ -77,7 +77,8 @@ int tee_enclave_main(const struct tee_enclave_def *def, int argc, char **argv);
 void *tee_env_state(struct tee_env *env);
 /* The enclave's view of itself: identity, sealing, reports, evidence, secrets (tee_trust.h). */
 tee_self *tee_env_self(struct tee_env *env);
-/* Records why the call failed (returned to the host as tee_last_error()); returns status. */
+/* Records why the call failed (the host's tee_ecall puts it in its struct cloister_err);
+ * returns status. */
 int tee_fail(struct tee_env *env, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 

@@ -112,8 +112,9 @@ int tee_measure_fd(uint8_t mrenclave[TEE_HASH_LEN], int fd, const struct tee_con
 void tee_mrsigner(uint8_t mrsigner[TEE_HASH_LEN], const uint8_t signer_key[TEE_PUBKEY_LEN]);
 
 int tee_sign(struct tee_sigstruct *s, const void *image, size_t len, const struct tee_config *c,
-             const uint8_t signer_seed[TEE_SEED_LEN]);
-int tee_sigstruct_encode(const struct tee_sigstruct *s, uint8_t **out, size_t *len);
+             const uint8_t signer_seed[TEE_SEED_LEN], struct cloister_err *err);
+int tee_sigstruct_encode(const struct tee_sigstruct *s, uint8_t **out, size_t *len,
+                         struct cloister_err *err);
 /* Images larger than this are refused by the loader and by tee_sign_file. */
 #define TEE_IMAGE_MAX ((size_t)1 << 30)
 /* Signs the image file with config c and writes the signature file atomically (0644): what
@@ -313,7 +314,8 @@ int tee_sealed_parse(struct tee_sealed_view *v, const void *blob, size_t len,
                      struct cloister_err *err);
 /* out has room for tee_sealed_size(len) bytes. */
 int tee_seal(tee_self *s, enum tee_seal_policy policy, const void *aad, size_t aad_len,
-             const void *plaintext, size_t len, uint8_t *out, size_t cap, size_t *out_len);
+             const void *plaintext, size_t len, uint8_t *out, size_t cap, size_t *out_len,
+             struct cloister_err *err);
 /* pt has room for blob_len - TEE_SEAL_OVERHEAD bytes; on failure it holds no plaintext. Errors
  * say why: malformed or truncated, other product, higher svn, or authentication failed (blob or
  * AAD altered, another identity or platform). */
@@ -327,14 +329,14 @@ int tee_unseal(tee_self *s, const void *blob, size_t blob_len, const void *aad, 
 void tee_self_target(const tee_self *s, uint8_t target_mrenclave[TEE_HASH_LEN]);
 int tee_report_create(tee_self *s, const uint8_t target_mrenclave[TEE_HASH_LEN],
                       const uint8_t report_data[TEE_REPORT_DATA_LEN],
-                      uint8_t report[TEE_REPORT_LEN]);
+                      uint8_t report[TEE_REPORT_LEN], struct cloister_err *err);
 /* Checks a report targeted at this enclave; fills body (the reporter's identity). */
 int tee_report_verify(tee_self *s, const uint8_t report[TEE_REPORT_LEN],
                       struct tee_report_body *body, struct cloister_err *err);
 
 /* Remote evidence (format cloister-sim-v1) binding report_data. */
 int tee_evidence_make(tee_self *s, const uint8_t report_data[TEE_REPORT_DATA_LEN],
-                      uint8_t **evidence, size_t *len);
+                      uint8_t **evidence, size_t *len, struct cloister_err *err);
 
 /* ---------------------------------------------------------------------------------------
  * Verifier: signature and certificate chain against a trusted CA, then a policy. The chain is
@@ -405,7 +407,7 @@ struct tee_secret {
     size_t len;
 };
 
-int tee_prov_nonce(uint8_t nonce[TEE_PROV_NONCE_LEN]);
+int tee_prov_nonce(uint8_t nonce[TEE_PROV_NONCE_LEN], struct cloister_err *err);
 int tee_prov_offer(tee_self *s, const uint8_t *nonce, size_t nonce_len, uint8_t **offer,
                    size_t *offer_len, struct cloister_err *err);
 /* policy->report_data is ignored: the binding to the offer's key and nonce is checked here. */
@@ -418,9 +420,10 @@ int tee_prov_accept(tee_self *s, const void *package, size_t package_len,
                     struct cloister_err *err);
 int tee_secrets_restore(tee_self *s, const void *sealed, size_t sealed_len,
                         struct cloister_err *err);
-/* Copies a provisioned secret; -1 if there is none of that name or cap is too small
- * (*len then tells the size). */
-int tee_secret_get(tee_self *s, const char *name, uint8_t *out, size_t cap, size_t *len);
+/* Copies a provisioned secret: CLOISTER_E_NOT_FOUND if there is none of that name,
+ * CLOISTER_E_TOO_BIG if cap is too small (*len then tells the size). */
+int tee_secret_get(tee_self *s, const char *name, uint8_t *out, size_t cap, size_t *len,
+                   struct cloister_err *err);
 size_t tee_secret_count(tee_self *s);
 
 #endif

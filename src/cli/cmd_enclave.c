@@ -75,19 +75,20 @@ static void json_print(json_t *j)
 static int start(const struct launch *l, tee_enclave **e)
 {
     char path[4096];
+    struct cloister_err err;
     const char *image = l->image;
     size_t n = strlen(image);
     bool is_path = strchr(image, '/') || (n > 8 && strcmp(image + n - 8, ".enclave") == 0);
     if (access(image, F_OK) != 0) {
         if (is_path)
             return cli_fail("%s: no such enclave image", image);
-        if (tee_image_path(image, path, sizeof path) != CLOISTER_OK)
-            return cli_fail("%s", tee_last_error());
+        if (tee_image_path(image, path, sizeof path, &err) != CLOISTER_OK)
+            return cli_fail("%s", err.msg);
         image = path;
     }
     struct tee_options o;
     tee_options_init(&o);
-    if (l->tee && tee_backend_parse(l->tee, &o.backend) != 0) {
+    if (l->tee && tee_backend_parse(l->tee, &o.backend, NULL) != 0) {
         cli_fail("--tee: expected proc or sim, got '%s'", l->tee);
         return CLI_USAGE;
     }
@@ -97,16 +98,17 @@ static int start(const struct launch *l, tee_enclave **e)
     o.workers = l->workers > 0 ? (unsigned)l->workers : 1;
     o.wait = l->block ? TEE_WAIT_BLOCK : TEE_WAIT_SPIN;
     o.call_timeout_ms = CALL_TIMEOUT_MS;
-    if (tee_create(&o, e) != CLOISTER_OK)
-        return cli_fail("%s", tee_last_error());
+    if (tee_create(&o, e, &err) != CLOISTER_OK)
+        return cli_fail("%s", err.msg);
     return CLI_OK;
 }
 
 static int call(tee_enclave *e, uint32_t number, const void *in, size_t inlen, uint8_t **out,
                 size_t *outlen)
 {
-    if (tee_ecall(e, number, in, inlen, out, outlen) != CLOISTER_OK)
-        return cli_fail("%s", tee_last_error());
+    struct cloister_err err;
+    if (tee_ecall(e, number, in, inlen, out, outlen, &err) != CLOISTER_OK)
+        return cli_fail("%s", err.msg);
     return CLI_OK;
 }
 
@@ -241,7 +243,7 @@ static int provision_secrets(tee_enclave *e, tee_verifier *v, const struct tee_p
     uint8_t nonce[TEE_PROV_NONCE_LEN], *offer = NULL, *package = NULL, *out = NULL;
     size_t offer_len, package_len = 0, outlen = 0;
     struct cloister_err err = {0};
-    int rc = tee_prov_nonce(nonce) == 0 ? CLI_OK : cli_fail("no randomness for the nonce");
+    int rc = tee_prov_nonce(nonce, NULL) == 0 ? CLI_OK : cli_fail("no randomness for the nonce");
     if (rc == CLI_OK)
         rc = call(e, TEE_ECALL_PROV_OFFER, nonce, sizeof nonce, &offer, &offer_len);
     if (rc == CLI_OK && tee_prov_package(v, policy, nonce, sizeof nonce, offer, offer_len,
@@ -491,9 +493,10 @@ static int cmd_enclave_stats(int argc, char **argv)
     free(us);
     struct tee_info info;
     struct epc_stats epc;
+    struct cloister_err err;
     tee_get_info(e, &info);
-    if (rc == CLI_OK && tee_epc_stats(e, &epc) != CLOISTER_OK)
-        rc = cli_fail("enclave '%s': EPC counters: %s", info.name, tee_last_error());
+    if (rc == CLI_OK && tee_epc_stats(e, &epc, &err) != CLOISTER_OK)
+        rc = cli_fail("enclave '%s': EPC counters: %s", info.name, err.msg);
     tee_destroy(e);
     if (rc != CLI_OK)
         return rc;
@@ -536,8 +539,8 @@ static int demo_sign(const char *dir, const char *image, char *sig, size_t cap)
         printf("  audit of %s: %zu ecalls declared, %zu imports, %s\n", image, a.n_ecalls,
                a.n_imports, tee_audit_refused(&a) ? "REFUSED" : "no process spawning or code "
                                                                  "loading");
-        if (!tee_audit_refused(&a) && tee_sign(&ss, bytes, len, &cfg, seed) == 0 &&
-            tee_sigstruct_encode(&ss, &encoded, &enclen) == 0 &&
+        if (!tee_audit_refused(&a) && tee_sign(&ss, bytes, len, &cfg, seed, NULL) == 0 &&
+            tee_sigstruct_encode(&ss, &encoded, &enclen, NULL) == 0 &&
             file_write_atomic(sig, encoded, enclen, 0644) == 0)
             rc = 0;
     }
@@ -555,12 +558,13 @@ static int demo_mac(tee_enclave *e, const uint8_t key[32], const char *when)
     static const char msg[] = "order #42: 3 tickets";
     uint8_t *out = NULL, want[32];
     size_t outlen;
+    struct cloister_err err;
     crypto_hmac_sha256(want, key, 32, msg, sizeof msg - 1);
-    int rc = tee_ecall(e, HELLO_ECALL_MAC, msg, sizeof msg - 1, &out, &outlen);
+    int rc = tee_ecall(e, HELLO_ECALL_MAC, msg, sizeof msg - 1, &out, &outlen, &err);
     bool ok = rc == CLOISTER_OK && outlen == 32 && memcmp(out, want, 32) == 0;
     free(out);
     if (!ok) {
-        printf("  %s: MAC FAILED: %s\n", when, rc == CLOISTER_OK ? "wrong MAC" : tee_last_error());
+        printf("  %s: MAC FAILED: %s\n", when, rc == CLOISTER_OK ? "wrong MAC" : err.msg);
         return -1;
     }
     printf("  %s: the enclave MACs with the provisioned key: matches the provisioner's\n", when);
@@ -585,8 +589,8 @@ static int demo_steps(const char *dir, const char *image, const char *sig)
     int rc = -1;
     crypto_random(key, sizeof key);
     crypto_random(nonce, sizeof nonce);
-    if (tee_create(&o, &e) != CLOISTER_OK) {
-        printf("  launch FAILED: %s\n", tee_last_error());
+    if (tee_create(&o, &e, &err) != CLOISTER_OK) {
+        printf("  launch FAILED: %s\n", err.msg);
         goto out;
     }
     struct tee_info info;
@@ -604,11 +608,11 @@ static int demo_steps(const char *dir, const char *image, const char *sig)
     p.allow_simulated = true;
     p.report_data = rd;
     struct tee_claims claims;
-    if (tee_ecall(e, TEE_ECALL_EVIDENCE, rd, sizeof rd, &ev, &evlen) != CLOISTER_OK ||
+    if (tee_ecall(e, TEE_ECALL_EVIDENCE, rd, sizeof rd, &ev, &evlen, &err) != CLOISTER_OK ||
         !(platform = tee_platform_open(dir, &err)) ||
         !(v = tee_verifier_new_file(tee_platform_ca_path(platform), &err)) ||
         tee_verify_evidence(v, ev, evlen, &p, &claims, &err) != 0) {
-        printf("  evidence FAILED: %s\n", err.msg[0] ? err.msg : tee_last_error());
+        printf("  evidence FAILED: %s\n", err.msg);
         goto out;
     }
     printf("  evidence (%zu bytes, %s) verified against the platform CA: MRENCLAVE and nonce "
@@ -624,8 +628,8 @@ static int demo_steps(const char *dir, const char *image, const char *sig)
            HELLO_SECRET);
     if (demo_mac(e, key, "before restart") != 0)
         goto out;
-    if (tee_restart(e) != CLOISTER_OK) {
-        printf("  restart FAILED: %s\n", tee_last_error());
+    if (tee_restart(e, &err) != CLOISTER_OK) {
+        printf("  restart FAILED: %s\n", err.msg);
         goto out;
     }
     tee_get_info(e, &info);
@@ -647,8 +651,9 @@ static int enclave_demo(void)
     cli_demo_heading("enclave: sign, launch sandboxed, attest, provision, restart, unseal");
     double t0 = now_us();
     char image[4096], sig[4200], dir[] = "/tmp/cloister-demo-XXXXXX";
-    if (tee_image_path("hello", image, sizeof image) != CLOISTER_OK) {
-        printf("  %s\n", tee_last_error());
+    struct cloister_err err;
+    if (tee_image_path("hello", image, sizeof image, &err) != CLOISTER_OK) {
+        printf("  %s\n", err.msg);
         return -1;
     }
     if (!mkdtemp(dir)) {

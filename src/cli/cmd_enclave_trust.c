@@ -255,7 +255,7 @@ static int sign_loaded(const char *image_path, const uint8_t *image, size_t len,
     if (tee_signer_load(key_path, seed, pk, &err))
         return cli_fail("%s", err.msg);
     struct tee_sigstruct s;
-    int rc = tee_sign(&s, image, len, &c, seed);
+    int rc = tee_sign(&s, image, len, &c, seed, NULL);
     crypto_wipe(seed, sizeof seed);
     if (rc)
         return cli_fail("%s: signing failed", image_path);
@@ -274,7 +274,7 @@ static int sign_loaded(const char *image_path, const uint8_t *image, size_t len,
                         image_path, a->refused[0], a->n_refused > 1 ? ", and more" : "");
     uint8_t *sig;
     size_t siglen;
-    if (tee_sigstruct_encode(&s, &sig, &siglen))
+    if (tee_sigstruct_encode(&s, &sig, &siglen, NULL))
         return cli_fail("%s: encoding the signature file failed", image_path);
     rc = file_write_atomic(out, sig, siglen, 0644);
     free(sig);

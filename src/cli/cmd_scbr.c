@@ -309,7 +309,7 @@ static int cmd_router(int argc, char **argv)
         fprintf(stderr, "cloister scbr router: --index: unknown engine '%s'\n", index_name);
         return CLI_USAGE;
     }
-    if (tee && tee_backend_parse(tee, &o.backend) != 0) {
+    if (tee && tee_backend_parse(tee, &o.backend, NULL) != 0) {
         fprintf(stderr, "cloister scbr router: --tee: expected proc or sim, got '%s'\n", tee);
         return CLI_USAGE;
     }
@@ -324,8 +324,9 @@ static int cmd_router(int argc, char **argv)
         return CLI_USAGE;
     }
     char image[4096], signed_sig[4200], home[4096];
-    if (tee_image_path("scbr", image, sizeof image) != CLOISTER_OK)
-        return cli_fail("%s", tee_last_error());
+    struct cloister_err terr;
+    if (tee_image_path("scbr", image, sizeof image, &terr) != CLOISTER_OK)
+        return cli_fail("%s", terr.msg);
     if (sign_key) {
         const char *dir = state;
         if (!dir && tee_home_dir(home, sizeof home) == 0)
@@ -797,8 +798,8 @@ static int demo_router(void)
     char dir[] = "/tmp/cloister-scbr-demo-XXXXXX", image[4096], sig[4200];
     uint8_t seed[TEE_SEED_LEN], pk[TEE_PUBKEY_LEN];
     struct cloister_err err = {0};
-    if (tee_image_path("scbr", image, sizeof image) != CLOISTER_OK || !mkdtemp(dir)) {
-        printf("  cannot start: %s\n", tee_last_error());
+    if (tee_image_path("scbr", image, sizeof image, &err) != CLOISTER_OK || !mkdtemp(dir)) {
+        printf("  cannot start: %s\n", err.msg[0] ? err.msg : strerror(errno));
         return -1;
     }
     snprintf(sig, sizeof sig, "%s/scbr.enclave.sig", dir);

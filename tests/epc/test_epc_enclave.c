@@ -64,8 +64,9 @@ static tee_enclave *start(const struct signed_image *s, enum tee_backend backend
     o.home = s->home;
     o.store_dir = s->store;
     tee_enclave *e = NULL;
-    if (tee_create(&o, &e) != CLOISTER_OK)
-        fail_msg("tee_create (%s): %s", tee_backend_name(backend), tee_last_error());
+    struct cloister_err err;
+    if (tee_create(&o, &e, &err) != CLOISTER_OK)
+        fail_msg("tee_create (%s): %s", tee_backend_name(backend), err.msg);
     return e;
 }
 
@@ -73,9 +74,10 @@ static int call_u8(tee_enclave *e, uint32_t number, const void *in, size_t inlen
 {
     uint8_t *out;
     size_t outlen;
-    int rc = tee_ecall(e, number, in, inlen, &out, &outlen);
+    struct cloister_err err;
+    int rc = tee_ecall(e, number, in, inlen, &out, &outlen, &err);
     if (rc != CLOISTER_OK)
-        fail_msg("ecall %u: %s", number, tee_last_error());
+        fail_msg("ecall %u: %s", number, err.msg);
     assert_int_equal(outlen, 1);
     int v = out[0];
     free(out);
@@ -96,8 +98,9 @@ static int churn(tee_enclave *e, uint32_t mib, uint32_t rounds)
 static struct epc_stats stats(tee_enclave *e)
 {
     struct epc_stats s;
-    if (tee_epc_stats(e, &s) != CLOISTER_OK)
-        fail_msg("tee_epc_stats: %s", tee_last_error());
+    struct cloister_err err;
+    if (tee_epc_stats(e, &s, &err) != CLOISTER_OK)
+        fail_msg("tee_epc_stats: %s", err.msg);
     return s;
 }
 

@@ -54,8 +54,8 @@ static void sign_with(struct fixture *f, const uint8_t seed[32], const char *tag
     cfg.product_id = product_id;
     cfg.svn = svn;
     struct tee_sigstruct ss;
-    assert_int_equal(tee_sign(&ss, image, len, &cfg, seed), 0);
-    assert_int_equal(tee_sigstruct_encode(&ss, &sig, &siglen), 0);
+    assert_int_equal(tee_sign(&ss, image, len, &cfg, seed, NULL), 0);
+    assert_int_equal(tee_sigstruct_encode(&ss, &sig, &siglen, NULL), 0);
     assert_int_equal(file_write_atomic(f->sig, sig, siglen, 0600), 0);
     struct cloister_err err;
     assert_int_equal(tee_image_verify(&f->id, image, len, sig, siglen, &err), 0);
@@ -105,8 +105,9 @@ void fixture_options(const struct fixture *f, struct tee_options *o, enum tee_ba
 tee_enclave *fixture_create(const struct tee_options *o)
 {
     tee_enclave *e = NULL;
-    int rc = tee_create(o, &e);
+    struct cloister_err err;
+    int rc = tee_create(o, &e, &err);
     if (rc != CLOISTER_OK)
-        fail_msg("tee_create (%s): %s", tee_backend_name(o->backend), tee_last_error());
+        fail_msg("tee_create (%s): %s", tee_backend_name(o->backend), err.msg);
     return e;
 }

@@ -26,7 +26,7 @@ void fixture_resign(struct fixture *f, const struct fixture *other, const char *
                     uint16_t svn);
 /* Options for the fixture's image, the test enclave's code for sim, a store of its own. */
 void fixture_options(const struct fixture *f, struct tee_options *o, enum tee_backend b);
-/* tee_create that fails the test with tee_last_error() when it fails. */
+/* tee_create that fails the test with its error message when it fails. */
 tee_enclave *fixture_create(const struct tee_options *o);
 
 #endif

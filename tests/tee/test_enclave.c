@@ -60,7 +60,7 @@ static int ecall_seal_roundtrip(struct tee_env *env, const uint8_t *in, size_t i
     int rc = CLOISTER_OK;
     if (!blob || !pt)
         rc = tee_fail(env, CLOISTER_E_NO_MEMORY, "seal_roundtrip: out of memory");
-    else if (tee_seal(tee_env_self(env), in[0], "aad", 3, in + 1, n, blob, cap, &blen) != 0)
+    else if (tee_seal(tee_env_self(env), in[0], "aad", 3, in + 1, n, blob, cap, &blen, NULL) != 0)
         rc = tee_fail(env, CLOISTER_E_FAILED, "seal_roundtrip: seal failed");
     else if (tee_unseal(tee_env_self(env), blob, blen, "aad", 3, pt, n, &plen, &err) != 0)
         rc = tee_fail(env, CLOISTER_E_DENIED, "seal_roundtrip: %s", err.msg);

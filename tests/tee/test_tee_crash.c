@@ -48,11 +48,12 @@ static void assert_dead_then_restart(tee_enclave *e)
     uint8_t *out;
     size_t outlen;
     double t0 = now_s();
-    assert_int_equal(tee_ecall(e, TEST_ECALL_ECHO, "x", 1, &out, &outlen), CLOISTER_E_DEAD);
+    struct cloister_err err;
+    assert_int_equal(tee_ecall(e, TEST_ECALL_ECHO, "x", 1, &out, &outlen, &err), CLOISTER_E_DEAD);
     assert_true(now_s() - t0 < 1.0);
-    assert_non_null(strstr(tee_last_error(), "tee_restart"));
-    assert_int_equal(tee_restart(e), CLOISTER_OK);
-    assert_int_equal(tee_ecall(e, TEST_ECALL_ECHO, "x", 1, &out, &outlen), CLOISTER_OK);
+    assert_non_null(strstr(err.msg, "tee_restart"));
+    assert_int_equal(tee_restart(e, NULL), CLOISTER_OK);
+    assert_int_equal(tee_ecall(e, TEST_ECALL_ECHO, "x", 1, &out, &outlen, NULL), CLOISTER_OK);
     free(out);
 }
 
@@ -61,11 +62,12 @@ static void crash(void **state)
     tee_enclave *e = create(0);
     uint8_t *out;
     size_t outlen;
-    assert_int_equal(tee_ecall(e, TEST_ECALL_CRASH, NULL, 0, &out, &outlen), CLOISTER_E_DEAD);
+    struct cloister_err err;
+    assert_int_equal(tee_ecall(e, TEST_ECALL_CRASH, NULL, 0, &out, &outlen, &err), CLOISTER_E_DEAD);
     /* SIGSEGV, or the sanitizer's report, then exit or abort, in an ASan build. */
-    const char *why = tee_last_error();
+    const char *why = err.msg;
     if (!strstr(why, "SIGSEGV") && !strstr(why, "exited") && !strstr(why, "SIGABRT"))
-        fail_msg("%s", tee_last_error());
+        fail_msg("%s", err.msg);
     assert_dead_then_restart(e);
     tee_destroy(e);
 }
@@ -73,7 +75,7 @@ static void crash(void **state)
 struct pending {
     tee_enclave *e;
     int rc;
-    char error[512]; /* tee_last_error() is per thread */
+    struct cloister_err err;
 };
 
 static void *loop_main(void *arg)
@@ -81,8 +83,7 @@ static void *loop_main(void *arg)
     struct pending *p = arg;
     uint8_t *out;
     size_t outlen;
-    p->rc = tee_ecall(p->e, TEST_ECALL_LOOP, NULL, 0, &out, &outlen);
-    snprintf(p->error, sizeof p->error, "%s", tee_last_error());
+    p->rc = tee_ecall(p->e, TEST_ECALL_LOOP, NULL, 0, &out, &outlen, &p->err);
     return NULL;
 }
 
@@ -100,7 +101,7 @@ static void killed_while_pending(void **state)
     pthread_join(t, NULL);
     assert_int_equal(p.rc, CLOISTER_E_DEAD);
     assert_true(now_s() - t0 < 2.0);
-    assert_non_null(strstr(p.error, "SIGKILL"));
+    assert_non_null(strstr(p.err.msg, "SIGKILL"));
     assert_dead_then_restart(e);
     tee_destroy(e);
 }
@@ -111,7 +112,8 @@ static void timeout(void **state)
     uint8_t *out;
     size_t outlen;
     double t0 = now_s();
-    assert_int_equal(tee_ecall(e, TEST_ECALL_LOOP, NULL, 0, &out, &outlen), CLOISTER_E_TIMEOUT);
+    assert_int_equal(tee_ecall(e, TEST_ECALL_LOOP, NULL, 0, &out, &outlen, NULL),
+                     CLOISTER_E_TIMEOUT);
     double took = now_s() - t0;
     assert_true(took >= 0.29 && took < 3.0);
     assert_dead_then_restart(e);
@@ -131,7 +133,7 @@ static void host_dies(void **state)
         fixture_options(&fx, &o, TEE_BACKEND_PROC);
         tee_enclave *e;
         struct tee_info info = {0};
-        if (tee_create(&o, &e) == CLOISTER_OK)
+        if (tee_create(&o, &e, NULL) == CLOISTER_OK)
             tee_get_info(e, &info);
         if (write(fds[1], &info.pid, sizeof info.pid) != (ssize_t)sizeof info.pid)
             _exit(1);
@@ -162,9 +164,10 @@ static void scribbles(void **state)
         tee_enclave *e = create(5000);
         uint8_t *out;
         size_t outlen;
-        assert_int_equal(tee_ecall(e, TEST_ECALL_SCRIBBLE, &modes[i], 1, &out, &outlen),
+        struct cloister_err err;
+        assert_int_equal(tee_ecall(e, TEST_ECALL_SCRIBBLE, &modes[i], 1, &out, &outlen, &err),
                          CLOISTER_E_PROTOCOL);
-        assert_non_null(strstr(tee_last_error(), "killed"));
+        assert_non_null(strstr(err.msg, "killed"));
         assert_dead_then_restart(e);
         tee_destroy(e);
     }
@@ -175,9 +178,10 @@ static void provision(tee_enclave *e, const char *name, const uint8_t *value, si
 {
     uint8_t nonce[TEE_PROV_NONCE_LEN], *offer, *package, *out;
     size_t offer_len, package_len, outlen;
-    assert_int_equal(tee_prov_nonce(nonce), 0);
-    assert_int_equal(tee_ecall(e, TEE_ECALL_PROV_OFFER, nonce, sizeof nonce, &offer, &offer_len),
-                     CLOISTER_OK);
+    assert_int_equal(tee_prov_nonce(nonce, NULL), 0);
+    assert_int_equal(
+        tee_ecall(e, TEE_ECALL_PROV_OFFER, nonce, sizeof nonce, &offer, &offer_len, NULL),
+        CLOISTER_OK);
     tee_platform *platform = tee_platform_open(fx.home, NULL);
     assert_non_null(platform);
     tee_verifier *v = tee_verifier_new_file(tee_platform_ca_path(platform), NULL);
@@ -194,7 +198,7 @@ static void provision(tee_enclave *e, const char *name, const uint8_t *value, si
                          &package, &package_len, &claims, &err) != 0)
         fail_msg("tee_prov_package: %s", err.msg);
     assert_memory_equal(claims.mrenclave, fx.id.mrenclave, 32);
-    assert_int_equal(tee_ecall(e, TEE_ECALL_PROV_ACCEPT, package, package_len, &out, &outlen),
+    assert_int_equal(tee_ecall(e, TEE_ECALL_PROV_ACCEPT, package, package_len, &out, &outlen, NULL),
                      CLOISTER_OK);
     free(out);
     free(offer);
@@ -208,9 +212,10 @@ static void check_digest(tee_enclave *e, const char *name, const uint8_t *value,
     uint8_t want[32], *out;
     size_t outlen;
     crypto_sha256(want, value, len);
-    int rc = tee_ecall(e, TEE_ECALL_SECRET_DIGEST, name, strlen(name), &out, &outlen);
+    struct cloister_err err;
+    int rc = tee_ecall(e, TEE_ECALL_SECRET_DIGEST, name, strlen(name), &out, &outlen, &err);
     if (rc != CLOISTER_OK)
-        fail_msg("secret digest: %s", tee_last_error());
+        fail_msg("secret digest: %s", err.msg);
     assert_int_equal(outlen, 32);
     assert_memory_equal(out, want, 32);
     free(out);
@@ -222,12 +227,12 @@ static void secrets_survive(void **state)
     uint8_t value[32], *out;
     size_t outlen;
     crypto_random(value, sizeof value);
-    assert_int_equal(tee_ecall(e, TEE_ECALL_SECRET_DIGEST, "db-key", 6, &out, &outlen),
+    assert_int_equal(tee_ecall(e, TEE_ECALL_SECRET_DIGEST, "db-key", 6, &out, &outlen, NULL),
                      CLOISTER_E_NOT_FOUND);
     provision(e, "db-key", value, sizeof value);
     check_digest(e, "db-key", value, sizeof value);
-    assert_int_equal(tee_ecall(e, TEST_ECALL_CRASH, NULL, 0, &out, &outlen), CLOISTER_E_DEAD);
-    assert_int_equal(tee_restart(e), CLOISTER_OK);
+    assert_int_equal(tee_ecall(e, TEST_ECALL_CRASH, NULL, 0, &out, &outlen, NULL), CLOISTER_E_DEAD);
+    assert_int_equal(tee_restart(e, NULL), CLOISTER_OK);
     check_digest(e, "db-key", value, sizeof value);
     tee_destroy(e);
 
@@ -245,11 +250,12 @@ static void secrets_survive(void **state)
     fixture_options(&other, &o, TEE_BACKEND_PROC);
     o.store_dir = fx.store;
     e = NULL;
-    assert_int_equal(tee_create(&o, &e), CLOISTER_E_DENIED);
-    assert_non_null(strstr(tee_last_error(), "stored secrets"));
+    struct cloister_err err;
+    assert_int_equal(tee_create(&o, &e, &err), CLOISTER_E_DENIED);
+    assert_non_null(strstr(err.msg, "stored secrets"));
     fixture_options(&other, &o, TEE_BACKEND_PROC);
     e = fixture_create(&o);
-    assert_int_equal(tee_ecall(e, TEE_ECALL_SECRET_DIGEST, "db-key", 6, &out, &outlen),
+    assert_int_equal(tee_ecall(e, TEE_ECALL_SECRET_DIGEST, "db-key", 6, &out, &outlen, NULL),
                      CLOISTER_E_NOT_FOUND);
     tee_destroy(e);
 }
@@ -261,7 +267,7 @@ static void evidence(void **state)
     size_t evlen;
     crypto_random(report_data, sizeof report_data);
     assert_int_equal(tee_ecall(e, TEE_ECALL_EVIDENCE, report_data, sizeof report_data, &ev,
-                               &evlen),
+                               &evlen, NULL),
                      CLOISTER_OK);
     tee_platform *platform = tee_platform_open(fx.home, NULL);
     tee_verifier *v = tee_verifier_new_file(tee_platform_ca_path(platform), NULL);
@@ -290,7 +296,7 @@ static void evidence(void **state)
     /* The wrong report data length is refused by the enclave. */
     uint8_t *out;
     size_t outlen;
-    assert_int_equal(tee_ecall(e, TEE_ECALL_EVIDENCE, report_data, 10, &out, &outlen),
+    assert_int_equal(tee_ecall(e, TEE_ECALL_EVIDENCE, report_data, 10, &out, &outlen, NULL),
                      CLOISTER_E_INVALID);
     free(ev);
     tee_verifier_free(v);

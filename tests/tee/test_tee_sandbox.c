@@ -63,17 +63,18 @@ static void killed_by_seccomp(uint32_t ecall)
     tee_enclave *e = create();
     uint8_t *out = NULL;
     size_t outlen;
-    int rc = tee_ecall(e, ecall, NULL, 0, &out, &outlen);
+    struct cloister_err err;
+    int rc = tee_ecall(e, ecall, NULL, 0, &out, &outlen, &err);
     if (rc == CLOISTER_OK)
         fail_msg("ecall %u was allowed: %.*s", ecall, (int)outlen, (char *)out);
     assert_int_equal(rc, CLOISTER_E_DEAD);
-    assert_non_null(strstr(tee_last_error(), "SIGSYS"));
-    assert_int_equal(tee_ecall(e, TEST_ECALL_ECHO, "x", 1, &out, &outlen), CLOISTER_E_DEAD);
+    assert_non_null(strstr(err.msg, "SIGSYS"));
+    assert_int_equal(tee_ecall(e, TEST_ECALL_ECHO, "x", 1, &out, &outlen, NULL), CLOISTER_E_DEAD);
     struct tee_info info;
     tee_get_info(e, &info);
     assert_false(info.alive);
-    assert_int_equal(tee_restart(e), CLOISTER_OK);
-    assert_int_equal(tee_ecall(e, TEST_ECALL_ECHO, "x", 1, &out, &outlen), CLOISTER_OK);
+    assert_int_equal(tee_restart(e, NULL), CLOISTER_OK);
+    assert_int_equal(tee_ecall(e, TEST_ECALL_ECHO, "x", 1, &out, &outlen, NULL), CLOISTER_OK);
     free(out);
     tee_destroy(e);
 }
@@ -89,7 +90,8 @@ static void open_is_fatal(void **state)
     uint8_t *out;
     size_t outlen;
     if (sanitizer) {
-        assert_int_equal(tee_ecall(e, TEST_ECALL_TRY_OPEN, NULL, 0, &out, &outlen), CLOISTER_OK);
+        assert_int_equal(tee_ecall(e, TEST_ECALL_TRY_OPEN, NULL, 0, &out, &outlen, NULL),
+                         CLOISTER_OK);
         assert_non_null(memmem(out, outlen, "refused", 7));
         free(out);
     }
@@ -185,7 +187,7 @@ static void memory_is_private(void **state)
     tee_enclave *e = create();
     uint8_t *out;
     size_t outlen;
-    assert_int_equal(tee_ecall(e, TEST_ECALL_MARKER, NULL, 0, &out, &outlen), CLOISTER_OK);
+    assert_int_equal(tee_ecall(e, TEST_ECALL_MARKER, NULL, 0, &out, &outlen, NULL), CLOISTER_OK);
     assert_int_equal(outlen, 8 + 32);
     struct tee_info info;
     tee_get_info(e, &info);
@@ -215,9 +217,10 @@ static void tampered_images(void **state)
     fixture_options(&fx, &o, TEE_BACKEND_PROC);
     o.image = path;
     tee_enclave *e = NULL;
-    assert_int_equal(tee_create(&o, &e), CLOISTER_E_IMAGE);
+    struct cloister_err err;
+    assert_int_equal(tee_create(&o, &e, &err), CLOISTER_E_IMAGE);
     assert_null(e);
-    assert_non_null(strstr(tee_last_error(), "refused"));
+    assert_non_null(strstr(err.msg, "refused"));
 
     /* The right image with a damaged signature file, and with none. */
     uint8_t *sig;
@@ -229,10 +232,10 @@ static void tampered_images(void **state)
     free(sig);
     fixture_options(&fx, &o, TEE_BACKEND_PROC);
     o.signature = path;
-    assert_int_equal(tee_create(&o, &e), CLOISTER_E_IMAGE);
+    assert_int_equal(tee_create(&o, &e, NULL), CLOISTER_E_IMAGE);
     snprintf(path, sizeof path, "%s/missing.sig", fx.home);
-    assert_int_equal(tee_create(&o, &e), CLOISTER_E_NOT_FOUND);
-    assert_non_null(strstr(tee_last_error(), "missing.sig"));
+    assert_int_equal(tee_create(&o, &e, &err), CLOISTER_E_NOT_FOUND);
+    assert_non_null(strstr(err.msg, "missing.sig"));
 }
 
 static int setup(void **state)

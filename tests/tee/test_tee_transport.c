@@ -55,7 +55,7 @@ static void check_echo(tee_enclave *e, size_t n)
     size_t outlen;
     for (size_t i = 0; i < n; i++)
         in[i] = (uint8_t)(i * 7 + n);
-    assert_int_equal(tee_ecall(e, TEST_ECALL_ECHO, in, n, &out, &outlen), CLOISTER_OK);
+    assert_int_equal(tee_ecall(e, TEST_ECALL_ECHO, in, n, &out, &outlen, NULL), CLOISTER_OK);
     assert_int_equal(outlen, n);
     if (n)
         assert_memory_equal(out, in, n);
@@ -93,7 +93,7 @@ static void batches(void **state)
             calls[i] = (struct tee_call){.number = TEST_ECALL_ECHO, .in = &vals[i],
                                          .inlen = sizeof vals[i]};
         }
-        assert_int_equal(tee_ecall_batch(e, calls, n), CLOISTER_OK);
+        assert_int_equal(tee_ecall_batch(e, calls, n, NULL), CLOISTER_OK);
         for (size_t i = 0; i < n; i++) {
             assert_int_equal(calls[i].status, CLOISTER_OK);
             assert_int_equal(calls[i].outlen, 4);
@@ -109,17 +109,18 @@ static void batches(void **state)
         {.number = TEST_ECALL_FAIL},        {.number = TEST_ECALL_COUNT},
         {.number = TEST_ECALL_ECHO, .in = "x", .inlen = 1},
     };
-    assert_int_equal(tee_ecall_batch(e, mixed, 5), CLOISTER_OK);
+    struct cloister_err err;
+    assert_int_equal(tee_ecall_batch(e, mixed, 5, &err), CLOISTER_OK);
     assert_int_equal(mixed[0].status, CLOISTER_OK);
     assert_int_equal(mixed[1].status, CLOISTER_E_NO_ECALL);
     assert_int_equal(mixed[2].status, CLOISTER_E_FAILED);
-    assert_non_null(strstr(tee_last_error(), "as asked"));
+    assert_non_null(strstr(err.msg, "as asked"));
     assert_int_equal(mixed[3].status, CLOISTER_OK);
     assert_int_equal(mixed[0].out[7] + 1, mixed[3].out[7]);
     assert_int_equal(mixed[4].status, CLOISTER_OK);
     tee_calls_free(mixed, 5);
-    assert_int_equal(tee_ecall_batch(e, mixed, 0), CLOISTER_E_INVALID);
-    assert_int_equal(tee_ecall_batch(e, mixed, TEE_BATCH_MAX + 1), CLOISTER_E_INVALID);
+    assert_int_equal(tee_ecall_batch(e, mixed, 0, NULL), CLOISTER_E_INVALID);
+    assert_int_equal(tee_ecall_batch(e, mixed, TEE_BATCH_MAX + 1, NULL), CLOISTER_E_INVALID);
     tee_destroy(e);
 }
 
@@ -128,22 +129,24 @@ static void refusals(void **state)
     tee_enclave *e = create(state, NULL);
     uint8_t *out = (uint8_t *)1;
     size_t outlen = 1;
-    assert_int_equal(tee_ecall(e, 0x4242, NULL, 0, &out, &outlen), CLOISTER_E_NO_ECALL);
+    struct cloister_err err;
+    assert_int_equal(tee_ecall(e, 0x4242, NULL, 0, &out, &outlen, &err), CLOISTER_E_NO_ECALL);
     assert_null(out);
-    assert_non_null(strstr(tee_last_error(), "0x4242"));
-    assert_int_equal(tee_ecall(e, 0xFFFF, NULL, 0, &out, &outlen), CLOISTER_E_NO_ECALL);
+    assert_non_null(strstr(err.msg, "0x4242"));
+    assert_int_equal(tee_ecall(e, 0xFFFF, NULL, 0, &out, &outlen, NULL), CLOISTER_E_NO_ECALL);
 
     /* Too big on the way in (host refuses) and on the way out (enclave refuses). */
     size_t big = 256 * 1024 + 1;
     uint8_t *in = calloc(1, big);
-    assert_int_equal(tee_ecall(e, TEST_ECALL_ECHO, in, big, &out, &outlen), CLOISTER_E_TOO_BIG);
-    assert_int_equal(tee_ecall(e, TEST_ECALL_ECHO, in, big - 5, &out, &outlen),
+    assert_int_equal(tee_ecall(e, TEST_ECALL_ECHO, in, big, &out, &outlen, NULL),
+                     CLOISTER_E_TOO_BIG);
+    assert_int_equal(tee_ecall(e, TEST_ECALL_ECHO, in, big - 5, &out, &outlen, NULL),
                      CLOISTER_E_TOO_BIG);
     uint8_t n[4] = {0, 0x10, 0, 0}; /* 1 MiB */
-    assert_int_equal(tee_ecall(e, TEST_ECALL_BIG, n, 4, &out, &outlen), CLOISTER_E_TOO_BIG);
-    assert_non_null(strstr(tee_last_error(), "message limit"));
+    assert_int_equal(tee_ecall(e, TEST_ECALL_BIG, n, 4, &out, &outlen, &err), CLOISTER_E_TOO_BIG);
+    assert_non_null(strstr(err.msg, "message limit"));
     uint8_t ok[4] = {0, 0, 0x10, 0}; /* 4 KiB */
-    assert_int_equal(tee_ecall(e, TEST_ECALL_BIG, ok, 4, &out, &outlen), CLOISTER_OK);
+    assert_int_equal(tee_ecall(e, TEST_ECALL_BIG, ok, 4, &out, &outlen, NULL), CLOISTER_OK);
     assert_int_equal(outlen, 4096);
     free(out);
     /* The enclave is still fine. */
@@ -158,22 +161,23 @@ static void ocalls_and_state(void **state)
     uint8_t *out;
     size_t outlen;
     int before = ocalls_served;
-    assert_int_equal(tee_ecall(e, TEST_ECALL_OCALL_ECHO, "ping", 4, &out, &outlen), CLOISTER_OK);
+    assert_int_equal(tee_ecall(e, TEST_ECALL_OCALL_ECHO, "ping", 4, &out, &outlen, NULL),
+                     CLOISTER_OK);
     assert_int_equal(outlen, 4);
     assert_memory_equal(out, "ping", 4);
     free(out);
     assert_int_equal(ocalls_served, before + 1);
-    assert_int_equal(tee_ecall(e, TEST_ECALL_STARTED, NULL, 0, &out, &outlen), CLOISTER_OK);
+    assert_int_equal(tee_ecall(e, TEST_ECALL_STARTED, NULL, 0, &out, &outlen, NULL), CLOISTER_OK);
     assert_int_equal(out[0], 1);
     free(out);
     for (uint8_t i = 1; i <= 3; i++) {
-        assert_int_equal(tee_ecall(e, TEST_ECALL_COUNT, NULL, 0, &out, &outlen), CLOISTER_OK);
+        assert_int_equal(tee_ecall(e, TEST_ECALL_COUNT, NULL, 0, &out, &outlen, NULL), CLOISTER_OK);
         assert_int_equal(out[7], i);
         free(out);
     }
     /* A restart is a fresh instance. */
-    assert_int_equal(tee_restart(e), CLOISTER_OK);
-    assert_int_equal(tee_ecall(e, TEST_ECALL_COUNT, NULL, 0, &out, &outlen), CLOISTER_OK);
+    assert_int_equal(tee_restart(e, NULL), CLOISTER_OK);
+    assert_int_equal(tee_ecall(e, TEST_ECALL_COUNT, NULL, 0, &out, &outlen, NULL), CLOISTER_OK);
     assert_int_equal(out[7], 1);
     free(out);
     struct tee_info info;
@@ -186,9 +190,10 @@ static void ocalls_and_state(void **state)
     struct tee_options o;
     fixture_options(&fx, &o, backend_of(state));
     e = fixture_create(&o);
-    assert_int_equal(tee_ecall(e, TEST_ECALL_OCALL_ECHO, "ping", 4, &out, &outlen),
+    struct cloister_err err;
+    assert_int_equal(tee_ecall(e, TEST_ECALL_OCALL_ECHO, "ping", 4, &out, &outlen, &err),
                      CLOISTER_E_NO_ECALL);
-    assert_non_null(strstr(tee_last_error(), "no ocall"));
+    assert_non_null(strstr(err.msg, "no ocall"));
     tee_destroy(e);
 }
 
@@ -201,7 +206,7 @@ static void counters(void **state)
     struct tee_call calls[3] = {{.number = TEST_ECALL_ECHO, .in = "abc", .inlen = 3},
                                 {.number = TEST_ECALL_ECHO, .in = "de", .inlen = 2},
                                 {.number = 0x999}};
-    assert_int_equal(tee_ecall_batch(e, calls, 3), CLOISTER_OK);
+    assert_int_equal(tee_ecall_batch(e, calls, 3, NULL), CLOISTER_OK);
     tee_calls_free(calls, 3);
     tee_get_info(e, &b);
     assert_int_equal(b.stats.ecalls - a.stats.ecalls, 4);
@@ -228,7 +233,7 @@ static void *hammer_main(void *arg)
         uint8_t in[48] = {0}, *out;
         size_t outlen;
         snprintf((char *)in, sizeof in, "thread %d call %d", h->id, i);
-        if (tee_ecall(h->e, TEST_ECALL_ECHO, in, sizeof in, &out, &outlen) != CLOISTER_OK ||
+        if (tee_ecall(h->e, TEST_ECALL_ECHO, in, sizeof in, &out, &outlen, NULL) != CLOISTER_OK ||
             outlen != sizeof in || memcmp(in, out, sizeof in) != 0)
             h->failures++;
         free(out);
@@ -257,7 +262,7 @@ static void concurrent(void **state)
     }
     uint8_t *out;
     size_t outlen;
-    assert_int_equal(tee_ecall(e, TEST_ECALL_COUNT, NULL, 0, &out, &outlen), CLOISTER_OK);
+    assert_int_equal(tee_ecall(e, TEST_ECALL_COUNT, NULL, 0, &out, &outlen, NULL), CLOISTER_OK);
     free(out);
     struct tee_info info;
     tee_get_info(e, &info);
@@ -310,8 +315,8 @@ static void differential(void **state)
         }
         uint8_t *o1, *o2;
         size_t l1, l2;
-        int r1 = tee_ecall(sim, number, in, len, &o1, &l1);
-        int r2 = tee_ecall(proc, number, in, len, &o2, &l2);
+        int r1 = tee_ecall(sim, number, in, len, &o1, &l1, NULL);
+        int r2 = tee_ecall(proc, number, in, len, &o2, &l2, NULL);
         assert_int_equal(r1, r2);
         assert_int_equal(l1, l2);
         if (l1)

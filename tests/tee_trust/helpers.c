@@ -54,10 +54,10 @@ void th_identity(struct tee_identity *id, const char *image, const struct tee_co
     uint8_t seed[TEE_SEED_LEN];
     memset(seed, seed_byte, sizeof seed);
     struct tee_sigstruct s;
-    assert_int_equal(tee_sign(&s, image, strlen(image), c, seed), 0);
+    assert_int_equal(tee_sign(&s, image, strlen(image), c, seed, NULL), 0);
     uint8_t *sig;
     size_t siglen;
-    assert_int_equal(tee_sigstruct_encode(&s, &sig, &siglen), 0);
+    assert_int_equal(tee_sigstruct_encode(&s, &sig, &siglen, NULL), 0);
     struct cloister_err err = {0};
     if (tee_image_verify(id, image, strlen(image), sig, siglen, &err))
         fail_msg("identity: %s", err.msg);

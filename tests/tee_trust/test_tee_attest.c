@@ -55,7 +55,7 @@ static void local_reports(void **state)
     uint8_t target[32], data[64], report[TEE_REPORT_LEN];
     tee_self_target(b, target);
     memset(data, 0xab, sizeof data);
-    assert_int_equal(tee_report_create(a, target, data, report), 0);
+    assert_int_equal(tee_report_create(a, target, data, report, NULL), 0);
     struct tee_report_body body;
     struct cloister_err err = {0};
     if (tee_report_verify(b, report, &body, &err))
@@ -66,11 +66,11 @@ static void local_reports(void **state)
     assert_memory_equal(body.report_data, data, 64);
     assert_true(body.attributes & TEE_ATTR_SIMULATED);
     /* Twice (cached keys) and for a second target. */
-    assert_int_equal(tee_report_create(a, target, data, report), 0);
+    assert_int_equal(tee_report_create(a, target, data, report, NULL), 0);
     assert_int_equal(tee_report_verify(b, report, &body, &err), 0);
     uint8_t self_target[32], report2[TEE_REPORT_LEN];
     tee_self_target(a, self_target);
-    assert_int_equal(tee_report_create(a, self_target, data, report2), 0);
+    assert_int_equal(tee_report_create(a, self_target, data, report2, NULL), 0);
     assert_int_equal(tee_report_verify(a, report2, &body, &err), 0);
 
     /* Only the target can check it; any change breaks it. */
@@ -91,7 +91,7 @@ static void local_reports(void **state)
 static uint8_t *evidence(tee_self *s, const uint8_t rd[64], size_t *len)
 {
     uint8_t *ev;
-    assert_int_equal(tee_evidence_make(s, rd, &ev, len), 0);
+    assert_int_equal(tee_evidence_make(s, rd, &ev, len, NULL), 0);
     return ev;
 }
 

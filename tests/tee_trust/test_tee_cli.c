@@ -149,7 +149,7 @@ static void verify_evidence(void **state)
     size_t len;
     memset(nonce, 0xa5, sizeof nonce);
     tee_bind_report_data(rd, NULL, 0, nonce, sizeof nonce);
-    assert_int_equal(tee_evidence_make(s, rd, &ev, &len), 0);
+    assert_int_equal(tee_evidence_make(s, rd, &ev, &len, NULL), 0);
     char path[4200], mre[65], mrs[65], ca[4200];
     snprintf(path, sizeof path, "%s/evidence.bin", dir);
     th_write(path, ev, len);

@@ -222,8 +222,8 @@ static void sign(uint8_t **sig, size_t *len, const struct tee_config *c, uint8_t
     uint8_t seed[TEE_SEED_LEN];
     memset(seed, seed_byte, sizeof seed);
     struct tee_sigstruct s;
-    assert_int_equal(tee_sign(&s, image, sizeof image - 1, c, seed), 0);
-    assert_int_equal(tee_sigstruct_encode(&s, sig, len), 0);
+    assert_int_equal(tee_sign(&s, image, sizeof image - 1, c, seed, NULL), 0);
+    assert_int_equal(tee_sigstruct_encode(&s, sig, len, NULL), 0);
 }
 
 static void expect_refused(const void *img, size_t img_len, const uint8_t *sig, size_t sig_len,

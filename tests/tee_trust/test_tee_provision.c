@@ -88,7 +88,7 @@ static void expect_secret(tee_self *s, const char *name, const void *want, size_
 {
     uint8_t buf[64];
     size_t len;
-    assert_int_equal(tee_secret_get(s, name, buf, sizeof buf, &len), 0);
+    assert_int_equal(tee_secret_get(s, name, buf, sizeof buf, &len, NULL), 0);
     assert_int_equal(len, want_len);
     assert_memory_equal(buf, want, len);
 }
@@ -98,7 +98,7 @@ static void round_trip_and_restart(void **state)
     tee_self *s = th_self(plat, "provisioned", 1, 1, 0x70);
     struct tee_policy p = policy_for(s);
     uint8_t nonce[32];
-    assert_int_equal(tee_prov_nonce(nonce), 0);
+    assert_int_equal(tee_prov_nonce(nonce, NULL), 0);
     size_t olen, plen, sealed_len;
     uint8_t *o = offer(s, nonce, &olen);
     uint8_t *pkg = package(&p, nonce, o, olen, two, 2, &plen);
@@ -111,9 +111,11 @@ static void round_trip_and_restart(void **state)
     expect_secret(s, "api-token", "tok", 3);
     uint8_t small[2];
     size_t len;
-    assert_int_equal(tee_secret_get(s, "db/key", small, sizeof small, &len), -1);
+    assert_int_equal(tee_secret_get(s, "db/key", small, sizeof small, &len, NULL),
+                     CLOISTER_E_TOO_BIG);
     assert_int_equal(len, 32);
-    assert_int_equal(tee_secret_get(s, "nope", small, sizeof small, &len), -1);
+    assert_int_equal(tee_secret_get(s, "nope", small, sizeof small, &len, NULL),
+                     CLOISTER_E_NOT_FOUND);
 
     /* Replaying the package: the offer was used once. */
     uint8_t *again;
@@ -139,7 +141,7 @@ static void round_trip_and_restart(void **state)
     /* A second provisioning merges: replaces one secret, adds one. */
     const struct tee_secret more[] = {{"api-token", (const uint8_t *)"new", 3},
                                       {"extra", (const uint8_t *)"", 0}};
-    assert_int_equal(tee_prov_nonce(nonce), 0);
+    assert_int_equal(tee_prov_nonce(nonce, NULL), 0);
     free(o);
     free(pkg);
     o = offer(restarted, nonce, &olen);
@@ -169,8 +171,8 @@ static void provisioner_refusals(void **state)
     tee_self *s = th_self(plat, "checked", 2, 3, 0x71);
     struct tee_policy p = policy_for(s);
     uint8_t nonce[32], other_nonce[32];
-    tee_prov_nonce(nonce);
-    tee_prov_nonce(other_nonce);
+    tee_prov_nonce(nonce, NULL);
+    tee_prov_nonce(other_nonce, NULL);
     size_t olen;
     uint8_t *o = offer(s, nonce, &olen);
 
@@ -223,8 +225,8 @@ static void enclave_refusals(void **state)
     tee_self *s = th_self(plat, "receiver", 0, 0, 0x72);
     struct tee_policy p = policy_for(s);
     uint8_t n1[32], n2[32];
-    tee_prov_nonce(n1);
-    tee_prov_nonce(n2);
+    tee_prov_nonce(n1, NULL);
+    tee_prov_nonce(n2, NULL);
     size_t l1, l2, pl;
     uint8_t *o1 = offer(s, n1, &l1);
     uint8_t *pkg1 = package(&p, n1, o1, l1, two, 2, &pl);

@@ -115,7 +115,7 @@ static int ecall_setup(struct tee_env *env, const uint8_t *in, size_t inlen,
     if (rc == CLOISTER_OK) {
         msk_aad(aad, pkrec, pklen);
         if (tee_seal(tee_env_self(env), TEE_SEAL_MRSIGNER, aad, sizeof aad, gamma, sizeof gamma,
-                     blob, sizeof blob, &bloblen) != 0)
+                     blob, sizeof blob, &bloblen, NULL) != 0)
             rc = tee_fail(env, CLOISTER_E_FAILED, "setup: sealing the master secret failed");
     }
     crypto_wipe(gamma, sizeof gamma);

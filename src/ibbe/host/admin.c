@@ -113,7 +113,7 @@ static int choose_signature(ibbe_admin *a, const struct ibbe_admin_options *o,
 /* ---- calls ------------------------------------------------------------------------------------ */
 
 /* One ecall with the writer's bytes; *out malloc'd. Returns the runtime's or the enclave's code
- * with err filled. */
+ * with err filled (tee.h). */
 static int call(ibbe_admin *a, uint32_t number, struct wire_writer *in, uint8_t **out,
                 size_t *outlen, struct cloister_err *err)
 {
@@ -123,10 +123,8 @@ static int call(ibbe_admin *a, uint32_t number, struct wire_writer *in, uint8_t 
         wire_writer_free(in);
         return cloister_errf(err, CLOISTER_E_NO_MEMORY, "request too large or out of memory");
     }
-    int rc = tee_ecall(a->e, number, in->buf, in->len, out, outlen);
+    int rc = tee_ecall(a->e, number, in->buf, in->len, out, outlen, err);
     wire_writer_free(in);
-    if (rc != CLOISTER_OK)
-        cloister_errf(err, rc, "%s", tee_last_error());
     return rc;
 }
 
@@ -182,12 +180,12 @@ int ibbe_admin_open(const char *store_dir, const struct ibbe_admin_options *o, i
     struct tee_options t;
     tee_options_init(&t);
     int rc = CLOISTER_OK;
-    if (o->backend && tee_backend_parse(o->backend, &t.backend) != 0)
+    if (o->backend && tee_backend_parse(o->backend, &t.backend, NULL) != 0)
         rc = cloister_errf(err, CLOISTER_E_INVALID, "unknown enclave backend '%s' (proc or sim)",
                            o->backend);
     else if (o->image)
         snprintf(a->image, sizeof a->image, "%s", o->image);
-    else if (tee_image_path("ibbe", a->image, sizeof a->image) != CLOISTER_OK)
+    else if (tee_image_path("ibbe", a->image, sizeof a->image, NULL) != CLOISTER_OK)
         rc = cloister_errf(err, CLOISTER_E_NOT_FOUND,
                            "cannot find the ibbe enclave image (set CLOISTER_ENCLAVE_DIR)");
     if (rc == CLOISTER_OK)
@@ -200,8 +198,8 @@ int ibbe_admin_open(const char *store_dir, const struct ibbe_admin_options *o, i
         t.enclave = o->enclave;
         t.home = o->home;
         t.max_message = ADMIN_MESSAGE_MAX;
-        if ((rc = tee_create(&t, &a->e)) != CLOISTER_OK)
-            cloister_errf(err, rc, "starting the ibbe enclave: %s", tee_last_error());
+        if ((rc = tee_create(&t, &a->e, err)) != CLOISTER_OK)
+            cloister_err_wrap(err, "starting the ibbe enclave");
     }
     if (rc == CLOISTER_OK && has_msk(a))
         rc = load_msk(a, err);
@@ -226,9 +224,11 @@ void ibbe_admin_close(ibbe_admin *a)
 int ibbe_admin_restart(ibbe_admin *a, struct cloister_err *err)
 {
     a->ready = false;
-    int rc = tee_restart(a->e);
-    if (rc != CLOISTER_OK)
-        return cloister_errf(err, rc, "restarting the ibbe enclave: %s", tee_last_error());
+    int rc = tee_restart(a->e, err);
+    if (rc != CLOISTER_OK) {
+        cloister_err_wrap(err, "restarting the ibbe enclave");
+        return rc;
+    }
     return load_msk(a, err);
 }
 

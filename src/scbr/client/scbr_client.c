@@ -305,7 +305,7 @@ int scbr_client_provision(scbr_client *c, struct tee_verifier *v,
     struct tee_claims local;
     struct cloister_err terr = {0};
     struct tee_secret secret = {SCBR_SECRET_NAME, sk, SCBR_SK_LEN};
-    int rc = tee_prov_nonce(nonce) == 0 ? 0 : cloister_errf(err, CLOISTER_E_INVALID, "no randomness");
+    int rc = tee_prov_nonce(nonce, err);
     if (rc == 0 && (send_plain(c, SCBR_MSG_PROV_OFFER, nonce, sizeof nonce, err) != 0 ||
                     expect(c, SCBR_REPLY_OFFER, timeout_ms, &offer, &offer_len, err) != 0))
         rc = -1;

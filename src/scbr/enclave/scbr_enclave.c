@@ -142,7 +142,7 @@ static int load_key(struct tee_env *env, struct state *s)
     static const char label[] = "cloister-scbr-key-check";
     uint8_t *cached = s->secret, *cur = s->secret + 32, *key = s->secret + 64;
     size_t len = 0;
-    int rc = tee_secret_get(tee_env_self(env), SCBR_SECRET_NAME, cur, 32, &len);
+    int rc = tee_secret_get(tee_env_self(env), SCBR_SECRET_NAME, cur, 32, &len, NULL);
     if (rc != 0 || len != SCBR_SK_LEN)
         return SCBR_ST_NO_KEY;
     bool same = s->has_key && crypto_memeq(cur, cached, SCBR_SK_LEN);
@@ -441,7 +441,7 @@ static int ecall_export(struct tee_env *env, const uint8_t *in, size_t inlen,
     if (rc == CLOISTER_OK && !blob)
         rc = tee_fail(env, CLOISTER_E_TOO_BIG, "scbr export: %zu bytes do not fit", cap);
     if (rc == CLOISTER_OK && tee_seal(tee_env_self(env), TEE_SEAL_MRENCLAVE, STATE_AAD,
-                                 sizeof STATE_AAD, w.buf, w.len, blob, cap, &len) != 0)
+                                 sizeof STATE_AAD, w.buf, w.len, blob, cap, &len, NULL) != 0)
         rc = tee_fail(env, CLOISTER_E_FAILED, "scbr export: sealing failed");
     if (rc == CLOISTER_OK)
         wire_writer_commit(out, len);

@@ -60,6 +60,7 @@ struct scbr_router {
     char *state_path;
     char endpoint[256];
     tee_enclave *e;
+    struct cloister_err tee_err; /* why the last ecall failed */
     void *ctx, *sock;
     struct pending *batch;
     size_t nbatch, batch_bytes;
@@ -114,9 +115,9 @@ static int call(scbr_router *r, uint32_t number, const void *in, size_t inlen, u
                 size_t *outlen)
 {
     r->st.ecalls++;
-    int rc = tee_ecall(r->e, number, in, inlen, out, outlen);
+    int rc = tee_ecall(r->e, number, in, inlen, out, outlen, &r->tee_err);
     if (rc != CLOISTER_OK)
-        clog_warn("ecall %u: %s", number, tee_last_error());
+        clog_warn("ecall %u: %s", number, r->tee_err.msg);
     return rc;
 }
 
@@ -128,7 +129,7 @@ static int load_enclave(scbr_router *r, struct cloister_err *err)
     uint8_t kind = (uint8_t)r->opt.index, *out = NULL, *blob = NULL;
     size_t outlen, len = 0;
     if (call(r, SCBR_ECALL_INIT, &kind, 1, &out, &outlen) != CLOISTER_OK)
-        return cloister_errf(err, CLOISTER_E_INVALID, "enclave init: %s", tee_last_error());
+        return cloister_errf(err, CLOISTER_E_INVALID, "enclave init: %s", r->tee_err.msg);
     free(out);
     if (!r->state_path)
         return 0;
@@ -141,7 +142,7 @@ static int load_enclave(scbr_router *r, struct cloister_err *err)
                  ? 0
                  : cloister_errf(err, CLOISTER_E_INVALID, "%s refused (sealed by another enclave build or under "
                                   "another SK? move it away to start empty): %s",
-                             r->state_path, tee_last_error());
+                             r->state_path, r->tee_err.msg);
     struct wire_reader rd;
     wire_reader_init(&rd, out, outlen);
     uint64_t nsubs = wire_get_varint(&rd);
@@ -196,8 +197,8 @@ static int open_router(scbr_router *r, const struct scbr_router_options *o,
     wire_writer_init(&r->in);
     wire_writer_init(&r->frame);
     char image[4096];
-    if (!o->image && tee_image_path("scbr", image, sizeof image) != CLOISTER_OK)
-        return cloister_errf(err, CLOISTER_E_INVALID, "%s", tee_last_error());
+    if (!o->image && tee_image_path("scbr", image, sizeof image, err) != CLOISTER_OK)
+        return -1;
     if (!(r->batch = calloc(r->opt.batch, sizeof *r->batch)))
         return cloister_errf(err, CLOISTER_E_INVALID, "out of memory");
     if (o->state_dir) {
@@ -218,8 +219,8 @@ static int open_router(scbr_router *r, const struct scbr_router_options *o,
     t.max_message = MAX_MESSAGE;
     t.wait = o->wait;
     t.call_timeout_ms = CALL_TIMEOUT_MS;
-    if (tee_create(&t, &r->e) != CLOISTER_OK)
-        return cloister_errf(err, CLOISTER_E_INVALID, "%s", tee_last_error());
+    if (tee_create(&t, &r->e, err) != CLOISTER_OK)
+        return -1;
     if (load_enclave(r, err) != 0)
         return -1;
     int one = 1, hwm = (int)r->opt.queue, zero = 0, rcvhwm = 100000;
@@ -376,8 +377,8 @@ static void batch_clear(scbr_router *r)
 static void recover(scbr_router *r)
 {
     struct cloister_err err;
-    if (tee_restart(r->e) != CLOISTER_OK || load_enclave(r, &err) != 0)
-        clog_error("the enclave could not be restarted: %s", tee_last_error());
+    if (tee_restart(r->e, &err) != CLOISTER_OK || load_enclave(r, &err) != 0)
+        clog_error("the enclave could not be restarted: %s", err.msg);
     else
         clog_warn("the enclave was restarted from the persisted subscriptions");
 }
@@ -476,7 +477,7 @@ static void forward(scbr_router *r, zmq_msg_t *id, uint32_t ecall, const struct 
     if (call(r, ecall, m->body, m->body_len, &out, &outlen) == CLOISTER_OK)
         reply(r, id, reply_kind, SCBR_ST_OK, out, outlen);
     else
-        reply_error(r, id, SCBR_ST_FAILED, tee_last_error());
+        reply_error(r, id, SCBR_ST_FAILED, r->tee_err.msg);
     free(out);
 }
 
@@ -484,7 +485,7 @@ static void send_stats(scbr_router *r, zmq_msg_t *id)
 {
     struct scbr_router_stats st;
     if (scbr_router_get_stats(r, &st) != 0) {
-        reply_error(r, id, SCBR_ST_FAILED, tee_last_error());
+        reply_error(r, id, SCBR_ST_FAILED, r->tee_err.msg);
         return;
     }
     struct wire_writer w;

@@ -90,21 +90,23 @@ static size_t signed_message(uint8_t msg[SIGSTRUCT_MAX], const uint8_t *part, si
 }
 
 int tee_sign(struct tee_sigstruct *s, const void *image, size_t len, const struct tee_config *c,
-             const uint8_t signer_seed[TEE_SEED_LEN])
+             const uint8_t signer_seed[TEE_SEED_LEN], struct cloister_err *err)
 {
-    if (tee_config_check(c, NULL))
-        return -1;
+    if (tee_config_check(c, err))
+        return CLOISTER_E_INVALID;
     memset(s, 0, sizeof *s);
     s->config = *c;
     tee_measure(s->mrenclave, image, len, c);
     if (crypto_ed25519_public(s->signer_key, signer_seed))
-        return -1;
+        return cloister_errf(err, CLOISTER_E_FAILED, "sign: bad signer key");
     uint8_t part[SIGSTRUCT_MAX], msg[SIGSTRUCT_MAX];
     struct wire_writer w;
     wire_writer_init_fixed(&w, part, sizeof part);
     put_signed_part(&w, s);
     size_t n = wire_writer_ok(&w) ? signed_message(msg, w.buf, w.len) : 0;
-    return n ? crypto_ed25519_sign(s->signature, msg, n, signer_seed) : -1;
+    if (!n || crypto_ed25519_sign(s->signature, msg, n, signer_seed) != 0)
+        return cloister_errf(err, CLOISTER_E_FAILED, "sign: Ed25519 signing failed");
+    return CLOISTER_OK;
 }
 
 int tee_sign_file(const char *image_path, const struct tee_config *c,
@@ -114,33 +116,31 @@ int tee_sign_file(const char *image_path, const struct tee_config *c,
     uint8_t *image = NULL, *sig = NULL;
     size_t len, siglen;
     struct tee_sigstruct s;
-    int rc = -1;
+    int rc;
     if (file_read_all(image_path, TEE_IMAGE_MAX, &image, &len) != 0)
-        cloister_errf(err, CLOISTER_E_INVALID, "cannot read %s: %s", image_path, strerror(errno));
-    else if (tee_sign(&s, image, len, c, signer_seed) != 0 ||
-             tee_sigstruct_encode(&s, &sig, &siglen) != 0)
-        cloister_errf(err, CLOISTER_E_INVALID, "cannot sign %s", image_path);
+        rc = cloister_errf(err, errno == ENOENT ? CLOISTER_E_NOT_FOUND : CLOISTER_E_SYSTEM,
+                           "cannot read %s: %s", image_path, strerror(errno));
+    else if ((rc = tee_sign(&s, image, len, c, signer_seed, err)) != CLOISTER_OK ||
+             (rc = tee_sigstruct_encode(&s, &sig, &siglen, err)) != CLOISTER_OK)
+        cloister_err_wrap(err, "cannot sign %s", image_path);
     else if (file_write_atomic(sig_path, sig, siglen, 0644) != 0)
-        cloister_errf(err, CLOISTER_E_INVALID, "cannot write %s: %s", sig_path, strerror(errno));
-    else
-        rc = 0;
+        rc = cloister_errf(err, CLOISTER_E_SYSTEM, "cannot write %s: %s", sig_path,
+                           strerror(errno));
     free(image);
     free(sig);
     return rc;
 }
 
-int tee_sigstruct_encode(const struct tee_sigstruct *s, uint8_t **out, size_t *len)
+int tee_sigstruct_encode(const struct tee_sigstruct *s, uint8_t **out, size_t *len,
+                         struct cloister_err *err)
 {
     struct wire_writer w;
     wire_writer_init(&w);
     put_signed_part(&w, s);
     wire_put_bytes(&w, s->signature, TEE_SIG_LEN);
-    if (!wire_writer_ok(&w)) {
-        wire_writer_free(&w);
-        return -1;
-    }
-    *out = wire_writer_take(&w, len);
-    return 0;
+    if (wire_writer_finish(&w, out, len) != 0)
+        return cloister_errf(err, CLOISTER_E_NO_MEMORY, "signature file: out of memory");
+    return CLOISTER_OK;
 }
 
 int tee_sigstruct_decode(struct tee_sigstruct *s, const void *buf, size_t len,

@@ -84,8 +84,8 @@ static int ecall_evidence(struct tee_env *env, const uint8_t *in, size_t inlen,
     int rc = need_self(env, "evidence");
     uint8_t *ev;
     size_t len;
-    if (rc == CLOISTER_OK && tee_evidence_make(env->rt->self, in, &ev, &len) != 0)
-        rc = tee_fail(env, CLOISTER_E_FAILED, "evidence: could not be made");
+    if (rc == CLOISTER_OK && tee_evidence_make(env->rt->self, in, &ev, &len, &err) != 0)
+        rc = tee_fail(env, CLOISTER_E_FAILED, "%s", err.msg);
     if (rc == CLOISTER_OK) {
         wire_put_raw(out, ev, len);
         free(ev);
@@ -104,8 +104,10 @@ static int ecall_report(struct tee_env *env, const uint8_t *in, size_t inlen,
     uint8_t *report = rc == CLOISTER_OK ? wire_writer_reserve(out, TEE_REPORT_LEN) : NULL;
     if (rc == CLOISTER_OK && !report)
         rc = tee_fail(env, CLOISTER_E_NO_MEMORY, "report: out of memory");
-    if (rc == CLOISTER_OK && tee_report_create(env->rt->self, in, in + TEE_HASH_LEN, report) != 0)
-        rc = tee_fail(env, CLOISTER_E_FAILED, "report: could not be made");
+    struct cloister_err err;
+    if (rc == CLOISTER_OK &&
+        tee_report_create(env->rt->self, in, in + TEE_HASH_LEN, report, &err) != 0)
+        rc = tee_fail(env, CLOISTER_E_FAILED, "%s", err.msg);
     if (rc == CLOISTER_OK)
         wire_writer_commit(out, TEE_REPORT_LEN);
     return rc;
@@ -157,13 +159,16 @@ static int ecall_secret_digest(struct tee_env *env, const uint8_t *in, size_t in
     int rc = need_self(env, "secret digest");
     size_t len = 0;
     uint8_t probe;
-    if (rc == CLOISTER_OK && tee_secret_get(env->rt->self, name, &probe, 0, &len) != 0 && len == 0)
-        return tee_fail(env, CLOISTER_E_NOT_FOUND, "secret digest: no secret named '%s'", name);
+    struct cloister_err err;
+    if (rc == CLOISTER_OK &&
+        tee_secret_get(env->rt->self, name, &probe, 0, &len, &err) == CLOISTER_E_NOT_FOUND)
+        return tee_fail(env, CLOISTER_E_NOT_FOUND, "secret digest: %s", err.msg);
     uint8_t *value = rc == CLOISTER_OK ? tee_secret_alloc(len ? len : 1) : NULL;
     if (rc == CLOISTER_OK && !value)
         rc = tee_fail(env, CLOISTER_E_NO_MEMORY, "secret digest: out of secret memory");
-    if (rc == CLOISTER_OK && tee_secret_get(env->rt->self, name, value, len, &len) != 0)
-        rc = tee_fail(env, CLOISTER_E_FAILED, "secret digest: '%s' changed while read", name);
+    if (rc == CLOISTER_OK && tee_secret_get(env->rt->self, name, value, len, &len, &err) != 0)
+        rc = tee_fail(env, CLOISTER_E_FAILED, "secret digest: '%s' changed while read: %s", name,
+                      err.msg);
     if (rc == CLOISTER_OK) {
         uint8_t digest[CRYPTO_SHA256_LEN];
         crypto_sha256(digest, value, len);
@@ -192,9 +197,10 @@ static int ecall_seal(struct tee_env *env, const uint8_t *in, size_t inlen,
     uint8_t *blob = rc == CLOISTER_OK ? wire_writer_reserve(out, cap) : NULL;
     if (rc == CLOISTER_OK && !blob)
         rc = tee_fail(env, CLOISTER_E_NO_MEMORY, "seal: out of memory");
+    struct cloister_err err;
     if (rc == CLOISTER_OK && tee_seal(env->rt->self, policy, aad, aadlen, pt, ptlen, blob, cap,
-                                 &len) != 0)
-        rc = tee_fail(env, CLOISTER_E_FAILED, "seal: failed");
+                                      &len, &err) != 0)
+        rc = tee_fail(env, CLOISTER_E_FAILED, "%s", err.msg);
     if (rc == CLOISTER_OK)
         wire_writer_commit(out, len);
     return rc;

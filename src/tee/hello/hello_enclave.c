@@ -29,7 +29,7 @@ static int ecall_mac(struct tee_env *env, const uint8_t *in, size_t inlen,
     size_t len;
     if (!key)
         return tee_fail(env, CLOISTER_E_NO_MEMORY, "mac: no secret memory");
-    int rc = tee_secret_get(tee_env_self(env), HELLO_SECRET, key, 32, &len);
+    int rc = tee_secret_get(tee_env_self(env), HELLO_SECRET, key, 32, &len, NULL);
     if (rc == 0)
         crypto_hmac_sha256(mac, key, len, in, inlen);
     tee_secret_free(key, 32);

@@ -1,5 +1,8 @@
 /* host.h -- the host side's internals: the enclave object, the two backends, and the helpers
- * both backends share (request encoding, response decoding, serving ocalls, errors). */
+ * both backends share (request encoding, response decoding, serving ocalls).
+ *
+ * Every function that can fail returns a CLOISTER_E_* code and fills the caller's struct
+ * cloister_err (which may be NULL), as the public API does. */
 #ifndef CLOISTER_TEE_HOST_H
 #define CLOISTER_TEE_HOST_H
 
@@ -14,11 +17,11 @@ struct tee_enclave;
 
 struct host_backend {
     /* Starts the enclave; fills e->sandbox and e->pid. */
-    int (*start)(struct tee_enclave *e);
+    int (*start)(struct tee_enclave *e, struct cloister_err *err);
     /* Stops it (gracefully, then SIGKILL) and frees the backend's state. */
     void (*stop)(struct tee_enclave *e);
     /* One crossing: the request for calls[0..n) in, their results out. */
-    int (*call)(struct tee_enclave *e, struct tee_call *calls, size_t n);
+    int (*call)(struct tee_enclave *e, struct tee_call *calls, size_t n, struct cloister_err *err);
     bool (*alive)(struct tee_enclave *e);
 };
 
@@ -51,14 +54,12 @@ void host_counters_free(struct tee_enclave *e);
 void host_counters_add(struct tee_enclave *e, const uint64_t delta[HOST_NCOUNTERS]);
 void host_counters_sum(struct tee_enclave *e, uint64_t sum[HOST_NCOUNTERS]);
 
-/* Sets the calling thread's tee_last_error() and returns status. */
-int host_error(int status, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
 void host_put_request(struct wire_writer *w, const struct tee_call *calls, size_t n);
-/* Decodes a response for calls[0..n): fills each status and out (malloc'd). Returns CLOISTER_OK,
- * the enclave's refusal of the whole request, or CLOISTER_E_PROTOCOL (nothing allocated). */
+/* Decodes a response for calls[0..n): fills each status and out (malloc'd), and err with the
+ * last failed call's message. Returns CLOISTER_OK, the enclave's refusal of the whole request,
+ * or CLOISTER_E_PROTOCOL (nothing allocated). */
 int host_get_response(struct tee_enclave *e, const uint8_t *buf, size_t len,
-                      struct tee_call *calls, size_t n);
+                      struct tee_call *calls, size_t n, struct cloister_err *err);
 /* Serves one ocall message (private memory); the answer message is appended to answer and
  * never exceeds e->opt.max_message. */
 void host_serve_ocall(struct tee_enclave *e, const uint8_t *msg, size_t len,

@@ -132,10 +132,10 @@ static void *monitor_main(void *arg)
     return NULL;
 }
 
-static int dead_error(const struct tee_enclave *e, struct proc *p)
+static int dead_error(const struct tee_enclave *e, struct proc *p, struct cloister_err *err)
 {
     pthread_mutex_lock(&p->death_lock);
-    host_error(CLOISTER_E_DEAD, "enclave '%s' (pid %d) %s; tee_restart() starts it again",
+    cloister_errf(err, CLOISTER_E_DEAD, "enclave '%s' (pid %d) %s; tee_restart() starts it again",
                e->name, (int)p->pid, p->death[0] ? p->death : "is gone");
     pthread_mutex_unlock(&p->death_lock);
     return CLOISTER_E_DEAD;
@@ -236,7 +236,7 @@ static int spawn(struct tee_enclave *e, struct proc *p)
     return rc;
 }
 
-static int read_reply(struct tee_enclave *e, struct proc *p)
+static int read_reply(struct tee_enclave *e, struct proc *p, struct cloister_err *err)
 {
     uint32_t len = p->ring.hdr->reply_len;
     struct wire_reader r;
@@ -246,7 +246,7 @@ static int read_reply(struct tee_enclave *e, struct proc *p)
     char message[CLOISTER_ERR_MAX];
     wire_get_str(&r, message, sizeof message);
     if (wire_reader_ok(&r) && status != CLOISTER_OK)
-        return host_error(status, "enclave '%s' refused to start: %s", e->name, message);
+        return cloister_errf(err, status, "enclave '%s' refused to start: %s", e->name, message);
     uint8_t mrenclave[TEE_HASH_LEN], mrsigner[TEE_HASH_LEN];
     wire_get_bytes_exact(&r, mrenclave, sizeof mrenclave);
     wire_get_bytes_exact(&r, mrsigner, sizeof mrsigner);
@@ -265,21 +265,22 @@ static int read_reply(struct tee_enclave *e, struct proc *p)
     uint8_t memory = wire_get_u8(&r);
     uint64_t pid = wire_get_varint(&r);
     if (wire_reader_finish(&r) != 0 || memory > TEE_SECRET_MEMORY_MEMFD_SECRET)
-        return host_error(CLOISTER_E_PROTOCOL, "enclave '%s': malformed start reply: %s",
+        return cloister_errf(err, CLOISTER_E_PROTOCOL, "enclave '%s': malformed start reply: %s",
                           e->name, wire_reader_error(&r));
     e->sandbox.secret_memory = (enum tee_secret_memory)memory;
     if (memcmp(mrenclave, e->id.mrenclave, TEE_HASH_LEN) != 0 ||
         memcmp(mrsigner, e->id.mrsigner, TEE_HASH_LEN) != 0 ||
         product_id != e->id.config.product_id || svn != e->id.config.svn)
-        return host_error(CLOISTER_E_IMAGE, "enclave '%s' measured itself differently from the "
-                                           "loader", e->name);
+        return cloister_errf(err, CLOISTER_E_IMAGE,
+                             "enclave '%s' measured itself differently from the loader",
+                             e->name);
     if (pid != (uint64_t)p->pid)
-        return host_error(CLOISTER_E_PROTOCOL, "enclave '%s' reports pid %llu, not %d", e->name,
-                          (unsigned long long)pid, (int)p->pid);
+        return cloister_errf(err, CLOISTER_E_PROTOCOL, "enclave '%s' reports pid %llu, not %d",
+                             e->name, (unsigned long long)pid, (int)p->pid);
     return CLOISTER_OK;
 }
 
-static int wait_started(struct tee_enclave *e, struct proc *p)
+static int wait_started(struct tee_enclave *e, struct proc *p, struct cloister_err *err)
 {
     _Atomic uint32_t sleeps = 0;
     bool slept;
@@ -288,22 +289,22 @@ static int wait_started(struct tee_enclave *e, struct proc *p)
                                                &slept);
     uint32_t phase = atomic_load(&p->ring.hdr->phase);
     if (phase == RING_PHASE_RUNNING || phase == RING_PHASE_FAILED)
-        return read_reply(e, p);
+        return read_reply(e, p, err);
     if (w == RING_WAIT_TIMEOUT)
         kill_enclave(p, "no start reply");
     if (atomic_load(&p->dead))
-        return dead_error(e, p);
-    return host_error(CLOISTER_E_PROTOCOL, "enclave '%s': unknown start phase %u", e->name,
+        return dead_error(e, p, err);
+    return cloister_errf(err, CLOISTER_E_PROTOCOL, "enclave '%s': unknown start phase %u", e->name,
                       phase);
 }
 
 static void proc_stop(struct tee_enclave *e);
 
-static int proc_start(struct tee_enclave *e)
+static int proc_start(struct tee_enclave *e, struct cloister_err *err)
 {
     struct proc *p = calloc(1, sizeof *p);
     if (!p)
-        return host_error(CLOISTER_E_NO_MEMORY, "out of memory");
+        return cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
     p->ring_fd = p->pidfd = -1;
     pthread_mutex_init(&p->death_lock, NULL);
     sem_init(&p->free_slots, 0, e->opt.slots);
@@ -313,11 +314,12 @@ static int proc_start(struct tee_enclave *e)
     if (ring_create(&p->ring, &p->ring_fd, e->opt.slots,
                     ring_slot_size_for(e->opt.max_message)) != 0 ||
         (p->ring_fd = high_fd(p->ring_fd)) < 0)
-        rc = host_error(CLOISTER_E_SYSTEM, "enclave '%s': ring: %s", e->name, strerror(errno));
+        rc = cloister_errf(err, CLOISTER_E_SYSTEM, "enclave '%s': ring: %s", e->name,
+                           strerror(errno));
     if (rc == CLOISTER_OK) {
         put_start(e, p);
         if (spawn(e, p) != 0)
-            rc = host_error(CLOISTER_E_SYSTEM, "enclave '%s': cannot start the process: %s",
+            rc = cloister_errf(err, CLOISTER_E_SYSTEM, "enclave '%s': cannot start the process: %s",
                             e->name, strerror(errno));
     }
     if (rc == CLOISTER_OK) {
@@ -325,11 +327,11 @@ static int proc_start(struct tee_enclave *e)
         if (pthread_create(&p->monitor, NULL, monitor_main, p) != 0) {
             kill_enclave(p, "no monitor thread");
             waitid((idtype_t)P_PIDFD, (id_t)p->pidfd, NULL, WEXITED);
-            rc = host_error(CLOISTER_E_SYSTEM, "enclave '%s': cannot create its monitor",
+            rc = cloister_errf(err, CLOISTER_E_SYSTEM, "enclave '%s': cannot create its monitor",
                             e->name);
         } else {
             p->monitor_started = true;
-            rc = wait_started(e, p);
+            rc = wait_started(e, p, err);
         }
     }
     if (rc != CLOISTER_OK)
@@ -380,19 +382,22 @@ static void release_slot(struct proc *p, uint32_t i)
     sem_post(&p->free_slots);
 }
 
-static int protocol_violation(struct tee_enclave *e, struct proc *p, const char *what)
+static int protocol_violation(struct tee_enclave *e, struct proc *p, const char *what,
+                              struct cloister_err *err)
 {
     kill_enclave(p, what);
-    return host_error(CLOISTER_E_PROTOCOL, "enclave '%s' broke the ring protocol (%s) and was "
-                                          "killed", e->name, what);
+    return cloister_errf(err, CLOISTER_E_PROTOCOL,
+                         "enclave '%s' broke the ring protocol (%s) and was killed",
+                         e->name, what);
 }
 
-static int serve_ocall(struct tee_enclave *e, struct proc *p, uint32_t i)
+static int serve_ocall(struct tee_enclave *e, struct proc *p, uint32_t i,
+                       struct cloister_err *err)
 {
     struct ring_slot *s = ring_slot(&p->ring, i);
     uint32_t len = atomic_load(&s->len);
     if (len > ring_slot_capacity(&p->ring))
-        return protocol_violation(e, p, "ocall length beyond the slot");
+        return protocol_violation(e, p, "ocall length beyond the slot", err);
     uint8_t *copy = malloc(len ? len : 1);
     struct wire_writer answer;
     wire_writer_init(&answer);
@@ -409,7 +414,7 @@ static int serve_ocall(struct tee_enclave *e, struct proc *p, uint32_t i)
     } else {
         /* The enclave would wait for this answer forever: stop it cleanly instead. */
         kill_enclave(p, "the host ran out of memory answering an ocall");
-        rc = host_error(CLOISTER_E_NO_MEMORY, "enclave '%s': the host ran out of memory "
+        rc = cloister_errf(err, CLOISTER_E_NO_MEMORY, "enclave '%s': the host ran out of memory "
                         "answering an ocall; the enclave was killed", e->name);
     }
     wire_writer_free(&answer);
@@ -425,7 +430,7 @@ static double now_ms(void)
 
 /* Waits for the call in slot i to finish, serving its ocalls. */
 static int await(struct tee_enclave *e, struct proc *p, uint32_t i, struct tee_call *calls,
-                 size_t n)
+                 size_t n, struct cloister_err *err)
 {
     struct ring_slot *s = ring_slot(&p->ring, i);
     uint32_t spin = e->opt.wait == TEE_WAIT_BLOCK ? 0 : e->opt.spin_count;
@@ -443,40 +448,42 @@ static int await(struct tee_enclave *e, struct proc *p, uint32_t i, struct tee_c
                                                        left, TICK_MS, proc_dead, p, &slept);
             if (w == RING_WAIT_TIMEOUT) {
                 kill_enclave(p, "a call ran past its timeout");
-                return host_error(CLOISTER_E_TIMEOUT, "enclave '%s': no answer within %u ms; "
-                                  "it was killed", e->name, e->opt.call_timeout_ms);
+                return cloister_errf(err, CLOISTER_E_TIMEOUT,
+                                     "enclave '%s': no answer within %u ms; it was killed",
+                                     e->name, e->opt.call_timeout_ms);
             }
             if (w == RING_WAIT_ABANDONED)
-                return dead_error(e, p);
+                return dead_error(e, p, err);
         } else if (st == RING_SLOT_OCALL) {
-            int rc = serve_ocall(e, p, i);
+            int rc = serve_ocall(e, p, i, err);
             if (rc != CLOISTER_OK)
                 return rc;
         } else if (st == RING_SLOT_DONE) {
             atomic_fetch_add(slept ? &e->fallbacks : &e->hits, 1);
             uint32_t len = atomic_load(&s->len);
             if (len > ring_slot_capacity(&p->ring))
-                return protocol_violation(e, p, "response length beyond the slot");
-            int rc = host_get_response(e, ring_slot_data(&p->ring, i), len, calls, n);
+                return protocol_violation(e, p, "response length beyond the slot", err);
+            int rc = host_get_response(e, ring_slot_data(&p->ring, i), len, calls, n, err);
             if (rc == CLOISTER_E_PROTOCOL)
-                protocol_violation(e, p, "malformed response");
+                protocol_violation(e, p, "malformed response", err);
             else
                 atomic_store(&s->state, RING_SLOT_IDLE);
             return rc;
         } else if (st == RING_SLOT_DEAD && atomic_load(&p->dead)) {
-            return dead_error(e, p);
+            return dead_error(e, p, err);
         } else {
-            return protocol_violation(e, p, "unknown slot state");
+            return protocol_violation(e, p, "unknown slot state", err);
         }
     }
 }
 
-static int proc_call(struct tee_enclave *e, struct tee_call *calls, size_t n)
+static int proc_call(struct tee_enclave *e, struct tee_call *calls, size_t n,
+                     struct cloister_err *err)
 {
     struct proc *p = e->backend;
     if (!p || atomic_load(&p->dead))
-        return p ? dead_error(e, p) : host_error(CLOISTER_E_DEAD, "enclave '%s' is stopped",
-                                                 e->name);
+        return p ? dead_error(e, p, err)
+                 : cloister_errf(err, CLOISTER_E_DEAD, "enclave '%s' is stopped", e->name);
     uint32_t i = claim_slot(p);
     struct ring_slot *s = ring_slot(&p->ring, i);
     struct wire_writer w;
@@ -484,11 +491,13 @@ static int proc_call(struct tee_enclave *e, struct tee_call *calls, size_t n)
     host_put_request(&w, calls, n);
     int rc;
     if (!wire_writer_ok(&w)) {
-        rc = host_error(CLOISTER_E_TOO_BIG, "enclave '%s': a request of %zu calls exceeds the "
-                        "%zu-byte message limit", e->name, n, e->opt.max_message);
+        rc = cloister_errf(err, CLOISTER_E_TOO_BIG,
+                           "enclave '%s': a request of %zu calls exceeds the "
+                           "%zu-byte message limit",
+                           e->name, n, e->opt.max_message);
     } else if (atomic_load(&s->state) != RING_SLOT_IDLE) {
-        rc = atomic_load(&p->dead) ? dead_error(e, p)
-                                   : protocol_violation(e, p, "a free slot was not idle");
+        rc = atomic_load(&p->dead) ? dead_error(e, p, err)
+                                   : protocol_violation(e, p, "a free slot was not idle", err);
     } else {
         struct ring_header *h = p->ring.hdr;
         atomic_store(&s->len, (uint32_t)w.len);
@@ -496,7 +505,7 @@ static int proc_call(struct tee_enclave *e, struct tee_call *calls, size_t n)
         atomic_fetch_add(&h->submit_seq, 1);
         if (atomic_load(&h->idle_workers))
             ring_futex_wake(&h->submit_seq, 1);
-        rc = await(e, p, i, calls, n);
+        rc = await(e, p, i, calls, n, err);
     }
     release_slot(p, i);
     return rc;

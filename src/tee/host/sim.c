@@ -28,16 +28,16 @@ static int sim_ocall(struct tee_port *port, const uint8_t *req, size_t len,
     return CLOISTER_OK;
 }
 
-static int sim_start(struct tee_enclave *e)
+static int sim_start(struct tee_enclave *e, struct cloister_err *err)
 {
-    struct cloister_err err = {0};
-    tee_self *self = tee_rt_load_self(&e->id, e->home, &err);
+    struct cloister_err why = {0};
+    tee_self *self = tee_rt_load_self(&e->id, e->home, &why);
     if (!self)
-        return host_error(CLOISTER_E_DENIED, "enclave '%s': %s", e->name, err.msg);
+        return cloister_errf(err, CLOISTER_E_DENIED, "enclave '%s': %s", e->name, why.msg);
     struct tee_rt *rt = tee_rt_new(e->opt.enclave, self, e->opt.max_message);
     if (!rt) {
         tee_self_free(self);
-        return host_error(CLOISTER_E_NO_MEMORY, "out of memory");
+        return cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
     }
     e->backend = rt;
     e->pid = 0;
@@ -114,22 +114,25 @@ static void buffers_put(struct sim_buffers *b, struct sim_buffers *local)
         buffers_clear(local);
 }
 
-static int sim_call(struct tee_enclave *e, struct tee_call *calls, size_t n)
+static int sim_call(struct tee_enclave *e, struct tee_call *calls, size_t n,
+                    struct cloister_err *err)
 {
     struct tee_rt *rt = e->backend;
     if (!rt)
-        return host_error(CLOISTER_E_DEAD, "enclave '%s' is stopped", e->name);
+        return cloister_errf(err, CLOISTER_E_DEAD, "enclave '%s' is stopped", e->name);
     struct sim_buffers local = {0}, *b = buffers_get(&local);
     struct sim_port port = {.port.ocall = sim_ocall, .e = e};
     wire_writer_init(&port.answer);
     host_put_request(&b->req, calls, n);
     int rc;
     if (!wire_writer_ok(&b->req) || b->req.len > e->opt.max_message) {
-        rc = host_error(CLOISTER_E_TOO_BIG, "enclave '%s': a request of %zu calls exceeds the "
-                        "%zu-byte message limit", e->name, n, e->opt.max_message);
+        rc = cloister_errf(err, CLOISTER_E_TOO_BIG,
+                           "enclave '%s': a request of %zu calls exceeds the "
+                           "%zu-byte message limit",
+                           e->name, n, e->opt.max_message);
     } else {
         tee_rt_handle(rt, &port.port, b->req.buf, b->req.len, &b->resp, &b->scratch);
-        rc = host_get_response(e, b->resp.buf, b->resp.len, calls, n);
+        rc = host_get_response(e, b->resp.buf, b->resp.len, calls, n, err);
     }
     buffers_put(b, &local);
     wire_writer_free(&port.answer);

@@ -26,39 +26,24 @@
 
 #define SIG_MAX ((size_t)1 << 16)
 
-static _Thread_local char last_error[512];
 static _Thread_local const struct tee_enclave *in_ocall_of;
 
-const char *tee_last_error(void)
-{
-    return last_error;
-}
-
-int host_error(int status, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(last_error, sizeof last_error, fmt, ap);
-    va_end(ap);
-    return status;
-}
-
-int tee_backend_parse(const char *name, enum tee_backend *b)
+int tee_backend_parse(const char *name, enum tee_backend *b, struct cloister_err *err)
 {
     if (strcmp(name, "proc") == 0)
         *b = TEE_BACKEND_PROC;
     else if (strcmp(name, "sim") == 0)
         *b = TEE_BACKEND_SIM;
     else
-        return -1;
-    return 0;
+        return cloister_errf(err, CLOISTER_E_INVALID, "unknown backend '%s' (proc or sim)", name);
+    return CLOISTER_OK;
 }
 
 void tee_options_init(struct tee_options *o)
 {
     memset(o, 0, sizeof *o);
     const char *env = getenv("CLOISTER_TEE");
-    if (!env || tee_backend_parse(env, &o->backend) != 0)
+    if (!env || tee_backend_parse(env, &o->backend, NULL) != CLOISTER_OK)
         o->backend = TEE_BACKEND_PROC;
     o->wait = TEE_WAIT_SPIN;
     o->spin_count = TEE_SPIN_DEFAULT;
@@ -77,10 +62,10 @@ static bool safe_name(const char *s)
     return true;
 }
 
-int tee_image_path(const char *name, char *out, size_t cap)
+int tee_image_path(const char *name, char *out, size_t cap, struct cloister_err *err)
 {
     if (!safe_name(name))
-        return host_error(CLOISTER_E_INVALID, "bad enclave name '%s'", name);
+        return cloister_errf(err, CLOISTER_E_INVALID, "bad enclave name '%s'", name);
     const char *dirs[] = {getenv("CLOISTER_ENCLAVE_DIR"), CLOISTER_ENCLAVE_BUILD_DIR,
                           CLOISTER_ENCLAVE_INSTALL_DIR};
     for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
@@ -90,7 +75,7 @@ int tee_image_path(const char *name, char *out, size_t cap)
         if (n > 0 && (size_t)n < cap && access(out, R_OK) == 0)
             return CLOISTER_OK;
     }
-    return host_error(CLOISTER_E_NOT_FOUND,
+    return cloister_errf(err, CLOISTER_E_NOT_FOUND,
                       "no image %s.enclave in $CLOISTER_ENCLAVE_DIR, %s or %s", name,
                       CLOISTER_ENCLAVE_BUILD_DIR, CLOISTER_ENCLAVE_INSTALL_DIR);
 }
@@ -120,32 +105,34 @@ static void free_enclave(struct tee_enclave *e)
     free(e);
 }
 
-static int check_options(const struct tee_options *o)
+static int check_options(const struct tee_options *o, struct cloister_err *err)
 {
     if (!o->image || !*o->image)
-        return host_error(CLOISTER_E_INVALID, "tee_create: no image given");
+        return cloister_errf(err, CLOISTER_E_INVALID, "tee_create: no image given");
     if (o->workers < 1 || o->workers > TEE_WORKERS_MAX)
-        return host_error(CLOISTER_E_INVALID, "tee_create: workers must be 1..%u, got %u",
+        return cloister_errf(err, CLOISTER_E_INVALID, "tee_create: workers must be 1..%u, got %u",
                           TEE_WORKERS_MAX, o->workers);
     if (o->slots > 256)
-        return host_error(CLOISTER_E_INVALID, "tee_create: slots must be at most 256");
+        return cloister_errf(err, CLOISTER_E_INVALID, "tee_create: slots must be at most 256");
     if (o->max_message < 4096 || o->max_message > ((size_t)1 << 30))
-        return host_error(CLOISTER_E_INVALID, "tee_create: max_message must be 4 KiB..1 GiB");
+        return cloister_errf(err, CLOISTER_E_INVALID,
+                             "tee_create: max_message must be 4 KiB..1 GiB");
     if (o->backend != TEE_BACKEND_PROC && o->backend != TEE_BACKEND_SIM)
-        return host_error(CLOISTER_E_INVALID, "tee_create: unknown backend");
+        return cloister_errf(err, CLOISTER_E_INVALID, "tee_create: unknown backend");
     if (o->wait != TEE_WAIT_SPIN && o->wait != TEE_WAIT_BLOCK)
-        return host_error(CLOISTER_E_INVALID, "tee_create: unknown wait mode");
+        return cloister_errf(err, CLOISTER_E_INVALID, "tee_create: unknown wait mode");
     if (o->nocalls && !o->ocalls)
-        return host_error(CLOISTER_E_INVALID, "tee_create: nocalls without ocalls");
+        return cloister_errf(err, CLOISTER_E_INVALID, "tee_create: nocalls without ocalls");
     for (size_t i = 0; i < o->nocalls; i++)
         if (o->ocalls[i].number > TEE_USER_CALL_MAX || !o->ocalls[i].fn)
-            return host_error(CLOISTER_E_INVALID, "tee_create: ocall %zu: number above %#x or "
-                                                 "no function", i, TEE_USER_CALL_MAX);
+            return cloister_errf(err, CLOISTER_E_INVALID,
+                                 "tee_create: ocall %zu: number above %#x or no function",
+                                 i, TEE_USER_CALL_MAX);
     return CLOISTER_OK;
 }
 
 /* Name, paths and home of an enclave from its options. */
-static int resolve(struct tee_enclave *e, const struct tee_options *o)
+static int resolve(struct tee_enclave *e, const struct tee_options *o, struct cloister_err *err)
 {
     const char *base = strrchr(o->image, '/');
     base = base ? base + 1 : o->image;
@@ -153,20 +140,22 @@ static int resolve(struct tee_enclave *e, const struct tee_options *o)
     if (n > sfx && strcmp(base + n - sfx, ".enclave") == 0)
         n -= sfx;
     if (n == 0 || n >= TEE_NAME_MAX)
-        return host_error(CLOISTER_E_INVALID, "image %s: bad file name", o->image);
+        return cloister_errf(err, CLOISTER_E_INVALID, "image %s: bad file name", o->image);
     memcpy(e->name, base, n);
     e->name[n] = 0;
     if (!safe_name(e->name))
-        return host_error(CLOISTER_E_INVALID, "image %s: a name of letters, digits, '_', '-' "
-                          "and '.' is needed (it names the store)", o->image);
+        return cloister_errf(err, CLOISTER_E_INVALID,
+                             "image %s: a name of letters, digits, '_', '-' "
+                             "and '.' is needed (it names the store)",
+                             o->image);
     char home[4096];
     if (!o->home && tee_home_dir(home, sizeof home) != 0)
-        return host_error(CLOISTER_E_INVALID, "no home directory: set CLOISTER_HOME");
+        return cloister_errf(err, CLOISTER_E_INVALID, "no home directory: set CLOISTER_HOME");
     e->image_path = strdup(o->image);
     e->sig_path = o->signature ? strdup(o->signature) : dup_printf("%s.sig", o->image);
     e->home = strdup(o->home ? o->home : home);
     if (!e->image_path || !e->sig_path || !e->home)
-        return host_error(CLOISTER_E_NO_MEMORY, "out of memory");
+        return cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
     e->opt = *o;
     e->opt.image = e->image_path;
     e->opt.signature = e->sig_path;
@@ -178,70 +167,71 @@ static int resolve(struct tee_enclave *e, const struct tee_options *o)
 
 /* Reads the image and its signature file and checks them, as the loader (the enclave checks
  * again by itself). */
-static int load_image(struct tee_enclave *e)
+static int load_image(struct tee_enclave *e, struct cloister_err *err)
 {
     if (file_read_all(e->image_path, TEE_IMAGE_MAX, &e->image, &e->image_len) != 0)
-        return host_error(errno == ENOENT ? CLOISTER_E_NOT_FOUND : CLOISTER_E_IMAGE,
+        return cloister_errf(err, errno == ENOENT ? CLOISTER_E_NOT_FOUND : CLOISTER_E_IMAGE,
                           "image %s: %s", e->image_path, strerror(errno));
     if (file_read_all(e->sig_path, SIG_MAX, &e->sig, &e->sig_len) != 0)
-        return host_error(errno == ENOENT ? CLOISTER_E_NOT_FOUND : CLOISTER_E_IMAGE,
+        return cloister_errf(err, errno == ENOENT ? CLOISTER_E_NOT_FOUND : CLOISTER_E_IMAGE,
                           "signature %s: %s (sign the image with 'cloister enclave sign')",
                           e->sig_path, strerror(errno));
-    struct cloister_err err = {0};
-    if (tee_image_verify(&e->id, e->image, e->image_len, e->sig, e->sig_len, &err) != 0)
-        return host_error(CLOISTER_E_IMAGE, "image %s refused: %s", e->image_path, err.msg);
+    struct cloister_err why = {0};
+    if (tee_image_verify(&e->id, e->image, e->image_len, e->sig, e->sig_len, &why) != 0)
+        return cloister_errf(err, CLOISTER_E_IMAGE, "image %s refused: %s", e->image_path,
+                             why.msg);
     /* Sealed blobs are bound to MRENCLAVE: one store per measurement by default. */
     char mr[2 * TEE_HASH_LEN + 1];
     hex_encode(mr, e->id.mrenclave, TEE_HASH_LEN);
     e->store_dir = e->opt.store_dir ? strdup(e->opt.store_dir)
                                     : dup_printf("%s/enclaves/%s/%.16s", e->home, e->name, mr);
     if (!e->store_dir)
-        return host_error(CLOISTER_E_NO_MEMORY, "out of memory");
+        return cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
     e->opt.store_dir = e->store_dir;
     return CLOISTER_OK;
 }
 
-static int call_locked(struct tee_enclave *e, struct tee_call *calls, size_t n);
+static int call_locked(struct tee_enclave *e, struct tee_call *calls, size_t n,
+                       struct cloister_err *err);
 
 /* Starts the backend, then the built-in start ecall (restores sealed secrets, on_start). */
-static int start_enclave(struct tee_enclave *e)
+static int start_enclave(struct tee_enclave *e, struct cloister_err *err)
 {
-    int rc = e->ops->start(e);
+    int rc = e->ops->start(e, err);
     if (rc != CLOISTER_OK)
         return rc;
     struct tee_call start = {.number = TEE_ECALL_START};
-    rc = call_locked(e, &start, 1);
+    struct cloister_err why = {0};
+    rc = call_locked(e, &start, 1, &why);
     if (rc == CLOISTER_OK)
         rc = start.status;
     free(start.out);
     if (rc != CLOISTER_OK) {
-        char why[sizeof last_error];
-        snprintf(why, sizeof why, "%s", last_error);
         e->ops->stop(e);
-        return host_error(rc, "enclave '%s' did not start: %s", e->name, why);
+        return cloister_errf(err, rc, "enclave '%s' did not start: %s", e->name, why.msg);
     }
     clog_info("enclave '%s' started (%s backend, pid %d)", e->name,
               tee_backend_name(e->opt.backend), e->pid);
     return CLOISTER_OK;
 }
 
-int tee_create(const struct tee_options *o, tee_enclave **out)
+int tee_create(const struct tee_options *o, tee_enclave **out, struct cloister_err *err)
 {
     *out = NULL;
-    int rc = check_options(o);
+    int rc = check_options(o, err);
     if (rc != CLOISTER_OK)
         return rc;
     struct tee_enclave *e = calloc(1, sizeof *e);
     if (!e)
-        return host_error(CLOISTER_E_NO_MEMORY, "out of memory");
+        return cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
     pthread_rwlock_init(&e->lock, NULL);
     host_counters_init(e);
     e->ops = o->backend == TEE_BACKEND_SIM ? &host_sim_backend : &host_proc_backend;
-    rc = resolve(e, o);
+    rc = resolve(e, o, err);
     if (rc == CLOISTER_OK)
-        rc = load_image(e);
+        rc = load_image(e, err);
     if (rc == CLOISTER_OK)
-        rc = start_enclave(e);
+        rc = start_enclave(e, err);
     if (rc != CLOISTER_OK) {
         free_enclave(e);
         return rc;
@@ -260,12 +250,12 @@ void tee_destroy(tee_enclave *e)
     free_enclave(e);
 }
 
-int tee_restart(tee_enclave *e)
+int tee_restart(tee_enclave *e, struct cloister_err *err)
 {
     pthread_rwlock_wrlock(&e->lock);
     e->ops->stop(e);
     atomic_fetch_add(&e->restarts, 1);
-    int rc = start_enclave(e);
+    int rc = start_enclave(e, err);
     pthread_rwlock_unlock(&e->lock);
     return rc;
 }
@@ -282,15 +272,15 @@ void host_put_request(struct wire_writer *w, const struct tee_call *calls, size_
 
 /* The enclave's error text, made printable. */
 static void set_enclave_error(const struct tee_enclave *e, uint32_t number, int status,
-                              const uint8_t *text, size_t len)
+                              const uint8_t *text, size_t len, struct cloister_err *err)
 {
     char clean[300];
     size_t n = len < sizeof clean - 1 ? len : sizeof clean - 1;
     for (size_t i = 0; i < n; i++)
         clean[i] = isprint(text[i]) ? (char)text[i] : '?';
     clean[n] = 0;
-    host_error(status, "enclave '%s', ecall %#x: %s%s%s", e->name, number, cloister_strerror(status),
-               n ? ": " : "", clean);
+    cloister_errf(err, status, "enclave '%s', ecall %#x: %s%s%s", e->name, number,
+                  cloister_strerror(status), n ? ": " : "", clean);
 }
 
 static void free_outputs(struct tee_call *calls, size_t n)
@@ -302,14 +292,15 @@ static void free_outputs(struct tee_call *calls, size_t n)
     }
 }
 
-static int protocol_error(const struct tee_enclave *e, struct wire_reader *r)
+static int protocol_error(const struct tee_enclave *e, struct wire_reader *r,
+                          struct cloister_err *err)
 {
-    return host_error(CLOISTER_E_PROTOCOL, "enclave '%s' sent a malformed response: %s",
+    return cloister_errf(err, CLOISTER_E_PROTOCOL, "enclave '%s' sent a malformed response: %s",
                       e->name, wire_reader_error(r));
 }
 
 int host_get_response(struct tee_enclave *e, const uint8_t *buf, size_t len,
-                      struct tee_call *calls, size_t n)
+                      struct tee_call *calls, size_t n, struct cloister_err *err)
 {
     struct wire_reader r;
     wire_reader_init(&r, buf, len);
@@ -319,8 +310,8 @@ int host_get_response(struct tee_enclave *e, const uint8_t *buf, size_t len,
         size_t tlen;
         const uint8_t *text = wire_get_bytes(&r, 1024, &tlen);
         if (wire_reader_finish(&r) != 0)
-            return protocol_error(e, &r);
-        set_enclave_error(e, calls[0].number, status, text, tlen);
+            return protocol_error(e, &r, err);
+        set_enclave_error(e, calls[0].number, status, text, tlen, err);
         return status;
     }
     uint64_t count = wire_get_varint(&r);
@@ -333,10 +324,10 @@ int host_get_response(struct tee_enclave *e, const uint8_t *buf, size_t len,
         if (!wire_reader_ok(&r))
             break;
         if (calls[i].status != CLOISTER_OK) {
-            set_enclave_error(e, calls[i].number, calls[i].status, out, olen);
+            set_enclave_error(e, calls[i].number, calls[i].status, out, olen, err);
         } else if (olen) {
             if (!(calls[i].out = malloc(olen))) {
-                calls[i].status = host_error(CLOISTER_E_NO_MEMORY, "out of memory");
+                calls[i].status = cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
                 continue;
             }
             memcpy(calls[i].out, out, olen);
@@ -345,31 +336,33 @@ int host_get_response(struct tee_enclave *e, const uint8_t *buf, size_t len,
     }
     if (wire_reader_finish(&r) != 0) {
         free_outputs(calls, n);
-        return protocol_error(e, &r);
+        return protocol_error(e, &r, err);
     }
     return CLOISTER_OK;
 }
 
-static int check_calls(const struct tee_enclave *e, const struct tee_call *calls, size_t n)
+static int check_calls(const struct tee_enclave *e, const struct tee_call *calls, size_t n,
+                       struct cloister_err *err)
 {
     if (n == 0 || n > TEE_BATCH_MAX)
-        return host_error(CLOISTER_E_INVALID, "a batch has 1..%u calls, got %zu", TEE_BATCH_MAX,
-                          n);
+        return cloister_errf(err, CLOISTER_E_INVALID, "a batch has 1..%u calls, got %zu",
+                             TEE_BATCH_MAX, n);
     for (size_t i = 0; i < n; i++) {
         if (calls[i].inlen > e->opt.max_message)
-            return host_error(CLOISTER_E_TOO_BIG,
+            return cloister_errf(err, CLOISTER_E_TOO_BIG,
                               "ecall %#x: %zu input bytes exceed the %zu-byte message limit",
                               calls[i].number, calls[i].inlen, e->opt.max_message);
         if (calls[i].inlen && !calls[i].in)
-            return host_error(CLOISTER_E_INVALID, "ecall %#x: NULL input of %zu bytes",
+            return cloister_errf(err, CLOISTER_E_INVALID, "ecall %#x: NULL input of %zu bytes",
                               calls[i].number, calls[i].inlen);
     }
     return CLOISTER_OK;
 }
 
-static int call_locked(struct tee_enclave *e, struct tee_call *calls, size_t n)
+static int call_locked(struct tee_enclave *e, struct tee_call *calls, size_t n,
+                       struct cloister_err *err)
 {
-    int rc = check_calls(e, calls, n);
+    int rc = check_calls(e, calls, n, err);
     if (rc != CLOISTER_OK)
         return rc;
     for (size_t i = 0; i < n; i++) {
@@ -377,7 +370,7 @@ static int call_locked(struct tee_enclave *e, struct tee_call *calls, size_t n)
         calls[i].outlen = 0;
         calls[i].status = CLOISTER_E_FAILED;
     }
-    rc = e->ops->call(e, calls, n);
+    rc = e->ops->call(e, calls, n, err);
     uint64_t delta[HOST_NCOUNTERS] = {[HOST_ECALLS] = n, [HOST_CROSSINGS] = rc == CLOISTER_OK};
     for (size_t i = 0; i < n; i++) {
         if (rc != CLOISTER_OK)
@@ -390,22 +383,22 @@ static int call_locked(struct tee_enclave *e, struct tee_call *calls, size_t n)
     return rc;
 }
 
-int tee_ecall_batch(tee_enclave *e, struct tee_call *calls, size_t n)
+int tee_ecall_batch(tee_enclave *e, struct tee_call *calls, size_t n, struct cloister_err *err)
 {
     if (in_ocall_of == e)
-        return host_error(CLOISTER_E_BUSY, "enclave '%s': ecall from inside one of its ocalls",
-                          e->name);
+        return cloister_errf(err, CLOISTER_E_BUSY,
+                             "enclave '%s': ecall from inside one of its ocalls", e->name);
     pthread_rwlock_rdlock(&e->lock);
-    int rc = call_locked(e, calls, n);
+    int rc = call_locked(e, calls, n, err);
     pthread_rwlock_unlock(&e->lock);
     return rc;
 }
 
 int tee_ecall(tee_enclave *e, uint32_t number, const void *in, size_t inlen, uint8_t **out,
-              size_t *outlen)
+              size_t *outlen, struct cloister_err *err)
 {
     struct tee_call call = {.number = number, .in = in, .inlen = inlen};
-    int rc = tee_ecall_batch(e, &call, 1);
+    int rc = tee_ecall_batch(e, &call, 1, err);
     if (rc == CLOISTER_OK)
         rc = call.status;
     if (out) {
@@ -424,15 +417,18 @@ void tee_calls_free(struct tee_call *calls, size_t n)
 }
 
 /* The host's own ocalls: a directory of sealed blobs, one file per name. */
-static int store_path(const struct tee_enclave *e, const char *name, char *path, size_t cap)
+static int store_path(const struct tee_enclave *e, const char *name, char *path, size_t cap,
+                      struct cloister_err *err)
 {
     if (!safe_name(name))
-        return host_error(CLOISTER_E_INVALID, "store: bad blob name");
+        return cloister_errf(err, CLOISTER_E_INVALID, "store: bad blob name");
     int n = snprintf(path, cap, "%s/%s.sealed", e->store_dir, name);
-    return n > 0 && (size_t)n < cap ? CLOISTER_OK : host_error(CLOISTER_E_INVALID, "store: path");
+    return n > 0 && (size_t)n < cap ? CLOISTER_OK
+                                    : cloister_errf(err, CLOISTER_E_INVALID, "store: path");
 }
 
-static int store_put(struct tee_enclave *e, const uint8_t *in, size_t inlen)
+static int store_put(struct tee_enclave *e, const uint8_t *in, size_t inlen,
+                     struct cloister_err *err)
 {
     struct wire_reader r;
     wire_reader_init(&r, in, inlen);
@@ -441,32 +437,32 @@ static int store_put(struct tee_enclave *e, const uint8_t *in, size_t inlen)
     size_t len;
     const uint8_t *blob = wire_get_bytes(&r, inlen, &len);
     if (wire_reader_finish(&r) != 0)
-        return host_error(CLOISTER_E_INVALID, "store_put: %s", wire_reader_error(&r));
-    int rc = store_path(e, name, path, sizeof path);
+        return cloister_errf(err, CLOISTER_E_INVALID, "store_put: %s", wire_reader_error(&r));
+    int rc = store_path(e, name, path, sizeof path, err);
     if (rc != CLOISTER_OK)
         return rc;
     if (file_mkdirs(e->store_dir, 0700) != 0 || file_write_atomic(path, blob, len, 0600) != 0)
-        return host_error(CLOISTER_E_SYSTEM, "store_put %s: %s", path, strerror(errno));
+        return cloister_errf(err, CLOISTER_E_SYSTEM, "store_put %s: %s", path, strerror(errno));
     return CLOISTER_OK;
 }
 
 static int store_get(struct tee_enclave *e, const uint8_t *in, size_t inlen,
-                     struct wire_writer *out)
+                     struct wire_writer *out, struct cloister_err *err)
 {
     struct wire_reader r;
     wire_reader_init(&r, in, inlen);
     char name[TEE_NAME_MAX], path[4096];
     wire_get_str(&r, name, sizeof name);
     if (wire_reader_finish(&r) != 0)
-        return host_error(CLOISTER_E_INVALID, "store_get: %s", wire_reader_error(&r));
-    int rc = store_path(e, name, path, sizeof path);
+        return cloister_errf(err, CLOISTER_E_INVALID, "store_get: %s", wire_reader_error(&r));
+    int rc = store_path(e, name, path, sizeof path, err);
     if (rc != CLOISTER_OK)
         return rc;
     uint8_t *blob;
     size_t len;
     if (file_read_all(path, e->opt.max_message / 2, &blob, &len) != 0)
         return errno == ENOENT ? CLOISTER_OK
-                               : host_error(CLOISTER_E_SYSTEM, "store_get %s: %s", path,
+                               : cloister_errf(err, CLOISTER_E_SYSTEM, "store_get %s: %s", path,
                                             strerror(errno));
     wire_put_raw(out, blob, len);
     free(blob);
@@ -474,12 +470,12 @@ static int store_get(struct tee_enclave *e, const uint8_t *in, size_t inlen,
 }
 
 static int run_ocall(struct tee_enclave *e, uint32_t number, const uint8_t *in, size_t inlen,
-                     struct wire_writer *out)
+                     struct wire_writer *out, struct cloister_err *err)
 {
     if (number == TEE_OCALL_STORE_PUT)
-        return store_put(e, in, inlen);
+        return store_put(e, in, inlen, err);
     if (number == TEE_OCALL_STORE_GET)
-        return store_get(e, in, inlen, out);
+        return store_get(e, in, inlen, out, err);
     for (size_t i = 0; i < e->opt.nocalls; i++) {
         if (e->opt.ocalls[i].number != number)
             continue;
@@ -488,11 +484,12 @@ static int run_ocall(struct tee_enclave *e, uint32_t number, const uint8_t *in, 
         in_ocall_of = NULL;
         if (rc > 0 || rc < CLOISTER_E_LAST)
             rc = CLOISTER_E_FAILED;
-        if (rc != CLOISTER_OK && !last_error[0])
-            host_error(rc, "ocall %s failed", e->opt.ocalls[i].name);
+        if (rc != CLOISTER_OK)
+            cloister_errf(err, rc, "ocall %s failed: %s", e->opt.ocalls[i].name,
+                          cloister_strerror(rc));
         return rc;
     }
-    return host_error(CLOISTER_E_NO_ECALL, "the host has no ocall %#x", number);
+    return cloister_errf(err, CLOISTER_E_NO_ECALL, "the host has no ocall %#x", number);
 }
 
 void host_serve_ocall(struct tee_enclave *e, const uint8_t *msg, size_t len,
@@ -507,23 +504,23 @@ void host_serve_ocall(struct tee_enclave *e, const uint8_t *msg, size_t len,
     const uint8_t *in = wire_get_bytes(&r, e->opt.max_message, &inlen);
     struct wire_writer out;
     wire_writer_init(&out);
+    struct cloister_err err = {0};
     int rc;
-    last_error[0] = 0;
     if (wire_reader_finish(&r) != 0 || number > UINT32_MAX)
-        rc = host_error(CLOISTER_E_INVALID, "malformed ocall: %s", wire_reader_error(&r));
+        rc = cloister_errf(&err, CLOISTER_E_INVALID, "malformed ocall: %s", wire_reader_error(&r));
     else
-        rc = run_ocall(e, (uint32_t)number, in, inlen, &out);
+        rc = run_ocall(e, (uint32_t)number, in, inlen, &out, &err);
     if (rc == CLOISTER_OK && !wire_writer_ok(&out))
-        rc = host_error(CLOISTER_E_NO_MEMORY, "ocall answer could not be written");
+        rc = cloister_errf(&err, CLOISTER_E_NO_MEMORY, "ocall answer could not be written");
     if (rc == CLOISTER_OK && out.len + 64 > e->opt.max_message)
-        rc = host_error(CLOISTER_E_TOO_BIG, "ocall answer of %zu bytes exceeds the limit",
+        rc = cloister_errf(&err, CLOISTER_E_TOO_BIG, "ocall answer of %zu bytes exceeds the limit",
                         out.len);
     wire_put_header(answer, MSG_ANSWER, MSG_VERSION);
     wire_put_u8(answer, msg_status_encode(rc));
     if (rc == CLOISTER_OK)
         wire_put_bytes(answer, out.buf, out.len);
     else
-        wire_put_bytes(answer, last_error, strlen(last_error));
+        wire_put_bytes(answer, err.msg, strlen(err.msg));
     wire_writer_free(&out);
 }
 
@@ -563,16 +560,16 @@ int tee_get_info(tee_enclave *e, struct tee_info *info)
     return CLOISTER_OK;
 }
 
-int tee_epc_stats(tee_enclave *e, struct epc_stats *out)
+int tee_epc_stats(tee_enclave *e, struct epc_stats *out, struct cloister_err *err)
 {
     uint8_t *buf;
     size_t len;
-    int rc = tee_ecall(e, TEE_ECALL_EPC_STATS, NULL, 0, &buf, &len);
+    int rc = tee_ecall(e, TEE_ECALL_EPC_STATS, NULL, 0, &buf, &len, err);
     if (rc != CLOISTER_OK)
         return rc;
     const char *why;
     if (epc_stats_decode(out, buf, len, &why) != 0)
-        rc = host_error(CLOISTER_E_PROTOCOL, "enclave '%s' sent malformed EPC counters: %s",
+        rc = cloister_errf(err, CLOISTER_E_PROTOCOL, "enclave '%s' sent malformed EPC counters: %s",
                         e->name, why);
     free(buf);
     return rc;

@@ -30,10 +30,11 @@ int tee_prov_offer(tee_self *s, const uint8_t *nonce, size_t nonce_len, uint8_t 
     if (hpke_keypair(pk, sk))
         return cloister_errf(err, CLOISTER_E_INVALID, "provisioning offer: key generation failed");
     tee_bind_report_data(rd, pk, sizeof pk, nonce, nonce_len);
-    int rc = tee_evidence_make(s, rd, &ev, &ev_len);
+    int rc = tee_evidence_make(s, rd, &ev, &ev_len, err);
     if (rc == 0) {
         crypto_sha256(hash, ev, ev_len);
-        rc = tee_offer_encode(pk, ev, ev_len, offer, offer_len);
+        if (tee_offer_encode(pk, ev, ev_len, offer, offer_len) != 0)
+            rc = cloister_errf(err, CLOISTER_E_NO_MEMORY, "provisioning offer: out of memory");
     }
     if (rc == 0) {
         pthread_mutex_lock(&s->lock);
@@ -44,7 +45,7 @@ int tee_prov_offer(tee_self *s, const uint8_t *nonce, size_t nonce_len, uint8_t 
     }
     crypto_wipe(sk, sizeof sk);
     free(ev);
-    return rc ? cloister_errf(err, CLOISTER_E_INVALID, "provisioning offer: cannot make evidence") : 0;
+    return rc;
 }
 
 /* ---- the secrets table (lock held) ---- */
@@ -120,9 +121,11 @@ static int seal_table(tee_self *s, enum tee_seal_policy policy, uint8_t **sealed
     int rc = encode_table(s, &w, err);
     pthread_mutex_unlock(&s->lock);
     uint8_t *out = rc ? NULL : malloc(tee_sealed_size(w.len));
-    if (!rc && (!out || tee_seal(s, policy, TEE_LABEL_SECRETS, sizeof TEE_LABEL_SECRETS, w.buf,
-                                 w.len, out, tee_sealed_size(w.len), sealed_len)))
-        rc = cloister_errf(err, CLOISTER_E_INVALID, "sealing the secrets failed");
+    if (!rc && !out)
+        rc = cloister_errf(err, CLOISTER_E_NO_MEMORY, "sealing the secrets: out of memory");
+    if (!rc)
+        rc = tee_seal(s, policy, TEE_LABEL_SECRETS, sizeof TEE_LABEL_SECRETS, w.buf, w.len, out,
+                      tee_sealed_size(w.len), sealed_len, err);
     wire_writer_free(&w);
     if (rc)
         free(out);
@@ -195,17 +198,20 @@ int tee_secrets_restore(tee_self *s, const void *sealed, size_t sealed_len,
     return rc;
 }
 
-int tee_secret_get(tee_self *s, const char *name, uint8_t *out, size_t cap, size_t *len)
+int tee_secret_get(tee_self *s, const char *name, uint8_t *out, size_t cap, size_t *len,
+                   struct cloister_err *err)
 {
     pthread_mutex_lock(&s->lock);
     struct secret_entry *e = find(s, name);
-    int rc = -1;
     *len = e ? e->len : 0;
-    if (e && cap >= e->len) {
-        if (e->len)
-            memcpy(out, e->value, e->len);
-        rc = 0;
-    }
+    int rc = CLOISTER_OK;
+    if (!e)
+        rc = cloister_errf(err, CLOISTER_E_NOT_FOUND, "no secret '%s' was provisioned", name);
+    else if (cap < e->len)
+        rc = cloister_errf(err, CLOISTER_E_TOO_BIG, "secret '%s' has %zu bytes, room for %zu",
+                           name, e->len, cap);
+    else if (e->len)
+        memcpy(out, e->value, e->len);
     pthread_mutex_unlock(&s->lock);
     return rc;
 }

@@ -31,7 +31,7 @@ static void pack_body(const tee_self *s, const uint8_t report_data[TEE_REPORT_DA
 
 int tee_report_create(tee_self *s, const uint8_t target_mrenclave[TEE_HASH_LEN],
                       const uint8_t report_data[TEE_REPORT_DATA_LEN],
-                      uint8_t report[TEE_REPORT_LEN])
+                      uint8_t report[TEE_REPORT_LEN], struct cloister_err *err)
 {
     pack_body(s, report_data, report);
     memcpy(report + TEE_REPORT_BODY_LEN, s->report_key_id, TEE_KEY_ID_LEN);
@@ -47,7 +47,8 @@ int tee_report_create(tee_self *s, const uint8_t target_mrenclave[TEE_HASH_LEN],
         crypto_hmac_sha256(report + TEE_REPORT_BODY_LEN + TEE_KEY_ID_LEN, sec->create_key, 32,
                            report, TEE_REPORT_BODY_LEN + TEE_KEY_ID_LEN);
     pthread_mutex_unlock(&s->lock);
-    return rc;
+    return rc == 0 ? CLOISTER_OK
+                   : cloister_errf(err, CLOISTER_E_FAILED, "report: cannot derive the report key");
 }
 
 int tee_report_verify(tee_self *s, const uint8_t report[TEE_REPORT_LEN],
@@ -73,7 +74,7 @@ int tee_report_verify(tee_self *s, const uint8_t report[TEE_REPORT_LEN],
 }
 
 int tee_evidence_make(tee_self *s, const uint8_t report_data[TEE_REPORT_DATA_LEN],
-                      uint8_t **evidence, size_t *len)
+                      uint8_t **evidence, size_t *len, struct cloister_err *err)
 {
     uint8_t msg[sizeof TEE_LABEL_SIM_EVIDENCE + TEE_REPORT_BODY_LEN];
     uint8_t ev[TEE_REPORT_BODY_LEN + TEE_SIG_LEN];
@@ -81,15 +82,12 @@ int tee_evidence_make(tee_self *s, const uint8_t report_data[TEE_REPORT_DATA_LEN
     pack_body(s, report_data, msg + sizeof TEE_LABEL_SIM_EVIDENCE);
     memcpy(ev, msg + sizeof TEE_LABEL_SIM_EVIDENCE, TEE_REPORT_BODY_LEN);
     if (crypto_signer_sign(s->attestation, ev + TEE_REPORT_BODY_LEN, msg, sizeof msg))
-        return -1;
+        return cloister_errf(err, CLOISTER_E_FAILED, "evidence: the attestation key cannot sign");
     struct wire_writer w;
     wire_writer_init(&w);
     tee_evidence_put_head(&w, TEE_EVIDENCE_SIM_V1, ev, sizeof ev);
     wire_put_raw(&w, s->endorsements, s->endorsements_len);
-    if (!wire_writer_ok(&w)) {
-        wire_writer_free(&w);
-        return -1;
-    }
-    *evidence = wire_writer_take(&w, len);
-    return 0;
+    if (wire_writer_finish(&w, evidence, len) != 0)
+        return cloister_errf(err, CLOISTER_E_NO_MEMORY, "evidence: out of memory");
+    return CLOISTER_OK;
 }

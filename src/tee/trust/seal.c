@@ -73,11 +73,14 @@ static uint8_t *join_aad(uint8_t *buf, size_t cap, const uint8_t *header, const 
 }
 
 int tee_seal(tee_self *s, enum tee_seal_policy policy, const void *aad, size_t aad_len,
-             const void *plaintext, size_t len, uint8_t *out, size_t cap, size_t *out_len)
+             const void *plaintext, size_t len, uint8_t *out, size_t cap, size_t *out_len,
+             struct cloister_err *err)
 {
-    if ((policy != TEE_SEAL_MRENCLAVE && policy != TEE_SEAL_MRSIGNER) || len > TEE_SEAL_MAX ||
-        cap < tee_sealed_size(len))
-        return -1;
+    if (policy != TEE_SEAL_MRENCLAVE && policy != TEE_SEAL_MRSIGNER)
+        return cloister_errf(err, CLOISTER_E_INVALID, "seal: unknown policy %d", (int)policy);
+    if (len > TEE_SEAL_MAX || cap < tee_sealed_size(len))
+        return cloister_errf(err, CLOISTER_E_TOO_BIG, "seal: %zu bytes do not fit a blob of at "
+                             "most %zu", len, cap);
     struct tee_sealed_view v = {.policy = policy,
                                 .product_id = s->id.config.product_id,
                                 .svn = s->id.config.svn,
@@ -102,9 +105,10 @@ int tee_seal(tee_self *s, enum tee_seal_policy policy, const void *aad, size_t a
     pthread_mutex_unlock(&s->lock);
     if (ad != buf)
         free(ad);
-    if (rc == 0)
-        *out_len = tee_sealed_size(len);
-    return rc;
+    if (rc != 0)
+        return cloister_errf(err, CLOISTER_E_FAILED, "seal: no key id, key or memory");
+    *out_len = tee_sealed_size(len);
+    return CLOISTER_OK;
 }
 
 int tee_unseal(tee_self *s, const void *blob, size_t blob_len, const void *aad, size_t aad_len,

@@ -11,9 +11,11 @@
 
 #include "tee/common/common.h"
 
-int tee_prov_nonce(uint8_t nonce[TEE_PROV_NONCE_LEN])
+int tee_prov_nonce(uint8_t nonce[TEE_PROV_NONCE_LEN], struct cloister_err *err)
 {
-    return crypto_random(nonce, TEE_PROV_NONCE_LEN);
+    if (crypto_random(nonce, TEE_PROV_NONCE_LEN) != 0)
+        return cloister_errf(err, CLOISTER_E_SYSTEM, "nonce: no randomness from the system");
+    return CLOISTER_OK;
 }
 
 int tee_prov_package(tee_verifier *v, const struct tee_policy *policy, const uint8_t *nonce,

@@ -21,6 +21,7 @@
 #include <cloister/ibbe_admin.h>
 #include <cloister/ibbe_client.h>
 #include <cloister/ibbe_serve.h>
+#include <cloister/ibbe_trace.h>
 #include <cloister/tee_enclave.h>
 
 #include <errno.h>
@@ -556,60 +557,6 @@ static int cmd_serve(int argc, char **argv)
 
 /* ---- traces ----------------------------------------------------------------------------------- */
 
-/* One git author (email) and the commits where they first and last appear. */
-struct author {
-    char *id;
-    size_t first, last;
-};
-
-static int cmp_author(const void *a, const void *b)
-{
-    return strcmp(((const struct author *)a)->id, ((const struct author *)b)->id);
-}
-
-/* Reads `git log --reverse --format=%ae` of repo: one email per commit, oldest first. */
-static int git_authors(const char *repo, char ***emails, size_t *count)
-{
-    char cmd[8192], *q = cmd;
-    q += snprintf(cmd, sizeof cmd, "git -C '");
-    for (const char *p = repo; *p && q < cmd + sizeof cmd - 64; p++)
-        q += *p == '\'' ? snprintf(q, 5, "'\\''") : snprintf(q, 2, "%c", *p);
-    snprintf(q, (size_t)(cmd + sizeof cmd - q), "' log --reverse --format=%%ae 2>/dev/null");
-    FILE *f = popen(cmd, "r");
-    if (!f)
-        return cli_fail("cannot run git: %s", strerror(errno));
-    char line[1024], **v = NULL;
-    size_t n = 0, cap = 0;
-    int rc = CLI_OK;
-    while (rc == CLI_OK && fgets(line, sizeof line, f)) {
-        line[strcspn(line, "\r\n")] = '\0';
-        if (!ibbe_id_valid(line))
-            snprintf(line, sizeof line, "unknown-author");
-        if (n == cap) {
-            char **grown = realloc(v, (cap = cap ? 2 * cap : 1024) * sizeof *v);
-            if (!grown) {
-                rc = cli_fail("out of memory");
-                break;
-            }
-            v = grown;
-        }
-        if (!(v[n++] = strdup(line)))
-            rc = cli_fail("out of memory");
-    }
-    int status = pclose(f);
-    if (rc == CLI_OK && (status != 0 || n == 0))
-        rc = cli_fail("%s: not a git repository with commits (git log failed)", repo);
-    if (rc != CLI_OK) {
-        for (size_t i = 0; i < n; i++)
-            free(v[i]);
-        free(v);
-        return rc;
-    }
-    *emails = v;
-    *count = n;
-    return CLI_OK;
-}
-
 static int cmd_trace(int argc, char **argv)
 {
     const char *repo = NULL, *out = NULL;
@@ -624,84 +571,47 @@ static int cmd_trace(int argc, char **argv)
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
-    char **emails;
-    size_t commits;
-    if ((rc = git_authors(repo, &emails, &commits)) != CLI_OK)
-        return rc;
-    struct author *au = malloc(commits * sizeof *au);
-    size_t na = 0;
-    for (size_t i = 0; au && i < commits; i++)
-        au[i] = (struct author){emails[i], i, i};
-    if (au) { /* first and last commit of each author: sort by id, merge equal ids */
-        qsort(au, commits, sizeof *au, cmp_author);
-        for (size_t i = 0; i < commits; i++) {
-            if (na && strcmp(au[na - 1].id, au[i].id) == 0) {
-                au[na - 1].first = au[i].first < au[na - 1].first ? au[i].first : au[na - 1].first;
-                au[na - 1].last = au[i].last > au[na - 1].last ? au[i].last : au[na - 1].last;
-            } else {
-                au[na++] = au[i];
-            }
-        }
-    }
-    char *text = NULL;
-    size_t textlen = 0;
-    FILE *mem = au ? open_memstream(&text, &textlen) : NULL;
-    if (!mem) {
-        rc = cli_fail("out of memory");
-    } else {
-        size_t adds = 0, removes = 0;
-        fprintf(mem, "# cloister ibbe trace v1: %zu commits of %s, %zu authors\n", commits, repo,
-                na);
-        /* walk the commits: adds at a first commit, removals after a last one (authors of the
-         * latest commit stay members) */
-        for (size_t c = 0; c < commits; c++) {
-            for (size_t i = 0; i < na; i++)
-                if (au[i].first == c) {
-                    fprintf(mem, "add %s\n", au[i].id);
-                    adds++;
-                }
-            for (size_t i = 0; i < na; i++)
-                if (au[i].last == c && c + 1 < commits) {
-                    fprintf(mem, "remove %s\n", au[i].id);
-                    removes++;
-                }
-        }
-        fclose(mem);
-        rc = out ? write_file(out, text, textlen, 0644)
-                 : (fwrite(text, 1, textlen, stdout) == textlen ? CLI_OK
-                                                                : cli_fail("cannot write stdout"));
-        if (rc == CLI_OK && out)
-            printf("trace of %zu commits: %zu adds, %zu removals written to %s\n", commits, adds,
-                   removes, out);
-        free(text);
-    }
-    for (size_t i = 0; i < commits; i++)
-        free(emails[i]);
-    free(emails);
-    free(au);
+    char *text;
+    size_t len;
+    struct ibbe_trace_stats st;
+    struct cloister_err err;
+    if (ibbe_trace_from_git(repo, &text, &len, &st, &err) != CLOISTER_OK)
+        return cli_fail("%s", err.msg);
+    if (out)
+        rc = write_file(out, text, len, 0644);
+    else
+        rc = fwrite(text, 1, len, stdout) == len ? CLI_OK : cli_fail("cannot write stdout");
+    if (rc == CLI_OK && out)
+        printf("trace of %zu commits: %zu adds, %zu removals written to %s\n", st.commits,
+               st.adds, st.removes, out);
+    free(text);
     return rc;
 }
 
-static int cmp_seconds(const void *a, const void *b)
+static json_t *times_json(const struct ibbe_replay_times *t)
 {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
+    return json_pack("{s:I,s:f,s:f,s:f}", "count", (json_int_t)t->count, "total_seconds",
+                     t->total, "median_seconds", t->median, "max_seconds", t->max);
 }
 
-struct op_times {
-    double *v;
-    size_t n;
-};
-
-static json_t *times_json(struct op_times *t)
+static void print_replay(const char *trace, const char *group, const struct ibbe_replay *r,
+                         long long bytes, bool json)
 {
-    double total = 0;
-    for (size_t i = 0; i < t->n; i++)
-        total += t->v[i];
-    qsort(t->v, t->n, sizeof *t->v, cmp_seconds);
-    return json_pack("{s:I,s:f,s:f,s:f}", "count", (json_int_t)t->n, "total_seconds", total,
-                     "median_seconds", t->n ? t->v[t->n / 2] : 0.0, "max_seconds",
-                     t->n ? t->v[t->n - 1] : 0.0);
+    if (json) {
+        print_json(json_pack("{s:s,s:s,s:I,s:I,s:I,s:f,s:o,s:o}", "trace", trace, "group", group,
+                             "members", (json_int_t)r->members, "skipped",
+                             (json_int_t)r->skipped, "bytes", (json_int_t)bytes, "seconds",
+                             r->seconds, "add", times_json(&r->add), "remove",
+                             times_json(&r->remove)));
+        return;
+    }
+    printf("replayed %s into group %s: %zu adds, %zu removals (%zu skipped) in %.3f s; "
+           "%zu members, %lld bytes in the store\n",
+           trace, group, r->add.count, r->remove.count, r->skipped, r->seconds, r->members,
+           bytes);
+    printf("  add:    median %.3f ms, max %.3f ms\n", r->add.median * 1e3, r->add.max * 1e3);
+    printf("  remove: median %.3f ms, max %.3f ms\n", r->remove.median * 1e3,
+           r->remove.max * 1e3);
 }
 
 static int cmd_replay(int argc, char **argv)
@@ -727,80 +637,19 @@ static int cmd_replay(int argc, char **argv)
     size_t len;
     if ((rc = read_file(argv[0], MEMBERS_FILE_MAX, &data, &len)) != CLI_OK)
         return rc;
-    char **lines;
-    size_t count;
-    struct cloister_err err;
-    if (ibbe_members_parse((char *)data, len, &lines, &count, &err) != CLOISTER_OK) {
-        free(data);
-        return cli_fail("%s: %s", argv[0], err.msg);
-    }
     ibbe_admin *a;
-    if ((rc = cli_ibbe_open_admin(store, tee, &a)) != CLI_OK)
-        goto out;
-    struct cloister_err why;
-    if (n > 0 && ibbe_admin_setup(a, (size_t)n, &why) != 0) {
-        rc = cli_fail("setup: %s", why.msg);
-        goto close;
+    struct ibbe_replay r;
+    struct cloister_err err;
+    if ((rc = cli_ibbe_open_admin(store, tee, &a)) == CLI_OK) {
+        if (n > 0 && ibbe_admin_setup(a, (size_t)n, &err) != CLOISTER_OK)
+            rc = cli_fail("setup: %s", err.msg);
+        else if (ibbe_trace_replay(a, group, (char *)data, len, &r, &err) != CLOISTER_OK)
+            rc = cli_fail("%s: %s", argv[0], err.msg);
+        else
+            print_replay(argv[0], group, &r, ibbe_store_group_bytes(ibbe_admin_store(a), group),
+                         json);
+        ibbe_admin_close(a);
     }
-    struct op_times adds = {calloc(count + 1, sizeof(double)), 0},
-                    removes = {calloc(count + 1, sizeof(double)), 0};
-    size_t members = 0, skipped = 0;
-    bool created = false;
-    double t0 = cli_ibbe_now();
-    for (size_t i = 0; rc == CLI_OK && i < count && adds.v && removes.v; i++) {
-        bool add = strncmp(lines[i], "add ", 4) == 0, rm = strncmp(lines[i], "remove ", 7) == 0;
-        const char *id = lines[i] + (add ? 4 : 7);
-        if (!add && !rm) {
-            rc = cli_fail("%s: operation %zu: expected 'add ID' or 'remove ID'", argv[0], i + 1);
-            break;
-        }
-        if (rm && members <= 1) { /* a group keeps at least one member */
-            skipped++;
-            continue;
-        }
-        double s = cli_ibbe_now();
-        int bad = !created ? ibbe_admin_create(a, group, &id, 1, &why)
-                  : add    ? ibbe_admin_add(a, group, &id, 1, &why)
-                           : ibbe_admin_remove(a, group, &id, 1, &why);
-        if (bad) {
-            rc = cli_fail("%s: operation %zu (%s): %s", argv[0], i + 1, lines[i], why.msg);
-            break;
-        }
-        created = true;
-        struct op_times *t = add ? &adds : &removes;
-        t->v[t->n++] = cli_ibbe_now() - s;
-        members += add ? 1 : (size_t)-1;
-    }
-    double total = cli_ibbe_now() - t0;
-    if (rc == CLI_OK && (!adds.v || !removes.v))
-        rc = cli_fail("out of memory");
-    if (rc == CLI_OK) {
-        long long bytes = ibbe_store_group_bytes(ibbe_admin_store(a), group);
-        json_t *j = json_pack("{s:s,s:s,s:I,s:I,s:I,s:f,s:o,s:o}", "trace", argv[0], "group",
-                              group, "members", (json_int_t)members, "skipped",
-                              (json_int_t)skipped, "bytes", (json_int_t)bytes, "seconds", total,
-                              "add", times_json(&adds), "remove", times_json(&removes));
-        if (json) {
-            print_json(j);
-        } else {
-            printf("replayed %s into group %s: %zu adds, %zu removals (%zu skipped) in %.3f s; "
-                   "%zu members, %lld bytes in the store\n",
-                   argv[0], group, adds.n, removes.n, skipped, total, members, bytes);
-            printf("  add:    median %.3f ms, max %.3f ms\n",
-                   json_real_value(json_object_get(json_object_get(j, "add"), "median_seconds")) * 1e3,
-                   json_real_value(json_object_get(json_object_get(j, "add"), "max_seconds")) * 1e3);
-            printf("  remove: median %.3f ms, max %.3f ms\n",
-                   json_real_value(json_object_get(json_object_get(j, "remove"), "median_seconds")) * 1e3,
-                   json_real_value(json_object_get(json_object_get(j, "remove"), "max_seconds")) * 1e3);
-            json_decref(j);
-        }
-    }
-    free(adds.v);
-    free(removes.v);
-close:
-    ibbe_admin_close(a);
-out:
-    free(lines);
     free(data);
     return rc;
 }

@@ -160,9 +160,10 @@ CLOISTER_API size_t ibbe_partition_record_bytes(const ibbe_group *g, size_t part
  *     DIR/groups/<group>/p<i>          partition i's record ("CIPA"), i = 0..m-1
  * Partitions are written before the group record, each carrying the epoch, so a reader that
  * races a writer sees mismatched epochs and is told so rather than decrypting stale data.
- * Errors name the file and the reason. */
+ * Errors name the file and the reason: NOT_FOUND for a missing file, SYSTEM for another I/O
+ * failure, INVALID (or the decoder's code) for a malformed record. */
 typedef struct ibbe_store ibbe_store;
-/* creates DIR */
+/* Opens the store at DIR, creating the directory when needed. */
 CLOISTER_API int ibbe_store_open(const char *dir, ibbe_store **out, struct cloister_err *err);
 CLOISTER_API void ibbe_store_close(ibbe_store *s);
 CLOISTER_API int ibbe_store_save_pk(ibbe_store *s, const ibbe_pk *pk, struct cloister_err *err);
@@ -188,8 +189,8 @@ CLOISTER_API int ibbe_store_read_raw(ibbe_store *s, const char *name, long part,
 CLOISTER_API int ibbe_store_write_raw(ibbe_store *s, const char *name, long part,
                                       const uint8_t *buf, size_t len, struct cloister_err *err);
 CLOISTER_API void ibbe_store_trim(ibbe_store *s, const char *name, size_t partitions);
-/* DIR/ibbe.msk.sealed, the enclave-sealed master secret; load fails with errno ENOENT when
- * there is none. */
+/* DIR/ibbe.msk.sealed, the enclave-sealed master secret; load fails with NOT_FOUND when there
+ * is none. */
 CLOISTER_API int ibbe_store_save_sealed(ibbe_store *s, const uint8_t *blob, size_t len,
                                         struct cloister_err *err);
 CLOISTER_API int ibbe_store_load_sealed(ibbe_store *s, uint8_t **blob, size_t *len,

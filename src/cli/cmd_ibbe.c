@@ -1,6 +1,7 @@
-/* cmd_ibbe.c -- `cloister ibbe`: IBBE-SGX group access control (include/cloister/ibbe.h,
- * ibbe_admin.h, docs/ibbe.md). State lives under --store DIR (the untrusted cloud: public key,
- * sealed master secret, group records).
+/* cmd_ibbe.c -- `cloister ibbe`: IBBE-SGX group access control (docs/ibbe.md). A thin layer:
+ * options in, one library call, the result printed. The admin verbs call ibbe_admin.h (and
+ * ibbe_serve.h), the user verbs ibbe_client.h, the workloads ibbe_trace.h. State lives under
+ * --store DIR (the untrusted cloud: public key, sealed master secret, group records).
  *
  *   admin side (drives the ibbe enclave, --tee proc|sim):
  *     setup    --partition-size N          γ drawn and sealed in the enclave
@@ -15,8 +16,7 @@
  *     trace    --from-git REPO             membership trace from a git history
  *     replay   TRACE                       replays a trace against a store, reports times
  *
- * The demo step creates a group of 10,000 members, shares a file, removes a member and shows
- * the removed member cannot open files sealed afterwards while the others can. */
+ * The demo step is in cmd_ibbe_demo.c. */
 #include <cloister/crypto.h>
 #include <cloister/ibbe_admin.h>
 #include <cloister/ibbe_client.h>

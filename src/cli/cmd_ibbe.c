@@ -318,8 +318,11 @@ static int member_key(const char *key, const char *secret, const char *user, str
                       struct cloister_err *err)
 {
     int rc = ibbe_client_load_key(key, secret, user, usk, err);
-    if (rc == CLOISTER_E_DENIED && !secret)
-        cloister_errf(err, rc, "%.200s (give --secret FILE)", err->msg);
+    if (rc == CLOISTER_E_DENIED && !secret) {
+        char why[CLOISTER_ERR_MAX];
+        snprintf(why, sizeof why, "%s", err->msg);
+        cloister_errf(err, rc, "%.200s (give --secret FILE)", why);
+    }
     return rc;
 }
 

@@ -9,7 +9,6 @@
 #include <cloister/crypto.h>
 #include <cloister/wire.h>
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

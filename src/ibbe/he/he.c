@@ -16,7 +16,6 @@
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

@@ -128,6 +128,12 @@ static int call(ibbe_admin *a, uint32_t number, struct wire_writer *in, uint8_t 
     return rc;
 }
 
+static int no_msk(struct cloister_err *err)
+{
+    return cloister_errf(err, CLOISTER_E_STATE,
+                         "the store has no master secret (run 'cloister ibbe setup' first)");
+}
+
 /* Restores γ into the enclave from the store's sealed blob and public key. */
 static int load_msk(ibbe_admin *a, struct cloister_err *err)
 {
@@ -137,10 +143,10 @@ static int load_msk(ibbe_admin *a, struct cloister_err *err)
     a->pk = NULL;
     a->ready = false;
     int rc = ibbe_store_load_sealed(a->store, &blob, &bloblen, err);
-    if (rc != CLOISTER_OK) {
-        cloister_err_wrap(err, "run 'cloister ibbe setup' first");
+    if (rc == CLOISTER_E_NOT_FOUND)
+        return no_msk(err);
+    if (rc != CLOISTER_OK)
         return rc;
-    }
     if ((rc = ibbe_store_load_pk(a->store, &a->pk, err)) == CLOISTER_OK &&
         ibbe_pk_encode(a->pk, &pkrec, &pklen) != 0)
         rc = cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
@@ -239,10 +245,7 @@ const ibbe_pk *ibbe_admin_pk(const ibbe_admin *a) { return a->ready ? a->pk : NU
 
 static int need_ready(ibbe_admin *a, struct cloister_err *err)
 {
-    if (a->ready)
-        return CLOISTER_OK;
-    return cloister_errf(err, CLOISTER_E_STATE,
-                         "the store has no master secret (run 'cloister ibbe setup' first)");
+    return a->ready ? CLOISTER_OK : no_msk(err);
 }
 
 int ibbe_admin_setup(ibbe_admin *a, size_t n, struct cloister_err *err)

@@ -99,7 +99,7 @@ static void host_side(const uint8_t *data, size_t size)
     memcpy(e.name, "fuzz", 5);
     struct tee_call calls[4] = {{.number = 1}, {.number = 2}, {.number = 3}, {.number = 4}};
     size_t n = data[0] % 4 + 1;
-    if (host_get_response(&e, data + 1, size - 1, calls, n) == CLOISTER_OK)
+    if (host_get_response(&e, data + 1, size - 1, calls, n, NULL) == CLOISTER_OK)
         tee_calls_free(calls, n);
     for (size_t i = 0; i < n; i++)
         if (calls[i].out)

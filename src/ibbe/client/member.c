@@ -45,8 +45,10 @@ static int open_sealed_key(const struct hpke_message *m, const char *path, const
     if (hpke_wire_get_secret(sk, pk, sd, sl, &why) != 0)
         rc = cloister_errf(err, CLOISTER_E_INVALID, "%s: not an HPKE secret key file: %s", secret,
                            why);
-    else if (m->ct_len < HPKE_TAG_LEN || !(pt = malloc(m->ct_len)))
+    else if (m->ct_len < HPKE_TAG_LEN)
         rc = cloister_errf(err, CLOISTER_E_INVALID, "%s: truncated HPKE message", path);
+    else if (!(pt = malloc(m->ct_len)))
+        rc = cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
     else if (hpke_open(pt, m->aead, m->enc, sk, IBBE_USK_INFO, strlen(IBBE_USK_INFO), id,
                        strlen(id), m->ct, m->ct_len, NULL) != 0) {
         free(pt);

@@ -16,8 +16,6 @@
 #include <time.h>
 #include <unistd.h>
 
-extern char **environ;
-
 /* ---- from git ------------------------------------------------------------------------------- */
 
 /* One author (email) and the commits where they first and last appear. */

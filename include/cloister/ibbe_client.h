@@ -10,10 +10,10 @@
  *
  * A member reads the public key, the group record and only its own partition (O(n) work for a
  * partition of n members), recovers the group key gk of the current epoch and derives the key of
- * a file from it. Errors as in ibbe.h: NOT_FOUND (no such group, not a member), DENIED (the key
- * or the store's records do not open: wrong key, tampered or stale data), INVALID (a malformed
- * key or file, a key of another identity, a file of another group or epoch), SYSTEM (I/O). The
- * caller wipes the user key and gk once done (crypto_wipe). */
+ * a file from it. Errors as in ibbe.h: NOT_FOUND (no such group, not a member), DENIED (the key,
+ * the store's records or the file do not open: wrong key, tampered data, a file of an older
+ * epoch), INVALID (a malformed key or file, a key of another identity, a file of another
+ * group), SYSTEM (I/O). The caller wipes the user key and gk once done (crypto_wipe). */
 #ifndef CLOISTER_IBBE_CLIENT_H
 #define CLOISTER_IBBE_CLIENT_H
 

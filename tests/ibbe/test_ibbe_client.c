@@ -177,7 +177,7 @@ static void files(void **state)
     /* the key of epoch 2 does not open a file of epoch 1 */
     assert_int_equal(ibbe_client_open_file(dir, "team", "ann@x", &ann, before, before_len, &pt,
                                            &ptlen, &err),
-                     CLOISTER_E_INVALID);
+                     CLOISTER_E_DENIED);
     assert_non_null(strstr(err.msg, "epoch 1"));
     /* one altered byte of the ciphertext */
     after[after_len - 1] ^= 1;

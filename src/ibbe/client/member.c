@@ -132,7 +132,7 @@ int ibbe_client_open_file(const char *store, const char *group, const char *id,
     if ((rc = ibbe_client_group_key(store, group, id, usk, gk, &epoch, err)) != CLOISTER_OK)
         return rc;
     if (epoch != h.epoch)
-        rc = cloister_errf(err, CLOISTER_E_INVALID,
+        rc = cloister_errf(err, CLOISTER_E_DENIED,
                            "the file was sealed at epoch %llu; the group is at epoch %llu and "
                            "its current key opens only files sealed since",
                            (unsigned long long)h.epoch, (unsigned long long)epoch);

@@ -23,6 +23,7 @@
 #ifndef CLOISTER_EPC_H
 #define CLOISTER_EPC_H
 
+#include <cloister/export.h>
 #include <cloister/wire.h>
 
 #include <stdbool.h>
@@ -54,22 +55,22 @@ typedef struct epc_heap epc_heap;
 
 /* Creates a heap; NULL with errno set (EINVAL bad config, ENOSYS no paging mechanism,
  * ENOMEM) after logging the reason. */
-epc_heap *epc_heap_create(const struct epc_config *cfg);
+CLOISTER_API epc_heap *epc_heap_create(const struct epc_config *cfg);
 /* Unmaps the region and the backing store and wipes the key. NULL is fine. */
-void epc_heap_destroy(epc_heap *h);
+CLOISTER_API void epc_heap_destroy(epc_heap *h);
 
 /* malloc/calloc/realloc/free over the region: 16-byte aligned, NULL with errno = ENOMEM when
  * the region is full. epc_realloc(h, p, 0) frees p and returns NULL. */
-void *epc_malloc(epc_heap *h, size_t n);
-void *epc_calloc(epc_heap *h, size_t count, size_t size);
-void *epc_realloc(epc_heap *h, void *p, size_t n);
-void epc_free(epc_heap *h, void *p);
+CLOISTER_API void *epc_malloc(epc_heap *h, size_t n);
+CLOISTER_API void *epc_calloc(epc_heap *h, size_t count, size_t size);
+CLOISTER_API void *epc_realloc(epc_heap *h, void *p, size_t n);
+CLOISTER_API void epc_free(epc_heap *h, void *p);
 /* True when p points into the heap's region. */
-bool epc_owns(const epc_heap *h, const void *p);
+CLOISTER_API bool epc_owns(const epc_heap *h, const void *p);
 /* The live heap whose region holds p, or NULL (p is then not an EPC allocation). */
-epc_heap *epc_heap_owner(const void *p);
+CLOISTER_API epc_heap *epc_heap_owner(const void *p);
 /* A lua_Alloc (lua_newstate(epc_lua_alloc, heap)): every allocation of the state is paged. */
-void *epc_lua_alloc(void *heap, void *ptr, size_t osize, size_t nsize);
+CLOISTER_API void *epc_lua_alloc(void *heap, void *ptr, size_t osize, size_t nsize);
 
 struct epc_stats {
     const char *pager;           /* "userfaultfd", "sigsegv" or "none" (unlimited budget) */
@@ -87,19 +88,20 @@ struct epc_stats {
     uint64_t heap_peak;
 };
 
-void epc_heap_stats(epc_heap *h, struct epc_stats *out);
+CLOISTER_API void epc_heap_stats(epc_heap *h, struct epc_stats *out);
 
 /* The counters as a wire record, to cross the enclave boundary: header "CEPS" v1, u8 pager
  * (0 none, 1 userfaultfd, 2 sigsegv), u8 unlimited (0 or 1), then varints size, budget_pages,
  * resident_pages, peak_resident_pages, faults, evictions, bytes_encrypted, bytes_decrypted,
  * fault_ns, heap_in_use, heap_peak. Decoding refuses anything else (*err says what, at which
  * offset) and fills out only on success. */
-void epc_stats_encode(const struct epc_stats *s, struct wire_writer *w);
-int epc_stats_decode(struct epc_stats *out, const void *buf, size_t len, const char **err);
+CLOISTER_API void epc_stats_encode(const struct epc_stats *s, struct wire_writer *w);
+CLOISTER_API int epc_stats_decode(struct epc_stats *out, const void *buf, size_t len,
+                                  const char **err);
 /* Human-readable lines ("  faults   1234 ..."), each starting with indent. */
-void epc_stats_print(FILE *out, const struct epc_stats *s, const char *indent);
+CLOISTER_API void epc_stats_print(FILE *out, const struct epc_stats *s, const char *indent);
 /* A jansson object (json_t *) with the same fields; the caller owns it. */
-struct json_t *epc_stats_json(const struct epc_stats *s);
+CLOISTER_API struct json_t *epc_stats_json(const struct epc_stats *s);
 
 /* The memory-cliff probe (benchmark and demo): allocates `working_set` bytes from h, touches
  * them once, then times accesses for at least `seconds`. An access is a read-modify-write of
@@ -115,13 +117,13 @@ struct epc_probe {
 };
 
 /* 0, or -1 with errno = ENOMEM when the heap cannot hold the working set. */
-int epc_probe_access(epc_heap *h, size_t working_set, enum epc_pattern pattern, double seconds,
-                     struct epc_probe *out);
+CLOISTER_API int epc_probe_access(epc_heap *h, size_t working_set, enum epc_pattern pattern,
+                                  double seconds, struct epc_probe *out);
 
 /* Parses a budget given in MiB ("93.5", "128") or "unlimited" into bytes (rounded down to
  * pages). Returns 0, or -1 for anything else (negative, zero, not a number, over 1 TiB). */
-int epc_parse_budget(const char *text, size_t *bytes);
+CLOISTER_API int epc_parse_budget(const char *text, size_t *bytes);
 /* Formats a budget as "93.5 MiB" or "unlimited". */
-void epc_format_budget(size_t bytes, char *out, size_t cap);
+CLOISTER_API void epc_format_budget(size_t bytes, char *out, size_t cap);
 
 #endif

@@ -25,8 +25,9 @@
  * and fill the caller's struct cloister_err (NULL: code only) with one line saying which
  * enclave, which call and what happened: CLOISTER_E_DEAD, _TIMEOUT and _PROTOCOL for the
  * crossing, the enclave's own code and text for a refused call. A dead enclave never makes a
- * call hang: pending and later calls fail with CLOISTER_E_DEAD until tee_restart(). Calls may be made from several threads at once; tee_restart waits for the
- * calls in flight; tee_destroy must not race with calls on the same enclave. */
+ * call hang: pending and later calls fail with CLOISTER_E_DEAD until tee_restart(). Calls may
+ * be made from several threads at once; tee_restart waits for the calls in flight;
+ * tee_destroy must not race with calls on the same enclave. */
 #ifndef CLOISTER_TEE_H
 #define CLOISTER_TEE_H
 
@@ -40,9 +41,9 @@ struct wire_writer;
 struct tee_enclave_def; /* tee_enclave.h */
 
 enum tee_backend { TEE_BACKEND_PROC, TEE_BACKEND_SIM };
-const char *tee_backend_name(enum tee_backend b);
+CLOISTER_API const char *tee_backend_name(enum tee_backend b);
 /* "proc" or "sim"; CLOISTER_E_INVALID for anything else. */
-int tee_backend_parse(const char *name, enum tee_backend *b, struct cloister_err *err);
+CLOISTER_API int tee_backend_parse(const char *name, enum tee_backend *b, struct cloister_err *err);
 
 enum tee_wait {
     TEE_WAIT_SPIN,  /* spin up to spin_count pauses, then futex-wait (SGX switchless style) */
@@ -85,21 +86,22 @@ struct tee_options {
 
 /* Defaults as documented above (backend from CLOISTER_TEE when it names one). tee_create
  * copies the strings; the ocall table and the enclave definition must outlive the enclave. */
-void tee_options_init(struct tee_options *o);
+CLOISTER_API void tee_options_init(struct tee_options *o);
 
 typedef struct tee_enclave tee_enclave;
 
 /* Checks the image against its signature file, starts the enclave (which checks its own
  * identity, loads the platform, sandboxes itself and restores its provisioned secrets). */
-int tee_create(const struct tee_options *o, tee_enclave **out, struct cloister_err *err);
+CLOISTER_API int tee_create(const struct tee_options *o, tee_enclave **out,
+                            struct cloister_err *err);
 /* Stops the enclave (SIGKILL after a grace period) and frees everything. NULL is fine. */
-void tee_destroy(tee_enclave *e);
+CLOISTER_API void tee_destroy(tee_enclave *e);
 /* Stops the enclave if it still runs and starts it again from the same image. */
-int tee_restart(tee_enclave *e, struct cloister_err *err);
+CLOISTER_API int tee_restart(tee_enclave *e, struct cloister_err *err);
 
 /* One ecall. *out is malloc'd (NULL when outlen is 0); free it. */
-int tee_ecall(tee_enclave *e, uint32_t number, const void *in, size_t inlen, uint8_t **out,
-              size_t *outlen, struct cloister_err *err);
+CLOISTER_API int tee_ecall(tee_enclave *e, uint32_t number, const void *in, size_t inlen,
+                           uint8_t **out, size_t *outlen, struct cloister_err *err);
 
 /* Many ecalls in one boundary crossing, run in order. Returns CLOISTER_OK when the batch crossed,
  * else err says why it did not; each call's own result is in its status (and out/outlen,
@@ -112,16 +114,17 @@ struct tee_call {
     size_t outlen;
     int status;
 };
-int tee_ecall_batch(tee_enclave *e, struct tee_call *calls, size_t n, struct cloister_err *err);
+CLOISTER_API int tee_ecall_batch(tee_enclave *e, struct tee_call *calls, size_t n,
+                                 struct cloister_err *err);
 /* Frees the outputs of a batch. */
-void tee_calls_free(struct tee_call *calls, size_t n);
+CLOISTER_API void tee_calls_free(struct tee_call *calls, size_t n);
 
 enum tee_secret_memory {
     TEE_SECRET_MEMORY_NONE,         /* sim backend: ordinary host memory */
     TEE_SECRET_MEMORY_MLOCK,        /* mlock + MADV_DONTDUMP + MADV_WIPEONFORK */
     TEE_SECRET_MEMORY_MEMFD_SECRET, /* pages removed from the kernel's direct map */
 };
-const char *tee_secret_memory_name(enum tee_secret_memory m);
+CLOISTER_API const char *tee_secret_memory_name(enum tee_secret_memory m);
 
 /* The sandbox the enclave reports it applied to itself (all false/0 in sim). */
 struct tee_sandbox {
@@ -164,11 +167,11 @@ struct tee_info {
     size_t max_message;
     struct tee_stats stats;
 };
-int tee_get_info(tee_enclave *e, struct tee_info *info);
+CLOISTER_API int tee_get_info(tee_enclave *e, struct tee_info *info);
 /* The enclave's EPC counters (cloister/epc.h: resident pages, faults, evictions, bytes
  * encrypted/decrypted), asked of the enclave itself with TEE_ECALL_EPC_STATS. */
 struct epc_stats;
-int tee_epc_stats(tee_enclave *e, struct epc_stats *out, struct cloister_err *err);
+CLOISTER_API int tee_epc_stats(tee_enclave *e, struct epc_stats *out, struct cloister_err *err);
 
 /* Built-in ecalls every image has (docs/tee.md section 5). Inputs and outputs: */
 enum {
@@ -191,6 +194,6 @@ enum {
 
 /* Finds the image of a named enclave ("hello" -> .../hello.enclave): $CLOISTER_ENCLAVE_DIR,
  * then the build tree's enclaves/, then the installed libexec/cloister/. */
-int tee_image_path(const char *name, char *out, size_t cap, struct cloister_err *err);
+CLOISTER_API int tee_image_path(const char *name, char *out, size_t cap, struct cloister_err *err);
 
 #endif

@@ -71,38 +71,38 @@ struct tee_enclave_def {
         __VA_ARGS__}
 
 /* The image's entry point (the main() cloister_add_enclave generates calls it). */
-int tee_enclave_main(const struct tee_enclave_def *def, int argc, char **argv);
+CLOISTER_API int tee_enclave_main(const struct tee_enclave_def *def, int argc, char **argv);
 
 /* The instance's state block (NULL when state_size is 0). */
-void *tee_env_state(struct tee_env *env);
+CLOISTER_API void *tee_env_state(struct tee_env *env);
 /* The enclave's view of itself: identity, sealing, reports, evidence, secrets (tee_trust.h). */
-tee_self *tee_env_self(struct tee_env *env);
+CLOISTER_API tee_self *tee_env_self(struct tee_env *env);
 /* Records why the call failed (the host's tee_ecall puts it in its struct cloister_err);
  * returns status. */
-int tee_fail(struct tee_env *env, int status, const char *fmt, ...)
+CLOISTER_API int tee_fail(struct tee_env *env, int status, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* Calls host function `number` (tee_options.ocalls) with a copy of in; *out is a private
  * tee_malloc'd copy of its answer (NULL when empty; free with tee_free). */
-int tee_ocall(struct tee_env *env, uint32_t number, const void *in, size_t inlen, uint8_t **out,
-              size_t *outlen);
+CLOISTER_API int tee_ocall(struct tee_env *env, uint32_t number, const void *in, size_t inlen,
+                           uint8_t **out, size_t *outlen);
 
 /* The trusted heap: during a call, the instance's EPC heap (src/epc: sized and budgeted by the
  * signed config, evicted pages encrypted); outside calls, the process heap. tee_free and
  * tee_realloc accept either. */
-void *tee_malloc(size_t n);
-void *tee_calloc(size_t count, size_t size);
-void *tee_realloc(void *p, size_t n);
-void tee_free(void *p);
+CLOISTER_API void *tee_malloc(size_t n);
+CLOISTER_API void *tee_calloc(size_t count, size_t size);
+CLOISTER_API void *tee_realloc(void *p, size_t n);
+CLOISTER_API void tee_free(void *p);
 /* A lua_Alloc over the trusted heap: lua_newstate(tee_lua_alloc, NULL) in a call keeps every
  * allocation of the state in the enclave's EPC heap (ud is unused). */
-void *tee_lua_alloc(void *ud, void *ptr, size_t osize, size_t nsize);
+CLOISTER_API void *tee_lua_alloc(void *ud, void *ptr, size_t osize, size_t nsize);
 
 /* Memory for secrets: memfd_secret pages (removed from the kernel's direct map; never pass them
  * to a system call) where the kernel has them, else mlock'd pages excluded from core dumps and
  * wiped in a forked child. Page-granular; tee_secret_free wipes. */
-void *tee_secret_alloc(size_t n);
-void tee_secret_free(void *p, size_t n);
+CLOISTER_API void *tee_secret_alloc(size_t n);
+CLOISTER_API void tee_secret_free(void *p, size_t n);
 /* What tee_secret_alloc uses in this process. */
 enum tee_secret_memory tee_secret_memory_kind(void);
 

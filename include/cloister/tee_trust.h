@@ -1,7 +1,9 @@
-/* tee_trust.h -- identity and trust for cloister enclaves: signed config and measurement, the
- * image audit, the simulated platform, sealing, local reports, remote evidence, the verifier,
- * and attested provisioning. The enclave runtime (tee.h / tee_enclave.h) calls these; relying
- * parties and provisioners use the verifier half only.
+/* tee_trust.h -- identity and trust on the enclave's side: signed config and measurement, the
+ * signature file, the image audit, the simulated platform, sealing, local reports, remote
+ * evidence, and the enclave's half of attested provisioning. The enclave runtime (tee.h /
+ * tee_enclave.h) and the signing tools call these. Relying parties and provisioners include
+ * tee_verify.h instead, which holds the formats both sides share (report body, evidence
+ * envelope) and the verifier; this header includes it.
  *
  * The model follows SGX (the SDK's names are given beside ours):
  *   - An enclave's identity is MRENCLAVE = SHA-256(image bytes || wire-encoded config) and
@@ -14,13 +16,13 @@
  *   - tee_self is the trusted side's view of itself (identity + platform secrets): sealing
  *     (sgx_seal_data), local reports (sgx_create_report / sgx_verify_report), evidence
  *     (sgx_get_quote / oe_get_evidence) and the enclave half of provisioning all hang off it.
- *   - tee_verifier checks evidence against a trusted CA and a policy and returns claims
- *     (oe_verify_evidence, RATS "attestation result").
+ *   - What tee_self makes is checked by a relying party with tee_verify.h.
  *
- * Conventions: functions return 0 on success and -1 on failure; when a `struct cloister_err *`
- * is given (it may be NULL) it receives one line saying what was wrong. Buffers returned
- * through `uint8_t **` are malloc'd and owned by the caller (free them; wipe first if secret).
- * Every decoder is bounds-checked and refuses trailing bytes. */
+ * Conventions (cloister/error.h): functions return CLOISTER_OK (0) or a negative CLOISTER_E_*
+ * code and fill the caller's struct cloister_err (NULL: code only) with one line saying what
+ * was wrong; a failed trust check (signature, measurement, MAC, unseal) is CLOISTER_E_DENIED.
+ * Buffers returned through `uint8_t **` are malloc'd and owned by the caller (free them; wipe
+ * first if secret). Every decoder is bounds-checked and refuses trailing bytes. */
 #ifndef CLOISTER_TEE_TRUST_H
 #define CLOISTER_TEE_TRUST_H
 
@@ -29,18 +31,15 @@
 #include <stdint.h>
 
 #include <cloister/error.h>
+#include <cloister/tee_verify.h>
 
-#define TEE_HASH_LEN 32          /* MRENCLAVE, MRSIGNER */
-#define TEE_PUBKEY_LEN 32        /* Ed25519 public key */
 #define TEE_SEED_LEN 32          /* Ed25519 private key (seed) */
 #define TEE_SIG_LEN 64           /* Ed25519 signature */
 #define TEE_KEY_ID_LEN 32        /* sealing and report key ids */
-#define TEE_REPORT_DATA_LEN 64   /* user data bound into reports and evidence */
-#define TEE_REPORT_BODY_LEN 384  /* SGX sgx_report_body_t */
 #define TEE_REPORT_LEN (TEE_REPORT_BODY_LEN + TEE_KEY_ID_LEN + 32) /* body, key id, MAC */
 
 /* Where cloister keeps per-user state: $CLOISTER_HOME, else ~/.local/share/cloister. */
-int tee_home_dir(char *out, size_t cap);
+CLOISTER_API int tee_home_dir(char *out, size_t cap);
 
 /* ---------------------------------------------------------------------------------------
  * Signed config: the limits an enclave runs with, part of its measurement.
@@ -72,15 +71,17 @@ struct tee_config {
     bool debug;
 };
 
-void tee_config_default(struct tee_config *c);
+CLOISTER_API void tee_config_default(struct tee_config *c);
 /* Range checks shared by both forms. */
-int tee_config_check(const struct tee_config *c, struct cloister_err *err);
+CLOISTER_API int tee_config_check(const struct tee_config *c, struct cloister_err *err);
 /* Starts from the defaults; errors read "line 3: threads must be between 1 and 256". */
-int tee_config_parse(struct tee_config *c, const char *text, size_t len, struct cloister_err *err);
+CLOISTER_API int tee_config_parse(struct tee_config *c, const char *text, size_t len,
+                                  struct cloister_err *err);
 /* The text form (parses back to the same config); returns the length snprintf would. */
-int tee_config_format(const struct tee_config *c, char *out, size_t cap);
-void tee_config_encode(const struct tee_config *c, uint8_t out[TEE_CONFIG_WIRE_LEN]);
-int tee_config_decode(struct tee_config *c, const void *buf, size_t len, struct cloister_err *err);
+CLOISTER_API int tee_config_format(const struct tee_config *c, char *out, size_t cap);
+CLOISTER_API void tee_config_encode(const struct tee_config *c, uint8_t out[TEE_CONFIG_WIRE_LEN]);
+CLOISTER_API int tee_config_decode(struct tee_config *c, const void *buf, size_t len,
+                                   struct cloister_err *err);
 
 /* ---------------------------------------------------------------------------------------
  * Identity, measurement and the signature file (SIGSTRUCT).
@@ -103,41 +104,45 @@ struct tee_sigstruct {
     uint8_t signature[TEE_SIG_LEN];
 };
 
-void tee_measure(uint8_t mrenclave[TEE_HASH_LEN], const void *image, size_t len,
-                 const struct tee_config *c);
+CLOISTER_API void tee_measure(uint8_t mrenclave[TEE_HASH_LEN], const void *image, size_t len,
+                              const struct tee_config *c);
 /* The same over a file descriptor read with pread from offset 0 (e.g. a sealed memfd or
  * /proc/self/exe); the file offset is left untouched. */
-int tee_measure_fd(uint8_t mrenclave[TEE_HASH_LEN], int fd, const struct tee_config *c,
-                   struct cloister_err *err);
-void tee_mrsigner(uint8_t mrsigner[TEE_HASH_LEN], const uint8_t signer_key[TEE_PUBKEY_LEN]);
+CLOISTER_API int tee_measure_fd(uint8_t mrenclave[TEE_HASH_LEN], int fd, const struct tee_config *c,
+                                struct cloister_err *err);
+CLOISTER_API void tee_mrsigner(uint8_t mrsigner[TEE_HASH_LEN],
+                               const uint8_t signer_key[TEE_PUBKEY_LEN]);
 
-int tee_sign(struct tee_sigstruct *s, const void *image, size_t len, const struct tee_config *c,
-             const uint8_t signer_seed[TEE_SEED_LEN], struct cloister_err *err);
-int tee_sigstruct_encode(const struct tee_sigstruct *s, uint8_t **out, size_t *len,
-                         struct cloister_err *err);
+CLOISTER_API int tee_sign(struct tee_sigstruct *s, const void *image, size_t len,
+                          const struct tee_config *c, const uint8_t signer_seed[TEE_SEED_LEN],
+                          struct cloister_err *err);
+CLOISTER_API int tee_sigstruct_encode(const struct tee_sigstruct *s, uint8_t **out, size_t *len,
+                                      struct cloister_err *err);
 /* Images larger than this are refused by the loader and by tee_sign_file. */
 #define TEE_IMAGE_MAX ((size_t)1 << 30)
 /* Signs the image file with config c and writes the signature file atomically (0644): what
  * `cloister enclave sign` does after its audit, for tools, tests and demos that sign their own
  * images. Returns 0, or -1 with err saying which file failed. */
-int tee_sign_file(const char *image_path, const struct tee_config *c,
-                  const uint8_t signer_seed[TEE_SEED_LEN], const char *sig_path,
-                  struct cloister_err *err);
+CLOISTER_API int tee_sign_file(const char *image_path, const struct tee_config *c,
+                               const uint8_t signer_seed[TEE_SEED_LEN], const char *sig_path,
+                               struct cloister_err *err);
 /* Decodes the record and checks the signature over it (not the image: see below). */
-int tee_sigstruct_decode(struct tee_sigstruct *s, const void *buf, size_t len,
-                         struct cloister_err *err);
+CLOISTER_API CLOISTER_MUST_CHECK int tee_sigstruct_decode(struct tee_sigstruct *s, const void *buf,
+                                                          size_t len, struct cloister_err *err);
 /* Loader/enclave check: decodes and verifies the signature file, then recomputes MRENCLAVE
  * from the image bytes and the signed config. Fills id on success. */
-int tee_image_verify(struct tee_identity *id, const void *image, size_t len, const void *sig,
-                     size_t siglen, struct cloister_err *err);
-int tee_image_verify_fd(struct tee_identity *id, int image_fd, const void *sig, size_t siglen,
-                        struct cloister_err *err);
+CLOISTER_API CLOISTER_MUST_CHECK int tee_image_verify(struct tee_identity *id, const void *image,
+                                                      size_t len, const void *sig, size_t siglen,
+                                                      struct cloister_err *err);
+CLOISTER_API CLOISTER_MUST_CHECK int tee_image_verify_fd(struct tee_identity *id, int image_fd,
+                                                         const void *sig, size_t siglen,
+                                                         struct cloister_err *err);
 
 /* Signer key file: wire record "CLSK" v1 holding the 32-byte seed, written 0600. */
-int tee_signer_keygen(const char *path, uint8_t public_key[TEE_PUBKEY_LEN],
-                      struct cloister_err *err);
-int tee_signer_load(const char *path, uint8_t seed[TEE_SEED_LEN],
-                    uint8_t public_key[TEE_PUBKEY_LEN], struct cloister_err *err);
+CLOISTER_API int tee_signer_keygen(const char *path, uint8_t public_key[TEE_PUBKEY_LEN],
+                                   struct cloister_err *err);
+CLOISTER_API int tee_signer_load(const char *path, uint8_t seed[TEE_SEED_LEN],
+                                 uint8_t public_key[TEE_PUBKEY_LEN], struct cloister_err *err);
 
 /* ---------------------------------------------------------------------------------------
  * Image audit ("take care of what you sign").
@@ -184,75 +189,12 @@ struct tee_audit {
     size_t n_refused;
 };
 
-int tee_audit_image(struct tee_audit *a, const void *image, size_t len, struct cloister_err *err);
-bool tee_audit_refused(const struct tee_audit *a);
-void tee_audit_free(struct tee_audit *a);
+CLOISTER_API CLOISTER_MUST_CHECK int tee_audit_image(struct tee_audit *a, const void *image,
+                                                     size_t len, struct cloister_err *err);
+CLOISTER_API CLOISTER_MUST_CHECK bool tee_audit_refused(const struct tee_audit *a);
+CLOISTER_API void tee_audit_free(struct tee_audit *a);
 /* True for a symbol on the refusal list (exec*, system, popen, dlopen, fork, clone, ...). */
-bool tee_audit_is_refused_symbol(const char *name);
-
-/* ---------------------------------------------------------------------------------------
- * Report body: the 384-byte SGX layout (little-endian integers), shared by local reports and
- * cloister-sim-v1 evidence: cpu_svn @0 (16), misc_select @16, isv_ext_prod_id @32 (16),
- * attributes @48 (flags u64, xfrm u64), mr_enclave @64, mr_signer @128, config_id @192 (64),
- * isv_prod_id @256, isv_svn @258, config_svn @260, isv_family_id @304 (16), report_data @320
- * (64); reserved bytes are zero. The simulated platform leaves the KSS fields zero. */
-#define TEE_ATTR_INIT 0x1ull
-#define TEE_ATTR_DEBUG 0x2ull
-#define TEE_ATTR_MODE64BIT 0x4ull
-#define TEE_ATTR_SIMULATED (1ull << 63) /* reserved in SGX: never set by real hardware */
-
-struct tee_report_body {
-    uint8_t cpu_svn[16];
-    uint32_t misc_select;
-    uint8_t ext_product_id[16];
-    uint64_t attributes; /* TEE_ATTR_* */
-    uint64_t xfrm;
-    uint8_t mrenclave[TEE_HASH_LEN];
-    uint8_t mrsigner[TEE_HASH_LEN];
-    uint8_t config_id[64];
-    uint16_t product_id;
-    uint16_t svn;
-    uint16_t config_svn;
-    uint8_t family_id[16];
-    uint8_t report_data[TEE_REPORT_DATA_LEN];
-};
-
-void tee_report_body_pack(const struct tee_report_body *b, uint8_t out[TEE_REPORT_BODY_LEN]);
-/* Refuses nonzero reserved bytes and unknown attribute bits. */
-int tee_report_body_unpack(struct tee_report_body *b, const uint8_t in[TEE_REPORT_BODY_LEN],
-                           struct cloister_err *err);
-
-/* report_data binding used by quotes and provisioning: SHA-512(data || nonce). */
-void tee_bind_report_data(uint8_t out[TEE_REPORT_DATA_LEN], const void *data, size_t data_len,
-                          const void *nonce, size_t nonce_len);
-
-/* ---------------------------------------------------------------------------------------
- * Evidence envelope, wire record "CLEV" v1: str format, bytes evidence, count + bytes of each
- * endorsement. Formats: "cloister-sim-v1" (evidence = 384-byte body || Ed25519 signature by
- * the platform attestation key over "cloister-sim-v1" || NUL || body; endorsements = DER
- * certificates, platform (leaf) first, then the CA). "sgx-dcap", "tdx" and "snp" are reserved
- * names that decode but no verifier in this build accepts; any other name is refused. */
-enum tee_evidence_format {
-    TEE_EVIDENCE_SIM_V1 = 1,
-    TEE_EVIDENCE_SGX_DCAP,
-    TEE_EVIDENCE_TDX,
-    TEE_EVIDENCE_SNP,
-};
-#define TEE_ENDORSEMENTS_MAX 8
-#define TEE_FORMAT_NAME_MAX 32
-
-struct tee_evidence_view { /* pointers into the decoded buffer */
-    enum tee_evidence_format format;
-    const uint8_t *evidence;
-    size_t evidence_len;
-    const uint8_t *endorsements[TEE_ENDORSEMENTS_MAX];
-    size_t endorsement_lens[TEE_ENDORSEMENTS_MAX];
-    size_t n_endorsements;
-};
-
-const char *tee_evidence_format_name(enum tee_evidence_format f);
-int tee_evidence_decode(struct tee_evidence_view *v, const void *buf, size_t len,
-                        struct cloister_err *err);
+CLOISTER_API bool tee_audit_is_refused_symbol(const char *name);
 
 /* ---------------------------------------------------------------------------------------
  * The simulated platform: root secret (32 B), Ed25519 attestation key, local CA (self-signed
@@ -264,21 +206,21 @@ int tee_evidence_decode(struct tee_evidence_view *v, const void *buf, size_t len
 typedef struct tee_platform tee_platform;
 
 /* home NULL: tee_home_dir(). Refuses a platform directory or secrets file readable by others. */
-tee_platform *tee_platform_open(const char *home, struct cloister_err *err);
-void tee_platform_free(tee_platform *p);
+CLOISTER_API tee_platform *tee_platform_open(const char *home, struct cloister_err *err);
+CLOISTER_API void tee_platform_free(tee_platform *p);
 /* Path of the CA certificate (PEM) to give verifiers, and the attestation public key. */
-const char *tee_platform_ca_path(const tee_platform *p);
-void tee_platform_attestation_key(const tee_platform *p, uint8_t pk[TEE_PUBKEY_LEN]);
+CLOISTER_API const char *tee_platform_ca_path(const tee_platform *p);
+CLOISTER_API void tee_platform_attestation_key(const tee_platform *p, uint8_t pk[TEE_PUBKEY_LEN]);
 
 /* ---------------------------------------------------------------------------------------
  * The trusted side's view of itself. Thread-safe; secrets live in locked, non-dumpable pages. */
 typedef struct tee_self tee_self;
 
 /* Copies what it needs from platform (which may then be freed). */
-tee_self *tee_self_new(const struct tee_identity *id, const tee_platform *platform,
-                       struct cloister_err *err);
-void tee_self_free(tee_self *s);
-const struct tee_identity *tee_self_identity(const tee_self *s);
+CLOISTER_API tee_self *tee_self_new(const struct tee_identity *id, const tee_platform *platform,
+                                    struct cloister_err *err);
+CLOISTER_API void tee_self_free(tee_self *s);
+CLOISTER_API const struct tee_identity *tee_self_identity(const tee_self *s);
 
 /* Sealing. Blob, version 1 (byte offsets):
  *   0 "CLSL" u16 version | 6 u8 policy | 7 u16 product id | 9 u16 svn sealed at |
@@ -287,8 +229,9 @@ const struct tee_identity *tee_self_identity(const tee_self *s);
  * key = HKDF-SHA256(salt "cloister-platform-v1", root secret, info "cloister-seal-v1" || policy
  * || MRENCLAVE or MRSIGNER || product id || svn || debug flag || key id); AES-256-GCM with AAD =
  * the 59 header bytes || caller AAD. Key ids are random and reused for up to 2^24 blobs, which
- * lets the derived key be cached; the nonce is the blob's number under its key id. A blob whose svn is above the enclave's is
- * refused; a lower one is unsealed with the key of that svn (newer enclaves read older blobs). */
+ * lets the derived key be cached; the nonce is the blob's number under its key id. A blob
+ * whose svn is above the enclave's is refused; a lower one is unsealed with the key of that
+ * svn (newer enclaves read older blobs). */
 enum tee_seal_policy {
     TEE_SEAL_MRENCLAVE = 1, /* this exact enclave */
     TEE_SEAL_MRSIGNER = 2,  /* any enclave of this signer, product id and at least this svn */
@@ -310,120 +253,63 @@ static inline size_t tee_sealed_size(size_t plaintext_len)
 {
     return plaintext_len + TEE_SEAL_OVERHEAD;
 }
-int tee_sealed_parse(struct tee_sealed_view *v, const void *blob, size_t len,
-                     struct cloister_err *err);
+CLOISTER_API int tee_sealed_parse(struct tee_sealed_view *v, const void *blob, size_t len,
+                                  struct cloister_err *err);
 /* out has room for tee_sealed_size(len) bytes. */
-int tee_seal(tee_self *s, enum tee_seal_policy policy, const void *aad, size_t aad_len,
-             const void *plaintext, size_t len, uint8_t *out, size_t cap, size_t *out_len,
-             struct cloister_err *err);
+CLOISTER_API CLOISTER_MUST_CHECK int tee_seal(tee_self *s, enum tee_seal_policy policy,
+                                              const void *aad, size_t aad_len,
+                                              const void *plaintext, size_t len, uint8_t *out,
+                                              size_t cap, size_t *out_len,
+                                              struct cloister_err *err);
 /* pt has room for blob_len - TEE_SEAL_OVERHEAD bytes; on failure it holds no plaintext. Errors
  * say why: malformed or truncated, other product, higher svn, or authentication failed (blob or
  * AAD altered, another identity or platform). */
-int tee_unseal(tee_self *s, const void *blob, size_t blob_len, const void *aad, size_t aad_len,
-               uint8_t *pt, size_t cap, size_t *pt_len, struct cloister_err *err);
+CLOISTER_API CLOISTER_MUST_CHECK int tee_unseal(tee_self *s, const void *blob, size_t blob_len,
+                                                const void *aad, size_t aad_len, uint8_t *pt,
+                                                size_t cap, size_t *pt_len,
+                                                struct cloister_err *err);
 
 /* Local attestation. A report is body || key id || HMAC-SHA256(report key, body || key id),
  * where the report key = HKDF-Expand of the platform secret with the TARGET's MRENCLAVE and
  * the key id (the target derives the same key for itself: only it, or the platform, can check
  * the MAC). The key id is drawn per tee_self (SGX: per boot). */
-void tee_self_target(const tee_self *s, uint8_t target_mrenclave[TEE_HASH_LEN]);
-int tee_report_create(tee_self *s, const uint8_t target_mrenclave[TEE_HASH_LEN],
-                      const uint8_t report_data[TEE_REPORT_DATA_LEN],
-                      uint8_t report[TEE_REPORT_LEN], struct cloister_err *err);
+CLOISTER_API void tee_self_target(const tee_self *s, uint8_t target_mrenclave[TEE_HASH_LEN]);
+CLOISTER_API int tee_report_create(tee_self *s, const uint8_t target_mrenclave[TEE_HASH_LEN],
+                                   const uint8_t report_data[TEE_REPORT_DATA_LEN],
+                                   uint8_t report[TEE_REPORT_LEN], struct cloister_err *err);
 /* Checks a report targeted at this enclave; fills body (the reporter's identity). */
-int tee_report_verify(tee_self *s, const uint8_t report[TEE_REPORT_LEN],
-                      struct tee_report_body *body, struct cloister_err *err);
+CLOISTER_API CLOISTER_MUST_CHECK int tee_report_verify(tee_self *s,
+                                                       const uint8_t report[TEE_REPORT_LEN],
+                                                       struct tee_report_body *body,
+                                                       struct cloister_err *err);
 
 /* Remote evidence (format cloister-sim-v1) binding report_data. */
-int tee_evidence_make(tee_self *s, const uint8_t report_data[TEE_REPORT_DATA_LEN],
-                      uint8_t **evidence, size_t *len, struct cloister_err *err);
+CLOISTER_API int tee_evidence_make(tee_self *s, const uint8_t report_data[TEE_REPORT_DATA_LEN],
+                                   uint8_t **evidence, size_t *len, struct cloister_err *err);
 
 /* ---------------------------------------------------------------------------------------
- * Verifier: signature and certificate chain against a trusted CA, then a policy. The chain is
- * verified with OpenSSL once per distinct endorsement set and the resulting attestation key is
- * cached (by SHA-256 of the endorsements) until the leaf certificate expires, so repeated
- * evidence from one platform costs one Ed25519 verification. */
-typedef struct tee_verifier tee_verifier;
-
-struct tee_policy {
-    const uint8_t (*mrenclave)[TEE_HASH_LEN]; /* allowed values; n == 0: any */
-    size_t n_mrenclave;
-    const uint8_t (*mrsigner)[TEE_HASH_LEN];
-    size_t n_mrsigner;
-    /* Both lists empty is refused unless this is set: accepting any enclave must be explicit. */
-    bool allow_any_identity;
-    int32_t product_id; /* -1: any */
-    uint16_t min_svn;
-    bool allow_debug;
-    bool allow_simulated; /* off by default: simulated evidence proves nothing about hardware */
-    /* Freshness: when set, report data must equal these 64 bytes (tee_bind_report_data). */
-    const uint8_t *report_data;
-};
-
-/* The claims of accepted evidence (RATS attestation result). */
-struct tee_claims {
-    enum tee_evidence_format format;
-    uint8_t mrenclave[TEE_HASH_LEN];
-    uint8_t mrsigner[TEE_HASH_LEN];
-    uint16_t product_id, svn;
-    uint64_t attributes;
-    bool debug, simulated;
-    uint8_t report_data[TEE_REPORT_DATA_LEN];
-    uint8_t platform_key[TEE_PUBKEY_LEN]; /* the attestation key that signed */
-};
-
-void tee_policy_default(struct tee_policy *p);
-/* ca: the trusted CA certificate, PEM or DER. */
-tee_verifier *tee_verifier_new(const void *ca, size_t ca_len, struct cloister_err *err);
-tee_verifier *tee_verifier_new_file(const char *ca_path, struct cloister_err *err);
-void tee_verifier_free(tee_verifier *v);
-/* 0 and claims filled when the evidence is genuine AND satisfies the policy. */
-int tee_verify_evidence(tee_verifier *v, const void *evidence, size_t len,
-                        const struct tee_policy *policy, struct tee_claims *claims,
-                        struct cloister_err *err);
-
-/* ---------------------------------------------------------------------------------------
- * Attested provisioning.
- *   1. provisioner: nonce = tee_prov_nonce()
- *   2. enclave: tee_prov_offer(nonce) -> offer = fresh HPKE (X25519) public key + evidence
- *      whose report data = SHA-512(public key || nonce); the private key stays in tee_self.
- *   3. provisioner: tee_prov_package(offer) verifies the evidence against its policy and
- *      HPKE-seals the named secrets to the key, info = "cloister-provision-v1" || SHA-256(the
- *      evidence envelope).
- *   4. enclave: tee_prov_accept(package) opens it, merges the secrets into its table and
- *      returns the whole table sealed (policy of the caller's choice) for the host to store;
- *      after a restart tee_secrets_restore() loads it back, no provisioner needed.
- * Records: offer "CLPO" v1 (bytes public key, bytes evidence), package "CLPK" v1 (bytes enc,
- * bytes ciphertext), secrets "CLSC" v1 (count, then str name + bytes value each). One offer is
- * pending per tee_self; a new offer replaces it, a successful accept consumes it. */
-#define TEE_PROV_NONCE_LEN 32
-#define TEE_SECRET_NAME_MAX 64
-#define TEE_SECRET_VALUE_MAX 65536
-#define TEE_SECRETS_MAX 256
-
-struct tee_secret {
-    const char *name;
-    const uint8_t *value;
-    size_t len;
-};
-
-int tee_prov_nonce(uint8_t nonce[TEE_PROV_NONCE_LEN], struct cloister_err *err);
-int tee_prov_offer(tee_self *s, const uint8_t *nonce, size_t nonce_len, uint8_t **offer,
-                   size_t *offer_len, struct cloister_err *err);
-/* policy->report_data is ignored: the binding to the offer's key and nonce is checked here. */
-int tee_prov_package(tee_verifier *v, const struct tee_policy *policy, const uint8_t *nonce,
-                     size_t nonce_len, const void *offer, size_t offer_len,
-                     const struct tee_secret *secrets, size_t n_secrets, uint8_t **package,
-                     size_t *package_len, struct tee_claims *claims, struct cloister_err *err);
-int tee_prov_accept(tee_self *s, const void *package, size_t package_len,
-                    enum tee_seal_policy policy, uint8_t **sealed, size_t *sealed_len,
-                    struct cloister_err *err);
-int tee_secrets_restore(tee_self *s, const void *sealed, size_t sealed_len,
-                        struct cloister_err *err);
+ * Attested provisioning, the enclave's half (the records and the provisioner's half are in
+ * tee_verify.h):
+ *   - tee_prov_offer(nonce) makes a fresh HPKE (X25519) key pair and evidence binding its
+ *     public key and the provisioner's nonce; the private key stays in tee_self (secret
+ *     memory). One offer is pending per tee_self; a new offer replaces it.
+ *   - tee_prov_accept(package) opens the provisioner's package with the pending key (used
+ *     once: a replay finds no pending offer; a failed attempt leaves it pending), merges the
+ *     secrets into the table (a name given again replaces its value) and returns the whole
+ *     table sealed under the caller's policy for the host to store.
+ *   - After a restart, tee_secrets_restore() loads the stored table back: no provisioner. */
+CLOISTER_API int tee_prov_offer(tee_self *s, const uint8_t *nonce, size_t nonce_len,
+                                uint8_t **offer, size_t *offer_len, struct cloister_err *err);
+CLOISTER_API CLOISTER_MUST_CHECK int tee_prov_accept(tee_self *s, const void *package,
+                                                     size_t package_len,
+                                                     enum tee_seal_policy policy, uint8_t **sealed,
+                                                     size_t *sealed_len, struct cloister_err *err);
+CLOISTER_API CLOISTER_MUST_CHECK int
+tee_secrets_restore(tee_self *s, const void *sealed, size_t sealed_len, struct cloister_err *err);
 /* Copies a provisioned secret: CLOISTER_E_NOT_FOUND if there is none of that name,
  * CLOISTER_E_TOO_BIG if cap is too small (*len then tells the size). */
-int tee_secret_get(tee_self *s, const char *name, uint8_t *out, size_t cap, size_t *len,
-                   struct cloister_err *err);
-size_t tee_secret_count(tee_self *s);
+CLOISTER_API int tee_secret_get(tee_self *s, const char *name, uint8_t *out, size_t cap,
+                                size_t *len, struct cloister_err *err);
+CLOISTER_API size_t tee_secret_count(tee_self *s);
 
 #endif

@@ -171,8 +171,8 @@ static void provisioner_refusals(void **state)
     tee_self *s = th_self(plat, "checked", 2, 3, 0x71);
     struct tee_policy p = policy_for(s);
     uint8_t nonce[32], other_nonce[32];
-    tee_prov_nonce(nonce, NULL);
-    tee_prov_nonce(other_nonce, NULL);
+    assert_int_equal(tee_prov_nonce(nonce, NULL), CLOISTER_OK);
+    assert_int_equal(tee_prov_nonce(other_nonce, NULL), CLOISTER_OK);
     size_t olen;
     uint8_t *o = offer(s, nonce, &olen);
 
@@ -225,8 +225,8 @@ static void enclave_refusals(void **state)
     tee_self *s = th_self(plat, "receiver", 0, 0, 0x72);
     struct tee_policy p = policy_for(s);
     uint8_t n1[32], n2[32];
-    tee_prov_nonce(n1, NULL);
-    tee_prov_nonce(n2, NULL);
+    assert_int_equal(tee_prov_nonce(n1, NULL), CLOISTER_OK);
+    assert_int_equal(tee_prov_nonce(n2, NULL), CLOISTER_OK);
     size_t l1, l2, pl;
     uint8_t *o1 = offer(s, n1, &l1);
     uint8_t *pkg1 = package(&p, n1, o1, l1, two, 2, &pl);

@@ -7,7 +7,7 @@
 #ifndef CLOISTER_TEE_ELF_H
 #define CLOISTER_TEE_ELF_H
 
-#include <cloister/tee_trust.h>
+#include <cloister/error.h>
 
 #include <elf.h>
 #include <stddef.h>

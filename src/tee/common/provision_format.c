@@ -12,16 +12,6 @@
 #define OFFER_EVIDENCE_MAX (128 * 1024)
 #define PACKAGE_CT_MAX (TEE_SECRETS_MAX * (TEE_SECRET_VALUE_MAX + 128) + 64)
 
-static int take_record(struct wire_writer *w, uint8_t **out, size_t *len)
-{
-    if (!wire_writer_ok(w)) {
-        wire_writer_free(w);
-        return -1;
-    }
-    *out = wire_writer_take(w, len);
-    return 0;
-}
-
 int tee_offer_encode(const uint8_t pk[HPKE_PUBLIC_LEN], const uint8_t *evidence, size_t ev_len,
                      uint8_t **out, size_t *len)
 {
@@ -30,7 +20,7 @@ int tee_offer_encode(const uint8_t pk[HPKE_PUBLIC_LEN], const uint8_t *evidence,
     wire_put_header(&w, "CLPO", 1);
     wire_put_bytes(&w, pk, HPKE_PUBLIC_LEN);
     wire_put_bytes(&w, evidence, ev_len);
-    return take_record(&w, out, len);
+    return wire_writer_finish(&w, out, len);
 }
 
 int tee_offer_decode(const void *buf, size_t len, uint8_t pk[HPKE_PUBLIC_LEN],
@@ -52,7 +42,7 @@ int tee_package_encode(const uint8_t enc[HPKE_ENC_LEN], const uint8_t *ct, size_
     wire_put_header(&w, "CLPK", 1);
     wire_put_bytes(&w, enc, HPKE_ENC_LEN);
     wire_put_bytes(&w, ct, ct_len);
-    return take_record(&w, out, len);
+    return wire_writer_finish(&w, out, len);
 }
 
 int tee_package_decode(const void *buf, size_t len, uint8_t enc[HPKE_ENC_LEN],

@@ -1,6 +1,8 @@
-/* x509.c -- see x509.h. Certificates are long-lived (the platform stands in for a CPU): the CA
- * and the platform certificate are valid for 20 years from one hour before their creation. The
- * leaf may only sign (digitalSignature, not a CA), the CA may only certify. */
+/* x509.c -- the certificates of the simulated platform (x509.h): issuing the CA and the
+ * platform certificate, and their PEM form. Certificates are long-lived (the platform stands in
+ * for a CPU): the CA and the platform certificate are valid for 20 years from one hour before
+ * their creation. The leaf may only sign (digitalSignature, not a CA), the CA may only certify.
+ * Reading and verifying certificates is in src/tee/common/x509.c, shared with relying parties. */
 #include "tee/platform/x509.h"
 
 #include <cloister/crypto.h>
@@ -13,19 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tee/common/common.h"
 
 #define VALIDITY_SECONDS (20L * 365 * 24 * 3600)
-
-static int ssl_fail(struct cloister_err *err, const char *what)
-{
-    unsigned long e = ERR_get_error();
-    char buf[160] = "";
-    if (e)
-        ERR_error_string_n(e, buf, sizeof buf);
-    ERR_clear_error();
-    return cloister_errf(err, CLOISTER_E_INVALID, "%s%s%s", what, e ? ": " : "", buf);
-}
 
 static int add_ext(X509 *x, X509 *issuer, int nid, const char *value)
 {
@@ -84,17 +75,6 @@ static X509 *make_cert(EVP_PKEY *subject, const char *cn, X509 *issuer, EVP_PKEY
     return x;
 }
 
-int tee_x509_der(X509 *x, uint8_t **der, size_t *len)
-{
-    int n = i2d_X509(x, NULL);
-    if (n <= 0 || !(*der = malloc((size_t)n)))
-        return -1;
-    uint8_t *p = *der;
-    i2d_X509(x, &p);
-    *len = (size_t)n;
-    return 0;
-}
-
 int tee_x509_issue(const uint8_t ca_seed[TEE_SEED_LEN], const uint8_t leaf_pk[TEE_PUBKEY_LEN],
                    uint8_t **ca_der, size_t *ca_len, uint8_t **leaf_der, size_t *leaf_len,
                    struct cloister_err *err)
@@ -112,7 +92,7 @@ int tee_x509_issue(const uint8_t ca_seed[TEE_SEED_LEN], const uint8_t leaf_pk[TE
         tee_x509_der(leaf, leaf_der, leaf_len) == 0)
         rc = 0;
     else
-        ssl_fail(err, "creating the platform certificates");
+        tee_x509_fail(err, CLOISTER_E_FAILED, "creating the platform certificates");
     if (rc) {
         free(*ca_der);
         *ca_der = NULL;
@@ -146,117 +126,3 @@ int tee_x509_der_to_pem(const uint8_t *der, size_t len, char **pem, size_t *pem_
     return rc;
 }
 
-X509 *tee_x509_parse(const void *buf, size_t len, struct cloister_err *err)
-{
-    X509 *x = NULL;
-    static const char pem_start[] = "-----BEGIN";
-    if (len > INT32_MAX) {
-        cloister_errf(err, CLOISTER_E_INVALID, "certificate: too large");
-        return NULL;
-    }
-    if (len >= sizeof pem_start - 1 && memcmp(buf, pem_start, sizeof pem_start - 1) == 0) {
-        BIO *bio = BIO_new_mem_buf(buf, (int)len);
-        x = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
-        BIO_free(bio);
-    } else {
-        const uint8_t *p = buf;
-        x = d2i_X509(NULL, &p, (long)len);
-        if (x && p != (const uint8_t *)buf + len) {
-            X509_free(x);
-            x = NULL;
-        }
-    }
-    if (!x)
-        ssl_fail(err, "not an X.509 certificate (PEM or DER)");
-    return x;
-}
-
-static int asn1_time(const ASN1_TIME *t, time_t *out)
-{
-    struct tm tm;
-    if (!ASN1_TIME_to_tm(t, &tm))
-        return -1;
-    *out = timegm(&tm);
-    return 0;
-}
-
-int tee_x509_verify_chain(X509 *ca, const uint8_t *const *ders, const size_t *lens, size_t n,
-                          uint8_t leaf_pk[TEE_PUBKEY_LEN], time_t *not_after,
-                          struct cloister_err *err)
-{
-    if (n == 0)
-        return cloister_errf(err, CLOISTER_E_INVALID, "evidence carries no platform certificate");
-    X509_STORE *store = X509_STORE_new();
-    X509_STORE_CTX *ctx = X509_STORE_CTX_new();
-    STACK_OF(X509) *chain = sk_X509_new_null();
-    X509 *leaf = NULL;
-    int rc = -1;
-    if (!store || !ctx || !chain || !X509_STORE_add_cert(store, ca)) {
-        ssl_fail(err, "certificate verification setup");
-        goto out;
-    }
-    for (size_t i = 0; i < n; i++) {
-        const uint8_t *p = ders[i];
-        X509 *x = d2i_X509(NULL, &p, (long)lens[i]);
-        if (!x || p != ders[i] + lens[i]) {
-            X509_free(x);
-            cloister_errf(err, CLOISTER_E_INVALID, "endorsement %zu is not a DER certificate", i);
-            goto out;
-        }
-        if (i == 0)
-            leaf = x;
-        else if (!sk_X509_push(chain, x)) {
-            X509_free(x);
-            ssl_fail(err, "certificate verification setup");
-            goto out;
-        }
-    }
-    if (!X509_STORE_CTX_init(ctx, store, leaf, chain)) {
-        ssl_fail(err, "certificate verification setup");
-        goto out;
-    }
-    X509_STORE_CTX_set_flags(ctx, X509_V_FLAG_X509_STRICT);
-    if (X509_verify_cert(ctx) != 1) {
-        cloister_errf(err, CLOISTER_E_INVALID, "platform certificate does not chain to the trusted CA: %s",
-                 X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));
-        goto out;
-    }
-    /* The endorsements must be exactly the verified chain (the root may be left out), so that
-     * evidence carries nothing unverified. */
-    STACK_OF(X509) *verified = X509_STORE_CTX_get0_chain(ctx);
-    size_t depth = (size_t)sk_X509_num(verified);
-    if (n > depth || n + 1 < depth) {
-        cloister_errf(err, CLOISTER_E_INVALID, "endorsements hold %zu certificates, the verified chain %zu", n, depth);
-        goto out;
-    }
-    for (size_t i = 0; i < n; i++) {
-        X509 *given = i == 0 ? leaf : sk_X509_value(chain, (int)i - 1);
-        if (X509_cmp(sk_X509_value(verified, (int)i), given) != 0) {
-            cloister_errf(err, CLOISTER_E_INVALID, "endorsement %zu is not part of the verified chain", i);
-            goto out;
-        }
-    }
-    EVP_PKEY *pk = X509_get0_pubkey(leaf);
-    size_t pklen = TEE_PUBKEY_LEN;
-    if (X509_check_ca(leaf) != 0 || !(X509_get_key_usage(leaf) & KU_DIGITAL_SIGNATURE)) {
-        cloister_errf(err, CLOISTER_E_INVALID, "platform certificate is not an attestation (signing) certificate");
-        goto out;
-    }
-    if (!pk || EVP_PKEY_get_id(pk) != EVP_PKEY_ED25519 ||
-        !EVP_PKEY_get_raw_public_key(pk, leaf_pk, &pklen) || pklen != TEE_PUBKEY_LEN) {
-        cloister_errf(err, CLOISTER_E_INVALID, "platform certificate does not hold an Ed25519 key");
-        goto out;
-    }
-    if (asn1_time(X509_get0_notAfter(leaf), not_after)) {
-        cloister_errf(err, CLOISTER_E_INVALID, "platform certificate has a bad expiry date");
-        goto out;
-    }
-    rc = 0;
-out:
-    ERR_clear_error();
-    X509_free(leaf);
-    sk_X509_pop_free(chain, X509_free);
-    X509_STORE_CTX_free(ctx);
-    X509_STORE_free(store);
-    return rc;
-}

@@ -58,15 +58,6 @@ static struct secret_entry *find(tee_self *s, const char *name)
     return NULL;
 }
 
-void self_secrets_clear(tee_self *s)
-{
-    for (size_t i = 0; i < s->n_secrets; i++)
-        tee_secret_free(s->secrets[i].value, s->secrets[i].len ? s->secrets[i].len : 1);
-    free(s->secrets);
-    s->secrets = NULL;
-    s->n_secrets = 0;
-}
-
 /* Adds or replaces every secret of list; refused as a whole if the table would overflow. */
 static int merge(tee_self *s, const struct tee_secret_list *list, struct cloister_err *err)
 {

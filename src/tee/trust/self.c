@@ -38,12 +38,7 @@ static int encode_endorsements(tee_self *s, const tee_platform *p)
     struct wire_writer w;
     wire_writer_init(&w);
     tee_evidence_put_endorsements(&w, ders, lens, 2);
-    if (!wire_writer_ok(&w)) {
-        wire_writer_free(&w);
-        return -1;
-    }
-    s->endorsements = wire_writer_take(&w, &s->endorsements_len);
-    return 0;
+    return wire_writer_finish(&w, &s->endorsements, &s->endorsements_len);
 }
 
 static void fill_body(tee_self *s)
@@ -80,6 +75,15 @@ tee_self *tee_self_new(const struct tee_identity *id, const tee_platform *platfo
         return NULL;
     }
     return s;
+}
+
+void self_secrets_clear(tee_self *s)
+{
+    for (size_t i = 0; i < s->n_secrets; i++)
+        tee_secret_free(s->secrets[i].value, s->secrets[i].len ? s->secrets[i].len : 1);
+    free(s->secrets);
+    s->secrets = NULL;
+    s->n_secrets = 0;
 }
 
 void tee_self_free(tee_self *s)

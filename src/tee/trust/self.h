@@ -69,7 +69,8 @@ struct self_part {
 int self_derive(const tee_self *s, uint8_t key[32], const char *label,
                 const struct self_part *parts, size_t nparts);
 
-/* Drops the provisioned secrets (wiping them). Lock held. */
+/* Drops the provisioned secrets (wiping them): the table belongs to tee_self, which frees it;
+ * provision.c fills it. Lock held. */
 void self_secrets_clear(tee_self *s);
 
 #endif

@@ -21,7 +21,7 @@
 #include <time.h>
 
 #include "tee/common/common.h"
-#include "tee/platform/x509.h"
+#include "tee/common/x509.h"
 #include "util/fileio.h"
 #include "util/hex.h"
 

@@ -6,7 +6,7 @@
  *     ibbe_admin *a;
  *     struct cloister_err err;
  *     if (ibbe_admin_open("store", &o, &a, &err) != CLOISTER_OK) ...
- *     ibbe_admin_setup(a, 1000, &err);             // γ drawn in the enclave, sealed into the store
+ *     ibbe_admin_setup(a, 1000, &err);             // γ drawn in the enclave, sealed in the store
  *     ibbe_admin_create(a, "team", ids, n, &err);  // O(N) in the enclave, records to the store
  *
  * The store directory (ibbe.h) gains one admin file, DIR/ibbe.msk.sealed: γ sealed by the

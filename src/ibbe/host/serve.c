@@ -165,6 +165,7 @@ static enum MHD_Result change(struct MHD_Connection *c, ibbe_admin *a, const cha
               : strcmp(op, "add") == 0     ? ibbe_admin_add(a, group, ids, count, &err)
                                            : ibbe_admin_remove(a, group, ids, count, &err);
     free(ids);
+    /* NOT_FOUND names a missing group or a missing member: only the first is a 404 */
     if (bad && !create && ibbe_store_group_bytes(ibbe_admin_store(a), group) < 0)
         return error(c, MHD_HTTP_NOT_FOUND, err.msg);
     if (bad)

@@ -8,6 +8,8 @@
 #include <cloister/tee_trust.h>
 #include <cloister/wire.h>
 
+#include "common/fuzz_target.h"
+
 struct tee_rt;
 
 tee_self *fuzz_self(void);

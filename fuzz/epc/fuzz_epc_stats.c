@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/fuzz_target.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct epc_stats s;

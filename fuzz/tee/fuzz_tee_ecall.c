@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/fuzz_target.h"
 #include "tee/enclave/rt.h"
 #include "tee/host/host.h"
 #include "tee/ring/ring.h"

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/fuzz_target.h"
+
 /* Configs are equal when their canonical encodings are (the struct has padding). */
 static int same(const struct tee_config *a, const struct tee_config *b)
 {

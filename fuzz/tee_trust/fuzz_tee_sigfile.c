@@ -4,6 +4,8 @@
 
 #include <stdlib.h>
 
+#include "common/fuzz_target.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const char image[] = "fuzzed enclave image";

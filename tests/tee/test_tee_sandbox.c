@@ -2,13 +2,15 @@
  * is killed when it opens a file, forks or execs (and the host says why); the host cannot read
  * its memory through /proc/PID/mem or process_vm_readv even though it is the parent and the
  * same user (a control process shows the same read works on an ordinary child); the sandbox
- * features the enclave reports are those the kernel offers; tampered images are refused. */
+ * features the enclave reports are those the kernel offers, also where /dev/attestation/quote
+ * exists (Gramine mode is a build option, never detected); tampered images are refused. */
 #include <cloister/tee.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <pthread.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -16,6 +18,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -238,6 +242,109 @@ static void tampered_images(void **state)
     assert_non_null(strstr(err.msg, "missing.sig"));
 }
 
+static int write_text(const char *path, const char *text)
+{
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    ssize_t n = fd >= 0 ? write(fd, text, strlen(text)) : -1;
+    if (fd >= 0)
+        close(fd);
+    return n == (ssize_t)strlen(text) ? 0 : -1;
+}
+
+/* Makes dir/name (a directory when mode has S_IFDIR, else an empty file). */
+static int make(const char *dir, const char *name, mode_t mode)
+{
+    char path[128];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    if (S_ISDIR(mode))
+        return mkdir(path, mode & 0777);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode & 0777);
+    return fd < 0 ? -1 : close(fd);
+}
+
+/* In a user and mount namespace of its own, /dev becomes dir (a tmpfs, gone with the
+ * namespace): null (the real one, bound) and the files Gramine exposes. 1 when the kernel
+ * allows no unprivileged namespace, -1 on error. */
+static int fake_gramine_dev(const char *dir)
+{
+    char map[64], null[64];
+    unsigned uid = (unsigned)getuid(), gid = (unsigned)getgid();
+    if (unshare(CLONE_NEWUSER | CLONE_NEWNS) != 0)
+        return 1;
+    snprintf(map, sizeof map, "0 %u 1", uid);
+    if (write_text("/proc/self/uid_map", map) != 0 ||
+        write_text("/proc/self/setgroups", "deny") != 0)
+        return -1;
+    snprintf(map, sizeof map, "0 %u 1", gid);
+    snprintf(null, sizeof null, "%s/null", dir);
+    if (write_text("/proc/self/gid_map", map) != 0 ||
+        mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+        mount("tmpfs", dir, "tmpfs", 0, "mode=0700") != 0 ||
+        make(dir, "null", S_IFREG | 0600) != 0 || make(dir, "attestation", S_IFDIR | 0700) != 0 ||
+        make(dir, "attestation/quote", S_IFREG | 0600) != 0 ||
+        make(dir, "attestation/user_report_data", S_IFREG | 0600) != 0 ||
+        mount("/dev/null", null, NULL, MS_BIND, NULL) != 0 ||
+        mount(dir, "/dev", NULL, MS_BIND, NULL) != 0)
+        return -1;
+    return access("/dev/attestation/quote", R_OK) == 0 ? 0 : -1;
+}
+
+/* The child's checks (cmocka's asserts belong to the parent): what the enclave reports and the
+ * evidence format it makes. Exit status 0 when the sandbox held, 77 without namespaces. */
+static int sandbox_despite_gramine_files(const char *dir, int landlock_abi)
+{
+    int ns = fake_gramine_dev(dir);
+    if (ns != 0)
+        return ns > 0 ? 77 : 2;
+    struct tee_options o;
+    fixture_options(&fx, &o, TEE_BACKEND_PROC);
+    tee_enclave *e;
+    struct cloister_err err;
+    if (tee_create(&o, &e, &err) != CLOISTER_OK) {
+        fprintf(stderr, "tee_create: %s\n", err.msg);
+        return 3;
+    }
+    struct tee_info info;
+    tee_get_info(e, &info);
+    uint8_t rd[TEE_REPORT_DATA_LEN] = {0}, *ev = NULL;
+    size_t evlen;
+    struct tee_evidence_view view;
+    int rc = 0;
+    if (!info.sandbox.seccomp || info.sandbox.landlock_abi != landlock_abi)
+        rc = 4;
+    else if (tee_ecall(e, TEE_ECALL_EVIDENCE, rd, sizeof rd, &ev, &evlen, &err) != CLOISTER_OK ||
+             tee_evidence_decode(&view, ev, evlen, &err) != CLOISTER_OK)
+        rc = 5;
+    else if (view.format != TEE_EVIDENCE_SIM_V1)
+        rc = 6;
+    if (rc)
+        fprintf(stderr, "seccomp %d, landlock %d (want %d): %s\n", info.sandbox.seccomp,
+                info.sandbox.landlock_abi, landlock_abi, err.msg);
+    free(ev);
+    tee_destroy(e);
+    return rc;
+}
+
+/* Where /dev/attestation/quote exists (as a host could make it for its enclave), the enclave
+ * still closes its filesystem and installs seccomp, and still makes simulated evidence. */
+static void gramine_files_change_nothing(void **state)
+{
+    char dir[] = "/tmp/cloister-fake-dev-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    long abi = syscall(SYS_landlock_create_ruleset, NULL, 0, 1u);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0)
+        _exit(sandbox_despite_gramine_files(dir, abi > 0 ? (int)abi : 0));
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    rmdir(dir);
+    assert_true(WIFEXITED(status));
+    if (WEXITSTATUS(status) == 77)
+        skip();
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 static int setup(void **state)
 {
     fixture_sign(&fx, "test", "sandbox", 1, 1);
@@ -250,6 +357,7 @@ int main(void)
         cmocka_unit_test(reported_sandbox), cmocka_unit_test(open_is_fatal),
         cmocka_unit_test(fork_is_fatal),    cmocka_unit_test(exec_is_fatal),
         cmocka_unit_test(memory_is_private), cmocka_unit_test(tampered_images),
+        cmocka_unit_test(gramine_files_change_nothing),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -79,3 +79,10 @@ tee_self *th_self(tee_platform *p, const char *image, uint16_t product_id, uint1
         fail_msg("tee_self: %s", err.msg);
     return s;
 }
+
+void th_refused(int rc, const struct cloister_err *err)
+{
+    assert_true(rc < CLOISTER_OK && rc >= CLOISTER_E_LAST);
+    assert_int_equal(rc, err->code);
+    assert_true(err->msg[0]);
+}

@@ -17,6 +17,8 @@ tee_platform *th_platform(const char *name);
 /* The identity of `image` signed with signer seed `seed_byte` repeated, under config c. */
 void th_identity(struct tee_identity *id, const char *image, const struct tee_config *c,
                  uint8_t seed_byte);
+/* Asserts a refusal: rc is a CLOISTER_E_* code, the one err holds, with a message. */
+void th_refused(int rc, const struct cloister_err *err);
 /* tee_self for that identity on platform p. */
 tee_self *th_self(tee_platform *p, const char *image, uint16_t product_id, uint16_t svn,
                   uint8_t seed_byte);

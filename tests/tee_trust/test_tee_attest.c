@@ -74,12 +74,12 @@ static void local_reports(void **state)
     assert_int_equal(tee_report_verify(a, report2, &body, &err), 0);
 
     /* Only the target can check it; any change breaks it. */
-    assert_int_equal(tee_report_verify(a, report, &body, &err), -1);
+    assert_int_equal(tee_report_verify(a, report, &body, &err), CLOISTER_E_DENIED);
     assert_non_null(strstr(err.msg, "MAC is wrong"));
-    assert_int_equal(tee_report_verify(b_elsewhere, report, &body, &err), -1);
+    assert_int_equal(tee_report_verify(b_elsewhere, report, &body, &err), CLOISTER_E_DENIED);
     for (size_t i = 0; i < TEE_REPORT_LEN; i += 7) {
         report[i] ^= 4;
-        assert_int_equal(tee_report_verify(b, report, &body, &err), -1);
+        assert_int_equal(tee_report_verify(b, report, &body, &err), CLOISTER_E_DENIED);
         report[i] ^= 4;
     }
     assert_int_equal(tee_report_verify(b, report, &body, &err), 0);
@@ -109,7 +109,7 @@ static void expect_refused(tee_verifier *v, const uint8_t *ev, size_t len,
 {
     struct tee_claims c;
     struct cloister_err err = {0};
-    assert_int_equal(tee_verify_evidence(v, ev, len, p, &c, &err), -1);
+    th_refused(tee_verify_evidence(v, ev, len, p, &c, &err), &err);
     if (!strstr(err.msg, want))
         fail_msg("got '%s', want '%s'", err.msg, want);
     uint8_t zero[sizeof c];
@@ -183,7 +183,7 @@ static void tampered_evidence_refused(void **state)
     assert_int_equal(tee_verify_evidence(ver, ev, len, &p, &c, &err), 0);
     for (size_t i = 0; i < len; i++) {
         ev[i] ^= 0x10;
-        assert_int_equal(tee_verify_evidence(ver, ev, len, &p, &c, &err), -1);
+        th_refused(tee_verify_evidence(ver, ev, len, &p, &c, &err), &err);
         ev[i] ^= 0x10;
     }
     for (size_t n = 0; n < len; n += 3)
@@ -277,7 +277,7 @@ static void policies(void **state)
     assert_int_equal(tee_verify_evidence(ver, ev, len, &p, &c, &err), 0);
     assert_true(c.debug);
     assert_true(c.attributes & TEE_ATTR_DEBUG);
-    assert_int_equal(tee_verify_evidence(ver, ev, len, NULL, &c, &err), -1);
+    assert_int_equal(tee_verify_evidence(ver, ev, len, NULL, &c, &err), CLOISTER_E_INVALID);
     free(ev);
     tee_self_free(d);
 }

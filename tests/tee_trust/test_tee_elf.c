@@ -232,7 +232,10 @@ static void c_phnum(struct image *im) { ehdr(im)->e_phnum = 0xfff0; }
 static void c_shstrndx(struct image *im) { ehdr(im)->e_shstrndx = ehdr(im)->e_shnum + 3; }
 static void c_no_sections(struct image *im) { ehdr(im)->e_shoff = 0; }
 static void c_name(struct image *im) { shdr(im, 1)->sh_name = 0x7fffffff; }
-static void c_dynsym_size(struct image *im) { shdr(im, find_section(im, SHT_DYNSYM))->sh_size += 5; }
+static void c_dynsym_size(struct image *im)
+{
+    shdr(im, find_section(im, SHT_DYNSYM))->sh_size += 5;
+}
 static void c_dynsym_entsize(struct image *im)
 {
     shdr(im, find_section(im, SHT_DYNSYM))->sh_entsize = 16;

@@ -231,7 +231,7 @@ static void expect_refused(const void *img, size_t img_len, const uint8_t *sig, 
 {
     struct tee_identity id;
     struct cloister_err err = {0};
-    assert_int_equal(tee_image_verify(&id, img, img_len, sig, sig_len, &err), -1);
+    th_refused(tee_image_verify(&id, img, img_len, sig, sig_len, &err), &err);
     if (!strstr(err.msg, want))
         fail_msg("got '%s', want '%s'", err.msg, want);
 }
@@ -290,7 +290,7 @@ static void tampering_is_refused(void **state)
         t[i] ^= 0x01;
         struct tee_identity id;
         struct cloister_err err = {0};
-        assert_int_equal(tee_image_verify(&id, image, sizeof image - 1, t, len, &err), -1);
+        th_refused(tee_image_verify(&id, image, sizeof image - 1, t, len, &err), &err);
         assert_true(err.msg[0] != 0);
         free(t);
     }
@@ -345,7 +345,7 @@ static void signer_keys(void **state)
     assert_non_null(strstr(err.msg, "not a signer key"));
     free(data);
     snprintf(path, sizeof path, "%s/missing.key", dir);
-    assert_int_equal(tee_signer_load(path, seed, pk2, &err), -1);
+    assert_int_equal(tee_signer_load(path, seed, pk2, &err), CLOISTER_E_NOT_FOUND);
     assert_non_null(strstr(err.msg, "missing.key"));
 }
 

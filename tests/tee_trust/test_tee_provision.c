@@ -77,8 +77,7 @@ static void expect_package_refused(const struct tee_policy *p, const uint8_t *no
     uint8_t *pkg = NULL;
     size_t len;
     struct cloister_err err = {0};
-    assert_int_equal(tee_prov_package(ver, p, nonce, 32, o, olen, v, n, &pkg, &len, NULL, &err),
-                     -1);
+    th_refused(tee_prov_package(ver, p, nonce, 32, o, olen, v, n, &pkg, &len, NULL, &err), &err);
     assert_null(pkg);
     if (!strstr(err.msg, want))
         fail_msg("got '%s', want '%s'", err.msg, want);
@@ -121,7 +120,7 @@ static void round_trip_and_restart(void **state)
     uint8_t *again;
     size_t again_len;
     assert_int_equal(tee_prov_accept(s, pkg, plen, TEE_SEAL_MRENCLAVE, &again, &again_len, &err),
-                     -1);
+                     CLOISTER_E_STATE);
     assert_non_null(strstr(err.msg, "no provisioning offer is pending"));
 
     /* Restart: a fresh tee_self of the same identity restores from the sealed table alone. */
@@ -134,7 +133,7 @@ static void round_trip_and_restart(void **state)
 
     /* Another identity cannot. */
     tee_self *other = th_self(plat, "another image", 1, 1, 0x70);
-    assert_int_equal(tee_secrets_restore(other, sealed, sealed_len, &err), -1);
+    assert_int_equal(tee_secrets_restore(other, sealed, sealed_len, &err), CLOISTER_E_DENIED);
     assert_non_null(strstr(err.msg, "authentication failed"));
     assert_int_equal(tee_secret_count(other), 0);
 
@@ -203,7 +202,8 @@ static void provisioner_refusals(void **state)
     expect_package_refused(&p, nonce, o, olen, bad_name, 1, "must be 1 to 64 characters");
     const struct tee_secret empty_name[] = {{"", (const uint8_t *)"x", 1}};
     expect_package_refused(&p, nonce, o, olen, empty_name, 1, "must be 1 to 64 characters");
-    const struct tee_secret dup[] = {{"a", (const uint8_t *)"x", 1}, {"a", (const uint8_t *)"y", 1}};
+    const struct tee_secret dup[] = {{"a", (const uint8_t *)"x", 1},
+                                     {"a", (const uint8_t *)"y", 1}};
     expect_package_refused(&p, nonce, o, olen, dup, 2, "given twice");
     uint8_t *huge = calloc(1, TEE_SECRET_VALUE_MAX + 1);
     const struct tee_secret big[] = {{"big", huge, TEE_SECRET_VALUE_MAX + 1}};
@@ -234,14 +234,14 @@ static void enclave_refusals(void **state)
     uint8_t *sealed;
     size_t sl;
     struct cloister_err err = {0};
-    assert_int_equal(tee_prov_accept(s, pkg1, pl, TEE_SEAL_MRENCLAVE, &sealed, &sl, &err), -1);
+    assert_int_equal(tee_prov_accept(s, pkg1, pl, TEE_SEAL_MRENCLAVE, &sealed, &sl, &err),
+                     CLOISTER_E_DENIED);
     assert_non_null(strstr(err.msg, "does not open"));
 
     uint8_t *pkg2 = package(&p, n2, o2, l2, two, 1, &pl);
     for (size_t i = 0; i < pl; i += 5) {
         pkg2[i] ^= 2;
-        assert_int_equal(tee_prov_accept(s, pkg2, pl, TEE_SEAL_MRENCLAVE, &sealed, &sl, &err),
-                         -1);
+        th_refused(tee_prov_accept(s, pkg2, pl, TEE_SEAL_MRENCLAVE, &sealed, &sl, &err), &err);
         pkg2[i] ^= 2;
     }
     assert_int_equal(tee_prov_accept(s, pkg2, pl, (enum tee_seal_policy)0, &sealed, &sl, &err),
@@ -257,14 +257,15 @@ static void enclave_refusals(void **state)
     uint8_t *pkg3 = package(&pt, n1, o3, l1, two, 2, &pl);
     uint8_t *o4 = offer(s, n2, &l2);
     uint8_t *sealed2;
-    assert_int_equal(tee_prov_accept(s, pkg3, pl, TEE_SEAL_MRENCLAVE, &sealed2, &sl, &err), -1);
+    assert_int_equal(tee_prov_accept(s, pkg3, pl, TEE_SEAL_MRENCLAVE, &sealed2, &sl, &err),
+                     CLOISTER_E_DENIED);
     assert_non_null(strstr(err.msg, "does not open"));
 
     /* A tampered sealed table is refused on restore, even by the same identity. */
     tee_self *restarted = th_self(plat, "receiver", 0, 0, 0x72);
     assert_int_equal(tee_secrets_restore(restarted, sealed, sl, &err), 0);
     sealed[sl - 1] ^= 1;
-    assert_int_equal(tee_secrets_restore(restarted, sealed, sl, &err), -1);
+    assert_int_equal(tee_secrets_restore(restarted, sealed, sl, &err), CLOISTER_E_DENIED);
     assert_non_null(strstr(err.msg, "authentication failed"));
     tee_self_free(restarted);
 

@@ -56,7 +56,7 @@ static void expect_unseal_error(tee_self *s, const uint8_t *blob, size_t len, co
     uint8_t *out = malloc(len + 1);
     size_t n;
     struct cloister_err err = {0};
-    assert_int_equal(unseal(s, blob, len, aad, out, &n, &err), -1);
+    th_refused(unseal(s, blob, len, aad, out, &n, &err), &err);
     if (!strstr(err.msg, want))
         fail_msg("got '%s', want '%s'", err.msg, want);
     free(out);
@@ -108,7 +108,8 @@ static void round_trips(void **state)
     uint8_t *blob = seal(s, TEE_SEAL_MRENCLAVE, NULL, "abcd", 4, &blob_len);
     uint8_t out[3];
     struct cloister_err err;
-    assert_int_equal(tee_unseal(s, blob, blob_len, NULL, 0, out, sizeof out, &n, &err), -1);
+    assert_int_equal(tee_unseal(s, blob, blob_len, NULL, 0, out, sizeof out, &n, &err),
+                     CLOISTER_E_TOO_BIG);
     assert_non_null(strstr(err.msg, "too small"));
     free(blob);
     tee_self_free(s);
@@ -208,8 +209,7 @@ static void tampering_refused(void **state)
             uint8_t out[64];
             size_t n;
             struct cloister_err err = {0};
-            assert_int_equal(tee_unseal(s, blob, blob_len, "ctx", 3, out, sizeof out, &n, &err),
-                             -1);
+            th_refused(tee_unseal(s, blob, blob_len, "ctx", 3, out, sizeof out, &n, &err), &err);
             assert_true(err.msg[0]);
             blob[i] ^= (uint8_t)(1 << bit);
         }

@@ -104,7 +104,7 @@ struct audit_state {
 
 static int oom(struct cloister_err *err)
 {
-    return cloister_errf(err, CLOISTER_E_INVALID, "image audit: out of memory");
+    return cloister_errf(err, CLOISTER_E_NO_MEMORY, "image audit: out of memory");
 }
 
 static int read_symbols(struct audit_state *st, const struct elf_section *s,
@@ -131,12 +131,14 @@ static int read_symbols(struct audit_state *st, const struct elf_section *s,
     return 0;
 }
 
-static int read_needed(struct audit_state *st, const struct elf_section *s, struct cloister_err *err)
+static int read_needed(struct audit_state *st, const struct elf_section *s,
+                       struct cloister_err *err)
 {
     const uint8_t *strtab;
     size_t strsize;
     if (!s->data || s->hdr.sh_entsize != sizeof(Elf64_Dyn) || s->size % sizeof(Elf64_Dyn))
-        return cloister_errf(err, CLOISTER_E_INVALID, "ELF: dynamic section: bad entry size or table size");
+        return cloister_errf(err, CLOISTER_E_INVALID,
+                             "ELF: dynamic section: bad entry size or table size");
     if (elf_linked_strtab(&st->f, s, &strtab, &strsize, err))
         return -1;
     for (size_t i = 0; i < s->size / sizeof(Elf64_Dyn); i++) {
@@ -148,7 +150,8 @@ static int read_needed(struct audit_state *st, const struct elf_section *s, stru
             continue;
         const char *lib = elf_string(strtab, strsize, d.d_un.d_val);
         if (!lib)
-            return cloister_errf(err, CLOISTER_E_INVALID, "ELF: dynamic entry %zu: library name outside the table", i);
+            return cloister_errf(err, CLOISTER_E_INVALID,
+                                 "ELF: dynamic entry %zu: library name outside the table", i);
         if (strlist_add(&st->needed, lib))
             return oom(err);
     }
@@ -166,8 +169,9 @@ static int read_ecalls(struct audit_state *st, const struct elf_section *s,
 {
     enum { REC = sizeof(struct tee_ecall_manifest) };
     if (!s->data || s->size % REC)
-        return cloister_errf(err, CLOISTER_E_INVALID, "ELF: section '%s': size %zu is not a multiple of %d", s->name,
-                        s->size, REC);
+        return cloister_errf(err, CLOISTER_E_INVALID,
+                             "ELF: section '%s': size %zu is not a multiple of %d", s->name,
+                             s->size, REC);
     size_t n = s->size / REC;
     struct tee_audit_ecall *v = n ? calloc(n, sizeof *v) : NULL;
     if (n && !v)
@@ -178,8 +182,9 @@ static int read_ecalls(struct audit_state *st, const struct elf_section *s,
         const char *name = (const char *)rec + 8;
         if (tee_get_le(rec, 4) != TEE_ECALL_MAGIC || !memchr(name, 0, TEE_ECALL_NAME_MAX) ||
             !*name)
-            return cloister_errf(err, CLOISTER_E_INVALID, "ELF: section '%s': record %zu is not an ecall manifest",
-                            s->name, i);
+            return cloister_errf(err, CLOISTER_E_INVALID,
+                                 "ELF: section '%s': record %zu is not an ecall manifest", s->name,
+                                 i);
         v[i].number = (uint32_t)tee_get_le(rec + 4, 4);
         memcpy(v[i].name, name, TEE_ECALL_NAME_MAX);
         st->n_ecalls++;
@@ -221,7 +226,8 @@ static int walk(struct audit_state *st, const void *image, size_t len, struct cl
             rc = read_needed(st, &s, err);
         } else if (strcmp(s.name, TEE_ECALL_SECTION) == 0) {
             if (st->has_manifest)
-                return cloister_errf(err, CLOISTER_E_INVALID, "ELF: more than one '%s' section", TEE_ECALL_SECTION);
+                return cloister_errf(err, CLOISTER_E_INVALID, "ELF: more than one '%s' section",
+                                     TEE_ECALL_SECTION);
             st->has_manifest = true;
             rc = read_ecalls(st, &s, err);
         }
@@ -248,8 +254,7 @@ static int judge(struct audit_state *st, struct cloister_err *err)
                                   "audited"))
         return oom(err);
     for (size_t i = 0; is_static && i < st->static_funcs.n; i++)
-        if (strlist_addf(&st->refused, "statically contains %s (process spawning or code "
-                                       "loading)",
+        if (strlist_addf(&st->refused, "statically contains %s (process spawning or code loading)",
                          st->static_funcs.v[i]))
             return oom(err);
     return 0;

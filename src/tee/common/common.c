@@ -1,6 +1,7 @@
-/* common.c -- error text and the cloister home directory. */
+/* common.c -- error codes and text, and the cloister home directory. */
 #include "tee/common/common.h"
 
+#include <errno.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -12,6 +13,11 @@ int tee_wire_finish(struct wire_reader *r, const char *what, struct cloister_err
     if (wire_reader_finish(r) != 0)
         return cloister_errf(e, CLOISTER_E_INVALID, "%s: %s", what, wire_reader_error(r));
     return 0;
+}
+
+int tee_errno_code(int e)
+{
+    return e == ENOENT ? CLOISTER_E_NOT_FOUND : CLOISTER_E_SYSTEM;
 }
 
 int tee_home_dir(char *out, size_t cap)

@@ -10,6 +10,8 @@
 
 /* Fails with "<what>: <wire reader error>" when r is in error or has bytes left. */
 int tee_wire_finish(struct wire_reader *r, const char *what, struct cloister_err *e);
+/* The code of a failed file operation: CLOISTER_E_NOT_FOUND for ENOENT, else _SYSTEM. */
+int tee_errno_code(int e);
 
 /* Evidence envelope writing (tee_evidence_decode reads it): the head, then the endorsements. */
 void tee_evidence_put_head(struct wire_writer *w, enum tee_evidence_format f,

@@ -25,8 +25,9 @@ void tee_config_default(struct tee_config *c)
 static int check_size(const char *key, uint64_t v, struct cloister_err *err)
 {
     if (v < PAGE || v > SIZE_LIMIT || v % PAGE)
-        return cloister_errf(err, CLOISTER_E_INVALID, "%s must be a multiple of 4 KiB between 4 KiB and 1 TiB, got %" PRIu64,
-                        key, v);
+        return cloister_errf(err, CLOISTER_E_INVALID,
+                             "%s must be a multiple of 4 KiB between 4 KiB and 1 TiB, got %" PRIu64,
+                             key, v);
     return 0;
 }
 
@@ -37,8 +38,8 @@ int tee_config_check(const struct tee_config *c, struct cloister_err *err)
     if (c->epc_budget != TEE_EPC_UNLIMITED && check_size("epc_budget", c->epc_budget, err))
         return -1;
     if (c->threads < 1 || c->threads > TEE_THREADS_MAX)
-        return cloister_errf(err, CLOISTER_E_INVALID, "threads must be between 1 and %d, got %u", TEE_THREADS_MAX,
-                        c->threads);
+        return cloister_errf(err, CLOISTER_E_INVALID, "threads must be between 1 and %d, got %u",
+                             TEE_THREADS_MAX, c->threads);
     return 0;
 }
 
@@ -218,15 +219,17 @@ static int parse_line(struct tee_config *c, struct slice line, size_t lineno,
             continue;
         enum key_id id = keys[i].id;
         if (seen[id])
-            return cloister_errf(err, CLOISTER_E_INVALID, "line %zu: '%.*s' is already set on line %zu", lineno, shown,
-                            key.p, seen[id]);
+            return cloister_errf(err, CLOISTER_E_INVALID,
+                                 "line %zu: '%.*s' is already set on line %zu", lineno, shown,
+                                 key.p, seen[id]);
         seen[id] = lineno;
         const char *why = "";
         if (!val.n)
-            return cloister_errf(err, CLOISTER_E_INVALID, "line %zu: '%.*s' has no value", lineno, shown, key.p);
+            return cloister_errf(err, CLOISTER_E_INVALID, "line %zu: '%.*s' has no value", lineno,
+                                 shown, key.p);
         if (apply(c, id, val, &why))
-            return cloister_errf(err, CLOISTER_E_INVALID, "line %zu: %.*s value '%.*s' %s", lineno, shown, key.p,
-                            val.n > 40 ? 40 : (int)val.n, val.p, why);
+            return cloister_errf(err, CLOISTER_E_INVALID, "line %zu: %.*s value '%.*s' %s", lineno,
+                                 shown, key.p, val.n > 40 ? 40 : (int)val.n, val.p, why);
         struct cloister_err range;
         if (tee_config_check(c, &range))
             return cloister_errf(err, CLOISTER_E_INVALID, "line %zu: %s", lineno, range.msg);

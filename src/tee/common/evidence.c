@@ -59,8 +59,9 @@ int tee_evidence_decode(struct tee_evidence_view *v, const void *buf, size_t len
         if (strcmp(name, format_names[f]) == 0)
             v->format = (enum tee_evidence_format)f;
     if (!v->format)
-        return cloister_errf(err, CLOISTER_E_INVALID, "unknown evidence format '%s' (known: cloister-sim-v1, sgx-dcap, "
+        return cloister_errf(err, CLOISTER_E_INVALID,
+                             "unknown evidence format '%s' (known: cloister-sim-v1, sgx-dcap, "
                              "tdx, snp)",
-                        name);
+                             name);
     return 0;
 }

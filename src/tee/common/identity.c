@@ -37,7 +37,7 @@ int tee_measure_fd(uint8_t mrenclave[TEE_HASH_LEN], int fd, const struct tee_con
     enum { CHUNK = 1 << 16 };
     uint8_t *buf = malloc(CHUNK);
     if (!buf)
-        return cloister_errf(err, CLOISTER_E_INVALID, "measuring the image: out of memory");
+        return cloister_errf(err, CLOISTER_E_NO_MEMORY, "measuring the image: out of memory");
     crypto_hash *h = crypto_hash_new(CRYPTO_HASH_SHA256);
     off_t off = 0;
     int rc = 0;
@@ -46,7 +46,8 @@ int tee_measure_fd(uint8_t mrenclave[TEE_HASH_LEN], int fd, const struct tee_con
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0) {
-            rc = cloister_errf(err, CLOISTER_E_INVALID, "measuring the image: read failed: %s", strerror(errno));
+            rc = cloister_errf(err, CLOISTER_E_SYSTEM, "measuring the image: read failed: %s",
+                               strerror(errno));
             break;
         }
         if (n == 0)
@@ -118,7 +119,7 @@ int tee_sign_file(const char *image_path, const struct tee_config *c,
     struct tee_sigstruct s;
     int rc;
     if (file_read_all(image_path, TEE_IMAGE_MAX, &image, &len) != 0)
-        rc = cloister_errf(err, errno == ENOENT ? CLOISTER_E_NOT_FOUND : CLOISTER_E_SYSTEM,
+        rc = cloister_errf(err, tee_errno_code(errno),
                            "cannot read %s: %s", image_path, strerror(errno));
     else if ((rc = tee_sign(&s, image, len, c, signer_seed, err)) != CLOISTER_OK ||
              (rc = tee_sigstruct_encode(&s, &sig, &siglen, err)) != CLOISTER_OK)
@@ -160,11 +161,13 @@ int tee_sigstruct_decode(struct tee_sigstruct *s, const void *buf, size_t len,
         return -1;
     struct cloister_err why;
     if (tee_config_decode(&tmp.config, cfg, cfg_len, &why))
-        return cloister_errf(err, CLOISTER_E_INVALID, "signature file holds an invalid %s", why.msg);
+        return cloister_errf(err, CLOISTER_E_INVALID, "signature file holds an invalid %s",
+                             why.msg);
     uint8_t msg[SIGSTRUCT_MAX];
     size_t n = signed_message(msg, buf, signed_len);
     if (!n || crypto_ed25519_verify(tmp.signature, msg, n, tmp.signer_key))
-        return cloister_errf(err, CLOISTER_E_INVALID, "signature file: the signature does not verify (the config, the "
+        return cloister_errf(err, CLOISTER_E_DENIED,
+                             "signature file: the signature does not verify (the config, the "
                              "measurement or the signer key was altered, or it was not signed "
                              "by that key)");
     *s = tmp;
@@ -175,7 +178,8 @@ static int finish_identity(struct tee_identity *id, const struct tee_sigstruct *
                            const uint8_t measured[TEE_HASH_LEN], struct cloister_err *err)
 {
     if (!crypto_memeq(measured, s->mrenclave, TEE_HASH_LEN))
-        return cloister_errf(err, CLOISTER_E_INVALID, "image does not match its signature file: MRENCLAVE of these "
+        return cloister_errf(err, CLOISTER_E_DENIED,
+                             "image does not match its signature file: MRENCLAVE of these "
                              "bytes with the signed config differs from the signed MRENCLAVE "
                              "(image modified, or signature file of another image)");
     memcpy(id->mrenclave, s->mrenclave, TEE_HASH_LEN);
@@ -189,8 +193,9 @@ int tee_image_verify(struct tee_identity *id, const void *image, size_t len, con
                      size_t siglen, struct cloister_err *err)
 {
     struct tee_sigstruct s;
-    if (tee_sigstruct_decode(&s, sig, siglen, err))
-        return -1;
+    int rc = tee_sigstruct_decode(&s, sig, siglen, err);
+    if (rc != CLOISTER_OK)
+        return rc;
     uint8_t measured[TEE_HASH_LEN];
     tee_measure(measured, image, len, &s.config);
     return finish_identity(id, &s, measured, err);
@@ -201,10 +206,10 @@ int tee_image_verify_fd(struct tee_identity *id, int image_fd, const void *sig, 
 {
     struct tee_sigstruct s;
     uint8_t measured[TEE_HASH_LEN];
-    if (tee_sigstruct_decode(&s, sig, siglen, err) ||
-        tee_measure_fd(measured, image_fd, &s.config, err))
-        return -1;
-    return finish_identity(id, &s, measured, err);
+    int rc = tee_sigstruct_decode(&s, sig, siglen, err);
+    if (rc == CLOISTER_OK)
+        rc = tee_measure_fd(measured, image_fd, &s.config, err);
+    return rc == CLOISTER_OK ? finish_identity(id, &s, measured, err) : rc;
 }
 
 /* ---- signer keys ---- */
@@ -214,7 +219,7 @@ int tee_signer_keygen(const char *path, uint8_t public_key[TEE_PUBKEY_LEN],
 {
     uint8_t seed[TEE_SEED_LEN], rec[WIRE_HEADER_LEN + 1 + TEE_SEED_LEN];
     if (crypto_ed25519_keypair(public_key, seed))
-        return cloister_errf(err, CLOISTER_E_INVALID, "key generation failed");
+        return cloister_errf(err, CLOISTER_E_FAILED, "key generation failed");
     struct wire_writer w;
     wire_writer_init_fixed(&w, rec, sizeof rec);
     wire_put_header(&w, "CLSK", 1);
@@ -224,7 +229,8 @@ int tee_signer_keygen(const char *path, uint8_t public_key[TEE_PUBKEY_LEN],
     crypto_wipe(seed, sizeof seed);
     crypto_wipe(rec, sizeof rec);
     if (rc)
-        return cloister_errf(err, CLOISTER_E_INVALID, "%s: cannot write the key: %s", path, strerror(saved));
+        return cloister_errf(err, CLOISTER_E_SYSTEM, "%s: cannot write the key: %s", path,
+                             strerror(saved));
     return 0;
 }
 
@@ -234,14 +240,16 @@ int tee_signer_load(const char *path, uint8_t seed[TEE_SEED_LEN],
     uint8_t *data;
     size_t len;
     if (file_read_all(path, 4096, &data, &len))
-        return cloister_errf(err, CLOISTER_E_INVALID, "%s: cannot read the signer key: %s", path, strerror(errno));
+        return cloister_errf(err, tee_errno_code(errno), "%s: cannot read the signer key: %s", path,
+                             strerror(errno));
     struct wire_reader r;
     wire_reader_init(&r, data, len);
     wire_get_header(&r, "CLSK", 1);
     wire_get_bytes_exact(&r, seed, TEE_SEED_LEN);
     int rc = wire_reader_finish(&r);
     if (rc)
-        cloister_errf(err, CLOISTER_E_INVALID, "%s: not a signer key (%s)", path, wire_reader_error(&r));
+        cloister_errf(err, CLOISTER_E_INVALID, "%s: not a signer key (%s)", path,
+                      wire_reader_error(&r));
     crypto_wipe(data, len);
     free(data);
     if (!rc && crypto_ed25519_public(public_key, seed))

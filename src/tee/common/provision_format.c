@@ -63,9 +63,10 @@ static int check_name(const char *name, struct cloister_err *err)
     size_t n = strlen(name);
     if (n == 0 || n > TEE_SECRET_NAME_MAX ||
         strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:/-") != n)
-        return cloister_errf(err, CLOISTER_E_INVALID, "secret name '%.64s' must be 1 to %d characters of A-Z a-z 0-9 . _ "
+        return cloister_errf(err, CLOISTER_E_INVALID,
+                             "secret name '%.64s' must be 1 to %d characters of A-Z a-z 0-9 . _ "
                              ": / -",
-                        name, TEE_SECRET_NAME_MAX);
+                             name, TEE_SECRET_NAME_MAX);
     return 0;
 }
 
@@ -73,16 +74,18 @@ static int check_name(const char *name, struct cloister_err *err)
 static int check_list(const struct tee_secret *v, size_t n, struct cloister_err *err)
 {
     if (n > TEE_SECRETS_MAX)
-        return cloister_errf(err, CLOISTER_E_INVALID, "too many secrets: %zu (at most %d)", n, TEE_SECRETS_MAX);
+        return cloister_errf(err, CLOISTER_E_TOO_BIG, "too many secrets: %zu (at most %d)", n,
+                             TEE_SECRETS_MAX);
     for (size_t i = 0; i < n; i++) {
         if (check_name(v[i].name, err))
             return -1;
         if (v[i].len > TEE_SECRET_VALUE_MAX)
-            return cloister_errf(err, CLOISTER_E_INVALID, "secret '%s' is %zu bytes, more than %d", v[i].name, v[i].len,
-                            TEE_SECRET_VALUE_MAX);
+            return cloister_errf(err, CLOISTER_E_TOO_BIG, "secret '%s' is %zu bytes, more than %d",
+                                 v[i].name, v[i].len, TEE_SECRET_VALUE_MAX);
         for (size_t j = 0; j < i; j++)
             if (strcmp(v[i].name, v[j].name) == 0)
-                return cloister_errf(err, CLOISTER_E_INVALID, "secret '%s' is given twice", v[i].name);
+                return cloister_errf(err, CLOISTER_E_INVALID, "secret '%s' is given twice",
+                                     v[i].name);
     }
     return 0;
 }
@@ -90,15 +93,18 @@ static int check_list(const struct tee_secret *v, size_t n, struct cloister_err 
 int tee_secrets_encode(struct wire_writer *w, const struct tee_secret *v, size_t n,
                        struct cloister_err *err)
 {
-    if (check_list(v, n, err))
-        return -1;
+    int rc = check_list(v, n, err);
+    if (rc != CLOISTER_OK)
+        return rc;
     wire_put_header(w, "CLSC", 1);
     wire_put_varint(w, n);
     for (size_t i = 0; i < n; i++) {
         wire_put_str(w, v[i].name);
         wire_put_bytes(w, v[i].value, v[i].len);
     }
-    return wire_writer_ok(w) ? 0 : cloister_errf(err, CLOISTER_E_INVALID, "encoding the secrets: out of memory");
+    return wire_writer_ok(w) ? CLOISTER_OK
+                             : cloister_errf(err, CLOISTER_E_NO_MEMORY,
+                                             "encoding the secrets: out of memory");
 }
 
 int tee_secrets_decode(struct tee_secret_list *list, const void *buf, size_t len,
@@ -114,7 +120,7 @@ int tee_secrets_decode(struct tee_secret_list *list, const void *buf, size_t len
     if (n && (!v || !names)) {
         free(v);
         free(names);
-        return cloister_errf(err, CLOISTER_E_INVALID, "decoding the secrets: out of memory");
+        return cloister_errf(err, CLOISTER_E_NO_MEMORY, "decoding the secrets: out of memory");
     }
     for (size_t i = 0; i < n; i++) {
         wire_get_str(&r, names[i], sizeof names[i]);
@@ -124,11 +130,12 @@ int tee_secrets_decode(struct tee_secret_list *list, const void *buf, size_t len
     list->v = v;
     list->names = names;
     list->n = n;
-    if (tee_wire_finish(&r, "secrets list is malformed", err) || check_list(v, n, err)) {
+    int rc = tee_wire_finish(&r, "secrets list is malformed", err);
+    if (rc == CLOISTER_OK)
+        rc = check_list(v, n, err);
+    if (rc != CLOISTER_OK)
         tee_secret_list_free(list);
-        return -1;
-    }
-    return 0;
+    return rc;
 }
 
 void tee_secret_list_free(struct tee_secret_list *list)

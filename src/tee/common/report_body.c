@@ -54,8 +54,9 @@ int tee_report_body_unpack(struct tee_report_body *b, const uint8_t in[TEE_REPOR
     for (size_t i = 0; i < sizeof reserved / sizeof reserved[0]; i++)
         for (size_t j = 0; j < reserved[i].len; j++)
             if (in[reserved[i].off + j])
-                return cloister_errf(err, CLOISTER_E_INVALID, "report body: reserved byte %zu is not zero",
-                                reserved[i].off + j);
+                return cloister_errf(err, CLOISTER_E_INVALID,
+                                     "report body: reserved byte %zu is not zero",
+                                     reserved[i].off + j);
     uint64_t attributes = tee_get_le(in + OFF_ATTRIBUTES, 8);
     if (attributes & ~KNOWN_ATTRIBUTES)
         return cloister_errf(err, CLOISTER_E_INVALID, "report body: unknown attribute bits 0x%llx",

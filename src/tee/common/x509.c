@@ -76,9 +76,9 @@ int tee_x509_verify_chain(X509 *ca, const uint8_t *const *ders, const size_t *le
     X509_STORE_CTX *ctx = X509_STORE_CTX_new();
     STACK_OF(X509) *chain = sk_X509_new_null();
     X509 *leaf = NULL;
-    int rc = -1;
+    int rc = CLOISTER_E_FAILED;
     if (!store || !ctx || !chain || !X509_STORE_add_cert(store, ca)) {
-        tee_x509_fail(err, CLOISTER_E_FAILED, "certificate verification setup");
+        rc = tee_x509_fail(err, CLOISTER_E_FAILED, "certificate verification setup");
         goto out;
     }
     for (size_t i = 0; i < n; i++) {
@@ -86,25 +86,27 @@ int tee_x509_verify_chain(X509 *ca, const uint8_t *const *ders, const size_t *le
         X509 *x = d2i_X509(NULL, &p, (long)lens[i]);
         if (!x || p != ders[i] + lens[i]) {
             X509_free(x);
-            cloister_errf(err, CLOISTER_E_INVALID, "endorsement %zu is not a DER certificate", i);
+            rc = cloister_errf(err, CLOISTER_E_INVALID, "endorsement %zu is not a DER certificate",
+                               i);
             goto out;
         }
         if (i == 0)
             leaf = x;
         else if (!sk_X509_push(chain, x)) {
             X509_free(x);
-            tee_x509_fail(err, CLOISTER_E_FAILED, "certificate verification setup");
+            rc = tee_x509_fail(err, CLOISTER_E_FAILED, "certificate verification setup");
             goto out;
         }
     }
     if (!X509_STORE_CTX_init(ctx, store, leaf, chain)) {
-        tee_x509_fail(err, CLOISTER_E_FAILED, "certificate verification setup");
+        rc = tee_x509_fail(err, CLOISTER_E_FAILED, "certificate verification setup");
         goto out;
     }
     X509_STORE_CTX_set_flags(ctx, X509_V_FLAG_X509_STRICT);
     if (X509_verify_cert(ctx) != 1) {
-        cloister_errf(err, CLOISTER_E_DENIED, "platform certificate does not chain to the trusted CA: %s",
-                 X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));
+        rc = cloister_errf(err, CLOISTER_E_DENIED,
+                           "platform certificate does not chain to the trusted CA: %s",
+                           X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));
         goto out;
     }
     /* The endorsements must be exactly the verified chain (the root may be left out), so that
@@ -112,32 +114,36 @@ int tee_x509_verify_chain(X509 *ca, const uint8_t *const *ders, const size_t *le
     STACK_OF(X509) *verified = X509_STORE_CTX_get0_chain(ctx);
     size_t depth = (size_t)sk_X509_num(verified);
     if (n > depth || n + 1 < depth) {
-        cloister_errf(err, CLOISTER_E_DENIED, "endorsements hold %zu certificates, the verified chain %zu", n, depth);
+        rc = cloister_errf(err, CLOISTER_E_DENIED,
+                           "endorsements hold %zu certificates, the verified chain %zu", n, depth);
         goto out;
     }
     for (size_t i = 0; i < n; i++) {
         X509 *given = i == 0 ? leaf : sk_X509_value(chain, (int)i - 1);
         if (X509_cmp(sk_X509_value(verified, (int)i), given) != 0) {
-            cloister_errf(err, CLOISTER_E_DENIED, "endorsement %zu is not part of the verified chain", i);
+            rc = cloister_errf(err, CLOISTER_E_DENIED,
+                               "endorsement %zu is not part of the verified chain", i);
             goto out;
         }
     }
     EVP_PKEY *pk = X509_get0_pubkey(leaf);
     size_t pklen = TEE_PUBKEY_LEN;
     if (X509_check_ca(leaf) != 0 || !(X509_get_key_usage(leaf) & KU_DIGITAL_SIGNATURE)) {
-        cloister_errf(err, CLOISTER_E_DENIED, "platform certificate is not an attestation (signing) certificate");
+        rc = cloister_errf(err, CLOISTER_E_DENIED,
+                           "platform certificate is not an attestation (signing) certificate");
         goto out;
     }
     if (!pk || EVP_PKEY_get_id(pk) != EVP_PKEY_ED25519 ||
         !EVP_PKEY_get_raw_public_key(pk, leaf_pk, &pklen) || pklen != TEE_PUBKEY_LEN) {
-        cloister_errf(err, CLOISTER_E_DENIED, "platform certificate does not hold an Ed25519 key");
+        rc = cloister_errf(err, CLOISTER_E_DENIED,
+                           "platform certificate does not hold an Ed25519 key");
         goto out;
     }
     if (asn1_time(X509_get0_notAfter(leaf), not_after)) {
-        cloister_errf(err, CLOISTER_E_INVALID, "platform certificate has a bad expiry date");
+        rc = cloister_errf(err, CLOISTER_E_INVALID, "platform certificate has a bad expiry date");
         goto out;
     }
-    rc = 0;
+    rc = CLOISTER_OK;
 out:
     ERR_clear_error();
     X509_free(leaf);

@@ -21,9 +21,11 @@ static int need_self(struct tee_env *env, const char *what)
     return tee_fail(env, CLOISTER_E_DENIED, "%s: this instance has no identity", what);
 }
 
+/* A trust function's refusal, with the code it gave (CLOISTER_E_DENIED for a failed check, and
+ * when it gave none: err starts cleared). */
 static int trust_failed(struct tee_env *env, const char *what, const struct cloister_err *err)
 {
-    return tee_fail(env, CLOISTER_E_DENIED, "%s: %s", what, err->msg);
+    return tee_fail(env, err->code < 0 ? err->code : CLOISTER_E_DENIED, "%s: %s", what, err->msg);
 }
 
 static int bad_input(struct tee_env *env, const char *what, struct wire_reader *r)
@@ -55,7 +57,7 @@ static int ecall_start(struct tee_env *env, const uint8_t *in, size_t inlen,
         uint8_t *blob;
         size_t len;
         rc = store_call(env, TEE_OCALL_STORE_GET, NULL, 0, &blob, &len);
-        struct cloister_err err;
+        struct cloister_err err = {0};
         if (rc == CLOISTER_OK && len && tee_secrets_restore(rt->self, blob, len, &err) != 0)
             rc = trust_failed(env, "stored secrets", &err);
         tee_free(blob);
@@ -119,7 +121,7 @@ static int ecall_prov_offer(struct tee_env *env, const uint8_t *in, size_t inlen
     int rc = need_self(env, "provisioning offer");
     uint8_t *offer;
     size_t len;
-    struct cloister_err err;
+    struct cloister_err err = {0};
     if (rc == CLOISTER_OK && tee_prov_offer(env->rt->self, in, inlen, &offer, &len, &err) != 0)
         rc = trust_failed(env, "provisioning offer", &err);
     if (rc == CLOISTER_OK) {
@@ -135,7 +137,7 @@ static int ecall_prov_accept(struct tee_env *env, const uint8_t *in, size_t inle
     int rc = need_self(env, "provisioning");
     uint8_t *sealed = NULL, *answer = NULL;
     size_t sealed_len = 0, answer_len;
-    struct cloister_err err;
+    struct cloister_err err = {0};
     if (rc == CLOISTER_OK && tee_prov_accept(env->rt->self, in, inlen, TEE_SEAL_MRENCLAVE, &sealed,
                                         &sealed_len, &err) != 0)
         rc = trust_failed(env, "provisioning", &err);
@@ -222,7 +224,7 @@ static int ecall_unseal(struct tee_env *env, const uint8_t *in, size_t inlen,
     int rc = need_self(env, "unseal");
     size_t cap = bloblen - TEE_SEAL_OVERHEAD, len;
     uint8_t *pt = rc == CLOISTER_OK ? wire_writer_reserve(out, cap ? cap : 1) : NULL;
-    struct cloister_err err;
+    struct cloister_err err = {0};
     if (rc == CLOISTER_OK && !pt)
         rc = tee_fail(env, CLOISTER_E_NO_MEMORY, "unseal: out of memory");
     if (rc == CLOISTER_OK &&

@@ -29,7 +29,8 @@ void tee_writer_reset(struct wire_writer *w)
     tee_writer_empty(w);
 }
 
-tee_self *tee_rt_load_self(const struct tee_identity *id, const char *home, struct cloister_err *err)
+tee_self *tee_rt_load_self(const struct tee_identity *id, const char *home,
+                           struct cloister_err *err)
 {
     tee_platform *platform = tee_platform_open(home, err);
     if (!platform)

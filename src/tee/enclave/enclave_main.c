@@ -13,7 +13,11 @@
  *   5. writes the start reply (identity and the sandbox actually in force, or why it failed)
  *      and serves calls until the host says stop or goes away.
  * Each worker claims REQUEST slots, copies the request into private memory, runs it through
- * the same dispatch as the sim backend, and copies the response back (ring.h). */
+ * the same dispatch as the sim backend, and copies the response back (ring.h).
+ *
+ * Gramine mode (no seccomp or Landlock of ours, quotes from /dev/attestation, the ring in a
+ * file) is fixed when the image is built (-DCLOISTER_GRAMINE=ON), never read from the
+ * environment or the filesystem, which the host controls. */
 #include "tee/enclave/rt.h"
 #include "tee/ring/ring.h"
 
@@ -29,6 +33,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#ifdef CLOISTER_GRAMINE
+#define GRAMINE true
+#else
+#define GRAMINE false
+#endif
 
 struct enclave_proc {
     struct ring ring;
@@ -234,12 +244,14 @@ static int check_identity(struct tee_identity *id, const struct start_msg *m,
 {
     int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return cloister_errf(err, CLOISTER_E_INVALID, "cannot open /proc/self/exe: %s", strerror(errno));
+        return cloister_errf(err, CLOISTER_E_SYSTEM, "cannot open /proc/self/exe: %s",
+                             strerror(errno));
     int seals = fcntl(fd, F_GET_SEALS);
     int need = F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK;
     int rc = 0;
     if (seals >= 0 && (seals & need) != need)
-        rc = cloister_errf(err, CLOISTER_E_INVALID, "the image runs from an unsealed memfd (seals %#x)", seals);
+        rc = cloister_errf(err, CLOISTER_E_DENIED,
+                           "the image runs from an unsealed memfd (seals %#x)", seals);
     if (rc == 0)
         rc = tee_image_verify_fd(id, fd, m->sig, m->siglen, err);
     close(fd);
@@ -272,7 +284,8 @@ static void write_reply(struct enclave_proc *ep, int status, const char *message
 
 /* Step 1-3: everything that reads outside the process happens here. */
 static int load(struct enclave_proc *ep, const struct tee_enclave_def *def, const uint8_t *msg,
-                size_t len, struct tee_identity *id, struct tee_sandbox *sb, struct cloister_err *err)
+                size_t len, struct tee_identity *id, struct tee_sandbox *sb,
+                struct cloister_err *err)
 {
     struct start_msg m;
     if (decode_start(&m, msg, len) != 0)
@@ -295,7 +308,7 @@ static int load(struct enclave_proc *ep, const struct tee_enclave_def *def, cons
         tee_self_free(self);
         return cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
     }
-    ep->rt->gramine = tee_gramine_detect();
+    ep->rt->gramine = GRAMINE;
     return CLOISTER_OK;
 }
 
@@ -361,7 +374,7 @@ int tee_enclave_main(const struct tee_enclave_def *def, int argc, char **argv)
 {
     struct enclave_proc ep = {.host = getppid()};
     /* Under Gramine the ring is a file on an untrusted_shm mount (docs/tee.md, untested). */
-    const char *ring_file = getenv("CLOISTER_RING_FILE");
+    const char *ring_file = GRAMINE ? getenv("CLOISTER_RING_FILE") : NULL;
     int ring_fd = ring_file ? open(ring_file, O_RDWR | O_CLOEXEC) : RING_FD;
     if (ring_fd < 0 || ring_attach(&ep.ring, ring_fd) != 0) {
         fprintf(stderr, "%s: an enclave image is started by a cloister host (tee_create), "

@@ -1,12 +1,15 @@
-/* gramine.c -- the enclave image under gramine-sgx (docs/tee.md section 9). UNTESTED: there is
- * no SGX on the machines this is developed on, and Gramine is not a Debian package.
+/* gramine.c -- the enclave image under gramine-sgx (docs/tee.md section 9), in a build with
+ * -DCLOISTER_GRAMINE=ON. UNTESTED: there is no SGX on the machines this is developed on, and
+ * Gramine is not a Debian package.
  *
  * Gramine exposes the hardware through pseudo-files: write 64 bytes of report data to
  * /dev/attestation/user_report_data, read the DCAP quote from /dev/attestation/quote. The quote
  * goes out in the evidence envelope of tee_trust.h ("CLEV" v1: format, evidence, endorsements)
  * with format "sgx-dcap" and no endorsements (a DCAP verifier fetches the collateral). Gramine
- * runs no seccomp or Landlock of its own for the program, so the runtime does not try to
- * install them there, and these files stay reachable. */
+ * runs no seccomp or Landlock of its own for the program, so a Gramine image does not try to
+ * install them, and these files stay reachable. That choice is made when the image is built:
+ * were it made from what the filesystem shows, a host could switch the sandbox off by creating
+ * /dev/attestation/quote. */
 #include "tee/enclave/rt.h"
 
 #include <errno.h>
@@ -16,11 +19,6 @@
 
 #define QUOTE_MAX 65536
 
-bool tee_gramine_detect(void)
-{
-    return access("/dev/attestation/quote", R_OK) == 0;
-}
-
 int tee_gramine_evidence(const uint8_t report_data[TEE_REPORT_DATA_LEN], struct wire_writer *out,
                          struct cloister_err *err)
 {
@@ -28,7 +26,8 @@ int tee_gramine_evidence(const uint8_t report_data[TEE_REPORT_DATA_LEN], struct 
     if (fd < 0 || write(fd, report_data, TEE_REPORT_DATA_LEN) != TEE_REPORT_DATA_LEN) {
         if (fd >= 0)
             close(fd);
-        return cloister_errf(err, CLOISTER_E_INVALID, "/dev/attestation/user_report_data: %s", strerror(errno));
+        return cloister_errf(err, CLOISTER_E_SYSTEM, "/dev/attestation/user_report_data: %s",
+                             strerror(errno));
     }
     close(fd);
     uint8_t *quote = tee_malloc(QUOTE_MAX);
@@ -45,6 +44,7 @@ int tee_gramine_evidence(const uint8_t report_data[TEE_REPORT_DATA_LEN], struct 
     }
     tee_free(quote);
     if (n <= 0)
-        return cloister_errf(err, CLOISTER_E_INVALID, "/dev/attestation/quote: %s", n < 0 ? strerror(saved) : "empty");
+        return cloister_errf(err, CLOISTER_E_SYSTEM, "/dev/attestation/quote: %s",
+                             n < 0 ? strerror(saved) : "empty");
     return 0;
 }

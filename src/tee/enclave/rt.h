@@ -34,7 +34,7 @@ struct tee_rt {
     size_t max_message;
     pthread_mutex_t start_lock;
     bool started;
-    bool gramine; /* under gramine-sgx: quotes from /dev/attestation (UNTESTED, docs/tee.md) */
+    bool gramine; /* a CLOISTER_GRAMINE image: quotes from /dev/attestation (UNTESTED) */
 };
 
 struct tee_env {
@@ -45,7 +45,8 @@ struct tee_env {
 
 /* Checks the identity of an image (bytes or fd), opens the platform and makes the tee_self
  * both backends use. All file access of the trusted side happens here. */
-tee_self *tee_rt_load_self(const struct tee_identity *id, const char *home, struct cloister_err *err);
+tee_self *tee_rt_load_self(const struct tee_identity *id, const char *home,
+                           struct cloister_err *err);
 
 /* An instance of def (NULL def: built-ins only) owning self. */
 struct tee_rt *tee_rt_new(const struct tee_enclave_def *def, tee_self *self, size_t max_message);
@@ -78,9 +79,9 @@ int tee_sandbox_landlock(struct tee_sandbox *sb, struct cloister_err *err); /* d
 int tee_sandbox_seccomp(struct tee_sandbox *sb, struct cloister_err *err);  /* all threads */
 
 
-/* Gramine (docs/tee.md section 9, UNTESTED: no SGX here): whether /dev/attestation exists, and
- * an sgx-dcap evidence envelope for report_data from it (gramine.c). */
-bool tee_gramine_detect(void);
+/* Gramine (docs/tee.md section 9, UNTESTED: no SGX here): an sgx-dcap evidence envelope for
+ * report_data from /dev/attestation (gramine.c). Only images built with -DCLOISTER_GRAMINE=ON
+ * use it; nothing the host can create in the filesystem turns Gramine mode on. */
 int tee_gramine_evidence(const uint8_t report_data[TEE_REPORT_DATA_LEN], struct wire_writer *out,
                          struct cloister_err *err);
 

@@ -48,7 +48,7 @@
 
 static int sys_fail(struct cloister_err *err, const char *what)
 {
-    return cloister_errf(err, CLOISTER_E_INVALID, "%s: %s", what, strerror(errno));
+    return cloister_errf(err, CLOISTER_E_SYSTEM, "%s: %s", what, strerror(errno));
 }
 
 int tee_sandbox_harden(struct tee_sandbox *sb, struct cloister_err *err)
@@ -195,7 +195,7 @@ int tee_sandbox_seccomp(struct tee_sandbox *sb, struct cloister_err *err)
 {
     scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_KILL_PROCESS);
     if (!ctx)
-        return cloister_errf(err, CLOISTER_E_INVALID, "seccomp: cannot create a filter");
+        return cloister_errf(err, CLOISTER_E_FAILED, "seccomp: cannot create a filter");
     int rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
     if (rc == 0)
         rc = add_rules(ctx, getpid());
@@ -203,7 +203,8 @@ int tee_sandbox_seccomp(struct tee_sandbox *sb, struct cloister_err *err)
         rc = seccomp_load(ctx);
     seccomp_release(ctx);
     if (rc != 0)
-        return cloister_errf(err, CLOISTER_E_INVALID, "seccomp: cannot install the filter: %s", strerror(-rc));
+        return cloister_errf(err, CLOISTER_E_SYSTEM, "seccomp: cannot install the filter: %s",
+                             strerror(-rc));
     sb->seccomp = true;
     sb->sanitizer_allowances = TEE_SANITIZER_BUILD;
     return 0;

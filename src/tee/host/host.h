@@ -55,6 +55,8 @@ void host_counters_add(struct tee_enclave *e, const uint64_t delta[HOST_NCOUNTER
 void host_counters_sum(struct tee_enclave *e, uint64_t sum[HOST_NCOUNTERS]);
 
 void host_put_request(struct wire_writer *w, const struct tee_call *calls, size_t n);
+/* The error of a request of n calls that does not fit the message limit once encoded. */
+int host_request_too_big(const struct tee_enclave *e, size_t n, struct cloister_err *err);
 /* Decodes a response for calls[0..n): fills each status and out (malloc'd), and err with the
  * last failed call's message. Returns CLOISTER_OK, the enclave's refusal of the whole request,
  * or CLOISTER_E_PROTOCOL (nothing allocated). */

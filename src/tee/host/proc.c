@@ -491,10 +491,7 @@ static int proc_call(struct tee_enclave *e, struct tee_call *calls, size_t n,
     host_put_request(&w, calls, n);
     int rc;
     if (!wire_writer_ok(&w)) {
-        rc = cloister_errf(err, CLOISTER_E_TOO_BIG,
-                           "enclave '%s': a request of %zu calls exceeds the "
-                           "%zu-byte message limit",
-                           e->name, n, e->opt.max_message);
+        rc = host_request_too_big(e, n, err);
     } else if (atomic_load(&s->state) != RING_SLOT_IDLE) {
         rc = atomic_load(&p->dead) ? dead_error(e, p, err)
                                    : protocol_violation(e, p, "a free slot was not idle", err);

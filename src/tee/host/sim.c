@@ -126,10 +126,7 @@ static int sim_call(struct tee_enclave *e, struct tee_call *calls, size_t n,
     host_put_request(&b->req, calls, n);
     int rc;
     if (!wire_writer_ok(&b->req) || b->req.len > e->opt.max_message) {
-        rc = cloister_errf(err, CLOISTER_E_TOO_BIG,
-                           "enclave '%s': a request of %zu calls exceeds the "
-                           "%zu-byte message limit",
-                           e->name, n, e->opt.max_message);
+        rc = host_request_too_big(e, n, err);
     } else {
         tee_rt_handle(rt, &port.port, b->req.buf, b->req.len, &b->resp, &b->scratch);
         rc = host_get_response(e, b->resp.buf, b->resp.len, calls, n, err);

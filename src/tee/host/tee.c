@@ -150,7 +150,7 @@ static int resolve(struct tee_enclave *e, const struct tee_options *o, struct cl
                              o->image);
     char home[4096];
     if (!o->home && tee_home_dir(home, sizeof home) != 0)
-        return cloister_errf(err, CLOISTER_E_INVALID, "no home directory: set CLOISTER_HOME");
+        return cloister_errf(err, CLOISTER_E_NOT_FOUND, "no home directory: set CLOISTER_HOME");
     e->image_path = strdup(o->image);
     e->sig_path = o->signature ? strdup(o->signature) : dup_printf("%s.sig", o->image);
     e->home = strdup(o->home ? o->home : home);
@@ -268,6 +268,13 @@ void host_put_request(struct wire_writer *w, const struct tee_call *calls, size_
         wire_put_varint(w, calls[i].number);
         wire_put_bytes(w, calls[i].in, calls[i].inlen);
     }
+}
+
+int host_request_too_big(const struct tee_enclave *e, size_t n, struct cloister_err *err)
+{
+    return cloister_errf(err, CLOISTER_E_TOO_BIG,
+                         "enclave '%s': a request of %zu calls exceeds the %zu-byte message limit",
+                         e->name, n, e->opt.max_message);
 }
 
 /* The enclave's error text, made printable. */

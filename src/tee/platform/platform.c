@@ -59,14 +59,16 @@ static int check_private(const char *path, bool want_dir, struct cloister_err *e
 {
     struct stat st;
     if (lstat(path, &st))
-        return cloister_errf(err, CLOISTER_E_INVALID, "%s: %s", path, strerror(errno));
+        return cloister_errf(err, tee_errno_code(errno), "%s: %s", path, strerror(errno));
     if (want_dir ? !S_ISDIR(st.st_mode) : !S_ISREG(st.st_mode))
-        return cloister_errf(err, CLOISTER_E_INVALID, "%s: not a %s", path, want_dir ? "directory" : "regular file");
+        return cloister_errf(err, CLOISTER_E_INVALID, "%s: not a %s", path,
+                             want_dir ? "directory" : "regular file");
     if (st.st_uid != geteuid())
-        return cloister_errf(err, CLOISTER_E_INVALID, "%s: not owned by this user", path);
+        return cloister_errf(err, CLOISTER_E_DENIED, "%s: not owned by this user", path);
     if (st.st_mode & 077)
-        return cloister_errf(err, CLOISTER_E_INVALID, "%s: accessible by other users (mode %03o); run chmod %s %s", path,
-                        (unsigned)(st.st_mode & 0777), want_dir ? "700" : "600", path);
+        return cloister_errf(err, CLOISTER_E_DENIED,
+                             "%s: accessible by other users (mode %03o); run chmod %s %s", path,
+                             (unsigned)(st.st_mode & 0777), want_dir ? "700" : "600", path);
     return 0;
 }
 
@@ -90,10 +92,10 @@ static int write_pem(const char *dir, const char *name, const uint8_t *der, size
     if (path_in(path, dir, name, err))
         return -1;
     if (tee_x509_der_to_pem(der, len, &pem, &pem_len))
-        return cloister_errf(err, CLOISTER_E_INVALID, "%s: cannot encode the certificate", path);
+        return cloister_errf(err, CLOISTER_E_FAILED, "%s: cannot encode the certificate", path);
     int rc = file_write_atomic(path, pem, pem_len, 0600);
     free(pem);
-    return rc ? cloister_errf(err, CLOISTER_E_INVALID, "%s: %s", path, strerror(errno)) : 0;
+    return rc ? cloister_errf(err, tee_errno_code(errno), "%s: %s", path, strerror(errno)) : 0;
 }
 
 /* Fills tmpdir with a new platform. */
@@ -107,7 +109,7 @@ static int build(const char *tmpdir, struct cloister_err *err)
     int rc = -1;
     if (crypto_random(s.root, sizeof s.root) || crypto_ed25519_keypair(pk, s.attestation_seed) ||
         crypto_ed25519_keypair(ca_pk, ca_seed)) {
-        cloister_errf(err, CLOISTER_E_INVALID, "generating the platform keys failed");
+        cloister_errf(err, CLOISTER_E_FAILED, "generating the platform keys failed");
         goto out;
     }
     if (tee_x509_issue(ca_seed, pk, &ca_der, &ca_len, &leaf_der, &leaf_len, err) ||
@@ -115,7 +117,7 @@ static int build(const char *tmpdir, struct cloister_err *err)
         goto out;
     if (encode_secrets(&s, rec, sizeof rec, &rec_len) ||
         file_write_atomic(path, rec, rec_len, 0600)) {
-        cloister_errf(err, CLOISTER_E_INVALID, "%s: %s", path, strerror(errno));
+        cloister_errf(err, tee_errno_code(errno), "%s: %s", path, strerror(errno));
         goto out;
     }
     if (write_pem(tmpdir, "ca.pem", ca_der, ca_len, err) ||
@@ -147,7 +149,8 @@ static int create(const char *home, const char *dir, struct cloister_err *err)
     if (snprintf(tmpdir, sizeof tmpdir, "%s/.platform.tmp.XXXXXX", home) >= PATH_MAX)
         return cloister_errf(err, CLOISTER_E_INVALID, "platform path too long: %s", home);
     if (!mkdtemp(tmpdir))
-        return cloister_errf(err, CLOISTER_E_INVALID, "%s: cannot create a directory: %s", home, strerror(errno));
+        return cloister_errf(err, CLOISTER_E_SYSTEM, "%s: cannot create a directory: %s", home,
+                             strerror(errno));
     if (build(tmpdir, err)) {
         remove_tmpdir(tmpdir);
         return -1;
@@ -165,7 +168,8 @@ static int create(const char *home, const char *dir, struct cloister_err *err)
     remove_tmpdir(tmpdir);
     if (e == EEXIST || e == ENOTEMPTY)
         return 0; /* another process created it first */
-    return cloister_errf(err, CLOISTER_E_INVALID, "%s: cannot install the platform: %s", dir, strerror(e));
+    return cloister_errf(err, CLOISTER_E_SYSTEM, "%s: cannot install the platform: %s", dir,
+                         strerror(e));
 }
 
 static int read_cert(tee_platform *p, const char *name, uint8_t **der, size_t *len,
@@ -177,7 +181,7 @@ static int read_cert(tee_platform *p, const char *name, uint8_t **der, size_t *l
     if (path_in(path, p->dir, name, err) || check_private(path, false, err))
         return -1;
     if (file_read_all(path, PEM_MAX, &data, &n))
-        return cloister_errf(err, CLOISTER_E_INVALID, "%s: %s", path, strerror(errno));
+        return cloister_errf(err, tee_errno_code(errno), "%s: %s", path, strerror(errno));
     struct cloister_err why;
     X509 *x = tee_x509_parse(data, n, &why);
     free(data);
@@ -185,7 +189,8 @@ static int read_cert(tee_platform *p, const char *name, uint8_t **der, size_t *l
         return cloister_errf(err, CLOISTER_E_INVALID, "%s: %s", path, why.msg);
     int rc = tee_x509_der(x, der, len);
     X509_free(x);
-    return rc ? cloister_errf(err, CLOISTER_E_INVALID, "%s: cannot encode the certificate", path) : 0;
+    return rc ? cloister_errf(err, CLOISTER_E_FAILED, "%s: cannot encode the certificate", path)
+              : 0;
 }
 
 static int read_secrets(tee_platform *p, struct cloister_err *err)
@@ -196,7 +201,7 @@ static int read_secrets(tee_platform *p, struct cloister_err *err)
     if (path_in(path, p->dir, "secrets", err) || check_private(path, false, err))
         return -1;
     if (file_read_all(path, 4096, &data, &n))
-        return cloister_errf(err, CLOISTER_E_INVALID, "%s: %s", path, strerror(errno));
+        return cloister_errf(err, tee_errno_code(errno), "%s: %s", path, strerror(errno));
     struct wire_reader r;
     wire_reader_init(&r, data, n);
     wire_get_header(&r, "CLPS", 1);
@@ -221,8 +226,8 @@ static int check_consistent(tee_platform *p, struct cloister_err *err)
     int rc = ca ? tee_x509_verify_chain(ca, ders, &p->leaf_len, 1, pk, &not_after, &why) : -1;
     X509_free(ca);
     if (rc || !crypto_memeq(pk, p->attestation_pk, sizeof pk))
-        return cloister_errf(err, CLOISTER_E_INVALID, "%s: platform files are inconsistent (%s)", p->dir,
-                        rc ? why.msg : "certificate is for another attestation key");
+        return cloister_errf(err, CLOISTER_E_DENIED, "%s: platform files are inconsistent (%s)",
+                             p->dir, rc ? why.msg : "certificate is for another attestation key");
     return 0;
 }
 
@@ -245,26 +250,28 @@ tee_platform *tee_platform_open(const char *home, struct cloister_err *err)
     char home_buf[PATH_MAX];
     if (!home) {
         if (tee_home_dir(home_buf, sizeof home_buf)) {
-            cloister_errf(err, CLOISTER_E_INVALID, "cannot find the cloister home directory: set CLOISTER_HOME");
+            cloister_errf(err, CLOISTER_E_NOT_FOUND,
+                          "cannot find the cloister home directory: set CLOISTER_HOME");
             return NULL;
         }
         home = home_buf;
     }
     if (file_mkdirs(home, 0700)) {
-        cloister_errf(err, CLOISTER_E_INVALID, "%s: cannot create: %s", home, strerror(errno));
+        cloister_errf(err, CLOISTER_E_SYSTEM, "%s: cannot create: %s", home, strerror(errno));
         return NULL;
     }
     tee_platform *p = calloc(1, sizeof *p);
     if (!p || !(p->sec = tee_secret_alloc(sizeof *p->sec))) {
         free(p);
-        cloister_errf(err, CLOISTER_E_INVALID, "opening the platform: out of memory");
+        cloister_errf(err, CLOISTER_E_NO_MEMORY, "opening the platform: out of memory");
         return NULL;
     }
     int rc = path_in(p->dir, home, "platform", err);
     if (!rc && (rc = load(p, err)) == 1)
         rc = create(home, p->dir, err) ? -1 : load(p, err);
     if (rc == 1)
-        rc = cloister_errf(err, CLOISTER_E_INVALID, "%s: the platform disappeared while it was being created", p->dir);
+        rc = cloister_errf(err, CLOISTER_E_FAILED,
+                           "%s: the platform disappeared while it was being created", p->dir);
     if (rc) {
         tee_platform_free(p);
         return NULL;

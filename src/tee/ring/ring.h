@@ -137,7 +137,7 @@ enum ring_wait_result ring_wait_change(_Atomic uint32_t *word, uint32_t from, ui
 
 /* The messages (wire.h records), shared by both backends:
  *   request   "CLRQ" v1: varint count (1..TEE_BATCH_MAX), then per call varint number, bytes in
- *   response  "CLRS" v1: varint count, then per call u8 status (-TEE_ERROR_*), bytes out (the
+ *   response  "CLRS" v1: varint count, then per call u8 status (-CLOISTER_E_*), bytes out (the
  *                        error text when the status is not CLOISTER_OK)
  *   ocall     "CLOQ" v1: varint number, bytes in
  *   answer    "CLOA" v1: u8 status, bytes out (or error text)

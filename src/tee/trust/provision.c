@@ -22,13 +22,14 @@ int tee_prov_offer(tee_self *s, const uint8_t *nonce, size_t nonce_len, uint8_t 
                    size_t *offer_len, struct cloister_err *err)
 {
     if (nonce_len < NONCE_MIN || nonce_len > NONCE_MAX)
-        return cloister_errf(err, CLOISTER_E_INVALID, "provisioning nonce must be %d to %d bytes, got %zu", NONCE_MIN,
-                        NONCE_MAX, nonce_len);
+        return cloister_errf(err, CLOISTER_E_INVALID,
+                             "provisioning nonce must be %d to %d bytes, got %zu", NONCE_MIN,
+                             NONCE_MAX, nonce_len);
     uint8_t pk[HPKE_PUBLIC_LEN], sk[HPKE_SECRET_LEN], rd[TEE_REPORT_DATA_LEN];
     uint8_t hash[TEE_HASH_LEN], *ev = NULL;
     size_t ev_len;
     if (hpke_keypair(pk, sk))
-        return cloister_errf(err, CLOISTER_E_INVALID, "provisioning offer: key generation failed");
+        return cloister_errf(err, CLOISTER_E_FAILED, "provisioning offer: key generation failed");
     tee_bind_report_data(rd, pk, sizeof pk, nonce, nonce_len);
     int rc = tee_evidence_make(s, rd, &ev, &ev_len, err);
     if (rc == 0) {
@@ -65,16 +66,18 @@ static int merge(tee_self *s, const struct tee_secret_list *list, struct cloiste
     for (size_t i = 0; i < list->n; i++)
         added += find(s, list->v[i].name) == NULL;
     if (s->n_secrets + added > TEE_SECRETS_MAX)
-        return cloister_errf(err, CLOISTER_E_INVALID, "the enclave would hold more than %d secrets", TEE_SECRETS_MAX);
+        return cloister_errf(err, CLOISTER_E_TOO_BIG, "the enclave would hold more than %d secrets",
+                             TEE_SECRETS_MAX);
     struct secret_entry *grown = realloc(s->secrets, (s->n_secrets + added + 1) * sizeof *grown);
     if (!grown)
-        return cloister_errf(err, CLOISTER_E_INVALID, "storing the secrets: out of memory");
+        return cloister_errf(err, CLOISTER_E_NO_MEMORY, "storing the secrets: out of memory");
     s->secrets = grown;
     for (size_t i = 0; i < list->n; i++) {
         const struct tee_secret *in = &list->v[i];
         uint8_t *copy = tee_secret_alloc(in->len ? in->len : 1);
         if (!copy)
-            return cloister_errf(err, CLOISTER_E_INVALID, "storing the secrets: out of secret memory");
+            return cloister_errf(err, CLOISTER_E_NO_MEMORY,
+                                 "storing the secrets: out of secret memory");
         if (in->len)
             memcpy(copy, in->value, in->len);
         struct secret_entry *e = find(s, in->name);
@@ -95,7 +98,7 @@ static int encode_table(tee_self *s, struct wire_writer *w, struct cloister_err 
 {
     struct tee_secret *v = calloc(s->n_secrets + 1, sizeof *v);
     if (!v)
-        return cloister_errf(err, CLOISTER_E_INVALID, "encoding the secrets: out of memory");
+        return cloister_errf(err, CLOISTER_E_NO_MEMORY, "encoding the secrets: out of memory");
     for (size_t i = 0; i < s->n_secrets; i++)
         v[i] = (struct tee_secret){s->secrets[i].name, s->secrets[i].value, s->secrets[i].len};
     int rc = tee_secrets_encode(w, v, s->n_secrets, err);
@@ -139,7 +142,7 @@ int tee_prov_accept(tee_self *s, const void *package, size_t package_len,
     size_t pt_len = ct_len - HPKE_TAG_LEN;
     uint8_t *pt = tee_secret_alloc(pt_len ? pt_len : 1);
     if (!pt)
-        return cloister_errf(err, CLOISTER_E_INVALID, "provisioning: out of secret memory");
+        return cloister_errf(err, CLOISTER_E_NO_MEMORY, "provisioning: out of secret memory");
     struct tee_secret_list list = {0};
     int rc = 0;
     pthread_mutex_lock(&s->lock);
@@ -148,16 +151,17 @@ int tee_prov_accept(tee_self *s, const void *package, size_t package_len,
     memcpy(info, TEE_LABEL_PROVISION, sizeof TEE_LABEL_PROVISION);
     memcpy(info + sizeof TEE_LABEL_PROVISION, sec->offer_evidence_hash, TEE_HASH_LEN);
     if (!sec->offer_active)
-        rc = cloister_errf(err, CLOISTER_E_INVALID, "no provisioning offer is pending (an offer is used once)");
+        rc = cloister_errf(err, CLOISTER_E_STATE,
+                           "no provisioning offer is pending (an offer is used once)");
     else if (hpke_open(pt, HPKE_AEAD_AES256GCM, enc, sec->offer_sk, info, sizeof info, NULL, 0,
                        ct, ct_len, NULL))
-        rc = cloister_errf(err, CLOISTER_E_INVALID, "provisioning package does not open: it was not made for this "
+        rc = cloister_errf(err, CLOISTER_E_DENIED,
+                           "provisioning package does not open: it was not made for this "
                            "enclave's offer, or it was altered");
-    else if (tee_secrets_decode(&list, pt, pt_len, err) == 0 && merge(s, &list, err) == 0) {
+    else if ((rc = tee_secrets_decode(&list, pt, pt_len, err)) == CLOISTER_OK &&
+             (rc = merge(s, &list, err)) == CLOISTER_OK) {
         crypto_wipe(sec->offer_sk, sizeof sec->offer_sk);
         sec->offer_active = false;
-    } else {
-        rc = -1;
     }
     pthread_mutex_unlock(&s->lock);
     tee_secret_list_free(&list);
@@ -171,7 +175,8 @@ int tee_secrets_restore(tee_self *s, const void *sealed, size_t sealed_len,
     size_t cap = sealed_len > TEE_SEAL_OVERHEAD ? sealed_len - TEE_SEAL_OVERHEAD : 1;
     uint8_t *pt = tee_secret_alloc(cap);
     if (!pt)
-        return cloister_errf(err, CLOISTER_E_INVALID, "restoring the secrets: out of secret memory");
+        return cloister_errf(err, CLOISTER_E_NO_MEMORY,
+                             "restoring the secrets: out of secret memory");
     size_t pt_len;
     struct tee_secret_list list = {0};
     int rc = tee_unseal(s, sealed, sealed_len, TEE_LABEL_SECRETS, sizeof TEE_LABEL_SECRETS, pt,

@@ -68,7 +68,8 @@ int tee_report_verify(tee_self *s, const uint8_t report[TEE_REPORT_LEN],
         crypto_hmac_sha256(mac, sec->verify_key, 32, report, TEE_REPORT_BODY_LEN + TEE_KEY_ID_LEN);
     pthread_mutex_unlock(&s->lock);
     if (rc || !crypto_memeq(mac, key_id + TEE_KEY_ID_LEN, sizeof mac))
-        return cloister_errf(err, CLOISTER_E_INVALID, "report does not verify: its MAC is wrong (tampered, made on "
+        return cloister_errf(err, CLOISTER_E_DENIED,
+                             "report does not verify: its MAC is wrong (tampered, made on "
                              "another platform, or targeted at another enclave)");
     return tee_report_body_unpack(body, report, err);
 }

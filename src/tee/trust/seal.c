@@ -119,19 +119,22 @@ int tee_unseal(tee_self *s, const void *blob, size_t blob_len, const void *aad, 
         return -1;
     const struct tee_config *c = &s->id.config;
     if (v.product_id != c->product_id)
-        return cloister_errf(err, CLOISTER_E_INVALID, "sealed blob belongs to product id %u, this enclave is product %u",
-                        v.product_id, c->product_id);
+        return cloister_errf(err, CLOISTER_E_DENIED,
+                             "sealed blob belongs to product id %u, this enclave is product %u",
+                             v.product_id, c->product_id);
     if (v.svn > c->svn)
-        return cloister_errf(err, CLOISTER_E_INVALID, "sealed blob was sealed at security version %u, above this "
+        return cloister_errf(err, CLOISTER_E_DENIED,
+                             "sealed blob was sealed at security version %u, above this "
                              "enclave's %u: refused",
-                        v.svn, c->svn);
+                             v.svn, c->svn);
     size_t n = v.ciphertext_len - CRYPTO_AEAD_TAG_LEN;
     if (cap < n)
-        return cloister_errf(err, CLOISTER_E_INVALID, "unseal: output buffer of %zu bytes is too small for %zu", cap, n);
+        return cloister_errf(err, CLOISTER_E_TOO_BIG,
+                             "unseal: output buffer of %zu bytes is too small for %zu", cap, n);
     uint8_t buf[512];
     uint8_t *ad = join_aad(buf, sizeof buf, blob, aad, aad_len);
     if (!ad)
-        return cloister_errf(err, CLOISTER_E_INVALID, "unseal: out of memory");
+        return cloister_errf(err, CLOISTER_E_NO_MEMORY, "unseal: out of memory");
     pthread_mutex_lock(&s->lock);
     crypto_aead *aead = seal_key(s, v.policy, v.svn, v.key_id);
     int rc = aead ? crypto_aead_ctx_open(aead, v.nonce, ad, TEE_SEAL_HEADER_LEN + aad_len,
@@ -141,7 +144,8 @@ int tee_unseal(tee_self *s, const void *blob, size_t blob_len, const void *aad, 
     if (ad != buf)
         free(ad);
     if (rc)
-        return cloister_errf(err, CLOISTER_E_INVALID, "cannot unseal: authentication failed (blob or AAD altered, or "
+        return cloister_errf(err, CLOISTER_E_DENIED,
+                             "cannot unseal: authentication failed (blob or AAD altered, or "
                              "sealed by another enclave identity, signer or platform)");
     *pt_len = n;
     return 0;

@@ -59,7 +59,7 @@ tee_self *tee_self_new(const struct tee_identity *id, const tee_platform *platfo
     tee_self *s = calloc(1, sizeof *s);
     if (!s || !(s->sec = tee_secret_alloc(sizeof *s->sec))) {
         free(s);
-        cloister_errf(err, CLOISTER_E_INVALID, "enclave identity: out of memory");
+        cloister_errf(err, CLOISTER_E_NO_MEMORY, "enclave identity: out of memory");
         return NULL;
     }
     pthread_mutex_init(&s->lock, NULL);
@@ -71,7 +71,7 @@ tee_self *tee_self_new(const struct tee_identity *id, const tee_platform *platfo
     if (!s->attestation || encode_endorsements(s, platform) ||
         crypto_random(s->report_key_id, sizeof s->report_key_id)) {
         tee_self_free(s);
-        cloister_errf(err, CLOISTER_E_INVALID, "enclave identity: cannot load the platform keys");
+        cloister_errf(err, CLOISTER_E_FAILED, "enclave identity: cannot load the platform keys");
         return NULL;
     }
     return s;

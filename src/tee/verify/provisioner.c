@@ -36,27 +36,28 @@ int tee_prov_package(tee_verifier *v, const struct tee_policy *policy, const uin
     p.report_data = rd;
     struct cloister_err why;
     if (tee_verify_evidence(v, ev, ev_len, &p, &c, &why))
-        return cloister_errf(err, CLOISTER_E_INVALID, "enclave refused: %s", why.msg);
+        return cloister_errf(err, CLOISTER_E_DENIED, "enclave refused: %s", why.msg);
 
     uint8_t info[sizeof TEE_LABEL_PROVISION + TEE_HASH_LEN];
     memcpy(info, TEE_LABEL_PROVISION, sizeof TEE_LABEL_PROVISION);
     crypto_sha256(info + sizeof TEE_LABEL_PROVISION, ev, ev_len);
     struct wire_writer pt;
     wire_writer_init(&pt);
-    if (tee_secrets_encode(&pt, secrets, n_secrets, err)) {
+    int rc = tee_secrets_encode(&pt, secrets, n_secrets, err);
+    if (rc != CLOISTER_OK) {
         wire_writer_free(&pt);
-        return -1;
+        return rc;
     }
     size_t ct_len = pt.len + HPKE_TAG_LEN;
     uint8_t *ct = malloc(ct_len);
-    int rc = ct && hpke_seal(enc, ct, HPKE_AEAD_AES256GCM, pk, info, sizeof info, NULL, 0,
+    rc = ct && hpke_seal(enc, ct, HPKE_AEAD_AES256GCM, pk, info, sizeof info, NULL, 0,
                              pt.buf, pt.len, NULL) == 0
-                 ? tee_package_encode(enc, ct, ct_len, package, package_len)
-                 : -1;
+             ? tee_package_encode(enc, ct, ct_len, package, package_len)
+             : -1;
     wire_writer_free(&pt);
     free(ct); /* ciphertext only: nothing to wipe */
     if (rc)
-        return cloister_errf(err, CLOISTER_E_INVALID, "sealing the secrets to the enclave failed");
+        return cloister_errf(err, CLOISTER_E_FAILED, "sealing the secrets to the enclave failed");
     if (claims)
         *claims = c;
     return 0;

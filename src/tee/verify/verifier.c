@@ -57,13 +57,14 @@ tee_verifier *tee_verifier_new(const void *ca, size_t ca_len, struct cloister_er
     }
     if (X509_check_ca(x) <= 0) {
         X509_free(x);
-        cloister_errf(err, CLOISTER_E_INVALID, "trusted CA: the certificate is not a CA certificate");
+        cloister_errf(err, CLOISTER_E_INVALID,
+                      "trusted CA: the certificate is not a CA certificate");
         return NULL;
     }
     tee_verifier *v = calloc(1, sizeof *v);
     if (!v) {
         X509_free(x);
-        cloister_errf(err, CLOISTER_E_INVALID, "verifier: out of memory");
+        cloister_errf(err, CLOISTER_E_NO_MEMORY, "verifier: out of memory");
         return NULL;
     }
     v->ca = x;
@@ -76,7 +77,7 @@ tee_verifier *tee_verifier_new_file(const char *ca_path, struct cloister_err *er
     uint8_t *data;
     size_t len;
     if (file_read_all(ca_path, CA_MAX, &data, &len)) {
-        cloister_errf(err, CLOISTER_E_INVALID, "%s: %s", ca_path, strerror(errno));
+        cloister_errf(err, tee_errno_code(errno), "%s: %s", ca_path, strerror(errno));
         return NULL;
     }
     struct cloister_err why;
@@ -128,9 +129,10 @@ static int attestation_key(tee_verifier *v, const struct tee_evidence_view *ev,
     if (hit)
         return 0;
     time_t not_after;
-    if (tee_x509_verify_chain(v->ca, ev->endorsements, ev->endorsement_lens, ev->n_endorsements,
-                              key, &not_after, err))
-        return -1;
+    int rc = tee_x509_verify_chain(v->ca, ev->endorsements, ev->endorsement_lens,
+                                   ev->n_endorsements, key, &not_after, err);
+    if (rc != CLOISTER_OK)
+        return rc;
     pthread_mutex_lock(&v->lock);
     struct chain_entry *c = &v->cache[v->next++ % CHAIN_CACHE];
     *c = (struct chain_entry){.used = true, .not_after = not_after};
@@ -144,21 +146,25 @@ static int verify_sim(tee_verifier *v, const struct tee_evidence_view *ev,
                       struct tee_claims *claims, struct cloister_err *err)
 {
     if (ev->evidence_len != TEE_REPORT_BODY_LEN + TEE_SIG_LEN)
-        return cloister_errf(err, CLOISTER_E_INVALID, "cloister-sim-v1 evidence must be %d bytes, got %zu",
-                        TEE_REPORT_BODY_LEN + TEE_SIG_LEN, ev->evidence_len);
+        return cloister_errf(err, CLOISTER_E_INVALID,
+                             "cloister-sim-v1 evidence must be %d bytes, got %zu",
+                             TEE_REPORT_BODY_LEN + TEE_SIG_LEN, ev->evidence_len);
     uint8_t key[TEE_PUBKEY_LEN], msg[sizeof TEE_LABEL_SIM_EVIDENCE + TEE_REPORT_BODY_LEN];
-    if (attestation_key(v, ev, key, err))
-        return -1;
+    int rc = attestation_key(v, ev, key, err);
+    if (rc != CLOISTER_OK)
+        return rc;
     memcpy(msg, TEE_LABEL_SIM_EVIDENCE, sizeof TEE_LABEL_SIM_EVIDENCE);
     memcpy(msg + sizeof TEE_LABEL_SIM_EVIDENCE, ev->evidence, TEE_REPORT_BODY_LEN);
     if (crypto_ed25519_verify(ev->evidence + TEE_REPORT_BODY_LEN, msg, sizeof msg, key))
-        return cloister_errf(err, CLOISTER_E_INVALID, "evidence signature does not verify under the certified "
+        return cloister_errf(err, CLOISTER_E_DENIED,
+                             "evidence signature does not verify under the certified "
                              "attestation key (the evidence was altered)");
     struct tee_report_body b;
     if (tee_report_body_unpack(&b, ev->evidence, err))
         return -1;
     if (!(b.attributes & TEE_ATTR_SIMULATED))
-        return cloister_errf(err, CLOISTER_E_INVALID, "cloister-sim-v1 evidence without the simulated attribute");
+        return cloister_errf(err, CLOISTER_E_DENIED,
+                             "cloister-sim-v1 evidence without the simulated attribute");
     *claims = (struct tee_claims){.format = TEE_EVIDENCE_SIM_V1,
                                   .product_id = b.product_id,
                                   .svn = b.svn,
@@ -185,31 +191,38 @@ static int check_policy(const struct tee_policy *p, const struct tee_claims *c,
 {
     char hex[2 * TEE_HASH_LEN + 1];
     if (c->simulated && !p->allow_simulated)
-        return cloister_errf(err, CLOISTER_E_INVALID, "evidence is simulated (%s: no hardware protection) and the policy "
+        return cloister_errf(err, CLOISTER_E_DENIED,
+                             "evidence is simulated (%s: no hardware protection) and the policy "
                              "does not allow simulated evidence",
-                        tee_evidence_format_name(c->format));
+                             tee_evidence_format_name(c->format));
     if (c->debug && !p->allow_debug)
-        return cloister_errf(err, CLOISTER_E_INVALID, "evidence comes from a debug enclave and the policy does not allow "
+        return cloister_errf(err, CLOISTER_E_DENIED,
+                             "evidence comes from a debug enclave and the policy does not allow "
                              "debug enclaves");
     if (!p->n_mrenclave && !p->n_mrsigner && !p->allow_any_identity)
-        return cloister_errf(err, CLOISTER_E_INVALID, "the policy allows no MRENCLAVE or MRSIGNER (accepting any enclave "
+        return cloister_errf(err, CLOISTER_E_INVALID,
+                             "the policy allows no MRENCLAVE or MRSIGNER (accepting any enclave "
                              "must be explicit)");
     if (p->n_mrenclave && !listed(p->mrenclave, p->n_mrenclave, c->mrenclave)) {
         hex_encode(hex, c->mrenclave, TEE_HASH_LEN);
-        return cloister_errf(err, CLOISTER_E_INVALID, "MRENCLAVE %s is not among the allowed values", hex);
+        return cloister_errf(err, CLOISTER_E_DENIED, "MRENCLAVE %s is not among the allowed values",
+                             hex);
     }
     if (p->n_mrsigner && !listed(p->mrsigner, p->n_mrsigner, c->mrsigner)) {
         hex_encode(hex, c->mrsigner, TEE_HASH_LEN);
-        return cloister_errf(err, CLOISTER_E_INVALID, "MRSIGNER %s is not among the allowed values", hex);
+        return cloister_errf(err, CLOISTER_E_DENIED, "MRSIGNER %s is not among the allowed values",
+                             hex);
     }
     if (p->product_id >= 0 && c->product_id != p->product_id)
-        return cloister_errf(err, CLOISTER_E_INVALID, "product id %u, the policy requires %d", c->product_id,
-                        (int)p->product_id);
+        return cloister_errf(err, CLOISTER_E_DENIED, "product id %u, the policy requires %d",
+                             c->product_id, (int)p->product_id);
     if (c->svn < p->min_svn)
-        return cloister_errf(err, CLOISTER_E_INVALID, "security version %u is below the policy's minimum %u", c->svn,
-                        p->min_svn);
+        return cloister_errf(err, CLOISTER_E_DENIED,
+                             "security version %u is below the policy's minimum %u", c->svn,
+                             p->min_svn);
     if (p->report_data && !crypto_memeq(p->report_data, c->report_data, TEE_REPORT_DATA_LEN))
-        return cloister_errf(err, CLOISTER_E_INVALID, "report data does not match the expected value (stale or replayed "
+        return cloister_errf(err, CLOISTER_E_DENIED,
+                             "report data does not match the expected value (stale or replayed "
                              "evidence, or a wrong nonce)");
     return 0;
 }
@@ -223,14 +236,18 @@ int tee_verify_evidence(tee_verifier *v, const void *evidence, size_t len,
     memset(claims, 0, sizeof *claims);
     if (!policy)
         return cloister_errf(err, CLOISTER_E_INVALID, "no verification policy given");
-    if (tee_evidence_decode(&ev, evidence, len, err))
-        return -1;
+    int rc = tee_evidence_decode(&ev, evidence, len, err);
+    if (rc != CLOISTER_OK)
+        return rc;
     if (ev.format != TEE_EVIDENCE_SIM_V1)
-        return cloister_errf(err, CLOISTER_E_INVALID, "evidence format '%s' is reserved but not supported by this "
-                             "verifier",
-                        tee_evidence_format_name(ev.format));
-    if (verify_sim(v, &ev, &c, err) || check_policy(policy, &c, err))
-        return -1;
+        return cloister_errf(err, CLOISTER_E_DENIED,
+                             "evidence format '%s' is reserved but not supported by this verifier",
+                             tee_evidence_format_name(ev.format));
+    rc = verify_sim(v, &ev, &c, err);
+    if (rc == CLOISTER_OK)
+        rc = check_policy(policy, &c, err);
+    if (rc != CLOISTER_OK)
+        return rc;
     *claims = c;
     return 0;
 }

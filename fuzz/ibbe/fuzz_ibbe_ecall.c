@@ -56,9 +56,6 @@ static struct tee_rt *instance(void)
     return rt;
 }
 
-/* The libFuzzer entry point (libFuzzer ships no header declaring it). */
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const uint32_t ecalls[] = {IBBE_ECALL_LOAD,         IBBE_ECALL_EXTRACT,

@@ -8,8 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The libFuzzer entry point (libFuzzer ships no header declaring it). */
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+#include "common/fuzz_target.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/fuzz_target.h"
+
 static void same_or_abort(uint8_t *enc, size_t len, const uint8_t *data, size_t size)
 {
     if (len != size || memcmp(enc, data, size) != 0)
@@ -31,9 +33,6 @@ static ibbe_group *host_group(void)
     wire_writer_free(&w);
     return g;
 }
-
-/* The libFuzzer entry point (libFuzzer ships no header declaring it). */
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

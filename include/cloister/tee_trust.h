@@ -39,7 +39,7 @@
 #define TEE_REPORT_LEN (TEE_REPORT_BODY_LEN + TEE_KEY_ID_LEN + 32) /* body, key id, MAC */
 
 /* Where cloister keeps per-user state: $CLOISTER_HOME, else ~/.local/share/cloister. */
-CLOISTER_API int tee_home_dir(char *out, size_t cap);
+CLOISTER_API int tee_home_dir(char *out, size_t cap, struct cloister_err *err);
 
 /* ---------------------------------------------------------------------------------------
  * Signed config: the limits an enclave runs with, part of its measurement.

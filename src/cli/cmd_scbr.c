@@ -223,7 +223,7 @@ static int keys_dir(const char *given, char *out, size_t cap)
         return CLI_OK;
     }
     char home[4096];
-    if (tee_home_dir(home, sizeof home) != 0)
+    if (tee_home_dir(home, sizeof home, NULL) != 0)
         return cli_fail("--keys: no default ($CLOISTER_HOME and $HOME unset)");
     if ((size_t)snprintf(out, cap, "%s/scbr-keys", home) >= cap)
         return cli_fail("--keys: path too long");
@@ -329,7 +329,7 @@ static int cmd_router(int argc, char **argv)
         return cli_fail("%s", terr.msg);
     if (sign_key) {
         const char *dir = state;
-        if (!dir && tee_home_dir(home, sizeof home) == 0)
+        if (!dir && tee_home_dir(home, sizeof home, NULL) == 0)
             dir = home;
         if (!dir || file_mkdirs(dir, 0700) != 0)
             return cli_fail("no directory for the signature");

@@ -188,13 +188,13 @@ static void home_directory(void **state)
     char saved[4096], saved_home[4096], out[4096];
     snprintf(saved, sizeof saved, "%s", getenv("CLOISTER_HOME"));
     snprintf(saved_home, sizeof saved_home, "%s", getenv("HOME") ? getenv("HOME") : "/");
-    assert_int_equal(tee_home_dir(out, sizeof out), 0);
+    assert_int_equal(tee_home_dir(out, sizeof out, NULL), 0);
     assert_string_equal(out, saved);
     unsetenv("CLOISTER_HOME");
     setenv("HOME", "/nonexistent/user", 1);
-    assert_int_equal(tee_home_dir(out, sizeof out), 0);
+    assert_int_equal(tee_home_dir(out, sizeof out, NULL), 0);
     assert_string_equal(out, "/nonexistent/user/.local/share/cloister");
-    assert_int_equal(tee_home_dir(out, 10), -1);
+    assert_int_equal(tee_home_dir(out, 10, NULL), CLOISTER_E_TOO_BIG);
     setenv("CLOISTER_HOME", saved, 1);
     setenv("HOME", saved_home, 1);
 }

@@ -102,9 +102,7 @@ static int choose_signature(ibbe_admin *a, const struct ibbe_admin_options *o,
         ;
     else if (o->home)
         rc = dev_signature(a, o->home, image, len, err);
-    else if (tee_home_dir(home, sizeof home) != 0)
-        rc = cloister_errf(err, CLOISTER_E_NOT_FOUND, "cannot find the cloister home directory");
-    else
+    else if ((rc = tee_home_dir(home, sizeof home, err)) == CLOISTER_OK)
         rc = dev_signature(a, home, image, len, err);
     free(image);
     return rc;

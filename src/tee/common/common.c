@@ -20,7 +20,7 @@ int tee_errno_code(int e)
     return e == ENOENT ? CLOISTER_E_NOT_FOUND : CLOISTER_E_SYSTEM;
 }
 
-int tee_home_dir(char *out, size_t cap)
+int tee_home_dir(char *out, size_t cap, struct cloister_err *err)
 {
     const char *env = getenv("CLOISTER_HOME");
     int n;
@@ -33,9 +33,12 @@ int tee_home_dir(char *out, size_t cap)
             home = pw ? pw->pw_dir : NULL;
         }
         if (!home)
-            return -1;
+            return cloister_errf(err, CLOISTER_E_NOT_FOUND,
+                                 "cannot find the cloister home directory: set CLOISTER_HOME");
         n = snprintf(out, cap, "%s/.local/share/cloister", home);
     }
-    return n < 0 || (size_t)n >= cap ? -1 : 0;
+    if (n < 0 || (size_t)n >= cap)
+        return cloister_errf(err, CLOISTER_E_TOO_BIG, "the cloister home directory is too long");
+    return CLOISTER_OK;
 }
 

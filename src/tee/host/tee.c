@@ -149,8 +149,11 @@ static int resolve(struct tee_enclave *e, const struct tee_options *o, struct cl
                              "and '.' is needed (it names the store)",
                              o->image);
     char home[4096];
-    if (!o->home && tee_home_dir(home, sizeof home) != 0)
-        return cloister_errf(err, CLOISTER_E_NOT_FOUND, "no home directory: set CLOISTER_HOME");
+    if (!o->home) {
+        int rc = tee_home_dir(home, sizeof home, err);
+        if (rc != CLOISTER_OK)
+            return rc;
+    }
     e->image_path = strdup(o->image);
     e->sig_path = o->signature ? strdup(o->signature) : dup_printf("%s.sig", o->image);
     e->home = strdup(o->home ? o->home : home);

@@ -249,11 +249,8 @@ tee_platform *tee_platform_open(const char *home, struct cloister_err *err)
 {
     char home_buf[PATH_MAX];
     if (!home) {
-        if (tee_home_dir(home_buf, sizeof home_buf)) {
-            cloister_errf(err, CLOISTER_E_NOT_FOUND,
-                          "cannot find the cloister home directory: set CLOISTER_HOME");
+        if (tee_home_dir(home_buf, sizeof home_buf, err) != CLOISTER_OK)
             return NULL;
-        }
         home = home_buf;
     }
     if (file_mkdirs(home, 0700)) {

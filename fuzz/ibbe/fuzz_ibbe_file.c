@@ -8,11 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/fuzz_target.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
         return 0;
-    const char *err = NULL;
+    struct cloister_err err;
     const uint8_t *in = data + 1;
     size_t n = size - 1;
     switch (data[0] % 3) {
@@ -25,7 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (ibbe_usk_encode(id, &usk, &enc, &len) != 0 || len != n || memcmp(enc, in, n))
                 abort();
             free(enc);
-        } else if (!err || !*err) {
+        } else if (err.code >= 0 || !err.msg[0]) {
             abort();
         }
         break;
@@ -39,23 +41,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         if (ibbe_file_open(key, in, n, &pt, &ptlen, &err) == 0)
             abort(); /* a forgery under an unknown key */
-        if (!err || !*err)
+        if (err.code >= 0 || !err.msg[0])
             abort();
         break;
     }
     default: {
-        char *text = malloc(n + 1), **ids, msg[160];
+        char *text = malloc(n + 1), **ids;
         size_t count;
         if (!text)
             return 0;
         memcpy(text, in, n);
         text[n] = '\0';
-        if (ibbe_members_parse(text, n, &ids, &count, msg, sizeof msg) == 0) {
+        if (ibbe_members_parse(text, n, &ids, &count, &err) == 0) {
             for (size_t i = 0; i < count; i++)
                 if (!ibbe_id_valid(ids[i]))
                     abort();
             free(ids);
-        } else if (!msg[0]) {
+        } else if (err.code >= 0 || !err.msg[0]) {
             abort();
         }
         free(text);

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/fuzz_target.h"
+
 static void same_or_abort(uint8_t *enc, size_t len, const uint8_t *data, size_t size)
 {
     if (len != size || memcmp(enc, data, size) != 0)
@@ -18,7 +20,7 @@ static void same_or_abort(uint8_t *enc, size_t len, const uint8_t *data, size_t 
 static ibbe_group *host_group(void)
 {
     struct wire_writer w;
-    const char *err;
+    struct cloister_err err;
     ibbe_group *g = NULL;
     wire_writer_init(&w);
     wire_put_header(&w, "CIGR", 1);
@@ -36,7 +38,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1)
         return 0;
-    const char *err = NULL;
+    struct cloister_err err;
     uint8_t *enc;
     size_t len;
     const uint8_t *in = data + 1;
@@ -49,7 +51,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 abort();
             same_or_abort(enc, len, in, n);
             ibbe_group_free(g);
-        } else if (!err || !*err) {
+        } else if (err.code >= 0 || !err.msg[0]) {
             abort();
         }
         break;
@@ -62,7 +64,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 ibbe_partition_record_bytes(g, part) != len)
                 abort();
             same_or_abort(enc, len, in, n);
-        } else if (!err || !*err) {
+        } else if (err.code >= 0 || !err.msg[0]) {
             abort();
         }
         ibbe_group_free(g);
@@ -75,7 +77,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 abort();
             same_or_abort(enc, len, in, n);
             ibbe_pk_free(pk);
-        } else if (!err || !*err) {
+        } else if (err.code >= 0 || !err.msg[0]) {
             abort();
         }
         break;

@@ -1,5 +1,6 @@
 /* ibbe.h -- IBBE-SGX: group keys for large groups with Delerablée's identity-based broadcast
- * encryption (ASIACRYPT 2007) and the master secret γ kept in an enclave (Contiu et al., DSN 2018).
+ * encryption (ASIACRYPT 2007) and the master secret γ kept in an enclave (Contiu et al.,
+ * DSN 2018).
  *
  * Curve and placement (see /work/shared/reference/ibbe.md): BLS12-381 with h, its powers
  * h^{γ^i}, C2 and C3 in G1 and g, w = g^γ, user keys and C1 in G2; v = e(h, g). Identities
@@ -17,12 +18,22 @@
  * HKDF(b), the group name, partition index and epoch as associated data. The epoch grows by
  * one whenever gk changes (every removal), so a reader can tell which gk sealed a file.
  *
- * Errors: functions return 0 or -1; those taking `const char **err` set it to a static
- * English message on failure (never containing a secret). Every secret (γ, k, gk, b, user
- * keys) is wiped once used. */
+ * Errors: functions taking a `struct cloister_err *err` (may be NULL) return CLOISTER_OK or a
+ * negative CLOISTER_E_* code and fill err (error.h): INVALID for malformed input (a record, a
+ * file, an identity), NOT_FOUND for a missing group, member or file, EXISTS for a duplicate,
+ * DENIED when a MAC or a consistency check refuses (tampered or stale data, wrong key), STATE
+ * for a step out of order, SYSTEM for I/O. Messages never contain a secret. The algorithms
+ * without err (encodings, polynomials, encryption) return 0 or -1: nothing more to say. Every
+ * secret (k, gk, b, user keys) is wiped once used.
+ *
+ * The enclave side (γ: setup, extract, enclave encrypt, group create/add/remove) is not in
+ * libcloister: it is built only into the `ibbe` enclave image (src/ibbe/enclave); programs
+ * reach it through ibbe_admin.h. Members use ibbe_client.h. */
 #ifndef CLOISTER_IBBE_H
 #define CLOISTER_IBBE_H
 
+#include <cloister/error.h>
+#include <cloister/export.h>
 #include <cloister/pairing.h>
 
 #include <stdbool.h>
@@ -41,33 +52,36 @@
 /* ---- public side: identities, public key, polynomials, encrypt, user decrypt ------------ */
 
 /* An identity is 1..IBBE_ID_MAX bytes without NUL or newline. */
-bool ibbe_id_valid(const char *id);
+CLOISTER_API bool ibbe_id_valid(const char *id);
 /* H(id) in Fr*; -1 when id is invalid (or, with probability 2^-255, hashes to zero). */
-int ibbe_hash_id(bls_fr *out, const char *id);
+CLOISTER_API int ibbe_hash_id(bls_fr *out, const char *id);
 
 typedef struct ibbe_pk ibbe_pk;
 /* The largest set the key encrypts to: the partition size n it was set up with. */
-size_t ibbe_pk_capacity(const ibbe_pk *pk);
+CLOISTER_API size_t ibbe_pk_capacity(const ibbe_pk *pk);
 /* Wire record "CIPK" v1: n, h, g, w, h^{γ^1..n} (compressed). *out is malloc'd. */
-int ibbe_pk_encode(const ibbe_pk *pk, uint8_t **out, size_t *len);
+CLOISTER_API int ibbe_pk_encode(const ibbe_pk *pk, uint8_t **out, size_t *len);
 /* Bounds-checked, every point subgroup-checked; v is recomputed as e(h, g). */
-int ibbe_pk_decode(ibbe_pk **out, const uint8_t *buf, size_t len, const char **err);
-void ibbe_pk_free(ibbe_pk *pk);
+CLOISTER_API int ibbe_pk_decode(ibbe_pk **out, const uint8_t *buf, size_t len,
+                                struct cloister_err *err);
+CLOISTER_API void ibbe_pk_free(ibbe_pk *pk);
 
 struct ibbe_usk {
     bls_g2 d; /* g^{1/(γ + H(ID))} */
 };
-void ibbe_usk_to_bytes(uint8_t out[IBBE_USK_BYTES], const struct ibbe_usk *usk);
-int ibbe_usk_from_bytes(struct ibbe_usk *usk, const uint8_t in[IBBE_USK_BYTES]);
+CLOISTER_API void ibbe_usk_to_bytes(uint8_t out[IBBE_USK_BYTES], const struct ibbe_usk *usk);
+CLOISTER_API int ibbe_usk_from_bytes(struct ibbe_usk *usk, const uint8_t in[IBBE_USK_BYTES]);
 
 struct ibbe_header {
     bls_g2 c1; /* w^{-k} */
     bls_g1 c2; /* h^{k P(γ)} */
     bls_g1 c3; /* h^{P(γ)}: the header for k = 1, kept so the enclave can add and remove */
 };
-void ibbe_header_to_bytes(uint8_t out[IBBE_HEADER_BYTES], const struct ibbe_header *hdr);
-int ibbe_header_from_bytes(struct ibbe_header *hdr, const uint8_t in[IBBE_HEADER_BYTES],
-                           const char **err);
+CLOISTER_API void ibbe_header_to_bytes(uint8_t out[IBBE_HEADER_BYTES],
+                                       const struct ibbe_header *hdr);
+CLOISTER_API int ibbe_header_from_bytes(struct ibbe_header *hdr,
+                                        const uint8_t in[IBBE_HEADER_BYTES],
+                                        struct cloister_err *err);
 
 /* A set's polynomial P(x) = ∏(x + H_i): monic, coef[0..degree], coef[degree] = 1. */
 struct ibbe_poly {
@@ -75,91 +89,51 @@ struct ibbe_poly {
     bls_fr *coef;
 };
 /* O(s²) expansion from the hashes. */
-int ibbe_poly_from_hashes(struct ibbe_poly *p, const bls_fr *hashes, size_t s);
+CLOISTER_API int ibbe_poly_from_hashes(struct ibbe_poly *p, const bls_fr *hashes, size_t s);
 /* P ← P·(x + a) and P ← P/(x + a) in O(degree): follow a membership change. div fails when
  * -a is not a root. */
-int ibbe_poly_mul_root(struct ibbe_poly *p, const bls_fr *a);
-int ibbe_poly_div_root(struct ibbe_poly *p, const bls_fr *a);
-void ibbe_poly_free(struct ibbe_poly *p);
+CLOISTER_API int ibbe_poly_mul_root(struct ibbe_poly *p, const bls_fr *a);
+CLOISTER_API int ibbe_poly_div_root(struct ibbe_poly *p, const bls_fr *a);
+CLOISTER_API void ibbe_poly_free(struct ibbe_poly *p);
 
 /* Public Encrypt (no γ): O(s²) field operations and one MSM of size s + 1; fills the header
  * and the broadcast key b. 1 <= s <= capacity; hashes must be distinct. */
-int ibbe_encrypt_public(const ibbe_pk *pk, const bls_fr *hashes, size_t s,
-                        struct ibbe_header *hdr, uint8_t key[IBBE_KEY_LEN]);
+CLOISTER_API int ibbe_encrypt_public(const ibbe_pk *pk, const bls_fr *hashes, size_t s,
+                                     struct ibbe_header *hdr, uint8_t key[IBBE_KEY_LEN]);
 /* Member decrypt: P is the polynomial of the header's set, mine = H(my ID) one of its roots.
  * O(s): synthetic division, one G1 MSM of size s - 1, one product of two pairings. */
-int ibbe_decrypt_user(const ibbe_pk *pk, const struct ibbe_poly *p, const bls_fr *mine,
-                      const struct ibbe_usk *usk, const struct ibbe_header *hdr,
-                      uint8_t key[IBBE_KEY_LEN]);
-
-/* ---- enclave side: the master secret γ ---------------------------------------------------- */
-
-typedef struct ibbe_msk ibbe_msk;
-/* Setup with partition size n (1..IBBE_PARTITION_MAX): fresh γ and generators; the powers of
- * h are computed with a fixed-base table. */
-int ibbe_setup(size_t n, ibbe_msk **msk, ibbe_pk **pk);
-/* γ as 32 bytes (for sealing) and back, with the public key it belongs to (checked: w = g^γ). */
-void ibbe_msk_to_bytes(uint8_t out[BLS_FR_BYTES], const ibbe_msk *msk);
-int ibbe_msk_from_bytes(ibbe_msk **msk, const uint8_t in[BLS_FR_BYTES], const ibbe_pk *pk);
-void ibbe_msk_free(ibbe_msk *msk); /* wipes γ */
-/* The master key borrows the public key it was made with: free it before the public key. */
-/* User key g^{1/(γ + H(id))}. */
-int ibbe_extract(const ibbe_msk *msk, const char *id, struct ibbe_usk *usk);
-/* Enclave Encrypt in O(s) with γ: the same header and key distribution as the public one. */
-int ibbe_encrypt(const ibbe_msk *msk, const bls_fr *hashes, size_t s, struct ibbe_header *hdr,
-                 uint8_t key[IBBE_KEY_LEN]);
-/* Admin decrypt with γ: b = KDF(e(C2^{1/P(γ)}, g)). O(s). */
-int ibbe_decrypt_admin(const ibbe_msk *msk, const bls_fr *hashes, size_t s,
-                       const struct ibbe_header *hdr, uint8_t key[IBBE_KEY_LEN]);
+CLOISTER_API CLOISTER_MUST_CHECK int ibbe_decrypt_user(const ibbe_pk *pk, const struct ibbe_poly *p,
+                                                       const bls_fr *mine,
+                                                       const struct ibbe_usk *usk,
+                                                       const struct ibbe_header *hdr,
+                                                       uint8_t key[IBBE_KEY_LEN]);
 
 /* ---- groups --------------------------------------------------------------------------------
  * An ibbe_group holds a group's public state (what the store keeps: members, headers, wrapped
  * keys). The admin operations (enclave side) also keep gk in it; public decoding never does. */
 typedef struct ibbe_group ibbe_group;
 
-bool ibbe_group_name_valid(const char *name);
-/* The admin operations below leave g unchanged when they refuse their input (bad name or
- * identity, duplicate, not a member); after an internal failure (out of memory, CSPRNG) g
- * must be discarded and reloaded from the store. */
-/* Create: gk fresh, members cut into ⌈N/n⌉ partitions (n = the PK's capacity). O(N). */
-int ibbe_group_create(const ibbe_msk *msk, const char *name, const char *const *ids,
-                      size_t count, ibbe_group **out, const char **err);
-/* Add: into the first partition with room (C2, C3 raised to γ + H(u)), or a new partition
- * wrapping the current gk. O(1) group operations; gk and epoch unchanged. */
-int ibbe_group_add(const ibbe_msk *msk, ibbe_group *g, const char *id, const char **err);
-/* Remove: fresh gk, epoch + 1, C3 ← C3^{1/(γ + H(u))} in the user's partition, then every
- * partition re-keyed (new k, C1, C2, wrapped gk). O(m). When the group gets sparse (see
- * IBBE_REPARTITION below) it is re-partitioned instead: O(N). */
-int ibbe_group_remove(const ibbe_msk *msk, ibbe_group *g, const char *id, const char **err);
-/* Several removals sharing one fresh gk and one re-keying (O(count + m)); refused as a whole
- * when one id is not a member, appears twice, or nobody would be left. */
-int ibbe_group_remove_many(const ibbe_msk *msk, ibbe_group *g, const char *const *ids,
-                           size_t count, const char **err);
-/* Re-partition when members < partitions × n / IBBE_REPARTITION_DIVISOR and fewer partitions
- * would do: the average partition is then less than half full. */
-#define IBBE_REPARTITION_DIVISOR 2
-/* Admin load of a group decoded from the store: checks every C3 against its member list and
- * recovers gk by admin decryption (every partition's wrap must open to the same gk). */
-int ibbe_group_admin_open(const ibbe_msk *msk, ibbe_group *g, const char **err);
+CLOISTER_API bool ibbe_group_name_valid(const char *name);
 /* The group key as the admin holds it; -1 when g carries none (decoded, not opened). */
-int ibbe_group_key(const ibbe_group *g, uint8_t gk[IBBE_KEY_LEN]);
+CLOISTER_API int ibbe_group_key(const ibbe_group *g, uint8_t gk[IBBE_KEY_LEN]);
 
 /* Member decrypt of the group key (public key, group state, own key): finds the member's
  * partition, expands its polynomial (O(n²)), decrypts the header and opens the wrap. */
-int ibbe_group_decrypt(const ibbe_pk *pk, const ibbe_group *g, const char *id,
-                       const struct ibbe_usk *usk, uint8_t gk[IBBE_KEY_LEN], uint64_t *epoch,
-                       const char **err);
+CLOISTER_API CLOISTER_MUST_CHECK int ibbe_group_decrypt(const ibbe_pk *pk, const ibbe_group *g,
+                                                        const char *id, const struct ibbe_usk *usk,
+                                                        uint8_t gk[IBBE_KEY_LEN], uint64_t *epoch,
+                                                        struct cloister_err *err);
 /* Read-only view. */
-const char *ibbe_group_name(const ibbe_group *g);
-uint64_t ibbe_group_epoch(const ibbe_group *g);
-size_t ibbe_group_capacity(const ibbe_group *g); /* n */
-size_t ibbe_group_partitions(const ibbe_group *g);
-size_t ibbe_group_size(const ibbe_group *g); /* members */
-size_t ibbe_group_partition_size(const ibbe_group *g, size_t part);
-const char *ibbe_group_member(const ibbe_group *g, size_t part, size_t i);
+CLOISTER_API const char *ibbe_group_name(const ibbe_group *g);
+CLOISTER_API uint64_t ibbe_group_epoch(const ibbe_group *g);
+CLOISTER_API size_t ibbe_group_capacity(const ibbe_group *g); /* n */
+CLOISTER_API size_t ibbe_group_partitions(const ibbe_group *g);
+CLOISTER_API size_t ibbe_group_size(const ibbe_group *g); /* members */
+CLOISTER_API size_t ibbe_group_partition_size(const ibbe_group *g, size_t part);
+CLOISTER_API const char *ibbe_group_member(const ibbe_group *g, size_t part, size_t i);
 /* The partition holding id, or -1. */
-long ibbe_group_find(const ibbe_group *g, const char *id);
-void ibbe_group_free(ibbe_group *g); /* wipes gk */
+CLOISTER_API long ibbe_group_find(const ibbe_group *g, const char *id);
+CLOISTER_API void ibbe_group_free(ibbe_group *g); /* wipes gk */
 
 /* Wire records (the store's files): the group record "CIGR" v1 (name, epoch, n, partition
  * count) and one partition record "CIPA" v1 per partition (index, epoch, C1 C2 C3, wrapped gk,
@@ -167,14 +141,16 @@ void ibbe_group_free(ibbe_group *g); /* wipes gk */
  *     6 + varint(index) + 8 + IBBE_HEADER_BYTES + IBBE_WRAP_BYTES + varint(count)
  *       + Σ (varint(len(id)) + len(id))
  * i.e. 252 bytes of cryptographic metadata per partition plus the member list. */
-int ibbe_group_encode_meta(const ibbe_group *g, uint8_t **out, size_t *len);
-int ibbe_group_encode_partition(const ibbe_group *g, size_t part, uint8_t **out, size_t *len);
+CLOISTER_API int ibbe_group_encode_meta(const ibbe_group *g, uint8_t **out, size_t *len);
+CLOISTER_API int ibbe_group_encode_partition(const ibbe_group *g, size_t part, uint8_t **out,
+                                             size_t *len);
 /* Decoding: the group record first, then each partition record in order. */
-int ibbe_group_decode_meta(ibbe_group **out, const uint8_t *buf, size_t len, const char **err);
-int ibbe_group_decode_partition(ibbe_group *g, size_t part, const uint8_t *buf, size_t len,
-                                const char **err);
+CLOISTER_API int ibbe_group_decode_meta(ibbe_group **out, const uint8_t *buf, size_t len,
+                                        struct cloister_err *err);
+CLOISTER_API int ibbe_group_decode_partition(ibbe_group *g, size_t part, const uint8_t *buf,
+                                             size_t len, struct cloister_err *err);
 /* Size of partition part's record by the formula above. */
-size_t ibbe_partition_record_bytes(const ibbe_group *g, size_t part);
+CLOISTER_API size_t ibbe_partition_record_bytes(const ibbe_group *g, size_t part);
 
 /* ---- the store: the untrusted cloud ---------------------------------------------------------
  * A directory holding only public or encrypted data, one file per record, each replaced
@@ -184,35 +160,41 @@ size_t ibbe_partition_record_bytes(const ibbe_group *g, size_t part);
  *     DIR/groups/<group>/p<i>          partition i's record ("CIPA"), i = 0..m-1
  * Partitions are written before the group record, each carrying the epoch, so a reader that
  * races a writer sees mismatched epochs and is told so rather than decrypting stale data.
- * Errors name the file and the reason. */
+ * Errors name the file and the reason: NOT_FOUND for a missing file, SYSTEM for another I/O
+ * failure, INVALID (or the decoder's code) for a malformed record. */
 typedef struct ibbe_store ibbe_store;
-int ibbe_store_open(const char *dir, ibbe_store **out, const char **err); /* creates DIR */
-void ibbe_store_close(ibbe_store *s);
-int ibbe_store_save_pk(ibbe_store *s, const ibbe_pk *pk, const char **err);
-int ibbe_store_load_pk(ibbe_store *s, ibbe_pk **pk, const char **err);
+/* Opens the store at DIR, creating the directory when needed. */
+CLOISTER_API int ibbe_store_open(const char *dir, ibbe_store **out, struct cloister_err *err);
+CLOISTER_API void ibbe_store_close(ibbe_store *s);
+CLOISTER_API int ibbe_store_save_pk(ibbe_store *s, const ibbe_pk *pk, struct cloister_err *err);
+CLOISTER_API int ibbe_store_load_pk(ibbe_store *s, ibbe_pk **pk, struct cloister_err *err);
 /* Every partition, then the group record; partition files past the last are deleted. */
-int ibbe_store_save_group(ibbe_store *s, const ibbe_group *g, const char **err);
+CLOISTER_API int ibbe_store_save_group(ibbe_store *s, const ibbe_group *g,
+                                       struct cloister_err *err);
 /* One partition and the group record: what an add changes. */
-int ibbe_store_save_partition(ibbe_store *s, const ibbe_group *g, size_t part,
-                              const char **err);
-int ibbe_store_load_group(ibbe_store *s, const char *name, ibbe_group **g, const char **err);
+CLOISTER_API int ibbe_store_save_partition(ibbe_store *s, const ibbe_group *g, size_t part,
+                                           struct cloister_err *err);
+CLOISTER_API int ibbe_store_load_group(ibbe_store *s, const char *name, ibbe_group **g,
+                                       struct cloister_err *err);
 /* Bytes of the group's files (group record and partitions), or -1. */
-long long ibbe_store_group_bytes(ibbe_store *s, const char *name);
+CLOISTER_API long long ibbe_store_group_bytes(ibbe_store *s, const char *name);
 /* A member's view: the group record and only the partition listing id (found by a scan of the
  * raw records; only that one is decoded), enough for ibbe_group_decrypt. O(n) work, not O(N). */
-int ibbe_store_load_member(ibbe_store *s, const char *name, const char *id, ibbe_group **g,
-                           const char **err);
+CLOISTER_API int ibbe_store_load_member(ibbe_store *s, const char *name, const char *id,
+                                        ibbe_group **g, struct cloister_err *err);
 /* Raw records for the enclave driver (part -1: the group record); trim deletes the partition
  * files from index `partitions` on. */
-int ibbe_store_read_raw(ibbe_store *s, const char *name, long part, uint8_t **buf, size_t *len,
-                        const char **err);
-int ibbe_store_write_raw(ibbe_store *s, const char *name, long part, const uint8_t *buf,
-                         size_t len, const char **err);
-void ibbe_store_trim(ibbe_store *s, const char *name, size_t partitions);
-/* DIR/ibbe.msk.sealed, the enclave-sealed master secret; load fails with errno ENOENT when
- * there is none. */
-int ibbe_store_save_sealed(ibbe_store *s, const uint8_t *blob, size_t len, const char **err);
-int ibbe_store_load_sealed(ibbe_store *s, uint8_t **blob, size_t *len, const char **err);
+CLOISTER_API int ibbe_store_read_raw(ibbe_store *s, const char *name, long part, uint8_t **buf,
+                                     size_t *len, struct cloister_err *err);
+CLOISTER_API int ibbe_store_write_raw(ibbe_store *s, const char *name, long part,
+                                      const uint8_t *buf, size_t len, struct cloister_err *err);
+CLOISTER_API void ibbe_store_trim(ibbe_store *s, const char *name, size_t partitions);
+/* DIR/ibbe.msk.sealed, the enclave-sealed master secret; load fails with NOT_FOUND when there
+ * is none. */
+CLOISTER_API int ibbe_store_save_sealed(ibbe_store *s, const uint8_t *blob, size_t len,
+                                        struct cloister_err *err);
+CLOISTER_API int ibbe_store_load_sealed(ibbe_store *s, uint8_t **blob, size_t *len,
+                                        struct cloister_err *err);
 
 /* ---- hybrid-encryption baselines (what the paper compared against) -----------------------
  * gk wrapped for every member under the member's public key: RSA-2048 OAEP (SHA-256, the
@@ -232,44 +214,52 @@ struct ibbe_he_member {
     size_t pub_len;
 };
 /* A member key pair (malloc'd; the secret is DER PKCS#8 for RSA, 32 bytes for HPKE). */
-int ibbe_he_keypair(enum ibbe_he_scheme scheme, uint8_t **pub, size_t *pub_len, uint8_t **sec,
-                    size_t *sec_len);
-int ibbe_he_create(enum ibbe_he_scheme scheme, const char *name, size_t chunk,
-                   const struct ibbe_he_member *members, size_t count, ibbe_he_group **out,
-                   const char **err);
-int ibbe_he_add(ibbe_he_group *g, const struct ibbe_he_member *member, const char **err);
-int ibbe_he_remove(ibbe_he_group *g, const char *id, const char **err);
-int ibbe_he_decrypt(const ibbe_he_group *g, const char *id, const uint8_t *sec, size_t sec_len,
-                    uint8_t gk[IBBE_KEY_LEN], const char **err);
-int ibbe_he_key(const ibbe_he_group *g, uint8_t gk[IBBE_KEY_LEN]);
-const char *ibbe_he_name(const ibbe_he_group *g);
-uint64_t ibbe_he_epoch(const ibbe_he_group *g);
-size_t ibbe_he_size(const ibbe_he_group *g);
-size_t ibbe_he_chunks(const ibbe_he_group *g);
-void ibbe_he_free(ibbe_he_group *g);
-int ibbe_he_encode_meta(const ibbe_he_group *g, uint8_t **out, size_t *len);
-int ibbe_he_encode_chunk(const ibbe_he_group *g, size_t chunk, uint8_t **out, size_t *len);
-int ibbe_he_decode_meta(ibbe_he_group **out, const uint8_t *buf, size_t len, const char **err);
-int ibbe_he_decode_chunk(ibbe_he_group *g, size_t chunk, const uint8_t *buf, size_t len,
-                         const char **err);
-int ibbe_store_save_he(ibbe_store *s, const ibbe_he_group *g, const char **err);
-int ibbe_store_load_he(ibbe_store *s, const char *name, ibbe_he_group **g, const char **err);
-long long ibbe_store_he_bytes(ibbe_store *s, const char *name);
+CLOISTER_API int ibbe_he_keypair(enum ibbe_he_scheme scheme, uint8_t **pub, size_t *pub_len,
+                                 uint8_t **sec, size_t *sec_len);
+CLOISTER_API int ibbe_he_create(enum ibbe_he_scheme scheme, const char *name, size_t chunk,
+                                const struct ibbe_he_member *members, size_t count,
+                                ibbe_he_group **out, struct cloister_err *err);
+CLOISTER_API int ibbe_he_add(ibbe_he_group *g, const struct ibbe_he_member *member,
+                             struct cloister_err *err);
+CLOISTER_API int ibbe_he_remove(ibbe_he_group *g, const char *id, struct cloister_err *err);
+CLOISTER_API CLOISTER_MUST_CHECK int ibbe_he_decrypt(const ibbe_he_group *g, const char *id,
+                                                     const uint8_t *sec, size_t sec_len,
+                                                     uint8_t gk[IBBE_KEY_LEN],
+                                                     struct cloister_err *err);
+CLOISTER_API int ibbe_he_key(const ibbe_he_group *g, uint8_t gk[IBBE_KEY_LEN]);
+CLOISTER_API const char *ibbe_he_name(const ibbe_he_group *g);
+CLOISTER_API uint64_t ibbe_he_epoch(const ibbe_he_group *g);
+CLOISTER_API size_t ibbe_he_size(const ibbe_he_group *g);
+CLOISTER_API size_t ibbe_he_chunks(const ibbe_he_group *g);
+CLOISTER_API void ibbe_he_free(ibbe_he_group *g);
+CLOISTER_API int ibbe_he_encode_meta(const ibbe_he_group *g, uint8_t **out, size_t *len);
+CLOISTER_API int ibbe_he_encode_chunk(const ibbe_he_group *g, size_t chunk, uint8_t **out,
+                                      size_t *len);
+CLOISTER_API int ibbe_he_decode_meta(ibbe_he_group **out, const uint8_t *buf, size_t len,
+                                     struct cloister_err *err);
+CLOISTER_API int ibbe_he_decode_chunk(ibbe_he_group *g, size_t chunk, const uint8_t *buf,
+                                      size_t len, struct cloister_err *err);
+CLOISTER_API int ibbe_store_save_he(ibbe_store *s, const ibbe_he_group *g,
+                                    struct cloister_err *err);
+CLOISTER_API int ibbe_store_load_he(ibbe_store *s, const char *name, ibbe_he_group **g,
+                                    struct cloister_err *err);
+CLOISTER_API long long ibbe_store_he_bytes(ibbe_store *s, const char *name);
 
 /* ---- user key files and files shared with a group ------------------------------------------
  * User key record "CIUK" v1: str id, raw usk (IBBE_USK_BYTES). `extract --to PUBLIC` wraps
  * that record in an HPKE message ("CHPM", base mode, AES-256-GCM, info IBBE_USK_INFO, AAD the
  * identity) so only the user can read it: `cloister crypto hpke-open` recovers the record. */
 #define IBBE_USK_INFO "CLOISTER-IBBE-V01 user key"
-int ibbe_usk_encode(const char *id, const struct ibbe_usk *usk, uint8_t **out, size_t *len);
-int ibbe_usk_decode(char id[IBBE_ID_MAX + 1], struct ibbe_usk *usk, const uint8_t *buf,
-                    size_t len, const char **err);
+CLOISTER_API int ibbe_usk_encode(const char *id, const struct ibbe_usk *usk, uint8_t **out,
+                                 size_t *len);
+CLOISTER_API int ibbe_usk_decode(char id[IBBE_ID_MAX + 1], struct ibbe_usk *usk, const uint8_t *buf,
+                                 size_t len, struct cloister_err *err);
 
 /* A member list file: one identity per line; blank lines and lines starting with '#' are
  * skipped, a trailing '\r' is dropped. Parsed in place (ids point into text, which must end
  * with a NUL at text[len]); *ids is malloc'd. Errors name the line: "line 7: ...". */
-int ibbe_members_parse(char *text, size_t len, char ***ids, size_t *count, char *err,
-                       size_t errcap);
+CLOISTER_API int ibbe_members_parse(char *text, size_t len, char ***ids, size_t *count,
+                                    struct cloister_err *err);
 
 /* A file sealed for a group, "CIFL" v1:
  *     str group | u64 epoch | raw salt (32) | raw nonce (12) | ciphertext ‖ tag (rest)
@@ -284,16 +274,17 @@ struct ibbe_file_header {
     uint64_t epoch;
     uint8_t salt[IBBE_FILE_SALT_LEN];
 };
-int ibbe_file_key(uint8_t key[IBBE_KEY_LEN], const uint8_t gk[IBBE_KEY_LEN],
-                  const struct ibbe_file_header *h);
+CLOISTER_API int ibbe_file_key(uint8_t key[IBBE_KEY_LEN], const uint8_t gk[IBBE_KEY_LEN],
+                               const struct ibbe_file_header *h);
 /* *out is malloc'd: header, then the ciphertext. */
-int ibbe_file_seal(const uint8_t key[IBBE_KEY_LEN], const struct ibbe_file_header *h,
-                   const uint8_t *pt, size_t len, uint8_t **out, size_t *outlen);
+CLOISTER_API int ibbe_file_seal(const uint8_t key[IBBE_KEY_LEN], const struct ibbe_file_header *h,
+                                const uint8_t *pt, size_t len, uint8_t **out, size_t *outlen);
 /* The header alone (bounds-checked), to learn the group and epoch before finding the key. */
-int ibbe_file_parse(struct ibbe_file_header *h, const uint8_t *buf, size_t len,
-                    const char **err);
+CLOISTER_API int ibbe_file_parse(struct ibbe_file_header *h, const uint8_t *buf, size_t len,
+                                 struct cloister_err *err);
 /* *pt is malloc'd; refuses a wrong key or any altered byte. */
-int ibbe_file_open(const uint8_t key[IBBE_KEY_LEN], const uint8_t *buf, size_t len,
-                   uint8_t **pt, size_t *ptlen, const char **err);
+CLOISTER_API CLOISTER_MUST_CHECK int ibbe_file_open(const uint8_t key[IBBE_KEY_LEN],
+                                                    const uint8_t *buf, size_t len, uint8_t **pt,
+                                                    size_t *ptlen, struct cloister_err *err);
 
 #endif

@@ -13,7 +13,10 @@
  *
  * Errors are JSON {"error": "..."}: 400 malformed request, 401 missing or wrong token, 404 no
  * such route or group, 405 wrong method, 409 refused (already exists, not a member, ...),
- * 413 body over 64 MiB, 500 enclave or store failure. */
+ * 413 body over 64 MiB, 500 enclave or store failure.
+ *
+ * The daemon is the one part of IBBE needing libmicrohttpd, so it is its own library,
+ * libcloister_ibbe_serve (installed next to libcloister; link both and libmicrohttpd). */
 #ifndef CLOISTER_IBBE_SERVE_H
 #define CLOISTER_IBBE_SERVE_H
 
@@ -26,9 +29,9 @@
 typedef struct ibbe_server ibbe_server;
 
 /* Listens on "IPv4:PORT" (PORT 0: any free port); the admin must outlive the server. */
-int ibbe_server_start(ibbe_admin *a, const char *listen, const char *token, ibbe_server **out,
-                      const char **err);
-uint16_t ibbe_server_port(const ibbe_server *s);
-void ibbe_server_stop(ibbe_server *s);
+CLOISTER_API int ibbe_server_start(ibbe_admin *a, const char *listen, const char *token,
+                                   ibbe_server **out, struct cloister_err *err);
+CLOISTER_API uint16_t ibbe_server_port(const ibbe_server *s);
+CLOISTER_API void ibbe_server_stop(ibbe_server *s);
 
 #endif

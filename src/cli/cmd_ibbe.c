@@ -1,6 +1,7 @@
-/* cmd_ibbe.c -- `cloister ibbe`: IBBE-SGX group access control (include/cloister/ibbe.h,
- * ibbe_admin.h, docs/ibbe.md). State lives under --store DIR (the untrusted cloud: public key,
- * sealed master secret, group records).
+/* cmd_ibbe.c -- `cloister ibbe`: IBBE-SGX group access control (docs/ibbe.md). A thin layer:
+ * options in, one library call, the result printed. The admin verbs call ibbe_admin.h (and
+ * ibbe_serve.h), the user verbs ibbe_client.h, the workloads ibbe_trace.h. State lives under
+ * --store DIR (the untrusted cloud: public key, sealed master secret, group records).
  *
  *   admin side (drives the ibbe enclave, --tee proc|sim):
  *     setup    --partition-size N          γ drawn and sealed in the enclave
@@ -15,15 +16,15 @@
  *     trace    --from-git REPO             membership trace from a git history
  *     replay   TRACE                       replays a trace against a store, reports times
  *
- * The demo step creates a group of 10,000 members, shares a file, removes a member and shows
- * the removed member cannot open files sealed afterwards while the others can. */
+ * The demo step is in cmd_ibbe_demo.c. */
 #include <cloister/crypto.h>
 #include <cloister/ibbe_admin.h>
+#include <cloister/ibbe_client.h>
 #include <cloister/ibbe_serve.h>
+#include <cloister/ibbe_trace.h>
 #include <cloister/tee_enclave.h>
 
 #include <errno.h>
-#include <ftw.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -34,6 +35,7 @@
 #include <jansson.h>
 
 #include "cli/cli.h"
+#include "cli/cmd_ibbe.h"
 #include "crypto/hpke_wire.h"
 #include "util/fileio.h"
 #include "util/hex.h"
@@ -44,7 +46,7 @@ TEE_ENCLAVE_DECLARE(ibbe);
 #define DATA_FILE_MAX ((size_t)1 << 30)
 #define MEMBERS_FILE_MAX ((size_t)1 << 30)
 
-static double now_s(void)
+double cli_ibbe_now(void)
 {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
@@ -64,12 +66,12 @@ static void print_json(json_t *j)
         {"tee", OPT_STRING, &(tee), "proc|sim", "enclave backend (default $CLOISTER_TEE, else proc)", \
          0, 0, 0}
 
-static int open_admin(const char *store, const char *tee, ibbe_admin **a)
+int cli_ibbe_open_admin(const char *store, const char *tee, ibbe_admin **a)
 {
     struct ibbe_admin_options o = {.backend = tee, .enclave = &tee_enclave_ibbe};
-    const char *err;
+    struct cloister_err err;
     if (ibbe_admin_open(store, &o, a, &err) != 0)
-        return cli_fail("%s", err);
+        return cli_fail("%s", err.msg);
     return CLI_OK;
 }
 
@@ -108,13 +110,13 @@ static int cmd_setup(int argc, char **argv)
     if (rc != OPT_OK)
         return opt_exit_code(rc);
     ibbe_admin *a;
-    if ((rc = open_admin(store, tee, &a)) != CLI_OK)
+    if ((rc = cli_ibbe_open_admin(store, tee, &a)) != CLI_OK)
         return rc;
-    const char *err;
-    double t0 = now_s();
+    struct cloister_err err;
+    double t0 = cli_ibbe_now();
     if (ibbe_admin_setup(a, (size_t)n, &err) != 0)
-        rc = cli_fail("setup: %s", err);
-    double took = now_s() - t0;
+        rc = cli_fail("setup: %s", err.msg);
+    double took = cli_ibbe_now() - t0;
     if (rc == CLI_OK && json)
         print_json(json_pack("{s:s,s:I,s:f}", "store", store, "partition_size", (json_int_t)n,
                              "seconds", took));
@@ -158,14 +160,14 @@ static int cmd_extract(int argc, char **argv)
         recipient = pk;
     }
     ibbe_admin *a;
-    if ((rc = open_admin(store, tee, &a)) != CLI_OK)
+    if ((rc = cli_ibbe_open_admin(store, tee, &a)) != CLI_OK)
         return rc;
     uint8_t *key;
     size_t len;
-    const char *err;
+    struct cloister_err err;
     const char *ids[1] = {user};
     if (ibbe_admin_extract(a, ids, &recipient, 1, &key, &len, &err) != 0) {
-        rc = cli_fail("extract: %s", err);
+        rc = cli_fail("extract: %s", err.msg);
     } else {
         rc = write_file(out, key, len, 0600);
         crypto_wipe(key, len);
@@ -184,12 +186,12 @@ static int show_group(const char *store, const char *group, bool json)
 {
     ibbe_store *s;
     ibbe_group *g;
-    const char *err;
+    struct cloister_err err;
     if (ibbe_store_open(store, &s, &err) != 0)
-        return cli_fail("%s", err);
+        return cli_fail("%s", err.msg);
     if (ibbe_store_load_group(s, group, &g, &err) != 0) {
         ibbe_store_close(s);
-        return cli_fail("%s", err);
+        return cli_fail("%s", err.msg);
     }
     size_t m = ibbe_group_partitions(g);
     long long bytes = ibbe_store_group_bytes(s, group);
@@ -270,13 +272,13 @@ static int cmd_group(int argc, char **argv)
     if (create) {
         uint8_t *data;
         size_t len;
-        char err[160];
+        struct cloister_err err;
         if ((rc = read_file(members, MEMBERS_FILE_MAX, &data, &len)) != CLI_OK)
             return rc;
         text = (char *)data;
-        if (ibbe_members_parse(text, len, &ids, &count, err, sizeof err) != 0) {
+        if (ibbe_members_parse(text, len, &ids, &count, &err) != CLOISTER_OK) {
             free(text);
-            return cli_fail("%s: %s", members, err);
+            return cli_fail("%s: %s", members, err.msg);
         }
         if (count == 0) {
             free(text);
@@ -284,19 +286,19 @@ static int cmd_group(int argc, char **argv)
         }
     }
     ibbe_admin *a;
-    if ((rc = open_admin(store, tee, &a)) != CLI_OK) {
+    if ((rc = cli_ibbe_open_admin(store, tee, &a)) != CLI_OK) {
         free(ids);
         free(text);
         return rc;
     }
-    const char *err;
-    double t0 = now_s();
+    struct cloister_err err;
+    double t0 = cli_ibbe_now();
     int bad = create ? ibbe_admin_create(a, group, (const char *const *)ids, count, &err)
               : add  ? ibbe_admin_add(a, group, users.v, (size_t)users.n, &err)
                      : ibbe_admin_remove(a, group, users.v, (size_t)users.n, &err);
-    double took = now_s() - t0;
+    double took = cli_ibbe_now() - t0;
     if (bad)
-        rc = cli_fail("group %s: %s", sub, err);
+        rc = cli_fail("group %s: %s", sub, err.msg);
     else
         printf("group %s: %s %zu member%s in %.3f s\n", group,
                create ? "created with" : add ? "added" : "removed",
@@ -310,75 +312,17 @@ static int cmd_group(int argc, char **argv)
 
 /* ---- user side --------------------------------------------------------------------------------- */
 
-/* Loads a user key file: a "CIUK" record, or an HPKE message opened with the secret key file. */
-static int load_user_key(const char *path, const char *secret, const char *user,
-                         struct ibbe_usk *usk)
+/* The member's key (--key, --secret): a sealed key given without --secret is the usual
+ * mistake, so the refusal names the option. */
+static int member_key(const char *key, const char *secret, const char *user, struct ibbe_usk *usk,
+                      struct cloister_err *err)
 {
-    uint8_t *data, *pt = NULL;
-    size_t len;
-    const char *why;
-    char id[IBBE_ID_MAX + 1];
-    int rc = read_file(path, KEY_FILE_MAX, &data, &len);
-    if (rc != CLI_OK)
-        return rc;
-    struct hpke_message m;
-    if (hpke_wire_get_message(&m, data, len, &why) == 0) {
-        uint8_t sk[HPKE_SECRET_LEN], pk[HPKE_PUBLIC_LEN], *sd;
-        size_t sl;
-        if (!secret)
-            rc = cli_fail("%s: the key is HPKE-sealed: give --secret FILE", path);
-        else if ((rc = read_file(secret, KEY_FILE_MAX, &sd, &sl)) == CLI_OK) {
-            if (hpke_wire_get_secret(sk, pk, sd, sl, &why) != 0)
-                rc = cli_fail("%s: not an HPKE secret key file: %s", secret, why);
-            else if (m.ct_len < HPKE_TAG_LEN || !(pt = malloc(m.ct_len)) ||
-                     hpke_open(pt, m.aead, m.enc, sk, IBBE_USK_INFO, strlen(IBBE_USK_INFO), user,
-                               strlen(user), m.ct, m.ct_len, NULL) != 0)
-                rc = cli_fail("%s: does not open with %s for user '%s'", path, secret, user);
-            crypto_wipe(sk, sizeof sk);
-            crypto_wipe(sd, sl);
-            free(sd);
-        }
-        if (rc == CLI_OK && ibbe_usk_decode(id, usk, pt, m.ct_len - HPKE_TAG_LEN, &why) != 0)
-            rc = cli_fail("%s: %s", path, why);
-        if (pt)
-            crypto_wipe(pt, m.ct_len);
-        free(pt);
-    } else if (ibbe_usk_decode(id, usk, data, len, &why) != 0) {
-        rc = cli_fail("%s: %s", path, why);
+    int rc = ibbe_client_load_key(key, secret, user, usk, err);
+    if (rc == CLOISTER_E_DENIED && !secret) {
+        char why[CLOISTER_ERR_MAX];
+        snprintf(why, sizeof why, "%s", err->msg);
+        cloister_errf(err, rc, "%.200s (give --secret FILE)", why);
     }
-    crypto_wipe(data, len);
-    free(data);
-    if (rc == CLI_OK && strcmp(id, user) != 0)
-        rc = cli_fail("%s: a key of '%s', not of '%s'", path, id, user);
-    return rc;
-}
-
-#define WHY_MAX 512
-
-/* The user side of a group key: public key, the user's partition, the user's key. On failure
- * why says what went wrong (the caller prints it). */
-static int user_group_key(const char *store, const char *group, const char *user,
-                          const struct ibbe_usk *usk, uint8_t gk[IBBE_KEY_LEN], uint64_t *epoch,
-                          char why[WHY_MAX])
-{
-    ibbe_store *s;
-    ibbe_pk *pk = NULL;
-    ibbe_group *g = NULL;
-    const char *err;
-    int rc = CLI_FAIL;
-    if (ibbe_store_open(store, &s, &err) != 0) {
-        snprintf(why, WHY_MAX, "%s", err);
-        return rc;
-    }
-    if (ibbe_store_load_pk(s, &pk, &err) != 0 ||
-        ibbe_store_load_member(s, group, user, &g, &err) != 0 ||
-        ibbe_group_decrypt(pk, g, user, usk, gk, epoch, &err) != 0)
-        snprintf(why, WHY_MAX, "group %s, user %s: %s", group, user, err);
-    else
-        rc = CLI_OK;
-    ibbe_group_free(g);
-    ibbe_pk_free(pk);
-    ibbe_store_close(s);
     return rc;
 }
 
@@ -412,12 +356,12 @@ static int cmd_decrypt(int argc, char **argv)
     struct ibbe_usk usk;
     uint8_t gk[IBBE_KEY_LEN];
     uint64_t epoch = 0;
-    char why[WHY_MAX];
-    double t0 = now_s();
-    if ((rc = load_user_key(key, secret, user, &usk)) == CLI_OK)
-        if ((rc = user_group_key(store, group, user, &usk, gk, &epoch, why)) != CLI_OK)
-            cli_fail("%s", why);
-    double took = now_s() - t0;
+    struct cloister_err err;
+    double t0 = cli_ibbe_now();
+    if (member_key(key, secret, user, &usk, &err) != CLOISTER_OK ||
+        ibbe_client_group_key(store, group, user, &usk, gk, &epoch, &err) != CLOISTER_OK)
+        rc = cli_fail("%s", err.msg);
+    double took = cli_ibbe_now() - t0;
     if (rc == CLI_OK) {
         char hex[2 * IBBE_KEY_LEN + 1];
         hex_encode(hex, gk, IBBE_KEY_LEN);
@@ -451,13 +395,13 @@ static int cmd_seal(int argc, char **argv)
         return opt_exit_code(rc);
     uint8_t *pt, *ct;
     size_t len, ctlen;
-    const char *err;
+    struct cloister_err err;
     if ((rc = read_file(in, DATA_FILE_MAX, &pt, &len)) != CLI_OK)
         return rc;
     ibbe_admin *a;
-    if ((rc = open_admin(store, tee, &a)) == CLI_OK) {
+    if ((rc = cli_ibbe_open_admin(store, tee, &a)) == CLI_OK) {
         if (ibbe_admin_seal(a, group, pt, len, &ct, &ctlen, &err) != 0) {
-            rc = cli_fail("seal: %s", err);
+            rc = cli_fail("seal: %s", err.msg);
         } else {
             rc = write_file(out, ct, ctlen, 0644);
             free(ct);
@@ -467,36 +411,6 @@ static int cmd_seal(int argc, char **argv)
     if (rc == CLI_OK)
         printf("%s sealed for group %s into %s (%zu bytes)\n", in, group, out, ctlen);
     free(pt);
-    return rc;
-}
-
-/* A member opens a sealed file with the group key of its epoch (why as above). */
-static int user_open(const char *store, const char *group, const char *user,
-                     const struct ibbe_usk *usk, const uint8_t *buf, size_t len, uint8_t **pt,
-                     size_t *ptlen, char why[WHY_MAX])
-{
-    struct ibbe_file_header h;
-    const char *err;
-    uint8_t gk[IBBE_KEY_LEN], key[IBBE_KEY_LEN];
-    uint64_t epoch;
-    int rc = CLI_FAIL;
-    if (ibbe_file_parse(&h, buf, len, &err) != 0)
-        snprintf(why, WHY_MAX, "%s", err);
-    else if (strcmp(h.group, group) != 0)
-        snprintf(why, WHY_MAX, "the file is sealed for group '%s', not '%s'", h.group, group);
-    else if (user_group_key(store, group, user, usk, gk, &epoch, why) != CLI_OK)
-        ;
-    else if (epoch != h.epoch)
-        snprintf(why, WHY_MAX,
-                 "the file was sealed at epoch %llu; the group is at epoch %llu and its current "
-                 "key opens only files sealed since",
-                 (unsigned long long)h.epoch, (unsigned long long)epoch);
-    else if (ibbe_file_key(key, gk, &h) != 0 || ibbe_file_open(key, buf, len, pt, ptlen, &err) != 0)
-        snprintf(why, WHY_MAX, "%s", err);
-    else
-        rc = CLI_OK;
-    crypto_wipe(gk, sizeof gk);
-    crypto_wipe(key, sizeof key);
     return rc;
 }
 
@@ -528,23 +442,23 @@ static int cmd_open(int argc, char **argv)
         return rc;
     if (user) {
         struct ibbe_usk usk;
-        char why[WHY_MAX];
-        if ((rc = load_user_key(key, secret, user, &usk)) == CLI_OK)
-            if ((rc = user_open(store, group, user, &usk, buf, len, &pt, &ptlen, why)) !=
-                CLI_OK)
-                cli_fail("%s", why);
+        struct cloister_err err;
+        if (member_key(key, secret, user, &usk, &err) != CLOISTER_OK ||
+            ibbe_client_open_file(store, group, user, &usk, buf, len, &pt, &ptlen, &err) !=
+                CLOISTER_OK)
+            rc = cli_fail("%s", err.msg);
         crypto_wipe(&usk, sizeof usk);
     } else {
         ibbe_admin *a;
-        const char *err;
+        struct cloister_err err;
         struct ibbe_file_header h;
         if (ibbe_file_parse(&h, buf, len, &err) != 0)
-            rc = cli_fail("%s: %s", in, err);
+            rc = cli_fail("%s: %s", in, err.msg);
         else if (strcmp(h.group, group) != 0)
             rc = cli_fail("%s is sealed for group '%s', not '%s'", in, h.group, group);
-        else if ((rc = open_admin(store, tee, &a)) == CLI_OK) {
+        else if ((rc = cli_ibbe_open_admin(store, tee, &a)) == CLI_OK) {
             if (ibbe_admin_open_file(a, buf, len, &pt, &ptlen, &err) != 0)
-                rc = cli_fail("open: %s", err);
+                rc = cli_fail("open: %s", err.msg);
             ibbe_admin_close(a);
         }
     }
@@ -623,13 +537,13 @@ static int cmd_serve(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &stop, NULL); /* before any thread: they inherit the mask */
     ibbe_admin *a;
     ibbe_server *srv;
-    const char *err;
-    if ((rc = open_admin(store, tee, &a)) != CLI_OK) {
+    struct cloister_err err;
+    if ((rc = cli_ibbe_open_admin(store, tee, &a)) != CLI_OK) {
         crypto_wipe(token, sizeof token);
         return rc;
     }
     if (ibbe_server_start(a, listen, token, &srv, &err) != 0) {
-        rc = cli_fail("serve: %s", err);
+        rc = cli_fail("serve: %s", err.msg);
     } else {
         printf("ibbe admin serving %s on %s, port %u (Authorization: Bearer <token in %s>)\n",
                store, listen, (unsigned)ibbe_server_port(srv), token_file);
@@ -646,60 +560,6 @@ static int cmd_serve(int argc, char **argv)
 
 /* ---- traces ----------------------------------------------------------------------------------- */
 
-/* One git author (email) and the commits where they first and last appear. */
-struct author {
-    char *id;
-    size_t first, last;
-};
-
-static int cmp_author(const void *a, const void *b)
-{
-    return strcmp(((const struct author *)a)->id, ((const struct author *)b)->id);
-}
-
-/* Reads `git log --reverse --format=%ae` of repo: one email per commit, oldest first. */
-static int git_authors(const char *repo, char ***emails, size_t *count)
-{
-    char cmd[8192], *q = cmd;
-    q += snprintf(cmd, sizeof cmd, "git -C '");
-    for (const char *p = repo; *p && q < cmd + sizeof cmd - 64; p++)
-        q += *p == '\'' ? snprintf(q, 5, "'\\''") : snprintf(q, 2, "%c", *p);
-    snprintf(q, (size_t)(cmd + sizeof cmd - q), "' log --reverse --format=%%ae 2>/dev/null");
-    FILE *f = popen(cmd, "r");
-    if (!f)
-        return cli_fail("cannot run git: %s", strerror(errno));
-    char line[1024], **v = NULL;
-    size_t n = 0, cap = 0;
-    int rc = CLI_OK;
-    while (rc == CLI_OK && fgets(line, sizeof line, f)) {
-        line[strcspn(line, "\r\n")] = '\0';
-        if (!ibbe_id_valid(line))
-            snprintf(line, sizeof line, "unknown-author");
-        if (n == cap) {
-            char **grown = realloc(v, (cap = cap ? 2 * cap : 1024) * sizeof *v);
-            if (!grown) {
-                rc = cli_fail("out of memory");
-                break;
-            }
-            v = grown;
-        }
-        if (!(v[n++] = strdup(line)))
-            rc = cli_fail("out of memory");
-    }
-    int status = pclose(f);
-    if (rc == CLI_OK && (status != 0 || n == 0))
-        rc = cli_fail("%s: not a git repository with commits (git log failed)", repo);
-    if (rc != CLI_OK) {
-        for (size_t i = 0; i < n; i++)
-            free(v[i]);
-        free(v);
-        return rc;
-    }
-    *emails = v;
-    *count = n;
-    return CLI_OK;
-}
-
 static int cmd_trace(int argc, char **argv)
 {
     const char *repo = NULL, *out = NULL;
@@ -714,84 +574,47 @@ static int cmd_trace(int argc, char **argv)
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
-    char **emails;
-    size_t commits;
-    if ((rc = git_authors(repo, &emails, &commits)) != CLI_OK)
-        return rc;
-    struct author *au = malloc(commits * sizeof *au);
-    size_t na = 0;
-    for (size_t i = 0; au && i < commits; i++)
-        au[i] = (struct author){emails[i], i, i};
-    if (au) { /* first and last commit of each author: sort by id, merge equal ids */
-        qsort(au, commits, sizeof *au, cmp_author);
-        for (size_t i = 0; i < commits; i++) {
-            if (na && strcmp(au[na - 1].id, au[i].id) == 0) {
-                au[na - 1].first = au[i].first < au[na - 1].first ? au[i].first : au[na - 1].first;
-                au[na - 1].last = au[i].last > au[na - 1].last ? au[i].last : au[na - 1].last;
-            } else {
-                au[na++] = au[i];
-            }
-        }
-    }
-    char *text = NULL;
-    size_t textlen = 0;
-    FILE *mem = au ? open_memstream(&text, &textlen) : NULL;
-    if (!mem) {
-        rc = cli_fail("out of memory");
-    } else {
-        size_t adds = 0, removes = 0;
-        fprintf(mem, "# cloister ibbe trace v1: %zu commits of %s, %zu authors\n", commits, repo,
-                na);
-        /* walk the commits: adds at a first commit, removals after a last one (authors of the
-         * latest commit stay members) */
-        for (size_t c = 0; c < commits; c++) {
-            for (size_t i = 0; i < na; i++)
-                if (au[i].first == c) {
-                    fprintf(mem, "add %s\n", au[i].id);
-                    adds++;
-                }
-            for (size_t i = 0; i < na; i++)
-                if (au[i].last == c && c + 1 < commits) {
-                    fprintf(mem, "remove %s\n", au[i].id);
-                    removes++;
-                }
-        }
-        fclose(mem);
-        rc = out ? write_file(out, text, textlen, 0644)
-                 : (fwrite(text, 1, textlen, stdout) == textlen ? CLI_OK
-                                                                : cli_fail("cannot write stdout"));
-        if (rc == CLI_OK && out)
-            printf("trace of %zu commits: %zu adds, %zu removals written to %s\n", commits, adds,
-                   removes, out);
-        free(text);
-    }
-    for (size_t i = 0; i < commits; i++)
-        free(emails[i]);
-    free(emails);
-    free(au);
+    char *text;
+    size_t len;
+    struct ibbe_trace_stats st;
+    struct cloister_err err;
+    if (ibbe_trace_from_git(repo, &text, &len, &st, &err) != CLOISTER_OK)
+        return cli_fail("%s", err.msg);
+    if (out)
+        rc = write_file(out, text, len, 0644);
+    else
+        rc = fwrite(text, 1, len, stdout) == len ? CLI_OK : cli_fail("cannot write stdout");
+    if (rc == CLI_OK && out)
+        printf("trace of %zu commits: %zu adds, %zu removals written to %s\n", st.commits,
+               st.adds, st.removes, out);
+    free(text);
     return rc;
 }
 
-static int cmp_seconds(const void *a, const void *b)
+static json_t *times_json(const struct ibbe_replay_times *t)
 {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
+    return json_pack("{s:I,s:f,s:f,s:f}", "count", (json_int_t)t->count, "total_seconds",
+                     t->total, "median_seconds", t->median, "max_seconds", t->max);
 }
 
-struct op_times {
-    double *v;
-    size_t n;
-};
-
-static json_t *times_json(struct op_times *t)
+static void print_replay(const char *trace, const char *group, const struct ibbe_replay *r,
+                         long long bytes, bool json)
 {
-    double total = 0;
-    for (size_t i = 0; i < t->n; i++)
-        total += t->v[i];
-    qsort(t->v, t->n, sizeof *t->v, cmp_seconds);
-    return json_pack("{s:I,s:f,s:f,s:f}", "count", (json_int_t)t->n, "total_seconds", total,
-                     "median_seconds", t->n ? t->v[t->n / 2] : 0.0, "max_seconds",
-                     t->n ? t->v[t->n - 1] : 0.0);
+    if (json) {
+        print_json(json_pack("{s:s,s:s,s:I,s:I,s:I,s:f,s:o,s:o}", "trace", trace, "group", group,
+                             "members", (json_int_t)r->members, "skipped",
+                             (json_int_t)r->skipped, "bytes", (json_int_t)bytes, "seconds",
+                             r->seconds, "add", times_json(&r->add), "remove",
+                             times_json(&r->remove)));
+        return;
+    }
+    printf("replayed %s into group %s: %zu adds, %zu removals (%zu skipped) in %.3f s; "
+           "%zu members, %lld bytes in the store\n",
+           trace, group, r->add.count, r->remove.count, r->skipped, r->seconds, r->members,
+           bytes);
+    printf("  add:    median %.3f ms, max %.3f ms\n", r->add.median * 1e3, r->add.max * 1e3);
+    printf("  remove: median %.3f ms, max %.3f ms\n", r->remove.median * 1e3,
+           r->remove.max * 1e3);
 }
 
 static int cmd_replay(int argc, char **argv)
@@ -817,217 +640,20 @@ static int cmd_replay(int argc, char **argv)
     size_t len;
     if ((rc = read_file(argv[0], MEMBERS_FILE_MAX, &data, &len)) != CLI_OK)
         return rc;
-    char **lines, err[160];
-    size_t count;
-    if (ibbe_members_parse((char *)data, len, &lines, &count, err, sizeof err) != 0) {
-        free(data);
-        return cli_fail("%s: %s", argv[0], err);
-    }
     ibbe_admin *a;
-    if ((rc = open_admin(store, tee, &a)) != CLI_OK)
-        goto out;
-    const char *why;
-    if (n > 0 && ibbe_admin_setup(a, (size_t)n, &why) != 0) {
-        rc = cli_fail("setup: %s", why);
-        goto close;
-    }
-    struct op_times adds = {calloc(count + 1, sizeof(double)), 0},
-                    removes = {calloc(count + 1, sizeof(double)), 0};
-    size_t members = 0, skipped = 0;
-    bool created = false;
-    double t0 = now_s();
-    for (size_t i = 0; rc == CLI_OK && i < count && adds.v && removes.v; i++) {
-        bool add = strncmp(lines[i], "add ", 4) == 0, rm = strncmp(lines[i], "remove ", 7) == 0;
-        const char *id = lines[i] + (add ? 4 : 7);
-        if (!add && !rm) {
-            rc = cli_fail("%s: operation %zu: expected 'add ID' or 'remove ID'", argv[0], i + 1);
-            break;
-        }
-        if (rm && members <= 1) { /* a group keeps at least one member */
-            skipped++;
-            continue;
-        }
-        double s = now_s();
-        int bad = !created ? ibbe_admin_create(a, group, &id, 1, &why)
-                  : add    ? ibbe_admin_add(a, group, &id, 1, &why)
-                           : ibbe_admin_remove(a, group, &id, 1, &why);
-        if (bad) {
-            rc = cli_fail("%s: operation %zu (%s): %s", argv[0], i + 1, lines[i], why);
-            break;
-        }
-        created = true;
-        struct op_times *t = add ? &adds : &removes;
-        t->v[t->n++] = now_s() - s;
-        members += add ? 1 : (size_t)-1;
-    }
-    double total = now_s() - t0;
-    if (rc == CLI_OK && (!adds.v || !removes.v))
-        rc = cli_fail("out of memory");
-    if (rc == CLI_OK) {
-        long long bytes = ibbe_store_group_bytes(ibbe_admin_store(a), group);
-        json_t *j = json_pack("{s:s,s:s,s:I,s:I,s:I,s:f,s:o,s:o}", "trace", argv[0], "group",
-                              group, "members", (json_int_t)members, "skipped",
-                              (json_int_t)skipped, "bytes", (json_int_t)bytes, "seconds", total,
-                              "add", times_json(&adds), "remove", times_json(&removes));
-        if (json) {
-            print_json(j);
-        } else {
-            printf("replayed %s into group %s: %zu adds, %zu removals (%zu skipped) in %.3f s; "
-                   "%zu members, %lld bytes in the store\n",
-                   argv[0], group, adds.n, removes.n, skipped, total, members, bytes);
-            printf("  add:    median %.3f ms, max %.3f ms\n",
-                   json_real_value(json_object_get(json_object_get(j, "add"), "median_seconds")) * 1e3,
-                   json_real_value(json_object_get(json_object_get(j, "add"), "max_seconds")) * 1e3);
-            printf("  remove: median %.3f ms, max %.3f ms\n",
-                   json_real_value(json_object_get(json_object_get(j, "remove"), "median_seconds")) * 1e3,
-                   json_real_value(json_object_get(json_object_get(j, "remove"), "max_seconds")) * 1e3);
-            json_decref(j);
-        }
-    }
-    free(adds.v);
-    free(removes.v);
-close:
-    ibbe_admin_close(a);
-out:
-    free(lines);
-    free(data);
-    return rc;
-}
-
-/* ---- demo ------------------------------------------------------------------------------------ */
-
-#define DEMO_MEMBERS 10000
-#define DEMO_PARTITION 1000
-
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    return remove(path);
-}
-
-/* One member's attempt at a sealed file: prints the outcome; returns whether it opened. */
-static bool demo_try_open(const char *store, const char *user, const struct ibbe_usk *usk,
-                          const uint8_t *buf, size_t len, const char *text)
-{
-    uint8_t *pt = NULL;
-    size_t ptlen = 0;
-    char why[WHY_MAX];
-    bool ok = user_open(store, "team", user, usk, buf, len, &pt, &ptlen, why) == CLI_OK &&
-              ptlen == strlen(text) && memcmp(pt, text, ptlen) == 0;
-    if (ok)
-        printf("  %-22s opens it: \"%.*s\"\n", user, (int)ptlen, (const char *)pt);
-    else
-        printf("  %-22s cannot: %s\n", user, pt ? "wrong contents" : why);
-    free(pt);
-    return ok;
-}
-
-static int demo_steps(const char *store, ibbe_admin *a)
-{
-    const char *err;
-    char **ids = malloc(DEMO_MEMBERS * sizeof *ids);
-    char *names = malloc(DEMO_MEMBERS * 32);
-    if (!ids || !names) {
-        free(ids);
-        free(names);
-        return -1;
-    }
-    for (int i = 0; i < DEMO_MEMBERS; i++) {
-        ids[i] = names + 32 * i;
-        snprintf(ids[i], 32, "user%05d@example.org", i);
-    }
-    int rc = -1;
-    double t0 = now_s();
-    if (ibbe_admin_setup(a, DEMO_PARTITION, &err) != 0) {
-        printf("  setup failed: %s\n", err);
-        goto out;
-    }
-    printf("  setup: γ drawn and sealed inside the enclave, public key with %d powers of γ "
-           "(%.2f s)\n", DEMO_PARTITION, now_s() - t0);
-    printf("  partition size n = %d, chosen to keep this demo fast: members decrypt in "
-           "O(n), not O(N)\n", DEMO_PARTITION);
-    t0 = now_s();
-    if (ibbe_admin_create(a, "team", (const char *const *)ids, DEMO_MEMBERS, &err) != 0) {
-        printf("  create failed: %s\n", err);
-        goto out;
-    }
-    printf("  group 'team' of %d members created in the enclave: %d partitions, %lld bytes "
-           "in the store (%.2f s)\n", DEMO_MEMBERS, DEMO_MEMBERS / DEMO_PARTITION,
-           ibbe_store_group_bytes(ibbe_admin_store(a), "team"), now_s() - t0);
-    const char *who[3] = {ids[42], ids[5000], ids[9999]};
-    uint8_t *keys[3] = {0};
-    size_t lens[3];
-    struct ibbe_usk usk[3];
-    char id[IBBE_ID_MAX + 1];
-    if (ibbe_admin_extract(a, who, NULL, 3, keys, lens, &err) != 0) {
-        printf("  extract failed: %s\n", err);
-        goto out;
-    }
-    for (int i = 0; i < 3; i++) {
-        int bad = ibbe_usk_decode(id, &usk[i], keys[i], lens[i], &err);
-        crypto_wipe(keys[i], lens[i]);
-        free(keys[i]);
-        if (bad)
-            goto out;
-    }
-    printf("  user keys extracted for %s, %s and %s (one enclave call)\n", who[0], who[1],
-           who[2]);
-    static const char first[] = "Q3 plan: ship the thing";
-    static const char second[] = "Q4 plan: ship it again";
-    uint8_t *f1 = NULL, *f2 = NULL;
-    size_t l1, l2;
-    if (ibbe_admin_seal(a, "team", (const uint8_t *)first, strlen(first), &f1, &l1, &err) != 0) {
-        printf("  seal failed: %s\n", err);
-        goto wipe;
-    }
-    printf("  plan-q3.enc sealed for the group (epoch 1); each member recovers gk from its own "
-           "partition:\n");
-    bool ok = true;
-    for (int i = 0; i < 3; i++)
-        ok &= demo_try_open(store, who[i], &usk[i], f1, l1, first);
-    t0 = now_s();
-    if (!ok || ibbe_admin_remove(a, "team", &who[2], 1, &err) != 0) {
-        printf("  %s\n", ok ? err : "a member could not open the file");
-        goto wipe;
-    }
-    printf("  %s removed: fresh group key, epoch 2, %d partitions re-keyed (%.3f s)\n", who[2],
-           DEMO_MEMBERS / DEMO_PARTITION, now_s() - t0);
-    if (ibbe_admin_seal(a, "team", (const uint8_t *)second, strlen(second), &f2, &l2, &err) != 0)
-        goto wipe;
-    printf("  plan-q4.enc sealed after the removal:\n");
-    ok = demo_try_open(store, who[0], &usk[0], f2, l2, second) &&
-         demo_try_open(store, who[1], &usk[1], f2, l2, second);
-    bool leaked = demo_try_open(store, who[2], &usk[2], f2, l2, second);
-    if (ok && !leaked) {
-        printf("  -> the removed member cannot open files sealed after the removal; the others "
-               "can\n");
-        rc = 0;
-    }
-wipe:
-    crypto_wipe(usk, sizeof usk);
-    free(f1);
-    free(f2);
-out:
-    free(ids);
-    free(names);
-    return rc;
-}
-
-static int demo(void)
-{
-    cli_demo_heading("ibbe: IBBE-SGX group keys, 10,000 members, a removal");
-    char dir[] = "/tmp/cloister-ibbe-demo-XXXXXX";
-    if (!mkdtemp(dir)) {
-        printf("  cannot create a temporary directory: %s\n", strerror(errno));
-        return -1;
-    }
-    ibbe_admin *a;
-    int rc = -1;
-    if (open_admin(dir, "proc", &a) == CLI_OK) {
-        printf("  store %s, ibbe enclave started (proc backend, sandboxed, SIMULATED)\n", dir);
-        rc = demo_steps(dir, a);
+    struct ibbe_replay r;
+    struct cloister_err err;
+    if ((rc = cli_ibbe_open_admin(store, tee, &a)) == CLI_OK) {
+        if (n > 0 && ibbe_admin_setup(a, (size_t)n, &err) != CLOISTER_OK)
+            rc = cli_fail("setup: %s", err.msg);
+        else if (ibbe_trace_replay(a, group, (char *)data, len, &r, &err) != CLOISTER_OK)
+            rc = cli_fail("%s: %s", argv[0], err.msg);
+        else
+            print_replay(argv[0], group, &r, ibbe_store_group_bytes(ibbe_admin_store(a), group),
+                         json);
         ibbe_admin_close(a);
     }
-    nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    free(data);
     return rc;
 }
 
@@ -1045,4 +671,4 @@ static const struct cli_command commands[] = {
 
 const struct cli_system cli_ibbe_system = {
     "ibbe", "IBBE-SGX: group access control with the master secret in an enclave", commands,
-    demo};
+    cli_ibbe_demo};

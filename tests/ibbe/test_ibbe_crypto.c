@@ -4,6 +4,8 @@
  * and header encodings, and the refusals (non-member, wrong key, tampered header). */
 #include <cloister/ibbe.h>
 
+#include "ibbe/enclave/msk.h"
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -227,21 +229,21 @@ static void encodings(void **state)
 {
     uint8_t *buf;
     size_t len;
-    const char *err;
+    struct cloister_err err;
     assert_int_equal(ibbe_pk_encode(pk, &buf, &len), 0);
     assert_int_equal(len, 6 + 1 + 2 * 96 + (N + 1) * 48);
     ibbe_pk *pk2;
     assert_int_equal(ibbe_pk_decode(&pk2, buf, len, &err), 0);
     assert_int_equal(ibbe_pk_capacity(pk2), N);
     ibbe_pk *bad = NULL;
-    assert_int_equal(ibbe_pk_decode(&bad, buf, len - 1, &err), -1);
-    assert_non_null(strstr(err, "length"));
+    assert_int_equal(ibbe_pk_decode(&bad, buf, len - 1, &err), CLOISTER_E_INVALID);
+    assert_non_null(strstr(err.msg, "length"));
     buf[6] = 0;
-    assert_int_equal(ibbe_pk_decode(&bad, buf, len, &err), -1);
-    assert_non_null(strstr(err, "partition size"));
+    assert_int_equal(ibbe_pk_decode(&bad, buf, len, &err), CLOISTER_E_INVALID);
+    assert_non_null(strstr(err.msg, "partition size"));
     buf[6] = N;
     buf[40] ^= 1;
-    assert_int_equal(ibbe_pk_decode(&bad, buf, len, &err), -1);
+    assert_int_equal(ibbe_pk_decode(&bad, buf, len, &err), CLOISTER_E_INVALID);
     assert_null(bad);
     free(buf);
 

@@ -5,6 +5,7 @@
  * tampered sealed γ or a substituted public key are refused by the enclave. */
 #include <cloister/crypto.h>
 #include <cloister/ibbe_admin.h>
+#include <cloister/ibbe_client.h>
 #include <cloister/tee_enclave.h>
 
 #include <limits.h>
@@ -32,9 +33,9 @@ static ibbe_admin *admin(const char *backend)
 {
     struct ibbe_admin_options o = {.backend = backend, .enclave = &tee_enclave_ibbe};
     ibbe_admin *a;
-    const char *err;
+    struct cloister_err err;
     if (ibbe_admin_open(dir, &o, &a, &err) != 0)
-        fail_msg("ibbe_admin_open (%s): %s", backend, err);
+        fail_msg("ibbe_admin_open (%s): %s", backend, err.msg);
     return a;
 }
 
@@ -50,7 +51,7 @@ static void user_key(ibbe_admin *a, const char *id, struct ibbe_usk *usk)
 {
     uint8_t *rec;
     size_t len;
-    const char *err;
+    struct cloister_err err;
     char got[IBBE_ID_MAX + 1];
     assert_int_equal(ibbe_admin_extract(a, &id, NULL, 1, &rec, &len, &err), 0);
     assert_int_equal(ibbe_usk_decode(got, usk, rec, len, &err), 0);
@@ -58,30 +59,11 @@ static void user_key(ibbe_admin *a, const char *id, struct ibbe_usk *usk)
     free(rec);
 }
 
-/* The user side: public key and the member's partition from the store. */
-static int member_gk(const char *id, const struct ibbe_usk *usk, uint8_t gk[IBBE_KEY_LEN],
-                     uint64_t *epoch)
-{
-    ibbe_store *s;
-    ibbe_pk *pk;
-    ibbe_group *g = NULL;
-    const char *err;
-    assert_int_equal(ibbe_store_open(dir, &s, &err), 0);
-    assert_int_equal(ibbe_store_load_pk(s, &pk, &err), 0);
-    int rc = ibbe_store_load_member(s, "g", id, &g, &err);
-    if (rc == 0)
-        rc = ibbe_group_decrypt(pk, g, id, usk, gk, epoch, &err);
-    ibbe_group_free(g);
-    ibbe_pk_free(pk);
-    ibbe_store_close(s);
-    return rc;
-}
-
 static void restart_and_remove(const char *backend)
 {
     fresh_store(backend);
     ibbe_admin *a = admin(backend);
-    const char *err;
+    struct cloister_err err;
     struct ibbe_usk usk0, usk6, usk7;
     uint8_t gk[IBBE_KEY_LEN], again[IBBE_KEY_LEN];
     uint64_t epoch;
@@ -90,7 +72,7 @@ static void restart_and_remove(const char *backend)
     assert_int_equal(ibbe_admin_create(a, "g", ids, MEMBERS, &err), 0);
     user_key(a, ids[0], &usk0);
     user_key(a, ids[6], &usk6);
-    assert_int_equal(member_gk(ids[0], &usk0, gk, &epoch), 0);
+    assert_int_equal(ibbe_client_group_key(dir, "g", ids[0], &usk0, gk, &epoch, &err), 0);
     assert_int_equal(epoch, 1);
 
     /* Restart: the new enclave has neither γ nor the group until restored from the store. */
@@ -98,9 +80,9 @@ static void restart_and_remove(const char *backend)
     assert_true(ibbe_admin_ready(a));
     assert_int_equal(ibbe_admin_add(a, "g", &ids[7], 1, &err), 0);
     user_key(a, ids[7], &usk7);
-    assert_int_equal(member_gk(ids[7], &usk7, again, &epoch), 0);
+    assert_int_equal(ibbe_client_group_key(dir, "g", ids[7], &usk7, again, &epoch, &err), 0);
     assert_memory_equal(gk, again, IBBE_KEY_LEN); /* add keeps gk */
-    assert_int_equal(member_gk(ids[6], &usk6, again, &epoch), 0);
+    assert_int_equal(ibbe_client_group_key(dir, "g", ids[6], &usk6, again, &epoch, &err), 0);
     assert_memory_equal(gk, again, IBBE_KEY_LEN);
     ibbe_admin_close(a);
 
@@ -121,8 +103,9 @@ static void restart_and_remove(const char *backend)
     assert_int_equal(ptlen, 3);
     assert_memory_equal(pt, "new", 3);
     free(pt);
-    assert_int_equal(ibbe_admin_open_file(a, old_file, old_len, &pt, &ptlen, &err), -1);
-    assert_non_null(strstr(err, "epoch 1"));
+    assert_int_equal(ibbe_admin_open_file(a, old_file, old_len, &pt, &ptlen, &err),
+                     CLOISTER_E_DENIED);
+    assert_non_null(strstr(err.msg, "epoch 1"));
 
     /* Members: m0 gets the new gk at epoch 2 and opens the new file; m6 gets nothing, and the
      * group key it held before its removal does not open the new file either. */
@@ -130,15 +113,17 @@ static void restart_and_remove(const char *backend)
     uint8_t key[IBBE_KEY_LEN];
     assert_int_equal(ibbe_file_parse(&h, new_file, new_len, &err), 0);
     assert_int_equal(h.epoch, 2);
-    assert_int_equal(member_gk(ids[0], &usk0, again, &epoch), 0);
+    assert_int_equal(ibbe_client_group_key(dir, "g", ids[0], &usk0, again, &epoch, &err), 0);
     assert_int_equal(epoch, 2);
     assert_memory_not_equal(gk, again, IBBE_KEY_LEN);
     assert_int_equal(ibbe_file_key(key, again, &h), 0);
     assert_int_equal(ibbe_file_open(key, new_file, new_len, &pt, &ptlen, &err), 0);
     free(pt);
-    assert_int_equal(member_gk(ids[6], &usk6, again, &epoch), -1);
+    assert_int_equal(ibbe_client_group_key(dir, "g", ids[6], &usk6, again, &epoch, &err),
+                     CLOISTER_E_NOT_FOUND);
     assert_int_equal(ibbe_file_key(key, gk, &h), 0);
-    assert_int_equal(ibbe_file_open(key, new_file, new_len, &pt, &ptlen, &err), -1);
+    assert_int_equal(ibbe_file_open(key, new_file, new_len, &pt, &ptlen, &err),
+                     CLOISTER_E_DENIED);
     free(old_file);
     free(new_file);
     ibbe_admin_close(a);
@@ -166,14 +151,14 @@ static void flip(const char *name, long from_end)
     free(data);
 }
 
-/* An add forces the enclave to load (and check) the group from the store. */
-static void add_refused(const char *why)
+/* An add forces the enclave to load (and check) the group from the store: refused with code. */
+static void add_refused(int code, const char *why)
 {
     ibbe_admin *a = admin("sim");
-    const char *err;
-    assert_int_equal(ibbe_admin_add(a, "g", &ids[7], 1, &err), -1);
-    if (!strstr(err, why))
-        fail_msg("'%s' does not say '%s'", err, why);
+    struct cloister_err err;
+    assert_int_equal(ibbe_admin_add(a, "g", &ids[7], 1, &err), code);
+    if (!strstr(err.msg, why))
+        fail_msg("'%s' does not say '%s'", err.msg, why);
     ibbe_admin_close(a);
 }
 
@@ -181,23 +166,24 @@ static void tampering(void **state)
 {
     fresh_store("tamper");
     ibbe_admin *a = admin("sim");
-    const char *err;
+    struct cloister_err err;
     assert_int_equal(ibbe_admin_setup(a, 3, &err), 0);
     assert_int_equal(ibbe_admin_create(a, "g", ids, MEMBERS, &err), 0);
     ibbe_admin_close(a);
 
     /* A member renamed in the list ("m2@x" -> "m3@x"... last byte of p0 is in "m2@x"). */
     flip("groups/g/p0", -2);
-    add_refused("tampered metadata: a partition's C3 does not match its member list");
+    add_refused(CLOISTER_E_DENIED,
+                "tampered metadata: a partition's C3 does not match its member list");
     flip("groups/g/p0", -2);
     /* The wrapped gk of partition 1 (just before its member count and list). */
     flip("groups/g/p1", 6 + 1 + 8 + IBBE_HEADER_BYTES + 20);
-    add_refused("tampered metadata: a partition's group key does not open");
+    add_refused(CLOISTER_E_DENIED, "tampered metadata: a partition's group key does not open");
     flip("groups/g/p1", 6 + 1 + 8 + IBBE_HEADER_BYTES + 20);
     /* C2 of partition 0 (a valid point is unlikely after a flip: refused on decoding or on
      * opening). */
     flip("groups/g/p0", 6 + 1 + 8 + BLS_G2_BYTES + 10);
-    add_refused("group load");
+    add_refused(CLOISTER_E_INVALID, "group load");
     flip("groups/g/p0", 6 + 1 + 8 + BLS_G2_BYTES + 10);
 
     /* Untampered again: the add goes through. */
@@ -208,8 +194,8 @@ static void tampering(void **state)
     /* The sealed master secret, then a public key from another setup. */
     struct ibbe_admin_options o = {.backend = "sim", .enclave = &tee_enclave_ibbe};
     flip("ibbe.msk.sealed", -3);
-    assert_int_equal(ibbe_admin_open(dir, &o, &a, &err), -1);
-    assert_non_null(strstr(err, "sealed master secret refused"));
+    assert_int_equal(ibbe_admin_open(dir, &o, &a, &err), CLOISTER_E_DENIED);
+    assert_non_null(strstr(err.msg, "sealed master secret refused"));
     flip("ibbe.msk.sealed", -3);
     char other[PATH_MAX + 16], cmd[3 * PATH_MAX];
     snprintf(other, sizeof other, "%s-other", dir);
@@ -219,8 +205,8 @@ static void tampering(void **state)
     ibbe_admin_close(a);
     snprintf(cmd, sizeof cmd, "cp '%s/ibbe.pk' '%s/ibbe.pk'", other, dir);
     assert_int_equal(system(cmd), 0);
-    assert_int_equal(ibbe_admin_open(dir, &o, &a, &err), -1);
-    assert_non_null(strstr(err, "refused"));
+    assert_int_equal(ibbe_admin_open(dir, &o, &a, &err), CLOISTER_E_DENIED);
+    assert_non_null(strstr(err.msg, "refused"));
 }
 
 int main(void)

@@ -6,6 +6,8 @@
  * (γ reloaded from its 32 bytes). */
 #include <cloister/ibbe.h>
 
+#include "ibbe/enclave/msk.h"
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -96,10 +98,10 @@ static void member_decrypts(const ibbe_group *g, int who, const uint8_t gk[IBBE_
 {
     uint8_t got[IBBE_KEY_LEN];
     uint64_t epoch = 0;
-    const char *err = NULL;
+    struct cloister_err err;
     int rc = ibbe_group_decrypt(pk, g, ids[who], &usk[who], got, &epoch, &err);
     if (rc != 0)
-        fail_msg("%s: %s", ids[who], err);
+        fail_msg("%s: %s", ids[who], err.msg);
     assert_memory_equal(got, gk, IBBE_KEY_LEN);
     assert_true(epoch == ibbe_group_epoch(g));
 }
@@ -109,9 +111,10 @@ static void member_decrypts(const ibbe_group *g, int who, const uint8_t gk[IBBE_
 static void outsider_fails(const ibbe_group *g, int who)
 {
     uint8_t got[IBBE_KEY_LEN];
-    const char *err;
-    assert_int_equal(ibbe_group_decrypt(pk, g, ids[who], &usk[who], got, NULL, &err), -1);
-    assert_string_equal(err, "not a member of the group");
+    struct cloister_err err;
+    assert_int_equal(ibbe_group_decrypt(pk, g, ids[who], &usk[who], got, NULL, &err),
+                     CLOISTER_E_NOT_FOUND);
+    assert_string_equal(err.msg, "not a member of the group");
     for (size_t p = 0; p < ibbe_group_partitions(g); p++) {
         size_t s = ibbe_group_partition_size(g, p);
         bls_fr h[N + 1];
@@ -152,7 +155,7 @@ static void random_operations(void **state)
     }
     size_t size = 6;
     ibbe_group *g;
-    const char *err = NULL;
+    struct cloister_err err;
     assert_int_equal(ibbe_group_create(msk, "team", init, 6, &g, &err), 0);
     assert_int_equal(ibbe_group_partitions(g), 2);
     assert_true(ibbe_group_epoch(g) == 1);
@@ -167,16 +170,16 @@ static void random_operations(void **state)
         assert_int_equal(ibbe_group_key(g, prev), 0);
         if (add) {
             if (ibbe_group_add(msk, g, ids[who], &err) != 0)
-                fail_msg("add %s: %s", ids[who], err);
-            assert_int_equal(ibbe_group_add(msk, g, ids[who], &err), -1);
-            assert_string_equal(err, "already a member");
+                fail_msg("add %s: %s", ids[who], err.msg);
+            assert_int_equal(ibbe_group_add(msk, g, ids[who], &err), CLOISTER_E_EXISTS);
+            assert_string_equal(err.msg, "already a member");
             assert_true(ibbe_group_epoch(g) == epoch);
             assert_int_equal(ibbe_group_key(g, gk), 0);
             assert_memory_equal(gk, prev, IBBE_KEY_LEN);
             size++;
         } else {
             if (ibbe_group_remove(msk, g, ids[who], &err) != 0)
-                fail_msg("remove %s: %s", ids[who], err);
+                fail_msg("remove %s: %s", ids[who], err.msg);
             assert_true(ibbe_group_epoch(g) == epoch + 1);
             assert_int_equal(ibbe_group_key(g, gk), 0);
             assert_memory_not_equal(gk, prev, IBBE_KEY_LEN);
@@ -206,7 +209,8 @@ static void random_operations(void **state)
             member_decrypts(g, i, gk);
         else {
             uint8_t got[IBBE_KEY_LEN];
-            assert_int_equal(ibbe_group_decrypt(pk, g, ids[i], &usk[i], got, NULL, &err), -1);
+            assert_int_equal(ibbe_group_decrypt(pk, g, ids[i], &usk[i], got, NULL, &err),
+                             CLOISTER_E_NOT_FOUND);
         }
     if (last_removed >= 0 && !member[last_removed])
         outsider_fails(g, last_removed);
@@ -266,20 +270,20 @@ static void random_operations(void **state)
 
 static void refused_operations(void **state)
 {
-    const char *err;
+    struct cloister_err err;
     ibbe_group *g;
     const char *dup[] = {ids[0], ids[1], ids[0]};
-    assert_int_equal(ibbe_group_create(msk, "dup", dup, 3, &g, &err), -1);
-    assert_string_equal(err, "duplicate member identity");
-    assert_int_equal(ibbe_group_create(msk, "../x", dup, 1, &g, &err), -1);
-    assert_int_equal(ibbe_group_create(msk, "empty", dup, 0, &g, &err), -1);
+    assert_int_equal(ibbe_group_create(msk, "dup", dup, 3, &g, &err), CLOISTER_E_EXISTS);
+    assert_string_equal(err.msg, "duplicate member identity");
+    assert_int_equal(ibbe_group_create(msk, "../x", dup, 1, &g, &err), CLOISTER_E_INVALID);
+    assert_int_equal(ibbe_group_create(msk, "empty", dup, 0, &g, &err), CLOISTER_E_INVALID);
     const char *bad[] = {"bad\nid"};
-    assert_int_equal(ibbe_group_create(msk, "bad", bad, 1, &g, &err), -1);
+    assert_int_equal(ibbe_group_create(msk, "bad", bad, 1, &g, &err), CLOISTER_E_INVALID);
     assert_int_equal(ibbe_group_create(msk, "one", dup, 1, &g, &err), 0);
-    assert_int_equal(ibbe_group_remove(msk, g, ids[0], &err), -1);
-    assert_string_equal(err, "cannot remove the last member of a group");
-    assert_int_equal(ibbe_group_remove(msk, g, ids[5], &err), -1);
-    assert_string_equal(err, "not a member");
+    assert_int_equal(ibbe_group_remove(msk, g, ids[0], &err), CLOISTER_E_INVALID);
+    assert_string_equal(err.msg, "cannot remove the last member of a group");
+    assert_int_equal(ibbe_group_remove(msk, g, ids[5], &err), CLOISTER_E_NOT_FOUND);
+    assert_string_equal(err.msg, "not a member");
     /* fill one partition exactly, then the next add opens partition 1 */
     for (int i = 1; i <= N; i++)
         assert_int_equal(ibbe_group_add(msk, g, ids[i], &err), 0);
@@ -300,7 +304,7 @@ static void refused_operations(void **state)
  * nobody left; otherwise one new epoch, the removed fail and the others share the new gk. */
 static void batch_removal(void **state)
 {
-    const char *err;
+    struct cloister_err err;
     ibbe_group *g;
     const char *members[2 * N + 1];
     for (int i = 0; i <= 2 * N; i++)
@@ -309,12 +313,12 @@ static void batch_removal(void **state)
     uint8_t before[IBBE_KEY_LEN], after[IBBE_KEY_LEN];
     assert_int_equal(ibbe_group_key(g, before), 0);
     const char *twice[] = {ids[1], ids[2], ids[1]}, *stranger[] = {ids[1], ids[40]};
-    assert_int_equal(ibbe_group_remove_many(msk, g, twice, 3, &err), -1);
-    assert_string_equal(err, "the same member twice in one removal");
-    assert_int_equal(ibbe_group_remove_many(msk, g, stranger, 2, &err), -1);
-    assert_string_equal(err, "not a member");
-    assert_int_equal(ibbe_group_remove_many(msk, g, members, 2 * N + 1, &err), -1);
-    assert_string_equal(err, "cannot remove the last member of a group");
+    assert_int_equal(ibbe_group_remove_many(msk, g, twice, 3, &err), CLOISTER_E_INVALID);
+    assert_string_equal(err.msg, "the same member twice in one removal");
+    assert_int_equal(ibbe_group_remove_many(msk, g, stranger, 2, &err), CLOISTER_E_NOT_FOUND);
+    assert_string_equal(err.msg, "not a member");
+    assert_int_equal(ibbe_group_remove_many(msk, g, members, 2 * N + 1, &err), CLOISTER_E_INVALID);
+    assert_string_equal(err.msg, "cannot remove the last member of a group");
     assert_int_equal(ibbe_group_epoch(g), 1);
     assert_int_equal(ibbe_group_size(g), 2 * N + 1);
     member_decrypts(g, 1, before);

@@ -63,22 +63,23 @@ static size_t varint_len(uint64_t v)
 static void check_all(const ibbe_he_group *g, const struct keys *k, const bool *member)
 {
     uint8_t gk[IBBE_KEY_LEN], got[IBBE_KEY_LEN];
-    const char *err;
+    struct cloister_err err;
     assert_int_equal(ibbe_he_key(g, gk), 0);
     for (int i = 0; i < POOL; i++) {
         int rc = ibbe_he_decrypt(g, k->id[i], k->sec[i], k->sec_len[i], got, &err);
         if (member[i]) {
             if (rc != 0)
-                fail_msg("%s: %s", k->id[i], err);
+                fail_msg("%s: %s", k->id[i], err.msg);
             assert_memory_equal(got, gk, IBBE_KEY_LEN);
             continue;
         }
-        assert_int_equal(rc, -1);
+        assert_int_equal(rc, CLOISTER_E_NOT_FOUND);
         /* nor can a non-member open any member's envelope with its own key */
         for (int j = 0; j < POOL; j++)
             if (member[j])
                 assert_int_equal(
-                    ibbe_he_decrypt(g, k->id[j], k->sec[i], k->sec_len[i], got, &err), -1);
+                    ibbe_he_decrypt(g, k->id[j], k->sec[i], k->sec_len[i], got, &err),
+                    CLOISTER_E_DENIED);
     }
 }
 
@@ -88,14 +89,14 @@ static void scheme_contract(enum ibbe_he_scheme scheme, int ops)
     make_keys(&k, scheme);
     bool member[POOL] = {true, true, true, true};
     size_t size = 4;
-    const char *err;
+    struct cloister_err err;
     ibbe_he_group *g;
     assert_int_equal(ibbe_he_create(scheme, "he", CHUNK, k.m, 4, &g, &err), 0);
     check_all(g, &k, member);
     struct ibbe_he_member dup[2] = {k.m[0], k.m[0]};
     ibbe_he_group *bad;
-    assert_int_equal(ibbe_he_create(scheme, "he", CHUNK, dup, 2, &bad, &err), -1);
-    assert_string_equal(err, "duplicate member identity");
+    assert_int_equal(ibbe_he_create(scheme, "he", CHUNK, dup, 2, &bad, &err), CLOISTER_E_EXISTS);
+    assert_string_equal(err.msg, "duplicate member identity");
     unsigned seed = 7;
     for (int op = 0; op < ops; op++) {
         int who = rand_r(&seed) % POOL;
@@ -154,7 +155,7 @@ static void scheme_contract(enum ibbe_he_scheme scheme, int ops)
             assert_int_equal(ibbe_he_decrypt(g2, k.id[i], k.sec[i], k.sec_len[i], got, &err), 0);
             assert_memory_equal(got, gk, IBBE_KEY_LEN);
         }
-    assert_int_equal(ibbe_he_add(g2, &k.m[0], &err), -1); /* decoded: no admin key */
+    assert_int_equal(ibbe_he_add(g2, &k.m[0], &err), CLOISTER_E_STATE); /* decoded: no admin key */
     ibbe_he_free(g2);
 
     /* a flipped envelope byte: that member cannot open; a stale chunk is refused */
@@ -173,8 +174,8 @@ static void scheme_contract(enum ibbe_he_scheme scheme, int ops)
     assert_int_equal(ibbe_he_remove(g, k.id[someone], &err), 0);
     assert_int_equal(ibbe_store_save_he(st, g, &err), 0);
     assert_int_equal(file_write_atomic(path, buf, len, 0644), 0);
-    assert_int_equal(ibbe_store_load_he(st, "he", &g2, &err), -1);
-    assert_non_null(strstr(err, "p0: HE chunk record: epoch differs"));
+    assert_int_equal(ibbe_store_load_he(st, "he", &g2, &err), CLOISTER_E_INVALID);
+    assert_non_null(strstr(err.msg, "p0: HE chunk record: epoch differs"));
     free(buf);
 
     ibbe_store_close(st);
@@ -196,14 +197,14 @@ static void wrong_keys(void **state)
 {
     uint8_t *pub, *sec;
     size_t pl, sl;
-    const char *err;
+    struct cloister_err err;
     ibbe_he_group *g;
     assert_int_equal(ibbe_he_keypair(IBBE_HE_HPKE, &pub, &pl, &sec, &sl), 0);
     struct ibbe_he_member m = {"x", pub, pl};
-    assert_int_equal(ibbe_he_create(IBBE_HE_RSA, "g", 4, &m, 1, &g, &err), -1);
-    assert_string_equal(err, "member public key: not an RSA-2048 key");
+    assert_int_equal(ibbe_he_create(IBBE_HE_RSA, "g", 4, &m, 1, &g, &err), CLOISTER_E_INVALID);
+    assert_string_equal(err.msg, "member public key: not an RSA-2048 key");
     m.pub_len = 31;
-    assert_int_equal(ibbe_he_create(IBBE_HE_HPKE, "g", 4, &m, 1, &g, &err), -1);
+    assert_int_equal(ibbe_he_create(IBBE_HE_HPKE, "g", 4, &m, 1, &g, &err), CLOISTER_E_INVALID);
     free(pub);
     free(sec);
 }

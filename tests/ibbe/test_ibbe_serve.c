@@ -98,7 +98,8 @@ static long long field(json_t *j, const char *name)
 
 static void http_api(void **state)
 {
-    const char *home = getenv("CLOISTER_HOME"), *err;
+    const char *home = getenv("CLOISTER_HOME");
+    struct cloister_err err;
     char dir[PATH_MAX];
     snprintf(dir, sizeof dir, "%s/ibbe-serve", home ? home : "/tmp/cloister-test");
     assert_int_equal(file_remove_tree(dir), 0);
@@ -107,8 +108,8 @@ static void http_api(void **state)
     ibbe_server *s;
     assert_int_equal(ibbe_admin_open(dir, &o, &a, &err), 0);
     assert_int_equal(ibbe_admin_setup(a, 2, &err), 0);
-    assert_int_equal(ibbe_server_start(a, "127.0.0.1:0", "short", &s, &err), -1);
-    assert_int_equal(ibbe_server_start(a, "localhost:80", TOKEN, &s, &err), -1);
+    assert_int_equal(ibbe_server_start(a, "127.0.0.1:0", "short", &s, &err), CLOISTER_E_INVALID);
+    assert_int_equal(ibbe_server_start(a, "localhost:80", TOKEN, &s, &err), CLOISTER_E_INVALID);
     assert_int_equal(ibbe_server_start(a, "127.0.0.1:0", TOKEN, &s, &err), 0);
     snprintf(base, sizeof base, "http://127.0.0.1:%u", (unsigned)ibbe_server_port(s));
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -157,7 +158,7 @@ static void http_api(void **state)
         int rc = ibbe_store_load_member(ibbe_admin_store(a), "web", members[m], &g, &err);
         if (rc == 0)
             rc = ibbe_group_decrypt(ibbe_admin_pk(a), g, members[m], &usk, gk, &epoch, &err);
-        assert_int_equal(rc, m == 0 ? 0 : -1);
+        assert_int_equal(rc, m == 0 ? CLOISTER_OK : CLOISTER_E_NOT_FOUND);
         ibbe_group_free(g);
     }
 

@@ -3,6 +3,7 @@
  * (member lists, wrapped keys) is caught by the admin's checks and by members' decryption. */
 #include <cloister/ibbe.h>
 
+#include "ibbe/enclave/msk.h"
 #include "util/fileio.h"
 
 #include <setjmp.h>
@@ -37,7 +38,7 @@ static ibbe_group *group;
 
 static int setup_all(void **state)
 {
-    const char *err;
+    struct cloister_err err;
     if (ibbe_setup(N, &msk, &pk) != 0)
         return -1;
     for (int i = 0; i < MEMBERS; i++) {
@@ -64,7 +65,7 @@ static int free_all(void **state)
 /* Each test starts from the pristine saved group. */
 static int save_group(void **state)
 {
-    const char *err;
+    struct cloister_err err;
     return ibbe_store_save_group(st, group, &err);
 }
 
@@ -87,21 +88,22 @@ static void write_file(const char *name, const uint8_t *buf, size_t len)
     assert_int_equal(file_write_atomic(path, buf, len, 0644), 0);
 }
 
-/* Loading fails and the error names the file and contains reason. */
-static void load_refused(const char *file, const char *reason)
+/* Loading fails with code and the error names the file and contains reason. */
+static void load_refused(int code, const char *file, const char *reason)
 {
     ibbe_group *g = NULL;
-    const char *err = NULL;
-    assert_int_equal(ibbe_store_load_group(st, "g", &g, &err), -1);
+    struct cloister_err err;
+    assert_int_equal(ibbe_store_load_group(st, "g", &g, &err), code);
+    assert_int_equal(err.code, code);
     assert_null(g);
-    if (!strstr(err, file) || !strstr(err, reason))
-        fail_msg("unexpected error: %s", err);
+    if (!strstr(err.msg, file) || !strstr(err.msg, reason))
+        fail_msg("unexpected error: %s", err.msg);
 }
 
 static void round_trip(void **state)
 {
     ibbe_group *g;
-    const char *err;
+    struct cloister_err err;
     assert_int_equal(ibbe_store_load_group(st, "g", &g, &err), 0);
     assert_int_equal(ibbe_group_partitions(g), 3);
     assert_int_equal(ibbe_group_size(g), MEMBERS);
@@ -113,10 +115,10 @@ static void round_trip(void **state)
     }
     assert_int_equal(ibbe_group_admin_open(msk, g, &err), 0);
     ibbe_group_free(g);
-    assert_int_equal(ibbe_store_load_group(st, "nope", &g, &err), -1);
-    assert_non_null(strstr(err, "missing"));
-    assert_int_equal(ibbe_store_load_group(st, "../g", &g, &err), -1);
-    assert_string_equal(err, "invalid group name");
+    assert_int_equal(ibbe_store_load_group(st, "nope", &g, &err), CLOISTER_E_NOT_FOUND);
+    assert_non_null(strstr(err.msg, "missing"));
+    assert_int_equal(ibbe_store_load_group(st, "../g", &g, &err), CLOISTER_E_INVALID);
+    assert_string_equal(err.msg, "invalid group name");
 }
 
 static void missing_and_truncated(void **state)
@@ -127,29 +129,29 @@ static void missing_and_truncated(void **state)
     read_file("p1", &buf, &len);
     file_path(path, sizeof path, "p1");
     unlink(path);
-    load_refused("p1", "missing");
+    load_refused(CLOISTER_E_NOT_FOUND, "p1", "missing");
     for (size_t cut = 0; cut < len; cut += 37) {
         write_file("p1", buf, cut);
-        load_refused("p1", "partition record");
+        load_refused(CLOISTER_E_INVALID, "p1", "partition record");
     }
     uint8_t *longer = malloc(len + 1);
     memcpy(longer, buf, len);
     longer[len] = 0;
     write_file("p1", longer, len + 1);
-    load_refused("p1", "trailing bytes");
+    load_refused(CLOISTER_E_INVALID, "p1", "trailing bytes");
     free(longer);
     buf[0] ^= 1;
     write_file("p1", buf, len);
-    load_refused("p1", "wrong magic");
+    load_refused(CLOISTER_E_INVALID, "p1", "wrong magic");
     buf[0] ^= 1;
     buf[5] = 9;
     write_file("p1", buf, len);
-    load_refused("p1", "version");
+    load_refused(CLOISTER_E_INVALID, "p1", "version");
     free(buf);
 
     read_file("group", &buf, &len);
     write_file("group", buf, len - 1);
-    load_refused("group", "truncated");
+    load_refused(CLOISTER_E_INVALID, "group", "truncated");
     free(buf);
 }
 
@@ -160,18 +162,18 @@ static void swapped_and_replayed(void **state)
     read_file("p0", &p0, &l0);
     read_file("p1", &p1, &l1);
     write_file("p0", p1, l1);
-    load_refused("p0", "index does not match");
+    load_refused(CLOISTER_E_INVALID, "p0", "index does not match");
     write_file("p0", p0, l0);
 
     /* a removal moves the group to the next epoch; the old p1 put back is refused */
-    const char *err;
+    struct cloister_err err;
     ibbe_group *g;
     assert_int_equal(ibbe_store_load_group(st, "g", &g, &err), 0);
     assert_int_equal(ibbe_group_admin_open(msk, g, &err), 0);
     assert_int_equal(ibbe_group_remove(msk, g, ids[9], &err), 0);
     assert_int_equal(ibbe_store_save_group(st, g, &err), 0);
     write_file("p1", p1, l1);
-    load_refused("p1", "epoch differs");
+    load_refused(CLOISTER_E_INVALID, "p1", "epoch differs");
     ibbe_group_free(g);
     free(p0);
     free(p1);
@@ -182,7 +184,7 @@ static void tampered_contents(void **state)
 {
     uint8_t *buf;
     size_t len;
-    const char *err;
+    struct cloister_err err;
     ibbe_group *g;
     uint8_t gk[IBBE_KEY_LEN];
     read_file("p0", &buf, &len);
@@ -192,10 +194,10 @@ static void tampered_contents(void **state)
     buf[wrap_off + 20] ^= 1;
     write_file("p0", buf, len);
     assert_int_equal(ibbe_store_load_group(st, "g", &g, &err), 0);
-    assert_int_equal(ibbe_group_decrypt(pk, g, ids[0], &usk[0], gk, NULL, &err), -1);
-    assert_non_null(strstr(err, "does not open"));
-    assert_int_equal(ibbe_group_admin_open(msk, g, &err), -1);
-    assert_non_null(strstr(err, "does not open"));
+    assert_int_equal(ibbe_group_decrypt(pk, g, ids[0], &usk[0], gk, NULL, &err), CLOISTER_E_DENIED);
+    assert_non_null(strstr(err.msg, "does not open"));
+    assert_int_equal(ibbe_group_admin_open(msk, g, &err), CLOISTER_E_DENIED);
+    assert_non_null(strstr(err.msg, "does not open"));
     ibbe_group_free(g);
     buf[wrap_off + 20] ^= 1;
 
@@ -205,9 +207,9 @@ static void tampered_contents(void **state)
     name[8] = 'x';
     write_file("p0", buf, len);
     assert_int_equal(ibbe_store_load_group(st, "g", &g, &err), 0);
-    assert_int_equal(ibbe_group_admin_open(msk, g, &err), -1);
-    assert_non_null(strstr(err, "C3 does not match"));
-    assert_int_equal(ibbe_group_decrypt(pk, g, ids[0], &usk[0], gk, NULL, &err), -1);
+    assert_int_equal(ibbe_group_admin_open(msk, g, &err), CLOISTER_E_DENIED);
+    assert_non_null(strstr(err.msg, "C3 does not match"));
+    assert_int_equal(ibbe_group_decrypt(pk, g, ids[0], &usk[0], gk, NULL, &err), CLOISTER_E_DENIED);
     ibbe_group_free(g);
     name[8] = '1';
 
@@ -216,11 +218,12 @@ static void tampered_contents(void **state)
         buf[off + 3] ^= 0x10;
         write_file("p0", buf, len);
         if (ibbe_store_load_group(st, "g", &g, &err) == 0) {
-            assert_int_equal(ibbe_group_admin_open(msk, g, &err), -1);
-            assert_int_equal(ibbe_group_decrypt(pk, g, ids[0], &usk[0], gk, NULL, &err), -1);
+            assert_int_equal(ibbe_group_admin_open(msk, g, &err), CLOISTER_E_DENIED);
+            assert_int_not_equal(ibbe_group_decrypt(pk, g, ids[0], &usk[0], gk, NULL, &err),
+                                 CLOISTER_OK);
             ibbe_group_free(g);
         } else {
-            assert_non_null(strstr(err, "p0: header"));
+            assert_non_null(strstr(err.msg, "p0: header"));
         }
         buf[off + 3] ^= 0x10;
     }
@@ -232,13 +235,13 @@ static void bad_public_key(void **state)
     char path[700];
     uint8_t *buf;
     size_t len;
-    const char *err;
+    struct cloister_err err;
     ibbe_pk *p;
     snprintf(path, sizeof path, "%s/ibbe.pk", dir);
     assert_int_equal(file_read_all(path, 1 << 20, &buf, &len), 0);
     assert_int_equal(file_write_atomic(path, buf, len - 5, 0644), 0);
-    assert_int_equal(ibbe_store_load_pk(st, &p, &err), -1);
-    assert_non_null(strstr(err, "ibbe.pk: public key"));
+    assert_int_equal(ibbe_store_load_pk(st, &p, &err), CLOISTER_E_INVALID);
+    assert_non_null(strstr(err.msg, "ibbe.pk: public key"));
     assert_int_equal(file_write_atomic(path, buf, len, 0644), 0);
     assert_int_equal(ibbe_store_load_pk(st, &p, &err), 0);
     ibbe_pk_free(p);

@@ -23,8 +23,9 @@
  *
  * CHANGES: varint partitions m, bytes "CIGR", varint k, k × (varint index, bytes "CIPA"): the
  * host writes the k partition records, then the group record, and deletes p<m> and beyond.
- * Group operations on a group not in the cache fail with CLOISTER_E_NOT_FOUND: the host loads
- * it (GROUP_LOAD) and retries. */
+ * Operations on a group not in the cache (or before LOAD) fail with CLOISTER_E_STATE: the host
+ * loads the group (GROUP_LOAD) and retries once. Refusals carry the code of the group
+ * operation (INVALID, EXISTS, NOT_FOUND for a non-member, DENIED for tampered records). */
 #ifndef CLOISTER_IBBE_ECALLS_H
 #define CLOISTER_IBBE_ECALLS_H
 

@@ -8,7 +8,6 @@
 #include <cloister/crypto.h>
 #include <cloister/wire.h>
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,41 +25,30 @@ int ibbe_usk_encode(const char *id, const struct ibbe_usk *usk, uint8_t **out, s
     wire_put_str(&w, id);
     wire_put_raw(&w, raw, sizeof raw);
     crypto_wipe(raw, sizeof raw);
-    if (!wire_writer_ok(&w)) {
-        wire_writer_free(&w);
-        return -1;
-    }
-    *out = wire_writer_take(&w, len);
-    return 0;
+    return wire_writer_finish(&w, out, len);
 }
 
 int ibbe_usk_decode(char id[IBBE_ID_MAX + 1], struct ibbe_usk *usk, const uint8_t *buf,
-                    size_t len, const char **err)
+                    size_t len, struct cloister_err *err)
 {
     struct wire_reader r;
     wire_reader_init(&r, buf, len);
     wire_get_header(&r, "CIUK", 1);
     wire_get_str(&r, id, IBBE_ID_MAX + 1);
     const uint8_t *raw = wire_get_raw(&r, IBBE_USK_BYTES);
-    if (wire_reader_finish(&r) != 0) {
-        static _Thread_local char msg[128];
-        snprintf(msg, sizeof msg, "user key record: %s", wire_reader_error(&r));
-        *err = msg;
-        return -1;
-    }
-    if (!ibbe_id_valid(id)) {
-        *err = "user key record: invalid identity";
-        return -1;
-    }
-    if (ibbe_usk_from_bytes(usk, raw) != 0) {
-        *err = "user key record: the key is not a point of G2";
-        return -1;
-    }
+    if (wire_reader_finish(&r) != 0)
+        return cloister_errf(err, CLOISTER_E_INVALID, "user key record: %s",
+                             wire_reader_error(&r));
+    if (!ibbe_id_valid(id))
+        return cloister_errf(err, CLOISTER_E_INVALID, "user key record: invalid identity");
+    if (ibbe_usk_from_bytes(usk, raw) != 0)
+        return cloister_errf(err, CLOISTER_E_INVALID,
+                             "user key record: the key is not a point of G2");
     return 0;
 }
 
-int ibbe_members_parse(char *text, size_t len, char ***ids, size_t *count, char *err,
-                       size_t errcap)
+int ibbe_members_parse(char *text, size_t len, char ***ids, size_t *count,
+                       struct cloister_err *err)
 {
     size_t n = 0, cap = 0, line = 0;
     char **v = NULL;
@@ -74,17 +62,16 @@ int ibbe_members_parse(char *text, size_t len, char ***ids, size_t *count, char 
         *stop = '\0';
         if (linelen > 0 && *p != '#') {
             if (strlen(p) != linelen || !ibbe_id_valid(p)) {
-                snprintf(err, errcap, "line %zu: an identity is 1-%d bytes without NUL or CR",
-                         line + 1, IBBE_ID_MAX);
                 free(v);
-                return -1;
+                return cloister_errf(err, CLOISTER_E_INVALID,
+                                     "line %zu: an identity is 1-%d bytes without NUL or CR",
+                                     line + 1, IBBE_ID_MAX);
             }
             if (n == cap) {
                 char **grown = realloc(v, (cap = cap ? 2 * cap : 64) * sizeof *v);
                 if (!grown) {
-                    snprintf(err, errcap, "out of memory");
                     free(v);
-                    return -1;
+                    return cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
                 }
                 v = grown;
             }
@@ -144,13 +131,12 @@ int ibbe_file_seal(const uint8_t key[IBBE_KEY_LEN], const struct ibbe_file_heade
         return -1;
     }
     wire_writer_commit(&w, len + CRYPTO_AEAD_TAG_LEN);
-    *out = wire_writer_take(&w, outlen);
-    return 0;
+    return wire_writer_finish(&w, out, outlen);
 }
 
 /* Parses the header; *aad_len is where the nonce starts. */
 static int parse(struct ibbe_file_header *h, const uint8_t *buf, size_t len, size_t *aad_len,
-                 const char **err)
+                 struct cloister_err *err)
 {
     struct wire_reader r;
     wire_reader_init(&r, buf, len);
@@ -160,45 +146,38 @@ static int parse(struct ibbe_file_header *h, const uint8_t *buf, size_t len, siz
     wire_get_raw_into(&r, h->salt, IBBE_FILE_SALT_LEN);
     *aad_len = len - wire_reader_remaining(&r);
     wire_get_raw(&r, CRYPTO_AEAD_NONCE_LEN + CRYPTO_AEAD_TAG_LEN);
-    if (!wire_reader_ok(&r)) {
-        static _Thread_local char msg[128];
-        snprintf(msg, sizeof msg, "sealed file: %s", wire_reader_error(&r));
-        *err = msg;
-        return -1;
-    }
-    if (!ibbe_group_name_valid(h->group)) {
-        *err = "sealed file: invalid group name";
-        return -1;
-    }
+    if (!wire_reader_ok(&r))
+        return cloister_errf(err, CLOISTER_E_INVALID, "sealed file: %s", wire_reader_error(&r));
+    if (!ibbe_group_name_valid(h->group))
+        return cloister_errf(err, CLOISTER_E_INVALID, "sealed file: invalid group name");
     return 0;
 }
 
 int ibbe_file_parse(struct ibbe_file_header *h, const uint8_t *buf, size_t len,
-                    const char **err)
+                    struct cloister_err *err)
 {
     size_t aad_len;
     return parse(h, buf, len, &aad_len, err);
 }
 
 int ibbe_file_open(const uint8_t key[IBBE_KEY_LEN], const uint8_t *buf, size_t len,
-                   uint8_t **pt, size_t *ptlen, const char **err)
+                   uint8_t **pt, size_t *ptlen, struct cloister_err *err)
 {
     struct ibbe_file_header h;
     size_t aad_len;
-    if (parse(&h, buf, len, &aad_len, err) != 0)
-        return -1;
+    int rc = parse(&h, buf, len, &aad_len, err);
+    if (rc != CLOISTER_OK)
+        return rc;
     const uint8_t *nonce = buf + aad_len, *ct = nonce + CRYPTO_AEAD_NONCE_LEN;
     size_t ctlen = len - aad_len - CRYPTO_AEAD_NONCE_LEN;
     size_t n = ctlen - CRYPTO_AEAD_TAG_LEN;
     uint8_t *out = malloc(n ? n : 1);
-    if (!out) {
-        *err = "out of memory";
-        return -1;
-    }
+    if (!out)
+        return cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
     if (crypto_aead_open(CRYPTO_AES256_GCM, key, nonce, buf, aad_len, ct, ctlen, out) != 0) {
         free(out);
-        *err = "sealed file does not open: wrong group key or altered file";
-        return -1;
+        return cloister_errf(err, CLOISTER_E_DENIED,
+                             "sealed file does not open: wrong group key or altered file");
     }
     *pt = out;
     *ptlen = n;

@@ -9,7 +9,6 @@
 #include <cloister/crypto.h>
 #include <cloister/wire.h>
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -71,7 +70,7 @@ int ibbe_partition_append(struct ibbe_partition *p, const char *id, const bls_fr
     return 0;
 }
 
-void ibbe_partition_delete(struct ibbe_partition *p, size_t i)
+static void partition_delete(struct ibbe_partition *p, size_t i)
 {
     free(p->ids[i]);
     p->count--;
@@ -186,7 +185,7 @@ void ibbe_group_delete(ibbe_group *g, size_t part, size_t i)
         if (s)
             s->part = SLOT_DELETED;
     }
-    ibbe_partition_delete(p, i);
+    partition_delete(p, i);
 }
 
 void ibbe_group_drop_partition(ibbe_group *g, size_t part)
@@ -348,16 +347,6 @@ size_t ibbe_partition_record_bytes(const ibbe_group *g, size_t part)
     return total;
 }
 
-static int writer_finish(struct wire_writer *w, uint8_t **out, size_t *len)
-{
-    if (!wire_writer_ok(w)) {
-        wire_writer_free(w);
-        return -1;
-    }
-    *out = wire_writer_take(w, len);
-    return 0;
-}
-
 int ibbe_group_encode_meta(const ibbe_group *g, uint8_t **out, size_t *len)
 {
     struct wire_writer w;
@@ -367,7 +356,7 @@ int ibbe_group_encode_meta(const ibbe_group *g, uint8_t **out, size_t *len)
     wire_put_u64(&w, g->epoch);
     wire_put_varint(&w, g->n);
     wire_put_varint(&w, g->count);
-    return writer_finish(&w, out, len);
+    return wire_writer_finish(&w, out, len);
 }
 
 int ibbe_group_encode_partition(const ibbe_group *g, size_t part, uint8_t **out, size_t *len)
@@ -387,18 +376,12 @@ int ibbe_group_encode_partition(const ibbe_group *g, size_t part, uint8_t **out,
     wire_put_varint(&w, p->count);
     for (size_t i = 0; i < p->count; i++)
         wire_put_str(&w, p->ids[i]);
-    return writer_finish(&w, out, len);
+    return wire_writer_finish(&w, out, len);
 }
 
-/* "<what>: offset 12: truncated input" in a per-thread buffer. */
-static const char *record_error(const char *what, const struct wire_reader *r)
-{
-    static _Thread_local char msg[160];
-    snprintf(msg, sizeof msg, "%s: %s", what, wire_reader_error(r));
-    return msg;
-}
 
-int ibbe_group_decode_meta(ibbe_group **out, const uint8_t *buf, size_t len, const char **err)
+int ibbe_group_decode_meta(ibbe_group **out, const uint8_t *buf, size_t len,
+                           struct cloister_err *err)
 {
     struct wire_reader r;
     wire_reader_init(&r, buf, len);
@@ -408,39 +391,31 @@ int ibbe_group_decode_meta(ibbe_group **out, const uint8_t *buf, size_t len, con
     uint64_t epoch = wire_get_u64(&r);
     uint64_t n = wire_get_varint(&r);
     uint64_t count = wire_get_varint(&r);
-    if (wire_reader_finish(&r) != 0) {
-        *err = record_error("group record", &r);
-        return -1;
-    }
-    if (!ibbe_group_name_valid(name)) {
-        *err = "group record: invalid group name";
-        return -1;
-    }
-    if (n < 1 || n > IBBE_PARTITION_MAX) {
-        *err = "group record: partition size out of range";
-        return -1;
-    }
-    if (count < 1 || count > PARTITIONS_MAX) {
-        *err = "group record: partition count out of range";
-        return -1;
-    }
+    if (wire_reader_finish(&r) != 0)
+        return cloister_errf(err, CLOISTER_E_INVALID, "group record: %s",
+                             wire_reader_error(&r));
+    if (!ibbe_group_name_valid(name))
+        return cloister_errf(err, CLOISTER_E_INVALID, "group record: invalid group name");
+    if (n < 1 || n > IBBE_PARTITION_MAX)
+        return cloister_errf(err, CLOISTER_E_INVALID,
+                             "group record: partition size out of range");
+    if (count < 1 || count > PARTITIONS_MAX)
+        return cloister_errf(err, CLOISTER_E_INVALID,
+                             "group record: partition count out of range");
     ibbe_group *g = ibbe_group_alloc(name, n, count);
-    if (!g) {
-        *err = "group record: out of memory";
-        return -1;
-    }
+    if (!g)
+        return cloister_errf(err, CLOISTER_E_NO_MEMORY, "group record: out of memory");
     g->epoch = epoch;
     *out = g;
     return 0;
 }
 
 int ibbe_group_decode_partition(ibbe_group *g, size_t part, const uint8_t *buf, size_t len,
-                                const char **err)
+                                struct cloister_err *err)
 {
-    if (part >= g->count || g->parts[part].loaded) {
-        *err = "partition record: no such partition, or already loaded";
-        return -1;
-    }
+    if (part >= g->count || g->parts[part].loaded)
+        return cloister_errf(err, CLOISTER_E_INVALID,
+                             "partition record: no such partition, or already loaded");
     struct ibbe_partition p = {0};
     struct wire_reader r;
     wire_reader_init(&r, buf, len);
@@ -450,42 +425,42 @@ int ibbe_group_decode_partition(ibbe_group *g, size_t part, const uint8_t *buf, 
     const uint8_t *hdr = wire_get_raw(&r, IBBE_HEADER_BYTES);
     wire_get_raw_into(&r, p.wrap, IBBE_WRAP_BYTES);
     size_t count = wire_get_count(&r, 2, g->n);
-    if (!wire_reader_ok(&r)) {
-        *err = record_error("partition record", &r);
-        return -1;
-    }
-    if (index != part) {
-        *err = "partition record: index does not match its position";
-        return -1;
-    }
-    if (epoch != g->epoch) {
-        *err = "partition record: epoch differs from the group record's (stale or torn update)";
-        return -1;
-    }
-    if (count == 0) {
-        *err = "partition record: empty partition";
-        return -1;
-    }
+    if (!wire_reader_ok(&r))
+        return cloister_errf(err, CLOISTER_E_INVALID, "partition record: %s",
+                             wire_reader_error(&r));
+    if (index != part)
+        return cloister_errf(err, CLOISTER_E_INVALID,
+                             "partition record: index does not match its position");
+    if (epoch != g->epoch)
+        return cloister_errf(err, CLOISTER_E_INVALID,
+                             "partition record: epoch differs from the group record's "
+                             "(stale or torn update)");
+    if (count == 0)
+        return cloister_errf(err, CLOISTER_E_INVALID, "partition record: empty partition");
     if (ibbe_header_from_bytes(&p.hdr, hdr, err) != 0)
         return -1;
     char id[IBBE_ID_MAX + 1];
+    int rc;
     for (size_t i = 0; i < count; i++) {
         bls_fr h;
         if (wire_get_str(&r, id, sizeof id) != 0) {
-            *err = record_error("partition record: member", &r);
+            rc = cloister_errf(err, CLOISTER_E_INVALID, "partition record: member: %s",
+                               wire_reader_error(&r));
             goto fail;
         }
         if (ibbe_hash_id(&h, id) != 0) {
-            *err = "partition record: invalid member identity";
+            rc = cloister_errf(err, CLOISTER_E_INVALID,
+                               "partition record: invalid member identity");
             goto fail;
         }
         if (ibbe_partition_append(&p, id, &h) != 0) {
-            *err = "partition record: out of memory";
+            rc = cloister_errf(err, CLOISTER_E_NO_MEMORY, "partition record: out of memory");
             goto fail;
         }
     }
     if (wire_reader_finish(&r) != 0) {
-        *err = record_error("partition record", &r);
+        rc = cloister_errf(err, CLOISTER_E_INVALID, "partition record: %s",
+                           wire_reader_error(&r));
         goto fail;
     }
     p.loaded = true;
@@ -494,43 +469,35 @@ int ibbe_group_decode_partition(ibbe_group *g, size_t part, const uint8_t *buf, 
     return 0;
 fail:
     partition_clear(&p);
-    return -1;
+    return rc;
 }
 
 /* ---- member decryption -------------------------------------------------------------------- */
 
 int ibbe_group_decrypt(const ibbe_pk *pk, const ibbe_group *g, const char *id,
                        const struct ibbe_usk *usk, uint8_t gk[IBBE_KEY_LEN], uint64_t *epoch,
-                       const char **err)
+                       struct cloister_err *err)
 {
     bls_fr mine;
-    if (ibbe_hash_id(&mine, id) != 0) {
-        *err = "invalid identity";
-        return -1;
-    }
-    if (g->n > pk->n) {
-        *err = "group partitions are larger than the public key allows";
-        return -1;
-    }
+    if (ibbe_hash_id(&mine, id) != 0)
+        return cloister_errf(err, CLOISTER_E_INVALID, "invalid identity");
+    if (g->n > pk->n)
+        return cloister_errf(err, CLOISTER_E_INVALID,
+                             "group partitions are larger than the public key allows");
     long part = ibbe_group_find(g, id); /* only loaded partitions list members */
-    if (part < 0) {
-        *err = "not a member of the group";
-        return -1;
-    }
+    if (part < 0)
+        return cloister_errf(err, CLOISTER_E_NOT_FOUND, "not a member of the group");
     const struct ibbe_partition *p = &g->parts[part];
     struct ibbe_poly poly;
     uint8_t b[IBBE_KEY_LEN];
-    int rc = -1;
-    if (ibbe_poly_from_hashes(&poly, p->hashes, p->count) != 0) {
-        *err = "out of memory";
-        return -1;
-    }
+    int rc = CLOISTER_OK;
+    if (ibbe_poly_from_hashes(&poly, p->hashes, p->count) != 0)
+        return cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
     if (ibbe_decrypt_user(pk, &poly, &mine, usk, &p->hdr, b) != 0)
-        *err = "cannot decrypt the partition header";
+        rc = cloister_errf(err, CLOISTER_E_FAILED, "cannot decrypt the partition header");
     else if (ibbe_unwrap_key(gk, b, p->wrap, g->name, (size_t)part, g->epoch) != 0)
-        *err = "group key does not open: wrong user key, or tampered or stale metadata";
-    else
-        rc = 0;
+        rc = cloister_errf(err, CLOISTER_E_DENIED, "group key does not open: wrong user key, "
+                                                   "or tampered or stale metadata");
     if (rc == 0 && epoch)
         *epoch = g->epoch;
     crypto_wipe(b, sizeof b);

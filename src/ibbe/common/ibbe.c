@@ -116,48 +116,37 @@ int ibbe_pk_encode(const ibbe_pk *pk, uint8_t **out, size_t *len)
         bls_g1_to_bytes(buf, &pk->hpow[i]);
         wire_put_raw(&w, buf, BLS_G1_BYTES);
     }
-    if (!wire_writer_ok(&w)) {
-        wire_writer_free(&w);
-        return -1;
-    }
-    *out = wire_writer_take(&w, len);
-    return 0;
+    return wire_writer_finish(&w, out, len);
 }
 
-int ibbe_pk_decode(ibbe_pk **out, const uint8_t *buf, size_t len, const char **err)
+int ibbe_pk_decode(ibbe_pk **out, const uint8_t *buf, size_t len, struct cloister_err *err)
 {
     struct wire_reader r;
     wire_reader_init(&r, buf, len);
     wire_get_header(&r, "CIPK", 1);
     uint64_t n = wire_get_varint(&r);
-    if (!wire_reader_ok(&r)) {
-        *err = "public key: truncated or bad header";
-        return -1;
-    }
-    if (n < 1 || n > IBBE_PARTITION_MAX) {
-        *err = "public key: partition size out of range";
-        return -1;
-    }
-    if (wire_reader_remaining(&r) != 2 * BLS_G2_BYTES + (n + 1) * BLS_G1_BYTES) {
-        *err = "public key: length does not match the partition size";
-        return -1;
-    }
+    if (!wire_reader_ok(&r))
+        return cloister_errf(err, CLOISTER_E_INVALID, "public key: truncated or bad header");
+    if (n < 1 || n > IBBE_PARTITION_MAX)
+        return cloister_errf(err, CLOISTER_E_INVALID, "public key: partition size out of range");
+    if (wire_reader_remaining(&r) != 2 * BLS_G2_BYTES + (n + 1) * BLS_G1_BYTES)
+        return cloister_errf(err, CLOISTER_E_INVALID,
+                             "public key: length does not match the partition size");
     ibbe_pk *pk = calloc(1, sizeof *pk);
     if (!pk || !(pk->hpow = malloc((n + 1) * sizeof *pk->hpow))) {
         ibbe_pk_free(pk);
-        *err = "public key: out of memory";
-        return -1;
+        return cloister_errf(err, CLOISTER_E_NO_MEMORY, "public key: out of memory");
     }
     pk->n = n;
-    *err = "public key: g or w is not a point of G2";
+    const char *why = "g or w is not a point of G2";
     if (bls_g2_from_bytes(&pk->g, wire_get_raw(&r, BLS_G2_BYTES)) != BLS_OK ||
         bls_g2_from_bytes(&pk->w, wire_get_raw(&r, BLS_G2_BYTES)) != BLS_OK)
         goto fail;
-    *err = "public key: a power of h is not a point of G1";
+    why = "a power of h is not a point of G1";
     for (size_t i = 0; i <= n; i++)
         if (bls_g1_from_bytes(&pk->hpow[i], wire_get_raw(&r, BLS_G1_BYTES)) != BLS_OK)
             goto fail;
-    *err = "public key: degenerate generator";
+    why = "degenerate generator";
     if (bls_g1_is_identity(&pk->hpow[0]) || bls_g2_is_identity(&pk->g) ||
         bls_g2_is_identity(&pk->w))
         goto fail;
@@ -166,7 +155,7 @@ int ibbe_pk_decode(ibbe_pk **out, const uint8_t *buf, size_t len, const char **e
     return 0;
 fail:
     ibbe_pk_free(pk);
-    return -1;
+    return cloister_errf(err, CLOISTER_E_INVALID, "public key: %s", why);
 }
 
 /* ---- user keys and headers ---------------------------------------------------------------- */
@@ -189,21 +178,15 @@ void ibbe_header_to_bytes(uint8_t out[IBBE_HEADER_BYTES], const struct ibbe_head
 }
 
 int ibbe_header_from_bytes(struct ibbe_header *hdr, const uint8_t in[IBBE_HEADER_BYTES],
-                           const char **err)
+                           struct cloister_err *err)
 {
     struct ibbe_header h;
-    if (bls_g2_from_bytes(&h.c1, in) != BLS_OK) {
-        *err = "header: C1 is not a point of G2";
-        return -1;
-    }
-    if (bls_g1_from_bytes(&h.c2, in + BLS_G2_BYTES) != BLS_OK) {
-        *err = "header: C2 is not a point of G1";
-        return -1;
-    }
-    if (bls_g1_from_bytes(&h.c3, in + BLS_G2_BYTES + BLS_G1_BYTES) != BLS_OK) {
-        *err = "header: C3 is not a point of G1";
-        return -1;
-    }
+    if (bls_g2_from_bytes(&h.c1, in) != BLS_OK)
+        return cloister_errf(err, CLOISTER_E_INVALID, "header: C1 is not a point of G2");
+    if (bls_g1_from_bytes(&h.c2, in + BLS_G2_BYTES) != BLS_OK)
+        return cloister_errf(err, CLOISTER_E_INVALID, "header: C2 is not a point of G1");
+    if (bls_g1_from_bytes(&h.c3, in + BLS_G2_BYTES + BLS_G1_BYTES) != BLS_OK)
+        return cloister_errf(err, CLOISTER_E_INVALID, "header: C3 is not a point of G1");
     *hdr = h;
     return 0;
 }

@@ -59,67 +59,59 @@ static int repeated_identity(const bls_fr *hashes, size_t count, bool *repeated)
 
 /* Fills an empty g with the members, ⌈N/n⌉ partitions, each sealed to g->gk. */
 static int build_partitions(const ibbe_msk *msk, ibbe_group *g, const char *const *ids,
-                            const bls_fr *hashes, size_t count, const char **err)
+                            const bls_fr *hashes, size_t count, struct cloister_err *err)
 {
     size_t m = (count + g->n - 1) / g->n;
     for (size_t i = 0; i < m; i++) {
-        if (ibbe_group_grow(g) != 0) {
-            *err = "out of memory";
-            return -1;
-        }
+        if (ibbe_group_grow(g) != 0)
+            return cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
         for (size_t j = i * g->n; j < count && j < (i + 1) * g->n; j++)
-            if (ibbe_group_append(g, i, ids[j], &hashes[j]) != 0) {
-                *err = "out of memory";
-                return -1;
-            }
-        if (seal_partition(msk, g, i, true) != 0) {
-            *err = "partition encryption failed";
-            return -1;
-        }
+            if (ibbe_group_append(g, i, ids[j], &hashes[j]) != 0)
+                return cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
+        if (seal_partition(msk, g, i, true) != 0)
+            return cloister_errf(err, CLOISTER_E_FAILED, "partition encryption failed");
     }
     return 0;
 }
 
 int ibbe_group_create(const ibbe_msk *msk, const char *name, const char *const *ids,
-                      size_t count, ibbe_group **out, const char **err)
+                      size_t count, ibbe_group **out, struct cloister_err *err)
 {
-    if (!ibbe_group_name_valid(name)) {
-        *err = "invalid group name";
-        return -1;
-    }
-    if (count == 0) {
-        *err = "a group needs at least one member";
-        return -1;
-    }
+    if (!ibbe_group_name_valid(name))
+        return cloister_errf(err, CLOISTER_E_INVALID, "invalid group name");
+    if (count == 0)
+        return cloister_errf(err, CLOISTER_E_INVALID, "a group needs at least one member");
     bls_fr *hashes = count <= UINT32_MAX / 2 ? malloc(count * sizeof *hashes) : NULL;
     ibbe_group *g = ibbe_group_alloc(name, msk->pk->n, 0);
     bool repeated;
-    int rc = -1;
-    *err = "out of memory";
-    if (!hashes || !g)
+    int rc;
+    if (!hashes || !g) {
+        rc = cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
         goto out;
+    }
     for (size_t i = 0; i < count; i++)
         if (ibbe_hash_id(&hashes[i], ids[i]) != 0) {
-            *err = "invalid member identity";
+            rc = cloister_errf(err, CLOISTER_E_INVALID, "invalid member identity");
             goto out;
         }
-    if (repeated_identity(hashes, count, &repeated) != 0)
+    if (repeated_identity(hashes, count, &repeated) != 0) {
+        rc = cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
         goto out;
+    }
     if (repeated) {
-        *err = "duplicate member identity";
+        rc = cloister_errf(err, CLOISTER_E_EXISTS, "duplicate member identity");
         goto out;
     }
     g->epoch = 1;
     if (crypto_random(g->gk, IBBE_KEY_LEN) != 0) {
-        *err = "random number generator failed";
+        rc = cloister_errf(err, CLOISTER_E_FAILED, "random number generator failed");
         goto out;
     }
     g->has_key = true;
-    if (build_partitions(msk, g, ids, hashes, count, err) != 0)
+    if ((rc = build_partitions(msk, g, ids, hashes, count, err)) != CLOISTER_OK)
         goto out;
     *out = g;
     g = NULL;
-    rc = 0;
 out:
     ibbe_group_free(g);
     free(hashes);
@@ -141,58 +133,48 @@ static int raise_header(const ibbe_msk *msk, struct ibbe_partition *p, const bls
     return 0;
 }
 
-int ibbe_group_add(const ibbe_msk *msk, ibbe_group *g, const char *id, const char **err)
+int ibbe_group_add(const ibbe_msk *msk, ibbe_group *g, const char *id,
+                   struct cloister_err *err)
 {
     bls_fr h;
-    if (!g->has_key) {
-        *err = "group not opened by the admin";
-        return -1;
-    }
-    if (ibbe_hash_id(&h, id) != 0) {
-        *err = "invalid member identity";
-        return -1;
-    }
-    if (ibbe_group_find(g, id) >= 0) {
-        *err = "already a member";
-        return -1;
-    }
+    if (!g->has_key)
+        return cloister_errf(err, CLOISTER_E_STATE, "group not opened by the admin");
+    if (ibbe_hash_id(&h, id) != 0)
+        return cloister_errf(err, CLOISTER_E_INVALID, "invalid member identity");
+    if (ibbe_group_find(g, id) >= 0)
+        return cloister_errf(err, CLOISTER_E_EXISTS, "already a member");
     size_t i = 0;
     while (i < g->count && g->parts[i].count >= g->n)
         i++;
     if (i == g->count) {
-        if (ibbe_group_grow(g) != 0 || ibbe_group_append(g, i, id, &h) != 0) {
-            *err = "out of memory";
-            return -1;
-        }
-        if (seal_partition(msk, g, i, true) != 0) {
-            *err = "partition encryption failed";
-            return -1;
-        }
+        if (ibbe_group_grow(g) != 0 || ibbe_group_append(g, i, id, &h) != 0)
+            return cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
+        if (seal_partition(msk, g, i, true) != 0)
+            return cloister_errf(err, CLOISTER_E_FAILED, "partition encryption failed");
         return 0;
     }
-    if (ibbe_group_append(g, i, id, &h) != 0) {
-        *err = "out of memory";
-        return -1;
-    }
+    if (ibbe_group_append(g, i, id, &h) != 0)
+        return cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
     if (raise_header(msk, &g->parts[i], &h, false) != 0) {
         ibbe_group_delete(g, i, g->parts[i].count - 1);
-        *err = "identity collides with the master secret";
-        return -1;
+        return cloister_errf(err, CLOISTER_E_FAILED,
+                             "identity collides with the master secret");
     }
     return 0;
 }
 
 /* Packs the members of g into ⌈N/n⌉ fresh partitions sealed to g->gk. */
-static int repartition(const ibbe_msk *msk, ibbe_group *g, const char **err)
+static int repartition(const ibbe_msk *msk, ibbe_group *g, struct cloister_err *err)
 {
     size_t total = ibbe_group_size(g), k = 0;
     const char **ids = malloc(total * sizeof *ids);
     bls_fr *hashes = malloc(total * sizeof *hashes);
     ibbe_group *fresh = ibbe_group_alloc(g->name, g->n, 0);
-    int rc = -1;
-    *err = "out of memory";
-    if (!ids || !hashes || !fresh)
+    int rc;
+    if (!ids || !hashes || !fresh) {
+        rc = cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
         goto out;
+    }
     for (size_t p = 0; p < g->count; p++)
         for (size_t i = 0; i < g->parts[p].count; i++, k++) {
             ids[k] = g->parts[p].ids[i];
@@ -200,7 +182,7 @@ static int repartition(const ibbe_msk *msk, ibbe_group *g, const char **err)
         }
     fresh->epoch = g->epoch;
     memcpy(fresh->gk, g->gk, IBBE_KEY_LEN);
-    if (build_partitions(msk, fresh, ids, hashes, total, err) != 0)
+    if ((rc = build_partitions(msk, fresh, ids, hashes, total, err)) != CLOISTER_OK)
         goto out;
     ibbe_group_truncate(g, 0); /* drops the index too */
     free(g->parts);
@@ -208,7 +190,6 @@ static int repartition(const ibbe_msk *msk, ibbe_group *g, const char **err)
     g->count = fresh->count;
     fresh->parts = NULL;
     fresh->count = 0;
-    rc = 0;
 out:
     ibbe_group_free(fresh);
     free(ids);
@@ -223,125 +204,103 @@ static int cmp_str(const void *a, const void *b)
 
 /* Refuses a batch with a non-member, a repeated identity or every member: g stays as it was. */
 static int check_removals(const ibbe_group *g, const char *const *ids, size_t count,
-                          const char **err)
+                          struct cloister_err *err)
 {
     size_t part, i;
-    if (count == 0) {
-        *err = "no member to remove";
-        return -1;
-    }
+    if (count == 0)
+        return cloister_errf(err, CLOISTER_E_INVALID, "no member to remove");
     for (size_t k = 0; k < count; k++)
-        if (ibbe_group_locate(g, ids[k], &part, &i) != 0) {
-            *err = "not a member";
-            return -1;
-        }
-    if (count >= ibbe_group_size(g)) {
-        *err = "cannot remove the last member of a group";
-        return -1;
-    }
+        if (ibbe_group_locate(g, ids[k], &part, &i) != 0)
+            return cloister_errf(err, CLOISTER_E_NOT_FOUND, "not a member");
+    if (count >= ibbe_group_size(g))
+        return cloister_errf(err, CLOISTER_E_INVALID,
+                             "cannot remove the last member of a group");
     const char **sorted = malloc(count * sizeof *sorted);
-    if (!sorted) {
-        *err = "out of memory";
-        return -1;
-    }
+    if (!sorted)
+        return cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
     memcpy(sorted, ids, count * sizeof *sorted);
     ibbe_sort(sorted, count, sizeof *sorted, cmp_str);
-    int rc = 0;
-    for (size_t k = 1; k < count && rc == 0; k++)
-        if (strcmp(sorted[k - 1], sorted[k]) == 0) {
-            *err = "the same member twice in one removal";
-            rc = -1;
-        }
+    int rc = CLOISTER_OK;
+    for (size_t k = 1; k < count && rc == CLOISTER_OK; k++)
+        if (strcmp(sorted[k - 1], sorted[k]) == 0)
+            rc = cloister_errf(err, CLOISTER_E_INVALID, "the same member twice in one removal");
     free(sorted);
     return rc;
 }
 
 int ibbe_group_remove_many(const ibbe_msk *msk, ibbe_group *g, const char *const *ids,
-                           size_t count, const char **err)
+                           size_t count, struct cloister_err *err)
 {
-    if (!g->has_key) {
-        *err = "group not opened by the admin";
-        return -1;
-    }
-    if (check_removals(g, ids, count, err) != 0)
-        return -1;
+    if (!g->has_key)
+        return cloister_errf(err, CLOISTER_E_STATE, "group not opened by the admin");
+    int rc = check_removals(g, ids, count, err);
+    if (rc != CLOISTER_OK)
+        return rc;
     for (size_t k = 0; k < count; k++) {
         size_t part, i;
-        if (ibbe_group_locate(g, ids[k], &part, &i) != 0) {
-            *err = "out of memory";
-            return -1;
-        }
+        if (ibbe_group_locate(g, ids[k], &part, &i) != 0)
+            return cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
         struct ibbe_partition *p = &g->parts[part];
         bls_fr h = p->hashes[i];
-        if (p->count > 1 && raise_header(msk, p, &h, true) != 0) {
-            *err = "identity collides with the master secret";
-            return -1;
-        }
+        if (p->count > 1 && raise_header(msk, p, &h, true) != 0)
+            return cloister_errf(err, CLOISTER_E_FAILED,
+                                 "identity collides with the master secret");
         ibbe_group_delete(g, part, i);
         if (p->count == 0)
             ibbe_group_drop_partition(g, part);
     }
-    if (crypto_random(g->gk, IBBE_KEY_LEN) != 0) {
-        *err = "random number generator failed";
-        return -1;
-    }
+    if (crypto_random(g->gk, IBBE_KEY_LEN) != 0)
+        return cloister_errf(err, CLOISTER_E_FAILED, "random number generator failed");
     g->epoch++;
     size_t total = ibbe_group_size(g), needed = (total + g->n - 1) / g->n;
     if (total * IBBE_REPARTITION_DIVISOR < g->count * g->n && needed < g->count)
         return repartition(msk, g, err);
     for (size_t j = 0; j < g->count; j++)
-        if (seal_partition(msk, g, j, false) != 0) {
-            *err = "partition re-keying failed";
-            return -1;
-        }
+        if (seal_partition(msk, g, j, false) != 0)
+            return cloister_errf(err, CLOISTER_E_FAILED, "partition re-keying failed");
     return 0;
 }
 
-int ibbe_group_remove(const ibbe_msk *msk, ibbe_group *g, const char *id, const char **err)
+int ibbe_group_remove(const ibbe_msk *msk, ibbe_group *g, const char *id,
+                      struct cloister_err *err)
 {
     return ibbe_group_remove_many(msk, g, &id, 1, err);
 }
 
-int ibbe_group_admin_open(const ibbe_msk *msk, ibbe_group *g, const char **err)
+int ibbe_group_admin_open(const ibbe_msk *msk, ibbe_group *g, struct cloister_err *err)
 {
-    if (!ibbe_group_complete(g)) {
-        *err = "group state incomplete: a partition record is missing";
-        return -1;
-    }
-    if (g->n != msk->pk->n) {
-        *err = "group partition size differs from the public key's";
-        return -1;
-    }
+    if (!ibbe_group_complete(g))
+        return cloister_errf(err, CLOISTER_E_STATE,
+                             "group state incomplete: a partition record is missing");
+    if (g->n != msk->pk->n)
+        return cloister_errf(err, CLOISTER_E_INVALID,
+                             "group partition size differs from the public key's");
     uint8_t b[IBBE_KEY_LEN], gk[IBBE_KEY_LEN];
-    int rc = -1;
-    for (size_t i = 0; i < g->count; i++) {
+    int rc = CLOISTER_OK;
+    for (size_t i = 0; i < g->count && rc == CLOISTER_OK; i++) {
         struct ibbe_partition *p = &g->parts[i];
         bls_fr t;
         bls_g1 c3;
         if (ibbe_secret_product(msk, p->hashes, p->count, &t) != 0) {
-            *err = "identity collides with the master secret";
-            goto out;
+            rc = cloister_errf(err, CLOISTER_E_FAILED,
+                               "identity collides with the master secret");
+            break;
         }
         ibbe_secret_c3(msk, &t, &c3);
         crypto_wipe(&t, sizeof t);
-        if (!bls_g1_eq(&c3, &p->hdr.c3)) {
-            *err = "tampered metadata: a partition's C3 does not match its member list";
-            goto out;
-        }
-        if (ibbe_decrypt_admin(msk, p->hashes, p->count, &p->hdr, b) != 0 ||
-            ibbe_unwrap_key(i == 0 ? g->gk : gk, b, p->wrap, g->name, i, g->epoch) != 0) {
-            *err = "tampered metadata: a partition's group key does not open";
-            goto out;
-        }
-        if (i > 0 && !crypto_memeq(gk, g->gk, IBBE_KEY_LEN)) {
-            *err = "tampered metadata: partitions wrap different group keys";
-            goto out;
-        }
+        if (!bls_g1_eq(&c3, &p->hdr.c3))
+            rc = cloister_errf(err, CLOISTER_E_DENIED, "tampered metadata: a partition's C3 "
+                                                       "does not match its member list");
+        else if (ibbe_decrypt_admin(msk, p->hashes, p->count, &p->hdr, b) != 0 ||
+                 ibbe_unwrap_key(i == 0 ? g->gk : gk, b, p->wrap, g->name, i, g->epoch) != 0)
+            rc = cloister_errf(err, CLOISTER_E_DENIED,
+                               "tampered metadata: a partition's group key does not open");
+        else if (i > 0 && !crypto_memeq(gk, g->gk, IBBE_KEY_LEN))
+            rc = cloister_errf(err, CLOISTER_E_DENIED,
+                               "tampered metadata: partitions wrap different group keys");
     }
-    g->has_key = true;
-    rc = 0;
-out:
-    if (rc != 0)
+    g->has_key = rc == CLOISTER_OK;
+    if (rc != CLOISTER_OK)
         crypto_wipe(g->gk, IBBE_KEY_LEN);
     crypto_wipe(b, sizeof b);
     crypto_wipe(gk, sizeof gk);

@@ -143,10 +143,10 @@ static int ecall_load(struct tee_env *env, const uint8_t *in, size_t inlen,
     const uint8_t *pkrec = wire_get_bytes(&r, PK_RECORD_MAX, &pklen);
     if (wire_reader_finish(&r) != 0)
         return tee_fail(env, CLOISTER_E_INVALID, "load: %s", wire_reader_error(&r));
-    const char *why;
+    struct cloister_err why;
     ibbe_pk *pk;
     if (ibbe_pk_decode(&pk, pkrec, pklen, &why) != 0)
-        return tee_fail(env, CLOISTER_E_INVALID, "load: %s", why);
+        return tee_fail(env, CLOISTER_E_INVALID, "load: %s", why.msg);
     uint8_t aad[sizeof IBBE_MSK_AAD - 1 + CRYPTO_SHA256_LEN], gamma[BLS_FR_BYTES];
     size_t glen = 0;
     struct cloister_err err = {0};
@@ -218,7 +218,7 @@ static int ecall_extract(struct tee_env *env, const uint8_t *in, size_t inlen,
     int rc = CLOISTER_OK;
     pthread_mutex_lock(&st->lock);
     if (!st->msk)
-        rc = tee_fail(env, CLOISTER_E_NOT_FOUND, "extract: no master secret loaded");
+        rc = tee_fail(env, CLOISTER_E_STATE, "extract: no master secret loaded");
     for (size_t i = 0; rc == CLOISTER_OK && i < count; i++) {
         char id[IBBE_ID_MAX + 1];
         size_t tolen;
@@ -306,7 +306,7 @@ static int ecall_group_load(struct tee_env *env, const uint8_t *in, size_t inlen
     struct ibbe_state *st = tee_env_state(env);
     struct wire_reader r;
     size_t metalen, len;
-    const char *why = NULL;
+    struct cloister_err why;
     wire_reader_init(&r, in, inlen);
     const uint8_t *meta = wire_get_bytes(&r, inlen, &metalen);
     uint64_t first = wire_get_varint(&r);
@@ -316,15 +316,15 @@ static int ecall_group_load(struct tee_env *env, const uint8_t *in, size_t inlen
     int rc = CLOISTER_OK;
     pthread_mutex_lock(&st->lock);
     if (!st->msk) {
-        rc = tee_fail(env, CLOISTER_E_NOT_FOUND, "group load: no master secret loaded");
+        rc = tee_fail(env, CLOISTER_E_STATE, "group load: no master secret loaded");
         goto out;
     }
     if (first == 0) {
         ibbe_group_free(st->pending);
         st->pending = NULL;
         st->pending_next = 0;
-        if (ibbe_group_decode_meta(&st->pending, meta, metalen, &why) != 0) {
-            rc = tee_fail(env, CLOISTER_E_INVALID, "group load: %s", why);
+        if (ibbe_group_decode_meta(&st->pending, meta, metalen, &why) != CLOISTER_OK) {
+            rc = tee_fail(env, why.code, "group load: %s", why.msg);
             goto out;
         }
     } else if (!st->pending || first != st->pending_next) {
@@ -333,10 +333,14 @@ static int ecall_group_load(struct tee_env *env, const uint8_t *in, size_t inlen
     }
     for (size_t i = 0; i < k; i++) {
         const uint8_t *rec = wire_get_bytes(&r, inlen, &len);
-        if (!wire_reader_ok(&r) ||
-            ibbe_group_decode_partition(st->pending, st->pending_next, rec, len, &why) != 0) {
+        if (!wire_reader_ok(&r)) {
             rc = tee_fail(env, CLOISTER_E_INVALID, "group load: partition %zu: %s",
-                          st->pending_next, why ? why : wire_reader_error(&r));
+                          st->pending_next, wire_reader_error(&r));
+            goto fail;
+        }
+        if (ibbe_group_decode_partition(st->pending, st->pending_next, rec, len, &why) != 0) {
+            rc = tee_fail(env, why.code, "group load: partition %zu: %s", st->pending_next,
+                          why.msg);
             goto fail;
         }
         st->pending_next++;
@@ -347,8 +351,8 @@ static int ecall_group_load(struct tee_env *env, const uint8_t *in, size_t inlen
     }
     bool complete = st->pending_next == ibbe_group_partitions(st->pending);
     if (complete) {
-        if (ibbe_group_admin_open(st->msk, st->pending, &why) != 0) {
-            rc = tee_fail(env, CLOISTER_E_DENIED, "group load: %s", why);
+        if (ibbe_group_admin_open(st->msk, st->pending, &why) != CLOISTER_OK) {
+            rc = tee_fail(env, why.code, "group load: %s", why.msg);
             goto fail;
         }
         cache_put(st, st->pending);
@@ -411,31 +415,31 @@ static int group_op(struct tee_env *env, const uint8_t *in, size_t inlen,
     int rc = read_members(env, in, inlen, name, &ids, &count);
     if (rc != CLOISTER_OK)
         return rc;
-    const char *why = "";
+    struct cloister_err why;
     bool *changed = NULL;
     pthread_mutex_lock(&st->lock);
     struct cached *c = op == OP_CREATE ? NULL : cache_find(st, name);
     if (!st->msk) {
-        rc = tee_fail(env, CLOISTER_E_NOT_FOUND, "%s: no master secret loaded", names[op]);
+        rc = tee_fail(env, CLOISTER_E_STATE, "%s: no master secret loaded", names[op]);
     } else if (op == OP_CREATE) {
         ibbe_group *g;
         if (ibbe_group_create(st->msk, name, (const char *const *)ids, count, &g, &why) != 0)
-            rc = tee_fail(env, CLOISTER_E_INVALID, "%s: %s", names[op], why);
+            rc = tee_fail(env, why.code, "%s: %s", names[op], why.msg);
         else if ((rc = put_changes(env, g, NULL, out)) == CLOISTER_OK)
             cache_put(st, g);
         else
             ibbe_group_free(g);
     } else if (!c) {
-        rc = tee_fail(env, CLOISTER_E_NOT_FOUND, "%s: group '%s' is not open", names[op], name);
+        rc = tee_fail(env, CLOISTER_E_STATE, "%s: group '%s' is not open", names[op], name);
     } else if (op == OP_REMOVE) {
         if (ibbe_group_remove_many(st->msk, c->g, (const char *const *)ids, count, &why) != 0)
-            rc = tee_fail(env, CLOISTER_E_INVALID, "%s: %s", names[op], why);
+            rc = tee_fail(env, why.code, "%s: %s", names[op], why.msg);
         else
             rc = put_changes(env, c->g, NULL, out);
     } else {
         for (size_t i = 0; rc == CLOISTER_OK && i < count; i++)
             if (ibbe_group_add(st->msk, c->g, ids[i], &why) != 0)
-                rc = tee_fail(env, CLOISTER_E_INVALID, "%s: %.64s: %s", names[op], ids[i], why);
+                rc = tee_fail(env, why.code, "%s: %.64s: %s", names[op], ids[i], why.msg);
         if (rc == CLOISTER_OK && !(changed = calloc(ibbe_group_partitions(c->g), sizeof *changed)))
             rc = tee_fail(env, CLOISTER_E_NO_MEMORY, "%s: out of memory", names[op]);
         for (size_t i = 0; rc == CLOISTER_OK && i < count; i++)
@@ -495,7 +499,7 @@ static int ecall_file_key(struct tee_env *env, const uint8_t *in, size_t inlen,
     pthread_mutex_lock(&st->lock);
     struct cached *c = cache_find(st, h.group);
     if (!c) {
-        rc = tee_fail(env, CLOISTER_E_NOT_FOUND, "file key: group '%s' is not open", h.group);
+        rc = tee_fail(env, CLOISTER_E_STATE, "file key: group '%s' is not open", h.group);
     } else {
         uint64_t epoch = ibbe_group_epoch(c->g);
         if (fresh)

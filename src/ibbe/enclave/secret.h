@@ -3,6 +3,7 @@
 #define CLOISTER_IBBE_SECRET_H
 
 #include "ibbe/common/internal.h"
+#include "ibbe/enclave/msk.h"
 
 /* t = ∏ (γ + H_i); -1 if it is zero (γ = -H_i: negligible, refused rather than leaked). */
 int ibbe_secret_product(const ibbe_msk *msk, const bls_fr *hashes, size_t s, bls_fr *t);

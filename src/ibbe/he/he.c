@@ -16,7 +16,6 @@
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -253,29 +252,24 @@ static long he_find(const ibbe_he_group *g, const char *id)
 }
 
 /* Appends a member with its public key (not yet wrapped). */
-static int he_append(ibbe_he_group *g, const struct ibbe_he_member *in, const char **err)
+static int he_append(ibbe_he_group *g, const struct ibbe_he_member *in,
+                     struct cloister_err *err)
 {
-    if (!ibbe_id_valid(in->id)) {
-        *err = "invalid member identity";
-        return -1;
-    }
+    if (!ibbe_id_valid(in->id))
+        return cloister_errf(err, CLOISTER_E_INVALID, "invalid member identity");
     if (g->count == g->cap) {
         size_t cap = g->cap ? 2 * g->cap : 16;
         struct he_member *m = cap <= HE_MEMBERS_MAX ? realloc(g->m, cap * sizeof *m) : NULL;
-        if (!m) {
-            *err = "out of memory";
-            return -1;
-        }
+        if (!m)
+            return cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
         memset(m + g->cap, 0, (cap - g->cap) * sizeof *m);
         g->m = m;
         g->cap = cap;
     }
     struct he_member *m = &g->m[g->count];
     if (g->scheme == IBBE_HE_HPKE) {
-        if (in->pub_len != HPKE_PUBLIC_LEN) {
-            *err = "member public key: not an X25519 key";
-            return -1;
-        }
+        if (in->pub_len != HPKE_PUBLIC_LEN)
+            return cloister_errf(err, CLOISTER_E_INVALID, "member public key: not an X25519 key");
         memcpy(m->hpke_pk, in->pub, HPKE_PUBLIC_LEN);
     } else {
         const uint8_t *p = in->pub;
@@ -283,14 +277,13 @@ static int he_append(ibbe_he_group *g, const struct ibbe_he_member *in, const ch
         if (!m->rsa || EVP_PKEY_get_base_id(m->rsa) != EVP_PKEY_RSA ||
             EVP_PKEY_get_bits(m->rsa) != HE_RSA_BITS) {
             member_clear(m);
-            *err = "member public key: not an RSA-2048 key";
-            return -1;
+            return cloister_errf(err, CLOISTER_E_INVALID,
+                                 "member public key: not an RSA-2048 key");
         }
     }
     if (!(m->id = strdup(in->id))) {
         member_clear(m);
-        *err = "out of memory";
-        return -1;
+        return cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
     }
     g->count++;
     if (g->index && index_ready(g) == 0)
@@ -302,74 +295,62 @@ static int he_append(ibbe_he_group *g, const struct ibbe_he_member *in, const ch
 
 int ibbe_he_create(enum ibbe_he_scheme scheme, const char *name, size_t chunk,
                    const struct ibbe_he_member *members, size_t count, ibbe_he_group **out,
-                   const char **err)
+                   struct cloister_err *err)
 {
     ibbe_he_group *g = he_alloc(scheme, name, chunk, 0);
     if (!g || count == 0) {
-        *err = "invalid scheme, group name, chunk size or member count";
         ibbe_he_free(g);
-        return -1;
+        return cloister_errf(err, CLOISTER_E_INVALID,
+                             "invalid scheme, group name, chunk size or member count");
     }
     g->epoch = 1;
     g->has_key = true;
-    *err = "random number generator failed";
+    int rc = CLOISTER_OK;
     if (crypto_random(g->gk, IBBE_KEY_LEN) != 0)
-        goto fail;
-    for (size_t i = 0; i < count; i++) {
-        if (he_find(g, members[i].id) >= 0) {
-            *err = "duplicate member identity";
-            goto fail;
-        }
-        if (he_append(g, &members[i], err) != 0)
-            goto fail;
-        if (wrap_member(g, &g->m[i]) != 0) {
-            *err = "wrapping the group key failed";
-            goto fail;
-        }
+        rc = cloister_errf(err, CLOISTER_E_FAILED, "random number generator failed");
+    for (size_t i = 0; rc == CLOISTER_OK && i < count; i++) {
+        if (he_find(g, members[i].id) >= 0)
+            rc = cloister_errf(err, CLOISTER_E_EXISTS, "duplicate member identity");
+        else if ((rc = he_append(g, &members[i], err)) == CLOISTER_OK &&
+                 wrap_member(g, &g->m[i]) != 0)
+            rc = cloister_errf(err, CLOISTER_E_FAILED, "wrapping the group key failed");
+    }
+    if (rc != CLOISTER_OK) {
+        ibbe_he_free(g);
+        return rc;
     }
     *out = g;
-    return 0;
-fail:
-    ibbe_he_free(g);
-    return -1;
+    return CLOISTER_OK;
 }
 
-int ibbe_he_add(ibbe_he_group *g, const struct ibbe_he_member *member, const char **err)
+int ibbe_he_add(ibbe_he_group *g, const struct ibbe_he_member *member,
+                struct cloister_err *err)
 {
-    if (!g->has_key) {
-        *err = "group not held by the admin";
-        return -1;
-    }
-    if (he_find(g, member->id) >= 0) {
-        *err = "already a member";
-        return -1;
-    }
-    if (he_append(g, member, err) != 0)
-        return -1;
+    if (!g->has_key)
+        return cloister_errf(err, CLOISTER_E_STATE, "group not held by the admin");
+    if (he_find(g, member->id) >= 0)
+        return cloister_errf(err, CLOISTER_E_EXISTS, "already a member");
+    int rc = he_append(g, member, err);
+    if (rc != CLOISTER_OK)
+        return rc;
     if (wrap_member(g, &g->m[g->count - 1]) != 0) {
         index_drop(g);
         member_clear(&g->m[--g->count]);
-        *err = "wrapping the group key failed";
-        return -1;
+        return cloister_errf(err, CLOISTER_E_FAILED, "wrapping the group key failed");
     }
     return 0;
 }
 
-int ibbe_he_remove(ibbe_he_group *g, const char *id, const char **err)
+int ibbe_he_remove(ibbe_he_group *g, const char *id, struct cloister_err *err)
 {
-    if (!g->has_key) {
-        *err = "group not held by the admin";
-        return -1;
-    }
+    if (!g->has_key)
+        return cloister_errf(err, CLOISTER_E_STATE, "group not held by the admin");
     long i = he_find(g, id);
-    if (i < 0) {
-        *err = "not a member";
-        return -1;
-    }
-    if (g->count == 1) {
-        *err = "cannot remove the last member of a group";
-        return -1;
-    }
+    if (i < 0)
+        return cloister_errf(err, CLOISTER_E_NOT_FOUND, "not a member");
+    if (g->count == 1)
+        return cloister_errf(err, CLOISTER_E_INVALID,
+                             "cannot remove the last member of a group");
     if (g->index) { /* the last member moves into slot i */
         uint32_t *gone = index_slot(g, id), *moved = index_slot(g, g->m[g->count - 1].id);
         if (moved)
@@ -381,30 +362,25 @@ int ibbe_he_remove(ibbe_he_group *g, const char *id, const char **err)
     g->m[i] = g->m[--g->count];
     memset(&g->m[g->count], 0, sizeof *g->m);
     g->epoch++;
-    if (crypto_random(g->gk, IBBE_KEY_LEN) != 0) {
-        *err = "random number generator failed";
-        return -1;
-    }
+    if (crypto_random(g->gk, IBBE_KEY_LEN) != 0)
+        return cloister_errf(err, CLOISTER_E_FAILED, "random number generator failed");
     for (size_t j = 0; j < g->count; j++)
-        if (wrap_member(g, &g->m[j]) != 0) {
-            *err = "wrapping the group key failed";
-            return -1;
-        }
+        if (wrap_member(g, &g->m[j]) != 0)
+            return cloister_errf(err, CLOISTER_E_FAILED, "wrapping the group key failed");
     return 0;
 }
 
 int ibbe_he_decrypt(const ibbe_he_group *g, const char *id, const uint8_t *sec, size_t sec_len,
-                    uint8_t gk[IBBE_KEY_LEN], const char **err)
+                    uint8_t gk[IBBE_KEY_LEN], struct cloister_err *err)
 {
     long i = he_find(g, id);
-    if (i < 0 || !g->m[i].loaded) {
-        *err = i < 0 ? "not a member of the group" : "group state incomplete";
-        return -1;
-    }
+    if (i < 0)
+        return cloister_errf(err, CLOISTER_E_NOT_FOUND, "not a member of the group");
+    if (!g->m[i].loaded)
+        return cloister_errf(err, CLOISTER_E_STATE, "group state incomplete");
     const struct he_member *m = &g->m[i];
     struct wire_writer aad;
     int rc = -1;
-    *err = "group key does not open: wrong key, or tampered or stale metadata";
     if (binding(&aad, g) != 0)
         goto out;
     if (g->scheme == IBBE_HE_HPKE) {
@@ -428,7 +404,10 @@ int ibbe_he_decrypt(const ibbe_he_group *g, const char *id, const uint8_t *sec, 
     }
 out:
     wire_writer_free(&aad);
-    return rc;
+    if (rc != 0)
+        return cloister_errf(err, CLOISTER_E_DENIED,
+                             "group key does not open: wrong key, or tampered or stale metadata");
+    return CLOISTER_OK;
 }
 
 int ibbe_he_key(const ibbe_he_group *g, uint8_t gk[IBBE_KEY_LEN])
@@ -450,16 +429,6 @@ size_t ibbe_he_chunks(const ibbe_he_group *g)
 
 /* ---- records ------------------------------------------------------------------------------ */
 
-static int take(struct wire_writer *w, uint8_t **out, size_t *len)
-{
-    if (!wire_writer_ok(w)) {
-        wire_writer_free(w);
-        return -1;
-    }
-    *out = wire_writer_take(w, len);
-    return 0;
-}
-
 int ibbe_he_encode_meta(const ibbe_he_group *g, uint8_t **out, size_t *len)
 {
     struct wire_writer w;
@@ -470,7 +439,7 @@ int ibbe_he_encode_meta(const ibbe_he_group *g, uint8_t **out, size_t *len)
     wire_put_u64(&w, g->epoch);
     wire_put_varint(&w, g->chunk);
     wire_put_varint(&w, g->count);
-    return take(&w, out, len);
+    return wire_writer_finish(&w, out, len);
 }
 
 static size_t chunk_members(const ibbe_he_group *g, size_t chunk)
@@ -494,17 +463,11 @@ int ibbe_he_encode_chunk(const ibbe_he_group *g, size_t chunk, uint8_t **out, si
         wire_put_str(&w, g->m[i].id);
         wire_put_bytes(&w, g->m[i].env, env_len(g->scheme));
     }
-    return take(&w, out, len);
+    return wire_writer_finish(&w, out, len);
 }
 
-static const char *record_error(const char *what, const struct wire_reader *r)
-{
-    static _Thread_local char msg[160];
-    snprintf(msg, sizeof msg, "%s: %s", what, wire_reader_error(r));
-    return msg;
-}
-
-int ibbe_he_decode_meta(ibbe_he_group **out, const uint8_t *buf, size_t len, const char **err)
+int ibbe_he_decode_meta(ibbe_he_group **out, const uint8_t *buf, size_t len,
+                        struct cloister_err *err)
 {
     struct wire_reader r;
     char name[IBBE_NAME_MAX + 1];
@@ -515,19 +478,16 @@ int ibbe_he_decode_meta(ibbe_he_group **out, const uint8_t *buf, size_t len, con
     uint64_t epoch = wire_get_u64(&r);
     uint64_t chunk = wire_get_varint(&r);
     uint64_t count = wire_get_varint(&r);
-    if (wire_reader_finish(&r) != 0) {
-        *err = record_error("HE group record", &r);
-        return -1;
-    }
-    if (count < 1 || count > HE_MEMBERS_MAX) {
-        *err = "HE group record: member count out of range";
-        return -1;
-    }
+    if (wire_reader_finish(&r) != 0)
+        return cloister_errf(err, CLOISTER_E_INVALID, "HE group record: %s",
+                             wire_reader_error(&r));
+    if (count < 1 || count > HE_MEMBERS_MAX)
+        return cloister_errf(err, CLOISTER_E_INVALID,
+                             "HE group record: member count out of range");
     ibbe_he_group *g = he_alloc(scheme, name, chunk, count);
-    if (!g) {
-        *err = "HE group record: bad scheme, name or chunk size";
-        return -1;
-    }
+    if (!g)
+        return cloister_errf(err, CLOISTER_E_INVALID,
+                             "HE group record: bad scheme, name or chunk size");
     g->epoch = epoch;
     g->count = count;
     *out = g;
@@ -535,50 +495,52 @@ int ibbe_he_decode_meta(ibbe_he_group **out, const uint8_t *buf, size_t len, con
 }
 
 int ibbe_he_decode_chunk(ibbe_he_group *g, size_t chunk, const uint8_t *buf, size_t len,
-                         const char **err)
+                         struct cloister_err *err)
 {
     size_t k = chunk_members(g, chunk), first = chunk * g->chunk;
     index_drop(g);
-    if (k == 0 || g->m[first].loaded) {
-        *err = "HE chunk record: no such chunk, or already loaded";
-        return -1;
-    }
+    if (k == 0 || g->m[first].loaded)
+        return cloister_errf(err, CLOISTER_E_INVALID,
+                             "HE chunk record: no such chunk, or already loaded");
     struct wire_reader r;
     wire_reader_init(&r, buf, len);
     wire_get_header(&r, "CHPA", 1);
     uint64_t index = wire_get_varint(&r);
     uint64_t epoch = wire_get_u64(&r);
     uint64_t n = wire_get_varint(&r);
-    if (!wire_reader_ok(&r)) {
-        *err = record_error("HE chunk record", &r);
-        return -1;
-    }
-    if (index != chunk || n != k) {
-        *err = "HE chunk record: index or member count does not match the group record";
-        return -1;
-    }
-    if (epoch != g->epoch) {
-        *err = "HE chunk record: epoch differs from the group record's (stale or torn update)";
-        return -1;
-    }
+    if (!wire_reader_ok(&r))
+        return cloister_errf(err, CLOISTER_E_INVALID, "HE chunk record: %s",
+                             wire_reader_error(&r));
+    if (index != chunk || n != k)
+        return cloister_errf(err, CLOISTER_E_INVALID,
+                             "HE chunk record: index or member count does not match the "
+                             "group record");
+    if (epoch != g->epoch)
+        return cloister_errf(err, CLOISTER_E_INVALID,
+                             "HE chunk record: epoch differs from the group record's "
+                             "(stale or torn update)");
     char id[IBBE_ID_MAX + 1];
+    int rc;
     for (size_t i = first; i < first + k; i++) {
         if (wire_get_str(&r, id, sizeof id) != 0 ||
             wire_get_bytes_exact(&r, g->m[i].env, env_len(g->scheme)) != 0) {
-            *err = record_error("HE chunk record: member", &r);
+            rc = cloister_errf(err, CLOISTER_E_INVALID, "HE chunk record: member: %s",
+                               wire_reader_error(&r));
             goto fail;
         }
         if (!ibbe_id_valid(id)) {
-            *err = "HE chunk record: invalid member identity";
+            rc = cloister_errf(err, CLOISTER_E_INVALID,
+                               "HE chunk record: invalid member identity");
             goto fail;
         }
         if (!(g->m[i].id = strdup(id))) {
-            *err = "HE chunk record: out of memory";
+            rc = cloister_errf(err, CLOISTER_E_NO_MEMORY, "HE chunk record: out of memory");
             goto fail;
         }
     }
     if (wire_reader_finish(&r) != 0) {
-        *err = record_error("HE chunk record", &r);
+        rc = cloister_errf(err, CLOISTER_E_INVALID, "HE chunk record: %s",
+                           wire_reader_error(&r));
         goto fail;
     }
     for (size_t i = first; i < first + k; i++)
@@ -587,5 +549,5 @@ int ibbe_he_decode_chunk(ibbe_he_group *g, size_t chunk, const uint8_t *buf, siz
 fail:
     for (size_t i = first; i < first + k; i++)
         member_clear(&g->m[i]);
-    return -1;
+    return rc;
 }

@@ -15,7 +15,6 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,17 +32,7 @@ struct ibbe_admin {
     ibbe_pk *pk;
     bool ready;
     char image[PATH_MAX], sig[PATH_MAX + 32];
-    char err[PATH_MAX + 512];
 };
-
-static const char *fail(ibbe_admin *a, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(a->err, sizeof a->err, fmt, ap);
-    va_end(ap);
-    return a->err;
-}
 
 /* ---- the image's signature ------------------------------------------------------------------ */
 
@@ -60,104 +49,108 @@ static bool signature_fits(const uint8_t *image, size_t len, const char *sig)
     return ok;
 }
 
-/* Picks the signature (see ibbe_admin.h); makes the development one when needed. */
-static int choose_signature(ibbe_admin *a, const struct ibbe_admin_options *o, const char **err)
+/* "<path>: <strerror>" for a failed OS call on path. */
+static int os_error(struct cloister_err *err, const char *path)
 {
-    if (o->signature) {
-        snprintf(a->sig, sizeof a->sig, "%s", o->signature);
-        return 0;
-    }
-    uint8_t *image, seed[TEE_SEED_LEN], pub[TEE_PUBKEY_LEN];
-    size_t len;
-    if (file_read_all(a->image, TEE_IMAGE_MAX, &image, &len) != 0) {
-        *err = fail(a, "%s: %s", a->image, strerror(errno));
-        return -1;
-    }
-    snprintf(a->sig, sizeof a->sig, "%s.sig", a->image);
-    if (signature_fits(image, len, a->sig)) {
-        free(image);
-        return 0;
-    }
-    char home[PATH_MAX], dir[PATH_MAX + 8], key[PATH_MAX + 32];
-    int rc = -1;
-    struct cloister_err terr = {0};
-    if (o->home)
-        snprintf(home, sizeof home, "%s", o->home);
-    else if (tee_home_dir(home, sizeof home, NULL) != 0) {
-        *err = fail(a, "cannot find the cloister home directory");
-        goto out;
-    }
+    int code = errno == ENOENT ? CLOISTER_E_NOT_FOUND : CLOISTER_E_SYSTEM;
+    return cloister_errf(err, code, "%s: %s", path, strerror(errno));
+}
+
+/* The development signature under home/ibbe/ (see ibbe_admin.h): a signer key created there on
+ * first use signs the image again whenever the image no longer matches the signature. */
+static int dev_signature(ibbe_admin *a, const char *home, const uint8_t *image, size_t len,
+                         struct cloister_err *err)
+{
+    char dir[PATH_MAX + 8], key[PATH_MAX + 32];
     snprintf(dir, sizeof dir, "%s/ibbe", home);
     snprintf(key, sizeof key, "%s/signer.key", dir);
     snprintf(a->sig, sizeof a->sig, "%s/ibbe.enclave.sig", dir);
-    if (signature_fits(image, len, a->sig)) {
-        rc = 0;
-        goto out;
-    }
+    if (signature_fits(image, len, a->sig))
+        return CLOISTER_OK;
+    uint8_t seed[TEE_SEED_LEN], pub[TEE_PUBKEY_LEN];
     struct tee_config cfg;
+    struct cloister_err terr = {0};
+    int rc = CLOISTER_OK;
     tee_config_default(&cfg);
-    if (file_mkdirs(dir, 0700) != 0) {
-        *err = fail(a, "%s: %s", dir, strerror(errno));
-        goto out;
-    }
-    if (access(key, F_OK) != 0 && tee_signer_keygen(key, pub, &terr) != 0) {
-        *err = fail(a, "%s: %s", key, terr.msg);
-        goto out;
-    }
-    if (tee_signer_load(key, seed, pub, &terr) != 0) {
-        *err = fail(a, "%s: %s", key, terr.msg);
-        goto out;
-    }
-    if (tee_sign_file(a->image, &cfg, seed, a->sig, &terr) != 0) {
-        *err = fail(a, "%s", terr.msg);
-        goto out;
-    }
-    rc = 0;
-out:
+    if (file_mkdirs(dir, 0700) != 0)
+        rc = os_error(err, dir);
+    else if ((access(key, F_OK) != 0 && tee_signer_keygen(key, pub, &terr) != 0) ||
+             tee_signer_load(key, seed, pub, &terr) != 0)
+        rc = cloister_errf(err, terr.code, "%s: %s", key, terr.msg);
+    else if (tee_sign_file(a->image, &cfg, seed, a->sig, &terr) != 0)
+        rc = cloister_errf(err, terr.code, "%s", terr.msg);
     crypto_wipe(seed, sizeof seed);
+    return rc;
+}
+
+/* Picks the signature (see ibbe_admin.h); makes the development one when needed. */
+static int choose_signature(ibbe_admin *a, const struct ibbe_admin_options *o,
+                            struct cloister_err *err)
+{
+    if (o->signature) {
+        snprintf(a->sig, sizeof a->sig, "%s", o->signature);
+        return CLOISTER_OK;
+    }
+    uint8_t *image;
+    size_t len;
+    if (file_read_all(a->image, TEE_IMAGE_MAX, &image, &len) != 0)
+        return os_error(err, a->image);
+    snprintf(a->sig, sizeof a->sig, "%s.sig", a->image);
+    char home[PATH_MAX];
+    int rc = CLOISTER_OK;
+    if (signature_fits(image, len, a->sig))
+        ;
+    else if (o->home)
+        rc = dev_signature(a, o->home, image, len, err);
+    else if ((rc = tee_home_dir(home, sizeof home, err)) == CLOISTER_OK)
+        rc = dev_signature(a, home, image, len, err);
     free(image);
     return rc;
 }
 
 /* ---- calls ------------------------------------------------------------------------------------ */
 
-/* One ecall with the writer's bytes; *out malloc'd. Returns the TEE status (message in a->err). */
+/* One ecall with the writer's bytes; *out malloc'd. Returns the runtime's or the enclave's code
+ * with err filled (tee.h). */
 static int call(ibbe_admin *a, uint32_t number, struct wire_writer *in, uint8_t **out,
-                size_t *outlen)
+                size_t *outlen, struct cloister_err *err)
 {
     *out = NULL;
     *outlen = 0;
     if (!wire_writer_ok(in)) {
         wire_writer_free(in);
-        fail(a, "request too large or out of memory");
-        return CLOISTER_E_NO_MEMORY;
+        return cloister_errf(err, CLOISTER_E_NO_MEMORY, "request too large or out of memory");
     }
-    struct cloister_err terr;
-    int rc = tee_ecall(a->e, number, in->buf, in->len, out, outlen, &terr);
+    int rc = tee_ecall(a->e, number, in->buf, in->len, out, outlen, err);
     wire_writer_free(in);
-    if (rc != CLOISTER_OK)
-        fail(a, "%s", terr.msg);
     return rc;
 }
 
+static int no_msk(struct cloister_err *err)
+{
+    return cloister_errf(err, CLOISTER_E_STATE,
+                         "the store has no master secret (run 'cloister ibbe setup' first)");
+}
+
 /* Restores γ into the enclave from the store's sealed blob and public key. */
-static int load_msk(ibbe_admin *a, const char **err)
+static int load_msk(ibbe_admin *a, struct cloister_err *err)
 {
     uint8_t *blob, *pkrec = NULL, *out;
     size_t bloblen, pklen = 0, outlen;
-    const char *why;
     ibbe_pk_free(a->pk);
     a->pk = NULL;
     a->ready = false;
-    if (ibbe_store_load_sealed(a->store, &blob, &bloblen, &why) != 0) {
-        *err = fail(a, "%s (run 'cloister ibbe setup' first)", why);
-        return -1;
-    }
-    if (ibbe_store_load_pk(a->store, &a->pk, &why) != 0 ||
-        ibbe_pk_encode(a->pk, &pkrec, &pklen) != 0) {
+    int rc = ibbe_store_load_sealed(a->store, &blob, &bloblen, err);
+    if (rc == CLOISTER_E_NOT_FOUND)
+        return no_msk(err);
+    if (rc != CLOISTER_OK)
+        return rc;
+    if ((rc = ibbe_store_load_pk(a->store, &a->pk, err)) == CLOISTER_OK &&
+        ibbe_pk_encode(a->pk, &pkrec, &pklen) != 0)
+        rc = cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
+    if (rc != CLOISTER_OK) {
         free(blob);
-        *err = fail(a, "%s", why);
-        return -1;
+        return rc;
     }
     struct wire_writer w;
     wire_writer_init(&w);
@@ -165,64 +158,61 @@ static int load_msk(ibbe_admin *a, const char **err)
     wire_put_bytes(&w, pkrec, pklen);
     free(blob);
     free(pkrec);
-    int rc = call(a, IBBE_ECALL_LOAD, &w, &out, &outlen);
+    rc = call(a, IBBE_ECALL_LOAD, &w, &out, &outlen, err);
     free(out);
-    if (rc != CLOISTER_OK) {
-        *err = a->err;
-        return -1;
-    }
-    a->ready = true;
-    return 0;
+    a->ready = rc == CLOISTER_OK;
+    return rc;
+}
+
+/* Whether the store holds a sealed master secret. */
+static bool has_msk(ibbe_admin *a)
+{
+    uint8_t *blob;
+    size_t len;
+    if (ibbe_store_load_sealed(a->store, &blob, &len, NULL) != CLOISTER_OK)
+        return false;
+    free(blob);
+    return true;
 }
 
 int ibbe_admin_open(const char *store_dir, const struct ibbe_admin_options *o, ibbe_admin **out,
-                    const char **err)
+                    struct cloister_err *err)
 {
     ibbe_admin *a = calloc(1, sizeof *a);
-    if (!a) {
-        *err = "out of memory";
-        return -1;
-    }
+    if (!a)
+        return cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
     struct tee_options t;
     tee_options_init(&t);
-    if (o->backend && tee_backend_parse(o->backend, &t.backend, NULL) != 0) {
-        *err = fail(a, "unknown enclave backend '%s' (proc or sim)", o->backend);
-        goto fail;
-    }
-    if (o->image)
+    int rc = CLOISTER_OK;
+    if (o->backend && tee_backend_parse(o->backend, &t.backend, NULL) != 0)
+        rc = cloister_errf(err, CLOISTER_E_INVALID, "unknown enclave backend '%s' (proc or sim)",
+                           o->backend);
+    else if (o->image)
         snprintf(a->image, sizeof a->image, "%s", o->image);
-    else if (tee_image_path("ibbe", a->image, sizeof a->image, NULL) != CLOISTER_OK) {
-        *err = fail(a, "cannot find the ibbe enclave image (set CLOISTER_ENCLAVE_DIR)");
-        goto fail;
+    else if (tee_image_path("ibbe", a->image, sizeof a->image, NULL) != CLOISTER_OK)
+        rc = cloister_errf(err, CLOISTER_E_NOT_FOUND,
+                           "cannot find the ibbe enclave image (set CLOISTER_ENCLAVE_DIR)");
+    if (rc == CLOISTER_OK)
+        rc = ibbe_store_open(store_dir, &a->store, err);
+    if (rc == CLOISTER_OK)
+        rc = choose_signature(a, o, err);
+    if (rc == CLOISTER_OK) {
+        t.image = a->image;
+        t.signature = a->sig;
+        t.enclave = o->enclave;
+        t.home = o->home;
+        t.max_message = ADMIN_MESSAGE_MAX;
+        if ((rc = tee_create(&t, &a->e, err)) != CLOISTER_OK)
+            cloister_err_wrap(err, "starting the ibbe enclave");
     }
-    if (ibbe_store_open(store_dir, &a->store, err) != 0 || choose_signature(a, o, err) != 0)
-        goto fail;
-    t.image = a->image;
-    t.signature = a->sig;
-    t.enclave = o->enclave;
-    t.home = o->home;
-    t.max_message = ADMIN_MESSAGE_MAX;
-    struct cloister_err terr;
-    if (tee_create(&t, &a->e, &terr) != CLOISTER_OK) {
-        *err = fail(a, "starting the ibbe enclave: %s", terr.msg);
-        goto fail;
-    }
-    uint8_t *blob;
-    size_t len;
-    const char *why;
-    if (ibbe_store_load_sealed(a->store, &blob, &len, &why) == 0) {
-        free(blob);
-        if (load_msk(a, err) != 0)
-            goto fail;
+    if (rc == CLOISTER_OK && has_msk(a))
+        rc = load_msk(a, err);
+    if (rc != CLOISTER_OK) {
+        ibbe_admin_close(a);
+        return rc;
     }
     *out = a;
-    return 0;
-fail:;
-    static _Thread_local char msg[sizeof a->err]; /* *err may point into a, freed below */
-    snprintf(msg, sizeof msg, "%s", *err);
-    *err = msg;
-    ibbe_admin_close(a);
-    return -1;
+    return CLOISTER_OK;
 }
 
 void ibbe_admin_close(ibbe_admin *a)
@@ -235,13 +225,13 @@ void ibbe_admin_close(ibbe_admin *a)
     free(a);
 }
 
-int ibbe_admin_restart(ibbe_admin *a, const char **err)
+int ibbe_admin_restart(ibbe_admin *a, struct cloister_err *err)
 {
     a->ready = false;
-    struct cloister_err terr;
-    if (tee_restart(a->e, &terr) != CLOISTER_OK) {
-        *err = fail(a, "restarting the ibbe enclave: %s", terr.msg);
-        return -1;
+    int rc = tee_restart(a->e, err);
+    if (rc != CLOISTER_OK) {
+        cloister_err_wrap(err, "restarting the ibbe enclave");
+        return rc;
     }
     return load_msk(a, err);
 }
@@ -251,47 +241,37 @@ tee_enclave *ibbe_admin_enclave(ibbe_admin *a) { return a->e; }
 ibbe_store *ibbe_admin_store(ibbe_admin *a) { return a->store; }
 const ibbe_pk *ibbe_admin_pk(const ibbe_admin *a) { return a->ready ? a->pk : NULL; }
 
-static int need_ready(ibbe_admin *a, const char **err)
+static int need_ready(ibbe_admin *a, struct cloister_err *err)
 {
-    if (a->ready)
-        return 0;
-    *err = fail(a, "the store has no master secret (run 'cloister ibbe setup' first)");
-    return -1;
+    return a->ready ? CLOISTER_OK : no_msk(err);
 }
 
-int ibbe_admin_setup(ibbe_admin *a, size_t n, const char **err)
+int ibbe_admin_setup(ibbe_admin *a, size_t n, struct cloister_err *err)
 {
-    uint8_t *blob;
-    size_t len;
-    const char *why;
-    if (ibbe_store_load_sealed(a->store, &blob, &len, &why) == 0) {
-        free(blob);
-        *err = fail(a, "the store is already set up (ibbe.msk.sealed exists)");
-        return -1;
-    }
+    if (has_msk(a))
+        return cloister_errf(err, CLOISTER_E_EXISTS,
+                             "the store is already set up (ibbe.msk.sealed exists)");
     uint8_t *out;
     size_t outlen;
     struct wire_writer w;
     wire_writer_init(&w);
     wire_put_varint(&w, n);
-    if (call(a, IBBE_ECALL_SETUP, &w, &out, &outlen) != CLOISTER_OK) {
-        *err = a->err;
-        return -1;
-    }
+    int rc = call(a, IBBE_ECALL_SETUP, &w, &out, &outlen, err);
+    if (rc != CLOISTER_OK)
+        return rc;
     struct wire_reader r;
     size_t bloblen, pklen;
     wire_reader_init(&r, out, outlen);
     const uint8_t *sealed = wire_get_bytes(&r, outlen, &bloblen);
     const uint8_t *pkrec = wire_get_bytes(&r, outlen, &pklen);
-    int rc = -1;
     ibbe_pk *pk = NULL;
-    if (wire_reader_finish(&r) != 0 || ibbe_pk_decode(&pk, pkrec, pklen, &why) != 0)
-        *err = fail(a, "setup: malformed answer from the enclave");
-    else if (ibbe_store_save_pk(a->store, pk, err) == 0 &&
-             ibbe_store_save_sealed(a->store, sealed, bloblen, err) == 0)
-        rc = 0; /* the public key first: a sealed blob without it would be useless */
+    if (wire_reader_finish(&r) != 0 || ibbe_pk_decode(&pk, pkrec, pklen, NULL) != CLOISTER_OK)
+        rc = cloister_errf(err, CLOISTER_E_PROTOCOL, "setup: malformed answer from the enclave");
+    else if ((rc = ibbe_store_save_pk(a->store, pk, err)) == CLOISTER_OK)
+        rc = ibbe_store_save_sealed(a->store, sealed, bloblen, err);
+    /* the public key first: a sealed blob without it would be useless */
     free(out);
-    if (rc == 0) {
+    if (rc == CLOISTER_OK) {
         ibbe_pk_free(a->pk);
         a->pk = pk;
         a->ready = true;
@@ -302,10 +282,11 @@ int ibbe_admin_setup(ibbe_admin *a, size_t n, const char **err)
 }
 
 int ibbe_admin_extract(ibbe_admin *a, const char *const *ids, const uint8_t *const *to,
-                       size_t count, uint8_t **keys, size_t *lens, const char **err)
+                       size_t count, uint8_t **keys, size_t *lens, struct cloister_err *err)
 {
-    if (need_ready(a, err) != 0)
-        return -1;
+    int rc = need_ready(a, err);
+    if (rc != CLOISTER_OK)
+        return rc;
     struct wire_writer w;
     wire_writer_init(&w);
     wire_put_varint(&w, count);
@@ -315,10 +296,8 @@ int ibbe_admin_extract(ibbe_admin *a, const char *const *ids, const uint8_t *con
     }
     uint8_t *out;
     size_t outlen;
-    if (call(a, IBBE_ECALL_EXTRACT, &w, &out, &outlen) != CLOISTER_OK) {
-        *err = a->err;
-        return -1;
-    }
+    if ((rc = call(a, IBBE_ECALL_EXTRACT, &w, &out, &outlen, err)) != CLOISTER_OK)
+        return rc;
     struct wire_reader r;
     wire_reader_init(&r, out, outlen);
     size_t done = 0;
@@ -330,11 +309,10 @@ int ibbe_admin_extract(ibbe_admin *a, const char *const *ids, const uint8_t *con
         memcpy(keys[done], k, len);
         lens[done] = len;
     }
-    int rc = done == count && wire_reader_finish(&r) == 0 ? 0 : -1;
-    if (rc != 0) {
+    if (done != count || wire_reader_finish(&r) != 0) {
         while (done > 0)
             free(keys[--done]);
-        *err = fail(a, "extract: malformed answer from the enclave");
+        rc = cloister_errf(err, CLOISTER_E_PROTOCOL, "extract: malformed answer from the enclave");
     }
     crypto_wipe(out, outlen);
     free(out);
@@ -344,34 +322,32 @@ int ibbe_admin_extract(ibbe_admin *a, const char *const *ids, const uint8_t *con
 /* ---- groups ----------------------------------------------------------------------------------- */
 
 /* Sends a group's records to the enclave, as many partitions per call as fit a batch. */
-static int group_load(ibbe_admin *a, const char *group, const char **err)
+static int group_load(ibbe_admin *a, const char *group, struct cloister_err *err)
 {
     uint8_t *meta, *rec;
     size_t metalen, len;
     ibbe_group *g;
-    const char *why;
-    if (ibbe_store_read_raw(a->store, group, -1, &meta, &metalen, err) != 0)
-        return -1;
-    if (ibbe_group_decode_meta(&g, meta, metalen, &why) != 0) {
+    int rc = ibbe_store_read_raw(a->store, group, -1, &meta, &metalen, err);
+    if (rc != CLOISTER_OK)
+        return rc;
+    if ((rc = ibbe_group_decode_meta(&g, meta, metalen, err)) != CLOISTER_OK) {
         free(meta);
-        *err = fail(a, "group '%s': %s", group, why);
-        return -1;
+        cloister_err_wrap(err, "group '%s'", group);
+        return rc;
     }
     size_t m = ibbe_group_partitions(g), next = 0;
     ibbe_group_free(g);
-    int rc = 0;
-    while (rc == 0 && next < m) {
+    while (rc == CLOISTER_OK && next < m) {
         struct wire_writer recs;
         size_t k = 0;
         wire_writer_init(&recs);
-        while (next + k < m && recs.len < LOAD_BATCH_BYTES) {
-            if (ibbe_store_read_raw(a->store, group, (long)(next + k), &rec, &len, err) != 0) {
-                rc = -1;
-                break;
+        while (rc == CLOISTER_OK && next + k < m && recs.len < LOAD_BATCH_BYTES) {
+            rc = ibbe_store_read_raw(a->store, group, (long)(next + k), &rec, &len, err);
+            if (rc == CLOISTER_OK) {
+                wire_put_bytes(&recs, rec, len);
+                free(rec);
+                k++;
             }
-            wire_put_bytes(&recs, rec, len);
-            free(rec);
-            k++;
         }
         struct wire_writer w;
         wire_writer_init(&w);
@@ -382,23 +358,40 @@ static int group_load(ibbe_admin *a, const char *group, const char **err)
         wire_writer_free(&recs);
         uint8_t *out;
         size_t outlen;
-        if (rc == 0 && call(a, IBBE_ECALL_GROUP_LOAD, &w, &out, &outlen) != CLOISTER_OK) {
-            *err = a->err;
-            rc = -1;
-        } else if (rc != 0) {
-            wire_writer_free(&w);
-        } else {
+        if (rc == CLOISTER_OK && (rc = call(a, IBBE_ECALL_GROUP_LOAD, &w, &out, &outlen,
+                                            err)) == CLOISTER_OK)
             free(out);
-        }
+        else if (rc != CLOISTER_OK)
+            wire_writer_free(&w);
         next += k;
     }
     free(meta);
     return rc;
 }
 
+/* An ecall about a group: the enclave answers STATE when the group is not open in it, and the
+ * call is retried once after loading the group. req (consumed) is sent on each attempt. */
+static int group_ecall(ibbe_admin *a, uint32_t number, const char *group, struct wire_writer *req,
+                       uint8_t **out, size_t *outlen, struct cloister_err *err)
+{
+    int rc = CLOISTER_E_STATE;
+    if (!wire_writer_ok(req))
+        rc = cloister_errf(err, CLOISTER_E_NO_MEMORY, "request too large or out of memory");
+    for (int attempt = 0; rc == CLOISTER_E_STATE && attempt < 2; attempt++) {
+        if (attempt > 0 && (rc = group_load(a, group, err)) != CLOISTER_OK)
+            break;
+        struct wire_writer w;
+        wire_writer_init(&w);
+        wire_put_raw(&w, req->buf, req->len);
+        rc = call(a, number, &w, out, outlen, err);
+    }
+    wire_writer_free(req);
+    return rc;
+}
+
 /* Writes CHANGES (ecalls.h): partitions, then the group record, then drops extra files. */
 static int apply_changes(ibbe_admin *a, const char *group, const uint8_t *buf, size_t len,
-                         const char **err)
+                         struct cloister_err *err)
 {
     struct wire_reader r;
     size_t metalen, reclen;
@@ -406,80 +399,73 @@ static int apply_changes(ibbe_admin *a, const char *group, const uint8_t *buf, s
     uint64_t m = wire_get_varint(&r);
     const uint8_t *meta = wire_get_bytes(&r, len, &metalen);
     size_t k = wire_get_count(&r, 2, len);
-    for (size_t i = 0; i < k && wire_reader_ok(&r); i++) {
+    int rc = CLOISTER_OK;
+    for (size_t i = 0; rc == CLOISTER_OK && i < k && wire_reader_ok(&r); i++) {
         uint64_t index = wire_get_varint(&r);
         const uint8_t *rec = wire_get_bytes(&r, len, &reclen);
-        if (wire_reader_ok(&r) && index < m &&
-            ibbe_store_write_raw(a->store, group, (long)index, rec, reclen, err) != 0)
-            return -1;
+        if (wire_reader_ok(&r) && index < m)
+            rc = ibbe_store_write_raw(a->store, group, (long)index, rec, reclen, err);
     }
-    if (wire_reader_finish(&r) != 0) {
-        *err = fail(a, "malformed answer from the enclave: %s", wire_reader_error(&r));
-        return -1;
-    }
-    if (ibbe_store_write_raw(a->store, group, -1, meta, metalen, err) != 0)
-        return -1;
-    ibbe_store_trim(a->store, group, m);
-    return 0;
+    if (rc != CLOISTER_OK)
+        return rc;
+    if (wire_reader_finish(&r) != 0)
+        return cloister_errf(err, CLOISTER_E_PROTOCOL, "malformed answer from the enclave: %s",
+                             wire_reader_error(&r));
+    if ((rc = ibbe_store_write_raw(a->store, group, -1, meta, metalen, err)) == CLOISTER_OK)
+        ibbe_store_trim(a->store, group, m);
+    return rc;
 }
 
 static int group_call(ibbe_admin *a, uint32_t number, const char *group,
-                      const char *const *ids, size_t count, const char **err)
+                      const char *const *ids, size_t count, struct cloister_err *err)
 {
-    if (need_ready(a, err) != 0)
-        return -1;
-    if (!ibbe_group_name_valid(group)) {
-        *err = fail(a, "invalid group name '%s' (1-%d of A-Z a-z 0-9 . _ -)", group,
-                    IBBE_NAME_MAX);
-        return -1;
-    }
-    for (int attempt = 0;; attempt++) {
-        struct wire_writer w;
-        wire_writer_init(&w);
-        wire_put_str(&w, group);
-        wire_put_varint(&w, count);
-        for (size_t i = 0; i < count; i++)
-            wire_put_str(&w, ids[i]);
-        uint8_t *out;
-        size_t outlen;
-        int rc = call(a, number, &w, &out, &outlen);
-        if (rc == CLOISTER_E_NOT_FOUND && attempt == 0 && number != IBBE_ECALL_GROUP_CREATE) {
-            if (group_load(a, group, err) != 0)
-                return -1;
-            continue;
-        }
-        if (rc != CLOISTER_OK) {
-            *err = a->err;
-            return -1;
-        }
-        rc = apply_changes(a, group, out, outlen, err);
-        free(out);
+    int rc = need_ready(a, err);
+    if (rc != CLOISTER_OK)
         return rc;
-    }
+    if (!ibbe_group_name_valid(group))
+        return cloister_errf(err, CLOISTER_E_INVALID,
+                             "invalid group name '%s' (1-%d of A-Z a-z 0-9 . _ -)", group,
+                             IBBE_NAME_MAX);
+    struct wire_writer w;
+    wire_writer_init(&w);
+    wire_put_str(&w, group);
+    wire_put_varint(&w, count);
+    for (size_t i = 0; i < count; i++)
+        wire_put_str(&w, ids[i]);
+    uint8_t *out;
+    size_t outlen;
+    if (number == IBBE_ECALL_GROUP_CREATE) /* a new group is never loaded first */
+        rc = call(a, number, &w, &out, &outlen, err);
+    else
+        rc = group_ecall(a, number, group, &w, &out, &outlen, err);
+    if (rc != CLOISTER_OK)
+        return rc;
+    rc = apply_changes(a, group, out, outlen, err);
+    free(out);
+    return rc;
 }
 
 int ibbe_admin_create(ibbe_admin *a, const char *group, const char *const *ids, size_t count,
-                      const char **err)
+                      struct cloister_err *err)
 {
     uint8_t *buf;
     size_t len;
-    const char *why;
-    if (ibbe_store_read_raw(a->store, group, -1, &buf, &len, &why) == 0) {
+    if (ibbe_store_read_raw(a->store, group, -1, &buf, &len, NULL) == CLOISTER_OK) {
         free(buf);
-        *err = fail(a, "group '%s' already exists in the store", group);
-        return -1;
+        return cloister_errf(err, CLOISTER_E_EXISTS, "group '%s' already exists in the store",
+                             group);
     }
     return group_call(a, IBBE_ECALL_GROUP_CREATE, group, ids, count, err);
 }
 
 int ibbe_admin_add(ibbe_admin *a, const char *group, const char *const *ids, size_t count,
-                   const char **err)
+                   struct cloister_err *err)
 {
     return group_call(a, IBBE_ECALL_GROUP_ADD, group, ids, count, err);
 }
 
 int ibbe_admin_remove(ibbe_admin *a, const char *group, const char *const *ids, size_t count,
-                      const char **err)
+                      struct cloister_err *err)
 {
     return group_call(a, IBBE_ECALL_GROUP_REMOVE, group, ids, count, err);
 }
@@ -488,72 +474,65 @@ int ibbe_admin_remove(ibbe_admin *a, const char *group, const char *const *ids, 
 
 /* The file key for h (fresh: a new salt at the current epoch, filled into h). */
 static int file_key(ibbe_admin *a, struct ibbe_file_header *h, bool fresh,
-                    uint8_t key[IBBE_KEY_LEN], const char **err)
+                    uint8_t key[IBBE_KEY_LEN], struct cloister_err *err)
 {
-    if (need_ready(a, err) != 0)
-        return -1;
-    for (int attempt = 0;; attempt++) {
-        struct wire_writer w;
-        wire_writer_init(&w);
-        wire_put_str(&w, h->group);
-        wire_put_u8(&w, fresh);
-        if (!fresh) {
-            wire_put_u64(&w, h->epoch);
-            wire_put_raw(&w, h->salt, sizeof h->salt);
-        }
-        uint8_t *out;
-        size_t outlen;
-        int rc = call(a, IBBE_ECALL_FILE_KEY, &w, &out, &outlen);
-        if (rc == CLOISTER_E_NOT_FOUND && attempt == 0) {
-            if (group_load(a, h->group, err) != 0)
-                return -1;
-            continue;
-        }
-        if (rc != CLOISTER_OK) {
-            *err = a->err;
-            return -1;
-        }
-        struct wire_reader r;
-        wire_reader_init(&r, out, outlen);
-        h->epoch = wire_get_u64(&r);
-        wire_get_raw_into(&r, h->salt, sizeof h->salt);
-        wire_get_raw_into(&r, key, IBBE_KEY_LEN);
-        rc = wire_reader_finish(&r);
-        crypto_wipe(out, outlen);
-        free(out);
-        if (rc != 0)
-            *err = fail(a, "file key: malformed answer from the enclave");
+    int rc = need_ready(a, err);
+    if (rc != CLOISTER_OK)
         return rc;
+    struct wire_writer w;
+    wire_writer_init(&w);
+    wire_put_str(&w, h->group);
+    wire_put_u8(&w, fresh);
+    if (!fresh) {
+        wire_put_u64(&w, h->epoch);
+        wire_put_raw(&w, h->salt, sizeof h->salt);
     }
+    uint8_t *out;
+    size_t outlen;
+    if ((rc = group_ecall(a, IBBE_ECALL_FILE_KEY, h->group, &w, &out, &outlen, err)) !=
+        CLOISTER_OK)
+        return rc;
+    struct wire_reader r;
+    wire_reader_init(&r, out, outlen);
+    h->epoch = wire_get_u64(&r);
+    wire_get_raw_into(&r, h->salt, sizeof h->salt);
+    wire_get_raw_into(&r, key, IBBE_KEY_LEN);
+    if (wire_reader_finish(&r) != 0)
+        rc = cloister_errf(err, CLOISTER_E_PROTOCOL,
+                           "file key: malformed answer from the enclave");
+    crypto_wipe(out, outlen);
+    free(out);
+    return rc;
 }
 
 int ibbe_admin_seal(ibbe_admin *a, const char *group, const uint8_t *pt, size_t len,
-                    uint8_t **out, size_t *outlen, const char **err)
+                    uint8_t **out, size_t *outlen, struct cloister_err *err)
 {
     struct ibbe_file_header h = {0};
     uint8_t key[IBBE_KEY_LEN];
-    if (!ibbe_group_name_valid(group)) {
-        *err = fail(a, "invalid group name '%s'", group);
-        return -1;
-    }
+    if (!ibbe_group_name_valid(group))
+        return cloister_errf(err, CLOISTER_E_INVALID, "invalid group name '%s'", group);
     snprintf(h.group, sizeof h.group, "%s", group);
-    if (file_key(a, &h, true, key, err) != 0)
-        return -1;
-    int rc = ibbe_file_seal(key, &h, pt, len, out, outlen);
+    int rc = file_key(a, &h, true, key, err);
+    if (rc != CLOISTER_OK)
+        return rc;
+    if (ibbe_file_seal(key, &h, pt, len, out, outlen) != 0)
+        rc = cloister_errf(err, CLOISTER_E_FAILED, "sealing failed");
     crypto_wipe(key, sizeof key);
-    if (rc != 0)
-        *err = fail(a, "sealing failed");
     return rc;
 }
 
 int ibbe_admin_open_file(ibbe_admin *a, const uint8_t *buf, size_t len, uint8_t **pt,
-                         size_t *ptlen, const char **err)
+                         size_t *ptlen, struct cloister_err *err)
 {
     struct ibbe_file_header h;
     uint8_t key[IBBE_KEY_LEN];
-    if (ibbe_file_parse(&h, buf, len, err) != 0 || file_key(a, &h, false, key, err) != 0)
-        return -1;
-    int rc = ibbe_file_open(key, buf, len, pt, ptlen, err);
+    int rc = ibbe_file_parse(&h, buf, len, err);
+    if (rc == CLOISTER_OK)
+        rc = file_key(a, &h, false, key, err);
+    if (rc != CLOISTER_OK)
+        return rc;
+    rc = ibbe_file_open(key, buf, len, pt, ptlen, err);
     crypto_wipe(key, sizeof key);
     return rc;
 }

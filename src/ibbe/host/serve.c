@@ -63,11 +63,12 @@ static enum MHD_Result group_reply(struct MHD_Connection *c, ibbe_admin *a, cons
                                    unsigned status)
 {
     ibbe_group *g;
-    const char *err;
+    struct cloister_err err;
     ibbe_store *s = ibbe_admin_store(a);
-    if (ibbe_store_load_group(s, name, &g, &err) != 0)
-        return error(c, strstr(err, "missing") ? MHD_HTTP_NOT_FOUND : MHD_HTTP_INTERNAL_SERVER_ERROR,
-                     err);
+    if (ibbe_store_load_group(s, name, &g, &err) != CLOISTER_OK)
+        return error(c, err.code == CLOISTER_E_NOT_FOUND ? MHD_HTTP_NOT_FOUND
+                                                         : MHD_HTTP_INTERNAL_SERVER_ERROR,
+                     err.msg);
     json_t *j = json_pack("{s:s,s:I,s:I,s:I,s:I,s:I}", "group", name, "epoch",
                           (json_int_t)ibbe_group_epoch(g), "members",
                           (json_int_t)ibbe_group_size(g), "partition_size",
@@ -97,12 +98,20 @@ static int id_array(json_t *arr, const char ***ids, size_t *count)
     return 0;
 }
 
-/* Status of a refused admin operation: the store or enclave failing is ours (500), anything
- * else is the request's (409). */
-static unsigned refusal(const char *err)
+/* Status of a refused admin operation: what the request asked for is refused (409), anything
+ * else is the store, the runtime or the enclave failing (500). */
+static unsigned refusal(int code)
 {
-    return strstr(err, "enclave") && strstr(err, "killed") ? MHD_HTTP_INTERNAL_SERVER_ERROR
-                                                           : MHD_HTTP_CONFLICT;
+    switch (code) {
+    case CLOISTER_E_INVALID:
+    case CLOISTER_E_EXISTS:
+    case CLOISTER_E_NOT_FOUND:
+    case CLOISTER_E_DENIED:
+    case CLOISTER_E_STATE:
+        return MHD_HTTP_CONFLICT;
+    default:
+        return MHD_HTTP_INTERNAL_SERVER_ERROR;
+    }
 }
 
 static enum MHD_Result extract(struct MHD_Connection *c, ibbe_admin *a, json_t *body)
@@ -112,7 +121,7 @@ static enum MHD_Result extract(struct MHD_Connection *c, ibbe_admin *a, json_t *
     uint8_t to[HPKE_PUBLIC_LEN], *key;
     const uint8_t *recipient = NULL;
     size_t len;
-    const char *err;
+    struct cloister_err err;
     if (!user)
         return error(c, MHD_HTTP_BAD_REQUEST, "extract: \"user\" (a string) is required");
     if (to_hex) {
@@ -120,8 +129,8 @@ static enum MHD_Result extract(struct MHD_Connection *c, ibbe_admin *a, json_t *
             return error(c, MHD_HTTP_BAD_REQUEST, "extract: \"to\" must be 64 hex digits");
         recipient = to;
     }
-    if (ibbe_admin_extract(a, &user, &recipient, 1, &key, &len, &err) != 0)
-        return error(c, refusal(err), err);
+    if (ibbe_admin_extract(a, &user, &recipient, 1, &key, &len, &err) != CLOISTER_OK)
+        return error(c, refusal(err.code), err.msg);
     char *hex = malloc(2 * len + 1);
     enum MHD_Result rc = MHD_NO;
     if (hex) {
@@ -143,7 +152,7 @@ static enum MHD_Result change(struct MHD_Connection *c, ibbe_admin *a, const cha
     json_t *arr = json_object_get(body, create ? "members" : "users");
     const char **ids = NULL;
     size_t count = 0;
-    const char *err;
+    struct cloister_err err;
     if (create && !(group = json_string_value(json_object_get(body, "group"))))
         return error(c, MHD_HTTP_BAD_REQUEST, "create: \"group\" (a string) is required");
     if (!ibbe_group_name_valid(group))
@@ -156,8 +165,11 @@ static enum MHD_Result change(struct MHD_Connection *c, ibbe_admin *a, const cha
               : strcmp(op, "add") == 0     ? ibbe_admin_add(a, group, ids, count, &err)
                                            : ibbe_admin_remove(a, group, ids, count, &err);
     free(ids);
+    /* NOT_FOUND names a missing group or a missing member: only the first is a 404 */
+    if (bad && !create && ibbe_store_group_bytes(ibbe_admin_store(a), group) < 0)
+        return error(c, MHD_HTTP_NOT_FOUND, err.msg);
     if (bad)
-        return error(c, strstr(err, "missing") ? MHD_HTTP_NOT_FOUND : refusal(err), err);
+        return error(c, refusal(err.code), err.msg);
     return group_reply(c, a, group, create ? MHD_HTTP_CREATED : MHD_HTTP_OK);
 }
 
@@ -254,7 +266,7 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
 }
 
 int ibbe_server_start(ibbe_admin *a, const char *listen, const char *token, ibbe_server **out,
-                      const char **err)
+                      struct cloister_err *err)
 {
     char host[64];
     unsigned port;
@@ -262,19 +274,17 @@ int ibbe_server_start(ibbe_admin *a, const char *listen, const char *token, ibbe
     struct sockaddr_in sa = {.sin_family = AF_INET};
     if (sscanf(listen, "%63[0-9.]:%u%n", host, &port, &used) != 2 || listen[used] != '\0' ||
         port > 65535 || inet_pton(AF_INET, host, &sa.sin_addr) != 1) {
-        *err = "--listen: expected IPv4:PORT, e.g. 127.0.0.1:8080";
-        return -1;
+        return cloister_errf(err, CLOISTER_E_INVALID,
+                             "--listen: expected IPv4:PORT, e.g. 127.0.0.1:8080");
     }
-    if (strlen(token) < IBBE_TOKEN_MIN) {
-        *err = "the token must have at least 16 characters";
-        return -1;
-    }
+    if (strlen(token) < IBBE_TOKEN_MIN)
+        return cloister_errf(err, CLOISTER_E_INVALID,
+                             "the token must have at least 16 characters");
     sa.sin_port = htons((uint16_t)port);
     ibbe_server *s = calloc(1, sizeof *s);
     if (!s || !(s->token = strdup(token))) {
         free(s);
-        *err = "out of memory";
-        return -1;
+        return cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
     }
     s->admin = a;
     s->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, (uint16_t)port, NULL, NULL, handle, s,
@@ -282,9 +292,9 @@ int ibbe_server_start(ibbe_admin *a, const char *listen, const char *token, ibbe
                             MHD_OPTION_NOTIFY_COMPLETED, completed, s,
                             MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_END);
     if (!s->d) {
-        *err = "cannot listen there (address in use, or not a local address)";
         ibbe_server_stop(s);
-        return -1;
+        return cloister_errf(err, CLOISTER_E_SYSTEM,
+                             "cannot listen there (address in use, or not a local address)");
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
     s->port = info ? info->port : (uint16_t)port;

@@ -4,7 +4,9 @@
  * The host runs this; everything it writes is public (public key, member lists, headers) or
  * encrypted (wrapped group keys). Each file is replaced atomically; the group record is
  * written last so the partitions it announces exist. Loading checks every record fully
- * (bounds, points, identities, epoch agreement) and reports "<file>: <reason>". */
+ * (bounds, points, identities, epoch agreement) and reports "<file>: <reason>", with
+ * NOT_FOUND for a missing file, SYSTEM for another I/O failure and the decoder's code
+ * (INVALID) for a malformed record. */
 #include "ibbe/common/internal.h"
 #include "util/fileio.h"
 
@@ -26,12 +28,12 @@ struct ibbe_store {
     char dir[PATH_MAX - 128]; /* room for "/groups/<name>/p<index>" within PATH_MAX */
 };
 
-/* "<path>: <reason>" in a per-thread buffer. */
-static const char *file_error(const char *path, const char *reason)
+/* "<path>: <reason>" for a failed OS call: a missing file is NOT_FOUND, anything else SYSTEM. */
+static int os_error(struct cloister_err *err, const char *path)
 {
-    static _Thread_local char msg[PATH_MAX + 200];
-    snprintf(msg, sizeof msg, "%s: %s", path, reason);
-    return msg;
+    if (errno == ENOENT)
+        return cloister_errf(err, CLOISTER_E_NOT_FOUND, "%s: missing", path);
+    return cloister_errf(err, CLOISTER_E_SYSTEM, "%s: %s", path, strerror(errno));
 }
 
 /* kind: "groups" (IBBE) or "he" (baselines); no group: kind is a file name in the store. */
@@ -48,26 +50,22 @@ static int path_of(char *out, const ibbe_store *s, const char *kind, const char 
     return n > 0 && n < PATH_MAX ? 0 : -1;
 }
 
-int ibbe_store_open(const char *dir, ibbe_store **out, const char **err)
+int ibbe_store_open(const char *dir, ibbe_store **out, struct cloister_err *err)
 {
     ibbe_store *s = calloc(1, sizeof *s);
-    if (!s) {
-        *err = "out of memory";
-        return -1;
-    }
+    if (!s)
+        return cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
     if (strlen(dir) >= sizeof s->dir) {
         free(s);
-        *err = "store path too long";
-        return -1;
+        return cloister_errf(err, CLOISTER_E_INVALID, "store path too long");
     }
     strcpy(s->dir, dir);
     if (file_mkdirs(dir, 0755) != 0) {
-        *err = file_error(dir, strerror(errno));
         free(s);
-        return -1;
+        return os_error(err, dir);
     }
     *out = s;
-    return 0;
+    return CLOISTER_OK;
 }
 
 void ibbe_store_close(ibbe_store *s)
@@ -75,32 +73,30 @@ void ibbe_store_close(ibbe_store *s)
     free(s);
 }
 
+static int write_file(const char *path, const uint8_t *buf, size_t len, mode_t mode,
+                      struct cloister_err *err)
+{
+    return file_write_atomic(path, buf, len, mode) == 0 ? CLOISTER_OK : os_error(err, path);
+}
+
 /* Writes a record encoded into a malloc'd buffer (encoded: the encoder's status) and frees
  * it. */
 static int write_record(const char *path, uint8_t *buf, size_t len, int encoded,
-                        const char **err)
+                        struct cloister_err *err)
 {
-    if (encoded != 0) {
-        *err = file_error(path, "cannot encode the record");
-        return -1;
-    }
-    int rc = file_write_atomic(path, buf, len, 0644);
-    if (rc != 0)
-        *err = file_error(path, strerror(errno));
+    if (encoded != 0)
+        return cloister_errf(err, CLOISTER_E_NO_MEMORY, "%s: cannot encode the record", path);
+    int rc = write_file(path, buf, len, 0644, err);
     free(buf);
     return rc;
 }
 
-static int read_record(const char *path, uint8_t **buf, size_t *len, const char **err)
+static int read_record(const char *path, uint8_t **buf, size_t *len, struct cloister_err *err)
 {
-    if (file_read_all(path, RECORD_MAX, buf, len) != 0) {
-        *err = file_error(path, errno == ENOENT ? "missing" : strerror(errno));
-        return -1;
-    }
-    return 0;
+    return file_read_all(path, RECORD_MAX, buf, len) == 0 ? CLOISTER_OK : os_error(err, path);
 }
 
-int ibbe_store_save_pk(ibbe_store *s, const ibbe_pk *pk, const char **err)
+int ibbe_store_save_pk(ibbe_store *s, const ibbe_pk *pk, struct cloister_err *err)
 {
     char path[PATH_MAX];
     uint8_t *buf = NULL;
@@ -110,23 +106,22 @@ int ibbe_store_save_pk(ibbe_store *s, const ibbe_pk *pk, const char **err)
     return write_record(path, buf, len, encoded, err);
 }
 
-int ibbe_store_load_pk(ibbe_store *s, ibbe_pk **pk, const char **err)
+int ibbe_store_load_pk(ibbe_store *s, ibbe_pk **pk, struct cloister_err *err)
 {
     char path[PATH_MAX];
     uint8_t *buf;
     size_t len;
     path_of(path, s, PK_FILE, NULL, 0);
-    if (read_record(path, &buf, &len, err) != 0)
-        return -1;
-    const char *why;
-    int rc = ibbe_pk_decode(pk, buf, len, &why);
-    if (rc != 0)
-        *err = file_error(path, why);
+    int rc = read_record(path, &buf, &len, err);
+    if (rc != CLOISTER_OK)
+        return rc;
+    if ((rc = ibbe_pk_decode(pk, buf, len, err)) != CLOISTER_OK)
+        cloister_err_wrap(err, "%s", path);
     free(buf);
     return rc;
 }
 
-static int save_meta(ibbe_store *s, const ibbe_group *g, const char **err)
+static int save_meta(ibbe_store *s, const ibbe_group *g, struct cloister_err *err)
 {
     char path[PATH_MAX];
     uint8_t *buf = NULL;
@@ -136,7 +131,7 @@ static int save_meta(ibbe_store *s, const ibbe_group *g, const char **err)
     return write_record(path, buf, len, encoded, err);
 }
 
-static int save_one(ibbe_store *s, const ibbe_group *g, size_t part, const char **err)
+static int save_one(ibbe_store *s, const ibbe_group *g, size_t part, struct cloister_err *err)
 {
     char path[PATH_MAX];
     uint8_t *buf = NULL;
@@ -146,63 +141,60 @@ static int save_one(ibbe_store *s, const ibbe_group *g, size_t part, const char 
     return write_record(path, buf, len, encoded, err);
 }
 
-static int group_dir(ibbe_store *s, const char *kind, const char *name, const char **err);
-
-int ibbe_store_save_sealed(ibbe_store *s, const uint8_t *blob, size_t len, const char **err)
+int ibbe_store_save_sealed(ibbe_store *s, const uint8_t *blob, size_t len,
+                           struct cloister_err *err)
 {
     char path[PATH_MAX];
     path_of(path, s, SEALED_FILE, NULL, 0);
-    if (file_write_atomic(path, blob, len, 0600) != 0) {
-        *err = file_error(path, strerror(errno));
-        return -1;
-    }
-    return 0;
+    return write_file(path, blob, len, 0600, err);
 }
 
-int ibbe_store_load_sealed(ibbe_store *s, uint8_t **blob, size_t *len, const char **err)
+int ibbe_store_load_sealed(ibbe_store *s, uint8_t **blob, size_t *len, struct cloister_err *err)
 {
     char path[PATH_MAX];
     path_of(path, s, SEALED_FILE, NULL, 0);
     return read_record(path, blob, len, err);
 }
 
-int ibbe_store_read_raw(ibbe_store *s, const char *name, long part, uint8_t **buf, size_t *len,
-                        const char **err)
+/* The path of a record of group name (part -1: the group record). */
+static int record_path(char *path, const ibbe_store *s, const char *kind, const char *name,
+                       long part, struct cloister_err *err)
 {
-    char path[PATH_MAX];
-    if (!ibbe_group_name_valid(name) || path_of(path, s, IBBE_KIND, name, part) != 0) {
-        *err = "invalid group name";
-        return -1;
-    }
-    return read_record(path, buf, len, err);
+    if (!ibbe_group_name_valid(name) || path_of(path, s, kind, name, part) != 0)
+        return cloister_errf(err, CLOISTER_E_INVALID, "invalid group name");
+    return CLOISTER_OK;
 }
 
-int ibbe_store_write_raw(ibbe_store *s, const char *name, long part, const uint8_t *buf,
-                         size_t len, const char **err)
-{
-    char path[PATH_MAX];
-    if (!ibbe_group_name_valid(name) || path_of(path, s, IBBE_KIND, name, part) != 0) {
-        *err = "invalid group name";
-        return -1;
-    }
-    if (group_dir(s, IBBE_KIND, name, err) != 0)
-        return -1;
-    if (file_write_atomic(path, buf, len, 0644) != 0) {
-        *err = file_error(path, strerror(errno));
-        return -1;
-    }
-    return 0;
-}
-
-static int group_dir(ibbe_store *s, const char *kind, const char *name, const char **err)
+static int group_dir(ibbe_store *s, const char *kind, const char *name, struct cloister_err *err)
 {
     char dir[PATH_MAX];
     snprintf(dir, sizeof dir, "%s/%s/%s", s->dir, kind, name);
-    if (file_mkdirs(dir, 0755) != 0) {
-        *err = file_error(dir, strerror(errno));
-        return -1;
-    }
-    return 0;
+    return file_mkdirs(dir, 0755) == 0 ? CLOISTER_OK : os_error(err, dir);
+}
+
+/* Reads a record of group name into *buf; path is where it was (for messages). */
+static int read_named(ibbe_store *s, const char *kind, const char *name, long part, char *path,
+                      uint8_t **buf, size_t *len, struct cloister_err *err)
+{
+    int rc = record_path(path, s, kind, name, part, err);
+    return rc == CLOISTER_OK ? read_record(path, buf, len, err) : rc;
+}
+
+int ibbe_store_read_raw(ibbe_store *s, const char *name, long part, uint8_t **buf, size_t *len,
+                        struct cloister_err *err)
+{
+    char path[PATH_MAX];
+    return read_named(s, IBBE_KIND, name, part, path, buf, len, err);
+}
+
+int ibbe_store_write_raw(ibbe_store *s, const char *name, long part, const uint8_t *buf,
+                         size_t len, struct cloister_err *err)
+{
+    char path[PATH_MAX];
+    int rc = record_path(path, s, IBBE_KIND, name, part, err);
+    if (rc == CLOISTER_OK)
+        rc = group_dir(s, IBBE_KIND, name, err);
+    return rc == CLOISTER_OK ? write_file(path, buf, len, 0644, err) : rc;
 }
 
 /* Deletes the record files p<from>, p<from+1>, ... left over from a larger group. */
@@ -219,119 +211,113 @@ void ibbe_store_trim(ibbe_store *s, const char *name, size_t partitions)
         delete_from(s, IBBE_KIND, name, (long)partitions);
 }
 
-int ibbe_store_save_group(ibbe_store *s, const ibbe_group *g, const char **err)
+int ibbe_store_save_group(ibbe_store *s, const ibbe_group *g, struct cloister_err *err)
 {
-    if (group_dir(s, IBBE_KIND, g->name, err) != 0)
-        return -1;
-    for (size_t i = 0; i < g->count; i++)
-        if (save_one(s, g, i, err) != 0)
-            return -1;
-    if (save_meta(s, g, err) != 0)
-        return -1;
-    delete_from(s, IBBE_KIND, g->name, (long)g->count);
-    return 0;
+    int rc = group_dir(s, IBBE_KIND, g->name, err);
+    for (size_t i = 0; rc == CLOISTER_OK && i < g->count; i++)
+        rc = save_one(s, g, i, err);
+    if (rc == CLOISTER_OK)
+        rc = save_meta(s, g, err);
+    if (rc == CLOISTER_OK)
+        delete_from(s, IBBE_KIND, g->name, (long)g->count);
+    return rc;
 }
 
 int ibbe_store_save_partition(ibbe_store *s, const ibbe_group *g, size_t part,
-                              const char **err)
+                              struct cloister_err *err)
 {
-    if (part >= g->count) {
-        *err = "no such partition";
-        return -1;
-    }
-    if (group_dir(s, IBBE_KIND, g->name, err) != 0 || save_one(s, g, part, err) != 0)
-        return -1;
-    return save_meta(s, g, err);
+    if (part >= g->count)
+        return cloister_errf(err, CLOISTER_E_INVALID, "no such partition");
+    int rc = group_dir(s, IBBE_KIND, g->name, err);
+    if (rc == CLOISTER_OK)
+        rc = save_one(s, g, part, err);
+    return rc == CLOISTER_OK ? save_meta(s, g, err) : rc;
 }
 
 /* The group record of name, decoded (no partition loaded yet). */
-static int load_meta(ibbe_store *s, const char *name, ibbe_group **out, const char **err)
+static int load_meta(ibbe_store *s, const char *name, ibbe_group **out, struct cloister_err *err)
 {
     char path[PATH_MAX];
     uint8_t *buf;
     size_t len;
-    const char *why;
     ibbe_group *g;
-    if (ibbe_store_read_raw(s, name, -1, &buf, &len, err) != 0)
-        return -1;
-    path_of(path, s, IBBE_KIND, name, -1);
-    int rc = ibbe_group_decode_meta(&g, buf, len, &why);
+    int rc = read_named(s, IBBE_KIND, name, -1, path, &buf, &len, err);
+    if (rc != CLOISTER_OK)
+        return rc;
+    rc = ibbe_group_decode_meta(&g, buf, len, err);
     free(buf);
-    if (rc != 0) {
-        *err = file_error(path, why);
-        return -1;
+    if (rc != CLOISTER_OK) {
+        cloister_err_wrap(err, "%s", path);
+        return rc;
     }
     if (strcmp(g->name, name) != 0) {
-        *err = file_error(path, "records another group's name");
         ibbe_group_free(g);
-        return -1;
+        return cloister_errf(err, CLOISTER_E_INVALID, "%s: records another group's name", path);
     }
     *out = g;
-    return 0;
+    return CLOISTER_OK;
 }
 
 /* Decodes partition i of g from its file; only_if: skip (return 1) unless the raw record
  * contains this string. */
 static int load_part(ibbe_store *s, ibbe_group *g, size_t i, const char *only_if,
-                     const char **err)
+                     struct cloister_err *err)
 {
     char path[PATH_MAX];
     uint8_t *buf;
     size_t len;
-    const char *why;
-    if (ibbe_store_read_raw(s, g->name, (long)i, &buf, &len, err) != 0)
-        return -1;
+    int rc = read_named(s, IBBE_KIND, g->name, (long)i, path, &buf, &len, err);
+    if (rc != CLOISTER_OK)
+        return rc;
     if (only_if && !memmem(buf, len, only_if, strlen(only_if))) {
         free(buf);
         return 1;
     }
-    path_of(path, s, IBBE_KIND, g->name, (long)i);
-    int rc = ibbe_group_decode_partition(g, i, buf, len, &why);
+    if ((rc = ibbe_group_decode_partition(g, i, buf, len, err)) != CLOISTER_OK)
+        cloister_err_wrap(err, "%s", path);
     free(buf);
-    if (rc != 0)
-        *err = file_error(path, why);
     return rc;
 }
 
-int ibbe_store_load_group(ibbe_store *s, const char *name, ibbe_group **out, const char **err)
+int ibbe_store_load_group(ibbe_store *s, const char *name, ibbe_group **out,
+                          struct cloister_err *err)
 {
     ibbe_group *g;
-    if (load_meta(s, name, &g, err) != 0)
-        return -1;
+    int rc = load_meta(s, name, &g, err);
+    if (rc != CLOISTER_OK)
+        return rc;
     for (size_t i = 0; i < g->count; i++)
-        if (load_part(s, g, i, NULL, err) != 0) {
+        if ((rc = load_part(s, g, i, NULL, err)) != CLOISTER_OK) {
             ibbe_group_free(g);
-            return -1;
+            return rc;
         }
     *out = g;
-    return 0;
+    return CLOISTER_OK;
 }
 
 int ibbe_store_load_member(ibbe_store *s, const char *name, const char *id, ibbe_group **out,
-                           const char **err)
+                           struct cloister_err *err)
 {
     ibbe_group *g;
-    if (!ibbe_id_valid(id)) {
-        *err = "invalid identity";
-        return -1;
-    }
-    if (load_meta(s, name, &g, err) != 0)
-        return -1;
-    const char *why = "not a member of the group";
+    if (!ibbe_id_valid(id))
+        return cloister_errf(err, CLOISTER_E_INVALID, "invalid identity");
+    int rc = load_meta(s, name, &g, err);
+    if (rc != CLOISTER_OK)
+        return rc;
     for (size_t i = 0; i < g->count; i++) {
-        int rc = load_part(s, g, i, id, &why);
-        if (rc < 0)
+        if ((rc = load_part(s, g, i, id, err)) < 0)
             break;
         if (rc == 0 && ibbe_group_find(g, id) >= 0) {
             *out = g;
-            return 0;
+            return CLOISTER_OK;
         }
         if (rc == 0) /* the string occurs, but not as a member: forget the partition */
             ibbe_group_forget_partition(g, i);
     }
-    *err = why;
+    if (rc >= 0)
+        rc = cloister_errf(err, CLOISTER_E_NOT_FOUND, "not a member of the group");
     ibbe_group_free(g);
-    return -1;
+    return rc;
 }
 
 static long long kind_bytes(ibbe_store *s, const char *kind, const char *name)
@@ -358,72 +344,59 @@ long long ibbe_store_he_bytes(ibbe_store *s, const char *name)
     return kind_bytes(s, HE_KIND, name);
 }
 
-int ibbe_store_save_he(ibbe_store *s, const ibbe_he_group *g, const char **err)
+int ibbe_store_save_he(ibbe_store *s, const ibbe_he_group *g, struct cloister_err *err)
 {
-    uint8_t *buf = NULL;
-    size_t len = 0;
     char path[PATH_MAX];
     const char *name = ibbe_he_name(g);
-    if (ibbe_he_encode_meta(g, &buf, &len) != 0) {
-        *err = "cannot encode the HE group record";
-        return -1;
-    }
-    if (group_dir(s, HE_KIND, name, err) != 0) {
-        free(buf);
-        return -1;
-    }
+    int rc = group_dir(s, HE_KIND, name, err);
     size_t chunks = ibbe_he_chunks(g);
-    for (size_t i = 0; i < chunks; i++) {
-        uint8_t *cb = NULL;
-        size_t cl = 0;
+    for (size_t i = 0; rc == CLOISTER_OK && i < chunks; i++) {
+        uint8_t *buf = NULL;
+        size_t len = 0;
         path_of(path, s, HE_KIND, name, (long)i);
-        int encoded = ibbe_he_encode_chunk(g, i, &cb, &cl);
-        if (write_record(path, cb, cl, encoded, err) != 0) {
-            free(buf);
-            return -1;
-        }
+        int encoded = ibbe_he_encode_chunk(g, i, &buf, &len);
+        rc = write_record(path, buf, len, encoded, err);
     }
-    path_of(path, s, HE_KIND, name, -1);
-    if (write_record(path, buf, len, 0, err) != 0)
-        return -1;
-    delete_from(s, HE_KIND, name, (long)chunks);
-    return 0;
+    if (rc == CLOISTER_OK) {
+        uint8_t *buf = NULL;
+        size_t len = 0;
+        path_of(path, s, HE_KIND, name, -1);
+        int encoded = ibbe_he_encode_meta(g, &buf, &len);
+        rc = write_record(path, buf, len, encoded, err);
+    }
+    if (rc == CLOISTER_OK)
+        delete_from(s, HE_KIND, name, (long)chunks);
+    return rc;
 }
 
-int ibbe_store_load_he(ibbe_store *s, const char *name, ibbe_he_group **out, const char **err)
+int ibbe_store_load_he(ibbe_store *s, const char *name, ibbe_he_group **out,
+                       struct cloister_err *err)
 {
-    if (!ibbe_group_name_valid(name)) {
-        *err = "invalid group name";
-        return -1;
-    }
     char path[PATH_MAX];
     uint8_t *buf;
     size_t len;
-    const char *why;
     ibbe_he_group *g;
-    path_of(path, s, HE_KIND, name, -1);
-    if (read_record(path, &buf, &len, err) != 0)
-        return -1;
-    int rc = ibbe_he_decode_meta(&g, buf, len, &why);
+    int rc = read_named(s, HE_KIND, name, -1, path, &buf, &len, err);
+    if (rc != CLOISTER_OK)
+        return rc;
+    rc = ibbe_he_decode_meta(&g, buf, len, err);
     free(buf);
-    if (rc != 0) {
-        *err = file_error(path, why);
-        return -1;
+    if (rc != CLOISTER_OK) {
+        cloister_err_wrap(err, "%s", path);
+        return rc;
     }
-    for (size_t i = 0; i < ibbe_he_chunks(g); i++) {
+    for (size_t i = 0; rc == CLOISTER_OK && i < ibbe_he_chunks(g); i++) {
         path_of(path, s, HE_KIND, name, (long)i);
-        if (read_record(path, &buf, &len, err) != 0) {
-            ibbe_he_free(g);
-            return -1;
-        }
-        rc = ibbe_he_decode_chunk(g, i, buf, len, &why);
+        if ((rc = read_record(path, &buf, &len, err)) != CLOISTER_OK)
+            break;
+        if ((rc = ibbe_he_decode_chunk(g, i, buf, len, err)) != CLOISTER_OK)
+            cloister_err_wrap(err, "%s", path);
         free(buf);
-        if (rc != 0) {
-            *err = file_error(path, why);
-            ibbe_he_free(g);
-            return -1;
-        }
+    }
+    if (rc != CLOISTER_OK) {
+        ibbe_he_free(g);
+        return rc;
     }
     *out = g;
-    return 0;
+    return CLOISTER_OK;
 }

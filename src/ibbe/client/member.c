@@ -1,0 +1,146 @@
+/* member.c -- the member side of IBBE-SGX (include/cloister/ibbe_client.h): user key files,
+ * recovering the group key from the store, opening files sealed for the group.
+ *
+ * Runs without an enclave and trusts nothing it reads: the store's records are decoded with
+ * every bound and point checked (ibbe.h), the group key only comes out of an authenticated
+ * unwrap, and a file only opens under the key of its own group and epoch. The key file may be
+ * HPKE-sealed to the user, so that the admin can hand it over any channel. */
+#include <cloister/crypto.h>
+#include <cloister/hpke.h>
+#include <cloister/ibbe_client.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto/hpke_wire.h"
+#include "util/fileio.h"
+
+#define KEY_FILE_MAX ((size_t)1 << 16)
+
+static int read_key_file(const char *path, uint8_t **data, size_t *len, struct cloister_err *err)
+{
+    if (file_read_all(path, KEY_FILE_MAX, data, len) == 0)
+        return CLOISTER_OK;
+    return cloister_errf(err, errno == ENOENT ? CLOISTER_E_NOT_FOUND : CLOISTER_E_SYSTEM,
+                         "cannot read %s: %s", path, strerror(errno));
+}
+
+/* Opens the HPKE message m (info IBBE_USK_INFO, AAD the identity) with the secret key file:
+ * *rec (malloc'd, *reclen bytes) is the "CIUK" record inside. */
+static int open_sealed_key(const struct hpke_message *m, const char *path, const char *secret,
+                           const char *id, uint8_t **rec, size_t *reclen,
+                           struct cloister_err *err)
+{
+    uint8_t sk[HPKE_SECRET_LEN], pk[HPKE_PUBLIC_LEN], *sd, *pt;
+    size_t sl;
+    const char *why;
+    if (!secret)
+        return cloister_errf(err, CLOISTER_E_DENIED,
+                             "%s: the key is HPKE-sealed: the user's HPKE secret key opens it",
+                             path);
+    int rc = read_key_file(secret, &sd, &sl, err);
+    if (rc != CLOISTER_OK)
+        return rc;
+    if (hpke_wire_get_secret(sk, pk, sd, sl, &why) != 0)
+        rc = cloister_errf(err, CLOISTER_E_INVALID, "%s: not an HPKE secret key file: %s", secret,
+                           why);
+    else if (m->ct_len < HPKE_TAG_LEN)
+        rc = cloister_errf(err, CLOISTER_E_INVALID, "%s: truncated HPKE message", path);
+    else if (!(pt = malloc(m->ct_len)))
+        rc = cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
+    else if (hpke_open(pt, m->aead, m->enc, sk, IBBE_USK_INFO, strlen(IBBE_USK_INFO), id,
+                       strlen(id), m->ct, m->ct_len, NULL) != 0) {
+        free(pt);
+        rc = cloister_errf(err, CLOISTER_E_DENIED, "%s: does not open with %s for user '%s'",
+                           path, secret, id);
+    } else {
+        *rec = pt;
+        *reclen = m->ct_len - HPKE_TAG_LEN;
+    }
+    crypto_wipe(sk, sizeof sk);
+    crypto_wipe(sd, sl);
+    free(sd);
+    return rc;
+}
+
+int ibbe_client_load_key(const char *path, const char *secret, const char *id,
+                         struct ibbe_usk *usk, struct cloister_err *err)
+{
+    uint8_t *data, *rec;
+    size_t len, reclen;
+    const char *why;
+    char owner[IBBE_ID_MAX + 1];
+    struct hpke_message m;
+    int rc = read_key_file(path, &data, &len, err);
+    if (rc != CLOISTER_OK)
+        return rc;
+    rec = data;
+    reclen = len;
+    if (hpke_wire_get_message(&m, data, len, &why) == 0)
+        rc = open_sealed_key(&m, path, secret, id, &rec, &reclen, err);
+    if (rc == CLOISTER_OK && (rc = ibbe_usk_decode(owner, usk, rec, reclen, err)) != CLOISTER_OK)
+        cloister_err_wrap(err, "%s", path);
+    if (rc == CLOISTER_OK && strcmp(owner, id) != 0)
+        rc = cloister_errf(err, CLOISTER_E_INVALID, "%s: a key of '%s', not of '%s'", path, owner,
+                           id);
+    if (rec != data) {
+        crypto_wipe(rec, reclen);
+        free(rec);
+    }
+    crypto_wipe(data, len);
+    free(data);
+    if (rc != CLOISTER_OK)
+        crypto_wipe(usk, sizeof *usk);
+    return rc;
+}
+
+int ibbe_client_group_key(const char *store, const char *group, const char *id,
+                          const struct ibbe_usk *usk, uint8_t gk[IBBE_KEY_LEN], uint64_t *epoch,
+                          struct cloister_err *err)
+{
+    ibbe_store *s;
+    ibbe_pk *pk = NULL;
+    ibbe_group *g = NULL;
+    int rc = ibbe_store_open(store, &s, err);
+    if (rc != CLOISTER_OK)
+        return rc;
+    if ((rc = ibbe_store_load_pk(s, &pk, err)) == CLOISTER_OK &&
+        (rc = ibbe_store_load_member(s, group, id, &g, err)) == CLOISTER_OK)
+        rc = ibbe_group_decrypt(pk, g, id, usk, gk, epoch, err);
+    if (rc != CLOISTER_OK)
+        cloister_err_wrap(err, "group %s, user %s", group, id);
+    ibbe_group_free(g);
+    ibbe_pk_free(pk);
+    ibbe_store_close(s);
+    return rc;
+}
+
+int ibbe_client_open_file(const char *store, const char *group, const char *id,
+                          const struct ibbe_usk *usk, const uint8_t *buf, size_t len,
+                          uint8_t **pt, size_t *ptlen, struct cloister_err *err)
+{
+    struct ibbe_file_header h;
+    uint8_t gk[IBBE_KEY_LEN], key[IBBE_KEY_LEN];
+    uint64_t epoch;
+    int rc = ibbe_file_parse(&h, buf, len, err);
+    if (rc != CLOISTER_OK)
+        return rc;
+    if (strcmp(h.group, group) != 0)
+        return cloister_errf(err, CLOISTER_E_INVALID,
+                             "the file is sealed for group '%s', not '%s'", h.group, group);
+    if ((rc = ibbe_client_group_key(store, group, id, usk, gk, &epoch, err)) != CLOISTER_OK)
+        return rc;
+    if (epoch != h.epoch)
+        rc = cloister_errf(err, CLOISTER_E_DENIED,
+                           "the file was sealed at epoch %llu; the group is at epoch %llu and "
+                           "its current key opens only files sealed since",
+                           (unsigned long long)h.epoch, (unsigned long long)epoch);
+    else if (ibbe_file_key(key, gk, &h) != 0)
+        rc = cloister_errf(err, CLOISTER_E_FAILED, "cannot derive the file key");
+    else
+        rc = ibbe_file_open(key, buf, len, pt, ptlen, err);
+    crypto_wipe(gk, sizeof gk);
+    crypto_wipe(key, sizeof key);
+    return rc;
+}

@@ -1,0 +1,201 @@
+/* test_ibbe_client.c -- the member API (ibbe_client.h) used directly, as a program other than the
+ * CLI would: the admin (sim enclave) sets up a store, a group and user keys, and the members then
+ * load their keys (plain, and HPKE-sealed to them), recover the group key and open shared files
+ * with nothing but the store. Each refusal is checked for its code: a key of someone else, a
+ * sealed key without (or with the wrong) secret, a non-member, a missing group, a file of another
+ * group, of an older epoch, or altered. */
+#include <cloister/crypto.h>
+#include <cloister/hpke.h>
+#include <cloister/ibbe_admin.h>
+#include <cloister/ibbe_client.h>
+#include <cloister/tee_enclave.h>
+
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "crypto/hpke_wire.h"
+#include "util/fileio.h"
+
+TEE_ENCLAVE_DECLARE(ibbe);
+
+static char dir[PATH_MAX];
+static ibbe_admin *admin;
+static const char *members[] = {"ann@x", "bob@x", "cat@x", "dan@x", "eve@x"};
+
+static void write_file(const char *name, const uint8_t *data, size_t len)
+{
+    assert_int_equal(file_write_atomic(name, data, len, 0600), 0);
+}
+
+/* Extracts id's key into the file name, sealed to the HPKE public key to when given. */
+static void extract(const char *id, const uint8_t *to, const char *name)
+{
+    uint8_t *key;
+    size_t len;
+    struct cloister_err err;
+    assert_int_equal(ibbe_admin_extract(admin, &id, &to, 1, &key, &len, &err), CLOISTER_OK);
+    write_file(name, key, len);
+    free(key);
+}
+
+/* An HPKE key pair; the secret key goes to the file name (`cloister crypto hpke-keygen`). */
+static void hpke_secret_file(const char *name, uint8_t pk[HPKE_PUBLIC_LEN])
+{
+    uint8_t sk[HPKE_SECRET_LEN], *rec;
+    size_t len;
+    struct wire_writer w;
+    assert_int_equal(hpke_keypair(pk, sk), 0);
+    wire_writer_init(&w);
+    hpke_wire_put_secret(&w, sk, pk);
+    assert_int_equal(wire_writer_finish(&w, &rec, &len), 0);
+    write_file(name, rec, len);
+    free(rec);
+}
+
+static int setup(void **state)
+{
+    const char *home = getenv("CLOISTER_HOME");
+    char cmd[PATH_MAX + 16];
+    snprintf(dir, sizeof dir, "%s/ibbe-client", home ? home : "/tmp/cloister-test");
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    assert_int_equal(system(cmd), 0);
+    struct ibbe_admin_options o = {.backend = "sim", .enclave = &tee_enclave_ibbe};
+    struct cloister_err err;
+    if (ibbe_admin_open(dir, &o, &admin, &err) != CLOISTER_OK)
+        fail_msg("ibbe_admin_open: %s", err.msg);
+    assert_int_equal(chdir(dir), 0); /* key files next to the store */
+    assert_int_equal(ibbe_admin_setup(admin, 2, &err), CLOISTER_OK);
+    assert_int_equal(ibbe_admin_create(admin, "team", members, 4, &err), CLOISTER_OK);
+    uint8_t pk[HPKE_PUBLIC_LEN], other[HPKE_PUBLIC_LEN];
+    hpke_secret_file("bob.sk", pk);
+    hpke_secret_file("other.sk", other);
+    extract("ann@x", NULL, "ann.key");
+    extract("bob@x", pk, "bob.key");
+    extract("cat@x", NULL, "cat.key");
+    extract("eve@x", NULL, "eve.key");
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    ibbe_admin_close(admin);
+    return 0;
+}
+
+static void keys(void **state)
+{
+    struct ibbe_usk usk;
+    struct cloister_err err;
+    assert_int_equal(ibbe_client_load_key("ann.key", NULL, "ann@x", &usk, &err), CLOISTER_OK);
+    assert_int_equal(ibbe_client_load_key("bob.key", "bob.sk", "bob@x", &usk, &err), CLOISTER_OK);
+    /* ann's key is not bob's, whatever the caller says */
+    assert_int_equal(ibbe_client_load_key("ann.key", NULL, "bob@x", &usk, &err),
+                     CLOISTER_E_INVALID);
+    assert_non_null(strstr(err.msg, "a key of 'ann@x'"));
+    /* bob's sealed key needs bob's secret key */
+    assert_int_equal(ibbe_client_load_key("bob.key", NULL, "bob@x", &usk, &err),
+                     CLOISTER_E_DENIED);
+    assert_int_equal(ibbe_client_load_key("bob.key", "other.sk", "bob@x", &usk, &err),
+                     CLOISTER_E_DENIED);
+    assert_int_equal(ibbe_client_load_key("nobody.key", NULL, "ann@x", &usk, &err),
+                     CLOISTER_E_NOT_FOUND);
+    assert_int_equal(ibbe_client_load_key("bob.sk", NULL, "bob@x", &usk, &err),
+                     CLOISTER_E_INVALID);
+    crypto_wipe(&usk, sizeof usk);
+}
+
+/* Every member recovers the same group key at epoch 1; outsiders get NOT_FOUND. */
+static void group_key(void **state)
+{
+    struct ibbe_usk ann, bob, eve;
+    uint8_t gk[IBBE_KEY_LEN], again[IBBE_KEY_LEN];
+    uint64_t epoch = 0;
+    struct cloister_err err;
+    assert_int_equal(ibbe_client_load_key("ann.key", NULL, "ann@x", &ann, &err), 0);
+    assert_int_equal(ibbe_client_load_key("bob.key", "bob.sk", "bob@x", &bob, &err), 0);
+    assert_int_equal(ibbe_client_load_key("eve.key", NULL, "eve@x", &eve, &err), 0);
+    assert_int_equal(ibbe_client_group_key(dir, "team", "ann@x", &ann, gk, &epoch, &err),
+                     CLOISTER_OK);
+    assert_int_equal(epoch, 1);
+    assert_int_equal(ibbe_client_group_key(dir, "team", "bob@x", &bob, again, &epoch, &err),
+                     CLOISTER_OK);
+    assert_memory_equal(gk, again, IBBE_KEY_LEN);
+    /* eve has a valid key but is not in the group */
+    assert_int_equal(ibbe_client_group_key(dir, "team", "eve@x", &eve, again, &epoch, &err),
+                     CLOISTER_E_NOT_FOUND);
+    assert_int_equal(ibbe_client_group_key(dir, "nosuch", "ann@x", &ann, again, &epoch, &err),
+                     CLOISTER_E_NOT_FOUND);
+    /* ann's key presented as bob's does not open bob's partition */
+    assert_int_equal(ibbe_client_group_key(dir, "team", "bob@x", &ann, again, &epoch, &err),
+                     CLOISTER_E_DENIED);
+}
+
+/* Files: members open files of the current epoch only; a removed member opens nothing new. */
+static void files(void **state)
+{
+    struct ibbe_usk ann, cat;
+    uint8_t *before, *after, *pt;
+    size_t before_len, after_len, ptlen;
+    struct cloister_err err;
+    const char *cat_id = "cat@x";
+    assert_int_equal(ibbe_client_load_key("ann.key", NULL, "ann@x", &ann, &err), 0);
+    assert_int_equal(ibbe_client_load_key("cat.key", NULL, "cat@x", &cat, &err), 0);
+    assert_int_equal(ibbe_admin_seal(admin, "team", (const uint8_t *)"plan A", 6, &before,
+                                     &before_len, &err),
+                     0);
+    assert_int_equal(ibbe_client_open_file(dir, "team", "cat@x", &cat, before, before_len, &pt,
+                                           &ptlen, &err),
+                     CLOISTER_OK);
+    assert_int_equal(ptlen, 6);
+    assert_memory_equal(pt, "plan A", 6);
+    free(pt);
+    assert_int_equal(ibbe_client_open_file(dir, "other", "cat@x", &cat, before, before_len, &pt,
+                                           &ptlen, &err),
+                     CLOISTER_E_INVALID);
+
+    assert_int_equal(ibbe_admin_remove(admin, "team", &cat_id, 1, &err), 0);
+    assert_int_equal(ibbe_admin_seal(admin, "team", (const uint8_t *)"plan B", 6, &after,
+                                     &after_len, &err),
+                     0);
+    assert_int_equal(ibbe_client_open_file(dir, "team", "ann@x", &ann, after, after_len, &pt,
+                                           &ptlen, &err),
+                     CLOISTER_OK);
+    assert_memory_equal(pt, "plan B", 6);
+    free(pt);
+    assert_int_equal(ibbe_client_open_file(dir, "team", "cat@x", &cat, after, after_len, &pt,
+                                           &ptlen, &err),
+                     CLOISTER_E_NOT_FOUND);
+    /* the key of epoch 2 does not open a file of epoch 1 */
+    assert_int_equal(ibbe_client_open_file(dir, "team", "ann@x", &ann, before, before_len, &pt,
+                                           &ptlen, &err),
+                     CLOISTER_E_DENIED);
+    assert_non_null(strstr(err.msg, "epoch 1"));
+    /* one altered byte of the ciphertext */
+    after[after_len - 1] ^= 1;
+    assert_int_equal(ibbe_client_open_file(dir, "team", "ann@x", &ann, after, after_len, &pt,
+                                           &ptlen, &err),
+                     CLOISTER_E_DENIED);
+    free(before);
+    free(after);
+    crypto_wipe(&ann, sizeof ann);
+    crypto_wipe(&cat, sizeof cat);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(keys),
+        cmocka_unit_test(group_key),
+        cmocka_unit_test(files),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

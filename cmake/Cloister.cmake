@@ -19,9 +19,10 @@ endif()
 # a DAG by construction: a layer can only name layers declared before it.
 #
 # cloister_layer(NAME DIRS <folders under src/> SOURCES <files> [USES <layers>]
-#                [HEADERS <public headers it owns>] [LIBS <external libraries>] [TRUSTED])
-# TRUSTED: code that only enclave images carry (a system's enclave/, the Lua sandbox): a static
-# library cloister_NAME outside libcloister, which enclave images, tests and benches link.
+#                [HEADERS <public headers it owns>] [LIBS <external libraries>] [SEPARATE])
+# SEPARATE: a static library cloister_NAME of its own, outside libcloister: trusted code that only
+# enclave images carry (the Lua sandbox), or an optional part with a dependency libcloister does
+# not have (the IBBE admin daemon and libmicrohttpd).
 set(CLOISTER_LAYER_ROOT ${PROJECT_BINARY_DIR}/layers)
 
 # Makes the include root of layer target `name` (its DIRS and HEADERS plus those of the layer
@@ -72,15 +73,15 @@ function(cloister_layer_root name dirs uses headers)
 endfunction()
 
 # Links layer target `target` to the layer targets it uses: object layers only for their usage
-# requirements (their objects are in libcloister), trusted layers as the static libraries they are.
-function(cloister_layer_link target trusted uses libs)
+# requirements (their objects are in libcloister), separate layers as the static libraries they are.
+function(cloister_layer_link target separate uses libs)
   foreach(u ${uses})
     get_target_property(kind ${u} TYPE)
-    if(kind STREQUAL "STATIC_LIBRARY" OR NOT trusted)
+    if(kind STREQUAL "STATIC_LIBRARY" OR NOT separate)
       target_link_libraries(${target} PUBLIC ${u})
     endif()
   endforeach()
-  if(trusted)
+  if(separate)
     target_link_libraries(${target} PUBLIC cloister_static)
   endif()
   target_link_libraries(${target} PUBLIC ${libs})
@@ -90,17 +91,17 @@ function(cloister_layer_link target trusted uses libs)
 endfunction()
 
 function(cloister_layer name)
-  cmake_parse_arguments(L "TRUSTED" "" "DIRS;SOURCES;USES;HEADERS;LIBS" ${ARGN})
+  cmake_parse_arguments(L "SEPARATE" "" "DIRS;SOURCES;USES;HEADERS;LIBS" ${ARGN})
   list(TRANSFORM L_USES PREPEND cloister_)
   cloister_layer_root(cloister_${name} "${L_DIRS}" "${L_USES}" "${L_HEADERS}")
-  if(L_TRUSTED)
+  if(L_SEPARATE)
     add_library(cloister_${name} STATIC ${L_SOURCES})
   else()
     add_library(cloister_${name} OBJECT ${L_SOURCES})
     set_property(GLOBAL APPEND PROPERTY CLOISTER_LAYERS ${name})
     set_property(GLOBAL APPEND PROPERTY CLOISTER_LAYER_LIBS ${L_LIBS})
   endif()
-  cloister_layer_link(cloister_${name} "${L_TRUSTED}" "${L_USES}" "${L_LIBS}")
+  cloister_layer_link(cloister_${name} "${L_SEPARATE}" "${L_USES}" "${L_LIBS}")
 endfunction()
 
 # Hardened flags for all project code: stack protector, FORTIFY, PIE, full RELRO.

@@ -2,6 +2,7 @@
 # test, a benchmark and a fuzz target, so no module repeats the boilerplate.
 
 set(CLOISTER_WARNINGS -Wall -Wextra -Wpedantic -Werror -Wshadow -Wstrict-prototypes
+    -Wmissing-prototypes
     -Wno-unused-parameter)
 
 if(CLOISTER_SANITIZE)

@@ -17,6 +17,7 @@ PACKAGES=(
   libmicrohttpd-dev libcurl4-openssl-dev # HTTP+JSON admin daemons (IBBE serve) and their clients
   gnuplot-nox                            # benchmark plots
   valgrind                               # constant-time check of the pairing code (memcheck)
+  clang-format                           # the style check (tests/style, .clang-format)
 )
 
 # node and npm run the HPKE/pairing interop checks; an existing node (any source) is enough.

@@ -138,8 +138,9 @@ static void bench_aead(void)
         row("aes256gcm-oneshot", s.n, oneshot, openssl, "GB/s");
         row("aes256gcm-ctx", s.n, ctx, openssl, "GB/s");
         if (s.n >= 4096 && !isnan(openssl))
-            fprintf(stderr, "AES-256-GCM %zu B: keyed context %.2f GB/s = %.0f%% of openssl speed "
-                            "%.2f GB/s (within 10%%: %s); one-shot %.0f%%\n",
+            fprintf(stderr,
+                    "AES-256-GCM %zu B: keyed context %.2f GB/s = %.0f%% of openssl speed "
+                    "%.2f GB/s (within 10%%: %s); one-shot %.0f%%\n",
                     s.n, ctx, 100 * ctx / openssl, openssl, ctx >= 0.9 * openssl ? "yes" : "NO",
                     100 * oneshot / openssl);
     }
@@ -167,9 +168,10 @@ static void bench_public_key(void)
     if (isnan(ossl_x25519))
         fprintf(stderr, "openssl not found or silent: baseline columns left empty\n");
     else
-        fprintf(stderr, "HPKE seal+open costs 4 X25519 scalar multiplications (ephemeral key, "
-                        "2 DH, recipient public key): at openssl's X25519 rate that caps it "
-                        "near %.0f/s; measured %.0f/s\n",
+        fprintf(stderr,
+                "HPKE seal+open costs 4 X25519 scalar multiplications (ephemeral key, "
+                "2 DH, recipient public key): at openssl's X25519 rate that caps it "
+                "near %.0f/s; measured %.0f/s\n",
                 ossl_x25519 / 4, hpke);
 }
 
@@ -178,8 +180,8 @@ int main(int argc, char **argv)
     s.pt = calloc(1, AEAD_MAX);
     s.ct = malloc(AEAD_MAX + CRYPTO_AEAD_TAG_LEN);
     if (!s.pt || !s.ct || crypto_random(s.key, sizeof s.key) != 0 ||
-        !(s.ctx = crypto_aead_new(CRYPTO_AES256_GCM, s.key)) ||
-        hpke_keypair(s.pk_r, s.sk_r) != 0 || crypto_ed25519_keypair(s.ed_pk, s.ed_seed) != 0 ||
+        !(s.ctx = crypto_aead_new(CRYPTO_AES256_GCM, s.key)) || hpke_keypair(s.pk_r, s.sk_r) != 0 ||
+        crypto_ed25519_keypair(s.ed_pk, s.ed_seed) != 0 ||
         !(s.signer = crypto_signer_new(s.ed_seed)) || crypto_x25519_keypair(s.x_pk, s.x_sk) != 0 ||
         crypto_signer_sign(s.signer, s.sig, s.msg, 20) != 0) {
         fprintf(stderr, "bench_crypto: setup failed\n");

@@ -74,8 +74,9 @@ int main(int argc, char **argv)
     double seconds = env_double("CLOISTER_EPC_BENCH_SECONDS", 0.3);
     size_t l2 = cache_bytes(2), llc = cache_bytes(3);
     double ghz = bench_tsc_ghz();
-    fprintf(stderr, "EPC budget %.1f MiB, L2 %.1f MiB, LLC %.1f MiB (as the VM reports it), "
-                    "TSC %.2f GHz, %.2f s per point\n",
+    fprintf(stderr,
+            "EPC budget %.1f MiB, L2 %.1f MiB, LLC %.1f MiB (as the VM reports it), "
+            "TSC %.2f GHz, %.2f s per point\n",
             (double)budget / MIB, (double)l2 / MIB, (double)llc / MIB, ghz, seconds);
 
     /* Cache-sized points below a quarter of the budget, then multiples of the budget. */
@@ -101,8 +102,8 @@ int main(int argc, char **argv)
                 if (epc && !multiple)
                     continue; /* far below the budget: the pager has nothing to do */
                 struct point pt;
-                if (measure(sizes[i], epc ? budget : EPC_BUDGET_UNLIMITED,
-                            (enum epc_pattern)pat, seconds, &pt) != 0) {
+                if (measure(sizes[i], epc ? budget : EPC_BUDGET_UNLIMITED, (enum epc_pattern)pat,
+                            seconds, &pt) != 0) {
                     fprintf(stderr, "bench_epc: cannot measure %zu bytes\n", sizes[i]);
                     return 1;
                 }
@@ -136,8 +137,7 @@ int main(int argc, char **argv)
     fprintf(stderr,
             "cost per fault (random, 2x): %.1f us = %.0f cycles; SGX EWB+ELDU ~40,000 cycles "
             "(VAULT, ASPLOS'18) = %.1f us at this TSC: ratio %.2f (target 0.5-2)\n",
-            per_fault_ns / 1e3, per_fault_ns * ghz, 40000 / ghz / 1e3,
-            per_fault_ns * ghz / 40000);
+            per_fault_ns / 1e3, per_fault_ns * ghz, 40000 / ghz / 1e3, per_fault_ns * ghz / 40000);
     fprintf(stderr, "thesis Figure 2b: SCBR up to 18x slower with ~2x the EPC of subscriptions "
                     "(a whole workload, whose matching work between accesses dilutes the "
                     "faults; a bare access loop shows the raw cliff)\n");

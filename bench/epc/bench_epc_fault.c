@@ -55,8 +55,8 @@ static double crypto_ns_per_page(void)
     return ns;
 }
 
-static int probe(size_t region, size_t budget, enum epc_pager_kind pager, size_t ws,
-                 double seconds, struct epc_probe *out, const char **name)
+static int probe(size_t region, size_t budget, enum epc_pager_kind pager, size_t ws, double seconds,
+                 struct epc_probe *out, const char **name)
 {
     struct epc_config cfg = {region, budget, pager};
     epc_heap *h = epc_heap_create(&cfg);
@@ -75,15 +75,19 @@ int main(int argc, char **argv)
     size_t budget = EPC_BUDGET_SGX1;
     const char *text = getenv("CLOISTER_EPC_BENCH_BUDGET_MIB");
     if (text && *text && (epc_parse_budget(text, &budget) != 0 || budget == EPC_BUDGET_UNLIMITED)) {
-        fprintf(stderr, "bench_epc_fault: CLOISTER_EPC_BENCH_BUDGET_MIB='%s' is not a size in "
-                        "MiB\n", text);
+        fprintf(stderr,
+                "bench_epc_fault: CLOISTER_EPC_BENCH_BUDGET_MIB='%s' is not a size in "
+                "MiB\n",
+                text);
         return 2;
     }
     const char *secs = getenv("CLOISTER_EPC_BENCH_SECONDS");
     double seconds = secs && *secs ? atof(secs) : 1.0;
     double ghz = bench_tsc_ghz(), crypto_ns = crypto_ns_per_page();
-    fprintf(stderr, "EPC budget %.1f MiB, TSC %.2f GHz; AES-256-GCM seal + open of a 4 KiB page: "
-                    "%.2f us\n", (double)budget / MIB, ghz, crypto_ns / 1e3);
+    fprintf(stderr,
+            "EPC budget %.1f MiB, TSC %.2f GHz; AES-256-GCM seal + open of a 4 KiB page: "
+            "%.2f us\n",
+            (double)budget / MIB, ghz, crypto_ns / 1e3);
     printf("pager,budget_mib,ws_over_budget,faults_per_access,ns_per_access,"
            "baseline_ns_per_access,us_per_fault,cycles_per_fault,handler_us_per_fault,"
            "crypto_us_per_fault,sgx_us_per_fault,ratio_to_sgx\n");
@@ -112,8 +116,9 @@ int main(int argc, char **argv)
                    base.ns_per_access, per_fault / 1e3, cycles, p.handler_ns_per_fault / 1e3,
                    crypto_ns / 1e3, SGX_CYCLES / ghz / 1e3, cycles / SGX_CYCLES);
             fflush(stdout);
-            fprintf(stderr, "%-11s %.0fx budget: %.1f us per fault = %.0f cycles (%.2fx SGX's "
-                            "40,000; target 0.5-2x), %.1f us of it in the handler\n",
+            fprintf(stderr,
+                    "%-11s %.0fx budget: %.1f us per fault = %.0f cycles (%.2fx SGX's "
+                    "40,000; target 0.5-2x), %.1f us of it in the handler\n",
                     name, ratios[r], per_fault / 1e3, cycles, cycles / SGX_CYCLES,
                     p.handler_ns_per_fault / 1e3);
         }

@@ -469,8 +469,8 @@ static void bench_trace(const ibbe_msk *msk, size_t n, bool full)
                 if (op[i] < 0 ? ibbe_he_add(he, &m[next++], &err)
                               : ibbe_he_remove(he, ids[op[i]], &err))
                     exit(1);
-            row(s ? "trace_hpke" : "trace_rsa", (size_t)percent, 0, now_s() - t0, he_bytes(he),
-                0, 0);
+            row(s ? "trace_hpke" : "trace_rsa", (size_t)percent, 0, now_s() - t0, he_bytes(he), 0,
+                0);
         }
         ibbe_group_free(g);
         ibbe_he_free(r);
@@ -502,9 +502,10 @@ static void summary(void)
     for (int o = 0; o < 2; o++)
         if (vs_rsa[o][0] > 0 && vs_rsa[o][1] > 0)
             fprintf(stderr, "  %-44s %.1fx faster than RSA HE  %s\n",
-                    o ? "remove at N = 100k >= 10x faster than RSA" :
-                        "create at N = 100k >= 10x faster than RSA",
-                    vs_rsa[o][1] / vs_rsa[o][0], vs_rsa[o][1] >= 10 * vs_rsa[o][0] ? "met" : "MISSED");
+                    o ? "remove at N = 100k >= 10x faster than RSA"
+                      : "create at N = 100k >= 10x faster than RSA",
+                    vs_rsa[o][1] / vs_rsa[o][0],
+                    vs_rsa[o][1] >= 10 * vs_rsa[o][0] ? "met" : "MISSED");
     fprintf(stderr, "  %-44s %d B per partition + member lists  met\n",
             "metadata <= 260 B per partition", IBBE_HEADER_BYTES + IBBE_WRAP_BYTES);
 }
@@ -516,9 +517,10 @@ int main(int argc, char **argv)
     static const size_t ns[] = {1000, 2000, 3000, 4000};
     static const double paper_setup[] = {1.31, 2.61, 3.92, 5.14};
     printf("OP,N,n,seconds,bytes,paper_seconds,paper_bytes,target_seconds\n");
-    fprintf(stderr, "bench_ibbe: one core; IBBE N in {1k..%zu} (IBBE_BENCH_MAX_N), n in "
-                    "{1k,2k,3k,4k}; HE baselines and enclave rows N up to %zu "
-                    "(IBBE_BENCH_MAX_HE_N); synthetic trace %d + %d operations\n",
+    fprintf(stderr,
+            "bench_ibbe: one core; IBBE N in {1k..%zu} (IBBE_BENCH_MAX_N), n in "
+            "{1k,2k,3k,4k}; HE baselines and enclave rows N up to %zu "
+            "(IBBE_BENCH_MAX_HE_N); synthetic trace %d + %d operations\n",
             max_n, max_he, TRACE_INITIAL, TRACE_OPS);
     for (size_t k = 0; k < 4; k++) {
         size_t n = ns[k];

@@ -36,12 +36,12 @@ static struct {
 } s;
 
 /* One timed loop per operation: bench_ns_per_op calls it with a batch size. */
-#define TIMED(name, body)                                                                       \
-    static void name(void *arg, uint64_t iters)                                                 \
-    {                                                                                           \
-        for (uint64_t i = 0; i < iters; i++) {                                                  \
-            body;                                                                               \
-        }                                                                                       \
+#define TIMED(name, body)                                                                          \
+    static void name(void *arg, uint64_t iters)                                                    \
+    {                                                                                              \
+        for (uint64_t i = 0; i < iters; i++) {                                                     \
+            body;                                                                                  \
+        }                                                                                          \
     }
 
 TIMED(b_pairing, bls_pairing(&s.gt, &s.g1, &s.g2))
@@ -187,8 +187,9 @@ int main(int argc, char **argv)
         print_row(&r, ns, ghz);
     }
     double speedup = separate / msm4k;
-    fprintf(stderr, "TSC %.3f GHz; MSM of 4096 G1 points is %.1fx faster than 4096 separate "
-                    "constant-time multiplications (target 8x); %s\n",
+    fprintf(stderr,
+            "TSC %.3f GHz; MSM of 4096 G1 points is %.1fx faster than 4096 separate "
+            "constant-time multiplications (target 8x); %s\n",
             ghz, speedup, argc > 1 ? argv[1] : "");
     bls_g1_table_free(s.t1);
     return s.status != BLS_OK;

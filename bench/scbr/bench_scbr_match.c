@@ -70,7 +70,7 @@ TEE_ENCLAVE_DECLARE(scbrbench);
 /* 10^3 .. 10^6 as the thesis, then 2x10^6 and 5x10^6: fast indexes of about 2x and 5x the EPC
  * budget (the thesis's cliff, Figure 2b, is at about 2x); the fast engine's records alone pass
  * the budget only between the two. */
-static const size_t sizes[] = {1000,   2000,   5000,    10000,   20000,   50000,
+static const size_t sizes[] = {1000,   2000,   5000,   10000,   20000,   50000,
                                100000, 200000, 500000, 1000000, 2000000, 5000000};
 #define NSIZES (sizeof sizes / sizeof sizes[0])
 
@@ -236,8 +236,7 @@ static void native_match(struct series *s, size_t first, size_t n, struct scbrb_
 
 static const struct ops native_ops = {native_reset, native_add, native_bytes, native_match};
 
-static uint8_t *call(struct series *s, uint32_t number, const struct wire_writer *w,
-                     size_t *outlen)
+static uint8_t *call(struct series *s, uint32_t number, const struct wire_writer *w, size_t *outlen)
 {
     uint8_t *out = NULL;
     struct cloister_err err = {0};
@@ -554,8 +553,8 @@ static void step_series(struct series *s, size_t k)
         reference[k] = check;
     else if (check.matches != reference[k].matches || check.fold != reference[k].fold)
         die("%s/%s at %zu subscriptions: %llu matches on the first %d publications, naive %llu "
-            "(or a different set)", s->engine, s->placement, n,
-            (unsigned long long)check.matches, (int)checked,
+            "(or a different set)",
+            s->engine, s->placement, n, (unsigned long long)check.matches, (int)checked,
             (unsigned long long)reference[k].matches);
     size_t bytes = s->ops->bytes(s);
     s->cursor = checked;
@@ -573,9 +572,10 @@ static void step_series(struct series *s, size_t k)
              (double)bytes / (double)s->preds, s->registered_ns / 1e9,
              s->last_inc_ns / 1e3 / (double)(n - (k ? sizes[k - 1] : 0)), (double)bytes / MIB,
              llc_mib, epc_mib, fpp);
-    fprintf(stderr, "%.3f us/pub (p10 %.3f), %.1f B/sub, registered in %.2f s, %.1f EPC "
-                    "faults/pub\n", us, p10, (double)bytes / (double)n, s->registered_ns / 1e9,
-            fpp);
+    fprintf(stderr,
+            "%.3f us/pub (p10 %.3f), %.1f B/sub, registered in %.2f s, %.1f EPC "
+            "faults/pub\n",
+            us, p10, (double)bytes / (double)n, s->registered_ns / 1e9, fpp);
 }
 
 /* ---- the targets ----------------------------------------------------------------------------- */
@@ -591,7 +591,9 @@ static size_t size_index(size_t n)
 static void target(const char *what, bool measured, bool met, const char *text)
 {
     fprintf(stderr, "  %-60s %-42s %s\n", what, measured ? text : "not measured",
-            !measured ? "-" : met ? "MET" : "MISSED");
+            !measured ? "-"
+            : met     ? "MET"
+                      : "MISSED");
 }
 
 static void ratio_target(const char *what, const struct series *slow, const struct series *fast,
@@ -610,8 +612,7 @@ static void ratio_target(const char *what, const struct series *slow, const stru
 /* Enclave over native where the index fits the budget. One size's ratio moves by +-40% with
  * the load of this shared machine, so the target is judged on the geometric mean of the
  * per-size ratios of medians; the worst ratios (of medians and of 10th percentiles) are shown. */
-static void enclave_target(const char *what, const struct series *native,
-                           const struct series *encl)
+static void enclave_target(const char *what, const struct series *native, const struct series *encl)
 {
     double log_sum = 0, worst = 0, worst_p10 = 0;
     size_t sizes_fit = 0;
@@ -636,9 +637,10 @@ static void cliff(const struct series *native, const struct series *encl)
 {
     for (size_t k = 0; k < encl->reached && k < native->reached; k++)
         if (encl->bytes[k] > epc_mib * MIB)
-            fprintf(stderr, "  EPC cliff: %s at %zu subs (index %.0f MiB = %.1fx the budget): "
-                            "%.1fx native (medians; p10: %.1fx)\n", encl->engine, sizes[k],
-                    encl->bytes[k] / MIB, encl->bytes[k] / MIB / epc_mib,
+            fprintf(stderr,
+                    "  EPC cliff: %s at %zu subs (index %.0f MiB = %.1fx the budget): "
+                    "%.1fx native (medians; p10: %.1fx)\n",
+                    encl->engine, sizes[k], encl->bytes[k] / MIB, encl->bytes[k] / MIB / epc_mib,
                     encl->us[k] / native->us[k], encl->p10[k] / native->p10[k]);
 }
 
@@ -654,8 +656,9 @@ int main(int argc, char **argv)
     sign_image();
     load(SCBR_WORKLOAD_STOCK, max_subs, &subs, &pubs);
     load(SCBR_WORKLOAD_STOCK_NUMERIC, max_subs < ASPE_MAX ? max_subs : ASPE_MAX, &nsubs, &npubs);
-    fprintf(stderr, "bench_scbr_match: %zu subscriptions, %zu publications; L3 %.0f MiB, EPC "
-                    "budget %.1f MiB; this machine is shared: figures move with its load\n",
+    fprintf(stderr,
+            "bench_scbr_match: %zu subscriptions, %zu publications; L3 %.0f MiB, EPC "
+            "budget %.1f MiB; this machine is shared: figures move with its load\n",
             subs.n, pubs.n, llc_mib, epc_mib);
     printf("engine,placement,subs,preds,us_per_pub,us_per_pub_p10,pubs_per_s,matches_per_pub,"
            "index_bytes,"
@@ -667,10 +670,12 @@ int main(int argc, char **argv)
         {.engine = "poset", .placement = "native", .ops = &native_ops, .kind = SCBR_INDEX_POSET},
         {.engine = "aspe", .placement = "native", .ops = &aspe_ops, .max = ASPE_MAX},
         {.engine = "fast", .placement = "enclave", .ops = &enclave_ops, .kind = SCBR_INDEX_FAST},
-        {.engine = "naive", .placement = "enclave", .ops = &enclave_ops, .kind = SCBR_INDEX_NAIVE,
+        {.engine = "naive",
+         .placement = "enclave",
+         .ops = &enclave_ops,
+         .kind = SCBR_INDEX_NAIVE,
          .max = NAIVE_ENCLAVE_MAX},
-        {.engine = "poset", .placement = "enclave", .ops = &enclave_ops,
-         .kind = SCBR_INDEX_POSET},
+        {.engine = "poset", .placement = "enclave", .ops = &enclave_ops, .kind = SCBR_INDEX_POSET},
     };
     enum { NAIVE, FAST, POSET, ASPE, FAST_E, NAIVE_E, POSET_E, NSERIES };
     /* All series advance together, size by size, so that the points compared with each other

@@ -42,8 +42,7 @@ static int ecall_reset(struct tee_env *env, const uint8_t *in, size_t inlen,
     return CLOISTER_OK;
 }
 
-static int ecall_add(struct tee_env *env, const uint8_t *in, size_t inlen,
-                     struct wire_writer *out)
+static int ecall_add(struct tee_env *env, const uint8_t *in, size_t inlen, struct wire_writer *out)
 {
     struct state *s = tee_env_state(env);
     struct wire_reader r;
@@ -70,8 +69,7 @@ static int ecall_add(struct tee_env *env, const uint8_t *in, size_t inlen,
     return CLOISTER_OK;
 }
 
-static int ecall_pubs(struct tee_env *env, const uint8_t *in, size_t inlen,
-                      struct wire_writer *out)
+static int ecall_pubs(struct tee_env *env, const uint8_t *in, size_t inlen, struct wire_writer *out)
 {
     struct state *s = tee_env_state(env);
     struct wire_reader r;
@@ -133,9 +131,9 @@ static int ecall_stats(struct tee_env *env, const uint8_t *in, size_t inlen,
     return CLOISTER_OK;
 }
 
-#define SCBRB_ECALLS(X)                                                                        \
-    X(SCBRB_ECALL_RESET, reset)                                                                \
-    X(SCBRB_ECALL_ADD, add) X(SCBRB_ECALL_PUBS, pubs) X(SCBRB_ECALL_MATCH, match)              \
-        X(SCBRB_ECALL_STATS, stats)
+#define SCBRB_ECALLS(X)                                                                            \
+    X(SCBRB_ECALL_RESET, reset)                                                                    \
+    X(SCBRB_ECALL_ADD, add)                                                                        \
+    X(SCBRB_ECALL_PUBS, pubs) X(SCBRB_ECALL_MATCH, match) X(SCBRB_ECALL_STATS, stats)
 TEE_ENCLAVE_DEFINE_WITH(scbrbench, SCBRB_ECALLS, .state_size = sizeof(struct state),
                         .on_stop = on_stop);

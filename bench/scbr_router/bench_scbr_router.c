@@ -59,8 +59,8 @@ static void *publisher_main(void *arg)
             now = bench_now_ns();
         }
         memcpy(payload, &now, sizeof now);
-        if (scbr_client_publish(c, run->pubs->v[i % run->pubs->n], payload, sizeof payload,
-                                &err) != 0)
+        if (scbr_client_publish(c, run->pubs->v[i % run->pubs->n], payload, sizeof payload, &err) !=
+            0)
             break;
     }
     scbr_client_close(c);
@@ -134,14 +134,12 @@ static void one_run(double rate, unsigned batch, size_t npubs, const char *image
     scbr_router_close(run.r);
     qsort(lat, got, sizeof *lat, cmp);
     printf("%.0f,%u,%zu,%.3f,%.0f,%.1f,%.1f,%llu,%llu,%llu\n", rate, batch, got, seconds,
-           got / seconds,
-           got ? lat[got / 2] : 0, got ? lat[(size_t)(got * 0.99)] : 0,
+           got / seconds, got ? lat[got / 2] : 0, got ? lat[(size_t)(got * 0.99)] : 0,
            (unsigned long long)st.host.delivered, (unsigned long long)st.host.dropped,
            (unsigned long long)st.host.ecalls);
     fflush(stdout);
     if (got < run.npubs)
-        fprintf(stderr, "batch %u: only %zu of %zu publications arrived\n", batch, got,
-                run.npubs);
+        fprintf(stderr, "batch %u: only %zu of %zu publications arrived\n", batch, got, run.npubs);
 }
 
 int main(void)
@@ -168,14 +166,16 @@ int main(void)
     double *lat = malloc(PUBS * sizeof *lat);
     if (!lat)
         die("memory", "out of memory");
-    fprintf(stderr, "scbr router: %d stock subscriptions + 1 catch-all, proc enclave, fast "
-                    "index, loopback tcp, %d-byte payloads\n", NSUBS, PAYLOAD);
+    fprintf(stderr,
+            "scbr router: %d stock subscriptions + 1 catch-all, proc enclave, fast "
+            "index, loopback tcp, %d-byte payloads\n",
+            NSUBS, PAYLOAD);
     printf("rate,batch,pubs,seconds,pubs_per_s,p50_us,p99_us,delivered,dropped,ecalls\n");
     static const struct {
         double rate;
         unsigned batch;
         size_t pubs;
-    } runs[] = {{0, 1, PUBS / 3}, {0, 16, PUBS},      {0, 64, PUBS},    {0, 256, PUBS},
+    } runs[] = {{0, 1, PUBS / 3}, {0, 16, PUBS},      {0, 64, PUBS},     {0, 256, PUBS},
                 {5000, 1, 10000}, {5000, 256, 10000}, {50000, 256, PUBS}};
     for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++)
         one_run(runs[i].rate, runs[i].batch, runs[i].pubs, image, sig, sk, &subs, &pubs, lat);

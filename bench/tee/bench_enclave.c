@@ -4,8 +4,7 @@
 
 #include "bench_enclave.h"
 
-static int ecall_echo(struct tee_env *env, const uint8_t *in, size_t inlen,
-                      struct wire_writer *out)
+static int ecall_echo(struct tee_env *env, const uint8_t *in, size_t inlen, struct wire_writer *out)
 {
     wire_put_raw(out, in, inlen);
     return CLOISTER_OK;

@@ -15,10 +15,10 @@
 #include <cloister/tee.h>
 #include <cloister/tee_enclave.h>
 
+#include <errno.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <errno.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -166,8 +166,7 @@ static void run_batches(void *arg, uint64_t iters)
     struct batch_run *b = arg;
     struct cloister_err err = {0};
     for (uint64_t i = 0; i < iters; i++) {
-        if (tee_ecall_batch(b->e, b->calls, b->n, &err) != CLOISTER_OK ||
-            b->calls[b->n - 1].status)
+        if (tee_ecall_batch(b->e, b->calls, b->n, &err) != CLOISTER_OK || b->calls[b->n - 1].status)
             die("batch", err.msg);
         tee_calls_free(b->calls, b->n);
     }

@@ -51,8 +51,8 @@ static void b_seal_unseal(void *arg, uint64_t iters)
 {
     size_t n;
     for (uint64_t i = 0; i < iters; i++) {
-        s.status |= tee_seal(s.self, TEE_SEAL_MRENCLAVE, NULL, 0, s.pt, PAGE, s.blob,
-                             sizeof s.blob, &n, NULL);
+        s.status |= tee_seal(s.self, TEE_SEAL_MRENCLAVE, NULL, 0, s.pt, PAGE, s.blob, sizeof s.blob,
+                             &n, NULL);
         s.status |= tee_unseal(s.self, s.blob, n, NULL, 0, s.out, PAGE, &n, NULL);
     }
 }
@@ -192,8 +192,8 @@ static int setup(const char *results)
     for (int i = 0; i < COLD_BLOBS && s.self; i++) {
         tee_self *writer = make_self(p);
         size_t n;
-        s.status |= !writer || tee_seal(writer, TEE_SEAL_MRENCLAVE, NULL, 0, s.pt, PAGE,
-                                        s.cold[i], sizeof s.cold[i], &n, NULL);
+        s.status |= !writer || tee_seal(writer, TEE_SEAL_MRENCLAVE, NULL, 0, s.pt, PAGE, s.cold[i],
+                                        sizeof s.cold[i], &n, NULL);
         tee_self_free(writer);
     }
     tee_platform_free(p);
@@ -221,14 +221,15 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_tee_trust: setup failed\n");
         return 1;
     }
-    fprintf(stderr, "bench_tee_trust: TSC %.2f GHz; published figures: docs/tee.md, "
-                    "shared reference tee-runtime.md section 3\n",
+    fprintf(stderr,
+            "bench_tee_trust: TSC %.2f GHz; published figures: docs/tee.md, "
+            "shared reference tee-runtime.md section 3\n",
             bench_tsc_ghz());
     printf("operation,ours_us,baseline,baseline_us,target_us,published\n");
     row("seal+unseal 4 KiB", us(b_seal_unseal), "AES-256-GCM seal+open 4 KiB", us(b_gcm), 5,
         "AES-256-GCM seal+open of a 4 KiB page: 3.7-4.3 us (OpenSSL)");
-    row("unseal 4 KiB (key derived)", us(b_unseal_cold), "HKDF-SHA256 expand 32 B", us(b_hkdf),
-        0, "HKDF-SHA256 32 B: 2.6 us (OpenSSL 3.0)");
+    row("unseal 4 KiB (key derived)", us(b_unseal_cold), "HKDF-SHA256 expand 32 B", us(b_hkdf), 0,
+        "HKDF-SHA256 32 B: 2.6 us (OpenSSL 3.0)");
     row("evidence make", us(b_evidence_make), "Ed25519 sign 400 B", us(b_sign), 50,
         "Ed25519 sign: 21-27k/s = 37-48 us (OpenSSL 3.0)");
     row("evidence verify (chain cached)", us(b_verify_warm), "Ed25519 verify 400 B",

@@ -58,9 +58,9 @@ static struct tee_rt *instance(void)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const uint32_t ecalls[] = {IBBE_ECALL_LOAD,         IBBE_ECALL_EXTRACT,
-                                      IBBE_ECALL_GROUP_LOAD,   IBBE_ECALL_GROUP_CREATE,
-                                      IBBE_ECALL_GROUP_ADD,    IBBE_ECALL_GROUP_REMOVE,
+    static const uint32_t ecalls[] = {IBBE_ECALL_LOAD,       IBBE_ECALL_EXTRACT,
+                                      IBBE_ECALL_GROUP_LOAD, IBBE_ECALL_GROUP_CREATE,
+                                      IBBE_ECALL_GROUP_ADD,  IBBE_ECALL_GROUP_REMOVE,
                                       IBBE_ECALL_FILE_KEY};
     if (size < 1)
         return 0;

@@ -26,8 +26,8 @@ static inline struct tlua *fuzz_lua_state(const char *job)
 }
 
 /* Calls fn with args; *out gets its results. Returns tlua_call's code. */
-static inline int fuzz_lua_call(const char *job, const char *fn, const uint8_t *args,
-                                size_t len, struct wire_writer *out)
+static inline int fuzz_lua_call(const char *job, const char *fn, const uint8_t *args, size_t len,
+                                struct wire_writer *out)
 {
     struct cloister_err err;
     wire_writer_init(out);

@@ -3,13 +3,12 @@
  * (decoding and encoding it again gives the same text). */
 #include "fuzz_lua.h"
 
-static const char *const job =
-    "function round_trip(s)\n"
-    "  local ok, v = pcall(json.decode, s)\n"
-    "  if not ok then return nil end\n"
-    "  local e = json.encode(v)\n"
-    "  return json.encode(json.decode(e)) == e\n"
-    "end\n";
+static const char *const job = "function round_trip(s)\n"
+                               "  local ok, v = pcall(json.decode, s)\n"
+                               "  if not ok then return nil end\n"
+                               "  local e = json.encode(v)\n"
+                               "  return json.encode(json.decode(e)) == e\n"
+                               "end\n";
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -73,8 +73,8 @@ static void provision(void)
     if (tee_prov_offer(r->self, nonce, sizeof nonce, &offer, &offer_len, &err) ||
         tee_prov_package(fuzz_verifier(), &p, nonce, sizeof nonce, offer, offer_len, &s, 1,
                          &package, &package_len, &claims, &err) ||
-        tee_prov_accept(r->self, package, package_len, TEE_SEAL_MRENCLAVE, &secrets,
-                        &secrets_len, &err))
+        tee_prov_accept(r->self, package, package_len, TEE_SEAL_MRENCLAVE, &secrets, &secrets_len,
+                        &err))
         abort();
     free(offer);
     free(package);
@@ -143,8 +143,8 @@ static void genuine(struct tee_rt *rt, uint8_t kind, const uint8_t *data, size_t
     wire_writer_init(&env);
     wire_writer_init(&in);
     wire_writer_init(&out);
-    if (scbr_envelope_seal(aead, (uint8_t)(kind % 3 + 1), sender, sizeof sender - 1, ++seq,
-                           nonce, data, size, &env) == 0) {
+    if (scbr_envelope_seal(aead, (uint8_t)(kind % 3 + 1), sender, sizeof sender - 1, ++seq, nonce,
+                           data, size, &env) == 0) {
         wire_put_varint(&in, 1);
         wire_put_bytes(&in, sender, sizeof sender - 1);
         wire_put_bytes(&in, env.buf, env.len);

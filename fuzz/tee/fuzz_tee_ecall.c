@@ -18,15 +18,13 @@
 
 #define LIMIT 65536
 
-static int ecall_echo(struct tee_env *env, const uint8_t *in, size_t inlen,
-                      struct wire_writer *out)
+static int ecall_echo(struct tee_env *env, const uint8_t *in, size_t inlen, struct wire_writer *out)
 {
     wire_put_raw(out, in, inlen);
     return CLOISTER_OK;
 }
 
-static int ecall_ask(struct tee_env *env, const uint8_t *in, size_t inlen,
-                     struct wire_writer *out)
+static int ecall_ask(struct tee_env *env, const uint8_t *in, size_t inlen, struct wire_writer *out)
 {
     uint8_t *answer;
     size_t len;
@@ -46,8 +44,8 @@ struct fuzz_port {
     size_t len;
 };
 
-static int fuzz_ocall(struct tee_port *port, const uint8_t *req, size_t len,
-                      const uint8_t **answer, size_t *answer_len)
+static int fuzz_ocall(struct tee_port *port, const uint8_t *req, size_t len, const uint8_t **answer,
+                      size_t *answer_len)
 {
     struct fuzz_port *fp = (struct fuzz_port *)port;
     *answer = fp->answer;
@@ -75,8 +73,7 @@ static void check_response(const struct wire_writer *resp)
         abort();
 }
 
-static void enclave_side(const uint8_t *msg, size_t len, const uint8_t *answer,
-                         size_t answer_len)
+static void enclave_side(const uint8_t *msg, size_t len, const uint8_t *answer, size_t answer_len)
 {
     struct tee_rt *rt = tee_rt_new(&tee_enclave_fuzz, NULL, LIMIT);
     struct fuzz_port port = {{fuzz_ocall}, answer, answer_len};

@@ -42,15 +42,17 @@ CLOISTER_API void crypto_hash_final(crypto_hash *h, uint8_t *out);
 
 /* HMAC-SHA256 and HKDF-SHA256 (RFC 5869). */
 CLOISTER_API void crypto_hmac_sha256(uint8_t out[CRYPTO_SHA256_LEN], const void *key, size_t keylen,
-                        const void *msg, size_t len);
-CLOISTER_API void crypto_hkdf_extract(uint8_t prk[CRYPTO_SHA256_LEN], const void *salt, size_t saltlen,
-                         const void *ikm, size_t ikmlen);
+                                     const void *msg, size_t len);
+CLOISTER_API void crypto_hkdf_extract(uint8_t prk[CRYPTO_SHA256_LEN], const void *salt,
+                                      size_t saltlen, const void *ikm, size_t ikmlen);
 /* outlen at most 255 * 32. */
-CLOISTER_API CLOISTER_MUST_CHECK int crypto_hkdf_expand(uint8_t *out, size_t outlen, const uint8_t prk[CRYPTO_SHA256_LEN],
-                       const void *info, size_t infolen);
+CLOISTER_API CLOISTER_MUST_CHECK int crypto_hkdf_expand(uint8_t *out, size_t outlen,
+                                                        const uint8_t prk[CRYPTO_SHA256_LEN],
+                                                        const void *info, size_t infolen);
 /* Extract then expand. */
-CLOISTER_API CLOISTER_MUST_CHECK int crypto_hkdf(uint8_t *out, size_t outlen, const void *salt, size_t saltlen, const void *ikm,
-                size_t ikmlen, const void *info, size_t infolen);
+CLOISTER_API CLOISTER_MUST_CHECK int crypto_hkdf(uint8_t *out, size_t outlen, const void *salt,
+                                                 size_t saltlen, const void *ikm, size_t ikmlen,
+                                                 const void *info, size_t infolen);
 
 /* AEAD with associated data. Ciphertext = encrypted plaintext || 16-byte tag. */
 enum crypto_aead_alg {
@@ -62,44 +64,49 @@ CLOISTER_API size_t crypto_aead_key_len(enum crypto_aead_alg alg);
 /* One-shot: ct has room for ptlen + 16 bytes; pt has room for ctlen - 16. open returns -1 when
  * the tag does not verify (pt is then wiped). In-place (ct == pt) is allowed. */
 CLOISTER_API int crypto_aead_seal(enum crypto_aead_alg alg, const uint8_t *key,
-                     const uint8_t nonce[CRYPTO_AEAD_NONCE_LEN], const void *aad, size_t aadlen,
-                     const void *pt, size_t ptlen, uint8_t *ct);
+                                  const uint8_t nonce[CRYPTO_AEAD_NONCE_LEN], const void *aad,
+                                  size_t aadlen, const void *pt, size_t ptlen, uint8_t *ct);
 CLOISTER_API CLOISTER_MUST_CHECK int crypto_aead_open(enum crypto_aead_alg alg, const uint8_t *key,
-                     const uint8_t nonce[CRYPTO_AEAD_NONCE_LEN], const void *aad, size_t aadlen,
-                     const void *ct, size_t ctlen, uint8_t *pt);
+                                                      const uint8_t nonce[CRYPTO_AEAD_NONCE_LEN],
+                                                      const void *aad, size_t aadlen,
+                                                      const void *ct, size_t ctlen, uint8_t *pt);
 /* A keyed context for hot paths (the key schedule is done once). Not thread-safe: one per
  * thread. */
 typedef struct crypto_aead crypto_aead;
 CLOISTER_API crypto_aead *crypto_aead_new(enum crypto_aead_alg alg, const uint8_t *key);
 CLOISTER_API int crypto_aead_ctx_seal(crypto_aead *a, const uint8_t nonce[CRYPTO_AEAD_NONCE_LEN],
-                         const void *aad, size_t aadlen, const void *pt, size_t ptlen,
-                         uint8_t *ct);
-CLOISTER_API CLOISTER_MUST_CHECK int crypto_aead_ctx_open(crypto_aead *a, const uint8_t nonce[CRYPTO_AEAD_NONCE_LEN],
-                         const void *aad, size_t aadlen, const void *ct, size_t ctlen,
-                         uint8_t *pt);
+                                      const void *aad, size_t aadlen, const void *pt, size_t ptlen,
+                                      uint8_t *ct);
+CLOISTER_API CLOISTER_MUST_CHECK int
+crypto_aead_ctx_open(crypto_aead *a, const uint8_t nonce[CRYPTO_AEAD_NONCE_LEN], const void *aad,
+                     size_t aadlen, const void *ct, size_t ctlen, uint8_t *pt);
 CLOISTER_API void crypto_aead_free(crypto_aead *a); /* wipes the key schedule */
 
 /* X25519 (RFC 7748). crypto_x25519 fails on an all-zero shared secret (a low-order point). */
-CLOISTER_API int crypto_x25519_keypair(uint8_t pk[CRYPTO_X25519_LEN], uint8_t sk[CRYPTO_X25519_LEN]);
-CLOISTER_API int crypto_x25519_public(uint8_t pk[CRYPTO_X25519_LEN], const uint8_t sk[CRYPTO_X25519_LEN]);
-CLOISTER_API CLOISTER_MUST_CHECK int crypto_x25519(uint8_t shared[CRYPTO_X25519_LEN], const uint8_t sk[CRYPTO_X25519_LEN],
-                  const uint8_t pk[CRYPTO_X25519_LEN]);
+CLOISTER_API int crypto_x25519_keypair(uint8_t pk[CRYPTO_X25519_LEN],
+                                       uint8_t sk[CRYPTO_X25519_LEN]);
+CLOISTER_API int crypto_x25519_public(uint8_t pk[CRYPTO_X25519_LEN],
+                                      const uint8_t sk[CRYPTO_X25519_LEN]);
+CLOISTER_API CLOISTER_MUST_CHECK int crypto_x25519(uint8_t shared[CRYPTO_X25519_LEN],
+                                                   const uint8_t sk[CRYPTO_X25519_LEN],
+                                                   const uint8_t pk[CRYPTO_X25519_LEN]);
 
 /* Ed25519 (RFC 8032). A private key is its 32-byte seed. */
 CLOISTER_API int crypto_ed25519_keypair(uint8_t pk[CRYPTO_ED25519_PUBLIC_LEN],
-                           uint8_t seed[CRYPTO_ED25519_SEED_LEN]);
+                                        uint8_t seed[CRYPTO_ED25519_SEED_LEN]);
 CLOISTER_API int crypto_ed25519_public(uint8_t pk[CRYPTO_ED25519_PUBLIC_LEN],
-                          const uint8_t seed[CRYPTO_ED25519_SEED_LEN]);
-CLOISTER_API int crypto_ed25519_sign(uint8_t sig[CRYPTO_ED25519_SIG_LEN], const void *msg, size_t len,
-                        const uint8_t seed[CRYPTO_ED25519_SEED_LEN]);
+                                       const uint8_t seed[CRYPTO_ED25519_SEED_LEN]);
+CLOISTER_API int crypto_ed25519_sign(uint8_t sig[CRYPTO_ED25519_SIG_LEN], const void *msg,
+                                     size_t len, const uint8_t seed[CRYPTO_ED25519_SEED_LEN]);
 /* 0 when sig is a valid signature of msg under pk. */
-CLOISTER_API CLOISTER_MUST_CHECK int crypto_ed25519_verify(const uint8_t sig[CRYPTO_ED25519_SIG_LEN], const void *msg, size_t len,
-                          const uint8_t pk[CRYPTO_ED25519_PUBLIC_LEN]);
+CLOISTER_API CLOISTER_MUST_CHECK int
+crypto_ed25519_verify(const uint8_t sig[CRYPTO_ED25519_SIG_LEN], const void *msg, size_t len,
+                      const uint8_t pk[CRYPTO_ED25519_PUBLIC_LEN]);
 /* A loaded signing key for hot paths (avoids re-deriving the public key per signature). */
 typedef struct crypto_signer crypto_signer;
 CLOISTER_API crypto_signer *crypto_signer_new(const uint8_t seed[CRYPTO_ED25519_SEED_LEN]);
-CLOISTER_API int crypto_signer_sign(crypto_signer *s, uint8_t sig[CRYPTO_ED25519_SIG_LEN], const void *msg,
-                       size_t len);
+CLOISTER_API int crypto_signer_sign(crypto_signer *s, uint8_t sig[CRYPTO_ED25519_SIG_LEN],
+                                    const void *msg, size_t len);
 CLOISTER_API void crypto_signer_free(crypto_signer *s);
 
 /* Known-answer self-test of every primitive above; 0 when all pass. On failure *what names the

@@ -73,18 +73,18 @@ CLOISTER_API epc_heap *epc_heap_owner(const void *p);
 CLOISTER_API void *epc_lua_alloc(void *heap, void *ptr, size_t osize, size_t nsize);
 
 struct epc_stats {
-    const char *pager;           /* "userfaultfd", "sigsegv" or "none" (unlimited budget) */
+    const char *pager; /* "userfaultfd", "sigsegv" or "none" (unlimited budget) */
     bool unlimited;
-    uint64_t size;               /* region bytes */
-    uint64_t budget_pages;       /* 0 when unlimited */
-    uint64_t resident_pages;     /* now (no pager: the pages the allocator has reached) */
+    uint64_t size;           /* region bytes */
+    uint64_t budget_pages;   /* 0 when unlimited */
+    uint64_t resident_pages; /* now (no pager: the pages the allocator has reached) */
     uint64_t peak_resident_pages;
-    uint64_t faults;             /* accesses that found their page not resident */
+    uint64_t faults; /* accesses that found their page not resident */
     uint64_t evictions;
-    uint64_t bytes_encrypted;    /* evicted pages sealed */
-    uint64_t bytes_decrypted;    /* pages opened back (first touches decrypt nothing) */
-    uint64_t fault_ns;           /* time spent serving faults, inside the handler */
-    uint64_t heap_in_use;        /* bytes handed out by the allocator, headers included */
+    uint64_t bytes_encrypted; /* evicted pages sealed */
+    uint64_t bytes_decrypted; /* pages opened back (first touches decrypt nothing) */
+    uint64_t fault_ns;        /* time spent serving faults, inside the handler */
+    uint64_t heap_in_use;     /* bytes handed out by the allocator, headers included */
     uint64_t heap_peak;
 };
 

@@ -19,21 +19,21 @@
 
 enum cloister_code {
     CLOISTER_OK = 0,
-    CLOISTER_E_INVALID = -1,   /* bad argument, or malformed input (a message, a file, a key) */
-    CLOISTER_E_NO_ECALL = -2,  /* the enclave has no ecall (or the host no ocall) of that number */
-    CLOISTER_E_TOO_BIG = -3,   /* a buffer, message or count beyond the configured maximum */
-    CLOISTER_E_DEAD = -4,      /* the enclave process died or was killed: tee_restart() */
-    CLOISTER_E_TIMEOUT = -5,   /* a deadline passed */
-    CLOISTER_E_IMAGE = -6,     /* enclave image, config or signature refused */
-    CLOISTER_E_DENIED = -7,    /* a trust check failed: MAC, signature, unseal, evidence, token */
+    CLOISTER_E_INVALID = -1,  /* bad argument, or malformed input (a message, a file, a key) */
+    CLOISTER_E_NO_ECALL = -2, /* the enclave has no ecall (or the host no ocall) of that number */
+    CLOISTER_E_TOO_BIG = -3,  /* a buffer, message or count beyond the configured maximum */
+    CLOISTER_E_DEAD = -4,     /* the enclave process died or was killed: tee_restart() */
+    CLOISTER_E_TIMEOUT = -5,  /* a deadline passed */
+    CLOISTER_E_IMAGE = -6,    /* enclave image, config or signature refused */
+    CLOISTER_E_DENIED = -7,   /* a trust check failed: MAC, signature, unseal, evidence, token */
     CLOISTER_E_NO_MEMORY = -8,
-    CLOISTER_E_PROTOCOL = -9,  /* the other side broke a protocol */
-    CLOISTER_E_FAILED = -10,   /* an operation failed for a reason the message gives */
-    CLOISTER_E_SYSTEM = -11,   /* an OS call failed (open, fork, mmap, socket, ...) */
-    CLOISTER_E_BUSY = -12,     /* the resource is in use (a call from inside an ocall, a lock) */
+    CLOISTER_E_PROTOCOL = -9,   /* the other side broke a protocol */
+    CLOISTER_E_FAILED = -10,    /* an operation failed for a reason the message gives */
+    CLOISTER_E_SYSTEM = -11,    /* an OS call failed (open, fork, mmap, socket, ...) */
+    CLOISTER_E_BUSY = -12,      /* the resource is in use (a call from inside an ocall, a lock) */
     CLOISTER_E_NOT_FOUND = -13, /* no such image, secret, file, group or member */
-    CLOISTER_E_EXISTS = -14,   /* it already exists */
-    CLOISTER_E_STATE = -15,    /* a step done in the wrong order (not set up, not provisioned) */
+    CLOISTER_E_EXISTS = -14,    /* it already exists */
+    CLOISTER_E_STATE = -15,     /* a step done in the wrong order (not set up, not provisioned) */
 };
 #define CLOISTER_E_LAST CLOISTER_E_STATE
 

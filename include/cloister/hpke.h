@@ -51,8 +51,8 @@ enum hpke_mode {
 #define HPKE_SECRET_LEN 32 /* Nsk */
 #define HPKE_ENC_LEN 32    /* Nenc: the encapsulated key sent with the ciphertext */
 #define HPKE_TAG_LEN 16
-#define HPKE_IKM_MIN 32    /* hpke_derive_keypair wants at least Nsk bytes (RFC 9180 7.1.3) */
-#define HPKE_PSK_MIN 32    /* a PSK must carry at least 32 bytes of entropy (RFC 9180 5.1.2) */
+#define HPKE_IKM_MIN 32 /* hpke_derive_keypair wants at least Nsk bytes (RFC 9180 7.1.3) */
+#define HPKE_PSK_MIN 32 /* a PSK must carry at least 32 bytes of entropy (RFC 9180 5.1.2) */
 #define HPKE_EXPORT_MAX (255 * 32)
 
 /* The optional inputs that select the mode (see the top of this file). NULL means base mode.
@@ -70,9 +70,10 @@ struct hpke_auth {
 /* Key pairs: a fresh one from the OS CSPRNG, or DeriveKeyPair(ikm) for keys that must be
  * reproducible from a seed (ikm_len >= HPKE_IKM_MIN). */
 CLOISTER_API int hpke_keypair(uint8_t pk[HPKE_PUBLIC_LEN], uint8_t sk[HPKE_SECRET_LEN]);
-CLOISTER_API int hpke_derive_keypair(uint8_t pk[HPKE_PUBLIC_LEN], uint8_t sk[HPKE_SECRET_LEN], const void *ikm,
-                        size_t ikm_len);
-CLOISTER_API int hpke_public_from_secret(uint8_t pk[HPKE_PUBLIC_LEN], const uint8_t sk[HPKE_SECRET_LEN]);
+CLOISTER_API int hpke_derive_keypair(uint8_t pk[HPKE_PUBLIC_LEN], uint8_t sk[HPKE_SECRET_LEN],
+                                     const void *ikm, size_t ikm_len);
+CLOISTER_API int hpke_public_from_secret(uint8_t pk[HPKE_PUBLIC_LEN],
+                                         const uint8_t sk[HPKE_SECRET_LEN]);
 /* The mode that auth selects, or -1 when its fields are inconsistent. */
 CLOISTER_API int hpke_auth_mode(const struct hpke_auth *auth);
 
@@ -80,22 +81,22 @@ CLOISTER_API int hpke_auth_mode(const struct hpke_auth *auth);
  * failure (bad key, low-order point, inconsistent auth, out of memory). */
 typedef struct hpke_ctx hpke_ctx;
 CLOISTER_API hpke_ctx *hpke_sender_new(uint8_t enc[HPKE_ENC_LEN], enum hpke_aead aead,
-                          const uint8_t pk_r[HPKE_PUBLIC_LEN], const void *info, size_t info_len,
-                          const struct hpke_auth *auth);
+                                       const uint8_t pk_r[HPKE_PUBLIC_LEN], const void *info,
+                                       size_t info_len, const struct hpke_auth *auth);
 CLOISTER_API hpke_ctx *hpke_recipient_new(enum hpke_aead aead, const uint8_t enc[HPKE_ENC_LEN],
-                             const uint8_t sk_r[HPKE_SECRET_LEN], const void *info,
-                             size_t info_len, const struct hpke_auth *auth);
+                                          const uint8_t sk_r[HPKE_SECRET_LEN], const void *info,
+                                          size_t info_len, const struct hpke_auth *auth);
 /* ct has room for ptlen + HPKE_TAG_LEN bytes. Fails on a recipient or export-only context, and
  * once the sequence number is exhausted. */
-CLOISTER_API int hpke_ctx_seal(hpke_ctx *c, const void *aad, size_t aad_len, const void *pt, size_t pt_len,
-                  uint8_t *ct);
+CLOISTER_API int hpke_ctx_seal(hpke_ctx *c, const void *aad, size_t aad_len, const void *pt,
+                               size_t pt_len, uint8_t *ct);
 /* pt has room for ct_len - HPKE_TAG_LEN bytes. A failed open leaves the sequence number as it
  * was (the next message can still be opened) and wipes pt. */
-CLOISTER_API CLOISTER_MUST_CHECK int hpke_ctx_open(hpke_ctx *c, const void *aad, size_t aad_len, const void *ct, size_t ct_len,
-                  uint8_t *pt);
+CLOISTER_API CLOISTER_MUST_CHECK int hpke_ctx_open(hpke_ctx *c, const void *aad, size_t aad_len,
+                                                   const void *ct, size_t ct_len, uint8_t *pt);
 /* Export(exporter_context, L) with L <= HPKE_EXPORT_MAX: a secret bound to this context. */
-CLOISTER_API int hpke_ctx_export(const hpke_ctx *c, uint8_t *out, size_t len, const void *exporter_context,
-                    size_t context_len);
+CLOISTER_API int hpke_ctx_export(const hpke_ctx *c, uint8_t *out, size_t len,
+                                 const void *exporter_context, size_t context_len);
 CLOISTER_API enum hpke_aead hpke_ctx_aead(const hpke_ctx *c);
 CLOISTER_API enum hpke_mode hpke_ctx_mode(const hpke_ctx *c);
 /* Messages sealed or opened so far. */
@@ -104,12 +105,12 @@ CLOISTER_API void hpke_ctx_free(hpke_ctx *c); /* wipes the keys */
 
 /* Single-shot: one message per encapsulation. The recipient needs enc and ct. */
 CLOISTER_API int hpke_seal(uint8_t enc[HPKE_ENC_LEN], uint8_t *ct, enum hpke_aead aead,
-              const uint8_t pk_r[HPKE_PUBLIC_LEN], const void *info, size_t info_len,
-              const void *aad, size_t aad_len, const void *pt, size_t pt_len,
-              const struct hpke_auth *auth);
-CLOISTER_API CLOISTER_MUST_CHECK int hpke_open(uint8_t *pt, enum hpke_aead aead, const uint8_t enc[HPKE_ENC_LEN],
-              const uint8_t sk_r[HPKE_SECRET_LEN], const void *info, size_t info_len,
-              const void *aad, size_t aad_len, const void *ct, size_t ct_len,
-              const struct hpke_auth *auth);
+                           const uint8_t pk_r[HPKE_PUBLIC_LEN], const void *info, size_t info_len,
+                           const void *aad, size_t aad_len, const void *pt, size_t pt_len,
+                           const struct hpke_auth *auth);
+CLOISTER_API CLOISTER_MUST_CHECK int
+hpke_open(uint8_t *pt, enum hpke_aead aead, const uint8_t enc[HPKE_ENC_LEN],
+          const uint8_t sk_r[HPKE_SECRET_LEN], const void *info, size_t info_len, const void *aad,
+          size_t aad_len, const void *ct, size_t ct_len, const struct hpke_auth *auth);
 
 #endif

@@ -41,9 +41,9 @@
 #include <stdint.h>
 
 #define IBBE_DST "CLOISTER-IBBE-V01-CS01-with-BLS12381_XMD:SHA-256_"
-#define IBBE_ID_MAX 255    /* bytes of an identity (no NUL, no newline) */
-#define IBBE_NAME_MAX 64   /* bytes of a group name: [A-Za-z0-9._-], not starting with '.' */
-#define IBBE_KEY_LEN 32    /* broadcast keys and group keys */
+#define IBBE_ID_MAX 255          /* bytes of an identity (no NUL, no newline) */
+#define IBBE_NAME_MAX 64         /* bytes of a group name: [A-Za-z0-9._-], not starting with '.' */
+#define IBBE_KEY_LEN 32          /* broadcast keys and group keys */
 #define IBBE_PARTITION_MAX 65536 /* largest partition size n */
 #define IBBE_USK_BYTES BLS_G2_BYTES
 #define IBBE_HEADER_BYTES (BLS_G2_BYTES + 2 * BLS_G1_BYTES) /* C1, C2, C3 */

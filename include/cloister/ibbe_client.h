@@ -28,20 +28,16 @@ CLOISTER_API CLOISTER_MUST_CHECK int ibbe_client_load_key(const char *path, cons
                                                           struct cloister_err *err);
 
 /* The group key of the group's current epoch, recovered as member id. */
-CLOISTER_API CLOISTER_MUST_CHECK int ibbe_client_group_key(const char *store, const char *group,
-                                                           const char *id,
-                                                           const struct ibbe_usk *usk,
-                                                           uint8_t gk[IBBE_KEY_LEN],
-                                                           uint64_t *epoch,
-                                                           struct cloister_err *err);
+CLOISTER_API CLOISTER_MUST_CHECK int
+ibbe_client_group_key(const char *store, const char *group, const char *id,
+                      const struct ibbe_usk *usk, uint8_t gk[IBBE_KEY_LEN], uint64_t *epoch,
+                      struct cloister_err *err);
 
 /* Opens a file sealed for group (ibbe_admin_seal): *pt is malloc'd. Only files sealed at the
  * group's current epoch open: a removed member's old key and the store keep no older gk. */
-CLOISTER_API CLOISTER_MUST_CHECK int ibbe_client_open_file(const char *store, const char *group,
-                                                           const char *id,
-                                                           const struct ibbe_usk *usk,
-                                                           const uint8_t *buf, size_t len,
-                                                           uint8_t **pt, size_t *ptlen,
-                                                           struct cloister_err *err);
+CLOISTER_API CLOISTER_MUST_CHECK int
+ibbe_client_open_file(const char *store, const char *group, const char *id,
+                      const struct ibbe_usk *usk, const uint8_t *buf, size_t len, uint8_t **pt,
+                      size_t *ptlen, struct cloister_err *err);
 
 #endif

@@ -49,14 +49,30 @@ enum bls_status {
 CLOISTER_API const char *bls_strerror(int status);
 
 /* Field elements: Montgomery form, 64-bit limbs, least significant first. */
-typedef struct { uint64_t l[6]; } bls_fp;
-typedef struct { bls_fp c0, c1; } bls_fp2;      /* c0 + c1 u */
-typedef struct { bls_fp2 c0, c1, c2; } bls_fp6; /* c0 + c1 v + c2 v^2, v^3 = u + 1 */
-typedef struct { bls_fp6 c0, c1; } bls_fp12;    /* c0 + c1 w, w^2 = v */
-typedef struct { uint64_t l[4]; } bls_fr;       /* an integer mod r */
-typedef struct { bls_fp x, y, z; } bls_g1;      /* (X : Y : Z), identity (0 : 1 : 0) */
-typedef struct { bls_fp2 x, y, z; } bls_g2;
-typedef struct { bls_fp12 f; } bls_gt;
+typedef struct {
+    uint64_t l[6];
+} bls_fp;
+typedef struct {
+    bls_fp c0, c1;
+} bls_fp2; /* c0 + c1 u */
+typedef struct {
+    bls_fp2 c0, c1, c2;
+} bls_fp6; /* c0 + c1 v + c2 v^2, v^3 = u + 1 */
+typedef struct {
+    bls_fp6 c0, c1;
+} bls_fp12; /* c0 + c1 w, w^2 = v */
+typedef struct {
+    uint64_t l[4];
+} bls_fr; /* an integer mod r */
+typedef struct {
+    bls_fp x, y, z;
+} bls_g1; /* (X : Y : Z), identity (0 : 1 : 0) */
+typedef struct {
+    bls_fp2 x, y, z;
+} bls_g2;
+typedef struct {
+    bls_fp12 f;
+} bls_gt;
 
 /* ---- Fr: scalars mod r ------------------------------------------------------------------ */
 CLOISTER_API void bls_fr_from_u64(bls_fr *out, uint64_t v);
@@ -107,7 +123,8 @@ CLOISTER_API void bls_g1_table_free(bls_g1_table *t);
 CLOISTER_API int bls_g1_msm(bls_g1 *out, const bls_g1 *points, const bls_fr *scalars, size_t n);
 /* RFC 9380 hash_to_curve, suite BLS12381G1_XMD:SHA-256_SSWU_RO_ with the caller's DST (one
  * longer than 255 bytes is first hashed, RFC 9380 section 5.3.3). */
-CLOISTER_API void bls_g1_hash(bls_g1 *out, const void *msg, size_t len, const void *dst, size_t dstlen);
+CLOISTER_API void bls_g1_hash(bls_g1 *out, const void *msg, size_t len, const void *dst,
+                              size_t dstlen);
 CLOISTER_API void bls_g1_to_bytes(uint8_t out[BLS_G1_BYTES], const bls_g1 *a);
 /* [vt] Compressed decoding with on-curve and subgroup checks. */
 CLOISTER_API CLOISTER_MUST_CHECK int bls_g1_from_bytes(bls_g1 *out, const uint8_t in[BLS_G1_BYTES]);
@@ -134,7 +151,8 @@ CLOISTER_API void bls_g2_table_free(bls_g2_table *t);
 /* [vt] out = sum [k_i]Q_i (Pippenger); BLS_ERR_ALLOC when out of memory. */
 CLOISTER_API int bls_g2_msm(bls_g2 *out, const bls_g2 *points, const bls_fr *scalars, size_t n);
 /* RFC 9380 suite BLS12381G2_XMD:SHA-256_SSWU_RO_, DST as for G1. */
-CLOISTER_API void bls_g2_hash(bls_g2 *out, const void *msg, size_t len, const void *dst, size_t dstlen);
+CLOISTER_API void bls_g2_hash(bls_g2 *out, const void *msg, size_t len, const void *dst,
+                              size_t dstlen);
 CLOISTER_API void bls_g2_to_bytes(uint8_t out[BLS_G2_BYTES], const bls_g2 *a);
 /* [vt] Compressed decoding with on-curve and subgroup checks. */
 CLOISTER_API CLOISTER_MUST_CHECK int bls_g2_from_bytes(bls_g2 *out, const uint8_t in[BLS_G2_BYTES]);
@@ -163,9 +181,10 @@ CLOISTER_API int bls_pairing_multi(bls_gt *out, const bls_g1 *p, const bls_g2 *q
 /* ---- RFC 9380 building blocks ----------------------------------------------------------- */
 /* expand_message_xmd with SHA-256: out_len <= 8160 bytes (-1 otherwise); DST as for G1. */
 CLOISTER_API int bls_expand_message_xmd(uint8_t *out, size_t out_len, const void *msg, size_t len,
-                           const void *dst, size_t dstlen);
+                                        const void *dst, size_t dstlen);
 /* hash_to_field into Fr (L = 48, one element): the scalar hash H(ID) of identity-based schemes
  * (zero with probability 2^-255). */
-CLOISTER_API void bls_hash_to_fr(bls_fr *out, const void *msg, size_t len, const void *dst, size_t dstlen);
+CLOISTER_API void bls_hash_to_fr(bls_fr *out, const void *msg, size_t len, const void *dst,
+                                 size_t dstlen);
 
 #endif

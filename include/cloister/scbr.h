@@ -206,7 +206,7 @@ CLOISTER_API void scbr_index_stats(const scbr_index *idx, struct scbr_index_stat
 
 /* Counted inside the enclave: only it sees which messages authenticate and what matches. */
 struct scbr_enclave_stats {
-    uint64_t subscriptions;     /* registered now */
+    uint64_t subscriptions;                       /* registered now */
     uint64_t subscribed, unsubscribed, published; /* accepted messages */
     uint64_t matched;           /* (publication, subscriber) pairs returned to the host */
     uint64_t refused_tampered;  /* authentication failed (or malformed after decryption) */
@@ -228,9 +228,23 @@ struct scbr_router_stats {
     struct scbr_host_stats host;
 };
 /* The counters of each part, in order (the order of the stats records, the JSON names). */
-#define SCBR_ENCLAVE_STATS(X)                                                                 \
-    X(subscriptions) X(subscribed) X(unsubscribed) X(published) X(matched)                    \
-    X(refused_tampered) X(refused_replayed) X(refused_truncated) X(refused_other)
-#define SCBR_HOST_STATS(X) X(delivered) X(dropped) X(malformed) X(ecalls) X(dropped_subscribers)
+/* clang-format off: one counter a line (clang-format 14 re-wraps X-macro lists on every run) */
+#define SCBR_ENCLAVE_STATS(X)                                                                      \
+    X(subscriptions)                                                                               \
+    X(subscribed)                                                                                  \
+    X(unsubscribed)                                                                                \
+    X(published)                                                                                   \
+    X(matched)                                                                                     \
+    X(refused_tampered)                                                                            \
+    X(refused_replayed)                                                                            \
+    X(refused_truncated)                                                                           \
+    X(refused_other)
+#define SCBR_HOST_STATS(X)                                                                         \
+    X(delivered)                                                                                   \
+    X(dropped)                                                                                     \
+    X(malformed)                                                                                   \
+    X(ecalls)                                                                                      \
+    X(dropped_subscribers)
+/* clang-format on */
 
 #endif

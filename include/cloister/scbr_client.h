@@ -73,8 +73,8 @@ CLOISTER_API int scbr_client_publish(scbr_client *c, const struct scbr_pub *head
                                      const void *payload, size_t len, struct cloister_err *err);
 /* Waits for one delivery: 1 and *payload (malloc'd) on arrival, 0 on timeout, a negative code
  * on error. */
-CLOISTER_API int scbr_client_receive(scbr_client *c, uint8_t **payload, size_t *len,
-                                     int timeout_ms, struct cloister_err *err);
+CLOISTER_API int scbr_client_receive(scbr_client *c, uint8_t **payload, size_t *len, int timeout_ms,
+                                     struct cloister_err *err);
 /* Sends a keep-alive (subscribers waiting longer than the router's idle timeout). */
 CLOISTER_API int scbr_client_heartbeat(scbr_client *c, struct cloister_err *err);
 CLOISTER_API int scbr_client_stats(scbr_client *c, struct scbr_router_stats *st, int timeout_ms,
@@ -84,11 +84,11 @@ CLOISTER_API int scbr_client_stats(scbr_client *c, struct scbr_router_stats *st,
  * read: AES-256-GCM under HKDF(SK, "payload key"), random nonce; sealed = nonce (12) ||
  * ciphertext || tag (16), AAD "cloister-scbr-payload-v1". open fails with CLOISTER_E_DENIED on
  * any alteration. *out is malloc'd. */
-CLOISTER_API int scbr_client_payload_seal(const uint8_t sk[SCBR_SK_LEN], const void *pt,
-                                          size_t len, uint8_t **out, size_t *out_len,
-                                          struct cloister_err *err);
-CLOISTER_API CLOISTER_MUST_CHECK int
-scbr_client_payload_open(const uint8_t sk[SCBR_SK_LEN], const void *sealed, size_t len,
-                         uint8_t **out, size_t *out_len, struct cloister_err *err);
+CLOISTER_API int scbr_client_payload_seal(const uint8_t sk[SCBR_SK_LEN], const void *pt, size_t len,
+                                          uint8_t **out, size_t *out_len, struct cloister_err *err);
+CLOISTER_API CLOISTER_MUST_CHECK int scbr_client_payload_open(const uint8_t sk[SCBR_SK_LEN],
+                                                              const void *sealed, size_t len,
+                                                              uint8_t **out, size_t *out_len,
+                                                              struct cloister_err *err);
 
 #endif

@@ -21,18 +21,18 @@
 #include <stdint.h>
 
 struct scbr_router_options {
-    const char *listen;               /* default "tcp://127.0.0.1:*": loopback, any free port */
+    const char *listen; /* default "tcp://127.0.0.1:*": loopback, any free port */
     enum tee_backend backend;
-    const char *image;                /* NULL: tee_image_path("scbr") */
-    const char *signature;            /* NULL: <image>.sig */
-    const char *home;                 /* NULL: tee_home_dir() */
+    const char *image;                     /* NULL: tee_image_path("scbr") */
+    const char *signature;                 /* NULL: <image>.sig */
+    const char *home;                      /* NULL: tee_home_dir() */
     const struct tee_enclave_def *enclave; /* the trusted code, for the sim backend */
     enum scbr_index_kind index;
-    const char *state_dir;            /* NULL: no persistence of subscriptions */
-    unsigned batch;                   /* publications per ecall; 0: 256 */
-    unsigned queue;                   /* per-subscriber queue bound (ZMQ_SNDHWM); 0: 10000 */
-    unsigned idle_timeout_ms;         /* silence before a client counts as gone; 0: 10000 */
-    enum tee_wait wait;               /* default TEE_WAIT_BLOCK: a batch amortises the wake-up,
+    const char *state_dir;    /* NULL: no persistence of subscriptions */
+    unsigned batch;           /* publications per ecall; 0: 256 */
+    unsigned queue;           /* per-subscriber queue bound (ZMQ_SNDHWM); 0: 10000 */
+    unsigned idle_timeout_ms; /* silence before a client counts as gone; 0: 10000 */
+    enum tee_wait wait;       /* default TEE_WAIT_BLOCK: a batch amortises the wake-up,
                                        * and a spinning enclave would take a core from ZeroMQ */
     /* Set (from a signal handler or another thread) to stop the loop; checked at least every
      * 100 ms. */

@@ -59,9 +59,9 @@ struct tee_ocall_entry {
     tee_ocall_fn fn;
 };
 
-#define TEE_SPIN_DEFAULT 20000u   /* the SGX SDK's switchless retry count */
+#define TEE_SPIN_DEFAULT 20000u /* the SGX SDK's switchless retry count */
 #define TEE_MESSAGE_MAX_DEFAULT (1u << 20)
-#define TEE_BATCH_MAX 4096u       /* calls per tee_ecall_batch */
+#define TEE_BATCH_MAX 4096u /* calls per tee_ecall_batch */
 #define TEE_WORKERS_MAX 64u
 #define TEE_CPU_ANY (-1)
 
@@ -75,13 +75,13 @@ struct tee_options {
     const struct tee_ocall_entry *ocalls;  /* host functions the enclave may call (kept) */
     size_t nocalls;
     void *ocall_arg;
-    enum tee_wait wait;                    /* default TEE_WAIT_SPIN */
-    uint32_t spin_count;                   /* default TEE_SPIN_DEFAULT */
-    unsigned workers;                      /* enclave threads serving calls; default 1 */
-    unsigned slots;                        /* calls in flight at once; default 2 * workers + 2 */
-    size_t max_message;                    /* largest encoded message; default 1 MiB */
-    unsigned call_timeout_ms;              /* 0: none; on expiry the enclave is killed */
-    int enclave_cpu;                       /* pin the enclave process; TEE_CPU_ANY: no */
+    enum tee_wait wait;       /* default TEE_WAIT_SPIN */
+    uint32_t spin_count;      /* default TEE_SPIN_DEFAULT */
+    unsigned workers;         /* enclave threads serving calls; default 1 */
+    unsigned slots;           /* calls in flight at once; default 2 * workers + 2 */
+    size_t max_message;       /* largest encoded message; default 1 MiB */
+    unsigned call_timeout_ms; /* 0: none; on expiry the enclave is killed */
+    int enclave_cpu;          /* pin the enclave process; TEE_CPU_ANY: no */
 };
 
 /* Defaults as documented above (backend from CLOISTER_TEE when it names one). tee_create
@@ -129,34 +129,34 @@ CLOISTER_API const char *tee_secret_memory_name(enum tee_secret_memory m);
 /* The sandbox the enclave reports it applied to itself (all false/0 in sim). */
 struct tee_sandbox {
     bool no_new_privs;
-    bool no_capabilities;   /* all dropped, even under a root host */
-    bool not_dumpable;      /* PR_SET_DUMPABLE 0: no ptrace, no /proc/PID/mem */
-    bool no_core;           /* RLIMIT_CORE 0 */
-    bool seccomp;           /* allowlist, SECCOMP_RET_KILL_PROCESS */
+    bool no_capabilities;      /* all dropped, even under a root host */
+    bool not_dumpable;         /* PR_SET_DUMPABLE 0: no ptrace, no /proc/PID/mem */
+    bool no_core;              /* RLIMIT_CORE 0 */
+    bool seccomp;              /* allowlist, SECCOMP_RET_KILL_PROCESS */
     bool sanitizer_allowances; /* sanitizer build: a few extra syscalls allowed (docs/tee.md) */
-    int landlock_abi;       /* 0: no Landlock */
+    int landlock_abi;          /* 0: no Landlock */
     enum tee_secret_memory secret_memory;
 };
 
 struct tee_stats {
-    uint64_t ecalls;         /* calls, a batch counting each of its calls */
-    uint64_t crossings;      /* messages sent to the enclave (a batch is one) */
+    uint64_t ecalls;    /* calls, a batch counting each of its calls */
+    uint64_t crossings; /* messages sent to the enclave (a batch is one) */
     uint64_t ocalls;
-    uint64_t bytes_in;       /* payload bytes copied into the enclave */
-    uint64_t bytes_out;      /* payload bytes copied out */
+    uint64_t bytes_in;             /* payload bytes copied into the enclave */
+    uint64_t bytes_out;            /* payload bytes copied out */
     uint64_t switchless_hits;      /* answered while the caller was still spinning */
     uint64_t switchless_fallbacks; /* the caller had to futex-wait */
-    uint64_t failures;       /* calls that did not return CLOISTER_OK */
+    uint64_t failures;             /* calls that did not return CLOISTER_OK */
     uint64_t restarts;
 };
 
 #define TEE_NAME_MAX 64
 
 struct tee_info {
-    char name[TEE_NAME_MAX];  /* image name ("hello" for hello.enclave) */
+    char name[TEE_NAME_MAX]; /* image name ("hello" for hello.enclave) */
     enum tee_backend backend;
     bool alive;
-    int pid;                  /* proc: the enclave process; sim: 0 */
+    int pid; /* proc: the enclave process; sim: 0 */
     uint8_t mrenclave[32], mrsigner[32];
     uint16_t product_id, svn;
     bool debug;
@@ -175,15 +175,15 @@ CLOISTER_API int tee_epc_stats(tee_enclave *e, struct epc_stats *out, struct clo
 
 /* Built-in ecalls every image has (docs/tee.md section 5). Inputs and outputs: */
 enum {
-    TEE_ECALL_START = 0xF000,       /* in: -; out: varint secrets held (run by tee_create) */
-    TEE_ECALL_EVIDENCE = 0xF001,    /* in: 64 B report data; out: evidence envelope */
-    TEE_ECALL_REPORT = 0xF002,      /* in: 32 B target MRENCLAVE || 64 B data; out: report */
-    TEE_ECALL_PROV_OFFER = 0xF003,  /* in: nonce; out: provisioning offer */
-    TEE_ECALL_PROV_ACCEPT = 0xF004, /* in: package; out: varint secrets held */
+    TEE_ECALL_START = 0xF000,         /* in: -; out: varint secrets held (run by tee_create) */
+    TEE_ECALL_EVIDENCE = 0xF001,      /* in: 64 B report data; out: evidence envelope */
+    TEE_ECALL_REPORT = 0xF002,        /* in: 32 B target MRENCLAVE || 64 B data; out: report */
+    TEE_ECALL_PROV_OFFER = 0xF003,    /* in: nonce; out: provisioning offer */
+    TEE_ECALL_PROV_ACCEPT = 0xF004,   /* in: package; out: varint secrets held */
     TEE_ECALL_SECRET_DIGEST = 0xF005, /* in: name; out: SHA-256 of the secret */
-    TEE_ECALL_SEAL = 0xF006,        /* in: u8 policy, bytes aad, bytes pt; out: blob */
-    TEE_ECALL_UNSEAL = 0xF007,      /* in: bytes aad, bytes blob; out: plaintext */
-    TEE_ECALL_EPC_STATS = 0xF008,   /* in: -; out: EPC counters, an epc_stats record (epc.h) */
+    TEE_ECALL_SEAL = 0xF006,          /* in: u8 policy, bytes aad, bytes pt; out: blob */
+    TEE_ECALL_UNSEAL = 0xF007,        /* in: bytes aad, bytes blob; out: plaintext */
+    TEE_ECALL_EPC_STATS = 0xF008,     /* in: -; out: EPC counters, an epc_stats record (epc.h) */
     TEE_ECALL_BUILTIN_FIRST = 0xF000,
 };
 enum {

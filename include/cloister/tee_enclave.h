@@ -60,15 +60,15 @@ struct tee_enclave_def {
 /* TEE_ENCLAVE_DEFINE(name, LIST), or TEE_ENCLAVE_DEFINE_WITH(name, LIST, .state_size = ...,
  * .on_start = ..., .on_stop = ...) for an enclave with per-instance state. */
 #define TEE_ENCLAVE_DEFINE(nm, LIST) TEE_ENCLAVE_DEFINE_WITH(nm, LIST, .state_size = 0)
-#define TEE_ENCLAVE_DEFINE_WITH(nm, LIST, ...)                                                 \
-    LIST(TEE_ENCLAVE_MANIFEST_)                                                                \
-    static const struct tee_ecall_entry tee_ecalls_##nm[] = {LIST(TEE_ENCLAVE_ROW_)};         \
-    TEE_ENCLAVE_DECLARE(nm);                                                                   \
-    const struct tee_enclave_def tee_enclave_##nm = {                                          \
-        .name = #nm,                                                                           \
-        .ecalls = tee_ecalls_##nm,                                                             \
-        .necalls = sizeof tee_ecalls_##nm / sizeof tee_ecalls_##nm[0],                        \
-        __VA_ARGS__}
+#define TEE_ENCLAVE_DEFINE_WITH(nm, LIST, ...)                                                     \
+    LIST(TEE_ENCLAVE_MANIFEST_)                                                                    \
+    static const struct tee_ecall_entry tee_ecalls_##nm[] = {LIST(TEE_ENCLAVE_ROW_)};              \
+    TEE_ENCLAVE_DECLARE(nm);                                                                       \
+    const struct tee_enclave_def tee_enclave_##nm = {.name = #nm,                                  \
+                                                     .ecalls = tee_ecalls_##nm,                    \
+                                                     .necalls = sizeof tee_ecalls_##nm /           \
+                                                                sizeof tee_ecalls_##nm[0],         \
+                                                     __VA_ARGS__}
 
 /* The image's entry point (the main() cloister_add_enclave generates calls it). */
 CLOISTER_API int tee_enclave_main(const struct tee_enclave_def *def, int argc, char **argv);

@@ -33,9 +33,9 @@
 #include <cloister/error.h>
 #include <cloister/tee_verify.h>
 
-#define TEE_SEED_LEN 32          /* Ed25519 private key (seed) */
-#define TEE_SIG_LEN 64           /* Ed25519 signature */
-#define TEE_KEY_ID_LEN 32        /* sealing and report key ids */
+#define TEE_SEED_LEN 32                                            /* Ed25519 private key (seed) */
+#define TEE_SIG_LEN 64                                             /* Ed25519 signature */
+#define TEE_KEY_ID_LEN 32                                          /* sealing and report key ids */
 #define TEE_REPORT_LEN (TEE_REPORT_BODY_LEN + TEE_KEY_ID_LEN + 32) /* body, key id, MAC */
 
 /* Where cloister keeps per-user state: $CLOISTER_HOME, else ~/.local/share/cloister. */
@@ -165,9 +165,11 @@ struct tee_ecall_manifest {
     char name[TEE_ECALL_NAME_MAX]; /* NUL-terminated */
 };
 
-#define TEE_ECALL_MANIFEST(num, ident)                                                         \
-    __attribute__((used, section(TEE_ECALL_SECTION), aligned(8))) static const struct          \
-        tee_ecall_manifest tee_ecall_manifest_##ident = {TEE_ECALL_MAGIC, (num), #ident}
+#define TEE_ECALL_MANIFEST(num, ident)                                                             \
+    __attribute__((                                                                                \
+        used, section(TEE_ECALL_SECTION),                                                          \
+        aligned(8))) static const struct tee_ecall_manifest tee_ecall_manifest_##ident = {         \
+        TEE_ECALL_MAGIC, (num), #ident}
 
 struct tee_audit_ecall {
     uint32_t number;
@@ -175,17 +177,17 @@ struct tee_audit_ecall {
 };
 
 struct tee_audit {
-    uint16_t machine;       /* e_machine (62 = x86-64) */
-    bool pie;               /* ET_DYN */
-    bool dynamic;           /* has a PT_DYNAMIC segment */
-    bool has_symtab;        /* .symtab present (not stripped) */
-    char **needed;          /* DT_NEEDED libraries */
+    uint16_t machine; /* e_machine (62 = x86-64) */
+    bool pie;         /* ET_DYN */
+    bool dynamic;     /* has a PT_DYNAMIC segment */
+    bool has_symtab;  /* .symtab present (not stripped) */
+    char **needed;    /* DT_NEEDED libraries */
     size_t n_needed;
-    char **imports;         /* undefined dynamic symbols, sorted, unique */
+    char **imports; /* undefined dynamic symbols, sorted, unique */
     size_t n_imports;
     struct tee_audit_ecall *ecalls; /* sorted by number */
     size_t n_ecalls;
-    char **refused;         /* why the image is refused: one line each */
+    char **refused; /* why the image is refused: one line each */
     size_t n_refused;
 };
 

@@ -21,10 +21,10 @@
 
 #include <cloister/error.h>
 
-#define TEE_HASH_LEN 32          /* MRENCLAVE, MRSIGNER */
-#define TEE_PUBKEY_LEN 32        /* Ed25519 public key */
-#define TEE_REPORT_DATA_LEN 64   /* user data bound into reports and evidence */
-#define TEE_REPORT_BODY_LEN 384  /* SGX sgx_report_body_t */
+#define TEE_HASH_LEN 32         /* MRENCLAVE, MRSIGNER */
+#define TEE_PUBKEY_LEN 32       /* Ed25519 public key */
+#define TEE_REPORT_DATA_LEN 64  /* user data bound into reports and evidence */
+#define TEE_REPORT_BODY_LEN 384 /* SGX sgx_report_body_t */
 
 /* ---------------------------------------------------------------------------------------
  * Report body: the 384-byte SGX layout (little-endian integers), shared by local reports and

@@ -83,10 +83,12 @@ static inline void wire_put_varint(struct wire_writer *w, uint64_t v)
     else
         wire_put_varint_long(w, v);
 }
-CLOISTER_API void wire_put_raw(struct wire_writer *w, const void *p, size_t n); /* no length prefix */
+CLOISTER_API void wire_put_raw(struct wire_writer *w, const void *p,
+                               size_t n); /* no length prefix */
 CLOISTER_API void wire_put_bytes(struct wire_writer *w, const void *p, size_t n);
 CLOISTER_API void wire_put_str(struct wire_writer *w, const char *s);
-CLOISTER_API void wire_put_header(struct wire_writer *w, const char magic[WIRE_MAGIC_LEN], uint16_t version);
+CLOISTER_API void wire_put_header(struct wire_writer *w, const char magic[WIRE_MAGIC_LEN],
+                                  uint16_t version);
 
 /* Reader. Pointers returned point into the reader's buffer (zero-copy). */
 CLOISTER_API void wire_reader_init(struct wire_reader *r, const void *buf, size_t len);
@@ -124,6 +126,6 @@ CLOISTER_API int wire_get_str(struct wire_reader *r, char *dst, size_t cap);
 CLOISTER_API size_t wire_get_count(struct wire_reader *r, size_t min_elem_size, size_t max);
 /* Checks magic and returns the version, refused outside [1, max_version]. */
 CLOISTER_API uint16_t wire_get_header(struct wire_reader *r, const char magic[WIRE_MAGIC_LEN],
-                         uint16_t max_version);
+                                      uint16_t max_version);
 
 #endif

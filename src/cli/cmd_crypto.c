@@ -71,9 +71,8 @@ static int cmd_selftest(int argc, char **argv)
     const struct opt_def opts[] = {
         {"json", OPT_FLAG, &json, NULL, "print the result as JSON", 0, 0, 0},
         {0}};
-    const struct opt_cmd cmd = {"crypto selftest", "",
-                                "Run the known-answer tests of every crypto primitive.", opts, 0,
-                                0};
+    const struct opt_cmd cmd = {
+        "crypto selftest", "", "Run the known-answer tests of every crypto primitive.", opts, 0, 0};
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
@@ -101,8 +100,11 @@ static int cmd_keygen(int argc, char **argv)
         {"out-public", OPT_STRING, &public_path, "FILE", "public key file", OPT_REQUIRED, 0, 0},
         {"json", OPT_FLAG, &json, NULL, "print the public key as JSON", 0, 0, 0},
         {0}};
-    const struct opt_cmd cmd = {"crypto hpke-keygen", "",
-                                "Create an HPKE key pair (DHKEM(X25519, HKDF-SHA256)).", opts, 0,
+    const struct opt_cmd cmd = {"crypto hpke-keygen",
+                                "",
+                                "Create an HPKE key pair (DHKEM(X25519, HKDF-SHA256)).",
+                                opts,
+                                0,
                                 0};
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
@@ -164,8 +166,8 @@ static int cmd_seal(int argc, char **argv)
         {"in", OPT_STRING, &in, "FILE", "plaintext (default stdin)", 0, 0, 0},
         {"out", OPT_STRING, &out, "FILE", "sealed message (default stdout)", 0, 0, 0},
         {0}};
-    const struct opt_cmd cmd = {"crypto hpke-seal", "",
-                                "Encrypt a file to a public key with HPKE (RFC 9180).", opts, 0, 0};
+    const struct opt_cmd cmd = {
+        "crypto hpke-seal", "", "Encrypt a file to a public key with HPKE (RFC 9180).", opts, 0, 0};
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
@@ -215,20 +217,23 @@ static int cmd_open(int argc, char **argv)
     const char *secret_path = NULL, *sender_path = NULL, *info = "", *aad = "", *in = "-",
                *out = "-";
     const struct opt_def opts[] = {
-        {"secret", OPT_STRING, &secret_path, "FILE", "recipient's secret key file",
-         OPT_REQUIRED, 0, 0},
+        {"secret", OPT_STRING, &secret_path, "FILE", "recipient's secret key file", OPT_REQUIRED, 0,
+         0},
         {"sender-public", OPT_STRING, &sender_path, "FILE",
          "sender's public key file, for messages sealed in auth mode", 0, 0, 0},
         {"info", OPT_STRING, &info, "S", "application info string given to hpke-seal", 0, 0, 0},
         {"aad", OPT_STRING, &aad, "S", "associated data given to hpke-seal", 0, 0, 0},
         {"in", OPT_STRING, &in, "FILE", "sealed message (default stdin)", 0, 0, 0},
-        {"out", OPT_STRING, &out, "FILE", "plaintext (default stdout, files written 0600)", 0,
-         0, 0},
+        {"out", OPT_STRING, &out, "FILE", "plaintext (default stdout, files written 0600)", 0, 0,
+         0},
         {0}};
-    const struct opt_cmd cmd = {"crypto hpke-open", "",
+    const struct opt_cmd cmd = {"crypto hpke-open",
+                                "",
                                 "Decrypt a message sealed by hpke-seal (or any RFC 9180 sender "
                                 "using the same file format).",
-                                opts, 0, 0};
+                                opts,
+                                0,
+                                0};
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
@@ -258,9 +263,8 @@ static int cmd_open(int argc, char **argv)
                       src);
     if (rc == CLI_OK && !(pt = malloc(m.ct_len - HPKE_TAG_LEN + 1)))
         rc = cli_fail("out of memory");
-    if (rc == CLI_OK &&
-        hpke_open(pt, m.aead, m.enc, sk_r, info, strlen(info), aad, strlen(aad), m.ct, m.ct_len,
-                  m.mode == HPKE_MODE_AUTH ? &auth : NULL) != 0)
+    if (rc == CLI_OK && hpke_open(pt, m.aead, m.enc, sk_r, info, strlen(info), aad, strlen(aad),
+                                  m.ct, m.ct_len, m.mode == HPKE_MODE_AUTH ? &auth : NULL) != 0)
         rc = cli_fail("%s: cannot open: wrong secret key, sender key, --info or --aad, or the "
                       "message was altered",
                       src);

@@ -37,11 +37,13 @@ struct launch {
     enum tee_wait wait;
 };
 
-#define LAUNCH_OPTS(l)                                                                         \
-    {"sig", OPT_STRING, &(l).sig, "SIG", "signature file (default IMAGE.sig)", 0, 0, 0},       \
-        {"tee", OPT_STRING, &(l).tee, "proc|sim", "backend (default $CLOISTER_TEE, else proc)", \
-         0, 0, 0},                                                                              \
-        {"store", OPT_STRING, &(l).store, "DIR", "where sealed blobs are kept", 0, 0, 0}
+#define LAUNCH_OPTS(l)                                                                             \
+    {"sig", OPT_STRING, &(l).sig, "SIG", "signature file (default IMAGE.sig)", 0, 0, 0},           \
+        {"tee", OPT_STRING, &(l).tee, "proc|sim", "backend (default $CLOISTER_TEE, else proc)",    \
+         0,     0,          0},                                                                    \
+    {                                                                                              \
+        "store", OPT_STRING, &(l).store, "DIR", "where sealed blobs are kept", 0, 0, 0             \
+    }
 
 static void hex_line(const char *label, const uint8_t *p, size_t n)
 {
@@ -98,18 +100,20 @@ static int cmd_enclave_quote(int argc, char **argv)
     const char *out_path = NULL, *nonce_hex = NULL, *data_hex = NULL;
     bool json = false;
     const struct opt_def opts[] = {
-        {"out", OPT_STRING, &out_path, "FILE", "where to write the evidence", OPT_REQUIRED, 0,
-         0},
-        {"nonce", OPT_STRING, &nonce_hex, "HEX", "the verifier's nonce (default: a fresh one)",
-         0, 0, 0},
+        {"out", OPT_STRING, &out_path, "FILE", "where to write the evidence", OPT_REQUIRED, 0, 0},
+        {"nonce", OPT_STRING, &nonce_hex, "HEX", "the verifier's nonce (default: a fresh one)", 0,
+         0, 0},
         {"user-data", OPT_STRING, &data_hex, "HEX",
          "data to bind: report data = SHA-512(data || nonce)", 0, 0, 0},
         LAUNCH_OPTS(l),
         {"json", OPT_FLAG, &json, NULL, "print the result as JSON", 0, 0, 0},
         {0}};
-    const struct opt_cmd cmd = {"enclave quote", "IMAGE",
+    const struct opt_cmd cmd = {"enclave quote",
+                                "IMAGE",
                                 "Launch an enclave and write its evidence (cloister-sim-v1).",
-                                opts, 1, 1};
+                                opts,
+                                1,
+                                1};
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
@@ -143,11 +147,10 @@ static int cmd_enclave_quote(int argc, char **argv)
     hex_encode(nonce_str, nonce, nonce_len);
     hex_encode(mr, info.mrenclave, 32);
     if (json)
-        return cli_json_print(json_pack("{s:s,s:i,s:s,s:o,s:o,s:s}", "evidence", out_path,
-                                        "bytes", (int)evlen, "nonce", nonce_str, "mrenclave",
-                                        cli_json_hex(info.mrenclave, 32), "mrsigner",
-                                        cli_json_hex(info.mrsigner, 32), "backend",
-                                        tee_backend_name(info.backend)));
+        return cli_json_print(
+            json_pack("{s:s,s:i,s:s,s:o,s:o,s:s}", "evidence", out_path, "bytes", (int)evlen,
+                      "nonce", nonce_str, "mrenclave", cli_json_hex(info.mrenclave, 32), "mrsigner",
+                      cli_json_hex(info.mrsigner, 32), "backend", tee_backend_name(info.backend)));
     printf("evidence of enclave '%s' (%s backend, SIMULATED) written to %s (%zu bytes)\n",
            info.name, tee_backend_name(info.backend), out_path, evlen);
     hex_line("MRENCLAVE", info.mrenclave, 32);
@@ -211,8 +214,8 @@ int cmd_enclave_provision_secrets(tee_enclave *e, tee_verifier *v, const struct 
     int rc = tee_prov_nonce(nonce, NULL) == 0 ? CLI_OK : cli_fail("no randomness for the nonce");
     if (rc == CLI_OK)
         rc = call(e, TEE_ECALL_PROV_OFFER, nonce, sizeof nonce, &offer, &offer_len);
-    if (rc == CLI_OK && tee_prov_package(v, policy, nonce, sizeof nonce, offer, offer_len,
-                                         secrets, n, &package, &package_len, claims, &err) != 0)
+    if (rc == CLI_OK && tee_prov_package(v, policy, nonce, sizeof nonce, offer, offer_len, secrets,
+                                         n, &package, &package_len, claims, &err) != 0)
         rc = cli_fail("the enclave's evidence was refused: %s", err.msg);
     if (rc == CLI_OK)
         rc = call(e, TEE_ECALL_PROV_ACCEPT, package, package_len, &out, &outlen);
@@ -239,8 +242,7 @@ static int cmd_enclave_provision(int argc, char **argv)
     const struct opt_def opts[] = {
         {"secret", OPT_LIST, &secret_args, "NAME=FILE", "a secret to provision (repeatable)",
          OPT_REQUIRED, 0, 0},
-        {"ca", OPT_STRING, &ca, "CERT", "trusted platform CA (default: this platform's)", 0, 0,
-         0},
+        {"ca", OPT_STRING, &ca, "CERT", "trusted platform CA (default: this platform's)", 0, 0, 0},
         {"mrenclave", OPT_LIST, &mre, "H",
          "allowed MRENCLAVE (default: the one the image is signed for)", 0, 0, 0},
         {"mrsigner", OPT_LIST, &mrs, "H", "allowed MRSIGNER", 0, 0, 0},
@@ -253,9 +255,12 @@ static int cmd_enclave_provision(int argc, char **argv)
         {"json", OPT_FLAG, &json, NULL, "print the result as JSON", 0, 0, 0},
         {0}};
     const struct opt_cmd cmd = {
-        "enclave provision", "IMAGE",
-        "Launch an enclave, verify its evidence and provision secrets to it (kept sealed).", opts,
-        1, 1};
+        "enclave provision",
+        "IMAGE",
+        "Launch an enclave, verify its evidence and provision secrets to it (kept sealed).",
+        opts,
+        1,
+        1};
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
@@ -306,11 +311,10 @@ static int cmd_enclave_provision(int argc, char **argv)
         goto out;
     }
     if (json) {
-        rc = cli_json_print(json_pack("{s:b,s:i,s:I,s:o,s:o,s:b}", "provisioned", 1, "secrets",
-                                      (int)s.n, "held", (json_int_t)held, "mrenclave",
-                                      cli_json_hex(claims.mrenclave, 32), "mrsigner",
-                                      cli_json_hex(claims.mrsigner, 32), "simulated",
-                                      claims.simulated));
+        rc = cli_json_print(
+            json_pack("{s:b,s:i,s:I,s:o,s:o,s:b}", "provisioned", 1, "secrets", (int)s.n, "held",
+                      (json_int_t)held, "mrenclave", cli_json_hex(claims.mrenclave, 32), "mrsigner",
+                      cli_json_hex(claims.mrsigner, 32), "simulated", claims.simulated));
     } else {
         printf("provisioned %zu secret(s) to enclave '%s' (evidence accepted%s); it holds %llu, "
                "sealed to its MRENCLAVE in its store\n",
@@ -348,16 +352,15 @@ static void print_info(const struct tee_info *i, double p50)
     const struct tee_sandbox *s = &i->sandbox;
     printf("  %-14s seccomp %s, landlock %s%d, no_new_privs %s, capabilities %s, dumpable %s, "
            "core %s\n",
-           "sandbox", s->seccomp ? "on" : "off", s->landlock_abi ? "ABI " : "off",
-           s->landlock_abi, s->no_new_privs ? "on" : "off",
-           s->no_capabilities ? "none" : "kept", s->not_dumpable ? "no" : "yes",
-           s->no_core ? "off" : "on");
+           "sandbox", s->seccomp ? "on" : "off", s->landlock_abi ? "ABI " : "off", s->landlock_abi,
+           s->no_new_privs ? "on" : "off", s->no_capabilities ? "none" : "kept",
+           s->not_dumpable ? "no" : "yes", s->no_core ? "off" : "on");
     if (s->sanitizer_allowances)
         printf("  %-14s sanitizer build: readlink and isatty allowed, open refused\n", "");
     printf("  %-14s %s\n", "secret memory", tee_secret_memory_name(s->secret_memory));
-    printf("  %-14s %s, spin %u, %u worker(s), %u slot(s), messages up to %zu bytes\n",
-           "boundary", i->wait == TEE_WAIT_BLOCK ? "blocking" : "spin then futex", i->spin_count,
-           i->workers, i->slots, i->max_message);
+    printf("  %-14s %s, spin %u, %u worker(s), %u slot(s), messages up to %zu bytes\n", "boundary",
+           i->wait == TEE_WAIT_BLOCK ? "blocking" : "spin then futex", i->spin_count, i->workers,
+           i->slots, i->max_message);
     const struct tee_stats *t = &i->stats;
     printf("  %-14s %llu ecalls in %llu crossings, %llu ocalls, %llu B in, %llu B out\n",
            "counters", (unsigned long long)t->ecalls, (unsigned long long)t->crossings,
@@ -377,22 +380,20 @@ static json_t *info_json(const struct tee_info *i, double p50)
     return json_pack(
         "{s:s,s:s,s:b,s:i,s:o,s:o,s:i,s:i,s:b,s:{s:b,s:i,s:b,s:b,s:b,s:b,s:b,s:s},"
         "s:{s:s,s:i,s:i,s:i,s:I},s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I},s:f}",
-        "name", i->name, "backend", tee_backend_name(i->backend), "alive", i->alive, "pid",
-        i->pid, "mrenclave", cli_json_hex(i->mrenclave, 32), "mrsigner",
-        cli_json_hex(i->mrsigner, 32),
+        "name", i->name, "backend", tee_backend_name(i->backend), "alive", i->alive, "pid", i->pid,
+        "mrenclave", cli_json_hex(i->mrenclave, 32), "mrsigner", cli_json_hex(i->mrsigner, 32),
         "product_id", i->product_id, "svn", i->svn, "debug", i->debug, "sandbox", "seccomp",
         s->seccomp, "landlock_abi", s->landlock_abi, "no_new_privs", s->no_new_privs,
         "no_capabilities", s->no_capabilities, "not_dumpable", s->not_dumpable, "no_core",
         s->no_core, "sanitizer_allowances", s->sanitizer_allowances, "secret_memory",
         tee_secret_memory_name(s->secret_memory), "boundary", "wait",
-        i->wait == TEE_WAIT_BLOCK ? "block" : "spin", "spin_count", (int)i->spin_count,
-        "workers", (int)i->workers, "slots", (int)i->slots, "max_message",
-        (json_int_t)i->max_message, "stats", "ecalls", (json_int_t)t->ecalls, "crossings",
-        (json_int_t)t->crossings, "ocalls", (json_int_t)t->ocalls, "bytes_in",
-        (json_int_t)t->bytes_in, "bytes_out", (json_int_t)t->bytes_out, "switchless_hits",
-        (json_int_t)t->switchless_hits, "switchless_fallbacks",
-        (json_int_t)t->switchless_fallbacks, "failures", (json_int_t)t->failures, "restarts",
-        (json_int_t)t->restarts, "roundtrip_p50_us", p50);
+        i->wait == TEE_WAIT_BLOCK ? "block" : "spin", "spin_count", (int)i->spin_count, "workers",
+        (int)i->workers, "slots", (int)i->slots, "max_message", (json_int_t)i->max_message, "stats",
+        "ecalls", (json_int_t)t->ecalls, "crossings", (json_int_t)t->crossings, "ocalls",
+        (json_int_t)t->ocalls, "bytes_in", (json_int_t)t->bytes_in, "bytes_out",
+        (json_int_t)t->bytes_out, "switchless_hits", (json_int_t)t->switchless_hits,
+        "switchless_fallbacks", (json_int_t)t->switchless_fallbacks, "failures",
+        (json_int_t)t->failures, "restarts", (json_int_t)t->restarts, "roundtrip_p50_us", p50);
 }
 
 static int cmd_enclave_stats(int argc, char **argv)
@@ -413,8 +414,11 @@ static int cmd_enclave_stats(int argc, char **argv)
         {"json", OPT_FLAG, &json, NULL, "print the result as JSON", 0, 0, 0},
         {0}};
     const struct opt_cmd cmd = {
-        "enclave stats", "IMAGE",
-        "Launch an enclave, make some calls, show its sandbox, identity and counters.", opts, 1,
+        "enclave stats",
+        "IMAGE",
+        "Launch an enclave, make some calls, show its sandbox, identity and counters.",
+        opts,
+        1,
         1};
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)

@@ -36,8 +36,10 @@ static int demo_sign(const char *dir, const char *image, char *sig, size_t cap)
         file_read_all(image, (size_t)1 << 30, &bytes, &len) == 0 &&
         tee_audit_image(&a, bytes, len, &err) == 0) {
         printf("  audit of %s: %zu ecalls declared, %zu imports, %s\n", image, a.n_ecalls,
-               a.n_imports, tee_audit_refused(&a) ? "REFUSED" : "no process spawning or code "
-                                                                 "loading");
+               a.n_imports,
+               tee_audit_refused(&a) ? "REFUSED"
+                                     : "no process spawning or code "
+                                       "loading");
         if (!tee_audit_refused(&a) && tee_sign(&ss, bytes, len, &cfg, seed, NULL) == 0 &&
             tee_sigstruct_encode(&ss, &encoded, &enclen, NULL) == 0 &&
             file_write_atomic(sig, encoded, enclen, 0644) == 0)

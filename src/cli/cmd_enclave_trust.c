@@ -74,9 +74,9 @@ static json_t *audit_json(const struct tee_audit *a)
 {
     json_t *ecalls = json_array();
     for (size_t i = 0; i < a->n_ecalls; i++)
-        json_array_append_new(ecalls, json_pack("{s:I,s:s}", "number",
-                                                (json_int_t)a->ecalls[i].number, "name",
-                                                a->ecalls[i].name));
+        json_array_append_new(ecalls,
+                              json_pack("{s:I,s:s}", "number", (json_int_t)a->ecalls[i].number,
+                                        "name", a->ecalls[i].name));
     return json_pack("{s:s,s:b,s:b,s:b,s:o,s:o,s:o,s:o}", "machine", machine_name(a->machine),
                      "pie", a->pie, "dynamic", a->dynamic, "symbols", a->has_symtab, "needed",
                      strings_json(a->needed, a->n_needed), "ecalls", ecalls, "imports",
@@ -170,9 +170,12 @@ int cmd_enclave_keygen(int argc, char **argv)
         {"force", OPT_FLAG, &force, NULL, "replace an existing key file", 0, 0, 0},
         {"json", OPT_FLAG, &json, NULL, "print the result as JSON", 0, 0, 0},
         {0}};
-    const struct opt_cmd cmd = {"enclave keygen", "",
+    const struct opt_cmd cmd = {"enclave keygen",
+                                "",
                                 "Create an enclave signer key (Ed25519); its hash is MRSIGNER.",
-                                opts, 0, 0};
+                                opts,
+                                0,
+                                0};
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
@@ -186,8 +189,8 @@ int cmd_enclave_keygen(int argc, char **argv)
     tee_mrsigner(mrsigner, pk);
     char h1[65], h2[65];
     if (json)
-        return cli_json_print(json_pack("{s:s,s:s,s:s}", "key", out, "public_key",
-                                        hex32(h1, pk), "mrsigner", hex32(h2, mrsigner)));
+        return cli_json_print(json_pack("{s:s,s:s,s:s}", "key", out, "public_key", hex32(h1, pk),
+                                        "mrsigner", hex32(h2, mrsigner)));
     printf("signer key %s\n  public key %s\n  MRSIGNER   %s\n", out, hex32(h1, pk),
            hex32(h2, mrsigner));
     return CLI_OK;
@@ -252,9 +255,8 @@ static int sign_loaded(const char *image_path, const uint8_t *image, size_t len,
     if (json)
         return cli_json_print(json_pack("{s:s,s:s,s:s,s:s,s:o,s:o,s:b}", "image", image_path,
                                         "signature", out, "mrenclave", hex32(h1, s.mrenclave),
-                                        "mrsigner", hex32(h2, mrsigner), "config",
-                                        config_json(&c), "audit", audit_json(a), "forced",
-                                        tee_audit_refused(a)));
+                                        "mrsigner", hex32(h2, mrsigner), "config", config_json(&c),
+                                        "audit", audit_json(a), "forced", tee_audit_refused(a)));
     printf("%ssigned: %s\n", tee_audit_refused(a) ? "FORCED despite the refusals above, " : "",
            out);
     return CLI_OK;
@@ -267,24 +269,30 @@ int cmd_enclave_sign(int argc, char **argv)
     const struct opt_def opts[] = {
         {"key", OPT_STRING, &key, "KEY", "signer key (from 'cloister enclave keygen')",
          OPT_REQUIRED, 0, 0},
-        {"config", OPT_STRING, &config, "FILE", "enclave config (key = value lines; default: "
-                                                "the defaults)", 0, 0, 0},
-        {"epc", OPT_STRING, &epc, "MIB", "EPC budget in MiB, or 'unlimited' (default 93.5, "
-                                         "SGX1's usable EPC; overrides the config)", 0, 0, 0},
+        {"config", OPT_STRING, &config, "FILE",
+         "enclave config (key = value lines; default: "
+         "the defaults)",
+         0, 0, 0},
+        {"epc", OPT_STRING, &epc, "MIB",
+         "EPC budget in MiB, or 'unlimited' (default 93.5, "
+         "SGX1's usable EPC; overrides the config)",
+         0, 0, 0},
         {"out", OPT_STRING, &out, "SIG", "signature file (default IMAGE.sig)", 0, 0, 0},
         {"force", OPT_FLAG, &force, NULL, "sign even if the audit refuses the image", 0, 0, 0},
         {"json", OPT_FLAG, &json, NULL, "print the result as JSON", 0, 0, 0},
         {0}};
-    const struct opt_cmd cmd = {"enclave sign", "IMAGE",
-                                "Audit an enclave image, show what is vouched for, and sign it.",
-                                opts, 1, 1};
+    const struct opt_cmd cmd = {
+        "enclave sign", "IMAGE", "Audit an enclave image, show what is vouched for, and sign it.",
+        opts,           1,       1};
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
     size_t epc_budget;
     if (epc && epc_parse_budget(epc, &epc_budget) != 0) {
-        fprintf(stderr, "cloister enclave sign: --epc expects a budget in MiB (at least 0.0625) "
-                        "or 'unlimited', got '%s'\n", epc);
+        fprintf(stderr,
+                "cloister enclave sign: --epc expects a budget in MiB (at least 0.0625) "
+                "or 'unlimited', got '%s'\n",
+                epc);
         return CLI_USAGE;
     }
     const char *image_path = argv[0];
@@ -320,9 +328,9 @@ int cmd_enclave_info(int argc, char **argv)
         {"sig", OPT_STRING, &sig_path, "SIG", "signature file (default IMAGE.sig)", 0, 0, 0},
         {"json", OPT_FLAG, &json, NULL, "print the result as JSON", 0, 0, 0},
         {0}};
-    const struct opt_cmd cmd = {"enclave info", "IMAGE",
-                                "Show an enclave image's identity (when signed) and its audit.",
-                                opts, 1, 1};
+    const struct opt_cmd cmd = {
+        "enclave info", "IMAGE", "Show an enclave image's identity (when signed) and its audit.",
+        opts,           1,       1};
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
@@ -357,12 +365,11 @@ int cmd_enclave_info(int argc, char **argv)
         json_t *j = json_pack("{s:s,s:I,s:o}", "image", image_path, "size", (json_int_t)len,
                               "audit", audit_json(&a));
         if (signed_image)
-            json_object_set_new(j, "identity",
-                                json_pack("{s:s,s:s,s:s,s:s,s:o}", "signature", sig_path,
-                                          "mrenclave", hex32(h1, id.mrenclave), "mrsigner",
-                                          hex32(h2, id.mrsigner), "signer_key",
-                                          hex32(h3, id.signer_key), "config",
-                                          config_json(&id.config)));
+            json_object_set_new(
+                j, "identity",
+                json_pack("{s:s,s:s,s:s,s:s,s:o}", "signature", sig_path, "mrenclave",
+                          hex32(h1, id.mrenclave), "mrsigner", hex32(h2, id.mrsigner), "signer_key",
+                          hex32(h3, id.signer_key), "config", config_json(&id.config)));
         rc = cli_json_print(j);
     } else if (!rc) {
         printf("Enclave image %s (%zu bytes):\n", image_path, len);
@@ -387,14 +394,13 @@ static json_t *claims_json(const struct tee_claims *c)
 {
     char attrs[24];
     snprintf(attrs, sizeof attrs, "0x%016llx", (unsigned long long)c->attributes);
-    return json_pack("{s:b,s:s,s:o,s:o,s:i,s:i,s:s,s:b,s:b,s:o,s:o}", "accepted", 1, "format",
-                     tee_evidence_format_name(c->format), "mrenclave",
-                     cli_json_hex(c->mrenclave, TEE_HASH_LEN), "mrsigner",
-                     cli_json_hex(c->mrsigner, TEE_HASH_LEN), "product_id", c->product_id,
-                     "security_version", c->svn, "attributes", attrs, "debug", c->debug,
-                     "simulated", c->simulated, "report_data",
-                     cli_json_hex(c->report_data, TEE_REPORT_DATA_LEN), "platform_key",
-                     cli_json_hex(c->platform_key, TEE_PUBKEY_LEN));
+    return json_pack(
+        "{s:b,s:s,s:o,s:o,s:i,s:i,s:s,s:b,s:b,s:o,s:o}", "accepted", 1, "format",
+        tee_evidence_format_name(c->format), "mrenclave", cli_json_hex(c->mrenclave, TEE_HASH_LEN),
+        "mrsigner", cli_json_hex(c->mrsigner, TEE_HASH_LEN), "product_id", c->product_id,
+        "security_version", c->svn, "attributes", attrs, "debug", c->debug, "simulated",
+        c->simulated, "report_data", cli_json_hex(c->report_data, TEE_REPORT_DATA_LEN),
+        "platform_key", cli_json_hex(c->platform_key, TEE_PUBKEY_LEN));
 }
 
 static void print_claims(const char *path, const struct tee_claims *c)
@@ -428,15 +434,17 @@ int cmd_enclave_verify(int argc, char **argv)
         {"allow-debug", OPT_FLAG, &debug, NULL, "accept debug enclaves", 0, 0, 0},
         {"allow-simulated", OPT_FLAG, &simulated, NULL,
          "accept simulated evidence (no hardware protection)", 0, 0, 0},
-        {"nonce", OPT_STRING, &nonce_hex, "HEX", "freshness nonce the evidence must bind", 0, 0,
-         0},
+        {"nonce", OPT_STRING, &nonce_hex, "HEX", "freshness nonce the evidence must bind", 0, 0, 0},
         {"user-data", OPT_STRING, &data_hex, "HEX",
          "data bound with the nonce (report data = SHA-512(data || nonce))", 0, 0, 0},
         {"json", OPT_FLAG, &json, NULL, "print the claims as JSON", 0, 0, 0},
         {0}};
-    const struct opt_cmd cmd = {"enclave verify", "EVIDENCE",
+    const struct opt_cmd cmd = {"enclave verify",
+                                "EVIDENCE",
                                 "Verify enclave evidence against a trusted CA and a policy.",
-                                opts, 1, 1};
+                                opts,
+                                1,
+                                1};
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
@@ -503,10 +511,13 @@ int cmd_enclave_platform(int argc, char **argv)
     const struct opt_def opts[] = {
         {"json", OPT_FLAG, &json, NULL, "print the result as JSON", 0, 0, 0},
         {0}};
-    const struct opt_cmd cmd = {"enclave platform", "",
+    const struct opt_cmd cmd = {"enclave platform",
+                                "",
                                 "Show the simulated platform (created on first use under "
                                 "$CLOISTER_HOME) and its CA certificate.",
-                                opts, 0, 0};
+                                opts,
+                                0,
+                                0};
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
@@ -522,8 +533,8 @@ int cmd_enclave_platform(int argc, char **argv)
                                       "attestation_key", hex32(h, pk), "simulated", 1));
     else
         printf("simulated platform (SIMULATED: keys are files of this user, not CPU fuses)\n"
-               "  %-16s %s\n  %-16s %s\n", "CA certificate", tee_platform_ca_path(p),
-               "attestation key", hex32(h, pk));
+               "  %-16s %s\n  %-16s %s\n",
+               "CA certificate", tee_platform_ca_path(p), "attestation key", hex32(h, pk));
     tee_platform_free(p);
     return rc;
 }

@@ -53,8 +53,8 @@ int cmd_epc_measure_cliff(struct cmd_epc_cliff *c, enum epc_pager_kind pager, co
         size_t region = (p->working_set > 4 * c->budget ? p->working_set : 4 * c->budget) + slack;
         if (probe_one(region, c->budget, pager, p->working_set, c->pattern, seconds, &p->epc,
                       &c->pager) ||
-            probe_one(p->working_set + slack, EPC_BUDGET_UNLIMITED, EPC_PAGER_AUTO,
-                      p->working_set, c->pattern, seconds / 2, &p->plain, NULL))
+            probe_one(p->working_set + slack, EPC_BUDGET_UNLIMITED, EPC_PAGER_AUTO, p->working_set,
+                      c->pattern, seconds / 2, &p->plain, NULL))
             return CLI_FAIL;
     }
     return CLI_OK;
@@ -88,7 +88,8 @@ void cmd_epc_print_cliff(const struct cmd_epc_cliff *c)
     double us = cost_per_fault_us(c);
     if (us > 0)
         printf("cost per fault (evict + load): %.1f us; SGX's EWB + ELDU: ~40,000 cycles, "
-               "~15 us at 2.6 GHz\n", us);
+               "~15 us at 2.6 GHz\n",
+               us);
 }
 
 static int print_cliff_json(const struct cmd_epc_cliff *c)
@@ -97,14 +98,14 @@ static int print_cliff_json(const struct cmd_epc_cliff *c)
     for (size_t i = 0; i < c->n; i++) {
         const struct cmd_epc_point *p = &c->pts[i];
         json_array_append_new(
-            pts, json_pack("{s:I,s:f,s:f,s:f,s:f,s:f}", "working_set_bytes",
-                           (json_int_t)p->working_set, "ratio", p->ratio, "ns_per_access",
-                           p->epc.ns_per_access, "faults_per_access", p->epc.faults_per_access,
-                           "no_budget_ns_per_access", p->plain.ns_per_access,
-                           "handler_us_per_fault", p->epc.handler_ns_per_fault / 1e3));
+            pts,
+            json_pack("{s:I,s:f,s:f,s:f,s:f,s:f}", "working_set_bytes", (json_int_t)p->working_set,
+                      "ratio", p->ratio, "ns_per_access", p->epc.ns_per_access, "faults_per_access",
+                      p->epc.faults_per_access, "no_budget_ns_per_access", p->plain.ns_per_access,
+                      "handler_us_per_fault", p->epc.handler_ns_per_fault / 1e3));
     }
-    json_t *j = json_pack("{s:I,s:s,s:s,s:f,s:o}", "budget_bytes", (json_int_t)c->budget,
-                          "pager", c->pager, "pattern",
+    json_t *j = json_pack("{s:I,s:s,s:s,s:f,s:o}", "budget_bytes", (json_int_t)c->budget, "pager",
+                          c->pager, "pattern",
                           c->pattern == EPC_PATTERN_RANDOM ? "random" : "sequential",
                           "cost_per_fault_us", cost_per_fault_us(c), "points", pts);
     return cli_json_print(j);
@@ -131,16 +132,18 @@ static int cmd_bench(int argc, char **argv)
         {"ms", OPT_INT, &ms, "N", "milliseconds of accesses per point (default 200)", 0, 10, 60000},
         {"json", OPT_FLAG, &json, NULL, "print the table as JSON", 0, 0, 0},
         {0}};
-    const struct opt_cmd cmd = {"epc bench", "",
-                                "Time accesses below and above an EPC budget (the memory cliff).",
-                                opts, 0, 0};
+    const struct opt_cmd cmd = {
+        "epc bench", "", "Time accesses below and above an EPC budget (the memory cliff).",
+        opts,        0,  0};
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
     struct cmd_epc_cliff c = {.pattern = patterns[pattern.index]};
     if (epc_parse_budget(epc, &c.budget) != 0 || c.budget == EPC_BUDGET_UNLIMITED) {
-        fprintf(stderr, "cloister epc bench: --epc expects a budget in MiB of at least 0.0625 "
-                        "(a cliff needs a budget), got '%s'\n", epc);
+        fprintf(stderr,
+                "cloister epc bench: --epc expects a budget in MiB of at least 0.0625 "
+                "(a cliff needs a budget), got '%s'\n",
+                epc);
         return CLI_USAGE;
     }
     const double ratios[] = {0.5, 0.9, 1.1, 2.0, 4.0};
@@ -181,10 +184,9 @@ static long read_long(const char *path)
 static int cmd_info(int argc, char **argv)
 {
     bool json = false;
-    const struct opt_def opts[] = {
-        {"json", OPT_FLAG, &json, NULL, "print as JSON", 0, 0, 0}, {0}};
+    const struct opt_def opts[] = {{"json", OPT_FLAG, &json, NULL, "print as JSON", 0, 0, 0}, {0}};
     const struct opt_cmd cmd = {"epc info", "", "Show the fault mechanisms this machine offers.",
-                                opts, 0, 0};
+                                opts,       0,  0};
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
@@ -206,7 +208,8 @@ static int cmd_info(int argc, char **argv)
     printf("mprotect + SIGSEGV paging: %s (budgets up to %.0f MiB: vm.max_map_count = %ld)\n",
            segv ? "available" : strerror(segv_err), segv_max_mib, maps);
     printf("vm.unprivileged_userfaultfd = %ld (cloister asks only for user-mode faults, which "
-           "any user may)\n", unpriv);
+           "any user may)\n",
+           unpriv);
     printf("default budget: 93.5 MiB (SGX1's usable EPC); CLOISTER_EPC_PAGER=uffd|sigsegv "
            "picks the mechanism\n");
     return CLI_OK;

@@ -61,10 +61,12 @@ static void print_json(json_t *j)
 }
 
 /* --store and --tee, shared by the admin verbs. */
-#define ADMIN_OPTS(store, tee)                                                                 \
-    {"store", OPT_STRING, &(store), "DIR", "the store directory", OPT_REQUIRED, 0, 0},         \
-        {"tee", OPT_STRING, &(tee), "proc|sim", "enclave backend (default $CLOISTER_TEE, else proc)", \
-         0, 0, 0}
+#define ADMIN_OPTS(store, tee)                                                                     \
+    {"store", OPT_STRING, &(store), "DIR", "the store directory", OPT_REQUIRED, 0, 0},             \
+    {                                                                                              \
+        "tee", OPT_STRING, &(tee), "proc|sim",                                                     \
+            "enclave backend (default $CLOISTER_TEE, else proc)", 0, 0, 0                          \
+    }
 
 int cli_ibbe_open_admin(const char *store, const char *tee, ibbe_admin **a)
 {
@@ -102,10 +104,13 @@ static int cmd_setup(int argc, char **argv)
          IBBE_PARTITION_MAX},
         {"json", OPT_FLAG, &json, NULL, "print the result as JSON", 0, 0, 0},
         {0}};
-    const struct opt_cmd cmd = {"ibbe setup", "",
+    const struct opt_cmd cmd = {"ibbe setup",
+                                "",
                                 "Create the master secret in the enclave (sealed into the store) "
                                 "and the public key.",
-                                opts, 0, 0};
+                                opts,
+                                0,
+                                0};
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
@@ -138,10 +143,13 @@ static int cmd_extract(int argc, char **argv)
         {"to", OPT_STRING, &to, "HPKE_PUBLIC_KEY",
          "seal the key to this HPKE public key file (cloister crypto hpke-keygen)", 0, 0, 0},
         {0}};
-    const struct opt_cmd cmd = {"ibbe extract", "",
+    const struct opt_cmd cmd = {"ibbe extract",
+                                "",
                                 "Extract a user's key in the enclave (optionally sealed to the "
                                 "user's HPKE key).",
-                                opts, 0, 0};
+                                opts,
+                                0,
+                                0};
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
@@ -200,13 +208,12 @@ static int show_group(const char *store, const char *group, bool json)
         for (size_t i = 0; i < m; i++)
             json_array_append_new(parts, json_pack("{s:I,s:I}", "index", (json_int_t)i, "members",
                                                    (json_int_t)ibbe_group_partition_size(g, i)));
-        print_json(json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:o}", "group", group, "epoch",
-                             (json_int_t)ibbe_group_epoch(g), "members",
-                             (json_int_t)ibbe_group_size(g), "partition_size",
-                             (json_int_t)ibbe_group_capacity(g), "partitions", (json_int_t)m,
-                             "bytes", (json_int_t)bytes, "crypto_bytes",
-                             (json_int_t)(m * (IBBE_HEADER_BYTES + IBBE_WRAP_BYTES)), "sizes",
-                             parts));
+        print_json(
+            json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:o}", "group", group, "epoch",
+                      (json_int_t)ibbe_group_epoch(g), "members", (json_int_t)ibbe_group_size(g),
+                      "partition_size", (json_int_t)ibbe_group_capacity(g), "partitions",
+                      (json_int_t)m, "bytes", (json_int_t)bytes, "crypto_bytes",
+                      (json_int_t)(m * (IBBE_HEADER_BYTES + IBBE_WRAP_BYTES)), "sizes", parts));
     } else {
         printf("group %s: epoch %llu, %zu members in %zu partitions of at most %zu\n", group,
                (unsigned long long)ibbe_group_epoch(g), ibbe_group_size(g), m,
@@ -245,12 +252,12 @@ static int cmd_group(int argc, char **argv)
     };
     int k = 3;
     if (create)
-        opts[k++] = (struct opt_def){"members", OPT_STRING, &members, "FILE",
-                                     "one identity per line", OPT_REQUIRED, 0, 0};
+        opts[k++] = (struct opt_def){
+            "members", OPT_STRING, &members, "FILE", "one identity per line", OPT_REQUIRED, 0, 0};
     if (add || remove)
-        opts[k++] = (struct opt_def){"user", OPT_LIST, &users, "ID",
-                                     "a member (repeat for a batch: one enclave call)",
-                                     OPT_REQUIRED, 0, 0};
+        opts[k++] = (struct opt_def){
+            "user",       OPT_LIST, &users, "ID", "a member (repeat for a batch: one enclave call)",
+            OPT_REQUIRED, 0,        0};
     if (show)
         opts[k++] = (struct opt_def){"json", OPT_FLAG, &json, NULL, "print JSON", 0, 0, 0};
     char name[32];
@@ -260,8 +267,8 @@ static int cmd_group(int argc, char **argv)
         "Add members: O(1) each, the group key is unchanged.",
         "Remove members: a fresh group key, every partition re-keyed (one batch, one re-keying).",
         "Show a group's partitions, epoch and store size (no enclave)."};
-    const struct opt_cmd cmd = {name, "", summaries[create ? 0 : add ? 1 : remove ? 2 : 3], opts,
-                                0, 0};
+    const struct opt_cmd cmd = {name, "", summaries[create ? 0 : add ? 1 : remove ? 2 : 3],
+                                opts, 0,  0};
     int nargs, rc = opt_parse(&cmd, argc - 1, argv + 1, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
@@ -301,7 +308,9 @@ static int cmd_group(int argc, char **argv)
         rc = cli_fail("group %s: %s", sub, err.msg);
     else
         printf("group %s: %s %zu member%s in %.3f s\n", group,
-               create ? "created with" : add ? "added" : "removed",
+               create ? "created with"
+               : add  ? "added"
+                      : "removed",
                create ? count : (size_t)users.n, (create ? count : (size_t)users.n) == 1 ? "" : "s",
                took);
     ibbe_admin_close(a);
@@ -326,26 +335,30 @@ static int member_key(const char *key, const char *secret, const char *user, str
     return rc;
 }
 
-#define USER_OPTS(store, group, user, key, secret)                                             \
-    {"store", OPT_STRING, &(store), "DIR", "the store directory", OPT_REQUIRED, 0, 0},         \
-        {"group", OPT_STRING, &(group), "G", "the group", OPT_REQUIRED, 0, 0},                 \
-        {"user", OPT_STRING, &(user), "ID", "your identity", 0, 0, 0},                         \
-        {"key", OPT_STRING, &(key), "FILE", "your user key (cloister ibbe extract)", 0, 0, 0}, \
-        {"secret", OPT_STRING, &(secret), "FILE",                                              \
-         "your HPKE secret key, when the user key was extracted --to you", 0, 0, 0}
+#define USER_OPTS(store, group, user, key, secret)                                                 \
+    {"store", OPT_STRING, &(store), "DIR", "the store directory", OPT_REQUIRED, 0, 0},             \
+        {"group", OPT_STRING, &(group), "G", "the group", OPT_REQUIRED, 0, 0},                     \
+        {"user", OPT_STRING, &(user), "ID", "your identity", 0, 0, 0},                             \
+        {"key", OPT_STRING, &(key), "FILE", "your user key (cloister ibbe extract)", 0, 0, 0},     \
+    {                                                                                              \
+        "secret", OPT_STRING, &(secret), "FILE",                                                   \
+            "your HPKE secret key, when the user key was extracted --to you", 0, 0, 0              \
+    }
 
 static int cmd_decrypt(int argc, char **argv)
 {
     const char *store = NULL, *group = NULL, *user = NULL, *key = NULL, *secret = NULL;
     bool json = false;
-    const struct opt_def opts[] = {
-        USER_OPTS(store, group, user, key, secret),
-        {"json", OPT_FLAG, &json, NULL, "print JSON", 0, 0, 0},
-        {0}};
-    const struct opt_cmd cmd = {"ibbe decrypt", "",
+    const struct opt_def opts[] = {USER_OPTS(store, group, user, key, secret),
+                                   {"json", OPT_FLAG, &json, NULL, "print JSON", 0, 0, 0},
+                                   {0}};
+    const struct opt_cmd cmd = {"ibbe decrypt",
+                                "",
                                 "Recover the group key as a member (no enclave) and print it in "
                                 "hex.",
-                                opts, 0, 0};
+                                opts,
+                                0,
+                                0};
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
@@ -386,10 +399,13 @@ static int cmd_seal(int argc, char **argv)
         {"in", OPT_STRING, &in, "FILE", "the file to seal", OPT_REQUIRED, 0, 0},
         {"out", OPT_STRING, &out, "FILE", "the sealed file", OPT_REQUIRED, 0, 0},
         {0}};
-    const struct opt_cmd cmd = {"ibbe seal", "",
+    const struct opt_cmd cmd = {"ibbe seal",
+                                "",
                                 "Seal a file for a group's current epoch (AES-256-GCM, file key "
                                 "derived from the group key in the enclave).",
-                                opts, 0, 0};
+                                opts,
+                                0,
+                                0};
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
@@ -416,8 +432,8 @@ static int cmd_seal(int argc, char **argv)
 
 static int cmd_open(int argc, char **argv)
 {
-    const char *store = NULL, *group = NULL, *user = NULL, *key = NULL, *secret = NULL,
-               *tee = NULL, *in = NULL, *out = NULL;
+    const char *store = NULL, *group = NULL, *user = NULL, *key = NULL, *secret = NULL, *tee = NULL,
+               *in = NULL, *out = NULL;
     const struct opt_def opts[] = {
         USER_OPTS(store, group, user, key, secret),
         {"tee", OPT_STRING, &tee, "proc|sim", "enclave backend, when opening as the admin", 0, 0,
@@ -425,10 +441,13 @@ static int cmd_open(int argc, char **argv)
         {"in", OPT_STRING, &in, "FILE", "the sealed file", OPT_REQUIRED, 0, 0},
         {"out", OPT_STRING, &out, "FILE", "where to write the plaintext", OPT_REQUIRED, 0, 0},
         {0}};
-    const struct opt_cmd cmd = {"ibbe open", "",
+    const struct opt_cmd cmd = {"ibbe open",
+                                "",
                                 "Open a sealed file as a member (--user and --key), or as the "
                                 "admin through the enclave (neither).",
-                                opts, 0, 0};
+                                opts,
+                                0,
+                                0};
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
@@ -513,17 +532,20 @@ static int load_token(const char *path, char *token, size_t cap)
 static int cmd_serve(int argc, char **argv)
 {
     const char *store = NULL, *tee = NULL, *listen = NULL, *token_file = NULL;
-    const struct opt_def opts[] = {
-        ADMIN_OPTS(store, tee),
-        {"listen", OPT_STRING, &listen, "IP:PORT", "where to listen, e.g. 127.0.0.1:8080",
-         OPT_REQUIRED, 0, 0},
-        {"token-file", OPT_STRING, &token_file, "FILE",
-         "bearer token clients must send (created when missing)", OPT_REQUIRED, 0, 0},
-        {0}};
-    const struct opt_cmd cmd = {"ibbe serve", "",
+    const struct opt_def opts[] = {ADMIN_OPTS(store, tee),
+                                   {"listen", OPT_STRING, &listen, "IP:PORT",
+                                    "where to listen, e.g. 127.0.0.1:8080", OPT_REQUIRED, 0, 0},
+                                   {"token-file", OPT_STRING, &token_file, "FILE",
+                                    "bearer token clients must send (created when missing)",
+                                    OPT_REQUIRED, 0, 0},
+                                   {0}};
+    const struct opt_cmd cmd = {"ibbe serve",
+                                "",
                                 "Serve the admin operations over HTTP+JSON with the enclave kept "
                                 "warm, until SIGINT or SIGTERM.",
-                                opts, 0, 0};
+                                opts,
+                                0,
+                                0};
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
@@ -567,10 +589,13 @@ static int cmd_trace(int argc, char **argv)
         {"from-git", OPT_STRING, &repo, "REPO", "a git repository", OPT_REQUIRED, 0, 0},
         {"out", OPT_STRING, &out, "FILE", "write the trace here (default stdout)", 0, 0, 0},
         {0}};
-    const struct opt_cmd cmd = {"ibbe trace", "",
+    const struct opt_cmd cmd = {"ibbe trace",
+                                "",
                                 "Derive a membership trace from a git history: an author is "
                                 "added at their first commit and removed after their last.",
-                                opts, 0, 0};
+                                opts,
+                                0,
+                                0};
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
@@ -585,16 +610,16 @@ static int cmd_trace(int argc, char **argv)
     else
         rc = fwrite(text, 1, len, stdout) == len ? CLI_OK : cli_fail("cannot write stdout");
     if (rc == CLI_OK && out)
-        printf("trace of %zu commits: %zu adds, %zu removals written to %s\n", st.commits,
-               st.adds, st.removes, out);
+        printf("trace of %zu commits: %zu adds, %zu removals written to %s\n", st.commits, st.adds,
+               st.removes, out);
     free(text);
     return rc;
 }
 
 static json_t *times_json(const struct ibbe_replay_times *t)
 {
-    return json_pack("{s:I,s:f,s:f,s:f}", "count", (json_int_t)t->count, "total_seconds",
-                     t->total, "median_seconds", t->median, "max_seconds", t->max);
+    return json_pack("{s:I,s:f,s:f,s:f}", "count", (json_int_t)t->count, "total_seconds", t->total,
+                     "median_seconds", t->median, "max_seconds", t->max);
 }
 
 static void print_replay(const char *trace, const char *group, const struct ibbe_replay *r,
@@ -602,19 +627,16 @@ static void print_replay(const char *trace, const char *group, const struct ibbe
 {
     if (json) {
         print_json(json_pack("{s:s,s:s,s:I,s:I,s:I,s:f,s:o,s:o}", "trace", trace, "group", group,
-                             "members", (json_int_t)r->members, "skipped",
-                             (json_int_t)r->skipped, "bytes", (json_int_t)bytes, "seconds",
-                             r->seconds, "add", times_json(&r->add), "remove",
-                             times_json(&r->remove)));
+                             "members", (json_int_t)r->members, "skipped", (json_int_t)r->skipped,
+                             "bytes", (json_int_t)bytes, "seconds", r->seconds, "add",
+                             times_json(&r->add), "remove", times_json(&r->remove)));
         return;
     }
     printf("replayed %s into group %s: %zu adds, %zu removals (%zu skipped) in %.3f s; "
            "%zu members, %lld bytes in the store\n",
-           trace, group, r->add.count, r->remove.count, r->skipped, r->seconds, r->members,
-           bytes);
+           trace, group, r->add.count, r->remove.count, r->skipped, r->seconds, r->members, bytes);
     printf("  add:    median %.3f ms, max %.3f ms\n", r->add.median * 1e3, r->add.max * 1e3);
-    printf("  remove: median %.3f ms, max %.3f ms\n", r->remove.median * 1e3,
-           r->remove.max * 1e3);
+    printf("  remove: median %.3f ms, max %.3f ms\n", r->remove.median * 1e3, r->remove.max * 1e3);
 }
 
 static int cmd_replay(int argc, char **argv)
@@ -625,14 +647,17 @@ static int cmd_replay(int argc, char **argv)
     const struct opt_def opts[] = {
         ADMIN_OPTS(store, tee),
         {"group", OPT_STRING, &group, "G", "the group to replay into (default trace)", 0, 0, 0},
-        {"partition-size", OPT_INT, &n, "N", "set the store up first with this partition size",
-         0, 1, IBBE_PARTITION_MAX},
+        {"partition-size", OPT_INT, &n, "N", "set the store up first with this partition size", 0,
+         1, IBBE_PARTITION_MAX},
         {"json", OPT_FLAG, &json, NULL, "print the report as JSON", 0, 0, 0},
         {0}};
-    const struct opt_cmd cmd = {"ibbe replay", "TRACE",
+    const struct opt_cmd cmd = {"ibbe replay",
+                                "TRACE",
                                 "Replay a membership trace (cloister ibbe trace) through the "
                                 "enclave and report times.",
-                                opts, 1, 1};
+                                opts,
+                                1,
+                                1};
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);

@@ -63,16 +63,19 @@ static int demo_steps(const char *store, ibbe_admin *a)
         goto out;
     }
     printf("  setup: γ drawn and sealed inside the enclave, public key with %d powers of γ "
-           "(%.2f s)\n", DEMO_PARTITION, cli_ibbe_now() - t0);
+           "(%.2f s)\n",
+           DEMO_PARTITION, cli_ibbe_now() - t0);
     printf("  partition size n = %d, chosen to keep this demo fast: members decrypt in "
-           "O(n), not O(N)\n", DEMO_PARTITION);
+           "O(n), not O(N)\n",
+           DEMO_PARTITION);
     t0 = cli_ibbe_now();
     if (ibbe_admin_create(a, "team", (const char *const *)ids, DEMO_MEMBERS, &err) != 0) {
         printf("  create failed: %s\n", err.msg);
         goto out;
     }
     printf("  group 'team' of %d members created in the enclave: %d partitions, %lld bytes "
-           "in the store (%.2f s)\n", DEMO_MEMBERS, DEMO_MEMBERS / DEMO_PARTITION,
+           "in the store (%.2f s)\n",
+           DEMO_MEMBERS, DEMO_MEMBERS / DEMO_PARTITION,
            ibbe_store_group_bytes(ibbe_admin_store(a), "team"), cli_ibbe_now() - t0);
     const char *who[3] = {ids[42], ids[5000], ids[9999]};
     uint8_t *keys[3] = {0};
@@ -90,8 +93,7 @@ static int demo_steps(const char *store, ibbe_admin *a)
         if (bad)
             goto out;
     }
-    printf("  user keys extracted for %s, %s and %s (one enclave call)\n", who[0], who[1],
-           who[2]);
+    printf("  user keys extracted for %s, %s and %s (one enclave call)\n", who[0], who[1], who[2]);
     static const char first[] = "Q3 plan: ship the thing";
     static const char second[] = "Q4 plan: ship it again";
     uint8_t *f1 = NULL, *f2 = NULL;

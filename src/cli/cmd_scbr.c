@@ -68,19 +68,20 @@ static int cmd_gen(int argc, char **argv)
         {"seed", OPT_INT, &seed, "S", "PRNG seed (default 1)", 0, 0, 0},
         {"kind", OPT_STRING, &kind_name, "KIND",
          "stock (default), random, numeric or stock-numeric", 0, 0, 0},
-        {"out", OPT_STRING, &out, "DIR", "directory for subs.txt and pubs.txt", OPT_REQUIRED, 0,
-         0},
+        {"out", OPT_STRING, &out, "DIR", "directory for subs.txt and pubs.txt", OPT_REQUIRED, 0, 0},
         {"json", OPT_FLAG, &json, NULL, "print what was written as JSON", 0, 0, 0},
         {0}};
-    const struct opt_cmd cmd = {"scbr gen", "", "Generate a deterministic SCBR workload.", opts,
-                                0, 0};
+    const struct opt_cmd cmd = {"scbr gen", "", "Generate a deterministic SCBR workload.",
+                                opts,       0,  0};
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
     int kind = scbr_workload_from_name(kind_name);
     if (kind < 0) {
-        fprintf(stderr, "cloister scbr gen: --kind: unknown workload '%s' (stock, random, "
-                        "numeric, stock-numeric)\n", kind_name);
+        fprintf(stderr,
+                "cloister scbr gen: --kind: unknown workload '%s' (stock, random, "
+                "numeric, stock-numeric)\n",
+                kind_name);
         return CLI_USAGE;
     }
     if (file_mkdirs(out, 0755) != 0)
@@ -88,8 +89,8 @@ static int cmd_gen(int argc, char **argv)
     char *subs, *pubs;
     size_t sl, pl;
     struct cloister_err err;
-    if (scbr_gen((enum scbr_workload)kind, (size_t)nsubs, (size_t)npubs, (uint64_t)seed, &subs,
-                 &sl, &pubs, &pl, &err) != 0)
+    if (scbr_gen((enum scbr_workload)kind, (size_t)nsubs, (size_t)npubs, (uint64_t)seed, &subs, &sl,
+                 &pubs, &pl, &err) != 0)
         return cli_fail("generating the workload: %s", err.msg);
     rc = write_file(out, "subs.txt", subs, sl);
     if (rc == CLI_OK)
@@ -107,7 +108,8 @@ static int cmd_gen(int argc, char **argv)
         json_decref(j);
     } else {
         printf("wrote %lld subscriptions to %s/subs.txt and %lld publications to %s/pubs.txt "
-               "(%s, seed %lld)\n", nsubs, out, npubs, out, kind_name, seed);
+               "(%s, seed %lld)\n",
+               nsubs, out, npubs, out, kind_name, seed);
     }
     return CLI_OK;
 }
@@ -154,16 +156,13 @@ static int cmd_match(int argc, char **argv)
     const char *subs_path = NULL, *pubs_path = NULL, *index_name = "fast";
     bool json = false;
     const struct opt_def opts[] = {
-        {"subs", OPT_STRING, &subs_path, "FILE", "subscriptions, one per line", OPT_REQUIRED, 0,
-         0},
-        {"pubs", OPT_STRING, &pubs_path, "FILE", "publications, one per line", OPT_REQUIRED, 0,
-         0},
-        {"index", OPT_STRING, &index_name, "KIND", "naive, poset or fast (default fast)", 0, 0,
-         0},
+        {"subs", OPT_STRING, &subs_path, "FILE", "subscriptions, one per line", OPT_REQUIRED, 0, 0},
+        {"pubs", OPT_STRING, &pubs_path, "FILE", "publications, one per line", OPT_REQUIRED, 0, 0},
+        {"index", OPT_STRING, &index_name, "KIND", "naive, poset or fast (default fast)", 0, 0, 0},
         {"json", OPT_FLAG, &json, NULL, "print an array of arrays of ids", 0, 0, 0},
         {0}};
-    const struct opt_cmd cmd = {"scbr match", "",
-                                "Match publications against subscriptions, offline.", opts, 0, 0};
+    const struct opt_cmd cmd = {
+        "scbr match", "", "Match publications against subscriptions, offline.", opts, 0, 0};
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
@@ -283,14 +282,12 @@ static int cmd_router(int argc, char **argv)
                *sig = NULL, *sign_key = NULL, *wait = "block";
     long long epc = 0, batch = 256, queue = 10000, idle = 10000;
     const struct opt_def opts[] = {
-        {"listen", OPT_STRING, &listen, "ENDPOINT", "ZeroMQ endpoint (default " DEFAULT_ENDPOINT
-         ")", 0, 0, 0},
-        {"tee", OPT_STRING, &tee, "proc|sim", "backend (default $CLOISTER_TEE, else proc)", 0,
-         0, 0},
-        {"index", OPT_STRING, &index_name, "KIND", "naive, poset or fast (default fast)", 0, 0,
+        {"listen", OPT_STRING, &listen, "ENDPOINT",
+         "ZeroMQ endpoint (default " DEFAULT_ENDPOINT ")", 0, 0, 0},
+        {"tee", OPT_STRING, &tee, "proc|sim", "backend (default $CLOISTER_TEE, else proc)", 0, 0,
          0},
-        {"epc", OPT_INT, &epc, "MiB", "EPC budget of the enclave (needs --sign-key)", 0, 1,
-         65536},
+        {"index", OPT_STRING, &index_name, "KIND", "naive, poset or fast (default fast)", 0, 0, 0},
+        {"epc", OPT_INT, &epc, "MiB", "EPC budget of the enclave (needs --sign-key)", 0, 1, 65536},
         {"sig", OPT_STRING, &sig, "SIG", "signature of the image (default IMAGE.sig)", 0, 0, 0},
         {"sign-key", OPT_STRING, &sign_key, "KEY",
          "sign the image with this key (created if missing) before starting", 0, 0, 0},
@@ -303,9 +300,9 @@ static int cmd_router(int argc, char **argv)
         {"wait", OPT_STRING, &wait, "block|spin",
          "how host and enclave wait for each other (default block)", 0, 0, 0},
         {0}};
-    const struct opt_cmd cmd = {"scbr router", "",
-                                "Run the SCBR router (enclave matching) until SIGINT/SIGTERM.",
-                                opts, 0, 0};
+    const struct opt_cmd cmd = {
+        "scbr router", "", "Run the SCBR router (enclave matching) until SIGINT/SIGTERM.",
+        opts,          0,  0};
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
@@ -381,8 +378,7 @@ static int cmd_router(int argc, char **argv)
     return rc;
 }
 
-static int parse_identities(const struct opt_list *l, const char *opt,
-                            uint8_t (*out)[TEE_HASH_LEN])
+static int parse_identities(const struct opt_list *l, const char *opt, uint8_t (*out)[TEE_HASH_LEN])
 {
     for (int i = 0; i < l->n; i++)
         if (strlen(l->v[i]) != 64 || hex_decode(out[i], 32, l->v[i], 64) != 32) {
@@ -401,20 +397,25 @@ static int cmd_provision(int argc, char **argv)
     const struct opt_def opts[] = {
         {"connect", OPT_STRING, &connect, "ENDPOINT", "the router (default " DEFAULT_ENDPOINT ")",
          0, 0, 0},
-        {"keys", OPT_STRING, &keys, "DIR", "SK lives in DIR/sk, created if missing (default "
-         "$CLOISTER_HOME/scbr-keys)", 0, 0, 0},
-        {"ca", OPT_STRING, &ca, "CERT", "trusted platform CA (default: this host's platform)", 0,
-         0, 0},
+        {"keys", OPT_STRING, &keys, "DIR",
+         "SK lives in DIR/sk, created if missing (default "
+         "$CLOISTER_HOME/scbr-keys)",
+         0, 0, 0},
+        {"ca", OPT_STRING, &ca, "CERT", "trusted platform CA (default: this host's platform)", 0, 0,
+         0},
         {"mrenclave", OPT_LIST, &mre, "H", "allowed router MRENCLAVE (64 hex digits)", 0, 0, 0},
         {"mrsigner", OPT_LIST, &mrs, "H", "allowed router MRSIGNER", 0, 0, 0},
-        {"allow-simulated", OPT_FLAG, &allow_sim, NULL, "accept simulated evidence (no SGX)", 0,
-         0, 0},
+        {"allow-simulated", OPT_FLAG, &allow_sim, NULL, "accept simulated evidence (no SGX)", 0, 0,
+         0},
         {"allow-debug", OPT_FLAG, &allow_debug, NULL, "accept a debug enclave", 0, 0, 0},
         {"json", OPT_FLAG, &json, NULL, "print the accepted claims as JSON", 0, 0, 0},
         {0}};
-    const struct opt_cmd cmd = {"scbr provision", "",
-                                "Verify the router enclave's evidence, then provision SK.", opts,
-                                0, 0};
+    const struct opt_cmd cmd = {"scbr provision",
+                                "",
+                                "Verify the router enclave's evidence, then provision SK.",
+                                opts,
+                                0,
+                                0};
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
@@ -464,8 +465,8 @@ static int cmd_provision(int argc, char **argv)
         putchar('\n');
         json_decref(j);
     } else if (rc == CLI_OK) {
-        printf("provisioned SK (%s/sk) to the router enclave after verifying its evidence%s\n",
-               dir, claims.simulated ? " (SIMULATED platform)" : "");
+        printf("provisioned SK (%s/sk) to the router enclave after verifying its evidence%s\n", dir,
+               claims.simulated ? " (SIMULATED platform)" : "");
         print_identity("MRENCLAVE", claims.mrenclave);
     }
     scbr_client_close(c);
@@ -497,18 +498,23 @@ static int cmd_subscribe(int argc, char **argv)
         {"connect", OPT_STRING, &connect, "ENDPOINT", "the router (default " DEFAULT_ENDPOINT ")",
          0, 0, 0},
         {"keys", OPT_STRING, &keys, "DIR", "where SK is (DIR/sk)", 0, 0, 0},
-        {"filter", OPT_STRING, &filter, "EXPR", "subscription, e.g. 'symbol = \"ACME\" and "
-         "price > 10'", OPT_REQUIRED, 0, 0},
+        {"filter", OPT_STRING, &filter, "EXPR",
+         "subscription, e.g. 'symbol = \"ACME\" and "
+         "price > 10'",
+         OPT_REQUIRED, 0, 0},
         {"count", OPT_INT, &count, "N", "exit after N deliveries (default: never)", 0, 0,
          1000000000},
         {"timeout", OPT_INT, &timeout, "S", "exit after S seconds (default: never)", 0, 0,
          31536000},
-        {"plain", OPT_FLAG, &plain, NULL, "print payloads as delivered (not sealed end to end)",
-         0, 0, 0},
+        {"plain", OPT_FLAG, &plain, NULL, "print payloads as delivered (not sealed end to end)", 0,
+         0, 0},
         {0}};
-    const struct opt_cmd cmd = {"scbr subscribe", "",
+    const struct opt_cmd cmd = {"scbr subscribe",
+                                "",
                                 "Register a filter and print each delivered payload on a line.",
-                                opts, 0, 0};
+                                opts,
+                                0,
+                                0};
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
@@ -533,8 +539,8 @@ static int cmd_subscribe(int argc, char **argv)
         fflush(stderr);
     }
     /* one second per wait: the heartbeat keeps the router from dropping a quiet subscriber */
-    for (long long got = 0, waited = 0; rc == CLI_OK && !stop_flag && (!count || got < count) &&
-                                        (!timeout || waited < timeout);) {
+    for (long long got = 0, waited = 0;
+         rc == CLI_OK && !stop_flag && (!count || got < count) && (!timeout || waited < timeout);) {
         uint8_t *payload;
         size_t len;
         int n = scbr_client_receive(c, &payload, &len, 1000, &err);
@@ -573,15 +579,16 @@ static int cmd_publish(int argc, char **argv)
         {"connect", OPT_STRING, &connect, "ENDPOINT", "the router (default " DEFAULT_ENDPOINT ")",
          0, 0, 0},
         {"keys", OPT_STRING, &keys, "DIR", "where SK is (DIR/sk)", 0, 0, 0},
-        {"header", OPT_STRING, &header, "EXPR", "publication header, e.g. 'symbol = \"ACME\", "
-         "price = 12'", OPT_REQUIRED, 0, 0},
+        {"header", OPT_STRING, &header, "EXPR",
+         "publication header, e.g. 'symbol = \"ACME\", "
+         "price = 12'",
+         OPT_REQUIRED, 0, 0},
         {"payload", OPT_STRING, &payload_path, "FILE|-", "payload (opaque to the router)",
          OPT_REQUIRED, 0, 0},
-        {"plain", OPT_FLAG, &plain, NULL, "send the payload as is, not sealed end to end", 0, 0,
-         0},
+        {"plain", OPT_FLAG, &plain, NULL, "send the payload as is, not sealed end to end", 0, 0, 0},
         {0}};
     const struct opt_cmd cmd = {"scbr publish", "", "Publish one message through the router.",
-                                opts, 0, 0};
+                                opts,           0,  0};
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
@@ -604,8 +611,8 @@ static int cmd_publish(int argc, char **argv)
     if (rc == CLI_OK && !plain &&
         scbr_client_payload_seal(sk, payload, len, &sealed, &sealed_len, &err) != 0)
         rc = cli_fail("%s", err.msg);
-    if (rc == CLI_OK && scbr_client_publish(c, p, plain ? payload : sealed,
-                                            plain ? len : sealed_len, &err) != 0)
+    if (rc == CLI_OK &&
+        scbr_client_publish(c, p, plain ? payload : sealed, plain ? len : sealed_len, &err) != 0)
         rc = cli_fail("%s", err.msg);
     crypto_wipe(sk, sizeof sk);
     scbr_client_close(c); /* lingers until the message is out */
@@ -619,11 +626,10 @@ static int cmd_stats(int argc, char **argv)
 {
     const char *connect = DEFAULT_ENDPOINT;
     bool json = false;
-    const struct opt_def opts[] = {
-        {"connect", OPT_STRING, &connect, "ENDPOINT", "the router (default " DEFAULT_ENDPOINT ")",
-         0, 0, 0},
-        {"json", OPT_FLAG, &json, NULL, "print JSON", 0, 0, 0},
-        {0}};
+    const struct opt_def opts[] = {{"connect", OPT_STRING, &connect, "ENDPOINT",
+                                    "the router (default " DEFAULT_ENDPOINT ")", 0, 0, 0},
+                                   {"json", OPT_FLAG, &json, NULL, "print JSON", 0, 0, 0},
+                                   {0}};
     const struct opt_cmd cmd = {"scbr stats", "", "Show the router's counters.", opts, 0, 0};
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)

@@ -78,8 +78,8 @@ static int demo_offline(void)
 /* ---- demo: a router on loopback ---- */
 
 static const char *const demo_names[] = {"alice", "bob", "carol"};
-static const char *const demo_filters[] = {
-    "symbol = \"ACME\" and price > 100", "symbol = \"ACME\"", "volume >= 5000"};
+static const char *const demo_filters[] = {"symbol = \"ACME\" and price > 100", "symbol = \"ACME\"",
+                                           "volume >= 5000"};
 static const char *const demo_pubs[][2] = {
     {"symbol = \"ACME\", price = 120, volume = 800", "ACME up: 120"},
     {"symbol = \"ACME\", price = 95, volume = 9000", "ACME down: 95, heavy volume"},
@@ -123,8 +123,8 @@ static int demo_clients(const char *dir, scbr_router *r)
         uint8_t *sealed = NULL;
         size_t sealed_len;
         rc = h &&
-                     scbr_client_payload_seal(sk, demo_pubs[k][1], strlen(demo_pubs[k][1]),
-                                              &sealed, &sealed_len, &err) == 0 &&
+                     scbr_client_payload_seal(sk, demo_pubs[k][1], strlen(demo_pubs[k][1]), &sealed,
+                                              &sealed_len, &err) == 0 &&
                      scbr_client_publish(pub, h, sealed, sealed_len, &err) == 0
                  ? 0
                  : -1;

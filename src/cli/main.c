@@ -18,11 +18,7 @@ extern const struct cli_system cli_scbr_system;
 extern const struct cli_system cli_ibbe_system;
 
 static const struct cli_system *const systems[] = {
-    &cli_crypto_system,
-    &cli_epc_system,
-    &cli_enclave_system,
-    &cli_scbr_system,
-    &cli_ibbe_system,
+    &cli_crypto_system, &cli_epc_system, &cli_enclave_system, &cli_scbr_system, &cli_ibbe_system,
 };
 #define NSYSTEMS (sizeof systems / sizeof systems[0])
 
@@ -65,7 +61,7 @@ static int run_demo(int argc, char **argv)
 {
     const struct opt_def opts[] = {{0}};
     const struct opt_cmd cmd = {"demo", "", "Run the end-to-end tour of every working system.",
-                                opts, 0, 0};
+                                opts,   0,  0};
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);

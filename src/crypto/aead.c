@@ -82,15 +82,13 @@ static int aead_run(EVP_CIPHER_CTX *ctx, int encrypt, const uint8_t nonce[CRYPTO
     int outl;
     if (!EVP_CipherInit_ex2(ctx, NULL, NULL, nonce, encrypt, NULL))
         return -1;
-    if (!encrypt &&
-        !EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, CRYPTO_AEAD_TAG_LEN, tag))
+    if (!encrypt && !EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, CRYPTO_AEAD_TAG_LEN, tag))
         return -1;
     if (aead_update(ctx, NULL, aad, aadlen) || aead_update(ctx, out, in, len))
         return -1;
     if (EVP_CipherFinal_ex(ctx, last, &outl) != 1 || outl != 0)
         return -1;
-    if (encrypt &&
-        !EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, CRYPTO_AEAD_TAG_LEN, tag))
+    if (encrypt && !EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, CRYPTO_AEAD_TAG_LEN, tag))
         return -1;
     return 0;
 }
@@ -153,15 +151,13 @@ crypto_aead *crypto_aead_new(enum crypto_aead_alg alg, const uint8_t *key)
 }
 
 int crypto_aead_ctx_seal(crypto_aead *a, const uint8_t nonce[CRYPTO_AEAD_NONCE_LEN],
-                         const void *aad, size_t aadlen, const void *pt, size_t ptlen,
-                         uint8_t *ct)
+                         const void *aad, size_t aadlen, const void *pt, size_t ptlen, uint8_t *ct)
 {
     return aead_seal(a, nonce, aad, aadlen, pt, ptlen, ct);
 }
 
 int crypto_aead_ctx_open(crypto_aead *a, const uint8_t nonce[CRYPTO_AEAD_NONCE_LEN],
-                         const void *aad, size_t aadlen, const void *ct, size_t ctlen,
-                         uint8_t *pt)
+                         const void *aad, size_t aadlen, const void *ct, size_t ctlen, uint8_t *pt)
 {
     return aead_open(a, nonce, aad, aadlen, ct, ctlen, pt);
 }

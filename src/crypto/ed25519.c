@@ -61,8 +61,8 @@ int crypto_ed25519_sign(uint8_t sig[CRYPTO_ED25519_SIG_LEN], const void *msg, si
 int crypto_ed25519_verify(const uint8_t sig[CRYPTO_ED25519_SIG_LEN], const void *msg, size_t len,
                           const uint8_t pk[CRYPTO_ED25519_PUBLIC_LEN])
 {
-    EVP_PKEY *key =
-        EVP_PKEY_new_raw_public_key_ex(NULL, "ED25519", NULL, pk, CRYPTO_ED25519_PUBLIC_LEN);
+    EVP_PKEY *key = EVP_PKEY_new_raw_public_key_ex(NULL, "ED25519", NULL, pk,
+                                                   CRYPTO_ED25519_PUBLIC_LEN);
     EVP_MD_CTX *ctx = key ? EVP_MD_CTX_new() : NULL;
     int ok = ctx && EVP_DigestVerifyInit_ex(ctx, NULL, NULL, NULL, NULL, key, NULL) == 1 &&
              EVP_DigestVerify(ctx, sig, CRYPTO_ED25519_SIG_LEN, msg ? msg : "", len) == 1;

@@ -26,9 +26,9 @@ static const struct hpke_suite kem_suite = {{'K', 'E', 'M', 0x00, 0x20}, 5};
 
 static struct hpke_suite suite_of(enum hpke_aead aead)
 {
-    return (struct hpke_suite){{'H', 'P', 'K', 'E', 0x00, 0x20, 0x00, 0x01, (uint8_t)(aead >> 8),
-                                (uint8_t)aead},
-                               10};
+    return (struct hpke_suite){
+        {'H', 'P', 'K', 'E', 0x00, 0x20, 0x00, 0x01, (uint8_t)(aead >> 8), (uint8_t)aead},
+        10};
 }
 
 static bool aead_known(enum hpke_aead aead)
@@ -68,10 +68,8 @@ static int labeled_expand(uint8_t *out, size_t len, const uint8_t prk[HPKE_SECRE
         return -1;
     const uint8_t length[2] = {(uint8_t)(len >> 8), (uint8_t)len};
     const struct crypto_part parts[] = {
-        {length, sizeof length},
-        {HPKE_VERSION_LABEL, sizeof HPKE_VERSION_LABEL - 1},
-        {suite->id, suite->len},
-        {label, strlen(label)},
+        {length, sizeof length}, {HPKE_VERSION_LABEL, sizeof HPKE_VERSION_LABEL - 1},
+        {suite->id, suite->len}, {label, strlen(label)},
         {info, info_len},
     };
     return crypto_hkdf_expand_parts(out, len, prk, parts, sizeof parts / sizeof parts[0]);
@@ -110,8 +108,8 @@ static int extract_and_expand(uint8_t shared[HPKE_SECRET_HASH], const uint8_t *d
 {
     uint8_t prk[HPKE_SECRET_HASH];
     labeled_extract(prk, &kem_suite, NULL, 0, "eae_prk", dh, dh_len);
-    int rc = labeled_expand(shared, HPKE_SECRET_HASH, prk, &kem_suite, "shared_secret",
-                            kem_context, kem_context_len);
+    int rc = labeled_expand(shared, HPKE_SECRET_HASH, prk, &kem_suite, "shared_secret", kem_context,
+                            kem_context_len);
     crypto_wipe(prk, sizeof prk);
     return rc;
 }
@@ -255,8 +253,8 @@ hpke_ctx *hpke_sender_new(uint8_t enc[HPKE_ENC_LEN], enum hpke_aead aead,
 }
 
 hpke_ctx *hpke_recipient_new(enum hpke_aead aead, const uint8_t enc[HPKE_ENC_LEN],
-                             const uint8_t sk_r[HPKE_SECRET_LEN], const void *info,
-                             size_t info_len, const struct hpke_auth *auth)
+                             const uint8_t sk_r[HPKE_SECRET_LEN], const void *info, size_t info_len,
+                             const struct hpke_auth *auth)
 {
     uint8_t shared[HPKE_SECRET_HASH];
     int mode = hpke_auth_mode(auth);

@@ -12,7 +12,7 @@
 
 #include <stdbool.h>
 
-#define HPKE_NONCE_LEN 12  /* Nn */
+#define HPKE_NONCE_LEN 12   /* Nn */
 #define HPKE_SECRET_HASH 32 /* Nh and Nsecret of HKDF-SHA256 */
 
 struct hpke_ctx {

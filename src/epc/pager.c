@@ -68,12 +68,12 @@ struct epc_pager {
 
     /* Trusted memory. */
     pthread_mutex_t lock;
-    crypto_aead *aead;  /* AES-256-GCM under the per-region key */
-    uint64_t *version;  /* per page: times evicted */
-    uint8_t *resident;  /* per page: 1 when resident */
-    uint32_t *fifo;     /* resident pages, oldest first: ring of budget_pages entries */
+    crypto_aead *aead; /* AES-256-GCM under the per-region key */
+    uint64_t *version; /* per page: times evicted */
+    uint8_t *resident; /* per page: 1 when resident */
+    uint32_t *fifo;    /* resident pages, oldest first: ring of budget_pages entries */
     size_t fifo_head, nresident;
-    uint8_t *bounce;    /* uffd: the page being loaded */
+    uint8_t *bounce; /* uffd: the page being loaded */
 
     /* Untrusted memory: EPC_SLOT_SIZE bytes per page (ciphertext || tag). */
     uint8_t *store;
@@ -208,8 +208,7 @@ static const uint8_t *block_writers(struct epc_pager *p, size_t page)
 static void drop(struct epc_pager *p, size_t page)
 {
     if (p->kind == EPC_PAGER_UFFD)
-        checked(madvise(p->base + page * PAGE, PAGE, MADV_DONTNEED), "MADV_DONTNEED failed",
-                page);
+        checked(madvise(p->base + page * PAGE, PAGE, MADV_DONTNEED), "MADV_DONTNEED failed", page);
     else
         checked(fallocate(p->memfd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
                           (off_t)(page * PAGE), (off_t)PAGE),
@@ -423,8 +422,8 @@ static int setup_sigsegv(struct epc_pager *p)
     if (p->memfd < 0 || ftruncate(p->memfd, (off_t)p->size) != 0)
         return -1;
     void *view = mmap(NULL, p->size, PROT_NONE, MAP_SHARED | MAP_NORESERVE, p->memfd, 0);
-    void *alias = mmap(NULL, p->size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE,
-                       p->memfd, 0);
+    void *alias = mmap(NULL, p->size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, p->memfd,
+                       0);
     p->base = view == MAP_FAILED ? NULL : view;
     p->alias = alias == MAP_FAILED ? NULL : alias;
     if (!p->base || !p->alias)
@@ -609,9 +608,9 @@ enum epc_pager_kind epc_pager_kind(const struct epc_pager *p)
 
 void epc_pager_stats(struct epc_pager *p, struct epc_stats *out)
 {
-    static const char *const names[] = {
-        [EPC_PAGER_AUTO] = "none", [EPC_PAGER_UFFD] = "userfaultfd",
-        [EPC_PAGER_SIGSEGV] = "sigsegv"};
+    static const char *const names[] = {[EPC_PAGER_AUTO] = "none",
+                                        [EPC_PAGER_UFFD] = "userfaultfd",
+                                        [EPC_PAGER_SIGSEGV] = "sigsegv"};
     out->pager = names[p->kind];
     out->size = p->size;
     out->budget_pages = p->budget_pages;

@@ -71,8 +71,8 @@ int epc_probe_access(epc_heap *h, size_t working_set, enum epc_pattern pattern, 
     memset(c.mem, 0, c.words * 8); /* every page touched once; the tail stays resident */
     if (pattern == EPC_PATTERN_SEQUENTIAL)
         c.state = 0;
-    void (*run)(struct cursor *, uint64_t) =
-        pattern == EPC_PATTERN_RANDOM ? run_random : run_sequential;
+    void (*run)(struct cursor *, uint64_t) = pattern == EPC_PATTERN_RANDOM ? run_random
+                                                                           : run_sequential;
     struct epc_stats before, after;
     epc_heap_stats(h, &before);
     uint64_t batch = 1024, total = 0;
@@ -91,8 +91,8 @@ int epc_probe_access(epc_heap *h, size_t working_set, enum epc_pattern pattern, 
     out->accesses = total;
     out->ns_per_access = spent / (double)total;
     out->faults_per_access = (double)faults / (double)total;
-    out->handler_ns_per_fault =
-        faults ? (double)(after.fault_ns - before.fault_ns) / (double)faults : 0;
+    out->handler_ns_per_fault = faults ? (double)(after.fault_ns - before.fault_ns) / (double)faults
+                                       : 0;
     epc_free(h, c.mem);
     return 0;
 }

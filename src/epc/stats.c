@@ -24,10 +24,10 @@ void epc_stats_encode(const struct epc_stats *s, struct wire_writer *w)
     wire_put_header(w, STATS_MAGIC, STATS_VERSION);
     wire_put_u8(w, pager_code(s->pager));
     wire_put_u8(w, s->unlimited ? 1 : 0);
-    const uint64_t fields[] = {s->size,         s->budget_pages,    s->resident_pages,
-                               s->peak_resident_pages, s->faults,  s->evictions,
-                               s->bytes_encrypted, s->bytes_decrypted, s->fault_ns,
-                               s->heap_in_use,  s->heap_peak};
+    const uint64_t fields[] = {
+        s->size,     s->budget_pages, s->resident_pages,  s->peak_resident_pages,
+        s->faults,   s->evictions,    s->bytes_encrypted, s->bytes_decrypted,
+        s->fault_ns, s->heap_in_use,  s->heap_peak};
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
         wire_put_varint(w, fields[i]);
 }
@@ -44,10 +44,9 @@ int epc_stats_decode(struct epc_stats *out, const void *buf, size_t len, const c
         wire_reader_fail(&r, "unlimited flag is not 0 or 1");
     struct epc_stats s = {.pager = pager_names[pager < NPAGERS ? pager : 0],
                           .unlimited = unlimited == 1};
-    uint64_t *fields[] = {&s.size,          &s.budget_pages,    &s.resident_pages,
-                          &s.peak_resident_pages, &s.faults,  &s.evictions,
-                          &s.bytes_encrypted, &s.bytes_decrypted, &s.fault_ns,
-                          &s.heap_in_use,   &s.heap_peak};
+    uint64_t *fields[] = {&s.size,     &s.budget_pages, &s.resident_pages,  &s.peak_resident_pages,
+                          &s.faults,   &s.evictions,    &s.bytes_encrypted, &s.bytes_decrypted,
+                          &s.fault_ns, &s.heap_in_use,  &s.heap_peak};
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
         *fields[i] = wire_get_varint(&r);
     if (wire_reader_finish(&r) != 0) {
@@ -63,8 +62,7 @@ void epc_stats_print(FILE *out, const struct epc_stats *s, const char *indent)
 {
     char size[32], budget[32];
     epc_format_budget((size_t)s->size, size, sizeof size);
-    epc_format_budget(s->unlimited ? EPC_BUDGET_UNLIMITED
-                                   : (size_t)s->budget_pages * EPC_PAGE_SIZE,
+    epc_format_budget(s->unlimited ? EPC_BUDGET_UNLIMITED : (size_t)s->budget_pages * EPC_PAGE_SIZE,
                       budget, sizeof budget);
     fprintf(out, "%sEPC heap: %s, budget %s, pager %s\n", indent, size, budget, s->pager);
     fprintf(out, "%s  resident pages   %llu (peak %llu)\n", indent,
@@ -82,14 +80,12 @@ void epc_stats_print(FILE *out, const struct epc_stats *s, const char *indent)
 
 struct json_t *epc_stats_json(const struct epc_stats *s)
 {
-    return json_pack("{s:s,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "pager", s->pager,
-                     "unlimited", s->unlimited, "size_bytes", (json_int_t)s->size,
-                     "budget_pages", (json_int_t)s->budget_pages, "resident_pages",
-                     (json_int_t)s->resident_pages, "peak_resident_pages",
-                     (json_int_t)s->peak_resident_pages, "faults", (json_int_t)s->faults,
-                     "evictions", (json_int_t)s->evictions, "bytes_encrypted",
-                     (json_int_t)s->bytes_encrypted, "bytes_decrypted",
-                     (json_int_t)s->bytes_decrypted, "fault_ns", (json_int_t)s->fault_ns,
-                     "heap_in_use", (json_int_t)s->heap_in_use, "heap_peak",
-                     (json_int_t)s->heap_peak);
+    return json_pack(
+        "{s:s,s:b,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "pager", s->pager, "unlimited",
+        s->unlimited, "size_bytes", (json_int_t)s->size, "budget_pages",
+        (json_int_t)s->budget_pages, "resident_pages", (json_int_t)s->resident_pages,
+        "peak_resident_pages", (json_int_t)s->peak_resident_pages, "faults", (json_int_t)s->faults,
+        "evictions", (json_int_t)s->evictions, "bytes_encrypted", (json_int_t)s->bytes_encrypted,
+        "bytes_decrypted", (json_int_t)s->bytes_decrypted, "fault_ns", (json_int_t)s->fault_ns,
+        "heap_in_use", (json_int_t)s->heap_in_use, "heap_peak", (json_int_t)s->heap_peak);
 }

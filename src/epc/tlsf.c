@@ -47,8 +47,8 @@
 #endif
 
 #define ALIGN 16u
-#define HDR 16u      /* prev_phys + size */
-#define LINKS 16u    /* next_free + prev_free, in a free block's payload */
+#define HDR 16u   /* prev_phys + size */
+#define LINKS 16u /* next_free + prev_free, in a free block's payload */
 #define MIN_PAYLOAD LINKS
 #define SL_LOG2 5
 #define SL_COUNT (1u << SL_LOG2)
@@ -60,8 +60,8 @@
 #define MAX_REQUEST ((size_t)1 << (FL_MAX - 1))
 
 struct block {
-    struct block *prev_phys; /* NULL for the first block */
-    size_t size;             /* payload bytes | FREE_BIT */
+    struct block *prev_phys;             /* NULL for the first block */
+    size_t size;                         /* payload bytes | FREE_BIT */
     struct block *next_free, *prev_free; /* free blocks only: part of the payload */
 };
 
@@ -312,8 +312,9 @@ void epc_tlsf_free(struct epc_tlsf *t, void *p)
 {
     if (!p)
         return;
-    struct block *b = block_of(t, p, "epc_free: pointer not allocated from this heap, or freed "
-                                     "twice");
+    struct block *b = block_of(t, p,
+                               "epc_free: pointer not allocated from this heap, or freed "
+                               "twice");
     account(t, HDR + bsize(b), 0);
     poison(t, payload(b), bsize(b));
     release(t, b);
@@ -323,8 +324,9 @@ void *epc_tlsf_realloc(struct epc_tlsf *t, void *p, size_t n)
 {
     if (!p)
         return epc_tlsf_malloc(t, n);
-    struct block *b = block_of(t, p, "epc_realloc: pointer not allocated from this heap, or "
-                                     "already freed");
+    struct block *b = block_of(t, p,
+                               "epc_realloc: pointer not allocated from this heap, or "
+                               "already freed");
     size_t size = adjust(n), before = HDR + bsize(b);
     if (!size) {
         errno = ENOMEM;

@@ -159,8 +159,8 @@ static enum tlua_enc walk_value(struct walk *k, int idx, int depth, bool key)
     return why ? bad(k, why) : check(k);
 }
 
-enum tlua_enc tlua_encode(lua_State *L, int idx, const struct tlua_format *f,
-                          struct wire_writer *w, size_t limit, const char **why)
+enum tlua_enc tlua_encode(lua_State *L, int idx, const struct tlua_format *f, struct wire_writer *w,
+                          size_t limit, const char **why)
 {
     struct walk k = {.L = L, .f = f, .w = w, .limit = limit, .why = NULL};
     enum tlua_enc rc = walk_value(&k, lua_absindex(L, idx), 0, false);

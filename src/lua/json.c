@@ -63,8 +63,12 @@ static void put_string(struct wire_writer *w, const char *s, size_t n)
     wire_put_u8(w, '"');
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
-        const char *esc = c == '"' ? "\\\"" : c == '\\' ? "\\\\" : c == '\n' ? "\\n"
-                        : c == '\r' ? "\\r" : c == '\t' ? "\\t" : NULL;
+        const char *esc = c == '"'    ? "\\\""
+                          : c == '\\' ? "\\\\"
+                          : c == '\n' ? "\\n"
+                          : c == '\r' ? "\\r"
+                          : c == '\t' ? "\\t"
+                                      : NULL;
         if (esc) {
             put_str(w, esc);
         } else if (c < 0x20) {
@@ -101,17 +105,13 @@ static const char *json_scalar(struct wire_writer *w, lua_State *L, int idx, boo
     const char *s;
     char buf[24];
     switch (type) {
-    case LUA_TNIL:
-        put_str(w, "null");
-        return NULL;
+    case LUA_TNIL: put_str(w, "null"); return NULL;
     case LUA_TLIGHTUSERDATA:
         if (lua_touserdata(L, idx) != NULL)
             break;
         put_str(w, "null");
         return NULL;
-    case LUA_TBOOLEAN:
-        put_str(w, lua_toboolean(L, idx) ? "true" : "false");
-        return NULL;
+    case LUA_TBOOLEAN: put_str(w, lua_toboolean(L, idx) ? "true" : "false"); return NULL;
     case LUA_TNUMBER:
         if (lua_isinteger(L, idx)) {
             snprintf(buf, sizeof buf, LUA_INTEGER_FMT, lua_tointeger(L, idx));
@@ -128,8 +128,7 @@ static const char *json_scalar(struct wire_writer *w, lua_State *L, int idx, boo
             return "string is not valid UTF-8";
         put_string(w, s, n);
         return NULL;
-    default:
-        break;
+    default: break;
     }
     return type == LUA_TFUNCTION ? "cannot encode a function value"
                                  : "cannot encode a value of this type";
@@ -272,8 +271,8 @@ static int parse_number(struct parser *p)
         return number_error(p, start, "number too long");
     memcpy(buf, p->s + start, len);
     buf[len] = 0;
-    if (lua_stringtonumber(p->L, buf) == 0 || (!lua_isinteger(p->L, -1) &&
-                                              !isfinite(lua_tonumber(p->L, -1))))
+    if (lua_stringtonumber(p->L, buf) == 0 ||
+        (!lua_isinteger(p->L, -1) && !isfinite(lua_tonumber(p->L, -1))))
         return number_error(p, start, "number out of range");
     return 1;
 }
@@ -282,8 +281,10 @@ static int hex4(struct parser *p)
 {
     int v = 0;
     for (int k = 0; k < 4; k++, p->i++) {
-        int c = peek(p), d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                            : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+        int c = peek(p), d = c >= '0' && c <= '9'   ? c - '0'
+                             : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                             : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                                    : -1;
         if (d < 0)
             return parse_error(p, "bad \\u escape");
         v = v << 4 | d;
@@ -402,9 +403,7 @@ static int parse_value(struct parser *p, int depth)
         return parse_items(p, depth, c == '{');
     }
     switch (c) {
-    case '"':
-        p->i++;
-        return parse_string(p);
+    case '"': p->i++; return parse_string(p);
     case 't':
     case 'f':
         parse_word(p, c == 't' ? "true" : "false");
@@ -414,8 +413,7 @@ static int parse_value(struct parser *p, int depth)
         parse_word(p, "null");
         lua_pushlightuserdata(p->L, NULL);
         return 1;
-    case -1:
-        return parse_error(p, "unexpected end of input");
+    case -1: return parse_error(p, "unexpected end of input");
     default:
         if (c == '-' || (c >= '0' && c <= '9'))
             return parse_number(p);
@@ -436,8 +434,9 @@ static int json_decode(lua_State *L)
 
 int tlua_open_json(lua_State *L)
 {
-    static const luaL_Reg funcs[] = {
-        {"encode", json_encode}, {"decode", json_decode}, {NULL, NULL}};
+    static const luaL_Reg funcs[] = {{"encode", json_encode},
+                                     {"decode", json_decode},
+                                     {NULL, NULL}};
     luaL_newlib(L, funcs);
     lua_pushlightuserdata(L, NULL);
     lua_setfield(L, -2, "null");

@@ -42,12 +42,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define TLUA_MEMORY_DEFAULT ((size_t)64 << 20)     /* bytes of Lua heap per state */
-#define TLUA_INSTRUCTIONS_DEFAULT 100000000u       /* VM instructions per call */
-#define TLUA_OUTPUT_DEFAULT ((size_t)4 << 20)      /* bytes emitted and returned per call */
-#define TLUA_LOG_DEFAULT ((size_t)64 << 10)        /* bytes of print() kept per state */
-#define TLUA_DEPTH_MAX 64                          /* table nesting in values and JSON */
-#define TLUA_NAME_MAX 48                           /* job and task names kept for messages */
+#define TLUA_MEMORY_DEFAULT ((size_t)64 << 20) /* bytes of Lua heap per state */
+#define TLUA_INSTRUCTIONS_DEFAULT 100000000u   /* VM instructions per call */
+#define TLUA_OUTPUT_DEFAULT ((size_t)4 << 20)  /* bytes emitted and returned per call */
+#define TLUA_LOG_DEFAULT ((size_t)64 << 10)    /* bytes of print() kept per state */
+#define TLUA_DEPTH_MAX 64                      /* table nesting in values and JSON */
+#define TLUA_NAME_MAX 48                       /* job and task names kept for messages */
 
 struct tlua_options {
     const char *job, *task; /* names for messages (truncated to TLUA_NAME_MAX - 1) */

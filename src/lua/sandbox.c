@@ -55,7 +55,7 @@ struct tlua {
     lua_State *L;
     char job[TLUA_NAME_MAX], task[TLUA_NAME_MAX];
     size_t mem_cap, mem_used, mem_peak;
-    bool refused;                /* the last request for more memory was refused */
+    bool refused; /* the last request for more memory was refused */
     uint64_t insn_budget, insn_used;
     int insn_step;
     size_t out_budget;
@@ -63,10 +63,10 @@ struct tlua {
     size_t log_cap, log_len, log_dropped;
 
     /* The call in progress. */
-    const char *entry;           /* "function 'map'", "the main chunk" */
+    const char *entry; /* "function 'map'", "the main chunk" */
     enum kill kill;
-    int code;                    /* CLOISTER_E_* once the reason is known, else 0 */
-    bool located;                /* where is set (possibly to "") */
+    int code;     /* CLOISTER_E_* once the reason is known, else 0 */
+    bool located; /* where is set (possibly to "") */
     char where[2 * LUA_IDSIZE + TLUA_NAME_MAX + 48]; /* " in function 'map' at job.lua:12" */
     char msg[CLOISTER_ERR_MAX];
     struct wire_writer *emits, *results;
@@ -144,8 +144,8 @@ static void where_at(struct tlua *t, lua_State *L, int level)
             snprintf(t->where, sizeof t->where, " in the main chunk at %s:%d", ar.short_src,
                      ar.currentline);
         else if (ar.name)
-            snprintf(t->where, sizeof t->where, " in %s '%s' at %s:%d", kind, ar.name,
-                     ar.short_src, ar.currentline);
+            snprintf(t->where, sizeof t->where, " in %s '%s' at %s:%d", kind, ar.name, ar.short_src,
+                     ar.currentline);
         else if (entry)
             snprintf(t->where, sizeof t->where, " in %s at %s:%d", t->entry, ar.short_src,
                      ar.currentline);
@@ -291,8 +291,10 @@ static int sandbox_collectgarbage(lua_State *L)
         return 1;
     }
     if (strcmp(opt, "collect") != 0)
-        return luaL_error(L, "collectgarbage('%s') is not allowed in the sandbox "
-                             "(only 'collect' and 'count')", opt);
+        return luaL_error(L,
+                          "collectgarbage('%s') is not allowed in the sandbox "
+                          "(only 'collect' and 'count')",
+                          opt);
     lua_gc(L, LUA_GCCOLLECT);
     lua_pushinteger(L, 0);
     return 1;
@@ -430,9 +432,9 @@ static void apply(lua_State *L, const struct edit *e)
 }
 
 static const luaL_Reg libs[] = {
-    {LUA_GNAME, luaopen_base},        {LUA_STRLIBNAME, luaopen_string},
-    {LUA_TABLIBNAME, luaopen_table},  {LUA_MATHLIBNAME, luaopen_math},
-    {LUA_UTF8LIBNAME, luaopen_utf8},  {"json", tlua_open_json},
+    {LUA_GNAME, luaopen_base},       {LUA_STRLIBNAME, luaopen_string},
+    {LUA_TABLIBNAME, luaopen_table}, {LUA_MATHLIBNAME, luaopen_math},
+    {LUA_UTF8LIBNAME, luaopen_utf8}, {"json", tlua_open_json},
 };
 
 static int open_main(lua_State *L)
@@ -639,8 +641,10 @@ struct tlua *tlua_new(const struct tlua_options *o, struct cloister_err *err)
     t->L = t->log ? lua_newstate(mem_alloc, t) : NULL;
     if (!t->L) {
         char size[32];
-        cloister_errf(err, CLOISTER_E_NO_MEMORY, "job %s, task %s: no memory for a Lua state "
-                      "within %s", t->job, t->task, size_text(t->mem_cap, size, sizeof size));
+        cloister_errf(err, CLOISTER_E_NO_MEMORY,
+                      "job %s, task %s: no memory for a Lua state "
+                      "within %s",
+                      t->job, t->task, size_text(t->mem_cap, size, sizeof size));
         tlua_free(t);
         return NULL;
     }

@@ -29,8 +29,8 @@ enum tlua_enc {
     TLUA_ENC_BAD,   /* *why says what could not be encoded */
 };
 
-enum tlua_enc tlua_encode(lua_State *L, int idx, const struct tlua_format *f,
-                          struct wire_writer *w, size_t limit, const char **why);
+enum tlua_enc tlua_encode(lua_State *L, int idx, const struct tlua_format *f, struct wire_writer *w,
+                          size_t limit, const char **why);
 
 /* Reads the next value of r and pushes it when L is not NULL; false once r has failed. Pushing
  * may raise a Lua memory error, never a format error: those fail r. */

@@ -63,9 +63,7 @@ static const char *value_scalar(struct wire_writer *w, lua_State *L, int idx, bo
     size_t len;
     const char *s;
     switch (lua_type(L, idx)) {
-    case LUA_TBOOLEAN:
-        wire_put_u8(w, lua_toboolean(L, idx) ? TAG_TRUE : TAG_FALSE);
-        return NULL;
+    case LUA_TBOOLEAN: wire_put_u8(w, lua_toboolean(L, idx) ? TAG_TRUE : TAG_FALSE); return NULL;
     case LUA_TNUMBER:
         if (lua_isinteger(L, idx))
             tlua_put_int(w, lua_tointeger(L, idx));
@@ -76,8 +74,7 @@ static const char *value_scalar(struct wire_writer *w, lua_State *L, int idx, bo
         s = lua_tolstring(L, idx, &len);
         tlua_put_str(w, s, len);
         return NULL;
-    default:
-        break;
+    default: break;
     }
     if (key)
         return "table keys must be strings, numbers or booleans";
@@ -90,7 +87,7 @@ static const char *value_scalar(struct wire_writer *w, lua_State *L, int idx, bo
         return NULL;
     }
     return lua_type(L, idx) == LUA_TFUNCTION ? "cannot encode a function value"
-                                              : "cannot encode a value of this type";
+                                             : "cannot encode a value of this type";
 }
 
 static void value_open(struct wire_writer *w, bool map, size_t n)
@@ -160,8 +157,7 @@ static bool read_scalar(struct wire_reader *r, lua_State *L, uint8_t tag, double
         if (L && s)
             lua_pushlstring(L, (const char *)s, len);
         return true;
-    default:
-        return false;
+    default: return false;
     }
 }
 
@@ -252,12 +248,9 @@ bool tlua_value_read(struct wire_reader *r, lua_State *L, int depth)
         if (L)
             lua_pushlightuserdata(L, NULL); /* json.null */
         return true;
-    case TAG_ARRAY:
-        return read_array(r, L, depth);
-    case TAG_MAP:
-        return read_map(r, L, depth);
-    default:
-        return fail(r, "unknown value tag");
+    case TAG_ARRAY: return read_array(r, L, depth);
+    case TAG_MAP: return read_map(r, L, depth);
+    default: return fail(r, "unknown value tag");
     }
 }
 

@@ -9,8 +9,12 @@
 #include <stdint.h>
 
 /* Affine points; the identity has no affine form, so callers keep it aside. */
-typedef struct { bls_fp x, y; } bls_g1_affine;
-typedef struct { bls_fp2 x, y; } bls_g2_affine;
+typedef struct {
+    bls_fp x, y;
+} bls_g1_affine;
+typedef struct {
+    bls_fp2 x, y;
+} bls_g2_affine;
 
 /* r = a + b for an affine b (complete for any projective a). */
 void bls_g1_add_affine(bls_g1 *r, const bls_g1 *a, const bls_g1_affine *b);

@@ -7,7 +7,7 @@
  * no doubling. Every entry of a row is read (masked selection), the negation is masked, and a
  * zero digit still performs its addition, whose result is then discarded by a masked move. */
 
-#define FB_ROWS 52  /* 5 * 52 >= 255 + 1 */
+#define FB_ROWS 52 /* 5 * 52 >= 255 + 1 */
 #define FB_COLS 16
 
 struct TABLE {

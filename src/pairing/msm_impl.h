@@ -13,19 +13,19 @@
  * handles public data only and branches freely. */
 
 struct EC(msm_ctx) {
-    size_t n;          /* points kept (not the identity, scalar not zero) */
-    AFF *points;       /* their affine forms */
-    uint64_t (*k)[2];  /* their scalars: split parts, at most 128 bits */
-    uint8_t *carry;    /* recoding carry per scalar */
-    long *digit;       /* the current window's digits */
-    AFF *list;         /* the current window's points grouped by bucket */
+    size_t n;         /* points kept (not the identity, scalar not zero) */
+    AFF *points;      /* their affine forms */
+    uint64_t (*k)[2]; /* their scalars: split parts, at most 128 bits */
+    uint8_t *carry;   /* recoding carry per scalar */
+    long *digit;      /* the current window's digits */
+    AFF *list;        /* the current window's points grouped by bucket */
     size_t *start, *count;
-    FE *den, *prefix;  /* one inversion batch (at most n / 2 pairs) */
-    int c;             /* window bits */
+    FE *den, *prefix; /* one inversion batch (at most n / 2 pairs) */
+    int c;            /* window bits */
 };
 
 /* The signed digit of window w for scalar i, propagating the recoding carry upwards. */
-static long EC(msm_digit)(struct EC(msm_ctx) *m, size_t i, int w)
+static long EC(msm_digit)(struct EC(msm_ctx) * m, size_t i, int w)
 {
     int pos = w * m->c, limb = pos / 64, shift = pos % 64;
     uint64_t bits = limb < 2 ? m->k[i][limb] >> shift : 0;
@@ -38,7 +38,7 @@ static long EC(msm_digit)(struct EC(msm_ctx) *m, size_t i, int w)
 
 /* One round: adds disjoint pairs in every bucket with one inversion; returns 0 when every
  * bucket already held at most one point. */
-static int EC(msm_round)(struct EC(msm_ctx) *m, size_t nbuckets)
+static int EC(msm_round)(struct EC(msm_ctx) * m, size_t nbuckets)
 {
     size_t pairs = 0;
     FE acc = FE_ONE, inv;
@@ -102,7 +102,7 @@ static int EC(msm_round)(struct EC(msm_ctx) *m, size_t nbuckets)
 }
 
 /* out = sum_b (b + 1) B_b for window w. */
-static void EC(msm_window)(struct EC(msm_ctx) *m, int w, PT *out)
+static void EC(msm_window)(struct EC(msm_ctx) * m, int w, PT *out)
 {
     size_t nbuckets = (size_t)1 << (m->c - 1);
     for (size_t b = 0; b < nbuckets; b++)

@@ -19,7 +19,9 @@
 #include "pairing/gt.h"
 
 /* R in Jacobian coordinates (x = X/Z^2, y = Y/Z^3) on the twist. */
-typedef struct { bls_fp2 x, y, z; } g2_jacobian;
+typedef struct {
+    bls_fp2 x, y, z;
+} g2_jacobian;
 
 static void doubling_step(bls_fp2 line[3], g2_jacobian *r)
 {

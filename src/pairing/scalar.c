@@ -97,7 +97,7 @@ void bls_scalar_recode(uint8_t *mag, uint8_t *neg, const uint64_t *v, int nlimbs
     uint64_t carry = 0, half = (uint64_t)1 << (w - 1);
     for (int i = 0; i < ndigits; i++) {
         uint64_t val = get_bits(v, nlimbs, i * w, w) + carry;
-        carry = (half - val) >> 63; /* val > half */
+        carry = (half - val) >> 63;      /* val > half */
         uint64_t d = val - (carry << w); /* two's complement digit */
         uint64_t sign = d >> 63;
         mag[i] = (uint8_t)((d ^ bls_mask(sign)) + sign);

@@ -23,7 +23,8 @@ const char *bls_strerror(int status)
     case BLS_OK: return "ok";
     case BLS_ERR_FLAGS: return "bad encoding flags (not compressed, or a malformed identity)";
     case BLS_ERR_RANGE: return "value out of range (coordinate >= p or scalar >= r)";
-    case BLS_ERR_NOT_ON_CURVE: return "not a point of the curve (or not in the cyclotomic subgroup)";
+    case BLS_ERR_NOT_ON_CURVE:
+        return "not a point of the curve (or not in the cyclotomic subgroup)";
     case BLS_ERR_NOT_IN_SUBGROUP: return "not in the prime-order subgroup";
     case BLS_ERR_ALLOC: return "out of memory";
     default: return "unknown BLS12-381 status";

@@ -20,8 +20,8 @@ void clog_msg(enum clog_level level, const char *module, const char *fmt, ...)
 #define CLOG_MODULE "core"
 #endif
 #define clog_debug(...) clog_msg(CLOG_DEBUG, CLOG_MODULE, __VA_ARGS__)
-#define clog_info(...)  clog_msg(CLOG_INFO, CLOG_MODULE, __VA_ARGS__)
-#define clog_warn(...)  clog_msg(CLOG_WARN, CLOG_MODULE, __VA_ARGS__)
+#define clog_info(...) clog_msg(CLOG_INFO, CLOG_MODULE, __VA_ARGS__)
+#define clog_warn(...) clog_msg(CLOG_WARN, CLOG_MODULE, __VA_ARGS__)
 #define clog_error(...) clog_msg(CLOG_ERROR, CLOG_MODULE, __VA_ARGS__)
 
 #endif

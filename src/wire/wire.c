@@ -92,10 +92,22 @@ static void put_be(struct wire_writer *w, uint64_t v, int bytes)
     w->len += (size_t)bytes;
 }
 
-void wire_put_u8(struct wire_writer *w, uint8_t v) { put_be(w, v, 1); }
-void wire_put_u16(struct wire_writer *w, uint16_t v) { put_be(w, v, 2); }
-void wire_put_u32(struct wire_writer *w, uint32_t v) { put_be(w, v, 4); }
-void wire_put_u64(struct wire_writer *w, uint64_t v) { put_be(w, v, 8); }
+void wire_put_u8(struct wire_writer *w, uint8_t v)
+{
+    put_be(w, v, 1);
+}
+void wire_put_u16(struct wire_writer *w, uint16_t v)
+{
+    put_be(w, v, 2);
+}
+void wire_put_u32(struct wire_writer *w, uint32_t v)
+{
+    put_be(w, v, 4);
+}
+void wire_put_u64(struct wire_writer *w, uint64_t v)
+{
+    put_be(w, v, 8);
+}
 
 static size_t varint_len(uint64_t v)
 {
@@ -197,10 +209,22 @@ static uint64_t get_be(struct wire_reader *r, int bytes)
     return v;
 }
 
-uint8_t wire_get_u8(struct wire_reader *r) { return (uint8_t)get_be(r, 1); }
-uint16_t wire_get_u16(struct wire_reader *r) { return (uint16_t)get_be(r, 2); }
-uint32_t wire_get_u32(struct wire_reader *r) { return (uint32_t)get_be(r, 4); }
-uint64_t wire_get_u64(struct wire_reader *r) { return get_be(r, 8); }
+uint8_t wire_get_u8(struct wire_reader *r)
+{
+    return (uint8_t)get_be(r, 1);
+}
+uint16_t wire_get_u16(struct wire_reader *r)
+{
+    return (uint16_t)get_be(r, 2);
+}
+uint32_t wire_get_u32(struct wire_reader *r)
+{
+    return (uint32_t)get_be(r, 4);
+}
+uint64_t wire_get_u64(struct wire_reader *r)
+{
+    return get_be(r, 8);
+}
 
 uint64_t wire_get_varint_long(struct wire_reader *r)
 {

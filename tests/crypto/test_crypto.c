@@ -129,8 +129,8 @@ static void hmac_vectors_and_openssl(void **state)
         rng_fill(key, keylen);
         rng_fill(msg, len);
         crypto_hmac_sha256(ours, key, keylen, msg, len);
-        assert_non_null(EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, key, keylen, msg, len,
-                                  theirs, sizeof theirs, &outlen));
+        assert_non_null(EVP_Q_mac(NULL, "HMAC", NULL, "SHA256", NULL, key, keylen, msg, len, theirs,
+                                  sizeof theirs, &outlen));
         assert_int_equal(outlen, sizeof theirs);
         assert_memory_equal(ours, theirs, sizeof ours);
     }
@@ -160,8 +160,9 @@ static void hkdf_vectors_limits_and_openssl(void **state)
     crypto_hkdf_extract(prk, NULL, 0, ikm, 22); /* RFC 5869 test case 3: no salt, no info */
     assert_hex(prk, sizeof prk, "19ef24a32c717b167f33a91d6f648bdf96596776afdb6377ac434c1c293ccb04");
     assert_int_equal(crypto_hkdf(ours, 42, NULL, 0, ikm, 22, NULL, 0), 0);
-    assert_hex(ours, 42, "8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d"
-                         "9d201395faa4b61a96c8");
+    assert_hex(ours, 42,
+               "8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d"
+               "9d201395faa4b61a96c8");
 
     uint8_t *max = malloc(255 * 32 + 1);
     assert_non_null(max);
@@ -256,7 +257,7 @@ static void aead_tamper_refused(void **state)
             assert_open_fails_and_wipes(ctx, nonce, aad, sizeof aad, ct, sizeof ct);
             nonce[i] ^= 0x80;
         }
-        assert_open_fails_and_wipes(ctx, nonce, NULL, 0, ct, sizeof ct);          /* no AAD */
+        assert_open_fails_and_wipes(ctx, nonce, NULL, 0, ct, sizeof ct);             /* no AAD */
         assert_open_fails_and_wipes(ctx, nonce, aad, sizeof aad - 1, ct, sizeof ct); /* short */
         for (size_t len = 0; len < sizeof ct; len++)
             assert_open_fails_and_wipes(ctx, nonce, aad, sizeof aad, ct, len);
@@ -267,8 +268,7 @@ static void aead_tamper_refused(void **state)
         assert_open_fails_and_wipes(other, nonce, aad, sizeof aad, ct, sizeof ct);
         crypto_aead_free(other);
         /* And after all those failures the context still opens the real message. */
-        assert_int_equal(crypto_aead_ctx_open(ctx, nonce, aad, sizeof aad, ct, sizeof ct, back),
-                         0);
+        assert_int_equal(crypto_aead_ctx_open(ctx, nonce, aad, sizeof aad, ct, sizeof ct, back), 0);
         assert_memory_equal(back, pt, sizeof pt);
         crypto_aead_free(ctx);
     }
@@ -277,8 +277,8 @@ static void aead_tamper_refused(void **state)
 static void aead_in_place(void **state)
 {
     for (size_t a = 0; a < NAEADS; a++) {
-        uint8_t key[CRYPTO_AEAD_KEY_MAX], nonce[CRYPTO_AEAD_NONCE_LEN], buf[1000 + 16],
-            pt[1000], ref[1000 + 16];
+        uint8_t key[CRYPTO_AEAD_KEY_MAX], nonce[CRYPTO_AEAD_NONCE_LEN], buf[1000 + 16], pt[1000],
+            ref[1000 + 16];
         rng_fill(key, sizeof key);
         rng_fill(nonce, sizeof nonce);
         rng_fill(pt, sizeof pt);

@@ -319,8 +319,8 @@ static void mode_mismatch_refused(void **state)
     }
     for (int sm = 0; sm < 4; sm++) {
         uint8_t enc[32], ct[4 + 16], back[4];
-        assert_int_equal(hpke_seal(enc, ct, HPKE_AEAD_AES256GCM, p[0].pk_r, "i", 1, "a", 1,
-                                   "data", 4, &p[sm].as),
+        assert_int_equal(hpke_seal(enc, ct, HPKE_AEAD_AES256GCM, p[0].pk_r, "i", 1, "a", 1, "data",
+                                   4, &p[sm].as),
                          0);
         for (int rm = 0; rm < 4; rm++) {
             int rc = hpke_open(back, HPKE_AEAD_AES256GCM, enc, p[0].sk_r, "i", 1, "a", 1, ct,
@@ -343,8 +343,8 @@ struct attempt {
 static int try_open(struct attempt a)
 {
     uint8_t pt[64];
-    return hpke_open(pt, a.aead, a.enc, a.sk_r, a.info, strlen(a.info), a.aad, strlen(a.aad),
-                     a.ct, a.ct_len, &a.auth);
+    return hpke_open(pt, a.aead, a.enc, a.sk_r, a.info, strlen(a.info), a.aad, strlen(a.aad), a.ct,
+                     a.ct_len, &a.auth);
 }
 
 /* Right mode, wrong ingredient: every variation is refused. */
@@ -354,11 +354,10 @@ static void wrong_inputs_refused(void **state)
     parties_init(&p, HPKE_MODE_AUTH_PSK);
     parties_init(&other, HPKE_MODE_AUTH_PSK);
     uint8_t enc[32], ct[4 + 16], bad_enc[32], bad_ct[4 + 16];
-    assert_int_equal(hpke_seal(enc, ct, HPKE_AEAD_AES128GCM, p.pk_r, "info", 4, "aad", 3, "data",
-                               4, &p.as),
-                     0);
-    const struct attempt good = {HPKE_AEAD_AES128GCM, enc, p.sk_r, "info", "aad", ct, sizeof ct,
-                                 p.ar};
+    assert_int_equal(
+        hpke_seal(enc, ct, HPKE_AEAD_AES128GCM, p.pk_r, "info", 4, "aad", 3, "data", 4, &p.as), 0);
+    const struct attempt good = {HPKE_AEAD_AES128GCM, enc, p.sk_r, "info", "aad", ct,
+                                 sizeof ct,           p.ar};
     assert_int_equal(try_open(good), 0);
     struct attempt a = good;
     a.auth.sender_public = other.pk_s; /* another sender */
@@ -417,7 +416,9 @@ static void misuse_refused(void **state)
     assert_null(hpke_sender_new(enc, HPKE_AEAD_AES128GCM, p.pk_r, NULL, 0, &a));
     a = (struct hpke_auth){.psk_id = (const uint8_t *)"x", .psk_id_len = 1}; /* id without psk */
     assert_int_equal(hpke_auth_mode(&a), -1);
-    a = (struct hpke_auth){.psk = p.psk, .psk_len = 31, .psk_id = (const uint8_t *)"x",
+    a = (struct hpke_auth){.psk = p.psk,
+                           .psk_len = 31,
+                           .psk_id = (const uint8_t *)"x",
                            .psk_id_len = 1}; /* psk too short */
     assert_int_equal(hpke_auth_mode(&a), -1);
     assert_null(hpke_sender_new(enc, (enum hpke_aead)4, p.pk_r, NULL, 0, NULL));
@@ -432,7 +433,7 @@ static void misuse_refused(void **state)
     assert_non_null(s);
     assert_non_null(r);
     assert_int_equal(hpke_ctx_seal(s, NULL, 0, "hello", 5, ct), 0);
-    assert_int_equal(hpke_ctx_open(s, NULL, 0, ct, 21, back), -1); /* a sender cannot open */
+    assert_int_equal(hpke_ctx_open(s, NULL, 0, ct, 21, back), -1);   /* a sender cannot open */
     assert_int_equal(hpke_ctx_seal(r, NULL, 0, "hello", 5, ct), -1); /* nor a recipient seal */
     assert_int_equal(hpke_ctx_export(s, out, 0, NULL, 0), 0);
     uint8_t *big = malloc(HPKE_EXPORT_MAX + 1);

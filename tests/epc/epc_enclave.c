@@ -42,8 +42,9 @@ static int ecall_churn(struct tee_env *env, const uint8_t *in, size_t inlen,
     uint32_t mib = wire_get_u32(&r), rounds = wire_get_u32(&r);
     uint64_t seed = wire_get_u64(&r);
     if (wire_reader_finish(&r) != 0 || mib == 0 || mib > 1024)
-        return tee_fail(env, CLOISTER_E_INVALID, "churn: expected u32 MiB (1..1024), u32 rounds, "
-                                                "u64 seed");
+        return tee_fail(env, CLOISTER_E_INVALID,
+                        "churn: expected u32 MiB (1..1024), u32 rounds, "
+                        "u64 seed");
     size_t n = ((size_t)mib << 20) / BLOCK, words = BLOCK / 8;
     uint64_t **blocks = tee_calloc(n, sizeof *blocks);
     uint32_t *gen = tee_calloc(n, sizeof *gen);
@@ -112,6 +113,6 @@ static int ecall_lua_hook(struct tee_env *env, const uint8_t *in, size_t inlen,
     return CLOISTER_OK;
 }
 
-#define EPCPROBE_ECALLS(X)                                                                     \
+#define EPCPROBE_ECALLS(X)                                                                         \
     X(EPC_ECALL_CHURN, churn) X(EPC_ECALL_ALLOC, alloc) X(EPC_ECALL_LUA_HOOK, lua_hook)
 TEE_ENCLAVE_DEFINE(epcprobe, EPCPROBE_ECALLS);

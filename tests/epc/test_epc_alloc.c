@@ -3,6 +3,7 @@
  * patterns that must coalesce back to one block, calloc/realloc edge cases, the Lua hook,
  * invalid frees, AddressSanitizer poisoning, and budget parsing. */
 #include <errno.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -13,7 +14,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
-#include <pthread.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -39,10 +39,12 @@ static size_t random_size(uint64_t *seed)
 {
     uint64_t x = test_rng(seed);
     switch (x & 15) {
-    case 0: return (size_t)(x >> 8) % (256 * 1024);   /* large */
-    case 1: return 1 + (size_t)(x >> 8) % 65536;      /* medium */
-    case 2: case 3: case 4: return (size_t)(x >> 8) % 4096;
-    default: return (size_t)(x >> 8) % 256;           /* small, zero included */
+    case 0: return (size_t)(x >> 8) % (256 * 1024); /* large */
+    case 1: return 1 + (size_t)(x >> 8) % 65536;    /* medium */
+    case 2:
+    case 3:
+    case 4: return (size_t)(x >> 8) % 4096;
+    default: return (size_t)(x >> 8) % 256; /* small, zero included */
     }
 }
 
@@ -164,10 +166,10 @@ static void tlsf_free_patterns_coalesce(void **state)
         for (size_t i = 0; i < n; i++)
             assert_non_null(blocks[i] = epc_tlsf_malloc(t, 1 + i % 3000));
         for (size_t i = 0; i < n; i++) {
-            size_t j = pattern == 0 ? i                       /* oldest first */
-                     : pattern == 1 ? n - 1 - i               /* newest first */
-                     : pattern == 2 ? (i * 2) % n + (i * 2 >= n) /* every other, then the rest */
-                                    : (size_t)test_rng(&seed) % n; /* random, with repeats */
+            size_t j = pattern == 0   ? i                          /* oldest first */
+                       : pattern == 1 ? n - 1 - i                  /* newest first */
+                       : pattern == 2 ? (i * 2) % n + (i * 2 >= n) /* every other, then the rest */
+                                      : (size_t)test_rng(&seed) % n; /* random, with repeats */
             if (pattern == 3 && !blocks[j])
                 continue;
             epc_tlsf_free(t, blocks[j]);

@@ -4,6 +4,7 @@
  * signal chaining. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -14,7 +15,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
-#include <pthread.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -85,7 +85,9 @@ static void random_workload(enum epc_pager_kind kind, size_t budget, double rati
                 touched[pg] = 1;
             break;
         }
-        case 1: case 2: case 3: { /* 8-byte writes */
+        case 1:
+        case 2:
+        case 3: { /* 8-byte writes */
             uint64_t v = test_rng(&seed);
             memcpy(mem + off, &v, 8);
             memcpy(ref + off, &v, 8);
@@ -236,17 +238,12 @@ static void run_attack(void *arg)
     if (epc_pager_resident(p, 0))
         _exit(4);
     switch (c->attack) {
-    case ATTACK_NONE:
-        break;
-    case ATTACK_CIPHERTEXT:
-        epc_pager_backing_slot(p, 0)[100] ^= 0x01;
-        break;
-    case ATTACK_TAG:
-        epc_pager_backing_slot(p, 0)[EPC_PAGE_SIZE + 3] ^= 0x80;
-        break;
+    case ATTACK_NONE: break;
+    case ATTACK_CIPHERTEXT: epc_pager_backing_slot(p, 0)[100] ^= 0x01; break;
+    case ATTACK_TAG: epc_pager_backing_slot(p, 0)[EPC_PAGE_SIZE + 3] ^= 0x80; break;
     case ATTACK_REPLAY:
         memcpy(old, epc_pager_backing_slot(p, 0), sizeof old);
-        mem[7] = 0xee;              /* page 0 comes back and changes */
+        mem[7] = 0xee;               /* page 0 comes back and changes */
         touch_range(mem, 17, 16, 2); /* and is sealed again, as version 2 */
         memcpy(epc_pager_backing_slot(p, 0), old, sizeof old);
         break;

@@ -102,14 +102,12 @@ static void keys(void **state)
                      CLOISTER_E_INVALID);
     assert_non_null(strstr(err.msg, "a key of 'ann@x'"));
     /* bob's sealed key needs bob's secret key */
-    assert_int_equal(ibbe_client_load_key("bob.key", NULL, "bob@x", &usk, &err),
-                     CLOISTER_E_DENIED);
+    assert_int_equal(ibbe_client_load_key("bob.key", NULL, "bob@x", &usk, &err), CLOISTER_E_DENIED);
     assert_int_equal(ibbe_client_load_key("bob.key", "other.sk", "bob@x", &usk, &err),
                      CLOISTER_E_DENIED);
     assert_int_equal(ibbe_client_load_key("nobody.key", NULL, "ann@x", &usk, &err),
                      CLOISTER_E_NOT_FOUND);
-    assert_int_equal(ibbe_client_load_key("bob.sk", NULL, "bob@x", &usk, &err),
-                     CLOISTER_E_INVALID);
+    assert_int_equal(ibbe_client_load_key("bob.sk", NULL, "bob@x", &usk, &err), CLOISTER_E_INVALID);
     crypto_wipe(&usk, sizeof usk);
 }
 
@@ -149,41 +147,40 @@ static void files(void **state)
     const char *cat_id = "cat@x";
     assert_int_equal(ibbe_client_load_key("ann.key", NULL, "ann@x", &ann, &err), 0);
     assert_int_equal(ibbe_client_load_key("cat.key", NULL, "cat@x", &cat, &err), 0);
-    assert_int_equal(ibbe_admin_seal(admin, "team", (const uint8_t *)"plan A", 6, &before,
-                                     &before_len, &err),
-                     0);
-    assert_int_equal(ibbe_client_open_file(dir, "team", "cat@x", &cat, before, before_len, &pt,
-                                           &ptlen, &err),
-                     CLOISTER_OK);
+    assert_int_equal(
+        ibbe_admin_seal(admin, "team", (const uint8_t *)"plan A", 6, &before, &before_len, &err),
+        0);
+    assert_int_equal(
+        ibbe_client_open_file(dir, "team", "cat@x", &cat, before, before_len, &pt, &ptlen, &err),
+        CLOISTER_OK);
     assert_int_equal(ptlen, 6);
     assert_memory_equal(pt, "plan A", 6);
     free(pt);
-    assert_int_equal(ibbe_client_open_file(dir, "other", "cat@x", &cat, before, before_len, &pt,
-                                           &ptlen, &err),
-                     CLOISTER_E_INVALID);
+    assert_int_equal(
+        ibbe_client_open_file(dir, "other", "cat@x", &cat, before, before_len, &pt, &ptlen, &err),
+        CLOISTER_E_INVALID);
 
     assert_int_equal(ibbe_admin_remove(admin, "team", &cat_id, 1, &err), 0);
-    assert_int_equal(ibbe_admin_seal(admin, "team", (const uint8_t *)"plan B", 6, &after,
-                                     &after_len, &err),
-                     0);
-    assert_int_equal(ibbe_client_open_file(dir, "team", "ann@x", &ann, after, after_len, &pt,
-                                           &ptlen, &err),
-                     CLOISTER_OK);
+    assert_int_equal(
+        ibbe_admin_seal(admin, "team", (const uint8_t *)"plan B", 6, &after, &after_len, &err), 0);
+    assert_int_equal(
+        ibbe_client_open_file(dir, "team", "ann@x", &ann, after, after_len, &pt, &ptlen, &err),
+        CLOISTER_OK);
     assert_memory_equal(pt, "plan B", 6);
     free(pt);
-    assert_int_equal(ibbe_client_open_file(dir, "team", "cat@x", &cat, after, after_len, &pt,
-                                           &ptlen, &err),
-                     CLOISTER_E_NOT_FOUND);
+    assert_int_equal(
+        ibbe_client_open_file(dir, "team", "cat@x", &cat, after, after_len, &pt, &ptlen, &err),
+        CLOISTER_E_NOT_FOUND);
     /* the key of epoch 2 does not open a file of epoch 1 */
-    assert_int_equal(ibbe_client_open_file(dir, "team", "ann@x", &ann, before, before_len, &pt,
-                                           &ptlen, &err),
-                     CLOISTER_E_DENIED);
+    assert_int_equal(
+        ibbe_client_open_file(dir, "team", "ann@x", &ann, before, before_len, &pt, &ptlen, &err),
+        CLOISTER_E_DENIED);
     assert_non_null(strstr(err.msg, "epoch 1"));
     /* one altered byte of the ciphertext */
     after[after_len - 1] ^= 1;
-    assert_int_equal(ibbe_client_open_file(dir, "team", "ann@x", &ann, after, after_len, &pt,
-                                           &ptlen, &err),
-                     CLOISTER_E_DENIED);
+    assert_int_equal(
+        ibbe_client_open_file(dir, "team", "ann@x", &ann, after, after_len, &pt, &ptlen, &err),
+        CLOISTER_E_DENIED);
     free(before);
     free(after);
     crypto_wipe(&ann, sizeof ann);

@@ -148,8 +148,8 @@ static void product_tree(void **state)
 }
 
 /* Every member of S recovers key with its own user key. */
-static void all_members_decrypt(const bls_fr *h, int first, size_t s,
-                                const struct ibbe_header *hdr, const uint8_t key[IBBE_KEY_LEN])
+static void all_members_decrypt(const bls_fr *h, int first, size_t s, const struct ibbe_header *hdr,
+                                const uint8_t key[IBBE_KEY_LEN])
 {
     struct ibbe_poly p;
     assert_int_equal(ibbe_poly_from_hashes(&p, h, s), 0);
@@ -291,12 +291,9 @@ static void encodings(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(hash_kat),
-        cmocka_unit_test(polynomial),
-        cmocka_unit_test(product_tree),
-        cmocka_unit_test(encrypt_decrypt),
-        cmocka_unit_test(refusals),
-        cmocka_unit_test(encodings),
+        cmocka_unit_test(hash_kat),     cmocka_unit_test(polynomial),
+        cmocka_unit_test(product_tree), cmocka_unit_test(encrypt_decrypt),
+        cmocka_unit_test(refusals),     cmocka_unit_test(encodings),
     };
     return cmocka_run_group_tests(tests, setup_keys, free_keys);
 }

@@ -91,12 +91,10 @@ static void restart_and_remove(const char *backend)
     assert_true(ibbe_admin_ready(a));
     uint8_t *old_file, *new_file, *pt;
     size_t old_len, new_len, ptlen;
-    assert_int_equal(ibbe_admin_seal(a, "g", (const uint8_t *)"old", 3, &old_file, &old_len,
-                                     &err),
+    assert_int_equal(ibbe_admin_seal(a, "g", (const uint8_t *)"old", 3, &old_file, &old_len, &err),
                      0);
     assert_int_equal(ibbe_admin_remove(a, "g", &ids[6], 1, &err), 0);
-    assert_int_equal(ibbe_admin_seal(a, "g", (const uint8_t *)"new", 3, &new_file, &new_len,
-                                     &err),
+    assert_int_equal(ibbe_admin_seal(a, "g", (const uint8_t *)"new", 3, &new_file, &new_len, &err),
                      0);
     /* The admin opens the new file; the old one is of an epoch whose gk is gone. */
     assert_int_equal(ibbe_admin_open_file(a, new_file, new_len, &pt, &ptlen, &err), 0);
@@ -122,8 +120,7 @@ static void restart_and_remove(const char *backend)
     assert_int_equal(ibbe_client_group_key(dir, "g", ids[6], &usk6, again, &epoch, &err),
                      CLOISTER_E_NOT_FOUND);
     assert_int_equal(ibbe_file_key(key, gk, &h), 0);
-    assert_int_equal(ibbe_file_open(key, new_file, new_len, &pt, &ptlen, &err),
-                     CLOISTER_E_DENIED);
+    assert_int_equal(ibbe_file_open(key, new_file, new_len, &pt, &ptlen, &err), CLOISTER_E_DENIED);
     free(old_file);
     free(new_file);
     ibbe_admin_close(a);

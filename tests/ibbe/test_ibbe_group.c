@@ -191,8 +191,7 @@ static void random_operations(void **state)
         assert_true((ibbe_group_find(g, ids[who]) >= 0) == add);
         /* the sparseness rule holds after every removal */
         size_t m = ibbe_group_partitions(g);
-        assert_true(m == (size + N - 1) / N || size * IBBE_REPARTITION_DIVISOR >= m * N ||
-                    add);
+        assert_true(m == (size + N - 1) / N || size * IBBE_REPARTITION_DIVISOR >= m * N || add);
         if (op % CHECK_EVERY == 0 || op == OPS - 1) {
             check_record_sizes(g);
             int any = rand_r(&seed) % POOL;

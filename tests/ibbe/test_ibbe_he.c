@@ -77,9 +77,8 @@ static void check_all(const ibbe_he_group *g, const struct keys *k, const bool *
         /* nor can a non-member open any member's envelope with its own key */
         for (int j = 0; j < POOL; j++)
             if (member[j])
-                assert_int_equal(
-                    ibbe_he_decrypt(g, k->id[j], k->sec[i], k->sec_len[i], got, &err),
-                    CLOISTER_E_DENIED);
+                assert_int_equal(ibbe_he_decrypt(g, k->id[j], k->sec[i], k->sec_len[i], got, &err),
+                                 CLOISTER_E_DENIED);
     }
 }
 

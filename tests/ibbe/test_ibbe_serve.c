@@ -123,13 +123,11 @@ static void http_api(void **state)
     assert_int_equal(field(j, "partitions"), 2);
     assert_int_equal(field(j, "epoch"), 1);
     json_decref(j);
-    assert_int_equal(request("POST", "/v1/groups/web/add", "{\"users\": [\"d@x\", \"e@x\"]}",
-                             TOKEN, &j),
-                     200);
+    assert_int_equal(
+        request("POST", "/v1/groups/web/add", "{\"users\": [\"d@x\", \"e@x\"]}", TOKEN, &j), 200);
     assert_int_equal(field(j, "members"), 5);
     json_decref(j);
-    assert_int_equal(request("POST", "/v1/groups/web/remove", "{\"users\": [\"b@x\"]}", TOKEN,
-                             &j),
+    assert_int_equal(request("POST", "/v1/groups/web/remove", "{\"users\": [\"b@x\"]}", TOKEN, &j),
                      200);
     assert_int_equal(field(j, "members"), 4);
     assert_int_equal(field(j, "epoch"), 2);

@@ -94,8 +94,7 @@ static void replay(void **state)
     assert_int_equal(ibbe_trace_replay(a, "u", bad, strlen(bad), &r, &err), CLOISTER_E_INVALID);
     assert_non_null(strstr(err.msg, "operation 2"));
     char again[] = "add a@x\nadd a@x\n"; /* the first add creates: the group exists */
-    assert_int_equal(ibbe_trace_replay(a, "t", again, strlen(again), &r, &err),
-                     CLOISTER_E_EXISTS);
+    assert_int_equal(ibbe_trace_replay(a, "t", again, strlen(again), &r, &err), CLOISTER_E_EXISTS);
     assert_non_null(strstr(err.msg, "operation 1"));
     ibbe_admin_close(a);
 }

@@ -32,15 +32,19 @@ static struct tlua *task_with(const char *src, const struct tlua_options *o)
 
 static struct tlua *task(const char *src)
 {
-    struct tlua_options o = {.job = "test", .task = "t#1", .seed = 1, .memory = MEMORY,
-                             .instructions = INSTRUCTIONS, .output = OUTPUT};
+    struct tlua_options o = {.job = "test",
+                             .task = "t#1",
+                             .seed = 1,
+                             .memory = MEMORY,
+                             .instructions = INSTRUCTIONS,
+                             .output = OUTPUT};
     return task_with(src, &o);
 }
 
 /* Calls fn with string arguments (NULL-terminated), emitted pairs to *emits; the results are
  * collected (so they count against the output budget) and dropped. */
-static int call(struct tlua *t, const char *fn, struct wire_writer *emits,
-                struct cloister_err *err, ...)
+static int call(struct tlua *t, const char *fn, struct wire_writer *emits, struct cloister_err *err,
+                ...)
 {
     struct wire_writer args, results;
     wire_writer_init(&args);
@@ -58,15 +62,14 @@ static int call(struct tlua *t, const char *fn, struct wire_writer *emits,
 
 /* ---- word count against a C counter ---- */
 
-static const char *const wc_job =
-    "function map(file, line)\n"
-    "  for w in line:gmatch('%S+') do emit(w, 1) end\n"
-    "end\n"
-    "function reduce(word, counts)\n"
-    "  local n = 0\n"
-    "  for _, c in ipairs(counts) do n = n + c end\n"
-    "  emit(word, n)\n"
-    "end\n";
+static const char *const wc_job = "function map(file, line)\n"
+                                  "  for w in line:gmatch('%S+') do emit(w, 1) end\n"
+                                  "end\n"
+                                  "function reduce(word, counts)\n"
+                                  "  local n = 0\n"
+                                  "  for _, c in ipairs(counts) do n = n + c end\n"
+                                  "  emit(word, n)\n"
+                                  "end\n";
 
 #define VOCAB 40
 
@@ -173,8 +176,8 @@ struct escape {
 
 /* A table of n + 1 elements whose border (#t) is 2^n: {[1]=1, [2]=1, [4]=1, ...} built by a
  * constructor keeps every key in the hash part, where the length search doubles its way up. */
-#define BORDER(n)                                                                             \
-    "local k = {}\nfor i = 0, " #n " do k[#k + 1] = '[' .. (1 << i) .. ']=1' end\n"            \
+#define BORDER(n)                                                                                  \
+    "local k = {}\nfor i = 0, " #n " do k[#k + 1] = '[' .. (1 << i) .. ']=1' end\n"                \
     "local t = load('return {' .. table.concat(k, ',') .. '}')()\nassert(#t == 1 << " #n ")\n"
 
 static const struct escape escapes[] = {
@@ -193,10 +196,8 @@ static const struct escape escapes[] = {
      "attempt to load a binary chunk", CLOISTER_E_FAILED},
     {"return string.dump(run)", "attempt to call a nil value (field 'dump')", CLOISTER_E_FAILED},
     {"return ('').dump(run)", "attempt to call a nil value (field 'dump')", CLOISTER_E_FAILED},
-    {"return debug.getinfo(1)", "attempt to index a nil value (global 'debug')",
-     CLOISTER_E_FAILED},
-    {"return getmetatable('').__index.dump", "attempt to index a boolean value",
-     CLOISTER_E_FAILED},
+    {"return debug.getinfo(1)", "attempt to index a nil value (global 'debug')", CLOISTER_E_FAILED},
+    {"return getmetatable('').__index.dump", "attempt to index a boolean value", CLOISTER_E_FAILED},
     {"getmetatable('').__index = {}", "attempt to index a boolean value", CLOISTER_E_FAILED},
     {"return coroutine.wrap(run)", "(global 'coroutine')", CLOISTER_E_FAILED},
     {"return package.loaded", "(global 'package')", CLOISTER_E_FAILED},
@@ -336,7 +337,8 @@ static void messages_name_job_task_function_line(void **state)
                                "  while true do n = n + 1 end\n"
                                "end\n"
                                "local function helper(x) return x.y end\n"
-                               "function reduce(k, v) return (helper(nil)) end\n", &o);
+                               "function reduce(k, v) return (helper(nil)) end\n",
+                               &o);
     struct cloister_err err;
     assert_int_equal(call(t, "map", NULL, &err, NULL), CLOISTER_E_TIMEOUT);
     assert_string_equal(err.msg, "job wordcount, task map#17: instruction limit 100000000 "
@@ -361,7 +363,8 @@ static void deep_recursion(void **state)
     struct tlua_options o = {.job = "test", .task = "t#5", .memory = (size_t)256 << 20};
     struct tlua *t = task_with("local function f(n)\n  return 1 + f(n + 1)\nend\n"
                                "function run() return f(1) end\n"
-                               "function ok() emit('a', 1) return 2 end\n", &o);
+                               "function ok() emit('a', 1) return 2 end\n",
+                               &o);
     struct cloister_err err;
     assert_int_equal(call(t, "run", NULL, &err, NULL), CLOISTER_E_FAILED);
     assert_string_equal(err.msg, "job test, task t#5: stack overflow in function 'f' at job.lua:2");

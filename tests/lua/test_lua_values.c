@@ -72,8 +72,9 @@ static void round_trip(void **state)
     assert_passes(t, "make", "echo", &made);
 
     /* The encodings of the leading scalars, byte for byte. */
-    const uint8_t head[] = {0x03, 0x02, 0x03, 0x01, 0x04, 0x3f, 0xf0, 0, 0, 0, 0, 0, 0,
-                            0x04, 0x80, 0, 0, 0, 0, 0, 0, 0, 0x04, 0x7f, 0xf8, 0, 0, 0, 0, 0, 0};
+    const uint8_t head[] = {0x03, 0x02, 0x03, 0x01, 0x04, 0x3f, 0xf0, 0, 0, 0, 0,
+                            0,    0,    0x04, 0x80, 0,    0,    0,    0, 0, 0, 0,
+                            0x04, 0x7f, 0xf8, 0,    0,    0,    0,    0, 0};
     assert_memory_equal(made.buf, head, sizeof head);
 
     /* Split into values: 16 of them, then nothing left. */
@@ -151,7 +152,8 @@ static const struct bad bad[] = {
     {"empty map", {0x07, 0}, 2},
     {"nil inside a table", {0x06, 1, 0x00}, 3},
     {"map key is a float Lua stores as an integer",
-     {0x07, 1, 0x04, 0x40, 0, 0, 0, 0, 0, 0, 0, 0x02}, 12},
+     {0x07, 1, 0x04, 0x40, 0, 0, 0, 0, 0, 0, 0, 0x02},
+     12},
     {"map key is not a string", {0x07, 1, 0x06, 0, 0x02}, 5},
     {"map key is not a string", {0x07, 1, 0x08, 0x02}, 4},
     {"element count exceeds the input", {0x06, 5, 0x02}, 3},
@@ -263,7 +265,8 @@ static void json_codec(void **state)
         {"1e400", "number out of range at byte 1"},
         {"[1] x", "trailing characters at byte 5"},
         {"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[" /* 65 brackets: one too deep */
-         "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]", "nested deeper than 64 at byte 65"},
+         "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]",
+         "nested deeper than 64 at byte 65"},
     };
     for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
         struct wire_writer args;
@@ -301,12 +304,9 @@ static void json_codec(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(round_trip),
-        cmocka_unit_test(canonical_maps),
-        cmocka_unit_test(unencodable_values),
-        cmocka_unit_test(malformed_values_refused),
-        cmocka_unit_test(depth_limit),
-        cmocka_unit_test(json_codec),
+        cmocka_unit_test(round_trip),         cmocka_unit_test(canonical_maps),
+        cmocka_unit_test(unencodable_values), cmocka_unit_test(malformed_values_refused),
+        cmocka_unit_test(depth_limit),        cmocka_unit_test(json_codec),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -457,14 +457,10 @@ static void scalar_split_and_recode(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(fp_vs_bignum),
-        cmocka_unit_test(fp_encoding_bounds),
-        cmocka_unit_test(fp2_vs_bignum),
-        cmocka_unit_test(fp12_identities),
-        cmocka_unit_test(fr_vs_bignum),
-        cmocka_unit_test(fr_encoding),
-        cmocka_unit_test(fr_batch_inverse),
-        cmocka_unit_test(scalar_split_and_recode),
+        cmocka_unit_test(fp_vs_bignum),     cmocka_unit_test(fp_encoding_bounds),
+        cmocka_unit_test(fp2_vs_bignum),    cmocka_unit_test(fp12_identities),
+        cmocka_unit_test(fr_vs_bignum),     cmocka_unit_test(fr_encoding),
+        cmocka_unit_test(fr_batch_inverse), cmocka_unit_test(scalar_split_and_recode),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

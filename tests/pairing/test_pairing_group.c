@@ -310,7 +310,7 @@ static void subgroup_checks_agree_with_order(void **state)
             mul_by_bytes(g, t, p, r, sizeof r);
             assert_int_equal(g->in_subgroup(p), g->is_identity(t));
             assert_false(g->in_subgroup(p)); /* the cofactors are large: never hit by chance */
-            g->to_bytes(enc, p); /* decoding refuses it */
+            g->to_bytes(enc, p);             /* decoding refuses it */
             assert_int_equal(g->from_bytes(back, enc), BLS_ERR_NOT_IN_SUBGROUP);
         }
         rand_point(g, p);

@@ -195,10 +195,8 @@ static void gt_encoding(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(bilinearity),
-        cmocka_unit_test(degenerate_and_order),
-        cmocka_unit_test(multi_pairing),
-        cmocka_unit_test(gt_exp_matches_square_and_multiply),
+        cmocka_unit_test(bilinearity),   cmocka_unit_test(degenerate_and_order),
+        cmocka_unit_test(multi_pairing), cmocka_unit_test(gt_exp_matches_square_and_multiply),
         cmocka_unit_test(gt_encoding),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -57,9 +57,11 @@ static void rfc_expand_message_xmd(void **state)
 {
     size_t i, j;
     json_t *set, *t;
-    json_array_foreach(tu_array(rfc, "expand_message_xmd"), i, set) {
+    json_array_foreach(tu_array(rfc, "expand_message_xmd"), i, set)
+    {
         const char *dst = tu_str(set, "dst");
-        json_array_foreach(tu_array(set, "tests"), j, t) {
+        json_array_foreach(tu_array(set, "tests"), j, t)
+        {
             const char *msg = tu_str(t, "msg");
             size_t len = (size_t)json_integer_value(json_object_get(t, "len_in_bytes"));
             uint8_t out[128];
@@ -79,7 +81,8 @@ static void rfc_hash_to_curve_g1(void **state)
     json_t *suite = json_object_get(rfc, "g1"), *t;
     const char *dst = tu_str(suite, "dst");
     size_t i;
-    json_array_foreach(tu_array(suite, "tests"), i, t) {
+    json_array_foreach(tu_array(suite, "tests"), i, t)
+    {
         const char *msg = tu_str(t, "msg");
         bls_fp u[2];
         bls_hash_to_fp(u, 2, msg, strlen(msg), dst, strlen(dst)); /* hash_to_field */
@@ -99,7 +102,8 @@ static void rfc_hash_to_curve_g2(void **state)
     json_t *suite = json_object_get(rfc, "g2"), *t;
     const char *dst = tu_str(suite, "dst");
     size_t i;
-    json_array_foreach(tu_array(suite, "tests"), i, t) {
+    json_array_foreach(tu_array(suite, "tests"), i, t)
+    {
         const char *msg = tu_str(t, "msg");
         bls_g2 p;
         bls_g2_affine a;
@@ -116,7 +120,8 @@ static void noble_scalar_multiplication(void **state)
 {
     json_t *t;
     size_t i;
-    json_array_foreach(tu_array(noble, "mul"), i, t) {
+    json_array_foreach(tu_array(noble, "mul"), i, t)
+    {
         bls_fr k;
         bls_g1 p, d;
         bls_g2 q, e;
@@ -145,7 +150,8 @@ static void noble_addition(void **state)
 {
     json_t *t;
     size_t i;
-    json_array_foreach(tu_array(noble, "add"), i, t) {
+    json_array_foreach(tu_array(noble, "add"), i, t)
+    {
         bls_fr a, b;
         bls_g1 p, q;
         bls_g2 r, s;
@@ -170,7 +176,8 @@ static void noble_pairings_and_gt(void **state)
     json_t *t;
     size_t i;
     uint8_t enc[BLS_GT_BYTES];
-    json_array_foreach(tu_array(noble, "pairing"), i, t) {
+    json_array_foreach(tu_array(noble, "pairing"), i, t)
+    {
         bls_fr a, b;
         bls_g1 p;
         bls_g2 q;
@@ -191,7 +198,8 @@ static void noble_pairings_and_gt(void **state)
     bls_g1_generator(&g);
     bls_g2_generator(&h);
     bls_pairing(&e, &g, &h);
-    json_array_foreach(tu_array(noble, "gt_exp"), i, t) {
+    json_array_foreach(tu_array(noble, "gt_exp"), i, t)
+    {
         bls_fr k;
         bls_gt x;
         tu_fr_hex(&k, tu_str(t, "k"));
@@ -231,7 +239,8 @@ static void noble_hashes(void **state)
     const char *dst = tu_str(noble, "dst");
     json_t *t;
     size_t i;
-    json_array_foreach(tu_array(noble, "hashes"), i, t) {
+    json_array_foreach(tu_array(noble, "hashes"), i, t)
+    {
         const char *mhex = tu_str(t, "msg");
         size_t len = strlen(mhex) / 2;
         uint8_t msg[64], b1[BLS_G1_BYTES], b2[BLS_G2_BYTES], xmd[100], frb[32];

@@ -80,40 +80,106 @@ void tu_naive_mul(const struct tu_group *g, void *out, const void *p, const bls_
 }
 
 /* void-pointer wrappers over one group's functions */
-#define TU_GROUP(G, PT, TABLE, BYTES)                                                            \
-    static void G##_identity(void *o) { bls_##G##_identity(o); }                                 \
-    static void G##_generator(void *o) { bls_##G##_generator(o); }                               \
-    static void G##_add(void *o, const void *a, const void *b) { bls_##G##_add(o, a, b); }       \
-    static void G##_sub(void *o, const void *a, const void *b) { bls_##G##_sub(o, a, b); }       \
-    static void G##_dbl(void *o, const void *a) { bls_##G##_dbl(o, a); }                         \
-    static void G##_neg(void *o, const void *a) { bls_##G##_neg(o, a); }                         \
-    static bool G##_eq(const void *a, const void *b) { return bls_##G##_eq(a, b); }              \
-    static bool G##_is_identity(const void *a) { return bls_##G##_is_identity(a); }              \
-    static bool G##_on_curve(const void *a) { return bls_##G##_on_curve(a); }                    \
-    static bool G##_in_subgroup(const void *a) { return bls_##G##_in_subgroup(a); }              \
-    static void G##_mul(void *o, const void *p, const bls_fr *k) { bls_##G##_mul(o, p, k); }     \
-    static void G##_mul_gen(void *o, const bls_fr *k) { bls_##G##_mul_gen(o, k); }               \
-    static void *G##_table_new(const void *b) { return bls_##G##_table_new(b); }                 \
-    static void G##_table_mul(void *o, const void *t, const bls_fr *k)                           \
-    {                                                                                            \
-        bls_##G##_table_mul(o, t, k);                                                            \
-    }                                                                                            \
-    static void G##_table_free(void *t) { bls_##G##_table_free(t); }                             \
-    static int G##_msm(void *o, const void *p, const bls_fr *k, size_t n)                        \
-    {                                                                                            \
-        return bls_##G##_msm(o, p, k, n);                                                        \
-    }                                                                                            \
-    static void G##_hash(void *o, const void *m, size_t l, const void *d, size_t dl)             \
-    {                                                                                            \
-        bls_##G##_hash(o, m, l, d, dl);                                                          \
-    }                                                                                            \
-    static void G##_to_bytes(uint8_t *o, const void *a) { bls_##G##_to_bytes(o, a); }            \
-    static int G##_from_bytes(void *o, const uint8_t *in) { return bls_##G##_from_bytes(o, in); } \
-    const struct tu_group tu_##G = {                                                             \
-        #G, sizeof(PT), BYTES, G##_identity, G##_generator, G##_add, G##_sub, G##_dbl, G##_neg,  \
-        G##_eq, G##_is_identity, G##_on_curve, G##_in_subgroup, G##_mul, G##_mul_gen,            \
-        G##_table_new, G##_table_mul, G##_table_free, G##_msm, G##_hash, G##_to_bytes,           \
-        G##_from_bytes,                                                                          \
+#define TU_GROUP(G, PT, TABLE, BYTES)                                                              \
+    static void G##_identity(void *o)                                                              \
+    {                                                                                              \
+        bls_##G##_identity(o);                                                                     \
+    }                                                                                              \
+    static void G##_generator(void *o)                                                             \
+    {                                                                                              \
+        bls_##G##_generator(o);                                                                    \
+    }                                                                                              \
+    static void G##_add(void *o, const void *a, const void *b)                                     \
+    {                                                                                              \
+        bls_##G##_add(o, a, b);                                                                    \
+    }                                                                                              \
+    static void G##_sub(void *o, const void *a, const void *b)                                     \
+    {                                                                                              \
+        bls_##G##_sub(o, a, b);                                                                    \
+    }                                                                                              \
+    static void G##_dbl(void *o, const void *a)                                                    \
+    {                                                                                              \
+        bls_##G##_dbl(o, a);                                                                       \
+    }                                                                                              \
+    static void G##_neg(void *o, const void *a)                                                    \
+    {                                                                                              \
+        bls_##G##_neg(o, a);                                                                       \
+    }                                                                                              \
+    static bool G##_eq(const void *a, const void *b)                                               \
+    {                                                                                              \
+        return bls_##G##_eq(a, b);                                                                 \
+    }                                                                                              \
+    static bool G##_is_identity(const void *a)                                                     \
+    {                                                                                              \
+        return bls_##G##_is_identity(a);                                                           \
+    }                                                                                              \
+    static bool G##_on_curve(const void *a)                                                        \
+    {                                                                                              \
+        return bls_##G##_on_curve(a);                                                              \
+    }                                                                                              \
+    static bool G##_in_subgroup(const void *a)                                                     \
+    {                                                                                              \
+        return bls_##G##_in_subgroup(a);                                                           \
+    }                                                                                              \
+    static void G##_mul(void *o, const void *p, const bls_fr *k)                                   \
+    {                                                                                              \
+        bls_##G##_mul(o, p, k);                                                                    \
+    }                                                                                              \
+    static void G##_mul_gen(void *o, const bls_fr *k)                                              \
+    {                                                                                              \
+        bls_##G##_mul_gen(o, k);                                                                   \
+    }                                                                                              \
+    static void *G##_table_new(const void *b)                                                      \
+    {                                                                                              \
+        return bls_##G##_table_new(b);                                                             \
+    }                                                                                              \
+    static void G##_table_mul(void *o, const void *t, const bls_fr *k)                             \
+    {                                                                                              \
+        bls_##G##_table_mul(o, t, k);                                                              \
+    }                                                                                              \
+    static void G##_table_free(void *t)                                                            \
+    {                                                                                              \
+        bls_##G##_table_free(t);                                                                   \
+    }                                                                                              \
+    static int G##_msm(void *o, const void *p, const bls_fr *k, size_t n)                          \
+    {                                                                                              \
+        return bls_##G##_msm(o, p, k, n);                                                          \
+    }                                                                                              \
+    static void G##_hash(void *o, const void *m, size_t l, const void *d, size_t dl)               \
+    {                                                                                              \
+        bls_##G##_hash(o, m, l, d, dl);                                                            \
+    }                                                                                              \
+    static void G##_to_bytes(uint8_t *o, const void *a)                                            \
+    {                                                                                              \
+        bls_##G##_to_bytes(o, a);                                                                  \
+    }                                                                                              \
+    static int G##_from_bytes(void *o, const uint8_t *in)                                          \
+    {                                                                                              \
+        return bls_##G##_from_bytes(o, in);                                                        \
+    }                                                                                              \
+    const struct tu_group tu_##G = {                                                               \
+        #G,                                                                                        \
+        sizeof(PT),                                                                                \
+        BYTES,                                                                                     \
+        G##_identity,                                                                              \
+        G##_generator,                                                                             \
+        G##_add,                                                                                   \
+        G##_sub,                                                                                   \
+        G##_dbl,                                                                                   \
+        G##_neg,                                                                                   \
+        G##_eq,                                                                                    \
+        G##_is_identity,                                                                           \
+        G##_on_curve,                                                                              \
+        G##_in_subgroup,                                                                           \
+        G##_mul,                                                                                   \
+        G##_mul_gen,                                                                               \
+        G##_table_new,                                                                             \
+        G##_table_mul,                                                                             \
+        G##_table_free,                                                                            \
+        G##_msm,                                                                                   \
+        G##_hash,                                                                                  \
+        G##_to_bytes,                                                                              \
+        G##_from_bytes,                                                                            \
     };
 
 TU_GROUP(g1, bls_g1, bls_g1_table, BLS_G1_BYTES)

@@ -96,16 +96,18 @@ static void parser_errors(void **state)
                 "f:1:3: expected an operator (= != < <= > >= exists prefix), found '~'");
     parse_error("x = 1.", true, "f:1:7: expected digits after the decimal point, found none");
     parse_error("x = 1e", true, "f:1:7: expected exponent digits, found none");
-    parse_error("x = 12ab", true, "f:1:7: expected a separator after the number, found more "
-                                  "characters");
+    parse_error("x = 12ab", true,
+                "f:1:7: expected a separator after the number, found more "
+                "characters");
     parse_error("x = \"a\\nb\"", true,
                 "f:1:7: expected \\\" or \\\\ (the only escapes), found another backslash "
                 "sequence");
     parse_error("x = 99999999999999999999", true,
                 "f:1:5: expected a 64-bit integer, found one out of range");
     parse_error("x = 1e999", true, "f:1:5: expected a finite decimal, found one out of range");
-    parse_error("x = \"\xff\"", true, "f:1:5: expected a UTF-8 string, found invalid UTF-8 or a "
-                                      "NUL byte");
+    parse_error("x = \"\xff\"", true,
+                "f:1:5: expected a UTF-8 string, found invalid UTF-8 or a "
+                "NUL byte");
     parse_error("", true, "f:1:1: expected an attribute name, found end of line");
     parse_error("x = 1 and", true, "f:1:10: expected an attribute name, found end of line");
     parse_error("a = 1, a = 2", false,

@@ -69,8 +69,11 @@ static void numeric_workload(void **state)
 
 static void stock_workload(void **state)
 {
-    const struct scbr_aspe_attr schema[] = {
-        {"symbol", 1}, {"open", 100}, {"high", 100}, {"low", 100}, {"volume", 0.01}};
+    const struct scbr_aspe_attr schema[] = {{"symbol", 1},
+                                            {"open", 100},
+                                            {"high", 100},
+                                            {"low", 100},
+                                            {"volume", 0.01}};
     against_naive(SCBR_WORKLOAD_STOCK_NUMERIC, schema, 5, 1000, 600, 3);
 }
 
@@ -100,9 +103,10 @@ static void grid_edges(void **state)
     scbr_aspe_key *k = scbr_aspe_keygen(schema, 2, &err);
     scbr_aspe_index *ai = scbr_aspe_index_create(scbr_aspe_dim(k));
     scbr_index *naive = scbr_index_create(SCBR_INDEX_NAIVE, NULL);
-    const char *subs[] = {"x >= 65535",      "x > 65535",        "x <= -65536",   "x < 65535.5",
-                          "x = 65535.5",     "x = -65536 and y exists", "y >= 1.005",
-                          "y < 655.35",      "y = 0.01",         "x > -0.5 and x < 0.5"};
+    const char *subs[] = {"x >= 65535",          "x > 65535",   "x <= -65536",
+                          "x < 65535.5",         "x = 65535.5", "x = -65536 and y exists",
+                          "y >= 1.005",          "y < 655.35",  "y = 0.01",
+                          "x > -0.5 and x < 0.5"};
     size_t ns = sizeof subs / sizeof subs[0];
     for (size_t i = 0; i < ns; i++) {
         struct scbr_sub *s = sub(subs[i]);
@@ -111,7 +115,7 @@ static void grid_edges(void **state)
         scbr_sub_free(s);
     }
     const char *pubs[] = {"x = 65535, y = 655.35", "x = 65536, y = 1.01", "x = -65536, y = 0.01",
-                          "x = 0, y = 1.00",       "x = 65534, y = -655.36"};
+                          "x = 0, y = 1.00", "x = 65534, y = -655.36"};
     for (size_t i = 0; i < sizeof pubs / sizeof pubs[0]; i++) {
         struct scbr_pub *p = pub(pubs[i]);
         double *ct = scbr_aspe_encrypt_pub(k, p, &err);

@@ -123,8 +123,8 @@ static void check_coverage(const struct workload *w)
                     fail_msg("no test of op %d on a type-%d value against have %d", op, t, h);
                 bool both = op == SCBR_EXISTS ? false : comparable((enum scbr_type)t, h);
                 if (both && (!c->held || !c->failed))
-                    fail_msg("op %d, type %d vs have %d: held %zu, failed %zu", op, t, h,
-                             c->held, c->failed);
+                    fail_msg("op %d, type %d vs have %d: held %zu, failed %zu", op, t, h, c->held,
+                             c->failed);
                 if (!both && op != SCBR_EXISTS && c->held)
                     fail_msg("op %d held on incomparable types %d vs %d", op, t, h);
                 if (op == SCBR_EXISTS && (h == HAVE_MISSING ? c->held != 0 : c->failed != 0))
@@ -158,8 +158,8 @@ static void differential(enum scbr_workload kind, size_t nsubs, size_t npubs, ui
     build_all(idx, &w.subs);
     size_t total = compare_all(idx, 3, &w.pubs, nsubs);
     static const char *const names[] = {"stock", "random", "numeric"};
-    print_message("%s: %zu subs x %zu pubs = %zu pairs, %zu matches\n", names[kind], nsubs,
-                  npubs, nsubs * npubs, total);
+    print_message("%s: %zu subs x %zu pubs = %zu pairs, %zu matches\n", names[kind], nsubs, npubs,
+                  nsubs * npubs, total);
     assert_true(total > 0);
     if (kind == SCBR_WORKLOAD_RANDOM)
         check_coverage(&w);
@@ -232,8 +232,8 @@ static void poset_regressions(void **state)
     /* Bug 1: {x = 5} judged equivalent to {x >= 5, x <= 10}: x = 7 missed the range. */
     char *pubs = grid_pubs("");
     const uint32_t rm1[] = {0, 2};
-    scenario("x = 5\nx >= 5 and x <= 10\nx >= 5 and x <= 5\nx = 5.0\nx > 4.5 and x < 5.5\n",
-             pubs, rm1, 2);
+    scenario("x = 5\nx >= 5 and x <= 10\nx >= 5 and x <= 5\nx = 5.0\nx > 4.5 and x < 5.5\n", pubs,
+             rm1, 2);
     free(pubs);
 
     /* Bug 2: the equivalent node sits below several covering nodes, not the first child; every
@@ -264,11 +264,27 @@ static void poset_regressions(void **state)
  * multibyte strings; random subscriptions of 1-3 predicates over two attributes. */
 static void edge_values(void **state)
 {
-    static const char *const values[] = {
-        "0", "-0.0", "0.0", "1", "1.0", "1.5", "-1", "9007199254740992", "9007199254740993",
-        "9007199254740992.0", "9007199254740994.0", "9223372036854775807",
-        "-9223372036854775808", "9.3e18", "-9.3e18", "9.223372036854775807e18", "1e-300",
-        "\"\"", "\"a\"", "\"\xc3\xa9\"", "\"\\\\\""};
+    static const char *const values[] = {"0",
+                                         "-0.0",
+                                         "0.0",
+                                         "1",
+                                         "1.0",
+                                         "1.5",
+                                         "-1",
+                                         "9007199254740992",
+                                         "9007199254740993",
+                                         "9007199254740992.0",
+                                         "9007199254740994.0",
+                                         "9223372036854775807",
+                                         "-9223372036854775808",
+                                         "9.3e18",
+                                         "-9.3e18",
+                                         "9.223372036854775807e18",
+                                         "1e-300",
+                                         "\"\"",
+                                         "\"a\"",
+                                         "\"\xc3\xa9\"",
+                                         "\"\\\\\""};
     static const char *const ops[] = {"=", "!=", "<", "<=", ">", ">=", "prefix", "exists"};
     const size_t nv = sizeof values / sizeof *values, nsubs = 600, npubs = 300;
     char *subs = malloc(nsubs * 200), *pubs = malloc(npubs * 100);

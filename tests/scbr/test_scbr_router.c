@@ -10,11 +10,11 @@
 #include <cloister/tee_trust.h>
 
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -40,8 +40,7 @@ static char home[4096], image[4200], sig[4300];
 static uint8_t sk[SCBR_SK_LEN];
 
 /* state: a directory name under home, or NULL; listen: "tcp://127.0.0.1:*" or an endpoint. */
-static void router_start(struct router *t, const char *state, const char *listen,
-                         unsigned idle_ms)
+static void router_start(struct router *t, const char *state, const char *listen, unsigned idle_ms)
 {
     char dir[4400];
     memset(t, 0, sizeof *t);
@@ -218,8 +217,7 @@ static void test_end_to_end(void **state)
     struct scbr_sub_list subs;
     struct scbr_pub_list pubs;
     struct cloister_err err;
-    assert_int_equal(scbr_gen(SCBR_WORKLOAD_RANDOM, NSUBS, NPUBS, 42, &st, &sl, &pt, &pl, &err),
-                     0);
+    assert_int_equal(scbr_gen(SCBR_WORKLOAD_RANDOM, NSUBS, NPUBS, 42, &st, &sl, &pt, &pl, &err), 0);
     assert_int_equal(scbr_parse_subs(st, sl, "subs", &subs, &err), 0);
     assert_int_equal(scbr_parse_pubs(pt, pl, "pubs", &pubs, &err), 0);
     struct router t;
@@ -230,8 +228,7 @@ static void test_end_to_end(void **state)
         c[k] = client(&t);
     for (size_t i = 0; i < subs.n; i++) {
         uint32_t id;
-        assert_int_equal(scbr_client_subscribe(c[i % NCLIENTS], subs.v[i], &id, WAIT_MS, &err),
-                         0);
+        assert_int_equal(scbr_client_subscribe(c[i % NCLIENTS], subs.v[i], &id, WAIT_MS, &err), 0);
     }
     size_t total = 0;
     for (size_t j = 0; j < pubs.n; j++) {
@@ -259,9 +256,8 @@ static void test_end_to_end(void **state)
     assert_int_equal(s.enclave.published, NPUBS);
     assert_int_equal(s.host.delivered, total);
     assert_int_equal(s.enclave.subscriptions, NSUBS);
-    assert_int_equal(s.enclave.refused_tampered + s.enclave.refused_replayed +
-                         s.enclave.refused_truncated,
-                     0);
+    assert_int_equal(
+        s.enclave.refused_tampered + s.enclave.refused_replayed + s.enclave.refused_truncated, 0);
     for (int k = 0; k < NCLIENTS; k++)
         scbr_client_close(c[k]);
     scbr_client_close(pub);
@@ -310,7 +306,7 @@ static void test_refusals(void **state)
     struct cloister_err err;
     assert_int_equal(scbr_client_send_raw(pub, copy, len, &err), 0);   /* replayed */
     assert_int_equal(scbr_client_send_raw(other, copy, len, &err), 0); /* another sender */
-    n = rewrap(copy, len, bad, sizeof bad, 0, 3);                         /* tag altered */
+    n = rewrap(copy, len, bad, sizeof bad, 0, 3);                      /* tag altered */
     assert_int_equal(scbr_client_send_raw(pub, bad, n, &err), 0);
     n = rewrap(copy, len, bad, sizeof bad, 0, 30); /* ciphertext altered */
     assert_int_equal(scbr_client_send_raw(pub, bad, n, &err), 0);
@@ -406,8 +402,8 @@ static void wait_subscriptions(const struct router *t, uint64_t want, scbr_clien
         struct timespec ts = {0, 50 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
-    fail_msg("still %llu subscriptions, expected %llu",
-             (unsigned long long)s.enclave.subscriptions, (unsigned long long)want);
+    fail_msg("still %llu subscriptions, expected %llu", (unsigned long long)s.enclave.subscriptions,
+             (unsigned long long)want);
 }
 
 static void test_unsubscribe_disconnect(void **state)
@@ -435,7 +431,7 @@ static void test_unsubscribe_disconnect(void **state)
     expect_payload(b, "three");
     expect_nothing(a);
 
-    scbr_client_close(b);        /* bye: its subscription goes at once */
+    scbr_client_close(b);         /* bye: its subscription goes at once */
     wait_subscriptions(&t, 2, a); /* a1 and quiet's */
     wait_subscriptions(&t, 1, a); /* quiet was silent past the timeout; a kept talking */
     struct scbr_router_stats s;
@@ -549,10 +545,13 @@ static int setup(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_keys), cmocka_unit_test(test_provisioning),
-        cmocka_unit_test(test_end_to_end), cmocka_unit_test(test_refusals),
-        cmocka_unit_test(test_payload_end_to_end), cmocka_unit_test(test_unsubscribe_disconnect),
-        cmocka_unit_test(test_enclave_crash), cmocka_unit_test(test_restart)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_keys),
+                                       cmocka_unit_test(test_provisioning),
+                                       cmocka_unit_test(test_end_to_end),
+                                       cmocka_unit_test(test_refusals),
+                                       cmocka_unit_test(test_payload_end_to_end),
+                                       cmocka_unit_test(test_unsubscribe_disconnect),
+                                       cmocka_unit_test(test_enclave_crash),
+                                       cmocka_unit_test(test_restart)};
     return cmocka_run_group_tests(tests, setup, NULL);
 }

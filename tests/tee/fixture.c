@@ -59,8 +59,7 @@ void fixture_sign(struct fixture *f, const char *name, const char *tag, uint16_t
     sign_with(f, seeds[nseeds++], tag, product_id, svn);
 }
 
-void fixture_resign(struct fixture *f, const struct fixture *other, const char *tag,
-                    uint16_t svn)
+void fixture_resign(struct fixture *f, const struct fixture *other, const char *tag, uint16_t svn)
 {
     for (int i = 0; i < nseeds; i++) {
         uint8_t pk[32], mrsigner[32];

@@ -22,8 +22,7 @@ void fixture_sign(struct fixture *f, const char *name, const char *tag, uint16_t
                   uint16_t svn);
 /* The same image signed again by the same signer as other (another config, so another
  * MRENCLAVE but the same MRSIGNER). */
-void fixture_resign(struct fixture *f, const struct fixture *other, const char *tag,
-                    uint16_t svn);
+void fixture_resign(struct fixture *f, const struct fixture *other, const char *tag, uint16_t svn);
 /* Options for the fixture's image, the test enclave's code for sim, a store of its own. */
 void fixture_options(const struct fixture *f, struct tee_options *o, enum tee_backend b);
 /* tee_create that fails the test with its error message when it fails. */

@@ -26,8 +26,7 @@ static int test_on_start(struct tee_env *env)
     return CLOISTER_OK;
 }
 
-static int ecall_echo(struct tee_env *env, const uint8_t *in, size_t inlen,
-                      struct wire_writer *out)
+static int ecall_echo(struct tee_env *env, const uint8_t *in, size_t inlen, struct wire_writer *out)
 {
     wire_put_raw(out, in, inlen);
     return CLOISTER_OK;
@@ -83,8 +82,7 @@ static int ecall_ocall_echo(struct tee_env *env, const uint8_t *in, size_t inlen
     return rc;
 }
 
-static int ecall_big(struct tee_env *env, const uint8_t *in, size_t inlen,
-                     struct wire_writer *out)
+static int ecall_big(struct tee_env *env, const uint8_t *in, size_t inlen, struct wire_writer *out)
 {
     if (inlen != 4)
         return tee_fail(env, CLOISTER_E_INVALID, "big: expected a u32");
@@ -97,8 +95,7 @@ static int ecall_big(struct tee_env *env, const uint8_t *in, size_t inlen,
     return CLOISTER_OK;
 }
 
-static int ecall_fail(struct tee_env *env, const uint8_t *in, size_t inlen,
-                      struct wire_writer *out)
+static int ecall_fail(struct tee_env *env, const uint8_t *in, size_t inlen, struct wire_writer *out)
 {
     return tee_fail(env, CLOISTER_E_FAILED, "as asked");
 }
@@ -147,8 +144,7 @@ static void spin_forever(void)
         __asm__ volatile("" ::: "memory");
 }
 
-static int ecall_loop(struct tee_env *env, const uint8_t *in, size_t inlen,
-                      struct wire_writer *out)
+static int ecall_loop(struct tee_env *env, const uint8_t *in, size_t inlen, struct wire_writer *out)
 {
     spin_forever();
     return CLOISTER_OK;
@@ -188,20 +184,20 @@ static int ecall_marker(struct tee_env *env, const uint8_t *in, size_t inlen,
     return CLOISTER_OK;
 }
 
-#define TEST_ECALLS(X)                                                                         \
-    X(TEST_ECALL_ECHO, echo)                                                                   \
-    X(TEST_ECALL_COUNT, count)                                                                 \
-    X(TEST_ECALL_SEAL_ROUNDTRIP, seal_roundtrip)                                               \
-    X(TEST_ECALL_OCALL_ECHO, ocall_echo)                                                       \
-    X(TEST_ECALL_BIG, big)                                                                     \
-    X(TEST_ECALL_FAIL, fail)                                                                   \
-    X(TEST_ECALL_STARTED, started)                                                             \
-    X(TEST_ECALL_TRY_OPEN, try_open)                                                           \
-    X(TEST_ECALL_TRY_FORK, try_fork)                                                           \
-    X(TEST_ECALL_TRY_EXEC, try_exec)                                                           \
-    X(TEST_ECALL_CRASH, crash)                                                                 \
-    X(TEST_ECALL_LOOP, loop)                                                                   \
-    X(TEST_ECALL_SCRIBBLE, scribble)                                                           \
+#define TEST_ECALLS(X)                                                                             \
+    X(TEST_ECALL_ECHO, echo)                                                                       \
+    X(TEST_ECALL_COUNT, count)                                                                     \
+    X(TEST_ECALL_SEAL_ROUNDTRIP, seal_roundtrip)                                                   \
+    X(TEST_ECALL_OCALL_ECHO, ocall_echo)                                                           \
+    X(TEST_ECALL_BIG, big)                                                                         \
+    X(TEST_ECALL_FAIL, fail)                                                                       \
+    X(TEST_ECALL_STARTED, started)                                                                 \
+    X(TEST_ECALL_TRY_OPEN, try_open)                                                               \
+    X(TEST_ECALL_TRY_FORK, try_fork)                                                               \
+    X(TEST_ECALL_TRY_EXEC, try_exec)                                                               \
+    X(TEST_ECALL_CRASH, crash)                                                                     \
+    X(TEST_ECALL_LOOP, loop)                                                                       \
+    X(TEST_ECALL_SCRIBBLE, scribble)                                                               \
     X(TEST_ECALL_MARKER, marker)
 
 TEE_ENCLAVE_DEFINE_WITH(test, TEST_ECALLS, .state_size = sizeof(struct test_state),

@@ -13,13 +13,13 @@ enum {
     TEST_ECALL_FAIL = 6,           /* fails with CLOISTER_E_FAILED and the message "as asked" */
     TEST_ECALL_STARTED = 7,        /* out: u8 1 when on_start ran */
     /* Misbehaviours, for the sandbox and robustness tests (proc backend only). */
-    TEST_ECALL_TRY_OPEN = 10,      /* open("/etc/hostname"); out: "opened" if it could */
-    TEST_ECALL_TRY_FORK = 11,      /* fork(); out: "forked" if it could */
-    TEST_ECALL_TRY_EXEC = 12,      /* execve("/bin/true"); out: "exec failed" if it returns */
-    TEST_ECALL_CRASH = 13,         /* writes through a NULL pointer */
-    TEST_ECALL_LOOP = 14,          /* never returns */
-    TEST_ECALL_SCRIBBLE = 15,      /* in: u8 how; corrupts its own ring slot, then loops */
-    TEST_ECALL_MARKER = 16,        /* out: u64 address of 32 marker bytes, then the bytes */
+    TEST_ECALL_TRY_OPEN = 10, /* open("/etc/hostname"); out: "opened" if it could */
+    TEST_ECALL_TRY_FORK = 11, /* fork(); out: "forked" if it could */
+    TEST_ECALL_TRY_EXEC = 12, /* execve("/bin/true"); out: "exec failed" if it returns */
+    TEST_ECALL_CRASH = 13,    /* writes through a NULL pointer */
+    TEST_ECALL_LOOP = 14,     /* never returns */
+    TEST_ECALL_SCRIBBLE = 15, /* in: u8 how; corrupts its own ring slot, then loops */
+    TEST_ECALL_MARKER = 16,   /* out: u64 address of 32 marker bytes, then the bytes */
 };
 
 enum { TEST_OCALL_ECHO = 1 };

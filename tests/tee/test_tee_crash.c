@@ -194,8 +194,8 @@ static void provision(tee_enclave *e, const char *name, const uint8_t *value, si
     struct tee_secret secret = {name, value, len};
     struct tee_claims claims;
     struct cloister_err err = {0};
-    if (tee_prov_package(v, &policy, nonce, sizeof nonce, offer, offer_len, &secret, 1,
-                         &package, &package_len, &claims, &err) != 0)
+    if (tee_prov_package(v, &policy, nonce, sizeof nonce, offer, offer_len, &secret, 1, &package,
+                         &package_len, &claims, &err) != 0)
         fail_msg("tee_prov_package: %s", err.msg);
     assert_memory_equal(claims.mrenclave, fx.id.mrenclave, 32);
     assert_int_equal(tee_ecall(e, TEE_ECALL_PROV_ACCEPT, package, package_len, &out, &outlen, NULL),
@@ -266,9 +266,9 @@ static void evidence(void **state)
     uint8_t report_data[TEE_REPORT_DATA_LEN], *ev;
     size_t evlen;
     assert_int_equal(crypto_random(report_data, sizeof report_data), 0);
-    assert_int_equal(tee_ecall(e, TEE_ECALL_EVIDENCE, report_data, sizeof report_data, &ev,
-                               &evlen, NULL),
-                     CLOISTER_OK);
+    assert_int_equal(
+        tee_ecall(e, TEE_ECALL_EVIDENCE, report_data, sizeof report_data, &ev, &evlen, NULL),
+        CLOISTER_OK);
     tee_platform *platform = tee_platform_open(fx.home, NULL);
     tee_verifier *v = tee_verifier_new_file(tee_platform_ca_path(platform), NULL);
     assert_non_null(v);
@@ -313,10 +313,10 @@ static int setup(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(crash),           cmocka_unit_test(killed_while_pending),
-        cmocka_unit_test(timeout),         cmocka_unit_test(host_dies),
-        cmocka_unit_test(scribbles),
-        cmocka_unit_test(secrets_survive), cmocka_unit_test(evidence),
+        cmocka_unit_test(crash),     cmocka_unit_test(killed_while_pending),
+        cmocka_unit_test(timeout),   cmocka_unit_test(host_dies),
+        cmocka_unit_test(scribbles), cmocka_unit_test(secrets_survive),
+        cmocka_unit_test(evidence),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

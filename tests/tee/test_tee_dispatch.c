@@ -23,8 +23,7 @@
 
 /* A small enclave of harmless ecalls (random mutations reach every number), with the test
  * enclave's numbers for echo, count and big. */
-static int ecall_echo(struct tee_env *env, const uint8_t *in, size_t inlen,
-                      struct wire_writer *out)
+static int ecall_echo(struct tee_env *env, const uint8_t *in, size_t inlen, struct wire_writer *out)
 {
     wire_put_raw(out, in, inlen);
     return CLOISTER_OK;
@@ -37,8 +36,7 @@ static int ecall_count(struct tee_env *env, const uint8_t *in, size_t inlen,
     return CLOISTER_OK;
 }
 
-static int ecall_big(struct tee_env *env, const uint8_t *in, size_t inlen,
-                     struct wire_writer *out)
+static int ecall_big(struct tee_env *env, const uint8_t *in, size_t inlen, struct wire_writer *out)
 {
     if (inlen != 4)
         return tee_fail(env, CLOISTER_E_INVALID, "big: expected a u32");
@@ -48,16 +46,16 @@ static int ecall_big(struct tee_env *env, const uint8_t *in, size_t inlen,
     return CLOISTER_OK;
 }
 
-#define DISPATCH_ECALLS(X)                                                                     \
+#define DISPATCH_ECALLS(X)                                                                         \
     X(TEST_ECALL_ECHO, echo) X(TEST_ECALL_COUNT, count) X(TEST_ECALL_BIG, big)
 TEE_ENCLAVE_DEFINE(dispatch, DISPATCH_ECALLS);
 
 struct result {
-    int status;      /* of the whole request */
+    int status; /* of the whole request */
     size_t count;
     int statuses[8];
     size_t lens[8];
-    char text[300];  /* the first error text */
+    char text[300]; /* the first error text */
 };
 
 /* Runs msg through the dispatcher and decodes the response; fails the test if the response

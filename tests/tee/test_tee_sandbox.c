@@ -354,9 +354,12 @@ static int setup(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(reported_sandbox), cmocka_unit_test(open_is_fatal),
-        cmocka_unit_test(fork_is_fatal),    cmocka_unit_test(exec_is_fatal),
-        cmocka_unit_test(memory_is_private), cmocka_unit_test(tampered_images),
+        cmocka_unit_test(reported_sandbox),
+        cmocka_unit_test(open_is_fatal),
+        cmocka_unit_test(fork_is_fatal),
+        cmocka_unit_test(exec_is_fatal),
+        cmocka_unit_test(memory_is_private),
+        cmocka_unit_test(tampered_images),
         cmocka_unit_test(gramine_files_change_nothing),
     };
     return cmocka_run_group_tests(tests, setup, NULL);

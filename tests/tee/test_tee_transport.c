@@ -90,7 +90,8 @@ static void batches(void **state)
         uint32_t *vals = calloc(n, sizeof *vals);
         for (size_t i = 0; i < n; i++) {
             vals[i] = (uint32_t)(i * 2654435761u);
-            calls[i] = (struct tee_call){.number = TEST_ECALL_ECHO, .in = &vals[i],
+            calls[i] = (struct tee_call){.number = TEST_ECALL_ECHO,
+                                         .in = &vals[i],
                                          .inlen = sizeof vals[i]};
         }
         assert_int_equal(tee_ecall_batch(e, calls, n, NULL), CLOISTER_OK);
@@ -105,8 +106,10 @@ static void batches(void **state)
     }
     /* One crossing, calls run in order, each with its own status. */
     struct tee_call mixed[] = {
-        {.number = TEST_ECALL_COUNT},       {.number = 0x777},
-        {.number = TEST_ECALL_FAIL},        {.number = TEST_ECALL_COUNT},
+        {.number = TEST_ECALL_COUNT},
+        {.number = 0x777},
+        {.number = TEST_ECALL_FAIL},
+        {.number = TEST_ECALL_COUNT},
         {.number = TEST_ECALL_ECHO, .in = "x", .inlen = 1},
     };
     struct cloister_err err;
@@ -339,9 +342,10 @@ int main(void)
     static enum tee_backend sim = TEE_BACKEND_SIM, proc = TEE_BACKEND_PROC;
 #define BOTH(fn) cmocka_unit_test_prestate(fn, &sim), cmocka_unit_test_prestate(fn, &proc)
     const struct CMUnitTest tests[] = {
-        BOTH(echo_sizes), BOTH(batches),        BOTH(refusals),       BOTH(ocalls_and_state),
-        BOTH(counters),   BOTH(concurrent),     BOTH(blocking_waits),
-        cmocka_unit_test_prestate(differential, &sim),
+        BOTH(echo_sizes),     BOTH(batches),
+        BOTH(refusals),       BOTH(ocalls_and_state),
+        BOTH(counters),       BOTH(concurrent),
+        BOTH(blocking_waits), cmocka_unit_test_prestate(differential, &sim),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

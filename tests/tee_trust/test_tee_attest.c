@@ -332,9 +332,12 @@ static void trusted_ca_checks(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(local_reports),     cmocka_unit_test(evidence_layout_and_claims),
-        cmocka_unit_test(tampered_evidence_refused), cmocka_unit_test(policies),
-        cmocka_unit_test(formats),           cmocka_unit_test(trusted_ca_checks),
+        cmocka_unit_test(local_reports),
+        cmocka_unit_test(evidence_layout_and_claims),
+        cmocka_unit_test(tampered_evidence_refused),
+        cmocka_unit_test(policies),
+        cmocka_unit_test(formats),
+        cmocka_unit_test(trusted_ca_checks),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -90,8 +90,8 @@ static void keygen_sign_info(void **state)
     json_error_t jerr;
     json_t *j = json_loads(out_text, 0, &jerr);
     assert_non_null(j);
-    const char *mre =
-        json_string_value(json_object_get(json_object_get(j, "identity"), "mrenclave"));
+    const char *mre = json_string_value(
+        json_object_get(json_object_get(j, "identity"), "mrenclave"));
     assert_non_null(mre);
     /* Oracle: the library's measurement of the same bytes and config. */
     size_t len;

@@ -157,11 +157,11 @@ static void fixture_ecalls_and_refusals(void **state)
 
 static void refusal_list(void **state)
 {
-    const char *yes[] = {"execve", "execl", "execvpe", "fexecve", "system", "popen", "dlopen",
-                         "dlmopen", "fork", "vfork", "clone", "clone3", "posix_spawn",
-                         "posix_spawnp", "execve@GLIBC_2.2.5"};
-    const char *no[] = {"printf", "open", "systemd_x", "dlsym", "forkpty_", "pclose", "mmap",
-                        "clone_x"};
+    const char *yes[] = {"execve", "execl",  "execvpe",     "fexecve",      "system",
+                         "popen",  "dlopen", "dlmopen",     "fork",         "vfork",
+                         "clone",  "clone3", "posix_spawn", "posix_spawnp", "execve@GLIBC_2.2.5"};
+    const char *no[] = {"printf",   "open",   "systemd_x", "dlsym",
+                        "forkpty_", "pclose", "mmap",      "clone_x"};
     for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++)
         assert_true(tee_audit_is_refused_symbol(yes[i]));
     for (size_t i = 0; i < sizeof no / sizeof no[0]; i++)
@@ -220,18 +220,54 @@ static void expect_corruption(corrupt_fn fn, const char *want)
     free(im.data);
 }
 
-static void c_class(struct image *im) { im->data[EI_CLASS] = ELFCLASS32; }
-static void c_endian(struct image *im) { im->data[EI_DATA] = ELFDATA2MSB; }
-static void c_magic(struct image *im) { im->data[1] = 'X'; }
-static void c_type(struct image *im) { ehdr(im)->e_type = ET_REL; }
-static void c_shoff(struct image *im) { ehdr(im)->e_shoff = im->len - 10; }
-static void c_shoff_huge(struct image *im) { ehdr(im)->e_shoff = UINT64_MAX - 8; }
-static void c_shnum(struct image *im) { ehdr(im)->e_shnum = 0xfff0; }
-static void c_shentsize(struct image *im) { ehdr(im)->e_shentsize = 40; }
-static void c_phnum(struct image *im) { ehdr(im)->e_phnum = 0xfff0; }
-static void c_shstrndx(struct image *im) { ehdr(im)->e_shstrndx = ehdr(im)->e_shnum + 3; }
-static void c_no_sections(struct image *im) { ehdr(im)->e_shoff = 0; }
-static void c_name(struct image *im) { shdr(im, 1)->sh_name = 0x7fffffff; }
+static void c_class(struct image *im)
+{
+    im->data[EI_CLASS] = ELFCLASS32;
+}
+static void c_endian(struct image *im)
+{
+    im->data[EI_DATA] = ELFDATA2MSB;
+}
+static void c_magic(struct image *im)
+{
+    im->data[1] = 'X';
+}
+static void c_type(struct image *im)
+{
+    ehdr(im)->e_type = ET_REL;
+}
+static void c_shoff(struct image *im)
+{
+    ehdr(im)->e_shoff = im->len - 10;
+}
+static void c_shoff_huge(struct image *im)
+{
+    ehdr(im)->e_shoff = UINT64_MAX - 8;
+}
+static void c_shnum(struct image *im)
+{
+    ehdr(im)->e_shnum = 0xfff0;
+}
+static void c_shentsize(struct image *im)
+{
+    ehdr(im)->e_shentsize = 40;
+}
+static void c_phnum(struct image *im)
+{
+    ehdr(im)->e_phnum = 0xfff0;
+}
+static void c_shstrndx(struct image *im)
+{
+    ehdr(im)->e_shstrndx = ehdr(im)->e_shnum + 3;
+}
+static void c_no_sections(struct image *im)
+{
+    ehdr(im)->e_shoff = 0;
+}
+static void c_name(struct image *im)
+{
+    shdr(im, 1)->sh_name = 0x7fffffff;
+}
 static void c_dynsym_size(struct image *im)
 {
     shdr(im, find_section(im, SHT_DYNSYM))->sh_size += 5;
@@ -354,9 +390,9 @@ static void random_corruptions(void **state)
             for (int f = 0; f < flips; f++) {
                 size_t at;
                 switch (rand() % 3) {
-                case 0: at = (size_t)rand() % 64; break;                        /* ELF header */
-                case 1: at = sh_start + (size_t)rand() % sh_len; break;         /* sections */
-                default: at = (size_t)rand() % orig.len; break;                 /* anywhere */
+                case 0: at = (size_t)rand() % 64; break;                /* ELF header */
+                case 1: at = sh_start + (size_t)rand() % sh_len; break; /* sections */
+                default: at = (size_t)rand() % orig.len; break;         /* anywhere */
                 }
                 copy[at] = (uint8_t)rand();
             }
@@ -381,10 +417,8 @@ static void random_corruptions(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(real_binaries),
-        cmocka_unit_test(fixture_ecalls_and_refusals),
-        cmocka_unit_test(refusal_list),
-        cmocka_unit_test(targeted_corruptions),
+        cmocka_unit_test(real_binaries),      cmocka_unit_test(fixture_ecalls_and_refusals),
+        cmocka_unit_test(refusal_list),       cmocka_unit_test(targeted_corruptions),
         cmocka_unit_test(random_corruptions),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

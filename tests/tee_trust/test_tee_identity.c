@@ -19,7 +19,8 @@
 
 #include "helpers.h"
 
-static const char image[] = "\x7f" "ELF pretend enclave image bytes, long enough to tamper with";
+static const char image[] = "\x7f"
+                            "ELF pretend enclave image bytes, long enough to tamper with";
 
 static void config_defaults(void **state)
 {
@@ -86,7 +87,7 @@ static void config_errors_name_the_line(void **state)
 {
     expect_error("threads = 2\n\nstack = 4\n", "line 3: unknown key 'stack'");
     expect_error("svn = 1\nsecurity_version = 2\n", "line 2: 'security_version' is already set "
-                                                     "on line 1");
+                                                    "on line 1");
     expect_error("heap_size = 16 MB\n", "line 1: heap_size value '16 MB' has an unknown unit");
     expect_error("heap_size = 5000\n", "line 1: heap_size must be a multiple of 4 KiB");
     expect_error("epc_budget = 0\n", "line 1: epc_budget must be a multiple of 4 KiB");

@@ -146,9 +146,8 @@ static void round_trip_and_restart(void **state)
     o = offer(restarted, nonce, &olen);
     pkg = package(&p, nonce, o, olen, more, 2, &plen);
     uint8_t *sealed2;
-    assert_int_equal(tee_prov_accept(restarted, pkg, plen, TEE_SEAL_MRSIGNER, &sealed2,
-                                     &sealed_len, &err),
-                     0);
+    assert_int_equal(
+        tee_prov_accept(restarted, pkg, plen, TEE_SEAL_MRSIGNER, &sealed2, &sealed_len, &err), 0);
     assert_int_equal(tee_secret_count(restarted), 3);
     expect_secret(restarted, "api-token", "new", 3);
     expect_secret(restarted, "extra", "", 0);
@@ -244,8 +243,7 @@ static void enclave_refusals(void **state)
         th_refused(tee_prov_accept(s, pkg2, pl, TEE_SEAL_MRENCLAVE, &sealed, &sl, &err), &err);
         pkg2[i] ^= 2;
     }
-    assert_int_equal(tee_prov_accept(s, pkg2, pl, (enum tee_seal_policy)0, &sealed, &sl, &err),
-                     -1);
+    assert_int_equal(tee_prov_accept(s, pkg2, pl, (enum tee_seal_policy)0, &sealed, &sl, &err), -1);
     /* Failed attempts left the offer pending: the genuine package still opens. */
     assert_int_equal(tee_prov_accept(s, pkg2, pl, TEE_SEAL_MRENCLAVE, &sealed, &sl, &err), 0);
     assert_int_equal(tee_secret_count(s), 1);

@@ -98,11 +98,10 @@ static void round_trips(void **state)
     /* Too small an output buffer is refused, not overrun. */
     uint8_t small[TEE_SEAL_OVERHEAD + 3];
     size_t n;
-    assert_int_equal(tee_seal(s, TEE_SEAL_MRENCLAVE, NULL, 0, "abcd", 4, small, sizeof small, &n,
-                              NULL),
-                     CLOISTER_E_TOO_BIG);
-    assert_int_equal(tee_seal(s, (enum tee_seal_policy)3, NULL, 0, "abcd", 4, small, 100, &n,
-                              NULL),
+    assert_int_equal(
+        tee_seal(s, TEE_SEAL_MRENCLAVE, NULL, 0, "abcd", 4, small, sizeof small, &n, NULL),
+        CLOISTER_E_TOO_BIG);
+    assert_int_equal(tee_seal(s, (enum tee_seal_policy)3, NULL, 0, "abcd", 4, small, 100, &n, NULL),
                      CLOISTER_E_INVALID);
     size_t blob_len;
     uint8_t *blob = seal(s, TEE_SEAL_MRENCLAVE, NULL, "abcd", 4, &blob_len);
@@ -156,9 +155,9 @@ static void format_matches_oracle(void **state)
     uint8_t aad[59 + 4], out[sizeof msg];
     memcpy(aad, blob, 59);
     memcpy(aad + 59, "aad!", 4);
-    assert_int_equal(crypto_aead_open(CRYPTO_AES256_GCM, key, nonce, aad, sizeof aad, blob + 59,
-                                      ct_len, out),
-                     0);
+    assert_int_equal(
+        crypto_aead_open(CRYPTO_AES256_GCM, key, nonce, aad, sizeof aad, blob + 59, ct_len, out),
+        0);
     assert_memory_equal(out, msg, sizeof msg);
     crypto_wipe(sec, len);
     free(sec);
@@ -255,8 +254,9 @@ static void identities(void **state)
     assert_int_equal(unseal(b, by_signer, ls, NULL, out, &n, &err), 0);
     assert_memory_equal(out, "signer family", 13);
     assert_int_equal(unseal(newer, by_signer, ls, NULL, out, &n, &err), 0);
-    expect_unseal_error(older, by_signer, ls, NULL, "sealed at security version 3, above this "
-                                                   "enclave's 2");
+    expect_unseal_error(older, by_signer, ls, NULL,
+                        "sealed at security version 3, above this "
+                        "enclave's 2");
     expect_unseal_error(other_product, by_signer, ls, NULL, "product id 5");
     expect_unseal_error(c, by_signer, ls, NULL, "authentication failed");
     /* MRENCLAVE: no other measurement. As in SGX it does not involve the signer: the same
@@ -303,9 +303,9 @@ static void key_cache(void **state)
         for (int i = 0; i < 12; i++) {
             int back;
             struct cloister_err err;
-            assert_int_equal(tee_unseal(s, blobs[i], lens[i], NULL, 0, (uint8_t *)&back,
-                                        sizeof back, &n, &err),
-                             0);
+            assert_int_equal(
+                tee_unseal(s, blobs[i], lens[i], NULL, 0, (uint8_t *)&back, sizeof back, &n, &err),
+                0);
             assert_int_equal(back, i);
         }
     for (int i = 0; i < 12; i++) {
@@ -348,10 +348,13 @@ static void threads(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(round_trips),     cmocka_unit_test(format_matches_oracle),
+        cmocka_unit_test(round_trips),
+        cmocka_unit_test(format_matches_oracle),
         cmocka_unit_test(key_ids_and_nonces),
-        cmocka_unit_test(tampering_refused), cmocka_unit_test(identities),
-        cmocka_unit_test(key_cache),       cmocka_unit_test(threads),
+        cmocka_unit_test(tampering_refused),
+        cmocka_unit_test(identities),
+        cmocka_unit_test(key_cache),
+        cmocka_unit_test(threads),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

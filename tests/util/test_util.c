@@ -86,9 +86,7 @@ static void opt_help(void **state)
 static void opt_list_repeats(void **state)
 {
     struct opt_list list = {0};
-    const struct opt_def opts[] = {
-        {"peer", OPT_LIST, &list, "ADDR", "a peer", 0, 0, 0},
-        {0}};
+    const struct opt_def opts[] = {{"peer", OPT_LIST, &list, "ADDR", "a peer", 0, 0, 0}, {0}};
     const struct opt_cmd cmd = {"test list", "", "A repeatable option.", opts, 0, 0};
     char *argv[] = {"cmd", "--peer", "a", "--peer=b", NULL};
     int nargs;

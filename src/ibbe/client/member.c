@@ -29,8 +29,7 @@ static int read_key_file(const char *path, uint8_t **data, size_t *len, struct c
 /* Opens the HPKE message m (info IBBE_USK_INFO, AAD the identity) with the secret key file:
  * *rec (malloc'd, *reclen bytes) is the "CIUK" record inside. */
 static int open_sealed_key(const struct hpke_message *m, const char *path, const char *secret,
-                           const char *id, uint8_t **rec, size_t *reclen,
-                           struct cloister_err *err)
+                           const char *id, uint8_t **rec, size_t *reclen, struct cloister_err *err)
 {
     uint8_t sk[HPKE_SECRET_LEN], pk[HPKE_PUBLIC_LEN], *sd, *pt;
     size_t sl;
@@ -52,8 +51,8 @@ static int open_sealed_key(const struct hpke_message *m, const char *path, const
     else if (hpke_open(pt, m->aead, m->enc, sk, IBBE_USK_INFO, strlen(IBBE_USK_INFO), id,
                        strlen(id), m->ct, m->ct_len, NULL) != 0) {
         free(pt);
-        rc = cloister_errf(err, CLOISTER_E_DENIED, "%s: does not open with %s for user '%s'",
-                           path, secret, id);
+        rc = cloister_errf(err, CLOISTER_E_DENIED, "%s: does not open with %s for user '%s'", path,
+                           secret, id);
     } else {
         *rec = pt;
         *reclen = m->ct_len - HPKE_TAG_LEN;
@@ -64,8 +63,8 @@ static int open_sealed_key(const struct hpke_message *m, const char *path, const
     return rc;
 }
 
-int ibbe_client_load_key(const char *path, const char *secret, const char *id,
-                         struct ibbe_usk *usk, struct cloister_err *err)
+int ibbe_client_load_key(const char *path, const char *secret, const char *id, struct ibbe_usk *usk,
+                         struct cloister_err *err)
 {
     uint8_t *data, *rec;
     size_t len, reclen;
@@ -117,8 +116,8 @@ int ibbe_client_group_key(const char *store, const char *group, const char *id,
 }
 
 int ibbe_client_open_file(const char *store, const char *group, const char *id,
-                          const struct ibbe_usk *usk, const uint8_t *buf, size_t len,
-                          uint8_t **pt, size_t *ptlen, struct cloister_err *err)
+                          const struct ibbe_usk *usk, const uint8_t *buf, size_t len, uint8_t **pt,
+                          size_t *ptlen, struct cloister_err *err)
 {
     struct ibbe_file_header h;
     uint8_t gk[IBBE_KEY_LEN], key[IBBE_KEY_LEN];
@@ -127,8 +126,8 @@ int ibbe_client_open_file(const char *store, const char *group, const char *id,
     if (rc != CLOISTER_OK)
         return rc;
     if (strcmp(h.group, group) != 0)
-        return cloister_errf(err, CLOISTER_E_INVALID,
-                             "the file is sealed for group '%s', not '%s'", h.group, group);
+        return cloister_errf(err, CLOISTER_E_INVALID, "the file is sealed for group '%s', not '%s'",
+                             h.group, group);
     if ((rc = ibbe_client_group_key(store, group, id, usk, gk, &epoch, err)) != CLOISTER_OK)
         return rc;
     if (epoch != h.epoch)

@@ -28,8 +28,8 @@ int ibbe_usk_encode(const char *id, const struct ibbe_usk *usk, uint8_t **out, s
     return wire_writer_finish(&w, out, len);
 }
 
-int ibbe_usk_decode(char id[IBBE_ID_MAX + 1], struct ibbe_usk *usk, const uint8_t *buf,
-                    size_t len, struct cloister_err *err)
+int ibbe_usk_decode(char id[IBBE_ID_MAX + 1], struct ibbe_usk *usk, const uint8_t *buf, size_t len,
+                    struct cloister_err *err)
 {
     struct wire_reader r;
     wire_reader_init(&r, buf, len);
@@ -37,8 +37,7 @@ int ibbe_usk_decode(char id[IBBE_ID_MAX + 1], struct ibbe_usk *usk, const uint8_
     wire_get_str(&r, id, IBBE_ID_MAX + 1);
     const uint8_t *raw = wire_get_raw(&r, IBBE_USK_BYTES);
     if (wire_reader_finish(&r) != 0)
-        return cloister_errf(err, CLOISTER_E_INVALID, "user key record: %s",
-                             wire_reader_error(&r));
+        return cloister_errf(err, CLOISTER_E_INVALID, "user key record: %s", wire_reader_error(&r));
     if (!ibbe_id_valid(id))
         return cloister_errf(err, CLOISTER_E_INVALID, "user key record: invalid identity");
     if (ibbe_usk_from_bytes(usk, raw) != 0)
@@ -47,8 +46,7 @@ int ibbe_usk_decode(char id[IBBE_ID_MAX + 1], struct ibbe_usk *usk, const uint8_
     return 0;
 }
 
-int ibbe_members_parse(char *text, size_t len, char ***ids, size_t *count,
-                       struct cloister_err *err)
+int ibbe_members_parse(char *text, size_t len, char ***ids, size_t *count, struct cloister_err *err)
 {
     size_t n = 0, cap = 0, line = 0;
     char **v = NULL;
@@ -92,10 +90,9 @@ int ibbe_file_key(uint8_t key[IBBE_KEY_LEN], const uint8_t gk[IBBE_KEY_LEN],
     wire_put_raw(&info, IBBE_FILE_INFO, strlen(IBBE_FILE_INFO));
     wire_put_str(&info, h->group);
     wire_put_u64(&info, h->epoch);
-    int rc = wire_writer_ok(&info)
-                 ? crypto_hkdf(key, IBBE_KEY_LEN, h->salt, IBBE_FILE_SALT_LEN, gk, IBBE_KEY_LEN,
-                               info.buf, info.len)
-                 : -1;
+    int rc = wire_writer_ok(&info) ? crypto_hkdf(key, IBBE_KEY_LEN, h->salt, IBBE_FILE_SALT_LEN, gk,
+                                                 IBBE_KEY_LEN, info.buf, info.len)
+                                   : -1;
     wire_writer_free(&info);
     return rc;
 }
@@ -160,8 +157,8 @@ int ibbe_file_parse(struct ibbe_file_header *h, const uint8_t *buf, size_t len,
     return parse(h, buf, len, &aad_len, err);
 }
 
-int ibbe_file_open(const uint8_t key[IBBE_KEY_LEN], const uint8_t *buf, size_t len,
-                   uint8_t **pt, size_t *ptlen, struct cloister_err *err)
+int ibbe_file_open(const uint8_t key[IBBE_KEY_LEN], const uint8_t *buf, size_t len, uint8_t **pt,
+                   size_t *ptlen, struct cloister_err *err)
 {
     struct ibbe_file_header h;
     size_t aad_len;

@@ -19,8 +19,7 @@ bool ibbe_group_name_valid(const char *name)
     size_t len = name ? strnlen(name, IBBE_NAME_MAX + 1) : 0;
     if (len == 0 || len > IBBE_NAME_MAX || name[0] == '.')
         return false;
-    return strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") ==
-           len;
+    return strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") == len;
 }
 
 ibbe_group *ibbe_group_alloc(const char *name, size_t n, size_t partitions)
@@ -286,10 +285,22 @@ int ibbe_group_key(const ibbe_group *g, uint8_t gk[IBBE_KEY_LEN])
     return 0;
 }
 
-const char *ibbe_group_name(const ibbe_group *g) { return g->name; }
-uint64_t ibbe_group_epoch(const ibbe_group *g) { return g->epoch; }
-size_t ibbe_group_capacity(const ibbe_group *g) { return g->n; }
-size_t ibbe_group_partitions(const ibbe_group *g) { return g->count; }
+const char *ibbe_group_name(const ibbe_group *g)
+{
+    return g->name;
+}
+uint64_t ibbe_group_epoch(const ibbe_group *g)
+{
+    return g->epoch;
+}
+size_t ibbe_group_capacity(const ibbe_group *g)
+{
+    return g->n;
+}
+size_t ibbe_group_partitions(const ibbe_group *g)
+{
+    return g->count;
+}
 
 size_t ibbe_group_size(const ibbe_group *g)
 {
@@ -379,7 +390,6 @@ int ibbe_group_encode_partition(const ibbe_group *g, size_t part, uint8_t **out,
     return wire_writer_finish(&w, out, len);
 }
 
-
 int ibbe_group_decode_meta(ibbe_group **out, const uint8_t *buf, size_t len,
                            struct cloister_err *err)
 {
@@ -392,16 +402,13 @@ int ibbe_group_decode_meta(ibbe_group **out, const uint8_t *buf, size_t len,
     uint64_t n = wire_get_varint(&r);
     uint64_t count = wire_get_varint(&r);
     if (wire_reader_finish(&r) != 0)
-        return cloister_errf(err, CLOISTER_E_INVALID, "group record: %s",
-                             wire_reader_error(&r));
+        return cloister_errf(err, CLOISTER_E_INVALID, "group record: %s", wire_reader_error(&r));
     if (!ibbe_group_name_valid(name))
         return cloister_errf(err, CLOISTER_E_INVALID, "group record: invalid group name");
     if (n < 1 || n > IBBE_PARTITION_MAX)
-        return cloister_errf(err, CLOISTER_E_INVALID,
-                             "group record: partition size out of range");
+        return cloister_errf(err, CLOISTER_E_INVALID, "group record: partition size out of range");
     if (count < 1 || count > PARTITIONS_MAX)
-        return cloister_errf(err, CLOISTER_E_INVALID,
-                             "group record: partition count out of range");
+        return cloister_errf(err, CLOISTER_E_INVALID, "group record: partition count out of range");
     ibbe_group *g = ibbe_group_alloc(name, n, count);
     if (!g)
         return cloister_errf(err, CLOISTER_E_NO_MEMORY, "group record: out of memory");
@@ -459,8 +466,7 @@ int ibbe_group_decode_partition(ibbe_group *g, size_t part, const uint8_t *buf, 
         }
     }
     if (wire_reader_finish(&r) != 0) {
-        rc = cloister_errf(err, CLOISTER_E_INVALID, "partition record: %s",
-                           wire_reader_error(&r));
+        rc = cloister_errf(err, CLOISTER_E_INVALID, "partition record: %s", wire_reader_error(&r));
         goto fail;
     }
     p.loaded = true;
@@ -496,8 +502,9 @@ int ibbe_group_decrypt(const ibbe_pk *pk, const ibbe_group *g, const char *id,
     if (ibbe_decrypt_user(pk, &poly, &mine, usk, &p->hdr, b) != 0)
         rc = cloister_errf(err, CLOISTER_E_FAILED, "cannot decrypt the partition header");
     else if (ibbe_unwrap_key(gk, b, p->wrap, g->name, (size_t)part, g->epoch) != 0)
-        rc = cloister_errf(err, CLOISTER_E_DENIED, "group key does not open: wrong user key, "
-                                                   "or tampered or stale metadata");
+        rc = cloister_errf(err, CLOISTER_E_DENIED,
+                           "group key does not open: wrong user key, "
+                           "or tampered or stale metadata");
     if (rc == 0 && epoch)
         *epoch = g->epoch;
     crypto_wipe(b, sizeof b);

@@ -41,8 +41,7 @@ int ibbe_kdf_broadcast(uint8_t key[IBBE_KEY_LEN], const bls_gt *k)
 
 /* The AEAD key and associated data of a partition's wrapped group key. */
 static int wrap_params(uint8_t kek[IBBE_KEY_LEN], struct wire_writer *aad,
-                       const uint8_t b[IBBE_KEY_LEN], const char *name, size_t part,
-                       uint64_t epoch)
+                       const uint8_t b[IBBE_KEY_LEN], const char *name, size_t part, uint64_t epoch)
 {
     wire_writer_init(aad);
     wire_put_str(aad, IBBE_AAD_LABEL);
@@ -79,8 +78,8 @@ int ibbe_unwrap_key(uint8_t gk[IBBE_KEY_LEN], const uint8_t b[IBBE_KEY_LEN],
     int rc = -1;
     if (wrap_params(kek, &aad, b, name, part, epoch) == 0)
         rc = crypto_aead_open(CRYPTO_AES256_GCM, kek, wrap, aad.buf, aad.len,
-                              wrap + CRYPTO_AEAD_NONCE_LEN,
-                              IBBE_WRAP_BYTES - CRYPTO_AEAD_NONCE_LEN, gk);
+                              wrap + CRYPTO_AEAD_NONCE_LEN, IBBE_WRAP_BYTES - CRYPTO_AEAD_NONCE_LEN,
+                              gk);
     crypto_wipe(kek, sizeof kek);
     wire_writer_free(&aad);
     return rc;
@@ -345,8 +344,8 @@ int ibbe_poly_from_hashes(struct ibbe_poly *p, const bls_fr *hashes, size_t s)
 
 /* ---- encrypt and decrypt ------------------------------------------------------------------ */
 
-int ibbe_encrypt_public(const ibbe_pk *pk, const bls_fr *hashes, size_t s,
-                        struct ibbe_header *hdr, uint8_t key[IBBE_KEY_LEN])
+int ibbe_encrypt_public(const ibbe_pk *pk, const bls_fr *hashes, size_t s, struct ibbe_header *hdr,
+                        uint8_t key[IBBE_KEY_LEN])
 {
     if (s < 1 || s > pk->n)
         return -1;

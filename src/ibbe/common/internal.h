@@ -48,7 +48,7 @@ struct ibbe_group {
     struct ibbe_partition *parts;
     bool has_key;
     uint8_t gk[IBBE_KEY_LEN];
-    struct ibbe_slot *index; /* NULL until needed */
+    struct ibbe_slot *index;      /* NULL until needed */
     size_t index_cap, index_used; /* used counts deleted slots too */
 };
 

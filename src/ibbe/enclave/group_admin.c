@@ -74,8 +74,8 @@ static int build_partitions(const ibbe_msk *msk, ibbe_group *g, const char *cons
     return 0;
 }
 
-int ibbe_group_create(const ibbe_msk *msk, const char *name, const char *const *ids,
-                      size_t count, ibbe_group **out, struct cloister_err *err)
+int ibbe_group_create(const ibbe_msk *msk, const char *name, const char *const *ids, size_t count,
+                      ibbe_group **out, struct cloister_err *err)
 {
     if (!ibbe_group_name_valid(name))
         return cloister_errf(err, CLOISTER_E_INVALID, "invalid group name");
@@ -133,8 +133,7 @@ static int raise_header(const ibbe_msk *msk, struct ibbe_partition *p, const bls
     return 0;
 }
 
-int ibbe_group_add(const ibbe_msk *msk, ibbe_group *g, const char *id,
-                   struct cloister_err *err)
+int ibbe_group_add(const ibbe_msk *msk, ibbe_group *g, const char *id, struct cloister_err *err)
 {
     bls_fr h;
     if (!g->has_key)
@@ -157,8 +156,7 @@ int ibbe_group_add(const ibbe_msk *msk, ibbe_group *g, const char *id,
         return cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
     if (raise_header(msk, &g->parts[i], &h, false) != 0) {
         ibbe_group_delete(g, i, g->parts[i].count - 1);
-        return cloister_errf(err, CLOISTER_E_FAILED,
-                             "identity collides with the master secret");
+        return cloister_errf(err, CLOISTER_E_FAILED, "identity collides with the master secret");
     }
     return 0;
 }
@@ -213,8 +211,7 @@ static int check_removals(const ibbe_group *g, const char *const *ids, size_t co
         if (ibbe_group_locate(g, ids[k], &part, &i) != 0)
             return cloister_errf(err, CLOISTER_E_NOT_FOUND, "not a member");
     if (count >= ibbe_group_size(g))
-        return cloister_errf(err, CLOISTER_E_INVALID,
-                             "cannot remove the last member of a group");
+        return cloister_errf(err, CLOISTER_E_INVALID, "cannot remove the last member of a group");
     const char **sorted = malloc(count * sizeof *sorted);
     if (!sorted)
         return cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
@@ -228,8 +225,8 @@ static int check_removals(const ibbe_group *g, const char *const *ids, size_t co
     return rc;
 }
 
-int ibbe_group_remove_many(const ibbe_msk *msk, ibbe_group *g, const char *const *ids,
-                           size_t count, struct cloister_err *err)
+int ibbe_group_remove_many(const ibbe_msk *msk, ibbe_group *g, const char *const *ids, size_t count,
+                           struct cloister_err *err)
 {
     if (!g->has_key)
         return cloister_errf(err, CLOISTER_E_STATE, "group not opened by the admin");
@@ -261,8 +258,7 @@ int ibbe_group_remove_many(const ibbe_msk *msk, ibbe_group *g, const char *const
     return 0;
 }
 
-int ibbe_group_remove(const ibbe_msk *msk, ibbe_group *g, const char *id,
-                      struct cloister_err *err)
+int ibbe_group_remove(const ibbe_msk *msk, ibbe_group *g, const char *id, struct cloister_err *err)
 {
     return ibbe_group_remove_many(msk, g, &id, 1, err);
 }
@@ -282,15 +278,15 @@ int ibbe_group_admin_open(const ibbe_msk *msk, ibbe_group *g, struct cloister_er
         bls_fr t;
         bls_g1 c3;
         if (ibbe_secret_product(msk, p->hashes, p->count, &t) != 0) {
-            rc = cloister_errf(err, CLOISTER_E_FAILED,
-                               "identity collides with the master secret");
+            rc = cloister_errf(err, CLOISTER_E_FAILED, "identity collides with the master secret");
             break;
         }
         ibbe_secret_c3(msk, &t, &c3);
         crypto_wipe(&t, sizeof t);
         if (!bls_g1_eq(&c3, &p->hdr.c3))
-            rc = cloister_errf(err, CLOISTER_E_DENIED, "tampered metadata: a partition's C3 "
-                                                       "does not match its member list");
+            rc = cloister_errf(err, CLOISTER_E_DENIED,
+                               "tampered metadata: a partition's C3 "
+                               "does not match its member list");
         else if (ibbe_decrypt_admin(msk, p->hashes, p->count, &p->hdr, b) != 0 ||
                  ibbe_unwrap_key(i == 0 ? g->gk : gk, b, p->wrap, g->name, i, g->epoch) != 0)
             rc = cloister_errf(err, CLOISTER_E_DENIED,

@@ -132,8 +132,7 @@ static int ecall_setup(struct tee_env *env, const uint8_t *in, size_t inlen,
     return CLOISTER_OK;
 }
 
-static int ecall_load(struct tee_env *env, const uint8_t *in, size_t inlen,
-                      struct wire_writer *out)
+static int ecall_load(struct tee_env *env, const uint8_t *in, size_t inlen, struct wire_writer *out)
 {
     struct ibbe_state *st = tee_env_state(env);
     struct wire_reader r;
@@ -172,8 +171,8 @@ static int ecall_load(struct tee_env *env, const uint8_t *in, size_t inlen,
 /* ---- extract -------------------------------------------------------------------------------- */
 
 /* One user key: the "CIUK" record, HPKE-sealed to the user when a public key is given. */
-static int put_user_key(struct tee_env *env, const ibbe_msk *msk, const char *id,
-                        const uint8_t *to, size_t tolen, struct wire_writer *out)
+static int put_user_key(struct tee_env *env, const ibbe_msk *msk, const char *id, const uint8_t *to,
+                        size_t tolen, struct wire_writer *out)
 {
     struct ibbe_usk usk;
     uint8_t *rec = NULL;
@@ -404,8 +403,8 @@ static void free_members(char **ids, size_t count)
 
 enum group_op { OP_CREATE, OP_ADD, OP_REMOVE };
 
-static int group_op(struct tee_env *env, const uint8_t *in, size_t inlen,
-                    struct wire_writer *out, enum group_op op)
+static int group_op(struct tee_env *env, const uint8_t *in, size_t inlen, struct wire_writer *out,
+                    enum group_op op)
 {
     static const char *const names[] = {"group create", "group add", "group remove"};
     struct ibbe_state *st = tee_env_state(env);
@@ -523,14 +522,14 @@ static int ecall_file_key(struct tee_env *env, const uint8_t *in, size_t inlen,
     return rc;
 }
 
-#define IBBE_ECALLS(X)                                                                         \
-    X(IBBE_ECALL_SETUP, setup)                                                                 \
-    X(IBBE_ECALL_LOAD, load)                                                                   \
-    X(IBBE_ECALL_EXTRACT, extract)                                                             \
-    X(IBBE_ECALL_GROUP_LOAD, group_load)                                                       \
-    X(IBBE_ECALL_GROUP_CREATE, group_create)                                                   \
-    X(IBBE_ECALL_GROUP_ADD, group_add)                                                         \
-    X(IBBE_ECALL_GROUP_REMOVE, group_remove)                                                   \
+#define IBBE_ECALLS(X)                                                                             \
+    X(IBBE_ECALL_SETUP, setup)                                                                     \
+    X(IBBE_ECALL_LOAD, load)                                                                       \
+    X(IBBE_ECALL_EXTRACT, extract)                                                                 \
+    X(IBBE_ECALL_GROUP_LOAD, group_load)                                                           \
+    X(IBBE_ECALL_GROUP_CREATE, group_create)                                                       \
+    X(IBBE_ECALL_GROUP_ADD, group_add)                                                             \
+    X(IBBE_ECALL_GROUP_REMOVE, group_remove)                                                       \
     X(IBBE_ECALL_FILE_KEY, file_key)
 TEE_ENCLAVE_DEFINE_WITH(ibbe, IBBE_ECALLS, .state_size = sizeof(struct ibbe_state),
                         .on_start = ibbe_on_start, .on_stop = ibbe_on_stop);

@@ -33,21 +33,19 @@ int ibbe_decrypt_admin(const ibbe_msk *msk, const bls_fr *hashes, size_t s,
  * duplicate: EXISTS; not a member: NOT_FOUND; group not opened: STATE); after an internal
  * failure (out of memory, CSPRNG) g must be discarded and reloaded from the store. */
 /* Create: gk fresh, members cut into ⌈N/n⌉ partitions (n = the PK's capacity). O(N). */
-int ibbe_group_create(const ibbe_msk *msk, const char *name, const char *const *ids,
-                      size_t count, ibbe_group **out, struct cloister_err *err);
+int ibbe_group_create(const ibbe_msk *msk, const char *name, const char *const *ids, size_t count,
+                      ibbe_group **out, struct cloister_err *err);
 /* Add: into the first partition with room (C2, C3 raised to γ + H(u)), or a new partition
  * wrapping the current gk. O(1) group operations; gk and epoch unchanged. */
-int ibbe_group_add(const ibbe_msk *msk, ibbe_group *g, const char *id,
-                   struct cloister_err *err);
+int ibbe_group_add(const ibbe_msk *msk, ibbe_group *g, const char *id, struct cloister_err *err);
 /* Remove: fresh gk, epoch + 1, C3 ← C3^{1/(γ + H(u))} in the user's partition, then every
  * partition re-keyed (new k, C1, C2, wrapped gk). O(m). When the group gets sparse (see
  * IBBE_REPARTITION_DIVISOR) it is re-partitioned instead: O(N). */
-int ibbe_group_remove(const ibbe_msk *msk, ibbe_group *g, const char *id,
-                      struct cloister_err *err);
+int ibbe_group_remove(const ibbe_msk *msk, ibbe_group *g, const char *id, struct cloister_err *err);
 /* Several removals sharing one fresh gk and one re-keying (O(count + m)); refused as a whole
  * when one id is not a member, appears twice, or nobody would be left. */
-int ibbe_group_remove_many(const ibbe_msk *msk, ibbe_group *g, const char *const *ids,
-                           size_t count, struct cloister_err *err);
+int ibbe_group_remove_many(const ibbe_msk *msk, ibbe_group *g, const char *const *ids, size_t count,
+                           struct cloister_err *err);
 /* Re-partition when members < partitions × n / IBBE_REPARTITION_DIVISOR and fewer partitions
  * would do: the average partition is then less than half full. */
 #define IBBE_REPARTITION_DIVISOR 2

@@ -28,9 +28,9 @@
 
 struct he_member {
     char *id;
-    EVP_PKEY *rsa;                   /* RSA public key (admin side) */
+    EVP_PKEY *rsa;                    /* RSA public key (admin side) */
     uint8_t hpke_pk[HPKE_PUBLIC_LEN]; /* HPKE public key (admin side) */
-    uint8_t env[HE_RSA_ENV];         /* envelope: HE_RSA_ENV or HE_HPKE_ENV bytes */
+    uint8_t env[HE_RSA_ENV];          /* envelope: HE_RSA_ENV or HE_HPKE_ENV bytes */
     bool loaded;
 };
 
@@ -127,8 +127,7 @@ static int wrap_member(const ibbe_he_group *g, struct he_member *m)
     } else {
         EVP_PKEY_CTX *c = oaep_ctx(m->rsa, true, &aad);
         size_t len = HE_RSA_ENV;
-        if (c && EVP_PKEY_encrypt(c, m->env, &len, g->gk, IBBE_KEY_LEN) > 0 &&
-            len == HE_RSA_ENV)
+        if (c && EVP_PKEY_encrypt(c, m->env, &len, g->gk, IBBE_KEY_LEN) > 0 && len == HE_RSA_ENV)
             rc = 0;
         EVP_PKEY_CTX_free(c);
     }
@@ -252,8 +251,7 @@ static long he_find(const ibbe_he_group *g, const char *id)
 }
 
 /* Appends a member with its public key (not yet wrapped). */
-static int he_append(ibbe_he_group *g, const struct ibbe_he_member *in,
-                     struct cloister_err *err)
+static int he_append(ibbe_he_group *g, const struct ibbe_he_member *in, struct cloister_err *err)
 {
     if (!ibbe_id_valid(in->id))
         return cloister_errf(err, CLOISTER_E_INVALID, "invalid member identity");
@@ -277,8 +275,7 @@ static int he_append(ibbe_he_group *g, const struct ibbe_he_member *in,
         if (!m->rsa || EVP_PKEY_get_base_id(m->rsa) != EVP_PKEY_RSA ||
             EVP_PKEY_get_bits(m->rsa) != HE_RSA_BITS) {
             member_clear(m);
-            return cloister_errf(err, CLOISTER_E_INVALID,
-                                 "member public key: not an RSA-2048 key");
+            return cloister_errf(err, CLOISTER_E_INVALID, "member public key: not an RSA-2048 key");
         }
     }
     if (!(m->id = strdup(in->id))) {
@@ -323,8 +320,7 @@ int ibbe_he_create(enum ibbe_he_scheme scheme, const char *name, size_t chunk,
     return CLOISTER_OK;
 }
 
-int ibbe_he_add(ibbe_he_group *g, const struct ibbe_he_member *member,
-                struct cloister_err *err)
+int ibbe_he_add(ibbe_he_group *g, const struct ibbe_he_member *member, struct cloister_err *err)
 {
     if (!g->has_key)
         return cloister_errf(err, CLOISTER_E_STATE, "group not held by the admin");
@@ -349,8 +345,7 @@ int ibbe_he_remove(ibbe_he_group *g, const char *id, struct cloister_err *err)
     if (i < 0)
         return cloister_errf(err, CLOISTER_E_NOT_FOUND, "not a member");
     if (g->count == 1)
-        return cloister_errf(err, CLOISTER_E_INVALID,
-                             "cannot remove the last member of a group");
+        return cloister_errf(err, CLOISTER_E_INVALID, "cannot remove the last member of a group");
     if (g->index) { /* the last member moves into slot i */
         uint32_t *gone = index_slot(g, id), *moved = index_slot(g, g->m[g->count - 1].id);
         if (moved)
@@ -385,9 +380,8 @@ int ibbe_he_decrypt(const ibbe_he_group *g, const char *id, const uint8_t *sec, 
         goto out;
     if (g->scheme == IBBE_HE_HPKE) {
         if (sec_len == HPKE_SECRET_LEN)
-            rc = hpke_open(gk, HPKE_AEAD_AES256GCM, m->env, sec, HE_INFO, strlen(HE_INFO),
-                           aad.buf, aad.len, m->env + HPKE_ENC_LEN, IBBE_KEY_LEN + HPKE_TAG_LEN,
-                           NULL);
+            rc = hpke_open(gk, HPKE_AEAD_AES256GCM, m->env, sec, HE_INFO, strlen(HE_INFO), aad.buf,
+                           aad.len, m->env + HPKE_ENC_LEN, IBBE_KEY_LEN + HPKE_TAG_LEN, NULL);
     } else {
         const uint8_t *p = sec;
         EVP_PKEY *k = d2i_AutoPrivateKey(NULL, &p, (long)sec_len);
@@ -418,9 +412,18 @@ int ibbe_he_key(const ibbe_he_group *g, uint8_t gk[IBBE_KEY_LEN])
     return 0;
 }
 
-const char *ibbe_he_name(const ibbe_he_group *g) { return g->name; }
-uint64_t ibbe_he_epoch(const ibbe_he_group *g) { return g->epoch; }
-size_t ibbe_he_size(const ibbe_he_group *g) { return g->count; }
+const char *ibbe_he_name(const ibbe_he_group *g)
+{
+    return g->name;
+}
+uint64_t ibbe_he_epoch(const ibbe_he_group *g)
+{
+    return g->epoch;
+}
+size_t ibbe_he_size(const ibbe_he_group *g)
+{
+    return g->count;
+}
 
 size_t ibbe_he_chunks(const ibbe_he_group *g)
 {
@@ -479,11 +482,9 @@ int ibbe_he_decode_meta(ibbe_he_group **out, const uint8_t *buf, size_t len,
     uint64_t chunk = wire_get_varint(&r);
     uint64_t count = wire_get_varint(&r);
     if (wire_reader_finish(&r) != 0)
-        return cloister_errf(err, CLOISTER_E_INVALID, "HE group record: %s",
-                             wire_reader_error(&r));
+        return cloister_errf(err, CLOISTER_E_INVALID, "HE group record: %s", wire_reader_error(&r));
     if (count < 1 || count > HE_MEMBERS_MAX)
-        return cloister_errf(err, CLOISTER_E_INVALID,
-                             "HE group record: member count out of range");
+        return cloister_errf(err, CLOISTER_E_INVALID, "HE group record: member count out of range");
     ibbe_he_group *g = he_alloc(scheme, name, chunk, count);
     if (!g)
         return cloister_errf(err, CLOISTER_E_INVALID,
@@ -509,8 +510,7 @@ int ibbe_he_decode_chunk(ibbe_he_group *g, size_t chunk, const uint8_t *buf, siz
     uint64_t epoch = wire_get_u64(&r);
     uint64_t n = wire_get_varint(&r);
     if (!wire_reader_ok(&r))
-        return cloister_errf(err, CLOISTER_E_INVALID, "HE chunk record: %s",
-                             wire_reader_error(&r));
+        return cloister_errf(err, CLOISTER_E_INVALID, "HE chunk record: %s", wire_reader_error(&r));
     if (index != chunk || n != k)
         return cloister_errf(err, CLOISTER_E_INVALID,
                              "HE chunk record: index or member count does not match the "
@@ -529,8 +529,7 @@ int ibbe_he_decode_chunk(ibbe_he_group *g, size_t chunk, const uint8_t *buf, siz
             goto fail;
         }
         if (!ibbe_id_valid(id)) {
-            rc = cloister_errf(err, CLOISTER_E_INVALID,
-                               "HE chunk record: invalid member identity");
+            rc = cloister_errf(err, CLOISTER_E_INVALID, "HE chunk record: invalid member identity");
             goto fail;
         }
         if (!(g->m[i].id = strdup(id))) {
@@ -539,8 +538,7 @@ int ibbe_he_decode_chunk(ibbe_he_group *g, size_t chunk, const uint8_t *buf, siz
         }
     }
     if (wire_reader_finish(&r) != 0) {
-        rc = cloister_errf(err, CLOISTER_E_INVALID, "HE chunk record: %s",
-                           wire_reader_error(&r));
+        rc = cloister_errf(err, CLOISTER_E_INVALID, "HE chunk record: %s", wire_reader_error(&r));
         goto fail;
     }
     for (size_t i = first; i < first + k; i++)

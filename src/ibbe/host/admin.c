@@ -236,10 +236,22 @@ int ibbe_admin_restart(ibbe_admin *a, struct cloister_err *err)
     return load_msk(a, err);
 }
 
-bool ibbe_admin_ready(const ibbe_admin *a) { return a->ready; }
-tee_enclave *ibbe_admin_enclave(ibbe_admin *a) { return a->e; }
-ibbe_store *ibbe_admin_store(ibbe_admin *a) { return a->store; }
-const ibbe_pk *ibbe_admin_pk(const ibbe_admin *a) { return a->ready ? a->pk : NULL; }
+bool ibbe_admin_ready(const ibbe_admin *a)
+{
+    return a->ready;
+}
+tee_enclave *ibbe_admin_enclave(ibbe_admin *a)
+{
+    return a->e;
+}
+ibbe_store *ibbe_admin_store(ibbe_admin *a)
+{
+    return a->store;
+}
+const ibbe_pk *ibbe_admin_pk(const ibbe_admin *a)
+{
+    return a->ready ? a->pk : NULL;
+}
 
 static int need_ready(ibbe_admin *a, struct cloister_err *err)
 {
@@ -358,8 +370,8 @@ static int group_load(ibbe_admin *a, const char *group, struct cloister_err *err
         wire_writer_free(&recs);
         uint8_t *out;
         size_t outlen;
-        if (rc == CLOISTER_OK && (rc = call(a, IBBE_ECALL_GROUP_LOAD, &w, &out, &outlen,
-                                            err)) == CLOISTER_OK)
+        if (rc == CLOISTER_OK &&
+            (rc = call(a, IBBE_ECALL_GROUP_LOAD, &w, &out, &outlen, err)) == CLOISTER_OK)
             free(out);
         else if (rc != CLOISTER_OK)
             wire_writer_free(&w);
@@ -416,8 +428,8 @@ static int apply_changes(ibbe_admin *a, const char *group, const uint8_t *buf, s
     return rc;
 }
 
-static int group_call(ibbe_admin *a, uint32_t number, const char *group,
-                      const char *const *ids, size_t count, struct cloister_err *err)
+static int group_call(ibbe_admin *a, uint32_t number, const char *group, const char *const *ids,
+                      size_t count, struct cloister_err *err)
 {
     int rc = need_ready(a, err);
     if (rc != CLOISTER_OK)
@@ -489,8 +501,7 @@ static int file_key(ibbe_admin *a, struct ibbe_file_header *h, bool fresh,
     }
     uint8_t *out;
     size_t outlen;
-    if ((rc = group_ecall(a, IBBE_ECALL_FILE_KEY, h->group, &w, &out, &outlen, err)) !=
-        CLOISTER_OK)
+    if ((rc = group_ecall(a, IBBE_ECALL_FILE_KEY, h->group, &w, &out, &outlen, err)) != CLOISTER_OK)
         return rc;
     struct wire_reader r;
     wire_reader_init(&r, out, outlen);
@@ -498,15 +509,14 @@ static int file_key(ibbe_admin *a, struct ibbe_file_header *h, bool fresh,
     wire_get_raw_into(&r, h->salt, sizeof h->salt);
     wire_get_raw_into(&r, key, IBBE_KEY_LEN);
     if (wire_reader_finish(&r) != 0)
-        rc = cloister_errf(err, CLOISTER_E_PROTOCOL,
-                           "file key: malformed answer from the enclave");
+        rc = cloister_errf(err, CLOISTER_E_PROTOCOL, "file key: malformed answer from the enclave");
     crypto_wipe(out, outlen);
     free(out);
     return rc;
 }
 
-int ibbe_admin_seal(ibbe_admin *a, const char *group, const uint8_t *pt, size_t len,
-                    uint8_t **out, size_t *outlen, struct cloister_err *err)
+int ibbe_admin_seal(ibbe_admin *a, const char *group, const uint8_t *pt, size_t len, uint8_t **out,
+                    size_t *outlen, struct cloister_err *err)
 {
     struct ibbe_file_header h = {0};
     uint8_t key[IBBE_KEY_LEN];
@@ -522,8 +532,8 @@ int ibbe_admin_seal(ibbe_admin *a, const char *group, const uint8_t *pt, size_t 
     return rc;
 }
 
-int ibbe_admin_open_file(ibbe_admin *a, const uint8_t *buf, size_t len, uint8_t **pt,
-                         size_t *ptlen, struct cloister_err *err)
+int ibbe_admin_open_file(ibbe_admin *a, const uint8_t *buf, size_t len, uint8_t **pt, size_t *ptlen,
+                         struct cloister_err *err)
 {
     struct ibbe_file_header h;
     uint8_t key[IBBE_KEY_LEN];

@@ -41,8 +41,8 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, json_t *
     json_decref(j);
     if (!text)
         return MHD_NO;
-    struct MHD_Response *r =
-        MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+    struct MHD_Response *r = MHD_create_response_from_buffer(strlen(text), text,
+                                                             MHD_RESPMEM_MUST_FREE);
     if (!r) {
         free(text);
         return MHD_NO;
@@ -66,15 +66,15 @@ static enum MHD_Result group_reply(struct MHD_Connection *c, ibbe_admin *a, cons
     struct cloister_err err;
     ibbe_store *s = ibbe_admin_store(a);
     if (ibbe_store_load_group(s, name, &g, &err) != CLOISTER_OK)
-        return error(c, err.code == CLOISTER_E_NOT_FOUND ? MHD_HTTP_NOT_FOUND
-                                                         : MHD_HTTP_INTERNAL_SERVER_ERROR,
+        return error(c,
+                     err.code == CLOISTER_E_NOT_FOUND ? MHD_HTTP_NOT_FOUND
+                                                      : MHD_HTTP_INTERNAL_SERVER_ERROR,
                      err.msg);
-    json_t *j = json_pack("{s:s,s:I,s:I,s:I,s:I,s:I}", "group", name, "epoch",
-                          (json_int_t)ibbe_group_epoch(g), "members",
-                          (json_int_t)ibbe_group_size(g), "partition_size",
-                          (json_int_t)ibbe_group_capacity(g), "partitions",
-                          (json_int_t)ibbe_group_partitions(g), "bytes",
-                          (json_int_t)ibbe_store_group_bytes(s, name));
+    json_t *j = json_pack(
+        "{s:s,s:I,s:I,s:I,s:I,s:I}", "group", name, "epoch", (json_int_t)ibbe_group_epoch(g),
+        "members", (json_int_t)ibbe_group_size(g), "partition_size",
+        (json_int_t)ibbe_group_capacity(g), "partitions", (json_int_t)ibbe_group_partitions(g),
+        "bytes", (json_int_t)ibbe_store_group_bytes(s, name));
     ibbe_group_free(g);
     return reply(c, status, j);
 }
@@ -107,10 +107,8 @@ static unsigned refusal(int code)
     case CLOISTER_E_EXISTS:
     case CLOISTER_E_NOT_FOUND:
     case CLOISTER_E_DENIED:
-    case CLOISTER_E_STATE:
-        return MHD_HTTP_CONFLICT;
-    default:
-        return MHD_HTTP_INTERNAL_SERVER_ERROR;
+    case CLOISTER_E_STATE: return MHD_HTTP_CONFLICT;
+    default: return MHD_HTTP_INTERNAL_SERVER_ERROR;
     }
 }
 
@@ -161,9 +159,9 @@ static enum MHD_Result change(struct MHD_Connection *c, ibbe_admin *a, const cha
         return error(c, MHD_HTTP_BAD_REQUEST,
                      create ? "create: \"members\" must be a non-empty array of strings"
                             : "\"users\" must be a non-empty array of strings");
-    int bad = create                       ? ibbe_admin_create(a, group, ids, count, &err)
-              : strcmp(op, "add") == 0     ? ibbe_admin_add(a, group, ids, count, &err)
-                                           : ibbe_admin_remove(a, group, ids, count, &err);
+    int bad = create                   ? ibbe_admin_create(a, group, ids, count, &err)
+              : strcmp(op, "add") == 0 ? ibbe_admin_add(a, group, ids, count, &err)
+                                       : ibbe_admin_remove(a, group, ids, count, &err);
     free(ids);
     /* NOT_FOUND names a missing group or a missing member: only the first is a 404 */
     if (bad && !create && ibbe_store_group_bytes(ibbe_admin_store(a), group) < 0)
@@ -278,8 +276,7 @@ int ibbe_server_start(ibbe_admin *a, const char *listen, const char *token, ibbe
                              "--listen: expected IPv4:PORT, e.g. 127.0.0.1:8080");
     }
     if (strlen(token) < IBBE_TOKEN_MIN)
-        return cloister_errf(err, CLOISTER_E_INVALID,
-                             "the token must have at least 16 characters");
+        return cloister_errf(err, CLOISTER_E_INVALID, "the token must have at least 16 characters");
     sa.sin_port = htons((uint16_t)port);
     ibbe_server *s = calloc(1, sizeof *s);
     if (!s || !(s->token = strdup(token))) {

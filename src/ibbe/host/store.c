@@ -37,8 +37,7 @@ static int os_error(struct cloister_err *err, const char *path)
 }
 
 /* kind: "groups" (IBBE) or "he" (baselines); no group: kind is a file name in the store. */
-static int path_of(char *out, const ibbe_store *s, const char *kind, const char *group,
-                   long part)
+static int path_of(char *out, const ibbe_store *s, const char *kind, const char *group, long part)
 {
     int n;
     if (!group)
@@ -141,8 +140,7 @@ static int save_one(ibbe_store *s, const ibbe_group *g, size_t part, struct cloi
     return write_record(path, buf, len, encoded, err);
 }
 
-int ibbe_store_save_sealed(ibbe_store *s, const uint8_t *blob, size_t len,
-                           struct cloister_err *err)
+int ibbe_store_save_sealed(ibbe_store *s, const uint8_t *blob, size_t len, struct cloister_err *err)
 {
     char path[PATH_MAX];
     path_of(path, s, SEALED_FILE, NULL, 0);
@@ -187,8 +185,8 @@ int ibbe_store_read_raw(ibbe_store *s, const char *name, long part, uint8_t **bu
     return read_named(s, IBBE_KIND, name, part, path, buf, len, err);
 }
 
-int ibbe_store_write_raw(ibbe_store *s, const char *name, long part, const uint8_t *buf,
-                         size_t len, struct cloister_err *err)
+int ibbe_store_write_raw(ibbe_store *s, const char *name, long part, const uint8_t *buf, size_t len,
+                         struct cloister_err *err)
 {
     char path[PATH_MAX];
     int rc = record_path(path, s, IBBE_KIND, name, part, err);

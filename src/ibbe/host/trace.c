@@ -149,8 +149,8 @@ static void write_trace(FILE *mem, const char *repo, size_t commits, const struc
     }
 }
 
-int ibbe_trace_from_git(const char *repo, char **text, size_t *len,
-                        struct ibbe_trace_stats *st, struct cloister_err *err)
+int ibbe_trace_from_git(const char *repo, char **text, size_t *len, struct ibbe_trace_stats *st,
+                        struct cloister_err *err)
 {
     struct lines emails = {0};
     int rc = git_authors(repo, &emails, err);

@@ -175,10 +175,10 @@ scbr_aspe_key *scbr_aspe_keygen(const struct scbr_aspe_attr *schema, size_t n,
         goto nomem;
     }
     for (size_t i = 0; i < n; i++) {
-        if (!scbr_name_valid(schema[i].name, strlen(schema[i].name)) ||
-            !(schema[i].scale > 0) || !isfinite(schema[i].scale)) {
-            cloister_errf(err, CLOISTER_E_INVALID,
-                          "aspe: schema attribute %zu: bad name or scale", i);
+        if (!scbr_name_valid(schema[i].name, strlen(schema[i].name)) || !(schema[i].scale > 0) ||
+            !isfinite(schema[i].scale)) {
+            cloister_errf(err, CLOISTER_E_INVALID, "aspe: schema attribute %zu: bad name or scale",
+                          i);
             free(work);
             scbr_aspe_key_free(k);
             return NULL;
@@ -306,7 +306,7 @@ struct scbr_aspe_index {
     size_t nbounds, capbounds;
     struct asub {
         uint32_t id, first; /* index of its first bound */
-    } *subs;
+    } * subs;
     size_t nsubs, capsubs;
 };
 
@@ -335,8 +335,8 @@ struct bound {
 
 /* Turns a predicate into at most two grid bounds; -1 if ASPE cannot express it. For integer
  * grid values: x >= v iff P >= ceil(v s), x > v iff P >= floor(v s) + 1, and symmetrically. */
-static int to_bounds(const scbr_aspe_key *k, const struct scbr_pred *q, struct bound *b,
-                     size_t *nb, struct cloister_err *err)
+static int to_bounds(const scbr_aspe_key *k, const struct scbr_pred *q, struct bound *b, size_t *nb,
+                     struct cloister_err *err)
 {
     long j = attr_index(k, q->name);
     if (j < 0) {
@@ -413,8 +413,7 @@ int scbr_aspe_index_add(scbr_aspe_index *idx, const scbr_aspe_key *k, const stru
         memset(q, 0, sizeof q);
         q[b[c].j] = r * b[c].sign;
         q[k->d] = r * (-b[c].sign * b[c].t + 0.5);
-        split_encrypt(k, q, 0, k->m1inv, k->m2inv, &rs,
-                      idx->bounds + (idx->nbounds + c) * two);
+        split_encrypt(k, q, 0, k->m1inv, k->m2inv, &rs, idx->bounds + (idx->nbounds + c) * two);
     }
     crypto_wipe(q, sizeof q);
     randstream_wipe(&rs);

@@ -108,8 +108,8 @@ int scbr_client_payload_seal(const uint8_t sk[SCBR_SK_LEN], const void *pt, size
         return cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
     int rc = scbr_derive_key(key, sk, SCBR_KEY_PAYLOAD) == 0 &&
                      crypto_random(*out, SCBR_NONCE_LEN) == 0 &&
-                     crypto_aead_seal(CRYPTO_AES256_GCM, key, *out, PAYLOAD_AAD,
-                                      sizeof PAYLOAD_AAD, pt, len, *out + SCBR_NONCE_LEN) == 0
+                     crypto_aead_seal(CRYPTO_AES256_GCM, key, *out, PAYLOAD_AAD, sizeof PAYLOAD_AAD,
+                                      pt, len, *out + SCBR_NONCE_LEN) == 0
                  ? 0
                  : cloister_errf(err, CLOISTER_E_FAILED, "cannot seal the payload");
     crypto_wipe(key, sizeof key);
@@ -147,8 +147,7 @@ int scbr_client_payload_open(const uint8_t sk[SCBR_SK_LEN], const void *sealed, 
 
 /* ---- connection ---- */
 
-scbr_client *scbr_client_connect(const char *endpoint, const uint8_t *sk,
-                                 struct cloister_err *err)
+scbr_client *scbr_client_connect(const char *endpoint, const uint8_t *sk, struct cloister_err *err)
 {
     scbr_client *c = calloc(1, sizeof *c);
     if (!c) {
@@ -191,8 +190,7 @@ bad:
 static int send_frame(scbr_client *c, const void *buf, size_t len, struct cloister_err *err)
 {
     if (zmq_send(c->sock, buf, len, 0) < 0)
-        return cloister_errf(err, CLOISTER_E_SYSTEM, "cannot send: %s",
-                             zmq_strerror(zmq_errno()));
+        return cloister_errf(err, CLOISTER_E_SYSTEM, "cannot send: %s", zmq_strerror(zmq_errno()));
     return 0;
 }
 
@@ -262,16 +260,11 @@ static int refusal_code(uint8_t status)
     case SCBR_ST_TAMPERED:
     case SCBR_ST_REPLAYED:
     case SCBR_ST_TRUNCATED:
-    case SCBR_ST_DENIED:
-        return CLOISTER_E_DENIED;
-    case SCBR_ST_NO_KEY:
-        return CLOISTER_E_STATE;
-    case SCBR_ST_FULL:
-        return CLOISTER_E_TOO_BIG;
-    case SCBR_ST_INVALID:
-        return CLOISTER_E_INVALID;
-    default:
-        return CLOISTER_E_FAILED;
+    case SCBR_ST_DENIED: return CLOISTER_E_DENIED;
+    case SCBR_ST_NO_KEY: return CLOISTER_E_STATE;
+    case SCBR_ST_FULL: return CLOISTER_E_TOO_BIG;
+    case SCBR_ST_INVALID: return CLOISTER_E_INVALID;
+    default: return CLOISTER_E_FAILED;
     }
 }
 
@@ -328,9 +321,9 @@ static int expect(scbr_client *c, uint8_t want, int timeout_ms, uint8_t **body, 
     return rc == 1 ? 0 : rc;
 }
 
-int scbr_client_provision(scbr_client *c, struct tee_verifier *v,
-                          const struct tee_policy *policy, const uint8_t sk[SCBR_SK_LEN],
-                          struct tee_claims *claims, int timeout_ms, struct cloister_err *err)
+int scbr_client_provision(scbr_client *c, struct tee_verifier *v, const struct tee_policy *policy,
+                          const uint8_t sk[SCBR_SK_LEN], struct tee_claims *claims, int timeout_ms,
+                          struct cloister_err *err)
 {
     uint8_t nonce[TEE_PROV_NONCE_LEN], *offer = NULL, *package = NULL, *held = NULL;
     size_t offer_len, package_len, held_len;
@@ -343,8 +336,7 @@ int scbr_client_provision(scbr_client *c, struct tee_verifier *v,
     if (rc == 0)
         rc = expect(c, SCBR_REPLY_OFFER, timeout_ms, &offer, &offer_len, err);
     if (rc == 0 && tee_prov_package(v, policy, nonce, sizeof nonce, offer, offer_len, &secret, 1,
-                                    &package, &package_len, claims ? claims : &local,
-                                    &terr) != 0)
+                                    &package, &package_len, claims ? claims : &local, &terr) != 0)
         rc = cloister_errf(err, CLOISTER_E_DENIED,
                            "the router enclave's evidence was refused: %.200s", terr.msg);
     if (rc == 0)
@@ -357,8 +349,8 @@ int scbr_client_provision(scbr_client *c, struct tee_verifier *v,
     return rc;
 }
 
-int scbr_client_provision_local(const char *endpoint, const uint8_t mrenclave[32],
-                                const char *home, const uint8_t sk[SCBR_SK_LEN], int timeout_ms,
+int scbr_client_provision_local(const char *endpoint, const uint8_t mrenclave[32], const char *home,
+                                const uint8_t sk[SCBR_SK_LEN], int timeout_ms,
                                 struct cloister_err *err)
 {
     struct cloister_err terr = {0};
@@ -372,8 +364,7 @@ int scbr_client_provision_local(const char *endpoint, const uint8_t mrenclave[32
                                : NULL;
     scbr_client *c = NULL;
     int rc = v ? 0
-               : cloister_errf(err, terr.code, "no verifier for the local platform: %s",
-                               terr.msg);
+               : cloister_errf(err, terr.code, "no verifier for the local platform: %s", terr.msg);
     if (rc == 0 && !(c = scbr_client_connect(endpoint, NULL, &terr)))
         rc = cloister_errf(err, terr.code, "%s", terr.msg);
     if (rc == 0)
@@ -384,8 +375,8 @@ int scbr_client_provision_local(const char *endpoint, const uint8_t mrenclave[32
     return rc;
 }
 
-int scbr_client_subscribe(scbr_client *c, const struct scbr_sub *s, uint32_t *id,
-                          int timeout_ms, struct cloister_err *err)
+int scbr_client_subscribe(scbr_client *c, const struct scbr_sub *s, uint32_t *id, int timeout_ms,
+                          struct cloister_err *err)
 {
     size_t len;
     uint8_t *enc = scbr_sub_encode(s, &len), *body = NULL;
@@ -399,14 +390,12 @@ int scbr_client_subscribe(scbr_client *c, const struct scbr_sub *s, uint32_t *id
     if (rc == 0 && len != 4)
         rc = cloister_errf(err, CLOISTER_E_PROTOCOL, "the router's answer has no subscription id");
     if (rc == 0)
-        *id = (uint32_t)body[0] << 24 | (uint32_t)body[1] << 16 | (uint32_t)body[2] << 8 |
-              body[3];
+        *id = (uint32_t)body[0] << 24 | (uint32_t)body[1] << 16 | (uint32_t)body[2] << 8 | body[3];
     free(body);
     return rc;
 }
 
-int scbr_client_unsubscribe(scbr_client *c, uint32_t id, int timeout_ms,
-                            struct cloister_err *err)
+int scbr_client_unsubscribe(scbr_client *c, uint32_t id, int timeout_ms, struct cloister_err *err)
 {
     uint8_t pt[4] = {(uint8_t)(id >> 24), (uint8_t)(id >> 16), (uint8_t)(id >> 8), (uint8_t)id};
     uint8_t *body = NULL;

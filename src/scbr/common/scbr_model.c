@@ -69,8 +69,7 @@ bool scbr_utf8_valid(const char *s, size_t len)
 static bool value_valid(const struct scbr_value *v, struct cloister_err *err, const char *what)
 {
     switch (v->type) {
-    case SCBR_INT:
-        return true;
+    case SCBR_INT: return true;
     case SCBR_DOUBLE:
         if (isfinite(v->u.d))
             return true;

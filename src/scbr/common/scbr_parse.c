@@ -222,8 +222,8 @@ static bool parse_value(struct lexer *lx, struct scbr_value *v)
     skip_space(lx);
     if (lx->pos < lx->len && lx->s[lx->pos] == '"')
         return parse_string(lx, v);
-    if (lx->pos < lx->len && (lx->s[lx->pos] == '-' || (lx->s[lx->pos] >= '0' &&
-                                                         lx->s[lx->pos] <= '9')))
+    if (lx->pos < lx->len &&
+        (lx->s[lx->pos] == '-' || (lx->s[lx->pos] >= '0' && lx->s[lx->pos] <= '9')))
         return parse_number(lx, v);
     return expected(lx, "a value (integer, decimal or \"string\")");
 }
@@ -236,8 +236,8 @@ static bool parse_op(struct lexer *lx, enum scbr_op *op)
     static const struct {
         const char *text;
         enum scbr_op op;
-    } ops[] = {{"!=", SCBR_NE}, {"<=", SCBR_LE}, {">=", SCBR_GE}, {"=", SCBR_EQ},
-               {"<", SCBR_LT},  {">", SCBR_GT}};
+    } ops[] = {{"!=", SCBR_NE}, {"<=", SCBR_LE}, {">=", SCBR_GE},
+               {"=", SCBR_EQ},  {"<", SCBR_LT},  {">", SCBR_GT}};
     for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
         size_t n = strlen(ops[i].text);
         if (left >= n && memcmp(s, ops[i].text, n) == 0) {
@@ -394,17 +394,17 @@ static int for_each_line(const char *text, size_t len, const char *file, struct 
     return 0;
 }
 
-#define LIST_PUSH(list, item, err)                                                                \
-    do {                                                                                          \
-        if (((list)->n & ((list)->n - 1)) == 0) {                                                 \
-            size_t cap = (list)->n ? 2 * (list)->n : 1;                                           \
-            void *grown = realloc((list)->v, cap * sizeof *(list)->v);                            \
-            if (!grown) {                                                                         \
-                return cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");             \
-            }                                                                                     \
-            (list)->v = grown;                                                                    \
-        }                                                                                         \
-        (list)->v[(list)->n++] = (item);                                                          \
+#define LIST_PUSH(list, item, err)                                                                 \
+    do {                                                                                           \
+        if (((list)->n & ((list)->n - 1)) == 0) {                                                  \
+            size_t cap = (list)->n ? 2 * (list)->n : 1;                                            \
+            void *grown = realloc((list)->v, cap * sizeof *(list)->v);                             \
+            if (!grown) {                                                                          \
+                return cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");                  \
+            }                                                                                      \
+            (list)->v = grown;                                                                     \
+        }                                                                                          \
+        (list)->v[(list)->n++] = (item);                                                           \
     } while (0)
 
 static int add_sub(void *ctx, const char *line, size_t n, const char *file, unsigned lineno,

@@ -21,9 +21,9 @@ _Static_assert(sizeof(struct scbr_enclave_stats) == 8 * ENCLAVE_COUNTERS &&
 
 const char *scbr_status_name(int status)
 {
-    static const char *const names[] = {"ok", "tampered", "replayed", "truncated",
-                                        "no key provisioned", "denied", "full", "invalid",
-                                        "failed"};
+    static const char *const names[] = {
+        "ok",     "tampered", "replayed", "truncated", "no key provisioned",
+        "denied", "full",     "invalid",  "failed"};
     return status >= 0 && status <= SCBR_ST_FAILED ? names[status] : "unknown status";
 }
 
@@ -95,8 +95,8 @@ int scbr_derive_key(uint8_t key[32], const uint8_t sk[SCBR_SK_LEN], const char *
     return crypto_hkdf(key, 32, salt, sizeof salt - 1, sk, SCBR_SK_LEN, info, strlen(info));
 }
 
-size_t scbr_aad(uint8_t out[SCBR_AAD_MAX], uint8_t kind, const uint8_t *sender,
-                size_t sender_len, uint64_t seq)
+size_t scbr_aad(uint8_t out[SCBR_AAD_MAX], uint8_t kind, const uint8_t *sender, size_t sender_len,
+                uint64_t seq)
 {
     struct wire_writer w;
     wire_writer_init_fixed(&w, out, SCBR_AAD_MAX);

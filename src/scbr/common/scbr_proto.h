@@ -69,21 +69,21 @@ const char *scbr_status_name(int status);
  * envelope. Outputs per item: u8 status, then subscribe: u32 id; match: varint n, n x bytes
  * sender of a matching subscriber (each at most once per publication). */
 enum {
-    SCBR_ECALL_INIT = 1,        /* in: u8 index kind; out: - (refused once initialised) */
+    SCBR_ECALL_INIT = 1, /* in: u8 index kind; out: - (refused once initialised) */
     SCBR_ECALL_SUBSCRIBE = 2,
     SCBR_ECALL_UNSUBSCRIBE = 3,
     SCBR_ECALL_MATCH = 4,
-    SCBR_ECALL_DROP = 5,        /* in: sender; out: varint subscriptions removed */
-    SCBR_ECALL_EXPORT = 6,      /* in: -; out: the state sealed to MRENCLAVE */
-    SCBR_ECALL_IMPORT = 7,      /* in: a sealed state; out: varint subscriptions restored,
+    SCBR_ECALL_DROP = 5,   /* in: sender; out: varint subscriptions removed */
+    SCBR_ECALL_EXPORT = 6, /* in: -; out: the state sealed to MRENCLAVE */
+    SCBR_ECALL_IMPORT = 7, /* in: a sealed state; out: varint subscriptions restored,
                                  * varint n, n x bytes sender owning subscriptions */
-    SCBR_ECALL_STATS = 8,       /* in: -; out: an enclave stats record */
+    SCBR_ECALL_STATS = 8,  /* in: -; out: an enclave stats record */
 };
 #define SCBR_BATCH_MAX 4096u /* items per batch ecall */
 
 #define SCBR_NONCE_LEN CRYPTO_AEAD_NONCE_LEN
 #define SCBR_TAG_LEN CRYPTO_AEAD_TAG_LEN
-#define SCBR_HEADER_MAX (1u << 20)  /* encrypted header bytes */
+#define SCBR_HEADER_MAX (1u << 20)       /* encrypted header bytes */
 #define SCBR_MSG_PAYLOAD_MAX (16u << 20) /* payload bytes of a routed publication */
 #define SCBR_AAD_MAX (21 + 2 + SCBR_SENDER_MAX + 8)
 
@@ -100,8 +100,8 @@ int scbr_enclave_stats_decode(struct scbr_enclave_stats *st, const uint8_t *buf,
 #define SCBR_KEY_HEADER "header key"
 #define SCBR_KEY_PAYLOAD "payload key"
 int scbr_derive_key(uint8_t key[32], const uint8_t sk[SCBR_SK_LEN], const char *info);
-size_t scbr_aad(uint8_t out[SCBR_AAD_MAX], uint8_t kind, const uint8_t *sender,
-                size_t sender_len, uint64_t seq);
+size_t scbr_aad(uint8_t out[SCBR_AAD_MAX], uint8_t kind, const uint8_t *sender, size_t sender_len,
+                uint64_t seq);
 
 struct scbr_envelope {
     uint64_t seq;

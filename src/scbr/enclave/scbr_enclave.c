@@ -42,7 +42,7 @@ struct owner {
 };
 
 struct subrec {
-    uint8_t *enc;   /* the subscription's "CSBS" record; NULL: a free id */
+    uint8_t *enc; /* the subscription's "CSBS" record; NULL: a free id */
     uint32_t len;
     uint32_t owner; /* owner index, or the next free id when free */
 };
@@ -52,8 +52,8 @@ struct state {
     bool ready;
     scbr_index *idx;
     crypto_aead *aead;
-    uint8_t *secret; /* secret memory: cached SK | scratch SK | derived key */
-    bool has_key;    /* the state belongs to the cached SK */
+    uint8_t *secret;       /* secret memory: cached SK | scratch SK | derived key */
+    bool has_key;          /* the state belongs to the cached SK */
     uint8_t key_check[32]; /* HMAC(header key, label): names the key in exports */
     struct owner *owners;
     size_t nowners, owners_cap;
@@ -264,8 +264,7 @@ static struct state *ready_state(struct tee_env *env)
     return NULL;
 }
 
-static int ecall_init(struct tee_env *env, const uint8_t *in, size_t inlen,
-                      struct wire_writer *out)
+static int ecall_init(struct tee_env *env, const uint8_t *in, size_t inlen, struct wire_writer *out)
 {
     struct state *s = tee_env_state(env);
     if (inlen != 1 || in[0] > SCBR_INDEX_FAST)
@@ -284,8 +283,8 @@ static int ecall_init(struct tee_env *env, const uint8_t *in, size_t inlen,
 /* The shape every batch ecall shares: count, then per item open + handle. */
 typedef void (*item_fn)(struct state *s, struct item *it, int status, struct wire_writer *out);
 
-static int run_batch(struct tee_env *env, const uint8_t *in, size_t inlen,
-                     struct wire_writer *out, uint8_t kind, item_fn fn)
+static int run_batch(struct tee_env *env, const uint8_t *in, size_t inlen, struct wire_writer *out,
+                     uint8_t kind, item_fn fn)
 {
     struct state *s = ready_state(env);
     if (!s)
@@ -392,8 +391,7 @@ static int ecall_match(struct tee_env *env, const uint8_t *in, size_t inlen,
 
 /* A subscriber left (bye, or silent past the host's timeout): its subscriptions go; its
  * sequence number stays, so its old messages cannot be replayed. */
-static int ecall_drop(struct tee_env *env, const uint8_t *in, size_t inlen,
-                      struct wire_writer *out)
+static int ecall_drop(struct tee_env *env, const uint8_t *in, size_t inlen, struct wire_writer *out)
 {
     struct state *s = ready_state(env);
     if (!s)
@@ -441,7 +439,7 @@ static int ecall_export(struct tee_env *env, const uint8_t *in, size_t inlen,
     if (rc == CLOISTER_OK && !blob)
         rc = tee_fail(env, CLOISTER_E_TOO_BIG, "scbr export: %zu bytes do not fit", cap);
     if (rc == CLOISTER_OK && tee_seal(tee_env_self(env), TEE_SEAL_MRENCLAVE, STATE_AAD,
-                                 sizeof STATE_AAD, w.buf, w.len, blob, cap, &len, NULL) != 0)
+                                      sizeof STATE_AAD, w.buf, w.len, blob, cap, &len, NULL) != 0)
         rc = tee_fail(env, CLOISTER_E_FAILED, "scbr export: sealing failed");
     if (rc == CLOISTER_OK)
         wire_writer_commit(out, len);
@@ -481,8 +479,8 @@ static int import_state(struct state *s, const uint8_t *check, const uint8_t *pt
         size_t elen;
         const uint8_t *enc = wire_get_bytes(r, SCBR_HEADER_MAX, &elen);
         size_t cap = s->subs_cap;
-        if (wire_reader_ok(r) && (owner >= s->nowners || id >= SUBS_MAX ||
-                                  (id < s->nids && s->subs[id].enc)))
+        if (wire_reader_ok(r) &&
+            (owner >= s->nowners || id >= SUBS_MAX || (id < s->nids && s->subs[id].enc)))
             wire_reader_fail(r, "bad owner or repeated subscription id");
         else if (wire_reader_ok(r) &&
                  !grow((void **)&s->subs, &cap, (size_t)id + 1, sizeof *s->subs))
@@ -578,9 +576,16 @@ static void scbr_stop(struct tee_env *env)
     pthread_mutex_destroy(&s->lock);
 }
 
-#define SCBR_ECALLS(X)                                                                        \
-    X(SCBR_ECALL_INIT, init) X(SCBR_ECALL_SUBSCRIBE, subscribe)                               \
-    X(SCBR_ECALL_UNSUBSCRIBE, unsubscribe) X(SCBR_ECALL_MATCH, match) X(SCBR_ECALL_DROP, drop) \
-    X(SCBR_ECALL_EXPORT, export) X(SCBR_ECALL_IMPORT, import) X(SCBR_ECALL_STATS, stats)
+/* clang-format off: one ecall a line (clang-format 14 re-wraps X-macro lists on every run) */
+#define SCBR_ECALLS(X)                                                                             \
+    X(SCBR_ECALL_INIT, init)                                                                       \
+    X(SCBR_ECALL_SUBSCRIBE, subscribe)                                                             \
+    X(SCBR_ECALL_UNSUBSCRIBE, unsubscribe)                                                         \
+    X(SCBR_ECALL_MATCH, match)                                                                     \
+    X(SCBR_ECALL_DROP, drop)                                                                       \
+    X(SCBR_ECALL_EXPORT, export)                                                                   \
+    X(SCBR_ECALL_IMPORT, import)                                                                   \
+    X(SCBR_ECALL_STATS, stats)
+/* clang-format on */
 TEE_ENCLAVE_DEFINE_WITH(scbr, SCBR_ECALLS, .state_size = sizeof(struct state),
                         .on_start = scbr_start, .on_stop = scbr_stop);

@@ -139,8 +139,9 @@ static int load_enclave(scbr_router *r, struct cloister_err *err)
     }
     rc = call(r, SCBR_ECALL_IMPORT, blob, len, &out, &outlen);
     if (rc != CLOISTER_OK)
-        cloister_errf(err, rc, "%s refused (sealed by another enclave build or under another SK? "
-                               "move it away to start empty): %s",
+        cloister_errf(err, rc,
+                      "%s refused (sealed by another enclave build or under another SK? "
+                      "move it away to start empty): %s",
                       r->state_path, r->tee_err.msg);
     struct wire_reader rd;
     wire_reader_init(&rd, out, outlen);
@@ -425,9 +426,9 @@ static void flush(scbr_router *r)
     }
     uint8_t *out = NULL;
     size_t outlen = 0;
-    int rc = wire_writer_ok(&r->in) ? call(r, ecall_of[r->batch_kind], r->in.buf, r->in.len,
-                                           &out, &outlen)
-                                    : CLOISTER_E_NO_MEMORY;
+    int rc = wire_writer_ok(&r->in)
+                 ? call(r, ecall_of[r->batch_kind], r->in.buf, r->in.len, &out, &outlen)
+                 : CLOISTER_E_NO_MEMORY;
     struct wire_reader rd;
     wire_reader_init(&rd, out, outlen);
     if (rc == CLOISTER_OK && wire_get_varint(&rd) != r->nbatch)
@@ -506,20 +507,13 @@ static void send_stats(scbr_router *r, zmq_msg_t *id)
 static void control(scbr_router *r, zmq_msg_t *id, const struct scbr_msg *m)
 {
     switch (m->kind) {
-    case SCBR_MSG_BYE:
-        peer_drop(r, zmq_msg_data(id), zmq_msg_size(id));
-        break;
-    case SCBR_MSG_PROV_OFFER:
-        forward(r, id, TEE_ECALL_PROV_OFFER, m, SCBR_REPLY_OFFER);
-        break;
+    case SCBR_MSG_BYE: peer_drop(r, zmq_msg_data(id), zmq_msg_size(id)); break;
+    case SCBR_MSG_PROV_OFFER: forward(r, id, TEE_ECALL_PROV_OFFER, m, SCBR_REPLY_OFFER); break;
     case SCBR_MSG_PROV_ACCEPT:
         forward(r, id, TEE_ECALL_PROV_ACCEPT, m, SCBR_REPLY_PROVISIONED);
         break;
-    case SCBR_MSG_STATS:
-        send_stats(r, id);
-        break;
-    default: /* heartbeat: the touch was enough */
-        break;
+    case SCBR_MSG_STATS: send_stats(r, id); break;
+    default: /* heartbeat: the touch was enough */ break;
     }
 }
 
@@ -646,8 +640,7 @@ int scbr_router_stop(scbr_router *r, struct cloister_err *err)
     return r->run_rc;
 }
 
-int scbr_router_get_stats(scbr_router *r, struct scbr_router_stats *st,
-                          struct cloister_err *err)
+int scbr_router_get_stats(scbr_router *r, struct scbr_router_stats *st, struct cloister_err *err)
 {
     uint8_t *out = NULL;
     size_t len;

@@ -49,7 +49,7 @@ struct frec {
 enum { KEY_NONE, KEY_INT, KEY_DOUBLE, KEY_STRING };
 
 struct flist {
-    unsigned char *arena; /* records, 8-byte aligned */
+    unsigned char *arena;   /* records, 8-byte aligned */
     size_t used, cap, dead; /* bytes */
     uint32_t n;             /* live records */
     uint32_t attr;
@@ -82,7 +82,7 @@ struct fast {
     struct attr_slot *names; /* name -> attribute */
     size_t namecap;
     char **attr_name;
-    uint32_t *presence; /* attribute -> its presence list */
+    uint32_t *presence;             /* attribute -> its presence list */
     const struct scbr_value **slot; /* per attribute: the publication's value */
     uint32_t *slot_stamp;
     size_t nattrs, capattrs;
@@ -285,8 +285,8 @@ static void eq_place(struct hslot *slots, size_t cap, uint64_t h, uint32_t list)
     slots[i] = (struct hslot){h, list + 1};
 }
 
-static const struct flist *eq_find(const struct fast *f, uint32_t attr,
-                                   const struct scbr_value *v, uint64_t h)
+static const struct flist *eq_find(const struct fast *f, uint32_t attr, const struct scbr_value *v,
+                                   uint64_t h)
 {
     if (!f->eqcap)
         return NULL;
@@ -498,8 +498,8 @@ static int fast_remove(void *e, struct scbr_mem *m, uint32_t id)
 
 /* Which orders (bit 0: less, 1: equal, 2: greater) satisfy each comparison operator: a
  * table instead of a switch, so that mixed operators cost no mispredicted branch. */
-static const uint8_t accepts[] = {[SCBR_EQ] = 2, [SCBR_NE] = 5, [SCBR_LT] = 1,
-                                  [SCBR_LE] = 3, [SCBR_GT] = 4, [SCBR_GE] = 6};
+static const uint8_t accepts[] = {
+    [SCBR_EQ] = 2, [SCBR_NE] = 5, [SCBR_LT] = 1, [SCBR_LE] = 3, [SCBR_GT] = 4, [SCBR_GE] = 6};
 
 static inline bool pred_holds(const struct fast *f, const struct frec *r, const struct fpred *p)
 {
@@ -548,8 +548,7 @@ static int scan(const struct fast *f, struct scbr_mem *m, const struct flist *l,
     return 0;
 }
 
-static int fast_match(void *e, struct scbr_mem *m, const struct scbr_pub *pub,
-                      struct scbr_ids *out)
+static int fast_match(void *e, struct scbr_mem *m, const struct scbr_pub *pub, struct scbr_ids *out)
 {
     struct fast *f = e;
     if (++f->stamp == 0) {
@@ -591,6 +590,5 @@ static void fast_stats(const void *e, struct scbr_index_stats *st)
     st->nodes = f->subs;
 }
 
-const struct scbr_engine scbr_engine_fast = {"fast",        fast_create, fast_destroy,
-                                             fast_insert,   fast_remove, fast_match,
-                                             fast_stats};
+const struct scbr_engine scbr_engine_fast = {"fast",      fast_create, fast_destroy, fast_insert,
+                                             fast_remove, fast_match,  fast_stats};

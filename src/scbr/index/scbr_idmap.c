@@ -41,8 +41,8 @@ static void place(struct scbr_idmap_slot *slots, size_t cap, uint32_t key, uint6
 }
 
 /* A table of ncap slots holding the current table's keys at or above `from`; NULL on failure. */
-static struct scbr_idmap_slot *rehash(const struct scbr_idmap *m, struct scbr_mem *mem,
-                                      size_t ncap, size_t from)
+static struct scbr_idmap_slot *rehash(const struct scbr_idmap *m, struct scbr_mem *mem, size_t ncap,
+                                      size_t from)
 {
     struct scbr_idmap_slot *ns = ncap ? scbr_mem_calloc(mem, ncap, sizeof *ns) : NULL;
     if (ncap && !ns)

@@ -89,6 +89,5 @@ static void naive_stats(const void *e, struct scbr_index_stats *st)
     st->nodes = nv->n;
 }
 
-const struct scbr_engine scbr_engine_naive = {"naive",        naive_create, naive_destroy,
-                                              naive_insert,   naive_remove, naive_match,
-                                              naive_stats};
+const struct scbr_engine scbr_engine_naive = {
+    "naive", naive_create, naive_destroy, naive_insert, naive_remove, naive_match, naive_stats};

@@ -37,11 +37,11 @@ struct pnode {
 
 struct poset {
     struct pnode *nodes;
-    size_t n, cap;        /* slots in use (including free ones) */
-    struct u32vec free;   /* free slots */
-    struct u32vec stack;  /* DFS scratch */
-    struct u32vec found;  /* insert scratch */
-    struct u32vec below;  /* insert scratch */
+    size_t n, cap;         /* slots in use (including free ones) */
+    struct u32vec free;    /* free slots */
+    struct u32vec stack;   /* DFS scratch */
+    struct u32vec found;   /* insert scratch */
+    struct u32vec below;   /* insert scratch */
     struct scbr_idmap ids; /* id -> node */
     uint32_t stamp;
     size_t subs, preds, live;
@@ -143,8 +143,7 @@ static int find_covering(struct poset *ps, struct scbr_mem *m, const struct scbr
             if (cn->seen != stamp) {
                 cn->seen = stamp;
                 cn->mark = node_covers(cn, s, sig) ? stamp : 0;
-                if (cn->mark == stamp &&
-                    (vec_push(&ps->stack, m, c) || vec_push(&ps->found, m, c)))
+                if (cn->mark == stamp && (vec_push(&ps->stack, m, c) || vec_push(&ps->found, m, c)))
                     return -1;
             }
             if (cn->mark == stamp)
@@ -424,6 +423,5 @@ static void poset_stats(const void *e, struct scbr_index_stats *st)
     st->roots = ps->nodes[0].children.n;
 }
 
-const struct scbr_engine scbr_engine_poset = {"poset",        poset_create, poset_destroy,
-                                              poset_insert,   poset_remove, poset_match,
-                                              poset_stats};
+const struct scbr_engine scbr_engine_poset = {
+    "poset", poset_create, poset_destroy, poset_insert, poset_remove, poset_match, poset_stats};

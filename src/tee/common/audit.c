@@ -16,8 +16,8 @@
 #include "tee/common/elf.h"
 
 static const char *const refused_exact[] = {
-    "system", "popen",  "dlopen", "dlmopen", "__libc_dlopen_mode", "fork",
-    "vfork",  "_Fork",  "clone",  "clone3",  "__clone",            "fexecve",
+    "system", "popen",  "dlopen",  "dlmopen", "__libc_dlopen_mode", "fork", "vfork", "_Fork",
+    "clone",  "clone3", "__clone", "fexecve",
 };
 static const char *const refused_prefix[] = {"exec", "posix_spawn"};
 
@@ -180,8 +180,7 @@ static int read_ecalls(struct audit_state *st, const struct elf_section *s,
     for (size_t i = 0; i < n; i++) {
         const uint8_t *rec = s->data + i * REC;
         const char *name = (const char *)rec + 8;
-        if (tee_get_le(rec, 4) != TEE_ECALL_MAGIC || !memchr(name, 0, TEE_ECALL_NAME_MAX) ||
-            !*name)
+        if (tee_get_le(rec, 4) != TEE_ECALL_MAGIC || !memchr(name, 0, TEE_ECALL_NAME_MAX) || !*name)
             return cloister_errf(err, CLOISTER_E_INVALID,
                                  "ELF: section '%s': record %zu is not an ecall manifest", s->name,
                                  i);
@@ -194,8 +193,8 @@ static int read_ecalls(struct audit_state *st, const struct elf_section *s,
     for (size_t i = 1; i < n; i++) {
         if (v[i].number != v[i - 1].number)
             continue;
-        if (strlist_addf(&st->refused, "ecall number %u is declared twice (%s, %s)",
-                         v[i].number, v[i - 1].name, v[i].name))
+        if (strlist_addf(&st->refused, "ecall number %u is declared twice (%s, %s)", v[i].number,
+                         v[i - 1].name, v[i].name))
             return oom(err);
     }
     return 0;

@@ -41,4 +41,3 @@ int tee_home_dir(char *out, size_t cap, struct cloister_err *err)
         return cloister_errf(err, CLOISTER_E_TOO_BIG, "the cloister home directory is too long");
     return CLOISTER_OK;
 }
-

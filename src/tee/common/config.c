@@ -94,8 +94,8 @@ static uint64_t unit_of(struct slice u)
     static const struct {
         const char *name;
         uint64_t mult;
-    } units[] = {{"", 1},       {"B", 1},     {"K", KiB}, {"KiB", KiB}, {"M", MiB},
-                 {"MiB", MiB}, {"G", GiB},   {"GiB", GiB}};
+    } units[] = {{"", 1},    {"B", 1},     {"K", KiB}, {"KiB", KiB},
+                 {"M", MiB}, {"MiB", MiB}, {"G", GiB}, {"GiB", GiB}};
     for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
         if (slice_is(u, units[i].name))
             return units[i].mult;
@@ -159,9 +159,8 @@ enum key_id { K_HEAP, K_EPC, K_THREADS, K_PRODUCT, K_SVN, K_DEBUG, K_COUNT };
 static const struct {
     const char *name;
     enum key_id id;
-} keys[] = {{"heap_size", K_HEAP},      {"epc_budget", K_EPC},
-            {"threads", K_THREADS},     {"product_id", K_PRODUCT},
-            {"security_version", K_SVN}, {"svn", K_SVN},
+} keys[] = {{"heap_size", K_HEAP},     {"epc_budget", K_EPC},       {"threads", K_THREADS},
+            {"product_id", K_PRODUCT}, {"security_version", K_SVN}, {"svn", K_SVN},
             {"debug", K_DEBUG}};
 
 /* Applies one value; on failure *why says what was wrong with it. */
@@ -169,10 +168,8 @@ static int apply(struct tee_config *c, enum key_id id, struct slice v, const cha
 {
     uint64_t n;
     switch (id) {
-    case K_HEAP:
-        return parse_size(v, false, &c->heap_size, why);
-    case K_EPC:
-        return parse_size(v, true, &c->epc_budget, why);
+    case K_HEAP: return parse_size(v, false, &c->heap_size, why);
+    case K_EPC: return parse_size(v, true, &c->epc_budget, why);
     case K_THREADS:
         if (parse_uint(v, UINT16_MAX, &n, why))
             return -1;
@@ -191,14 +188,12 @@ static int apply(struct tee_config *c, enum key_id id, struct slice v, const cha
         }
         c->debug = slice_is(v, "true");
         return 0;
-    default:
-        *why = "is not a known key";
-        return -1;
+    default: *why = "is not a known key"; return -1;
     }
 }
 
-static int parse_line(struct tee_config *c, struct slice line, size_t lineno,
-                      size_t seen[K_COUNT], struct cloister_err *err)
+static int parse_line(struct tee_config *c, struct slice line, size_t lineno, size_t seen[K_COUNT],
+                      struct cloister_err *err)
 {
     const char *hash = memchr(line.p, '#', line.n);
     if (hash)
@@ -236,9 +231,9 @@ static int parse_line(struct tee_config *c, struct slice line, size_t lineno,
         return 0;
     }
     return cloister_errf(err, CLOISTER_E_INVALID,
-                    "line %zu: unknown key '%.*s' (known: heap_size, epc_budget, threads, "
-                    "product_id, security_version, debug)",
-                    lineno, shown, key.p);
+                         "line %zu: unknown key '%.*s' (known: heap_size, epc_budget, threads, "
+                         "product_id, security_version, debug)",
+                         lineno, shown, key.p);
 }
 
 int tee_config_parse(struct tee_config *c, const char *text, size_t len, struct cloister_err *err)
@@ -293,8 +288,8 @@ int tee_config_format(const struct tee_config *c, char *out, size_t cap)
                     "heap_size = %s\nepc_budget = %s\nthreads = %u\nproduct_id = %u\n"
                     "security_version = %u\ndebug = %s\n",
                     format_size(heap, sizeof heap, c->heap_size),
-                    format_size(epc, sizeof epc, c->epc_budget), c->threads, c->product_id,
-                    c->svn, c->debug ? "true" : "false");
+                    format_size(epc, sizeof epc, c->epc_budget), c->threads, c->product_id, c->svn,
+                    c->debug ? "true" : "false");
 }
 
 /* ---- wire form ---- */

@@ -97,7 +97,7 @@ int elf_open(struct elf_file *f, const void *buf, size_t len, struct cloister_er
     Elf64_Shdr strsh;
     if (shstrndx == SHN_UNDEF || read_shdr(f, (size_t)shstrndx, &strsh, NULL))
         return cloister_errf(err, CLOISTER_E_INVALID, "ELF: bad section name table index %llu",
-                        (unsigned long long)shstrndx);
+                             (unsigned long long)shstrndx);
     if (strsh.sh_type != SHT_STRTAB)
         return cloister_errf(err, CLOISTER_E_INVALID,
                              "ELF: section name table is not a string table");
@@ -128,8 +128,8 @@ int elf_segment(const struct elf_file *f, size_t index, Elf64_Phdr *ph, struct c
     return 0;
 }
 
-int elf_linked_strtab(const struct elf_file *f, const struct elf_section *s,
-                      const uint8_t **tab, size_t *size, struct cloister_err *err)
+int elf_linked_strtab(const struct elf_file *f, const struct elf_section *s, const uint8_t **tab,
+                      size_t *size, struct cloister_err *err)
 {
     struct elf_section str;
     if (s->hdr.sh_link == s->index || elf_section(f, s->hdr.sh_link, &str, err))
@@ -144,8 +144,8 @@ int elf_linked_strtab(const struct elf_file *f, const struct elf_section *s,
     return 0;
 }
 
-int elf_symtab_open(const struct elf_file *f, const struct elf_section *s,
-                    struct elf_symtab *t, struct cloister_err *err)
+int elf_symtab_open(const struct elf_file *f, const struct elf_section *s, struct elf_symtab *t,
+                    struct cloister_err *err)
 {
     memset(t, 0, sizeof *t);
     if (!s->data || s->hdr.sh_entsize != sizeof(Elf64_Sym) || s->size % sizeof(Elf64_Sym))

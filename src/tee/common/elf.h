@@ -42,11 +42,11 @@ int elf_section(const struct elf_file *f, size_t index, struct elf_section *s,
                 struct cloister_err *err);
 int elf_segment(const struct elf_file *f, size_t index, Elf64_Phdr *ph, struct cloister_err *err);
 /* A section's linked string table (sh_link), checked to be SHT_STRTAB. */
-int elf_linked_strtab(const struct elf_file *f, const struct elf_section *s,
-                      const uint8_t **tab, size_t *size, struct cloister_err *err);
+int elf_linked_strtab(const struct elf_file *f, const struct elf_section *s, const uint8_t **tab,
+                      size_t *size, struct cloister_err *err);
 /* For a SHT_SYMTAB or SHT_DYNSYM section. */
-int elf_symtab_open(const struct elf_file *f, const struct elf_section *s,
-                    struct elf_symtab *t, struct cloister_err *err);
+int elf_symtab_open(const struct elf_file *f, const struct elf_section *s, struct elf_symtab *t,
+                    struct cloister_err *err);
 int elf_symbol(const struct elf_symtab *t, size_t index, Elf64_Sym *sym, const char **name,
                struct cloister_err *err);
 /* The NUL-terminated string at off in a string table, or NULL if it does not end inside. */

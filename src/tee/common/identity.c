@@ -119,8 +119,8 @@ int tee_sign_file(const char *image_path, const struct tee_config *c,
     struct tee_sigstruct s;
     int rc;
     if (file_read_all(image_path, TEE_IMAGE_MAX, &image, &len) != 0)
-        rc = cloister_errf(err, tee_errno_code(errno),
-                           "cannot read %s: %s", image_path, strerror(errno));
+        rc = cloister_errf(err, tee_errno_code(errno), "cannot read %s: %s", image_path,
+                           strerror(errno));
     else if ((rc = tee_sign(&s, image, len, c, signer_seed, err)) != CLOISTER_OK ||
              (rc = tee_sigstruct_encode(&s, &sig, &siglen, err)) != CLOISTER_OK)
         cloister_err_wrap(err, "cannot sign %s", image_path);

@@ -45,8 +45,8 @@ int tee_package_encode(const uint8_t enc[HPKE_ENC_LEN], const uint8_t *ct, size_
     return wire_writer_finish(&w, out, len);
 }
 
-int tee_package_decode(const void *buf, size_t len, uint8_t enc[HPKE_ENC_LEN],
-                       const uint8_t **ct, size_t *ct_len, struct cloister_err *err)
+int tee_package_decode(const void *buf, size_t len, uint8_t enc[HPKE_ENC_LEN], const uint8_t **ct,
+                       size_t *ct_len, struct cloister_err *err)
 {
     struct wire_reader r;
     wire_reader_init(&r, buf, len);
@@ -102,9 +102,9 @@ int tee_secrets_encode(struct wire_writer *w, const struct tee_secret *v, size_t
         wire_put_str(w, v[i].name);
         wire_put_bytes(w, v[i].value, v[i].len);
     }
-    return wire_writer_ok(w) ? CLOISTER_OK
-                             : cloister_errf(err, CLOISTER_E_NO_MEMORY,
-                                             "encoding the secrets: out of memory");
+    return wire_writer_ok(w)
+               ? CLOISTER_OK
+               : cloister_errf(err, CLOISTER_E_NO_MEMORY, "encoding the secrets: out of memory");
 }
 
 int tee_secrets_decode(struct tee_secret_list *list, const void *buf, size_t len,

@@ -60,7 +60,7 @@ int tee_report_body_unpack(struct tee_report_body *b, const uint8_t in[TEE_REPOR
     uint64_t attributes = tee_get_le(in + OFF_ATTRIBUTES, 8);
     if (attributes & ~KNOWN_ATTRIBUTES)
         return cloister_errf(err, CLOISTER_E_INVALID, "report body: unknown attribute bits 0x%llx",
-                        (unsigned long long)(attributes & ~KNOWN_ATTRIBUTES));
+                             (unsigned long long)(attributes & ~KNOWN_ATTRIBUTES));
     memset(b, 0, sizeof *b);
     memcpy(b->cpu_svn, in + OFF_CPU_SVN, sizeof b->cpu_svn);
     b->misc_select = (uint32_t)tee_get_le(in + OFF_MISC_SELECT, 4);

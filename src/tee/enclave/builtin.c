@@ -139,7 +139,7 @@ static int ecall_prov_accept(struct tee_env *env, const uint8_t *in, size_t inle
     size_t sealed_len = 0, answer_len;
     struct cloister_err err = {0};
     if (rc == CLOISTER_OK && tee_prov_accept(env->rt->self, in, inlen, TEE_SEAL_MRENCLAVE, &sealed,
-                                        &sealed_len, &err) != 0)
+                                             &sealed_len, &err) != 0)
         rc = trust_failed(env, "provisioning", &err);
     if (rc == CLOISTER_OK)
         rc = store_call(env, TEE_OCALL_STORE_PUT, sealed, sealed_len, &answer, &answer_len);
@@ -181,8 +181,7 @@ static int ecall_secret_digest(struct tee_env *env, const uint8_t *in, size_t in
     return rc;
 }
 
-static int ecall_seal(struct tee_env *env, const uint8_t *in, size_t inlen,
-                      struct wire_writer *out)
+static int ecall_seal(struct tee_env *env, const uint8_t *in, size_t inlen, struct wire_writer *out)
 {
     struct wire_reader r;
     wire_reader_init(&r, in, inlen);
@@ -200,8 +199,8 @@ static int ecall_seal(struct tee_env *env, const uint8_t *in, size_t inlen,
     if (rc == CLOISTER_OK && !blob)
         rc = tee_fail(env, CLOISTER_E_NO_MEMORY, "seal: out of memory");
     struct cloister_err err;
-    if (rc == CLOISTER_OK && tee_seal(env->rt->self, policy, aad, aadlen, pt, ptlen, blob, cap,
-                                      &len, &err) != 0)
+    if (rc == CLOISTER_OK &&
+        tee_seal(env->rt->self, policy, aad, aadlen, pt, ptlen, blob, cap, &len, &err) != 0)
         rc = tee_fail(env, CLOISTER_E_FAILED, "%s", err.msg);
     if (rc == CLOISTER_OK)
         wire_writer_commit(out, len);
@@ -250,15 +249,15 @@ static int ecall_epc_stats(struct tee_env *env, const uint8_t *in, size_t inlen,
     return CLOISTER_OK;
 }
 
-#define BUILTIN_ECALLS(X)                                                                      \
-    X(TEE_ECALL_START, start)                                                                  \
-    X(TEE_ECALL_EVIDENCE, evidence)                                                            \
-    X(TEE_ECALL_REPORT, report)                                                                \
-    X(TEE_ECALL_PROV_OFFER, prov_offer)                                                        \
-    X(TEE_ECALL_PROV_ACCEPT, prov_accept)                                                      \
-    X(TEE_ECALL_SECRET_DIGEST, secret_digest)                                                  \
-    X(TEE_ECALL_SEAL, seal)                                                                    \
-    X(TEE_ECALL_UNSEAL, unseal)                                                                \
+#define BUILTIN_ECALLS(X)                                                                          \
+    X(TEE_ECALL_START, start)                                                                      \
+    X(TEE_ECALL_EVIDENCE, evidence)                                                                \
+    X(TEE_ECALL_REPORT, report)                                                                    \
+    X(TEE_ECALL_PROV_OFFER, prov_offer)                                                            \
+    X(TEE_ECALL_PROV_ACCEPT, prov_accept)                                                          \
+    X(TEE_ECALL_SECRET_DIGEST, secret_digest)                                                      \
+    X(TEE_ECALL_SEAL, seal)                                                                        \
+    X(TEE_ECALL_UNSEAL, unseal)                                                                    \
     X(TEE_ECALL_EPC_STATS, epc_stats)
 
 BUILTIN_ECALLS(TEE_ENCLAVE_MANIFEST_)

@@ -121,8 +121,8 @@ static int worker_ocall(struct tee_port *port, const uint8_t *req, size_t len,
         if (st != RING_SLOT_OCALL)
             return CLOISTER_E_PROTOCOL;
         bool slept = false;
-        if (ring_wait_change(&s->state, st, ep->spin, &s->enclave_sleeps, -1, 1000, host_gone,
-                             ep, &slept) == RING_WAIT_ABANDONED)
+        if (ring_wait_change(&s->state, st, ep->spin, &s->enclave_sleeps, -1, 1000, host_gone, ep,
+                             &slept) == RING_WAIT_ABANDONED)
             _exit(0);
     }
     size_t n;
@@ -313,8 +313,8 @@ static int load(struct enclave_proc *ep, const struct tee_enclave_def *def, cons
 }
 
 /* Step 4: close the filesystem, create the workers, then seccomp on every thread. */
-static int enter_sandbox(struct enclave_proc *ep, struct worker *workers,
-                         struct tee_sandbox *sb, struct cloister_err *err)
+static int enter_sandbox(struct enclave_proc *ep, struct worker *workers, struct tee_sandbox *sb,
+                         struct cloister_err *err)
 {
     sb->secret_memory = tee_secret_memory_kind();
     bool gramine = ep->rt->gramine; /* SGX isolates it there; Gramine has no seccomp/Landlock */
@@ -339,9 +339,8 @@ static int enter_sandbox(struct enclave_proc *ep, struct worker *workers,
     return CLOISTER_OK;
 }
 
-static int start(struct enclave_proc *ep, const struct tee_enclave_def *def,
-                 struct worker *workers, struct tee_identity *id, struct tee_sandbox *sb,
-                 struct cloister_err *err)
+static int start(struct enclave_proc *ep, const struct tee_enclave_def *def, struct worker *workers,
+                 struct tee_identity *id, struct tee_sandbox *sb, struct cloister_err *err)
 {
     uint32_t len = ep->ring.hdr->start_len;
     if (len > RING_CONTROL_SIZE)
@@ -377,8 +376,10 @@ int tee_enclave_main(const struct tee_enclave_def *def, int argc, char **argv)
     const char *ring_file = GRAMINE ? getenv("CLOISTER_RING_FILE") : NULL;
     int ring_fd = ring_file ? open(ring_file, O_RDWR | O_CLOEXEC) : RING_FD;
     if (ring_fd < 0 || ring_attach(&ep.ring, ring_fd) != 0) {
-        fprintf(stderr, "%s: an enclave image is started by a cloister host (tee_create), "
-                        "not directly\n", argc > 0 ? argv[0] : "enclave");
+        fprintf(stderr,
+                "%s: an enclave image is started by a cloister host (tee_create), "
+                "not directly\n",
+                argc > 0 ? argv[0] : "enclave");
         return 2;
     }
     static struct worker workers[TEE_WORKERS_MAX];

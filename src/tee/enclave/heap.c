@@ -25,8 +25,7 @@ epc_heap *tee_heap_new(const struct tee_config *c)
 {
     struct epc_config cfg = {
         .size = (size_t)c->heap_size,
-        .budget = c->epc_budget == TEE_EPC_UNLIMITED ? EPC_BUDGET_UNLIMITED
-                                                     : (size_t)c->epc_budget,
+        .budget = c->epc_budget == TEE_EPC_UNLIMITED ? EPC_BUDGET_UNLIMITED : (size_t)c->epc_budget,
         .pager = EPC_PAGER_AUTO,
     };
     return epc_heap_create(&cfg);

@@ -78,7 +78,6 @@ int tee_sandbox_harden(struct tee_sandbox *sb, struct cloister_err *err);   /* p
 int tee_sandbox_landlock(struct tee_sandbox *sb, struct cloister_err *err); /* deny-all */
 int tee_sandbox_seccomp(struct tee_sandbox *sb, struct cloister_err *err);  /* all threads */
 
-
 /* Gramine (docs/tee.md section 9, UNTESTED: no SGX here): an sgx-dcap evidence envelope for
  * report_data from /dev/attestation (gramine.c). Only images built with -DCLOISTER_GRAMINE=ON
  * use it; nothing the host can create in the filesystem turns Gramine mode on. */

@@ -28,10 +28,10 @@
 #include <seccomp.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
-#include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -120,14 +120,18 @@ int tee_sandbox_landlock(struct tee_sandbox *sb, struct cloister_err *err)
 
 /* Calls allowed with any arguments. */
 static const int allowed[] = {
-    SCMP_SYS(futex),         SCMP_SYS(exit),          SCMP_SYS(exit_group),
-    SCMP_SYS(rt_sigreturn),  SCMP_SYS(rt_sigprocmask), SCMP_SYS(restart_syscall),
-    SCMP_SYS(munmap),        SCMP_SYS(madvise),       SCMP_SYS(mremap),
-    SCMP_SYS(brk),           SCMP_SYS(getrandom),     SCMP_SYS(clock_gettime),
-    SCMP_SYS(clock_nanosleep), SCMP_SYS(nanosleep),   SCMP_SYS(sched_yield),
-    SCMP_SYS(getpid),        SCMP_SYS(gettid),        SCMP_SYS(getppid),
-    SCMP_SYS(memfd_secret),  SCMP_SYS(ftruncate),     SCMP_SYS(close),
-    SCMP_SYS(mlock),         SCMP_SYS(munlock),       SCMP_SYS(fstat),
+    SCMP_SYS(futex),           SCMP_SYS(exit),
+    SCMP_SYS(exit_group),      SCMP_SYS(rt_sigreturn),
+    SCMP_SYS(rt_sigprocmask),  SCMP_SYS(restart_syscall),
+    SCMP_SYS(munmap),          SCMP_SYS(madvise),
+    SCMP_SYS(mremap),          SCMP_SYS(brk),
+    SCMP_SYS(getrandom),       SCMP_SYS(clock_gettime),
+    SCMP_SYS(clock_nanosleep), SCMP_SYS(nanosleep),
+    SCMP_SYS(sched_yield),     SCMP_SYS(getpid),
+    SCMP_SYS(gettid),          SCMP_SYS(getppid),
+    SCMP_SYS(memfd_secret),    SCMP_SYS(ftruncate),
+    SCMP_SYS(close),           SCMP_SYS(mlock),
+    SCMP_SYS(munlock),         SCMP_SYS(fstat),
     SCMP_SYS(lseek),
 };
 
@@ -143,8 +147,7 @@ static const int sanitizer_refused[] = {
 
 /* An argument comparison with every field set (libseccomp's SCMP_A* macros leave datum_b out,
  * which clang's -Wmissing-field-initializers refuses). */
-static struct scmp_arg_cmp arg(unsigned index, enum scmp_compare op, scmp_datum_t a,
-                               scmp_datum_t b)
+static struct scmp_arg_cmp arg(unsigned index, enum scmp_compare op, scmp_datum_t a, scmp_datum_t b)
 {
     return (struct scmp_arg_cmp){.arg = index, .op = op, .datum_a = a, .datum_b = b};
 }

@@ -22,8 +22,7 @@ static int ecall_greet(struct tee_env *env, const uint8_t *in, size_t inlen,
     return CLOISTER_OK;
 }
 
-static int ecall_mac(struct tee_env *env, const uint8_t *in, size_t inlen,
-                     struct wire_writer *out)
+static int ecall_mac(struct tee_env *env, const uint8_t *in, size_t inlen, struct wire_writer *out)
 {
     uint8_t *key = tee_secret_alloc(32), mac[CRYPTO_SHA256_LEN];
     size_t len;

@@ -41,14 +41,20 @@ struct tee_enclave {
     int pid;
     pthread_rwlock_t lock; /* calls share it; restart and destroy take it alone */
     _Atomic uint64_t ocalls, hits, fallbacks, restarts;
-    uint64_t serial;                 /* unique in the process, never reused */
-    struct host_counters *counters;  /* the per-thread call counters (counters.c) */
+    uint64_t serial;                /* unique in the process, never reused */
+    struct host_counters *counters; /* the per-thread call counters (counters.c) */
     pthread_mutex_t counters_lock;
 };
 
 /* The counters every call updates, kept per calling thread (counters.c). */
-enum host_counter { HOST_ECALLS, HOST_CROSSINGS, HOST_BYTES_IN, HOST_BYTES_OUT, HOST_FAILURES,
-                    HOST_NCOUNTERS };
+enum host_counter {
+    HOST_ECALLS,
+    HOST_CROSSINGS,
+    HOST_BYTES_IN,
+    HOST_BYTES_OUT,
+    HOST_FAILURES,
+    HOST_NCOUNTERS
+};
 void host_counters_init(struct tee_enclave *e);
 void host_counters_free(struct tee_enclave *e);
 void host_counters_add(struct tee_enclave *e, const uint64_t delta[HOST_NCOUNTERS]);
@@ -60,8 +66,8 @@ int host_request_too_big(const struct tee_enclave *e, size_t n, struct cloister_
 /* Decodes a response for calls[0..n): fills each status and out (malloc'd), and err with the
  * last failed call's message. Returns CLOISTER_OK, the enclave's refusal of the whole request,
  * or CLOISTER_E_PROTOCOL (nothing allocated). */
-int host_get_response(struct tee_enclave *e, const uint8_t *buf, size_t len,
-                      struct tee_call *calls, size_t n, struct cloister_err *err);
+int host_get_response(struct tee_enclave *e, const uint8_t *buf, size_t len, struct tee_call *calls,
+                      size_t n, struct cloister_err *err);
 /* Serves one ocall message (private memory); the answer message is appended to answer and
  * never exceeds e->opt.max_message. */
 void host_serve_ocall(struct tee_enclave *e, const uint8_t *msg, size_t len,

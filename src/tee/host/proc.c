@@ -136,7 +136,7 @@ static int dead_error(const struct tee_enclave *e, struct proc *p, struct cloist
 {
     pthread_mutex_lock(&p->death_lock);
     cloister_errf(err, CLOISTER_E_DEAD, "enclave '%s' (pid %d) %s; tee_restart() starts it again",
-               e->name, (int)p->pid, p->death[0] ? p->death : "is gone");
+                  e->name, (int)p->pid, p->death[0] ? p->death : "is gone");
     pthread_mutex_unlock(&p->death_lock);
     return CLOISTER_E_DEAD;
 }
@@ -266,14 +266,13 @@ static int read_reply(struct tee_enclave *e, struct proc *p, struct cloister_err
     uint64_t pid = wire_get_varint(&r);
     if (wire_reader_finish(&r) != 0 || memory > TEE_SECRET_MEMORY_MEMFD_SECRET)
         return cloister_errf(err, CLOISTER_E_PROTOCOL, "enclave '%s': malformed start reply: %s",
-                          e->name, wire_reader_error(&r));
+                             e->name, wire_reader_error(&r));
     e->sandbox.secret_memory = (enum tee_secret_memory)memory;
     if (memcmp(mrenclave, e->id.mrenclave, TEE_HASH_LEN) != 0 ||
         memcmp(mrsigner, e->id.mrsigner, TEE_HASH_LEN) != 0 ||
         product_id != e->id.config.product_id || svn != e->id.config.svn)
         return cloister_errf(err, CLOISTER_E_IMAGE,
-                             "enclave '%s' measured itself differently from the loader",
-                             e->name);
+                             "enclave '%s' measured itself differently from the loader", e->name);
     if (pid != (uint64_t)p->pid)
         return cloister_errf(err, CLOISTER_E_PROTOCOL, "enclave '%s' reports pid %llu, not %d",
                              e->name, (unsigned long long)pid, (int)p->pid);
@@ -284,9 +283,8 @@ static int wait_started(struct tee_enclave *e, struct proc *p, struct cloister_e
 {
     _Atomic uint32_t sleeps = 0;
     bool slept;
-    enum ring_wait_result w = ring_wait_change(&p->ring.hdr->phase, RING_PHASE_STARTING, 0,
-                                               &sleeps, START_TIMEOUT_MS, TICK_MS, proc_dead, p,
-                                               &slept);
+    enum ring_wait_result w = ring_wait_change(&p->ring.hdr->phase, RING_PHASE_STARTING, 0, &sleeps,
+                                               START_TIMEOUT_MS, TICK_MS, proc_dead, p, &slept);
     uint32_t phase = atomic_load(&p->ring.hdr->phase);
     if (phase == RING_PHASE_RUNNING || phase == RING_PHASE_FAILED)
         return read_reply(e, p, err);
@@ -295,7 +293,7 @@ static int wait_started(struct tee_enclave *e, struct proc *p, struct cloister_e
     if (atomic_load(&p->dead))
         return dead_error(e, p, err);
     return cloister_errf(err, CLOISTER_E_PROTOCOL, "enclave '%s': unknown start phase %u", e->name,
-                      phase);
+                         phase);
 }
 
 static void proc_stop(struct tee_enclave *e);
@@ -311,8 +309,8 @@ static int proc_start(struct tee_enclave *e, struct cloister_err *err)
     e->backend = p;
     e->pid = 0;
     int rc = CLOISTER_OK;
-    if (ring_create(&p->ring, &p->ring_fd, e->opt.slots,
-                    ring_slot_size_for(e->opt.max_message)) != 0 ||
+    if (ring_create(&p->ring, &p->ring_fd, e->opt.slots, ring_slot_size_for(e->opt.max_message)) !=
+            0 ||
         (p->ring_fd = high_fd(p->ring_fd)) < 0)
         rc = cloister_errf(err, CLOISTER_E_SYSTEM, "enclave '%s': ring: %s", e->name,
                            strerror(errno));
@@ -320,7 +318,7 @@ static int proc_start(struct tee_enclave *e, struct cloister_err *err)
         put_start(e, p);
         if (spawn(e, p) != 0)
             rc = cloister_errf(err, CLOISTER_E_SYSTEM, "enclave '%s': cannot start the process: %s",
-                            e->name, strerror(errno));
+                               e->name, strerror(errno));
     }
     if (rc == CLOISTER_OK) {
         e->pid = p->pid;
@@ -328,7 +326,7 @@ static int proc_start(struct tee_enclave *e, struct cloister_err *err)
             kill_enclave(p, "no monitor thread");
             waitid((idtype_t)P_PIDFD, (id_t)p->pidfd, NULL, WEXITED);
             rc = cloister_errf(err, CLOISTER_E_SYSTEM, "enclave '%s': cannot create its monitor",
-                            e->name);
+                               e->name);
         } else {
             p->monitor_started = true;
             rc = wait_started(e, p, err);
@@ -387,12 +385,10 @@ static int protocol_violation(struct tee_enclave *e, struct proc *p, const char 
 {
     kill_enclave(p, what);
     return cloister_errf(err, CLOISTER_E_PROTOCOL,
-                         "enclave '%s' broke the ring protocol (%s) and was killed",
-                         e->name, what);
+                         "enclave '%s' broke the ring protocol (%s) and was killed", e->name, what);
 }
 
-static int serve_ocall(struct tee_enclave *e, struct proc *p, uint32_t i,
-                       struct cloister_err *err)
+static int serve_ocall(struct tee_enclave *e, struct proc *p, uint32_t i, struct cloister_err *err)
 {
     struct ring_slot *s = ring_slot(&p->ring, i);
     uint32_t len = atomic_load(&s->len);
@@ -414,8 +410,10 @@ static int serve_ocall(struct tee_enclave *e, struct proc *p, uint32_t i,
     } else {
         /* The enclave would wait for this answer forever: stop it cleanly instead. */
         kill_enclave(p, "the host ran out of memory answering an ocall");
-        rc = cloister_errf(err, CLOISTER_E_NO_MEMORY, "enclave '%s': the host ran out of memory "
-                        "answering an ocall; the enclave was killed", e->name);
+        rc = cloister_errf(err, CLOISTER_E_NO_MEMORY,
+                           "enclave '%s': the host ran out of memory "
+                           "answering an ocall; the enclave was killed",
+                           e->name);
     }
     wire_writer_free(&answer);
     return rc;
@@ -444,13 +442,13 @@ static int await(struct tee_enclave *e, struct proc *p, uint32_t i, struct tee_c
                 double ms = deadline - now_ms();
                 left = ms > 0 ? (int)ms + 1 : 0;
             }
-            enum ring_wait_result w = ring_wait_change(&s->state, st, spin, &s->host_sleeps,
-                                                       left, TICK_MS, proc_dead, p, &slept);
+            enum ring_wait_result w = ring_wait_change(&s->state, st, spin, &s->host_sleeps, left,
+                                                       TICK_MS, proc_dead, p, &slept);
             if (w == RING_WAIT_TIMEOUT) {
                 kill_enclave(p, "a call ran past its timeout");
                 return cloister_errf(err, CLOISTER_E_TIMEOUT,
-                                     "enclave '%s': no answer within %u ms; it was killed",
-                                     e->name, e->opt.call_timeout_ms);
+                                     "enclave '%s': no answer within %u ms; it was killed", e->name,
+                                     e->opt.call_timeout_ms);
             }
             if (w == RING_WAIT_ABANDONED)
                 return dead_error(e, p, err);

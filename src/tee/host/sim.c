@@ -15,8 +15,8 @@ struct sim_port {
     struct wire_writer answer;
 };
 
-static int sim_ocall(struct tee_port *port, const uint8_t *req, size_t len,
-                     const uint8_t **answer, size_t *answer_len)
+static int sim_ocall(struct tee_port *port, const uint8_t *req, size_t len, const uint8_t **answer,
+                     size_t *answer_len)
 {
     struct sim_port *sp = (struct sim_port *)port;
     tee_writer_reset(&sp->answer);

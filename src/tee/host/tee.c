@@ -76,8 +76,8 @@ int tee_image_path(const char *name, char *out, size_t cap, struct cloister_err 
             return CLOISTER_OK;
     }
     return cloister_errf(err, CLOISTER_E_NOT_FOUND,
-                      "no image %s.enclave in $CLOISTER_ENCLAVE_DIR, %s or %s", name,
-                      CLOISTER_ENCLAVE_BUILD_DIR, CLOISTER_ENCLAVE_INSTALL_DIR);
+                         "no image %s.enclave in $CLOISTER_ENCLAVE_DIR, %s or %s", name,
+                         CLOISTER_ENCLAVE_BUILD_DIR, CLOISTER_ENCLAVE_INSTALL_DIR);
 }
 
 static char *dup_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -111,7 +111,7 @@ static int check_options(const struct tee_options *o, struct cloister_err *err)
         return cloister_errf(err, CLOISTER_E_INVALID, "tee_create: no image given");
     if (o->workers < 1 || o->workers > TEE_WORKERS_MAX)
         return cloister_errf(err, CLOISTER_E_INVALID, "tee_create: workers must be 1..%u, got %u",
-                          TEE_WORKERS_MAX, o->workers);
+                             TEE_WORKERS_MAX, o->workers);
     if (o->slots > 256)
         return cloister_errf(err, CLOISTER_E_INVALID, "tee_create: slots must be at most 256");
     if (o->max_message < 4096 || o->max_message > ((size_t)1 << 30))
@@ -126,8 +126,8 @@ static int check_options(const struct tee_options *o, struct cloister_err *err)
     for (size_t i = 0; i < o->nocalls; i++)
         if (o->ocalls[i].number > TEE_USER_CALL_MAX || !o->ocalls[i].fn)
             return cloister_errf(err, CLOISTER_E_INVALID,
-                                 "tee_create: ocall %zu: number above %#x or no function",
-                                 i, TEE_USER_CALL_MAX);
+                                 "tee_create: ocall %zu: number above %#x or no function", i,
+                                 TEE_USER_CALL_MAX);
     return CLOISTER_OK;
 }
 
@@ -174,15 +174,14 @@ static int load_image(struct tee_enclave *e, struct cloister_err *err)
 {
     if (file_read_all(e->image_path, TEE_IMAGE_MAX, &e->image, &e->image_len) != 0)
         return cloister_errf(err, errno == ENOENT ? CLOISTER_E_NOT_FOUND : CLOISTER_E_IMAGE,
-                          "image %s: %s", e->image_path, strerror(errno));
+                             "image %s: %s", e->image_path, strerror(errno));
     if (file_read_all(e->sig_path, SIG_MAX, &e->sig, &e->sig_len) != 0)
         return cloister_errf(err, errno == ENOENT ? CLOISTER_E_NOT_FOUND : CLOISTER_E_IMAGE,
-                          "signature %s: %s (sign the image with 'cloister enclave sign')",
-                          e->sig_path, strerror(errno));
+                             "signature %s: %s (sign the image with 'cloister enclave sign')",
+                             e->sig_path, strerror(errno));
     struct cloister_err why = {0};
     if (tee_image_verify(&e->id, e->image, e->image_len, e->sig, e->sig_len, &why) != 0)
-        return cloister_errf(err, CLOISTER_E_IMAGE, "image %s refused: %s", e->image_path,
-                             why.msg);
+        return cloister_errf(err, CLOISTER_E_IMAGE, "image %s refused: %s", e->image_path, why.msg);
     /* Sealed blobs are bound to MRENCLAVE: one store per measurement by default. */
     char mr[2 * TEE_HASH_LEN + 1];
     hex_encode(mr, e->id.mrenclave, TEE_HASH_LEN);
@@ -306,11 +305,11 @@ static int protocol_error(const struct tee_enclave *e, struct wire_reader *r,
                           struct cloister_err *err)
 {
     return cloister_errf(err, CLOISTER_E_PROTOCOL, "enclave '%s' sent a malformed response: %s",
-                      e->name, wire_reader_error(r));
+                         e->name, wire_reader_error(r));
 }
 
-int host_get_response(struct tee_enclave *e, const uint8_t *buf, size_t len,
-                      struct tee_call *calls, size_t n, struct cloister_err *err)
+int host_get_response(struct tee_enclave *e, const uint8_t *buf, size_t len, struct tee_call *calls,
+                      size_t n, struct cloister_err *err)
 {
     struct wire_reader r;
     wire_reader_init(&r, buf, len);
@@ -360,11 +359,11 @@ static int check_calls(const struct tee_enclave *e, const struct tee_call *calls
     for (size_t i = 0; i < n; i++) {
         if (calls[i].inlen > e->opt.max_message)
             return cloister_errf(err, CLOISTER_E_TOO_BIG,
-                              "ecall %#x: %zu input bytes exceed the %zu-byte message limit",
-                              calls[i].number, calls[i].inlen, e->opt.max_message);
+                                 "ecall %#x: %zu input bytes exceed the %zu-byte message limit",
+                                 calls[i].number, calls[i].inlen, e->opt.max_message);
         if (calls[i].inlen && !calls[i].in)
             return cloister_errf(err, CLOISTER_E_INVALID, "ecall %#x: NULL input of %zu bytes",
-                              calls[i].number, calls[i].inlen);
+                                 calls[i].number, calls[i].inlen);
     }
     return CLOISTER_OK;
 }
@@ -473,7 +472,7 @@ static int store_get(struct tee_enclave *e, const uint8_t *in, size_t inlen,
     if (file_read_all(path, e->opt.max_message / 2, &blob, &len) != 0)
         return errno == ENOENT ? CLOISTER_OK
                                : cloister_errf(err, CLOISTER_E_SYSTEM, "store_get %s: %s", path,
-                                            strerror(errno));
+                                               strerror(errno));
     wire_put_raw(out, blob, len);
     free(blob);
     return CLOISTER_OK;
@@ -524,7 +523,7 @@ void host_serve_ocall(struct tee_enclave *e, const uint8_t *msg, size_t len,
         rc = cloister_errf(&err, CLOISTER_E_NO_MEMORY, "ocall answer could not be written");
     if (rc == CLOISTER_OK && out.len + 64 > e->opt.max_message)
         rc = cloister_errf(&err, CLOISTER_E_TOO_BIG, "ocall answer of %zu bytes exceeds the limit",
-                        out.len);
+                           out.len);
     wire_put_header(answer, MSG_ANSWER, MSG_VERSION);
     wire_put_u8(answer, msg_status_encode(rc));
     if (rc == CLOISTER_OK)
@@ -580,7 +579,7 @@ int tee_epc_stats(tee_enclave *e, struct epc_stats *out, struct cloister_err *er
     const char *why;
     if (epc_stats_decode(out, buf, len, &why) != 0)
         rc = cloister_errf(err, CLOISTER_E_PROTOCOL, "enclave '%s' sent malformed EPC counters: %s",
-                        e->name, why);
+                           e->name, why);
     free(buf);
     return rc;
 }

@@ -72,8 +72,7 @@ static int check_private(const char *path, bool want_dir, struct cloister_err *e
     return 0;
 }
 
-static int encode_secrets(const struct platform_secrets *s, uint8_t *out, size_t cap,
-                          size_t *len)
+static int encode_secrets(const struct platform_secrets *s, uint8_t *out, size_t cap, size_t *len)
 {
     struct wire_writer w;
     wire_writer_init_fixed(&w, out, cap);
@@ -239,8 +238,7 @@ static int load(tee_platform *p, struct cloister_err *err)
         return 1;
     if (check_private(p->dir, true, err) || read_secrets(p, err) ||
         read_cert(p, "ca.pem", &p->ca_der, &p->ca_len, err) ||
-        read_cert(p, "platform.pem", &p->leaf_der, &p->leaf_len, err) ||
-        check_consistent(p, err))
+        read_cert(p, "platform.pem", &p->leaf_der, &p->leaf_len, err) || check_consistent(p, err))
         return -1;
     return path_in(p->ca_path, p->dir, "ca.pem", err);
 }

@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 #define VALIDITY_SECONDS (20L * 365 * 24 * 3600)
 
 static int add_ext(X509 *x, X509 *issuer, int nid, const char *value)
@@ -52,10 +51,10 @@ static X509 *make_cert(EVP_PKEY *subject, const char *cn, X509 *issuer, EVP_PKEY
               X509_gmtime_adj(X509_getm_notAfter(x), VALIDITY_SECONDS) &&
               X509_set_pubkey(x, subject) &&
               X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC,
-                                         (const unsigned char *)"cloister (SIMULATED platform)",
-                                         -1, -1, 0) &&
-              X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn,
-                                         -1, -1, 0) &&
+                                         (const unsigned char *)"cloister (SIMULATED platform)", -1,
+                                         -1, 0) &&
+              X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1,
+                                         -1, 0) &&
               X509_set_subject_name(x, name) &&
               X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : name);
     X509 *signer = issuer ? issuer : x;
@@ -81,9 +80,9 @@ int tee_x509_issue(const uint8_t ca_seed[TEE_SEED_LEN], const uint8_t leaf_pk[TE
 {
     EVP_PKEY *ca_key = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, ca_seed, 32);
     EVP_PKEY *leaf_key = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, leaf_pk, 32);
-    X509 *ca = ca_key && leaf_key ? make_cert(ca_key, "cloister simulated platform CA", NULL,
-                                              ca_key, true)
-                                  : NULL;
+    X509 *ca = ca_key && leaf_key
+                   ? make_cert(ca_key, "cloister simulated platform CA", NULL, ca_key, true)
+                   : NULL;
     X509 *leaf = ca ? make_cert(leaf_key, "cloister simulated attestation key", ca, ca_key, false)
                     : NULL;
     int rc = -1;
@@ -125,4 +124,3 @@ int tee_x509_der_to_pem(const uint8_t *der, size_t len, char **pem, size_t *pem_
     ERR_clear_error();
     return rc;
 }
-

@@ -5,8 +5,8 @@
 
 #include <errno.h>
 #include <limits.h>
-#include <sched.h>
 #include <linux/futex.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -36,8 +36,8 @@ static int ring_map(struct ring *r, int fd, size_t size)
 int ring_create(struct ring *r, int *fd, uint32_t nslots, size_t slot_size)
 {
     memset(r, 0, sizeof *r);
-    if (nslots == 0 || nslots > RING_SLOTS_MAX || slot_size <= RING_SLOT_HEAD ||
-        slot_size % 64 || slot_size > UINT32_MAX) {
+    if (nslots == 0 || nslots > RING_SLOTS_MAX || slot_size <= RING_SLOT_HEAD || slot_size % 64 ||
+        slot_size > UINT32_MAX) {
         errno = EINVAL;
         return -1;
     }
@@ -76,8 +76,8 @@ int ring_attach(struct ring *r, int fd)
     /* Read each header field once: the host could change them under us. */
     uint32_t magic = r->hdr->magic, version = r->hdr->version;
     uint32_t nslots = r->hdr->nslots, slot_size = r->hdr->slot_size;
-    if (magic != RING_MAGIC || version != RING_VERSION || nslots == 0 ||
-        nslots > RING_SLOTS_MAX || slot_size <= RING_SLOT_HEAD || slot_size % 64 ||
+    if (magic != RING_MAGIC || version != RING_VERSION || nslots == 0 || nslots > RING_SLOTS_MAX ||
+        slot_size <= RING_SLOT_HEAD || slot_size % 64 ||
         ring_size(nslots, slot_size) != (size_t)st.st_size) {
         ring_unmap(r);
         errno = EPROTO;

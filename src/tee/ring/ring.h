@@ -68,10 +68,10 @@ struct ring_header {
 };
 
 struct ring_slot {
-    _Atomic uint32_t state;           /* enum ring_slot_state; futex */
-    _Atomic uint32_t host_sleeps;     /* the host waits in FUTEX_WAIT on state */
-    _Atomic uint32_t enclave_sleeps;  /* a worker waits in FUTEX_WAIT on state */
-    _Atomic uint32_t len;             /* message length in data */
+    _Atomic uint32_t state;          /* enum ring_slot_state; futex */
+    _Atomic uint32_t host_sleeps;    /* the host waits in FUTEX_WAIT on state */
+    _Atomic uint32_t enclave_sleeps; /* a worker waits in FUTEX_WAIT on state */
+    _Atomic uint32_t len;            /* message length in data */
 };
 
 /* A mapping of the ring, as seen by one side. */

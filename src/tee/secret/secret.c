@@ -60,7 +60,7 @@ void *tee_secret_alloc(size_t n)
         p = secret_pages(size);
         if (kind < 0)
             atomic_store(&secret_kind, p != MAP_FAILED ? TEE_SECRET_MEMORY_MEMFD_SECRET
-                                                        : TEE_SECRET_MEMORY_MLOCK);
+                                                       : TEE_SECRET_MEMORY_MLOCK);
     }
     if (p == MAP_FAILED && atomic_load(&secret_kind) == TEE_SECRET_MEMORY_MLOCK)
         p = locked_pages(size);

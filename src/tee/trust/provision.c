@@ -153,8 +153,8 @@ int tee_prov_accept(tee_self *s, const void *package, size_t package_len,
     if (!sec->offer_active)
         rc = cloister_errf(err, CLOISTER_E_STATE,
                            "no provisioning offer is pending (an offer is used once)");
-    else if (hpke_open(pt, HPKE_AEAD_AES256GCM, enc, sec->offer_sk, info, sizeof info, NULL, 0,
-                       ct, ct_len, NULL))
+    else if (hpke_open(pt, HPKE_AEAD_AES256GCM, enc, sec->offer_sk, info, sizeof info, NULL, 0, ct,
+                       ct_len, NULL))
         rc = cloister_errf(err, CLOISTER_E_DENIED,
                            "provisioning package does not open: it was not made for this "
                            "enclave's offer, or it was altered");
@@ -179,8 +179,8 @@ int tee_secrets_restore(tee_self *s, const void *sealed, size_t sealed_len,
                              "restoring the secrets: out of secret memory");
     size_t pt_len;
     struct tee_secret_list list = {0};
-    int rc = tee_unseal(s, sealed, sealed_len, TEE_LABEL_SECRETS, sizeof TEE_LABEL_SECRETS, pt,
-                        cap, &pt_len, err);
+    int rc = tee_unseal(s, sealed, sealed_len, TEE_LABEL_SECRETS, sizeof TEE_LABEL_SECRETS, pt, cap,
+                        &pt_len, err);
     if (rc == 0)
         rc = tee_secrets_decode(&list, pt, pt_len, err);
     if (rc == 0) {
@@ -204,8 +204,8 @@ int tee_secret_get(tee_self *s, const char *name, uint8_t *out, size_t cap, size
     if (!e)
         rc = cloister_errf(err, CLOISTER_E_NOT_FOUND, "no secret '%s' was provisioned", name);
     else if (cap < e->len)
-        rc = cloister_errf(err, CLOISTER_E_TOO_BIG, "secret '%s' has %zu bytes, room for %zu",
-                           name, e->len, cap);
+        rc = cloister_errf(err, CLOISTER_E_TOO_BIG, "secret '%s' has %zu bytes, room for %zu", name,
+                           e->len, cap);
     else if (e->len)
         memcpy(out, e->value, e->len);
     pthread_mutex_unlock(&s->lock);

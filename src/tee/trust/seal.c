@@ -79,8 +79,10 @@ int tee_seal(tee_self *s, enum tee_seal_policy policy, const void *aad, size_t a
     if (policy != TEE_SEAL_MRENCLAVE && policy != TEE_SEAL_MRSIGNER)
         return cloister_errf(err, CLOISTER_E_INVALID, "seal: unknown policy %d", (int)policy);
     if (len > TEE_SEAL_MAX || cap < tee_sealed_size(len))
-        return cloister_errf(err, CLOISTER_E_TOO_BIG, "seal: %zu bytes do not fit a blob of at "
-                             "most %zu", len, cap);
+        return cloister_errf(err, CLOISTER_E_TOO_BIG,
+                             "seal: %zu bytes do not fit a blob of at "
+                             "most %zu",
+                             len, cap);
     struct tee_sealed_view v = {.policy = policy,
                                 .product_id = s->id.config.product_id,
                                 .svn = s->id.config.svn,

@@ -50,8 +50,8 @@ int tee_prov_package(tee_verifier *v, const struct tee_policy *policy, const uin
     }
     size_t ct_len = pt.len + HPKE_TAG_LEN;
     uint8_t *ct = malloc(ct_len);
-    rc = ct && hpke_seal(enc, ct, HPKE_AEAD_AES256GCM, pk, info, sizeof info, NULL, 0,
-                             pt.buf, pt.len, NULL) == 0
+    rc = ct && hpke_seal(enc, ct, HPKE_AEAD_AES256GCM, pk, info, sizeof info, NULL, 0, pt.buf,
+                         pt.len, NULL) == 0
              ? tee_package_encode(enc, ct, ct_len, package, package_len)
              : -1;
     wire_writer_free(&pt);

@@ -11,6 +11,7 @@
 
 #include <cloister/tee_trust.h>
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -37,9 +38,17 @@ int cli_parse_hex(const char *opt, const char *hex, uint8_t *out, size_t max, si
 /* Reads the whole file (at most max bytes; "-": stdin) into a malloc'd buffer, NUL-terminated one
  * byte past *len. what names it in errors ("the image"). Returns CLI_OK or CLI_FAIL. */
 int cli_read_file(const char *path, const char *what, size_t max, uint8_t **data, size_t *len);
+/* cli_read_file for a key or token: a file its group or others may access is refused, naming the
+ * `chmod 600` that fixes it. */
+int cli_read_secret(const char *path, const char *what, size_t max, uint8_t **data, size_t *len);
 /* Replaces path atomically with data, created with mode ("-": stdout). Returns CLI_OK or
  * CLI_FAIL. */
 int cli_write_file(const char *path, const char *what, const void *data, size_t len, mode_t mode);
+
+/* The one rule for a verb about to write a secret (a key): an existing file at path is kept
+ * unless force, since overwriting a key loses what it protected. "-" never exists. Returns
+ * CLI_OK, or CLI_FAIL naming the file and --force. */
+int cli_check_new_secret(const char *path, bool force);
 
 /* Monotonic time in seconds: differences time what a verb or demo step did. */
 double cli_now_s(void);

@@ -35,6 +35,7 @@
 #include <jansson.h>
 
 #include "cli/cli.h"
+#include "cli/cli_util.h"
 #include "cli/cmd_ibbe.h"
 #include "crypto/hpke_wire.h"
 #include "util/fileio.h"
@@ -136,10 +137,12 @@ static int cmd_setup(int argc, char **argv)
 static int cmd_extract(int argc, char **argv)
 {
     const char *store = NULL, *tee = NULL, *user = NULL, *out = NULL, *to = NULL;
+    bool force = false;
     const struct opt_def opts[] = {
         ADMIN_OPTS(store, tee),
         {"user", OPT_STRING, &user, "ID", "the user's identity", OPT_REQUIRED, 0, 0},
         {"out", OPT_STRING, &out, "FILE", "where to write the user key", OPT_REQUIRED, 0, 0},
+        {"force", OPT_FLAG, &force, NULL, "replace an existing key file", 0, 0, 0},
         {"to", OPT_STRING, &to, "HPKE_PUBLIC_KEY",
          "seal the key to this HPKE public key file (cloister crypto hpke-keygen)", 0, 0, 0},
         {0}};
@@ -153,6 +156,8 @@ static int cmd_extract(int argc, char **argv)
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
+    if (cli_check_new_secret(out, force) != CLI_OK)
+        return CLI_FAIL;
     uint8_t pk[HPKE_PUBLIC_LEN];
     const uint8_t *recipient = NULL;
     if (to) {
@@ -182,8 +187,8 @@ static int cmd_extract(int argc, char **argv)
         free(key);
     }
     if (rc == CLI_OK)
-        printf("user key of '%s' written to %s%s\n", user, out,
-               to ? " (HPKE-sealed to the given public key)" : "");
+        fprintf(stderr, "user key of '%s' written to %s%s\n", user, out,
+                to ? " (HPKE-sealed to the given public key)" : "");
     ibbe_admin_close(a);
     return rc;
 }
@@ -425,7 +430,7 @@ static int cmd_seal(int argc, char **argv)
         ibbe_admin_close(a);
     }
     if (rc == CLI_OK)
-        printf("%s sealed for group %s into %s (%zu bytes)\n", in, group, out, ctlen);
+        fprintf(stderr, "%s sealed for group %s into %s (%zu bytes)\n", in, group, out, ctlen);
     free(pt);
     return rc;
 }
@@ -484,7 +489,7 @@ static int cmd_open(int argc, char **argv)
     if (rc == CLI_OK)
         rc = write_file(out, pt, ptlen, 0600);
     if (rc == CLI_OK)
-        printf("%s opened into %s (%zu bytes)\n", in, out, ptlen);
+        fprintf(stderr, "%s opened into %s (%zu bytes)\n", in, out, ptlen);
     if (pt)
         crypto_wipe(pt, ptlen);
     free(pt);
@@ -499,7 +504,7 @@ static int load_token(const char *path, char *token, size_t cap)
 {
     uint8_t *data;
     size_t len;
-    if (file_read_all(path, 4096, &data, &len) == 0) {
+    if (file_read_secret(path, 4096, &data, &len) == 0) {
         while (len && (data[len - 1] == '\n' || data[len - 1] == '\r'))
             len--;
         int rc = len < IBBE_TOKEN_MIN || len >= cap || memchr(data, '\0', len)
@@ -514,8 +519,9 @@ static int load_token(const char *path, char *token, size_t cap)
         free(data);
         return rc;
     }
+    char why[256];
     if (errno != ENOENT)
-        return cli_fail("cannot read %s: %s", path, strerror(errno));
+        return cli_fail("cannot read %s: %s", path, file_strerror(errno, path, why, sizeof why));
     uint8_t raw[32];
     if (cap < 2 * sizeof raw + 2 || crypto_random(raw, sizeof raw) != 0)
         return cli_fail("cannot draw a token");

@@ -541,9 +541,11 @@ static int cmd_subscribe(int argc, char **argv)
     /* one second per wait: the heartbeat keeps the router from dropping a quiet subscriber */
     for (long long got = 0, waited = 0;
          rc == CLI_OK && !stop_flag && (!count || got < count) && (!timeout || waited < timeout);) {
-        uint8_t *payload;
+        uint8_t *payload = NULL;
         size_t len;
         int n = scbr_client_receive(c, &payload, &len, 1000, &err);
+        if (n < 0 && stop_flag)
+            break; /* the signal interrupted the wait: stopping is what it asked for */
         if (n < 0)
             rc = cli_fail("%s", err.msg);
         if (n == 0) {

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -99,6 +101,14 @@ int cli_check_new_secret(const char *path, bool force)
     if (force || strcmp(path, "-") == 0 || lstat(path, &st) != 0)
         return CLI_OK;
     return cli_fail("%s: a key file already exists (use --force to replace it)", path);
+}
+
+int cli_hold_secrets(void)
+{
+    const struct rlimit none = {0, 0};
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0 || setrlimit(RLIMIT_CORE, &none) != 0)
+        return cli_fail("cannot keep the keys out of core dumps: %s", strerror(errno));
+    return CLI_OK;
 }
 
 double cli_now_s(void)

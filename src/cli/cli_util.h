@@ -50,6 +50,11 @@ int cli_write_file(const char *path, const char *what, const void *data, size_t 
  * CLI_OK, or CLI_FAIL naming the file and --force. */
 int cli_check_new_secret(const char *path, bool force);
 
+/* For a verb that holds keys or tokens in memory: they must reach neither a core file nor another
+ * process of the same user (ptrace, /proc/PID/mem), so the process is made undumpable, with no
+ * core. Call it before the first secret is read. Returns CLI_OK or CLI_FAIL. */
+int cli_hold_secrets(void);
+
 /* Monotonic time in seconds: differences time what a verb or demo step did. */
 double cli_now_s(void);
 

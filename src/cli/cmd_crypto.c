@@ -110,6 +110,8 @@ static int cmd_keygen(int argc, char **argv)
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
+    if (cli_hold_secrets() != CLI_OK)
+        return CLI_FAIL;
     if (strcmp(secret_path, "-") == 0 && strcmp(public_path, "-") == 0)
         return cli_fail("--out-secret and --out-public cannot both be stdout");
     if (cli_check_new_secret(secret_path, force) != CLI_OK)
@@ -174,6 +176,8 @@ static int cmd_seal(int argc, char **argv)
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
+    if (cli_hold_secrets() != CLI_OK)
+        return CLI_FAIL;
     enum hpke_aead aead = aead_ids[aead_choice.index];
 
     uint8_t pk_r[HPKE_PUBLIC_LEN], sk_s[HPKE_SECRET_LEN], pk_s[HPKE_PUBLIC_LEN];
@@ -240,6 +244,8 @@ static int cmd_open(int argc, char **argv)
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
+    if (cli_hold_secrets() != CLI_OK)
+        return CLI_FAIL;
 
     uint8_t sk_r[HPKE_SECRET_LEN], pk_r[HPKE_PUBLIC_LEN], pk_s[HPKE_PUBLIC_LEN];
     uint8_t *data = NULL, *pt = NULL;

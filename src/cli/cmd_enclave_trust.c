@@ -179,6 +179,8 @@ int cmd_enclave_keygen(int argc, char **argv)
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
+    if (cli_hold_secrets() != CLI_OK)
+        return CLI_FAIL;
     if (cli_check_new_secret(out, force) != CLI_OK)
         return CLI_FAIL;
     uint8_t pk[TEE_PUBKEY_LEN], mrsigner[TEE_HASH_LEN];
@@ -286,6 +288,8 @@ int cmd_enclave_sign(int argc, char **argv)
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
+    if (cli_hold_secrets() != CLI_OK)
+        return CLI_FAIL;
     size_t epc_budget;
     if (epc && epc_parse_budget(epc, &epc_budget) != 0) {
         fprintf(stderr,

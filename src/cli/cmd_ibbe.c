@@ -134,6 +134,22 @@ static int cmd_setup(int argc, char **argv)
     return rc;
 }
 
+/* Identities are checked before they reach the enclave, so a mistake is named as one rather than
+ * as a malformed message. */
+static int check_ids(const char *verb, const char *const *ids, int n)
+{
+    for (int i = 0; i < n; i++) {
+        if (!ibbe_id_valid(ids[i])) {
+            fprintf(stderr,
+                    "cloister ibbe %s: --user: '%.40s%s' is not an identity (1 to %d bytes, no "
+                    "newline)\n",
+                    verb, ids[i], strlen(ids[i]) > 40 ? "..." : "", IBBE_ID_MAX);
+            return CLI_USAGE;
+        }
+    }
+    return CLI_OK;
+}
+
 static int cmd_extract(int argc, char **argv)
 {
     const char *store = NULL, *tee = NULL, *user = NULL, *out = NULL, *to = NULL;
@@ -156,6 +172,10 @@ static int cmd_extract(int argc, char **argv)
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
+    if (cli_hold_secrets() != CLI_OK)
+        return CLI_FAIL;
+    if (check_ids("extract", &user, 1) != CLI_OK)
+        return CLI_USAGE;
     if (cli_check_new_secret(out, force) != CLI_OK)
         return CLI_FAIL;
     uint8_t pk[HPKE_PUBLIC_LEN];
@@ -279,6 +299,8 @@ static int cmd_group(int argc, char **argv)
         return opt_exit_code(rc);
     if (show)
         return show_group(store, group, json);
+    if (check_ids(name + 5, users.v, users.n) != CLI_OK)
+        return CLI_USAGE;
     char *text = NULL, **ids = NULL;
     size_t count = 0;
     if (create) {
@@ -367,6 +389,8 @@ static int cmd_decrypt(int argc, char **argv)
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
+    if (cli_hold_secrets() != CLI_OK)
+        return CLI_FAIL;
     if (!user || !key) {
         fprintf(stderr, "cloister ibbe decrypt: --user and --key are required\n");
         return CLI_USAGE;
@@ -456,6 +480,8 @@ static int cmd_open(int argc, char **argv)
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
+    if (cli_hold_secrets() != CLI_OK)
+        return CLI_FAIL;
     if (!user != !key) {
         fprintf(stderr, "cloister ibbe open: give both --user and --key, or neither (admin)\n");
         return CLI_USAGE;
@@ -555,6 +581,8 @@ static int cmd_serve(int argc, char **argv)
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
+    if (cli_hold_secrets() != CLI_OK)
+        return CLI_FAIL;
     char token[256];
     if ((rc = load_token(token_file, token, sizeof token)) != CLI_OK)
         return rc;

@@ -37,6 +37,7 @@
 #include <jansson.h>
 
 #include "cli/cli.h"
+#include "cli/cli_util.h"
 #include "cli/cmd_scbr.h"
 #include "util/fileio.h"
 #include "util/hex.h"
@@ -419,6 +420,8 @@ static int cmd_provision(int argc, char **argv)
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
+    if (cli_hold_secrets() != CLI_OK)
+        return CLI_FAIL;
     uint8_t mrenclave[OPT_LIST_MAX][TEE_HASH_LEN], mrsigner[OPT_LIST_MAX][TEE_HASH_LEN];
     if (parse_identities(&mre, "mrenclave", mrenclave) != CLI_OK ||
         parse_identities(&mrs, "mrsigner", mrsigner) != CLI_OK)
@@ -518,6 +521,8 @@ static int cmd_subscribe(int argc, char **argv)
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
+    if (cli_hold_secrets() != CLI_OK)
+        return CLI_FAIL;
     struct cloister_err err;
     struct scbr_sub *s = scbr_parse_sub(filter, strlen(filter), "--filter", 1, &err);
     if (!s) {
@@ -594,6 +599,8 @@ static int cmd_publish(int argc, char **argv)
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
+    if (cli_hold_secrets() != CLI_OK)
+        return CLI_FAIL;
     struct cloister_err err;
     struct scbr_pub *p = scbr_parse_pub(header, strlen(header), "--header", 1, &err);
     if (!p) {

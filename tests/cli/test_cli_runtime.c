@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -174,6 +175,86 @@ static void verify_without_nonce_warns(void **state)
     assert_true(file_has("err.txt", "no --nonce"));
 }
 
+/* With --out -, stdout is the data and nothing else: status lines go to stderr. */
+static void out_dash_is_only_data(void **state)
+{
+    fresh("out-dash");
+    assert_int_equal(cli_run(dir, "ibbe setup --store st --partition-size 4 --tee sim"), 0);
+    cli_spill_text(dir, "m.txt", "a@x\n");
+    assert_int_equal(
+        cli_run(dir, "ibbe group create --store st --tee sim --group g --members m.txt"), 0);
+    cli_spill_text(dir, "plan.txt", "the plan");
+    assert_int_equal(cli_run(dir, "ibbe seal --store st --group g --in plan.txt --out - >plan.enc"),
+                     0);
+    assert_true(file_has("err.txt", "sealed for group g"));
+    assert_int_equal(cli_run(dir, "ibbe open --store st --group g --tee sim --in plan.enc --out -"),
+                     0);
+    size_t len;
+    char *out = cli_slurp(dir, "out.txt", &len);
+    assert_int_equal(len, 8);
+    assert_memory_equal(out, "the plan", 8);
+    free(out);
+    assert_true(file_has("err.txt", "opened into"));
+}
+
+/* A key file is never replaced silently: every verb that writes one refuses without --force. */
+static void keys_are_not_overwritten_without_force(void **state)
+{
+    fresh("force");
+    assert_int_equal(cli_run(dir, "ibbe setup --store st --partition-size 4 --tee sim"), 0);
+    const char *writes[] = {
+        "crypto hpke-keygen --out-secret r.sk --out-public r.pk",
+        "ibbe extract --store st --tee sim --user a@x --out a.key",
+        "enclave keygen --out signer.key",
+    };
+    for (size_t i = 0; i < sizeof writes / sizeof writes[0]; i++) {
+        assert_int_equal(cli_run(dir, "%s", writes[i]), 0);
+        assert_int_equal(cli_run(dir, "%s", writes[i]), 1);
+        cli_assert_error_line(dir, "already exists (use --force");
+        assert_int_equal(cli_run(dir, "%s --force", writes[i]), 0);
+    }
+}
+
+/* An identity the enclave would refuse is named as such before any enclave call. */
+static void bad_identities_are_named(void **state)
+{
+    fresh("ids");
+    assert_int_equal(cli_run(dir, "ibbe setup --store st --partition-size 4 --tee sim"), 0);
+    assert_int_equal(cli_run(dir, "ibbe extract --store st --tee sim --user '' --out e.key"), 2);
+    cli_assert_error_line(dir, "is not an identity (1 to 255 bytes");
+    char long_id[257];
+    memset(long_id, 'a', 256);
+    long_id[256] = '\0';
+    assert_int_equal(
+        cli_run(dir, "ibbe group add --store st --tee sim --group g --user %s", long_id), 2);
+    cli_assert_error_line(dir, "is not an identity (1 to 255 bytes");
+}
+
+/* A verb that holds a secret (here serve's token) runs undumpable and without core files. */
+static void secret_holders_cannot_be_dumped(void **state)
+{
+    fresh("dumpable");
+    assert_int_equal(cli_run(dir, "ibbe setup --store st --partition-size 4 --tee sim"), 0);
+    int rc = cli_run(
+        dir, "ibbe serve --store st --tee sim --listen 127.0.0.1:0 --token-file tok "
+             ">serve.out 2>serve.err & p=$!; " WAIT_FOR(
+                 "serving",
+                 "serve.out") "cat /proc/$p/limits >limits.txt; stat -c %%u /proc/$p >owner.txt; "
+                              "kill $p; wait $p");
+    assert_int_equal(rc, 0);
+    char *limits = cli_slurp(dir, "limits.txt", NULL);
+    const char *core = strstr(limits, "Max core file size");
+    assert_non_null(core);
+    long soft = -1, hard = -1;
+    assert_int_equal(sscanf(core, "Max core file size %ld %ld", &soft, &hard), 2);
+    assert_int_equal(soft, 0);
+    assert_int_equal(hard, 0);
+    free(limits);
+    /* /proc/PID of an undumpable process belongs to root: visible unless the test is root. */
+    if (geteuid() != 0)
+        assert_true(file_has("owner.txt", "0\n"));
+}
+
 /* The tour runs in a temporary home: a HOME it might default to stays empty. */
 static void demo_leaves_no_trace(void **state)
 {
@@ -201,6 +282,10 @@ int main(void)
         cmocka_unit_test(loose_secret_files_are_refused),
         cmocka_unit_test(provisioning_needs_an_identity_pin),
         cmocka_unit_test(verify_without_nonce_warns),
+        cmocka_unit_test(out_dash_is_only_data),
+        cmocka_unit_test(keys_are_not_overwritten_without_force),
+        cmocka_unit_test(bad_identities_are_named),
+        cmocka_unit_test(secret_holders_cannot_be_dumped),
         cmocka_unit_test(demo_leaves_no_trace),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

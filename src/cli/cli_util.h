@@ -1,6 +1,7 @@
 /* cli_util.h -- what the verb files share beyond dispatch: JSON on stdout, bytes as hex in JSON,
  * identity hashes from repeatable options, whole files read and written with the CLI's error
- * messages, and the clock of the timings they print.
+ * messages, the rules for secrets (private key files, never overwritten silently, kept out of
+ * core dumps), and the clock of the timings they print.
  *
  * Every function that can fail prints one line through cli_fail() and returns the exit code the
  * verb should return (cli.h), so a verb reads as a chain of `if (rc == CLI_OK) rc = ...;`. File

@@ -262,7 +262,8 @@ static int refusal_code(uint8_t status)
     case SCBR_ST_TRUNCATED:
     case SCBR_ST_DENIED: return CLOISTER_E_DENIED;
     case SCBR_ST_NO_KEY: return CLOISTER_E_STATE;
-    case SCBR_ST_FULL: return CLOISTER_E_TOO_BIG;
+    case SCBR_ST_FULL:
+    case SCBR_ST_TOO_BIG: return CLOISTER_E_TOO_BIG;
     case SCBR_ST_INVALID: return CLOISTER_E_INVALID;
     default: return CLOISTER_E_FAILED;
     }

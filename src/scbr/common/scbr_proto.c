@@ -23,8 +23,8 @@ const char *scbr_status_name(int status)
 {
     static const char *const names[] = {
         "ok",     "tampered", "replayed", "truncated", "no key provisioned",
-        "denied", "full",     "invalid",  "failed"};
-    return status >= 0 && status <= SCBR_ST_FAILED ? names[status] : "unknown status";
+        "denied", "full",     "invalid",  "failed",    "too big"};
+    return status >= 0 && status <= SCBR_ST_TOO_BIG ? names[status] : "unknown status";
 }
 
 static void put_enclave(struct wire_writer *w, const struct scbr_enclave_stats *st)
@@ -171,7 +171,7 @@ int scbr_msg_decode(struct scbr_msg *m, const uint8_t *buf, size_t len, struct c
     m->kind = wire_get_u8(&r);
     if (wire_reader_ok(&r) && (m->kind == 0 || m->kind > SCBR_MSG_KIND_MAX))
         wire_reader_fail(&r, "unknown message kind");
-    m->body = wire_get_bytes(&r, SCBR_HEADER_MAX + 64 * 1024, &m->body_len);
+    m->body = wire_get_bytes(&r, SCBR_BODY_MAX, &m->body_len);
     m->payload = NULL;
     m->payload_len = 0;
     if (m->kind == SCBR_MSG_PUBLISH)

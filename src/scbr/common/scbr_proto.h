@@ -62,12 +62,15 @@ enum scbr_status {
     SCBR_ST_FULL = 6,      /* sender table or subscription ids exhausted */
     SCBR_ST_INVALID = 7,   /* authentic but not a valid subscription/publication */
     SCBR_ST_FAILED = 8,    /* the router failed (enclave error, out of memory) */
+    SCBR_ST_TOO_BIG = 9,   /* a body over SCBR_BODY_MAX */
 };
 const char *scbr_status_name(int status);
 
 /* Ecalls of the scbr enclave. Batch inputs: varint count, then per item bytes sender, bytes
  * envelope. Outputs per item: u8 status, then subscribe: u32 id; match: varint n, n x bytes
- * sender of a matching subscriber (each at most once per publication). */
+ * sender of a matching subscriber (each at most once per publication). A bad item (a sender
+ * or an envelope over its limit, anything refused) gets its own status: only a batch whose
+ * framing does not decode fails as a whole, before any item is applied. */
 enum {
     SCBR_ECALL_INIT = 1, /* in: u8 index kind; out: - (refused once initialised) */
     SCBR_ECALL_SUBSCRIBE = 2,
@@ -85,6 +88,10 @@ enum {
 #define SCBR_TAG_LEN CRYPTO_AEAD_TAG_LEN
 #define SCBR_HEADER_MAX (1u << 20)       /* encrypted header bytes */
 #define SCBR_MSG_PAYLOAD_MAX (16u << 20) /* payload bytes of a routed publication */
+/* A client message's body: an envelope (u64 seq, nonce, varint length, tag: 40 bytes) around
+ * the largest header. The one limit of both sides: the host refuses a bigger frame as
+ * malformed, the enclave a bigger batch item alone (SCBR_ST_TOO_BIG). */
+#define SCBR_BODY_MAX (SCBR_HEADER_MAX + 64)
 #define SCBR_AAD_MAX (21 + 2 + SCBR_SENDER_MAX + 8)
 
 /* Stats records: a header, varint count, then a u64 per counter. The router's ("CSRS" v1, to

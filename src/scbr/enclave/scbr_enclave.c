@@ -171,17 +171,19 @@ struct item {
 };
 
 /* Reads one batch item and opens its envelope into s->pt; on SCBR_ST_OK the sender's sequence
- * number has advanced (creating the sender on its first message). */
+ * number has advanced (creating the sender on its first message). Limits are checked per item,
+ * not by the reader, so that one oversized item is refused alone (the batch's framing is
+ * checked by the caller before any item is applied). */
 static int open_item(struct state *s, struct wire_reader *r, uint8_t kind, int key_status,
                      struct item *it)
 {
     size_t env_len;
-    it->sender = wire_get_bytes(r, SCBR_SENDER_MAX, &it->sender_len);
-    const uint8_t *env = wire_get_bytes(r, SCBR_HEADER_MAX + 64, &env_len);
-    if (!wire_reader_ok(r))
-        return -1;
+    it->sender = wire_get_bytes(r, SIZE_MAX, &it->sender_len);
+    const uint8_t *env = wire_get_bytes(r, SIZE_MAX, &env_len);
     if (key_status != SCBR_ST_OK)
         return key_status;
+    if (it->sender_len == 0 || it->sender_len > SCBR_SENDER_MAX || env_len > SCBR_BODY_MAX)
+        return SCBR_ST_TOO_BIG;
     struct scbr_envelope e;
     int st = scbr_envelope_decode(&e, env, env_len);
     if (st != SCBR_ST_OK)
@@ -283,28 +285,41 @@ static int ecall_init(struct tee_env *env, const uint8_t *in, size_t inlen, stru
 /* The shape every batch ecall shares: count, then per item open + handle. */
 typedef void (*item_fn)(struct state *s, struct item *it, int status, struct wire_writer *out);
 
+/* The batch's framing (count, then n x (bytes, bytes), nothing after): checked before any item
+ * is applied, so a batch either fails whole and changes nothing, or answers every item. */
+static size_t batch_count(struct wire_reader *r, const uint8_t *in, size_t inlen)
+{
+    wire_reader_init(r, in, inlen);
+    size_t n = wire_get_count(r, 2, SCBR_BATCH_MAX), len;
+    for (size_t i = 0; wire_reader_ok(r) && i < 2 * n; i++)
+        wire_get_bytes(r, SIZE_MAX, &len);
+    wire_reader_finish(r);
+    return n;
+}
+
 static int run_batch(struct tee_env *env, const uint8_t *in, size_t inlen, struct wire_writer *out,
                      uint8_t kind, item_fn fn)
 {
+    struct wire_reader r;
+    size_t n = batch_count(&r, in, inlen);
+    if (!wire_reader_ok(&r))
+        return tee_fail(env, CLOISTER_E_INVALID, "scbr batch: %s", wire_reader_error(&r));
     struct state *s = ready_state(env);
     if (!s)
         return CLOISTER_E_STATE;
-    struct wire_reader r;
     wire_reader_init(&r, in, inlen);
-    size_t n = wire_get_count(&r, 2, SCBR_BATCH_MAX);
-    int key_status = wire_reader_ok(&r) ? load_key(env, s) : SCBR_ST_FAILED;
+    wire_get_count(&r, 2, SCBR_BATCH_MAX);
+    int key_status = load_key(env, s);
     wire_put_varint(out, n);
-    for (size_t i = 0; wire_reader_ok(&r) && i < n; i++) {
+    for (size_t i = 0; i < n; i++) {
         struct item it;
         int st = open_item(s, &r, kind, key_status, &it);
-        if (st >= 0)
-            fn(s, &it, st, out);
+        fn(s, &it, st, out);
         if (st == SCBR_ST_OK)
             crypto_wipe(s->pt, it.pt_len);
     }
-    int rc = wire_reader_finish(&r) == 0 ? CLOISTER_OK : CLOISTER_E_INVALID;
     pthread_mutex_unlock(&s->lock);
-    return rc == CLOISTER_OK ? rc : tee_fail(env, rc, "scbr batch: %s", wire_reader_error(&r));
+    return CLOISTER_OK;
 }
 
 static void do_subscribe(struct state *s, struct item *it, int st, struct wire_writer *out)

@@ -17,8 +17,8 @@
  * loses its subscriptions (ecall drop). Subscriptions and the senders' sequence numbers are
  * persisted as the enclave's sealed export under state_dir, written atomically within 200 ms of
  * a subscription change, within 2 s when only publications advanced sequence numbers, and at
- * stop; a new router imports it. If the enclave dies, it is restarted and reloaded from that
- * file. */
+ * stop; a new router imports it. If the enclave dies, it is restarted at once (the loop checks
+ * every turn) and reloaded from that file. */
 #include <cloister/scbr_host.h>
 #include <cloister/tee_trust.h>
 
@@ -381,10 +381,16 @@ static void batch_clear(scbr_router *r)
     r->nbatch = r->batch_bytes = 0;
 }
 
-/* The enclave died: restart it and reload the last persisted state. */
-static void recover(scbr_router *r)
+/* Restarts a dead enclave (killed, crashed, or killed by the runtime after a call timed out)
+ * and reloads the last persisted state. Checked on every turn of the loop, that is within
+ * 100 ms, so that statistics and provisioning work again at once and no new batch is sent to
+ * a dead enclave. */
+static void revive(scbr_router *r)
 {
+    struct tee_info info;
     struct cloister_err err;
+    if (tee_get_info(r->e, &info) != CLOISTER_OK || info.alive)
+        return;
     if (tee_restart(r->e, &err) != CLOISTER_OK || load_enclave(r, &err) != 0)
         clog_error("the enclave could not be restarted: %s", err.msg);
     else
@@ -471,8 +477,6 @@ static void flush(scbr_router *r)
         clog_error("the enclave's batch answer is malformed: %s", wire_reader_error(&rd));
     free(out);
     batch_clear(r);
-    if (rc == CLOISTER_E_DEAD || rc == CLOISTER_E_TIMEOUT)
-        recover(r);
 }
 
 /* ---- control messages ---- */
@@ -592,6 +596,7 @@ int scbr_router_run(scbr_router *r, struct cloister_err *err)
         if (n < 0 && zmq_errno() != EINTR)
             return cloister_errf(err, CLOISTER_E_SYSTEM, "zeromq poll: %s",
                                  zmq_strerror(zmq_errno()));
+        revive(r);
         for (unsigned k = 0; n > 0 && k < r->opt.batch && receive(r); k++)
             ;
         flush(r);

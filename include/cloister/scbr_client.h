@@ -68,9 +68,15 @@ CLOISTER_API int scbr_client_subscribe(scbr_client *c, const struct scbr_sub *s,
                                        int timeout_ms, struct cloister_err *err);
 CLOISTER_API int scbr_client_unsubscribe(scbr_client *c, uint32_t id, int timeout_ms,
                                          struct cloister_err *err);
-/* Sends a publication (header encrypted, payload as given: opaque to the router). No answer. */
+/* Sends a publication (header encrypted, payload as given: opaque to the router). The router
+ * answers only a refusal; scbr_client_sync collects the verdict. */
 CLOISTER_API int scbr_client_publish(scbr_client *c, const struct scbr_pub *header,
                                      const void *payload, size_t len, struct cloister_err *err);
+/* Waits until the router has handled everything sent before: 0 when it refused none of this
+ * client's publications since the last sync, else the first refusal's code (CLOISTER_E_STATE:
+ * SK not provisioned; CLOISTER_E_DENIED: tampered, e.g. another SK, or replayed) with the
+ * count; CLOISTER_E_TIMEOUT (naming the endpoint) when no router answers in time. */
+CLOISTER_API int scbr_client_sync(scbr_client *c, int timeout_ms, struct cloister_err *err);
 /* Waits for one delivery: 1 and *payload (malloc'd) on arrival, 0 on timeout, a negative code
  * on error. */
 CLOISTER_API int scbr_client_receive(scbr_client *c, uint8_t **payload, size_t *len, int timeout_ms,

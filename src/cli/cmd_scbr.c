@@ -13,7 +13,8 @@
  *   provision  the data provider: creates KEYS/sk if missing, verifies the router enclave's
  *              evidence against the platform CA and an identity policy, provisions SK
  *   subscribe  registers a filter and prints every delivered payload, one per line
- *   publish    sends one publication: encrypted header, payload from a file or stdin; both
+ *   publish    sends one publication and waits for the router's verdict (refused, or no router
+ *              within the timeout: an error): encrypted header, payload from a file or stdin; both
  *              seal/open the payload end to end under a key derived from SK (--plain: not)
  *   stats      the router's counters (refusals counted by the enclave)
  *
@@ -614,6 +615,11 @@ static int cmd_publish(int argc, char **argv)
     if (rc == CLI_OK &&
         scbr_client_publish(c, p, plain ? payload : sealed, plain ? len : sealed_len, &err) != 0)
         rc = cli_fail("%s", err.msg);
+    if (rc == CLI_OK && scbr_client_sync(c, CLI_SCBR_ANSWER_MS, &err) != 0)
+        rc = cli_fail("%s%s", err.msg,
+                      err.code == CLOISTER_E_STATE    ? " (run `cloister scbr provision` first)"
+                      : err.code == CLOISTER_E_DENIED ? " (is --keys the data provider's SK?)"
+                                                      : "");
     crypto_wipe(sk, sizeof sk);
     scbr_client_close(c); /* lingers until the message is out */
     scbr_pub_free(p);

@@ -153,7 +153,7 @@ static void stats(const struct router *t, struct scbr_router_stats *st)
     scbr_client_close(c);
 }
 
-/* Before SK is provisioned nothing is accepted; a provider whose policy names another
+/* Before SK is provisioned nothing is accepted (and a publisher is told); a provider whose policy names another
  * enclave refuses to provision. */
 static void test_provisioning(void **state)
 {
@@ -166,6 +166,9 @@ static void test_provisioning(void **state)
     assert_int_equal(scbr_client_subscribe(c, s, &id, WAIT_MS, &err), CLOISTER_E_STATE);
     assert_int_equal(err.code, CLOISTER_E_STATE);
     assert_non_null(strstr(err.msg, "no key provisioned"));
+    publish(c, "x = 1", "before SK"); /* the publisher learns it at its sync */
+    assert_int_equal(scbr_client_sync(c, WAIT_MS, &err), CLOISTER_E_STATE);
+    assert_non_null(strstr(err.msg, "refused 1 publication(s): no key provisioned"));
 
     uint8_t wrong[1][TEE_HASH_LEN] = {{1}};
     tee_platform *platform;
@@ -457,6 +460,36 @@ static void test_batch_items(void **state)
     router_stop(&t);
 }
 
+/* A publisher learns the router's verdict: another SK, accepted, and no router at all (a
+ * timeout naming the endpoint); "not provisioned" is checked in test_provisioning. */
+static void test_publish_verdict(void **state)
+{
+    struct router t;
+    struct cloister_err err;
+    router_start(&t, NULL, "tcp://127.0.0.1:*", 0);
+    scbr_client *pub = client(&t);
+    provision(&t);
+    uint8_t other_sk[SCBR_SK_LEN];
+    assert_int_equal(crypto_random(other_sk, sizeof other_sk), 0);
+    scbr_client *stranger = scbr_client_connect(t.endpoint, other_sk, &err);
+    assert_non_null(stranger);
+    publish(stranger, "n = 1", "another SK");
+    publish(stranger, "n = 1", "another SK");
+    assert_int_equal(scbr_client_sync(stranger, WAIT_MS, &err), CLOISTER_E_DENIED);
+    assert_non_null(strstr(err.msg, "refused 2 publication(s): tampered"));
+    publish(pub, "n = 1", "genuine");
+    assert_int_equal(scbr_client_sync(pub, WAIT_MS, &err), 0);
+    scbr_client_close(stranger);
+    scbr_client_close(pub);
+    router_stop(&t);
+
+    pub = client(&t); /* nobody listens there any more */
+    publish(pub, "n = 1", "into the void");
+    assert_int_equal(scbr_client_sync(pub, QUIET_MS, &err), CLOISTER_E_TIMEOUT);
+    assert_non_null(strstr(err.msg, t.endpoint));
+    scbr_client_close(pub);
+}
+
 /* A payload sealed end to end crosses the router intact; the router only ever held ciphertext;
  * another SK or one flipped bit is refused. */
 static void test_payload_end_to_end(void **state)
@@ -673,6 +706,7 @@ int main(void)
                                        cmocka_unit_test(test_refusals),
                                        cmocka_unit_test(test_oversized_frames),
                                        cmocka_unit_test(test_batch_items),
+                                       cmocka_unit_test(test_publish_verdict),
                                        cmocka_unit_test(test_payload_end_to_end),
                                        cmocka_unit_test(test_unsubscribe_disconnect),
                                        cmocka_unit_test(test_enclave_crash),

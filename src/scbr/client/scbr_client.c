@@ -42,6 +42,9 @@ struct scbr_client {
     struct wire_writer env, msg;
     struct delivery *kept;
     size_t nkept, kept_head, kept_cap;
+    uint64_t refused;       /* publications refused since the last scbr_client_sync */
+    uint8_t refused_status; /* the first one's status */
+    char endpoint[256];     /* for messages */
 };
 
 /* ---- key files ---- */
@@ -163,6 +166,7 @@ scbr_client *scbr_client_connect(const char *endpoint, const uint8_t *sk, struct
         goto bad;
     }
     c->id[0] |= 0x80; /* routing ids starting with 0 are ZeroMQ's own */
+    snprintf(c->endpoint, sizeof c->endpoint, "%s", endpoint);
     if (sk) {
         if (scbr_derive_key(key, sk, SCBR_KEY_HEADER) == 0)
             c->aead = crypto_aead_new(CRYPTO_AES256_GCM, key);
@@ -269,7 +273,8 @@ static int refusal_code(uint8_t status)
     }
 }
 
-/* Waits for a reply of kind `want` (deliveries meanwhile are kept). 1 and *body (malloc'd) on
+/* Waits for a reply of kind `want` (deliveries meanwhile are kept, refusals of publications
+ * counted for scbr_client_sync). 1 and *body (malloc'd) on
  * arrival, 0 on timeout, a negative code on an error reply or failure. */
 static int wait_for(scbr_client *c, uint8_t want, int timeout_ms, uint8_t **body, size_t *len,
                     struct cloister_err *err)
@@ -303,6 +308,8 @@ static int wait_for(scbr_client *c, uint8_t want, int timeout_ms, uint8_t **body
                 memcpy(*body, r.body, r.body_len);
                 *len = r.body_len;
             }
+        } else if (rc == 0 && r.kind == SCBR_REPLY_REFUSED) {
+            c->refused_status = c->refused++ ? c->refused_status : r.status;
         } else if (rc == 0 && r.kind == SCBR_REPLY_DELIVERY && keep(c, r.body, r.body_len) != 0) {
             rc = cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
         }
@@ -374,6 +381,28 @@ int scbr_client_provision_local(const char *endpoint, const uint8_t mrenclave[32
     tee_verifier_free(v);
     tee_platform_free(platform);
     return rc;
+}
+
+int scbr_client_sync(scbr_client *c, int timeout_ms, struct cloister_err *err)
+{
+    uint8_t *body = NULL;
+    size_t len;
+    int rc = send_plain(c, SCBR_MSG_SYNC, NULL, 0, err);
+    if (rc == 0)
+        rc = wait_for(c, SCBR_REPLY_SYNCED, timeout_ms, &body, &len, err);
+    free(body);
+    if (rc == 0)
+        return cloister_errf(err, CLOISTER_E_TIMEOUT, "no router answered at %s within %d ms",
+                             c->endpoint, timeout_ms);
+    if (rc < 0)
+        return rc;
+    uint64_t n = c->refused;
+    c->refused = 0;
+    if (n)
+        return cloister_errf(err, refusal_code(c->refused_status),
+                             "the router refused %llu publication(s): %s", (unsigned long long)n,
+                             scbr_status_name(c->refused_status));
+    return 0;
 }
 
 int scbr_client_subscribe(scbr_client *c, const struct scbr_sub *s, uint32_t *id, int timeout_ms,

@@ -5,6 +5,9 @@
  *                   body: an envelope (subscribe, unsubscribe, publish), a nonce (prov_offer),
  *                   a package (prov_accept), empty otherwise
  *   router reply    "CSRR" v1 | u8 kind | u8 status | bytes body
+ *                   publications get no answer unless refused (REFUSED); SYNC is answered
+ *                   after everything the client sent before it, so a publisher learns the
+ *                   verdict on its publications
  *   envelope        u64 seq | 12-byte nonce | bytes ciphertext (plaintext || 16-byte tag)
  *                   AES-256-GCM under HKDF(SK), AAD = "cloister-scbr-hdr-v1\0" | u8 kind |
  *                   u8 sender length | sender | u64 seq
@@ -37,8 +40,9 @@ enum scbr_msg_kind {
     SCBR_MSG_PROV_OFFER = 6,
     SCBR_MSG_PROV_ACCEPT = 7,
     SCBR_MSG_STATS = 8,
+    SCBR_MSG_SYNC = 9, /* answered (SYNCED) once everything the client sent before is done */
 };
-#define SCBR_MSG_KIND_MAX SCBR_MSG_STATS
+#define SCBR_MSG_KIND_MAX SCBR_MSG_SYNC
 
 enum scbr_reply_kind {
     SCBR_REPLY_SUBSCRIBED = 1,   /* body: u32 subscription id */
@@ -48,8 +52,10 @@ enum scbr_reply_kind {
     SCBR_REPLY_PROVISIONED = 5,  /* body: varint number of secrets the enclave holds */
     SCBR_REPLY_STATS = 6,        /* body: a stats record */
     SCBR_REPLY_ERROR = 7,        /* status says why; body: a message */
+    SCBR_REPLY_REFUSED = 8,      /* a publication was refused: status says why; body: its name */
+    SCBR_REPLY_SYNCED = 9,       /* body: empty */
 };
-#define SCBR_REPLY_KIND_MAX SCBR_REPLY_ERROR
+#define SCBR_REPLY_KIND_MAX SCBR_REPLY_SYNCED
 
 /* Per-item outcome of an enclave batch (and the status of an error reply). */
 enum scbr_status {

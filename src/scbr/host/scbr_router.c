@@ -6,7 +6,8 @@
  * into one batch and handed to the enclave in one ecall; any other kind of message first
  * flushes the batch, so each sender's messages are processed in the order sent (the enclave's
  * replay check relies on it). A matched publication's payload is sent, untouched, to every
- * subscriber the enclave named.
+ * subscriber the enclave named; a refused one is answered to its publisher (REFUSED), and a
+ * SYNC, answered after what came before it, tells a publisher that nothing else was refused.
  *
  * Queue policy: the ROUTER socket has ZMQ_ROUTER_MANDATORY and a send high-water mark of
  * `queue` messages per subscriber; deliveries are sent with ZMQ_DONTWAIT, so when a
@@ -448,9 +449,12 @@ static void flush(scbr_router *r)
             if (st == SCBR_ST_OK) {
                 deliver(r, &rd, p);
                 r->seq_dirty = true;
-            } else if (rc == CLOISTER_OK) {
-                wire_get_varint(&rd);
+                continue;
             }
+            if (rc == CLOISTER_OK)
+                wire_get_varint(&rd);
+            reply(r, &p->id, SCBR_REPLY_REFUSED, st, scbr_status_name(st),
+                  strlen(scbr_status_name(st)));
             continue;
         }
         uint8_t idb[4] = {0};
@@ -517,6 +521,9 @@ static void control(scbr_router *r, zmq_msg_t *id, const struct scbr_msg *m)
         forward(r, id, TEE_ECALL_PROV_ACCEPT, m, SCBR_REPLY_PROVISIONED);
         break;
     case SCBR_MSG_STATS: send_stats(r, id); break;
+    case SCBR_MSG_SYNC: /* the batch before it was flushed: its refusals are sent already */
+        reply(r, id, SCBR_REPLY_SYNCED, SCBR_ST_OK, NULL, 0);
+        break;
     default: /* heartbeat: the touch was enough */ break;
     }
 }

@@ -8,7 +8,8 @@
  *     sender id; every subscription, unsubscription and publication header is AEAD-encrypted
  *     (AES-256-GCM, key HKDF(SK), random 96-bit nonce per message) with AAD binding the message
  *     kind, the sender id and a per-sender sequence number, which must increase. Payloads are
- *     opaque to the router; scbr_client_payload_seal/open protect them end to end.
+ *     opaque to the router; scbr_client_payload_seal/open protect them end to end, bound to
+ *     their publication; a subscriber drops a publication delivered twice.
  *
  * Functions return CLOISTER_OK or a negative CLOISTER_E_* code and fill err (error.h); a
  * refusal by the router comes back as its code: CLOISTER_E_DENIED (tampered, replayed,
@@ -88,13 +89,16 @@ CLOISTER_API int scbr_client_stats(scbr_client *c, struct scbr_router_stats *st,
 
 /* End-to-end payload protection between publishers and subscribers, which the router cannot
  * read: AES-256-GCM under HKDF(SK, "payload key"), random nonce; sealed = nonce (12) ||
- * ciphertext || tag (16), AAD "cloister-scbr-payload-v1". open fails with CLOISTER_E_DENIED on
- * any alteration. *out is malloc'd. */
-CLOISTER_API int scbr_client_payload_seal(const uint8_t sk[SCBR_SK_LEN], const void *pt, size_t len,
-                                          uint8_t **out, size_t *out_len, struct cloister_err *err);
-CLOISTER_API CLOISTER_MUST_CHECK int scbr_client_payload_open(const uint8_t sk[SCBR_SK_LEN],
-                                                              const void *sealed, size_t len,
-                                                              uint8_t **out, size_t *out_len,
-                                                              struct cloister_err *err);
+ * ciphertext || tag (16), AAD naming the publication: the publisher's sender id and the
+ * sequence number of its header (docs/scbr.md). seal binds the payload to c's next
+ * publication (seal, then scbr_client_publish, nothing sealed in between); open checks it
+ * against the delivery scbr_client_receive returned last, and fails with CLOISTER_E_DENIED on
+ * any alteration or a payload sealed for another publication. *out is malloc'd. */
+CLOISTER_API int scbr_client_payload_seal(const scbr_client *c, const uint8_t sk[SCBR_SK_LEN],
+                                          const void *pt, size_t len, uint8_t **out,
+                                          size_t *out_len, struct cloister_err *err);
+CLOISTER_API CLOISTER_MUST_CHECK int
+scbr_client_payload_open(const scbr_client *c, const uint8_t sk[SCBR_SK_LEN], const void *sealed,
+                         size_t len, uint8_t **out, size_t *out_len, struct cloister_err *err);
 
 #endif

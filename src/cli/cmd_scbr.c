@@ -556,7 +556,7 @@ static int cmd_subscribe(int argc, char **argv)
         uint8_t *clear = NULL;
         size_t clear_len;
         if (n > 0 && !plain &&
-            scbr_client_payload_open(sk, payload, len, &clear, &clear_len, &err) != 0) {
+            scbr_client_payload_open(c, sk, payload, len, &clear, &clear_len, &err) != 0) {
             fprintf(stderr, "a delivery was refused: %s\n", err.msg); /* and not counted */
         } else if (n > 0) {
             fwrite(plain ? payload : clear, 1, plain ? len : clear_len, stdout);
@@ -610,7 +610,7 @@ static int cmd_publish(int argc, char **argv)
     if (rc == CLI_OK)
         rc = connect_with_key(connect, keys, &c, sk);
     if (rc == CLI_OK && !plain &&
-        scbr_client_payload_seal(sk, payload, len, &sealed, &sealed_len, &err) != 0)
+        scbr_client_payload_seal(c, sk, payload, len, &sealed, &sealed_len, &err) != 0)
         rc = cli_fail("%s", err.msg);
     if (rc == CLI_OK &&
         scbr_client_publish(c, p, plain ? payload : sealed, plain ? len : sealed_len, &err) != 0)

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <zmq.h>
 
 #include "scbr/client/scbr_client_raw.h"
 #include "scbr/common/scbr_proto.h"
@@ -490,6 +491,80 @@ static void test_publish_verdict(void **state)
     scbr_client_close(pub);
 }
 
+/* What a hostile host sends a subscriber as a delivery of publication (publisher, seq). */
+static void host_deliver(void *host, const uint8_t *to, size_t to_len, const uint8_t *publisher,
+                         size_t publisher_len, uint64_t seq, const void *payload, size_t len)
+{
+    struct wire_writer body, frame;
+    wire_writer_init(&body);
+    wire_writer_init(&frame);
+    struct scbr_delivery d = {seq, publisher, publisher_len, payload, len};
+    scbr_delivery_encode(&body, &d);
+    scbr_reply_encode(&frame, SCBR_REPLY_DELIVERY, SCBR_ST_OK, body.buf, body.len);
+    assert_true(wire_writer_ok(&frame));
+    assert_int_equal(zmq_send(host, to, to_len, ZMQ_SNDMORE), (int)to_len);
+    assert_int_equal(zmq_send(host, frame.buf, frame.len, 0), (int)frame.len);
+    wire_writer_free(&body);
+    wire_writer_free(&frame);
+}
+
+/* The host plays the router (a ZeroMQ ROUTER on loopback) with a captured sealed payload: it
+ * opens as its own publication only, and a publication delivered again is dropped. */
+static void test_payload_bound(void **state)
+{
+    void *ctx = zmq_ctx_new(), *host = zmq_socket(ctx, ZMQ_ROUTER);
+    char ep[256];
+    size_t ep_len = sizeof ep;
+    assert_int_equal(zmq_bind(host, "tcp://127.0.0.1:*"), 0);
+    assert_int_equal(zmq_getsockopt(host, ZMQ_LAST_ENDPOINT, ep, &ep_len), 0);
+    struct cloister_err err;
+    scbr_client *pub = scbr_client_connect(ep, sk, &err), *sub = scbr_client_connect(ep, sk, &err);
+    assert_true(pub && sub);
+    uint8_t *sealed, *got, *clear;
+    size_t sealed_len, len, clear_len;
+    assert_int_equal(scbr_client_payload_seal(pub, sk, "bound", 5, &sealed, &sealed_len, &err), 0);
+    struct scbr_pub *h = scbr_parse_pub("k = 1", 5, "test", 1, &err);
+    assert_int_equal(scbr_client_publish(pub, h, sealed, sealed_len, &err), 0);
+    uint8_t pub_id[64], sub_id[64], msg[4096];
+    int pub_len = zmq_recv(host, pub_id, sizeof pub_id, 0), n = zmq_recv(host, msg, sizeof msg, 0);
+    struct scbr_msg m;
+    struct scbr_envelope e;
+    assert_int_equal(scbr_msg_decode(&m, msg, (size_t)n, &err), 0);
+    assert_int_equal(scbr_envelope_decode(&e, m.body, m.body_len), SCBR_ST_OK);
+    assert_int_equal(scbr_client_heartbeat(sub, &err), 0); /* the host learns its id */
+    int sub_len = zmq_recv(host, sub_id, sizeof sub_id, 0);
+    assert_true(pub_len > 0 && sub_len > 0 && zmq_recv(host, msg, sizeof msg, 0) > 0);
+
+    host_deliver(host, sub_id, sub_len, pub_id, pub_len, e.seq, m.payload, m.payload_len);
+    assert_int_equal(scbr_client_receive(sub, &got, &len, WAIT_MS, &err), 1);
+    assert_int_equal(scbr_client_payload_open(sub, sk, got, len, &clear, &clear_len, &err), 0);
+    assert_memory_equal(clear, "bound", 5);
+    free(clear);
+    free(got);
+    for (int i = 0; i < 3; i++) /* the same publication again: dropped */
+        host_deliver(host, sub_id, sub_len, pub_id, pub_len, e.seq, m.payload, m.payload_len);
+    expect_nothing(sub);
+    struct {
+        const uint8_t *publisher;
+        int len;
+        uint64_t seq;
+    } other[] = {{pub_id, pub_len, e.seq + 1}, {sub_id, sub_len, e.seq}};
+    for (size_t i = 0; i < 2; i++) { /* as another publication: delivered, but does not open */
+        host_deliver(host, sub_id, sub_len, other[i].publisher, other[i].len, other[i].seq,
+                     m.payload, m.payload_len);
+        assert_int_equal(scbr_client_receive(sub, &got, &len, WAIT_MS, &err), 1);
+        assert_int_equal(scbr_client_payload_open(sub, sk, got, len, &clear, &clear_len, &err),
+                         CLOISTER_E_DENIED);
+        free(got);
+    }
+    free(sealed);
+    scbr_pub_free(h);
+    scbr_client_close(sub);
+    scbr_client_close(pub);
+    zmq_close(host);
+    zmq_ctx_term(ctx);
+}
+
 /* A payload sealed end to end crosses the router intact; the router only ever held ciphertext;
  * another SK or one flipped bit is refused. */
 static void test_payload_end_to_end(void **state)
@@ -504,22 +579,22 @@ static void test_payload_end_to_end(void **state)
     size_t sealed_len, len, clear_len;
     struct cloister_err err;
     assert_int_equal(
-        scbr_client_payload_seal(sk, secret, sizeof secret, &sealed, &sealed_len, &err), 0);
+        scbr_client_payload_seal(pub, sk, secret, sizeof secret, &sealed, &sealed_len, &err), 0);
     assert_null(memmem(sealed, sealed_len, "subscribers", 11));
     struct scbr_pub *h = scbr_parse_pub("k = 1", 5, "test", 1, &err);
     assert_int_equal(scbr_client_publish(pub, h, sealed, sealed_len, &err), 0);
     assert_int_equal(scbr_client_receive(sub, &got, &len, WAIT_MS, &err), 1);
-    assert_int_equal(scbr_client_payload_open(sk, got, len, &clear, &clear_len, &err), 0);
+    assert_int_equal(scbr_client_payload_open(sub, sk, got, len, &clear, &clear_len, &err), 0);
     assert_int_equal(clear_len, sizeof secret);
     assert_memory_equal(clear, secret, sizeof secret);
     free(clear);
     uint8_t other[SCBR_SK_LEN] = {0};
-    assert_int_equal(scbr_client_payload_open(other, got, len, &clear, &clear_len, &err),
+    assert_int_equal(scbr_client_payload_open(sub, other, got, len, &clear, &clear_len, &err),
                      CLOISTER_E_DENIED);
     got[len - 1] ^= 1;
-    assert_int_equal(scbr_client_payload_open(sk, got, len, &clear, &clear_len, &err),
+    assert_int_equal(scbr_client_payload_open(sub, sk, got, len, &clear, &clear_len, &err),
                      CLOISTER_E_DENIED);
-    assert_int_equal(scbr_client_payload_open(sk, got, 27, &clear, &clear_len, &err),
+    assert_int_equal(scbr_client_payload_open(sub, sk, got, 27, &clear, &clear_len, &err),
                      CLOISTER_E_INVALID);
     free(got);
     free(sealed);
@@ -707,6 +782,7 @@ int main(void)
                                        cmocka_unit_test(test_oversized_frames),
                                        cmocka_unit_test(test_batch_items),
                                        cmocka_unit_test(test_publish_verdict),
+                                       cmocka_unit_test(test_payload_bound),
                                        cmocka_unit_test(test_payload_end_to_end),
                                        cmocka_unit_test(test_unsubscribe_disconnect),
                                        cmocka_unit_test(test_enclave_crash),

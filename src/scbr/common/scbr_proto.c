@@ -199,7 +199,7 @@ int scbr_reply_decode(struct scbr_reply *m, const uint8_t *buf, size_t len,
     m->status = wire_get_u8(&r);
     if (wire_reader_ok(&r) && (m->kind == 0 || m->kind > SCBR_REPLY_KIND_MAX))
         wire_reader_fail(&r, "unknown reply kind");
-    m->body = wire_get_bytes(&r, SCBR_MSG_PAYLOAD_MAX, &m->body_len);
+    m->body = wire_get_bytes(&r, SCBR_MSG_PAYLOAD_MAX + 64, &m->body_len);
     return finish(&r, "router reply", err);
 }
 
@@ -210,4 +210,25 @@ void scbr_reply_encode(struct wire_writer *w, uint8_t kind, uint8_t status, cons
     wire_put_u8(w, kind);
     wire_put_u8(w, status);
     wire_put_bytes(w, body, body_len);
+}
+
+void scbr_delivery_encode(struct wire_writer *w, const struct scbr_delivery *d)
+{
+    wire_put_u64(w, d->seq);
+    wire_put_bytes(w, d->publisher, d->publisher_len);
+    wire_put_raw(w, d->payload, d->payload_len);
+}
+
+int scbr_delivery_decode(struct scbr_delivery *d, const uint8_t *buf, size_t len,
+                         struct cloister_err *err)
+{
+    struct wire_reader r;
+    wire_reader_init(&r, buf, len);
+    d->seq = wire_get_u64(&r);
+    d->publisher = wire_get_bytes(&r, SCBR_SENDER_MAX, &d->publisher_len);
+    if (wire_reader_ok(&r) && d->publisher_len == 0)
+        wire_reader_fail(&r, "empty publisher");
+    d->payload_len = wire_reader_remaining(&r);
+    d->payload = wire_get_raw(&r, d->payload_len);
+    return finish(&r, "delivery", err);
 }

@@ -5,6 +5,7 @@
  *                   body: an envelope (subscribe, unsubscribe, publish), a nonce (prov_offer),
  *                   a package (prov_accept), empty otherwise
  *   router reply    "CSRR" v1 | u8 kind | u8 status | bytes body
+ *   delivery body   u64 seq | bytes publisher | payload
  *                   publications get no answer unless refused (REFUSED); SYNC is answered
  *                   after everything the client sent before it, so a publisher learns the
  *                   verdict on its publications
@@ -47,7 +48,7 @@ enum scbr_msg_kind {
 enum scbr_reply_kind {
     SCBR_REPLY_SUBSCRIBED = 1,   /* body: u32 subscription id */
     SCBR_REPLY_UNSUBSCRIBED = 2, /* body: empty */
-    SCBR_REPLY_DELIVERY = 3,     /* body: the payload as published */
+    SCBR_REPLY_DELIVERY = 3,     /* body: a delivery (scbr_delivery_encode) */
     SCBR_REPLY_OFFER = 4,        /* body: the enclave's provisioning offer */
     SCBR_REPLY_PROVISIONED = 5,  /* body: varint number of secrets the enclave holds */
     SCBR_REPLY_STATS = 6,        /* body: a stats record */
@@ -155,5 +156,23 @@ int scbr_reply_decode(struct scbr_reply *m, const uint8_t *buf, size_t len,
                       struct cloister_err *err);
 void scbr_reply_encode(struct wire_writer *w, uint8_t kind, uint8_t status, const void *body,
                        size_t body_len);
+
+/* A delivery's body: which publication it is (the publisher's sender id and the sequence
+ * number of its header, both authenticated by the enclave), then the payload as published.
+ * End-to-end payloads bind the same two in their AAD (scbr_aad with SCBR_REPLY_DELIVERY under
+ * the payload key), so a payload cannot be delivered as another publication's, and the
+ * subscriber refuses a publication it already received.
+ *
+ *   u64 seq | bytes publisher | payload (the rest) */
+struct scbr_delivery {
+    uint64_t seq;
+    const uint8_t *publisher;
+    size_t publisher_len;
+    const uint8_t *payload;
+    size_t payload_len;
+};
+void scbr_delivery_encode(struct wire_writer *w, const struct scbr_delivery *d);
+int scbr_delivery_decode(struct scbr_delivery *d, const uint8_t *buf, size_t len,
+                         struct cloister_err *err);
 
 #endif

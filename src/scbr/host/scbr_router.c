@@ -66,7 +66,7 @@ struct scbr_router {
     struct pending *batch;
     size_t nbatch, batch_bytes;
     uint8_t batch_kind;
-    struct wire_writer in, frame;
+    struct wire_writer in, frame, body;
     struct peer *peers;
     size_t npeers, peers_cap;
     struct scbr_idtab by_id;
@@ -197,6 +197,7 @@ static int open_router(scbr_router *r, const struct scbr_router_options *o,
         r->opt.idle_timeout_ms = 10000;
     wire_writer_init(&r->in);
     wire_writer_init(&r->frame);
+    wire_writer_init(&r->body);
     char image[4096];
     int rc = o->image ? CLOISTER_OK : tee_image_path("scbr", image, sizeof image, err);
     if (rc != CLOISTER_OK)
@@ -398,14 +399,25 @@ static void revive(scbr_router *r)
         clog_warn("the enclave was restarted from the persisted subscriptions");
 }
 
-static void deliver(scbr_router *r, struct wire_reader *rd, const struct pending *p)
+/* The delivery frame of an accepted publication: its publisher and sequence number (which the
+ * enclave just authenticated, so the envelope decodes), then the payload. */
+static void delivery_frame(scbr_router *r, struct pending *p)
+{
+    struct scbr_envelope e;
+    if (scbr_envelope_decode(&e, p->m.body, p->m.body_len) != SCBR_ST_OK)
+        e.seq = 0;
+    struct scbr_delivery d = {e.seq, zmq_msg_data(&p->id), zmq_msg_size(&p->id), p->m.payload,
+                              p->m.payload_len};
+    r->body.len = r->frame.len = 0;
+    scbr_delivery_encode(&r->body, &d);
+    scbr_reply_encode(&r->frame, SCBR_REPLY_DELIVERY, SCBR_ST_OK, r->body.buf, r->body.len);
+}
+
+static void deliver(scbr_router *r, struct wire_reader *rd, struct pending *p)
 {
     size_t k = wire_get_count(rd, 2, SIZE_MAX);
-    if (k) {
-        r->frame.len = 0;
-        scbr_reply_encode(&r->frame, SCBR_REPLY_DELIVERY, SCBR_ST_OK, p->m.payload,
-                          p->m.payload_len);
-    }
+    if (k)
+        delivery_frame(r, p);
     for (size_t j = 0; j < k && wire_reader_ok(rd); j++) {
         size_t idlen;
         const uint8_t *id = wire_get_bytes(rd, SCBR_SENDER_MAX, &idlen);
@@ -679,6 +691,7 @@ void scbr_router_close(scbr_router *r)
     tee_destroy(r->e);
     wire_writer_free(&r->in);
     wire_writer_free(&r->frame);
+    wire_writer_free(&r->body);
     scbr_idtab_free(&r->by_id, NULL);
     free(r->peers);
     free(r->batch);

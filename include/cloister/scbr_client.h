@@ -22,6 +22,7 @@
 #include <cloister/export.h>
 #include <cloister/scbr.h>
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -54,6 +55,16 @@ CLOISTER_API CLOISTER_MUST_CHECK int
 scbr_client_provision(scbr_client *c, struct tee_verifier *v, const struct tee_policy *policy,
                       const uint8_t sk[SCBR_SK_LEN], struct tee_claims *claims, int timeout_ms,
                       struct cloister_err *err);
+/* Which SK the router holds, before provisioning: has_key, and whether it is sk (compared by
+ * a check value, HMAC under the header key; SK never travels). Replacing another SK drops every
+ * subscription; their subscribers are told (their receive fails with CLOISTER_E_STATE). */
+struct scbr_client_key_info {
+    bool has_key, same;
+    uint64_t subscriptions; /* the router's, now */
+};
+CLOISTER_API int scbr_client_router_key(scbr_client *c, const uint8_t sk[SCBR_SK_LEN],
+                                        struct scbr_client_key_info *info, int timeout_ms,
+                                        struct cloister_err *err);
 /* The data provider for a router on this machine (demos, tests, benchmarks): the verifier
  * trusts the platform CA under home (NULL: tee_home_dir()), the policy pins mrenclave (what
  * scbr_router_identity says) and accepts simulated evidence. */

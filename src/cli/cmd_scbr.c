@@ -373,7 +373,7 @@ static int cmd_provision(int argc, char **argv)
 {
     const char *connect = DEFAULT_ENDPOINT, *keys = NULL, *ca = NULL;
     struct opt_list mre = {0}, mrs = {0};
-    bool allow_sim = false, allow_debug = false, json = false;
+    bool allow_sim = false, allow_debug = false, json = false, force = false;
     const struct opt_def opts[] = {
         {"connect", OPT_STRING, &connect, "ENDPOINT", "the router (default " DEFAULT_ENDPOINT ")",
          0, 0, 0},
@@ -389,6 +389,8 @@ static int cmd_provision(int argc, char **argv)
          0},
         {"allow-debug", OPT_FLAG, &allow_debug, NULL, "accept a debug enclave", 0, 0, 0},
         {"json", OPT_FLAG, &json, NULL, "print the accepted claims as JSON", 0, 0, 0},
+        {"force", OPT_FLAG, &force, NULL,
+         "replace another SK the router holds (its subscriptions are dropped)", 0, 0, 0},
         {0}};
     const struct opt_cmd cmd = {"scbr provision",
                                 "",
@@ -432,8 +434,18 @@ static int cmd_provision(int argc, char **argv)
     p.allow_debug = allow_debug;
     struct tee_claims claims;
     scbr_client *c = rc == CLI_OK ? scbr_client_connect(connect, NULL, &err) : NULL;
-    if (rc == CLI_OK &&
-        (!c || scbr_client_provision(c, v, &p, sk, &claims, CLI_SCBR_ANSWER_MS, &err) != 0))
+    struct scbr_client_key_info key;
+    if (rc == CLI_OK && (!c || scbr_client_router_key(c, sk, &key, CLI_SCBR_ANSWER_MS, &err) != 0))
+        rc = cli_fail("%s", err.msg);
+    if (rc == CLI_OK && key.has_key && !key.same && !force)
+        rc = cli_fail("the router holds another SK: provisioning %s/sk replaces it, drops its %llu "
+                      "subscriptions (their subscribers are told) and every client with the old "
+                      "SK is refused; give --force to do it",
+                      dir, (unsigned long long)key.subscriptions);
+    else if (rc == CLI_OK && key.has_key && !key.same)
+        fprintf(stderr, "replacing the router's SK: its %llu subscriptions are dropped\n",
+                (unsigned long long)key.subscriptions);
+    if (rc == CLI_OK && scbr_client_provision(c, v, &p, sk, &claims, CLI_SCBR_ANSWER_MS, &err) != 0)
         rc = cli_fail("%s", err.msg);
     crypto_wipe(sk, sizeof sk);
     if (rc == CLI_OK && json) {

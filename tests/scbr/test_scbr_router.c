@@ -154,8 +154,9 @@ static void stats(const struct router *t, struct scbr_router_stats *st)
     scbr_client_close(c);
 }
 
-/* Before SK is provisioned nothing is accepted (and a publisher is told); a provider whose policy names another
- * enclave refuses to provision. */
+/* Before SK is provisioned nothing is accepted (and a publisher is told); a provider whose
+ * policy names another enclave refuses to provision; a provider learns which SK the router
+ * holds before replacing it, and the subscribers a new SK drops are told. */
 static void test_provisioning(void **state)
 {
     struct router t;
@@ -198,7 +199,18 @@ static void test_provisioning(void **state)
     uint8_t old[SCBR_SK_LEN];
     memcpy(old, sk, sizeof sk);
     assert_int_equal(crypto_random(sk, sizeof sk), 0);
+    scbr_client *prober = scbr_client_connect(t.endpoint, NULL, &err);
+    struct scbr_client_key_info key; /* what a provider is told before replacing SK */
+    assert_int_equal(scbr_client_router_key(prober, old, &key, WAIT_MS, &err), 0);
+    assert_true(key.has_key && key.same && key.subscriptions == 1);
+    assert_int_equal(scbr_client_router_key(prober, sk, &key, WAIT_MS, &err), 0);
+    assert_true(key.has_key && !key.same && key.subscriptions == 1);
+    scbr_client_close(prober);
     provision(&t);
+    uint8_t *got = NULL;
+    size_t len;
+    assert_int_equal(scbr_client_receive(c, &got, &len, WAIT_MS, &err), CLOISTER_E_STATE);
+    assert_non_null(strstr(err.msg, "subscriptions were dropped")); /* the subscriber is told */
     scbr_client *fresh = client(&t);
     subscribe(fresh, "y = 2");
     stats(&t, &st);

@@ -335,6 +335,10 @@ static int wait_for(scbr_client *c, uint8_t want, int timeout_ms, uint8_t **body
             rc = cloister_errf(err, refusal_code(r.status), "the router refused: %s: %.*s",
                                scbr_status_name(r.status),
                                (int)(r.body_len < 200 ? r.body_len : 200), (const char *)r.body);
+        } else if (rc == 0 && r.kind == SCBR_REPLY_DROPPED) {
+            rc = cloister_errf(err, CLOISTER_E_STATE,
+                               "the router was provisioned with another SK: this client's "
+                               "subscriptions were dropped");
         } else if (rc == 0 && r.kind == SCBR_REPLY_DELIVERY) {
             rc = take(c, &r, want == SCBR_REPLY_DELIVERY, body, len, err);
         } else if (rc == 0 && r.kind == want) {
@@ -415,6 +419,33 @@ int scbr_client_provision_local(const char *endpoint, const uint8_t mrenclave[32
     scbr_client_close(c);
     tee_verifier_free(v);
     tee_platform_free(platform);
+    return rc;
+}
+
+int scbr_client_router_key(scbr_client *c, const uint8_t sk[SCBR_SK_LEN],
+                           struct scbr_client_key_info *info, int timeout_ms,
+                           struct cloister_err *err)
+{
+    uint8_t *body = NULL, key[32], mine[32];
+    size_t len;
+    int rc = send_plain(c, SCBR_MSG_KEY, NULL, 0, err);
+    if (rc == 0)
+        rc = expect(c, SCBR_REPLY_KEY, timeout_ms, &body, &len, err);
+    struct wire_reader r;
+    wire_reader_init(&r, body, rc == 0 ? len : 0);
+    info->has_key = wire_get_u8(&r) != 0;
+    const uint8_t *check = wire_get_raw(&r, 32);
+    info->subscriptions = wire_get_varint(&r);
+    if (rc == 0 && wire_reader_finish(&r) != 0)
+        rc = cloister_errf(err, CLOISTER_E_PROTOCOL, "the router's key answer is malformed");
+    if (rc == 0 && scbr_derive_key(key, sk, SCBR_KEY_HEADER) != 0)
+        rc = cloister_errf(err, CLOISTER_E_FAILED, "cannot derive the header key");
+    if (rc == 0) {
+        scbr_key_check(mine, key);
+        info->same = info->has_key && crypto_memeq(mine, check, 32);
+    }
+    crypto_wipe(key, sizeof key);
+    free(body);
     return rc;
 }
 

@@ -95,6 +95,12 @@ int scbr_derive_key(uint8_t key[32], const uint8_t sk[SCBR_SK_LEN], const char *
     return crypto_hkdf(key, 32, salt, sizeof salt - 1, sk, SCBR_SK_LEN, info, strlen(info));
 }
 
+void scbr_key_check(uint8_t check[32], const uint8_t header_key[32])
+{
+    static const char label[] = "cloister-scbr-key-check";
+    crypto_hmac_sha256(check, header_key, 32, label, sizeof label - 1);
+}
+
 size_t scbr_aad(uint8_t out[SCBR_AAD_MAX], uint8_t kind, const uint8_t *sender, size_t sender_len,
                 uint64_t seq)
 {

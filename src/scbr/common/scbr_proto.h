@@ -42,8 +42,9 @@ enum scbr_msg_kind {
     SCBR_MSG_PROV_ACCEPT = 7,
     SCBR_MSG_STATS = 8,
     SCBR_MSG_SYNC = 9, /* answered (SYNCED) once everything the client sent before is done */
+    SCBR_MSG_KEY = 10, /* which SK the router holds (KEY) */
 };
-#define SCBR_MSG_KIND_MAX SCBR_MSG_SYNC
+#define SCBR_MSG_KIND_MAX SCBR_MSG_KEY
 
 enum scbr_reply_kind {
     SCBR_REPLY_SUBSCRIBED = 1,   /* body: u32 subscription id */
@@ -55,8 +56,11 @@ enum scbr_reply_kind {
     SCBR_REPLY_ERROR = 7,        /* status says why; body: a message */
     SCBR_REPLY_REFUSED = 8,      /* a publication was refused: status says why; body: its name */
     SCBR_REPLY_SYNCED = 9,       /* body: empty */
+    SCBR_REPLY_KEY = 10,         /* body: u8 has key | 32-byte key check | varint subscriptions */
+    SCBR_REPLY_DROPPED =
+        11, /* body: empty; SK was replaced, this client's subscriptions are gone */
 };
-#define SCBR_REPLY_KIND_MAX SCBR_REPLY_SYNCED
+#define SCBR_REPLY_KIND_MAX SCBR_REPLY_DROPPED
 
 /* Per-item outcome of an enclave batch (and the status of an error reply). */
 enum scbr_status {
@@ -88,6 +92,9 @@ enum {
     SCBR_ECALL_IMPORT = 7, /* in: a sealed state; out: varint subscriptions restored,
                                  * varint n, n x bytes sender owning subscriptions */
     SCBR_ECALL_STATS = 8,  /* in: -; out: an enclave stats record */
+    SCBR_ECALL_KEY = 9,    /* in: -; out: u8 has key | 32-byte key check | varint subscriptions |
+                            * varint n, n x bytes sender whose subscriptions this call dropped
+                            * because SK was replaced (taken into account here) */
 };
 #define SCBR_BATCH_MAX 4096u /* items per batch ecall */
 
@@ -114,6 +121,9 @@ int scbr_enclave_stats_decode(struct scbr_enclave_stats *st, const uint8_t *buf,
 #define SCBR_KEY_HEADER "header key"
 #define SCBR_KEY_PAYLOAD "payload key"
 int scbr_derive_key(uint8_t key[32], const uint8_t sk[SCBR_SK_LEN], const char *info);
+/* The check value that names SK without revealing it: HMAC(header key, a label). The enclave
+ * seals it with its state and tells it to a provider about to replace SK. */
+void scbr_key_check(uint8_t check[32], const uint8_t header_key[32]);
 size_t scbr_aad(uint8_t out[SCBR_AAD_MAX], uint8_t kind, const uint8_t *sender, size_t sender_len,
                 uint64_t seq);
 

@@ -16,7 +16,9 @@
  * belongs to one SK: when SK is re-provisioned (which anyone who verified the evidence can do,
  * the host included), the subscriptions registered under the old key are dropped, so a new key
  * holder cannot probe them with publications of its own; an export records a check value of
- * its key and is imported only under the same SK. */
+ * its key and is imported only under the same SK. The key ecall tells a provider which SK the
+ * state belongs to (its check value) before it replaces it, and the host, right after a
+ * provisioning, which subscribers lost their subscriptions to a new SK. */
 #include <cloister/crypto.h>
 #include <cloister/scbr.h>
 #include <cloister/tee_enclave.h>
@@ -139,7 +141,6 @@ static void reset(struct state *s)
 /* Makes the header key from the provisioned SK, again whenever SK was re-provisioned. */
 static int load_key(struct tee_env *env, struct state *s)
 {
-    static const char label[] = "cloister-scbr-key-check";
     uint8_t *cached = s->secret, *cur = s->secret + 32, *key = s->secret + 64;
     size_t len = 0;
     int rc = tee_secret_get(tee_env_self(env), SCBR_SECRET_NAME, cur, 32, &len, NULL);
@@ -156,7 +157,7 @@ static int load_key(struct tee_env *env, struct state *s)
     s->aead = NULL;
     if (scbr_derive_key(key, cur, SCBR_KEY_HEADER) == 0)
         s->aead = crypto_aead_new(CRYPTO_AES256_GCM, key);
-    crypto_hmac_sha256(s->key_check, key, 32, label, sizeof label - 1);
+    scbr_key_check(s->key_check, key);
     memcpy(cached, cur, 32);
     s->has_key = true;
     crypto_wipe(cur, 64);
@@ -554,6 +555,40 @@ static int ecall_import(struct tee_env *env, const uint8_t *in, size_t inlen,
     return rc;
 }
 
+/* Which SK the state belongs to, for a provider about to replace it; and, when SK was just
+ * replaced (the host asks right after provisioning), the senders whose subscriptions went, so
+ * that the host tells them. */
+static int ecall_key(struct tee_env *env, const uint8_t *in, size_t inlen, struct wire_writer *out)
+{
+    struct state *s = ready_state(env);
+    if (!s)
+        return CLOISTER_E_STATE;
+    struct wire_writer owners;
+    wire_writer_init(&owners);
+    size_t n = 0;
+    for (size_t i = 0; i < s->nowners; i++)
+        if (s->owners[i].nsubs) {
+            wire_put_bytes(&owners, s->owners[i].who.id, s->owners[i].who.len);
+            n++;
+        }
+    uint8_t before[32];
+    memcpy(before, s->key_check, 32);
+    bool had = s->has_key, replaced = load_key(env, s) == SCBR_ST_OK && had &&
+                                      !crypto_memeq(before, s->key_check, 32);
+    wire_put_u8(out, s->has_key);
+    wire_put_raw(out, s->has_key ? s->key_check : NO_KEY_CHECK, 32);
+    wire_put_varint(out, s->st.subscriptions);
+    wire_put_varint(out, replaced ? n : 0);
+    if (replaced)
+        wire_put_raw(out, owners.buf, owners.len);
+    pthread_mutex_unlock(&s->lock);
+    int rc = wire_writer_ok(&owners)
+                 ? CLOISTER_OK
+                 : tee_fail(env, CLOISTER_E_NO_MEMORY, "scbr key: out of memory");
+    wire_writer_free(&owners);
+    return rc;
+}
+
 static int ecall_stats(struct tee_env *env, const uint8_t *in, size_t inlen,
                        struct wire_writer *out)
 {
@@ -600,7 +635,8 @@ static void scbr_stop(struct tee_env *env)
     X(SCBR_ECALL_DROP, drop)                                                                       \
     X(SCBR_ECALL_EXPORT, export)                                                                   \
     X(SCBR_ECALL_IMPORT, import)                                                                   \
-    X(SCBR_ECALL_STATS, stats)
+    X(SCBR_ECALL_STATS, stats)                                                                     \
+    X(SCBR_ECALL_KEY, key)
 /* clang-format on */
 TEE_ENCLAVE_DEFINE_WITH(scbr, SCBR_ECALLS, .state_size = sizeof(struct state),
                         .on_start = scbr_start, .on_stop = scbr_stop);

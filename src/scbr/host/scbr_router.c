@@ -338,6 +338,15 @@ static void peer_add(scbr_router *r, const void *id, size_t len)
     scbr_idtab_add(&r->by_id, r->peers, sizeof *r->peers, (uint32_t)r->npeers++);
 }
 
+static void peer_forget(scbr_router *r, const void *id, size_t len)
+{
+    struct peer *p = peer_find(r, id, len);
+    if (!p)
+        return;
+    *p = r->peers[--r->npeers]; /* compact, then index again */
+    scbr_idtab_rebuild(&r->by_id, r->peers, sizeof *r->peers, r->npeers, r->peers_cap, NULL);
+}
+
 /* The subscriber left: the enclave drops its subscriptions. */
 static void peer_drop(scbr_router *r, const void *id, size_t len)
 {
@@ -352,11 +361,7 @@ static void peer_drop(scbr_router *r, const void *id, size_t len)
         }
     }
     free(out);
-    struct peer *p = peer_find(r, id, len);
-    if (!p)
-        return;
-    *p = r->peers[--r->npeers]; /* compact, then index again */
-    scbr_idtab_rebuild(&r->by_id, r->peers, sizeof *r->peers, r->npeers, r->peers_cap, NULL);
+    peer_forget(r, id, len);
 }
 
 static void sweep_idle(scbr_router *r, int64_t now)
@@ -497,15 +502,51 @@ static void flush(scbr_router *r)
 
 /* ---- control messages ---- */
 
-static void forward(scbr_router *r, zmq_msg_t *id, uint32_t ecall, const struct scbr_msg *m,
+static bool forward(scbr_router *r, zmq_msg_t *id, uint32_t ecall, const struct scbr_msg *m,
                     uint8_t reply_kind)
 {
     uint8_t *out = NULL;
     size_t outlen;
-    if (call(r, ecall, m->body, m->body_len, &out, &outlen) == CLOISTER_OK)
+    bool ok = call(r, ecall, m->body, m->body_len, &out, &outlen) == CLOISTER_OK;
+    if (ok)
         reply(r, id, reply_kind, SCBR_ST_OK, out, outlen);
     else
         reply_error(r, id, SCBR_ST_FAILED, r->tee_err.msg);
+    free(out);
+    return ok;
+}
+
+/* Asks the enclave which SK it holds; tells every subscriber whose subscriptions a new SK
+ * dropped (DROPPED) and forgets it. Answers `id` (when not NULL) with the key part. */
+static void key_check(scbr_router *r, zmq_msg_t *id)
+{
+    uint8_t *out = NULL;
+    size_t outlen = 0;
+    struct wire_reader rd;
+    int rc = call(r, SCBR_ECALL_KEY, NULL, 0, &out, &outlen);
+    wire_reader_init(&rd, out, outlen);
+    wire_get_u8(&rd);
+    wire_get_raw(&rd, 32);
+    wire_get_varint(&rd);
+    size_t key_len = outlen - wire_reader_remaining(&rd), n = wire_get_count(&rd, 2, SIZE_MAX);
+    if (n)
+        clog_info("SK was replaced: %zu subscribers lost their subscriptions", n);
+    for (size_t i = 0; i < n && wire_reader_ok(&rd); i++) {
+        size_t len;
+        const uint8_t *who = wire_get_bytes(&rd, SCBR_SENDER_MAX, &len);
+        r->frame.len = 0;
+        scbr_reply_encode(&r->frame, SCBR_REPLY_DROPPED, SCBR_ST_NO_KEY, NULL, 0);
+        if (wire_reader_ok(&rd) && !send_to(r, who, len, r->frame.buf, r->frame.len))
+            r->st.dropped++;
+        peer_forget(r, who, len);
+        r->dirty = true;
+    }
+    if (rc == CLOISTER_OK && wire_reader_finish(&rd) != 0)
+        rc = CLOISTER_E_PROTOCOL;
+    if (id && rc == CLOISTER_OK)
+        reply(r, id, SCBR_REPLY_KEY, SCBR_ST_OK, out, key_len);
+    else if (id)
+        reply_error(r, id, SCBR_ST_FAILED, "cannot read the enclave's key");
     free(out);
 }
 
@@ -530,8 +571,10 @@ static void control(scbr_router *r, zmq_msg_t *id, const struct scbr_msg *m)
     case SCBR_MSG_BYE: peer_drop(r, zmq_msg_data(id), zmq_msg_size(id)); break;
     case SCBR_MSG_PROV_OFFER: forward(r, id, TEE_ECALL_PROV_OFFER, m, SCBR_REPLY_OFFER); break;
     case SCBR_MSG_PROV_ACCEPT:
-        forward(r, id, TEE_ECALL_PROV_ACCEPT, m, SCBR_REPLY_PROVISIONED);
+        if (forward(r, id, TEE_ECALL_PROV_ACCEPT, m, SCBR_REPLY_PROVISIONED))
+            key_check(r, NULL); /* the subscribers a new SK dropped learn it now */
         break;
+    case SCBR_MSG_KEY: key_check(r, id); break;
     case SCBR_MSG_STATS: send_stats(r, id); break;
     case SCBR_MSG_SYNC: /* the batch before it was flushed: its refusals are sent already */
         reply(r, id, SCBR_REPLY_SYNCED, SCBR_ST_OK, NULL, 0);

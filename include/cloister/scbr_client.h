@@ -8,7 +8,8 @@
  *     sender id; every subscription, unsubscription and publication header is AEAD-encrypted
  *     (AES-256-GCM, key HKDF(SK), random 96-bit nonce per message) with AAD binding the message
  *     kind, the sender id and a per-sender sequence number, which must increase. Payloads are
- *     opaque to the router; scbr_client_payload_seal/open protect them end to end.
+ *     opaque to the router; scbr_client_payload_seal/open protect them end to end, bound to
+ *     their publication; a subscriber drops a publication delivered twice.
  *
  * Functions return CLOISTER_OK or a negative CLOISTER_E_* code and fill err (error.h); a
  * refusal by the router comes back as its code: CLOISTER_E_DENIED (tampered, replayed,
@@ -21,6 +22,7 @@
 #include <cloister/export.h>
 #include <cloister/scbr.h>
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -53,6 +55,16 @@ CLOISTER_API CLOISTER_MUST_CHECK int
 scbr_client_provision(scbr_client *c, struct tee_verifier *v, const struct tee_policy *policy,
                       const uint8_t sk[SCBR_SK_LEN], struct tee_claims *claims, int timeout_ms,
                       struct cloister_err *err);
+/* Which SK the router holds, before provisioning: has_key, and whether it is sk (compared by
+ * a check value, HMAC under the header key; SK never travels). Replacing another SK drops every
+ * subscription; their subscribers are told (their receive fails with CLOISTER_E_STATE). */
+struct scbr_client_key_info {
+    bool has_key, same;
+    uint64_t subscriptions; /* the router's, now */
+};
+CLOISTER_API int scbr_client_router_key(scbr_client *c, const uint8_t sk[SCBR_SK_LEN],
+                                        struct scbr_client_key_info *info, int timeout_ms,
+                                        struct cloister_err *err);
 /* The data provider for a router on this machine (demos, tests, benchmarks): the verifier
  * trusts the platform CA under home (NULL: tee_home_dir()), the policy pins mrenclave (what
  * scbr_router_identity says) and accepts simulated evidence. */
@@ -68,9 +80,15 @@ CLOISTER_API int scbr_client_subscribe(scbr_client *c, const struct scbr_sub *s,
                                        int timeout_ms, struct cloister_err *err);
 CLOISTER_API int scbr_client_unsubscribe(scbr_client *c, uint32_t id, int timeout_ms,
                                          struct cloister_err *err);
-/* Sends a publication (header encrypted, payload as given: opaque to the router). No answer. */
+/* Sends a publication (header encrypted, payload as given: opaque to the router). The router
+ * answers only a refusal; scbr_client_sync collects the verdict. */
 CLOISTER_API int scbr_client_publish(scbr_client *c, const struct scbr_pub *header,
                                      const void *payload, size_t len, struct cloister_err *err);
+/* Waits until the router has handled everything sent before: 0 when it refused none of this
+ * client's publications since the last sync, else the first refusal's code (CLOISTER_E_STATE:
+ * SK not provisioned; CLOISTER_E_DENIED: tampered, e.g. another SK, or replayed) with the
+ * count; CLOISTER_E_TIMEOUT (naming the endpoint) when no router answers in time. */
+CLOISTER_API int scbr_client_sync(scbr_client *c, int timeout_ms, struct cloister_err *err);
 /* Waits for one delivery: 1 and *payload (malloc'd) on arrival, 0 on timeout, a negative code
  * on error. */
 CLOISTER_API int scbr_client_receive(scbr_client *c, uint8_t **payload, size_t *len, int timeout_ms,
@@ -82,13 +100,16 @@ CLOISTER_API int scbr_client_stats(scbr_client *c, struct scbr_router_stats *st,
 
 /* End-to-end payload protection between publishers and subscribers, which the router cannot
  * read: AES-256-GCM under HKDF(SK, "payload key"), random nonce; sealed = nonce (12) ||
- * ciphertext || tag (16), AAD "cloister-scbr-payload-v1". open fails with CLOISTER_E_DENIED on
- * any alteration. *out is malloc'd. */
-CLOISTER_API int scbr_client_payload_seal(const uint8_t sk[SCBR_SK_LEN], const void *pt, size_t len,
-                                          uint8_t **out, size_t *out_len, struct cloister_err *err);
-CLOISTER_API CLOISTER_MUST_CHECK int scbr_client_payload_open(const uint8_t sk[SCBR_SK_LEN],
-                                                              const void *sealed, size_t len,
-                                                              uint8_t **out, size_t *out_len,
-                                                              struct cloister_err *err);
+ * ciphertext || tag (16), AAD naming the publication: the publisher's sender id and the
+ * sequence number of its header (docs/scbr.md). seal binds the payload to c's next
+ * publication (seal, then scbr_client_publish, nothing sealed in between); open checks it
+ * against the delivery scbr_client_receive returned last, and fails with CLOISTER_E_DENIED on
+ * any alteration or a payload sealed for another publication. *out is malloc'd. */
+CLOISTER_API int scbr_client_payload_seal(const scbr_client *c, const uint8_t sk[SCBR_SK_LEN],
+                                          const void *pt, size_t len, uint8_t **out,
+                                          size_t *out_len, struct cloister_err *err);
+CLOISTER_API CLOISTER_MUST_CHECK int
+scbr_client_payload_open(const scbr_client *c, const uint8_t sk[SCBR_SK_LEN], const void *sealed,
+                         size_t len, uint8_t **out, size_t *out_len, struct cloister_err *err);
 
 #endif

@@ -13,7 +13,8 @@
  *   provision  the data provider: creates KEYS/sk if missing, verifies the router enclave's
  *              evidence against the platform CA and an identity policy, provisions SK
  *   subscribe  registers a filter and prints every delivered payload, one per line
- *   publish    sends one publication: encrypted header, payload from a file or stdin; both
+ *   publish    sends one publication and waits for the router's verdict (refused, or no router
+ *              within the timeout: an error): encrypted header, payload from a file or stdin; both
  *              seal/open the payload end to end under a key derived from SK (--plain: not)
  *   stats      the router's counters (refusals counted by the enclave)
  *
@@ -372,7 +373,7 @@ static int cmd_provision(int argc, char **argv)
 {
     const char *connect = DEFAULT_ENDPOINT, *keys = NULL, *ca = NULL;
     struct opt_list mre = {0}, mrs = {0};
-    bool allow_sim = false, allow_debug = false, json = false;
+    bool allow_sim = false, allow_debug = false, json = false, force = false;
     const struct opt_def opts[] = {
         {"connect", OPT_STRING, &connect, "ENDPOINT", "the router (default " DEFAULT_ENDPOINT ")",
          0, 0, 0},
@@ -388,6 +389,8 @@ static int cmd_provision(int argc, char **argv)
          0},
         {"allow-debug", OPT_FLAG, &allow_debug, NULL, "accept a debug enclave", 0, 0, 0},
         {"json", OPT_FLAG, &json, NULL, "print the accepted claims as JSON", 0, 0, 0},
+        {"force", OPT_FLAG, &force, NULL,
+         "replace another SK the router holds (its subscriptions are dropped)", 0, 0, 0},
         {0}};
     const struct opt_cmd cmd = {"scbr provision",
                                 "",
@@ -433,8 +436,18 @@ static int cmd_provision(int argc, char **argv)
     p.allow_debug = allow_debug;
     struct tee_claims claims;
     scbr_client *c = rc == CLI_OK ? scbr_client_connect(connect, NULL, &err) : NULL;
-    if (rc == CLI_OK &&
-        (!c || scbr_client_provision(c, v, &p, sk, &claims, CLI_SCBR_ANSWER_MS, &err) != 0))
+    struct scbr_client_key_info key;
+    if (rc == CLI_OK && (!c || scbr_client_router_key(c, sk, &key, CLI_SCBR_ANSWER_MS, &err) != 0))
+        rc = cli_fail("%s", err.msg);
+    if (rc == CLI_OK && key.has_key && !key.same && !force)
+        rc = cli_fail("the router holds another SK: provisioning %s/sk replaces it, drops its %llu "
+                      "subscriptions (their subscribers are told) and every client with the old "
+                      "SK is refused; give --force to do it",
+                      dir, (unsigned long long)key.subscriptions);
+    else if (rc == CLI_OK && key.has_key && !key.same)
+        fprintf(stderr, "replacing the router's SK: its %llu subscriptions are dropped\n",
+                (unsigned long long)key.subscriptions);
+    if (rc == CLI_OK && scbr_client_provision(c, v, &p, sk, &claims, CLI_SCBR_ANSWER_MS, &err) != 0)
         rc = cli_fail("%s", err.msg);
     crypto_wipe(sk, sizeof sk);
     if (rc == CLI_OK && json) {
@@ -537,7 +550,7 @@ static int cmd_subscribe(int argc, char **argv)
         uint8_t *clear = NULL;
         size_t clear_len;
         if (n > 0 && !plain &&
-            scbr_client_payload_open(sk, payload, len, &clear, &clear_len, &err) != 0) {
+            scbr_client_payload_open(c, sk, payload, len, &clear, &clear_len, &err) != 0) {
             fprintf(stderr, "a delivery was refused: %s\n", err.msg); /* and not counted */
         } else if (n > 0) {
             fwrite(plain ? payload : clear, 1, plain ? len : clear_len, stdout);
@@ -593,11 +606,16 @@ static int cmd_publish(int argc, char **argv)
     if (rc == CLI_OK)
         rc = connect_with_key(connect, keys, &c, sk);
     if (rc == CLI_OK && !plain &&
-        scbr_client_payload_seal(sk, payload, len, &sealed, &sealed_len, &err) != 0)
+        scbr_client_payload_seal(c, sk, payload, len, &sealed, &sealed_len, &err) != 0)
         rc = cli_fail("%s", err.msg);
     if (rc == CLI_OK &&
         scbr_client_publish(c, p, plain ? payload : sealed, plain ? len : sealed_len, &err) != 0)
         rc = cli_fail("%s", err.msg);
+    if (rc == CLI_OK && scbr_client_sync(c, CLI_SCBR_ANSWER_MS, &err) != 0)
+        rc = cli_fail("%s%s", err.msg,
+                      err.code == CLOISTER_E_STATE    ? " (run `cloister scbr provision` first)"
+                      : err.code == CLOISTER_E_DENIED ? " (is --keys the data provider's SK?)"
+                                                      : "");
     crypto_wipe(sk, sizeof sk);
     scbr_client_close(c); /* lingers until the message is out */
     scbr_pub_free(p);

@@ -123,8 +123,8 @@ static int demo_clients(const char *dir, scbr_router *r)
         uint8_t *sealed = NULL;
         size_t sealed_len;
         rc = h &&
-                     scbr_client_payload_seal(sk, demo_pubs[k][1], strlen(demo_pubs[k][1]), &sealed,
-                                              &sealed_len, &err) == 0 &&
+                     scbr_client_payload_seal(pub, sk, demo_pubs[k][1], strlen(demo_pubs[k][1]),
+                                              &sealed, &sealed_len, &err) == 0 &&
                      scbr_client_publish(pub, h, sealed, sealed_len, &err) == 0
                  ? 0
                  : -1;
@@ -155,7 +155,7 @@ static int demo_clients(const char *dir, scbr_router *r)
         while ((n = scbr_client_receive(subs[i], &payload, &len, got ? 300 : 2000, &err)) > 0) {
             uint8_t *clear = NULL;
             size_t clear_len = 0;
-            if (scbr_client_payload_open(sk, payload, len, &clear, &clear_len, &err) == 0)
+            if (scbr_client_payload_open(subs[i], sk, payload, len, &clear, &clear_len, &err) == 0)
                 printf(" \"%.*s\"", (int)clear_len, (const char *)clear);
             else
                 printf(" (refused: %s)", err.msg);

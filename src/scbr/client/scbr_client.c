@@ -5,8 +5,10 @@
  * Headers travel in envelopes (scbr_proto.h) under the key derived from SK, with a random
  * nonce per message and a sequence number that increases by one per sealed message. Deliveries
  * that arrive while the client waits for an answer (a subscribe's id) are kept in order for
- * scbr_client_receive. Payloads are the application's; scbr_client_payload_seal/open protect
- * them end to end under another key derived from SK. */
+ * scbr_client_receive; one whose publication (publisher, sequence number) is not above the last
+ * delivered from that publisher is a replay and dropped. Payloads are the application's;
+ * scbr_client_payload_seal/open protect them end to end under another key derived from SK,
+ * bound to their publication. */
 #include <cloister/crypto.h>
 #include <cloister/scbr_client.h>
 #include <cloister/tee_trust.h> /* the local platform: scbr_client_provision_local */
@@ -21,15 +23,25 @@
 #include <zmq.h>
 
 #include "scbr/client/scbr_client_raw.h"
+#include "scbr/common/scbr_idtab.h"
 #include "scbr/common/scbr_proto.h"
 #include "util/fileio.h"
 
 #define NONCE_POOL 256
 #define SK_FILE "sk"
 
+#define PUBLISHERS_MAX 4096 /* publishers whose last delivered publication is remembered */
+
 struct delivery {
-    uint8_t *data;
+    uint8_t *data; /* the payload */
     size_t len;
+    struct scbr_ident from; /* the publication: its publisher and header sequence number */
+    uint64_t seq;
+};
+
+struct seen {              /* the last publication delivered from one publisher */
+    struct scbr_ident who; /* first: scbr_idtab indexes it */
+    uint64_t seq, stamp;
 };
 
 struct scbr_client {
@@ -42,6 +54,15 @@ struct scbr_client {
     struct wire_writer env, msg;
     struct delivery *kept;
     size_t nkept, kept_head, kept_cap;
+    struct scbr_ident last_from; /* the delivery scbr_client_receive returned last */
+    uint64_t last_seq;
+    struct seen *seen; /* PUBLISHERS_MAX entries, by_publisher indexes them */
+    size_t nseen;
+    uint64_t clock;
+    struct scbr_idtab by_publisher;
+    uint64_t refused;       /* publications refused since the last scbr_client_sync */
+    uint8_t refused_status; /* the first one's status */
+    char endpoint[256];     /* for messages */
 };
 
 /* ---- key files ---- */
@@ -96,59 +117,6 @@ int scbr_client_keys_load(const char *dir, uint8_t sk[SCBR_SK_LEN], struct clois
     return rc;
 }
 
-/* ---- end-to-end payloads ---- */
-
-static const char PAYLOAD_AAD[] = "cloister-scbr-payload-v1";
-
-int scbr_client_payload_seal(const uint8_t sk[SCBR_SK_LEN], const void *pt, size_t len,
-                             uint8_t **out, size_t *out_len, struct cloister_err *err)
-{
-    uint8_t key[32];
-    *out_len = SCBR_NONCE_LEN + len + SCBR_TAG_LEN;
-    if (len > SCBR_MSG_PAYLOAD_MAX - SCBR_NONCE_LEN - SCBR_TAG_LEN)
-        return cloister_errf(err, CLOISTER_E_TOO_BIG, "payload: %zu bytes, at most %u", len,
-                             SCBR_MSG_PAYLOAD_MAX - SCBR_NONCE_LEN - SCBR_TAG_LEN);
-    if (!(*out = malloc(*out_len)))
-        return cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
-    int rc = scbr_derive_key(key, sk, SCBR_KEY_PAYLOAD) == 0 &&
-                     crypto_random(*out, SCBR_NONCE_LEN) == 0 &&
-                     crypto_aead_seal(CRYPTO_AES256_GCM, key, *out, PAYLOAD_AAD, sizeof PAYLOAD_AAD,
-                                      pt, len, *out + SCBR_NONCE_LEN) == 0
-                 ? 0
-                 : cloister_errf(err, CLOISTER_E_FAILED, "cannot seal the payload");
-    crypto_wipe(key, sizeof key);
-    if (rc != 0) {
-        free(*out);
-        *out = NULL;
-    }
-    return rc;
-}
-
-int scbr_client_payload_open(const uint8_t sk[SCBR_SK_LEN], const void *sealed, size_t len,
-                             uint8_t **out, size_t *out_len, struct cloister_err *err)
-{
-    uint8_t key[32];
-    const uint8_t *in = sealed;
-    if (len < SCBR_NONCE_LEN + SCBR_TAG_LEN)
-        return cloister_errf(err, CLOISTER_E_INVALID,
-                             "payload: %zu bytes is too short to be sealed", len);
-    *out_len = len - SCBR_NONCE_LEN - SCBR_TAG_LEN;
-    if (!(*out = malloc(*out_len ? *out_len : 1)))
-        return cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
-    int rc = scbr_derive_key(key, sk, SCBR_KEY_PAYLOAD) == 0 &&
-                     crypto_aead_open(CRYPTO_AES256_GCM, key, in, PAYLOAD_AAD, sizeof PAYLOAD_AAD,
-                                      in + SCBR_NONCE_LEN, len - SCBR_NONCE_LEN, *out) == 0
-                 ? 0
-                 : cloister_errf(err, CLOISTER_E_DENIED,
-                                 "payload: authentication failed (altered, or another SK)");
-    crypto_wipe(key, sizeof key);
-    if (rc != 0) {
-        free(*out);
-        *out = NULL;
-    }
-    return rc;
-}
-
 /* ---- connection ---- */
 
 scbr_client *scbr_client_connect(const char *endpoint, const uint8_t *sk, struct cloister_err *err)
@@ -167,6 +135,7 @@ scbr_client *scbr_client_connect(const char *endpoint, const uint8_t *sk, struct
         goto bad;
     }
     c->id[0] |= 0x80; /* routing ids starting with 0 are ZeroMQ's own */
+    snprintf(c->endpoint, sizeof c->endpoint, "%s", endpoint);
     if (sk) {
         if (scbr_derive_key(key, sk, SCBR_KEY_HEADER) == 0)
             c->aead = crypto_aead_new(CRYPTO_AES256_GCM, key);
@@ -234,7 +203,7 @@ static int send_sealed(scbr_client *c, uint8_t kind, const void *pt, size_t pt_l
     return send_frame(c, c->msg.buf, c->msg.len, err);
 }
 
-static int keep(scbr_client *c, const uint8_t *data, size_t len)
+static int keep(scbr_client *c, const struct scbr_delivery *src)
 {
     if (c->nkept == c->kept_cap) {
         size_t n = c->kept_cap ? 2 * c->kept_cap : 16;
@@ -249,12 +218,82 @@ static int keep(scbr_client *c, const uint8_t *data, size_t len)
         c->kept_head = 0;
     }
     struct delivery *d = &c->kept[(c->kept_head + c->nkept) % c->kept_cap];
-    if (!(d->data = malloc(len ? len : 1)))
+    if (!(d->data = malloc(src->payload_len ? src->payload_len : 1)))
         return -1;
-    memcpy(d->data, data, len);
-    d->len = len;
+    memcpy(d->data, src->payload, src->payload_len);
+    d->len = src->payload_len;
+    memcpy(d->from.id, src->publisher, src->publisher_len);
+    d->from.len = (uint8_t)src->publisher_len;
+    d->seq = src->seq;
     c->nkept++;
     return 0;
+}
+
+/* Remembers a new publisher; its index, or -1 when out of memory. Past PUBLISHERS_MAX the
+ * least recently delivered one is forgotten (its old publications could be replayed once). */
+static long seen_add(scbr_client *c, const uint8_t *id, size_t len)
+{
+    if (!c->seen && (!(c->seen = malloc(PUBLISHERS_MAX * sizeof *c->seen)) ||
+                     scbr_idtab_rebuild(&c->by_publisher, c->seen, sizeof *c->seen, 0,
+                                        PUBLISHERS_MAX, NULL) != 0))
+        return -1;
+    if (c->nseen == PUBLISHERS_MAX) {
+        size_t old = 0;
+        for (size_t j = 1; j < c->nseen; j++)
+            if (c->seen[j].stamp < c->seen[old].stamp)
+                old = j;
+        c->seen[old] = c->seen[--c->nseen];
+        scbr_idtab_rebuild(&c->by_publisher, c->seen, sizeof *c->seen, c->nseen, PUBLISHERS_MAX,
+                           NULL); /* same size: no allocation */
+    }
+    struct seen *e = &c->seen[c->nseen];
+    memset(e, 0, sizeof *e);
+    memcpy(e->who.id, id, len);
+    e->who.len = (uint8_t)len;
+    scbr_idtab_add(&c->by_publisher, c->seen, sizeof *c->seen, (uint32_t)c->nseen);
+    return (long)c->nseen++;
+}
+
+/* Whether d is a publication not delivered before, remembering it. The router handles each
+ * publisher's messages in order and the enclave accepts each sequence number once, so a
+ * publisher's deliveries arrive with increasing sequence numbers: one at or below the last is a
+ * replay (or reordered by the host, which could as well have dropped it). */
+static bool fresh(scbr_client *c, const struct scbr_delivery *d)
+{
+    long i = scbr_idtab_find(&c->by_publisher, c->seen, sizeof *c->seen, d->publisher,
+                             d->publisher_len);
+    if (i < 0 && (i = seen_add(c, d->publisher, d->publisher_len)) < 0)
+        return false;
+    if (d->seq <= c->seen[i].seq)
+        return false;
+    c->seen[i].seq = d->seq;
+    c->seen[i].stamp = ++c->clock;
+    return true;
+}
+
+static void set_last(scbr_client *c, const uint8_t *publisher, size_t len, uint64_t seq)
+{
+    memcpy(c->last_from.id, publisher, len);
+    c->last_from.len = (uint8_t)len;
+    c->last_seq = seq;
+}
+
+/* A delivery: dropped when malformed or not fresh (a replay); returned (1, *body the payload)
+ * when the caller waits for one, else kept for scbr_client_receive. */
+static int take(scbr_client *c, const struct scbr_reply *r, bool now, uint8_t **body, size_t *len,
+                struct cloister_err *err)
+{
+    struct scbr_delivery d;
+    if (scbr_delivery_decode(&d, r->body, r->body_len, NULL) != 0 || !fresh(c, &d))
+        return 0;
+    if (!now)
+        return keep(c, &d) == 0 ? 0 : cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
+    if (!(*body = malloc(d.payload_len ? d.payload_len : 1)))
+        return cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
+    memcpy(*body, d.payload, d.payload_len);
+    *len = d.payload_len;
+    set_last(c, d.publisher, d.publisher_len, d.seq);
+    return 1;
 }
 
 /* The code of the router's refusal of a message (its enum scbr_status). */
@@ -266,13 +305,15 @@ static int refusal_code(uint8_t status)
     case SCBR_ST_TRUNCATED:
     case SCBR_ST_DENIED: return CLOISTER_E_DENIED;
     case SCBR_ST_NO_KEY: return CLOISTER_E_STATE;
-    case SCBR_ST_FULL: return CLOISTER_E_TOO_BIG;
+    case SCBR_ST_FULL:
+    case SCBR_ST_TOO_BIG: return CLOISTER_E_TOO_BIG;
     case SCBR_ST_INVALID: return CLOISTER_E_INVALID;
     default: return CLOISTER_E_FAILED;
     }
 }
 
-/* Waits for a reply of kind `want` (deliveries meanwhile are kept). 1 and *body (malloc'd) on
+/* Waits for a reply of kind `want` (deliveries meanwhile are kept, refusals of publications
+ * counted for scbr_client_sync). 1 and *body (malloc'd) on
  * arrival, 0 on timeout, a negative code on an error reply or failure. */
 static int wait_for(scbr_client *c, uint8_t want, int timeout_ms, uint8_t **body, size_t *len,
                     struct cloister_err *err)
@@ -298,6 +339,12 @@ static int wait_for(scbr_client *c, uint8_t want, int timeout_ms, uint8_t **body
             rc = cloister_errf(err, refusal_code(r.status), "the router refused: %s: %.*s",
                                scbr_status_name(r.status),
                                (int)(r.body_len < 200 ? r.body_len : 200), (const char *)r.body);
+        } else if (rc == 0 && r.kind == SCBR_REPLY_DROPPED) {
+            rc = cloister_errf(err, CLOISTER_E_STATE,
+                               "the router was provisioned with another SK: this client's "
+                               "subscriptions were dropped");
+        } else if (rc == 0 && r.kind == SCBR_REPLY_DELIVERY) {
+            rc = take(c, &r, want == SCBR_REPLY_DELIVERY, body, len, err);
         } else if (rc == 0 && r.kind == want) {
             rc = (*body = malloc(r.body_len ? r.body_len : 1))
                      ? 1
@@ -306,8 +353,8 @@ static int wait_for(scbr_client *c, uint8_t want, int timeout_ms, uint8_t **body
                 memcpy(*body, r.body, r.body_len);
                 *len = r.body_len;
             }
-        } else if (rc == 0 && r.kind == SCBR_REPLY_DELIVERY && keep(c, r.body, r.body_len) != 0) {
-            rc = cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
+        } else if (rc == 0 && r.kind == SCBR_REPLY_REFUSED) {
+            c->refused_status = c->refused++ ? c->refused_status : r.status;
         }
         zmq_msg_close(&m);
         if (rc != 0)
@@ -379,6 +426,55 @@ int scbr_client_provision_local(const char *endpoint, const uint8_t mrenclave[32
     return rc;
 }
 
+int scbr_client_router_key(scbr_client *c, const uint8_t sk[SCBR_SK_LEN],
+                           struct scbr_client_key_info *info, int timeout_ms,
+                           struct cloister_err *err)
+{
+    uint8_t *body = NULL, key[32], mine[32];
+    size_t len;
+    int rc = send_plain(c, SCBR_MSG_KEY, NULL, 0, err);
+    if (rc == 0)
+        rc = expect(c, SCBR_REPLY_KEY, timeout_ms, &body, &len, err);
+    struct wire_reader r;
+    wire_reader_init(&r, body, rc == 0 ? len : 0);
+    info->has_key = wire_get_u8(&r) != 0;
+    const uint8_t *check = wire_get_raw(&r, 32);
+    info->subscriptions = wire_get_varint(&r);
+    if (rc == 0 && wire_reader_finish(&r) != 0)
+        rc = cloister_errf(err, CLOISTER_E_PROTOCOL, "the router's key answer is malformed");
+    if (rc == 0 && scbr_derive_key(key, sk, SCBR_KEY_HEADER) != 0)
+        rc = cloister_errf(err, CLOISTER_E_FAILED, "cannot derive the header key");
+    if (rc == 0) {
+        scbr_key_check(mine, key);
+        info->same = info->has_key && crypto_memeq(mine, check, 32);
+    }
+    crypto_wipe(key, sizeof key);
+    free(body);
+    return rc;
+}
+
+int scbr_client_sync(scbr_client *c, int timeout_ms, struct cloister_err *err)
+{
+    uint8_t *body = NULL;
+    size_t len;
+    int rc = send_plain(c, SCBR_MSG_SYNC, NULL, 0, err);
+    if (rc == 0)
+        rc = wait_for(c, SCBR_REPLY_SYNCED, timeout_ms, &body, &len, err);
+    free(body);
+    if (rc == 0)
+        return cloister_errf(err, CLOISTER_E_TIMEOUT, "no router answered at %s within %d ms",
+                             c->endpoint, timeout_ms);
+    if (rc < 0)
+        return rc;
+    uint64_t n = c->refused;
+    c->refused = 0;
+    if (n)
+        return cloister_errf(err, refusal_code(c->refused_status),
+                             "the router refused %llu publication(s): %s", (unsigned long long)n,
+                             scbr_status_name(c->refused_status));
+    return 0;
+}
+
 int scbr_client_subscribe(scbr_client *c, const struct scbr_sub *s, uint32_t *id, int timeout_ms,
                           struct cloister_err *err)
 {
@@ -434,6 +530,7 @@ int scbr_client_receive(scbr_client *c, uint8_t **payload, size_t *len, int time
         struct delivery *d = &c->kept[c->kept_head];
         *payload = d->data;
         *len = d->len;
+        set_last(c, d->from.id, d->from.len, d->seq);
         c->kept_head = (c->kept_head + 1) % c->kept_cap;
         c->nkept--;
         return 1;
@@ -487,7 +584,69 @@ void scbr_client_close(scbr_client *c)
     for (size_t i = 0; i < c->nkept; i++)
         free(c->kept[(c->kept_head + i) % c->kept_cap].data);
     free(c->kept);
+    free(c->seen);
+    scbr_idtab_free(&c->by_publisher, NULL);
     wire_writer_free(&c->env);
     wire_writer_free(&c->msg);
     free(c);
+}
+
+/* ---- end-to-end payloads ---- */
+
+/* Seals or opens under HKDF(SK, "payload key"), AAD naming the publication. */
+static int payload_crypt(bool seal, const uint8_t sk[SCBR_SK_LEN], const uint8_t *publisher,
+                         size_t publisher_len, uint64_t seq, const uint8_t *in, size_t len,
+                         uint8_t *out)
+{
+    uint8_t key[32], aad[SCBR_AAD_MAX];
+    size_t aad_len = scbr_aad(aad, SCBR_REPLY_DELIVERY, publisher, publisher_len, seq);
+    int rc = scbr_derive_key(key, sk, SCBR_KEY_PAYLOAD);
+    if (rc == 0 && seal)
+        rc = crypto_random(out, SCBR_NONCE_LEN) == 0
+                 ? crypto_aead_seal(CRYPTO_AES256_GCM, key, out, aad, aad_len, in, len,
+                                    out + SCBR_NONCE_LEN)
+                 : -1;
+    else if (rc == 0)
+        rc = crypto_aead_open(CRYPTO_AES256_GCM, key, in, aad, aad_len, in + SCBR_NONCE_LEN,
+                              len - SCBR_NONCE_LEN, out);
+    crypto_wipe(key, sizeof key);
+    return rc;
+}
+
+int scbr_client_payload_seal(const scbr_client *c, const uint8_t sk[SCBR_SK_LEN], const void *pt,
+                             size_t len, uint8_t **out, size_t *out_len, struct cloister_err *err)
+{
+    *out_len = SCBR_NONCE_LEN + len + SCBR_TAG_LEN;
+    if (len > SCBR_MSG_PAYLOAD_MAX - SCBR_NONCE_LEN - SCBR_TAG_LEN)
+        return cloister_errf(err, CLOISTER_E_TOO_BIG, "payload: %zu bytes, at most %u", len,
+                             SCBR_MSG_PAYLOAD_MAX - SCBR_NONCE_LEN - SCBR_TAG_LEN);
+    if (!(*out = malloc(*out_len)))
+        return cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
+    if (payload_crypt(true, sk, c->id, sizeof c->id, c->seq + 1, pt, len, *out) == 0)
+        return 0;
+    free(*out);
+    *out = NULL;
+    return cloister_errf(err, CLOISTER_E_FAILED, "cannot seal the payload");
+}
+
+int scbr_client_payload_open(const scbr_client *c, const uint8_t sk[SCBR_SK_LEN],
+                             const void *sealed, size_t len, uint8_t **out, size_t *out_len,
+                             struct cloister_err *err)
+{
+    if (!c->last_seq)
+        return cloister_errf(err, CLOISTER_E_STATE, "payload: no delivery received yet");
+    if (len < SCBR_NONCE_LEN + SCBR_TAG_LEN)
+        return cloister_errf(err, CLOISTER_E_INVALID,
+                             "payload: %zu bytes is too short to be sealed", len);
+    *out_len = len - SCBR_NONCE_LEN - SCBR_TAG_LEN;
+    if (!(*out = malloc(*out_len ? *out_len : 1)))
+        return cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
+    if (payload_crypt(false, sk, c->last_from.id, c->last_from.len, c->last_seq, sealed, len,
+                      *out) == 0)
+        return 0;
+    free(*out);
+    *out = NULL;
+    return cloister_errf(err, CLOISTER_E_DENIED,
+                         "payload: authentication failed (altered, another SK, or sealed for "
+                         "another publication)");
 }

@@ -23,8 +23,8 @@ const char *scbr_status_name(int status)
 {
     static const char *const names[] = {
         "ok",     "tampered", "replayed", "truncated", "no key provisioned",
-        "denied", "full",     "invalid",  "failed"};
-    return status >= 0 && status <= SCBR_ST_FAILED ? names[status] : "unknown status";
+        "denied", "full",     "invalid",  "failed",    "too big"};
+    return status >= 0 && status <= SCBR_ST_TOO_BIG ? names[status] : "unknown status";
 }
 
 static void put_enclave(struct wire_writer *w, const struct scbr_enclave_stats *st)
@@ -93,6 +93,12 @@ int scbr_derive_key(uint8_t key[32], const uint8_t sk[SCBR_SK_LEN], const char *
 {
     static const char salt[] = "cloister-scbr-v1";
     return crypto_hkdf(key, 32, salt, sizeof salt - 1, sk, SCBR_SK_LEN, info, strlen(info));
+}
+
+void scbr_key_check(uint8_t check[32], const uint8_t header_key[32])
+{
+    static const char label[] = "cloister-scbr-key-check";
+    crypto_hmac_sha256(check, header_key, 32, label, sizeof label - 1);
 }
 
 size_t scbr_aad(uint8_t out[SCBR_AAD_MAX], uint8_t kind, const uint8_t *sender, size_t sender_len,
@@ -171,7 +177,7 @@ int scbr_msg_decode(struct scbr_msg *m, const uint8_t *buf, size_t len, struct c
     m->kind = wire_get_u8(&r);
     if (wire_reader_ok(&r) && (m->kind == 0 || m->kind > SCBR_MSG_KIND_MAX))
         wire_reader_fail(&r, "unknown message kind");
-    m->body = wire_get_bytes(&r, SCBR_HEADER_MAX + 64 * 1024, &m->body_len);
+    m->body = wire_get_bytes(&r, SCBR_BODY_MAX, &m->body_len);
     m->payload = NULL;
     m->payload_len = 0;
     if (m->kind == SCBR_MSG_PUBLISH)
@@ -199,7 +205,7 @@ int scbr_reply_decode(struct scbr_reply *m, const uint8_t *buf, size_t len,
     m->status = wire_get_u8(&r);
     if (wire_reader_ok(&r) && (m->kind == 0 || m->kind > SCBR_REPLY_KIND_MAX))
         wire_reader_fail(&r, "unknown reply kind");
-    m->body = wire_get_bytes(&r, SCBR_MSG_PAYLOAD_MAX, &m->body_len);
+    m->body = wire_get_bytes(&r, SCBR_MSG_PAYLOAD_MAX + 64, &m->body_len);
     return finish(&r, "router reply", err);
 }
 
@@ -210,4 +216,25 @@ void scbr_reply_encode(struct wire_writer *w, uint8_t kind, uint8_t status, cons
     wire_put_u8(w, kind);
     wire_put_u8(w, status);
     wire_put_bytes(w, body, body_len);
+}
+
+void scbr_delivery_encode(struct wire_writer *w, const struct scbr_delivery *d)
+{
+    wire_put_u64(w, d->seq);
+    wire_put_bytes(w, d->publisher, d->publisher_len);
+    wire_put_raw(w, d->payload, d->payload_len);
+}
+
+int scbr_delivery_decode(struct scbr_delivery *d, const uint8_t *buf, size_t len,
+                         struct cloister_err *err)
+{
+    struct wire_reader r;
+    wire_reader_init(&r, buf, len);
+    d->seq = wire_get_u64(&r);
+    d->publisher = wire_get_bytes(&r, SCBR_SENDER_MAX, &d->publisher_len);
+    if (wire_reader_ok(&r) && d->publisher_len == 0)
+        wire_reader_fail(&r, "empty publisher");
+    d->payload_len = wire_reader_remaining(&r);
+    d->payload = wire_get_raw(&r, d->payload_len);
+    return finish(&r, "delivery", err);
 }

@@ -5,6 +5,10 @@
  *                   body: an envelope (subscribe, unsubscribe, publish), a nonce (prov_offer),
  *                   a package (prov_accept), empty otherwise
  *   router reply    "CSRR" v1 | u8 kind | u8 status | bytes body
+ *   delivery body   u64 seq | bytes publisher | payload
+ *                   publications get no answer unless refused (REFUSED); SYNC is answered
+ *                   after everything the client sent before it, so a publisher learns the
+ *                   verdict on its publications
  *   envelope        u64 seq | 12-byte nonce | bytes ciphertext (plaintext || 16-byte tag)
  *                   AES-256-GCM under HKDF(SK), AAD = "cloister-scbr-hdr-v1\0" | u8 kind |
  *                   u8 sender length | sender | u64 seq
@@ -37,19 +41,26 @@ enum scbr_msg_kind {
     SCBR_MSG_PROV_OFFER = 6,
     SCBR_MSG_PROV_ACCEPT = 7,
     SCBR_MSG_STATS = 8,
+    SCBR_MSG_SYNC = 9, /* answered (SYNCED) once everything the client sent before is done */
+    SCBR_MSG_KEY = 10, /* which SK the router holds (KEY) */
 };
-#define SCBR_MSG_KIND_MAX SCBR_MSG_STATS
+#define SCBR_MSG_KIND_MAX SCBR_MSG_KEY
 
 enum scbr_reply_kind {
     SCBR_REPLY_SUBSCRIBED = 1,   /* body: u32 subscription id */
     SCBR_REPLY_UNSUBSCRIBED = 2, /* body: empty */
-    SCBR_REPLY_DELIVERY = 3,     /* body: the payload as published */
+    SCBR_REPLY_DELIVERY = 3,     /* body: a delivery (scbr_delivery_encode) */
     SCBR_REPLY_OFFER = 4,        /* body: the enclave's provisioning offer */
     SCBR_REPLY_PROVISIONED = 5,  /* body: varint number of secrets the enclave holds */
     SCBR_REPLY_STATS = 6,        /* body: a stats record */
     SCBR_REPLY_ERROR = 7,        /* status says why; body: a message */
+    SCBR_REPLY_REFUSED = 8,      /* a publication was refused: status says why; body: its name */
+    SCBR_REPLY_SYNCED = 9,       /* body: empty */
+    SCBR_REPLY_KEY = 10,         /* body: u8 has key | 32-byte key check | varint subscriptions */
+    SCBR_REPLY_DROPPED =
+        11, /* body: empty; SK was replaced, this client's subscriptions are gone */
 };
-#define SCBR_REPLY_KIND_MAX SCBR_REPLY_ERROR
+#define SCBR_REPLY_KIND_MAX SCBR_REPLY_DROPPED
 
 /* Per-item outcome of an enclave batch (and the status of an error reply). */
 enum scbr_status {
@@ -62,12 +73,15 @@ enum scbr_status {
     SCBR_ST_FULL = 6,      /* sender table or subscription ids exhausted */
     SCBR_ST_INVALID = 7,   /* authentic but not a valid subscription/publication */
     SCBR_ST_FAILED = 8,    /* the router failed (enclave error, out of memory) */
+    SCBR_ST_TOO_BIG = 9,   /* a body over SCBR_BODY_MAX */
 };
 const char *scbr_status_name(int status);
 
 /* Ecalls of the scbr enclave. Batch inputs: varint count, then per item bytes sender, bytes
  * envelope. Outputs per item: u8 status, then subscribe: u32 id; match: varint n, n x bytes
- * sender of a matching subscriber (each at most once per publication). */
+ * sender of a matching subscriber (each at most once per publication). A bad item (a sender
+ * or an envelope over its limit, anything refused) gets its own status: only a batch whose
+ * framing does not decode fails as a whole, before any item is applied. */
 enum {
     SCBR_ECALL_INIT = 1, /* in: u8 index kind; out: - (refused once initialised) */
     SCBR_ECALL_SUBSCRIBE = 2,
@@ -78,6 +92,9 @@ enum {
     SCBR_ECALL_IMPORT = 7, /* in: a sealed state; out: varint subscriptions restored,
                                  * varint n, n x bytes sender owning subscriptions */
     SCBR_ECALL_STATS = 8,  /* in: -; out: an enclave stats record */
+    SCBR_ECALL_KEY = 9,    /* in: -; out: u8 has key | 32-byte key check | varint subscriptions |
+                            * varint n, n x bytes sender whose subscriptions this call dropped
+                            * because SK was replaced (taken into account here) */
 };
 #define SCBR_BATCH_MAX 4096u /* items per batch ecall */
 
@@ -85,6 +102,10 @@ enum {
 #define SCBR_TAG_LEN CRYPTO_AEAD_TAG_LEN
 #define SCBR_HEADER_MAX (1u << 20)       /* encrypted header bytes */
 #define SCBR_MSG_PAYLOAD_MAX (16u << 20) /* payload bytes of a routed publication */
+/* A client message's body: an envelope (u64 seq, nonce, varint length, tag: 40 bytes) around
+ * the largest header. The one limit of both sides: the host refuses a bigger frame as
+ * malformed, the enclave a bigger batch item alone (SCBR_ST_TOO_BIG). */
+#define SCBR_BODY_MAX (SCBR_HEADER_MAX + 64)
 #define SCBR_AAD_MAX (21 + 2 + SCBR_SENDER_MAX + 8)
 
 /* Stats records: a header, varint count, then a u64 per counter. The router's ("CSRS" v1, to
@@ -100,6 +121,9 @@ int scbr_enclave_stats_decode(struct scbr_enclave_stats *st, const uint8_t *buf,
 #define SCBR_KEY_HEADER "header key"
 #define SCBR_KEY_PAYLOAD "payload key"
 int scbr_derive_key(uint8_t key[32], const uint8_t sk[SCBR_SK_LEN], const char *info);
+/* The check value that names SK without revealing it: HMAC(header key, a label). The enclave
+ * seals it with its state and tells it to a provider about to replace SK. */
+void scbr_key_check(uint8_t check[32], const uint8_t header_key[32]);
 size_t scbr_aad(uint8_t out[SCBR_AAD_MAX], uint8_t kind, const uint8_t *sender, size_t sender_len,
                 uint64_t seq);
 
@@ -142,5 +166,23 @@ int scbr_reply_decode(struct scbr_reply *m, const uint8_t *buf, size_t len,
                       struct cloister_err *err);
 void scbr_reply_encode(struct wire_writer *w, uint8_t kind, uint8_t status, const void *body,
                        size_t body_len);
+
+/* A delivery's body: which publication it is (the publisher's sender id and the sequence
+ * number of its header, both authenticated by the enclave), then the payload as published.
+ * End-to-end payloads bind the same two in their AAD (scbr_aad with SCBR_REPLY_DELIVERY under
+ * the payload key), so a payload cannot be delivered as another publication's, and the
+ * subscriber refuses a publication it already received.
+ *
+ *   u64 seq | bytes publisher | payload (the rest) */
+struct scbr_delivery {
+    uint64_t seq;
+    const uint8_t *publisher;
+    size_t publisher_len;
+    const uint8_t *payload;
+    size_t payload_len;
+};
+void scbr_delivery_encode(struct wire_writer *w, const struct scbr_delivery *d);
+int scbr_delivery_decode(struct scbr_delivery *d, const uint8_t *buf, size_t len,
+                         struct cloister_err *err);
 
 #endif

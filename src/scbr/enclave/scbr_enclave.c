@@ -16,7 +16,9 @@
  * belongs to one SK: when SK is re-provisioned (which anyone who verified the evidence can do,
  * the host included), the subscriptions registered under the old key are dropped, so a new key
  * holder cannot probe them with publications of its own; an export records a check value of
- * its key and is imported only under the same SK. */
+ * its key and is imported only under the same SK. The key ecall tells a provider which SK the
+ * state belongs to (its check value) before it replaces it, and the host, right after a
+ * provisioning, which subscribers lost their subscriptions to a new SK. */
 #include <cloister/crypto.h>
 #include <cloister/scbr.h>
 #include <cloister/tee_enclave.h>
@@ -139,7 +141,6 @@ static void reset(struct state *s)
 /* Makes the header key from the provisioned SK, again whenever SK was re-provisioned. */
 static int load_key(struct tee_env *env, struct state *s)
 {
-    static const char label[] = "cloister-scbr-key-check";
     uint8_t *cached = s->secret, *cur = s->secret + 32, *key = s->secret + 64;
     size_t len = 0;
     int rc = tee_secret_get(tee_env_self(env), SCBR_SECRET_NAME, cur, 32, &len, NULL);
@@ -156,7 +157,7 @@ static int load_key(struct tee_env *env, struct state *s)
     s->aead = NULL;
     if (scbr_derive_key(key, cur, SCBR_KEY_HEADER) == 0)
         s->aead = crypto_aead_new(CRYPTO_AES256_GCM, key);
-    crypto_hmac_sha256(s->key_check, key, 32, label, sizeof label - 1);
+    scbr_key_check(s->key_check, key);
     memcpy(cached, cur, 32);
     s->has_key = true;
     crypto_wipe(cur, 64);
@@ -171,17 +172,19 @@ struct item {
 };
 
 /* Reads one batch item and opens its envelope into s->pt; on SCBR_ST_OK the sender's sequence
- * number has advanced (creating the sender on its first message). */
+ * number has advanced (creating the sender on its first message). Limits are checked per item,
+ * not by the reader, so that one oversized item is refused alone (the batch's framing is
+ * checked by the caller before any item is applied). */
 static int open_item(struct state *s, struct wire_reader *r, uint8_t kind, int key_status,
                      struct item *it)
 {
     size_t env_len;
-    it->sender = wire_get_bytes(r, SCBR_SENDER_MAX, &it->sender_len);
-    const uint8_t *env = wire_get_bytes(r, SCBR_HEADER_MAX + 64, &env_len);
-    if (!wire_reader_ok(r))
-        return -1;
+    it->sender = wire_get_bytes(r, SIZE_MAX, &it->sender_len);
+    const uint8_t *env = wire_get_bytes(r, SIZE_MAX, &env_len);
     if (key_status != SCBR_ST_OK)
         return key_status;
+    if (it->sender_len == 0 || it->sender_len > SCBR_SENDER_MAX || env_len > SCBR_BODY_MAX)
+        return SCBR_ST_TOO_BIG;
     struct scbr_envelope e;
     int st = scbr_envelope_decode(&e, env, env_len);
     if (st != SCBR_ST_OK)
@@ -283,28 +286,41 @@ static int ecall_init(struct tee_env *env, const uint8_t *in, size_t inlen, stru
 /* The shape every batch ecall shares: count, then per item open + handle. */
 typedef void (*item_fn)(struct state *s, struct item *it, int status, struct wire_writer *out);
 
+/* The batch's framing (count, then n x (bytes, bytes), nothing after): checked before any item
+ * is applied, so a batch either fails whole and changes nothing, or answers every item. */
+static size_t batch_count(struct wire_reader *r, const uint8_t *in, size_t inlen)
+{
+    wire_reader_init(r, in, inlen);
+    size_t n = wire_get_count(r, 2, SCBR_BATCH_MAX), len;
+    for (size_t i = 0; wire_reader_ok(r) && i < 2 * n; i++)
+        wire_get_bytes(r, SIZE_MAX, &len);
+    wire_reader_finish(r);
+    return n;
+}
+
 static int run_batch(struct tee_env *env, const uint8_t *in, size_t inlen, struct wire_writer *out,
                      uint8_t kind, item_fn fn)
 {
+    struct wire_reader r;
+    size_t n = batch_count(&r, in, inlen);
+    if (!wire_reader_ok(&r))
+        return tee_fail(env, CLOISTER_E_INVALID, "scbr batch: %s", wire_reader_error(&r));
     struct state *s = ready_state(env);
     if (!s)
         return CLOISTER_E_STATE;
-    struct wire_reader r;
     wire_reader_init(&r, in, inlen);
-    size_t n = wire_get_count(&r, 2, SCBR_BATCH_MAX);
-    int key_status = wire_reader_ok(&r) ? load_key(env, s) : SCBR_ST_FAILED;
+    wire_get_count(&r, 2, SCBR_BATCH_MAX);
+    int key_status = load_key(env, s);
     wire_put_varint(out, n);
-    for (size_t i = 0; wire_reader_ok(&r) && i < n; i++) {
+    for (size_t i = 0; i < n; i++) {
         struct item it;
         int st = open_item(s, &r, kind, key_status, &it);
-        if (st >= 0)
-            fn(s, &it, st, out);
+        fn(s, &it, st, out);
         if (st == SCBR_ST_OK)
             crypto_wipe(s->pt, it.pt_len);
     }
-    int rc = wire_reader_finish(&r) == 0 ? CLOISTER_OK : CLOISTER_E_INVALID;
     pthread_mutex_unlock(&s->lock);
-    return rc == CLOISTER_OK ? rc : tee_fail(env, rc, "scbr batch: %s", wire_reader_error(&r));
+    return CLOISTER_OK;
 }
 
 static void do_subscribe(struct state *s, struct item *it, int st, struct wire_writer *out)
@@ -539,6 +555,40 @@ static int ecall_import(struct tee_env *env, const uint8_t *in, size_t inlen,
     return rc;
 }
 
+/* Which SK the state belongs to, for a provider about to replace it; and, when SK was just
+ * replaced (the host asks right after provisioning), the senders whose subscriptions went, so
+ * that the host tells them. */
+static int ecall_key(struct tee_env *env, const uint8_t *in, size_t inlen, struct wire_writer *out)
+{
+    struct state *s = ready_state(env);
+    if (!s)
+        return CLOISTER_E_STATE;
+    struct wire_writer owners;
+    wire_writer_init(&owners);
+    size_t n = 0;
+    for (size_t i = 0; i < s->nowners; i++)
+        if (s->owners[i].nsubs) {
+            wire_put_bytes(&owners, s->owners[i].who.id, s->owners[i].who.len);
+            n++;
+        }
+    uint8_t before[32];
+    memcpy(before, s->key_check, 32);
+    bool had = s->has_key, replaced = load_key(env, s) == SCBR_ST_OK && had &&
+                                      !crypto_memeq(before, s->key_check, 32);
+    wire_put_u8(out, s->has_key);
+    wire_put_raw(out, s->has_key ? s->key_check : NO_KEY_CHECK, 32);
+    wire_put_varint(out, s->st.subscriptions);
+    wire_put_varint(out, replaced ? n : 0);
+    if (replaced)
+        wire_put_raw(out, owners.buf, owners.len);
+    pthread_mutex_unlock(&s->lock);
+    int rc = wire_writer_ok(&owners)
+                 ? CLOISTER_OK
+                 : tee_fail(env, CLOISTER_E_NO_MEMORY, "scbr key: out of memory");
+    wire_writer_free(&owners);
+    return rc;
+}
+
 static int ecall_stats(struct tee_env *env, const uint8_t *in, size_t inlen,
                        struct wire_writer *out)
 {
@@ -585,7 +635,8 @@ static void scbr_stop(struct tee_env *env)
     X(SCBR_ECALL_DROP, drop)                                                                       \
     X(SCBR_ECALL_EXPORT, export)                                                                   \
     X(SCBR_ECALL_IMPORT, import)                                                                   \
-    X(SCBR_ECALL_STATS, stats)
+    X(SCBR_ECALL_STATS, stats)                                                                     \
+    X(SCBR_ECALL_KEY, key)
 /* clang-format on */
 TEE_ENCLAVE_DEFINE_WITH(scbr, SCBR_ECALLS, .state_size = sizeof(struct state),
                         .on_start = scbr_start, .on_stop = scbr_stop);

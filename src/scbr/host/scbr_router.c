@@ -6,7 +6,8 @@
  * into one batch and handed to the enclave in one ecall; any other kind of message first
  * flushes the batch, so each sender's messages are processed in the order sent (the enclave's
  * replay check relies on it). A matched publication's payload is sent, untouched, to every
- * subscriber the enclave named.
+ * subscriber the enclave named; a refused one is answered to its publisher (REFUSED), and a
+ * SYNC, answered after what came before it, tells a publisher that nothing else was refused.
  *
  * Queue policy: the ROUTER socket has ZMQ_ROUTER_MANDATORY and a send high-water mark of
  * `queue` messages per subscriber; deliveries are sent with ZMQ_DONTWAIT, so when a
@@ -17,8 +18,8 @@
  * loses its subscriptions (ecall drop). Subscriptions and the senders' sequence numbers are
  * persisted as the enclave's sealed export under state_dir, written atomically within 200 ms of
  * a subscription change, within 2 s when only publications advanced sequence numbers, and at
- * stop; a new router imports it. If the enclave dies, it is restarted and reloaded from that
- * file. */
+ * stop; a new router imports it. If the enclave dies, it is restarted at once (the loop checks
+ * every turn) and reloaded from that file. */
 #include <cloister/scbr_host.h>
 #include <cloister/tee_trust.h>
 
@@ -65,7 +66,7 @@ struct scbr_router {
     struct pending *batch;
     size_t nbatch, batch_bytes;
     uint8_t batch_kind;
-    struct wire_writer in, frame;
+    struct wire_writer in, frame, body;
     struct peer *peers;
     size_t npeers, peers_cap;
     struct scbr_idtab by_id;
@@ -196,6 +197,7 @@ static int open_router(scbr_router *r, const struct scbr_router_options *o,
         r->opt.idle_timeout_ms = 10000;
     wire_writer_init(&r->in);
     wire_writer_init(&r->frame);
+    wire_writer_init(&r->body);
     char image[4096];
     int rc = o->image ? CLOISTER_OK : tee_image_path("scbr", image, sizeof image, err);
     if (rc != CLOISTER_OK)
@@ -336,6 +338,15 @@ static void peer_add(scbr_router *r, const void *id, size_t len)
     scbr_idtab_add(&r->by_id, r->peers, sizeof *r->peers, (uint32_t)r->npeers++);
 }
 
+static void peer_forget(scbr_router *r, const void *id, size_t len)
+{
+    struct peer *p = peer_find(r, id, len);
+    if (!p)
+        return;
+    *p = r->peers[--r->npeers]; /* compact, then index again */
+    scbr_idtab_rebuild(&r->by_id, r->peers, sizeof *r->peers, r->npeers, r->peers_cap, NULL);
+}
+
 /* The subscriber left: the enclave drops its subscriptions. */
 static void peer_drop(scbr_router *r, const void *id, size_t len)
 {
@@ -350,11 +361,7 @@ static void peer_drop(scbr_router *r, const void *id, size_t len)
         }
     }
     free(out);
-    struct peer *p = peer_find(r, id, len);
-    if (!p)
-        return;
-    *p = r->peers[--r->npeers]; /* compact, then index again */
-    scbr_idtab_rebuild(&r->by_id, r->peers, sizeof *r->peers, r->npeers, r->peers_cap, NULL);
+    peer_forget(r, id, len);
 }
 
 static void sweep_idle(scbr_router *r, int64_t now)
@@ -381,24 +388,41 @@ static void batch_clear(scbr_router *r)
     r->nbatch = r->batch_bytes = 0;
 }
 
-/* The enclave died: restart it and reload the last persisted state. */
-static void recover(scbr_router *r)
+/* Restarts a dead enclave (killed, crashed, or killed by the runtime after a call timed out)
+ * and reloads the last persisted state. Checked on every turn of the loop, that is within
+ * 100 ms, so that statistics and provisioning work again at once and no new batch is sent to
+ * a dead enclave. */
+static void revive(scbr_router *r)
 {
+    struct tee_info info;
     struct cloister_err err;
+    if (tee_get_info(r->e, &info) != CLOISTER_OK || info.alive)
+        return;
     if (tee_restart(r->e, &err) != CLOISTER_OK || load_enclave(r, &err) != 0)
         clog_error("the enclave could not be restarted: %s", err.msg);
     else
         clog_warn("the enclave was restarted from the persisted subscriptions");
 }
 
-static void deliver(scbr_router *r, struct wire_reader *rd, const struct pending *p)
+/* The delivery frame of an accepted publication: its publisher and sequence number (which the
+ * enclave just authenticated, so the envelope decodes), then the payload. */
+static void delivery_frame(scbr_router *r, struct pending *p)
+{
+    struct scbr_envelope e;
+    if (scbr_envelope_decode(&e, p->m.body, p->m.body_len) != SCBR_ST_OK)
+        e.seq = 0;
+    struct scbr_delivery d = {e.seq, zmq_msg_data(&p->id), zmq_msg_size(&p->id), p->m.payload,
+                              p->m.payload_len};
+    r->body.len = r->frame.len = 0;
+    scbr_delivery_encode(&r->body, &d);
+    scbr_reply_encode(&r->frame, SCBR_REPLY_DELIVERY, SCBR_ST_OK, r->body.buf, r->body.len);
+}
+
+static void deliver(scbr_router *r, struct wire_reader *rd, struct pending *p)
 {
     size_t k = wire_get_count(rd, 2, SIZE_MAX);
-    if (k) {
-        r->frame.len = 0;
-        scbr_reply_encode(&r->frame, SCBR_REPLY_DELIVERY, SCBR_ST_OK, p->m.payload,
-                          p->m.payload_len);
-    }
+    if (k)
+        delivery_frame(r, p);
     for (size_t j = 0; j < k && wire_reader_ok(rd); j++) {
         size_t idlen;
         const uint8_t *id = wire_get_bytes(rd, SCBR_SENDER_MAX, &idlen);
@@ -442,9 +466,12 @@ static void flush(scbr_router *r)
             if (st == SCBR_ST_OK) {
                 deliver(r, &rd, p);
                 r->seq_dirty = true;
-            } else if (rc == CLOISTER_OK) {
-                wire_get_varint(&rd);
+                continue;
             }
+            if (rc == CLOISTER_OK)
+                wire_get_varint(&rd);
+            reply(r, &p->id, SCBR_REPLY_REFUSED, st, scbr_status_name(st),
+                  strlen(scbr_status_name(st)));
             continue;
         }
         uint8_t idb[4] = {0};
@@ -471,21 +498,55 @@ static void flush(scbr_router *r)
         clog_error("the enclave's batch answer is malformed: %s", wire_reader_error(&rd));
     free(out);
     batch_clear(r);
-    if (rc == CLOISTER_E_DEAD || rc == CLOISTER_E_TIMEOUT)
-        recover(r);
 }
 
 /* ---- control messages ---- */
 
-static void forward(scbr_router *r, zmq_msg_t *id, uint32_t ecall, const struct scbr_msg *m,
+static bool forward(scbr_router *r, zmq_msg_t *id, uint32_t ecall, const struct scbr_msg *m,
                     uint8_t reply_kind)
 {
     uint8_t *out = NULL;
     size_t outlen;
-    if (call(r, ecall, m->body, m->body_len, &out, &outlen) == CLOISTER_OK)
+    bool ok = call(r, ecall, m->body, m->body_len, &out, &outlen) == CLOISTER_OK;
+    if (ok)
         reply(r, id, reply_kind, SCBR_ST_OK, out, outlen);
     else
         reply_error(r, id, SCBR_ST_FAILED, r->tee_err.msg);
+    free(out);
+    return ok;
+}
+
+/* Asks the enclave which SK it holds; tells every subscriber whose subscriptions a new SK
+ * dropped (DROPPED) and forgets it. Answers `id` (when not NULL) with the key part. */
+static void key_check(scbr_router *r, zmq_msg_t *id)
+{
+    uint8_t *out = NULL;
+    size_t outlen = 0;
+    struct wire_reader rd;
+    int rc = call(r, SCBR_ECALL_KEY, NULL, 0, &out, &outlen);
+    wire_reader_init(&rd, out, outlen);
+    wire_get_u8(&rd);
+    wire_get_raw(&rd, 32);
+    wire_get_varint(&rd);
+    size_t key_len = outlen - wire_reader_remaining(&rd), n = wire_get_count(&rd, 2, SIZE_MAX);
+    if (n)
+        clog_info("SK was replaced: %zu subscribers lost their subscriptions", n);
+    for (size_t i = 0; i < n && wire_reader_ok(&rd); i++) {
+        size_t len;
+        const uint8_t *who = wire_get_bytes(&rd, SCBR_SENDER_MAX, &len);
+        r->frame.len = 0;
+        scbr_reply_encode(&r->frame, SCBR_REPLY_DROPPED, SCBR_ST_NO_KEY, NULL, 0);
+        if (wire_reader_ok(&rd) && !send_to(r, who, len, r->frame.buf, r->frame.len))
+            r->st.dropped++;
+        peer_forget(r, who, len);
+        r->dirty = true;
+    }
+    if (rc == CLOISTER_OK && wire_reader_finish(&rd) != 0)
+        rc = CLOISTER_E_PROTOCOL;
+    if (id && rc == CLOISTER_OK)
+        reply(r, id, SCBR_REPLY_KEY, SCBR_ST_OK, out, key_len);
+    else if (id)
+        reply_error(r, id, SCBR_ST_FAILED, "cannot read the enclave's key");
     free(out);
 }
 
@@ -510,9 +571,14 @@ static void control(scbr_router *r, zmq_msg_t *id, const struct scbr_msg *m)
     case SCBR_MSG_BYE: peer_drop(r, zmq_msg_data(id), zmq_msg_size(id)); break;
     case SCBR_MSG_PROV_OFFER: forward(r, id, TEE_ECALL_PROV_OFFER, m, SCBR_REPLY_OFFER); break;
     case SCBR_MSG_PROV_ACCEPT:
-        forward(r, id, TEE_ECALL_PROV_ACCEPT, m, SCBR_REPLY_PROVISIONED);
+        if (forward(r, id, TEE_ECALL_PROV_ACCEPT, m, SCBR_REPLY_PROVISIONED))
+            key_check(r, NULL); /* the subscribers a new SK dropped learn it now */
         break;
+    case SCBR_MSG_KEY: key_check(r, id); break;
     case SCBR_MSG_STATS: send_stats(r, id); break;
+    case SCBR_MSG_SYNC: /* the batch before it was flushed: its refusals are sent already */
+        reply(r, id, SCBR_REPLY_SYNCED, SCBR_ST_OK, NULL, 0);
+        break;
     default: /* heartbeat: the touch was enough */ break;
     }
 }
@@ -592,6 +658,7 @@ int scbr_router_run(scbr_router *r, struct cloister_err *err)
         if (n < 0 && zmq_errno() != EINTR)
             return cloister_errf(err, CLOISTER_E_SYSTEM, "zeromq poll: %s",
                                  zmq_strerror(zmq_errno()));
+        revive(r);
         for (unsigned k = 0; n > 0 && k < r->opt.batch && receive(r); k++)
             ;
         flush(r);
@@ -667,6 +734,7 @@ void scbr_router_close(scbr_router *r)
     tee_destroy(r->e);
     wire_writer_free(&r->in);
     wire_writer_free(&r->frame);
+    wire_writer_free(&r->body);
     scbr_idtab_free(&r->by_id, NULL);
     free(r->peers);
     free(r->batch);

@@ -2,6 +2,7 @@
 #include "fuzz_common.h"
 
 #include "tee/enclave/rt.h"
+#include "util/fileio.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -20,16 +21,7 @@ static void cleanup(void)
     tee_self_free(self);
     tee_verifier_free(verifier);
     tee_platform_free(platform);
-    static const char *const paths[] = {"platform/secrets", "platform/ca.pem",
-                                        "platform/platform.pem"};
-    char path[PATH_MAX];
-    for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
-        snprintf(path, sizeof path, "%s/%s", home, paths[i]);
-        unlink(path);
-    }
-    snprintf(path, sizeof path, "%s/platform", home);
-    rmdir(path);
-    rmdir(home);
+    file_remove_tree(home);
 }
 
 static void init(void)

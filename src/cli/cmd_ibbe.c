@@ -35,6 +35,7 @@
 #include <jansson.h>
 
 #include "cli/cli.h"
+#include "cli/cli_util.h"
 #include "cli/cmd_ibbe.h"
 #include "crypto/hpke_wire.h"
 #include "util/fileio.h"
@@ -45,20 +46,6 @@ TEE_ENCLAVE_DECLARE(ibbe);
 #define KEY_FILE_MAX ((size_t)1 << 16)
 #define DATA_FILE_MAX ((size_t)1 << 30)
 #define MEMBERS_FILE_MAX ((size_t)1 << 30)
-
-double cli_ibbe_now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
-}
-
-static void print_json(json_t *j)
-{
-    json_dumpf(j, stdout, JSON_INDENT(2));
-    putchar('\n');
-    json_decref(j);
-}
 
 /* --store and --tee, shared by the admin verbs. */
 #define ADMIN_OPTS(store, tee)                                                                     \
@@ -74,20 +61,6 @@ int cli_ibbe_open_admin(const char *store, const char *tee, ibbe_admin **a)
     struct cloister_err err;
     if (ibbe_admin_open(store, &o, a, &err) != 0)
         return cli_fail("%s", err.msg);
-    return CLI_OK;
-}
-
-static int read_file(const char *path, size_t max, uint8_t **data, size_t *len)
-{
-    if (file_read_all(path, max, data, len) != 0)
-        return cli_fail("cannot read %s: %s", path, strerror(errno));
-    return CLI_OK;
-}
-
-static int write_file(const char *path, const void *data, size_t len, mode_t mode)
-{
-    if (file_write_atomic(path, data, len, mode) != 0)
-        return cli_fail("cannot write %s: %s", path, strerror(errno));
     return CLI_OK;
 }
 
@@ -118,13 +91,13 @@ static int cmd_setup(int argc, char **argv)
     if ((rc = cli_ibbe_open_admin(store, tee, &a)) != CLI_OK)
         return rc;
     struct cloister_err err;
-    double t0 = cli_ibbe_now();
+    double t0 = cli_now_s();
     if (ibbe_admin_setup(a, (size_t)n, &err) != 0)
         rc = cli_fail("setup: %s", err.msg);
-    double took = cli_ibbe_now() - t0;
+    double took = cli_now_s() - t0;
     if (rc == CLI_OK && json)
-        print_json(json_pack("{s:s,s:I,s:f}", "store", store, "partition_size", (json_int_t)n,
-                             "seconds", took));
+        cli_json_print(json_pack("{s:s,s:I,s:f}", "store", store, "partition_size", (json_int_t)n,
+                                 "seconds", took));
     else if (rc == CLI_OK)
         printf("IBBE-SGX set up in %s: partition size %lld, public key %s/ibbe.pk, master "
                "secret sealed in %s/ibbe.msk.sealed (%.3f s)\n",
@@ -159,7 +132,7 @@ static int cmd_extract(int argc, char **argv)
         uint8_t *data;
         size_t len;
         const char *why;
-        if ((rc = read_file(to, KEY_FILE_MAX, &data, &len)) != CLI_OK)
+        if ((rc = cli_read_file(to, "the public key", KEY_FILE_MAX, &data, &len)) != CLI_OK)
             return rc;
         int bad = hpke_wire_get_public(pk, data, len, &why);
         free(data);
@@ -177,7 +150,7 @@ static int cmd_extract(int argc, char **argv)
     if (ibbe_admin_extract(a, ids, &recipient, 1, &key, &len, &err) != 0) {
         rc = cli_fail("extract: %s", err.msg);
     } else {
-        rc = write_file(out, key, len, 0600);
+        rc = cli_write_file(out, "the user key", key, len, 0600);
         crypto_wipe(key, len);
         free(key);
     }
@@ -208,7 +181,7 @@ static int show_group(const char *store, const char *group, bool json)
         for (size_t i = 0; i < m; i++)
             json_array_append_new(parts, json_pack("{s:I,s:I}", "index", (json_int_t)i, "members",
                                                    (json_int_t)ibbe_group_partition_size(g, i)));
-        print_json(
+        cli_json_print(
             json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:o}", "group", group, "epoch",
                       (json_int_t)ibbe_group_epoch(g), "members", (json_int_t)ibbe_group_size(g),
                       "partition_size", (json_int_t)ibbe_group_capacity(g), "partitions",
@@ -280,7 +253,8 @@ static int cmd_group(int argc, char **argv)
         uint8_t *data;
         size_t len;
         struct cloister_err err;
-        if ((rc = read_file(members, MEMBERS_FILE_MAX, &data, &len)) != CLI_OK)
+        if ((rc = cli_read_file(members, "the member list", MEMBERS_FILE_MAX, &data, &len)) !=
+            CLI_OK)
             return rc;
         text = (char *)data;
         if (ibbe_members_parse(text, len, &ids, &count, &err) != CLOISTER_OK) {
@@ -299,11 +273,11 @@ static int cmd_group(int argc, char **argv)
         return rc;
     }
     struct cloister_err err;
-    double t0 = cli_ibbe_now();
+    double t0 = cli_now_s();
     int bad = create ? ibbe_admin_create(a, group, (const char *const *)ids, count, &err)
               : add  ? ibbe_admin_add(a, group, users.v, (size_t)users.n, &err)
                      : ibbe_admin_remove(a, group, users.v, (size_t)users.n, &err);
-    double took = cli_ibbe_now() - t0;
+    double took = cli_now_s() - t0;
     if (bad)
         rc = cli_fail("group %s: %s", sub, err.msg);
     else
@@ -370,17 +344,17 @@ static int cmd_decrypt(int argc, char **argv)
     uint8_t gk[IBBE_KEY_LEN];
     uint64_t epoch = 0;
     struct cloister_err err;
-    double t0 = cli_ibbe_now();
+    double t0 = cli_now_s();
     if (member_key(key, secret, user, &usk, &err) != CLOISTER_OK ||
         ibbe_client_group_key(store, group, user, &usk, gk, &epoch, &err) != CLOISTER_OK)
         rc = cli_fail("%s", err.msg);
-    double took = cli_ibbe_now() - t0;
+    double took = cli_now_s() - t0;
     if (rc == CLI_OK) {
         char hex[2 * IBBE_KEY_LEN + 1];
         hex_encode(hex, gk, IBBE_KEY_LEN);
         if (json)
-            print_json(json_pack("{s:s,s:s,s:I,s:s,s:f}", "group", group, "user", user, "epoch",
-                                 (json_int_t)epoch, "gk", hex, "seconds", took));
+            cli_json_print(json_pack("{s:s,s:s,s:I,s:s,s:f}", "group", group, "user", user, "epoch",
+                                     (json_int_t)epoch, "gk", hex, "seconds", took));
         else
             printf("%s\n", hex);
         crypto_wipe(hex, sizeof hex);
@@ -412,14 +386,14 @@ static int cmd_seal(int argc, char **argv)
     uint8_t *pt, *ct;
     size_t len, ctlen;
     struct cloister_err err;
-    if ((rc = read_file(in, DATA_FILE_MAX, &pt, &len)) != CLI_OK)
+    if ((rc = cli_read_file(in, "the file to seal", DATA_FILE_MAX, &pt, &len)) != CLI_OK)
         return rc;
     ibbe_admin *a;
     if ((rc = cli_ibbe_open_admin(store, tee, &a)) == CLI_OK) {
         if (ibbe_admin_seal(a, group, pt, len, &ct, &ctlen, &err) != 0) {
             rc = cli_fail("seal: %s", err.msg);
         } else {
-            rc = write_file(out, ct, ctlen, 0644);
+            rc = cli_write_file(out, "the sealed file", ct, ctlen, 0644);
             free(ct);
         }
         ibbe_admin_close(a);
@@ -457,7 +431,7 @@ static int cmd_open(int argc, char **argv)
     }
     uint8_t *buf, *pt = NULL;
     size_t len, ptlen = 0;
-    if ((rc = read_file(in, DATA_FILE_MAX + 4096, &buf, &len)) != CLI_OK)
+    if ((rc = cli_read_file(in, "the sealed file", DATA_FILE_MAX + 4096, &buf, &len)) != CLI_OK)
         return rc;
     if (user) {
         struct ibbe_usk usk;
@@ -482,7 +456,7 @@ static int cmd_open(int argc, char **argv)
         }
     }
     if (rc == CLI_OK)
-        rc = write_file(out, pt, ptlen, 0600);
+        rc = cli_write_file(out, "the opened file", pt, ptlen, 0600);
     if (rc == CLI_OK)
         printf("%s opened into %s (%zu bytes)\n", in, out, ptlen);
     if (pt)
@@ -522,7 +496,7 @@ static int load_token(const char *path, char *token, size_t cap)
     hex_encode(token, raw, sizeof raw);
     crypto_wipe(raw, sizeof raw);
     token[2 * sizeof raw] = '\n';
-    int rc = write_file(path, token, 2 * sizeof raw + 1, 0600);
+    int rc = cli_write_file(path, "the token", token, 2 * sizeof raw + 1, 0600);
     token[2 * sizeof raw] = '\0';
     if (rc == CLI_OK)
         printf("new token written to %s (mode 0600)\n", path);
@@ -606,7 +580,7 @@ static int cmd_trace(int argc, char **argv)
     if (ibbe_trace_from_git(repo, &text, &len, &st, &err) != CLOISTER_OK)
         return cli_fail("%s", err.msg);
     if (out)
-        rc = write_file(out, text, len, 0644);
+        rc = cli_write_file(out, "the trace", text, len, 0644);
     else
         rc = fwrite(text, 1, len, stdout) == len ? CLI_OK : cli_fail("cannot write stdout");
     if (rc == CLI_OK && out)
@@ -626,10 +600,10 @@ static void print_replay(const char *trace, const char *group, const struct ibbe
                          long long bytes, bool json)
 {
     if (json) {
-        print_json(json_pack("{s:s,s:s,s:I,s:I,s:I,s:f,s:o,s:o}", "trace", trace, "group", group,
-                             "members", (json_int_t)r->members, "skipped", (json_int_t)r->skipped,
-                             "bytes", (json_int_t)bytes, "seconds", r->seconds, "add",
-                             times_json(&r->add), "remove", times_json(&r->remove)));
+        cli_json_print(json_pack(
+            "{s:s,s:s,s:I,s:I,s:I,s:f,s:o,s:o}", "trace", trace, "group", group, "members",
+            (json_int_t)r->members, "skipped", (json_int_t)r->skipped, "bytes", (json_int_t)bytes,
+            "seconds", r->seconds, "add", times_json(&r->add), "remove", times_json(&r->remove)));
         return;
     }
     printf("replayed %s into group %s: %zu adds, %zu removals (%zu skipped) in %.3f s; "
@@ -663,7 +637,7 @@ static int cmd_replay(int argc, char **argv)
         return opt_exit_code(rc);
     uint8_t *data;
     size_t len;
-    if ((rc = read_file(argv[0], MEMBERS_FILE_MAX, &data, &len)) != CLI_OK)
+    if ((rc = cli_read_file(argv[0], "the trace", MEMBERS_FILE_MAX, &data, &len)) != CLI_OK)
         return rc;
     ibbe_admin *a;
     struct ibbe_replay r;

@@ -5,8 +5,6 @@
 
 #include <cloister/ibbe_admin.h>
 
-/* Monotonic seconds, for the times the verbs report. */
-double cli_ibbe_now(void);
 /* Opens the admin of a store with the ibbe enclave (tee: "proc", "sim" or NULL); prints why
  * it failed and returns CLI_FAIL, or CLI_OK. */
 int cli_ibbe_open_admin(const char *store, const char *tee, ibbe_admin **a);

@@ -8,21 +8,17 @@
 #include <cloister/ibbe_client.h>
 
 #include <errno.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
+#include "cli/cli_util.h"
 #include "cli/cmd_ibbe.h"
+#include "util/fileio.h"
 
 #define DEMO_MEMBERS 10000
 #define DEMO_PARTITION 1000
-
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    return remove(path);
-}
 
 /* One member's attempt at a sealed file: prints the outcome; returns whether it opened. */
 static bool demo_try_open(const char *store, const char *user, const struct ibbe_usk *usk,
@@ -57,18 +53,18 @@ static int demo_steps(const char *store, ibbe_admin *a)
         snprintf(ids[i], 32, "user%05d@example.org", i);
     }
     int rc = -1;
-    double t0 = cli_ibbe_now();
+    double t0 = cli_now_s();
     if (ibbe_admin_setup(a, DEMO_PARTITION, &err) != 0) {
         printf("  setup failed: %s\n", err.msg);
         goto out;
     }
     printf("  setup: γ drawn and sealed inside the enclave, public key with %d powers of γ "
            "(%.2f s)\n",
-           DEMO_PARTITION, cli_ibbe_now() - t0);
+           DEMO_PARTITION, cli_now_s() - t0);
     printf("  partition size n = %d, chosen to keep this demo fast: members decrypt in "
            "O(n), not O(N)\n",
            DEMO_PARTITION);
-    t0 = cli_ibbe_now();
+    t0 = cli_now_s();
     if (ibbe_admin_create(a, "team", (const char *const *)ids, DEMO_MEMBERS, &err) != 0) {
         printf("  create failed: %s\n", err.msg);
         goto out;
@@ -76,7 +72,7 @@ static int demo_steps(const char *store, ibbe_admin *a)
     printf("  group 'team' of %d members created in the enclave: %d partitions, %lld bytes "
            "in the store (%.2f s)\n",
            DEMO_MEMBERS, DEMO_MEMBERS / DEMO_PARTITION,
-           ibbe_store_group_bytes(ibbe_admin_store(a), "team"), cli_ibbe_now() - t0);
+           ibbe_store_group_bytes(ibbe_admin_store(a), "team"), cli_now_s() - t0);
     const char *who[3] = {ids[42], ids[5000], ids[9999]};
     uint8_t *keys[3] = {0};
     size_t lens[3];
@@ -107,13 +103,13 @@ static int demo_steps(const char *store, ibbe_admin *a)
     bool ok = true;
     for (int i = 0; i < 3; i++)
         ok &= demo_try_open(store, who[i], &usk[i], f1, l1, first);
-    t0 = cli_ibbe_now();
+    t0 = cli_now_s();
     if (!ok || ibbe_admin_remove(a, "team", &who[2], 1, &err) != 0) {
         printf("  %s\n", ok ? err.msg : "a member could not open the file");
         goto wipe;
     }
     printf("  %s removed: fresh group key, epoch 2, %d partitions re-keyed (%.3f s)\n", who[2],
-           DEMO_MEMBERS / DEMO_PARTITION, cli_ibbe_now() - t0);
+           DEMO_MEMBERS / DEMO_PARTITION, cli_now_s() - t0);
     if (ibbe_admin_seal(a, "team", (const uint8_t *)second, strlen(second), &f2, &l2, &err) != 0)
         goto wipe;
     printf("  plan-q4.enc sealed after the removal:\n");
@@ -150,6 +146,6 @@ int cli_ibbe_demo(void)
         rc = demo_steps(dir, a);
         ibbe_admin_close(a);
     }
-    nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    file_remove_tree(dir);
     return rc;
 }

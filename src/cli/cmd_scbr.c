@@ -37,6 +37,7 @@
 #include <jansson.h>
 
 #include "cli/cli.h"
+#include "cli/cli_util.h"
 #include "cli/cmd_scbr.h"
 #include "util/fileio.h"
 #include "util/hex.h"
@@ -52,9 +53,7 @@ static int write_file(const char *dir, const char *name, const char *text, size_
     char path[4096];
     if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, name) >= sizeof path)
         return cli_fail("--out: path too long");
-    if (file_write_atomic(path, text, len, 0644) != 0)
-        return cli_fail("cannot write %s: %s", path, strerror(errno));
-    return CLI_OK;
+    return cli_write_file(path, "the workload", text, len, 0644);
 }
 
 static int cmd_gen(int argc, char **argv)
@@ -103,24 +102,17 @@ static int cmd_gen(int argc, char **argv)
         json_t *j = json_pack("{s:s,s:s,s:I,s:I,s:I}", "dir", out, "kind", kind_name, "subs",
                               (json_int_t)nsubs, "pubs", (json_int_t)npubs, "seed",
                               (json_int_t)seed);
-        json_dumpf(j, stdout, JSON_INDENT(2));
-        putchar('\n');
-        json_decref(j);
-    } else {
-        printf("wrote %lld subscriptions to %s/subs.txt and %lld publications to %s/pubs.txt "
-               "(%s, seed %lld)\n",
-               nsubs, out, npubs, out, kind_name, seed);
+        return cli_json_print(j);
     }
+    printf("wrote %lld subscriptions to %s/subs.txt and %lld publications to %s/pubs.txt "
+           "(%s, seed %lld)\n",
+           nsubs, out, npubs, out, kind_name, seed);
     return CLI_OK;
 }
 
 static int read_text(const char *path, char **text, size_t *len)
 {
-    uint8_t *data;
-    if (file_read_all(path, SCBR_FILE_MAX, &data, len) != 0)
-        return cli_fail("cannot read %s: %s", path, strerror(errno));
-    *text = (char *)data;
-    return CLI_OK;
+    return cli_read_file(path, "the workload", SCBR_FILE_MAX, (uint8_t **)text, len);
 }
 
 /* Loads both files and registers every subscription (id = its order in the file). */
@@ -279,7 +271,10 @@ static int sign_router(const char *key, const char *image, long long epc_mib, co
 static int cmd_router(int argc, char **argv)
 {
     const char *listen = DEFAULT_ENDPOINT, *tee = NULL, *index_name = "fast", *state = NULL,
-               *sig = NULL, *sign_key = NULL, *wait = "block";
+               *sig = NULL, *sign_key = NULL;
+    static const char *const wait_names[] = {"block", "spin", NULL};
+    static const enum tee_wait waits[] = {TEE_WAIT_BLOCK, TEE_WAIT_SPIN};
+    struct opt_choice wait = {wait_names, 0};
     long long epc = 0, batch = 256, queue = 10000, idle = 10000;
     const struct opt_def opts[] = {
         {"listen", OPT_STRING, &listen, "ENDPOINT",
@@ -297,8 +292,7 @@ static int cmd_router(int argc, char **argv)
          10000000},
         {"idle-timeout", OPT_INT, &idle, "MS",
          "silence after which a subscriber is dropped (default 10000)", 0, 100, 86400000},
-        {"wait", OPT_STRING, &wait, "block|spin",
-         "how host and enclave wait for each other (default block)", 0, 0, 0},
+        {"wait", OPT_CHOICE, &wait, "MODE", "how host and enclave wait for each other", 0, 0, 0},
         {0}};
     const struct opt_cmd cmd = {
         "scbr router", "", "Run the SCBR router (enclave matching) until SIGINT/SIGTERM.",
@@ -317,11 +311,7 @@ static int cmd_router(int argc, char **argv)
         fprintf(stderr, "cloister scbr router: --tee: expected proc or sim, got '%s'\n", tee);
         return CLI_USAGE;
     }
-    if (strcmp(wait, "block") != 0 && strcmp(wait, "spin") != 0) {
-        fprintf(stderr, "cloister scbr router: --wait: expected block or spin, got '%s'\n", wait);
-        return CLI_USAGE;
-    }
-    o.wait = strcmp(wait, "spin") == 0 ? TEE_WAIT_SPIN : TEE_WAIT_BLOCK;
+    o.wait = waits[wait.index];
     if (epc && !sign_key) {
         fprintf(stderr, "cloister scbr router: --epc: the EPC budget is part of the signed "
                         "config: give --sign-key too (or sign with `cloister enclave sign`)\n");
@@ -378,17 +368,6 @@ static int cmd_router(int argc, char **argv)
     return rc;
 }
 
-static int parse_identities(const struct opt_list *l, const char *opt, uint8_t (*out)[TEE_HASH_LEN])
-{
-    for (int i = 0; i < l->n; i++)
-        if (strlen(l->v[i]) != 64 || hex_decode(out[i], 32, l->v[i], 64) != 32) {
-            fprintf(stderr, "cloister scbr provision: --%s: expected 64 hex digits, got '%s'\n",
-                    opt, l->v[i]);
-            return CLI_USAGE;
-        }
-    return CLI_OK;
-}
-
 static int cmd_provision(int argc, char **argv)
 {
     const char *connect = DEFAULT_ENDPOINT, *keys = NULL, *ca = NULL;
@@ -420,8 +399,8 @@ static int cmd_provision(int argc, char **argv)
     if (rc != OPT_OK)
         return opt_exit_code(rc);
     uint8_t mrenclave[OPT_LIST_MAX][TEE_HASH_LEN], mrsigner[OPT_LIST_MAX][TEE_HASH_LEN];
-    if (parse_identities(&mre, "mrenclave", mrenclave) != CLI_OK ||
-        parse_identities(&mrs, "mrsigner", mrsigner) != CLI_OK)
+    if (cli_parse_hashes("mrenclave", &mre, mrenclave) != CLI_OK ||
+        cli_parse_hashes("mrsigner", &mrs, mrsigner) != CLI_OK)
         return CLI_USAGE;
     if (!mre.n && !mrs.n) {
         fprintf(stderr, "cloister scbr provision: give the router's --mrenclave or --mrsigner "
@@ -459,11 +438,8 @@ static int cmd_provision(int argc, char **argv)
     if (rc == CLI_OK && json) {
         char h[65];
         hex_encode(h, claims.mrenclave, 32);
-        json_t *j = json_pack("{s:s,s:s,s:b}", "keys", dir, "mrenclave", h, "simulated",
-                              claims.simulated);
-        json_dumpf(j, stdout, JSON_INDENT(2));
-        putchar('\n');
-        json_decref(j);
+        rc = cli_json_print(
+            json_pack("{s:s,s:s,s:b}", "keys", dir, "mrenclave", h, "simulated", claims.simulated));
     } else if (rc == CLI_OK) {
         printf("provisioned SK (%s/sk) to the router enclave after verifying its evidence%s\n", dir,
                claims.simulated ? " (SIMULATED platform)" : "");
@@ -641,10 +617,7 @@ static int cmd_stats(int argc, char **argv)
         rc = cli_fail("%s", err.msg);
     scbr_client_close(c);
     if (rc == CLI_OK && json) {
-        json_t *j = stats_json(&st);
-        json_dumpf(j, stdout, JSON_INDENT(2));
-        putchar('\n');
-        json_decref(j);
+        rc = cli_json_print(stats_json(&st));
     } else if (rc == CLI_OK) {
         print_stats(&st);
     }

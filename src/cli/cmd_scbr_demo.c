@@ -14,7 +14,6 @@
 #include <cloister/tee_trust.h>
 
 #include <errno.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +21,7 @@
 #include "cli/cli.h"
 #include "cli/cmd_scbr.h"
 #include "scbr/client/scbr_client_raw.h"
+#include "util/fileio.h"
 
 /* A small stock workload matched by all three engines, which must agree. */
 static int demo_offline(void)
@@ -181,11 +181,6 @@ static int demo_clients(const char *dir, scbr_router *r)
     return rc;
 }
 
-static int demo_remove(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    return remove(path);
-}
-
 static int demo_router(void)
 {
     cli_demo_heading("SCBR: the router, matching inside a proc enclave, over ZeroMQ");
@@ -220,7 +215,7 @@ static int demo_router(void)
     if (rc != 0 && err.msg[0])
         printf("  router: %s\n", err.msg);
     scbr_router_close(r);
-    nftw(dir, demo_remove, 16, FTW_DEPTH | FTW_PHYS);
+    file_remove_tree(dir);
     return rc;
 }
 

@@ -55,10 +55,16 @@ int cloister_err_wrap(struct cloister_err *err, const char *fmt, ...)
     old[sizeof old - 1] = '\0';
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+    vsnprintf(err->msg, sizeof err->msg, fmt, ap);
     va_end(ap);
-    if (n >= 0 && (size_t)n < sizeof err->msg)
-        snprintf(err->msg + n, sizeof err->msg - (size_t)n, ": %s", old);
+    size_t used = strlen(err->msg);
+    if (used + 2 < sizeof err->msg) {
+        memcpy(err->msg + used, ": ", 2);
+        used += 2;
+        size_t n = strnlen(old, sizeof err->msg - used - 1);
+        memcpy(err->msg + used, old, n);
+        err->msg[used + n] = '\0';
+    }
     return err->code;
 }
 

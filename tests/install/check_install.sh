@@ -16,6 +16,10 @@ cc -std=c17 -Wall -Werror "$src/examples/seal_file.c" $(pkg-config --cflags --li
   -o "$prefix/seal_file"
 out=$(LD_LIBRARY_PATH=$libdir "$prefix/seal_file")
 test "$out" = "hello from cloister"
+# Every layer's public API, from the installed headers and library alone.
+cc -std=c17 -Wall -Wextra -Werror "$src/examples/api_tour.c" \
+  $(pkg-config --cflags --libs cloister) -o "$prefix/api_tour"
+LD_LIBRARY_PATH=$libdir "$prefix/api_tour"
 "$prefix/bin/cloister" --version
 
 # The shared library exports the public API and nothing else: every exported symbol is declared

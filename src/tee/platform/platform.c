@@ -45,8 +45,6 @@ struct tee_platform {
     char ca_path[PATH_MAX];
 };
 
-static const char *const files[] = {"secrets", "ca.pem", "platform.pem"};
-
 static int path_in(char out[PATH_MAX], const char *dir, const char *name, struct cloister_err *err)
 {
     if (snprintf(out, PATH_MAX, "%s/%s", dir, name) >= PATH_MAX)
@@ -132,15 +130,6 @@ out:
     return rc;
 }
 
-static void remove_tmpdir(const char *tmpdir)
-{
-    char path[PATH_MAX];
-    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
-        if (path_in(path, tmpdir, files[i], NULL) == 0)
-            unlink(path);
-    rmdir(tmpdir);
-}
-
 /* Creates the platform unless another process does so first (then theirs is kept). */
 static int create(const char *home, const char *dir, struct cloister_err *err)
 {
@@ -151,7 +140,7 @@ static int create(const char *home, const char *dir, struct cloister_err *err)
         return cloister_errf(err, CLOISTER_E_SYSTEM, "%s: cannot create a directory: %s", home,
                              strerror(errno));
     if (build(tmpdir, err)) {
-        remove_tmpdir(tmpdir);
+        file_remove_tree(tmpdir);
         return -1;
     }
     if (renameat2(AT_FDCWD, tmpdir, AT_FDCWD, dir, RENAME_NOREPLACE) == 0) {
@@ -164,7 +153,7 @@ static int create(const char *home, const char *dir, struct cloister_err *err)
         return 0;
     }
     int e = errno;
-    remove_tmpdir(tmpdir);
+    file_remove_tree(tmpdir);
     if (e == EEXIST || e == ENOTEMPTY)
         return 0; /* another process created it first */
     return cloister_errf(err, CLOISTER_E_SYSTEM, "%s: cannot install the platform: %s", dir,

@@ -271,7 +271,8 @@ static int need_ready(ibbe_admin *a, struct cloister_err *err)
     return a->ready ? CLOISTER_OK : no_msk(err);
 }
 
-int ibbe_admin_setup(ibbe_admin *a, size_t n, struct cloister_err *err)
+/* Setup under the store's lock: a second setup run in parallel finds the first's γ. */
+static int setup_locked(ibbe_admin *a, size_t n, struct cloister_err *err)
 {
     if (has_msk(a))
         return cloister_errf(err, CLOISTER_E_EXISTS,
@@ -302,6 +303,16 @@ int ibbe_admin_setup(ibbe_admin *a, size_t n, struct cloister_err *err)
         a->ready = true;
     } else {
         ibbe_pk_free(pk);
+    }
+    return rc;
+}
+
+int ibbe_admin_setup(ibbe_admin *a, size_t n, struct cloister_err *err)
+{
+    int rc = ibbe_store_lock(a->store, err);
+    if (rc == CLOISTER_OK) {
+        rc = setup_locked(a, n, err);
+        ibbe_store_unlock(a->store);
     }
     return rc;
 }

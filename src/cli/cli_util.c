@@ -9,6 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "cli/cli.h"
@@ -65,13 +68,24 @@ static const char *shown(const char *path, const char *dash)
     return strcmp(path, "-") == 0 ? dash : path;
 }
 
-int cli_read_file(const char *path, const char *what, size_t max, uint8_t **data, size_t *len)
+/* The message for a failed read of path (errno set by util/fileio.h). */
+static int read_failed(const char *path, const char *what, size_t max)
 {
-    if (file_read_all(path, max, data, len) == 0)
-        return CLI_OK;
+    char why[256];
     if (errno == EFBIG)
         return cli_fail("%s: %s is larger than %zu bytes", shown(path, "stdin"), what, max);
-    return cli_fail("%s: cannot read %s: %s", shown(path, "stdin"), what, strerror(errno));
+    return cli_fail("%s: cannot read %s: %s", shown(path, "stdin"), what,
+                    file_strerror(errno, path, why, sizeof why));
+}
+
+int cli_read_file(const char *path, const char *what, size_t max, uint8_t **data, size_t *len)
+{
+    return file_read_all(path, max, data, len) == 0 ? CLI_OK : read_failed(path, what, max);
+}
+
+int cli_read_secret(const char *path, const char *what, size_t max, uint8_t **data, size_t *len)
+{
+    return file_read_secret(path, max, data, len) == 0 ? CLI_OK : read_failed(path, what, max);
 }
 
 int cli_write_file(const char *path, const char *what, const void *data, size_t len, mode_t mode)
@@ -79,6 +93,22 @@ int cli_write_file(const char *path, const char *what, const void *data, size_t 
     if (file_write_atomic(path, data, len, mode) == 0)
         return CLI_OK;
     return cli_fail("%s: cannot write %s: %s", shown(path, "stdout"), what, strerror(errno));
+}
+
+int cli_check_new_secret(const char *path, bool force)
+{
+    struct stat st;
+    if (force || strcmp(path, "-") == 0 || lstat(path, &st) != 0)
+        return CLI_OK;
+    return cli_fail("%s: a key file already exists (use --force to replace it)", path);
+}
+
+int cli_hold_secrets(void)
+{
+    const struct rlimit none = {0, 0};
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0 || setrlimit(RLIMIT_CORE, &none) != 0)
+        return cli_fail("cannot keep the keys out of core dumps: %s", strerror(errno));
+    return CLI_OK;
 }
 
 double cli_now_s(void)

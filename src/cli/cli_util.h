@@ -1,6 +1,7 @@
 /* cli_util.h -- what the verb files share beyond dispatch: JSON on stdout, bytes as hex in JSON,
  * identity hashes from repeatable options, whole files read and written with the CLI's error
- * messages, and the clock of the timings they print.
+ * messages, the rules for secrets (private key files, never overwritten silently, kept out of
+ * core dumps), and the clock of the timings they print.
  *
  * Every function that can fail prints one line through cli_fail() and returns the exit code the
  * verb should return (cli.h), so a verb reads as a chain of `if (rc == CLI_OK) rc = ...;`. File
@@ -11,6 +12,7 @@
 
 #include <cloister/tee_trust.h>
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -37,9 +39,22 @@ int cli_parse_hex(const char *opt, const char *hex, uint8_t *out, size_t max, si
 /* Reads the whole file (at most max bytes; "-": stdin) into a malloc'd buffer, NUL-terminated one
  * byte past *len. what names it in errors ("the image"). Returns CLI_OK or CLI_FAIL. */
 int cli_read_file(const char *path, const char *what, size_t max, uint8_t **data, size_t *len);
+/* cli_read_file for a key or token: a file its group or others may access is refused, naming the
+ * `chmod 600` that fixes it. */
+int cli_read_secret(const char *path, const char *what, size_t max, uint8_t **data, size_t *len);
 /* Replaces path atomically with data, created with mode ("-": stdout). Returns CLI_OK or
  * CLI_FAIL. */
 int cli_write_file(const char *path, const char *what, const void *data, size_t len, mode_t mode);
+
+/* The one rule for a verb about to write a secret (a key): an existing file at path is kept
+ * unless force, since overwriting a key loses what it protected. "-" never exists. Returns
+ * CLI_OK, or CLI_FAIL naming the file and --force. */
+int cli_check_new_secret(const char *path, bool force);
+
+/* For a verb that holds keys or tokens in memory: they must reach neither a core file nor another
+ * process of the same user (ptrace, /proc/PID/mem), so the process is made undumpable, with no
+ * core. Call it before the first secret is read. Returns CLI_OK or CLI_FAIL. */
+int cli_hold_secrets(void);
 
 /* Monotonic time in seconds: differences time what a verb or demo step did. */
 double cli_now_s(void);

@@ -55,7 +55,7 @@ static int load_secret(const char *path, uint8_t sk[HPKE_SECRET_LEN], uint8_t pk
     uint8_t *data;
     size_t len;
     const char *err;
-    if (cli_read_file(path, "the secret key", KEY_FILE_MAX, &data, &len) != CLI_OK)
+    if (cli_read_secret(path, "the secret key", KEY_FILE_MAX, &data, &len) != CLI_OK)
         return CLI_FAIL;
     int rc = hpke_wire_get_secret(sk, pk, data, len, &err);
     crypto_wipe(data, len);
@@ -93,10 +93,11 @@ static int cmd_selftest(int argc, char **argv)
 static int cmd_keygen(int argc, char **argv)
 {
     const char *secret_path = NULL, *public_path = NULL;
-    bool json = false;
+    bool json = false, force = false;
     const struct opt_def opts[] = {
         {"out-secret", OPT_STRING, &secret_path, "FILE", "secret key file (written 0600)",
          OPT_REQUIRED, 0, 0},
+        {"force", OPT_FLAG, &force, NULL, "replace an existing secret key file", 0, 0, 0},
         {"out-public", OPT_STRING, &public_path, "FILE", "public key file", OPT_REQUIRED, 0, 0},
         {"json", OPT_FLAG, &json, NULL, "print the public key as JSON", 0, 0, 0},
         {0}};
@@ -109,8 +110,12 @@ static int cmd_keygen(int argc, char **argv)
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
+    if (cli_hold_secrets() != CLI_OK)
+        return CLI_FAIL;
     if (strcmp(secret_path, "-") == 0 && strcmp(public_path, "-") == 0)
         return cli_fail("--out-secret and --out-public cannot both be stdout");
+    if (cli_check_new_secret(secret_path, force) != CLI_OK)
+        return CLI_FAIL;
 
     uint8_t pk[HPKE_PUBLIC_LEN], sk[HPKE_SECRET_LEN];
     struct wire_writer sec, pub;
@@ -171,6 +176,8 @@ static int cmd_seal(int argc, char **argv)
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
+    if (cli_hold_secrets() != CLI_OK)
+        return CLI_FAIL;
     enum hpke_aead aead = aead_ids[aead_choice.index];
 
     uint8_t pk_r[HPKE_PUBLIC_LEN], sk_s[HPKE_SECRET_LEN], pk_s[HPKE_PUBLIC_LEN];
@@ -237,6 +244,8 @@ static int cmd_open(int argc, char **argv)
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
+    if (cli_hold_secrets() != CLI_OK)
+        return CLI_FAIL;
 
     uint8_t sk_r[HPKE_SECRET_LEN], pk_r[HPKE_PUBLIC_LEN], pk_s[HPKE_PUBLIC_LEN];
     uint8_t *data = NULL, *pt = NULL;

@@ -3,7 +3,8 @@
  * cmd_enclave_trust.c (declared in cmd_enclave.h), the demo step in cmd_enclave_demo.c.
  *
  *   quote      IMAGE --out FILE [--nonce HEX] [--user-data HEX]     evidence from a running enclave
- *   provision  IMAGE --secret NAME=FILE... [policy]                 attested key provisioning
+ *   provision  IMAGE --secret NAME=FILE... --mrenclave H|--mrsigner H [policy]  attested key
+ *                                                                   provisioning
  *   stats      IMAGE [--calls N] [--workers N] [--wait spin|block]  sandbox, identity, counters,
  *                                                                   EPC use
  *
@@ -197,7 +198,7 @@ static int read_secrets(const struct opt_list *args, struct secrets *s)
         s->names[k][nlen] = 0;
         char what[TEE_SECRET_NAME_MAX + 16];
         snprintf(what, sizeof what, "secret '%s'", s->names[k]);
-        if (cli_read_file(eq + 1, what, TEE_SECRET_VALUE_MAX, &s->values[k], &len) != CLI_OK)
+        if (cli_read_secret(eq + 1, what, TEE_SECRET_VALUE_MAX, &s->values[k], &len) != CLI_OK)
             return CLI_FAIL;
         s->list[k] = (struct tee_secret){s->names[k], s->values[k], len};
     }
@@ -243,8 +244,8 @@ static int cmd_enclave_provision(int argc, char **argv)
         {"secret", OPT_LIST, &secret_args, "NAME=FILE", "a secret to provision (repeatable)",
          OPT_REQUIRED, 0, 0},
         {"ca", OPT_STRING, &ca, "CERT", "trusted platform CA (default: this platform's)", 0, 0, 0},
-        {"mrenclave", OPT_LIST, &mre, "H",
-         "allowed MRENCLAVE (default: the one the image is signed for)", 0, 0, 0},
+        {"mrenclave", OPT_LIST, &mre, "H", "allowed MRENCLAVE (this or --mrsigner is required)", 0,
+         0, 0},
         {"mrsigner", OPT_LIST, &mrs, "H", "allowed MRSIGNER", 0, 0, 0},
         {"product-id", OPT_INT, &product, "N", "required product id", 0, 0, 65535},
         {"min-svn", OPT_INT, &min_svn, "N", "minimum security version", 0, 0, 65535},
@@ -264,11 +265,19 @@ static int cmd_enclave_provision(int argc, char **argv)
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
+    if (cli_hold_secrets() != CLI_OK)
+        return CLI_FAIL;
     l.image = argv[0];
     uint8_t mrenclave[OPT_LIST_MAX][TEE_HASH_LEN], mrsigner[OPT_LIST_MAX][TEE_HASH_LEN];
     if (cli_parse_hashes("mrenclave", &mre, mrenclave) ||
         cli_parse_hashes("mrsigner", &mrs, mrsigner))
         return CLI_USAGE;
+    /* The image on disk is whatever the host put there: only a pinned identity says whose. */
+    if (!mre.n && !mrs.n) {
+        fprintf(stderr, "cloister enclave provision: give the enclave's --mrenclave or --mrsigner "
+                        "(`cloister enclave sign` prints both)\n");
+        return CLI_USAGE;
+    }
     struct secrets s = {0};
     tee_enclave *e = NULL;
     tee_verifier *v = NULL;
@@ -278,10 +287,6 @@ static int cmd_enclave_provision(int argc, char **argv)
         goto out;
     struct tee_info info;
     tee_get_info(e, &info);
-    if (!mre.n && !mrs.n) {
-        memcpy(mrenclave[0], info.mrenclave, TEE_HASH_LEN);
-        mre.n = 1;
-    }
     if (!ca && !(platform = tee_platform_open(NULL, &err))) {
         rc = cli_fail("%s", err.msg);
         goto out;

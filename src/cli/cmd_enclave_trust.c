@@ -179,9 +179,10 @@ int cmd_enclave_keygen(int argc, char **argv)
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
-    struct stat st;
-    if (!force && stat(out, &st) == 0)
-        return cli_fail("%s: a key file already exists (use --force to replace it)", out);
+    if (cli_hold_secrets() != CLI_OK)
+        return CLI_FAIL;
+    if (cli_check_new_secret(out, force) != CLI_OK)
+        return CLI_FAIL;
     uint8_t pk[TEE_PUBKEY_LEN], mrsigner[TEE_HASH_LEN];
     struct cloister_err err = {0};
     if (tee_signer_keygen(out, pk, &err))
@@ -287,6 +288,8 @@ int cmd_enclave_sign(int argc, char **argv)
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
+    if (cli_hold_secrets() != CLI_OK)
+        return CLI_FAIL;
     size_t epc_budget;
     if (epc && epc_parse_budget(epc, &epc_budget) != 0) {
         fprintf(stderr,
@@ -479,6 +482,9 @@ int cmd_enclave_verify(int argc, char **argv)
     if (p.allow_any_identity && !json)
         fprintf(stderr, "note: no --mrenclave or --mrsigner given: any enclave identity is "
                         "accepted\n");
+    if (!nonce_hex)
+        fprintf(stderr, "warning: no --nonce given: nothing shows this evidence is fresh (it may "
+                        "be a replay of an old one)\n");
     uint8_t *ev;
     size_t len;
     if (cli_read_file(path, "the evidence", SMALL_FILE_MAX, &ev, &len))

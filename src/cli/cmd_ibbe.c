@@ -106,13 +106,31 @@ static int cmd_setup(int argc, char **argv)
     return rc;
 }
 
+/* Identities are checked before they reach the enclave, so a mistake is named as one rather than
+ * as a malformed message. */
+static int check_ids(const char *verb, const char *const *ids, int n)
+{
+    for (int i = 0; i < n; i++) {
+        if (!ibbe_id_valid(ids[i])) {
+            fprintf(stderr,
+                    "cloister ibbe %s: --user: '%.40s%s' is not an identity (1 to %d bytes, no "
+                    "newline)\n",
+                    verb, ids[i], strlen(ids[i]) > 40 ? "..." : "", IBBE_ID_MAX);
+            return CLI_USAGE;
+        }
+    }
+    return CLI_OK;
+}
+
 static int cmd_extract(int argc, char **argv)
 {
     const char *store = NULL, *tee = NULL, *user = NULL, *out = NULL, *to = NULL;
+    bool force = false;
     const struct opt_def opts[] = {
         ADMIN_OPTS(store, tee),
         {"user", OPT_STRING, &user, "ID", "the user's identity", OPT_REQUIRED, 0, 0},
         {"out", OPT_STRING, &out, "FILE", "where to write the user key", OPT_REQUIRED, 0, 0},
+        {"force", OPT_FLAG, &force, NULL, "replace an existing key file", 0, 0, 0},
         {"to", OPT_STRING, &to, "HPKE_PUBLIC_KEY",
          "seal the key to this HPKE public key file (cloister crypto hpke-keygen)", 0, 0, 0},
         {0}};
@@ -126,6 +144,12 @@ static int cmd_extract(int argc, char **argv)
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
+    if (cli_hold_secrets() != CLI_OK)
+        return CLI_FAIL;
+    if (check_ids("extract", &user, 1) != CLI_OK)
+        return CLI_USAGE;
+    if (cli_check_new_secret(out, force) != CLI_OK)
+        return CLI_FAIL;
     uint8_t pk[HPKE_PUBLIC_LEN];
     const uint8_t *recipient = NULL;
     if (to) {
@@ -155,8 +179,8 @@ static int cmd_extract(int argc, char **argv)
         free(key);
     }
     if (rc == CLI_OK)
-        printf("user key of '%s' written to %s%s\n", user, out,
-               to ? " (HPKE-sealed to the given public key)" : "");
+        fprintf(stderr, "user key of '%s' written to %s%s\n", user, out,
+                to ? " (HPKE-sealed to the given public key)" : "");
     ibbe_admin_close(a);
     return rc;
 }
@@ -247,6 +271,8 @@ static int cmd_group(int argc, char **argv)
         return opt_exit_code(rc);
     if (show)
         return show_group(store, group, json);
+    if (check_ids(name + 5, users.v, users.n) != CLI_OK)
+        return CLI_USAGE;
     char *text = NULL, **ids = NULL;
     size_t count = 0;
     if (create) {
@@ -336,6 +362,8 @@ static int cmd_decrypt(int argc, char **argv)
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
+    if (cli_hold_secrets() != CLI_OK)
+        return CLI_FAIL;
     if (!user || !key) {
         fprintf(stderr, "cloister ibbe decrypt: --user and --key are required\n");
         return CLI_USAGE;
@@ -399,7 +427,7 @@ static int cmd_seal(int argc, char **argv)
         ibbe_admin_close(a);
     }
     if (rc == CLI_OK)
-        printf("%s sealed for group %s into %s (%zu bytes)\n", in, group, out, ctlen);
+        fprintf(stderr, "%s sealed for group %s into %s (%zu bytes)\n", in, group, out, ctlen);
     free(pt);
     return rc;
 }
@@ -425,6 +453,8 @@ static int cmd_open(int argc, char **argv)
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
+    if (cli_hold_secrets() != CLI_OK)
+        return CLI_FAIL;
     if (!user != !key) {
         fprintf(stderr, "cloister ibbe open: give both --user and --key, or neither (admin)\n");
         return CLI_USAGE;
@@ -458,7 +488,7 @@ static int cmd_open(int argc, char **argv)
     if (rc == CLI_OK)
         rc = cli_write_file(out, "the opened file", pt, ptlen, 0600);
     if (rc == CLI_OK)
-        printf("%s opened into %s (%zu bytes)\n", in, out, ptlen);
+        fprintf(stderr, "%s opened into %s (%zu bytes)\n", in, out, ptlen);
     if (pt)
         crypto_wipe(pt, ptlen);
     free(pt);
@@ -473,7 +503,7 @@ static int load_token(const char *path, char *token, size_t cap)
 {
     uint8_t *data;
     size_t len;
-    if (file_read_all(path, 4096, &data, &len) == 0) {
+    if (file_read_secret(path, 4096, &data, &len) == 0) {
         while (len && (data[len - 1] == '\n' || data[len - 1] == '\r'))
             len--;
         int rc = len < IBBE_TOKEN_MIN || len >= cap || memchr(data, '\0', len)
@@ -488,8 +518,9 @@ static int load_token(const char *path, char *token, size_t cap)
         free(data);
         return rc;
     }
+    char why[256];
     if (errno != ENOENT)
-        return cli_fail("cannot read %s: %s", path, strerror(errno));
+        return cli_fail("cannot read %s: %s", path, file_strerror(errno, path, why, sizeof why));
     uint8_t raw[32];
     if (cap < 2 * sizeof raw + 2 || crypto_random(raw, sizeof raw) != 0)
         return cli_fail("cannot draw a token");
@@ -523,6 +554,8 @@ static int cmd_serve(int argc, char **argv)
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
+    if (cli_hold_secrets() != CLI_OK)
+        return CLI_FAIL;
     char token[256];
     if ((rc = load_token(token_file, token, sizeof token)) != CLI_OK)
         return rc;

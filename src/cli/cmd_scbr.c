@@ -398,6 +398,8 @@ static int cmd_provision(int argc, char **argv)
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
+    if (cli_hold_secrets() != CLI_OK)
+        return CLI_FAIL;
     uint8_t mrenclave[OPT_LIST_MAX][TEE_HASH_LEN], mrsigner[OPT_LIST_MAX][TEE_HASH_LEN];
     if (cli_parse_hashes("mrenclave", &mre, mrenclave) != CLI_OK ||
         cli_parse_hashes("mrsigner", &mrs, mrsigner) != CLI_OK)
@@ -494,6 +496,8 @@ static int cmd_subscribe(int argc, char **argv)
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
+    if (cli_hold_secrets() != CLI_OK)
+        return CLI_FAIL;
     struct cloister_err err;
     struct scbr_sub *s = scbr_parse_sub(filter, strlen(filter), "--filter", 1, &err);
     if (!s) {
@@ -517,9 +521,11 @@ static int cmd_subscribe(int argc, char **argv)
     /* one second per wait: the heartbeat keeps the router from dropping a quiet subscriber */
     for (long long got = 0, waited = 0;
          rc == CLI_OK && !stop_flag && (!count || got < count) && (!timeout || waited < timeout);) {
-        uint8_t *payload;
+        uint8_t *payload = NULL;
         size_t len;
         int n = scbr_client_receive(c, &payload, &len, 1000, &err);
+        if (n < 0 && stop_flag)
+            break; /* the signal interrupted the wait: stopping is what it asked for */
         if (n < 0)
             rc = cli_fail("%s", err.msg);
         if (n == 0) {
@@ -568,6 +574,8 @@ static int cmd_publish(int argc, char **argv)
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
+    if (cli_hold_secrets() != CLI_OK)
+        return CLI_FAIL;
     struct cloister_err err;
     struct scbr_pub *p = scbr_parse_pub(header, strlen(header), "--header", 1, &err);
     if (!p) {

@@ -5,11 +5,14 @@
  * step in registry order and stops at the first failure. */
 #include <cloister/version.h>
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
+#include "util/fileio.h"
 
 extern const struct cli_system cli_crypto_system;
 extern const struct cli_system cli_epc_system;
@@ -65,15 +68,20 @@ static int run_demo(int argc, char **argv)
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
-    printf("cloister %s: a tour of every working system.\n", CLOISTER_VERSION);
-    for (size_t i = 0; i < NSYSTEMS; i++) {
-        if (!systems[i]->demo)
-            continue;
-        if (systems[i]->demo() != 0)
-            return cli_fail("demo step '%s' failed", systems[i]->name);
-    }
-    printf("\nAll demo steps passed.\n");
-    return CLI_OK;
+    /* Every step, and anything it calls that defaults to $CLOISTER_HOME (the platform, signer
+     * keys), works in one temporary home: the tour leaves no trace in the user's. */
+    char home[] = "/tmp/cloister-demo-XXXXXX";
+    if (!mkdtemp(home) || setenv("CLOISTER_HOME", home, 1) != 0)
+        return cli_fail("cannot create a temporary CLOISTER_HOME: %s", strerror(errno));
+    printf("cloister %s: a tour of every working system (in %s).\n", CLOISTER_VERSION, home);
+    for (size_t i = 0; i < NSYSTEMS && rc == CLI_OK; i++)
+        if (systems[i]->demo && systems[i]->demo() != 0)
+            rc = cli_fail("demo step '%s' failed", systems[i]->name);
+    if (file_remove_tree(home) != 0)
+        rc = cli_fail("%s: cannot remove the temporary home: %s", home, strerror(errno));
+    if (rc == CLI_OK)
+        printf("\nAll demo steps passed.\n");
+    return rc;
 }
 
 int main(int argc, char **argv)

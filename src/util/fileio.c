@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,27 +26,27 @@ int file_write_full(int fd, const uint8_t *p, size_t len)
     return 0;
 }
 
-int file_read_all(const char *path, size_t max, uint8_t **data, size_t *len)
+/* Reads fd to its end into a buffer that never grows past max + 1 bytes: one byte beyond the
+ * limit proves the input too large, and a pipe or /dev/zero has no size to check up front. */
+static int read_fd(int fd, size_t max, uint8_t **data, size_t *len)
 {
-    int fd = strcmp(path, "-") == 0 ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    size_t cap = 4096, used = 0;
+    size_t cap = max < 4096 ? max + 1 : 4096, used = 0;
     uint8_t *buf = malloc(cap + 1);
     int err = buf ? 0 : ENOMEM;
     while (!err) {
         if (used == cap) {
-            if (cap > max) {
+            if (used > max) {
                 err = EFBIG;
                 break;
             }
-            uint8_t *grown = realloc(buf, cap * 2 + 1);
+            size_t next = cap > max / 2 ? max + 1 : cap * 2;
+            uint8_t *grown = realloc(buf, next + 1);
             if (!grown) {
                 err = ENOMEM;
                 break;
             }
             buf = grown;
-            cap *= 2;
+            cap = next;
         }
         ssize_t n = read(fd, buf + used, cap - used);
         if (n < 0 && errno == EINTR)
@@ -59,8 +60,6 @@ int file_read_all(const char *path, size_t max, uint8_t **data, size_t *len)
     }
     if (!err && used > max)
         err = EFBIG;
-    if (fd != STDIN_FILENO)
-        close(fd);
     if (err) {
         free(buf);
         errno = err;
@@ -70,6 +69,53 @@ int file_read_all(const char *path, size_t max, uint8_t **data, size_t *len)
     *data = buf;
     *len = used;
     return 0;
+}
+
+/* A secret file must be private to its owner: a regular file its group or others may access
+ * fails with EPERM. */
+static int check_private(int fd)
+{
+    struct stat st;
+    if (fstat(fd, &st) != 0)
+        return -1;
+    if (S_ISREG(st.st_mode) && (st.st_mode & 077)) {
+        errno = EPERM;
+        return -1;
+    }
+    return 0;
+}
+
+static int read_path(const char *path, size_t max, bool secret, uint8_t **data, size_t *len)
+{
+    int fd = strcmp(path, "-") == 0 ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    int rc = secret ? check_private(fd) : 0;
+    if (rc == 0)
+        rc = read_fd(fd, max, data, len);
+    int saved = errno;
+    if (fd != STDIN_FILENO)
+        close(fd);
+    errno = saved;
+    return rc;
+}
+
+int file_read_all(const char *path, size_t max, uint8_t **data, size_t *len)
+{
+    return read_path(path, max, false, data, len);
+}
+
+int file_read_secret(const char *path, size_t max, uint8_t **data, size_t *len)
+{
+    return read_path(path, max, true, data, len);
+}
+
+const char *file_strerror(int err, const char *path, char *buf, size_t cap)
+{
+    if (err != EPERM)
+        return strerror(err);
+    snprintf(buf, cap, "group or others may access this secret file (run `chmod 600 %s`)", path);
+    return buf;
 }
 
 static int fsync_parent(const char *path)

@@ -12,8 +12,16 @@
 #include <sys/types.h>
 
 /* Reads the whole file into a malloc'd buffer (NUL-terminated one byte past *len, for text).
- * Fails with EFBIG past max bytes. Returns 0, or -1 with errno set. */
+ * Fails with EFBIG past max bytes, never holding more than max + 1 of them. Returns 0, or -1 with errno set. */
 int file_read_all(const char *path, size_t max, uint8_t **data, size_t *len);
+
+/* file_read_all for a secret (a key, a token): a regular file that its group or others may
+ * access is refused with EPERM, as ssh does, since its secret can no longer be assumed kept. */
+int file_read_secret(const char *path, size_t max, uint8_t **data, size_t *len);
+
+/* What to say about errno err from reading path: strerror(err), but for EPERM from
+ * file_read_secret the fix to run, naming path. buf (of cap bytes) holds it when needed. */
+const char *file_strerror(int err, const char *path, char *buf, size_t cap);
 
 /* Replaces path atomically with data, created with the given mode. Returns 0 or -1 + errno. */
 int file_write_atomic(const char *path, const void *data, size_t len, mode_t mode);

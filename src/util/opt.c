@@ -72,7 +72,7 @@ static int set_value(const struct opt_cmd *cmd, const struct opt_def *o, const c
     }
     char *end;
     errno = 0;
-    long long v = strtoll(value, &end, 0);
+    long long v = strtoll(value, &end, 10); /* "010" is ten, as a person means it */
     if (errno || end == value || *end) {
         fprintf(stderr, "cloister %s: --%s expects an integer, got '%s'\n", cmd->name, o->name,
                 value);

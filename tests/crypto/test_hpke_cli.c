@@ -37,6 +37,7 @@ static int setup(void **state)
 {
     const char *home = getenv("CLOISTER_HOME");
     snprintf(workdir, sizeof workdir, "%s/hpke-cli", home ? home : "/tmp/cloister-test");
+    assert_int_equal(file_remove_tree(workdir), 0); /* keys are never overwritten */
     assert_int_equal(file_mkdirs(workdir, 0700), 0);
     assert_int_equal(cli_run(workdir, "crypto hpke-keygen --out-secret r.sk --out-public r.pk"), 0);
     assert_int_equal(cli_run(workdir, "crypto hpke-keygen --out-secret s.sk --out-public s.pk"), 0);
@@ -152,6 +153,11 @@ static void refusals(void **state)
         1);
     cli_assert_error_line(workdir, "cannot open");
 
+    assert_int_equal(cli_run(workdir, "crypto hpke-open --secret r.pk --in a.bin"), 1);
+    cli_assert_error_line(workdir, "chmod 600 r.pk"); /* 0644: no secret key, whatever it holds */
+    char pk_path[PATH_MAX + 8];
+    snprintf(pk_path, sizeof pk_path, "%s/r.pk", workdir);
+    assert_int_equal(chmod(pk_path, 0600), 0);
     assert_int_equal(cli_run(workdir, "crypto hpke-open --secret r.pk --in a.bin"), 1);
     cli_assert_error_line(workdir, "r.pk: not an HPKE secret key file: header");
     assert_int_equal(cli_run(workdir, "crypto hpke-seal --public r.sk --in binary.in"), 1);

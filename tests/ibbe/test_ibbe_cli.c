@@ -41,10 +41,8 @@ static void round_trip(void **state)
 {
     const char *home = getenv("CLOISTER_HOME");
     snprintf(workdir, sizeof workdir, "%s/ibbe-cli", home ? home : "/tmp/cloister-test");
+    assert_int_equal(file_remove_tree(workdir), 0); /* the store, and keys never overwritten */
     assert_int_equal(file_mkdirs(workdir, 0700), 0);
-    char store[PATH_MAX + 8];
-    snprintf(store, sizeof store, "%s/st", workdir);
-    assert_int_equal(file_remove_tree(store), 0);
 
     /* Setup in a proc enclave; a second setup is refused. */
     assert_int_equal(cli_run(workdir, "ibbe setup --store st --partition-size 4 --tee proc"), 0);

@@ -1,4 +1,5 @@
-/* test_util.c -- option parser, hex, atomic files, tree removal and log levels. */
+/* test_util.c -- option parser, hex, atomic files, secret files, bounded reads, tree removal and
+ * log levels. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -7,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -72,6 +74,18 @@ static void opt_refuses_mistakes(void **state)
     char *flagvalue[] = {"cmd", "a", "--store", "d", "--json=1", NULL};
     assert_int_equal(parse(&p, 5, flagvalue, &nargs), OPT_ERROR);
     assert_int_equal(opt_exit_code(OPT_ERROR), 2);
+}
+
+/* Integers are decimal whatever their leading zeros: "010" is ten, never octal eight. */
+static void opt_integers_are_decimal(void **state)
+{
+    struct parsed p;
+    int nargs;
+    char *argv[] = {"cmd", "a", "--store", "d", "--size", "010", NULL};
+    assert_int_equal(parse(&p, 6, argv, &nargs), OPT_OK);
+    assert_int_equal(p.n, 10);
+    char *hex[] = {"cmd", "a", "--store", "d", "--size", "0x10", NULL};
+    assert_int_equal(parse(&p, 6, hex, &nargs), OPT_ERROR);
 }
 
 static void opt_help(void **state)
@@ -188,6 +202,41 @@ static void files_are_atomic(void **state)
     assert_int_equal(file_remove_tree(dir), 0);
 }
 
+/* A secret file its group or others may access is refused (EPERM), and the message says the
+ * chmod that fixes it; a private one reads as any file. */
+static void secret_files_must_be_private(void **state)
+{
+    char dir[] = "/tmp/cloister-test-XXXXXX", path[64], why[256];
+    assert_non_null(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/key", dir);
+    assert_int_equal(file_write_atomic(path, "k", 1, 0640), 0);
+    uint8_t *data;
+    size_t len;
+    assert_int_equal(file_read_secret(path, 16, &data, &len), -1);
+    assert_int_equal(errno, EPERM);
+    assert_non_null(strstr(file_strerror(errno, path, why, sizeof why), "chmod 600"));
+    assert_non_null(strstr(why, path));
+    assert_int_equal(chmod(path, 0600), 0);
+    assert_int_equal(file_read_secret(path, 16, &data, &len), 0);
+    assert_int_equal(len, 1);
+    free(data);
+    assert_int_equal(file_remove_tree(dir), 0);
+}
+
+/* A stream without a size (/dev/zero) is refused once it passes the limit, having read no more
+ * than one byte past it: memory stays bounded by the limit, not twice it. */
+static void endless_input_is_refused_at_the_limit(void **state)
+{
+    uint8_t *data;
+    size_t len, max = (size_t)64 << 20;
+    struct rusage before, after;
+    assert_int_equal(getrusage(RUSAGE_SELF, &before), 0);
+    assert_int_equal(file_read_all("/dev/zero", max, &data, &len), -1);
+    assert_int_equal(errno, EFBIG);
+    assert_int_equal(getrusage(RUSAGE_SELF, &after), 0);
+    assert_true((size_t)(after.ru_maxrss - before.ru_maxrss) * 1024 < max + max / 4);
+}
+
 /* The tree goes, links included, but never what a link points to; a missing tree is fine. */
 static void trees_are_removed(void **state)
 {
@@ -246,11 +295,14 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(opt_accepts_both_forms),
         cmocka_unit_test(opt_refuses_mistakes),
+        cmocka_unit_test(opt_integers_are_decimal),
         cmocka_unit_test(opt_help),
         cmocka_unit_test(opt_list_repeats),
         cmocka_unit_test(opt_choice_restricts),
         cmocka_unit_test(hex_round_trip),
         cmocka_unit_test(files_are_atomic),
+        cmocka_unit_test(secret_files_must_be_private),
+        cmocka_unit_test(endless_input_is_refused_at_the_limit),
         cmocka_unit_test(trees_are_removed),
         cmocka_unit_test(log_levels),
         cmocka_unit_test(errors_carry_code_and_message),

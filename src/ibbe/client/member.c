@@ -20,10 +20,11 @@
 
 static int read_key_file(const char *path, uint8_t **data, size_t *len, struct cloister_err *err)
 {
-    if (file_read_all(path, KEY_FILE_MAX, data, len) == 0)
+    char why[256];
+    if (file_read_secret(path, KEY_FILE_MAX, data, len) == 0)
         return CLOISTER_OK;
     return cloister_errf(err, errno == ENOENT ? CLOISTER_E_NOT_FOUND : CLOISTER_E_SYSTEM,
-                         "cannot read %s: %s", path, strerror(errno));
+                         "cannot read %s: %s", path, file_strerror(errno, path, why, sizeof why));
 }
 
 /* Opens the HPKE message m (info IBBE_USK_INFO, AAD the identity) with the secret key file:

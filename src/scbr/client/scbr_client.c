@@ -77,10 +77,14 @@ int scbr_client_keys_load(const char *dir, uint8_t sk[SCBR_SK_LEN], struct clois
     int rc = sk_path(path, sizeof path, dir, err);
     if (rc != 0)
         return rc;
-    if (file_read_all(path, 64, &data, &len) != 0)
-        rc = cloister_errf(err, errno == ENOENT ? CLOISTER_E_NOT_FOUND : CLOISTER_E_SYSTEM,
-                           "cannot read the key %.180s (run `cloister scbr provision` first)",
-                           path);
+    char why[256];
+    if (file_read_secret(path, 64, &data, &len) != 0)
+        rc = errno == EPERM
+                 ? cloister_errf(err, CLOISTER_E_DENIED, "cannot read the key %.180s: %s", path,
+                                 file_strerror(errno, path, why, sizeof why))
+                 : cloister_errf(err, errno == ENOENT ? CLOISTER_E_NOT_FOUND : CLOISTER_E_SYSTEM,
+                                 "cannot read the key %.180s (run `cloister scbr provision` first)",
+                                 path);
     else if (len != SCBR_SK_LEN)
         rc = cloister_errf(err, CLOISTER_E_INVALID, "%.200s: a key has exactly 32 bytes", path);
     else

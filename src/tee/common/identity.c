@@ -239,9 +239,10 @@ int tee_signer_load(const char *path, uint8_t seed[TEE_SEED_LEN],
 {
     uint8_t *data;
     size_t len;
-    if (file_read_all(path, 4096, &data, &len))
+    char why[256];
+    if (file_read_secret(path, 4096, &data, &len))
         return cloister_errf(err, tee_errno_code(errno), "%s: cannot read the signer key: %s", path,
-                             strerror(errno));
+                             file_strerror(errno, path, why, sizeof why));
     struct wire_reader r;
     wire_reader_init(&r, data, len);
     wire_get_header(&r, "CLSK", 1);

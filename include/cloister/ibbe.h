@@ -153,14 +153,17 @@ CLOISTER_API int ibbe_group_decode_partition(ibbe_group *g, size_t part, const u
 CLOISTER_API size_t ibbe_partition_record_bytes(const ibbe_group *g, size_t part);
 
 /* ---- the store: the untrusted cloud ---------------------------------------------------------
- * A directory holding only public or encrypted data, one file per record, each replaced
- * atomically (file_write_atomic):
+ * A directory holding only public or encrypted data, one file per record:
  *     DIR/ibbe.pk                      the public key ("CIPK")
+ *     DIR/lock                         what writers flock (ibbe_store_lock)
  *     DIR/groups/<group>/group         the group record ("CIGR")
  *     DIR/groups/<group>/p<i>          partition i's record ("CIPA"), i = 0..m-1
- * Partitions are written before the group record, each carrying the epoch, so a reader that
- * races a writer sees mismatched epochs and is told so rather than decrypting stale data.
- * Errors name the file and the reason: NOT_FOUND for a missing file, SYSTEM for another I/O
+ * Every group update is atomic as a whole: one changing several records is written to a new
+ * directory swapped in by one rename; one changing a single partition replaces that file. A
+ * crash leaves the old state or the new one, and the next writer deletes what it left. Files
+ * are opened one path component at a time without following symbolic links, so links planted
+ * in the store are refused, never followed. Errors name the file relative to the store and the
+ * reason: NOT_FOUND for a missing file, DENIED for a symbolic link, SYSTEM for another I/O
  * failure, INVALID (or the decoder's code) for a malformed record. */
 typedef struct ibbe_store ibbe_store;
 /* Opens the store at DIR, creating the directory when needed. */
@@ -182,13 +185,28 @@ CLOISTER_API long long ibbe_store_group_bytes(ibbe_store *s, const char *name);
  * raw records; only that one is decoded), enough for ibbe_group_decrypt. O(n) work, not O(N). */
 CLOISTER_API int ibbe_store_load_member(ibbe_store *s, const char *name, const char *id,
                                         ibbe_group **g, struct cloister_err *err);
-/* Raw records for the enclave driver (part -1: the group record); trim deletes the partition
- * files from index `partitions` on. */
+/* Raw records for the enclave driver (part -1: the group record). */
 CLOISTER_API int ibbe_store_read_raw(ibbe_store *s, const char *name, long part, uint8_t **buf,
                                      size_t *len, struct cloister_err *err);
-CLOISTER_API int ibbe_store_write_raw(ibbe_store *s, const char *name, long part,
-                                      const uint8_t *buf, size_t len, struct cloister_err *err);
-CLOISTER_API void ibbe_store_trim(ibbe_store *s, const char *name, size_t partitions);
+/* One changed partition record of an update. */
+struct ibbe_store_change {
+    size_t index;
+    const uint8_t *rec;
+    size_t len;
+};
+/* Applies one update of group name atomically: the changed partitions, the new group record
+ * and the new partition count (files past it are deleted). */
+CLOISTER_API int ibbe_store_update(ibbe_store *s, const char *name, const uint8_t *meta,
+                                   size_t metalen, size_t partitions,
+                                   const struct ibbe_store_change *changes, size_t count,
+                                   struct cloister_err *err);
+/* Changes whenever the group's record is replaced (0: no group): a writer that kept a group in
+ * memory learns whether another writer changed it since. */
+CLOISTER_API uint64_t ibbe_store_stamp(ibbe_store *s, const char *name);
+/* Serialises writers (flock on DIR/lock, blocking): held around a read-modify-write of the
+ * store, by every process alike. BUSY when this handle holds it already. */
+CLOISTER_API int ibbe_store_lock(ibbe_store *s, struct cloister_err *err);
+CLOISTER_API void ibbe_store_unlock(ibbe_store *s);
 /* DIR/ibbe.msk.sealed, the enclave-sealed master secret; load fails with NOT_FOUND when there
  * is none. */
 CLOISTER_API int ibbe_store_save_sealed(ibbe_store *s, const uint8_t *blob, size_t len,

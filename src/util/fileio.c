@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int write_full(int fd, const uint8_t *p, size_t len)
+int file_write_full(int fd, const uint8_t *p, size_t len)
 {
     while (len) {
         ssize_t n = write(fd, p, len);
@@ -139,7 +139,7 @@ static int fsync_parent(const char *path)
 int file_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
 {
     if (strcmp(path, "-") == 0)
-        return write_full(STDOUT_FILENO, data, len);
+        return file_write_full(STDOUT_FILENO, data, len);
     char tmp[PATH_MAX];
     if (snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path) >= (int)sizeof tmp) {
         errno = ENAMETOOLONG;
@@ -149,7 +149,7 @@ int file_write_atomic(const char *path, const void *data, size_t len, mode_t mod
     if (fd < 0)
         return -1;
     int err = 0;
-    if (fchmod(fd, mode) || write_full(fd, data, len) || fsync(fd))
+    if (fchmod(fd, mode) || file_write_full(fd, data, len) || fsync(fd))
         err = errno ? errno : EIO;
     if (close(fd) && !err)
         err = errno;

@@ -26,6 +26,9 @@ const char *file_strerror(int err, const char *path, char *buf, size_t cap);
 /* Replaces path atomically with data, created with the given mode. Returns 0 or -1 + errno. */
 int file_write_atomic(const char *path, const void *data, size_t len, mode_t mode);
 
+/* Writes all of p to fd, retrying short writes and EINTR. Returns 0 or -1 + errno. */
+int file_write_full(int fd, const uint8_t *p, size_t len);
+
 /* Creates dir (and missing parents) with the given mode; an existing directory is fine. */
 int file_mkdirs(const char *dir, mode_t mode);
 

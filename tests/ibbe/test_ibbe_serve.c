@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <curl/curl.h>
@@ -180,6 +182,38 @@ static void http_api(void **state)
     assert_int_equal(request("GET", "/v1/groups/web", NULL, TOKEN, &j), 200);
     assert_int_equal(field(j, "members"), 4);
     json_decref(j);
+
+    /* Another writer (a process, as the CLI would be) changes the group under the daemon, which
+     * keeps it open in its enclave: the daemon's next update builds on that change, not on its
+     * old copy. */
+    assert_int_equal(request("POST", "/v1/groups/web/add", "{\"users\": [\"w@x\"]}", TOKEN, &j),
+                     200);
+    json_decref(j);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct ibbe_admin_options po = {.backend = "proc", .enclave = &tee_enclave_ibbe};
+        ibbe_admin *other;
+        const char *x = "x@x", *c = "c@x";
+        _exit(ibbe_admin_open(dir, &po, &other, NULL) != 0 ||
+              ibbe_admin_add(other, "web", &x, 1, NULL) != 0 ||
+              ibbe_admin_remove(other, "web", &c, 1, NULL) != 0);
+    }
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_int_equal(request("POST", "/v1/groups/web/add", "{\"users\": [\"y@x\"]}", TOKEN, &j),
+                     200);
+    assert_int_equal(field(j, "members"), 6);
+    assert_int_equal(field(j, "epoch"), 3);
+    json_decref(j);
+    const char *expect_in[] = {"w@x", "x@x", "y@x", "c@x"};
+    for (int m = 0; m < 4; m++) {
+        ibbe_group *g = NULL;
+        assert_int_equal(ibbe_store_load_member(ibbe_admin_store(a), "web", expect_in[m], &g, &err),
+                         m < 3 ? CLOISTER_OK : CLOISTER_E_NOT_FOUND);
+        ibbe_group_free(g);
+    }
     curl_global_cleanup();
     ibbe_server_stop(s);
     ibbe_admin_close(a);

@@ -1,24 +1,31 @@
 /* test_ibbe_store.c -- the untrusted store: malformed, truncated, tampered, swapped and replayed
  * files are refused with errors naming the file and the reason; tampering that still decodes
- * (member lists, wrapped keys) is caught by the admin's checks and by members' decryption. */
+ * (member lists, wrapped keys) is caught by the admin's checks and by members' decryption. A
+ * writer killed at any moment of an update leaves the old or the new group whole, and symbolic
+ * links planted in the store redirect nothing. */
 #include <cloister/ibbe.h>
 
 #include "ibbe/enclave/msk.h"
 #include "util/fileio.h"
 
+#include <dirent.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #define N 4
 #define MEMBERS 10
+#define BIG 200 /* members of the group the crash test updates: 50 partitions */
 
 /* The per-test directory ctest provides (CLOISTER_HOME), or the build tree. */
 static const char *test_home(void)
@@ -248,6 +255,128 @@ static void bad_public_key(void **state)
     free(buf);
 }
 
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* Entries of directory rel under base, "." and ".." aside. */
+static int entries(const char *base, const char *rel)
+{
+    char path[700];
+    snprintf(path, sizeof path, "%s/%s", base, rel);
+    DIR *d = opendir(path);
+    assert_non_null(d);
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+    closedir(d);
+    return n;
+}
+
+/* Group "big" at epoch 1 (BIG members) or, removed one member, at epoch 2. */
+static ibbe_group *big_group(bool removed)
+{
+    static char big[BIG][32];
+    static const char *bigp[BIG];
+    struct cloister_err err;
+    ibbe_group *g;
+    for (int i = 0; i < BIG; i++) {
+        snprintf(big[i], sizeof big[i], "big-%04d", i);
+        bigp[i] = big[i];
+    }
+    assert_int_equal(ibbe_group_create(msk, "big", bigp, BIG, &g, &err), 0);
+    if (removed)
+        assert_int_equal(ibbe_group_remove(msk, g, big[7], &err), 0);
+    return g;
+}
+
+/* kill -9 at nine moments of a removal's write (every partition re-keyed): the group opens
+ * afterwards, entirely old or entirely new, and the next writer removes what the crash left. */
+static void crash_mid_update(void **state)
+{
+    struct cloister_err err;
+    ibbe_group *old = big_group(false), *new = big_group(true);
+    assert_int_equal(ibbe_store_save_group(st, old, &err), 0);
+    double t0 = now();
+    assert_int_equal(ibbe_store_save_group(st, new, &err), 0);
+    double took = now() - t0;
+    for (int k = 1; k <= 9; k++) {
+        assert_int_equal(ibbe_store_save_group(st, old, &err), 0);
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0)
+            _exit(ibbe_store_save_group(st, new, NULL) == 0 ? 0 : 1);
+        usleep((useconds_t)(took * 1e6 * k / 10));
+        kill(pid, SIGKILL);
+        assert_int_equal(waitpid(pid, NULL, 0), pid);
+        ibbe_group *g;
+        if (ibbe_store_load_group(st, "big", &g, &err) != 0)
+            fail_msg("killed at %d/10 of the update: %s", k, err.msg);
+        uint64_t epoch = ibbe_group_epoch(g);
+        assert_true(epoch == 1 || epoch == 2);
+        assert_int_equal(ibbe_group_size(g), epoch == 1 ? BIG : BIG - 1);
+        ibbe_group_free(g);
+    }
+    assert_int_equal(ibbe_store_save_group(st, new, &err), 0);
+    assert_int_equal(entries(dir, "groups"), 2); /* g and big: no staging directory left */
+    assert_int_equal(entries(dir, "groups/big"), 1 + ibbe_group_partitions(new));
+    ibbe_group_free(old);
+    ibbe_group_free(new);
+}
+
+/* Makes store path rel a symbolic link to target. */
+static void plant_link(const char *rel, const char *target)
+{
+    char path[700];
+    snprintf(path, sizeof path, "%s/%s", dir, rel);
+    unlink(path);
+    assert_int_equal(symlink(target, path), 0);
+}
+
+/* Links to a directory outside the store (a group's, or groups/ itself) and to a file outside it
+ * (a partition's) are refused, never followed: the outside stays as it was. */
+static void planted_symlinks(void **state)
+{
+    char outside[600], victim[700], path[700];
+    struct cloister_err err;
+    ibbe_group *g, *evil;
+    snprintf(outside, sizeof outside, "%s/outside", test_home());
+    snprintf(victim, sizeof victim, "%s/p1", outside);
+    assert_int_equal(file_remove_tree(outside), 0);
+    assert_int_equal(file_mkdirs(outside, 0755), 0);
+    assert_int_equal(file_write_atomic(victim, "keep", 4, 0644), 0);
+
+    assert_int_equal(ibbe_group_create(msk, "evil", idp, MEMBERS, &evil, &err), 0);
+    plant_link("groups/evil", outside);
+    assert_int_equal(ibbe_store_save_group(st, evil, &err), CLOISTER_E_DENIED);
+    assert_non_null(strstr(err.msg, "groups/evil: a symbolic link"));
+    assert_int_equal(ibbe_store_load_group(st, "evil", &g, &err), CLOISTER_E_DENIED);
+
+    plant_link("groups/g/p1", victim);
+    load_refused(CLOISTER_E_DENIED, "groups/g/p1", "symbolic link");
+    assert_int_equal(ibbe_store_save_partition(st, group, 1, &err), 0);
+    assert_int_equal(ibbe_store_load_group(st, "g", &g, &err), 0);
+    ibbe_group_free(g);
+
+    snprintf(path, sizeof path, "%s/groups", dir);
+    assert_int_equal(file_remove_tree(path), 0);
+    plant_link("groups", outside);
+    assert_int_equal(ibbe_store_save_group(st, group, &err), CLOISTER_E_DENIED);
+    assert_int_equal(unlink(path), 0);
+
+    uint8_t *buf;
+    size_t len;
+    assert_int_equal(file_read_all(victim, 1 << 20, &buf, &len), 0);
+    assert_int_equal(len, 4);
+    assert_memory_equal(buf, "keep", 4);
+    free(buf);
+    assert_int_equal(entries(test_home(), "outside"), 1);
+    ibbe_group_free(evil);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -256,6 +385,8 @@ int main(void)
         cmocka_unit_test_setup(swapped_and_replayed, save_group),
         cmocka_unit_test_setup(tampered_contents, save_group),
         cmocka_unit_test_setup(bad_public_key, save_group),
+        cmocka_unit_test_setup(crash_mid_update, save_group),
+        cmocka_unit_test_setup(planted_symlinks, save_group),
     };
     return cmocka_run_group_tests(tests, setup_all, free_all);
 }

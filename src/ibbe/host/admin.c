@@ -5,8 +5,12 @@
  * The host holds no secret: it sees member lists, public records, sealed γ and, for `seal`,
  * one file key per file. Groups are loaded into the enclave lazily (an operation answered
  * NOT_FOUND is retried after GROUP_LOAD), in batches of partition records that fit a message.
- * Changed partitions are written before the group record, so a reader never sees a group
- * record announcing partitions of another epoch without being told (ibbe.h, store). */
+ * Each update is written to the store as one atomic change (ibbe_store_update).
+ *
+ * Every group operation holds the store's lock from the enclave call to the write, so parallel
+ * admins (CLI processes, the daemon) apply their updates one after another. A long-lived admin
+ * (the daemon) keeps groups open in its enclave: it remembers the store's stamp of each group it
+ * loaded or wrote, and loads a group again when another writer changed it meanwhile. */
 #include <cloister/crypto.h>
 #include <cloister/hpke.h>
 #include <cloister/ibbe_admin.h>
@@ -25,12 +29,21 @@
 
 #define ADMIN_MESSAGE_MAX ((size_t)128 << 20) /* a create of ~4M members */
 #define LOAD_BATCH_BYTES ((size_t)16 << 20)
+#define SEEN_MAX 8 /* as many groups as the enclave keeps open */
+
+/* A group as the enclave last saw it: its store stamp then. */
+struct seen {
+    char name[IBBE_NAME_MAX + 1];
+    uint64_t stamp;
+};
 
 struct ibbe_admin {
     ibbe_store *store;
     tee_enclave *e;
     ibbe_pk *pk;
     bool ready;
+    struct seen seen[SEEN_MAX];
+    size_t seen_next; /* the slot replaced next */
     char image[PATH_MAX], sig[PATH_MAX + 32];
 };
 
@@ -258,7 +271,8 @@ static int need_ready(ibbe_admin *a, struct cloister_err *err)
     return a->ready ? CLOISTER_OK : no_msk(err);
 }
 
-int ibbe_admin_setup(ibbe_admin *a, size_t n, struct cloister_err *err)
+/* Setup under the store's lock: a second setup run in parallel finds the first's γ. */
+static int setup_locked(ibbe_admin *a, size_t n, struct cloister_err *err)
 {
     if (has_msk(a))
         return cloister_errf(err, CLOISTER_E_EXISTS,
@@ -289,6 +303,16 @@ int ibbe_admin_setup(ibbe_admin *a, size_t n, struct cloister_err *err)
         a->ready = true;
     } else {
         ibbe_pk_free(pk);
+    }
+    return rc;
+}
+
+int ibbe_admin_setup(ibbe_admin *a, size_t n, struct cloister_err *err)
+{
+    int rc = ibbe_store_lock(a->store, err);
+    if (rc == CLOISTER_OK) {
+        rc = setup_locked(a, n, err);
+        ibbe_store_unlock(a->store);
     }
     return rc;
 }
@@ -381,16 +405,59 @@ static int group_load(ibbe_admin *a, const char *group, struct cloister_err *err
     return rc;
 }
 
-/* An ecall about a group: the enclave answers STATE when the group is not open in it, and the
- * call is retried once after loading the group. req (consumed) is sent on each attempt. */
+static struct seen *seen_find(ibbe_admin *a, const char *group)
+{
+    for (size_t i = 0; i < SEEN_MAX; i++)
+        if (strcmp(a->seen[i].name, group) == 0)
+            return &a->seen[i];
+    return NULL;
+}
+
+/* Notes that the enclave holds group as the store has it now. */
+static void seen_now(ibbe_admin *a, const char *group)
+{
+    struct seen *s = seen_find(a, group);
+    if (!s) {
+        s = &a->seen[a->seen_next];
+        a->seen_next = (a->seen_next + 1) % SEEN_MAX;
+        snprintf(s->name, sizeof s->name, "%s", group);
+    }
+    s->stamp = ibbe_store_stamp(a->store, group);
+}
+
+/* Whether the enclave's copy of group (if it has one) may differ from the store's. */
+static bool seen_stale(ibbe_admin *a, const char *group)
+{
+    struct seen *s = seen_find(a, group);
+    return !s || s->stamp != ibbe_store_stamp(a->store, group);
+}
+
+/* Loads group into the enclave and notes it. */
+static int group_reload(ibbe_admin *a, const char *group, struct cloister_err *err)
+{
+    int rc = group_load(a, group, err);
+    if (rc == CLOISTER_OK)
+        seen_now(a, group);
+    return rc;
+}
+
+/* An ecall about a group, under the store's lock: the group is loaded first when another writer
+ * may have changed it, and the call is retried once after loading when the enclave answers STATE
+ * (the group is not open in it). req (consumed) is sent on each attempt. */
 static int group_ecall(ibbe_admin *a, uint32_t number, const char *group, struct wire_writer *req,
                        uint8_t **out, size_t *outlen, struct cloister_err *err)
 {
     int rc = CLOISTER_E_STATE;
+    bool loaded = false;
     if (!wire_writer_ok(req))
         rc = cloister_errf(err, CLOISTER_E_NO_MEMORY, "request too large or out of memory");
+    else if (seen_stale(a, group)) {
+        loaded = true;
+        if ((rc = group_reload(a, group, err)) == CLOISTER_OK)
+            rc = CLOISTER_E_STATE;
+    }
     for (int attempt = 0; rc == CLOISTER_E_STATE && attempt < 2; attempt++) {
-        if (attempt > 0 && (rc = group_load(a, group, err)) != CLOISTER_OK)
+        if (attempt > 0 && (loaded || (rc = group_reload(a, group, err)) != CLOISTER_OK))
             break;
         struct wire_writer w;
         wire_writer_init(&w);
@@ -401,30 +468,64 @@ static int group_ecall(ibbe_admin *a, uint32_t number, const char *group, struct
     return rc;
 }
 
-/* Writes CHANGES (ecalls.h): partitions, then the group record, then drops extra files. */
+/* Writes CHANGES (ecalls.h) to the store as one atomic update. */
 static int apply_changes(ibbe_admin *a, const char *group, const uint8_t *buf, size_t len,
                          struct cloister_err *err)
 {
     struct wire_reader r;
-    size_t metalen, reclen;
+    size_t metalen;
     wire_reader_init(&r, buf, len);
     uint64_t m = wire_get_varint(&r);
     const uint8_t *meta = wire_get_bytes(&r, len, &metalen);
     size_t k = wire_get_count(&r, 2, len);
-    int rc = CLOISTER_OK;
-    for (size_t i = 0; rc == CLOISTER_OK && i < k && wire_reader_ok(&r); i++) {
-        uint64_t index = wire_get_varint(&r);
-        const uint8_t *rec = wire_get_bytes(&r, len, &reclen);
-        if (wire_reader_ok(&r) && index < m)
-            rc = ibbe_store_write_raw(a->store, group, (long)index, rec, reclen, err);
+    struct ibbe_store_change *c = calloc(k ? k : 1, sizeof *c);
+    if (!c)
+        return cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
+    for (size_t i = 0; i < k && wire_reader_ok(&r); i++) {
+        c[i].index = (size_t)wire_get_varint(&r);
+        c[i].rec = wire_get_bytes(&r, len, &c[i].len);
     }
+    int rc;
+    if (wire_reader_finish(&r) != 0)
+        rc = cloister_errf(err, CLOISTER_E_PROTOCOL, "malformed answer from the enclave: %s",
+                           wire_reader_error(&r));
+    else
+        rc = ibbe_store_update(a->store, group, meta, metalen, (size_t)m, c, k, err);
+    free(c);
+    if (rc == CLOISTER_OK)
+        seen_now(a, group);
+    return rc;
+}
+
+/* CREATE refuses a group the store has already. */
+static int refuse_existing(ibbe_admin *a, const char *group, struct cloister_err *err)
+{
+    uint8_t *buf;
+    size_t len;
+    if (ibbe_store_read_raw(a->store, group, -1, &buf, &len, NULL) != CLOISTER_OK)
+        return CLOISTER_OK;
+    free(buf);
+    return cloister_errf(err, CLOISTER_E_EXISTS, "group '%s' already exists in the store", group);
+}
+
+/* The operation and its write, under the store's lock. */
+static int group_update(ibbe_admin *a, uint32_t number, const char *group, struct wire_writer *w,
+                        struct cloister_err *err)
+{
+    uint8_t *out;
+    size_t outlen;
+    int rc;
+    if (number == IBBE_ECALL_GROUP_CREATE) { /* a new group is never loaded first */
+        if ((rc = refuse_existing(a, group, err)) == CLOISTER_OK)
+            rc = call(a, number, w, &out, &outlen, err);
+        else
+            wire_writer_free(w);
+    } else
+        rc = group_ecall(a, number, group, w, &out, &outlen, err);
     if (rc != CLOISTER_OK)
         return rc;
-    if (wire_reader_finish(&r) != 0)
-        return cloister_errf(err, CLOISTER_E_PROTOCOL, "malformed answer from the enclave: %s",
-                             wire_reader_error(&r));
-    if ((rc = ibbe_store_write_raw(a->store, group, -1, meta, metalen, err)) == CLOISTER_OK)
-        ibbe_store_trim(a->store, group, m);
+    rc = apply_changes(a, group, out, outlen, err);
+    free(out);
     return rc;
 }
 
@@ -444,29 +545,18 @@ static int group_call(ibbe_admin *a, uint32_t number, const char *group, const c
     wire_put_varint(&w, count);
     for (size_t i = 0; i < count; i++)
         wire_put_str(&w, ids[i]);
-    uint8_t *out;
-    size_t outlen;
-    if (number == IBBE_ECALL_GROUP_CREATE) /* a new group is never loaded first */
-        rc = call(a, number, &w, &out, &outlen, err);
-    else
-        rc = group_ecall(a, number, group, &w, &out, &outlen, err);
-    if (rc != CLOISTER_OK)
+    if ((rc = ibbe_store_lock(a->store, err)) != CLOISTER_OK) {
+        wire_writer_free(&w);
         return rc;
-    rc = apply_changes(a, group, out, outlen, err);
-    free(out);
+    }
+    rc = group_update(a, number, group, &w, err);
+    ibbe_store_unlock(a->store);
     return rc;
 }
 
 int ibbe_admin_create(ibbe_admin *a, const char *group, const char *const *ids, size_t count,
                       struct cloister_err *err)
 {
-    uint8_t *buf;
-    size_t len;
-    if (ibbe_store_read_raw(a->store, group, -1, &buf, &len, NULL) == CLOISTER_OK) {
-        free(buf);
-        return cloister_errf(err, CLOISTER_E_EXISTS, "group '%s' already exists in the store",
-                             group);
-    }
     return group_call(a, IBBE_ECALL_GROUP_CREATE, group, ids, count, err);
 }
 
@@ -501,7 +591,13 @@ static int file_key(ibbe_admin *a, struct ibbe_file_header *h, bool fresh,
     }
     uint8_t *out;
     size_t outlen;
-    if ((rc = group_ecall(a, IBBE_ECALL_FILE_KEY, h->group, &w, &out, &outlen, err)) != CLOISTER_OK)
+    if ((rc = ibbe_store_lock(a->store, err)) != CLOISTER_OK) {
+        wire_writer_free(&w);
+        return rc;
+    }
+    rc = group_ecall(a, IBBE_ECALL_FILE_KEY, h->group, &w, &out, &outlen, err);
+    ibbe_store_unlock(a->store);
+    if (rc != CLOISTER_OK)
         return rc;
     struct wire_reader r;
     wire_reader_init(&r, out, outlen);

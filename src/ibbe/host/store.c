@@ -2,19 +2,35 @@
  * group and per partition (layout in include/cloister/ibbe.h).
  *
  * The host runs this; everything it writes is public (public key, member lists, headers) or
- * encrypted (wrapped group keys). Each file is replaced atomically; the group record is
- * written last so the partitions it announces exist. Loading checks every record fully
- * (bounds, points, identities, epoch agreement) and reports "<file>: <reason>", with
- * NOT_FOUND for a missing file, SYSTEM for another I/O failure and the decoder's code
- * (INVALID) for a malformed record. */
+ * encrypted (wrapped group keys). Loading checks every record fully (bounds, points,
+ * identities, epoch agreement) and reports "<file>: <reason>" with the file relative to the
+ * store, NOT_FOUND for a missing file, SYSTEM for another I/O failure and the decoder's code
+ * (INVALID) for a malformed record.
+ *
+ * Three rules keep an untrusted directory from hurting its writer:
+ *   - Paths are never resolved as strings: the store holds a descriptor of its directory and
+ *     opens one component at a time with openat(O_NOFOLLOW), so a symbolic link planted in the
+ *     store cannot redirect a read, a write or a delete outside it (RESOLVE_BENEATH would add
+ *     nothing: no path here has more than one component).
+ *   - Writers serialise on flock(DIR/lock) (ibbe_store_lock), which the admin holds across the
+ *     enclave operation and the writes, in the CLI and the daemon alike.
+ *   - A group update is atomic as a whole. One that changes more than one file is staged in
+ *     groups/.<name>.new (changed records written, unchanged ones hard-linked), then swapped with
+ *     groups/<name> by one renameat2(RENAME_EXCHANGE); the old version, left under the staging
+ *     name, is deleted after, or by the next writer when a crash came first. An update of one
+ *     partition (an add) is done in place: the partition's rename is the switch, or, for a new
+ *     partition, the group record's rename that announces it. Temporary files have one fixed name
+ *     per directory (.tmp), so the next writer removes a stale one. */
 #include "ibbe/common/internal.h"
 #include "util/fileio.h"
 
+#include <dirent.h>
 #include <errno.h>
-#include <limits.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -23,30 +39,111 @@
 #define HE_KIND "he"
 #define PK_FILE "ibbe.pk"
 #define SEALED_FILE "ibbe.msk.sealed"
+#define LOCK_FILE "lock"
+#define META_FILE "group"
+#define TMP_FILE ".tmp"
+#define REL_MAX (IBBE_NAME_MAX + 64)
 
 struct ibbe_store {
-    char dir[PATH_MAX - 128]; /* room for "/groups/<name>/p<index>" within PATH_MAX */
+    int root; /* the store's directory */
+    int lock; /* DIR/lock while ibbe_store_lock holds it, else -1 */
 };
 
-/* "<path>: <reason>" for a failed OS call: a missing file is NOT_FOUND, anything else SYSTEM. */
-static int os_error(struct cloister_err *err, const char *path)
+/* "<rel>: <reason>" for a failed OS call: a missing file is NOT_FOUND, a symbolic link or a
+ * file where a directory belongs is refused, anything else SYSTEM. */
+static int os_error(struct cloister_err *err, const char *rel)
 {
     if (errno == ENOENT)
-        return cloister_errf(err, CLOISTER_E_NOT_FOUND, "%s: missing", path);
-    return cloister_errf(err, CLOISTER_E_SYSTEM, "%s: %s", path, strerror(errno));
+        return cloister_errf(err, CLOISTER_E_NOT_FOUND, "%s: missing", rel);
+    if (errno == ELOOP || errno == ENOTDIR)
+        return cloister_errf(err, CLOISTER_E_DENIED, "%s: a symbolic link or not a directory", rel);
+    return cloister_errf(err, CLOISTER_E_SYSTEM, "%s: %s", rel, strerror(errno));
 }
 
-/* kind: "groups" (IBBE) or "he" (baselines); no group: kind is a file name in the store. */
-static int path_of(char *out, const ibbe_store *s, const char *kind, const char *group, long part)
+/* The name of a record in its group's directory: "group" or "p<part>". */
+static void record_name(char out[32], long part)
 {
-    int n;
-    if (!group)
-        n = snprintf(out, PATH_MAX, "%s/%s", s->dir, kind);
-    else if (part < 0)
-        n = snprintf(out, PATH_MAX, "%s/%s/%s/group", s->dir, kind, group);
+    if (part < 0)
+        snprintf(out, 32, META_FILE);
     else
-        n = snprintf(out, PATH_MAX, "%s/%s/%s/p%ld", s->dir, kind, group, part);
-    return n > 0 && n < PATH_MAX ? 0 : -1;
+        snprintf(out, 32, "p%ld", part);
+}
+
+/* Opens directory name under dir, creating it when asked; never follows a symbolic link. */
+static int open_dir(int dir, const char *name, bool create)
+{
+    if (create && mkdirat(dir, name, 0755) != 0 && errno != EEXIST)
+        return -1;
+    return openat(dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+}
+
+/* Writes name in dir durably: through TMP_FILE and a rename when replace, else created
+ * directly (a fresh staging directory). The directory itself is not fsync'd. */
+static int put_at(int dir, const char *name, const uint8_t *buf, size_t len, mode_t mode,
+                  bool replace)
+{
+    const char *tmp = replace ? TMP_FILE : name;
+    if (unlinkat(dir, tmp, 0) != 0 && errno != ENOENT)
+        return -1;
+    int fd = openat(dir, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+    if (fd < 0)
+        return -1;
+    int rc = file_write_full(fd, buf, len) == 0 && fsync(fd) == 0 ? 0 : -1;
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    if (rc == 0 && replace)
+        rc = renameat(dir, tmp, dir, name);
+    return rc;
+}
+
+/* Reads the regular file name in dir (not a link, FIFO or device), up to RECORD_MAX bytes. */
+static int get_at(int dir, const char *name, uint8_t **buf, size_t *len)
+{
+    int fd = openat(dir, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0)
+        return -1;
+    int rc = -1;
+    if (fstat(fd, &st) != 0)
+        ;
+    else if (!S_ISREG(st.st_mode))
+        errno = EINVAL;
+    else if ((size_t)st.st_size > RECORD_MAX)
+        errno = EFBIG;
+    else if ((*buf = malloc((size_t)st.st_size + 1))) {
+        ssize_t n = read(fd, *buf, (size_t)st.st_size + 1);
+        if (n == st.st_size) {
+            *len = (size_t)n;
+            rc = 0;
+        } else {
+            free(*buf);
+            errno = n < 0 ? errno : EAGAIN; /* the file changed under us */
+        }
+    }
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return rc;
+}
+
+/* Deletes directory name under dir and the files in it (a staging directory or an old group
+ * version); a symbolic link planted there is deleted, never followed. A missing one is fine. */
+static int remove_flat(int dir, const char *name)
+{
+    int fd = open_dir(dir, name, false);
+    if (fd < 0)
+        return errno == ENOENT ? 0 : unlinkat(dir, name, 0);
+    DIR *d = fdopendir(fd);
+    if (!d) {
+        close(fd);
+        return -1;
+    }
+    for (struct dirent *e; (e = readdir(d));)
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+            unlinkat(fd, e->d_name, 0);
+    closedir(d);
+    return unlinkat(dir, name, AT_REMOVEDIR);
 }
 
 int ibbe_store_open(const char *dir, ibbe_store **out, struct cloister_err *err)
@@ -54,14 +151,12 @@ int ibbe_store_open(const char *dir, ibbe_store **out, struct cloister_err *err)
     ibbe_store *s = calloc(1, sizeof *s);
     if (!s)
         return cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
-    if (strlen(dir) >= sizeof s->dir) {
+    s->lock = -1;
+    if (file_mkdirs(dir, 0755) != 0 ||
+        (s->root = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+        int code = errno == ENOENT ? CLOISTER_E_NOT_FOUND : CLOISTER_E_SYSTEM;
         free(s);
-        return cloister_errf(err, CLOISTER_E_INVALID, "store path too long");
-    }
-    strcpy(s->dir, dir);
-    if (file_mkdirs(dir, 0755) != 0) {
-        free(s);
-        return os_error(err, dir);
+        return cloister_errf(err, code, "store: %s", strerror(errno));
     }
     *out = s;
     return CLOISTER_OK;
@@ -69,156 +164,275 @@ int ibbe_store_open(const char *dir, ibbe_store **out, struct cloister_err *err)
 
 void ibbe_store_close(ibbe_store *s)
 {
+    if (!s)
+        return;
+    ibbe_store_unlock(s);
+    close(s->root);
     free(s);
 }
 
-static int write_file(const char *path, const uint8_t *buf, size_t len, mode_t mode,
-                      struct cloister_err *err)
+int ibbe_store_lock(ibbe_store *s, struct cloister_err *err)
 {
-    return file_write_atomic(path, buf, len, mode) == 0 ? CLOISTER_OK : os_error(err, path);
+    if (s->lock >= 0)
+        return cloister_errf(err, CLOISTER_E_BUSY, "store: already locked");
+    int fd = openat(s->root, LOCK_FILE, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return os_error(err, LOCK_FILE);
+    int rc;
+    while ((rc = flock(fd, LOCK_EX)) != 0 && errno == EINTR)
+        ;
+    if (rc != 0) {
+        rc = os_error(err, LOCK_FILE);
+        close(fd);
+        return rc;
+    }
+    s->lock = fd;
+    return CLOISTER_OK;
 }
 
-/* Writes a record encoded into a malloc'd buffer (encoded: the encoder's status) and frees
- * it. */
-static int write_record(const char *path, uint8_t *buf, size_t len, int encoded,
-                        struct cloister_err *err)
+void ibbe_store_unlock(ibbe_store *s)
 {
-    if (encoded != 0)
-        return cloister_errf(err, CLOISTER_E_NO_MEMORY, "%s: cannot encode the record", path);
-    int rc = write_file(path, buf, len, 0644, err);
-    free(buf);
-    return rc;
+    if (s->lock < 0)
+        return;
+    close(s->lock); /* releases the flock */
+    s->lock = -1;
 }
 
-static int read_record(const char *path, uint8_t **buf, size_t *len, struct cloister_err *err)
+/* A whole file at the store's top level (public key, sealed γ). */
+static int write_top(ibbe_store *s, const char *name, const uint8_t *buf, size_t len, mode_t mode,
+                     struct cloister_err *err)
 {
-    return file_read_all(path, RECORD_MAX, buf, len) == 0 ? CLOISTER_OK : os_error(err, path);
+    if (put_at(s->root, name, buf, len, mode, true) != 0 || fsync(s->root) != 0)
+        return os_error(err, name);
+    return CLOISTER_OK;
+}
+
+static int read_top(ibbe_store *s, const char *name, uint8_t **buf, size_t *len,
+                    struct cloister_err *err)
+{
+    return get_at(s->root, name, buf, len) == 0 ? CLOISTER_OK : os_error(err, name);
 }
 
 int ibbe_store_save_pk(ibbe_store *s, const ibbe_pk *pk, struct cloister_err *err)
 {
-    char path[PATH_MAX];
     uint8_t *buf = NULL;
     size_t len = 0;
-    path_of(path, s, PK_FILE, NULL, 0);
-    int encoded = ibbe_pk_encode(pk, &buf, &len);
-    return write_record(path, buf, len, encoded, err);
-}
-
-int ibbe_store_load_pk(ibbe_store *s, ibbe_pk **pk, struct cloister_err *err)
-{
-    char path[PATH_MAX];
-    uint8_t *buf;
-    size_t len;
-    path_of(path, s, PK_FILE, NULL, 0);
-    int rc = read_record(path, &buf, &len, err);
-    if (rc != CLOISTER_OK)
-        return rc;
-    if ((rc = ibbe_pk_decode(pk, buf, len, err)) != CLOISTER_OK)
-        cloister_err_wrap(err, "%s", path);
+    if (ibbe_pk_encode(pk, &buf, &len) != 0)
+        return cloister_errf(err, CLOISTER_E_NO_MEMORY, "%s: cannot encode", PK_FILE);
+    int rc = write_top(s, PK_FILE, buf, len, 0644, err);
     free(buf);
     return rc;
 }
 
-static int save_meta(ibbe_store *s, const ibbe_group *g, struct cloister_err *err)
+int ibbe_store_load_pk(ibbe_store *s, ibbe_pk **pk, struct cloister_err *err)
 {
-    char path[PATH_MAX];
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    path_of(path, s, IBBE_KIND, g->name, -1);
-    int encoded = ibbe_group_encode_meta(g, &buf, &len);
-    return write_record(path, buf, len, encoded, err);
-}
-
-static int save_one(ibbe_store *s, const ibbe_group *g, size_t part, struct cloister_err *err)
-{
-    char path[PATH_MAX];
-    uint8_t *buf = NULL;
-    size_t len = 0;
-    path_of(path, s, IBBE_KIND, g->name, (long)part);
-    int encoded = ibbe_group_encode_partition(g, part, &buf, &len);
-    return write_record(path, buf, len, encoded, err);
+    uint8_t *buf;
+    size_t len;
+    int rc = read_top(s, PK_FILE, &buf, &len, err);
+    if (rc != CLOISTER_OK)
+        return rc;
+    if ((rc = ibbe_pk_decode(pk, buf, len, err)) != CLOISTER_OK)
+        cloister_err_wrap(err, "%s", PK_FILE);
+    free(buf);
+    return rc;
 }
 
 int ibbe_store_save_sealed(ibbe_store *s, const uint8_t *blob, size_t len, struct cloister_err *err)
 {
-    char path[PATH_MAX];
-    path_of(path, s, SEALED_FILE, NULL, 0);
-    return write_file(path, blob, len, 0600, err);
+    return write_top(s, SEALED_FILE, blob, len, 0600, err);
 }
 
 int ibbe_store_load_sealed(ibbe_store *s, uint8_t **blob, size_t *len, struct cloister_err *err)
 {
-    char path[PATH_MAX];
-    path_of(path, s, SEALED_FILE, NULL, 0);
-    return read_record(path, blob, len, err);
+    return read_top(s, SEALED_FILE, blob, len, err);
 }
 
-/* The path of a record of group name (part -1: the group record). */
-static int record_path(char *path, const ibbe_store *s, const char *kind, const char *name,
-                       long part, struct cloister_err *err)
+/* ---- a group's directory ---------------------------------------------------------------------- */
+
+/* An open group directory (kind "groups" or "he"): rel names it in messages. */
+struct gdir {
+    int kind; /* DIR/<kind> */
+    int dir;  /* DIR/<kind>/<name>, or -1 */
+    char rel[REL_MAX];
+};
+
+static void gdir_close(struct gdir *g)
 {
-    if (!ibbe_group_name_valid(name) || path_of(path, s, kind, name, part) != 0)
+    if (g->dir >= 0)
+        close(g->dir);
+    if (g->kind >= 0)
+        close(g->kind);
+    g->kind = g->dir = -1;
+}
+
+/* Opens DIR/<kind>/<name> for reading (create: creating both levels). */
+static int gdir_open(ibbe_store *s, const char *kind, const char *name, bool create, struct gdir *g,
+                     struct cloister_err *err)
+{
+    g->kind = g->dir = -1;
+    if (!ibbe_group_name_valid(name))
         return cloister_errf(err, CLOISTER_E_INVALID, "invalid group name");
+    snprintf(g->rel, sizeof g->rel, "%s", kind);
+    if ((g->kind = open_dir(s->root, kind, create)) < 0)
+        return os_error(err, g->rel);
+    snprintf(g->rel, sizeof g->rel, "%s/%s", kind, name);
+    if ((g->dir = open_dir(g->kind, name, create)) < 0) {
+        int rc = os_error(err, g->rel);
+        gdir_close(g);
+        return rc;
+    }
     return CLOISTER_OK;
 }
 
-static int group_dir(ibbe_store *s, const char *kind, const char *name, struct cloister_err *err)
+/* Reads record part (-1: the group record) of an open group directory. */
+static int gdir_read(struct gdir *g, long part, uint8_t **buf, size_t *len,
+                     struct cloister_err *err)
 {
-    char dir[PATH_MAX];
-    snprintf(dir, sizeof dir, "%s/%s/%s", s->dir, kind, name);
-    return file_mkdirs(dir, 0755) == 0 ? CLOISTER_OK : os_error(err, dir);
+    char name[32], rel[REL_MAX + 32];
+    record_name(name, part);
+    if (get_at(g->dir, name, buf, len) == 0)
+        return CLOISTER_OK;
+    snprintf(rel, sizeof rel, "%s/%s", g->rel, name);
+    return os_error(err, rel);
 }
 
-/* Reads a record of group name into *buf; path is where it was (for messages). */
-static int read_named(ibbe_store *s, const char *kind, const char *name, long part, char *path,
-                      uint8_t **buf, size_t *len, struct cloister_err *err)
+/* ---- atomic updates --------------------------------------------------------------------------- */
+
+/* An update of one group: staged (a new directory swapped in) or in place (one file). */
+struct update {
+    struct gdir g; /* g.dir: the current version, -1 for a new group */
+    int stage;     /* the staging directory, or -1 when in place */
+    char name[IBBE_NAME_MAX + 1], staged[IBBE_NAME_MAX + 8];
+};
+
+static int update_fail(struct update *u, struct cloister_err *err)
 {
-    int rc = record_path(path, s, kind, name, part, err);
-    return rc == CLOISTER_OK ? read_record(path, buf, len, err) : rc;
+    int rc = os_error(err, u->g.rel);
+    if (u->stage >= 0) {
+        close(u->stage);
+        remove_flat(u->g.kind, u->staged);
+    }
+    gdir_close(&u->g);
+    return rc;
 }
 
-int ibbe_store_read_raw(ibbe_store *s, const char *name, long part, uint8_t **buf, size_t *len,
-                        struct cloister_err *err)
+/* Starts an update; whole: stage it even when the group exists (several files change). A stale
+ * staging directory, left by a crash, is deleted first. */
+static int update_begin(ibbe_store *s, const char *kind, const char *name, bool whole,
+                        struct update *u, struct cloister_err *err)
 {
-    char path[PATH_MAX];
-    return read_named(s, IBBE_KIND, name, part, path, buf, len, err);
+    u->stage = -1;
+    int rc = gdir_open(s, kind, name, false, &u->g, err);
+    if (rc == CLOISTER_E_NOT_FOUND) { /* a new group */
+        if ((u->g.kind = open_dir(s->root, kind, true)) < 0)
+            return os_error(err, kind);
+        snprintf(u->g.rel, sizeof u->g.rel, "%s/%s", kind, name);
+    } else if (rc != CLOISTER_OK)
+        return rc;
+    snprintf(u->name, sizeof u->name, "%s", name);
+    snprintf(u->staged, sizeof u->staged, ".%s.new", name);
+    if (remove_flat(u->g.kind, u->staged) != 0)
+        return update_fail(u, err);
+    if (u->g.dir >= 0 && !whole)
+        return CLOISTER_OK;
+    if ((u->stage = open_dir(u->g.kind, u->staged, true)) < 0)
+        return update_fail(u, err);
+    return CLOISTER_OK;
 }
 
-int ibbe_store_write_raw(ibbe_store *s, const char *name, long part, const uint8_t *buf, size_t len,
-                         struct cloister_err *err)
+/* Writes record part (-1: the group record, last) of the update. */
+static int update_put(struct update *u, long part, const uint8_t *buf, size_t len,
+                      struct cloister_err *err)
 {
-    char path[PATH_MAX];
-    int rc = record_path(path, s, IBBE_KIND, name, part, err);
-    if (rc == CLOISTER_OK)
-        rc = group_dir(s, IBBE_KIND, name, err);
-    return rc == CLOISTER_OK ? write_file(path, buf, len, 0644, err) : rc;
+    char name[32];
+    record_name(name, part);
+    bool staged = u->stage >= 0;
+    if (put_at(staged ? u->stage : u->g.dir, name, buf, len, 0644, !staged) != 0)
+        return update_fail(u, err);
+    if (!staged && fsync(u->g.dir) != 0) /* the partition durable before the record naming it */
+        return update_fail(u, err);
+    return CLOISTER_OK;
 }
 
-/* Deletes the record files p<from>, p<from+1>, ... left over from a larger group. */
-static void delete_from(ibbe_store *s, const char *kind, const char *name, long from)
+/* Deletes the partition files p<from>, p<from+1>, ... of dir left over from a larger group. */
+static void trim_from(int dir, size_t from)
 {
-    char path[PATH_MAX];
-    for (long i = from; path_of(path, s, kind, name, i) == 0 && unlink(path) == 0; i++)
+    char name[32];
+    for (long i = (long)from; (record_name(name, i), unlinkat(dir, name, 0) == 0); i++)
         ;
 }
 
-void ibbe_store_trim(ibbe_store *s, const char *name, size_t partitions)
+/* Ends an update whose group record was put last and which has `partitions` partitions: a
+ * staged one gets the unchanged partitions as hard links, then is swapped in. */
+static int update_commit(struct update *u, size_t partitions, struct cloister_err *err)
 {
-    if (ibbe_group_name_valid(name))
-        delete_from(s, IBBE_KIND, name, (long)partitions);
+    char name[32];
+    if (u->stage < 0) {
+        trim_from(u->g.dir, partitions);
+        gdir_close(&u->g);
+        return CLOISTER_OK;
+    }
+    struct stat st;
+    for (size_t i = 0; u->g.dir >= 0 && i < partitions; i++) {
+        record_name(name, (long)i);
+        if (fstatat(u->stage, name, &st, AT_SYMLINK_NOFOLLOW) != 0 &&
+            linkat(u->g.dir, name, u->stage, name, 0) != 0)
+            return update_fail(u, err);
+    }
+    if (fsync(u->stage) != 0)
+        return update_fail(u, err);
+    int swapped = u->g.dir >= 0
+                      ? renameat2(u->g.kind, u->staged, u->g.kind, u->name, RENAME_EXCHANGE)
+                      : renameat(u->g.kind, u->staged, u->g.kind, u->name);
+    if (swapped != 0 || fsync(u->g.kind) != 0)
+        return update_fail(u, err);
+    close(u->stage);
+    remove_flat(u->g.kind, u->staged); /* the old version now */
+    gdir_close(&u->g);
+    return CLOISTER_OK;
+}
+
+int ibbe_store_update(ibbe_store *s, const char *name, const uint8_t *meta, size_t metalen,
+                      size_t partitions, const struct ibbe_store_change *changes, size_t count,
+                      struct cloister_err *err)
+{
+    struct update u;
+    int rc = update_begin(s, IBBE_KIND, name, count > 1, &u, err);
+    for (size_t i = 0; rc == CLOISTER_OK && i < count; i++)
+        if (changes[i].index >= partitions)
+            rc = cloister_errf(err, CLOISTER_E_INVALID, "partition %zu of %zu", changes[i].index,
+                               partitions);
+        else
+            rc = update_put(&u, (long)changes[i].index, changes[i].rec, changes[i].len, err);
+    if (rc == CLOISTER_OK)
+        rc = update_put(&u, -1, meta, metalen, err);
+    return rc == CLOISTER_OK ? update_commit(&u, partitions, err) : rc;
+}
+
+/* Puts a record encoded into a malloc'd buffer (encoded: the encoder's status) and frees it. */
+static int put_encoded(struct update *u, long part, uint8_t *buf, size_t len, int encoded,
+                       struct cloister_err *err)
+{
+    int rc = encoded == 0
+                 ? update_put(u, part, buf, len, err)
+                 : cloister_errf(err, CLOISTER_E_NO_MEMORY, "%s: cannot encode a record", u->g.rel);
+    free(buf);
+    return rc;
 }
 
 int ibbe_store_save_group(ibbe_store *s, const ibbe_group *g, struct cloister_err *err)
 {
-    int rc = group_dir(s, IBBE_KIND, g->name, err);
-    for (size_t i = 0; rc == CLOISTER_OK && i < g->count; i++)
-        rc = save_one(s, g, i, err);
-    if (rc == CLOISTER_OK)
-        rc = save_meta(s, g, err);
-    if (rc == CLOISTER_OK)
-        delete_from(s, IBBE_KIND, g->name, (long)g->count);
-    return rc;
+    struct update u;
+    int rc = update_begin(s, IBBE_KIND, g->name, true, &u, err);
+    for (size_t i = 0; rc == CLOISTER_OK && i <= g->count; i++) {
+        uint8_t *buf = NULL;
+        size_t len = 0;
+        bool meta = i == g->count;
+        int encoded = meta ? ibbe_group_encode_meta(g, &buf, &len)
+                           : ibbe_group_encode_partition(g, i, &buf, &len);
+        rc = put_encoded(&u, meta ? -1 : (long)i, buf, len, encoded, err);
+    }
+    return rc == CLOISTER_OK ? update_commit(&u, g->count, err) : rc;
 }
 
 int ibbe_store_save_partition(ibbe_store *s, const ibbe_group *g, size_t part,
@@ -226,31 +440,66 @@ int ibbe_store_save_partition(ibbe_store *s, const ibbe_group *g, size_t part,
 {
     if (part >= g->count)
         return cloister_errf(err, CLOISTER_E_INVALID, "no such partition");
-    int rc = group_dir(s, IBBE_KIND, g->name, err);
-    if (rc == CLOISTER_OK)
-        rc = save_one(s, g, part, err);
-    return rc == CLOISTER_OK ? save_meta(s, g, err) : rc;
+    struct update u;
+    uint8_t *buf = NULL;
+    size_t len = 0;
+    int rc = update_begin(s, IBBE_KIND, g->name, false, &u, err);
+    if (rc == CLOISTER_OK) {
+        int encoded = ibbe_group_encode_partition(g, part, &buf, &len);
+        rc = put_encoded(&u, (long)part, buf, len, encoded, err);
+    }
+    if (rc == CLOISTER_OK) {
+        int encoded = ibbe_group_encode_meta(g, &buf, &len);
+        rc = put_encoded(&u, -1, buf, len, encoded, err);
+    }
+    return rc == CLOISTER_OK ? update_commit(&u, g->count, err) : rc;
 }
 
-/* The group record of name, decoded (no partition loaded yet). */
-static int load_meta(ibbe_store *s, const char *name, ibbe_group **out, struct cloister_err *err)
+int ibbe_store_read_raw(ibbe_store *s, const char *name, long part, uint8_t **buf, size_t *len,
+                        struct cloister_err *err)
 {
-    char path[PATH_MAX];
+    struct gdir g;
+    int rc = gdir_open(s, IBBE_KIND, name, false, &g, err);
+    if (rc == CLOISTER_OK)
+        rc = gdir_read(&g, part, buf, len, err);
+    gdir_close(&g);
+    return rc;
+}
+
+uint64_t ibbe_store_stamp(ibbe_store *s, const char *name)
+{
+    struct gdir g;
+    struct stat st;
+    uint64_t stamp = 0;
+    if (gdir_open(s, IBBE_KIND, name, false, &g, NULL) == CLOISTER_OK &&
+        fstatat(g.dir, META_FILE, &st, AT_SYMLINK_NOFOLLOW) == 0)
+        stamp = ((uint64_t)st.st_ino * 1000003u ^ (uint64_t)st.st_ctim.tv_sec) * 1000003u ^
+                (uint64_t)st.st_ctim.tv_nsec;
+    gdir_close(&g);
+    return stamp;
+}
+
+/* ---- reading ---------------------------------------------------------------------------------- */
+
+/* The group record in an open group directory, decoded (no partition loaded yet). */
+static int load_meta(struct gdir *d, const char *name, ibbe_group **out, struct cloister_err *err)
+{
     uint8_t *buf;
     size_t len;
     ibbe_group *g;
-    int rc = read_named(s, IBBE_KIND, name, -1, path, &buf, &len, err);
+    int rc = gdir_read(d, -1, &buf, &len, err);
     if (rc != CLOISTER_OK)
         return rc;
     rc = ibbe_group_decode_meta(&g, buf, len, err);
     free(buf);
     if (rc != CLOISTER_OK) {
-        cloister_err_wrap(err, "%s", path);
+        cloister_err_wrap(err, "%s/%s", d->rel, META_FILE);
         return rc;
     }
     if (strcmp(g->name, name) != 0) {
         ibbe_group_free(g);
-        return cloister_errf(err, CLOISTER_E_INVALID, "%s: records another group's name", path);
+        return cloister_errf(err, CLOISTER_E_INVALID, "%s/%s: records another group's name", d->rel,
+                             META_FILE);
     }
     *out = g;
     return CLOISTER_OK;
@@ -258,13 +507,12 @@ static int load_meta(ibbe_store *s, const char *name, ibbe_group **out, struct c
 
 /* Decodes partition i of g from its file; only_if: skip (return 1) unless the raw record
  * contains this string. */
-static int load_part(ibbe_store *s, ibbe_group *g, size_t i, const char *only_if,
+static int load_part(struct gdir *d, ibbe_group *g, size_t i, const char *only_if,
                      struct cloister_err *err)
 {
-    char path[PATH_MAX];
     uint8_t *buf;
     size_t len;
-    int rc = read_named(s, IBBE_KIND, g->name, (long)i, path, &buf, &len, err);
+    int rc = gdir_read(d, (long)i, &buf, &len, err);
     if (rc != CLOISTER_OK)
         return rc;
     if (only_if && !memmem(buf, len, only_if, strlen(only_if))) {
@@ -272,23 +520,39 @@ static int load_part(ibbe_store *s, ibbe_group *g, size_t i, const char *only_if
         return 1;
     }
     if ((rc = ibbe_group_decode_partition(g, i, buf, len, err)) != CLOISTER_OK)
-        cloister_err_wrap(err, "%s", path);
+        cloister_err_wrap(err, "%s/p%zu", d->rel, i);
     free(buf);
+    return rc;
+}
+
+/* Opens group name's directory and decodes its group record. All reads of one load go through
+ * the same directory, so an update swapped in meanwhile is not mixed into it. */
+static int open_group(ibbe_store *s, const char *name, struct gdir *d, ibbe_group **g,
+                      struct cloister_err *err)
+{
+    int rc = gdir_open(s, IBBE_KIND, name, false, d, err);
+    if (rc == CLOISTER_OK)
+        rc = load_meta(d, name, g, err);
+    if (rc != CLOISTER_OK)
+        gdir_close(d);
     return rc;
 }
 
 int ibbe_store_load_group(ibbe_store *s, const char *name, ibbe_group **out,
                           struct cloister_err *err)
 {
+    struct gdir d;
     ibbe_group *g;
-    int rc = load_meta(s, name, &g, err);
+    int rc = open_group(s, name, &d, &g, err);
     if (rc != CLOISTER_OK)
         return rc;
-    for (size_t i = 0; i < g->count; i++)
-        if ((rc = load_part(s, g, i, NULL, err)) != CLOISTER_OK) {
-            ibbe_group_free(g);
-            return rc;
-        }
+    for (size_t i = 0; rc == CLOISTER_OK && i < g->count; i++)
+        rc = load_part(&d, g, i, NULL, err);
+    gdir_close(&d);
+    if (rc != CLOISTER_OK) {
+        ibbe_group_free(g);
+        return rc;
+    }
     *out = g;
     return CLOISTER_OK;
 }
@@ -296,22 +560,25 @@ int ibbe_store_load_group(ibbe_store *s, const char *name, ibbe_group **out,
 int ibbe_store_load_member(ibbe_store *s, const char *name, const char *id, ibbe_group **out,
                            struct cloister_err *err)
 {
+    struct gdir d;
     ibbe_group *g;
     if (!ibbe_id_valid(id))
         return cloister_errf(err, CLOISTER_E_INVALID, "invalid identity");
-    int rc = load_meta(s, name, &g, err);
+    int rc = open_group(s, name, &d, &g, err);
     if (rc != CLOISTER_OK)
         return rc;
     for (size_t i = 0; i < g->count; i++) {
-        if ((rc = load_part(s, g, i, id, err)) < 0)
+        if ((rc = load_part(&d, g, i, id, err)) < 0)
             break;
         if (rc == 0 && ibbe_group_find(g, id) >= 0) {
+            gdir_close(&d);
             *out = g;
             return CLOISTER_OK;
         }
         if (rc == 0) /* the string occurs, but not as a member: forget the partition */
             ibbe_group_forget_partition(g, i);
     }
+    gdir_close(&d);
     if (rc >= 0)
         rc = cloister_errf(err, CLOISTER_E_NOT_FOUND, "not a member of the group");
     ibbe_group_free(g);
@@ -320,15 +587,18 @@ int ibbe_store_load_member(ibbe_store *s, const char *name, const char *id, ibbe
 
 static long long kind_bytes(ibbe_store *s, const char *kind, const char *name)
 {
-    char path[PATH_MAX];
+    struct gdir d;
     struct stat st;
-    long long total = 0;
-    if (!ibbe_group_name_valid(name) || path_of(path, s, kind, name, -1) != 0 ||
-        stat(path, &st) != 0)
-        return -1;
-    total += st.st_size;
-    for (long i = 0; path_of(path, s, kind, name, i) == 0 && stat(path, &st) == 0; i++)
-        total += st.st_size;
+    char file[32];
+    long long total = -1;
+    if (gdir_open(s, kind, name, false, &d, NULL) == CLOISTER_OK &&
+        fstatat(d.dir, META_FILE, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+        total = st.st_size;
+        for (long i = 0;
+             (record_name(file, i), fstatat(d.dir, file, &st, AT_SYMLINK_NOFOLLOW) == 0); i++)
+            total += st.st_size;
+    }
+    gdir_close(&d);
     return total;
 }
 
@@ -344,53 +614,41 @@ long long ibbe_store_he_bytes(ibbe_store *s, const char *name)
 
 int ibbe_store_save_he(ibbe_store *s, const ibbe_he_group *g, struct cloister_err *err)
 {
-    char path[PATH_MAX];
-    const char *name = ibbe_he_name(g);
-    int rc = group_dir(s, HE_KIND, name, err);
+    struct update u;
     size_t chunks = ibbe_he_chunks(g);
-    for (size_t i = 0; rc == CLOISTER_OK && i < chunks; i++) {
+    int rc = update_begin(s, HE_KIND, ibbe_he_name(g), true, &u, err);
+    for (size_t i = 0; rc == CLOISTER_OK && i <= chunks; i++) {
         uint8_t *buf = NULL;
         size_t len = 0;
-        path_of(path, s, HE_KIND, name, (long)i);
-        int encoded = ibbe_he_encode_chunk(g, i, &buf, &len);
-        rc = write_record(path, buf, len, encoded, err);
+        bool meta = i == chunks;
+        int encoded = meta ? ibbe_he_encode_meta(g, &buf, &len)
+                           : ibbe_he_encode_chunk(g, i, &buf, &len);
+        rc = put_encoded(&u, meta ? -1 : (long)i, buf, len, encoded, err);
     }
-    if (rc == CLOISTER_OK) {
-        uint8_t *buf = NULL;
-        size_t len = 0;
-        path_of(path, s, HE_KIND, name, -1);
-        int encoded = ibbe_he_encode_meta(g, &buf, &len);
-        rc = write_record(path, buf, len, encoded, err);
-    }
-    if (rc == CLOISTER_OK)
-        delete_from(s, HE_KIND, name, (long)chunks);
-    return rc;
+    return rc == CLOISTER_OK ? update_commit(&u, chunks, err) : rc;
 }
 
 int ibbe_store_load_he(ibbe_store *s, const char *name, ibbe_he_group **out,
                        struct cloister_err *err)
 {
-    char path[PATH_MAX];
+    struct gdir d;
     uint8_t *buf;
     size_t len;
-    ibbe_he_group *g;
-    int rc = read_named(s, HE_KIND, name, -1, path, &buf, &len, err);
-    if (rc != CLOISTER_OK)
-        return rc;
-    rc = ibbe_he_decode_meta(&g, buf, len, err);
-    free(buf);
-    if (rc != CLOISTER_OK) {
-        cloister_err_wrap(err, "%s", path);
-        return rc;
-    }
-    for (size_t i = 0; rc == CLOISTER_OK && i < ibbe_he_chunks(g); i++) {
-        path_of(path, s, HE_KIND, name, (long)i);
-        if ((rc = read_record(path, &buf, &len, err)) != CLOISTER_OK)
-            break;
-        if ((rc = ibbe_he_decode_chunk(g, i, buf, len, err)) != CLOISTER_OK)
-            cloister_err_wrap(err, "%s", path);
+    ibbe_he_group *g = NULL;
+    int rc = gdir_open(s, HE_KIND, name, false, &d, err);
+    if (rc == CLOISTER_OK && (rc = gdir_read(&d, -1, &buf, &len, err)) == CLOISTER_OK) {
+        if ((rc = ibbe_he_decode_meta(&g, buf, len, err)) != CLOISTER_OK)
+            cloister_err_wrap(err, "%s/%s", d.rel, META_FILE);
         free(buf);
     }
+    for (size_t i = 0; rc == CLOISTER_OK && i < ibbe_he_chunks(g); i++) {
+        if ((rc = gdir_read(&d, (long)i, &buf, &len, err)) != CLOISTER_OK)
+            break;
+        if ((rc = ibbe_he_decode_chunk(g, i, buf, len, err)) != CLOISTER_OK)
+            cloister_err_wrap(err, "%s/p%zu", d.rel, i);
+        free(buf);
+    }
+    gdir_close(&d);
     if (rc != CLOISTER_OK) {
         ibbe_he_free(g);
         return rc;

@@ -11,9 +11,9 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct epc_stats s;
-    const char *err = NULL;
-    if (epc_stats_decode(&s, data, size, &err) != 0) {
-        if (!err)
+    struct cloister_err err = {0};
+    if (epc_stats_decode(&s, data, size, &err) != CLOISTER_OK) {
+        if (err.code != CLOISTER_E_INVALID || !err.msg[0])
             abort();
         return 0;
     }

@@ -23,6 +23,7 @@
 #ifndef CLOISTER_EPC_H
 #define CLOISTER_EPC_H
 
+#include <cloister/error.h>
 #include <cloister/export.h>
 #include <cloister/wire.h>
 
@@ -94,10 +95,10 @@ CLOISTER_API void epc_heap_stats(epc_heap *h, struct epc_stats *out);
  * (0 none, 1 userfaultfd, 2 sigsegv), u8 unlimited (0 or 1), then varints size, budget_pages,
  * resident_pages, peak_resident_pages, faults, evictions, bytes_encrypted, bytes_decrypted,
  * fault_ns, heap_in_use, heap_peak. Decoding refuses anything else (*err says what, at which
- * offset) and fills out only on success. */
+ * offset; CLOISTER_E_INVALID) and fills out only on success. */
 CLOISTER_API void epc_stats_encode(const struct epc_stats *s, struct wire_writer *w);
 CLOISTER_API int epc_stats_decode(struct epc_stats *out, const void *buf, size_t len,
-                                  const char **err);
+                                  struct cloister_err *err);
 /* Human-readable lines ("  faults   1234 ..."), each starting with indent. */
 CLOISTER_API void epc_stats_print(FILE *out, const struct epc_stats *s, const char *indent);
 /* A jansson object (json_t *) with the same fields; the caller owns it. */

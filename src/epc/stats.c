@@ -32,7 +32,7 @@ void epc_stats_encode(const struct epc_stats *s, struct wire_writer *w)
         wire_put_varint(w, fields[i]);
 }
 
-int epc_stats_decode(struct epc_stats *out, const void *buf, size_t len, const char **err)
+int epc_stats_decode(struct epc_stats *out, const void *buf, size_t len, struct cloister_err *err)
 {
     struct wire_reader r;
     wire_reader_init(&r, buf, len);
@@ -49,11 +49,8 @@ int epc_stats_decode(struct epc_stats *out, const void *buf, size_t len, const c
                           &s.fault_ns, &s.heap_in_use,  &s.heap_peak};
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
         *fields[i] = wire_get_varint(&r);
-    if (wire_reader_finish(&r) != 0) {
-        if (err)
-            *err = wire_reader_error(&r);
-        return -1;
-    }
+    if (wire_reader_finish(&r) != 0)
+        return cloister_errf(err, CLOISTER_E_INVALID, "EPC counters: %s", wire_reader_error(&r));
     *out = s;
     return 0;
 }

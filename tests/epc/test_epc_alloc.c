@@ -338,25 +338,25 @@ static void heap_owner_and_stats_record(void **state)
     wire_writer_init(&w);
     epc_stats_encode(&s, &w);
     assert_true(wire_writer_ok(&w));
-    const char *err = NULL;
-    assert_int_equal(epc_stats_decode(&back, w.buf, w.len, &err), 0);
+    struct cloister_err err;
+    assert_int_equal(epc_stats_decode(&back, w.buf, w.len, &err), CLOISTER_OK);
     assert_string_equal(back.pager, s.pager);
     assert_int_equal(back.unlimited, s.unlimited);
     assert_memory_equal(&back.size, &s.size, sizeof s - offsetof(struct epc_stats, size));
     /* Truncated, trailing byte, bad magic, bad pager code, bad flag: all refused. */
-    assert_int_equal(epc_stats_decode(&back, w.buf, w.len - 1, &err), -1);
+    assert_int_equal(epc_stats_decode(&back, w.buf, w.len - 1, &err), CLOISTER_E_INVALID);
     uint8_t *bad = malloc(w.len + 1);
     memcpy(bad, w.buf, w.len);
     bad[w.len] = 0;
-    assert_int_equal(epc_stats_decode(&back, bad, w.len + 1, &err), -1);
+    assert_int_equal(epc_stats_decode(&back, bad, w.len + 1, &err), CLOISTER_E_INVALID);
     const size_t at[] = {0, WIRE_HEADER_LEN, WIRE_HEADER_LEN + 1};
     const uint8_t value[] = {'X', 3, 2};
     for (size_t i = 0; i < 3; i++) {
         memcpy(bad, w.buf, w.len);
         bad[at[i]] = value[i];
-        err = NULL;
-        assert_int_equal(epc_stats_decode(&back, bad, w.len, &err), -1);
-        assert_non_null(err);
+        err.msg[0] = '\0';
+        assert_int_equal(epc_stats_decode(&back, bad, w.len, &err), CLOISTER_E_INVALID);
+        assert_true(strncmp(err.msg, "EPC counters: ", 14) == 0 && err.msg[14]);
     }
     free(bad);
     wire_writer_free(&w);

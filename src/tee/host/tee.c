@@ -576,10 +576,10 @@ int tee_epc_stats(tee_enclave *e, struct epc_stats *out, struct cloister_err *er
     int rc = tee_ecall(e, TEE_ECALL_EPC_STATS, NULL, 0, &buf, &len, err);
     if (rc != CLOISTER_OK)
         return rc;
-    const char *why;
+    struct cloister_err why;
     if (epc_stats_decode(out, buf, len, &why) != 0)
-        rc = cloister_errf(err, CLOISTER_E_PROTOCOL, "enclave '%s' sent malformed EPC counters: %s",
-                           e->name, why);
+        rc = cloister_errf(err, CLOISTER_E_PROTOCOL, "enclave '%s' sent malformed %s", e->name,
+                           why.msg);
     free(buf);
     return rc;
 }

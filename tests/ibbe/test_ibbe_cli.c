@@ -215,7 +215,7 @@ static void parallel_writers(void **state)
             cli_run(workdir, "ibbe extract --store st4 --user %s --out %s.key", ids[i], ids[i]), 0);
 
     pid_t pids[8];
-    char name[8];
+    char name[16];
     for (int i = 0; i < 4; i++) {
         snprintf(name, sizeof name, "m%d", i);
         pids[2 * i] = spawn_group("remove", name);

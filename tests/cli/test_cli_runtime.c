@@ -116,7 +116,9 @@ static void endless_input_is_refused_at_the_limit(void **state)
     cli_assert_error_line(dir, "larger than 268435456 bytes");
     struct rusage ru;
     assert_int_equal(getrusage(RUSAGE_CHILDREN, &ru), 0);
+#ifndef __SANITIZE_ADDRESS__ /* ASan keeps freed buffers in quarantine: the peak says nothing */
     assert_true(ru.ru_maxrss < 384 * 1024); /* KiB */
+#endif
 }
 
 /* Every kind of secret file, made group-readable, is refused with the chmod that fixes it. */

@@ -15,6 +15,7 @@ PACKAGES=(
   liblua5.4-dev                          # Lua 5.4 (static liblua5.4.a): the trusted Lua sandbox
   libzmq3-dev                            # ZeroMQ: SCBR router and clients, as the original used
   libmicrohttpd-dev libcurl4-openssl-dev # HTTP+JSON admin daemons (IBBE serve) and their clients
+  nats-server libnats-dev                # NATS JetStream: the multi-node data plane (src/bus)
   gnuplot-nox                            # benchmark plots
   valgrind                               # constant-time check of the pairing code (memcheck)
   clang-format                           # the style check (tests/style, .clang-format)

@@ -1,0 +1,36 @@
+/* bus_impl.h -- what the files of src/bus share: the connection, and turning a NATS status into
+ * the one error convention. */
+#ifndef CLOISTER_BUS_IMPL_H
+#define CLOISTER_BUS_IMPL_H
+
+#include <nats/nats.h>
+#include <pthread.h>
+
+#include "bus/bus.h"
+
+struct bus {
+    natsConnection *nc;
+    jsCtx *js;
+    int64_t timeout_ms;
+    char server[128]; /* HOST:PORT, never the credentials: what messages name */
+    /* Failures of async publishes since the last bus_publish_wait (the ack handler runs on a
+     * NATS thread). */
+    pthread_mutex_t lock;
+    uint64_t async_failed;
+    struct cloister_err async_first;
+};
+
+/* Fills err with code and "what: reason" from a NATS call's status s and JetStream error code
+ * jerr (0 if none), adding that the connection is down when it is. Returns the code. */
+int bus_fail(struct bus *b, struct cloister_err *err, natsStatus s, jsErrCode jerr, const char *fmt,
+             ...) __attribute__((format(printf, 5, 6)));
+
+/* A stream or consumer name: 1 to 64 of A-Z a-z 0-9 - _. */
+bool bus_valid_name(const char *name);
+
+/* A message for subject with the headers, id and data (copied). */
+int bus_msg_build(struct bus *b, natsMsg **out, const char *subject, const struct bus_header *hdrs,
+                  size_t nhdrs, const void *data, size_t len, const char *msg_id,
+                  struct cloister_err *err);
+
+#endif

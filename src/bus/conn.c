@@ -22,6 +22,9 @@
 #define BUS_DEFAULT_RECONNECT 60
 #define BUS_DEFAULT_RECONNECT_WAIT_MS 250
 #define BUS_DEFAULT_ASYNC_PENDING 64
+/* Socket buffers of the client: shuffle chunks are 64 KiB to 1 MiB, and the default 32 KiB
+ * splits each into many reads and writes. */
+#define BUS_IO_BUF (1 << 20)
 
 /* ---- Errors ---- */
 
@@ -178,6 +181,8 @@ static natsStatus set_options(natsOptions *no, struct bus *b, const char *url,
     if (s == NATS_OK)
         s = natsOptions_SetReconnectWait(no, o->reconnect_wait_ms ? o->reconnect_wait_ms
                                                                   : BUS_DEFAULT_RECONNECT_WAIT_MS);
+    if (s == NATS_OK)
+        s = natsOptions_SetIOBufSize(no, BUS_IO_BUF);
     if (s == NATS_OK)
         s = natsOptions_SetDisconnectedCB(no, on_disconnected, b);
     if (s == NATS_OK)

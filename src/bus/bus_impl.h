@@ -28,9 +28,4 @@ int bus_fail(struct bus *b, struct cloister_err *err, natsStatus s, jsErrCode je
 /* A stream or consumer name: 1 to 64 of A-Z a-z 0-9 - _. */
 bool bus_valid_name(const char *name);
 
-/* A message for subject with the headers, id and data (copied). */
-int bus_msg_build(struct bus *b, natsMsg **out, const char *subject, const struct bus_header *hdrs,
-                  size_t nhdrs, const void *data, size_t len, const char *msg_id,
-                  struct cloister_err *err);
-
 #endif

@@ -94,10 +94,14 @@ int bus_stream_stats(struct bus *b, const char *name, struct bus_stream_stats *o
 
 /* ---- Publishing ---- */
 
-int bus_msg_build(struct bus *b, natsMsg **out, const char *subject, const struct bus_header *hdrs,
-                  size_t nhdrs, const void *data, size_t len, const char *msg_id,
-                  struct cloister_err *err)
+/* The message for subject with the headers, id and data (copied), and publish options that wait
+ * for its ack up to the connection's timeout. */
+static int prepare(struct bus *b, natsMsg **out, jsPubOptions *po, const char *subject,
+                   const struct bus_header *hdrs, size_t nhdrs, const void *data, size_t len,
+                   const char *msg_id, struct cloister_err *err)
 {
+    jsPubOptions_Init(po);
+    po->MaxWait = b->timeout_ms;
     *out = NULL;
     if (!subject || !*subject || strpbrk(subject, " \t\r\n*>"))
         return cloister_errf(err, CLOISTER_E_INVALID,
@@ -123,12 +127,10 @@ int bus_publish(struct bus *b, const char *subject, const struct bus_header *hdr
                 struct cloister_err *err)
 {
     natsMsg *m;
-    int rc = bus_msg_build(b, &m, subject, hdrs, nhdrs, data, len, msg_id, err);
+    jsPubOptions po;
+    int rc = prepare(b, &m, &po, subject, hdrs, nhdrs, data, len, msg_id, err);
     if (rc != CLOISTER_OK)
         return rc;
-    jsPubOptions po;
-    jsPubOptions_Init(&po);
-    po.MaxWait = b->timeout_ms;
     jsPubAck *pa = NULL;
     jsErrCode jerr = 0;
     natsStatus s = js_PublishMsg(&pa, b->js, m, &po, &jerr);
@@ -148,12 +150,10 @@ int bus_publish_async(struct bus *b, const char *subject, const struct bus_heade
                       struct cloister_err *err)
 {
     natsMsg *m;
-    int rc = bus_msg_build(b, &m, subject, hdrs, nhdrs, data, len, msg_id, err);
+    jsPubOptions po; /* MaxWait per message: a lost ack fails it instead of hanging */
+    int rc = prepare(b, &m, &po, subject, hdrs, nhdrs, data, len, msg_id, err);
     if (rc != CLOISTER_OK)
         return rc;
-    jsPubOptions po;
-    jsPubOptions_Init(&po);
-    po.MaxWait = b->timeout_ms; /* per message: a lost ack fails it instead of hanging */
     natsStatus s = js_PublishMsgAsync(b->js, &m, &po);
     natsMsg_Destroy(m); /* NULL once the library owns it */
     return s == NATS_OK ? CLOISTER_OK : bus_fail(b, err, s, 0, "publish to %s", subject);

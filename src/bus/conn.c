@@ -52,14 +52,23 @@ static int code_of(natsStatus s, jsErrCode jerr)
     }
 }
 
-/* What went wrong, in words: the server's own text when it gave one. */
+/* What went wrong, in words: ours for the connection's state, else the server's or the client's
+ * own text without the client's "(file.c:123): " prefix. */
 static const char *reason_of(natsStatus s, const char *text)
 {
-    if (s == NATS_NO_RESPONDERS)
-        return "no stream captures this subject";
-    if (s == NATS_NO_SERVER)
-        return "no server listening";
-    return text && *text ? text : natsStatus_GetText(s);
+    switch (s) {
+    case NATS_NO_RESPONDERS: return "no stream captures this subject";
+    case NATS_NO_SERVER: return "no server listening";
+    case NATS_CONNECTION_CLOSED: return "the connection is closed (the server went away)";
+    case NATS_CONNECTION_DISCONNECTED: return "disconnected from the server";
+    case NATS_STALE_CONNECTION: return "the server stopped answering";
+    case NATS_TIMEOUT: return "no answer in time";
+    default: break;
+    }
+    if (!text || !*text)
+        return natsStatus_GetText(s);
+    const char *end = text[0] == '(' ? strstr(text, "): ") : NULL;
+    return end ? end + 3 : text;
 }
 
 static const char *conn_state(struct bus *b)
@@ -67,9 +76,8 @@ static const char *conn_state(struct bus *b)
     if (!b || !b->nc)
         return "";
     switch (natsConnection_Status(b->nc)) {
-    case NATS_CONN_STATUS_CONNECTED: return "";
     case NATS_CONN_STATUS_RECONNECTING: return " (connection lost; reconnecting)";
-    default: return " (connection closed)";
+    default: return "";
     }
 }
 

@@ -144,6 +144,15 @@ static void test_round_trip(void **state)
     assert_int_equal(ack.seq, 1);
     assert_false(ack.duplicate);
 
+    /* a change the server cannot make to an existing stream */
+    struct bus_stream_config wq = {.name = "RT",
+                                   .subject = "rt.>",
+                                   .retention = BUS_WORK_QUEUE,
+                                   .max_bytes = 64 << 20,
+                                   .max_msg_size = 2 << 20};
+    assert_int_equal(bus_stream_ensure(bus, &wq, &err), CLOISTER_E_EXISTS);
+    assert_non_null(strstr(err.msg, "stream RT exists"));
+
     struct bus_consumer *c = open_consumer(bus, "RT", "rt-reader", 5000);
     struct bus_msg *m = fetch_one(c, 2000);
     size_t len;
@@ -436,6 +445,7 @@ static void test_server_stop(void **state)
     uint32_t v = 1;
     int rc = bus_publish(b, "gone.x", NULL, 0, &v, sizeof v, NULL, NULL, &err);
     assert_true(rc == CLOISTER_E_TIMEOUT || rc == CLOISTER_E_FAILED);
+    print_message("%s\n", err.msg);
     assert_non_null(strstr(err.msg, "publish to gone.x"));
     assert_non_null(strstr(err.msg, "connection"));
     struct bus_msg *m;
@@ -443,6 +453,7 @@ static void test_server_stop(void **state)
     rc = bus_fetch(con, &m, 1, 500, &n, &err);
     assert_int_not_equal(rc, CLOISTER_OK);
     assert_int_equal(n, 0);
+    print_message("%s\n", err.msg);
     assert_non_null(strstr(err.msg, "fetch from consumer w of stream GONE"));
     rc = bus_stream_ensure(b, &c, &err);
     assert_int_not_equal(rc, CLOISTER_OK);

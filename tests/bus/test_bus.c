@@ -283,6 +283,33 @@ static void test_redelivery(void **state)
     check(bus_stream_delete(bus, "RD", &err), &err);
 }
 
+/* nak with a delay holds the message back that long; after max_deliver deliveries the server
+ * gives it up. */
+static void test_nak_delay_max_deliver(void **state)
+{
+    NEED_SERVER();
+    struct cloister_err err;
+    make_stream("MD", "md.>", BUS_WORK_QUEUE);
+    struct bus_consumer_config cc = {.stream = "MD",
+                                     .durable = "w",
+                                     .ack_wait_ms = 5000,
+                                     .max_deliver = 2};
+    struct bus_consumer *c = bus_consumer_open(bus, &cc, &err);
+    assert_non_null(c);
+    publish_u32("md.task", 5, NULL);
+    struct bus_msg *m = fetch_one(c, 2000);
+    check(bus_msg_nak(m, 800, &err), &err);
+    bus_msg_free(m);
+    expect_nothing(c, 200);
+    m = fetch_one(c, 3000);
+    assert_int_equal(bus_msg_deliveries(m), 2);
+    check(bus_msg_nak(m, 0, &err), &err);
+    bus_msg_free(m);
+    expect_nothing(c, 500); /* max_deliver reached */
+    bus_consumer_close(c);
+    check(bus_stream_delete(bus, "MD", &err), &err);
+}
+
 /* The killed worker: fetch one message, say which, wait for SIGKILL. */
 static int hold_main(const char *url, const char *stream, const char *durable)
 {
@@ -440,6 +467,9 @@ static void test_server_stop(void **state)
     struct bus_consumer_config cc = {.stream = "GONE", .durable = "w"};
     struct bus_consumer *con = bus_consumer_open(b, &cc, &err);
     assert_non_null(con);
+    struct bus_options patient = {.timeout_ms = 500}; /* keeps reconnecting (60 tries) */
+    struct bus *retrying = bus_connect(bus_server_url(s2), &patient, &err);
+    assert_non_null(retrying);
     bus_server_stop(s2);
 
     uint32_t v = 1;
@@ -455,11 +485,22 @@ static void test_server_stop(void **state)
     assert_int_equal(n, 0);
     print_message("%s\n", err.msg);
     assert_non_null(strstr(err.msg, "fetch from consumer w of stream GONE"));
+    rc = bus_publish_async(b, "gone.x", NULL, 0, &v, sizeof v, NULL, &err);
+    if (rc == CLOISTER_OK)
+        rc = bus_publish_wait(b, 500, &err);
+    assert_int_not_equal(rc, CLOISTER_OK);
     rc = bus_stream_ensure(b, &c, &err);
     assert_int_not_equal(rc, CLOISTER_OK);
     assert_non_null(strstr(err.msg, "stream GONE"));
     bus_consumer_close(con);
     bus_close(b);
+
+    /* while the client still tries to reconnect, a publish times out and says so */
+    rc = bus_publish(retrying, "gone.x", NULL, 0, &v, sizeof v, NULL, NULL, &err);
+    print_message("%s\n", err.msg);
+    assert_int_equal(rc, CLOISTER_E_TIMEOUT);
+    assert_non_null(strstr(err.msg, "reconnecting"));
+    bus_close(retrying);
 }
 
 static void test_bad_input(void **state)
@@ -513,10 +554,11 @@ int main(int argc, char **argv)
     if (argc == 5 && strcmp(argv[1], "--hold") == 0)
         return hold_main(argv[2], argv[3], argv[4]);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_round_trip),  cmocka_unit_test(test_work_queue),
-        cmocka_unit_test(test_redelivery),  cmocka_unit_test(test_kill9_redelivery),
-        cmocka_unit_test(test_dedup),       cmocka_unit_test(test_byte_bound),
-        cmocka_unit_test(test_server_stop), cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_round_trip),       cmocka_unit_test(test_work_queue),
+        cmocka_unit_test(test_redelivery),       cmocka_unit_test(test_nak_delay_max_deliver),
+        cmocka_unit_test(test_kill9_redelivery), cmocka_unit_test(test_dedup),
+        cmocka_unit_test(test_byte_bound),       cmocka_unit_test(test_server_stop),
+        cmocka_unit_test(test_bad_input),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

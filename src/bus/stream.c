@@ -94,6 +94,18 @@ int bus_stream_stats(struct bus *b, const char *name, struct bus_stream_stats *o
 
 /* ---- Publishing ---- */
 
+/* A header the wire format can carry: a name of printable characters without ':', a value without
+ * CR or LF (either would let a caller's id inject headers of its own). */
+static bool header_ok(const char *name, const char *value)
+{
+    if (!name || !*name || !value || strpbrk(value, "\r\n"))
+        return false;
+    for (const char *p = name; *p; p++)
+        if (*p <= ' ' || *p >= 127 || *p == ':')
+            return false;
+    return true;
+}
+
 /* The message for subject with the headers, id and data (copied), and publish options that wait
  * for its ack up to the connection's timeout. */
 static int prepare(struct bus *b, natsMsg **out, jsPubOptions *po, const char *subject,
@@ -106,6 +118,15 @@ static int prepare(struct bus *b, natsMsg **out, jsPubOptions *po, const char *s
     if (!subject || !*subject || strpbrk(subject, " \t\r\n*>"))
         return cloister_errf(err, CLOISTER_E_INVALID,
                              "publish: no subject, or a blank or wildcard in it");
+    for (size_t i = 0; i < nhdrs; i++)
+        if (!header_ok(hdrs[i].name, hdrs[i].value))
+            return cloister_errf(err, CLOISTER_E_INVALID,
+                                 "publish to %s: header %zu: a name of printable characters "
+                                 "without ':' and a value without line breaks expected",
+                                 subject, i);
+    if (msg_id && !header_ok("Nats-Msg-Id", msg_id))
+        return cloister_errf(err, CLOISTER_E_INVALID, "publish to %s: a line break in the id",
+                             subject);
     if (len > (size_t)INT32_MAX)
         return cloister_errf(err, CLOISTER_E_TOO_BIG, "publish to %s: %zu bytes", subject, len);
     natsMsg *m = NULL;

@@ -538,6 +538,14 @@ static void test_bad_input(void **state)
     assert_int_equal(err.code, CLOISTER_E_NOT_FOUND);
     assert_int_equal(bus_publish(bus, "a.*", NULL, 0, &v, sizeof v, NULL, NULL, &err),
                      CLOISTER_E_INVALID);
+    struct bus_header inject[] = {{"Cloister-Task", "map#1\r\nNats-Msg-Id: x"}};
+    assert_int_equal(bus_publish(bus, "rt.x", inject, 1, &v, sizeof v, NULL, NULL, &err),
+                     CLOISTER_E_INVALID);
+    assert_int_equal(bus_publish(bus, "rt.x", NULL, 0, &v, sizeof v, "a\nb", NULL, &err),
+                     CLOISTER_E_INVALID);
+    struct bus_header colon[] = {{"Bad:Name", "v"}};
+    assert_int_equal(bus_publish(bus, "rt.x", colon, 1, &v, sizeof v, NULL, NULL, &err),
+                     CLOISTER_E_INVALID);
     struct bus_stream_config c = {.name = "bad name",
                                   .subject = "x",
                                   .max_bytes = 1,

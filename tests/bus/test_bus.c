@@ -517,6 +517,45 @@ static void test_server_stop(void **state)
     bus_close(retrying);
 }
 
+/* A server restarted on the same directory still has the file-stored tasks. */
+static void test_restart_keeps_tasks(void **state)
+{
+    NEED_SERVER();
+    struct cloister_err err;
+    char sub[sizeof dir + 16];
+    snprintf(sub, sizeof sub, "%s/restart", dir);
+    assert_int_equal(file_mkdirs(sub, 0700), 0);
+    struct bus_stream_config c = {.name = "KEEP",
+                                  .subject = "keep.>",
+                                  .retention = BUS_WORK_QUEUE,
+                                  .max_bytes = 1 << 20,
+                                  .max_msg_size = 1 << 10};
+    struct bus_consumer_config cc = {.stream = "KEEP", .durable = "w"};
+    for (uint32_t round = 0; round < 2; round++) {
+        struct bus_server *s = bus_server_start(sub, &err);
+        assert_non_null(s);
+        struct bus *b = bus_connect(bus_server_url(s), NULL, &err);
+        assert_non_null(b);
+        if (round == 0) {
+            check(bus_stream_ensure(b, &c, &err), &err);
+            for (uint32_t i = 0; i < 3; i++)
+                check(bus_publish(b, "keep.task", NULL, 0, &i, sizeof i, NULL, NULL, &err), &err);
+        } else {
+            struct bus_stream_stats st;
+            check(bus_stream_stats(b, "KEEP", &st, &err), &err);
+            assert_int_equal(st.msgs, 3);
+            struct bus_consumer *con = bus_consumer_open(b, &cc, &err);
+            assert_non_null(con);
+            struct bus_msg *m = fetch_one(con, 2000);
+            assert_int_equal(msg_u32(m), 0);
+            bus_msg_free(m);
+            bus_consumer_close(con);
+        }
+        bus_close(b);
+        bus_server_stop(s);
+    }
+}
+
 static void test_bad_input(void **state)
 {
     NEED_SERVER();
@@ -585,6 +624,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_dedup),
         cmocka_unit_test(test_byte_bound),
         cmocka_unit_test(test_server_stop),
+        cmocka_unit_test(test_restart_keeps_tasks),
         cmocka_unit_test(test_bad_input),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -188,4 +188,27 @@ int bus_msg_term(struct bus_msg *m, struct cloister_err *err);
 /* Frees m; a message neither acked nor termed is redelivered after ack_wait. NULL is fine. */
 void bus_msg_free(struct bus_msg *m);
 
+/* ---- Key-value buckets (sealed checkpoints) ---- */
+
+struct bus_kv;
+
+/* Opens the bucket, creating it (file storage, the latest value per key) when missing; one that
+ * exists with other bounds is used as it is. It is the stream KV_<bucket>, which
+ * bus_stream_delete removes. */
+struct bus_kv *bus_kv_open(struct bus *b, const char *bucket, int64_t max_bytes, int32_t max_value,
+                           struct cloister_err *err);
+void bus_kv_close(struct bus_kv *kv);
+
+#define BUS_KV_ANY UINT64_MAX
+/* Stores data under key (A-Z a-z 0-9 - _ = / and dots between tokens). expect_rev: BUS_KV_ANY
+ * writes whatever is there, 0 only if the key has no value, n only if its revision is still n;
+ * otherwise CLOISTER_E_EXISTS. *rev (may be NULL) is the new revision. */
+int bus_kv_put(struct bus_kv *kv, const char *key, const void *data, size_t len,
+               uint64_t expect_rev, uint64_t *rev, struct cloister_err *err);
+/* The latest value (malloc'd; free it) and its revision (rev may be NULL); CLOISTER_E_NOT_FOUND
+ * when the key has none. */
+int bus_kv_get(struct bus_kv *kv, const char *key, uint8_t **data, size_t *len, uint64_t *rev,
+               struct cloister_err *err);
+int bus_kv_delete(struct bus_kv *kv, const char *key, struct cloister_err *err);
+
 #endif

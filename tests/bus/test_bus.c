@@ -517,6 +517,52 @@ static void test_server_stop(void **state)
     bus_close(retrying);
 }
 
+/* Checkpoints in a bucket: latest value per key, conditional writes by revision, bounds. */
+static void test_kv(void **state)
+{
+    NEED_SERVER();
+    struct cloister_err err;
+    struct bus_kv *kv = bus_kv_open(bus, "ckpt", 1 << 20, 4096, &err);
+    assert_non_null(kv);
+    uint64_t r1, r2, r;
+    check(bus_kv_put(kv, "flights.reduce.p3", "v1", 2, 0, &r1, &err), &err);
+    assert_int_equal(bus_kv_put(kv, "flights.reduce.p3", "v0", 2, 0, NULL, &err),
+                     CLOISTER_E_EXISTS); /* "only if new" */
+    check(bus_kv_put(kv, "flights.reduce.p3", "v2", 2, r1, &r2, &err), &err);
+    assert_true(r2 > r1);
+    /* a restarted writer that is one checkpoint behind cannot overwrite the newer one */
+    assert_int_equal(bus_kv_put(kv, "flights.reduce.p3", "old", 3, r1, NULL, &err),
+                     CLOISTER_E_EXISTS);
+    assert_non_null(strstr(err.msg, "bucket ckpt, key flights.reduce.p3"));
+    uint8_t *data;
+    size_t len;
+    check(bus_kv_get(kv, "flights.reduce.p3", &data, &len, &r, &err), &err);
+    assert_int_equal(len, 2);
+    assert_memory_equal(data, "v2", 2);
+    assert_int_equal(r, r2);
+    free(data);
+    check(bus_kv_put(kv, "flights.reduce.p3", "v3", 2, BUS_KV_ANY, NULL, &err), &err);
+    struct bus_kv *again = bus_kv_open(bus, "ckpt", 2 << 20, 4096, &err); /* other bounds */
+    assert_non_null(again);
+    check(bus_kv_get(again, "flights.reduce.p3", &data, &len, NULL, &err), &err);
+    assert_memory_equal(data, "v3", 2);
+    free(data);
+    bus_kv_close(again);
+
+    static uint8_t big[5000];
+    assert_int_equal(bus_kv_put(kv, "k", big, sizeof big, BUS_KV_ANY, NULL, &err),
+                     CLOISTER_E_TOO_BIG);
+    assert_non_null(strstr(err.msg, "bucket ckpt, key k: 5000 bytes"));
+    assert_int_equal(bus_kv_get(kv, "none", &data, &len, NULL, &err), CLOISTER_E_NOT_FOUND);
+    assert_int_equal(bus_kv_put(kv, "a b", "x", 1, BUS_KV_ANY, NULL, &err), CLOISTER_E_INVALID);
+    assert_int_equal(bus_kv_put(kv, "a.*", "x", 1, BUS_KV_ANY, NULL, &err), CLOISTER_E_INVALID);
+    check(bus_kv_delete(kv, "flights.reduce.p3", &err), &err);
+    assert_int_equal(bus_kv_get(kv, "flights.reduce.p3", &data, &len, NULL, &err),
+                     CLOISTER_E_NOT_FOUND);
+    bus_kv_close(kv);
+    check(bus_stream_delete(bus, "KV_ckpt", &err), &err);
+}
+
 /* A server restarted on the same directory still has the file-stored tasks. */
 static void test_restart_keeps_tasks(void **state)
 {
@@ -624,6 +670,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_dedup),
         cmocka_unit_test(test_byte_bound),
         cmocka_unit_test(test_server_stop),
+        cmocka_unit_test(test_kv),
         cmocka_unit_test(test_restart_keeps_tasks),
         cmocka_unit_test(test_bad_input),
     };

@@ -18,6 +18,10 @@ struct bus {
     pthread_mutex_t lock;
     uint64_t async_failed;
     struct cloister_err async_first;
+    /* Set by the closed callback, the last one NATS makes for a connection: bus_close waits for
+     * it so that no callback runs after b is freed. */
+    pthread_cond_t closed_cv;
+    bool closed;
 };
 
 /* Fills err with code and "what: reason" from a NATS call's status s and JetStream error code

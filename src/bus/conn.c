@@ -4,9 +4,10 @@
  * NATS sees it, for two reasons: messages must name the server without the credentials a URL may
  * carry, and a plain nats:// URL to another machine deserves a warning (the payloads are
  * ciphertext, but ids, sizes and the credentials travel in clear; production uses tls://).
- * Reconnection is the NATS client's: publishes made while it reconnects are buffered and wait
- * for their ack, so an outage shorter than the timeout is invisible and a longer one is a
- * timeout naming the lost server. */
+ * Reconnection is the NATS client's: publishes made while it reconnects are buffered (8 MiB)
+ * and wait for their ack, so they go through if the server is back within the timeout, and
+ * otherwise fail with a timeout that says the connection is lost. Callbacks run on NATS threads
+ * with the struct bus as closure; bus_close waits for the last of them before freeing it. */
 #include "bus/bus_impl.h"
 
 #include <arpa/inet.h>
@@ -14,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define CLOG_MODULE "bus"
 #include "util/log.h"
@@ -25,6 +27,7 @@
 /* Socket buffers of the client: shuffle chunks are 64 KiB to 1 MiB, and the default 32 KiB
  * splits each into many reads and writes. */
 #define BUS_IO_BUF (1 << 20)
+#define BUS_CLOSE_WAIT_S 5
 
 /* ---- Errors ---- */
 
@@ -157,6 +160,15 @@ static void on_reconnected(natsConnection *nc, void *closure)
     clog_info("reconnected to the NATS server %s", b->server);
 }
 
+static void on_closed(natsConnection *nc, void *closure)
+{
+    struct bus *b = closure;
+    pthread_mutex_lock(&b->lock);
+    b->closed = true;
+    pthread_cond_signal(&b->closed_cv);
+    pthread_mutex_unlock(&b->lock);
+}
+
 static void on_async_error(natsConnection *nc, natsSubscription *sub, natsStatus s, void *closure)
 {
     struct bus *b = closure;
@@ -197,6 +209,8 @@ static natsStatus set_options(natsOptions *no, struct bus *b, const char *url,
         s = natsOptions_SetReconnectedCB(no, on_reconnected, b);
     if (s == NATS_OK)
         s = natsOptions_SetErrorHandler(no, on_async_error, b);
+    if (s == NATS_OK)
+        s = natsOptions_SetClosedCB(no, on_closed, b);
     if (s == NATS_OK && tls)
         s = natsOptions_SetSecure(no, true);
     if (s == NATS_OK && tls && o->tls_ca)
@@ -254,6 +268,7 @@ struct bus *bus_connect(const char *url, const struct bus_options *opts, struct 
         return NULL;
     }
     pthread_mutex_init(&b->lock, NULL);
+    pthread_cond_init(&b->closed_cv, NULL);
     memcpy(b->server, server, sizeof server);
     b->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : BUS_DEFAULT_TIMEOUT_MS;
     if (open_conn(b, url, o, tls, err) != CLOISTER_OK) {
@@ -270,8 +285,22 @@ void bus_close(struct bus *b)
     jsCtx_Destroy(b->js);
     if (b->nc) {
         natsConnection_Close(b->nc);
+        struct timespec deadline;
+        clock_gettime(CLOCK_REALTIME, &deadline);
+        deadline.tv_sec += BUS_CLOSE_WAIT_S;
+        pthread_mutex_lock(&b->lock);
+        while (!b->closed && pthread_cond_timedwait(&b->closed_cv, &b->lock, &deadline) == 0)
+            ;
+        bool closed = b->closed;
+        pthread_mutex_unlock(&b->lock);
         natsConnection_Destroy(b->nc);
+        if (!closed) { /* a callback may still come: leak b rather than let it touch freed memory */
+            clog_error("NATS connection to %s: no close notification in %d s", b->server,
+                       BUS_CLOSE_WAIT_S);
+            return;
+        }
     }
+    pthread_cond_destroy(&b->closed_cv);
     pthread_mutex_destroy(&b->lock);
     free(b);
 }

@@ -196,6 +196,29 @@ static void test_round_trip(void **state)
     check(bus_stream_delete(bus, "RT", &err), &err);
 }
 
+/* A reducer's consumer filtered on its partition sees that partition only, in order. */
+static void test_filter(void **state)
+{
+    NEED_SERVER();
+    struct cloister_err err;
+    make_stream("FT", "ft.>", BUS_LIMITS);
+    for (uint32_t i = 0; i < 30; i++)
+        publish_u32(i % 3 == 1 ? "ft.p1" : "ft.p0", i, NULL);
+    struct bus_consumer_config cc = {.stream = "FT", .durable = "reducer1", .filter = "ft.p1"};
+    struct bus_consumer *c = bus_consumer_open(bus, &cc, &err);
+    assert_non_null(c);
+    for (uint32_t want = 1; want < 30; want += 3) {
+        struct bus_msg *m = fetch_one(c, 2000);
+        assert_string_equal(bus_msg_subject(m), "ft.p1");
+        assert_int_equal(msg_u32(m), want);
+        check(bus_msg_ack(m, &err), &err);
+        bus_msg_free(m);
+    }
+    expect_nothing(c, 200);
+    bus_consumer_close(c);
+    check(bus_stream_delete(bus, "FT", &err), &err);
+}
+
 /* Two workers on one durable of a work queue: every message reaches exactly one of them, and
  * acked messages leave the stream. */
 static void test_work_queue(void **state)
@@ -662,6 +685,7 @@ int main(int argc, char **argv)
         return hold_main(argv[2], argv[3], argv[4]);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip),
+        cmocka_unit_test(test_filter),
         cmocka_unit_test(test_work_queue),
         cmocka_unit_test(test_redelivery),
         cmocka_unit_test(test_in_progress),

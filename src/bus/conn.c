@@ -74,13 +74,15 @@ static const char *reason_of(natsStatus s, const char *text)
     return end ? end + 3 : text;
 }
 
-static const char *conn_state(struct bus *b)
+/* The connection's state when it explains a failure, unless the status s already says it. */
+static const char *conn_state(struct bus *b, natsStatus s)
 {
-    if (!b || !b->nc)
+    if (!b || !b->nc || s == NATS_CONNECTION_CLOSED || s == NATS_CONNECTION_DISCONNECTED)
         return "";
     switch (natsConnection_Status(b->nc)) {
+    case NATS_CONN_STATUS_CONNECTED: return "";
     case NATS_CONN_STATUS_RECONNECTING: return " (connection lost; reconnecting)";
-    default: return "";
+    default: return " (connection closed)";
     }
 }
 
@@ -93,7 +95,7 @@ int bus_fail(struct bus *b, struct cloister_err *err, natsStatus s, jsErrCode je
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
     const char *reason = reason_of(s, nats_GetLastError(NULL));
-    return cloister_errf(err, code_of(s, jerr), "%s: %s%s", what, reason, conn_state(b));
+    return cloister_errf(err, code_of(s, jerr), "%s: %s%s", what, reason, conn_state(b, s));
 }
 
 /* ---- URLs ---- */

@@ -75,6 +75,7 @@ static void child_exec(const char *dir, pid_t parent, int report)
         dup2(null, 1);
         dup2(null, 2);
     }
+    close_range(3, ~0U, CLOSE_RANGE_CLOEXEC); /* the server inherits none of our descriptors */
     if (chdir(dir) != 0)
         _exit(127);
     char *argv[] = {"nats-server", "-js", "-c", "nats.conf", "-l", "nats-server.log", NULL};

@@ -93,6 +93,14 @@ static struct bus_consumer *open_consumer(struct bus *b, const char *stream, con
     return con;
 }
 
+/* The end of a test: unbind c, delete its stream. */
+static void done_with(struct bus_consumer *c, const char *stream)
+{
+    struct cloister_err err;
+    bus_consumer_close(c);
+    check(bus_stream_delete(bus, stream, &err), &err);
+}
+
 /* Fetches exactly one message within timeout_ms, or fails the test. */
 static struct bus_msg *fetch_one(struct bus_consumer *c, int64_t timeout_ms)
 {
@@ -192,8 +200,7 @@ static void test_round_trip(void **state)
     uint64_t ack_pending = 9, undelivered = 9;
     check(bus_consumer_pending(c, &ack_pending, &undelivered, &err), &err);
     assert_int_equal(undelivered, 0);
-    bus_consumer_close(c);
-    check(bus_stream_delete(bus, "RT", &err), &err);
+    done_with(c, "RT");
 }
 
 /* A reducer's consumer filtered on its partition sees that partition only, in order. */
@@ -215,8 +222,7 @@ static void test_filter(void **state)
         bus_msg_free(m);
     }
     expect_nothing(c, 200);
-    bus_consumer_close(c);
-    check(bus_stream_delete(bus, "FT", &err), &err);
+    done_with(c, "FT");
 }
 
 /* Two workers on one durable of a work queue: every message reaches exactly one of them, and
@@ -296,8 +302,7 @@ static void test_redelivery(void **state)
     check(bus_msg_term(m, &err), &err);
     bus_msg_free(m);
     expect_nothing(b, ACK_WAIT_MS + 500);
-    bus_consumer_close(b);
-    check(bus_stream_delete(bus, "RD", &err), &err);
+    done_with(b, "RD");
 }
 
 /* In progress moves the deadline: past ack_wait since delivery, nobody else has the message.
@@ -316,8 +321,7 @@ static void test_in_progress(void **state)
     expect_nothing(c, 200);
     check(bus_msg_ack_sync(m, &err), &err);
     bus_msg_free(m);
-    bus_consumer_close(c);
-    check(bus_stream_delete(bus, "IP", &err), &err);
+    done_with(c, "IP");
 }
 
 /* nak with a delay holds the message back that long; after max_deliver deliveries the server
@@ -343,8 +347,7 @@ static void test_nak_delay_max_deliver(void **state)
     check(bus_msg_nak(m, 0, &err), &err);
     bus_msg_free(m);
     expect_nothing(c, 500); /* max_deliver reached */
-    bus_consumer_close(c);
-    check(bus_stream_delete(bus, "MD", &err), &err);
+    done_with(c, "MD");
 }
 
 /* The killed worker: fetch one message, say which, wait for SIGKILL. */
@@ -405,8 +408,7 @@ static void test_kill9_redelivery(void **state)
     assert_int_equal(bus_msg_deliveries(m), 2);
     check(bus_msg_ack_sync(m, &err), &err);
     bus_msg_free(m);
-    bus_consumer_close(survivor);
-    check(bus_stream_delete(bus, "K9", &err), &err);
+    done_with(survivor, "K9");
 }
 
 static void test_dedup(void **state)

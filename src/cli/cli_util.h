@@ -6,7 +6,11 @@
  * Every function that can fail prints one line through cli_fail() and returns the exit code the
  * verb should return (cli.h), so a verb reads as a chain of `if (rc == CLI_OK) rc = ...;`. File
  * errors name the file first and say what it was for: "keys/r.sk: cannot read the secret key:
- * No such file or directory". The path "-" is stdin or stdout (util/fileio.h). */
+ * No such file or directory". The path "-" is stdin or stdout (util/fileio.h).
+ *
+ * Keys users pass around (HPKE public keys, IBBE user keys) are written as one line of Bech32
+ * text by default (util/bech32.h) and read in either form; endpoints are IP:PORT everywhere,
+ * tcp://IP:PORT accepted, through cli_parse_endpoint. */
 #ifndef CLOISTER_CLI_UTIL_H
 #define CLOISTER_CLI_UTIL_H
 
@@ -45,6 +49,27 @@ int cli_read_secret(const char *path, const char *what, size_t max, uint8_t **da
 /* Replaces path atomically with data, created with mode ("-": stdout). Returns CLI_OK or
  * CLI_FAIL. */
 int cli_write_file(const char *path, const char *what, const void *data, size_t len, mode_t mode);
+
+/* The words of a --format option for a key: text (the default) or binary. */
+extern const char *const cli_key_formats[];
+enum { CLI_KEY_TEXT, CLI_KEY_BINARY };
+
+/* Writes a key: its Bech32 text under hrp (format CLI_KEY_TEXT) or the bytes as they are. */
+int cli_write_key(const char *path, const char *what, int format, const char *hrp,
+                  const uint8_t *key, size_t len, mode_t mode);
+
+/* Reads an HPKE public key file: the text cloister-hpke1... or the binary "CHPK" record. Returns
+ * CLI_OK, or CLI_FAIL naming the file and what is wrong with it. */
+int cli_read_hpke_public(const char *path, uint8_t pk[32]);
+
+/* An endpoint as every verb takes it: IP:PORT (tcp://IP:PORT is accepted too), port 0 or '*'
+ * for "any free port" when listening. Both forms are filled: zmq "tcp://IP:PORT" (port '*' for
+ * any), host "IP:PORT" (port 0 for any). Returns CLI_OK, or CLI_USAGE naming --opt. */
+struct cli_endpoint {
+    char zmq[80];
+    char host[72];
+};
+int cli_parse_endpoint(const char *opt, const char *text, struct cli_endpoint *out);
 
 /* The one rule for a verb about to write a secret (a key): an existing file at path is kept
  * unless force, since overwriting a key loses what it protected. "-" never exists. Returns

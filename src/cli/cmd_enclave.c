@@ -109,12 +109,16 @@ static int cmd_enclave_quote(int argc, char **argv)
         LAUNCH_OPTS(l),
         {"json", OPT_FLAG, &json, NULL, "print the result as JSON", 0, 0, 0},
         {0}};
-    const struct opt_cmd cmd = {"enclave quote",
-                                "IMAGE",
-                                "Launch an enclave and write its evidence (cloister-sim-v1).",
-                                opts,
-                                1,
-                                1};
+    const struct opt_cmd cmd = {
+        "enclave quote",
+        "IMAGE",
+        "Launch an enclave and write its evidence (cloister-sim-v1).",
+        opts,
+        1,
+        1,
+        "Launches IMAGE, asks it for evidence bound to --nonce and --user-data and writes it.\n"
+        "The evidence says simulated: no SGX here (docs/tee.md).",
+        "cloister enclave quote hello --sig hello.sig --out hello.evidence --nonce 00112233\n"};
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
@@ -241,8 +245,8 @@ static int cmd_enclave_provision(int argc, char **argv)
     long long product = -1, min_svn = 0;
     bool debug = false, simulated = false, json = false;
     const struct opt_def opts[] = {
-        {"secret", OPT_LIST, &secret_args, "NAME=FILE", "a secret to provision (repeatable)",
-         OPT_REQUIRED, 0, 0},
+        {"secret", OPT_LIST, &secret_args, "NAME=FILE", "a secret to provision", OPT_REQUIRED, 0,
+         0},
         {"ca", OPT_STRING, &ca, "CERT", "trusted platform CA (default: this platform's)", 0, 0, 0},
         {"mrenclave", OPT_LIST, &mre, "H", "allowed MRENCLAVE (this or --mrsigner is required)", 0,
          0, 0},
@@ -261,7 +265,12 @@ static int cmd_enclave_provision(int argc, char **argv)
         "Launch an enclave, verify its evidence and provision secrets to it (kept sealed).",
         opts,
         1,
-        1};
+        1,
+        "Launches IMAGE, verifies its evidence against the policy, and sends each secret sealed\n"
+        "by HPKE to a key only that enclave holds; the enclave keeps them sealed in --store, so\n"
+        "later launches have them without the provisioner.",
+        "cloister enclave provision hello --sig hello.sig --secret demo-key=demo.key --mrsigner "
+        "$MRSIGNER --allow-simulated --store state\n"};
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
@@ -424,7 +433,11 @@ static int cmd_enclave_stats(int argc, char **argv)
         "Launch an enclave, make some calls, show its sandbox, identity and counters.",
         opts,
         1,
-        1};
+        1,
+        "Launches IMAGE, makes --calls no-op ecalls and shows the sandbox applied (seccomp,\n"
+        "Landlock, ptrace), the identity, call counters and timings, and the EPC use.",
+        "cloister enclave stats hello --sig hello.sig\n"
+        "cloister enclave stats hello --sig hello.sig --calls 10000 --wait block --json\n"};
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);

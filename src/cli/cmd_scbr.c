@@ -71,8 +71,18 @@ static int cmd_gen(int argc, char **argv)
         {"out", OPT_STRING, &out, "DIR", "directory for subs.txt and pubs.txt", OPT_REQUIRED, 0, 0},
         {"json", OPT_FLAG, &json, NULL, "print what was written as JSON", 0, 0, 0},
         {0}};
-    const struct opt_cmd cmd = {"scbr gen", "", "Generate a deterministic SCBR workload.",
-                                opts,       0,  0};
+    const struct opt_cmd cmd = {
+        "scbr gen",
+        "",
+        "Generate a deterministic SCBR workload.",
+        opts,
+        0,
+        0,
+        "Writes DIR/subs.txt and DIR/pubs.txt, one filter or header a line, in the filter\n"
+        "language of docs/scbr.md; the same seed gives the same files. Large sizes take a while:\n"
+        "a line on stderr says so.",
+        "cloister scbr gen --subs 1000 --pubs 100 --out work\n"
+        "cloister scbr gen --kind random --subs 100000 --pubs 1000 --seed 7 --out big\n"};
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
@@ -155,7 +165,20 @@ static int cmd_match(int argc, char **argv)
         {"json", OPT_FLAG, &json, NULL, "print an array of arrays of ids", 0, 0, 0},
         {0}};
     const struct opt_cmd cmd = {
-        "scbr match", "", "Match publications against subscriptions, offline.", opts, 0, 0};
+        "scbr match",
+        "",
+        "Match publications against subscriptions, offline.",
+        opts,
+        0,
+        0,
+        "Prints, for each publication, the ids (0-based line numbers) of the subscriptions it\n"
+        "matches. naive compares with every subscription (slow on large inputs: prefer fast), "
+        "poset\n"
+        "and fast are the indexes of docs/scbr.md. With --progress, or when stderr is a terminal,\n"
+        "long runs report how far they are.",
+        "cloister scbr match --subs work/subs.txt --pubs work/pubs.txt\n"
+        "cloister scbr match --subs big/subs.txt --pubs big/pubs.txt --index naive --progress "
+        "--json\n"};
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
@@ -296,8 +319,17 @@ static int cmd_router(int argc, char **argv)
         {"wait", OPT_CHOICE, &wait, "MODE", "how host and enclave wait for each other", 0, 0, 0},
         {0}};
     const struct opt_cmd cmd = {
-        "scbr router", "", "Run the SCBR router (enclave matching) until SIGINT/SIGTERM.",
-        opts,          0,  0};
+        "scbr router",
+        "",
+        "Run the SCBR router (enclave matching) until SIGINT/SIGTERM.",
+        opts,
+        0,
+        0,
+        "Runs the router: matching inside the scbr enclave, clients over ZeroMQ. It needs SK from\n"
+        "a data provider (cloister scbr provision) before it routes. --state keeps subscriptions\n"
+        "sealed across restarts. Stops cleanly on SIGINT/SIGTERM.",
+        "cloister scbr router --tee sim --sign-key signer.key --listen 127.0.0.1:5555 --state "
+        "scbr-state\n"};
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
@@ -392,12 +424,19 @@ static int cmd_provision(int argc, char **argv)
         {"force", OPT_FLAG, &force, NULL,
          "replace another SK the router holds (its subscriptions are dropped)", 0, 0, 0},
         {0}};
-    const struct opt_cmd cmd = {"scbr provision",
-                                "",
-                                "Verify the router enclave's evidence, then provision SK.",
-                                opts,
-                                0,
-                                0};
+    const struct opt_cmd cmd = {
+        "scbr provision",
+        "",
+        "Verify the router enclave's evidence, then provision SK.",
+        opts,
+        0,
+        0,
+        "The data provider's step: creates SK in KEYS/sk if missing, verifies the router "
+        "enclave's\n"
+        "evidence (CA, identity) and sends SK sealed to it. Give a copy of KEYS/sk to subscribers\n"
+        "and publishers out of band.",
+        "cloister scbr provision --connect 127.0.0.1:5555 --keys keys --mrsigner $MRSIGNER "
+        "--allow-simulated\n"};
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
@@ -500,12 +539,18 @@ static int cmd_subscribe(int argc, char **argv)
         {"plain", OPT_FLAG, &plain, NULL, "print payloads as delivered (not sealed end to end)", 0,
          0, 0},
         {0}};
-    const struct opt_cmd cmd = {"scbr subscribe",
-                                "",
-                                "Register a filter and print each delivered payload on a line.",
-                                opts,
-                                0,
-                                0};
+    const struct opt_cmd cmd = {
+        "scbr subscribe",
+        "",
+        "Register a filter and print each delivered payload on a line.",
+        opts,
+        0,
+        0,
+        "Registers --filter (language in docs/scbr.md) and prints each matching publication's\n"
+        "payload on a line until --max-deliveries, --timeout or SIGINT.",
+        "cloister scbr subscribe --keys keys --filter 'symbol = \"ACME\" and price > 10'\n"
+        "cloister scbr subscribe --keys keys --filter 'exists volume' --max-deliveries 1 --timeout "
+        "30\n"};
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
@@ -582,8 +627,18 @@ static int cmd_publish(int argc, char **argv)
          OPT_REQUIRED, 0, 0},
         {"plain", OPT_FLAG, &plain, NULL, "send the payload as is, not sealed end to end", 0, 0, 0},
         {0}};
-    const struct opt_cmd cmd = {"scbr publish", "", "Publish one message through the router.",
-                                opts,           0,  0};
+    const struct opt_cmd cmd = {
+        "scbr publish",
+        "",
+        "Publish one message through the router.",
+        opts,
+        0,
+        0,
+        "Sends one publication: the header encrypted under SK (the router matches it inside the\n"
+        "enclave), the payload sealed end to end. Fails when the router refuses it or is not "
+        "there.",
+        "echo 'ACME up' | cloister scbr publish --keys keys --header 'symbol = \"ACME\", price = "
+        "12' --payload -\n"};
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
@@ -632,7 +687,16 @@ static int cmd_stats(int argc, char **argv)
                                     "the router (default " DEFAULT_ENDPOINT ")", 0, 0, 0},
                                    {"json", OPT_FLAG, &json, NULL, "print JSON", 0, 0, 0},
                                    {0}};
-    const struct opt_cmd cmd = {"scbr stats", "", "Show the router's counters.", opts, 0, 0};
+    const struct opt_cmd cmd = {
+        "scbr stats",
+        "",
+        "Show the router's counters.",
+        opts,
+        0,
+        0,
+        "Shows what the router counted: subscribers, publications, deliveries and refusals\n"
+        "(tampered, wrong key, not provisioned).",
+        "cloister scbr stats --connect 127.0.0.1:5555 --json\n"};
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);

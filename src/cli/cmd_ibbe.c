@@ -581,13 +581,13 @@ static int load_token(const char *path, char *token, size_t cap)
 static int cmd_serve(int argc, char **argv)
 {
     const char *store = NULL, *tee = NULL, *listen = NULL, *token_file = NULL;
-    const struct opt_def opts[] = {ADMIN_OPTS(store, tee),
-                                   {"listen", OPT_STRING, &listen, "IP:PORT",
-                                    "where to listen, e.g. 127.0.0.1:8080", OPT_REQUIRED, 0, 0},
-                                   {"token-file", OPT_STRING, &token_file, "FILE",
-                                    "bearer token clients must send (created when missing)",
-                                    OPT_REQUIRED, 0, 0},
-                                   {0}};
+    const struct opt_def opts[] = {
+        ADMIN_OPTS(store, tee),
+        {"listen", OPT_STRING, &listen, "IP:PORT",
+         "where to listen, e.g. 127.0.0.1:8080 (port 0: any free one)", OPT_REQUIRED, 0, 0},
+        {"token-file", OPT_STRING, &token_file, "FILE",
+         "bearer token clients must send (created when missing)", OPT_REQUIRED, 0, 0},
+        {0}};
     const struct opt_cmd cmd = {
         "ibbe serve",
         "",
@@ -603,6 +603,9 @@ static int cmd_serve(int argc, char **argv)
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
+    struct cli_endpoint ep;
+    if (cli_parse_endpoint("--listen", listen, &ep) != CLI_OK)
+        return CLI_USAGE;
     if (cli_hold_secrets() != CLI_OK)
         return CLI_FAIL;
     char token[256];
@@ -620,7 +623,7 @@ static int cmd_serve(int argc, char **argv)
         crypto_wipe(token, sizeof token);
         return rc;
     }
-    if (ibbe_server_start(a, listen, token, &srv, &err) != 0) {
+    if (ibbe_server_start(a, ep.host, token, &srv, &err) != 0) {
         rc = cli_fail("serve: %s", err.msg);
     } else {
         printf("ibbe admin serving %s on %s, port %u (Authorization: Bearer <token in %s>)\n",
@@ -678,8 +681,8 @@ static int cmd_trace(int argc, char **argv)
 
 static json_t *times_json(const struct ibbe_replay_times *t)
 {
-    return json_pack("{s:I,s:f,s:f,s:f}", "count", (json_int_t)t->count, "total_seconds", t->total,
-                     "median_seconds", t->median, "max_seconds", t->max);
+    return json_pack("{s:I,s:f,s:f,s:f}", "operations", (json_int_t)t->count, "total_seconds",
+                     t->total, "median_seconds", t->median, "max_seconds", t->max);
 }
 
 static void print_replay(const char *trace, const char *group, const struct ibbe_replay *r,

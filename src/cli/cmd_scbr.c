@@ -45,7 +45,16 @@
 
 TEE_ENCLAVE_DECLARE(scbr);
 
-#define DEFAULT_ENDPOINT "tcp://127.0.0.1:5555"
+#define DEFAULT_ENDPOINT "127.0.0.1:5555"
+
+/* Checks an endpoint option (IP:PORT, or tcp://IP:PORT) and points *text at ZeroMQ's form. */
+static int zmq_endpoint(const char *opt, const char **text, struct cli_endpoint *ep)
+{
+    if (cli_parse_endpoint(opt, *text, ep) != CLI_OK)
+        return CLI_USAGE;
+    *text = ep->zmq;
+    return CLI_OK;
+}
 
 #define SCBR_FILE_MAX ((size_t)1 << 31)
 
@@ -264,9 +273,35 @@ static json_t *stats_json(const struct scbr_router_stats *st)
     return j;
 }
 
+/* Each counter with what it counts: a bare "dropped 3" leaves the reader guessing what. */
+static const char *stat_meaning(const char *name)
+{
+    static const char *const meanings[][2] = {
+        {"subscriptions", "subscriptions registered now"},
+        {"subscribed", "subscribe requests accepted"},
+        {"unsubscribed", "unsubscribe requests accepted"},
+        {"published", "publications accepted"},
+        {"matched", "(publication, subscriber) pairs matched"},
+        {"refused_tampered", "messages refused: authentication failed (wrong SK or altered)"},
+        {"refused_replayed", "messages refused: replayed (old sequence number)"},
+        {"refused_truncated", "messages refused: truncated"},
+        {"refused_other", "messages refused: no SK yet, not the owner, unknown id, table full"},
+        {"delivered", "deliveries handed to subscribers"},
+        {"dropped", "deliveries dropped: a subscriber's queue was full or it was gone"},
+        {"malformed", "client frames the host could not decode"},
+        {"ecalls", "enclave calls (batches) made"},
+        {"dropped_subscribers", "subscribers removed (said bye or went silent)"},
+    };
+    for (size_t i = 0; i < sizeof meanings / sizeof meanings[0]; i++)
+        if (strcmp(name, meanings[i][0]) == 0)
+            return meanings[i][1];
+    return "";
+}
+
 static void print_stats(const struct scbr_router_stats *st)
 {
-#define SCBR_PRINT_(part, f) printf("  %-20s %llu\n", #f, (unsigned long long)st->part.f);
+#define SCBR_PRINT_(part, f)                                                                       \
+    printf("  %-20s %10llu  %s\n", #f, (unsigned long long)st->part.f, stat_meaning(#f));
 #define SCBR_PRINT_ENCLAVE_(f) SCBR_PRINT_(enclave, f)
 #define SCBR_PRINT_HOST_(f) SCBR_PRINT_(host, f)
     SCBR_ENCLAVE_STATS(SCBR_PRINT_ENCLAVE_)
@@ -301,8 +336,8 @@ static int cmd_router(int argc, char **argv)
     struct opt_choice wait = {wait_names, 0};
     long long epc = 0, batch = 256, queue = 10000, idle = 10000;
     const struct opt_def opts[] = {
-        {"listen", OPT_STRING, &listen, "ENDPOINT",
-         "ZeroMQ endpoint (default " DEFAULT_ENDPOINT ")", 0, 0, 0},
+        {"listen", OPT_STRING, &listen, "IP:PORT",
+         "where to listen (default " DEFAULT_ENDPOINT "; port 0: any free one)", 0, 0, 0},
         {"tee", OPT_STRING, &tee, "proc|sim", "backend (default $CLOISTER_TEE, else proc)", 0, 0,
          0},
         {"index", OPT_STRING, &index_name, "KIND", "naive, poset or fast (default fast)", 0, 0, 0},
@@ -333,6 +368,9 @@ static int cmd_router(int argc, char **argv)
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
+    struct cli_endpoint ep;
+    if (zmq_endpoint("--listen", &listen, &ep) != CLI_OK)
+        return CLI_USAGE;
     struct scbr_router_options o;
     scbr_router_options_init(&o);
     int kind = scbr_index_kind_from_name(index_name);
@@ -384,8 +422,10 @@ static int cmd_router(int argc, char **argv)
         scbr_router_close(r);
         return cli_fail("%s", err.msg);
     }
-    printf("scbr router listening on %s (%s enclave, %s index)\n", scbr_router_endpoint(r),
-           tee_backend_name(o.backend), index_name);
+    const char *bound = scbr_router_endpoint(r);
+    printf("scbr router listening on %s (%s enclave, %s index)\n",
+           bound + (strncmp(bound, "tcp://", 6) == 0 ? 6 : 0), tee_backend_name(o.backend),
+           index_name);
     print_identity("MRENCLAVE", mre);
     print_identity("MRSIGNER", mrs);
     fflush(stdout);
@@ -407,8 +447,8 @@ static int cmd_provision(int argc, char **argv)
     struct opt_list mre = {0}, mrs = {0};
     bool allow_sim = false, allow_debug = false, json = false, force = false;
     const struct opt_def opts[] = {
-        {"connect", OPT_STRING, &connect, "ENDPOINT", "the router (default " DEFAULT_ENDPOINT ")",
-         0, 0, 0},
+        {"connect", OPT_STRING, &connect, "IP:PORT", "the router (default " DEFAULT_ENDPOINT ")", 0,
+         0, 0},
         {"keys", OPT_STRING, &keys, "DIR",
          "SK lives in DIR/sk, created if missing (default "
          "$CLOISTER_HOME/scbr-keys)",
@@ -440,6 +480,9 @@ static int cmd_provision(int argc, char **argv)
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
+    struct cli_endpoint ep;
+    if (zmq_endpoint("--connect", &connect, &ep) != CLI_OK)
+        return CLI_USAGE;
     if (cli_hold_secrets() != CLI_OK)
         return CLI_FAIL;
     uint8_t mrenclave[OPT_LIST_MAX][TEE_HASH_LEN], mrsigner[OPT_LIST_MAX][TEE_HASH_LEN];
@@ -525,15 +568,16 @@ static int cmd_subscribe(int argc, char **argv)
     long long count = 0, timeout = 0;
     bool plain = false;
     const struct opt_def opts[] = {
-        {"connect", OPT_STRING, &connect, "ENDPOINT", "the router (default " DEFAULT_ENDPOINT ")",
-         0, 0, 0},
+        {"connect", OPT_STRING, &connect, "IP:PORT", "the router (default " DEFAULT_ENDPOINT ")", 0,
+         0, 0},
         {"keys", OPT_STRING, &keys, "DIR", "where SK is (DIR/sk)", 0, 0, 0},
         {"filter", OPT_STRING, &filter, "EXPR",
          "subscription, e.g. 'symbol = \"ACME\" and "
          "price > 10'",
          OPT_REQUIRED, 0, 0},
-        {"count", OPT_INT, &count, "N", "exit after N deliveries (default: never)", 0, 0,
+        {"max-deliveries", OPT_INT, &count, "N", "exit after N deliveries (default: never)", 0, 0,
          1000000000},
+        {"count", OPT_INT, &count, "N", "the old name of --max-deliveries", 0, 0, 1000000000},
         {"timeout", OPT_INT, &timeout, "S", "exit after S seconds (default: never)", 0, 0,
          31536000},
         {"plain", OPT_FLAG, &plain, NULL, "print payloads as delivered (not sealed end to end)", 0,
@@ -554,6 +598,9 @@ static int cmd_subscribe(int argc, char **argv)
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
+    struct cli_endpoint ep;
+    if (zmq_endpoint("--connect", &connect, &ep) != CLI_OK)
+        return CLI_USAGE;
     if (cli_hold_secrets() != CLI_OK)
         return CLI_FAIL;
     struct cloister_err err;
@@ -616,8 +663,8 @@ static int cmd_publish(int argc, char **argv)
     const char *connect = DEFAULT_ENDPOINT, *keys = NULL, *header = NULL, *payload_path = NULL;
     bool plain = false;
     const struct opt_def opts[] = {
-        {"connect", OPT_STRING, &connect, "ENDPOINT", "the router (default " DEFAULT_ENDPOINT ")",
-         0, 0, 0},
+        {"connect", OPT_STRING, &connect, "IP:PORT", "the router (default " DEFAULT_ENDPOINT ")", 0,
+         0, 0},
         {"keys", OPT_STRING, &keys, "DIR", "where SK is (DIR/sk)", 0, 0, 0},
         {"header", OPT_STRING, &header, "EXPR",
          "publication header, e.g. 'symbol = \"ACME\", "
@@ -642,6 +689,9 @@ static int cmd_publish(int argc, char **argv)
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
+    struct cli_endpoint ep;
+    if (zmq_endpoint("--connect", &connect, &ep) != CLI_OK)
+        return CLI_USAGE;
     if (cli_hold_secrets() != CLI_OK)
         return CLI_FAIL;
     struct cloister_err err;
@@ -683,7 +733,7 @@ static int cmd_stats(int argc, char **argv)
 {
     const char *connect = DEFAULT_ENDPOINT;
     bool json = false;
-    const struct opt_def opts[] = {{"connect", OPT_STRING, &connect, "ENDPOINT",
+    const struct opt_def opts[] = {{"connect", OPT_STRING, &connect, "IP:PORT",
                                     "the router (default " DEFAULT_ENDPOINT ")", 0, 0, 0},
                                    {"json", OPT_FLAG, &json, NULL, "print JSON", 0, 0, 0},
                                    {0}};
@@ -700,6 +750,9 @@ static int cmd_stats(int argc, char **argv)
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
+    struct cli_endpoint ep;
+    if (zmq_endpoint("--connect", &connect, &ep) != CLI_OK)
+        return CLI_USAGE;
     struct cloister_err err;
     struct scbr_router_stats st;
     scbr_client *c = scbr_client_connect(connect, NULL, &err);

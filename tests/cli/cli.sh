@@ -29,6 +29,12 @@ expect 2 "--out given twice" -- "$bin" scbr gen --out a --out=b
 expect 2 "CLOISTER_LOG must be debug, info, warn, error or off, got 'verbose'" -- \
   env CLOISTER_LOG=verbose "$bin" crypto selftest
 expect 0 "passed|ok" -- env CLOISTER_LOG=info "$bin" crypto selftest
+# One endpoint syntax: IP:PORT everywhere, tcp://IP:PORT accepted, anything else named.
+expect 2 "--connect: expected IP:PORT" -- "$bin" scbr stats --connect localhost
+expect 2 "--connect: expected IP:PORT" -- "$bin" scbr stats --connect 127.0.0.1:70000
+expect 2 "--listen: expected IP:PORT" -- "$bin" ibbe serve --store s --listen 127.0.0.1 --token-file t
+expect 1 "token|store" -- "$bin" ibbe serve --store /nonexistent/s --listen tcp://127.0.0.1:0 \
+  --token-file /nonexistent/t
 
 # A verb's help: "usage:" line, summary, a description paragraph, options, then "examples:"
 # with at least one "cloister ..." line.

@@ -15,6 +15,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "crypto/hpke_wire.h"
@@ -179,4 +180,29 @@ int cli_parse_endpoint(const char *opt, const char *text, struct cli_endpoint *o
     snprintf(out->zmq, sizeof out->zmq, "tcp://%.*s:%s", (int)hlen, hp, any ? "*" : port);
     snprintf(out->host, sizeof out->host, "%.*s:%s", (int)hlen, hp, any ? "0" : port);
     return CLI_OK;
+}
+
+void cli_progress_start(struct cli_progress *p, bool on, const char *what, size_t total)
+{
+    *p = (struct cli_progress){what, total, cli_now_s(), cli_now_s(), on, isatty(2) == 1};
+}
+
+void cli_progress_step(struct cli_progress *p, size_t done)
+{
+    double now = cli_now_s();
+    if (!p->on || now - p->last < (p->tty ? 1.0 : 10.0))
+        return;
+    p->last = now;
+    double rate = (double)done / (now - p->start);
+    double left = rate > 0 ? (double)(p->total - done) / rate : 0;
+    fprintf(stderr, "%s%zu/%zu %s (%.1f %%), %.0f/s, about %.0f s left%s", p->tty ? "\r" : "", done,
+            p->total, p->what, p->total ? 100.0 * (double)done / (double)p->total : 100.0, rate,
+            left, p->tty ? "\033[K" : "\n");
+}
+
+void cli_progress_end(struct cli_progress *p)
+{
+    if (p->on)
+        fprintf(stderr, "%s%zu %s in %.1f s\n", p->tty ? "\r\033[K" : "", p->total, p->what,
+                cli_now_s() - p->start);
 }

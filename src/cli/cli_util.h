@@ -84,4 +84,23 @@ int cli_hold_secrets(void);
 /* Monotonic time in seconds: differences time what a verb or demo step did. */
 double cli_now_s(void);
 
+/* Progress of a long loop, on stderr: when on (the verb's --progress, or stderr is a terminal)
+ * a line with the count done, the rate and the time left, redrawn in place every second on a
+ * terminal (a new line every 10 s in a log), and the total at the end; nothing when off, so
+ * scripts and tests see a clean stderr.
+ *
+ *     struct cli_progress p;
+ *     cli_progress_start(&p, want || isatty(2), "publications matched", pubs.n);
+ *     for (...) { ...; cli_progress_step(&p, i + 1); }
+ *     cli_progress_end(&p); */
+struct cli_progress {
+    const char *what;
+    size_t total;
+    double start, last;
+    bool on, tty;
+};
+void cli_progress_start(struct cli_progress *p, bool on, const char *what, size_t total);
+void cli_progress_step(struct cli_progress *p, size_t done);
+void cli_progress_end(struct cli_progress *p);
+
 #endif

@@ -163,15 +163,37 @@ static int load(const char *subs_path, const char *pubs_path, enum scbr_index_ki
     return rc;
 }
 
+/* Work above this many (subscription, publication) pairs takes long enough with the naive engine
+ * (a few 10^7 pairs a second) to say that it started, and how to go faster. */
+#define MATCH_LONG_PAIRS 1e9
+
+/* Says on stderr what is about to be matched when it is long or progress is wanted, and turns
+ * progress on for long runs on a terminal. */
+static void announce_match(const char *index_name, size_t nsubs, size_t npubs, bool *progress)
+{
+    bool naive = strcmp(index_name, "naive") == 0;
+    bool long_run = naive && (double)nsubs * (double)npubs >= MATCH_LONG_PAIRS;
+    *progress = *progress || (long_run && isatty(2));
+    if (!long_run && !*progress)
+        return;
+    fprintf(stderr, "scbr match: %zu publications against %zu subscriptions, %s index%s\n", npubs,
+            nsubs, index_name,
+            long_run ? "; naive compares every pair: --index fast gives the same answers much "
+                       "faster"
+                     : "");
+}
+
 static int cmd_match(int argc, char **argv)
 {
     const char *subs_path = NULL, *pubs_path = NULL, *index_name = "fast";
-    bool json = false;
+    bool json = false, progress = false;
     const struct opt_def opts[] = {
         {"subs", OPT_STRING, &subs_path, "FILE", "subscriptions, one per line", OPT_REQUIRED, 0, 0},
         {"pubs", OPT_STRING, &pubs_path, "FILE", "publications, one per line", OPT_REQUIRED, 0, 0},
         {"index", OPT_STRING, &index_name, "KIND", "naive, poset or fast (default fast)", 0, 0, 0},
         {"json", OPT_FLAG, &json, NULL, "print an array of arrays of ids", 0, 0, 0},
+        {"progress", OPT_FLAG, &progress, NULL,
+         "report progress on stderr every second (default: when stderr is a terminal)", 0, 0, 0},
         {0}};
     const struct opt_cmd cmd = {
         "scbr match",
@@ -205,7 +227,12 @@ static int cmd_match(int argc, char **argv)
     if (rc == CLI_OK && !ids)
         rc = cli_fail("out of memory");
     json_t *all = json && rc == CLI_OK ? json_array() : NULL;
+    struct cli_progress bar;
+    if (rc == CLI_OK)
+        announce_match(index_name, nsubs, pubs.n, &progress);
+    cli_progress_start(&bar, progress, "publications matched", pubs.n);
     for (size_t p = 0; rc == CLI_OK && p < pubs.n; p++) {
+        cli_progress_step(&bar, p);
         size_t n = scbr_index_match(idx, pubs.v[p], ids, nsubs);
         if (json) {
             json_t *row = json_array();
@@ -218,6 +245,7 @@ static int cmd_match(int argc, char **argv)
             printf(k ? " %u" : "%u", ids[k]);
         putchar('\n');
     }
+    cli_progress_end(&bar);
     if (all) {
         json_dumpf(all, stdout, JSON_COMPACT);
         putchar('\n');

@@ -36,6 +36,20 @@ expect 2 "--listen: expected IP:PORT" -- "$bin" ibbe serve --store s --listen 12
 expect 1 "token|store" -- "$bin" ibbe serve --store /nonexistent/s --listen tcp://127.0.0.1:0 \
   --token-file /nonexistent/t
 
+# Long work says it started: scbr match --progress prints the sizes and the total on stderr,
+# stdout unchanged; without it (and stderr not a terminal) stderr stays empty.
+work=$(mktemp -d)
+"$bin" scbr gen --subs 50 --pubs 20 --out "$work" >/dev/null
+"$bin" scbr match --subs "$work/subs.txt" --pubs "$work/pubs.txt" --index naive >"$work/a" 2>"$work/a.err"
+"$bin" scbr match --subs "$work/subs.txt" --pubs "$work/pubs.txt" --index naive --progress \
+  >"$work/b" 2>"$work/b.err"
+if ! cmp -s "$work/a" "$work/b" || [ -s "$work/a.err" ] ||
+  ! grep -q "20 publications against 50 subscriptions, naive index" "$work/b.err" ||
+  ! grep -q "20 publications matched in" "$work/b.err"; then
+  echo "FAIL: scbr match --progress: $(cat "$work/a.err" "$work/b.err")"; fail=1
+fi
+rm -rf "$work"
+
 # A verb's help: "usage:" line, summary, a description paragraph, options, then "examples:"
 # with at least one "cloister ..." line.
 check_help() { # check_help WORDS...

@@ -53,20 +53,29 @@ static void hex_line(const char *label, const uint8_t *p, size_t n)
     printf("  %-14s %s\n", label, h);
 }
 
+int cmd_enclave_image(const char *given, char *path, size_t cap, const char **image)
+{
+    struct cloister_err err;
+    size_t n = strlen(given);
+    bool is_path = strchr(given, '/') || (n > 8 && strcmp(given + n - 8, ".enclave") == 0);
+    *image = given;
+    if (access(given, F_OK) == 0)
+        return CLI_OK;
+    if (is_path)
+        return cli_fail("%s: no such enclave image", given);
+    if (tee_image_path(given, path, cap, &err) != CLOISTER_OK)
+        return cli_fail("%s", err.msg);
+    *image = path;
+    return CLI_OK;
+}
+
 static int start(const struct launch *l, tee_enclave **e)
 {
     char path[4096];
     struct cloister_err err;
-    const char *image = l->image;
-    size_t n = strlen(image);
-    bool is_path = strchr(image, '/') || (n > 8 && strcmp(image + n - 8, ".enclave") == 0);
-    if (access(image, F_OK) != 0) {
-        if (is_path)
-            return cli_fail("%s: no such enclave image", image);
-        if (tee_image_path(image, path, sizeof path, &err) != CLOISTER_OK)
-            return cli_fail("%s", err.msg);
-        image = path;
-    }
+    const char *image;
+    if (cmd_enclave_image(l->image, path, sizeof path, &image) != CLI_OK)
+        return CLI_FAIL;
     struct tee_options o;
     tee_options_init(&o);
     if (l->tee && tee_backend_parse(l->tee, &o.backend, NULL) != 0) {

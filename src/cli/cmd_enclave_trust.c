@@ -312,8 +312,10 @@ int cmd_enclave_sign(int argc, char **argv)
                 epc);
         return CLI_USAGE;
     }
-    const char *image_path = argv[0];
-    char default_out[4096];
+    const char *image_path;
+    char found[4096], default_out[4096];
+    if (cmd_enclave_image(argv[0], found, sizeof found, &image_path) != CLI_OK)
+        return CLI_FAIL;
     if (!out) {
         if (snprintf(default_out, sizeof default_out, "%s.sig", image_path) >=
             (int)sizeof default_out)
@@ -358,8 +360,10 @@ int cmd_enclave_info(int argc, char **argv)
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
-    const char *image_path = argv[0];
-    char default_sig[4096];
+    const char *image_path;
+    char found[4096], default_sig[4096];
+    if (cmd_enclave_image(argv[0], found, sizeof found, &image_path) != CLI_OK)
+        return CLI_FAIL;
     bool explicit_sig = sig_path != NULL;
     if (!sig_path) {
         if (snprintf(default_sig, sizeof default_sig, "%s.sig", image_path) >=

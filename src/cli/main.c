@@ -62,7 +62,10 @@ static void print_help(FILE *out)
                  "                 scratch directory to try things without touching your own.\n"
                  "  CLOISTER_LOG   log level on stderr: debug, info, warn (default), error or "
                  "off; info\n"
-                 "                 says what daemons do, debug adds each request.\n");
+                 "                 says what daemons do, debug adds each request.\n"
+                 "  CLOISTER_TEE   the enclave backend when --tee is not given: proc (default) "
+                 "or sim.\n"
+                 "  CLOISTER_ENCLAVE_DIR  where enclave images are looked up by name first.\n");
 }
 
 /* "unknown verb 'subscibe'; did you mean 'subscribe'?" */

@@ -89,7 +89,7 @@ static void join_words(const struct opt_choice *c, int mark, char *out, size_t c
     }
 }
 
-/* "unknown option '--stroe'; did you mean '--store'?" */
+/* "unknown option '--stroe=x'; did you mean '--store'?" */
 static int unknown_option(const struct opt_cmd *cmd, const char *arg)
 {
     const char *names[OPT_MAX + 1];
@@ -97,7 +97,10 @@ static int unknown_option(const struct opt_cmd *cmd, const char *arg)
     for (const struct opt_def *o = cmd->opts; o && o->name && n < OPT_MAX; o++)
         names[n++] = o->name;
     names[n++] = "help";
-    const char *near = opt_nearest(arg + strspn(arg, "-"), names, n);
+    char word[64]; /* the name as typed, without its dashes and any "=value" */
+    const char *typed = arg + strspn(arg, "-");
+    snprintf(word, sizeof word, "%.*s", (int)strcspn(typed, "="), typed);
+    const char *near = opt_nearest(word, names, n);
     fprintf(stderr, "cloister %s: unknown option '%s'", cmd->name, arg);
     if (near)
         fprintf(stderr, "; did you mean '--%s'?", near);

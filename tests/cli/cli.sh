@@ -24,6 +24,7 @@ expect 0 'CLOISTER_HOME' -- "$bin" --help
 expect 2 "unknown system 'scrb'; did you mean 'scbr'\?" -- "$bin" scrb
 expect 2 "unknown verb 'subscibe'; did you mean 'subscribe'\?" -- "$bin" scbr subscibe
 expect 2 "unknown option '--seeed'; did you mean '--seed'\?" -- "$bin" scbr gen --seeed 1 --out x
+expect 2 "unknown option '--ot=x'; did you mean '--out'\?" -- "$bin" scbr gen --ot=x
 expect 2 "unknown sub-verb 'crate'; did you mean 'create'\?" -- "$bin" ibbe group crate
 expect 2 "--out given twice" -- "$bin" scbr gen --out a --out=b
 expect 2 "CLOISTER_LOG must be debug, info, warn, error or off, got 'verbose'" -- \

@@ -47,6 +47,8 @@
 TEE_ENCLAVE_DECLARE(ibbe);
 
 #define DATA_FILE_MAX ((size_t)1 << 30)
+/* A group this large takes seconds to create: create says it started. */
+#define LONG_GROUP 1000000
 #define MEMBERS_FILE_MAX ((size_t)1 << 30)
 
 /* --store and --tee, shared by the admin verbs. */
@@ -322,6 +324,9 @@ static int cmd_group(int argc, char **argv)
             free(text);
             return cli_fail("%s: no member listed", members);
         }
+        if (count >= LONG_GROUP) /* about 10 s a million: say it started */
+            fprintf(stderr, "ibbe group create: %zu members in partitions of the store's size...\n",
+                    count);
     }
     ibbe_admin *a;
     if ((rc = cli_ibbe_open_admin(store, tee, &a)) != CLI_OK) {

@@ -88,8 +88,8 @@ static int cmd_gen(int argc, char **argv)
         0,
         0,
         "Writes DIR/subs.txt and DIR/pubs.txt, one filter or header a line, in the filter\n"
-        "language of docs/scbr.md; the same seed gives the same files. Large sizes take a while:\n"
-        "a line on stderr says so.",
+        "language of docs/scbr.md; the same seed gives the same files (10^6 subscriptions\n"
+        "take about a second).",
         "cloister scbr gen --subs 1000 --pubs 100 --out work\n"
         "cloister scbr gen --kind random --subs 100000 --pubs 1000 --seed 7 --out big\n"};
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
@@ -193,7 +193,7 @@ static int cmd_match(int argc, char **argv)
         {"index", OPT_STRING, &index_name, "KIND", "naive, poset or fast (default fast)", 0, 0, 0},
         {"json", OPT_FLAG, &json, NULL, "print an array of arrays of ids", 0, 0, 0},
         {"progress", OPT_FLAG, &progress, NULL,
-         "report progress on stderr every second (default: when stderr is a terminal)", 0, 0, 0},
+         "report progress on stderr (default: for long runs, on a terminal)", 0, 0, 0},
         {0}};
     const struct opt_cmd cmd = {
         "scbr match",
@@ -202,11 +202,10 @@ static int cmd_match(int argc, char **argv)
         opts,
         0,
         0,
-        "Prints, for each publication, the ids (0-based line numbers) of the subscriptions it\n"
-        "matches. naive compares with every subscription (slow on large inputs: prefer fast), "
-        "poset\n"
-        "and fast are the indexes of docs/scbr.md. With --progress, or when stderr is a terminal,\n"
-        "long runs report how far they are.",
+        "Prints, for each publication, the ids (0-based line numbers) of the subscriptions\n"
+        "it matches. naive compares with every subscription (slow on large inputs: prefer\n"
+        "fast); poset and fast are the indexes of docs/scbr.md. A long naive run says so on\n"
+        "stderr and, with --progress or when stderr is a terminal, reports how far it is.",
         "cloister scbr match --subs work/subs.txt --pubs work/pubs.txt\n"
         "cloister scbr match --subs big/subs.txt --pubs big/pubs.txt --index naive --progress "
         "--json\n"};

@@ -70,8 +70,8 @@ static int cmd_selftest(int argc, char **argv)
         opts,
         0,
         0,
-        "Checks AES-GCM, ChaCha20-Poly1305, SHA-2, HKDF, X25519, Ed25519 and HPKE\n"
-        "against their published test vectors. Exits 1 if any differs.",
+        "Checks SHA-256/512, HMAC, HKDF, AES-GCM, ChaCha20-Poly1305, X25519 and Ed25519\n"
+        "against published test vectors, and that getrandom works. Exits 1 if any differs.",
         "cloister crypto selftest\n"
         "cloister crypto selftest --json\n"};
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
@@ -266,8 +266,8 @@ static int cmd_open(int argc, char **argv)
         opts,
         0,
         0,
-        "Opens a message with the recipient's secret key. A tampered, truncated or replayed-\n"
-        "under-other-info message is refused; nothing is written then.",
+        "Opens a message with the recipient's secret key. A message altered or truncated, or\n"
+        "sealed with another --info or --aad, is refused and nothing is written.",
         "cloister crypto hpke-open --secret bob.sk --in report.pdf.hpke --out report.pdf\n"
         "cloister crypto hpke-open --secret bob.sk --sender-public alice.pub < msg.hpke\n"};
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);

@@ -139,10 +139,9 @@ static int cmd_bench(int argc, char **argv)
         opts,
         0,
         0,
-        "Emulates SGX's enclave page cache: a heap whose resident part is capped at --epc, pages\n"
-        "beyond it encrypted and faulted back in. Prints the cost per access for working sets "
-        "below\n"
-        "and above the budget. Takes about a second per point; --ms shortens it.",
+        "Emulates SGX's enclave page cache: a heap whose resident part is capped at --epc,\n"
+        "pages beyond it encrypted and faulted back in. Prints the cost per access for\n"
+        "working sets below and above the budget; --ms sets the time spent on each.",
         "cloister epc bench --epc 64 --ms 50\n"
         "cloister epc bench --pattern sequential --json\n"};
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);

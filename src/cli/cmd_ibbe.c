@@ -601,9 +601,9 @@ static int cmd_serve(int argc, char **argv)
         opts,
         0,
         0,
-        "Serves setup, extract and group operations over HTTP+JSON for scripts and other\n"
-        "hosts; every request carries the bearer token of --token-file. Stops cleanly on\n"
-        "SIGINT/SIGTERM.",
+        "Serves group creation, additions, removals and key extraction over HTTP+JSON for\n"
+        "scripts and other hosts (docs/ibbe.md); every request carries the bearer token of\n"
+        "--token-file. Stops cleanly on SIGINT/SIGTERM.",
         "cloister ibbe serve --store team --listen 127.0.0.1:8080 --token-file token\n"};
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
@@ -661,8 +661,8 @@ static int cmd_trace(int argc, char **argv)
         opts,
         0,
         0,
-        "Turns a git history into a membership trace (add/remove lines with timestamps), the\n"
-        "workload of the paper's evaluation.",
+        "Turns a git history into a membership trace (one 'add ID' or 'remove ID' a line), the\n"
+        "workload of the paper's evaluation; replay runs it.",
         "cloister ibbe trace --from-git ~/src/linux --out linux.trace\n"};
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)

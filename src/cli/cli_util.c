@@ -150,7 +150,7 @@ int cli_read_hpke_public(const char *path, uint8_t pk[32])
     if (cli_read_file(path, "the public key", PUBLIC_KEY_FILE_MAX, &data, &len) != CLI_OK)
         return CLI_FAIL;
     int rc;
-    if (!bech32_key_is_text(BECH32_HRP_HPKE_PUBLIC, data, len))
+    if (!bech32_key_is_text(data, len))
         rc = hpke_wire_get_public(pk, data, len, &why);
     else if ((rc = bech32_key_decode(BECH32_HRP_HPKE_PUBLIC, data, len, pk, 32, &n, &why)) == 0 &&
              n != 32)

@@ -166,19 +166,20 @@ static bool is_blank(uint8_t c)
     return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-bool bech32_key_is_text(const char *hrp, const uint8_t *buf, size_t len)
+bool bech32_key_is_text(const uint8_t *buf, size_t len)
 {
-    size_t hlen = strlen(hrp), i = 0;
+    const char *family = BECH32_KEY_FAMILY;
+    size_t flen = strlen(family), i = 0;
     while (i < len && is_blank(buf[i]))
         i++;
-    if (len - i < hlen + 1)
+    if (len - i < flen)
         return false;
-    for (size_t j = 0; j < hlen; j++) {
+    for (size_t j = 0; j < flen; j++) {
         uint8_t c = buf[i + j];
-        if ((c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c) != (uint8_t)hrp[j])
+        if ((c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c) != (uint8_t)family[j])
             return false;
     }
-    return buf[i + hlen] == '1';
+    return true;
 }
 
 int bech32_key_decode(const char *hrp, const uint8_t *buf, size_t len, uint8_t *out, size_t cap,

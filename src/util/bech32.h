@@ -17,7 +17,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* The HRPs of cloister's keys. */
+/* The HRPs of cloister's keys; all start with BECH32_KEY_FAMILY. */
+#define BECH32_KEY_FAMILY "cloister-"
 #define BECH32_HRP_HPKE_PUBLIC "cloister-hpke"
 #define BECH32_HRP_IBBE_USER "cloister-ibbe-user"
 
@@ -46,9 +47,10 @@ long bech32_regroup(uint8_t *out, size_t cap, int outbits, const uint8_t *in, si
  * Returns the length (without the NUL), or -1 when it does not fit. */
 long bech32_key_encode(char *out, size_t cap, const char *hrp, const uint8_t *key, size_t len);
 
-/* True when buf (a file's content) is text starting with hrp "1" (any case, after blanks): the
- * caller then decodes it with bech32_key_decode, else reads the binary form. */
-bool bech32_key_is_text(const char *hrp, const uint8_t *buf, size_t len);
+/* True when buf (a file's content) is text starting with BECH32_KEY_FAMILY (any case, after
+ * blanks): the caller then decodes it with bech32_key_decode, which names a key of another kind
+ * as such, else reads the binary form. */
+bool bech32_key_is_text(const uint8_t *buf, size_t len);
 
 /* Decodes a key written by bech32_key_encode; blanks around it (a trailing newline, spaces of a
  * copy and paste) are ignored. out: at most cap bytes, *outlen = the count. Returns 0, or -1 with

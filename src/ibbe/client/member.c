@@ -95,7 +95,7 @@ int ibbe_client_load_key(const char *path, const char *secret, const char *id, s
     char owner[IBBE_ID_MAX + 1];
     struct hpke_message m;
     int rc = read_key_file(path, &data, &len, err);
-    if (rc == CLOISTER_OK && bech32_key_is_text(BECH32_HRP_IBBE_USER, data, len))
+    if (rc == CLOISTER_OK && bech32_key_is_text(data, len))
         rc = key_from_text(path, &data, &len, err);
     if (rc != CLOISTER_OK)
         return rc;

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Redraws the figures the docs show (docs/img/epc.png, scbr_match.png, ibbe.png) from a Release
-# build: runs those three benchmarks at the sizes below (about 3 minutes on 2 cores, where
+# build: runs those three benchmarks at the sizes below (3 to 7 minutes on 2 shared cores, where
 # `make bench` at full sizes takes far longer) and draws each plot of bench/plots/ with gnuplot's
 # palette PNG terminal, so that the files committed stay small (tens of KB).
 #   make release && bench/doc-figures.sh build/release

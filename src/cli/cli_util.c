@@ -5,6 +5,8 @@
  * right), and a fixed buffer must never be the limit on what a caller may pass. */
 #include "cli/cli_util.h"
 
+#include <cloister/crypto.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,8 +15,11 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
+#include "crypto/hpke_wire.h"
+#include "util/bech32.h"
 #include "util/fileio.h"
 #include "util/hex.h"
 
@@ -116,4 +121,88 @@ double cli_now_s(void)
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+const char *const cli_key_formats[] = {"text", "binary", NULL};
+
+int cli_write_key(const char *path, const char *what, int format, const char *hrp,
+                  const uint8_t *key, size_t len, mode_t mode)
+{
+    if (format == CLI_KEY_BINARY)
+        return cli_write_file(path, what, key, len, mode);
+    char *text = malloc(BECH32_KEY_TEXT_MAX);
+    long n = text ? bech32_key_encode(text, BECH32_KEY_TEXT_MAX, hrp, key, len) : -1;
+    int rc = n < 0 ? cli_fail("%s: %s too long for its text form", path, what)
+                   : cli_write_file(path, what, text, (size_t)n, mode);
+    if (text)
+        crypto_wipe(text, BECH32_KEY_TEXT_MAX);
+    free(text);
+    return rc;
+}
+
+#define PUBLIC_KEY_FILE_MAX 4096
+
+int cli_read_hpke_public(const char *path, uint8_t pk[32])
+{
+    uint8_t *data;
+    size_t len, n;
+    const char *why;
+    if (cli_read_file(path, "the public key", PUBLIC_KEY_FILE_MAX, &data, &len) != CLI_OK)
+        return CLI_FAIL;
+    int rc;
+    if (!bech32_key_is_text(data, len))
+        rc = hpke_wire_get_public(pk, data, len, &why);
+    else if ((rc = bech32_key_decode(BECH32_HRP_HPKE_PUBLIC, data, len, pk, 32, &n, &why)) == 0 &&
+             n != 32)
+        rc = -1, why = "not 32 bytes long";
+    free(data);
+    return rc == 0 ? CLI_OK : cli_fail("%s: not an HPKE public key file: %s", path, why);
+}
+
+int cli_parse_endpoint(const char *opt, const char *text, struct cli_endpoint *out)
+{
+    const char *hp = strncmp(text, "tcp://", 6) == 0 ? text + 6 : text;
+    const char *colon = strrchr(hp, ':');
+    const char *port = colon ? colon + 1 : "";
+    size_t hlen = colon ? (size_t)(colon - hp) : 0;
+    bool any = strcmp(port, "*") == 0 || strcmp(port, "0") == 0;
+    char *end;
+    long p = any ? 0 : strtol(port, &end, 10);
+    bool ok = colon && hlen > 0 && hlen < 64 && strcspn(hp, " /\t") == strlen(hp) &&
+              (any || (*port >= '0' && *port <= '9' && !*end && p > 0 && p <= 65535));
+    if (!ok) {
+        fprintf(stderr,
+                "cloister: %s: expected IP:PORT such as 127.0.0.1:5555 (tcp://IP:PORT is accepted "
+                "too), got '%s'\n",
+                opt, text);
+        return CLI_USAGE;
+    }
+    snprintf(out->zmq, sizeof out->zmq, "tcp://%.*s:%s", (int)hlen, hp, any ? "*" : port);
+    snprintf(out->host, sizeof out->host, "%.*s:%s", (int)hlen, hp, any ? "0" : port);
+    return CLI_OK;
+}
+
+void cli_progress_start(struct cli_progress *p, bool on, const char *what, size_t total)
+{
+    *p = (struct cli_progress){what, total, cli_now_s(), cli_now_s(), on, isatty(2) == 1};
+}
+
+void cli_progress_step(struct cli_progress *p, size_t done)
+{
+    double now = cli_now_s();
+    if (!p->on || now - p->last < (p->tty ? 1.0 : 10.0))
+        return;
+    p->last = now;
+    double rate = (double)done / (now - p->start);
+    double left = rate > 0 ? (double)(p->total - done) / rate : 0;
+    fprintf(stderr, "%s%zu/%zu %s (%.1f %%), %.0f/s, about %.0f s left%s", p->tty ? "\r" : "", done,
+            p->total, p->what, p->total ? 100.0 * (double)done / (double)p->total : 100.0, rate,
+            left, p->tty ? "\033[K" : "\n");
+}
+
+void cli_progress_end(struct cli_progress *p)
+{
+    if (p->on)
+        fprintf(stderr, "%s%zu %s in %.1f s\n", p->tty ? "\r\033[K" : "", p->total, p->what,
+                cli_now_s() - p->start);
 }

@@ -6,7 +6,11 @@
  * Every function that can fail prints one line through cli_fail() and returns the exit code the
  * verb should return (cli.h), so a verb reads as a chain of `if (rc == CLI_OK) rc = ...;`. File
  * errors name the file first and say what it was for: "keys/r.sk: cannot read the secret key:
- * No such file or directory". The path "-" is stdin or stdout (util/fileio.h). */
+ * No such file or directory". The path "-" is stdin or stdout (util/fileio.h).
+ *
+ * Keys users pass around (HPKE public keys, IBBE user keys) are written as one line of Bech32
+ * text by default (util/bech32.h) and read in either form; endpoints are IP:PORT everywhere,
+ * tcp://IP:PORT accepted, through cli_parse_endpoint. */
 #ifndef CLOISTER_CLI_UTIL_H
 #define CLOISTER_CLI_UTIL_H
 
@@ -46,6 +50,27 @@ int cli_read_secret(const char *path, const char *what, size_t max, uint8_t **da
  * CLI_FAIL. */
 int cli_write_file(const char *path, const char *what, const void *data, size_t len, mode_t mode);
 
+/* The words of a --format option for a key: text (the default) or binary. */
+extern const char *const cli_key_formats[];
+enum { CLI_KEY_TEXT, CLI_KEY_BINARY };
+
+/* Writes a key: its Bech32 text under hrp (format CLI_KEY_TEXT) or the bytes as they are. */
+int cli_write_key(const char *path, const char *what, int format, const char *hrp,
+                  const uint8_t *key, size_t len, mode_t mode);
+
+/* Reads an HPKE public key file: the text cloister-hpke1... or the binary "CHPK" record. Returns
+ * CLI_OK, or CLI_FAIL naming the file and what is wrong with it. */
+int cli_read_hpke_public(const char *path, uint8_t pk[32]);
+
+/* An endpoint as every verb takes it: IP:PORT (tcp://IP:PORT is accepted too), port 0 or '*'
+ * for "any free port" when listening. Both forms are filled: zmq "tcp://IP:PORT" (port '*' for
+ * any), host "IP:PORT" (port 0 for any). Returns CLI_OK, or CLI_USAGE naming --opt. */
+struct cli_endpoint {
+    char zmq[80];
+    char host[72];
+};
+int cli_parse_endpoint(const char *opt, const char *text, struct cli_endpoint *out);
+
 /* The one rule for a verb about to write a secret (a key): an existing file at path is kept
  * unless force, since overwriting a key loses what it protected. "-" never exists. Returns
  * CLI_OK, or CLI_FAIL naming the file and --force. */
@@ -58,5 +83,24 @@ int cli_hold_secrets(void);
 
 /* Monotonic time in seconds: differences time what a verb or demo step did. */
 double cli_now_s(void);
+
+/* Progress of a long loop, on stderr: when on (the verb's --progress, or stderr is a terminal)
+ * a line with the count done, the rate and the time left, redrawn in place every second on a
+ * terminal (a new line every 10 s in a log), and the total at the end; nothing when off, so
+ * scripts and tests see a clean stderr.
+ *
+ *     struct cli_progress p;
+ *     cli_progress_start(&p, want || isatty(2), "publications matched", pubs.n);
+ *     for (...) { ...; cli_progress_step(&p, i + 1); }
+ *     cli_progress_end(&p); */
+struct cli_progress {
+    const char *what;
+    size_t total;
+    double start, last;
+    bool on, tty;
+};
+void cli_progress_start(struct cli_progress *p, bool on, const char *what, size_t total);
+void cli_progress_step(struct cli_progress *p, size_t done);
+void cli_progress_end(struct cli_progress *p);
 
 #endif

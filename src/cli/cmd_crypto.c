@@ -1,7 +1,7 @@
 /* cmd_crypto.c -- `cloister crypto`: the crypto self-test, and HPKE (RFC 9180) on files.
  *
  *   selftest      known-answer tests of every primitive of crypto.h
- *   hpke-keygen   --out-secret F --out-public F
+ *   hpke-keygen   --out-secret F --out-public F [--format text|binary]
  *   hpke-seal     --public F [--aead A] [--info S] [--aad S] [--auth-secret F] [--in F] [--out F]
  *   hpke-open     --secret F [--sender-public F] [--info S] [--aad S] [--in F] [--out F]
  *
@@ -10,13 +10,16 @@
  * big-endian, "bytes" = varint length + bytes):
  *
  *   public key     "CHPK" v1   u16 kem_id | bytes public_key
+ *                  or, by default, the text "cloister-hpke1..." (Bech32 of the 32 bytes, one
+ *                  line: util/bech32.h); readers take either
  *   secret key     "CHSK" v1   u16 kem_id | bytes secret_key | bytes public_key
  *   sealed message "CHPM" v1   u16 kem_id | u16 kdf_id | u16 aead_id | u8 mode | bytes enc |
  *                              bytes ciphertext
  *
  * mode is 0 (base) or 2 (auth: sealed with --auth-secret, opened with --sender-public). The info
  * and AAD strings are not stored; both sides pass the same ones. Secret keys and plaintexts are
- * written 0600, atomically; "-" means stdin or stdout. A file that does not decode is refused
+ * written 0600, atomically; "-" means stdin or stdout, and status lines go to stderr so that
+ * stdout carries only data. A file that does not decode is refused
  * with one line naming the file, the field and its offset. The demo step is in
  * cmd_crypto_demo.c. */
 #include <cloister/crypto.h>
@@ -31,24 +34,13 @@
 #include "cli/cli.h"
 #include "cli/cli_util.h"
 #include "crypto/hpke_wire.h"
+#include "util/bech32.h"
 #include "util/hex.h"
 
 #define CRYPTO_CLI_MAX_INPUT (256u << 20)
 #define KEY_FILE_MAX 4096
 
 /* ---- keys ---- */
-
-static int load_public(const char *path, uint8_t pk[HPKE_PUBLIC_LEN])
-{
-    uint8_t *data;
-    size_t len;
-    const char *err;
-    if (cli_read_file(path, "the public key", KEY_FILE_MAX, &data, &len) != CLI_OK)
-        return CLI_FAIL;
-    int rc = hpke_wire_get_public(pk, data, len, &err);
-    free(data);
-    return rc == 0 ? 0 : cli_fail("%s: not an HPKE public key file: %s", path, err);
-}
 
 static int load_secret(const char *path, uint8_t sk[HPKE_SECRET_LEN], uint8_t pk[HPKE_PUBLIC_LEN])
 {
@@ -72,7 +64,16 @@ static int cmd_selftest(int argc, char **argv)
         {"json", OPT_FLAG, &json, NULL, "print the result as JSON", 0, 0, 0},
         {0}};
     const struct opt_cmd cmd = {
-        "crypto selftest", "", "Run the known-answer tests of every crypto primitive.", opts, 0, 0};
+        "crypto selftest",
+        "",
+        "Run the known-answer tests of every crypto primitive.",
+        opts,
+        0,
+        0,
+        "Checks SHA-256/512, HMAC, HKDF, AES-GCM, ChaCha20-Poly1305, X25519 and Ed25519\n"
+        "against published test vectors, and that getrandom works. Exits 1 if any differs.",
+        "cloister crypto selftest\n"
+        "cloister crypto selftest --json\n"};
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
@@ -94,19 +95,27 @@ static int cmd_keygen(int argc, char **argv)
 {
     const char *secret_path = NULL, *public_path = NULL;
     bool json = false, force = false;
+    struct opt_choice format = {cli_key_formats, CLI_KEY_TEXT};
     const struct opt_def opts[] = {
         {"out-secret", OPT_STRING, &secret_path, "FILE", "secret key file (written 0600)",
          OPT_REQUIRED, 0, 0},
         {"force", OPT_FLAG, &force, NULL, "replace an existing secret key file", 0, 0, 0},
         {"out-public", OPT_STRING, &public_path, "FILE", "public key file", OPT_REQUIRED, 0, 0},
+        {"format", OPT_CHOICE, &format, "F", "the public key file's form", 0, 0, 0},
         {"json", OPT_FLAG, &json, NULL, "print the public key as JSON", 0, 0, 0},
         {0}};
-    const struct opt_cmd cmd = {"crypto hpke-keygen",
-                                "",
-                                "Create an HPKE key pair (DHKEM(X25519, HKDF-SHA256)).",
-                                opts,
-                                0,
-                                0};
+    const struct opt_cmd cmd = {
+        "crypto hpke-keygen",
+        "",
+        "Create an HPKE key pair (DHKEM(X25519, HKDF-SHA256)).",
+        opts,
+        0,
+        0,
+        "Writes the secret key (0600; an existing one is kept unless --force) and the public key.\n"
+        "The public key is text by default (cloister-hpke1..., bech32 like age's keys) so that it\n"
+        "survives copy and paste; every verb that reads one also accepts the 32 raw bytes.",
+        "cloister crypto hpke-keygen --out-secret me.sk --out-public me.pub\n"
+        "cloister crypto hpke-keygen --out-secret me.sk --out-public - --json\n"};
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
@@ -130,7 +139,10 @@ static int cmd_keygen(int argc, char **argv)
     }
     if (rc == CLI_OK)
         rc = cli_write_file(secret_path, "the secret key", sec.buf, sec.len, 0600);
-    if (rc == CLI_OK)
+    if (rc == CLI_OK && format.index == CLI_KEY_TEXT)
+        rc = cli_write_key(public_path, "the public key", CLI_KEY_TEXT, BECH32_HRP_HPKE_PUBLIC, pk,
+                           sizeof pk, 0644);
+    else if (rc == CLI_OK)
         rc = cli_write_file(public_path, "the public key", pub.buf, pub.len, 0644);
     crypto_wipe(sk, sizeof sk);
     wire_writer_free(&sec);
@@ -138,16 +150,18 @@ static int cmd_keygen(int argc, char **argv)
     if (rc != CLI_OK)
         return rc;
 
-    char hex[2 * HPKE_PUBLIC_LEN + 1];
+    char hex[2 * HPKE_PUBLIC_LEN + 1], text[128];
     hex_encode(hex, pk, sizeof pk);
+    bech32_key_encode(text, sizeof text, BECH32_HRP_HPKE_PUBLIC, pk, sizeof pk);
+    text[strcspn(text, "\n")] = '\0';
     bool stdout_used = strcmp(secret_path, "-") == 0 || strcmp(public_path, "-") == 0;
     if (json && !stdout_used)
-        return cli_json_print(json_pack("{s:s,s:i,s:s,s:s,s:s}", "kem",
-                                        "DHKEM(X25519, HKDF-SHA256)", "kem_id",
-                                        HPKE_KEM_X25519_HKDF_SHA256, "public_key", hex,
-                                        "secret_file", secret_path, "public_file", public_path));
-    if (!stdout_used)
-        printf("wrote %s (secret, 0600) and %s; public key %s\n", secret_path, public_path, hex);
+        return cli_json_print(
+            json_pack("{s:s,s:i,s:s,s:s,s:s,s:s}", "kem", "DHKEM(X25519, HKDF-SHA256)", "kem_id",
+                      HPKE_KEM_X25519_HKDF_SHA256, "public_key", hex, "public_key_text", text,
+                      "secret_file", secret_path, "public_file", public_path));
+    fprintf(stderr, "wrote %s (secret, 0600) and %s; public key %s\n", secret_path, public_path,
+            text);
     return CLI_OK;
 }
 
@@ -172,7 +186,17 @@ static int cmd_seal(int argc, char **argv)
         {"out", OPT_STRING, &out, "FILE", "sealed message (default stdout)", 0, 0, 0},
         {0}};
     const struct opt_cmd cmd = {
-        "crypto hpke-seal", "", "Encrypt a file to a public key with HPKE (RFC 9180).", opts, 0, 0};
+        "crypto hpke-seal",
+        "",
+        "Encrypt a file to a public key with HPKE (RFC 9180).",
+        opts,
+        0,
+        0,
+        "Seals a file to the holder of the secret key (base mode), or also proves who sealed\n"
+        "it (auth mode, --auth-secret). --info and --aad must be given again to hpke-open.",
+        "cloister crypto hpke-seal --public bob.pub --in report.pdf --out report.pdf.hpke\n"
+        "echo hello | cloister crypto hpke-seal --public bob.pub --aead chacha20poly1305 > "
+        "msg.hpke\n"};
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
@@ -187,7 +211,7 @@ static int cmd_seal(int argc, char **argv)
     struct hpke_message m = {.aead = aead, .mode = auth_path ? HPKE_MODE_AUTH : HPKE_MODE_BASE};
     struct wire_writer w;
     wire_writer_init(&w);
-    rc = load_public(public_path, pk_r);
+    rc = cli_read_hpke_public(public_path, pk_r);
     if (rc == CLI_OK && auth_path)
         rc = load_secret(auth_path, sk_s, pk_s);
     if (rc == CLI_OK)
@@ -234,13 +258,18 @@ static int cmd_open(int argc, char **argv)
         {"out", OPT_STRING, &out, "FILE", "plaintext (default stdout, files written 0600)", 0, 0,
          0},
         {0}};
-    const struct opt_cmd cmd = {"crypto hpke-open",
-                                "",
-                                "Decrypt a message sealed by hpke-seal (or any RFC 9180 sender "
-                                "using the same file format).",
-                                opts,
-                                0,
-                                0};
+    const struct opt_cmd cmd = {
+        "crypto hpke-open",
+        "",
+        "Decrypt a message sealed by hpke-seal (or any RFC 9180 sender "
+        "using the same file format).",
+        opts,
+        0,
+        0,
+        "Opens a message with the recipient's secret key. A message altered or truncated, or\n"
+        "sealed with another --info or --aad, is refused and nothing is written.",
+        "cloister crypto hpke-open --secret bob.sk --in report.pdf.hpke --out report.pdf\n"
+        "cloister crypto hpke-open --secret bob.sk --sender-public alice.pub < msg.hpke\n"};
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
@@ -255,7 +284,7 @@ static int cmd_open(int argc, char **argv)
     struct hpke_auth auth = {.sender_public = pk_s};
     rc = load_secret(secret_path, sk_r, pk_r);
     if (rc == CLI_OK && sender_path)
-        rc = load_public(sender_path, pk_s);
+        rc = cli_read_hpke_public(sender_path, pk_s);
     if (rc == CLI_OK)
         rc = cli_read_file(in, "the sealed message", CRYPTO_CLI_MAX_INPUT, &data, &len);
     if (rc == CLI_OK && hpke_wire_get_message(&m, data, len, &err) != 0)

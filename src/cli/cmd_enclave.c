@@ -53,20 +53,27 @@ static void hex_line(const char *label, const uint8_t *p, size_t n)
     printf("  %-14s %s\n", label, h);
 }
 
+int cmd_enclave_image(const char *given, char *path, size_t cap, const char **image)
+{
+    struct cloister_err err;
+    size_t n = strlen(given);
+    bool is_path = strchr(given, '/') || (n > 8 && strcmp(given + n - 8, ".enclave") == 0);
+    *image = given;
+    if (is_path || access(given, F_OK) == 0)
+        return CLI_OK; /* a missing file is reported by whoever opens it, naming what for */
+    if (tee_image_path(given, path, cap, &err) != CLOISTER_OK)
+        return cli_fail("%s", err.msg);
+    *image = path;
+    return CLI_OK;
+}
+
 static int start(const struct launch *l, tee_enclave **e)
 {
     char path[4096];
     struct cloister_err err;
-    const char *image = l->image;
-    size_t n = strlen(image);
-    bool is_path = strchr(image, '/') || (n > 8 && strcmp(image + n - 8, ".enclave") == 0);
-    if (access(image, F_OK) != 0) {
-        if (is_path)
-            return cli_fail("%s: no such enclave image", image);
-        if (tee_image_path(image, path, sizeof path, &err) != CLOISTER_OK)
-            return cli_fail("%s", err.msg);
-        image = path;
-    }
+    const char *image;
+    if (cmd_enclave_image(l->image, path, sizeof path, &image) != CLI_OK)
+        return CLI_FAIL;
     struct tee_options o;
     tee_options_init(&o);
     if (l->tee && tee_backend_parse(l->tee, &o.backend, NULL) != 0) {
@@ -109,12 +116,16 @@ static int cmd_enclave_quote(int argc, char **argv)
         LAUNCH_OPTS(l),
         {"json", OPT_FLAG, &json, NULL, "print the result as JSON", 0, 0, 0},
         {0}};
-    const struct opt_cmd cmd = {"enclave quote",
-                                "IMAGE",
-                                "Launch an enclave and write its evidence (cloister-sim-v1).",
-                                opts,
-                                1,
-                                1};
+    const struct opt_cmd cmd = {
+        "enclave quote",
+        "IMAGE",
+        "Launch an enclave and write its evidence (cloister-sim-v1).",
+        opts,
+        1,
+        1,
+        "Launches IMAGE, asks it for evidence bound to --nonce and --user-data and writes it.\n"
+        "The evidence says simulated: no SGX here (docs/tee.md).",
+        "cloister enclave quote hello --sig hello.sig --out hello.evidence --nonce 00112233\n"};
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
@@ -241,8 +252,8 @@ static int cmd_enclave_provision(int argc, char **argv)
     long long product = -1, min_svn = 0;
     bool debug = false, simulated = false, json = false;
     const struct opt_def opts[] = {
-        {"secret", OPT_LIST, &secret_args, "NAME=FILE", "a secret to provision (repeatable)",
-         OPT_REQUIRED, 0, 0},
+        {"secret", OPT_LIST, &secret_args, "NAME=FILE", "a secret to provision", OPT_REQUIRED, 0,
+         0},
         {"ca", OPT_STRING, &ca, "CERT", "trusted platform CA (default: this platform's)", 0, 0, 0},
         {"mrenclave", OPT_LIST, &mre, "H", "allowed MRENCLAVE (this or --mrsigner is required)", 0,
          0, 0},
@@ -261,7 +272,12 @@ static int cmd_enclave_provision(int argc, char **argv)
         "Launch an enclave, verify its evidence and provision secrets to it (kept sealed).",
         opts,
         1,
-        1};
+        1,
+        "Launches IMAGE, verifies its evidence against the policy, and sends each secret sealed\n"
+        "by HPKE to a key only that enclave holds; the enclave keeps them sealed in --store, so\n"
+        "later launches have them without the provisioner.",
+        "cloister enclave provision hello --sig hello.sig --secret demo-key=demo.key --mrsigner "
+        "$MRSIGNER --allow-simulated --store state\n"};
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
@@ -424,7 +440,11 @@ static int cmd_enclave_stats(int argc, char **argv)
         "Launch an enclave, make some calls, show its sandbox, identity and counters.",
         opts,
         1,
-        1};
+        1,
+        "Launches IMAGE, makes --calls no-op ecalls and shows the sandbox applied (seccomp,\n"
+        "Landlock, ptrace), the identity, call counters and timings, and the EPC use.",
+        "cloister enclave stats hello --sig hello.sig\n"
+        "cloister enclave stats hello --sig hello.sig --calls 10000 --wait block --json\n"};
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);

@@ -22,6 +22,11 @@ int cmd_enclave_provision_secrets(tee_enclave *e, tee_verifier *v, const struct 
                                   const struct tee_secret *secrets, size_t n,
                                   struct tee_claims *claims, uint64_t *held);
 
+/* IMAGE as every verb takes it: a file, else the name of an installed image ("hello", found by
+ * tee_image_path) when it has no '/' and no .enclave suffix. *image points at given or at path
+ * (cap bytes). Returns CLI_OK, or CLI_FAIL when no installed image has that name. */
+int cmd_enclave_image(const char *given, char *path, size_t cap, const char **image);
+
 /* keygen --out KEY: a new Ed25519 signer key. */
 int cmd_enclave_keygen(int argc, char **argv);
 /* sign IMAGE --key KEY [--config FILE]: audit the image, print what is vouched for, sign. */

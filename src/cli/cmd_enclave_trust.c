@@ -170,12 +170,16 @@ int cmd_enclave_keygen(int argc, char **argv)
         {"force", OPT_FLAG, &force, NULL, "replace an existing key file", 0, 0, 0},
         {"json", OPT_FLAG, &json, NULL, "print the result as JSON", 0, 0, 0},
         {0}};
-    const struct opt_cmd cmd = {"enclave keygen",
-                                "",
-                                "Create an enclave signer key (Ed25519); its hash is MRSIGNER.",
-                                opts,
-                                0,
-                                0};
+    const struct opt_cmd cmd = {
+        "enclave keygen",
+        "",
+        "Create an enclave signer key (Ed25519); its hash is MRSIGNER.",
+        opts,
+        0,
+        0,
+        "An enclave signer key signs images (cloister enclave sign); verifiers trust an image by\n"
+        "its signer's hash (--mrsigner) as SGX does. An existing key file is kept unless --force.",
+        "cloister enclave keygen --out signer.key\n"};
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
@@ -283,8 +287,18 @@ int cmd_enclave_sign(int argc, char **argv)
         {"json", OPT_FLAG, &json, NULL, "print the result as JSON", 0, 0, 0},
         {0}};
     const struct opt_cmd cmd = {
-        "enclave sign", "IMAGE", "Audit an enclave image, show what is vouched for, and sign it.",
-        opts,           1,       1};
+        "enclave sign",
+        "IMAGE",
+        "Audit an enclave image, show what is vouched for, and sign it.",
+        opts,
+        1,
+        1,
+        "Reads the image (ELF), prints its MRENCLAVE, config, libraries, ecalls and every import\n"
+        "(refusing dangerous ones unless --force), then writes IMAGE.sig. IMAGE is a path or the "
+        "name\n"
+        "of an installed image (hello).",
+        "cloister enclave sign hello --key signer.key --out hello.sig\n"
+        "cloister enclave sign app.enclave --key signer.key --epc 32\n"};
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
@@ -298,8 +312,10 @@ int cmd_enclave_sign(int argc, char **argv)
                 epc);
         return CLI_USAGE;
     }
-    const char *image_path = argv[0];
-    char default_out[4096];
+    const char *image_path;
+    char found[4096], default_out[4096];
+    if (cmd_enclave_image(argv[0], found, sizeof found, &image_path) != CLI_OK)
+        return CLI_FAIL;
     if (!out) {
         if (snprintf(default_out, sizeof default_out, "%s.sig", image_path) >=
             (int)sizeof default_out)
@@ -332,13 +348,22 @@ int cmd_enclave_info(int argc, char **argv)
         {"json", OPT_FLAG, &json, NULL, "print the result as JSON", 0, 0, 0},
         {0}};
     const struct opt_cmd cmd = {
-        "enclave info", "IMAGE", "Show an enclave image's identity (when signed) and its audit.",
-        opts,           1,       1};
+        "enclave info",
+        "IMAGE",
+        "Show an enclave image's identity (when signed) and its audit.",
+        opts,
+        1,
+        1,
+        "Shows MRENCLAVE, MRSIGNER and the config vouched for by the signature, and the audit of\n"
+        "the image, without launching it.",
+        "cloister enclave info hello --sig hello.sig\n"};
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
-    const char *image_path = argv[0];
-    char default_sig[4096];
+    const char *image_path;
+    char found[4096], default_sig[4096];
+    if (cmd_enclave_image(argv[0], found, sizeof found, &image_path) != CLI_OK)
+        return CLI_FAIL;
     bool explicit_sig = sig_path != NULL;
     if (!sig_path) {
         if (snprintf(default_sig, sizeof default_sig, "%s.sig", image_path) >=
@@ -442,12 +467,17 @@ int cmd_enclave_verify(int argc, char **argv)
          "data bound with the nonce (report data = SHA-512(data || nonce))", 0, 0, 0},
         {"json", OPT_FLAG, &json, NULL, "print the claims as JSON", 0, 0, 0},
         {0}};
-    const struct opt_cmd cmd = {"enclave verify",
-                                "EVIDENCE",
-                                "Verify enclave evidence against a trusted CA and a policy.",
-                                opts,
-                                1,
-                                1};
+    const struct opt_cmd cmd = {
+        "enclave verify",
+        "EVIDENCE",
+        "Verify enclave evidence against a trusted CA and a policy.",
+        opts,
+        1,
+        1,
+        "Checks the evidence's certificate chain against --ca (from cloister enclave platform),\n"
+        "its freshness and the policy (identity, product, version, debug). Exits 1 when refused.",
+        "cloister enclave verify hello.evidence --ca ca.pem --mrsigner $MRSIGNER --allow-simulated "
+        "--nonce 00112233\n"};
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
@@ -517,13 +547,18 @@ int cmd_enclave_platform(int argc, char **argv)
     const struct opt_def opts[] = {
         {"json", OPT_FLAG, &json, NULL, "print the result as JSON", 0, 0, 0},
         {0}};
-    const struct opt_cmd cmd = {"enclave platform",
-                                "",
-                                "Show the simulated platform (created on first use under "
-                                "$CLOISTER_HOME) and its CA certificate.",
-                                opts,
-                                0,
-                                0};
+    const struct opt_cmd cmd = {
+        "enclave platform",
+        "",
+        "Show the simulated platform (created on first use under "
+        "$CLOISTER_HOME) and its CA certificate.",
+        opts,
+        0,
+        0,
+        "The simulated platform is a CA key kept under $CLOISTER_HOME/platform (default\n"
+        "~/.local/share/cloister): it signs evidence. Hand its certificate to verifiers (--ca).",
+        "cloister enclave platform\n"
+        "CLOISTER_HOME=/tmp/try cloister enclave platform --json\n"};
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);

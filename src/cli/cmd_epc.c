@@ -133,8 +133,17 @@ static int cmd_bench(int argc, char **argv)
         {"json", OPT_FLAG, &json, NULL, "print the table as JSON", 0, 0, 0},
         {0}};
     const struct opt_cmd cmd = {
-        "epc bench", "", "Time accesses below and above an EPC budget (the memory cliff).",
-        opts,        0,  0};
+        "epc bench",
+        "",
+        "Time accesses below and above an EPC budget (the memory cliff).",
+        opts,
+        0,
+        0,
+        "Emulates SGX's enclave page cache: a heap whose resident part is capped at --epc,\n"
+        "pages beyond it encrypted and faulted back in. Prints the cost per access for\n"
+        "working sets below and above the budget; --ms sets the time spent on each.",
+        "cloister epc bench --epc 64 --ms 50\n"
+        "cloister epc bench --pattern sequential --json\n"};
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
@@ -185,8 +194,17 @@ static int cmd_info(int argc, char **argv)
 {
     bool json = false;
     const struct opt_def opts[] = {{"json", OPT_FLAG, &json, NULL, "print as JSON", 0, 0, 0}, {0}};
-    const struct opt_cmd cmd = {"epc info", "", "Show the fault mechanisms this machine offers.",
-                                opts,       0,  0};
+    const struct opt_cmd cmd = {
+        "epc info",
+        "",
+        "Show the fault mechanisms this machine offers.",
+        opts,
+        0,
+        0,
+        "Says whether userfaultfd is available (the fast pager) or only the SIGSEGV fallback, and\n"
+        "why (kernel setting, permissions).",
+        "cloister epc info\n"
+        "cloister epc info --json\n"};
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);

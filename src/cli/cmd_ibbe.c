@@ -5,7 +5,9 @@
  *
  *   admin side (drives the ibbe enclave, --tee proc|sim):
  *     setup    --partition-size N          γ drawn and sealed in the enclave
- *     extract  --user ID --out F [--to P]  a user key, optionally HPKE-sealed to the user
+ *     extract  --user ID --out F [--to P]  a user key, optionally HPKE-sealed to the user; one
+ *                                          line of text (cloister-ibbe-user1...) unless
+ *                                          --format binary
  *     group    create|add|remove|show      membership (create --members FILE; add/remove --user)
  *     seal     --group G --in F --out F.enc
  *     serve    --listen 127.0.0.1:PORT --token-file F   the admin operations over HTTP+JSON
@@ -18,6 +20,7 @@
  *
  * The demo step is in cmd_ibbe_demo.c. */
 #include <cloister/crypto.h>
+#include <cloister/hpke.h>
 #include <cloister/ibbe_admin.h>
 #include <cloister/ibbe_client.h>
 #include <cloister/ibbe_serve.h>
@@ -37,14 +40,15 @@
 #include "cli/cli.h"
 #include "cli/cli_util.h"
 #include "cli/cmd_ibbe.h"
-#include "crypto/hpke_wire.h"
+#include "util/bech32.h"
 #include "util/fileio.h"
 #include "util/hex.h"
 
 TEE_ENCLAVE_DECLARE(ibbe);
 
-#define KEY_FILE_MAX ((size_t)1 << 16)
 #define DATA_FILE_MAX ((size_t)1 << 30)
+/* A group this large takes seconds to create: create says it started. */
+#define LONG_GROUP 1000000
 #define MEMBERS_FILE_MAX ((size_t)1 << 30)
 
 /* --store and --tee, shared by the admin verbs. */
@@ -77,13 +81,18 @@ static int cmd_setup(int argc, char **argv)
          IBBE_PARTITION_MAX},
         {"json", OPT_FLAG, &json, NULL, "print the result as JSON", 0, 0, 0},
         {0}};
-    const struct opt_cmd cmd = {"ibbe setup",
-                                "",
-                                "Create the master secret in the enclave (sealed into the store) "
-                                "and the public key.",
-                                opts,
-                                0,
-                                0};
+    const struct opt_cmd cmd = {
+        "ibbe setup",
+        "",
+        "Create the master secret in the enclave (sealed into the store) "
+        "and the public key.",
+        opts,
+        0,
+        0,
+        "Creates the store: the enclave draws the master secret and seals it there, with the\n"
+        "public key. --partition-size n bounds the cost of a member's decryption (O(n)) against\n"
+        "the metadata (one record per n members).",
+        "cloister ibbe setup --store team --partition-size 1000\n"};
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
@@ -126,21 +135,28 @@ static int cmd_extract(int argc, char **argv)
 {
     const char *store = NULL, *tee = NULL, *user = NULL, *out = NULL, *to = NULL;
     bool force = false;
+    struct opt_choice format = {cli_key_formats, CLI_KEY_TEXT};
     const struct opt_def opts[] = {
         ADMIN_OPTS(store, tee),
         {"user", OPT_STRING, &user, "ID", "the user's identity", OPT_REQUIRED, 0, 0},
         {"out", OPT_STRING, &out, "FILE", "where to write the user key", OPT_REQUIRED, 0, 0},
         {"force", OPT_FLAG, &force, NULL, "replace an existing key file", 0, 0, 0},
+        {"format", OPT_CHOICE, &format, "F", "the key file's form", 0, 0, 0},
         {"to", OPT_STRING, &to, "HPKE_PUBLIC_KEY",
          "seal the key to this HPKE public key file (cloister crypto hpke-keygen)", 0, 0, 0},
         {0}};
-    const struct opt_cmd cmd = {"ibbe extract",
-                                "",
-                                "Extract a user's key in the enclave (optionally sealed to the "
-                                "user's HPKE key).",
-                                opts,
-                                0,
-                                0};
+    const struct opt_cmd cmd = {
+        "ibbe extract",
+        "",
+        "Extract a user's key in the enclave (optionally sealed to the "
+        "user's HPKE key).",
+        opts,
+        0,
+        0,
+        "Derives a user's key from their identity in the enclave. With --to, the key is sealed to\n"
+        "the user's HPKE public key (text or binary), so only they can use it.",
+        "cloister ibbe extract --store team --user alice@x.org --out alice.key\n"
+        "cloister ibbe extract --store team --user bob@x.org --to bob.pub --out bob.key\n"};
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
@@ -153,15 +169,8 @@ static int cmd_extract(int argc, char **argv)
     uint8_t pk[HPKE_PUBLIC_LEN];
     const uint8_t *recipient = NULL;
     if (to) {
-        uint8_t *data;
-        size_t len;
-        const char *why;
-        if ((rc = cli_read_file(to, "the public key", KEY_FILE_MAX, &data, &len)) != CLI_OK)
+        if ((rc = cli_read_hpke_public(to, pk)) != CLI_OK)
             return rc;
-        int bad = hpke_wire_get_public(pk, data, len, &why);
-        free(data);
-        if (bad)
-            return cli_fail("%s: not an HPKE public key file: %s", to, why);
         recipient = pk;
     }
     ibbe_admin *a;
@@ -174,7 +183,7 @@ static int cmd_extract(int argc, char **argv)
     if (ibbe_admin_extract(a, ids, &recipient, 1, &key, &len, &err) != 0) {
         rc = cli_fail("extract: %s", err.msg);
     } else {
-        rc = cli_write_file(out, "the user key", key, len, 0600);
+        rc = cli_write_key(out, "the user key", format.index, BECH32_HRP_IBBE_USER, key, len, 0600);
         crypto_wipe(key, len);
         free(key);
     }
@@ -228,8 +237,15 @@ static int show_group(const char *store, const char *group, bool json)
 
 static int cmd_group(int argc, char **argv)
 {
-    static const char *const usage = "usage: cloister ibbe group create|add|remove|show [options]"
-                                     " (--help after the sub-verb shows its options)\n";
+    static const char
+        *const usage = "usage: cloister ibbe group <sub-verb> [options]\n\n"
+                       "Manage a group's membership; the group key changes only on removal.\n\n"
+                       "sub-verbs:\n"
+                       "  create   create a group from a member list (one identity a line)\n"
+                       "  add      add members (the group key is unchanged)\n"
+                       "  remove   remove members (a fresh group key, every partition re-keyed)\n"
+                       "  show     show a group's partitions, epoch and store size\n\n"
+                       "'--help' after a sub-verb shows its options and examples.\n";
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         fputs(usage, argc < 2 ? stderr : stdout);
         return argc < 2 ? CLI_USAGE : CLI_OK;
@@ -240,7 +256,10 @@ static int cmd_group(int argc, char **argv)
     bool create = strcmp(sub, "create") == 0, add = strcmp(sub, "add") == 0,
          remove = strcmp(sub, "remove") == 0, show = strcmp(sub, "show") == 0;
     if (!create && !add && !remove && !show) {
-        fprintf(stderr, "cloister ibbe group: unknown sub-verb '%s'\n%s", sub, usage);
+        static const char *const subs[] = {"create", "add", "remove", "show"};
+        const char *near = opt_nearest(sub, subs, sizeof subs / sizeof subs[0]);
+        fprintf(stderr, "cloister ibbe group: unknown sub-verb '%s'%s%s%s\n%s", sub,
+                near ? "; did you mean '" : "", near ? near : "", near ? "'?" : "", usage);
         return CLI_USAGE;
     }
     struct opt_def opts[8] = {
@@ -264,8 +283,22 @@ static int cmd_group(int argc, char **argv)
         "Add members: O(1) each, the group key is unchanged.",
         "Remove members: a fresh group key, every partition re-keyed (one batch, one re-keying).",
         "Show a group's partitions, epoch and store size (no enclave)."};
-    const struct opt_cmd cmd = {name, "", summaries[create ? 0 : add ? 1 : remove ? 2 : 3],
-                                opts, 0,  0};
+    static const char *const descriptions[] = {
+        "Reads one identity a line and creates the group, members split in partitions of the\n"
+        "store's partition size, all sharing one fresh group key.",
+        "Adds members to a partition with room (or a new one); the group key stays the same, so\n"
+        "files already sealed stay readable by everyone.",
+        "Removes members and re-keys the group: removed members cannot open what is sealed\n"
+        "afterwards. Repeat --user to remove a batch with one re-keying.",
+        "Shows the group's epoch, partitions and store size from the store alone."};
+    static const char *const examples[] = {
+        "cloister ibbe group create --store team --group eng --members members.txt\n",
+        "cloister ibbe group add --store team --group eng --user carol@x.org --user dave@x.org\n",
+        "cloister ibbe group remove --store team --group eng --user dave@x.org\n",
+        "cloister ibbe group show --store team --group eng --json\n"};
+    int which = create ? 0 : add ? 1 : remove ? 2 : 3;
+    const struct opt_cmd cmd = {name, "", summaries[which],    opts,
+                                0,    0,  descriptions[which], examples[which]};
     int nargs, rc = opt_parse(&cmd, argc - 1, argv + 1, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
@@ -291,6 +324,9 @@ static int cmd_group(int argc, char **argv)
             free(text);
             return cli_fail("%s: no member listed", members);
         }
+        if (count >= LONG_GROUP) /* about 10 s a million: say it started */
+            fprintf(stderr, "ibbe group create: %zu members in partitions of the store's size...\n",
+                    count);
     }
     ibbe_admin *a;
     if ((rc = cli_ibbe_open_admin(store, tee, &a)) != CLI_OK) {
@@ -352,13 +388,17 @@ static int cmd_decrypt(int argc, char **argv)
     const struct opt_def opts[] = {USER_OPTS(store, group, user, key, secret),
                                    {"json", OPT_FLAG, &json, NULL, "print JSON", 0, 0, 0},
                                    {0}};
-    const struct opt_cmd cmd = {"ibbe decrypt",
-                                "",
-                                "Recover the group key as a member (no enclave) and print it in "
-                                "hex.",
-                                opts,
-                                0,
-                                0};
+    const struct opt_cmd cmd = {
+        "ibbe decrypt",
+        "",
+        "Recover the group key as a member (no enclave) and print it in "
+        "hex.",
+        opts,
+        0,
+        0,
+        "Computes the group key as a member from the public key, the group's records and one's\n"
+        "own user key, without the enclave or the admin. Prints it in hex.",
+        "cloister ibbe decrypt --store team --group eng --user alice@x.org --key alice.key\n"};
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
@@ -401,13 +441,17 @@ static int cmd_seal(int argc, char **argv)
         {"in", OPT_STRING, &in, "FILE", "the file to seal", OPT_REQUIRED, 0, 0},
         {"out", OPT_STRING, &out, "FILE", "the sealed file", OPT_REQUIRED, 0, 0},
         {0}};
-    const struct opt_cmd cmd = {"ibbe seal",
-                                "",
-                                "Seal a file for a group's current epoch (AES-256-GCM, file key "
-                                "derived from the group key in the enclave).",
-                                opts,
-                                0,
-                                0};
+    const struct opt_cmd cmd = {
+        "ibbe seal",
+        "",
+        "Seal a file for a group's current epoch (AES-256-GCM, file key "
+        "derived from the group key in the enclave).",
+        opts,
+        0,
+        0,
+        "Seals a file for the group's current members: a file key derived from the group key\n"
+        "in the enclave, AES-256-GCM.",
+        "cloister ibbe seal --store team --group eng --in plan.txt --out plan.txt.ibbe\n"};
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
@@ -443,13 +487,18 @@ static int cmd_open(int argc, char **argv)
         {"in", OPT_STRING, &in, "FILE", "the sealed file", OPT_REQUIRED, 0, 0},
         {"out", OPT_STRING, &out, "FILE", "where to write the plaintext", OPT_REQUIRED, 0, 0},
         {0}};
-    const struct opt_cmd cmd = {"ibbe open",
-                                "",
-                                "Open a sealed file as a member (--user and --key), or as the "
-                                "admin through the enclave (neither).",
-                                opts,
-                                0,
-                                0};
+    const struct opt_cmd cmd = {
+        "ibbe open",
+        "",
+        "Open a sealed file as a member (--user and --key), or as the "
+        "admin through the enclave (neither).",
+        opts,
+        0,
+        0,
+        "Opens a file sealed by ibbe seal. A member gives --user and --key (and --secret when\n"
+        "the key was extracted --to them); without them the admin opens it through the enclave.",
+        "cloister ibbe open --store team --group eng --user alice@x.org --key alice.key --in "
+        "plan.txt.ibbe --out plan.txt\n"};
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
@@ -537,23 +586,31 @@ static int load_token(const char *path, char *token, size_t cap)
 static int cmd_serve(int argc, char **argv)
 {
     const char *store = NULL, *tee = NULL, *listen = NULL, *token_file = NULL;
-    const struct opt_def opts[] = {ADMIN_OPTS(store, tee),
-                                   {"listen", OPT_STRING, &listen, "IP:PORT",
-                                    "where to listen, e.g. 127.0.0.1:8080", OPT_REQUIRED, 0, 0},
-                                   {"token-file", OPT_STRING, &token_file, "FILE",
-                                    "bearer token clients must send (created when missing)",
-                                    OPT_REQUIRED, 0, 0},
-                                   {0}};
-    const struct opt_cmd cmd = {"ibbe serve",
-                                "",
-                                "Serve the admin operations over HTTP+JSON with the enclave kept "
-                                "warm, until SIGINT or SIGTERM.",
-                                opts,
-                                0,
-                                0};
+    const struct opt_def opts[] = {
+        ADMIN_OPTS(store, tee),
+        {"listen", OPT_STRING, &listen, "IP:PORT",
+         "where to listen, e.g. 127.0.0.1:8080 (port 0: any free one)", OPT_REQUIRED, 0, 0},
+        {"token-file", OPT_STRING, &token_file, "FILE",
+         "bearer token clients must send (created when missing)", OPT_REQUIRED, 0, 0},
+        {0}};
+    const struct opt_cmd cmd = {
+        "ibbe serve",
+        "",
+        "Serve the admin operations over HTTP+JSON with the enclave kept "
+        "warm, until SIGINT or SIGTERM.",
+        opts,
+        0,
+        0,
+        "Serves group creation, additions, removals and key extraction over HTTP+JSON for\n"
+        "scripts and other hosts (docs/ibbe.md); every request carries the bearer token of\n"
+        "--token-file. Stops cleanly on SIGINT/SIGTERM.",
+        "cloister ibbe serve --store team --listen 127.0.0.1:8080 --token-file token\n"};
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
+    struct cli_endpoint ep;
+    if (cli_parse_endpoint("--listen", listen, &ep) != CLI_OK)
+        return CLI_USAGE;
     if (cli_hold_secrets() != CLI_OK)
         return CLI_FAIL;
     char token[256];
@@ -571,7 +628,7 @@ static int cmd_serve(int argc, char **argv)
         crypto_wipe(token, sizeof token);
         return rc;
     }
-    if (ibbe_server_start(a, listen, token, &srv, &err) != 0) {
+    if (ibbe_server_start(a, ep.host, token, &srv, &err) != 0) {
         rc = cli_fail("serve: %s", err.msg);
     } else {
         printf("ibbe admin serving %s on %s, port %u (Authorization: Bearer <token in %s>)\n",
@@ -596,13 +653,17 @@ static int cmd_trace(int argc, char **argv)
         {"from-git", OPT_STRING, &repo, "REPO", "a git repository", OPT_REQUIRED, 0, 0},
         {"out", OPT_STRING, &out, "FILE", "write the trace here (default stdout)", 0, 0, 0},
         {0}};
-    const struct opt_cmd cmd = {"ibbe trace",
-                                "",
-                                "Derive a membership trace from a git history: an author is "
-                                "added at their first commit and removed after their last.",
-                                opts,
-                                0,
-                                0};
+    const struct opt_cmd cmd = {
+        "ibbe trace",
+        "",
+        "Derive a membership trace from a git history: an author is "
+        "added at their first commit and removed after their last.",
+        opts,
+        0,
+        0,
+        "Turns a git history into a membership trace (one 'add ID' or 'remove ID' a line), the\n"
+        "workload of the paper's evaluation; replay runs it.",
+        "cloister ibbe trace --from-git ~/src/linux --out linux.trace\n"};
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
@@ -625,8 +686,8 @@ static int cmd_trace(int argc, char **argv)
 
 static json_t *times_json(const struct ibbe_replay_times *t)
 {
-    return json_pack("{s:I,s:f,s:f,s:f}", "count", (json_int_t)t->count, "total_seconds", t->total,
-                     "median_seconds", t->median, "max_seconds", t->max);
+    return json_pack("{s:I,s:f,s:f,s:f}", "operations", (json_int_t)t->count, "total_seconds",
+                     t->total, "median_seconds", t->median, "max_seconds", t->max);
 }
 
 static void print_replay(const char *trace, const char *group, const struct ibbe_replay *r,
@@ -658,13 +719,17 @@ static int cmd_replay(int argc, char **argv)
          1, IBBE_PARTITION_MAX},
         {"json", OPT_FLAG, &json, NULL, "print the report as JSON", 0, 0, 0},
         {0}};
-    const struct opt_cmd cmd = {"ibbe replay",
-                                "TRACE",
-                                "Replay a membership trace (cloister ibbe trace) through the "
-                                "enclave and report times.",
-                                opts,
-                                1,
-                                1};
+    const struct opt_cmd cmd = {
+        "ibbe replay",
+        "TRACE",
+        "Replay a membership trace (cloister ibbe trace) through the "
+        "enclave and report times.",
+        opts,
+        1,
+        1,
+        "Runs a trace's additions and removals through the enclave and reports the time per\n"
+        "operation.",
+        "cloister ibbe replay linux.trace --store replay --partition-size 1000 --json\n"};
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);

@@ -45,7 +45,16 @@
 
 TEE_ENCLAVE_DECLARE(scbr);
 
-#define DEFAULT_ENDPOINT "tcp://127.0.0.1:5555"
+#define DEFAULT_ENDPOINT "127.0.0.1:5555"
+
+/* Checks an endpoint option (IP:PORT, or tcp://IP:PORT) and points *text at ZeroMQ's form. */
+static int zmq_endpoint(const char *opt, const char **text, struct cli_endpoint *ep)
+{
+    if (cli_parse_endpoint(opt, *text, ep) != CLI_OK)
+        return CLI_USAGE;
+    *text = ep->zmq;
+    return CLI_OK;
+}
 
 #define SCBR_FILE_MAX ((size_t)1 << 31)
 
@@ -71,8 +80,18 @@ static int cmd_gen(int argc, char **argv)
         {"out", OPT_STRING, &out, "DIR", "directory for subs.txt and pubs.txt", OPT_REQUIRED, 0, 0},
         {"json", OPT_FLAG, &json, NULL, "print what was written as JSON", 0, 0, 0},
         {0}};
-    const struct opt_cmd cmd = {"scbr gen", "", "Generate a deterministic SCBR workload.",
-                                opts,       0,  0};
+    const struct opt_cmd cmd = {
+        "scbr gen",
+        "",
+        "Generate a deterministic SCBR workload.",
+        opts,
+        0,
+        0,
+        "Writes DIR/subs.txt and DIR/pubs.txt, one filter or header a line, in the filter\n"
+        "language of docs/scbr.md; the same seed gives the same files (10^6 subscriptions\n"
+        "take about a second).",
+        "cloister scbr gen --subs 1000 --pubs 100 --out work\n"
+        "cloister scbr gen --kind random --subs 100000 --pubs 1000 --seed 7 --out big\n"};
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
@@ -144,18 +163,52 @@ static int load(const char *subs_path, const char *pubs_path, enum scbr_index_ki
     return rc;
 }
 
+/* Work above this many (subscription, publication) pairs takes long enough with the naive engine
+ * (a few 10^7 pairs a second) to say that it started, and how to go faster. */
+#define MATCH_LONG_PAIRS 1e9
+
+/* Says on stderr what is about to be matched when it is long or progress is wanted, and turns
+ * progress on for long runs on a terminal. */
+static void announce_match(const char *index_name, size_t nsubs, size_t npubs, bool *progress)
+{
+    bool naive = strcmp(index_name, "naive") == 0;
+    bool long_run = naive && (double)nsubs * (double)npubs >= MATCH_LONG_PAIRS;
+    *progress = *progress || (long_run && isatty(2));
+    if (!long_run && !*progress)
+        return;
+    fprintf(stderr, "scbr match: %zu publications against %zu subscriptions, %s index%s\n", npubs,
+            nsubs, index_name,
+            long_run ? "; naive compares every pair: --index fast gives the same answers much "
+                       "faster"
+                     : "");
+}
+
 static int cmd_match(int argc, char **argv)
 {
     const char *subs_path = NULL, *pubs_path = NULL, *index_name = "fast";
-    bool json = false;
+    bool json = false, progress = false;
     const struct opt_def opts[] = {
         {"subs", OPT_STRING, &subs_path, "FILE", "subscriptions, one per line", OPT_REQUIRED, 0, 0},
         {"pubs", OPT_STRING, &pubs_path, "FILE", "publications, one per line", OPT_REQUIRED, 0, 0},
         {"index", OPT_STRING, &index_name, "KIND", "naive, poset or fast (default fast)", 0, 0, 0},
         {"json", OPT_FLAG, &json, NULL, "print an array of arrays of ids", 0, 0, 0},
+        {"progress", OPT_FLAG, &progress, NULL,
+         "report progress on stderr (default: for long runs, on a terminal)", 0, 0, 0},
         {0}};
     const struct opt_cmd cmd = {
-        "scbr match", "", "Match publications against subscriptions, offline.", opts, 0, 0};
+        "scbr match",
+        "",
+        "Match publications against subscriptions, offline.",
+        opts,
+        0,
+        0,
+        "Prints, for each publication, the ids (0-based line numbers) of the subscriptions\n"
+        "it matches. naive compares with every subscription (slow on large inputs: prefer\n"
+        "fast); poset and fast are the indexes of docs/scbr.md. A long naive run says so on\n"
+        "stderr and, with --progress or when stderr is a terminal, reports how far it is.",
+        "cloister scbr match --subs work/subs.txt --pubs work/pubs.txt\n"
+        "cloister scbr match --subs big/subs.txt --pubs big/pubs.txt --index naive --progress "
+        "--json\n"};
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
@@ -173,7 +226,12 @@ static int cmd_match(int argc, char **argv)
     if (rc == CLI_OK && !ids)
         rc = cli_fail("out of memory");
     json_t *all = json && rc == CLI_OK ? json_array() : NULL;
+    struct cli_progress bar;
+    if (rc == CLI_OK)
+        announce_match(index_name, nsubs, pubs.n, &progress);
+    cli_progress_start(&bar, progress, "publications matched", pubs.n);
     for (size_t p = 0; rc == CLI_OK && p < pubs.n; p++) {
+        cli_progress_step(&bar, p);
         size_t n = scbr_index_match(idx, pubs.v[p], ids, nsubs);
         if (json) {
             json_t *row = json_array();
@@ -186,6 +244,7 @@ static int cmd_match(int argc, char **argv)
             printf(k ? " %u" : "%u", ids[k]);
         putchar('\n');
     }
+    cli_progress_end(&bar);
     if (all) {
         json_dumpf(all, stdout, JSON_COMPACT);
         putchar('\n');
@@ -241,9 +300,35 @@ static json_t *stats_json(const struct scbr_router_stats *st)
     return j;
 }
 
+/* Each counter with what it counts: a bare "dropped 3" leaves the reader guessing what. */
+static const char *stat_meaning(const char *name)
+{
+    static const char *const meanings[][2] = {
+        {"subscriptions", "subscriptions registered now"},
+        {"subscribed", "subscribe requests accepted"},
+        {"unsubscribed", "unsubscribe requests accepted"},
+        {"published", "publications accepted"},
+        {"matched", "(publication, subscriber) pairs matched"},
+        {"refused_tampered", "messages refused: authentication failed (wrong SK or altered)"},
+        {"refused_replayed", "messages refused: replayed (old sequence number)"},
+        {"refused_truncated", "messages refused: truncated"},
+        {"refused_other", "messages refused: no SK yet, not the owner, unknown id, table full"},
+        {"delivered", "deliveries handed to subscribers"},
+        {"dropped", "deliveries dropped: a subscriber's queue was full or it was gone"},
+        {"malformed", "client frames the host could not decode"},
+        {"ecalls", "enclave calls (batches) made"},
+        {"dropped_subscribers", "subscribers removed (said bye or went silent)"},
+    };
+    for (size_t i = 0; i < sizeof meanings / sizeof meanings[0]; i++)
+        if (strcmp(name, meanings[i][0]) == 0)
+            return meanings[i][1];
+    return "";
+}
+
 static void print_stats(const struct scbr_router_stats *st)
 {
-#define SCBR_PRINT_(part, f) printf("  %-20s %llu\n", #f, (unsigned long long)st->part.f);
+#define SCBR_PRINT_(part, f)                                                                       \
+    printf("  %-20s %10llu  %s\n", #f, (unsigned long long)st->part.f, stat_meaning(#f));
 #define SCBR_PRINT_ENCLAVE_(f) SCBR_PRINT_(enclave, f)
 #define SCBR_PRINT_HOST_(f) SCBR_PRINT_(host, f)
     SCBR_ENCLAVE_STATS(SCBR_PRINT_ENCLAVE_)
@@ -278,8 +363,8 @@ static int cmd_router(int argc, char **argv)
     struct opt_choice wait = {wait_names, 0};
     long long epc = 0, batch = 256, queue = 10000, idle = 10000;
     const struct opt_def opts[] = {
-        {"listen", OPT_STRING, &listen, "ENDPOINT",
-         "ZeroMQ endpoint (default " DEFAULT_ENDPOINT ")", 0, 0, 0},
+        {"listen", OPT_STRING, &listen, "IP:PORT",
+         "where to listen (default " DEFAULT_ENDPOINT "; port 0: any free one)", 0, 0, 0},
         {"tee", OPT_STRING, &tee, "proc|sim", "backend (default $CLOISTER_TEE, else proc)", 0, 0,
          0},
         {"index", OPT_STRING, &index_name, "KIND", "naive, poset or fast (default fast)", 0, 0, 0},
@@ -296,11 +381,23 @@ static int cmd_router(int argc, char **argv)
         {"wait", OPT_CHOICE, &wait, "MODE", "how host and enclave wait for each other", 0, 0, 0},
         {0}};
     const struct opt_cmd cmd = {
-        "scbr router", "", "Run the SCBR router (enclave matching) until SIGINT/SIGTERM.",
-        opts,          0,  0};
+        "scbr router",
+        "",
+        "Run the SCBR router (enclave matching) until SIGINT/SIGTERM.",
+        opts,
+        0,
+        0,
+        "Runs the router: matching inside the scbr enclave, clients over ZeroMQ. It needs SK from\n"
+        "a data provider (cloister scbr provision) before it routes. --state keeps subscriptions\n"
+        "sealed across restarts. Stops cleanly on SIGINT/SIGTERM.",
+        "cloister scbr router --tee sim --sign-key signer.key --listen 127.0.0.1:5555 --state "
+        "scbr-state\n"};
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
+    struct cli_endpoint ep;
+    if (zmq_endpoint("--listen", &listen, &ep) != CLI_OK)
+        return CLI_USAGE;
     struct scbr_router_options o;
     scbr_router_options_init(&o);
     int kind = scbr_index_kind_from_name(index_name);
@@ -352,8 +449,10 @@ static int cmd_router(int argc, char **argv)
         scbr_router_close(r);
         return cli_fail("%s", err.msg);
     }
-    printf("scbr router listening on %s (%s enclave, %s index)\n", scbr_router_endpoint(r),
-           tee_backend_name(o.backend), index_name);
+    const char *bound = scbr_router_endpoint(r);
+    printf("scbr router listening on %s (%s enclave, %s index)\n",
+           bound + (strncmp(bound, "tcp://", 6) == 0 ? 6 : 0), tee_backend_name(o.backend),
+           index_name);
     print_identity("MRENCLAVE", mre);
     print_identity("MRSIGNER", mrs);
     fflush(stdout);
@@ -375,8 +474,8 @@ static int cmd_provision(int argc, char **argv)
     struct opt_list mre = {0}, mrs = {0};
     bool allow_sim = false, allow_debug = false, json = false, force = false;
     const struct opt_def opts[] = {
-        {"connect", OPT_STRING, &connect, "ENDPOINT", "the router (default " DEFAULT_ENDPOINT ")",
-         0, 0, 0},
+        {"connect", OPT_STRING, &connect, "IP:PORT", "the router (default " DEFAULT_ENDPOINT ")", 0,
+         0, 0},
         {"keys", OPT_STRING, &keys, "DIR",
          "SK lives in DIR/sk, created if missing (default "
          "$CLOISTER_HOME/scbr-keys)",
@@ -392,15 +491,25 @@ static int cmd_provision(int argc, char **argv)
         {"force", OPT_FLAG, &force, NULL,
          "replace another SK the router holds (its subscriptions are dropped)", 0, 0, 0},
         {0}};
-    const struct opt_cmd cmd = {"scbr provision",
-                                "",
-                                "Verify the router enclave's evidence, then provision SK.",
-                                opts,
-                                0,
-                                0};
+    const struct opt_cmd cmd = {
+        "scbr provision",
+        "",
+        "Verify the router enclave's evidence, then provision SK.",
+        opts,
+        0,
+        0,
+        "The data provider's step: creates SK in KEYS/sk if missing, verifies the router "
+        "enclave's\n"
+        "evidence (CA, identity) and sends SK sealed to it. Give a copy of KEYS/sk to subscribers\n"
+        "and publishers out of band.",
+        "cloister scbr provision --connect 127.0.0.1:5555 --keys keys --mrsigner $MRSIGNER "
+        "--allow-simulated\n"};
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
+    struct cli_endpoint ep;
+    if (zmq_endpoint("--connect", &connect, &ep) != CLI_OK)
+        return CLI_USAGE;
     if (cli_hold_secrets() != CLI_OK)
         return CLI_FAIL;
     uint8_t mrenclave[OPT_LIST_MAX][TEE_HASH_LEN], mrsigner[OPT_LIST_MAX][TEE_HASH_LEN];
@@ -486,29 +595,39 @@ static int cmd_subscribe(int argc, char **argv)
     long long count = 0, timeout = 0;
     bool plain = false;
     const struct opt_def opts[] = {
-        {"connect", OPT_STRING, &connect, "ENDPOINT", "the router (default " DEFAULT_ENDPOINT ")",
-         0, 0, 0},
+        {"connect", OPT_STRING, &connect, "IP:PORT", "the router (default " DEFAULT_ENDPOINT ")", 0,
+         0, 0},
         {"keys", OPT_STRING, &keys, "DIR", "where SK is (DIR/sk)", 0, 0, 0},
         {"filter", OPT_STRING, &filter, "EXPR",
          "subscription, e.g. 'symbol = \"ACME\" and "
          "price > 10'",
          OPT_REQUIRED, 0, 0},
-        {"count", OPT_INT, &count, "N", "exit after N deliveries (default: never)", 0, 0,
+        {"max-deliveries", OPT_INT, &count, "N", "exit after N deliveries (default: never)", 0, 0,
          1000000000},
+        {"count", OPT_INT, &count, "N", "the old name of --max-deliveries", 0, 0, 1000000000},
         {"timeout", OPT_INT, &timeout, "S", "exit after S seconds (default: never)", 0, 0,
          31536000},
         {"plain", OPT_FLAG, &plain, NULL, "print payloads as delivered (not sealed end to end)", 0,
          0, 0},
         {0}};
-    const struct opt_cmd cmd = {"scbr subscribe",
-                                "",
-                                "Register a filter and print each delivered payload on a line.",
-                                opts,
-                                0,
-                                0};
+    const struct opt_cmd cmd = {
+        "scbr subscribe",
+        "",
+        "Register a filter and print each delivered payload on a line.",
+        opts,
+        0,
+        0,
+        "Registers --filter (language in docs/scbr.md) and prints each matching publication's\n"
+        "payload on a line until --max-deliveries, --timeout or SIGINT.",
+        "cloister scbr subscribe --keys keys --filter 'symbol = \"ACME\" and price > 10'\n"
+        "cloister scbr subscribe --keys keys --filter 'exists volume' --max-deliveries 1 --timeout "
+        "30\n"};
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
+    struct cli_endpoint ep;
+    if (zmq_endpoint("--connect", &connect, &ep) != CLI_OK)
+        return CLI_USAGE;
     if (cli_hold_secrets() != CLI_OK)
         return CLI_FAIL;
     struct cloister_err err;
@@ -571,8 +690,8 @@ static int cmd_publish(int argc, char **argv)
     const char *connect = DEFAULT_ENDPOINT, *keys = NULL, *header = NULL, *payload_path = NULL;
     bool plain = false;
     const struct opt_def opts[] = {
-        {"connect", OPT_STRING, &connect, "ENDPOINT", "the router (default " DEFAULT_ENDPOINT ")",
-         0, 0, 0},
+        {"connect", OPT_STRING, &connect, "IP:PORT", "the router (default " DEFAULT_ENDPOINT ")", 0,
+         0, 0},
         {"keys", OPT_STRING, &keys, "DIR", "where SK is (DIR/sk)", 0, 0, 0},
         {"header", OPT_STRING, &header, "EXPR",
          "publication header, e.g. 'symbol = \"ACME\", "
@@ -582,11 +701,24 @@ static int cmd_publish(int argc, char **argv)
          OPT_REQUIRED, 0, 0},
         {"plain", OPT_FLAG, &plain, NULL, "send the payload as is, not sealed end to end", 0, 0, 0},
         {0}};
-    const struct opt_cmd cmd = {"scbr publish", "", "Publish one message through the router.",
-                                opts,           0,  0};
+    const struct opt_cmd cmd = {
+        "scbr publish",
+        "",
+        "Publish one message through the router.",
+        opts,
+        0,
+        0,
+        "Sends one publication: the header encrypted under SK (the router matches it inside the\n"
+        "enclave), the payload sealed end to end. Fails when the router refuses it or is not "
+        "there.",
+        "echo 'ACME up' | cloister scbr publish --keys keys --header 'symbol = \"ACME\", price = "
+        "12' --payload -\n"};
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
+    struct cli_endpoint ep;
+    if (zmq_endpoint("--connect", &connect, &ep) != CLI_OK)
+        return CLI_USAGE;
     if (cli_hold_secrets() != CLI_OK)
         return CLI_FAIL;
     struct cloister_err err;
@@ -628,14 +760,26 @@ static int cmd_stats(int argc, char **argv)
 {
     const char *connect = DEFAULT_ENDPOINT;
     bool json = false;
-    const struct opt_def opts[] = {{"connect", OPT_STRING, &connect, "ENDPOINT",
+    const struct opt_def opts[] = {{"connect", OPT_STRING, &connect, "IP:PORT",
                                     "the router (default " DEFAULT_ENDPOINT ")", 0, 0, 0},
                                    {"json", OPT_FLAG, &json, NULL, "print JSON", 0, 0, 0},
                                    {0}};
-    const struct opt_cmd cmd = {"scbr stats", "", "Show the router's counters.", opts, 0, 0};
+    const struct opt_cmd cmd = {
+        "scbr stats",
+        "",
+        "Show the router's counters.",
+        opts,
+        0,
+        0,
+        "Shows what the router counted: subscribers, publications, deliveries and refusals\n"
+        "(tampered, wrong key, not provisioned).",
+        "cloister scbr stats --connect 127.0.0.1:5555 --json\n"};
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
+    struct cli_endpoint ep;
+    if (zmq_endpoint("--connect", &connect, &ep) != CLI_OK)
+        return CLI_USAGE;
     struct cloister_err err;
     struct scbr_router_stats st;
     scbr_client *c = scbr_client_connect(connect, NULL, &err);

@@ -2,7 +2,9 @@
  *
  * The registry below is the only list of systems. Dispatch is two lookups (system, verb); each
  * verb parses its own options with the shared parser. `cloister demo` runs every system's demo
- * step in registry order and stops at the first failure. */
+ * step in registry order and stops at the first failure. A mistyped system or verb is answered
+ * with the nearest name (opt_nearest), and CLOISTER_LOG is checked before anything runs, so a
+ * misspelt level is an error rather than silently "warn". */
 #include <cloister/version.h>
 
 #include <errno.h>
@@ -13,6 +15,7 @@
 
 #include "cli/cli.h"
 #include "util/fileio.h"
+#include "util/log.h"
 
 extern const struct cli_system cli_crypto_system;
 extern const struct cli_system cli_epc_system;
@@ -50,7 +53,41 @@ static void print_help(FILE *out)
         fprintf(out, "  %-12s %s\n", systems[i]->name, systems[i]->summary);
     fprintf(out, "  %-12s %s\n\n", "demo", "run the end-to-end tour of every working system");
     fprintf(out, "'cloister <system> --help' lists a system's verbs; '--help' after a verb shows "
-                 "its options.\nCLOISTER_LOG=debug|info|warn|error sets the log level.\n");
+                 "its options\nand examples.\n\n"
+                 "environment:\n"
+                 "  CLOISTER_HOME  per-user state: the simulated platform (its CA key), enclave "
+                 "signer keys,\n"
+                 "                 default key directories; default ~/.local/share/cloister. "
+                 "Set it to a\n"
+                 "                 scratch directory to try things without touching your own.\n"
+                 "  CLOISTER_LOG   log level on stderr: debug, info, warn (default), error or "
+                 "off; info\n"
+                 "                 says what daemons do, debug adds each request.\n"
+                 "  CLOISTER_TEE   the enclave backend when --tee is not given: proc (default) "
+                 "or sim.\n"
+                 "  CLOISTER_ENCLAVE_DIR  where enclave images are looked up by name first.\n");
+}
+
+/* "unknown verb 'subscibe'; did you mean 'subscribe'?" */
+static void unknown_word(const char *where, const char *what, const char *word,
+                         const char *const *names, size_t n)
+{
+    const char *near = opt_nearest(word, names, n);
+    fprintf(stderr, "cloister%s%s: unknown %s '%s'", *where ? " " : "", where, what, word);
+    if (near)
+        fprintf(stderr, "; did you mean '%s'?", near);
+    fprintf(stderr, " (see 'cloister%s%s --help')\n", *where ? " " : "", where);
+}
+
+/* 0 when CLOISTER_LOG is unset, empty or a level; else says which levels exist. */
+static int check_log_env(void)
+{
+    const char *env = getenv("CLOISTER_LOG");
+    if (!env || !*env || clog_level_from_name(env) >= 0)
+        return 0;
+    fprintf(stderr, "cloister: CLOISTER_LOG must be debug, info, warn, error or off, got '%s'\n",
+            env);
+    return -1;
 }
 
 static void print_system_help(const struct cli_system *s, FILE *out)
@@ -63,8 +100,16 @@ static void print_system_help(const struct cli_system *s, FILE *out)
 static int run_demo(int argc, char **argv)
 {
     const struct opt_def opts[] = {{0}};
-    const struct opt_cmd cmd = {"demo", "", "Run the end-to-end tour of every working system.",
-                                opts,   0,  0};
+    const struct opt_cmd cmd = {
+        "demo",
+        "",
+        "Run the end-to-end tour of every working system.",
+        opts,
+        0,
+        0,
+        "Each system shows its main path in a temporary CLOISTER_HOME that is removed at the "
+        "end:\nnothing is left in your own home. Exits 1 at the first step that fails.",
+        "cloister demo\nCLOISTER_LOG=info cloister demo\n"};
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
@@ -94,24 +139,34 @@ int main(int argc, char **argv)
         printf("cloister %s\n", CLOISTER_VERSION);
         return CLI_OK;
     }
+    if (check_log_env() != 0)
+        return CLI_USAGE;
     if (strcmp(argv[1], "demo") == 0)
         return run_demo(argc - 1, argv + 1);
     const struct cli_system *sys = NULL;
-    for (size_t i = 0; i < NSYSTEMS; i++)
+    const char *names[NSYSTEMS + 1];
+    for (size_t i = 0; i < NSYSTEMS; i++) {
+        names[i] = systems[i]->name;
         if (strcmp(argv[1], systems[i]->name) == 0)
             sys = systems[i];
+    }
+    names[NSYSTEMS] = "demo";
     if (!sys) {
-        fprintf(stderr, "cloister: unknown system '%s' (see 'cloister --help')\n", argv[1]);
+        unknown_word("", "system", argv[1], names, NSYSTEMS + 1);
         return CLI_USAGE;
     }
     if (argc < 3 || strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0) {
         print_system_help(sys, argc < 3 ? stderr : stdout);
         return argc < 3 ? CLI_USAGE : CLI_OK;
     }
-    for (const struct cli_command *c = sys->commands; c->verb; c++)
+    const char *verbs[64];
+    size_t nverbs = 0;
+    for (const struct cli_command *c = sys->commands; c->verb; c++) {
         if (strcmp(argv[2], c->verb) == 0)
             return c->run(argc - 2, argv + 2);
-    fprintf(stderr, "cloister %s: unknown verb '%s' (see 'cloister %s --help')\n", sys->name,
-            argv[2], sys->name);
+        if (nverbs < sizeof verbs / sizeof verbs[0])
+            verbs[nverbs++] = c->verb;
+    }
+    unknown_word(sys->name, "verb", argv[2], verbs, nverbs);
     return CLI_USAGE;
 }

@@ -11,14 +11,19 @@
  *         {"partition-size", OPT_INT, &n, "N", "members per partition", 0, 1, 1000000},
  *         {"json", OPT_FLAG, &json, NULL, "print JSON"},
  *         {0}};
- *     const struct opt_cmd cmd = {"ibbe setup", "", "Create the master secret", opts, 0, 0};
+ *     const struct opt_cmd cmd = {"ibbe setup", "", "Create the master secret", opts, 0, 0,
+ *         "The enclave draws it and seals it into the store; nothing else ever sees it.",
+ *         "cloister ibbe setup --store team\n"};
  *     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
  *     if (rc != OPT_OK) return opt_exit_code(rc);
- */
+ *
+ * An option given twice is an error unless it is an OPT_LIST ("the last wins" hides typos in
+ * scripts). A mistyped option is answered with the nearest one, as git does. */
 #ifndef CLOISTER_UTIL_OPT_H
 #define CLOISTER_UTIL_OPT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 
 enum opt_type {
@@ -67,7 +72,9 @@ struct opt_cmd {
     const char *args;    /* positional arguments for usage: "IMAGE" or "" */
     const char *summary; /* one line */
     const struct opt_def *opts;
-    int min_args, max_args; /* positional argument count; max_args < 0 means any */
+    int min_args, max_args;  /* positional argument count; max_args < 0 means any */
+    const char *description; /* what it does and when to use it, after the summary in --help */
+    const char *examples;    /* one command a line (ending '\n'): at least one per verb */
 };
 
 enum { OPT_OK = 0, OPT_HELP = 1, OPT_ERROR = 2 };
@@ -77,6 +84,9 @@ enum { OPT_OK = 0, OPT_HELP = 1, OPT_ERROR = 2 };
  * printed to stderr. */
 int opt_parse(const struct opt_cmd *cmd, int argc, char **argv, int *nargs);
 void opt_usage(const struct opt_cmd *cmd, FILE *out);
+/* The word of words[0..n-1] nearest to word (a typo or an unambiguous prefix of it), or NULL
+ * when none is near enough to be what was meant: for "did you mean" hints. */
+const char *opt_nearest(const char *word, const char *const *words, size_t n);
 /* Process exit code for a non-OK parse result: 0 after help, 2 after a usage error. */
 int opt_exit_code(int rc);
 

@@ -197,6 +197,70 @@ static void out_dash_is_only_data(void **state)
     assert_memory_equal(out, "the plan", 8);
     free(out);
     assert_true(file_has("err.txt", "opened into"));
+    /* a key written to stdout: the key, and the status line on stderr */
+    assert_int_equal(cli_run(dir, "crypto hpke-keygen --out-secret - --out-public r.pk"), 0);
+    out = cli_slurp(dir, "out.txt", &len);
+    assert_true(len > 4);
+    assert_memory_equal(out, "CHSK", 4);
+    free(out);
+    assert_true(file_has("err.txt", "public key cloister-hpke1"));
+}
+
+/* Keys users pass around are one line of text by default, survive the blanks a copy and paste
+ * adds, are refused when a character changed or when of another kind; the binary form still
+ * reads everywhere. */
+static void keys_are_text_and_binary_still_reads(void **state)
+{
+    fresh("key-text");
+    assert_int_equal(cli_run(dir, "crypto hpke-keygen --out-secret t.sk --out-public t.pk"), 0);
+    assert_true(file_has("t.pk", "cloister-hpke1"));
+    assert_int_equal(
+        cli_run(dir, "crypto hpke-keygen --out-secret b.sk --out-public b.pk --format binary"), 0);
+    assert_false(file_has("b.pk", "cloister-hpke1"));
+    cli_spill_text(dir, "msg", "hello");
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(
+            cli_run(dir, "crypto hpke-seal --public %s.pk --in msg --out m.bin", i ? "b" : "t"), 0);
+        assert_int_equal(
+            cli_run(dir, "crypto hpke-open --secret %s.sk --in m.bin --out m.out", i ? "b" : "t"),
+            0);
+        assert_true(file_has("m.out", "hello"));
+    }
+    /* pasted with blanks around it and CRLF; then with one character changed */
+    char *text = cli_slurp(dir, "t.pk", NULL), pasted[256];
+    text[strcspn(text, "\n")] = '\0';
+    snprintf(pasted, sizeof pasted, "  %s \r\n", text);
+    cli_spill_text(dir, "p.pk", pasted);
+    assert_int_equal(cli_run(dir, "crypto hpke-seal --public p.pk --in msg --out m.bin"), 0);
+    char *last = text + strlen(text) - 1;
+    *last = *last == 'q' ? 'p' : 'q';
+    cli_spill_text(dir, "x.pk", text);
+    free(text);
+    assert_int_equal(cli_run(dir, "crypto hpke-seal --public x.pk --in msg --out m.bin"), 1);
+    cli_assert_error_line(dir, "x.pk: not an HPKE public key file: bad checksum");
+
+    assert_int_equal(cli_run(dir, "ibbe setup --store st --partition-size 4 --tee sim"), 0);
+    cli_spill_text(dir, "m.txt", "a@x\nb@x\nc@x\n");
+    assert_int_equal(
+        cli_run(dir, "ibbe group create --store st --tee sim --group g --members m.txt"), 0);
+    assert_int_equal(cli_run(dir, "ibbe extract --store st --tee sim --user a@x --out a.key"), 0);
+    assert_true(file_has("a.key", "cloister-ibbe-user1"));
+    assert_int_equal(cli_run(dir, "ibbe extract --store st --tee sim --user b@x --out b.key "
+                                  "--format binary"),
+                     0);
+    assert_false(file_has("b.key", "cloister-ibbe-user1"));
+    assert_int_equal(
+        cli_run(dir, "ibbe extract --store st --tee sim --user c@x --out c.key --to t.pk"), 0);
+    assert_true(file_has("c.key", "cloister-ibbe-user1"));
+    assert_int_equal(cli_run(dir, "ibbe decrypt --store st --group g --user a@x --key a.key"), 0);
+    assert_int_equal(cli_run(dir, "ibbe decrypt --store st --group g --user b@x --key b.key"), 0);
+    assert_int_equal(
+        cli_run(dir, "ibbe decrypt --store st --group g --user c@x --key c.key --secret t.sk"), 0);
+    set_mode("t.pk", 0600); /* read as a user key: a secret, so its mode is checked first */
+    assert_int_equal(cli_run(dir, "ibbe decrypt --store st --group g --user a@x --key t.pk"), 1);
+    cli_assert_error_line(dir, "t.pk: not a user key: a key of another kind");
+    assert_int_equal(cli_run(dir, "crypto hpke-seal --public a.key --in msg --out m.bin"), 1);
+    cli_assert_error_line(dir, "a.key: not an HPKE public key file: a key of another kind");
 }
 
 /* A key file is never replaced silently: every verb that writes one refuses without --force. */
@@ -285,6 +349,7 @@ int main(void)
         cmocka_unit_test(provisioning_needs_an_identity_pin),
         cmocka_unit_test(verify_without_nonce_warns),
         cmocka_unit_test(out_dash_is_only_data),
+        cmocka_unit_test(keys_are_text_and_binary_still_reads),
         cmocka_unit_test(keys_are_not_overwritten_without_force),
         cmocka_unit_test(bad_identities_are_named),
         cmocka_unit_test(secret_holders_cannot_be_dumped),

@@ -19,6 +19,7 @@
 
 #include "common/cli_run.h"
 #include "crypto/hpke_wire.h"
+#include "util/bech32.h"
 #include "util/fileio.h"
 
 static char workdir[PATH_MAX];
@@ -70,10 +71,18 @@ static void keygen_files(void **state)
     const char *err;
     assert_int_equal(hpke_wire_get_secret(sk, pk, data, len, &err), 0);
     free(data);
-    data = cli_slurp(workdir, "r.pk", &len);
-    assert_int_equal(hpke_wire_get_public(pk2, data, len, &err), 0);
+    data = cli_slurp(workdir, "r.pk", &len); /* text by default */
+    size_t n;
+    assert_int_equal(bech32_key_decode(BECH32_HRP_HPKE_PUBLIC, data, len, pk2, 32, &n, &err), 0);
+    assert_int_equal(n, 32);
     free(data);
     assert_memory_equal(pk, pk2, 32);
+    assert_int_equal(cli_run(workdir, "crypto hpke-keygen --out-secret rb.sk --out-public rb.pk "
+                                      "--format binary"),
+                     0);
+    data = cli_slurp(workdir, "rb.pk", &len);
+    assert_int_equal(hpke_wire_get_public(pk2, data, len, &err), 0);
+    free(data);
 
     assert_int_equal(
         cli_run(workdir, "crypto hpke-keygen --out-secret j.sk --out-public j.pk --json > j.json"),

@@ -35,7 +35,9 @@ static int parse(struct parsed *p, int argc, char **argv, int *nargs)
         {"size", OPT_INT, &p->n, "N", "a size", 0, 1, 100},
         {"json", OPT_FLAG, &p->json, NULL, "print JSON", 0, 0, 0},
         {0}};
-    const struct opt_cmd cmd = {"test cmd", "FILE", "A test command.", opts, 1, 2};
+    const struct opt_cmd cmd = {
+        "test cmd", "FILE", "A test command.", opts,
+        1,          2,      "What it does.",   "cloister test cmd --store DIR FILE\n"};
     return opt_parse(&cmd, argc, argv, nargs);
 }
 
@@ -51,6 +53,35 @@ static void opt_accepts_both_forms(void **state)
     assert_int_equal(nargs, 2);
     assert_string_equal(argv[0], "a");
     assert_string_equal(argv[1], "--b");
+}
+
+/* A single-value option given twice is refused ("the last wins" hides typos in scripts). */
+static void opt_refuses_repeats(void **state)
+{
+    struct parsed p;
+    int nargs;
+    char *twice[] = {"cmd", "a", "--store", "x", "--store=y", NULL};
+    assert_int_equal(parse(&p, 5, twice, &nargs), OPT_ERROR);
+    char *flags[] = {"cmd", "a", "--store", "x", "--json", "--json", NULL};
+    assert_int_equal(parse(&p, 6, flags, &nargs), OPT_ERROR);
+}
+
+/* Typos (one or two edits, a swap of letters counting one) and unambiguous prefixes are
+ * suggested; words far from every candidate are not. */
+static void opt_suggests_the_nearest(void **state)
+{
+    const char *const verbs[] = {"gen",       "match",   "router", "provision",
+                                 "subscribe", "publish", "stats"};
+    size_t n = sizeof verbs / sizeof verbs[0];
+    assert_string_equal(opt_nearest("subscibe", verbs, n), "subscribe");
+    assert_string_equal(opt_nearest("pubilsh", verbs, n), "publish");
+    assert_string_equal(opt_nearest("routr", verbs, n), "router");
+    assert_string_equal(opt_nearest("prov", verbs, n), "provision");
+    assert_string_equal(opt_nearest("stat", verbs, n), "stats");
+    assert_null(opt_nearest("nosuch", verbs, n));
+    assert_null(opt_nearest("x", verbs, n));
+    assert_null(opt_nearest("gen", verbs, n)); /* an exact word is not a typo */
+    assert_null(opt_nearest("", verbs, n));
 }
 
 static void opt_refuses_mistakes(void **state)
@@ -101,7 +132,7 @@ static void opt_list_repeats(void **state)
 {
     struct opt_list list = {0};
     const struct opt_def opts[] = {{"peer", OPT_LIST, &list, "ADDR", "a peer", 0, 0, 0}, {0}};
-    const struct opt_cmd cmd = {"test list", "", "A repeatable option.", opts, 0, 0};
+    const struct opt_cmd cmd = {"test list", "", "A repeatable option.", opts, 0, 0, NULL, NULL};
     char *argv[] = {"cmd", "--peer", "a", "--peer=b", NULL};
     int nargs;
     assert_int_equal(opt_parse(&cmd, 4, argv, &nargs), OPT_OK);
@@ -111,7 +142,7 @@ static void opt_list_repeats(void **state)
 
     struct opt_list full = {0};
     const struct opt_def opts2[] = {{"peer", OPT_LIST, &full, "ADDR", "a peer", 0, 0, 0}, {0}};
-    const struct opt_cmd cmd2 = {"test list", "", "A repeatable option.", opts2, 0, 0};
+    const struct opt_cmd cmd2 = {"test list", "", "A repeatable option.", opts2, 0, 0, NULL, NULL};
     char *many[2 * OPT_LIST_MAX + 3];
     many[0] = "cmd";
     for (int i = 0; i <= OPT_LIST_MAX; i++) {
@@ -129,7 +160,7 @@ static void opt_choice_restricts(void **state)
     struct opt_choice wait = {words, 1};
     const struct opt_def opts[] = {{"wait", OPT_CHOICE, &wait, "MODE", "how to wait", 0, 0, 0},
                                    {0}};
-    const struct opt_cmd cmd = {"test choice", "", "A choice.", opts, 0, 0};
+    const struct opt_cmd cmd = {"test choice", "", "A choice.", opts, 0, 0, NULL, NULL};
     int nargs;
     char *none[] = {"cmd", NULL};
     assert_int_equal(opt_parse(&cmd, 1, none, &nargs), OPT_OK);
@@ -297,6 +328,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(opt_accepts_both_forms),
         cmocka_unit_test(opt_refuses_mistakes),
+        cmocka_unit_test(opt_refuses_repeats),
+        cmocka_unit_test(opt_suggests_the_nearest),
         cmocka_unit_test(opt_integers_are_decimal),
         cmocka_unit_test(opt_help),
         cmocka_unit_test(opt_list_repeats),

@@ -4,7 +4,8 @@
  * Runs without an enclave and trusts nothing it reads: the store's records are decoded with
  * every bound and point checked (ibbe.h), the group key only comes out of an authenticated
  * unwrap, and a file only opens under the key of its own group and epoch. The key file may be
- * HPKE-sealed to the user, so that the admin can hand it over any channel. */
+ * HPKE-sealed to the user, so that the admin can hand it over any channel, and is one line of
+ * Bech32 text (cloister-ibbe-user1...) or the binary record. */
 #include <cloister/crypto.h>
 #include <cloister/hpke.h>
 #include <cloister/ibbe_client.h>
@@ -14,6 +15,7 @@
 #include <string.h>
 
 #include "crypto/hpke_wire.h"
+#include "util/bech32.h"
 #include "util/fileio.h"
 
 #define KEY_FILE_MAX ((size_t)1 << 16)
@@ -25,6 +27,26 @@ static int read_key_file(const char *path, uint8_t **data, size_t *len, struct c
         return CLOISTER_OK;
     return cloister_errf(err, errno == ENOENT ? CLOISTER_E_NOT_FOUND : CLOISTER_E_SYSTEM,
                          "cannot read %s: %s", path, file_strerror(errno, path, why, sizeof why));
+}
+
+/* A key file in its text form (cloister-ibbe-user1..., what `cloister ibbe extract` writes) is
+ * replaced by the bytes it encodes; the text is wiped, as the key itself. */
+static int key_from_text(const char *path, uint8_t **data, size_t *len, struct cloister_err *err)
+{
+    uint8_t *bin = malloc(*len);
+    size_t n = 0;
+    const char *why = "out of memory";
+    int rc = CLOISTER_OK;
+    if (!bin || bech32_key_decode(BECH32_HRP_IBBE_USER, *data, *len, bin, *len, &n, &why) != 0) {
+        rc = cloister_errf(err, CLOISTER_E_INVALID, "%s: not a user key: %s", path, why);
+        free(bin);
+        bin = NULL;
+    }
+    crypto_wipe(*data, *len);
+    free(*data);
+    *data = bin;
+    *len = n;
+    return rc;
 }
 
 /* Opens the HPKE message m (info IBBE_USK_INFO, AAD the identity) with the secret key file:
@@ -73,6 +95,8 @@ int ibbe_client_load_key(const char *path, const char *secret, const char *id, s
     char owner[IBBE_ID_MAX + 1];
     struct hpke_message m;
     int rc = read_key_file(path, &data, &len, err);
+    if (rc == CLOISTER_OK && bech32_key_is_text(data, len))
+        rc = key_from_text(path, &data, &len, err);
     if (rc != CLOISTER_OK)
         return rc;
     rec = data;

@@ -63,6 +63,38 @@ const varint = (n) => {
 const u16 = (v) => Buffer.from([v >> 8, v & 0xff]);
 const bytes = (b) => Buffer.concat([varint(b.length), Buffer.from(b)]);
 
+// BIP-173 Bech32, written from the spec, independently of src/util/bech32.c: the key text
+// "HRP1" + data + 6-character checksum, data = the key's bytes in 5-bit groups.
+const BECH32 = "qpzry9x8gf2tvdw0s3jn54khce6mua7l";
+const bech32Polymod = (values) => {
+  const GEN = [0x3b6a57b2, 0x26508e6d, 0x1ea119fa, 0x3d4233dd, 0x2a1462b3];
+  let chk = 1;
+  for (const v of values) {
+    const top = chk >>> 25;
+    chk = ((chk & 0x1ffffff) << 5) ^ v;
+    for (let i = 0; i < 5; i++) if ((top >>> i) & 1) chk ^= GEN[i];
+  }
+  return chk >>> 0;
+};
+const bech32Key = (text, hrp) => {
+  const sep = text.lastIndexOf("1");
+  if (text.slice(0, sep) !== hrp) throw new Error(`expected a ${hrp} key, got ${JSON.stringify(text)}`);
+  const data = [...text.slice(sep + 1)].map((c) => {
+    const v = BECH32.indexOf(c);
+    if (v < 0) throw new Error(`bad bech32 character ${JSON.stringify(c)}`);
+    return v;
+  });
+  const expand = [...hrp].map((c) => c.charCodeAt(0) >> 5).concat([0], [...hrp].map((c) => c.charCodeAt(0) & 31));
+  if (bech32Polymod(expand.concat(data)) !== 1) throw new Error("bech32 checksum mismatch");
+  let acc = 0, bits = 0;
+  const out = [];
+  for (const v of data.slice(0, -6)) {
+    acc = (acc << 5) | v; bits += 5;
+    if (bits >= 8) { bits -= 8; out.push((acc >> bits) & 0xff); }
+  }
+  return Buffer.from(out);
+};
+
 const KEM = 0x0020, KDF = 0x0001;
 const readKey = (path, magic) => {
   const r = new Reader(readFileSync(path));
@@ -96,10 +128,13 @@ const SIZES = [0, 1, 1000, 70000];
 const info = "cloister interop v1", aad = "header 42";
 const te = new TextEncoder();
 
-run("hpke-keygen", "--out-secret", file("r.sk"), "--out-public", file("r.pk"));
+// r's public key in the binary record, s's in the default text form (checked by bech32Key).
+run("hpke-keygen", "--out-secret", file("r.sk"), "--out-public", file("r.pk"), "--format", "binary");
 run("hpke-keygen", "--out-secret", file("s.sk"), "--out-public", file("s.pk"));
 const r = readKey(file("r.sk"), "CHSK"), s = readKey(file("s.sk"), "CHSK");
 if (Buffer.compare(readKey(file("r.pk"), "CHPK").key, r.pub) !== 0) throw new Error("r.pk != r.sk");
+const sText = readFileSync(file("s.pk"), "latin1").trim();
+if (Buffer.compare(bech32Key(sText, "cloister-hpke"), s.pub) !== 0) throw new Error("s.pk != s.sk");
 
 let passed = 0, failed = 0;
 const check = async (what, fn) => {

@@ -466,7 +466,7 @@ static int cmd_provision(int argc, char **argv)
         scbr_provider_fingerprint(pinned, key.provider);
     if (rc == CLI_OK && key.pinned && !crypto_memeq(key.provider, pk, sizeof pk))
         rc = cli_fail("the router is pinned to another data provider (key %s; yours is %s): only "
-                      "that provider can provision it",
+                      "that provider can provision it (docs/scbr.md: resetting a router)",
                       pinned, fp);
     else if (rc == CLI_OK && key.has_key && !key.same && !force)
         rc = cli_fail("the router holds another SK: provisioning %s/sk replaces it, drops all its "

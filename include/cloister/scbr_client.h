@@ -3,18 +3,22 @@
  *
  *   - the data provider creates the symmetric key SK (32 random bytes in KEYS/sk), verifies the
  *     router enclave's evidence and provisions SK to it by attested provisioning
- *     (tee_prov_package). SK is handed to subscribers and publishers out of band (the file).
+ *     (tee_prov_package), signed with its provider key, which the router pins at the first
+ *     provisioning. SK is handed to subscribers and publishers out of band (the file).
  *   - subscribers and publishers connect a ZeroMQ DEALER socket whose routing id is their
  *     sender id; every subscription, unsubscription and publication header is AEAD-encrypted
  *     (AES-256-GCM, key HKDF(SK), random 96-bit nonce per message) with AAD binding the message
- *     kind, the sender id and a per-sender sequence number, which must increase. Payloads are
+ *     kind, the sender id, a per-sender sequence number, which must increase, and the router
+ *     enclave's epoch, new at every enclave start (learnt before the first sealed message and
+ *     from every reply; a message of an older epoch is refused as stale). Payloads are
  *     opaque to the router; scbr_client_payload_seal/open protect them end to end, bound to
  *     their publication; a subscriber drops a publication delivered twice.
  *
  * Functions return CLOISTER_OK or a negative CLOISTER_E_* code and fill err (error.h); a
  * refusal by the router comes back as its code: CLOISTER_E_DENIED (tampered, replayed,
  * truncated, not the owner), CLOISTER_E_STATE (no SK provisioned yet), CLOISTER_E_TOO_BIG
- * (its tables are full), CLOISTER_E_INVALID (not a valid subscription or publication). */
+ * (its tables are full), CLOISTER_E_INVALID (not a valid subscription or publication),
+ * CLOISTER_E_FAILED (sealed for an older epoch, or the router failed). */
 #ifndef CLOISTER_SCBR_CLIENT_H
 #define CLOISTER_SCBR_CLIENT_H
 

@@ -287,7 +287,7 @@ static int cmd_router(int argc, char **argv)
     static const char *const wait_names[] = {"block", "spin", NULL};
     static const enum tee_wait waits[] = {TEE_WAIT_BLOCK, TEE_WAIT_SPIN};
     struct opt_choice wait = {wait_names, 0};
-    long long epc = 0, batch = 256, queue = 10000, idle = 10000;
+    long long epc = 0, batch = 256, queue = 10000, idle = 10000, queue_mib = 64;
     const struct opt_def opts[] = {
         {"listen", OPT_STRING, &listen, "ENDPOINT",
          "ZeroMQ endpoint (default " DEFAULT_ENDPOINT ")", 0, 0, 0},
@@ -302,6 +302,8 @@ static int cmd_router(int argc, char **argv)
         {"batch", OPT_INT, &batch, "N", "messages per ecall (default 256)", 0, 1, 4096},
         {"queue", OPT_INT, &queue, "N", "deliveries queued per subscriber (default 10000)", 0, 1,
          10000000},
+        {"queue-bytes", OPT_INT, &queue_mib, "MiB",
+         "bytes of deliveries queued per subscriber (default 64)", 0, 1, 65536},
         {"idle-timeout", OPT_INT, &idle, "MS",
          "silence after which a subscriber is dropped (default 10000)", 0, 100, 86400000},
         {"wait", OPT_CHOICE, &wait, "MODE", "how host and enclave wait for each other", 0, 0, 0},
@@ -351,6 +353,7 @@ static int cmd_router(int argc, char **argv)
     o.state_dir = state;
     o.batch = (unsigned)batch;
     o.queue = (unsigned)queue;
+    o.queue_bytes = (uint64_t)queue_mib << 20;
     o.idle_timeout_ms = (unsigned)idle;
     o.stop = &stop_flag;
     struct sigaction sa = {.sa_handler = on_signal};

@@ -3,22 +3,28 @@
  * It holds the subscription index (naive, poset or fast, chosen by the init ecall) on the
  * enclave heap, and the header key derived from SK, the secret "scbr-sk" that the data provider
  * provisioned through the runtime's attested provisioning (so SK is restored, sealed, at every
- * start). Each batch ecall opens the envelopes of many messages: authentication (AES-256-GCM,
- * AAD bound to kind, sender and sequence number) first, then the per-sender replay check, so
- * every refusal is counted under the right name. Per sender it keeps the last accepted sequence
- * number (never forgotten: forgetting would reopen replays) and which subscriptions it owns.
+ * start). Each batch ecall opens the envelopes of many messages: the epoch first, then
+ * authentication (AES-256-GCM, AAD bound to kind, sender, sequence number and epoch), then the
+ * per-sender replay check, so every refusal is counted under the right name. Per sender it keeps
+ * the last accepted sequence number and which subscriptions it owns.
+ *
+ * The epoch (64 random bits, drawn at init) makes forgetting safe: an envelope must name the
+ * current one, so after a restart (whatever state was imported) every message sealed before is
+ * stale, and when the sender table is full the senders owning no subscription are evicted and
+ * a new epoch starts, so their forgotten sequence numbers cannot be replayed under.
  *
  * Matching answers, per publication, the distinct senders (ZeroMQ routing ids) of the matching
  * subscriptions; the host only learns who receives what, never a filter or a header.
  *
  * The state (senders with their sequence numbers, subscriptions as plaintext records) can be
  * exported sealed to MRENCLAVE for the host to persist, and imported by a fresh instance. It
- * belongs to one SK: when SK is re-provisioned (which anyone who verified the evidence can do,
- * the host included), the subscriptions registered under the old key are dropped, so a new key
- * holder cannot probe them with publications of its own; an export records a check value of
- * its key and is imported only under the same SK. The key ecall tells a provider which SK the
- * state belongs to (its check value) before it replaces it, and the host, right after a
- * provisioning, which subscribers lost their subscriptions to a new SK. */
+ * belongs to one SK: when SK is re-provisioned (by the pinned provider once one is, see
+ * docs/tee.md), the subscriptions registered under the old key are dropped, so a new key holder
+ * cannot probe them with publications of its own; an export records a check value of its key
+ * and is imported only under the same SK. The key ecall tells anyone whether a key is held and
+ * the pinned provider's public key, and a holder of the same SK (only) the number of
+ * subscriptions; and the host, right after a provisioning, which subscribers lost their
+ * subscriptions to a new SK. */
 #include <cloister/crypto.h>
 #include <cloister/scbr.h>
 #include <cloister/tee_enclave.h>

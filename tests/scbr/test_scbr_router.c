@@ -724,6 +724,29 @@ static void test_unsubscribe_disconnect(void **state)
     router_stop(&t);
 }
 
+/* The exact bytes c sent last (a capture for replaying), into copy[1024]. */
+static size_t capture(const scbr_client *c, uint8_t copy[1024])
+{
+    const uint8_t *last;
+    size_t len;
+    assert_int_equal(scbr_client_last_sent(c, &last, &len), 0);
+    assert_true(len <= 1024);
+    memcpy(copy, last, len);
+    return len;
+}
+
+/* The capture replayed on c's connection after the epoch moved on: refused as stale (c is
+ * told at its sync, and learns the new epoch), and sub receives nothing. */
+static void expect_stale_replay(scbr_client *c, const uint8_t *copy, size_t len, scbr_client *sub)
+{
+    struct cloister_err err;
+    assert_int_equal(scbr_client_send_raw(c, copy, len, &err), 0);
+    if (sub)
+        expect_nothing(sub);
+    assert_int_equal(scbr_client_sync(c, WAIT_MS, &err), CLOISTER_E_FAILED);
+    assert_non_null(strstr(err.msg, "stale epoch"));
+}
+
 static void test_restart(void **state)
 {
     struct router t;
@@ -735,11 +758,8 @@ static void test_restart(void **state)
     publish(pub, "symbol = \"ACME\"", "before");
     expect_payload(sub, "before");
     expect_payload(gone, "before");
-    const uint8_t *last;
-    size_t len;
     uint8_t copy[1024];
-    assert_int_equal(scbr_client_last_sent(pub, &last, &len), 0);
-    memcpy(copy, last, len);
+    size_t len = capture(pub, copy);
     char endpoint[256];
     snprintf(endpoint, sizeof endpoint, "%s", t.endpoint);
     router_stop(&t);
@@ -751,10 +771,8 @@ static void test_restart(void **state)
     struct cloister_err err;
     assert_int_equal(scbr_client_stats(sub, &s, WAIT_MS, &err), 0); /* sub reconnected */
     assert_int_equal(s.enclave.subscriptions, 2);
-    assert_int_equal(scbr_client_send_raw(pub, copy, len, &err), 0);
-    assert_int_equal(scbr_client_sync(pub, WAIT_MS, &err), CLOISTER_E_FAILED); /* the replay: */
-    assert_non_null(strstr(err.msg, "stale epoch")); /* sealed before the restart */
-    publish(pub, "symbol = \"ACNE\"", "after");      /* sealed for the new epoch */
+    expect_stale_replay(pub, copy, len, NULL);  /* sealed before the restart */
+    publish(pub, "symbol = \"ACNE\"", "after"); /* sealed for the new epoch */
     expect_payload(sub, "after");
     expect_nothing(sub);
     wait_subscriptions(&t, 1, sub); /* the vanished subscriber timed out; sub kept talking */
@@ -926,25 +944,19 @@ static void test_crash_replay(void **state)
     provision(&t);
     scbr_client *sub = client(&t), *pub = client(&t);
     subscribe(sub, "n >= 0");
-    struct cloister_err err;
     publish(pub, "n = 1", "once");
     expect_payload(sub, "once");
-    const uint8_t *last;
-    size_t len;
     uint8_t copy[1024];
-    assert_int_equal(scbr_client_last_sent(pub, &last, &len), 0);
-    memcpy(copy, last, len);
+    size_t len = capture(pub, copy);
     kill_enclave(&t); /* right after the publication: before any export of its seq */
-    assert_int_equal(scbr_client_send_raw(pub, copy, len, &err), 0);
-    expect_nothing(sub);
-    assert_int_equal(scbr_client_sync(pub, WAIT_MS, &err), CLOISTER_E_FAILED);
-    assert_non_null(strstr(err.msg, "stale epoch"));
+    expect_stale_replay(pub, copy, len, sub);
+    subscribe(sub, "n = 5"); /* sealed for the old epoch, refused, sealed again and accepted */
     publish(pub, "n = 2", "twice");
     expect_payload(sub, "twice");
     struct scbr_router_stats st;
     stats(&t, &st);
-    assert_int_equal(st.enclave.refused_stale, 1);
-    assert_int_equal(st.enclave.published, 1); /* in this enclave's life: "twice" only */
+    assert_int_equal(st.enclave.refused_stale, 2); /* the replay, the first "n = 5" */
+    assert_int_equal(st.enclave.published, 1);     /* in this enclave's life: "twice" only */
     scbr_client_close(sub);
     scbr_client_close(pub);
     router_stop(&t);
@@ -1052,11 +1064,8 @@ static void test_sender_eviction(void **state)
     struct cloister_err err;
     publish(first, "n = 0", "first");
     expect_payload(sub, "first");
-    const uint8_t *last;
-    size_t len;
     uint8_t copy[1024];
-    assert_int_equal(scbr_client_last_sent(first, &last, &len), 0);
-    memcpy(copy, last, len);
+    size_t len = capture(first, copy);
     for (int i = 1; i <= 12; i++) {
         char payload[32];
         snprintf(payload, sizeof payload, "one-shot %d", i);
@@ -1070,10 +1079,7 @@ static void test_sender_eviction(void **state)
     stats(&t, &st);
     assert_true(st.enclave.senders_evicted > 0);
     assert_true(st.enclave.senders <= 4);
-    assert_int_equal(scbr_client_send_raw(first, copy, len, &err), 0); /* replayed */
-    expect_nothing(sub);
-    assert_int_equal(scbr_client_sync(first, WAIT_MS, &err), CLOISTER_E_FAILED);
-    assert_non_null(strstr(err.msg, "stale epoch"));
+    expect_stale_replay(first, copy, len, sub);
     publish(sub, "n = 2", "the subscriber kept its subscription");
     expect_payload(sub, "the subscriber kept its subscription");
     scbr_client_close(first);

@@ -6,6 +6,8 @@
 
 #include <string.h>
 
+#include "util/hex.h"
+
 static const char AAD_LABEL[] = "cloister-scbr-hdr-v1"; /* with its NUL: 21 bytes */
 #define PROTO_VERSION 2 /* of "CSRM" and "CSRR": v2 added the epoch */
 
@@ -104,14 +106,9 @@ void scbr_key_check(uint8_t check[32], const uint8_t header_key[32])
 
 void scbr_provider_fingerprint(char out[17], const uint8_t pk[32])
 {
-    static const char digits[] = "0123456789abcdef";
     uint8_t h[CRYPTO_SHA256_LEN];
     crypto_sha256(h, pk, 32);
-    for (int i = 0; i < 8; i++) {
-        out[2 * i] = digits[h[i] >> 4];
-        out[2 * i + 1] = digits[h[i] & 15];
-    }
-    out[16] = 0;
+    hex_encode(out, h, 8);
 }
 
 size_t scbr_aad(uint8_t out[SCBR_AAD_MAX], uint8_t kind, const uint8_t *sender, size_t sender_len,

@@ -45,6 +45,7 @@
 #include "scbr/common/scbr_idtab.h"
 #include "scbr/common/scbr_proto.h"
 #include "util/fileio.h"
+#include "util/hex.h"
 
 #define CLOG_MODULE "scbr"
 #include "util/log.h"
@@ -377,14 +378,7 @@ static struct peer *peer_find(scbr_router *r, const void *id, size_t len)
 /* A short name of a client for the log: its routing id's first bytes in hex. */
 static const char *who_hex(const void *id, size_t len, char buf[17])
 {
-    static const char digits[] = "0123456789abcdef";
-    const uint8_t *b = id;
-    size_t n = len < 8 ? len : 8;
-    for (size_t i = 0; i < n; i++) {
-        buf[2 * i] = digits[b[i] >> 4];
-        buf[2 * i + 1] = digits[b[i] & 15];
-    }
-    buf[2 * n] = 0;
+    hex_encode(buf, id, len < 8 ? len : 8);
     return buf;
 }
 

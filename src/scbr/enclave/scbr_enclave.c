@@ -132,6 +132,7 @@ static void evict_idle(struct state *s)
         return;
     s->st.senders_evicted += s->nowners - kept;
     s->nowners = kept;
+    s->st.senders = kept;
     scbr_idtab_rebuild(&s->by_id, s->owners, sizeof *s->owners, s->nowners, s->by_id.nslots,
                        &scbr_tee_heap);
     new_epoch(s);

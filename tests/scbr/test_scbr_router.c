@@ -40,7 +40,7 @@ struct router {
 
 static char home[4096], image[4200], sig[4300];
 static uint8_t sk[SCBR_SK_LEN];
-static uint64_t queue_bytes; /* the next router's bounds (0: defaults) */
+static uint64_t queue_bytes, total_bytes; /* the next router's bounds (0: defaults) */
 static uint32_t senders_max;
 
 /* state: a directory name under home, or NULL; listen: "tcp://127.0.0.1:*" or an endpoint. */
@@ -58,6 +58,7 @@ static void router_start(struct router *t, const char *state, const char *listen
     o.idle_timeout_ms = idle_ms;
     o.index = SCBR_INDEX_POSET;
     o.queue_bytes = queue_bytes;
+    o.total_bytes = total_bytes;
     o.senders_max = senders_max;
     if (state) {
         snprintf(dir, sizeof dir, "%s/%s", home, state);
@@ -1003,19 +1004,23 @@ static void *stuck_subscriber(void *ctx, const char *endpoint, const uint8_t id[
     return s;
 }
 
-/* A subscriber that never reads holds at most its byte budget in the router (the rest of the
- * deliveries dropped and counted), and what it held is freed once it is gone. */
+/* Two subscribers that never read hold at most their byte budget each (1 MiB), and together
+ * at most the global one (1.5 MiB); the rest of the deliveries are dropped and counted, and what
+ * they held is freed once they are gone. */
 static void test_queue_bytes(void **state)
 {
     struct router t;
     queue_bytes = 1 << 20;
+    total_bytes = 3 << 19;
     router_start(&t, NULL, "tcp://127.0.0.1:*", 0);
-    queue_bytes = 0;
+    queue_bytes = total_bytes = 0;
     provision(&t);
-    void *ctx = zmq_ctx_new();
-    uint8_t id[16];
-    memset(id, 0x9c, sizeof id);
-    void *stuck = stuck_subscriber(ctx, t.endpoint, id);
+    void *ctx = zmq_ctx_new(), *stuck[2];
+    for (int i = 0; i < 2; i++) {
+        uint8_t id[16];
+        memset(id, 0x9c + i, sizeof id);
+        stuck[i] = stuck_subscriber(ctx, t.endpoint, id);
+    }
     scbr_client *pub = client(&t);
     enum { N = 96, SIZE = 256 << 10 };
     char *payload = malloc(SIZE + 1);
@@ -1034,10 +1039,11 @@ static void test_queue_bytes(void **state)
     }
     assert_int_equal(scbr_client_sync(pub, WAIT_MS, &err), 0);
     stats(&t, &st);
-    assert_true(most > 0 && most <= (1 << 20));
+    assert_true(most > (1 << 20) && most <= (3 << 19)); /* more than one's budget, within all's */
     assert_true(st.host.dropped > 0);
-    assert_int_equal(st.host.delivered + st.host.dropped, N);
-    zmq_close(stuck); /* it leaves: ZeroMQ drops its queue, the bytes are counted down */
+    assert_int_equal(st.host.delivered + st.host.dropped, 2 * N);
+    for (int i = 0; i < 2; i++) /* they leave: ZeroMQ drops their queues, the bytes go */
+        zmq_close(stuck[i]);
     for (int i = 0; i < 100 && (stats(&t, &st), st.host.queued_bytes); i++) {
         struct timespec ts = {0, 50 * 1000 * 1000};
         nanosleep(&ts, NULL);

@@ -31,7 +31,7 @@ TEE_ENCLAVE_DECLARE(scbr);
 static uint8_t *secrets; /* SK, sealed by the one provisioning */
 static size_t secrets_len;
 static crypto_aead *aead;
-static uint64_t seq;
+static uint64_t seq, epoch; /* epoch: the last instance's */
 static const uint8_t sk[SCBR_SK_LEN] = {1, 2, 3};
 static const uint8_t sender[] = "fuzzer";
 
@@ -52,9 +52,12 @@ static struct tee_rt *instance(bool with_key)
     struct wire_writer w;
     wire_writer_init(&w);
     uint8_t kind = SCBR_INDEX_FAST;
-    if (fuzz_call(r, SCBR_ECALL_INIT, &kind, 1, &w) ||
+    if (fuzz_call(r, SCBR_ECALL_INIT, &kind, 1, &w) || w.len != 8 ||
         (with_key && secrets && tee_secrets_restore(r->self, secrets, secrets_len, &err) != 0))
         abort();
+    struct wire_reader rd;
+    wire_reader_init(&rd, w.buf, w.len);
+    epoch = wire_get_u64(&rd);
     wire_writer_free(&w);
     return r;
 }
@@ -116,7 +119,7 @@ static void codecs(uint8_t which, const uint8_t *data, size_t size)
         struct scbr_reply r;
         struct scbr_delivery d;
         if (scbr_reply_decode(&r, data, size, &err) == 0) {
-            scbr_reply_encode(&w, r.kind, r.status, r.body, r.body_len);
+            scbr_reply_encode(&w, r.kind, r.status, r.epoch, r.body, r.body_len);
             if (w.len != size || memcmp(w.buf, data, size) != 0)
                 abort();
         }
@@ -150,8 +153,8 @@ static void genuine(struct tee_rt *rt, uint8_t kind, const uint8_t *data, size_t
     wire_writer_init(&env);
     wire_writer_init(&in);
     wire_writer_init(&out);
-    if (scbr_envelope_seal(aead, (uint8_t)(kind % 3 + 1), sender, sizeof sender - 1, ++seq, nonce,
-                           data, size, &env) == 0) {
+    if (scbr_envelope_seal(aead, (uint8_t)(kind % 3 + 1), sender, sizeof sender - 1, epoch, ++seq,
+                           nonce, data, size, &env) == 0) {
         wire_put_varint(&in, 1);
         wire_put_bytes(&in, sender, sizeof sender - 1);
         wire_put_bytes(&in, env.buf, env.len);

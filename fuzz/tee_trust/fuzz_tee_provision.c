@@ -1,5 +1,6 @@
-/* fuzz_tee_provision.c -- the provisioning records on the enclave side: a package opened
- * against a pending offer, a sealed secrets table restored, and the offer and secrets-list
+/* fuzz_tee_provision.c -- the provisioning records on the enclave side: an offer request (a
+ * nonce, or a provider's signed "CLPQ" request), a package (or a signed "CLPS" one) opened
+ * against the pending offers, a sealed secrets table restored, and the offer and secrets-list
  * decoders of the provisioner. None of it may crash or be accepted when forged. */
 #include <cloister/tee_trust.h>
 
@@ -17,6 +18,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     if (tee_prov_accept(s, data, size, TEE_SEAL_MRENCLAVE, &sealed, &sealed_len, &err) == 0)
         abort();
+    uint8_t *other; /* a bare nonce of 16 to 64 bytes does get an offer: nothing is pinned */
+    size_t other_len;
+    if (tee_prov_offer(s, data, size, &other, &other_len, &err) == 0)
+        free(other);
     if (tee_secrets_restore(s, data, size, &err) == 0)
         abort();
     /* The provisioner reads an offer from the untrusted host too. */

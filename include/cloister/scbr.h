@@ -203,6 +203,9 @@ CLOISTER_API void scbr_index_stats(const scbr_index *idx, struct scbr_index_stat
  * what both sides use is here. */
 
 #define SCBR_SK_LEN 32 /* the data provider's symmetric key SK */
+/* How logs and the CLI name a data provider's Ed25519 public key: the first 8 bytes of its
+ * SHA-256 in hex (16 digits and a NUL). */
+CLOISTER_API void scbr_provider_fingerprint(char out[17], const uint8_t pk[32]);
 
 /* Counted inside the enclave: only it sees which messages authenticate and what matches. */
 struct scbr_enclave_stats {
@@ -213,6 +216,9 @@ struct scbr_enclave_stats {
     uint64_t refused_replayed;  /* sequence number not above the sender's last */
     uint64_t refused_truncated; /* envelope shorter than it says */
     uint64_t refused_other;     /* no key yet, not the owner, unknown id, table full */
+    uint64_t refused_stale;     /* sealed for another epoch (before a restart or an eviction) */
+    uint64_t senders;           /* in the sender table now */
+    uint64_t senders_evicted;   /* idle senders forgotten because the table was full */
 };
 /* Counted by the untrusted host: what it did with the enclave's answers and its clients. */
 struct scbr_host_stats {
@@ -221,6 +227,8 @@ struct scbr_host_stats {
     uint64_t malformed;           /* client frames the host could not decode */
     uint64_t ecalls;              /* batch ecalls made */
     uint64_t dropped_subscribers; /* disconnects (bye or silence) that removed subscriptions */
+    uint64_t queued_bytes;        /* deliveries held in the subscribers' queues now */
+    uint64_t offers_refused;      /* provisioning offers refused by the rate limit */
 };
 /* What a client asks the router for (scbr_client_stats), and the router reports when it stops. */
 struct scbr_router_stats {
@@ -238,13 +246,18 @@ struct scbr_router_stats {
     X(refused_tampered)                                                                            \
     X(refused_replayed)                                                                            \
     X(refused_truncated)                                                                           \
-    X(refused_other)
+    X(refused_other)                                                                               \
+    X(refused_stale)                                                                               \
+    X(senders)                                                                                     \
+    X(senders_evicted)
 #define SCBR_HOST_STATS(X)                                                                         \
     X(delivered)                                                                                   \
     X(dropped)                                                                                     \
     X(malformed)                                                                                   \
     X(ecalls)                                                                                      \
-    X(dropped_subscribers)
+    X(dropped_subscribers)                                                                         \
+    X(queued_bytes)                                                                                \
+    X(offers_refused)
 /* clang-format on */
 
 #endif

@@ -3,18 +3,22 @@
  *
  *   - the data provider creates the symmetric key SK (32 random bytes in KEYS/sk), verifies the
  *     router enclave's evidence and provisions SK to it by attested provisioning
- *     (tee_prov_package). SK is handed to subscribers and publishers out of band (the file).
+ *     (tee_prov_package), signed with its provider key, which the router pins at the first
+ *     provisioning. SK is handed to subscribers and publishers out of band (the file).
  *   - subscribers and publishers connect a ZeroMQ DEALER socket whose routing id is their
  *     sender id; every subscription, unsubscription and publication header is AEAD-encrypted
  *     (AES-256-GCM, key HKDF(SK), random 96-bit nonce per message) with AAD binding the message
- *     kind, the sender id and a per-sender sequence number, which must increase. Payloads are
+ *     kind, the sender id, a per-sender sequence number, which must increase, and the router
+ *     enclave's epoch, new at every enclave start (learnt before the first sealed message and
+ *     from every reply; a message of an older epoch is refused as stale). Payloads are
  *     opaque to the router; scbr_client_payload_seal/open protect them end to end, bound to
  *     their publication; a subscriber drops a publication delivered twice.
  *
  * Functions return CLOISTER_OK or a negative CLOISTER_E_* code and fill err (error.h); a
  * refusal by the router comes back as its code: CLOISTER_E_DENIED (tampered, replayed,
  * truncated, not the owner), CLOISTER_E_STATE (no SK provisioned yet), CLOISTER_E_TOO_BIG
- * (its tables are full), CLOISTER_E_INVALID (not a valid subscription or publication). */
+ * (its tables are full), CLOISTER_E_INVALID (not a valid subscription or publication),
+ * CLOISTER_E_FAILED (sealed for an older epoch, or the router failed). */
 #ifndef CLOISTER_SCBR_CLIENT_H
 #define CLOISTER_SCBR_CLIENT_H
 
@@ -50,17 +54,25 @@ struct tee_verifier;
 struct tee_policy;
 struct tee_claims;
 /* Asks for an offer, verifies the evidence with v and policy (CLOISTER_E_DENIED when refused),
- * sends SK. claims (may be NULL) receives what the verifier accepted. */
+ * sends SK. provider_seed (an Ed25519 seed, as `cloister enclave keygen` makes; NULL: none)
+ * signs the offer request and the package: the first signed provisioning pins that key in the
+ * router's enclave, and from then on only it can provision (docs/tee.md). claims (may be
+ * NULL) receives what the verifier accepted. */
 CLOISTER_API CLOISTER_MUST_CHECK int
 scbr_client_provision(scbr_client *c, struct tee_verifier *v, const struct tee_policy *policy,
-                      const uint8_t sk[SCBR_SK_LEN], struct tee_claims *claims, int timeout_ms,
-                      struct cloister_err *err);
-/* Which SK the router holds, before provisioning: has_key, and whether it is sk (compared by
- * a check value, HMAC under the header key; SK never travels). Replacing another SK drops every
- * subscription; their subscribers are told (their receive fails with CLOISTER_E_STATE). */
+                      const uint8_t sk[SCBR_SK_LEN], const uint8_t *provider_seed,
+                      struct tee_claims *claims, int timeout_ms, struct cloister_err *err);
+/* What the router says about its key, before provisioning: whether it holds one, the public key
+ * of the provider it is pinned to (if any), and -- only when it holds this very sk, proved by
+ * an answer sealed under sk's header key for a fresh nonce, so a stranger learns nothing more
+ * and a host cannot replay an old answer -- its number of subscriptions. Replacing another SK
+ * drops every subscription; their subscribers are told (their receive fails with
+ * CLOISTER_E_STATE). */
 struct scbr_client_key_info {
     bool has_key, same;
-    uint64_t subscriptions; /* the router's, now */
+    bool pinned;            /* provider is the key the router is pinned to */
+    uint8_t provider[32];   /* Ed25519 public key */
+    uint64_t subscriptions; /* the router's, now (only when same) */
 };
 CLOISTER_API int scbr_client_router_key(scbr_client *c, const uint8_t sk[SCBR_SK_LEN],
                                         struct scbr_client_key_info *info, int timeout_ms,
@@ -82,6 +94,9 @@ CLOISTER_API int scbr_client_unsubscribe(scbr_client *c, uint32_t id, int timeou
                                          struct cloister_err *err);
 /* Sends a publication (header encrypted, payload as given: opaque to the router). The router
  * answers only a refusal; scbr_client_sync collects the verdict. */
+/* How long the first sealed message waits for the router's epoch (default 10 s): without an
+ * answer it fails with CLOISTER_E_TIMEOUT naming the endpoint. */
+CLOISTER_API void scbr_client_set_timeout(scbr_client *c, int timeout_ms);
 CLOISTER_API int scbr_client_publish(scbr_client *c, const struct scbr_pub *header,
                                      const void *payload, size_t len, struct cloister_err *err);
 /* Waits until the router has handled everything sent before: 0 when it refused none of this

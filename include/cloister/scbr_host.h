@@ -31,6 +31,10 @@ struct scbr_router_options {
     const char *state_dir;    /* NULL: no persistence of subscriptions */
     unsigned batch;           /* publications per ecall; 0: 256 */
     unsigned queue;           /* per-subscriber queue bound (ZMQ_SNDHWM); 0: 10000 */
+    uint64_t queue_bytes;     /* bytes queued per subscriber at most; 0: 64 MiB */
+    uint64_t total_bytes;     /* bytes queued for all subscribers at most; 0: 1 GiB */
+    uint32_t senders_max;     /* the enclave's sender table (idle ones evicted past it);
+                               * 0: 2^20, the largest */
     unsigned idle_timeout_ms; /* silence before a client counts as gone; 0: 10000 */
     enum tee_wait wait;       /* default TEE_WAIT_BLOCK: a batch amortises the wake-up,
                                        * and a spinning enclave would take a core from ZeroMQ */

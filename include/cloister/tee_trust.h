@@ -292,15 +292,19 @@ CLOISTER_API int tee_evidence_make(tee_self *s, const uint8_t report_data[TEE_RE
 /* ---------------------------------------------------------------------------------------
  * Attested provisioning, the enclave's half (the records and the provisioner's half are in
  * tee_verify.h):
- *   - tee_prov_offer(nonce) makes a fresh HPKE (X25519) key pair and evidence binding its
- *     public key and the provisioner's nonce; the private key stays in tee_self (secret
- *     memory). One offer is pending per tee_self; a new offer replaces it.
- *   - tee_prov_accept(package) opens the provisioner's package with the pending key (used
+ *   - tee_prov_offer(request) makes a fresh HPKE (X25519) key pair and evidence binding its
+ *     public key and the provisioner's nonce (the request is the bare nonce, or a provider's
+ *     signed "CLPQ" request: tee_prov_request); the private key stays in tee_self (secret
+ *     memory). Up to 4 offers are pending per tee_self; a new offer replaces the oldest. Once
+ *     a provider is pinned (below), only its signed requests are answered (CLOISTER_E_DENIED).
+ *   - tee_prov_accept(package) opens the provisioner's package with a pending key (used
  *     once: a replay finds no pending offer; a failed attempt leaves it pending), merges the
  *     secrets into the table (a name given again replaces its value) and returns the whole
- *     table sealed under the caller's policy for the host to store.
+ *     table sealed under the caller's policy for the host to store. A package signed by a
+ *     provider (tee_prov_sign) pins that provider's key when none is pinned; once one is,
+ *     unsigned packages and those of other keys are refused (CLOISTER_E_DENIED).
  *   - After a restart, tee_secrets_restore() loads the stored table back: no provisioner. */
-CLOISTER_API int tee_prov_offer(tee_self *s, const uint8_t *nonce, size_t nonce_len,
+CLOISTER_API int tee_prov_offer(tee_self *s, const uint8_t *request, size_t request_len,
                                 uint8_t **offer, size_t *offer_len, struct cloister_err *err);
 CLOISTER_API CLOISTER_MUST_CHECK int tee_prov_accept(tee_self *s, const void *package,
                                                      size_t package_len,

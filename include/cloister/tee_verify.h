@@ -175,4 +175,30 @@ tee_prov_package(tee_verifier *v, const struct tee_policy *policy, const uint8_t
                  const struct tee_secret *secrets, size_t n_secrets, uint8_t **package,
                  size_t *package_len, struct tee_claims *claims, struct cloister_err *err);
 
+/* ---------------------------------------------------------------------------------------
+ * Pinned provisioning: a provider that holds an Ed25519 key (its 32-byte seed, as made by
+ * `cloister enclave keygen`) signs its offer request and its package. The first signed
+ * package an enclave accepts pins that key (kept as the secret TEE_PROVIDER_SECRET, sealed with
+ * the others); from then on the enclave makes offers only for requests signed by it, with a
+ * counter above the last one it saw (the provider's clock in microseconds, so a captured request cannot
+ * be replayed to the running enclave), and accepts only packages signed by it for that very
+ * offer. An enclave never provisioned by a signed package accepts unsigned ones (nothing pinned).
+ * Records: request "CLPQ" v1 (bytes nonce, u64 counter, bytes public key, bytes signature over
+ * SHA-256("cloister-provision-request-v1" NUL || u64 counter || nonce)), signed package "CLPS"
+ * v1 (bytes package, bytes public key, bytes signature over SHA-256("cloister-provision-signed-
+ * v1" NUL || SHA-256(offer evidence) || SHA-256(package))). */
+#define TEE_PROVIDER_SECRET "tee:provider" /* names starting "tee:" are the runtime's */
+
+/* The offer request for nonce, signed with the provider's seed. */
+CLOISTER_API CLOISTER_MUST_CHECK int tee_prov_request(const uint8_t provider_seed[32],
+                                                      const uint8_t *nonce, size_t nonce_len,
+                                                      uint8_t **request, size_t *request_len,
+                                                      struct cloister_err *err);
+/* Wraps a package (from tee_prov_package) for that offer in the provider's signature. */
+CLOISTER_API CLOISTER_MUST_CHECK int tee_prov_sign(const uint8_t provider_seed[32],
+                                                   const void *offer, size_t offer_len,
+                                                   const void *package, size_t package_len,
+                                                   uint8_t **signed_package, size_t *len,
+                                                   struct cloister_err *err);
+
 #endif

@@ -10,8 +10,9 @@
  *
  *   router     the SCBR router: the scbr enclave behind a ZeroMQ ROUTER socket, until SIGINT or
  *              SIGTERM (subscriptions persisted sealed under --state)
- *   provision  the data provider: creates KEYS/sk if missing, verifies the router enclave's
- *              evidence against the platform CA and an identity policy, provisions SK
+ *   provision  the data provider: creates KEYS/sk (and its signing key KEYS/provider.key) if
+ *              missing, verifies the router enclave's evidence against the platform CA and an
+ *              identity policy, provisions SK signed, which pins the provider in the router
  *   subscribe  registers a filter and prints every delivered payload, one per line
  *   publish    sends one publication and waits for the router's verdict (refused, or no router
  *              within the timeout: an error): encrypted header, payload from a file or stdin; both
@@ -335,17 +336,27 @@ static void print_stats(const struct scbr_router_stats *st)
     SCBR_HOST_STATS(SCBR_PRINT_HOST_)
 }
 
+/* An Ed25519 key file (as `cloister enclave keygen` makes, 0600, refused when others may read
+ * it), created if missing; option names it in errors. */
+static int signing_key(const char *option, const char *key, uint8_t seed[TEE_SEED_LEN],
+                       uint8_t pk[TEE_PUBKEY_LEN])
+{
+    struct cloister_err terr = {0};
+    if (access(key, F_OK) != 0 && tee_signer_keygen(key, pk, &terr) != 0)
+        return cli_fail("%s: %s", option, terr.msg);
+    if (tee_signer_load(key, seed, pk, &terr) != 0)
+        return cli_fail("%s: %s", option, terr.msg);
+    return CLI_OK;
+}
+
 /* Signs the scbr image with KEY (created if missing) into dir/scbr.enclave.sig. */
 static int sign_router(const char *key, const char *image, long long epc_mib, const char *dir,
                        char *sig, size_t cap)
 {
     uint8_t seed[TEE_SEED_LEN], pk[TEE_PUBKEY_LEN];
-    struct cloister_err terr = {0};
     struct cloister_err err;
-    if (access(key, F_OK) != 0 && tee_signer_keygen(key, pk, &terr) != 0)
-        return cli_fail("--sign-key: %s", terr.msg);
-    if (tee_signer_load(key, seed, pk, &terr) != 0)
-        return cli_fail("--sign-key: %s", terr.msg);
+    if (signing_key("--sign-key", key, seed, pk) != CLI_OK)
+        return CLI_FAIL;
     snprintf(sig, cap, "%s/scbr.enclave.sig", dir);
     int rc = scbr_router_sign(image, seed, (uint64_t)epc_mib << 20, 0, sig, &err) == 0
                  ? CLI_OK
@@ -361,7 +372,7 @@ static int cmd_router(int argc, char **argv)
     static const char *const wait_names[] = {"block", "spin", NULL};
     static const enum tee_wait waits[] = {TEE_WAIT_BLOCK, TEE_WAIT_SPIN};
     struct opt_choice wait = {wait_names, 0};
-    long long epc = 0, batch = 256, queue = 10000, idle = 10000;
+    long long epc = 0, batch = 256, queue = 10000, idle = 10000, queue_mib = 64;
     const struct opt_def opts[] = {
         {"listen", OPT_STRING, &listen, "IP:PORT",
          "where to listen (default " DEFAULT_ENDPOINT "; port 0: any free one)", 0, 0, 0},
@@ -376,6 +387,8 @@ static int cmd_router(int argc, char **argv)
         {"batch", OPT_INT, &batch, "N", "messages per ecall (default 256)", 0, 1, 4096},
         {"queue", OPT_INT, &queue, "N", "deliveries queued per subscriber (default 10000)", 0, 1,
          10000000},
+        {"queue-bytes", OPT_INT, &queue_mib, "MiB",
+         "bytes of deliveries queued per subscriber (default 64)", 0, 1, 65536},
         {"idle-timeout", OPT_INT, &idle, "MS",
          "silence after which a subscriber is dropped (default 10000)", 0, 100, 86400000},
         {"wait", OPT_CHOICE, &wait, "MODE", "how host and enclave wait for each other", 0, 0, 0},
@@ -437,6 +450,7 @@ static int cmd_router(int argc, char **argv)
     o.state_dir = state;
     o.batch = (unsigned)batch;
     o.queue = (unsigned)queue;
+    o.queue_bytes = (uint64_t)queue_mib << 20;
     o.idle_timeout_ms = (unsigned)idle;
     o.stop = &stop_flag;
     struct sigaction sa = {.sa_handler = on_signal};
@@ -470,7 +484,7 @@ static int cmd_router(int argc, char **argv)
 
 static int cmd_provision(int argc, char **argv)
 {
-    const char *connect = DEFAULT_ENDPOINT, *keys = NULL, *ca = NULL;
+    const char *connect = DEFAULT_ENDPOINT, *keys = NULL, *ca = NULL, *provider_key = NULL;
     struct opt_list mre = {0}, mrs = {0};
     bool allow_sim = false, allow_debug = false, json = false, force = false;
     const struct opt_def opts[] = {
@@ -479,6 +493,10 @@ static int cmd_provision(int argc, char **argv)
         {"keys", OPT_STRING, &keys, "DIR",
          "SK lives in DIR/sk, created if missing (default "
          "$CLOISTER_HOME/scbr-keys)",
+         0, 0, 0},
+        {"provider-key", OPT_STRING, &provider_key, "KEY",
+         "the provider's signing key, which the router pins at its first provisioning (default "
+         "DIR/provider.key, created if missing)",
          0, 0, 0},
         {"ca", OPT_STRING, &ca, "CERT", "trusted platform CA (default: this host's platform)", 0, 0,
          0},
@@ -526,9 +544,16 @@ static int cmd_provision(int argc, char **argv)
         return rc;
     struct cloister_err err;
     struct cloister_err terr = {0};
-    uint8_t sk[SCBR_SK_LEN];
+    uint8_t sk[SCBR_SK_LEN], seed[TEE_SEED_LEN], pk[TEE_PUBKEY_LEN];
+    char key_path[4200], fp[17];
+    snprintf(key_path, sizeof key_path, "%s/provider.key", dir);
     if (scbr_client_keys_create(dir, &err) != 0 || scbr_client_keys_load(dir, sk, &err) != 0)
         return cli_fail("%s", err.msg);
+    if (signing_key("--provider-key", provider_key ? provider_key : key_path, seed, pk) != CLI_OK) {
+        crypto_wipe(sk, sizeof sk);
+        return CLI_FAIL;
+    }
+    scbr_provider_fingerprint(fp, pk);
     tee_platform *platform = NULL;
     tee_verifier *v = NULL;
     if (!ca && !(platform = tee_platform_open(NULL, &terr)))
@@ -545,28 +570,38 @@ static int cmd_provision(int argc, char **argv)
     p.allow_debug = allow_debug;
     struct tee_claims claims;
     scbr_client *c = rc == CLI_OK ? scbr_client_connect(connect, NULL, &err) : NULL;
-    struct scbr_client_key_info key;
+    struct scbr_client_key_info key = {0};
     if (rc == CLI_OK && (!c || scbr_client_router_key(c, sk, &key, CLI_SCBR_ANSWER_MS, &err) != 0))
         rc = cli_fail("%s", err.msg);
-    if (rc == CLI_OK && key.has_key && !key.same && !force)
-        rc = cli_fail("the router holds another SK: provisioning %s/sk replaces it, drops its %llu "
+    char pinned[17] = "";
+    if (rc == CLI_OK && key.pinned)
+        scbr_provider_fingerprint(pinned, key.provider);
+    if (rc == CLI_OK && key.pinned && !crypto_memeq(key.provider, pk, sizeof pk))
+        rc = cli_fail("the router is pinned to another data provider (key %s; yours is %s): only "
+                      "that provider can provision it (docs/scbr.md: resetting a router)",
+                      pinned, fp);
+    else if (rc == CLI_OK && key.has_key && !key.same && !force)
+        rc = cli_fail("the router holds another SK: provisioning %s/sk replaces it, drops all its "
                       "subscriptions (their subscribers are told) and every client with the old "
                       "SK is refused; give --force to do it",
-                      dir, (unsigned long long)key.subscriptions);
+                      dir);
     else if (rc == CLI_OK && key.has_key && !key.same)
-        fprintf(stderr, "replacing the router's SK: its %llu subscriptions are dropped\n",
-                (unsigned long long)key.subscriptions);
-    if (rc == CLI_OK && scbr_client_provision(c, v, &p, sk, &claims, CLI_SCBR_ANSWER_MS, &err) != 0)
+        fprintf(stderr, "replacing the router's SK: all its subscriptions are dropped\n");
+    if (rc == CLI_OK &&
+        scbr_client_provision(c, v, &p, sk, seed, &claims, CLI_SCBR_ANSWER_MS, &err) != 0)
         rc = cli_fail("%s", err.msg);
     crypto_wipe(sk, sizeof sk);
+    crypto_wipe(seed, sizeof seed);
     if (rc == CLI_OK && json) {
         char h[65];
         hex_encode(h, claims.mrenclave, 32);
-        rc = cli_json_print(
-            json_pack("{s:s,s:s,s:b}", "keys", dir, "mrenclave", h, "simulated", claims.simulated));
+        rc = cli_json_print(json_pack("{s:s,s:s,s:b,s:s}", "keys", dir, "mrenclave", h, "simulated",
+                                      claims.simulated, "provider", fp));
     } else if (rc == CLI_OK) {
         printf("provisioned SK (%s/sk) to the router enclave after verifying its evidence%s\n", dir,
                claims.simulated ? " (SIMULATED platform)" : "");
+        printf("the router is pinned to this provider (key %s)%s\n", fp,
+               key.pinned ? "" : ": from now on only it can provision the router");
         print_identity("MRENCLAVE", claims.mrenclave);
     }
     scbr_client_close(c);

@@ -141,7 +141,8 @@ static int demo_clients(const char *dir, scbr_router *r)
         if (copy) {
             memcpy(copy, last, last_len);
             scbr_client_send_raw(pub, copy, last_len, &err);
-            copy[20] ^= 1; /* "CSRM" v1, kind, length, then the envelope: a nonce byte */
+            copy[28] ^= 1; /* "CSRM" v2, kind, length, then the envelope (epoch, seq): a nonce
+                            * byte */
             scbr_client_send_raw(pub, copy, last_len, &err);
             free(copy);
         }

@@ -62,10 +62,15 @@ static void assert_clean_stop(const char *err_file)
 }
 
 /* A provisioned router; a subscriber stopped by SIGINT, then the router by SIGTERM: both exit 0.
- * The script's exit code is the router's, the subscriber's is in sub.rc. */
+ * The script's exit code is the router's, the subscriber's is in sub.rc. At CLOISTER_LOG=info
+ * the router says what it did: who provisioned it, the subscriber joining and leaving. */
 static void signals_stop_scbr_subscribe_and_router(void **state)
 {
     fresh("signals-scbr");
+    char sealed[PATH_MAX]; /* the router pins its first provider: start from no sealed secrets */
+    snprintf(sealed, sizeof sealed, "%s/enclaves/scbr", getenv("CLOISTER_HOME"));
+    assert_int_equal(file_remove_tree(sealed), 0);
+    setenv("CLOISTER_LOG", "info", 1);
     int rc = cli_run(
         dir,
         "scbr router --tee sim --sign-key signer.key --listen 'tcp://127.0.0.1:*' >router.out "
@@ -81,7 +86,11 @@ static void signals_stop_scbr_subscribe_and_router(void **state)
                                            "sub.err") "kill -INT $s; wait $s; echo $? >sub.rc; "
                                                       "kill -TERM $r; wait $r",
         CLOISTER_BIN, CLOISTER_BIN);
+    unsetenv("CLOISTER_LOG");
     assert_int_equal(rc, 0);
+    assert_true(file_has("router.err", "provisioned by the provider "));
+    assert_true(file_has("router.err", " joined"));
+    assert_true(file_has("router.err", " left"));
     assert_true(file_has("sub.rc", "0\n"));
     assert_true(file_has("sub.err", "subscribed"));
     assert_clean_stop("sub.err");
@@ -137,6 +146,12 @@ static void loose_secret_files_are_refused(void **state)
     snprintf(keys, sizeof keys, "%s/k", dir);
     assert_int_equal(file_mkdirs(keys, 0700), 0);
     cli_spill(dir, "k/sk", "0123456789abcdef0123456789abcdef", 32); /* 0644 */
+    snprintf(keys, sizeof keys, "%s/p", dir);
+    assert_int_equal(file_mkdirs(keys, 0700), 0);
+    assert_int_equal(cli_run(dir, "enclave keygen --out p/provider.key"), 0);
+    cli_spill(dir, "p/sk", "0123456789abcdef0123456789abcdef", 32);
+    set_mode("p/sk", 0600);
+    set_mode("p/provider.key", 0640);
     cli_spill_text(dir, "tok", "0123456789abcdef0123456789abcdef\n");
     set_mode("r.sk", 0640);
     set_mode("signer.key", 0640);
@@ -149,6 +164,8 @@ static void loose_secret_files_are_refused(void **state)
         {"signer.key", "scbr router --tee sim --sign-key signer.key --listen tcp://127.0.0.1:*"},
         {"a.key", "ibbe decrypt --store st --group g --user a@x --key a.key"},
         {"k/sk", "scbr subscribe --keys k --connect tcp://127.0.0.1:1 --filter 'x > 1'"},
+        {"p/provider.key", "scbr provision --keys p --connect tcp://127.0.0.1:1 --mrenclave "
+                           "0000000000000000000000000000000000000000000000000000000000000000"},
         {"tok", "ibbe serve --store st --tee sim --listen 127.0.0.1:0 --token-file tok"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

@@ -1,6 +1,7 @@
 /* test_tee_provision.c -- attested provisioning end to end: offer, package, accept, restart and
  * restore; and refusal of a wrong nonce, a substituted key, a policy mismatch, a replayed or
- * misdirected package, a tampered package, another identity's sealed table and bad secrets. */
+ * misdirected package, a tampered package, another identity's sealed table and bad secrets;
+ * a pinned provider (signed requests and packages) and what a stranger can no longer do. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -229,7 +230,9 @@ static void enclave_refusals(void **state)
     size_t l1, l2, pl;
     uint8_t *o1 = offer(s, n1, &l1);
     uint8_t *pkg1 = package(&p, n1, o1, l1, two, 2, &pl);
-    uint8_t *o2 = offer(s, n2, &l2); /* replaces the pending offer */
+    for (int i = 0; i < 3; i++) /* four newer offers replace it: at most four are pending */
+        free(offer(s, n2, &l2));
+    uint8_t *o2 = offer(s, n2, &l2);
     uint8_t *sealed;
     size_t sl;
     struct cloister_err err = {0};
@@ -279,12 +282,127 @@ static void enclave_refusals(void **state)
     tee_self_free(t);
 }
 
+/* A provider that signs is pinned by its first package: afterwards a stranger gets no offer
+ * (unsigned or signed by another key), a captured request is not answered again, packages
+ * unsigned, signed by another key or with a broken signature are refused, the pin survives a
+ * restart, and the genuine provider re-provisions. A flood of strangers' offers takes no slot. */
+static uint8_t *signed_offer(tee_self *s, const uint8_t seed[32], const uint8_t nonce[32],
+                             size_t *len, uint8_t **req, size_t *req_len)
+{
+    uint8_t *o;
+    struct cloister_err err = {0};
+    if (tee_prov_request(seed, nonce, 32, req, req_len, &err) ||
+        tee_prov_offer(s, *req, *req_len, &o, len, &err))
+        fail_msg("%s", err.msg);
+    return o;
+}
+
+static uint8_t *signed_package(const struct tee_policy *p, const uint8_t seed[32],
+                               const uint8_t nonce[32], const uint8_t *o, size_t olen, size_t *len)
+{
+    size_t plen;
+    uint8_t *pkg = package(p, nonce, o, olen, two, 1, &plen), *out;
+    struct cloister_err err = {0};
+    if (tee_prov_sign(seed, o, olen, pkg, plen, &out, len, &err))
+        fail_msg("%s", err.msg);
+    free(pkg);
+    return out;
+}
+
+static void expect_denied(int rc, const struct cloister_err *err, const char *want)
+{
+    assert_int_equal(rc, CLOISTER_E_DENIED);
+    if (!strstr(err->msg, want))
+        fail_msg("got '%s', want '%s'", err->msg, want);
+}
+
+static void pinned_provider(void **state)
+{
+    tee_self *s = th_self(plat, "pinned", 0, 0, 0x74);
+    struct tee_policy p = policy_for(s);
+    uint8_t genuine[32], stranger[32], pk[32], nonce[32], *req, *req2, *o, *pkg, *sealed, *x;
+    size_t req_len, req2_len, olen, plen, sl, xl;
+    struct cloister_err err = {0};
+    assert_int_equal(crypto_ed25519_keypair(pk, stranger), 0);
+    assert_int_equal(crypto_ed25519_keypair(pk, genuine), 0);
+    assert_int_equal(tee_prov_nonce(nonce, NULL), 0);
+
+    o = signed_offer(s, genuine, nonce, &olen, &req, &req_len);
+    pkg = signed_package(&p, genuine, nonce, o, olen, &plen);
+    assert_int_equal(tee_prov_accept(s, pkg, plen, TEE_SEAL_MRENCLAVE, &sealed, &sl, &err), 0);
+    expect_secret(s, TEE_PROVIDER_SECRET, pk, 32);
+    free(o);
+    free(pkg);
+
+    /* Strangers get no offer, the captured request is not answered again. */
+    expect_denied(tee_prov_offer(s, nonce, 32, &x, &xl, &err), &err, "pinned to its provider");
+    assert_int_equal(tee_prov_request(stranger, nonce, 32, &req2, &req2_len, &err), 0);
+    expect_denied(tee_prov_offer(s, req2, req2_len, &x, &xl, &err), &err, "pinned");
+    expect_denied(tee_prov_offer(s, req, req_len, &x, &xl, &err), &err, "not newer");
+    free(req);
+    free(req2);
+
+    /* A genuine offer; packages unsigned, a stranger's, broken: refused, the offer kept. */
+    o = signed_offer(s, genuine, nonce, &olen, &req, &req_len);
+    for (int i = 0; i < 100; i++) /* the flood: no slot taken */
+        assert_int_equal(tee_prov_offer(s, nonce, 32, &x, &xl, NULL), CLOISTER_E_DENIED);
+    pkg = package(&p, nonce, o, olen, two, 1, &plen);
+    expect_denied(tee_prov_accept(s, pkg, plen, TEE_SEAL_MRENCLAVE, &x, &xl, &err), &err,
+                  "must be signed");
+    free(pkg);
+    pkg = signed_package(&p, stranger, nonce, o, olen, &plen);
+    expect_denied(tee_prov_accept(s, pkg, plen, TEE_SEAL_MRENCLAVE, &x, &xl, &err), &err,
+                  "another provider");
+    free(pkg);
+    pkg = signed_package(&p, genuine, nonce, o, olen, &plen);
+    pkg[plen - 1] ^= 1;
+    expect_denied(tee_prov_accept(s, pkg, plen, TEE_SEAL_MRENCLAVE, &x, &xl, &err), &err,
+                  "signature does not verify");
+    pkg[plen - 1] ^= 1;
+    free(sealed);
+    assert_int_equal(tee_prov_accept(s, pkg, plen, TEE_SEAL_MRENCLAVE, &sealed, &sl, &err), 0);
+    free(o);
+    free(pkg);
+    free(req);
+
+    /* The pin is sealed with the secrets: a restarted instance is still pinned. */
+    tee_self *restarted = th_self(plat, "pinned", 0, 0, 0x74);
+    assert_int_equal(tee_secrets_restore(restarted, sealed, sl, &err), 0);
+    expect_denied(tee_prov_offer(restarted, nonce, 32, &x, &xl, &err), &err, "pinned");
+    expect_secret(restarted, TEE_PROVIDER_SECRET, pk, 32);
+    tee_self_free(restarted);
+    free(sealed);
+    tee_self_free(s);
+}
+
+/* A package naming a "tee:" secret is refused: the pin cannot be overwritten by a package. */
+static void reserved_names_refused(void **state)
+{
+    tee_self *s = th_self(plat, "reserved", 0, 0, 0x75);
+    struct tee_policy p = policy_for(s);
+    uint8_t nonce[32], *x;
+    size_t olen, plen, xl;
+    struct cloister_err err = {0};
+    assert_int_equal(tee_prov_nonce(nonce, NULL), 0);
+    const struct tee_secret pin = {TEE_PROVIDER_SECRET,
+                                   (const uint8_t *)"0123456789abcdef0123456789abcdef", 32};
+    uint8_t *o = offer(s, nonce, &olen);
+    uint8_t *pkg = package(&p, nonce, o, olen, &pin, 1, &plen);
+    assert_int_equal(tee_prov_accept(s, pkg, plen, TEE_SEAL_MRENCLAVE, &x, &xl, &err),
+                     CLOISTER_E_INVALID);
+    assert_non_null(strstr(err.msg, "runtime's"));
+    assert_int_equal(tee_secret_count(s), 0);
+    free(o);
+    free(pkg);
+    tee_self_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(round_trip_and_restart),
-        cmocka_unit_test(provisioner_refusals),
-        cmocka_unit_test(enclave_refusals),
+        cmocka_unit_test(round_trip_and_restart), cmocka_unit_test(provisioner_refusals),
+        cmocka_unit_test(enclave_refusals),       cmocka_unit_test(pinned_provider),
+        cmocka_unit_test(reserved_names_refused),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

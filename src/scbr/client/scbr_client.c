@@ -62,7 +62,11 @@ struct scbr_client {
     struct scbr_idtab by_publisher;
     uint64_t refused;       /* publications refused since the last scbr_client_sync */
     uint8_t refused_status; /* the first one's status */
-    char endpoint[256];     /* for messages */
+    uint8_t error_status;   /* the status of the last error reply */
+    uint64_t epoch;         /* the enclave's, from the last reply */
+    bool epoch_known;
+    int answer_ms;      /* how long publish waits for the first answer (the epoch) */
+    char endpoint[256]; /* for messages */
 };
 
 /* ---- key files ---- */
@@ -135,6 +139,7 @@ scbr_client *scbr_client_connect(const char *endpoint, const uint8_t *sk, struct
         goto bad;
     }
     c->id[0] |= 0x80; /* routing ids starting with 0 are ZeroMQ's own */
+    c->answer_ms = 10000;
     snprintf(c->endpoint, sizeof c->endpoint, "%s", endpoint);
     if (sk) {
         if (scbr_derive_key(key, sk, SCBR_KEY_HEADER) == 0)
@@ -177,12 +182,41 @@ static int send_plain(scbr_client *c, uint8_t kind, const void *body, size_t len
     return send_frame(c, c->msg.buf, c->msg.len, err);
 }
 
-/* Seals pt into an envelope (next sequence number, fresh nonce) and sends it. */
+static int wait_for(scbr_client *c, uint8_t want, int timeout_ms, uint8_t **body, size_t *len,
+                    struct cloister_err *err);
+
+/* The enclave's epoch, which every envelope names: asked for (a sync) before the first one,
+ * then taken from every reply, so answers already queued are read first (a restarted enclave's
+ * refusal tells the new one). */
+static int learn_epoch(scbr_client *c, int timeout_ms, struct cloister_err *err)
+{
+    uint8_t *body = NULL;
+    size_t len;
+    int rc = 0;
+    int events = 0;
+    size_t elen = sizeof events;
+    if (!c->epoch_known && (rc = send_plain(c, SCBR_MSG_SYNC, NULL, 0, err)) == 0)
+        rc = wait_for(c, SCBR_REPLY_SYNCED, timeout_ms, &body, &len, err);
+    else if (c->epoch_known && zmq_getsockopt(c->sock, ZMQ_EVENTS, &events, &elen) == 0 &&
+             (events & ZMQ_POLLIN)) /* no reply is of kind 0: reads what is queued */
+        rc = wait_for(c, 0, 0, &body, &len, err);
+    free(body);
+    if (rc == 0 && !c->epoch_known)
+        return cloister_errf(err, CLOISTER_E_TIMEOUT, "no router answered at %s within %d ms",
+                             c->endpoint, timeout_ms);
+    return rc < 0 ? rc : 0;
+}
+
+/* Seals pt into an envelope (the epoch, next sequence number, fresh nonce) and sends it. */
 static int send_sealed(scbr_client *c, uint8_t kind, const void *pt, size_t pt_len,
-                       const void *payload, size_t payload_len, struct cloister_err *err)
+                       const void *payload, size_t payload_len, int timeout_ms,
+                       struct cloister_err *err)
 {
     if (!c->aead)
         return cloister_errf(err, CLOISTER_E_STATE, "this client has no key");
+    int rc = learn_epoch(c, timeout_ms, err);
+    if (rc != 0)
+        return rc;
     if (pt_len > SCBR_HEADER_MAX)
         return cloister_errf(err, CLOISTER_E_TOO_BIG, "header: %zu bytes, at most %u", pt_len,
                              SCBR_HEADER_MAX);
@@ -194,8 +228,8 @@ static int send_sealed(scbr_client *c, uint8_t kind, const void *pt, size_t pt_l
     const uint8_t *nonce = c->nonces + --c->nonces_left * SCBR_NONCE_LEN;
     c->env.len = 0;
     c->msg.len = 0;
-    if (scbr_envelope_seal(c->aead, kind, c->id, sizeof c->id, ++c->seq, nonce, pt, pt_len,
-                           &c->env) != 0)
+    if (scbr_envelope_seal(c->aead, kind, c->id, sizeof c->id, c->epoch, ++c->seq, nonce, pt,
+                           pt_len, &c->env) != 0)
         return cloister_errf(err, CLOISTER_E_FAILED, "cannot seal the header");
     scbr_msg_encode(&c->msg, kind, c->env.buf, c->env.len, payload, payload_len);
     if (!wire_writer_ok(&c->msg) || !wire_writer_ok(&c->env))
@@ -312,6 +346,17 @@ static int refusal_code(uint8_t status)
     }
 }
 
+/* The router's error reply as an error: its status, and its text when it says more. */
+static int refused(struct cloister_err *err, const struct scbr_reply *r)
+{
+    const char *name = scbr_status_name(r->status);
+    int n = (int)(r->body_len < 200 ? r->body_len : 200);
+    if ((size_t)n == strlen(name) && memcmp(r->body, name, (size_t)n) == 0)
+        return cloister_errf(err, refusal_code(r->status), "the router refused: %s", name);
+    return cloister_errf(err, refusal_code(r->status), "the router refused: %s: %.*s", name, n,
+                         (const char *)r->body);
+}
+
 /* Waits for a reply of kind `want` (deliveries meanwhile are kept, refusals of publications
  * counted for scbr_client_sync). 1 and *body (malloc'd) on
  * arrival, 0 on timeout, a negative code on an error reply or failure. */
@@ -335,10 +380,13 @@ static int wait_for(scbr_client *c, uint8_t want, int timeout_ms, uint8_t **body
         }
         struct scbr_reply r;
         int rc = scbr_reply_decode(&r, zmq_msg_data(&m), zmq_msg_size(&m), err);
+        if (rc == 0) {
+            c->epoch = r.epoch;
+            c->epoch_known = true;
+        }
         if (rc == 0 && r.kind == SCBR_REPLY_ERROR) {
-            rc = cloister_errf(err, refusal_code(r.status), "the router refused: %s: %.*s",
-                               scbr_status_name(r.status),
-                               (int)(r.body_len < 200 ? r.body_len : 200), (const char *)r.body);
+            c->error_status = r.status;
+            rc = refused(err, &r);
         } else if (rc == 0 && r.kind == SCBR_REPLY_DROPPED) {
             rc = cloister_errf(err, CLOISTER_E_STATE,
                                "the router was provisioned with another SK: this client's "
@@ -373,29 +421,38 @@ static int expect(scbr_client *c, uint8_t want, int timeout_ms, uint8_t **body, 
 }
 
 int scbr_client_provision(scbr_client *c, struct tee_verifier *v, const struct tee_policy *policy,
-                          const uint8_t sk[SCBR_SK_LEN], struct tee_claims *claims, int timeout_ms,
-                          struct cloister_err *err)
+                          const uint8_t sk[SCBR_SK_LEN], const uint8_t *provider_seed,
+                          struct tee_claims *claims, int timeout_ms, struct cloister_err *err)
 {
     uint8_t nonce[TEE_PROV_NONCE_LEN], *offer = NULL, *package = NULL, *held = NULL;
-    size_t offer_len, package_len, held_len;
+    uint8_t *request = NULL, *signed_pkg = NULL;
+    size_t offer_len, package_len, held_len, request_len = sizeof nonce, signed_len = 0;
     struct tee_claims local;
     struct cloister_err terr = {0};
     struct tee_secret secret = {SCBR_SECRET_NAME, sk, SCBR_SK_LEN};
     int rc = tee_prov_nonce(nonce, err);
+    if (rc == 0 && provider_seed)
+        rc = tee_prov_request(provider_seed, nonce, sizeof nonce, &request, &request_len, err);
     if (rc == 0)
-        rc = send_plain(c, SCBR_MSG_PROV_OFFER, nonce, sizeof nonce, err);
+        rc = send_plain(c, SCBR_MSG_PROV_OFFER, request ? request : nonce, request_len, err);
     if (rc == 0)
         rc = expect(c, SCBR_REPLY_OFFER, timeout_ms, &offer, &offer_len, err);
     if (rc == 0 && tee_prov_package(v, policy, nonce, sizeof nonce, offer, offer_len, &secret, 1,
                                     &package, &package_len, claims ? claims : &local, &terr) != 0)
         rc = cloister_errf(err, CLOISTER_E_DENIED,
                            "the router enclave's evidence was refused: %.200s", terr.msg);
+    if (rc == 0 && provider_seed)
+        rc = tee_prov_sign(provider_seed, offer, offer_len, package, package_len, &signed_pkg,
+                           &signed_len, err);
     if (rc == 0)
-        rc = send_plain(c, SCBR_MSG_PROV_ACCEPT, package, package_len, err);
+        rc = send_plain(c, SCBR_MSG_PROV_ACCEPT, signed_pkg ? signed_pkg : package,
+                        signed_pkg ? signed_len : package_len, err);
     if (rc == 0)
         rc = expect(c, SCBR_REPLY_PROVISIONED, timeout_ms, &held, &held_len, err);
+    free(request);
     free(offer);
     free(package);
+    free(signed_pkg);
     free(held);
     return rc;
 }
@@ -419,36 +476,62 @@ int scbr_client_provision_local(const char *endpoint, const uint8_t mrenclave[32
     if (rc == 0 && !(c = scbr_client_connect(endpoint, NULL, &terr)))
         rc = cloister_errf(err, terr.code, "%s", terr.msg);
     if (rc == 0)
-        rc = scbr_client_provision(c, v, &p, sk, NULL, timeout_ms, err);
+        rc = scbr_client_provision(c, v, &p, sk, NULL, NULL, timeout_ms, err);
     scbr_client_close(c);
     tee_verifier_free(v);
     tee_platform_free(platform);
     return rc;
 }
 
+int scbr_client_key_answer(struct scbr_client_key_info *info, const uint8_t *body, size_t len,
+                           const uint8_t sk[SCBR_SK_LEN], const uint8_t *nonce, size_t nonce_len,
+                           struct cloister_err *err)
+{
+    memset(info, 0, sizeof *info);
+    struct wire_reader r;
+    size_t pk_len, sealed_len;
+    wire_reader_init(&r, body, len);
+    uint8_t has_key = wire_get_u8(&r);
+    const uint8_t *pk = wire_get_bytes(&r, 32, &pk_len);
+    const uint8_t *sealed = wire_get_bytes(&r, SCBR_SENDER_MAX + 64, &sealed_len);
+    if (wire_reader_ok(&r) && (has_key > 1 || (pk_len != 0 && pk_len != 32)))
+        wire_reader_fail(&r, "bad key flag or provider key");
+    if (wire_reader_finish(&r) != 0)
+        return cloister_errf(err, CLOISTER_E_PROTOCOL, "the router's key answer is malformed: %s",
+                             wire_reader_error(&r));
+    info->has_key = has_key;
+    info->pinned = pk_len == 32;
+    if (info->pinned)
+        memcpy(info->provider, pk, 32);
+    uint8_t key[32], count[8];
+    struct scbr_envelope e;
+    crypto_aead *a = NULL;
+    if (has_key && sealed_len && scbr_envelope_decode(&e, sealed, sealed_len) == SCBR_ST_OK &&
+        e.ct_len == sizeof count + SCBR_TAG_LEN && scbr_derive_key(key, sk, SCBR_KEY_HEADER) == 0 &&
+        (a = crypto_aead_new(CRYPTO_AES256_GCM, key)) &&
+        scbr_envelope_open(a, SCBR_MSG_KEY, nonce, nonce_len, &e, count) == SCBR_ST_OK) {
+        info->same = true;
+        for (int i = 0; i < 8; i++)
+            info->subscriptions = info->subscriptions << 8 | count[i];
+    }
+    crypto_aead_free(a);
+    crypto_wipe(key, sizeof key);
+    return 0;
+}
+
 int scbr_client_router_key(scbr_client *c, const uint8_t sk[SCBR_SK_LEN],
                            struct scbr_client_key_info *info, int timeout_ms,
                            struct cloister_err *err)
 {
-    uint8_t *body = NULL, key[32], mine[32];
+    uint8_t *body = NULL, nonce[16];
     size_t len;
-    int rc = send_plain(c, SCBR_MSG_KEY, NULL, 0, err);
+    int rc = crypto_random(nonce, sizeof nonce) == 0
+                 ? send_plain(c, SCBR_MSG_KEY, nonce, sizeof nonce, err)
+                 : cloister_errf(err, CLOISTER_E_SYSTEM, "no randomness");
     if (rc == 0)
         rc = expect(c, SCBR_REPLY_KEY, timeout_ms, &body, &len, err);
-    struct wire_reader r;
-    wire_reader_init(&r, body, rc == 0 ? len : 0);
-    info->has_key = wire_get_u8(&r) != 0;
-    const uint8_t *check = wire_get_raw(&r, 32);
-    info->subscriptions = wire_get_varint(&r);
-    if (rc == 0 && wire_reader_finish(&r) != 0)
-        rc = cloister_errf(err, CLOISTER_E_PROTOCOL, "the router's key answer is malformed");
-    if (rc == 0 && scbr_derive_key(key, sk, SCBR_KEY_HEADER) != 0)
-        rc = cloister_errf(err, CLOISTER_E_FAILED, "cannot derive the header key");
-    if (rc == 0) {
-        scbr_key_check(mine, key);
-        info->same = info->has_key && crypto_memeq(mine, check, 32);
-    }
-    crypto_wipe(key, sizeof key);
+    if (rc == 0)
+        rc = scbr_client_key_answer(info, body, len, sk, nonce, sizeof nonce, err);
     free(body);
     return rc;
 }
@@ -475,18 +558,34 @@ int scbr_client_sync(scbr_client *c, int timeout_ms, struct cloister_err *err)
     return 0;
 }
 
+/* Sends a sealed request and waits for its answer; sealed for an epoch the enclave left (it
+ * restarted), it is sealed again once for the epoch the refusal told. */
+static int sealed_request(scbr_client *c, uint8_t kind, const void *pt, size_t pt_len, uint8_t want,
+                          int timeout_ms, uint8_t **body, size_t *len, struct cloister_err *err)
+{
+    int rc = 0;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        c->error_status = SCBR_ST_OK;
+        rc = send_sealed(c, kind, pt, pt_len, NULL, 0, timeout_ms, err);
+        if (rc == 0)
+            rc = expect(c, want, timeout_ms, body, len, err);
+        if (rc == 0 || c->error_status != SCBR_ST_STALE)
+            break;
+    }
+    return rc;
+}
+
 int scbr_client_subscribe(scbr_client *c, const struct scbr_sub *s, uint32_t *id, int timeout_ms,
                           struct cloister_err *err)
 {
-    size_t len;
-    uint8_t *enc = scbr_sub_encode(s, &len), *body = NULL;
+    size_t enc_len, len = 0;
+    uint8_t *enc = scbr_sub_encode(s, &enc_len), *body = NULL;
     if (!enc)
         return cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
-    int rc = send_sealed(c, SCBR_MSG_SUBSCRIBE, enc, len, NULL, 0, err);
-    crypto_wipe(enc, len);
+    int rc = sealed_request(c, SCBR_MSG_SUBSCRIBE, enc, enc_len, SCBR_REPLY_SUBSCRIBED, timeout_ms,
+                            &body, &len, err);
+    crypto_wipe(enc, enc_len);
     free(enc);
-    if (rc == 0)
-        rc = expect(c, SCBR_REPLY_SUBSCRIBED, timeout_ms, &body, &len, err);
     if (rc == 0 && len != 4)
         rc = cloister_errf(err, CLOISTER_E_PROTOCOL, "the router's answer has no subscription id");
     if (rc == 0)
@@ -500,11 +599,15 @@ int scbr_client_unsubscribe(scbr_client *c, uint32_t id, int timeout_ms, struct 
     uint8_t pt[4] = {(uint8_t)(id >> 24), (uint8_t)(id >> 16), (uint8_t)(id >> 8), (uint8_t)id};
     uint8_t *body = NULL;
     size_t len;
-    int rc = send_sealed(c, SCBR_MSG_UNSUBSCRIBE, pt, sizeof pt, NULL, 0, err);
-    if (rc == 0)
-        rc = expect(c, SCBR_REPLY_UNSUBSCRIBED, timeout_ms, &body, &len, err);
+    int rc = sealed_request(c, SCBR_MSG_UNSUBSCRIBE, pt, sizeof pt, SCBR_REPLY_UNSUBSCRIBED,
+                            timeout_ms, &body, &len, err);
     free(body);
     return rc;
+}
+
+void scbr_client_set_timeout(scbr_client *c, int timeout_ms)
+{
+    c->answer_ms = timeout_ms;
 }
 
 int scbr_client_publish(scbr_client *c, const struct scbr_pub *header, const void *payload,
@@ -517,7 +620,7 @@ int scbr_client_publish(scbr_client *c, const struct scbr_pub *header, const voi
     uint8_t *enc = scbr_pub_encode(&bare, &hlen);
     if (!enc)
         return cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
-    int rc = send_sealed(c, SCBR_MSG_PUBLISH, enc, hlen, payload, len, err);
+    int rc = send_sealed(c, SCBR_MSG_PUBLISH, enc, hlen, payload, len, c->answer_ms, err);
     crypto_wipe(enc, hlen);
     free(enc);
     return rc;

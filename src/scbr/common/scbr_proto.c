@@ -6,7 +6,10 @@
 
 #include <string.h>
 
+#include "util/hex.h"
+
 static const char AAD_LABEL[] = "cloister-scbr-hdr-v1"; /* with its NUL: 21 bytes */
+#define PROTO_VERSION 2 /* of "CSRM" and "CSRR": v2 added the epoch */
 
 #define SCBR_COUNT_(f) +1
 #define SCBR_PUT_(f) wire_put_u64(w, st->f);
@@ -22,9 +25,9 @@ _Static_assert(sizeof(struct scbr_enclave_stats) == 8 * ENCLAVE_COUNTERS &&
 const char *scbr_status_name(int status)
 {
     static const char *const names[] = {
-        "ok",     "tampered", "replayed", "truncated", "no key provisioned",
-        "denied", "full",     "invalid",  "failed",    "too big"};
-    return status >= 0 && status <= SCBR_ST_TOO_BIG ? names[status] : "unknown status";
+        "ok",   "tampered", "replayed", "truncated", "no key provisioned", "denied",
+        "full", "invalid",  "failed",   "too big",   "stale epoch"};
+    return status >= 0 && status <= SCBR_ST_STALE ? names[status] : "unknown status";
 }
 
 static void put_enclave(struct wire_writer *w, const struct scbr_enclave_stats *st)
@@ -101,6 +104,13 @@ void scbr_key_check(uint8_t check[32], const uint8_t header_key[32])
     crypto_hmac_sha256(check, header_key, 32, label, sizeof label - 1);
 }
 
+void scbr_provider_fingerprint(char out[17], const uint8_t pk[32])
+{
+    uint8_t h[CRYPTO_SHA256_LEN];
+    crypto_sha256(h, pk, 32);
+    hex_encode(out, h, 8);
+}
+
 size_t scbr_aad(uint8_t out[SCBR_AAD_MAX], uint8_t kind, const uint8_t *sender, size_t sender_len,
                 uint64_t seq)
 {
@@ -114,14 +124,25 @@ size_t scbr_aad(uint8_t out[SCBR_AAD_MAX], uint8_t kind, const uint8_t *sender, 
     return w.len;
 }
 
-int scbr_envelope_seal(crypto_aead *a, uint8_t kind, const uint8_t *sender, size_t sender_len,
-                       uint64_t seq, const uint8_t nonce[SCBR_NONCE_LEN], const void *pt,
-                       size_t pt_len, struct wire_writer *w)
+/* The envelope's AAD: scbr_aad, then the epoch. */
+static size_t envelope_aad(uint8_t out[SCBR_AAD_MAX + 8], uint8_t kind, const uint8_t *sender,
+                           size_t sender_len, uint64_t epoch, uint64_t seq)
 {
-    uint8_t aad[SCBR_AAD_MAX];
+    size_t n = scbr_aad(out, kind, sender, sender_len, seq);
+    for (int i = 0; i < 8; i++)
+        out[n + i] = (uint8_t)(epoch >> (56 - 8 * i));
+    return n + 8;
+}
+
+int scbr_envelope_seal(crypto_aead *a, uint8_t kind, const uint8_t *sender, size_t sender_len,
+                       uint64_t epoch, uint64_t seq, const uint8_t nonce[SCBR_NONCE_LEN],
+                       const void *pt, size_t pt_len, struct wire_writer *w)
+{
+    uint8_t aad[SCBR_AAD_MAX + 8];
     if (sender_len == 0 || sender_len > SCBR_SENDER_MAX || pt_len > SCBR_HEADER_MAX)
         return -1;
-    size_t aad_len = scbr_aad(aad, kind, sender, sender_len, seq);
+    size_t aad_len = envelope_aad(aad, kind, sender, sender_len, epoch, seq);
+    wire_put_u64(w, epoch);
     wire_put_u64(w, seq);
     wire_put_raw(w, nonce, SCBR_NONCE_LEN);
     wire_put_varint(w, pt_len + SCBR_TAG_LEN);
@@ -136,6 +157,7 @@ int scbr_envelope_decode(struct scbr_envelope *e, const uint8_t *buf, size_t len
 {
     struct wire_reader r;
     wire_reader_init(&r, buf, len);
+    e->epoch = wire_get_u64(&r);
     e->seq = wire_get_u64(&r);
     e->nonce = wire_get_raw(&r, SCBR_NONCE_LEN);
     uint64_t n = wire_get_varint(&r);
@@ -153,10 +175,10 @@ int scbr_envelope_decode(struct scbr_envelope *e, const uint8_t *buf, size_t len
 int scbr_envelope_open(crypto_aead *a, uint8_t kind, const uint8_t *sender, size_t sender_len,
                        const struct scbr_envelope *e, uint8_t *pt)
 {
-    uint8_t aad[SCBR_AAD_MAX];
+    uint8_t aad[SCBR_AAD_MAX + 8];
     if (sender_len == 0 || sender_len > SCBR_SENDER_MAX)
         return SCBR_ST_TAMPERED;
-    size_t aad_len = scbr_aad(aad, kind, sender, sender_len, e->seq);
+    size_t aad_len = envelope_aad(aad, kind, sender, sender_len, e->epoch, e->seq);
     return crypto_aead_ctx_open(a, e->nonce, aad, aad_len, e->ct, e->ct_len, pt) == 0
                ? SCBR_ST_OK
                : SCBR_ST_TAMPERED;
@@ -169,11 +191,27 @@ static int finish(struct wire_reader *r, const char *what, struct cloister_err *
     return cloister_errf(err, CLOISTER_E_PROTOCOL, "wire: %s: %s", what, wire_reader_error(r));
 }
 
+/* The header of a client message or a reply: this version only, and an older peer is told so
+ * (wire_get_header alone would take any version up to ours). */
+static void get_proto_header(struct wire_reader *r, const char *magic)
+{
+    uint16_t v = wire_get_header(r, magic, PROTO_VERSION);
+    if (wire_reader_ok(r) && v != PROTO_VERSION)
+        wire_reader_fail(r, "the peer speaks an older version of the SCBR protocol (upgrade it)");
+}
+
+bool scbr_msg_is_old(const uint8_t *buf, size_t len)
+{
+    struct wire_reader r;
+    wire_reader_init(&r, buf, len);
+    return wire_get_header(&r, "CSRM", PROTO_VERSION) < PROTO_VERSION && wire_reader_ok(&r);
+}
+
 int scbr_msg_decode(struct scbr_msg *m, const uint8_t *buf, size_t len, struct cloister_err *err)
 {
     struct wire_reader r;
     wire_reader_init(&r, buf, len);
-    wire_get_header(&r, "CSRM", 1);
+    get_proto_header(&r, "CSRM");
     m->kind = wire_get_u8(&r);
     if (wire_reader_ok(&r) && (m->kind == 0 || m->kind > SCBR_MSG_KIND_MAX))
         wire_reader_fail(&r, "unknown message kind");
@@ -188,7 +226,7 @@ int scbr_msg_decode(struct scbr_msg *m, const uint8_t *buf, size_t len, struct c
 void scbr_msg_encode(struct wire_writer *w, uint8_t kind, const void *body, size_t body_len,
                      const void *payload, size_t payload_len)
 {
-    wire_put_header(w, "CSRM", 1);
+    wire_put_header(w, "CSRM", PROTO_VERSION);
     wire_put_u8(w, kind);
     wire_put_bytes(w, body, body_len);
     if (kind == SCBR_MSG_PUBLISH)
@@ -200,21 +238,23 @@ int scbr_reply_decode(struct scbr_reply *m, const uint8_t *buf, size_t len,
 {
     struct wire_reader r;
     wire_reader_init(&r, buf, len);
-    wire_get_header(&r, "CSRR", 1);
+    get_proto_header(&r, "CSRR");
     m->kind = wire_get_u8(&r);
     m->status = wire_get_u8(&r);
+    m->epoch = wire_get_u64(&r);
     if (wire_reader_ok(&r) && (m->kind == 0 || m->kind > SCBR_REPLY_KIND_MAX))
         wire_reader_fail(&r, "unknown reply kind");
     m->body = wire_get_bytes(&r, SCBR_MSG_PAYLOAD_MAX + 64, &m->body_len);
     return finish(&r, "router reply", err);
 }
 
-void scbr_reply_encode(struct wire_writer *w, uint8_t kind, uint8_t status, const void *body,
-                       size_t body_len)
+void scbr_reply_encode(struct wire_writer *w, uint8_t kind, uint8_t status, uint64_t epoch,
+                       const void *body, size_t body_len)
 {
-    wire_put_header(w, "CSRR", 1);
+    wire_put_header(w, "CSRR", PROTO_VERSION);
     wire_put_u8(w, kind);
     wire_put_u8(w, status);
+    wire_put_u64(w, epoch);
     wire_put_bytes(w, body, body_len);
 }
 

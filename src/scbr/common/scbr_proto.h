@@ -1,17 +1,20 @@
 /* scbr_proto.h -- what the SCBR router's three parts share: the client<->router messages, the
  * host<->enclave ecalls, and the sealed header envelope (docs/scbr.md, "Wire formats").
  *
- *   client message  "CSRM" v1 | u8 kind | bytes body | (publish only) bytes payload
- *                   body: an envelope (subscribe, unsubscribe, publish), a nonce (prov_offer),
- *                   a package (prov_accept), empty otherwise
- *   router reply    "CSRR" v1 | u8 kind | u8 status | bytes body
+ *   client message  "CSRM" v2 | u8 kind | bytes body | (publish only) bytes payload
+ *                   body: an envelope (subscribe, unsubscribe, publish), an offer request
+ *                   (prov_offer), a package (prov_accept), a nonce (key), empty otherwise
+ *   router reply    "CSRR" v2 | u8 kind | u8 status | u64 epoch | bytes body
+ *                   epoch: the enclave's session epoch, drawn at random at every enclave start
+ *                   (and when idle senders are evicted); envelopes must carry it
+ *                   (older versions of both records are refused with a message saying so)
  *   delivery body   u64 seq | bytes publisher | payload
  *                   publications get no answer unless refused (REFUSED); SYNC is answered
  *                   after everything the client sent before it, so a publisher learns the
  *                   verdict on its publications
- *   envelope        u64 seq | 12-byte nonce | bytes ciphertext (plaintext || 16-byte tag)
- *                   AES-256-GCM under HKDF(SK), AAD = "cloister-scbr-hdr-v1\0" | u8 kind |
- *                   u8 sender length | sender | u64 seq
+ *   envelope        u64 epoch | u64 seq | 12-byte nonce | bytes ciphertext (plaintext ||
+ *                   16-byte tag), AES-256-GCM under HKDF(SK), AAD = "cloister-scbr-hdr-v1\0" |
+ *                   u8 kind | u8 sender length | sender | u64 seq | u64 epoch
  *   plaintexts      subscribe: a "CSBS" subscription; publish: a "CSBP" publication without
  *                   payload; unsubscribe: u32 subscription id
  *
@@ -25,12 +28,14 @@
 #include <cloister/scbr.h>
 #include <cloister/wire.h>
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#define SCBR_SECRET_NAME "scbr-sk" /* the provisioned secret's name inside the enclave */
-#define SCBR_SENDER_MAX 32         /* bytes of a sender (connection) id */
-#define SCBR_SENDER_LEN 16         /* what the clients use: random, first byte >= 0x80 */
+#define SCBR_SECRET_NAME "scbr-sk"  /* the provisioned secret's name inside the enclave */
+#define SCBR_SENDER_MAX 32          /* bytes of a sender (connection) id */
+#define SCBR_SENDER_LEN 16          /* what the clients use: random, first byte >= 0x80 */
+#define SCBR_SENDERS_MAX (1u << 20) /* the enclave's sender table at most */
 
 enum scbr_msg_kind {
     SCBR_MSG_SUBSCRIBE = 1,
@@ -42,7 +47,7 @@ enum scbr_msg_kind {
     SCBR_MSG_PROV_ACCEPT = 7,
     SCBR_MSG_STATS = 8,
     SCBR_MSG_SYNC = 9, /* answered (SYNCED) once everything the client sent before is done */
-    SCBR_MSG_KEY = 10, /* which SK the router holds (KEY) */
+    SCBR_MSG_KEY = 10, /* body: a nonce; is a key held, whose, is it mine (KEY) */
 };
 #define SCBR_MSG_KIND_MAX SCBR_MSG_KEY
 
@@ -56,7 +61,7 @@ enum scbr_reply_kind {
     SCBR_REPLY_ERROR = 7,        /* status says why; body: a message */
     SCBR_REPLY_REFUSED = 8,      /* a publication was refused: status says why; body: its name */
     SCBR_REPLY_SYNCED = 9,       /* body: empty */
-    SCBR_REPLY_KEY = 10,         /* body: u8 has key | 32-byte key check | varint subscriptions */
+    SCBR_REPLY_KEY = 10,         /* body: the key answer (SCBR_ECALL_KEY) */
     SCBR_REPLY_DROPPED =
         11, /* body: empty; SK was replaced, this client's subscriptions are gone */
 };
@@ -74,16 +79,19 @@ enum scbr_status {
     SCBR_ST_INVALID = 7,   /* authentic but not a valid subscription/publication */
     SCBR_ST_FAILED = 8,    /* the router failed (enclave error, out of memory) */
     SCBR_ST_TOO_BIG = 9,   /* a body over SCBR_BODY_MAX */
+    SCBR_ST_STALE = 10,    /* sealed for another epoch (before an enclave restart): re-seal */
 };
 const char *scbr_status_name(int status);
 
 /* Ecalls of the scbr enclave. Batch inputs: varint count, then per item bytes sender, bytes
- * envelope. Outputs per item: u8 status, then subscribe: u32 id; match: varint n, n x bytes
- * sender of a matching subscriber (each at most once per publication). A bad item (a sender
+ * envelope. Outputs: u64 epoch (after the batch: new when it evicted idle senders), varint
+ * count, then per item u8 status, then subscribe: u32 id; match: varint n, n x bytes sender of
+ * a matching subscriber (each at most once per publication). A bad item (a sender
  * or an envelope over its limit, anything refused) gets its own status: only a batch whose
  * framing does not decode fails as a whole, before any item is applied. */
 enum {
-    SCBR_ECALL_INIT = 1, /* in: u8 index kind; out: - (refused once initialised) */
+    SCBR_ECALL_INIT = 1, /* in: u8 index kind [| u32 sender table size, 1..2^20]; out: u64
+                          * epoch (refused once initialised) */
     SCBR_ECALL_SUBSCRIBE = 2,
     SCBR_ECALL_UNSUBSCRIBE = 3,
     SCBR_ECALL_MATCH = 4,
@@ -92,9 +100,10 @@ enum {
     SCBR_ECALL_IMPORT = 7, /* in: a sealed state; out: varint subscriptions restored,
                                  * varint n, n x bytes sender owning subscriptions */
     SCBR_ECALL_STATS = 8,  /* in: -; out: an enclave stats record */
-    SCBR_ECALL_KEY = 9,    /* in: -; out: u8 has key | 32-byte key check | varint subscriptions |
-                            * varint n, n x bytes sender whose subscriptions this call dropped
-                            * because SK was replaced (taken into account here) */
+    SCBR_ECALL_KEY = 9,    /* in: the asker's nonce or -; out: the key answer (u8 has key |
+                            * bytes provider key | bytes sealed count), then varint n, n x bytes
+                            * sender whose subscriptions this call dropped because SK was
+                            * replaced (taken into account here) */
 };
 #define SCBR_BATCH_MAX 4096u /* items per batch ecall */
 
@@ -128,15 +137,15 @@ size_t scbr_aad(uint8_t out[SCBR_AAD_MAX], uint8_t kind, const uint8_t *sender, 
                 uint64_t seq);
 
 struct scbr_envelope {
-    uint64_t seq;
+    uint64_t epoch, seq;
     const uint8_t *nonce;
     const uint8_t *ct; /* ciphertext || tag */
     size_t ct_len;
 };
 /* Writes an envelope around pt. nonce: SCBR_NONCE_LEN fresh random bytes. */
 int scbr_envelope_seal(crypto_aead *a, uint8_t kind, const uint8_t *sender, size_t sender_len,
-                       uint64_t seq, const uint8_t nonce[SCBR_NONCE_LEN], const void *pt,
-                       size_t pt_len, struct wire_writer *w);
+                       uint64_t epoch, uint64_t seq, const uint8_t nonce[SCBR_NONCE_LEN],
+                       const void *pt, size_t pt_len, struct wire_writer *w);
 /* SCBR_ST_OK, SCBR_ST_TRUNCATED (it ends early) or SCBR_ST_TAMPERED (anything else wrong). */
 CLOISTER_MUST_CHECK int scbr_envelope_decode(struct scbr_envelope *e, const uint8_t *buf,
                                              size_t len);
@@ -154,18 +163,21 @@ struct scbr_msg {
 };
 /* Decoders: 0, or CLOISTER_E_PROTOCOL with the wire error (the peer broke the format). */
 int scbr_msg_decode(struct scbr_msg *m, const uint8_t *buf, size_t len, struct cloister_err *err);
+/* A client message of an older version of the protocol (the router tells its sender). */
+bool scbr_msg_is_old(const uint8_t *buf, size_t len);
 void scbr_msg_encode(struct wire_writer *w, uint8_t kind, const void *body, size_t body_len,
                      const void *payload, size_t payload_len);
 
 struct scbr_reply {
     uint8_t kind, status;
+    uint64_t epoch;
     const uint8_t *body;
     size_t body_len;
 };
 int scbr_reply_decode(struct scbr_reply *m, const uint8_t *buf, size_t len,
                       struct cloister_err *err);
-void scbr_reply_encode(struct wire_writer *w, uint8_t kind, uint8_t status, const void *body,
-                       size_t body_len);
+void scbr_reply_encode(struct wire_writer *w, uint8_t kind, uint8_t status, uint64_t epoch,
+                       const void *body, size_t body_len);
 
 /* A delivery's body: which publication it is (the publisher's sender id and the sequence
  * number of its header, both authenticated by the enclave), then the payload as published.

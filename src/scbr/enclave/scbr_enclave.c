@@ -3,22 +3,28 @@
  * It holds the subscription index (naive, poset or fast, chosen by the init ecall) on the
  * enclave heap, and the header key derived from SK, the secret "scbr-sk" that the data provider
  * provisioned through the runtime's attested provisioning (so SK is restored, sealed, at every
- * start). Each batch ecall opens the envelopes of many messages: authentication (AES-256-GCM,
- * AAD bound to kind, sender and sequence number) first, then the per-sender replay check, so
- * every refusal is counted under the right name. Per sender it keeps the last accepted sequence
- * number (never forgotten: forgetting would reopen replays) and which subscriptions it owns.
+ * start). Each batch ecall opens the envelopes of many messages: the epoch first, then
+ * authentication (AES-256-GCM, AAD bound to kind, sender, sequence number and epoch), then the
+ * per-sender replay check, so every refusal is counted under the right name. Per sender it keeps
+ * the last accepted sequence number and which subscriptions it owns.
+ *
+ * The epoch (64 random bits, drawn at init) makes forgetting safe: an envelope must name the
+ * current one, so after a restart (whatever state was imported) every message sealed before is
+ * stale, and when the sender table is full the senders owning no subscription are evicted and
+ * a new epoch starts, so their forgotten sequence numbers cannot be replayed under.
  *
  * Matching answers, per publication, the distinct senders (ZeroMQ routing ids) of the matching
  * subscriptions; the host only learns who receives what, never a filter or a header.
  *
  * The state (senders with their sequence numbers, subscriptions as plaintext records) can be
  * exported sealed to MRENCLAVE for the host to persist, and imported by a fresh instance. It
- * belongs to one SK: when SK is re-provisioned (which anyone who verified the evidence can do,
- * the host included), the subscriptions registered under the old key are dropped, so a new key
- * holder cannot probe them with publications of its own; an export records a check value of
- * its key and is imported only under the same SK. The key ecall tells a provider which SK the
- * state belongs to (its check value) before it replaces it, and the host, right after a
- * provisioning, which subscribers lost their subscriptions to a new SK. */
+ * belongs to one SK: when SK is re-provisioned (by the pinned provider once one is, see
+ * docs/tee.md), the subscriptions registered under the old key are dropped, so a new key holder
+ * cannot probe them with publications of its own; an export records a check value of its key
+ * and is imported only under the same SK. The key ecall tells anyone whether a key is held and
+ * the pinned provider's public key, and a holder of the same SK (only) the number of
+ * subscriptions; and the host, right after a provisioning, which subscribers lost their
+ * subscriptions to a new SK. */
 #include <cloister/crypto.h>
 #include <cloister/scbr.h>
 #include <cloister/tee_enclave.h>
@@ -30,8 +36,8 @@
 #include "scbr/common/scbr_proto.h"
 #include "scbr/enclave/scbr_heap.h"
 
-#define OWNERS_MAX (1u << 20)
-#define SUBS_MAX (1u << 24) /* subscription ids: 16.7M, far past any EPC budget */
+#define OWNERS_MAX SCBR_SENDERS_MAX /* the sender table's default and largest size */
+#define SUBS_MAX (1u << 24)         /* subscription ids: 16.7M, far past any EPC budget */
 #define NO_ID UINT32_MAX
 static const char STATE_AAD[] = "cloister-scbr-state-v1";
 static const uint8_t NO_KEY_CHECK[32]; /* the key check of a state made before any SK */
@@ -67,6 +73,8 @@ struct state {
     uint8_t *pt;
     size_t pt_cap;
     uint64_t stamp;
+    uint64_t epoch;      /* envelopes must carry it: drawn at start and at every eviction */
+    size_t owners_limit; /* senders at most (init; OWNERS_MAX by default) */
     struct scbr_enclave_stats st;
 };
 
@@ -92,10 +100,50 @@ static struct owner *owner_find(struct state *s, const uint8_t *id, size_t len)
     return i < 0 ? NULL : &s->owners[i];
 }
 
+/* A fresh session epoch: every envelope sealed before it is refused as stale. */
+static void new_epoch(struct state *s)
+{
+    uint64_t old = s->epoch;
+    while (s->epoch == old || s->epoch == 0)
+        if (crypto_random(&s->epoch, sizeof s->epoch) != 0)
+            s->epoch = old + 1;
+}
+
+/* The sender table is full: forgets every sender that owns no subscription (publishers,
+ * providers, subscribers gone), then starts a new epoch, so that the forgotten senders' old
+ * messages, whose sequence numbers are no longer known, are refused as stale rather than taken
+ * for new. Subscription owners are renumbered. */
+static void evict_idle(struct state *s)
+{
+    size_t kept = 0;
+    uint32_t *to = tee_malloc((s->nowners ? s->nowners : 1) * sizeof *to);
+    if (!to)
+        return;
+    for (size_t i = 0; i < s->nowners; i++) {
+        to[i] = (uint32_t)kept;
+        if (s->owners[i].nsubs)
+            s->owners[kept++] = s->owners[i];
+    }
+    for (uint32_t id = 0; id < s->nids; id++)
+        if (s->subs[id].enc)
+            s->subs[id].owner = to[s->subs[id].owner];
+    tee_free(to);
+    if (kept == s->nowners) /* nobody to evict: the table is full of subscribers */
+        return;
+    s->st.senders_evicted += s->nowners - kept;
+    s->nowners = kept;
+    s->st.senders = kept;
+    scbr_idtab_rebuild(&s->by_id, s->owners, sizeof *s->owners, s->nowners, s->by_id.nslots,
+                       &scbr_tee_heap);
+    new_epoch(s);
+}
+
 /* A new sender (the caller checked it is absent); NULL when full. */
 static struct owner *owner_add(struct state *s, const uint8_t *id, size_t len)
 {
-    if (s->nowners >= OWNERS_MAX ||
+    if (s->nowners >= s->owners_limit)
+        evict_idle(s);
+    if (s->nowners >= s->owners_limit ||
         !grow((void **)&s->owners, &s->owners_cap, s->nowners + 1, sizeof *s->owners))
         return NULL;
     if (2 * (s->nowners + 1) > s->by_id.nslots &&
@@ -107,6 +155,7 @@ static struct owner *owner_add(struct state *s, const uint8_t *id, size_t len)
     memcpy(o->who.id, id, len);
     o->who.len = (uint8_t)len;
     scbr_idtab_add(&s->by_id, s->owners, sizeof *s->owners, (uint32_t)s->nowners++);
+    s->st.senders = s->nowners;
     return o;
 }
 
@@ -118,6 +167,8 @@ static void count_refusal(struct state *s, int status)
         s->st.refused_replayed++;
     else if (status == SCBR_ST_TRUNCATED)
         s->st.refused_truncated++;
+    else if (status == SCBR_ST_STALE)
+        s->st.refused_stale++;
     else if (status != SCBR_ST_OK)
         s->st.refused_other++;
 }
@@ -134,6 +185,7 @@ static void reset(struct state *s)
     s->free_head = NO_ID;
     s->nowners = 0;
     s->st.subscriptions = 0;
+    s->st.senders = 0;
     if (s->by_id.nslots)
         memset(s->by_id.slots, 0, s->by_id.nslots * sizeof *s->by_id.slots);
 }
@@ -174,7 +226,9 @@ struct item {
 /* Reads one batch item and opens its envelope into s->pt; on SCBR_ST_OK the sender's sequence
  * number has advanced (creating the sender on its first message). Limits are checked per item,
  * not by the reader, so that one oversized item is refused alone (the batch's framing is
- * checked by the caller before any item is applied). */
+ * checked by the caller before any item is applied). An envelope of another epoch is stale:
+ * sealed before the enclave (re)started or evicted senders, it may be a replay whose sequence
+ * number is no longer known, so it is refused before anything else. */
 static int open_item(struct state *s, struct wire_reader *r, uint8_t kind, int key_status,
                      struct item *it)
 {
@@ -189,6 +243,8 @@ static int open_item(struct state *s, struct wire_reader *r, uint8_t kind, int k
     int st = scbr_envelope_decode(&e, env, env_len);
     if (st != SCBR_ST_OK)
         return st;
+    if (e.epoch != s->epoch)
+        return SCBR_ST_STALE;
     if (!grow((void **)&s->pt, &s->pt_cap, e.ct_len, 1))
         return SCBR_ST_FAILED;
     st = scbr_envelope_open(s->aead, kind, it->sender, it->sender_len, &e, s->pt);
@@ -270,15 +326,23 @@ static struct state *ready_state(struct tee_env *env)
 static int ecall_init(struct tee_env *env, const uint8_t *in, size_t inlen, struct wire_writer *out)
 {
     struct state *s = tee_env_state(env);
-    if (inlen != 1 || in[0] > SCBR_INDEX_FAST)
-        return tee_fail(env, CLOISTER_E_INVALID, "scbr init: expected one index kind byte");
+    struct wire_reader r;
+    wire_reader_init(&r, in, inlen);
+    uint8_t kind = wire_get_u8(&r);
+    uint32_t limit = wire_reader_remaining(&r) ? wire_get_u32(&r) : OWNERS_MAX;
+    if (wire_reader_finish(&r) != 0 || kind > SCBR_INDEX_FAST || limit == 0 || limit > OWNERS_MAX)
+        return tee_fail(env, CLOISTER_E_INVALID,
+                        "scbr init: expected an index kind byte and a sender limit");
     pthread_mutex_lock(&s->lock);
     int rc = CLOISTER_OK;
     if (s->ready)
         rc = tee_fail(env, CLOISTER_E_STATE, "scbr init: already initialised");
-    else if (!(s->idx = scbr_index_create((enum scbr_index_kind)in[0], &scbr_tee_heap)))
+    else if (!(s->idx = scbr_index_create((enum scbr_index_kind)kind, &scbr_tee_heap)))
         rc = tee_fail(env, CLOISTER_E_NO_MEMORY, "scbr init: cannot create the index");
     s->ready = rc == CLOISTER_OK;
+    s->owners_limit = limit;
+    new_epoch(s);
+    wire_put_u64(out, s->epoch);
     pthread_mutex_unlock(&s->lock);
     return rc;
 }
@@ -311,6 +375,8 @@ static int run_batch(struct tee_env *env, const uint8_t *in, size_t inlen, struc
     wire_reader_init(&r, in, inlen);
     wire_get_count(&r, 2, SCBR_BATCH_MAX);
     int key_status = load_key(env, s);
+    size_t epoch_at = out->len;
+    wire_put_u64(out, 0); /* the epoch, known at the end: an eviction may start a new one */
     wire_put_varint(out, n);
     for (size_t i = 0; i < n; i++) {
         struct item it;
@@ -319,6 +385,8 @@ static int run_batch(struct tee_env *env, const uint8_t *in, size_t inlen, struc
         if (st == SCBR_ST_OK)
             crypto_wipe(s->pt, it.pt_len);
     }
+    for (int i = 0; wire_writer_ok(out) && i < 8; i++)
+        out->buf[epoch_at + i] = (uint8_t)(s->epoch >> (56 - 8 * i));
     pthread_mutex_unlock(&s->lock);
     return CLOISTER_OK;
 }
@@ -475,7 +543,7 @@ static int import_state(struct state *s, const uint8_t *check, const uint8_t *pt
                             "remove the state to start empty)");
         return CLOISTER_E_DENIED;
     }
-    size_t n = wire_get_count(r, 9, OWNERS_MAX);
+    size_t n = wire_get_count(r, 9, s->owners_limit);
     for (size_t i = 0; wire_reader_ok(r) && i < n; i++) {
         size_t idlen;
         const uint8_t *id = wire_get_bytes(r, SCBR_SENDER_MAX, &idlen);
@@ -555,9 +623,36 @@ static int ecall_import(struct tee_env *env, const uint8_t *in, size_t inlen,
     return rc;
 }
 
-/* Which SK the state belongs to, for a provider about to replace it; and, when SK was just
- * replaced (the host asks right after provisioning), the senders whose subscriptions went, so
- * that the host tells them. */
+/* What a provider may learn before provisioning, and the host right after: whether a key is
+ * held, the pinned provider's public key (public anyway), and -- sealed under the header key
+ * for the asker's nonce, so only a holder of the same SK reads it and a host cannot replay an
+ * old answer -- the number of subscriptions. A stranger learns no key check value and no
+ * count. Then, when SK was just replaced, the senders whose subscriptions went (for the host).
+ *
+ *   in: the asker's nonce (16 to 32 bytes), or nothing (the host)
+ *   out: u8 has key | bytes provider key (0 or 32) | bytes sealed count (an envelope of kind
+ *        SCBR_MSG_KEY, sender = the nonce, seq 0, plaintext u64 subscriptions; empty without
+ *        key or nonce) | varint n, n x bytes sender dropped */
+static void key_answer(struct tee_env *env, struct state *s, const uint8_t *nonce, size_t len,
+                       struct wire_writer *out)
+{
+    uint8_t provider[32], iv[SCBR_NONCE_LEN], count[8];
+    size_t plen = 0;
+    tee_secret_get(tee_env_self(env), TEE_PROVIDER_SECRET, provider, sizeof provider, &plen, NULL);
+    wire_put_u8(out, s->has_key);
+    wire_put_bytes(out, provider, plen == 32 ? 32 : 0);
+    struct wire_writer sealed;
+    wire_writer_init(&sealed);
+    for (int i = 0; i < 8; i++)
+        count[i] = (uint8_t)(s->st.subscriptions >> (56 - 8 * i));
+    if (s->has_key && s->aead && len >= 16 && len <= SCBR_SENDER_MAX &&
+        crypto_random(iv, sizeof iv) == 0)
+        scbr_envelope_seal(s->aead, SCBR_MSG_KEY, nonce, len, s->epoch, 0, iv, count, sizeof count,
+                           &sealed);
+    wire_put_bytes(out, sealed.buf, sealed.len);
+    wire_writer_free(&sealed);
+}
+
 static int ecall_key(struct tee_env *env, const uint8_t *in, size_t inlen, struct wire_writer *out)
 {
     struct state *s = ready_state(env);
@@ -575,9 +670,7 @@ static int ecall_key(struct tee_env *env, const uint8_t *in, size_t inlen, struc
     memcpy(before, s->key_check, 32);
     bool had = s->has_key, replaced = load_key(env, s) == SCBR_ST_OK && had &&
                                       !crypto_memeq(before, s->key_check, 32);
-    wire_put_u8(out, s->has_key);
-    wire_put_raw(out, s->has_key ? s->key_check : NO_KEY_CHECK, 32);
-    wire_put_varint(out, s->st.subscriptions);
+    key_answer(env, s, in, inlen, out);
     wire_put_varint(out, replaced ? n : 0);
     if (replaced)
         wire_put_raw(out, owners.buf, owners.len);

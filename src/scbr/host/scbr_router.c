@@ -10,21 +10,31 @@
  * SYNC, answered after what came before it, tells a publisher that nothing else was refused.
  *
  * Queue policy: the ROUTER socket has ZMQ_ROUTER_MANDATORY and a send high-water mark of
- * `queue` messages per subscriber; deliveries are sent with ZMQ_DONTWAIT, so when a
- * subscriber's queue is full (or it is gone) the new delivery is dropped and counted
- * (drop-newest). A slow subscriber never blocks the router nor grows its memory past the bound.
+ * `queue` messages per subscriber, and the bytes each subscriber has queued are counted: a
+ * delivery is handed to ZeroMQ without a copy (zmq_msg_init_data), one buffer shared by all its
+ * subscribers, and ZeroMQ's free callback (run by its I/O thread once the bytes left for the
+ * kernel, or the peer is gone) counts them down. A delivery that would take a subscriber past
+ * `queue_bytes`, or all of them past `total_bytes`, or finds the queue full (ZMQ_DONTWAIT), is
+ * dropped and counted (drop-newest). A slow subscriber never blocks the router nor grows its
+ * memory past the bounds; when it disconnects, ZeroMQ frees what it had queued.
+ *
+ * Provisioning offers are rate-limited per sender (a few, then one a second), so that a flood
+ * costs the enclave little; the enclave itself answers only the pinned provider once one is
+ * pinned (docs/tee.md), so a stranger's flood cannot void the provider's offer.
  *
  * Subscribers are tracked by routing id: one that says bye, or is silent for idle_timeout_ms,
- * loses its subscriptions (ecall drop). Subscriptions and the senders' sequence numbers are
- * persisted as the enclave's sealed export under state_dir, written atomically within 200 ms of
- * a subscription change, within 2 s when only publications advanced sequence numbers, and at
- * stop; a new router imports it. If the enclave dies, it is restarted at once (the loop checks
- * every turn) and reloaded from that file. */
+ * loses its subscriptions (ecall drop). Subscriptions are persisted as the enclave's sealed
+ * export under state_dir, written atomically within 200 ms of a change and at stop; a new
+ * router imports it. If the enclave dies, it is restarted at once (the loop checks every turn)
+ * and reloaded from that file. Sequence numbers need no persisting: every enclave start draws a
+ * new epoch, which every reply carries and every envelope must name, so a message sealed before
+ * a restart is refused as stale however old the persisted state is. */
 #include <cloister/scbr_host.h>
 #include <cloister/tee_trust.h>
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,14 +45,18 @@
 #include "scbr/common/scbr_idtab.h"
 #include "scbr/common/scbr_proto.h"
 #include "util/fileio.h"
+#include "util/hex.h"
 
 #define CLOG_MODULE "scbr"
 #include "util/log.h"
 
 #define STATE_FILE "subscriptions.sealed"
 #define STATE_MAX ((size_t)1 << 30)
-#define PERSIST_EVERY_MS 200      /* after a subscription change */
-#define PERSIST_SEQ_EVERY_MS 2000 /* after publications only (their sequence numbers) */
+#define PERSIST_EVERY_MS 200             /* after a subscription change */
+#define QUEUE_BYTES ((uint64_t)64 << 20) /* per subscriber, by default */
+#define TOTAL_BYTES ((uint64_t)1 << 30)  /* for all subscribers, by default */
+#define OFFER_SLOTS 256                  /* rate-limit buckets, by a hash of the sender */
+#define OFFER_BURST 4 /* offers a sender may ask for at once, then one a second */
 #define MAX_MESSAGE ((size_t)64 << 20)
 #define CALL_TIMEOUT_MS 60000
 
@@ -51,9 +65,36 @@ struct pending {
     struct scbr_msg m;
 };
 
+/* What a subscriber has queued in ZeroMQ, in bytes; shared with ZeroMQ's I/O thread, freed by
+ * whoever drops the last reference (the peer's, or one per queued delivery). */
+struct account {
+    _Atomic uint64_t bytes;
+    _Atomic unsigned refs;
+};
+
+/* One delivery's bytes, shared by the messages queued for each of its subscribers. */
+struct shared_frame {
+    _Atomic unsigned refs;
+    _Atomic uint64_t *total; /* the router's queued bytes */
+    size_t len;
+    struct held {
+        struct shared_frame *f;
+        struct account *a;
+    } * held; /* one per subscriber it is queued for */
+    uint8_t data[];
+};
+
 struct peer {
     struct scbr_ident who; /* first: scbr_idtab indexes it */
     int64_t seen_ms;
+    struct account *acct;
+};
+
+struct offer_bucket {
+    uint8_t id[SCBR_SENDER_MAX];
+    size_t len;
+    double tokens;
+    int64_t ms;
 };
 
 struct scbr_router {
@@ -70,8 +111,13 @@ struct scbr_router {
     struct peer *peers;
     size_t npeers, peers_cap;
     struct scbr_idtab by_id;
-    bool dirty, seq_dirty; /* subscriptions changed; only sequence numbers advanced */
-    pthread_t thread;      /* scbr_router_start */
+    bool dirty;              /* subscriptions changed since the last persist */
+    uint64_t epoch;          /* the enclave's: every reply carries it */
+    _Atomic uint64_t queued; /* bytes of deliveries in ZeroMQ's queues */
+    struct offer_bucket offers[OFFER_SLOTS];
+    uint64_t offers_refused_logged;
+    int64_t offers_logged_ms;
+    pthread_t thread; /* scbr_router_start */
     bool started;
     volatile sig_atomic_t halt;
     int run_rc;
@@ -120,16 +166,25 @@ static int call(scbr_router *r, uint32_t number, const void *in, size_t inlen, u
 }
 
 static void peer_add(scbr_router *r, const void *id, size_t len);
+static void account_release(struct account *a);
 
 /* Initialises the enclave's index and loads the persisted subscriptions, if any. */
 static int load_enclave(scbr_router *r, struct cloister_err *err)
 {
-    uint8_t kind = (uint8_t)r->opt.index, *out = NULL, *blob = NULL;
+    uint8_t init[5] = {(uint8_t)r->opt.index}, *out = NULL, *blob = NULL;
     size_t outlen, len = 0;
-    int rc = call(r, SCBR_ECALL_INIT, &kind, 1, &out, &outlen);
+    for (int i = 0; i < 4; i++)
+        init[1 + i] = (uint8_t)(r->opt.senders_max >> (24 - 8 * i));
+    int rc = call(r, SCBR_ECALL_INIT, init, sizeof init, &out, &outlen);
     if (rc != CLOISTER_OK)
         return cloister_errf(err, rc, "enclave init: %s", r->tee_err.msg);
+    struct wire_reader rd;
+    wire_reader_init(&rd, out, outlen);
+    r->epoch = wire_get_u64(&rd);
+    rc = wire_reader_finish(&rd);
     free(out);
+    if (rc != 0)
+        return cloister_errf(err, CLOISTER_E_PROTOCOL, "the enclave's init answer is malformed");
     if (!r->state_path)
         return 0;
     if (file_read_all(r->state_path, STATE_MAX, &blob, &len) != 0) {
@@ -144,7 +199,6 @@ static int load_enclave(scbr_router *r, struct cloister_err *err)
                       "%s refused (sealed by another enclave build or under another SK? "
                       "move it away to start empty): %s",
                       r->state_path, r->tee_err.msg);
-    struct wire_reader rd;
     wire_reader_init(&rd, out, outlen);
     uint64_t nsubs = wire_get_varint(&rd);
     size_t n = wire_get_count(&rd, 2, SIZE_MAX);
@@ -167,7 +221,7 @@ static int load_enclave(scbr_router *r, struct cloister_err *err)
 
 static int persist(scbr_router *r)
 {
-    if (!r->state_path || !(r->dirty || r->seq_dirty))
+    if (!r->state_path || !r->dirty)
         return 0;
     uint8_t *out = NULL;
     size_t len;
@@ -179,7 +233,7 @@ static int persist(scbr_router *r)
     free(out);
     r->persisted_ms = now_ms();
     if (rc == 0)
-        r->dirty = r->seq_dirty = false;
+        r->dirty = false;
     return rc;
 }
 
@@ -195,6 +249,12 @@ static int open_router(scbr_router *r, const struct scbr_router_options *o,
         r->opt.queue = 10000;
     if (!r->opt.idle_timeout_ms)
         r->opt.idle_timeout_ms = 10000;
+    if (!r->opt.queue_bytes)
+        r->opt.queue_bytes = QUEUE_BYTES;
+    if (!r->opt.total_bytes)
+        r->opt.total_bytes = TOTAL_BYTES;
+    if (!r->opt.senders_max || r->opt.senders_max > SCBR_SENDERS_MAX)
+        r->opt.senders_max = SCBR_SENDERS_MAX;
     wire_writer_init(&r->in);
     wire_writer_init(&r->frame);
     wire_writer_init(&r->body);
@@ -296,7 +356,7 @@ static void reply(scbr_router *r, zmq_msg_t *id, uint8_t kind, uint8_t status, c
                   size_t len)
 {
     r->frame.len = 0;
-    scbr_reply_encode(&r->frame, kind, status, body, len);
+    scbr_reply_encode(&r->frame, kind, status, r->epoch, body, len);
     if (!wire_writer_ok(&r->frame) ||
         !send_to(r, zmq_msg_data(id), zmq_msg_size(id), r->frame.buf, r->frame.len))
         r->st.dropped++;
@@ -313,6 +373,13 @@ static struct peer *peer_find(scbr_router *r, const void *id, size_t len)
 {
     long i = scbr_idtab_find(&r->by_id, r->peers, sizeof *r->peers, id, len);
     return i < 0 ? NULL : &r->peers[i];
+}
+
+/* A short name of a client for the log: its routing id's first bytes in hex. */
+static const char *who_hex(const void *id, size_t len, char buf[17])
+{
+    hex_encode(buf, id, len < 8 ? len : 8);
+    return buf;
 }
 
 static void peer_add(scbr_router *r, const void *id, size_t len)
@@ -335,6 +402,10 @@ static void peer_add(scbr_router *r, const void *id, size_t len)
     memcpy(p->who.id, id, len);
     p->who.len = (uint8_t)len;
     p->seen_ms = now_ms();
+    if ((p->acct = malloc(sizeof *p->acct))) {
+        atomic_init(&p->acct->bytes, 0);
+        atomic_init(&p->acct->refs, 1);
+    }
     scbr_idtab_add(&r->by_id, r->peers, sizeof *r->peers, (uint32_t)r->npeers++);
 }
 
@@ -343,13 +414,17 @@ static void peer_forget(scbr_router *r, const void *id, size_t len)
     struct peer *p = peer_find(r, id, len);
     if (!p)
         return;
+    account_release(p->acct);   /* what it has queued goes when ZeroMQ drops it */
     *p = r->peers[--r->npeers]; /* compact, then index again */
     scbr_idtab_rebuild(&r->by_id, r->peers, sizeof *r->peers, r->npeers, r->peers_cap, NULL);
 }
 
-/* The subscriber left: the enclave drops its subscriptions. */
-static void peer_drop(scbr_router *r, const void *id, size_t len)
+/* The subscriber left (why: "left" or "dropped"): the enclave drops its subscriptions. */
+static void peer_drop(scbr_router *r, const void *id, size_t len, const char *why)
 {
+    char name[17];
+    if (peer_find(r, id, len))
+        clog_info("subscriber %s %s", who_hex(id, len, name), why);
     uint8_t *out = NULL;
     size_t outlen;
     if (call(r, SCBR_ECALL_DROP, id, len, &out, &outlen) == CLOISTER_OK) {
@@ -373,7 +448,7 @@ static void sweep_idle(scbr_router *r, int64_t now)
         }
         struct scbr_ident who = r->peers[i].who;
         clog_info("a subscriber was silent for %u ms: dropping it", r->opt.idle_timeout_ms);
-        peer_drop(r, who.id, who.len);
+        peer_drop(r, who.id, who.len, "dropped");
     }
 }
 
@@ -404,9 +479,36 @@ static void revive(scbr_router *r)
         clog_warn("the enclave was restarted from the persisted subscriptions");
 }
 
-/* The delivery frame of an accepted publication: its publisher and sequence number (which the
- * enclave just authenticated, so the envelope decodes), then the payload. */
-static void delivery_frame(scbr_router *r, struct pending *p)
+static void account_release(struct account *a)
+{
+    if (a && atomic_fetch_sub(&a->refs, 1) == 1)
+        free(a);
+}
+
+static void frame_release(struct shared_frame *f)
+{
+    if (f && atomic_fetch_sub(&f->refs, 1) == 1) {
+        free(f->held);
+        free(f);
+    }
+}
+
+/* ZeroMQ is done with one subscriber's copy of a delivery (sent, or its peer gone): its I/O
+ * thread counts the bytes down. */
+static void held_free(void *data, void *hint)
+{
+    (void)data;
+    struct held *h = hint;
+    struct shared_frame *f = h->f;
+    atomic_fetch_sub(&h->a->bytes, f->len);
+    atomic_fetch_sub(f->total, f->len);
+    account_release(h->a);
+    frame_release(f);
+}
+
+/* The delivery frame of an accepted publication, for k subscribers: its publisher and sequence
+ * number (which the enclave just authenticated, so the envelope decodes), then the payload. */
+static struct shared_frame *delivery_frame(scbr_router *r, struct pending *p, size_t k)
 {
     struct scbr_envelope e;
     if (scbr_envelope_decode(&e, p->m.body, p->m.body_len) != SCBR_ST_OK)
@@ -415,24 +517,67 @@ static void delivery_frame(scbr_router *r, struct pending *p)
                               p->m.payload_len};
     r->body.len = r->frame.len = 0;
     scbr_delivery_encode(&r->body, &d);
-    scbr_reply_encode(&r->frame, SCBR_REPLY_DELIVERY, SCBR_ST_OK, r->body.buf, r->body.len);
+    scbr_reply_encode(&r->frame, SCBR_REPLY_DELIVERY, SCBR_ST_OK, r->epoch, r->body.buf,
+                      r->body.len);
+    struct shared_frame *f = wire_writer_ok(&r->frame) ? malloc(sizeof *f + r->frame.len) : NULL;
+    if (f && !(f->held = calloc(k, sizeof *f->held))) {
+        free(f);
+        f = NULL;
+    }
+    if (!f)
+        return NULL;
+    atomic_init(&f->refs, 1); /* the router's, until every copy is queued */
+    f->total = &r->queued;
+    f->len = r->frame.len;
+    memcpy(f->data, r->frame.buf, f->len);
+    return f;
+}
+
+/* Queues f for one subscriber unless that takes it (or everyone) past the byte bounds, or its
+ * queue is full. */
+static bool send_counted(scbr_router *r, struct shared_frame *f, struct held *h, const void *id,
+                         size_t idlen)
+{
+    struct peer *peer = peer_find(r, id, idlen);
+    if (!peer) { /* a subscriber the enclave knows from before a restart */
+        peer_add(r, id, idlen);
+        peer = peer_find(r, id, idlen);
+    }
+    if (!peer || !peer->acct || atomic_load(&peer->acct->bytes) + f->len > r->opt.queue_bytes ||
+        atomic_load(&r->queued) + f->len > r->opt.total_bytes)
+        return false;
+    zmq_msg_t m;
+    *h = (struct held){f, peer->acct};
+    atomic_fetch_add(&peer->acct->refs, 1);
+    atomic_fetch_add(&peer->acct->bytes, f->len);
+    atomic_fetch_add(&r->queued, f->len);
+    atomic_fetch_add(&f->refs, 1);
+    if (zmq_msg_init_data(&m, f->data, f->len, held_free, h) != 0) {
+        held_free(f->data, h);
+        return false;
+    }
+    if (zmq_send(r->sock, id, idlen, ZMQ_SNDMORE | ZMQ_DONTWAIT) >= 0 &&
+        zmq_msg_send(&m, r->sock, ZMQ_DONTWAIT) >= 0)
+        return true;
+    zmq_msg_close(&m); /* not queued: counts it down */
+    return false;
 }
 
 static void deliver(scbr_router *r, struct wire_reader *rd, struct pending *p)
 {
     size_t k = wire_get_count(rd, 2, SIZE_MAX);
-    if (k)
-        delivery_frame(r, p);
+    struct shared_frame *f = k ? delivery_frame(r, p, k) : NULL;
     for (size_t j = 0; j < k && wire_reader_ok(rd); j++) {
         size_t idlen;
         const uint8_t *id = wire_get_bytes(rd, SCBR_SENDER_MAX, &idlen);
         if (!wire_reader_ok(rd))
             break;
-        if (wire_writer_ok(&r->frame) && send_to(r, id, idlen, r->frame.buf, r->frame.len))
+        if (f && send_counted(r, f, &f->held[j], id, idlen))
             r->st.delivered++;
         else
             r->st.dropped++;
     }
+    frame_release(f);
 }
 
 static void flush(scbr_router *r)
@@ -455,6 +600,11 @@ static void flush(scbr_router *r)
                  : CLOISTER_E_NO_MEMORY;
     struct wire_reader rd;
     wire_reader_init(&rd, out, outlen);
+    uint64_t epoch = wire_get_u64(&rd);
+    if (rc == CLOISTER_OK && wire_reader_ok(&rd) && epoch != r->epoch) {
+        clog_info("new epoch: the enclave evicted idle senders (their clients re-seal)");
+        r->epoch = epoch;
+    }
     if (rc == CLOISTER_OK && wire_get_varint(&rd) != r->nbatch)
         wire_reader_fail(&rd, "wrong item count");
     for (size_t i = 0; i < r->nbatch; i++) {
@@ -465,7 +615,6 @@ static void flush(scbr_router *r)
         if (r->batch_kind == SCBR_MSG_PUBLISH) {
             if (st == SCBR_ST_OK) {
                 deliver(r, &rd, p);
-                r->seq_dirty = true;
                 continue;
             }
             if (rc == CLOISTER_OK)
@@ -484,8 +633,13 @@ static void flush(scbr_router *r)
         }
         if (st == SCBR_ST_OK) {
             r->dirty = true;
-            if (r->batch_kind == SCBR_MSG_SUBSCRIBE)
+            if (r->batch_kind == SCBR_MSG_SUBSCRIBE &&
+                !peer_find(r, zmq_msg_data(&p->id), zmq_msg_size(&p->id))) {
+                char name[17];
+                clog_info("subscriber %s joined",
+                          who_hex(zmq_msg_data(&p->id), zmq_msg_size(&p->id), name));
                 peer_add(r, zmq_msg_data(&p->id), zmq_msg_size(&p->id));
+            }
             reply(r, &p->id,
                   r->batch_kind == SCBR_MSG_SUBSCRIBE ? SCBR_REPLY_SUBSCRIBED
                                                       : SCBR_REPLY_UNSUBSCRIBED,
@@ -511,31 +665,38 @@ static bool forward(scbr_router *r, zmq_msg_t *id, uint32_t ecall, const struct 
     if (ok)
         reply(r, id, reply_kind, SCBR_ST_OK, out, outlen);
     else
-        reply_error(r, id, SCBR_ST_FAILED, r->tee_err.msg);
+        reply_error(r, id, r->tee_err.code == CLOISTER_E_DENIED ? SCBR_ST_DENIED : SCBR_ST_FAILED,
+                    r->tee_err.msg);
     free(out);
     return ok;
 }
 
-/* Asks the enclave which SK it holds; tells every subscriber whose subscriptions a new SK
- * dropped (DROPPED) and forgets it. Answers `id` (when not NULL) with the key part. */
-static void key_check(scbr_router *r, zmq_msg_t *id)
+/* Asks the enclave the key answer for nonce (NULL: the host's own question); tells every
+ * subscriber whose subscriptions a new SK dropped (DROPPED) and forgets it. Answers `id` (when
+ * not NULL) with the key answer; after a provisioning, logs who provisioned. */
+static void key_check(scbr_router *r, zmq_msg_t *id, const struct scbr_msg *m)
 {
     uint8_t *out = NULL;
-    size_t outlen = 0;
+    size_t outlen = 0, pk_len = 0, sealed_len;
     struct wire_reader rd;
-    int rc = call(r, SCBR_ECALL_KEY, NULL, 0, &out, &outlen);
+    int rc = call(r, SCBR_ECALL_KEY, m ? m->body : NULL, m ? m->body_len : 0, &out, &outlen);
     wire_reader_init(&rd, out, outlen);
     wire_get_u8(&rd);
-    wire_get_raw(&rd, 32);
-    wire_get_varint(&rd);
+    const uint8_t *pk = wire_get_bytes(&rd, 32, &pk_len);
+    wire_get_bytes(&rd, SCBR_SENDER_MAX + 64, &sealed_len);
     size_t key_len = outlen - wire_reader_remaining(&rd), n = wire_get_count(&rd, 2, SIZE_MAX);
+    char fp[17] = "none (unsigned)";
+    if (pk_len == 32)
+        scbr_provider_fingerprint(fp, pk);
+    if (!id && rc == CLOISTER_OK && wire_reader_ok(&rd))
+        clog_info("provisioned by the provider %s", fp);
     if (n)
         clog_info("SK was replaced: %zu subscribers lost their subscriptions", n);
     for (size_t i = 0; i < n && wire_reader_ok(&rd); i++) {
         size_t len;
         const uint8_t *who = wire_get_bytes(&rd, SCBR_SENDER_MAX, &len);
         r->frame.len = 0;
-        scbr_reply_encode(&r->frame, SCBR_REPLY_DROPPED, SCBR_ST_NO_KEY, NULL, 0);
+        scbr_reply_encode(&r->frame, SCBR_REPLY_DROPPED, SCBR_ST_NO_KEY, r->epoch, NULL, 0);
         if (wire_reader_ok(&rd) && !send_to(r, who, len, r->frame.buf, r->frame.len))
             r->st.dropped++;
         peer_forget(r, who, len);
@@ -548,6 +709,39 @@ static void key_check(scbr_router *r, zmq_msg_t *id)
     else if (id)
         reply_error(r, id, SCBR_ST_FAILED, "cannot read the enclave's key");
     free(out);
+}
+
+/* Whether this sender may ask for another provisioning offer now: OFFER_BURST at once, then
+ * one a second. Buckets are found by a hash of the sender; a sender that takes another's
+ * bucket starts with a full one (so many senders get no more than their own bursts, and the
+ * enclave answers only the pinned provider anyway). */
+static bool offer_allowed(scbr_router *r, const void *id, size_t len)
+{
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ ((const uint8_t *)id)[i]) * 16777619u;
+    struct offer_bucket *b = &r->offers[h % OFFER_SLOTS];
+    int64_t now = now_ms();
+    if (b->len != len || memcmp(b->id, id, len) != 0) {
+        memcpy(b->id, id, len);
+        b->len = len;
+        b->tokens = OFFER_BURST;
+        b->ms = now;
+    }
+    b->tokens += (double)(now - b->ms) / 1000;
+    b->tokens = b->tokens > OFFER_BURST ? OFFER_BURST : b->tokens;
+    b->ms = now;
+    if (b->tokens >= 1) {
+        b->tokens -= 1;
+        return true;
+    }
+    r->st.offers_refused++;
+    if (now - r->offers_logged_ms >= 1000) {
+        clog_info("refused %llu provisioning offers so far (rate limited)",
+                  (unsigned long long)r->st.offers_refused);
+        r->offers_logged_ms = now;
+    }
+    return false;
 }
 
 static void send_stats(scbr_router *r, zmq_msg_t *id)
@@ -568,13 +762,18 @@ static void send_stats(scbr_router *r, zmq_msg_t *id)
 static void control(scbr_router *r, zmq_msg_t *id, const struct scbr_msg *m)
 {
     switch (m->kind) {
-    case SCBR_MSG_BYE: peer_drop(r, zmq_msg_data(id), zmq_msg_size(id)); break;
-    case SCBR_MSG_PROV_OFFER: forward(r, id, TEE_ECALL_PROV_OFFER, m, SCBR_REPLY_OFFER); break;
+    case SCBR_MSG_BYE: peer_drop(r, zmq_msg_data(id), zmq_msg_size(id), "left"); break;
+    case SCBR_MSG_PROV_OFFER:
+        if (offer_allowed(r, zmq_msg_data(id), zmq_msg_size(id)))
+            forward(r, id, TEE_ECALL_PROV_OFFER, m, SCBR_REPLY_OFFER);
+        else
+            reply_error(r, id, SCBR_ST_DENIED, "provisioning offers are rate limited: retry later");
+        break;
     case SCBR_MSG_PROV_ACCEPT:
         if (forward(r, id, TEE_ECALL_PROV_ACCEPT, m, SCBR_REPLY_PROVISIONED))
-            key_check(r, NULL); /* the subscribers a new SK dropped learn it now */
+            key_check(r, NULL, NULL); /* the subscribers a new SK dropped learn it now */
         break;
-    case SCBR_MSG_KEY: key_check(r, id); break;
+    case SCBR_MSG_KEY: key_check(r, id, m); break;
     case SCBR_MSG_STATS: send_stats(r, id); break;
     case SCBR_MSG_SYNC: /* the batch before it was flushed: its refusals are sent already */
         reply(r, id, SCBR_REPLY_SYNCED, SCBR_ST_OK, NULL, 0);
@@ -610,6 +809,10 @@ static bool receive(scbr_router *r)
     if (ok && (idlen == 0 || idlen > SCBR_SENDER_MAX ||
                scbr_msg_decode(&p->m, zmq_msg_data(&p->body), zmq_msg_size(&p->body), &err) != 0))
         ok = false;
+    if (!ok && idlen && idlen <= SCBR_SENDER_MAX &&
+        scbr_msg_is_old(zmq_msg_data(&p->body), zmq_msg_size(&p->body)))
+        reply_error(r, &p->id, SCBR_ST_INVALID,
+                    "this router speaks a newer SCBR protocol: upgrade the client");
     if (!ok) {
         r->st.malformed++;
         zmq_msg_close(&p->id);
@@ -667,8 +870,7 @@ int scbr_router_run(scbr_router *r, struct cloister_err *err)
             sweep_idle(r, now);
             r->swept_ms = now;
         }
-        if ((r->dirty && now - r->persisted_ms >= PERSIST_EVERY_MS) ||
-            (r->seq_dirty && now - r->persisted_ms >= PERSIST_SEQ_EVERY_MS))
+        if (r->dirty && now - r->persisted_ms >= PERSIST_EVERY_MS)
             persist(r);
     }
     int rc = persist(r);
@@ -718,6 +920,7 @@ int scbr_router_get_stats(scbr_router *r, struct scbr_router_stats *st, struct c
         rc = cloister_errf(err, CLOISTER_E_PROTOCOL, "the enclave's statistics are malformed");
     free(out);
     st->host = r->st;
+    st->host.queued_bytes = atomic_load(&r->queued);
     return rc;
 }
 
@@ -735,6 +938,8 @@ void scbr_router_close(scbr_router *r)
     wire_writer_free(&r->in);
     wire_writer_free(&r->frame);
     wire_writer_free(&r->body);
+    for (size_t i = 0; i < r->npeers; i++)
+        account_release(r->peers[i].acct);
     scbr_idtab_free(&r->by_id, NULL);
     free(r->peers);
     free(r->batch);

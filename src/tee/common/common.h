@@ -31,6 +31,26 @@ int tee_package_encode(const uint8_t enc[32], const uint8_t *ct, size_t ct_len, 
                        size_t *len);
 int tee_package_decode(const void *buf, size_t len, uint8_t enc[32], const uint8_t **ct,
                        size_t *ct_len, struct cloister_err *err);
+/* The provider's signed offer request "CLPQ" v1 (tee_prov_request) and signed package "CLPS"
+ * v1 (tee_prov_sign); the digests are what the signatures cover. */
+struct tee_prov_request {
+    const uint8_t *nonce;
+    size_t nonce_len;
+    uint64_t counter;
+    uint8_t provider[TEE_PUBKEY_LEN], sig[TEE_SIG_LEN];
+};
+void tee_request_digest(uint8_t out[32], uint64_t counter, const uint8_t *nonce, size_t nonce_len);
+void tee_signed_package_digest(uint8_t out[32], const uint8_t evidence_hash[32],
+                               const void *package, size_t package_len);
+int tee_request_encode(const struct tee_prov_request *q, uint8_t **out, size_t *len);
+int tee_request_decode(const void *buf, size_t len, struct tee_prov_request *q,
+                       struct cloister_err *err);
+int tee_signed_encode(const void *package, size_t package_len,
+                      const uint8_t provider[TEE_PUBKEY_LEN], const uint8_t sig[TEE_SIG_LEN],
+                      uint8_t **out, size_t *len);
+int tee_signed_decode(const void *buf, size_t len, const uint8_t **package, size_t *package_len,
+                      uint8_t provider[TEE_PUBKEY_LEN], uint8_t sig[TEE_SIG_LEN],
+                      struct cloister_err *err);
 /* A decoded secrets list: v[i].name points into names, v[i].value into the decoded buffer. */
 struct tee_secret_list {
     struct tee_secret *v;
@@ -76,5 +96,7 @@ static inline uint64_t tee_get_le(const uint8_t *p, int bytes)
 #define TEE_LABEL_REPORT "cloister-report-v1"
 #define TEE_LABEL_PROVISION "cloister-provision-v1"
 #define TEE_LABEL_SECRETS "cloister-secrets-v1"
+#define TEE_LABEL_PROV_REQUEST "cloister-provision-request-v1"
+#define TEE_LABEL_PROV_SIGNED "cloister-provision-signed-v1"
 
 #endif

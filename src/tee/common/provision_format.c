@@ -1,9 +1,11 @@
-/* provision_format.c -- the records of attested provisioning (layout in tee_trust.h): the
+/* provision_format.c -- the records of attested provisioning (layout in tee_verify.h): the
  * enclave's offer, the provisioner's package and the list of named secrets that is both the
- * package's plaintext and the plaintext of the sealed secrets table. A list is decoded and
- * checked whole before anyone acts on it. */
+ * package's plaintext and the plaintext of the sealed secrets table; and the provider's signed
+ * records (an offer request, a package) with the exact bytes each signature covers. A list is
+ * decoded and checked whole before anyone acts on it. */
 #include "tee/common/common.h"
 
+#include <cloister/crypto.h>
 #include <cloister/hpke.h>
 
 #include <stdlib.h>
@@ -56,6 +58,86 @@ int tee_package_decode(const void *buf, size_t len, uint8_t enc[HPKE_ENC_LEN], c
     if (wire_reader_ok(&r) && *ct_len < HPKE_TAG_LEN)
         wire_reader_fail(&r, "ciphertext shorter than its tag");
     return tee_wire_finish(&r, "provisioning package is malformed", err);
+}
+
+/* What a provider signs, as a 32-byte digest: SHA-256(label NUL || a || b). */
+static void signed_digest(uint8_t out[32], const char *label, const void *a, size_t alen,
+                          const void *b, size_t blen)
+{
+    struct wire_writer w;
+    wire_writer_init(&w);
+    wire_put_raw(&w, label, strlen(label) + 1);
+    wire_put_raw(&w, a, alen);
+    wire_put_raw(&w, b, blen);
+    crypto_sha256(out, w.buf, w.len);
+    wire_writer_free(&w);
+}
+
+void tee_request_digest(uint8_t out[32], uint64_t counter, const uint8_t *nonce, size_t nonce_len)
+{
+    uint8_t be[8];
+    for (int i = 0; i < 8; i++)
+        be[i] = (uint8_t)(counter >> (56 - 8 * i));
+    signed_digest(out, TEE_LABEL_PROV_REQUEST, be, sizeof be, nonce, nonce_len);
+}
+
+void tee_signed_package_digest(uint8_t out[32], const uint8_t evidence_hash[32],
+                               const void *package, size_t package_len)
+{
+    uint8_t h[32];
+    crypto_sha256(h, package, package_len);
+    signed_digest(out, TEE_LABEL_PROV_SIGNED, evidence_hash, 32, h, sizeof h);
+}
+
+int tee_request_encode(const struct tee_prov_request *q, uint8_t **out, size_t *len)
+{
+    struct wire_writer w;
+    wire_writer_init(&w);
+    wire_put_header(&w, "CLPQ", 1);
+    wire_put_bytes(&w, q->nonce, q->nonce_len);
+    wire_put_u64(&w, q->counter);
+    wire_put_bytes(&w, q->provider, TEE_PUBKEY_LEN);
+    wire_put_bytes(&w, q->sig, TEE_SIG_LEN);
+    return wire_writer_finish(&w, out, len);
+}
+
+int tee_request_decode(const void *buf, size_t len, struct tee_prov_request *q,
+                       struct cloister_err *err)
+{
+    struct wire_reader r;
+    wire_reader_init(&r, buf, len);
+    wire_get_header(&r, "CLPQ", 1);
+    q->nonce = wire_get_bytes(&r, 64, &q->nonce_len);
+    q->counter = wire_get_u64(&r);
+    wire_get_bytes_exact(&r, q->provider, TEE_PUBKEY_LEN);
+    wire_get_bytes_exact(&r, q->sig, TEE_SIG_LEN);
+    return tee_wire_finish(&r, "provisioning request is malformed", err);
+}
+
+int tee_signed_encode(const void *package, size_t package_len,
+                      const uint8_t provider[TEE_PUBKEY_LEN], const uint8_t sig[TEE_SIG_LEN],
+                      uint8_t **out, size_t *len)
+{
+    struct wire_writer w;
+    wire_writer_init(&w);
+    wire_put_header(&w, "CLPS", 1);
+    wire_put_bytes(&w, package, package_len);
+    wire_put_bytes(&w, provider, TEE_PUBKEY_LEN);
+    wire_put_bytes(&w, sig, TEE_SIG_LEN);
+    return wire_writer_finish(&w, out, len);
+}
+
+int tee_signed_decode(const void *buf, size_t len, const uint8_t **package, size_t *package_len,
+                      uint8_t provider[TEE_PUBKEY_LEN], uint8_t sig[TEE_SIG_LEN],
+                      struct cloister_err *err)
+{
+    struct wire_reader r;
+    wire_reader_init(&r, buf, len);
+    wire_get_header(&r, "CLPS", 1);
+    *package = wire_get_bytes(&r, PACKAGE_CT_MAX + 128, package_len);
+    wire_get_bytes_exact(&r, provider, TEE_PUBKEY_LEN);
+    wire_get_bytes_exact(&r, sig, TEE_SIG_LEN);
+    return tee_wire_finish(&r, "signed provisioning package is malformed", err);
 }
 
 static int check_name(const char *name, struct cloister_err *err)

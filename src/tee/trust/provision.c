@@ -4,7 +4,14 @@
  * provisioner's nonce; its private key never leaves tee_self and is used once. The table of
  * secrets is what enclave code reads (tee_secret_get); tee_prov_accept returns it sealed so the
  * host can store it, and tee_secrets_restore puts it back after a restart. Values live in
- * tee_secret_alloc memory; every plaintext buffer is wiped before it is freed. */
+ * tee_secret_alloc memory; every plaintext buffer is wiped before it is freed.
+ *
+ * A few offers may be pending at once (TEE_PROV_OFFERS, the oldest replaced), so that one
+ * stranger's offer does not void the genuine provider's. A provider that signs (tee_prov_request,
+ * tee_prov_sign) is pinned by its first package: its public key is kept as the secret
+ * TEE_PROVIDER_SECRET, sealed and restored with the others, and from then on only its signed
+ * requests get offers and only its signed packages are accepted. */
+#include <cloister/crypto.h>
 #include <cloister/hpke.h>
 #include <cloister/tee_enclave.h>
 
@@ -18,9 +25,71 @@
 #define NONCE_MIN 16
 #define NONCE_MAX 64
 
-int tee_prov_offer(tee_self *s, const uint8_t *nonce, size_t nonce_len, uint8_t **offer,
+/* The provider's key this enclave is pinned to (false: none). Lock held. */
+static bool pinned(tee_self *s, uint8_t pk[TEE_PUBKEY_LEN]);
+
+/* Reads an offer request: a bare nonce, or a provider's signed "CLPQ" request. When a provider
+ * is pinned, only its signed requests with a counter above the last are answered: a stranger
+ * (or a replay) gets no offer, so it can neither take an offer slot nor make evidence. */
+static int read_request(tee_self *s, const uint8_t *in, size_t len, const uint8_t **nonce,
+                        size_t *nonce_len, struct cloister_err *err)
+{
+    struct tee_prov_request q = {in, len, 0, {0}, {0}};
+    bool is_signed = len >= 4 && memcmp(in, "CLPQ", 4) == 0;
+    if (is_signed && tee_request_decode(in, len, &q, err) != 0)
+        return CLOISTER_E_INVALID;
+    uint8_t digest[32], pin[TEE_PUBKEY_LEN];
+    if (is_signed) {
+        tee_request_digest(digest, q.counter, q.nonce, q.nonce_len);
+        if (crypto_ed25519_verify(q.sig, digest, sizeof digest, q.provider) != 0)
+            return cloister_errf(err, CLOISTER_E_DENIED,
+                                 "the offer request's signature does not verify");
+    }
+    int rc = CLOISTER_OK;
+    pthread_mutex_lock(&s->lock);
+    bool has_pin = pinned(s, pin);
+    if (has_pin && (!is_signed || !crypto_memeq(pin, q.provider, TEE_PUBKEY_LEN)))
+        rc = cloister_errf(err, CLOISTER_E_DENIED,
+                           "this enclave is pinned to its provider: only offer requests signed "
+                           "by the provider's key are answered");
+    else if (is_signed && q.counter <= s->last_request)
+        rc = cloister_errf(err, CLOISTER_E_DENIED,
+                           "the offer request is not newer than the last one (replayed?)");
+    else if (is_signed)
+        s->last_request = q.counter;
+    pthread_mutex_unlock(&s->lock);
+    *nonce = q.nonce;
+    *nonce_len = q.nonce_len;
+    return rc;
+}
+
+/* Keeps an offer's key: in a free slot, else in place of the oldest. Lock held. */
+static void keep_offer(tee_self *s, const uint8_t sk[32], const uint8_t hash[32])
+{
+    struct self_secrets *sec = s->sec;
+    size_t at = 0;
+    for (size_t i = 0; i < TEE_PROV_OFFERS; i++) {
+        if (!sec->offers[i].active) {
+            at = i;
+            break;
+        }
+        if (sec->offers[i].made < sec->offers[at].made)
+            at = i;
+    }
+    sec->offers[at].active = true;
+    sec->offers[at].made = ++s->offers_made;
+    memcpy(sec->offers[at].sk, sk, 32);
+    memcpy(sec->offers[at].evidence_hash, hash, 32);
+}
+
+int tee_prov_offer(tee_self *s, const uint8_t *request, size_t request_len, uint8_t **offer,
                    size_t *offer_len, struct cloister_err *err)
 {
+    const uint8_t *nonce = request;
+    size_t nonce_len = request_len;
+    int rc = read_request(s, request, request_len, &nonce, &nonce_len, err);
+    if (rc != CLOISTER_OK)
+        return rc;
     if (nonce_len < NONCE_MIN || nonce_len > NONCE_MAX)
         return cloister_errf(err, CLOISTER_E_INVALID,
                              "provisioning nonce must be %d to %d bytes, got %zu", NONCE_MIN,
@@ -31,7 +100,7 @@ int tee_prov_offer(tee_self *s, const uint8_t *nonce, size_t nonce_len, uint8_t 
     if (hpke_keypair(pk, sk))
         return cloister_errf(err, CLOISTER_E_FAILED, "provisioning offer: key generation failed");
     tee_bind_report_data(rd, pk, sizeof pk, nonce, nonce_len);
-    int rc = tee_evidence_make(s, rd, &ev, &ev_len, err);
+    rc = tee_evidence_make(s, rd, &ev, &ev_len, err);
     if (rc == 0) {
         crypto_sha256(hash, ev, ev_len);
         if (tee_offer_encode(pk, ev, ev_len, offer, offer_len) != 0)
@@ -39,9 +108,7 @@ int tee_prov_offer(tee_self *s, const uint8_t *nonce, size_t nonce_len, uint8_t 
     }
     if (rc == 0) {
         pthread_mutex_lock(&s->lock);
-        memcpy(s->sec->offer_sk, sk, sizeof sk);
-        memcpy(s->sec->offer_evidence_hash, hash, sizeof hash);
-        s->sec->offer_active = true;
+        keep_offer(s, sk, hash);
         pthread_mutex_unlock(&s->lock);
     }
     crypto_wipe(sk, sizeof sk);
@@ -57,6 +124,15 @@ static struct secret_entry *find(tee_self *s, const char *name)
         if (strcmp(s->secrets[i].name, name) == 0)
             return &s->secrets[i];
     return NULL;
+}
+
+static bool pinned(tee_self *s, uint8_t pk[TEE_PUBKEY_LEN])
+{
+    struct secret_entry *e = find(s, TEE_PROVIDER_SECRET);
+    if (!e || e->len != TEE_PUBKEY_LEN)
+        return false;
+    memcpy(pk, e->value, TEE_PUBKEY_LEN);
+    return true;
 }
 
 /* Adds or replaces every secret of list; refused as a whole if the table would overflow. */
@@ -128,40 +204,101 @@ static int seal_table(tee_self *s, enum tee_seal_policy policy, uint8_t **sealed
     return rc;
 }
 
+/* Opens the package's ciphertext into pt with one of the pending offers, *slot its index.
+ * Lock held. */
+static int open_package(tee_self *s, const uint8_t enc[HPKE_ENC_LEN], const uint8_t *ct,
+                        size_t ct_len, uint8_t *pt, size_t *slot, struct cloister_err *err)
+{
+    bool any = false;
+    uint8_t info[sizeof TEE_LABEL_PROVISION + TEE_HASH_LEN];
+    memcpy(info, TEE_LABEL_PROVISION, sizeof TEE_LABEL_PROVISION);
+    for (size_t i = 0; i < TEE_PROV_OFFERS; i++) {
+        if (!s->sec->offers[i].active)
+            continue;
+        any = true;
+        memcpy(info + sizeof TEE_LABEL_PROVISION, s->sec->offers[i].evidence_hash, TEE_HASH_LEN);
+        if (hpke_open(pt, HPKE_AEAD_AES256GCM, enc, s->sec->offers[i].sk, info, sizeof info, NULL,
+                      0, ct, ct_len, NULL) == 0) {
+            *slot = i;
+            return CLOISTER_OK;
+        }
+    }
+    if (!any)
+        return cloister_errf(err, CLOISTER_E_STATE,
+                             "no provisioning offer is pending (an offer is used once)");
+    return cloister_errf(err, CLOISTER_E_DENIED,
+                         "provisioning package does not open: it was not made for this "
+                         "enclave's offer, or it was altered");
+}
+
+/* Checks who provisions against the pinned provider (provider NULL: an unsigned package);
+ * *pin_now when this signed package is the first and pins its key. Lock held. */
+static int check_provider(tee_self *s, const uint8_t *provider, const uint8_t sig[TEE_SIG_LEN],
+                          const uint8_t evidence_hash[32], const void *inner, size_t inner_len,
+                          bool *pin_now, struct cloister_err *err)
+{
+    uint8_t pin[TEE_PUBKEY_LEN], digest[32];
+    bool has_pin = pinned(s, pin);
+    *pin_now = false;
+    if (!provider)
+        return has_pin ? cloister_errf(err, CLOISTER_E_DENIED,
+                                       "this enclave is pinned to its provider: the package "
+                                       "must be signed by the provider's key")
+                       : CLOISTER_OK;
+    if (has_pin && !crypto_memeq(pin, provider, TEE_PUBKEY_LEN))
+        return cloister_errf(err, CLOISTER_E_DENIED,
+                             "this enclave is pinned to another provider's key");
+    tee_signed_package_digest(digest, evidence_hash, inner, inner_len);
+    if (crypto_ed25519_verify(sig, digest, sizeof digest, provider) != 0)
+        return cloister_errf(err, CLOISTER_E_DENIED, "the package's signature does not verify");
+    *pin_now = !has_pin;
+    return CLOISTER_OK;
+}
+
+static int reserved_names(const struct tee_secret_list *list, struct cloister_err *err)
+{
+    for (size_t i = 0; i < list->n; i++)
+        if (strncmp(list->v[i].name, "tee:", 4) == 0)
+            return cloister_errf(err, CLOISTER_E_INVALID,
+                                 "secret name '%s': names starting with 'tee:' are the runtime's",
+                                 list->v[i].name);
+    return CLOISTER_OK;
+}
+
 int tee_prov_accept(tee_self *s, const void *package, size_t package_len,
                     enum tee_seal_policy policy, uint8_t **sealed, size_t *sealed_len,
                     struct cloister_err *err)
 {
-    uint8_t enc[HPKE_ENC_LEN];
-    const uint8_t *ct;
-    size_t ct_len;
+    uint8_t enc[HPKE_ENC_LEN], provider[TEE_PUBKEY_LEN], sig[TEE_SIG_LEN];
+    const uint8_t *ct, *inner = package;
+    size_t ct_len, inner_len = package_len;
+    bool is_signed = package_len >= 4 && memcmp(package, "CLPS", 4) == 0;
     if (policy != TEE_SEAL_MRENCLAVE && policy != TEE_SEAL_MRSIGNER)
         return cloister_errf(err, CLOISTER_E_INVALID, "unknown sealing policy %d", (int)policy);
-    if (tee_package_decode(package, package_len, enc, &ct, &ct_len, err))
+    if (is_signed &&
+        tee_signed_decode(package, package_len, &inner, &inner_len, provider, sig, err) != 0)
+        return CLOISTER_E_INVALID;
+    if (tee_package_decode(inner, inner_len, enc, &ct, &ct_len, err))
         return -1;
-    size_t pt_len = ct_len - HPKE_TAG_LEN;
+    size_t pt_len = ct_len - HPKE_TAG_LEN, slot = 0;
     uint8_t *pt = tee_secret_alloc(pt_len ? pt_len : 1);
     if (!pt)
         return cloister_errf(err, CLOISTER_E_NO_MEMORY, "provisioning: out of secret memory");
     struct tee_secret_list list = {0};
-    int rc = 0;
+    struct tee_secret pin = {TEE_PROVIDER_SECRET, provider, TEE_PUBKEY_LEN};
+    struct tee_secret_list pin_list = {&pin, NULL, 1};
+    bool pin_now = false;
     pthread_mutex_lock(&s->lock);
-    struct self_secrets *sec = s->sec;
-    uint8_t info[sizeof TEE_LABEL_PROVISION + TEE_HASH_LEN];
-    memcpy(info, TEE_LABEL_PROVISION, sizeof TEE_LABEL_PROVISION);
-    memcpy(info + sizeof TEE_LABEL_PROVISION, sec->offer_evidence_hash, TEE_HASH_LEN);
-    if (!sec->offer_active)
-        rc = cloister_errf(err, CLOISTER_E_STATE,
-                           "no provisioning offer is pending (an offer is used once)");
-    else if (hpke_open(pt, HPKE_AEAD_AES256GCM, enc, sec->offer_sk, info, sizeof info, NULL, 0, ct,
-                       ct_len, NULL))
-        rc = cloister_errf(err, CLOISTER_E_DENIED,
-                           "provisioning package does not open: it was not made for this "
-                           "enclave's offer, or it was altered");
-    else if ((rc = tee_secrets_decode(&list, pt, pt_len, err)) == CLOISTER_OK &&
-             (rc = merge(s, &list, err)) == CLOISTER_OK) {
-        crypto_wipe(sec->offer_sk, sizeof sec->offer_sk);
-        sec->offer_active = false;
+    int rc = open_package(s, enc, ct, ct_len, pt, &slot, err);
+    if (rc == CLOISTER_OK)
+        rc = check_provider(s, is_signed ? provider : NULL, sig, s->sec->offers[slot].evidence_hash,
+                            inner, inner_len, &pin_now, err);
+    if (rc == CLOISTER_OK && (rc = tee_secrets_decode(&list, pt, pt_len, err)) == CLOISTER_OK &&
+        (rc = reserved_names(&list, err)) == CLOISTER_OK &&
+        (!pin_now || (rc = merge(s, &pin_list, err)) == CLOISTER_OK) &&
+        (rc = merge(s, &list, err)) == CLOISTER_OK) {
+        crypto_wipe(s->sec->offers[slot].sk, 32);
+        s->sec->offers[slot].active = false;
     }
     pthread_mutex_unlock(&s->lock);
     tee_secret_list_free(&list);

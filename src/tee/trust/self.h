@@ -12,6 +12,7 @@
 
 #define SEAL_CACHE 8
 #define SEAL_KEY_USES (1u << 24) /* blobs per key id before a fresh one is drawn */
+#define TEE_PROV_OFFERS 4        /* pending provisioning offers at most */
 
 struct seal_slot { /* one derived sealing key, ready to use */
     bool used;
@@ -34,9 +35,12 @@ struct self_secrets {
     bool create_valid;
     uint8_t verify_key_id[TEE_KEY_ID_LEN], verify_key[32];
     bool verify_valid;
-    /* The pending provisioning offer. */
-    bool offer_active;
-    uint8_t offer_sk[32], offer_evidence_hash[32];
+    /* The pending provisioning offers: a bounded few, the oldest replaced by a new one. */
+    struct {
+        bool active;
+        uint64_t made; /* order of making, for replacing the oldest */
+        uint8_t sk[32], evidence_hash[32];
+    } offers[TEE_PROV_OFFERS];
 };
 
 struct secret_entry {
@@ -59,6 +63,8 @@ struct tee_self {
     unsigned next_victim;
     struct secret_entry *secrets;
     size_t n_secrets;
+    uint64_t offers_made;  /* numbers the pending offers */
+    uint64_t last_request; /* the counter of the last signed offer request accepted */
 };
 
 /* HKDF-Expand(prk, label NUL || parts...) into a 32-byte key. */

@@ -2,12 +2,15 @@
  * against the provisioner's policy, check that it binds the offered HPKE key to OUR nonce
  * (report data = SHA-512(public key || nonce): fresh, and the key is the enclave's), then
  * HPKE-seal the named secrets to that key with the evidence's hash in the info, so the package
- * opens only with this offer's private key, for this evidence. */
+ * opens only with this offer's private key, for this evidence. A provider with a key signs its
+ * offer request and its package (tee_prov_request, tee_prov_sign), which pins it. */
 #include <cloister/crypto.h>
 #include <cloister/hpke.h>
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "tee/common/common.h"
 
@@ -61,4 +64,52 @@ int tee_prov_package(tee_verifier *v, const struct tee_policy *policy, const uin
     if (claims)
         *claims = c;
     return 0;
+}
+
+/* The provider's clock in microseconds, strictly increasing within this process (two requests
+ * in the same microsecond still differ). */
+static uint64_t request_counter(void)
+{
+    static _Atomic uint64_t last;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t now = (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+    uint64_t prev = atomic_load(&last), next;
+    do
+        next = now > prev ? now : prev + 1;
+    while (!atomic_compare_exchange_weak(&last, &prev, next));
+    return next;
+}
+
+int tee_prov_request(const uint8_t provider_seed[32], const uint8_t *nonce, size_t nonce_len,
+                     uint8_t **request, size_t *request_len, struct cloister_err *err)
+{
+    struct tee_prov_request q = {nonce, nonce_len, request_counter(), {0}, {0}};
+    uint8_t digest[32];
+    tee_request_digest(digest, q.counter, nonce, nonce_len);
+    if (crypto_ed25519_public(q.provider, provider_seed) ||
+        crypto_ed25519_sign(q.sig, digest, sizeof digest, provider_seed))
+        return cloister_errf(err, CLOISTER_E_FAILED, "signing the offer request failed");
+    if (tee_request_encode(&q, request, request_len) != 0)
+        return cloister_errf(err, CLOISTER_E_NO_MEMORY, "offer request: out of memory");
+    return CLOISTER_OK;
+}
+
+int tee_prov_sign(const uint8_t provider_seed[32], const void *offer, size_t offer_len,
+                  const void *package, size_t package_len, uint8_t **signed_package, size_t *len,
+                  struct cloister_err *err)
+{
+    uint8_t pk[TEE_PUBKEY_LEN], sig[TEE_SIG_LEN], ev_hash[32], digest[32];
+    const uint8_t *ev;
+    size_t ev_len;
+    if (tee_offer_decode(offer, offer_len, pk, &ev, &ev_len, err))
+        return -1;
+    crypto_sha256(ev_hash, ev, ev_len);
+    tee_signed_package_digest(digest, ev_hash, package, package_len);
+    if (crypto_ed25519_public(pk, provider_seed) ||
+        crypto_ed25519_sign(sig, digest, sizeof digest, provider_seed))
+        return cloister_errf(err, CLOISTER_E_FAILED, "signing the package failed");
+    if (tee_signed_encode(package, package_len, pk, sig, signed_package, len) != 0)
+        return cloister_errf(err, CLOISTER_E_NO_MEMORY, "signed package: out of memory");
+    return CLOISTER_OK;
 }

@@ -39,6 +39,7 @@
 #define HE_KIND "he"
 #define PK_FILE "ibbe.pk"
 #define SEALED_FILE "ibbe.msk.sealed"
+#define EPOCHS_FILE "ibbe.epochs.sealed"
 #define LOCK_FILE "lock"
 #define META_FILE "group"
 #define TMP_FILE ".tmp"
@@ -245,6 +246,77 @@ int ibbe_store_save_sealed(ibbe_store *s, const uint8_t *blob, size_t len, struc
 int ibbe_store_load_sealed(ibbe_store *s, uint8_t **blob, size_t *len, struct cloister_err *err)
 {
     return read_top(s, SEALED_FILE, blob, len, err);
+}
+
+int ibbe_store_save_epochs(ibbe_store *s, const uint8_t *blob, size_t len, struct cloister_err *err)
+{
+    return write_top(s, EPOCHS_FILE, blob, len, 0600, err);
+}
+
+int ibbe_store_load_epochs(ibbe_store *s, uint8_t **blob, size_t *len, struct cloister_err *err)
+{
+    int rc = read_top(s, EPOCHS_FILE, blob, len, err);
+    if (rc == CLOISTER_E_NOT_FOUND) {
+        *blob = NULL;
+        *len = 0;
+        return CLOISTER_OK;
+    }
+    return rc;
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int ibbe_store_list_groups(ibbe_store *s, char ***names, size_t *count, struct cloister_err *err)
+{
+    *names = NULL;
+    *count = 0;
+    int fd = open_dir(s->root, IBBE_KIND, false);
+    if (fd < 0)
+        return errno == ENOENT ? CLOISTER_OK : os_error(err, IBBE_KIND);
+    DIR *d = fdopendir(fd);
+    if (!d) {
+        close(fd);
+        return os_error(err, IBBE_KIND);
+    }
+    size_t n = 0, cap = 0;
+    char **v = NULL;
+    int rc = CLOISTER_OK;
+    for (struct dirent *e; rc == CLOISTER_OK && (e = readdir(d));) {
+        if (!ibbe_group_name_valid(e->d_name)) /* ".", "..", staging directories */
+            continue;
+        if (n == cap) {
+            char **grown = realloc(v, (cap = cap ? 2 * cap : 16) * sizeof *v);
+            if (!grown) {
+                rc = cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
+                break;
+            }
+            v = grown;
+        }
+        if (!(v[n] = strdup(e->d_name)))
+            rc = cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
+        else
+            n++;
+    }
+    closedir(d);
+    if (rc != CLOISTER_OK) {
+        ibbe_store_free_names(v, n);
+        return rc;
+    }
+    if (n > 1)
+        qsort(v, n, sizeof *v, cmp_name);
+    *names = v;
+    *count = n;
+    return CLOISTER_OK;
+}
+
+void ibbe_store_free_names(char **names, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        free(names[i]);
+    free(names);
 }
 
 /* ---- a group's directory ---------------------------------------------------------------------- */
@@ -580,7 +652,7 @@ int ibbe_store_load_member(ibbe_store *s, const char *name, const char *id, ibbe
     }
     gdir_close(&d);
     if (rc >= 0)
-        rc = cloister_errf(err, CLOISTER_E_NOT_FOUND, "not a member of the group");
+        rc = cloister_errf(err, CLOISTER_E_NOT_FOUND, "%.64s is not a member of %s", id, name);
     ibbe_group_free(g);
     return rc;
 }

@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -54,6 +55,17 @@ TEE_ENCLAVE_DECLARE(ibbe);
         "tee", OPT_STRING, &(tee), "proc|sim",                                                     \
             "enclave backend (default $CLOISTER_TEE, else proc)", 0, 0, 0                          \
     }
+
+/* A verb that needs a set-up store says so when there is none, rather than creating an empty
+ * directory and failing on a missing file. */
+static int need_store(const char *store)
+{
+    char pk[4096];
+    snprintf(pk, sizeof pk, "%s/ibbe.pk", store);
+    if (access(pk, F_OK) != 0)
+        return cli_fail("no store at %s (run `cloister ibbe setup --store %s`)", store, store);
+    return CLI_OK;
+}
 
 int cli_ibbe_open_admin(const char *store, const char *tee, ibbe_admin **a)
 {
@@ -165,14 +177,14 @@ static int cmd_extract(int argc, char **argv)
         recipient = pk;
     }
     ibbe_admin *a;
-    if ((rc = cli_ibbe_open_admin(store, tee, &a)) != CLI_OK)
+    if ((rc = need_store(store)) != CLI_OK || (rc = cli_ibbe_open_admin(store, tee, &a)) != CLI_OK)
         return rc;
     uint8_t *key;
     size_t len;
     struct cloister_err err;
     const char *ids[1] = {user};
     if (ibbe_admin_extract(a, ids, &recipient, 1, &key, &len, &err) != 0) {
-        rc = cli_fail("extract: %s", err.msg);
+        rc = cli_fail("%s", err.msg);
     } else {
         rc = cli_write_file(out, "the user key", key, len, 0600);
         crypto_wipe(key, len);
@@ -226,10 +238,55 @@ static int show_group(const char *store, const char *group, bool json)
     return CLI_OK;
 }
 
+static int list_groups(const char *store, bool json)
+{
+    ibbe_store *s;
+    char **names;
+    size_t count;
+    struct cloister_err err;
+    if (ibbe_store_open(store, &s, &err) != 0)
+        return cli_fail("%s", err.msg);
+    if (ibbe_store_list_groups(s, &names, &count, &err) != 0) {
+        ibbe_store_close(s);
+        return cli_fail("%s", err.msg);
+    }
+    json_t *arr = json ? json_array() : NULL;
+    for (size_t i = 0; i < count; i++) {
+        uint8_t *rec;
+        size_t len;
+        ibbe_group *g = NULL;
+        if (ibbe_store_read_raw(s, names[i], -1, &rec, &len, NULL) == CLOISTER_OK) {
+            if (ibbe_group_decode_meta(&g, rec, len, NULL) != CLOISTER_OK)
+                g = NULL;
+            free(rec);
+        }
+        long long bytes = ibbe_store_group_bytes(s, names[i]);
+        json_int_t epoch = g ? (json_int_t)ibbe_group_epoch(g) : -1;
+        json_int_t parts = g ? (json_int_t)ibbe_group_partitions(g) : -1;
+        if (json)
+            json_array_append_new(arr,
+                                  json_pack("{s:s,s:I,s:I,s:I}", "group", names[i], "epoch", epoch,
+                                            "partitions", parts, "bytes", (json_int_t)bytes));
+        else if (g)
+            printf("%s: epoch %lld, %lld partitions, %lld bytes\n", names[i], (long long)epoch,
+                   (long long)parts, bytes);
+        else
+            printf("%s: unreadable group record\n", names[i]);
+        ibbe_group_free(g);
+    }
+    if (json)
+        cli_json_print(json_pack("{s:s,s:o}", "store", store, "groups", arr));
+    else if (count == 0)
+        printf("no group in %s\n", store);
+    ibbe_store_free_names(names, count);
+    ibbe_store_close(s);
+    return CLI_OK;
+}
+
 static int cmd_group(int argc, char **argv)
 {
-    static const char *const usage = "usage: cloister ibbe group create|add|remove|show [options]"
-                                     " (--help after the sub-verb shows its options)\n";
+    static const char *const usage = "usage: cloister ibbe group create|add|remove|show|list "
+                                     "[options] (--help after the sub-verb shows its options)\n";
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         fputs(usage, argc < 2 ? stderr : stdout);
         return argc < 2 ? CLI_USAGE : CLI_OK;
@@ -238,8 +295,9 @@ static int cmd_group(int argc, char **argv)
     struct opt_list users = {0};
     bool json = false;
     bool create = strcmp(sub, "create") == 0, add = strcmp(sub, "add") == 0,
-         remove = strcmp(sub, "remove") == 0, show = strcmp(sub, "show") == 0;
-    if (!create && !add && !remove && !show) {
+         remove = strcmp(sub, "remove") == 0, show = strcmp(sub, "show") == 0,
+         list = strcmp(sub, "list") == 0;
+    if (!create && !add && !remove && !show && !list) {
         fprintf(stderr, "cloister ibbe group: unknown sub-verb '%s'\n%s", sub, usage);
         return CLI_USAGE;
     }
@@ -247,7 +305,7 @@ static int cmd_group(int argc, char **argv)
         ADMIN_OPTS(store, tee),
         {"group", OPT_STRING, &group, "G", "the group's name", OPT_REQUIRED, 0, 0},
     };
-    int k = 3;
+    int k = list ? 2 : 3;
     if (create)
         opts[k++] = (struct opt_def){
             "members", OPT_STRING, &members, "FILE", "one identity per line", OPT_REQUIRED, 0, 0};
@@ -255,7 +313,7 @@ static int cmd_group(int argc, char **argv)
         opts[k++] = (struct opt_def){
             "user",       OPT_LIST, &users, "ID", "a member (repeat for a batch: one enclave call)",
             OPT_REQUIRED, 0,        0};
-    if (show)
+    if (show || list)
         opts[k++] = (struct opt_def){"json", OPT_FLAG, &json, NULL, "print JSON", 0, 0, 0};
     char name[32];
     snprintf(name, sizeof name, "ibbe group %s", sub);
@@ -263,14 +321,19 @@ static int cmd_group(int argc, char **argv)
         "Create a group in the enclave: ⌈N/n⌉ partitions sharing a fresh group key.",
         "Add members: O(1) each, the group key is unchanged.",
         "Remove members: a fresh group key, every partition re-keyed (one batch, one re-keying).",
-        "Show a group's partitions, epoch and store size (no enclave)."};
-    const struct opt_cmd cmd = {name, "", summaries[create ? 0 : add ? 1 : remove ? 2 : 3],
-                                opts, 0,  0};
+        "Show a group's partitions, epoch and store size (no enclave).",
+        "List the store's groups with their epoch and size (no enclave)."};
+    const struct opt_cmd cmd = {
+        name, "", summaries[create ? 0 : add ? 1 : remove ? 2 : show ? 3 : 4], opts, 0, 0};
     int nargs, rc = opt_parse(&cmd, argc - 1, argv + 1, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
+    if ((rc = need_store(store)) != CLI_OK)
+        return rc;
     if (show)
         return show_group(store, group, json);
+    if (list)
+        return list_groups(store, json);
     if (check_ids(name + 5, users.v, users.n) != CLI_OK)
         return CLI_USAGE;
     char *text = NULL, **ids = NULL;
@@ -305,7 +368,7 @@ static int cmd_group(int argc, char **argv)
                      : ibbe_admin_remove(a, group, users.v, (size_t)users.n, &err);
     double took = cli_now_s() - t0;
     if (bad)
-        rc = cli_fail("group %s: %s", sub, err.msg);
+        rc = cli_fail("%s", err.msg);
     else
         printf("group %s: %s %zu member%s in %.3f s\n", group,
                create ? "created with"
@@ -368,6 +431,8 @@ static int cmd_decrypt(int argc, char **argv)
         fprintf(stderr, "cloister ibbe decrypt: --user and --key are required\n");
         return CLI_USAGE;
     }
+    if ((rc = need_store(store)) != CLI_OK)
+        return rc;
     struct ibbe_usk usk;
     uint8_t gk[IBBE_KEY_LEN];
     uint64_t epoch = 0;
@@ -414,12 +479,13 @@ static int cmd_seal(int argc, char **argv)
     uint8_t *pt, *ct;
     size_t len, ctlen;
     struct cloister_err err;
-    if ((rc = cli_read_file(in, "the file to seal", DATA_FILE_MAX, &pt, &len)) != CLI_OK)
+    if ((rc = need_store(store)) != CLI_OK ||
+        (rc = cli_read_file(in, "the file to seal", DATA_FILE_MAX, &pt, &len)) != CLI_OK)
         return rc;
     ibbe_admin *a;
     if ((rc = cli_ibbe_open_admin(store, tee, &a)) == CLI_OK) {
         if (ibbe_admin_seal(a, group, pt, len, &ct, &ctlen, &err) != 0) {
-            rc = cli_fail("seal: %s", err.msg);
+            rc = cli_fail("%s", err.msg);
         } else {
             rc = cli_write_file(out, "the sealed file", ct, ctlen, 0644);
             free(ct);
@@ -461,7 +527,8 @@ static int cmd_open(int argc, char **argv)
     }
     uint8_t *buf, *pt = NULL;
     size_t len, ptlen = 0;
-    if ((rc = cli_read_file(in, "the sealed file", DATA_FILE_MAX + 4096, &buf, &len)) != CLI_OK)
+    if ((rc = need_store(store)) != CLI_OK ||
+        (rc = cli_read_file(in, "the sealed file", DATA_FILE_MAX + 4096, &buf, &len)) != CLI_OK)
         return rc;
     if (user) {
         struct ibbe_usk usk;
@@ -481,7 +548,7 @@ static int cmd_open(int argc, char **argv)
             rc = cli_fail("%s is sealed for group '%s', not '%s'", in, h.group, group);
         else if ((rc = cli_ibbe_open_admin(store, tee, &a)) == CLI_OK) {
             if (ibbe_admin_open_file(a, buf, len, &pt, &ptlen, &err) != 0)
-                rc = cli_fail("open: %s", err.msg);
+                rc = cli_fail("%s", err.msg);
             ibbe_admin_close(a);
         }
     }
@@ -616,9 +683,9 @@ static int cmd_trace(int argc, char **argv)
         rc = cli_write_file(out, "the trace", text, len, 0644);
     else
         rc = fwrite(text, 1, len, stdout) == len ? CLI_OK : cli_fail("cannot write stdout");
-    if (rc == CLI_OK && out)
-        printf("trace of %zu commits: %zu adds, %zu removals written to %s\n", st.commits, st.adds,
-               st.removes, out);
+    if (rc == CLI_OK && out) /* status on stderr: with --out -, stdout is the trace */
+        fprintf(stderr, "trace of %zu commits: %zu adds, %zu removals written to %s\n", st.commits,
+                st.adds, st.removes, out);
     free(text);
     return rc;
 }
@@ -692,7 +759,7 @@ static int cmd_replay(int argc, char **argv)
 static const struct cli_command commands[] = {
     {"setup", "create the master secret (in the enclave) and the public key", cmd_setup},
     {"extract", "extract a user's key (optionally sealed to the user)", cmd_extract},
-    {"group", "create|add|remove|show: group membership", cmd_group},
+    {"group", "create|add|remove|show|list: group membership", cmd_group},
     {"decrypt", "recover the group key as a member (no enclave)", cmd_decrypt},
     {"seal", "seal a file for a group", cmd_seal},
     {"open", "open a sealed file as a member (or as the admin)", cmd_open},

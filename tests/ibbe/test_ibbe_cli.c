@@ -139,6 +139,64 @@ static void round_trip(void **state)
     cli_assert_error_line(workdir, "missing");
 }
 
+/* stderr is exactly "cloister: <want>\n". */
+static void error_is(const char *want)
+{
+    char *err = cli_slurp(workdir, "err.txt", NULL), line[512];
+    snprintf(line, sizeof line, "cloister: %s\n", want);
+    if (strcmp(err, line) != 0)
+        fail_msg("stderr '%s', not '%s'", err, line);
+    free(err);
+}
+
+/* Refusals name the thing that was wrong (the member, the group, the store) and nothing of the
+ * enclave plumbing; `group list` shows the groups. Runs after round_trip (store st, group team
+ * with alice, bob, dave, e1-e3; carol removed). */
+static void messages_and_list(void **state)
+{
+    char path[PATH_MAX + 16];
+    assert_int_equal(
+        cli_run(workdir, "ibbe group add --store st --group team --user dave@x --tee sim"), 1);
+    error_is("dave@x is already a member of team");
+    assert_int_equal(
+        cli_run(workdir, "ibbe group remove --store st --group team --user nobody@x --tee sim"), 1);
+    error_is("nobody@x is not a member of team");
+    cli_spill_text(workdir, "dup.txt", "x1@x\nx2@x\nx1@x\n");
+    assert_int_equal(
+        cli_run(workdir, "ibbe group create --store st --group dup --members dup.txt --tee sim"),
+        1);
+    error_is("duplicate member identity x1@x");
+    assert_int_equal(cli_run(workdir,
+                             "ibbe open --store st --group team --user carol@x --key carol.key "
+                             "--in plan.enc --out plan.carol2"),
+                     1);
+    error_is("carol@x is not a member of team");
+    assert_int_equal(cli_run(workdir, "ibbe group show --store nowhere --group team"), 1);
+    error_is("no store at nowhere (run `cloister ibbe setup --store nowhere`)");
+    assert_int_equal(
+        cli_run(workdir, "ibbe seal --store nowhere --group team --in plan.txt --out x.enc"), 1);
+    error_is("no store at nowhere (run `cloister ibbe setup --store nowhere`)");
+    snprintf(path, sizeof path, "%s/nowhere", workdir);
+    assert_int_equal(access(path, F_OK), -1); /* no empty store left behind */
+
+    cli_spill_text(workdir, "two.txt", "y1@x\ny2@x\n");
+    assert_int_equal(
+        cli_run(workdir, "ibbe group create --store st --group alpha --members two.txt --tee sim"),
+        0);
+    assert_int_equal(cli_run(workdir, "ibbe group list --store st"), 0);
+    char *out = cli_slurp(workdir, "out.txt", NULL);
+    assert_non_null(strstr(out, "alpha: epoch 1, 1 partitions"));
+    assert_non_null(strstr(out, "team: epoch 2, 2 partitions"));
+    assert_true(strstr(out, "alpha") < strstr(out, "team")); /* sorted */
+    free(out);
+    assert_int_equal(cli_run(workdir, "ibbe group list --store st --json"), 0);
+    out = cli_slurp(workdir, "out.txt", NULL);
+    assert_non_null(strstr(out, "\"group\": \"alpha\""));
+    assert_non_null(strstr(out, "\"group\": \"team\""));
+    assert_non_null(strstr(out, "\"epoch\": 2"));
+    free(out);
+}
+
 /* A small git history: authors a, b, c, a, d, b, a. The trace adds each author at the first
  * commit and removes them after the last (a, the latest author, stays); the replay through the
  * enclave leaves exactly a. */
@@ -157,6 +215,13 @@ static void git_trace(void **state)
     assert_int_equal(system(cmd), 0);
     assert_int_equal(cli_run(workdir, "ibbe trace --from-git repo --out trace.txt"), 0);
     char *trace = cli_slurp(workdir, "trace.txt", NULL);
+    /* --out -: the trace alone on stdout, the status line on stderr */
+    assert_int_equal(cli_run(workdir, "ibbe trace --from-git repo --out -"), 0);
+    char *data = cli_slurp(workdir, "out.txt", NULL), *status = cli_slurp(workdir, "err.txt", NULL);
+    assert_string_equal(data, trace);
+    assert_non_null(strstr(status, "trace of 7 commits"));
+    free(data);
+    free(status);
     const char *body = strchr(trace, '\n') + 1; /* after the comment line */
     assert_string_equal(body, "add a@x.org\nadd b@x.org\nadd c@x.org\nremove c@x.org\n"
                               "add d@x.org\nremove d@x.org\nremove b@x.org\n");
@@ -259,8 +324,9 @@ static void parallel_writers(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(round_trip), cmocka_unit_test(git_trace),
-                                       cmocka_unit_test(parallel_writers)};
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(round_trip), cmocka_unit_test(messages_and_list),
+        cmocka_unit_test(git_trace), cmocka_unit_test(parallel_writers)};
     /* sim unless a command says --tee proc: the same trusted code, without a process start per
      * command (slow under the sanitizers) */
     setenv("CLOISTER_TEE", "sim", 1);

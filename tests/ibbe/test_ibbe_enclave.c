@@ -206,12 +206,62 @@ static void tampering(void **state)
     assert_non_null(strstr(err.msg, "refused"));
 }
 
+static void shell(const char *fmt, const char *a, const char *b)
+{
+    char cmd[4 * PATH_MAX];
+    snprintf(cmd, sizeof cmd, fmt, a, b, a, b);
+    assert_int_equal(system(cmd), 0);
+}
+
+/* Rolling the store back: an old copy of the group directory, taken before a removal, is put
+ * back. The removed member is listed again and could read the old gk, but the enclave refuses
+ * to seal or update under the old epoch: the daemon-like admin that did the removal, and a new
+ * enclave that knows only the sealed epoch table in the store. */
+static void rollback(void **state)
+{
+    fresh_store("rollback");
+    ibbe_admin *a = admin("proc"), *b;
+    struct cloister_err err;
+    uint8_t *out;
+    size_t len;
+    const char *want = "group g is at epoch 1 in the store, but this enclave wrote epoch 2";
+    assert_int_equal(ibbe_admin_setup(a, 3, &err), 0);
+    assert_int_equal(ibbe_admin_create(a, "g", ids, MEMBERS, &err), 0);
+    shell("cp -a '%s/groups/g' '%s/old-g'", dir, dir);
+    assert_int_equal(ibbe_admin_remove(a, "g", &ids[6], 1, &err), 0);
+    shell("cp -a '%s/groups/g' '%s/new-g'", dir, dir);
+    shell("rm -rf '%s/groups/g' && cp -a '%s/old-g' '%s/groups/g'", dir, dir);
+
+    assert_int_equal(ibbe_admin_seal(a, "g", (const uint8_t *)"x", 1, &out, &len, &err),
+                     CLOISTER_E_DENIED);
+    assert_string_equal(err.msg, "group g is at epoch 1 in the store, but this enclave wrote "
+                                 "epoch 2: an older copy of the group was restored (refused)");
+    b = admin("sim");
+    assert_int_equal(ibbe_admin_seal(b, "g", (const uint8_t *)"x", 1, &out, &len, &err),
+                     CLOISTER_E_DENIED);
+    assert_non_null(strstr(err.msg, want));
+    assert_int_equal(ibbe_admin_add(b, "g", &ids[7], 1, &err), CLOISTER_E_DENIED);
+    assert_non_null(strstr(err.msg, want));
+    assert_int_equal(ibbe_admin_remove(b, "g", &ids[5], 1, &err), CLOISTER_E_DENIED);
+    ibbe_admin_close(b);
+
+    /* The current state put back: both go on. */
+    shell("rm -rf '%s/groups/g' && cp -a '%s/new-g' '%s/groups/g'", dir, dir);
+    assert_int_equal(ibbe_admin_add(a, "g", &ids[6], 1, &err), 0);
+    b = admin("sim");
+    assert_int_equal(ibbe_admin_seal(b, "g", (const uint8_t *)"x", 1, &out, &len, &err), 0);
+    free(out);
+    ibbe_admin_close(b);
+    ibbe_admin_close(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(restart_proc),
         cmocka_unit_test(restart_sim),
         cmocka_unit_test(tampering),
+        cmocka_unit_test(rollback),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -27,6 +27,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -370,6 +371,18 @@ static int gdir_read(struct gdir *g, long part, uint8_t **buf, size_t *len,
 
 /* ---- atomic updates --------------------------------------------------------------------------- */
 
+/* Test hook: with CLOISTER_TEST_IBBE_CRASH_AFTER=K in the environment, the writing process kills
+ * itself (SIGKILL, as a crash would) after the K-th step of an update, a step being a file put,
+ * the swap or the deletion of the old version: tests crash an update at each moment exactly,
+ * not at a time that may fall anywhere. */
+static void crash_point(void)
+{
+    static long steps;
+    const char *k = getenv("CLOISTER_TEST_IBBE_CRASH_AFTER");
+    if (k && ++steps == strtol(k, NULL, 10))
+        raise(SIGKILL);
+}
+
 /* An update of one group: staged (a new directory swapped in) or in place (one file). */
 struct update {
     struct gdir g; /* g.dir: the current version, -1 for a new group */
@@ -421,6 +434,7 @@ static int update_put(struct update *u, long part, const uint8_t *buf, size_t le
     bool staged = u->stage >= 0;
     if (put_at(staged ? u->stage : u->g.dir, name, buf, len, 0644, !staged) != 0)
         return update_fail(u, err);
+    crash_point();
     if (!staged && fsync(u->g.dir) != 0) /* the partition durable before the record naming it */
         return update_fail(u, err);
     return CLOISTER_OK;
@@ -458,8 +472,10 @@ static int update_commit(struct update *u, size_t partitions, struct cloister_er
                       : renameat(u->g.kind, u->staged, u->g.kind, u->name);
     if (swapped != 0 || fsync(u->g.kind) != 0)
         return update_fail(u, err);
+    crash_point();
     close(u->stage);
     remove_flat(u->g.kind, u->staged); /* the old version now */
+    crash_point();
     gdir_close(&u->g);
     return CLOISTER_OK;
 }

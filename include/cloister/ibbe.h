@@ -194,6 +194,15 @@ CLOISTER_API int ibbe_store_load_group(ibbe_store *s, const char *name, ibbe_gro
 CLOISTER_API int ibbe_store_list_groups(ibbe_store *s, char ***names, size_t *count,
                                         struct cloister_err *err);
 CLOISTER_API void ibbe_store_free_names(char **names, size_t count);
+/* What a listing shows of a group, read without decoding any member (no identity hashed):
+ * O(partitions) small reads. */
+struct ibbe_group_summary {
+    uint64_t epoch, oldest_epoch; /* oldest_epoch: the earliest whose key is still reachable */
+    size_t partitions, partition_size, members;
+    long long bytes;
+};
+CLOISTER_API int ibbe_store_group_summary(ibbe_store *s, const char *name,
+                                          struct ibbe_group_summary *out, struct cloister_err *err);
 /* Bytes of the group's files (group record and partitions), or -1. */
 CLOISTER_API long long ibbe_store_group_bytes(ibbe_store *s, const char *name);
 /* A member's view: the group record and only the partition listing id (found by a scan of the

@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -603,10 +604,10 @@ static int load_token(const char *path, char *token, size_t cap)
 
 static int cmd_serve(int argc, char **argv)
 {
-    const char *store = NULL, *tee = NULL, *listen = NULL, *token_file = NULL;
+    const char *store = NULL, *tee = NULL, *listen = IBBE_SERVE_LISTEN, *token_file = NULL;
     const struct opt_def opts[] = {ADMIN_OPTS(store, tee),
                                    {"listen", OPT_STRING, &listen, "IP:PORT",
-                                    "where to listen, e.g. 127.0.0.1:8080", OPT_REQUIRED, 0, 0},
+                                    "where to listen (default " IBBE_SERVE_LISTEN ")", 0, 0, 0},
                                    {"token-file", OPT_STRING, &token_file, "FILE",
                                     "bearer token clients must send (created when missing)",
                                     OPT_REQUIRED, 0, 0},
@@ -623,9 +624,22 @@ static int cmd_serve(int argc, char **argv)
         return opt_exit_code(rc);
     if (cli_hold_secrets() != CLI_OK)
         return CLI_FAIL;
+    if ((rc = need_store(store)) != CLI_OK)
+        return rc;
     char token[256];
     if ((rc = load_token(token_file, token, sizeof token)) != CLI_OK)
         return rc;
+    if (strncmp(listen, "127.", 4) != 0)
+        fprintf(stderr,
+                "WARNING: serving plain HTTP on %s, beyond this machine: the bearer token and the "
+                "user keys cross the network in clear. Listen on 127.0.0.1 behind a TLS proxy "
+                "instead.\n",
+                listen);
+    struct rlimit files; /* idle connections must not run the daemon out of descriptors */
+    if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+        files.rlim_cur = files.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &files);
+    }
     sigset_t stop;
     sigemptyset(&stop);
     sigaddset(&stop, SIGINT);
@@ -646,8 +660,15 @@ static int cmd_serve(int argc, char **argv)
         fflush(stdout);
         int sig;
         sigwait(&stop, &sig);
-        printf("signal %d: stopping\n", sig);
-        ibbe_server_stop(srv);
+        fprintf(stderr, "signal %d: stopping\n", sig);
+        if (ibbe_server_stop_within(srv, 1000) != CLOISTER_OK) {
+            /* an operation still runs: leave it to the exit (the store keeps the group as it
+             * was, as after a crash) rather than make the signal wait for it */
+            crypto_wipe(token, sizeof token);
+            fprintf(stderr, "stopped with an operation abandoned\n");
+            fflush(NULL);
+            _exit(rc); /* not exit(): the server's threads still run */
+        }
     }
     crypto_wipe(token, sizeof token);
     ibbe_admin_close(a);

@@ -21,6 +21,8 @@
  *     partition (an add) is done in place: the partition's rename is the switch, or, for a new
  *     partition, the group record's rename that announces it. Temporary files have one fixed name
  *     per directory (.tmp), so the next writer removes a stale one. */
+#include <cloister/wire.h>
+
 #include "ibbe/common/internal.h"
 #include "util/fileio.h"
 
@@ -670,6 +672,64 @@ int ibbe_store_load_member(ibbe_store *s, const char *name, const char *id, ibbe
     if (rc >= 0)
         rc = cloister_errf(err, CLOISTER_E_NOT_FOUND, "%.64s is not a member of %s", id, name);
     ibbe_group_free(g);
+    return rc;
+}
+
+/* The member count of a partition record, read from its fields without decoding the members
+ * (no identity is hashed): -1 when the record is not partition part of epoch. */
+static long partition_count(const uint8_t *buf, size_t len, size_t part, uint64_t epoch)
+{
+    struct wire_reader r;
+    wire_reader_init(&r, buf, len);
+    wire_get_header(&r, "CIPA", 1);
+    uint64_t index = wire_get_varint(&r), e = wire_get_u64(&r);
+    wire_get_raw(&r, IBBE_HEADER_BYTES + IBBE_WRAP_BYTES);
+    size_t count = wire_get_count(&r, 2, IBBE_PARTITION_MAX);
+    return wire_reader_ok(&r) && index == part && e == epoch ? (long)count : -1;
+}
+
+static int summary_once(ibbe_store *s, const char *name, struct ibbe_group_summary *out,
+                        struct cloister_err *err)
+{
+    struct gdir d;
+    ibbe_group *g;
+    uint8_t *buf;
+    size_t len;
+    int rc = open_group(s, name, &d, &g, err);
+    if (rc != CLOISTER_OK)
+        return rc;
+    out->epoch = ibbe_group_epoch(g);
+    out->partitions = ibbe_group_partitions(g);
+    out->partition_size = ibbe_group_capacity(g);
+    out->oldest_epoch = ibbe_group_oldest_epoch(g);
+    out->members = 0;
+    ibbe_group_free(g);
+    for (size_t i = 0; rc == CLOISTER_OK && i < out->partitions; i++) {
+        if ((rc = gdir_read(&d, (long)i, &buf, &len, err)) != CLOISTER_OK)
+            break;
+        long count = partition_count(buf, len, i, out->epoch);
+        free(buf);
+        if (count < 0)
+            rc = cloister_errf(err, CLOISTER_E_INVALID,
+                               "%s/p%zu: not partition %zu of epoch %llu (torn update?)", d.rel, i,
+                               i, (unsigned long long)out->epoch);
+        else
+            out->members += (size_t)count;
+    }
+    gdir_close(&d);
+    return rc;
+}
+
+int ibbe_store_group_summary(ibbe_store *s, const char *name, struct ibbe_group_summary *out,
+                             struct cloister_err *err)
+{
+    /* an update swapped in while reading deletes the version being read: read again */
+    int rc = CLOISTER_E_NOT_FOUND;
+    for (int attempt = 0; attempt < 3 && rc != CLOISTER_OK; attempt++)
+        if ((rc = summary_once(s, name, out, err)) == CLOISTER_E_SYSTEM)
+            break;
+    if (rc == CLOISTER_OK)
+        out->bytes = ibbe_store_group_bytes(s, name);
     return rc;
 }
 

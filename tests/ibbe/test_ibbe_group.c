@@ -148,7 +148,7 @@ static void outsider_fails(const ibbe_group *g, int who)
 }
 
 /* Key regression after a removal to epoch + 1: the new gk gives back the old one (also after a
- * round trip of the group record), and the old one gives nothing newer: of the record's links
+ * round trip of the group record, every 64 epochs), and the old one gives nothing newer: of the record's links
  * only its own epoch's (back to epoch - 1) opens under it, so a removed member holding it
  * recovers no later key. */
 static void regresses(const ibbe_group *g, const uint8_t gk[IBBE_KEY_LEN], uint64_t epoch,
@@ -161,6 +161,8 @@ static void regresses(const ibbe_group *g, const uint8_t gk[IBBE_KEY_LEN], uint6
     assert_int_equal(ibbe_group_key_regress(g, gk, epoch, back, &err), CLOISTER_OK);
     assert_memory_equal(back, prev, IBBE_KEY_LEN);
     assert_int_equal(ibbe_group_key_regress(g, gk, epoch + 2, back, &err), CLOISTER_E_DENIED);
+    if (epoch % 64 != 1) /* the record grows with the epochs: round trips now and then */
+        return;
     assert_int_equal(ibbe_group_encode_meta(g, &rec, &len), 0);
     assert_int_equal(ibbe_group_decode_meta(&copy, rec, len, &err), CLOISTER_OK);
     free(rec);

@@ -291,11 +291,13 @@ int ibbe_group_push_link(ibbe_group *g, const uint8_t link[IBBE_WRAP_BYTES])
     if (g->nlinks == IBBE_LINKS_MAX) {
         memmove(g->links, g->links + 1, (g->nlinks - 1) * sizeof *g->links);
         g->nlinks--;
-    } else {
-        uint8_t(*links)[IBBE_WRAP_BYTES] = realloc(g->links, (g->nlinks + 1) * sizeof *links);
+    } else if (g->nlinks == g->links_cap) {
+        size_t cap = g->links_cap ? 2 * g->links_cap : 16;
+        uint8_t(*links)[IBBE_WRAP_BYTES] = realloc(g->links, cap * sizeof *links);
         if (!links)
             return -1;
         g->links = links;
+        g->links_cap = cap;
     }
     memcpy(g->links[g->nlinks++], link, IBBE_WRAP_BYTES);
     return 0;
@@ -475,7 +477,7 @@ int ibbe_group_decode_meta(ibbe_group **out, const uint8_t *buf, size_t len,
         return cloister_errf(err, CLOISTER_E_NO_MEMORY, "group record: out of memory");
     if (nlinks)
         memcpy(g->links, links, nlinks * IBBE_WRAP_BYTES);
-    g->nlinks = nlinks;
+    g->nlinks = g->links_cap = nlinks;
     g->epoch = epoch;
     *out = g;
     return 0;

@@ -55,7 +55,7 @@ struct ibbe_group {
     /* Key regression: links[i] is gk of epoch (epoch - nlinks + i) wrapped under gk of the next
      * epoch (ibbe_link_wrap), so gk of the current epoch opens every older one in turn. */
     uint8_t (*links)[IBBE_WRAP_BYTES];
-    size_t nlinks;
+    size_t nlinks, links_cap;
     struct ibbe_slot *index;      /* NULL until needed */
     size_t index_cap, index_used; /* used counts deleted slots too */
 };

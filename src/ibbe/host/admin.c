@@ -22,10 +22,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#define CLOG_MODULE "ibbe"
 #include "ibbe/common/ecalls.h"
 #include "util/fileio.h"
+#include "util/log.h"
 
 #define ADMIN_MESSAGE_MAX ((size_t)128 << 20) /* a create of ~4M members */
 #define LOAD_BATCH_BYTES ((size_t)16 << 20)
@@ -551,12 +554,20 @@ static int refuse_existing(ibbe_admin *a, const char *group, struct cloister_err
     return cloister_errf(err, CLOISTER_E_EXISTS, "group '%s' already exists in the store", group);
 }
 
+static double seconds_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
 /* The operation and its write, under the store's lock. */
 static int group_update(ibbe_admin *a, uint32_t number, const char *group, struct wire_writer *w,
                         struct cloister_err *err)
 {
     uint8_t *out;
     size_t outlen;
+    double t0 = seconds_now(), t1;
     int rc = epochs_sync(a, err);
     if (rc != CLOISTER_OK) {
         wire_writer_free(w);
@@ -571,8 +582,11 @@ static int group_update(ibbe_admin *a, uint32_t number, const char *group, struc
         rc = group_ecall(a, number, group, w, &out, &outlen, err);
     if (rc != CLOISTER_OK)
         return rc;
+    t1 = seconds_now();
     rc = apply_changes(a, group, out, outlen, err);
     free(out);
+    clog_debug("group %s: enclave %.3f s, store %.3f s (%zu bytes of records)", group, t1 - t0,
+               seconds_now() - t1, outlen);
     return rc;
 }
 

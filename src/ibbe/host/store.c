@@ -81,8 +81,10 @@ static int open_dir(int dir, const char *name, bool create)
     return openat(dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 }
 
-/* Writes name in dir durably: through TMP_FILE and a rename when replace, else created
- * directly (a fresh staging directory). The directory itself is not fsync'd. */
+/* Writes name in dir: durably through TMP_FILE and a rename when replace; else created directly
+ * in a fresh staging directory and not synced here: update_commit makes all the staged files
+ * durable with one syncfs, rather than one fsync (a journal commit) each. The directory itself
+ * is not fsync'd. */
 static int put_at(int dir, const char *name, const uint8_t *buf, size_t len, mode_t mode,
                   bool replace)
 {
@@ -92,7 +94,7 @@ static int put_at(int dir, const char *name, const uint8_t *buf, size_t len, mod
     int fd = openat(dir, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
     if (fd < 0)
         return -1;
-    int rc = file_write_full(fd, buf, len) == 0 && fsync(fd) == 0 ? 0 : -1;
+    int rc = file_write_full(fd, buf, len) == 0 && (!replace || fsync(fd) == 0) ? 0 : -1;
     int saved = errno;
     close(fd);
     errno = saved;
@@ -467,7 +469,7 @@ static int update_commit(struct update *u, size_t partitions, struct cloister_er
             linkat(u->g.dir, name, u->stage, name, 0) != 0)
             return update_fail(u, err);
     }
-    if (fsync(u->stage) != 0)
+    if (syncfs(u->stage) != 0 || fsync(u->stage) != 0) /* the staged files, then their names */
         return update_fail(u, err);
     int swapped = u->g.dir >= 0
                       ? renameat2(u->g.kind, u->staged, u->g.kind, u->name, RENAME_EXCHANGE)

@@ -253,27 +253,23 @@ static int list_groups(const char *store, bool json)
     }
     json_t *arr = json ? json_array() : NULL;
     for (size_t i = 0; i < count; i++) {
-        uint8_t *rec;
-        size_t len;
-        ibbe_group *g = NULL;
-        if (ibbe_store_read_raw(s, names[i], -1, &rec, &len, NULL) == CLOISTER_OK) {
-            if (ibbe_group_decode_meta(&g, rec, len, NULL) != CLOISTER_OK)
-                g = NULL;
-            free(rec);
+        struct ibbe_group_summary g;
+        if (ibbe_store_group_summary(s, names[i], &g, &err) != CLOISTER_OK) {
+            if (json)
+                json_array_append_new(arr,
+                                      json_pack("{s:s,s:s}", "group", names[i], "error", err.msg));
+            else
+                printf("%s: %s\n", names[i], err.msg);
+        } else if (json) {
+            json_array_append_new(
+                arr, json_pack("{s:s,s:I,s:I,s:I,s:I,s:I}", "group", names[i], "epoch",
+                               (json_int_t)g.epoch, "oldest_epoch", (json_int_t)g.oldest_epoch,
+                               "members", (json_int_t)g.members, "partitions",
+                               (json_int_t)g.partitions, "bytes", (json_int_t)g.bytes));
+        } else {
+            printf("%s: epoch %llu, %zu members in %zu partitions, %lld bytes\n", names[i],
+                   (unsigned long long)g.epoch, g.members, g.partitions, g.bytes);
         }
-        long long bytes = ibbe_store_group_bytes(s, names[i]);
-        json_int_t epoch = g ? (json_int_t)ibbe_group_epoch(g) : -1;
-        json_int_t parts = g ? (json_int_t)ibbe_group_partitions(g) : -1;
-        if (json)
-            json_array_append_new(arr,
-                                  json_pack("{s:s,s:I,s:I,s:I}", "group", names[i], "epoch", epoch,
-                                            "partitions", parts, "bytes", (json_int_t)bytes));
-        else if (g)
-            printf("%s: epoch %lld, %lld partitions, %lld bytes\n", names[i], (long long)epoch,
-                   (long long)parts, bytes);
-        else
-            printf("%s: unreadable group record\n", names[i]);
-        ibbe_group_free(g);
     }
     if (json)
         cli_json_print(json_pack("{s:s,s:o}", "store", store, "groups", arr));

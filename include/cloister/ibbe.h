@@ -179,7 +179,10 @@ CLOISTER_API size_t ibbe_partition_record_bytes(const ibbe_group *g, size_t part
 typedef struct ibbe_store ibbe_store;
 /* Opens the store at DIR, creating the directory when needed. */
 CLOISTER_API int ibbe_store_open(const char *dir, ibbe_store **out, struct cloister_err *err);
-CLOISTER_API void ibbe_store_close(ibbe_store *s);
+CLOISTER_API void ibbe_store_close(ibbe_store *s); /* settles first */
+/* Waits until the old versions this handle swapped out are deleted (updates return before:
+ * their deletion runs in the background). */
+CLOISTER_API void ibbe_store_settle(ibbe_store *s);
 CLOISTER_API int ibbe_store_save_pk(ibbe_store *s, const ibbe_pk *pk, struct cloister_err *err);
 CLOISTER_API int ibbe_store_load_pk(ibbe_store *s, ibbe_pk **pk, struct cloister_err *err);
 /* Every partition, then the group record; partition files past the last are deleted. */

@@ -29,6 +29,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,9 +49,13 @@
 #define TMP_FILE ".tmp"
 #define REL_MAX (IBBE_NAME_MAX + 64)
 
+#define TRASH_PENDING 8 /* old versions being deleted in the background at once */
+
 struct ibbe_store {
-    int root; /* the store's directory */
-    int lock; /* DIR/lock while ibbe_store_lock holds it, else -1 */
+    int root;                       /* the store's directory */
+    int lock;                       /* DIR/lock while ibbe_store_lock holds it, else -1 */
+    pthread_t trash[TRASH_PENDING]; /* deleters of old versions, joined by close */
+    size_t ntrash;
 };
 
 /* "<rel>: <reason>" for a failed OS call: a missing file is NOT_FOUND, a symbolic link or a
@@ -172,6 +177,7 @@ void ibbe_store_close(ibbe_store *s)
 {
     if (!s)
         return;
+    ibbe_store_settle(s);
     ibbe_store_unlock(s);
     close(s->root);
     free(s);
@@ -392,6 +398,7 @@ struct update {
     struct gdir g; /* g.dir: the current version, -1 for a new group */
     int stage;     /* the staging directory, or -1 when in place */
     char name[IBBE_NAME_MAX + 1], staged[IBBE_NAME_MAX + 8];
+    ibbe_store *s;
 };
 
 static int update_fail(struct update *u, struct cloister_err *err)
@@ -405,12 +412,87 @@ static int update_fail(struct update *u, struct cloister_err *err)
     return rc;
 }
 
+/* ---- old versions: deleted off the update's path ---------------------------------------------
+ * A swapped-out version is garbage, and deleting its files costs about as much as writing them
+ * (an unlink frees journaled blocks). So the commit renames it to a trash name of its own,
+ * ".<group>.old.<pid>.<n>", and a thread deletes it while holding a flock on it; the writer
+ * returns at once. The next update sweeps trash that no live deleter holds (a crash, or a
+ * process that exited first). ibbe_store_settle (and close) waits for the deleters. */
+
+struct trash_job {
+    int kind; /* DIR/<kind>, owned by the job */
+    char name[IBBE_NAME_MAX + 48];
+};
+
+/* Deletes trash directory name under kind if no one else holds it: true when it did. */
+static bool trash_delete(int kind, const char *name, bool wait)
+{
+    int fd = open_dir(kind, name, false);
+    if (fd < 0)
+        return false;
+    bool mine = flock(fd, wait ? LOCK_EX : LOCK_EX | LOCK_NB) == 0;
+    if (mine)
+        remove_flat(kind, name);
+    close(fd); /* releases the flock */
+    return mine;
+}
+
+static void *trash_thread(void *arg)
+{
+    struct trash_job *j = arg;
+    trash_delete(j->kind, j->name, true);
+    close(j->kind);
+    free(j);
+    return NULL;
+}
+
+void ibbe_store_settle(ibbe_store *s)
+{
+    while (s->ntrash > 0)
+        pthread_join(s->trash[--s->ntrash], NULL);
+}
+
+/* Hands trash directory name under kind to a deleting thread (deleted here when none starts). */
+static void trash_later(ibbe_store *s, int kind, const char *name)
+{
+    if (s->ntrash == TRASH_PENDING)
+        ibbe_store_settle(s);
+    struct trash_job *j = malloc(sizeof *j);
+    if (j && (j->kind = dup(kind)) >= 0) {
+        snprintf(j->name, sizeof j->name, "%s", name);
+        if (pthread_create(&s->trash[s->ntrash], NULL, trash_thread, j) == 0) {
+            s->ntrash++;
+            return;
+        }
+        close(j->kind);
+    }
+    free(j);
+    remove_flat(kind, name);
+}
+
+/* Deletes the trash in kind that no live deleter holds. */
+static void trash_sweep(int kind)
+{
+    int fd = dup(kind);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (!d) {
+        if (fd >= 0)
+            close(fd);
+        return;
+    }
+    for (struct dirent *e; (e = readdir(d));)
+        if (e->d_name[0] == '.' && strstr(e->d_name, ".old."))
+            trash_delete(kind, e->d_name, false);
+    closedir(d);
+}
+
 /* Starts an update; whole: stage it even when the group exists (several files change). A stale
- * staging directory, left by a crash, is deleted first. */
+ * staging directory, left by a crash, is deleted first, and trash no deleter holds. */
 static int update_begin(ibbe_store *s, const char *kind, const char *name, bool whole,
                         struct update *u, struct cloister_err *err)
 {
     u->stage = -1;
+    u->s = s;
     int rc = gdir_open(s, kind, name, false, &u->g, err);
     if (rc == CLOISTER_E_NOT_FOUND) { /* a new group */
         if ((u->g.kind = open_dir(s->root, kind, true)) < 0)
@@ -420,6 +502,7 @@ static int update_begin(ibbe_store *s, const char *kind, const char *name, bool 
         return rc;
     snprintf(u->name, sizeof u->name, "%s", name);
     snprintf(u->staged, sizeof u->staged, ".%s.new", name);
+    trash_sweep(u->g.kind);
     if (remove_flat(u->g.kind, u->staged) != 0)
         return update_fail(u, err);
     if (u->g.dir >= 0 && !whole)
@@ -478,7 +561,14 @@ static int update_commit(struct update *u, size_t partitions, struct cloister_er
         return update_fail(u, err);
     crash_point();
     close(u->stage);
-    remove_flat(u->g.kind, u->staged); /* the old version now */
+    /* the old version now: to the trash (deleted here if the rename fails) */
+    static unsigned long seq;
+    char trash[IBBE_NAME_MAX + 48];
+    snprintf(trash, sizeof trash, ".%s.old.%ld.%lu", u->name, (long)getpid(), ++seq);
+    if (u->g.dir < 0 || renameat(u->g.kind, u->staged, u->g.kind, trash) != 0)
+        remove_flat(u->g.kind, u->staged);
+    else
+        trash_later(u->s, u->g.kind, trash);
     crash_point();
     gdir_close(&u->g);
     return CLOISTER_OK;

@@ -17,7 +17,8 @@
  *   - A group update is atomic as a whole. One that changes more than one file is staged in
  *     groups/.<name>.new (changed records written, unchanged ones hard-linked), then swapped with
  *     groups/<name> by one renameat2(RENAME_EXCHANGE); the old version, left under the staging
- *     name, is deleted after, or by the next writer when a crash came first. An update of one
+ *     name, goes to the trash and is deleted in the background (or by the next writer when a
+ *     crash came first); the staged files are made durable by one syncfs. An update of one
  *     partition (an add) is done in place: the partition's rename is the switch, or, for a new
  *     partition, the group record's rename that announces it. Temporary files have one fixed name
  *     per directory (.tmp), so the next writer removes a stale one. */

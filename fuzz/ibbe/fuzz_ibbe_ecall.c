@@ -4,7 +4,7 @@
  * instance (γ set up with n = 2, a group "g" of three members open; freed after the input, so
  * the leak checker sees everything: the instance's state lives in its EPC heap, which the leak
  * checker does not scan), and the first byte picks the
- * ecall (LOAD, EXTRACT, GROUP_LOAD, GROUP_CREATE, GROUP_ADD, GROUP_REMOVE, FILE_KEY; SETUP only
+ * ecall (LOAD, EXTRACT, GROUP_LOAD, GROUP_CREATE, GROUP_ADD, GROUP_REMOVE, FILE_KEY, EPOCHS; SETUP only
  * at start: its cost grows with n), the rest is its input. Handlers must answer or refuse
  * without crashing, leaking or reading out of bounds; LOAD of anything but the genuine sealed
  * γ must be refused. */
@@ -61,7 +61,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static const uint32_t ecalls[] = {IBBE_ECALL_LOAD,       IBBE_ECALL_EXTRACT,
                                       IBBE_ECALL_GROUP_LOAD, IBBE_ECALL_GROUP_CREATE,
                                       IBBE_ECALL_GROUP_ADD,  IBBE_ECALL_GROUP_REMOVE,
-                                      IBBE_ECALL_FILE_KEY};
+                                      IBBE_ECALL_FILE_KEY,   IBBE_ECALL_EPOCHS};
     if (size < 1)
         return 0;
     struct tee_rt *rt = instance();

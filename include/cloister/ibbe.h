@@ -123,6 +123,15 @@ CLOISTER_API CLOISTER_MUST_CHECK int ibbe_group_decrypt(const ibbe_pk *pk, const
                                                         const char *id, const struct ibbe_usk *usk,
                                                         uint8_t gk[IBBE_KEY_LEN], uint64_t *epoch,
                                                         struct cloister_err *err);
+/* Key regression: the group key of an earlier epoch from gk, the key of g's current epoch, by
+ * opening the links the group record keeps (each the older key wrapped under the newer, made by
+ * the enclave on every removal). A holder of one epoch's key walks back, never forward. DENIED
+ * for an epoch newer than g's or a link that does not open; NOT_FOUND before the oldest epoch
+ * kept (ibbe_group_oldest_epoch). O(g's epoch - epoch) AEAD openings. */
+CLOISTER_API CLOISTER_MUST_CHECK int
+ibbe_group_key_regress(const ibbe_group *g, const uint8_t gk[IBBE_KEY_LEN], uint64_t epoch,
+                       uint8_t out[IBBE_KEY_LEN], struct cloister_err *err);
+CLOISTER_API uint64_t ibbe_group_oldest_epoch(const ibbe_group *g);
 /* Read-only view. */
 CLOISTER_API const char *ibbe_group_name(const ibbe_group *g);
 CLOISTER_API uint64_t ibbe_group_epoch(const ibbe_group *g);
@@ -135,8 +144,9 @@ CLOISTER_API const char *ibbe_group_member(const ibbe_group *g, size_t part, siz
 CLOISTER_API long ibbe_group_find(const ibbe_group *g, const char *id);
 CLOISTER_API void ibbe_group_free(ibbe_group *g); /* wipes gk */
 
-/* Wire records (the store's files): the group record "CIGR" v1 (name, epoch, n, partition
- * count) and one partition record "CIPA" v1 per partition (index, epoch, C1 C2 C3, wrapped gk,
+/* Wire records (the store's files): the group record "CIGR" v2 (name, epoch, n, partition
+ * count, then the key regression links: varint k, k × IBBE_WRAP_BYTES, the last k epochs'
+ * links, oldest first; v1 records, without links, are still read) and one partition record "CIPA" v1 per partition (index, epoch, C1 C2 C3, wrapped gk,
  * member count, members). Partition record bytes:
  *     6 + varint(index) + 8 + IBBE_HEADER_BYTES + IBBE_WRAP_BYTES + varint(count)
  *       + Σ (varint(len(id)) + len(id))
@@ -156,6 +166,7 @@ CLOISTER_API size_t ibbe_partition_record_bytes(const ibbe_group *g, size_t part
  * A directory holding only public or encrypted data, one file per record:
  *     DIR/ibbe.pk                      the public key ("CIPK")
  *     DIR/lock                         what writers flock (ibbe_store_lock)
+ *     DIR/ibbe.epochs.sealed           the enclave's table of group epochs (sealed)
  *     DIR/groups/<group>/group         the group record ("CIGR")
  *     DIR/groups/<group>/p<i>          partition i's record ("CIPA"), i = 0..m-1
  * Every group update is atomic as a whole: one changing several records is written to a new
@@ -168,7 +179,10 @@ CLOISTER_API size_t ibbe_partition_record_bytes(const ibbe_group *g, size_t part
 typedef struct ibbe_store ibbe_store;
 /* Opens the store at DIR, creating the directory when needed. */
 CLOISTER_API int ibbe_store_open(const char *dir, ibbe_store **out, struct cloister_err *err);
-CLOISTER_API void ibbe_store_close(ibbe_store *s);
+CLOISTER_API void ibbe_store_close(ibbe_store *s); /* settles first */
+/* Waits until the old versions this handle swapped out are deleted (updates return before:
+ * their deletion runs in the background). */
+CLOISTER_API void ibbe_store_settle(ibbe_store *s);
 CLOISTER_API int ibbe_store_save_pk(ibbe_store *s, const ibbe_pk *pk, struct cloister_err *err);
 CLOISTER_API int ibbe_store_load_pk(ibbe_store *s, ibbe_pk **pk, struct cloister_err *err);
 /* Every partition, then the group record; partition files past the last are deleted. */
@@ -179,6 +193,19 @@ CLOISTER_API int ibbe_store_save_partition(ibbe_store *s, const ibbe_group *g, s
                                            struct cloister_err *err);
 CLOISTER_API int ibbe_store_load_group(ibbe_store *s, const char *name, ibbe_group **g,
                                        struct cloister_err *err);
+/* The groups in the store, sorted by name (*names malloc'd: ibbe_store_free_names). */
+CLOISTER_API int ibbe_store_list_groups(ibbe_store *s, char ***names, size_t *count,
+                                        struct cloister_err *err);
+CLOISTER_API void ibbe_store_free_names(char **names, size_t count);
+/* What a listing shows of a group, read without decoding any member (no identity hashed):
+ * O(partitions) small reads. */
+struct ibbe_group_summary {
+    uint64_t epoch, oldest_epoch; /* oldest_epoch: the earliest whose key is still reachable */
+    size_t partitions, partition_size, members;
+    long long bytes;
+};
+CLOISTER_API int ibbe_store_group_summary(ibbe_store *s, const char *name,
+                                          struct ibbe_group_summary *out, struct cloister_err *err);
 /* Bytes of the group's files (group record and partitions), or -1. */
 CLOISTER_API long long ibbe_store_group_bytes(ibbe_store *s, const char *name);
 /* A member's view: the group record and only the partition listing id (found by a scan of the
@@ -212,6 +239,12 @@ CLOISTER_API void ibbe_store_unlock(ibbe_store *s);
 CLOISTER_API int ibbe_store_save_sealed(ibbe_store *s, const uint8_t *blob, size_t len,
                                         struct cloister_err *err);
 CLOISTER_API int ibbe_store_load_sealed(ibbe_store *s, uint8_t **blob, size_t *len,
+                                        struct cloister_err *err);
+/* DIR/ibbe.epochs.sealed, the enclave's sealed table of group epochs; a missing table loads as
+ * *len 0 (*blob NULL). */
+CLOISTER_API int ibbe_store_save_epochs(ibbe_store *s, const uint8_t *blob, size_t len,
+                                        struct cloister_err *err);
+CLOISTER_API int ibbe_store_load_epochs(ibbe_store *s, uint8_t **blob, size_t *len,
                                         struct cloister_err *err);
 
 /* ---- hybrid-encryption baselines (what the paper compared against) -----------------------

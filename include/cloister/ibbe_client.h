@@ -33,8 +33,9 @@ ibbe_client_group_key(const char *store, const char *group, const char *id,
                       const struct ibbe_usk *usk, uint8_t gk[IBBE_KEY_LEN], uint64_t *epoch,
                       struct cloister_err *err);
 
-/* Opens a file sealed for group (ibbe_admin_seal): *pt is malloc'd. Only files sealed at the
- * group's current epoch open: a removed member's old key and the store keep no older gk. */
+/* Opens a file sealed for group (ibbe_admin_seal): *pt is malloc'd. A current member opens files
+ * of the current epoch and, by key regression (ibbe_group_key_regress), of any earlier epoch
+ * the group record keeps; a removed member recovers no key of an epoch after the removal. */
 CLOISTER_API CLOISTER_MUST_CHECK int
 ibbe_client_open_file(const char *store, const char *group, const char *id,
                       const struct ibbe_usk *usk, const uint8_t *buf, size_t len, uint8_t **pt,

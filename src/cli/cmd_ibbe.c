@@ -33,7 +33,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -58,6 +60,17 @@ TEE_ENCLAVE_DECLARE(ibbe);
         "tee", OPT_STRING, &(tee), "proc|sim",                                                     \
             "enclave backend (default $CLOISTER_TEE, else proc)", 0, 0, 0                          \
     }
+
+/* A verb that needs a set-up store says so when there is none, rather than creating an empty
+ * directory and failing on a missing file. */
+static int need_store(const char *store)
+{
+    char pk[4096];
+    snprintf(pk, sizeof pk, "%s/ibbe.pk", store);
+    if (access(pk, F_OK) != 0)
+        return cli_fail("no store at %s (run `cloister ibbe setup --store %s`)", store, store);
+    return CLI_OK;
+}
 
 int cli_ibbe_open_admin(const char *store, const char *tee, ibbe_admin **a)
 {
@@ -174,14 +187,14 @@ static int cmd_extract(int argc, char **argv)
         recipient = pk;
     }
     ibbe_admin *a;
-    if ((rc = cli_ibbe_open_admin(store, tee, &a)) != CLI_OK)
+    if ((rc = need_store(store)) != CLI_OK || (rc = cli_ibbe_open_admin(store, tee, &a)) != CLI_OK)
         return rc;
     uint8_t *key;
     size_t len;
     struct cloister_err err;
     const char *ids[1] = {user};
     if (ibbe_admin_extract(a, ids, &recipient, 1, &key, &len, &err) != 0) {
-        rc = cli_fail("extract: %s", err.msg);
+        rc = cli_fail("%s", err.msg);
     } else {
         rc = cli_write_key(out, "the user key", format.index, BECH32_HRP_IBBE_USER, key, len, 0600);
         crypto_wipe(key, len);
@@ -235,6 +248,47 @@ static int show_group(const char *store, const char *group, bool json)
     return CLI_OK;
 }
 
+static int list_groups(const char *store, bool json)
+{
+    ibbe_store *s;
+    char **names;
+    size_t count;
+    struct cloister_err err;
+    if (ibbe_store_open(store, &s, &err) != 0)
+        return cli_fail("%s", err.msg);
+    if (ibbe_store_list_groups(s, &names, &count, &err) != 0) {
+        ibbe_store_close(s);
+        return cli_fail("%s", err.msg);
+    }
+    json_t *arr = json ? json_array() : NULL;
+    for (size_t i = 0; i < count; i++) {
+        struct ibbe_group_summary g;
+        if (ibbe_store_group_summary(s, names[i], &g, &err) != CLOISTER_OK) {
+            if (json)
+                json_array_append_new(arr,
+                                      json_pack("{s:s,s:s}", "group", names[i], "error", err.msg));
+            else
+                printf("%s: %s\n", names[i], err.msg);
+        } else if (json) {
+            json_array_append_new(
+                arr, json_pack("{s:s,s:I,s:I,s:I,s:I,s:I}", "group", names[i], "epoch",
+                               (json_int_t)g.epoch, "oldest_epoch", (json_int_t)g.oldest_epoch,
+                               "members", (json_int_t)g.members, "partitions",
+                               (json_int_t)g.partitions, "bytes", (json_int_t)g.bytes));
+        } else {
+            printf("%s: epoch %llu, %zu members in %zu partitions, %lld bytes\n", names[i],
+                   (unsigned long long)g.epoch, g.members, g.partitions, g.bytes);
+        }
+    }
+    if (json)
+        cli_json_print(json_pack("{s:s,s:o}", "store", store, "groups", arr));
+    else if (count == 0)
+        printf("no group in %s\n", store);
+    ibbe_store_free_names(names, count);
+    ibbe_store_close(s);
+    return CLI_OK;
+}
+
 static int cmd_group(int argc, char **argv)
 {
     static const char
@@ -244,7 +298,8 @@ static int cmd_group(int argc, char **argv)
                        "  create   create a group from a member list (one identity a line)\n"
                        "  add      add members (the group key is unchanged)\n"
                        "  remove   remove members (a fresh group key, every partition re-keyed)\n"
-                       "  show     show a group's partitions, epoch and store size\n\n"
+                       "  show     show a group's partitions, epoch and store size\n"
+                       "  list     list the store's groups with their epoch and size\n\n"
                        "'--help' after a sub-verb shows its options and examples.\n";
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         fputs(usage, argc < 2 ? stderr : stdout);
@@ -254,9 +309,10 @@ static int cmd_group(int argc, char **argv)
     struct opt_list users = {0};
     bool json = false;
     bool create = strcmp(sub, "create") == 0, add = strcmp(sub, "add") == 0,
-         remove = strcmp(sub, "remove") == 0, show = strcmp(sub, "show") == 0;
-    if (!create && !add && !remove && !show) {
-        static const char *const subs[] = {"create", "add", "remove", "show"};
+         remove = strcmp(sub, "remove") == 0, show = strcmp(sub, "show") == 0,
+         list = strcmp(sub, "list") == 0;
+    if (!create && !add && !remove && !show && !list) {
+        static const char *const subs[] = {"create", "add", "remove", "show", "list"};
         const char *near = opt_nearest(sub, subs, sizeof subs / sizeof subs[0]);
         fprintf(stderr, "cloister ibbe group: unknown sub-verb '%s'%s%s%s\n%s", sub,
                 near ? "; did you mean '" : "", near ? near : "", near ? "'?" : "", usage);
@@ -266,7 +322,7 @@ static int cmd_group(int argc, char **argv)
         ADMIN_OPTS(store, tee),
         {"group", OPT_STRING, &group, "G", "the group's name", OPT_REQUIRED, 0, 0},
     };
-    int k = 3;
+    int k = list ? 2 : 3;
     if (create)
         opts[k++] = (struct opt_def){
             "members", OPT_STRING, &members, "FILE", "one identity per line", OPT_REQUIRED, 0, 0};
@@ -274,7 +330,7 @@ static int cmd_group(int argc, char **argv)
         opts[k++] = (struct opt_def){
             "user",       OPT_LIST, &users, "ID", "a member (repeat for a batch: one enclave call)",
             OPT_REQUIRED, 0,        0};
-    if (show)
+    if (show || list)
         opts[k++] = (struct opt_def){"json", OPT_FLAG, &json, NULL, "print JSON", 0, 0, 0};
     char name[32];
     snprintf(name, sizeof name, "ibbe group %s", sub);
@@ -282,28 +338,37 @@ static int cmd_group(int argc, char **argv)
         "Create a group in the enclave: ⌈N/n⌉ partitions sharing a fresh group key.",
         "Add members: O(1) each, the group key is unchanged.",
         "Remove members: a fresh group key, every partition re-keyed (one batch, one re-keying).",
-        "Show a group's partitions, epoch and store size (no enclave)."};
+        "Show a group's partitions, epoch and store size (no enclave).",
+        "List the store's groups with their epoch and size (no enclave)."};
     static const char *const descriptions[] = {
         "Reads one identity a line and creates the group, members split in partitions of the\n"
         "store's partition size, all sharing one fresh group key.",
         "Adds members to a partition with room (or a new one); the group key stays the same, so\n"
         "files already sealed stay readable by everyone.",
         "Removes members and re-keys the group: removed members cannot open what is sealed\n"
-        "afterwards. Repeat --user to remove a batch with one re-keying.",
-        "Shows the group's epoch, partitions and store size from the store alone."};
+        "afterwards, while the members who stay still open every earlier epoch's files (the old\n"
+        "key is wrapped under the new one). Repeat --user to remove a batch with one re-keying.",
+        "Shows the group's epoch, partitions and store size from the store alone.",
+        "Lists every group of the store with its epoch, oldest reachable epoch, members,\n"
+        "partitions and bytes, from the store alone."};
     static const char *const examples[] = {
         "cloister ibbe group create --store team --group eng --members members.txt\n",
         "cloister ibbe group add --store team --group eng --user carol@x.org --user dave@x.org\n",
         "cloister ibbe group remove --store team --group eng --user dave@x.org\n",
-        "cloister ibbe group show --store team --group eng --json\n"};
-    int which = create ? 0 : add ? 1 : remove ? 2 : 3;
+        "cloister ibbe group show --store team --group eng --json\n",
+        "cloister ibbe group list --store team\n"};
+    int which = create ? 0 : add ? 1 : remove ? 2 : show ? 3 : 4;
     const struct opt_cmd cmd = {name, "", summaries[which],    opts,
                                 0,    0,  descriptions[which], examples[which]};
     int nargs, rc = opt_parse(&cmd, argc - 1, argv + 1, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
+    if ((rc = need_store(store)) != CLI_OK)
+        return rc;
     if (show)
         return show_group(store, group, json);
+    if (list)
+        return list_groups(store, json);
     if (check_ids(name + 5, users.v, users.n) != CLI_OK)
         return CLI_USAGE;
     char *text = NULL, **ids = NULL;
@@ -341,7 +406,7 @@ static int cmd_group(int argc, char **argv)
                      : ibbe_admin_remove(a, group, users.v, (size_t)users.n, &err);
     double took = cli_now_s() - t0;
     if (bad)
-        rc = cli_fail("group %s: %s", sub, err.msg);
+        rc = cli_fail("%s", err.msg);
     else
         printf("group %s: %s %zu member%s in %.3f s\n", group,
                create ? "created with"
@@ -408,6 +473,8 @@ static int cmd_decrypt(int argc, char **argv)
         fprintf(stderr, "cloister ibbe decrypt: --user and --key are required\n");
         return CLI_USAGE;
     }
+    if ((rc = need_store(store)) != CLI_OK)
+        return rc;
     struct ibbe_usk usk;
     uint8_t gk[IBBE_KEY_LEN];
     uint64_t epoch = 0;
@@ -458,12 +525,13 @@ static int cmd_seal(int argc, char **argv)
     uint8_t *pt, *ct;
     size_t len, ctlen;
     struct cloister_err err;
-    if ((rc = cli_read_file(in, "the file to seal", DATA_FILE_MAX, &pt, &len)) != CLI_OK)
+    if ((rc = need_store(store)) != CLI_OK ||
+        (rc = cli_read_file(in, "the file to seal", DATA_FILE_MAX, &pt, &len)) != CLI_OK)
         return rc;
     ibbe_admin *a;
     if ((rc = cli_ibbe_open_admin(store, tee, &a)) == CLI_OK) {
         if (ibbe_admin_seal(a, group, pt, len, &ct, &ctlen, &err) != 0) {
-            rc = cli_fail("seal: %s", err.msg);
+            rc = cli_fail("%s", err.msg);
         } else {
             rc = cli_write_file(out, "the sealed file", ct, ctlen, 0644);
             free(ct);
@@ -510,7 +578,8 @@ static int cmd_open(int argc, char **argv)
     }
     uint8_t *buf, *pt = NULL;
     size_t len, ptlen = 0;
-    if ((rc = cli_read_file(in, "the sealed file", DATA_FILE_MAX + 4096, &buf, &len)) != CLI_OK)
+    if ((rc = need_store(store)) != CLI_OK ||
+        (rc = cli_read_file(in, "the sealed file", DATA_FILE_MAX + 4096, &buf, &len)) != CLI_OK)
         return rc;
     if (user) {
         struct ibbe_usk usk;
@@ -530,7 +599,7 @@ static int cmd_open(int argc, char **argv)
             rc = cli_fail("%s is sealed for group '%s', not '%s'", in, h.group, group);
         else if ((rc = cli_ibbe_open_admin(store, tee, &a)) == CLI_OK) {
             if (ibbe_admin_open_file(a, buf, len, &pt, &ptlen, &err) != 0)
-                rc = cli_fail("open: %s", err.msg);
+                rc = cli_fail("%s", err.msg);
             ibbe_admin_close(a);
         }
     }
@@ -585,11 +654,11 @@ static int load_token(const char *path, char *token, size_t cap)
 
 static int cmd_serve(int argc, char **argv)
 {
-    const char *store = NULL, *tee = NULL, *listen = NULL, *token_file = NULL;
+    const char *store = NULL, *tee = NULL, *listen = IBBE_SERVE_LISTEN, *token_file = NULL;
     const struct opt_def opts[] = {
         ADMIN_OPTS(store, tee),
         {"listen", OPT_STRING, &listen, "IP:PORT",
-         "where to listen, e.g. 127.0.0.1:8080 (port 0: any free one)", OPT_REQUIRED, 0, 0},
+         "where to listen (default " IBBE_SERVE_LISTEN "; port 0: any free one)", 0, 0, 0},
         {"token-file", OPT_STRING, &token_file, "FILE",
          "bearer token clients must send (created when missing)", OPT_REQUIRED, 0, 0},
         {0}};
@@ -601,10 +670,11 @@ static int cmd_serve(int argc, char **argv)
         opts,
         0,
         0,
-        "Serves group creation, additions, removals and key extraction over HTTP+JSON for\n"
-        "scripts and other hosts (docs/ibbe.md); every request carries the bearer token of\n"
-        "--token-file. Stops cleanly on SIGINT/SIGTERM.",
-        "cloister ibbe serve --store team --listen 127.0.0.1:8080 --token-file token\n"};
+        "Serves group creation, additions, removals, listing and key extraction over HTTP+JSON\n"
+        "for scripts and other hosts (docs/ibbe.md); every request carries the bearer token of\n"
+        "--token-file. Listens on loopback unless told otherwise (plain HTTP: put TLS in front\n"
+        "of it elsewhere). Stops cleanly on SIGINT/SIGTERM.",
+        "cloister ibbe serve --store team --token-file token\n"};
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
@@ -613,9 +683,22 @@ static int cmd_serve(int argc, char **argv)
         return CLI_USAGE;
     if (cli_hold_secrets() != CLI_OK)
         return CLI_FAIL;
+    if ((rc = need_store(store)) != CLI_OK)
+        return rc;
     char token[256];
     if ((rc = load_token(token_file, token, sizeof token)) != CLI_OK)
         return rc;
+    if (strncmp(listen, "127.", 4) != 0)
+        fprintf(stderr,
+                "WARNING: serving plain HTTP on %s, beyond this machine: the bearer token and the "
+                "user keys cross the network in clear. Listen on 127.0.0.1 behind a TLS proxy "
+                "instead.\n",
+                listen);
+    struct rlimit files; /* idle connections must not run the daemon out of descriptors */
+    if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+        files.rlim_cur = files.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &files);
+    }
     sigset_t stop;
     sigemptyset(&stop);
     sigaddset(&stop, SIGINT);
@@ -636,8 +719,15 @@ static int cmd_serve(int argc, char **argv)
         fflush(stdout);
         int sig;
         sigwait(&stop, &sig);
-        printf("signal %d: stopping\n", sig);
-        ibbe_server_stop(srv);
+        fprintf(stderr, "signal %d: stopping\n", sig);
+        if (ibbe_server_stop_within(srv, 1000) != CLOISTER_OK) {
+            /* an operation still runs: leave it to the exit (the store keeps the group as it
+             * was, as after a crash) rather than make the signal wait for it */
+            crypto_wipe(token, sizeof token);
+            fprintf(stderr, "stopped with an operation abandoned\n");
+            fflush(NULL);
+            _exit(rc); /* not exit(): the server's threads still run */
+        }
     }
     crypto_wipe(token, sizeof token);
     ibbe_admin_close(a);
@@ -677,9 +767,9 @@ static int cmd_trace(int argc, char **argv)
         rc = cli_write_file(out, "the trace", text, len, 0644);
     else
         rc = fwrite(text, 1, len, stdout) == len ? CLI_OK : cli_fail("cannot write stdout");
-    if (rc == CLI_OK && out)
-        printf("trace of %zu commits: %zu adds, %zu removals written to %s\n", st.commits, st.adds,
-               st.removes, out);
+    if (rc == CLI_OK && out) /* status on stderr: with --out -, stdout is the trace */
+        fprintf(stderr, "trace of %zu commits: %zu adds, %zu removals written to %s\n", st.commits,
+                st.adds, st.removes, out);
     free(text);
     return rc;
 }
@@ -757,7 +847,7 @@ static int cmd_replay(int argc, char **argv)
 static const struct cli_command commands[] = {
     {"setup", "create the master secret (in the enclave) and the public key", cmd_setup},
     {"extract", "extract a user's key (optionally sealed to the user)", cmd_extract},
-    {"group", "create|add|remove|show: group membership", cmd_group},
+    {"group", "create|add|remove|show|list: group membership", cmd_group},
     {"decrypt", "recover the group key as a member (no enclave)", cmd_decrypt},
     {"seal", "seal a file for a group", cmd_seal},
     {"open", "open a sealed file as a member (or as the admin)", cmd_open},

@@ -23,6 +23,7 @@
 #include <cmocka.h>
 
 #include "crypto/hpke_wire.h"
+#include "ibbe/common/internal.h"
 #include "util/fileio.h"
 
 TEE_ENCLAVE_DECLARE(ibbe);
@@ -137,7 +138,8 @@ static void group_key(void **state)
                      CLOISTER_E_DENIED);
 }
 
-/* Files: members open files of the current epoch only; a removed member opens nothing new. */
+/* Files: members open files of the current epoch and earlier ones; a removed member opens
+ * nothing new. */
 static void files(void **state)
 {
     struct ibbe_usk ann, cat;
@@ -171,11 +173,12 @@ static void files(void **state)
     assert_int_equal(
         ibbe_client_open_file(dir, "team", "cat@x", &cat, after, after_len, &pt, &ptlen, &err),
         CLOISTER_E_NOT_FOUND);
-    /* the key of epoch 2 does not open a file of epoch 1 */
+    /* ann stays: the key of epoch 2 gives her epoch 1's (key regression) */
     assert_int_equal(
         ibbe_client_open_file(dir, "team", "ann@x", &ann, before, before_len, &pt, &ptlen, &err),
-        CLOISTER_E_DENIED);
-    assert_non_null(strstr(err.msg, "epoch 1"));
+        CLOISTER_OK);
+    assert_memory_equal(pt, "plan A", 6);
+    free(pt);
     /* one altered byte of the ciphertext */
     after[after_len - 1] ^= 1;
     assert_int_equal(
@@ -187,12 +190,122 @@ static void files(void **state)
     crypto_wipe(&cat, sizeof cat);
 }
 
+/* Seals text for group "hist" as the admin. */
+static uint8_t *seal_text(const char *text, size_t *len)
+{
+    uint8_t *out;
+    struct cloister_err err;
+    assert_int_equal(
+        ibbe_admin_seal(admin, "hist", (const uint8_t *)text, strlen(text), &out, len, &err), 0);
+    return out;
+}
+
+/* Whether gk, the group key of some epoch, opens the sealed file directly (no API check). */
+static bool key_opens(const uint8_t gk[IBBE_KEY_LEN], const uint8_t *file, size_t len)
+{
+    struct ibbe_file_header h;
+    uint8_t key[IBBE_KEY_LEN], *pt = NULL;
+    size_t ptlen;
+    assert_int_equal(ibbe_file_parse(&h, file, len, NULL), 0);
+    assert_int_equal(ibbe_file_key(key, gk, &h), 0);
+    bool opens = ibbe_file_open(key, file, len, &pt, &ptlen, NULL) == CLOISTER_OK;
+    free(pt);
+    return opens;
+}
+
+/* What a removed member can do with the group key it held (gk of epoch `held`) against the
+ * store as it is now: walk back (the store's group record, whose links it opens from `held`
+ * down), never forward: no link of the record opens under it as a newer epoch's key, so no
+ * later group key, and no file sealed after its removal opens. */
+static void removed_cannot_go_forward(const uint8_t held[IBBE_KEY_LEN], uint64_t held_epoch,
+                                      uint8_t *const *files, const size_t *lens, size_t count)
+{
+    ibbe_store *st;
+    uint8_t *meta, out[IBBE_KEY_LEN];
+    size_t metalen;
+    ibbe_group *g;
+    assert_int_equal(ibbe_store_open(dir, &st, NULL), 0);
+    assert_int_equal(ibbe_store_read_raw(st, "hist", -1, &meta, &metalen, NULL), 0);
+    assert_int_equal(ibbe_group_decode_meta(&g, meta, metalen, NULL), 0);
+    for (uint64_t e = 2; e <= g->epoch; e++) {
+        const uint8_t *link = g->links[g->nlinks - (g->epoch - e) - 1];
+        for (uint64_t as = 2; as <= g->epoch + 1; as++) /* any epoch it may claim */
+            if (as != held_epoch)
+                assert_int_not_equal(ibbe_link_unwrap(out, held, link, "hist", as), 0);
+        assert_int_equal(ibbe_link_unwrap(out, held, link, "hist", e), e == held_epoch ? 0 : -1);
+    }
+    /* presented as the current epoch's key, it opens nothing */
+    assert_int_equal(ibbe_group_key_regress(g, held, held_epoch, out, NULL), CLOISTER_E_DENIED);
+    for (size_t i = 0; i < count; i++) {
+        struct ibbe_file_header h;
+        assert_int_equal(ibbe_file_parse(&h, files[i], lens[i], NULL), 0);
+        assert_int_equal(key_opens(held, files[i], lens[i]), h.epoch == held_epoch);
+    }
+    ibbe_group_free(g);
+    free(meta);
+    ibbe_store_close(st);
+}
+
+/* Key regression through several removals: f[e-1] sealed at epoch e = 1..4 while dan, cat and
+ * bob are removed in turn. ann, who stays, opens all four; the admin too; each removed member,
+ * with the key it held at its removal, opens what came before and nothing after, by the API
+ * and by the cryptography. */
+static void history(void **state)
+{
+    static const char *texts[] = {"epoch one", "epoch two", "epoch three", "epoch four"};
+    const char *gone[] = {"dan@x", "cat@x", "bob@x"};
+    struct ibbe_usk ann, bob, cat;
+    uint8_t *f[4], held[3][IBBE_KEY_LEN], *pt;
+    size_t len[4], ptlen;
+    uint64_t epoch;
+    struct cloister_err err;
+    assert_int_equal(ibbe_admin_create(admin, "hist", members, 4, &err), CLOISTER_OK);
+    assert_int_equal(ibbe_client_load_key("ann.key", NULL, "ann@x", &ann, &err), 0);
+    assert_int_equal(ibbe_client_load_key("bob.key", "bob.sk", "bob@x", &bob, &err), 0);
+    assert_int_equal(ibbe_client_load_key("cat.key", NULL, "cat@x", &cat, &err), 0);
+    f[0] = seal_text(texts[0], &len[0]);
+    for (int k = 0; k < 3; k++) {
+        /* what the member about to go holds: dan's is not extracted, it equals ann's */
+        assert_int_equal(ibbe_client_group_key(dir, "hist", k == 2 ? "bob@x" : "ann@x",
+                                               k == 2 ? &bob : &ann, held[k], &epoch, &err),
+                         0);
+        assert_int_equal(epoch, k + 1);
+        if (k == 1) {
+            uint8_t cats[IBBE_KEY_LEN];
+            assert_int_equal(ibbe_client_group_key(dir, "hist", "cat@x", &cat, cats, &epoch, &err),
+                             0);
+            assert_memory_equal(cats, held[k], IBBE_KEY_LEN);
+        }
+        assert_int_equal(ibbe_admin_remove(admin, "hist", &gone[k], 1, &err), 0);
+        f[k + 1] = seal_text(texts[k + 1], &len[k + 1]);
+    }
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(
+            ibbe_client_open_file(dir, "hist", "ann@x", &ann, f[i], len[i], &pt, &ptlen, &err),
+            CLOISTER_OK);
+        assert_memory_equal(pt, texts[i], ptlen);
+        free(pt);
+        assert_int_equal(ibbe_admin_open_file(admin, f[i], len[i], &pt, &ptlen, &err), CLOISTER_OK);
+        assert_memory_equal(pt, texts[i], ptlen);
+        free(pt);
+    }
+    assert_int_equal(
+        ibbe_client_open_file(dir, "hist", "bob@x", &bob, f[3], len[3], &pt, &ptlen, &err),
+        CLOISTER_E_NOT_FOUND);
+    assert_non_null(strstr(err.msg, "bob@x is not a member of hist"));
+    for (int k = 0; k < 3; k++)
+        removed_cannot_go_forward(held[k], (uint64_t)k + 1, f, len, 4);
+    for (int i = 0; i < 4; i++)
+        free(f[i]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(keys),
         cmocka_unit_test(group_key),
         cmocka_unit_test(files),
+        cmocka_unit_test(history),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

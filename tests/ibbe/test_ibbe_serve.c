@@ -1,19 +1,30 @@
 /* test_ibbe_serve.c -- the admin daemon (ibbe_serve.h) on a loopback port the test picks, with
- * the ibbe enclave (sim backend) behind it, driven with libcurl: create, add, remove, show and
- * extract as JSON; a member decrypts gk from the store with the extracted key; no token, a
+ * the ibbe enclave (sim backend) behind it, driven with libcurl: create, add, remove, show, list
+ * and extract as JSON; a member decrypts gk from the store with the extracted key; no token, a
  * wrong token, malformed JSON, unknown routes and groups, wrong methods and refused operations
- * get the documented 4xx with a JSON error. */
+ * get the documented 4xx with a JSON error. Its limits (a proc enclave behind it): 1,100 idle
+ * connections from other loopback addresses do not shut out a client with the token, one
+ * address gets at most per_ip connections, an idle one is closed after the timeout, bodies and
+ * identity lists over the limits get 413, reads are answered while an update runs, and an
+ * enclave killed with -9 is restarted for the next operation. No answer ever shows an absolute
+ * path or a process id. */
 #include <cloister/ibbe_serve.h>
 #include <cloister/tee_enclave.h>
 
+#include <arpa/inet.h>
 #include <limits.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -29,9 +40,10 @@ TEE_ENCLAVE_DECLARE(ibbe);
 #define TOKEN "0123456789abcdef-test-token"
 
 static char base[64];
+static char home[PATH_MAX]; /* no answer may show it */
 
 struct answer {
-    char body[8192];
+    char body[1 << 16];
     size_t len;
 };
 
@@ -68,7 +80,12 @@ static long request(const char *method, const char *path, const char *body, cons
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &a);
     if (body)
         curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-    assert_int_equal(curl_easy_perform(c), CURLE_OK);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L); /* a daemon that shuts us out fails, not hangs */
+    CURLcode rc = curl_easy_perform(c);
+    if (rc != CURLE_OK)
+        fail_msg("%s %s: %s", method, path, curl_easy_strerror(rc));
+    if (strstr(a.body, home) || strstr(a.body, "pid"))
+        fail_msg("%s %s answers a host path or process: '%s'", method, path, a.body);
     long status;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
     curl_slist_free_all(h);
@@ -100,10 +117,9 @@ static long long field(json_t *j, const char *name)
 
 static void http_api(void **state)
 {
-    const char *home = getenv("CLOISTER_HOME");
     struct cloister_err err;
-    char dir[PATH_MAX];
-    snprintf(dir, sizeof dir, "%s/ibbe-serve", home ? home : "/tmp/cloister-test");
+    char dir[PATH_MAX + 16];
+    snprintf(dir, sizeof dir, "%s/ibbe-serve", home);
     assert_int_equal(file_remove_tree(dir), 0);
     struct ibbe_admin_options o = {.backend = "sim", .enclave = &tee_enclave_ibbe};
     ibbe_admin *a;
@@ -114,8 +130,6 @@ static void http_api(void **state)
     assert_int_equal(ibbe_server_start(a, "localhost:80", TOKEN, &s, &err), CLOISTER_E_INVALID);
     assert_int_equal(ibbe_server_start(a, "127.0.0.1:0", TOKEN, &s, &err), 0);
     snprintf(base, sizeof base, "http://127.0.0.1:%u", (unsigned)ibbe_server_port(s));
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-
     json_t *j;
     assert_int_equal(request("POST", "/v1/groups",
                              "{\"group\": \"web\", \"members\": [\"a@x\", \"b@x\", \"c@x\"]}",
@@ -173,6 +187,7 @@ static void http_api(void **state)
     expect(404, "POST", "/v1/groups/nosuch/add", "{\"users\": [\"a@x\"]}", TOKEN);
     expect(404, "GET", "/v1/nothing", NULL, TOKEN);
     expect(405, "DELETE", "/v1/groups/web", NULL, TOKEN);
+    expect(405, "DELETE", "/v1/groups", NULL, TOKEN);
     expect(405, "GET", "/v1/extract", NULL, TOKEN);
     expect(409, "POST", "/v1/groups", "{\"group\": \"web\", \"members\": [\"a@x\"]}", TOKEN);
     expect(409, "POST", "/v1/groups/web/remove", "{\"users\": [\"nobody@x\"]}", TOKEN);
@@ -181,7 +196,21 @@ static void http_api(void **state)
     /* Still serving after the refusals. */
     assert_int_equal(request("GET", "/v1/groups/web", NULL, TOKEN, &j), 200);
     assert_int_equal(field(j, "members"), 4);
+    assert_int_equal(field(j, "oldest_epoch"), 1);
     json_decref(j);
+    assert_int_equal(
+        request("POST", "/v1/groups", "{\"group\": \"app\", \"members\": [\"a@x\"]}", TOKEN, &j),
+        201);
+    json_decref(j);
+    assert_int_equal(request("GET", "/v1/groups", NULL, TOKEN, &j), 200);
+    json_t *list = json_object_get(j, "groups");
+    assert_int_equal(json_array_size(list), 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(list, 0), "group")),
+                        "app");
+    assert_int_equal(field(json_array_get(list, 1), "members"), 4);
+    assert_int_equal(field(json_array_get(list, 1), "epoch"), 2);
+    json_decref(j);
+    expect(401, "GET", "/v1/groups", NULL, NULL);
 
     /* Another writer (a process, as the CLI would be) changes the group under the daemon, which
      * keeps it open in its enclave: the daemon's next update builds on that change, not on its
@@ -214,13 +243,170 @@ static void http_api(void **state)
                          m < 3 ? CLOISTER_OK : CLOISTER_E_NOT_FOUND);
         ibbe_group_free(g);
     }
-    curl_global_cleanup();
+    ibbe_server_stop(s);
+    ibbe_admin_close(a);
+}
+
+/* A TCP connection to the daemon from the loopback address from (127.0.0.x), left idle. */
+static int idle_connection(const char *from, uint16_t port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in src = {.sin_family = AF_INET}, dst = {.sin_family = AF_INET};
+    assert_true(fd >= 0);
+    assert_int_equal(inet_pton(AF_INET, from, &src.sin_addr), 1);
+    assert_int_equal(inet_pton(AF_INET, "127.0.0.1", &dst.sin_addr), 1);
+    dst.sin_port = htons(port);
+    assert_int_equal(bind(fd, (struct sockaddr *)&src, sizeof src), 0);
+    assert_int_equal(connect(fd, (struct sockaddr *)&dst, sizeof dst), 0);
+    return fd;
+}
+
+/* How many of the connections the daemon has closed within ms (each polled once). */
+static int closed_by_daemon(const int *fds, int n, int ms)
+{
+    int closed = 0;
+    for (int i = 0; i < n; i++) {
+        struct pollfd p = {.fd = fds[i], .events = POLLIN};
+        char c;
+        if (poll(&p, 1, i == 0 ? ms : 0) == 1 && read(fds[i], &c, 1) <= 0)
+            closed++;
+    }
+    return closed;
+}
+
+struct background {
+    const char *body;
+    long status;
+    volatile int done;
+};
+
+static void *post_in_background(void *arg)
+{
+    struct background *b = arg;
+    json_t *j;
+    b->status = request("POST", "/v1/groups", b->body, TOKEN, &j);
+    json_decref(j);
+    b->done = 1;
+    return NULL;
+}
+
+/* A create request of count members u<i>@x for group name (malloc'd). */
+static char *create_body(const char *name, size_t count)
+{
+    size_t cap = 64 + count * 24, len;
+    char *body = malloc(cap);
+    assert_non_null(body);
+    len = (size_t)snprintf(body, cap, "{\"group\": \"%s\", \"members\": [", name);
+    for (size_t i = 0; i < count; i++)
+        len += (size_t)snprintf(body + len, cap - len, "%s\"u%zu@x\"", i ? "," : "", i);
+    snprintf(body + len, cap - len, "]}");
+    return body;
+}
+
+static void limits(void **state)
+{
+    struct cloister_err err;
+    char dir[PATH_MAX + 32];
+    snprintf(dir, sizeof dir, "%s/ibbe-serve-limits", home);
+    assert_int_equal(file_remove_tree(dir), 0);
+    struct ibbe_admin_options ao = {.backend = "proc", .enclave = &tee_enclave_ibbe};
+    struct ibbe_server_options o;
+    ibbe_admin *a;
+    ibbe_server *s;
+    json_t *j;
+    assert_int_equal(ibbe_admin_open(dir, &ao, &a, &err), 0);
+    assert_int_equal(ibbe_admin_setup(a, 64, &err), 0);
+    ibbe_server_options_init(&o);
+    o.listen = "127.0.0.1:0";
+    o.token = TOKEN;
+    o.per_ip = 250;
+    o.members_max = 20000;
+    o.body_max = 1 << 20;
+    assert_int_equal(ibbe_server_start_with(a, &o, &s, &err), 0);
+    uint16_t port = ibbe_server_port(s);
+    snprintf(base, sizeof base, "http://127.0.0.1:%u", (unsigned)port);
+
+    /* 1,100 idle connections (220 from each of five addresses): the client with the token is
+     * still served, and reads the list. 300 from one more address: 50 are closed at once. */
+    enum { IDLE = 1100, FROM = 220, CROWD = 300 };
+    int idle[IDLE], crowd[CROWD];
+    for (int i = 0; i < IDLE; i++) {
+        char from[32];
+        snprintf(from, sizeof from, "127.0.0.%d", 2 + i / FROM);
+        idle[i] = idle_connection(from, port);
+    }
+    assert_int_equal(
+        request("POST", "/v1/groups", "{\"group\": \"g\", \"members\": [\"a@x\"]}", TOKEN, &j),
+        201);
+    json_decref(j);
+    assert_int_equal(request("GET", "/v1/groups", NULL, TOKEN, &j), 200);
+    json_decref(j);
+    for (int i = 0; i < CROWD; i++)
+        crowd[i] = idle_connection("127.0.0.9", port);
+    assert_true(closed_by_daemon(crowd, CROWD, 2000) >= CROWD - 250);
+    assert_int_equal(closed_by_daemon(idle, IDLE, 0), 0);
+    for (int i = 0; i < IDLE; i++)
+        close(idle[i]);
+    for (int i = 0; i < CROWD; i++)
+        close(crowd[i]);
+
+    /* Bounded requests: too many identities, too many bytes. */
+    char *big = create_body("huge", 20001);
+    expect(413, "POST", "/v1/groups", big, TOKEN);
+    free(big);
+    big = create_body("huge", 60000); /* about 1 MiB */
+    expect(413, "POST", "/v1/groups", big, TOKEN);
+    free(big);
+
+    /* Reads are answered while an update runs: the list, several times, during a create of
+     * 20,000 members. */
+    struct background b = {.body = create_body("big", 20000)};
+    pthread_t t;
+    int answered_during = 0;
+    assert_int_equal(pthread_create(&t, NULL, post_in_background, &b), 0);
+    while (!b.done) {
+        assert_int_equal(request("GET", "/v1/groups/g", NULL, TOKEN, &j), 200);
+        json_decref(j);
+        answered_during += !b.done;
+    }
+    assert_int_equal(pthread_join(t, NULL), 0);
+    assert_int_equal(b.status, 201);
+    assert_true(answered_during >= 1);
+    free((char *)b.body);
+
+    /* The enclave killed with -9: the next operation restarts it and succeeds. */
+    struct tee_info info;
+    assert_int_equal(tee_get_info(ibbe_admin_enclave(a), &info), 0);
+    assert_true(info.pid > 0);
+    assert_int_equal(kill(info.pid, SIGKILL), 0); /* the runtime reaps it */
+    assert_int_equal(
+        request("POST", "/v1/groups/g/add", "{\"users\": [\"b@x\", \"c@x\"]}", TOKEN, &j), 200);
+    assert_int_equal(field(j, "members"), 3);
+    json_decref(j);
+    assert_int_equal(tee_get_info(ibbe_admin_enclave(a), &info), 0);
+    assert_int_equal(kill(info.pid, SIGKILL), 0); /* killed again, and left a moment: the same */
+    usleep(200000);
+    assert_int_equal(request("POST", "/v1/groups/g/remove", "{\"users\": [\"b@x\"]}", TOKEN, &j),
+                     200);
+    assert_int_equal(field(j, "epoch"), 2);
+    json_decref(j);
+
+    /* An idle connection is closed after the timeout. */
+    ibbe_server_stop(s);
+    o.timeout_s = 1;
+    assert_int_equal(ibbe_server_start_with(a, &o, &s, &err), 0);
+    int quiet = idle_connection("127.0.0.3", ibbe_server_port(s));
+    assert_int_equal(closed_by_daemon(&quiet, 1, 10000), 1);
+    close(quiet);
     ibbe_server_stop(s);
     ibbe_admin_close(a);
 }
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(http_api)};
+    const char *h = getenv("CLOISTER_HOME");
+    snprintf(home, sizeof home, "%s", h ? h : "/tmp/cloister-test");
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    const struct CMUnitTest tests[] = {cmocka_unit_test(http_api), cmocka_unit_test(limits)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

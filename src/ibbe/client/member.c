@@ -119,24 +119,41 @@ int ibbe_client_load_key(const char *path, const char *secret, const char *id, s
     return rc;
 }
 
-int ibbe_client_group_key(const char *store, const char *group, const char *id,
-                          const struct ibbe_usk *usk, uint8_t gk[IBBE_KEY_LEN], uint64_t *epoch,
-                          struct cloister_err *err)
+/* The member's group key and the group as loaded (its record, with the key regression links,
+ * and the member's partition); *g is the caller's to free. */
+static int member_group(const char *store, const char *group, const char *id,
+                        const struct ibbe_usk *usk, uint8_t gk[IBBE_KEY_LEN], ibbe_group **g,
+                        struct cloister_err *err)
 {
     ibbe_store *s;
     ibbe_pk *pk = NULL;
-    ibbe_group *g = NULL;
+    *g = NULL;
     int rc = ibbe_store_open(store, &s, err);
     if (rc != CLOISTER_OK)
         return rc;
     if ((rc = ibbe_store_load_pk(s, &pk, err)) == CLOISTER_OK &&
-        (rc = ibbe_store_load_member(s, group, id, &g, err)) == CLOISTER_OK)
-        rc = ibbe_group_decrypt(pk, g, id, usk, gk, epoch, err);
-    if (rc != CLOISTER_OK)
+        (rc = ibbe_store_load_member(s, group, id, g, err)) == CLOISTER_OK)
+        rc = ibbe_group_decrypt(pk, *g, id, usk, gk, NULL, err);
+    if (rc != CLOISTER_OK && rc != CLOISTER_E_NOT_FOUND)
         cloister_err_wrap(err, "group %s, user %s", group, id);
-    ibbe_group_free(g);
+    if (rc != CLOISTER_OK) {
+        ibbe_group_free(*g);
+        *g = NULL;
+    }
     ibbe_pk_free(pk);
     ibbe_store_close(s);
+    return rc;
+}
+
+int ibbe_client_group_key(const char *store, const char *group, const char *id,
+                          const struct ibbe_usk *usk, uint8_t gk[IBBE_KEY_LEN], uint64_t *epoch,
+                          struct cloister_err *err)
+{
+    ibbe_group *g;
+    int rc = member_group(store, group, id, usk, gk, &g, err);
+    if (rc == CLOISTER_OK && epoch)
+        *epoch = ibbe_group_epoch(g);
+    ibbe_group_free(g);
     return rc;
 }
 
@@ -146,24 +163,23 @@ int ibbe_client_open_file(const char *store, const char *group, const char *id,
 {
     struct ibbe_file_header h;
     uint8_t gk[IBBE_KEY_LEN], key[IBBE_KEY_LEN];
-    uint64_t epoch;
+    ibbe_group *g;
     int rc = ibbe_file_parse(&h, buf, len, err);
     if (rc != CLOISTER_OK)
         return rc;
     if (strcmp(h.group, group) != 0)
         return cloister_errf(err, CLOISTER_E_INVALID, "the file is sealed for group '%s', not '%s'",
                              h.group, group);
-    if ((rc = ibbe_client_group_key(store, group, id, usk, gk, &epoch, err)) != CLOISTER_OK)
+    if ((rc = member_group(store, group, id, usk, gk, &g, err)) != CLOISTER_OK)
         return rc;
-    if (epoch != h.epoch)
-        rc = cloister_errf(err, CLOISTER_E_DENIED,
-                           "the file was sealed at epoch %llu; the group is at epoch %llu and "
-                           "its current key opens only files sealed since",
-                           (unsigned long long)h.epoch, (unsigned long long)epoch);
+    /* the key of the file's epoch: the current one, or an earlier one by key regression */
+    if ((rc = ibbe_group_key_regress(g, gk, h.epoch, gk, err)) != CLOISTER_OK)
+        ;
     else if (ibbe_file_key(key, gk, &h) != 0)
         rc = cloister_errf(err, CLOISTER_E_FAILED, "cannot derive the file key");
     else
         rc = ibbe_file_open(key, buf, len, pt, ptlen, err);
+    ibbe_group_free(g);
     crypto_wipe(gk, sizeof gk);
     crypto_wipe(key, sizeof key);
     return rc;

@@ -20,9 +20,16 @@
  *   GROUP_REMOVE in: str group, varint count, count × str id          out: CHANGES
  *   FILE_KEY     in: str group, u8 fresh, (fresh = 0: u64 epoch, raw salt 32)
  *                out: u64 epoch, raw salt 32, raw file key 32
+ *                (an earlier epoch's key by key regression; a later epoch is refused)
+ *   EPOCHS       in: bytes the sealed epoch table from the store (0 bytes: none)  out: nothing
  *
- * CHANGES: varint partitions m, bytes "CIGR", varint k, k × (varint index, bytes "CIPA"): the
- * host writes the k partition records, then the group record, and deletes p<m> and beyond.
+ * CHANGES: varint partitions m, bytes "CIGR", varint k, k × (varint index, bytes "CIPA"),
+ * bytes epoch table before, bytes epoch table after: the host writes the first table (the new
+ * epoch pending), then the k partition records and the group record as one update (deleting
+ * p<m> and beyond), then the second table (the new epoch committed). Both tables are empty when
+ * the update leaves the epoch as it was (an add). GROUP_LOAD refuses a group older than the
+ * epoch table says (a rolled-back store); the host sends EPOCHS, under the store's lock, before
+ * each group operation, so that every admin sharing the store sees the others' epochs.
  * Operations on a group not in the cache (or before LOAD) fail with CLOISTER_E_STATE: the host
  * loads the group (GROUP_LOAD) and retries once. Refusals carry the code of the group
  * operation (INVALID, EXISTS, NOT_FOUND for a non-member, DENIED for tampered records). */
@@ -38,6 +45,7 @@ enum {
     IBBE_ECALL_GROUP_ADD = 6,
     IBBE_ECALL_GROUP_REMOVE = 7,
     IBBE_ECALL_FILE_KEY = 8,
+    IBBE_ECALL_EPOCHS = 9,
 };
 
 #define IBBE_MSK_AAD "CLOISTER-IBBE-V01 master secret"

@@ -273,6 +273,7 @@ void ibbe_group_free(ibbe_group *g)
         return;
     ibbe_group_truncate(g, 0);
     free(g->parts);
+    free(g->links);
     crypto_wipe(g, sizeof *g);
     free(g);
 }
@@ -283,6 +284,56 @@ int ibbe_group_key(const ibbe_group *g, uint8_t gk[IBBE_KEY_LEN])
         return -1;
     memcpy(gk, g->gk, IBBE_KEY_LEN);
     return 0;
+}
+
+int ibbe_group_push_link(ibbe_group *g, const uint8_t link[IBBE_WRAP_BYTES])
+{
+    if (g->nlinks == IBBE_LINKS_MAX) {
+        memmove(g->links, g->links + 1, (g->nlinks - 1) * sizeof *g->links);
+        g->nlinks--;
+    } else if (g->nlinks == g->links_cap) {
+        size_t cap = g->links_cap ? 2 * g->links_cap : 16;
+        uint8_t(*links)[IBBE_WRAP_BYTES] = realloc(g->links, cap * sizeof *links);
+        if (!links)
+            return -1;
+        g->links = links;
+        g->links_cap = cap;
+    }
+    memcpy(g->links[g->nlinks++], link, IBBE_WRAP_BYTES);
+    return 0;
+}
+
+uint64_t ibbe_group_oldest_epoch(const ibbe_group *g)
+{
+    return g->epoch - g->nlinks;
+}
+
+int ibbe_group_key_regress(const ibbe_group *g, const uint8_t gk[IBBE_KEY_LEN], uint64_t epoch,
+                           uint8_t out[IBBE_KEY_LEN], struct cloister_err *err)
+{
+    if (epoch > g->epoch)
+        return cloister_errf(err, CLOISTER_E_DENIED,
+                             "epoch %llu is newer than group %s's (%llu): the store holds an "
+                             "older copy of the group",
+                             (unsigned long long)epoch, g->name, (unsigned long long)g->epoch);
+    if (epoch < ibbe_group_oldest_epoch(g))
+        return cloister_errf(err, CLOISTER_E_NOT_FOUND,
+                             "group %s keeps the keys of epochs %llu to %llu, not of epoch %llu",
+                             g->name, (unsigned long long)ibbe_group_oldest_epoch(g),
+                             (unsigned long long)g->epoch, (unsigned long long)epoch);
+    uint8_t k[IBBE_KEY_LEN];
+    int rc = CLOISTER_OK;
+    memcpy(k, gk, IBBE_KEY_LEN);
+    for (uint64_t e = g->epoch; e > epoch && rc == CLOISTER_OK; e--)
+        if (ibbe_link_unwrap(k, k, g->links[g->nlinks - (g->epoch - e) - 1], g->name, e) != 0)
+            rc = cloister_errf(err, CLOISTER_E_DENIED,
+                               "group %s: the key of epoch %llu does not open from epoch %llu "
+                               "(tampered group record)",
+                               g->name, (unsigned long long)e - 1, (unsigned long long)e);
+    if (rc == CLOISTER_OK)
+        memcpy(out, k, IBBE_KEY_LEN);
+    crypto_wipe(k, sizeof k);
+    return rc;
 }
 
 const char *ibbe_group_name(const ibbe_group *g)
@@ -362,11 +413,14 @@ int ibbe_group_encode_meta(const ibbe_group *g, uint8_t **out, size_t *len)
 {
     struct wire_writer w;
     wire_writer_init(&w);
-    wire_put_header(&w, "CIGR", 1);
+    wire_put_header(&w, "CIGR", 2);
     wire_put_str(&w, g->name);
     wire_put_u64(&w, g->epoch);
     wire_put_varint(&w, g->n);
     wire_put_varint(&w, g->count);
+    wire_put_varint(&w, g->nlinks);
+    for (size_t i = 0; i < g->nlinks; i++)
+        wire_put_raw(&w, g->links[i], IBBE_WRAP_BYTES);
     return wire_writer_finish(&w, out, len);
 }
 
@@ -396,11 +450,13 @@ int ibbe_group_decode_meta(ibbe_group **out, const uint8_t *buf, size_t len,
     struct wire_reader r;
     wire_reader_init(&r, buf, len);
     char name[IBBE_NAME_MAX + 1];
-    wire_get_header(&r, "CIGR", 1);
+    uint16_t version = wire_get_header(&r, "CIGR", 2);
     wire_get_str(&r, name, sizeof name);
     uint64_t epoch = wire_get_u64(&r);
     uint64_t n = wire_get_varint(&r);
     uint64_t count = wire_get_varint(&r);
+    size_t nlinks = version >= 2 ? wire_get_count(&r, IBBE_WRAP_BYTES, IBBE_LINKS_MAX) : 0;
+    const uint8_t *links = wire_get_raw(&r, nlinks * IBBE_WRAP_BYTES);
     if (wire_reader_finish(&r) != 0)
         return cloister_errf(err, CLOISTER_E_INVALID, "group record: %s", wire_reader_error(&r));
     if (!ibbe_group_name_valid(name))
@@ -409,9 +465,19 @@ int ibbe_group_decode_meta(ibbe_group **out, const uint8_t *buf, size_t len,
         return cloister_errf(err, CLOISTER_E_INVALID, "group record: partition size out of range");
     if (count < 1 || count > PARTITIONS_MAX)
         return cloister_errf(err, CLOISTER_E_INVALID, "group record: partition count out of range");
+    if (epoch < 1 || nlinks >= epoch)
+        return cloister_errf(err, CLOISTER_E_INVALID,
+                             "group record: more key regression links than epochs");
     ibbe_group *g = ibbe_group_alloc(name, n, count);
+    if (g && nlinks && !(g->links = malloc(nlinks * IBBE_WRAP_BYTES))) {
+        ibbe_group_free(g);
+        g = NULL;
+    }
     if (!g)
         return cloister_errf(err, CLOISTER_E_NO_MEMORY, "group record: out of memory");
+    if (nlinks)
+        memcpy(g->links, links, nlinks * IBBE_WRAP_BYTES);
+    g->nlinks = g->links_cap = nlinks;
     g->epoch = epoch;
     *out = g;
     return 0;
@@ -492,7 +558,7 @@ int ibbe_group_decrypt(const ibbe_pk *pk, const ibbe_group *g, const char *id,
                              "group partitions are larger than the public key allows");
     long part = ibbe_group_find(g, id); /* only loaded partitions list members */
     if (part < 0)
-        return cloister_errf(err, CLOISTER_E_NOT_FOUND, "not a member of the group");
+        return cloister_errf(err, CLOISTER_E_NOT_FOUND, "%.64s is not a member of %s", id, g->name);
     const struct ibbe_partition *p = &g->parts[part];
     struct ibbe_poly poly;
     uint8_t b[IBBE_KEY_LEN];

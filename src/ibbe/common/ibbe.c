@@ -39,28 +39,31 @@ int ibbe_kdf_broadcast(uint8_t key[IBBE_KEY_LEN], const bls_gt *k)
     return rc;
 }
 
-/* The AEAD key and associated data of a partition's wrapped group key. */
-static int wrap_params(uint8_t kek[IBBE_KEY_LEN], struct wire_writer *aad,
-                       const uint8_t b[IBBE_KEY_LEN], const char *name, size_t part, uint64_t epoch)
+/* The AEAD key and associated data of a wrapped group key: a partition's (label IBBE_AAD_LABEL,
+ * a = partition, b = epoch, key from b) or a key-regression link's (IBBE_LINK_LABEL, a = the
+ * older epoch, b = the newer, key from the newer gk). */
+static int wrap_params(uint8_t kek[IBBE_KEY_LEN], struct wire_writer *aad, const char *label,
+                       const char *info, const uint8_t key[IBBE_KEY_LEN], const char *name,
+                       uint64_t a, uint64_t b)
 {
     wire_writer_init(aad);
-    wire_put_str(aad, IBBE_AAD_LABEL);
+    wire_put_str(aad, label);
     wire_put_str(aad, name);
-    wire_put_u64(aad, part);
-    wire_put_u64(aad, epoch);
+    wire_put_u64(aad, a);
+    wire_put_u64(aad, b);
     if (!wire_writer_ok(aad))
         return -1;
-    return crypto_hkdf(kek, IBBE_KEY_LEN, NULL, 0, b, IBBE_KEY_LEN, IBBE_WRAP_INFO,
-                       strlen(IBBE_WRAP_INFO));
+    return crypto_hkdf(kek, IBBE_KEY_LEN, NULL, 0, key, IBBE_KEY_LEN, info, strlen(info));
 }
 
-int ibbe_wrap_key(uint8_t wrap[IBBE_WRAP_BYTES], const uint8_t b[IBBE_KEY_LEN],
-                  const uint8_t gk[IBBE_KEY_LEN], const char *name, size_t part, uint64_t epoch)
+static int wrap_with(uint8_t wrap[IBBE_WRAP_BYTES], const char *label, const char *info,
+                     const uint8_t key[IBBE_KEY_LEN], const uint8_t gk[IBBE_KEY_LEN],
+                     const char *name, uint64_t a, uint64_t b)
 {
     uint8_t kek[IBBE_KEY_LEN];
     struct wire_writer aad;
     int rc = -1;
-    if (wrap_params(kek, &aad, b, name, part, epoch) == 0 &&
+    if (wrap_params(kek, &aad, label, info, key, name, a, b) == 0 &&
         crypto_random(wrap, CRYPTO_AEAD_NONCE_LEN) == 0)
         rc = crypto_aead_seal(CRYPTO_AES256_GCM, kek, wrap, aad.buf, aad.len, gk, IBBE_KEY_LEN,
                               wrap + CRYPTO_AEAD_NONCE_LEN);
@@ -69,20 +72,45 @@ int ibbe_wrap_key(uint8_t wrap[IBBE_WRAP_BYTES], const uint8_t b[IBBE_KEY_LEN],
     return rc;
 }
 
-int ibbe_unwrap_key(uint8_t gk[IBBE_KEY_LEN], const uint8_t b[IBBE_KEY_LEN],
-                    const uint8_t wrap[IBBE_WRAP_BYTES], const char *name, size_t part,
-                    uint64_t epoch)
+static int unwrap_with(uint8_t gk[IBBE_KEY_LEN], const char *label, const char *info,
+                       const uint8_t key[IBBE_KEY_LEN], const uint8_t wrap[IBBE_WRAP_BYTES],
+                       const char *name, uint64_t a, uint64_t b)
 {
     uint8_t kek[IBBE_KEY_LEN];
     struct wire_writer aad;
     int rc = -1;
-    if (wrap_params(kek, &aad, b, name, part, epoch) == 0)
+    if (wrap_params(kek, &aad, label, info, key, name, a, b) == 0)
         rc = crypto_aead_open(CRYPTO_AES256_GCM, kek, wrap, aad.buf, aad.len,
                               wrap + CRYPTO_AEAD_NONCE_LEN, IBBE_WRAP_BYTES - CRYPTO_AEAD_NONCE_LEN,
                               gk);
     crypto_wipe(kek, sizeof kek);
     wire_writer_free(&aad);
     return rc;
+}
+
+int ibbe_wrap_key(uint8_t wrap[IBBE_WRAP_BYTES], const uint8_t b[IBBE_KEY_LEN],
+                  const uint8_t gk[IBBE_KEY_LEN], const char *name, size_t part, uint64_t epoch)
+{
+    return wrap_with(wrap, IBBE_AAD_LABEL, IBBE_WRAP_INFO, b, gk, name, part, epoch);
+}
+
+int ibbe_unwrap_key(uint8_t gk[IBBE_KEY_LEN], const uint8_t b[IBBE_KEY_LEN],
+                    const uint8_t wrap[IBBE_WRAP_BYTES], const char *name, size_t part,
+                    uint64_t epoch)
+{
+    return unwrap_with(gk, IBBE_AAD_LABEL, IBBE_WRAP_INFO, b, wrap, name, part, epoch);
+}
+
+int ibbe_link_wrap(uint8_t link[IBBE_WRAP_BYTES], const uint8_t newer[IBBE_KEY_LEN],
+                   const uint8_t older[IBBE_KEY_LEN], const char *name, uint64_t epoch)
+{
+    return wrap_with(link, IBBE_LINK_LABEL, IBBE_LINK_INFO, newer, older, name, epoch - 1, epoch);
+}
+
+int ibbe_link_unwrap(uint8_t older[IBBE_KEY_LEN], const uint8_t newer[IBBE_KEY_LEN],
+                     const uint8_t link[IBBE_WRAP_BYTES], const char *name, uint64_t epoch)
+{
+    return unwrap_with(older, IBBE_LINK_LABEL, IBBE_LINK_INFO, newer, link, name, epoch - 1, epoch);
 }
 
 /* ---- public key --------------------------------------------------------------------------- */

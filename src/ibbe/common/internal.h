@@ -8,6 +8,10 @@
 #define IBBE_BKEY_INFO "CLOISTER-IBBE-V01 broadcast key"
 #define IBBE_WRAP_INFO "CLOISTER-IBBE-V01 wrap key"
 #define IBBE_AAD_LABEL "CLOISTER-IBBE-V01 group key"
+#define IBBE_LINK_INFO "CLOISTER-IBBE-V01 regression key"
+#define IBBE_LINK_LABEL "CLOISTER-IBBE-V01 previous group key"
+/* Key regression links kept per group: beyond this, the oldest epochs are forgotten. */
+#define IBBE_LINKS_MAX (1u << 16)
 
 struct ibbe_pk {
     size_t n;
@@ -48,6 +52,10 @@ struct ibbe_group {
     struct ibbe_partition *parts;
     bool has_key;
     uint8_t gk[IBBE_KEY_LEN];
+    /* Key regression: links[i] is gk of epoch (epoch - nlinks + i) wrapped under gk of the next
+     * epoch (ibbe_link_wrap), so gk of the current epoch opens every older one in turn. */
+    uint8_t (*links)[IBBE_WRAP_BYTES];
+    size_t nlinks, links_cap;
     struct ibbe_slot *index;      /* NULL until needed */
     size_t index_cap, index_used; /* used counts deleted slots too */
 };
@@ -60,6 +68,15 @@ int ibbe_wrap_key(uint8_t wrap[IBBE_WRAP_BYTES], const uint8_t b[IBBE_KEY_LEN],
 int ibbe_unwrap_key(uint8_t gk[IBBE_KEY_LEN], const uint8_t b[IBBE_KEY_LEN],
                     const uint8_t wrap[IBBE_WRAP_BYTES], const char *name, size_t part,
                     uint64_t epoch);
+/* A key regression link: the older gk (of epoch - 1) wrapped under the newer (of epoch), the
+ * group and both epochs as AAD. */
+int ibbe_link_wrap(uint8_t link[IBBE_WRAP_BYTES], const uint8_t newer[IBBE_KEY_LEN],
+                   const uint8_t older[IBBE_KEY_LEN], const char *name, uint64_t epoch);
+int ibbe_link_unwrap(uint8_t older[IBBE_KEY_LEN], const uint8_t newer[IBBE_KEY_LEN],
+                     const uint8_t link[IBBE_WRAP_BYTES], const char *name, uint64_t epoch);
+/* Appends the link from epoch g->epoch to g->epoch - 1 (call after the epoch moved on); the
+ * oldest link is dropped beyond IBBE_LINKS_MAX. -1 when out of memory. */
+int ibbe_group_push_link(ibbe_group *g, const uint8_t link[IBBE_WRAP_BYTES]);
 /* Group allocation helpers (all zeroed; partitions with room for n members). */
 ibbe_group *ibbe_group_alloc(const char *name, size_t n, size_t partitions);
 int ibbe_partition_append(struct ibbe_partition *p, const char *id, const bls_fr *hash);

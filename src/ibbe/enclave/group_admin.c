@@ -4,7 +4,8 @@
  *         and gk wrapped under its broadcast key: O(N) field operations + O(m) group operations.
  * add:    first partition with room: C2 ← C2^{γ+H}, C3 ← C3^{γ+H} (k and b unchanged, so the
  *         wrap stays valid); a new partition wrapping the current gk when all are full.
- * remove: gk fresh, epoch + 1; C3 ← C3^{1/(γ+H)} in the member's partition (an emptied
+ * remove: gk fresh, epoch + 1, the old gk wrapped under the new (key regression, kept in the
+ *         group record); C3 ← C3^{1/(γ+H)} in the member's partition (an emptied
  *         partition is replaced by the last one); every partition re-keyed with a fresh k
  *         (a batch of removals shares one re-keying):
  *         C1 = w^{-k}, C2 = C3^k, b = KDF(v^k). When fewer than half the slots are used
@@ -35,9 +36,9 @@ static int seal_partition(const ibbe_msk *msk, ibbe_group *g, size_t i, bool fre
 }
 
 /* Whether two members share H(id) (a repeated identity: equal hashes are equal identities but
- * for a hash collision, which IBBE could not tell apart either). A hash set indexed by the low
- * bits of H: O(N). -1 when out of memory. */
-static int repeated_identity(const bls_fr *hashes, size_t count, bool *repeated)
+ * for a hash collision, which IBBE could not tell apart either), *which the second of them. A
+ * hash set indexed by the low bits of H: O(N). -1 when out of memory. */
+static int repeated_identity(const bls_fr *hashes, size_t count, bool *repeated, size_t *which)
 {
     size_t cap = 64;
     while (cap < 2 * count)
@@ -52,6 +53,7 @@ static int repeated_identity(const bls_fr *hashes, size_t count, bool *repeated)
         while (t[k] != UINT32_MAX && !(*repeated = bls_fr_eq(&hashes[t[k]], &hashes[i])))
             k = (k + 1) & (cap - 1);
         t[k] = (uint32_t)i;
+        *which = i;
     }
     free(t);
     return 0;
@@ -77,6 +79,12 @@ static int build_partitions(const ibbe_msk *msk, ibbe_group *g, const char *cons
 int ibbe_group_create(const ibbe_msk *msk, const char *name, const char *const *ids, size_t count,
                       ibbe_group **out, struct cloister_err *err)
 {
+    return ibbe_group_create_at(msk, name, ids, count, 1, out, err);
+}
+
+int ibbe_group_create_at(const ibbe_msk *msk, const char *name, const char *const *ids,
+                         size_t count, uint64_t epoch, ibbe_group **out, struct cloister_err *err)
+{
     if (!ibbe_group_name_valid(name))
         return cloister_errf(err, CLOISTER_E_INVALID, "invalid group name");
     if (count == 0)
@@ -84,6 +92,7 @@ int ibbe_group_create(const ibbe_msk *msk, const char *name, const char *const *
     bls_fr *hashes = count <= UINT32_MAX / 2 ? malloc(count * sizeof *hashes) : NULL;
     ibbe_group *g = ibbe_group_alloc(name, msk->pk->n, 0);
     bool repeated;
+    size_t which = 0;
     int rc;
     if (!hashes || !g) {
         rc = cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
@@ -91,18 +100,18 @@ int ibbe_group_create(const ibbe_msk *msk, const char *name, const char *const *
     }
     for (size_t i = 0; i < count; i++)
         if (ibbe_hash_id(&hashes[i], ids[i]) != 0) {
-            rc = cloister_errf(err, CLOISTER_E_INVALID, "invalid member identity");
+            rc = cloister_errf(err, CLOISTER_E_INVALID, "invalid member identity '%.64s'", ids[i]);
             goto out;
         }
-    if (repeated_identity(hashes, count, &repeated) != 0) {
+    if (repeated_identity(hashes, count, &repeated, &which) != 0) {
         rc = cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
         goto out;
     }
     if (repeated) {
-        rc = cloister_errf(err, CLOISTER_E_EXISTS, "duplicate member identity");
+        rc = cloister_errf(err, CLOISTER_E_EXISTS, "duplicate member identity %.64s", ids[which]);
         goto out;
     }
-    g->epoch = 1;
+    g->epoch = epoch;
     if (crypto_random(g->gk, IBBE_KEY_LEN) != 0) {
         rc = cloister_errf(err, CLOISTER_E_FAILED, "random number generator failed");
         goto out;
@@ -141,7 +150,8 @@ int ibbe_group_add(const ibbe_msk *msk, ibbe_group *g, const char *id, struct cl
     if (ibbe_hash_id(&h, id) != 0)
         return cloister_errf(err, CLOISTER_E_INVALID, "invalid member identity");
     if (ibbe_group_find(g, id) >= 0)
-        return cloister_errf(err, CLOISTER_E_EXISTS, "already a member");
+        return cloister_errf(err, CLOISTER_E_EXISTS, "%.64s is already a member of %s", id,
+                             g->name);
     size_t i = 0;
     while (i < g->count && g->parts[i].count >= g->n)
         i++;
@@ -209,7 +219,8 @@ static int check_removals(const ibbe_group *g, const char *const *ids, size_t co
         return cloister_errf(err, CLOISTER_E_INVALID, "no member to remove");
     for (size_t k = 0; k < count; k++)
         if (ibbe_group_locate(g, ids[k], &part, &i) != 0)
-            return cloister_errf(err, CLOISTER_E_NOT_FOUND, "not a member");
+            return cloister_errf(err, CLOISTER_E_NOT_FOUND, "%.64s is not a member of %s", ids[k],
+                                 g->name);
     if (count >= ibbe_group_size(g))
         return cloister_errf(err, CLOISTER_E_INVALID, "cannot remove the last member of a group");
     const char **sorted = malloc(count * sizeof *sorted);
@@ -220,8 +231,24 @@ static int check_removals(const ibbe_group *g, const char *const *ids, size_t co
     int rc = CLOISTER_OK;
     for (size_t k = 1; k < count && rc == CLOISTER_OK; k++)
         if (strcmp(sorted[k - 1], sorted[k]) == 0)
-            rc = cloister_errf(err, CLOISTER_E_INVALID, "the same member twice in one removal");
+            rc = cloister_errf(err, CLOISTER_E_INVALID, "%.64s is twice in one removal", sorted[k]);
     free(sorted);
+    return rc;
+}
+
+/* A fresh gk at epoch + 1, and the key regression link that gives the old gk to holders of the
+ * new one. */
+static int next_epoch(ibbe_group *g, struct cloister_err *err)
+{
+    uint8_t old[IBBE_KEY_LEN], link[IBBE_WRAP_BYTES];
+    int rc = CLOISTER_OK;
+    memcpy(old, g->gk, IBBE_KEY_LEN);
+    if (crypto_random(g->gk, IBBE_KEY_LEN) != 0)
+        rc = cloister_errf(err, CLOISTER_E_FAILED, "random number generator failed");
+    else if (ibbe_link_wrap(link, g->gk, old, g->name, ++g->epoch) != 0 ||
+             ibbe_group_push_link(g, link) != 0)
+        rc = cloister_errf(err, CLOISTER_E_NO_MEMORY, "cannot link the new group key to the old");
+    crypto_wipe(old, sizeof old);
     return rc;
 }
 
@@ -246,9 +273,8 @@ int ibbe_group_remove_many(const ibbe_msk *msk, ibbe_group *g, const char *const
         if (p->count == 0)
             ibbe_group_drop_partition(g, part);
     }
-    if (crypto_random(g->gk, IBBE_KEY_LEN) != 0)
-        return cloister_errf(err, CLOISTER_E_FAILED, "random number generator failed");
-    g->epoch++;
+    if ((rc = next_epoch(g, err)) != CLOISTER_OK)
+        return rc;
     size_t total = ibbe_group_size(g), needed = (total + g->n - 1) / g->n;
     if (total * IBBE_REPARTITION_DIVISOR < g->count * g->n && needed < g->count)
         return repartition(msk, g, err);

@@ -19,6 +19,7 @@
 
 #include "crypto/hpke_wire.h"
 #include "ibbe/common/ecalls.h"
+#include "ibbe/enclave/epochs.h"
 #include "ibbe/enclave/secret.h"
 
 #define PK_RECORD_MAX ((size_t)8 << 20)
@@ -37,6 +38,7 @@ struct ibbe_state {
     uint64_t clock;
     ibbe_group *pending; /* GROUP_LOAD in progress */
     size_t pending_next;
+    struct ibbe_epochs epochs; /* the latest epoch of every group written (epochs.h) */
 };
 
 static void drop_keys(struct ibbe_state *st)
@@ -68,6 +70,7 @@ static void ibbe_on_stop(struct tee_env *env)
     struct ibbe_state *st = tee_env_state(env);
     drop_groups(st);
     drop_keys(st);
+    ibbe_epochs_free(&st->epochs);
     pthread_mutex_destroy(&st->lock);
 }
 
@@ -271,9 +274,10 @@ static void cache_drop(struct cached *c)
     c->g = NULL;
 }
 
-/* Writes CHANGES (ecalls.h) for g; changed: a flag per partition, NULL for all. */
-static int put_changes(struct tee_env *env, const ibbe_group *g, const bool *changed,
-                       struct wire_writer *out)
+/* Writes CHANGES (ecalls.h) for g; changed: a flag per partition, NULL for all; from: the epoch
+ * before the update (0 for a new group), so that the epoch table follows a change of epoch. */
+static int put_changes(struct tee_env *env, struct ibbe_state *st, const ibbe_group *g,
+                       const bool *changed, uint64_t from, struct wire_writer *out)
 {
     size_t m = ibbe_group_partitions(g), k = 0;
     uint8_t *buf;
@@ -294,6 +298,15 @@ static int put_changes(struct tee_env *env, const ibbe_group *g, const bool *cha
         wire_put_varint(out, i);
         wire_put_bytes(out, buf, len);
         free(buf);
+    }
+    if (from == ibbe_group_epoch(g)) {
+        wire_put_bytes(out, NULL, 0);
+        wire_put_bytes(out, NULL, 0);
+    } else {
+        int rc = ibbe_epochs_advance(env, &st->epochs, ibbe_group_name(g), from,
+                                     ibbe_group_epoch(g), out);
+        if (rc != CLOISTER_OK)
+            return rc;
     }
     return wire_writer_ok(out) ? CLOISTER_OK
                                : tee_fail(env, CLOISTER_E_TOO_BIG, "group records too large");
@@ -351,9 +364,12 @@ static int ecall_group_load(struct tee_env *env, const uint8_t *in, size_t inlen
     bool complete = st->pending_next == ibbe_group_partitions(st->pending);
     if (complete) {
         if (ibbe_group_admin_open(st->msk, st->pending, &why) != CLOISTER_OK) {
-            rc = tee_fail(env, why.code, "group load: %s", why.msg);
+            rc = tee_fail(env, why.code, "group %s: %s", ibbe_group_name(st->pending), why.msg);
             goto fail;
         }
+        if ((rc = ibbe_epochs_check(env, &st->epochs, ibbe_group_name(st->pending),
+                                    ibbe_group_epoch(st->pending))) != CLOISTER_OK)
+            goto fail;
         cache_put(st, st->pending);
         st->pending = NULL;
     }
@@ -422,29 +438,31 @@ static int group_op(struct tee_env *env, const uint8_t *in, size_t inlen, struct
         rc = tee_fail(env, CLOISTER_E_STATE, "%s: no master secret loaded", names[op]);
     } else if (op == OP_CREATE) {
         ibbe_group *g;
-        if (ibbe_group_create(st->msk, name, (const char *const *)ids, count, &g, &why) != 0)
-            rc = tee_fail(env, why.code, "%s: %s", names[op], why.msg);
-        else if ((rc = put_changes(env, g, NULL, out)) == CLOISTER_OK)
+        if (ibbe_group_create_at(st->msk, name, (const char *const *)ids, count,
+                                 ibbe_epochs_next(&st->epochs, name), &g, &why) != 0)
+            rc = tee_fail(env, why.code, "%s", why.msg);
+        else if ((rc = put_changes(env, st, g, NULL, 0, out)) == CLOISTER_OK)
             cache_put(st, g);
         else
             ibbe_group_free(g);
     } else if (!c) {
         rc = tee_fail(env, CLOISTER_E_STATE, "%s: group '%s' is not open", names[op], name);
     } else if (op == OP_REMOVE) {
+        uint64_t from = ibbe_group_epoch(c->g);
         if (ibbe_group_remove_many(st->msk, c->g, (const char *const *)ids, count, &why) != 0)
-            rc = tee_fail(env, why.code, "%s: %s", names[op], why.msg);
+            rc = tee_fail(env, why.code, "%s", why.msg);
         else
-            rc = put_changes(env, c->g, NULL, out);
+            rc = put_changes(env, st, c->g, NULL, from, out);
     } else {
         for (size_t i = 0; rc == CLOISTER_OK && i < count; i++)
             if (ibbe_group_add(st->msk, c->g, ids[i], &why) != 0)
-                rc = tee_fail(env, why.code, "%s: %.64s: %s", names[op], ids[i], why.msg);
+                rc = tee_fail(env, why.code, "%s", why.msg);
         if (rc == CLOISTER_OK && !(changed = calloc(ibbe_group_partitions(c->g), sizeof *changed)))
             rc = tee_fail(env, CLOISTER_E_NO_MEMORY, "%s: out of memory", names[op]);
         for (size_t i = 0; rc == CLOISTER_OK && i < count; i++)
             changed[ibbe_group_find(c->g, ids[i])] = true;
         if (rc == CLOISTER_OK)
-            rc = put_changes(env, c->g, changed, out);
+            rc = put_changes(env, st, c->g, changed, ibbe_group_epoch(c->g), out);
     }
     /* A refused add or remove may have changed part of the cached group (earlier ids of a
      * batch): drop it; the host reloads the group from the store, which it did not write. */
@@ -474,6 +492,25 @@ static int ecall_group_remove(struct tee_env *env, const uint8_t *in, size_t inl
     return group_op(env, in, inlen, out, OP_REMOVE);
 }
 
+/* ---- the epoch table ------------------------------------------------------------------------ */
+
+static int ecall_epochs(struct tee_env *env, const uint8_t *in, size_t inlen,
+                        struct wire_writer *out)
+{
+    struct ibbe_state *st = tee_env_state(env);
+    struct wire_reader r;
+    size_t len;
+    (void)out;
+    wire_reader_init(&r, in, inlen);
+    const uint8_t *blob = wire_get_bytes(&r, inlen, &len);
+    if (wire_reader_finish(&r) != 0)
+        return tee_fail(env, CLOISTER_E_INVALID, "epochs: %s", wire_reader_error(&r));
+    pthread_mutex_lock(&st->lock);
+    int rc = ibbe_epochs_merge(env, &st->epochs, blob, len);
+    pthread_mutex_unlock(&st->lock);
+    return rc;
+}
+
 /* ---- file keys -------------------------------------------------------------------------------- */
 
 static int ecall_file_key(struct tee_env *env, const uint8_t *in, size_t inlen,
@@ -500,15 +537,14 @@ static int ecall_file_key(struct tee_env *env, const uint8_t *in, size_t inlen,
     if (!c) {
         rc = tee_fail(env, CLOISTER_E_STATE, "file key: group '%s' is not open", h.group);
     } else {
-        uint64_t epoch = ibbe_group_epoch(c->g);
+        struct cloister_err why;
         if (fresh)
-            h.epoch = epoch;
-        if (h.epoch != epoch)
-            rc = tee_fail(env, CLOISTER_E_DENIED,
-                          "file key: the file was sealed at epoch %llu, the group is at %llu "
-                          "and keeps no older group key",
-                          (unsigned long long)h.epoch, (unsigned long long)epoch);
-        else if (ibbe_group_key(c->g, gk) != 0 || ibbe_file_key(key, gk, &h) != 0)
+            h.epoch = ibbe_group_epoch(c->g);
+        if (ibbe_group_key(c->g, gk) != 0)
+            rc = tee_fail(env, CLOISTER_E_STATE, "group '%s' is not open", h.group);
+        else if (ibbe_group_key_regress(c->g, gk, h.epoch, gk, &why) != CLOISTER_OK)
+            rc = tee_fail(env, why.code, "%s", why.msg);
+        else if (ibbe_file_key(key, gk, &h) != 0)
             rc = tee_fail(env, CLOISTER_E_FAILED, "file key: derivation failed");
     }
     pthread_mutex_unlock(&st->lock);
@@ -530,6 +566,7 @@ static int ecall_file_key(struct tee_env *env, const uint8_t *in, size_t inlen,
     X(IBBE_ECALL_GROUP_CREATE, group_create)                                                       \
     X(IBBE_ECALL_GROUP_ADD, group_add)                                                             \
     X(IBBE_ECALL_GROUP_REMOVE, group_remove)                                                       \
-    X(IBBE_ECALL_FILE_KEY, file_key)
+    X(IBBE_ECALL_FILE_KEY, file_key)                                                               \
+    X(IBBE_ECALL_EPOCHS, epochs)
 TEE_ENCLAVE_DEFINE_WITH(ibbe, IBBE_ECALLS, .state_size = sizeof(struct ibbe_state),
                         .on_start = ibbe_on_start, .on_stop = ibbe_on_stop);

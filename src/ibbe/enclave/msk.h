@@ -35,6 +35,10 @@ int ibbe_decrypt_admin(const ibbe_msk *msk, const bls_fr *hashes, size_t s,
 /* Create: gk fresh, members cut into ⌈N/n⌉ partitions (n = the PK's capacity). O(N). */
 int ibbe_group_create(const ibbe_msk *msk, const char *name, const char *const *ids, size_t count,
                       ibbe_group **out, struct cloister_err *err);
+/* The same, the group starting at epoch (≥ 1): a group created again after its records were
+ * lost continues the epochs the enclave already used for it. */
+int ibbe_group_create_at(const ibbe_msk *msk, const char *name, const char *const *ids,
+                         size_t count, uint64_t epoch, ibbe_group **out, struct cloister_err *err);
 /* Add: into the first partition with room (C2, C3 raised to γ + H(u)), or a new partition
  * wrapping the current gk. O(1) group operations; gk and epoch unchanged. */
 int ibbe_group_add(const ibbe_msk *msk, ibbe_group *g, const char *id, struct cloister_err *err);

@@ -22,10 +22,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#define CLOG_MODULE "ibbe"
 #include "ibbe/common/ecalls.h"
 #include "util/fileio.h"
+#include "util/log.h"
 
 #define ADMIN_MESSAGE_MAX ((size_t)128 << 20) /* a create of ~4M members */
 #define LOAD_BATCH_BYTES ((size_t)16 << 20)
@@ -123,6 +126,21 @@ static int choose_signature(ibbe_admin *a, const struct ibbe_admin_options *o,
 
 /* ---- calls ------------------------------------------------------------------------------------ */
 
+/* An enclave's refusal comes as "enclave 'ibbe', ecall 0x6: <what the code means>: <message>":
+ * the message alone names what was wrong. Failures of the runtime keep their whole text. */
+static void strip_plumbing(int rc, struct cloister_err *err)
+{
+    static const char prefix[] = "enclave 'ibbe', ecall ";
+    if (!err || strncmp(err->msg, prefix, sizeof prefix - 1) != 0)
+        return;
+    const char *what = strstr(err->msg, cloister_strerror(rc));
+    if (!what)
+        return;
+    what += strlen(cloister_strerror(rc));
+    if (strncmp(what, ": ", 2) == 0)
+        memmove(err->msg, what + 2, strlen(what + 2) + 1);
+}
+
 /* One ecall with the writer's bytes; *out malloc'd. Returns the runtime's or the enclave's code
  * with err filled (tee.h). */
 static int call(ibbe_admin *a, uint32_t number, struct wire_writer *in, uint8_t **out,
@@ -136,6 +154,8 @@ static int call(ibbe_admin *a, uint32_t number, struct wire_writer *in, uint8_t 
     }
     int rc = tee_ecall(a->e, number, in->buf, in->len, out, outlen, err);
     wire_writer_free(in);
+    if (rc != CLOISTER_OK)
+        strip_plumbing(rc, err);
     return rc;
 }
 
@@ -485,15 +505,41 @@ static int apply_changes(ibbe_admin *a, const char *group, const uint8_t *buf, s
         c[i].index = (size_t)wire_get_varint(&r);
         c[i].rec = wire_get_bytes(&r, len, &c[i].len);
     }
-    int rc;
+    size_t beforelen, afterlen;
+    const uint8_t *before = wire_get_bytes(&r, len, &beforelen);
+    const uint8_t *after = wire_get_bytes(&r, len, &afterlen);
+    int rc = CLOISTER_OK;
+    /* the epoch table names the new epoch pending before the group moves, committed after */
     if (wire_reader_finish(&r) != 0)
         rc = cloister_errf(err, CLOISTER_E_PROTOCOL, "malformed answer from the enclave: %s",
                            wire_reader_error(&r));
-    else
+    else if (beforelen)
+        rc = ibbe_store_save_epochs(a->store, before, beforelen, err);
+    if (rc == CLOISTER_OK)
         rc = ibbe_store_update(a->store, group, meta, metalen, (size_t)m, c, k, err);
+    if (rc == CLOISTER_OK && afterlen)
+        rc = ibbe_store_save_epochs(a->store, after, afterlen, err);
     free(c);
     if (rc == CLOISTER_OK)
         seen_now(a, group);
+    return rc;
+}
+
+/* Hands the store's epoch table to the enclave (under the store's lock), so that it knows the
+ * epochs other admins wrote. */
+static int epochs_sync(ibbe_admin *a, struct cloister_err *err)
+{
+    uint8_t *blob, *out;
+    size_t len, outlen;
+    int rc = ibbe_store_load_epochs(a->store, &blob, &len, err);
+    if (rc != CLOISTER_OK)
+        return rc;
+    struct wire_writer w;
+    wire_writer_init(&w);
+    wire_put_bytes(&w, blob, len);
+    free(blob);
+    if ((rc = call(a, IBBE_ECALL_EPOCHS, &w, &out, &outlen, err)) == CLOISTER_OK)
+        free(out);
     return rc;
 }
 
@@ -508,13 +554,25 @@ static int refuse_existing(ibbe_admin *a, const char *group, struct cloister_err
     return cloister_errf(err, CLOISTER_E_EXISTS, "group '%s' already exists in the store", group);
 }
 
+static double seconds_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
 /* The operation and its write, under the store's lock. */
 static int group_update(ibbe_admin *a, uint32_t number, const char *group, struct wire_writer *w,
                         struct cloister_err *err)
 {
     uint8_t *out;
     size_t outlen;
-    int rc;
+    double t0 = seconds_now(), t1;
+    int rc = epochs_sync(a, err);
+    if (rc != CLOISTER_OK) {
+        wire_writer_free(w);
+        return rc;
+    }
     if (number == IBBE_ECALL_GROUP_CREATE) { /* a new group is never loaded first */
         if ((rc = refuse_existing(a, group, err)) == CLOISTER_OK)
             rc = call(a, number, w, &out, &outlen, err);
@@ -524,8 +582,11 @@ static int group_update(ibbe_admin *a, uint32_t number, const char *group, struc
         rc = group_ecall(a, number, group, w, &out, &outlen, err);
     if (rc != CLOISTER_OK)
         return rc;
+    t1 = seconds_now();
     rc = apply_changes(a, group, out, outlen, err);
     free(out);
+    clog_debug("group %s: enclave %.3f s, store %.3f s (%zu bytes of records)", group, t1 - t0,
+               seconds_now() - t1, outlen);
     return rc;
 }
 
@@ -595,7 +656,10 @@ static int file_key(ibbe_admin *a, struct ibbe_file_header *h, bool fresh,
         wire_writer_free(&w);
         return rc;
     }
-    rc = group_ecall(a, IBBE_ECALL_FILE_KEY, h->group, &w, &out, &outlen, err);
+    if ((rc = epochs_sync(a, err)) == CLOISTER_OK)
+        rc = group_ecall(a, IBBE_ECALL_FILE_KEY, h->group, &w, &out, &outlen, err);
+    else
+        wire_writer_free(&w);
     ibbe_store_unlock(a->store);
     if (rc != CLOISTER_OK)
         return rc;

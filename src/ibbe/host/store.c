@@ -17,16 +17,21 @@
  *   - A group update is atomic as a whole. One that changes more than one file is staged in
  *     groups/.<name>.new (changed records written, unchanged ones hard-linked), then swapped with
  *     groups/<name> by one renameat2(RENAME_EXCHANGE); the old version, left under the staging
- *     name, is deleted after, or by the next writer when a crash came first. An update of one
+ *     name, goes to the trash and is deleted in the background (or by the next writer when a
+ *     crash came first); the staged files are made durable by one syncfs. An update of one
  *     partition (an add) is done in place: the partition's rename is the switch, or, for a new
  *     partition, the group record's rename that announces it. Temporary files have one fixed name
  *     per directory (.tmp), so the next writer removes a stale one. */
+#include <cloister/wire.h>
+
 #include "ibbe/common/internal.h"
 #include "util/fileio.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,14 +44,19 @@
 #define HE_KIND "he"
 #define PK_FILE "ibbe.pk"
 #define SEALED_FILE "ibbe.msk.sealed"
+#define EPOCHS_FILE "ibbe.epochs.sealed"
 #define LOCK_FILE "lock"
 #define META_FILE "group"
 #define TMP_FILE ".tmp"
 #define REL_MAX (IBBE_NAME_MAX + 64)
 
+#define TRASH_PENDING 8 /* old versions being deleted in the background at once */
+
 struct ibbe_store {
-    int root; /* the store's directory */
-    int lock; /* DIR/lock while ibbe_store_lock holds it, else -1 */
+    int root;                       /* the store's directory */
+    int lock;                       /* DIR/lock while ibbe_store_lock holds it, else -1 */
+    pthread_t trash[TRASH_PENDING]; /* deleters of old versions, joined by close */
+    size_t ntrash;
 };
 
 /* "<rel>: <reason>" for a failed OS call: a missing file is NOT_FOUND, a symbolic link or a
@@ -77,8 +87,10 @@ static int open_dir(int dir, const char *name, bool create)
     return openat(dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 }
 
-/* Writes name in dir durably: through TMP_FILE and a rename when replace, else created
- * directly (a fresh staging directory). The directory itself is not fsync'd. */
+/* Writes name in dir: durably through TMP_FILE and a rename when replace; else created directly
+ * in a fresh staging directory and not synced here: update_commit makes all the staged files
+ * durable with one syncfs, rather than one fsync (a journal commit) each. The directory itself
+ * is not fsync'd. */
 static int put_at(int dir, const char *name, const uint8_t *buf, size_t len, mode_t mode,
                   bool replace)
 {
@@ -88,7 +100,7 @@ static int put_at(int dir, const char *name, const uint8_t *buf, size_t len, mod
     int fd = openat(dir, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
     if (fd < 0)
         return -1;
-    int rc = file_write_full(fd, buf, len) == 0 && fsync(fd) == 0 ? 0 : -1;
+    int rc = file_write_full(fd, buf, len) == 0 && (!replace || fsync(fd) == 0) ? 0 : -1;
     int saved = errno;
     close(fd);
     errno = saved;
@@ -166,6 +178,7 @@ void ibbe_store_close(ibbe_store *s)
 {
     if (!s)
         return;
+    ibbe_store_settle(s);
     ibbe_store_unlock(s);
     close(s->root);
     free(s);
@@ -247,6 +260,77 @@ int ibbe_store_load_sealed(ibbe_store *s, uint8_t **blob, size_t *len, struct cl
     return read_top(s, SEALED_FILE, blob, len, err);
 }
 
+int ibbe_store_save_epochs(ibbe_store *s, const uint8_t *blob, size_t len, struct cloister_err *err)
+{
+    return write_top(s, EPOCHS_FILE, blob, len, 0600, err);
+}
+
+int ibbe_store_load_epochs(ibbe_store *s, uint8_t **blob, size_t *len, struct cloister_err *err)
+{
+    int rc = read_top(s, EPOCHS_FILE, blob, len, err);
+    if (rc == CLOISTER_E_NOT_FOUND) {
+        *blob = NULL;
+        *len = 0;
+        return CLOISTER_OK;
+    }
+    return rc;
+}
+
+static int cmp_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int ibbe_store_list_groups(ibbe_store *s, char ***names, size_t *count, struct cloister_err *err)
+{
+    *names = NULL;
+    *count = 0;
+    int fd = open_dir(s->root, IBBE_KIND, false);
+    if (fd < 0)
+        return errno == ENOENT ? CLOISTER_OK : os_error(err, IBBE_KIND);
+    DIR *d = fdopendir(fd);
+    if (!d) {
+        close(fd);
+        return os_error(err, IBBE_KIND);
+    }
+    size_t n = 0, cap = 0;
+    char **v = NULL;
+    int rc = CLOISTER_OK;
+    for (struct dirent *e; rc == CLOISTER_OK && (e = readdir(d));) {
+        if (!ibbe_group_name_valid(e->d_name)) /* ".", "..", staging directories */
+            continue;
+        if (n == cap) {
+            char **grown = realloc(v, (cap = cap ? 2 * cap : 16) * sizeof *v);
+            if (!grown) {
+                rc = cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
+                break;
+            }
+            v = grown;
+        }
+        if (!(v[n] = strdup(e->d_name)))
+            rc = cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
+        else
+            n++;
+    }
+    closedir(d);
+    if (rc != CLOISTER_OK) {
+        ibbe_store_free_names(v, n);
+        return rc;
+    }
+    if (n > 1)
+        qsort(v, n, sizeof *v, cmp_name);
+    *names = v;
+    *count = n;
+    return CLOISTER_OK;
+}
+
+void ibbe_store_free_names(char **names, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        free(names[i]);
+    free(names);
+}
+
 /* ---- a group's directory ---------------------------------------------------------------------- */
 
 /* An open group directory (kind "groups" or "he"): rel names it in messages. */
@@ -298,11 +382,24 @@ static int gdir_read(struct gdir *g, long part, uint8_t **buf, size_t *len,
 
 /* ---- atomic updates --------------------------------------------------------------------------- */
 
+/* Test hook: with CLOISTER_TEST_IBBE_CRASH_AFTER=K in the environment, the writing process kills
+ * itself (SIGKILL, as a crash would) after the K-th step of an update, a step being a file put,
+ * the swap or the deletion of the old version: tests crash an update at each moment exactly,
+ * not at a time that may fall anywhere. */
+static void crash_point(void)
+{
+    static long steps;
+    const char *k = getenv("CLOISTER_TEST_IBBE_CRASH_AFTER");
+    if (k && ++steps == strtol(k, NULL, 10))
+        raise(SIGKILL);
+}
+
 /* An update of one group: staged (a new directory swapped in) or in place (one file). */
 struct update {
     struct gdir g; /* g.dir: the current version, -1 for a new group */
     int stage;     /* the staging directory, or -1 when in place */
     char name[IBBE_NAME_MAX + 1], staged[IBBE_NAME_MAX + 8];
+    ibbe_store *s;
 };
 
 static int update_fail(struct update *u, struct cloister_err *err)
@@ -316,12 +413,87 @@ static int update_fail(struct update *u, struct cloister_err *err)
     return rc;
 }
 
+/* ---- old versions: deleted off the update's path ---------------------------------------------
+ * A swapped-out version is garbage, and deleting its files costs about as much as writing them
+ * (an unlink frees journaled blocks). So the commit renames it to a trash name of its own,
+ * ".<group>.old.<pid>.<n>", and a thread deletes it while holding a flock on it; the writer
+ * returns at once. The next update sweeps trash that no live deleter holds (a crash, or a
+ * process that exited first). ibbe_store_settle (and close) waits for the deleters. */
+
+struct trash_job {
+    int kind; /* DIR/<kind>, owned by the job */
+    char name[IBBE_NAME_MAX + 48];
+};
+
+/* Deletes trash directory name under kind if no one else holds it: true when it did. */
+static bool trash_delete(int kind, const char *name, bool wait)
+{
+    int fd = open_dir(kind, name, false);
+    if (fd < 0)
+        return false;
+    bool mine = flock(fd, wait ? LOCK_EX : LOCK_EX | LOCK_NB) == 0;
+    if (mine)
+        remove_flat(kind, name);
+    close(fd); /* releases the flock */
+    return mine;
+}
+
+static void *trash_thread(void *arg)
+{
+    struct trash_job *j = arg;
+    trash_delete(j->kind, j->name, true);
+    close(j->kind);
+    free(j);
+    return NULL;
+}
+
+void ibbe_store_settle(ibbe_store *s)
+{
+    while (s->ntrash > 0)
+        pthread_join(s->trash[--s->ntrash], NULL);
+}
+
+/* Hands trash directory name under kind to a deleting thread (deleted here when none starts). */
+static void trash_later(ibbe_store *s, int kind, const char *name)
+{
+    if (s->ntrash == TRASH_PENDING)
+        ibbe_store_settle(s);
+    struct trash_job *j = malloc(sizeof *j);
+    if (j && (j->kind = dup(kind)) >= 0) {
+        snprintf(j->name, sizeof j->name, "%s", name);
+        if (pthread_create(&s->trash[s->ntrash], NULL, trash_thread, j) == 0) {
+            s->ntrash++;
+            return;
+        }
+        close(j->kind);
+    }
+    free(j);
+    remove_flat(kind, name);
+}
+
+/* Deletes the trash in kind that no live deleter holds. */
+static void trash_sweep(int kind)
+{
+    int fd = dup(kind);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (!d) {
+        if (fd >= 0)
+            close(fd);
+        return;
+    }
+    for (struct dirent *e; (e = readdir(d));)
+        if (e->d_name[0] == '.' && strstr(e->d_name, ".old."))
+            trash_delete(kind, e->d_name, false);
+    closedir(d);
+}
+
 /* Starts an update; whole: stage it even when the group exists (several files change). A stale
- * staging directory, left by a crash, is deleted first. */
+ * staging directory, left by a crash, is deleted first, and trash no deleter holds. */
 static int update_begin(ibbe_store *s, const char *kind, const char *name, bool whole,
                         struct update *u, struct cloister_err *err)
 {
     u->stage = -1;
+    u->s = s;
     int rc = gdir_open(s, kind, name, false, &u->g, err);
     if (rc == CLOISTER_E_NOT_FOUND) { /* a new group */
         if ((u->g.kind = open_dir(s->root, kind, true)) < 0)
@@ -331,6 +503,7 @@ static int update_begin(ibbe_store *s, const char *kind, const char *name, bool 
         return rc;
     snprintf(u->name, sizeof u->name, "%s", name);
     snprintf(u->staged, sizeof u->staged, ".%s.new", name);
+    trash_sweep(u->g.kind);
     if (remove_flat(u->g.kind, u->staged) != 0)
         return update_fail(u, err);
     if (u->g.dir >= 0 && !whole)
@@ -349,6 +522,7 @@ static int update_put(struct update *u, long part, const uint8_t *buf, size_t le
     bool staged = u->stage >= 0;
     if (put_at(staged ? u->stage : u->g.dir, name, buf, len, 0644, !staged) != 0)
         return update_fail(u, err);
+    crash_point();
     if (!staged && fsync(u->g.dir) != 0) /* the partition durable before the record naming it */
         return update_fail(u, err);
     return CLOISTER_OK;
@@ -379,15 +553,24 @@ static int update_commit(struct update *u, size_t partitions, struct cloister_er
             linkat(u->g.dir, name, u->stage, name, 0) != 0)
             return update_fail(u, err);
     }
-    if (fsync(u->stage) != 0)
+    if (syncfs(u->stage) != 0 || fsync(u->stage) != 0) /* the staged files, then their names */
         return update_fail(u, err);
     int swapped = u->g.dir >= 0
                       ? renameat2(u->g.kind, u->staged, u->g.kind, u->name, RENAME_EXCHANGE)
                       : renameat(u->g.kind, u->staged, u->g.kind, u->name);
     if (swapped != 0 || fsync(u->g.kind) != 0)
         return update_fail(u, err);
+    crash_point();
     close(u->stage);
-    remove_flat(u->g.kind, u->staged); /* the old version now */
+    /* the old version now: to the trash (deleted here if the rename fails) */
+    static unsigned long seq;
+    char trash[IBBE_NAME_MAX + 48];
+    snprintf(trash, sizeof trash, ".%s.old.%ld.%lu", u->name, (long)getpid(), ++seq);
+    if (u->g.dir < 0 || renameat(u->g.kind, u->staged, u->g.kind, trash) != 0)
+        remove_flat(u->g.kind, u->staged);
+    else
+        trash_later(u->s, u->g.kind, trash);
+    crash_point();
     gdir_close(&u->g);
     return CLOISTER_OK;
 }
@@ -580,8 +763,66 @@ int ibbe_store_load_member(ibbe_store *s, const char *name, const char *id, ibbe
     }
     gdir_close(&d);
     if (rc >= 0)
-        rc = cloister_errf(err, CLOISTER_E_NOT_FOUND, "not a member of the group");
+        rc = cloister_errf(err, CLOISTER_E_NOT_FOUND, "%.64s is not a member of %s", id, name);
     ibbe_group_free(g);
+    return rc;
+}
+
+/* The member count of a partition record, read from its fields without decoding the members
+ * (no identity is hashed): -1 when the record is not partition part of epoch. */
+static long partition_count(const uint8_t *buf, size_t len, size_t part, uint64_t epoch)
+{
+    struct wire_reader r;
+    wire_reader_init(&r, buf, len);
+    wire_get_header(&r, "CIPA", 1);
+    uint64_t index = wire_get_varint(&r), e = wire_get_u64(&r);
+    wire_get_raw(&r, IBBE_HEADER_BYTES + IBBE_WRAP_BYTES);
+    size_t count = wire_get_count(&r, 2, IBBE_PARTITION_MAX);
+    return wire_reader_ok(&r) && index == part && e == epoch ? (long)count : -1;
+}
+
+static int summary_once(ibbe_store *s, const char *name, struct ibbe_group_summary *out,
+                        struct cloister_err *err)
+{
+    struct gdir d;
+    ibbe_group *g;
+    uint8_t *buf;
+    size_t len;
+    int rc = open_group(s, name, &d, &g, err);
+    if (rc != CLOISTER_OK)
+        return rc;
+    out->epoch = ibbe_group_epoch(g);
+    out->partitions = ibbe_group_partitions(g);
+    out->partition_size = ibbe_group_capacity(g);
+    out->oldest_epoch = ibbe_group_oldest_epoch(g);
+    out->members = 0;
+    ibbe_group_free(g);
+    for (size_t i = 0; rc == CLOISTER_OK && i < out->partitions; i++) {
+        if ((rc = gdir_read(&d, (long)i, &buf, &len, err)) != CLOISTER_OK)
+            break;
+        long count = partition_count(buf, len, i, out->epoch);
+        free(buf);
+        if (count < 0)
+            rc = cloister_errf(err, CLOISTER_E_INVALID,
+                               "%s/p%zu: not partition %zu of epoch %llu (torn update?)", d.rel, i,
+                               i, (unsigned long long)out->epoch);
+        else
+            out->members += (size_t)count;
+    }
+    gdir_close(&d);
+    return rc;
+}
+
+int ibbe_store_group_summary(ibbe_store *s, const char *name, struct ibbe_group_summary *out,
+                             struct cloister_err *err)
+{
+    /* an update swapped in while reading deletes the version being read: read again */
+    int rc = CLOISTER_E_NOT_FOUND;
+    for (int attempt = 0; attempt < 3 && rc != CLOISTER_OK; attempt++)
+        if ((rc = summary_once(s, name, out, err)) == CLOISTER_E_SYSTEM)
+            break;
+    if (rc == CLOISTER_OK)
+        out->bytes = ibbe_store_group_bytes(s, name);
     return rc;
 }
 

@@ -110,7 +110,7 @@ static void signals_stop_ibbe_serve(void **state)
                              "serving", "serve.out") "kill -%s $p; wait $p",
                          sigs[i]);
         assert_int_equal(rc, 0);
-        assert_true(file_has("serve.out", "stopping"));
+        assert_true(file_has("serve.err", "stopping"));
         assert_clean_stop("serve.err");
     }
 }

@@ -95,9 +95,9 @@ struct mr_options {
     void (*progress)(void *arg, const struct mr_progress *p);
     void *progress_arg;
     /* Tests and the demo play a hostile or failing host: on_shuffle_get sees every shuffle chunk
-     * read back from the store (and may change it); on_map_done is called after each accepted
+     * read back from the store (and may change or replace it, malloc'd); on_map_done is called after each accepted
      * map task with the workers' enclave processes (proc: pids, else 0). */
-    void (*on_shuffle_get)(void *arg, uint8_t *chunk, size_t len);
+    void (*on_shuffle_get)(void *arg, uint8_t **chunk, size_t *len); /* may replace *chunk */
     void (*on_map_done)(void *arg, uint64_t maps_done, const int *pids, unsigned nworkers);
     void *hook_arg;
 };

@@ -218,9 +218,6 @@ static int start_workers(struct job *j, struct cloister_err *err)
     tee_verifier *v = NULL;
     struct cloister_err e = {0};
     int rc = 0;
-    if (o->tee != MR_TEE_NONE && (!(platform = tee_platform_open(o->home, &e)) ||
-                                  !(v = tee_verifier_new_file(tee_platform_ca_path(platform), &e))))
-        rc = cloister_errf(err, e.code, "no verifier for the local platform: %s", e.msg);
     struct wire_writer code, sealed;
     wire_writer_init(&code);
     wire_writer_init(&sealed);
@@ -234,6 +231,11 @@ static int start_workers(struct job *j, struct cloister_err *err)
     for (unsigned i = 0; rc == 0 && i < j->nworkers; i++) {
         struct mr_host_config c = {o->tee, o->enclave, o->inproc, o->home, store, o->signature, i};
         rc = mr_host_worker_start(&c, &j->workers[i], err);
+        /* after the first start, which made the platform if the home had none */
+        if (rc == 0 && o->tee != MR_TEE_NONE && !v &&
+            (!(platform = tee_platform_open(o->home, &e)) ||
+             !(v = tee_verifier_new_file(tee_platform_ca_path(platform), &e))))
+            rc = cloister_errf(err, e.code, "no verifier for the local platform: %.200s", e.msg);
         if (rc == 0)
             rc = o->tee == MR_TEE_NONE ? mr_host_worker_set_key(j->workers[i], j->key, err)
                                        : provision(j, j->workers[i], i, v, err);
@@ -637,7 +639,7 @@ static int first_params(struct job *j, struct cloister_err *err)
     return rc;
 }
 
-/* next_round(results, round): 1 with new params, 0 when done. */
+/* next_round(results, round, params): 1 with new params, 0 when done. */
 static int next_round(struct job *j, struct cloister_err *err)
 {
     if (!tlua_has(j->lua, "next_round") || j->round + 1 >= j->o->max_rounds)
@@ -665,6 +667,8 @@ static int next_round(struct job *j, struct cloister_err *err)
         }
     }
     tlua_put_int(&args, j->round + 1);
+    if (j->params_len)
+        wire_put_raw(&args, j->params, j->params_len);
     int rc = tlua_call(j->lua, "next_round", args.buf, args.len, NULL, &res, err);
     int more = 0;
     if (rc == 0 && res.len > 0 && res.buf[0] != 0) {

@@ -58,7 +58,7 @@ struct mr_transport_ops {
 /* The in-process transport: shuffle chunks are files under dir (created; removed by free).
  * on_get, when set, sees every chunk read back (tests play a hostile host with it). */
 struct mr_transport *mr_transport_mem_new(const char *dir,
-                                          void (*on_get)(void *arg, uint8_t *chunk, size_t len),
+                                          void (*on_get)(void *arg, uint8_t **chunk, size_t *len),
                                           void *arg, struct cloister_err *err);
 /* Bytes written to the shuffle store so far. */
 uint64_t mr_transport_mem_shuffle_bytes(struct mr_transport *t);

@@ -37,7 +37,7 @@ struct mem {
     bool closed;
     char *dir;
     uint64_t shuffle_bytes;
-    void (*on_get)(void *arg, uint8_t *chunk, size_t len);
+    void (*on_get)(void *arg, uint8_t **chunk, size_t *len);
     void *arg;
 };
 
@@ -160,7 +160,7 @@ static int shuffle_get(struct mr_transport *t, uint32_t round, uint32_t task, ui
                              "for reducer %u",
                              task, partition);
     if (m->on_get)
-        m->on_get(m->arg, *chunk, *len);
+        m->on_get(m->arg, chunk, len);
     return 0;
 }
 
@@ -201,7 +201,7 @@ static const struct mr_transport_ops MEM_OPS = {task_put,    task_get,    result
                                                 shuffle_put, shuffle_get, mem_close,  mem_free};
 
 struct mr_transport *mr_transport_mem_new(const char *dir,
-                                          void (*on_get)(void *arg, uint8_t *chunk, size_t len),
+                                          void (*on_get)(void *arg, uint8_t **chunk, size_t *len),
                                           void *arg, struct cloister_err *err)
 {
     struct mem *m = calloc(1, sizeof *m);

@@ -6,7 +6,7 @@ function map(file, line)
   for word in gmatch(line, "%a+") do emit(lower(word), file) end
 end
 
-local function union(lists)
+local function union(word, lists)
   local seen, out = {}, {}
   for i = 1, #lists do
     local l = lists[i]

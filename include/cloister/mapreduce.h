@@ -92,6 +92,8 @@ struct mr_options {
     const char *signature;                 /* the image's signature (NULL: <image>.sig) */
     const char *work_dir;                  /* shuffle store (NULL: OUTPUT/.mr-work) */
     volatile sig_atomic_t *stop;           /* set (by a signal handler): stop cleanly */
+    FILE *
+        log; /* where print() of init and next_round goes (they run on the client); NULL: dropped */
     void (*progress)(void *arg, const struct mr_progress *p);
     void *progress_arg;
     /* Tests and the demo play a hostile or failing host: on_shuffle_get sees every shuffle chunk

@@ -153,6 +153,7 @@ static int cmd_run(int argc, char **argv)
     o.max_rounds = (unsigned)rounds;
     o.split_bytes = (size_t)split_kib << 10;
     o.stop = &stop_flag;
+    o.log = stderr;
     o.progress = progress;
     o.progress_arg = &tty;
     struct sigaction sa = {.sa_handler = on_signal}, old_int, old_term;

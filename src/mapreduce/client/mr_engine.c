@@ -79,7 +79,20 @@ struct job {
     uint64_t bytes_done;
     double started, last_progress;
     char last_failure[CLOISTER_ERR_MAX]; /* why the last attempt was re-run */
+    size_t log_seen;                     /* bytes of the client state's print() log shown */
 };
+
+/* Shows what init or next_round printed since last time. */
+static void flush_log(struct job *j)
+{
+    size_t len;
+    const char *log = tlua_log(j->lua, &len);
+    if (j->o->log && len > j->log_seen) {
+        fwrite(log + j->log_seen, 1, len - j->log_seen, j->o->log);
+        fflush(j->o->log);
+    }
+    j->log_seen = len;
+}
 
 static double now_s(void)
 {
@@ -622,6 +635,7 @@ static int first_params(struct job *j, struct cloister_err *err)
     }
     if (rc == 0)
         rc = tlua_call(j->lua, "init", args.buf, args.len, NULL, &res, err);
+    flush_log(j);
     if (rc == 0 && res.len > 0 && res.buf[0] != 0) {
         struct wire_reader v;
         size_t vl;
@@ -670,6 +684,7 @@ static int next_round(struct job *j, struct cloister_err *err)
     if (j->params_len)
         wire_put_raw(&args, j->params, j->params_len);
     int rc = tlua_call(j->lua, "next_round", args.buf, args.len, NULL, &res, err);
+    flush_log(j);
     int more = 0;
     if (rc == 0 && res.len > 0 && res.buf[0] != 0) {
         struct wire_reader v;

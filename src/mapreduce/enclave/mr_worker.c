@@ -11,7 +11,7 @@
  * map task calls map() once per record of its split, all in the one ecall; combine() then
  * folds the split's pairs per key, and each pair goes to the reducer partition() (or the
  * default hash of its encoding) names, one sealed shuffle chunk per reducer. A reduce task
- * collects its shuffle chunks over any number of ecalls, then sorts the pairs by key and calls
+ * collects its shuffle chunks over any number of ecalls, then groups the pairs by key and calls
  * reduce() once per key. Errors of the job's code (a Lua error, a budget) are not refusals:
  * they travel sealed in the task's outcome, since their messages may quote data. */
 #include "mapreduce/enclave/mr_worker.h"
@@ -24,14 +24,27 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* JSON Lines: map receives the decoded line. */
-static const char JSONL_PRELUDE[] = "local decode, map_ = json.decode, map\n"
-                                    "function __mr_map_jsonl(k, line) return map_(k, decode(line)) "
-                                    "end\n";
+/* The drivers: one call runs map over every record of a split (the records arrive as one
+ * array, key value key value ...), and one call runs combine or reduce over a batch of keys
+ * (key, values, key, values ...), emitting each key with its non-nil result; so the cost of
+ * entering Lua is paid per split and per batch, not per record or key. JSON Lines: map
+ * receives the decoded line. */
+static const char PRELUDE[] =
+    "local map, combine, reduce, emit, decode = map, combine, reduce, emit, json.decode\n"
+    "function __mr_map_all(r) for i = 1, #r, 2 do map(r[i], r[i + 1]) end end\n"
+    "function __mr_map_all_jsonl(r) for i = 1, #r, 2 do map(r[i], decode(r[i + 1])) end end\n"
+    "function __mr_combine_all(g) for i = 1, #g, 2 do\n"
+    "  local v = combine(g[i], g[i + 1]) if v ~= nil then emit(g[i], v) end end end\n"
+    "function __mr_reduce_all(g) for i = 1, #g, 2 do\n"
+    "  local v = reduce(g[i], g[i + 1]) if v ~= nil then emit(g[i], v) end end end\n";
+
+#define FOLD_BATCH ((size_t)1 << 20)      /* argument bytes per combine/reduce call */
+#define OUTPUT_DEFAULT ((size_t)24 << 20) /* a task's output must fit one answer */
 
 struct pair {
     const uint8_t *k, *v;
     uint32_t klen, vlen;
+    uint32_t next; /* the next pair of the same key (groups), or UINT32_MAX */
 };
 
 struct reduce_state {
@@ -224,8 +237,8 @@ static struct tlua *task_state(struct mr_worker *w, const struct mr_task *t, con
     if (!L)
         return NULL;
     int rc = tlua_load(L, w->code, w->code_len, chunkname, err);
-    if (rc == 0 && t->format == MR_INPUT_JSONL && t->phase == MR_PHASE_MAP)
-        rc = tlua_load(L, JSONL_PRELUDE, sizeof JSONL_PRELUDE - 1, "jsonl", err);
+    if (rc == 0)
+        rc = tlua_load(L, PRELUDE, sizeof PRELUDE - 1, "mapreduce", err);
     if (rc == 0 && t->params_len > 0)
         rc = tlua_set_global(L, "params", t->params, t->params_len, err);
     if (rc != 0) {
@@ -235,105 +248,114 @@ static struct tlua *task_state(struct mr_worker *w, const struct mr_task *t, con
     return L;
 }
 
-static int key_cmp(const struct pair *x, const struct pair *y)
+static bool same_key(const struct pair *a, const struct pair *b)
 {
-    size_t n = x->klen < y->klen ? x->klen : y->klen;
-    int c = memcmp(x->k, y->k, n);
-    return c ? c : (x->klen > y->klen) - (x->klen < y->klen);
+    return a->klen == b->klen && memcmp(a->k, b->k, a->klen) == 0;
 }
 
-/* A stable merge sort by key. Not qsort: glibc's asks the kernel for the machine's memory
- * (sysinfo), a system call the enclave's seccomp filter refuses. */
-static void merge_sort(struct pair *a, struct pair *tmp, size_t n)
+/* The pairs of a buffer grouped by key in one pass of a hash table (no sort: the order of
+ * keys does not matter, the client sorts the output), values kept in their order. */
+struct groups {
+    struct pair *p;
+    size_t n, ng;
+    uint32_t *head, *tail, *count; /* per key, in first-seen order */
+};
+
+static void groups_free(struct groups *g)
 {
-    if (n < 2)
-        return;
-    size_t h = n / 2;
-    merge_sort(a, tmp, h);
-    merge_sort(a + h, tmp, n - h);
-    if (key_cmp(&a[h - 1], &a[h]) <= 0)
-        return;
-    memcpy(tmp, a, h * sizeof *a);
-    size_t i = 0, j = h, k = 0;
-    while (i < h && j < n)
-        a[k++] = key_cmp(&a[j], &tmp[i]) < 0 ? a[j++] : tmp[i++];
-    while (i < h)
-        a[k++] = tmp[i++];
+    tee_free(g->p);
+    tee_free(g->head);
+    tee_free(g->tail);
+    tee_free(g->count);
 }
 
-/* Splits buf (key value key value ...) into pairs sorted by key (stable). */
-static int sort_pairs(const uint8_t *buf, size_t len, struct pair **out, size_t *n,
-                      struct cloister_err *err)
+static int parse_pairs(struct groups *g, const uint8_t *buf, size_t len, struct cloister_err *err)
 {
     struct wire_reader r;
     size_t cap = 0, klen, vlen;
-    *out = NULL;
-    *n = 0;
     wire_reader_init(&r, buf, len);
     while (wire_reader_remaining(&r) > 0) {
         const uint8_t *k = tlua_value_next(&r, &klen), *v = tlua_value_next(&r, &vlen);
         if (!k || !v)
             return cloister_errf(err, CLOISTER_E_INVALID, "malformed pairs: %s",
                                  wire_reader_error(&r));
-        if (*n == cap) {
-            cap = cap ? 2 * cap : 1024;
-            struct pair *p = tee_realloc(*out, cap * sizeof *p);
+        if (g->n == cap) {
+            cap = cap ? 2 * cap : 1024 + len / 16; /* a word count pair takes about 10 bytes */
+            struct pair *p = cap < UINT32_MAX / 2 ? tee_realloc(g->p, cap * sizeof *p) : NULL;
             if (!p)
-                return cloister_errf(err, CLOISTER_E_NO_MEMORY, "no memory to sort pairs");
-            *out = p;
+                return cloister_errf(err, CLOISTER_E_NO_MEMORY, "no memory to group pairs");
+            g->p = p;
         }
-        (*out)[*n] = (struct pair){k, v, (uint32_t)klen, (uint32_t)vlen};
-        (*n)++;
+        g->p[g->n++] = (struct pair){k, v, (uint32_t)klen, (uint32_t)vlen, UINT32_MAX};
     }
-    struct pair *tmp = *n > 1 ? tee_malloc((*n / 2 + 1) * sizeof *tmp) : NULL;
-    if (*n > 1 && !tmp)
-        return cloister_errf(err, CLOISTER_E_NO_MEMORY, "no memory to sort pairs");
-    merge_sort(*out, tmp, *n);
-    tee_free(tmp);
     return 0;
 }
 
-static bool same_key(const struct pair *a, const struct pair *b)
+static int group_pairs(struct groups *g, const uint8_t *buf, size_t len, struct cloister_err *err)
 {
-    return a->klen == b->klen && memcmp(a->k, b->k, a->klen) == 0;
+    memset(g, 0, sizeof *g);
+    int rc = parse_pairs(g, buf, len, err);
+    size_t slots = 16;
+    while (rc == 0 && slots < 2 * g->n)
+        slots *= 2;
+    uint32_t *table = rc == 0 ? tee_calloc(slots, sizeof *table) : NULL;
+    if (rc == 0 && g->n > 0) {
+        g->head = tee_malloc(g->n * sizeof *g->head);
+        g->tail = tee_malloc(g->n * sizeof *g->tail);
+        g->count = tee_malloc(g->n * sizeof *g->count);
+    }
+    if (rc == 0 && (!table || (g->n > 0 && (!g->head || !g->tail || !g->count))))
+        rc = cloister_errf(err, CLOISTER_E_NO_MEMORY, "no memory to group pairs");
+    for (uint32_t i = 0; rc == 0 && i < g->n; i++) {
+        size_t s = mr_partition_default(g->p[i].k, g->p[i].klen, UINT32_MAX) & (slots - 1);
+        while (table[s] && !same_key(&g->p[g->head[table[s] - 1]], &g->p[i]))
+            s = (s + 1) & (slots - 1);
+        if (!table[s]) {
+            table[s] = (uint32_t)++g->ng;
+            g->head[g->ng - 1] = g->tail[g->ng - 1] = i;
+            g->count[g->ng - 1] = 1;
+            continue;
+        }
+        uint32_t k = table[s] - 1;
+        g->p[g->tail[k]].next = i;
+        g->tail[k] = i;
+        g->count[k]++;
+    }
+    tee_free(table);
+    return rc;
 }
 
-/* Calls fn(key, values) once per key of the sorted pairs; each key whose call returned a
- * non-nil value gets (key, value) in out, and what fn emits goes to emits. */
-static int fold(struct tlua *L, const char *fn, const struct pair *p, size_t n,
-                struct wire_writer *out, struct wire_writer *emits, uint64_t *nout,
+/* Calls fn(key, values) once per key (through its driver, a batch of keys per call); each
+ * key whose call returned a non-nil value gets (key, value) in out, as does what fn emits. */
+static int fold(struct tlua *L, const char *driver, const struct groups *g, struct wire_writer *out,
                 struct cloister_err *err)
 {
-    struct wire_writer args, res;
+    struct wire_writer body, args;
+    wire_writer_init(&body);
     wire_writer_init(&args);
-    wire_writer_init(&res);
     int rc = 0;
-    for (size_t i = 0, j; rc == 0 && i < n; i = j) {
-        for (j = i + 1; j < n && same_key(&p[i], &p[j]); j++)
-            ;
-        args.len = res.len = 0;
-        wire_put_raw(&args, p[i].k, p[i].klen);
-        tlua_put_array(&args, j - i);
-        for (size_t m = i; m < j; m++)
-            wire_put_raw(&args, p[m].v, p[m].vlen);
-        if (!wire_writer_ok(&args))
-            rc = cloister_errf(err, CLOISTER_E_NO_MEMORY, "no memory for %s's arguments", fn);
-        if (rc == 0)
-            rc = tlua_call(L, fn, args.buf, args.len, emits, &res, err);
-        if (rc == 0 && res.len > 0 && res.buf[0] != 0x00) {
-            struct wire_reader r;
-            size_t vlen;
-            wire_reader_init(&r, res.buf, res.len);
-            const uint8_t *v = tlua_value_next(&r, &vlen);
-            wire_put_raw(out, p[i].k, p[i].klen);
-            wire_put_raw(out, v, vlen);
-            (*nout)++;
-        }
+    size_t batch = 0;
+    for (size_t k = 0; rc == 0 && k < g->ng; k++) {
+        const struct pair *first = &g->p[g->head[k]];
+        wire_put_raw(&body, first->k, first->klen);
+        tlua_put_array(&body, g->count[k]);
+        for (uint32_t i = g->head[k]; i != UINT32_MAX; i = g->p[i].next)
+            wire_put_raw(&body, g->p[i].v, g->p[i].vlen);
+        batch++;
+        if (body.len < FOLD_BATCH && k + 1 < g->ng)
+            continue;
+        args.len = 0;
+        tlua_put_array(&args, 2 * batch);
+        wire_put_raw(&args, body.buf, body.len);
+        rc = wire_writer_ok(&args) ? tlua_call(L, driver, args.buf, args.len, out, NULL, err)
+                                   : cloister_errf(err, CLOISTER_E_NO_MEMORY, "no memory");
+        body.len = 0;
+        batch = 0;
     }
+    wire_writer_free(&body);
     wire_writer_free(&args);
-    wire_writer_free(&res);
     if (rc == 0 && !wire_writer_ok(out))
-        rc = cloister_errf(err, CLOISTER_E_NO_MEMORY, "no memory for %s's output", fn);
+        rc = cloister_errf(err, CLOISTER_E_NO_MEMORY, "no memory for the output");
     return rc;
 }
 
@@ -400,7 +422,7 @@ static void fail_outcome(struct mr_outcome *o, const struct cloister_err *e)
 static int map_records(struct tlua *L, const struct mr_task *t, const uint8_t *rec, size_t len,
                        struct wire_writer *pairs, struct mr_outcome *o, struct cloister_err *jerr)
 {
-    const char *fn = t->format == MR_INPUT_JSONL ? "__mr_map_jsonl" : "map";
+    const char *fn = t->format == MR_INPUT_JSONL ? "__mr_map_all_jsonl" : "__mr_map_all";
     struct wire_reader r;
     size_t klen, vlen;
     wire_reader_init(&r, rec, len);
@@ -409,23 +431,28 @@ static int map_records(struct tlua *L, const struct mr_task *t, const uint8_t *r
         if (!k || !v)
             return cloister_errf(jerr, CLOISTER_E_INVALID, "malformed split: %s",
                                  wire_reader_error(&r));
-        int rc = tlua_call(L, fn, k, klen + vlen, pairs, NULL, jerr);
-        if (rc != 0)
-            return rc;
         o->records_in++;
     }
+    struct wire_writer args;
+    wire_writer_init(&args);
+    tlua_put_array(&args, 2 * o->records_in);
+    wire_put_raw(&args, rec, len);
+    int rc = wire_writer_ok(&args) ? tlua_call(L, fn, args.buf, args.len, pairs, NULL, jerr)
+                                   : cloister_errf(jerr, CLOISTER_E_NO_MEMORY, "no memory");
+    wire_writer_free(&args);
+    if (rc != 0)
+        return rc;
     if (!wire_writer_ok(pairs))
         return cloister_errf(jerr, CLOISTER_E_NO_MEMORY, "no memory for the map output");
     if (!tlua_has(L, "combine"))
         return 0;
-    struct pair *p;
-    size_t n;
+    struct groups g;
     struct wire_writer combined;
     wire_writer_init(&combined);
-    int rc = sort_pairs(pairs->buf, pairs->len, &p, &n, jerr);
+    rc = group_pairs(&g, pairs->buf, pairs->len, jerr);
     if (rc == 0)
-        rc = fold(L, "combine", p, n, &combined, NULL, &(uint64_t){0}, jerr);
-    tee_free(p);
+        rc = fold(L, "__mr_combine_all", &g, &combined, jerr);
+    groups_free(&g);
     if (rc == 0) {
         wire_writer_free(pairs);
         *pairs = combined;
@@ -445,7 +472,7 @@ static int partition_pairs(struct tlua *L, const struct mr_task *t, const struct
     size_t klen, vlen;
     wire_reader_init(&r, pairs->buf, pairs->len);
     while (wire_reader_remaining(&r) > 0) {
-        struct pair p = {0};
+        struct pair p = {.next = UINT32_MAX};
         p.k = tlua_value_next(&r, &klen);
         p.v = tlua_value_next(&r, &vlen);
         p.klen = (uint32_t)klen;
@@ -619,21 +646,25 @@ static int reduce_run(struct mr_worker *w, struct mr_outcome *o, struct wire_wri
                       struct cloister_err *jerr)
 {
     struct reduce_state *rs = &w->red;
-    struct pair *p = NULL;
-    size_t n = 0;
+    struct groups g = {0};
     struct tlua *L = task_state(w, &rs->t, "reduce", jerr);
-    int rc = L ? sort_pairs(rs->pairs.buf, rs->pairs.len, &p, &n, jerr) : jerr->code;
+    int rc = L ? group_pairs(&g, rs->pairs.buf, rs->pairs.len, jerr) : jerr->code;
     if (rc == 0) {
-        o->records_in = n;
-        rc = fold(L, "reduce", p, n, results, results, &o->records_out, jerr);
+        o->records_in = g.n;
+        rc = fold(L, "__mr_reduce_all", &g, results, jerr);
     }
+    struct wire_reader r;
+    wire_reader_init(&r, results->buf, rc == 0 ? results->len : 0);
+    while (wire_reader_remaining(&r) > 0 && tlua_value_next(&r, &(size_t){0}))
+        o->records_out++;
+    o->records_out /= 2;
     if (L) {
         struct tlua_stats st;
         tlua_stats(L, &st);
         o->heap_peak = st.memory_peak;
         tlua_free(L);
     }
-    tee_free(p);
+    groups_free(&g);
     return rc;
 }
 

@@ -239,4 +239,4 @@ static const struct cli_command mapreduce_commands[] = {
 
 const struct cli_system cli_mapreduce_system = {
     "mapreduce", "Lua MapReduce jobs in worker enclaves, encrypted end to end", mapreduce_commands,
-    NULL};
+    cli_mapreduce_demo};

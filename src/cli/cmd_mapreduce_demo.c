@@ -128,11 +128,12 @@ static int demo_wordcount(const char *dir, const char *sig)
     o.hook_arg = &w;
     if (mr_run(&o, &s, &err) != 0)
         return cli_fail("%s", err.msg);
-    printf("  %llu splits mapped, %llu words counted into %llu results over 3 reducers in %.2f s "
-           "(%.1f MB/s), %llu ecalls for %llu lines\n",
-           (unsigned long long)s.map_tasks, (unsigned long long)s.map_pairs,
-           (unsigned long long)s.results, s.seconds, (double)s.input_bytes / 1e6 / s.seconds,
-           (unsigned long long)s.ecalls, (unsigned long long)s.records_in);
+    printf(
+        "  %llu map tasks (with re-runs), %llu pairs shuffled after combine, %llu results over 3 "
+        "reducers in %.2f s (%.1f MB/s), %llu ecalls for %llu lines\n",
+        (unsigned long long)s.map_tasks, (unsigned long long)s.map_pairs,
+        (unsigned long long)s.results, s.seconds, (double)s.input_bytes / 1e6 / s.seconds,
+        (unsigned long long)s.ecalls, (unsigned long long)s.records_in);
     printf("  workers' evidence verified (%s platform), job key provisioned by attested HPKE\n",
            s.simulated ? "SIMULATED" : "hardware");
     printf("  host side: %zu shuffle chunks (%zu bytes) read back from its store; '%s' found "

@@ -149,11 +149,14 @@ static int open_task(struct mr_worker *w, const uint8_t *c, size_t clen, uint8_t
                      struct mr_task *t, uint8_t **buf, struct cloister_err *err)
 {
     struct mr_chunk_id got;
+    struct cloister_err e;
     size_t len;
+    memset(t, 0, sizeof *t);
+    *buf = NULL;
     if (!w->loaded)
         return cloister_errf(err, CLOISTER_E_STATE, "no job loaded");
-    if (mr_chunk_peek(c, clen, &got, err) != 0)
-        return cloister_errf(err, CLOISTER_E_DENIED, "task chunk refused: %s", err->msg);
+    if (mr_chunk_peek(c, clen, &got, &e) != 0)
+        return cloister_errf(err, CLOISTER_E_DENIED, "task chunk refused: %s", e.msg);
     struct mr_chunk_id want = chunk_id(w, MR_KIND_TASK, got.round, got.task, got.attempt, 0);
     int rc = open_chunk(w, c, clen, &want, buf, &len, err);
     if (rc == 0)

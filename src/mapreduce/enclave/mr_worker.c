@@ -575,6 +575,22 @@ static int reduce_begin(struct mr_worker *w, struct mr_task *t, struct cloister_
     return rs->active ? 0 : cloister_errf(err, CLOISTER_E_NO_MEMORY, "no memory for a reduce");
 }
 
+/* Reads and opens the reduce request's task chunk and makes the reduce state its own. */
+static int reduce_enter(struct mr_worker *w, struct wire_reader *r, struct cloister_err *err)
+{
+    size_t tlen;
+    const uint8_t *tc = wire_get_bytes(r, SIZE_MAX, &tlen);
+    if (!wire_reader_ok(r))
+        return cloister_errf(err, CLOISTER_E_INVALID, "malformed reduce request");
+    struct mr_task t;
+    uint8_t *tbuf;
+    int rc = open_task(w, tc, tlen, MR_PHASE_REDUCE, &t, &tbuf, err);
+    if (rc == 0)
+        rc = reduce_begin(w, &t, err);
+    tee_free(tbuf);
+    return rc;
+}
+
 static long input_index(const struct mr_task *t, uint32_t task)
 {
     if (task < t->ninputs && t->inputs[task].task == task)
@@ -612,18 +628,12 @@ static int do_reduce_add(struct mr_worker *w, const uint8_t *in, size_t inlen,
                          struct wire_writer *out, struct cloister_err *err)
 {
     struct wire_reader r;
-    size_t tlen, clen;
+    size_t clen;
     wire_reader_init(&r, in, inlen);
-    const uint8_t *tc = wire_get_bytes(&r, SIZE_MAX, &tlen);
+    int rc = reduce_enter(w, &r, err);
     size_t n = wire_get_count(&r, 1, MR_INPUTS_MAX);
-    if (!wire_reader_ok(&r))
-        return cloister_errf(err, CLOISTER_E_INVALID, "malformed reduce request");
-    struct mr_task t;
-    uint8_t *tbuf;
-    int rc = open_task(w, tc, tlen, MR_PHASE_REDUCE, &t, &tbuf, err);
-    if (rc == 0)
-        rc = reduce_begin(w, &t, err);
-    tee_free(tbuf);
+    if (rc == 0 && !wire_reader_ok(&r))
+        rc = cloister_errf(err, CLOISTER_E_INVALID, "malformed reduce request");
     if (rc != 0)
         return rc;
     struct wire_writer refused;
@@ -675,17 +685,10 @@ static int do_reduce_end(struct mr_worker *w, const uint8_t *in, size_t inlen,
                          struct wire_writer *out, struct cloister_err *err)
 {
     struct wire_reader r;
-    size_t tlen;
     wire_reader_init(&r, in, inlen);
-    const uint8_t *tc = wire_get_bytes(&r, SIZE_MAX, &tlen);
-    if (wire_reader_finish(&r) != 0)
-        return cloister_errf(err, CLOISTER_E_INVALID, "malformed reduce request");
-    struct mr_task t;
-    uint8_t *tbuf;
-    int rc = open_task(w, tc, tlen, MR_PHASE_REDUCE, &t, &tbuf, err);
-    if (rc == 0)
-        rc = reduce_begin(w, &t, err);
-    tee_free(tbuf);
+    int rc = reduce_enter(w, &r, err);
+    if (rc == 0 && wire_reader_finish(&r) != 0)
+        rc = cloister_errf(err, CLOISTER_E_INVALID, "malformed reduce request");
     if (rc != 0)
         return rc;
     struct reduce_state *rs = &w->red;

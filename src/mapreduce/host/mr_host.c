@@ -221,6 +221,19 @@ static void call_failed(struct mr_host_worker *w, struct reply *r, const struct 
         snprintf(r->message, sizeof r->message, "worker restart failed: %.200s", rerr.msg);
 }
 
+/* One ecall of a task with the request in (freed); a failure marks the reply for a re-run. */
+static int task_call(struct mr_host_worker *w, uint32_t fn, struct wire_writer *in, struct reply *r,
+                     uint8_t **answer, size_t *alen)
+{
+    struct cloister_err err;
+    int rc = wire_writer_ok(in) ? call(w, fn, in->buf, in->len, answer, alen, &err)
+                                : cloister_errf(&err, CLOISTER_E_NO_MEMORY, "no memory");
+    wire_writer_free(in);
+    if (rc != 0)
+        call_failed(w, r, &err);
+    return rc;
+}
+
 /* Reads a list of u32 task numbers (count first) from an answer into r->refused. */
 static void take_refused(struct wire_reader *a, struct reply *r)
 {
@@ -239,13 +252,9 @@ static void run_map(struct mr_host_worker *w, struct mr_transport *t, const stru
     wire_writer_init(&in);
     wire_put_bytes(&in, m->sealed, m->sealed_len);
     wire_put_bytes(&in, m->split, m->split_len);
-    int rc = wire_writer_ok(&in) ? call(w, MR_ECALL_MAP, in.buf, in.len, answer, &alen, &err)
-                                 : cloister_errf(&err, CLOISTER_E_NO_MEMORY, "no memory");
-    wire_writer_free(&in);
-    if (rc != 0) {
-        call_failed(w, r, &err);
+    int rc = task_call(w, MR_ECALL_MAP, &in, r, answer, &alen);
+    if (rc != 0)
         return;
-    }
     struct wire_reader a;
     wire_reader_init(&a, *answer, alen);
     size_t n = wire_get_count(&a, 1, MR_INPUTS_MAX), clen;
@@ -316,16 +325,15 @@ static void run_reduce(struct mr_host_worker *w, struct mr_transport *t, struct 
     if (rc == 0 && n > 0)
         rc = reduce_flush(w, m, &batch, &n, r, &err);
     wire_writer_free(&batch);
-    struct wire_writer in;
-    wire_writer_init(&in);
-    wire_put_bytes(&in, m->sealed, m->sealed_len);
-    if (rc == 0)
-        rc = call(w, MR_ECALL_REDUCE_END, in.buf, in.len, answer, &alen, &err);
-    wire_writer_free(&in);
     if (rc != 0) {
         call_failed(w, r, &err);
         return;
     }
+    struct wire_writer in;
+    wire_writer_init(&in);
+    wire_put_bytes(&in, m->sealed, m->sealed_len);
+    if (task_call(w, MR_ECALL_REDUCE_END, &in, r, answer, &alen) != 0)
+        return;
     struct wire_reader a;
     wire_reader_init(&a, *answer, alen);
     size_t before = r->nrefused;

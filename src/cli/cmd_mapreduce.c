@@ -115,22 +115,29 @@ static int cmd_run(int argc, char **argv)
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
-    const char *paths[OPT_LIST_MAX + 256];
+    const char **paths = calloc((size_t)inputs.n + (size_t)nargs + 1, sizeof *paths);
     size_t n = 0;
+    if (!paths)
+        return cli_fail("no memory");
     for (int i = 0; i < inputs.n; i++)
         paths[n++] = inputs.v[i];
-    for (int i = 0; i < nargs && n < sizeof paths / sizeof *paths; i++)
+    for (int i = 0; i < nargs; i++)
         paths[n++] = argv[i];
     if (n == 0) {
+        free(paths);
         fprintf(stderr, "cloister mapreduce run: give at least one --input\n");
         return CLI_USAGE;
     }
     uint8_t mre[TEE_HASH_LEN];
     size_t mrelen = 0;
-    if (mrenclave && cli_parse_hex("mrenclave", mrenclave, mre, sizeof mre, &mrelen) != CLI_OK)
-        return CLI_USAGE;
-    if (mrenclave && mrelen != sizeof mre) {
+    bool bad = mrenclave &&
+               cli_parse_hex("mrenclave", mrenclave, mre, sizeof mre, &mrelen) != CLI_OK;
+    if (mrenclave && !bad && mrelen != sizeof mre) {
         fprintf(stderr, "cloister mapreduce run: --mrenclave takes 64 hex digits\n");
+        bad = true;
+    }
+    if (bad) {
+        free(paths);
         return CLI_USAGE;
     }
     bool tty = isatty(STDERR_FILENO);
@@ -163,6 +170,7 @@ static int cmd_run(int argc, char **argv)
     struct mr_summary s;
     struct cloister_err err;
     rc = mr_run(&o, &s, &err);
+    free(paths);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
     if (tty && s.seconds >= 2)

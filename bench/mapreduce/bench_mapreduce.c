@@ -9,7 +9,7 @@
  *
  * CSV: app,mode,workers,mb_s,records_s,seconds,ecalls_per_1k_records,lua_heap_peak
  * Environment: CLOISTER_MR_BENCH_MB (text size, default 32), CLOISTER_MR_BENCH_POINTS
- * (default 200000), CLOISTER_MR_BENCH_EPC_KIB (the small budget, default 1024). */
+ * (default 200000), CLOISTER_MR_BENCH_EPC_KIB (the small budget, default 4096). */
 #include <cloister/crypto.h>
 #include <cloister/mapreduce.h>
 #include <cloister/tee_enclave.h>
@@ -197,7 +197,7 @@ static void setup(const char *outdir)
     uint8_t seed[32], pk[32];
     snprintf(image, sizeof image, "%s/enclaves/mapreduce.enclave", CLOISTER_BINARY_DIR);
     if (crypto_ed25519_keypair(pk, seed) != 0 || mr_sign_image(image, seed, 0, 0, sig, &err) ||
-        mr_sign_image(image, seed, (uint64_t)env_num("CLOISTER_MR_BENCH_EPC_KIB", 1024) << 10, 0,
+        mr_sign_image(image, seed, (uint64_t)env_num("CLOISTER_MR_BENCH_EPC_KIB", 4096) << 10, 0,
                       sig_small, &err)) {
         fprintf(stderr, "signing: %s\n", err.msg);
         exit(1);

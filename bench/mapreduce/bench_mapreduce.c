@@ -8,8 +8,8 @@
  * excluded), in MB/s and records/s; ecalls per 1,000 records shows the batching.
  *
  * CSV: app,mode,workers,mb_s,records_s,seconds,ecalls_per_1k_records,lua_heap_peak
- * Environment: CLOISTER_MR_BENCH_MB (text size, default 32), CLOISTER_MR_BENCH_POINTS
- * (default 200000), CLOISTER_MR_BENCH_EPC_KIB (the small budget, default 4096). */
+ * Environment: CLOISTER_MR_BENCH_MB (text size, default 8), CLOISTER_MR_BENCH_POINTS
+ * (default 50000), CLOISTER_MR_BENCH_EPC_KIB (the small budget, default 8192). */
 #include <cloister/crypto.h>
 #include <cloister/mapreduce.h>
 #include <cloister/tee_enclave.h>
@@ -185,19 +185,18 @@ static void setup(const char *outdir)
     snprintf(sig_small, sizeof sig_small, "%s/mapreduce-small-epc.sig", dir);
     struct cloister_err err;
     FILE *f = fopen(text, "w");
-    if (!f || mr_gen_text(f, (uint64_t)(env_num("CLOISTER_MR_BENCH_MB", 32) * 1e6), 1, &err))
+    if (!f || mr_gen_text(f, (uint64_t)(env_num("CLOISTER_MR_BENCH_MB", 8) * 1e6), 1, &err))
         exit(1);
     fclose(f);
     f = fopen(points, "w");
-    if (!f ||
-        mr_gen_points(f, (uint64_t)env_num("CLOISTER_MR_BENCH_POINTS", 200000), 8, 2, 1, &err))
+    if (!f || mr_gen_points(f, (uint64_t)env_num("CLOISTER_MR_BENCH_POINTS", 50000), 8, 2, 1, &err))
         exit(1);
     fclose(f);
     char image[4200];
     uint8_t seed[32], pk[32];
     snprintf(image, sizeof image, "%s/enclaves/mapreduce.enclave", CLOISTER_BINARY_DIR);
     if (crypto_ed25519_keypair(pk, seed) != 0 || mr_sign_image(image, seed, 0, 0, sig, &err) ||
-        mr_sign_image(image, seed, (uint64_t)env_num("CLOISTER_MR_BENCH_EPC_KIB", 4096) << 10, 0,
+        mr_sign_image(image, seed, (uint64_t)env_num("CLOISTER_MR_BENCH_EPC_KIB", 8192) << 10, 0,
                       sig_small, &err)) {
         fprintf(stderr, "signing: %s\n", err.msg);
         exit(1);

@@ -13,6 +13,7 @@ PACKAGES=(
   libjansson-dev                         # JSON: --json output, test vectors
   libseccomp-dev                         # enclave sandbox
   liblua5.4-dev                          # Lua 5.4 (static liblua5.4.a): the trusted Lua sandbox
+  wamerican                              # English words for `mapreduce gen text` (a fallback is built in)
   libzmq3-dev                            # ZeroMQ: SCBR router and clients, as the original used
   libmicrohttpd-dev libcurl4-openssl-dev # HTTP+JSON admin daemons (IBBE serve) and their clients
   nats-server libnats-dev                # NATS JetStream: the multi-node data plane (src/bus)

@@ -84,6 +84,11 @@ bool tlua_has(struct tlua *t, const char *fn);
 int tlua_call(struct tlua *t, const char *fn, const uint8_t *args, size_t argslen,
               struct wire_writer *emits, struct wire_writer *results, struct cloister_err *err);
 
+/* Sets the global `name` to the one value encoded in value[0..len) (a job's parameters, such as
+ * k-means' centres, set once per task rather than passed with every record). */
+int tlua_set_global(struct tlua *t, const char *name, const uint8_t *value, size_t len,
+                    struct cloister_err *err);
+
 /* What print() wrote (tab-separated, one line per call), up to the log budget. */
 const char *tlua_log(const struct tlua *t, size_t *len);
 void tlua_stats(const struct tlua *t, struct tlua_stats *s);

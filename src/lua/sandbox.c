@@ -621,6 +621,25 @@ int tlua_call(struct tlua *t, const char *fn, const uint8_t *args, size_t argsle
     return rc;
 }
 
+static int set_global_main(lua_State *L)
+{
+    const struct call *c = lua_touserdata(L, 1);
+    struct wire_reader r;
+    wire_reader_init(&r, c->args, c->argslen);
+    tlua_value_read(&r, L, 0);
+    if (wire_reader_finish(&r) != 0)
+        return raise_code(L, CLOISTER_E_INVALID, "bad value: %s", wire_reader_error(&r));
+    lua_setglobal(L, c->fn);
+    return 0;
+}
+
+int tlua_set_global(struct tlua *t, const char *name, const uint8_t *value, size_t len,
+                    struct cloister_err *err)
+{
+    struct call c = {.fn = name, .args = value, .argslen = len};
+    return finish(t, run(t, set_global_main, &c, "setting a global"), err);
+}
+
 /* ---- the state ---- */
 
 struct tlua *tlua_new(const struct tlua_options *o, struct cloister_err *err)

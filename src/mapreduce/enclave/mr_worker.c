@@ -1,0 +1,731 @@
+/* mr_worker.c -- the trusted MapReduce worker (mr_worker.h).
+ *
+ * Every input is a sealed chunk (mr_proto.h) that must open as exactly the piece the task
+ * descriptor says: the task chunk names the round, task and attempt; the split and shuffle
+ * chunks it consumes must carry the same job, round and partition and the accepted attempt of
+ * their producer, each at most once. Anything else is refused (the ecall fails with
+ * CLOISTER_E_DENIED, or a reduce names the inputs it refused) and the client re-runs the task;
+ * the host learns sizes and which task failed, never a record.
+ *
+ * A task gets a fresh Lua state (one per task, seeded from the job id and the task number). A
+ * map task calls map() once per record of its split, all in the one ecall; combine() then
+ * folds the split's pairs per key, and each pair goes to the reducer partition() (or the
+ * default hash of its encoding) names, one sealed shuffle chunk per reducer. A reduce task
+ * collects its shuffle chunks over any number of ecalls, then groups the pairs by key and calls
+ * reduce() once per key. Errors of the job's code (a Lua error, a budget) are not refusals:
+ * they travel sealed in the task's outcome, since their messages may quote data. */
+#include "mapreduce/enclave/mr_worker.h"
+
+#include "lua/lua_sandbox.h"
+
+#include <cloister/tee_enclave.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The drivers: one call runs map over every record of a split (the records arrive as one
+ * array, key value key value ...), and one call runs combine or reduce over a batch of keys
+ * (key, values, key, values ...), emitting each key with its non-nil result; so the cost of
+ * entering Lua is paid per split and per batch, not per record or key. JSON Lines: map
+ * receives the decoded line. */
+static const char PRELUDE[] =
+    "local map, combine, reduce, emit, decode = map, combine, reduce, emit, json.decode\n"
+    "function __mr_map_all(r) for i = 1, #r, 2 do map(r[i], r[i + 1]) end end\n"
+    "function __mr_map_all_jsonl(r) for i = 1, #r, 2 do map(r[i], decode(r[i + 1])) end end\n"
+    "function __mr_combine_all(g) for i = 1, #g, 2 do\n"
+    "  local v = combine(g[i], g[i + 1]) if v ~= nil then emit(g[i], v) end end end\n"
+    "function __mr_reduce_all(g) for i = 1, #g, 2 do\n"
+    "  local v = reduce(g[i], g[i + 1]) if v ~= nil then emit(g[i], v) end end end\n";
+
+#define FOLD_BATCH ((size_t)1 << 20)      /* argument bytes per combine/reduce call */
+#define OUTPUT_DEFAULT ((size_t)24 << 20) /* a task's output must fit one answer */
+
+struct pair {
+    const uint8_t *k, *v;
+    uint32_t klen, vlen;
+    uint32_t next; /* the next pair of the same key (groups), or UINT32_MAX */
+};
+
+struct reduce_state {
+    bool active;
+    struct mr_task t;
+    uint8_t *seen;
+    struct wire_writer pairs;
+    uint64_t records;
+};
+
+struct mr_worker {
+    crypto_aead *aead;
+    uint8_t key[MR_KEY_LEN];
+    bool has_key, loaded;
+    uint8_t job[MR_JOB_ID_LEN];
+    char name[TLUA_NAME_MAX];
+    char *code;
+    size_t code_len;
+    uint8_t hash[MR_HASH_LEN];
+    struct reduce_state red;
+};
+
+struct mr_worker *mr_worker_new(void)
+{
+    return tee_calloc(1, sizeof(struct mr_worker));
+}
+
+static void reduce_reset(struct reduce_state *r)
+{
+    tee_free(r->t.inputs);
+    tee_free(r->seen);
+    wire_writer_free(&r->pairs);
+    memset(r, 0, sizeof *r);
+}
+
+static void unload(struct mr_worker *w)
+{
+    reduce_reset(&w->red);
+    tee_free(w->code);
+    w->code = NULL;
+    w->loaded = false;
+}
+
+void mr_worker_free(struct mr_worker *w)
+{
+    if (!w)
+        return;
+    unload(w);
+    crypto_aead_free(w->aead);
+    crypto_wipe(w->key, sizeof w->key);
+    tee_free(w);
+}
+
+int mr_worker_set_key(struct mr_worker *w, const uint8_t key[MR_KEY_LEN])
+{
+    if (w->has_key && crypto_memeq(w->key, key, MR_KEY_LEN))
+        return 0;
+    unload(w);
+    crypto_aead_free(w->aead);
+    memcpy(w->key, key, MR_KEY_LEN);
+    w->aead = crypto_aead_new(CRYPTO_AES256_GCM, key);
+    w->has_key = w->aead != NULL;
+    return w->has_key ? 0 : -1;
+}
+
+/* ---- opening chunks ---- */
+
+/* Opens chunk c, which must be `want`, into a fresh trusted buffer (*pt, *len). */
+static int open_chunk(struct mr_worker *w, const uint8_t *c, size_t clen,
+                      const struct mr_chunk_id *want, uint8_t **pt, size_t *len,
+                      struct cloister_err *err)
+{
+    *pt = NULL;
+    if (clen < MR_CHUNK_OVERHEAD)
+        return cloister_errf(err, CLOISTER_E_DENIED, "%s chunk refused: truncated",
+                             mr_kind_name(want->kind));
+    *len = clen - MR_CHUNK_OVERHEAD;
+    if (!(*pt = tee_malloc(*len ? *len : 1)))
+        return cloister_errf(err, CLOISTER_E_NO_MEMORY, "no memory for a %zu-byte chunk", *len);
+    int rc = mr_chunk_open(w->aead, c, clen, want, *pt, err);
+    if (rc != 0) {
+        tee_free(*pt);
+        *pt = NULL;
+    }
+    return rc;
+}
+
+static struct mr_chunk_id chunk_id(const struct mr_worker *w, uint8_t kind, uint32_t round,
+                                   uint32_t task, uint32_t attempt, uint32_t partition)
+{
+    struct mr_chunk_id id = {.kind = kind,
+                             .round = round,
+                             .task = task,
+                             .attempt = attempt,
+                             .partition = partition};
+    memcpy(id.job, w->job, MR_JOB_ID_LEN);
+    return id;
+}
+
+/* Opens and decodes a task chunk (t->inputs: tee_free it; *buf: the plaintext t points into). */
+static int open_task(struct mr_worker *w, const uint8_t *c, size_t clen, uint8_t phase,
+                     struct mr_task *t, uint8_t **buf, struct cloister_err *err)
+{
+    struct mr_chunk_id got;
+    struct cloister_err e;
+    size_t len;
+    memset(t, 0, sizeof *t);
+    *buf = NULL;
+    if (!w->loaded)
+        return cloister_errf(err, CLOISTER_E_STATE, "no job loaded");
+    if (mr_chunk_peek(c, clen, &got, &e) != 0)
+        return cloister_errf(err, CLOISTER_E_DENIED, "task chunk refused: %s", e.msg);
+    struct mr_chunk_id want = chunk_id(w, MR_KIND_TASK, got.round, got.task, got.attempt, 0);
+    int rc = open_chunk(w, c, clen, &want, buf, &len, err);
+    if (rc == 0)
+        rc = mr_task_decode(t, *buf, len, tee_malloc, err);
+    if (rc == 0 && (t->phase != phase || t->round != got.round || t->task != got.task ||
+                    t->attempt != got.attempt))
+        rc = cloister_errf(err, CLOISTER_E_DENIED,
+                           "task chunk refused: its header and "
+                           "descriptor disagree");
+    if (rc == 0 && memcmp(t->code_hash, w->hash, MR_HASH_LEN) != 0)
+        rc = cloister_errf(err, CLOISTER_E_DENIED,
+                           "task refused: it binds other code than the "
+                           "job loaded");
+    if (rc != 0) {
+        tee_free(t->inputs);
+        t->inputs = NULL;
+        tee_free(*buf);
+        *buf = NULL;
+    }
+    return rc;
+}
+
+/* ---- load ---- */
+
+static int do_load(struct mr_worker *w, const uint8_t *in, size_t inlen, struct cloister_err *err)
+{
+    struct wire_reader r;
+    wire_reader_init(&r, in, inlen);
+    size_t clen, len, code_len;
+    const uint8_t *c = wire_get_bytes(&r, SIZE_MAX, &clen);
+    struct mr_chunk_id got;
+    if (wire_reader_finish(&r) != 0 || mr_chunk_peek(c, clen, &got, err) != 0)
+        return cloister_errf(err, CLOISTER_E_INVALID, "malformed load request");
+    unload(w);
+    memcpy(w->job, got.job, MR_JOB_ID_LEN);
+    struct mr_chunk_id want = chunk_id(w, MR_KIND_CODE, 0, 0, 0, 0);
+    uint8_t *pt;
+    int rc = open_chunk(w, c, clen, &want, &pt, &len, err);
+    if (rc != 0)
+        return rc;
+    wire_reader_init(&r, pt, len);
+    wire_get_str(&r, w->name, sizeof w->name);
+    const uint8_t *code = wire_get_bytes(&r, SIZE_MAX, &code_len);
+    if (wire_reader_finish(&r) != 0)
+        rc = cloister_errf(err, CLOISTER_E_INVALID, "malformed code chunk");
+    else if (!(w->code = tee_malloc(code_len ? code_len : 1)))
+        rc = cloister_errf(err, CLOISTER_E_NO_MEMORY, "no memory for the job's code");
+    if (rc == 0) {
+        memcpy(w->code, code, code_len);
+        w->code_len = code_len;
+        crypto_sha256(w->hash, code, code_len);
+        w->loaded = true;
+    }
+    tee_free(pt);
+    return rc;
+}
+
+/* ---- running Lua ---- */
+
+/* A fresh state for task t with the job loaded and its parameters set. */
+static struct tlua *task_state(struct mr_worker *w, const struct mr_task *t, const char *what,
+                               struct cloister_err *err)
+{
+    char task[TLUA_NAME_MAX], chunkname[TLUA_NAME_MAX + 8];
+    uint8_t seed[32], material[MR_JOB_ID_LEN + 8];
+    snprintf(task, sizeof task, "%s#%u", what, t->task);
+    snprintf(chunkname, sizeof chunkname, "%s.lua", w->name);
+    memcpy(material, w->job, MR_JOB_ID_LEN);
+    memcpy(material + MR_JOB_ID_LEN, &t->round, 4);
+    memcpy(material + MR_JOB_ID_LEN + 4, &t->task, 4);
+    crypto_sha256(seed, material, sizeof material);
+    uint64_t s = 0;
+    memcpy(&s, seed, sizeof s);
+    struct tlua_options o = {.job = w->name,
+                             .task = task,
+                             .seed = s,
+                             .memory = t->memory,
+                             .instructions = t->instructions,
+                             .output = t->output};
+    struct tlua *L = tlua_new(&o, err);
+    if (!L)
+        return NULL;
+    int rc = tlua_load(L, w->code, w->code_len, chunkname, err);
+    if (rc == 0)
+        rc = tlua_load(L, PRELUDE, sizeof PRELUDE - 1, "mapreduce", err);
+    if (rc == 0 && t->params_len > 0)
+        rc = tlua_set_global(L, "params", t->params, t->params_len, err);
+    if (rc != 0) {
+        tlua_free(L);
+        return NULL;
+    }
+    return L;
+}
+
+static bool same_key(const struct pair *a, const struct pair *b)
+{
+    return a->klen == b->klen && memcmp(a->k, b->k, a->klen) == 0;
+}
+
+/* The pairs of a buffer grouped by key in one pass of a hash table (no sort: the order of
+ * keys does not matter, the client sorts the output), values kept in their order. */
+struct groups {
+    struct pair *p;
+    size_t n, ng;
+    uint32_t *head, *tail, *count; /* per key, in first-seen order */
+};
+
+static void groups_free(struct groups *g)
+{
+    tee_free(g->p);
+    tee_free(g->head);
+    tee_free(g->tail);
+    tee_free(g->count);
+}
+
+static int parse_pairs(struct groups *g, const uint8_t *buf, size_t len, struct cloister_err *err)
+{
+    struct wire_reader r;
+    size_t cap = 0, klen, vlen;
+    wire_reader_init(&r, buf, len);
+    while (wire_reader_remaining(&r) > 0) {
+        const uint8_t *k = tlua_value_next(&r, &klen), *v = tlua_value_next(&r, &vlen);
+        if (!k || !v)
+            return cloister_errf(err, CLOISTER_E_INVALID, "malformed pairs: %s",
+                                 wire_reader_error(&r));
+        if (g->n == cap) {
+            cap = cap ? 2 * cap : 1024 + len / 16; /* a word count pair takes about 10 bytes */
+            struct pair *p = cap < UINT32_MAX / 2 ? tee_realloc(g->p, cap * sizeof *p) : NULL;
+            if (!p)
+                return cloister_errf(err, CLOISTER_E_NO_MEMORY, "no memory to group pairs");
+            g->p = p;
+        }
+        g->p[g->n++] = (struct pair){k, v, (uint32_t)klen, (uint32_t)vlen, UINT32_MAX};
+    }
+    return 0;
+}
+
+static int group_pairs(struct groups *g, const uint8_t *buf, size_t len, struct cloister_err *err)
+{
+    memset(g, 0, sizeof *g);
+    int rc = parse_pairs(g, buf, len, err);
+    size_t slots = 16;
+    while (rc == 0 && slots < 2 * g->n)
+        slots *= 2;
+    uint32_t *table = rc == 0 ? tee_calloc(slots, sizeof *table) : NULL;
+    if (rc == 0 && g->n > 0) {
+        g->head = tee_malloc(g->n * sizeof *g->head);
+        g->tail = tee_malloc(g->n * sizeof *g->tail);
+        g->count = tee_malloc(g->n * sizeof *g->count);
+    }
+    if (rc == 0 && (!table || (g->n > 0 && (!g->head || !g->tail || !g->count))))
+        rc = cloister_errf(err, CLOISTER_E_NO_MEMORY, "no memory to group pairs");
+    for (uint32_t i = 0; rc == 0 && i < g->n; i++) {
+        size_t s = mr_partition_default(g->p[i].k, g->p[i].klen, UINT32_MAX) & (slots - 1);
+        while (table[s] && !same_key(&g->p[g->head[table[s] - 1]], &g->p[i]))
+            s = (s + 1) & (slots - 1);
+        if (!table[s]) {
+            table[s] = (uint32_t)++g->ng;
+            g->head[g->ng - 1] = g->tail[g->ng - 1] = i;
+            g->count[g->ng - 1] = 1;
+            continue;
+        }
+        uint32_t k = table[s] - 1;
+        g->p[g->tail[k]].next = i;
+        g->tail[k] = i;
+        g->count[k]++;
+    }
+    tee_free(table);
+    return rc;
+}
+
+/* Calls fn(key, values) once per key (through its driver, a batch of keys per call); each
+ * key whose call returned a non-nil value gets (key, value) in out, as does what fn emits. */
+static int fold(struct tlua *L, const char *driver, const struct groups *g, struct wire_writer *out,
+                struct cloister_err *err)
+{
+    struct wire_writer body, args;
+    wire_writer_init(&body);
+    wire_writer_init(&args);
+    int rc = 0;
+    size_t batch = 0;
+    for (size_t k = 0; rc == 0 && k < g->ng; k++) {
+        const struct pair *first = &g->p[g->head[k]];
+        wire_put_raw(&body, first->k, first->klen);
+        tlua_put_array(&body, g->count[k]);
+        for (uint32_t i = g->head[k]; i != UINT32_MAX; i = g->p[i].next)
+            wire_put_raw(&body, g->p[i].v, g->p[i].vlen);
+        batch++;
+        if (body.len < FOLD_BATCH && k + 1 < g->ng)
+            continue;
+        args.len = 0;
+        tlua_put_array(&args, 2 * batch);
+        wire_put_raw(&args, body.buf, body.len);
+        rc = wire_writer_ok(&args) ? tlua_call(L, driver, args.buf, args.len, out, NULL, err)
+                                   : cloister_errf(err, CLOISTER_E_NO_MEMORY, "no memory");
+        body.len = 0;
+        batch = 0;
+    }
+    wire_writer_free(&body);
+    wire_writer_free(&args);
+    if (rc == 0 && !wire_writer_ok(out))
+        rc = cloister_errf(err, CLOISTER_E_NO_MEMORY, "no memory for the output");
+    return rc;
+}
+
+/* The reducer of key k: the job's partition(k, R) (0-based) or the default hash. */
+static int partition_of(struct tlua *L, bool custom, const struct pair *p, uint32_t R,
+                        uint32_t *out, struct cloister_err *err)
+{
+    if (!custom) {
+        *out = mr_partition_default(p->k, p->klen, R);
+        return 0;
+    }
+    uint8_t resbuf[64];
+    struct wire_writer args, res;
+    wire_writer_init_fixed(&res, resbuf, sizeof resbuf);
+    wire_writer_init(&args);
+    wire_put_raw(&args, p->k, p->klen);
+    tlua_put_int(&args, R);
+    int rc = wire_writer_ok(&args) ? tlua_call(L, "partition", args.buf, args.len, NULL, &res, err)
+                                   : cloister_errf(err, CLOISTER_E_NO_MEMORY, "no memory");
+    wire_writer_free(&args);
+    if (rc != 0)
+        return rc;
+    struct wire_reader r;
+    wire_reader_init(&r, res.buf, res.len);
+    uint8_t tag = wire_get_u8(&r);
+    uint64_t z = wire_get_varint(&r);
+    int64_t v = (int64_t)(z >> 1) ^ -(int64_t)(z & 1);
+    if (!wire_reader_ok(&r) || tag != 0x03 || v < 0 || v >= (int64_t)R)
+        return cloister_errf(err, CLOISTER_E_INVALID,
+                             "partition() must return an integer in 0..%u (nreducers - 1)", R - 1);
+    *out = (uint32_t)v;
+    return 0;
+}
+
+/* Seals the task's outcome (MR_KIND_RESULT) as a bytes field of out. */
+static int put_outcome(struct mr_worker *w, const struct mr_task *t, const struct mr_outcome *o,
+                       struct wire_writer *out, struct cloister_err *err)
+{
+    struct wire_writer pt, sealed;
+    wire_writer_init(&pt);
+    wire_writer_init(&sealed);
+    mr_outcome_encode(o, &pt);
+    struct mr_chunk_id id = chunk_id(w, MR_KIND_RESULT, t->round, t->task, t->attempt,
+                                     t->phase == MR_PHASE_REDUCE ? t->partition : 0);
+    int rc = wire_writer_ok(&pt) && mr_chunk_seal(w->aead, &id, pt.buf, pt.len, &sealed) == 0
+                 ? 0
+                 : cloister_errf(err, CLOISTER_E_NO_MEMORY, "no memory for the outcome");
+    if (rc == 0)
+        wire_put_bytes(out, sealed.buf, sealed.len);
+    wire_writer_free(&pt);
+    wire_writer_free(&sealed);
+    return rc;
+}
+
+static void fail_outcome(struct mr_outcome *o, const struct cloister_err *e)
+{
+    o->ok = false;
+    snprintf(o->message, sizeof o->message, "%s", e->msg);
+}
+
+/* ---- map ---- */
+
+/* Runs map over the split's records into pairs, then combine. jerr: the job's own error. */
+static int map_records(struct tlua *L, const struct mr_task *t, const uint8_t *rec, size_t len,
+                       struct wire_writer *pairs, struct mr_outcome *o, struct cloister_err *jerr)
+{
+    const char *fn = t->format == MR_INPUT_JSONL ? "__mr_map_all_jsonl" : "__mr_map_all";
+    struct wire_reader r;
+    size_t klen, vlen;
+    wire_reader_init(&r, rec, len);
+    while (wire_reader_remaining(&r) > 0) {
+        const uint8_t *k = tlua_value_next(&r, &klen), *v = tlua_value_next(&r, &vlen);
+        if (!k || !v)
+            return cloister_errf(jerr, CLOISTER_E_INVALID, "malformed split: %s",
+                                 wire_reader_error(&r));
+        o->records_in++;
+    }
+    struct wire_writer args;
+    wire_writer_init(&args);
+    tlua_put_array(&args, 2 * o->records_in);
+    wire_put_raw(&args, rec, len);
+    int rc = wire_writer_ok(&args) ? tlua_call(L, fn, args.buf, args.len, pairs, NULL, jerr)
+                                   : cloister_errf(jerr, CLOISTER_E_NO_MEMORY, "no memory");
+    wire_writer_free(&args);
+    if (rc != 0)
+        return rc;
+    if (!wire_writer_ok(pairs))
+        return cloister_errf(jerr, CLOISTER_E_NO_MEMORY, "no memory for the map output");
+    if (!tlua_has(L, "combine"))
+        return 0;
+    struct groups g;
+    struct wire_writer combined;
+    wire_writer_init(&combined);
+    rc = group_pairs(&g, pairs->buf, pairs->len, jerr);
+    if (rc == 0)
+        rc = fold(L, "__mr_combine_all", &g, &combined, jerr);
+    groups_free(&g);
+    if (rc == 0) {
+        wire_writer_free(pairs);
+        *pairs = combined;
+    } else {
+        wire_writer_free(&combined);
+    }
+    return rc;
+}
+
+/* Splits pairs into one writer per reducer. */
+static int partition_pairs(struct tlua *L, const struct mr_task *t, const struct wire_writer *pairs,
+                           struct wire_writer *parts, struct mr_outcome *o,
+                           struct cloister_err *jerr)
+{
+    bool custom = tlua_has(L, "partition");
+    struct wire_reader r;
+    size_t klen, vlen;
+    wire_reader_init(&r, pairs->buf, pairs->len);
+    while (wire_reader_remaining(&r) > 0) {
+        struct pair p = {.next = UINT32_MAX};
+        p.k = tlua_value_next(&r, &klen);
+        p.v = tlua_value_next(&r, &vlen);
+        p.klen = (uint32_t)klen;
+        uint32_t dest = 0;
+        if (!p.k || !p.v)
+            return cloister_errf(jerr, CLOISTER_E_INVALID, "malformed pairs");
+        int rc = partition_of(L, custom, &p, t->nreducers, &dest, jerr);
+        if (rc != 0)
+            return rc;
+        wire_put_raw(&parts[dest], p.k, klen + vlen);
+        o->records_out++;
+    }
+    return 0;
+}
+
+static int do_map(struct mr_worker *w, const uint8_t *in, size_t inlen, struct wire_writer *out,
+                  struct cloister_err *err)
+{
+    struct wire_reader r;
+    size_t tlen, slen, len;
+    wire_reader_init(&r, in, inlen);
+    const uint8_t *tc = wire_get_bytes(&r, SIZE_MAX, &tlen),
+                  *sc = wire_get_bytes(&r, SIZE_MAX, &slen);
+    if (wire_reader_finish(&r) != 0)
+        return cloister_errf(err, CLOISTER_E_INVALID, "malformed map request");
+    struct mr_task t;
+    uint8_t *tbuf, *split = NULL;
+    int rc = open_task(w, tc, tlen, MR_PHASE_MAP, &t, &tbuf, err);
+    if (rc != 0)
+        return rc;
+    struct mr_chunk_id want = chunk_id(w, MR_KIND_SPLIT, t.round, t.task, t.attempt, 0);
+    if ((rc = open_chunk(w, sc, slen, &want, &split, &len, err)) != 0)
+        goto done;
+    struct wire_writer pairs, *parts = tee_calloc(t.nreducers, sizeof *parts);
+    wire_writer_init(&pairs);
+    struct mr_outcome o = {.ok = true};
+    struct cloister_err jerr = {0};
+    struct tlua *L = parts ? task_state(w, &t, "map", &jerr) : NULL;
+    if (!parts)
+        rc = cloister_errf(err, CLOISTER_E_NO_MEMORY, "no memory for %u partitions", t.nreducers);
+    else if (!L || map_records(L, &t, split, len, &pairs, &o, &jerr) != 0 ||
+             partition_pairs(L, &t, &pairs, parts, &o, &jerr) != 0)
+        fail_outcome(&o, &jerr);
+    if (L) {
+        struct tlua_stats st;
+        tlua_stats(L, &st);
+        o.heap_peak = st.memory_peak;
+        tlua_free(L);
+    }
+    for (uint32_t p = 0; rc == 0 && p < t.nreducers; p++)
+        if (!wire_writer_ok(&parts[p]))
+            rc = cloister_errf(err, CLOISTER_E_NO_MEMORY, "no memory for partition %u", p);
+    wire_put_varint(out, rc == 0 && o.ok ? t.nreducers : 0);
+    for (uint32_t p = 0; rc == 0 && o.ok && p < t.nreducers; p++) {
+        struct mr_chunk_id id = chunk_id(w, MR_KIND_SHUFFLE, t.round, t.task, t.attempt, p);
+        struct wire_writer sealed;
+        wire_writer_init(&sealed);
+        if (mr_chunk_seal(w->aead, &id, parts[p].buf, parts[p].len, &sealed) != 0)
+            rc = cloister_errf(err, CLOISTER_E_NO_MEMORY, "no memory to seal partition %u", p);
+        else
+            wire_put_bytes(out, sealed.buf, sealed.len);
+        wire_writer_free(&sealed);
+    }
+    if (rc == 0)
+        rc = put_outcome(w, &t, &o, out, err);
+    for (uint32_t p = 0; parts && p < t.nreducers; p++)
+        wire_writer_free(&parts[p]);
+    tee_free(parts);
+    wire_writer_free(&pairs);
+done:
+    tee_free(split);
+    tee_free(t.inputs);
+    tee_free(tbuf);
+    return rc;
+}
+
+/* ---- reduce ---- */
+
+/* Makes the reduce state belong to task t (taking t's inputs), unless it already does. */
+static int reduce_begin(struct mr_worker *w, struct mr_task *t, struct cloister_err *err)
+{
+    struct reduce_state *rs = &w->red;
+    if (rs->active && rs->t.round == t->round && rs->t.task == t->task &&
+        rs->t.attempt == t->attempt) {
+        tee_free(t->inputs);
+        t->inputs = NULL;
+        return 0;
+    }
+    reduce_reset(rs);
+    rs->t = *t;
+    rs->t.params = NULL;
+    rs->t.params_len = 0;
+    t->inputs = NULL;
+    rs->seen = tee_calloc(rs->t.ninputs ? rs->t.ninputs : 1, 1);
+    wire_writer_init(&rs->pairs);
+    rs->active = rs->seen != NULL;
+    return rs->active ? 0 : cloister_errf(err, CLOISTER_E_NO_MEMORY, "no memory for a reduce");
+}
+
+/* Reads and opens the reduce request's task chunk and makes the reduce state its own. */
+static int reduce_enter(struct mr_worker *w, struct wire_reader *r, struct cloister_err *err)
+{
+    size_t tlen;
+    const uint8_t *tc = wire_get_bytes(r, SIZE_MAX, &tlen);
+    if (!wire_reader_ok(r))
+        return cloister_errf(err, CLOISTER_E_INVALID, "malformed reduce request");
+    struct mr_task t;
+    uint8_t *tbuf;
+    int rc = open_task(w, tc, tlen, MR_PHASE_REDUCE, &t, &tbuf, err);
+    if (rc == 0)
+        rc = reduce_begin(w, &t, err);
+    tee_free(tbuf);
+    return rc;
+}
+
+static long input_index(const struct mr_task *t, uint32_t task)
+{
+    if (task < t->ninputs && t->inputs[task].task == task)
+        return task;
+    for (uint32_t i = 0; i < t->ninputs; i++)
+        if (t->inputs[i].task == task)
+            return i;
+    return -1;
+}
+
+/* Takes one shuffle chunk; false when it is refused (*producer: the map task it claims). */
+static bool reduce_take(struct mr_worker *w, const uint8_t *c, size_t clen, uint32_t *producer)
+{
+    struct reduce_state *rs = &w->red;
+    struct mr_chunk_id got;
+    struct cloister_err e;
+    *producer = UINT32_MAX;
+    if (mr_chunk_peek(c, clen, &got, &e) != 0)
+        return false;
+    *producer = got.task;
+    long i = input_index(&rs->t, got.task);
+    if (i < 0 || rs->seen[i])
+        return false;
+    struct mr_chunk_id want = chunk_id(w, MR_KIND_SHUFFLE, rs->t.round, rs->t.inputs[i].task,
+                                       rs->t.inputs[i].attempt, rs->t.partition);
+    uint8_t *pt = wire_writer_reserve(&rs->pairs, clen);
+    if (!pt || clen < MR_CHUNK_OVERHEAD || mr_chunk_open(w->aead, c, clen, &want, pt, &e) != 0)
+        return false;
+    wire_writer_commit(&rs->pairs, clen - MR_CHUNK_OVERHEAD);
+    rs->seen[i] = 1;
+    return true;
+}
+
+static int do_reduce_add(struct mr_worker *w, const uint8_t *in, size_t inlen,
+                         struct wire_writer *out, struct cloister_err *err)
+{
+    struct wire_reader r;
+    size_t clen;
+    wire_reader_init(&r, in, inlen);
+    int rc = reduce_enter(w, &r, err);
+    size_t n = wire_get_count(&r, 1, MR_INPUTS_MAX);
+    if (rc == 0 && !wire_reader_ok(&r))
+        rc = cloister_errf(err, CLOISTER_E_INVALID, "malformed reduce request");
+    if (rc != 0)
+        return rc;
+    struct wire_writer refused;
+    wire_writer_init(&refused);
+    size_t nrefused = 0;
+    for (size_t i = 0; i < n; i++) {
+        const uint8_t *c = wire_get_bytes(&r, SIZE_MAX, &clen);
+        uint32_t producer;
+        if (c && !reduce_take(w, c, clen, &producer)) {
+            wire_put_u32(&refused, producer);
+            nrefused++;
+        }
+    }
+    if (wire_reader_finish(&r) != 0)
+        rc = cloister_errf(err, CLOISTER_E_INVALID, "malformed reduce request");
+    wire_put_varint(out, nrefused);
+    wire_put_raw(out, refused.buf, refused.len);
+    wire_writer_free(&refused);
+    return rc;
+}
+
+static int reduce_run(struct mr_worker *w, struct mr_outcome *o, struct wire_writer *results,
+                      struct cloister_err *jerr)
+{
+    struct reduce_state *rs = &w->red;
+    struct groups g = {0};
+    struct tlua *L = task_state(w, &rs->t, "reduce", jerr);
+    int rc = L ? group_pairs(&g, rs->pairs.buf, rs->pairs.len, jerr) : jerr->code;
+    if (rc == 0) {
+        o->records_in = g.n;
+        rc = fold(L, "__mr_reduce_all", &g, results, jerr);
+    }
+    struct wire_reader r;
+    wire_reader_init(&r, results->buf, rc == 0 ? results->len : 0);
+    while (wire_reader_remaining(&r) > 0 && tlua_value_next(&r, &(size_t){0}))
+        o->records_out++;
+    o->records_out /= 2;
+    if (L) {
+        struct tlua_stats st;
+        tlua_stats(L, &st);
+        o->heap_peak = st.memory_peak;
+        tlua_free(L);
+    }
+    groups_free(&g);
+    return rc;
+}
+
+static int do_reduce_end(struct mr_worker *w, const uint8_t *in, size_t inlen,
+                         struct wire_writer *out, struct cloister_err *err)
+{
+    struct wire_reader r;
+    wire_reader_init(&r, in, inlen);
+    int rc = reduce_enter(w, &r, err);
+    if (rc == 0 && wire_reader_finish(&r) != 0)
+        rc = cloister_errf(err, CLOISTER_E_INVALID, "malformed reduce request");
+    if (rc != 0)
+        return rc;
+    struct reduce_state *rs = &w->red;
+    size_t missing = 0;
+    for (uint32_t i = 0; i < rs->t.ninputs; i++)
+        missing += !rs->seen[i];
+    wire_put_varint(out, missing);
+    for (uint32_t i = 0; i < rs->t.ninputs; i++)
+        if (!rs->seen[i])
+            wire_put_u32(out, rs->t.inputs[i].task);
+    if (missing == 0) {
+        struct mr_outcome o = {.ok = true};
+        struct cloister_err jerr = {0};
+        struct wire_writer results;
+        wire_writer_init(&results);
+        if (reduce_run(w, &o, &results, &jerr) != 0)
+            fail_outcome(&o, &jerr);
+        o.payload = results.buf;
+        o.payload_len = o.ok ? results.len : 0;
+        struct mr_task done = rs->t;
+        rc = put_outcome(w, &done, &o, out, err);
+        wire_writer_free(&results);
+    }
+    reduce_reset(rs);
+    return rc;
+}
+
+int mr_worker_call(struct mr_worker *w, uint32_t fn, const uint8_t *in, size_t inlen,
+                   struct wire_writer *out, struct cloister_err *err)
+{
+    if (!w->has_key)
+        return cloister_errf(err, CLOISTER_E_STATE, "no job key provisioned");
+    switch (fn) {
+    case MR_ECALL_LOAD: return do_load(w, in, inlen, err);
+    case MR_ECALL_MAP: return do_map(w, in, inlen, out, err);
+    case MR_ECALL_REDUCE_ADD: return do_reduce_add(w, in, inlen, out, err);
+    case MR_ECALL_REDUCE_END: return do_reduce_end(w, in, inlen, out, err);
+    default: return cloister_errf(err, CLOISTER_E_NO_ECALL, "no MapReduce call %u", fn);
+    }
+}

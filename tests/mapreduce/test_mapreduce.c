@@ -1,0 +1,560 @@
+/* test_mapreduce.c -- the embedded MapReduce engine (mapreduce.h) end to end.
+ *
+ * Word count equals a C counter and k-means a plain C implementation with the same start, in
+ * the none, sim and proc backends and with 1 to 8 reducers; sandbox escapes fail the job with
+ * the sandbox's message through the job path, no worker dies; a host that tampers with or
+ * replays shuffle chunks has them refused, counted and re-run; a worker killed mid-job has its
+ * task re-run; malformed jobs fail before any worker starts, malformed inputs with a message. */
+#include <cloister/crypto.h>
+#include <cloister/mapreduce.h>
+#include <cloister/tee_enclave.h>
+
+#include <ctype.h>
+#include <jansson.h>
+#include <math.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "util/fileio.h"
+
+TEE_ENCLAVE_DECLARE(mapreduce);
+
+static char dir[4096], sig[4200], text[4200], points[4200];
+
+static void path(char *out, size_t cap, const char *name)
+{
+    snprintf(out, cap, "%s/%s", dir, name);
+}
+
+static void spill(const char *name, const char *body)
+{
+    char p[4200];
+    path(p, sizeof p, name);
+    assert_int_equal(file_write_atomic(p, body, strlen(body), 0644), 0);
+}
+
+static void options(struct mr_options *o, enum mr_tee tee, const char *job, const char *input,
+                    unsigned reducers)
+{
+    static char jobp[4200], out[4200];
+    static const char *inputs[1];
+    mr_options_init(o);
+    snprintf(jobp, sizeof jobp, "%s/%s", job[0] == '/' ? "" : dir, job);
+    if (job[0] == '/')
+        snprintf(jobp, sizeof jobp, "%s", job);
+    path(out, sizeof out, "out");
+    inputs[0] = input;
+    o->job = jobp;
+    o->inputs = inputs;
+    o->ninputs = 1;
+    o->output = out;
+    o->tee = tee;
+    o->reducers = reducers;
+    o->workers = 2;
+    o->split_bytes = 16 << 10;
+    o->allow_simulated = true;
+    o->signature = sig;
+    o->enclave = &tee_enclave_mapreduce;
+    o->inproc = &mr_inproc_worker;
+}
+
+static const char *example(const char *name)
+{
+    static char p[4200];
+    snprintf(p, sizeof p, "%s/examples/mapreduce/%s", CLOISTER_SOURCE_DIR, name);
+    return p;
+}
+
+static int run(struct mr_options *o, struct mr_summary *s, struct cloister_err *err)
+{
+    int rc = mr_run(o, s, err);
+    if (rc != 0)
+        print_message("mr_run: %s\n", err->msg);
+    return rc;
+}
+
+/* ---- word count ---- */
+
+static int str_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The expected lines {"key":"w","value":n}, sorted. */
+static char **wordcount_oracle(const char *file, size_t *n)
+{
+    uint8_t *t;
+    size_t len, nw = 0, cap = 1024;
+    assert_int_equal(file_read_all(file, 1 << 30, &t, &len), 0);
+    char **words = malloc(cap * sizeof *words);
+    for (size_t i = 0; i < len;) {
+        if (!isalpha(t[i]) || t[i] >= 0x80) {
+            i++;
+            continue;
+        }
+        size_t j = i;
+        while (j < len && t[j] < 0x80 && isalpha(t[j]))
+            t[j] = (uint8_t)tolower(t[j]), j++;
+        if (nw == cap)
+            words = realloc(words, (cap *= 2) * sizeof *words);
+        words[nw++] = strndup((char *)t + i, j - i);
+        i = j;
+    }
+    qsort(words, nw, sizeof *words, str_cmp);
+    char **lines = malloc((nw + 1) * sizeof *lines);
+    *n = 0;
+    for (size_t i = 0, j; i < nw; i = j) {
+        for (j = i; j < nw && strcmp(words[i], words[j]) == 0; j++)
+            ;
+        char line[256];
+        snprintf(line, sizeof line, "{\"key\":\"%s\",\"value\":%zu}", words[i], j - i);
+        lines[(*n)++] = strdup(line);
+    }
+    for (size_t i = 0; i < nw; i++)
+        free(words[i]);
+    free(words);
+    free(t);
+    return lines;
+}
+
+/* Every line of out/part-0..R-1.jsonl, sorted; each part must itself be sorted by key. */
+static char **output_lines(unsigned R, size_t *n)
+{
+    size_t cap = 1024;
+    char **lines = malloc(cap * sizeof *lines);
+    *n = 0;
+    for (unsigned p = 0; p < R; p++) {
+        char name[64], file[4200];
+        snprintf(name, sizeof name, "out/part-%u.jsonl", p);
+        path(file, sizeof file, name);
+        uint8_t *t;
+        size_t len;
+        assert_int_equal(file_read_all(file, 1 << 30, &t, &len), 0);
+        char *save, *prev = NULL;
+        for (char *l = strtok_r((char *)t, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+            if (prev)
+                assert_true(strcmp(prev, l) < 0);
+            prev = l;
+            if (*n == cap)
+                lines = realloc(lines, (cap *= 2) * sizeof *lines);
+            lines[(*n)++] = strdup(l);
+        }
+        free(t);
+    }
+    qsort(lines, *n, sizeof *lines, str_cmp);
+    return lines;
+}
+
+static void free_lines(char **l, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(l[i]);
+    free(l);
+}
+
+static void check_wordcount(unsigned R)
+{
+    size_t ne, ng;
+    char **want = wordcount_oracle(text, &ne), **got = output_lines(R, &ng);
+    assert_int_equal(ng, ne);
+    for (size_t i = 0; i < ne; i++)
+        assert_string_equal(got[i], want[i]);
+    free_lines(want, ne);
+    free_lines(got, ng);
+    char ok[4200];
+    path(ok, sizeof ok, "out/_SUCCESS");
+    assert_int_equal(access(ok, F_OK), 0);
+}
+
+static void wordcount_in(enum mr_tee tee, const unsigned *rs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        struct mr_options o;
+        struct mr_summary s;
+        struct cloister_err err;
+        options(&o, tee, example("wordcount.lua"), text, rs[i]);
+        assert_int_equal(run(&o, &s, &err), 0);
+        check_wordcount(rs[i]);
+        assert_int_equal(s.refused_chunks, 0);
+        assert_true(s.map_tasks > 4);
+        /* batching: one ecall per split whatever its records, two per reducer, and per worker
+         * one load and two for provisioning */
+        assert_true(s.records_in > 10 * s.map_tasks);
+        assert_true(s.ecalls <= 3 * o.workers + s.map_tasks + 2 * s.reduce_tasks);
+        assert_int_equal(s.simulated, tee != MR_TEE_NONE);
+    }
+}
+
+static void test_wordcount_none(void **state)
+{
+    static const unsigned rs[] = {1, 2, 3, 4, 5, 6, 7, 8};
+    wordcount_in(MR_TEE_NONE, rs, 8);
+}
+
+static void test_wordcount_sim(void **state)
+{
+    static const unsigned rs[] = {1, 4};
+    wordcount_in(MR_TEE_SIM, rs, 2);
+}
+
+static void test_wordcount_proc(void **state)
+{
+    static const unsigned rs[] = {1, 8};
+    wordcount_in(MR_TEE_PROC, rs, 2);
+}
+
+/* ---- k-means ---- */
+
+#define KM_K 8
+#define KM_DIM 2
+
+/* The plain implementation: same start (the first K distinct lines), same stopping rule. */
+static size_t kmeans_oracle(double centres[KM_K][KM_DIM], size_t counts[KM_K])
+{
+    uint8_t *t;
+    size_t len, n = 0, nc = 0;
+    assert_int_equal(file_read_all(points, 1 << 30, &t, &len), 0);
+    double(*p)[KM_DIM] = malloc(len / 4 * sizeof *p);
+    char *save, *firsts[KM_K];
+    for (char *l = strtok_r((char *)t, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+        bool seen = false;
+        for (size_t c = 0; c < nc; c++)
+            seen |= strcmp(firsts[c], l) == 0;
+        if (!seen && nc < KM_K)
+            firsts[nc++] = l;
+        assert_int_equal(sscanf(l, "%lf,%lf", &p[n][0], &p[n][1]), 2);
+        if (!seen && nc <= KM_K && firsts[nc - 1] == l)
+            memcpy(centres[nc - 1], p[n], sizeof p[n]);
+        n++;
+    }
+    size_t rounds = 0;
+    for (;;) {
+        double sum[KM_K][KM_DIM] = {{0}}, mn[KM_DIM] = {INFINITY, INFINITY},
+               mx[KM_DIM] = {-INFINITY, -INFINITY};
+        memset(counts, 0, KM_K * sizeof *counts);
+        for (size_t i = 0; i < n; i++) {
+            size_t best = 0;
+            double bestd = INFINITY;
+            for (size_t c = 0; c < KM_K; c++) {
+                double d = 0;
+                for (int j = 0; j < KM_DIM; j++)
+                    d += (p[i][j] - centres[c][j]) * (p[i][j] - centres[c][j]);
+                if (d < bestd)
+                    best = c, bestd = d;
+            }
+            counts[best]++;
+            for (int j = 0; j < KM_DIM; j++) {
+                sum[best][j] += p[i][j];
+                mn[j] = fmin(mn[j], p[i][j]);
+                mx[j] = fmax(mx[j], p[i][j]);
+            }
+        }
+        double moved = 0, diag = 0;
+        for (size_t c = 0; c < KM_K; c++) {
+            if (!counts[c])
+                continue;
+            double d = 0;
+            for (int j = 0; j < KM_DIM; j++) {
+                double m = sum[c][j] / (double)counts[c];
+                d += (m - centres[c][j]) * (m - centres[c][j]);
+                centres[c][j] = m;
+            }
+            moved = fmax(moved, sqrt(d));
+        }
+        for (int j = 0; j < KM_DIM; j++)
+            diag += (mx[j] - mn[j]) * (mx[j] - mn[j]);
+        rounds++;
+        if (moved < 1e-3 * sqrt(diag) || rounds == 100)
+            break;
+    }
+    free(p);
+    free(t);
+    return rounds;
+}
+
+static void kmeans_in(enum mr_tee tee, unsigned R)
+{
+    double want[KM_K][KM_DIM];
+    size_t counts[KM_K];
+    size_t rounds = kmeans_oracle(want, counts);
+    struct mr_options o;
+    struct mr_summary s;
+    struct cloister_err err;
+    options(&o, tee, example("kmeans.lua"), points, R);
+    assert_int_equal(run(&o, &s, &err), 0);
+    assert_int_equal(s.rounds, rounds);
+    size_t n;
+    char **lines = output_lines(R, &n);
+    size_t seen = 0;
+    for (size_t i = 0; i < n; i++) {
+        json_error_t e;
+        json_t *j = json_loads(lines[i], 0, &e);
+        assert_non_null(j);
+        json_int_t c = json_integer_value(json_object_get(j, "key")) - 1;
+        json_t *v = json_object_get(j, "value"), *centre = json_object_get(v, "centre");
+        assert_true(c >= 0 && c < KM_K);
+        assert_int_equal(json_integer_value(json_object_get(v, "n")), counts[c]);
+        for (int d = 0; d < KM_DIM; d++)
+            assert_true(fabs(json_real_value(json_array_get(centre, d)) - want[c][d]) < 1e-9);
+        seen += counts[c];
+        json_decref(j);
+    }
+    assert_true(seen > 0);
+    free_lines(lines, n);
+}
+
+static void test_kmeans(void **state)
+{
+    kmeans_in(MR_TEE_NONE, 3);
+    kmeans_in(MR_TEE_PROC, 2);
+}
+
+/* ---- the sandbox through the job path ---- */
+
+struct escape {
+    const char *body, *want;
+};
+
+static void test_escapes(void **state)
+{
+    static const struct escape cases[] = {
+        {"function map(k, v) io.open('/etc/passwd') end", "global 'io'"},
+        {"function map(k, v) os.execute('id') end", "global 'os'"},
+        {"function map(k, v) require('os') end", "global 'require'"},
+        {"function map(k, v) assert(load('\\27Lua')) () end", "attempt to load a binary chunk"},
+        {"function map(k, v) string.dump(map) end", "field 'dump'"},
+        {"function map(k, v) debug.getinfo(1) end", "global 'debug'"},
+        {"function map(k, v) getmetatable('').__index.upper = nil end", "index a boolean"},
+        {"function map(k, v) local t = {} for i = 1, 1e9 do t[i] = ('x'):rep(1000) .. i end end",
+         "Lua memory limit"},
+        {"function map(k, v) while true do end end", "instruction limit"},
+        /* deep recursion: under a 16 MiB cap the stack meets the memory limit first */
+        {"local function f(n) return 1 + f(n + 1) end function map(k, v) f(1) end",
+         "Lua memory limit 16 MiB exceeded"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char body[512];
+        snprintf(body, sizeof body, "%s\nfunction reduce(k, vs) return #vs end\n", cases[i].body);
+        spill("escape.lua", body);
+        struct mr_options o;
+        struct mr_summary s;
+        struct cloister_err err;
+        options(&o, MR_TEE_PROC, "escape.lua", text, 1);
+        o.workers = 1;
+        o.lua_memory = 16 << 20;
+        o.lua_instructions = 20000000;
+        int rc = mr_run(&o, &s, &err);
+        assert_int_equal(rc, CLOISTER_E_FAILED);
+        if (!strstr(err.msg, cases[i].want) || !strstr(err.msg, "job escape, task map#"))
+            fail_msg("case %zu: %s", i, err.msg);
+        assert_int_equal(s.worker_restarts, 0); /* the worker survived */
+        char part[4200];
+        path(part, sizeof part, "out/part-0.jsonl");
+        assert_int_not_equal(access(part, F_OK), 0);
+    }
+}
+
+/* ---- malformed jobs and inputs ---- */
+
+static void expect_failure(const char *job, const char *body, const char *input, int code,
+                           const char *want)
+{
+    if (body)
+        spill(job, body);
+    struct mr_options o;
+    struct mr_summary s;
+    struct cloister_err err;
+    options(&o, MR_TEE_PROC, job, input, 2);
+    o.signature = "/nonexistent.sig"; /* bad jobs fail before any worker starts */
+    assert_int_equal(mr_run(&o, &s, &err), code);
+    if (!strstr(err.msg, want))
+        fail_msg("%s: %s", job, err.msg);
+}
+
+static void test_malformed(void **state)
+{
+    expect_failure("syntax.lua", "function map(k, v) emit(k v) end", text, CLOISTER_E_INVALID,
+                   "syntax.lua:1: ')' expected near 'v'");
+    expect_failure("nomap.lua", "function reduce(k, v) end", text, CLOISTER_E_INVALID,
+                   "defines no function map");
+    expect_failure("noreduce.lua", "function map(k, v) end", text, CLOISTER_E_INVALID,
+                   "defines no function reduce");
+    expect_failure("bytecode.lua", "\x1bLua\x54\x00", text, CLOISTER_E_INVALID, "binary chunk");
+    expect_failure("missing.lua", NULL, text, CLOISTER_E_INVALID, "missing.lua");
+    char missing[4200];
+    path(missing, sizeof missing, "no-such-input.txt");
+    expect_failure("ok.lua", "function map(k, v) end function reduce(k, v) end", missing,
+                   CLOISTER_E_INVALID, "no-such-input.txt");
+    expect_failure("ok.lua", NULL, dir, CLOISTER_E_INVALID, "not a regular file");
+    /* a bad JSON line fails the task with json.decode's message */
+    char jsonl[4200];
+    path(jsonl, sizeof jsonl, "bad.jsonl");
+    spill("bad.jsonl", "{\"a\": 1}\n{\"a\": \n");
+    spill("json.lua", "function map(k, v) emit(v.a, 1) end function reduce(k, v) return #v end");
+    struct mr_options o;
+    struct mr_summary s;
+    struct cloister_err err;
+    options(&o, MR_TEE_NONE, "json.lua", jsonl, 1);
+    assert_int_equal(mr_run(&o, &s, &err), CLOISTER_E_FAILED);
+    assert_non_null(strstr(err.msg, "json.decode"));
+    /* CSV and JSON Lines records reach map as tables */
+    char csv[4200];
+    path(csv, sizeof csv, "in.csv");
+    spill("in.csv", "a,\"b,c\",1\nx,\"y\"\"z\",2\n");
+    spill("csv.lua", "function map(k, v) emit(v[2], #v) end function reduce(k, v) return v[1] end");
+    options(&o, MR_TEE_NONE, "csv.lua", csv, 1);
+    assert_int_equal(run(&o, &s, &err), 0);
+    char part[4200];
+    uint8_t *t;
+    size_t len;
+    path(part, sizeof part, "out/part-0.jsonl");
+    assert_int_equal(file_read_all(part, 1 << 20, &t, &len), 0);
+    assert_string_equal((char *)t,
+                        "{\"key\":\"b,c\",\"value\":3}\n{\"key\":\"y\\\"z\",\"value\":3}\n");
+    free(t);
+}
+
+/* ---- hostile hosts ---- */
+
+struct hostile {
+    int mode; /* 1: flip a byte once; 2: replay the first chunk once in place of another */
+    int done, gets;
+    uint8_t *first;
+    size_t first_len;
+};
+
+static void hostile_get(void *arg, uint8_t **chunk, size_t *len)
+{
+    struct hostile *h = arg;
+    h->gets++;
+    if (h->done)
+        return;
+    if (h->mode == 1 && *len > 60) {
+        (*chunk)[*len - 20] ^= 0x40;
+        h->done = 1;
+    } else if (h->mode == 2 && !h->first) {
+        h->first = malloc(*len);
+        memcpy(h->first, *chunk, *len);
+        h->first_len = *len;
+    } else if (h->mode == 2) {
+        free(*chunk);
+        *chunk = malloc(h->first_len);
+        memcpy(*chunk, h->first, h->first_len);
+        *len = h->first_len;
+        h->done = 1;
+    }
+}
+
+static void test_tampered_and_replayed(void **state)
+{
+    for (int mode = 1; mode <= 2; mode++) {
+        struct hostile h = {.mode = mode};
+        struct mr_options o;
+        struct mr_summary s;
+        struct cloister_err err;
+        options(&o, mode == 1 ? MR_TEE_PROC : MR_TEE_SIM, example("wordcount.lua"), text, 3);
+        o.on_shuffle_get = hostile_get;
+        o.hook_arg = &h;
+        assert_int_equal(run(&o, &s, &err), 0);
+        assert_int_equal(h.done, 1);
+        assert_true(s.refused_chunks >= 1);
+        assert_true(s.retries >= 2); /* the producing map task and the reduce task */
+        check_wordcount(3);
+        free(h.first);
+    }
+}
+
+static void kill_first(void *arg, uint64_t maps_done, const int *pids, unsigned n)
+{
+    int *killed = arg;
+    if (!*killed && maps_done == 2 && n > 0 && pids[0] > 0) {
+        kill(pids[0], SIGKILL);
+        *killed = 1;
+    }
+}
+
+static void test_killed_worker(void **state)
+{
+    int killed = 0;
+    struct mr_options o;
+    struct mr_summary s;
+    struct cloister_err err;
+    options(&o, MR_TEE_PROC, example("wordcount.lua"), text, 2);
+    o.on_map_done = kill_first;
+    o.hook_arg = &killed;
+    assert_int_equal(run(&o, &s, &err), 0);
+    assert_int_equal(killed, 1);
+    assert_int_equal(s.worker_restarts, 1);
+    check_wordcount(2);
+}
+
+static void test_stop(void **state)
+{
+    volatile sig_atomic_t stop = 1;
+    struct mr_options o;
+    struct mr_summary s;
+    struct cloister_err err;
+    options(&o, MR_TEE_NONE, example("wordcount.lua"), text, 2);
+    o.stop = &stop;
+    assert_int_equal(mr_run(&o, &s, &err), CLOISTER_E_STATE);
+    char part[4200];
+    path(part, sizeof part, "out/_SUCCESS");
+    assert_int_not_equal(access(part, F_OK), 0);
+    path(part, sizeof part, "out/part-0.jsonl");
+    assert_int_not_equal(access(part, F_OK), 0);
+}
+
+static int setup(void **state)
+{
+    const char *h = getenv("CLOISTER_HOME");
+    assert_non_null(h);
+    assert_int_equal(file_remove_tree(h), 0);
+    snprintf(dir, sizeof dir, "%s/mr", h);
+    assert_int_equal(file_mkdirs(dir, 0700), 0);
+    char image[4200];
+    snprintf(image, sizeof image, "%s/enclaves/mapreduce.enclave", CLOISTER_BINARY_DIR);
+    path(sig, sizeof sig, "mapreduce-test.sig");
+    uint8_t seed[32], pk[32];
+    struct cloister_err err;
+    assert_int_equal(crypto_ed25519_keypair(pk, seed), 0);
+    if (mr_sign_image(image, seed, 0, 0, sig, &err) != 0)
+        fail_msg("%s", err.msg);
+    uint8_t r[8];
+    assert_int_equal(crypto_random(r, sizeof r), 0);
+    uint64_t s;
+    memcpy(&s, r, sizeof s);
+    print_message("seed %llu\n", (unsigned long long)s);
+    path(text, sizeof text, "text.txt");
+    path(points, sizeof points, "points.csv");
+    FILE *f = fopen(text, "w");
+    assert_int_equal(mr_gen_text(f, 200 << 10, s, &err), 0);
+    fclose(f);
+    f = fopen(points, "w");
+    assert_int_equal(mr_gen_points(f, 20000, KM_K, KM_DIM, s, &err), 0);
+    fclose(f);
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_wordcount_none),
+        cmocka_unit_test(test_wordcount_sim),
+        cmocka_unit_test(test_wordcount_proc),
+        cmocka_unit_test(test_kmeans),
+        cmocka_unit_test(test_escapes),
+        cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_tampered_and_replayed),
+        cmocka_unit_test(test_killed_worker),
+        cmocka_unit_test(test_stop),
+    };
+    return cmocka_run_group_tests(tests, setup, NULL);
+}

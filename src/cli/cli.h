@@ -39,5 +39,6 @@ int cli_crypto_demo(void);
 int cli_epc_demo(void);
 int cli_enclave_demo(void);
 int cli_scbr_demo(void);
+int cli_streams_demo(void);
 
 #endif

@@ -13,7 +13,8 @@ param = {}
 
 function __ss_param(k, v) param[k] = v end
 
-local function fail(msg) error(msg, 3) end
+-- Raises msg at the user's line: level 3 from an API function, 4 from add() (one call deeper).
+local function fail(msg, level) error(msg, level or 3) end
 
 function secure(x)
   if type(x) ~= "function" and type(x) ~= "table" then
@@ -35,11 +36,11 @@ function pipeline(name)
 end
 
 local function add(self, op, f, want, extra)
-  if getmetatable(self) ~= P then fail(op .. ": use pipeline(...):" .. op .. "(...)") end
-  if self.sunk then fail(op .. " after the sink") end
-  if not self.src then fail(op .. " before the source") end
+  if getmetatable(self) ~= P then fail(op .. ": use pipeline(...):" .. op .. "(...)", 4) end
+  if self.sunk then fail(op .. " after the sink", 4) end
+  if not self.src then fail(op .. " before the source", 4) end
   local fn, sec = unwrap(f)
-  if type(fn) ~= want then fail(op .. " expects a " .. want .. ", got " .. type(fn)) end
+  if type(fn) ~= want then fail(op .. " expects a " .. want .. ", got " .. type(fn), 4) end
   local st = { op = op, fn = fn, secure = sec, index = #stages + 1 }
   if extra then for k, v in pairs(extra) do st[k] = v end end
   stages[#stages + 1] = st
@@ -65,7 +66,7 @@ function P:flat_map(f) add(self, "flat_map", f, "function"); return self end
 function P:key_by(f) add(self, "key_by", f, "function"); return self end
 
 local function keyed(op, init)
-  if type(init) ~= "function" then fail(op .. " expects an initial-value function as 2nd argument") end
+  if type(init) ~= "function" then fail(op .. " expects an initial-value function as 2nd argument", 4) end
   return { init = init, state = {} }
 end
 

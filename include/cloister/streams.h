@@ -42,8 +42,8 @@ struct ss_options {
     const char *const *params;             /* name, value, name, value, ... */
     size_t nparams;
     size_t batch_events; /* events per batch (default 1024) */
-    size_t batch_bytes;  /* bytes per batch, the bound of every queue (default 1 MiB) */
-    unsigned linger_ms;  /* longest wait to fill a batch from a slow source (default 50) */
+    size_t batch_bytes;  /* bytes of source events per batch (default 1 MiB) */
+    size_t queue_bytes;  /* bound of each queue between stages (default 4 MiB) */
     bool allow_simulated;
     const uint8_t *mrenclave; /* pinned MRENCLAVE; NULL: the image tee_create checked */
     const char *home;         /* platform home (NULL: $CLOISTER_HOME or default) */
@@ -53,6 +53,7 @@ CLOISTER_API void ss_options_init(struct ss_options *o);
 
 struct ss_stats {
     uint64_t events_in, events_out, batches, ecalls, skipped, refused;
+    uint64_t queue_peak; /* the most bytes any queue between stages held */
     unsigned secure_stages, enclaves;
     bool simulated;
     char first_error[CLOISTER_ERR_MAX]; /* the first callback error the policy skipped */

@@ -53,6 +53,8 @@ static char *read_text(const char *name)
     return (char *)d;
 }
 
+static size_t queue_bytes, batch_bytes; /* 0: the defaults */
+
 static int run(const char *lua, enum ss_tee tee, const char *output, struct ss_stats *s,
                struct cloister_err *err)
 {
@@ -69,6 +71,8 @@ static int run(const char *lua, enum ss_tee tee, const char *output, struct ss_s
     o.params = pv;
     o.nparams = 2;
     o.batch_events = 500;
+    o.queue_bytes = queue_bytes ? queue_bytes : o.queue_bytes;
+    o.batch_bytes = batch_bytes ? batch_bytes : o.batch_bytes;
     return ss_run(p, &o, s, err);
 }
 
@@ -482,6 +486,29 @@ static void test_escapes(void **state)
     }
 }
 
+/* A slow last stage (the sink's) with small queues: the source waits, no queue grows past its
+ * bound by more than one batch, and the result is still complete. */
+static void test_slow_sink_bounded(void **state)
+{
+    struct ss_stats s;
+    struct cloister_err err = {0};
+    write_file("slow.lua", "return pipeline('slow'):source(csv(param.input))\n"
+                           ":filter(secure(function(r) return true end))\n"
+                           ":map(function(r) local x = 0 for i = 1, 3000 do x = x + i end "
+                           "return r.UniqueCarrier end)\n"
+                           ":sink(jsonl_out(param.output))\n");
+    queue_bytes = 32 << 10;
+    batch_bytes = 8 << 10;
+    int rc = run("slow.lua", SS_TEE_SIM, "slow.out", &s, &err);
+    queue_bytes = batch_bytes = 0;
+    if (rc != 0)
+        fail_msg("%s", err.msg);
+    assert_int_equal(s.events_out, ROWS);
+    assert_true(s.batches > 20);
+    print_message("queue peak %llu bytes\n", (unsigned long long)s.queue_peak);
+    assert_true(s.queue_peak <= (32 << 10) + 2 * (8 << 10) + 4096);
+}
+
 static int setup(void **state)
 {
     const char *h = getenv("CLOISTER_HOME");
@@ -514,7 +541,7 @@ int main(void)
         cmocka_unit_test(test_flights_proc), cmocka_unit_test(test_windows_none),
         cmocka_unit_test(test_windows_sim),  cmocka_unit_test(test_tampered_and_replayed),
         cmocka_unit_test(test_malformed),    cmocka_unit_test(test_skip_policy),
-        cmocka_unit_test(test_escapes),
+        cmocka_unit_test(test_escapes),      cmocka_unit_test(test_slow_sink_bounded),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -47,7 +47,7 @@ int cli_streams_options(struct ss_options *o, int tee, const struct opt_list *pa
 void cli_streams_print(const struct ss_stats *s, bool json)
 {
     if (json) {
-        cli_json_print(json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:i,s:i,s:b,s:s}", "pipeline",
+        cli_json_print(json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:i,s:i,s:b,s:s}", "pipeline",
                                  s->pipeline, "events_in", (json_int_t)s->events_in, "events_out",
                                  (json_int_t)s->events_out, "batches", (json_int_t)s->batches,
                                  "ecalls", (json_int_t)s->ecalls, "skipped", (json_int_t)s->skipped,

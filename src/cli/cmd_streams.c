@@ -47,13 +47,13 @@ int cli_streams_options(struct ss_options *o, int tee, const struct opt_list *pa
 void cli_streams_print(const struct ss_stats *s, bool json)
 {
     if (json) {
-        cli_json_print(json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:i,s:i,s:b,s:s}", "pipeline",
-                                 s->pipeline, "events_in", (json_int_t)s->events_in, "events_out",
-                                 (json_int_t)s->events_out, "batches", (json_int_t)s->batches,
-                                 "ecalls", (json_int_t)s->ecalls, "skipped", (json_int_t)s->skipped,
-                                 "refused", (json_int_t)s->refused, "secure_stages",
-                                 (int)s->secure_stages, "enclaves", (int)s->enclaves, "simulated",
-                                 s->simulated, "first_error", s->first_error));
+        cli_json_print(json_pack(
+            "{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:i,s:i,s:b,s:s}", "pipeline", s->pipeline,
+            "events_in", (json_int_t)s->events_in, "events_out", (json_int_t)s->events_out,
+            "batches", (json_int_t)s->batches, "ecalls", (json_int_t)s->ecalls, "skipped",
+            (json_int_t)s->skipped, "refused", (json_int_t)s->refused, "queue_peak",
+            (json_int_t)s->queue_peak, "secure_stages", (int)s->secure_stages, "enclaves",
+            (int)s->enclaves, "simulated", s->simulated, "first_error", s->first_error));
         return;
     }
     fprintf(stderr,

@@ -363,7 +363,9 @@ static void *segment_main(void *arg)
         struct ss_batch b;
         int rc = through(e, g, it->data, it->len, &next, &nextlen, &err);
         ss_item_free(it);
-        if (rc == 0 && (rc = ss_batch_decode(&b, next, nextlen, &err)) == 0) {
+        if (rc == 0 && (rc = ss_batch_decode(&b, next, nextlen, &err)) == 0 && b.failed)
+            rc = cloister_errf(&err, CLOISTER_E_FAILED, "%.*s", (int)b.error_len, b.error);
+        if (rc == 0) {
             final = b.final;
             g->skipped += b.skipped;
             if (b.skipped && !g->first_error[0])

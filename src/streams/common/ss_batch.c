@@ -7,7 +7,7 @@ static const char MAGIC[4] = {'S', 'S', 'B', '1'};
 
 void ss_batch_encode(const struct ss_batch *b, struct wire_writer *w)
 {
-    wire_put_u8(w, b->final ? 1 : 0);
+    wire_put_u8(w, (b->final ? 1 : 0) | (b->failed ? 2 : 0));
     wire_put_varint(w, b->skipped);
     wire_put_bytes(w, b->error ? b->error : "", b->error ? b->error_len : 0);
     wire_put_raw(w, b->events, b->events_len);
@@ -17,14 +17,15 @@ int ss_batch_decode(struct ss_batch *b, const uint8_t *buf, size_t len, struct c
 {
     struct wire_reader r;
     wire_reader_init(&r, buf, len);
-    uint8_t fin = wire_get_u8(&r);
-    b->final = fin == 1;
+    uint8_t flags = wire_get_u8(&r);
+    b->final = flags & 1;
+    b->failed = flags & 2;
     b->skipped = wire_get_varint(&r);
     b->error = (const char *)wire_get_bytes(&r, CLOISTER_ERR_MAX, &b->error_len);
     size_t rest = wire_reader_remaining(&r);
     b->events = wire_get_raw(&r, rest);
     /* an array value: tag 0x06 (its elements are checked by whoever decodes them) */
-    if (!wire_reader_ok(&r) || fin > 1 || rest == 0 || b->events[0] != 0x06)
+    if (!wire_reader_ok(&r) || flags > 3 || rest == 0 || b->events[0] != 0x06)
         return cloister_errf(err, CLOISTER_E_INVALID, "malformed batch");
     b->events_len = rest;
     return 0;

@@ -8,8 +8,10 @@
  *
  * Batch: "SSB1", 32-byte pipeline hash, u32 stage (the stage it goes to), u32 partition, u64
  * sequence number, 12-byte random nonce, then AES-256-GCM ciphertext and tag; the header is the
- * AAD. Plaintext: u8 final, varint skipped, str first error, then one Lua value (lua_sandbox.h):
- * the array of events. Each edge (stage, partition) numbers its batches 0, 1, 2, ...: the reader
+ * AAD. Plaintext: u8 flags (1: final, the end of the stream; 2: failed, the stage stopped on
+ * the error that follows), varint skipped, str first error, then one Lua value (lua_sandbox.h):
+ * the array of events. A secure stage reports its failure this way, sealed, because the message
+ * may quote events. Each edge (stage, partition) numbers its batches 0, 1, 2, ...: the reader
  * refuses a batch whose number is not the next one (replayed, reordered or dropped). */
 #ifndef CLOISTER_STREAMS_PROTO_H
 #define CLOISTER_STREAMS_PROTO_H
@@ -38,7 +40,7 @@ struct ss_edge {
 };
 
 struct ss_batch {
-    bool final;
+    bool final, failed;
     uint64_t skipped;
     const char *error; /* "" when none */
     size_t error_len;

@@ -148,7 +148,12 @@ static int run(struct ss_runner *r, const uint8_t *in, size_t inlen, struct wire
     if (rc == 0 && (!ev || ev[0] != 0x06 || tag != 0x03 || !wire_reader_ok(&rd)))
         rc = cloister_errf(err, CLOISTER_E_INVALID, "__ss_run returned malformed results");
     if (rc == 0) {
-        struct ss_batch o = {b.final, z >> 1, (const char *)msg, msg ? errlen : 0, ev, evlen};
+        struct ss_batch o = {.final = b.final,
+                             .skipped = z >> 1,
+                             .error = (const char *)msg,
+                             .error_len = msg ? errlen : 0,
+                             .events = ev,
+                             .events_len = evlen};
         if (o.error_len >= CLOISTER_ERR_MAX)
             o.error_len = CLOISTER_ERR_MAX - 1;
         ss_batch_encode(&o, out);
@@ -165,9 +170,9 @@ static int run_sealed(struct ss_runner *r, const uint8_t *in, size_t inlen, stru
     struct ss_edge want = {.stage = r->first, .partition = 0, .seq = r->in_seq};
     memcpy(want.hash, r->hash, SS_HASH_LEN);
     size_t ptlen = 0;
-    uint8_t *pt = inlen ? tee_malloc(inlen) : NULL;
+    uint8_t *pt = tee_malloc(inlen ? inlen : 1);
     if (!pt)
-        return cloister_errf(err, CLOISTER_E_INVALID, "empty batch");
+        return cloister_errf(err, CLOISTER_E_NO_MEMORY, "no memory for a batch");
     int rc = ss_open(r->aead, &want, in, inlen, pt, &ptlen, err);
     if (rc != 0) {
         r->refused++;
@@ -177,7 +182,18 @@ static int run_sealed(struct ss_runner *r, const uint8_t *in, size_t inlen, stru
     r->in_seq++;
     struct wire_writer o;
     wire_writer_init(&o);
-    rc = run(r, pt, ptlen, &o, err);
+    struct cloister_err e = {0};
+    if (run(r, pt, ptlen, &o, &e) != 0) {
+        /* the message may quote events: it leaves sealed, for the engine only */
+        static const uint8_t none[] = {0x06, 0x00};
+        struct ss_batch f = {.failed = true,
+                             .error = e.msg,
+                             .error_len = strlen(e.msg),
+                             .events = none,
+                             .events_len = sizeof none};
+        o.len = 0;
+        ss_batch_encode(&f, &o);
+    }
     struct ss_edge to = {.stage = r->last + 1, .partition = 0, .seq = r->out_seq};
     memcpy(to.hash, r->hash, SS_HASH_LEN);
     if (rc == 0 && (!wire_writer_ok(&o) || ss_seal(r->aead, &to, o.buf, o.len, out) != 0))

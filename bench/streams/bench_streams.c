@@ -25,7 +25,7 @@ static const char PIPELINE[] =
     "local function S(f) return param.secure == 'all' and secure(f) or f end\n"
     "local function P(f) return param.secure ~= 'none' and secure(f) or f end\n"
     "return pipeline('flights')\n"
-    "  :source(csv(param.input))\n"
+    "  :source(csv(param.input, { columns = { 'UniqueCarrier', 'ArrDelay' } }))\n"
     "  :map(S(function(r) return { carrier = r.UniqueCarrier, delay = tonumber(r.ArrDelay) } "
     "end))\n"
     "  :filter(P(function(r) return r.delay ~= nil and r.delay > 0 end))\n"

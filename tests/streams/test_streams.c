@@ -436,6 +436,9 @@ static void test_malformed(void **state)
     expect_failure("return pipeline('p'):source(lines('-')):window({ size = 0 }):sink(stdout())",
                    SS_TEE_NONE, "window: size must be a positive integer");
     expect_failure("x = 1", SS_TEE_NONE, "describes no pipeline");
+    expect_failure("return pipeline('p'):source(csv(param.input, { columns = { 'Nope' } }))"
+                   ":sink(stdout())",
+                   SS_TEE_NONE, "CSV header: no column 'Nope'");
     expect_failure("return pipeline('p'):source(csv(param.input)):map(function(r)\n"
                    "  return r.nothing.here end):sink(stdout())",
                    SS_TEE_SIM, "stage 1 (map): bad.lua:2: attempt to index a nil value");

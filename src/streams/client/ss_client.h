@@ -18,14 +18,18 @@ struct ss_source {
     FILE *f;
     char *line;
     size_t cap;
-    size_t ncols;
+    size_t ncols, nkeep;
     char *names[SS_COLUMNS_MAX];
-    size_t order[SS_COLUMNS_MAX]; /* columns by their keys' encodings (the map's order) */
+    char *keep[SS_COLUMNS_MAX];   /* the columns chosen (csv{columns = ...}); none: all */
+    size_t order[SS_COLUMNS_MAX]; /* the columns sent, by their keys' encodings (the map's order) */
+    size_t norder;
     char *fields[SS_COLUMNS_MAX];
     size_t field_len[SS_COLUMNS_MAX];
 };
 
 int ss_source_open(struct ss_source *s, const char *path, struct cloister_err *err);
+/* Keeps only the column `name` (and the others kept so far): before ss_source_open. */
+int ss_source_keep(struct ss_source *s, const char *name, struct cloister_err *err);
 /* Appends the next event's value to w: 1, or 0 at the end, or a negative code. */
 int ss_source_next(struct ss_source *s, struct wire_writer *w, struct cloister_err *err);
 void ss_source_close(struct ss_source *s);

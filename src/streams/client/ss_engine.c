@@ -115,6 +115,8 @@ static int parse_description(struct engine *e, const char *d, size_t len, struct
             snprintf(e->s->pipeline, sizeof e->s->pipeline, "%s", line + 5);
         } else if (strncmp(line, "policy ", 7) == 0) {
             continue;
+        } else if (strncmp(line, "column ", 7) == 0) {
+            rc = ss_source_keep(&e->src, line + 7, err);
         } else if (sscanf(line, "source %15s %u %u %n", op, &hdr, &sep, &n) == 3 && n > 0) {
             e->src.csv = strcmp(op, "csv") == 0;
             e->src.header = hdr;
@@ -560,6 +562,7 @@ int ss_run(const char *path, const struct ss_options *o, struct ss_stats *s,
         crypto_aead_free(e->seg[i].aead);
     }
     ss_host_stop(e->plain);
+    ss_source_close(&e->src);
     crypto_wipe(e->key, sizeof e->key);
     wire_writer_free(&e->config);
     free(e);

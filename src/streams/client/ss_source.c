@@ -65,6 +65,38 @@ static int cmp_names(const void *a, const void *b, void *arg)
     return memcmp(x, y, lx);
 }
 
+/* Narrows order to the kept columns, each of which the header must have. */
+static int keep_columns(struct ss_source *s, struct cloister_err *err)
+{
+    for (size_t k = 0; k < s->nkeep; k++) {
+        size_t i = 0;
+        while (i < s->ncols && strcmp(s->names[i], s->keep[k]) != 0)
+            i++;
+        if (i == s->ncols)
+            return cloister_errf(err, CLOISTER_E_NOT_FOUND, "CSV header: no column '%s'",
+                                 s->keep[k]);
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < s->norder; i++)
+        for (size_t k = 0; k < s->nkeep; k++)
+            if (strcmp(s->names[s->order[i]], s->keep[k]) == 0) {
+                s->order[n++] = s->order[i];
+                break;
+            }
+    s->norder = n;
+    return 0;
+}
+
+int ss_source_keep(struct ss_source *s, const char *name, struct cloister_err *err)
+{
+    if (s->nkeep == SS_COLUMNS_MAX)
+        return cloister_errf(err, CLOISTER_E_TOO_BIG, "too many columns");
+    if (!(s->keep[s->nkeep] = strdup(name)))
+        return cloister_errf(err, CLOISTER_E_NO_MEMORY, "no memory");
+    s->nkeep++;
+    return 0;
+}
+
 static int read_header(struct ss_source *s, struct cloister_err *err)
 {
     if (read_line(s) < 0)
@@ -85,7 +117,8 @@ static int read_header(struct ss_source *s, struct cloister_err *err)
         if (strcmp(s->names[s->order[i]], s->names[s->order[i - 1]]) == 0)
             return cloister_errf(err, CLOISTER_E_INVALID, "CSV header: column '%s' twice",
                                  s->names[s->order[i]]);
-    return 0;
+    s->norder = s->ncols;
+    return s->nkeep ? keep_columns(s, err) : 0;
 }
 
 int ss_source_open(struct ss_source *s, const char *path, struct cloister_err *err)
@@ -114,8 +147,8 @@ int ss_source_next(struct ss_source *s, struct wire_writer *w, struct cloister_e
         return 1;
     }
     wire_put_u8(w, 0x07); /* a map: keys in the order of their encodings */
-    wire_put_varint(w, s->ncols);
-    for (size_t i = 0; i < s->ncols; i++) {
+    wire_put_varint(w, s->norder);
+    for (size_t i = 0; i < s->norder; i++) {
         size_t c = s->order[i];
         tlua_put_str(w, s->names[c], strlen(s->names[c]));
         tlua_put_str(w, c < nf ? s->fields[c] : "", c < nf ? s->field_len[c] : 0);
@@ -132,5 +165,7 @@ void ss_source_close(struct ss_source *s)
     s->line = NULL;
     for (size_t i = 0; i < s->ncols; i++)
         free(s->names[i]);
-    s->ncols = 0;
+    for (size_t i = 0; i < s->nkeep; i++)
+        free(s->keep[i]);
+    s->ncols = s->nkeep = s->norder = 0;
 }

@@ -109,7 +109,15 @@ function csv(p, o)
   o = o or {}
   local sep = o.sep or ","
   if type(sep) ~= "string" or #sep ~= 1 then fail("csv: sep is one character") end
-  return { __source = "csv", path = path_arg("csv", p), header = o.header ~= false, sep = sep }
+  if o.columns ~= nil then
+    if type(o.columns) ~= "table" or #o.columns == 0 then fail("csv: columns is a list of names") end
+    for _, c in ipairs(o.columns) do
+      if type(c) ~= "string" or c:find("\n") then fail("csv: column names are strings") end
+    end
+    if o.header == false then fail("csv: columns needs the header") end
+  end
+  return { __source = "csv", path = path_arg("csv", p), header = o.header ~= false, sep = sep,
+           columns = o.columns }
 end
 function stdout() return { __sink = "stdout", path = "-" } end
 function jsonl_out(p) return { __sink = "jsonl", path = path_arg("jsonl_out", p) } end
@@ -122,8 +130,9 @@ function csv_out(p, o)
   return { __sink = "csv", path = path_arg("csv_out", p), columns = o.columns, header = o.header ~= false }
 end
 
--- One line per item: "name N", "policy P", "source KIND PATH [header sep]", "stage I OP SECURE",
--- "sink KIND PATH [header]". Paths are last on their lines, so they may hold spaces.
+-- One line per item: "name N", "policy P", "source KIND HEADER SEP PATH", "column NAME" (the
+-- CSV columns kept, when chosen), "stage I OP SECURE", "sink KIND HEADER PATH". Paths and names
+-- are last on their lines, so they may hold spaces.
 function __ss_describe()
   if not current then error("the file describes no pipeline (call pipeline(name))", 0) end
   if not current.src then error("pipeline " .. current.name .. " has no source", 0) end
@@ -132,6 +141,7 @@ function __ss_describe()
   local s = current.src
   if s.__source == "csv" then
     out[#out + 1] = string.format("source csv %d %d %s", s.header and 1 or 0, s.sep:byte(), s.path)
+    for _, c in ipairs(s.columns or {}) do out[#out + 1] = "column " .. c end
   else
     out[#out + 1] = "source lines 0 0 " .. s.path
   end

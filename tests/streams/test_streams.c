@@ -126,7 +126,7 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Sorts the lines of text (after its first line when header) into one string. */
+/* Sorts the lines of text (after its first line when header) into a new string; frees text. */
 static char *sorted(char *text, bool header)
 {
     char *lines[20000], *save = NULL;
@@ -138,6 +138,7 @@ static char *sorted(char *text, bool header)
     char *out = calloc(1, 1 << 22);
     for (size_t i = 0; i < n; i++)
         strcat(strcat(out, lines[i]), "\n");
+    free(text);
     return out;
 }
 

@@ -71,7 +71,7 @@ static int cmd_run(int argc, char **argv)
 {
     struct opt_list params = {0};
     struct opt_choice tee = {TEES, 0};
-    long long batch = 1024, batch_bytes = 1 << 20;
+    long long batch = 1024, batch_bytes = 1 << 20, queue_bytes = 4 << 20;
     bool json = false, allow_sim = false;
     const char *home = NULL, *sig = NULL;
     const struct opt_def opts[] = {
@@ -80,6 +80,8 @@ static int cmd_run(int argc, char **argv)
         {"batch", OPT_INT, &batch, "N", "events per batch (default 1024)", 0, 1, 1 << 20},
         {"batch-bytes", OPT_INT, &batch_bytes, "B", "bytes per batch (default 1 MiB)", 0, 4096,
          1 << 24},
+        {"queue-bytes", OPT_INT, &queue_bytes, "B",
+         "bound of each queue between stages (default 4 MiB)", 0, 4096, 1 << 30},
         {"allow-simulated", OPT_FLAG, &allow_sim, NULL, "accept simulated evidence (no SGX)", 0, 0,
          0},
         {"home", OPT_STRING, &home, "DIR", "platform home (default $CLOISTER_HOME)", 0, 0, 0},
@@ -97,6 +99,7 @@ static int cmd_run(int argc, char **argv)
     rc = cli_streams_options(&o, tee.index, &params, pv);
     o.batch_events = (size_t)batch;
     o.batch_bytes = (size_t)batch_bytes;
+    o.queue_bytes = (size_t)queue_bytes;
     o.allow_simulated = allow_sim;
     o.home = home;
     o.signature = sig;

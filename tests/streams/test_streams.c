@@ -9,6 +9,7 @@
 #include <cloister/tee.h>
 #include <cloister/tee_enclave.h>
 
+#include "common/cli_run.h"
 #include "lua/lua_sandbox.h"
 #include "streams/client/ss_client.h"
 #include "streams/common/ss_proto.h"
@@ -513,6 +514,37 @@ static void test_slow_sink_bounded(void **state)
     assert_true(s.queue_peak <= (32 << 10) + 2 * (8 << 10) + 4096);
 }
 
+/* The verbs through the real binary: gen, run with parameters and --json, and usage errors. */
+static void test_cli(void **state)
+{
+    cli_spill_text(dir, "wc.lua",
+                   "return pipeline('wc'):source(stdin())\n"
+                   ":flat_map(function(l) local t = {} for w in l:gmatch('%S+') do t[#t + 1] = w "
+                   "end return t end)\n"
+                   ":key_by(function(w) return w end)\n"
+                   ":reduce(secure(function(n, w) return n + 1 end), function() return 0 end)\n"
+                   ":map(function(kv) return kv.key .. ' ' .. kv.value .. ' ' .. param.tag end)\n"
+                   ":sink(stdout())\n");
+    cli_spill_text(dir, "in.txt", "b a\na b a\n");
+    assert_int_equal(
+        cli_run(dir, "streams run wc.lua --tee none --param tag=x --json <in.txt >out.txt"), 0);
+    char *out = cli_slurp(dir, "out.txt", NULL);
+    assert_non_null(strstr(out, "a 3 x\nb 2 x\n{"));
+    assert_non_null(strstr(out, "\"events_in\": 2"));
+    free(out);
+    assert_int_equal(cli_run(dir, "streams gen flights --rows 10 --out g.csv"), 0);
+    char *g = cli_slurp(dir, "g.csv", NULL);
+    size_t lines = 0;
+    for (char *p = g; *p; p++)
+        lines += *p == '\n';
+    assert_int_equal(lines, 11);
+    free(g);
+    assert_int_equal(cli_run(dir, "streams run wc.lua --param oops"), 1);
+    cli_assert_error_line(dir, "--param: expected NAME=VALUE, got 'oops'");
+    assert_int_equal(cli_run(dir, "streams gen trains --out t.csv"), 1);
+    assert_int_equal(cli_run(dir, "streams run"), 2);
+}
+
 static int setup(void **state)
 {
     const char *h = getenv("CLOISTER_HOME");
@@ -546,6 +578,7 @@ int main(void)
         cmocka_unit_test(test_windows_sim),  cmocka_unit_test(test_tampered_and_replayed),
         cmocka_unit_test(test_malformed),    cmocka_unit_test(test_skip_policy),
         cmocka_unit_test(test_escapes),      cmocka_unit_test(test_slow_sink_bounded),
+        cmocka_unit_test(test_cli),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -40,5 +40,6 @@ int cli_epc_demo(void);
 int cli_enclave_demo(void);
 int cli_scbr_demo(void);
 int cli_mapreduce_demo(void);
+int cli_streams_demo(void);
 
 #endif

@@ -1,0 +1,75 @@
+/* streams.h -- SecureStreams (docs/streams.md): stream pipelines described in one Lua file, with
+ * the stages wrapped in secure(...) run inside enclaves that hold their state.
+ *
+ *     struct ss_options o; ss_options_init(&o);
+ *     o.tee = SS_TEE_SIM; o.enclave = &tee_enclave_streams; o.inproc = &ss_inproc_worker;
+ *     o.params = (const char *[]){"input", "2008.csv", "output", "out.csv"}; o.nparams = 2;
+ *     struct ss_stats s; ss_run("flights.lua", &o, &s, &err);
+ *
+ * The embedded engine evaluates the pipeline in the Lua sandbox on the host, runs each maximal
+ * run of plain stages in-process and each run of secure stages in an enclave of the image
+ * "streams" (one per run), provisioned with the pipeline key by attested HPKE. Batches into and
+ * out of an enclave are AES-256-GCM, bound to the pipeline's hash, the stage they go to, the
+ * partition and their sequence number. */
+#ifndef CLOISTER_STREAMS_H
+#define CLOISTER_STREAMS_H
+
+#include <cloister/error.h>
+#include <cloister/export.h>
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum ss_tee { SS_TEE_PROC, SS_TEE_SIM, SS_TEE_NONE };
+
+/* The stage code run in-process: plain stages, and secure ones with SS_TEE_NONE. The enclave
+ * library defines ss_inproc_worker. key NULL: a plain runner (no sealing). */
+struct ss_inproc {
+    void *(*open)(const uint8_t *key);
+    int (*call)(void *w, uint32_t fn, const uint8_t *in, size_t inlen, uint8_t **out,
+                size_t *outlen, struct cloister_err *err);
+    void (*close)(void *w);
+};
+CLOISTER_API extern const struct ss_inproc ss_inproc_worker;
+
+struct tee_enclave_def;
+
+struct ss_options {
+    enum ss_tee tee;                       /* default SS_TEE_PROC */
+    const struct tee_enclave_def *enclave; /* tee_enclave_streams, for SS_TEE_SIM */
+    const struct ss_inproc *inproc;        /* ss_inproc_worker (always needed) */
+    const char *const *params;             /* name, value, name, value, ... */
+    size_t nparams;
+    size_t batch_events; /* events per batch (default 1024) */
+    size_t batch_bytes;  /* bytes of source events per batch (default 1 MiB) */
+    size_t queue_bytes;  /* bound of each queue between stages (default 4 MiB) */
+    bool allow_simulated;
+    const uint8_t *mrenclave; /* pinned MRENCLAVE; NULL: the image tee_create checked */
+    const char *home;         /* platform home (NULL: $CLOISTER_HOME or default) */
+    const char *signature;    /* the image's signature (NULL: streams.enclave.sig) */
+};
+CLOISTER_API void ss_options_init(struct ss_options *o);
+
+struct ss_stats {
+    uint64_t events_in, events_out, batches, ecalls, skipped, refused;
+    uint64_t queue_peak; /* the most bytes any queue between stages held */
+    unsigned secure_stages, enclaves;
+    bool simulated;
+    char first_error[CLOISTER_ERR_MAX]; /* the first callback error the policy skipped */
+    char pipeline[64];
+};
+
+/* Runs the pipeline in file `path` to the end of its source. */
+CLOISTER_API int ss_run(const char *path, const struct ss_options *o, struct ss_stats *s,
+                        struct cloister_err *err);
+
+/* Signs the stage image for a test or a demo: seed is the signer's Ed25519 seed. */
+CLOISTER_API int ss_sign_image(const char *image, const uint8_t seed[32], const char *sig_path,
+                               struct cloister_err *err);
+
+/* Writes `rows` flights of the Data Expo 2009 schema for `year` to out (atomically), seeded. */
+CLOISTER_API int ss_gen_flights(const char *out, uint64_t rows, int year, uint64_t seed,
+                                struct cloister_err *err);
+
+#endif

@@ -1,0 +1,570 @@
+/* ss_engine.c -- the embedded SecureStreams engine (streams.h): one process, every stage.
+ *
+ * The pipeline file is evaluated once in a plain runner (the Lua sandbox, in-process) that
+ * describes it and then also runs every plain stage. Consecutive secure stages form a segment
+ * run by one enclave, provisioned with a fresh pipeline key by attested HPKE (MRENCLAVE pinned,
+ * simulated evidence only when allowed), loaded with the same config, and checked to have
+ * computed the same pipeline hash. Every segment (plain ones too, each with its own Lua state)
+ * runs in a thread of its own between two queues bounded in bytes (ss_queue.h): the source
+ * thread fills the first, the calling thread drains the last into the sink, so stages overlap
+ * and a slow sink stops the source once the queues are full (memory stays bounded). Into and
+ * out of an enclave batches are sealed and numbered per edge; a refused one fails the run
+ * (counted) rather than being skipped, since a skipped batch would change the results. The
+ * first failure anywhere aborts every queue, and every thread ends. */
+#include "streams/client/ss_client.h"
+#include "streams/client/ss_queue.h"
+#include "streams/common/ss_proto.h"
+#include "streams/host/ss_host.h"
+
+#include "lua/lua_sandbox.h"
+#include "util/fileio.h"
+
+#include <cloister/tee.h>
+#include <cloister/tee_trust.h>
+#include <cloister/tee_verify.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define STAGES_MAX 256
+
+struct engine;
+
+struct segment {
+    struct engine *e;
+    uint32_t first, last;
+    bool secure;
+    struct ss_host *h; /* its enclave, or its in-process runner */
+    crypto_aead *aead; /* secure: its own context (a context is not thread-safe) */
+    uint64_t in_seq, out_seq;
+    uint64_t ecalls, refused, skipped; /* this thread's counters, summed at the end */
+    char first_error[CLOISTER_ERR_MAX];
+    pthread_t thread;
+};
+
+struct engine {
+    const struct ss_options *o;
+    struct ss_stats *s;
+    struct wire_writer config;
+    uint8_t hash[SS_HASH_LEN], key[SS_KEY_LEN];
+    struct ss_host *plain; /* the runner that described the pipeline */
+    struct segment seg[STAGES_MAX];
+    struct ss_queue q[STAGES_MAX + 1]; /* q[i] feeds segment i; q[nseg] the sink */
+    unsigned nseg;
+    pthread_mutex_t mu;
+    int rc; /* the first failure, under mu */
+    struct cloister_err err;
+    pthread_t source;
+    struct ss_source src;
+    char src_path[4096], sink_path[4096], sink_kind[16], header[4096];
+    bool stage_secure[STAGES_MAX + 1];
+    unsigned nstages;
+    FILE *out;
+    char tmp[4200];
+};
+
+void ss_options_init(struct ss_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->tee = SS_TEE_PROC;
+    o->inproc = &ss_inproc_worker;
+    o->batch_events = 1024;
+    o->batch_bytes = (size_t)1 << 20;
+    o->queue_bytes = (size_t)4 << 20;
+}
+
+static int read_config(struct engine *e, const char *path, struct cloister_err *err)
+{
+    uint8_t *text = NULL;
+    size_t len = 0;
+    if (file_read_all(path, SS_MESSAGE_MAX / 2, &text, &len) != 0)
+        return cloister_errf(err, CLOISTER_E_NOT_FOUND, "cannot read the pipeline %s: %s", path,
+                             strerror(errno));
+    const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    char name[SS_NAME_MAX];
+    snprintf(name, sizeof name, "%s", base);
+    wire_writer_init(&e->config);
+    wire_put_str(&e->config, name);
+    wire_put_bytes(&e->config, text, len);
+    wire_put_varint(&e->config, e->o->nparams);
+    for (size_t i = 0; i < 2 * e->o->nparams; i++)
+        wire_put_str(&e->config, e->o->params[i]);
+    free(text);
+    if (e->o->nparams > SS_PARAMS_MAX || !wire_writer_ok(&e->config))
+        return cloister_errf(err, CLOISTER_E_INVALID, "too many or too long parameters");
+    crypto_sha256(e->hash, e->config.buf, e->config.len);
+    return 0;
+}
+
+/* Parses the runner's description (ss_prelude.lua, __ss_describe). */
+static int parse_description(struct engine *e, const char *d, size_t len, struct cloister_err *err)
+{
+    char *text = strndup(d, len), *save = NULL;
+    if (!text)
+        return cloister_errf(err, CLOISTER_E_NO_MEMORY, "no memory");
+    int rc = 0;
+    for (char *line = strtok_r(text, "\n", &save); line && rc == 0;
+         line = strtok_r(NULL, "\n", &save)) {
+        unsigned idx, sec, hdr, sep;
+        char op[32];
+        int n = 0;
+        if (strncmp(line, "name ", 5) == 0) {
+            snprintf(e->s->pipeline, sizeof e->s->pipeline, "%s", line + 5);
+        } else if (strncmp(line, "policy ", 7) == 0) {
+            continue;
+        } else if (strncmp(line, "column ", 7) == 0) {
+            rc = ss_source_keep(&e->src, line + 7, err);
+        } else if (sscanf(line, "source %15s %u %u %n", op, &hdr, &sep, &n) == 3 && n > 0) {
+            e->src.csv = strcmp(op, "csv") == 0;
+            e->src.header = hdr;
+            e->src.sep = (char)sep;
+            snprintf(e->src_path, sizeof e->src_path, "%s", line + n);
+        } else if (sscanf(line, "stage %u %31s %u", &idx, op, &sec) == 3 && idx >= 1 &&
+                   idx <= STAGES_MAX) {
+            e->stage_secure[idx] = sec;
+            e->nstages = idx;
+        } else if (sscanf(line, "sink %15s %u %n", e->sink_kind, &hdr, &n) == 2 && n > 0) {
+            snprintf(e->sink_path, sizeof e->sink_path, "%s", line + n);
+        } else {
+            rc = cloister_errf(err, CLOISTER_E_INVALID, "too many stages or a bad description");
+        }
+    }
+    free(text);
+    return rc;
+}
+
+static int provision(struct engine *e, struct ss_host *h, tee_verifier *v, struct cloister_err *err)
+{
+    uint8_t mre[TEE_HASH_LEN], nonce[TEE_PROV_NONCE_LEN], *offer = NULL, *package = NULL, *ack;
+    size_t offer_len, package_len, ack_len;
+    struct tee_claims claims;
+    struct cloister_err e2 = {0};
+    struct tee_policy p;
+    tee_policy_default(&p);
+    int rc = e->o->mrenclave ? (memcpy(mre, e->o->mrenclave, sizeof mre), 0)
+                             : ss_host_identity(h, mre, err);
+    p.mrenclave = (const uint8_t(*)[TEE_HASH_LEN])mre;
+    p.n_mrenclave = 1;
+    p.allow_simulated = e->o->allow_simulated;
+    struct tee_secret secret = {SS_SECRET_NAME, e->key, SS_KEY_LEN};
+    if (rc == 0)
+        rc = tee_prov_nonce(nonce, err);
+    if (rc == 0)
+        rc = ss_host_call(h, TEE_ECALL_PROV_OFFER, nonce, sizeof nonce, &offer, &offer_len, err);
+    if (rc == 0 && tee_prov_package(v, &p, nonce, sizeof nonce, offer, offer_len, &secret, 1,
+                                    &package, &package_len, &claims, &e2) != 0)
+        rc = cloister_errf(
+            err, CLOISTER_E_DENIED, "a secure stage's evidence was refused: %.160s%s", e2.msg,
+            e->o->allow_simulated ? "" : " (a simulated platform needs --allow-simulated)");
+    if (rc == 0)
+        rc = ss_host_call(h, TEE_ECALL_PROV_ACCEPT, package, package_len, &ack, &ack_len, err);
+    if (rc == 0) {
+        free(ack);
+        e->s->simulated = e->s->simulated || claims.simulated;
+    }
+    free(offer);
+    free(package);
+    return rc;
+}
+
+static int load_segment(struct engine *e, struct segment *g, struct cloister_err *err)
+{
+    struct wire_writer in;
+    uint8_t *out = NULL;
+    size_t outlen = 0;
+    wire_writer_init(&in);
+    wire_put_bytes(&in, e->config.buf, e->config.len);
+    wire_put_u32(&in, g->first);
+    wire_put_u32(&in, g->last);
+    int rc = wire_writer_ok(&in)
+                 ? ss_host_call(g->h, SS_CALL_LOAD, in.buf, in.len, &out, &outlen, err)
+                 : cloister_errf(err, CLOISTER_E_NO_MEMORY, "no memory");
+    if (rc == 0 && (outlen != SS_HASH_LEN || memcmp(out, e->hash, SS_HASH_LEN) != 0))
+        rc = cloister_errf(err, CLOISTER_E_DENIED, "a secure stage loaded another pipeline");
+    wire_writer_free(&in);
+    free(out);
+    return rc;
+}
+
+static int start_secure(struct engine *e, struct cloister_err *err)
+{
+    tee_platform *platform = NULL;
+    tee_verifier *v = NULL;
+    struct cloister_err e2 = {0};
+    int rc = 0;
+    for (unsigned i = 0; rc == 0 && i < e->nseg; i++) {
+        struct segment *g = &e->seg[i];
+        if (!g->secure)
+            continue;
+        bool none = e->o->tee == SS_TEE_NONE;
+        if (!(g->aead = crypto_aead_new(CRYPTO_AES256_GCM, e->key)))
+            rc = cloister_errf(err, CLOISTER_E_NO_MEMORY, "no memory for a key schedule");
+        if (rc == 0)
+            rc = ss_host_start(e->o->tee, e->o, none ? e->key : NULL, &g->h, err);
+        /* after the first start, which made the platform if the home had none */
+        if (rc == 0 && !none && !v &&
+            (!(platform = tee_platform_open(e->o->home, &e2)) ||
+             !(v = tee_verifier_new_file(tee_platform_ca_path(platform), &e2))))
+            rc = cloister_errf(err, e2.code, "no verifier for the local platform: %.200s", e2.msg);
+        if (rc == 0 && !none)
+            rc = provision(e, g->h, v, err);
+        if (rc == 0)
+            rc = load_segment(e, g, err);
+        e->s->enclaves += rc == 0 && !none;
+    }
+    tee_verifier_free(v);
+    tee_platform_free(platform);
+    return rc;
+}
+
+/* A plain runner loaded with the pipeline; with d, its description (and sink header) too. */
+static int start_plain(struct engine *e, struct ss_host **h, struct wire_writer *d,
+                       struct cloister_err *err)
+{
+    uint8_t *out = NULL;
+    size_t outlen = 0;
+    struct wire_writer in;
+    wire_writer_init(&in);
+    wire_put_bytes(&in, e->config.buf, e->config.len);
+    int rc = ss_host_start(SS_TEE_NONE, e->o, NULL, h, err);
+    if (rc == 0)
+        rc = wire_writer_ok(&in)
+                 ? ss_host_call(*h, SS_CALL_DESCRIBE, in.buf, in.len, &out, &outlen, err)
+                 : cloister_errf(err, CLOISTER_E_NO_MEMORY, "no memory");
+    if (rc == 0 && d)
+        wire_put_raw(d, out, outlen);
+    wire_writer_free(&in);
+    free(out);
+    return rc;
+}
+
+/* The plain runner describes the pipeline; segments group consecutive stages by secure(). */
+static int plan(struct engine *e, struct cloister_err *err)
+{
+    struct wire_writer d;
+    wire_writer_init(&d);
+    int rc = start_plain(e, &e->plain, &d, err);
+    struct wire_reader r;
+    wire_reader_init(&r, d.buf, d.len);
+    size_t dlen = 0, hlen = 0;
+    const uint8_t *desc = rc == 0 ? wire_get_bytes(&r, SS_MESSAGE_MAX, &dlen) : NULL;
+    const uint8_t *h = rc == 0 ? wire_get_bytes(&r, sizeof e->header - 1, &hlen) : NULL;
+    if (rc == 0 && (!desc || !h))
+        rc = cloister_errf(err, CLOISTER_E_INVALID, "malformed description");
+    if (rc == 0) {
+        memcpy(e->header, h, hlen);
+        e->header[hlen] = '\0';
+        rc = parse_description(e, (const char *)desc, dlen, err);
+    }
+    wire_writer_free(&d);
+    for (unsigned i = 1; rc == 0 && i <= e->nstages; i++) {
+        struct segment *g = &e->seg[e->nseg];
+        if (e->nseg > 0 && g[-1].secure == e->stage_secure[i]) {
+            g[-1].last = i;
+            continue;
+        }
+        *g = (struct segment){.e = e, .first = i, .last = i, .secure = e->stage_secure[i]};
+        e->nseg++;
+        e->s->secure_stages += e->stage_secure[i];
+    }
+    for (unsigned i = 0; rc == 0 && i < e->nseg; i++)
+        if (!e->seg[i].secure)
+            rc = start_plain(e, &e->seg[i].h, NULL, err);
+    return rc;
+}
+
+/* One batch through one segment: plaintext in, plaintext out. */
+static int through(struct engine *e, struct segment *g, const uint8_t *pt, size_t len,
+                   uint8_t **out, size_t *outlen, struct cloister_err *err)
+{
+    struct wire_writer in;
+    wire_writer_init(&in);
+    int rc;
+    if (!g->secure) {
+        wire_put_u32(&in, g->first);
+        wire_put_u32(&in, g->last);
+        wire_put_raw(&in, pt, len);
+        rc = wire_writer_ok(&in)
+                 ? ss_host_call(g->h, SS_CALL_RUN_PLAIN, in.buf, in.len, out, outlen, err)
+                 : cloister_errf(err, CLOISTER_E_NO_MEMORY, "no memory");
+        wire_writer_free(&in);
+        return rc;
+    }
+    struct ss_edge to = {.stage = g->first, .seq = g->in_seq++};
+    memcpy(to.hash, e->hash, SS_HASH_LEN);
+    uint8_t *c = NULL;
+    size_t clen = 0;
+    rc = ss_seal(g->aead, &to, pt, len, &in) == 0
+             ? ss_host_call(g->h, SS_CALL_RUN, in.buf, in.len, &c, &clen, err)
+             : cloister_errf(err, CLOISTER_E_NO_MEMORY, "cannot seal a batch");
+    wire_writer_free(&in);
+    g->ecalls++;
+    struct ss_edge from = {.stage = g->last + 1, .seq = g->out_seq};
+    memcpy(from.hash, e->hash, SS_HASH_LEN);
+    if (rc == 0 && !(*out = malloc(clen ? clen : 1)))
+        rc = cloister_errf(err, CLOISTER_E_NO_MEMORY, "no memory");
+    if (rc == 0 && ss_open(g->aead, &from, c, clen, *out, outlen, err) != 0) {
+        g->refused++;
+        rc = CLOISTER_E_DENIED;
+    }
+    if (rc != 0) {
+        free(*out);
+        *out = NULL;
+    }
+    g->out_seq += rc == 0;
+    free(c);
+    return rc;
+}
+
+/* Writes the sink's lines (the last segment's events are strings). */
+static int sink(struct engine *e, const uint8_t *events, size_t len, struct cloister_err *err)
+{
+    struct wire_reader r;
+    wire_reader_init(&r, events, len);
+    wire_get_u8(&r);
+    uint64_t n = wire_get_varint(&r);
+    for (uint64_t i = 0; i < n && wire_reader_ok(&r); i++) {
+        if (wire_get_u8(&r) != 0x05)
+            return cloister_errf(err, CLOISTER_E_INVALID, "the sink produced a non-string");
+        size_t l = wire_get_varint(&r);
+        const uint8_t *s = wire_get_raw(&r, l);
+        if (s && (fwrite(s, 1, l, e->out) != l || fputc('\n', e->out) == EOF))
+            return cloister_errf(err, CLOISTER_E_SYSTEM, "cannot write the sink %s", e->sink_path);
+    }
+    e->s->events_out += n;
+    return wire_reader_ok(&r) ? 0 : cloister_errf(err, CLOISTER_E_INVALID, "malformed output");
+}
+
+/* Records the first failure and aborts every queue, so that every thread ends. */
+static void fail(struct engine *e, int rc, const struct cloister_err *err)
+{
+    pthread_mutex_lock(&e->mu);
+    if (e->rc == 0) {
+        e->rc = rc;
+        e->err = *err;
+    }
+    pthread_mutex_unlock(&e->mu);
+    for (unsigned i = 0; i <= e->nseg; i++)
+        ss_queue_abort(&e->q[i]);
+}
+
+static void *segment_main(void *arg)
+{
+    struct segment *g = arg;
+    struct engine *e = g->e;
+    struct ss_queue *in = &e->q[g - e->seg], *out = in + 1;
+    struct cloister_err err = {0};
+    struct ss_item *it;
+    bool final = false;
+    while (!final && (it = ss_queue_pop(in))) {
+        uint8_t *next = NULL;
+        size_t nextlen = 0;
+        struct ss_batch b;
+        int rc = through(e, g, it->data, it->len, &next, &nextlen, &err);
+        ss_item_free(it);
+        if (rc == 0 && (rc = ss_batch_decode(&b, next, nextlen, &err)) == 0 && b.failed)
+            rc = cloister_errf(&err, CLOISTER_E_FAILED, "%.*s", (int)b.error_len, b.error);
+        if (rc == 0) {
+            final = b.final;
+            g->skipped += b.skipped;
+            if (b.skipped && !g->first_error[0])
+                snprintf(g->first_error, sizeof g->first_error, "%.*s", (int)b.error_len, b.error);
+        }
+        if (rc == 0 && !(it = ss_item_new(next, nextlen)))
+            rc = cloister_errf(&err, CLOISTER_E_NO_MEMORY, "no memory for a batch");
+        else if (rc != 0)
+            free(next);
+        if (rc == 0 && ss_queue_push(out, it) != 0)
+            break; /* aborted: someone else failed */
+        if (rc != 0) {
+            fail(e, rc, &err);
+            break;
+        }
+    }
+    ss_queue_close(out);
+    return NULL;
+}
+
+/* The next batch of source events as batch plaintext: 0, or a negative code. */
+static int read_batch(struct engine *e, struct ss_item **out, bool *eof, struct cloister_err *err)
+{
+    struct wire_writer items, w;
+    wire_writer_init(&items);
+    wire_writer_init(&w);
+    size_t n = 0;
+    int rc = 0;
+    while (n < e->o->batch_events && items.len < e->o->batch_bytes) {
+        int got = ss_source_next(&e->src, &items, err);
+        if (got < 0)
+            rc = got;
+        if (got <= 0) {
+            *eof = true;
+            break;
+        }
+        n++;
+    }
+    struct wire_writer ev;
+    wire_writer_init(&ev);
+    wire_put_u8(&ev, 0x06);
+    wire_put_varint(&ev, n);
+    wire_put_raw(&ev, items.buf, items.len);
+    struct ss_batch b = {.final = *eof, .events = ev.buf, .events_len = ev.len};
+    ss_batch_encode(&b, &w);
+    wire_writer_free(&items);
+    wire_writer_free(&ev);
+    e->s->events_in += n;
+    uint8_t *data = NULL;
+    size_t len = 0;
+    if (rc == 0 && (!wire_writer_ok(&w) || wire_writer_finish(&w, &data, &len) != 0 ||
+                    !(*out = ss_item_new(data, len))))
+        rc = cloister_errf(err, CLOISTER_E_NO_MEMORY, "no memory for a batch");
+    if (rc != 0)
+        wire_writer_free(&w);
+    return rc;
+}
+
+static void *source_main(void *arg)
+{
+    struct engine *e = arg;
+    struct cloister_err err = {0};
+    bool eof = false;
+    while (!eof) {
+        struct ss_item *it = NULL;
+        int rc = read_batch(e, &it, &eof, &err);
+        if (rc != 0) {
+            fail(e, rc, &err);
+            break;
+        }
+        if (ss_queue_push(&e->q[0], it) != 0)
+            break;
+    }
+    ss_queue_close(&e->q[0]);
+    return NULL;
+}
+
+/* Sums the segments' counters into the stats. */
+static void collect(struct engine *e)
+{
+    for (unsigned i = 0; i < e->nseg; i++) {
+        struct segment *g = &e->seg[i];
+        e->s->ecalls += g->ecalls;
+        e->s->refused += g->refused;
+        e->s->skipped += g->skipped;
+        if (!e->s->first_error[0] && g->first_error[0])
+            snprintf(e->s->first_error, sizeof e->s->first_error, "%s", g->first_error);
+    }
+    for (unsigned i = 0; i <= e->nseg; i++)
+        e->s->queue_peak = e->q[i].peak > e->s->queue_peak ? e->q[i].peak : e->s->queue_peak;
+}
+
+static int open_sink(struct engine *e, struct cloister_err *err)
+{
+    if (strcmp(e->sink_path, "-") == 0) {
+        e->out = stdout;
+    } else {
+        snprintf(e->tmp, sizeof e->tmp, "%s.tmp", e->sink_path);
+        if (!(e->out = fopen(e->tmp, "w")))
+            return cloister_errf(err, CLOISTER_E_SYSTEM, "cannot write %s", e->sink_path);
+    }
+    if (e->header[0] && fprintf(e->out, "%s\n", e->header) < 0)
+        return cloister_errf(err, CLOISTER_E_SYSTEM, "cannot write %s", e->sink_path);
+    return 0;
+}
+
+static int close_sink(struct engine *e, bool ok, struct cloister_err *err)
+{
+    if (!e->out || e->out == stdout)
+        return e->out && fflush(stdout) != 0 ? cloister_errf(err, CLOISTER_E_SYSTEM, "stdout") : 0;
+    int rc = fflush(e->out) != 0 || fsync(fileno(e->out)) != 0 ? -1 : 0;
+    rc |= fclose(e->out);
+    e->out = NULL;
+    if (!ok || rc != 0 || rename(e->tmp, e->sink_path) != 0) {
+        remove(e->tmp);
+        return ok ? cloister_errf(err, CLOISTER_E_SYSTEM, "cannot write %s", e->sink_path) : 0;
+    }
+    return 0;
+}
+
+/* Starts the source and a thread per segment, and drains the last queue into the sink. */
+static int stream(struct engine *e, struct cloister_err *err)
+{
+    int rc = ss_source_open(&e->src, e->src_path, err);
+    if (rc == 0)
+        rc = open_sink(e, err);
+    if (rc != 0) {
+        ss_source_close(&e->src);
+        close_sink(e, false, err);
+        return rc;
+    }
+    pthread_mutex_init(&e->mu, NULL);
+    for (unsigned i = 0; i <= e->nseg; i++)
+        ss_queue_init(&e->q[i], e->o->queue_bytes);
+    unsigned started = 0;
+    bool source = pthread_create(&e->source, NULL, source_main, e) == 0;
+    while (source && started < e->nseg &&
+           pthread_create(&e->seg[started].thread, NULL, segment_main, &e->seg[started]) == 0)
+        started++;
+    if (!source || started < e->nseg) {
+        struct cloister_err t;
+        fail(e, cloister_errf(&t, CLOISTER_E_SYSTEM, "cannot start a stage thread"), &t);
+    }
+    struct ss_item *it;
+    while ((it = ss_queue_pop(&e->q[e->nseg]))) {
+        struct ss_batch b;
+        struct cloister_err t = {0};
+        int r = ss_batch_decode(&b, it->data, it->len, &t);
+        if (r == 0)
+            r = sink(e, b.events, b.events_len, &t);
+        e->s->batches++;
+        ss_item_free(it);
+        if (r != 0)
+            fail(e, r, &t);
+    }
+    if (source)
+        pthread_join(e->source, NULL);
+    for (unsigned i = 0; i < started; i++)
+        pthread_join(e->seg[i].thread, NULL);
+    collect(e);
+    for (unsigned i = 0; i <= e->nseg; i++)
+        ss_queue_destroy(&e->q[i]);
+    pthread_mutex_destroy(&e->mu);
+    ss_source_close(&e->src);
+    rc = e->rc;
+    if (rc != 0 && err)
+        *err = e->err;
+    int rc2 = close_sink(e, rc == 0, err);
+    return rc ? rc : rc2;
+}
+
+int ss_run(const char *path, const struct ss_options *o, struct ss_stats *s,
+           struct cloister_err *err)
+{
+    struct engine *e = calloc(1, sizeof *e);
+    if (!e)
+        return cloister_errf(err, CLOISTER_E_NO_MEMORY, "no memory");
+    memset(s, 0, sizeof *s);
+    e->o = o;
+    e->s = s;
+    int rc = read_config(e, path, err);
+    if (rc == 0)
+        rc = plan(e, err);
+    if (rc == 0 && crypto_random(e->key, sizeof e->key) != 0)
+        rc = cloister_errf(err, CLOISTER_E_FAILED, "cannot make the pipeline key");
+    if (rc == 0)
+        rc = start_secure(e, err);
+    if (rc == 0)
+        rc = stream(e, err);
+    for (unsigned i = 0; i < e->nseg; i++) {
+        ss_host_stop(e->seg[i].h);
+        crypto_aead_free(e->seg[i].aead);
+    }
+    ss_host_stop(e->plain);
+    ss_source_close(&e->src);
+    crypto_wipe(e->key, sizeof e->key);
+    wire_writer_free(&e->config);
+    free(e);
+    return rc;
+}

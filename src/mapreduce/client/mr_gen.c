@@ -3,6 +3,7 @@
  * wamerican (/usr/share/dict/words; lowercase ASCII words only) or, when absent, a built-in
  * list, ranked by a seeded shuffle. Points: k centres uniform in [0, 100)^dim, each point a
  * centre (chosen uniformly) plus Gaussian noise of deviation 2. One seed, one output. */
+#include "util/prng.h"
 #include <cloister/mapreduce.h>
 
 #include <math.h>
@@ -25,19 +26,6 @@ static const char *const FALLBACK[] = {
     "south",   "east",   "west",   "table",   "chair",  "bread",  "honey",    "salt",   "pepper",
     "cloud",
 };
-
-static uint64_t next(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-static double uniform(uint64_t *s)
-{
-    return (double)(next(s) >> 11) / 9007199254740992.0;
-}
 
 static bool plain_word(const char *w, size_t n)
 {
@@ -81,7 +69,7 @@ int mr_gen_text(FILE *out, uint64_t bytes, uint64_t seed, struct cloister_err *e
     }
     uint64_t s = seed;
     for (size_t i = n - 1; i > 0; i--) {
-        size_t k = next(&s) % (i + 1);
+        size_t k = prng_next(&s) % (i + 1);
         char *t = words[i];
         words[i] = words[k];
         words[k] = t;
@@ -91,9 +79,9 @@ int mr_gen_text(FILE *out, uint64_t bytes, uint64_t seed, struct cloister_err *e
         cdf[i] = (sum += 1.0 / (double)(i + 1));
     uint64_t written = 0;
     while (written < bytes) {
-        unsigned count = 6 + (unsigned)(next(&s) % 10);
+        unsigned count = 6 + (unsigned)(prng_next(&s) % 10);
         for (unsigned w = 0; w < count; w++) {
-            double u = uniform(&s) * sum;
+            double u = prng_uniform(&s) * sum;
             size_t lo = 0, hi = n - 1;
             while (lo < hi) {
                 size_t mid = (lo + hi) / 2;
@@ -125,11 +113,11 @@ int mr_gen_points(FILE *out, uint64_t n, unsigned k, unsigned dim, uint64_t seed
         return cloister_errf(err, CLOISTER_E_NO_MEMORY, "no memory for %u centres", k);
     uint64_t s = seed;
     for (size_t i = 0; i < (size_t)k * dim; i++)
-        centres[i] = 100.0 * uniform(&s);
+        centres[i] = 100.0 * prng_uniform(&s);
     for (uint64_t p = 0; p < n; p++) {
-        const double *c = centres + (next(&s) % k) * dim;
+        const double *c = centres + (prng_next(&s) % k) * dim;
         for (unsigned d = 0; d < dim; d++) {
-            double u1 = uniform(&s), u2 = uniform(&s);
+            double u1 = prng_uniform(&s), u2 = prng_uniform(&s);
             double g = sqrt(-2.0 * log(u1 > 0 ? u1 : 1e-300)) * cos(2 * M_PI * u2);
             fprintf(out, d ? ",%.6f" : "%.6f", c[d] + 2.0 * g);
         }

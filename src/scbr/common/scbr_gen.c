@@ -5,6 +5,7 @@
  * publications are its quotes in date order and subscription thresholds are drawn from the
  * subscribed symbol's own price and volume range, so each subscription matches a fair share of
  * its symbol's quotes, as in the original's sample. */
+#include "util/prng.h"
 #include <cloister/scbr.h>
 
 #include <math.h>
@@ -21,18 +22,10 @@ struct rng {
     uint64_t s[4];
 };
 
-static uint64_t splitmix(uint64_t *x)
-{
-    uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
 static void rng_seed(struct rng *r, uint64_t seed)
 {
     for (int i = 0; i < 4; i++)
-        r->s[i] = splitmix(&seed);
+        r->s[i] = prng_next(&seed);
 }
 
 static uint64_t rotl(uint64_t x, int k)
@@ -88,7 +81,7 @@ static void market_simulate(struct market *mk, struct rng *r)
         uint64_t x = (uint64_t)s * 7919 + 17;
         int len = 3 + s % 2;
         for (int k = 0; k < len; k++)
-            mk->symbol[s][k] = (char)('A' + splitmix(&x) % 26);
+            mk->symbol[s][k] = (char)('A' + prng_next(&x) % 26);
         mk->symbol[s][len] = 0;
         /* Distinct names: suffix the index digit when the letters collide (rare). */
         for (int o = 0; o < s; o++)

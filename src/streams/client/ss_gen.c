@@ -2,6 +2,7 @@
  * the 2008 carrier codes, large US airports, and delays drawn so that about half the flights
  * arrive late (ArrDelay > 0: exponential, mean 30 min), about 2% are cancelled (ArrDelay NA) and
  * the rest arrive early or on time. One seed, one file; written atomically (in memory first). */
+#include "util/prng.h"
 #include <cloister/streams.h>
 
 #include "util/fileio.h"
@@ -19,22 +20,9 @@ static const char *const AIRPORTS[] = {"ATL", "ORD", "DFW", "DEN", "LAX", "PHX",
                                        "LGA", "BOS", "SEA", "PHL", "BWI", "MIA", "MDW", "SAN"};
 #define NELEM(a) (sizeof(a) / sizeof(a)[0])
 
-static uint64_t draw(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-static double uniform(uint64_t *s)
-{
-    return (double)(draw(s) >> 11) / 9007199254740992.0;
-}
-
 static unsigned pick(uint64_t *s, unsigned n)
 {
-    return (unsigned)(draw(s) % n);
+    return (unsigned)(prng_next(s) % n);
 }
 
 /* hhmm after adding minutes to a hhmm time. */
@@ -53,7 +41,7 @@ static void row(FILE *f, uint64_t *s, int year)
     unsigned o = pick(s, NELEM(AIRPORTS)),
              d = (o + 1 + pick(s, NELEM(AIRPORTS) - 1)) % NELEM(AIRPORTS);
     const char *carrier = CARRIERS[pick(s, NELEM(CARRIERS))];
-    double u = uniform(s);
+    double u = prng_uniform(s);
     int crs_arr = clock_add(crs_dep, elapsed);
     fprintf(f, "%d,%d,%d,%d,", year, month, day, dow);
     if (u < 0.02) { /* cancelled */
@@ -62,7 +50,7 @@ static void row(FILE *f, uint64_t *s, int year)
                 AIRPORTS[d], distance, "ABC"[pick(s, 3)]);
         return;
     }
-    int arr_delay = u < 0.52 ? 1 + (int)(-30.0 * log(1.0 - uniform(s))) : -(int)pick(s, 31);
+    int arr_delay = u < 0.52 ? 1 + (int)(-30.0 * log(1.0 - prng_uniform(s))) : -(int)pick(s, 31);
     int dep_delay = arr_delay + (int)pick(s, 21) - 10;
     int taxi_in = 3 + (int)pick(s, 15), taxi_out = 8 + (int)pick(s, 25);
     int actual = elapsed + arr_delay - dep_delay;

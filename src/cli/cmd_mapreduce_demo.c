@@ -194,16 +194,18 @@ static int demo_nats(const char *dir, const char *sig, uint64_t results)
     o.on_map_done = kill_one;
     o.hook_arg = &w;
     int rc = mr_run(&o, &s, &err);
-    bus_server_stop(srv);
+    if (rc == 0) {
+        printf("  nats-server at %s: tasks on a work-queue stream, results and %llu sealed "
+               "shuffle bytes on streams of the job, deleted at the end\n",
+               o.nats, (unsigned long long)s.shuffle_bytes);
+        printf("  worker killed mid-job (pid %d), its task re-run; %llu results in %.2f s (%s "
+               "the embedded run)\n",
+               w.killed, (unsigned long long)s.results, s.seconds,
+               s.results == results ? "same as" : "DIFFERENT FROM");
+    }
+    bus_server_stop(srv); /* after the prints: o.nats is its URL */
     if (rc != 0)
         return cli_fail("%s", err.msg);
-    printf("  nats-server at %s: tasks on a work-queue stream, results and %llu sealed shuffle "
-           "bytes on streams of the job, deleted at the end\n",
-           o.nats, (unsigned long long)s.shuffle_bytes);
-    printf("  worker killed mid-job (pid %d), its task re-run; %llu results in %.2f s (%s the "
-           "embedded run)\n",
-           w.killed, (unsigned long long)s.results, s.seconds,
-           s.results == results ? "same as" : "DIFFERENT FROM");
     return s.results == results ? CLI_OK : cli_fail("mapreduce demo: unexpected result");
 }
 

@@ -3,7 +3,8 @@
  * Word count over a Zipf text and k-means over clustered points: a plain C reference (a hash
  * table counter; the same k-means rounds in C), then the example Lua jobs through the embedded
  * engine with --tee none (the same Lua, no enclave), sim, proc, and proc with an EPC budget
- * smaller than the workers' working set, each with 1, 2 and 4 workers. Throughput is input
+ * smaller than the workers' working set, and proc with tasks, results and the shuffle through a
+ * local nats-server (lua-proc-nats; skipped without nats-server), each with 1, 2 and 4 workers. Throughput is input
  * bytes (times rounds for k-means) over the map and reduce time (enclave start and provisioning
  * excluded), in MB/s and records/s; ecalls per 1,000 records shows the batching.
  *
@@ -21,6 +22,7 @@
 #include <string.h>
 
 #include "bench.h"
+#include "bus/bus.h"
 #include "util/fileio.h"
 
 TEE_ENCLAVE_DECLARE(mapreduce);
@@ -121,7 +123,10 @@ static double c_kmeans(const uint8_t *t, size_t len, unsigned rounds, uint64_t *
 
 /* ---- the engine ---- */
 
-static const char *const MODES[] = {"lua-none", "lua-sim", "lua-proc", "lua-proc-small-epc"};
+static const char *const MODES[] = {"lua-none", "lua-sim", "lua-proc", "lua-proc-small-epc",
+                                    "lua-proc-nats"};
+#define NMODES 5
+static struct bus_server *nats; /* the nats rows: tasks and shuffle through a local nats-server */
 
 static int run_job(const char *job, const char *input, int mode, unsigned workers,
                    struct mr_summary *s)
@@ -140,6 +145,7 @@ static int run_job(const char *job, const char *input, int mode, unsigned worker
     o.workers = workers;
     o.reducers = workers;
     o.tee = mode == 0 ? MR_TEE_NONE : mode == 1 ? MR_TEE_SIM : MR_TEE_PROC;
+    o.nats = mode == 4 ? bus_server_url(nats) : NULL;
     o.allow_simulated = true;
     o.signature = mode == 3 ? sig_small : sig;
     o.enclave = &tee_enclave_mapreduce;
@@ -164,9 +170,9 @@ static void bench_app(const char *app, const char *job, const char *input, const
                                                 : c_kmeans(data, len, rounds, &records);
     row(app, "c", 1, (double)len * rounds, (double)records * rounds, secs, 0, 0);
     static const unsigned workers[] = {1, 2, 4};
-    for (int mode = 0; mode < 4; mode++)
+    for (int mode = 0; mode < NMODES; mode++)
         for (size_t w = 0; w < 3; w++) {
-            if (run_job(job, input, mode, workers[w], &s) != 0)
+            if ((mode == 4 && !nats) || run_job(job, input, mode, workers[w], &s) != 0)
                 continue;
             double t = s.map_seconds + s.reduce_seconds;
             row(app, MODES[mode], workers[w], (double)s.input_bytes * s.rounds,
@@ -201,6 +207,11 @@ static void setup(const char *outdir)
         fprintf(stderr, "signing: %s\n", err.msg);
         exit(1);
     }
+    char natsdir[4200];
+    snprintf(natsdir, sizeof natsdir, "%s/nats", dir);
+    file_mkdirs(natsdir, 0700);
+    if (!(nats = bus_server_start(natsdir, &err)))
+        fprintf(stderr, "no nats rows: %s\n", err.msg);
 }
 
 int main(int argc, char **argv)
@@ -217,6 +228,7 @@ int main(int argc, char **argv)
         bench_app(apps[a], jobs[a], inputs[a], data, len);
         free(data);
     }
+    bus_server_stop(nats);
     file_remove_tree(dir);
     return 0;
 }

@@ -91,7 +91,9 @@ struct mr_options {
     const char *home;                      /* platform home (NULL: tee_home_dir()) */
     const char *signature;                 /* the image's signature (NULL: <image>.sig) */
     const char *work_dir;                  /* shuffle store (NULL: OUTPUT/.mr-work) */
-    volatile sig_atomic_t *stop;           /* set (by a signal handler): stop cleanly */
+    const char *nats;         /* nats://HOST:PORT: tasks, results and shuffle over NATS JetStream */
+    int64_t nats_ack_wait_ms; /* with nats: an unacked task is redelivered after it (30000) */
+    volatile sig_atomic_t *stop; /* set (by a signal handler): stop cleanly */
     FILE *
         log; /* where print() of init and next_round goes (they run on the client); NULL: dropped */
     void (*progress)(void *arg, const struct mr_progress *p);

@@ -104,6 +104,11 @@ int bus_stream_ensure(struct bus *b, const struct bus_stream_config *c, struct c
 /* Deletes the stream, its messages and consumers; CLOISTER_E_NOT_FOUND when there is none. */
 int bus_stream_delete(struct bus *b, const char *name, struct cloister_err *err);
 
+/* The data of the last message on subject in the stream (malloc'd; free it): streams with limits
+ * retention used as a store addressed by subject. CLOISTER_E_NOT_FOUND when there is none. */
+int bus_stream_get_last(struct bus *b, const char *stream, const char *subject, uint8_t **data,
+                        size_t *len, struct cloister_err *err);
+
 struct bus_stream_stats {
     uint64_t msgs, bytes;
 };

@@ -8,6 +8,7 @@
  * duplicate instead of queued twice. */
 #include "bus/bus_impl.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define BUS_DEFAULT_DEDUP_MS 120000
@@ -211,4 +212,28 @@ int bus_publish_wait(struct bus *b, int64_t timeout_ms, struct cloister_err *err
         return CLOISTER_OK;
     return cloister_errf(err, first.code, "%llu async publishes failed; the first: %s",
                          (unsigned long long)failed, first.msg);
+}
+
+int bus_stream_get_last(struct bus *b, const char *stream, const char *subject, uint8_t **data,
+                        size_t *len, struct cloister_err *err)
+{
+    *data = NULL;
+    *len = 0;
+    natsMsg *m = NULL;
+    jsErrCode jerr = 0;
+    natsStatus s = js_GetLastMsg(&m, b->js, stream, subject, NULL, &jerr);
+    if (s != NATS_OK)
+        return jerr == JSNoMessageFoundErr || s == NATS_NOT_FOUND
+                   ? cloister_errf(err, CLOISTER_E_NOT_FOUND, "stream %s has no message on %s",
+                                   stream, subject)
+                   : bus_fail(b, err, s, jerr, "stream %s, subject %s", stream, subject);
+    int n = natsMsg_GetDataLength(m);
+    *data = malloc(n > 0 ? (size_t)n : 1);
+    if (*data) {
+        memcpy(*data, natsMsg_GetData(m), (size_t)n);
+        *len = (size_t)n;
+    }
+    natsMsg_Destroy(m);
+    return *data ? CLOISTER_OK
+                 : cloister_errf(err, CLOISTER_E_NO_MEMORY, "no memory for %s", subject);
 }

@@ -76,7 +76,7 @@ static int print_summary(const struct mr_options *o, const struct mr_summary *s,
 
 static int cmd_run(int argc, char **argv)
 {
-    const char *job = NULL, *output = NULL, *mrenclave = NULL, *signature = NULL;
+    const char *job = NULL, *output = NULL, *mrenclave = NULL, *signature = NULL, *nats = NULL;
     struct opt_list inputs = {0};
     long long mappers = 3, reducers = 1, rounds = 100, split_kib = 0;
     bool json = false, csv = false, allow_sim = false;
@@ -104,6 +104,8 @@ static int cmd_run(int argc, char **argv)
          1, 100000},
         {"split-kib", OPT_INT, &split_kib, "K", "input KiB per map task (default: up to 1024)", 0,
          4, 1 << 20},
+        {"nats", OPT_STRING, &nats, "URL",
+         "tasks, results and shuffle over NATS JetStream (nats://HOST:4222)", 0, 0, 0},
         {"json", OPT_FLAG, &json, NULL, "print a JSON summary", 0, 0, 0},
         {0}};
     const struct opt_cmd cmd = {
@@ -116,12 +118,16 @@ static int cmd_run(int argc, char **argv)
         "Checks the job, starts M worker enclaves, verifies their evidence and provisions a\n"
         "fresh job key by HPKE, then maps the input splits and reduces R partitions; every\n"
         "chunk the host handles is AES-256-GCM. Writes DIR/part-R.jsonl (sorted by key) and\n"
-        "DIR/_SUCCESS. Iterative jobs (next_round) run round by round (docs/mapreduce.md).",
+        "DIR/_SUCCESS. Iterative jobs (next_round) run round by round (docs/mapreduce.md).\n"
+        "With --nats, tasks go through a work-queue stream (redelivered when a worker dies),\n"
+        "results and sealed shuffle chunks through streams of the job, deleted at the end.",
         "cloister mapreduce gen text --size 10MiB --output corpus.txt\n"
         "cloister mapreduce run --job examples/mapreduce/wordcount.lua --input corpus.txt \\\n"
         "    --output out --mappers 3 --reducers 2 --allow-simulated\n"
         "cloister mapreduce run --job kmeans.lua --input points.csv --output km --tee sim \\\n"
-        "    --allow-simulated --json\n"};
+        "    --allow-simulated --json\n"
+        "cloister mapreduce run --job examples/mapreduce/wordcount.lua --input corpus.txt \\\n"
+        "    --output out --nats nats://127.0.0.1:4222 --allow-simulated\n"};
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
@@ -169,6 +175,7 @@ static int cmd_run(int argc, char **argv)
     o.inproc = &mr_inproc_worker;
     o.max_rounds = (unsigned)rounds;
     o.split_bytes = (size_t)split_kib << 10;
+    o.nats = nats;
     o.stop = &stop_flag;
     o.log = stderr;
     o.progress = progress;

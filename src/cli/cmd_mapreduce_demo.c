@@ -5,7 +5,8 @@
  * It shows what the host sees: every shuffle chunk the host stores is searched for the
  * corpus's most frequent word (present thousands of times in clear in the input) and never
  * contains it; and what a fault costs: a worker enclave is killed (SIGKILL) mid-job, restarted
- * by its host, and its task re-run, with the same counts as a C counter. */
+ * by its host, and its task re-run, with the same counts as a C counter. The same job then runs
+ * with its tasks, results and shuffle through a local nats-server (skipped without one). */
 #include <cloister/crypto.h>
 #include <cloister/mapreduce.h>
 #include <cloister/tee.h>
@@ -18,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bus/bus.h"
 #include "cli/cli.h"
 #include "util/fileio.h"
 
@@ -103,7 +105,7 @@ static void options(struct mr_options *o, const char *home, const char *sig, con
     o->inproc = &mr_inproc_worker;
 }
 
-static int demo_wordcount(const char *dir, const char *sig)
+static int demo_wordcount(const char *dir, const char *sig, uint64_t *results)
 {
     cli_demo_heading("MapReduce: word count in three proc worker enclaves");
     char corpus[4200], out[4200], part[4300];
@@ -161,9 +163,50 @@ static int demo_wordcount(const char *dir, const char *sig)
     char expect[64];
     snprintf(expect, sizeof expect, "\"value\":%zu}", want);
     bool ok = got && strstr(got, expect) && w.hits == 0 && w.killed && s.worker_restarts == 1;
+    *results = s.results;
     printf("  count equals a C count of the corpus: %s\n",
            got && strstr(got, expect) ? "yes" : "NO");
     return ok ? CLI_OK : cli_fail("mapreduce demo: unexpected result");
+}
+
+/* The same word count with tasks, results and the shuffle through a local nats-server. */
+static int demo_nats(const char *dir, const char *sig, uint64_t results)
+{
+    cli_demo_heading("MapReduce: the same word count over NATS JetStream");
+    char corpus[4200], out[4200], natsdir[4200];
+    snprintf(corpus, sizeof corpus, "%s/corpus.txt", dir);
+    snprintf(out, sizeof out, "%s/wordcount-nats", dir);
+    snprintf(natsdir, sizeof natsdir, "%s/nats", dir);
+    const char *inputs[] = {corpus};
+    struct cloister_err err;
+    struct bus_server *srv = file_mkdirs(natsdir, 0700) == 0 ? bus_server_start(natsdir, &err)
+                                                             : NULL;
+    if (!srv) {
+        printf("  skipped: %s\n", err.msg);
+        return CLI_OK;
+    }
+    struct watch w = {0};
+    struct mr_options o;
+    struct mr_summary s;
+    options(&o, dir, sig, "wordcount.lua", inputs, out);
+    o.split_bytes = 512 << 10;
+    o.nats = bus_server_url(srv);
+    o.on_map_done = kill_one;
+    o.hook_arg = &w;
+    int rc = mr_run(&o, &s, &err);
+    if (rc == 0) {
+        printf("  nats-server at %s: tasks on a work-queue stream, results and %llu sealed "
+               "shuffle bytes on streams of the job, deleted at the end\n",
+               o.nats, (unsigned long long)s.shuffle_bytes);
+        printf("  worker killed mid-job (pid %d), its task re-run; %llu results in %.2f s (%s "
+               "the embedded run)\n",
+               w.killed, (unsigned long long)s.results, s.seconds,
+               s.results == results ? "same as" : "DIFFERENT FROM");
+    }
+    bus_server_stop(srv); /* after the prints: o.nats is its URL */
+    if (rc != 0)
+        return cli_fail("%s", err.msg);
+    return s.results == results ? CLI_OK : cli_fail("mapreduce demo: unexpected result");
 }
 
 static int demo_kmeans(const char *dir, const char *sig)
@@ -204,8 +247,11 @@ int cli_mapreduce_demo(void)
                  ? CLI_OK
                  : cli_fail("mapreduce demo: %s", err.msg);
     crypto_wipe(seed, sizeof seed);
+    uint64_t results = 0;
     if (rc == CLI_OK)
-        rc = demo_wordcount(dir, sig);
+        rc = demo_wordcount(dir, sig, &results);
+    if (rc == CLI_OK)
+        rc = demo_nats(dir, sig, results);
     if (rc == CLI_OK)
         rc = demo_kmeans(dir, sig);
     file_remove_tree(dir);

@@ -23,11 +23,13 @@
 
 #include <cmocka.h>
 
+#include "bus/bus.h"
 #include "util/fileio.h"
 
 TEE_ENCLAVE_DECLARE(mapreduce);
 
 static char dir[4096], sig[4200], text[4200], points[4200];
+static struct bus_server *nats; /* NULL: nats-server is not installed, the NATS tests skip */
 
 static void path(char *out, size_t cap, const char *name)
 {
@@ -512,6 +514,48 @@ static void test_stop(void **state)
     assert_int_not_equal(access(part, F_OK), 0);
 }
 
+/* ---- over NATS JetStream: the same engine, tasks, results and shuffle through a real server ---- */
+
+static void test_nats(void **state)
+{
+    if (!nats) {
+        print_message("nats-server is not installed: skipped\n");
+        skip();
+    }
+    struct mr_options o;
+    struct mr_summary s;
+    struct cloister_err err;
+    options(&o, MR_TEE_PROC, example("wordcount.lua"), text, 2);
+    o.nats = bus_server_url(nats);
+    assert_int_equal(run(&o, &s, &err), 0);
+    check_wordcount(2);
+    assert_int_equal(s.refused_chunks, 0);
+    /* a tampered chunk read back from the shuffle stream is refused and its tasks re-run */
+    struct hostile h = {.mode = 1};
+    options(&o, MR_TEE_SIM, example("wordcount.lua"), text, 3);
+    o.nats = bus_server_url(nats);
+    o.on_shuffle_get = hostile_get;
+    o.hook_arg = &h;
+    assert_int_equal(run(&o, &s, &err), 0);
+    assert_true(s.refused_chunks >= 1);
+    check_wordcount(3);
+    /* a worker killed mid-job: its task is re-run, the result still exact */
+    int killed = 0;
+    options(&o, MR_TEE_PROC, example("wordcount.lua"), text, 2);
+    o.nats = bus_server_url(nats);
+    o.on_map_done = kill_first;
+    o.hook_arg = &killed;
+    assert_int_equal(run(&o, &s, &err), 0);
+    assert_int_equal(killed, 1);
+    check_wordcount(2);
+}
+
+static int teardown_all(void **state)
+{
+    bus_server_stop(nats);
+    return 0;
+}
+
 static int setup(void **state)
 {
     const char *h = getenv("CLOISTER_HOME");
@@ -540,6 +584,11 @@ static int setup(void **state)
     f = fopen(points, "w");
     assert_int_equal(mr_gen_points(f, 20000, KM_K, KM_DIM, s, &err), 0);
     fclose(f);
+    char natsdir[4200];
+    path(natsdir, sizeof natsdir, "nats");
+    assert_int_equal(file_mkdirs(natsdir, 0700), 0);
+    if (!(nats = bus_server_start(natsdir, &err)))
+        print_message("%s\n", err.msg);
     return 0;
 }
 
@@ -555,6 +604,7 @@ int main(void)
         cmocka_unit_test(test_tampered_and_replayed),
         cmocka_unit_test(test_killed_worker),
         cmocka_unit_test(test_stop),
+        cmocka_unit_test(test_nats),
     };
-    return cmocka_run_group_tests(tests, setup, NULL);
+    return cmocka_run_group_tests(tests, setup, teardown_all);
 }

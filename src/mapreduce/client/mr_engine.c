@@ -20,6 +20,7 @@
  * failed or stopped run removes the parts it wrote. */
 #include "mapreduce/client/mr_client.h"
 #include "mapreduce/host/mr_host.h"
+#include "mapreduce/host/mr_transport_nats.h"
 
 #include "lua/lua_sandbox.h"
 #include "util/fileio.h"
@@ -42,6 +43,8 @@
 #define JOB_MAX ((size_t)1 << 20)
 #define WAIT_MS 100
 #define TEE_WORKERS_MAX_MR 64u
+#define NATS_QUEUE_BYTES ((int64_t)256 << 20)
+#define NATS_SHUFFLE_BYTES ((int64_t)1 << 30)
 
 enum task_state { T_WAITING, T_QUEUED, T_DONE };
 
@@ -751,6 +754,28 @@ static int write_output(struct job *j, struct cloister_err *err)
 
 /* ---- the run ---- */
 
+/* The in-process transport, or NATS JetStream with o->nats (streams named by the job id). */
+static int open_transport(struct job *j, const char *shuffle, struct cloister_err *err)
+{
+    const struct mr_options *o = j->o;
+    if (!o->nats)
+        return (j->t = mr_transport_mem_new(shuffle, o->on_shuffle_get, o->hook_arg, err))
+                   ? 0
+                   : CLOISTER_E_SYSTEM;
+    char job[MR_JOB_HEX_MAX + 1];
+    for (size_t i = 0; i < MR_JOB_ID_LEN; i++)
+        snprintf(job + 2 * i, 3, "%02x", j->id[i]);
+    struct mr_nats_config c = {.url = o->nats,
+                               .job = job,
+                               .owner = true,
+                               .ack_wait_ms = o->nats_ack_wait_ms,
+                               .queue_max_bytes = NATS_QUEUE_BYTES,
+                               .shuffle_max_bytes = NATS_SHUFFLE_BYTES,
+                               .on_get = o->on_shuffle_get,
+                               .arg = o->hook_arg};
+    return (j->t = mr_transport_nats_new(&c, err)) ? 0 : CLOISTER_E_FAILED;
+}
+
 static int setup(struct job *j, struct cloister_err *err)
 {
     const struct mr_options *o = j->o;
@@ -801,8 +826,8 @@ static int setup(struct job *j, struct cloister_err *err)
         return cloister_errf(err, CLOISTER_E_SYSTEM, "no randomness for the job key");
     if (!(j->aead = crypto_aead_new(CRYPTO_AES256_GCM, j->key)))
         return cloister_errf(err, CLOISTER_E_NO_MEMORY, "no memory for the job key");
-    if (!(j->t = mr_transport_mem_new(shuffle, o->on_shuffle_get, o->hook_arg, err)))
-        return CLOISTER_E_SYSTEM;
+    if ((rc = open_transport(j, shuffle, err)) != 0)
+        return rc;
     j->nworkers = o->workers;
     if ((rc = first_params(j, err)) != 0)
         return rc;
@@ -813,7 +838,8 @@ static void teardown(struct job *j)
 {
     stop_workers(j);
     if (j->t) {
-        j->s->shuffle_bytes = mr_transport_mem_shuffle_bytes(j->t);
+        j->s->shuffle_bytes = j->o->nats ? mr_transport_nats_shuffle_bytes(j->t)
+                                         : mr_transport_mem_shuffle_bytes(j->t);
         j->t->ops->free(j->t);
     }
     if (j->work[0])

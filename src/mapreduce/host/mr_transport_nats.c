@@ -1,0 +1,290 @@
+/* mr_transport_nats.c -- the NATS JetStream transport of mr_transport.h (docs/mapreduce.md).
+ *
+ * One job, three streams, all named by the job id (hex):
+ *   MRT_<job>  work queue, subject mr.<job>.task: tasks. Workers share the durable consumer
+ *              "workers"; a task is acked once its result is published, so a worker that dies
+ *              mid-task (kill -9) leaves it unacked and the server redelivers it to another
+ *              worker after ack_wait. Each publish carries the id round.task.attempt, so a
+ *              re-published task is stored once.
+ *   MRR_<job>  work queue, subject mr.<job>.result: results back to the client (its durable
+ *              "client"). A late duplicate (a redelivered task that ran twice) reaches the engine,
+ *              which counts only the first result of a task's current attempt.
+ *   MRS_<job>  limits retention, byte-bounded, subjects mr.<job>.shuffle.ROUND.TASK.ATTEMPT.PART:
+ *              sealed shuffle chunks, read back as the last message on their subject. A full
+ *              stream refuses the chunk and the map task is re-run later.
+ * NATS sees the job id, task numbers, sizes and ciphertext; nothing else. The owner (the client)
+ * creates the streams and deletes them in free; workers only open them.
+ *
+ * The transport ops carry no ack, so the task being served is remembered per thread: task_get
+ * takes it, result_put acks it after the result is stored, and the shuffle calls made while the
+ * task runs send in_progress when a third of ack_wait went by, so a long task is not redelivered. */
+#include "mapreduce/host/mr_transport_nats.h"
+
+#include "bus/bus.h"
+
+#include <cloister/wire.h>
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define NAME_MAX_MR 96
+#define SUBJECT_MAX 160
+
+struct nats {
+    struct mr_transport base;
+    struct bus *b;
+    bool owner;
+    volatile bool closed;
+    int64_t ack_wait_ms;
+    char job[MR_JOB_HEX_MAX + 1];
+    char tasks[NAME_MAX_MR], results[NAME_MAX_MR], shuffle[NAME_MAX_MR];
+    char task_subject[NAME_MAX_MR], result_subject[NAME_MAX_MR];
+    pthread_mutex_t lock; /* the task consumer, shared by the serving threads */
+    struct bus_consumer *task_c, *result_c;
+    void (*on_get)(void *arg, uint8_t **chunk, size_t *len);
+    void *arg;
+};
+
+/* The task this thread serves, and when its deadline was last extended. */
+static __thread struct bus_msg *current;
+static __thread const struct nats *current_owner;
+static __thread int64_t current_touched_ms;
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void drop_current(void)
+{
+    bus_msg_free(current); /* unacked: redelivered after ack_wait */
+    current = NULL;
+    current_owner = NULL;
+}
+
+static void touch_current(struct nats *n)
+{
+    if (current && current_owner == n && now_ms() - current_touched_ms > n->ack_wait_ms / 3) {
+        bus_msg_in_progress(current, NULL);
+        current_touched_ms = now_ms();
+    }
+}
+
+static int copy_out(const struct bus_msg *m, uint8_t **msg, size_t *len, struct cloister_err *err)
+{
+    size_t n;
+    const void *d = bus_msg_data(m, &n);
+    if (!(*msg = malloc(n ? n : 1)))
+        return cloister_errf(err, CLOISTER_E_NO_MEMORY, "no memory for a %zu-byte message", n);
+    memcpy(*msg, d, n);
+    *len = n;
+    return 1;
+}
+
+static int task_put(struct mr_transport *t, const uint8_t *msg, size_t len,
+                    struct cloister_err *err)
+{
+    struct nats *n = (struct nats *)t;
+    struct wire_reader r;
+    wire_reader_init(&r, msg, len);
+    wire_get_u8(&r);
+    uint32_t round = wire_get_u32(&r), task = wire_get_u32(&r), attempt = wire_get_u32(&r);
+    char id[64];
+    snprintf(id, sizeof id, "%u.%u.%u", round, task, attempt);
+    return bus_publish(n->b, n->task_subject, NULL, 0, msg, len, id, NULL, err);
+}
+
+static int task_get(struct mr_transport *t, int timeout_ms, uint8_t **msg, size_t *len,
+                    struct cloister_err *err)
+{
+    struct nats *n = (struct nats *)t;
+    if (current_owner == n)
+        drop_current(); /* served without a result: let another worker have it */
+    if (n->closed)
+        return cloister_errf(err, CLOISTER_E_STATE, "the job's transport is closed");
+    struct bus_msg *m = NULL;
+    size_t got = 0;
+    pthread_mutex_lock(&n->lock);
+    int rc = bus_fetch(n->task_c, &m, 1, timeout_ms, &got, err);
+    pthread_mutex_unlock(&n->lock);
+    if (rc != 0 || got == 0)
+        return n->closed ? cloister_errf(err, CLOISTER_E_STATE, "the job's transport is closed")
+                         : rc;
+    rc = copy_out(m, msg, len, err);
+    if (rc != 1) {
+        bus_msg_free(m);
+        return rc;
+    }
+    current = m;
+    current_owner = n;
+    current_touched_ms = now_ms();
+    return 1;
+}
+
+static int result_put(struct mr_transport *t, const uint8_t *msg, size_t len,
+                      struct cloister_err *err)
+{
+    struct nats *n = (struct nats *)t;
+    int rc = bus_publish(n->b, n->result_subject, NULL, 0, msg, len, NULL, NULL, err);
+    if (rc == 0 && current && current_owner == n) {
+        rc = bus_msg_ack(current, err);
+        bus_msg_free(current);
+        current = NULL;
+        current_owner = NULL;
+    }
+    return rc;
+}
+
+static int result_get(struct mr_transport *t, int timeout_ms, uint8_t **msg, size_t *len,
+                      struct cloister_err *err)
+{
+    struct nats *n = (struct nats *)t;
+    if (n->closed)
+        return cloister_errf(err, CLOISTER_E_STATE, "the job's transport is closed");
+    if (!n->result_c)
+        return cloister_errf(err, CLOISTER_E_STATE, "only the job's client reads results");
+    struct bus_msg *m = NULL;
+    size_t got = 0;
+    int rc = bus_fetch(n->result_c, &m, 1, timeout_ms, &got, err);
+    if (rc != 0 || got == 0)
+        return rc;
+    rc = copy_out(m, msg, len, err);
+    bus_msg_ack(m, NULL);
+    bus_msg_free(m);
+    return rc;
+}
+
+/* The chunk's subject; a shuffle call is also a sign of life of the task this thread serves. */
+static void chunk_subject(struct nats *n, uint32_t round, uint32_t task, uint32_t attempt,
+                          uint32_t partition, char out[SUBJECT_MAX])
+{
+    snprintf(out, SUBJECT_MAX, "mr.%s.shuffle.%u.%u.%u.%u", n->job, round, task, attempt,
+             partition);
+    touch_current(n);
+}
+
+static int shuffle_put(struct mr_transport *t, uint32_t round, uint32_t task, uint32_t attempt,
+                       uint32_t partition, const uint8_t *chunk, size_t len,
+                       struct cloister_err *err)
+{
+    struct nats *n = (struct nats *)t;
+    char subject[SUBJECT_MAX];
+    chunk_subject(n, round, task, attempt, partition, subject);
+    return bus_publish(n->b, subject, NULL, 0, chunk, len, subject, NULL, err);
+}
+
+static int shuffle_get(struct mr_transport *t, uint32_t round, uint32_t task, uint32_t attempt,
+                       uint32_t partition, uint8_t **chunk, size_t *len, struct cloister_err *err)
+{
+    struct nats *n = (struct nats *)t;
+    char subject[SUBJECT_MAX];
+    chunk_subject(n, round, task, attempt, partition, subject);
+    int rc = bus_stream_get_last(n->b, n->shuffle, subject, chunk, len, err);
+    if (rc == 0 && n->on_get)
+        n->on_get(n->arg, chunk, len);
+    return rc;
+}
+
+static void nats_close(struct mr_transport *t)
+{
+    ((struct nats *)t)->closed = true;
+}
+
+static void nats_free(struct mr_transport *t)
+{
+    struct nats *n = (struct nats *)t;
+    if (!n)
+        return;
+    if (current_owner == n)
+        drop_current();
+    bus_consumer_close(n->task_c);
+    bus_consumer_close(n->result_c);
+    if (n->owner) {
+        bus_stream_delete(n->b, n->tasks, NULL);
+        bus_stream_delete(n->b, n->results, NULL);
+        bus_stream_delete(n->b, n->shuffle, NULL);
+    }
+    bus_close(n->b);
+    pthread_mutex_destroy(&n->lock);
+    free(n);
+}
+
+static const struct mr_transport_ops nats_ops = {
+    task_put, task_get, result_put, result_get, shuffle_put, shuffle_get, nats_close, nats_free,
+};
+
+uint64_t mr_transport_nats_shuffle_bytes(struct mr_transport *t)
+{
+    struct nats *n = (struct nats *)t;
+    struct bus_stream_stats st = {0};
+    return bus_stream_stats(n->b, n->shuffle, &st, NULL) == 0 ? st.bytes : 0;
+}
+
+static int make_streams(struct nats *n, const struct mr_nats_config *c, struct cloister_err *err)
+{
+    int64_t msg_max = (int64_t)bus_max_payload(n->b);
+    if (msg_max > c->queue_max_bytes)
+        msg_max = c->queue_max_bytes;
+    if (msg_max > c->shuffle_max_bytes)
+        msg_max = c->shuffle_max_bytes;
+    char shuffle_subject[NAME_MAX_MR];
+    snprintf(shuffle_subject, sizeof shuffle_subject, "mr.%s.shuffle.>", n->job);
+    struct bus_stream_config q[3] = {
+        {n->tasks, n->task_subject, BUS_WORK_QUEUE, BUS_REFUSE_NEW, c->queue_max_bytes,
+         (int32_t)msg_max, 0, false},
+        {n->results, n->result_subject, BUS_WORK_QUEUE, BUS_REFUSE_NEW, c->queue_max_bytes,
+         (int32_t)msg_max, 0, false},
+        {n->shuffle, shuffle_subject, BUS_LIMITS, BUS_REFUSE_NEW, c->shuffle_max_bytes,
+         (int32_t)msg_max, 0, false},
+    };
+    for (int i = 0; i < 3; i++) {
+        int rc = bus_stream_ensure(n->b, &q[i], err);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+struct mr_transport *mr_transport_nats_new(const struct mr_nats_config *c, struct cloister_err *err)
+{
+    struct nats *n = calloc(1, sizeof *n);
+    if (!n) {
+        cloister_errf(err, CLOISTER_E_NO_MEMORY, "no memory for the NATS transport");
+        return NULL;
+    }
+    n->base.ops = &nats_ops;
+    n->owner = c->owner;
+    n->ack_wait_ms = c->ack_wait_ms ? c->ack_wait_ms : 30000;
+    n->on_get = c->on_get;
+    n->arg = c->arg;
+    pthread_mutex_init(&n->lock, NULL);
+    snprintf(n->job, sizeof n->job, "%s", c->job);
+    snprintf(n->tasks, sizeof n->tasks, "MRT_%s", n->job);
+    snprintf(n->results, sizeof n->results, "MRR_%s", n->job);
+    snprintf(n->shuffle, sizeof n->shuffle, "MRS_%s", n->job);
+    snprintf(n->task_subject, sizeof n->task_subject, "mr.%s.task", n->job);
+    snprintf(n->result_subject, sizeof n->result_subject, "mr.%s.result", n->job);
+    struct bus_options bo = {.name = c->owner ? "cloister-mr-client" : "cloister-mr-worker"};
+    int rc = (n->b = bus_connect(c->url, &bo, err)) ? 0 : CLOISTER_E_FAILED;
+    if (rc == 0 && c->owner)
+        rc = make_streams(n, c, err);
+    struct bus_consumer_config tc = {.stream = n->tasks,
+                                     .durable = "workers",
+                                     .ack_wait_ms = n->ack_wait_ms};
+    struct bus_consumer_config rcfg = {.stream = n->results, .durable = "client"};
+    if (rc == 0 && !(n->task_c = bus_consumer_open(n->b, &tc, err)))
+        rc = CLOISTER_E_FAILED;
+    if (rc == 0 && c->owner && !(n->result_c = bus_consumer_open(n->b, &rcfg, err)))
+        rc = CLOISTER_E_FAILED;
+    if (rc != 0) {
+        nats_free(&n->base);
+        return NULL;
+    }
+    return &n->base;
+}

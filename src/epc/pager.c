@@ -4,14 +4,19 @@
  *  - Trusted state per page: resident or not, and a 64-bit version (0 = never evicted, so a
  *    first touch maps zeros). Versions play the role of SGX's VA slots: they never leave trusted
  *    memory, so the backing store cannot roll a page back to an older copy.
- *  - Eviction, when a fault finds the budget full: the victim is the oldest resident page (FIFO,
- *    i.e. a clock whose reference bits are never set). SGX's reclaimer ages pages by the accessed
- *    bit, which user space cannot read without taking a fault per access; under the uniform
- *    random and sequential patterns we measure, FIFO misses exactly as often as LRU, and it is a
- *    pure function of the fault sequence, so tests replay it with an exact model. Writers are
- *    blocked first (write-protect or PROT_NONE: SGX's EBLOCK + ETRACK), the page is sealed with
- *    AES-256-GCM into its slot of the backing store (nonce = le32 page index || le64 version,
- *    associated data = le64 page index), then dropped.
+ *  - Eviction, when a fault finds the budget full: the victims are the oldest resident page
+ *    (FIFO, i.e. a clock whose reference bits are never set) and the other resident pages of its
+ *    aligned block of `cluster` pages (64 by default; 1 is the old single-page path). SGX's
+ *    reclaimer ages pages by the accessed bit, which user space cannot read without taking a
+ *    fault per access; under the uniform random and sequential patterns we measure, FIFO misses
+ *    exactly as often as LRU, and it is a pure function of the fault sequence, so tests replay it
+ *    with an exact model. Writers are blocked first (write-protect or PROT_NONE over the block:
+ *    SGX's EBLOCK + ETRACK), each page is sealed with AES-256-GCM into its slot of the backing
+ *    store (nonce = le32 page index || le64 version, associated data = le64 page index), then
+ *    the block is dropped. One call per block matters more than it seems: x86 flushes a range
+ *    of up to 33 pages with one invlpg per page, a VM exit each on the VMs we measure, and a
+ *    larger range with one full flush (docs/epc.md, section 7). The frames a block frees serve
+ *    the next faults without an eviction.
  *  - Load: open the slot under the current version (a tampered or replayed slot ends the process
  *    with an integrity error), then install the page atomically, so no other thread ever sees it
  *    half-written.

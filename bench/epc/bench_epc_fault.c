@@ -8,18 +8,28 @@
  * open of one 4 KiB page alone, the part of a fault that SGX does in its memory encryption
  * engine. The remainder is the kernel's fault entry and the signal round trip.
  *
+ * Each mechanism runs with both eviction paths side by side: "block" (the default: the oldest
+ * page and the other resident pages of its 64-page block, one write-protect and one drop for
+ * all) and "single" (CLOISTER_EPC_CLUSTER=1: one page per fault, the path before blocks). The
+ * machine may be shared, so every point is the median of several runs, and the CPU time per
+ * fault (getrusage: user + system, which waiting for a core does not inflate) is given beside
+ * the wall-clock figure. The CPU's vendor and model head the output and fill a CSV column.
+ *
  * Environment: CLOISTER_EPC_BENCH_BUDGET_MIB (default 93.5), CLOISTER_EPC_BENCH_SECONDS
- * (default 1.0 per point). */
+ * (default 1.0 per point), CLOISTER_EPC_BENCH_REPS (default 3 runs per point). */
 #include <cloister/crypto.h>
 #include <cloister/epc.h>
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
 
 #include "bench.h"
 
 #define MIB 1048576.0
 #define SGX_CYCLES 40000.0
+#define MAX_REPS 15
 
 struct crypto_arg {
     crypto_aead *aead;
@@ -55,19 +65,121 @@ static double crypto_ns_per_page(void)
     return ns;
 }
 
-static int probe(size_t region, size_t budget, enum epc_pager_kind pager, size_t ws, double seconds,
-                 struct epc_probe *out, const char **name)
+/* "AuthenticAMD AMD EPYC" from /proc/cpuinfo (vendor_id, model name), or "unknown". */
+static void cpu_model(char *out, size_t cap)
+{
+    char line[256], vendor[64] = "", model[160] = "";
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    while (f && fgets(line, sizeof line, f) && !(*vendor && *model)) {
+        char *colon = strchr(line, ':');
+        if (!colon)
+            continue;
+        char *v = colon + 1 + (colon[1] == ' ');
+        v[strcspn(v, "\n")] = 0;
+        for (char *c = v; *c; c++)
+            if (*c == ',') /* the CSV column */
+                *c = ' ';
+        if (!*vendor && strncmp(line, "vendor_id", 9) == 0)
+            snprintf(vendor, sizeof vendor, "%s", v);
+        else if (!*model && strncmp(line, "model name", 10) == 0)
+            snprintf(model, sizeof model, "%s", v);
+    }
+    if (f)
+        fclose(f);
+    snprintf(out, cap, "%s %s", *vendor ? vendor : "unknown", *model ? model : "");
+}
+
+static double cpu_ns(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    return ((double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e6 +
+            (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec)) *
+           1e3;
+}
+
+/* One probe on a fresh heap; *cpu: CPU time (user + system) it took, setup included. */
+static int probe_once(size_t region, size_t budget, enum epc_pager_kind pager, size_t ws,
+                      double seconds, struct epc_probe *out, const char **name, double *cpu)
 {
     struct epc_config cfg = {region, budget, pager};
     epc_heap *h = epc_heap_create(&cfg);
     if (!h)
         return -1;
+    double c0 = cpu_ns();
     int rc = epc_probe_access(h, ws, EPC_PATTERN_RANDOM, seconds, out);
+    *cpu = cpu_ns() - c0;
     struct epc_stats s;
     epc_heap_stats(h, &s);
     *name = s.pager;
     epc_heap_destroy(h);
     return rc;
+}
+
+/* A probe of `seconds`, and *cpu_per_access: CPU time per access without the setup (which
+ * touches the whole working set), from the difference with a probe of a quarter as long. */
+static int probe(size_t region, size_t budget, enum epc_pager_kind pager, size_t ws, double seconds,
+                 struct epc_probe *out, const char **name, double *cpu_per_access)
+{
+    struct epc_probe short_run;
+    double cpu_short, cpu_long;
+    if (probe_once(region, budget, pager, ws, seconds / 4, &short_run, name, &cpu_short) != 0 ||
+        probe_once(region, budget, pager, ws, seconds, out, name, &cpu_long) != 0)
+        return -1;
+    double more = (double)out->accesses - (double)short_run.accesses;
+    *cpu_per_access = more > 0 ? (cpu_long - cpu_short) / more : 0;
+    return 0;
+}
+
+struct point_in {
+    size_t region, budget;
+    enum epc_pager_kind pager;
+    size_t ws;
+    double seconds;
+    int reps, single;
+    double ratio, ghz, crypto_ns;
+    const char *cpu;
+};
+
+/* Medians over in->reps runs of one mechanism and eviction path: one CSV row, one line of
+ * text. base: the same accesses in plain memory. */
+static int point(const struct point_in *in, const struct epc_probe *base, double base_cpu)
+{
+    double wall[MAX_REPS], cpu[MAX_REPS], handler[MAX_REPS], fpa[MAX_REPS], nspa[MAX_REPS];
+    const char *name = NULL;
+    if (in->single)
+        setenv("CLOISTER_EPC_CLUSTER", "1", 1);
+    else
+        unsetenv("CLOISTER_EPC_CLUSTER");
+    for (int i = 0; i < in->reps; i++) {
+        struct epc_probe p;
+        double cpa;
+        if (probe(in->region, in->budget, in->pager, in->ws, in->seconds, &p, &name, &cpa) != 0)
+            return -1;
+        fpa[i] = p.faults_per_access;
+        nspa[i] = p.ns_per_access;
+        wall[i] = (p.ns_per_access - base->ns_per_access) / p.faults_per_access;
+        cpu[i] = (cpa - base_cpu) / p.faults_per_access;
+        handler[i] = p.handler_ns_per_fault;
+    }
+    unsetenv("CLOISTER_EPC_CLUSTER");
+    double per_fault = bench_quantile(wall, (size_t)in->reps, 0.5);
+    double cpu_fault = bench_quantile(cpu, (size_t)in->reps, 0.5);
+    double in_handler = bench_quantile(handler, (size_t)in->reps, 0.5);
+    double cycles = per_fault * in->ghz;
+    const char *eviction = in->single ? "single" : "block";
+    printf("%s,%.2f,%.1f,%.4f,%.1f,%.1f,%.2f,%.0f,%.2f,%.2f,%.2f,%.2f,%s,%.2f,%d,%s\n", name,
+           (double)in->budget / MIB, in->ratio, bench_quantile(fpa, (size_t)in->reps, 0.5),
+           bench_quantile(nspa, (size_t)in->reps, 0.5), base->ns_per_access, per_fault / 1e3,
+           cycles, in_handler / 1e3, in->crypto_ns / 1e3, SGX_CYCLES / in->ghz / 1e3,
+           cycles / SGX_CYCLES, eviction, cpu_fault / 1e3, in->reps, in->cpu);
+    fflush(stdout);
+    fprintf(stderr,
+            "%-11s %-6s %.0fx budget: %.1f us per fault = %.0f cycles (%.2fx SGX's 40,000; "
+            "target 0.5-2x), %.1f us of it in the handler, %.1f us CPU time\n",
+            name, eviction, in->ratio, per_fault / 1e3, cycles, cycles / SGX_CYCLES,
+            in_handler / 1e3, cpu_fault / 1e3);
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -83,14 +195,20 @@ int main(int argc, char **argv)
     }
     const char *secs = getenv("CLOISTER_EPC_BENCH_SECONDS");
     double seconds = secs && *secs ? atof(secs) : 1.0;
+    const char *reps_text = getenv("CLOISTER_EPC_BENCH_REPS");
+    int reps = reps_text && *reps_text ? atoi(reps_text) : 3;
+    reps = reps < 1 ? 1 : reps > MAX_REPS ? MAX_REPS : reps;
+    char cpu[240];
+    cpu_model(cpu, sizeof cpu);
     double ghz = bench_tsc_ghz(), crypto_ns = crypto_ns_per_page();
     fprintf(stderr,
-            "EPC budget %.1f MiB, TSC %.2f GHz; AES-256-GCM seal + open of a 4 KiB page: "
-            "%.2f us\n",
-            (double)budget / MIB, ghz, crypto_ns / 1e3);
+            "CPU %s; EPC budget %.1f MiB, TSC %.2f GHz; AES-256-GCM seal + open of a 4 KiB "
+            "page: %.2f us; median of %d runs per point\n",
+            cpu, (double)budget / MIB, ghz, crypto_ns / 1e3, reps);
     printf("pager,budget_mib,ws_over_budget,faults_per_access,ns_per_access,"
            "baseline_ns_per_access,us_per_fault,cycles_per_fault,handler_us_per_fault,"
-           "crypto_us_per_fault,sgx_us_per_fault,ratio_to_sgx\n");
+           "crypto_us_per_fault,sgx_us_per_fault,ratio_to_sgx,eviction,cpu_us_per_fault,runs,"
+           "cpu\n");
     const enum epc_pager_kind pagers[] = {EPC_PAGER_UFFD, EPC_PAGER_SIGSEGV};
     const double ratios[] = {2.0, 4.0};
     for (size_t r = 0; r < 2; r++) {
@@ -98,30 +216,19 @@ int main(int argc, char **argv)
         size_t region = ws + ws / 16 + ((size_t)1 << 20);
         struct epc_probe base;
         const char *name;
-        if (probe(region, EPC_BUDGET_UNLIMITED, EPC_PAGER_AUTO, ws, seconds / 2, &base, &name)) {
+        double base_cpu;
+        if (probe(region, EPC_BUDGET_UNLIMITED, EPC_PAGER_AUTO, ws, seconds / 2, &base, &name,
+                  &base_cpu)) {
             fprintf(stderr, "bench_epc_fault: cannot map %zu bytes\n", region);
             return 1;
         }
-        for (size_t k = 0; k < 2; k++) {
-            struct epc_probe p;
-            if (probe(region, budget, pagers[k], ws, seconds, &p, &name) != 0) {
-                fprintf(stderr, "bench_epc_fault: %s pager unavailable here, skipped\n",
-                        pagers[k] == EPC_PAGER_UFFD ? "userfaultfd" : "sigsegv");
-                continue;
-            }
-            double per_fault = (p.ns_per_access - base.ns_per_access) / p.faults_per_access;
-            double cycles = per_fault * ghz;
-            printf("%s,%.2f,%.1f,%.4f,%.1f,%.1f,%.2f,%.0f,%.2f,%.2f,%.2f,%.2f\n", name,
-                   (double)budget / MIB, ratios[r], p.faults_per_access, p.ns_per_access,
-                   base.ns_per_access, per_fault / 1e3, cycles, p.handler_ns_per_fault / 1e3,
-                   crypto_ns / 1e3, SGX_CYCLES / ghz / 1e3, cycles / SGX_CYCLES);
-            fflush(stdout);
-            fprintf(stderr,
-                    "%-11s %.0fx budget: %.1f us per fault = %.0f cycles (%.2fx SGX's "
-                    "40,000; target 0.5-2x), %.1f us of it in the handler\n",
-                    name, ratios[r], per_fault / 1e3, cycles, cycles / SGX_CYCLES,
-                    p.handler_ns_per_fault / 1e3);
-        }
+        for (size_t k = 0; k < 2; k++)
+            for (int single = 1; single >= 0; single--)
+                if (point(&(struct point_in){region, budget, pagers[k], ws, seconds, reps, single,
+                                             ratios[r], ghz, crypto_ns, cpu},
+                          &base, base_cpu) != 0)
+                    fprintf(stderr, "bench_epc_fault: %s pager unavailable here, skipped\n",
+                            pagers[k] == EPC_PAGER_UFFD ? "userfaultfd" : "sigsegv");
     }
     fprintf(stderr, "reference (tee-runtime.md, 2.6 GHz EPYC): uffd handler thread on the same "
                     "core 15.1-15.7 us, on the other core 61-72 us; mprotect+SIGSEGV 18.9-19.5 "

@@ -10,13 +10,16 @@ set style data histogram
 set style histogram clustered gap 1
 set style fill solid 0.8 border -1
 set ylabel "microseconds per fault"
-set yrange [0:sgx*2.3]
+stats csv using 7 nooutput
+set yrange [0:(STATS_max > sgx*2.1 ? STATS_max*1.1 : sgx*2.3)]
 set grid ytics
-set key top right
+set key outside bottom center horizontal
 set xtics nomirror
 set object 1 rect from graph 0, first sgx*0.5 to graph 1, first sgx*2 fc rgb "#2ecc71" fs transparent solid 0.15 noborder behind
 set arrow 1 from graph 0, first sgx to graph 1, first sgx nohead lw 2 dt 2 lc rgb "#27ae60"
 set label 1 sprintf("SGX ~40k cycles = %.1f us here; band: 0.5-2x", sgx) at graph 0.02, first sgx*2.1 tc rgb "#27ae60"
-plot csv skip 1 using 7:xtic(sprintf("%s %sx", strcol(1), strcol(3))) title "per fault (total)" lc rgb "#c0392b", \
+set xtics rotate by -30
+plot csv skip 1 using 7:xtic(sprintf("%s %s %sx", strcol(1), strcol(13), strcol(3))) title "per fault (total)" lc rgb "#c0392b", \
      csv skip 1 using 9 title "inside the handler" lc rgb "#e67e22", \
+     csv skip 1 using 14 title "CPU time per fault" lc rgb "#8e44ad", \
      csv skip 1 using 10 title "AES-256-GCM seal+open 4 KiB" lc rgb "#3498db"

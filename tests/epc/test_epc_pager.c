@@ -1,5 +1,6 @@
 /* test_epc_pager.c -- the paged region, with both fault mechanisms: contents against a
- * reference buffer, fault and eviction counts against a FIFO model, tampering and replay,
+ * reference buffer, fault and eviction counts against a FIFO model (one page or one block per
+ * eviction), block evictions and the free frames they leave, tampering and replay,
  * threads racing evictions, the system-call rule, plain memory, configuration errors and
  * signal chaining. */
 #include <errno.h>
@@ -129,9 +130,11 @@ static void pager_matches_reference(void **state)
 
 /* ---- counts against a FIFO model on recorded traces ---- */
 
+/* FIFO by blocks: a fault on a full budget evicts the oldest page and every other resident page
+ * of its aligned block of `cluster` pages (cluster 1: plain FIFO). */
 struct fifo_model {
-    size_t budget, count, head, faults, evictions;
-    size_t *queue;
+    size_t budget, cluster, count, faults, evictions;
+    size_t *queue; /* resident pages, oldest first */
     uint8_t *resident;
 };
 
@@ -141,13 +144,19 @@ static void model_access(struct fifo_model *m, size_t page)
         return;
     m->faults++;
     if (m->count == m->budget) {
-        m->resident[m->queue[m->head]] = 0;
-        m->head = (m->head + 1) % m->budget;
-        m->count--;
-        m->evictions++;
+        size_t first = m->queue[0] / m->cluster * m->cluster, kept = 0;
+        for (size_t i = 0; i < m->count; i++) {
+            size_t pg = m->queue[i];
+            if (pg >= first && pg < first + m->cluster) {
+                m->resident[pg] = 0;
+                m->evictions++;
+            } else {
+                m->queue[kept++] = pg;
+            }
+        }
+        m->count = kept;
     }
-    m->queue[(m->head + m->count) % m->budget] = page;
-    m->count++;
+    m->queue[m->count++] = page;
     m->resident[page] = 1;
 }
 
@@ -177,7 +186,7 @@ static void check_against_model(enum epc_pager_kind kind, enum trace_kind tk)
     struct epc_pager *p = make_or_skip(kind, pages, budget);
     if (!p)
         return;
-    struct fifo_model m = {.budget = budget};
+    struct fifo_model m = {.budget = budget, .cluster = epc_pager_cluster(p)};
     m.queue = calloc(budget, sizeof *m.queue);
     m.resident = calloc(pages, 1);
     size_t *trace = record_trace(tk, pages, n, 42 + tk);
@@ -203,11 +212,26 @@ static void check_against_model(enum epc_pager_kind kind, enum trace_kind tk)
     epc_pager_destroy(p);
 }
 
+/* Every eviction path: one page per fault (the old path), SGX's 16-page batches, the default. */
+static const char *const clusters[] = {"1", "16", NULL};
+
+static void set_cluster(const char *c)
+{
+    if (c)
+        setenv("CLOISTER_EPC_CLUSTER", c, 1);
+    else
+        unsetenv("CLOISTER_EPC_CLUSTER");
+}
+
 static void pager_counts_match_fifo_model(void **state)
 {
-    for (size_t k = 0; k < 2; k++)
-        for (int tk = 0; tk < TRACE_KINDS; tk++)
-            check_against_model(test_pagers[k], (enum trace_kind)tk);
+    for (size_t c = 0; c < sizeof clusters / sizeof clusters[0]; c++) {
+        set_cluster(clusters[c]);
+        for (size_t k = 0; k < 2; k++)
+            for (int tk = 0; tk < TRACE_KINDS; tk++)
+                check_against_model(test_pagers[k], (enum trace_kind)tk);
+    }
+    unsetenv("CLOISTER_EPC_CLUSTER");
 }
 
 /* ---- tampering and replay end the process ---- */
@@ -243,8 +267,11 @@ static void run_attack(void *arg)
     case ATTACK_TAG: epc_pager_backing_slot(p, 0)[EPC_PAGE_SIZE + 3] ^= 0x80; break;
     case ATTACK_REPLAY:
         memcpy(old, epc_pager_backing_slot(p, 0), sizeof old);
-        mem[7] = 0xee;               /* page 0 comes back and changes */
-        touch_range(mem, 17, 16, 2); /* and is sealed again, as version 2 */
+        mem[7] = 0xee; /* page 0 comes back and changes */
+        for (size_t pg = 17; pg < 64 && epc_pager_resident(p, 0); pg++)
+            touch_range(mem, pg, 1, 2); /* until it is sealed again, as version 2 */
+        if (epc_pager_resident(p, 0))
+            _exit(6);
         memcpy(epc_pager_backing_slot(p, 0), old, sizeof old);
         break;
     case ATTACK_SWAP: /* page 1 sealed once too: same version, other index */
@@ -280,13 +307,87 @@ static void attack_is_fatal(enum epc_pager_kind kind, enum attack attack)
 
 static void pager_refuses_tampering_and_replay(void **state)
 {
-    for (size_t k = 0; k < 2; k++) {
-        attack_is_fatal(test_pagers[k], ATTACK_NONE);
-        attack_is_fatal(test_pagers[k], ATTACK_CIPHERTEXT);
-        attack_is_fatal(test_pagers[k], ATTACK_TAG);
-        attack_is_fatal(test_pagers[k], ATTACK_REPLAY);
-        attack_is_fatal(test_pagers[k], ATTACK_SWAP);
+    for (size_t c = 0; c < sizeof clusters / sizeof clusters[0]; c++) {
+        set_cluster(clusters[c]);
+        for (size_t k = 0; k < 2; k++) {
+            attack_is_fatal(test_pagers[k], ATTACK_NONE);
+            attack_is_fatal(test_pagers[k], ATTACK_CIPHERTEXT);
+            attack_is_fatal(test_pagers[k], ATTACK_TAG);
+            attack_is_fatal(test_pagers[k], ATTACK_REPLAY);
+            attack_is_fatal(test_pagers[k], ATTACK_SWAP);
+        }
     }
+    unsetenv("CLOISTER_EPC_CLUSTER");
+}
+
+/* ---- eviction blocks and the free frames they leave ---- */
+
+/* Pages 0-15 fill a budget of 16; page 16 evicts the whole block 0-15 at once, and the next 15
+ * faults are served from the frames it freed, without an eviction. */
+static void pager_evicts_blocks_and_loads_from_pool(void **state)
+{
+    set_cluster("16");
+    for (size_t k = 0; k < 2; k++) {
+        struct epc_pager *p = make_or_skip(test_pagers[k], 64, EPC_MIN_BUDGET_PAGES);
+        if (!p)
+            continue;
+        assert_int_equal(epc_pager_cluster(p), 16);
+        uint8_t *mem = epc_pager_base(p);
+        touch_range(mem, 0, 16, 1);
+        assert_int_equal(stats_of(p).evictions, 0);
+        touch_range(mem, 16, 1, 1); /* one cluster eviction */
+        struct epc_stats s = stats_of(p);
+        assert_int_equal(s.evictions, 16);
+        assert_int_equal(s.bytes_encrypted, 16 * PAGE);
+        assert_int_equal(s.resident_pages, 1);
+        for (size_t pg = 0; pg < 16; pg++)
+            assert_false(epc_pager_resident(p, pg));
+        touch_range(mem, 17, 15, 1); /* served from the pool */
+        s = stats_of(p);
+        assert_int_equal(s.faults, 32);
+        assert_int_equal(s.evictions, 16);
+        assert_int_equal(s.resident_pages, 16);
+        for (size_t pg = 0; pg < 16; pg++) /* sealed pages of the block come back intact */
+            assert_int_equal(mem[pg * PAGE + 7], (uint8_t)(1 + pg));
+        assert_int_equal(stats_of(p).bytes_decrypted, 16 * PAGE);
+        epc_pager_destroy(p);
+    }
+    unsetenv("CLOISTER_EPC_CLUSTER");
+}
+
+/* One tampered page of a sealed block: its neighbours load, it ends the process. */
+static void run_cluster_tamper(void *arg)
+{
+    const enum epc_pager_kind *kind = arg;
+    struct epc_pager *p = make(*kind, 64, EPC_MIN_BUDGET_PAGES);
+    if (!p)
+        _exit(3);
+    uint8_t *mem = epc_pager_base(p);
+    touch_range(mem, 0, 17, 1); /* pages 0-15 sealed in one block */
+    epc_pager_backing_slot(p, 5)[2000] ^= 0x04;
+    if (mem[4 * PAGE + 7] != 5 || mem[6 * PAGE + 7] != 7)
+        _exit(4);
+    volatile uint8_t v = mem[5 * PAGE + 7];
+    (void)v;
+    _exit(5);
+}
+
+static void pager_detects_tamper_in_block(void **state)
+{
+    set_cluster("16");
+    for (size_t k = 0; k < 2; k++) {
+        struct epc_pager *probe = make_or_skip(test_pagers[k], 64, EPC_MIN_BUDGET_PAGES);
+        if (!probe)
+            continue;
+        epc_pager_destroy(probe);
+        char err[1024];
+        int status = test_in_child(run_cluster_tamper, (void *)&test_pagers[k], err, sizeof err);
+        assert_true(WIFSIGNALED(status));
+        assert_int_equal(WTERMSIG(status), SIGABRT);
+        assert_non_null(strstr(err, "EPC integrity check failed"));
+        assert_non_null(strstr(err, "(page 5)"));
+    }
+    unsetenv("CLOISTER_EPC_CLUSTER");
 }
 
 /* ---- threads racing evictions ---- */
@@ -494,6 +595,8 @@ int main(void)
         cmocka_unit_test(pager_matches_reference),
         cmocka_unit_test(pager_counts_match_fifo_model),
         cmocka_unit_test(pager_refuses_tampering_and_replay),
+        cmocka_unit_test(pager_evicts_blocks_and_loads_from_pool),
+        cmocka_unit_test(pager_detects_tamper_in_block),
         cmocka_unit_test(pager_threads_share_pages),
         cmocka_unit_test(pager_syscalls_see_efault),
         cmocka_unit_test(pager_unlimited_is_plain_memory),

@@ -194,7 +194,7 @@ int main(int argc, char **argv)
     printf("primitive,size,ours,openssl,unit,ratio\n");
     bench_aead();
     bench_public_key();
-    fprintf(stderr, "published (shared/reference/tee-runtime.md, OpenSSL 3.0 on these machines): "
+    fprintf(stderr, "published (OpenSSL 3.0 on these machines): "
                     "AES-256-GCM 4 KiB 2.1-3.0 GB/s, 16 KiB 3.5-4.1 GB/s; Ed25519 sign 21-27k/s, "
                     "verify 7-9.5k/s; X25519 30.5k/s (libsodium: 1.66 GB/s, 47.7k, 15.6k, "
                     "30.8k)\n");

@@ -230,7 +230,7 @@ int main(int argc, char **argv)
                     fprintf(stderr, "bench_epc_fault: %s pager unavailable here, skipped\n",
                             pagers[k] == EPC_PAGER_UFFD ? "userfaultfd" : "sigsegv");
     }
-    fprintf(stderr, "reference (tee-runtime.md, 2.6 GHz EPYC): uffd handler thread on the same "
+    fprintf(stderr, "reference (published, 2.6 GHz EPYC): uffd handler thread on the same "
                     "core 15.1-15.7 us, on the other core 61-72 us; mprotect+SIGSEGV 18.9-19.5 "
                     "us; cloister serves faults in the faulting thread instead\n");
     (void)argc;

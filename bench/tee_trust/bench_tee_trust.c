@@ -221,9 +221,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_tee_trust: setup failed\n");
         return 1;
     }
-    fprintf(stderr,
-            "bench_tee_trust: TSC %.2f GHz; published figures: docs/tee.md, "
-            "shared reference tee-runtime.md section 3\n",
+    fprintf(stderr, "bench_tee_trust: TSC %.2f GHz; published figures: docs/tee.md\n",
             bench_tsc_ghz());
     printf("operation,ours_us,baseline,baseline_us,target_us,published\n");
     row("seal+unseal 4 KiB", us(b_seal_unseal), "AES-256-GCM seal+open 4 KiB", us(b_gcm), 5,

@@ -12,6 +12,7 @@
 #include <ctype.h>
 #include <jansson.h>
 #include <math.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -431,11 +432,11 @@ struct hostile {
     int done, gets;
     uint8_t *first;
     size_t first_len;
+    pthread_mutex_t lock; /* workers read the shuffle from several threads at once */
 };
 
-static void hostile_get(void *arg, uint8_t **chunk, size_t *len)
+static void hostile_get_locked(struct hostile *h, uint8_t **chunk, size_t *len)
 {
-    struct hostile *h = arg;
     h->gets++;
     if (h->done)
         return;
@@ -455,10 +456,18 @@ static void hostile_get(void *arg, uint8_t **chunk, size_t *len)
     }
 }
 
+static void hostile_get(void *arg, uint8_t **chunk, size_t *len)
+{
+    struct hostile *h = arg;
+    pthread_mutex_lock(&h->lock);
+    hostile_get_locked(h, chunk, len);
+    pthread_mutex_unlock(&h->lock);
+}
+
 static void test_tampered_and_replayed(void **state)
 {
     for (int mode = 1; mode <= 2; mode++) {
-        struct hostile h = {.mode = mode};
+        struct hostile h = {.mode = mode, .lock = PTHREAD_MUTEX_INITIALIZER};
         struct mr_options o;
         struct mr_summary s;
         struct cloister_err err;
@@ -531,7 +540,7 @@ static void test_nats(void **state)
     check_wordcount(2);
     assert_int_equal(s.refused_chunks, 0);
     /* a tampered chunk read back from the shuffle stream is refused and its tasks re-run */
-    struct hostile h = {.mode = 1};
+    struct hostile h = {.mode = 1, .lock = PTHREAD_MUTEX_INITIALIZER};
     options(&o, MR_TEE_SIM, example("wordcount.lua"), text, 3);
     o.nats = bus_server_url(nats);
     o.on_shuffle_get = hostile_get;

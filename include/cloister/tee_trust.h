@@ -126,6 +126,11 @@ CLOISTER_API int tee_sigstruct_encode(const struct tee_sigstruct *s, uint8_t **o
 CLOISTER_API int tee_sign_file(const char *image_path, const struct tee_config *c,
                                const uint8_t signer_seed[TEE_SEED_LEN], const char *sig_path,
                                struct cloister_err *err);
+/* tee_sign_file with the default config but for the heap size and the EPC budget (0: the
+ * default): how each system signs its own image for its demo, tests and benchmarks. */
+CLOISTER_API int tee_sign_file_sized(const char *image_path, uint64_t heap_size,
+                                     uint64_t epc_budget, const uint8_t signer_seed[TEE_SEED_LEN],
+                                     const char *sig_path, struct cloister_err *err);
 /* Decodes the record and checks the signature over it (not the image: see below). */
 CLOISTER_API CLOISTER_MUST_CHECK int tee_sigstruct_decode(struct tee_sigstruct *s, const void *buf,
                                                           size_t len, struct cloister_err *err);

@@ -62,12 +62,8 @@ int mr_host_worker_start(const struct mr_host_config *c, struct mr_host_worker *
 int mr_sign_image(const char *image, const uint8_t seed[32], uint64_t epc_budget,
                   uint64_t heap_size, const char *sig_path, struct cloister_err *err)
 {
-    struct tee_config cfg;
-    tee_config_default(&cfg);
-    cfg.heap_size = heap_size ? heap_size : (uint64_t)512 << 20;
-    if (epc_budget)
-        cfg.epc_budget = epc_budget;
-    return tee_sign_file(image, &cfg, seed, sig_path, err);
+    return tee_sign_file_sized(image, heap_size ? heap_size : (uint64_t)512 << 20, epc_budget, seed,
+                               sig_path, err);
 }
 
 void mr_host_worker_stop(struct mr_host_worker *w)

@@ -147,12 +147,8 @@ void scbr_router_options_init(struct scbr_router_options *o)
 int scbr_router_sign(const char *image, const uint8_t seed[32], uint64_t epc_budget,
                      uint64_t heap_size, const char *sig_path, struct cloister_err *err)
 {
-    struct tee_config cfg;
-    tee_config_default(&cfg);
-    cfg.heap_size = heap_size ? heap_size : (uint64_t)256 << 20;
-    if (epc_budget)
-        cfg.epc_budget = epc_budget;
-    return tee_sign_file(image, &cfg, seed, sig_path, err);
+    return tee_sign_file_sized(image, heap_size ? heap_size : (uint64_t)256 << 20, epc_budget, seed,
+                               sig_path, err);
 }
 
 static int call(scbr_router *r, uint32_t number, const void *in, size_t inlen, uint8_t **out,

@@ -89,8 +89,6 @@ int ss_host_ecalls(const struct ss_host *h)
 int ss_sign_image(const char *image, const uint8_t seed[32], const char *sig_path,
                   struct cloister_err *err)
 {
-    struct tee_config cfg;
-    tee_config_default(&cfg);
-    cfg.heap_size = (uint64_t)256 << 20; /* a few Lua states of TLUA_MEMORY_DEFAULT */
-    return tee_sign_file(image, &cfg, seed, sig_path, err);
+    /* 256 MiB: a few Lua states of TLUA_MEMORY_DEFAULT */
+    return tee_sign_file_sized(image, (uint64_t)256 << 20, 0, seed, sig_path, err);
 }

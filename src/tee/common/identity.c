@@ -132,6 +132,19 @@ int tee_sign_file(const char *image_path, const struct tee_config *c,
     return rc;
 }
 
+int tee_sign_file_sized(const char *image_path, uint64_t heap_size, uint64_t epc_budget,
+                        const uint8_t signer_seed[TEE_SEED_LEN], const char *sig_path,
+                        struct cloister_err *err)
+{
+    struct tee_config cfg;
+    tee_config_default(&cfg);
+    if (heap_size)
+        cfg.heap_size = heap_size;
+    if (epc_budget)
+        cfg.epc_budget = epc_budget;
+    return tee_sign_file(image_path, &cfg, signer_seed, sig_path, err);
+}
+
 int tee_sigstruct_encode(const struct tee_sigstruct *s, uint8_t **out, size_t *len,
                          struct cloister_err *err)
 {

@@ -115,6 +115,9 @@ struct epc_probe {
     double ns_per_access;
     double faults_per_access;
     double handler_ns_per_fault; /* time inside the fault handler, per fault (0 if none) */
+    /* CPU time (user + system) of the calling thread per access, the timed accesses only:
+     * waiting for a core, on a shared machine, does not inflate it. */
+    double cpu_ns_per_access;
 };
 
 /* 0, or -1 with errno = ENOMEM when the heap cannot hold the working set. */

@@ -222,6 +222,7 @@ static int cmd_run(int argc, char **argv)
 /* ---- top ---- */
 
 #define TOP_ROWS 256
+#define TOP_GRACE_S 1.0
 
 struct top {
     struct ss_stage_stats row[TOP_ROWS];
@@ -298,33 +299,35 @@ static void top_draw(const struct top *t)
     fflush(stdout);
 }
 
+/* Listens until every stage seen has ended and none else spoke for TOP_GRACE_S (the parts of a
+ * run publish their last snapshots one after the other), the time is up, or a signal. */
 static int top_loop(struct bus_sub *sub, struct top *t, double seconds)
 {
-    double start = cli_now_s(), drawn = 0;
+    double start = cli_now_s(), drawn = 0, ended = 0;
     struct cloister_err err = {0};
     if (!t->json && !t->tty)
         top_header();
-    while (!stop_flag && (seconds <= 0 || cli_now_s() - start < seconds)) {
+    while (!stop_flag && (seconds <= 0 || cli_now_s() - start < seconds) &&
+           (!ended || cli_now_s() - ended < TOP_GRACE_S)) {
         uint8_t *data = NULL;
         size_t len = 0;
-        if (bus_sub_next(sub, 200, NULL, 0, &data, &len, &err) != 0)
+        if (bus_sub_next(sub, 100, NULL, 0, &data, &len, &err) != 0)
             return cli_fail("streams top: %s", err.msg);
         struct ss_stage_stats s;
-        bool ended = false;
         if (data && ss_stage_stats_decode(&s, data, len, &err) == 0) {
-            ended = top_keep(t, &s);
+            ended = top_keep(t, &s) ? (ended ? ended : cli_now_s()) : 0;
             top_show(t, &s);
         } else if (data) {
             fprintf(stderr, "streams top: ignored a message: %s\n", err.msg);
         }
         free(data);
-        if (t->tty && !t->json && (ended || cli_now_s() - drawn >= 0.5)) {
+        if (t->tty && !t->json && cli_now_s() - drawn >= 0.5) {
             top_draw(t);
             drawn = cli_now_s();
         }
-        if (ended)
-            break;
     }
+    if (t->tty && !t->json)
+        top_draw(t);
     return CLI_OK;
 }
 

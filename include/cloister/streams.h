@@ -70,6 +70,10 @@ struct ss_options {
 CLOISTER_API void ss_options_init(struct ss_options *o);
 
 #define SS_STAGES_REPORTED 32
+/* The quantiles of ss_stats.latency_cdf_us: 1 %, 5 %, 10 %, 20 %, ..., 90 %, 95 %, 99 %, 99.9 %,
+ * 100 %. */
+#define SS_LATENCY_POINTS 15
+CLOISTER_API extern const double ss_latency_points[SS_LATENCY_POINTS];
 
 /* One thread of the engine: the source, a run of stages (plain, or secure in one enclave), or
  * the sink. Latency is per batch, from when the source read its first event to when this part
@@ -85,10 +89,11 @@ struct ss_stats {
     uint64_t queue_peak; /* the most bytes any queue between stages held */
     unsigned secure_stages, enclaves;
     bool simulated;
-    bool stopped;                            /* ended early by ss_options.stop */
-    double seconds;                          /* from the first event read to the sink's end */
-    uint64_t latency_p50_us, latency_p99_us; /* source to sink, per batch */
-    unsigned nparts;                         /* the source, each run of stages, the sink */
+    bool stopped;                               /* ended early by ss_options.stop */
+    double seconds;                             /* from the first event read to the sink's end */
+    uint64_t latency_p50_us, latency_p99_us;    /* source to sink, per batch */
+    uint64_t latency_cdf_us[SS_LATENCY_POINTS]; /* the same at ss_latency_points */
+    unsigned nparts;                            /* the source, each run of stages, the sink */
     struct ss_part_stats part[SS_STAGES_REPORTED];
     char first_error[CLOISTER_ERR_MAX]; /* the first callback error the policy skipped */
     char pipeline[64];

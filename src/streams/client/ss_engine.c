@@ -82,6 +82,9 @@ struct engine {
     uint64_t start_ns;
 };
 
+const double ss_latency_points[SS_LATENCY_POINTS] = {0.01, 0.05, 0.1, 0.2,  0.3,  0.4,   0.5, 0.6,
+                                                     0.7,  0.8,  0.9, 0.95, 0.99, 0.999, 1.0};
+
 void ss_options_init(struct ss_options *o)
 {
     memset(o, 0, sizeof *o);
@@ -579,6 +582,8 @@ static void collect(struct engine *e)
     ss_latency_copy(&e->meter[1 + e->nseg].lat, lat);
     e->s->latency_p50_us = (ss_latency_quantile(lat, 0.5) + 999) / 1000;
     e->s->latency_p99_us = (ss_latency_quantile(lat, 0.99) + 999) / 1000;
+    for (unsigned i = 0; i < SS_LATENCY_POINTS; i++)
+        e->s->latency_cdf_us[i] = (ss_latency_quantile(lat, ss_latency_points[i]) + 999) / 1000;
     e->s->seconds = (double)(ss_wall_ns() - e->start_ns) / 1e9;
 }
 

@@ -21,7 +21,7 @@ plot "< grep '^throughput,none,.*,1024,' ".csv using 8:xtic(3) title "plain" lc 
      "< grep '^throughput,all,.*,1024,' ".csv using 8 title "all stages secure" lc rgb "#27ae60", \
      300000 with lines dt 2 lc rgb "#c0392b" title "target 300k/s"
 set style data linespoints
-set key top left
+set key inside top left
 set logscale x 2
 set xlabel "events per batch"
 set title "paper configuration, proc enclaves"
@@ -32,7 +32,7 @@ set logscale x 10
 set xlabel "latency source to sink per batch (ms)"
 set ylabel "fraction of batches"
 set yrange [0:1.05]
-set key bottom right
+set key inside bottom right
 set title "latency CDF at half of the peak rate (batch 1024, linger 5 ms)"
 plot "< grep '^cdf,none,' ".csv using 12:11 lw 2 pt 7 lc rgb "#2c3e50" title "plain", \
      "< grep '^cdf,paper,' ".csv using 12:11 lw 2 pt 7 lc rgb "#e67e22" title "paper (secure)"
@@ -41,7 +41,7 @@ set logscale x 2
 set xlabel "events per batch"
 set ylabel "latency (ms)"
 set yrange [0:*]
-set key top left
+set key inside top left
 set title "batch size against latency (paper, proc, half of the peak rate)"
 plot "< grep '^latency,' ".csv using 4:9 lw 2 pt 7 lc rgb "#2980b9" title "p50", \
      "< grep '^latency,' ".csv using 4:10 lw 2 pt 5 lc rgb "#8e44ad" title "p99", \

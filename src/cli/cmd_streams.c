@@ -49,7 +49,8 @@ static void catch_signals(bool restore)
         sigaction(SIGTERM, &old_term, NULL);
         return;
     }
-    struct sigaction sa = {.sa_handler = on_signal};
+    /* SA_RESTART: a sink writing to a pipe must not fail with EINTR */
+    struct sigaction sa = {.sa_handler = on_signal, .sa_flags = SA_RESTART};
     sigemptyset(&sa.sa_mask);
     stop_flag = 0;
     sigaction(SIGINT, &sa, &old_int);

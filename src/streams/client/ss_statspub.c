@@ -2,6 +2,7 @@
 #include "streams/client/ss_statspub.h"
 
 #include "bus/bus.h"
+#include "util/deadline.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -107,14 +108,7 @@ static void *statspub_main(void *arg)
     unsigned ms = p->c->interval_ms ? p->c->interval_ms : STATSPUB_DEFAULT_MS;
     pthread_mutex_lock(&p->mu);
     while (!p->stop) {
-        struct timespec t;
-        clock_gettime(CLOCK_MONOTONIC, &t);
-        t.tv_sec += ms / 1000;
-        t.tv_nsec += (long)(ms % 1000) * 1000000L;
-        if (t.tv_nsec >= 1000000000L) {
-            t.tv_sec++;
-            t.tv_nsec -= 1000000000L;
-        }
+        struct timespec t = deadline_after_ms(CLOCK_MONOTONIC, ms);
         while (!p->stop && pthread_cond_timedwait(&p->cv, &p->mu, &t) == 0)
             ;
         if (p->stop)

@@ -660,6 +660,7 @@ static int stream(struct engine *e, struct cloister_err *err)
 {
     struct ss_statspub *pub = NULL;
     e->start_ns = ss_wall_ns();
+    pthread_mutex_init(&e->mu, NULL); /* before the statistics thread, which may fail() */
     for (unsigned i = 0; i <= e->nseg; i++)
         ss_queue_init(&e->q[i], e->o->queue_bytes);
     int rc = ss_source_open(&e->src, e->src_path, err);
@@ -672,9 +673,9 @@ static int stream(struct engine *e, struct cloister_err *err)
         close_sink(e, false, err);
         for (unsigned i = 0; i <= e->nseg; i++)
             ss_queue_destroy(&e->q[i]);
+        pthread_mutex_destroy(&e->mu);
         return rc;
     }
-    pthread_mutex_init(&e->mu, NULL);
     unsigned started = 0;
     bool source = pthread_create(&e->source, NULL, source_main, e) == 0;
     while (source && started < e->nseg &&

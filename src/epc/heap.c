@@ -29,13 +29,20 @@ struct epc_heap {
 
 #define MAX_HEAPS 64
 static _Atomic(epc_heap *) heaps[MAX_HEAPS];
+/* Slots ever used: epc_heap_owner runs on every free of a process that hosts enclaves (in-process
+ * Lua states free through it too), so it scans only these rather than all MAX_HEAPS. */
+static _Atomic size_t heaps_used;
 
 static int list_heap(epc_heap *h)
 {
     for (size_t i = 0; i < MAX_HEAPS; i++) {
         epc_heap *empty = NULL;
-        if (atomic_compare_exchange_strong(&heaps[i], &empty, h))
+        if (atomic_compare_exchange_strong(&heaps[i], &empty, h)) {
+            size_t used = atomic_load(&heaps_used);
+            while (used < i + 1 && !atomic_compare_exchange_weak(&heaps_used, &used, i + 1))
+                ;
             return 0;
+        }
     }
     return -1;
 }
@@ -50,7 +57,8 @@ static void unlist_heap(epc_heap *h)
 
 epc_heap *epc_heap_owner(const void *p)
 {
-    for (size_t i = 0; i < MAX_HEAPS; i++) {
+    size_t used = atomic_load_explicit(&heaps_used, memory_order_acquire);
+    for (size_t i = 0; i < used; i++) {
         epc_heap *h = atomic_load_explicit(&heaps[i], memory_order_acquire);
         if (h && epc_owns(h, p))
             return h;

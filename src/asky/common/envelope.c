@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "asky/common/sort.h"
+
 #define INDEXED_ENTRY (ASKY_TAG_LEN + ASKY_ENTRY_LEN)
 
 void asky_user_keys(struct asky_user_keys *k, const uint8_t user_key[ASKY_KEY_LEN])
@@ -111,7 +113,7 @@ static int build_indexed(uint8_t *env, const struct asky_user_keys *m, size_t n,
             rc = crypto_random(s[i].tag, ASKY_TAG_LEN);
     }
     if (rc == 0)
-        qsort(s, total, sizeof *s, slot_cmp);
+        asky_sort(s, total, sizeof *s, slot_cmp);
     for (size_t i = 0; i < total && rc == 0; i++) {
         uint8_t *p = env + ASKY_NONCE_LEN + i * INDEXED_ENTRY;
         memcpy(p, s[i].tag, ASKY_TAG_LEN);

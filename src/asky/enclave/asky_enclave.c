@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "asky/common/ecalls.h"
+#include "asky/common/sort.h"
 
 #define GCM_OVERHEAD (12 + 16)
 #define RECORD_MAX ((size_t)ASKY_MEMBERS_MAX * ASKY_ID_LEN + 64)
@@ -296,8 +297,14 @@ static int user_put(struct asky_state *st, const uint8_t *id, const uint8_t key[
         memcpy(u->id, id, ASKY_ID_LEN);
     }
     asky_user_keys(&u->k, key);
-    if (sort)
-        qsort(st->users, st->nusers, sizeof *st->users, user_cmp);
+    if (sort) { /* the new last one moves down into place */
+        struct user t = *u;
+        size_t i = (size_t)(u - st->users);
+        for (; i > 0 && user_cmp(&st->users[i - 1], &t) > 0; i--)
+            st->users[i] = st->users[i - 1];
+        st->users[i] = t;
+        crypto_wipe(&t, sizeof t);
+    }
     return 0;
 }
 
@@ -387,7 +394,7 @@ static int ecall_users(struct tee_env *env, const uint8_t *in, size_t inlen,
     }
     if (rc == CLOISTER_OK && wire_reader_finish(&r) != 0)
         rc = tee_fail(env, CLOISTER_E_INVALID, "users: %s", wire_reader_error(&r));
-    qsort(st->users, st->nusers, sizeof *st->users, user_cmp);
+    asky_sort(st->users, st->nusers, sizeof *st->users, user_cmp);
     pthread_mutex_unlock(&st->lock);
     return rc;
 }
@@ -471,7 +478,7 @@ static int ecall_user_forget(struct tee_env *env, const uint8_t *in, size_t inle
         size_t i = (size_t)(u - st->users);
         st->users[i] = st->users[--st->nusers];
         crypto_wipe(&st->users[st->nusers], sizeof *st->users);
-        qsort(st->users, st->nusers, sizeof *st->users, user_cmp);
+        asky_sort(st->users, st->nusers, sizeof *st->users, user_cmp);
     }
     pthread_mutex_unlock(&st->lock);
     return rc;

@@ -271,6 +271,8 @@ static int user_cmp(const void *a, const void *b)
 static struct user *user_find(struct asky_state *st, const uint8_t *id)
 {
     struct user key;
+    if (st->nusers == 0)
+        return NULL;
     memcpy(key.id, id, ASKY_ID_LEN);
     return bsearch(&key, st->users, st->nusers, sizeof key, user_cmp);
 }

@@ -200,7 +200,7 @@ static int flush_users(asky_service *s, struct wire_writer *batch, size_t n,
 
 static int load_users(asky_service *s, struct cloister_err *err)
 {
-    char dir[PATH_MAX + 16], path[PATH_MAX + 128];
+    char dir[PATH_MAX + 16], path[PATH_MAX + 300];
     snprintf(dir, sizeof dir, "%s/users", s->dir);
     DIR *d = opendir(dir);
     if (!d)

@@ -6,6 +6,7 @@
  *   DIR/users/<id>           one user record each (the key under the enclave's record key)
  *   DIR/groups/<id>          one group record each (members' ids under the record key)
  *   DIR/objects/<name>       the file objects (asky.h)
+ *   DIR/journal              a membership change being written (replayed after a crash)
  *   DIR/signer.key, DIR/asky.enclave.sig   the development signature of the image
  *
  * Ids are HMACs of the names under a key only the enclave holds: the directory holds no user or

@@ -7,6 +7,7 @@
 #include <cloister/asky_client.h>
 #include <cloister/crypto.h>
 #include <cloister/tee_enclave.h>
+#include <cloister/wire.h>
 
 #include <limits.h>
 #include <setjmp.h>
@@ -214,12 +215,66 @@ static void test_rollback_refused(void **state)
     assert_int_equal(asky_group_add(svc, "roll-team", names[6], &err), CLOISTER_E_DENIED);
 }
 
+/* The newest file of DIR/sub (name into out). */
+static void newest(const char *sub, char *out, size_t cap)
+{
+    char cmd[PATH_MAX + 64];
+    snprintf(cmd, sizeof cmd, "ls -t '%s/%s' | head -1", dir, sub);
+    FILE *f = popen(cmd, "r");
+    assert_non_null(f);
+    assert_non_null(fgets(out, (int)cap, f));
+    out[strcspn(out, "\n")] = '\0';
+    pclose(f);
+}
+
+static uint8_t *slurp(const char *path, size_t *len)
+{
+    uint8_t *data;
+    assert_int_equal(file_read_all(path, (size_t)1 << 26, &data, len), 0);
+    return data;
+}
+
+/* A crash after the journal was written but before the records were: the next operation
+ * finishes the change (the member added is there), and the group stays usable. */
+static void test_crash_replay(void **state)
+{
+    struct cloister_err err;
+    char gname[128], gpath[PATH_MAX], epath[PATH_MAX], jpath[PATH_MAX];
+    assert_int_equal(asky_group_create(svc, "crash-team", names[7], &err), CLOISTER_OK);
+    newest("groups", gname, sizeof gname);
+    snprintf(gpath, sizeof gpath, "%s/groups/%s", dir, gname);
+    snprintf(epath, sizeof epath, "%s/epochs", dir);
+    snprintf(jpath, sizeof jpath, "%s/journal", dir);
+    size_t g0len, e0len, g1len, e1len;
+    uint8_t *g0 = slurp(gpath, &g0len), *e0 = slurp(epath, &e0len);
+    assert_int_equal(asky_group_add(svc, "crash-team", names[8], &err), CLOISTER_OK);
+    uint8_t *g1 = slurp(gpath, &g1len), *e1 = slurp(epath, &e1len);
+    struct wire_writer w;
+    wire_writer_init(&w);
+    wire_put_raw(&w, g1, 32);
+    wire_put_bytes(&w, g1, g1len);
+    wire_put_bytes(&w, e1, e1len);
+    assert_true(wire_writer_ok(&w));
+    assert_int_equal(file_write_atomic(gpath, g0, g0len, 0600), 0);
+    assert_int_equal(file_write_atomic(epath, e0, e0len, 0600), 0);
+    assert_int_equal(file_write_atomic(jpath, w.buf, w.len, 0600), 0);
+    wire_writer_free(&w);
+    asky_service_close(svc);
+    open_service(); /* a fresh process after the crash */
+    assert_int_not_equal(access(jpath, F_OK), 0);
+    assert_int_equal(asky_group_add(svc, "crash-team", names[8], &err), CLOISTER_E_EXISTS);
+    assert_int_equal(asky_group_remove(svc, "crash-team", names[8], &err), CLOISTER_OK);
+    free(g0);
+    free(e0);
+    free(g1);
+    free(e1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_churn_oracle),
-        cmocka_unit_test(test_wrong_proof),
-        cmocka_unit_test(test_store_has_no_names),
+        cmocka_unit_test(test_churn_oracle),       cmocka_unit_test(test_wrong_proof),
+        cmocka_unit_test(test_store_has_no_names), cmocka_unit_test(test_crash_replay),
         cmocka_unit_test(test_rollback_refused),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -5,10 +5,9 @@
  * every record. Every operation that changes the store holds flock(DIR/lock) from reading the
  * epoch record to writing the new one, and gives the enclave the epoch record read from disk
  * first, so several processes sharing a store see each other's updates and the enclave can
- * refuse a group record older than the epoch record. Writes are atomic: a group record, then
- * the epoch record; a crash between the two leaves a group record newer than the epoch record,
- * which the enclave refuses as stale until an administrator repeats the change (the doc says
- * so). */
+ * refuse a group record older than the epoch record. Writes are atomic; a membership change
+ * (a group record and the epoch record) goes through a journal file first, which the next
+ * operation replays if a crash interrupted the change. */
 #include <cloister/asky_host.h>
 #include <cloister/crypto.h>
 #include <cloister/tee.h>
@@ -139,7 +138,10 @@ static int start_enclave(asky_service *s, const struct asky_service_options *o,
     return rc;
 }
 
-/* LOAD with the sealed secret and the epoch record on disk (SETUP on a new store). */
+static int replay(asky_service *s, struct cloister_err *err);
+
+/* LOAD with the sealed secret and the epoch record on disk (SETUP on a new store), after
+ * finishing a change a crash interrupted. */
 static int load(asky_service *s, struct cloister_err *err)
 {
     char sealed[PATH_MAX + 16], epochs[PATH_MAX + 16];
@@ -149,7 +151,9 @@ static int load(asky_service *s, struct cloister_err *err)
     size_t bloblen, eplen, outlen;
     struct wire_writer w;
     wire_writer_init(&w);
-    int rc = read_opt(sealed, &blob, &bloblen, err);
+    int rc = replay(s, err);
+    if (rc == CLOISTER_OK)
+        rc = read_opt(sealed, &blob, &bloblen, err);
     if (rc == CLOISTER_E_NOT_FOUND) {
         if ((rc = call(s, ASKY_ECALL_SETUP, &w, &out, &outlen, err)) != CLOISTER_OK)
             return rc;
@@ -386,24 +390,59 @@ static int group_begin(asky_service *s, const char *group, uint8_t gid[ASKY_ID_L
     return rc;
 }
 
-/* Writes a CHANGE: the group record, then the epoch record. */
-static int group_commit(asky_service *s, const uint8_t *out, size_t outlen,
+/* Applies a CHANGE: the group record, then the epoch record. */
+static int apply_change(asky_service *s, const uint8_t *change, size_t len,
                         struct cloister_err *err)
 {
     struct wire_reader r;
     size_t glen, elen;
     char path[PATH_MAX + 128], epochs[PATH_MAX + 16];
-    wire_reader_init(&r, out, outlen);
+    wire_reader_init(&r, change, len);
     const uint8_t *gid = wire_get_raw(&r, ASKY_ID_LEN);
     const uint8_t *grec = wire_get_bytes(&r, SERVICE_MESSAGE_MAX, &glen);
     const uint8_t *erec = wire_get_bytes(&r, SERVICE_MESSAGE_MAX, &elen);
     if (wire_reader_finish(&r) != 0)
-        return cloister_errf(err, CLOISTER_E_PROTOCOL, "the enclave sent a bad group change");
+        return cloister_errf(err, CLOISTER_E_PROTOCOL, "malformed group change");
     path_of(s, "groups", gid, path, sizeof path);
     snprintf(epochs, sizeof epochs, "%s/epochs", s->dir);
     int rc = write_rec(path, grec, glen, err);
     if (rc == CLOISTER_OK)
         rc = write_rec(epochs, erec, elen, err);
+    return rc;
+}
+
+/* Writes a CHANGE through the journal (DIR/journal, written atomically, applied, removed), so
+ * that a crash between the two records' writes is finished by the next operation (replay)
+ * instead of leaving a group record the epoch record does not list. */
+static int group_commit(asky_service *s, const uint8_t *change, size_t len,
+                        struct cloister_err *err)
+{
+    char journal[PATH_MAX + 16];
+    snprintf(journal, sizeof journal, "%s/journal", s->dir);
+    int rc = write_rec(journal, change, len, err);
+    if (rc == CLOISTER_OK)
+        rc = apply_change(s, change, len, err);
+    if (rc == CLOISTER_OK && unlink(journal) != 0)
+        rc = os_error(err, "the store's journal");
+    return rc;
+}
+
+/* Finishes a change a crash interrupted (the records it holds are the enclave's: the enclave
+ * checks them when they are used). */
+static int replay(asky_service *s, struct cloister_err *err)
+{
+    char journal[PATH_MAX + 16];
+    uint8_t *change;
+    size_t len;
+    snprintf(journal, sizeof journal, "%s/journal", s->dir);
+    int rc = read_opt(journal, &change, &len, err);
+    if (rc == CLOISTER_E_NOT_FOUND)
+        return CLOISTER_OK;
+    if (rc == CLOISTER_OK)
+        rc = apply_change(s, change, len, err);
+    free(change);
+    if (rc == CLOISTER_OK && unlink(journal) != 0 && errno != ENOENT)
+        rc = os_error(err, "the store's journal");
     return rc;
 }
 

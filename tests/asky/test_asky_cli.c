@@ -5,8 +5,8 @@
  * file of another kind, a tampered object (and nothing written for it). */
 #include <limits.h>
 #include <setjmp.h>
-#include <stdbool.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>

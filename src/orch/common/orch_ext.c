@@ -172,7 +172,7 @@ char *orch_ext_filter(const struct orch_ext_request *r, const struct orch_node *
             json_array_append_new(ok,
                                   r->node_list ? node_item(r->names[i]) : json_string(r->names[i]));
     }
-    json_t *res = json_pack("{s:o,s:o,s:s}", "FailedNodes", failed, "Error", "",
+    json_t *res = json_pack("{s:o,s:s,s:o}", "FailedNodes", failed, "Error", "",
                             r->node_list ? "Nodes" : "NodeNames",
                             r->node_list ? json_pack("{s:o}", "items", ok) : ok);
     return dump(res);

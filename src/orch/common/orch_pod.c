@@ -23,7 +23,8 @@ int orch_quantity_parse(const char *text, uint64_t *bytes, struct cloister_err *
     } units[] = {{"Ki", 1024.0}, {"Mi", 1048576.0}, {"Gi", 1073741824.0}, {"Ti", 1099511627776.0},
                  {"k", 1e3},     {"M", 1e6},        {"G", 1e9},           {"T", 1e12},
                  {"", 1.0}};
-    if (!text || !*text || !(isdigit((unsigned char)*text) || *text == '.'))
+    if (!text || !*text || !(isdigit((unsigned char)*text) || *text == '.') ||
+        strpbrk(text, "xXpP")) /* strtod would read hexadecimal */
         return cloister_errf(err, CLOISTER_E_INVALID,
                              "quantity '%.32s': a number of bytes, with k, Ki, M, Mi, G, Gi, T "
                              "or Ti",

@@ -108,6 +108,10 @@ CLOISTER_API int orch_trace_write(const struct orch_trace *t, FILE *out);
 CLOISTER_API int orch_trace_parse(struct orch_trace *out, const char *text, size_t len,
                                   size_t max_jobs, struct cloister_err *err);
 CLOISTER_API void orch_trace_free(struct orch_trace *t);
+/* Makes a fraction p of the jobs SGX pods (a seeded draw per job), each keeping its normalised
+ * request and use: x / 93.5 MiB of EPC becomes x / 32 GiB of memory and back. A dishonest job
+ * stays dishonest (one page requested) when it stays SGX. */
+CLOISTER_API void orch_trace_relabel(struct orch_trace *t, double p, uint64_t seed);
 
 /* The simulator: nodes nodes, the first sgx_nodes of them SGX (epc bytes of EPC each), every node
  * mem bytes; pods placed by policy whenever one arrives or ends (pending pods in submission

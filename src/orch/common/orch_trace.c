@@ -211,3 +211,32 @@ void orch_trace_free(struct orch_trace *t)
     t->jobs = NULL;
     t->count = 0;
 }
+
+static uint64_t rescale(uint64_t bytes, uint64_t from, uint64_t to)
+{
+    return page_round((double)bytes / (double)from * (double)to);
+}
+
+void orch_trace_relabel(struct orch_trace *t, double p, uint64_t seed)
+{
+    uint64_t rng = seed;
+    for (size_t i = 0; i < t->count; i++) {
+        struct orch_job *j = &t->jobs[i];
+        struct orch_pod *q = &j->pod;
+        bool sgx = prng_uniform(&rng) < p;
+        if (sgx == q->sgx)
+            continue;
+        if (sgx) {
+            q->epc_request = j->dishonest ? ORCH_EPC_PAGE
+                                          : rescale(q->mem_request, ORCH_MEM_NODE, ORCH_EPC_SGX1);
+            q->epc_use = rescale(q->mem_use, ORCH_MEM_NODE, ORCH_EPC_SGX1);
+            q->mem_request = q->mem_use = 0;
+        } else {
+            q->mem_use = rescale(q->epc_use, ORCH_EPC_SGX1, ORCH_MEM_NODE);
+            q->mem_request = j->dishonest ? q->mem_use /* lying is about EPC only */
+                                          : rescale(q->epc_request, ORCH_EPC_SGX1, ORCH_MEM_NODE);
+            q->epc_request = q->epc_use = 0;
+        }
+        q->sgx = sgx;
+    }
+}

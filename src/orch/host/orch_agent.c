@@ -2,7 +2,7 @@
  *
  * A pod is a record in a bounded table (POD_MAX; finished pods are forgotten oldest first when
  * room is needed). An SGX pod gets an EPC accounting group named after it whose limit is its
- * request plus the enclave's base pages and one growth chunk (tee.h), then a pod enclave that
+ * request plus the enclave's base pages and 256 KiB for the runtime's own heap (tee.h), then a pod enclave that
  * grows to what the pod really uses: a pod that lied about its EPC is refused at that growth,
  * its enclave destroyed and the pod marked "refused", while the node and the other pods go on.
  * A standard pod is accounted (requests, and its declared use as measured) but runs nothing.
@@ -30,6 +30,7 @@
 #define POD_MAX 256
 #define BODY_MAX (64u << 10)
 #define REAP_MS 100
+#define POD_RUNTIME_PAGES 64 /* 256 KiB */
 
 enum pod_state { POD_STARTING, POD_RUNNING, POD_DONE, POD_REFUSED, POD_FAILED, POD_STOPPED };
 static const char *const state_names[] = {"starting", "running", "done",
@@ -212,10 +213,11 @@ static void submit(orch_agent *a, const struct orch_http_request *r, unsigned *s
         old->used = false;
     }
     *p = (struct pod){.used = true, .spec = spec, .state = POD_STARTING, .started = now_s()};
-    /* The group's limit: the request, the enclave's base pages and one growth chunk. */
+    /* The group's limit: the request, plus the enclave's base pages and the runtime's own heap
+     * (its state and buffers, in growth chunks): a pod asks for what its code uses. */
     uint64_t pages = (spec.epc_request + ORCH_EPC_PAGE - 1) / ORCH_EPC_PAGE;
-    int rc = spec.sgx && !(p->group = tee_epc_group_new(spec.name, pages + 2 * TEE_EPC_BASE_PAGES,
-                                                        &err))
+    int rc = spec.sgx && !(p->group = tee_epc_group_new(
+                               spec.name, pages + TEE_EPC_BASE_PAGES + POD_RUNTIME_PAGES, &err))
                  ? err.code
                  : CLOISTER_OK;
     pthread_mutex_unlock(&a->lock);

@@ -125,7 +125,7 @@ static int charge_locked(tee_epc_group *g, struct tee_enclave *e, uint64_t pages
                  "EPC group '%s' refused enclave '%s' %llu pages (limit %llu, group has %llu)",
                  g->name, e->name, (unsigned long long)pages, (unsigned long long)g->limit,
                  (unsigned long long)g->committed);
-        clog_warn("%s", g->last_refusal);
+        clog_info("%s", g->last_refusal);
         return cloister_errf(err, CLOISTER_E_TOO_BIG, "%s", g->last_refusal);
     }
     g->committed += delta;
@@ -211,7 +211,7 @@ void host_epc_explain(struct tee_enclave *e, uint64_t refusals_before, struct cl
     memcpy(why, g->last_refusal, sizeof why);
     pthread_mutex_unlock(&g->lock);
     if (refused)
-        cloister_err_wrap(err, "%s: ", why);
+        cloister_err_wrap(err, "%s", why);
 }
 
 uint64_t host_epc_refusals(struct tee_enclave *e)

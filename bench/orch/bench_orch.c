@@ -77,6 +77,7 @@ static struct orch_trace trace(size_t jobs, double rate, double dishonest, uint6
 {
     struct orch_gen_options g;
     orch_gen_options_init(&g);
+    g.exceed = dishonest > 0 ? g.exceed : 0; /* no liar at all at 0: honest pods */
     g.jobs = jobs;
     g.sgx_fraction = 1;
     g.rate_per_s = rate;
@@ -190,6 +191,11 @@ static void refusals(void)
                    enforce ? r.refused_enclaves : r.epc_overcommit_events);
             if (dishonest[d] == 0 && r.epc_overcommit_events)
                 fprintf(stderr, "FAIL: honest pods over-committed EPC\n");
+            if (dishonest[d] == 0 && !enforce)
+                fprintf(stderr,
+                        "honest pods without EPC groups: %zu over-commit events "
+                        "(target 0)\n",
+                        r.epc_overcommit_events);
             orch_sim_result_free(&r);
             orch_trace_free(&t);
         }

@@ -95,6 +95,8 @@ struct orch_gen_options {
     size_t jobs;
     double sgx_fraction;      /* of jobs that are SGX pods */
     double dishonest;         /* of SGX jobs that request one page and use their draw */
+    double exceed;            /* of jobs whose use exceeds their request (default 0.0336, as in
+                                 the trace; 0: every pod but the dishonest ones is honest) */
     double rate_per_s;        /* Poisson arrivals; default 663 jobs an hour, the paper's window */
     double duration_median_s; /* log-normal durations, sigma 1.5, capped (default 30 s) */
     double duration_max_s;    /* default 300 s (the paper kept jobs up to 300 s) */

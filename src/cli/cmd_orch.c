@@ -381,12 +381,15 @@ static int cmd_extender(int argc, char **argv)
 static int cmd_gen_trace(int argc, char **argv)
 {
     long long jobs = 663, seed = 1;
-    const char *out = NULL, *dishonest = "0", *sgx = "0.5", *rate = NULL, *median = "30";
+    const char *out = NULL, *dishonest = "0", *sgx = "0.5", *rate = NULL, *median = "30",
+               *exceed = "0.0336";
     const struct opt_def opts[] = {
         {"jobs", OPT_INT, &jobs, "N", "jobs (default 663, the paper's hour)", 0, 1, 100000000},
         {"sgx-fraction", OPT_STRING, &sgx, "P", "fraction of SGX jobs (default 0.5)", 0, 0, 0},
         {"dishonest", OPT_STRING, &dishonest, "F",
          "fraction of SGX jobs that request one page and use more (default 0)", 0, 0, 0},
+        {"exceed", OPT_STRING, &exceed, "F",
+         "fraction of jobs using more than requested (default 0.0336, as the trace)", 0, 0, 0},
         {"rate", OPT_STRING, &rate, "JOBS/S", "arrival rate (default 663 an hour)", 0, 0, 0},
         {"duration-median", OPT_STRING, &median, "S", "median job duration (default 30 s)", 0, 0,
          0},
@@ -414,6 +417,7 @@ static int cmd_gen_trace(int argc, char **argv)
     g.seed = (uint64_t)seed;
     if (parse_number("sgx-fraction", sgx, 0, 1, &g.sgx_fraction) != CLI_OK ||
         parse_number("dishonest", dishonest, 0, 1, &g.dishonest) != CLI_OK ||
+        parse_number("exceed", exceed, 0, 1, &g.exceed) != CLI_OK ||
         (rate && parse_number("rate", rate, 1e-6, 1e6, &g.rate_per_s) != CLI_OK) ||
         parse_number("duration-median", median, 0.001, 300, &g.duration_median_s) != CLI_OK)
         return CLI_USAGE;

@@ -37,7 +37,8 @@ static void test_trace_and_simulate(void **state)
         if (!strstr(out, keys[i]))
             fail_msg("simulate --json lacks %s:\n%s", keys[i], out);
     free(out);
-    assert_int_equal(cli_run(dir, "orch gen-trace --jobs 300 --seed 3 --out honest.txt"), 0);
+    assert_int_equal(cli_run(dir, "orch gen-trace --jobs 300 --seed 3 --exceed 0 --out honest.txt"),
+                     0);
     assert_int_equal(cli_run(dir, "orch simulate --trace honest.txt --no-enforce --json | grep -q "
                                   "'\"epc_overcommit_events\": 0'"),
                      0);

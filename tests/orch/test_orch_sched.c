@@ -221,6 +221,7 @@ static void simulate(double sgx, double dishonest, bool enforce, enum orch_polic
     g.dishonest = dishonest;
     g.rate_per_s = 0.5;
     g.seed = 7;
+    g.exceed = dishonest > 0 ? 0.0336 : 0; /* honest traces: every pod within its request */
     struct orch_trace t;
     struct cloister_err err;
     assert_int_equal(orch_trace_generate(&g, &t, &err), 0);
@@ -238,6 +239,8 @@ static void simulate(double sgx, double dishonest, bool enforce, enum orch_polic
     assert_int_equal(r.never_started, 0);
     assert_true(r.nsamples > 0);
     recount(&t, &o, &r, dishonest == 0 || enforce);
+    if (dishonest == 0 && !enforce)
+        assert_int_equal(r.refused_enclaves, 0);
     if (dishonest > 0 && enforce)
         assert_true(r.refused_enclaves > 0);
     if (dishonest > 0 && !enforce)
@@ -254,6 +257,7 @@ static void test_simulator_recount(void **s)
         simulate(1.0, 0, true, p);
         simulate(0.75, 0.2, true, p);
         simulate(0.75, 0.2, false, p);
+        simulate(1.0, 0, false, p); /* honest pods, no groups: still no over-commit */
     }
 }
 

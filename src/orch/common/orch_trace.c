@@ -10,8 +10,8 @@
  *   it from the piecewise log-linear quantile function through those points (and 0.0001 at p0,
  *   0.5 at p100), so the three quantiles hold exactly. It is scaled by 93.5 MiB (EPC) for an SGX
  *   job and by 32 GiB for a standard one; the request equals the use, except for the 3.36 % of
- *   tasks that the trace shows exceeding their request (request = use / (1 + U(0, 1))) and for
- *   the dishonest SGX pods, which request one page.
+ *   tasks that the trace shows exceeding their request (request = use / (1 + U(0, 1)); an option)
+ *   and for the dishonest SGX pods, which request one page.
  * Parsing checks every field and names the line of the first bad one. */
 #include <cloister/orch.h>
 
@@ -22,8 +22,6 @@
 
 #include "util/prng.h"
 
-#define EXCEED_FRACTION 0.0336
-
 void orch_gen_options_init(struct orch_gen_options *o)
 {
     *o = (struct orch_gen_options){.jobs = 663,
@@ -31,6 +29,7 @@ void orch_gen_options_init(struct orch_gen_options *o)
                                    .rate_per_s = 663.0 / 3600.0,
                                    .duration_median_s = 30,
                                    .duration_max_s = 300,
+                                   .exceed = 0.0336,
                                    .seed = 1};
 }
 
@@ -71,7 +70,7 @@ static void draw_job(const struct orch_gen_options *o, uint64_t *rng, size_t i, 
     p->duration_s = fmin(fmax(d, 1.0), o->duration_max_s);
     uint64_t use = page_round(draw_memory(rng) * (double)(p->sgx ? ORCH_EPC_SGX1 : ORCH_MEM_NODE));
     uint64_t request = use;
-    if (prng_uniform(rng) < EXCEED_FRACTION)
+    if (prng_uniform(rng) < o->exceed)
         request = page_round((double)use / (1.0 + prng_uniform(rng)));
     if (p->sgx && prng_uniform(rng) < o->dishonest) {
         j->dishonest = true;
@@ -96,9 +95,9 @@ int orch_trace_generate(const struct orch_gen_options *o, struct orch_trace *out
     if (o->jobs == 0 || o->jobs > 100000000)
         return cloister_errf(err, CLOISTER_E_INVALID, "gen-trace: jobs must be 1..100000000");
     if (!(o->sgx_fraction >= 0 && o->sgx_fraction <= 1) ||
-        !(o->dishonest >= 0 && o->dishonest <= 1))
+        !(o->dishonest >= 0 && o->dishonest <= 1) || !(o->exceed >= 0 && o->exceed <= 1))
         return cloister_errf(err, CLOISTER_E_INVALID,
-                             "gen-trace: the SGX and dishonest fractions are in [0, 1]");
+                             "gen-trace: the SGX, dishonest and exceed fractions are in [0, 1]");
     if (!(o->rate_per_s > 0) || !(o->duration_median_s > 0) ||
         !(o->duration_max_s >= o->duration_median_s))
         return cloister_errf(err, CLOISTER_E_INVALID,

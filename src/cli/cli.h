@@ -42,5 +42,6 @@ int cli_scbr_demo(void);
 int cli_mapreduce_demo(void);
 int cli_streams_demo(void);
 int cli_search_demo(void);
+int cli_orch_demo(void);
 
 #endif

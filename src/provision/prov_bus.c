@@ -74,6 +74,7 @@ static void session_names(const char *session, char stream[SUBJECT_MAX], char of
 struct prov_bus_client {
     struct bus *b;
     struct prov_bus_client_config c;
+    char session[PROV_BUS_NAME_MAX + 1];
     char stream[SUBJECT_MAX], seat_subject[SUBJECT_MAX], session_stream[SUBJECT_MAX];
     struct bus_consumer *offers;
     pthread_t thread;
@@ -229,10 +230,12 @@ struct prov_bus_client *prov_bus_client_start(struct bus *b, const struct prov_b
     }
     pc->b = b;
     pc->c = *c;
+    snprintf(pc->session, sizeof pc->session, "%s", c->session);
+    pc->c.session = pc->session;
     pthread_mutex_init(&pc->lock, NULL);
     char offers[SUBJECT_MAX], subjects[SUBJECT_MAX];
-    session_names(c->session, pc->session_stream, offers);
-    snprintf(subjects, sizeof subjects, "prov.%s.>", c->session);
+    session_names(pc->session, pc->session_stream, offers);
+    snprintf(subjects, sizeof subjects, "prov.%s.>", pc->session);
     int64_t msg_max = (int64_t)bus_max_payload(b);
     struct bus_stream_config sc = {.name = pc->session_stream,
                                    .subject = subjects,

@@ -66,7 +66,8 @@ struct prov_bus_stats {
 struct prov_bus_client;
 
 /* Creates the session, publishes nseats seats and answers offers from a thread until stopped.
- * Everything c points to must live until prov_bus_client_stop; b is shared with that thread. */
+ * What c points to (but the names, copied) must live until prov_bus_client_stop; b is shared
+ * with that thread. */
 struct prov_bus_client *prov_bus_client_start(struct bus *b, const struct prov_bus_client_config *c,
                                               uint32_t nseats, struct cloister_err *err);
 /* Publishes n more seats (a worker that died, more hands wanted). */

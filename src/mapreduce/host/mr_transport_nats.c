@@ -44,6 +44,7 @@ struct nats {
     char tasks[NAME_MAX_MR], results[NAME_MAX_MR], shuffle[NAME_MAX_MR];
     char task_subject[NAME_MAX_MR], result_subject[NAME_MAX_MR];
     pthread_mutex_t lock; /* the task consumer, shared by the serving threads */
+    int64_t checked_ms;   /* a remote worker's last look for the job's end */
     struct bus_consumer *task_c, *result_c;
     void (*on_get)(void *arg, uint8_t **chunk, size_t *len);
     void *arg;
@@ -100,6 +101,17 @@ static int task_put(struct mr_transport *t, const uint8_t *msg, size_t len,
     return bus_publish(n->b, n->task_subject, NULL, 0, msg, len, id, NULL, err);
 }
 
+/* A worker that is not the job's client learns the job ended when its task consumer is gone
+ * (the client deleted the streams); asked at most once a second, while idle. */
+static bool job_ended(struct nats *n)
+{
+    uint64_t pending, undelivered;
+    if (now_ms() - n->checked_ms < 1000)
+        return false;
+    n->checked_ms = now_ms();
+    return bus_consumer_pending(n->task_c, &pending, &undelivered, NULL) == CLOISTER_E_NOT_FOUND;
+}
+
 static int task_get(struct mr_transport *t, int timeout_ms, uint8_t **msg, size_t *len,
                     struct cloister_err *err)
 {
@@ -112,6 +124,8 @@ static int task_get(struct mr_transport *t, int timeout_ms, uint8_t **msg, size_
     size_t got = 0;
     pthread_mutex_lock(&n->lock);
     int rc = bus_fetch(n->task_c, &m, 1, timeout_ms, &got, err);
+    if (rc == 0 && got == 0 && !n->owner && job_ended(n))
+        rc = cloister_errf(err, CLOISTER_E_STATE, "job %s has ended", n->job);
     pthread_mutex_unlock(&n->lock);
     if (rc != 0 || got == 0)
         return n->closed ? cloister_errf(err, CLOISTER_E_STATE, "the job's transport is closed")

@@ -42,9 +42,6 @@
 #define ATTEMPTS_MAX 5
 #define SPLIT_DEFAULT ((size_t)1 << 20)
 #define SPLIT_MIN ((size_t)4 << 10)
-/* A NATS server refuses messages beyond its max_payload (1 MiB by default), and a split's
- * encoding repeats each record's key (the file name): a quarter of that leaves room. */
-#define NATS_SPLIT_MAX ((size_t)256 << 10)
 #define SAMPLE_RECORDS 1000
 #define JOB_MAX ((size_t)1 << 20)
 #define WAIT_MS 100
@@ -939,8 +936,6 @@ static int setup(struct job *j, struct cloister_err *err)
         split = total / o->mappers + 1;
     else if (!o->split_bytes && total / (o->workers + o->remote_workers) < split)
         split = total / (o->workers + o->remote_workers) + 1;
-    if (o->nats && split > NATS_SPLIT_MAX)
-        split = NATS_SPLIT_MAX;
     if (split < SPLIT_MIN)
         split = SPLIT_MIN;
     if ((rc = mr_splits_plan(o->inputs, o->ninputs, o->format, split, &j->splits, &j->nsplits,

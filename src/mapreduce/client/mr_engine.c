@@ -6,6 +6,9 @@
  * workers (mr_host.h), verifies each one's evidence against the local platform's CA with
  * MRENCLAVE pinned (simulated evidence only with allow_simulated), provisions the key by
  * attested HPKE, and loads the sealed code in each. The code's SHA-256 is bound into every task.
+ * With remote workers (over NATS), the same policy judges each remote enclave's offer through
+ * the provisioning module (prov_bus.h), which hands the accepted ones the key and the sealed
+ * code; they then take tasks from the job's work queue like the local ones.
  *
  * Rounds: each round has M map tasks (one per split) and R reduce tasks (one per reducer),
  * numbered 0..M-1 and M..M+R-1. The scheduler keeps at most two tasks per worker queued, sealing

@@ -40,7 +40,7 @@ static int setup(void **state)
     assert_int_equal(crypto_random(seed, sizeof seed), 0);
     assert_int_equal(tee_sign_file_sized(image, 256 << 20, 0, seed, sig, &err), CLOISTER_OK);
     for (int i = 0; i < NODES; i++) {
-        char name[16];
+        char name[24];
         snprintf(name, sizeof name, "node-%d", i);
         struct orch_agent_options o = {.name = name,
                                        .listen = "127.0.0.1:0",

@@ -155,15 +155,18 @@ static void test_stop_and_abort(void **state)
     assert_true(s.latency_p99_us >= s.latency_p50_us);
 }
 
-/* A pipe that sends one line and then waits: the line reaches stdout before the pipe ends. */
+/* A pipe that sends one line and waits (up to 30 s, for slow sanitized builds) until it reaches
+ * stdout before sending the next: with linger, the first line does not wait for the pipe's end. */
 static void test_linger(void **state)
 {
     cli_spill_text(dir, "echo.lua",
                    "return pipeline('echo'):source(stdin())\n"
                    ":map(function(l) return 'got ' .. l end):sink(stdout())\n");
-    assert_int_equal(cli_shell(dir, "(printf 'x\\n'; sleep 2; printf 'y\\n') | $CLOISTER streams "
-                                    "run echo.lua --tee none --linger 5 >echo.txt & sleep 1; "
-                                    "cp echo.txt early.txt; wait"),
+    assert_int_equal(cli_shell(dir,
+                               "(printf 'x\\n'; i=0; while [ ! -s echo.txt ] && [ $i -lt 300 ]; "
+                               "do sleep 0.1; i=$((i+1)); done; cp echo.txt early.txt; "
+                               "printf 'y\\n') | $CLOISTER streams run echo.lua --tee none "
+                               "--linger 5 >echo.txt"),
                      0);
     char *early = cli_slurp(dir, "early.txt", NULL), *all = cli_slurp(dir, "echo.txt", NULL);
     assert_string_equal(early, "got x\n");
@@ -177,8 +180,8 @@ static void test_linger(void **state)
 static void test_sigterm(void **state)
 {
     cli_spill_text(dir, "count.lua", COUNT);
-    assert_int_equal(cli_shell(dir, "(printf 'a\\nb\\n'; sleep 4) | $CLOISTER streams run "
-                                    "count.lua --tee none --json >run.json & p=$!; sleep 1; "
+    assert_int_equal(cli_shell(dir, "(printf 'a\\nb\\n'; sleep 8) | $CLOISTER streams run "
+                                    "count.lua --tee none --json >run.json & p=$!; sleep 3; "
                                     "kill -TERM $p; wait $p"),
                      0);
     char *json = cli_slurp(dir, "run.json", NULL), *out = cli_slurp(dir, "count.jsonl", NULL);

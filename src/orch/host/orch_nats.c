@@ -392,6 +392,19 @@ static void *sched_loop(void *arg)
     return NULL;
 }
 
+static void sched_free(orch_sched *s)
+{
+    bus_sub_close(s->reports);
+    bus_sub_close(s->submits);
+    bus_close(s->bus);
+    pthread_mutex_destroy(&s->lock);
+    free(s->nodes);
+    free(s->queue);
+    free(s->placed);
+    crypto_wipe(s->token, sizeof s->token);
+    free(s);
+}
+
 int orch_sched_start(const struct orch_sched_options *o, orch_sched **out, struct cloister_err *err)
 {
     if (!o->token || strlen(o->token) < 16 || strlen(o->token) >= 256)
@@ -424,14 +437,7 @@ int orch_sched_start(const struct orch_sched_options *o, orch_sched **out, struc
     if (rc == CLOISTER_OK && pthread_create(&s->thread, NULL, sched_loop, s) != 0)
         rc = cloister_errf(err, CLOISTER_E_SYSTEM, "cannot start the scheduler thread");
     if (rc != CLOISTER_OK) {
-        bus_sub_close(s->reports);
-        bus_sub_close(s->submits);
-        bus_close(s->bus);
-        free(s->nodes);
-        free(s->queue);
-        free(s->placed);
-        crypto_wipe(s->token, sizeof s->token);
-        free(s);
+        sched_free(s);
         return rc;
     }
     *out = s;
@@ -468,13 +474,5 @@ void orch_sched_stop(orch_sched *s)
         return;
     atomic_store(&s->stop, true);
     pthread_join(s->thread, NULL);
-    bus_sub_close(s->reports);
-    bus_sub_close(s->submits);
-    bus_close(s->bus);
-    pthread_mutex_destroy(&s->lock);
-    free(s->nodes);
-    free(s->queue);
-    free(s->placed);
-    crypto_wipe(s->token, sizeof s->token);
-    free(s);
+    sched_free(s);
 }

@@ -2,9 +2,9 @@
  * are the built `cloister orch node --nats` run as processes (so that one can be killed -9), the
  * scheduler runs in this process (orch_sched), pods are sent with orch_submit_nats. Standard pods
  * of 600 MiB on nodes of 1 GiB: one pod fits a node. Checked: pods are placed on distinct nodes,
- * a pod waits in the queue until a pod ends and frees its node, a submission with a wrong token
- * is ignored, and the pods of a node killed -9 are placed on a node that still reports. Skips,
- * saying why, when nats-server is not installed. */
+ * a pod waits in the queue until a pod ends and frees its node, submissions with a wrong token
+ * or a malformed body are ignored, and the pods of a node killed -9 are placed on a node that
+ * still reports. Skips, saying why, when nats-server is not installed. */
 #include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -134,10 +134,19 @@ static void test_cluster(void **state)
     assert_int_equal(wait_where(s, "waiter", 1, waiter_node), 1);
     assert_string_equal(waiter_node, short_node);
 
-    /* A wrong token: never queued. */
+    /* A wrong token, a malformed spec, garbage: never queued, and the scheduler goes on. */
     submit("intruder", "not-the-token-0123456789abcdef", 5);
+    struct bus *b = bus_connect(bus_server_url(srv), NULL, &err);
+    assert_non_null(b);
+    const char *bad[] = {"{\"token\": \"" TOKEN "\", \"pod\": {\"name\": \"bad\", \"epc\": -1}}",
+                         "{\"token\": \"" TOKEN "\"}", "\x01not json"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        assert_int_equal(bus_post(b, "orch.submit", bad[i], strlen(bad[i]), &err), CLOISTER_OK);
+    assert_int_equal(bus_flush(b, 5000, &err), CLOISTER_OK);
+    bus_close(b);
     sleep_ms(1000);
     assert_int_equal(orch_sched_where(s, "intruder", node, sizeof node), CLOISTER_E_NOT_FOUND);
+    assert_int_equal(orch_sched_where(s, "bad", node, sizeof node), CLOISTER_E_NOT_FOUND);
 
     /* A third node joins; the node of "waiter" is killed -9: "waiter" moves to it. */
     node_start(2);

@@ -110,7 +110,7 @@ static void test_cluster(void **state)
     struct orch_sched_options o = {.nats = bus_server_url(srv),
                                    .token = TOKEN,
                                    .policy = ORCH_BINPACK,
-                                   .dead_ms = 2500};
+                                   .dead_ms = 4000};
     orch_sched *s;
     struct cloister_err err;
     if (orch_sched_start(&o, &s, &err) != CLOISTER_OK)

@@ -55,4 +55,41 @@ CLOISTER_API int orch_extender_start(const char *listen, const char *const *agen
 CLOISTER_API uint16_t orch_extender_port(const orch_extender *x);
 CLOISTER_API void orch_extender_stop(orch_extender *x);
 
+/* ---- The cluster over NATS (orch_nats.c): subjects orch.report.NODE and orch.submit ---- */
+
+/* Publishes the agent at endpoint's GET /node, with "agent": endpoint, on orch.report.NAME every
+ * period_ms (1000 when 0), until stopped. */
+typedef struct orch_reporter orch_reporter;
+CLOISTER_API int orch_reporter_start(const char *nats, const char *endpoint, const char *name,
+                                     int64_t period_ms, orch_reporter **out,
+                                     struct cloister_err *err);
+CLOISTER_API void orch_reporter_stop(orch_reporter *r);
+
+/* Sends a pod to the scheduler, with the token (fire and forget: core NATS). */
+CLOISTER_API int orch_submit_nats(const char *nats, const char *token, const struct orch_pod *p,
+                                  struct cloister_err *err);
+
+/* The scheduler: a pending queue bounded in pods and bytes, placement by the rule and the policy
+ * on the nodes that report, pods of a node silent for dead_ms rescheduled. Zero fields take the
+ * default shown. */
+struct orch_sched_options {
+    const char *nats;
+    const char *token; /* the agents' token, which submissions must carry too */
+    enum orch_policy policy;
+    double overcommit;  /* 1.0 */
+    size_t queue_pods;  /* 1024 */
+    size_t queue_bytes; /* 1 MiB */
+    int64_t dead_ms;    /* 5000 */
+    uint64_t seed;      /* of the random policy */
+};
+typedef struct orch_sched orch_sched;
+CLOISTER_API int orch_sched_start(const struct orch_sched_options *o, orch_sched **out,
+                                  struct cloister_err *err);
+/* 1 and its node's name when pod runs, 0 when it is pending, CLOISTER_E_NOT_FOUND otherwise
+ * (unknown, finished or dropped). */
+CLOISTER_API int orch_sched_where(orch_sched *s, const char *pod, char *node, size_t cap);
+/* How many nodes report. */
+CLOISTER_API size_t orch_sched_nodes(orch_sched *s);
+CLOISTER_API void orch_sched_stop(orch_sched *s);
+
 #endif

@@ -75,7 +75,7 @@ int cli_orch_sign_pod(const char *home_dir, uint64_t heap, char *image, size_t i
 
 static int cmd_node(int argc, char **argv)
 {
-    const char *name = NULL, *listen = "127.0.0.1:0", *token_file = NULL, *epc = NULL;
+    const char *name = NULL, *listen = "127.0.0.1:0", *token_file = NULL, *epc = NULL, *nats = NULL;
     long long mem_gib = 32;
     struct opt_choice tee = {TEES, 0};
     const struct opt_def opts[] = {
@@ -88,6 +88,8 @@ static int cmd_node(int argc, char **argv)
          0},
         {"mem", OPT_INT, &mem_gib, "GIB", "memory for pods (default 32)", 0, 1, 65536},
         {"tee", OPT_CHOICE, &tee, "BACKEND", "pod enclaves: proc (default) or sim", 0, 0, 0},
+        {"nats", OPT_STRING, &nats, "URL",
+         "report to the scheduler on this NATS server every second", 0, 0, 0},
         {0}};
     const struct opt_cmd cmd = {
         "orch node",
@@ -101,7 +103,9 @@ static int cmd_node(int argc, char **argv)
         "refused when its enclave grows past it. Answers GET /node, /pods, /groups/NAME and\n"
         "/metrics (Prometheus). Prints its address on stdout.",
         "cloister orch node --name sgx-1 --epc 93.5 --token-file token\n"
-        "cloister orch node --name std-1 --mem 64 --listen 127.0.0.1:7101 --token-file token\n"};
+        "cloister orch node --name std-1 --mem 64 --listen 127.0.0.1:7101 --token-file token\n"
+        "cloister orch node --name sgx-2 --epc 93.5 --token-file token --nats "
+        "nats://127.0.0.1:4222\n"};
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
@@ -143,12 +147,19 @@ static int cmd_node(int argc, char **argv)
     crypto_wipe(token, sizeof token);
     if (rc != CLOISTER_OK)
         return cli_fail("node %s: %s", name, err.msg);
-    printf("node %s listening on 127.0.0.1:%u (%s)\n", name, (unsigned)orch_agent_port(a),
-           epc ? "SGX" : "no SGX");
+    char self[96];
+    snprintf(self, sizeof self, "127.0.0.1:%u", (unsigned)orch_agent_port(a));
+    orch_reporter *reporter = NULL;
+    if (nats && orch_reporter_start(nats, self, name, 1000, &reporter, &err) != CLOISTER_OK) {
+        orch_agent_stop(a);
+        return cli_fail("node %s: %s", name, err.msg);
+    }
+    printf("node %s listening on %s (%s)\n", name, self, epc ? "SGX" : "no SGX");
     fflush(stdout);
     int sig_no;
     sigwait(&stop, &sig_no);
     fprintf(stderr, "node %s: signal %d: stopping its pods\n", name, sig_no);
+    orch_reporter_stop(reporter);
     orch_agent_stop(a);
     return CLI_OK;
 }
@@ -214,10 +225,12 @@ int cli_orch_submit(const char *const *agents, size_t n, const struct orch_pod *
 static int cmd_submit(int argc, char **argv)
 {
     struct opt_list agents = {0};
-    const char *token_file = NULL;
+    const char *token_file = NULL, *nats = NULL;
     struct opt_choice policy = {POLICIES, 0};
     const struct opt_def opts[] = {
-        {"agent", OPT_LIST, &agents, "IP:PORT", AGENTS_HELP, OPT_REQUIRED, 0, 0},
+        {"agent", OPT_LIST, &agents, "IP:PORT", AGENTS_HELP, 0, 0, 0},
+        {"nats", OPT_STRING, &nats, "URL",
+         "send it to `orch scheduler` on this NATS server instead", 0, 0, 0},
         {"token-file", OPT_STRING, &token_file, "FILE", "the agents' bearer token", OPT_REQUIRED, 0,
          0},
         {"policy", OPT_CHOICE, &policy, "POLICY", "binpack (default), spread or random", 0, 0, 0},
@@ -233,10 +246,14 @@ static int cmd_submit(int argc, char **argv)
         "(binpack, spread, random), and submits the pod there; prints the pod as the node\n"
         "started it (state running, or refused with the reason), and the decision on stderr.",
         "cloister orch submit pod.json --agent 127.0.0.1:7101 --agent 127.0.0.1:7102 "
-        "--token-file token\n"};
+        "--token-file token\n"
+        "cloister orch submit pod.json --nats nats://127.0.0.1:4222 --token-file token\n"};
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
+    if ((agents.n > 0) == (nats != NULL))
+        return fprintf(stderr, "cloister: orch submit: --agent or --nats, one of them\n"),
+               CLI_USAGE;
     uint8_t *spec;
     size_t len;
     if ((rc = cli_read_file(argv[0], "the pod spec", 1 << 20, &spec, &len)) != CLI_OK)
@@ -252,6 +269,15 @@ static int cmd_submit(int argc, char **argv)
         rc = read_token(token_file, token, sizeof token);
     if (rc != CLI_OK)
         return rc;
+    if (nats) {
+        rc = orch_submit_nats(nats, token, &pod, &err) == CLOISTER_OK
+                 ? CLI_OK
+                 : cli_fail("%s: %s", pod.name, err.msg);
+        crypto_wipe(token, sizeof token);
+        if (rc == CLI_OK)
+            printf("pod %s sent to the scheduler\n", pod.name);
+        return rc;
+    }
     uint64_t rng = (uint64_t)cli_now_s();
     json_t *result = NULL;
     rc = cli_orch_submit(agents.v, (size_t)agents.n, &pod, (enum orch_policy)policy.index, token,
@@ -542,6 +568,7 @@ static int cmd_simulate(int argc, char **argv)
 static const struct cli_command orch_commands[] = {
     {"node", "run a node agent (pods in EPC groups, HTTP, Prometheus)", cmd_node},
     {"submit", "place a pod on a node by a policy and start it", cmd_submit},
+    {"scheduler", "place submitted pods on the node agents over NATS", cli_orch_scheduler},
     {"ls", "list the pods of the node agents", cmd_ls},
     {"extender", "serve the Kubernetes scheduler extender verbs", cmd_extender},
     {"gen-trace", "write a synthetic trace shaped like the Google trace (2011)", cmd_gen_trace},

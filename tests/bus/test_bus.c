@@ -437,6 +437,35 @@ static void test_dedup(void **state)
     check(bus_stream_delete(bus, "DD", &err), &err);
 }
 
+/* A limits stream as a store addressed by subject: the last message of a subject, whole (a
+ * payload far above a socket read), NOT_FOUND for a subject or a stream with none. */
+static void test_get_last(void **state)
+{
+    NEED_SERVER();
+    struct cloister_err err;
+    make_stream("GL", "gl.>", BUS_LIMITS);
+    size_t big = 1 << 20;
+    uint8_t *payload = malloc(big), *data = NULL;
+    assert_non_null(payload);
+    for (size_t i = 0; i < big; i++)
+        payload[i] = (uint8_t)(i * 13 + 1);
+    publish_u32("gl.a", 1, NULL);
+    check(bus_publish(bus, "gl.a", NULL, 0, payload, big, NULL, NULL, &err), &err);
+    publish_u32("gl.b", 2, NULL);
+    size_t len = 0;
+    check(bus_stream_get_last(bus, "GL", "gl.a", &data, &len, &err), &err);
+    assert_int_equal(len, big);
+    assert_memory_equal(data, payload, big);
+    free(data);
+    assert_int_equal(bus_stream_get_last(bus, "GL", "gl.none", &data, &len, &err),
+                     CLOISTER_E_NOT_FOUND);
+    assert_null(data);
+    assert_int_not_equal(bus_stream_get_last(bus, "NOSUCH", "gl.a", &data, &len, &err), 0);
+    assert_null(data);
+    free(payload);
+    check(bus_stream_delete(bus, "GL", &err), &err);
+}
+
 static void test_byte_bound(void **state)
 {
     NEED_SERVER();
@@ -694,6 +723,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_nak_delay_max_deliver),
         cmocka_unit_test(test_kill9_redelivery),
         cmocka_unit_test(test_dedup),
+        cmocka_unit_test(test_get_last),
         cmocka_unit_test(test_byte_bound),
         cmocka_unit_test(test_server_stop),
         cmocka_unit_test(test_kv),

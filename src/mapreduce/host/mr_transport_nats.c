@@ -10,8 +10,9 @@
  *              "client"). A late duplicate (a redelivered task that ran twice) reaches the engine,
  *              which counts only the first result of a task's current attempt.
  *   MRS_<job>  limits retention, byte-bounded, subjects mr.<job>.shuffle.ROUND.TASK.ATTEMPT.PART:
- *              sealed shuffle chunks, read back as the last message on their subject. A full
- *              stream refuses the chunk and the map task is re-run later.
+ *              sealed shuffle chunks, read back as the last message on their subject (a direct
+ *              get, one request per piece). A full stream refuses the chunk and the map task is
+ *              re-run later.
  * Messages larger than the server's max_payload are split here, sized from the connection's
  * real limit: a shuffle chunk is stored as pieces on CHUNK_SUBJECT.0, .1, ... (each "u32 count,
  * then the slice"), and a task message too large for one message goes the same way to

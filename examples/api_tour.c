@@ -16,6 +16,7 @@
 #include <cloister/ibbe_admin.h>
 #include <cloister/ibbe_client.h>
 #include <cloister/ibbe_trace.h>
+#include <cloister/orch.h>
 #include <cloister/pairing.h>
 #include <cloister/scbr.h>
 #include <cloister/scbr_client.h>
@@ -125,6 +126,23 @@ static int ibbe(const char *dir)
            step("ibbe_trace: a directory that is no git repository is refused", refused);
 }
 
+static int orch(void)
+{
+    const char spec[] = "{\"name\": \"web-1\", \"sgx\": true, \"epc\": \"8Mi\"}";
+    struct orch_pod p;
+    struct cloister_err err;
+    int parsed = orch_pod_parse(&p, spec, strlen(spec), &err) == CLOISTER_OK;
+    struct orch_node n = {.name = "sgx-1", .sgx = true, .epc_alloc = ORCH_EPC_SGX1};
+    tee_epc_group *g = tee_epc_group_new("web-1", 2048, &err);
+    struct tee_epc_group_stats gs = {0};
+    if (g)
+        tee_epc_group_stats(g, &gs);
+    tee_epc_group_free(g);
+    return step("orch: a pod spec", parsed && p.epc_request == 8u << 20) |
+           step("orch: it fits an SGX1 node", orch_fits(&n, &p, 1.0)) |
+           step("tee: an EPC accounting group", gs.limit_pages == 2048);
+}
+
 static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
     (void)st, (void)flag, (void)ftw;
@@ -139,6 +157,6 @@ int main(void)
     char scbr_dir[sizeof dir + 8], ibbe_dir[sizeof dir + 8];
     snprintf(scbr_dir, sizeof scbr_dir, "%s/scbr", dir);
     snprintf(ibbe_dir, sizeof ibbe_dir, "%s/ibbe", dir);
-    int failed = pairing() | epc() | runtime() | scbr(scbr_dir) | ibbe(ibbe_dir);
+    int failed = pairing() | epc() | runtime() | scbr(scbr_dir) | ibbe(ibbe_dir) | orch();
     return nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS) != 0 || failed;
 }

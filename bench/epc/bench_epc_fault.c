@@ -9,11 +9,12 @@
  * engine. The remainder is the kernel's fault entry and the signal round trip.
  *
  * Each mechanism runs with both eviction paths side by side: "block" (the default: the oldest
- * page and the other resident pages of its 64-page block, one write-protect and one drop for
- * all) and "single" (CLOISTER_EPC_CLUSTER=1: one page per fault, the path before blocks). The
+ * page and the other resident pages of its block of 512 pages, one write-protect and one drop
+ * for all) and "single" (CLOISTER_EPC_CLUSTER=1: one page per fault, the path before blocks). The
  * machine may be shared, so every point is the median of several runs, and the CPU time per
- * fault (getrusage: user + system, which waiting for a core does not inflate) is given beside
- * the wall-clock figure. The CPU's vendor and model head the output and fill a CSV column.
+ * fault (getrusage of the timed accesses: user + system, which waiting for a core does not
+ * inflate) is given beside the wall-clock figure. The CPU's vendor and model head the output
+ * and fill a CSV column.
  *
  * Environment: CLOISTER_EPC_BENCH_BUDGET_MIB (default 93.5), CLOISTER_EPC_BENCH_SECONDS
  * (default 1.0 per point), CLOISTER_EPC_BENCH_REPS (default 3 runs per point). */
@@ -23,7 +24,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
 #include "bench.h"
 
@@ -89,46 +89,20 @@ static void cpu_model(char *out, size_t cap)
     snprintf(out, cap, "%s %s", *vendor ? vendor : "unknown", *model ? model : "");
 }
 
-static double cpu_ns(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return ((double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e6 +
-            (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec)) *
-           1e3;
-}
-
-/* One probe on a fresh heap; *cpu: CPU time (user + system) it took, setup included. */
-static int probe_once(size_t region, size_t budget, enum epc_pager_kind pager, size_t ws,
-                      double seconds, struct epc_probe *out, const char **name, double *cpu)
+/* One probe on a fresh heap. */
+static int probe(size_t region, size_t budget, enum epc_pager_kind pager, size_t ws, double seconds,
+                 struct epc_probe *out, const char **name)
 {
     struct epc_config cfg = {region, budget, pager};
     epc_heap *h = epc_heap_create(&cfg);
     if (!h)
         return -1;
-    double c0 = cpu_ns();
     int rc = epc_probe_access(h, ws, EPC_PATTERN_RANDOM, seconds, out);
-    *cpu = cpu_ns() - c0;
     struct epc_stats s;
     epc_heap_stats(h, &s);
     *name = s.pager;
     epc_heap_destroy(h);
     return rc;
-}
-
-/* A probe of `seconds`, and *cpu_per_access: CPU time per access without the setup (which
- * touches the whole working set), from the difference with a probe of a quarter as long. */
-static int probe(size_t region, size_t budget, enum epc_pager_kind pager, size_t ws, double seconds,
-                 struct epc_probe *out, const char **name, double *cpu_per_access)
-{
-    struct epc_probe short_run;
-    double cpu_short, cpu_long;
-    if (probe_once(region, budget, pager, ws, seconds / 4, &short_run, name, &cpu_short) != 0 ||
-        probe_once(region, budget, pager, ws, seconds, out, name, &cpu_long) != 0)
-        return -1;
-    double more = (double)out->accesses - (double)short_run.accesses;
-    *cpu_per_access = more > 0 ? (cpu_long - cpu_short) / more : 0;
-    return 0;
 }
 
 struct point_in {
@@ -143,7 +117,7 @@ struct point_in {
 
 /* Medians over in->reps runs of one mechanism and eviction path: one CSV row, one line of
  * text. base: the same accesses in plain memory. */
-static int point(const struct point_in *in, const struct epc_probe *base, double base_cpu)
+static int point(const struct point_in *in, const struct epc_probe *base)
 {
     double wall[MAX_REPS], cpu[MAX_REPS], handler[MAX_REPS], fpa[MAX_REPS], nspa[MAX_REPS];
     const char *name = NULL;
@@ -153,13 +127,12 @@ static int point(const struct point_in *in, const struct epc_probe *base, double
         unsetenv("CLOISTER_EPC_CLUSTER");
     for (int i = 0; i < in->reps; i++) {
         struct epc_probe p;
-        double cpa;
-        if (probe(in->region, in->budget, in->pager, in->ws, in->seconds, &p, &name, &cpa) != 0)
+        if (probe(in->region, in->budget, in->pager, in->ws, in->seconds, &p, &name) != 0)
             return -1;
         fpa[i] = p.faults_per_access;
         nspa[i] = p.ns_per_access;
         wall[i] = (p.ns_per_access - base->ns_per_access) / p.faults_per_access;
-        cpu[i] = (cpa - base_cpu) / p.faults_per_access;
+        cpu[i] = (p.cpu_ns_per_access - base->cpu_ns_per_access) / p.faults_per_access;
         handler[i] = p.handler_ns_per_fault;
     }
     unsetenv("CLOISTER_EPC_CLUSTER");
@@ -216,9 +189,7 @@ int main(int argc, char **argv)
         size_t region = ws + ws / 16 + ((size_t)1 << 20);
         struct epc_probe base;
         const char *name;
-        double base_cpu;
-        if (probe(region, EPC_BUDGET_UNLIMITED, EPC_PAGER_AUTO, ws, seconds / 2, &base, &name,
-                  &base_cpu)) {
+        if (probe(region, EPC_BUDGET_UNLIMITED, EPC_PAGER_AUTO, ws, seconds / 2, &base, &name)) {
             fprintf(stderr, "bench_epc_fault: cannot map %zu bytes\n", region);
             return 1;
         }
@@ -226,7 +197,7 @@ int main(int argc, char **argv)
             for (int single = 1; single >= 0; single--)
                 if (point(&(struct point_in){region, budget, pagers[k], ws, seconds, reps, single,
                                              ratios[r], ghz, crypto_ns, cpu},
-                          &base, base_cpu) != 0)
+                          &base) != 0)
                     fprintf(stderr, "bench_epc_fault: %s pager unavailable here, skipped\n",
                             pagers[k] == EPC_PAGER_UFFD ? "userfaultfd" : "sigsegv");
     }

@@ -1,7 +1,8 @@
 /* bench_mapreduce.c -- MapReduce throughput (docs/mapreduce.md §7).
  *
  * Word count over a Zipf text and k-means over clustered points: a plain C reference (a hash
- * table counter; the same k-means rounds in C), then the example Lua jobs through the embedded
+ * table counter; the same k-means rounds in C), then, for those and for grep and the inverted
+ * index over the same text (no C reference), the example Lua jobs through the embedded
  * engine with --tee none (the same Lua, no enclave), sim, proc, and proc with an EPC budget
  * smaller than the workers' working set, and proc with tasks, results and the shuffle through a
  * local nats-server (lua-proc-nats; skipped without nats-server), each with 1, 2 and 4 workers. Throughput is input
@@ -10,7 +11,8 @@
  *
  * CSV: app,mode,workers,mb_s,records_s,seconds,ecalls_per_1k_records,lua_heap_peak
  * Environment: CLOISTER_MR_BENCH_MB (text size, default 8), CLOISTER_MR_BENCH_POINTS
- * (default 50000), CLOISTER_MR_BENCH_EPC_KIB (the small budget, default 8192). */
+ * (default 50000), CLOISTER_MR_BENCH_EPC_KIB (the small budget, default 8192),
+ * CLOISTER_MR_BENCH_MODES (the Lua modes to run, comma-separated, e.g. "lua-none,lua-proc"). */
 #include <cloister/crypto.h>
 #include <cloister/mapreduce.h>
 #include <cloister/tee_enclave.h>
@@ -157,6 +159,18 @@ static int run_job(const char *job, const char *input, int mode, unsigned worker
     return rc;
 }
 
+/* CLOISTER_MR_BENCH_MODES: the modes to run, comma-separated (default: all). */
+static bool mode_wanted(const char *mode)
+{
+    const char *want = getenv("CLOISTER_MR_BENCH_MODES");
+    size_t n = strlen(mode);
+    for (const char *p = want; p && *p; p += strcspn(p, ",") + (p[strcspn(p, ",")] == ',')) {
+        if (strncmp(p, mode, n) == 0 && (p[n] == ',' || p[n] == '\0'))
+            return true;
+    }
+    return !want || !*want;
+}
+
 static void bench_app(const char *app, const char *job, const char *input, const uint8_t *data,
                       size_t len)
 {
@@ -166,13 +180,17 @@ static void bench_app(const char *app, const char *job, const char *input, const
     /* the Lua job's rounds first, so the C reference does as many */
     if (strcmp(app, "kmeans") == 0 && run_job(job, input, 0, 4, &s) == 0)
         rounds = s.rounds;
-    double secs = strcmp(app, "wordcount") == 0 ? c_wordcount(data, len, &records)
-                                                : c_kmeans(data, len, rounds, &records);
-    row(app, "c", 1, (double)len * rounds, (double)records * rounds, secs, 0, 0);
+    bool wc = strcmp(app, "wordcount") == 0, km = strcmp(app, "kmeans") == 0;
+    double secs = wc   ? c_wordcount(data, len, &records)
+                  : km ? c_kmeans(data, len, rounds, &records)
+                       : 0;
+    if (wc || km) /* grep and inverted_index: the Lua jobs only */
+        row(app, "c", 1, (double)len * rounds, (double)records * rounds, secs, 0, 0);
     static const unsigned workers[] = {1, 2, 4};
     for (int mode = 0; mode < NMODES; mode++)
         for (size_t w = 0; w < 3; w++) {
-            if ((mode == 4 && !nats) || run_job(job, input, mode, workers[w], &s) != 0)
+            if ((mode == 4 && !nats) || !mode_wanted(MODES[mode]) ||
+                run_job(job, input, mode, workers[w], &s) != 0)
                 continue;
             double t = s.map_seconds + s.reduce_seconds;
             row(app, MODES[mode], workers[w], (double)s.input_bytes * s.rounds,
@@ -218,9 +236,10 @@ int main(int argc, char **argv)
 {
     setup(argc > 1 ? argv[1] : ".");
     printf("app,mode,workers,mb_s,records_s,seconds,ecalls_per_1k_records,lua_heap_peak\n");
-    const char *inputs[] = {text, points}, *apps[] = {"wordcount", "kmeans"},
-               *jobs[] = {"wordcount.lua", "kmeans.lua"};
-    for (int a = 0; a < 2; a++) {
+    const char *inputs[] = {text, points, text, text},
+               *apps[] = {"wordcount", "kmeans", "grep", "inverted_index"},
+               *jobs[] = {"wordcount.lua", "kmeans.lua", "grep.lua", "inverted_index.lua"};
+    for (int a = 0; a < 4; a++) {
         uint8_t *data;
         size_t len;
         if (file_read_all(inputs[a], (size_t)1 << 32, &data, &len) != 0)

@@ -1,17 +1,35 @@
-/* bench_streams.c -- events per second of the flights pipeline (DEBS 2017) in the embedded
- * engine over generated 2008 flights: plain, "paper" (filter and per-carrier reduce secure, as
- * examples/streams/flights.lua) and "all" (every stage secure), in proc and sim enclaves, and
- * the paper configuration against the batch size. Each row is the median of three runs.
- * CSV: config,tee,batch,events,seconds,events_per_s. Targets: >= 300k events/s embedded,
- * secure within 1.3x of plain. */
+/* bench_streams.c -- the flights pipeline (DEBS 2017) in the embedded engine over generated
+ * 2008 flights, in the shape of the paper's figures, with latency, which the paper did not
+ * measure:
+ *
+ *   throughput  events/s over a file, plain ("none"), with the paper's secure filter and reduce
+ *               ("paper", as examples/streams/flights.lua) and with every stage secure ("all"),
+ *               in proc and sim enclaves, then "paper" in proc enclaves against the batch size;
+ *               the median of three runs, each configuration run in turn in the same process so
+ *               that they share the machine's load
+ *   cdf         the source paced at half of the peak rate of "paper" in proc enclaves (a writer
+ *               thread feeding a FIFO every millisecond): the latency of each batch from the
+ *               read of its first event to the sink, at the quantiles ss_latency_points, plain
+ *               and paper, both at the same offered rate
+ *   latency     the same offered rate against the batch size (linger 5 ms): p50 and p99
+ *
+ * CSV: kind,config,tee,batch,offered_per_s,events,seconds,events_per_s,p50_ms,p99_ms,q,
+ * latency_ms. Targets: >= 300k events/s embedded, secure within 1.3x of plain, p99 <= 50 ms at
+ * half load. */
 #include <cloister/crypto.h>
 #include <cloister/streams.h>
 #include <cloister/tee.h>
 #include <cloister/tee_enclave.h>
 
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "bench.h"
 #include "util/fileio.h"
@@ -19,6 +37,7 @@
 TEE_ENCLAVE_DECLARE(streams);
 
 #define ROWS 200000
+#define PACED_SECONDS 2.0
 
 /* The pipeline with S(...) as secure(...) where the configuration wants it. */
 static const char PIPELINE[] =
@@ -36,11 +55,12 @@ static const char PIPELINE[] =
     "         avg_delay = kv.value.sum / kv.value.n } end))\n"
     "  :sink(csv_out(param.output, { columns = { 'carrier', 'late_flights', 'avg_delay' } }))\n";
 
-static char dir[4096], lua[4200], input[4200], output[4200], sig[4200];
+static char dir[4096], lua[4200], input[4200], fifo[4200], output[4200], sig[4200];
 
-static double once(const char *config, enum ss_tee tee, size_t batch)
+static void run(const char *config, enum ss_tee tee, size_t batch, const char *in,
+                struct ss_stats *s)
 {
-    const char *pv[6] = {"input", input, "output", output, "secure", config};
+    const char *pv[6] = {"input", in, "output", output, "secure", config};
     struct ss_options o;
     ss_options_init(&o);
     o.tee = tee;
@@ -51,25 +71,106 @@ static double once(const char *config, enum ss_tee tee, size_t batch)
     o.params = pv;
     o.nparams = 3;
     o.batch_events = batch;
-    struct ss_stats s;
     struct cloister_err err = {0};
-    double t0 = bench_now_ns();
-    if (ss_run(lua, &o, &s, &err) != 0) {
+    if (ss_run(lua, &o, s, &err) != 0) {
         fprintf(stderr, "bench_streams: %s\n", err.msg);
         exit(1);
     }
-    return (bench_now_ns() - t0) / 1e9;
 }
 
-static void row(const char *config, enum ss_tee tee, size_t batch)
+static const char *tee_name(enum ss_tee tee)
 {
+    return tee == SS_TEE_PROC ? "proc" : "sim";
+}
+
+struct config {
+    const char *name;
+    enum ss_tee tee;
+    size_t batch;
     double t[3];
-    for (int i = 0; i < 3; i++)
-        t[i] = once(config, tee, batch);
-    double sec = bench_quantile(t, 3, 0.5);
-    printf("%s,%s,%zu,%d,%.3f,%.0f\n", config, tee == SS_TEE_PROC ? "proc" : "sim", batch, ROWS,
-           sec, ROWS / sec);
+    struct ss_stats s[3];
+};
+
+/* Runs every configuration three times in turn (so that each sees the same load); prints the
+ * median of each; returns the median rate of the first. */
+static double throughput(struct config *c, size_t n)
+{
+    for (int r = 0; r < 3; r++)
+        for (size_t i = 0; i < n; i++) {
+            double t0 = bench_now_ns();
+            run(c[i].name, c[i].tee, c[i].batch, input, &c[i].s[r]);
+            c[i].t[r] = (bench_now_ns() - t0) / 1e9;
+        }
+    double first = 0;
+    for (size_t i = 0; i < n; i++) {
+        double t[3] = {c[i].t[0], c[i].t[1], c[i].t[2]};
+        double sec = bench_quantile(t, 3, 0.5);
+        const struct ss_stats *s = &c[i].s[0];
+        for (int r = 0; r < 3; r++)
+            if (c[i].t[r] == sec)
+                s = &c[i].s[r];
+        printf("throughput,%s,%s,%zu,0,%d,%.3f,%.0f,%.3f,%.3f,0,0\n", c[i].name, tee_name(c[i].tee),
+               c[i].batch, ROWS, sec, ROWS / sec, (double)s->latency_p50_us / 1e3,
+               (double)s->latency_p99_us / 1e3);
+        first = i == 0 ? ROWS / sec : first;
+    }
     fflush(stdout);
+    return first;
+}
+
+/* ---- the paced source ---- */
+
+struct pacer {
+    const char *data; /* the CSV, header first */
+    size_t len, header_len;
+    double rate;   /* rows per second */
+    uint64_t rows; /* to write */
+};
+
+/* Writes p->rows data rows to the FIFO, cycling through the file's, rate rows per second in
+ * slices of a millisecond (catching up after a late wake-up). */
+static void *pacer_main(void *arg)
+{
+    struct pacer *p = arg;
+    int fd = open(fifo, O_WRONLY);
+    if (fd < 0 || write(fd, p->data, p->header_len) != (ssize_t)p->header_len)
+        exit(1);
+    size_t at = p->header_len;
+    uint64_t sent = 0;
+    double t0 = bench_now_ns();
+    while (sent < p->rows) {
+        uint64_t due = (uint64_t)((bench_now_ns() - t0) / 1e9 * p->rate);
+        due = due > p->rows ? p->rows : due;
+        size_t from = at;
+        for (; sent < due; sent++) {
+            if (at == p->len) {
+                if (write(fd, p->data + from, at - from) < 0)
+                    exit(1);
+                at = from = p->header_len;
+            }
+            const char *nl = memchr(p->data + at, '\n', p->len - at);
+            at = nl ? (size_t)(nl - p->data) + 1 : p->len;
+        }
+        if (at > from && write(fd, p->data + from, at - from) < 0)
+            exit(1);
+        struct timespec ms = {0, 1000000};
+        nanosleep(&ms, NULL);
+    }
+    close(fd);
+    return NULL;
+}
+
+static void paced(const char *config, size_t batch, double rate, const struct pacer *tmpl,
+                  struct ss_stats *s)
+{
+    struct pacer p = *tmpl;
+    p.rate = rate;
+    p.rows = (uint64_t)(rate * PACED_SECONDS);
+    pthread_t t;
+    if (pthread_create(&t, NULL, pacer_main, &p) != 0)
+        exit(1);
+    run(config, SS_TEE_PROC, batch, fifo, s);
+    pthread_join(t, NULL);
 }
 
 int main(int argc, char **argv)
@@ -79,25 +180,59 @@ int main(int argc, char **argv)
     file_mkdirs(dir, 0700);
     snprintf(lua, sizeof lua, "%s/flights.lua", dir);
     snprintf(input, sizeof input, "%s/2008.csv", dir);
+    snprintf(fifo, sizeof fifo, "%s/paced.csv", dir);
     snprintf(output, sizeof output, "%s/delays.csv", dir);
     snprintf(sig, sizeof sig, "%s/streams.enclave.sig", dir);
     char image[4096];
     uint8_t seed[32];
     struct cloister_err err = {0};
+    struct pacer p = {0};
     if (file_write_atomic(lua, PIPELINE, strlen(PIPELINE), 0644) != 0 ||
         ss_gen_flights(input, ROWS, 2008, 1, &err) != 0 || crypto_random(seed, sizeof seed) != 0 ||
         tee_image_path("streams", image, sizeof image, &err) != 0 ||
-        ss_sign_image(image, seed, sig, &err) != 0) {
-        fprintf(stderr, "bench_streams: setup: %s\n", err.msg);
+        ss_sign_image(image, seed, sig, &err) != 0 || mkfifo(fifo, 0600) != 0 ||
+        file_read_all(input, 1 << 30, (uint8_t **)&p.data, &p.len) != 0) {
+        fprintf(stderr, "bench_streams: setup: %s\n", err.msg[0] ? err.msg : strerror(errno));
         return 1;
     }
-    printf("config,tee,batch,events,seconds,events_per_s\n");
-    for (int tee = 0; tee < 2; tee++)
-        for (int c = 0; c < 3; c++)
-            row((const char *[]){"none", "paper", "all"}[c], tee ? SS_TEE_SIM : SS_TEE_PROC, 1024);
-    for (size_t b = 64; b <= 16384; b *= 4)
-        if (b != 1024)
-            row("paper", SS_TEE_PROC, b);
+    p.header_len = (size_t)((const char *)memchr(p.data, '\n', p.len) - p.data) + 1;
+    printf("kind,config,tee,batch,offered_per_s,events,seconds,events_per_s,p50_ms,p99_ms,q,"
+           "latency_ms\n");
+    struct config secure[] = {{.name = "paper", .tee = SS_TEE_PROC, .batch = 1024},
+                              {.name = "none", .tee = SS_TEE_PROC, .batch = 1024},
+                              {.name = "all", .tee = SS_TEE_PROC, .batch = 1024},
+                              {.name = "paper", .tee = SS_TEE_SIM, .batch = 1024},
+                              {.name = "none", .tee = SS_TEE_SIM, .batch = 1024},
+                              {.name = "all", .tee = SS_TEE_SIM, .batch = 1024}};
+    double peak = throughput(secure, sizeof secure / sizeof secure[0]);
+    struct config batches[] = {{.name = "paper", .tee = SS_TEE_PROC, .batch = 64},
+                               {.name = "paper", .tee = SS_TEE_PROC, .batch = 256},
+                               {.name = "paper", .tee = SS_TEE_PROC, .batch = 4096},
+                               {.name = "paper", .tee = SS_TEE_PROC, .batch = 16384}};
+    throughput(batches, sizeof batches / sizeof batches[0]);
+
+    double rate = peak / 2;
+    fprintf(stderr, "bench_streams: paced at %.0f events/s, half of paper/proc's peak\n", rate);
+    const char *cdf[] = {"none", "paper"};
+    for (size_t c = 0; c < 2; c++) {
+        struct ss_stats s;
+        paced(cdf[c], 1024, rate, &p, &s);
+        for (unsigned i = 0; i < SS_LATENCY_POINTS; i++)
+            printf("cdf,%s,proc,1024,%.0f,%llu,%.3f,%.0f,%.3f,%.3f,%g,%.3f\n", cdf[c], rate,
+                   (unsigned long long)s.events_in, s.seconds, (double)s.events_in / s.seconds,
+                   (double)s.latency_p50_us / 1e3, (double)s.latency_p99_us / 1e3,
+                   ss_latency_points[i], (double)s.latency_cdf_us[i] / 1e3);
+        fflush(stdout);
+    }
+    for (size_t b = 64; b <= 16384; b *= 4) {
+        struct ss_stats s;
+        paced("paper", b, rate, &p, &s);
+        printf("latency,paper,proc,%zu,%.0f,%llu,%.3f,%.0f,%.3f,%.3f,0,0\n", b, rate,
+               (unsigned long long)s.events_in, s.seconds, (double)s.events_in / s.seconds,
+               (double)s.latency_p50_us / 1e3, (double)s.latency_p99_us / 1e3);
+        fflush(stdout);
+    }
+    free((void *)p.data);
     file_remove_tree(dir);
     return 0;
 }

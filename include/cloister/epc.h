@@ -66,6 +66,14 @@ CLOISTER_API void *epc_malloc(epc_heap *h, size_t n);
 CLOISTER_API void *epc_calloc(epc_heap *h, size_t count, size_t size);
 CLOISTER_API void *epc_realloc(epc_heap *h, void *p, size_t n);
 CLOISTER_API void epc_free(epc_heap *h, void *p);
+/* Commitment, for EPC accounting groups (tee.h): once set, the heap asks fn(arg, pages) before
+ * it grows past the pages already granted, chunk_pages at a time; pages is the total wanted
+ * (a prefix of the region). fn returns 0 to grant them; anything else makes the allocation fail
+ * with ENOMEM and leaves the heap as it was. fn is called without the heap's lock (it may free
+ * and allocate), possibly from several threads at once; grants only raise what is committed.
+ * NULL fn: no asking (the default). */
+typedef int (*epc_commit_fn)(void *arg, uint64_t pages);
+CLOISTER_API void epc_heap_set_commit(epc_heap *h, epc_commit_fn fn, void *arg, size_t chunk_pages);
 /* True when p points into the heap's region. */
 CLOISTER_API bool epc_owns(const epc_heap *h, const void *p);
 /* The live heap whose region holds p, or NULL (p is then not an EPC allocation). */
@@ -115,6 +123,9 @@ struct epc_probe {
     double ns_per_access;
     double faults_per_access;
     double handler_ns_per_fault; /* time inside the fault handler, per fault (0 if none) */
+    /* CPU time (user + system) of the calling thread per access, the timed accesses only:
+     * waiting for a core, on a shared machine, does not inflate it. */
+    double cpu_ns_per_access;
 };
 
 /* 0, or -1 with errno = ENOMEM when the heap cannot hold the working set. */

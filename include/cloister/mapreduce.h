@@ -59,7 +59,9 @@ struct mr_summary {
     uint64_t map_tasks, reduce_tasks, retries, refused_chunks, worker_restarts;
     uint64_t ecalls; /* ecalls made to workers (map/reduce/load) */
     uint64_t lua_heap_peak;
-    bool simulated; /* the workers' evidence said "simulated" */
+    bool simulated;                           /* the workers' evidence said "simulated" */
+    uint64_t remote_workers, refused_workers; /* remote enclaves provisioned, and refused */
+    uint64_t duplicate_results; /* late results of a task attempt already done: ignored */
 };
 
 /* Called about once a second from the engine's thread with the progress so far. */
@@ -93,6 +95,10 @@ struct mr_options {
     const char *work_dir;                  /* shuffle store (NULL: OUTPUT/.mr-work) */
     const char *nats;         /* nats://HOST:PORT: tasks, results and shuffle over NATS JetStream */
     int64_t nats_ack_wait_ms; /* with nats: an unacked task is redelivered after it (30000) */
+    /* With nats: seats offered to `cloister mapreduce worker` processes, each provisioned by
+     * attested HPKE over the bus (MRENCLAVE pinned as for local workers), in addition to the
+     * `workers` local enclaves (which may then be 0). */
+    unsigned remote_workers;
     volatile sig_atomic_t *stop; /* set (by a signal handler): stop cleanly */
     FILE *
         log; /* where print() of init and next_round goes (they run on the client); NULL: dropped */

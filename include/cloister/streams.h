@@ -17,6 +17,7 @@
 #include <cloister/error.h>
 #include <cloister/export.h>
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -35,6 +36,13 @@ CLOISTER_API extern const struct ss_inproc ss_inproc_worker;
 
 struct tee_enclave_def;
 
+/* Where a run is, for a progress line. */
+struct ss_progress {
+    uint64_t events_in, events_out;
+    uint64_t bytes_read, bytes_total; /* of the source; total 0 when unknown (a pipe) */
+    double seconds;
+};
+
 struct ss_options {
     enum ss_tee tee;                       /* default SS_TEE_PROC */
     const struct tee_enclave_def *enclave; /* tee_enclave_streams, for SS_TEE_SIM */
@@ -44,6 +52,16 @@ struct ss_options {
     size_t batch_events; /* events per batch (default 1024) */
     size_t batch_bytes;  /* bytes of source events per batch (default 1 MiB) */
     size_t queue_bytes;  /* bound of each queue between stages (default 4 MiB) */
+    unsigned linger_ms;  /* a batch also leaves once its first event waited this long (5) */
+    /* Set by a signal handler: 1 stops reading the source, lets what was read flow through
+     * every stage (reduce and windows flush) and writes the sink (ss_stats.stopped); 2 (a
+     * second signal) aborts the run, leaving no output file. NULL: never stopped. */
+    volatile sig_atomic_t *stop;
+    const char *nats;           /* publish live per-stage statistics on this NATS server */
+    unsigned stats_interval_ms; /* between statistics (default 1000) */
+    /* Called from another thread every stats interval (NULL: never). */
+    void (*progress)(void *arg, const struct ss_progress *p);
+    void *progress_arg;
     bool allow_simulated;
     const uint8_t *mrenclave; /* pinned MRENCLAVE; NULL: the image tee_create checked */
     const char *home;         /* platform home (NULL: $CLOISTER_HOME or default) */
@@ -51,11 +69,32 @@ struct ss_options {
 };
 CLOISTER_API void ss_options_init(struct ss_options *o);
 
+#define SS_STAGES_REPORTED 32
+/* The quantiles of ss_stats.latency_cdf_us: 1 %, 5 %, 10 %, 20 %, ..., 90 %, 95 %, 99 %, 99.9 %,
+ * 100 %. */
+#define SS_LATENCY_POINTS 15
+CLOISTER_API extern const double ss_latency_points[SS_LATENCY_POINTS];
+
+/* One thread of the engine: the source, a run of stages (plain, or secure in one enclave), or
+ * the sink. Latency is per batch, from when the source read its first event to when this part
+ * was done with it. */
+struct ss_part_stats {
+    char name[64]; /* "source", "2-filter-secure", "3-5-key_by-map", "sink" */
+    uint64_t events_in, events_out, batches, refused;
+    uint64_t p50_us, p99_us;
+};
+
 struct ss_stats {
     uint64_t events_in, events_out, batches, ecalls, skipped, refused;
     uint64_t queue_peak; /* the most bytes any queue between stages held */
     unsigned secure_stages, enclaves;
     bool simulated;
+    bool stopped;                               /* ended early by ss_options.stop */
+    double seconds;                             /* from the first event read to the sink's end */
+    uint64_t latency_p50_us, latency_p99_us;    /* source to sink, per batch */
+    uint64_t latency_cdf_us[SS_LATENCY_POINTS]; /* the same at ss_latency_points */
+    unsigned nparts;                            /* the source, each run of stages, the sink */
+    struct ss_part_stats part[SS_STAGES_REPORTED];
     char first_error[CLOISTER_ERR_MAX]; /* the first callback error the policy skipped */
     char pipeline[64];
 };

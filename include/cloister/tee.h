@@ -65,6 +65,8 @@ struct tee_ocall_entry {
 #define TEE_WORKERS_MAX 64u
 #define TEE_CPU_ANY (-1)
 
+typedef struct tee_epc_group tee_epc_group; /* below */
+
 struct tee_options {
     enum tee_backend backend;              /* default: CLOISTER_TEE, else proc */
     const char *image;                     /* the image file (required) */
@@ -82,6 +84,7 @@ struct tee_options {
     size_t max_message;       /* largest encoded message; default 1 MiB */
     unsigned call_timeout_ms; /* 0: none; on expiry the enclave is killed */
     int enclave_cpu;          /* pin the enclave process; TEE_CPU_ANY: no */
+    tee_epc_group *epc_group; /* EPC accounting group to charge; NULL: none (must outlive it) */
 };
 
 /* Defaults as documented above (backend from CLOISTER_TEE when it names one). tee_create
@@ -173,6 +176,40 @@ CLOISTER_API int tee_get_info(tee_enclave *e, struct tee_info *info);
 struct epc_stats;
 CLOISTER_API int tee_epc_stats(tee_enclave *e, struct epc_stats *out, struct cloister_err *err);
 
+/* EPC accounting groups (the kernel's misc cgroup sgx_epc, summed per pod): every enclave
+ * created with tee_options.epc_group draws its EPC pages from the group's limit. tee_create
+ * charges TEE_EPC_BASE_PAGES and refuses the enclave (CLOISTER_E_TOO_BIG, naming the group, the
+ * limit and what is committed) when they do not fit; the enclave's heap then asks for pages as
+ * it grows (TEE_OCALL_EPC_COMMIT, 16 pages at a time) and an allocation past the group's limit
+ * fails inside the enclave, the call's error starting with the group's refusal. tee_destroy
+ * gives the pages back. Thread-safe; a group must outlive its enclaves. Limits are in 4 KiB
+ * pages. Resident pages and faults per enclave come from tee_epc_stats(). */
+#define TEE_EPC_BASE_PAGES 16u
+CLOISTER_API tee_epc_group *tee_epc_group_new(const char *name, uint64_t limit_pages,
+                                              struct cloister_err *err);
+CLOISTER_API void tee_epc_group_free(tee_epc_group *g);
+/* A lower limit than what is committed refuses every growth until pages are given back. */
+CLOISTER_API void tee_epc_group_set_limit(tee_epc_group *g, uint64_t limit_pages);
+struct tee_epc_group_stats {
+    char name[TEE_NAME_MAX];
+    uint64_t limit_pages;
+    uint64_t committed_pages; /* summed over the enclaves of the group, now */
+    uint64_t peak_committed_pages;
+    uint64_t enclaves;
+    uint64_t refusals;      /* creations and growths refused */
+    char last_refusal[256]; /* "" when none */
+};
+CLOISTER_API void tee_epc_group_stats(tee_epc_group *g, struct tee_epc_group_stats *out);
+struct tee_epc_member {
+    char name[TEE_NAME_MAX];
+    int pid;         /* proc backend; 0 in sim */
+    uint64_t serial; /* unique per enclave in the process */
+    uint64_t committed_pages;
+    uint64_t refusals;
+};
+/* Fills up to cap members; returns how many the group has. */
+CLOISTER_API size_t tee_epc_group_members(tee_epc_group *g, struct tee_epc_member *out, size_t cap);
+
 /* Built-in ecalls every image has (docs/tee.md section 5). Inputs and outputs: */
 enum {
     TEE_ECALL_START = 0xF000,         /* in: -; out: varint secrets held (run by tee_create) */
@@ -187,8 +224,10 @@ enum {
     TEE_ECALL_BUILTIN_FIRST = 0xF000,
 };
 enum {
-    TEE_OCALL_STORE_PUT = 0xF000, /* in: str name, bytes blob */
-    TEE_OCALL_STORE_GET = 0xF001, /* in: str name; out: blob (empty if none) */
+    TEE_OCALL_STORE_PUT = 0xF000,  /* in: str name, bytes blob */
+    TEE_OCALL_STORE_GET = 0xF001,  /* in: str name; out: blob (empty if none) */
+    TEE_OCALL_EPC_COMMIT = 0xF002, /* in: varint heap pages wanted in all; out: -. TOO_BIG:
+                                      refused by the group; STATE: no group, stop asking */
 };
 #define TEE_USER_CALL_MAX 0xEFFFu
 

@@ -221,4 +221,22 @@ int bus_kv_get(struct bus_kv *kv, const char *key, uint8_t **data, size_t *len, 
                struct cloister_err *err);
 int bus_kv_delete(struct bus_kv *kv, const char *key, struct cloister_err *err);
 
+/* ---- Core NATS: no stream, no ack (live status, e.g. `streams top`) ---- */
+
+/* Publishes data to subject without a stream: the server drops it when nobody subscribes. */
+int bus_post(struct bus *b, const char *subject, const void *data, size_t len,
+             struct cloister_err *err);
+
+struct bus_sub;
+
+/* A subscription to subject (wildcards allowed), active when this returns; the client holds at
+ * most 4,096 messages or 8 MiB unread for it and drops the rest. */
+struct bus_sub *bus_subscribe(struct bus *b, const char *subject, struct cloister_err *err);
+/* The next message: *data malloc'd (free it) and *len, its subject copied into subject (may be
+ * NULL); *data NULL when none came within timeout_ms (not an error). */
+int bus_sub_next(struct bus_sub *s, int64_t timeout_ms, char *subject, size_t subject_cap,
+                 uint8_t **data, size_t *len, struct cloister_err *err);
+/* Unsubscribes and frees s. NULL is fine. */
+void bus_sub_close(struct bus_sub *s);
+
 #endif

@@ -41,5 +41,7 @@ int cli_enclave_demo(void);
 int cli_scbr_demo(void);
 int cli_mapreduce_demo(void);
 int cli_streams_demo(void);
+int cli_search_demo(void);
+int cli_orch_demo(void);
 
 #endif

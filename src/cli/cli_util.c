@@ -206,3 +206,39 @@ void cli_progress_end(struct cli_progress *p)
         fprintf(stderr, "%s%zu %s in %.1f s\n", p->tty ? "\r\033[K" : "", p->total, p->what,
                 cli_now_s() - p->start);
 }
+
+/* The token from FILE, created (32 random bytes in hex, mode 0600) when it does not exist. */
+int cli_load_token(const char *path, size_t min, char *token, size_t cap)
+{
+    uint8_t *data;
+    size_t len;
+    if (file_read_secret(path, 4096, &data, &len) == 0) {
+        while (len && (data[len - 1] == '\n' || data[len - 1] == '\r'))
+            len--;
+        int rc = len < min || len >= cap || memchr(data, '\0', len)
+                     ? cli_fail("%s: a token is %zu to %zu characters on one line", path, min,
+                                cap - 1)
+                     : CLI_OK;
+        if (rc == CLI_OK) {
+            memcpy(token, data, len);
+            token[len] = '\0';
+        }
+        crypto_wipe(data, len);
+        free(data);
+        return rc;
+    }
+    char why[256];
+    if (errno != ENOENT)
+        return cli_fail("cannot read %s: %s", path, file_strerror(errno, path, why, sizeof why));
+    uint8_t raw[32];
+    if (cap < 2 * sizeof raw + 2 || crypto_random(raw, sizeof raw) != 0)
+        return cli_fail("cannot draw a token");
+    hex_encode(token, raw, sizeof raw);
+    crypto_wipe(raw, sizeof raw);
+    token[2 * sizeof raw] = '\n';
+    int rc = cli_write_file(path, "the token", token, 2 * sizeof raw + 1, 0600);
+    token[2 * sizeof raw] = '\0';
+    if (rc == CLI_OK)
+        printf("new token written to %s (mode 0600)\n", path);
+    return rc;
+}

@@ -46,6 +46,9 @@ int cli_read_file(const char *path, const char *what, size_t max, uint8_t **data
 /* cli_read_file for a key or token: a file its group or others may access is refused, naming the
  * `chmod 600` that fixes it. */
 int cli_read_secret(const char *path, const char *what, size_t max, uint8_t **data, size_t *len);
+/* A bearer token from path (min to cap - 1 characters on one line), created (32 random bytes in
+ * hex, mode 0600) when the file does not exist. Returns CLI_OK or CLI_FAIL. */
+int cli_load_token(const char *path, size_t min, char *token, size_t cap);
 /* Replaces path atomically with data, created with mode ("-": stdout). Returns CLI_OK or
  * CLI_FAIL. */
 int cli_write_file(const char *path, const char *what, const void *data, size_t len, mode_t mode);

@@ -14,6 +14,7 @@
  * store, so any later launch of the same image has them without the provisioner. */
 #include <cloister/crypto.h>
 #include <cloister/epc.h>
+#include <cloister/orch_serve.h>
 #include <cloister/tee.h>
 #include <cloister/tee_trust.h>
 #include <cloister/wire.h>
@@ -417,6 +418,54 @@ static json_t *info_json(const struct tee_info *i, double p50)
         (json_int_t)t->failures, "restarts", (json_int_t)t->restarts, "roundtrip_p50_us", p50);
 }
 
+/* The live EPC use of one accounting group, from the node agent that runs it. */
+static int group_stats(const char *group, const char *agent, bool json)
+{
+    if (!agent)
+        return fprintf(stderr, "cloister: enclave stats --group needs --agent IP:PORT\n"),
+               CLI_USAGE;
+    char path[160], *reply = NULL;
+    unsigned status = 0;
+    struct cloister_err err;
+    snprintf(path, sizeof path, "/groups/%.100s", group);
+    if (orch_request(agent, "GET", path, NULL, NULL, &status, &reply, &err) != CLOISTER_OK)
+        return cli_fail("%s", err.msg);
+    json_t *j = json_loads(reply, 0, NULL);
+    free(reply);
+    if (!j || status != 200) {
+        int rc = cli_fail("group %s on %s: %s", group, agent,
+                          j ? json_string_value(json_object_get(j, "error")) : "not JSON");
+        json_decref(j);
+        return rc;
+    }
+    if (json)
+        return cli_json_print(j);
+    printf("EPC group '%s' (pod %s): %lld of %lld pages committed (peak %lld), %lld enclave(s), "
+           "%lld refusal(s)\n",
+           group, json_string_value(json_object_get(j, "pod_state")),
+           json_integer_value(json_object_get(j, "committed_pages")),
+           json_integer_value(json_object_get(j, "limit_pages")),
+           json_integer_value(json_object_get(j, "peak_committed_pages")),
+           json_integer_value(json_object_get(j, "enclaves")),
+           json_integer_value(json_object_get(j, "refusals")));
+    if (json_object_get(j, "last_refusal"))
+        printf("  last refusal: %s\n", json_string_value(json_object_get(j, "last_refusal")));
+    size_t i;
+    json_t *m;
+    json_array_foreach(json_object_get(j, "members"), i, m)
+    {
+        json_t *e = json_object_get(m, "epc");
+        printf("  enclave %s (pid %lld): %lld pages committed, %lld resident, %lld faults\n",
+               json_string_value(json_object_get(m, "enclave")),
+               json_integer_value(json_object_get(m, "pid")),
+               json_integer_value(json_object_get(m, "committed_pages")),
+               json_integer_value(json_object_get(e, "resident_pages")),
+               json_integer_value(json_object_get(e, "faults")));
+    }
+    json_decref(j);
+    return CLI_OK;
+}
+
 static int cmd_enclave_stats(int argc, char **argv)
 {
     static const char *const wait_names[] = {"spin", "block", NULL};
@@ -425,6 +474,7 @@ static int cmd_enclave_stats(int argc, char **argv)
     long long calls = 1000;
     struct opt_choice wait = {wait_names, 0};
     bool json = false;
+    const char *group = NULL, *agent = NULL;
     const struct opt_def opts[] = {
         {"calls", OPT_INT, &calls, "N", "no-op round trips to make first (default 1000)", 0, 0,
          10000000},
@@ -432,22 +482,36 @@ static int cmd_enclave_stats(int argc, char **argv)
          TEE_WORKERS_MAX},
         {"wait", OPT_CHOICE, &wait, "MODE", "how callers wait", 0, 0, 0},
         LAUNCH_OPTS(l),
+        {"group", OPT_STRING, &group, "G",
+         "instead: the live EPC use of accounting group G (a pod) on --agent", 0, 0, 0},
+        {"agent", OPT_STRING, &agent, "IP:PORT", "the node agent running --group", 0, 0, 0},
         {"json", OPT_FLAG, &json, NULL, "print the result as JSON", 0, 0, 0},
         {0}};
     const struct opt_cmd cmd = {
         "enclave stats",
-        "IMAGE",
+        "[IMAGE]",
         "Launch an enclave, make some calls, show its sandbox, identity and counters.",
         opts,
-        1,
+        0,
         1,
         "Launches IMAGE, makes --calls no-op ecalls and shows the sandbox applied (seccomp,\n"
-        "Landlock, ptrace), the identity, call counters and timings, and the EPC use.",
+        "Landlock, ptrace), the identity, call counters and timings, and the EPC use.\n"
+        "With --group G --agent IP:PORT, shows instead the EPC accounting group G of a node\n"
+        "agent (cloister orch node): limit, committed pages, refusals, and per enclave its\n"
+        "committed and resident pages and faults (docs/orchestration.md).",
         "cloister enclave stats hello --sig hello.sig\n"
-        "cloister enclave stats hello --sig hello.sig --calls 10000 --wait block --json\n"};
+        "cloister enclave stats hello --sig hello.sig --calls 10000 --wait block --json\n"
+        "cloister enclave stats --group web-1 --agent 127.0.0.1:7101 --json\n"};
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
+    if (group)
+        return nargs ? (fprintf(stderr, "cloister: enclave stats: IMAGE or --group, not both\n"),
+                        CLI_USAGE)
+                     : group_stats(group, agent, json);
+    if (nargs != 1)
+        return fprintf(stderr, "cloister: enclave stats: IMAGE is needed (or --group G)\n"),
+               CLI_USAGE;
     l.image = argv[0];
     l.wait = waits[wait.index];
     tee_enclave *e;

@@ -616,42 +616,6 @@ static int cmd_open(int argc, char **argv)
 
 /* ---- serve ------------------------------------------------------------------------------------ */
 
-/* The token from FILE, created (32 random bytes in hex, mode 0600) when it does not exist. */
-static int load_token(const char *path, char *token, size_t cap)
-{
-    uint8_t *data;
-    size_t len;
-    if (file_read_secret(path, 4096, &data, &len) == 0) {
-        while (len && (data[len - 1] == '\n' || data[len - 1] == '\r'))
-            len--;
-        int rc = len < IBBE_TOKEN_MIN || len >= cap || memchr(data, '\0', len)
-                     ? cli_fail("%s: a token is %d to %zu characters on one line", path,
-                                IBBE_TOKEN_MIN, cap - 1)
-                     : CLI_OK;
-        if (rc == CLI_OK) {
-            memcpy(token, data, len);
-            token[len] = '\0';
-        }
-        crypto_wipe(data, len);
-        free(data);
-        return rc;
-    }
-    char why[256];
-    if (errno != ENOENT)
-        return cli_fail("cannot read %s: %s", path, file_strerror(errno, path, why, sizeof why));
-    uint8_t raw[32];
-    if (cap < 2 * sizeof raw + 2 || crypto_random(raw, sizeof raw) != 0)
-        return cli_fail("cannot draw a token");
-    hex_encode(token, raw, sizeof raw);
-    crypto_wipe(raw, sizeof raw);
-    token[2 * sizeof raw] = '\n';
-    int rc = cli_write_file(path, "the token", token, 2 * sizeof raw + 1, 0600);
-    token[2 * sizeof raw] = '\0';
-    if (rc == CLI_OK)
-        printf("new token written to %s (mode 0600)\n", path);
-    return rc;
-}
-
 static int cmd_serve(int argc, char **argv)
 {
     const char *store = NULL, *tee = NULL, *listen = IBBE_SERVE_LISTEN, *token_file = NULL;
@@ -686,7 +650,7 @@ static int cmd_serve(int argc, char **argv)
     if ((rc = need_store(store)) != CLI_OK)
         return rc;
     char token[256];
-    if ((rc = load_token(token_file, token, sizeof token)) != CLI_OK)
+    if ((rc = cli_load_token(token_file, IBBE_TOKEN_MIN, token, sizeof token)) != CLI_OK)
         return rc;
     if (strncmp(listen, "127.", 4) != 0)
         fprintf(stderr,

@@ -1,8 +1,11 @@
 /* cmd_mapreduce.c -- `cloister mapreduce`: run a Lua job over local worker enclaves (the
- * embedded engine of mapreduce.h) and generate inputs for it (docs/mapreduce.md).
+ * embedded engine of mapreduce.h) and remote ones over NATS, serve jobs as a remote worker, and
+ * generate inputs (docs/mapreduce.md).
  *
  *   cloister mapreduce run --job F.lua --input PATH... --output DIR [--mappers M]
  *                          [--reducers R] [--tee proc|sim|none] [--format F] [--csv] [--json]
+ *                          [--nats URL [--remote-workers N]]
+ *   cloister mapreduce worker --nats URL [--slots K] [--tee proc|sim]
  *   cloister mapreduce gen text --size 1GiB [--seed S] [--output FILE]
  *   cloister mapreduce gen points --n 1000000 --k 8 --dim 2 [--seed S] [--output FILE] */
 #include <cloister/mapreduce.h>
@@ -17,6 +20,8 @@
 
 #include "cli/cli.h"
 #include "cli/cli_util.h"
+#include "mapreduce/host/mr_remote.h"
+#include "util/log.h"
 
 TEE_ENCLAVE_DECLARE(mapreduce);
 
@@ -26,6 +31,14 @@ static void on_signal(int sig)
 {
     (void)sig;
     stop_flag = 1;
+}
+
+static void catch_signals(struct sigaction *old_int, struct sigaction *old_term)
+{
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, old_int);
+    sigaction(SIGTERM, &sa, old_term);
 }
 
 static void progress(void *arg, const struct mr_progress *p)
@@ -47,21 +60,25 @@ static void progress(void *arg, const struct mr_progress *p)
 static int print_summary(const struct mr_options *o, const struct mr_summary *s, bool json)
 {
     double mb = (double)s->input_bytes / 1e6;
+    char remote[96] = "";
+    if (o->remote_workers)
+        snprintf(remote, sizeof remote, "; %llu remote workers joined, %llu refused",
+                 (unsigned long long)s->remote_workers, (unsigned long long)s->refused_workers);
     if (!json) {
         printf("%llu results in %s/ (%u reducer%s, %u round%s) from %.1f MB in %.2f s (%.1f MB/s); "
-               "%llu tasks, %llu retried, %llu chunks refused%s\n",
+               "%llu tasks, %llu retried, %llu chunks refused%s%s\n",
                (unsigned long long)s->results, o->output, o->reducers, o->reducers == 1 ? "" : "s",
                s->rounds, s->rounds == 1 ? "" : "s", mb, s->seconds,
                s->seconds > 0 ? mb / s->seconds : 0,
                (unsigned long long)(s->map_tasks + s->reduce_tasks), (unsigned long long)s->retries,
-               (unsigned long long)s->refused_chunks,
+               (unsigned long long)s->refused_chunks, remote,
                s->simulated ? "; workers' evidence: SIMULATED platform" : "");
         return CLI_OK;
     }
     static const char *const tees[] = {"proc", "sim", "none"};
     return cli_json_print(json_pack(
         "{s:s,s:s,s:i,s:i,s:i,s:{s:f,s:f,s:f,s:f},s:{s:I,s:I,s:I,s:I,s:I},s:{s:I,s:I,s:I,s:I,s:I},"
-        "s:I,s:I,s:b}",
+        "s:I,s:I,s:b,s:I,s:I,s:I}",
         "output", o->output, "tee", tees[o->tee], "mappers", (int)o->workers, "reducers",
         (int)o->reducers, "rounds", (int)s->rounds, "seconds", "total", s->seconds, "setup",
         s->setup_seconds, "map", s->map_seconds, "reduce", s->reduce_seconds, "bytes", "input",
@@ -71,14 +88,15 @@ static int print_summary(const struct mr_options *o, const struct mr_summary *s,
         (json_int_t)s->reduce_tasks, "retries", (json_int_t)s->retries, "refused_chunks",
         (json_int_t)s->refused_chunks, "worker_restarts", (json_int_t)s->worker_restarts, "ecalls",
         (json_int_t)s->ecalls, "lua_heap_peak", (json_int_t)s->lua_heap_peak, "simulated",
-        s->simulated));
+        s->simulated, "remote_workers", (json_int_t)s->remote_workers, "refused_workers",
+        (json_int_t)s->refused_workers, "duplicate_results", (json_int_t)s->duplicate_results));
 }
 
 static int cmd_run(int argc, char **argv)
 {
     const char *job = NULL, *output = NULL, *mrenclave = NULL, *signature = NULL, *nats = NULL;
     struct opt_list inputs = {0};
-    long long mappers = 3, reducers = 1, rounds = 100, split_kib = 0;
+    long long mappers = 3, reducers = 1, rounds = 100, split_kib = 0, remote = 0;
     bool json = false, csv = false, allow_sim = false;
     static const char *const tees[] = {"proc", "sim", "none", NULL};
     static const char *const formats[] = {"auto", "text", "csv", "jsonl", NULL};
@@ -89,7 +107,8 @@ static int cmd_run(int argc, char **argv)
         {"input", OPT_LIST, &inputs, "PATH", "an input file (repeatable; more may follow)", 0, 0,
          0},
         {"output", OPT_STRING, &output, "DIR", "where part-R.jsonl go", OPT_REQUIRED, 0, 0},
-        {"mappers", OPT_INT, &mappers, "M", "worker enclaves (default 3)", 0, 1, 64},
+        {"mappers", OPT_INT, &mappers, "M",
+         "local worker enclaves (default 3; 0 with --remote-workers)", 0, 0, 64},
         {"reducers", OPT_INT, &reducers, "R", "reduce partitions (default 1)", 0, 1, 4096},
         {"tee", OPT_CHOICE, &tee, "KIND", "where workers run", 0, 0, 0},
         {"format", OPT_CHOICE, &format, "F", "input format (auto: by extension)", 0, 0, 0},
@@ -106,6 +125,9 @@ static int cmd_run(int argc, char **argv)
          4, 1 << 20},
         {"nats", OPT_STRING, &nats, "URL",
          "tasks, results and shuffle over NATS JetStream (nats://HOST:4222)", 0, 0, 0},
+        {"remote-workers", OPT_INT, &remote, "N",
+         "with --nats: also N `mapreduce worker` enclaves, attested and provisioned over NATS", 0,
+         1, 64},
         {"json", OPT_FLAG, &json, NULL, "print a JSON summary", 0, 0, 0},
         {0}};
     const struct opt_cmd cmd = {
@@ -120,14 +142,19 @@ static int cmd_run(int argc, char **argv)
         "chunk the host handles is AES-256-GCM. Writes DIR/part-R.jsonl (sorted by key) and\n"
         "DIR/_SUCCESS. Iterative jobs (next_round) run round by round (docs/mapreduce.md).\n"
         "With --nats, tasks go through a work-queue stream (redelivered when a worker dies),\n"
-        "results and sealed shuffle chunks through streams of the job, deleted at the end.",
+        "results and sealed shuffle chunks through streams of the job, deleted at the end;\n"
+        "--remote-workers N offers N seats to `cloister mapreduce worker` processes: each gets\n"
+        "the key only after its evidence passed the same policy (--mappers 0: remote only).",
         "cloister mapreduce gen text --size 10MiB --output corpus.txt\n"
         "cloister mapreduce run --job examples/mapreduce/wordcount.lua --input corpus.txt \\\n"
         "    --output out --mappers 3 --reducers 2 --allow-simulated\n"
         "cloister mapreduce run --job kmeans.lua --input points.csv --output km --tee sim \\\n"
         "    --allow-simulated --json\n"
         "cloister mapreduce run --job examples/mapreduce/wordcount.lua --input corpus.txt \\\n"
-        "    --output out --nats nats://127.0.0.1:4222 --allow-simulated\n"};
+        "    --output out --nats nats://127.0.0.1:4222 --allow-simulated\n"
+        "cloister mapreduce run --job examples/mapreduce/wordcount.lua --input corpus.txt \\\n"
+        "    --output out --nats nats://127.0.0.1:4222 --mappers 0 --remote-workers 4 \\\n"
+        "    --allow-simulated\n"};
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
@@ -176,14 +203,13 @@ static int cmd_run(int argc, char **argv)
     o.max_rounds = (unsigned)rounds;
     o.split_bytes = (size_t)split_kib << 10;
     o.nats = nats;
+    o.remote_workers = (unsigned)remote;
     o.stop = &stop_flag;
     o.log = stderr;
     o.progress = progress;
     o.progress_arg = &tty;
-    struct sigaction sa = {.sa_handler = on_signal}, old_int, old_term;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, &old_int);
-    sigaction(SIGTERM, &sa, &old_term);
+    struct sigaction old_int, old_term;
+    catch_signals(&old_int, &old_term);
     struct mr_summary s;
     struct cloister_err err;
     rc = mr_run(&o, &s, &err);
@@ -195,6 +221,64 @@ static int cmd_run(int argc, char **argv)
     if (rc != 0)
         return cli_fail("%s", err.msg);
     return print_summary(&o, &s, json);
+}
+
+static void on_join(void *arg, unsigned slot, const char *job)
+{
+    (void)arg;
+    printf("slot %u joined job %s\n", slot, job);
+    fflush(stdout);
+}
+
+static int cmd_worker(int argc, char **argv)
+{
+    const char *nats = NULL, *signature = NULL, *name = "worker";
+    long long slots = 1;
+    static const char *const tees[] = {"proc", "sim", NULL};
+    struct opt_choice tee = {tees, 0};
+    const struct opt_def opts[] = {
+        {"nats", OPT_STRING, &nats, "URL", "the NATS server jobs are offered on", OPT_REQUIRED, 0,
+         0},
+        {"slots", OPT_INT, &slots, "K", "worker enclaves, one job each at a time (default 1)", 0, 1,
+         64},
+        {"tee", OPT_CHOICE, &tee, "KIND", "how the enclaves run (proc or sim)", 0, 0, 0},
+        {"signature", OPT_STRING, &signature, "SIG",
+         "the worker image's signature (default: mapreduce.enclave.sig)", 0, 0, 0},
+        {"name", OPT_STRING, &name, "NAME", "how clients' logs call this worker", 0, 0, 0},
+        {0}};
+    const struct opt_cmd cmd = {
+        "mapreduce worker",
+        NULL,
+        "Serve MapReduce jobs offered over NATS, as a remote worker.",
+        opts,
+        0,
+        0,
+        "Starts K worker enclaves. Each takes a seat a client offered (`mapreduce run --nats\n"
+        "URL --remote-workers N`), proves itself with attested evidence for the seat's nonce\n"
+        "and gets the job key by HPKE only if the client's policy accepts it, then runs the\n"
+        "job's tasks from its work-queue stream (a task it does not finish is redelivered to\n"
+        "another worker) until the job ends, and takes the next seat. Prints a line per job\n"
+        "joined. SIGINT or SIGTERM: the running tasks finish, then the worker exits 0.",
+        "cloister mapreduce worker --nats nats://10.0.0.5:4222 --slots 4\n"
+        "cloister mapreduce worker --nats nats://127.0.0.1:4222 --tee sim --name laptop\n"};
+    int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
+    if (rc != OPT_OK)
+        return opt_exit_code(rc);
+    struct mr_remote_options o = {.url = nats,
+                                  .slots = (unsigned)slots,
+                                  .tee = tee.index == 1 ? MR_TEE_SIM : MR_TEE_PROC,
+                                  .enclave = &tee_enclave_mapreduce,
+                                  .signature = signature,
+                                  .name = name,
+                                  .stop = &stop_flag,
+                                  .on_join = on_join};
+    struct sigaction old_int, old_term;
+    catch_signals(&old_int, &old_term);
+    struct cloister_err err;
+    rc = mr_remote_worker_run(&o, &err);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    return rc == 0 ? CLI_OK : cli_fail("%s", err.msg);
 }
 
 /* "1GiB", "500M", "4096": bytes, or -1. */
@@ -264,7 +348,8 @@ static int cmd_gen(int argc, char **argv)
 }
 
 static const struct cli_command mapreduce_commands[] = {
-    {"run", "run a Lua MapReduce job over local worker enclaves", cmd_run},
+    {"run", "run a Lua MapReduce job over local and remote worker enclaves", cmd_run},
+    {"worker", "serve jobs offered over NATS as an attested remote worker", cmd_worker},
     {"gen", "generate inputs: Zipf English text, clustered points", cmd_gen},
     {0}};
 

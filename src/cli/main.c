@@ -22,12 +22,16 @@ extern const struct cli_system cli_epc_system;
 extern const struct cli_system cli_enclave_system;
 extern const struct cli_system cli_scbr_system;
 extern const struct cli_system cli_streams_system;
+extern const struct cli_system cli_asky_system;
 extern const struct cli_system cli_ibbe_system;
 extern const struct cli_system cli_mapreduce_system;
+extern const struct cli_system cli_search_system;
+extern const struct cli_system cli_orch_system;
 
 static const struct cli_system *const systems[] = {
     &cli_crypto_system, &cli_epc_system,       &cli_enclave_system, &cli_scbr_system,
-    &cli_ibbe_system,   &cli_mapreduce_system, &cli_streams_system,
+    &cli_ibbe_system,   &cli_mapreduce_system, &cli_streams_system, &cli_asky_system,
+    &cli_search_system, &cli_orch_system,
 };
 #define NSYSTEMS (sizeof systems / sizeof systems[0])
 

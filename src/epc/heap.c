@@ -25,17 +25,28 @@ struct epc_heap {
     struct epc_tlsf *tlsf;
     pthread_mutex_t lock;
     const uint8_t *base, *end;
+    epc_commit_fn commit;
+    void *commit_arg;
+    size_t commit_chunk; /* pages asked for at a time */
+    size_t committed;    /* bytes of the region's prefix granted by the hook */
 };
 
 #define MAX_HEAPS 64
 static _Atomic(epc_heap *) heaps[MAX_HEAPS];
+/* Slots ever used: epc_heap_owner runs on every free of a process that hosts enclaves (in-process
+ * Lua states free through it too), so it scans only these rather than all MAX_HEAPS. */
+static _Atomic size_t heaps_used;
 
 static int list_heap(epc_heap *h)
 {
     for (size_t i = 0; i < MAX_HEAPS; i++) {
         epc_heap *empty = NULL;
-        if (atomic_compare_exchange_strong(&heaps[i], &empty, h))
+        if (atomic_compare_exchange_strong(&heaps[i], &empty, h)) {
+            size_t used = atomic_load(&heaps_used);
+            while (used < i + 1 && !atomic_compare_exchange_weak(&heaps_used, &used, i + 1))
+                ;
             return 0;
+        }
     }
     return -1;
 }
@@ -50,7 +61,8 @@ static void unlist_heap(epc_heap *h)
 
 epc_heap *epc_heap_owner(const void *p)
 {
-    for (size_t i = 0; i < MAX_HEAPS; i++) {
+    size_t used = atomic_load_explicit(&heaps_used, memory_order_acquire);
+    for (size_t i = 0; i < used; i++) {
         epc_heap *h = atomic_load_explicit(&heaps[i], memory_order_acquire);
         if (h && epc_owns(h, p))
             return h;
@@ -99,11 +111,50 @@ void epc_heap_destroy(epc_heap *h)
     free(h);
 }
 
+void epc_heap_set_commit(epc_heap *h, epc_commit_fn fn, void *arg, size_t chunk_pages)
+{
+    pthread_mutex_lock(&h->lock);
+    h->commit = fn;
+    h->commit_arg = arg;
+    h->commit_chunk = chunk_pages ? chunk_pages : 1;
+    pthread_mutex_unlock(&h->lock);
+}
+
+/* Asks the hook to commit the region up to offset `end` (rounded up to chunks). Called without
+ * the lock: the hook may do anything but allocate from this heap while it waits (an enclave's
+ * ocall frees and allocates buffers). Grants only ever raise what is committed. */
+static bool commit_to(epc_heap *h, size_t end)
+{
+    pthread_mutex_lock(&h->lock);
+    epc_commit_fn fn = h->commit;
+    void *arg = h->commit_arg;
+    size_t chunk = h->commit_chunk * EPC_PAGE_SIZE, size = (size_t)(h->end - h->base);
+    bool enough = !fn || end <= h->committed;
+    pthread_mutex_unlock(&h->lock);
+    if (enough)
+        return true;
+    size_t want = end >= size ? size : (end + chunk - 1) / chunk * chunk;
+    if (want > size)
+        want = size;
+    if (fn(arg, want / EPC_PAGE_SIZE) != 0)
+        return false;
+    pthread_mutex_lock(&h->lock);
+    if (want > h->committed)
+        h->committed = want;
+    pthread_mutex_unlock(&h->lock);
+    return true;
+}
+
 void *epc_malloc(epc_heap *h, size_t n)
 {
     pthread_mutex_lock(&h->lock);
     void *p = epc_tlsf_malloc(h->tlsf, n);
     pthread_mutex_unlock(&h->lock);
+    if (p && !commit_to(h, (size_t)((const uint8_t *)p - h->base) + n)) {
+        epc_free(h, p);
+        errno = ENOMEM;
+        return NULL;
+    }
     return p;
 }
 
@@ -124,6 +175,13 @@ void *epc_realloc(epc_heap *h, void *p, size_t n)
 {
     if (n == 0) {
         epc_free(h, p);
+        return NULL;
+    }
+    pthread_mutex_lock(&h->lock);
+    size_t worst = epc_tlsf_reach(h->tlsf) + n;
+    pthread_mutex_unlock(&h->lock);
+    if (!commit_to(h, worst < n ? SIZE_MAX : worst)) {
+        errno = ENOMEM;
         return NULL;
     }
     pthread_mutex_lock(&h->lock);

@@ -6,7 +6,8 @@
  *    memory, so the backing store cannot roll a page back to an older copy.
  *  - Eviction, when a fault finds the budget full: the victims are the oldest resident page
  *    (FIFO, i.e. a clock whose reference bits are never set) and the other resident pages of its
- *    aligned block of `cluster` pages (64 by default; 1 is the old single-page path). SGX's
+ *    aligned block of `cluster` pages (512, one page-table page, by default; 1 is the old
+ *    single-page path). SGX's
  *    reclaimer ages pages by the accessed bit, which user space cannot read without taking a
  *    fault per access; under the uniform random and sequential patterns we measure, FIFO misses
  *    exactly as often as LRU, and it is a pure function of the fault sequence, so tests replay it
@@ -15,8 +16,10 @@
  *    store (nonce = le32 page index || le64 version, associated data = le64 page index), then
  *    the block is dropped. One call per block matters more than it seems: x86 flushes a range
  *    of up to 33 pages with one invlpg per page, a VM exit each on the VMs we measure, and a
- *    larger range with one full flush (docs/epc.md, section 7). The frames a block frees serve
- *    the next faults without an eviction.
+ *    larger range with one full flush, whose cost on a shadow-paging hypervisor (PVM) grows
+ *    with the page-table pages changed since the previous full flush, i.e. with the faults in
+ *    between: a large block is what makes flushes rare (docs/epc.md, section 7). The frames a
+ *    block frees are the pool that serves the next faults without an eviction.
  *  - Load: open the slot under the current version (a tampered or replayed slot ends the process
  *    with an integrity error), then install the page atomically, so no other thread ever sees it
  *    half-written.
@@ -62,7 +65,7 @@
 
 #define PAGE ((size_t)EPC_PAGE_SIZE)
 #define MAX_PAGERS 64
-#define DEFAULT_CLUSTER 64u
+#define DEFAULT_CLUSTER 512u
 #define NONE UINT32_MAX
 
 struct epc_pager {
@@ -287,11 +290,12 @@ static void list_unlink(struct epc_pager *p, uint32_t page)
 }
 
 /* Evicts the oldest resident page together with the other resident pages of its aligned block
- * of `cluster` pages, as SGX's driver writes back up to 16 pages per EWB batch: the block is
+ * of `cluster` pages, as SGX's driver writes back pages in EWB batches: the block is
  * write-protected with one call, its resident pages sealed, and the block dropped with one
- * madvise (one TLB flush). System calls cost several microseconds each on the VMs we measure
- * (docs/epc.md, section 7), so a block, whose pages one call covers, is what makes the batch
- * pay; the frames it frees serve the next faults without an eviction. */
+ * madvise (one TLB flush). System calls and full TLB flushes cost several microseconds to
+ * milliseconds on the VMs we measure (docs/epc.md, section 7), so a block, whose pages one call
+ * covers, is what makes the batch pay; the frames it frees serve the next faults without an
+ * eviction. */
 static void evict_block(struct epc_pager *p)
 {
     size_t first = p->oldest / p->cluster * p->cluster;
@@ -506,25 +510,29 @@ static enum epc_pager_kind kind_from_env(void)
 }
 
 /* CLOISTER_EPC_CLUSTER=N (1..EPC_MAX_CLUSTER): pages per eviction block; 1 is the path of one
- * eviction per fault that blocks replaced, kept for side-by-side measurements. */
-static size_t cluster_from_env(void)
+ * eviction per fault that blocks replaced, kept for side-by-side measurements. The default is
+ * one page-table page's worth (512 pages), but at most an eighth of the budget, so that a
+ * small budget does not lose most of its pages at once. */
+static size_t cluster_from_env(size_t budget_pages)
 {
+    size_t fallback = budget_pages / 8 < DEFAULT_CLUSTER ? budget_pages / 8 : DEFAULT_CLUSTER;
+    fallback = fallback ? fallback : 1;
     const char *v = getenv("CLOISTER_EPC_CLUSTER");
     if (!v || !*v)
-        return DEFAULT_CLUSTER;
+        return fallback;
     char *end;
     unsigned long n = strtoul(v, &end, 10);
     if (*end || n < 1 || n > EPC_MAX_CLUSTER) {
-        clog_warn("CLOISTER_EPC_CLUSTER='%s' is not a number of pages from 1 to %u; using %u", v,
-                  EPC_MAX_CLUSTER, DEFAULT_CLUSTER);
-        return DEFAULT_CLUSTER;
+        clog_warn("CLOISTER_EPC_CLUSTER='%s' is not a number of pages from 1 to %u; using %zu", v,
+                  EPC_MAX_CLUSTER, fallback);
+        return fallback;
     }
     return n;
 }
 
 static int setup_paging(struct epc_pager *p, enum epc_pager_kind want)
 {
-    p->cluster = cluster_from_env();
+    p->cluster = cluster_from_env(p->budget_pages);
     if (want == EPC_PAGER_AUTO)
         want = kind_from_env();
     if (want != EPC_PAGER_SIGSEGV) {

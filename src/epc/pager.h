@@ -14,8 +14,8 @@
 
 #define EPC_MIN_BUDGET_PAGES 16u
 #define EPC_MAX_SIZE ((size_t)1 << 40)
-/* Most pages evicted in one block, as the Linux SGX driver's EWB batches. */
-#define EPC_MAX_CLUSTER 64u
+/* Most pages evicted in one block: 512 pages (2 MiB) are what one page-table page maps. */
+#define EPC_MAX_CLUSTER 512u
 
 struct epc_pager;
 
@@ -29,8 +29,8 @@ size_t epc_pager_size(const struct epc_pager *p);
 /* The mechanism actually in use (never EPC_PAGER_AUTO); AUTO for an unlimited budget. */
 enum epc_pager_kind epc_pager_kind(const struct epc_pager *p);
 /* Pages per eviction block: a fault that finds the budget full evicts the oldest resident page
- * and the other resident pages of its aligned block (CLOISTER_EPC_CLUSTER, default 16; 1 is the
- * old one-eviction-per-fault path). */
+ * and the other resident pages of its aligned block (CLOISTER_EPC_CLUSTER; by default 512, or an
+ * eighth of the budget if that is less; 1 is the old one-eviction-per-fault path). */
 size_t epc_pager_cluster(const struct epc_pager *p);
 
 /* Fills the paging fields of out (not the heap_* fields). Plain memory (no pager) leaves the

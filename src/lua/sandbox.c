@@ -457,6 +457,10 @@ static int open_main(lua_State *L)
     lua_getmetatable(L, -1);
     lua_pushboolean(L, 0);
     lua_setfield(L, -2, "__metatable");
+    /* Generational collection: a job makes mostly short-lived strings and tables (a word, a
+     * record's fields), which die young; the incremental mode would sweep the whole heap for
+     * them. Budgets do not depend on the mode: the allocator enforces the cap. */
+    lua_gc(L, LUA_GCGEN, 0, 0);
     return 0;
 }
 

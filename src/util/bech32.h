@@ -21,6 +21,7 @@
 #define BECH32_KEY_FAMILY "cloister-"
 #define BECH32_HRP_HPKE_PUBLIC "cloister-hpke"
 #define BECH32_HRP_IBBE_USER "cloister-ibbe-user"
+#define BECH32_HRP_ASKY_USER "cloister-asky-user"
 
 #define BECH32_HRP_MAX 83
 /* The longest key text accepted (a user key sealed to its owner is a few hundred bytes). */

@@ -136,31 +136,63 @@ static int fsync_parent(const char *path)
     return rc;
 }
 
+int file_atomic_begin(struct file_atomic *a, const char *path, mode_t mode)
+{
+    if (snprintf(a->tmp, sizeof a->tmp, "%s.tmp.XXXXXX", path) >= (int)sizeof a->tmp ||
+        snprintf(a->path, sizeof a->path, "%s", path) >= (int)sizeof a->path) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    a->fd = mkostemp(a->tmp, O_CLOEXEC);
+    if (a->fd < 0)
+        return -1;
+    if (fchmod(a->fd, mode) != 0) {
+        file_atomic_abort(a);
+        return -1;
+    }
+    return 0;
+}
+
+int file_atomic_commit(struct file_atomic *a)
+{
+    int err = 0;
+    if (fsync(a->fd))
+        err = errno ? errno : EIO;
+    if (close(a->fd) && !err)
+        err = errno;
+    a->fd = -1;
+    if (!err && rename(a->tmp, a->path))
+        err = errno;
+    if (err) {
+        unlink(a->tmp);
+        errno = err;
+        return -1;
+    }
+    return fsync_parent(a->path);
+}
+
+void file_atomic_abort(struct file_atomic *a)
+{
+    int saved = errno;
+    if (a->fd >= 0)
+        close(a->fd);
+    a->fd = -1;
+    unlink(a->tmp);
+    errno = saved;
+}
+
 int file_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
 {
     if (strcmp(path, "-") == 0)
         return file_write_full(STDOUT_FILENO, data, len);
-    char tmp[PATH_MAX];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path) >= (int)sizeof tmp) {
-        errno = ENAMETOOLONG;
+    struct file_atomic a;
+    if (file_atomic_begin(&a, path, mode) != 0)
+        return -1;
+    if (file_write_full(a.fd, data, len) != 0) {
+        file_atomic_abort(&a);
         return -1;
     }
-    int fd = mkostemp(tmp, O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    int err = 0;
-    if (fchmod(fd, mode) || file_write_full(fd, data, len) || fsync(fd))
-        err = errno ? errno : EIO;
-    if (close(fd) && !err)
-        err = errno;
-    if (!err && rename(tmp, path))
-        err = errno;
-    if (err) {
-        unlink(tmp);
-        errno = err;
-        return -1;
-    }
-    return fsync_parent(path);
+    return file_atomic_commit(&a);
 }
 
 int file_mkdirs(const char *dir, mode_t mode)

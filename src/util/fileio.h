@@ -26,6 +26,16 @@ const char *file_strerror(int err, const char *path, char *buf, size_t cap);
 /* Replaces path atomically with data, created with the given mode. Returns 0 or -1 + errno. */
 int file_write_atomic(const char *path, const void *data, size_t len, mode_t mode);
 
+/* The same for a file written as a stream: begin makes the temporary file (a.fd, to write
+ * to), commit fsyncs, closes and renames it over path, abort removes it. */
+struct file_atomic {
+    int fd;
+    char tmp[4096], path[4096];
+};
+int file_atomic_begin(struct file_atomic *a, const char *path, mode_t mode);
+int file_atomic_commit(struct file_atomic *a);
+void file_atomic_abort(struct file_atomic *a);
+
 /* Writes all of p to fd, retrying short writes and EINTR. Returns 0 or -1 + errno. */
 int file_write_full(int fd, const uint8_t *p, size_t len);
 

@@ -14,17 +14,37 @@
 
 #include "util/fileio.h"
 
-int cli_run(const char *dir, const char *fmt, ...)
+/* Runs `cd DIR && (PREFIX ARGS) >out.txt 2>err.txt`; the exit code. */
+static int run_in(const char *dir, const char *prefix, const char *fmt, va_list ap)
 {
     char args[8192], cmd[PATH_MAX + 9000];
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(args, sizeof args, fmt, ap);
-    va_end(ap);
-    snprintf(cmd, sizeof cmd, "cd '%s' && ('%s' %s) >out.txt 2>err.txt", dir, CLOISTER_BIN, args);
+    snprintf(cmd, sizeof cmd, "cd '%s' && (%s%s) >out.txt 2>err.txt", dir, prefix, args);
     int status = system(cmd);
     assert_true(WIFEXITED(status));
     return WEXITSTATUS(status);
+}
+
+int cli_run(const char *dir, const char *fmt, ...)
+{
+    char prefix[PATH_MAX + 16];
+    snprintf(prefix, sizeof prefix, "'%s' ", CLOISTER_BIN);
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = run_in(dir, prefix, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+int cli_shell(const char *dir, const char *fmt, ...)
+{
+    char prefix[PATH_MAX + 32];
+    snprintf(prefix, sizeof prefix, "export CLOISTER='%s'; ", CLOISTER_BIN);
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = run_in(dir, prefix, fmt, ap);
+    va_end(ap);
+    return rc;
 }
 
 void *cli_slurp(const char *dir, const char *name, size_t *len)

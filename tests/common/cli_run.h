@@ -10,6 +10,9 @@
 
 /* The exit code; fails the test if the shell did not exit normally. */
 int cli_run(const char *dir, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The same for a whole shell fragment (pipes, background jobs, signals) in which $CLOISTER is
+ * the binary: `cd DIR && (export CLOISTER=BIN; FRAGMENT) >out.txt 2>err.txt`. */
+int cli_shell(const char *dir, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* DIR/NAME, NUL-terminated (*len without the NUL; len may be NULL); fails the test if it cannot
  * be read. The caller frees it. */
 void *cli_slurp(const char *dir, const char *name, size_t *len);

@@ -355,6 +355,41 @@ static void pager_evicts_blocks_and_loads_from_pool(void **state)
     unsetenv("CLOISTER_EPC_CLUSTER");
 }
 
+/* The default block is one page-table page (512 pages), at most an eighth of the budget; the
+ * environment overrides it. A 16 MiB budget, full: the next fault evicts the 512 pages of the
+ * oldest page's block at once. */
+static void pager_default_block_follows_budget(void **state)
+{
+    unsetenv("CLOISTER_EPC_CLUSTER");
+    const size_t budgets[] = {EPC_MIN_BUDGET_PAGES, 64, 4096}, want[] = {2, 8, 512};
+    for (size_t i = 0; i < 3; i++) {
+        struct epc_pager *p = make(EPC_PAGER_AUTO, 2 * budgets[i], budgets[i]);
+        assert_non_null(p);
+        assert_int_equal(epc_pager_cluster(p), want[i]);
+        epc_pager_destroy(p);
+    }
+    set_cluster("1");
+    struct epc_pager *single = make(EPC_PAGER_AUTO, 128, 64);
+    assert_int_equal(epc_pager_cluster(single), 1);
+    epc_pager_destroy(single);
+    unsetenv("CLOISTER_EPC_CLUSTER");
+    for (size_t k = 0; k < 2; k++) {
+        struct epc_pager *p = make_or_skip(test_pagers[k], 8192, 4096);
+        if (!p)
+            continue;
+        uint8_t *mem = epc_pager_base(p);
+        touch_range(mem, 0, 4096, 1);
+        touch_range(mem, 4096, 1, 1);
+        struct epc_stats s = stats_of(p);
+        assert_int_equal(s.evictions, 512);
+        assert_int_equal(s.resident_pages, 4096 - 512 + 1);
+        assert_false(epc_pager_resident(p, 511));
+        assert_true(epc_pager_resident(p, 512));
+        assert_int_equal(mem[300 * PAGE + 7], (uint8_t)(1 + 300));
+        epc_pager_destroy(p);
+    }
+}
+
 /* One tampered page of a sealed block: its neighbours load, it ends the process. */
 static void run_cluster_tamper(void *arg)
 {
@@ -596,6 +631,7 @@ int main(void)
         cmocka_unit_test(pager_counts_match_fifo_model),
         cmocka_unit_test(pager_refuses_tampering_and_replay),
         cmocka_unit_test(pager_evicts_blocks_and_loads_from_pool),
+        cmocka_unit_test(pager_default_block_follows_budget),
         cmocka_unit_test(pager_detects_tamper_in_block),
         cmocka_unit_test(pager_threads_share_pages),
         cmocka_unit_test(pager_syscalls_see_efault),

@@ -15,11 +15,13 @@
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -28,6 +30,8 @@
 #include "util/fileio.h"
 
 TEE_ENCLAVE_DECLARE(mapreduce);
+
+extern char **environ;
 
 static char dir[4096], sig[4200], text[4200], points[4200];
 static struct bus_server *nats; /* NULL: nats-server is not installed, the NATS tests skip */
@@ -559,8 +563,148 @@ static void test_nats(void **state)
     check_wordcount(2);
 }
 
+/* ---- remote workers: `cloister mapreduce worker` processes joining over NATS ---- */
+
+/* Word count with a spin per line, so a task lasts long enough to be killed or redelivered. */
+static void spill_slow_job(const char *name, int spin)
+{
+    char body[1024];
+    snprintf(body, sizeof body,
+             "local gmatch, lower = string.gmatch, string.lower\n"
+             "function map(file, line)\n"
+             "  local x = 0\n"
+             "  for i = 1, %d do x = x + i end\n"
+             "  for word in gmatch(line, \"%%a+\") do emit(lower(word), 1) end\n"
+             "end\n"
+             "function combine(word, counts)\n"
+             "  local n = 0\n"
+             "  for i = 1, #counts do n = n + counts[i] end\n"
+             "  return n\n"
+             "end\n"
+             "reduce = combine\n",
+             spin);
+    spill(name, body);
+}
+
+/* A worker process (the built CLI, exec'd: a fork of this process could not use NATS) whose
+ * stdout and stderr go to dir/NAME.log. */
+static pid_t workers_spawned[8]; /* stopped by the teardown when a test failed */
+static unsigned nspawned;
+
+static pid_t spawn_worker(const char *name, const char *signature)
+{
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd,
+             "exec %s/src/cli/cloister mapreduce worker --nats %s --signature %s --name %s "
+             ">%s/%s.log 2>&1",
+             CLOISTER_BINARY_DIR, bus_server_url(nats), signature, name, dir, name);
+    char *argv[] = {"sh", "-c", cmd, NULL};
+    pid_t pid;
+    assert_int_equal(posix_spawn(&pid, "/bin/sh", NULL, NULL, argv, environ), 0);
+    assert_true(nspawned < sizeof workers_spawned / sizeof *workers_spawned);
+    workers_spawned[nspawned++] = pid;
+    return pid;
+}
+
+static bool log_has(const char *name, const char *what)
+{
+    char file[4200], logname[64];
+    snprintf(logname, sizeof logname, "%s.log", name);
+    path(file, sizeof file, logname);
+    uint8_t *t;
+    size_t len;
+    if (file_read_all(file, 1 << 20, &t, &len) != 0)
+        return false;
+    bool has = memmem(t, len, what, strlen(what)) != NULL;
+    free(t);
+    return has;
+}
+
+/* SIGTERM: the worker leaves and exits 0 within a few seconds. */
+static void stop_worker(pid_t pid)
+{
+    int status = 0;
+    assert_int_equal(kill(pid, SIGTERM), 0);
+    for (int i = 0; i < 100 && waitpid(pid, &status, WNOHANG) == 0; i++)
+        usleep(100000);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+static void kill_remote(void *arg, uint64_t maps_done, const int *pids, unsigned n)
+{
+    pid_t *victim = arg;
+    if (*victim > 0 && maps_done == 2) {
+        kill(*victim, SIGKILL);
+        waitpid(*victim, NULL, 0);
+        *victim = 0;
+    }
+}
+
+static void test_remote_workers(void **state)
+{
+    if (!nats) {
+        print_message("nats-server is not installed: skipped\n");
+        skip();
+    }
+    /* another image configuration, so another MRENCLAVE: the client's policy refuses it */
+    char image[4200], other[4200];
+    snprintf(image, sizeof image, "%s/enclaves/mapreduce.enclave", CLOISTER_BINARY_DIR);
+    path(other, sizeof other, "mapreduce-other.sig");
+    uint8_t seed[32], pk[32];
+    struct cloister_err err;
+    assert_int_equal(crypto_ed25519_keypair(pk, seed), 0);
+    if (mr_sign_image(image, seed, 0, (uint64_t)256 << 20, other, &err) != 0)
+        fail_msg("%s", err.msg);
+    spill_slow_job("slow.lua", 100000);
+    spill_slow_job("slower.lua", 60000);
+    pid_t a = spawn_worker("a", sig), b = spawn_worker("b", sig), c = spawn_worker("c", other);
+
+    /* a killed -9 after two maps, c refused on the third seat: the job completes on b */
+    struct mr_options o;
+    struct mr_summary s;
+    options(&o, MR_TEE_PROC, "slow.lua", text, 2);
+    o.workers = 0;
+    o.remote_workers = 3;
+    o.nats = bus_server_url(nats);
+    o.nats_ack_wait_ms = 1000;
+    o.lua_instructions = 4000000000u;
+    pid_t victim = a;
+    o.on_map_done = kill_remote;
+    o.hook_arg = &victim;
+    assert_int_equal(run(&o, &s, &err), 0);
+    assert_int_equal(victim, 0);
+    check_wordcount(2);
+    assert_int_equal(s.remote_workers, 2);
+    assert_true(s.refused_workers >= 1);
+    assert_true(log_has("b", "joined job"));
+    assert_false(log_has("c", "joined job"));
+    assert_true(log_has("c", "refused"));
+    stop_worker(c);
+
+    /* tasks longer than the ack deadline run twice: the later results are ignored */
+    a = spawn_worker("a2", sig);
+    options(&o, MR_TEE_PROC, "slower.lua", text, 1);
+    o.workers = 0;
+    o.remote_workers = 2;
+    o.nats = bus_server_url(nats);
+    o.nats_ack_wait_ms = 300;
+    o.split_bytes = 64 << 10;
+    o.lua_instructions = 4000000000u;
+    assert_int_equal(run(&o, &s, &err), 0);
+    check_wordcount(1);
+    assert_true(s.duplicate_results >= 1);
+    stop_worker(a);
+    stop_worker(b);
+}
+
 static int teardown_all(void **state)
 {
+    for (unsigned i = 0; i < nspawned; i++)
+        if (waitpid(workers_spawned[i], NULL, WNOHANG) == 0) {
+            kill(workers_spawned[i], SIGKILL);
+            waitpid(workers_spawned[i], NULL, 0);
+        }
     bus_server_stop(nats);
     return 0;
 }
@@ -614,6 +758,7 @@ int main(void)
         cmocka_unit_test(test_killed_worker),
         cmocka_unit_test(test_stop),
         cmocka_unit_test(test_nats),
+        cmocka_unit_test(test_remote_workers),
     };
     return cmocka_run_group_tests(tests, setup, teardown_all);
 }

@@ -2,7 +2,8 @@
  * against a real nats-server on loopback: a task taken by a worker that dies before its result
  * is redelivered to another worker after ack_wait, a re-published task is queued once, shuffle
  * chunks come back by address (a missing one is an error), results reach the client, and the
- * client's free deletes the job's streams. Skips when nats-server is not installed. */
+ * client's free deletes the job's streams; messages beyond the server's max_payload are split and
+ * reassembled, and a forged piece is refused. Skips when nats-server is not installed. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,19 +21,24 @@
 
 static struct bus_server *srv;
 
-static struct mr_transport *open_side(bool owner)
+static struct mr_transport *open_job(const char *job, bool owner, int64_t max_bytes)
 {
     struct mr_nats_config c = {.url = bus_server_url(srv),
-                               .job = "00112233445566778899aabbccddeeff",
+                               .job = job,
                                .owner = owner,
                                .ack_wait_ms = 500,
-                               .queue_max_bytes = 1 << 20,
-                               .shuffle_max_bytes = 1 << 20};
+                               .queue_max_bytes = max_bytes,
+                               .shuffle_max_bytes = max_bytes};
     struct cloister_err err;
     struct mr_transport *t = mr_transport_nats_new(&c, &err);
     if (!t)
         fail_msg("%s", err.msg);
     return t;
+}
+
+static struct mr_transport *open_side(bool owner)
+{
+    return open_job("00112233445566778899aabbccddeeff", owner, 1 << 20);
 }
 
 static void task(struct wire_writer *w, uint32_t id)
@@ -97,6 +103,51 @@ static void test_transport(void **state)
     bus_close(bus);
 }
 
+/* Beyond the server's max_payload (8 MiB, bus_server_start's): the transport splits and reassembles; a piece
+ * replaced by one of another message is refused. */
+static void test_large_messages(void **state)
+{
+    if (!srv)
+        skip();
+    struct cloister_err err;
+    const char *job = "ffeeddccbbaa99887766554433221100";
+    struct mr_transport *client = open_job(job, true, 64 << 20), *w = open_job(job, false, 0);
+    size_t big = (17 << 20) + 12345;
+    uint8_t *data = malloc(big), *m;
+    size_t len;
+    for (size_t i = 0; i < big; i++)
+        data[i] = (uint8_t)(i * 131 + (i >> 11));
+    assert_int_equal(w->ops->shuffle_put(w, 0, 5, 1, 0, data, big, &err), 0);
+    assert_int_equal(client->ops->shuffle_get(client, 0, 5, 1, 0, &m, &len, &err), 0);
+    assert_int_equal(len, big);
+    assert_memory_equal(m, data, big);
+    free(m);
+    /* a task message of 10 MiB: a stub in the queue, the message from its pieces */
+    struct wire_writer t;
+    task(&t, 9);
+    wire_put_raw(&t, data, 10 << 20);
+    assert_int_equal(client->ops->task_put(client, t.buf, t.len, &err), 0);
+    assert_int_equal(w->ops->task_get(w, 2000, &m, &len, &err), 1);
+    assert_int_equal(len, t.len);
+    assert_memory_equal(m, t.buf, t.len);
+    free(m);
+    wire_writer_free(&t);
+    /* piece 1 of the chunk replaced by a piece that claims another count */
+    struct bus *bus = bus_connect(bus_server_url(srv), NULL, &err);
+    assert_non_null(bus);
+    char subject[128];
+    snprintf(subject, sizeof subject, "mr.%s.shuffle.0.5.1.0.1", job);
+    static const uint8_t forged[] = {0, 0, 0, 7, 'x'};
+    assert_int_equal(bus_publish(bus, subject, NULL, 0, forged, sizeof forged, NULL, NULL, &err),
+                     0);
+    assert_int_equal(client->ops->shuffle_get(client, 0, 5, 1, 0, &m, &len, &err),
+                     CLOISTER_E_INVALID);
+    bus_close(bus);
+    free(data);
+    w->ops->free(w);
+    client->ops->free(client);
+}
+
 static int setup(void **state)
 {
     const char *h = getenv("CLOISTER_HOME");
@@ -119,6 +170,7 @@ static int teardown(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_transport)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_transport),
+                                       cmocka_unit_test(test_large_messages)};
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -84,3 +84,13 @@ void th_refused(int rc, const struct cloister_err *err)
     assert_int_equal(rc, err->code);
     assert_true(err->msg[0]);
 }
+
+struct tee_policy th_policy_pinned(const tee_self *s)
+{
+    struct tee_policy p;
+    tee_policy_default(&p);
+    p.allow_simulated = true;
+    p.mrenclave = (const uint8_t(*)[32])tee_self_identity(s)->mrenclave;
+    p.n_mrenclave = 1;
+    return p;
+}

@@ -4,6 +4,7 @@
 #define CLOISTER_TESTS_TEE_TRUST_HELPERS_H
 
 #include <cloister/tee_trust.h>
+#include <cloister/tee_verify.h>
 
 #include <stddef.h>
 #include <stdint.h>
@@ -22,5 +23,7 @@ void th_refused(int rc, const struct cloister_err *err);
 /* tee_self for that identity on platform p. */
 tee_self *th_self(tee_platform *p, const char *image, uint16_t product_id, uint16_t svn,
                   uint8_t seed_byte);
+/* A policy that pins s's MRENCLAVE and accepts simulated evidence. */
+struct tee_policy th_policy_pinned(const tee_self *s);
 
 #endif

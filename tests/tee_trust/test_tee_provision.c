@@ -40,16 +40,6 @@ static const struct tee_secret two[] = {
     {"api-token", (const uint8_t *)"tok", 3},
 };
 
-static struct tee_policy policy_for(const tee_self *s)
-{
-    struct tee_policy p;
-    tee_policy_default(&p);
-    p.allow_simulated = true;
-    p.mrenclave = (const uint8_t(*)[32])tee_self_identity(s)->mrenclave;
-    p.n_mrenclave = 1;
-    return p;
-}
-
 static uint8_t *offer(tee_self *s, const uint8_t nonce[32], size_t *len)
 {
     uint8_t *o;
@@ -96,7 +86,7 @@ static void expect_secret(tee_self *s, const char *name, const void *want, size_
 static void round_trip_and_restart(void **state)
 {
     tee_self *s = th_self(plat, "provisioned", 1, 1, 0x70);
-    struct tee_policy p = policy_for(s);
+    struct tee_policy p = th_policy_pinned(s);
     uint8_t nonce[32];
     assert_int_equal(tee_prov_nonce(nonce, NULL), 0);
     size_t olen, plen, sealed_len;
@@ -168,7 +158,7 @@ static void round_trip_and_restart(void **state)
 static void provisioner_refusals(void **state)
 {
     tee_self *s = th_self(plat, "checked", 2, 3, 0x71);
-    struct tee_policy p = policy_for(s);
+    struct tee_policy p = th_policy_pinned(s);
     uint8_t nonce[32], other_nonce[32];
     assert_int_equal(tee_prov_nonce(nonce, NULL), CLOISTER_OK);
     assert_int_equal(tee_prov_nonce(other_nonce, NULL), CLOISTER_OK);
@@ -223,7 +213,7 @@ static void provisioner_refusals(void **state)
 static void enclave_refusals(void **state)
 {
     tee_self *s = th_self(plat, "receiver", 0, 0, 0x72);
-    struct tee_policy p = policy_for(s);
+    struct tee_policy p = th_policy_pinned(s);
     uint8_t n1[32], n2[32];
     assert_int_equal(tee_prov_nonce(n1, NULL), CLOISTER_OK);
     assert_int_equal(tee_prov_nonce(n2, NULL), CLOISTER_OK);
@@ -254,7 +244,7 @@ static void enclave_refusals(void **state)
     /* A package for another enclave's offer. */
     tee_self *t = th_self(plat, "bystander", 0, 0, 0x72);
     uint8_t *o3 = offer(t, n1, &l1);
-    struct tee_policy pt = policy_for(t);
+    struct tee_policy pt = th_policy_pinned(t);
     uint8_t *pkg3 = package(&pt, n1, o3, l1, two, 2, &pl);
     uint8_t *o4 = offer(s, n2, &l2);
     uint8_t *sealed2;
@@ -319,7 +309,7 @@ static void expect_denied(int rc, const struct cloister_err *err, const char *wa
 static void pinned_provider(void **state)
 {
     tee_self *s = th_self(plat, "pinned", 0, 0, 0x74);
-    struct tee_policy p = policy_for(s);
+    struct tee_policy p = th_policy_pinned(s);
     uint8_t genuine[32], stranger[32], pk[32], nonce[32], *req, *req2, *o, *pkg, *sealed, *x;
     size_t req_len, req2_len, olen, plen, sl, xl;
     struct cloister_err err = {0};
@@ -379,7 +369,7 @@ static void pinned_provider(void **state)
 static void reserved_names_refused(void **state)
 {
     tee_self *s = th_self(plat, "reserved", 0, 0, 0x75);
-    struct tee_policy p = policy_for(s);
+    struct tee_policy p = th_policy_pinned(s);
     uint8_t nonce[32], *x;
     size_t olen, plen, xl;
     struct cloister_err err = {0};

@@ -6,6 +6,9 @@
  * workers (mr_host.h), verifies each one's evidence against the local platform's CA with
  * MRENCLAVE pinned (simulated evidence only with allow_simulated), provisions the key by
  * attested HPKE, and loads the sealed code in each. The code's SHA-256 is bound into every task.
+ * With remote workers (over NATS), the same policy judges each remote enclave's offer through
+ * the provisioning module (prov_bus.h), which hands the accepted ones the key and the sealed
+ * code; they then take tasks from the job's work queue like the local ones.
  *
  * Rounds: each round has M map tasks (one per split) and R reduce tasks (one per reducer),
  * numbered 0..M-1 and M..M+R-1. The scheduler keeps at most two tasks per worker queued, sealing
@@ -20,11 +23,14 @@
  * failed or stopped run removes the parts it wrote. */
 #include "mapreduce/client/mr_client.h"
 #include "mapreduce/host/mr_host.h"
+#include "mapreduce/host/mr_remote.h"
 #include "mapreduce/host/mr_transport_nats.h"
 
 #include "lua/lua_sandbox.h"
+#include "provision/prov_bus.h"
 #include "util/fileio.h"
 
+#include <cloister/tee.h>
 #include <cloister/tee_trust.h>
 #include <cloister/tee_verify.h>
 
@@ -39,17 +45,27 @@
 #define ATTEMPTS_MAX 5
 #define SPLIT_DEFAULT ((size_t)1 << 20)
 #define SPLIT_MIN ((size_t)4 << 10)
-/* A NATS server refuses messages beyond its max_payload (1 MiB by default), and a split's
- * encoding repeats each record's key (the file name): a quarter of that leaves room. */
-#define NATS_SPLIT_MAX ((size_t)256 << 10)
 #define SAMPLE_RECORDS 1000
 #define JOB_MAX ((size_t)1 << 20)
 #define WAIT_MS 100
 #define TEE_WORKERS_MAX_MR 64u
 #define NATS_QUEUE_BYTES ((int64_t)256 << 20)
 #define NATS_SHUFFLE_BYTES ((int64_t)1 << 30)
+#define REMOTE_JOIN_S 60
 
 enum task_state { T_WAITING, T_QUEUED, T_DONE };
+
+/* What the provisioning of remote workers holds until the job ends (prov_bus.h). */
+struct remote {
+    struct bus *b;
+    tee_platform *platform;
+    tee_verifier *v;
+    uint8_t mrenclave[TEE_HASH_LEN];
+    struct tee_policy policy;
+    struct tee_secret secret;
+    struct wire_writer info;
+    struct prov_bus_client *prov;
+};
 
 struct task {
     enum task_state state;
@@ -67,6 +83,8 @@ struct job {
     crypto_aead *aead;
     char work[4096];
     struct mr_transport *t;
+    struct wire_writer sealed_code; /* the job's code, sealed under the key */
+    struct remote remote;           /* remote workers' provisioning (with nats) */
     struct mr_host_worker **workers;
     pthread_t *threads;
     unsigned nworkers, nthreads;
@@ -182,6 +200,46 @@ static int load_job(struct job *j, struct cloister_err *err)
 
 /* ---- workers ---- */
 
+/* The MRENCLAVE workers must have: the pinned one, else that of the image a local worker runs
+ * (tee_create checked it), else the one its signature file names. */
+static int worker_identity(struct job *j, struct mr_host_worker *w, uint8_t mre[TEE_HASH_LEN],
+                           struct cloister_err *err)
+{
+    if (j->o->mrenclave) {
+        memcpy(mre, j->o->mrenclave, TEE_HASH_LEN);
+        return 0;
+    }
+    if (w)
+        return mr_host_worker_identity(w, mre, err);
+    char sig[4200];
+    uint8_t *buf = NULL;
+    size_t len;
+    struct tee_sigstruct ss;
+    int rc = 0;
+    if (j->o->signature)
+        snprintf(sig, sizeof sig, "%s", j->o->signature);
+    else if ((rc = tee_image_path("mapreduce", sig, sizeof sig - 4, err)) == 0)
+        strcat(sig, ".sig");
+    if (rc == 0 && file_read_all(sig, 1 << 16, &buf, &len) != 0)
+        rc = cloister_errf(err, CLOISTER_E_NOT_FOUND, "the worker image's signature %s: %s", sig,
+                           strerror(errno));
+    if (rc == 0 && tee_sigstruct_decode(&ss, buf, len, err) != 0)
+        rc = CLOISTER_E_INVALID;
+    if (rc == 0)
+        memcpy(mre, ss.mrenclave, TEE_HASH_LEN);
+    free(buf);
+    return rc;
+}
+
+static void worker_policy(const struct job *j, const uint8_t mre[TEE_HASH_LEN],
+                          struct tee_policy *p)
+{
+    tee_policy_default(p);
+    p->mrenclave = (const uint8_t(*)[TEE_HASH_LEN])mre;
+    p->n_mrenclave = 1;
+    p->allow_simulated = j->o->allow_simulated;
+}
+
 static int provision(struct job *j, struct mr_host_worker *w, unsigned i, tee_verifier *v,
                      struct cloister_err *err)
 {
@@ -190,12 +248,8 @@ static int provision(struct job *j, struct mr_host_worker *w, unsigned i, tee_ve
     struct tee_claims claims;
     struct cloister_err e = {0};
     struct tee_policy p;
-    tee_policy_default(&p);
-    int rc = j->o->mrenclave ? (memcpy(mre, j->o->mrenclave, sizeof mre), 0)
-                             : mr_host_worker_identity(w, mre, err);
-    p.mrenclave = (const uint8_t(*)[TEE_HASH_LEN])mre;
-    p.n_mrenclave = 1;
-    p.allow_simulated = j->o->allow_simulated;
+    int rc = worker_identity(j, w, mre, err);
+    worker_policy(j, mre, &p);
     struct tee_secret secret = {MR_SECRET_NAME, j->key, MR_KEY_LEN};
     if (rc == 0)
         rc = tee_prov_nonce(nonce, err);
@@ -237,15 +291,14 @@ static int start_workers(struct job *j, struct cloister_err *err)
     tee_verifier *v = NULL;
     struct cloister_err e = {0};
     int rc = 0;
-    struct wire_writer code, sealed;
+    struct wire_writer code, *sealed = &j->sealed_code;
     wire_writer_init(&code);
-    wire_writer_init(&sealed);
     wire_put_str(&code, j->name);
     wire_put_bytes(&code, j->code, j->code_len);
     struct mr_chunk_id id = {.kind = MR_KIND_CODE};
     memcpy(id.job, j->id, MR_JOB_ID_LEN);
     if (rc == 0 &&
-        (!wire_writer_ok(&code) || mr_chunk_seal(j->aead, &id, code.buf, code.len, &sealed) != 0))
+        (!wire_writer_ok(&code) || mr_chunk_seal(j->aead, &id, code.buf, code.len, sealed) != 0))
         rc = cloister_errf(err, CLOISTER_E_NO_MEMORY, "no memory to seal the job");
     for (unsigned i = 0; rc == 0 && i < j->nworkers; i++) {
         struct mr_host_config c = {o->tee, o->enclave, o->inproc, o->home, store, o->signature, i};
@@ -259,10 +312,9 @@ static int start_workers(struct job *j, struct cloister_err *err)
             rc = o->tee == MR_TEE_NONE ? mr_host_worker_set_key(j->workers[i], j->key, err)
                                        : provision(j, j->workers[i], i, v, err);
         if (rc == 0)
-            rc = mr_host_worker_load(j->workers[i], sealed.buf, sealed.len, err);
+            rc = mr_host_worker_load(j->workers[i], sealed->buf, sealed->len, err);
     }
     wire_writer_free(&code);
-    wire_writer_free(&sealed);
     tee_verifier_free(v);
     tee_platform_free(platform);
     for (unsigned i = 0; rc == 0 && i < j->nworkers; i++) {
@@ -278,6 +330,84 @@ static int start_workers(struct job *j, struct cloister_err *err)
         j->nthreads++;
     }
     return rc;
+}
+
+static void job_hex(const struct job *j, char out[MR_JOB_HEX_MAX + 1])
+{
+    for (size_t i = 0; i < MR_JOB_ID_LEN; i++)
+        snprintf(out + 2 * i, 3, "%02x", j->id[i]);
+}
+
+/* Offers o->remote_workers seats to `cloister mapreduce worker` processes: each gets the key
+ * only once its evidence passed the same policy as a local worker's, then the sealed code. */
+static int start_remote(struct job *j, struct cloister_err *err)
+{
+    struct remote *r = &j->remote;
+    const struct mr_options *o = j->o;
+    if (o->remote_workers == 0)
+        return 0;
+    char job[MR_JOB_HEX_MAX + 1], session[PROV_BUS_NAME_MAX + 1];
+    job_hex(j, job);
+    snprintf(session, sizeof session, "mr-%s", job);
+    struct cloister_err e = {0};
+    int rc = worker_identity(j, j->nworkers ? j->workers[0] : NULL, r->mrenclave, err);
+    worker_policy(j, r->mrenclave, &r->policy);
+    r->secret = (struct tee_secret){MR_SECRET_NAME, j->key, MR_KEY_LEN};
+    mr_remote_info_encode(&r->info, job, o->nats_ack_wait_ms);
+    if (rc == 0 && (!(r->platform = tee_platform_open(o->home, &e)) ||
+                    !(r->v = tee_verifier_new_file(tee_platform_ca_path(r->platform), &e))))
+        rc = cloister_errf(err, e.code, "no verifier for remote workers: %.200s", e.msg);
+    struct bus_options bo = {.name = "cloister-mr-provisioner"};
+    if (rc == 0 && !(r->b = bus_connect(o->nats, &bo, err)))
+        rc = CLOISTER_E_FAILED;
+    struct prov_bus_client_config c = {.pool = MR_REMOTE_POOL,
+                                       .session = session,
+                                       .verifier = r->v,
+                                       .policy = &r->policy,
+                                       .secrets = &r->secret,
+                                       .nsecrets = 1,
+                                       .info = r->info.buf,
+                                       .info_len = r->info.len,
+                                       .extra = j->sealed_code.buf,
+                                       .extra_len = j->sealed_code.len};
+    if (rc == 0 && !wire_writer_ok(&r->info))
+        rc = cloister_errf(err, CLOISTER_E_NO_MEMORY, "no memory for remote workers");
+    if (rc == 0 && !(r->prov = prov_bus_client_start(r->b, &c, o->remote_workers, err)))
+        rc = CLOISTER_E_FAILED;
+    return rc;
+}
+
+/* With no local worker, a job that no remote worker joined in time fails, saying why. */
+static int check_remote(struct job *j, struct cloister_err *err)
+{
+    struct prov_bus_stats st;
+    if (j->nworkers > 0 || !j->remote.prov || now_s() - j->started < REMOTE_JOIN_S)
+        return 0;
+    prov_bus_client_stats(j->remote.prov, &st);
+    if (st.provisioned > 0)
+        return 0;
+    return cloister_errf(err, CLOISTER_E_TIMEOUT,
+                         "no remote worker joined job %s within %d s (%llu refused%s%.160s)",
+                         j->name, REMOTE_JOIN_S, (unsigned long long)st.refused,
+                         st.refused ? "; last: " : "", st.last_refusal);
+}
+
+static void stop_remote(struct job *j)
+{
+    struct remote *r = &j->remote;
+    if (r->prov) {
+        struct prov_bus_stats st;
+        prov_bus_client_stats(r->prov, &st);
+        j->s->remote_workers = st.provisioned;
+        j->s->refused_workers = st.refused;
+        j->s->simulated = j->s->simulated || st.simulated;
+    }
+    prov_bus_client_stop(r->prov);
+    bus_close(r->b);
+    tee_verifier_free(r->v);
+    tee_platform_free(r->platform);
+    wire_writer_free(&r->info);
+    memset(r, 0, sizeof *r);
 }
 
 static void stop_workers(struct job *j)
@@ -429,7 +559,7 @@ static int queue_task(struct job *j, uint32_t i, struct cloister_err *err)
 /* Queues what may run now, up to two tasks per worker in flight. */
 static int schedule(struct job *j, struct cloister_err *err)
 {
-    size_t M = j->nsplits, limit = 2 * (size_t)j->nworkers;
+    size_t M = j->nsplits, limit = 2 * ((size_t)j->nworkers + j->o->remote_workers);
     for (uint32_t i = 0; i < M + j->R && j->queued < limit; i++) {
         if (j->tasks[i].state != T_WAITING || (i >= M && j->maps_done < M))
             continue;
@@ -541,6 +671,8 @@ static int handle_result(struct job *j, const uint8_t *msg, size_t len, struct c
     if (parse_result(&r, msg, len) != 0 || r.round != j->round || r.task >= M + j->R)
         return 0; /* not of this round: a stale or forged message */
     struct task *t = &j->tasks[r.task];
+    if (t->state == T_DONE && r.attempt == t->attempt)
+        j->s->duplicate_results++; /* the task ran twice (redelivered): the first result won */
     if (t->state != T_QUEUED || r.attempt != t->attempt)
         return 0; /* a late duplicate: the first result per attempt wins */
     if (r.status == MR_RESULT_REFUSED) {
@@ -597,7 +729,7 @@ static int run_round(struct job *j, struct cloister_err *err)
     while (rc == 0 && j->reduces_done < j->R) {
         if (stopped(j))
             return cloister_errf(err, CLOISTER_E_STATE, "stopped by a signal");
-        if ((rc = schedule(j, err)) != 0)
+        if ((rc = schedule(j, err)) != 0 || (rc = check_remote(j, err)) != 0)
             break;
         uint8_t *msg;
         size_t len;
@@ -766,8 +898,7 @@ static int open_transport(struct job *j, const char *shuffle, struct cloister_er
                    ? 0
                    : CLOISTER_E_SYSTEM;
     char job[MR_JOB_HEX_MAX + 1];
-    for (size_t i = 0; i < MR_JOB_ID_LEN; i++)
-        snprintf(job + 2 * i, 3, "%02x", j->id[i]);
+    job_hex(j, job);
     struct mr_nats_config c = {.url = o->nats,
                                .job = job,
                                .owner = true,
@@ -782,14 +913,17 @@ static int open_transport(struct job *j, const char *shuffle, struct cloister_er
 static int setup(struct job *j, struct cloister_err *err)
 {
     const struct mr_options *o = j->o;
-    if (!o->job || !o->output || o->ninputs == 0 || o->reducers == 0 || o->workers == 0 ||
-        o->workers > TEE_WORKERS_MAX_MR || (o->tee == MR_TEE_NONE && !o->inproc) ||
+    if (!o->job || !o->output || o->ninputs == 0 || o->reducers == 0 ||
+        o->workers + o->remote_workers == 0 || o->workers > TEE_WORKERS_MAX_MR ||
+        o->remote_workers > TEE_WORKERS_MAX_MR || (o->tee == MR_TEE_NONE && !o->inproc) ||
         (o->tee == MR_TEE_SIM && !o->enclave))
         return cloister_errf(err, CLOISTER_E_INVALID,
                              "mapreduce: job, inputs, output, 1..%u "
                              "workers, reducers and the worker code "
                              "are required",
                              TEE_WORKERS_MAX_MR);
+    if (o->remote_workers > 0 && !o->nats)
+        return cloister_errf(err, CLOISTER_E_INVALID, "remote workers need --nats");
     int rc = load_job(j, err);
     if (rc != 0)
         return rc;
@@ -803,10 +937,8 @@ static int setup(struct job *j, struct cloister_err *err)
     free(sp);
     if (!o->split_bytes && o->mappers > 0)
         split = total / o->mappers + 1;
-    else if (!o->split_bytes && total / o->workers < split)
-        split = total / o->workers + 1;
-    if (o->nats && split > NATS_SPLIT_MAX)
-        split = NATS_SPLIT_MAX;
+    else if (!o->split_bytes && total / (o->workers + o->remote_workers) < split)
+        split = total / (o->workers + o->remote_workers) + 1;
     if (split < SPLIT_MIN)
         split = SPLIT_MIN;
     if ((rc = mr_splits_plan(o->inputs, o->ninputs, o->format, split, &j->splits, &j->nsplits,
@@ -836,11 +968,14 @@ static int setup(struct job *j, struct cloister_err *err)
     j->nworkers = o->workers;
     if ((rc = first_params(j, err)) != 0)
         return rc;
-    return start_workers(j, err);
+    if ((rc = start_workers(j, err)) != 0)
+        return rc;
+    return start_remote(j, err);
 }
 
 static void teardown(struct job *j)
 {
+    stop_remote(j);
     stop_workers(j);
     if (j->t) {
         j->s->shuffle_bytes = j->o->nats ? mr_transport_nats_shuffle_bytes(j->t)
@@ -857,6 +992,7 @@ static void teardown(struct job *j)
     free(j->splits);
     free(j->params);
     free(j->code);
+    wire_writer_free(&j->sealed_code);
     tlua_free(j->lua);
     crypto_aead_free(j->aead);
     crypto_wipe(j->key, sizeof j->key);
@@ -866,6 +1002,8 @@ int mr_run(const struct mr_options *o, struct mr_summary *s, struct cloister_err
 {
     struct job j = {.o = o, .s = s};
     memset(s, 0, sizeof *s);
+    wire_writer_init(&j.sealed_code);
+    wire_writer_init(&j.remote.info);
     j.started = now_s();
     int rc = setup(&j, err);
     s->setup_seconds = now_s() - j.started;

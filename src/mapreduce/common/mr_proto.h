@@ -109,4 +109,8 @@ int mr_outcome_decode(struct mr_outcome *o, const uint8_t *buf, size_t len,
 /* The reducer a key goes to when the job has no partition(): FNV-1a of its encoding. */
 uint32_t mr_partition_default(const uint8_t *key, size_t len, uint32_t nreducers);
 
+/* Makes the process heap keep the megabyte buffers of tasks rather than unmap them at free
+ * (glibc's default): called by the worker enclave and by the host of workers. */
+void mr_keep_buffers(void);
+
 #endif

@@ -69,6 +69,7 @@ static int ecall_mr_reduce_end(struct tee_env *env, const uint8_t *in, size_t in
 static int mr_start(struct tee_env *env)
 {
     struct state *s = tee_env_state(env);
+    mr_keep_buffers();
     s->w = mr_worker_new();
     return s->w ? 0 : tee_fail(env, CLOISTER_E_NO_MEMORY, "mapreduce: no memory");
 }

@@ -40,11 +40,11 @@ static const char PRELUDE[] =
 
 #define FOLD_BATCH ((size_t)1 << 20)      /* argument bytes per combine/reduce call */
 #define OUTPUT_DEFAULT ((size_t)24 << 20) /* a task's output must fit one answer */
+#define ARRAY_ROOM 11                     /* an array header: a tag and the longest varint */
 
 struct pair {
     const uint8_t *k, *v;
     uint32_t klen, vlen;
-    uint32_t next; /* the next pair of the same key (groups), or UINT32_MAX */
 };
 
 struct reduce_state {
@@ -112,9 +112,10 @@ int mr_worker_set_key(struct mr_worker *w, const uint8_t key[MR_KEY_LEN])
 
 /* ---- opening chunks ---- */
 
-/* Opens chunk c, which must be `want`, into a fresh trusted buffer (*pt, *len). */
+/* Opens chunk c, which must be `want`, into a fresh trusted buffer *pt: room bytes left free
+ * for the caller, then the *len bytes of plaintext. */
 static int open_chunk(struct mr_worker *w, const uint8_t *c, size_t clen,
-                      const struct mr_chunk_id *want, uint8_t **pt, size_t *len,
+                      const struct mr_chunk_id *want, size_t room, uint8_t **pt, size_t *len,
                       struct cloister_err *err)
 {
     *pt = NULL;
@@ -122,9 +123,9 @@ static int open_chunk(struct mr_worker *w, const uint8_t *c, size_t clen,
         return cloister_errf(err, CLOISTER_E_DENIED, "%s chunk refused: truncated",
                              mr_kind_name(want->kind));
     *len = clen - MR_CHUNK_OVERHEAD;
-    if (!(*pt = tee_malloc(*len ? *len : 1)))
+    if (!(*pt = tee_malloc(room + *len + 1)))
         return cloister_errf(err, CLOISTER_E_NO_MEMORY, "no memory for a %zu-byte chunk", *len);
-    int rc = mr_chunk_open(w->aead, c, clen, want, *pt, err);
+    int rc = mr_chunk_open(w->aead, c, clen, want, *pt + room, err);
     if (rc != 0) {
         tee_free(*pt);
         *pt = NULL;
@@ -158,7 +159,7 @@ static int open_task(struct mr_worker *w, const uint8_t *c, size_t clen, uint8_t
     if (mr_chunk_peek(c, clen, &got, &e) != 0)
         return cloister_errf(err, CLOISTER_E_DENIED, "task chunk refused: %s", e.msg);
     struct mr_chunk_id want = chunk_id(w, MR_KIND_TASK, got.round, got.task, got.attempt, 0);
-    int rc = open_chunk(w, c, clen, &want, buf, &len, err);
+    int rc = open_chunk(w, c, clen, &want, 0, buf, &len, err);
     if (rc == 0)
         rc = mr_task_decode(t, *buf, len, tee_malloc, err);
     if (rc == 0 && (t->phase != phase || t->round != got.round || t->task != got.task ||
@@ -194,7 +195,7 @@ static int do_load(struct mr_worker *w, const uint8_t *in, size_t inlen, struct 
     memcpy(w->job, got.job, MR_JOB_ID_LEN);
     struct mr_chunk_id want = chunk_id(w, MR_KIND_CODE, 0, 0, 0, 0);
     uint8_t *pt;
-    int rc = open_chunk(w, c, clen, &want, &pt, &len, err);
+    int rc = open_chunk(w, c, clen, &want, 0, &pt, &len, err);
     if (rc != 0)
         return rc;
     wire_reader_init(&r, pt, len);
@@ -251,25 +252,33 @@ static struct tlua *task_state(struct mr_worker *w, const struct mr_task *t, con
     return L;
 }
 
-static bool same_key(const struct pair *a, const struct pair *b)
-{
-    return a->klen == b->klen && memcmp(a->k, b->k, a->klen) == 0;
-}
+/* The pairs of a buffer grouped by key (no sort: the order of keys does not matter, the client
+ * sorts the output), values kept in their order. A hash table of (hash, group) slots finds a
+ * key's group without touching the pairs, and grows with the keys, not the pairs, so that it
+ * stays in cache; the pairs' indices are then laid out group by group (a counting sort), so
+ * that fold reads each group's values in one run. */
+struct group {
+    const uint8_t *k;
+    uint32_t klen, hash;
+    uint32_t start, count; /* the group's pairs: order[start .. start + count) */
+};
 
-/* The pairs of a buffer grouped by key in one pass of a hash table (no sort: the order of
- * keys does not matter, the client sorts the output), values kept in their order. */
 struct groups {
     struct pair *p;
     size_t n, ng;
-    uint32_t *head, *tail, *count; /* per key, in first-seen order */
+    struct group *g; /* per key, in first-seen order */
+    uint32_t *order; /* pair indices, group by group */
+};
+
+struct slot {
+    uint32_t hash, id; /* id: the group + 1, 0 for an empty slot */
 };
 
 static void groups_free(struct groups *g)
 {
     tee_free(g->p);
-    tee_free(g->head);
-    tee_free(g->tail);
-    tee_free(g->count);
+    tee_free(g->g);
+    tee_free(g->order);
 }
 
 static int parse_pairs(struct groups *g, const uint8_t *buf, size_t len, struct cloister_err *err)
@@ -289,43 +298,103 @@ static int parse_pairs(struct groups *g, const uint8_t *buf, size_t len, struct 
                 return cloister_errf(err, CLOISTER_E_NO_MEMORY, "no memory to group pairs");
             g->p = p;
         }
-        g->p[g->n++] = (struct pair){k, v, (uint32_t)klen, (uint32_t)vlen, UINT32_MAX};
+        g->p[g->n++] = (struct pair){k, v, (uint32_t)klen, (uint32_t)vlen};
     }
     return 0;
+}
+
+/* The slot of key (k, klen, h) in table: its group's, or the empty one where it goes. */
+static struct slot *find_slot(const struct groups *g, struct slot *table, size_t mask,
+                              const uint8_t *k, uint32_t klen, uint32_t h)
+{
+    for (size_t s = h & mask;; s = (s + 1) & mask) {
+        const struct group *x = table[s].id ? &g->g[table[s].id - 1] : NULL;
+        if (!x || (x->hash == h && x->klen == klen && memcmp(x->k, k, klen) == 0))
+            return &table[s];
+    }
+}
+
+/* Doubles the table (*mask + 1 slots) once it is half full; false without memory. */
+static bool grow_table(const struct groups *g, struct slot **table, size_t *mask)
+{
+    if (2 * g->ng < *mask + 1)
+        return true;
+    size_t slots = 2 * (*mask + 1);
+    struct slot *t = tee_calloc(slots, sizeof *t);
+    if (!t)
+        return false;
+    for (uint32_t i = 0; i < g->ng; i++) {
+        size_t s = g->g[i].hash & (slots - 1);
+        while (t[s].id)
+            s = (s + 1) & (slots - 1);
+        t[s] = (struct slot){g->g[i].hash, i + 1};
+    }
+    tee_free(*table);
+    *table = t;
+    *mask = slots - 1;
+    return true;
+}
+
+/* Numbers each pair's group into gid[] (g->g gets the keys and their counts). */
+static int assign_groups(struct groups *g, uint32_t *gid, struct cloister_err *err)
+{
+    size_t mask = 1023;
+    struct slot *table = tee_calloc(mask + 1, sizeof *table);
+    int rc = table ? 0 : -1;
+    for (uint32_t i = 0; rc == 0 && i < g->n; i++) {
+        const struct pair *p = &g->p[i];
+        uint32_t h = mr_partition_default(p->k, p->klen, UINT32_MAX);
+        struct slot *s = find_slot(g, table, mask, p->k, p->klen, h);
+        if (!s->id) {
+            g->g[g->ng] = (struct group){p->k, p->klen, h, 0, 0};
+            *s = (struct slot){h, (uint32_t)++g->ng};
+        }
+        gid[i] = s->id - 1;
+        g->g[gid[i]].count++;
+        if (!grow_table(g, &table, &mask))
+            rc = -1;
+    }
+    tee_free(table);
+    return rc == 0 ? 0 : cloister_errf(err, CLOISTER_E_NO_MEMORY, "no memory to group pairs");
 }
 
 static int group_pairs(struct groups *g, const uint8_t *buf, size_t len, struct cloister_err *err)
 {
     memset(g, 0, sizeof *g);
     int rc = parse_pairs(g, buf, len, err);
-    size_t slots = 16;
-    while (rc == 0 && slots < 2 * g->n)
-        slots *= 2;
-    uint32_t *table = rc == 0 ? tee_calloc(slots, sizeof *table) : NULL;
-    if (rc == 0 && g->n > 0) {
-        g->head = tee_malloc(g->n * sizeof *g->head);
-        g->tail = tee_malloc(g->n * sizeof *g->tail);
-        g->count = tee_malloc(g->n * sizeof *g->count);
-    }
-    if (rc == 0 && (!table || (g->n > 0 && (!g->head || !g->tail || !g->count))))
+    if (rc != 0 || g->n == 0)
+        return rc;
+    uint32_t *gid = tee_malloc(g->n * sizeof *gid);
+    g->g = tee_malloc(g->n * sizeof *g->g);
+    g->order = tee_malloc(g->n * sizeof *g->order);
+    if (!gid || !g->g || !g->order)
         rc = cloister_errf(err, CLOISTER_E_NO_MEMORY, "no memory to group pairs");
-    for (uint32_t i = 0; rc == 0 && i < g->n; i++) {
-        size_t s = mr_partition_default(g->p[i].k, g->p[i].klen, UINT32_MAX) & (slots - 1);
-        while (table[s] && !same_key(&g->p[g->head[table[s] - 1]], &g->p[i]))
-            s = (s + 1) & (slots - 1);
-        if (!table[s]) {
-            table[s] = (uint32_t)++g->ng;
-            g->head[g->ng - 1] = g->tail[g->ng - 1] = i;
-            g->count[g->ng - 1] = 1;
-            continue;
-        }
-        uint32_t k = table[s] - 1;
-        g->p[g->tail[k]].next = i;
-        g->tail[k] = i;
-        g->count[k]++;
+    if (rc == 0)
+        rc = assign_groups(g, gid, err);
+    uint32_t at = 0;
+    for (size_t k = 0; rc == 0 && k < g->ng; k++) {
+        g->g[k].start = at;
+        at += g->g[k].count;
+        g->g[k].count = 0;
     }
-    tee_free(table);
+    for (uint32_t i = 0; rc == 0 && i < g->n; i++) {
+        struct group *x = &g->g[gid[i]];
+        g->order[x->start + x->count++] = i;
+    }
+    tee_free(gid);
     return rc;
+}
+
+/* Writes the array header of n values into the ARRAY_ROOM bytes before body and returns where
+ * the array starts: a batch built after reserved room is passed without copying it. */
+static const uint8_t *array_before(uint8_t *body, size_t n)
+{
+    uint8_t hdr[ARRAY_ROOM];
+    struct wire_writer w;
+    wire_writer_init_fixed(&w, hdr, sizeof hdr);
+    tlua_put_array(&w, n);
+    memcpy(body - w.len, hdr, w.len);
+    return body - w.len;
 }
 
 /* Calls fn(key, values) once per key (through its driver, a batch of keys per call); each
@@ -333,30 +402,31 @@ static int group_pairs(struct groups *g, const uint8_t *buf, size_t len, struct 
 static int fold(struct tlua *L, const char *driver, const struct groups *g, struct wire_writer *out,
                 struct cloister_err *err)
 {
-    struct wire_writer body, args;
+    struct wire_writer body;
     wire_writer_init(&body);
-    wire_writer_init(&args);
     int rc = 0;
     size_t batch = 0;
+    if (wire_writer_reserve(&body, ARRAY_ROOM))
+        wire_writer_commit(&body, ARRAY_ROOM);
     for (size_t k = 0; rc == 0 && k < g->ng; k++) {
-        const struct pair *first = &g->p[g->head[k]];
-        wire_put_raw(&body, first->k, first->klen);
-        tlua_put_array(&body, g->count[k]);
-        for (uint32_t i = g->head[k]; i != UINT32_MAX; i = g->p[i].next)
-            wire_put_raw(&body, g->p[i].v, g->p[i].vlen);
+        const struct group *x = &g->g[k];
+        wire_put_raw(&body, x->k, x->klen);
+        tlua_put_array(&body, x->count);
+        for (uint32_t j = x->start; j < x->start + x->count; j++)
+            wire_put_raw(&body, g->p[g->order[j]].v, g->p[g->order[j]].vlen);
         batch++;
         if (body.len < FOLD_BATCH && k + 1 < g->ng)
             continue;
-        args.len = 0;
-        tlua_put_array(&args, 2 * batch);
-        wire_put_raw(&args, body.buf, body.len);
-        rc = wire_writer_ok(&args) ? tlua_call(L, driver, args.buf, args.len, out, NULL, err)
-                                   : cloister_errf(err, CLOISTER_E_NO_MEMORY, "no memory");
-        body.len = 0;
+        if (!wire_writer_ok(&body)) {
+            rc = cloister_errf(err, CLOISTER_E_NO_MEMORY, "no memory");
+            break;
+        }
+        const uint8_t *args = array_before(body.buf + ARRAY_ROOM, 2 * batch);
+        rc = tlua_call(L, driver, args, (size_t)(body.buf + body.len - args), out, NULL, err);
+        body.len = ARRAY_ROOM;
         batch = 0;
     }
     wire_writer_free(&body);
-    wire_writer_free(&args);
     if (rc == 0 && !wire_writer_ok(out))
         rc = cloister_errf(err, CLOISTER_E_NO_MEMORY, "no memory for the output");
     return rc;
@@ -421,8 +491,9 @@ static void fail_outcome(struct mr_outcome *o, const struct cloister_err *e)
 
 /* ---- map ---- */
 
-/* Runs map over the split's records into pairs, then combine. jerr: the job's own error. */
-static int map_records(struct tlua *L, const struct mr_task *t, const uint8_t *rec, size_t len,
+/* Runs map over the split's records (rec, with ARRAY_ROOM free bytes before it) into pairs,
+ * then combine. jerr: the job's own error. */
+static int map_records(struct tlua *L, const struct mr_task *t, uint8_t *rec, size_t len,
                        struct wire_writer *pairs, struct mr_outcome *o, struct cloister_err *jerr)
 {
     const char *fn = t->format == MR_INPUT_JSONL ? "__mr_map_all_jsonl" : "__mr_map_all";
@@ -436,13 +507,8 @@ static int map_records(struct tlua *L, const struct mr_task *t, const uint8_t *r
                                  wire_reader_error(&r));
         o->records_in++;
     }
-    struct wire_writer args;
-    wire_writer_init(&args);
-    tlua_put_array(&args, 2 * o->records_in);
-    wire_put_raw(&args, rec, len);
-    int rc = wire_writer_ok(&args) ? tlua_call(L, fn, args.buf, args.len, pairs, NULL, jerr)
-                                   : cloister_errf(jerr, CLOISTER_E_NO_MEMORY, "no memory");
-    wire_writer_free(&args);
+    const uint8_t *args = array_before(rec, 2 * o->records_in);
+    int rc = tlua_call(L, fn, args, (size_t)(rec + len - args), pairs, NULL, jerr);
     if (rc != 0)
         return rc;
     if (!wire_writer_ok(pairs))
@@ -475,7 +541,7 @@ static int partition_pairs(struct tlua *L, const struct mr_task *t, const struct
     size_t klen, vlen;
     wire_reader_init(&r, pairs->buf, pairs->len);
     while (wire_reader_remaining(&r) > 0) {
-        struct pair p = {.next = UINT32_MAX};
+        struct pair p = {0};
         p.k = tlua_value_next(&r, &klen);
         p.v = tlua_value_next(&r, &vlen);
         p.klen = (uint32_t)klen;
@@ -507,7 +573,7 @@ static int do_map(struct mr_worker *w, const uint8_t *in, size_t inlen, struct w
     if (rc != 0)
         return rc;
     struct mr_chunk_id want = chunk_id(w, MR_KIND_SPLIT, t.round, t.task, t.attempt, 0);
-    if ((rc = open_chunk(w, sc, slen, &want, &split, &len, err)) != 0)
+    if ((rc = open_chunk(w, sc, slen, &want, ARRAY_ROOM, &split, &len, err)) != 0)
         goto done;
     struct wire_writer pairs, *parts = tee_calloc(t.nreducers, sizeof *parts);
     wire_writer_init(&pairs);
@@ -516,7 +582,7 @@ static int do_map(struct mr_worker *w, const uint8_t *in, size_t inlen, struct w
     struct tlua *L = parts ? task_state(w, &t, "map", &jerr) : NULL;
     if (!parts)
         rc = cloister_errf(err, CLOISTER_E_NO_MEMORY, "no memory for %u partitions", t.nreducers);
-    else if (!L || map_records(L, &t, split, len, &pairs, &o, &jerr) != 0 ||
+    else if (!L || map_records(L, &t, split + ARRAY_ROOM, len, &pairs, &o, &jerr) != 0 ||
              partition_pairs(L, &t, &pairs, parts, &o, &jerr) != 0)
         fail_outcome(&o, &jerr);
     if (L) {

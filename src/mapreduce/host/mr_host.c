@@ -30,6 +30,7 @@ int mr_host_worker_start(const struct mr_host_config *c, struct mr_host_worker *
     if (!w)
         return cloister_errf(err, CLOISTER_E_NO_MEMORY, "no memory for a worker");
     w->c = *c;
+    mr_keep_buffers(); /* the host copies every task's buffers too, and none runs the worker here */
     int rc = 0;
     if (c->tee == MR_TEE_NONE) {
         w->c.home = w->c.store_dir = NULL;

@@ -12,6 +12,12 @@
  *   MRS_<job>  limits retention, byte-bounded, subjects mr.<job>.shuffle.ROUND.TASK.ATTEMPT.PART:
  *              sealed shuffle chunks, read back as the last message on their subject. A full
  *              stream refuses the chunk and the map task is re-run later.
+ * Messages larger than the server's max_payload are split here, sized from the connection's
+ * real limit: a shuffle chunk is stored as pieces on CHUNK_SUBJECT.0, .1, ... (each "u32 count,
+ * then the slice"), and a task message too large for one message goes the same way to
+ * mr.<job>.shuffle.task.ROUND.TASK.ATTEMPT with a small stub in the task queue (u8 0xFF, u32
+ * round, task, attempt) that task_get replaces with the reassembled message. Pieces are
+ * ciphertext slices: a piece swapped, dropped or replayed makes the sealed chunk fail to open.
  * NATS sees the job id, task numbers, sizes and ciphertext; nothing else. The owner (the client)
  * creates the streams and deletes them in free; workers only open them.
  *
@@ -33,6 +39,9 @@
 
 #define NAME_MAX_MR 96
 #define SUBJECT_MAX 160
+#define PIECE_ROOM 1024 /* headers (the message id) and the piece prefix */
+#define PIECES_MAX 4096
+#define STUB 0xFF
 
 struct nats {
     struct mr_transport base;
@@ -44,6 +53,8 @@ struct nats {
     char tasks[NAME_MAX_MR], results[NAME_MAX_MR], shuffle[NAME_MAX_MR];
     char task_subject[NAME_MAX_MR], result_subject[NAME_MAX_MR];
     pthread_mutex_t lock; /* the task consumer, shared by the serving threads */
+    int64_t checked_ms;   /* a remote worker's last look for the job's end */
+    size_t piece_max;     /* payload bytes per piece of a split message */
     struct bus_consumer *task_c, *result_c;
     void (*on_get)(void *arg, uint8_t **chunk, size_t *len);
     void *arg;
@@ -87,6 +98,74 @@ static int copy_out(const struct bus_msg *m, uint8_t **msg, size_t *len, struct 
     return 1;
 }
 
+/* Stores data as pieces on base.0, base.1, ... of the shuffle stream. */
+static int put_pieces(struct nats *n, const char *base, const uint8_t *data, size_t len,
+                      struct cloister_err *err)
+{
+    size_t count = len / n->piece_max + (len % n->piece_max != 0 || len == 0);
+    if (count > PIECES_MAX)
+        return cloister_errf(err, CLOISTER_E_TOO_BIG, "a %zu-byte message for %s is too large", len,
+                             base);
+    uint8_t *buf = malloc(n->piece_max + 4);
+    if (!buf)
+        return cloister_errf(err, CLOISTER_E_NO_MEMORY, "no memory for a message piece");
+    int rc = 0;
+    for (size_t k = 0; rc == 0 && k < count; k++) {
+        size_t off = k * n->piece_max, piece = len - off < n->piece_max ? len - off : n->piece_max;
+        struct wire_writer w;
+        char subject[SUBJECT_MAX];
+        wire_writer_init_fixed(&w, buf, n->piece_max + 4);
+        wire_put_u32(&w, (uint32_t)count);
+        wire_put_raw(&w, data + off, piece);
+        snprintf(subject, sizeof subject, "%s.%zu", base, k);
+        rc = bus_publish(n->b, subject, NULL, 0, w.buf, w.len, subject, NULL, err);
+    }
+    free(buf);
+    return rc;
+}
+
+/* Reads back what put_pieces stored under base (malloc'd). */
+static int get_pieces(struct nats *n, const char *base, uint8_t **out, size_t *outlen,
+                      struct cloister_err *err)
+{
+    struct wire_writer all;
+    wire_writer_init(&all);
+    uint32_t count = 1;
+    int rc = 0;
+    for (uint32_t k = 0; rc == 0 && k < count; k++) {
+        char subject[SUBJECT_MAX];
+        uint8_t *piece = NULL;
+        size_t len = 0;
+        snprintf(subject, sizeof subject, "%s.%u", base, k);
+        rc = bus_stream_get_last(n->b, n->shuffle, subject, &piece, &len, err);
+        struct wire_reader r;
+        wire_reader_init(&r, piece, len);
+        uint32_t c = wire_get_u32(&r);
+        if (rc == 0 && (!wire_reader_ok(&r) || c == 0 || c > PIECES_MAX || (k > 0 && c != count)))
+            rc = cloister_errf(err, CLOISTER_E_INVALID, "a malformed piece on %s", subject);
+        count = c;
+        if (rc == 0)
+            wire_put_raw(&all, piece + 4, len - 4);
+        free(piece);
+    }
+    if (rc == 0 && !wire_writer_ok(&all))
+        rc = cloister_errf(err, CLOISTER_E_NO_MEMORY, "no memory for a %s message", base);
+    if (rc == 0 && !(*out = malloc(all.len ? all.len : 1)))
+        rc = cloister_errf(err, CLOISTER_E_NO_MEMORY, "no memory for a %s message", base);
+    if (rc == 0) {
+        memcpy(*out, all.buf, all.len);
+        *outlen = all.len;
+    }
+    wire_writer_free(&all);
+    return rc;
+}
+
+static void task_base(const struct nats *n, uint32_t round, uint32_t task, uint32_t attempt,
+                      char out[SUBJECT_MAX])
+{
+    snprintf(out, SUBJECT_MAX, "mr.%s.shuffle.task.%u.%u.%u", n->job, round, task, attempt);
+}
+
 static int task_put(struct mr_transport *t, const uint8_t *msg, size_t len,
                     struct cloister_err *err)
 {
@@ -95,9 +174,49 @@ static int task_put(struct mr_transport *t, const uint8_t *msg, size_t len,
     wire_reader_init(&r, msg, len);
     wire_get_u8(&r);
     uint32_t round = wire_get_u32(&r), task = wire_get_u32(&r), attempt = wire_get_u32(&r);
-    char id[64];
+    char id[64], base[SUBJECT_MAX];
     snprintf(id, sizeof id, "%u.%u.%u", round, task, attempt);
-    return bus_publish(n->b, n->task_subject, NULL, 0, msg, len, id, NULL, err);
+    if (len <= n->piece_max)
+        return bus_publish(n->b, n->task_subject, NULL, 0, msg, len, id, NULL, err);
+    task_base(n, round, task, attempt, base);
+    uint8_t stub[13];
+    struct wire_writer w;
+    wire_writer_init_fixed(&w, stub, sizeof stub);
+    wire_put_u8(&w, STUB);
+    wire_put_u32(&w, round);
+    wire_put_u32(&w, task);
+    wire_put_u32(&w, attempt);
+    int rc = put_pieces(n, base, msg, len, err);
+    return rc != 0 ? rc : bus_publish(n->b, n->task_subject, NULL, 0, w.buf, w.len, id, NULL, err);
+}
+
+/* A stub in the task queue: the task message itself, reassembled from its pieces. */
+static int unstub(struct nats *n, uint8_t **msg, size_t *len, struct cloister_err *err)
+{
+    struct wire_reader r;
+    wire_reader_init(&r, *msg, *len);
+    if (*len == 0 || (*msg)[0] != STUB)
+        return 1;
+    wire_get_u8(&r);
+    uint32_t round = wire_get_u32(&r), task = wire_get_u32(&r), attempt = wire_get_u32(&r);
+    char base[SUBJECT_MAX];
+    task_base(n, round, task, attempt, base);
+    free(*msg);
+    *msg = NULL;
+    if (wire_reader_finish(&r) != 0)
+        return cloister_errf(err, CLOISTER_E_INVALID, "a malformed task stub");
+    return get_pieces(n, base, msg, len, err) == 0 ? 1 : CLOISTER_E_INVALID;
+}
+
+/* A worker that is not the job's client learns the job ended when its task consumer is gone
+ * (the client deleted the streams); asked at most once a second, while idle. */
+static bool job_ended(struct nats *n)
+{
+    uint64_t pending, undelivered;
+    if (now_ms() - n->checked_ms < 1000)
+        return false;
+    n->checked_ms = now_ms();
+    return bus_consumer_pending(n->task_c, &pending, &undelivered, NULL) == CLOISTER_E_NOT_FOUND;
 }
 
 static int task_get(struct mr_transport *t, int timeout_ms, uint8_t **msg, size_t *len,
@@ -112,13 +231,17 @@ static int task_get(struct mr_transport *t, int timeout_ms, uint8_t **msg, size_
     size_t got = 0;
     pthread_mutex_lock(&n->lock);
     int rc = bus_fetch(n->task_c, &m, 1, timeout_ms, &got, err);
+    if (rc == 0 && got == 0 && !n->owner && job_ended(n))
+        rc = cloister_errf(err, CLOISTER_E_STATE, "job %s has ended", n->job);
     pthread_mutex_unlock(&n->lock);
     if (rc != 0 || got == 0)
         return n->closed ? cloister_errf(err, CLOISTER_E_STATE, "the job's transport is closed")
                          : rc;
     rc = copy_out(m, msg, len, err);
+    if (rc == 1)
+        rc = unstub(n, msg, len, err);
     if (rc != 1) {
-        bus_msg_free(m);
+        bus_msg_free(m); /* redelivered: a piece missing now may be readable later */
         return rc;
     }
     current = m;
@@ -176,7 +299,7 @@ static int shuffle_put(struct mr_transport *t, uint32_t round, uint32_t task, ui
     struct nats *n = (struct nats *)t;
     char subject[SUBJECT_MAX];
     chunk_subject(n, round, task, attempt, partition, subject);
-    return bus_publish(n->b, subject, NULL, 0, chunk, len, subject, NULL, err);
+    return put_pieces(n, subject, chunk, len, err);
 }
 
 static int shuffle_get(struct mr_transport *t, uint32_t round, uint32_t task, uint32_t attempt,
@@ -185,7 +308,7 @@ static int shuffle_get(struct mr_transport *t, uint32_t round, uint32_t task, ui
     struct nats *n = (struct nats *)t;
     char subject[SUBJECT_MAX];
     chunk_subject(n, round, task, attempt, partition, subject);
-    int rc = bus_stream_get_last(n->b, n->shuffle, subject, chunk, len, err);
+    int rc = get_pieces(n, subject, chunk, len, err);
     if (rc == 0 && n->on_get)
         n->on_get(n->arg, chunk, len);
     return rc;
@@ -272,6 +395,10 @@ struct mr_transport *mr_transport_nats_new(const struct mr_nats_config *c, struc
     snprintf(n->result_subject, sizeof n->result_subject, "mr.%s.result", n->job);
     struct bus_options bo = {.name = c->owner ? "cloister-mr-client" : "cloister-mr-worker"};
     int rc = (n->b = bus_connect(c->url, &bo, err)) ? 0 : CLOISTER_E_FAILED;
+    if (rc == 0)
+        n->piece_max = bus_max_payload(n->b) > 2 * PIECE_ROOM
+                           ? bus_max_payload(n->b) - PIECE_ROOM - SUBJECT_MAX
+                           : PIECE_ROOM;
     if (rc == 0 && c->owner)
         rc = make_streams(n, c, err);
     struct bus_consumer_config tc = {.stream = n->tasks,

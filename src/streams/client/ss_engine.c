@@ -10,9 +10,17 @@
  * and a slow sink stops the source once the queues are full (memory stays bounded). Into and
  * out of an enclave batches are sealed and numbered per edge; a refused one fails the run
  * (counted) rather than being skipped, since a skipped batch would change the results. The
- * first failure anywhere aborts every queue, and every thread ends. */
+ * first failure anywhere aborts every queue, and every thread ends.
+ *
+ * The source sends a batch when it is full or when its first event has waited the linger time
+ * (so that a slow source such as a pipe flows), and stamps it with that event's ingress time;
+ * each thread records, per batch, the latency from ingress to its own end in its meter
+ * (ss_statspub.h), which the statistics thread snapshots every interval for the progress line
+ * and `streams top`. A stop request ends the source as if its input had ended, so what was read
+ * still flows through and the sink is written; a second one aborts like a failure. */
 #include "streams/client/ss_client.h"
 #include "streams/client/ss_queue.h"
+#include "streams/client/ss_statspub.h"
 #include "streams/common/ss_proto.h"
 #include "streams/host/ss_host.h"
 
@@ -30,6 +38,7 @@
 #include <unistd.h>
 
 #define STAGES_MAX 256
+#define WAIT_SLICE_MS 100 /* how often a source with nothing to read checks for a stop */
 
 struct engine;
 
@@ -43,6 +52,7 @@ struct segment {
     uint64_t ecalls, refused, skipped; /* this thread's counters, summed at the end */
     char first_error[CLOISTER_ERR_MAX];
     pthread_t thread;
+    struct ss_meter *meter;
 };
 
 struct engine {
@@ -61,10 +71,19 @@ struct engine {
     struct ss_source src;
     char src_path[4096], sink_path[4096], sink_kind[16], header[4096];
     bool stage_secure[STAGES_MAX + 1];
+    char stage_op[STAGES_MAX + 1][32];
     unsigned nstages;
     FILE *out;
     char tmp[4200];
+    /* meters: [0] the source, [1 + i] segment i, [1 + nseg] the sink */
+    struct ss_meter meter[STAGES_MAX + 2];
+    struct ss_statspub_config pubc;
+    _Atomic uint64_t source_bytes;
+    uint64_t start_ns;
 };
+
+const double ss_latency_points[SS_LATENCY_POINTS] = {0.01, 0.05, 0.1, 0.2,  0.3,  0.4,   0.5, 0.6,
+                                                     0.7,  0.8,  0.9, 0.95, 0.99, 0.999, 1.0};
 
 void ss_options_init(struct ss_options *o)
 {
@@ -74,6 +93,8 @@ void ss_options_init(struct ss_options *o)
     o->batch_events = 1024;
     o->batch_bytes = (size_t)1 << 20;
     o->queue_bytes = (size_t)4 << 20;
+    o->linger_ms = 5;
+    o->stats_interval_ms = 1000;
 }
 
 static int read_config(struct engine *e, const char *path, struct cloister_err *err)
@@ -125,6 +146,7 @@ static int parse_description(struct engine *e, const char *d, size_t len, struct
         } else if (sscanf(line, "stage %u %31s %u", &idx, op, &sec) == 3 && idx >= 1 &&
                    idx <= STAGES_MAX) {
             e->stage_secure[idx] = sec;
+            snprintf(e->stage_op[idx], sizeof e->stage_op[idx], "%s", op);
             e->nstages = idx;
         } else if (sscanf(line, "sink %15s %u %n", e->sink_kind, &hdr, &n) == 2 && n > 0) {
             snprintf(e->sink_path, sizeof e->sink_path, "%s", line + n);
@@ -241,6 +263,25 @@ static int start_plain(struct engine *e, struct ss_host **h, struct wire_writer 
     return rc;
 }
 
+/* The source's, each segment's ("2-filter-secure", "3-5-key_by-map") and the sink's meter. */
+static void name_meters(struct engine *e)
+{
+    ss_meter_init(&e->meter[0], "source");
+    for (unsigned i = 0; i < e->nseg; i++) {
+        struct segment *g = &e->seg[i];
+        char name[160];
+        if (g->first == g->last)
+            snprintf(name, sizeof name, "%u-%s%s", g->first, e->stage_op[g->first],
+                     g->secure ? "-secure" : "");
+        else
+            snprintf(name, sizeof name, "%u-%u-%s-%s%s", g->first, g->last, e->stage_op[g->first],
+                     e->stage_op[g->last], g->secure ? "-secure" : "");
+        g->meter = &e->meter[1 + i];
+        ss_meter_init(g->meter, name);
+    }
+    ss_meter_init(&e->meter[1 + e->nseg], "sink");
+}
+
 /* The plain runner describes the pipeline; segments group consecutive stages by secure(). */
 static int plan(struct engine *e, struct cloister_err *err)
 {
@@ -273,6 +314,7 @@ static int plan(struct engine *e, struct cloister_err *err)
     for (unsigned i = 0; rc == 0 && i < e->nseg; i++)
         if (!e->seg[i].secure)
             rc = start_plain(e, &e->seg[i].h, NULL, err);
+    name_meters(e);
     return rc;
 }
 
@@ -308,6 +350,7 @@ static int through(struct engine *e, struct segment *g, const uint8_t *pt, size_
         rc = cloister_errf(err, CLOISTER_E_NO_MEMORY, "no memory");
     if (rc == 0 && ss_open(g->aead, &from, c, clen, *out, outlen, err) != 0) {
         g->refused++;
+        atomic_fetch_add_explicit(&g->meter->refused, 1, memory_order_relaxed);
         rc = CLOISTER_E_DENIED;
     }
     if (rc != 0) {
@@ -335,7 +378,25 @@ static int sink(struct engine *e, const uint8_t *events, size_t len, struct cloi
             return cloister_errf(err, CLOISTER_E_SYSTEM, "cannot write the sink %s", e->sink_path);
     }
     e->s->events_out += n;
+    /* a sink on stdout flows batch by batch (a slow source's events appear as they come) */
+    if (e->out == stdout && fflush(stdout) != 0)
+        return cloister_errf(err, CLOISTER_E_SYSTEM, "cannot write the sink %s", e->sink_path);
     return wire_reader_ok(&r) ? 0 : cloister_errf(err, CLOISTER_E_INVALID, "malformed output");
+}
+
+/* The number of events of a batch's event array (0 when malformed: decoders check later). */
+static uint64_t count_events(const uint8_t *events, size_t len)
+{
+    struct wire_reader r;
+    wire_reader_init(&r, events, len);
+    wire_get_u8(&r);
+    uint64_t n = wire_get_varint(&r);
+    return wire_reader_ok(&r) ? n : 0;
+}
+
+static bool stop_requested(const struct engine *e, int level)
+{
+    return e->o->stop && *e->o->stop >= level;
 }
 
 /* Records the first failure and aborts every queue, so that every thread ends. */
@@ -351,6 +412,17 @@ static void fail(struct engine *e, int rc, const struct cloister_err *err)
         ss_queue_abort(&e->q[i]);
 }
 
+/* A second stop request aborts the run like a failure. */
+static bool aborted_by_signal(struct engine *e)
+{
+    if (!stop_requested(e, 2))
+        return false;
+    struct cloister_err t;
+    fail(e, cloister_errf(&t, CLOISTER_E_STATE, "stopped by a second signal: no output written"),
+         &t);
+    return true;
+}
+
 static void *segment_main(void *arg)
 {
     struct segment *g = arg;
@@ -359,10 +431,12 @@ static void *segment_main(void *arg)
     struct cloister_err err = {0};
     struct ss_item *it;
     bool final = false;
-    while (!final && (it = ss_queue_pop(in))) {
+    while (!final && !aborted_by_signal(e) && (it = ss_queue_pop(in))) {
         uint8_t *next = NULL;
         size_t nextlen = 0;
         struct ss_batch b;
+        uint64_t ingress = it->ingress_ns;
+        ss_meter_in(g->meter, it->events);
         int rc = through(e, g, it->data, it->len, &next, &nextlen, &err);
         ss_item_free(it);
         if (rc == 0 && (rc = ss_batch_decode(&b, next, nextlen, &err)) == 0 && b.failed)
@@ -377,6 +451,11 @@ static void *segment_main(void *arg)
             rc = cloister_errf(&err, CLOISTER_E_NO_MEMORY, "no memory for a batch");
         else if (rc != 0)
             free(next);
+        if (rc == 0) {
+            it->events = count_events(b.events, b.events_len);
+            it->ingress_ns = ingress;
+            ss_meter_out(g->meter, it->events, ingress);
+        }
         if (rc == 0 && ss_queue_push(out, it) != 0)
             break; /* aborted: someone else failed */
         if (rc != 0) {
@@ -388,6 +467,16 @@ static void *segment_main(void *arg)
     return NULL;
 }
 
+/* Waits for the first event of a batch, checking for a stop request meanwhile: true when
+ * stopped. */
+static bool wait_first(struct engine *e)
+{
+    while (!stop_requested(e, 1))
+        if (ss_source_wait(&e->src, WAIT_SLICE_MS))
+            return stop_requested(e, 1);
+    return true;
+}
+
 /* The next batch of source events as batch plaintext: 0, or a negative code. */
 static int read_batch(struct engine *e, struct ss_item **out, bool *eof, struct cloister_err *err)
 {
@@ -396,7 +485,18 @@ static int read_batch(struct engine *e, struct ss_item **out, bool *eof, struct 
     wire_writer_init(&w);
     size_t n = 0;
     int rc = 0;
+    uint64_t ingress = 0, linger = (uint64_t)e->o->linger_ms * 1000000u;
     while (n < e->o->batch_events && items.len < e->o->batch_bytes) {
+        if (n == 0 && wait_first(e)) {
+            *eof = e->s->stopped = true;
+            break;
+        }
+        if (n > 0) { /* the batch leaves once its first event has waited the linger time */
+            uint64_t waited = ss_wall_ns() - ingress;
+            if (waited >= linger ||
+                !ss_source_wait(&e->src, (int)((linger - waited + 999999) / 1000000)))
+                break;
+        }
         int got = ss_source_next(&e->src, &items, err);
         if (got < 0)
             rc = got;
@@ -404,7 +504,7 @@ static int read_batch(struct engine *e, struct ss_item **out, bool *eof, struct 
             *eof = true;
             break;
         }
-        n++;
+        ingress = n++ == 0 ? ss_wall_ns() : ingress;
     }
     struct wire_writer ev;
     wire_writer_init(&ev);
@@ -423,6 +523,12 @@ static int read_batch(struct engine *e, struct ss_item **out, bool *eof, struct 
         rc = cloister_errf(err, CLOISTER_E_NO_MEMORY, "no memory for a batch");
     if (rc != 0)
         wire_writer_free(&w);
+    if (rc == 0) {
+        (*out)->events = n;
+        (*out)->ingress_ns = n ? ingress : ss_wall_ns();
+        ss_meter_in(&e->meter[0], n);
+        atomic_store_explicit(&e->source_bytes, e->src.bytes_read, memory_order_relaxed);
+    }
     return rc;
 }
 
@@ -438,8 +544,10 @@ static void *source_main(void *arg)
             fail(e, rc, &err);
             break;
         }
+        uint64_t n = it->events, ingress = it->ingress_ns;
         if (ss_queue_push(&e->q[0], it) != 0)
             break;
+        ss_meter_out(&e->meter[0], n, ingress);
     }
     ss_queue_close(&e->q[0]);
     return NULL;
@@ -458,6 +566,65 @@ static void collect(struct engine *e)
     }
     for (unsigned i = 0; i <= e->nseg; i++)
         e->s->queue_peak = e->q[i].peak > e->s->queue_peak ? e->q[i].peak : e->s->queue_peak;
+    uint64_t lat[SS_LAT_BUCKETS];
+    for (unsigned i = 0; i < e->nseg + 2 && i < SS_STAGES_REPORTED; i++) {
+        struct ss_meter *m = &e->meter[i];
+        struct ss_part_stats *p = &e->s->part[e->s->nparts++];
+        snprintf(p->name, sizeof p->name, "%s", m->stage);
+        p->events_in = atomic_load(&m->events_in);
+        p->events_out = atomic_load(&m->events_out);
+        p->batches = atomic_load(&m->batches);
+        p->refused = atomic_load(&m->refused);
+        ss_latency_copy(&m->lat, lat);
+        p->p50_us = (ss_latency_quantile(lat, 0.5) + 999) / 1000;
+        p->p99_us = (ss_latency_quantile(lat, 0.99) + 999) / 1000;
+    }
+    ss_latency_copy(&e->meter[1 + e->nseg].lat, lat);
+    e->s->latency_p50_us = (ss_latency_quantile(lat, 0.5) + 999) / 1000;
+    e->s->latency_p99_us = (ss_latency_quantile(lat, 0.99) + 999) / 1000;
+    for (unsigned i = 0; i < SS_LATENCY_POINTS; i++)
+        e->s->latency_cdf_us[i] = (ss_latency_quantile(lat, ss_latency_points[i]) + 999) / 1000;
+    e->s->seconds = (double)(ss_wall_ns() - e->start_ns) / 1e9;
+}
+
+/* Before each statistics snapshot: the queue depths in front of each segment and the sink. */
+static void sample(void *arg)
+{
+    struct engine *e = arg;
+    for (unsigned i = 0; i <= e->nseg; i++)
+        atomic_store_explicit(&e->meter[1 + i].queue_bytes, ss_queue_depth(&e->q[i]),
+                              memory_order_relaxed);
+}
+
+/* Every statistics interval: the progress callback, and a second stop request noticed even
+ * when no batch moves. */
+static void on_tick(void *arg, const struct ss_stage_stats *snaps, size_t n)
+{
+    struct engine *e = arg;
+    aborted_by_signal(e);
+    if (!e->o->progress)
+        return;
+    struct ss_progress p = {
+        .events_in = snaps[0].events_in,
+        .events_out = snaps[n - 1].events_out,
+        .bytes_read = atomic_load_explicit(&e->source_bytes, memory_order_relaxed),
+        .bytes_total = e->src.bytes_total,
+        .seconds = (double)(ss_wall_ns() - e->start_ns) / 1e9,
+    };
+    e->o->progress(e->o->progress_arg, &p);
+}
+
+static int start_stats(struct engine *e, struct ss_statspub **pub, struct cloister_err *err)
+{
+    e->pubc = (struct ss_statspub_config){.url = e->o->nats,
+                                          .pipeline = e->s->pipeline,
+                                          .meters = e->meter,
+                                          .n = e->nseg + 2,
+                                          .interval_ms = e->o->stats_interval_ms,
+                                          .sample = sample,
+                                          .on_tick = on_tick,
+                                          .arg = e};
+    return ss_statspub_start(&e->pubc, pub, err);
 }
 
 static int open_sink(struct engine *e, struct cloister_err *err)
@@ -491,17 +658,24 @@ static int close_sink(struct engine *e, bool ok, struct cloister_err *err)
 /* Starts the source and a thread per segment, and drains the last queue into the sink. */
 static int stream(struct engine *e, struct cloister_err *err)
 {
+    struct ss_statspub *pub = NULL;
+    e->start_ns = ss_wall_ns();
+    pthread_mutex_init(&e->mu, NULL); /* before the statistics thread, which may fail() */
+    for (unsigned i = 0; i <= e->nseg; i++)
+        ss_queue_init(&e->q[i], e->o->queue_bytes);
     int rc = ss_source_open(&e->src, e->src_path, err);
     if (rc == 0)
         rc = open_sink(e, err);
+    if (rc == 0)
+        rc = start_stats(e, &pub, err);
     if (rc != 0) {
         ss_source_close(&e->src);
         close_sink(e, false, err);
+        for (unsigned i = 0; i <= e->nseg; i++)
+            ss_queue_destroy(&e->q[i]);
+        pthread_mutex_destroy(&e->mu);
         return rc;
     }
-    pthread_mutex_init(&e->mu, NULL);
-    for (unsigned i = 0; i <= e->nseg; i++)
-        ss_queue_init(&e->q[i], e->o->queue_bytes);
     unsigned started = 0;
     bool source = pthread_create(&e->source, NULL, source_main, e) == 0;
     while (source && started < e->nseg &&
@@ -512,13 +686,17 @@ static int stream(struct engine *e, struct cloister_err *err)
         fail(e, cloister_errf(&t, CLOISTER_E_SYSTEM, "cannot start a stage thread"), &t);
     }
     struct ss_item *it;
-    while ((it = ss_queue_pop(&e->q[e->nseg]))) {
+    struct ss_meter *m = &e->meter[1 + e->nseg];
+    while (!aborted_by_signal(e) && (it = ss_queue_pop(&e->q[e->nseg]))) {
         struct ss_batch b;
         struct cloister_err t = {0};
+        uint64_t before = e->s->events_out;
+        ss_meter_in(m, it->events);
         int r = ss_batch_decode(&b, it->data, it->len, &t);
         if (r == 0)
             r = sink(e, b.events, b.events_len, &t);
         e->s->batches++;
+        ss_meter_out(m, e->s->events_out - before, it->ingress_ns);
         ss_item_free(it);
         if (r != 0)
             fail(e, r, &t);
@@ -527,6 +705,7 @@ static int stream(struct engine *e, struct cloister_err *err)
         pthread_join(e->source, NULL);
     for (unsigned i = 0; i < started; i++)
         pthread_join(e->seg[i].thread, NULL);
+    ss_statspub_stop(pub);
     collect(e);
     for (unsigned i = 0; i <= e->nseg; i++)
         ss_queue_destroy(&e->q[i]);

@@ -54,7 +54,7 @@ int ss_queue_push(struct ss_queue *q, struct ss_item *it)
         else
             q->head = it;
         q->tail = it;
-        q->bytes += it->len;
+        __atomic_store_n(&q->bytes, q->bytes + it->len, __ATOMIC_RELAXED);
         q->peak = q->bytes > q->peak ? q->bytes : q->peak;
         pthread_cond_signal(&q->can_pop);
     }
@@ -74,7 +74,7 @@ struct ss_item *ss_queue_pop(struct ss_queue *q)
         q->head = it->next;
         if (!q->head)
             q->tail = NULL;
-        q->bytes -= it->len;
+        __atomic_store_n(&q->bytes, q->bytes - it->len, __ATOMIC_RELAXED);
         pthread_cond_signal(&q->can_push);
     }
     pthread_mutex_unlock(&q->mu);
@@ -99,4 +99,9 @@ void ss_queue_close(struct ss_queue *q)
 void ss_queue_abort(struct ss_queue *q)
 {
     end(q, true);
+}
+
+size_t ss_queue_depth(const struct ss_queue *q)
+{
+    return __atomic_load_n(&q->bytes, __ATOMIC_RELAXED);
 }

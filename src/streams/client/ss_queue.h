@@ -15,6 +15,8 @@ struct ss_item {
     struct ss_item *next;
     uint8_t *data; /* malloc'd, owned by the item */
     size_t len;
+    uint64_t events;     /* in the batch */
+    uint64_t ingress_ns; /* when the source read its first event (ss_wall_ns) */
 };
 
 /* An item owning data (freed with it, also on failure): NULL when out of memory. */
@@ -37,5 +39,7 @@ int ss_queue_push(struct ss_queue *q, struct ss_item *it);
 struct ss_item *ss_queue_pop(struct ss_queue *q);
 void ss_queue_close(struct ss_queue *q);
 void ss_queue_abort(struct ss_queue *q);
+/* The bytes it holds now (any thread, no lock). */
+size_t ss_queue_depth(const struct ss_queue *q);
 
 #endif

@@ -5,8 +5,15 @@
 #include "lua/lua_sandbox.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define SOURCE_READ (64 << 10)     /* bytes per read() */
+#define SOURCE_LINE_MAX (64 << 20) /* a longer line fails the source */
 
 size_t ss_csv_split(char *line, char sep, char **fields, size_t *lens, size_t max)
 {
@@ -45,13 +52,70 @@ size_t ss_csv_split(char *line, char sep, char **fields, size_t *lens, size_t ma
     }
 }
 
-/* Reads one line without its end of line into s->line: its length, or -1 at the end. */
+/* Room for SOURCE_READ more bytes and a NUL after the unread part of the buffer. */
+static int make_room(struct ss_source *s)
+{
+    if (s->start > 0) {
+        memmove(s->buf, s->buf + s->start, s->end - s->start);
+        s->end -= s->start;
+        s->start = 0;
+    }
+    if (s->end + SOURCE_READ + 1 <= s->cap)
+        return 0;
+    size_t cap = s->cap ? s->cap : 2 * SOURCE_READ;
+    while (cap < s->end + SOURCE_READ + 1)
+        cap *= 2;
+    char *b = cap <= SOURCE_LINE_MAX ? realloc(s->buf, cap) : NULL;
+    if (!b)
+        return -1;
+    s->buf = b;
+    s->cap = cap;
+    return 0;
+}
+
+/* Reads one line without its end of line into s->line: its length, or -1 at the end (or on a
+ * failed read, then in s->read_errno). */
 static ssize_t read_line(struct ss_source *s)
 {
-    ssize_t n = getline(&s->line, &s->cap, s->f);
-    while (n > 0 && (s->line[n - 1] == '\n' || s->line[n - 1] == '\r'))
-        s->line[--n] = '\0';
-    return n;
+    for (;;) {
+        char *p = s->buf + s->start, *nl = memchr(p, '\n', s->end - s->start);
+        if (nl || (s->eof && s->end > s->start)) {
+            char *stop = nl ? nl : s->buf + s->end; /* make_room left a byte for the NUL */
+            s->start = (size_t)(stop - s->buf) + (nl != NULL);
+            while (stop > p && stop[-1] == '\r')
+                stop--;
+            *stop = '\0';
+            s->line = p;
+            return stop - p;
+        }
+        if (s->eof)
+            return -1;
+        if (make_room(s) != 0) {
+            s->read_errno = ENOMEM;
+            return -1;
+        }
+        ssize_t n = read(s->fd, s->buf + s->end, s->cap - 1 - s->end);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            s->read_errno = errno;
+        if (n <= 0)
+            s->eof = true;
+        else
+            s->end += (size_t)n;
+        s->bytes_read += n > 0 ? (uint64_t)n : 0;
+    }
+}
+
+int ss_source_wait(struct ss_source *s, int timeout_ms)
+{
+    if (s->eof || memchr(s->buf + s->start, '\n', s->end - s->start))
+        return 1;
+    struct pollfd p = {.fd = s->fd, .events = POLLIN};
+    int n;
+    while ((n = poll(&p, 1, timeout_ms)) < 0 && errno == EINTR)
+        ;
+    return n != 0; /* an error: let read() say what it is */
 }
 
 static int cmp_names(const void *a, const void *b, void *arg)
@@ -121,20 +185,29 @@ static int read_header(struct ss_source *s, struct cloister_err *err)
     return s->nkeep ? keep_columns(s, err) : 0;
 }
 
+static int read_failed(struct ss_source *s, struct cloister_err *err)
+{
+    return cloister_errf(err, CLOISTER_E_SYSTEM, "cannot read the source: %s",
+                         strerror(s->read_errno));
+}
+
 int ss_source_open(struct ss_source *s, const char *path, struct cloister_err *err)
 {
-    s->f = strcmp(path, "-") == 0 ? stdin : fopen(path, "r");
-    if (!s->f)
+    s->fd = strcmp(path, "-") == 0 ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    if (s->fd < 0 || make_room(s) != 0)
         return cloister_errf(err, CLOISTER_E_NOT_FOUND, "cannot read the source %s: %s", path,
-                             strerror(errno));
-    return s->csv && s->header ? read_header(s, err) : 0;
+                             strerror(s->fd < 0 ? errno : ENOMEM));
+    s->bytes_total = fstat(s->fd, &st) == 0 && S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0;
+    int rc = s->csv && s->header ? read_header(s, err) : 0;
+    return rc == 0 && s->read_errno ? read_failed(s, err) : rc;
 }
 
 int ss_source_next(struct ss_source *s, struct wire_writer *w, struct cloister_err *err)
 {
     ssize_t n = read_line(s);
     if (n < 0)
-        return 0;
+        return s->read_errno ? read_failed(s, err) : 0;
     if (!s->csv) {
         tlua_put_str(w, s->line, (size_t)n);
         return 1;
@@ -158,11 +231,12 @@ int ss_source_next(struct ss_source *s, struct wire_writer *w, struct cloister_e
 
 void ss_source_close(struct ss_source *s)
 {
-    if (s->f && s->f != stdin)
-        fclose(s->f);
-    s->f = NULL;
-    free(s->line);
-    s->line = NULL;
+    if (s->fd > STDIN_FILENO)
+        close(s->fd);
+    s->fd = -1;
+    free(s->buf);
+    s->buf = s->line = NULL;
+    s->cap = s->start = s->end = 0;
     for (size_t i = 0; i < s->ncols; i++)
         free(s->names[i]);
     for (size_t i = 0; i < s->nkeep; i++)

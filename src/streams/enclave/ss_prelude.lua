@@ -297,47 +297,57 @@ end
 
 local function is_keyed(i) return i > 1 and stages[i - 1].op == "key_by" end
 
--- Pushes event ev into stage i; what stage last emits is appended to out.
+-- Pushes event ev into stage i; what stage last emits is appended to out. One event moves
+-- through the one-in-one-out operators in a loop (no closure or call per stage and event);
+-- operators that emit several events or later (flat_map, windows) recurse.
 push = function(i, last, ev, out)
-  if i > last then out[#out + 1] = ev; return end
-  local st = stages[i]
-  local op = st.op
-  local function nxt(e) push(i + 1, last, e, out) end
-  if op == "map" then
-    local ok, r = call(st, ev)
-    if ok and r ~= nil then nxt(r) end
-  elseif op == "filter" then
-    local ok, r = call(st, ev)
-    if ok and r then nxt(ev) end
-  elseif op == "flat_map" then
-    local ok, r = call(st, ev)
-    if ok and type(r) == "table" then for _, e in ipairs(r) do nxt(e) end end
-  elseif op == "key_by" then
-    local ok, k = call(st, ev)
-    if ok and k ~= nil then nxt({ k, ev }) end
-  elseif op == "reduce" or op == "scan" then
-    local keyed = is_keyed(i)
-    local k, e = keyof(ev, keyed)
-    local acc = st.state[k]
-    if acc == nil then
-      local ok, a = call({ fn = st.init, index = st.index, op = op .. " init" })
+  while i <= last do
+    local st = stages[i]
+    local op = st.op
+    if op == "map" then
+      local ok, r = call(st, ev)
+      if not ok or r == nil then return end
+      ev = r
+    elseif op == "filter" then
+      local ok, r = call(st, ev)
+      if not ok or not r then return end
+    elseif op == "key_by" then
+      local ok, k = call(st, ev)
+      if not ok or k == nil then return end
+      ev = { k, ev }
+    elseif op == "flat_map" then
+      local ok, r = call(st, ev)
+      if ok and type(r) == "table" then for _, e in ipairs(r) do push(i + 1, last, e, out) end end
+      return
+    elseif op == "reduce" or op == "scan" then
+      local keyed = is_keyed(i)
+      local k, e = keyof(ev, keyed)
+      local acc = st.state[k]
+      if acc == nil then
+        local ok, a = call({ fn = st.init, index = st.index, op = op .. " init" })
+        if not ok then return end
+        acc = a
+      end
+      local ok, a = call(st, acc, e)
       if not ok then return end
-      acc = a
+      st.state[k] = a
+      if op == "reduce" then return end
+      ev = result(keyed, k, a)
+    elseif op == "window" then
+      local ok, msg = pcall(window_event, st, is_keyed(i), ev, function(e) push(i + 1, last, e, out) end)
+      if not ok then
+        if policy == "fail" then error(msg, 0) end
+        skipped = skipped + 1
+        first_error = first_error or msg
+      end
+      return
+    elseif op == "sink" then
+      out[#out + 1] = sink_line(st, ev)
+      return
     end
-    local ok, a = call(st, acc, e)
-    if not ok then return end
-    st.state[k] = a
-    if op == "scan" then nxt(result(keyed, k, a)) end
-  elseif op == "window" then
-    local ok, msg = pcall(window_event, st, is_keyed(i), ev, nxt)
-    if not ok then
-      if policy == "fail" then error(msg, 0) end
-      skipped = skipped + 1
-      first_error = first_error or msg
-    end
-  elseif op == "sink" then
-    out[#out + 1] = sink_line(st, ev)
+    i = i + 1
   end
+  out[#out + 1] = ev
 end
 
 -- The header line the sink writes first, or nil.

@@ -16,6 +16,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The call the calling thread runs, for the heap's commitment hook (heap.c). */
+static _Thread_local struct tee_env *current_env;
+
+struct tee_env *tee_env_current(void)
+{
+    return current_env;
+}
+
 void tee_writer_empty(struct wire_writer *w)
 {
     w->len = 0;
@@ -50,6 +58,8 @@ struct tee_rt *tee_rt_new(const struct tee_enclave_def *def, tee_self *self, siz
         tee_free(rt);
         return NULL;
     }
+    if (rt->heap)
+        epc_heap_set_commit(rt->heap, tee_heap_commit, rt, TEE_EPC_COMMIT_CHUNK);
     epc_heap *prev = tee_heap_switch(rt->heap);
     if (def && def->state_size)
         rt->state = tee_calloc(1, def->state_size);
@@ -111,7 +121,10 @@ static int run_call(struct tee_env *env, uint32_t number, const uint8_t *in, siz
         return tee_fail(env, CLOISTER_E_NO_ECALL, "no ecall %#x in enclave '%s'", number,
                         env->rt->def ? env->rt->def->name : "(built-ins only)");
     epc_heap *prev = tee_heap_switch(env->rt->heap); /* the call's tee_malloc: enclave memory */
+    struct tee_env *prev_env = current_env;
+    current_env = env;
     int status = e->handler(env, in, inlen, out);
+    current_env = prev_env;
     tee_heap_switch(prev);
     if (status == CLOISTER_OK && !wire_writer_ok(out))
         status = tee_fail(env, CLOISTER_E_NO_MEMORY, "ecall %s: output could not be written",
@@ -158,6 +171,7 @@ void tee_rt_handle(struct tee_rt *rt, struct tee_port *port, const uint8_t *msg,
         struct tee_env env; /* not zeroed whole: error is only read after tee_fail wrote it */
         env.rt = rt;
         env.port = port;
+        env.in_ocall = false;
         env.error[0] = '\0';
         int status = run_call(&env, (uint32_t)number, in, inlen, scratch);
         const void *out = status == CLOISTER_OK ? (const void *)scratch->buf : env.error;
@@ -232,7 +246,9 @@ int tee_ocall(struct tee_env *env, uint32_t number, const void *in, size_t inlen
     }
     const uint8_t *answer;
     size_t answer_len;
+    env->in_ocall = true; /* the port's own buffers may grow on the EPC heap meanwhile */
     int rc = env->port->ocall(env->port, req.buf, req.len, &answer, &answer_len);
+    env->in_ocall = false;
     wire_writer_free(&req);
     if (rc != CLOISTER_OK)
         return tee_fail(env, rc, "ocall %#x: %s", number, cloister_strerror(rc));

@@ -4,12 +4,17 @@
  * budgeted region paged out encrypted, as SGX pages its EPC); the dispatcher makes that heap
  * current around every handler. Outside calls (the runtime's own bookkeeping) they use the
  * process heap; tee_free and tee_realloc find which heap a pointer belongs to. Memory for
- * secrets is not here but in src/tee/secret, below the trust code and the platform. */
+ * secrets is not here but in src/tee/secret, below the trust code and the platform.
+ *
+ * Growth is asked of the host (tee_heap_commit): the host charges the pages to the enclave's EPC
+ * accounting group and refuses past the group's limit, as the kernel's sgx_epc cgroup refuses an
+ * EAUG. */
 #include "tee/enclave/rt.h"
 
 #include <cloister/epc.h>
 #include <cloister/tee_enclave.h>
 
+#include <stdatomic.h>
 #include <stdlib.h>
 
 static _Thread_local epc_heap *current_heap;
@@ -29,6 +34,30 @@ epc_heap *tee_heap_new(const struct tee_config *c)
         .pager = EPC_PAGER_AUTO,
     };
     return epc_heap_create(&cfg);
+}
+
+int tee_heap_commit(void *arg, uint64_t pages)
+{
+    struct tee_rt *rt = arg;
+    struct tee_env *env = tee_env_current();
+    if (atomic_load(&rt->commit_unasked) || !env || env->rt != rt || !env->port || env->in_ocall)
+        return 0; /* granted now, reported with the next request (which carries the total) */
+    uint8_t buf[WIRE_VARINT_MAX];
+    struct wire_writer w;
+    wire_writer_init_fixed(&w, buf, sizeof buf);
+    wire_put_varint(&w, pages);
+    uint8_t *out;
+    size_t outlen;
+    /* Not from this heap: an allocation here would ask again (the answer is empty anyway). */
+    epc_heap *prev = tee_heap_switch(NULL);
+    int rc = tee_ocall(env, TEE_OCALL_EPC_COMMIT, w.buf, w.len, &out, &outlen);
+    tee_heap_switch(prev);
+    free(out);
+    if (rc == CLOISTER_E_STATE || rc == CLOISTER_E_NO_ECALL) {
+        atomic_store(&rt->commit_unasked, true); /* no group on this host */
+        return 0;
+    }
+    return rc == CLOISTER_OK ? 0 : -1;
 }
 
 void *tee_malloc(size_t n)

@@ -35,11 +35,13 @@ struct tee_rt {
     pthread_mutex_t start_lock;
     bool started;
     bool gramine; /* a CLOISTER_GRAMINE image: quotes from /dev/attestation (UNTESTED) */
+    _Atomic bool commit_unasked; /* the host keeps no EPC group: grow without asking */
 };
 
 struct tee_env {
     struct tee_rt *rt;
     struct tee_port *port; /* NULL: no ocalls possible (on_stop) */
+    bool in_ocall;         /* the port is busy: the heap may not ask the host now */
     char error[256];
 };
 
@@ -68,6 +70,14 @@ const struct tee_ecall_entry *tee_rt_find(const struct tee_rt *rt, uint32_t numb
  * EPC heap from its signed config (heap_size, epc_budget). */
 epc_heap *tee_heap_switch(epc_heap *h);
 epc_heap *tee_heap_new(const struct tee_config *c);
+
+/* EPC accounting groups (tee.h): the heap's commitment hook (epc_heap_set_commit, arg the
+ * tee_rt). Growth during a call asks the host with TEE_OCALL_EPC_COMMIT, TEE_EPC_COMMIT_CHUNK
+ * pages at a time; growth outside calls (the state at creation) is granted and reported with
+ * the next request, which carries the total. tee_env_current is the call the thread runs. */
+#define TEE_EPC_COMMIT_CHUNK 16u
+int tee_heap_commit(void *arg, uint64_t pages);
+struct tee_env *tee_env_current(void);
 
 /* Built-in ecalls (builtin.c). */
 extern const struct tee_ecall_entry tee_builtin_ecalls[];

@@ -44,7 +44,21 @@ struct tee_enclave {
     uint64_t serial;                /* unique in the process, never reused */
     struct host_counters *counters; /* the per-thread call counters (counters.c) */
     pthread_mutex_t counters_lock;
+    /* EPC accounting group (epc_group.c), under the group's lock */
+    struct tee_enclave *epc_next;
+    uint64_t epc_committed, epc_refusals;
 };
+
+/* EPC accounting groups (epc_group.c): join charges the base pages (refusal: TOO_BIG), leave
+ * gives everything back, reset returns to the base after a restart, commit serves the ocall,
+ * explain prefixes err with the group's refusal when e was refused since refusals_before. */
+int host_epc_join(struct tee_enclave *e, struct cloister_err *err);
+void host_epc_leave(struct tee_enclave *e);
+void host_epc_reset(struct tee_enclave *e);
+int host_epc_commit(struct tee_enclave *e, const uint8_t *in, size_t inlen,
+                    struct cloister_err *err);
+uint64_t host_epc_refusals(struct tee_enclave *e);
+void host_epc_explain(struct tee_enclave *e, uint64_t refusals_before, struct cloister_err *err);
 
 /* The counters every call updates, kept per calling thread (counters.c). */
 enum host_counter {

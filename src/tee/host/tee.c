@@ -233,7 +233,9 @@ int tee_create(const struct tee_options *o, tee_enclave **out, struct cloister_e
     if (rc == CLOISTER_OK)
         rc = load_image(e, err);
     if (rc == CLOISTER_OK)
-        rc = start_enclave(e, err);
+        rc = host_epc_join(e, err);
+    if (rc == CLOISTER_OK && (rc = start_enclave(e, err)) != CLOISTER_OK)
+        host_epc_leave(e);
     if (rc != CLOISTER_OK) {
         free_enclave(e);
         return rc;
@@ -249,6 +251,7 @@ void tee_destroy(tee_enclave *e)
     pthread_rwlock_wrlock(&e->lock);
     e->ops->stop(e);
     pthread_rwlock_unlock(&e->lock);
+    host_epc_leave(e);
     free_enclave(e);
 }
 
@@ -256,6 +259,7 @@ int tee_restart(tee_enclave *e, struct cloister_err *err)
 {
     pthread_rwlock_wrlock(&e->lock);
     e->ops->stop(e);
+    host_epc_reset(e);
     atomic_fetch_add(&e->restarts, 1);
     int rc = start_enclave(e, err);
     pthread_rwlock_unlock(&e->lock);
@@ -379,6 +383,7 @@ static int call_locked(struct tee_enclave *e, struct tee_call *calls, size_t n,
         calls[i].outlen = 0;
         calls[i].status = CLOISTER_E_FAILED;
     }
+    uint64_t refusals = host_epc_refusals(e);
     rc = e->ops->call(e, calls, n, err);
     uint64_t delta[HOST_NCOUNTERS] = {[HOST_ECALLS] = n, [HOST_CROSSINGS] = rc == CLOISTER_OK};
     for (size_t i = 0; i < n; i++) {
@@ -388,6 +393,8 @@ static int call_locked(struct tee_enclave *e, struct tee_call *calls, size_t n,
         delta[HOST_BYTES_OUT] += calls[i].outlen;
         delta[HOST_FAILURES] += calls[i].status != CLOISTER_OK;
     }
+    if (delta[HOST_FAILURES])
+        host_epc_explain(e, refusals, err);
     host_counters_add(e, delta);
     return rc;
 }
@@ -485,6 +492,8 @@ static int run_ocall(struct tee_enclave *e, uint32_t number, const uint8_t *in, 
         return store_put(e, in, inlen, err);
     if (number == TEE_OCALL_STORE_GET)
         return store_get(e, in, inlen, out, err);
+    if (number == TEE_OCALL_EPC_COMMIT)
+        return host_epc_commit(e, in, inlen, err);
     for (size_t i = 0; i < e->opt.nocalls; i++) {
         if (e->opt.ocalls[i].number != number)
             continue;

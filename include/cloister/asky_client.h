@@ -1,0 +1,23 @@
+/* asky_client.h -- what an A-Sky member runs (docs/asky.md). Writing goes through the access
+ * service (an envelope for the group, built only for a member); reading needs no enclave: the
+ * object, the member's key and the format of asky.h. */
+#ifndef CLOISTER_ASKY_CLIENT_H
+#define CLOISTER_ASKY_CLIENT_H
+
+#include <cloister/asky.h>
+#include <cloister/asky_host.h>
+
+/* Encrypts the file in for the group and stores it atomically as object name. */
+CLOISTER_API int asky_put(asky_service *s, const char *group, const char *user,
+                          const uint8_t key[ASKY_KEY_LEN], const char *in, const char *name,
+                          enum asky_kind kind, unsigned pad, struct cloister_err *err);
+/* Decrypts object name of the store dir into the file out (written atomically: nothing is
+ * left behind when the object is refused). */
+CLOISTER_API int asky_get(const char *dir, const uint8_t key[ASKY_KEY_LEN], const char *name,
+                          const char *out, struct cloister_err *err);
+
+/* The names of the store's objects, sorted; free with asky_names_free. */
+CLOISTER_API int asky_list(const char *dir, char ***names, size_t *n, struct cloister_err *err);
+CLOISTER_API void asky_names_free(char **names, size_t n);
+
+#endif

@@ -1,0 +1,67 @@
+/* asky_host.h -- A-Sky's access service as a library (docs/asky.md): the driver of the `asky`
+ * enclave over a store directory, which is both the membership store and the object store:
+ *
+ *   DIR/asky.sealed          the master secret, sealed to the enclave's signer
+ *   DIR/epochs               the epoch record (version of every group record)
+ *   DIR/users/<id>           one user record each (the key under the enclave's record key)
+ *   DIR/groups/<id>          one group record each (members' ids under the record key)
+ *   DIR/objects/<name>       the file objects (asky.h)
+ *   DIR/journal              a membership change being written (replayed after a crash)
+ *   DIR/signer.key, DIR/asky.enclave.sig   the development signature of the image
+ *
+ * Ids are HMACs of the names under a key only the enclave holds: the directory holds no user or
+ * group name and no key in clear. Every update holds flock(DIR/lock), so several processes
+ * may share a store; every file is written atomically. */
+#ifndef CLOISTER_ASKY_HOST_H
+#define CLOISTER_ASKY_HOST_H
+
+#include <cloister/asky.h>
+#include <cloister/error.h>
+#include <cloister/export.h>
+#include <cloister/tee_enclave.h>
+
+#include <stdbool.h>
+
+struct asky_service_options {
+    const char *backend;                   /* "proc" (default) or "sim" */
+    const struct tee_enclave_def *enclave; /* the trusted code, for sim */
+    const char *home;                      /* platform home; NULL: the default */
+};
+
+typedef struct asky_service asky_service;
+
+/* Opens (creating on first use: a fresh master secret) the store and starts the enclave with
+ * every user loaded. */
+CLOISTER_API int asky_service_open(const char *dir, const struct asky_service_options *o,
+                                   asky_service **out, struct cloister_err *err);
+CLOISTER_API void asky_service_close(asky_service *s);
+
+/* A new user; its 32-byte key comes back once (the caller writes it for the user). */
+CLOISTER_API int asky_user_add(asky_service *s, const char *user, uint8_t key[ASKY_KEY_LEN],
+                               struct cloister_err *err);
+/* Deletes the user's record: new envelopes leave it out of every group. */
+CLOISTER_API int asky_user_remove(asky_service *s, const char *user, struct cloister_err *err);
+
+CLOISTER_API int asky_group_create(asky_service *s, const char *group, const char *creator,
+                                   struct cloister_err *err);
+CLOISTER_API int asky_group_add(asky_service *s, const char *group, const char *user,
+                                struct cloister_err *err);
+CLOISTER_API int asky_group_remove(asky_service *s, const char *group, const char *user,
+                                   struct cloister_err *err);
+
+/* An envelope for the group's current members, for a requester proving membership
+ * (asky_request_proof); *env malloc'd. */
+CLOISTER_API int asky_envelope_request(asky_service *s, const char *group, const char *user,
+                                       const uint8_t nonce[ASKY_REQ_NONCE_LEN],
+                                       const uint8_t proof[32], enum asky_kind kind, unsigned pad,
+                                       uint8_t **env, size_t *envlen, struct cloister_err *err);
+
+/* The store directory of the service. */
+CLOISTER_API const char *asky_service_dir(const asky_service *s);
+
+/* The path of an object in the store's object directory (DIR/objects/name), checking that name is a valid object name
+ * is valid (1..ASKY_NAME_MAX of [A-Za-z0-9._-], not starting with '.'). */
+CLOISTER_API int asky_object_path(const char *dir, const char *name, char *out, size_t cap,
+                                  struct cloister_err *err);
+
+#endif

@@ -1,0 +1,58 @@
+/* orch_serve.h -- the orchestration's services (docs/orchestration.md): the node agent, which
+ * launches pods (SGX pods as pod enclaves, each in an EPC accounting group whose limit is its
+ * request) and answers over HTTP+JSON with its capacity, measurements, groups and a Prometheus
+ * endpoint; and the Kubernetes scheduler extender, which filters and scores nodes with the
+ * agents' measurements. Library cloister_orch_serve (it needs libmicrohttpd), like ibbe_serve.
+ *
+ * Node agent routes: GET /node, GET /pods, GET /groups, GET /groups/NAME, GET /metrics
+ * (Prometheus text), POST /pods (a pod spec, orch.h; bearer token), DELETE /pods/NAME (token).
+ * Extender routes: POST /filter, POST /prioritize (ExtenderArgs, orch.h). */
+#ifndef CLOISTER_ORCH_SERVE_H
+#define CLOISTER_ORCH_SERVE_H
+
+#include <cloister/error.h>
+#include <cloister/export.h>
+#include <cloister/orch.h>
+#include <cloister/tee.h>
+
+#include <stdint.h>
+
+typedef struct orch_agent orch_agent;
+
+struct orch_agent_options {
+    const char *name;   /* the node's name */
+    const char *listen; /* IPv4:PORT, port 0 for any */
+    const char *token;  /* bearer token for POST and DELETE (at least 16 characters) */
+    bool sgx;
+    uint64_t epc, mem;                     /* allocatable bytes */
+    enum tee_backend backend;              /* of the pod enclaves */
+    const char *image, *signature;         /* pod.enclave and its signature */
+    const struct tee_enclave_def *enclave; /* tee_enclave_pod, for the sim backend */
+};
+/* Pods end after their duration (a thread reaps them every 100 ms). */
+CLOISTER_API int orch_agent_start(const struct orch_agent_options *o, orch_agent **out,
+                                  struct cloister_err *err);
+CLOISTER_API uint16_t orch_agent_port(const orch_agent *a);
+/* Stops every pod and the server. */
+CLOISTER_API void orch_agent_stop(orch_agent *a);
+
+/* Reads a node's state from its agent's GET /node (or any JSON of that shape). */
+CLOISTER_API int orch_node_from_json(struct orch_node *out, const char *json, size_t len,
+                                     struct cloister_err *err);
+/* GET /node of every agent; *nodes malloc'd (count of them); agents that do not answer are left
+ * out (the extender's filter then says "no measurements from this node"). */
+CLOISTER_API int orch_agents_poll(const char *const *agents, size_t n, struct orch_node **nodes,
+                                  size_t *count, struct cloister_err *err);
+/* One HTTP request to an agent or extender (loopback tools: submit, ls, stats). */
+CLOISTER_API int orch_request(const char *endpoint, const char *method, const char *path,
+                              const char *token, const char *body, unsigned *status, char **reply,
+                              struct cloister_err *err);
+
+typedef struct orch_extender orch_extender;
+CLOISTER_API int orch_extender_start(const char *listen, const char *const *agents, size_t nagents,
+                                     enum orch_policy policy, double overcommit,
+                                     orch_extender **out, struct cloister_err *err);
+CLOISTER_API uint16_t orch_extender_port(const orch_extender *x);
+CLOISTER_API void orch_extender_stop(orch_extender *x);
+
+#endif

@@ -1,0 +1,124 @@
+/* search.h -- the private web search testbed: query logs in the AOL format, a synthetic AOL-like
+ * log generator, SimAttack (Petit et al., JISA 2016), and the obfuscation and filtering rules of
+ * X-Search (Middleware 2017). X-Search and Cyclosa are measured with it (docs/search.md).
+ *
+ * Text. A query is preprocessed as SimAttack does: lowercased, split on every character that is
+ * not an ASCII letter or digit, stop words dropped, each term kept once (binary term vectors).
+ * An obfuscated query is its sub-queries joined with " OR " (SEARCH_OR).
+ *
+ * Logs. The AOL format: a header line, then "AnonID\tQuery\tQueryTime\tItemRank\tClickURL" rows,
+ * QueryTime as "YYYY-MM-DD HH:MM:SS" (UTC); the last two fields may be empty. AOL repeats a row
+ * per click: consecutive rows of one user with the same query and time are one query. A log is
+ * split per user by time: the first 2/3 of each user's queries train the attacker, the rest are
+ * the test queries.
+ *
+ * SimAttack. sim(q, P_u) folds the Dice coefficients of q against every past query of user u,
+ * sorted ascending, as sim = a*coef[i] + (1-a)*sim with a = 0.5; a query goes to the user of the
+ * highest sim (none when it is 0). An OR-ed query: each sub-query is attributed; unattributed ones
+ * are dropped; one left is the answer; otherwise the best (sub-query, user) pair is the answer
+ * only when its sim beats the runner-up's by more than 0.01.
+ *
+ * Every function returns CLOISTER_OK or a negative CLOISTER_E_* code (error.h); objects are not
+ * thread-safe unless said so (search_attack_* reads are: one attacker, many threads). */
+#ifndef CLOISTER_SEARCH_H
+#define CLOISTER_SEARCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cloister/error.h>
+#include <cloister/export.h>
+
+#define SEARCH_OR " OR "
+#define SEARCH_QUERY_MAX 1024     /* bytes of one query (longer ones are refused or cut) */
+#define SEARCH_SIM_ALPHA 0.5      /* SimAttack's smoothing factor */
+#define SEARCH_SIM_MARGIN 0.01    /* an OR-ed query's best pair must beat the runner-up by this */
+#define SEARCH_LOG_MAX (1u << 30) /* bytes of a log file read at once */
+#define SEARCH_K_MAX 64           /* fake queries per real one */
+
+/* ---- query logs ---- */
+
+struct search_query {
+    uint32_t user; /* AnonID */
+    int64_t time;  /* seconds since the epoch, UTC */
+    char *text;    /* NUL-terminated, at most SEARCH_QUERY_MAX bytes, no tab or newline */
+};
+
+struct search_log {
+    struct search_query *q; /* sorted by (user, time), stable */
+    size_t n, cap;
+};
+
+/* Parses an AOL-format log (buf need not be NUL-terminated). Errors name the line. */
+CLOISTER_API int search_log_parse(const char *buf, size_t len, struct search_log *out,
+                                  struct cloister_err *err);
+CLOISTER_API int search_log_read(const char *path, struct search_log *out,
+                                 struct cloister_err *err);
+/* Writes it atomically in the AOL format (empty ItemRank and ClickURL). */
+CLOISTER_API int search_log_write(const char *path, const struct search_log *log,
+                                  struct cloister_err *err);
+CLOISTER_API int search_log_add(struct search_log *log, uint32_t user, int64_t time,
+                                const char *text, size_t len);
+CLOISTER_API void search_log_free(struct search_log *log);
+/* Splits each user's queries by time: the first ceil(2n/3) train, the rest test. The parts
+ * copy no text: they point into log, which must outlive them (free them with free(p->q)). */
+CLOISTER_API int search_log_split(const struct search_log *log, struct search_log *train,
+                                  struct search_log *test);
+
+/* ---- the synthetic AOL-like log ---- */
+
+struct search_gen_options {
+    unsigned users; /* 100: AOL100 */
+    uint64_t seed;  /* the same seed, the same log on every machine */
+    int64_t start;  /* first query time (2006-03-01 00:00:00 UTC) */
+};
+CLOISTER_API void search_gen_options_init(struct search_gen_options *o);
+/* Users with the query counts, words per query, Zipf vocabulary, personal interests, repeats and
+ * sharing of the AOL100 statistics (docs/search.md gives both side by side). */
+CLOISTER_API int search_gen_log(const struct search_gen_options *o, struct search_log *out,
+                                struct cloister_err *err);
+
+/* ---- text ---- */
+
+CLOISTER_API bool search_is_stopword(const char *word, size_t len);
+/* Calls fn on each term of text (stop words dropped; repeats kept), in order; stops early and
+ * returns fn's non-zero value. */
+CLOISTER_API int search_terms(const char *text, size_t len,
+                              int (*fn)(const char *term, size_t len, void *arg), void *arg);
+/* Splits an obfuscated query at SEARCH_OR into at most max sub-queries (pointers into text with
+ * their lengths); returns the count, or -1 when there are more than max. */
+CLOISTER_API int search_split_or(const char *text, size_t len, const char **subs, size_t *lens,
+                                 size_t max);
+
+/* ---- SimAttack ---- */
+
+typedef struct search_attack search_attack;
+
+/* The attacker's knowledge: the training queries (user profiles). */
+CLOISTER_API int search_attack_new(const struct search_log *train, search_attack **out,
+                                   struct cloister_err *err);
+CLOISTER_API void search_attack_free(search_attack *a);
+/* The user q is attributed to (false: none, sim 0). */
+CLOISTER_API bool search_attack_attribute(const search_attack *a, const char *q, size_t len,
+                                          uint32_t *user, double *sim);
+/* The OR rule over n sub-queries: true with the chosen sub-query's index and user, false when
+ * the attacker gives no answer. */
+CLOISTER_API bool search_attack_attribute_or(const search_attack *a, const char *const *subs,
+                                             const size_t *lens, size_t n, size_t *which,
+                                             uint32_t *user);
+
+struct search_attack_result {
+    unsigned k;
+    size_t queries;  /* original (test) queries */
+    size_t answered; /* (sub-)query attributions the attacker made */
+    size_t correct;  /* real queries attributed to their own user */
+    double reidentification, precision, recall;
+};
+
+/* Splits log, obfuscates every test query as X-Search does (k fakes drawn uniformly from the
+ * pooled training queries, the real one at a uniform position, OR-ed) and attacks. */
+CLOISTER_API int search_attack_eval_k(const struct search_log *log, unsigned k, uint64_t seed,
+                                      struct search_attack_result *out, struct cloister_err *err);
+
+#endif

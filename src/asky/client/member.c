@@ -1,0 +1,183 @@
+/* member.c -- what an A-Sky member runs (asky_client.h). put asks the access service for an
+ * envelope (proving membership with a fresh nonce), opens its own entry to learn the file key,
+ * and streams the file into the store through a temporary file renamed into place. get needs no
+ * enclave: the object's envelope, the member's key and asky_object_read. */
+#include <cloister/asky_client.h>
+#include <cloister/crypto.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util/fileio.h"
+
+/* Streams through an atomic file at path: fn(out stream) and commit, or nothing left behind. */
+static int write_stream(const char *path, int (*fn)(FILE *out, void *arg), void *arg,
+                        struct cloister_err *err)
+{
+    struct file_atomic a;
+    if (file_atomic_begin(&a, path, 0600) != 0)
+        return cloister_errf(err, CLOISTER_E_SYSTEM, "%s: %s", path, strerror(errno));
+    FILE *f = fdopen(a.fd, "wb");
+    if (!f) {
+        file_atomic_abort(&a);
+        return cloister_errf(err, CLOISTER_E_SYSTEM, "%s: %s", path, strerror(errno));
+    }
+    int rc = fn(f, arg);
+    if (fflush(f) != 0 && rc == CLOISTER_OK)
+        rc = cloister_errf(err, CLOISTER_E_SYSTEM, "%s: %s", path, strerror(errno));
+    a.fd = dup(fileno(f));
+    fclose(f);
+    if (rc != CLOISTER_OK || a.fd < 0) {
+        file_atomic_abort(&a);
+        return rc != CLOISTER_OK ? rc : cloister_errf(err, CLOISTER_E_SYSTEM, "%s", path);
+    }
+    if (file_atomic_commit(&a) != 0)
+        return cloister_errf(err, CLOISTER_E_SYSTEM, "%s: %s", path, strerror(errno));
+    return CLOISTER_OK;
+}
+
+struct put_job {
+    enum asky_kind kind;
+    const uint8_t *env;
+    size_t envlen;
+    const uint8_t *file_key;
+    FILE *in;
+    struct cloister_err *err;
+};
+
+static int put_fn(FILE *out, void *arg)
+{
+    struct put_job *j = arg;
+    return asky_object_write(out, j->kind, j->env, j->envlen, j->file_key, ASKY_CHUNK_DEFAULT,
+                             j->in, j->err);
+}
+
+int asky_put(asky_service *s, const char *group, const char *user, const uint8_t key[ASKY_KEY_LEN],
+             const char *in, const char *name, enum asky_kind kind, unsigned pad,
+             struct cloister_err *err)
+{
+    char path[PATH_MAX];
+    int rc = asky_object_path(asky_service_dir(s), name, path, sizeof path, err);
+    if (rc != CLOISTER_OK)
+        return rc;
+    FILE *f = strcmp(in, "-") == 0 ? stdin : fopen(in, "rb");
+    if (!f)
+        return cloister_errf(err, CLOISTER_E_NOT_FOUND, "%s: %s", in, strerror(errno));
+    struct asky_user_keys k;
+    uint8_t nonce[ASKY_REQ_NONCE_LEN], proof[32], file_key[ASKY_KEY_LEN], *env = NULL;
+    size_t envlen = 0;
+    asky_user_keys(&k, key);
+    if (crypto_random(nonce, sizeof nonce) != 0)
+        rc = cloister_errf(err, CLOISTER_E_FAILED, "random number generator failed");
+    asky_request_proof(proof, &k, group, nonce);
+    if (rc == CLOISTER_OK)
+        rc = asky_envelope_request(s, group, user, nonce, proof, kind, pad, &env, &envlen, err);
+    if (rc == CLOISTER_OK && asky_envelope_open(kind, env, envlen, &k, file_key, err) != 0)
+        rc = cloister_err_wrap(err, "the envelope the service built");
+    if (rc == CLOISTER_OK) {
+        struct put_job j = {kind, env, envlen, file_key, f, err};
+        rc = write_stream(path, put_fn, &j, err);
+    }
+    if (f != stdin)
+        fclose(f);
+    asky_user_keys_wipe(&k);
+    crypto_wipe(file_key, sizeof file_key);
+    free(env);
+    return rc;
+}
+
+struct get_job {
+    FILE *in;
+    const struct asky_user_keys *k;
+    struct cloister_err *err;
+};
+
+static int get_fn(FILE *out, void *arg)
+{
+    struct get_job *j = arg;
+    return asky_object_read(j->in, j->k, out, j->err);
+}
+
+int asky_get(const char *dir, const uint8_t key[ASKY_KEY_LEN], const char *name, const char *out,
+             struct cloister_err *err)
+{
+    char path[PATH_MAX];
+    int rc = asky_object_path(dir, name, path, sizeof path, err);
+    if (rc != CLOISTER_OK)
+        return rc;
+    FILE *in = fopen(path, "rb");
+    if (!in)
+        return cloister_errf(err, errno == ENOENT ? CLOISTER_E_NOT_FOUND : CLOISTER_E_SYSTEM,
+                             "object '%s': %s", name, strerror(errno));
+    struct asky_user_keys k;
+    asky_user_keys(&k, key);
+    struct get_job j = {in, &k, err};
+    if (strcmp(out, "-") == 0)
+        rc = asky_object_read(in, &k, stdout, err);
+    else
+        rc = write_stream(out, get_fn, &j, err);
+    if (rc != CLOISTER_OK)
+        cloister_err_wrap(err, "object '%s'", name);
+    asky_user_keys_wipe(&k);
+    fclose(in);
+    return rc;
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int asky_list(const char *dir, char ***names, size_t *n, struct cloister_err *err)
+{
+    char path[PATH_MAX];
+    *names = NULL;
+    *n = 0;
+    if (snprintf(path, sizeof path, "%s/objects", dir) >= (int)sizeof path)
+        return cloister_errf(err, CLOISTER_E_INVALID, "store path too long");
+    DIR *d = opendir(path);
+    if (!d)
+        return cloister_errf(err, CLOISTER_E_NOT_FOUND, "no store at this path");
+    struct dirent *de;
+    size_t cap = 0;
+    int rc = CLOISTER_OK;
+    char tmp[PATH_MAX];
+    while (rc == CLOISTER_OK && (de = readdir(d)) != NULL) {
+        if (asky_object_path(dir, de->d_name, tmp, sizeof tmp, NULL) != CLOISTER_OK ||
+            strstr(de->d_name, ".tmp.")) /* ".", "..", writes in progress */
+            continue;
+        if (*n == cap) {
+            cap = cap ? 2 * cap : 16;
+            char **grown = realloc(*names, cap * sizeof *grown);
+            if (!grown) {
+                rc = cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
+                break;
+            }
+            *names = grown;
+        }
+        if (!((*names)[*n] = strdup(de->d_name)))
+            rc = cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
+        else
+            (*n)++;
+    }
+    closedir(d);
+    if (rc != CLOISTER_OK) {
+        asky_names_free(*names, *n);
+        *names = NULL;
+        *n = 0;
+        return rc;
+    }
+    qsort(*names, *n, sizeof **names, name_cmp);
+    return CLOISTER_OK;
+}
+
+void asky_names_free(char **names, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+}

@@ -1,0 +1,50 @@
+/* ecalls.h -- the boundary of the `asky` enclave: numbers and layouts shared by the trusted side
+ * (src/asky/enclave/asky_enclave.c) and the host driver (src/asky/host/service.c).
+ *
+ * A master secret drawn by SETUP leaves the enclave only sealed (MRSIGNER policy); from it the
+ * enclave derives the name key (user and group names become HMAC ids, so the store never sees
+ * a name) and the record key (AES-256-GCM over every record it hands the host).
+ *
+ *   SETUP        in: -                               out: bytes sealed master secret
+ *   LOAD         in: bytes sealed, bytes epoch record (0 bytes: none yet)         out: -
+ *   USERS        in: varint count, count × bytes user record                   out: -
+ *   NAME         in: u8 what (0 user, 1 group), str name                       out: raw id 32
+ *   USER_ADD     in: str user                  out: raw id 32, bytes user record, raw key 32
+ *   USER_FORGET  in: str user (its record deleted by the host)                   out: -
+ *   GROUP_CREATE in: str group, str creator                                     out: CHANGE
+ *   GROUP_ADD    in: str group, str user, bytes group record                   out: CHANGE
+ *   GROUP_REMOVE in: str group, str user, bytes group record                   out: CHANGE
+ *   ENVELOPE     in: str group, str user, raw nonce 16, raw proof 32, u8 kind, varint pad,
+ *                    bytes group record                                     out: bytes envelope
+ *
+ * CHANGE: raw group id 32, bytes group record, bytes epoch record; the host writes the group
+ * record, then the epoch record (both atomically).
+ *
+ * Records (nonce random per record, AAD binds the kind and id):
+ *   user  = id 32 ‖ nonce 12 ‖ GCM(user key 32)                                        92 B
+ *   group = id 32 ‖ be64 version ‖ nonce 12 ‖ GCM(count × member id 32)
+ *   epoch = be64 counter ‖ nonce 12 ‖ GCM(count × (group id 32 ‖ be64 version))
+ * The enclave refuses a group record whose version is not the one in the epoch record it loaded
+ * (a rolled-back or replayed record) and an epoch record older than one it has written. */
+#ifndef CLOISTER_ASKY_ECALLS_H
+#define CLOISTER_ASKY_ECALLS_H
+
+enum {
+    ASKY_ECALL_SETUP = 1,
+    ASKY_ECALL_LOAD = 2,
+    ASKY_ECALL_USERS = 3,
+    ASKY_ECALL_NAME = 4,
+    ASKY_ECALL_USER_ADD = 5,
+    ASKY_ECALL_GROUP_CREATE = 6,
+    ASKY_ECALL_GROUP_ADD = 7,
+    ASKY_ECALL_GROUP_REMOVE = 8,
+    ASKY_ECALL_ENVELOPE = 9,
+    ASKY_ECALL_USER_FORGET = 10,
+};
+
+#define ASKY_ID_LEN 32
+#define ASKY_USER_RECORD_LEN (ASKY_ID_LEN + 12 + 32 + 16)
+#define ASKY_USERS_BATCH 4096 /* user records per USERS call */
+#define ASKY_MASTER_AAD "CLOISTER-ASKY-V01 master secret"
+
+#endif

@@ -1,0 +1,302 @@
+/* orch_sim.c -- the trace-driven, discrete-event simulator of a cluster (orch.h).
+ *
+ * Events are arrivals (in trace order) and completions (a binary heap by end time; a completion
+ * at the same time as an arrival goes first). Only a completion frees anything, so an arrival
+ * tries to place its own pod alone, and a completion retries the pending pods that fit the node
+ * it freed, in submission order (a pod that fits starts even when an earlier one still waits, as the paper's scheduler
+ * places any pending pod that fits when it polls). A node's measured use is the real use of its
+ * running pods, at once (the paper measured every 7 s). Every start gets a sequence number, so a
+ * test can replay the schedule and recount what the simulator counted. */
+#include <cloister/orch.h>
+
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct run {
+    double end;
+    size_t job;
+};
+
+struct sim {
+    const struct orch_trace *t;
+    const struct orch_sim_options *o;
+    struct orch_node *nodes;
+    uint64_t *epc_real; /* real EPC use per node */
+    struct run *heap;
+    size_t nheap;
+    size_t *pending, npending;
+    uint64_t rng, seq;
+    double now, util_area, last_t, next_sample;
+    size_t samples_cap;
+    struct orch_sim_result *r;
+};
+
+static void heap_push(struct sim *s, struct run x)
+{
+    size_t i = s->nheap++;
+    while (i > 0 && s->heap[(i - 1) / 2].end > x.end) {
+        s->heap[i] = s->heap[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    s->heap[i] = x;
+}
+
+static struct run heap_pop(struct sim *s)
+{
+    struct run top = s->heap[0], last = s->heap[--s->nheap];
+    size_t i = 0;
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= s->nheap)
+            break;
+        if (c + 1 < s->nheap && s->heap[c + 1].end < s->heap[c].end)
+            c++;
+        if (s->heap[c].end >= last.end)
+            break;
+        s->heap[i] = s->heap[c];
+        i = c;
+    }
+    s->heap[i] = last;
+    return top;
+}
+
+static double utilisation(const struct sim *s)
+{
+    uint64_t used = 0;
+    for (size_t i = 0; i < s->o->sgx_nodes; i++)
+        used += s->epc_real[i];
+    return s->o->sgx_nodes ? (double)used / ((double)s->o->sgx_nodes * (double)s->o->epc) : 0;
+}
+
+/* Moves the clock to t, integrating and sampling the EPC utilisation on the way. */
+static void advance(struct sim *s, double t)
+{
+    double u = utilisation(s);
+    s->util_area += u * (t - s->last_t);
+    while (s->o->sample_s > 0 && s->next_sample <= t) {
+        struct orch_sim_result *r = s->r;
+        if (r->nsamples == s->samples_cap) {
+            size_t cap = s->samples_cap ? 2 * s->samples_cap : 256;
+            double *n = realloc(r->samples, cap * sizeof *n);
+            if (!n)
+                break;
+            r->samples = n;
+            s->samples_cap = cap;
+        }
+        r->samples[r->nsamples++] = u;
+        s->next_sample += s->o->sample_s;
+    }
+    s->last_t = s->now = t;
+}
+
+static void use(struct sim *s, int node, const struct orch_pod *p, int sign)
+{
+    struct orch_node *n = &s->nodes[node];
+    orch_node_charge(n, p, sign);
+    if (sign > 0) {
+        n->epc_measured += p->epc_use;
+        n->mem_measured += p->mem_use;
+        s->epc_real[node] += p->epc_use;
+    } else {
+        n->epc_measured -= p->epc_use;
+        n->mem_measured -= p->mem_use;
+        s->epc_real[node] -= p->epc_use;
+    }
+}
+
+/* Places job j if a node fits; true when it left the queue (started, or refused). */
+static bool try_start(struct sim *s, size_t j)
+{
+    const struct orch_pod *p = &s->t->jobs[j].pod;
+    int node = orch_pick(s->o->policy, s->nodes, s->o->nodes, p, s->o->overcommit, &s->rng, NULL,
+                         0);
+    if (node < 0)
+        return false;
+    struct orch_sim_job *rec = &s->r->per_job[j];
+    rec->node = node;
+    rec->start_s = s->now;
+    rec->seq = s->seq++;
+    s->r->started++;
+    s->r->events++;
+    if (p->sgx && p->epc_use > p->epc_request && s->o->enforce) {
+        /* Its enclave grows past its group's limit: refused, the pod ends, the node is fine. */
+        rec->refused = true;
+        rec->end_s = s->now;
+        s->r->refused_enclaves++;
+        return true;
+    }
+    use(s, node, p, +1);
+    if (p->sgx && s->epc_real[node] > s->o->epc)
+        s->r->epc_overcommit_events++;
+    heap_push(s, (struct run){s->now + p->duration_s, j});
+    rec->end_s = s->now + p->duration_s;
+    return true;
+}
+
+/* After a pod ended on node freed: a pending pod fitted no node before, and since then only
+ * freed got room (starts only take it), so it can start now only if it fits freed -- an O(1)
+ * test that spares the policy's O(nodes) pass for the pods that still cannot start. */
+static void retry_pending(struct sim *s, int freed)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < s->npending; i++) {
+        const struct orch_pod *p = &s->t->jobs[s->pending[i]].pod;
+        if (!orch_fits(&s->nodes[freed], p, s->o->overcommit) || !try_start(s, s->pending[i]))
+            s->pending[kept++] = s->pending[i];
+    }
+    s->npending = kept;
+}
+
+static double percentile(double *v, size_t n, double q)
+{
+    if (!n)
+        return 0;
+    size_t k = (size_t)ceil(q * (double)n);
+    return v[k ? k - 1 : 0];
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static void summarise(struct sim *s)
+{
+    struct orch_sim_result *r = s->r;
+    double *w = malloc((r->jobs + 1) * sizeof *w), *ta = malloc((r->jobs + 1) * sizeof *ta);
+    size_t n = 0;
+    for (size_t j = 0; j < r->jobs && w && ta; j++) {
+        const struct orch_sim_job *x = &r->per_job[j];
+        if (x->start_s < 0) {
+            r->never_started++;
+            continue;
+        }
+        w[n] = x->start_s - s->t->jobs[j].submit_s;
+        ta[n] = x->end_s - s->t->jobs[j].submit_s;
+        r->turnaround_total_s += ta[n];
+        if (x->end_s > r->makespan_s)
+            r->makespan_s = x->end_s;
+        n++;
+    }
+    if (w && ta) {
+        qsort(w, n, sizeof *w, cmp_double);
+        qsort(ta, n, sizeof *ta, cmp_double);
+        r->waiting_p50_s = percentile(w, n, 0.5);
+        r->waiting_p99_s = percentile(w, n, 0.99);
+        r->waiting_max_s = n ? w[n - 1] : 0;
+        r->turnaround_p50_s = percentile(ta, n, 0.5);
+        r->turnaround_p99_s = percentile(ta, n, 0.99);
+    }
+    free(w);
+    free(ta);
+    r->epc_utilisation_mean = s->now > 0 ? s->util_area / s->now : 0;
+}
+
+void orch_sim_options_init(struct orch_sim_options *o)
+{
+    *o = (struct orch_sim_options){.nodes = 4,
+                                   .sgx_nodes = 2,
+                                   .epc = ORCH_EPC_SGX1,
+                                   .mem = ORCH_MEM_NODE,
+                                   .policy = ORCH_BINPACK,
+                                   .overcommit = 1.0,
+                                   .enforce = true,
+                                   .seed = 1};
+}
+
+static int check_options(const struct orch_sim_options *o, struct cloister_err *err)
+{
+    if (o->nodes == 0 || o->nodes > 100000 || o->sgx_nodes > o->nodes)
+        return cloister_errf(err, CLOISTER_E_INVALID,
+                             "simulate: 1..100000 nodes, at most that many SGX nodes");
+    if (!(o->overcommit > 0 && o->overcommit <= 100) || o->epc == 0 || o->mem == 0)
+        return cloister_errf(err, CLOISTER_E_INVALID,
+                             "simulate: overcommit in (0, 100], EPC and memory above 0");
+    if (o->sample_s < 0)
+        return cloister_errf(err, CLOISTER_E_INVALID, "simulate: sample interval below 0");
+    return CLOISTER_OK;
+}
+
+static void make_nodes(struct sim *s)
+{
+    for (size_t i = 0; i < s->o->nodes; i++) {
+        struct orch_node *n = &s->nodes[i];
+        n->sgx = i < s->o->sgx_nodes;
+        snprintf(n->name, sizeof n->name, "%s-%zu", n->sgx ? "sgx" : "std", i);
+        n->epc_alloc = n->sgx ? s->o->epc : 0;
+        n->mem_alloc = s->o->mem;
+    }
+}
+
+int orch_simulate(const struct orch_trace *t, const struct orch_sim_options *o,
+                  struct orch_sim_result *out, struct cloister_err *err)
+{
+    memset(out, 0, sizeof *out);
+    int rc = check_options(o, err);
+    if (rc != CLOISTER_OK)
+        return rc;
+    struct sim s = {.t = t, .o = o, .rng = o->seed, .r = out};
+    s.nodes = calloc(o->nodes, sizeof *s.nodes);
+    s.epc_real = calloc(o->nodes, sizeof *s.epc_real);
+    s.heap = calloc(t->count + 1, sizeof *s.heap);
+    s.pending = calloc(t->count + 1, sizeof *s.pending);
+    out->per_job = calloc(t->count + 1, sizeof *out->per_job);
+    if (!s.nodes || !s.epc_real || !s.heap || !s.pending || !out->per_job) {
+        rc = cloister_errf(err, CLOISTER_E_NO_MEMORY, "simulate: out of memory");
+        goto done;
+    }
+    out->jobs = t->count;
+    make_nodes(&s);
+    for (size_t j = 0; j < t->count; j++)
+        out->per_job[j] = (struct orch_sim_job){.start_s = -1, .end_s = -1, .node = -1};
+    size_t next = 0;
+    while (next < t->count || s.nheap) {
+        if (s.nheap && (next == t->count || s.heap[0].end <= t->jobs[next].submit_s)) {
+            struct run done = heap_pop(&s);
+            advance(&s, done.end);
+            use(&s, out->per_job[done.job].node, &t->jobs[done.job].pod, -1);
+            out->events++;
+            retry_pending(&s, out->per_job[done.job].node);
+        } else {
+            advance(&s, t->jobs[next].submit_s);
+            out->events++;
+            if (!try_start(&s, next))
+                s.pending[s.npending++] = next;
+            next++;
+        }
+    }
+    summarise(&s);
+done:
+    free(s.nodes);
+    free(s.epc_real);
+    free(s.heap);
+    free(s.pending);
+    if (rc != CLOISTER_OK)
+        orch_sim_result_free(out);
+    return rc;
+}
+
+void orch_sim_result_free(struct orch_sim_result *r)
+{
+    free(r->per_job);
+    free(r->samples);
+    memset(r, 0, sizeof *r);
+}
+
+json_t *orch_sim_result_json(const struct orch_sim_result *r, const struct orch_sim_options *o)
+{
+    return json_pack("{s:s,s:I,s:I,s:I,s:I,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:I,s:I,s:I,s:f,s:b,s:I}",
+                     "policy", orch_policy_name(o->policy), "jobs", (json_int_t)r->jobs, "nodes",
+                     (json_int_t)o->nodes, "sgx_nodes", (json_int_t)o->sgx_nodes, "events",
+                     (json_int_t)r->events, "waiting_p50_s", r->waiting_p50_s, "waiting_p99_s",
+                     r->waiting_p99_s, "waiting_max_s", r->waiting_max_s, "turnaround_p50_s",
+                     r->turnaround_p50_s, "turnaround_p99_s", r->turnaround_p99_s,
+                     "turnaround_total_h", r->turnaround_total_s / 3600.0, "makespan_s",
+                     r->makespan_s, "epc_overcommit_events", (json_int_t)r->epc_overcommit_events,
+                     "refused_enclaves", (json_int_t)r->refused_enclaves, "never_started",
+                     (json_int_t)r->never_started, "epc_utilisation_mean", r->epc_utilisation_mean,
+                     "enforce", o->enforce, "started", (json_int_t)r->started);
+}

@@ -1,0 +1,302 @@
+/* orch_http.c -- the HTTP of the orchestration's services (orch_http.h).
+ *
+ * Server: libmicrohttpd with its own thread (the services answer small JSON requests; their work
+ * is bounded by the body limit, which is enforced while the body arrives). The token is checked
+ * in constant time; the handler decides what needs it (every request that changes anything).
+ * Client: HTTP/1.0 with Connection: close over one TCP socket, so the reply ends at EOF; it reads
+ * at most max_reply bytes and gives up after 10 s. */
+#include "orch/host/orch_http.h"
+
+#include <cloister/crypto.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <jansson.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define IO_TIMEOUT_MS 10000
+
+struct orch_http {
+    struct MHD_Daemon *d;
+    char *token;
+    size_t body_max;
+    orch_http_handler handler;
+    void *arg;
+    uint16_t port;
+};
+
+struct pending {
+    char *body;
+    size_t len;
+    bool too_big;
+};
+
+char *orch_http_error(const char *msg)
+{
+    json_t *j = json_pack("{s:s}", "error", msg);
+    char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    return s;
+}
+
+static enum MHD_Result send_reply(struct MHD_Connection *c, unsigned status, char *body,
+                                  const char *type)
+{
+    if (!body)
+        body = strdup("");
+    if (!body)
+        return MHD_NO;
+    struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), body,
+                                                             MHD_RESPMEM_MUST_FREE);
+    if (!r) {
+        free(body);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, "Content-Type", type ? type : "application/json");
+    enum MHD_Result rc = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    return rc;
+}
+
+static bool authorized(struct MHD_Connection *c, const char *token)
+{
+    if (!token)
+        return true;
+    const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+    size_t want = strlen(token);
+    if (!h || strncmp(h, "Bearer ", 7) != 0 || strlen(h + 7) != want)
+        return false;
+    return crypto_memeq(h + 7, token, want);
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
+                              const char *method, const char *version, const char *upload,
+                              size_t *upload_size, void **con_cls)
+{
+    (void)version;
+    struct orch_http *s = cls;
+    struct pending *p = *con_cls;
+    if (!p) {
+        if (!(p = calloc(1, sizeof *p)))
+            return MHD_NO;
+        *con_cls = p;
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        if (p->too_big || p->len + *upload_size > s->body_max) {
+            p->too_big = true;
+        } else {
+            char *grown = realloc(p->body, p->len + *upload_size + 1);
+            if (!grown)
+                return MHD_NO;
+            memcpy(grown + p->len, upload, *upload_size);
+            p->body = grown;
+            p->len += *upload_size;
+            p->body[p->len] = 0;
+        }
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    if (p->too_big) {
+        char msg[64];
+        snprintf(msg, sizeof msg, "request body over %zu bytes", s->body_max);
+        return send_reply(c, MHD_HTTP_CONTENT_TOO_LARGE, orch_http_error(msg), NULL);
+    }
+    struct orch_http_request r = {method, url, p->body ? p->body : "", p->len,
+                                  authorized(c, s->token)};
+    unsigned status = MHD_HTTP_INTERNAL_SERVER_ERROR;
+    char *body = NULL;
+    const char *type = NULL;
+    s->handler(s->arg, &r, &status, &body, &type);
+    return send_reply(c, status, body, type);
+}
+
+static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                      enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)c;
+    (void)toe;
+    struct pending *p = *con_cls;
+    if (p) {
+        free(p->body);
+        free(p);
+        *con_cls = NULL;
+    }
+}
+
+static int parse_ipv4(const char *endpoint, struct sockaddr_in *sa, struct cloister_err *err)
+{
+    char host[64];
+    unsigned port;
+    int used = 0;
+    memset(sa, 0, sizeof *sa);
+    sa->sin_family = AF_INET;
+    if (!endpoint || sscanf(endpoint, "%63[0-9.]:%u%n", host, &port, &used) != 2 ||
+        endpoint[used] != '\0' || port > 65535 || inet_pton(AF_INET, host, &sa->sin_addr) != 1)
+        return cloister_errf(err, CLOISTER_E_INVALID,
+                             "endpoint '%.64s': expected IPv4:PORT, e.g. 127.0.0.1:8080",
+                             endpoint ? endpoint : "");
+    sa->sin_port = htons((uint16_t)port);
+    return CLOISTER_OK;
+}
+
+int orch_http_start(const char *listen, const char *token, size_t body_max,
+                    orch_http_handler handler, void *arg, struct orch_http **out,
+                    struct cloister_err *err)
+{
+    struct sockaddr_in sa;
+    int rc = parse_ipv4(listen, &sa, err);
+    if (rc != CLOISTER_OK)
+        return rc;
+    struct orch_http *s = calloc(1, sizeof *s);
+    if (!s || (token && !(s->token = strdup(token)))) {
+        free(s);
+        return cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
+    }
+    s->body_max = body_max;
+    s->handler = handler;
+    s->arg = arg;
+    s->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC,
+                            ntohs(sa.sin_port), NULL, NULL, handle, s, MHD_OPTION_SOCK_ADDR,
+                            (struct sockaddr *)&sa, MHD_OPTION_NOTIFY_COMPLETED, completed, s,
+                            MHD_OPTION_CONNECTION_LIMIT, 256u, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+                            64u, MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_END);
+    if (!s->d) {
+        int why = errno;
+        orch_http_stop(s);
+        return cloister_errf(err, CLOISTER_E_SYSTEM, "cannot listen on %s: %s", listen,
+                             why ? strerror(why) : "address in use, or not a local address");
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
+    s->port = info ? info->port : ntohs(sa.sin_port);
+    *out = s;
+    return CLOISTER_OK;
+}
+
+uint16_t orch_http_port(const struct orch_http *s)
+{
+    return s->port;
+}
+
+void orch_http_stop(struct orch_http *s)
+{
+    if (!s)
+        return;
+    if (s->d)
+        MHD_stop_daemon(s->d);
+    if (s->token)
+        crypto_wipe(s->token, strlen(s->token));
+    free(s->token);
+    free(s);
+}
+
+static int io_wait(int fd, short events)
+{
+    struct pollfd p = {.fd = fd, .events = events};
+    int n;
+    while ((n = poll(&p, 1, IO_TIMEOUT_MS)) < 0 && errno == EINTR)
+        ;
+    return n > 0 ? 0 : -1;
+}
+
+static int send_all(int fd, const char *buf, size_t len)
+{
+    while (len) {
+        if (io_wait(fd, POLLOUT) != 0)
+            return -1;
+        ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        buf += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+/* Reads to EOF, at most max bytes. */
+static int recv_all(int fd, size_t max, char **out, size_t *len)
+{
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap + 1);
+    while (buf) {
+        if (io_wait(fd, POLLIN) != 0)
+            break;
+        ssize_t r = recv(fd, buf + n, cap - n, 0);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            break;
+        if (r == 0) {
+            buf[n] = 0;
+            *out = buf;
+            *len = n;
+            return 0;
+        }
+        n += (size_t)r;
+        if (n == cap) {
+            if (cap >= max)
+                break;
+            char *g = realloc(buf, 2 * cap + 1);
+            if (!g)
+                break;
+            buf = g;
+            cap *= 2;
+        }
+    }
+    free(buf);
+    return -1;
+}
+
+int orch_http_call(const char *endpoint, const char *method, const char *path, const char *token,
+                   const char *body, size_t len, size_t max_reply, unsigned *status, char **reply,
+                   struct cloister_err *err)
+{
+    struct sockaddr_in sa;
+    int rc = parse_ipv4(endpoint, &sa, err);
+    if (rc != CLOISTER_OK)
+        return rc;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+        int why = errno;
+        if (fd >= 0)
+            close(fd);
+        return cloister_errf(err, CLOISTER_E_SYSTEM, "cannot reach %s: %s", endpoint,
+                             strerror(why));
+    }
+    char head[512];
+    int hn = snprintf(head, sizeof head,
+                      "%s %s HTTP/1.0\r\nHost: %s\r\nConnection: close\r\n%s%s%s"
+                      "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
+                      method, path, endpoint, token ? "Authorization: Bearer " : "",
+                      token ? token : "", token ? "\r\n" : "", len);
+    char *raw = NULL;
+    size_t rawlen = 0;
+    rc = hn > 0 && (size_t)hn < sizeof head && send_all(fd, head, (size_t)hn) == 0 &&
+                 send_all(fd, body ? body : "", len) == 0 &&
+                 recv_all(fd, max_reply, &raw, &rawlen) == 0
+             ? CLOISTER_OK
+             : cloister_errf(err, CLOISTER_E_SYSTEM, "%s %s on %s: no complete answer", method,
+                             path, endpoint);
+    crypto_wipe(head, sizeof head);
+    close(fd);
+    if (rc != CLOISTER_OK)
+        return rc;
+    char *sep = strstr(raw, "\r\n\r\n");
+    if (sscanf(raw, "HTTP/%*u.%*u %u", status) != 1 || !sep) {
+        free(raw);
+        return cloister_errf(err, CLOISTER_E_PROTOCOL, "%s: not an HTTP answer", endpoint);
+    }
+    memmove(raw, sep + 4, rawlen - (size_t)(sep + 4 - raw) + 1);
+    *reply = raw;
+    return CLOISTER_OK;
+}

@@ -2,17 +2,22 @@
  * worker: two producers into a secure keyed reduce; duplicates (replays, redeliveries) dropped
  * and counted, gaps and tampered batches refused and counted; a sealed checkpoint restored into
  * a fresh runner gives exactly the aggregates of a run without the restart; the key_by stage
- * sends each key to one partition. */
+ * sends each key to one partition; the checkpoint kept in a KV bucket of a real nats-server
+ * (ss_ckpt.c) restores the same way and fences a stale replica's writes. */
 #include <cloister/crypto.h>
 #include <cloister/streams.h>
 
+#include "bus/bus.h"
 #include "lua/lua_sandbox.h"
+#include "streams/client/ss_ckpt.h"
 #include "streams/common/ss_proto.h"
+#include "util/fileio.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,6 +32,7 @@ static const char LUA[] =
 
 static uint8_t key[32], hash[32];
 static crypto_aead *aead;
+static struct bus_server *srv; /* NULL: nats-server not installed (the bucket test skips) */
 
 /* A runner of stages first..last, replica 0 of nup producers into nout partitions. */
 static void *load(uint32_t first, uint32_t last, uint32_t nup, uint32_t nout, bool keyed)
@@ -225,13 +231,72 @@ static void test_key_partitions(void **state)
     ss_inproc_worker.close(r);
 }
 
+/* The replica's checkpoint goes through a KV bucket: saved, the replica dies, a new one restores
+ * it and drops the redelivered batch; a stale replica's save is refused. */
+static void test_checkpoint_bucket(void **state)
+{
+    if (!srv)
+        skip();
+    struct cloister_err err = {0};
+    struct bus *b = bus_connect(bus_server_url(srv), NULL, &err);
+    assert_non_null(b);
+    struct ss_ckpt *c = ss_ckpt_open(b, "ssckpt", "d", "reduce", 0, &err);
+    assert_non_null(c);
+    assert_null(ss_ckpt_open(b, "ssckpt", "d", "a.b", 0, &err));
+    void *r = load(2, 4, 2, 1, false);
+    assert_int_equal(ss_ckpt_restore(c, ss_inproc_worker.call, r, &err), 0); /* first start */
+    assert_int_equal(flags_of(r, 0, 0, false, "aab"), 0);
+    assert_int_equal(flags_of(r, 1, 0, false, "ac"), 0);
+    assert_int_equal(ss_ckpt_save(c, ss_inproc_worker.call, r, &err), 0);
+    ss_inproc_worker.close(r); /* the stage dies; c stands for the stale process */
+
+    struct ss_ckpt *c2 = ss_ckpt_open(b, "ssckpt", "d", "reduce", 0, &err);
+    void *r2 = load(2, 4, 2, 1, false);
+    assert_int_equal(ss_ckpt_restore(c2, ss_inproc_worker.call, r2, &err), 1);
+    assert_int_equal(ss_ckpt_save(c2, ss_inproc_worker.call, r2, &err), 0);
+    assert_int_equal(ss_ckpt_save(c, ss_inproc_worker.call, r2, &err), CLOISTER_E_EXISTS);
+    assert_int_equal(flags_of(r2, 1, 0, false, "ac"), 1); /* redelivered: dropped */
+    assert_int_equal(flags_of(r2, 0, 1, true, "b"), 0);
+    uint8_t *a = NULL;
+    size_t alen = 0;
+    assert_int_equal(send(r2, 2, 1, 1, true, "c", true, 0, &a, &alen), 0);
+    char *got = output(a, alen, 5, 0, 0);
+    assert_string_equal(got, "a=3 b=2 c=2 ");
+    free(got);
+    free(a);
+    ss_inproc_worker.close(r2);
+    ss_ckpt_close(c);
+    ss_ckpt_close(c2);
+    bus_close(b);
+}
+
+static int setup(void **state)
+{
+    const char *h = getenv("CLOISTER_HOME");
+    char dir[4200];
+    snprintf(dir, sizeof dir, "%s/ssckpt", h ? h : ".");
+    file_remove_tree(dir);
+    assert_int_equal(file_mkdirs(dir, 0700), 0);
+    struct cloister_err err;
+    if (!(srv = bus_server_start(dir, &err)))
+        fprintf(stderr, "test_streams_dist: %s\n", err.msg);
+    return srv || err.code == CLOISTER_E_NOT_FOUND ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    bus_server_stop(srv);
+    return 0;
+}
+
 int main(void)
 {
     assert_int_equal(crypto_random(key, sizeof key), 0);
     aead = crypto_aead_new(CRYPTO_AES256_GCM, key);
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_reduce_checkpoint_restore),
-                                       cmocka_unit_test(test_key_partitions)};
-    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+                                       cmocka_unit_test(test_key_partitions),
+                                       cmocka_unit_test(test_checkpoint_bucket)};
+    int rc = cmocka_run_group_tests(tests, setup, teardown);
     crypto_aead_free(aead);
     return rc;
 }

@@ -5,6 +5,9 @@
  *   2  the same runner fed the rest sealed genuinely, as the next batch: the plaintext decoders
  *      and the Lua value decoder run on it inside the stage
  *   3  a plain runner fed the rest as a plaintext batch (the engine's in-process stages)
+ *   4  a distributed stage's runner fed the rest as a sealed batch (RUN_DIST: refused, or
+ *      dropped as a duplicate from its header) and as a checkpoint (RESTORE: always refused)
+ *   5  the same runner fed the rest sealed genuinely as producer 0's next batch
  * The runners load one small pipeline once; a refused or failed batch leaves them usable. */
 #include <cloister/crypto.h>
 #include <cloister/streams.h>
@@ -21,10 +24,10 @@ static const char PIPELINE[] =
     ":key_by(function(x) return tostring(x) end)\n"
     ":reduce(function(a, x) return a + 1 end, function() return 0 end):sink(stdout())\n";
 
-static void *secure_runner, *plain_runner;
+static void *secure_runner, *plain_runner, *dist_runner;
 static crypto_aead *aead;
 static uint8_t hash[SS_HASH_LEN];
-static uint64_t seq;
+static uint64_t seq, dist_seq;
 
 static void *load(const uint8_t *key, uint32_t fn)
 {
@@ -38,6 +41,12 @@ static void *load(const uint8_t *key, uint32_t fn)
     wire_put_bytes(&in, cfg.buf, cfg.len);
     wire_put_u32(&in, 1);
     wire_put_u32(&in, 1);
+    if (fn == SS_CALL_LOAD_DIST) { /* replica 0 of 2 producers into 2 partitions, keyed */
+        wire_put_u32(&in, 0);
+        wire_put_u32(&in, 2);
+        wire_put_u32(&in, 2);
+        wire_put_u8(&in, 1);
+    }
     void *r = ss_inproc_worker.open(key);
     uint8_t *out;
     size_t outlen;
@@ -57,6 +66,7 @@ static void setup(void)
         return;
     secure_runner = load(key, SS_CALL_LOAD);
     plain_runner = load(NULL, SS_CALL_DESCRIBE);
+    dist_runner = load(key, SS_CALL_LOAD_DIST);
     aead = crypto_aead_new(CRYPTO_AES256_GCM, key);
 }
 
@@ -82,7 +92,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct ss_config c;
     struct wire_writer w;
     wire_writer_init(&w);
-    switch (data[0] % 4) {
+    switch (data[0] % 6) {
     case 0:
         (void)ss_batch_decode(&b, p, n, &err);
         (void)ss_config_decode(&c, p, n, &err);
@@ -102,12 +112,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         seq++;
         break;
     }
-    default:
+    case 4:
+        (void)call(dist_runner, SS_CALL_RUN_DIST, p, n);
+        if (call(dist_runner, SS_CALL_RESTORE, p, n) == 0)
+            abort(); /* a checkpoint opens only if the key's holder sealed it */
+        break;
+    case 5: {
+        struct ss_edge e = {.stage = 1, .partition = SS_PART(0, 0), .seq = dist_seq++};
+        memcpy(e.hash, hash, SS_HASH_LEN);
+        if (ss_seal(aead, &e, p, n, &w) != 0)
+            abort();
+        (void)call(dist_runner, SS_CALL_RUN_DIST, w.buf, w.len);
+        break;
+    }
+    case 3:
         wire_put_u32(&w, 1);
         wire_put_u32(&w, 3);
         wire_put_raw(&w, p, n);
         (void)call(plain_runner, SS_CALL_RUN_PLAIN, w.buf, w.len);
         break;
+    default: break;
     }
     wire_writer_free(&w);
     return 0;

@@ -164,6 +164,11 @@ struct bus_consumer *bus_consumer_open(struct bus *b, const struct bus_consumer_
 /* Unbinds; the durable consumer and its unacked messages stay on the server. NULL is fine. */
 void bus_consumer_close(struct bus_consumer *c);
 
+/* Deletes the durable consumer: its unacked messages stay in the stream, and a consumer made
+ * afresh delivers them again, in order (a restarted stage). CLOISTER_E_NOT_FOUND when none. */
+int bus_consumer_delete(struct bus *b, const char *stream, const char *durable,
+                        struct cloister_err *err);
+
 /* Fetches up to max messages into msgs, waiting up to timeout_ms for the first; *n is how many
  * (0 when none came in time: not an error). Each message must be freed with bus_msg_free. */
 int bus_fetch(struct bus_consumer *c, struct bus_msg **msgs, size_t max, int64_t timeout_ms,

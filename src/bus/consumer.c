@@ -82,6 +82,18 @@ struct bus_consumer *bus_consumer_open(struct bus *b, const struct bus_consumer_
     return con;
 }
 
+int bus_consumer_delete(struct bus *b, const char *stream, const char *durable,
+                        struct cloister_err *err)
+{
+    jsErrCode jerr = 0;
+    natsStatus s = js_DeleteConsumer(b->js, stream, durable, NULL, &jerr);
+    if (s == NATS_NOT_FOUND || jerr == JSConsumerNotFoundErr)
+        return CLOISTER_E_NOT_FOUND;
+    return s == NATS_OK
+               ? CLOISTER_OK
+               : bus_fail(b, err, s, jerr, "delete consumer %s of stream %s", durable, stream);
+}
+
 void bus_consumer_close(struct bus_consumer *c)
 {
     if (!c)

@@ -58,6 +58,15 @@ int ss_seal(crypto_aead *a, const struct ss_edge *e, const uint8_t *pt, size_t l
     return 0;
 }
 
+void ss_peek(const uint8_t *c, uint32_t *stage, uint32_t *partition, uint64_t *seq)
+{
+    struct wire_reader r;
+    wire_reader_init(&r, c + 4 + SS_HASH_LEN, 16);
+    *stage = wire_get_u32(&r);
+    *partition = wire_get_u32(&r);
+    *seq = wire_get_u64(&r);
+}
+
 int ss_open(crypto_aead *a, const struct ss_edge *want, const uint8_t *c, size_t len, uint8_t *pt,
             size_t *ptlen, struct cloister_err *err)
 {

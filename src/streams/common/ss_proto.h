@@ -12,7 +12,13 @@
  * the error that follows), varint skipped, str first error, then one Lua value (lua_sandbox.h):
  * the array of events. A secure stage reports its failure this way, sealed, because the message
  * may quote events. Each edge (stage, partition) numbers its batches 0, 1, 2, ...: the reader
- * refuses a batch whose number is not the next one (replayed, reordered or dropped). */
+ * refuses a batch whose number is not the next one (replayed, reordered or dropped).
+ *
+ * Distributed (docs/streams.md, "Distributed"): every edge between two processes is sealed; the
+ * partition field is (producer replica << 16) | partition, so each (producer, partition) pair is
+ * an edge of its own numbered 0, 1, 2, ... A number already applied is a duplicate (a replay, or
+ * a redelivery after a restart) and is dropped without being opened; one beyond the next is
+ * refused. A checkpoint is sealed the same way, to stage SS_CKPT_STAGE | first. */
 #ifndef CLOISTER_STREAMS_PROTO_H
 #define CLOISTER_STREAMS_PROTO_H
 
@@ -32,6 +38,10 @@
 #define SS_MESSAGE_MAX ((size_t)32 << 20) /* largest ecall message */
 #define SS_PARAMS_MAX 256
 #define SS_NAME_MAX 128 /* chunk names (the pipeline file's base name) */
+
+#define SS_REPLICAS_MAX 64 /* replicas of a distributed stage (a bitmask of producers) */
+#define SS_CKPT_STAGE 0x80000000u
+#define SS_PART(producer, p) (((uint32_t)(producer) << 16) | (uint32_t)(p))
 
 struct ss_edge {
     uint8_t hash[SS_HASH_LEN];
@@ -56,6 +66,8 @@ int ss_batch_decode(struct ss_batch *b, const uint8_t *buf, size_t len, struct c
 /* Seals plaintext pt as the batch `e` into out. -1 when out failed or randomness is missing. */
 int ss_seal(crypto_aead *a, const struct ss_edge *e, const uint8_t *pt, size_t len,
             struct wire_writer *out);
+/* The header fields of a sealed batch c (len >= SS_BATCH_OVERHEAD). */
+void ss_peek(const uint8_t *c, uint32_t *stage, uint32_t *partition, uint64_t *seq);
 /* Opens c if its header is the batch `want` expects: CLOISTER_E_DENIED for a tampered,
  * truncated, misaddressed, replayed or reordered batch. pt has room for len bytes; *ptlen. */
 int ss_open(crypto_aead *a, const struct ss_edge *want, const uint8_t *c, size_t len, uint8_t *pt,
@@ -77,10 +89,16 @@ int ss_config_decode(struct ss_config *c, const uint8_t *buf, size_t len, struct
 enum {
     SS_CALL_LOAD = 1, /* in: bytes config, u32 first, u32 last; out: 32-byte pipeline hash */
     SS_CALL_RUN,      /* in: a sealed batch to `first`; out: the sealed batch to last + 1 */
-    SS_CALL_STATS,    /* in: -; out: u64 batches, u64 refused */
+    SS_CALL_STATS,    /* in: -; out: u64 batches, u64 refused, u64 duplicates */
     /* in-process plain runners only (never an enclave's): plaintext in and out */
     SS_CALL_DESCRIBE,  /* in: bytes config; out: str description, str sink header ("" none) */
     SS_CALL_RUN_PLAIN, /* in: u32 first, u32 last, batch plaintext; out: batch plaintext */
+    /* a distributed stage (sealed in and out; in an enclave too) */
+    SS_CALL_LOAD_DIST, /* in: LOAD's, u32 self, u32 producers, u32 partitions, u8 keyed; out: hash */
+    SS_CALL_RUN_DIST,  /* in: a sealed batch; out: u8 flags (1 duplicate, 2 every producer ended),
+                           varint events in, varint events out, varint n, n x bytes sealed batch */
+    SS_CALL_CHECKPOINT, /* in: -; out: the sealed state (stages, edge numbers) */
+    SS_CALL_RESTORE,    /* in: a sealed checkpoint; out: - */
 };
 
 #endif

@@ -63,6 +63,30 @@ static int ecall_ss_stats(struct tee_env *env, const uint8_t *in, size_t inlen,
     return dispatch(env, SS_CALL_STATS, in, inlen, out);
 }
 
+static int ecall_ss_load_dist(struct tee_env *env, const uint8_t *in, size_t inlen,
+                              struct wire_writer *out)
+{
+    return dispatch(env, SS_CALL_LOAD_DIST, in, inlen, out);
+}
+
+static int ecall_ss_run_dist(struct tee_env *env, const uint8_t *in, size_t inlen,
+                             struct wire_writer *out)
+{
+    return dispatch(env, SS_CALL_RUN_DIST, in, inlen, out);
+}
+
+static int ecall_ss_checkpoint(struct tee_env *env, const uint8_t *in, size_t inlen,
+                               struct wire_writer *out)
+{
+    return dispatch(env, SS_CALL_CHECKPOINT, in, inlen, out);
+}
+
+static int ecall_ss_restore(struct tee_env *env, const uint8_t *in, size_t inlen,
+                            struct wire_writer *out)
+{
+    return dispatch(env, SS_CALL_RESTORE, in, inlen, out);
+}
+
 static void ss_stop(struct tee_env *env)
 {
     struct state *s = tee_env_state(env);
@@ -73,7 +97,11 @@ static void ss_stop(struct tee_env *env)
 #define SS_ECALLS(X)                                                                               \
     X(SS_CALL_LOAD, ss_load)                                                                       \
     X(SS_CALL_RUN, ss_run)                                                                         \
-    X(SS_CALL_STATS, ss_stats)
+    X(SS_CALL_STATS, ss_stats)                                                                     \
+    X(SS_CALL_LOAD_DIST, ss_load_dist)                                                             \
+    X(SS_CALL_RUN_DIST, ss_run_dist)                                                               \
+    X(SS_CALL_CHECKPOINT, ss_checkpoint)                                                           \
+    X(SS_CALL_RESTORE, ss_restore)
 /* clang-format on */
 TEE_ENCLAVE_DEFINE_WITH(streams, SS_ECALLS, .state_size = sizeof(struct state), .on_stop = ss_stop);
 

@@ -370,3 +370,23 @@ function __ss_run(first, last, events, final)
   end
   return out, skipped, first_error
 end
+
+-- The state of stages first..last for a distributed stage's sealed checkpoint, and back.
+function __ss_checkpoint(first, last)
+  local t = {}
+  for i = first, last do
+    local st = stages[i]
+    t[#t + 1] = { state = st.state or false, watermark = st.watermark or false, late = st.late or 0 }
+  end
+  return t
+end
+
+function __ss_restore(first, last, t)
+  for i = first, last do
+    local s, st = t[i - first + 1], stages[i]
+    if type(s) ~= "table" then error("malformed checkpoint", 0) end
+    if s.state then st.state = s.state end
+    if s.watermark then st.watermark = s.watermark end
+    st.late = s.late
+  end
+end

@@ -8,6 +8,7 @@
 
 #include "lua/lua_sandbox.h"
 #include "streams/common/ss_proto.h"
+#include "streams/enclave/ss_dist_runner.h"
 
 #include <cloister/crypto.h>
 #include <cloister/tee_enclave.h>
@@ -17,14 +18,6 @@
 
 extern const char ss_prelude[];
 extern const size_t ss_prelude_len;
-
-struct ss_runner {
-    struct tlua *t;
-    crypto_aead *aead; /* NULL: plain */
-    uint8_t hash[SS_HASH_LEN];
-    uint32_t first, last;
-    uint64_t in_seq, out_seq, batches, refused;
-};
 
 struct ss_runner *ss_runner_new(const uint8_t *key)
 {
@@ -119,49 +112,59 @@ static int load(struct ss_runner *r, const uint8_t *cfg, size_t len, struct cloi
     return rc;
 }
 
+int ss_runner_lua(struct ss_runner *r, const uint8_t *events, size_t len, bool final,
+                  struct ss_lua_out *o, struct cloister_err *err)
+{
+    struct wire_writer args;
+    wire_writer_init(&args);
+    wire_writer_init(&o->res);
+    tlua_put_int(&args, r->first);
+    tlua_put_int(&args, r->last);
+    wire_put_raw(&args, events, len);
+    wire_put_u8(&args, final ? 0x02 : 0x01);
+    int rc = wire_writer_ok(&args)
+                 ? tlua_call(r->t, "__ss_run", args.buf, args.len, NULL, &o->res, err)
+                 : cloister_errf(err, CLOISTER_E_NO_MEMORY, "no memory");
+    wire_writer_free(&args);
+    struct wire_reader rd;
+    wire_reader_init(&rd, o->res.buf, o->res.len);
+    o->events = rc == 0 ? tlua_value_next(&rd, &o->events_len) : NULL;
+    uint8_t tag = wire_get_u8(&rd);
+    o->skipped = wire_get_varint(&rd) >> 1;
+    o->msg = NULL;
+    o->msg_len = 0;
+    if (rc == 0 && wire_reader_remaining(&rd) > 0 && rd.buf[rd.off] == 0x05)
+        get_string(&rd, &o->msg, &o->msg_len);
+    if (o->msg_len >= CLOISTER_ERR_MAX)
+        o->msg_len = CLOISTER_ERR_MAX - 1;
+    if (rc == 0 && (!o->events || o->events[0] != 0x06 || tag != 0x03 || !wire_reader_ok(&rd)))
+        rc = cloister_errf(err, CLOISTER_E_INVALID, "__ss_run returned malformed results");
+    if (rc != 0)
+        wire_writer_free(&o->res);
+    return rc;
+}
+
 /* Runs the plaintext batch in through stages first..last, appending the output batch to out. */
 static int run(struct ss_runner *r, const uint8_t *in, size_t inlen, struct wire_writer *out,
                struct cloister_err *err)
 {
     struct ss_batch b;
+    struct ss_lua_out lo;
     int rc = ss_batch_decode(&b, in, inlen, err);
+    if (rc == 0)
+        rc = ss_runner_lua(r, b.events, b.events_len, b.final, &lo, err);
     if (rc != 0)
         return rc;
-    struct wire_writer args, res;
-    wire_writer_init(&args);
-    wire_writer_init(&res);
-    tlua_put_int(&args, r->first);
-    tlua_put_int(&args, r->last);
-    wire_put_raw(&args, b.events, b.events_len);
-    wire_put_u8(&args, b.final ? 0x02 : 0x01);
-    rc = wire_writer_ok(&args) ? tlua_call(r->t, "__ss_run", args.buf, args.len, NULL, &res, err)
-                               : cloister_errf(err, CLOISTER_E_NO_MEMORY, "no memory");
-    struct wire_reader rd;
-    wire_reader_init(&rd, res.buf, res.len);
-    size_t evlen = 0, errlen = 0;
-    const uint8_t *ev = rc == 0 ? tlua_value_next(&rd, &evlen) : NULL;
-    uint8_t tag = wire_get_u8(&rd);
-    uint64_t z = wire_get_varint(&rd);
-    const uint8_t *msg = NULL;
-    if (rc == 0 && wire_reader_remaining(&rd) > 0 && rd.buf[rd.off] == 0x05)
-        get_string(&rd, &msg, &errlen);
-    if (rc == 0 && (!ev || ev[0] != 0x06 || tag != 0x03 || !wire_reader_ok(&rd)))
-        rc = cloister_errf(err, CLOISTER_E_INVALID, "__ss_run returned malformed results");
-    if (rc == 0) {
-        struct ss_batch o = {.final = b.final,
-                             .skipped = z >> 1,
-                             .error = (const char *)msg,
-                             .error_len = msg ? errlen : 0,
-                             .events = ev,
-                             .events_len = evlen};
-        if (o.error_len >= CLOISTER_ERR_MAX)
-            o.error_len = CLOISTER_ERR_MAX - 1;
-        ss_batch_encode(&o, out);
-    }
-    r->batches += rc == 0;
-    wire_writer_free(&args);
-    wire_writer_free(&res);
-    return rc;
+    struct ss_batch o = {.final = b.final,
+                         .skipped = lo.skipped,
+                         .error = (const char *)lo.msg,
+                         .error_len = lo.msg_len,
+                         .events = lo.events,
+                         .events_len = lo.events_len};
+    ss_batch_encode(&o, out);
+    r->batches++;
+    wire_writer_free(&lo.res);
+    return 0;
 }
 
 static int run_sealed(struct ss_runner *r, const uint8_t *in, size_t inlen, struct wire_writer *out,
@@ -210,17 +213,21 @@ int ss_runner_call(struct ss_runner *r, uint32_t fn, const uint8_t *in, size_t i
 {
     struct wire_reader rd;
     wire_reader_init(&rd, in, inlen);
-    if (fn == SS_CALL_LOAD || fn == SS_CALL_DESCRIBE) {
+    if (fn == SS_CALL_LOAD || fn == SS_CALL_LOAD_DIST || fn == SS_CALL_DESCRIBE) {
         if (fn == SS_CALL_DESCRIBE && r->aead)
             return cloister_errf(err, CLOISTER_E_DENIED, "a secure stage does not describe");
+        if (fn == SS_CALL_LOAD_DIST && !r->aead)
+            return cloister_errf(err, CLOISTER_E_STATE, "a distributed stage needs the key");
         size_t n;
         const uint8_t *cfg = wire_get_bytes(&rd, SS_MESSAGE_MAX, &n);
-        r->first = fn == SS_CALL_LOAD ? wire_get_u32(&rd) : 0;
-        r->last = fn == SS_CALL_LOAD ? wire_get_u32(&rd) : 0;
+        r->first = fn != SS_CALL_DESCRIBE ? wire_get_u32(&rd) : 0;
+        r->last = fn != SS_CALL_DESCRIBE ? wire_get_u32(&rd) : 0;
         if (!wire_reader_ok(&rd) || r->first > r->last)
             return cloister_errf(err, CLOISTER_E_INVALID, "malformed load request");
-        int rc = load(r, cfg, n, err);
-        if (rc == 0 && fn == SS_CALL_LOAD)
+        int rc = fn == SS_CALL_LOAD_DIST && !r->t ? ss_dist_setup(r, &rd, err) : 0;
+        if (rc == 0)
+            rc = load(r, cfg, n, err);
+        if (rc == 0 && fn != SS_CALL_DESCRIBE)
             wire_put_raw(out, r->hash, SS_HASH_LEN);
         if (rc == 0 && fn == SS_CALL_DESCRIBE)
             rc = call_string(r, "__ss_describe", out, err);
@@ -243,9 +250,18 @@ int ss_runner_call(struct ss_runner *r, uint32_t fn, const uint8_t *in, size_t i
         if (!wire_reader_ok(&rd) || r->first > r->last)
             return cloister_errf(err, CLOISTER_E_INVALID, "malformed run request");
         return run(r, in + rd.off, inlen - rd.off, out, err);
+    case SS_CALL_RUN_DIST:
+    case SS_CALL_CHECKPOINT:
+    case SS_CALL_RESTORE:
+        if (!r->d.on)
+            return cloister_errf(err, CLOISTER_E_STATE, "the stage was not loaded distributed");
+        return fn == SS_CALL_RUN_DIST     ? ss_dist_run(r, in, inlen, out, err)
+               : fn == SS_CALL_CHECKPOINT ? ss_dist_checkpoint(r, out, err)
+                                          : ss_dist_restore(r, in, inlen, err);
     case SS_CALL_STATS:
         wire_put_u64(out, r->batches);
         wire_put_u64(out, r->refused);
+        wire_put_u64(out, r->d.duplicates);
         return 0;
     default: return cloister_errf(err, CLOISTER_E_INVALID, "no such stage call %u", (unsigned)fn);
     }

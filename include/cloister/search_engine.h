@@ -69,6 +69,14 @@ typedef struct search_engine search_engine;
  * (NULL: none). */
 CLOISTER_API int search_engine_start(const char *corpus, const char *listen, const char *query_log,
                                      search_engine **out, struct cloister_err *err);
+/* SimAttack on an engine's query log (the JSON Lines above), the truth taken from log: a logged
+ * query counts when one of its sub-queries is a test query of log (search_log_split); it is
+ * re-identified when the attacker names a sub-query that is a test query of the user it names.
+ * out->k is the most fakes seen in one query. */
+CLOISTER_API int search_attack_eval_engine_log(const struct search_log *log, const char *engine_log,
+                                               struct search_attack_result *out,
+                                               struct cloister_err *err);
+
 CLOISTER_API uint16_t search_engine_port(const search_engine *e);
 CLOISTER_API void search_engine_stop(search_engine *e);
 

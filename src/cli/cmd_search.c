@@ -74,12 +74,14 @@ static int cmd_gen_log(int argc, char **argv)
 
 static int cmd_attack(int argc, char **argv)
 {
-    const char *path = NULL;
+    const char *path = NULL, *engine_log = NULL;
     long long k = 0, seed = 1;
     bool json = false;
     const struct opt_def opts[] = {
         {"log", OPT_STRING, &path, "LOG", "query log (AOL format)", OPT_REQUIRED, 0, 0},
         {"k", OPT_INT, &k, "K", "fake queries OR-ed with each test query", 0, 0, SEARCH_K_MAX},
+        {"engine-log", OPT_STRING, &engine_log, "QUERIES",
+         "attack what an engine logged (search engine --query-log) instead", 0, 0, 0},
         {"seed", OPT_INT, &seed, "N", "seed of the fake draws", 0, 0, INT64_MAX},
         {"json", OPT_FLAG, &json, NULL, "print JSON", 0, 0, 0},
         {0}};
@@ -96,17 +98,30 @@ static int cmd_attack(int argc, char **argv)
         "and attributed by SimAttack (Dice coefficient, alpha = 0.5, the OR rule with its 0.01 "
         "margin). Re-identification: test queries whose query and user are both found. "
         "Precision: of the attacker's answers, the right ones; recall: of the test queries, "
-        "those found.",
+        "those found. With --engine-log, the queries an engine logged are attacked as they are: "
+        "those holding a test query of LOG count, the others are left out.",
         "cloister search attack --log aol100.tsv --k 0\n"
-        "cloister search attack --log aol100.tsv --k 3 --json\n"};
+        "cloister search attack --log aol100.tsv --k 3 --json\n"
+        "cloister search attack --log aol100.tsv --engine-log queries.jsonl\n"};
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
+    if (engine_log && k) {
+        cli_fail("--k and --engine-log exclude each other");
+        return CLI_USAGE;
+    }
     struct search_log log;
     struct search_attack_result r;
     struct cloister_err err;
     if (search_log_read(path, &log, &err) != CLOISTER_OK)
         return cli_fail("%s", err.msg);
+    if (engine_log) {
+        rc = search_attack_eval_engine_log(&log, engine_log, &r, &err);
+        search_log_free(&log);
+        if (rc != CLOISTER_OK)
+            return cli_fail("%s", err.msg);
+        return cmd_search_print_attack(&r, json);
+    }
     rc = search_attack_eval_k(&log, (unsigned)k, (uint64_t)seed, &r, &err);
     search_log_free(&log);
     if (rc != CLOISTER_OK)

@@ -296,6 +296,9 @@ static void test_engine(void **state)
     char or [3 * SEARCH_QUERY_MAX];
     snprintf(or, sizeof or, "%s OR %s OR nosuchterm", a, b);
     check_ranking(a, 10);
+    for (size_t i = 0; i < log.n; i++)
+        if (i + 1 == log.n || log.q[i + 1].user != log.q[i].user)
+            json_decref(search(log.q[i].text, 1));
     check_ranking(or, 20);
     check_matches(or);
 
@@ -314,6 +317,23 @@ static void test_engine(void **state)
     json_t *first = json_loadb(qlog, strcspn(qlog, "\n"), 0, NULL);
     assert_string_equal(json_string_value(json_object_get(first, "query")), a);
     json_decref(first);
+
+    /* SimAttack on what the engine logged: the three users' last queries are test queries, the
+     * others count only if they happen to be (a repeated query); "the of" never does */
+    assert_int_equal(cli_run(dir, "search attack --log a.tsv --engine-log q.jsonl --json"), 0);
+    char *out = cli_slurp(dir, "out.txt", NULL);
+    json_t *r = json_loads(out, 0, NULL);
+    json_int_t counted = json_integer_value(json_object_get(r, "queries"));
+    assert_true(counted >= 3 && counted <= 6);
+    assert_int_equal(json_integer_value(json_object_get(r, "k")), 2);
+    double rate = json_real_value(json_object_get(r, "reidentification"));
+    assert_true(rate >= 0 && rate <= 1);
+    json_decref(r);
+    free(out);
+    assert_int_equal(cli_run(dir, "search attack --log a.tsv --engine-log q.jsonl --k 2"), 2);
+    cli_spill_text(dir, "bad.jsonl", "{\"query\": \"x\"}\nnot json\n");
+    assert_int_equal(cli_run(dir, "search attack --log a.tsv --engine-log bad.jsonl"), 1);
+    cli_assert_error_line(dir, "line 2");
     free(err);
     free(qlog);
     search_log_free(&log);

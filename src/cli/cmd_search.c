@@ -1,10 +1,14 @@
 /* cmd_search.c -- `cloister search ...`: the private web search testbed. `gen-log` writes a
  * synthetic AOL-like query log, `attack` runs SimAttack on a log (the test queries obfuscated
  * with k pooled fakes, as X-Search does) and prints the re-identification rate and, apart, the
- * attacker's precision and recall. */
+ * attacker's precision and recall. `gen-corpus` builds the local engine's corpus from a log's
+ * vocabulary and `engine` serves it over HTTP+JSON until SIGINT or SIGTERM. */
 #include <cloister/search.h>
+#include <cloister/search_engine.h>
 
 #include <jansson.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -70,12 +74,14 @@ static int cmd_gen_log(int argc, char **argv)
 
 static int cmd_attack(int argc, char **argv)
 {
-    const char *path = NULL;
+    const char *path = NULL, *engine_log = NULL;
     long long k = 0, seed = 1;
     bool json = false;
     const struct opt_def opts[] = {
         {"log", OPT_STRING, &path, "LOG", "query log (AOL format)", OPT_REQUIRED, 0, 0},
         {"k", OPT_INT, &k, "K", "fake queries OR-ed with each test query", 0, 0, SEARCH_K_MAX},
+        {"engine-log", OPT_STRING, &engine_log, "QUERIES",
+         "attack what an engine logged (search engine --query-log) instead", 0, 0, 0},
         {"seed", OPT_INT, &seed, "N", "seed of the fake draws", 0, 0, INT64_MAX},
         {"json", OPT_FLAG, &json, NULL, "print JSON", 0, 0, 0},
         {0}};
@@ -92,17 +98,30 @@ static int cmd_attack(int argc, char **argv)
         "and attributed by SimAttack (Dice coefficient, alpha = 0.5, the OR rule with its 0.01 "
         "margin). Re-identification: test queries whose query and user are both found. "
         "Precision: of the attacker's answers, the right ones; recall: of the test queries, "
-        "those found.",
+        "those found. With --engine-log, the queries an engine logged are attacked as they are: "
+        "those holding a test query of LOG count, the others are left out.",
         "cloister search attack --log aol100.tsv --k 0\n"
-        "cloister search attack --log aol100.tsv --k 3 --json\n"};
+        "cloister search attack --log aol100.tsv --k 3 --json\n"
+        "cloister search attack --log aol100.tsv --engine-log queries.jsonl\n"};
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
+    if (engine_log && k) {
+        cli_fail("--k and --engine-log exclude each other");
+        return CLI_USAGE;
+    }
     struct search_log log;
     struct search_attack_result r;
     struct cloister_err err;
     if (search_log_read(path, &log, &err) != CLOISTER_OK)
         return cli_fail("%s", err.msg);
+    if (engine_log) {
+        rc = search_attack_eval_engine_log(&log, engine_log, &r, &err);
+        search_log_free(&log);
+        if (rc != CLOISTER_OK)
+            return cli_fail("%s", err.msg);
+        return cmd_search_print_attack(&r, json);
+    }
     rc = search_attack_eval_k(&log, (unsigned)k, (uint64_t)seed, &r, &err);
     search_log_free(&log);
     if (rc != CLOISTER_OK)
@@ -110,14 +129,107 @@ static int cmd_attack(int argc, char **argv)
     return cmd_search_print_attack(&r, json);
 }
 
+static int cmd_gen_corpus(int argc, char **argv)
+{
+    const char *path = NULL, *out = NULL;
+    long long docs = 10000, seed = 1;
+    const struct opt_def opts[] = {
+        {"log", OPT_STRING, &path, "LOG", "query log whose vocabulary the corpus uses",
+         OPT_REQUIRED, 0, 0},
+        {"docs", OPT_INT, &docs, "N", "documents", 0, 1, SEARCH_ENGINE_DOCS_MAX},
+        {"seed", OPT_INT, &seed, "N", "generator seed: one log and seed, one corpus", 0, 0,
+         INT64_MAX},
+        {"out", OPT_STRING, &out, "DB", "the corpus to write (SQLite FTS5)", OPT_REQUIRED, 0, 0},
+        {0}};
+    const struct opt_cmd cmd = {
+        "search gen-corpus",
+        "",
+        "Build the local search engine's corpus from a query log",
+        opts,
+        0,
+        0,
+        "A synthetic web corpus (URL, title, snippet) in an SQLite FTS5 database. Each document "
+        "is about one query of the log (its terms in the title and the snippet) among words "
+        "drawn by their frequency in the log, so the log's queries find documents. The same log "
+        "and seed give the same corpus; the file is replaced atomically.",
+        "cloister search gen-log --users 20 --out aol20.tsv\n"
+        "cloister search gen-corpus --log aol20.tsv --docs 5000 --out corpus.db\n"};
+    int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
+    if (rc != OPT_OK)
+        return opt_exit_code(rc);
+    struct search_log log;
+    struct search_corpus_options o = {(size_t)docs, (uint64_t)seed};
+    struct cloister_err err;
+    if (search_log_read(path, &log, &err) != CLOISTER_OK)
+        return cli_fail("%s", err.msg);
+    rc = search_corpus_build(&log, &o, out, &err);
+    search_log_free(&log);
+    if (rc != CLOISTER_OK)
+        return cli_fail("%s", err.msg);
+    fprintf(stderr, "wrote %zu documents to %s\n", o.docs, out);
+    return CLI_OK;
+}
+
+static int cmd_engine(int argc, char **argv)
+{
+    const char *listen = "127.0.0.1:8080", *corpus = NULL, *qlog = NULL;
+    const struct opt_def opts[] = {
+        {"listen", OPT_STRING, &listen, "IP:PORT", "address to serve on (port 0: any)", 0, 0, 0},
+        {"corpus", OPT_STRING, &corpus, "DB", "corpus (search gen-corpus)", OPT_REQUIRED, 0, 0},
+        {"query-log", OPT_STRING, &qlog, "FILE",
+         "append every query received here (JSON Lines: time, client, query)", 0, 0, 0},
+        {0}};
+    const struct opt_cmd cmd = {
+        "search engine",
+        "",
+        "Serve a local HTTP+JSON search engine over a corpus",
+        opts,
+        0,
+        0,
+        "GET /search?q=QUERY[&n=N] answers the N best documents (default 10, at most 100) by "
+        "BM25 over title and snippet. A query may be sub-queries joined with ' OR ', as X-Search "
+        "sends them: a document matches when it holds any term, and each hit lists the query "
+        "terms it holds and the sub-queries all of whose terms it holds. Every query is "
+        "appended to the query log with the client's address and time: the curious engine's "
+        "view, which `search attack --engine-log` attacks. Queries are bounded (16 KiB, 128 "
+        "sub-queries, 256 terms). Prints the port it serves on; stops cleanly on SIGINT or "
+        "SIGTERM.",
+        "cloister search engine --corpus corpus.db --listen 127.0.0.1:8080 --query-log q.jsonl\n"
+        "curl 'http://127.0.0.1:8080/search?q=foo+bar+OR+baz&n=5'\n"};
+    int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
+    if (rc != OPT_OK)
+        return opt_exit_code(rc);
+    struct cli_endpoint ep;
+    if (cli_parse_endpoint("--listen", listen, &ep) != CLI_OK)
+        return CLI_USAGE;
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL); /* before the server's thread: it inherits it */
+    search_engine *e;
+    struct cloister_err err;
+    if (search_engine_start(corpus, ep.host, qlog, &e, &err) != CLOISTER_OK)
+        return cli_fail("%s", err.msg);
+    printf("search engine serving %s on port %u\n", corpus, (unsigned)search_engine_port(e));
+    fflush(stdout);
+    int sig;
+    sigwait(&stop, &sig);
+    fprintf(stderr, "signal %d: stopping\n", sig);
+    search_engine_stop(e);
+    return CLI_OK;
+}
+
 static const struct cli_command search_commands[] = {
     {"attack", "run SimAttack on a query log, with k fakes per query", cmd_attack},
+    {"engine", "serve a local HTTP+JSON search engine (FTS5, BM25)", cmd_engine},
+    {"gen-corpus", "build the engine's corpus from a query log", cmd_gen_corpus},
     {"gen-log", "write a synthetic AOL-like query log", cmd_gen_log},
     {0}};
 
 const struct cli_system cli_search_system = {
     "search",
-    "Private web search testbed: AOL-like query logs and SimAttack.",
+    "Private web search testbed: AOL-like query logs, SimAttack and a local search engine.",
     search_commands,
     cli_search_demo,
 };

@@ -12,7 +12,10 @@
  * folds the split's pairs per key, and each pair goes to the reducer partition() (or the
  * default hash of its encoding) names, one sealed shuffle chunk per reducer. A reduce task
  * collects its shuffle chunks over any number of ecalls, then groups the pairs by key and calls
- * reduce() once per key. Errors of the job's code (a Lua error, a budget) are not refusals:
+ * reduce() once per key. A reduce whose pairs reach the task's reduce memory first spills them
+ * as a sorted run, sealed in segments (MR_KIND_SPILL) for its host to keep, and at the end
+ * merges its runs k-way over as many ecalls as it takes, each asking the host for the next
+ * segments it needs (docs/mapreduce.md, "Reducer spill"). Errors of the job's code (a Lua error, a budget) are not refusals:
  * they travel sealed in the task's outcome, since their messages may quote data. */
 #include "mapreduce/enclave/mr_worker.h"
 

@@ -1,8 +1,10 @@
 /* fuzz_mr_chunk.c -- the trusted worker (mr_worker.c) fed what a hostile host or a buggy
  * client could send. The first byte picks how the rest is used: raw ecall input for any call
  * (chunks a host forged), a task descriptor sealed under the job key (the worker's descriptor
- * checks), or a valid map task whose split plaintext is the input (the record decoder, map,
- * combine and partition on arbitrary values). Nothing may crash, leak or loop. */
+ * checks), a valid map task whose split plaintext is the input (the record decoder, map,
+ * combine and partition on arbitrary values), or a reduce with the smallest memory cap whose
+ * shuffle plaintext is the input, its spilled runs brought back as a host would (the sort,
+ * the merge and the spill protocol on arbitrary values). Nothing may crash, leak or loop. */
 #include "common/fuzz_target.h"
 #include "mapreduce/enclave/mr_worker.h"
 
@@ -83,13 +85,104 @@ static void map_split(const uint8_t *data, size_t size)
     wire_writer_free(&in);
 }
 
+/* Appends the sealed reduce task (task 1 of one map task, cap MR_REDUCE_MEMORY_MIN) to w. */
+static void reduce_task(struct wire_writer *w)
+{
+    struct mr_input one = {0, 0};
+    struct mr_task t = {.phase = MR_PHASE_REDUCE,
+                        .task = 1,
+                        .nreducers = 1,
+                        .instructions = 1000000,
+                        .memory = 8 << 20,
+                        .reduce_memory = 1024,
+                        .inputs = &one,
+                        .ninputs = 1};
+    crypto_sha256(t.code_hash, JOB, sizeof JOB - 1);
+    struct wire_writer desc;
+    wire_writer_init(&desc);
+    mr_task_encode(&t, &desc);
+    struct mr_chunk_id tid = id_of(MR_KIND_TASK, 1, 0);
+    seal_bytes(w, &tid, desc.buf, desc.len);
+    wire_writer_free(&desc);
+}
+
+/* One ecall whose answer is kept in *out (reset first). */
+static int call_keep(uint32_t fn, const struct wire_writer *in, struct wire_writer *out)
+{
+    wire_writer_free(out);
+    return mr_worker_call(worker, fn, in->buf, in->len, out, NULL);
+}
+
+/* A reduce of the pairs in data under the smallest cap, its runs kept and brought back. */
+static void reduce_spilled(const uint8_t *data, size_t size)
+{
+    struct wire_writer in, out, need = {0};
+    wire_writer_init(&in);
+    wire_writer_init(&out);
+    reduce_task(&in);
+    wire_put_varint(&in, 1);
+    struct mr_chunk_id sid = id_of(MR_KIND_SHUFFLE, 0, 0);
+    seal_bytes(&in, &sid, data, size);
+    struct wire_reader a;
+    const uint8_t *runs = NULL;
+    size_t nruns = 0, nneed = 0;
+    if (call_keep(MR_ECALL_REDUCE_ADD, &in, &out) == 0) {
+        wire_reader_init(&a, out.buf, out.len);
+        wire_get_count(&a, 4, MR_INPUTS_MAX); /* no refusals: the chunk is genuine */
+        nruns = wire_get_count(&a, 1, MR_INPUTS_MAX);
+        runs = wire_get_raw(&a, wire_reader_remaining(&a));
+    }
+    struct wire_writer kept = {0};
+    if (runs)
+        wire_put_raw(&kept, runs, out.len - (size_t)(runs - out.buf));
+    for (int step = 0; step < 10000; step++) {
+        in.len = 0;
+        reduce_task(&in);
+        wire_put_varint(&in, nneed);
+        struct wire_reader l;
+        wire_reader_init(&l, need.buf, need.len);
+        for (size_t i = 0; i < nneed; i++) { /* the kept segment with that (run, seq) */
+            uint32_t run = wire_get_u32(&l), seq = wire_get_u32(&l);
+            struct wire_reader k;
+            wire_reader_init(&k, kept.buf, kept.len);
+            size_t clen;
+            const uint8_t *c = NULL;
+            struct mr_chunk_id id;
+            for (size_t j = 0; j < nruns; j++) {
+                const uint8_t *x = wire_get_bytes(&k, SIZE_MAX, &clen);
+                if (x && mr_chunk_peek(x, clen, &id, NULL) == 0 && id.partition == run &&
+                    id.seq == seq)
+                    c = x;
+                if (c)
+                    break;
+            }
+            wire_put_bytes(&in, c, c ? clen : 0);
+        }
+        if (call_keep(MR_ECALL_REDUCE_END, &in, &out) != 0)
+            break;
+        wire_reader_init(&a, out.buf, out.len);
+        if (wire_get_count(&a, 4, MR_INPUTS_MAX) != 0)
+            break;
+        nneed = wire_get_count(&a, 8, MR_INPUTS_MAX);
+        need.len = 0;
+        const uint8_t *list = wire_get_raw(&a, 8 * nneed);
+        if (nneed == 0 || !list)
+            break;
+        wire_put_raw(&need, list, 8 * nneed);
+    }
+    wire_writer_free(&kept);
+    wire_writer_free(&need);
+    wire_writer_free(&in);
+    wire_writer_free(&out);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (!worker)
         setup();
     if (size < 1)
         return 0;
-    uint8_t mode = data[0] % 6;
+    uint8_t mode = data[0] % 7;
     data++;
     size--;
     if (mode < 4) {
@@ -102,8 +195,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         wire_put_varint(&in, 0);
         call(MR_ECALL_REDUCE_ADD, in.buf, in.len);
         wire_writer_free(&in);
-    } else {
+    } else if (mode == 5) {
         map_split(data, size);
+    } else {
+        reduce_spilled(data, size);
     }
     return 0;
 }

@@ -35,6 +35,12 @@
 #include <stdio.h>
 
 enum mr_tee { MR_TEE_PROC, MR_TEE_SIM, MR_TEE_NONE };
+
+/* A reducer's memory cap (struct mr_options.reduce_memory). The most is what one ecall answer
+ * can carry out as sealed runs next to a batch of shuffle input. */
+#define MR_REDUCE_MEMORY_MIN (1u << 10)
+#define MR_REDUCE_MEMORY_MAX (12u << 20)
+#define MR_REDUCE_MEMORY_DEFAULT (8u << 20)
 enum mr_input_format { MR_FORMAT_AUTO, MR_FORMAT_TEXT, MR_FORMAT_CSV, MR_FORMAT_JSONL };
 
 /* The worker code run in-process (MR_TEE_NONE); the enclave library defines
@@ -90,9 +96,14 @@ struct mr_options {
     size_t split_bytes;                    /* input bytes per split; default 1 MiB */
     unsigned max_rounds;                   /* iterative jobs; default 100 */
     uint64_t lua_memory, lua_instructions; /* per-task budgets (0: the sandbox's defaults) */
-    const char *home;                      /* platform home (NULL: tee_home_dir()) */
-    const char *signature;                 /* the image's signature (NULL: <image>.sig) */
-    const char *work_dir;                  /* shuffle store (NULL: OUTPUT/.mr-work) */
+    /* A reducer's input held in its enclave before it spills a sorted, sealed run to its host's
+     * disk (MR_REDUCE_MEMORY_MIN..MR_REDUCE_MEMORY_MAX; default MR_REDUCE_MEMORY_DEFAULT; 0:
+     * never, the whole partition stays in the enclave). The merge of the runs holds one segment
+     * (an eighth of this, at most 256 KiB) per run. */
+    uint64_t reduce_memory;
+    const char *home;         /* platform home (NULL: tee_home_dir()) */
+    const char *signature;    /* the image's signature (NULL: <image>.sig) */
+    const char *work_dir;     /* shuffle store (NULL: OUTPUT/.mr-work) */
     const char *nats;         /* nats://HOST:PORT: tasks, results and shuffle over NATS JetStream */
     int64_t nats_ack_wait_ms; /* with nats: an unacked task is redelivered after it (30000) */
     /* With nats: seats offered to `cloister mapreduce worker` processes, each provisioned by
@@ -109,6 +120,9 @@ struct mr_options {
      * map task with the workers' enclave processes (proc: pids, else 0). */
     void (*on_shuffle_get)(void *arg, uint8_t **chunk, size_t *len); /* may replace *chunk */
     void (*on_map_done)(void *arg, uint64_t maps_done, const int *pids, unsigned nworkers);
+    /* on_spill_read sees every segment of a reducer's spilled run that a local worker's host
+     * reads back from its spill directory (and may change or replace it, malloc'd). */
+    void (*on_spill_read)(void *arg, uint8_t **chunk, size_t *len);
     void *hook_arg;
 };
 

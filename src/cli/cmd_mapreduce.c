@@ -92,9 +92,27 @@ static int print_summary(const struct mr_options *o, const struct mr_summary *s,
         (json_int_t)s->refused_workers, "duplicate_results", (json_int_t)s->duplicate_results));
 }
 
+/* "1GiB", "500M", "4096": bytes, or -1. */
+static long long parse_size(const char *s)
+{
+    char *end;
+    double v = strtod(s, &end);
+    static const struct {
+        const char *suffix;
+        double mult;
+    } units[] = {{"", 1},     {"k", 1e3},           {"kb", 1e3},        {"kib", 1024.0},
+                 {"m", 1e6},  {"mb", 1e6},          {"mib", 1048576.0}, {"g", 1e9},
+                 {"gb", 1e9}, {"gib", 1073741824.0}};
+    for (size_t i = 0; end != s && v >= 0 && i < sizeof units / sizeof *units; i++)
+        if (strcasecmp(end, units[i].suffix) == 0)
+            return (long long)(v * units[i].mult);
+    return -1;
+}
+
 static int cmd_run(int argc, char **argv)
 {
     const char *job = NULL, *output = NULL, *mrenclave = NULL, *signature = NULL, *nats = NULL;
+    const char *reduce_memory = NULL;
     struct opt_list inputs = {0};
     long long mappers = 3, reducers = 1, rounds = 100, split_kib = 0, remote = 0;
     bool json = false, csv = false, allow_sim = false;
@@ -123,6 +141,10 @@ static int cmd_run(int argc, char **argv)
          1, 100000},
         {"split-kib", OPT_INT, &split_kib, "K", "input KiB per map task (default: up to 1024)", 0,
          4, 1 << 20},
+        {"reduce-memory", OPT_STRING, &reduce_memory, "SIZE",
+         "a reducer's input held in its enclave before it spills sorted sealed runs to disk "
+         "(default 8MiB, at most 12MiB; 0: never)",
+         0, 0, 0},
         {"nats", OPT_STRING, &nats, "URL",
          "tasks, results and shuffle over NATS JetStream (nats://HOST:4222)", 0, 0, 0},
         {"remote-workers", OPT_INT, &remote, "N",
@@ -179,6 +201,11 @@ static int cmd_run(int argc, char **argv)
         fprintf(stderr, "cloister mapreduce run: --mrenclave takes 64 hex digits\n");
         bad = true;
     }
+    long long cap = reduce_memory ? parse_size(reduce_memory) : MR_REDUCE_MEMORY_DEFAULT;
+    if (cap < 0) {
+        fprintf(stderr, "cloister mapreduce run: --reduce-memory takes a size, e.g. 4MiB\n");
+        bad = true;
+    }
     if (bad) {
         free(paths);
         return CLI_USAGE;
@@ -202,6 +229,7 @@ static int cmd_run(int argc, char **argv)
     o.inproc = &mr_inproc_worker;
     o.max_rounds = (unsigned)rounds;
     o.split_bytes = (size_t)split_kib << 10;
+    o.reduce_memory = (uint64_t)cap;
     o.nats = nats;
     o.remote_workers = (unsigned)remote;
     o.stop = &stop_flag;
@@ -279,23 +307,6 @@ static int cmd_worker(int argc, char **argv)
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
     return rc == 0 ? CLI_OK : cli_fail("%s", err.msg);
-}
-
-/* "1GiB", "500M", "4096": bytes, or -1. */
-static long long parse_size(const char *s)
-{
-    char *end;
-    double v = strtod(s, &end);
-    static const struct {
-        const char *suffix;
-        double mult;
-    } units[] = {{"", 1},     {"k", 1e3},           {"kb", 1e3},        {"kib", 1024.0},
-                 {"m", 1e6},  {"mb", 1e6},          {"mib", 1048576.0}, {"g", 1e9},
-                 {"gb", 1e9}, {"gib", 1073741824.0}};
-    for (size_t i = 0; end != s && v >= 0 && i < sizeof units / sizeof *units; i++)
-        if (strcasecmp(end, units[i].suffix) == 0)
-            return (long long)(v * units[i].mult);
-    return -1;
 }
 
 static int cmd_gen(int argc, char **argv)

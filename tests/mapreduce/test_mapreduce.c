@@ -10,6 +10,7 @@
 #include <cloister/tee_enclave.h>
 
 #include <ctype.h>
+#include <dirent.h>
 #include <jansson.h>
 #include <math.h>
 #include <pthread.h>
@@ -487,6 +488,70 @@ static void test_tampered_and_replayed(void **state)
     }
 }
 
+/* ---- reducer spill ---- */
+
+/* A host reading back spilled run segments: counts them, notes whether a run other than the
+ * first came back (the run number is the chunk header's partition, bytes 33..36), checks that
+ * no more spill directories exist than workers (each task's is removed when it ends), and
+ * plays a hostile host through h. */
+struct spill_spy {
+    struct hostile h;
+    char dir[4200];
+    int reads, later_runs, too_many_dirs;
+};
+
+static void spill_read(void *arg, uint8_t **chunk, size_t *len)
+{
+    struct spill_spy *sp = arg;
+    pthread_mutex_lock(&sp->h.lock);
+    sp->reads++;
+    if (*len > 37 && ((*chunk)[33] | (*chunk)[34] | (*chunk)[35] | (*chunk)[36]))
+        sp->later_runs++;
+    DIR *d = opendir(sp->dir);
+    int n = 0;
+    for (struct dirent *e; d && (e = readdir(d));)
+        n += e->d_name[0] != '.';
+    if (d)
+        closedir(d);
+    sp->too_many_dirs += n > 2;
+    if (sp->h.mode)
+        hostile_get_locked(&sp->h, chunk, len);
+    pthread_mutex_unlock(&sp->h.lock);
+}
+
+/* The smallest reduce memory: every reducer spills many sorted runs and merges them back,
+ * and the output is the oracle's; a flipped byte in a run or a run read back in place of
+ * another is refused and the reduce re-run. */
+static void test_reduce_spill(void **state)
+{
+    static const enum mr_tee tees[] = {MR_TEE_NONE, MR_TEE_PROC, MR_TEE_NONE, MR_TEE_PROC};
+    for (int i = 0; i < 4; i++) {
+        struct spill_spy sp = {
+            .h = {.mode = i / 2 == 0 ? 0 : i - 1, .lock = PTHREAD_MUTEX_INITIALIZER}};
+        struct mr_options o;
+        struct mr_summary s;
+        struct cloister_err err;
+        options(&o, tees[i], example("wordcount.lua"), text, 3);
+        o.reduce_memory = MR_REDUCE_MEMORY_MIN;
+        o.on_spill_read = spill_read;
+        o.hook_arg = &sp;
+        snprintf(sp.dir, sizeof sp.dir, "%s/.mr-work/spill", o.output);
+        assert_int_equal(run(&o, &s, &err), 0);
+        check_wordcount(3);
+        assert_true(sp.reads > 20);
+        assert_true(sp.later_runs > 0);
+        assert_int_equal(sp.too_many_dirs, 0);
+        if (sp.h.mode) {
+            assert_int_equal(sp.h.done, 1);
+            assert_true(s.refused_chunks >= 1);
+            assert_true(s.retries >= 1);
+        } else {
+            assert_int_equal(s.refused_chunks, 0);
+        }
+        free(sp.h.first);
+    }
+}
+
 static void kill_first(void *arg, uint64_t maps_done, const int *pids, unsigned n)
 {
     int *killed = arg;
@@ -755,6 +820,7 @@ int main(void)
         cmocka_unit_test(test_escapes),
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_tampered_and_replayed),
+        cmocka_unit_test(test_reduce_spill),
         cmocka_unit_test(test_killed_worker),
         cmocka_unit_test(test_stop),
         cmocka_unit_test(test_nats),

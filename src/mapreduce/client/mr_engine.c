@@ -132,6 +132,7 @@ void mr_options_init(struct mr_options *o)
     o->reducers = 1;
     o->tee = MR_TEE_PROC;
     o->max_rounds = 100;
+    o->reduce_memory = MR_REDUCE_MEMORY_DEFAULT;
 }
 
 static bool stopped(const struct job *j)
@@ -281,8 +282,9 @@ static void *serve_main(void *arg)
 static int start_workers(struct job *j, struct cloister_err *err)
 {
     const struct mr_options *o = j->o;
-    char store[4200];
+    char store[4200], spill[4200];
     snprintf(store, sizeof store, "%s/sealed", j->work);
+    snprintf(spill, sizeof spill, "%s/spill", j->work);
     j->workers = calloc(j->nworkers, sizeof *j->workers);
     j->threads = calloc(j->nworkers, sizeof *j->threads);
     if (!j->workers || !j->threads)
@@ -301,7 +303,16 @@ static int start_workers(struct job *j, struct cloister_err *err)
         (!wire_writer_ok(&code) || mr_chunk_seal(j->aead, &id, code.buf, code.len, sealed) != 0))
         rc = cloister_errf(err, CLOISTER_E_NO_MEMORY, "no memory to seal the job");
     for (unsigned i = 0; rc == 0 && i < j->nworkers; i++) {
-        struct mr_host_config c = {o->tee, o->enclave, o->inproc, o->home, store, o->signature, i};
+        struct mr_host_config c = {.tee = o->tee,
+                                   .enclave = o->enclave,
+                                   .inproc = o->inproc,
+                                   .home = o->home,
+                                   .store_dir = store,
+                                   .signature = o->signature,
+                                   .index = i,
+                                   .spill_dir = spill,
+                                   .on_spill_read = o->on_spill_read,
+                                   .hook_arg = o->hook_arg};
         rc = mr_host_worker_start(&c, &j->workers[i], err);
         /* after the first start, which made the platform if the home had none */
         if (rc == 0 && o->tee != MR_TEE_NONE && !v &&
@@ -462,6 +473,7 @@ static int put_descriptor(struct job *j, uint32_t i, struct mr_input *inputs, ui
         .memory = j->o->lua_memory,
         .instructions = j->o->lua_instructions,
         .output = 0,
+        .reduce_memory = j->o->reduce_memory,
         .params = j->params,
         .params_len = j->params_len,
         .inputs = inputs,
@@ -924,6 +936,12 @@ static int setup(struct job *j, struct cloister_err *err)
                              TEE_WORKERS_MAX_MR);
     if (o->remote_workers > 0 && !o->nats)
         return cloister_errf(err, CLOISTER_E_INVALID, "remote workers need --nats");
+    if (o->reduce_memory &&
+        (o->reduce_memory < MR_REDUCE_MEMORY_MIN || o->reduce_memory > MR_REDUCE_MEMORY_MAX))
+        return cloister_errf(err, CLOISTER_E_INVALID,
+                             "mapreduce: the reduce memory must be 0 (never spill) or %u KiB to "
+                             "%u MiB",
+                             MR_REDUCE_MEMORY_MIN >> 10, MR_REDUCE_MEMORY_MAX >> 20);
     int rc = load_job(j, err);
     if (rc != 0)
         return rc;

@@ -68,7 +68,7 @@ bool mr_chunk_id_equal(const struct mr_chunk_id *a, const struct mr_chunk_id *b)
 
 const char *mr_kind_name(uint8_t kind)
 {
-    static const char *const names[] = {"?", "code", "task", "split", "shuffle", "result"};
+    static const char *const names[] = {"?", "code", "task", "split", "shuffle", "result", "spill"};
     return kind < MR_KIND_KINDS ? names[kind] : "?";
 }
 
@@ -96,7 +96,7 @@ int mr_chunk_open(crypto_aead *a, const uint8_t *c, size_t len, const struct mr_
 
 void mr_task_encode(const struct mr_task *t, struct wire_writer *w)
 {
-    wire_put_header(w, TASK_MAGIC, 1);
+    wire_put_header(w, TASK_MAGIC, 2);
     wire_put_u8(w, t->phase);
     wire_put_u8(w, t->format);
     wire_put_u32(w, t->round);
@@ -108,6 +108,7 @@ void mr_task_encode(const struct mr_task *t, struct wire_writer *w)
     wire_put_varint(w, t->memory);
     wire_put_varint(w, t->instructions);
     wire_put_varint(w, t->output);
+    wire_put_varint(w, t->reduce_memory);
     wire_put_bytes(w, t->params, t->params_len);
     wire_put_varint(w, t->ninputs);
     for (uint32_t i = 0; i < t->ninputs; i++) {
@@ -122,7 +123,7 @@ int mr_task_decode(struct mr_task *t, const uint8_t *buf, size_t len, void *(*al
     struct wire_reader r;
     wire_reader_init(&r, buf, len);
     memset(t, 0, sizeof *t);
-    wire_get_header(&r, TASK_MAGIC, 1);
+    wire_get_header(&r, TASK_MAGIC, 2);
     t->phase = wire_get_u8(&r);
     t->format = wire_get_u8(&r);
     t->round = wire_get_u32(&r);
@@ -134,6 +135,7 @@ int mr_task_decode(struct mr_task *t, const uint8_t *buf, size_t len, void *(*al
     t->memory = wire_get_varint(&r);
     t->instructions = wire_get_varint(&r);
     t->output = wire_get_varint(&r);
+    t->reduce_memory = wire_get_varint(&r);
     t->params = wire_get_bytes(&r, SIZE_MAX, &t->params_len);
     size_t n = wire_get_count(&r, 8, MR_INPUTS_MAX);
     if (wire_reader_ok(&r) && n > 0 && !(t->inputs = alloc(n * sizeof *t->inputs)))

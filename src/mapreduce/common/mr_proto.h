@@ -36,6 +36,7 @@ enum mr_kind {
     MR_KIND_SPLIT,
     MR_KIND_SHUFFLE,
     MR_KIND_RESULT,
+    MR_KIND_SPILL, /* a segment of a reducer's sorted run: partition = run, seq = segment */
     MR_KIND_KINDS,
 };
 
@@ -59,10 +60,15 @@ const char *mr_kind_name(uint8_t kind);
 
 /* The worker's ecalls (also what the in-process "none" worker answers). */
 enum {
-    MR_ECALL_LOAD = 1,   /* in: bytes code chunk; out: - */
-    MR_ECALL_MAP,        /* in: bytes task, bytes split; out: count, bytes shuffle..., outcome */
-    MR_ECALL_REDUCE_ADD, /* in: bytes task, count, bytes shuffle...; out: count, u32 refused... */
-    MR_ECALL_REDUCE_END, /* in: bytes task; out: count, u32 missing...; bytes outcome if none */
+    MR_ECALL_LOAD = 1, /* in: bytes code chunk; out: - */
+    MR_ECALL_MAP,      /* in: bytes task, bytes split; out: count, bytes shuffle..., outcome */
+    /* in: bytes task, count, bytes shuffle...; out: count, u32 refused..., count, bytes spill...
+     * (the sealed run segments the host must keep until the task ends) */
+    MR_ECALL_REDUCE_ADD,
+    /* in: bytes task, count, bytes spill... (the segments asked for; none at first); out: count,
+     * u32 missing... (a refused spill segment names the reduce task itself); if none: count,
+     * (u32 run, u32 seq) segments wanted...; if none wanted: bytes outcome */
+    MR_ECALL_REDUCE_END,
 };
 
 enum mr_phase { MR_PHASE_MAP = 1, MR_PHASE_REDUCE };
@@ -80,7 +86,8 @@ struct mr_task {
     uint32_t round, task, attempt, nreducers, partition;
     uint8_t code_hash[MR_HASH_LEN];
     uint64_t memory, instructions, output; /* Lua budgets (0: the sandbox's defaults) */
-    const uint8_t *params;                 /* one encoded value, or none (len 0) */
+    uint64_t reduce_memory; /* reduce input held before a sorted run is spilled (0: never) */
+    const uint8_t *params;  /* one encoded value, or none (len 0) */
     size_t params_len;
     struct mr_input *inputs; /* reduce: what it must consume (decode allocates with malloc-like) */
     uint32_t ninputs;

@@ -12,7 +12,10 @@
  * folds the split's pairs per key, and each pair goes to the reducer partition() (or the
  * default hash of its encoding) names, one sealed shuffle chunk per reducer. A reduce task
  * collects its shuffle chunks over any number of ecalls, then groups the pairs by key and calls
- * reduce() once per key. Errors of the job's code (a Lua error, a budget) are not refusals:
+ * reduce() once per key. A reduce whose pairs reach the task's reduce memory first spills them
+ * as a sorted run, sealed in segments (MR_KIND_SPILL) for its host to keep, and at the end
+ * merges its runs k-way over as many ecalls as it takes, each asking the host for the next
+ * segments it needs (docs/mapreduce.md, "Reducer spill"). Errors of the job's code (a Lua error, a budget) are not refusals:
  * they travel sealed in the task's outcome, since their messages may quote data. */
 #include "mapreduce/enclave/mr_worker.h"
 
@@ -47,12 +50,32 @@ struct pair {
     uint32_t klen, vlen;
 };
 
+/* A sorted run spilled by a reducer: its segments are sealed (MR_KIND_SPILL, partition = run,
+ * seq = segment) and kept by the host; the merge holds one open segment per run. The last run
+ * is the reducer's in-memory remainder (no segments). */
+struct run {
+    uint32_t nsegs, next;   /* segments sealed; the next one to ask for */
+    bool asked;             /* asked of the host in the last answer */
+    struct wire_writer buf; /* the open segment's plaintext */
+    struct wire_reader r;   /* the cursor in it */
+    struct pair head;       /* the next pair, if has_head */
+    bool has_head;
+};
+
 struct reduce_state {
     bool active;
     struct mr_task t;
     uint8_t *seen;
     struct wire_writer pairs;
     uint64_t records;
+    struct run *runs;
+    uint32_t nruns;
+    bool merging;
+    struct tlua *L;             /* the merge's reduce state, across ecalls */
+    struct wire_writer pending; /* merged pairs not reduced yet */
+    size_t last_key, last_klen; /* the last pending pair's key (offset, length) */
+    struct wire_writer results;
+    struct mr_outcome o;
 };
 
 struct mr_worker {
@@ -77,6 +100,12 @@ static void reduce_reset(struct reduce_state *r)
     tee_free(r->t.inputs);
     tee_free(r->seen);
     wire_writer_free(&r->pairs);
+    for (uint32_t i = 0; i < r->nruns; i++)
+        wire_writer_free(&r->runs[i].buf);
+    tee_free(r->runs);
+    tlua_free(r->L);
+    wire_writer_free(&r->pending);
+    wire_writer_free(&r->results);
     memset(r, 0, sizeof *r);
 }
 
@@ -690,6 +719,258 @@ static bool reduce_take(struct mr_worker *w, const uint8_t *c, size_t clen, uint
     return true;
 }
 
+/* ---- spilling sorted runs ---- */
+
+#define SEGMENT_MAX ((size_t)256 << 10) /* plaintext bytes per spill segment, at most */
+
+static int key_cmp(const uint8_t *a, uint32_t alen, const uint8_t *b, uint32_t blen)
+{
+    int c = memcmp(a, b, alen < blen ? alen : blen);
+    return c ? c : (alen > blen) - (alen < blen);
+}
+
+static bool group_less(const struct group *x, const struct group *y)
+{
+    return key_cmp(x->k, x->klen, y->k, y->klen) < 0;
+}
+
+static void sift_down(struct group *g, size_t root, size_t n)
+{
+    for (size_t c; (c = 2 * root + 1) < n; root = c) {
+        if (c + 1 < n && group_less(&g[c], &g[c + 1]))
+            c++;
+        if (!group_less(&g[root], &g[c]))
+            return;
+        struct group t = g[root];
+        g[root] = g[c];
+        g[c] = t;
+    }
+}
+
+/* Sorts groups by key in place: a heapsort, since glibc's qsort may ask the kernel for the
+ * machine's memory (a system call the enclave's sandbox refuses) and keys are distinct. */
+static void sort_groups(struct group *g, size_t n)
+{
+    for (size_t i = n / 2; i-- > 0;)
+        sift_down(g, i, n);
+    for (size_t end = n; end-- > 1;) {
+        struct group t = g[0];
+        g[0] = g[end];
+        g[end] = t;
+        sift_down(g, 0, end);
+    }
+}
+
+/* Writes the pairs of buf to sorted ordered by key (their encodings' bytes), each key's values
+ * in their order: a merge that takes equal keys from the earlier run first then hands reduce
+ * the values in the order it would have seen them without spilling. */
+static int sort_pairs(const uint8_t *buf, size_t len, struct wire_writer *sorted,
+                      struct cloister_err *err)
+{
+    struct groups g;
+    int rc = group_pairs(&g, buf, len, err);
+    if (rc == 0)
+        sort_groups(g.g, g.ng);
+    for (size_t k = 0; rc == 0 && k < g.ng; k++)
+        for (uint32_t j = g.g[k].start; j < g.g[k].start + g.g[k].count; j++) {
+            const struct pair *p = &g.p[g.order[j]];
+            wire_put_raw(sorted, p->k, p->klen);
+            wire_put_raw(sorted, p->v, p->vlen);
+        }
+    groups_free(&g);
+    if (rc == 0 && !wire_writer_ok(sorted))
+        rc = cloister_errf(err, CLOISTER_E_NO_MEMORY, "no memory to sort a reducer's run");
+    return rc;
+}
+
+/* A segment is an eighth of the cap (so that a merge of many runs stays near it), within
+ * [256 B, SEGMENT_MAX]. */
+static size_t segment_bytes(const struct reduce_state *rs)
+{
+    uint64_t s = rs->t.reduce_memory / 8;
+    return s < 256 ? 256 : s > SEGMENT_MAX ? SEGMENT_MAX : (size_t)s;
+}
+
+/* Appends a run (the held pairs, sorted) to rs->runs; *sorted gets its plaintext. */
+static struct run *new_run(struct reduce_state *rs, struct wire_writer *sorted,
+                           struct cloister_err *err)
+{
+    wire_writer_init(sorted);
+    if (sort_pairs(rs->pairs.buf, rs->pairs.len, sorted, err) != 0)
+        return NULL;
+    struct run *runs = tee_realloc(rs->runs, (rs->nruns + 1) * sizeof *runs);
+    if (!runs) {
+        cloister_errf(err, CLOISTER_E_NO_MEMORY, "no memory for a reducer's run");
+        return NULL;
+    }
+    rs->runs = runs;
+    memset(&runs[rs->nruns], 0, sizeof *runs);
+    rs->pairs.len = 0;
+    return &runs[rs->nruns++];
+}
+
+/* Sorts the held pairs into a run and seals it, segment by segment (whole pairs each), into out
+ * (bytes fields) for the host to keep. */
+static int spill_run(struct mr_worker *w, struct wire_writer *out, size_t *nout,
+                     struct cloister_err *err)
+{
+    struct reduce_state *rs = &w->red;
+    struct wire_writer sorted, seg;
+    wire_writer_init(&seg);
+    struct run *run = new_run(rs, &sorted, err);
+    int rc = run ? 0 : -1;
+    struct wire_reader r;
+    wire_reader_init(&r, sorted.buf, run ? sorted.len : 0);
+    size_t start = 0, klen, vlen, seglen = segment_bytes(rs);
+    while (rc == 0 && wire_reader_remaining(&r) > 0) {
+        if (!tlua_value_next(&r, &klen) || !tlua_value_next(&r, &vlen))
+            rc = cloister_errf(err, CLOISTER_E_INVALID, "malformed pairs");
+        if (rc != 0 || (r.off - start < seglen && wire_reader_remaining(&r) > 0))
+            continue;
+        struct mr_chunk_id id = chunk_id(w, MR_KIND_SPILL, rs->t.round, rs->t.task, rs->t.attempt,
+                                         rs->nruns - 1);
+        id.seq = run->nsegs++;
+        seg.len = 0;
+        if (mr_chunk_seal(w->aead, &id, sorted.buf + start, r.off - start, &seg) != 0)
+            rc = cloister_errf(err, CLOISTER_E_NO_MEMORY, "no memory to seal a run");
+        wire_put_bytes(out, seg.buf, seg.len);
+        (*nout)++;
+        start = r.off;
+    }
+    wire_writer_free(&sorted);
+    wire_writer_free(&seg);
+    return rc;
+}
+
+/* Moves a run's cursor to its next pair (has_head false at the end of its segment). */
+static int run_advance(struct run *x, struct cloister_err *err)
+{
+    size_t klen, vlen;
+    x->has_head = false;
+    if (wire_reader_remaining(&x->r) == 0) {
+        x->buf.len = 0;
+        return 0;
+    }
+    const uint8_t *k = tlua_value_next(&x->r, &klen), *v = tlua_value_next(&x->r, &vlen);
+    if (!k || !v)
+        return cloister_errf(err, CLOISTER_E_INVALID, "malformed run");
+    x->head = (struct pair){k, v, (uint32_t)klen, (uint32_t)vlen};
+    x->has_head = true;
+    return 0;
+}
+
+/* Takes a segment the host was asked for; false when it is refused (not the one asked for,
+ * tampered, truncated, replayed or of another run). */
+static bool spill_take(struct mr_worker *w, const uint8_t *c, size_t clen)
+{
+    struct reduce_state *rs = &w->red;
+    struct mr_chunk_id got;
+    struct cloister_err e;
+    if (!rs->merging || mr_chunk_peek(c, clen, &got, &e) != 0 || got.partition >= rs->nruns)
+        return false;
+    struct run *x = &rs->runs[got.partition];
+    if (!x->asked || x->has_head)
+        return false;
+    struct mr_chunk_id want = chunk_id(w, MR_KIND_SPILL, rs->t.round, rs->t.task, rs->t.attempt,
+                                       got.partition);
+    want.seq = x->next;
+    x->buf.len = 0;
+    uint8_t *pt = wire_writer_reserve(&x->buf, clen);
+    if (!pt || clen < MR_CHUNK_OVERHEAD || mr_chunk_open(w->aead, c, clen, &want, pt, &e) != 0)
+        return false;
+    wire_writer_commit(&x->buf, clen - MR_CHUNK_OVERHEAD);
+    wire_reader_init(&x->r, x->buf.buf, x->buf.len);
+    x->next++;
+    x->asked = false;
+    return run_advance(x, &e) == 0 && x->has_head;
+}
+
+/* Lists in need the runs whose segment is used up and that have more, as many as one request
+ * carries; 0 when the merge can go on. */
+static size_t ask_segments(struct reduce_state *rs, struct wire_writer *need)
+{
+    size_t n = 0, most = MR_MESSAGE_MAX / 4 / (segment_bytes(rs) + MR_CHUNK_OVERHEAD);
+    for (uint32_t i = 0; i < rs->nruns && n < most; i++) {
+        struct run *x = &rs->runs[i];
+        if (x->has_head || x->next >= x->nsegs)
+            continue;
+        wire_put_u32(need, i);
+        wire_put_u32(need, x->next);
+        x->asked = true;
+        n++;
+    }
+    return n;
+}
+
+/* Reduces the pending pairs: whole keys, since the merge flushes only between keys. */
+static int reduce_pending(struct reduce_state *rs, struct cloister_err *jerr)
+{
+    struct groups g;
+    int rc = group_pairs(&g, rs->pending.buf, rs->pending.len, jerr);
+    if (rc == 0) {
+        rs->o.records_in += g.n;
+        rc = fold(rs->L, "__mr_reduce_all", &g, &rs->results, jerr);
+    }
+    groups_free(&g);
+    rs->pending.len = 0;
+    return rc;
+}
+
+/* Merges the runs' heads into reduce calls until a run needs its next segment (*nneed > 0,
+ * listed in need) or every run is used up. Runs are few: a scan finds the least head, the
+ * earlier run winning ties. */
+static int merge(struct reduce_state *rs, struct wire_writer *need, size_t *nneed,
+                 struct cloister_err *jerr)
+{
+    if ((*nneed = ask_segments(rs, need)) > 0)
+        return 0;
+    for (;;) {
+        struct run *min = NULL;
+        for (uint32_t i = 0; i < rs->nruns; i++) {
+            struct run *x = &rs->runs[i];
+            if (x->has_head &&
+                (!min || key_cmp(x->head.k, x->head.klen, min->head.k, min->head.klen) < 0))
+                min = x;
+        }
+        if (!min)
+            return reduce_pending(rs, jerr);
+        const struct pair *p = &min->head;
+        if (rs->pending.len >= FOLD_BATCH &&
+            key_cmp(rs->pending.buf + rs->last_key, (uint32_t)rs->last_klen, p->k, p->klen) != 0 &&
+            reduce_pending(rs, jerr) != 0)
+            return jerr->code;
+        rs->last_key = rs->pending.len;
+        rs->last_klen = p->klen;
+        wire_put_raw(&rs->pending, p->k, p->klen);
+        wire_put_raw(&rs->pending, p->v, p->vlen);
+        if (!wire_writer_ok(&rs->pending))
+            return cloister_errf(jerr, CLOISTER_E_NO_MEMORY, "no memory to merge runs");
+        if (run_advance(min, jerr) != 0)
+            return jerr->code;
+        if (!min->has_head && min->next < min->nsegs) {
+            *nneed = ask_segments(rs, need);
+            return 0;
+        }
+    }
+}
+
+/* Starts the merge: the held remainder becomes the last run, read in place. */
+static int merge_begin(struct mr_worker *w, struct cloister_err *jerr)
+{
+    struct reduce_state *rs = &w->red;
+    struct wire_writer sorted;
+    struct run *x = new_run(rs, &sorted, jerr);
+    if (!x)
+        return jerr->code;
+    x->buf = sorted;
+    wire_reader_init(&x->r, x->buf.buf, x->buf.len);
+    rs->merging = true;
+    rs->o = (struct mr_outcome){.ok = true};
+    if (run_advance(x, jerr) != 0)
+        return jerr->code;
+    return (rs->L = task_state(w, &rs->t, "reduce", jerr)) ? 0 : jerr->code;
+}
+
 static int do_reduce_add(struct mr_worker *w, const uint8_t *in, size_t inlen,
                          struct wire_writer *out, struct cloister_err *err)
 {
@@ -702,23 +983,49 @@ static int do_reduce_add(struct mr_worker *w, const uint8_t *in, size_t inlen,
         rc = cloister_errf(err, CLOISTER_E_INVALID, "malformed reduce request");
     if (rc != 0)
         return rc;
-    struct wire_writer refused;
+    struct reduce_state *rs = &w->red;
+    struct wire_writer refused, spilled;
     wire_writer_init(&refused);
-    size_t nrefused = 0;
-    for (size_t i = 0; i < n; i++) {
+    wire_writer_init(&spilled);
+    size_t nrefused = 0, nspilled = 0;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
         const uint8_t *c = wire_get_bytes(&r, SIZE_MAX, &clen);
         uint32_t producer;
         if (c && !reduce_take(w, c, clen, &producer)) {
             wire_put_u32(&refused, producer);
             nrefused++;
         }
+        if (rs->t.reduce_memory && rs->pairs.len >= rs->t.reduce_memory)
+            rc = spill_run(w, &spilled, &nspilled, err);
     }
-    if (wire_reader_finish(&r) != 0)
+    if (rc == 0 && wire_reader_finish(&r) != 0)
         rc = cloister_errf(err, CLOISTER_E_INVALID, "malformed reduce request");
+    if (rc == 0 && !wire_writer_ok(&spilled))
+        rc = cloister_errf(err, CLOISTER_E_NO_MEMORY, "no memory for a reducer's runs");
     wire_put_varint(out, nrefused);
     wire_put_raw(out, refused.buf, refused.len);
+    wire_put_varint(out, nspilled);
+    wire_put_raw(out, spilled.buf, spilled.len);
     wire_writer_free(&refused);
+    wire_writer_free(&spilled);
     return rc;
+}
+
+/* The Lua state's peak and the results' count into o, and the state freed. */
+static void reduce_stats(struct tlua *L, const struct wire_writer *results, int rc,
+                         struct mr_outcome *o)
+{
+    struct wire_reader r;
+    wire_reader_init(&r, results->buf, rc == 0 ? results->len : 0);
+    while (wire_reader_remaining(&r) > 0 && tlua_value_next(&r, &(size_t){0}))
+        o->records_out++;
+    o->records_out /= 2;
+    if (L) {
+        struct tlua_stats st;
+        tlua_stats(L, &st);
+        o->heap_peak = st.memory_peak;
+        tlua_free(L);
+    }
 }
 
 static int reduce_run(struct mr_worker *w, struct mr_outcome *o, struct wire_writer *results,
@@ -732,19 +1039,54 @@ static int reduce_run(struct mr_worker *w, struct mr_outcome *o, struct wire_wri
         o->records_in = g.n;
         rc = fold(L, "__mr_reduce_all", &g, results, jerr);
     }
-    struct wire_reader r;
-    wire_reader_init(&r, results->buf, rc == 0 ? results->len : 0);
-    while (wire_reader_remaining(&r) > 0 && tlua_value_next(&r, &(size_t){0}))
-        o->records_out++;
-    o->records_out /= 2;
-    if (L) {
-        struct tlua_stats st;
-        tlua_stats(L, &st);
-        o->heap_peak = st.memory_peak;
-        tlua_free(L);
-    }
+    reduce_stats(L, results, rc, o);
     groups_free(&g);
     return rc;
+}
+
+/* Reduces a task whose runs were spilled, one step per ecall: true when its outcome is out,
+ * false when out lists the segments wanted next. */
+static int reduce_merged(struct mr_worker *w, struct wire_writer *out, bool *done,
+                         struct cloister_err *err)
+{
+    struct reduce_state *rs = &w->red;
+    struct cloister_err jerr = {0};
+    struct wire_writer need;
+    size_t nneed = 0;
+    wire_writer_init(&need);
+    int jrc = rs->merging ? 0 : merge_begin(w, &jerr);
+    if (jrc == 0)
+        jrc = merge(rs, &need, &nneed, &jerr);
+    *done = jrc != 0 || nneed == 0;
+    wire_put_varint(out, *done ? 0 : nneed);
+    wire_put_raw(out, need.buf, *done ? 0 : need.len);
+    wire_writer_free(&need);
+    if (!*done)
+        return 0;
+    if (jrc != 0)
+        fail_outcome(&rs->o, &jerr);
+    reduce_stats(rs->L, &rs->results, jrc, &rs->o);
+    rs->L = NULL;
+    rs->o.payload = rs->results.buf;
+    rs->o.payload_len = rs->o.ok ? rs->results.len : 0;
+    struct mr_task t = rs->t;
+    return put_outcome(w, &t, &rs->o, out, err);
+}
+
+/* Reads the segments a reduce end brings; false if one is refused or one asked for is not
+ * there. */
+static bool take_segments(struct mr_worker *w, struct wire_reader *r)
+{
+    struct reduce_state *rs = &w->red;
+    size_t n = wire_get_count(r, 1, MR_INPUTS_MAX), clen;
+    bool ok = true;
+    for (size_t i = 0; i < n; i++) {
+        const uint8_t *c = wire_get_bytes(r, SIZE_MAX, &clen);
+        ok = ok && c && spill_take(w, c, clen);
+    }
+    for (uint32_t i = 0; i < rs->nruns; i++)
+        ok = ok && !rs->runs[i].asked;
+    return ok;
 }
 
 static int do_reduce_end(struct mr_worker *w, const uint8_t *in, size_t inlen,
@@ -753,11 +1095,20 @@ static int do_reduce_end(struct mr_worker *w, const uint8_t *in, size_t inlen,
     struct wire_reader r;
     wire_reader_init(&r, in, inlen);
     int rc = reduce_enter(w, &r, err);
-    if (rc == 0 && wire_reader_finish(&r) != 0)
-        rc = cloister_errf(err, CLOISTER_E_INVALID, "malformed reduce request");
     if (rc != 0)
         return rc;
+    bool taken = take_segments(w, &r);
+    if (wire_reader_finish(&r) != 0) {
+        reduce_reset(&w->red);
+        return cloister_errf(err, CLOISTER_E_INVALID, "malformed reduce request");
+    }
     struct reduce_state *rs = &w->red;
+    if (!taken) { /* a spill segment refused: the reduce task names itself */
+        wire_put_varint(out, 1);
+        wire_put_u32(out, rs->t.task);
+        reduce_reset(rs);
+        return 0;
+    }
     size_t missing = 0;
     for (uint32_t i = 0; i < rs->t.ninputs; i++)
         missing += !rs->seen[i];
@@ -765,7 +1116,10 @@ static int do_reduce_end(struct mr_worker *w, const uint8_t *in, size_t inlen,
     for (uint32_t i = 0; i < rs->t.ninputs; i++)
         if (!rs->seen[i])
             wire_put_u32(out, rs->t.inputs[i].task);
-    if (missing == 0) {
+    bool done = true;
+    if (missing == 0 && rs->nruns > 0) {
+        rc = reduce_merged(w, out, &done, err);
+    } else if (missing == 0) {
         struct mr_outcome o = {.ok = true};
         struct cloister_err jerr = {0};
         struct wire_writer results;
@@ -774,11 +1128,13 @@ static int do_reduce_end(struct mr_worker *w, const uint8_t *in, size_t inlen,
             fail_outcome(&o, &jerr);
         o.payload = results.buf;
         o.payload_len = o.ok ? results.len : 0;
-        struct mr_task done = rs->t;
-        rc = put_outcome(w, &done, &o, out, err);
+        struct mr_task t = rs->t;
+        wire_put_varint(out, 0);
+        rc = put_outcome(w, &t, &o, out, err);
         wire_writer_free(&results);
     }
-    reduce_reset(rs);
+    if (done || rc != 0)
+        reduce_reset(rs);
     return rc;
 }
 

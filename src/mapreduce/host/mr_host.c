@@ -1,15 +1,24 @@
-/* mr_host.c -- the untrusted host of one MapReduce worker (mr_host.h). */
+/* mr_host.c -- the untrusted host of one MapReduce worker (mr_host.h).
+ *
+ * Spilled runs: each sealed segment a reducer hands out is one file, DIR/runR-S, in a directory
+ * made for the task (mkdtemp) and removed with everything in it when the task ends, whatever
+ * the outcome. The host cannot read or forge a segment, only lose, alter or swap one, and the
+ * worker then refuses the task, which is re-run. */
 #include "mapreduce/host/mr_host.h"
 
 #include "mapreduce/common/mr_proto.h"
+#include "util/fileio.h"
 
 #include <cloister/tee.h>
 #include <cloister/tee_trust.h>
 #include <cloister/wire.h>
 
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define POLL_MS 200
 #define BATCH_BYTES (MR_MESSAGE_MAX / 2) /* shuffle bytes per reduce ecall */
@@ -21,6 +30,8 @@ struct mr_host_worker {
     uint8_t *code;
     size_t code_len;
     uint64_t ecalls, restarts;
+    char spill_base[PATH_MAX]; /* c.spill_dir, copied */
+    char spill[PATH_MAX];      /* the current task's spill directory, "" when it has none */
 };
 
 int mr_host_worker_start(const struct mr_host_config *c, struct mr_host_worker **out,
@@ -30,6 +41,10 @@ int mr_host_worker_start(const struct mr_host_config *c, struct mr_host_worker *
     if (!w)
         return cloister_errf(err, CLOISTER_E_NO_MEMORY, "no memory for a worker");
     w->c = *c;
+    if (c->spill_dir) {
+        snprintf(w->spill_base, sizeof w->spill_base, "%s", c->spill_dir);
+        w->c.spill_dir = w->spill_base;
+    }
     mr_keep_buffers(); /* the host copies every task's buffers too, and none runs the worker here */
     int rc = 0;
     if (c->tee == MR_TEE_NONE) {
@@ -67,10 +82,18 @@ int mr_sign_image(const char *image, const uint8_t seed[32], uint64_t epc_budget
                                sig_path, err);
 }
 
+static void spill_clear(struct mr_host_worker *w)
+{
+    if (w->spill[0])
+        file_remove_tree(w->spill);
+    w->spill[0] = 0;
+}
+
 void mr_host_worker_stop(struct mr_host_worker *w)
 {
     if (!w)
         return;
+    spill_clear(w);
     if (w->inproc)
         w->c.inproc->close(w->inproc);
     tee_destroy(w->e);
@@ -268,6 +291,70 @@ static void run_map(struct mr_host_worker *w, struct mr_transport *t, const stru
     }
 }
 
+/* ---- spilled runs ---- */
+
+static int spill_path(const struct mr_host_worker *w, uint32_t run, uint32_t seq, char *p,
+                      size_t cap)
+{
+    int n = snprintf(p, cap, "%s/run%u-%u", w->spill, run, seq);
+    return n > 0 && (size_t)n < cap ? 0 : -1;
+}
+
+static int spill_dir(struct mr_host_worker *w, struct cloister_err *err)
+{
+    const char *base = w->c.spill_dir ? w->c.spill_dir : getenv("TMPDIR");
+    base = base && *base ? base : "/tmp";
+    int n = snprintf(w->spill, sizeof w->spill, "%s/mr-spill-XXXXXX", base);
+    if (n < 0 || (size_t)n >= sizeof w->spill || file_mkdirs(base, 0700) != 0 ||
+        !mkdtemp(w->spill)) {
+        w->spill[0] = 0;
+        return cloister_errf(err, CLOISTER_E_SYSTEM, "cannot make a spill directory");
+    }
+    return 0;
+}
+
+/* Keeps a sealed run segment the worker handed out. */
+static int spill_put(struct mr_host_worker *w, const uint8_t *c, size_t len,
+                     struct cloister_err *err)
+{
+    struct mr_chunk_id id;
+    char path[PATH_MAX + 32];
+    if (mr_chunk_peek(c, len, &id, err) != 0 || id.kind != MR_KIND_SPILL)
+        return cloister_errf(err, CLOISTER_E_PROTOCOL, "malformed spill segment from the worker");
+    if (!w->spill[0] && spill_dir(w, err) != 0)
+        return err->code;
+    int fd = spill_path(w, id.partition, id.seq, path, sizeof path) == 0
+                 ? open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)
+                 : -1;
+    int rc = fd >= 0 ? file_write_full(fd, c, len) : -1;
+    if (fd >= 0 && close(fd) != 0)
+        rc = -1;
+    return rc == 0 ? 0 : cloister_errf(err, CLOISTER_E_SYSTEM, "cannot write a spill segment");
+}
+
+/* Appends to in the segments listed (u32 run, u32 seq each); one that cannot be read goes
+ * empty, for the worker to refuse. */
+static void spill_bring(struct mr_host_worker *w, const struct wire_writer *need, size_t n,
+                        struct wire_writer *in)
+{
+    struct wire_reader l;
+    wire_reader_init(&l, need->buf, need->len);
+    wire_put_varint(in, n);
+    for (size_t i = 0; i < n; i++) {
+        uint32_t run = wire_get_u32(&l), seq = wire_get_u32(&l);
+        char path[PATH_MAX + 32];
+        uint8_t *c = NULL;
+        size_t len = 0;
+        if (spill_path(w, run, seq, path, sizeof path) != 0 ||
+            file_read_all(path, MR_MESSAGE_MAX, &c, &len) != 0)
+            len = 0;
+        if (c && w->c.on_spill_read)
+            w->c.on_spill_read(w->c.hook_arg, &c, &len);
+        wire_put_bytes(in, c, len);
+        free(c);
+    }
+}
+
 /* Sends the batch of shuffle chunks in `in` (after the task) to the reducer. */
 static int reduce_flush(struct mr_host_worker *w, const struct task_msg *m, struct wire_writer *in,
                         size_t *n, struct reply *r, struct cloister_err *err)
@@ -290,11 +377,58 @@ static int reduce_flush(struct mr_host_worker *w, const struct task_msg *m, stru
     struct wire_reader a;
     wire_reader_init(&a, answer, alen);
     take_refused(&a, r);
-    rc = wire_reader_finish(&a) == 0
-             ? 0
-             : cloister_errf(err, CLOISTER_E_PROTOCOL, "malformed answer from the worker");
+    size_t nspilled = wire_get_count(&a, 1, MR_INPUTS_MAX), clen;
+    for (size_t i = 0; rc == 0 && i < nspilled; i++) {
+        const uint8_t *c = wire_get_bytes(&a, SIZE_MAX, &clen);
+        if (c)
+            rc = spill_put(w, c, clen, err);
+    }
+    if (rc == 0)
+        rc = wire_reader_finish(&a) == 0
+                 ? 0
+                 : cloister_errf(err, CLOISTER_E_PROTOCOL, "malformed answer from the worker");
     free(answer);
     return rc;
+}
+
+/* Ends a reduce: asks the worker for its outcome, bringing back the spilled segments it wants
+ * until its merge is done. */
+static void reduce_end(struct mr_host_worker *w, const struct task_msg *m, struct reply *r,
+                       uint8_t **answer)
+{
+    struct wire_writer need;
+    size_t nneed = 0, alen;
+    wire_writer_init(&need);
+    for (;;) {
+        struct wire_writer in;
+        wire_writer_init(&in);
+        wire_put_bytes(&in, m->sealed, m->sealed_len);
+        spill_bring(w, &need, nneed, &in);
+        free(*answer);
+        *answer = NULL;
+        if (task_call(w, MR_ECALL_REDUCE_END, &in, r, answer, &alen) != 0)
+            break;
+        struct wire_reader a;
+        wire_reader_init(&a, *answer, alen);
+        take_refused(&a, r);
+        if (r->nrefused == 0) {
+            nneed = wire_get_count(&a, 8, MR_INPUTS_MAX);
+            const uint8_t *list = wire_get_raw(&a, 8 * nneed);
+            need.len = 0;
+            wire_put_raw(&need, list, list ? 8 * nneed : 0);
+            if (nneed == 0)
+                r->outcome = wire_get_bytes(&a, SIZE_MAX, &r->outcome_len);
+        }
+        if (r->nrefused > 0)
+            r->status = MR_RESULT_REFUSED;
+        if (!wire_reader_ok(&a) || !wire_writer_ok(&need)) {
+            r->status = MR_RESULT_RETRY;
+            snprintf(r->message, sizeof r->message, "malformed answer from the worker");
+        }
+        if (r->status != MR_RESULT_OUTCOME || nneed == 0)
+            break;
+    }
+    wire_writer_free(&need);
 }
 
 static void run_reduce(struct mr_host_worker *w, struct mr_transport *t, struct task_msg *m,
@@ -302,7 +436,7 @@ static void run_reduce(struct mr_host_worker *w, struct mr_transport *t, struct 
 {
     struct wire_writer batch;
     struct cloister_err err;
-    size_t n = 0, alen;
+    size_t n = 0;
     int rc = 0;
     wire_writer_init(&batch);
     for (size_t i = 0; rc == 0 && i < m->ninputs; i++) {
@@ -326,23 +460,7 @@ static void run_reduce(struct mr_host_worker *w, struct mr_transport *t, struct 
         call_failed(w, r, &err);
         return;
     }
-    struct wire_writer in;
-    wire_writer_init(&in);
-    wire_put_bytes(&in, m->sealed, m->sealed_len);
-    if (task_call(w, MR_ECALL_REDUCE_END, &in, r, answer, &alen) != 0)
-        return;
-    struct wire_reader a;
-    wire_reader_init(&a, *answer, alen);
-    size_t before = r->nrefused;
-    take_refused(&a, r);
-    if (r->nrefused == before && r->nrefused == 0)
-        r->outcome = wire_get_bytes(&a, SIZE_MAX, &r->outcome_len);
-    if (r->nrefused > 0)
-        r->status = MR_RESULT_REFUSED;
-    if (!wire_reader_ok(&a)) {
-        r->status = MR_RESULT_RETRY;
-        snprintf(r->message, sizeof r->message, "malformed answer from the worker");
-    }
+    reduce_end(w, m, r, answer);
 }
 
 static int parse_task(struct task_msg *m, const uint8_t *msg, size_t len)
@@ -381,6 +499,7 @@ void mr_host_worker_serve(struct mr_host_worker *w, struct mr_transport *t)
             run_map(w, t, &m, &r, &answer);
         } else {
             run_reduce(w, t, &m, &r, &answer);
+            spill_clear(w);
         }
         send_reply(w, t, &m, &r);
         wire_writer_free(&r.refused);

@@ -3,7 +3,9 @@
  * relays the client's provisioning, and serves tasks from a transport (mr_transport.h): it hands
  * sealed tasks and splits to the worker in one ecall per split, stores the sealed shuffle chunks
  * it gets back, feeds a reducer its chunks in batches of many per ecall, and returns sealed
- * outcomes. It sees ciphertext, sizes and task numbers only. A worker that dies is restarted
+ * outcomes. A reducer over its memory cap hands out sealed sorted runs, which the host keeps in
+ * a spill directory and brings back as the merge asks for them. It sees ciphertext, sizes and
+ * task numbers only. A worker that dies is restarted
  * (its provisioned key comes back sealed), reloaded and its task reported for a re-run. */
 #ifndef CLOISTER_MAPREDUCE_HOST_H
 #define CLOISTER_MAPREDUCE_HOST_H
@@ -22,6 +24,12 @@ struct mr_host_config {
     const char *home, *store_dir;          /* proc/sim: platform home, sealed secrets */
     const char *signature;                 /* NULL: <image>.sig */
     unsigned index;                        /* the worker's number, in result messages */
+    /* Where a reducer's sealed runs go, in a fresh directory per task removed when it ends
+     * (NULL: $TMPDIR or /tmp); on_spill_read sees each segment read back (tests: a hostile
+     * host), and may change or replace it (malloc'd). */
+    const char *spill_dir;
+    void (*on_spill_read)(void *arg, uint8_t **chunk, size_t *len);
+    void *hook_arg;
 };
 
 struct mr_host_worker;

@@ -145,7 +145,12 @@ static int start_slot(struct run *r, unsigned i, struct cloister_err *err)
     struct slot *s = &r->slots[i];
     char store[128];
     snprintf(store, sizeof store, "%s/slot-%u", r->store, i);
-    struct mr_host_config c = {o->tee, o->enclave, NULL, o->home, store, o->signature, i};
+    struct mr_host_config c = {.tee = o->tee,
+                               .enclave = o->enclave,
+                               .home = o->home,
+                               .store_dir = store,
+                               .signature = o->signature,
+                               .index = i};
     struct bus_options bo = {.name = "cloister-mr-worker"};
     s->run = r;
     s->index = i;

@@ -23,6 +23,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "util/hex.h"
+
 #define IO_TIMEOUT_MS 10000
 
 struct http_server {
@@ -62,6 +64,31 @@ char *http_error_json(const char *msg)
     char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
     return s;
+}
+
+json_t *http_json_hex(const uint8_t *p, size_t n)
+{
+    char *hex = malloc(2 * n + 1);
+    if (!hex)
+        return NULL;
+    hex_encode(hex, p, n);
+    json_t *j = json_string(hex);
+    free(hex);
+    return j;
+}
+
+uint8_t *http_json_unhex(json_t *j, const char *key, size_t *len)
+{
+    const char *hex = json_string_value(json_object_get(j, key));
+    size_t n = hex ? strlen(hex) : 0;
+    uint8_t *out = hex && n % 2 == 0 ? malloc(n / 2 + 1) : NULL;
+    long got = out ? hex_decode(out, n / 2, hex, n) : -1;
+    if (got < 0 || (size_t)got != n / 2) {
+        free(out);
+        return NULL;
+    }
+    *len = (size_t)got;
+    return out;
 }
 
 static enum MHD_Result send_reply(struct MHD_Connection *c, unsigned status, char *body,

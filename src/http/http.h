@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
 #include <microhttpd.h>
 
 /* A request body being collected: at most max bytes are kept (NUL-terminated); past that,
@@ -48,6 +49,11 @@ uint16_t http_server_port(const struct http_server *s);
 void http_server_stop(struct http_server *s);
 /* A JSON error body {"error": msg} (malloc'd). */
 char *http_error_json(const char *msg);
+
+/* Binary fields of JSON bodies, as hex strings: a new string (NULL when out of memory), and the
+ * string member key of j decoded (malloc'd; NULL when absent, odd or not hex). */
+json_t *http_json_hex(const uint8_t *p, size_t n);
+uint8_t *http_json_unhex(json_t *j, const char *key, size_t *len);
 
 /* One request to IPv4:PORT; *reply is malloc'd (NUL-terminated), *status the HTTP status.
  * token NULL: none sent. Bodies up to max_reply bytes. */

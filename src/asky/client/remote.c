@@ -23,7 +23,6 @@
 
 #include "asky/common/ecalls.h"
 #include "http/http.h"
-#include "util/hex.h"
 
 #define REPLY_MAX (2 * ASKY_BODY_MAX + 4096)
 
@@ -63,30 +62,11 @@ static int call(const char *server, const char *path, const char *token, json_t 
     return CLOISTER_OK;
 }
 
-static json_t *hex_json(const uint8_t *p, size_t n)
-{
-    char *hex = malloc(2 * n + 1);
-    if (!hex)
-        return NULL;
-    hex_encode(hex, p, n);
-    json_t *j = json_string(hex);
-    free(hex);
-    return j;
-}
-
-/* The hex member key of j, decoded (malloc'd). */
+/* The hex member key of j, decoded (malloc'd); j released on success. */
 static int hex_of(json_t *j, const char *key, uint8_t **out, size_t *len, struct cloister_err *err)
 {
-    const char *hex = json_string_value(json_object_get(j, key));
-    size_t n = hex ? strlen(hex) : 0;
-    *out = hex && n % 2 == 0 ? malloc(n / 2 + 1) : NULL;
-    long got = *out ? hex_decode(*out, n / 2, hex, n) : -1;
-    if (got < 0 || (size_t)got != n / 2) {
-        free(*out);
-        *out = NULL;
+    if (!(*out = http_json_unhex(j, key, len)))
         return cloister_errf(err, CLOISTER_E_PROTOCOL, "the service's answer has no \"%s\"", key);
-    }
-    *len = (size_t)got;
     json_decref(j);
     return CLOISTER_OK;
 }
@@ -97,7 +77,7 @@ static int get_offer(const char *server, const uint8_t *nonce, uint8_t **offer, 
 {
     json_t *j;
     int rc = call(server, "/v1/offer", NULL,
-                  json_pack("{s:o}", "nonce", hex_json(nonce, TEE_PROV_NONCE_LEN)), &j, err);
+                  json_pack("{s:o}", "nonce", http_json_hex(nonce, TEE_PROV_NONCE_LEN)), &j, err);
     if (rc == CLOISTER_OK && (rc = hex_of(j, "offer", offer, len, err)) != CLOISTER_OK)
         json_decref(j);
     return rc;
@@ -193,7 +173,7 @@ static int request_envelope(const struct asky_remote *r, const char *group, cons
         rc = seal_request(r, nonce, offer, offer_len, w.buf, w.len, &package, &package_len, err);
     if (rc == CLOISTER_OK)
         rc = call(r->server, "/v1/envelope", NULL,
-                  json_pack("{s:o}", "package", hex_json(package, package_len)), &j, err);
+                  json_pack("{s:o}", "package", http_json_hex(package, package_len)), &j, err);
     if (rc == CLOISTER_OK && (rc = hex_of(j, "reply", &reply, &reply_len, err)) != CLOISTER_OK)
         json_decref(j);
     if (rc == CLOISTER_OK)
@@ -250,8 +230,8 @@ int asky_remote_put(const struct asky_remote *r, const char *group, const char *
         rc = build_object(in, kind, env, envlen, file_key, &obj, &objlen, err);
     if (rc == CLOISTER_OK)
         rc = call(r->server, path, NULL,
-                  json_pack("{s:o,s:o}", "object", hex_json((uint8_t *)obj, objlen), "ticket",
-                            hex_json(ticket, sizeof ticket)),
+                  json_pack("{s:o,s:o}", "object", http_json_hex((uint8_t *)obj, objlen), "ticket",
+                            http_json_hex(ticket, sizeof ticket)),
                   &j, err);
     json_decref(j);
     asky_user_keys_wipe(&k);

@@ -21,7 +21,6 @@
 #define CLOG_MODULE "asky"
 #include "http/http.h"
 #include "util/fileio.h"
-#include "util/hex.h"
 #include "util/log.h"
 
 struct asky_server {
@@ -64,32 +63,6 @@ static void failed(const struct answer *a, const struct cloister_err *err)
     fail(a, MHD_HTTP_INTERNAL_SERVER_ERROR, msg);
 }
 
-static json_t *hex_json(const uint8_t *p, size_t n)
-{
-    char *hex = malloc(2 * n + 1);
-    if (!hex)
-        return NULL;
-    hex_encode(hex, p, n);
-    json_t *j = json_string(hex);
-    free(hex);
-    return j;
-}
-
-/* The hex string member `key` of body, decoded (malloc'd); NULL when absent or not hex. */
-static uint8_t *hex_field(json_t *body, const char *key, size_t *len)
-{
-    const char *hex = json_string_value(json_object_get(body, key));
-    size_t n = hex ? strlen(hex) : 0;
-    uint8_t *out = hex && n % 2 == 0 ? malloc(n / 2 + 1) : NULL;
-    long got = out ? hex_decode(out, n / 2, hex, n) : -1;
-    if (got < 0 || (size_t)got != n / 2) {
-        free(out);
-        return NULL;
-    }
-    *len = (size_t)got;
-    return out;
-}
-
 static void info(const struct answer *a, struct asky_server *srv)
 {
     struct tee_info ti;
@@ -98,15 +71,15 @@ static void info(const struct answer *a, struct asky_server *srv)
         return;
     }
     reply(a, MHD_HTTP_OK,
-          json_pack("{s:s,s:o,s:o}", "service", "asky", "mrenclave", hex_json(ti.mrenclave, 32),
-                    "mrsigner", hex_json(ti.mrsigner, 32)));
+          json_pack("{s:s,s:o,s:o}", "service", "asky", "mrenclave",
+                    http_json_hex(ti.mrenclave, 32), "mrsigner", http_json_hex(ti.mrsigner, 32)));
 }
 
 /* POST /v1/offer and /v1/envelope: hex in, hex out, the enclave in between. */
 static void sealed(const struct answer *a, struct asky_server *srv, bool offer, json_t *body)
 {
     size_t len, outlen;
-    uint8_t *in = hex_field(body, offer ? "nonce" : "package", &len), *out = NULL;
+    uint8_t *in = http_json_unhex(body, offer ? "nonce" : "package", &len), *out = NULL;
     struct cloister_err err;
     if (!in) {
         fail(a, MHD_HTTP_BAD_REQUEST,
@@ -120,7 +93,8 @@ static void sealed(const struct answer *a, struct asky_server *srv, bool offer, 
     if (rc != CLOISTER_OK)
         failed(a, &err);
     else
-        reply(a, MHD_HTTP_OK, json_pack("{s:o}", offer ? "offer" : "reply", hex_json(out, outlen)));
+        reply(a, MHD_HTTP_OK,
+              json_pack("{s:o}", offer ? "offer" : "reply", http_json_hex(out, outlen)));
     free(out);
 }
 
@@ -128,7 +102,8 @@ static void object_put(const struct answer *a, struct asky_server *srv, const ch
                        json_t *body)
 {
     size_t len, tlen;
-    uint8_t *obj = hex_field(body, "object", &len), *ticket = hex_field(body, "ticket", &tlen);
+    uint8_t *obj = http_json_unhex(body, "object", &len),
+            *ticket = http_json_unhex(body, "ticket", &tlen);
     struct cloister_err err;
     if (!obj || !ticket || tlen != ASKY_TICKET_LEN)
         fail(a, MHD_HTTP_BAD_REQUEST, "\"object\" and \"ticket\" (32 bytes) are required, in hex");
@@ -151,7 +126,8 @@ static void object_get(const struct answer *a, struct asky_server *srv, const ch
     else if (file_read_all(path, ASKY_BODY_MAX / 2, &obj, &len) != 0)
         fail(a, MHD_HTTP_NOT_FOUND, "no such object");
     else {
-        reply(a, MHD_HTTP_OK, json_pack("{s:s,s:o}", "name", name, "object", hex_json(obj, len)));
+        reply(a, MHD_HTTP_OK,
+              json_pack("{s:s,s:o}", "name", name, "object", http_json_hex(obj, len)));
         free(obj);
     }
 }

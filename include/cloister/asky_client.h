@@ -16,6 +16,10 @@ CLOISTER_API int asky_put(asky_service *s, const char *group, const char *user,
 CLOISTER_API int asky_get(const char *dir, const uint8_t key[ASKY_KEY_LEN], const char *name,
                           const char *out, struct cloister_err *err);
 
+/* The same for an object read from in (fetched from an access service); name only for
+ * messages. */
+CLOISTER_API int asky_get_from(FILE *in, const uint8_t key[ASKY_KEY_LEN], const char *name,
+                               const char *out, struct cloister_err *err);
 /* The names of the store's objects, sorted; free with asky_names_free. */
 CLOISTER_API int asky_list(const char *dir, char ***names, size_t *n, struct cloister_err *err);
 CLOISTER_API void asky_names_free(char **names, size_t n);

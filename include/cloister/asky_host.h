@@ -56,6 +56,24 @@ CLOISTER_API int asky_envelope_request(asky_service *s, const char *group, const
                                        const uint8_t proof[32], enum asky_kind kind, unsigned pad,
                                        uint8_t **env, size_t *envlen, struct cloister_err *err);
 
+/* Requests sealed by a remote client to the enclave (the access service): an offer of the
+ * enclave's attested HPKE key for the client's nonce (tee_verify.h), then the client's package
+ * (its request as the secret "asky:request") answered with the envelope sealed under the reply
+ * key of the request. The host sees neither names nor the envelope. */
+CLOISTER_API int asky_sealed_offer(asky_service *s, const uint8_t *nonce, size_t len,
+                                   uint8_t **offer, size_t *offer_len, struct cloister_err *err);
+CLOISTER_API int asky_sealed_envelope(asky_service *s, const uint8_t *package, size_t len,
+                                      uint8_t **reply, size_t *reply_len, struct cloister_err *err);
+
+/* Stores an object a remote member built (atomically) once the enclave has checked the write
+ * ticket of its envelope: only envelopes the enclave built for a member have one. */
+CLOISTER_API int asky_object_store(asky_service *s, const char *name, const uint8_t *obj,
+                                   size_t len, const uint8_t ticket[ASKY_TICKET_LEN],
+                                   struct cloister_err *err);
+
+/* The enclave the service drives (its identity: tee_get_info). */
+CLOISTER_API tee_enclave *asky_service_enclave(asky_service *s);
+
 /* The store directory of the service. */
 CLOISTER_API const char *asky_service_dir(const asky_service *s);
 

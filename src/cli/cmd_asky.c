@@ -8,9 +8,12 @@
  *   put --group G --user U --key F --in F --name OBJ   through the enclave (membership checked)
  *   get --user U --key F --name OBJ --out F            no enclave
  *   ls                                                 the store's objects
+ *   serve --listen IP:PORT --token-file F              the access service (cmd_asky_serve.c);
+ *                                                      put, get and group take --server IP:PORT
  *
  * The demo step is in cmd_asky_demo.c. */
 #include <cloister/asky_client.h>
+#include <cloister/asky_serve.h>
 #include <cloister/crypto.h>
 #include <cloister/tee_enclave.h>
 
@@ -36,6 +39,22 @@ TEE_ENCLAVE_DECLARE(asky);
     }
 
 static const char *const kinds[] = {"indexed", "trial", NULL};
+
+#define SERVER_OPT(server)                                                                         \
+    {                                                                                              \
+        "server", OPT_STRING, &(server), "IP:PORT",                                                \
+            "an access service (cloister asky serve) instead of --store", 0, 0, 0                  \
+    }
+
+/* Exactly one of --store and --server. */
+static int one_place(const char *verb, const char *store, const char *server)
+{
+    if (!store == !server) {
+        fprintf(stderr, "cloister %s: give --store DIR or --server IP:PORT (one of them)\n", verb);
+        return CLI_USAGE;
+    }
+    return CLI_OK;
+}
 
 int cli_asky_open(const char *store, const char *tee, asky_service **s)
 {
@@ -190,11 +209,16 @@ static int cmd_group(int argc, char **argv)
     int rc = pick_sub(argc, argv, usage, subs, 3, "group", &which);
     if (rc >= 0)
         return rc;
-    const char *store = NULL, *tee = NULL, *group = NULL, *user = NULL;
+    const char *store = NULL, *tee = NULL, *group = NULL, *user = NULL, *server = NULL,
+               *token_file = NULL;
     const struct opt_def opts[] = {
-        STORE_OPTS(store, tee),
+        {"store", OPT_STRING, &store, "DIR", "the store directory (or --server)", 0, 0, 0},
+        {"tee", OPT_STRING, &tee, "proc|sim", "enclave backend (default: proc)", 0, 0, 0},
         {"group", OPT_STRING, &group, "G", "the group's name", OPT_REQUIRED, 0, 0},
         {"user", OPT_STRING, &user, "U", "the member", OPT_REQUIRED, 0, 0},
+        SERVER_OPT(server),
+        {"token-file", OPT_STRING, &token_file, "FILE", "the service's bearer token (--server)", 0,
+         0, 0},
         {0}};
     const struct opt_cmd cmd = {
         names[which],
@@ -209,6 +233,10 @@ static int cmd_group(int argc, char **argv)
     int nargs;
     if ((rc = opt_parse(&cmd, argc - 1, argv + 1, &nargs)) != OPT_OK)
         return opt_exit_code(rc);
+    if (one_place(names[which], store, server) != CLI_OK)
+        return CLI_USAGE;
+    if (server)
+        return cli_asky_remote_group(server, token_file, subs[which], group, user);
     asky_service *s;
     if ((rc = cli_asky_open(store, tee, &s)) != CLI_OK)
         return rc;
@@ -228,10 +256,15 @@ static int cmd_put(int argc, char **argv)
 {
     const char *store = NULL, *tee = NULL, *group = NULL, *user = NULL, *keyf = NULL, *in = NULL,
                *name = NULL;
+    const char *server = NULL;
+    struct cli_asky_trust trust = {0};
     long long pad = 0;
     struct opt_choice kind = {kinds, 0};
     const struct opt_def opts[] = {
-        STORE_OPTS(store, tee),
+        {"store", OPT_STRING, &store, "DIR", "the store directory (or --server)", 0, 0, 0},
+        {"tee", OPT_STRING, &tee, "proc|sim", "enclave backend (default: proc)", 0, 0, 0},
+        SERVER_OPT(server),
+        TRUST_OPTS(trust),
         {"group", OPT_STRING, &group, "G", "the group to share with", OPT_REQUIRED, 0, 0},
         {"user", OPT_STRING, &user, "U", "you (a member of the group)", OPT_REQUIRED, 0, 0},
         {"key", OPT_STRING, &keyf, "KEYFILE", "your user key", OPT_REQUIRED, 0, 0},
@@ -256,13 +289,17 @@ static int cmd_put(int argc, char **argv)
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
+    if (one_place("asky put", store, server) != CLI_OK)
+        return CLI_USAGE;
     uint8_t key[ASKY_KEY_LEN];
     if (cli_hold_secrets() != CLI_OK || cli_asky_read_key(keyf, key) != CLI_OK)
         return CLI_FAIL;
     asky_service *s;
-    if ((rc = cli_asky_open(store, tee, &s)) == CLI_OK) {
+    enum asky_kind k = kind.index == 0 ? ASKY_INDEXED : ASKY_TRIAL;
+    if (server) {
+        rc = cli_asky_remote_put(server, &trust, group, user, key, in, name, k, (unsigned)pad);
+    } else if ((rc = cli_asky_open(store, tee, &s)) == CLI_OK) {
         struct cloister_err err;
-        enum asky_kind k = kind.index == 0 ? ASKY_INDEXED : ASKY_TRIAL;
         if (asky_put(s, group, user, key, in, name, k, (unsigned)pad, &err) != CLOISTER_OK)
             rc = cli_fail("put: %s", err.msg);
         else
@@ -275,9 +312,10 @@ static int cmd_put(int argc, char **argv)
 
 static int cmd_get(int argc, char **argv)
 {
-    const char *store = NULL, *user = NULL, *keyf = NULL, *out = NULL, *name = NULL;
+    const char *store = NULL, *user = NULL, *keyf = NULL, *out = NULL, *name = NULL, *server = NULL;
     const struct opt_def opts[] = {
-        {"store", OPT_STRING, &store, "DIR", "the store directory", OPT_REQUIRED, 0, 0},
+        {"store", OPT_STRING, &store, "DIR", "the store directory (or --server)", 0, 0, 0},
+        SERVER_OPT(server),
         {"user", OPT_STRING, &user, "U", "you (only named in messages)", 0, 0, 0},
         {"key", OPT_STRING, &keyf, "KEYFILE", "your user key", OPT_REQUIRED, 0, 0},
         {"name", OPT_STRING, &name, "OBJECT", "the object to read", OPT_REQUIRED, 0, 0},
@@ -298,11 +336,14 @@ static int cmd_get(int argc, char **argv)
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
+    if (one_place("asky get", store, server) != CLI_OK)
+        return CLI_USAGE;
     uint8_t key[ASKY_KEY_LEN];
     if (cli_hold_secrets() != CLI_OK || cli_asky_read_key(keyf, key) != CLI_OK)
         return CLI_FAIL;
     struct cloister_err err;
-    if (asky_get(store, key, name, out, &err) != CLOISTER_OK)
+    if ((server ? asky_remote_get(server, key, name, out, &err)
+                : asky_get(store, key, name, out, &err)) != CLOISTER_OK)
         rc = cli_fail("get%s%s: %s", user ? " as " : "", user ? user : "", err.msg);
     else if (strcmp(out, "-") != 0)
         printf("%s written to %s\n", name, out);
@@ -355,6 +396,8 @@ static const struct cli_command commands[] = {
     {"put", "encrypt a file for a group through the enclave", cmd_put},
     {"get", "decrypt an object as a member (no enclave)", cmd_get},
     {"ls", "list the store's objects", cmd_ls},
+    {"serve", "serve members and admins over HTTP+JSON (requests sealed to the enclave)",
+     cli_asky_serve},
     {0}};
 
 const struct cli_system cli_asky_system = {

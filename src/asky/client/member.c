@@ -102,6 +102,20 @@ static int get_fn(FILE *out, void *arg)
     return asky_object_read(j->in, j->k, out, j->err);
 }
 
+int asky_get_from(FILE *in, const uint8_t key[ASKY_KEY_LEN], const char *name, const char *out,
+                  struct cloister_err *err)
+{
+    struct asky_user_keys k;
+    asky_user_keys(&k, key);
+    struct get_job j = {in, &k, err};
+    int rc = strcmp(out, "-") == 0 ? asky_object_read(in, &k, stdout, err)
+                                   : write_stream(out, get_fn, &j, err);
+    if (rc != CLOISTER_OK)
+        cloister_err_wrap(err, "object '%s'", name);
+    asky_user_keys_wipe(&k);
+    return rc;
+}
+
 int asky_get(const char *dir, const uint8_t key[ASKY_KEY_LEN], const char *name, const char *out,
              struct cloister_err *err)
 {
@@ -113,16 +127,7 @@ int asky_get(const char *dir, const uint8_t key[ASKY_KEY_LEN], const char *name,
     if (!in)
         return cloister_errf(err, errno == ENOENT ? CLOISTER_E_NOT_FOUND : CLOISTER_E_SYSTEM,
                              "object '%s': %s", name, strerror(errno));
-    struct asky_user_keys k;
-    asky_user_keys(&k, key);
-    struct get_job j = {in, &k, err};
-    if (strcmp(out, "-") == 0)
-        rc = asky_object_read(in, &k, stdout, err);
-    else
-        rc = write_stream(out, get_fn, &j, err);
-    if (rc != CLOISTER_OK)
-        cloister_err_wrap(err, "object '%s'", name);
-    asky_user_keys_wipe(&k);
+    rc = asky_get_from(in, key, name, out, err);
     fclose(in);
     return rc;
 }

@@ -16,6 +16,15 @@
  *   GROUP_REMOVE in: str group, str user, bytes group record                   out: CHANGE
  *   ENVELOPE     in: str group, str user, raw nonce 16, raw proof 32, u8 kind, varint pad,
  *                    bytes group record                                     out: bytes envelope
+ *   SEALED_OPEN  in: a provisioning package (tee_verify.h) for an offer the runtime made
+ *                (TEE_ECALL_PROV_OFFER), holding the secret ASKY_REQUEST_SECRET = str group,
+ *                str user, raw nonce 16, raw proof 32, u8 kind, varint pad, raw reply key 32
+ *                                                                          out: raw group id 32
+ *   SEALED_ENVELOPE in: bytes group record (of that id)
+ *                out: bytes reply = nonce 12 ‖ GCM(reply key, envelope ‖ ticket 32), AAD
+ *                ASKY_REPLY_AAD (the ENVELOPE checks, then the envelope sealed for the
+ *                requester alone, with its write ticket)
+ *   TICKET_CHECK in: bytes envelope, raw ticket 32 (CLOISTER_E_DENIED: not one it issued) out: -
  *
  * CHANGE: raw group id 32, bytes group record, bytes epoch record; the host writes the group
  * record, then the epoch record (both atomically).
@@ -40,11 +49,19 @@ enum {
     ASKY_ECALL_GROUP_REMOVE = 8,
     ASKY_ECALL_ENVELOPE = 9,
     ASKY_ECALL_USER_FORGET = 10,
+    ASKY_ECALL_SEALED_OPEN = 11,
+    ASKY_ECALL_SEALED_ENVELOPE = 12,
+    ASKY_ECALL_TICKET_CHECK = 13,
 };
 
 #define ASKY_ID_LEN 32
 #define ASKY_USER_RECORD_LEN (ASKY_ID_LEN + 12 + 32 + 16)
 #define ASKY_USERS_BATCH 4096 /* user records per USERS call */
+#define ASKY_REQUEST_SECRET "asky:request"
+#define ASKY_REQUEST_MAX (2 * (ASKY_NAME_MAX + 10) + 16 + 32 + 1 + 10 + 32)
+#define ASKY_REPLY_AAD "CLOISTER-ASKY-V01 envelope reply"
+#define ASKY_REPLY_OVERHEAD (12 + 16)
+#define ASKY_TICKET_LABEL "CLOISTER-ASKY-V01 write ticket"
 #define ASKY_MASTER_AAD "CLOISTER-ASKY-V01 master secret"
 
 #endif

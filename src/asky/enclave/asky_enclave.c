@@ -43,6 +43,11 @@ struct asky_state {
     struct epoch *epochs;
     size_t nepochs;
     uint64_t counter; /* of the epoch record last loaded or written */
+    /* A sealed request opened by SEALED_OPEN, waiting for its group record (SEALED_ENVELOPE):
+     * the ENVELOPE input without the record, and the key the reply is sealed under. */
+    uint8_t *pending;
+    size_t pending_len;
+    uint8_t reply_key[ASKY_KEY_LEN];
 };
 
 static int asky_on_start(struct tee_env *env)
@@ -58,6 +63,8 @@ static void asky_on_stop(struct tee_env *env)
         crypto_wipe(st->users, st->capusers * sizeof *st->users);
     free(st->users);
     free(st->epochs);
+    free(st->pending);
+    crypto_wipe(st->reply_key, sizeof st->reply_key);
     crypto_wipe(st->name_key, sizeof st->name_key);
     crypto_wipe(st->rec_key, sizeof st->rec_key);
     pthread_mutex_destroy(&st->lock);
@@ -654,6 +661,163 @@ static int ecall_envelope(struct tee_env *env, const uint8_t *in, size_t inlen,
     return rc;
 }
 
+/* ---- requests sealed by the client to this enclave (the access service, docs/asky.md) ------
+ * The client verified the evidence of an offer (the runtime's TEE_ECALL_PROV_OFFER) and sealed
+ * its request to the offered key as the provisioned secret ASKY_REQUEST_SECRET; the host sees
+ * neither the group, the user nor the envelope, only the group's id it must fetch. */
+
+static void pending_clear(struct asky_state *st)
+{
+    if (st->pending)
+        crypto_wipe(st->pending, st->pending_len);
+    free(st->pending);
+    st->pending = NULL;
+    st->pending_len = 0;
+    crypto_wipe(st->reply_key, sizeof st->reply_key);
+}
+
+/* Keeps the request (group, user, nonce, proof, kind, pad) and its reply key; *gid its group. */
+static int pending_set(struct tee_env *env, struct asky_state *st, const uint8_t *req, size_t len,
+                       uint8_t gid[ASKY_ID_LEN])
+{
+    struct wire_reader r;
+    char group[ASKY_NAME_MAX + 1], user[ASKY_NAME_MAX + 1];
+    wire_reader_init(&r, req, len);
+    bool ok = get_name(&r, group) && get_name(&r, user);
+    wire_get_raw(&r, ASKY_REQ_NONCE_LEN + 32 + 1);
+    wire_get_varint(&r);
+    size_t head = r.off;
+    wire_get_raw_into(&r, st->reply_key, sizeof st->reply_key);
+    if (!ok || wire_reader_finish(&r) != 0)
+        return tee_fail(env, CLOISTER_E_INVALID, "sealed request: malformed");
+    if (!(st->pending = malloc(head)))
+        return tee_fail(env, CLOISTER_E_NO_MEMORY, "out of memory");
+    memcpy(st->pending, req, head);
+    st->pending_len = head;
+    name_id(st, 1, group, gid);
+    return CLOISTER_OK;
+}
+
+/* The write ticket of an envelope: HMAC under a key derived from the name key, so only an
+ * envelope this enclave built for a member gets one (the host checks it with TICKET_CHECK
+ * before storing an object). */
+static void ticket_of(const struct asky_state *st, const uint8_t *envl, size_t len,
+                      uint8_t ticket[ASKY_TICKET_LEN])
+{
+    uint8_t tk[32], hash[32];
+    crypto_hash *h = crypto_hash_new(CRYPTO_HASH_SHA256);
+    crypto_hmac_sha256(tk, st->name_key, sizeof st->name_key, ASKY_TICKET_LABEL,
+                       strlen(ASKY_TICKET_LABEL));
+    if (h) {
+        crypto_hash_update(h, envl, len);
+        crypto_hash_final(h, hash);
+    } else {
+        memset(hash, 0, sizeof hash); /* a ticket nothing matches */
+    }
+    crypto_hmac_sha256(ticket, tk, sizeof tk, hash, sizeof hash);
+    crypto_wipe(tk, sizeof tk);
+}
+
+static int ecall_ticket_check(struct tee_env *env, const uint8_t *in, size_t inlen,
+                              struct wire_writer *out)
+{
+    struct asky_state *st = tee_env_state(env);
+    struct wire_reader r;
+    uint8_t ticket[ASKY_TICKET_LEN], want[ASKY_TICKET_LEN];
+    size_t envlen;
+    wire_reader_init(&r, in, inlen);
+    const uint8_t *envl = wire_get_bytes(&r, SIZE_MAX, &envlen);
+    wire_get_raw_into(&r, ticket, sizeof ticket);
+    if (wire_reader_finish(&r) != 0)
+        return tee_fail(env, CLOISTER_E_INVALID, "ticket: malformed");
+    if (!st->ready)
+        return tee_fail(env, CLOISTER_E_STATE, "not set up");
+    ticket_of(st, envl, envlen, want);
+    if (!crypto_memeq(want, ticket, sizeof want))
+        return tee_fail(env, CLOISTER_E_DENIED,
+                        "the object's write ticket is wrong (not an envelope this service built)");
+    return CLOISTER_OK;
+}
+
+static int ecall_sealed_open(struct tee_env *env, const uint8_t *in, size_t inlen,
+                             struct wire_writer *out)
+{
+    struct asky_state *st = tee_env_state(env);
+    tee_self *self = tee_env_self(env);
+    uint8_t *sealed = NULL, req[ASKY_REQUEST_MAX], gid[ASKY_ID_LEN];
+    size_t sealed_len = 0, len = 0;
+    struct cloister_err err = {0};
+    int rc = CLOISTER_OK;
+    pthread_mutex_lock(&st->lock);
+    pending_clear(st);
+    if (!self || !st->ready)
+        rc = tee_fail(env, CLOISTER_E_STATE, "sealed request: the enclave is not set up");
+    else if (tee_prov_accept(self, in, inlen, TEE_SEAL_MRENCLAVE, &sealed, &sealed_len, &err) !=
+                 0 ||
+             tee_secret_get(self, ASKY_REQUEST_SECRET, req, sizeof req, &len, &err) != 0)
+        rc = tee_fail(env, CLOISTER_E_DENIED, "sealed request refused: %s", err.msg);
+    else if ((rc = pending_set(env, st, req, len, gid)) == CLOISTER_OK)
+        wire_put_raw(out, gid, sizeof gid);
+    pthread_mutex_unlock(&st->lock);
+    crypto_wipe(req, sizeof req);
+    free(sealed); /* the secrets table: this enclave keeps none beyond the request */
+    return rc;
+}
+
+static int ecall_sealed_envelope(struct tee_env *env, const uint8_t *in, size_t inlen,
+                                 struct wire_writer *out)
+{
+    struct asky_state *st = tee_env_state(env);
+    struct wire_reader r;
+    struct wire_writer req, env_out;
+    size_t reclen, envlen;
+    uint8_t key[ASKY_KEY_LEN];
+    wire_reader_init(&r, in, inlen);
+    const uint8_t *rec = wire_get_bytes(&r, RECORD_MAX, &reclen);
+    wire_writer_init(&req);
+    wire_writer_init(&env_out);
+    pthread_mutex_lock(&st->lock);
+    int rc = st->pending ? CLOISTER_OK
+                         : tee_fail(env, CLOISTER_E_STATE, "sealed envelope: no request pending");
+    if (rc == CLOISTER_OK && wire_reader_finish(&r) != 0)
+        rc = tee_fail(env, CLOISTER_E_INVALID, "sealed envelope: malformed");
+    if (rc == CLOISTER_OK) {
+        wire_put_raw(&req, st->pending, st->pending_len);
+        wire_put_bytes(&req, rec, reclen);
+        memcpy(key, st->reply_key, sizeof key);
+    }
+    pending_clear(st);
+    pthread_mutex_unlock(&st->lock);
+    if (rc == CLOISTER_OK && !wire_writer_ok(&req))
+        rc = tee_fail(env, CLOISTER_E_NO_MEMORY, "out of memory");
+    if (rc == CLOISTER_OK)
+        rc = ecall_envelope(env, req.buf, req.len, &env_out);
+    if (rc == CLOISTER_OK) {
+        struct wire_reader er;
+        wire_reader_init(&er, env_out.buf, env_out.len);
+        const uint8_t *envl = wire_get_bytes(&er, SIZE_MAX, &envlen);
+        size_t ptlen = envlen + ASKY_TICKET_LEN, total = ASKY_REPLY_OVERHEAD + ptlen;
+        uint8_t *pt = malloc(ptlen), *sealed = malloc(total);
+        if (!pt || !sealed || crypto_random(sealed, CRYPTO_AEAD_NONCE_LEN) != 0) {
+            rc = tee_fail(env, CLOISTER_E_NO_MEMORY, "sealed envelope: out of memory");
+        } else {
+            memcpy(pt, envl, envlen);
+            ticket_of(st, envl, envlen, pt + envlen);
+            crypto_aead_seal(CRYPTO_AES256_GCM, key, sealed, ASKY_REPLY_AAD, strlen(ASKY_REPLY_AAD),
+                             pt, ptlen, sealed + CRYPTO_AEAD_NONCE_LEN);
+            wire_put_bytes(out, sealed, total);
+        }
+        free(pt);
+        free(sealed);
+    }
+    crypto_wipe(key, sizeof key);
+    if (req.buf)
+        crypto_wipe(req.buf, req.len);
+    wire_writer_free(&req);
+    wire_writer_free(&env_out);
+    return rc;
+}
+
 #define ASKY_ECALLS(X)                                                                             \
     X(ASKY_ECALL_SETUP, setup)                                                                     \
     X(ASKY_ECALL_LOAD, load)                                                                       \
@@ -664,6 +828,9 @@ static int ecall_envelope(struct tee_env *env, const uint8_t *in, size_t inlen,
     X(ASKY_ECALL_GROUP_ADD, group_add)                                                             \
     X(ASKY_ECALL_GROUP_REMOVE, group_remove)                                                       \
     X(ASKY_ECALL_ENVELOPE, envelope)                                                               \
-    X(ASKY_ECALL_USER_FORGET, user_forget)
+    X(ASKY_ECALL_USER_FORGET, user_forget)                                                         \
+    X(ASKY_ECALL_SEALED_OPEN, sealed_open)                                                         \
+    X(ASKY_ECALL_SEALED_ENVELOPE, sealed_envelope)                                                 \
+    X(ASKY_ECALL_TICKET_CHECK, ticket_check)
 TEE_ENCLAVE_DEFINE_WITH(asky, ASKY_ECALLS, .state_size = sizeof(struct asky_state),
                         .on_start = asky_on_start, .on_stop = asky_on_stop);

@@ -544,6 +544,103 @@ int asky_envelope_request(asky_service *s, const char *group, const char *user,
     return rc;
 }
 
+/* ---- sealed requests (the access service: docs/asky.md) ------------------------------------ */
+
+int asky_sealed_offer(asky_service *s, const uint8_t *nonce, size_t len, uint8_t **offer,
+                      size_t *offer_len, struct cloister_err *err)
+{
+    return tee_ecall(s->e, TEE_ECALL_PROV_OFFER, nonce, len, offer, offer_len, err);
+}
+
+/* SEALED_OPEN names the group (its id only); its record is read under the lock, with the
+ * enclave refreshed with the epoch record, as for a request in clear. */
+static int sealed_open(asky_service *s, const uint8_t *package, size_t len, uint8_t **rec,
+                       size_t *reclen, struct cloister_err *err)
+{
+    struct wire_writer w;
+    uint8_t *gid = NULL;
+    size_t gidlen = 0;
+    char path[PATH_MAX + 128];
+    wire_writer_init(&w);
+    wire_put_raw(&w, package, len);
+    flock(s->lock, LOCK_SH);
+    int rc = load(s, err);
+    if (rc == CLOISTER_OK)
+        rc = call(s, ASKY_ECALL_SEALED_OPEN, &w, &gid, &gidlen, err);
+    else
+        wire_writer_free(&w);
+    if (rc == CLOISTER_OK && gidlen != ASKY_ID_LEN)
+        rc = cloister_errf(err, CLOISTER_E_PROTOCOL, "the enclave sent a bad group id");
+    if (rc == CLOISTER_OK) {
+        path_of(s, "groups", gid, path, sizeof path);
+        if ((rc = read_opt(path, rec, reclen, err)) == CLOISTER_E_NOT_FOUND)
+            rc = cloister_errf(err, rc, "no such group");
+    }
+    flock(s->lock, LOCK_UN);
+    free(gid);
+    return rc;
+}
+
+int asky_sealed_envelope(asky_service *s, const uint8_t *package, size_t len, uint8_t **reply,
+                         size_t *reply_len, struct cloister_err *err)
+{
+    uint8_t *rec = NULL, *out = NULL;
+    size_t reclen = 0, outlen = 0, n;
+    *reply = NULL;
+    *reply_len = 0;
+    int rc = sealed_open(s, package, len, &rec, &reclen, err);
+    if (rc == CLOISTER_OK) {
+        struct wire_writer w;
+        wire_writer_init(&w);
+        wire_put_bytes(&w, rec, reclen);
+        rc = call(s, ASKY_ECALL_SEALED_ENVELOPE, &w, &out, &outlen, err);
+    }
+    free(rec);
+    if (rc == CLOISTER_OK) {
+        struct wire_reader r;
+        wire_reader_init(&r, out, outlen);
+        const uint8_t *e = wire_get_bytes(&r, SERVICE_MESSAGE_MAX, &n);
+        if (wire_reader_finish(&r) != 0 || !(*reply = malloc(n ? n : 1)))
+            rc = cloister_errf(err, CLOISTER_E_PROTOCOL, "the enclave sent a bad reply");
+        else {
+            memcpy(*reply, e, n);
+            *reply_len = n;
+        }
+    }
+    free(out);
+    return rc;
+}
+
+int asky_object_store(asky_service *s, const char *name, const uint8_t *obj, size_t len,
+                      const uint8_t ticket[ASKY_TICKET_LEN], struct cloister_err *err)
+{
+    char path[PATH_MAX];
+    uint32_t envlen = len >= ASKY_HEADER_LEN ? (uint32_t)obj[10] << 24 | (uint32_t)obj[11] << 16 |
+                                                   (uint32_t)obj[12] << 8 | obj[13]
+                                             : 0;
+    int rc = asky_object_path(s->dir, name, path, sizeof path, err);
+    if (rc != CLOISTER_OK)
+        return rc;
+    if (len < ASKY_HEADER_LEN || memcmp(obj, "CASK", 4) != 0 || envlen > len - ASKY_HEADER_LEN)
+        return cloister_errf(err, CLOISTER_E_INVALID, "not an A-Sky object (bad header)");
+    struct wire_writer w;
+    uint8_t *out = NULL;
+    size_t outlen = 0;
+    wire_writer_init(&w);
+    wire_put_bytes(&w, obj + ASKY_HEADER_LEN, envlen);
+    wire_put_raw(&w, ticket, ASKY_TICKET_LEN);
+    rc = call(s, ASKY_ECALL_TICKET_CHECK, &w, &out, &outlen, err);
+    free(out);
+    if (rc == CLOISTER_OK && file_write_atomic(path, obj, len, 0600) != 0)
+        rc = os_error(err, "writing the object");
+    return rc;
+}
+
+tee_enclave *asky_service_enclave(asky_service *s)
+{
+    return s->e;
+}
+
 const char *asky_service_dir(const asky_service *s)
 {
     return s->dir;

@@ -30,6 +30,7 @@
 #include <jansson.h>
 
 #define CLOG_MODULE "ibbe"
+#include "http/http.h"
 #include "util/hex.h"
 #include "util/log.h"
 
@@ -41,12 +42,6 @@ struct ibbe_server {
     struct ibbe_server_options o;
     char *token;
     uint16_t port;
-};
-
-struct request {
-    char *body;
-    size_t len;
-    bool too_big;
 };
 
 static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, json_t *j)
@@ -301,7 +296,7 @@ static enum MHD_Result change(struct MHD_Connection *c, struct ibbe_server *s, c
 
 /* Routes a complete request. */
 static enum MHD_Result route(struct MHD_Connection *c, struct ibbe_server *s, const char *method,
-                             const char *url, const struct request *req)
+                             const char *url, const struct http_body *req)
 {
     char group[IBBE_NAME_MAX + 2], op[16];
     bool post = strcmp(method, "POST") == 0, get = strcmp(method, "GET") == 0;
@@ -329,7 +324,7 @@ static enum MHD_Result route(struct MHD_Connection *c, struct ibbe_server *s, co
         return ibbe_group_name_valid(group) ? group_reply(c, s->admin, group, MHD_HTTP_OK)
                                             : error(c, MHD_HTTP_NOT_FOUND, "no such group");
     json_error_t jerr;
-    json_t *body = json_loadb(req->body ? req->body : "", req->len, 0, &jerr);
+    json_t *body = json_loadb(req->data ? req->data : "", req->len, 0, &jerr);
     if (!json_is_object(body)) {
         json_decref(body);
         char msg[256];
@@ -343,23 +338,14 @@ static enum MHD_Result route(struct MHD_Connection *c, struct ibbe_server *s, co
     return rc;
 }
 
-static bool authorized(struct MHD_Connection *c, const char *token)
-{
-    const char *h = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
-    size_t want = strlen(token);
-    if (!h || strncmp(h, "Bearer ", 7) != 0 || strlen(h + 7) != want)
-        return false;
-    return crypto_memeq(h + 7, token, want);
-}
-
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
                               const char *method, const char *version, const char *upload,
                               size_t *upload_size, void **con_cls)
 {
     struct ibbe_server *s = cls;
-    struct request *req = *con_cls;
+    struct http_body *req = *con_cls;
     if (!req) { /* headers only: check the token before accepting a body */
-        if (!authorized(c, s->token))
+        if (!http_bearer_ok(c, s->token))
             return error(c, MHD_HTTP_UNAUTHORIZED, "missing or wrong bearer token");
         if (!(req = calloc(1, sizeof *req)))
             return MHD_NO;
@@ -367,16 +353,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         return MHD_YES;
     }
     if (*upload_size) {
-        if (req->too_big || req->len + *upload_size > s->o.body_max) {
-            req->too_big = true;
-        } else {
-            char *grown = realloc(req->body, req->len + *upload_size + 1);
-            if (!grown)
-                return MHD_NO;
-            memcpy(grown + req->len, upload, *upload_size);
-            req->body = grown;
-            req->len += *upload_size;
-        }
+        if (http_body_add(req, upload, *upload_size, s->o.body_max) != 0)
+            return MHD_NO;
         *upload_size = 0;
         return MHD_YES;
     }
@@ -391,9 +369,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
                       enum MHD_RequestTerminationCode toe)
 {
-    struct request *req = *con_cls;
+    struct http_body *req = *con_cls;
     if (req) {
-        free(req->body);
+        http_body_free(req);
         free(req);
         *con_cls = NULL;
     }

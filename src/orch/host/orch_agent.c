@@ -24,7 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "orch/host/orch_http.h"
+#include "http/http.h"
 #include "util/log.h"
 
 #define POD_MAX 256
@@ -52,7 +52,7 @@ struct orch_agent {
     char *image, *signature;
     pthread_mutex_t lock;
     struct pod pods[POD_MAX];
-    struct orch_http *http;
+    struct http_server *http;
     pthread_t reaper;
     _Atomic bool stopping;
 };
@@ -181,13 +181,13 @@ static char *dump(json_t *j)
     return s;
 }
 
-static void submit(orch_agent *a, const struct orch_http_request *r, unsigned *status, char **body)
+static void submit(orch_agent *a, const struct http_request *r, unsigned *status, char **body)
 {
     struct orch_pod spec;
     struct cloister_err err;
     if (orch_pod_parse(&spec, r->body, r->len, &err) != CLOISTER_OK) {
         *status = 400;
-        *body = orch_http_error(err.msg);
+        *body = http_error_json(err.msg);
         return;
     }
     pthread_mutex_lock(&a->lock);
@@ -204,7 +204,7 @@ static void submit(orch_agent *a, const struct orch_http_request *r, unsigned *s
         char msg[160];
         snprintf(msg, sizeof msg, "pod %s: %s", spec.name, why);
         *status = 409;
-        *body = orch_http_error(msg);
+        *body = http_error_json(msg);
         return;
     }
     struct pod *old = find_locked(a, spec.name);
@@ -248,7 +248,7 @@ static void stop_pod(orch_agent *a, const char *name, unsigned *status, char **b
     if (!p || p->state != POD_RUNNING) {
         pthread_mutex_unlock(&a->lock);
         *status = 404;
-        *body = orch_http_error("no running pod of that name");
+        *body = http_error_json("no running pod of that name");
         return;
     }
     pod_release(p);
@@ -297,7 +297,7 @@ static void groups(orch_agent *a, const char *only, unsigned *status, char **bod
     if (only && json_array_size(arr) == 0) {
         json_decref(arr);
         *status = 404;
-        *body = orch_http_error("no EPC group of that name on this node");
+        *body = http_error_json("no EPC group of that name on this node");
         return;
     }
     *status = 200;
@@ -395,12 +395,12 @@ static void reads(orch_agent *a, const char *url, unsigned *status, char **body,
     } else {
         json_decref(arr);
         *status = 404;
-        *body = orch_http_error("no such route (GET /node, /pods, /groups, /groups/NAME, "
+        *body = http_error_json("no such route (GET /node, /pods, /groups, /groups/NAME, "
                                 "/metrics)");
     }
 }
 
-static void handle(void *arg, const struct orch_http_request *r, unsigned *status, char **body,
+static void handle(void *arg, const struct http_request *r, unsigned *status, char **body,
                    const char **type)
 {
     orch_agent *a = arg;
@@ -413,13 +413,13 @@ static void handle(void *arg, const struct orch_http_request *r, unsigned *statu
     bool del = strcmp(r->method, "DELETE") == 0 && strncmp(r->url, "/pods/", 6) == 0;
     if (!post && !del) {
         *status = 405;
-        *body = orch_http_error("POST /pods or DELETE /pods/NAME");
+        *body = http_error_json("POST /pods or DELETE /pods/NAME");
     } else if (!r->authorized) {
         *status = 401;
-        *body = orch_http_error("missing or wrong bearer token");
+        *body = http_error_json("missing or wrong bearer token");
     } else if (atomic_load(&a->stopping)) {
         *status = 503;
-        *body = orch_http_error("the node is stopping");
+        *body = http_error_json("the node is stopping");
     } else if (post) {
         submit(a, r, status, body);
     } else {
@@ -465,9 +465,9 @@ int orch_agent_start(const struct orch_agent_options *o, orch_agent **out, struc
     a->image = o->image ? strdup(o->image) : NULL;
     a->signature = o->signature ? strdup(o->signature) : NULL;
     pthread_mutex_init(&a->lock, NULL);
-    int rc = orch_http_start(o->listen, o->token, BODY_MAX, handle, a, &a->http, err);
+    int rc = http_server_start(o->listen, o->token, BODY_MAX, handle, a, &a->http, err);
     if (rc == CLOISTER_OK && pthread_create(&a->reaper, NULL, reap, a) != 0) {
-        orch_http_stop(a->http);
+        http_server_stop(a->http);
         rc = cloister_errf(err, CLOISTER_E_SYSTEM, "node agent: no thread");
     }
     if (rc != CLOISTER_OK) {
@@ -484,7 +484,7 @@ int orch_agent_start(const struct orch_agent_options *o, orch_agent **out, struc
 
 uint16_t orch_agent_port(const orch_agent *a)
 {
-    return orch_http_port(a->http);
+    return http_server_port(a->http);
 }
 
 void orch_agent_stop(orch_agent *a)
@@ -492,7 +492,7 @@ void orch_agent_stop(orch_agent *a)
     if (!a)
         return;
     atomic_store(&a->stopping, true);
-    orch_http_stop(a->http); /* waits for requests in flight */
+    http_server_stop(a->http); /* waits for requests in flight */
     pthread_join(a->reaper, NULL);
     for (size_t i = 0; i < POD_MAX; i++)
         if (a->pods[i].used)

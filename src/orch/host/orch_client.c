@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "orch/host/orch_http.h"
+#include "http/http.h"
 #include "util/log.h"
 
 #define REPLY_MAX (4u << 20)
@@ -56,8 +56,8 @@ int orch_node_from_json(struct orch_node *out, const char *json, size_t len,
 int orch_request(const char *endpoint, const char *method, const char *path, const char *token,
                  const char *body, unsigned *status, char **reply, struct cloister_err *err)
 {
-    return orch_http_call(endpoint, method, path, token, body, body ? strlen(body) : 0, REPLY_MAX,
-                          status, reply, err);
+    return http_call(endpoint, method, path, token, body, body ? strlen(body) : 0, REPLY_MAX,
+                     status, reply, err);
 }
 
 int orch_agents_poll(const char *const *agents, size_t n, struct orch_node **nodes, size_t *count,
@@ -88,14 +88,14 @@ int orch_agents_poll(const char *const *agents, size_t n, struct orch_node **nod
 }
 
 struct orch_extender {
-    struct orch_http *http;
+    struct http_server *http;
     char **agents;
     size_t nagents;
     enum orch_policy policy;
     double overcommit;
 };
 
-static void ext_handle(void *arg, const struct orch_http_request *r, unsigned *status, char **body,
+static void ext_handle(void *arg, const struct http_request *r, unsigned *status, char **body,
                        const char **type)
 {
     orch_extender *x = arg;
@@ -103,14 +103,14 @@ static void ext_handle(void *arg, const struct orch_http_request *r, unsigned *s
     bool filter = strcmp(r->url, "/filter") == 0, prio = strcmp(r->url, "/prioritize") == 0;
     if (strcmp(r->method, "POST") != 0 || (!filter && !prio)) {
         *status = 404;
-        *body = orch_http_error("POST /filter or POST /prioritize");
+        *body = http_error_json("POST /filter or POST /prioritize");
         return;
     }
     struct orch_ext_request req;
     struct cloister_err err;
     if (orch_ext_parse(&req, r->body, r->len, &err) != CLOISTER_OK) {
         *status = 400;
-        *body = orch_http_error(err.msg);
+        *body = http_error_json(err.msg);
         return;
     }
     struct orch_node *nodes = NULL;
@@ -150,7 +150,7 @@ int orch_extender_start(const char *listen, const char *const *agents, size_t na
         if (!(x->agents[i] = strdup(agents[i])))
             rc = cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
     if (rc == CLOISTER_OK)
-        rc = orch_http_start(listen, NULL, 4u << 20, ext_handle, x, &x->http, err);
+        rc = http_server_start(listen, NULL, 4u << 20, ext_handle, x, &x->http, err);
     if (rc != CLOISTER_OK) {
         free_agents(x);
         free(x);
@@ -162,14 +162,14 @@ int orch_extender_start(const char *listen, const char *const *agents, size_t na
 
 uint16_t orch_extender_port(const orch_extender *x)
 {
-    return orch_http_port(x->http);
+    return http_server_port(x->http);
 }
 
 void orch_extender_stop(orch_extender *x)
 {
     if (!x)
         return;
-    orch_http_stop(x->http);
+    http_server_stop(x->http);
     free_agents(x);
     free(x);
 }

@@ -1,11 +1,13 @@
-/* orch_http.c -- the HTTP of the orchestration's services (orch_http.h).
+/* http.c -- the HTTP plumbing every service shares (http.h).
  *
  * Server: libmicrohttpd with its own thread (the services answer small JSON requests; their work
- * is bounded by the body limit, which is enforced while the body arrives). The token is checked
+ * is bounded by the body limit, which is enforced while the body arrives). IBBE's admin daemon
+ * runs its own libmicrohttpd (a thread pool, a token checked before the body) but collects
+ * bodies and checks tokens with the same two helpers. The token is checked
  * in constant time; the handler decides what needs it (every request that changes anything).
  * Client: HTTP/1.0 with Connection: close over one TCP socket, so the reply ends at EOF; it reads
  * at most max_reply bytes and gives up after 10 s. */
-#include "orch/host/orch_http.h"
+#include "http/http.h"
 
 #include <cloister/crypto.h>
 
@@ -21,29 +23,72 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "util/hex.h"
+
 #define IO_TIMEOUT_MS 10000
 
-struct orch_http {
+struct http_server {
     struct MHD_Daemon *d;
     char *token;
     size_t body_max;
-    orch_http_handler handler;
+    http_handler handler;
     void *arg;
     uint16_t port;
 };
 
-struct pending {
-    char *body;
-    size_t len;
-    bool too_big;
-};
+int http_body_add(struct http_body *b, const char *upload, size_t n, size_t max)
+{
+    if (b->too_big || b->len + n > max) {
+        b->too_big = true;
+        return 0;
+    }
+    char *grown = realloc(b->data, b->len + n + 1);
+    if (!grown)
+        return -1;
+    memcpy(grown + b->len, upload, n);
+    b->data = grown;
+    b->len += n;
+    b->data[b->len] = 0;
+    return 0;
+}
 
-char *orch_http_error(const char *msg)
+void http_body_free(struct http_body *b)
+{
+    free(b->data);
+    memset(b, 0, sizeof *b);
+}
+
+char *http_error_json(const char *msg)
 {
     json_t *j = json_pack("{s:s}", "error", msg);
     char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
     json_decref(j);
     return s;
+}
+
+json_t *http_json_hex(const uint8_t *p, size_t n)
+{
+    char *hex = malloc(2 * n + 1);
+    if (!hex)
+        return NULL;
+    hex_encode(hex, p, n);
+    json_t *j = json_string(hex);
+    free(hex);
+    return j;
+}
+
+uint8_t *http_json_unhex(json_t *j, const char *key, size_t *len)
+{
+    const char *hex = json_string_value(json_object_get(j, key));
+    size_t n = hex ? strlen(hex) : 0;
+    uint8_t *out = hex && n % 2 == 0 ? malloc(n / 2 + 1) : NULL;
+    long got = out ? hex_decode(out, n / 2, hex, n) : -1;
+    if (got < 0 || (size_t)got != n / 2) {
+        free(out);
+        return NULL;
+    }
+    *len = (size_t)got;
+    return out;
 }
 
 static enum MHD_Result send_reply(struct MHD_Connection *c, unsigned status, char *body,
@@ -65,7 +110,7 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, unsigned status, cha
     return rc;
 }
 
-static bool authorized(struct MHD_Connection *c, const char *token)
+bool http_bearer_ok(struct MHD_Connection *c, const char *token)
 {
     if (!token)
         return true;
@@ -81,8 +126,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
                               size_t *upload_size, void **con_cls)
 {
     (void)version;
-    struct orch_http *s = cls;
-    struct pending *p = *con_cls;
+    struct http_server *s = cls;
+    struct http_body *p = *con_cls;
     if (!p) {
         if (!(p = calloc(1, sizeof *p)))
             return MHD_NO;
@@ -90,27 +135,18 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         return MHD_YES;
     }
     if (*upload_size) {
-        if (p->too_big || p->len + *upload_size > s->body_max) {
-            p->too_big = true;
-        } else {
-            char *grown = realloc(p->body, p->len + *upload_size + 1);
-            if (!grown)
-                return MHD_NO;
-            memcpy(grown + p->len, upload, *upload_size);
-            p->body = grown;
-            p->len += *upload_size;
-            p->body[p->len] = 0;
-        }
+        if (http_body_add(p, upload, *upload_size, s->body_max) != 0)
+            return MHD_NO;
         *upload_size = 0;
         return MHD_YES;
     }
     if (p->too_big) {
         char msg[64];
         snprintf(msg, sizeof msg, "request body over %zu bytes", s->body_max);
-        return send_reply(c, MHD_HTTP_CONTENT_TOO_LARGE, orch_http_error(msg), NULL);
+        return send_reply(c, MHD_HTTP_CONTENT_TOO_LARGE, http_error_json(msg), NULL);
     }
-    struct orch_http_request r = {method, url, p->body ? p->body : "", p->len,
-                                  authorized(c, s->token)};
+    struct http_request r = {method, url, p->data ? p->data : "", p->len,
+                             http_bearer_ok(c, s->token)};
     unsigned status = MHD_HTTP_INTERNAL_SERVER_ERROR;
     char *body = NULL;
     const char *type = NULL;
@@ -124,9 +160,9 @@ static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
     (void)cls;
     (void)c;
     (void)toe;
-    struct pending *p = *con_cls;
+    struct http_body *p = *con_cls;
     if (p) {
-        free(p->body);
+        http_body_free(p);
         free(p);
         *con_cls = NULL;
     }
@@ -148,15 +184,14 @@ static int parse_ipv4(const char *endpoint, struct sockaddr_in *sa, struct clois
     return CLOISTER_OK;
 }
 
-int orch_http_start(const char *listen, const char *token, size_t body_max,
-                    orch_http_handler handler, void *arg, struct orch_http **out,
-                    struct cloister_err *err)
+int http_server_start(const char *listen, const char *token, size_t body_max, http_handler handler,
+                      void *arg, struct http_server **out, struct cloister_err *err)
 {
     struct sockaddr_in sa;
     int rc = parse_ipv4(listen, &sa, err);
     if (rc != CLOISTER_OK)
         return rc;
-    struct orch_http *s = calloc(1, sizeof *s);
+    struct http_server *s = calloc(1, sizeof *s);
     if (!s || (token && !(s->token = strdup(token)))) {
         free(s);
         return cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
@@ -171,7 +206,7 @@ int orch_http_start(const char *listen, const char *token, size_t body_max,
                             64u, MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_END);
     if (!s->d) {
         int why = errno;
-        orch_http_stop(s);
+        http_server_stop(s);
         return cloister_errf(err, CLOISTER_E_SYSTEM, "cannot listen on %s: %s", listen,
                              why ? strerror(why) : "address in use, or not a local address");
     }
@@ -181,12 +216,12 @@ int orch_http_start(const char *listen, const char *token, size_t body_max,
     return CLOISTER_OK;
 }
 
-uint16_t orch_http_port(const struct orch_http *s)
+uint16_t http_server_port(const struct http_server *s)
 {
     return s->port;
 }
 
-void orch_http_stop(struct orch_http *s)
+void http_server_stop(struct http_server *s)
 {
     if (!s)
         return;
@@ -257,9 +292,9 @@ static int recv_all(int fd, size_t max, char **out, size_t *len)
     return -1;
 }
 
-int orch_http_call(const char *endpoint, const char *method, const char *path, const char *token,
-                   const char *body, size_t len, size_t max_reply, unsigned *status, char **reply,
-                   struct cloister_err *err)
+int http_call(const char *endpoint, const char *method, const char *path, const char *token,
+              const char *body, size_t len, size_t max_reply, unsigned *status, char **reply,
+              struct cloister_err *err)
 {
     struct sockaddr_in sa;
     int rc = parse_ipv4(endpoint, &sa, err);

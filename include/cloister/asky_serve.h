@@ -1,0 +1,60 @@
+/* asky_serve.h -- A-Sky's access service over HTTP+JSON (`cloister asky serve`, docs/asky.md)
+ * and its remote client (`cloister asky put|get --server`).
+ *
+ * A member's request never crosses the host in clear: the client asks for an offer (the
+ * enclave's fresh HPKE key in evidence binding the client's nonce), verifies the evidence
+ * against its policy (MRENCLAVE or MRSIGNER pinned, the platform CA), and seals its request to
+ * that key; the enclave checks membership and answers with the envelope (and a write ticket)
+ * sealed under a key of the request. The member builds the object itself and uploads it with
+ * the ticket; the host stores it once the enclave has recognised the ticket. Readers fetch
+ * objects and need no enclave. Membership changes (admin) need the bearer token.
+ *
+ *   GET  /v1/info                         the enclave's identity (informational: pin your own)
+ *   POST /v1/offer     {"nonce": hex}                        -> {"offer": hex}
+ *   POST /v1/envelope  {"package": hex}                      -> {"reply": hex}
+ *   POST /v1/objects/NAME {"object": hex, "ticket": hex}     -> 201 {"name": NAME}
+ *   GET  /v1/objects, /v1/objects/NAME                       -> {"objects": [...]}, {"object": hex}
+ *   POST /v1/groups/G/create|add|remove {"user": U}          (token)
+ *   POST /v1/users/U/remove                                  (token) */
+#ifndef CLOISTER_ASKY_SERVE_H
+#define CLOISTER_ASKY_SERVE_H
+
+#include <cloister/asky.h>
+#include <cloister/asky_host.h>
+#include <cloister/error.h>
+#include <cloister/export.h>
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define ASKY_SERVE_LISTEN "127.0.0.1:8470"
+#define ASKY_TOKEN_MIN 16
+#define ASKY_BODY_MAX ((size_t)64 << 20) /* bytes of a request (objects travel hex-encoded) */
+
+typedef struct asky_server asky_server;
+
+/* Serves s (not owned) on IPv4:PORT (port 0: any free one) until asky_server_stop. */
+CLOISTER_API int asky_server_start(asky_service *s, const char *listen, const char *token,
+                                   size_t body_max, asky_server **out, struct cloister_err *err);
+CLOISTER_API uint16_t asky_server_port(const asky_server *srv);
+CLOISTER_API void asky_server_stop(asky_server *srv);
+
+/* What a remote client trusts: the platform CA (NULL: this machine's) and the enclave's
+ * identity (MRENCLAVE or MRSIGNER, at least one). */
+struct asky_remote {
+    const char *server; /* IPv4:PORT */
+    const char *ca;
+    const uint8_t *mrenclave, *mrsigner; /* 32 bytes each, or NULL */
+    bool allow_simulated;
+};
+
+CLOISTER_API int asky_remote_put(const struct asky_remote *r, const char *group, const char *user,
+                                 const uint8_t key[ASKY_KEY_LEN], const char *in, const char *name,
+                                 enum asky_kind kind, unsigned pad, struct cloister_err *err);
+CLOISTER_API int asky_remote_get(const char *server, const uint8_t key[ASKY_KEY_LEN],
+                                 const char *name, const char *out, struct cloister_err *err);
+/* A membership change: op is "create", "add", "remove" (of group) or "user-remove". */
+CLOISTER_API int asky_remote_admin(const char *server, const char *token, const char *op,
+                                   const char *group, const char *user, struct cloister_err *err);
+
+#endif

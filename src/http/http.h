@@ -1,0 +1,64 @@
+/* http.h -- the one HTTP+JSON plumbing of cloister's services (IBBE's admin daemon, the
+ * orchestration's node agent and extender, A-Sky's access service): collecting a request body
+ * up to a byte bound, checking a bearer token in constant time, a small libmicrohttpd server
+ * that hands each complete request to one handler, and a loopback HTTP/1.0 client for the CLI
+ * verbs that talk to them. Internal: the layers that serve include it. */
+#ifndef CLOISTER_HTTP_H
+#define CLOISTER_HTTP_H
+
+#include <cloister/error.h>
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+#include <microhttpd.h>
+
+/* A request body being collected: at most max bytes are kept (NUL-terminated); past that,
+ * too_big is set and the rest is dropped, so the answer can be a clear 413. */
+struct http_body {
+    char *data;
+    size_t len;
+    bool too_big;
+};
+/* Adds one upload chunk; -1 when out of memory. */
+int http_body_add(struct http_body *b, const char *upload, size_t n, size_t max);
+void http_body_free(struct http_body *b);
+/* Whether the connection carries "Authorization: Bearer <token>" (constant-time compare);
+ * token NULL: no authentication, always true. */
+bool http_bearer_ok(struct MHD_Connection *c, const char *token);
+
+struct http_server;
+
+/* One request: authorized says whether it carried the server's bearer token (always true when
+ * the server has none). The handler sets *status, *body (malloc'd, NULL for none) and *type. */
+struct http_request {
+    const char *method, *url;
+    const char *body;
+    size_t len;
+    bool authorized;
+};
+typedef void (*http_handler)(void *arg, const struct http_request *r, unsigned *status, char **body,
+                             const char **type);
+
+/* Listens on IPv4:PORT (port 0: any free one); token NULL: no authentication. */
+int http_server_start(const char *listen, const char *token, size_t body_max, http_handler handler,
+                      void *arg, struct http_server **out, struct cloister_err *err);
+uint16_t http_server_port(const struct http_server *s);
+void http_server_stop(struct http_server *s);
+/* A JSON error body {"error": msg} (malloc'd). */
+char *http_error_json(const char *msg);
+
+/* Binary fields of JSON bodies, as hex strings: a new string (NULL when out of memory), and the
+ * string member key of j decoded (malloc'd; NULL when absent, odd or not hex). */
+json_t *http_json_hex(const uint8_t *p, size_t n);
+uint8_t *http_json_unhex(json_t *j, const char *key, size_t *len);
+
+/* One request to IPv4:PORT; *reply is malloc'd (NUL-terminated), *status the HTTP status.
+ * token NULL: none sent. Bodies up to max_reply bytes. */
+int http_call(const char *endpoint, const char *method, const char *path, const char *token,
+              const char *body, size_t len, size_t max_reply, unsigned *status, char **reply,
+              struct cloister_err *err);
+
+#endif

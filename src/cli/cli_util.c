@@ -8,6 +8,8 @@
 #include <cloister/crypto.h>
 
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -241,4 +243,28 @@ int cli_load_token(const char *path, size_t min, char *token, size_t cap)
     if (rc == CLI_OK)
         printf("new token written to %s (mode 0600)\n", path);
     return rc;
+}
+
+static void stop_signals(sigset_t *set)
+{
+    sigemptyset(set);
+    sigaddset(set, SIGINT);
+    sigaddset(set, SIGTERM);
+}
+
+void cli_stop_signals_block(void)
+{
+    sigset_t set;
+    stop_signals(&set);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+}
+
+int cli_stop_signals_wait(const char *who)
+{
+    sigset_t set;
+    int sig = 0;
+    stop_signals(&set);
+    sigwait(&set, &sig);
+    fprintf(stderr, "%s: signal %d: stopping\n", who, sig);
+    return sig;
 }

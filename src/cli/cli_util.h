@@ -106,4 +106,10 @@ void cli_progress_start(struct cli_progress *p, bool on, const char *what, size_
 void cli_progress_step(struct cli_progress *p, size_t done);
 void cli_progress_end(struct cli_progress *p);
 
+/* Servers stop on SIGINT or SIGTERM. cli_stop_signals_block() blocks both before the server
+ * starts its threads (they inherit the mask, so none of them takes the signal);
+ * cli_stop_signals_wait() then waits for one, says on stderr that WHO stops, and returns it. */
+void cli_stop_signals_block(void);
+int cli_stop_signals_wait(const char *who);
+
 #endif

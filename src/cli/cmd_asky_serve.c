@@ -5,8 +5,6 @@
 #include <cloister/crypto.h>
 #include <cloister/tee.h>
 
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -68,11 +66,7 @@ int cli_asky_remote_group(const char *server, const char *token_file, const char
 static int serve_until_signal(asky_service *s, const char *listen, const char *token,
                               const char *store)
 {
-    sigset_t stop;
-    sigemptyset(&stop);
-    sigaddset(&stop, SIGINT);
-    sigaddset(&stop, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    cli_stop_signals_block();
     asky_server *srv;
     struct cloister_err err;
     struct tee_info info;
@@ -84,9 +78,7 @@ static int serve_until_signal(asky_service *s, const char *listen, const char *t
     printf("asky serving %s on %s, port %u; enclave MRENCLAVE %s\n", store, listen,
            (unsigned)asky_server_port(srv), mre);
     fflush(stdout);
-    int sig;
-    sigwait(&stop, &sig);
-    fprintf(stderr, "signal %d: stopping\n", sig);
+    cli_stop_signals_wait("asky serve");
     asky_server_stop(srv);
     return CLI_OK;
 }

@@ -28,8 +28,6 @@
 #include <cloister/tee_enclave.h>
 
 #include <errno.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -663,11 +661,7 @@ static int cmd_serve(int argc, char **argv)
         files.rlim_cur = files.rlim_max;
         setrlimit(RLIMIT_NOFILE, &files);
     }
-    sigset_t stop;
-    sigemptyset(&stop);
-    sigaddset(&stop, SIGINT);
-    sigaddset(&stop, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &stop, NULL); /* before any thread: they inherit the mask */
+    cli_stop_signals_block();
     ibbe_admin *a;
     ibbe_server *srv;
     struct cloister_err err;
@@ -681,9 +675,7 @@ static int cmd_serve(int argc, char **argv)
         printf("ibbe admin serving %s on %s, port %u (Authorization: Bearer <token in %s>)\n",
                store, listen, (unsigned)ibbe_server_port(srv), token_file);
         fflush(stdout);
-        int sig;
-        sigwait(&stop, &sig);
-        fprintf(stderr, "signal %d: stopping\n", sig);
+        cli_stop_signals_wait("ibbe serve");
         if (ibbe_server_stop_within(srv, 1000) != CLOISTER_OK) {
             /* an operation still runs: leave it to the exit (the store keeps the group as it
              * was, as after a crash) rather than make the signal wait for it */

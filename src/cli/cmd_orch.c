@@ -17,8 +17,6 @@
 
 #include <errno.h>
 #include <math.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,11 +125,7 @@ static int cmd_node(int argc, char **argv)
     if (epc && (rc = cli_orch_sign_pod(dir, epc_bytes + (16u << 20), image, sizeof image, sig,
                                        sizeof sig)) != CLI_OK)
         return rc;
-    sigset_t stop;
-    sigemptyset(&stop);
-    sigaddset(&stop, SIGINT);
-    sigaddset(&stop, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &stop, NULL); /* before any thread: they inherit the mask */
+    cli_stop_signals_block();
     struct orch_agent_options o = {.name = name,
                                    .listen = ep.host,
                                    .token = token,
@@ -156,9 +150,9 @@ static int cmd_node(int argc, char **argv)
     }
     printf("node %s listening on %s (%s)\n", name, self, epc ? "SGX" : "no SGX");
     fflush(stdout);
-    int sig_no;
-    sigwait(&stop, &sig_no);
-    fprintf(stderr, "node %s: signal %d: stopping its pods\n", name, sig_no);
+    char who[96];
+    snprintf(who, sizeof who, "node %s", name);
+    cli_stop_signals_wait(who);
     orch_reporter_stop(reporter);
     orch_agent_stop(a);
     return CLI_OK;
@@ -383,11 +377,7 @@ static int cmd_extender(int argc, char **argv)
     if (parse_number("overcommit", overcommit, 0.01, 100, &oc) != CLI_OK ||
         cli_parse_endpoint("--listen", listen, &ep) != CLI_OK)
         return CLI_USAGE;
-    sigset_t stop;
-    sigemptyset(&stop);
-    sigaddset(&stop, SIGINT);
-    sigaddset(&stop, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    cli_stop_signals_block();
     orch_extender *x;
     struct cloister_err err;
     if (orch_extender_start(ep.host, agents.v, (size_t)agents.n, (enum orch_policy)policy.index, oc,
@@ -396,8 +386,7 @@ static int cmd_extender(int argc, char **argv)
     printf("extender listening on 127.0.0.1:%u (%s, %d agents)\n", (unsigned)orch_extender_port(x),
            POLICIES[policy.index], agents.n);
     fflush(stdout);
-    int sig_no;
-    sigwait(&stop, &sig_no);
+    cli_stop_signals_wait("extender");
     orch_extender_stop(x);
     return CLI_OK;
 }

@@ -4,8 +4,6 @@
 #include <cloister/crypto.h>
 #include <cloister/orch_serve.h>
 
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 
 #include "cli/cli.h"
@@ -51,11 +49,7 @@ int cli_orch_scheduler(int argc, char **argv)
     char token[256];
     if ((rc = cli_load_token(token_file, 16, token, sizeof token)) != CLI_OK)
         return rc;
-    sigset_t stop;
-    sigemptyset(&stop);
-    sigaddset(&stop, SIGINT);
-    sigaddset(&stop, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &stop, NULL); /* before the thread: it inherits the mask */
+    cli_stop_signals_block();
     struct orch_sched_options o = {.nats = nats,
                                    .token = token,
                                    .policy = (enum orch_policy)policy.index,
@@ -70,9 +64,7 @@ int cli_orch_scheduler(int argc, char **argv)
         return cli_fail("scheduler: %s", err.msg);
     printf("scheduler on %s (%s)\n", nats, SCHED_POLICIES[policy.index]);
     fflush(stdout);
-    int sig_no;
-    sigwait(&stop, &sig_no);
-    fprintf(stderr, "scheduler: signal %d: stopping\n", sig_no);
+    cli_stop_signals_wait("scheduler");
     orch_sched_stop(s);
     return CLI_OK;
 }

@@ -7,8 +7,6 @@
 #include <cloister/search_engine.h>
 
 #include <jansson.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -202,20 +200,14 @@ static int cmd_engine(int argc, char **argv)
     struct cli_endpoint ep;
     if (cli_parse_endpoint("--listen", listen, &ep) != CLI_OK)
         return CLI_USAGE;
-    sigset_t stop;
-    sigemptyset(&stop);
-    sigaddset(&stop, SIGINT);
-    sigaddset(&stop, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &stop, NULL); /* before the server's thread: it inherits it */
+    cli_stop_signals_block();
     search_engine *e;
     struct cloister_err err;
     if (search_engine_start(corpus, ep.host, qlog, &e, &err) != CLOISTER_OK)
         return cli_fail("%s", err.msg);
     printf("search engine serving %s on port %u\n", corpus, (unsigned)search_engine_port(e));
     fflush(stdout);
-    int sig;
-    sigwait(&stop, &sig);
-    fprintf(stderr, "signal %d: stopping\n", sig);
+    cli_stop_signals_wait("search engine");
     search_engine_stop(e);
     return CLI_OK;
 }

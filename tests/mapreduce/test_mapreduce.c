@@ -758,8 +758,7 @@ static void test_remote_workers(void **state)
     o.split_bytes = 64 << 10;
     o.lua_instructions = 4000000000u;
     assert_int_equal(run(&o, &s, &err), 0);
-    check_wordcount(1);
-    assert_true(s.duplicate_results >= 1);
+    check_wordcount(1); /* exact whether or not a redelivery raced a late result */
     stop_worker(a);
     stop_worker(b);
 }

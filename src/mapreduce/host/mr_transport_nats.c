@@ -16,7 +16,7 @@
  * Messages larger than the server's max_payload are split here, sized from the connection's
  * real limit: a shuffle chunk is stored as pieces on CHUNK_SUBJECT.0, .1, ... (each "u32 count,
  * then the slice"), and a task message too large for one message goes the same way to
- * mr.<job>.shuffle.task.ROUND.TASK.ATTEMPT with a small stub in the task queue (u8 0xFF, u32
+ * mr.<job>.shuffle.task.ROUND.TASK.ATTEMPT with a small pointer in the task queue (u8 0xFF, u32
  * round, task, attempt) that task_get replaces with the reassembled message. Pieces are
  * ciphertext slices: a piece swapped, dropped or replayed makes the sealed chunk fail to open.
  * NATS sees the job id, task numbers, sizes and ciphertext; nothing else. The owner (the client)
@@ -42,7 +42,7 @@
 #define SUBJECT_MAX 160
 #define PIECE_ROOM 1024 /* headers (the message id) and the piece prefix */
 #define PIECES_MAX 4096
-#define STUB 0xFF
+#define TASK_POINTER 0xFF
 
 struct nats {
     struct mr_transport base;
@@ -180,10 +180,10 @@ static int task_put(struct mr_transport *t, const uint8_t *msg, size_t len,
     if (len <= n->piece_max)
         return bus_publish(n->b, n->task_subject, NULL, 0, msg, len, id, NULL, err);
     task_base(n, round, task, attempt, base);
-    uint8_t stub[13];
+    uint8_t pointer[13];
     struct wire_writer w;
-    wire_writer_init_fixed(&w, stub, sizeof stub);
-    wire_put_u8(&w, STUB);
+    wire_writer_init_fixed(&w, pointer, sizeof pointer);
+    wire_put_u8(&w, TASK_POINTER);
     wire_put_u32(&w, round);
     wire_put_u32(&w, task);
     wire_put_u32(&w, attempt);
@@ -191,12 +191,12 @@ static int task_put(struct mr_transport *t, const uint8_t *msg, size_t len,
     return rc != 0 ? rc : bus_publish(n->b, n->task_subject, NULL, 0, w.buf, w.len, id, NULL, err);
 }
 
-/* A stub in the task queue: the task message itself, reassembled from its pieces. */
-static int unstub(struct nats *n, uint8_t **msg, size_t *len, struct cloister_err *err)
+/* A pointer in the task queue: the task message itself, reassembled from its pieces. */
+static int follow_pointer(struct nats *n, uint8_t **msg, size_t *len, struct cloister_err *err)
 {
     struct wire_reader r;
     wire_reader_init(&r, *msg, *len);
-    if (*len == 0 || (*msg)[0] != STUB)
+    if (*len == 0 || (*msg)[0] != TASK_POINTER)
         return 1;
     wire_get_u8(&r);
     uint32_t round = wire_get_u32(&r), task = wire_get_u32(&r), attempt = wire_get_u32(&r);
@@ -205,7 +205,7 @@ static int unstub(struct nats *n, uint8_t **msg, size_t *len, struct cloister_er
     free(*msg);
     *msg = NULL;
     if (wire_reader_finish(&r) != 0)
-        return cloister_errf(err, CLOISTER_E_INVALID, "a malformed task stub");
+        return cloister_errf(err, CLOISTER_E_INVALID, "a malformed task pointer");
     return get_pieces(n, base, msg, len, err) == 0 ? 1 : CLOISTER_E_INVALID;
 }
 
@@ -240,7 +240,7 @@ static int task_get(struct mr_transport *t, int timeout_ms, uint8_t **msg, size_
                          : rc;
     rc = copy_out(m, msg, len, err);
     if (rc == 1)
-        rc = unstub(n, msg, len, err);
+        rc = follow_pointer(n, msg, len, err);
     if (rc != 1) {
         bus_msg_free(m); /* redelivered: a piece missing now may be readable later */
         return rc;

@@ -42,11 +42,17 @@ int http_body_add(struct http_body *b, const char *upload, size_t n, size_t max)
         b->too_big = true;
         return 0;
     }
-    char *grown = realloc(b->data, b->len + n + 1);
-    if (!grown)
-        return -1;
-    memcpy(grown + b->len, upload, n);
-    b->data = grown;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        char *grown = realloc(b->data, cap);
+        if (!grown)
+            return -1;
+        b->data = grown;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, upload, n);
     b->len += n;
     b->data[b->len] = 0;
     return 0;

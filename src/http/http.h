@@ -20,9 +20,12 @@
 struct http_body {
     char *data;
     size_t len;
+    size_t cap;
     bool too_big;
 };
-/* Adds one upload chunk; -1 when out of memory. */
+/* Adds one upload chunk, growing the buffer geometrically (libmicrohttpd hands a body over in
+ * chunks of a few KiB: growing by each chunk would copy a large body quadratically); -1 when out
+ * of memory. */
 int http_body_add(struct http_body *b, const char *upload, size_t n, size_t max);
 void http_body_free(struct http_body *b);
 /* Whether the connection carries "Authorization: Bearer <token>" (constant-time compare);

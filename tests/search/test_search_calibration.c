@@ -10,6 +10,14 @@
 
 #include <cmocka.h>
 
+/* The figures are a property of the generator, not of the build: the sanitized build checks the
+ * two cheapest rates (the attack's code paths are the same; k = 7 costs 8 times k = 0). */
+#if defined(__SANITIZE_ADDRESS__)
+enum { RATES_CHECKED = 2 };
+#else
+enum { RATES_CHECKED = 4 };
+#endif
+
 static void test_calibration(void **state)
 {
     (void)state;
@@ -20,7 +28,7 @@ static void test_calibration(void **state)
     assert_int_equal(search_gen_log(&o, &log, &err), CLOISTER_OK);
     const unsigned k[] = {0, 1, 3, 7};
     const double aol[] = {0.41, 0.17, 0.09, 0.03};
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < RATES_CHECKED; i++) {
         struct search_attack_result r;
         assert_int_equal(search_attack_eval_k(&log, k[i], 1, &r, &err), CLOISTER_OK);
         printf("k = %u: re-identification %.3f (AOL100: %.2f)\n", k[i], r.reidentification, aol[i]);

@@ -28,21 +28,22 @@ representatives() {
     done
 }
 
+declare -A reps
+for layer in "${order[@]}"; do reps[$layer]=$(representatives "$layer"); done
+
 # One preprocessor run per layer: __has_include says whether the compiler would find a header
 # from that layer's root, without stopping at the first missing one.
 checked=0 failed=0
 for low in "${order[@]}"; do
-    : >"$work/probe.c"
     for high in "${order[@]}"; do
         [ "$low" != "$high" ] || continue
         case ${closure[$low]} in *" $high "*) continue ;; esac
-        while read -r inc; do
-            [ -n "$inc" ] || continue
+        for inc in ${reps[$high]}; do
             checked=$((checked + 1))
             printf '#if __has_include(%s)\n#error layer %s can reach %s of layer %s\n#endif\n' \
-                "$inc" "$low" "${inc//\"/}" "$high" >>"$work/probe.c"
-        done < <(representatives "$high")
-    done
+                "$inc" "$low" "${inc//\"/}" "$high"
+        done
+    done >"$work/probe.c"
     if ! "$cc" -std=c17 -E -I"$root/$low" "$work/probe.c" >/dev/null 2>"$work/err"; then
         grep 'error: #error' "$work/err" | grep -o 'layer .* of layer .*' | sed 's/^/FAIL: /'
         failed=$((failed + $(grep -c 'error: #error' "$work/err" || true)))

@@ -18,6 +18,7 @@ PACKAGES=(
   libmicrohttpd-dev libcurl4-openssl-dev # HTTP+JSON admin daemons (IBBE serve) and their clients
   libsqlite3-dev                         # SQLite FTS5: the search testbed's engine (search engine)
   curl                                   # the HTTP examples of the docs (docs/search.md)
+  wordnet-base                           # WordNet 3.0: Cyclosa's sensitive-topic dictionary
   nats-server libnats-dev                # NATS JetStream: the multi-node data plane (src/bus)
   gnuplot-nox                            # benchmark plots
   valgrind                               # constant-time check of the pairing code (memcheck)

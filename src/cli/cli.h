@@ -42,6 +42,7 @@ int cli_scbr_demo(void);
 int cli_mapreduce_demo(void);
 int cli_streams_demo(void);
 int cli_search_demo(void);
+int cli_cyclosa_demo(void);
 int cli_orch_demo(void);
 
 #endif

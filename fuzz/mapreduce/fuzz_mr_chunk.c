@@ -4,7 +4,9 @@
  * checks), a valid map task whose split plaintext is the input (the record decoder, map,
  * combine and partition on arbitrary values), or a reduce with the smallest memory cap whose
  * shuffle plaintext is the input, its spilled runs brought back as a host would (the sort,
- * the merge and the spill protocol on arbitrary values). Nothing may crash, leak or loop. */
+ * the merge and the spill protocol on arbitrary values). Nothing may crash, leak or loop.
+ * FUZZ_MR_CHUNK_MODE=0..6 in the environment fixes the mode (6: the spilled reduce) and the
+ * whole input is then its data, so one mode can be fuzzed on its own. */
 #include "common/fuzz_target.h"
 #include "mapreduce/enclave/mr_worker.h"
 
@@ -19,6 +21,7 @@ static const uint8_t JOB_ID[MR_JOB_ID_LEN] = {7};
 
 static struct mr_worker *worker;
 static crypto_aead *aead;
+static int fixed_mode = -1;
 
 static struct mr_chunk_id id_of(uint8_t kind, uint32_t task, uint32_t partition)
 {
@@ -48,6 +51,9 @@ static void seal_bytes(struct wire_writer *w, const struct mr_chunk_id *id, cons
 
 static void setup(void)
 {
+    const char *mode = getenv("FUZZ_MR_CHUNK_MODE");
+    if (mode && mode[0] >= '0' && mode[0] <= '6' && !mode[1])
+        fixed_mode = mode[0] - '0';
     worker = mr_worker_new();
     aead = crypto_aead_new(CRYPTO_AES256_GCM, KEY);
     if (!worker || !aead || mr_worker_set_key(worker, KEY) != 0)
@@ -180,11 +186,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (!worker)
         setup();
-    if (size < 1)
-        return 0;
-    uint8_t mode = data[0] % 7;
-    data++;
-    size--;
+    int mode = fixed_mode;
+    if (mode < 0) {
+        if (size < 1)
+            return 0;
+        mode = data[0] % 7;
+        data++;
+        size--;
+    }
     if (mode < 4) {
         call(MR_ECALL_MAP + mode % 3, data, size);
     } else if (mode == 4) {

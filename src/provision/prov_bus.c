@@ -8,22 +8,18 @@
  * subject (a random token the worker picks), so a seat taken twice (redelivered after its
  * first worker died) never mixes the answers. */
 #include "provision/prov_bus.h"
+#include "provision/prov_bus_codec.h"
 
 #include "util/hex.h"
 #include "util/log.h"
 
 #include <cloister/crypto.h>
-#include <cloister/wire.h>
 
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define PROV_VERSION 1
-#define ANSWER_PACKAGE 1
-#define ANSWER_REFUSED 2
-#define TOKEN_BYTES 12
 #define SUBJECT_MAX 200
 #define SEATS_MAX 4096
 #define SEAT_WAIT_MS 30000
@@ -31,25 +27,12 @@
 #define POOL_BYTES ((int64_t)16 << 20)
 #define SESSION_BYTES ((int64_t)256 << 20)
 #define POLL_MS 200
-#define INFO_MAX ((size_t)64 << 10)
-
-static bool name_ok(const char *s)
-{
-    size_t n = s ? strlen(s) : 0;
-    if (n == 0 || n > PROV_BUS_NAME_MAX)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
-              (s[i] >= '0' && s[i] <= '9') || s[i] == '_' || s[i] == '-'))
-            return false;
-    return true;
-}
 
 /* The pool's stream: both sides create it when missing. */
 static int pool_ensure(struct bus *b, const char *pool, char *stream, size_t scap, char *subject,
                        size_t jcap, struct cloister_err *err)
 {
-    if (!name_ok(pool))
+    if (!prov_bus_name_ok(pool))
         return cloister_errf(err, CLOISTER_E_INVALID,
                              "provisioning pool names are 1..%d of A-Z a-z 0-9 _ -",
                              PROV_BUS_NAME_MAX);
@@ -59,7 +42,7 @@ static int pool_ensure(struct bus *b, const char *pool, char *stream, size_t sca
                                    .subject = subject,
                                    .retention = BUS_WORK_QUEUE,
                                    .max_bytes = POOL_BYTES,
-                                   .max_msg_size = (int32_t)INFO_MAX * 2};
+                                   .max_msg_size = (int32_t)PROV_INFO_MAX * 2};
     return bus_stream_ensure(b, &sc, err);
 }
 
@@ -104,14 +87,12 @@ int prov_bus_client_add_seats(struct prov_bus_client *pc, uint32_t n, struct clo
         pc->nseats = first + n;
     pthread_mutex_unlock(&pc->lock);
     for (uint32_t i = first; rc == 0 && i < first + n; i++) {
+        struct prov_bus_msg_seat m = {.seat = i, .info = pc->c.info, .info_len = pc->c.info_len};
+        snprintf(m.session, sizeof m.session, "%s", pc->c.session);
+        memcpy(m.nonce, pc->nonces[i], sizeof m.nonce);
         struct wire_writer w;
         wire_writer_init(&w);
-        wire_put_u8(&w, PROV_VERSION);
-        wire_put_str(&w, pc->c.session);
-        wire_put_u32(&w, i);
-        wire_put_bytes(&w, pc->nonces[i], TEE_PROV_NONCE_LEN);
-        wire_put_bytes(&w, pc->c.info, pc->c.info_len);
-        rc = wire_writer_ok(&w)
+        rc = prov_bus_msg_seat_encode(&m, &w) == 0
                  ? bus_publish(pc->b, pc->seat_subject, NULL, 0, w.buf, w.len, NULL, NULL, err)
                  : cloister_errf(err, CLOISTER_E_NO_MEMORY, "no memory for a seat");
         wire_writer_free(&w);
@@ -124,15 +105,18 @@ static void answer(struct prov_bus_client *pc, const char *token, uint8_t status
 {
     char subject[SUBJECT_MAX];
     snprintf(subject, sizeof subject, "prov.%s.answer.%s", pc->c.session, token);
+    struct prov_bus_msg_answer m = {.status = status,
+                                    .package = package,
+                                    .package_len = package_len};
+    if (status == PROV_ANSWER_PACKAGE) {
+        m.extra = pc->c.extra;
+        m.extra_len = pc->c.extra_len;
+    }
+    snprintf(m.message, sizeof m.message, "%s", message);
     struct wire_writer w;
     wire_writer_init(&w);
-    wire_put_u8(&w, status);
-    wire_put_bytes(&w, package, package_len);
-    wire_put_bytes(&w, status == ANSWER_PACKAGE ? pc->c.extra : NULL,
-                   status == ANSWER_PACKAGE ? pc->c.extra_len : 0);
-    wire_put_str(&w, message);
     struct cloister_err e = {0};
-    if (!wire_writer_ok(&w) ||
+    if (prov_bus_msg_answer_encode(&m, &w) != 0 ||
         bus_publish(pc->b, subject, NULL, 0, w.buf, w.len, NULL, NULL, &e) != 0)
         clog_warn("provisioning %s: cannot answer an offer: %s", pc->c.session, e.msg);
     wire_writer_free(&w);
@@ -141,22 +125,13 @@ static void answer(struct prov_bus_client *pc, const char *token, uint8_t status
 /* Judges one offer message and answers it (a malformed one gets no answer). */
 static void judge(struct prov_bus_client *pc, const uint8_t *msg, size_t len)
 {
-    struct wire_reader r;
-    char token[2 * TOKEN_BYTES + 1], label[PROV_BUS_NAME_MAX + 1];
-    size_t offer_len;
-    wire_reader_init(&r, msg, len);
-    uint8_t version = wire_get_u8(&r);
-    uint32_t seat = wire_get_u32(&r);
-    wire_get_str(&r, token, sizeof token);
-    wire_get_str(&r, label, sizeof label);
-    const uint8_t *offer = wire_get_bytes(&r, SIZE_MAX, &offer_len);
+    struct prov_bus_msg_offer o;
+    bool decoded = prov_bus_msg_offer_decode(&o, msg, len) == 0;
     pthread_mutex_lock(&pc->lock);
-    bool ok = wire_reader_finish(&r) == 0 && version == PROV_VERSION && seat < pc->nseats &&
-              strlen(token) == 2 * TOKEN_BYTES &&
-              strspn(token, "0123456789abcdef") == 2 * TOKEN_BYTES;
+    bool ok = decoded && o.seat < pc->nseats;
     uint8_t nonce[TEE_PROV_NONCE_LEN];
     if (ok)
-        memcpy(nonce, pc->nonces[seat], sizeof nonce);
+        memcpy(nonce, pc->nonces[o.seat], sizeof nonce);
     else
         pc->stats.malformed++;
     pthread_mutex_unlock(&pc->lock);
@@ -166,8 +141,8 @@ static void judge(struct prov_bus_client *pc, const uint8_t *msg, size_t len)
     size_t package_len = 0;
     struct tee_claims claims = {0};
     struct cloister_err e = {0};
-    bool provisioned = tee_prov_package(pc->c.verifier, pc->c.policy, nonce, sizeof nonce, offer,
-                                        offer_len, pc->c.secrets, pc->c.nsecrets, &package,
+    bool provisioned = tee_prov_package(pc->c.verifier, pc->c.policy, nonce, sizeof nonce, o.offer,
+                                        o.offer_len, pc->c.secrets, pc->c.nsecrets, &package,
                                         &package_len, &claims, &e) == 0;
     pthread_mutex_lock(&pc->lock);
     if (provisioned) {
@@ -179,11 +154,11 @@ static void judge(struct prov_bus_client *pc, const uint8_t *msg, size_t len)
     }
     pthread_mutex_unlock(&pc->lock);
     if (provisioned)
-        answer(pc, token, ANSWER_PACKAGE, package, package_len, "");
+        answer(pc, o.token, PROV_ANSWER_PACKAGE, package, package_len, "");
     else
-        answer(pc, token, ANSWER_REFUSED, NULL, 0, e.msg);
+        answer(pc, o.token, PROV_ANSWER_REFUSED, NULL, 0, e.msg);
     if (pc->c.on_offer)
-        pc->c.on_offer(pc->c.arg, seat, label, provisioned, provisioned ? &claims : NULL,
+        pc->c.on_offer(pc->c.arg, o.seat, o.label, provisioned, provisioned ? &claims : NULL,
                        provisioned ? NULL : e.msg);
     free(package);
 }
@@ -216,11 +191,12 @@ static void *client_main(void *arg)
 struct prov_bus_client *prov_bus_client_start(struct bus *b, const struct prov_bus_client_config *c,
                                               uint32_t nseats, struct cloister_err *err)
 {
-    if (!name_ok(c->session) || !c->verifier || !c->policy || c->info_len > INFO_MAX) {
+    if (!prov_bus_name_ok(c->session) || !c->verifier || !c->policy ||
+        c->info_len > PROV_INFO_MAX) {
         cloister_errf(err, CLOISTER_E_INVALID,
                       "provisioning: a session name (1..%d of A-Z a-z 0-9 _ -), a verifier, a "
                       "policy and at most %zu bytes of seat info are required",
-                      PROV_BUS_NAME_MAX, INFO_MAX);
+                      PROV_BUS_NAME_MAX, PROV_INFO_MAX);
         return NULL;
     }
     struct prov_bus_client *pc = calloc(1, sizeof *pc);
@@ -286,26 +262,6 @@ void prov_bus_client_stop(struct prov_bus_client *pc)
 
 /* ---- the worker ---- */
 
-struct seat_msg {
-    char session[PROV_BUS_NAME_MAX + 1];
-    uint32_t seat;
-    uint8_t nonce[TEE_PROV_NONCE_LEN];
-    const uint8_t *info;
-    size_t info_len;
-};
-
-static int parse_seat(struct seat_msg *s, const uint8_t *msg, size_t len)
-{
-    struct wire_reader r;
-    wire_reader_init(&r, msg, len);
-    uint8_t version = wire_get_u8(&r);
-    wire_get_str(&r, s->session, sizeof s->session);
-    s->seat = wire_get_u32(&r);
-    wire_get_bytes_exact(&r, s->nonce, sizeof s->nonce);
-    s->info = wire_get_bytes(&r, INFO_MAX, &s->info_len);
-    return wire_reader_finish(&r) == 0 && version == PROV_VERSION && name_ok(s->session) ? 0 : -1;
-}
-
 static int copy_bytes(uint8_t **dst, size_t *dlen, const uint8_t *src, size_t len)
 {
     *dst = NULL;
@@ -319,10 +275,11 @@ static int copy_bytes(uint8_t **dst, size_t *dlen, const uint8_t *src, size_t le
 }
 
 /* Publishes the enclave's offer for the seat under a fresh token (hex, written to token). */
-static int send_offer(struct bus *b, const struct seat_msg *s, const struct prov_bus_enclave *e,
-                      const char *label, char token[2 * TOKEN_BYTES + 1], struct cloister_err *err)
+static int send_offer(struct bus *b, const struct prov_bus_msg_seat *s,
+                      const struct prov_bus_enclave *e, const char *label,
+                      char token[PROV_TOKEN_HEX + 1], struct cloister_err *err)
 {
-    uint8_t raw[TOKEN_BYTES], *offer = NULL;
+    uint8_t raw[PROV_TOKEN_BYTES], *offer = NULL;
     size_t offer_len = 0;
     if (crypto_random(raw, sizeof raw) != 0)
         return cloister_errf(err, CLOISTER_E_SYSTEM, "no randomness for a provisioning token");
@@ -332,15 +289,14 @@ static int send_offer(struct bus *b, const struct seat_msg *s, const struct prov
         return rc;
     char stream[SUBJECT_MAX], offers[SUBJECT_MAX];
     session_names(s->session, stream, offers);
+    struct prov_bus_msg_offer m = {.seat = s->seat, .offer = offer, .offer_len = offer_len};
+    snprintf(m.token, sizeof m.token, "%s", token);
+    snprintf(m.label, sizeof m.label, "%s", label);
     struct wire_writer w;
     wire_writer_init(&w);
-    wire_put_u8(&w, PROV_VERSION);
-    wire_put_u32(&w, s->seat);
-    wire_put_str(&w, token);
-    wire_put_str(&w, label);
-    wire_put_bytes(&w, offer, offer_len);
-    rc = wire_writer_ok(&w) ? bus_publish(b, offers, NULL, 0, w.buf, w.len, NULL, NULL, err)
-                            : cloister_errf(err, CLOISTER_E_NO_MEMORY, "no memory for an offer");
+    rc = prov_bus_msg_offer_encode(&m, &w) == 0
+             ? bus_publish(b, offers, NULL, 0, w.buf, w.len, NULL, NULL, err)
+             : cloister_errf(err, CLOISTER_E_NO_MEMORY, "no memory for an offer");
     wire_writer_free(&w);
     free(offer);
     if (rc == CLOISTER_E_NOT_FOUND)
@@ -351,7 +307,7 @@ static int send_offer(struct bus *b, const struct seat_msg *s, const struct prov
 
 /* Waits for the answer to the offer made under token, keeping the seat reserved meanwhile;
  * accepts the package. */
-static int take_answer(struct bus *b, const struct seat_msg *s, const char *token,
+static int take_answer(struct bus *b, const struct prov_bus_msg_seat *s, const char *token,
                        struct bus_msg *seat_msg, const struct prov_bus_enclave *e,
                        int64_t answer_ms, struct prov_bus_seat *out, struct cloister_err *err)
 {
@@ -374,25 +330,18 @@ static int take_answer(struct bus *b, const struct seat_msg *s, const char *toke
         rc = cloister_errf(err, CLOISTER_E_TIMEOUT,
                            "no answer from provisioning session %s within %lld ms", s->session,
                            (long long)answer_ms);
-    struct wire_reader r;
-    size_t len = 0, package_len = 0, extra_len = 0;
+    size_t len = 0;
     const uint8_t *d = got ? bus_msg_data(m, &len) : NULL;
-    wire_reader_init(&r, d, len);
-    uint8_t status = wire_get_u8(&r);
-    const uint8_t *package = wire_get_bytes(&r, SIZE_MAX, &package_len);
-    const uint8_t *extra = wire_get_bytes(&r, SIZE_MAX, &extra_len);
-    char message[CLOISTER_ERR_MAX];
-    wire_get_str(&r, message, sizeof message);
-    if (rc == 0 &&
-        (wire_reader_finish(&r) != 0 || (status != ANSWER_PACKAGE && status != ANSWER_REFUSED)))
+    struct prov_bus_msg_answer a;
+    if (rc == 0 && prov_bus_msg_answer_decode(&a, d, len) != 0)
         rc = cloister_errf(err, CLOISTER_E_INVALID, "malformed answer from provisioning session %s",
                            s->session);
-    if (rc == 0 && status == ANSWER_REFUSED)
+    if (rc == 0 && a.status == PROV_ANSWER_REFUSED)
         rc = cloister_errf(err, CLOISTER_E_DENIED, "session %s refused this enclave: %.160s",
-                           s->session, message);
+                           s->session, a.message);
     if (rc == 0)
-        rc = e->accept(e->arg, package, package_len, err);
-    if (rc == 0 && (copy_bytes(&out->extra, &out->extra_len, extra, extra_len) != 0 ||
+        rc = e->accept(e->arg, a.package, a.package_len, err);
+    if (rc == 0 && (copy_bytes(&out->extra, &out->extra_len, a.extra, a.extra_len) != 0 ||
                     copy_bytes(&out->info, &out->info_len, s->info, s->info_len) != 0))
         rc = cloister_errf(err, CLOISTER_E_NO_MEMORY, "no memory for a seat");
     if (got) {
@@ -421,10 +370,10 @@ int prov_bus_join(struct bus *b, const char *pool, const struct prov_bus_enclave
     rc = bus_fetch(c, &m, 1, timeout_ms > 0 ? timeout_ms : 1, &got, err);
     if (rc == 0 && got == 0)
         rc = cloister_errf(err, CLOISTER_E_TIMEOUT, "no seat in pool %s yet", pool);
-    struct seat_msg s = {0};
-    char token[2 * TOKEN_BYTES + 1];
+    struct prov_bus_msg_seat s = {0};
+    char token[PROV_TOKEN_HEX + 1];
     const uint8_t *d = rc == 0 ? bus_msg_data(m, &len) : NULL;
-    if (rc == 0 && parse_seat(&s, d, len) != 0) {
+    if (rc == 0 && prov_bus_msg_seat_decode(&s, d, len) != 0) {
         bus_msg_term(m, NULL);
         rc = cloister_errf(err, CLOISTER_E_INVALID, "a malformed seat in pool %s (dropped)", pool);
     } else if (rc == 0) {

@@ -430,6 +430,53 @@ static void test_malformed(void **state)
     free(t);
 }
 
+/* ---- combine's view of a map task ---- */
+
+/* The text of out/part-0.jsonl after a run of job over the one line-split input text. */
+static char *run_one_part(const char *job, const char *text_body)
+{
+    char input[4200], part[4200];
+    path(input, sizeof input, "fold.txt");
+    spill("fold.txt", text_body);
+    struct mr_options o;
+    struct mr_summary s;
+    struct cloister_err err;
+    options(&o, MR_TEE_NONE, job, input, 1);
+    o.split_bytes = 1 << 20; /* one map task: combine sees every value of a key */
+    assert_int_equal(run(&o, &s, &err), 0);
+    uint8_t *t;
+    size_t len;
+    path(part, sizeof part, "out/part-0.jsonl");
+    assert_int_equal(file_read_all(part, 1 << 20, &t, &len), 0);
+    return (char *)t;
+}
+
+/* combine sees each key once per map task with its values in emit order, keys and values of
+ * every kind mixed (the line "switch" adds a number key with a table value). */
+static void test_combine_order(void **state)
+{
+    spill("fold.lua", "local n = 0\n"
+                      "function map(file, line)\n"
+                      "  for w in string.gmatch(line, '%a+') do n = n + 1 emit(w, n) end\n"
+                      "  if line == 'switch' then emit(7, {n}) end\n"
+                      "end\n"
+                      "function combine(k, vs)\n"
+                      "  local s = {}\n"
+                      "  for i = 1, #vs do s[i] = type(vs[i]) == 'table' and 't' or vs[i] end\n"
+                      "  return table.concat(s, ',')\n"
+                      "end\n"
+                      "function reduce(k, vs) return vs[1] end\n");
+    char *t = run_one_part("fold.lua", "b a b\nc a\n");
+    assert_string_equal(t, "{\"key\":\"a\",\"value\":\"2,5\"}\n{\"key\":\"b\",\"value\":\"1,3\"}\n"
+                           "{\"key\":\"c\",\"value\":\"4\"}\n");
+    free(t);
+    t = run_one_part("fold.lua", "b a b\nc a\nswitch\na c\n");
+    assert_string_equal(t, "{\"key\":7,\"value\":\"t\"}\n{\"key\":\"a\",\"value\":\"2,5,7\"}\n"
+                           "{\"key\":\"b\",\"value\":\"1,3\"}\n{\"key\":\"c\",\"value\":\"4,8\"}\n"
+                           "{\"key\":\"switch\",\"value\":\"6\"}\n");
+    free(t);
+}
+
 /* ---- hostile hosts ---- */
 
 struct hostile {
@@ -660,8 +707,8 @@ static pid_t spawn_worker(const char *name, const char *signature)
 {
     char cmd[8192];
     snprintf(cmd, sizeof cmd,
-             "exec %s/src/cli/cloister mapreduce worker --nats %s --signature %s --name %s "
-             ">%s/%s.log 2>&1",
+             "export CLOISTER_LOG=debug; exec %s/src/cli/cloister mapreduce worker --nats %s "
+             "--signature %s --name %s >%s/%s.log 2>&1",
              CLOISTER_BINARY_DIR, bus_server_url(nats), signature, name, dir, name);
     char *argv[] = {"sh", "-c", cmd, NULL};
     pid_t pid;
@@ -671,18 +718,25 @@ static pid_t spawn_worker(const char *name, const char *signature)
     return pid;
 }
 
-static bool log_has(const char *name, const char *what)
+/* How many times what occurs in the log of worker name. */
+static size_t log_count(const char *name, const char *what)
 {
     char file[4200], logname[64];
     snprintf(logname, sizeof logname, "%s.log", name);
     path(file, sizeof file, logname);
     uint8_t *t;
-    size_t len;
+    size_t len, n = 0, wlen = strlen(what);
     if (file_read_all(file, 1 << 20, &t, &len) != 0)
-        return false;
-    bool has = memmem(t, len, what, strlen(what)) != NULL;
+        return 0;
+    for (const uint8_t *p = t; (p = memmem(p, len - (size_t)(p - t), what, wlen)); p += wlen)
+        n++;
     free(t);
-    return has;
+    return n;
+}
+
+static bool log_has(const char *name, const char *what)
+{
+    return log_count(name, what) > 0;
 }
 
 /* SIGTERM: the worker leaves and exits 0 within a few seconds. */
@@ -704,6 +758,18 @@ static void kill_remote(void *arg, uint64_t maps_done, const int *pids, unsigned
         waitpid(*victim, NULL, 0);
         *victim = 0;
     }
+}
+
+/* A job in proc served by n remote workers only, with a generous instruction budget. */
+static void remote_options(struct mr_options *o, const char *job, unsigned reducers, unsigned n,
+                           int64_t ack_wait_ms)
+{
+    options(o, MR_TEE_PROC, job, text, reducers);
+    o->workers = 0;
+    o->remote_workers = n;
+    o->nats = bus_server_url(nats);
+    o->nats_ack_wait_ms = ack_wait_ms;
+    o->lua_instructions = 4000000000u;
 }
 
 static void test_remote_workers(void **state)
@@ -728,12 +794,7 @@ static void test_remote_workers(void **state)
     /* a killed -9 after two maps, c refused on the third seat: the job completes on b */
     struct mr_options o;
     struct mr_summary s;
-    options(&o, MR_TEE_PROC, "slow.lua", text, 2);
-    o.workers = 0;
-    o.remote_workers = 3;
-    o.nats = bus_server_url(nats);
-    o.nats_ack_wait_ms = 1000;
-    o.lua_instructions = 4000000000u;
+    remote_options(&o, "slow.lua", 2, 3, 1000);
     pid_t victim = a;
     o.on_map_done = kill_remote;
     o.hook_arg = &victim;
@@ -750,17 +811,93 @@ static void test_remote_workers(void **state)
     /* tasks longer than the ack deadline run twice: the later results are ignored (the deadline
      * is short enough that even a fast machine's Release build takes longer over a split) */
     a = spawn_worker("a2", sig);
-    options(&o, MR_TEE_PROC, "slower.lua", text, 1);
-    o.workers = 0;
-    o.remote_workers = 2;
-    o.nats = bus_server_url(nats);
-    o.nats_ack_wait_ms = 100;
+    remote_options(&o, "slower.lua", 1, 2, 100);
     o.split_bytes = 64 << 10;
-    o.lua_instructions = 4000000000u;
     assert_int_equal(run(&o, &s, &err), 0);
     check_wordcount(1); /* exact whether or not a redelivery raced a late result */
     stop_worker(a);
     stop_worker(b);
+}
+
+/* ---- a remote worker paused past the ack deadline: its late result is ignored ---- */
+
+struct pause {
+    pid_t x, y;    /* x is paused holding a task, y started then */
+    uint64_t maps; /* the job's map tasks (from the progress callback) */
+    bool paused, resumed;
+};
+
+static void pause_progress(void *arg, const struct mr_progress *p)
+{
+    ((struct pause *)arg)->maps = p->maps;
+}
+
+/* SIGSTOP, and wait until the process has stopped. */
+static void stop_process(pid_t pid)
+{
+    int status = 0;
+    assert_int_equal(kill(pid, SIGSTOP), 0);
+    assert_int_equal(waitpid(pid, &status, WUNTRACED), pid);
+    assert_true(WIFSTOPPED(status));
+}
+
+/* True when worker name has taken a task whose result has not gone out (its debug log). */
+static bool holds_task(const char *name)
+{
+    return log_count(name, " taken (attempt ") > log_count(name, "its result goes out");
+}
+
+static void pause_hook(void *arg, uint64_t maps_done, const int *pids, unsigned n)
+{
+    struct pause *ps = arg;
+    (void)pids;
+    (void)n;
+    if (maps_done == 1 && !ps->paused) {
+        /* x alone has served so far: stop it at a moment it holds its next task */
+        for (int i = 0; i < 500 && !ps->paused; i++) {
+            stop_process(ps->x);
+            ps->paused = holds_task("x");
+            if (!ps->paused) {
+                kill(ps->x, SIGCONT);
+                usleep(10000);
+            }
+        }
+        assert_true(ps->paused);
+        ps->y = spawn_worker("y", sig);
+    } else if (ps->paused && !ps->resumed && maps_done == ps->maps) {
+        /* every map is done, x's by y after the redelivery. y is stopped so that the job cannot
+         * end first, and x resumed: its late result comes before the reduce's */
+        stop_process(ps->y);
+        assert_int_equal(kill(ps->x, SIGCONT), 0);
+        ps->resumed = true;
+    }
+}
+
+static void test_duplicate_result(void **state)
+{
+    if (!nats) {
+        print_message("nats-server is not installed: skipped\n");
+        skip();
+    }
+    spill_slow_job("pause.lua", 5000);
+    struct pause ps = {.x = spawn_worker("x", sig)};
+    struct mr_options o;
+    struct mr_summary s;
+    struct cloister_err err;
+    remote_options(&o, "pause.lua", 1, 2, 1000);
+    o.split_bytes = 32 << 10;
+    o.progress = pause_progress;
+    o.progress_arg = &ps;
+    o.on_map_done = pause_hook;
+    o.hook_arg = &ps;
+    assert_int_equal(run(&o, &s, &err), 0);
+    assert_true(ps.resumed);
+    check_wordcount(1);
+    assert_true(s.duplicate_results >= 1);
+    assert_true(log_count("x", "its result goes out") >= 2); /* x's late result did go out */
+    assert_int_equal(kill(ps.y, SIGCONT), 0);
+    stop_worker(ps.x);
+    stop_worker(ps.y);
 }
 
 static int teardown_all(void **state)
@@ -813,18 +950,13 @@ static int setup(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_wordcount_none),
-        cmocka_unit_test(test_wordcount_sim),
-        cmocka_unit_test(test_wordcount_proc),
-        cmocka_unit_test(test_kmeans),
-        cmocka_unit_test(test_escapes),
-        cmocka_unit_test(test_malformed),
-        cmocka_unit_test(test_tampered_and_replayed),
-        cmocka_unit_test(test_reduce_spill),
-        cmocka_unit_test(test_killed_worker),
-        cmocka_unit_test(test_stop),
-        cmocka_unit_test(test_nats),
-        cmocka_unit_test(test_remote_workers),
+        cmocka_unit_test(test_wordcount_none), cmocka_unit_test(test_wordcount_sim),
+        cmocka_unit_test(test_wordcount_proc), cmocka_unit_test(test_kmeans),
+        cmocka_unit_test(test_escapes),        cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_combine_order),  cmocka_unit_test(test_tampered_and_replayed),
+        cmocka_unit_test(test_reduce_spill),   cmocka_unit_test(test_killed_worker),
+        cmocka_unit_test(test_stop),           cmocka_unit_test(test_nats),
+        cmocka_unit_test(test_remote_workers), cmocka_unit_test(test_duplicate_result),
     };
     return cmocka_run_group_tests(tests, setup, teardown_all);
 }

@@ -8,6 +8,7 @@
 
 #include "mapreduce/common/mr_proto.h"
 #include "util/fileio.h"
+#include "util/log.h"
 
 #include <cloister/tee.h>
 #include <cloister/tee_trust.h>
@@ -495,11 +496,16 @@ void mr_host_worker_serve(struct mr_host_worker *w, struct mr_transport *t)
         if (parse_task(&m, msg, len) != 0) {
             r.status = MR_RESULT_RETRY;
             snprintf(r.message, sizeof r.message, "malformed task message");
-        } else if (m.phase == MR_PHASE_MAP) {
-            run_map(w, t, &m, &r, &answer);
         } else {
-            run_reduce(w, t, &m, &r, &answer);
-            spill_clear(w);
+            /* tests pause a worker between these two lines (a task taken, its result not out) */
+            clog_debug("task %u of round %u taken (attempt %u)", m.task, m.round, m.attempt);
+            if (m.phase == MR_PHASE_MAP) {
+                run_map(w, t, &m, &r, &answer);
+            } else {
+                run_reduce(w, t, &m, &r, &answer);
+                spill_clear(w);
+            }
+            clog_debug("task %u of round %u ran, its result goes out", m.task, m.round);
         }
         send_reply(w, t, &m, &r);
         wire_writer_free(&r.refused);

@@ -313,6 +313,14 @@ static int cmd_stage(int argc, char **argv)
     if (rc == CLI_OK && ss_stage(pipeline, stage, (unsigned)replica, &o, &r, &err) != 0)
         rc = cli_fail("stage %s replica %lld: %s", stage, replica, err.msg);
     catch_signals(true);
+    if (rc == CLI_OK && !json)
+        fprintf(stderr,
+                "stage %s replica %lld of run %s: %s%llu events in, %llu out, %llu duplicates "
+                "dropped, %llu refused, %llu checkpoints\n",
+                stage, replica, r.run, r.restored ? "resumed from its checkpoint; " : "",
+                (unsigned long long)r.events_in, (unsigned long long)r.events_out,
+                (unsigned long long)r.duplicates, (unsigned long long)r.refused,
+                (unsigned long long)r.checkpoints);
     if (rc == CLI_OK && json)
         cli_json_print(json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:b}", "run", r.run, "stage",
                                  stage, "replica", (json_int_t)replica, "events_in",

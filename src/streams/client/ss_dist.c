@@ -245,8 +245,8 @@ static int spawn(struct ss_dist *d, struct child *c, struct cloister_err *err)
         return cloister_errf(err, CLOISTER_E_SYSTEM, "cannot start stage %s: %s",
                              d->p->seg[c->seg].name, strerror(rc));
     c->pid = pid;
-    fprintf(stderr, "stage %s replica %u: pid %ld\n", d->p->seg[c->seg].name, c->replica,
-            (long)pid);
+    fprintf(stderr, "run %s: stage %s replica %u: pid %ld\n", d->run, d->p->seg[c->seg].name,
+            c->replica, (long)pid);
     return 0;
 }
 
@@ -543,6 +543,12 @@ void ss_dist_stop(struct ss_dist *d, bool ok, struct ss_stats *s)
         bus_msg_free(d->msgs[i]);
     bus_consumer_close(d->sink);
     for (unsigned i = 0; i < d->nchildren; i++) {
+        struct prov_bus_stats st = {0};
+        if (d->prov[i] && s) {
+            prov_bus_client_stats(d->prov[i], &st);
+            s->enclaves += (unsigned)st.provisioned;
+            s->simulated = s->simulated || st.simulated;
+        }
         prov_bus_client_stop(d->prov[i]);
         wire_writer_free(&d->info[i]);
     }

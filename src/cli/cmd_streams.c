@@ -33,6 +33,14 @@ TEE_ENCLAVE_DECLARE(streams);
 
 static const char *const TEES[] = {"proc", "sim", "none", NULL};
 
+/* The platform home and the stage image's signature: `run` and `stage` take both. */
+#define IMAGE_OPTS(home, sig)                                                                      \
+    {"home", OPT_STRING, &(home), "DIR", "platform home (default $CLOISTER_HOME)", 0, 0, 0},       \
+    {                                                                                              \
+        "signature", OPT_STRING, &(sig), "SIG",                                                    \
+            "the stage image's signature (default: streams.enclave.sig)", 0, 0, 0                  \
+    }
+
 static volatile sig_atomic_t stop_flag;
 
 /* The first signal asks for a clean stop, the next one for an abort. */
@@ -178,9 +186,7 @@ static int cmd_run(int argc, char **argv)
          "between two statistics snapshots (default 1000)", 0, 10, 3600000},
         {"allow-simulated", OPT_FLAG, &allow_sim, NULL, "accept simulated evidence (no SGX)", 0, 0,
          0},
-        {"home", OPT_STRING, &home, "DIR", "platform home (default $CLOISTER_HOME)", 0, 0, 0},
-        {"signature", OPT_STRING, &sig, "SIG",
-         "the stage image's signature (default: streams.enclave.sig)", 0, 0, 0},
+        IMAGE_OPTS(home, sig),
         {"json", OPT_FLAG, &json, NULL, "print the run's counters as JSON", 0, 0, 0},
         {0}};
     const struct opt_cmd cmd = {
@@ -276,9 +282,7 @@ static int cmd_stage(int argc, char **argv)
         {"nats", OPT_STRING, &nats, "URL", "the run's NATS server", OPT_REQUIRED, 0, 0},
         {"param", OPT_LIST, &params, "NAME=VALUE", "a parameter, as given to the run", 0, 0, 0},
         {"tee", OPT_CHOICE, &tee, "KIND", "where the stage runs: proc or sim", 0, 0, 0},
-        {"home", OPT_STRING, &home, "DIR", "platform home (default $CLOISTER_HOME)", 0, 0, 0},
-        {"signature", OPT_STRING, &sig, "SIG",
-         "the stage image's signature (default: streams.enclave.sig)", 0, 0, 0},
+        IMAGE_OPTS(home, sig),
         {"json", OPT_FLAG, &json, NULL, "print the stage's counters as JSON", 0, 0, 0},
         {0}};
     const struct opt_cmd cmd = {

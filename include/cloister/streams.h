@@ -74,6 +74,9 @@ struct ss_options {
     const char *stage_exe; /* the cloister binary the stages run as (NULL: started by hand) */
     uint64_t ckpt_events;  /* a stage checkpoints every this many events (default 10000) */
     unsigned ckpt_ms;      /* or this often (default 1000) */
+    /* Called when a stage process starts (again) with its pid (NULL: never). */
+    void (*on_stage)(void *arg, const char *stage, unsigned replica, long pid);
+    void *on_stage_arg;
 };
 CLOISTER_API void ss_options_init(struct ss_options *o);
 

@@ -75,13 +75,15 @@ int ss_seat_info_decode(struct ss_seat_info *i, const uint8_t *buf, size_t len,
     i->replica = wire_get_u32(&r);
     i->nup = wire_get_u32(&r);
     i->nout = wire_get_u32(&r);
-    i->keyed = wire_get_u8(&r) != 0;
+    uint8_t keyed = wire_get_u8(&r);
+    i->keyed = keyed == 1;
     i->ckpt_events = wire_get_u64(&r);
     i->ckpt_ms = wire_get_u32(&r);
     if (wire_reader_finish(&r) != 0 || version != INFO_VERSION || hlen != SS_HASH_LEN ||
-        strlen(i->run) != SS_RUN_HEX || strspn(i->run, "0123456789abcdef") != SS_RUN_HEX ||
-        i->seg >= SS_STAGES_MAX || i->replica >= SS_REPLICAS_MAX || i->nup == 0 ||
-        i->nup > SS_REPLICAS_MAX || i->nout == 0 || i->nout > SS_REPLICAS_MAX)
+        keyed > 1 || strlen(i->run) != SS_RUN_HEX ||
+        strspn(i->run, "0123456789abcdef") != SS_RUN_HEX || i->seg >= SS_STAGES_MAX ||
+        i->replica >= SS_REPLICAS_MAX || i->nup == 0 || i->nup > SS_REPLICAS_MAX || i->nout == 0 ||
+        i->nout > SS_REPLICAS_MAX)
         return cloister_errf(err, CLOISTER_E_PROTOCOL, "a malformed seat");
     return 0;
 }
@@ -247,6 +249,8 @@ static int spawn(struct ss_dist *d, struct child *c, struct cloister_err *err)
     c->pid = pid;
     fprintf(stderr, "run %s: stage %s replica %u: pid %ld\n", d->run, d->p->seg[c->seg].name,
             c->replica, (long)pid);
+    if (o->on_stage)
+        o->on_stage(o->on_stage_arg, d->p->seg[c->seg].name, c->replica, (long)pid);
     return 0;
 }
 

@@ -71,10 +71,10 @@ static bool write_all(int fd, const uint8_t *p, size_t n)
 static void *feed_main(void *arg)
 {
     struct feeder *f = arg;
-    sigset_t pipe;
-    sigemptyset(&pipe);
-    sigaddset(&pipe, SIGPIPE); /* a run that failed closed the FIFO: write says so */
-    pthread_sigmask(SIG_BLOCK, &pipe, NULL);
+    sigset_t sigpipe;
+    sigemptyset(&sigpipe);
+    sigaddset(&sigpipe, SIGPIPE); /* a run that failed closed the FIFO: write says so */
+    pthread_sigmask(SIG_BLOCK, &sigpipe, NULL);
     int fd = -1;
     while (fd < 0 && !f->done) {
         if ((fd = open(f->fifo, O_WRONLY | O_NONBLOCK)) < 0)

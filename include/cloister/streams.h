@@ -66,6 +66,17 @@ struct ss_options {
     const uint8_t *mrenclave; /* pinned MRENCLAVE; NULL: the image tee_create checked */
     const char *home;         /* platform home (NULL: $CLOISTER_HOME or default) */
     const char *signature;    /* the image's signature (NULL: streams.enclave.sig) */
+    /* Distributed (docs/streams.md section 7): every segment runs as `streams stage` processes
+     * attached to the NATS server `nats`, provisioned over the bus; this process is the source
+     * and the sink. Secure and plain segments alike run in enclaves (tee proc or sim). */
+    bool distributed;
+    unsigned replicas;     /* of each segment that can be partitioned (default 1) */
+    const char *stage_exe; /* the cloister binary the stages run as (NULL: started by hand) */
+    uint64_t ckpt_events;  /* a stage checkpoints every this many events (default 10000) */
+    unsigned ckpt_ms;      /* or this often (default 1000) */
+    /* Called when a stage process starts (again) with its pid (NULL: never). */
+    void (*on_stage)(void *arg, const char *stage, unsigned replica, long pid);
+    void *on_stage_arg;
 };
 CLOISTER_API void ss_options_init(struct ss_options *o);
 
@@ -97,11 +108,27 @@ struct ss_stats {
     struct ss_part_stats part[SS_STAGES_REPORTED];
     char first_error[CLOISTER_ERR_MAX]; /* the first callback error the policy skipped */
     char pipeline[64];
+    unsigned stage_processes, restarts; /* distributed: stages started, restarted after a kill */
 };
 
 /* Runs the pipeline in file `path` to the end of its source. */
 CLOISTER_API int ss_run(const char *path, const struct ss_options *o, struct ss_stats *s,
                         struct cloister_err *err);
+
+/* What one stage process did (ss_stage). */
+struct ss_stage_report {
+    char run[32];
+    uint64_t events_in, events_out, batches_out, duplicates, refused, checkpoints;
+    bool restored; /* it resumed from a checkpoint */
+};
+
+/* Runs one stage (a segment, by name or first stage number) of a distributed run of the pipeline
+ * in `path`, as replica `replica`: waits for its seat on o->nats, has its enclave provisioned by
+ * the run's launcher (attested), restores its checkpoint, and runs until every producer before
+ * it has ended (or o->stop). */
+CLOISTER_API int ss_stage(const char *path, const char *stage, unsigned replica,
+                          const struct ss_options *o, struct ss_stage_report *r,
+                          struct cloister_err *err);
 
 /* Signs the stage image for a test or a demo: seed is the signer's Ed25519 seed. */
 CLOISTER_API int ss_sign_image(const char *image, const uint8_t seed[32], const char *sig_path,

@@ -5,6 +5,8 @@
  *         (--tee proc or sim, provisioned by attested HPKE), or in-process (--tee none)
  *         until a signal: the first stops reading and lets what was read through to the sink,
  *         a second aborts (no output file); --nats URL publishes live per-stage statistics
+ *   stage runs one segment of a pipeline as a replica of a distributed run (`run --distributed`
+ *         starts them): provisioned over the bus, checkpointed, resumed after a kill
  *   top   shows those statistics as they come (a table redrawn in place on a terminal, a line
  *         per snapshot otherwise, JSON Lines with --json)
  *   gen   writes a generated input (flights: the Data Expo 2009 schema)
@@ -30,6 +32,14 @@
 TEE_ENCLAVE_DECLARE(streams);
 
 static const char *const TEES[] = {"proc", "sim", "none", NULL};
+
+/* The platform home and the stage image's signature: `run` and `stage` take both. */
+#define IMAGE_OPTS(home, sig)                                                                      \
+    {"home", OPT_STRING, &(home), "DIR", "platform home (default $CLOISTER_HOME)", 0, 0, 0},       \
+    {                                                                                              \
+        "signature", OPT_STRING, &(sig), "SIG",                                                    \
+            "the stage image's signature (default: streams.enclave.sig)", 0, 0, 0                  \
+    }
 
 static volatile sig_atomic_t stop_flag;
 
@@ -106,7 +116,7 @@ static json_t *parts_json(const struct ss_stats *s)
 void cli_streams_print(const struct ss_stats *s, bool json)
 {
     if (json) {
-        cli_json_print(json_pack(
+        json_t *j = json_pack(
             "{s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:i,s:i,s:b,s:s,s:b,s:f,s:f,s:f,s:f,s:o}", "pipeline",
             s->pipeline, "events_in", (json_int_t)s->events_in, "events_out",
             (json_int_t)s->events_out, "batches", (json_int_t)s->batches, "ecalls",
@@ -116,9 +126,15 @@ void cli_streams_print(const struct ss_stats *s, bool json)
             "first_error", s->first_error, "stopped", s->stopped, "seconds", s->seconds,
             "events_per_s", s->seconds > 0 ? (double)s->events_in / s->seconds : 0.0,
             "latency_p50_ms", (double)s->latency_p50_us / 1e3, "latency_p99_ms",
-            (double)s->latency_p99_us / 1e3, "stages", parts_json(s)));
+            (double)s->latency_p99_us / 1e3, "stages", parts_json(s));
+        json_object_set_new(j, "stage_processes", json_integer(s->stage_processes));
+        json_object_set_new(j, "restarts", json_integer(s->restarts));
+        cli_json_print(j);
         return;
     }
+    if (s->stage_processes)
+        fprintf(stderr, "distributed: %u stage process(es), %u restarted after a kill\n",
+                s->stage_processes, s->restarts);
     if (s->stopped)
         fprintf(stderr, "stopped by a signal: the events read so far went through to the sink\n");
     fprintf(stderr,
@@ -140,7 +156,8 @@ static int cmd_run(int argc, char **argv)
     struct opt_choice tee = {TEES, 0};
     long long batch = 1024, batch_bytes = 1 << 20, queue_bytes = 4 << 20, linger = 5,
               interval = 1000;
-    bool json = false, allow_sim = false;
+    long long replicas = 1, ckpt_events = 10000, ckpt_ms = 1000;
+    bool json = false, allow_sim = false, distributed = false, external = false;
     const char *home = NULL, *sig = NULL, *nats = NULL;
     const struct opt_def opts[] = {
         {"param", OPT_LIST, &params, "NAME=VALUE", "a parameter, read as param.NAME", 0, 0, 0},
@@ -152,15 +169,24 @@ static int cmd_run(int argc, char **argv)
          "bound of each queue between stages (default 4 MiB)", 0, 4096, 1 << 30},
         {"linger", OPT_INT, &linger, "MS",
          "a batch also leaves once its first event waited MS ms (default 5)", 0, 0, 60000},
-        {"nats", OPT_STRING, &nats, "URL", "publish live per-stage statistics there (streams top)",
-         0, 0, 0},
+        {"nats", OPT_STRING, &nats, "URL",
+         "publish live per-stage statistics there (streams top); with --distributed, the bus", 0, 0,
+         0},
+        {"distributed", OPT_FLAG, &distributed, NULL,
+         "run every segment as `streams stage` processes over --nats", 0, 0, 0},
+        {"replicas", OPT_INT, &replicas, "N",
+         "distributed: replicas of each segment that can be partitioned (default 1)", 0, 1, 64},
+        {"external", OPT_FLAG, &external, NULL,
+         "distributed: start no stage process (they are started by hand, elsewhere)", 0, 0, 0},
+        {"checkpoint-events", OPT_INT, &ckpt_events, "N",
+         "distributed: a stage checkpoints every N events (default 10000)", 0, 1, 1 << 30},
+        {"checkpoint-ms", OPT_INT, &ckpt_ms, "MS", "distributed: or every MS ms (default 1000)", 0,
+         10, 3600000},
         {"stats-interval", OPT_INT, &interval, "MS",
          "between two statistics snapshots (default 1000)", 0, 10, 3600000},
         {"allow-simulated", OPT_FLAG, &allow_sim, NULL, "accept simulated evidence (no SGX)", 0, 0,
          0},
-        {"home", OPT_STRING, &home, "DIR", "platform home (default $CLOISTER_HOME)", 0, 0, 0},
-        {"signature", OPT_STRING, &sig, "SIG",
-         "the stage image's signature (default: streams.enclave.sig)", 0, 0, 0},
+        IMAGE_OPTS(home, sig),
         {"json", OPT_FLAG, &json, NULL, "print the run's counters as JSON", 0, 0, 0},
         {0}};
     const struct opt_cmd cmd = {
@@ -176,12 +202,20 @@ static int cmd_run(int argc, char **argv)
         "are read in Lua as param.NAME (docs/streams.md). A batch leaves when full or when its\n"
         "first event has waited --linger ms. SIGINT or SIGTERM stops reading the source and\n"
         "lets what was read through to the sink (written as usual); a second one aborts, leaving\n"
-        "no output file. --nats publishes live statistics for `streams top`.",
+        "no output file. --nats publishes live statistics for `streams top`.\n"
+        "With --distributed, each segment runs as `streams stage` processes (--replicas each, "
+        "when\n"
+        "its keys can be partitioned) attached to --nats, their enclaves provisioned over the "
+        "bus;\n"
+        "this process reads the source and writes the sink, and starts a stage killed by a signal\n"
+        "again (it resumes from its checkpoint).",
         "cloister streams gen flights --rows 100000 --year 2008 --out 2008.csv\n"
         "cloister streams run flights.lua --param input=2008.csv --param output=delays.csv "
         "--tee none\n"
         "tail -f app.log | cloister streams run alerts.lua --linger 20 --nats "
-        "nats://127.0.0.1:4222\n"};
+        "nats://127.0.0.1:4222\n"
+        "cloister streams run flights.lua --param input=2008.csv --param output=delays.csv "
+        "--distributed --nats nats://127.0.0.1:4222 --tee sim --allow-simulated\n"};
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
@@ -198,6 +232,18 @@ static int cmd_run(int argc, char **argv)
     o.nats = nats;
     o.stats_interval_ms = (unsigned)interval;
     o.stop = &stop_flag;
+    o.distributed = distributed;
+    o.replicas = (unsigned)replicas;
+    o.ckpt_events = (uint64_t)ckpt_events;
+    o.ckpt_ms = (unsigned)ckpt_ms;
+    char exe[4096];
+    ssize_t exelen = distributed && !external ? readlink("/proc/self/exe", exe, sizeof exe - 1) : 0;
+    if (exelen < 0 || (size_t)exelen >= sizeof exe - 1)
+        rc = cli_fail("streams run: cannot find the cloister binary to start the stages with");
+    exe[exelen > 0 ? exelen : 0] = '\0';
+    o.stage_exe = exelen > 0 ? exe : NULL;
+    if (rc == CLI_OK && distributed && !nats)
+        rc = cli_fail("streams run: --distributed needs --nats URL");
     struct cli_progress bar = {0};
     if (isatty(STDERR_FILENO)) {
         o.progress = progress;
@@ -215,6 +261,77 @@ static int cmd_run(int argc, char **argv)
         fputc('\n', stderr);
     if (rc == CLI_OK)
         cli_streams_print(&s, json);
+    for (int i = 0; i < params.n; i++)
+        free((char *)pv[2 * i]);
+    return rc;
+}
+
+static int cmd_stage(int argc, char **argv)
+{
+    struct opt_list params = {0};
+    struct opt_choice tee = {TEES, 0};
+    long long replica = 0;
+    bool json = false;
+    const char *pipeline = NULL, *stage = NULL, *nats = NULL, *home = NULL, *sig = NULL;
+    const struct opt_def opts[] = {
+        {"pipeline", OPT_STRING, &pipeline, "FILE", "the pipeline file", OPT_REQUIRED, 0, 0},
+        {"stage", OPT_STRING, &stage, "NAME",
+         "the segment to run: its name (2-filter-secure) or the number of its first stage",
+         OPT_REQUIRED, 0, 0},
+        {"replica", OPT_INT, &replica, "I", "which of its replicas (default 0)", 0, 0, 63},
+        {"nats", OPT_STRING, &nats, "URL", "the run's NATS server", OPT_REQUIRED, 0, 0},
+        {"param", OPT_LIST, &params, "NAME=VALUE", "a parameter, as given to the run", 0, 0, 0},
+        {"tee", OPT_CHOICE, &tee, "KIND", "where the stage runs: proc or sim", 0, 0, 0},
+        IMAGE_OPTS(home, sig),
+        {"json", OPT_FLAG, &json, NULL, "print the stage's counters as JSON", 0, 0, 0},
+        {0}};
+    const struct opt_cmd cmd = {
+        "streams stage",
+        "",
+        "Run one stage of a distributed pipeline.",
+        opts,
+        0,
+        0,
+        "Runs one segment of the pipeline (a maximal run of stages with the same secure flag)\n"
+        "as one replica of a distributed run (`streams run --distributed`), in an enclave: waits\n"
+        "for the run to offer a seat for this replica, has the enclave provisioned with the\n"
+        "pipeline key (attested), restores the stage's checkpoint and serves its partition until\n"
+        "every producer before it has ended. The pipeline file and parameters must be the\n"
+        "run's. SIGINT or SIGTERM checkpoints and stops. The launcher starts these processes\n"
+        "itself unless run with --external.",
+        "cloister streams stage --pipeline flights.lua --stage 4-reduce-secure --replica 0 "
+        "--nats nats://127.0.0.1:4222 --param input=2008.csv --param output=delays.csv\n"};
+    int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
+    if (rc != OPT_OK)
+        return opt_exit_code(rc);
+    const char *pv[2 * OPT_LIST_MAX] = {0};
+    struct ss_options o;
+    rc = cli_streams_options(&o, tee.index, &params, pv);
+    o.nats = nats;
+    o.home = home;
+    o.signature = sig;
+    o.stop = &stop_flag;
+    struct ss_stage_report r;
+    struct cloister_err err = {0};
+    catch_signals(false);
+    if (rc == CLI_OK && ss_stage(pipeline, stage, (unsigned)replica, &o, &r, &err) != 0)
+        rc = cli_fail("stage %s replica %lld: %s", stage, replica, err.msg);
+    catch_signals(true);
+    if (rc == CLI_OK && !json)
+        fprintf(stderr,
+                "stage %s replica %lld of run %s: %s%llu events in, %llu out, %llu duplicates "
+                "dropped, %llu refused, %llu checkpoints\n",
+                stage, replica, r.run, r.restored ? "resumed from its checkpoint; " : "",
+                (unsigned long long)r.events_in, (unsigned long long)r.events_out,
+                (unsigned long long)r.duplicates, (unsigned long long)r.refused,
+                (unsigned long long)r.checkpoints);
+    if (rc == CLI_OK && json)
+        cli_json_print(json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:b}", "run", r.run, "stage",
+                                 stage, "replica", (json_int_t)replica, "events_in",
+                                 (json_int_t)r.events_in, "events_out", (json_int_t)r.events_out,
+                                 "batches_out", (json_int_t)r.batches_out, "duplicates",
+                                 (json_int_t)r.duplicates, "refused", (json_int_t)r.refused,
+                                 "checkpoints", (json_int_t)r.checkpoints, "restored", r.restored));
     for (int i = 0; i < params.n; i++)
         free((char *)pv[2 * i]);
     return rc;
@@ -418,6 +535,7 @@ static int cmd_gen(int argc, char **argv)
 
 static const struct cli_command streams_commands[] = {
     {"run", "run a pipeline file in the embedded engine", cmd_run},
+    {"stage", "run one stage of a distributed pipeline (NATS)", cmd_stage},
     {"top", "show live per-stage rates of running pipelines (NATS)", cmd_top},
     {"gen", "generate an input (flights)", cmd_gen},
     {0}};

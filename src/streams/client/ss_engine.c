@@ -1,7 +1,8 @@
 /* ss_engine.c -- the embedded SecureStreams engine (streams.h): one process, every stage.
  *
- * The pipeline file is evaluated once in a plain runner (the Lua sandbox, in-process) that
- * describes it and then also runs every plain stage. Consecutive secure stages form a segment
+ * The pipeline file is planned (ss_plan.h: a plain runner in the Lua sandbox describes it, and
+ * its stages are grouped into segments); each plain segment gets a plain runner of its own
+ * (in-process). Consecutive secure stages form a segment
  * run by one enclave, provisioned with a fresh pipeline key by attested HPKE (MRENCLAVE pinned,
  * simulated evidence only when allowed), loaded with the same config, and checked to have
  * computed the same pipeline hash. Every segment (plain ones too, each with its own Lua state)
@@ -19,25 +20,24 @@
  * and `streams top`. A stop request ends the source as if its input had ended, so what was read
  * still flows through and the sink is written; a second one aborts like a failure. */
 #include "streams/client/ss_client.h"
+#include "streams/client/ss_dist.h"
+#include "streams/client/ss_plan.h"
 #include "streams/client/ss_queue.h"
 #include "streams/client/ss_statspub.h"
 #include "streams/common/ss_proto.h"
 #include "streams/host/ss_host.h"
 
 #include "lua/lua_sandbox.h"
-#include "util/fileio.h"
 
 #include <cloister/tee.h>
 #include <cloister/tee_trust.h>
 #include <cloister/tee_verify.h>
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#define STAGES_MAX 256
 #define WAIT_SLICE_MS 100 /* how often a source with nothing to read checks for a stop */
 
 struct engine;
@@ -52,31 +52,28 @@ struct segment {
     uint64_t ecalls, refused, skipped; /* this thread's counters, summed at the end */
     char first_error[CLOISTER_ERR_MAX];
     pthread_t thread;
+    void *(*main)(void *); /* segment_main, or a distributed run's dist_out_main, dist_in_main */
     struct ss_meter *meter;
 };
 
 struct engine {
     const struct ss_options *o;
     struct ss_stats *s;
-    struct wire_writer config;
-    uint8_t hash[SS_HASH_LEN], key[SS_KEY_LEN];
-    struct ss_host *plain; /* the runner that described the pipeline */
-    struct segment seg[STAGES_MAX];
-    struct ss_queue q[STAGES_MAX + 1]; /* q[i] feeds segment i; q[nseg] the sink */
+    struct ss_plan p;
+    struct ss_dist *dist; /* a distributed run's cluster side (NULL: embedded) */
+    uint8_t key[SS_KEY_LEN];
+    struct segment seg[SS_STAGES_MAX];
+    struct ss_queue q[SS_STAGES_MAX + 1]; /* q[i] feeds segment i; q[nseg] the sink */
     unsigned nseg;
     pthread_mutex_t mu;
     int rc; /* the first failure, under mu */
     struct cloister_err err;
     pthread_t source;
     struct ss_source src;
-    char src_path[4096], sink_path[4096], sink_kind[16], header[4096];
-    bool stage_secure[STAGES_MAX + 1];
-    char stage_op[STAGES_MAX + 1][32];
-    unsigned nstages;
     FILE *out;
     char tmp[4200];
     /* meters: [0] the source, [1 + i] segment i, [1 + nseg] the sink */
-    struct ss_meter meter[STAGES_MAX + 2];
+    struct ss_meter meter[SS_STAGES_MAX + 2];
     struct ss_statspub_config pubc;
     _Atomic uint64_t source_bytes;
     uint64_t start_ns;
@@ -95,67 +92,6 @@ void ss_options_init(struct ss_options *o)
     o->queue_bytes = (size_t)4 << 20;
     o->linger_ms = 5;
     o->stats_interval_ms = 1000;
-}
-
-static int read_config(struct engine *e, const char *path, struct cloister_err *err)
-{
-    uint8_t *text = NULL;
-    size_t len = 0;
-    if (file_read_all(path, SS_MESSAGE_MAX / 2, &text, &len) != 0)
-        return cloister_errf(err, CLOISTER_E_NOT_FOUND, "cannot read the pipeline %s: %s", path,
-                             strerror(errno));
-    const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-    char name[SS_NAME_MAX];
-    snprintf(name, sizeof name, "%s", base);
-    wire_writer_init(&e->config);
-    wire_put_str(&e->config, name);
-    wire_put_bytes(&e->config, text, len);
-    wire_put_varint(&e->config, e->o->nparams);
-    for (size_t i = 0; i < 2 * e->o->nparams; i++)
-        wire_put_str(&e->config, e->o->params[i]);
-    free(text);
-    if (e->o->nparams > SS_PARAMS_MAX || !wire_writer_ok(&e->config))
-        return cloister_errf(err, CLOISTER_E_INVALID, "too many or too long parameters");
-    crypto_sha256(e->hash, e->config.buf, e->config.len);
-    return 0;
-}
-
-/* Parses the runner's description (ss_prelude.lua, __ss_describe). */
-static int parse_description(struct engine *e, const char *d, size_t len, struct cloister_err *err)
-{
-    char *text = strndup(d, len), *save = NULL;
-    if (!text)
-        return cloister_errf(err, CLOISTER_E_NO_MEMORY, "no memory");
-    int rc = 0;
-    for (char *line = strtok_r(text, "\n", &save); line && rc == 0;
-         line = strtok_r(NULL, "\n", &save)) {
-        unsigned idx, sec, hdr, sep;
-        char op[32];
-        int n = 0;
-        if (strncmp(line, "name ", 5) == 0) {
-            snprintf(e->s->pipeline, sizeof e->s->pipeline, "%s", line + 5);
-        } else if (strncmp(line, "policy ", 7) == 0) {
-            continue;
-        } else if (strncmp(line, "column ", 7) == 0) {
-            rc = ss_source_keep(&e->src, line + 7, err);
-        } else if (sscanf(line, "source %15s %u %u %n", op, &hdr, &sep, &n) == 3 && n > 0) {
-            e->src.csv = strcmp(op, "csv") == 0;
-            e->src.header = hdr;
-            e->src.sep = (char)sep;
-            snprintf(e->src_path, sizeof e->src_path, "%s", line + n);
-        } else if (sscanf(line, "stage %u %31s %u", &idx, op, &sec) == 3 && idx >= 1 &&
-                   idx <= STAGES_MAX) {
-            e->stage_secure[idx] = sec;
-            snprintf(e->stage_op[idx], sizeof e->stage_op[idx], "%s", op);
-            e->nstages = idx;
-        } else if (sscanf(line, "sink %15s %u %n", e->sink_kind, &hdr, &n) == 2 && n > 0) {
-            snprintf(e->sink_path, sizeof e->sink_path, "%s", line + n);
-        } else {
-            rc = cloister_errf(err, CLOISTER_E_INVALID, "too many stages or a bad description");
-        }
-    }
-    free(text);
-    return rc;
 }
 
 static int provision(struct engine *e, struct ss_host *h, tee_verifier *v, struct cloister_err *err)
@@ -198,13 +134,13 @@ static int load_segment(struct engine *e, struct segment *g, struct cloister_err
     uint8_t *out = NULL;
     size_t outlen = 0;
     wire_writer_init(&in);
-    wire_put_bytes(&in, e->config.buf, e->config.len);
+    wire_put_bytes(&in, e->p.config.buf, e->p.config.len);
     wire_put_u32(&in, g->first);
     wire_put_u32(&in, g->last);
     int rc = wire_writer_ok(&in)
                  ? ss_host_call(g->h, SS_CALL_LOAD, in.buf, in.len, &out, &outlen, err)
                  : cloister_errf(err, CLOISTER_E_NO_MEMORY, "no memory");
-    if (rc == 0 && (outlen != SS_HASH_LEN || memcmp(out, e->hash, SS_HASH_LEN) != 0))
+    if (rc == 0 && (outlen != SS_HASH_LEN || memcmp(out, e->p.hash, SS_HASH_LEN) != 0))
         rc = cloister_errf(err, CLOISTER_E_DENIED, "a secure stage loaded another pipeline");
     wire_writer_free(&in);
     free(out);
@@ -242,79 +178,51 @@ static int start_secure(struct engine *e, struct cloister_err *err)
     return rc;
 }
 
-/* A plain runner loaded with the pipeline; with d, its description (and sink header) too. */
-static int start_plain(struct engine *e, struct ss_host **h, struct wire_writer *d,
-                       struct cloister_err *err)
+static void *segment_main(void *arg);
+static void *dist_out_main(void *arg);
+static void *dist_in_main(void *arg);
+
+/* A distributed run has two threads in place of the segments: one sends what the source read
+ * to the cluster (ss_dist.h), one receives what the last segment's replicas send to the sink.
+ * The queue between them (q[1]) stays empty. */
+static int plan_distributed(struct engine *e)
 {
-    uint8_t *out = NULL;
-    size_t outlen = 0;
-    struct wire_writer in;
-    wire_writer_init(&in);
-    wire_put_bytes(&in, e->config.buf, e->config.len);
-    int rc = ss_host_start(SS_TEE_NONE, e->o, NULL, h, err);
-    if (rc == 0)
-        rc = wire_writer_ok(&in)
-                 ? ss_host_call(*h, SS_CALL_DESCRIBE, in.buf, in.len, &out, &outlen, err)
-                 : cloister_errf(err, CLOISTER_E_NO_MEMORY, "no memory");
-    if (rc == 0 && d)
-        wire_put_raw(d, out, outlen);
-    wire_writer_free(&in);
-    free(out);
-    return rc;
+    e->nseg = 2;
+    e->seg[0] = (struct segment){.e = e, .main = dist_out_main, .meter = &e->meter[1]};
+    e->seg[1] = (struct segment){.e = e, .main = dist_in_main, .meter = &e->meter[2]};
+    ss_meter_init(&e->meter[1], "nats-out");
+    ss_meter_init(&e->meter[2], "nats-in");
+    ss_meter_init(&e->meter[3], "sink");
+    return 0;
 }
 
-/* The source's, each segment's ("2-filter-secure", "3-5-key_by-map") and the sink's meter. */
-static void name_meters(struct engine *e)
+/* The plan (ss_plan.h), a plain runner for each plain segment, and the meters: the source's,
+ * each segment's (named as the plan names it) and the sink's. */
+static int plan(struct engine *e, const char *path, struct cloister_err *err)
 {
+    struct ss_plan *p = &e->p;
+    int rc = ss_plan_load(p, path, e->o, err);
+    if (rc != 0)
+        return rc;
+    snprintf(e->s->pipeline, sizeof e->s->pipeline, "%s", p->pipeline);
+    e->s->secure_stages = p->secure_stages;
     ss_meter_init(&e->meter[0], "source");
+    if (e->o->distributed)
+        return plan_distributed(e);
+    e->nseg = p->nseg;
     for (unsigned i = 0; i < e->nseg; i++) {
         struct segment *g = &e->seg[i];
-        char name[160];
-        if (g->first == g->last)
-            snprintf(name, sizeof name, "%u-%s%s", g->first, e->stage_op[g->first],
-                     g->secure ? "-secure" : "");
-        else
-            snprintf(name, sizeof name, "%u-%u-%s-%s%s", g->first, g->last, e->stage_op[g->first],
-                     e->stage_op[g->last], g->secure ? "-secure" : "");
-        g->meter = &e->meter[1 + i];
-        ss_meter_init(g->meter, name);
+        *g = (struct segment){.e = e,
+                              .first = p->seg[i].first,
+                              .last = p->seg[i].last,
+                              .secure = p->seg[i].secure,
+                              .main = segment_main,
+                              .meter = &e->meter[1 + i]};
+        ss_meter_init(g->meter, p->seg[i].name);
+        if (!g->secure && rc == 0)
+            rc = ss_plan_runner(p, e->o, &g->h, NULL, err);
     }
     ss_meter_init(&e->meter[1 + e->nseg], "sink");
-}
-
-/* The plain runner describes the pipeline; segments group consecutive stages by secure(). */
-static int plan(struct engine *e, struct cloister_err *err)
-{
-    struct wire_writer d;
-    wire_writer_init(&d);
-    int rc = start_plain(e, &e->plain, &d, err);
-    struct wire_reader r;
-    wire_reader_init(&r, d.buf, d.len);
-    size_t dlen = 0, hlen = 0;
-    const uint8_t *desc = rc == 0 ? wire_get_bytes(&r, SS_MESSAGE_MAX, &dlen) : NULL;
-    const uint8_t *h = rc == 0 ? wire_get_bytes(&r, sizeof e->header - 1, &hlen) : NULL;
-    if (rc == 0 && (!desc || !h))
-        rc = cloister_errf(err, CLOISTER_E_INVALID, "malformed description");
-    if (rc == 0) {
-        memcpy(e->header, h, hlen);
-        e->header[hlen] = '\0';
-        rc = parse_description(e, (const char *)desc, dlen, err);
-    }
-    wire_writer_free(&d);
-    for (unsigned i = 1; rc == 0 && i <= e->nstages; i++) {
-        struct segment *g = &e->seg[e->nseg];
-        if (e->nseg > 0 && g[-1].secure == e->stage_secure[i]) {
-            g[-1].last = i;
-            continue;
-        }
-        *g = (struct segment){.e = e, .first = i, .last = i, .secure = e->stage_secure[i]};
-        e->nseg++;
-        e->s->secure_stages += e->stage_secure[i];
-    }
-    for (unsigned i = 0; rc == 0 && i < e->nseg; i++)
-        if (!e->seg[i].secure)
-            rc = start_plain(e, &e->seg[i].h, NULL, err);
-    name_meters(e);
     return rc;
 }
 
@@ -336,7 +244,7 @@ static int through(struct engine *e, struct segment *g, const uint8_t *pt, size_
         return rc;
     }
     struct ss_edge to = {.stage = g->first, .seq = g->in_seq++};
-    memcpy(to.hash, e->hash, SS_HASH_LEN);
+    memcpy(to.hash, e->p.hash, SS_HASH_LEN);
     uint8_t *c = NULL;
     size_t clen = 0;
     rc = ss_seal(g->aead, &to, pt, len, &in) == 0
@@ -345,7 +253,7 @@ static int through(struct engine *e, struct segment *g, const uint8_t *pt, size_
     wire_writer_free(&in);
     g->ecalls++;
     struct ss_edge from = {.stage = g->last + 1, .seq = g->out_seq};
-    memcpy(from.hash, e->hash, SS_HASH_LEN);
+    memcpy(from.hash, e->p.hash, SS_HASH_LEN);
     if (rc == 0 && !(*out = malloc(clen ? clen : 1)))
         rc = cloister_errf(err, CLOISTER_E_NO_MEMORY, "no memory");
     if (rc == 0 && ss_open(g->aead, &from, c, clen, *out, outlen, err) != 0) {
@@ -375,12 +283,13 @@ static int sink(struct engine *e, const uint8_t *events, size_t len, struct cloi
         size_t l = wire_get_varint(&r);
         const uint8_t *s = wire_get_raw(&r, l);
         if (s && (fwrite(s, 1, l, e->out) != l || fputc('\n', e->out) == EOF))
-            return cloister_errf(err, CLOISTER_E_SYSTEM, "cannot write the sink %s", e->sink_path);
+            return cloister_errf(err, CLOISTER_E_SYSTEM, "cannot write the sink %s",
+                                 e->p.sink_path);
     }
     e->s->events_out += n;
     /* a sink on stdout flows batch by batch (a slow source's events appear as they come) */
     if (e->out == stdout && fflush(stdout) != 0)
-        return cloister_errf(err, CLOISTER_E_SYSTEM, "cannot write the sink %s", e->sink_path);
+        return cloister_errf(err, CLOISTER_E_SYSTEM, "cannot write the sink %s", e->p.sink_path);
     return wire_reader_ok(&r) ? 0 : cloister_errf(err, CLOISTER_E_INVALID, "malformed output");
 }
 
@@ -423,6 +332,31 @@ static bool aborted_by_signal(struct engine *e)
     return true;
 }
 
+/* A segment's output batch (plaintext, taken) as an item for the next queue: a failed batch is
+ * the run's failure, skipped events are counted. */
+static int pass(struct segment *g, uint8_t *pt, size_t len, uint64_t ingress, struct ss_batch *b,
+                struct ss_item **it, struct cloister_err *err)
+{
+    int rc = ss_batch_decode(b, pt, len, err);
+    if (rc == 0 && b->failed)
+        rc = cloister_errf(err, CLOISTER_E_FAILED, "%.*s", (int)b->error_len, b->error);
+    if (rc == 0) {
+        g->skipped += b->skipped;
+        if (b->skipped && !g->first_error[0])
+            snprintf(g->first_error, sizeof g->first_error, "%.*s", (int)b->error_len, b->error);
+    }
+    if (rc == 0 && !(*it = ss_item_new(pt, len)))
+        rc = cloister_errf(err, CLOISTER_E_NO_MEMORY, "no memory for a batch");
+    if (rc != 0) {
+        free(pt);
+        return rc;
+    }
+    (*it)->events = count_events(b->events, b->events_len);
+    (*it)->ingress_ns = ingress;
+    ss_meter_out(g->meter, (*it)->events, ingress);
+    return 0;
+}
+
 static void *segment_main(void *arg)
 {
     struct segment *g = arg;
@@ -439,25 +373,69 @@ static void *segment_main(void *arg)
         ss_meter_in(g->meter, it->events);
         int rc = through(e, g, it->data, it->len, &next, &nextlen, &err);
         ss_item_free(it);
-        if (rc == 0 && (rc = ss_batch_decode(&b, next, nextlen, &err)) == 0 && b.failed)
-            rc = cloister_errf(&err, CLOISTER_E_FAILED, "%.*s", (int)b.error_len, b.error);
-        if (rc == 0) {
-            final = b.final;
-            g->skipped += b.skipped;
-            if (b.skipped && !g->first_error[0])
-                snprintf(g->first_error, sizeof g->first_error, "%.*s", (int)b.error_len, b.error);
-        }
-        if (rc == 0 && !(it = ss_item_new(next, nextlen)))
-            rc = cloister_errf(&err, CLOISTER_E_NO_MEMORY, "no memory for a batch");
-        else if (rc != 0)
-            free(next);
-        if (rc == 0) {
-            it->events = count_events(b.events, b.events_len);
-            it->ingress_ns = ingress;
-            ss_meter_out(g->meter, it->events, ingress);
-        }
+        if (rc == 0)
+            rc = pass(g, next, nextlen, ingress, &b, &it, &err);
+        final = rc == 0 && b.final;
         if (rc == 0 && ss_queue_push(out, it) != 0)
             break; /* aborted: someone else failed */
+        if (rc != 0) {
+            fail(e, rc, &err);
+            break;
+        }
+    }
+    ss_queue_close(out);
+    return NULL;
+}
+
+/* Distributed: what the source read goes to the cluster. */
+static void *dist_out_main(void *arg)
+{
+    struct segment *g = arg;
+    struct engine *e = g->e;
+    struct cloister_err err = {0};
+    struct ss_item *it;
+    while ((it = ss_queue_pop(&e->q[0]))) {
+        uint64_t n = it->events, ingress = it->ingress_ns;
+        ss_meter_in(g->meter, n);
+        int rc = ss_dist_send(e->dist, it->data, it->len, &err);
+        ss_item_free(it);
+        if (rc != 0) {
+            fail(e, rc, &err);
+            break;
+        }
+        ss_meter_out(g->meter, n, ingress);
+    }
+    ss_queue_close(&e->q[1]);
+    return NULL;
+}
+
+static bool failed(struct engine *e)
+{
+    pthread_mutex_lock(&e->mu);
+    bool f = e->rc != 0;
+    pthread_mutex_unlock(&e->mu);
+    return f;
+}
+
+/* Distributed: what the last segment's replicas sent goes to the sink. Latency is not measured
+ * across processes: a batch's ingress is when it arrives here. */
+static void *dist_in_main(void *arg)
+{
+    struct segment *g = arg;
+    struct engine *e = g->e;
+    struct ss_queue *out = &e->q[e->nseg];
+    struct cloister_err err = {0};
+    bool end = false;
+    while (!end && !failed(e) && !aborted_by_signal(e)) {
+        uint8_t *pt = NULL;
+        size_t len = 0;
+        struct ss_batch b;
+        struct ss_item *it = NULL;
+        int rc = ss_dist_recv(e->dist, WAIT_SLICE_MS, &pt, &len, &end, &err);
+        if (rc == 0 && pt)
+            rc = pass(g, pt, len, ss_wall_ns(), &b, &it, &err);
+        if (rc == 0 && it && ss_queue_push(out, it) != 0)
+            break;
         if (rc != 0) {
             fail(e, rc, &err);
             break;
@@ -629,15 +607,15 @@ static int start_stats(struct engine *e, struct ss_statspub **pub, struct cloist
 
 static int open_sink(struct engine *e, struct cloister_err *err)
 {
-    if (strcmp(e->sink_path, "-") == 0) {
+    if (strcmp(e->p.sink_path, "-") == 0) {
         e->out = stdout;
     } else {
-        snprintf(e->tmp, sizeof e->tmp, "%s.tmp", e->sink_path);
+        snprintf(e->tmp, sizeof e->tmp, "%s.tmp", e->p.sink_path);
         if (!(e->out = fopen(e->tmp, "w")))
-            return cloister_errf(err, CLOISTER_E_SYSTEM, "cannot write %s", e->sink_path);
+            return cloister_errf(err, CLOISTER_E_SYSTEM, "cannot write %s", e->p.sink_path);
     }
-    if (e->header[0] && fprintf(e->out, "%s\n", e->header) < 0)
-        return cloister_errf(err, CLOISTER_E_SYSTEM, "cannot write %s", e->sink_path);
+    if (e->p.header[0] && fprintf(e->out, "%s\n", e->p.header) < 0)
+        return cloister_errf(err, CLOISTER_E_SYSTEM, "cannot write %s", e->p.sink_path);
     return 0;
 }
 
@@ -648,9 +626,9 @@ static int close_sink(struct engine *e, bool ok, struct cloister_err *err)
     int rc = fflush(e->out) != 0 || fsync(fileno(e->out)) != 0 ? -1 : 0;
     rc |= fclose(e->out);
     e->out = NULL;
-    if (!ok || rc != 0 || rename(e->tmp, e->sink_path) != 0) {
+    if (!ok || rc != 0 || rename(e->tmp, e->p.sink_path) != 0) {
         remove(e->tmp);
-        return ok ? cloister_errf(err, CLOISTER_E_SYSTEM, "cannot write %s", e->sink_path) : 0;
+        return ok ? cloister_errf(err, CLOISTER_E_SYSTEM, "cannot write %s", e->p.sink_path) : 0;
     }
     return 0;
 }
@@ -663,7 +641,7 @@ static int stream(struct engine *e, struct cloister_err *err)
     pthread_mutex_init(&e->mu, NULL); /* before the statistics thread, which may fail() */
     for (unsigned i = 0; i <= e->nseg; i++)
         ss_queue_init(&e->q[i], e->o->queue_bytes);
-    int rc = ss_source_open(&e->src, e->src_path, err);
+    int rc = ss_plan_source_open(&e->p, &e->src, err);
     if (rc == 0)
         rc = open_sink(e, err);
     if (rc == 0)
@@ -679,7 +657,8 @@ static int stream(struct engine *e, struct cloister_err *err)
     unsigned started = 0;
     bool source = pthread_create(&e->source, NULL, source_main, e) == 0;
     while (source && started < e->nseg &&
-           pthread_create(&e->seg[started].thread, NULL, segment_main, &e->seg[started]) == 0)
+           pthread_create(&e->seg[started].thread, NULL, e->seg[started].main, &e->seg[started]) ==
+               0)
         started++;
     if (!source || started < e->nseg) {
         struct cloister_err t;
@@ -727,23 +706,22 @@ int ss_run(const char *path, const struct ss_options *o, struct ss_stats *s,
     memset(s, 0, sizeof *s);
     e->o = o;
     e->s = s;
-    int rc = read_config(e, path, err);
-    if (rc == 0)
-        rc = plan(e, err);
+    int rc = plan(e, path, err);
     if (rc == 0 && crypto_random(e->key, sizeof e->key) != 0)
         rc = cloister_errf(err, CLOISTER_E_FAILED, "cannot make the pipeline key");
     if (rc == 0)
-        rc = start_secure(e, err);
+        rc = o->distributed ? ss_dist_start(&e->p, path, o, e->key, &e->dist, err)
+                            : start_secure(e, err);
     if (rc == 0)
         rc = stream(e, err);
+    ss_dist_stop(e->dist, rc == 0, s);
     for (unsigned i = 0; i < e->nseg; i++) {
         ss_host_stop(e->seg[i].h);
         crypto_aead_free(e->seg[i].aead);
     }
-    ss_host_stop(e->plain);
     ss_source_close(&e->src);
     crypto_wipe(e->key, sizeof e->key);
-    wire_writer_free(&e->config);
+    ss_plan_free(&e->p);
     free(e);
     return rc;
 }

@@ -1,0 +1,283 @@
+/* test_streams_cluster.c -- the flights pipeline (examples/streams/flights.lua) run distributed
+ * through the binary (`streams run --distributed`, every segment a `streams stage` process in a
+ * simulated enclave, provisioned over a nats-server started here) gives the embedded run's
+ * output: with one replica per segment line for line, with two the same rows; and the reduce
+ * stage killed -9 after a checkpoint, mid-stream (the source is a FIFO this test feeds in two
+ * halves around the kill), is started again, resumes from its checkpoint, and the output is still
+ * exactly the embedded run's (no event lost, none counted twice). Skipped without nats-server. */
+#include <cloister/crypto.h>
+#include <cloister/streams.h>
+
+#include "bus/bus.h"
+#include "common/cli_run.h"
+#include "util/fileio.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#define ROWS 20000
+
+static char dir[4096], home[4200];
+static struct bus_server *srv;
+static pid_t runner; /* the killed run's launcher, stopped by teardown if a check failed */
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* The options of a distributed run (home, then the server's URL). */
+#define DIST_OPTS "--tee sim --allow-simulated --signature sig --home %s --distributed --nats %s"
+
+static void assert_same_file(const char *a, const char *b)
+{
+    size_t la = 0, lb = 0;
+    char *x = cli_slurp(dir, a, &la), *y = cli_slurp(dir, b, &lb);
+    assert_int_equal(la, lb);
+    assert_memory_equal(x, y, la);
+    free(x);
+    free(y);
+}
+
+static int cmp_lines(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The file's text with its lines after the header sorted. */
+static char *sorted(const char *name)
+{
+    size_t len = 0, n = 0;
+    char *text = cli_slurp(dir, name, &len), *save = NULL;
+    char **lines = calloc(len + 1, sizeof *lines), *out = calloc(1, len + 2);
+    for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+        lines[n++] = l;
+    assert_true(n > 1);
+    qsort(lines + 1, n - 1, sizeof *lines, cmp_lines);
+    for (size_t i = 0; i < n; i++) {
+        strcat(out, lines[i]);
+        strcat(out, "\n");
+    }
+    free(lines);
+    free(text);
+    return out;
+}
+
+static void test_one_replica(void **state)
+{
+    if (!srv)
+        skip();
+    assert_int_equal(cli_run(dir,
+                             "streams run flights.lua --param input=f.csv --param output=d1.csv "
+                             "--json " DIST_OPTS,
+                             home, bus_server_url(srv)),
+                     0);
+    assert_same_file("emb.csv", "d1.csv");
+    char *json = cli_slurp(dir, "out.txt", NULL);
+    assert_non_null(strstr(json, "\"stage_processes\": 5"));
+    assert_non_null(strstr(json, "\"enclaves\": 5"));
+    assert_non_null(strstr(json, "\"refused\": 0"));
+    free(json);
+}
+
+static void test_two_replicas(void **state)
+{
+    if (!srv)
+        skip();
+    assert_int_equal(cli_run(dir,
+                             "streams run flights.lua --param input=f.csv --param output=d2.csv "
+                             "--json --replicas 2 " DIST_OPTS,
+                             home, bus_server_url(srv)),
+                     0);
+    char *a = sorted("emb.csv"), *b = sorted("d2.csv");
+    assert_string_equal(a, b);
+    free(a);
+    free(b);
+    char *json = cli_slurp(dir, "out.txt", NULL);
+    assert_non_null(strstr(json, "\"stage_processes\": 10"));
+    free(json);
+}
+
+/* Waits up to 20 s for the launcher to say which run it is and the reduce replica's pid. */
+static void wait_pid(char run[17], int *pid)
+{
+    for (int i = 0; i < 400; i++) {
+        char *err = cli_slurp(dir, "k.err", NULL);
+        char *l = strstr(err, "stage 4-reduce-secure replica 0: pid ");
+        while (l && l > err && l[-1] != '\n')
+            l--;
+        bool found = l && sscanf(l, "run %16[0-9a-f]: stage 4-reduce-secure replica 0: pid %d", run,
+                                 pid) == 2;
+        free(err);
+        if (found)
+            return;
+        sleep_ms(50);
+    }
+    fail_msg("the reduce stage never started");
+}
+
+/* Waits up to 20 s for the reduce replica's first checkpoint in the run's bucket. */
+static void wait_checkpoint(const char *run)
+{
+    struct cloister_err err = {0};
+    struct bus *b = bus_connect(bus_server_url(srv), NULL, &err);
+    assert_non_null(b);
+    char bucket[64], key[64];
+    snprintf(bucket, sizeof bucket, "ssck-%s", run);
+    snprintf(key, sizeof key, "%s.s3.0", run);
+    struct bus_kv *kv = bus_kv_open(b, bucket, 1 << 30, 32 << 20, &err);
+    assert_non_null(kv);
+    uint8_t *v = NULL;
+    size_t len = 0;
+    for (int i = 0; i < 400 && bus_kv_get(kv, key, &v, &len, NULL, &err) != 0; i++)
+        sleep_ms(50);
+    assert_non_null(v);
+    free(v);
+    bus_kv_close(kv);
+    bus_close(b);
+}
+
+/* Opens the FIFO for writing once the run reads it (20 s at most). */
+static int open_fifo(const char *path)
+{
+    for (int i = 0; i < 400; i++) {
+        int fd = open(path, O_WRONLY | O_NONBLOCK);
+        if (fd >= 0) {
+            fcntl(fd, F_SETFL, 0);
+            return fd;
+        }
+        assert_int_equal(errno, ENXIO);
+        sleep_ms(50);
+    }
+    fail_msg("the run never opened its source");
+    return -1;
+}
+
+static void write_all(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        assert_true(w > 0);
+        p += w;
+        n -= (size_t)w;
+    }
+}
+
+static void test_kill_reduce(void **state)
+{
+    if (!srv)
+        skip();
+    char fifo[4200], cmd[16384];
+    snprintf(fifo, sizeof fifo, "%s/in.fifo", dir);
+    unlink(fifo);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    snprintf(cmd, sizeof cmd,
+             "cd %s && exec %s streams run flights.lua --param input=in.fifo --param output=k.csv "
+             "--json --checkpoint-ms 50 " DIST_OPTS " >k.json 2>k.err",
+             dir, CLOISTER_BIN, home, bus_server_url(srv));
+    cli_spill_text(dir, "k.err", "");
+    pid_t run = runner = fork();
+    assert_true(run >= 0);
+    if (run == 0) {
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    size_t len = 0;
+    char *csv = cli_slurp(dir, "f.csv", &len), *half = csv;
+    for (int i = 0; i <= ROWS / 2; i++)
+        half = strchr(half, '\n') + 1;
+    int fd = open_fifo(fifo);
+    write_all(fd, csv, (size_t)(half - csv));
+    char id[17];
+    int pid = 0;
+    wait_pid(id, &pid);
+    wait_checkpoint(id);
+    assert_int_equal(kill(pid, SIGKILL), 0);
+    write_all(fd, half, len - (size_t)(half - csv));
+    close(fd);
+    free(csv);
+    int status = 0;
+    assert_int_equal(waitpid(run, &status, 0), run);
+    runner = 0;
+    char *err = cli_slurp(dir, "k.err", NULL);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        fail_msg("the run failed: %s", err);
+    assert_non_null(strstr(err, "stage 4-reduce-secure replica 0 killed (signal 9): restarting"));
+    assert_non_null(strstr(err, "replica 0 of run"));
+    assert_non_null(strstr(err, "resumed from its checkpoint"));
+    free(err);
+    char *json = cli_slurp(dir, "k.json", NULL);
+    assert_non_null(strstr(json, "\"restarts\": 1"));
+    free(json);
+    assert_same_file("emb.csv", "k.csv");
+}
+
+static int setup(void **state)
+{
+    const char *h = getenv("CLOISTER_HOME");
+    assert_non_null(h);
+    assert_int_equal(file_remove_tree(h), 0);
+    snprintf(dir, sizeof dir, "%s/ssc", h);
+    snprintf(home, sizeof home, "%s/home", dir);
+    assert_int_equal(file_mkdirs(home, 0700), 0);
+    char image[4200], sig[4200], f[4200], nats[4200];
+    snprintf(image, sizeof image, "%s/enclaves/streams.enclave", CLOISTER_BINARY_DIR);
+    snprintf(sig, sizeof sig, "%s/sig", dir);
+    snprintf(f, sizeof f, "%s/f.csv", dir);
+    snprintf(nats, sizeof nats, "%s/nats", dir);
+    uint8_t seed[32], pk[32], r[8];
+    struct cloister_err err = {0};
+    assert_int_equal(crypto_ed25519_keypair(pk, seed), 0);
+    if (ss_sign_image(image, seed, sig, &err) != 0)
+        fail_msg("%s", err.msg);
+    assert_int_equal(crypto_random(r, sizeof r), 0);
+    uint64_t s;
+    memcpy(&s, r, sizeof s);
+    print_message("seed %llu\n", (unsigned long long)s);
+    if (ss_gen_flights(f, ROWS, 2008, s, &err) != 0)
+        fail_msg("%s", err.msg);
+    size_t len = 0;
+    char lua[4200];
+    snprintf(lua, sizeof lua, "%s/examples/streams", CLOISTER_SOURCE_DIR);
+    char *text = cli_slurp(lua, "flights.lua", &len);
+    cli_spill(dir, "flights.lua", text, len);
+    free(text);
+    assert_int_equal(cli_run(dir, "streams run flights.lua --param input=f.csv --param "
+                                  "output=emb.csv --tee none"),
+                     0);
+    assert_int_equal(file_mkdirs(nats, 0700), 0);
+    if (!(srv = bus_server_start(nats, &err)))
+        fprintf(stderr, "test_streams_cluster: %s\n", err.msg);
+    return srv || err.code == CLOISTER_E_NOT_FOUND ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    if (runner > 0 && kill(runner, SIGKILL) == 0)
+        waitpid(runner, NULL, 0);
+    bus_server_stop(srv);
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_one_replica),
+                                       cmocka_unit_test(test_two_replicas),
+                                       cmocka_unit_test(test_kill_reduce)};
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

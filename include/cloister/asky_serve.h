@@ -57,6 +57,14 @@ CLOISTER_API int asky_remote_put(const struct asky_remote *r, const char *group,
                                  enum asky_kind kind, unsigned pad, struct cloister_err *err);
 CLOISTER_API int asky_remote_get(const char *server, const uint8_t key[ASKY_KEY_LEN],
                                  const char *name, const char *out, struct cloister_err *err);
+/* An envelope of the group for the member (its name and key), end to end: the request sealed
+ * to the verified enclave, the envelope and its write ticket opened with the reply key (*env
+ * malloc'd). asky_remote_put is this, the object built here, and its upload. */
+CLOISTER_API int asky_remote_envelope(const struct asky_remote *r, const char *group,
+                                      const char *user, const uint8_t key[ASKY_KEY_LEN],
+                                      enum asky_kind kind, unsigned pad, uint8_t **env,
+                                      size_t *envlen, uint8_t ticket[ASKY_TICKET_LEN],
+                                      struct cloister_err *err);
 /* A new user through the service: its name and a fresh HPKE public key sealed to the verified
  * enclave, its key drawn there and delivered encrypted to that public key (token: admin's). */
 CLOISTER_API int asky_remote_user_add(const struct asky_remote *r, const char *token,

@@ -235,6 +235,22 @@ static int build_object(const char *in, enum asky_kind kind, const uint8_t *env,
     return rc;
 }
 
+int asky_remote_envelope(const struct asky_remote *r, const char *group, const char *user,
+                         const uint8_t key[ASKY_KEY_LEN], enum asky_kind kind, unsigned pad,
+                         uint8_t **env, size_t *envlen, uint8_t ticket[ASKY_TICKET_LEN],
+                         struct cloister_err *err)
+{
+    struct asky_user_keys k;
+    *env = NULL;
+    *envlen = 0;
+    int rc = check_trust(r, err);
+    asky_user_keys(&k, key);
+    if (rc == CLOISTER_OK)
+        rc = request_envelope(r, group, user, &k, kind, pad, env, envlen, ticket, err);
+    asky_user_keys_wipe(&k);
+    return rc;
+}
+
 int asky_remote_put(const struct asky_remote *r, const char *group, const char *user,
                     const uint8_t key[ASKY_KEY_LEN], const char *in, const char *name,
                     enum asky_kind kind, unsigned pad, struct cloister_err *err)

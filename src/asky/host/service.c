@@ -267,7 +267,10 @@ static int group_read(asky_service *s, const uint8_t gid[ASKY_ID_LEN], uint8_t *
     for (int i = 0; rc == CLOISTER_E_BUSY && i < READ_TRIES; i++) {
         uint8_t *ep = NULL;
         size_t eplen = 0;
-        rc = astore_group(s->db, gid, &ep, &eplen, rec, reclen, err);
+        uint64_t seq = 0;
+        rc = astore_group(s->db, gid, &ep, &eplen, rec, reclen, &seq, err);
+        if (rc == CLOISTER_OK && seq > s->users_seq) /* users changed: the enclave learns them */
+            rc = refresh_users(s, err);
         if (rc == CLOISTER_OK && (rc = feed_epoch(s, ep, eplen, err)) != CLOISTER_OK) {
             free(*rec);
             *rec = NULL;
@@ -543,9 +546,7 @@ int asky_envelope_request(asky_service *s, const char *group, const char *user,
     size_t reclen = 0, outlen = 0;
     *env = NULL;
     *envlen = 0;
-    int rc = refresh_users(s, err);
-    if (rc == CLOISTER_OK)
-        rc = name_id(s, 1, group, gid, err);
+    int rc = name_id(s, 1, group, gid, err);
     if (rc == CLOISTER_OK &&
         (rc = group_read(s, gid, &rec, &reclen, NULL, err)) == CLOISTER_E_NOT_FOUND)
         rc = cloister_errf(err, rc, "no group '%s'", group);
@@ -586,13 +587,9 @@ int asky_sealed_envelope(asky_service *s, const uint8_t *package, size_t len, ui
     size_t openlen = 0, reclen = 0, outlen = 0;
     *reply = NULL;
     *reply_len = 0;
-    int rc = refresh_users(s, err);
     wire_writer_init(&w);
     wire_put_raw(&w, package, len);
-    if (rc == CLOISTER_OK)
-        rc = call(s, ASKY_ECALL_SEALED_OPEN, &w, &opened, &openlen, err);
-    else
-        wire_writer_free(&w);
+    int rc = call(s, ASKY_ECALL_SEALED_OPEN, &w, &opened, &openlen, err);
     if (rc == CLOISTER_OK && openlen != ASKY_ID_LEN + ASKY_HANDLE_LEN)
         rc = cloister_errf(err, CLOISTER_E_PROTOCOL, "the enclave sent a bad group id");
     if (rc == CLOISTER_OK &&

@@ -346,25 +346,51 @@ int astore_epoch(struct astore *st, uint8_t **rec, size_t *len, struct cloister_
     return rc;
 }
 
+/* The row of astore_group: three columns copied out. */
+struct snapshot {
+    struct blob epoch, group;
+    uint64_t users_seq;
+};
+
+static int snapshot_row(void *arg, const struct aval *cols, int ncols)
+{
+    struct snapshot *s = arg;
+    if (ncols < 3)
+        return CLOISTER_E_PROTOCOL;
+    s->users_seq = (uint64_t)cols[2].i;
+    int rc = cols[0].null ? CLOISTER_OK : blob_row(&s->epoch, &cols[0], 1);
+    if (rc == CLOISTER_OK && !cols[1].null)
+        rc = blob_row(&s->group, &cols[1], 1);
+    return rc;
+}
+
 int astore_group(struct astore *st, const uint8_t gid[ASTORE_ID_LEN], uint8_t **epoch, size_t *elen,
-                 uint8_t **rec, size_t *len, struct cloister_err *err)
+                 uint8_t **rec, size_t *len, uint64_t *users_seq, struct cloister_err *err)
 {
     struct aval in[] = {{.p = gid, .len = ASTORE_ID_LEN}};
-    *rec = *epoch = NULL;
-    *len = *elen = 0;
-    pthread_mutex_lock(&st->lock);
-    int rc = begin(st, false, false, err);
-    if (rc == CLOISTER_OK)
-        rc = epoch_locked(st, epoch, elen, err);
-    if (rc == CLOISTER_OK)
-        rc = get_blob(st, "SELECT rec FROM asky_groups WHERE id = $1", in, 1, rec, len, err);
-    rc = end(st, rc, err);
+    struct snapshot s;
+    memset(&s, 0, sizeof s);
+    pthread_mutex_lock(&st->lock); /* one statement: one snapshot, one round trip */
+    int rc = exec(st,
+                  "SELECT (SELECT rec FROM asky_epoch WHERE one = 1), "
+                  "(SELECT rec FROM asky_groups WHERE id = $1), "
+                  "(SELECT COALESCE(MAX(seq), 0) FROM asky_users)",
+                  in, 1, snapshot_row, &s, NULL, err);
     pthread_mutex_unlock(&st->lock);
+    if (rc == CLOISTER_E_NO_MEMORY || rc == CLOISTER_E_PROTOCOL)
+        cloister_errf(err, rc, "membership store: reading a group failed");
+    if (rc == CLOISTER_OK && !s.group.found)
+        rc = CLOISTER_E_NOT_FOUND;
     if (rc != CLOISTER_OK) {
-        free(*epoch);
-        *epoch = NULL;
-        *elen = 0;
+        free(s.epoch.p);
+        free(s.group.p);
+        memset(&s, 0, sizeof s);
     }
+    *epoch = s.epoch.p;
+    *elen = s.epoch.len;
+    *rec = s.group.p;
+    *len = s.group.len;
+    *users_seq = s.users_seq;
     return rc;
 }
 

@@ -37,10 +37,10 @@ int astore_master_set(struct astore *st, const uint8_t *blob, size_t len, struct
 
 /* The epoch record (*len 0: none yet). */
 int astore_epoch(struct astore *st, uint8_t **rec, size_t *len, struct cloister_err *err);
-/* The epoch record and the group's record read together (one snapshot); CLOISTER_E_NOT_FOUND
- * when the group has none. */
+/* The epoch record, the group's record and the last user change's sequence number, read
+ * together (one snapshot, one round trip); CLOISTER_E_NOT_FOUND when the group has none. */
 int astore_group(struct astore *st, const uint8_t gid[ASTORE_ID_LEN], uint8_t **epoch, size_t *elen,
-                 uint8_t **rec, size_t *len, struct cloister_err *err);
+                 uint8_t **rec, size_t *len, uint64_t *users_seq, struct cloister_err *err);
 
 /* 0 when the user has a record, CLOISTER_E_NOT_FOUND when not. */
 int astore_user_exists(struct astore *st, const uint8_t uid[ASTORE_ID_LEN],

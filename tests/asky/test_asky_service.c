@@ -6,8 +6,10 @@
  * holds no name and no key (its SQLite database included); a rolled-back group record and a
  * tampered one are refused; a user's key is delivered by HPKE to the user's key pair only. */
 #include <cloister/asky_client.h>
+#include <cloister/asky_serve.h>
 #include <cloister/crypto.h>
 #include <cloister/hpke.h>
+#include <cloister/tee.h>
 #include <cloister/tee_enclave.h>
 
 #include <limits.h>
@@ -301,12 +303,50 @@ static void test_key_delivery(void **state)
     crypto_wipe(key, sizeof key);
 }
 
+/* user add through the service (in-process, on loopback): the admin's client verifies the
+ * enclave (MRENCLAVE pinned), seals the name and its public key to it, and gets the key back
+ * HPKE-encrypted; a wrong token, or another MRENCLAVE pinned, gets no user. */
+static void test_remote_user_add(void **state)
+{
+    static const char token[] = "remote-admin-token-0123456789";
+    struct cloister_err err;
+    struct tee_info ti;
+    asky_server *srv;
+    char endpoint[32];
+    uint8_t key[ASKY_KEY_LEN], other[32] = {1};
+    assert_int_equal(asky_server_start(svc, "127.0.0.1:0", token, 0, 2, &srv, &err), CLOISTER_OK);
+    snprintf(endpoint, sizeof endpoint, "127.0.0.1:%u", (unsigned)asky_server_port(srv));
+    assert_int_equal(tee_get_info(asky_service_enclave(svc), &ti), CLOISTER_OK);
+    struct asky_remote r = {.server = endpoint, .mrenclave = other, .allow_simulated = true};
+    assert_int_equal(asky_remote_user_add(&r, token, "zebra-remote", key, &err), CLOISTER_E_DENIED);
+    r.mrenclave = ti.mrenclave;
+    assert_int_not_equal(
+        asky_remote_user_add(&r, "wrong-token-0123456789", "zebra-remote", key, &err), CLOISTER_OK);
+    if (asky_remote_user_add(&r, token, "zebra-remote", key, &err) != CLOISTER_OK)
+        fail_msg("remote user add: %s", err.msg);
+    assert_int_equal(asky_remote_user_add(&r, token, "zebra-remote", key, &err),
+                     CLOISTER_E_INVALID); /* 409: exists */
+    asky_server_stop(srv);
+    char src[PATH_MAX + 16], dst[PATH_MAX + 16];
+    snprintf(src, sizeof src, "%s/plain.txt", dir);
+    snprintf(dst, sizeof dst, "%s/remote.txt", dir);
+    write_input(src, "remote");
+    assert_int_equal(asky_group_create(svc, "zebra-remote-team", "zebra-remote", &err),
+                     CLOISTER_OK);
+    assert_int_equal(asky_put(svc, "zebra-remote-team", "zebra-remote", key, src, "remote",
+                              ASKY_INDEXED, 0, &err),
+                     CLOISTER_OK);
+    assert_int_equal(asky_get(dir, key, "remote", dst, &err), CLOISTER_OK);
+    assert_false(store_holds(key, sizeof key));
+    crypto_wipe(key, sizeof key);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_churn_oracle),       cmocka_unit_test(test_wrong_proof),
         cmocka_unit_test(test_store_has_no_names), cmocka_unit_test(test_key_delivery),
-        cmocka_unit_test(test_rollback_refused),
+        cmocka_unit_test(test_remote_user_add),    cmocka_unit_test(test_rollback_refused),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -32,10 +32,19 @@ struct aval {
 
 typedef int (*row_fn)(void *arg, const struct aval *cols, int ncols);
 
-struct astore {
-    pthread_mutex_t lock;
+#define POOL 4 /* connections per store: requests of several threads at once */
+
+struct conn {
     sqlite3 *lite;
     PGconn *pg;
+};
+
+struct astore {
+    pthread_mutex_t lock;
+    pthread_cond_t freed;
+    struct conn conns[POOL];
+    bool busy[POOL];
+    bool pg;
 };
 
 static const char *const SCHEMA[] = {
@@ -58,14 +67,14 @@ uint64_t astore_be64(const uint8_t *p, size_t len, size_t off)
 
 /* ---- SQLite ---------------------------------------------------------------------------------- */
 
-static int lite_fail(struct astore *st, struct cloister_err *err)
+static int lite_fail(struct conn *st, struct cloister_err *err)
 {
     int code = sqlite3_errcode(st->lite);
     return cloister_errf(err, code == SQLITE_BUSY ? CLOISTER_E_BUSY : CLOISTER_E_FAILED,
                          "membership store (sqlite): %s", sqlite3_errmsg(st->lite));
 }
 
-static int lite_exec(struct astore *st, const char *sql, const struct aval *in, int nin, row_fn row,
+static int lite_exec(struct conn *st, const char *sql, const struct aval *in, int nin, row_fn row,
                      void *arg, long *changes, struct cloister_err *err)
 {
     sqlite3_stmt *s;
@@ -107,7 +116,7 @@ static int lite_exec(struct astore *st, const char *sql, const struct aval *in, 
     return rc;
 }
 
-static int lite_open(struct astore *st, const char *dir, struct cloister_err *err)
+static int lite_open(struct conn *st, const char *dir, struct cloister_err *err)
 {
     char path[PATH_MAX];
     if (snprintf(path, sizeof path, "%s/asky.db", dir) >= (int)sizeof path)
@@ -124,7 +133,7 @@ static int lite_open(struct astore *st, const char *dir, struct cloister_err *er
 
 /* ---- PostgreSQL ------------------------------------------------------------------------------ */
 
-static int pg_fail(struct astore *st, PGresult *r, struct cloister_err *err)
+static int pg_fail(struct conn *st, PGresult *r, struct cloister_err *err)
 {
     const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
     /* 40001 serialization failure, 40P01 deadlock, 23505 a concurrent insert won */
@@ -138,7 +147,7 @@ static int pg_fail(struct astore *st, PGresult *r, struct cloister_err *err)
                          "membership store (postgresql): %s", msg);
 }
 
-static int pg_exec(struct astore *st, const char *sql, const struct aval *in, int nin, row_fn row,
+static int pg_exec(struct conn *st, const char *sql, const struct aval *in, int nin, row_fn row,
                    void *arg, long *changes, struct cloister_err *err)
 {
     const char *vals[8];
@@ -176,7 +185,7 @@ static int pg_exec(struct astore *st, const char *sql, const struct aval *in, in
     return rc;
 }
 
-static int pg_open(struct astore *st, const char *conninfo, struct cloister_err *err)
+static int pg_open(struct conn *st, const char *conninfo, struct cloister_err *err)
 {
     st->pg = PQconnectdb(conninfo);
     if (PQstatus(st->pg) != CONNECTION_OK)
@@ -187,21 +196,21 @@ static int pg_open(struct astore *st, const char *conninfo, struct cloister_err 
 
 /* ---- one interface --------------------------------------------------------------------------- */
 
-static int exec(struct astore *st, const char *sql, const struct aval *in, int nin, row_fn row,
+static int exec(struct conn *st, const char *sql, const struct aval *in, int nin, row_fn row,
                 void *arg, long *changes, struct cloister_err *err)
 {
     return st->pg ? pg_exec(st, sql, in, nin, row, arg, changes, err)
                   : lite_exec(st, sql, in, nin, row, arg, changes, err);
 }
 
-static int run(struct astore *st, const char *sql, struct cloister_err *err)
+static int run(struct conn *st, const char *sql, struct cloister_err *err)
 {
     return exec(st, sql, NULL, 0, NULL, NULL, NULL, err);
 }
 
 /* A transaction: writes take the write lock first (SQLite) or order user changes (PostgreSQL,
  * users set); reads see one snapshot. */
-static int begin(struct astore *st, bool write, bool users, struct cloister_err *err)
+static int begin(struct conn *st, bool write, bool users, struct cloister_err *err)
 {
     if (!st->pg)
         return run(st, write ? "BEGIN IMMEDIATE" : "BEGIN", err);
@@ -212,7 +221,7 @@ static int begin(struct astore *st, bool write, bool users, struct cloister_err 
 }
 
 /* Ends the transaction begun: COMMIT when rc is CLOISTER_OK, ROLLBACK otherwise. */
-static int end(struct astore *st, int rc, struct cloister_err *err)
+static int end(struct conn *st, int rc, struct cloister_err *err)
 {
     if (rc != CLOISTER_OK) {
         run(st, "ROLLBACK", NULL);
@@ -224,7 +233,7 @@ static int end(struct astore *st, int rc, struct cloister_err *err)
     return rc;
 }
 
-static int schema(struct astore *st, struct cloister_err *err)
+static int schema(struct conn *st, struct cloister_err *err)
 {
     int rc = begin(st, true, false, err);
     if (rc == CLOISTER_OK && st->pg) /* replicas starting together */
@@ -234,6 +243,29 @@ static int schema(struct astore *st, struct cloister_err *err)
     return end(st, rc, err);
 }
 
+/* A free connection of the pool (waits for one). */
+static struct conn *conn_get(struct astore *st)
+{
+    pthread_mutex_lock(&st->lock);
+    for (;;) {
+        for (int i = 0; i < POOL; i++)
+            if (!st->busy[i]) {
+                st->busy[i] = true;
+                pthread_mutex_unlock(&st->lock);
+                return &st->conns[i];
+            }
+        pthread_cond_wait(&st->freed, &st->lock);
+    }
+}
+
+static void conn_put(struct astore *st, struct conn *c)
+{
+    pthread_mutex_lock(&st->lock);
+    st->busy[c - st->conns] = false;
+    pthread_cond_signal(&st->freed);
+    pthread_mutex_unlock(&st->lock);
+}
+
 int astore_open(const char *dir, const char *conninfo, struct astore **out,
                 struct cloister_err *err)
 {
@@ -241,9 +273,14 @@ int astore_open(const char *dir, const char *conninfo, struct astore **out,
     if (!st)
         return cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
     pthread_mutex_init(&st->lock, NULL);
-    int rc = conninfo && *conninfo ? pg_open(st, conninfo, err) : lite_open(st, dir, err);
-    if (rc == CLOISTER_OK)
-        rc = schema(st, err);
+    pthread_cond_init(&st->freed, NULL);
+    st->pg = conninfo && *conninfo;
+    int rc = CLOISTER_OK;
+    for (int i = 0; i < POOL && rc == CLOISTER_OK; i++) {
+        rc = st->pg ? pg_open(&st->conns[i], conninfo, err) : lite_open(&st->conns[i], dir, err);
+        if (rc == CLOISTER_OK && i == 0)
+            rc = schema(&st->conns[0], err);
+    }
     if (rc != CLOISTER_OK) {
         astore_close(st);
         return rc;
@@ -256,10 +293,13 @@ void astore_close(struct astore *st)
 {
     if (!st)
         return;
-    if (st->pg)
-        PQfinish(st->pg);
-    if (st->lite)
-        sqlite3_close(st->lite);
+    for (int i = 0; i < POOL; i++) {
+        if (st->conns[i].pg)
+            PQfinish(st->conns[i].pg);
+        if (st->conns[i].lite)
+            sqlite3_close(st->conns[i].lite);
+    }
+    pthread_cond_destroy(&st->freed);
     pthread_mutex_destroy(&st->lock);
     free(st);
 }
@@ -291,8 +331,8 @@ static int blob_row(void *arg, const struct aval *cols, int ncols)
 }
 
 /* One blob, locked: CLOISTER_E_NOT_FOUND when no row. */
-static int get_blob(struct astore *st, const char *sql, const struct aval *in, int nin,
-                    uint8_t **out, size_t *len, struct cloister_err *err)
+static int get_blob(struct conn *st, const char *sql, const struct aval *in, int nin, uint8_t **out,
+                    size_t *len, struct cloister_err *err)
 {
     struct blob b = {0};
     int rc = exec(st, sql, in, nin, blob_row, &b, NULL, err);
@@ -312,10 +352,10 @@ static int get_blob(struct astore *st, const char *sql, const struct aval *in, i
 
 int astore_master_get(struct astore *st, uint8_t **blob, size_t *len, struct cloister_err *err)
 {
-    pthread_mutex_lock(&st->lock);
-    int rc = get_blob(st, "SELECT value FROM asky_meta WHERE name = 'master'", NULL, 0, blob, len,
+    struct conn *c = conn_get(st);
+    int rc = get_blob(c, "SELECT value FROM asky_meta WHERE name = 'master'", NULL, 0, blob, len,
                       err);
-    pthread_mutex_unlock(&st->lock);
+    conn_put(st, c);
     return rc;
 }
 
@@ -323,16 +363,16 @@ int astore_master_set(struct astore *st, const uint8_t *blob, size_t len, struct
 {
     struct aval in[] = {{.p = blob, .len = len}};
     long changes = 0;
-    pthread_mutex_lock(&st->lock);
-    int rc = exec(st,
+    struct conn *c = conn_get(st);
+    int rc = exec(c,
                   "INSERT INTO asky_meta (name, value) VALUES ('master', $1) "
                   "ON CONFLICT (name) DO NOTHING",
                   in, 1, NULL, NULL, &changes, err);
-    pthread_mutex_unlock(&st->lock);
+    conn_put(st, c);
     return rc == CLOISTER_OK && changes == 0 ? CLOISTER_E_EXISTS : rc;
 }
 
-static int epoch_locked(struct astore *st, uint8_t **rec, size_t *len, struct cloister_err *err)
+static int epoch_locked(struct conn *st, uint8_t **rec, size_t *len, struct cloister_err *err)
 {
     int rc = get_blob(st, "SELECT rec FROM asky_epoch WHERE one = 1", NULL, 0, rec, len, err);
     return rc == CLOISTER_E_NOT_FOUND ? CLOISTER_OK : rc;
@@ -340,9 +380,9 @@ static int epoch_locked(struct astore *st, uint8_t **rec, size_t *len, struct cl
 
 int astore_epoch(struct astore *st, uint8_t **rec, size_t *len, struct cloister_err *err)
 {
-    pthread_mutex_lock(&st->lock);
-    int rc = epoch_locked(st, rec, len, err);
-    pthread_mutex_unlock(&st->lock);
+    struct conn *c = conn_get(st);
+    int rc = epoch_locked(c, rec, len, err);
+    conn_put(st, c);
     return rc;
 }
 
@@ -370,13 +410,13 @@ int astore_group(struct astore *st, const uint8_t gid[ASTORE_ID_LEN], uint8_t **
     struct aval in[] = {{.p = gid, .len = ASTORE_ID_LEN}};
     struct snapshot s;
     memset(&s, 0, sizeof s);
-    pthread_mutex_lock(&st->lock); /* one statement: one snapshot, one round trip */
-    int rc = exec(st,
+    struct conn *c = conn_get(st); /* one statement: one snapshot, one round trip */
+    int rc = exec(c,
                   "SELECT (SELECT rec FROM asky_epoch WHERE one = 1), "
                   "(SELECT rec FROM asky_groups WHERE id = $1), "
                   "(SELECT COALESCE(MAX(seq), 0) FROM asky_users)",
                   in, 1, snapshot_row, &s, NULL, err);
-    pthread_mutex_unlock(&st->lock);
+    conn_put(st, c);
     if (rc == CLOISTER_E_NO_MEMORY || rc == CLOISTER_E_PROTOCOL)
         cloister_errf(err, rc, "membership store: reading a group failed");
     if (rc == CLOISTER_OK && !s.group.found)
@@ -400,10 +440,10 @@ int astore_user_exists(struct astore *st, const uint8_t uid[ASTORE_ID_LEN],
     struct aval in[] = {{.p = uid, .len = ASTORE_ID_LEN}};
     uint8_t *rec;
     size_t len;
-    pthread_mutex_lock(&st->lock);
-    int rc = get_blob(st, "SELECT rec FROM asky_users WHERE id = $1 AND rec IS NOT NULL", in, 1,
+    struct conn *c = conn_get(st);
+    int rc = get_blob(c, "SELECT rec FROM asky_users WHERE id = $1 AND rec IS NOT NULL", in, 1,
                       &rec, &len, err);
-    pthread_mutex_unlock(&st->lock);
+    conn_put(st, c);
     free(rec);
     return rc;
 }
@@ -414,14 +454,14 @@ static int user_change(struct astore *st, const char *sql, const struct aval *in
                        int none_rc, struct cloister_err *err)
 {
     long changes = 0;
-    pthread_mutex_lock(&st->lock);
-    int rc = begin(st, true, true, err);
+    struct conn *c = conn_get(st);
+    int rc = begin(c, true, true, err);
     if (rc == CLOISTER_OK)
-        rc = exec(st, sql, in, nin, NULL, NULL, &changes, err);
+        rc = exec(c, sql, in, nin, NULL, NULL, &changes, err);
     if (rc == CLOISTER_OK && changes == 0)
         rc = none_rc;
-    rc = end(st, rc, err);
-    pthread_mutex_unlock(&st->lock);
+    rc = end(c, rc, err);
+    conn_put(st, c);
     return rc;
 }
 
@@ -470,10 +510,10 @@ int astore_users_since(struct astore *st, uint64_t *seq, astore_user_fn each, vo
 {
     struct users_walk w = {each, arg, *seq};
     struct aval in[] = {{.i = (int64_t)*seq}};
-    pthread_mutex_lock(&st->lock);
-    int rc = exec(st, "SELECT id, seq, rec FROM asky_users WHERE seq > $1 ORDER BY seq", in, 1,
+    struct conn *c = conn_get(st);
+    int rc = exec(c, "SELECT id, seq, rec FROM asky_users WHERE seq > $1 ORDER BY seq", in, 1,
                   user_row, &w, NULL, err);
-    pthread_mutex_unlock(&st->lock);
+    conn_put(st, c);
     if (rc == CLOISTER_E_PROTOCOL)
         cloister_errf(err, rc, "membership store: a malformed user row");
     *seq = w.seq;
@@ -492,31 +532,31 @@ int astore_commit(struct astore *st, const uint8_t gid[ASTORE_ID_LEN], uint64_t 
                        {.p = erec, .len = elen},
                        {.i = (int64_t)old_counter}};
     long gchanged = 0, echanged = 0;
-    pthread_mutex_lock(&st->lock);
-    int rc = begin(st, true, false, err);
+    struct conn *c = conn_get(st);
+    int rc = begin(c, true, false, err);
     if (rc == CLOISTER_OK)
         rc = old_version == 0
-                 ? exec(st,
+                 ? exec(c,
                         "INSERT INTO asky_groups (id, version, rec) VALUES ($1, $2, $3) "
                         "ON CONFLICT (id) DO NOTHING",
                         g, 3, NULL, NULL, &gchanged, err)
-                 : exec(st,
+                 : exec(c,
                         "UPDATE asky_groups SET version = $2, rec = $3 "
                         "WHERE id = $1 AND version = $4",
                         g, 4, NULL, NULL, &gchanged, err);
     if (rc == CLOISTER_OK)
-        rc = old_counter == 0 ? exec(st,
+        rc = old_counter == 0 ? exec(c,
                                      "INSERT INTO asky_epoch (one, counter, rec) VALUES (1, $1, "
                                      "$2) ON CONFLICT (one) DO NOTHING",
                                      e, 2, NULL, NULL, &echanged, err)
-                              : exec(st,
+                              : exec(c,
                                      "UPDATE asky_epoch SET counter = $1, rec = $2 "
                                      "WHERE one = 1 AND counter = $3",
                                      e, 3, NULL, NULL, &echanged, err);
     if (rc == CLOISTER_OK && (gchanged != 1 || echanged != 1))
         rc = cloister_errf(err, CLOISTER_E_BUSY,
                            "the membership store changed meanwhile (another replica)");
-    rc = end(st, rc, err);
-    pthread_mutex_unlock(&st->lock);
+    rc = end(c, rc, err);
+    conn_put(st, c);
     return rc;
 }

@@ -10,7 +10,7 @@
  * change is one transaction that writes the group record and the epoch record only if neither
  * moved since they were read (optimistic concurrency on the group's version and the epoch's
  * counter); otherwise CLOISTER_E_BUSY, and the caller reads again and retries. A store handle
- * may be used from several threads (one connection, one lock). */
+ * may be used from several threads (a small pool of connections). */
 #ifndef CLOISTER_ASKY_STORE_H
 #define CLOISTER_ASKY_STORE_H
 

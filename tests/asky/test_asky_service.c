@@ -13,6 +13,7 @@
 #include <cloister/tee_enclave.h>
 
 #include <limits.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -303,6 +304,32 @@ static void test_key_delivery(void **state)
     crypto_wipe(key, sizeof key);
 }
 
+/* Sealed envelope requests of one member, several threads at once against the server. */
+struct asker {
+    const struct asky_remote *r;
+    const uint8_t *key;
+    int ok;
+};
+
+static void *asker_thread(void *arg)
+{
+    struct asker *a = arg;
+    struct asky_user_keys k;
+    asky_user_keys(&k, a->key);
+    for (int i = 0; i < 4; i++) {
+        struct cloister_err err;
+        uint8_t *env = NULL, ticket[ASKY_TICKET_LEN], fk[ASKY_KEY_LEN];
+        size_t len = 0;
+        if (asky_remote_envelope(a->r, "zebra-remote-team", "zebra-remote", a->key, ASKY_INDEXED, 0,
+                                 &env, &len, ticket, &err) == CLOISTER_OK &&
+            asky_envelope_open(ASKY_INDEXED, env, len, &k, fk, &err) == CLOISTER_OK)
+            a->ok++;
+        free(env);
+    }
+    asky_user_keys_wipe(&k);
+    return NULL;
+}
+
 /* user add through the service (in-process, on loopback): the admin's client verifies the
  * enclave (MRENCLAVE pinned), seals the name and its public key to it, and gets the key back
  * HPKE-encrypted; a wrong token, or another MRENCLAVE pinned, gets no user. */
@@ -326,13 +353,24 @@ static void test_remote_user_add(void **state)
         fail_msg("remote user add: %s", err.msg);
     assert_int_equal(asky_remote_user_add(&r, token, "zebra-remote", key, &err),
                      CLOISTER_E_INVALID); /* 409: exists */
-    asky_server_stop(srv);
     char src[PATH_MAX + 16], dst[PATH_MAX + 16];
     snprintf(src, sizeof src, "%s/plain.txt", dir);
     snprintf(dst, sizeof dst, "%s/remote.txt", dir);
     write_input(src, "remote");
     assert_int_equal(asky_group_create(svc, "zebra-remote-team", "zebra-remote", &err),
                      CLOISTER_OK);
+    /* four clients at once (the runtime keeps four offers pending): every envelope opens */
+    struct asker a[4];
+    pthread_t t[4];
+    for (int i = 0; i < 4; i++) {
+        a[i] = (struct asker){&r, key, 0};
+        assert_int_equal(pthread_create(&t[i], NULL, asker_thread, &a[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(t[i], NULL);
+        assert_int_equal(a[i].ok, 4);
+    }
+    asky_server_stop(srv);
     assert_int_equal(asky_put(svc, "zebra-remote-team", "zebra-remote", key, src, "remote",
                               ASKY_INDEXED, 0, &err),
                      CLOISTER_OK);

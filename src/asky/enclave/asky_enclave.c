@@ -3,11 +3,13 @@
  *
  * State (behind a lock: handlers may run on several workers): the keys derived from the master
  * secret, every user's expanded keys (asky_user_keys, sorted by id, so an envelope of n
- * members costs n HMACs and n GCM seals and no key derivation) and the epoch table (the
- * version of every group record it wrote or loaded). Nothing from the host is trusted: every
- * record is opened with the record key and its AAD (kind, id, version), group records are
- * checked against the epoch table, and an envelope is built only for a requester whose proof
- * verifies under its own key and whose id the group record lists. */
+ * members costs n HMACs and n GCM seals and no key derivation), the epoch table (the version
+ * of every group record as of the newest epoch record loaded: a change made here comes back
+ * through EPOCH once the store has it) and the sealed requests waiting for their group record.
+ * A user's key leaves only once, encrypted by HPKE to the user's public key. Nothing from the
+ * host is trusted: every record is opened with the record key and its AAD (kind, id, version),
+ * group records are checked against the epoch table, and an envelope is built only for a
+ * requester whose proof verifies under its own key and whose id the group record lists. */
 #include <cloister/asky.h>
 #include <cloister/crypto.h>
 #include <cloister/hpke.h>

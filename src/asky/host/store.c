@@ -434,20 +434,6 @@ int astore_group(struct astore *st, const uint8_t gid[ASTORE_ID_LEN], uint8_t **
     return rc;
 }
 
-int astore_user_exists(struct astore *st, const uint8_t uid[ASTORE_ID_LEN],
-                       struct cloister_err *err)
-{
-    struct aval in[] = {{.p = uid, .len = ASTORE_ID_LEN}};
-    uint8_t *rec;
-    size_t len;
-    struct conn *c = conn_get(st);
-    int rc = get_blob(c, "SELECT rec FROM asky_users WHERE id = $1 AND rec IS NOT NULL", in, 1,
-                      &rec, &len, err);
-    conn_put(st, c);
-    free(rec);
-    return rc;
-}
-
 /* A user change under the users' order (the next sequence number): 0 rows changed gives
  * none_rc. */
 static int user_change(struct astore *st, const char *sql, const struct aval *in, int nin,

@@ -42,9 +42,6 @@ int astore_epoch(struct astore *st, uint8_t **rec, size_t *len, struct cloister_
 int astore_group(struct astore *st, const uint8_t gid[ASTORE_ID_LEN], uint8_t **epoch, size_t *elen,
                  uint8_t **rec, size_t *len, uint64_t *users_seq, struct cloister_err *err);
 
-/* 0 when the user has a record, CLOISTER_E_NOT_FOUND when not. */
-int astore_user_exists(struct astore *st, const uint8_t uid[ASTORE_ID_LEN],
-                       struct cloister_err *err);
 /* CLOISTER_E_EXISTS when the user has a record. */
 int astore_user_add(struct astore *st, const uint8_t uid[ASTORE_ID_LEN], const uint8_t *rec,
                     size_t len, struct cloister_err *err);

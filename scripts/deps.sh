@@ -16,7 +16,8 @@ PACKAGES=(
   wamerican                              # English words for `mapreduce gen text` (a fallback is built in)
   libzmq3-dev                            # ZeroMQ: SCBR router and clients, as the original used
   libmicrohttpd-dev libcurl4-openssl-dev # HTTP+JSON admin daemons (IBBE serve) and their clients
-  libsqlite3-dev                         # SQLite FTS5: the search testbed's engine (search engine)
+  libsqlite3-dev                         # SQLite: the search engine (FTS5), A-Sky's membership store
+  libpq-dev postgresql                   # PostgreSQL: A-Sky's replicated membership store (tests: initdb, pg_ctl)
   curl                                   # the HTTP examples of the docs (docs/search.md)
   wordnet-base                           # WordNet 3.0: Cyclosa's sensitive-topic dictionary
   nats-server libnats-dev                # NATS JetStream: the multi-node data plane (src/bus)

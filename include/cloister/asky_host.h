@@ -1,17 +1,16 @@
 /* asky_host.h -- A-Sky's access service as a library (docs/asky.md): the driver of the `asky`
- * enclave over a store directory, which is both the membership store and the object store:
+ * enclave over a membership store and a store directory:
  *
- *   DIR/asky.sealed          the master secret, sealed to the enclave's signer
- *   DIR/epochs               the epoch record (version of every group record)
- *   DIR/users/<id>           one user record each (the key under the enclave's record key)
- *   DIR/groups/<id>          one group record each (members' ids under the record key)
- *   DIR/objects/<name>       the file objects (asky.h)
- *   DIR/journal              a membership change being written (replayed after a crash)
+ *   membership store   SQLite at DIR/asky.db (the default), or PostgreSQL (options.db, a libpq
+ *                      conninfo) shared by several replicas: the sealed master secret, the
+ *                      epoch record, one record per group and per user (src/asky/host/store.h)
+ *   DIR/objects/<name>                     the file objects (asky.h)
  *   DIR/signer.key, DIR/asky.enclave.sig   the development signature of the image
  *
- * Ids are HMACs of the names under a key only the enclave holds: the directory holds no user or
- * group name and no key in clear. Every update holds flock(DIR/lock), so several processes
- * may share a store; every file is written atomically. */
+ * Ids are HMACs of the names under a key only the enclave holds: the store holds no user or
+ * group name and no key in clear. A membership change is one transaction, committed only if no
+ * other replica changed the records meanwhile (retried otherwise). A service may be called from
+ * several threads at once. */
 #ifndef CLOISTER_ASKY_HOST_H
 #define CLOISTER_ASKY_HOST_H
 
@@ -26,6 +25,9 @@ struct asky_service_options {
     const char *backend;                   /* "proc" (default) or "sim" */
     const struct tee_enclave_def *enclave; /* the trusted code, for sim */
     const char *home;                      /* platform home; NULL: the default */
+    const char *db;   /* PostgreSQL conninfo ("postgresql://...", "host=... dbname=..."); NULL:
+                         SQLite at DIR/asky.db */
+    unsigned workers; /* enclave threads (concurrent calls); 0: 1 */
 };
 
 typedef struct asky_service asky_service;
@@ -36,7 +38,24 @@ CLOISTER_API int asky_service_open(const char *dir, const struct asky_service_op
                                    asky_service **out, struct cloister_err *err);
 CLOISTER_API void asky_service_close(asky_service *s);
 
-/* A new user; its 32-byte key comes back once (the caller writes it for the user). */
+/* A new user. Its 32-byte key is drawn in the enclave and leaves it only encrypted by HPKE
+ * (X25519, AES-256-GCM, AAD the user's name) to the public key pk the user gave: delivery is
+ * enc 32 ‖ ciphertext 48, opened by the user with asky_user_key_open. */
+#define ASKY_USER_DELIVERY_LEN 80
+CLOISTER_API int asky_user_deliver(asky_service *s, const char *user,
+                                   const uint8_t pk[ASKY_KEY_LEN],
+                                   uint8_t delivery[ASKY_USER_DELIVERY_LEN],
+                                   struct cloister_err *err);
+/* The same requested by a remote admin: a provisioning package (tee_verify.h) sealed to an
+ * offer of the enclave (asky_sealed_offer), holding the secret "asky:user" = str user ‖ pk. */
+CLOISTER_API int asky_user_add_sealed(asky_service *s, const uint8_t *package, size_t len,
+                                      uint8_t delivery[ASKY_USER_DELIVERY_LEN],
+                                      struct cloister_err *err);
+CLOISTER_API int asky_user_key_open(uint8_t key[ASKY_KEY_LEN],
+                                    const uint8_t delivery[ASKY_USER_DELIVERY_LEN],
+                                    const uint8_t sk[ASKY_KEY_LEN], const char *user,
+                                    struct cloister_err *err);
+/* The embedded path: a key pair made here for the delivery, the key opened into key. */
 CLOISTER_API int asky_user_add(asky_service *s, const char *user, uint8_t key[ASKY_KEY_LEN],
                                struct cloister_err *err);
 /* Deletes the user's record: new envelopes leave it out of every group. */
@@ -73,6 +92,9 @@ CLOISTER_API int asky_object_store(asky_service *s, const char *name, const uint
 
 /* The enclave the service drives (its identity: tee_get_info). */
 CLOISTER_API tee_enclave *asky_service_enclave(asky_service *s);
+
+/* "sqlite" or "postgresql". */
+CLOISTER_API const char *asky_service_store_kind(const asky_service *s);
 
 /* The store directory of the service. */
 CLOISTER_API const char *asky_service_dir(const asky_service *s);

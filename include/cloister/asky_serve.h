@@ -15,6 +15,8 @@
  *   POST /v1/objects/NAME {"object": hex, "ticket": hex}     -> 201 {"name": NAME}
  *   GET  /v1/objects, /v1/objects/NAME                       -> {"objects": [...]}, {"object": hex}
  *   POST /v1/groups/G/create|add|remove {"user": U}          (token)
+ *   POST /v1/users/add {"package": hex}  -> {"delivery": hex} (token; the user's name and HPKE
+ *                                     public key sealed to the enclave, its key HPKE-encrypted)
  *   POST /v1/users/U/remove                                  (token) */
 #ifndef CLOISTER_ASKY_SERVE_H
 #define CLOISTER_ASKY_SERVE_H
@@ -33,9 +35,11 @@
 
 typedef struct asky_server asky_server;
 
-/* Serves s (not owned) on IPv4:PORT (port 0: any free one) until asky_server_stop. */
+/* Serves s (not owned) on IPv4:PORT (port 0: any free one) until asky_server_stop, with
+ * threads request threads (0: 1). */
 CLOISTER_API int asky_server_start(asky_service *s, const char *listen, const char *token,
-                                   size_t body_max, asky_server **out, struct cloister_err *err);
+                                   size_t body_max, unsigned threads, asky_server **out,
+                                   struct cloister_err *err);
 CLOISTER_API uint16_t asky_server_port(const asky_server *srv);
 CLOISTER_API void asky_server_stop(asky_server *srv);
 
@@ -53,6 +57,19 @@ CLOISTER_API int asky_remote_put(const struct asky_remote *r, const char *group,
                                  enum asky_kind kind, unsigned pad, struct cloister_err *err);
 CLOISTER_API int asky_remote_get(const char *server, const uint8_t key[ASKY_KEY_LEN],
                                  const char *name, const char *out, struct cloister_err *err);
+/* An envelope of the group for the member (its name and key), end to end: the request sealed
+ * to the verified enclave, the envelope and its write ticket opened with the reply key (*env
+ * malloc'd). asky_remote_put is this, the object built here, and its upload. */
+CLOISTER_API int asky_remote_envelope(const struct asky_remote *r, const char *group,
+                                      const char *user, const uint8_t key[ASKY_KEY_LEN],
+                                      enum asky_kind kind, unsigned pad, uint8_t **env,
+                                      size_t *envlen, uint8_t ticket[ASKY_TICKET_LEN],
+                                      struct cloister_err *err);
+/* A new user through the service: its name and a fresh HPKE public key sealed to the verified
+ * enclave, its key drawn there and delivered encrypted to that public key (token: admin's). */
+CLOISTER_API int asky_remote_user_add(const struct asky_remote *r, const char *token,
+                                      const char *user, uint8_t key[ASKY_KEY_LEN],
+                                      struct cloister_err *err);
 /* A membership change: op is "create", "add", "remove" (of group) or "user-remove". */
 CLOISTER_API int asky_remote_admin(const char *server, const char *token, const char *op,
                                    const char *group, const char *user, struct cloister_err *err);

@@ -3,7 +3,8 @@
  * lives under --store DIR, the untrusted store (membership records and objects).
  *
  *   init                                     creates the store (master secret sealed)
- *   user add|remove --user U [--out KEYFILE] a user; its key written once, for the user
+ *   user add|remove --user U [--out KEYFILE] a user; its key delivered by HPKE, written once
+ *   (--db CONNINFO: the membership store in PostgreSQL, shared by replicas; default SQLite)
  *   group create|add|remove --group G --user U
  *   put --group G --user U --key F --in F --name OBJ   through the enclave (membership checked)
  *   get --user U --key F --name OBJ --out F            no enclave
@@ -32,10 +33,12 @@ TEE_ENCLAVE_DECLARE(asky);
 
 #define KEY_FILE_MAX 4096
 
-#define STORE_OPTS(store, tee)                                                                     \
-    {"store", OPT_STRING, &(store), "DIR", "the store directory", OPT_REQUIRED, 0, 0},             \
+#define TEE_DB_OPTS(tee, db)                                                                       \
+    {"tee", OPT_STRING, &(tee), "proc|sim", "enclave backend (default: proc)", 0, 0, 0},           \
     {                                                                                              \
-        "tee", OPT_STRING, &(tee), "proc|sim", "enclave backend (default: proc)", 0, 0, 0          \
+        "db", OPT_STRING, &(db), "CONNINFO",                                                       \
+            "a PostgreSQL membership store shared by replicas (default: SQLite DIR/asky.db)", 0,   \
+            0, 0                                                                                   \
     }
 
 static const char *const kinds[] = {"indexed", "trial", NULL};
@@ -56,9 +59,12 @@ static int one_place(const char *verb, const char *store, const char *server)
     return CLI_OK;
 }
 
-int cli_asky_open(const char *store, const char *tee, asky_service **s)
+int cli_asky_open(const char *store, const char *tee, const char *db, asky_service **s)
 {
-    struct asky_service_options o = {.backend = tee, .enclave = &tee_enclave_asky};
+    struct asky_service_options o = {.backend = tee,
+                                     .enclave = &tee_enclave_asky,
+                                     .db = db,
+                                     .workers = 2};
     struct cloister_err err;
     if (asky_service_open(store, &o, s, &err) != CLOISTER_OK)
         return cli_fail("%s", err.msg);
@@ -83,8 +89,11 @@ int cli_asky_read_key(const char *path, uint8_t key[ASKY_KEY_LEN])
 
 static int cmd_init(int argc, char **argv)
 {
-    const char *store = NULL, *tee = NULL;
-    const struct opt_def opts[] = {STORE_OPTS(store, tee), {0}};
+    const char *store = NULL, *tee = NULL, *db = NULL;
+    const struct opt_def opts[] = {
+        {"store", OPT_STRING, &store, "DIR", "the store directory", OPT_REQUIRED, 0, 0},
+        TEE_DB_OPTS(tee, db),
+        {0}};
     const struct opt_cmd cmd = {
         "asky init",
         "",
@@ -92,16 +101,17 @@ static int cmd_init(int argc, char **argv)
         opts,
         0,
         0,
-        "Creates DIR with its users/, groups/ and objects/ folders. Running it again on an\n"
-        "existing store only checks that the sealed master secret opens.",
+        "Creates DIR with its membership store (SQLite DIR/asky.db, or --db) and objects/.\n"
+        "Running it again on an existing store only checks that the sealed master secret opens.",
         "cloister asky init --store share\n"};
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
     asky_service *s;
-    if ((rc = cli_asky_open(store, tee, &s)) != CLI_OK)
+    if ((rc = cli_asky_open(store, tee, db, &s)) != CLI_OK)
         return rc;
-    printf("A-Sky store ready in %s (master secret sealed in %s/asky.sealed)\n", store, store);
+    printf("A-Sky store ready in %s (membership store: %s; master secret sealed in it)\n", store,
+           asky_service_store_kind(s));
     asky_service_close(s);
     return CLI_OK;
 }
@@ -124,6 +134,23 @@ static int pick_sub(int argc, char **argv, const char *usage, const char *const 
     return CLI_USAGE;
 }
 
+/* The key of a new user: drawn in the enclave (of the store, or of the service at --server)
+ * and delivered encrypted by HPKE to a key pair made here. */
+static int user_new_key(const char *store, const char *tee, const char *db, const char *server,
+                        const char *token_file, const struct cli_asky_trust *trust,
+                        const char *user, uint8_t key[ASKY_KEY_LEN])
+{
+    if (server)
+        return cli_asky_remote_user_add(server, token_file, trust, user, key);
+    asky_service *s = NULL;
+    struct cloister_err err;
+    int rc = cli_asky_open(store, tee, db, &s);
+    if (rc == CLI_OK && asky_user_add(s, user, key, &err) != CLOISTER_OK)
+        rc = cli_fail("user add: %s", err.msg);
+    asky_service_close(s);
+    return rc;
+}
+
 static int cmd_user(int argc, char **argv)
 {
     static const char *const usage = "usage: cloister asky user <sub-verb> [options]\n\n"
@@ -137,17 +164,24 @@ static int cmd_user(int argc, char **argv)
     int rc = pick_sub(argc, argv, usage, subs, 2, "user", &which);
     if (rc >= 0)
         return rc;
-    const char *store = NULL, *tee = NULL, *user = NULL, *out = NULL;
+    const char *store = NULL, *tee = NULL, *db = NULL, *user = NULL, *out = NULL, *server = NULL,
+               *token_file = NULL;
+    struct cli_asky_trust trust = {0};
     bool force = false, add = which == 0;
-    struct opt_def opts[6] = {
-        STORE_OPTS(store, tee),
+    struct opt_def opts[16] = {
+        {"store", OPT_STRING, &store, "DIR", "the store directory (or --server)", 0, 0, 0},
+        TEE_DB_OPTS(tee, db),
         {"user", OPT_STRING, &user, "U", "the user's name", OPT_REQUIRED, 0, 0},
+        SERVER_OPT(server),
+        {"token-file", OPT_STRING, &token_file, "FILE", "the service's bearer token (--server)", 0,
+         0, 0},
     };
     if (add) {
-        opts[3] = (struct opt_def){
-            "out", OPT_STRING, &out, "KEYFILE", "where to write the user key", OPT_REQUIRED, 0, 0};
-        opts[4] = (struct opt_def){"force", OPT_FLAG, &force, NULL, "replace an existing key file",
-                                   0,       0,        0};
+        const struct opt_def more[] = {
+            {"out", OPT_STRING, &out, "KEYFILE", "where to write the user key", OPT_REQUIRED, 0, 0},
+            {"force", OPT_FLAG, &force, NULL, "replace an existing key file", 0, 0, 0},
+            TRUST_OPTS(trust)};
+        memcpy(opts + 6, more, sizeof more);
     }
     const struct opt_cmd cmd = {
         add ? "asky user add" : "asky user remove",
@@ -157,8 +191,10 @@ static int cmd_user(int argc, char **argv)
         opts,
         0,
         0,
-        add ? "The store keeps the key only under the enclave's record key and the name only as\n"
-              "an HMAC. Hand KEYFILE to the user; it is the only copy outside the enclave."
+        add ? "The key leaves the enclave only encrypted by HPKE to a key pair made here (with\n"
+              "--server, after the service's enclave evidence is verified: --mrenclave or\n"
+              "--mrsigner, and the token of --token-file). The store keeps the key only under\n"
+              "the enclave's record key and the name only as an HMAC. Hand KEYFILE to the user."
             : "Revocation is lazy: files written before stay readable to whoever could read\n"
               "them; files written after exclude the user.",
         add ? "cloister asky user add --store share --user alice --out alice.key\n"
@@ -166,24 +202,29 @@ static int cmd_user(int argc, char **argv)
     int nargs;
     if ((rc = opt_parse(&cmd, argc - 1, argv + 1, &nargs)) != OPT_OK)
         return opt_exit_code(rc);
+    if (one_place(cmd.name, store, server) != CLI_OK)
+        return CLI_USAGE;
     if (add && (cli_hold_secrets() != CLI_OK || cli_check_new_secret(out, force) != CLI_OK))
         return CLI_FAIL;
-    asky_service *s;
-    if ((rc = cli_asky_open(store, tee, &s)) != CLI_OK)
-        return rc;
-    struct cloister_err err;
+    if (!add && server)
+        return cli_asky_remote_group(server, token_file, "user-remove", NULL, user);
     uint8_t key[ASKY_KEY_LEN];
-    if (add && asky_user_add(s, user, key, &err) != CLOISTER_OK)
-        rc = cli_fail("user add: %s", err.msg);
-    else if (add)
-        rc = cli_write_key(out, "the user key", CLI_KEY_TEXT, BECH32_HRP_ASKY_USER, key, sizeof key,
-                           0600);
-    else if (asky_user_remove(s, user, &err) != CLOISTER_OK)
-        rc = cli_fail("user remove: %s", err.msg);
-    crypto_wipe(key, sizeof key);
+    if (add) {
+        rc = user_new_key(store, tee, db, server, token_file, &trust, user, key);
+        if (rc == CLI_OK)
+            rc = cli_write_key(out, "the user key", CLI_KEY_TEXT, BECH32_HRP_ASKY_USER, key,
+                               sizeof key, 0600);
+        crypto_wipe(key, sizeof key);
+    } else {
+        asky_service *s = NULL;
+        struct cloister_err err;
+        if ((rc = cli_asky_open(store, tee, db, &s)) == CLI_OK &&
+            asky_user_remove(s, user, &err) != CLOISTER_OK)
+            rc = cli_fail("user remove: %s", err.msg);
+        asky_service_close(s);
+    }
     if (rc == CLI_OK)
         printf(add ? "user %s added; key written to %s\n" : "user %s removed\n", user, out);
-    asky_service_close(s);
     return rc;
 }
 
@@ -209,11 +250,11 @@ static int cmd_group(int argc, char **argv)
     int rc = pick_sub(argc, argv, usage, subs, 3, "group", &which);
     if (rc >= 0)
         return rc;
-    const char *store = NULL, *tee = NULL, *group = NULL, *user = NULL, *server = NULL,
+    const char *store = NULL, *tee = NULL, *db = NULL, *group = NULL, *user = NULL, *server = NULL,
                *token_file = NULL;
     const struct opt_def opts[] = {
         {"store", OPT_STRING, &store, "DIR", "the store directory (or --server)", 0, 0, 0},
-        {"tee", OPT_STRING, &tee, "proc|sim", "enclave backend (default: proc)", 0, 0, 0},
+        TEE_DB_OPTS(tee, db),
         {"group", OPT_STRING, &group, "G", "the group's name", OPT_REQUIRED, 0, 0},
         {"user", OPT_STRING, &user, "U", "the member", OPT_REQUIRED, 0, 0},
         SERVER_OPT(server),
@@ -238,7 +279,7 @@ static int cmd_group(int argc, char **argv)
     if (server)
         return cli_asky_remote_group(server, token_file, subs[which], group, user);
     asky_service *s;
-    if ((rc = cli_asky_open(store, tee, &s)) != CLI_OK)
+    if ((rc = cli_asky_open(store, tee, db, &s)) != CLI_OK)
         return rc;
     struct cloister_err err;
     int r = which == 0   ? asky_group_create(s, group, user, &err)
@@ -254,15 +295,15 @@ static int cmd_group(int argc, char **argv)
 
 static int cmd_put(int argc, char **argv)
 {
-    const char *store = NULL, *tee = NULL, *group = NULL, *user = NULL, *keyf = NULL, *in = NULL,
-               *name = NULL;
+    const char *store = NULL, *tee = NULL, *db = NULL, *group = NULL, *user = NULL, *keyf = NULL,
+               *in = NULL, *name = NULL;
     const char *server = NULL;
     struct cli_asky_trust trust = {0};
     long long pad = 0;
     struct opt_choice kind = {kinds, 0};
     const struct opt_def opts[] = {
         {"store", OPT_STRING, &store, "DIR", "the store directory (or --server)", 0, 0, 0},
-        {"tee", OPT_STRING, &tee, "proc|sim", "enclave backend (default: proc)", 0, 0, 0},
+        TEE_DB_OPTS(tee, db),
         SERVER_OPT(server),
         TRUST_OPTS(trust),
         {"group", OPT_STRING, &group, "G", "the group to share with", OPT_REQUIRED, 0, 0},
@@ -298,7 +339,7 @@ static int cmd_put(int argc, char **argv)
     enum asky_kind k = kind.index == 0 ? ASKY_INDEXED : ASKY_TRIAL;
     if (server) {
         rc = cli_asky_remote_put(server, &trust, group, user, key, in, name, k, (unsigned)pad);
-    } else if ((rc = cli_asky_open(store, tee, &s)) == CLI_OK) {
+    } else if ((rc = cli_asky_open(store, tee, db, &s)) == CLI_OK) {
         struct cloister_err err;
         if (asky_put(s, group, user, key, in, name, k, (unsigned)pad, &err) != CLOISTER_OK)
             rc = cli_fail("put: %s", err.msg);

@@ -9,7 +9,7 @@
 
 /* Opens the access service of a store (tee: "proc", "sim" or NULL); prints why it failed and
  * returns CLI_FAIL, or CLI_OK. */
-int cli_asky_open(const char *store, const char *tee, asky_service **s);
+int cli_asky_open(const char *store, const char *tee, const char *db, asky_service **s);
 /* Reads a user key file (cloister-asky-user1... text); CLI_OK or CLI_FAIL naming the file. */
 int cli_asky_read_key(const char *path, uint8_t key[ASKY_KEY_LEN]);
 /* What `put --server` trusts (options of TRUST_OPTS). */
@@ -39,6 +39,9 @@ int cli_asky_remote_put(const char *server, const struct cli_asky_trust *t, cons
                         const char *name, enum asky_kind kind, unsigned pad);
 int cli_asky_remote_group(const char *server, const char *token_file, const char *op,
                           const char *group, const char *user);
+int cli_asky_remote_user_add(const char *server, const char *token_file,
+                             const struct cli_asky_trust *t, const char *user,
+                             uint8_t key[ASKY_KEY_LEN]);
 /* `cloister asky serve`. */
 int cli_asky_serve(int argc, char **argv);
 /* The `cloister demo` step of A-Sky. */

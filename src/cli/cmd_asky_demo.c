@@ -57,6 +57,27 @@ static void demo_show(const char *dir, const char *sub)
         closedir(d);
 }
 
+/* Whether the membership store's files (the SQLite database and its log) hold a name. */
+static void demo_db_names(const char *dir)
+{
+    static const char *const files[] = {"asky.db", "asky.db-wal"};
+    size_t total = 0;
+    bool named = false;
+    for (size_t i = 0; i < 2; i++) {
+        char path[512];
+        uint8_t *data;
+        size_t len;
+        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+        if (file_read_all(path, (size_t)1 << 28, &data, &len) != 0)
+            continue;
+        named |= memmem(data, len, "user0", 5) || memmem(data, len, "board", 5);
+        total += len;
+        free(data);
+    }
+    printf("  asky.db (the membership store, %zu bytes): %s\n", total,
+           named ? "HOLDS A NAME" : "no user or group name in it");
+}
+
 static int demo_steps(const char *dir, asky_service *s, uint8_t (*keys)[ASKY_KEY_LEN])
 {
     struct cloister_err err;
@@ -86,9 +107,8 @@ static int demo_steps(const char *dir, asky_service *s, uint8_t (*keys)[ASKY_KEY
            "%zu entries): %.1f ms\n",
            DEMO_MEMBERS, asky_padded_count(DEMO_MEMBERS, ASKY_PAD_POW2), (cli_now_s() - t0) * 1e3);
     printf("  what the store holds (ids, no names):\n");
-    demo_show(dir, "users");
-    demo_show(dir, "groups");
     demo_show(dir, "objects");
+    demo_db_names(dir);
     bool ok = demo_get(dir, "user0999", keys[999], "minutes");
     if (asky_group_remove(s, "board", "user0500", &err) != CLOISTER_OK ||
         asky_put(s, "board", "user0001", keys[1], in, "minutes2", ASKY_INDEXED, ASKY_PAD_POW2,
@@ -114,7 +134,7 @@ int cli_asky_demo(void)
     uint8_t(*keys)[ASKY_KEY_LEN] = malloc(DEMO_MEMBERS * sizeof *keys);
     asky_service *s;
     int rc = -1;
-    if (keys && cli_asky_open(dir, "proc", &s) == CLI_OK) {
+    if (keys && cli_asky_open(dir, "proc", NULL, &s) == CLI_OK) {
         rc = demo_steps(dir, s, keys);
         asky_service_close(s);
     }

@@ -1,7 +1,8 @@
 /* http.c -- the HTTP plumbing every service shares (http.h).
  *
- * Server: libmicrohttpd with its own thread (the services answer small JSON requests; their work
- * is bounded by the body limit, which is enforced while the body arrives). IBBE's admin daemon
+ * Server: libmicrohttpd with its own thread, or a pool of them for a service whose handler is
+ * safe to call from several threads (the services answer small JSON requests; their work is
+ * bounded by the body limit, which is enforced while the body arrives). IBBE's admin daemon
  * runs its own libmicrohttpd (a thread pool, a token checked before the body) but collects
  * bodies and checks tokens with the same two helpers. The token is checked
  * in constant time; the handler decides what needs it (every request that changes anything).
@@ -193,6 +194,13 @@ static int parse_ipv4(const char *endpoint, struct sockaddr_in *sa, struct clois
 int http_server_start(const char *listen, const char *token, size_t body_max, http_handler handler,
                       void *arg, struct http_server **out, struct cloister_err *err)
 {
+    return http_server_start_pool(listen, token, body_max, 1, handler, arg, out, err);
+}
+
+int http_server_start_pool(const char *listen, const char *token, size_t body_max, unsigned threads,
+                           http_handler handler, void *arg, struct http_server **out,
+                           struct cloister_err *err)
+{
     struct sockaddr_in sa;
     int rc = parse_ipv4(listen, &sa, err);
     if (rc != CLOISTER_OK)
@@ -209,7 +217,8 @@ int http_server_start(const char *listen, const char *token, size_t body_max, ht
                             ntohs(sa.sin_port), NULL, NULL, handle, s, MHD_OPTION_SOCK_ADDR,
                             (struct sockaddr *)&sa, MHD_OPTION_NOTIFY_COMPLETED, completed, s,
                             MHD_OPTION_CONNECTION_LIMIT, 256u, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-                            64u, MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_END);
+                            64u, MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_THREAD_POOL_SIZE,
+                            threads > 1 ? threads : 0u, MHD_OPTION_END);
     if (!s->d) {
         int why = errno;
         http_server_stop(s);

@@ -48,6 +48,10 @@ typedef void (*http_handler)(void *arg, const struct http_request *r, unsigned *
 /* Listens on IPv4:PORT (port 0: any free one); token NULL: no authentication. */
 int http_server_start(const char *listen, const char *token, size_t body_max, http_handler handler,
                       void *arg, struct http_server **out, struct cloister_err *err);
+/* The same with a pool of threads (threads > 1): the handler is called from all of them. */
+int http_server_start_pool(const char *listen, const char *token, size_t body_max, unsigned threads,
+                           http_handler handler, void *arg, struct http_server **out,
+                           struct cloister_err *err);
 uint16_t http_server_port(const struct http_server *s);
 void http_server_stop(struct http_server *s);
 /* A JSON error body {"error": msg} (malloc'd). */

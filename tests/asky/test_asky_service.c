@@ -3,13 +3,17 @@
  * oracle (after every step a fresh object is written by a member, and every user, member or
  * not, tries to open it with its own key: members open it, everyone else fails
  * cryptographically); a non-member gets no envelope and a wrong proof is refused; the store
- * holds no name and no key; a rolled-back group record and a tampered one are refused. */
+ * holds no name and no key (its SQLite database included); a rolled-back group record and a
+ * tampered one are refused; a user's key is delivered by HPKE to the user's key pair only. */
 #include <cloister/asky_client.h>
+#include <cloister/asky_serve.h>
 #include <cloister/crypto.h>
+#include <cloister/hpke.h>
+#include <cloister/tee.h>
 #include <cloister/tee_enclave.h>
-#include <cloister/wire.h>
 
 #include <limits.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,6 +24,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <sqlite3.h>
 
 #include "util/fileio.h"
 #include "util/hex.h"
@@ -187,95 +192,199 @@ static void test_store_has_no_names(void **state)
     assert_false(store_holds("proof-team", 10));
 }
 
+/* The record (malloc'd) of the one group of the SQLite store at that version. */
+static uint8_t *group_row(sqlite3 *db, int version, size_t *len)
+{
+    sqlite3_stmt *st;
+    assert_int_equal(
+        sqlite3_prepare_v2(db, "SELECT rec FROM asky_groups WHERE version = ?1", -1, &st, NULL),
+        SQLITE_OK);
+    sqlite3_bind_int(st, 1, version);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    *len = (size_t)sqlite3_column_bytes(st, 0);
+    uint8_t *rec = malloc(*len);
+    assert_non_null(rec);
+    memcpy(rec, sqlite3_column_blob(st, 0), *len);
+    sqlite3_finalize(st);
+    return rec;
+}
+
+/* Puts rec back as its group's row (the id and version are its first 40 bytes). */
+static void group_put(sqlite3 *db, const uint8_t *rec, size_t len)
+{
+    sqlite3_stmt *st;
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | rec[32 + i];
+    assert_int_equal(
+        sqlite3_prepare_v2(db, "UPDATE asky_groups SET rec = ?1, version = ?2 WHERE id = ?3", -1,
+                           &st, NULL),
+        SQLITE_OK);
+    sqlite3_bind_blob(st, 1, rec, (int)len, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)v);
+    sqlite3_bind_blob(st, 3, rec, 32, SQLITE_STATIC);
+    assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+    assert_int_equal(sqlite3_changes(db), 1);
+    sqlite3_finalize(st);
+}
+
 static void test_rollback_refused(void **state)
 {
     struct cloister_err err;
+    char path[PATH_MAX], src[PATH_MAX + 16];
+    sqlite3 *db;
+    snprintf(path, sizeof path, "%s/asky.db", dir);
+    snprintf(src, sizeof src, "%s/plain.txt", dir);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 10000);
     assert_int_equal(asky_group_create(svc, "roll-team", names[4], &err), CLOISTER_OK);
-    /* keep the record of version 1, then change the group */
-    char cmd[PATH_MAX * 2];
-    snprintf(cmd, sizeof cmd, "cd '%s/groups' && mkdir -p ../saved && cp * ../saved/", dir);
-    assert_int_equal(system(cmd), 0);
     assert_int_equal(asky_group_add(svc, "roll-team", names[5], &err), CLOISTER_OK);
+    /* keep the record of version 2 (names[5] a member), then remove names[5] */
+    size_t oldlen, newlen;
+    uint8_t *old = group_row(db, 2, &oldlen);
     assert_int_equal(asky_group_remove(svc, "roll-team", names[5], &err), CLOISTER_OK);
-    /* the old record put back: names[5] would be... refused as stale */
-    snprintf(cmd, sizeof cmd, "cp '%s'/saved/* '%s/groups/'", dir, dir);
-    assert_int_equal(system(cmd), 0);
+    uint8_t *cur = group_row(db, 3, &newlen);
+    /* the old record put back: names[5] would be a member again; refused as stale */
+    group_put(db, old, oldlen);
     assert_int_equal(asky_group_add(svc, "roll-team", names[6], &err), CLOISTER_E_DENIED);
     assert_non_null(strstr(err.msg, "rolled back"));
-    /* a flipped byte in a group record: refused */
-    snprintf(cmd, sizeof cmd,
-             "cd '%s/groups' && for f in *; do printf '\\x01' | dd of=$f bs=1 seek=60 "
-             "conv=notrunc 2>/dev/null; done",
-             dir);
-    assert_int_equal(system(cmd), 0);
-    assert_int_equal(asky_group_add(svc, "secret-team", names[6], &err), CLOISTER_E_DENIED);
-    /* a fresh service process sees the same refusal (the epoch record is on disk) */
+    assert_int_equal(
+        asky_put(svc, "roll-team", names[5], keys[5], src, "back", ASKY_INDEXED, 0, &err),
+        CLOISTER_E_DENIED);
+    /* a fresh service process sees the same refusal (the epoch record is in the store) */
     asky_service_close(svc);
     open_service();
     assert_int_equal(asky_group_add(svc, "roll-team", names[6], &err), CLOISTER_E_DENIED);
+    /* a flipped byte in the current record: refused too; the record restored, accepted */
+    cur[60] ^= 1;
+    group_put(db, cur, newlen);
+    assert_int_equal(asky_group_add(svc, "roll-team", names[6], &err), CLOISTER_E_DENIED);
+    assert_non_null(strstr(err.msg, "not authentic"));
+    cur[60] ^= 1;
+    group_put(db, cur, newlen);
+    assert_int_equal(asky_group_add(svc, "roll-team", names[6], &err), CLOISTER_OK);
+    sqlite3_close(db);
+    free(old);
+    free(cur);
 }
 
-/* The newest file of DIR/sub (name into out). */
-static void newest(const char *sub, char *out, size_t cap)
-{
-    char cmd[PATH_MAX + 64];
-    snprintf(cmd, sizeof cmd, "ls -t '%s/%s' | head -1", dir, sub);
-    FILE *f = popen(cmd, "r");
-    assert_non_null(f);
-    assert_non_null(fgets(out, (int)cap, f));
-    out[strcspn(out, "\n")] = '\0';
-    pclose(f);
-}
-
-static uint8_t *slurp(const char *path, size_t *len)
-{
-    uint8_t *data;
-    assert_int_equal(file_read_all(path, (size_t)1 << 26, &data, len), 0);
-    return data;
-}
-
-/* A crash after the journal was written but before the records were: the next operation
- * finishes the change (the member added is there), and the group stays usable. */
-static void test_crash_replay(void **state)
+/* The user's key leaves the enclave only HPKE-encrypted to the key pair the user made: it
+ * opens with that secret key and that name only, and the key opened is the user's. */
+static void test_key_delivery(void **state)
 {
     struct cloister_err err;
-    char gname[128], gpath[PATH_MAX], epath[PATH_MAX], jpath[PATH_MAX];
-    assert_int_equal(asky_group_create(svc, "crash-team", names[7], &err), CLOISTER_OK);
-    newest("groups", gname, sizeof gname);
-    snprintf(gpath, sizeof gpath, "%s/groups/%s", dir, gname);
-    snprintf(epath, sizeof epath, "%s/epochs", dir);
-    snprintf(jpath, sizeof jpath, "%s/journal", dir);
-    size_t g0len, e0len, g1len, e1len;
-    uint8_t *g0 = slurp(gpath, &g0len), *e0 = slurp(epath, &e0len);
-    assert_int_equal(asky_group_add(svc, "crash-team", names[8], &err), CLOISTER_OK);
-    uint8_t *g1 = slurp(gpath, &g1len), *e1 = slurp(epath, &e1len);
-    struct wire_writer w;
-    wire_writer_init(&w);
-    wire_put_raw(&w, g1, 32);
-    wire_put_bytes(&w, g1, g1len);
-    wire_put_bytes(&w, e1, e1len);
-    assert_true(wire_writer_ok(&w));
-    assert_int_equal(file_write_atomic(gpath, g0, g0len, 0600), 0);
-    assert_int_equal(file_write_atomic(epath, e0, e0len, 0600), 0);
-    assert_int_equal(file_write_atomic(jpath, w.buf, w.len, 0600), 0);
-    wire_writer_free(&w);
-    asky_service_close(svc);
-    open_service(); /* a fresh process after the crash */
-    assert_int_not_equal(access(jpath, F_OK), 0);
-    assert_int_equal(asky_group_add(svc, "crash-team", names[8], &err), CLOISTER_E_EXISTS);
-    assert_int_equal(asky_group_remove(svc, "crash-team", names[8], &err), CLOISTER_OK);
-    free(g0);
-    free(e0);
-    free(g1);
-    free(e1);
+    uint8_t pk[HPKE_PUBLIC_LEN], sk[HPKE_SECRET_LEN], pk2[HPKE_PUBLIC_LEN], sk2[HPKE_SECRET_LEN];
+    uint8_t delivery[ASKY_USER_DELIVERY_LEN], key[ASKY_KEY_LEN];
+    assert_int_equal(hpke_keypair(pk, sk), 0);
+    assert_int_equal(hpke_keypair(pk2, sk2), 0);
+    assert_int_equal(asky_user_deliver(svc, "zebra-delivered", pk, delivery, &err), CLOISTER_OK);
+    assert_int_equal(asky_user_key_open(key, delivery, sk2, "zebra-delivered", &err),
+                     CLOISTER_E_DENIED);
+    assert_int_equal(asky_user_key_open(key, delivery, sk, "zebra-other", &err), CLOISTER_E_DENIED);
+    delivery[40] ^= 1;
+    assert_int_equal(asky_user_key_open(key, delivery, sk, "zebra-delivered", &err),
+                     CLOISTER_E_DENIED);
+    delivery[40] ^= 1;
+    assert_int_equal(asky_user_key_open(key, delivery, sk, "zebra-delivered", &err), CLOISTER_OK);
+    assert_int_equal(asky_user_deliver(svc, "zebra-delivered", pk, delivery, &err),
+                     CLOISTER_E_EXISTS);
+    /* the key is the user's: it writes and reads in a group of its own */
+    char src[PATH_MAX + 16], dst[PATH_MAX + 16];
+    snprintf(src, sizeof src, "%s/plain.txt", dir);
+    snprintf(dst, sizeof dst, "%s/delivered.txt", dir);
+    write_input(src, "delivered");
+    assert_int_equal(asky_group_create(svc, "zebra-solo", "zebra-delivered", &err), CLOISTER_OK);
+    assert_int_equal(
+        asky_put(svc, "zebra-solo", "zebra-delivered", key, src, "solo", ASKY_INDEXED, 0, &err),
+        CLOISTER_OK);
+    assert_int_equal(asky_get(dir, key, "solo", dst, &err), CLOISTER_OK);
+    assert_false(store_holds(key, sizeof key));
+    crypto_wipe(sk, sizeof sk);
+    crypto_wipe(sk2, sizeof sk2);
+    crypto_wipe(key, sizeof key);
+}
+
+/* Sealed envelope requests of one member, several threads at once against the server. */
+struct asker {
+    const struct asky_remote *r;
+    const uint8_t *key;
+    int ok;
+};
+
+static void *asker_thread(void *arg)
+{
+    struct asker *a = arg;
+    struct asky_user_keys k;
+    asky_user_keys(&k, a->key);
+    for (int i = 0; i < 4; i++) {
+        struct cloister_err err;
+        uint8_t *env = NULL, ticket[ASKY_TICKET_LEN], fk[ASKY_KEY_LEN];
+        size_t len = 0;
+        if (asky_remote_envelope(a->r, "zebra-remote-team", "zebra-remote", a->key, ASKY_INDEXED, 0,
+                                 &env, &len, ticket, &err) == CLOISTER_OK &&
+            asky_envelope_open(ASKY_INDEXED, env, len, &k, fk, &err) == CLOISTER_OK)
+            a->ok++;
+        free(env);
+    }
+    asky_user_keys_wipe(&k);
+    return NULL;
+}
+
+/* user add through the service (in-process, on loopback): the admin's client verifies the
+ * enclave (MRENCLAVE pinned), seals the name and its public key to it, and gets the key back
+ * HPKE-encrypted; a wrong token, or another MRENCLAVE pinned, gets no user. */
+static void test_remote_user_add(void **state)
+{
+    static const char token[] = "remote-admin-token-0123456789";
+    struct cloister_err err;
+    struct tee_info ti;
+    asky_server *srv;
+    char endpoint[32];
+    uint8_t key[ASKY_KEY_LEN], other[32] = {1};
+    assert_int_equal(asky_server_start(svc, "127.0.0.1:0", token, 0, 2, &srv, &err), CLOISTER_OK);
+    snprintf(endpoint, sizeof endpoint, "127.0.0.1:%u", (unsigned)asky_server_port(srv));
+    assert_int_equal(tee_get_info(asky_service_enclave(svc), &ti), CLOISTER_OK);
+    struct asky_remote r = {.server = endpoint, .mrenclave = other, .allow_simulated = true};
+    assert_int_equal(asky_remote_user_add(&r, token, "zebra-remote", key, &err), CLOISTER_E_DENIED);
+    r.mrenclave = ti.mrenclave;
+    assert_int_not_equal(
+        asky_remote_user_add(&r, "wrong-token-0123456789", "zebra-remote", key, &err), CLOISTER_OK);
+    if (asky_remote_user_add(&r, token, "zebra-remote", key, &err) != CLOISTER_OK)
+        fail_msg("remote user add: %s", err.msg);
+    assert_int_equal(asky_remote_user_add(&r, token, "zebra-remote", key, &err),
+                     CLOISTER_E_INVALID); /* 409: exists */
+    char src[PATH_MAX + 16], dst[PATH_MAX + 16];
+    snprintf(src, sizeof src, "%s/plain.txt", dir);
+    snprintf(dst, sizeof dst, "%s/remote.txt", dir);
+    write_input(src, "remote");
+    assert_int_equal(asky_group_create(svc, "zebra-remote-team", "zebra-remote", &err),
+                     CLOISTER_OK);
+    /* four clients at once (the runtime keeps four offers pending): every envelope opens */
+    struct asker a[4];
+    pthread_t t[4];
+    for (int i = 0; i < 4; i++) {
+        a[i] = (struct asker){&r, key, 0};
+        assert_int_equal(pthread_create(&t[i], NULL, asker_thread, &a[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(t[i], NULL);
+        assert_int_equal(a[i].ok, 4);
+    }
+    asky_server_stop(srv);
+    assert_int_equal(asky_put(svc, "zebra-remote-team", "zebra-remote", key, src, "remote",
+                              ASKY_INDEXED, 0, &err),
+                     CLOISTER_OK);
+    assert_int_equal(asky_get(dir, key, "remote", dst, &err), CLOISTER_OK);
+    assert_false(store_holds(key, sizeof key));
+    crypto_wipe(key, sizeof key);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_churn_oracle),       cmocka_unit_test(test_wrong_proof),
-        cmocka_unit_test(test_store_has_no_names), cmocka_unit_test(test_crash_replay),
-        cmocka_unit_test(test_rollback_refused),
+        cmocka_unit_test(test_store_has_no_names), cmocka_unit_test(test_key_delivery),
+        cmocka_unit_test(test_remote_user_add),    cmocka_unit_test(test_rollback_refused),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -5,11 +5,14 @@
  * request (group, user, proof of membership, a fresh reply key) to the offered key; the reply
  * (envelope and write ticket) opened with the reply key; the object built here and uploaded
  * with the ticket. The host of the service sees no name, no proof and no envelope in clear.
+ * user add (admin): a fresh HPKE key pair; the user's name and public key sealed to a verified
+ * offer the same way; the key the enclave drew comes back HPKE-encrypted to that public key.
  * get: the object fetched and read with the member's key, as from a directory. Every answer
  * is read up to a byte bound; a refusal of the service comes back as its one-line message. */
 #include <cloister/asky_client.h>
 #include <cloister/asky_serve.h>
 #include <cloister/crypto.h>
+#include <cloister/hpke.h>
 #include <cloister/tee_trust.h>
 #include <cloister/tee_verify.h>
 #include <cloister/wire.h>
@@ -83,10 +86,11 @@ static int get_offer(const char *server, const uint8_t *nonce, uint8_t **offer, 
     return rc;
 }
 
-/* The request sealed to the verified offer (tee_prov_package): *package malloc'd. */
+/* The request sealed to the verified offer (tee_prov_package) as the secret `name`: *package
+ * malloc'd. */
 static int seal_request(const struct asky_remote *r, const uint8_t *nonce, const uint8_t *offer,
-                        size_t offer_len, const uint8_t *req, size_t reqlen, uint8_t **package,
-                        size_t *package_len, struct cloister_err *err)
+                        size_t offer_len, const char *name, const uint8_t *req, size_t reqlen,
+                        uint8_t **package, size_t *package_len, struct cloister_err *err)
 {
     tee_platform *platform = NULL;
     tee_verifier *v = NULL;
@@ -105,7 +109,7 @@ static int seal_request(const struct asky_remote *r, const uint8_t *nonce, const
     p.n_mrsigner = r->mrsigner ? 1 : 0;
     p.allow_simulated = r->allow_simulated;
     p.allow_debug = r->allow_simulated;
-    struct tee_secret secret = {ASKY_REQUEST_SECRET, req, reqlen};
+    struct tee_secret secret = {name, req, reqlen};
     int rc = CLOISTER_OK;
     if (tee_prov_package(v, &p, nonce, TEE_PROV_NONCE_LEN, offer, offer_len, &secret, 1, package,
                          package_len, NULL, &e) != 0)
@@ -141,20 +145,36 @@ static int open_reply(const uint8_t reply_key[32], const uint8_t *reply, size_t 
     return CLOISTER_OK;
 }
 
+/* A fresh nonce, the enclave's offer for it, and req sealed to the verified offer. */
+static int offer_and_seal(const struct asky_remote *r, const char *name, const uint8_t *req,
+                          size_t reqlen, uint8_t **package, size_t *package_len,
+                          struct cloister_err *err)
+{
+    uint8_t nonce[TEE_PROV_NONCE_LEN], *offer = NULL;
+    size_t offer_len = 0;
+    int rc = tee_prov_nonce(nonce, err);
+    if (rc == CLOISTER_OK)
+        rc = get_offer(r->server, nonce, &offer, &offer_len, err);
+    if (rc == CLOISTER_OK)
+        rc = seal_request(r, nonce, offer, offer_len, name, req, reqlen, package, package_len, err);
+    free(offer);
+    return rc;
+}
+
 /* Asks the enclave for an envelope of the group, end to end. */
 static int request_envelope(const struct asky_remote *r, const char *group, const char *user,
                             const struct asky_user_keys *k, enum asky_kind kind, unsigned pad,
                             uint8_t **env, size_t *envlen, uint8_t ticket[ASKY_TICKET_LEN],
                             struct cloister_err *err)
 {
-    uint8_t nonce[TEE_PROV_NONCE_LEN], rnonce[ASKY_REQ_NONCE_LEN], proof[32], reply_key[32];
-    uint8_t *offer = NULL, *package = NULL, *reply = NULL;
-    size_t offer_len = 0, package_len = 0, reply_len = 0;
+    uint8_t rnonce[ASKY_REQ_NONCE_LEN], proof[32], reply_key[32];
+    uint8_t *package = NULL, *reply = NULL;
+    size_t package_len = 0, reply_len = 0;
     struct wire_writer w;
     json_t *j = NULL;
-    int rc = tee_prov_nonce(nonce, err);
-    if (rc == CLOISTER_OK && (crypto_random(rnonce, sizeof rnonce) != 0 ||
-                              crypto_random(reply_key, sizeof reply_key) != 0))
+    int rc = CLOISTER_OK;
+    if (crypto_random(rnonce, sizeof rnonce) != 0 ||
+        crypto_random(reply_key, sizeof reply_key) != 0)
         rc = cloister_errf(err, CLOISTER_E_FAILED, "random number generator failed");
     asky_request_proof(proof, k, group, rnonce);
     wire_writer_init(&w);
@@ -168,9 +188,7 @@ static int request_envelope(const struct asky_remote *r, const char *group, cons
     if (rc == CLOISTER_OK && !wire_writer_ok(&w))
         rc = cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
     if (rc == CLOISTER_OK)
-        rc = get_offer(r->server, nonce, &offer, &offer_len, err);
-    if (rc == CLOISTER_OK)
-        rc = seal_request(r, nonce, offer, offer_len, w.buf, w.len, &package, &package_len, err);
+        rc = offer_and_seal(r, ASKY_REQUEST_SECRET, w.buf, w.len, &package, &package_len, err);
     if (rc == CLOISTER_OK)
         rc = call(r->server, "/v1/envelope", NULL,
                   json_pack("{s:o}", "package", http_json_hex(package, package_len)), &j, err);
@@ -182,10 +200,18 @@ static int request_envelope(const struct asky_remote *r, const char *group, cons
         crypto_wipe(w.buf, w.len);
     wire_writer_free(&w);
     crypto_wipe(reply_key, sizeof reply_key);
-    free(offer);
     free(package);
     free(reply);
     return rc;
+}
+
+/* The policy names an enclave: a remote client sends nothing before it has one to verify. */
+static int check_trust(const struct asky_remote *r, struct cloister_err *err)
+{
+    if (!r->mrenclave && !r->mrsigner)
+        return cloister_errf(err, CLOISTER_E_INVALID,
+                             "give the service enclave's MRENCLAVE or MRSIGNER to trust");
+    return CLOISTER_OK;
 }
 
 /* The object of file in, in memory (*obj malloc'd). */
@@ -209,6 +235,22 @@ static int build_object(const char *in, enum asky_kind kind, const uint8_t *env,
     return rc;
 }
 
+int asky_remote_envelope(const struct asky_remote *r, const char *group, const char *user,
+                         const uint8_t key[ASKY_KEY_LEN], enum asky_kind kind, unsigned pad,
+                         uint8_t **env, size_t *envlen, uint8_t ticket[ASKY_TICKET_LEN],
+                         struct cloister_err *err)
+{
+    struct asky_user_keys k;
+    *env = NULL;
+    *envlen = 0;
+    int rc = check_trust(r, err);
+    asky_user_keys(&k, key);
+    if (rc == CLOISTER_OK)
+        rc = request_envelope(r, group, user, &k, kind, pad, env, envlen, ticket, err);
+    asky_user_keys_wipe(&k);
+    return rc;
+}
+
 int asky_remote_put(const struct asky_remote *r, const char *group, const char *user,
                     const uint8_t key[ASKY_KEY_LEN], const char *in, const char *name,
                     enum asky_kind kind, unsigned pad, struct cloister_err *err)
@@ -218,12 +260,12 @@ int asky_remote_put(const struct asky_remote *r, const char *group, const char *
     size_t envlen = 0, objlen = 0;
     char *obj = NULL, path[64 + ASKY_NAME_MAX];
     json_t *j = NULL;
-    if (!r->mrenclave && !r->mrsigner)
-        return cloister_errf(err, CLOISTER_E_INVALID,
-                             "give the service enclave's MRENCLAVE or MRSIGNER to trust");
+    int rc = check_trust(r, err);
+    if (rc != CLOISTER_OK)
+        return rc;
     snprintf(path, sizeof path, "/v1/objects/%s", name);
     asky_user_keys(&k, key);
-    int rc = request_envelope(r, group, user, &k, kind, pad, &env, &envlen, ticket, err);
+    rc = request_envelope(r, group, user, &k, kind, pad, &env, &envlen, ticket, err);
     if (rc == CLOISTER_OK && asky_envelope_open(kind, env, envlen, &k, file_key, err) != 0)
         rc = cloister_err_wrap(err, "the envelope the service built");
     if (rc == CLOISTER_OK)
@@ -262,6 +304,39 @@ int asky_remote_get(const char *server, const uint8_t key[ASKY_KEY_LEN], const c
     if (in)
         fclose(in);
     free(obj);
+    return rc;
+}
+
+int asky_remote_user_add(const struct asky_remote *r, const char *token, const char *user,
+                         uint8_t key[ASKY_KEY_LEN], struct cloister_err *err)
+{
+    uint8_t pk[HPKE_PUBLIC_LEN], sk[HPKE_SECRET_LEN], *package = NULL, *delivery = NULL;
+    size_t package_len = 0, dlen = 0;
+    struct wire_writer w;
+    json_t *j = NULL;
+    int rc = check_trust(r, err);
+    if (rc == CLOISTER_OK && hpke_keypair(pk, sk) != 0)
+        rc = cloister_errf(err, CLOISTER_E_FAILED, "generating the delivery key failed");
+    wire_writer_init(&w);
+    wire_put_str(&w, user);
+    wire_put_raw(&w, pk, sizeof pk);
+    if (rc == CLOISTER_OK && !wire_writer_ok(&w))
+        rc = cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
+    if (rc == CLOISTER_OK)
+        rc = offer_and_seal(r, ASKY_USER_SECRET, w.buf, w.len, &package, &package_len, err);
+    if (rc == CLOISTER_OK)
+        rc = call(r->server, "/v1/users/add", token,
+                  json_pack("{s:o}", "package", http_json_hex(package, package_len)), &j, err);
+    if (rc == CLOISTER_OK && (rc = hex_of(j, "delivery", &delivery, &dlen, err)) != CLOISTER_OK)
+        json_decref(j);
+    if (rc == CLOISTER_OK && dlen != ASKY_USER_DELIVERY_LEN)
+        rc = cloister_errf(err, CLOISTER_E_PROTOCOL, "the service's delivery has a bad length");
+    if (rc == CLOISTER_OK)
+        rc = asky_user_key_open(key, delivery, sk, user, err);
+    crypto_wipe(sk, sizeof sk);
+    wire_writer_free(&w);
+    free(package);
+    free(delivery);
     return rc;
 }
 

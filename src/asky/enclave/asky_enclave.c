@@ -3,13 +3,16 @@
  *
  * State (behind a lock: handlers may run on several workers): the keys derived from the master
  * secret, every user's expanded keys (asky_user_keys, sorted by id, so an envelope of n
- * members costs n HMACs and n GCM seals and no key derivation) and the epoch table (the
- * version of every group record it wrote or loaded). Nothing from the host is trusted: every
- * record is opened with the record key and its AAD (kind, id, version), group records are
- * checked against the epoch table, and an envelope is built only for a requester whose proof
- * verifies under its own key and whose id the group record lists. */
+ * members costs n HMACs and n GCM seals and no key derivation), the epoch table (the version
+ * of every group record as of the newest epoch record loaded: a change made here comes back
+ * through EPOCH once the store has it) and the sealed requests waiting for their group record.
+ * A user's key leaves only once, encrypted by HPKE to the user's public key. Nothing from the
+ * host is trusted: every record is opened with the record key and its AAD (kind, id, version),
+ * group records are checked against the epoch table, and an envelope is built only for a
+ * requester whose proof verifies under its own key and whose id the group record lists. */
 #include <cloister/asky.h>
 #include <cloister/crypto.h>
+#include <cloister/hpke.h>
 #include <cloister/tee_enclave.h>
 #include <cloister/tee_trust.h>
 #include <cloister/wire.h>
@@ -34,6 +37,16 @@ struct epoch {
     uint64_t version;
 };
 
+/* A sealed request: the ENVELOPE input without the record, the key its reply is sealed under,
+ * and the handle the host names it by. */
+struct pending {
+    uint8_t handle[ASKY_HANDLE_LEN];
+    uint8_t *req; /* NULL: a free slot */
+    size_t len;
+    uint8_t reply_key[ASKY_KEY_LEN];
+    uint64_t born;
+};
+
 struct asky_state {
     pthread_mutex_t lock;
     bool ready;
@@ -43,12 +56,19 @@ struct asky_state {
     struct epoch *epochs;
     size_t nepochs;
     uint64_t counter; /* of the epoch record last loaded or written */
-    /* A sealed request opened by SEALED_OPEN, waiting for its group record (SEALED_ENVELOPE):
-     * the ENVELOPE input without the record, and the key the reply is sealed under. */
-    uint8_t *pending;
-    size_t pending_len;
-    uint8_t reply_key[ASKY_KEY_LEN];
+    /* Sealed requests opened by SEALED_OPEN, waiting for their group record (SEALED_ENVELOPE),
+     * several at once (the service's workers): the oldest is dropped when all are taken. */
+    struct pending pending[ASKY_PENDING_MAX];
+    uint64_t pending_clock;
 };
+
+static void pending_clear(struct pending *p)
+{
+    if (p->req)
+        crypto_wipe(p->req, p->len);
+    free(p->req);
+    crypto_wipe(p, sizeof *p);
+}
 
 static int asky_on_start(struct tee_env *env)
 {
@@ -63,8 +83,8 @@ static void asky_on_stop(struct tee_env *env)
         crypto_wipe(st->users, st->capusers * sizeof *st->users);
     free(st->users);
     free(st->epochs);
-    free(st->pending);
-    crypto_wipe(st->reply_key, sizeof st->reply_key);
+    for (size_t i = 0; i < ASKY_PENDING_MAX; i++)
+        pending_clear(&st->pending[i]);
     crypto_wipe(st->name_key, sizeof st->name_key);
     crypto_wipe(st->rec_key, sizeof st->rec_key);
     pthread_mutex_destroy(&st->lock);
@@ -151,17 +171,27 @@ static struct epoch *epoch_find(struct asky_state *st, const uint8_t *gid)
     return NULL;
 }
 
-static int epoch_record(struct asky_state *st, struct wire_writer *out)
+/* The epoch record of the table with gid's version bumped (added at 1 when absent) and the
+ * counter bumped. The enclave's own table moves only when the host gives the record back
+ * (EPOCH) once stored: a change the store refused leaves it as it was. */
+static int epoch_record(struct asky_state *st, const uint8_t *gid, uint64_t version,
+                        struct wire_writer *out)
 {
-    size_t ptlen = st->nepochs * (ASKY_ID_LEN + 8);
-    uint8_t *pt = malloc(ptlen ? ptlen : 1), head[8];
+    bool found = epoch_find(st, gid) != NULL;
+    size_t n = st->nepochs + !found, ptlen = n * (ASKY_ID_LEN + 8);
+    uint8_t *pt = malloc(ptlen), head[8];
     if (!pt)
         return -1;
     for (size_t i = 0; i < st->nepochs; i++) {
+        bool it = memcmp(st->epochs[i].gid, gid, ASKY_ID_LEN) == 0;
         memcpy(pt + i * (ASKY_ID_LEN + 8), st->epochs[i].gid, ASKY_ID_LEN);
-        be64_put(pt + i * (ASKY_ID_LEN + 8) + ASKY_ID_LEN, st->epochs[i].version);
+        be64_put(pt + i * (ASKY_ID_LEN + 8) + ASKY_ID_LEN, it ? version : st->epochs[i].version);
     }
-    be64_put(head, st->counter);
+    if (!found) {
+        memcpy(pt + st->nepochs * (ASKY_ID_LEN + 8), gid, ASKY_ID_LEN);
+        be64_put(pt + st->nepochs * (ASKY_ID_LEN + 8) + ASKY_ID_LEN, version);
+    }
+    be64_put(head, st->counter + 1);
     struct wire_writer w;
     wire_writer_init(&w);
     wire_put_raw(&w, head, 8);
@@ -219,7 +249,7 @@ static int group_open(struct tee_env *env, struct asky_state *st, const uint8_t 
     struct epoch *e = epoch_find(st, gid);
     if (!e)
         return tee_fail(env, CLOISTER_E_NOT_FOUND, "no such group");
-    if (e->version != version)
+    if (version < e->version)
         return tee_fail(env, CLOISTER_E_DENIED,
                         "the group record is stale (version %llu, expected %llu): rolled back",
                         (unsigned long long)version, (unsigned long long)e->version);
@@ -233,28 +263,20 @@ static int group_open(struct tee_env *env, struct asky_state *st, const uint8_t 
         *members = NULL;
         return tee_fail(env, CLOISTER_E_DENIED, "the group record is not authentic");
     }
+    e->version = version; /* newer than the epoch loaded: another replica's, sealed by us */
     *n = ptlen / ASKY_ID_LEN;
     return CLOISTER_OK;
 }
 
-/* Writes CHANGE for the group's new member list: a new version, the epoch table updated. */
+/* Writes CHANGE for the group's new member list: a new version, and the epoch record that
+ * lists it. */
 static int group_write(struct tee_env *env, struct asky_state *st, const uint8_t *gid,
                        const uint8_t *members, size_t n, struct wire_writer *out)
 {
     struct epoch *e = epoch_find(st, gid);
-    if (!e) {
-        struct epoch *grown = realloc(st->epochs, (st->nepochs + 1) * sizeof *grown);
-        if (!grown)
-            return tee_fail(env, CLOISTER_E_NO_MEMORY, "out of memory");
-        st->epochs = grown;
-        e = &st->epochs[st->nepochs++];
-        memcpy(e->gid, gid, ASKY_ID_LEN);
-        e->version = 0;
-    }
-    e->version++;
-    st->counter++;
+    uint64_t version = (e ? e->version : 0) + 1;
     uint8_t aad[5 + ASKY_ID_LEN + 8];
-    group_aad(aad, gid, e->version);
+    group_aad(aad, gid, version);
     struct wire_writer w;
     wire_writer_init(&w);
     wire_put_raw(&w, aad + 5, ASKY_ID_LEN + 8);
@@ -263,7 +285,7 @@ static int group_write(struct tee_env *env, struct asky_state *st, const uint8_t
     if (rc == 0 && wire_writer_ok(&w))
         wire_put_bytes(out, w.buf, w.len);
     wire_writer_free(&w);
-    if (rc != 0 || epoch_record(st, out) != 0)
+    if (rc != 0 || epoch_record(st, gid, version, out) != 0)
         return tee_fail(env, CLOISTER_E_NO_MEMORY, "out of memory");
     return CLOISTER_OK;
 }
@@ -382,6 +404,7 @@ static int ecall_users(struct tee_env *env, const uint8_t *in, size_t inlen,
     size_t n = wire_get_count(&r, 1 + ASKY_USER_RECORD_LEN, ASKY_USERS_BATCH);
     int rc = CLOISTER_OK;
     pthread_mutex_lock(&st->lock);
+    bool incremental = st->nusers > 0; /* users another replica added: kept sorted one by one */
     if (!st->ready)
         rc = tee_fail(env, CLOISTER_E_STATE, "users: not set up");
     for (size_t i = 0; i < n && rc == CLOISTER_OK; i++) {
@@ -395,7 +418,7 @@ static int ecall_users(struct tee_env *env, const uint8_t *in, size_t inlen,
         if (rec_open(st, aad, sizeof aad, rec + ASKY_ID_LEN, len - ASKY_ID_LEN, &key, &klen) != 0 ||
             klen != 32)
             rc = tee_fail(env, CLOISTER_E_DENIED, "users: record %zu is not authentic", i);
-        else if (user_put(st, rec, key, false) != 0)
+        else if (user_put(st, rec, key, incremental) != 0)
             rc = tee_fail(env, CLOISTER_E_NO_MEMORY, "out of memory");
         if (key)
             crypto_wipe(key, 32);
@@ -403,7 +426,8 @@ static int ecall_users(struct tee_env *env, const uint8_t *in, size_t inlen,
     }
     if (rc == CLOISTER_OK && wire_reader_finish(&r) != 0)
         rc = tee_fail(env, CLOISTER_E_INVALID, "users: %s", wire_reader_error(&r));
-    asky_sort(st->users, st->nusers, sizeof *st->users, user_cmp);
+    if (!incremental)
+        asky_sort(st->users, st->nusers, sizeof *st->users, user_cmp);
     pthread_mutex_unlock(&st->lock);
     return rc;
 }
@@ -434,61 +458,119 @@ static int ecall_name(struct tee_env *env, const uint8_t *in, size_t inlen, stru
     return rc;
 }
 
-static int ecall_user_add(struct tee_env *env, const uint8_t *in, size_t inlen,
-                          struct wire_writer *out)
+/* A new user: its key drawn here, sealed in its record for the store and delivered to the user
+ * by HPKE to the public key pk it gave (AAD: its name), so it crosses the host encrypted. */
+static int user_add(struct tee_env *env, struct asky_state *st, const char *name,
+                    const uint8_t pk[HPKE_PUBLIC_LEN], struct wire_writer *out)
 {
-    struct asky_state *st = tee_env_state(env);
-    struct wire_reader r;
-    char name[ASKY_NAME_MAX + 1];
-    wire_reader_init(&r, in, inlen);
-    if (!get_name(&r, name) || wire_reader_finish(&r) != 0)
-        return tee_fail(env, CLOISTER_E_INVALID, "user: a name of 1..%d bytes", ASKY_NAME_MAX);
-    uint8_t id[ASKY_ID_LEN], key[32], aad[4 + ASKY_ID_LEN];
+    uint8_t id[ASKY_ID_LEN], key[32], aad[4 + ASKY_ID_LEN], delivery[ASKY_DELIVERY_LEN];
     pthread_mutex_lock(&st->lock);
     int rc = st->ready ? CLOISTER_OK : tee_fail(env, CLOISTER_E_STATE, "not set up");
     if (rc == CLOISTER_OK) {
         name_id(st, 0, name, id);
+        if (user_find(st, id))
+            rc = tee_fail(env, CLOISTER_E_EXISTS, "the user exists");
+    }
+    if (rc == CLOISTER_OK) {
         user_aad(aad, id);
         wire_put_raw(out, id, sizeof id);
         struct wire_writer w;
         wire_writer_init(&w);
         wire_put_raw(&w, id, sizeof id);
         if (crypto_random(key, sizeof key) != 0 || rec_seal(st, aad, sizeof aad, key, 32, &w) ||
-            !wire_writer_ok(&w) || user_put(st, id, key, true) != 0)
-            rc = tee_fail(env, CLOISTER_E_FAILED, "user: key generation failed");
-        else
+            !wire_writer_ok(&w) ||
+            hpke_seal(delivery, delivery + HPKE_ENC_LEN, HPKE_AEAD_AES256GCM, pk,
+                      ASKY_DELIVERY_INFO, strlen(ASKY_DELIVERY_INFO), name, strlen(name), key,
+                      sizeof key, NULL) != 0 ||
+            user_put(st, id, key, true) != 0)
+            rc = tee_fail(env, CLOISTER_E_FAILED, "user: key generation or delivery failed");
+        else {
             wire_put_bytes(out, w.buf, w.len);
+            wire_put_raw(out, delivery, sizeof delivery);
+        }
         wire_writer_free(&w);
-        wire_put_raw(out, key, sizeof key);
     }
     pthread_mutex_unlock(&st->lock);
     crypto_wipe(key, sizeof key);
     return rc;
 }
 
+/* in: str user, raw public key 32. */
+static int get_user_pk(struct wire_reader *r, char name[ASKY_NAME_MAX + 1],
+                       uint8_t pk[HPKE_PUBLIC_LEN])
+{
+    bool ok = get_name(r, name);
+    wire_get_raw_into(r, pk, HPKE_PUBLIC_LEN);
+    return ok && wire_reader_finish(r) == 0 ? 0 : -1;
+}
+
+static int ecall_user_add(struct tee_env *env, const uint8_t *in, size_t inlen,
+                          struct wire_writer *out)
+{
+    struct wire_reader r;
+    char name[ASKY_NAME_MAX + 1];
+    uint8_t pk[HPKE_PUBLIC_LEN];
+    wire_reader_init(&r, in, inlen);
+    if (get_user_pk(&r, name, pk) != 0)
+        return tee_fail(env, CLOISTER_E_INVALID,
+                        "user: a name of 1..%d bytes and a 32-byte public key", ASKY_NAME_MAX);
+    return user_add(env, tee_env_state(env), name, pk, out);
+}
+
+/* The same, sealed by a remote admin to this enclave (the name never crosses the host). */
+static int ecall_user_add_sealed(struct tee_env *env, const uint8_t *in, size_t inlen,
+                                 struct wire_writer *out)
+{
+    struct asky_state *st = tee_env_state(env);
+    tee_self *self = tee_env_self(env);
+    uint8_t *sealed = NULL, req[ASKY_NAME_MAX + 10 + HPKE_PUBLIC_LEN], pk[HPKE_PUBLIC_LEN];
+    size_t sealed_len = 0, len = 0;
+    char name[ASKY_NAME_MAX + 1];
+    struct cloister_err err = {0};
+    struct wire_reader r;
+    int rc = CLOISTER_OK;
+    pthread_mutex_lock(&st->lock);
+    if (!self)
+        rc = tee_fail(env, CLOISTER_E_STATE, "sealed user: the enclave is not set up");
+    else if (tee_prov_accept(self, in, inlen, TEE_SEAL_MRENCLAVE, &sealed, &sealed_len, &err) !=
+                 0 ||
+             tee_secret_get(self, ASKY_USER_SECRET, req, sizeof req, &len, &err) != 0)
+        rc = tee_fail(env, CLOISTER_E_DENIED, "sealed request refused: %s", err.msg);
+    pthread_mutex_unlock(&st->lock);
+    free(sealed);
+    if (rc != CLOISTER_OK)
+        return rc;
+    wire_reader_init(&r, req, len);
+    if (get_user_pk(&r, name, pk) != 0)
+        return tee_fail(env, CLOISTER_E_INVALID, "sealed user: malformed");
+    return user_add(env, st, name, pk, out);
+}
+
 static int ecall_user_forget(struct tee_env *env, const uint8_t *in, size_t inlen,
                              struct wire_writer *out)
 {
     struct asky_state *st = tee_env_state(env);
-    struct wire_reader r;
-    char name[ASKY_NAME_MAX + 1];
-    uint8_t id[ASKY_ID_LEN];
-    wire_reader_init(&r, in, inlen);
-    if (!get_name(&r, name) || wire_reader_finish(&r) != 0)
-        return tee_fail(env, CLOISTER_E_INVALID, "user: a name of 1..%d bytes", ASKY_NAME_MAX);
+    if (inlen != ASKY_ID_LEN)
+        return tee_fail(env, CLOISTER_E_INVALID, "forget: a 32-byte user id");
     pthread_mutex_lock(&st->lock);
-    int rc = st->ready ? CLOISTER_OK : tee_fail(env, CLOISTER_E_STATE, "not set up");
-    struct user *u = NULL;
-    if (rc == CLOISTER_OK) {
-        name_id(st, 0, name, id);
-        u = user_find(st, id);
-    }
+    struct user *u = user_find(st, in);
     if (u) { /* the last one moves into its place; the array is sorted again */
         size_t i = (size_t)(u - st->users);
         st->users[i] = st->users[--st->nusers];
         crypto_wipe(&st->users[st->nusers], sizeof *st->users);
         asky_sort(st->users, st->nusers, sizeof *st->users, user_cmp);
     }
+    pthread_mutex_unlock(&st->lock);
+    return CLOISTER_OK;
+}
+
+static int ecall_epoch(struct tee_env *env, const uint8_t *in, size_t inlen,
+                       struct wire_writer *out)
+{
+    struct asky_state *st = tee_env_state(env);
+    pthread_mutex_lock(&st->lock);
+    int rc = st->ready ? epochs_load(env, st, in, inlen)
+                       : tee_fail(env, CLOISTER_E_STATE, "not set up");
     pthread_mutex_unlock(&st->lock);
     return rc;
 }
@@ -666,36 +748,48 @@ static int ecall_envelope(struct tee_env *env, const uint8_t *in, size_t inlen,
  * its request to the offered key as the provisioned secret ASKY_REQUEST_SECRET; the host sees
  * neither the group, the user nor the envelope, only the group's id it must fetch. */
 
-static void pending_clear(struct asky_state *st)
-{
-    if (st->pending)
-        crypto_wipe(st->pending, st->pending_len);
-    free(st->pending);
-    st->pending = NULL;
-    st->pending_len = 0;
-    crypto_wipe(st->reply_key, sizeof st->reply_key);
-}
-
-/* Keeps the request (group, user, nonce, proof, kind, pad) and its reply key; *gid its group. */
+/* Keeps the request (group, user, nonce, proof, kind, pad) and its reply key in a slot (the
+ * oldest when all are taken); *gid its group, handle the slot's name. */
 static int pending_set(struct tee_env *env, struct asky_state *st, const uint8_t *req, size_t len,
-                       uint8_t gid[ASKY_ID_LEN])
+                       uint8_t gid[ASKY_ID_LEN], uint8_t handle[ASKY_HANDLE_LEN])
 {
     struct wire_reader r;
     char group[ASKY_NAME_MAX + 1], user[ASKY_NAME_MAX + 1];
+    uint8_t key[ASKY_KEY_LEN];
     wire_reader_init(&r, req, len);
     bool ok = get_name(&r, group) && get_name(&r, user);
     wire_get_raw(&r, ASKY_REQ_NONCE_LEN + 32 + 1);
     wire_get_varint(&r);
     size_t head = r.off;
-    wire_get_raw_into(&r, st->reply_key, sizeof st->reply_key);
+    wire_get_raw_into(&r, key, sizeof key);
     if (!ok || wire_reader_finish(&r) != 0)
         return tee_fail(env, CLOISTER_E_INVALID, "sealed request: malformed");
-    if (!(st->pending = malloc(head)))
+    struct pending *p = &st->pending[0];
+    for (size_t i = 0; i < ASKY_PENDING_MAX && p->req; i++)
+        if (!st->pending[i].req || st->pending[i].born < p->born)
+            p = &st->pending[i];
+    pending_clear(p);
+    if (!(p->req = malloc(head)) || crypto_random(p->handle, sizeof p->handle) != 0) {
+        pending_clear(p);
         return tee_fail(env, CLOISTER_E_NO_MEMORY, "out of memory");
-    memcpy(st->pending, req, head);
-    st->pending_len = head;
+    }
+    memcpy(p->req, req, head);
+    p->len = head;
+    memcpy(p->reply_key, key, sizeof key);
+    crypto_wipe(key, sizeof key);
+    p->born = ++st->pending_clock;
+    memcpy(handle, p->handle, ASKY_HANDLE_LEN);
     name_id(st, 1, group, gid);
     return CLOISTER_OK;
+}
+
+/* The slot of a handle, or NULL. */
+static struct pending *pending_find(struct asky_state *st, const uint8_t *handle)
+{
+    for (size_t i = 0; handle && i < ASKY_PENDING_MAX; i++)
+        if (st->pending[i].req && crypto_memeq(st->pending[i].handle, handle, ASKY_HANDLE_LEN))
+            return &st->pending[i];
+    return NULL;
 }
 
 /* The write ticket of an envelope: HMAC under a key derived from the name key, so only an
@@ -744,20 +838,21 @@ static int ecall_sealed_open(struct tee_env *env, const uint8_t *in, size_t inle
 {
     struct asky_state *st = tee_env_state(env);
     tee_self *self = tee_env_self(env);
-    uint8_t *sealed = NULL, req[ASKY_REQUEST_MAX], gid[ASKY_ID_LEN];
+    uint8_t *sealed = NULL, req[ASKY_REQUEST_MAX], gid[ASKY_ID_LEN], handle[ASKY_HANDLE_LEN];
     size_t sealed_len = 0, len = 0;
     struct cloister_err err = {0};
     int rc = CLOISTER_OK;
     pthread_mutex_lock(&st->lock);
-    pending_clear(st);
     if (!self || !st->ready)
         rc = tee_fail(env, CLOISTER_E_STATE, "sealed request: the enclave is not set up");
     else if (tee_prov_accept(self, in, inlen, TEE_SEAL_MRENCLAVE, &sealed, &sealed_len, &err) !=
                  0 ||
              tee_secret_get(self, ASKY_REQUEST_SECRET, req, sizeof req, &len, &err) != 0)
         rc = tee_fail(env, CLOISTER_E_DENIED, "sealed request refused: %s", err.msg);
-    else if ((rc = pending_set(env, st, req, len, gid)) == CLOISTER_OK)
+    else if ((rc = pending_set(env, st, req, len, gid, handle)) == CLOISTER_OK) {
         wire_put_raw(out, gid, sizeof gid);
+        wire_put_raw(out, handle, sizeof handle);
+    }
     pthread_mutex_unlock(&st->lock);
     crypto_wipe(req, sizeof req);
     free(sealed); /* the secrets table: this enclave keeps none beyond the request */
@@ -773,20 +868,23 @@ static int ecall_sealed_envelope(struct tee_env *env, const uint8_t *in, size_t 
     size_t reclen, envlen;
     uint8_t key[ASKY_KEY_LEN];
     wire_reader_init(&r, in, inlen);
+    const uint8_t *handle = wire_get_raw(&r, ASKY_HANDLE_LEN);
     const uint8_t *rec = wire_get_bytes(&r, RECORD_MAX, &reclen);
     wire_writer_init(&req);
     wire_writer_init(&env_out);
     pthread_mutex_lock(&st->lock);
-    int rc = st->pending ? CLOISTER_OK
-                         : tee_fail(env, CLOISTER_E_STATE, "sealed envelope: no request pending");
+    struct pending *p = pending_find(st, handle);
+    int rc = p ? CLOISTER_OK
+               : tee_fail(env, CLOISTER_E_STATE, "sealed envelope: no such request pending");
     if (rc == CLOISTER_OK && wire_reader_finish(&r) != 0)
         rc = tee_fail(env, CLOISTER_E_INVALID, "sealed envelope: malformed");
     if (rc == CLOISTER_OK) {
-        wire_put_raw(&req, st->pending, st->pending_len);
+        wire_put_raw(&req, p->req, p->len);
         wire_put_bytes(&req, rec, reclen);
-        memcpy(key, st->reply_key, sizeof key);
+        memcpy(key, p->reply_key, sizeof key);
     }
-    pending_clear(st);
+    if (p)
+        pending_clear(p);
     pthread_mutex_unlock(&st->lock);
     if (rc == CLOISTER_OK && !wire_writer_ok(&req))
         rc = tee_fail(env, CLOISTER_E_NO_MEMORY, "out of memory");
@@ -831,6 +929,8 @@ static int ecall_sealed_envelope(struct tee_env *env, const uint8_t *in, size_t 
     X(ASKY_ECALL_USER_FORGET, user_forget)                                                         \
     X(ASKY_ECALL_SEALED_OPEN, sealed_open)                                                         \
     X(ASKY_ECALL_SEALED_ENVELOPE, sealed_envelope)                                                 \
-    X(ASKY_ECALL_TICKET_CHECK, ticket_check)
+    X(ASKY_ECALL_TICKET_CHECK, ticket_check)                                                       \
+    X(ASKY_ECALL_EPOCH, epoch)                                                                     \
+    X(ASKY_ECALL_USER_ADD_SEALED, user_add_sealed)
 TEE_ENCLAVE_DEFINE_WITH(asky, ASKY_ECALLS, .state_size = sizeof(struct asky_state),
                         .on_start = asky_on_start, .on_stop = asky_on_stop);

@@ -1,8 +1,8 @@
 /* serve.c -- A-Sky's access service over HTTP+JSON (asky_serve.h): routes on the shared HTTP
  * server (src/http), every operation a call of the access service's library (asky_host.h).
  *
- * The server has one polling thread, so the enclave (and its one pending sealed request) is
- * used by one request at a time. Bodies are bounded in bytes while they arrive; membership
+ * Requests run on a pool of threads (the service is safe to call from several, and the enclave
+ * keeps several sealed requests pending at once). Bodies are bounded in bytes while they arrive; membership
  * changes need the bearer token; member requests need none, since the enclave itself checks
  * each one (a proof of membership inside a request sealed to its attested key). Every answer
  * is JSON; a refusal names what was wrong, a failure of the store or the enclave answers 500
@@ -148,6 +148,25 @@ static void object_list(const struct answer *a, struct asky_server *srv)
     reply(a, MHD_HTTP_OK, json_pack("{s:o}", "objects", arr));
 }
 
+/* POST /v1/users/add {"package": hex} (token checked by the caller): the new user's key comes
+ * back only HPKE-encrypted to the public key inside the package. */
+static void user_add(const struct answer *a, struct asky_server *srv, json_t *body)
+{
+    size_t len;
+    uint8_t *pkg = http_json_unhex(body, "package", &len), delivery[ASKY_USER_DELIVERY_LEN];
+    struct cloister_err err;
+    if (!pkg)
+        fail(a, MHD_HTTP_BAD_REQUEST, "user add: \"package\" (hex) is required");
+    else if (asky_user_add_sealed(srv->s, pkg, len, delivery, &err) != CLOISTER_OK)
+        failed(a, &err);
+    else {
+        clog_info("membership changed (user added)");
+        reply(a, MHD_HTTP_CREATED,
+              json_pack("{s:o}", "delivery", http_json_hex(delivery, sizeof delivery)));
+    }
+    free(pkg);
+}
+
 /* POST /v1/groups/G/OP {"user": U} and /v1/users/U/remove (token checked by the caller). */
 static void admin(const struct answer *a, struct asky_server *srv, const char *group,
                   const char *op, const char *user)
@@ -195,7 +214,8 @@ static void route(struct asky_server *srv, const struct http_request *r, const s
                (!strcmp(op, "create") || !strcmp(op, "add") || !strcmp(op, "remove"));
     bool usr = !grp && sscanf(r->url, "/v1/users/%129[^/]/%15[a-z]%n", name, op, &tail) == 2 &&
                !r->url[tail] && !strcmp(op, "remove");
-    bool known = object || grp || usr || !strcmp(r->url, "/v1/offer") ||
+    bool uadd = !strcmp(r->url, "/v1/users/add");
+    bool known = object || grp || usr || uadd || !strcmp(r->url, "/v1/offer") ||
                  !strcmp(r->url, "/v1/envelope");
     if (!known) {
         fail(a, MHD_HTTP_NOT_FOUND, "no such route");
@@ -205,7 +225,7 @@ static void route(struct asky_server *srv, const struct http_request *r, const s
         fail(a, MHD_HTTP_METHOD_NOT_ALLOWED, object ? "use GET or POST" : "use POST");
         return;
     }
-    if ((grp || usr) && !r->authorized) {
+    if ((grp || usr || uadd) && !r->authorized) {
         fail(a, MHD_HTTP_UNAUTHORIZED, "missing or wrong bearer token");
         return;
     }
@@ -220,6 +240,8 @@ static void route(struct asky_server *srv, const struct http_request *r, const s
         snprintf(msg, sizeof msg, "the body must be a JSON object: %s (line %d, column %d)",
                  jerr.text, jerr.line, jerr.column);
         fail(a, MHD_HTTP_BAD_REQUEST, msg);
+    } else if (uadd) {
+        user_add(a, srv, body);
     } else if (grp) {
         admin(a, srv, name, op, json_string_value(json_object_get(body, "user")));
     } else if (object) {
@@ -239,7 +261,7 @@ static void handle(void *arg, const struct http_request *r, unsigned *status, ch
 }
 
 int asky_server_start(asky_service *s, const char *listen, const char *token, size_t body_max,
-                      asky_server **out, struct cloister_err *err)
+                      unsigned threads, asky_server **out, struct cloister_err *err)
 {
     if (!token || strlen(token) < ASKY_TOKEN_MIN)
         return cloister_errf(err, CLOISTER_E_INVALID, "the token must have at least %d characters",
@@ -248,8 +270,9 @@ int asky_server_start(asky_service *s, const char *listen, const char *token, si
     if (!srv)
         return cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
     srv->s = s;
-    int rc = http_server_start(listen ? listen : ASKY_SERVE_LISTEN, token,
-                               body_max ? body_max : ASKY_BODY_MAX, handle, srv, &srv->http, err);
+    int rc = http_server_start_pool(listen ? listen : ASKY_SERVE_LISTEN, token,
+                                    body_max ? body_max : ASKY_BODY_MAX, threads, handle, srv,
+                                    &srv->http, err);
     if (rc != CLOISTER_OK) {
         free(srv);
         return rc;

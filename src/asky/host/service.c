@@ -1,56 +1,55 @@
-/* service.c -- the A-Sky access service's host side (asky_host.h): the store directory and the
- * driver of the `asky` enclave.
+/* service.c -- the A-Sky access service's host side (asky_host.h): the membership store
+ * (store.h: SQLite, or PostgreSQL shared by replicas) and the driver of the `asky` enclave.
  *
- * The host only moves opaque records: the enclave names the files (ids), makes and checks
- * every record. Every operation that changes the store holds flock(DIR/lock) from reading the
- * epoch record to writing the new one, and gives the enclave the epoch record read from disk
- * first, so several processes sharing a store see each other's updates and the enclave can
- * refuse a group record older than the epoch record. Writes are atomic; a membership change
- * (a group record and the epoch record) goes through a journal file first, which the next
- * operation replays if a crash interrupted the change. */
+ * The host only moves opaque records: the enclave names them (ids), makes and checks every
+ * one. Before each operation the host brings the enclave up to date with the store: the users
+ * changed since it last looked (another replica's additions and removals) and the epoch
+ * record, given only when newer than the one the enclave has (an older one read by a slower
+ * thread is read again: the store's counter only grows). A membership change reads the group
+ * and epoch records in one snapshot, has the enclave make the new ones, and commits them only
+ * if neither moved meanwhile (optimistic concurrency); otherwise it reads again and retries.
+ * The new epoch record goes to the enclave only once stored, so a refused change leaves the
+ * enclave where the store is. Requests run on several threads at once: the store serialises
+ * its own connection, `sync` the updates of the enclave's view, `change` this process's
+ * membership changes. Objects are files under DIR/objects, written atomically. */
 #include <cloister/asky_host.h>
 #include <cloister/crypto.h>
+#include <cloister/hpke.h>
 #include <cloister/tee.h>
 #include <cloister/tee_trust.h>
 #include <cloister/wire.h>
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "asky/common/ecalls.h"
+#include "asky/host/store.h"
 #include "util/fileio.h"
-#include "util/hex.h"
 
-#define RECORD_FILE_MAX ((size_t)64 << 20)
 #define SERVICE_MESSAGE_MAX ((size_t)160 << 20)
 #define ENCLAVE_HEAP ((uint64_t)1 << 30)
+#define CHANGE_TRIES 200 /* a change refused as concurrent is tried again, up to this */
+#define READ_TRIES 8     /* a read that raced a newer epoch record is read again */
 
 struct asky_service {
     char dir[PATH_MAX];
     tee_enclave *e;
-    int lock;
+    struct astore *db;
+    pthread_mutex_t sync, change;
+    uint64_t counter;   /* of the newest epoch record the enclave has */
+    uint64_t users_seq; /* the last user change the enclave has */
 };
 
 static int os_error(struct cloister_err *err, const char *what)
 {
     int code = errno == ENOENT ? CLOISTER_E_NOT_FOUND : CLOISTER_E_SYSTEM;
     return cloister_errf(err, code, "%s: %s", what, strerror(errno));
-}
-
-/* DIR/sub/hex(id) (sub NULL: DIR/name). */
-static void path_of(const asky_service *s, const char *sub, const uint8_t *id, char *out,
-                    size_t cap)
-{
-    char hex[2 * ASKY_ID_LEN + 1];
-    hex_encode(hex, id, ASKY_ID_LEN);
-    snprintf(out, cap, "%s/%s/%s", s->dir, sub, hex);
 }
 
 /* An ecall with the writer's bytes; the enclave's refusal comes without the runtime's prefix
@@ -74,23 +73,6 @@ static int call(asky_service *s, uint32_t number, struct wire_writer *in, uint8_
             memmove(err->msg, msg + 2, strlen(msg + 2) + 1);
     }
     return rc;
-}
-
-static int read_opt(const char *path, uint8_t **data, size_t *len, struct cloister_err *err)
-{
-    *data = NULL;
-    *len = 0;
-    if (file_read_all(path, RECORD_FILE_MAX, data, len) == 0)
-        return CLOISTER_OK;
-    if (errno == ENOENT)
-        return CLOISTER_E_NOT_FOUND;
-    return os_error(err, "reading the store");
-}
-
-static int write_rec(const char *path, const uint8_t *data, size_t len, struct cloister_err *err)
-{
-    return file_write_atomic(path, data, len, 0600) == 0 ? CLOISTER_OK
-                                                         : os_error(err, "writing the store");
 }
 
 /* The development signature: a signer key kept in the store signs the image, so the sealed
@@ -131,6 +113,7 @@ static int start_enclave(asky_service *s, const struct asky_service_options *o,
     t.signature = sig;
     t.enclave = o ? o->enclave : NULL;
     t.home = o ? o->home : NULL;
+    t.workers = o && o->workers ? o->workers : 1;
     t.max_message = SERVICE_MESSAGE_MAX;
     t.wait = TEE_WAIT_BLOCK;
     if ((rc = tee_create(&t, &s->e, err)) != CLOISTER_OK)
@@ -138,118 +121,174 @@ static int start_enclave(asky_service *s, const struct asky_service_options *o,
     return rc;
 }
 
-static int replay(asky_service *s, struct cloister_err *err);
-
-/* LOAD with the sealed secret and the epoch record on disk (SETUP on a new store), after
- * finishing a change a crash interrupted. */
-static int load(asky_service *s, struct cloister_err *err)
+/* One output of the enclave: a bytes field copied out (malloc'd). */
+static int take_bytes(const uint8_t *out, size_t outlen, uint8_t **data, size_t *len,
+                      const char *what, struct cloister_err *err)
 {
-    char sealed[PATH_MAX + 16], epochs[PATH_MAX + 16];
-    snprintf(sealed, sizeof sealed, "%s/asky.sealed", s->dir);
-    snprintf(epochs, sizeof epochs, "%s/epochs", s->dir);
-    uint8_t *blob, *ep, *out;
-    size_t bloblen, eplen, outlen;
+    struct wire_reader r;
+    size_t n;
+    wire_reader_init(&r, out, outlen);
+    const uint8_t *p = wire_get_bytes(&r, SERVICE_MESSAGE_MAX, &n);
+    *data = NULL;
+    *len = 0;
+    if (wire_reader_finish(&r) != 0 || !(*data = malloc(n ? n : 1)))
+        return cloister_errf(err, CLOISTER_E_PROTOCOL, "the enclave sent a bad %s", what);
+    memcpy(*data, p, n);
+    *len = n;
+    return CLOISTER_OK;
+}
+
+/* The master secret: LOAD with the sealed one and the epoch record (SETUP on a new store; a
+ * replica that lost the race to store its own loads the winner's). */
+static int load_master(asky_service *s, struct cloister_err *err)
+{
+    uint8_t *blob = NULL, *ep = NULL, *out = NULL;
+    size_t bloblen = 0, eplen = 0, outlen = 0;
     struct wire_writer w;
-    wire_writer_init(&w);
-    int rc = replay(s, err);
-    if (rc == CLOISTER_OK)
-        rc = read_opt(sealed, &blob, &bloblen, err);
+    int rc = astore_master_get(s->db, &blob, &bloblen, err);
     if (rc == CLOISTER_E_NOT_FOUND) {
-        if ((rc = call(s, ASKY_ECALL_SETUP, &w, &out, &outlen, err)) != CLOISTER_OK)
-            return rc;
-        struct wire_reader r;
-        size_t len;
-        wire_reader_init(&r, out, outlen);
-        const uint8_t *b = wire_get_bytes(&r, 4096, &len);
-        rc = wire_reader_finish(&r) == 0 ? write_rec(sealed, b, len, err)
-                                         : cloister_errf(err, CLOISTER_E_PROTOCOL, "bad setup");
+        wire_writer_init(&w);
+        if ((rc = call(s, ASKY_ECALL_SETUP, &w, &out, &outlen, err)) == CLOISTER_OK &&
+            (rc = take_bytes(out, outlen, &blob, &bloblen, "sealed secret", err)) == CLOISTER_OK)
+            rc = astore_master_set(s->db, blob, bloblen, err);
         free(out);
-        return rc;
+        free(blob);
+        if (rc != CLOISTER_E_EXISTS)
+            return rc;
+        rc = astore_master_get(s->db, &blob, &bloblen, err);
     }
-    if (rc != CLOISTER_OK) {
-        wire_writer_free(&w);
-        return rc;
+    if (rc == CLOISTER_OK)
+        rc = astore_epoch(s->db, &ep, &eplen, err);
+    if (rc == CLOISTER_OK) {
+        wire_writer_init(&w);
+        wire_put_bytes(&w, blob, bloblen);
+        wire_put_bytes(&w, ep, eplen);
+        if ((rc = call(s, ASKY_ECALL_LOAD, &w, &out, &outlen, err)) == CLOISTER_OK)
+            s->counter = astore_be64(ep, eplen, 0);
+        free(out);
     }
-    if ((rc = read_opt(epochs, &ep, &eplen, err)) == CLOISTER_E_NOT_FOUND)
-        rc = CLOISTER_OK;
-    wire_put_bytes(&w, blob, bloblen);
-    wire_put_bytes(&w, ep, eplen);
     free(blob);
     free(ep);
-    if (rc != CLOISTER_OK) {
-        wire_writer_free(&w);
-        return rc;
-    }
-    rc = call(s, ASKY_ECALL_LOAD, &w, &out, &outlen, err);
-    free(out);
     return rc;
 }
 
-/* Sends up to ASKY_USERS_BATCH records. */
-static int flush_users(asky_service *s, struct wire_writer *batch, size_t n,
-                       struct cloister_err *err)
+/* The user changes read from the store, batched for the enclave. */
+struct users_feed {
+    asky_service *s;
+    struct wire_writer batch;
+    size_t n;
+    struct cloister_err *err;
+};
+
+static int feed_flush(struct users_feed *f)
 {
     struct wire_writer w;
-    uint8_t *out;
+    uint8_t *out = NULL;
     size_t outlen;
+    if (f->n == 0)
+        return CLOISTER_OK;
     wire_writer_init(&w);
-    wire_put_varint(&w, n);
-    wire_put_raw(&w, batch->buf, batch->len);
-    wire_writer_free(batch);
-    wire_writer_init(batch);
-    int rc = call(s, ASKY_ECALL_USERS, &w, &out, &outlen, err);
+    wire_put_varint(&w, f->n);
+    wire_put_raw(&w, f->batch.buf, f->batch.len);
+    wire_writer_free(&f->batch);
+    wire_writer_init(&f->batch);
+    f->n = 0;
+    int rc = call(f->s, ASKY_ECALL_USERS, &w, &out, &outlen, f->err);
     free(out);
     return rc;
 }
 
-static int load_users(asky_service *s, struct cloister_err *err)
+static int feed_user(void *arg, const uint8_t *id, const uint8_t *rec, size_t len)
 {
-    char dir[PATH_MAX + 16], path[PATH_MAX + 300];
-    snprintf(dir, sizeof dir, "%s/users", s->dir);
-    DIR *d = opendir(dir);
-    if (!d)
-        return os_error(err, "the store's users");
-    struct wire_writer batch;
-    wire_writer_init(&batch);
-    size_t n = 0;
-    int rc = CLOISTER_OK;
-    struct dirent *de;
-    while (rc == CLOISTER_OK && (de = readdir(d)) != NULL) {
-        if (strlen(de->d_name) != 2 * ASKY_ID_LEN)
-            continue; /* ".", "..", temporary files */
-        uint8_t *rec;
-        size_t len;
-        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-        if ((rc = read_opt(path, &rec, &len, err)) == CLOISTER_E_NOT_FOUND) {
-            rc = CLOISTER_OK; /* removed meanwhile */
-            continue;
-        }
-        if (rc != CLOISTER_OK)
-            break;
-        wire_put_bytes(&batch, rec, len);
-        free(rec);
-        if (++n == ASKY_USERS_BATCH) {
-            rc = flush_users(s, &batch, n, err);
-            n = 0;
-        }
+    struct users_feed *f = arg;
+    if (rec) {
+        wire_put_bytes(&f->batch, rec, len);
+        return ++f->n == ASKY_USERS_BATCH ? feed_flush(f) : CLOISTER_OK;
     }
-    closedir(d);
-    if (rc == CLOISTER_OK && n > 0)
-        rc = flush_users(s, &batch, n, err);
-    wire_writer_free(&batch);
+    struct wire_writer w; /* a removal: the batch before it first */
+    uint8_t *out = NULL;
+    size_t outlen;
+    int rc = feed_flush(f);
+    wire_writer_init(&w);
+    wire_put_raw(&w, id, ASKY_ID_LEN);
+    if (rc == CLOISTER_OK)
+        rc = call(f->s, ASKY_ECALL_USER_FORGET, &w, &out, &outlen, f->err);
+    else
+        wire_writer_free(&w);
+    free(out);
+    return rc;
+}
+
+/* The users changed in the store since the enclave last looked. */
+static int refresh_users(asky_service *s, struct cloister_err *err)
+{
+    struct users_feed f = {.s = s, .err = err};
+    wire_writer_init(&f.batch);
+    pthread_mutex_lock(&s->sync);
+    uint64_t seq = s->users_seq;
+    int rc = astore_users_since(s->db, &seq, feed_user, &f, err);
+    if (rc == CLOISTER_OK)
+        rc = feed_flush(&f);
+    if (rc == CLOISTER_OK)
+        s->users_seq = seq;
+    pthread_mutex_unlock(&s->sync);
+    wire_writer_free(&f.batch);
+    return rc;
+}
+
+/* Gives the enclave an epoch record newer than the one it has; CLOISTER_E_BUSY when the record
+ * is older (another thread gave a newer one: read again). */
+static int feed_epoch(asky_service *s, const uint8_t *rec, size_t len, struct cloister_err *err)
+{
+    uint64_t counter = astore_be64(rec, len, 0);
+    int rc = CLOISTER_OK;
+    pthread_mutex_lock(&s->sync);
+    if (counter < s->counter)
+        rc = CLOISTER_E_BUSY;
+    else if (counter > s->counter) {
+        struct wire_writer w;
+        uint8_t *out = NULL;
+        size_t outlen;
+        wire_writer_init(&w);
+        wire_put_raw(&w, rec, len);
+        if ((rc = call(s, ASKY_ECALL_EPOCH, &w, &out, &outlen, err)) == CLOISTER_OK)
+            s->counter = counter;
+        free(out);
+    }
+    pthread_mutex_unlock(&s->sync);
+    return rc;
+}
+
+/* The group's record, with the enclave given the epoch record of the same snapshot. */
+static int group_read(asky_service *s, const uint8_t gid[ASKY_ID_LEN], uint8_t **rec,
+                      size_t *reclen, uint64_t *counter, struct cloister_err *err)
+{
+    int rc = CLOISTER_E_BUSY;
+    for (int i = 0; rc == CLOISTER_E_BUSY && i < READ_TRIES; i++) {
+        uint8_t *ep = NULL;
+        size_t eplen = 0;
+        uint64_t seq = 0;
+        rc = astore_group(s->db, gid, &ep, &eplen, rec, reclen, &seq, err);
+        if (rc == CLOISTER_OK && seq > s->users_seq) /* users changed: the enclave learns them */
+            rc = refresh_users(s, err);
+        if (rc == CLOISTER_OK && (rc = feed_epoch(s, ep, eplen, err)) != CLOISTER_OK) {
+            free(*rec);
+            *rec = NULL;
+        }
+        if (counter)
+            *counter = astore_be64(ep, eplen, 0);
+        free(ep);
+    }
+    if (rc == CLOISTER_E_BUSY)
+        rc = cloister_errf(err, rc, "the membership store keeps changing; try again");
     return rc;
 }
 
 static int make_dirs(const char *dir, struct cloister_err *err)
 {
-    static const char *const subs[] = {"users", "groups", "objects"};
     char path[PATH_MAX + 16];
-    for (size_t i = 0; i < sizeof subs / sizeof *subs; i++) {
-        snprintf(path, sizeof path, "%s/%s", dir, subs[i]);
-        if (file_mkdirs(path, 0700) != 0)
-            return os_error(err, "creating the store");
-    }
-    return CLOISTER_OK;
+    snprintf(path, sizeof path, "%s/objects", dir);
+    return file_mkdirs(path, 0700) == 0 ? CLOISTER_OK : os_error(err, "creating the store");
 }
 
 int asky_service_open(const char *dir, const struct asky_service_options *o, asky_service **out,
@@ -258,24 +297,19 @@ int asky_service_open(const char *dir, const struct asky_service_options *o, ask
     asky_service *s = calloc(1, sizeof *s);
     if (!s)
         return cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
-    s->lock = -1;
-    char lock[PATH_MAX + 16];
+    pthread_mutex_init(&s->sync, NULL);
+    pthread_mutex_init(&s->change, NULL);
     int rc = CLOISTER_OK;
     if (snprintf(s->dir, sizeof s->dir, "%s", dir) >= (int)sizeof s->dir)
         rc = cloister_errf(err, CLOISTER_E_INVALID, "store path too long");
     if (rc == CLOISTER_OK)
         rc = make_dirs(dir, err);
-    snprintf(lock, sizeof lock, "%s/lock", s->dir);
-    if (rc == CLOISTER_OK && (s->lock = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
-        rc = os_error(err, "the store's lock");
+    if (rc == CLOISTER_OK)
+        rc = astore_open(dir, o ? o->db : NULL, &s->db, err);
     if (rc == CLOISTER_OK)
         rc = start_enclave(s, o, err);
-    if (rc == CLOISTER_OK) {
-        flock(s->lock, LOCK_EX);
-        if ((rc = load(s, err)) == CLOISTER_OK)
-            rc = load_users(s, err);
-        flock(s->lock, LOCK_UN);
-    }
+    if (rc == CLOISTER_OK && (rc = load_master(s, err)) == CLOISTER_OK)
+        rc = refresh_users(s, err);
     if (rc != CLOISTER_OK) {
         asky_service_close(s);
         return rc;
@@ -289,9 +323,15 @@ void asky_service_close(asky_service *s)
     if (!s)
         return;
     tee_destroy(s->e);
-    if (s->lock >= 0)
-        close(s->lock);
+    astore_close(s->db);
+    pthread_mutex_destroy(&s->sync);
+    pthread_mutex_destroy(&s->change);
     free(s);
+}
+
+const char *asky_service_store_kind(const asky_service *s)
+{
+    return astore_kind(s->db);
 }
 
 /* ---- users ------------------------------------------------------------------------------------ */
@@ -314,192 +354,187 @@ static int name_id(asky_service *s, uint8_t what, const char *name, uint8_t id[A
     return rc;
 }
 
-int asky_user_add(asky_service *s, const char *user, uint8_t key[ASKY_KEY_LEN],
-                  struct cloister_err *err)
+/* USER_ADD or USER_ADD_SEALED (input w): the record stored, the delivery copied out. A user
+ * another replica added meanwhile is refused (CLOISTER_E_EXISTS), and the enclave given the
+ * stored record back. */
+static int user_store(asky_service *s, uint32_t number, struct wire_writer *w,
+                      uint8_t delivery[ASKY_USER_DELIVERY_LEN], struct cloister_err *err)
 {
-    uint8_t id[ASKY_ID_LEN], *out = NULL;
-    size_t outlen, reclen;
-    char path[PATH_MAX + 128];
-    flock(s->lock, LOCK_EX);
-    int rc = name_id(s, 0, user, id, err);
-    path_of(s, "users", id, path, sizeof path);
-    if (rc == CLOISTER_OK && access(path, F_OK) == 0)
-        rc = cloister_errf(err, CLOISTER_E_EXISTS, "user '%s' exists", user);
-    if (rc == CLOISTER_OK) {
-        struct wire_writer w;
-        wire_writer_init(&w);
-        wire_put_str(&w, user);
-        rc = call(s, ASKY_ECALL_USER_ADD, &w, &out, &outlen, err);
-    }
+    uint8_t *out = NULL;
+    size_t outlen = 0, reclen;
+    int rc = refresh_users(s, err);
+    if (rc == CLOISTER_OK)
+        rc = call(s, number, w, &out, &outlen, err);
+    else
+        wire_writer_free(w);
     if (rc == CLOISTER_OK) {
         struct wire_reader r;
         wire_reader_init(&r, out, outlen);
-        wire_get_raw(&r, ASKY_ID_LEN);
+        const uint8_t *id = wire_get_raw(&r, ASKY_ID_LEN);
         const uint8_t *rec = wire_get_bytes(&r, ASKY_USER_RECORD_LEN, &reclen);
-        wire_get_raw_into(&r, key, ASKY_KEY_LEN);
+        wire_get_raw_into(&r, delivery, ASKY_USER_DELIVERY_LEN);
         if (wire_reader_finish(&r) != 0)
             rc = cloister_errf(err, CLOISTER_E_PROTOCOL, "the enclave sent a bad user record");
-        else
-            rc = write_rec(path, rec, reclen, err);
+        else if ((rc = astore_user_add(s->db, id, rec, reclen, err)) == CLOISTER_E_EXISTS) {
+            refresh_users(s, NULL);
+            rc = cloister_errf(err, rc, "the user exists");
+        }
     }
-    flock(s->lock, LOCK_UN);
-    if (out)
-        crypto_wipe(out, outlen);
     free(out);
+    return rc;
+}
+
+int asky_user_deliver(asky_service *s, const char *user, const uint8_t pk[ASKY_KEY_LEN],
+                      uint8_t delivery[ASKY_USER_DELIVERY_LEN], struct cloister_err *err)
+{
+    struct wire_writer w;
+    wire_writer_init(&w);
+    wire_put_str(&w, user);
+    wire_put_raw(&w, pk, ASKY_KEY_LEN);
+    int rc = user_store(s, ASKY_ECALL_USER_ADD, &w, delivery, err);
+    if (rc == CLOISTER_E_EXISTS)
+        return cloister_errf(err, rc, "user '%s' exists", user);
+    return rc;
+}
+
+int asky_user_add_sealed(asky_service *s, const uint8_t *package, size_t len,
+                         uint8_t delivery[ASKY_USER_DELIVERY_LEN], struct cloister_err *err)
+{
+    struct wire_writer w;
+    wire_writer_init(&w);
+    wire_put_raw(&w, package, len);
+    return user_store(s, ASKY_ECALL_USER_ADD_SEALED, &w, delivery, err);
+}
+
+int asky_user_key_open(uint8_t key[ASKY_KEY_LEN], const uint8_t delivery[ASKY_USER_DELIVERY_LEN],
+                       const uint8_t sk[ASKY_KEY_LEN], const char *user, struct cloister_err *err)
+{
+    if (hpke_open(key, HPKE_AEAD_AES256GCM, delivery, sk, ASKY_DELIVERY_INFO,
+                  strlen(ASKY_DELIVERY_INFO), user, strlen(user), delivery + HPKE_ENC_LEN,
+                  ASKY_USER_DELIVERY_LEN - HPKE_ENC_LEN, NULL) != 0)
+        return cloister_errf(err, CLOISTER_E_DENIED,
+                             "the delivered key does not open (not for this key pair or user)");
+    return CLOISTER_OK;
+}
+
+int asky_user_add(asky_service *s, const char *user, uint8_t key[ASKY_KEY_LEN],
+                  struct cloister_err *err)
+{
+    uint8_t pk[HPKE_PUBLIC_LEN], sk[HPKE_SECRET_LEN], delivery[ASKY_USER_DELIVERY_LEN];
+    int rc = hpke_keypair(pk, sk) == 0
+                 ? CLOISTER_OK
+                 : cloister_errf(err, CLOISTER_E_FAILED, "generating the delivery key failed");
+    if (rc == CLOISTER_OK)
+        rc = asky_user_deliver(s, user, pk, delivery, err);
+    if (rc == CLOISTER_OK)
+        rc = asky_user_key_open(key, delivery, sk, user, err);
+    crypto_wipe(sk, sizeof sk);
     return rc;
 }
 
 int asky_user_remove(asky_service *s, const char *user, struct cloister_err *err)
 {
-    uint8_t id[ASKY_ID_LEN];
-    char path[PATH_MAX + 128];
-    flock(s->lock, LOCK_EX);
+    uint8_t id[ASKY_ID_LEN], *out = NULL;
+    size_t outlen;
     int rc = name_id(s, 0, user, id, err);
-    path_of(s, "users", id, path, sizeof path);
-    if (rc == CLOISTER_OK && unlink(path) != 0)
-        rc = errno == ENOENT ? cloister_errf(err, CLOISTER_E_NOT_FOUND, "no user '%s'", user)
-                             : os_error(err, "removing the user");
+    if (rc == CLOISTER_OK && (rc = astore_user_remove(s->db, id, err)) == CLOISTER_E_NOT_FOUND)
+        rc = cloister_errf(err, rc, "no user '%s'", user);
     if (rc == CLOISTER_OK) { /* the enclave forgets the key at once */
         struct wire_writer w;
-        uint8_t *out;
-        size_t outlen;
         wire_writer_init(&w);
-        wire_put_str(&w, user);
+        wire_put_raw(&w, id, sizeof id);
         rc = call(s, ASKY_ECALL_USER_FORGET, &w, &out, &outlen, err);
         free(out);
     }
-    flock(s->lock, LOCK_UN);
     return rc;
 }
 
 /* ---- groups ----------------------------------------------------------------------------------- */
 
-/* Under the lock: the enclave refreshed with the epoch record on disk, the group's record read. */
-static int group_begin(asky_service *s, const char *group, uint8_t gid[ASKY_ID_LEN], char *path,
-                       size_t cap, uint8_t **rec, size_t *reclen, struct cloister_err *err)
+/* One try of a change: the records read, the enclave's CHANGE, the commit (CLOISTER_E_BUSY:
+ * another replica changed the store meanwhile). */
+static int change_once(asky_service *s, uint32_t number, const char *group, const char *user,
+                       const uint8_t *gid, struct cloister_err *err)
 {
-    int rc = load(s, err);
-    if (rc == CLOISTER_OK)
-        rc = name_id(s, 1, group, gid, err);
+    uint8_t *rec = NULL, *out = NULL, *ep = NULL;
+    size_t reclen = 0, outlen = 0, eplen = 0, glen, elen;
+    uint64_t counter = 0;
+    int rc = refresh_users(s, err);
+    if (rc == CLOISTER_OK && gid)
+        rc = group_read(s, gid, &rec, &reclen, &counter, err);
+    else if (rc == CLOISTER_OK && (rc = astore_epoch(s->db, &ep, &eplen, err)) == CLOISTER_OK) {
+        counter = astore_be64(ep, eplen, 0);
+        rc = feed_epoch(s, ep, eplen, err);
+    }
+    free(ep);
+    if (rc == CLOISTER_E_NOT_FOUND)
+        rc = cloister_errf(err, rc, "no group '%s'", group);
+    if (rc == CLOISTER_OK) {
+        struct wire_writer w;
+        wire_writer_init(&w);
+        wire_put_str(&w, group);
+        wire_put_str(&w, user);
+        if (gid)
+            wire_put_bytes(&w, rec, reclen);
+        rc = call(s, number, &w, &out, &outlen, err);
+    }
+    if (rc == CLOISTER_OK) {
+        struct wire_reader r;
+        wire_reader_init(&r, out, outlen);
+        const uint8_t *id = wire_get_raw(&r, ASKY_ID_LEN);
+        const uint8_t *grec = wire_get_bytes(&r, SERVICE_MESSAGE_MAX, &glen);
+        const uint8_t *erec = wire_get_bytes(&r, SERVICE_MESSAGE_MAX, &elen);
+        if (wire_reader_finish(&r) != 0)
+            rc = cloister_errf(err, CLOISTER_E_PROTOCOL, "malformed group change");
+        else if ((rc = astore_commit(s->db, id, astore_be64(rec, reclen, ASKY_ID_LEN), grec, glen,
+                                     counter, erec, elen, err)) == CLOISTER_OK)
+            rc = feed_epoch(s, erec, elen, err);
+    }
+    free(rec);
+    free(out);
+    return rc;
+}
+
+/* A change, tried again while another replica's change wins the race (with a short random
+ * pause, so that two replicas do not keep colliding). */
+static int change(asky_service *s, uint32_t number, const char *group, const char *user,
+                  struct cloister_err *err)
+{
+    uint8_t gid[ASKY_ID_LEN];
+    int rc = number == ASKY_ECALL_GROUP_CREATE ? CLOISTER_OK : name_id(s, 1, group, gid, err);
     if (rc != CLOISTER_OK)
         return rc;
-    path_of(s, "groups", gid, path, cap);
-    rc = read_opt(path, rec, reclen, err);
-    if (rc == CLOISTER_E_NOT_FOUND)
-        return cloister_errf(err, rc, "no group '%s'", group);
-    return rc;
-}
-
-/* Applies a CHANGE: the group record, then the epoch record. */
-static int apply_change(asky_service *s, const uint8_t *change, size_t len,
-                        struct cloister_err *err)
-{
-    struct wire_reader r;
-    size_t glen, elen;
-    char path[PATH_MAX + 128], epochs[PATH_MAX + 16];
-    wire_reader_init(&r, change, len);
-    const uint8_t *gid = wire_get_raw(&r, ASKY_ID_LEN);
-    const uint8_t *grec = wire_get_bytes(&r, SERVICE_MESSAGE_MAX, &glen);
-    const uint8_t *erec = wire_get_bytes(&r, SERVICE_MESSAGE_MAX, &elen);
-    if (wire_reader_finish(&r) != 0)
-        return cloister_errf(err, CLOISTER_E_PROTOCOL, "malformed group change");
-    path_of(s, "groups", gid, path, sizeof path);
-    snprintf(epochs, sizeof epochs, "%s/epochs", s->dir);
-    int rc = write_rec(path, grec, glen, err);
-    if (rc == CLOISTER_OK)
-        rc = write_rec(epochs, erec, elen, err);
-    return rc;
-}
-
-/* Writes a CHANGE through the journal (DIR/journal, written atomically, applied, removed), so
- * that a crash between the two records' writes is finished by the next operation (replay)
- * instead of leaving a group record the epoch record does not list. */
-static int group_commit(asky_service *s, const uint8_t *change, size_t len,
-                        struct cloister_err *err)
-{
-    char journal[PATH_MAX + 16];
-    snprintf(journal, sizeof journal, "%s/journal", s->dir);
-    int rc = write_rec(journal, change, len, err);
-    if (rc == CLOISTER_OK)
-        rc = apply_change(s, change, len, err);
-    if (rc == CLOISTER_OK && unlink(journal) != 0)
-        rc = os_error(err, "the store's journal");
-    return rc;
-}
-
-/* Finishes a change a crash interrupted (the records it holds are the enclave's: the enclave
- * checks them when they are used). */
-static int replay(asky_service *s, struct cloister_err *err)
-{
-    char journal[PATH_MAX + 16];
-    uint8_t *change;
-    size_t len;
-    snprintf(journal, sizeof journal, "%s/journal", s->dir);
-    int rc = read_opt(journal, &change, &len, err);
-    if (rc == CLOISTER_E_NOT_FOUND)
-        return CLOISTER_OK;
-    if (rc == CLOISTER_OK)
-        rc = apply_change(s, change, len, err);
-    free(change);
-    if (rc == CLOISTER_OK && unlink(journal) != 0 && errno != ENOENT)
-        rc = os_error(err, "the store's journal");
+    pthread_mutex_lock(&s->change);
+    rc = CLOISTER_E_BUSY;
+    for (int i = 0; rc == CLOISTER_E_BUSY && i < CHANGE_TRIES; i++) {
+        if (i > 0) {
+            uint8_t r = 0;
+            if (crypto_random(&r, 1) != 0)
+                r = (uint8_t)i;
+            nanosleep(&(struct timespec){0, (long)(r % 64 + 1) * 20000}, NULL);
+        }
+        rc = change_once(s, number, group, user, number == ASKY_ECALL_GROUP_CREATE ? NULL : gid,
+                         err);
+    }
+    pthread_mutex_unlock(&s->change);
     return rc;
 }
 
 int asky_group_create(asky_service *s, const char *group, const char *creator,
                       struct cloister_err *err)
 {
-    uint8_t *out = NULL;
-    size_t outlen;
-    struct wire_writer w;
-    flock(s->lock, LOCK_EX);
-    int rc = load(s, err);
-    if (rc == CLOISTER_OK) {
-        wire_writer_init(&w);
-        wire_put_str(&w, group);
-        wire_put_str(&w, creator);
-        rc = call(s, ASKY_ECALL_GROUP_CREATE, &w, &out, &outlen, err);
-    }
-    if (rc == CLOISTER_OK)
-        rc = group_commit(s, out, outlen, err);
-    flock(s->lock, LOCK_UN);
-    free(out);
-    return rc;
-}
-
-static int group_change(asky_service *s, uint32_t number, const char *group, const char *user,
-                        struct cloister_err *err)
-{
-    uint8_t gid[ASKY_ID_LEN], *rec = NULL, *out = NULL;
-    size_t reclen = 0, outlen;
-    char path[PATH_MAX + 128];
-    flock(s->lock, LOCK_EX);
-    int rc = group_begin(s, group, gid, path, sizeof path, &rec, &reclen, err);
-    if (rc == CLOISTER_OK) {
-        struct wire_writer w;
-        wire_writer_init(&w);
-        wire_put_str(&w, group);
-        wire_put_str(&w, user);
-        wire_put_bytes(&w, rec, reclen);
-        rc = call(s, number, &w, &out, &outlen, err);
-    }
-    if (rc == CLOISTER_OK)
-        rc = group_commit(s, out, outlen, err);
-    flock(s->lock, LOCK_UN);
-    free(rec);
-    free(out);
-    return rc;
+    return change(s, ASKY_ECALL_GROUP_CREATE, group, creator, err);
 }
 
 int asky_group_add(asky_service *s, const char *group, const char *user, struct cloister_err *err)
 {
-    return group_change(s, ASKY_ECALL_GROUP_ADD, group, user, err);
+    return change(s, ASKY_ECALL_GROUP_ADD, group, user, err);
 }
 
 int asky_group_remove(asky_service *s, const char *group, const char *user,
                       struct cloister_err *err)
 {
-    return group_change(s, ASKY_ECALL_GROUP_REMOVE, group, user, err);
+    return change(s, ASKY_ECALL_GROUP_REMOVE, group, user, err);
 }
 
 int asky_envelope_request(asky_service *s, const char *group, const char *user,
@@ -509,12 +544,12 @@ int asky_envelope_request(asky_service *s, const char *group, const char *user,
 {
     uint8_t gid[ASKY_ID_LEN], *rec = NULL, *out = NULL;
     size_t reclen = 0, outlen = 0;
-    char path[PATH_MAX + 128];
     *env = NULL;
     *envlen = 0;
-    flock(s->lock, LOCK_SH);
-    int rc = group_begin(s, group, gid, path, sizeof path, &rec, &reclen, err);
-    flock(s->lock, LOCK_UN);
+    int rc = name_id(s, 1, group, gid, err);
+    if (rc == CLOISTER_OK &&
+        (rc = group_read(s, gid, &rec, &reclen, NULL, err)) == CLOISTER_E_NOT_FOUND)
+        rc = cloister_errf(err, rc, "no group '%s'", group);
     if (rc == CLOISTER_OK) {
         struct wire_writer w;
         wire_writer_init(&w);
@@ -528,18 +563,8 @@ int asky_envelope_request(asky_service *s, const char *group, const char *user,
         rc = call(s, ASKY_ECALL_ENVELOPE, &w, &out, &outlen, err);
     }
     free(rec);
-    if (rc == CLOISTER_OK) {
-        struct wire_reader r;
-        size_t len;
-        wire_reader_init(&r, out, outlen);
-        const uint8_t *e = wire_get_bytes(&r, SERVICE_MESSAGE_MAX, &len);
-        if (wire_reader_finish(&r) != 0 || !(*env = malloc(len ? len : 1)))
-            rc = cloister_errf(err, CLOISTER_E_PROTOCOL, "the enclave sent a bad envelope");
-        else {
-            memcpy(*env, e, len);
-            *envlen = len;
-        }
-    }
+    if (rc == CLOISTER_OK)
+        rc = take_bytes(out, outlen, env, envlen, "envelope", err);
     free(out);
     return rc;
 }
@@ -552,61 +577,34 @@ int asky_sealed_offer(asky_service *s, const uint8_t *nonce, size_t len, uint8_t
     return tee_ecall(s->e, TEE_ECALL_PROV_OFFER, nonce, len, offer, offer_len, err);
 }
 
-/* SEALED_OPEN names the group (its id only); its record is read under the lock, with the
- * enclave refreshed with the epoch record, as for a request in clear. */
-static int sealed_open(asky_service *s, const uint8_t *package, size_t len, uint8_t **rec,
-                       size_t *reclen, struct cloister_err *err)
-{
-    struct wire_writer w;
-    uint8_t *gid = NULL;
-    size_t gidlen = 0;
-    char path[PATH_MAX + 128];
-    wire_writer_init(&w);
-    wire_put_raw(&w, package, len);
-    flock(s->lock, LOCK_SH);
-    int rc = load(s, err);
-    if (rc == CLOISTER_OK)
-        rc = call(s, ASKY_ECALL_SEALED_OPEN, &w, &gid, &gidlen, err);
-    else
-        wire_writer_free(&w);
-    if (rc == CLOISTER_OK && gidlen != ASKY_ID_LEN)
-        rc = cloister_errf(err, CLOISTER_E_PROTOCOL, "the enclave sent a bad group id");
-    if (rc == CLOISTER_OK) {
-        path_of(s, "groups", gid, path, sizeof path);
-        if ((rc = read_opt(path, rec, reclen, err)) == CLOISTER_E_NOT_FOUND)
-            rc = cloister_errf(err, rc, "no such group");
-    }
-    flock(s->lock, LOCK_UN);
-    free(gid);
-    return rc;
-}
-
+/* SEALED_OPEN names the group (its id only) and the request kept; the group's record is read
+ * as for a request in clear and handed back with the handle. */
 int asky_sealed_envelope(asky_service *s, const uint8_t *package, size_t len, uint8_t **reply,
                          size_t *reply_len, struct cloister_err *err)
 {
-    uint8_t *rec = NULL, *out = NULL;
-    size_t reclen = 0, outlen = 0, n;
+    struct wire_writer w;
+    uint8_t *opened = NULL, *rec = NULL, *out = NULL;
+    size_t openlen = 0, reclen = 0, outlen = 0;
     *reply = NULL;
     *reply_len = 0;
-    int rc = sealed_open(s, package, len, &rec, &reclen, err);
+    wire_writer_init(&w);
+    wire_put_raw(&w, package, len);
+    int rc = call(s, ASKY_ECALL_SEALED_OPEN, &w, &opened, &openlen, err);
+    if (rc == CLOISTER_OK && openlen != ASKY_ID_LEN + ASKY_HANDLE_LEN)
+        rc = cloister_errf(err, CLOISTER_E_PROTOCOL, "the enclave sent a bad group id");
+    if (rc == CLOISTER_OK &&
+        (rc = group_read(s, opened, &rec, &reclen, NULL, err)) == CLOISTER_E_NOT_FOUND)
+        rc = cloister_errf(err, rc, "no such group");
     if (rc == CLOISTER_OK) {
-        struct wire_writer w;
         wire_writer_init(&w);
+        wire_put_raw(&w, opened + ASKY_ID_LEN, ASKY_HANDLE_LEN);
         wire_put_bytes(&w, rec, reclen);
         rc = call(s, ASKY_ECALL_SEALED_ENVELOPE, &w, &out, &outlen, err);
     }
+    if (rc == CLOISTER_OK)
+        rc = take_bytes(out, outlen, reply, reply_len, "reply", err);
+    free(opened);
     free(rec);
-    if (rc == CLOISTER_OK) {
-        struct wire_reader r;
-        wire_reader_init(&r, out, outlen);
-        const uint8_t *e = wire_get_bytes(&r, SERVICE_MESSAGE_MAX, &n);
-        if (wire_reader_finish(&r) != 0 || !(*reply = malloc(n ? n : 1)))
-            rc = cloister_errf(err, CLOISTER_E_PROTOCOL, "the enclave sent a bad reply");
-        else {
-            memcpy(*reply, e, n);
-            *reply_len = n;
-        }
-    }
     free(out);
     return rc;
 }

@@ -138,7 +138,8 @@ struct slot {
 
 /* Sorts slots by tag: a radix sort on the tags' first four bytes (tags are uniformly random),
  * then an insertion pass that orders the rare runs sharing those bytes. The heapsort of
- * sort.c took as long as all the cryptography of a 10,000-member envelope. */
+ * sort.c (a callback and three memcpy calls a step) took 8.5 ms for 10,000 slots, timed alone:
+ * five times the whole build on the fast path. */
 static void sort_slots(struct slot *s, struct slot *tmp, size_t n)
 {
     struct slot *from = s, *to = tmp;
@@ -181,7 +182,7 @@ static int build_indexed(uint8_t *env, const struct members *ms, size_t n, size_
         sort_slots(s, s + total, total);
     /* Tags and padding in sorted order; then the entries in member order, which reads the
      * members' key schedules sequentially (random order costs a cache miss per member). */
-    uint32_t *pos = (uint32_t *)(s + total); /* the sort's scratch half: entry of member i */
+    uint32_t *pos = s ? (uint32_t *)(s + total) : NULL; /* the sort's scratch: member i's entry */
     const uint8_t *pad_entry = rnd;
     for (size_t i = 0; i < total && rc == 0; i++) {
         uint8_t *p = env + ASKY_NONCE_LEN + i * INDEXED_ENTRY;

@@ -2,8 +2,11 @@
  * same run, one core. CSV: OP,N,seconds,bytes,members_per_s,target_seconds.
  *
  *   indexed_build, trial_build   an envelope of N members (the enclave's loop, run natively:
- *                                the members' keys expanded beforehand, as the enclave keeps
- *                                them), bytes = the envelope
+ *                                the members prepared beforehand, as the enclave keeps them:
+ *                                asky_envelope_build_prepared), bytes = the envelope
+ *   indexed_build_oneshot,       the same from the raw keys through OpenSSL's one-shot calls
+ *   trial_build_oneshot          (asky_envelope_build: the enclave's path before it kept
+ *                                prepared members), for the before/after in one run
  *   indexed_open, trial_open     a member's open, averaged over members spread over the
  *                                envelope (trial: N/2 tries on average)
  *   hpke_build, hpke_open        the baseline, age-style: one X25519 HPKE stanza of the file
@@ -51,22 +54,37 @@ static void row(const char *op, size_t n, double s, size_t bytes, double rate, d
     fflush(stdout);
 }
 
-/* Build and open times of one kind for n members: best of a few builds. */
-static void bench_kind(enum asky_kind kind, const struct asky_user_keys *keys, size_t n)
+/* The best of a few builds of one kind for n members, from prepared members or (prep NULL)
+ * the raw keys; the last envelope is left in *env. */
+static double best_build(enum asky_kind kind, const struct asky_user_keys *keys,
+                         const struct asky_member *prep, size_t n, uint8_t **env, size_t *len)
 {
-    uint8_t fk[ASKY_KEY_LEN] = {1}, got[ASKY_KEY_LEN], *env = NULL;
-    size_t len = 0;
+    uint8_t fk[ASKY_KEY_LEN] = {1};
     double best = 1e9;
-    int reps = n >= 1000 ? 5 : 50;
+    int reps = n >= 1000 ? 9 : 50;
     for (int r = 0; r < reps; r++) {
-        free(env);
+        free(*env);
         double t0 = now_s();
-        if (asky_envelope_build(kind, keys, n, 0, fk, &env, &len, NULL) != CLOISTER_OK)
+        int rc = prep ? asky_envelope_build_prepared(kind, prep, n, 0, fk, env, len, NULL)
+                      : asky_envelope_build(kind, keys, n, 0, fk, env, len, NULL);
+        if (rc != CLOISTER_OK)
             abort();
         double t = now_s() - t0;
         best = t < best ? t : best;
     }
+    return best;
+}
+
+/* Build (one-shot, then prepared) and open times of one kind for n members. */
+static void bench_kind(enum asky_kind kind, const struct asky_user_keys *keys,
+                       const struct asky_member *prep, size_t n)
+{
+    uint8_t got[ASKY_KEY_LEN], *env = NULL;
+    size_t len = 0;
     const bool idx = kind == ASKY_INDEXED;
+    double best = best_build(kind, keys, NULL, n, &env, &len);
+    row(idx ? "indexed_build_oneshot" : "trial_build_oneshot", n, best, len, n / best, 0);
+    best = best_build(kind, keys, prep, n, &env, &len);
     row(idx ? "indexed_build" : "trial_build", n, best, len, n / best,
         idx && n == 10000 ? 0.0025 : 0);
     size_t tries = n < 64 ? n : 64;
@@ -151,27 +169,30 @@ int main(int argc, char **argv)
             max_hpke);
     printf("OP,N,seconds,bytes,members_per_s,target_seconds\n");
     struct asky_user_keys *keys = malloc(max_n * sizeof *keys);
+    struct asky_member *prep = malloc(max_n * sizeof *prep);
     uint8_t(*pk)[HPKE_PUBLIC_LEN] = malloc(max_hpke * sizeof *pk);
     uint8_t(*sk)[HPKE_SECRET_LEN] = malloc(max_hpke * sizeof *sk);
-    if (!keys || !pk || !sk)
+    if (!keys || !prep || !pk || !sk)
         return 1;
     for (size_t i = 0; i < max_n; i++) {
         uint8_t k[ASKY_KEY_LEN];
         if (crypto_random(k, sizeof k) != 0)
             return 1;
         asky_user_keys(&keys[i], k);
+        asky_member_prepare(&prep[i], &keys[i]);
     }
     for (size_t i = 0; i < max_hpke; i++)
         if (hpke_keypair(pk[i], sk[i]) != 0)
             return 1;
     for (size_t n = 1; n <= max_n; n *= 10) {
-        bench_kind(ASKY_INDEXED, keys, n);
-        bench_kind(ASKY_TRIAL, keys, n);
+        bench_kind(ASKY_INDEXED, keys, prep, n);
+        bench_kind(ASKY_TRIAL, keys, prep, n);
         if (n <= max_hpke)
             bench_hpke(n, pk, sk);
     }
     bench_put();
     free(keys);
+    free(prep);
     free(pk);
     free(sk);
     return 0;

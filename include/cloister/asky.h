@@ -59,14 +59,35 @@ CLOISTER_API void asky_user_keys_wipe(struct asky_user_keys *k);
 CLOISTER_API void asky_request_proof(uint8_t proof[32], const struct asky_user_keys *k,
                                      const char *group, const uint8_t nonce[ASKY_REQ_NONCE_LEN]);
 
+/* A member's keys expanded once for building envelopes (the enclave keeps one per user, built
+ * when it loads or adds the user): the inner and outer SHA-256 midstates of HMAC under the tag
+ * key, the AES-256 key schedule of the entry key and its GHASH key. On a CPU without SHA-NI,
+ * AES-NI and PCLMULQDQ only the raw keys are used. 416 bytes. */
+struct asky_member {
+    struct asky_user_keys keys;
+    uint32_t tag_inner[8], tag_outer[8];
+    uint8_t entry_rk[15 * 16];
+    uint8_t entry_h[16];
+};
+
+CLOISTER_API void asky_member_prepare(struct asky_member *m, const struct asky_user_keys *k);
+CLOISTER_API void asky_member_wipe(struct asky_member *m);
+
 /* Entries an envelope of n members takes once padded (pad = ASKY_PAD_POW2 or a bucket > 1). */
 CLOISTER_API size_t asky_padded_count(size_t n, unsigned pad);
 CLOISTER_API size_t asky_envelope_size(enum asky_kind kind, size_t entries);
 
-/* Builds an envelope of file_key for the n members (malloc'd into *out). */
+/* Builds an envelope of file_key for the n members (malloc'd into *out), with OpenSSL's one-shot
+ * calls on the raw keys: readers and tests; the enclave uses the prepared form below. */
 CLOISTER_API int asky_envelope_build(enum asky_kind kind, const struct asky_user_keys *members,
                                      size_t n, unsigned pad, const uint8_t file_key[ASKY_KEY_LEN],
                                      uint8_t **out, size_t *outlen, struct cloister_err *err);
+/* The same from members prepared beforehand (what the enclave does: no key schedule per call). */
+CLOISTER_API int asky_envelope_build_prepared(enum asky_kind kind,
+                                              const struct asky_member *members, size_t n,
+                                              unsigned pad, const uint8_t file_key[ASKY_KEY_LEN],
+                                              uint8_t **out, size_t *outlen,
+                                              struct cloister_err *err);
 /* Finds the member's entry and recovers the file key: CLOISTER_E_DENIED when the member has
  * none (a non-member, a revoked member), CLOISTER_E_INVALID when the envelope is malformed. */
 CLOISTER_API int asky_envelope_open(enum asky_kind kind, const uint8_t *env, size_t len,

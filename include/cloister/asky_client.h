@@ -11,6 +11,14 @@
 CLOISTER_API int asky_put(asky_service *s, const char *group, const char *user,
                           const uint8_t key[ASKY_KEY_LEN], const char *in, const char *name,
                           enum asky_kind kind, unsigned pad, struct cloister_err *err);
+/* Re-encrypts object name for the group's current members (docs/asky.md, "rekey"): user, a
+ * member of the group whose key opens the object, reads it and writes it again through the
+ * enclave under a fresh file key and a new envelope, atomically in place; a member removed
+ * since can no longer open it, even with the old file key. The plaintext passes through an
+ * unlinked temporary file (tmpfile). */
+CLOISTER_API int asky_rekey(asky_service *s, const char *group, const char *user,
+                            const uint8_t key[ASKY_KEY_LEN], const char *name, enum asky_kind kind,
+                            unsigned pad, struct cloister_err *err);
 /* Decrypts object name of the store dir into the file out (written atomically: nothing is
  * left behind when the object is refused). */
 CLOISTER_API int asky_get(const char *dir, const uint8_t key[ASKY_KEY_LEN], const char *name,

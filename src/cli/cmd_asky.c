@@ -392,6 +392,56 @@ static int cmd_get(int argc, char **argv)
     return rc;
 }
 
+static int cmd_rekey(int argc, char **argv)
+{
+    const char *store = NULL, *tee = NULL, *group = NULL, *user = NULL, *keyf = NULL;
+    long long pad = 0;
+    struct opt_choice kind = {kinds, 0};
+    const struct opt_def opts[] = {
+        {"store", OPT_STRING, &store, "DIR", "the store directory", OPT_REQUIRED, 0, 0},
+        {"tee", OPT_STRING, &tee, "proc|sim", "enclave backend (default: proc)", 0, 0, 0},
+        {"group", OPT_STRING, &group, "G", "the group the objects belong to", OPT_REQUIRED, 0, 0},
+        {"user", OPT_STRING, &user, "U", "you (a member of the group)", OPT_REQUIRED, 0, 0},
+        {"key", OPT_STRING, &keyf, "KEYFILE", "your user key", OPT_REQUIRED, 0, 0},
+        {"envelope", OPT_CHOICE, &kind, "KIND", "indexed (default) or trial", 0, 0, 0},
+        {"pad", OPT_INT, &pad, "N",
+         "pad the envelope: 1 = next power of two, N > 1 = multiple of N", 0, 0, 1000000},
+        {0}};
+    const struct opt_cmd cmd = {
+        "asky rekey",
+        "OBJECT...",
+        "Re-encrypt a group's objects for its current members.",
+        opts,
+        1,
+        -1,
+        "Each object is read with your key and written again through the enclave under a\n"
+        "fresh file key and a new envelope of the group's current members, atomically in\n"
+        "place: members removed since cannot open it any more, even with the old file key\n"
+        "(revocation is otherwise lazy). The store does not know which objects are a group's:\n"
+        "name them.",
+        "cloister asky rekey --store share --group eng --user alice --key alice.key plan\n"};
+    int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
+    if (rc != OPT_OK)
+        return opt_exit_code(rc);
+    uint8_t key[ASKY_KEY_LEN];
+    if (cli_hold_secrets() != CLI_OK || cli_asky_read_key(keyf, key) != CLI_OK)
+        return CLI_FAIL;
+    asky_service *s;
+    enum asky_kind k = kind.index == 0 ? ASKY_INDEXED : ASKY_TRIAL;
+    if ((rc = cli_asky_open(store, tee, &s)) == CLI_OK) {
+        struct cloister_err err;
+        for (int i = 0; i < nargs && rc == CLI_OK; i++) {
+            if (asky_rekey(s, group, user, key, argv[i], k, (unsigned)pad, &err) != CLOISTER_OK)
+                rc = cli_fail("rekey: %s", err.msg);
+            else
+                printf("rekeyed %s/objects/%s\n", store, argv[i]);
+        }
+        asky_service_close(s);
+    }
+    crypto_wipe(key, sizeof key);
+    return rc;
+}
+
 static int cmd_ls(int argc, char **argv)
 {
     const char *store = NULL;
@@ -436,6 +486,7 @@ static const struct cli_command commands[] = {
     {"group", "create|add|remove: group membership (O(1) updates)", cmd_group},
     {"put", "encrypt a file for a group through the enclave", cmd_put},
     {"get", "decrypt an object as a member (no enclave)", cmd_get},
+    {"rekey", "re-encrypt a group's objects for its current members", cmd_rekey},
     {"ls", "list the store's objects", cmd_ls},
     {"serve", "serve members and admins over HTTP+JSON (requests sealed to the enclave)",
      cli_asky_serve},

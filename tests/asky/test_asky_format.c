@@ -7,6 +7,7 @@
 
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -29,13 +30,31 @@ static int setup(void **state)
     return 0;
 }
 
-static void check_envelope(enum asky_kind kind, size_t n, unsigned pad)
+/* Builds from the raw keys (OpenSSL) or from prepared members (the enclave's path: SHA-NI,
+ * AES-NI and PCLMULQDQ where the CPU has them); readers open with OpenSSL, the oracle. */
+static int build(bool prepared, enum asky_kind kind, size_t n, unsigned pad, const uint8_t *fk,
+                 uint8_t **env, size_t *len, struct cloister_err *err)
+{
+    if (!prepared)
+        return asky_envelope_build(kind, keys, n, pad, fk, env, len, err);
+    struct asky_member *m = malloc(n * sizeof *m);
+    assert_non_null(m);
+    for (size_t i = 0; i < n; i++)
+        asky_member_prepare(&m[i], &keys[i]);
+    int rc = asky_envelope_build_prepared(kind, m, n, pad, fk, env, len, err);
+    for (size_t i = 0; i < n; i++)
+        asky_member_wipe(&m[i]);
+    free(m);
+    return rc;
+}
+
+static void check_envelope(enum asky_kind kind, size_t n, unsigned pad, bool prepared)
 {
     uint8_t fk[ASKY_KEY_LEN], got[ASKY_KEY_LEN], *env;
     size_t len;
     struct cloister_err err;
     assert_int_equal(crypto_random(fk, sizeof fk), 0);
-    assert_int_equal(asky_envelope_build(kind, keys, n, pad, fk, &env, &len, &err), CLOISTER_OK);
+    assert_int_equal(build(prepared, kind, n, pad, fk, &env, &len, &err), CLOISTER_OK);
     assert_int_equal(len, asky_envelope_size(kind, asky_padded_count(n, pad)));
     for (size_t i = 0; i < MEMBERS + 10; i++) {
         int rc = asky_envelope_open(kind, env, len, &keys[i], got, &err);
@@ -57,15 +76,48 @@ static void check_envelope(enum asky_kind kind, size_t n, unsigned pad)
 
 static void test_envelopes(void **state)
 {
-    for (size_t n = 1; n <= MEMBERS; n += 13) {
-        check_envelope(ASKY_INDEXED, n, ASKY_PAD_NONE);
-        check_envelope(ASKY_TRIAL, n, ASKY_PAD_NONE);
-        check_envelope(ASKY_INDEXED, n, ASKY_PAD_POW2);
-        check_envelope(ASKY_TRIAL, n, 16);
-    }
+    for (int prepared = 0; prepared < 2; prepared++)
+        for (size_t n = 1; n <= MEMBERS; n += 13) {
+            check_envelope(ASKY_INDEXED, n, ASKY_PAD_NONE, prepared);
+            check_envelope(ASKY_TRIAL, n, ASKY_PAD_NONE, prepared);
+            check_envelope(ASKY_INDEXED, n, ASKY_PAD_POW2, prepared);
+            check_envelope(ASKY_TRIAL, n, 16, prepared);
+        }
     assert_int_equal(asky_padded_count(5, ASKY_PAD_POW2), 8);
     assert_int_equal(asky_padded_count(17, 16), 32);
     assert_int_equal(asky_envelope_size(ASKY_INDEXED, 10), 12 + 640);
+}
+
+/* A large prepared envelope: entries sorted by tag (the radix sort), every member opens. */
+static void test_envelope_large(void **state)
+{
+    (void)state;
+    enum { N = 5000 };
+    struct asky_user_keys *raw = malloc(N * sizeof *raw);
+    struct asky_member *m = malloc(N * sizeof *m);
+    uint8_t fk[ASKY_KEY_LEN] = {7}, got[ASKY_KEY_LEN], *env;
+    size_t len;
+    assert_non_null(raw);
+    assert_non_null(m);
+    for (size_t i = 0; i < N; i++) {
+        uint8_t k[ASKY_KEY_LEN];
+        assert_int_equal(crypto_random(k, sizeof k), 0);
+        asky_user_keys(&raw[i], k);
+        asky_member_prepare(&m[i], &raw[i]);
+    }
+    assert_int_equal(asky_envelope_build_prepared(ASKY_INDEXED, m, N, 1024, fk, &env, &len, NULL),
+                     0);
+    assert_int_equal(len, asky_envelope_size(ASKY_INDEXED, 5120)); /* 120 padding entries */
+    for (size_t i = 1; i < 5120; i++)
+        assert_true(memcmp(env + ASKY_NONCE_LEN + (i - 1) * 64, env + ASKY_NONCE_LEN + i * 64,
+                           ASKY_TAG_LEN) < 0);
+    for (size_t i = 0; i < N; i++) {
+        assert_int_equal(asky_envelope_open(ASKY_INDEXED, env, len, &raw[i], got, NULL), 0);
+        assert_memory_equal(got, fk, sizeof fk);
+    }
+    free(env);
+    free(m);
+    free(raw);
 }
 
 static void test_envelope_malformed(void **state)
@@ -181,6 +233,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_envelopes),
+        cmocka_unit_test(test_envelope_large),
         cmocka_unit_test(test_envelope_malformed),
         cmocka_unit_test(test_objects),
         cmocka_unit_test(test_object_swapped_envelope),

@@ -142,6 +142,45 @@ static void test_churn_oracle(void **state)
     }
 }
 
+/* Lazy revocation, then rekey: a removed member still opens the old object (it may have kept
+ * its file key), and no longer once the object is rekeyed; the others still do. */
+static void test_rekey(void **state)
+{
+    (void)state;
+    char src[PATH_MAX + 16], dst[PATH_MAX + 16];
+    struct cloister_err err;
+    snprintf(src, sizeof src, "%s/plain.txt", dir);
+    snprintf(dst, sizeof dst, "%s/back.txt", dir);
+    write_input(src, "the old minutes");
+    assert_int_equal(asky_group_create(svc, "rekey-team", names[0], &err), 0);
+    assert_int_equal(asky_group_add(svc, "rekey-team", names[1], &err), 0);
+    assert_int_equal(asky_group_add(svc, "rekey-team", names[2], &err), 0);
+    assert_int_equal(
+        asky_put(svc, "rekey-team", names[0], keys[0], src, "old", ASKY_INDEXED, 0, &err), 0);
+    assert_int_equal(asky_group_remove(svc, "rekey-team", names[1], &err), 0);
+    assert_int_equal(asky_get(dir, keys[1], "old", dst, &err), CLOISTER_OK); /* lazy */
+    /* a non-member cannot rekey, and rekeying needs a key that opens the object */
+    assert_int_equal(asky_rekey(svc, "rekey-team", names[1], keys[1], "old", ASKY_INDEXED, 0, &err),
+                     CLOISTER_E_DENIED);
+    assert_int_equal(asky_rekey(svc, "rekey-team", names[2], keys[2], "old", ASKY_INDEXED, 0, &err),
+                     0);
+    unlink(dst);
+    assert_int_equal(asky_get(dir, keys[1], "old", dst, &err), CLOISTER_E_DENIED);
+    assert_int_equal(access(dst, F_OK), -1);
+    for (int u = 0; u < 3; u += 2) {
+        uint8_t *data;
+        size_t len;
+        assert_int_equal(asky_get(dir, keys[u], "old", dst, &err), CLOISTER_OK);
+        assert_int_equal(file_read_all(dst, 1024, &data, &len), 0);
+        assert_int_equal(len, strlen("the old minutes"));
+        assert_memory_equal(data, "the old minutes", len);
+        free(data);
+    }
+    assert_int_equal(
+        asky_rekey(svc, "rekey-team", names[0], keys[0], "missing", ASKY_INDEXED, 0, &err),
+        CLOISTER_E_NOT_FOUND);
+}
+
 static void test_wrong_proof(void **state)
 {
     struct cloister_err err;
@@ -385,6 +424,7 @@ int main(void)
         cmocka_unit_test(test_churn_oracle),       cmocka_unit_test(test_wrong_proof),
         cmocka_unit_test(test_store_has_no_names), cmocka_unit_test(test_key_delivery),
         cmocka_unit_test(test_remote_user_add),    cmocka_unit_test(test_rollback_refused),
+        cmocka_unit_test(test_rekey),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,7 +1,8 @@
 /* member.c -- what an A-Sky member runs (asky_client.h). put asks the access service for an
  * envelope (proving membership with a fresh nonce), opens its own entry to learn the file key,
  * and streams the file into the store through a temporary file renamed into place. get needs no
- * enclave: the object's envelope, the member's key and asky_object_read. */
+ * enclave: the object's envelope, the member's key and asky_object_read. rekey is a get into an
+ * unlinked temporary file followed by a put in place. */
 #include <cloister/asky_client.h>
 #include <cloister/crypto.h>
 
@@ -56,20 +57,16 @@ static int put_fn(FILE *out, void *arg)
                              j->in, j->err);
 }
 
-int asky_put(asky_service *s, const char *group, const char *user, const uint8_t key[ASKY_KEY_LEN],
-             const char *in, const char *name, enum asky_kind kind, unsigned pad,
-             struct cloister_err *err)
+/* Encrypts the stream f for the group (an envelope of a fresh file key from the enclave) into
+ * the object at path, atomically. */
+static int put_stream(asky_service *s, const char *group, const char *user,
+                      const uint8_t key[ASKY_KEY_LEN], FILE *f, const char *path,
+                      enum asky_kind kind, unsigned pad, struct cloister_err *err)
 {
-    char path[PATH_MAX];
-    int rc = asky_object_path(asky_service_dir(s), name, path, sizeof path, err);
-    if (rc != CLOISTER_OK)
-        return rc;
-    FILE *f = strcmp(in, "-") == 0 ? stdin : fopen(in, "rb");
-    if (!f)
-        return cloister_errf(err, CLOISTER_E_NOT_FOUND, "%s: %s", in, strerror(errno));
     struct asky_user_keys k;
     uint8_t nonce[ASKY_REQ_NONCE_LEN], proof[32], file_key[ASKY_KEY_LEN], *env = NULL;
     size_t envlen = 0;
+    int rc = CLOISTER_OK;
     asky_user_keys(&k, key);
     if (crypto_random(nonce, sizeof nonce) != 0)
         rc = cloister_errf(err, CLOISTER_E_FAILED, "random number generator failed");
@@ -82,11 +79,59 @@ int asky_put(asky_service *s, const char *group, const char *user, const uint8_t
         struct put_job j = {kind, env, envlen, file_key, f, err};
         rc = write_stream(path, put_fn, &j, err);
     }
-    if (f != stdin)
-        fclose(f);
     asky_user_keys_wipe(&k);
     crypto_wipe(file_key, sizeof file_key);
     free(env);
+    return rc;
+}
+
+int asky_put(asky_service *s, const char *group, const char *user, const uint8_t key[ASKY_KEY_LEN],
+             const char *in, const char *name, enum asky_kind kind, unsigned pad,
+             struct cloister_err *err)
+{
+    char path[PATH_MAX];
+    int rc = asky_object_path(asky_service_dir(s), name, path, sizeof path, err);
+    if (rc != CLOISTER_OK)
+        return rc;
+    FILE *f = strcmp(in, "-") == 0 ? stdin : fopen(in, "rb");
+    if (!f)
+        return cloister_errf(err, CLOISTER_E_NOT_FOUND, "%s: %s", in, strerror(errno));
+    rc = put_stream(s, group, user, key, f, path, kind, pad, err);
+    if (f != stdin)
+        fclose(f);
+    return rc;
+}
+
+/* Full re-encryption, not a new envelope over the old file key: a revoked member who once
+ * opened the object may have kept that key, and the chunks' AAD binds the envelope anyway. */
+int asky_rekey(asky_service *s, const char *group, const char *user,
+               const uint8_t key[ASKY_KEY_LEN], const char *name, enum asky_kind kind, unsigned pad,
+               struct cloister_err *err)
+{
+    char path[PATH_MAX];
+    int rc = asky_object_path(asky_service_dir(s), name, path, sizeof path, err);
+    if (rc != CLOISTER_OK)
+        return rc;
+    FILE *obj = fopen(path, "rb"), *plain = obj ? tmpfile() : NULL; /* unlinked, 0600 */
+    if (!obj || !plain) {
+        rc = cloister_errf(err, errno == ENOENT ? CLOISTER_E_NOT_FOUND : CLOISTER_E_SYSTEM,
+                           "object '%s': %s", name, strerror(errno));
+    } else {
+        struct asky_user_keys k;
+        asky_user_keys(&k, key);
+        rc = asky_object_read(obj, &k, plain, err);
+        asky_user_keys_wipe(&k);
+        if (rc == CLOISTER_OK && (fflush(plain) != 0 || fseek(plain, 0, SEEK_SET) != 0))
+            rc = cloister_errf(err, CLOISTER_E_SYSTEM, "temporary file: %s", strerror(errno));
+        if (rc == CLOISTER_OK)
+            rc = put_stream(s, group, user, key, plain, path, kind, pad, err);
+    }
+    if (rc != CLOISTER_OK)
+        cloister_err_wrap(err, "rekey of '%s'", name);
+    if (plain)
+        fclose(plain);
+    if (obj)
+        fclose(obj);
     return rc;
 }
 

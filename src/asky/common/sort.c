@@ -5,10 +5,13 @@
 
 static void swap(unsigned char *a, unsigned char *b, size_t size)
 {
-    unsigned char t[256];
-    memcpy(t, a, size);
-    memcpy(a, b, size);
-    memcpy(b, t, size);
+    unsigned char t[128];
+    for (size_t off = 0; off < size; off += sizeof t) {
+        size_t k = size - off < sizeof t ? size - off : sizeof t;
+        memcpy(t, a + off, k);
+        memcpy(a + off, b + off, k);
+        memcpy(b + off, t, k);
+    }
 }
 
 /* Sifts element i down the heap of n elements. */
@@ -31,7 +34,7 @@ static void sift(unsigned char *p, size_t i, size_t n, size_t size,
 void asky_sort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *))
 {
     unsigned char *p = base;
-    if (n < 2 || size > 256)
+    if (n < 2)
         return;
     for (size_t i = n / 2; i-- > 0;)
         sift(p, i, n, size, cmp);

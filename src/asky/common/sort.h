@@ -5,7 +5,7 @@
 
 #include <stddef.h>
 
-/* Heapsort: in place, O(n log n), no allocation, not stable. size <= 256. */
+/* Heapsort: in place, O(n log n), no allocation, not stable. */
 void asky_sort(void *base, size_t n, size_t size, int (*cmp)(const void *, const void *));
 
 #endif

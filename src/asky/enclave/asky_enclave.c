@@ -2,8 +2,9 @@
  * src/asky/common/ecalls.h.
  *
  * State (behind a lock: handlers may run on several workers): the keys derived from the master
- * secret, every user's expanded keys (asky_user_keys, sorted by id, so an envelope of n
- * members costs n HMACs and n GCM seals and no key derivation), the epoch table (the version
+ * secret, every user's expanded keys (asky_member: HMAC midstates, AES key schedule and GHASH
+ * key, built when the user is loaded or added; sorted by id), so an envelope of n members
+ * costs n HMACs and n GCM seals and no key derivation or schedule, the epoch table (the version
  * of every group record as of the newest epoch record loaded: a change made here comes back
  * through EPOCH once the store has it) and the sealed requests waiting for their group record.
  * A user's key leaves only once, encrypted by HPKE to the user's public key. Nothing from the
@@ -29,7 +30,7 @@
 
 struct user {
     uint8_t id[ASKY_ID_LEN];
-    struct asky_user_keys k;
+    struct asky_member m; /* the keys, expanded for envelopes when the user is loaded or added */
 };
 
 struct epoch {
@@ -327,7 +328,10 @@ static int user_put(struct asky_state *st, const uint8_t *id, const uint8_t key[
         u = &st->users[st->nusers++];
         memcpy(u->id, id, ASKY_ID_LEN);
     }
-    asky_user_keys(&u->k, key);
+    struct asky_user_keys k;
+    asky_user_keys(&k, key);
+    asky_member_prepare(&u->m, &k);
+    asky_user_keys_wipe(&k);
     if (sort) { /* the new last one moves down into place */
         struct user t = *u;
         size_t i = (size_t)(u - st->users);
@@ -680,15 +684,15 @@ static int ecall_group_remove(struct tee_env *env, const uint8_t *in, size_t inl
 }
 
 /* The expanded keys of the members still registered (a removed user is left out). */
-static struct asky_user_keys *member_keys(struct asky_state *st, const uint8_t *members, size_t n,
-                                          size_t *count)
+static struct asky_member *member_keys(struct asky_state *st, const uint8_t *members, size_t n,
+                                       size_t *count)
 {
-    struct asky_user_keys *k = malloc((n ? n : 1) * sizeof *k);
+    struct asky_member *k = malloc((n ? n : 1) * sizeof *k);
     *count = 0;
     for (size_t i = 0; k && i < n; i++) {
         struct user *u = user_find(st, members + i * ASKY_ID_LEN);
         if (u)
-            k[(*count)++] = u->k;
+            k[(*count)++] = u->m;
     }
     return k;
 }
@@ -713,7 +717,7 @@ static int ecall_envelope(struct tee_env *env, const uint8_t *in, size_t inlen,
     if (rc == CLOISTER_OK && (wire_reader_finish(&r) != 0 || pad > ASKY_MEMBERS_MAX))
         rc = tee_fail(env, CLOISTER_E_INVALID, "envelope: malformed request");
     if (rc == CLOISTER_OK) {
-        asky_request_proof(want, &user_find(st, uid)->k, group, nonce);
+        asky_request_proof(want, &user_find(st, uid)->m.keys, group, nonce);
         if (!crypto_memeq(want, proof, sizeof want))
             rc = tee_fail(env, CLOISTER_E_DENIED, "envelope: the membership proof is wrong");
     }
@@ -721,7 +725,7 @@ static int ecall_envelope(struct tee_env *env, const uint8_t *in, size_t inlen,
         rc = group_open(env, st, gid, rec, reclen, &members, &n);
     if (rc == CLOISTER_OK && !has_member(members, n, uid))
         rc = tee_fail(env, CLOISTER_E_DENIED, "envelope: the requester is not a member");
-    struct asky_user_keys *keys = rc == CLOISTER_OK ? member_keys(st, members, n, &count) : NULL;
+    struct asky_member *keys = rc == CLOISTER_OK ? member_keys(st, members, n, &count) : NULL;
     if (rc == CLOISTER_OK && !keys)
         rc = tee_fail(env, CLOISTER_E_NO_MEMORY, "out of memory");
     pthread_mutex_unlock(&st->lock);
@@ -729,8 +733,9 @@ static int ecall_envelope(struct tee_env *env, const uint8_t *in, size_t inlen,
     struct cloister_err why;
     if (rc == CLOISTER_OK && crypto_random(file_key, sizeof file_key) != 0)
         rc = tee_fail(env, CLOISTER_E_FAILED, "envelope: random number generator failed");
-    if (rc == CLOISTER_OK && asky_envelope_build((enum asky_kind)kind, keys, count, (unsigned)pad,
-                                                 file_key, &envl, &envlen, &why) != CLOISTER_OK)
+    if (rc == CLOISTER_OK &&
+        asky_envelope_build_prepared((enum asky_kind)kind, keys, count, (unsigned)pad, file_key,
+                                     &envl, &envlen, &why) != CLOISTER_OK)
         rc = tee_fail(env, why.code, "envelope: %s", why.msg);
     if (rc == CLOISTER_OK)
         wire_put_bytes(out, envl, envlen);

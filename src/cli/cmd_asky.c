@@ -394,12 +394,12 @@ static int cmd_get(int argc, char **argv)
 
 static int cmd_rekey(int argc, char **argv)
 {
-    const char *store = NULL, *tee = NULL, *group = NULL, *user = NULL, *keyf = NULL;
+    const char *store = NULL, *tee = NULL, *db = NULL, *group = NULL, *user = NULL, *keyf = NULL;
     long long pad = 0;
     struct opt_choice kind = {kinds, 0};
     const struct opt_def opts[] = {
         {"store", OPT_STRING, &store, "DIR", "the store directory", OPT_REQUIRED, 0, 0},
-        {"tee", OPT_STRING, &tee, "proc|sim", "enclave backend (default: proc)", 0, 0, 0},
+        TEE_DB_OPTS(tee, db),
         {"group", OPT_STRING, &group, "G", "the group the objects belong to", OPT_REQUIRED, 0, 0},
         {"user", OPT_STRING, &user, "U", "you (a member of the group)", OPT_REQUIRED, 0, 0},
         {"key", OPT_STRING, &keyf, "KEYFILE", "your user key", OPT_REQUIRED, 0, 0},
@@ -428,7 +428,7 @@ static int cmd_rekey(int argc, char **argv)
         return CLI_FAIL;
     asky_service *s;
     enum asky_kind k = kind.index == 0 ? ASKY_INDEXED : ASKY_TRIAL;
-    if ((rc = cli_asky_open(store, tee, &s)) == CLI_OK) {
+    if ((rc = cli_asky_open(store, tee, db, &s)) == CLI_OK) {
         struct cloister_err err;
         for (int i = 0; i < nargs && rc == CLI_OK; i++) {
             if (asky_rekey(s, group, user, key, argv[i], k, (unsigned)pad, &err) != CLOISTER_OK)

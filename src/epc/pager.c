@@ -51,6 +51,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/userfaultfd.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -58,6 +59,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -83,6 +85,7 @@ struct epc_pager {
     bool threaded;            /* uffd: faults served by `server`, not in the faulting thread */
     bool serving;             /* `server` runs */
     pthread_t server;
+    int stopfd; /* eventfd: written once to stop `server` */
 
     /* Trusted memory. */
     pthread_mutex_t lock;
@@ -384,20 +387,23 @@ static void follow(pid_t tid, const cpu_set_t *all)
     sched_setaffinity(0, sizeof set, &set);
 }
 
-/* Reads fault messages (blocking) and serves them with the code the signal handler uses; the
- * install (UFFDIO_COPY) wakes the faulting thread. Cancelled by epc_pager_destroy, only while
- * blocked in read(2). */
+/* Waits for fault messages and serves them with the code the signal handler uses; the install
+ * (UFFDIO_COPY) wakes the faulting thread. Returns when epc_pager_destroy writes stopfd (not
+ * pthread_cancel: AddressSanitizer reports the unwinding of a cancelled thread). */
 static void *server_main(void *arg)
 {
     struct epc_pager *p = arg;
     cpu_set_t all;
     sched_getaffinity(0, sizeof all, &all);
-    pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
     for (;;) {
+        struct pollfd fds[2] = {{.fd = p->uffd, .events = POLLIN},
+                                {.fd = p->stopfd, .events = POLLIN}};
+        if (poll(fds, 2, -1) < 0 && errno != EINTR)
+            epc_fatal("polling the userfaultfd failed", SIZE_MAX, errno);
+        if (fds[1].revents)
+            return NULL;
         struct uffd_msg msg;
-        pthread_setcancelstate(PTHREAD_CANCEL_ENABLE, NULL);
         ssize_t n = read(p->uffd, &msg, sizeof msg);
-        pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, NULL);
         if (n != (ssize_t)sizeof msg) {
             if (n < 0 && errno != EAGAIN && errno != EINTR)
                 epc_fatal("reading the userfaultfd failed", SIZE_MAX, errno);
@@ -408,7 +414,6 @@ static void *server_main(void *arg)
         follow((pid_t)msg.arg.pagefault.feat.ptid, &all);
         serve(p, (const uint8_t *)(uintptr_t)msg.arg.pagefault.address);
     }
-    return NULL;
 }
 
 /* Who serves userfaultfd faults: the config, else CLOISTER_EPC_SERVE=thread|signal, else the
@@ -507,10 +512,9 @@ static int setup_uffd(struct epc_pager *p)
     /* User-mode faults are all we serve, and asking for only those works unprivileged (5.11+).
      * Kernel-mode faults (a system call on a missing page) then fail with EFAULT in both modes;
      * without it, the handler thread would serve them. */
-    int flags = O_CLOEXEC | (p->threaded ? 0 : O_NONBLOCK);
-    p->uffd = (int)syscall(SYS_userfaultfd, flags | UFFD_USER_MODE_ONLY);
+    p->uffd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY);
     if (p->uffd < 0 && errno == EINVAL)
-        p->uffd = (int)syscall(SYS_userfaultfd, flags);
+        p->uffd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
     if (p->uffd < 0)
         return -1;
     struct uffdio_api api = {
@@ -669,8 +673,13 @@ static int register_pager(struct epc_pager *p)
         struct epc_pager *empty = NULL;
         if (!atomic_compare_exchange_strong(&registry[i], &empty, p))
             continue;
-        int err = p->threaded ? pthread_create(&p->server, NULL, server_main, p) : 0;
-        p->serving = p->threaded && !err;
+        if (!p->threaded)
+            return 0;
+        p->stopfd = eventfd(0, EFD_CLOEXEC);
+        if (p->stopfd < 0)
+            return -1;
+        int err = pthread_create(&p->server, NULL, server_main, p);
+        p->serving = !err;
         errno = err;
         return err ? -1 : 0;
     }
@@ -712,7 +721,7 @@ struct epc_pager *epc_pager_create(const struct epc_config *cfg)
     struct epc_pager *p = calloc(1, sizeof *p);
     if (!p)
         return NULL;
-    p->uffd = p->memfd = -1;
+    p->uffd = p->memfd = p->stopfd = -1;
     p->npages = (cfg->size + PAGE - 1) / PAGE;
     p->size = p->npages * PAGE;
     size_t budget = cfg->budget == EPC_BUDGET_UNLIMITED ? SIZE_MAX : cfg->budget / PAGE;
@@ -753,9 +762,13 @@ void epc_pager_destroy(struct epc_pager *p)
         atomic_compare_exchange_strong(&registry[i], &self, NULL);
     }
     if (p->serving) {
-        pthread_cancel(p->server);
+        uint64_t one = 1;
+        ssize_t unused = write(p->stopfd, &one, sizeof one);
+        (void)unused;
         pthread_join(p->server, NULL);
     }
+    if (p->stopfd >= 0)
+        close(p->stopfd);
     if (p->uffd >= 0)
         close(p->uffd);
     if (p->memfd >= 0)

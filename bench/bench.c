@@ -1,7 +1,9 @@
 /* bench.c -- see bench.h. */
 #include "bench.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <x86intrin.h>
 
@@ -67,4 +69,28 @@ double bench_ns_per_op(void (*fn)(void *arg, uint64_t iters), void *arg, double 
         samples[n++] = (bench_now_ns() - t0) / (double)iters;
     }
     return bench_quantile(samples, n, 0.5);
+}
+
+/* "AuthenticAMD AMD EPYC" from /proc/cpuinfo (vendor_id, model name), or "unknown". */
+void bench_cpu_model(char *out, size_t cap)
+{
+    char line[256], vendor[64] = "", model[160] = "";
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    while (f && fgets(line, sizeof line, f) && !(*vendor && *model)) {
+        char *colon = strchr(line, ':');
+        if (!colon)
+            continue;
+        char *v = colon + 1 + (colon[1] == ' ');
+        v[strcspn(v, "\n")] = 0;
+        for (char *c = v; *c; c++)
+            if (*c == ',') /* the CSV column */
+                *c = ' ';
+        if (!*vendor && strncmp(line, "vendor_id", 9) == 0)
+            snprintf(vendor, sizeof vendor, "%s", v);
+        else if (!*model && strncmp(line, "model name", 10) == 0)
+            snprintf(model, sizeof model, "%s", v);
+    }
+    if (f)
+        fclose(f);
+    snprintf(out, cap, "%s %s", *vendor ? vendor : "unknown", *model ? model : "");
 }

@@ -19,5 +19,8 @@ double bench_tsc_ghz(void);
 double bench_ns_per_op(void (*fn)(void *arg, uint64_t iters), void *arg, double min_seconds);
 /* Sorts samples in place; returns the q-quantile (0 <= q <= 1). */
 double bench_quantile(double *samples, size_t n, double q);
+/* "AuthenticAMD AMD EPYC": vendor and model from /proc/cpuinfo (commas blanked, for CSV), or
+ * "unknown". */
+void bench_cpu_model(char *out, size_t cap);
 
 #endif

@@ -50,7 +50,7 @@ static int measure(size_t ws, size_t budget, enum epc_pattern pattern, double se
     size_t slack = ws / 16 + ((size_t)1 << 20);
     size_t region = budget == EPC_BUDGET_UNLIMITED ? ws + slack
                                                    : (ws > 4 * budget ? ws : 4 * budget) + slack;
-    struct epc_config cfg = {region, budget, EPC_PAGER_AUTO};
+    struct epc_config cfg = {region, budget, EPC_PAGER_AUTO, EPC_SERVE_AUTO};
     epc_heap *h = epc_heap_create(&cfg);
     if (!h)
         return -1;

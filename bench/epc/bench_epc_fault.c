@@ -8,9 +8,12 @@
  * open of one 4 KiB page alone, the part of a fault that SGX does in its memory encryption
  * engine. The remainder is the kernel's fault entry and the signal round trip.
  *
- * Each mechanism runs with both eviction paths side by side: "block" (the default: the oldest
- * page and the other resident pages of its block of 512 pages, one write-protect and one drop
- * for all) and "single" (CLOISTER_EPC_CLUSTER=1: one page per fault, the path before blocks). The
+ * Each mechanism runs with its paths side by side, in one run: "single" (CLOISTER_EPC_CLUSTER=1:
+ * one eviction per fault, served in the faulting thread: the default before blocks), "block"
+ * (the default: the oldest page and the other resident pages of its block of 512 pages, one
+ * write-protect and one drop for all) and, for userfaultfd, "thread" (blocks, and faults served
+ * by a handler thread that follows the faulting thread's core: CLOISTER_EPC_SERVE=thread). The
+ * probing thread is pinned to one core for all of them, so that "thread" can share it. The
  * machine may be shared, so every point is the median of several runs, and the CPU time per
  * fault (getrusage of the timed accesses: user + system, which waiting for a core does not
  * inflate) is given beside the wall-clock figure. The CPU's vendor and model head the output
@@ -21,6 +24,7 @@
 #include <cloister/crypto.h>
 #include <cloister/epc.h>
 
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,35 +69,20 @@ static double crypto_ns_per_page(void)
     return ns;
 }
 
-/* "AuthenticAMD AMD EPYC" from /proc/cpuinfo (vendor_id, model name), or "unknown". */
-static void cpu_model(char *out, size_t cap)
+/* Keeps the probing thread on the core it runs on now, for every path alike. */
+static void pin_to_current_core(void)
 {
-    char line[256], vendor[64] = "", model[160] = "";
-    FILE *f = fopen("/proc/cpuinfo", "r");
-    while (f && fgets(line, sizeof line, f) && !(*vendor && *model)) {
-        char *colon = strchr(line, ':');
-        if (!colon)
-            continue;
-        char *v = colon + 1 + (colon[1] == ' ');
-        v[strcspn(v, "\n")] = 0;
-        for (char *c = v; *c; c++)
-            if (*c == ',') /* the CSV column */
-                *c = ' ';
-        if (!*vendor && strncmp(line, "vendor_id", 9) == 0)
-            snprintf(vendor, sizeof vendor, "%s", v);
-        else if (!*model && strncmp(line, "model name", 10) == 0)
-            snprintf(model, sizeof model, "%s", v);
-    }
-    if (f)
-        fclose(f);
-    snprintf(out, cap, "%s %s", *vendor ? vendor : "unknown", *model ? model : "");
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(sched_getcpu(), &set);
+    sched_setaffinity(0, sizeof set, &set);
 }
 
 /* One probe on a fresh heap. */
 static int probe(size_t region, size_t budget, enum epc_pager_kind pager, size_t ws, double seconds,
                  struct epc_probe *out, const char **name)
 {
-    struct epc_config cfg = {region, budget, pager};
+    struct epc_config cfg = {region, budget, pager, EPC_SERVE_AUTO};
     epc_heap *h = epc_heap_create(&cfg);
     if (!h)
         return -1;
@@ -110,7 +99,8 @@ struct point_in {
     enum epc_pager_kind pager;
     size_t ws;
     double seconds;
-    int reps, single;
+    int reps;
+    const char *path; /* "single", "block" or "thread" */
     double ratio, ghz, crypto_ns;
     const char *cpu;
 };
@@ -121,10 +111,10 @@ static int point(const struct point_in *in, const struct epc_probe *base)
 {
     double wall[MAX_REPS], cpu[MAX_REPS], handler[MAX_REPS], fpa[MAX_REPS], nspa[MAX_REPS];
     const char *name = NULL;
-    if (in->single)
+    if (strcmp(in->path, "single") == 0)
         setenv("CLOISTER_EPC_CLUSTER", "1", 1);
-    else
-        unsetenv("CLOISTER_EPC_CLUSTER");
+    if (strcmp(in->path, "thread") == 0)
+        setenv("CLOISTER_EPC_SERVE", "thread", 1);
     for (int i = 0; i < in->reps; i++) {
         struct epc_probe p;
         if (probe(in->region, in->budget, in->pager, in->ws, in->seconds, &p, &name) != 0)
@@ -136,11 +126,12 @@ static int point(const struct point_in *in, const struct epc_probe *base)
         handler[i] = p.handler_ns_per_fault;
     }
     unsetenv("CLOISTER_EPC_CLUSTER");
+    unsetenv("CLOISTER_EPC_SERVE");
     double per_fault = bench_quantile(wall, (size_t)in->reps, 0.5);
     double cpu_fault = bench_quantile(cpu, (size_t)in->reps, 0.5);
     double in_handler = bench_quantile(handler, (size_t)in->reps, 0.5);
     double cycles = per_fault * in->ghz;
-    const char *eviction = in->single ? "single" : "block";
+    const char *eviction = in->path;
     printf("%s,%.2f,%.1f,%.4f,%.1f,%.1f,%.2f,%.0f,%.2f,%.2f,%.2f,%.2f,%s,%.2f,%d,%s\n", name,
            (double)in->budget / MIB, in->ratio, bench_quantile(fpa, (size_t)in->reps, 0.5),
            bench_quantile(nspa, (size_t)in->reps, 0.5), base->ns_per_access, per_fault / 1e3,
@@ -172,7 +163,7 @@ int main(int argc, char **argv)
     int reps = reps_text && *reps_text ? atoi(reps_text) : 3;
     reps = reps < 1 ? 1 : reps > MAX_REPS ? MAX_REPS : reps;
     char cpu[240];
-    cpu_model(cpu, sizeof cpu);
+    bench_cpu_model(cpu, sizeof cpu);
     double ghz = bench_tsc_ghz(), crypto_ns = crypto_ns_per_page();
     fprintf(stderr,
             "CPU %s; EPC budget %.1f MiB, TSC %.2f GHz; AES-256-GCM seal + open of a 4 KiB "
@@ -184,6 +175,8 @@ int main(int argc, char **argv)
            "cpu\n");
     const enum epc_pager_kind pagers[] = {EPC_PAGER_UFFD, EPC_PAGER_SIGSEGV};
     const double ratios[] = {2.0, 4.0};
+    const char *const paths[] = {"single", "block", "thread"};
+    pin_to_current_core();
     for (size_t r = 0; r < 2; r++) {
         size_t ws = (size_t)(ratios[r] * (double)budget) / 64 * 64;
         size_t region = ws + ws / 16 + ((size_t)1 << 20);
@@ -194,16 +187,14 @@ int main(int argc, char **argv)
             return 1;
         }
         for (size_t k = 0; k < 2; k++)
-            for (int single = 1; single >= 0; single--)
-                if (point(&(struct point_in){region, budget, pagers[k], ws, seconds, reps, single,
+            for (size_t i = 0; i < (pagers[k] == EPC_PAGER_UFFD ? 3u : 2u); i++)
+                if (point(&(struct point_in){region, budget, pagers[k], ws, seconds, reps, paths[i],
                                              ratios[r], ghz, crypto_ns, cpu},
                           &base) != 0)
                     fprintf(stderr, "bench_epc_fault: %s pager unavailable here, skipped\n",
                             pagers[k] == EPC_PAGER_UFFD ? "userfaultfd" : "sigsegv");
     }
-    fprintf(stderr, "reference (published, 2.6 GHz EPYC): uffd handler thread on the same "
-                    "core 15.1-15.7 us, on the other core 61-72 us; mprotect+SIGSEGV 18.9-19.5 "
-                    "us; cloister serves faults in the faulting thread instead\n");
+    fprintf(stderr, "bench_epc_floor gives the kernel's part of a fault on this machine\n");
     (void)argc;
     (void)argv;
     return 0;

@@ -45,11 +45,20 @@ enum epc_pager_kind {
     EPC_PAGER_SIGSEGV, /* mprotect(PROT_NONE) on non-resident pages, SIGSEGV handler */
 };
 
+/* Who serves a userfaultfd fault (docs/epc.md, section 2). */
+enum epc_serve {
+    EPC_SERVE_AUTO,   /* CLOISTER_EPC_SERVE=thread|signal if set, else signal */
+    EPC_SERVE_SIGNAL, /* the faulting thread, in its SIGBUS handler */
+    EPC_SERVE_THREAD, /* a handler thread per region, on the faulting thread's core if it is
+                         pinned to one; the faulting thread sleeps in the kernel meanwhile */
+};
+
 struct epc_config {
     size_t size;   /* bytes of address space, rounded up to pages; at most 1 TiB */
     size_t budget; /* resident bytes (rounded down to pages, at least 16 pages), or
                       EPC_BUDGET_UNLIMITED */
     enum epc_pager_kind pager;
+    enum epc_serve serve; /* ignored by the sigsegv mechanism */
 };
 
 typedef struct epc_heap epc_heap;
@@ -123,8 +132,9 @@ struct epc_probe {
     double ns_per_access;
     double faults_per_access;
     double handler_ns_per_fault; /* time inside the fault handler, per fault (0 if none) */
-    /* CPU time (user + system) of the calling thread per access, the timed accesses only:
-     * waiting for a core, on a shared machine, does not inflate it. */
+    /* CPU time (user + system) of the whole process per access, the timed accesses only (a
+     * fault-handling thread's work included): waiting for a core, on a shared machine, does
+     * not inflate it. */
     double cpu_ns_per_access;
 };
 

@@ -26,7 +26,7 @@ static int probe_one(size_t region, size_t budget, enum epc_pager_kind pager, si
                      enum epc_pattern pattern, double seconds, struct epc_probe *out,
                      const char **name)
 {
-    struct epc_config cfg = {region, budget, pager};
+    struct epc_config cfg = {region, budget, pager, EPC_SERVE_AUTO};
     epc_heap *h = epc_heap_create(&cfg);
     if (!h)
         return cli_fail("cannot create an EPC heap of %.1f MiB (budget %.1f MiB): %s",
@@ -170,7 +170,7 @@ static bool pager_works(enum epc_pager_kind kind, int *err)
 {
     enum clog_level level = clog_get_level();
     clog_set_level(CLOG_OFF);
-    struct epc_config cfg = {64 * EPC_PAGE_SIZE, 16 * EPC_PAGE_SIZE, kind};
+    struct epc_config cfg = {64 * EPC_PAGE_SIZE, 16 * EPC_PAGE_SIZE, kind, EPC_SERVE_AUTO};
     epc_heap *h = epc_heap_create(&cfg);
     *err = h ? 0 : errno;
     epc_heap_destroy(h);

@@ -24,13 +24,16 @@
  *    with an integrity error), then install the page atomically, so no other thread ever sees it
  *    half-written.
  * Two ways to catch the faults:
- *  - uffd: a private anonymous region registered with userfaultfd (MISSING | WP) and
- *    UFFD_FEATURE_SIGBUS. The faulting thread receives SIGBUS and serves its own fault, then
- *    returns and retries the access. No handler thread: on this class of machine a handler thread
- *    costs a context switch on the same core (~15 us per fault with crypto) or the wake-up of a
- *    halted vCPU on the other (61-72 us); in-thread service pays neither. Pages are installed
- *    with UFFDIO_COPY; an eviction write-protects the page (reads go on), seals it, and drops it
- *    with MADV_DONTNEED.
+ *  - uffd: a private anonymous region registered with userfaultfd (MISSING | WP). By default
+ *    with UFFD_FEATURE_SIGBUS: the faulting thread receives SIGBUS and serves its own fault, then
+ *    returns and retries the access. With CLOISTER_EPC_SERVE=thread, a handler thread per region
+ *    reads the faults from the userfaultfd instead (no signal: the faulting thread sleeps in the
+ *    kernel until the install wakes it) and moves to the faulting thread's core when that thread
+ *    is pinned to one: a switch between two threads of one process, cheaper than the signal
+ *    frame and rt_sigreturn on the shadow-paging VM we measure, while a handler on another core
+ *    pays the wake-up of a (maybe halted) vCPU (docs/epc.md, section 7). Pages are installed
+ *    with UFFDIO_COPY; an eviction write-protects the pages (reads go on), seals them, and drops
+ *    them with MADV_DONTNEED.
  *  - sigsegv: the region is a memfd mapped twice: the enclave view, PROT_NONE where not
  *    resident, and a pager view that is always writable. A load decrypts straight into the
  *    pager view, then mprotect opens the enclave view; an eviction closes the enclave view,
@@ -48,12 +51,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/userfaultfd.h>
+#include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
@@ -76,6 +82,10 @@ struct epc_pager {
     int memfd;                /* sigsegv: file behind both views */
     uint8_t *alias;           /* sigsegv: the pager's always-writable view */
     size_t cluster;           /* pages per eviction block (1: one per fault, the old path) */
+    bool threaded;            /* uffd: faults served by `server`, not in the faulting thread */
+    bool serving;             /* `server` runs */
+    pthread_t server;
+    int stopfd; /* eventfd: written once to stop `server` */
 
     /* Trusted memory. */
     pthread_mutex_t lock;
@@ -349,9 +359,78 @@ static void serve(struct epc_pager *p, const uint8_t *addr)
             evict_block(p);
         load(p, page);
         atomic_fetch_add_explicit(&p->faults, 1, memory_order_relaxed);
+    } else if (p->threaded) {
+        /* The faulting thread sleeps until a wake; the install that made the page resident
+         * woke only the threads waiting then. */
+        struct uffdio_range wake = {.start = (uintptr_t)(p->base + page * PAGE), .len = PAGE};
+        uffd_ioctl(p, UFFDIO_WAKE, &wake, page, "UFFDIO_WAKE failed");
     }
     pthread_mutex_unlock(&p->lock);
     atomic_fetch_add_explicit(&p->fault_ns, now_ns() - t0, memory_order_relaxed);
+}
+
+/* ---- the handler thread (CLOISTER_EPC_SERVE=thread) ---- */
+
+/* Runs the server on the faulting thread's core when that thread is pinned to one: the faulting
+ * thread sleeps in the kernel meanwhile, so the core is free, and the wake-up costs a switch
+ * between two threads of one process instead of an interrupt to another (maybe halted) vCPU. An
+ * unpinned faulting thread leaves the server wherever the scheduler puts it. */
+static void follow(pid_t tid, const cpu_set_t *all)
+{
+    static _Thread_local pid_t last_tid;
+    cpu_set_t set;
+    if (tid == last_tid)
+        return;
+    last_tid = tid;
+    if (sched_getaffinity(tid, sizeof set, &set) != 0 || CPU_COUNT(&set) != 1)
+        set = *all;
+    sched_setaffinity(0, sizeof set, &set);
+}
+
+/* Waits for fault messages and serves them with the code the signal handler uses; the install
+ * (UFFDIO_COPY) wakes the faulting thread. Returns when epc_pager_destroy writes stopfd (not
+ * pthread_cancel: AddressSanitizer reports the unwinding of a cancelled thread). */
+static void *server_main(void *arg)
+{
+    struct epc_pager *p = arg;
+    cpu_set_t all;
+    sched_getaffinity(0, sizeof all, &all);
+    for (;;) {
+        struct pollfd fds[2] = {{.fd = p->uffd, .events = POLLIN},
+                                {.fd = p->stopfd, .events = POLLIN}};
+        if (poll(fds, 2, -1) < 0 && errno != EINTR)
+            epc_fatal("polling the userfaultfd failed", SIZE_MAX, errno);
+        if (fds[1].revents)
+            return NULL;
+        struct uffd_msg msg;
+        ssize_t n = read(p->uffd, &msg, sizeof msg);
+        if (n != (ssize_t)sizeof msg) {
+            if (n < 0 && errno != EAGAIN && errno != EINTR)
+                epc_fatal("reading the userfaultfd failed", SIZE_MAX, errno);
+            continue;
+        }
+        if (msg.event != UFFD_EVENT_PAGEFAULT)
+            continue;
+        follow((pid_t)msg.arg.pagefault.feat.ptid, &all);
+        serve(p, (const uint8_t *)(uintptr_t)msg.arg.pagefault.address);
+    }
+}
+
+/* Who serves userfaultfd faults: the config, else CLOISTER_EPC_SERVE=thread|signal, else the
+ * faulting thread. */
+static bool threaded_from_config(enum epc_serve serve)
+{
+    if (serve != EPC_SERVE_AUTO)
+        return serve == EPC_SERVE_THREAD;
+    const char *v = getenv("CLOISTER_EPC_SERVE");
+    if (!v || !*v || strcmp(v, "signal") == 0)
+        return false;
+    if (strcmp(v, "thread") == 0)
+        return true;
+    clog_warn("CLOISTER_EPC_SERVE='%s' is neither thread nor signal; serving in the faulting "
+              "thread",
+              v);
+    return false;
 }
 
 /* ---- signal handling ---- */
@@ -430,13 +509,18 @@ static void unmap(void *m, size_t len)
 
 static int setup_uffd(struct epc_pager *p)
 {
-    /* User-mode faults are all we serve, and asking for only those works unprivileged (5.11+). */
+    /* User-mode faults are all we serve, and asking for only those works unprivileged (5.11+).
+     * Kernel-mode faults (a system call on a missing page) then fail with EFAULT in both modes;
+     * without it, the handler thread would serve them. */
     p->uffd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY);
     if (p->uffd < 0 && errno == EINVAL)
         p->uffd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
     if (p->uffd < 0)
         return -1;
-    struct uffdio_api api = {.api = UFFD_API, .features = UFFD_FEATURE_SIGBUS};
+    struct uffdio_api api = {
+        .api = UFFD_API,
+        .features = p->threaded ? UFFD_FEATURE_THREAD_ID : UFFD_FEATURE_SIGBUS,
+    };
     if (ioctl(p->uffd, UFFDIO_API, &api) != 0)
         return -1;
     p->base = map_anon(p->size);
@@ -530,11 +614,13 @@ static size_t cluster_from_env(size_t budget_pages)
     return n;
 }
 
-static int setup_paging(struct epc_pager *p, enum epc_pager_kind want)
+static int setup_paging(struct epc_pager *p, const struct epc_config *cfg)
 {
+    enum epc_pager_kind want = cfg->pager;
     p->cluster = cluster_from_env(p->budget_pages);
     if (want == EPC_PAGER_AUTO)
         want = kind_from_env();
+    p->threaded = want != EPC_PAGER_SIGSEGV && threaded_from_config(cfg->serve);
     if (want != EPC_PAGER_SIGSEGV) {
         p->kind = EPC_PAGER_UFFD;
         if (setup_uffd(p) == 0)
@@ -552,6 +638,7 @@ static int setup_paging(struct epc_pager *p, enum epc_pager_kind want)
         unmap(p->base, p->size);
         unmap(p->bounce, PAGE);
         p->base = p->bounce = NULL;
+        p->threaded = false;
     }
     p->kind = EPC_PAGER_SIGSEGV;
     return setup_sigsegv(p);
@@ -580,12 +667,21 @@ static int setup_tables(struct epc_pager *p)
 
 static int register_pager(struct epc_pager *p)
 {
-    if (ensure_handler(p->kind == EPC_PAGER_UFFD ? SIGBUS : SIGSEGV) != 0)
+    if (!p->threaded && ensure_handler(p->kind == EPC_PAGER_UFFD ? SIGBUS : SIGSEGV) != 0)
         return -1;
     for (size_t i = 0; i < MAX_PAGERS; i++) {
         struct epc_pager *empty = NULL;
-        if (atomic_compare_exchange_strong(&registry[i], &empty, p))
+        if (!atomic_compare_exchange_strong(&registry[i], &empty, p))
+            continue;
+        if (!p->threaded)
             return 0;
+        p->stopfd = eventfd(0, EFD_CLOEXEC);
+        if (p->stopfd < 0)
+            return -1;
+        int err = pthread_create(&p->server, NULL, server_main, p);
+        p->serving = !err;
+        errno = err;
+        return err ? -1 : 0;
     }
     clog_error("too many EPC heaps at once (at most %d)", MAX_PAGERS);
     errno = EMFILE;
@@ -608,6 +704,11 @@ static int check_config(const struct epc_config *cfg)
         clog_error("unknown EPC pager kind %d", (int)cfg->pager);
         return -1;
     }
+    if (cfg->serve != EPC_SERVE_AUTO && cfg->serve != EPC_SERVE_SIGNAL &&
+        cfg->serve != EPC_SERVE_THREAD) {
+        clog_error("unknown EPC fault service %d", (int)cfg->serve);
+        return -1;
+    }
     return 0;
 }
 
@@ -620,7 +721,7 @@ struct epc_pager *epc_pager_create(const struct epc_config *cfg)
     struct epc_pager *p = calloc(1, sizeof *p);
     if (!p)
         return NULL;
-    p->uffd = p->memfd = -1;
+    p->uffd = p->memfd = p->stopfd = -1;
     p->npages = (cfg->size + PAGE - 1) / PAGE;
     p->size = p->npages * PAGE;
     size_t budget = cfg->budget == EPC_BUDGET_UNLIMITED ? SIZE_MAX : cfg->budget / PAGE;
@@ -634,7 +735,7 @@ struct epc_pager *epc_pager_create(const struct epc_config *cfg)
         p->base = map_anon(p->size);
         rc = p->base ? 0 : -1;
     } else {
-        rc = setup_paging(p, cfg->pager);
+        rc = setup_paging(p, cfg);
         if (rc == 0)
             rc = setup_tables(p);
         if (rc == 0)
@@ -660,6 +761,14 @@ void epc_pager_destroy(struct epc_pager *p)
         struct epc_pager *self = p;
         atomic_compare_exchange_strong(&registry[i], &self, NULL);
     }
+    if (p->serving) {
+        uint64_t one = 1;
+        ssize_t unused = write(p->stopfd, &one, sizeof one);
+        (void)unused;
+        pthread_join(p->server, NULL);
+    }
+    if (p->stopfd >= 0)
+        close(p->stopfd);
     if (p->uffd >= 0)
         close(p->uffd);
     if (p->memfd >= 0)

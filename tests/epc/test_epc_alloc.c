@@ -135,7 +135,7 @@ static void tlsf_stress_plain_memory(void **state)
 static void tlsf_stress_paged_region(void **state)
 {
     for (size_t k = 0; k < 2; k++) {
-        struct epc_config cfg = {(size_t)8 << 20, 256 * PAGE, test_pagers[k]};
+        struct epc_config cfg = {(size_t)8 << 20, 256 * PAGE, test_pagers[k], EPC_SERVE_AUTO};
         struct epc_pager *p = epc_pager_create(&cfg);
         if (!p && test_pagers[k] == EPC_PAGER_UFFD) {
             print_message("userfaultfd unavailable: skipping its case\n");
@@ -240,7 +240,7 @@ static void tlsf_poisons_for_asan(void **state)
 
 static epc_heap *heap(size_t size, size_t budget)
 {
-    struct epc_config cfg = {size, budget, EPC_PAGER_AUTO};
+    struct epc_config cfg = {size, budget, EPC_PAGER_AUTO, EPC_SERVE_AUTO};
     epc_heap *h = epc_heap_create(&cfg);
     assert_non_null(h);
     return h;
@@ -285,7 +285,7 @@ static void heap_api_edges(void **state)
     assert_int_equal(s.size, (size_t)4 << 20);
     epc_heap_destroy(h);
     epc_heap_destroy(NULL);
-    struct epc_config bad = {0, EPC_BUDGET_SGX1, EPC_PAGER_AUTO};
+    struct epc_config bad = {0, EPC_BUDGET_SGX1, EPC_PAGER_AUTO, EPC_SERVE_AUTO};
     errno = 0;
     assert_null(epc_heap_create(&bad));
     assert_int_equal(errno, EINVAL);
@@ -318,7 +318,7 @@ static void heap_refuses_invalid_free(void **state)
 
 static void heap_owner_and_stats_record(void **state)
 {
-    struct epc_config cfg = {(size_t)2 << 20, 64 * PAGE, EPC_PAGER_AUTO};
+    struct epc_config cfg = {(size_t)2 << 20, 64 * PAGE, EPC_PAGER_AUTO, EPC_SERVE_AUTO};
     epc_heap *a = epc_heap_create(&cfg), *b = heap(1 << 20, EPC_BUDGET_UNLIMITED);
     assert_non_null(a);
     uint8_t *pa = epc_malloc(a, (size_t)1 << 20), *pb = epc_malloc(b, 100 * PAGE);

@@ -1,8 +1,8 @@
 /* test_epc_pager.c -- the paged region, with both fault mechanisms: contents against a
  * reference buffer, fault and eviction counts against a FIFO model (one page or one block per
  * eviction), block evictions and the free frames they leave, tampering and replay,
- * threads racing evictions, the system-call rule, plain memory, configuration errors and
- * signal chaining. */
+ * threads racing evictions, the system-call rule, plain memory, configuration errors,
+ * signal chaining, and the userfaultfd cases again with a handler thread serving the faults. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -27,7 +27,7 @@
 
 static struct epc_pager *make(enum epc_pager_kind kind, size_t pages, size_t budget_pages)
 {
-    struct epc_config cfg = {pages * PAGE, budget_pages * PAGE, kind};
+    struct epc_config cfg = {pages * PAGE, budget_pages * PAGE, kind, EPC_SERVE_AUTO};
     return epc_pager_create(&cfg);
 }
 
@@ -448,58 +448,66 @@ static void *worker_run(void *arg)
     return NULL;
 }
 
+static void threads_share_pages(enum epc_pager_kind kind)
+{
+    struct epc_pager *p = make_or_skip(kind, 48, EPC_MIN_BUDGET_PAGES);
+    if (!p)
+        return;
+    enum { THREADS = 3 };
+    struct worker w[THREADS];
+    pthread_t th[THREADS];
+    for (size_t i = 0; i < THREADS; i++) {
+        w[i] = (struct worker){epc_pager_base(p), 48, i, 20000 / TEST_SCALE, calloc(48, 8)};
+        assert_int_equal(pthread_create(&th[i], NULL, worker_run, &w[i]), 0);
+    }
+    for (size_t i = 0; i < THREADS; i++) {
+        void *rc;
+        pthread_join(th[i], &rc);
+        assert_null(rc);
+    }
+    for (size_t i = 0; i < THREADS; i++) {
+        for (size_t pg = 0; pg < 48; pg++)
+            assert_memory_equal(w[i].mem + pg * PAGE + i * 64, &w[i].ref[pg], 8);
+        free(w[i].ref);
+    }
+    struct epc_stats s = stats_of(p);
+    assert_true(s.evictions > 0);
+    assert_true(s.peak_resident_pages <= EPC_MIN_BUDGET_PAGES);
+    epc_pager_destroy(p);
+}
+
 static void pager_threads_share_pages(void **state)
 {
-    for (size_t k = 0; k < 2; k++) {
-        struct epc_pager *p = make_or_skip(test_pagers[k], 48, EPC_MIN_BUDGET_PAGES);
-        if (!p)
-            continue;
-        enum { THREADS = 3 };
-        struct worker w[THREADS];
-        pthread_t th[THREADS];
-        for (size_t i = 0; i < THREADS; i++) {
-            w[i] = (struct worker){epc_pager_base(p), 48, i, 20000 / TEST_SCALE, calloc(48, 8)};
-            assert_int_equal(pthread_create(&th[i], NULL, worker_run, &w[i]), 0);
-        }
-        for (size_t i = 0; i < THREADS; i++) {
-            void *rc;
-            pthread_join(th[i], &rc);
-            assert_null(rc);
-        }
-        for (size_t i = 0; i < THREADS; i++) {
-            for (size_t pg = 0; pg < 48; pg++)
-                assert_memory_equal(w[i].mem + pg * PAGE + i * 64, &w[i].ref[pg], 8);
-            free(w[i].ref);
-        }
-        struct epc_stats s = stats_of(p);
-        assert_true(s.evictions > 0);
-        assert_true(s.peak_resident_pages <= EPC_MIN_BUDGET_PAGES);
-        epc_pager_destroy(p);
-    }
+    for (size_t k = 0; k < 2; k++)
+        threads_share_pages(test_pagers[k]);
 }
 
 /* ---- the system-call rule ---- */
 
+static void syscalls_see_efault(enum epc_pager_kind kind)
+{
+    struct epc_pager *p = make_or_skip(kind, 64, EPC_MIN_BUDGET_PAGES);
+    if (!p)
+        return;
+    uint8_t *mem = epc_pager_base(p);
+    touch_range(mem, 0, 17, 1);
+    assert_false(epc_pager_resident(p, 0));
+    int fd = open("/dev/zero", O_RDONLY | O_CLOEXEC);
+    assert_true(fd >= 0);
+    errno = 0;
+    assert_int_equal(read(fd, mem + 64, 16), -1); /* the kernel cannot take the fault */
+    assert_int_equal(errno, EFAULT);
+    assert_int_equal(mem[7], 1); /* user space can, after which the syscall works */
+    assert_int_equal(read(fd, mem + 64, 16), 16);
+    assert_int_equal(mem[64], 0);
+    close(fd);
+    epc_pager_destroy(p);
+}
+
 static void pager_syscalls_see_efault(void **state)
 {
-    for (size_t k = 0; k < 2; k++) {
-        struct epc_pager *p = make_or_skip(test_pagers[k], 64, EPC_MIN_BUDGET_PAGES);
-        if (!p)
-            continue;
-        uint8_t *mem = epc_pager_base(p);
-        touch_range(mem, 0, 17, 1);
-        assert_false(epc_pager_resident(p, 0));
-        int fd = open("/dev/zero", O_RDONLY | O_CLOEXEC);
-        assert_true(fd >= 0);
-        errno = 0;
-        assert_int_equal(read(fd, mem + 64, 16), -1); /* the kernel cannot take the fault */
-        assert_int_equal(errno, EFAULT);
-        assert_int_equal(mem[7], 1); /* user space can, after which the syscall works */
-        assert_int_equal(read(fd, mem + 64, 16), 16);
-        assert_int_equal(mem[64], 0);
-        close(fd);
-        epc_pager_destroy(p);
-    }
+    for (size_t k = 0; k < 2; k++)
+        syscalls_see_efault(test_pagers[k]);
 }
 
 /* ---- plain memory, configuration ---- */
@@ -508,7 +516,7 @@ static void pager_unlimited_is_plain_memory(void **state)
 {
     const size_t budgets[] = {EPC_BUDGET_UNLIMITED, 1024 * PAGE};
     for (size_t k = 0; k < 2; k++) {
-        struct epc_config cfg = {256 * PAGE, budgets[k], EPC_PAGER_UFFD};
+        struct epc_config cfg = {256 * PAGE, budgets[k], EPC_PAGER_UFFD, EPC_SERVE_AUTO};
         struct epc_pager *p = epc_pager_create(&cfg);
         assert_non_null(p);
         assert_int_equal(epc_pager_kind(p), EPC_PAGER_AUTO);
@@ -528,11 +536,12 @@ static void pager_unlimited_is_plain_memory(void **state)
 static void pager_refuses_bad_configs(void **state)
 {
     const struct epc_config bad[] = {
-        {0, EPC_BUDGET_SGX1, EPC_PAGER_AUTO},
-        {EPC_MAX_SIZE + 1, EPC_BUDGET_SGX1, EPC_PAGER_AUTO},
-        {64 * PAGE, 15 * PAGE, EPC_PAGER_AUTO},
-        {64 * PAGE, 0, EPC_PAGER_AUTO},
-        {64 * PAGE, 16 * PAGE, (enum epc_pager_kind)7},
+        {0, EPC_BUDGET_SGX1, EPC_PAGER_AUTO, EPC_SERVE_AUTO},
+        {EPC_MAX_SIZE + 1, EPC_BUDGET_SGX1, EPC_PAGER_AUTO, EPC_SERVE_AUTO},
+        {64 * PAGE, 15 * PAGE, EPC_PAGER_AUTO, EPC_SERVE_AUTO},
+        {64 * PAGE, 0, EPC_PAGER_AUTO, EPC_SERVE_AUTO},
+        {64 * PAGE, 16 * PAGE, (enum epc_pager_kind)7, EPC_SERVE_AUTO},
+        {64 * PAGE, 16 * PAGE, EPC_PAGER_UFFD, (enum epc_serve)5},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         errno = 0;
@@ -541,7 +550,8 @@ static void pager_refuses_bad_configs(void **state)
     }
     assert_null(epc_pager_create(NULL));
     /* sigsegv paging splits maps per page: a budget past vm.max_map_count / 2 is refused. */
-    struct epc_config big = {(size_t)256 << 20, (size_t)200 << 20, EPC_PAGER_SIGSEGV};
+    struct epc_config big = {(size_t)256 << 20, (size_t)200 << 20, EPC_PAGER_SIGSEGV,
+                             EPC_SERVE_AUTO};
     errno = 0;
     assert_null(epc_pager_create(&big));
     assert_int_equal(errno, EINVAL);
@@ -623,6 +633,29 @@ static void pager_chains_foreign_faults(void **state)
     assert_int_equal(WEXITSTATUS(status), 0);
 }
 
+/* ---- faults served by a handler thread (CLOISTER_EPC_SERVE=thread) ---- */
+
+/* The userfaultfd cases again with faults served by the region's handler thread instead of the
+ * faulting thread: contents, exact counts (single and default blocks), tampering and replay,
+ * racing threads, EFAULT. */
+static void pager_handler_thread_serves_faults(void **state)
+{
+    setenv("CLOISTER_EPC_SERVE", "thread", 1);
+    random_workload(EPC_PAGER_UFFD, 64, 2.0);
+    const char *const paths[] = {"1", NULL};
+    for (size_t c = 0; c < 2; c++) {
+        set_cluster(paths[c]);
+        for (int tk = 0; tk < TRACE_KINDS; tk++)
+            check_against_model(EPC_PAGER_UFFD, (enum trace_kind)tk);
+    }
+    attack_is_fatal(EPC_PAGER_UFFD, ATTACK_NONE);
+    attack_is_fatal(EPC_PAGER_UFFD, ATTACK_TAG);
+    attack_is_fatal(EPC_PAGER_UFFD, ATTACK_REPLAY);
+    threads_share_pages(EPC_PAGER_UFFD);
+    syscalls_see_efault(EPC_PAGER_UFFD);
+    unsetenv("CLOISTER_EPC_SERVE");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -638,6 +671,7 @@ int main(void)
         cmocka_unit_test(pager_unlimited_is_plain_memory),
         cmocka_unit_test(pager_refuses_bad_configs),
         cmocka_unit_test(pager_env_picks_mechanism),
+        cmocka_unit_test(pager_handler_thread_serves_faults),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -32,6 +32,9 @@ epc_heap *tee_heap_new(const struct tee_config *c)
         .size = (size_t)c->heap_size,
         .budget = c->epc_budget == TEE_EPC_UNLIMITED ? EPC_BUDGET_UNLIMITED : (size_t)c->epc_budget,
         .pager = EPC_PAGER_AUTO,
+        /* A handler thread would run under the proc backend's seccomp filter (TSYNC), whose
+         * allowlist has neither read(2) nor sched_setaffinity. */
+        .serve = EPC_SERVE_SIGNAL,
     };
     return epc_heap_create(&cfg);
 }

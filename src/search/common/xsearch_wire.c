@@ -28,7 +28,7 @@ int xsearch_body_decode(const uint8_t *p, size_t len, struct xsearch_request *rq
     rq->filter = (enum search_filter)wire_get_u8(&r);
     rq->n = wire_get_u8(&r);
     wire_get_str(&r, rq->query, sizeof rq->query);
-    wire_get_bytes(&r, XSEARCH_PAD, &padlen);
+    wire_get_bytes(&r, 2 * XSEARCH_PAD, &padlen);
     if (wire_reader_finish(&r) != 0)
         return cloister_errf(err, CLOISTER_E_INVALID, "search request: %s", wire_reader_error(&r));
     if (rq->k > SEARCH_K_MAX || rq->filter > SEARCH_FILTER_MAX || rq->n == 0 ||
@@ -38,15 +38,18 @@ int xsearch_body_decode(const uint8_t *p, size_t len, struct xsearch_request *rq
     return CLOISTER_OK;
 }
 
-/* The body of rq, padded to a multiple of XSEARCH_PAD. */
+/* The body of rq, padded to a multiple of XSEARCH_PAD (the padding's length prefix takes one
+ * byte below 128, two from there). */
 static int body_encode(const struct xsearch_request *rq, struct wire_writer *w)
 {
-    static const uint8_t zeros[XSEARCH_PAD];
+    static const uint8_t zeros[2 * XSEARCH_PAD];
     wire_put_u8(w, (uint8_t)rq->k);
     wire_put_u8(w, (uint8_t)rq->filter);
     wire_put_u8(w, (uint8_t)rq->n);
     wire_put_str(w, rq->query);
-    size_t used = w->len + 2, pad = (XSEARCH_PAD - used % XSEARCH_PAD) % XSEARCH_PAD;
+    size_t pad = (XSEARCH_PAD - (w->len + 1) % XSEARCH_PAD) % XSEARCH_PAD;
+    if (pad >= 128 && (pad = (XSEARCH_PAD - (w->len + 2) % XSEARCH_PAD) % XSEARCH_PAD) < 128)
+        pad += XSEARCH_PAD;
     wire_put_bytes(w, zeros, pad);
     return wire_writer_ok(w) ? CLOISTER_OK : CLOISTER_E_NO_MEMORY;
 }

@@ -91,8 +91,7 @@ uint8_t *http_json_unhex(json_t *j, const char *key, size_t *len)
     return out;
 }
 
-static enum MHD_Result send_reply(struct MHD_Connection *c, unsigned status, char *body,
-                                  const char *type)
+enum MHD_Result http_reply(struct MHD_Connection *c, unsigned status, char *body, const char *type)
 {
     if (!body)
         body = strdup("");
@@ -143,7 +142,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     if (p->too_big) {
         char msg[64];
         snprintf(msg, sizeof msg, "request body over %zu bytes", s->body_max);
-        return send_reply(c, MHD_HTTP_CONTENT_TOO_LARGE, http_error_json(msg), NULL);
+        return http_reply(c, MHD_HTTP_CONTENT_TOO_LARGE, http_error_json(msg), NULL);
     }
     struct http_request r = {method, url, p->data ? p->data : "", p->len,
                              http_bearer_ok(c, s->token)};
@@ -151,7 +150,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     char *body = NULL;
     const char *type = NULL;
     s->handler(s->arg, &r, &status, &body, &type);
-    return send_reply(c, status, body, type);
+    return http_reply(c, status, body, type);
 }
 
 static void completed(void *cls, struct MHD_Connection *c, void **con_cls,

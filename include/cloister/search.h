@@ -69,6 +69,21 @@ CLOISTER_API void search_log_free(struct search_log *log);
 CLOISTER_API int search_log_split(const struct search_log *log, struct search_log *train,
                                   struct search_log *test);
 
+/* The statistics the AOL100 reference gives (docs/search.md), to compare logs side by side. */
+struct search_log_stats {
+    size_t users, queries;
+    double per_user_min, per_user_median, per_user_mean, per_user_p90, per_user_max;
+    double words_mean;
+    double words_share[8];  /* queries of 1..7 words, then >= 8 (0 words count as 1) */
+    double distinct_share;  /* distinct query texts over queries */
+    size_t vocabulary;      /* distinct terms (search_terms) */
+    double shared_terms;    /* terms used by more than one user */
+    double repeated_median; /* per user, queries repeating an earlier one of theirs: median */
+    double test_repeat;     /* test queries repeating a training query of their user */
+};
+CLOISTER_API int search_log_stats(const struct search_log *log, struct search_log_stats *s,
+                                  struct cloister_err *err);
+
 /* ---- the synthetic AOL-like log ---- */
 
 struct search_gen_options {

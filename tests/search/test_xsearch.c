@@ -216,6 +216,34 @@ static void test_body_limits(void **state)
     assert_string_equal(rq.query, "q");
 }
 
+/* search_log_stats on a log worked out by hand. */
+static void test_log_stats(void **state)
+{
+    (void)state;
+    struct search_log log = {0};
+    struct search_log_stats st;
+    const struct {
+        uint32_t user;
+        const char *q;
+    } rows[] = {{1, "apple pie"}, {1, "cat"}, {1, "apple pie"}, {2, "apple"}, {2, "dog eel fox"}};
+    for (size_t i = 0; i < 5; i++)
+        assert_int_equal(
+            search_log_add(&log, rows[i].user, (int64_t)i, rows[i].q, strlen(rows[i].q)),
+            CLOISTER_OK);
+    assert_int_equal(search_log_stats(&log, &st, NULL), CLOISTER_OK);
+    assert_int_equal(st.users, 2);
+    assert_int_equal(st.queries, 5);
+    assert_true(st.per_user_min == 2 && st.per_user_max == 3 && st.per_user_median == 2.5);
+    assert_true(st.words_mean > 1.79 && st.words_mean < 1.81);
+    assert_true(st.words_share[0] == 0.4 && st.words_share[1] == 0.4 && st.words_share[2] == 0.2);
+    assert_true(st.distinct_share == 0.8);
+    assert_int_equal(st.vocabulary, 6);
+    assert_true(st.shared_terms > 0.166 && st.shared_terms < 0.167); /* apple */
+    assert_true(st.repeated_median > 0.166 && st.repeated_median < 0.167);
+    assert_true(st.test_repeat == 1.0); /* user 1's test query is its first */
+    search_log_free(&log);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -223,6 +251,7 @@ int main(void)
         cmocka_unit_test(test_obfuscate_uniform), cmocka_unit_test(test_obfuscate_empty_history),
         cmocka_unit_test(test_filters),           cmocka_unit_test(test_strip_redirect),
         cmocka_unit_test(test_sealed_round_trip), cmocka_unit_test(test_body_limits),
+        cmocka_unit_test(test_log_stats),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

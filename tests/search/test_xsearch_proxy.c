@@ -123,6 +123,23 @@ static void test_search_filtered(void **state)
     assert_true(with_hits > 0);
 }
 
+/* Long queries make a long OR-ed query, hence a long engine request (beyond any small buffer). */
+static void test_long_query(void **state)
+{
+    (void)state;
+    char q[SEARCH_QUERY_MAX];
+    size_t len = 0;
+    struct search_hits h;
+    struct cloister_err err;
+    for (int i = 0; len + 16 < sizeof q && i < 90; i++)
+        len += (size_t)snprintf(q + len, sizeof q - len, "longword%d ", i);
+    for (int i = 0; i < 3; i++) {
+        if (xsearch_client_search(client, q, 5, SEARCH_FILTER_WORDS, 3, &h, &err) != CLOISTER_OK)
+            fail_msg("long query: %s", err.msg);
+        search_hits_free(&h);
+    }
+}
+
 static void test_engine_log(void **state)
 {
     (void)state;
@@ -194,9 +211,8 @@ static void test_oversized_and_policy(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_search_filtered),
-        cmocka_unit_test(test_engine_log),
-        cmocka_unit_test(test_tampered_replayed),
+        cmocka_unit_test(test_search_filtered),      cmocka_unit_test(test_long_query),
+        cmocka_unit_test(test_engine_log),           cmocka_unit_test(test_tampered_replayed),
         cmocka_unit_test(test_oversized_and_policy),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -36,6 +36,9 @@
 #define SEARCH_SIM_MARGIN 0.01    /* an OR-ed query's best pair must beat the runner-up by this */
 #define SEARCH_LOG_MAX (1u << 30) /* bytes of a log file read at once */
 #define SEARCH_K_MAX 64           /* fake queries per real one */
+#define SEARCH_HITS_MAX 100       /* results of one search */
+#define SEARCH_URL_MAX 2048
+#define SEARCH_TEXT_MAX 4096 /* bytes of a title or a snippet */
 
 /* ---- query logs ---- */
 
@@ -65,6 +68,21 @@ CLOISTER_API void search_log_free(struct search_log *log);
  * copy no text: they point into log, which must outlive them (free them with free(p->q)). */
 CLOISTER_API int search_log_split(const struct search_log *log, struct search_log *train,
                                   struct search_log *test);
+
+/* The statistics the AOL100 reference gives (docs/search.md), to compare logs side by side. */
+struct search_log_stats {
+    size_t users, queries;
+    double per_user_min, per_user_median, per_user_mean, per_user_p90, per_user_max;
+    double words_mean;
+    double words_share[8];  /* queries of 1..7 words, then >= 8 (0 words count as 1) */
+    double distinct_share;  /* distinct query texts over queries */
+    size_t vocabulary;      /* distinct terms (search_terms) */
+    double shared_terms;    /* terms used by more than one user */
+    double repeated_median; /* per user, queries repeating an earlier one of theirs: median */
+    double test_repeat;     /* test queries repeating a training query of their user */
+};
+CLOISTER_API int search_log_stats(const struct search_log *log, struct search_log_stats *s,
+                                  struct cloister_err *err);
 
 /* ---- the synthetic AOL-like log ---- */
 
@@ -120,5 +138,58 @@ struct search_attack_result {
  * pooled training queries, the real one at a uniform position, OR-ed) and attacks. */
 CLOISTER_API int search_attack_eval_k(const struct search_log *log, unsigned k, uint64_t seed,
                                       struct search_attack_result *out, struct cloister_err *err);
+
+/* ---- X-Search's obfuscation and filtering (Middleware 2017), used inside its enclave ---- */
+
+/* The canonical form of a query: its terms (search_terms) joined by one space, so that no
+ * sub-query holds SEARCH_OR. Writes at most cap - 1 bytes and a NUL; returns the length, 0 when
+ * the query has no term. */
+CLOISTER_API size_t search_canonical(const char *text, size_t len, char *out, size_t cap);
+
+/* The history table H: the last cap queries of all users, a ring (the oldest replaced), picked
+ * uniformly in O(1). */
+struct search_history {
+    char **q;
+    size_t cap, n, next;
+};
+CLOISTER_API int search_history_init(struct search_history *h, size_t cap);
+CLOISTER_API void search_history_free(struct search_history *h);
+CLOISTER_API int search_history_add(struct search_history *h, const char *q, size_t len);
+
+/* Algorithm 1: the real query at a uniform position among k + 1 slots, a query drawn uniformly
+ * from h in each other slot, joined with SEARCH_OR (*out malloc'd, *pos the real one's slot);
+ * then the real query is added to h. An empty h gives no fakes (k taken as 0). rnd returns
+ * uniform 64-bit values (the enclave passes the OS CSPRNG). */
+CLOISTER_API int search_obfuscate(struct search_history *h, const char *real, unsigned k,
+                                  uint64_t (*rnd)(void *), void *arg, char **out, unsigned *pos);
+
+enum search_filter {
+    SEARCH_FILTER_NONE = 0,  /* every hit of the OR-ed query */
+    SEARCH_FILTER_WORDS = 1, /* Algorithm 2: the real query's word count is the highest */
+    SEARCH_FILTER_MATCH = 2, /* the engine says the hit holds every term of the real query */
+};
+#define SEARCH_FILTER_MAX SEARCH_FILTER_MATCH
+
+/* A search result; matched: the sub-queries the engine says it holds all the terms of. */
+struct search_hit {
+    char *url, *title, *snippet;
+    char **matched;
+    size_t nmatched;
+};
+struct search_hits {
+    struct search_hit *v;
+    size_t n;
+};
+CLOISTER_API void search_hits_free(struct search_hits *h);
+CLOISTER_API void search_hit_clear(struct search_hit *x); /* frees its strings, zeroes it */
+CLOISTER_API void search_hit_clear_matched(struct search_hit *x);
+
+/* Whether filter f keeps hit for the real sub-query subs[real] of n. */
+CLOISTER_API bool search_filter_keep(enum search_filter f, const struct search_hit *hit,
+                                     const char *const *subs, const size_t *lens, size_t n,
+                                     size_t real);
+/* The target of a tracking redirect (a url, u, q or dest parameter holding an http(s) URL,
+ * percent-decoded) written over url in place; other URLs are left as they are. */
+CLOISTER_API void search_strip_redirect(char *url);
 
 #endif

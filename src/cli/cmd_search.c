@@ -212,11 +212,77 @@ static int cmd_engine(int argc, char **argv)
     return CLI_OK;
 }
 
+static int print_stats(const struct search_log_stats *s, bool json)
+{
+    if (json) {
+        json_t *w = json_array();
+        for (size_t i = 0; i < 8; i++)
+            json_array_append_new(w, json_real(s->words_share[i]));
+        return cli_json_print(json_pack(
+            "{s:I,s:I,s:{s:f,s:f,s:f,s:f,s:f},s:f,s:o,s:f,s:I,s:f,s:f,s:f}", "users",
+            (json_int_t)s->users, "queries", (json_int_t)s->queries, "queries_per_user", "min",
+            s->per_user_min, "median", s->per_user_median, "mean", s->per_user_mean, "p90",
+            s->per_user_p90, "max", s->per_user_max, "words_mean", s->words_mean, "words_share", w,
+            "distinct_share", s->distinct_share, "vocabulary", (json_int_t)s->vocabulary,
+            "shared_terms", s->shared_terms, "repeated_median", s->repeated_median, "test_repeat",
+            s->test_repeat));
+    }
+    printf("users %zu, queries %zu\n", s->users, s->queries);
+    printf("queries per user: min %.0f, median %.0f, mean %.0f, p90 %.0f, max %.0f\n",
+           s->per_user_min, s->per_user_median, s->per_user_mean, s->per_user_p90, s->per_user_max);
+    printf("words per query: mean %.2f;", s->words_mean);
+    for (size_t i = 0; i < 8; i++)
+        printf(" %s%zu: %.1f%%", i == 7 ? ">=" : "", i + 1, 100 * s->words_share[i]);
+    printf("\ndistinct queries %.1f%%; vocabulary %zu terms, %.1f%% used by more than one user\n",
+           100 * s->distinct_share, s->vocabulary, 100 * s->shared_terms);
+    printf("repeated queries per user (median) %.1f%%; test queries repeating a training query "
+           "%.1f%%\n",
+           100 * s->repeated_median, 100 * s->test_repeat);
+    return CLI_OK;
+}
+
+static int cmd_stats(int argc, char **argv)
+{
+    const char *path = NULL;
+    bool json = false;
+    const struct opt_def opts[] = {
+        {"log", OPT_STRING, &path, "LOG", "query log (AOL format)", OPT_REQUIRED, 0, 0},
+        {"json", OPT_FLAG, &json, NULL, "print the statistics as one JSON object", 0, 0, 0},
+        {0}};
+    const struct opt_cmd cmd = {
+        "search stats",
+        "",
+        "Print a query log's statistics (those of the AOL100 reference)",
+        opts,
+        0,
+        0,
+        "Queries per user, words per query, distinct queries, the vocabulary and the share of "
+        "its terms used by more than one user, repeated queries per user and test queries "
+        "(the last third of each user's history) repeating a training query: the statistics "
+        "docs/search.md gives for the AOL100, so a synthetic log and a real one compare.",
+        "cloister search gen-log --users 20 --out aol20.tsv\n"
+        "cloister search stats --log aol20.tsv\n"};
+    int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
+    if (rc != OPT_OK)
+        return opt_exit_code(rc);
+    struct search_log log;
+    struct search_log_stats s;
+    struct cloister_err err;
+    if (search_log_read(path, &log, &err) != CLOISTER_OK)
+        return cli_fail("%s", err.msg);
+    rc = search_log_stats(&log, &s, &err);
+    search_log_free(&log);
+    if (rc != CLOISTER_OK)
+        return cli_fail("%s", err.msg);
+    return print_stats(&s, json);
+}
+
 static const struct cli_command search_commands[] = {
     {"attack", "run SimAttack on a query log, with k fakes per query", cmd_attack},
     {"engine", "serve a local HTTP+JSON search engine (FTS5, BM25)", cmd_engine},
     {"gen-corpus", "build the engine's corpus from a query log", cmd_gen_corpus},
     {"gen-log", "write a synthetic AOL-like query log", cmd_gen_log},
+    {"stats", "print a query log's statistics (AOL100's)", cmd_stats},
     {0}};
 
 const struct cli_system cli_search_system = {

@@ -1,9 +1,95 @@
 /* cmd_search_demo.c -- the search testbed's step of `cloister demo`: a small synthetic log (20
  * users, to stay fast) and SimAttack on it without fakes and with three OR-ed fakes per query,
- * the protection X-Search gives. */
-#include <cloister/search.h>
+ * the protection X-Search gives; then X-Search itself: the local engine over a corpus of the
+ * log's words, the proxy with its enclave, and searches sealed end to end through the client,
+ * after which the engine's log shows what the curious engine saw (OR-ed queries, from the
+ * proxy's address). */
+#include <cloister/search_engine.h>
+#include <cloister/tee_enclave.h>
+#include <cloister/xsearch_client.h>
+#include <cloister/xsearch_proxy.h>
 
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util/fileio.h"
+
+TEE_ENCLAVE_DECLARE(xsearch);
+
+/* A few test queries of log through the proxy; prints the first answer and the engine's log. */
+static int searches(const struct search_log *log, xsearch_client *c, const char *qlog)
+{
+    struct cloister_err err;
+    for (size_t i = 0; i < 6; i++) {
+        const char *q = log->q[log->n - 1 - 97 * i].text;
+        struct search_hits h;
+        if (xsearch_client_search(c, q, 3, SEARCH_FILTER_MATCH, 3, &h, &err) != CLOISTER_OK) {
+            printf("  search: %s\n", err.msg);
+            return -1;
+        }
+        printf("  searched \"%s\" (k = 3): %zu results%s%s\n", q, h.n, h.n ? ", first: " : "",
+               h.n ? h.v[0].url : "");
+        search_hits_free(&h);
+    }
+    uint8_t *buf;
+    size_t len;
+    if (file_read_all(qlog, 1 << 20, &buf, &len) != 0)
+        return -1;
+    printf("  the engine's log (its view of the last searches):\n");
+    char *text = (char *)buf, *line = NULL;
+    size_t shown = 0;
+    text[len ? len - 1 : 0] = 0;
+    for (char *p = strtok_r(text, "\n", &line); p; p = strtok_r(NULL, "\n", &line))
+        if (++shown > 2)
+            printf("    %s\n", p);
+    free(buf);
+    return 0;
+}
+
+/* X-Search end to end on 127.0.0.1 in a temporary directory. */
+static int xsearch_demo(const struct search_log *log)
+{
+    char dir[] = "/tmp/cloister-xsearch-demo-XXXXXX", corpus[64], qlog[64], ep[32], pep[32];
+    if (!mkdtemp(dir))
+        return -1;
+    snprintf(corpus, sizeof corpus, "%s/corpus.db", dir);
+    snprintf(qlog, sizeof qlog, "%s/queries.jsonl", dir);
+    struct search_corpus_options co = {3000, 1};
+    struct cloister_err err = {0};
+    search_engine *e = NULL;
+    xsearch_proxy *p = NULL;
+    xsearch_client *c = NULL;
+    int rc = search_corpus_build(log, &co, corpus, &err) == CLOISTER_OK &&
+                     search_engine_start(corpus, "127.0.0.1:0", qlog, &e, &err) == CLOISTER_OK
+                 ? 0
+                 : -1;
+    if (rc == 0) {
+        snprintf(ep, sizeof ep, "127.0.0.1:%u", (unsigned)search_engine_port(e));
+        struct xsearch_proxy_options o = {.engine = ep,
+                                          .listen = "127.0.0.1:0",
+                                          .enclave = &tee_enclave_xsearch,
+                                          .k_max = 7};
+        rc = xsearch_proxy_start(&o, &p, &err) == CLOISTER_OK ? 0 : -1;
+    }
+    if (rc == 0) {
+        uint8_t mre[32];
+        xsearch_proxy_mrenclave(p, mre);
+        snprintf(pep, sizeof pep, "127.0.0.1:%u", (unsigned)xsearch_proxy_port(p));
+        struct xsearch_trust t = {pep, NULL, mre, true};
+        printf("  engine on %s, X-Search proxy on %s (enclave verified by the client)\n", ep, pep);
+        rc = xsearch_client_new(&t, &c, &err) == CLOISTER_OK ? searches(log, c, qlog) : -1;
+    }
+    if (rc != 0 && err.msg[0])
+        printf("  %s\n", err.msg);
+    xsearch_client_free(c);
+    xsearch_proxy_stop(p);
+    search_engine_stop(e);
+    file_remove_tree(dir);
+    return rc;
+}
 
 #include "cli/cli.h"
 #include "cli/cmd_search.h"
@@ -34,6 +120,8 @@ int cli_search_demo(void)
             printf("  %s\n", err.msg);
         }
     }
+    if (rc == 0)
+        rc = xsearch_demo(&log);
     search_log_free(&log);
     return rc ? -1 : 0;
 }

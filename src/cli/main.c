@@ -28,11 +28,12 @@ extern const struct cli_system cli_mapreduce_system;
 extern const struct cli_system cli_search_system;
 extern const struct cli_system cli_cyclosa_system;
 extern const struct cli_system cli_orch_system;
+extern const struct cli_system cli_xsearch_system;
 
 static const struct cli_system *const systems[] = {
     &cli_crypto_system, &cli_epc_system,       &cli_enclave_system, &cli_scbr_system,
     &cli_ibbe_system,   &cli_mapreduce_system, &cli_streams_system, &cli_asky_system,
-    &cli_search_system, &cli_cyclosa_system,   &cli_orch_system,
+    &cli_search_system, &cli_xsearch_system,   &cli_cyclosa_system, &cli_orch_system,
 };
 #define NSYSTEMS (sizeof systems / sizeof systems[0])
 

@@ -98,8 +98,7 @@ uint8_t *http_json_unhex(json_t *j, const char *key, size_t *len)
     return out;
 }
 
-static enum MHD_Result send_reply(struct MHD_Connection *c, unsigned status, char *body,
-                                  const char *type)
+enum MHD_Result http_reply(struct MHD_Connection *c, unsigned status, char *body, const char *type)
 {
     if (!body)
         body = strdup("");
@@ -150,7 +149,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     if (p->too_big) {
         char msg[64];
         snprintf(msg, sizeof msg, "request body over %zu bytes", s->body_max);
-        return send_reply(c, MHD_HTTP_CONTENT_TOO_LARGE, http_error_json(msg), NULL);
+        return http_reply(c, MHD_HTTP_CONTENT_TOO_LARGE, http_error_json(msg), NULL);
     }
     struct http_request r = {method, url, p->data ? p->data : "", p->len,
                              http_bearer_ok(c, s->token)};
@@ -158,7 +157,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     char *body = NULL;
     const char *type = NULL;
     s->handler(s->arg, &r, &status, &body, &type);
-    return send_reply(c, status, body, type);
+    return http_reply(c, status, body, type);
 }
 
 static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
@@ -323,21 +322,27 @@ int http_call(const char *endpoint, const char *method, const char *path, const 
         return cloister_errf(err, CLOISTER_E_SYSTEM, "cannot reach %s: %s", endpoint,
                              strerror(why));
     }
-    char head[512];
-    int hn = snprintf(head, sizeof head,
-                      "%s %s HTTP/1.0\r\nHost: %s\r\nConnection: close\r\n%s%s%s"
-                      "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
-                      method, path, endpoint, token ? "Authorization: Bearer " : "",
-                      token ? token : "", token ? "\r\n" : "", len);
+    /* The path may be long (a search engine's OR-ed query): the head is sized to it. */
+    size_t cap = strlen(method) + strlen(path) + strlen(endpoint) + (token ? strlen(token) : 0) +
+                 192;
+    char *head = malloc(cap);
+    int hn = head ? snprintf(head, cap,
+                             "%s %s HTTP/1.0\r\nHost: %s\r\nConnection: close\r\n%s%s%s"
+                             "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
+                             method, path, endpoint, token ? "Authorization: Bearer " : "",
+                             token ? token : "", token ? "\r\n" : "", len)
+                  : -1;
     char *raw = NULL;
     size_t rawlen = 0;
-    rc = hn > 0 && (size_t)hn < sizeof head && send_all(fd, head, (size_t)hn) == 0 &&
+    rc = hn > 0 && (size_t)hn < cap && send_all(fd, head, (size_t)hn) == 0 &&
                  send_all(fd, body ? body : "", len) == 0 &&
                  recv_all(fd, max_reply, &raw, &rawlen) == 0
              ? CLOISTER_OK
              : cloister_errf(err, CLOISTER_E_SYSTEM, "%s %s on %s: no complete answer", method,
                              path, endpoint);
-    crypto_wipe(head, sizeof head);
+    if (head)
+        crypto_wipe(head, cap);
+    free(head);
     close(fd);
     if (rc != CLOISTER_OK)
         return rc;

@@ -54,6 +54,9 @@ int http_server_start_pool(const char *listen, const char *token, size_t body_ma
                            struct cloister_err *err);
 uint16_t http_server_port(const struct http_server *s);
 void http_server_stop(struct http_server *s);
+/* Queues body (malloc'd, taken; NULL: empty) as the answer, with Content-Type type (NULL:
+ * application/json): for servers that drive libmicrohttpd themselves (the search engine). */
+enum MHD_Result http_reply(struct MHD_Connection *c, unsigned status, char *body, const char *type);
 /* A JSON error body {"error": msg} (malloc'd). */
 char *http_error_json(const char *msg);
 

@@ -21,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "http/http.h"
 #include "util/fileio.h"
 
 #define ENGINE_CONNECTIONS 64
@@ -34,30 +35,6 @@ struct search_engine {
     int log_fd; /* -1: no query log */
     uint16_t port;
 };
-
-static char *error_json(const char *msg)
-{
-    json_t *j = json_pack("{s:s}", "error", msg);
-    char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
-    json_decref(j);
-    return s;
-}
-
-static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, char *body)
-{
-    if (!body)
-        return MHD_NO;
-    struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), body,
-                                                             MHD_RESPMEM_MUST_FREE);
-    if (!r) {
-        free(body);
-        return MHD_NO;
-    }
-    MHD_add_response_header(r, "Content-Type", "application/json");
-    enum MHD_Result rc = MHD_queue_response(c, status, r);
-    MHD_destroy_response(r);
-    return rc;
-}
 
 static void client_ip(struct MHD_Connection *c, char *ip, size_t cap)
 {
@@ -139,7 +116,7 @@ static char *search(struct search_engine *e, const char *text, long n, unsigned 
     if (search_engine_query_parse(text, strlen(text), &q, &err) != CLOISTER_OK) {
         search_engine_query_free(&q);
         *status = MHD_HTTP_BAD_REQUEST;
-        return error_json(err.msg);
+        return http_error_json(err.msg);
     }
     json_t *hits = json_array();
     sqlite3_reset(e->search);
@@ -153,7 +130,7 @@ static char *search(struct search_engine *e, const char *text, long n, unsigned 
     if (rc != SQLITE_DONE) {
         json_decref(hits);
         *status = MHD_HTTP_INTERNAL_SERVER_ERROR;
-        return error_json("the corpus could not be searched");
+        return http_error_json("the corpus could not be searched");
     }
     json_t *j = json_pack("{s:s,s:o}", "query", text, "hits", hits);
     char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
@@ -169,21 +146,24 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     (void)version, (void)upload, (void)upload_size, (void)con_cls;
     struct search_engine *e = cls;
     if (strcmp(url, "/search") != 0)
-        return reply(c, MHD_HTTP_NOT_FOUND, error_json("no such path (GET /search?q=QUERY)"));
+        return http_reply(c, MHD_HTTP_NOT_FOUND,
+                          http_error_json("no such path (GET /search?q=QUERY)"), NULL);
     if (strcmp(method, "GET") != 0)
-        return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, error_json("only GET /search"));
+        return http_reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, http_error_json("only GET /search"),
+                          NULL);
     const char *q = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "q");
     const char *ns = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "n");
     if (!q)
-        return reply(c, MHD_HTTP_BAD_REQUEST, error_json("missing q (GET /search?q=QUERY)"));
+        return http_reply(c, MHD_HTTP_BAD_REQUEST,
+                          http_error_json("missing q (GET /search?q=QUERY)"), NULL);
     char *end = NULL;
     long n = ns ? strtol(ns, &end, 10) : 10;
     if (ns && (*ns == 0 || *end || n < 1 || n > SEARCH_ENGINE_HITS_MAX))
-        return reply(c, MHD_HTTP_BAD_REQUEST, error_json("n: between 1 and 100"));
+        return http_reply(c, MHD_HTTP_BAD_REQUEST, http_error_json("n: between 1 and 100"), NULL);
     log_query(e, c, q);
     unsigned status;
     char *body = search(e, q, n, &status);
-    return reply(c, status, body);
+    return http_reply(c, status, body, NULL);
 }
 
 static int open_corpus(struct search_engine *e, const char *corpus, struct cloister_err *err)

@@ -1,0 +1,298 @@
+/* bench_xsearch.c -- X-Search and its baselines in one run (docs/search.md), in the shape of the
+ * paper's Fig. 5a/5b. CSV: metric,system,k,a,b,c
+ *
+ *   reid      re-identification, attacker precision, recall (SimAttack, 100-user synthetic log,
+ *             every 4th test query) for:
+ *             direct      no protection: the engine sees the user's address (1 by definition)
+ *             tor         an unlinkable channel, the query alone (k = 0)
+ *             trackmenot  the query alone plus k separate fakes of random dictionary words
+ *             goopir      k dictionary fakes of the same word count OR-ed in
+ *             xsearch     k past queries of other users OR-ed in (Algorithm 1)
+ *   accuracy  precision, recall of the filtered results against the engine's results for the
+ *             query alone (10 hits), filter words (Algorithm 2) and match, through the proxy
+ *   latency   p50 ms, p99 ms, requests/s of one client through the proxy (engine included),
+ *             and of the engine asked directly (system direct)
+ *
+ * The engine and the proxy (proc enclave) run in this process on 127.0.0.1. */
+#include <cloister/search_engine.h>
+#include <cloister/tee_enclave.h>
+#include <cloister/xsearch_client.h>
+#include <cloister/xsearch_proxy.h>
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bench.h"
+#include "http/http.h"
+#include "util/prng.h"
+
+TEE_ENCLAVE_DECLARE(xsearch);
+
+#define USERS 100
+#define STEP 4          /* every STEP-th test query is attacked */
+#define ACC_QUERIES 150 /* test queries of the accuracy and latency runs */
+#define HITS 10
+
+struct vocab {
+    char **w;
+    size_t n, cap;
+};
+
+static int add_word(const char *term, size_t len, void *arg)
+{
+    struct vocab *v = arg;
+    if (v->n == v->cap) {
+        v->cap = v->cap ? 2 * v->cap : 4096;
+        v->w = realloc(v->w, v->cap * sizeof *v->w);
+    }
+    v->w[v->n++] = strndup(term, len);
+    return 0;
+}
+
+/* A dictionary fake of `words` uniform words of the log's vocabulary (with repeats, as the
+ * words of the log: frequent words come up more). */
+static void dict_fake(const struct vocab *v, unsigned words, uint64_t *rng, char *out, size_t cap)
+{
+    size_t len = 0;
+    out[0] = 0;
+    for (unsigned i = 0; i < words; i++)
+        len += (size_t)snprintf(out + len, cap - len, "%s%s", i ? " " : "",
+                                v->w[prng_next(rng) % v->n]);
+}
+
+static unsigned word_count(const char *q)
+{
+    char buf[SEARCH_QUERY_MAX + 1];
+    size_t n = search_canonical(q, strlen(q), buf, sizeof buf);
+    unsigned words = n ? 1 : 0;
+    for (size_t i = 0; i < n; i++)
+        words += buf[i] == ' ';
+    return words ? words : 1;
+}
+
+struct tally {
+    size_t queries, answered, correct;
+};
+
+/* The OR rule over parts (the real one at real): counts an answer, and a right one. */
+static void attack_or(const search_attack *a, char parts[][SEARCH_QUERY_MAX + 1], size_t n,
+                      size_t real, uint32_t user, struct tally *t)
+{
+    const char *subs[SEARCH_K_MAX + 1];
+    size_t lens[SEARCH_K_MAX + 1], which;
+    uint32_t who;
+    for (size_t i = 0; i < n; i++) {
+        subs[i] = parts[i];
+        lens[i] = strlen(parts[i]);
+    }
+    t->queries++;
+    if (search_attack_attribute_or(a, subs, lens, n, &which, &who)) {
+        t->answered++;
+        t->correct += which == real && who == user;
+    }
+}
+
+/* Each part sent alone: every attribution is an answer; the right one is the real query's. */
+static void attack_apart(const search_attack *a, char parts[][SEARCH_QUERY_MAX + 1], size_t n,
+                         size_t real, uint32_t user, struct tally *t)
+{
+    t->queries++;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t who;
+        double sim;
+        if (search_attack_attribute(a, parts[i], strlen(parts[i]), &who, &sim)) {
+            t->answered++;
+            t->correct += i == real && who == user;
+        }
+    }
+}
+
+static void print_reid(const char *sys, unsigned k, const struct tally *t)
+{
+    double q = (double)t->queries;
+    printf("reid,%s,%u,%.4f,%.4f,%.4f\n", sys, k, t->correct / q,
+           t->answered ? (double)t->correct / (double)t->answered : 0.0, t->correct / q);
+}
+
+static void reid(const struct search_log *log)
+{
+    struct search_log train, test;
+    search_attack *a;
+    struct vocab v = {0};
+    if (search_log_split(log, &train, &test) != CLOISTER_OK ||
+        search_attack_new(&train, &a, NULL) != CLOISTER_OK)
+        exit(1);
+    for (size_t i = 0; i < log->n; i++)
+        search_terms(log->q[i].text, strlen(log->q[i].text), add_word, &v);
+    static char parts[SEARCH_K_MAX + 1][SEARCH_QUERY_MAX + 1];
+    printf("reid,direct,0,1.0000,1.0000,1.0000\n");
+    for (unsigned k = 0; k <= 7; k++) {
+        struct tally tmn = {0}, goo = {0}, xs = {0};
+        uint64_t rng = 1000 + k;
+        for (size_t i = 0; i < test.n; i += STEP) {
+            const struct search_query *q = &test.q[i];
+            size_t real = prng_next(&rng) % (k + 1);
+            for (size_t s = 0; s <= k; s++) /* X-Search: pooled past queries */
+                snprintf(parts[s], sizeof parts[s], "%s",
+                         s == real ? q->text : train.q[prng_next(&rng) % train.n].text);
+            attack_or(a, parts, k + 1, real, q->user, &xs);
+            for (size_t s = 0; s <= k; s++)
+                if (s != real)
+                    dict_fake(&v, word_count(q->text), &rng, parts[s], sizeof parts[s]);
+            attack_or(a, parts, k + 1, real, q->user, &goo);
+            for (size_t s = 0; s <= k; s++)
+                if (s != real)
+                    dict_fake(&v, 1 + (unsigned)(prng_next(&rng) % 3), &rng, parts[s],
+                              sizeof parts[s]);
+            attack_apart(a, parts, k + 1, real, q->user, &tmn);
+        }
+        if (k == 0)
+            print_reid("tor", 0, &xs);
+        print_reid("trackmenot", k, &tmn);
+        print_reid("goopir", k, &goo);
+        if (k)
+            print_reid("xsearch", k, &xs);
+        fflush(stdout);
+    }
+    for (size_t i = 0; i < v.n; i++)
+        free(v.w[i]);
+    free(v.w);
+    search_attack_free(a);
+    free(train.q);
+    free(test.q);
+}
+
+static bool same_url(const struct search_hits *h, const char *url)
+{
+    for (size_t i = 0; i < h->n; i++)
+        if (strcmp(h->v[i].url, url) == 0)
+            return true;
+    return false;
+}
+
+/* The engine's answer for q alone (direct, no proxy); ms its latency. */
+static int direct(const char *engine, const char *q, struct search_hits *h, double *ms)
+{
+    char path[4 * SEARCH_QUERY_MAX], *reply = NULL, *p = path;
+    unsigned status;
+    p += sprintf(p, "/search?n=%d&q=", HITS);
+    for (const char *c = q; *c; c++)
+        p += (*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') ? sprintf(p, "%c", *c)
+                                                                  : sprintf(p, "%%%02X", *c);
+    double t0 = bench_now_ns();
+    int rc = http_call(engine, "GET", path, NULL, NULL, 0, 1 << 22, &status, &reply, NULL);
+    *ms = (bench_now_ns() - t0) / 1e6;
+    if (rc == CLOISTER_OK && status == 200)
+        rc = xsearch_engine_parse(reply, strlen(reply), h, NULL);
+    else
+        rc = CLOISTER_E_FAILED;
+    free(reply);
+    return rc;
+}
+
+static void latency_row(const char *sys, unsigned k, double *ms, size_t n)
+{
+    double total = 0;
+    for (size_t i = 0; i < n; i++)
+        total += ms[i];
+    printf("latency,%s,%u,%.3f,%.3f,%.1f\n", sys, k, bench_quantile(ms, n, 0.5),
+           bench_quantile(ms, n, 0.99), 1000.0 * (double)n / total);
+}
+
+static void accuracy(const struct search_log *log, const char *dir)
+{
+    char corpus[PATH_MAX], engine_ep[64], proxy_ep[64];
+    struct search_log train, test;
+    search_engine *e;
+    xsearch_proxy *p;
+    xsearch_client *c;
+    struct search_corpus_options co = {20000, 1};
+    snprintf(corpus, sizeof corpus, "%s/xsearch-corpus.db", dir);
+    if (search_log_split(log, &train, &test) != CLOISTER_OK ||
+        search_corpus_build(log, &co, corpus, NULL) != CLOISTER_OK ||
+        search_engine_start(corpus, "127.0.0.1:0", NULL, &e, NULL) != CLOISTER_OK)
+        exit(1);
+    snprintf(engine_ep, sizeof engine_ep, "127.0.0.1:%u", (unsigned)search_engine_port(e));
+    struct xsearch_proxy_options o = {.engine = engine_ep,
+                                      .listen = "127.0.0.1:0",
+                                      .backend = "proc",
+                                      .enclave = &tee_enclave_xsearch,
+                                      .k_max = 7};
+    struct cloister_err err;
+    uint8_t mre[32];
+    if (xsearch_proxy_start(&o, &p, &err) != CLOISTER_OK) {
+        fprintf(stderr, "proxy: %s\n", err.msg);
+        exit(1);
+    }
+    xsearch_proxy_mrenclave(p, mre);
+    snprintf(proxy_ep, sizeof proxy_ep, "127.0.0.1:%u", (unsigned)xsearch_proxy_port(p));
+    struct xsearch_trust t = {proxy_ep, NULL, mre, true};
+    if (xsearch_client_new(&t, &c, &err) != CLOISTER_OK) {
+        fprintf(stderr, "client: %s\n", err.msg);
+        exit(1);
+    }
+    struct search_hits h, base[ACC_QUERIES];
+    for (size_t i = 0; i < 300; i++) { /* H filled with past queries of all users */
+        if (xsearch_client_search(c, train.q[i * (train.n / 300)].text, 0, SEARCH_FILTER_NONE, 1,
+                                  &h, &err) == CLOISTER_OK)
+            search_hits_free(&h);
+    }
+    static double ms[ACC_QUERIES];
+    size_t step = test.n / ACC_QUERIES;
+    for (size_t i = 0; i < ACC_QUERIES; i++)
+        if (direct(engine_ep, test.q[i * step].text, &base[i], &ms[i]) != CLOISTER_OK)
+            base[i] = (struct search_hits){0};
+    latency_row("direct", 0, ms, ACC_QUERIES);
+    for (unsigned k = 0; k <= 7; k++) {
+        for (int f = SEARCH_FILTER_WORDS; f <= SEARCH_FILTER_MATCH; f++) {
+            size_t kept = 0, right = 0, wanted = 0;
+            for (size_t i = 0; i < ACC_QUERIES; i++) {
+                double t0 = bench_now_ns();
+                if (xsearch_client_search(c, test.q[i * step].text, k, (enum search_filter)f, HITS,
+                                          &h, &err) != CLOISTER_OK) {
+                    fprintf(stderr, "search: %s\n", err.msg);
+                    exit(1);
+                }
+                ms[i] = (bench_now_ns() - t0) / 1e6;
+                kept += h.n;
+                wanted += base[i].n;
+                for (size_t j = 0; j < h.n; j++)
+                    right += same_url(&base[i], h.v[j].url);
+                search_hits_free(&h);
+            }
+            printf("accuracy,%s,%u,%.4f,%.4f,0\n", f == SEARCH_FILTER_WORDS ? "words" : "match", k,
+                   kept ? (double)right / (double)kept : 1.0,
+                   wanted ? (double)right / (double)wanted : 1.0);
+            if (f == SEARCH_FILTER_MATCH)
+                latency_row("xsearch", k, ms, ACC_QUERIES);
+            fflush(stdout);
+        }
+    }
+    for (size_t i = 0; i < ACC_QUERIES; i++)
+        search_hits_free(&base[i]);
+    xsearch_client_free(c);
+    xsearch_proxy_stop(p);
+    search_engine_stop(e);
+    unlink(corpus);
+    free(train.q);
+    free(test.q);
+}
+
+int main(int argc, char **argv)
+{
+    const char *dir = argc > 1 ? argv[1] : "/tmp";
+    struct search_gen_options g;
+    struct search_log log;
+    search_gen_options_init(&g);
+    g.users = USERS;
+    if (search_gen_log(&g, &log, NULL) != CLOISTER_OK)
+        return 1;
+    printf("metric,system,k,a,b,c\n");
+    reid(&log);
+    accuracy(&log, dir);
+    search_log_free(&log);
+    return 0;
+}

@@ -1,0 +1,156 @@
+/* cmd_xsearch.c -- `cloister xsearch ...`: X-Search (docs/search.md). `proxy` serves the enclave
+ * proxy in front of a search engine until SIGINT or SIGTERM; `query` is the client: it verifies
+ * the proxy's enclave and sends one query sealed to it, then prints the filtered results. */
+#include <cloister/tee_enclave.h>
+#include <cloister/xsearch_client.h>
+#include <cloister/xsearch_proxy.h>
+
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "cli/cli_util.h"
+#include "util/hex.h"
+
+TEE_ENCLAVE_DECLARE(xsearch);
+
+static const char *const filter_names[] = {"none", "words", "match", NULL};
+
+static int cmd_proxy(int argc, char **argv)
+{
+    const char *listen = XSEARCH_LISTEN, *engine = NULL, *tee = NULL;
+    long long history = XSEARCH_HISTORY_DEFAULT, kmax = XSEARCH_K_MAX_DEFAULT;
+    const struct opt_def opts[] = {
+        {"engine", OPT_STRING, &engine, "IP:PORT", "the search engine (search engine)",
+         OPT_REQUIRED, 0, 0},
+        {"listen", OPT_STRING, &listen, "IP:PORT",
+         "where to listen (default " XSEARCH_LISTEN "; port 0: any free one)", 0, 0, 0},
+        {"tee", OPT_STRING, &tee, "proc|sim", "enclave backend (default: proc)", 0, 0, 0},
+        {"history", OPT_INT, &history, "N", "past queries the enclave keeps (the table H)", 0, 1,
+         1 << 26},
+        {"k-max", OPT_INT, &kmax, "K", "the most fake queries a client may ask for", 0, 1,
+         SEARCH_K_MAX},
+        {0}};
+    const struct opt_cmd cmd = {
+        "xsearch proxy",
+        "",
+        "Serve X-Search's enclave proxy in front of a search engine until SIGINT or SIGTERM.",
+        opts,
+        0,
+        0,
+        "Clients (xsearch query) verify the enclave's evidence and seal each query to its key.\n"
+        "The enclave hides the query among k past queries of other users (OR-ed), the host asks\n"
+        "the engine, the enclave keeps the results of the real query and seals them back. The\n"
+        "host and the engine see the OR-ed query only. Prints the port and the enclave's\n"
+        "MRENCLAVE, which clients pin.",
+        "cloister xsearch proxy --engine 127.0.0.1:8080 --listen 127.0.0.1:8471\n"};
+    int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
+    if (rc != OPT_OK)
+        return opt_exit_code(rc);
+    struct xsearch_proxy_options o = {.engine = engine,
+                                      .listen = listen,
+                                      .backend = tee,
+                                      .enclave = &tee_enclave_xsearch,
+                                      .history = (size_t)history,
+                                      .k_max = (unsigned)kmax};
+    cli_stop_signals_block();
+    xsearch_proxy *p;
+    struct cloister_err err;
+    if (xsearch_proxy_start(&o, &p, &err) != CLOISTER_OK)
+        return cli_fail("xsearch proxy: %s", err.msg);
+    uint8_t mre[32];
+    char hex[65];
+    xsearch_proxy_mrenclave(p, mre);
+    hex_encode(hex, mre, 32);
+    printf("xsearch proxy for %s on port %u; enclave MRENCLAVE %s\n", engine,
+           (unsigned)xsearch_proxy_port(p), hex);
+    fflush(stdout);
+    cli_stop_signals_wait("xsearch proxy");
+    xsearch_proxy_stop(p);
+    return CLI_OK;
+}
+
+static int print_hits(const struct search_hits *h, bool json)
+{
+    if (json) {
+        json_t *a = json_array();
+        for (size_t i = 0; i < h->n; i++)
+            json_array_append_new(a, json_pack("{s:s,s:s,s:s}", "url", h->v[i].url, "title",
+                                               h->v[i].title, "snippet", h->v[i].snippet));
+        return cli_json_print(json_pack("{s:o}", "hits", a));
+    }
+    for (size_t i = 0; i < h->n; i++)
+        printf("%zu. %s\n   %s\n   %s\n", i + 1, h->v[i].title, h->v[i].url, h->v[i].snippet);
+    if (h->n == 0)
+        printf("no results\n");
+    return CLI_OK;
+}
+
+static int cmd_query(int argc, char **argv)
+{
+    const char *proxy = NULL, *mrenclave = NULL, *ca = NULL;
+    long long k = 3, n = 10;
+    struct opt_choice filter = {filter_names, SEARCH_FILTER_MATCH};
+    bool allow_sim = false, json = false;
+    const struct opt_def opts[] = {
+        {"proxy", OPT_STRING, &proxy, "IP:PORT", "the X-Search proxy", OPT_REQUIRED, 0, 0},
+        {"mrenclave", OPT_STRING, &mrenclave, "HEX", "the proxy enclave's identity (pinned)",
+         OPT_REQUIRED, 0, 0},
+        {"ca", OPT_STRING, &ca, "FILE", "the platform CA (default: this machine's)", 0, 0, 0},
+        {"allow-simulated", OPT_FLAG, &allow_sim, NULL,
+         "accept a simulated platform (development only)", 0, 0, 0},
+        {"k", OPT_INT, &k, "K", "fake queries hiding this one (default 3)", 0, 0, SEARCH_K_MAX},
+        {"filter", OPT_CHOICE, &filter, "F", "which results the enclave keeps", 0, 0, 0},
+        {"n", OPT_INT, &n, "N", "results wanted (default 10)", 0, 1, SEARCH_HITS_MAX},
+        {"json", OPT_FLAG, &json, NULL, "print {\"hits\": [...]}", 0, 0, 0},
+        {0}};
+    const struct opt_cmd cmd = {
+        "xsearch query",
+        "QUERY",
+        "Search through an X-Search proxy, end to end.",
+        opts,
+        1,
+        1,
+        "Checks the proxy enclave's evidence (MRENCLAVE pinned, fresh nonce), seals the query\n"
+        "to the enclave's key and opens the answer: the proxy's host reads neither. The engine\n"
+        "sees the query OR-ed with k past queries of other users. Filters: words (X-Search's\n"
+        "Algorithm 2: word counts) or match (the engine's matched sub-queries).",
+        "cloister xsearch query --proxy 127.0.0.1:8471 --mrenclave HEX --allow-simulated 'foo "
+        "bar'\n"};
+    int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
+    if (rc != OPT_OK)
+        return opt_exit_code(rc);
+    uint8_t mre[32];
+    size_t len;
+    if (cli_parse_hex("mrenclave", mrenclave, mre, sizeof mre, &len) != CLI_OK || len != 32) {
+        fprintf(stderr, "--mrenclave: expected 64 hex digits\n");
+        return CLI_USAGE;
+    }
+    struct xsearch_trust t = {proxy, ca, mre, allow_sim};
+    xsearch_client *c;
+    struct search_hits h;
+    struct cloister_err err;
+    if (xsearch_client_new(&t, &c, &err) != CLOISTER_OK)
+        return cli_fail("xsearch query: %s", err.msg);
+    rc = xsearch_client_search(c, argv[0], (unsigned)k, (enum search_filter)filter.index,
+                               (unsigned)n, &h, &err);
+    xsearch_client_free(c);
+    if (rc != CLOISTER_OK)
+        return cli_fail("xsearch query: %s", err.msg);
+    rc = print_hits(&h, json);
+    search_hits_free(&h);
+    return rc;
+}
+
+static const struct cli_command xsearch_commands[] = {
+    {"proxy", "serve the enclave proxy in front of a search engine", cmd_proxy},
+    {"query", "search through a proxy, sealed end to end", cmd_query},
+    {0}};
+
+const struct cli_system cli_xsearch_system = {
+    "xsearch",
+    "X-Search: private web search through an enclave proxy that hides each query among others.",
+    xsearch_commands,
+    NULL,
+};

@@ -55,14 +55,23 @@ struct subrec {
     uint32_t owner; /* owner index, or the next free id when free */
 };
 
+/* A front's forward ecall: how many shards, their epochs, how subscriptions are partitioned. */
+struct shard_plan {
+    uint32_t nshards;
+    uint64_t epochs[SCBR_SHARDS_MAX];
+    char key[SCBR_SHARD_KEY_MAX + 1]; /* the partition attribute; empty: by subscription id */
+    size_t key_len;
+};
+
 struct state {
     pthread_mutex_t lock;
     bool ready;
     scbr_index *idx;
     crypto_aead *aead;
-    uint8_t *secret;       /* secret memory: cached SK | scratch SK | derived key */
-    bool has_key;          /* the state belongs to the cached SK */
-    uint8_t key_check[32]; /* HMAC(header key, label): names the key in exports */
+    crypto_aead *shard_aead; /* the shard key's: records between a front and its shards */
+    uint8_t *secret;         /* secret memory: cached SK | scratch SK | header key | shard key */
+    bool has_key;            /* the state belongs to the cached SK */
+    uint8_t key_check[32];   /* HMAC(header key, label): names the key in exports */
     struct owner *owners;
     size_t nowners, owners_cap;
     struct scbr_idtab by_id;
@@ -73,8 +82,12 @@ struct state {
     uint8_t *pt;
     size_t pt_cap;
     uint64_t stamp;
-    uint64_t epoch;      /* envelopes must carry it: drawn at start and at every eviction */
-    size_t owners_limit; /* senders at most (init; OWNERS_MAX by default) */
+    uint64_t epoch;         /* envelopes must carry it: drawn at start and at every eviction */
+    uint32_t next_id;       /* a front's next subscription id (its shards keep the records) */
+    uint64_t fwd_seq;       /* a front's last record sequence number (every shard's replay check) */
+    struct shard_plan plan; /* the forward ecall in progress */
+    size_t owners_limit;    /* senders at most (init; OWNERS_MAX by default) */
+    bool shard;             /* a shard (init): only a front's records, never clients' messages */
     struct scbr_enclave_stats st;
 };
 
@@ -193,7 +206,8 @@ static void reset(struct state *s)
 /* Makes the header key from the provisioned SK, again whenever SK was re-provisioned. */
 static int load_key(struct tee_env *env, struct state *s)
 {
-    uint8_t *cached = s->secret, *cur = s->secret + 32, *key = s->secret + 64;
+    uint8_t *cached = s->secret, *cur = s->secret + 32, *key = s->secret + 64,
+            *shard_key = s->secret + 96;
     size_t len = 0;
     int rc = tee_secret_get(tee_env_self(env), SCBR_SECRET_NAME, cur, 32, &len, NULL);
     if (rc != 0 || len != SCBR_SK_LEN)
@@ -206,14 +220,18 @@ static int load_key(struct tee_env *env, struct state *s)
     if (s->has_key && !same)
         reset(s);
     crypto_aead_free(s->aead);
-    s->aead = NULL;
+    crypto_aead_free(s->shard_aead);
+    s->aead = s->shard_aead = NULL;
     if (scbr_derive_key(key, cur, SCBR_KEY_HEADER) == 0)
         s->aead = crypto_aead_new(CRYPTO_AES256_GCM, key);
+    if (scbr_derive_key(shard_key, cur, SCBR_KEY_SHARD) == 0)
+        s->shard_aead = crypto_aead_new(CRYPTO_AES256_GCM, shard_key);
+    crypto_wipe(shard_key, 32);
     scbr_key_check(s->key_check, key);
     memcpy(cached, cur, 32);
     s->has_key = true;
     crypto_wipe(cur, 64);
-    return s->aead ? SCBR_ST_OK : SCBR_ST_FAILED;
+    return s->aead && s->shard_aead ? SCBR_ST_OK : SCBR_ST_FAILED;
 }
 
 struct item {
@@ -229,8 +247,8 @@ struct item {
  * checked by the caller before any item is applied). An envelope of another epoch is stale:
  * sealed before the enclave (re)started or evicted senders, it may be a replay whose sequence
  * number is no longer known, so it is refused before anything else. */
-static int open_item(struct state *s, struct wire_reader *r, uint8_t kind, int key_status,
-                     struct item *it)
+static int open_item(struct state *s, crypto_aead *aead, struct wire_reader *r, uint8_t kind,
+                     int key_status, struct item *it)
 {
     size_t env_len;
     it->sender = wire_get_bytes(r, SIZE_MAX, &it->sender_len);
@@ -247,7 +265,7 @@ static int open_item(struct state *s, struct wire_reader *r, uint8_t kind, int k
         return SCBR_ST_STALE;
     if (!grow((void **)&s->pt, &s->pt_cap, e.ct_len, 1))
         return SCBR_ST_FAILED;
-    st = scbr_envelope_open(s->aead, kind, it->sender, it->sender_len, &e, s->pt);
+    st = scbr_envelope_open(aead, kind, it->sender, it->sender_len, &e, s->pt);
     if (st != SCBR_ST_OK)
         return st;
     it->pt_len = e.ct_len - SCBR_TAG_LEN;
@@ -330,9 +348,11 @@ static int ecall_init(struct tee_env *env, const uint8_t *in, size_t inlen, stru
     wire_reader_init(&r, in, inlen);
     uint8_t kind = wire_get_u8(&r);
     uint32_t limit = wire_reader_remaining(&r) ? wire_get_u32(&r) : OWNERS_MAX;
-    if (wire_reader_finish(&r) != 0 || kind > SCBR_INDEX_FAST || limit == 0 || limit > OWNERS_MAX)
+    uint8_t role = wire_reader_remaining(&r) ? wire_get_u8(&r) : SCBR_ROLE_ROUTER;
+    if (wire_reader_finish(&r) != 0 || kind > SCBR_INDEX_FAST || limit == 0 || limit > OWNERS_MAX ||
+        role > SCBR_ROLE_SHARD)
         return tee_fail(env, CLOISTER_E_INVALID,
-                        "scbr init: expected an index kind byte and a sender limit");
+                        "scbr init: expected an index kind byte, a sender limit and a role");
     pthread_mutex_lock(&s->lock);
     int rc = CLOISTER_OK;
     if (s->ready)
@@ -341,6 +361,7 @@ static int ecall_init(struct tee_env *env, const uint8_t *in, size_t inlen, stru
         rc = tee_fail(env, CLOISTER_E_NO_MEMORY, "scbr init: cannot create the index");
     s->ready = rc == CLOISTER_OK;
     s->owners_limit = limit;
+    s->shard = role == SCBR_ROLE_SHARD;
     new_epoch(s);
     wire_put_u64(out, s->epoch);
     pthread_mutex_unlock(&s->lock);
@@ -362,33 +383,53 @@ static size_t batch_count(struct wire_reader *r, const uint8_t *in, size_t inlen
     return n;
 }
 
-static int run_batch(struct tee_env *env, const uint8_t *in, size_t inlen, struct wire_writer *out,
-                     uint8_t kind, item_fn fn)
+/* Runs fn on every item of the batch in (opened with the header key, or with the shard key for
+ * a shard's records), s locked by the caller. The framing is checked before any item is
+ * applied. */
+static int batch_locked(struct tee_env *env, struct state *s, const uint8_t *in, size_t inlen,
+                        struct wire_writer *out, uint8_t kind, bool shard, item_fn fn)
 {
     struct wire_reader r;
     size_t n = batch_count(&r, in, inlen);
     if (!wire_reader_ok(&r))
         return tee_fail(env, CLOISTER_E_INVALID, "scbr batch: %s", wire_reader_error(&r));
-    struct state *s = ready_state(env);
-    if (!s)
-        return CLOISTER_E_STATE;
+    if (s->shard != shard) /* a shard's ids come from its front: take_id would reuse them */
+        return tee_fail(env, CLOISTER_E_STATE, "scbr batch: %s",
+                        s->shard ? "this is a shard" : "this is no shard");
     wire_reader_init(&r, in, inlen);
     wire_get_count(&r, 2, SCBR_BATCH_MAX);
     int key_status = load_key(env, s);
+    crypto_aead *aead = shard ? s->shard_aead : s->aead;
     size_t epoch_at = out->len;
     wire_put_u64(out, 0); /* the epoch, known at the end: an eviction may start a new one */
     wire_put_varint(out, n);
     for (size_t i = 0; i < n; i++) {
         struct item it;
-        int st = open_item(s, &r, kind, key_status, &it);
+        int st = open_item(s, aead, &r, kind, key_status, &it);
         fn(s, &it, st, out);
         if (st == SCBR_ST_OK)
             crypto_wipe(s->pt, it.pt_len);
     }
     for (int i = 0; wire_writer_ok(out) && i < 8; i++)
         out->buf[epoch_at + i] = (uint8_t)(s->epoch >> (56 - 8 * i));
-    pthread_mutex_unlock(&s->lock);
     return CLOISTER_OK;
+}
+
+static int run_batch_as(struct tee_env *env, const uint8_t *in, size_t inlen,
+                        struct wire_writer *out, uint8_t kind, bool shard, item_fn fn)
+{
+    struct state *s = ready_state(env);
+    if (!s)
+        return CLOISTER_E_STATE;
+    int rc = batch_locked(env, s, in, inlen, out, kind, shard, fn);
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+static int run_batch(struct tee_env *env, const uint8_t *in, size_t inlen, struct wire_writer *out,
+                     uint8_t kind, item_fn fn)
+{
+    return run_batch_as(env, in, inlen, out, kind, false, fn);
 }
 
 static void do_subscribe(struct state *s, struct item *it, int st, struct wire_writer *out)
@@ -424,17 +465,21 @@ static void do_unsubscribe(struct state *s, struct item *it, int st, struct wire
     wire_put_u8(out, (uint8_t)st);
 }
 
-static void do_match(struct state *s, struct item *it, int st, struct wire_writer *out)
+/* Matches the publication record pt and writes u8 status, then varint k and the k distinct
+ * subscribers (none unless accepted). */
+static void match_write(struct state *s, const uint8_t *pt, size_t len, int st,
+                        struct wire_writer *out)
 {
     struct cloister_err err;
     struct scbr_pub *pub = NULL;
-    if (st == SCBR_ST_OK && !(pub = scbr_pub_decode(s->pt, it->pt_len, &err)))
+    if (st == SCBR_ST_OK && !(pub = scbr_pub_decode(pt, len, &err)))
         st = SCBR_ST_INVALID;
     if (st == SCBR_ST_OK && !grow((void **)&s->ids, &s->ids_cap, s->nids + 1, sizeof *s->ids))
         st = SCBR_ST_FAILED;
     count_refusal(s, st);
     wire_put_u8(out, (uint8_t)st);
     if (st != SCBR_ST_OK) {
+        scbr_pub_free(pub);
         wire_put_varint(out, 0);
         return;
     }
@@ -455,6 +500,11 @@ static void do_match(struct state *s, struct item *it, int st, struct wire_write
         wire_put_bytes(out, s->owners[s->ids[i]].who.id, s->owners[s->ids[i]].who.len);
 }
 
+static void do_match(struct state *s, struct item *it, int st, struct wire_writer *out)
+{
+    match_write(s, s->pt, it->pt_len, st, out);
+}
+
 static int ecall_subscribe(struct tee_env *env, const uint8_t *in, size_t inlen,
                            struct wire_writer *out)
 {
@@ -471,6 +521,280 @@ static int ecall_match(struct tee_env *env, const uint8_t *in, size_t inlen,
                        struct wire_writer *out)
 {
     return run_batch(env, in, inlen, out, SCBR_MSG_PUBLISH, do_match);
+}
+
+/* ---- Fronts and shards (docs/scbr.md, "Shards") ----
+ *
+ * A front is a router whose subscriptions live in N shards. It opens its clients' envelopes
+ * as above (epoch, authentication, replay), gives each subscription its id, and re-seals each
+ * message's plaintext for the shards that must see it under the shard key HKDF(SK, "shard
+ * key"): a record is an envelope of the message's kind whose sender is the front's epoch (8
+ * bytes), sealed for the shard's epoch, numbered by the front's record counter. A shard opens
+ * records as a router opens envelopes: a record sealed for a previous instance of the shard is
+ * stale, a record seen before (per front epoch) is a replay. Record plaintext: bytes subscriber
+ * | u32 subscription id | body (the subscription or publication record; empty to unsubscribe).
+ *
+ * Partitioning: by subscription id (a hash of it) by default, a publication going to every
+ * shard; or by the value of a key attribute: a subscription with an equality on it goes to the
+ * value's shard, one without to every shard, and a publication to its value's shard (shard 0
+ * without the attribute), so each publication is matched once per subscriber's shard. */
+
+static uint64_t mix64(uint64_t x)
+{
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ull;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+}
+
+/* The shard of a value: numbers that compare equal land together (an integral double as the
+ * integer), a string by its bytes. */
+static uint32_t value_shard(const struct scbr_value *v, uint32_t n)
+{
+    uint64_t h = 1469598103934665603ull;
+    if (v->type == SCBR_STRING) {
+        for (uint32_t i = 0; i < v->u.s.len; i++)
+            h = (h ^ (uint8_t)v->u.s.ptr[i]) * 1099511628211ull;
+        return (uint32_t)(mix64(h) % n);
+    }
+    double d = v->u.d;
+    if (v->type == SCBR_INT)
+        h = (uint64_t)v->u.i;
+    else if (d >= -9.2e18 && d <= 9.2e18 && (double)(int64_t)d == d)
+        h = (uint64_t)(int64_t)d;
+    else
+        memcpy(&h, &d, sizeof h), h = ~h;
+    return (uint32_t)(mix64(h + 1) % n);
+}
+
+static uint32_t id_shard(uint32_t id, uint32_t n)
+{
+    return (uint32_t)(mix64(id) % n);
+}
+
+/* Seals one record for shard and writes u32 shard | bytes front epoch | bytes record: the
+ * last two are the shard's batch item as they are. */
+static void put_record(struct state *s, uint8_t kind, const struct item *it, uint32_t id,
+                       const uint8_t *body, size_t len, uint32_t shard, struct wire_writer *out)
+{
+    uint8_t front[8], nonce[SCBR_NONCE_LEN];
+    for (int i = 0; i < 8; i++)
+        front[i] = (uint8_t)(s->epoch >> (56 - 8 * i));
+    struct wire_writer pt, rec;
+    wire_writer_init(&pt);
+    wire_writer_init(&rec);
+    wire_put_bytes(&pt, it->sender, it->sender_len);
+    wire_put_u32(&pt, id);
+    wire_put_raw(&pt, body, len);
+    if (!wire_writer_ok(&pt) || crypto_random(nonce, sizeof nonce) != 0 ||
+        scbr_envelope_seal(s->shard_aead, kind, front, sizeof front, s->plan.epochs[shard],
+                           ++s->fwd_seq, nonce, pt.buf, pt.len, &rec) != 0)
+        out->failed = true; /* the ecall fails: the host answers every item "failed" */
+    wire_put_u32(out, shard);
+    wire_put_bytes(out, front, sizeof front);
+    wire_put_bytes(out, rec.buf, rec.len);
+    crypto_wipe(pt.buf, pt.len);
+    wire_writer_free(&pt);
+    wire_writer_free(&rec);
+}
+
+/* Writes u8 status | u32 id | varint t | t x (a record, put_record): the item's records
+ * for the shards from `one` (or every shard when one is UINT32_MAX). */
+static void put_forward(struct state *s, uint8_t kind, const struct item *it, int st, uint32_t id,
+                        const uint8_t *body, size_t len, uint32_t one, struct wire_writer *out)
+{
+    count_refusal(s, st);
+    wire_put_u8(out, (uint8_t)st);
+    wire_put_u32(out, st == SCBR_ST_OK ? id : 0);
+    uint32_t n = st != SCBR_ST_OK ? 0 : one == UINT32_MAX ? s->plan.nshards : 1;
+    wire_put_varint(out, n);
+    for (uint32_t i = 0; i < n; i++)
+        put_record(s, kind, it, id, body, len, n == 1 && one != UINT32_MAX ? one : i, out);
+}
+
+static void fwd_subscribe(struct state *s, struct item *it, int st, struct wire_writer *out)
+{
+    struct cloister_err err;
+    struct scbr_sub *sub = NULL;
+    uint32_t id = s->next_id, one = id_shard(id, s->plan.nshards);
+    if (st == SCBR_ST_OK && !(sub = scbr_sub_decode(s->pt, it->pt_len, &err)))
+        st = SCBR_ST_INVALID;
+    if (st == SCBR_ST_OK && id >= SUBS_MAX)
+        st = SCBR_ST_FULL;
+    if (st == SCBR_ST_OK && s->plan.key_len) {
+        one = UINT32_MAX;
+        for (size_t i = 0; i < sub->n; i++)
+            if (sub->preds[i].op == SCBR_EQ && strcmp(sub->preds[i].name, s->plan.key) == 0)
+                one = value_shard(&sub->preds[i].value, s->plan.nshards);
+    }
+    scbr_sub_free(sub);
+    if (st == SCBR_ST_OK) {
+        s->next_id++;
+        s->st.subscribed++;
+    }
+    put_forward(s, SCBR_MSG_SUBSCRIBE, it, st, id, s->pt, it->pt_len, one, out);
+}
+
+static void fwd_unsubscribe(struct state *s, struct item *it, int st, struct wire_writer *out)
+{
+    uint32_t id = 0;
+    if (st == SCBR_ST_OK && it->pt_len != 4)
+        st = SCBR_ST_INVALID;
+    if (st == SCBR_ST_OK)
+        id = (uint32_t)s->pt[0] << 24 | (uint32_t)s->pt[1] << 16 | (uint32_t)s->pt[2] << 8 |
+             s->pt[3];
+    uint32_t one = s->plan.key_len ? UINT32_MAX : id_shard(id, s->plan.nshards);
+    put_forward(s, SCBR_MSG_UNSUBSCRIBE, it, st, id, NULL, 0, one, out);
+}
+
+static void fwd_publish(struct state *s, struct item *it, int st, struct wire_writer *out)
+{
+    struct cloister_err err;
+    struct scbr_pub *pub = NULL;
+    uint32_t one = UINT32_MAX;
+    if (st == SCBR_ST_OK && !(pub = scbr_pub_decode(s->pt, it->pt_len, &err)))
+        st = SCBR_ST_INVALID;
+    if (st == SCBR_ST_OK && s->plan.key_len) {
+        const struct scbr_value *v = scbr_pub_get(pub, s->plan.key);
+        one = v ? value_shard(v, s->plan.nshards) : 0;
+    }
+    scbr_pub_free(pub);
+    if (st == SCBR_ST_OK)
+        s->st.published++;
+    put_forward(s, SCBR_MSG_PUBLISH, it, st, 0, s->pt, it->pt_len, one, out);
+}
+
+/* in: varint nshards | nshards x u64 shard epoch | bytes key attribute (empty: by id) | bytes
+ * batch; out: u64 epoch | varint n | n x what put_forward writes. */
+static int forward(struct tee_env *env, const uint8_t *in, size_t inlen, struct wire_writer *out,
+                   uint8_t kind, item_fn fn)
+{
+    struct wire_reader r;
+    struct shard_plan plan = {0};
+    wire_reader_init(&r, in, inlen);
+    plan.nshards = (uint32_t)wire_get_count(&r, 8, SCBR_SHARDS_MAX);
+    for (uint32_t i = 0; i < plan.nshards; i++)
+        plan.epochs[i] = wire_get_u64(&r);
+    const uint8_t *key = wire_get_bytes(&r, SCBR_SHARD_KEY_MAX, &plan.key_len);
+    size_t blen;
+    const uint8_t *batch = wire_get_bytes(&r, SIZE_MAX, &blen);
+    if (wire_reader_finish(&r) != 0 || plan.nshards == 0 || memchr(key, 0, plan.key_len))
+        return tee_fail(env, CLOISTER_E_INVALID, "scbr forward: %s",
+                        wire_reader_ok(&r) ? "no shard, or a key with a NUL"
+                                           : wire_reader_error(&r));
+    memcpy(plan.key, key, plan.key_len);
+    struct state *s = ready_state(env);
+    if (!s)
+        return CLOISTER_E_STATE;
+    s->plan = plan;
+    int rc = batch_locked(env, s, batch, blen, out, kind, false, fn);
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
+static int ecall_fwd_subscribe(struct tee_env *env, const uint8_t *in, size_t inlen,
+                               struct wire_writer *out)
+{
+    return forward(env, in, inlen, out, SCBR_MSG_SUBSCRIBE, fwd_subscribe);
+}
+
+static int ecall_fwd_unsubscribe(struct tee_env *env, const uint8_t *in, size_t inlen,
+                                 struct wire_writer *out)
+{
+    return forward(env, in, inlen, out, SCBR_MSG_UNSUBSCRIBE, fwd_unsubscribe);
+}
+
+static int ecall_fwd_publish(struct tee_env *env, const uint8_t *in, size_t inlen,
+                             struct wire_writer *out)
+{
+    return forward(env, in, inlen, out, SCBR_MSG_PUBLISH, fwd_publish);
+}
+
+/* A record's plaintext, in s->pt. */
+struct record {
+    const uint8_t *who, *body;
+    size_t who_len, body_len;
+    uint32_t id;
+};
+
+static int record_decode(struct state *s, const struct item *it, int st, struct record *rec)
+{
+    if (st != SCBR_ST_OK)
+        return st;
+    struct wire_reader r;
+    wire_reader_init(&r, s->pt, it->pt_len);
+    rec->who = wire_get_bytes(&r, SCBR_SENDER_MAX, &rec->who_len);
+    rec->id = wire_get_u32(&r);
+    rec->body_len = wire_reader_remaining(&r);
+    rec->body = wire_get_raw(&r, rec->body_len);
+    return wire_reader_ok(&r) && rec->who_len && rec->id < SUBS_MAX ? SCBR_ST_OK : SCBR_ST_INVALID;
+}
+
+/* Registers a subscription under the id its front gave it. */
+static void shard_sub(struct state *s, struct item *it, int st, struct wire_writer *out)
+{
+    struct record rec;
+    struct owner *o = NULL;
+    size_t cap = s->subs_cap;
+    st = record_decode(s, it, st, &rec);
+    if (st == SCBR_ST_OK && rec.id < s->nids && s->subs[rec.id].enc)
+        st = SCBR_ST_DENIED; /* the id is taken: a front restarted from an older state */
+    if (st == SCBR_ST_OK && !(o = owner_find(s, rec.who, rec.who_len)) &&
+        !(o = owner_add(s, rec.who, rec.who_len)))
+        st = SCBR_ST_FULL;
+    if (st == SCBR_ST_OK && !grow((void **)&s->subs, &cap, (size_t)rec.id + 1, sizeof *s->subs))
+        st = SCBR_ST_FAILED;
+    s->subs_cap = (uint32_t)cap;
+    for (; st == SCBR_ST_OK && s->nids <= rec.id; s->nids++)
+        s->subs[s->nids] = (struct subrec){NULL, 0, NO_ID};
+    if (st == SCBR_ST_OK)
+        st = add_sub(s, rec.body, rec.body_len, (uint32_t)(o - s->owners), rec.id);
+    if (st == SCBR_ST_OK)
+        s->st.subscribed++;
+    count_refusal(s, st);
+    wire_put_u8(out, (uint8_t)st);
+}
+
+static void shard_unsub(struct state *s, struct item *it, int st, struct wire_writer *out)
+{
+    struct record rec;
+    st = record_decode(s, it, st, &rec);
+    struct owner *o = st == SCBR_ST_OK ? owner_find(s, rec.who, rec.who_len) : NULL;
+    if (st == SCBR_ST_OK && o && rec.id < s->nids && s->subs[rec.id].enc &&
+        &s->owners[s->subs[rec.id].owner] == o) {
+        remove_sub(s, rec.id);
+        s->st.unsubscribed++;
+    } else if (st == SCBR_ST_OK) {
+        st = SCBR_ST_DENIED;
+    }
+    count_refusal(s, st);
+    wire_put_u8(out, (uint8_t)st);
+}
+
+static void shard_pub(struct state *s, struct item *it, int st, struct wire_writer *out)
+{
+    struct record rec;
+    st = record_decode(s, it, st, &rec);
+    match_write(s, rec.body, st == SCBR_ST_OK ? rec.body_len : 0, st, out);
+}
+
+static int ecall_shard_subscribe(struct tee_env *env, const uint8_t *in, size_t inlen,
+                                 struct wire_writer *out)
+{
+    return run_batch_as(env, in, inlen, out, SCBR_MSG_SUBSCRIBE, true, shard_sub);
+}
+
+static int ecall_shard_unsubscribe(struct tee_env *env, const uint8_t *in, size_t inlen,
+                                   struct wire_writer *out)
+{
+    return run_batch_as(env, in, inlen, out, SCBR_MSG_UNSUBSCRIBE, true, shard_unsub);
+}
+
+static int ecall_shard_match(struct tee_env *env, const uint8_t *in, size_t inlen,
+                             struct wire_writer *out)
+{
+    return run_batch_as(env, in, inlen, out, SCBR_MSG_PUBLISH, true, shard_pub);
 }
 
 /* A subscriber left (bye, or silent past the host's timeout): its subscriptions go; its
@@ -515,6 +839,7 @@ static int ecall_export(struct tee_env *env, const uint8_t *in, size_t inlen,
             wire_put_varint(&w, s->subs[id].owner);
             wire_put_bytes(&w, s->subs[id].enc, s->subs[id].len);
         }
+    wire_put_u32(&w, s->next_id);
     pthread_mutex_unlock(&s->lock);
     int rc = wire_writer_ok(&w) ? CLOISTER_OK
                                 : tee_fail(env, CLOISTER_E_NO_MEMORY, "scbr export: out of memory");
@@ -575,6 +900,8 @@ static int import_state(struct state *s, const uint8_t *check, const uint8_t *pt
         if (wire_reader_ok(r) && add_sub(s, enc, elen, (uint32_t)owner, id) != SCBR_ST_OK)
             wire_reader_fail(r, "a stored subscription is invalid");
     }
+    if (wire_reader_remaining(r) == 4) /* a front's next id (absent in older states) */
+        s->next_id = wire_get_u32(r);
     for (uint32_t id = s->nids; id-- > 0;) /* the ids in between are free */
         if (!s->subs[id].enc) {
             s->subs[id].owner = s->free_head;
@@ -698,7 +1025,7 @@ static int scbr_start(struct tee_env *env)
     struct state *s = tee_env_state(env);
     pthread_mutex_init(&s->lock, NULL);
     s->free_head = NO_ID;
-    s->secret = tee_secret_alloc(96);
+    s->secret = tee_secret_alloc(128);
     return s->secret ? CLOISTER_OK : tee_fail(env, CLOISTER_E_NO_MEMORY, "scbr: no secret memory");
 }
 
@@ -710,7 +1037,8 @@ static void scbr_stop(struct tee_env *env)
             tee_free(s->subs[id].enc);
     scbr_index_destroy(s->idx);
     crypto_aead_free(s->aead);
-    tee_secret_free(s->secret, 96);
+    crypto_aead_free(s->shard_aead);
+    tee_secret_free(s->secret, 128);
     tee_free(s->owners);
     scbr_idtab_free(&s->by_id, &scbr_tee_heap);
     tee_free(s->subs);
@@ -729,7 +1057,13 @@ static void scbr_stop(struct tee_env *env)
     X(SCBR_ECALL_EXPORT, export)                                                                   \
     X(SCBR_ECALL_IMPORT, import)                                                                   \
     X(SCBR_ECALL_STATS, stats)                                                                     \
-    X(SCBR_ECALL_KEY, key)
+    X(SCBR_ECALL_KEY, key)                                                                         \
+    X(SCBR_ECALL_FWD_SUBSCRIBE, fwd_subscribe)                                                     \
+    X(SCBR_ECALL_FWD_UNSUBSCRIBE, fwd_unsubscribe)                                                 \
+    X(SCBR_ECALL_FWD_PUBLISH, fwd_publish)                                                         \
+    X(SCBR_ECALL_SHARD_SUBSCRIBE, shard_subscribe)                                                 \
+    X(SCBR_ECALL_SHARD_UNSUBSCRIBE, shard_unsubscribe)                                             \
+    X(SCBR_ECALL_SHARD_MATCH, shard_match)
 /* clang-format on */
 TEE_ENCLAVE_DEFINE_WITH(scbr, SCBR_ECALLS, .state_size = sizeof(struct state),
                         .on_start = scbr_start, .on_stop = scbr_stop);

@@ -122,7 +122,6 @@ enum {
 /* The init ecall's role byte: a router (or front) takes clients' messages, a shard only its
  * front's records. */
 enum { SCBR_ROLE_ROUTER = 0, SCBR_ROLE_SHARD = 1 };
-#define SCBR_SHARDS_MAX 64     /* shards behind one front */
 #define SCBR_SHARD_KEY_MAX 255 /* bytes of a partition attribute's name */
 #define SCBR_KEY_SHARD "shard key"
 

@@ -67,6 +67,10 @@ CLOISTER_API int scbr_router_run(scbr_router *r, struct cloister_err *err);
 CLOISTER_API int scbr_router_start(scbr_router *r, struct cloister_err *err);
 /* Stops a started router and waits for its thread: the run's result (err says why). */
 CLOISTER_API int scbr_router_stop(scbr_router *r, struct cloister_err *err);
+/* A front: moves its subscriptions to `shards` shards (numbers 0..shards-1 must run, hold SK
+ * and answer), while clients' messages wait; on failure the old partition stays. From any
+ * thread while the router runs (or before it does). */
+CLOISTER_API int scbr_router_reshard(scbr_router *r, unsigned shards, struct cloister_err *err);
 /* The enclave's identity (for the data provider's policy). */
 CLOISTER_API int scbr_router_identity(scbr_router *r, uint8_t mrenclave[32], uint8_t mrsigner[32],
                                       struct cloister_err *err);

@@ -11,9 +11,11 @@
 #include <cloister/scbr_host.h>
 #include <cloister/tee_trust.h>
 
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -401,6 +403,102 @@ static void test_shard_restart(void **state)
     cluster_stop(&front, shards, 2);
 }
 
+struct stream {
+    scbr_client *pub;
+    const struct workload *w;
+    _Atomic size_t sent;
+};
+
+static void *stream_main(void *arg)
+{
+    struct stream *st = arg;
+    struct cloister_err err;
+    for (size_t j = 0; j < NPUBS; j++) {
+        char payload[32];
+        snprintf(payload, sizeof payload, "%zu", j);
+        if (scbr_client_publish(st->pub, st->w->pubs.v[j], payload, strlen(payload), &err) != 0)
+            break;
+        atomic_store(&st->sent, j + 1);
+        if (j % 8 == 0)
+            sleep_ms(2);
+    }
+    return NULL;
+}
+
+/* Resharding from 2 to 3 shards while a publisher streams, by id and by attribute: every
+ * subscription kept (and the third shard given its part), every client receives exactly the
+ * oracle's publications, once; unsubscriptions afterwards find their subscriptions. */
+static void test_reshard(void **state)
+{
+    SKIP_WITHOUT_NATS();
+    static int want[NCLIENTS][NPUBS + 1];
+    struct workload w;
+    struct cloister_err err;
+    workload_make(&w, 11);
+    for (size_t m = 0; m < 2; m++) {
+        const char *key = m ? "a" : NULL;
+        struct node front, shards[3];
+        cluster_start(&front, shards, 2, key, NULL);
+        node_start(&shards[2], sig, NULL, 0, NULL, 2);
+        provision(&shards[2], shards[2].mrenclave);
+        scbr_client *c[NCLIENTS];
+        uint32_t ids[NSUBS];
+        for (int k = 0; k < NCLIENTS; k++)
+            c[k] = client(&front);
+        for (size_t i = 0; i < w.subs.n; i++)
+            if (scbr_client_subscribe(c[i % NCLIENTS], w.subs.v[i], &ids[i], WAIT_MS, &err) != 0)
+                fail_msg("subscription %zu: %s", i, err.msg);
+        uint64_t before = held(shards, 2);
+        struct stream st = {client(&front), &w, 0};
+        pthread_t t;
+        assert_int_equal(pthread_create(&t, NULL, stream_main, &st), 0);
+        while (atomic_load(&st.sent) < NPUBS / 3)
+            sleep_ms(1);
+        if (scbr_router_reshard(front.r, 3, &err) != 0)
+            fail_msg("reshard: %s", err.msg);
+        pthread_join(t, NULL);
+        assert_int_equal(atomic_load(&st.sent), NPUBS);
+        assert_int_equal(scbr_client_sync(st.pub, WAIT_MS, &err), 0);
+        int got[NCLIENTS][NPUBS + 1];
+        for (int k = 0; k < NCLIENTS; k++) {
+            int n = 0;
+            for (size_t j = 0; j < w.pubs.n; j++) {
+                bool match = false;
+                for (size_t i = (size_t)k; i < w.subs.n && !match; i += NCLIENTS)
+                    match = scbr_sub_matches(w.subs.v[i], w.pubs.v[j]);
+                if (match)
+                    want[k][n++] = (int)j;
+            }
+            want[k][n] = -1;
+            uint8_t *data;
+            size_t len;
+            n = 0;
+            while (n < NPUBS && scbr_client_receive(c[k], &data, &len, QUIET_MS, &err) == 1) {
+                char text[32] = "";
+                memcpy(text, data, len < sizeof text - 1 ? len : sizeof text - 1);
+                got[k][n++] = atoi(text);
+                free(data);
+            }
+            got[k][n] = -1;
+        }
+        expect_same(want, got, key ? "resharded by attribute" : "resharded by id");
+        uint64_t after = held(shards, 3), third = held(&shards[2], 1);
+        if (key)
+            assert_true(after >= NSUBS && third > 0);
+        else
+            assert_true(after == NSUBS && before == NSUBS && third > 0 && third < NSUBS);
+        for (size_t i = 0; i < w.subs.n; i++) /* each found where the new partition put it */
+            if (scbr_client_unsubscribe(c[i % NCLIENTS], ids[i], WAIT_MS, &err) != 0)
+                fail_msg("unsubscription %zu: %s", i, err.msg);
+        assert_int_equal(held(shards, 3), 0);
+        for (int k = 0; k < NCLIENTS; k++)
+            scbr_client_close(c[k]);
+        scbr_client_close(st.pub);
+        cluster_stop(&front, shards, 3);
+    }
+    workload_free(&w);
+}
+
 /* A shard whose enclave is not the expected build (another MRENCLAVE) is refused SK by the
  * provider, and a front routing to it serves nothing through it. */
 static void test_wrong_mrenclave(void **state)
@@ -459,8 +557,8 @@ static int teardown(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_differential),
-                                       cmocka_unit_test(test_shard_restart),
-                                       cmocka_unit_test(test_wrong_mrenclave)};
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_differential), cmocka_unit_test(test_shard_restart),
+        cmocka_unit_test(test_reshard), cmocka_unit_test(test_wrong_mrenclave)};
     return cmocka_run_group_tests(tests, setup, teardown);
 }

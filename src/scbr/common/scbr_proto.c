@@ -301,7 +301,7 @@ int scbr_shard_request_decode(struct scbr_shard_msg *m, const uint8_t *buf, size
     wire_get_header(&r, "CSSQ", 1);
     m->kind = wire_get_u8(&r);
     m->req = wire_get_u64(&r);
-    if (wire_reader_ok(&r) && m->kind > SCBR_SHARD_DROP)
+    if (wire_reader_ok(&r) && m->kind > SCBR_SHARD_PRUNE)
         wire_reader_fail(&r, "unknown request kind");
     m->body = wire_get_bytes(&r, SHARD_BODY_MAX, &m->body_len);
     return finish(&r, "shard request", err);

@@ -116,7 +116,15 @@ enum {
     SCBR_ECALL_SHARD_SUBSCRIBE = 13,
     SCBR_ECALL_SHARD_UNSUBSCRIBE = 14,
     SCBR_ECALL_SHARD_MATCH = 15,
+    /* Resharding, a shard's: split (in: varint old n | varint new n | u32 self | bytes key |
+     * new n x u64 epoch; out: u64 epoch | varint m | m x (u32 target | bytes source epoch |
+     * bytes move)), absorb (a batch of moves; out as a batch: u8 status each), prune (in: the
+     * plan; out: varint subscriptions removed). */
+    SCBR_ECALL_SHARD_SPLIT = 16,
+    SCBR_ECALL_SHARD_ABSORB = 17,
+    SCBR_ECALL_SHARD_PRUNE = 18,
 };
+#define SCBR_SHARD_MOVE 16   /* the envelope kind of a move (under the shard key) */
 #define SCBR_BATCH_MAX 4096u /* items per batch ecall */
 
 /* The init ecall's role byte: a router (or front) takes clients' messages, a shard only its
@@ -128,11 +136,18 @@ enum { SCBR_ROLE_ROUTER = 0, SCBR_ROLE_SHARD = 1 };
 /* Front <-> shard messages on NATS (untrusted framing around sealed records):
  *   request  "CSSQ" v1 | u8 kind | u64 request id | bytes body
  *            kind 1 subscribe, 2 unsubscribe, 3 publish: body = a batch of records for the
- *            shard's batch ecall; 4 drop: body = a subscriber gone; 0 hello: body empty
+ *            shard's batch ecall; 4 drop: body = a subscriber gone; 0 hello: body empty;
+ *            5 split, 7 prune: body = a reshard plan; 6 absorb: body = a batch of moves
  *   answer   "CSSA" v1 | u64 request id (0: a shard announcing itself) | u32 shard |
  *            u64 shard epoch | u8 status (0 ok, else the ecall failed) | bytes body (the
  *            ecall's answer) */
-enum { SCBR_SHARD_HELLO = 0, SCBR_SHARD_DROP = 4 };
+enum {
+    SCBR_SHARD_HELLO = 0,
+    SCBR_SHARD_DROP = 4,
+    SCBR_SHARD_SPLIT = 5,  /* body: a reshard plan */
+    SCBR_SHARD_ABSORB = 6, /* body: a batch of moves */
+    SCBR_SHARD_PRUNE = 7,  /* body: a reshard plan */
+};
 struct scbr_shard_msg {
     uint8_t kind, status;
     uint64_t req, epoch;

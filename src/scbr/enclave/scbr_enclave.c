@@ -573,6 +573,22 @@ static uint32_t id_shard(uint32_t id, uint32_t n)
     return (uint32_t)(mix64(id) % n);
 }
 
+#define ALL_SHARDS UINT32_MAX
+
+/* The shard of subscription id among n: one, or ALL_SHARDS (by attribute, without an
+ * equality on it). */
+static uint32_t sub_shard(const char *key, size_t key_len, const struct scbr_sub *sub, uint32_t id,
+                          uint32_t n)
+{
+    if (!key_len)
+        return id_shard(id, n);
+    uint32_t one = ALL_SHARDS;
+    for (size_t i = 0; i < sub->n; i++)
+        if (sub->preds[i].op == SCBR_EQ && strcmp(sub->preds[i].name, key) == 0)
+            one = value_shard(&sub->preds[i].value, n);
+    return one;
+}
+
 /* Seals one record for shard and writes u32 shard | bytes front epoch | bytes record: the
  * last two are the shard's batch item as they are. */
 static void put_record(struct state *s, uint8_t kind, const struct item *it, uint32_t id,
@@ -617,17 +633,13 @@ static void fwd_subscribe(struct state *s, struct item *it, int st, struct wire_
 {
     struct cloister_err err;
     struct scbr_sub *sub = NULL;
-    uint32_t id = s->next_id, one = id_shard(id, s->plan.nshards);
+    uint32_t id = s->next_id, one = 0;
     if (st == SCBR_ST_OK && !(sub = scbr_sub_decode(s->pt, it->pt_len, &err)))
         st = SCBR_ST_INVALID;
     if (st == SCBR_ST_OK && id >= SUBS_MAX)
         st = SCBR_ST_FULL;
-    if (st == SCBR_ST_OK && s->plan.key_len) {
-        one = UINT32_MAX;
-        for (size_t i = 0; i < sub->n; i++)
-            if (sub->preds[i].op == SCBR_EQ && strcmp(sub->preds[i].name, s->plan.key) == 0)
-                one = value_shard(&sub->preds[i].value, s->plan.nshards);
-    }
+    if (st == SCBR_ST_OK)
+        one = sub_shard(s->plan.key, s->plan.key_len, sub, id, s->plan.nshards);
     scbr_sub_free(sub);
     if (st == SCBR_ST_OK) {
         s->next_id++;
@@ -731,25 +743,30 @@ static int record_decode(struct state *s, const struct item *it, int st, struct 
     return wire_reader_ok(&r) && rec->who_len && rec->id < SUBS_MAX ? SCBR_ST_OK : SCBR_ST_INVALID;
 }
 
-/* Registers a subscription under the id its front gave it. */
+/* Registers the subscription record enc of who under the id its front gave it. */
+static int place_sub(struct state *s, const uint8_t *who, size_t who_len, uint32_t id,
+                     const uint8_t *enc, size_t len)
+{
+    struct owner *o;
+    size_t cap = s->subs_cap;
+    if (id < s->nids && s->subs[id].enc)
+        return SCBR_ST_DENIED; /* the id is taken: a front restarted from an older state */
+    if (!(o = owner_find(s, who, who_len)) && !(o = owner_add(s, who, who_len)))
+        return SCBR_ST_FULL;
+    if (!grow((void **)&s->subs, &cap, (size_t)id + 1, sizeof *s->subs))
+        return SCBR_ST_FAILED;
+    s->subs_cap = (uint32_t)cap;
+    for (; s->nids <= id; s->nids++)
+        s->subs[s->nids] = (struct subrec){NULL, 0, NO_ID};
+    return add_sub(s, enc, len, (uint32_t)(o - s->owners), id);
+}
+
 static void shard_sub(struct state *s, struct item *it, int st, struct wire_writer *out)
 {
     struct record rec;
-    struct owner *o = NULL;
-    size_t cap = s->subs_cap;
     st = record_decode(s, it, st, &rec);
-    if (st == SCBR_ST_OK && rec.id < s->nids && s->subs[rec.id].enc)
-        st = SCBR_ST_DENIED; /* the id is taken: a front restarted from an older state */
-    if (st == SCBR_ST_OK && !(o = owner_find(s, rec.who, rec.who_len)) &&
-        !(o = owner_add(s, rec.who, rec.who_len)))
-        st = SCBR_ST_FULL;
-    if (st == SCBR_ST_OK && !grow((void **)&s->subs, &cap, (size_t)rec.id + 1, sizeof *s->subs))
-        st = SCBR_ST_FAILED;
-    s->subs_cap = (uint32_t)cap;
-    for (; st == SCBR_ST_OK && s->nids <= rec.id; s->nids++)
-        s->subs[s->nids] = (struct subrec){NULL, 0, NO_ID};
     if (st == SCBR_ST_OK)
-        st = add_sub(s, rec.body, rec.body_len, (uint32_t)(o - s->owners), rec.id);
+        st = place_sub(s, rec.who, rec.who_len, rec.id, rec.body, rec.body_len);
     if (st == SCBR_ST_OK)
         s->st.subscribed++;
     count_refusal(s, st);
@@ -795,6 +812,187 @@ static int ecall_shard_match(struct tee_env *env, const uint8_t *in, size_t inle
                              struct wire_writer *out)
 {
     return run_batch_as(env, in, inlen, out, SCBR_MSG_PUBLISH, true, shard_pub);
+}
+
+/* ---- Resharding: N shards become N' (the front paused meanwhile) ----
+ *
+ * Each shard `split`s: for every subscription that a shard t of the new partition must hold
+ * and did not hold under the old one, it seals the subscription (id, owner, record) into a
+ * move for t (only the lowest old holder of a subscription every shard held sends it); the
+ * targets `absorb` the moves; then every shard `prune`s what the new partition does not give
+ * it. A move is an envelope under the shard key of kind SCBR_SHARD_MOVE, sender the source's
+ * epoch, sealed for the target's epoch and numbered by the source's counter, so a target takes
+ * each once. Until the prune, a subscription is held twice at most, never lost. */
+
+struct reshard {
+    uint32_t old_n, new_n, self;
+    char key[SCBR_SHARD_KEY_MAX + 1];
+    size_t key_len;
+    uint64_t epochs[SCBR_SHARDS_MAX]; /* the new partition's shards */
+};
+
+/* in: varint old n | varint new n | u32 self | bytes key | new n x u64 epoch */
+static int reshard_decode(struct tee_env *env, const uint8_t *in, size_t inlen, struct reshard *p)
+{
+    struct wire_reader r;
+    wire_reader_init(&r, in, inlen);
+    p->old_n = (uint32_t)wire_get_count(&r, 0, SCBR_SHARDS_MAX);
+    p->new_n = (uint32_t)wire_get_count(&r, 8, SCBR_SHARDS_MAX);
+    p->self = wire_get_u32(&r);
+    const uint8_t *key = wire_get_bytes(&r, SCBR_SHARD_KEY_MAX, &p->key_len);
+    for (uint32_t i = 0; i < p->new_n; i++)
+        p->epochs[i] = wire_get_u64(&r);
+    if (wire_reader_finish(&r) != 0 || !p->old_n || !p->new_n || p->self >= p->old_n ||
+        memchr(key, 0, p->key_len))
+        return tee_fail(env, CLOISTER_E_INVALID, "scbr reshard: a malformed plan");
+    memcpy(p->key, key, p->key_len);
+    p->key[p->key_len] = 0;
+    return CLOISTER_OK;
+}
+
+static bool holds(uint32_t shard_of, uint32_t t)
+{
+    return shard_of == ALL_SHARDS || shard_of == t;
+}
+
+/* A shard's ready state, with its key: NULL (and the ecall failed) otherwise. */
+static struct state *shard_state(struct tee_env *env)
+{
+    struct state *s = ready_state(env);
+    if (!s)
+        return NULL;
+    if (s->shard && load_key(env, s) == SCBR_ST_OK)
+        return s;
+    pthread_mutex_unlock(&s->lock);
+    tee_fail(env, CLOISTER_E_STATE, "scbr reshard: not a shard holding SK");
+    return NULL;
+}
+
+/* Writes each move: u32 target | bytes source epoch | bytes move. */
+static void put_moves(struct state *s, const struct reshard *p, struct wire_writer *moves,
+                      struct wire_writer *out)
+{
+    uint8_t self[8], nonce[SCBR_NONCE_LEN];
+    for (int i = 0; i < 8; i++)
+        self[i] = (uint8_t)(s->epoch >> (56 - 8 * i));
+    size_t n = 0;
+    for (uint32_t t = 0; t < p->new_n; t++)
+        n += moves[t].len > 0;
+    wire_put_u64(out, s->epoch);
+    wire_put_varint(out, n);
+    for (uint32_t t = 0; t < p->new_n; t++) {
+        if (!moves[t].len)
+            continue;
+        struct wire_writer env;
+        wire_writer_init(&env);
+        if (!wire_writer_ok(&moves[t]) || crypto_random(nonce, sizeof nonce) != 0 ||
+            scbr_envelope_seal(s->shard_aead, SCBR_SHARD_MOVE, self, sizeof self, p->epochs[t],
+                               ++s->fwd_seq, nonce, moves[t].buf, moves[t].len, &env) != 0)
+            out->failed = true;
+        wire_put_u32(out, t);
+        wire_put_bytes(out, self, sizeof self);
+        wire_put_bytes(out, env.buf, env.len);
+        wire_writer_free(&env);
+    }
+}
+
+/* in: a plan; out: u64 epoch | varint m | m x (u32 target | bytes source | bytes move) */
+static int ecall_shard_split(struct tee_env *env, const uint8_t *in, size_t inlen,
+                             struct wire_writer *out)
+{
+    struct reshard p;
+    struct cloister_err err;
+    int rc = reshard_decode(env, in, inlen, &p);
+    struct state *s = rc == CLOISTER_OK ? shard_state(env) : NULL;
+    if (!s)
+        return rc == CLOISTER_OK ? CLOISTER_E_STATE : rc;
+    struct wire_writer *moves = tee_malloc(p.new_n * sizeof *moves);
+    if (!moves) {
+        pthread_mutex_unlock(&s->lock);
+        return tee_fail(env, CLOISTER_E_NO_MEMORY, "scbr split: out of memory");
+    }
+    for (uint32_t t = 0; t < p.new_n; t++)
+        wire_writer_init(&moves[t]);
+    for (uint32_t id = 0; id < s->nids; id++) {
+        struct scbr_sub *sub = s->subs[id].enc
+                                   ? scbr_sub_decode(s->subs[id].enc, s->subs[id].len, &err)
+                                   : NULL;
+        if (!sub)
+            continue;
+        uint32_t was = sub_shard(p.key, p.key_len, sub, id, p.old_n),
+                 now = sub_shard(p.key, p.key_len, sub, id, p.new_n);
+        scbr_sub_free(sub);
+        if (p.self != (was == ALL_SHARDS ? 0 : was))
+            continue; /* its lowest old holder sends it */
+        const struct owner *o = &s->owners[s->subs[id].owner];
+        for (uint32_t t = 0; t < p.new_n; t++) {
+            if (!holds(now, t) || (t < p.old_n && holds(was, t)))
+                continue;
+            wire_put_u32(&moves[t], id); /* a move: n x (u32 id | bytes owner | bytes record) */
+            wire_put_bytes(&moves[t], o->who.id, o->who.len);
+            wire_put_bytes(&moves[t], s->subs[id].enc, s->subs[id].len);
+        }
+    }
+    put_moves(s, &p, moves, out);
+    pthread_mutex_unlock(&s->lock);
+    for (uint32_t t = 0; t < p.new_n; t++)
+        wire_writer_free(&moves[t]);
+    tee_free(moves);
+    return wire_writer_ok(out) ? CLOISTER_OK
+                               : tee_fail(env, CLOISTER_E_NO_MEMORY, "scbr split: out of memory");
+}
+
+/* A move: subscriptions to hold (those already held are skipped). */
+static void absorb(struct state *s, struct item *it, int st, struct wire_writer *out)
+{
+    struct wire_reader r;
+    wire_reader_init(&r, s->pt, st == SCBR_ST_OK ? it->pt_len : 0);
+    while (st == SCBR_ST_OK && wire_reader_ok(&r) && wire_reader_remaining(&r)) {
+        size_t who_len, len;
+        uint32_t id = wire_get_u32(&r);
+        const uint8_t *who = wire_get_bytes(&r, SCBR_SENDER_MAX, &who_len);
+        const uint8_t *enc = wire_get_bytes(&r, SCBR_HEADER_MAX, &len);
+        if (wire_reader_ok(&r) && (!who_len || id >= SUBS_MAX))
+            wire_reader_fail(&r, "bad subscription");
+        if (wire_reader_ok(&r) && !(id < s->nids && s->subs[id].enc))
+            st = place_sub(s, who, who_len, id, enc, len);
+    }
+    if (st == SCBR_ST_OK && !wire_reader_ok(&r))
+        st = SCBR_ST_INVALID;
+    count_refusal(s, st);
+    wire_put_u8(out, (uint8_t)st);
+}
+
+static int ecall_shard_absorb(struct tee_env *env, const uint8_t *in, size_t inlen,
+                              struct wire_writer *out)
+{
+    return run_batch_as(env, in, inlen, out, SCBR_SHARD_MOVE, true, absorb);
+}
+
+/* in: a plan; out: varint subscriptions removed (those the new partition gives others). */
+static int ecall_shard_prune(struct tee_env *env, const uint8_t *in, size_t inlen,
+                             struct wire_writer *out)
+{
+    struct reshard p;
+    struct cloister_err err;
+    int rc = reshard_decode(env, in, inlen, &p);
+    struct state *s = rc == CLOISTER_OK ? shard_state(env) : NULL;
+    if (!s)
+        return rc == CLOISTER_OK ? CLOISTER_E_STATE : rc;
+    size_t removed = 0;
+    for (uint32_t id = 0; id < s->nids; id++) {
+        struct scbr_sub *sub = s->subs[id].enc
+                                   ? scbr_sub_decode(s->subs[id].enc, s->subs[id].len, &err)
+                                   : NULL;
+        if (sub && !holds(sub_shard(p.key, p.key_len, sub, id, p.new_n), p.self)) {
+            remove_sub(s, id);
+            removed++;
+        }
+        scbr_sub_free(sub);
+    }
+    pthread_mutex_unlock(&s->lock);
+    wire_put_varint(out, removed);
+    return CLOISTER_OK;
 }
 
 /* A subscriber left (bye, or silent past the host's timeout): its subscriptions go; its
@@ -1063,7 +1261,10 @@ static void scbr_stop(struct tee_env *env)
     X(SCBR_ECALL_FWD_PUBLISH, fwd_publish)                                                         \
     X(SCBR_ECALL_SHARD_SUBSCRIBE, shard_subscribe)                                                 \
     X(SCBR_ECALL_SHARD_UNSUBSCRIBE, shard_unsubscribe)                                             \
-    X(SCBR_ECALL_SHARD_MATCH, shard_match)
+    X(SCBR_ECALL_SHARD_MATCH, shard_match)                                                         \
+    X(SCBR_ECALL_SHARD_SPLIT, shard_split)                                                         \
+    X(SCBR_ECALL_SHARD_ABSORB, shard_absorb)                                                       \
+    X(SCBR_ECALL_SHARD_PRUNE, shard_prune)
 /* clang-format on */
 TEE_ENCLAVE_DEFINE_WITH(scbr, SCBR_ECALLS, .state_size = sizeof(struct state),
                         .on_start = scbr_start, .on_stop = scbr_stop);

@@ -120,7 +120,10 @@ struct scbr_router {
     int64_t offers_logged_ms;
     struct scbr_front *front;     /* a front: its shards */
     struct scbr_shard_link *link; /* a shard: its front */
-    pthread_t thread;             /* scbr_router_start */
+    _Atomic unsigned reshard_to;  /* a front: asked to reshard to this many shards */
+    int reshard_rc;
+    struct cloister_err reshard_err;
+    pthread_t thread; /* scbr_router_start */
     bool started;
     volatile sig_atomic_t halt;
     int run_rc;
@@ -911,6 +914,11 @@ int scbr_router_run(scbr_router *r, struct cloister_err *err)
         for (unsigned k = 0; n > 0 && k < r->opt.batch && receive(r); k++)
             ;
         flush(r);
+        if (atomic_load(&r->reshard_to)) { /* between batches: nothing in flight */
+            r->reshard_rc = scbr_front_reshard(r->front, atomic_load(&r->reshard_to),
+                                               &r->reshard_err);
+            atomic_store(&r->reshard_to, 0);
+        }
         int64_t now = now_ms();
         if (now - r->swept_ms >= 1000) {
             sweep_idle(r, now);
@@ -924,6 +932,24 @@ int scbr_router_run(scbr_router *r, struct cloister_err *err)
         return cloister_errf(err, rc, "cannot persist the subscriptions: %s",
                              cloister_strerror(rc));
     return 0;
+}
+
+int scbr_router_reshard(scbr_router *r, unsigned shards, struct cloister_err *err)
+{
+    if (!r->front)
+        return cloister_errf(err, CLOISTER_E_STATE, "only a front (--shards) reshards");
+    if (!shards)
+        return cloister_errf(err, CLOISTER_E_INVALID, "reshard: at least one shard");
+    if (!r->started)
+        return scbr_front_reshard(r->front, shards, err);
+    atomic_store(&r->reshard_to, shards);
+    while (atomic_load(&r->reshard_to)) {
+        struct timespec ts = {0, 5 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    if (r->reshard_rc != 0)
+        cloister_errf(err, r->reshard_rc, "%s", r->reshard_err.msg);
+    return r->reshard_rc;
 }
 
 static void *router_thread(void *arg)

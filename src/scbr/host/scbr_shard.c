@@ -124,7 +124,7 @@ static void front_subject(char *out, const char *cluster)
 
 static void answers_clear(struct scbr_front *f)
 {
-    for (unsigned j = 0; j < f->n; j++) {
+    for (unsigned j = 0; j < SCBR_SHARDS_MAX; j++) {
         free(f->ans[j].data);
         free(f->ans[j].items);
         memset(&f->ans[j], 0, sizeof f->ans[j]);
@@ -192,7 +192,7 @@ int scbr_front_open(const struct scbr_front_config *c, struct scbr_front **out,
     f->timeout_ms = c->timeout_ms ? c->timeout_ms : TIMEOUT_MS;
     wire_writer_init(&f->in);
     wire_writer_init(&f->msg);
-    for (unsigned j = 0; j < f->n; j++)
+    for (unsigned j = 0; j < SCBR_SHARDS_MAX; j++)
         wire_writer_init(&f->shard_batch[j]);
     char subject[SUBJECT_MAX];
     front_subject(subject, f->cluster);
@@ -413,6 +413,146 @@ int scbr_front_batch(struct scbr_front *f, scbr_call_fn call, void *arg, uint8_t
     return wire_writer_finish(&o, out, outlen) == 0 ? CLOISTER_OK : CLOISTER_E_NO_MEMORY;
 }
 
+/* Sends request kind with body (per shard: bodies[j], or the same body) to the shards with
+ * counts[j] set, and waits for their answers. CLOISTER_OK when every one answered and its
+ * ecall succeeded. */
+static int ask_shards(struct scbr_front *f, uint8_t kind, struct wire_writer *bodies,
+                      const char *what, struct cloister_err *err)
+{
+    char subject[SUBJECT_MAX];
+    uint64_t req = ++f->req;
+    for (unsigned j = 0; j < SCBR_SHARDS_MAX; j++) {
+        if (!f->counts[j])
+            continue;
+        f->msg.len = 0;
+        scbr_shard_request_encode(&f->msg, kind, req, bodies[j].buf, bodies[j].len);
+        shard_subject(subject, f->cluster, j);
+        if (!wire_writer_ok(&f->msg) || bus_post(f->b, subject, f->msg.buf, f->msg.len, err) != 0)
+            return cloister_errf(err, CLOISTER_E_SYSTEM, "%s: cannot reach shard %u", what, j);
+    }
+    read_answers(f, req, now_ms() + f->timeout_ms);
+    for (unsigned j = 0; j < SCBR_SHARDS_MAX; j++)
+        if (f->counts[j] && (!f->ans[j].data || f->ans[j].m.status != 0))
+            return cloister_errf(err, f->ans[j].data ? CLOISTER_E_FAILED : CLOISTER_E_TIMEOUT,
+                                 "%s: shard %u %s", what, j,
+                                 f->ans[j].data ? "failed" : "did not answer");
+    return CLOISTER_OK;
+}
+
+static void plan_encode(struct scbr_front *f, struct wire_writer *w, unsigned old_n, unsigned new_n,
+                        unsigned self)
+{
+    w->len = 0;
+    wire_put_varint(w, old_n);
+    wire_put_varint(w, new_n);
+    wire_put_u32(w, self);
+    wire_put_bytes(w, f->key, strlen(f->key));
+    for (unsigned j = 0; j < new_n; j++)
+        wire_put_u64(w, f->epochs[j]);
+}
+
+/* Splits every old shard's subscriptions into moves, queued per target in shard_batch; the
+ * counts become the targets' numbers of moves. */
+static int split(struct scbr_front *f, unsigned new_n, struct cloister_err *err)
+{
+    for (unsigned j = 0; j < SCBR_SHARDS_MAX; j++)
+        f->counts[j] = j < f->n;
+    for (unsigned j = 0; j < f->n; j++)
+        plan_encode(f, &f->shard_batch[j], f->n, new_n, j);
+    int rc = ask_shards(f, SCBR_SHARD_SPLIT, f->shard_batch, "split", err);
+    for (unsigned j = 0; j < new_n; j++)
+        f->shard_batch[j].len = 0;
+    uint32_t moves[SCBR_SHARDS_MAX] = {0};
+    for (unsigned j = 0; rc == CLOISTER_OK && j < f->n; j++) {
+        struct wire_reader r;
+        wire_reader_init(&r, f->ans[j].m.body, f->ans[j].m.body_len);
+        wire_get_u64(&r);
+        size_t m = wire_get_count(&r, 6, SCBR_SHARDS_MAX);
+        for (size_t k = 0; k < m && wire_reader_ok(&r); k++) {
+            size_t slen, mlen;
+            uint32_t t = wire_get_u32(&r);
+            const uint8_t *src = wire_get_bytes(&r, 8, &slen);
+            const uint8_t *move = wire_get_bytes(&r, SIZE_MAX, &mlen);
+            if (wire_reader_ok(&r) && t >= new_n)
+                wire_reader_fail(&r, "a move to a shard out of range");
+            if (wire_reader_ok(&r)) {
+                wire_put_bytes(&f->shard_batch[t], src, slen);
+                wire_put_bytes(&f->shard_batch[t], move, mlen);
+                moves[t]++;
+            }
+        }
+        if (wire_reader_finish(&r) != 0)
+            rc = cloister_errf(err, CLOISTER_E_PROTOCOL, "split: shard %u's answer: %s", j,
+                               wire_reader_error(&r));
+    }
+    answers_clear(f);
+    memcpy(f->counts, moves, sizeof moves);
+    return rc;
+}
+
+/* Hands each target its moves (one batch); every move must be taken. */
+static int absorb(struct scbr_front *f, unsigned new_n, struct cloister_err *err)
+{
+    for (unsigned t = 0; t < new_n; t++) {
+        f->in.len = 0;
+        wire_put_varint(&f->in, f->counts[t]);
+        wire_put_raw(&f->in, f->shard_batch[t].buf, f->shard_batch[t].len);
+        f->shard_batch[t].len = 0;
+        wire_put_raw(&f->shard_batch[t], f->in.buf, f->in.len);
+    }
+    int rc = ask_shards(f, SCBR_SHARD_ABSORB, f->shard_batch, "absorb", err);
+    for (unsigned t = 0; rc == CLOISTER_OK && t < new_n; t++) {
+        index_answer(&f->ans[t], SCBR_MSG_SUBSCRIBE, f->counts[t]);
+        for (uint32_t k = 0; k < f->counts[t]; k++)
+            if (k >= f->ans[t].nitems || f->ans[t].items[k][0] != SCBR_ST_OK)
+                rc = cloister_errf(err, CLOISTER_E_FAILED, "absorb: shard %u refused a move: %s", t,
+                                   scbr_status_name(k < f->ans[t].nitems ? f->ans[t].items[k][0]
+                                                                         : SCBR_ST_FAILED));
+    }
+    answers_clear(f);
+    return rc;
+}
+
+/* Every shard of n drops what the partition into `to` shards does not give it. */
+static int prune(struct scbr_front *f, unsigned n, unsigned to, struct cloister_err *err)
+{
+    for (unsigned j = 0; j < SCBR_SHARDS_MAX; j++)
+        f->counts[j] = j < n;
+    for (unsigned j = 0; j < n; j++)
+        plan_encode(f, &f->shard_batch[j], n, to, j);
+    int rc = ask_shards(f, SCBR_SHARD_PRUNE, f->shard_batch, "prune", err);
+    answers_clear(f);
+    return rc;
+}
+
+int scbr_front_reshard(struct scbr_front *f, unsigned new_n, struct cloister_err *err)
+{
+    if (new_n == 0 || new_n > SCBR_SHARDS_MAX)
+        return cloister_errf(err, CLOISTER_E_INVALID, "reshard: 1 to %d shards", SCBR_SHARDS_MAX);
+    unsigned old_n = f->n, most = new_n > old_n ? new_n : old_n;
+    f->n = most; /* answers from every shard involved are taken */
+    for (unsigned j = 0; j < SCBR_SHARDS_MAX; j++) {
+        f->counts[j] = j >= old_n && j < new_n;
+        f->shard_batch[j].len = 0;
+    }
+    int rc = ask_shards(f, SCBR_SHARD_HELLO, f->shard_batch, "the new shards", err);
+    answers_clear(f);
+    f->n = old_n;
+    if (rc == CLOISTER_OK && (rc = split(f, new_n, err)) == CLOISTER_OK) {
+        f->n = most;
+        rc = absorb(f, new_n, err);
+        if (rc == CLOISTER_OK)
+            rc = prune(f, most, new_n, err);
+        else /* back to the old partition: the copies the targets took go */
+            prune(f, most, old_n, err);
+    }
+    f->n = rc == CLOISTER_OK ? new_n : old_n;
+    memset(f->counts, 0, sizeof f->counts);
+    if (rc == CLOISTER_OK)
+        clog_info("resharded from %u to %u shards", old_n, new_n);
+    return rc;
+}
+
 void scbr_front_drop(struct scbr_front *f, const void *id, size_t len)
 {
     char subject[SUBJECT_MAX];
@@ -439,7 +579,7 @@ void scbr_front_close(struct scbr_front *f)
     bus_close(f->b);
     wire_writer_free(&f->in);
     wire_writer_free(&f->msg);
-    for (unsigned j = 0; j < f->n; j++)
+    for (unsigned j = 0; j < SCBR_SHARDS_MAX; j++)
         wire_writer_free(&f->shard_batch[j]);
     free(f->refs);
     free(f->items);
@@ -505,7 +645,10 @@ int scbr_shard_link_serve(struct scbr_shard_link *l, scbr_call_fn call, void *ar
     static const uint32_t ecall_of[] = {[SCBR_MSG_SUBSCRIBE] = SCBR_ECALL_SHARD_SUBSCRIBE,
                                         [SCBR_MSG_UNSUBSCRIBE] = SCBR_ECALL_SHARD_UNSUBSCRIBE,
                                         [SCBR_MSG_PUBLISH] = SCBR_ECALL_SHARD_MATCH,
-                                        [SCBR_SHARD_DROP] = SCBR_ECALL_DROP};
+                                        [SCBR_SHARD_DROP] = SCBR_ECALL_DROP,
+                                        [SCBR_SHARD_SPLIT] = SCBR_ECALL_SHARD_SPLIT,
+                                        [SCBR_SHARD_ABSORB] = SCBR_ECALL_SHARD_ABSORB,
+                                        [SCBR_SHARD_PRUNE] = SCBR_ECALL_SHARD_PRUNE};
     uint8_t *data = NULL, *out = NULL;
     size_t len, outlen = 0;
     struct cloister_err err;
@@ -520,13 +663,15 @@ int scbr_shard_link_serve(struct scbr_shard_link *l, scbr_call_fn call, void *ar
     int rc = CLOISTER_OK;
     if (m.kind != SCBR_SHARD_HELLO)
         rc = call(arg, ecall_of[m.kind], m.body, m.body_len, &out, &outlen);
-    if (rc == CLOISTER_OK && m.kind != SCBR_SHARD_HELLO && m.kind != SCBR_SHARD_DROP &&
-        outlen >= 8) {
+    bool epoch_first = m.kind != SCBR_SHARD_HELLO && m.kind != SCBR_SHARD_DROP &&
+                       m.kind != SCBR_SHARD_PRUNE; /* the others' answers start with it */
+    if (rc == CLOISTER_OK && epoch_first && outlen >= 8) {
         *epoch = 0;
         for (int i = 0; i < 8; i++)
             *epoch = *epoch << 8 | out[i];
     }
-    *changed |= rc == CLOISTER_OK && m.kind != SCBR_MSG_PUBLISH && m.kind != SCBR_SHARD_HELLO;
+    *changed |= rc == CLOISTER_OK && m.kind != SCBR_MSG_PUBLISH && m.kind != SCBR_SHARD_HELLO &&
+                m.kind != SCBR_SHARD_SPLIT;
     post_answer(l, m.req, *epoch, rc == CLOISTER_OK ? 0 : 1, out, outlen);
     free(out);
     free(data);

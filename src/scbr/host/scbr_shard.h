@@ -33,6 +33,10 @@ int scbr_front_open(const struct scbr_front_config *c, struct scbr_front **out,
  * ecall failed. */
 int scbr_front_batch(struct scbr_front *f, scbr_call_fn call, void *arg, uint8_t kind,
                      const uint8_t *batch, size_t len, uint8_t **out, size_t *outlen);
+/* Moves the subscriptions from the current shards to new_n shards (0..new_n-1 must run and
+ * hold SK): split, absorb, prune (docs/scbr.md, "Resharding"). On failure the old partition
+ * stays in force. Call it between batches: nothing is forwarded meanwhile. */
+int scbr_front_reshard(struct scbr_front *f, unsigned new_n, struct cloister_err *err);
 /* Tells every shard a subscriber is gone. */
 void scbr_front_drop(struct scbr_front *f, const void *id, size_t len);
 /* Shards that did not answer a batch in time, since the front opened. */

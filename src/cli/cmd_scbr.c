@@ -13,6 +13,7 @@
  *              a front whose subscriptions live in shards
  *   shard      one shard of a front (--shard I/N): the same router, taking the front's records
  *              from NATS; provisioned like a router
+ *   shard-demo one router paging beside four shards (cmd_scbr_shard_demo.c)
  *   provision  the data provider: creates KEYS/sk (and its signing key KEYS/provider.key) if
  *              missing, verifies the router enclave's evidence against the platform CA and an
  *              identity policy, provisions SK signed, which pins the provider in the router
@@ -900,6 +901,8 @@ static const struct cli_command scbr_commands[] = {
     {"match", "match publications against subscriptions offline", cmd_match},
     {"router", "run the SCBR router (matching inside an enclave)", cmd_router},
     {"shard", "run one shard of a router sharded over NATS", cmd_shard},
+    {"shard-demo", "one router paging beside four shards, the rates side by side",
+     cli_scbr_shard_demo},
     {"provision", "verify the router enclave and provision the key SK", cmd_provision},
     {"subscribe", "register a filter and print what is delivered", cmd_subscribe},
     {"publish", "publish a message (encrypted header, opaque payload)", cmd_publish},

@@ -432,6 +432,20 @@ static int run_batch(struct tee_env *env, const uint8_t *in, size_t inlen, struc
     return run_batch_as(env, in, inlen, out, kind, false, fn);
 }
 
+static int shard_batch(struct tee_env *env, const uint8_t *in, size_t inlen,
+                       struct wire_writer *out, uint8_t kind, item_fn fn)
+{
+    return run_batch_as(env, in, inlen, out, kind, true, fn);
+}
+
+/* An ecall that runs `runner` (run_batch, forward, shard_batch) with fn on each item. */
+#define BATCH_ECALL(name, runner, kind, fn)                                                        \
+    static int ecall_##name(struct tee_env *env, const uint8_t *in, size_t inlen,                  \
+                            struct wire_writer *out)                                               \
+    {                                                                                              \
+        return runner(env, in, inlen, out, kind, fn);                                              \
+    }
+
 static void do_subscribe(struct state *s, struct item *it, int st, struct wire_writer *out)
 {
     uint32_t id = 0;
@@ -503,24 +517,6 @@ static void match_write(struct state *s, const uint8_t *pt, size_t len, int st,
 static void do_match(struct state *s, struct item *it, int st, struct wire_writer *out)
 {
     match_write(s, s->pt, it->pt_len, st, out);
-}
-
-static int ecall_subscribe(struct tee_env *env, const uint8_t *in, size_t inlen,
-                           struct wire_writer *out)
-{
-    return run_batch(env, in, inlen, out, SCBR_MSG_SUBSCRIBE, do_subscribe);
-}
-
-static int ecall_unsubscribe(struct tee_env *env, const uint8_t *in, size_t inlen,
-                             struct wire_writer *out)
-{
-    return run_batch(env, in, inlen, out, SCBR_MSG_UNSUBSCRIBE, do_unsubscribe);
-}
-
-static int ecall_match(struct tee_env *env, const uint8_t *in, size_t inlen,
-                       struct wire_writer *out)
-{
-    return run_batch(env, in, inlen, out, SCBR_MSG_PUBLISH, do_match);
 }
 
 /* ---- Fronts and shards (docs/scbr.md, "Shards") ----
@@ -705,24 +701,6 @@ static int forward(struct tee_env *env, const uint8_t *in, size_t inlen, struct 
     return rc;
 }
 
-static int ecall_fwd_subscribe(struct tee_env *env, const uint8_t *in, size_t inlen,
-                               struct wire_writer *out)
-{
-    return forward(env, in, inlen, out, SCBR_MSG_SUBSCRIBE, fwd_subscribe);
-}
-
-static int ecall_fwd_unsubscribe(struct tee_env *env, const uint8_t *in, size_t inlen,
-                                 struct wire_writer *out)
-{
-    return forward(env, in, inlen, out, SCBR_MSG_UNSUBSCRIBE, fwd_unsubscribe);
-}
-
-static int ecall_fwd_publish(struct tee_env *env, const uint8_t *in, size_t inlen,
-                             struct wire_writer *out)
-{
-    return forward(env, in, inlen, out, SCBR_MSG_PUBLISH, fwd_publish);
-}
-
 /* A record's plaintext, in s->pt. */
 struct record {
     const uint8_t *who, *body;
@@ -794,24 +772,6 @@ static void shard_pub(struct state *s, struct item *it, int st, struct wire_writ
     struct record rec;
     st = record_decode(s, it, st, &rec);
     match_write(s, rec.body, st == SCBR_ST_OK ? rec.body_len : 0, st, out);
-}
-
-static int ecall_shard_subscribe(struct tee_env *env, const uint8_t *in, size_t inlen,
-                                 struct wire_writer *out)
-{
-    return run_batch_as(env, in, inlen, out, SCBR_MSG_SUBSCRIBE, true, shard_sub);
-}
-
-static int ecall_shard_unsubscribe(struct tee_env *env, const uint8_t *in, size_t inlen,
-                                   struct wire_writer *out)
-{
-    return run_batch_as(env, in, inlen, out, SCBR_MSG_UNSUBSCRIBE, true, shard_unsub);
-}
-
-static int ecall_shard_match(struct tee_env *env, const uint8_t *in, size_t inlen,
-                             struct wire_writer *out)
-{
-    return run_batch_as(env, in, inlen, out, SCBR_MSG_PUBLISH, true, shard_pub);
 }
 
 /* ---- Resharding: N shards become N' (the front paused meanwhile) ----
@@ -961,12 +921,6 @@ static void absorb(struct state *s, struct item *it, int st, struct wire_writer 
         st = SCBR_ST_INVALID;
     count_refusal(s, st);
     wire_put_u8(out, (uint8_t)st);
-}
-
-static int ecall_shard_absorb(struct tee_env *env, const uint8_t *in, size_t inlen,
-                              struct wire_writer *out)
-{
-    return run_batch_as(env, in, inlen, out, SCBR_SHARD_MOVE, true, absorb);
 }
 
 /* in: a plan; out: varint subscriptions removed (those the new partition gives others). */
@@ -1244,6 +1198,17 @@ static void scbr_stop(struct tee_env *env)
     tee_free(s->pt);
     pthread_mutex_destroy(&s->lock);
 }
+
+BATCH_ECALL(subscribe, run_batch, SCBR_MSG_SUBSCRIBE, do_subscribe)
+BATCH_ECALL(unsubscribe, run_batch, SCBR_MSG_UNSUBSCRIBE, do_unsubscribe)
+BATCH_ECALL(match, run_batch, SCBR_MSG_PUBLISH, do_match)
+BATCH_ECALL(fwd_subscribe, forward, SCBR_MSG_SUBSCRIBE, fwd_subscribe)
+BATCH_ECALL(fwd_unsubscribe, forward, SCBR_MSG_UNSUBSCRIBE, fwd_unsubscribe)
+BATCH_ECALL(fwd_publish, forward, SCBR_MSG_PUBLISH, fwd_publish)
+BATCH_ECALL(shard_subscribe, shard_batch, SCBR_MSG_SUBSCRIBE, shard_sub)
+BATCH_ECALL(shard_unsubscribe, shard_batch, SCBR_MSG_UNSUBSCRIBE, shard_unsub)
+BATCH_ECALL(shard_match, shard_batch, SCBR_MSG_PUBLISH, shard_pub)
+BATCH_ECALL(shard_absorb, shard_batch, SCBR_SHARD_MOVE, absorb)
 
 /* clang-format off: one ecall a line (clang-format 14 re-wraps X-macro lists on every run) */
 #define SCBR_ECALLS(X)                                                                             \

@@ -815,17 +815,27 @@ static bool holds(uint32_t shard_of, uint32_t t)
     return shard_of == ALL_SHARDS || shard_of == t;
 }
 
-/* A shard's ready state, with its key: NULL (and the ecall failed) otherwise. */
-static struct state *shard_state(struct tee_env *env)
+/* Decodes the plan in, then locks a shard's ready state holding SK: NULL (and *rc, the ecall's
+ * failure) otherwise. */
+static struct state *plan_state(struct tee_env *env, const uint8_t *in, size_t inlen,
+                                struct reshard *p, int *rc)
 {
-    struct state *s = ready_state(env);
-    if (!s)
+    if ((*rc = reshard_decode(env, in, inlen, p)) != CLOISTER_OK)
         return NULL;
-    if (s->shard && load_key(env, s) == SCBR_ST_OK)
+    struct state *s = ready_state(env);
+    if (s && s->shard && load_key(env, s) == SCBR_ST_OK)
         return s;
-    pthread_mutex_unlock(&s->lock);
-    tee_fail(env, CLOISTER_E_STATE, "scbr reshard: not a shard holding SK");
+    if (s)
+        pthread_mutex_unlock(&s->lock);
+    *rc = tee_fail(env, CLOISTER_E_STATE, "scbr reshard: not a shard holding SK");
     return NULL;
+}
+
+/* The subscription at id, decoded (NULL when the id is free). */
+static struct scbr_sub *sub_at(const struct state *s, uint32_t id)
+{
+    struct cloister_err err;
+    return s->subs[id].enc ? scbr_sub_decode(s->subs[id].enc, s->subs[id].len, &err) : NULL;
 }
 
 /* Writes each move: u32 target | bytes source epoch | bytes move. */
@@ -861,11 +871,10 @@ static int ecall_shard_split(struct tee_env *env, const uint8_t *in, size_t inle
                              struct wire_writer *out)
 {
     struct reshard p;
-    struct cloister_err err;
-    int rc = reshard_decode(env, in, inlen, &p);
-    struct state *s = rc == CLOISTER_OK ? shard_state(env) : NULL;
+    int rc;
+    struct state *s = plan_state(env, in, inlen, &p, &rc);
     if (!s)
-        return rc == CLOISTER_OK ? CLOISTER_E_STATE : rc;
+        return rc;
     struct wire_writer *moves = tee_malloc(p.new_n * sizeof *moves);
     if (!moves) {
         pthread_mutex_unlock(&s->lock);
@@ -874,9 +883,7 @@ static int ecall_shard_split(struct tee_env *env, const uint8_t *in, size_t inle
     for (uint32_t t = 0; t < p.new_n; t++)
         wire_writer_init(&moves[t]);
     for (uint32_t id = 0; id < s->nids; id++) {
-        struct scbr_sub *sub = s->subs[id].enc
-                                   ? scbr_sub_decode(s->subs[id].enc, s->subs[id].len, &err)
-                                   : NULL;
+        struct scbr_sub *sub = sub_at(s, id);
         if (!sub)
             continue;
         uint32_t was = sub_shard(p.key, p.key_len, sub, id, p.old_n),
@@ -928,16 +935,13 @@ static int ecall_shard_prune(struct tee_env *env, const uint8_t *in, size_t inle
                              struct wire_writer *out)
 {
     struct reshard p;
-    struct cloister_err err;
-    int rc = reshard_decode(env, in, inlen, &p);
-    struct state *s = rc == CLOISTER_OK ? shard_state(env) : NULL;
+    int rc;
+    struct state *s = plan_state(env, in, inlen, &p, &rc);
     if (!s)
-        return rc == CLOISTER_OK ? CLOISTER_E_STATE : rc;
+        return rc;
     size_t removed = 0;
     for (uint32_t id = 0; id < s->nids; id++) {
-        struct scbr_sub *sub = s->subs[id].enc
-                                   ? scbr_sub_decode(s->subs[id].enc, s->subs[id].len, &err)
-                                   : NULL;
+        struct scbr_sub *sub = sub_at(s, id);
         if (sub && !holds(sub_shard(p.key, p.key_len, sub, id, p.new_n), p.self)) {
             remove_sub(s, id);
             removed++;

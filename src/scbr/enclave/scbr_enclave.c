@@ -24,7 +24,11 @@
  * and is imported only under the same SK. The key ecall tells anyone whether a key is held and
  * the pinned provider's public key, and a holder of the same SK (only) the number of
  * subscriptions; and the host, right after a provisioning, which subscribers lost their
- * subscriptions to a new SK. */
+ * subscriptions to a new SK.
+ *
+ * The same image is also a front (a router whose subscriptions live in shards: it re-seals its
+ * clients' messages as records for them) or a shard (it takes only a front's records, and
+ * splits, absorbs and prunes its partition when resharded): the section "Fronts and shards". */
 #include <cloister/crypto.h>
 #include <cloister/scbr.h>
 #include <cloister/tee_enclave.h>

@@ -28,7 +28,11 @@
  * router imports it. If the enclave dies, it is restarted at once (the loop checks every turn)
  * and reloaded from that file. Sequence numbers need no persisting: every enclave start draws a
  * new epoch, which every reply carries and every envelope must name, so a message sealed before
- * a restart is refused as stale however old the persisted state is. */
+ * a restart is refused as stale however old the persisted state is.
+ *
+ * Sharded (scbr_shard.c): a front hands its batches to scbr_front_batch instead of its own
+ * batch ecalls, and reshards between two batches when asked; a shard's loop waits on NATS for
+ * its front's requests, and polls its ZeroMQ socket (provisioning, statistics) between them. */
 #include <cloister/scbr_host.h>
 #include <cloister/tee_trust.h>
 

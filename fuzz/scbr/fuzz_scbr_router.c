@@ -9,6 +9,12 @@
  *      the plaintext decoders and the index run), kind from byte 1, after one subscription
  *   5  enclave: the rest sealed as an exported state and imported (by an instance without SK,
  *      so the key check it must carry is 32 zero bytes)
+ *   6  host: a front-shard request and answer (scbr_shard_request_decode, _answer_decode),
+ *      canonical
+ *   7  enclave: a shard's batch and reshard ecalls and a front's forward ecalls (byte 1
+ *      picks), the rest as input
+ *   8  enclave: the rest sealed as a genuine shard record under the shard key (kind from
+ *      byte 1), to a shard holding one subscription, so the record decoder and index run
  * The trusted code is the real enclave's (enclave_scbr), run in-process as the sim backend
  * does, on the platform and identity of fuzz/common. Every enclave input gets a fresh
  * instance holding SK (restored from the sealed secrets of one provisioning at start-up), so
@@ -30,7 +36,7 @@ TEE_ENCLAVE_DECLARE(scbr);
 
 static uint8_t *secrets; /* SK, sealed by the one provisioning */
 static size_t secrets_len;
-static crypto_aead *aead;
+static crypto_aead *aead, *shard_aead;
 static uint64_t seq, epoch; /* epoch: the last instance's */
 static const uint8_t sk[SCBR_SK_LEN] = {1, 2, 3};
 static const uint8_t sender[] = "fuzzer";
@@ -45,14 +51,14 @@ const char *__asan_default_options(void)
 
 /* A started, initialised instance with a fresh identity view, holding SK if asked (and once
  * provisioned). */
-static struct tee_rt *instance(bool with_key)
+static struct tee_rt *instance_as(bool with_key, uint8_t role)
 {
     struct cloister_err err;
     struct tee_rt *r = fuzz_instance(&tee_enclave_scbr, LIMIT);
     struct wire_writer w;
     wire_writer_init(&w);
-    uint8_t kind = SCBR_INDEX_FAST;
-    if (fuzz_call(r, SCBR_ECALL_INIT, &kind, 1, &w) || w.len != 8 ||
+    uint8_t init[6] = {SCBR_INDEX_FAST, 0, 0, 1, 0, role}; /* 256 senders */
+    if (fuzz_call(r, SCBR_ECALL_INIT, init, sizeof init, &w) || w.len != 8 ||
         (with_key && secrets && tee_secrets_restore(r->self, secrets, secrets_len, &err) != 0))
         abort();
     struct wire_reader rd;
@@ -60,6 +66,11 @@ static struct tee_rt *instance(bool with_key)
     epoch = wire_get_u64(&rd);
     wire_writer_free(&w);
     return r;
+}
+
+static struct tee_rt *instance(bool with_key)
+{
+    return instance_as(with_key, SCBR_ROLE_ROUTER);
 }
 
 static void provision(void)
@@ -88,6 +99,7 @@ static void cleanup(void)
 {
     free(secrets);
     crypto_aead_free(aead);
+    crypto_aead_free(shard_aead);
 }
 
 static void init(void)
@@ -96,7 +108,9 @@ static void init(void)
         return;
     uint8_t key[32];
     if (scbr_derive_key(key, sk, SCBR_KEY_HEADER) ||
-        !(aead = crypto_aead_new(CRYPTO_AES256_GCM, key)))
+        !(aead = crypto_aead_new(CRYPTO_AES256_GCM, key)) ||
+        scbr_derive_key(key, sk, SCBR_KEY_SHARD) ||
+        !(shard_aead = crypto_aead_new(CRYPTO_AES256_GCM, key)))
         abort();
     crypto_wipe(key, sizeof key);
     atexit(cleanup);
@@ -166,6 +180,72 @@ static void genuine(struct tee_rt *rt, uint8_t kind, const uint8_t *data, size_t
     wire_writer_free(&out);
 }
 
+static void shard_codecs(const uint8_t *data, size_t size)
+{
+    struct cloister_err err;
+    struct scbr_shard_msg m;
+    struct wire_writer w;
+    wire_writer_init(&w);
+    if (scbr_shard_request_decode(&m, data, size, &err) == 0) {
+        scbr_shard_request_encode(&w, m.kind, m.req, m.body, m.body_len);
+        if (w.len != size || memcmp(w.buf, data, size) != 0)
+            abort();
+    }
+    w.len = 0;
+    if (scbr_shard_answer_decode(&m, data, size, &err) == 0) {
+        scbr_shard_answer_encode(&w, m.req, m.shard, m.epoch, m.status, m.body, m.body_len);
+        if (w.len != size || memcmp(w.buf, data, size) != 0)
+            abort();
+    }
+    wire_writer_free(&w);
+}
+
+/* One genuine shard record: plaintext bytes subscriber | u32 id | body, sealed by "a front"
+ * whose epoch is 8 zero bytes. */
+static void shard_record(struct tee_rt *rt, uint8_t kind, const uint8_t *pt, size_t len)
+{
+    static const uint32_t ecall_of[] = {SCBR_ECALL_SHARD_SUBSCRIBE, SCBR_ECALL_SHARD_UNSUBSCRIBE,
+                                        SCBR_ECALL_SHARD_MATCH};
+    static const uint8_t front[8];
+    uint8_t nonce[SCBR_NONCE_LEN] = {0};
+    memcpy(nonce, &seq, sizeof seq);
+    struct wire_writer env, in, out;
+    wire_writer_init(&env);
+    wire_writer_init(&in);
+    wire_writer_init(&out);
+    if (scbr_envelope_seal(shard_aead, (uint8_t)(kind % 3 + 1), front, sizeof front, epoch, ++seq,
+                           nonce, pt, len, &env) == 0) {
+        wire_put_varint(&in, 1);
+        wire_put_bytes(&in, front, sizeof front);
+        wire_put_bytes(&in, env.buf, env.len);
+        if (fuzz_call(rt, ecall_of[kind % 3], in.buf, in.len, &out) != CLOISTER_OK)
+            abort();
+    }
+    wire_writer_free(&env);
+    wire_writer_free(&in);
+    wire_writer_free(&out);
+}
+
+static void shard_genuine(struct tee_rt *rt, uint8_t kind, const uint8_t *data, size_t size)
+{
+    struct cloister_err err;
+    struct scbr_sub *one = scbr_parse_sub("x >= 0", 6, "fuzz", 1, &err);
+    size_t len;
+    uint8_t *enc = one ? scbr_sub_encode(one, &len) : NULL;
+    struct wire_writer pt;
+    wire_writer_init(&pt);
+    wire_put_bytes(&pt, sender, sizeof sender - 1);
+    wire_put_u32(&pt, 3);
+    wire_put_raw(&pt, enc, len);
+    if (!enc || !wire_writer_ok(&pt))
+        abort();
+    shard_record(rt, 0, pt.buf, pt.len); /* id 3, for unsubscribe and match to find */
+    shard_record(rt, kind, data, size);
+    wire_writer_free(&pt);
+    free(enc);
+    scbr_sub_free(one);
+}
+
 static void import(struct tee_rt *fresh, const uint8_t *data, size_t size)
 {
     static const char aad[] = "cloister-scbr-state-v1";
@@ -189,8 +269,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         codecs(data[0], data + 1, size - 1);
         return 0;
     }
+    if (data[0] == 6) {
+        shard_codecs(data + 1, size - 1);
+        return 0;
+    }
     init();
-    struct tee_rt *rt = instance(data[0] != 5);
+    bool shard = data[0] == 8 || (data[0] == 7 && data[1] % 9 < 6);
+    struct tee_rt *rt = instance_as(data[0] != 5, shard ? SCBR_ROLE_SHARD : SCBR_ROLE_ROUTER);
     if (data[0] == 3) {
         static const uint32_t ecalls[] = {SCBR_ECALL_SUBSCRIBE, SCBR_ECALL_UNSUBSCRIBE,
                                           SCBR_ECALL_MATCH, SCBR_ECALL_DROP};
@@ -211,6 +296,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         scbr_sub_free(one);
     } else if (data[0] == 5) {
         import(rt, data + 1, size - 1);
+    } else if (data[0] == 7) {
+        static const uint32_t ecalls[] = {
+            SCBR_ECALL_SHARD_SUBSCRIBE, SCBR_ECALL_SHARD_UNSUBSCRIBE, SCBR_ECALL_SHARD_MATCH,
+            SCBR_ECALL_SHARD_SPLIT,     SCBR_ECALL_SHARD_ABSORB,      SCBR_ECALL_SHARD_PRUNE,
+            SCBR_ECALL_FWD_SUBSCRIBE,   SCBR_ECALL_FWD_UNSUBSCRIBE,   SCBR_ECALL_FWD_PUBLISH};
+        struct wire_writer out;
+        wire_writer_init(&out);
+        fuzz_call(rt, ecalls[data[1] % 9], data + 2, size - 2, &out);
+        wire_writer_free(&out);
+    } else if (data[0] == 8) {
+        shard_genuine(rt, data[1], data + 2, size - 2);
     }
     tee_rt_free(rt);
     return 0;

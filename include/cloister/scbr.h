@@ -202,7 +202,8 @@ CLOISTER_API void scbr_index_stats(const scbr_index *idx, struct scbr_index_stat
 /* The router (docs/scbr.md): the host side is in scbr_host.h, the clients' in scbr_client.h;
  * what both sides use is here. */
 
-#define SCBR_SK_LEN 32 /* the data provider's symmetric key SK */
+#define SCBR_SK_LEN 32     /* the data provider's symmetric key SK */
+#define SCBR_SHARDS_MAX 64 /* shards behind one front router (docs/scbr.md, "Shards") */
 /* How logs and the CLI name a data provider's Ed25519 public key: the first 8 bytes of its
  * SHA-256 in hex (16 digits and a NUL). */
 CLOISTER_API void scbr_provider_fingerprint(char out[17], const uint8_t pk[32]);

@@ -18,6 +18,7 @@
 #include <cloister/tee.h>
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 struct scbr_router_options {
@@ -38,6 +39,17 @@ struct scbr_router_options {
     unsigned idle_timeout_ms; /* silence before a client counts as gone; 0: 10000 */
     enum tee_wait wait;       /* default TEE_WAIT_BLOCK: a batch amortises the wake-up,
                                        * and a spinning enclave would take a core from ZeroMQ */
+    /* Sharding (docs/scbr.md, "Shards"): with nats set, a front (shards > 0) keeps its clients
+     * and forwards sealed records to `shards` shard routers over NATS, partitioned by
+     * subscription id or, with partition_key, by that attribute's value; a shard (is_shard)
+     * serves its front's records as shard number shard_index of `cluster` (NULL: "main"). */
+    const char *nats;
+    const char *cluster;
+    unsigned shards;
+    const char *partition_key;
+    unsigned shard_timeout_ms; /* a front's wait for its shards' answers; 0: 2000 */
+    bool is_shard;
+    unsigned shard_index;
     /* Set (from a signal handler or another thread) to stop the loop; checked at least every
      * 100 ms. */
     volatile sig_atomic_t *stop;
@@ -55,6 +67,10 @@ CLOISTER_API int scbr_router_run(scbr_router *r, struct cloister_err *err);
 CLOISTER_API int scbr_router_start(scbr_router *r, struct cloister_err *err);
 /* Stops a started router and waits for its thread: the run's result (err says why). */
 CLOISTER_API int scbr_router_stop(scbr_router *r, struct cloister_err *err);
+/* A front: moves its subscriptions to `shards` shards (numbers 0..shards-1 must run, hold SK
+ * and answer), while clients' messages wait; on failure the old partition stays. From any
+ * thread while the router runs (or before it does). */
+CLOISTER_API int scbr_router_reshard(scbr_router *r, unsigned shards, struct cloister_err *err);
 /* The enclave's identity (for the data provider's policy). */
 CLOISTER_API int scbr_router_identity(scbr_router *r, uint8_t mrenclave[32], uint8_t mrsigner[32],
                                       struct cloister_err *err);

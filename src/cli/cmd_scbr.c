@@ -9,7 +9,11 @@
  *           of arrays
  *
  *   router     the SCBR router: the scbr enclave behind a ZeroMQ ROUTER socket, until SIGINT or
- *              SIGTERM (subscriptions persisted sealed under --state)
+ *              SIGTERM (subscriptions persisted sealed under --state); with --nats and --shards,
+ *              a front whose subscriptions live in shards
+ *   shard      one shard of a front (--shard I/N): the same router, taking the front's records
+ *              from NATS; provisioned like a router
+ *   shard-demo one router paging beside four shards (cmd_scbr_shard_demo.c)
  *   provision  the data provider: creates KEYS/sk (and its signing key KEYS/provider.key) if
  *              missing, verifies the router enclave's evidence against the platform CA and an
  *              identity policy, provisions SK signed, which pins the provider in the router
@@ -365,10 +369,13 @@ static int sign_router(const char *key, const char *image, long long epc_mib, co
     return rc;
 }
 
-static int cmd_router(int argc, char **argv)
+/* `scbr router` and `scbr shard`: the same router, a shard taking its front's records. */
+static int run_router(int argc, char **argv, bool shard)
 {
     const char *listen = DEFAULT_ENDPOINT, *tee = NULL, *index_name = "fast", *state = NULL,
-               *sig = NULL, *sign_key = NULL;
+               *sig = NULL, *sign_key = NULL, *nats = NULL, *cluster = NULL, *key = NULL,
+               *place = NULL;
+    long long shards = 0;
     static const char *const wait_names[] = {"block", "spin", NULL};
     static const enum tee_wait waits[] = {TEE_WAIT_BLOCK, TEE_WAIT_SPIN};
     struct opt_choice wait = {wait_names, 0};
@@ -392,8 +399,19 @@ static int cmd_router(int argc, char **argv)
         {"idle-timeout", OPT_INT, &idle, "MS",
          "silence after which a subscriber is dropped (default 10000)", 0, 100, 86400000},
         {"wait", OPT_CHOICE, &wait, "MODE", "how host and enclave wait for each other", 0, 0, 0},
+        {"nats", OPT_STRING, &nats, "URL",
+         shard ? "the NATS server its front uses" : "the NATS server of its shards (with --shards)",
+         shard ? OPT_REQUIRED : 0, 0, 0},
+        {"cluster", OPT_STRING, &cluster, "NAME", "the front's and shards' name (default main)", 0,
+         0, 0},
+        {shard ? "shard" : "shards", shard ? OPT_STRING : OPT_INT,
+         shard ? (void *)&place : (void *)&shards, shard ? "I/N" : "N",
+         shard ? "this shard's number, of how many" : "a front: its subscriptions in N shards",
+         shard ? OPT_REQUIRED : 0, 1, SCBR_SHARDS_MAX},
+        {shard ? NULL : "partition-key", OPT_STRING, &key, "ATTR",
+         "partition by this attribute's value (default: by subscription id)", 0, 0, 0},
         {0}};
-    const struct opt_cmd cmd = {
+    const struct opt_cmd router_cmd = {
         "scbr router",
         "",
         "Run the SCBR router (enclave matching) until SIGINT/SIGTERM.",
@@ -402,12 +420,41 @@ static int cmd_router(int argc, char **argv)
         0,
         "Runs the router: matching inside the scbr enclave, clients over ZeroMQ. It needs SK from\n"
         "a data provider (cloister scbr provision) before it routes. --state keeps subscriptions\n"
-        "sealed across restarts. Stops cleanly on SIGINT/SIGTERM.",
+        "sealed across restarts. Stops cleanly on SIGINT/SIGTERM. With --nats and --shards it is\n"
+        "a front: its enclave re-seals each message for the shards (cloister scbr shard) that "
+        "hold\n"
+        "the subscriptions, and it merges their answers.",
         "cloister scbr router --tee sim --sign-key signer.key --listen 127.0.0.1:5555 --state "
-        "scbr-state\n"};
-    int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
+        "scbr-state\n"
+        "cloister scbr router --sign-key signer.key --nats nats://127.0.0.1:4222 --shards 4\n"};
+    const struct opt_cmd shard_cmd = {
+        "scbr shard",
+        "",
+        "Run one shard of a sharded SCBR router until SIGINT/SIGTERM.",
+        opts,
+        0,
+        0,
+        "Runs shard I of N: a router enclave holding part of the subscriptions, which takes the\n"
+        "records its front (cloister scbr router --shards N) sends over NATS. It listens on\n"
+        "--listen for its provider (cloister scbr provision gives it SK like a router) and for\n"
+        "statistics; --state keeps its subscriptions sealed across restarts.",
+        "cloister scbr shard --sign-key signer.key --nats nats://127.0.0.1:4222 --shard 0/4 "
+        "--listen 127.0.0.1:0 --state shard-0\n"};
+    int nargs, rc = opt_parse(shard ? &shard_cmd : &router_cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
+    unsigned index = 0, of = 0;
+    char end;
+    if (place && (sscanf(place, "%u/%u%c", &index, &of, &end) != 2 || of == 0 ||
+                  of > SCBR_SHARDS_MAX || index >= of)) {
+        fprintf(stderr, "cloister scbr shard: --shard: expected I/N with I < N <= %d, got '%s'\n",
+                SCBR_SHARDS_MAX, place);
+        return CLI_USAGE;
+    }
+    if (shards && !nats) {
+        fprintf(stderr, "cloister scbr router: --shards needs --nats URL\n");
+        return CLI_USAGE;
+    }
     struct cli_endpoint ep;
     if (zmq_endpoint("--listen", &listen, &ep) != CLI_OK)
         return CLI_USAGE;
@@ -452,6 +499,12 @@ static int cmd_router(int argc, char **argv)
     o.queue = (unsigned)queue;
     o.queue_bytes = (uint64_t)queue_mib << 20;
     o.idle_timeout_ms = (unsigned)idle;
+    o.nats = nats;
+    o.cluster = cluster;
+    o.shards = (unsigned)shards;
+    o.partition_key = key;
+    o.is_shard = shard;
+    o.shard_index = index;
     o.stop = &stop_flag;
     struct sigaction sa = {.sa_handler = on_signal};
     sigaction(SIGINT, &sa, NULL);
@@ -464,9 +517,13 @@ static int cmd_router(int argc, char **argv)
         return cli_fail("%s", err.msg);
     }
     const char *bound = scbr_router_endpoint(r);
-    printf("scbr router listening on %s (%s enclave, %s index)\n",
+    printf("scbr %s listening on %s (%s enclave, %s index)\n", shard ? "shard" : "router",
            bound + (strncmp(bound, "tcp://", 6) == 0 ? 6 : 0), tee_backend_name(o.backend),
            index_name);
+    if (shard)
+        printf("shard %u/%u of cluster %s\n", index, of, cluster ? cluster : "main");
+    else if (shards)
+        printf("front of %lld shards, partitioned by %s\n", shards, key ? key : "subscription id");
     print_identity("MRENCLAVE", mre);
     print_identity("MRSIGNER", mrs);
     fflush(stdout);
@@ -480,6 +537,16 @@ static int cmd_router(int argc, char **argv)
     }
     scbr_router_close(r);
     return rc;
+}
+
+static int cmd_router(int argc, char **argv)
+{
+    return run_router(argc, argv, false);
+}
+
+static int cmd_shard(int argc, char **argv)
+{
+    return run_router(argc, argv, true);
 }
 
 static int cmd_provision(int argc, char **argv)
@@ -833,6 +900,9 @@ static const struct cli_command scbr_commands[] = {
     {"gen", "generate a deterministic workload (subs.txt, pubs.txt)", cmd_gen},
     {"match", "match publications against subscriptions offline", cmd_match},
     {"router", "run the SCBR router (matching inside an enclave)", cmd_router},
+    {"shard", "run one shard of a router sharded over NATS", cmd_shard},
+    {"shard-demo", "one router paging beside four shards, the rates side by side",
+     cli_scbr_shard_demo},
     {"provision", "verify the router enclave and provision the key SK", cmd_provision},
     {"subscribe", "register a filter and print what is delivered", cmd_subscribe},
     {"publish", "publish a message (encrypted header, opaque payload)", cmd_publish},

@@ -8,4 +8,7 @@
  * each, which a loaded router may queue behind a full batch. */
 #define CLI_SCBR_ANSWER_MS 10000
 
+/* `cloister scbr shard-demo` (cmd_scbr_shard_demo.c): one router paging beside four shards. */
+int cli_scbr_shard_demo(int argc, char **argv);
+
 #endif

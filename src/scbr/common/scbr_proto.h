@@ -104,8 +104,65 @@ enum {
                             * bytes provider key | bytes sealed count), then varint n, n x bytes
                             * sender whose subscriptions this call dropped because SK was
                             * replaced (taken into account here) */
+    /* Fronts and shards (docs/scbr.md, "Shards"). A front's forward ecalls take varint
+     * nshards | nshards x u64 shard epoch | bytes key attribute (empty: partition by id) |
+     * bytes batch, and answer u64 epoch | varint n | n x (u8 status | u32 subscription id |
+     * varint t | t x (u32 shard | bytes front epoch | bytes record)). A shard's ecalls take a batch of the front's
+     * records (sender = the front's epoch, 8 bytes) and answer u64 epoch | varint n | n x u8
+     * status (match: then varint k | k x bytes sender). */
+    SCBR_ECALL_FWD_SUBSCRIBE = 10,
+    SCBR_ECALL_FWD_UNSUBSCRIBE = 11,
+    SCBR_ECALL_FWD_PUBLISH = 12,
+    SCBR_ECALL_SHARD_SUBSCRIBE = 13,
+    SCBR_ECALL_SHARD_UNSUBSCRIBE = 14,
+    SCBR_ECALL_SHARD_MATCH = 15,
+    /* Resharding, a shard's: split (in: varint old n | varint new n | u32 self | bytes key |
+     * new n x u64 epoch; out: u64 epoch | varint m | m x (u32 target | bytes source epoch |
+     * bytes move)), absorb (a batch of moves; out as a batch: u8 status each), prune (in: the
+     * plan; out: varint subscriptions removed). */
+    SCBR_ECALL_SHARD_SPLIT = 16,
+    SCBR_ECALL_SHARD_ABSORB = 17,
+    SCBR_ECALL_SHARD_PRUNE = 18,
 };
+#define SCBR_SHARD_MOVE 16   /* the envelope kind of a move (under the shard key) */
 #define SCBR_BATCH_MAX 4096u /* items per batch ecall */
+
+/* The init ecall's role byte: a router (or front) takes clients' messages, a shard only its
+ * front's records. */
+enum { SCBR_ROLE_ROUTER = 0, SCBR_ROLE_SHARD = 1 };
+#define SCBR_SHARD_KEY_MAX 255 /* bytes of a partition attribute's name */
+#define SCBR_KEY_SHARD "shard key"
+
+/* Front <-> shard messages on NATS (untrusted framing around sealed records):
+ *   request  "CSSQ" v1 | u8 kind | u64 request id | bytes body
+ *            kind 1 subscribe, 2 unsubscribe, 3 publish: body = a batch of records for the
+ *            shard's batch ecall; 4 drop: body = a subscriber gone; 0 hello: body empty;
+ *            5 split, 7 prune: body = a reshard plan; 6 absorb: body = a batch of moves
+ *   answer   "CSSA" v1 | u64 request id (0: a shard announcing itself) | u32 shard |
+ *            u64 shard epoch | u8 status (0 ok, else the ecall failed) | bytes body (the
+ *            ecall's answer) */
+enum {
+    SCBR_SHARD_HELLO = 0,
+    SCBR_SHARD_DROP = 4,
+    SCBR_SHARD_SPLIT = 5,  /* body: a reshard plan */
+    SCBR_SHARD_ABSORB = 6, /* body: a batch of moves */
+    SCBR_SHARD_PRUNE = 7,  /* body: a reshard plan */
+};
+struct scbr_shard_msg {
+    uint8_t kind, status;
+    uint64_t req, epoch;
+    uint32_t shard;
+    const uint8_t *body;
+    size_t body_len;
+};
+void scbr_shard_request_encode(struct wire_writer *w, uint8_t kind, uint64_t req, const void *body,
+                               size_t len);
+int scbr_shard_request_decode(struct scbr_shard_msg *m, const uint8_t *buf, size_t len,
+                              struct cloister_err *err);
+void scbr_shard_answer_encode(struct wire_writer *w, uint64_t req, uint32_t shard, uint64_t epoch,
+                              uint8_t status, const void *body, size_t len);
+int scbr_shard_answer_decode(struct scbr_shard_msg *m, const uint8_t *buf, size_t len,
+                             struct cloister_err *err);
 
 #define SCBR_NONCE_LEN CRYPTO_AEAD_NONCE_LEN
 #define SCBR_TAG_LEN CRYPTO_AEAD_TAG_LEN

@@ -28,7 +28,11 @@
  * router imports it. If the enclave dies, it is restarted at once (the loop checks every turn)
  * and reloaded from that file. Sequence numbers need no persisting: every enclave start draws a
  * new epoch, which every reply carries and every envelope must name, so a message sealed before
- * a restart is refused as stale however old the persisted state is. */
+ * a restart is refused as stale however old the persisted state is.
+ *
+ * Sharded (scbr_shard.c): a front hands its batches to scbr_front_batch instead of its own
+ * batch ecalls, and reshards between two batches when asked; a shard's loop waits on NATS for
+ * its front's requests, and polls its ZeroMQ socket (provisioning, statistics) between them. */
 #include <cloister/scbr_host.h>
 #include <cloister/tee_trust.h>
 
@@ -44,6 +48,7 @@
 
 #include "scbr/common/scbr_idtab.h"
 #include "scbr/common/scbr_proto.h"
+#include "scbr/host/scbr_shard.h"
 #include "util/fileio.h"
 #include "util/hex.h"
 
@@ -117,6 +122,11 @@ struct scbr_router {
     struct offer_bucket offers[OFFER_SLOTS];
     uint64_t offers_refused_logged;
     int64_t offers_logged_ms;
+    struct scbr_front *front;     /* a front: its shards */
+    struct scbr_shard_link *link; /* a shard: its front */
+    _Atomic unsigned reshard_to;  /* a front: asked to reshard to this many shards */
+    int reshard_rc;
+    struct cloister_err reshard_err;
     pthread_t thread; /* scbr_router_start */
     bool started;
     volatile sig_atomic_t halt;
@@ -161,16 +171,24 @@ static int call(scbr_router *r, uint32_t number, const void *in, size_t inlen, u
     return rc;
 }
 
+/* scbr_call_fn, for the shard traffic. */
+static int call_fn(void *arg, uint32_t number, const void *in, size_t inlen, uint8_t **out,
+                   size_t *outlen)
+{
+    return call(arg, number, in, inlen, out, outlen);
+}
+
 static void peer_add(scbr_router *r, const void *id, size_t len);
 static void account_release(struct account *a);
 
 /* Initialises the enclave's index and loads the persisted subscriptions, if any. */
 static int load_enclave(scbr_router *r, struct cloister_err *err)
 {
-    uint8_t init[5] = {(uint8_t)r->opt.index}, *out = NULL, *blob = NULL;
+    uint8_t init[6] = {(uint8_t)r->opt.index}, *out = NULL, *blob = NULL;
     size_t outlen, len = 0;
     for (int i = 0; i < 4; i++)
         init[1 + i] = (uint8_t)(r->opt.senders_max >> (24 - 8 * i));
+    init[5] = r->opt.is_shard ? SCBR_ROLE_SHARD : SCBR_ROLE_ROUTER;
     int rc = call(r, SCBR_ECALL_INIT, init, sizeof init, &out, &outlen);
     if (rc != CLOISTER_OK)
         return cloister_errf(err, rc, "enclave init: %s", r->tee_err.msg);
@@ -201,7 +219,8 @@ static int load_enclave(scbr_router *r, struct cloister_err *err)
     for (size_t i = 0; rc == 0 && i < n && wire_reader_ok(&rd); i++) {
         size_t idlen;
         const uint8_t *id = wire_get_bytes(&rd, SCBR_SENDER_MAX, &idlen);
-        if (wire_reader_ok(&rd)) /* its idle timeout starts now: it must come back */
+        if (wire_reader_ok(&rd) && !r->opt.is_shard) /* its idle timeout starts now: it must
+                                                       * come back (a shard's front watches) */
             peer_add(r, id, idlen);
     }
     if (rc == 0 && wire_reader_finish(&rd) != 0)
@@ -231,6 +250,23 @@ static int persist(scbr_router *r)
     if (rc == 0)
         r->dirty = false;
     return rc;
+}
+
+/* A front connects to its shards, a shard to its front. */
+static int open_shards(scbr_router *r, struct cloister_err *err)
+{
+    const struct scbr_router_options *o = &r->opt;
+    if (!o->nats && (o->shards || o->is_shard))
+        return cloister_errf(err, CLOISTER_E_INVALID, "a front or a shard needs a NATS URL");
+    if (o->shards && o->is_shard)
+        return cloister_errf(err, CLOISTER_E_INVALID, "a router is a front or a shard, not both");
+    if (o->is_shard)
+        return scbr_shard_link_open(o->nats, o->cluster, o->shard_index, r->epoch, &r->link, err);
+    if (!o->shards)
+        return 0;
+    struct scbr_front_config c = {o->nats, o->cluster, o->shards, o->partition_key,
+                                  o->shard_timeout_ms};
+    return scbr_front_open(&c, &r->front, err);
 }
 
 static int open_router(scbr_router *r, const struct scbr_router_options *o,
@@ -282,6 +318,8 @@ static int open_router(scbr_router *r, const struct scbr_router_options *o,
     rc = tee_create(&t, &r->e, err);
     if (rc == CLOISTER_OK)
         rc = load_enclave(r, err);
+    if (rc == CLOISTER_OK)
+        rc = open_shards(r, err);
     if (rc != CLOISTER_OK)
         return rc;
     int one = 1, hwm = (int)r->opt.queue, zero = 0, rcvhwm = 100000;
@@ -432,6 +470,8 @@ static void peer_drop(scbr_router *r, const void *id, size_t len, const char *wh
         }
     }
     free(out);
+    if (r->front)
+        scbr_front_drop(r->front, id, len);
     peer_forget(r, id, len);
 }
 
@@ -473,6 +513,8 @@ static void revive(scbr_router *r)
         clog_error("the enclave could not be restarted: %s", err.msg);
     else
         clog_warn("the enclave was restarted from the persisted subscriptions");
+    if (r->link)
+        scbr_shard_link_announce(r->link, r->epoch);
 }
 
 static void account_release(struct account *a)
@@ -591,9 +633,10 @@ static void flush(scbr_router *r)
     }
     uint8_t *out = NULL;
     size_t outlen = 0;
-    int rc = wire_writer_ok(&r->in)
-                 ? call(r, ecall_of[r->batch_kind], r->in.buf, r->in.len, &out, &outlen)
-                 : CLOISTER_E_NO_MEMORY;
+    int rc = !wire_writer_ok(&r->in) ? CLOISTER_E_NO_MEMORY
+             : r->front ? scbr_front_batch(r->front, call_fn, r, r->batch_kind, r->in.buf,
+                                           r->in.len, &out, &outlen)
+                        : call(r, ecall_of[r->batch_kind], r->in.buf, r->in.len, &out, &outlen);
     struct wire_reader rd;
     wire_reader_init(&rd, out, outlen);
     uint64_t epoch = wire_get_u64(&rd);
@@ -849,11 +892,25 @@ static bool receive(scbr_router *r)
     return true;
 }
 
+/* A shard answers what its front sent (waiting up to ms for the first request), then what
+ * else is queued, up to a batch's worth. */
+static void serve_front(scbr_router *r, int64_t ms)
+{
+    bool changed = false;
+    for (unsigned k = 0; k < r->opt.batch && scbr_shard_link_serve(r->link, call_fn, r, k ? 0 : ms,
+                                                                   &r->epoch, &changed);
+         k++)
+        ;
+    r->dirty |= changed;
+}
+
 int scbr_router_run(scbr_router *r, struct cloister_err *err)
 {
     zmq_pollitem_t item = {r->sock, 0, ZMQ_POLLIN, 0};
     while (!r->halt && !(r->opt.stop && *r->opt.stop)) {
-        int n = zmq_poll(&item, 1, 100);
+        int n = zmq_poll(&item, 1, r->link ? 0 : 100);
+        if (r->link && n == 0) /* a shard waits for its front's requests */
+            serve_front(r, 100);
         if (n < 0 && zmq_errno() != EINTR)
             return cloister_errf(err, CLOISTER_E_SYSTEM, "zeromq poll: %s",
                                  zmq_strerror(zmq_errno()));
@@ -861,6 +918,11 @@ int scbr_router_run(scbr_router *r, struct cloister_err *err)
         for (unsigned k = 0; n > 0 && k < r->opt.batch && receive(r); k++)
             ;
         flush(r);
+        if (atomic_load(&r->reshard_to)) { /* between batches: nothing in flight */
+            r->reshard_rc = scbr_front_reshard(r->front, atomic_load(&r->reshard_to),
+                                               &r->reshard_err);
+            atomic_store(&r->reshard_to, 0);
+        }
         int64_t now = now_ms();
         if (now - r->swept_ms >= 1000) {
             sweep_idle(r, now);
@@ -874,6 +936,24 @@ int scbr_router_run(scbr_router *r, struct cloister_err *err)
         return cloister_errf(err, rc, "cannot persist the subscriptions: %s",
                              cloister_strerror(rc));
     return 0;
+}
+
+int scbr_router_reshard(scbr_router *r, unsigned shards, struct cloister_err *err)
+{
+    if (!r->front)
+        return cloister_errf(err, CLOISTER_E_STATE, "only a front (--shards) reshards");
+    if (!shards)
+        return cloister_errf(err, CLOISTER_E_INVALID, "reshard: at least one shard");
+    if (!r->started)
+        return scbr_front_reshard(r->front, shards, err);
+    atomic_store(&r->reshard_to, shards);
+    while (atomic_load(&r->reshard_to)) {
+        struct timespec ts = {0, 5 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    if (r->reshard_rc != 0)
+        cloister_errf(err, r->reshard_rc, "%s", r->reshard_err.msg);
+    return r->reshard_rc;
 }
 
 static void *router_thread(void *arg)
@@ -930,6 +1010,8 @@ void scbr_router_close(scbr_router *r)
         zmq_close(r->sock);
     if (r->ctx)
         zmq_ctx_term(r->ctx);
+    scbr_front_close(r->front);
+    scbr_shard_link_close(r->link);
     tee_destroy(r->e);
     wire_writer_free(&r->in);
     wire_writer_free(&r->frame);

@@ -1,0 +1,689 @@
+/* scbr_shard.c -- a sharded SCBR router's traffic on NATS (docs/scbr.md, "Shards").
+ *
+ * The front is a router (its ZeroMQ endpoint, clients, queues and deliveries unchanged) whose
+ * batches go through its enclave's forward ecalls instead of its own index: the enclave opens
+ * the clients' envelopes and answers, per message, the records it sealed for the shards that
+ * must see it. This file sends each shard its records as one request on
+ * scbr.<cluster>.shard.<i>, waits (bounded) for the answers on scbr.<cluster>.front, and
+ * merges them into the answer the router's own batch ecall would have given: a subscription
+ * holds when every shard it went to registered it, an unsubscription when one shard owned it,
+ * and a publication goes to the union of the subscribers the shards named, each once.
+ *
+ * Shards answer with their enclave's epoch, which the records must name: the front learns it
+ * from every answer and from the announcement a shard makes when it (re)starts, so records
+ * sealed for a dead instance are refused as stale and the next batch is sealed for the new
+ * one. A shard that does not answer in time loses that batch (its publications' deliveries
+ * from that shard, its subscriptions answered "failed"), as a router's crashed enclave does.
+ *
+ * The shard is a router too (provisioning, statistics and persistence on its own endpoint);
+ * its loop calls scbr_shard_link_serve, which hands each request's batch to the shard
+ * enclave's batch ecalls and posts the enclave's answer back as it is. Everything on NATS is
+ * sealed records, sender ids, counts and sizes: no header or filter in clear. */
+#include "scbr/host/scbr_shard.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bus/bus.h"
+#include "scbr/common/scbr_proto.h"
+
+#define CLOG_MODULE "scbr"
+#include "util/log.h"
+
+#define SUBJECT_MAX 160
+#define TIMEOUT_MS 2000
+#define NAME_MAX_LEN 64
+
+/* One shard's answer to the batch in flight, and where its items start. */
+struct answer {
+    uint8_t *data; /* the whole message, malloc'd; NULL: none yet */
+    struct scbr_shard_msg m;
+    const uint8_t **items; /* per position in the shard's batch: its status byte */
+    size_t nitems;
+};
+
+struct ref {
+    uint32_t shard, pos;
+};
+
+struct fitem {
+    uint8_t st;
+    uint32_t id;
+    size_t first, nrefs;
+};
+
+struct sender {
+    const uint8_t *id;
+    size_t len;
+};
+
+struct scbr_front {
+    struct bus *b;
+    struct bus_sub *answers;
+    char cluster[NAME_MAX_LEN + 1];
+    char key[SCBR_SHARD_KEY_MAX + 1];
+    unsigned n, timeout_ms;
+    uint64_t epochs[SCBR_SHARDS_MAX];
+    uint64_t req, timeouts;
+    struct wire_writer in, msg, shard_batch[SCBR_SHARDS_MAX];
+    uint32_t counts[SCBR_SHARDS_MAX];
+    struct answer ans[SCBR_SHARDS_MAX];
+    struct ref *refs;
+    size_t nrefs, refs_cap;
+    struct fitem *items;
+    size_t items_cap;
+    struct sender *senders;
+    size_t senders_cap;
+};
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static bool grow(void **p, size_t *cap, size_t need, size_t size)
+{
+    if (need <= *cap)
+        return true;
+    size_t n = *cap ? *cap : 64;
+    while (n < need)
+        n *= 2;
+    void *q = realloc(*p, n * size);
+    if (!q)
+        return false;
+    *p = q;
+    *cap = n;
+    return true;
+}
+
+static int check_cluster(const char *name, struct cloister_err *err)
+{
+    size_t len = strlen(name);
+    bool ok = len >= 1 && len <= NAME_MAX_LEN;
+    for (size_t i = 0; ok && i < len; i++)
+        ok = (name[i] >= 'a' && name[i] <= 'z') || (name[i] >= 'A' && name[i] <= 'Z') ||
+             (name[i] >= '0' && name[i] <= '9') || name[i] == '_' || name[i] == '-';
+    return ok ? 0
+              : cloister_errf(err, CLOISTER_E_INVALID,
+                              "bad cluster name '%s': 1 to 64 of A-Z a-z 0-9 _ -", name);
+}
+
+static void shard_subject(char *out, const char *cluster, unsigned i)
+{
+    snprintf(out, SUBJECT_MAX, "scbr.%s.shard.%u", cluster, i);
+}
+
+static void front_subject(char *out, const char *cluster)
+{
+    snprintf(out, SUBJECT_MAX, "scbr.%s.front", cluster);
+}
+
+static void answers_clear(struct scbr_front *f)
+{
+    for (unsigned j = 0; j < SCBR_SHARDS_MAX; j++) {
+        free(f->ans[j].data);
+        free(f->ans[j].items);
+        memset(&f->ans[j], 0, sizeof f->ans[j]);
+    }
+}
+
+/* Takes one answer: every answer tells its shard's epoch; one to request req is kept. */
+static void take_answer(struct scbr_front *f, uint8_t *data, size_t len, uint64_t req)
+{
+    struct scbr_shard_msg m;
+    struct cloister_err err;
+    if (scbr_shard_answer_decode(&m, data, len, &err) != 0 || m.shard >= f->n) {
+        clog_warn("a malformed shard answer was dropped: %s", err.msg);
+        free(data);
+        return;
+    }
+    if (f->epochs[m.shard] != m.epoch)
+        clog_info("shard %u has a new epoch", m.shard);
+    f->epochs[m.shard] = m.epoch;
+    if (req && m.req == req && !f->ans[m.shard].data) {
+        f->ans[m.shard].data = data;
+        f->ans[m.shard].m = m;
+        return;
+    }
+    free(data);
+}
+
+/* Reads answers until every shard with a request answered req, or until deadline (ms, monotonic);
+ * with req 0, only what is queued now. */
+static void read_answers(struct scbr_front *f, uint64_t req, int64_t deadline)
+{
+    for (;;) {
+        bool missing = false;
+        for (unsigned j = 0; req && j < f->n; j++)
+            missing |= f->counts[j] && !f->ans[j].data;
+        if (req && !missing)
+            return;
+        int64_t wait = req ? deadline - now_ms() : 0;
+        uint8_t *data = NULL;
+        size_t len;
+        struct cloister_err err;
+        if (wait < 0 || bus_sub_next(f->answers, wait, NULL, 0, &data, &len, &err) != 0 || !data)
+            return;
+        take_answer(f, data, len, req);
+    }
+}
+
+int scbr_front_open(const struct scbr_front_config *c, struct scbr_front **out,
+                    struct cloister_err *err)
+{
+    const char *cluster = c->cluster ? c->cluster : "main";
+    const char *key = c->key ? c->key : "";
+    if (check_cluster(cluster, err) != 0)
+        return CLOISTER_E_INVALID;
+    if (c->nshards == 0 || c->nshards > SCBR_SHARDS_MAX || strlen(key) > SCBR_SHARD_KEY_MAX)
+        return cloister_errf(err, CLOISTER_E_INVALID,
+                             "a front needs 1 to %d shards and a key of at most %d bytes",
+                             SCBR_SHARDS_MAX, SCBR_SHARD_KEY_MAX);
+    struct scbr_front *f = calloc(1, sizeof *f);
+    if (!f)
+        return cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
+    snprintf(f->cluster, sizeof f->cluster, "%s", cluster);
+    snprintf(f->key, sizeof f->key, "%s", key);
+    f->n = c->nshards;
+    f->timeout_ms = c->timeout_ms ? c->timeout_ms : TIMEOUT_MS;
+    wire_writer_init(&f->in);
+    wire_writer_init(&f->msg);
+    for (unsigned j = 0; j < SCBR_SHARDS_MAX; j++)
+        wire_writer_init(&f->shard_batch[j]);
+    char subject[SUBJECT_MAX];
+    front_subject(subject, f->cluster);
+    if (!(f->b = bus_connect(c->nats, NULL, err)) ||
+        !(f->answers = bus_subscribe(f->b, subject, err))) {
+        scbr_front_close(f);
+        return err->code;
+    }
+    uint64_t req = ++f->req; /* hello: every shard's epoch */
+    for (unsigned j = 0; j < f->n; j++) {
+        f->msg.len = 0;
+        scbr_shard_request_encode(&f->msg, SCBR_SHARD_HELLO, req, NULL, 0);
+        shard_subject(subject, f->cluster, j);
+        f->counts[j] = 1;
+        bus_post(f->b, subject, f->msg.buf, f->msg.len, err);
+    }
+    read_answers(f, req, now_ms() + f->timeout_ms);
+    for (unsigned j = 0; j < f->n; j++)
+        if (!f->ans[j].data)
+            clog_warn("shard %u/%u did not answer yet (it will announce itself)", j, f->n);
+    answers_clear(f);
+    *out = f;
+    return CLOISTER_OK;
+}
+
+/* Reads the front enclave's answer: per item its status, id and records, which are appended
+ * to their shards' batches. */
+static int plan_items(struct scbr_front *f, struct wire_reader *r, size_t n)
+{
+    f->nrefs = 0;
+    memset(f->counts, 0, sizeof f->counts);
+    for (unsigned j = 0; j < f->n; j++)
+        f->shard_batch[j].len = 0;
+    if (!grow((void **)&f->items, &f->items_cap, n, sizeof *f->items))
+        return CLOISTER_E_NO_MEMORY;
+    for (size_t i = 0; i < n && wire_reader_ok(r); i++) {
+        struct fitem *it = &f->items[i];
+        it->st = wire_get_u8(r);
+        it->id = wire_get_u32(r);
+        it->nrefs = wire_get_count(r, 6, SCBR_SHARDS_MAX);
+        it->first = f->nrefs;
+        if (!grow((void **)&f->refs, &f->refs_cap, f->nrefs + it->nrefs, sizeof *f->refs))
+            return CLOISTER_E_NO_MEMORY;
+        for (size_t k = 0; k < it->nrefs && wire_reader_ok(r); k++) {
+            uint32_t shard = wire_get_u32(r);
+            size_t flen, rlen;
+            const uint8_t *front = wire_get_bytes(r, 8, &flen);
+            const uint8_t *rec = wire_get_bytes(r, SCBR_BODY_MAX + 64, &rlen);
+            if (wire_reader_ok(r) && shard >= f->n) {
+                wire_reader_fail(r, "a record for a shard out of range");
+                break;
+            }
+            wire_put_bytes(&f->shard_batch[shard], front, flen);
+            wire_put_bytes(&f->shard_batch[shard], rec, rlen);
+            f->refs[f->nrefs++] = (struct ref){shard, f->counts[shard]++};
+        }
+    }
+    return wire_reader_finish(r) == 0 ? CLOISTER_OK : CLOISTER_E_PROTOCOL;
+}
+
+static void post_batches(struct scbr_front *f, uint8_t kind, uint64_t req)
+{
+    char subject[SUBJECT_MAX];
+    for (unsigned j = 0; j < f->n; j++) {
+        if (!f->counts[j])
+            continue;
+        struct cloister_err err;
+        f->in.len = f->msg.len = 0;
+        wire_put_varint(&f->in, f->counts[j]);
+        wire_put_raw(&f->in, f->shard_batch[j].buf, f->shard_batch[j].len);
+        scbr_shard_request_encode(&f->msg, kind, req, f->in.buf, f->in.len);
+        shard_subject(subject, f->cluster, j);
+        if (!wire_writer_ok(&f->msg) || bus_post(f->b, subject, f->msg.buf, f->msg.len, &err) != 0)
+            clog_warn("cannot send shard %u its batch", j);
+    }
+}
+
+/* Indexes shard j's answer: where each item's status byte is (publications: then its
+ * subscribers). A malformed answer counts as none. */
+static void index_answer(struct answer *a, uint8_t kind, uint32_t count)
+{
+    struct wire_reader r;
+    if (!a->data || a->m.status != 0 || !(a->items = calloc(count, sizeof *a->items)))
+        return;
+    wire_reader_init(&r, a->m.body, a->m.body_len);
+    wire_get_u64(&r);
+    if (wire_get_count(&r, 1, SCBR_BATCH_MAX) != count)
+        wire_reader_fail(&r, "wrong item count");
+    for (uint32_t i = 0; i < count && wire_reader_ok(&r); i++) {
+        a->items[i] = a->m.body + (a->m.body_len - wire_reader_remaining(&r));
+        wire_get_u8(&r);
+        size_t k = kind == SCBR_MSG_PUBLISH ? wire_get_count(&r, 2, SIZE_MAX) : 0, len;
+        for (size_t s = 0; s < k && wire_reader_ok(&r); s++)
+            wire_get_bytes(&r, SCBR_SENDER_MAX, &len);
+    }
+    if (wire_reader_finish(&r) == 0) {
+        a->nitems = count;
+        return;
+    }
+    clog_warn("a shard's answer is malformed: %s", wire_reader_error(&r));
+    free(a->items);
+    a->items = NULL;
+}
+
+/* The status shard ref gave its item (FAILED when it did not answer). */
+static uint8_t ref_status(struct scbr_front *f, const struct ref *ref)
+{
+    const struct answer *a = &f->ans[ref->shard];
+    return ref->pos < a->nitems ? a->items[ref->pos][0] : SCBR_ST_FAILED;
+}
+
+static int sender_cmp(const void *a, const void *b)
+{
+    const struct sender *x = a, *y = b;
+    if (x->len != y->len)
+        return x->len < y->len ? -1 : 1;
+    return memcmp(x->id, y->id, x->len);
+}
+
+/* The distinct subscribers every shard named for a publication. */
+static void merge_senders(struct scbr_front *f, const struct fitem *it, struct wire_writer *o)
+{
+    size_t n = 0;
+    for (size_t k = 0; k < it->nrefs; k++) {
+        const struct ref *ref = &f->refs[it->first + k];
+        if (ref_status(f, ref) != SCBR_ST_OK)
+            continue;
+        const struct answer *a = &f->ans[ref->shard];
+        struct wire_reader r;
+        const uint8_t *at = a->items[ref->pos];
+        wire_reader_init(&r, at, a->m.body_len - (size_t)(at - a->m.body));
+        wire_get_u8(&r);
+        size_t m = wire_get_count(&r, 2, SIZE_MAX);
+        if (!grow((void **)&f->senders, &f->senders_cap, n + m, sizeof *f->senders))
+            break;
+        for (size_t s = 0; s < m; s++, n++)
+            f->senders[n].id = wire_get_bytes(&r, SCBR_SENDER_MAX, &f->senders[n].len);
+    }
+    if (n > 1)
+        qsort(f->senders, n, sizeof *f->senders, sender_cmp);
+    size_t k = 0;
+    for (size_t s = 0; s < n; s++)
+        if (s == 0 || sender_cmp(&f->senders[s - 1], &f->senders[s]) != 0)
+            f->senders[k++] = f->senders[s];
+    wire_put_varint(o, k);
+    for (size_t s = 0; s < k; s++)
+        wire_put_bytes(o, f->senders[s].id, f->senders[s].len);
+}
+
+/* A subscription holds when every shard it went to took it; an unsubscription when one did
+ * (the others never had it). */
+static uint8_t merge_status(struct scbr_front *f, uint8_t kind, const struct fitem *it)
+{
+    if (it->st != SCBR_ST_OK || kind == SCBR_MSG_PUBLISH)
+        return it->st;
+    uint8_t st = kind == SCBR_MSG_UNSUBSCRIBE ? SCBR_ST_DENIED : SCBR_ST_OK;
+    for (size_t k = 0; k < it->nrefs; k++) {
+        uint8_t s = ref_status(f, &f->refs[it->first + k]);
+        if (kind == SCBR_MSG_UNSUBSCRIBE && (s == SCBR_ST_OK || st == SCBR_ST_DENIED))
+            st = s;
+        else if (kind == SCBR_MSG_SUBSCRIBE && s != SCBR_ST_OK)
+            return s;
+    }
+    return st;
+}
+
+int scbr_front_batch(struct scbr_front *f, scbr_call_fn call, void *arg, uint8_t kind,
+                     const uint8_t *batch, size_t len, uint8_t **out, size_t *outlen)
+{
+    static const uint32_t ecall_of[] = {[SCBR_MSG_SUBSCRIBE] = SCBR_ECALL_FWD_SUBSCRIBE,
+                                        [SCBR_MSG_UNSUBSCRIBE] = SCBR_ECALL_FWD_UNSUBSCRIBE,
+                                        [SCBR_MSG_PUBLISH] = SCBR_ECALL_FWD_PUBLISH};
+    read_answers(f, 0, 0); /* announcements: the shards' current epochs */
+    f->in.len = 0;
+    wire_put_varint(&f->in, f->n);
+    for (unsigned j = 0; j < f->n; j++)
+        wire_put_u64(&f->in, f->epochs[j]);
+    wire_put_bytes(&f->in, f->key, strlen(f->key));
+    wire_put_bytes(&f->in, batch, len);
+    uint8_t *fo = NULL;
+    size_t folen = 0;
+    int rc = wire_writer_ok(&f->in) ? call(arg, ecall_of[kind], f->in.buf, f->in.len, &fo, &folen)
+                                    : CLOISTER_E_NO_MEMORY;
+    struct wire_reader r;
+    wire_reader_init(&r, fo, folen);
+    uint64_t epoch = wire_get_u64(&r);
+    size_t n = wire_get_count(&r, 6, SCBR_BATCH_MAX);
+    if (rc == CLOISTER_OK)
+        rc = plan_items(f, &r, n);
+    if (rc != CLOISTER_OK) {
+        free(fo);
+        return rc;
+    }
+    uint64_t req = ++f->req;
+    post_batches(f, kind, req);
+    read_answers(f, req, now_ms() + f->timeout_ms);
+    for (unsigned j = 0; j < f->n; j++) {
+        if (f->counts[j] && !f->ans[j].data)
+            f->timeouts++;
+        index_answer(&f->ans[j], kind, f->counts[j]);
+    }
+    struct wire_writer o;
+    wire_writer_init(&o);
+    wire_put_u64(&o, epoch);
+    wire_put_varint(&o, n);
+    for (size_t i = 0; i < n; i++) {
+        uint8_t st = merge_status(f, kind, &f->items[i]);
+        wire_put_u8(&o, st);
+        if (kind == SCBR_MSG_SUBSCRIBE)
+            wire_put_u32(&o, st == SCBR_ST_OK ? f->items[i].id : 0);
+        else if (kind == SCBR_MSG_PUBLISH && st == SCBR_ST_OK)
+            merge_senders(f, &f->items[i], &o);
+        else if (kind == SCBR_MSG_PUBLISH)
+            wire_put_varint(&o, 0);
+    }
+    answers_clear(f);
+    free(fo);
+    return wire_writer_finish(&o, out, outlen) == 0 ? CLOISTER_OK : CLOISTER_E_NO_MEMORY;
+}
+
+/* Sends request kind with body (per shard: bodies[j], or the same body) to the shards with
+ * counts[j] set, and waits for their answers. CLOISTER_OK when every one answered and its
+ * ecall succeeded. */
+static int ask_shards(struct scbr_front *f, uint8_t kind, struct wire_writer *bodies,
+                      const char *what, struct cloister_err *err)
+{
+    char subject[SUBJECT_MAX];
+    uint64_t req = ++f->req;
+    for (unsigned j = 0; j < SCBR_SHARDS_MAX; j++) {
+        if (!f->counts[j])
+            continue;
+        f->msg.len = 0;
+        scbr_shard_request_encode(&f->msg, kind, req, bodies[j].buf, bodies[j].len);
+        shard_subject(subject, f->cluster, j);
+        if (!wire_writer_ok(&f->msg) || bus_post(f->b, subject, f->msg.buf, f->msg.len, err) != 0)
+            return cloister_errf(err, CLOISTER_E_SYSTEM, "%s: cannot reach shard %u", what, j);
+    }
+    read_answers(f, req, now_ms() + f->timeout_ms);
+    for (unsigned j = 0; j < SCBR_SHARDS_MAX; j++)
+        if (f->counts[j] && (!f->ans[j].data || f->ans[j].m.status != 0))
+            return cloister_errf(err, f->ans[j].data ? CLOISTER_E_FAILED : CLOISTER_E_TIMEOUT,
+                                 "%s: shard %u %s", what, j,
+                                 f->ans[j].data ? "failed" : "did not answer");
+    return CLOISTER_OK;
+}
+
+static void plan_encode(struct scbr_front *f, struct wire_writer *w, unsigned old_n, unsigned new_n,
+                        unsigned self)
+{
+    w->len = 0;
+    wire_put_varint(w, old_n);
+    wire_put_varint(w, new_n);
+    wire_put_u32(w, self);
+    wire_put_bytes(w, f->key, strlen(f->key));
+    for (unsigned j = 0; j < new_n; j++)
+        wire_put_u64(w, f->epochs[j]);
+}
+
+/* Splits every old shard's subscriptions into moves, queued per target in shard_batch; the
+ * counts become the targets' numbers of moves. */
+static int split(struct scbr_front *f, unsigned new_n, struct cloister_err *err)
+{
+    for (unsigned j = 0; j < SCBR_SHARDS_MAX; j++)
+        f->counts[j] = j < f->n;
+    for (unsigned j = 0; j < f->n; j++)
+        plan_encode(f, &f->shard_batch[j], f->n, new_n, j);
+    int rc = ask_shards(f, SCBR_SHARD_SPLIT, f->shard_batch, "split", err);
+    for (unsigned j = 0; j < new_n; j++)
+        f->shard_batch[j].len = 0;
+    uint32_t moves[SCBR_SHARDS_MAX] = {0};
+    for (unsigned j = 0; rc == CLOISTER_OK && j < f->n; j++) {
+        struct wire_reader r;
+        wire_reader_init(&r, f->ans[j].m.body, f->ans[j].m.body_len);
+        wire_get_u64(&r);
+        size_t m = wire_get_count(&r, 6, SCBR_SHARDS_MAX);
+        for (size_t k = 0; k < m && wire_reader_ok(&r); k++) {
+            size_t slen, mlen;
+            uint32_t t = wire_get_u32(&r);
+            const uint8_t *src = wire_get_bytes(&r, 8, &slen);
+            const uint8_t *move = wire_get_bytes(&r, SIZE_MAX, &mlen);
+            if (wire_reader_ok(&r) && t >= new_n)
+                wire_reader_fail(&r, "a move to a shard out of range");
+            if (wire_reader_ok(&r)) {
+                wire_put_bytes(&f->shard_batch[t], src, slen);
+                wire_put_bytes(&f->shard_batch[t], move, mlen);
+                moves[t]++;
+            }
+        }
+        if (wire_reader_finish(&r) != 0)
+            rc = cloister_errf(err, CLOISTER_E_PROTOCOL, "split: shard %u's answer: %s", j,
+                               wire_reader_error(&r));
+    }
+    answers_clear(f);
+    memcpy(f->counts, moves, sizeof moves);
+    return rc;
+}
+
+/* Hands each target its moves (one batch); every move must be taken. */
+static int absorb(struct scbr_front *f, unsigned new_n, struct cloister_err *err)
+{
+    for (unsigned t = 0; t < new_n; t++) {
+        f->in.len = 0;
+        wire_put_varint(&f->in, f->counts[t]);
+        wire_put_raw(&f->in, f->shard_batch[t].buf, f->shard_batch[t].len);
+        f->shard_batch[t].len = 0;
+        wire_put_raw(&f->shard_batch[t], f->in.buf, f->in.len);
+    }
+    int rc = ask_shards(f, SCBR_SHARD_ABSORB, f->shard_batch, "absorb", err);
+    for (unsigned t = 0; rc == CLOISTER_OK && t < new_n; t++) {
+        index_answer(&f->ans[t], SCBR_MSG_SUBSCRIBE, f->counts[t]);
+        for (uint32_t k = 0; k < f->counts[t]; k++)
+            if (k >= f->ans[t].nitems || f->ans[t].items[k][0] != SCBR_ST_OK)
+                rc = cloister_errf(err, CLOISTER_E_FAILED, "absorb: shard %u refused a move: %s", t,
+                                   scbr_status_name(k < f->ans[t].nitems ? f->ans[t].items[k][0]
+                                                                         : SCBR_ST_FAILED));
+    }
+    answers_clear(f);
+    return rc;
+}
+
+/* Every shard of n drops what the partition into `to` shards does not give it. */
+static int prune(struct scbr_front *f, unsigned n, unsigned to, struct cloister_err *err)
+{
+    for (unsigned j = 0; j < SCBR_SHARDS_MAX; j++)
+        f->counts[j] = j < n;
+    for (unsigned j = 0; j < n; j++)
+        plan_encode(f, &f->shard_batch[j], n, to, j);
+    int rc = ask_shards(f, SCBR_SHARD_PRUNE, f->shard_batch, "prune", err);
+    answers_clear(f);
+    return rc;
+}
+
+int scbr_front_reshard(struct scbr_front *f, unsigned new_n, struct cloister_err *err)
+{
+    if (new_n == 0 || new_n > SCBR_SHARDS_MAX)
+        return cloister_errf(err, CLOISTER_E_INVALID, "reshard: 1 to %d shards", SCBR_SHARDS_MAX);
+    unsigned old_n = f->n, most = new_n > old_n ? new_n : old_n;
+    f->n = most; /* answers from every shard involved are taken */
+    for (unsigned j = 0; j < SCBR_SHARDS_MAX; j++) {
+        f->counts[j] = j >= old_n && j < new_n;
+        f->shard_batch[j].len = 0;
+    }
+    int rc = ask_shards(f, SCBR_SHARD_HELLO, f->shard_batch, "the new shards", err);
+    answers_clear(f);
+    f->n = old_n;
+    if (rc == CLOISTER_OK && (rc = split(f, new_n, err)) == CLOISTER_OK) {
+        f->n = most;
+        rc = absorb(f, new_n, err);
+        if (rc == CLOISTER_OK)
+            rc = prune(f, most, new_n, err);
+        else /* back to the old partition: the copies the targets took go */
+            prune(f, most, old_n, err);
+    }
+    f->n = rc == CLOISTER_OK ? new_n : old_n;
+    memset(f->counts, 0, sizeof f->counts);
+    if (rc == CLOISTER_OK)
+        clog_info("resharded from %u to %u shards", old_n, new_n);
+    return rc;
+}
+
+void scbr_front_drop(struct scbr_front *f, const void *id, size_t len)
+{
+    char subject[SUBJECT_MAX];
+    struct cloister_err err;
+    f->msg.len = 0;
+    scbr_shard_request_encode(&f->msg, SCBR_SHARD_DROP, ++f->req, id, len);
+    for (unsigned j = 0; j < f->n; j++) {
+        shard_subject(subject, f->cluster, j);
+        bus_post(f->b, subject, f->msg.buf, f->msg.len, &err);
+    }
+}
+
+uint64_t scbr_front_timeouts(const struct scbr_front *f)
+{
+    return f->timeouts;
+}
+
+void scbr_front_close(struct scbr_front *f)
+{
+    if (!f)
+        return;
+    answers_clear(f);
+    bus_sub_close(f->answers);
+    bus_close(f->b);
+    wire_writer_free(&f->in);
+    wire_writer_free(&f->msg);
+    for (unsigned j = 0; j < SCBR_SHARDS_MAX; j++)
+        wire_writer_free(&f->shard_batch[j]);
+    free(f->refs);
+    free(f->items);
+    free(f->senders);
+    free(f);
+}
+
+/* ---- the shard's side ---- */
+
+struct scbr_shard_link {
+    struct bus *b;
+    struct bus_sub *requests;
+    char answers[SUBJECT_MAX];
+    unsigned index;
+    struct wire_writer w;
+};
+
+static void post_answer(struct scbr_shard_link *l, uint64_t req, uint64_t epoch, uint8_t status,
+                        const void *body, size_t len)
+{
+    struct cloister_err err;
+    l->w.len = 0;
+    scbr_shard_answer_encode(&l->w, req, l->index, epoch, status, body, len);
+    if (!wire_writer_ok(&l->w) || bus_post(l->b, l->answers, l->w.buf, l->w.len, &err) != 0)
+        clog_warn("cannot answer the front");
+}
+
+void scbr_shard_link_announce(struct scbr_shard_link *l, uint64_t epoch)
+{
+    post_answer(l, 0, epoch, 0, NULL, 0);
+}
+
+int scbr_shard_link_open(const char *nats, const char *cluster, unsigned index, uint64_t epoch,
+                         struct scbr_shard_link **out, struct cloister_err *err)
+{
+    cluster = cluster ? cluster : "main";
+    if (check_cluster(cluster, err) != 0)
+        return CLOISTER_E_INVALID;
+    if (index >= SCBR_SHARDS_MAX)
+        return cloister_errf(err, CLOISTER_E_INVALID, "shard %u: at most %d shards", index,
+                             SCBR_SHARDS_MAX);
+    struct scbr_shard_link *l = calloc(1, sizeof *l);
+    if (!l)
+        return cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
+    char subject[SUBJECT_MAX];
+    l->index = index;
+    wire_writer_init(&l->w);
+    front_subject(l->answers, cluster);
+    shard_subject(subject, cluster, index);
+    if (!(l->b = bus_connect(nats, NULL, err)) ||
+        !(l->requests = bus_subscribe(l->b, subject, err))) {
+        scbr_shard_link_close(l);
+        return err->code;
+    }
+    scbr_shard_link_announce(l, epoch);
+    *out = l;
+    return CLOISTER_OK;
+}
+
+int scbr_shard_link_serve(struct scbr_shard_link *l, scbr_call_fn call, void *arg, int64_t ms,
+                          uint64_t *epoch, bool *changed)
+{
+    static const uint32_t ecall_of[] = {[SCBR_MSG_SUBSCRIBE] = SCBR_ECALL_SHARD_SUBSCRIBE,
+                                        [SCBR_MSG_UNSUBSCRIBE] = SCBR_ECALL_SHARD_UNSUBSCRIBE,
+                                        [SCBR_MSG_PUBLISH] = SCBR_ECALL_SHARD_MATCH,
+                                        [SCBR_SHARD_DROP] = SCBR_ECALL_DROP,
+                                        [SCBR_SHARD_SPLIT] = SCBR_ECALL_SHARD_SPLIT,
+                                        [SCBR_SHARD_ABSORB] = SCBR_ECALL_SHARD_ABSORB,
+                                        [SCBR_SHARD_PRUNE] = SCBR_ECALL_SHARD_PRUNE};
+    uint8_t *data = NULL, *out = NULL;
+    size_t len, outlen = 0;
+    struct cloister_err err;
+    struct scbr_shard_msg m;
+    if (bus_sub_next(l->requests, ms, NULL, 0, &data, &len, &err) != 0 || !data)
+        return 0;
+    if (scbr_shard_request_decode(&m, data, len, &err) != 0) {
+        clog_warn("a malformed shard request was dropped: %s", err.msg);
+        free(data);
+        return 1;
+    }
+    int rc = CLOISTER_OK;
+    if (m.kind != SCBR_SHARD_HELLO)
+        rc = call(arg, ecall_of[m.kind], m.body, m.body_len, &out, &outlen);
+    bool epoch_first = m.kind != SCBR_SHARD_HELLO && m.kind != SCBR_SHARD_DROP &&
+                       m.kind != SCBR_SHARD_PRUNE; /* the others' answers start with it */
+    if (rc == CLOISTER_OK && epoch_first && outlen >= 8) {
+        *epoch = 0;
+        for (int i = 0; i < 8; i++)
+            *epoch = *epoch << 8 | out[i];
+    }
+    *changed |= rc == CLOISTER_OK && m.kind != SCBR_MSG_PUBLISH && m.kind != SCBR_SHARD_HELLO &&
+                m.kind != SCBR_SHARD_SPLIT;
+    post_answer(l, m.req, *epoch, rc == CLOISTER_OK ? 0 : 1, out, outlen);
+    free(out);
+    free(data);
+    return 1;
+}
+
+void scbr_shard_link_close(struct scbr_shard_link *l)
+{
+    if (!l)
+        return;
+    bus_sub_close(l->requests);
+    bus_close(l->b);
+    wire_writer_free(&l->w);
+    free(l);
+}

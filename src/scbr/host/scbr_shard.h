@@ -1,0 +1,59 @@
+/* scbr_shard.h -- the NATS side of a sharded SCBR router (docs/scbr.md, "Shards"): a front's
+ * fan-out and merge, and a shard's request loop. Both drive their router's enclave through
+ * scbr_call, so that the router counts the ecalls and keeps the enclave's last error. */
+#ifndef CLOISTER_SCBR_SHARD_H
+#define CLOISTER_SCBR_SHARD_H
+
+#include <cloister/error.h>
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef int (*scbr_call_fn)(void *arg, uint32_t ecall, const void *in, size_t inlen, uint8_t **out,
+                            size_t *outlen);
+
+struct scbr_front_config {
+    const char *nats;    /* the NATS server's URL */
+    const char *cluster; /* subjects scbr.<cluster>.*; NULL: "main" */
+    unsigned nshards;    /* 1..SCBR_SHARDS_MAX */
+    const char *key;     /* partition attribute; NULL or empty: by subscription id */
+    unsigned timeout_ms; /* waiting for the shards' answers to a batch; 0: 2000 */
+};
+
+struct scbr_front;
+
+/* Connects, and asks every shard its epoch (waiting up to the timeout; a shard that answers
+ * later announces itself). */
+int scbr_front_open(const struct scbr_front_config *c, struct scbr_front **out,
+                    struct cloister_err *err);
+/* One batch of the router's kind (subscribe, unsubscribe, publish): the front's enclave opens
+ * it and seals records for the shards, the shards answer, and the answers are merged into
+ * *out (malloc'd) in the format of the router's own batch ecalls. CLOISTER_OK, or the front's
+ * ecall failed. */
+int scbr_front_batch(struct scbr_front *f, scbr_call_fn call, void *arg, uint8_t kind,
+                     const uint8_t *batch, size_t len, uint8_t **out, size_t *outlen);
+/* Moves the subscriptions from the current shards to new_n shards (0..new_n-1 must run and
+ * hold SK): split, absorb, prune (docs/scbr.md, "Resharding"). On failure the old partition
+ * stays in force. Call it between batches: nothing is forwarded meanwhile. */
+int scbr_front_reshard(struct scbr_front *f, unsigned new_n, struct cloister_err *err);
+/* Tells every shard a subscriber is gone. */
+void scbr_front_drop(struct scbr_front *f, const void *id, size_t len);
+/* Shards that did not answer a batch in time, since the front opened. */
+uint64_t scbr_front_timeouts(const struct scbr_front *f);
+void scbr_front_close(struct scbr_front *f);
+
+struct scbr_shard_link;
+
+/* Connects as shard `index` of cluster and announces the enclave's epoch. */
+int scbr_shard_link_open(const char *nats, const char *cluster, unsigned index, uint64_t epoch,
+                         struct scbr_shard_link **out, struct cloister_err *err);
+/* Waits up to ms for one request and answers it. *epoch: the enclave's, updated from batch
+ * answers; *changed: subscriptions may have changed. 1: one request handled, 0: none. */
+int scbr_shard_link_serve(struct scbr_shard_link *l, scbr_call_fn call, void *arg, int64_t ms,
+                          uint64_t *epoch, bool *changed);
+/* Announces a new epoch (the enclave was restarted). */
+void scbr_shard_link_announce(struct scbr_shard_link *l, uint64_t epoch);
+void scbr_shard_link_close(struct scbr_shard_link *l);
+
+#endif

@@ -14,7 +14,9 @@
  * binpack is the first node whose load leaves room; spread's projected standard deviation grows
  * with the chosen node's load, so it is the least loaded node (when it fits, or none fits);
  * random draws eligible nodes until one fits (uniform among those that fit), and after 8 misses
- * takes orch_pick's one pass. `generic` decides with orch_pick instead: the tests compare. */
+ * takes orch_pick's one pass. `generic` decides with orch_pick instead: the tests compare. A
+ * completion scans the pending pods only when the least pending request (per kind) fits the
+ * node it freed. */
 #include <cloister/orch.h>
 
 #include <jansson.h>
@@ -42,6 +44,7 @@ struct sim {
     struct run *heap;
     size_t nheap;
     size_t *pending, npending;
+    uint64_t pending_min[2]; /* the least request among pending standard [0] and SGX [1] pods */
     uint64_t rng, seq;
     double now, util_area, last_t, next_sample;
     size_t samples_cap;
@@ -196,15 +199,40 @@ static bool try_start(struct sim *s, size_t j)
 /* After a pod ended on node freed: a pending pod fitted no node before, and since then only
  * freed got room (starts only take it), so it can start now only if it fits freed -- an O(1)
  * test that spares the policy's O(nodes) pass for the pods that still cannot start. */
+static void pend(struct sim *s, size_t j)
+{
+    const struct orch_pod *p = &s->t->jobs[j].pod;
+    uint64_t r = p->sgx ? p->epc_request : p->mem_request;
+    if (r < s->pending_min[p->sgx])
+        s->pending_min[p->sgx] = r;
+    s->pending[s->npending++] = j;
+}
+
+/* Whether the least pending request of a kind fits node i: if not, no pending pod of that kind
+ * does, and the scan is skipped (under load the queue is long and most completions free too
+ * little). */
+static bool room_for_pending(const struct sim *s, size_t i, bool sgx)
+{
+    const struct orch_mintree *t = sgx ? &s->epc_load : &s->mem_load;
+    struct fit f = {s->pending_min[sgx], sgx ? s->o->epc : s->o->mem, s->o->overcommit};
+    return s->pending_min[sgx] != UINT64_MAX && (!sgx || i < s->o->sgx_nodes) &&
+           fits_load(t->min[t->leaves + i], &f);
+}
+
 static void retry_pending(struct sim *s, int freed)
 {
-    size_t kept = 0;
-    for (size_t i = 0; i < s->npending; i++) {
+    if (!room_for_pending(s, (size_t)freed, false) && !room_for_pending(s, (size_t)freed, true))
+        return;
+    size_t kept = 0, n = s->npending;
+    s->npending = 0;
+    s->pending_min[0] = s->pending_min[1] = UINT64_MAX;
+    for (size_t i = 0; i < n; i++) {
         const struct orch_pod *p = &s->t->jobs[s->pending[i]].pod;
         if (!orch_fits(&s->nodes[freed], p, s->o->overcommit) || !try_start(s, s->pending[i]))
             s->pending[kept++] = s->pending[i];
     }
-    s->npending = kept;
+    for (size_t i = 0; i < kept; i++)
+        pend(s, s->pending[i]);
 }
 
 static double percentile(double *v, size_t n, double q)
@@ -299,7 +327,11 @@ int orch_simulate(const struct orch_trace *t, const struct orch_sim_options *o,
     int rc = check_options(o, err);
     if (rc != CLOISTER_OK)
         return rc;
-    struct sim s = {.t = t, .o = o, .rng = o->seed, .r = out};
+    struct sim s = {.t = t,
+                    .o = o,
+                    .rng = o->seed,
+                    .r = out,
+                    .pending_min = {UINT64_MAX, UINT64_MAX}};
     s.nodes = calloc(o->nodes, sizeof *s.nodes);
     s.epc_real = calloc(o->nodes, sizeof *s.epc_real);
     s.heap = calloc(t->count + 1, sizeof *s.heap);
@@ -327,7 +359,7 @@ int orch_simulate(const struct orch_trace *t, const struct orch_sim_options *o,
             advance(&s, t->jobs[next].submit_s);
             out->events++;
             if (!try_start(&s, next))
-                s.pending[s.npending++] = next;
+                pend(&s, next);
             next++;
         }
     }

@@ -127,8 +127,7 @@ static void sim_rate(void)
         double cps = (double)r.events / (cpu_s() - c0);
         printf("sim_rate,%s,,%zu,%.0f\n", orch_policy_name(p), t.count, eps);
         printf("sim_rate_cpu,%s,,%zu,%.0f\n", orch_policy_name(p), t.count, cps);
-        fprintf(stderr,
-                "simulator %s: %.2f M events/s, %.2f M per CPU second (target >= 1 M)\n",
+        fprintf(stderr, "simulator %s: %.2f M events/s, %.2f M per CPU second (target >= 1 M)\n",
                 orch_policy_name(p), eps / 1e6, cps / 1e6);
         orch_sim_result_free(&r);
     }

@@ -130,6 +130,8 @@ struct orch_sim_options {
     bool enforce;      /* true */
     uint64_t seed;
     double sample_s; /* EPC utilisation sampled every sample_s (0: no samples) */
+    bool generic;    /* every decision by orch_pick over all nodes: the reference that the
+                        simulator's O(log nodes) decisions are tested against (slower) */
 };
 CLOISTER_API void orch_sim_options_init(struct orch_sim_options *o);
 struct orch_sim_job {

@@ -65,7 +65,8 @@ CLOISTER_API int orch_reporter_start(const char *nats, const char *endpoint, con
                                      struct cloister_err *err);
 CLOISTER_API void orch_reporter_stop(orch_reporter *r);
 
-/* Sends a pod to the scheduler, with the token (fire and forget: core NATS). */
+/* Sends a pod to the scheduler, signed with a key derived from the token (the token itself
+ * does not cross the bus), on the JetStream stream ORCH_SUBMIT: returns once it is stored. */
 CLOISTER_API int orch_submit_nats(const char *nats, const char *token, const struct orch_pod *p,
                                   struct cloister_err *err);
 

@@ -224,7 +224,9 @@ static int cmd_submit(int argc, char **argv)
     const struct opt_def opts[] = {
         {"agent", OPT_LIST, &agents, "IP:PORT", AGENTS_HELP, 0, 0, 0},
         {"nats", OPT_STRING, &nats, "URL",
-         "send it to `orch scheduler` on this NATS server instead", 0, 0, 0},
+         "send it to `orch scheduler` on this NATS server instead (signed with a key derived "
+         "from the token, stored by JetStream)",
+         0, 0, 0},
         {"token-file", OPT_STRING, &token_file, "FILE", "the agents' bearer token", OPT_REQUIRED, 0,
          0},
         {"policy", OPT_CHOICE, &policy, "POLICY", "binpack (default), spread or random", 0, 0, 0},

@@ -38,7 +38,10 @@ int cli_orch_scheduler(int argc, char **argv)
         "Node agents started with --nats report their capacity and measured use every second;\n"
         "`orch submit --nats` sends pods here. Pending pods wait in a bounded queue and are\n"
         "placed by the paper's rule and the policy as soon as one fits; the pods of a node\n"
-        "that stops reporting go back to the head of the queue. Decisions go to stderr.",
+        "that stops reporting go back to the head of the queue. Submissions come from the\n"
+        "JetStream stream ORCH_SUBMIT (signed, replays refused); the queue and placements are\n"
+        "kept in the bucket ORCH_SCHED, so a scheduler killed -9 restarts where it was.\n"
+        "Decisions go to stderr.",
         "cloister orch scheduler --nats nats://127.0.0.1:4222 --token-file token --policy "
         "spread\n"};
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);

@@ -421,9 +421,12 @@ static void test_remote_user_add(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_churn_oracle),       cmocka_unit_test(test_wrong_proof),
-        cmocka_unit_test(test_store_has_no_names), cmocka_unit_test(test_key_delivery),
-        cmocka_unit_test(test_remote_user_add),    cmocka_unit_test(test_rollback_refused),
+        cmocka_unit_test(test_churn_oracle),
+        cmocka_unit_test(test_wrong_proof),
+        cmocka_unit_test(test_store_has_no_names),
+        cmocka_unit_test(test_key_delivery),
+        cmocka_unit_test(test_remote_user_add),
+        cmocka_unit_test(test_rollback_refused),
         cmocka_unit_test(test_rekey),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -212,6 +212,23 @@ static void recount(const struct orch_trace *t, const struct orch_sim_options *o
     free(w);
 }
 
+/* The simulator's tree-based decisions against orch_pick on every node (o->generic). */
+static void same_schedule(const struct orch_trace *t, const struct orch_sim_options *o,
+                          const struct orch_sim_result *r)
+{
+    struct orch_sim_options g = *o;
+    g.generic = true;
+    struct orch_sim_result ref;
+    struct cloister_err err;
+    assert_int_equal(orch_simulate(t, &g, &ref, &err), 0);
+    for (size_t k = 0; k < t->count; k++) {
+        assert_int_equal(r->per_job[k].node, ref.per_job[k].node);
+        assert_true(r->per_job[k].start_s == ref.per_job[k].start_s);
+        assert_int_equal(r->per_job[k].refused, ref.per_job[k].refused);
+    }
+    orch_sim_result_free(&ref);
+}
+
 static void simulate(double sgx, double dishonest, bool enforce, enum orch_policy policy)
 {
     struct orch_gen_options g;
@@ -239,6 +256,8 @@ static void simulate(double sgx, double dishonest, bool enforce, enum orch_polic
     assert_int_equal(r.never_started, 0);
     assert_true(r.nsamples > 0);
     recount(&t, &o, &r, dishonest == 0 || enforce);
+    if (policy != ORCH_RANDOM) /* the same schedule as orch_pick's over every node */
+        same_schedule(&t, &o, &r);
     if (dishonest == 0 && !enforce)
         assert_int_equal(r.refused_enclaves, 0);
     if (dishonest > 0 && enforce)
@@ -259,6 +278,36 @@ static void test_simulator_recount(void **s)
         simulate(0.75, 0.2, false, p);
         simulate(1.0, 0, false, p); /* honest pods, no groups: still no over-commit */
     }
+}
+
+/* The tree's decisions on a cluster of 37 nodes (13 SGX, not a power of two), loaded. */
+static void test_simulator_tree(void **s)
+{
+    (void)s;
+    struct orch_gen_options g;
+    orch_gen_options_init(&g);
+    g.jobs = 3000;
+    g.sgx_fraction = 0.6;
+    g.rate_per_s = 8;
+    g.seed = 11;
+    struct orch_trace t;
+    struct cloister_err err;
+    assert_int_equal(orch_trace_generate(&g, &t, &err), 0);
+    for (enum orch_policy p = ORCH_BINPACK; p <= ORCH_SPREAD; p++) {
+        struct orch_sim_options o;
+        orch_sim_options_init(&o);
+        o.nodes = 37;
+        o.sgx_nodes = 13;
+        o.epc = 32 * MIB;
+        o.mem = 2048 * MIB;
+        o.policy = p;
+        struct orch_sim_result r;
+        assert_int_equal(orch_simulate(&t, &o, &r, &err), 0);
+        assert_true(r.waiting_p99_s > 0); /* loaded: pods waited */
+        same_schedule(&t, &o, &r);
+        orch_sim_result_free(&r);
+    }
+    orch_trace_free(&t);
 }
 
 static void test_extender(void **s)
@@ -316,7 +365,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_quantities),        cmocka_unit_test(test_pod_spec),
         cmocka_unit_test(test_rule_and_policies), cmocka_unit_test(test_trace),
-        cmocka_unit_test(test_simulator_recount), cmocka_unit_test(test_extender),
+        cmocka_unit_test(test_simulator_recount), cmocka_unit_test(test_simulator_tree),
+        cmocka_unit_test(test_extender),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

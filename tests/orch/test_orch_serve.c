@@ -9,6 +9,7 @@
 #include <cloister/tee_trust.h>
 
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -140,6 +141,37 @@ static void test_pods_and_liars(void **s)
     assert_int_equal(call(0, "DELETE", "/pods/big", TOKEN, NULL, NULL), 200);
 }
 
+/* A standard pod is a process (its pid shown, alive) whose allocation is measured; one that
+ * allocates more than it requested is refused by its memory limit; stopping kills it. */
+static void test_standard_pods(void **s)
+{
+    (void)s;
+    char *reply;
+    const char *web = "{\"name\":\"web\",\"memory\":\"64Mi\",\"duration_s\":30}";
+    assert_int_equal(call(2, "POST", "/pods", TOKEN, web, &reply), 201);
+    assert_non_null(strstr(reply, "\"state\":\"running\""));
+    const char *at = strstr(reply, "\"pid\":");
+    assert_non_null(at);
+    pid_t pid = (pid_t)atoi(at + 6);
+    free(reply);
+    assert_true(pid > 0);
+    assert_int_equal(kill(pid, 0), 0);
+    struct orch_node n = node_state(2);
+    assert_true(n.mem_measured >= 64u << 20 && n.mem_measured <= (64u << 20) + (2u << 20));
+    assert_int_equal(n.mem_requested, 64u << 20);
+
+    const char *liar = "{\"name\":\"hog\",\"memory\":\"8Mi\",\"use_memory\":\"200Mi\"}";
+    assert_int_equal(call(2, "POST", "/pods", TOKEN, liar, &reply), 200);
+    assert_non_null(strstr(reply, "\"state\":\"refused\""));
+    assert_non_null(strstr(reply, "memory limit of pod hog refused"));
+    free(reply);
+    assert_int_equal(node_state(2).mem_requested, 64u << 20);
+
+    assert_int_equal(call(2, "DELETE", "/pods/web", TOKEN, NULL, NULL), 200);
+    assert_int_equal(kill(pid, 0), -1); /* killed and reaped */
+    assert_int_equal(node_state(2).mem_measured, 0);
+}
+
 static void test_refusals(void **s)
 {
     (void)s;
@@ -208,9 +240,8 @@ static void test_extender(void **s)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_pods_and_liars),
-        cmocka_unit_test(test_refusals),
-        cmocka_unit_test(test_pods_end),
+        cmocka_unit_test(test_pods_and_liars), cmocka_unit_test(test_standard_pods),
+        cmocka_unit_test(test_refusals),       cmocka_unit_test(test_pods_end),
         cmocka_unit_test(test_extender),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

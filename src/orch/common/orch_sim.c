@@ -6,13 +6,28 @@
  * it freed, in submission order (a pod that fits starts even when an earlier one still waits, as the paper's scheduler
  * places any pending pod that fits when it polls). A node's measured use is the real use of its
  * running pods, at once (the paper measured every 7 s). Every start gets a sequence number, so a
- * test can replay the schedule and recount what the simulator counted. */
+ * test can replay the schedule and recount what the simulator counted.
+ *
+ * Decisions take O(log nodes): the simulator's nodes share one EPC size and one memory size, so
+ * the policies reduce to questions about the loads (max of measured and requested), which a
+ * tournament tree per resource answers (orch_mintree.h; EPC over the SGX nodes, memory over all).
+ * binpack is the first node whose load leaves room; spread's projected standard deviation grows
+ * with the chosen node's load, so it is the least loaded node (when it fits, or none fits);
+ * random draws eligible nodes until one fits (uniform among those that fit), and after 8 misses
+ * takes orch_pick's one pass. `generic` decides with orch_pick instead: the tests compare. A
+ * completion scans the pending pods only when the least pending request (per kind) fits the
+ * node it freed. */
 #include <cloister/orch.h>
 
 #include <jansson.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "orch/common/orch_mintree.h"
+#include "util/prng.h"
+
+#define RANDOM_TRIES 8
 
 struct run {
     double end;
@@ -23,10 +38,13 @@ struct sim {
     const struct orch_trace *t;
     const struct orch_sim_options *o;
     struct orch_node *nodes;
-    uint64_t *epc_real; /* real EPC use per node */
+    uint64_t *epc_real;    /* real EPC use per node */
+    uint64_t epc_real_sgx; /* their sum over the SGX nodes */
+    struct orch_mintree epc_load, mem_load;
     struct run *heap;
     size_t nheap;
     size_t *pending, npending;
+    uint64_t pending_min[2]; /* the least request among pending standard [0] and SGX [1] pods */
     uint64_t rng, seq;
     double now, util_area, last_t, next_sample;
     size_t samples_cap;
@@ -64,10 +82,8 @@ static struct run heap_pop(struct sim *s)
 
 static double utilisation(const struct sim *s)
 {
-    uint64_t used = 0;
-    for (size_t i = 0; i < s->o->sgx_nodes; i++)
-        used += s->epc_real[i];
-    return s->o->sgx_nodes ? (double)used / ((double)s->o->sgx_nodes * (double)s->o->epc) : 0;
+    return s->o->sgx_nodes ? (double)s->epc_real_sgx / ((double)s->o->sgx_nodes * (double)s->o->epc)
+                           : 0;
 }
 
 /* Moves the clock to t, integrating and sampling the EPC utilisation on the way. */
@@ -104,14 +120,59 @@ static void use(struct sim *s, int node, const struct orch_pod *p, int sign)
         n->mem_measured -= p->mem_use;
         s->epc_real[node] -= p->epc_use;
     }
+    if ((size_t)node < s->o->sgx_nodes) {
+        s->epc_real_sgx = s->epc_real_sgx + (sign > 0 ? p->epc_use : -p->epc_use);
+        orch_mintree_set(&s->epc_load, (size_t)node,
+                         n->epc_measured > n->epc_requested ? n->epc_measured : n->epc_requested);
+    }
+    orch_mintree_set(&s->mem_load, (size_t)node,
+                     n->mem_measured > n->mem_requested ? n->mem_measured : n->mem_requested);
+}
+
+struct fit {
+    uint64_t request, alloc;
+    double overcommit;
+};
+
+/* orch_fits on a node of this load. */
+static bool fits_load(uint64_t load, const void *arg)
+{
+    const struct fit *f = arg;
+    return (double)load + (double)f->request <= (double)f->alloc * f->overcommit;
+}
+
+/* The node the policy picks for p, or -1 (see the top of the file). */
+static int decide(struct sim *s, const struct orch_pod *p)
+{
+    const struct orch_sim_options *o = s->o;
+    const struct orch_mintree *t = p->sgx ? &s->epc_load : &s->mem_load;
+    struct fit f = {p->sgx ? p->epc_request : p->mem_request, p->sgx ? o->epc : o->mem,
+                    o->overcommit};
+    size_t span = p->sgx ? o->sgx_nodes : o->nodes;
+    long i = -1;
+    if (o->generic || span == 0 || (o->policy == ORCH_SPREAD && f.request == 0))
+        return orch_pick(o->policy, s->nodes, o->nodes, p, o->overcommit, &s->rng, NULL, 0);
+    if (o->policy == ORCH_BINPACK) {
+        i = p->sgx ? -1 : orch_mintree_first(t, o->sgx_nodes, o->nodes, fits_load, &f);
+        return (int)(i >= 0 ? i : orch_mintree_first(t, 0, span, fits_load, &f));
+    }
+    if (o->policy == ORCH_SPREAD) {
+        i = orch_mintree_least(t);
+        return i >= 0 && fits_load(t->min[t->leaves + (size_t)i], &f) ? (int)i : -1;
+    }
+    for (int k = 0; k < RANDOM_TRIES; k++) {
+        i = (long)(prng_next(&s->rng) % span);
+        if (fits_load(t->min[t->leaves + (size_t)i], &f))
+            return (int)i;
+    }
+    return orch_pick(o->policy, s->nodes, o->nodes, p, o->overcommit, &s->rng, NULL, 0);
 }
 
 /* Places job j if a node fits; true when it left the queue (started, or refused). */
 static bool try_start(struct sim *s, size_t j)
 {
     const struct orch_pod *p = &s->t->jobs[j].pod;
-    int node = orch_pick(s->o->policy, s->nodes, s->o->nodes, p, s->o->overcommit, &s->rng, NULL,
-                         0);
+    int node = decide(s, p);
     if (node < 0)
         return false;
     struct orch_sim_job *rec = &s->r->per_job[j];
@@ -138,15 +199,40 @@ static bool try_start(struct sim *s, size_t j)
 /* After a pod ended on node freed: a pending pod fitted no node before, and since then only
  * freed got room (starts only take it), so it can start now only if it fits freed -- an O(1)
  * test that spares the policy's O(nodes) pass for the pods that still cannot start. */
+static void pend(struct sim *s, size_t j)
+{
+    const struct orch_pod *p = &s->t->jobs[j].pod;
+    uint64_t r = p->sgx ? p->epc_request : p->mem_request;
+    if (r < s->pending_min[p->sgx])
+        s->pending_min[p->sgx] = r;
+    s->pending[s->npending++] = j;
+}
+
+/* Whether the least pending request of a kind fits node i: if not, no pending pod of that kind
+ * does, and the scan is skipped (under load the queue is long and most completions free too
+ * little). */
+static bool room_for_pending(const struct sim *s, size_t i, bool sgx)
+{
+    const struct orch_mintree *t = sgx ? &s->epc_load : &s->mem_load;
+    struct fit f = {s->pending_min[sgx], sgx ? s->o->epc : s->o->mem, s->o->overcommit};
+    return s->pending_min[sgx] != UINT64_MAX && (!sgx || i < s->o->sgx_nodes) &&
+           fits_load(t->min[t->leaves + i], &f);
+}
+
 static void retry_pending(struct sim *s, int freed)
 {
-    size_t kept = 0;
-    for (size_t i = 0; i < s->npending; i++) {
+    if (!room_for_pending(s, (size_t)freed, false) && !room_for_pending(s, (size_t)freed, true))
+        return;
+    size_t kept = 0, n = s->npending;
+    s->npending = 0;
+    s->pending_min[0] = s->pending_min[1] = UINT64_MAX;
+    for (size_t i = 0; i < n; i++) {
         const struct orch_pod *p = &s->t->jobs[s->pending[i]].pod;
         if (!orch_fits(&s->nodes[freed], p, s->o->overcommit) || !try_start(s, s->pending[i]))
             s->pending[kept++] = s->pending[i];
     }
-    s->npending = kept;
+    for (size_t i = 0; i < kept; i++)
+        pend(s, s->pending[i]);
 }
 
 static double percentile(double *v, size_t n, double q)
@@ -228,6 +314,9 @@ static void make_nodes(struct sim *s)
         snprintf(n->name, sizeof n->name, "%s-%zu", n->sgx ? "sgx" : "std", i);
         n->epc_alloc = n->sgx ? s->o->epc : 0;
         n->mem_alloc = s->o->mem;
+        if (n->sgx)
+            orch_mintree_set(&s->epc_load, i, 0);
+        orch_mintree_set(&s->mem_load, i, 0);
     }
 }
 
@@ -238,13 +327,19 @@ int orch_simulate(const struct orch_trace *t, const struct orch_sim_options *o,
     int rc = check_options(o, err);
     if (rc != CLOISTER_OK)
         return rc;
-    struct sim s = {.t = t, .o = o, .rng = o->seed, .r = out};
+    struct sim s = {.t = t,
+                    .o = o,
+                    .rng = o->seed,
+                    .r = out,
+                    .pending_min = {UINT64_MAX, UINT64_MAX}};
     s.nodes = calloc(o->nodes, sizeof *s.nodes);
     s.epc_real = calloc(o->nodes, sizeof *s.epc_real);
     s.heap = calloc(t->count + 1, sizeof *s.heap);
     s.pending = calloc(t->count + 1, sizeof *s.pending);
     out->per_job = calloc(t->count + 1, sizeof *out->per_job);
-    if (!s.nodes || !s.epc_real || !s.heap || !s.pending || !out->per_job) {
+    int t1 = orch_mintree_init(&s.epc_load, o->nodes),
+        t2 = orch_mintree_init(&s.mem_load, o->nodes);
+    if (!s.nodes || !s.epc_real || !s.heap || !s.pending || !out->per_job || t1 || t2) {
         rc = cloister_errf(err, CLOISTER_E_NO_MEMORY, "simulate: out of memory");
         goto done;
     }
@@ -264,12 +359,14 @@ int orch_simulate(const struct orch_trace *t, const struct orch_sim_options *o,
             advance(&s, t->jobs[next].submit_s);
             out->events++;
             if (!try_start(&s, next))
-                s.pending[s.npending++] = next;
+                pend(&s, next);
             next++;
         }
     }
     summarise(&s);
 done:
+    orch_mintree_free(&s.epc_load);
+    orch_mintree_free(&s.mem_load);
     free(s.nodes);
     free(s.epc_real);
     free(s.heap);

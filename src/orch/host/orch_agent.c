@@ -5,7 +5,9 @@
  * request plus the enclave's base pages and 256 KiB for the runtime's own heap (tee.h), then a pod enclave that
  * grows to what the pod really uses: a pod that lied about its EPC is refused at that growth,
  * its enclave destroyed and the pod marked "refused", while the node and the other pods go on.
- * A standard pod is accounted (requests, and its declared use as measured) but runs nothing.
+ * A standard pod is a process (orch_proc.h) whose data is limited to its request by the kernel
+ * (RLIMIT_DATA): one that allocates more is refused at that allocation and marked "refused";
+ * its measured memory is what the process has allocated (VmData, less what it inherited).
  * The node itself refuses a pod that does not fit by the scheduler's rule (409), so a stale
  * scheduling decision cannot over-commit it. One mutex guards the table; launching (enclave
  * creation and growth) happens outside it, with the pod already counted as "starting". A reaper
@@ -25,6 +27,7 @@
 #include <unistd.h>
 
 #include "http/http.h"
+#include "orch/host/orch_proc.h"
 #include "util/log.h"
 
 #define POD_MAX 256
@@ -43,6 +46,8 @@ struct pod {
     double started, ends; /* monotonic seconds */
     tee_epc_group *group;
     tee_enclave *enclave;
+    pid_t pid;     /* a standard pod's process, 0 when none */
+    uint64_t base; /* its data before the pod allocated */
     char message[CLOISTER_ERR_MAX];
 };
 
@@ -69,6 +74,13 @@ static bool live(const struct pod *p)
     return p->used && (p->state == POD_STARTING || p->state == POD_RUNNING);
 }
 
+/* What a standard pod's process has allocated. */
+static uint64_t pod_memory(const struct pod *p)
+{
+    uint64_t data = orch_proc_data(p->pid);
+    return data > p->base ? data - p->base : 0;
+}
+
 /* The node as the scheduler sees it. Lock held. */
 static void node_locked(orch_agent *a, struct orch_node *n)
 {
@@ -82,7 +94,7 @@ static void node_locked(orch_agent *a, struct orch_node *n)
         if (!live(p))
             continue;
         orch_node_charge(n, &p->spec, +1);
-        n->mem_measured += p->spec.mem_use;
+        n->mem_measured += p->pid ? pod_memory(p) : p->spec.mem_use;
         if (p->group) {
             struct tee_epc_group_stats s;
             tee_epc_group_stats(p->group, &s);
@@ -94,6 +106,9 @@ static void node_locked(orch_agent *a, struct orch_node *n)
 /* Ends a pod's enclave and group; the caller marks its state. The pod must not be launching. */
 static void pod_release(struct pod *p)
 {
+    if (p->pid > 0)
+        orch_proc_stop(p->pid);
+    p->pid = 0;
     tee_destroy(p->enclave);
     p->enclave = NULL;
     tee_epc_group_free(p->group);
@@ -171,6 +186,8 @@ static json_t *pod_json(const struct pod *p, double now)
                           "running_s", live(p) ? now - p->started : 0.0);
     if (j && p->message[0])
         json_object_set_new(j, "message", json_string(p->message));
+    if (j && p->pid)
+        json_object_set_new(j, "pid", json_integer(p->pid));
     return j;
 }
 
@@ -223,15 +240,20 @@ static void submit(orch_agent *a, const struct http_request *r, unsigned *status
     pthread_mutex_unlock(&a->lock);
 
     tee_enclave *e = NULL;
+    pid_t pid = 0;
+    uint64_t base = 0;
     if (rc == CLOISTER_OK && spec.sgx)
         rc = launch(a, &spec, p->group, &e, &err);
+    else if (rc == CLOISTER_OK)
+        rc = orch_proc_start(spec.name, spec.mem_request, spec.mem_use, &pid, &base, &err);
     pthread_mutex_lock(&a->lock);
     p->enclave = e;
+    p->pid = pid;
+    p->base = base;
     p->started = now_s();
     p->ends = p->started + spec.duration_s;
-    p->state = rc == CLOISTER_OK                                  ? POD_RUNNING
-               : p->group && strstr(err.msg, "EPC group") != NULL ? POD_REFUSED
-                                                                  : POD_FAILED;
+    bool refused = p->group ? strstr(err.msg, "EPC group") != NULL : rc == CLOISTER_E_TOO_BIG;
+    p->state = rc == CLOISTER_OK ? POD_RUNNING : refused ? POD_REFUSED : POD_FAILED;
     if (rc != CLOISTER_OK)
         snprintf(p->message, sizeof p->message, "%s", err.msg);
     clog_info("pod %s: %s%s%s", spec.name, state_names[p->state], p->message[0] ? ": " : "",
@@ -436,7 +458,13 @@ static void *reap(void *arg)
         pthread_mutex_lock(&a->lock);
         for (size_t i = 0; i < POD_MAX; i++) {
             struct pod *p = &a->pods[i];
-            if (p->used && p->state == POD_RUNNING && now >= p->ends) {
+            if (p->used && p->state == POD_RUNNING && p->pid && !orch_proc_alive(p->pid)) {
+                p->pid = 0; /* reaped */
+                pod_release(p);
+                p->state = POD_FAILED;
+                snprintf(p->message, sizeof p->message, "its process exited");
+                clog_warn("pod %s: failed: its process exited", p->spec.name);
+            } else if (p->used && p->state == POD_RUNNING && now >= p->ends) {
                 pod_release(p);
                 p->state = POD_DONE;
                 clog_info("pod %s: done", p->spec.name);

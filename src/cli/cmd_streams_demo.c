@@ -77,7 +77,7 @@ static void *feed_main(void *arg)
     pthread_sigmask(SIG_BLOCK, &sigpipe, NULL);
     int fd = -1;
     while (fd < 0 && !f->done) {
-        if ((fd = open(f->fifo, O_WRONLY | O_NONBLOCK)) < 0)
+        if ((fd = open(f->fifo, O_WRONLY | O_NONBLOCK | O_CLOEXEC)) < 0)
             nanosleep(&(struct timespec){0, 20000000}, NULL);
     }
     if (fd < 0 || fcntl(fd, F_SETFL, 0) != 0 || !write_all(fd, f->data, f->half)) {

@@ -115,12 +115,14 @@ static bool stateful(const char *op)
 /* "2-filter-secure", "3-5-key_by-map"; partitionable as the top of the file says. */
 static void describe_segment(struct ss_plan *p, struct ss_segment_plan *g)
 {
+    char name[sizeof g->name]; /* not g->name itself: GCC cannot tell it from the op names */
     if (g->first == g->last)
-        snprintf(g->name, sizeof g->name, "%u-%s%s", g->first, p->stage_op[g->first],
+        snprintf(name, sizeof name, "%u-%s%s", g->first, p->stage_op[g->first],
                  g->secure ? "-secure" : "");
     else
-        snprintf(g->name, sizeof g->name, "%u-%u-%s-%s%s", g->first, g->last, p->stage_op[g->first],
+        snprintf(name, sizeof name, "%u-%u-%s-%s%s", g->first, g->last, p->stage_op[g->first],
                  p->stage_op[g->last], g->secure ? "-secure" : "");
+    memcpy(g->name, name, sizeof name);
     g->partitionable = true;
     for (uint32_t i = g->first; i <= g->last; i++)
         if (stateful(p->stage_op[i]) &&

@@ -290,8 +290,10 @@ static void blocking_waits(void **state)
     tee_get_info(e, &info);
     assert_int_equal(info.wait, TEE_WAIT_BLOCK);
     assert_int_equal(info.spin_count, 0);
+    /* Every answer was waited for without spinning. Whether the host had to sleep for it
+     * depends on the scheduler (a preempted host finds the answer ready): not asserted. */
     if (backend_of(state) == TEE_BACKEND_PROC)
-        assert_true(info.stats.switchless_fallbacks > 0);
+        assert_true(info.stats.switchless_hits + info.stats.switchless_fallbacks >= 50);
     tee_destroy(e);
 }
 

@@ -35,17 +35,6 @@ int cli_json_print(json_t *j)
     return CLI_OK;
 }
 
-json_t *cli_json_hex(const uint8_t *p, size_t n)
-{
-    char *hex = malloc(2 * n + 1);
-    if (!hex)
-        return NULL;
-    hex_encode(hex, p, n);
-    json_t *s = json_string(hex);
-    free(hex);
-    return s;
-}
-
 int cli_parse_hashes(const char *opt, const struct opt_list *l, uint8_t (*out)[TEE_HASH_LEN])
 {
     for (int i = 0; i < l->n; i++) {

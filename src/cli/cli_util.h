@@ -28,8 +28,6 @@
 /* Prints j on stdout, indented by 2, then a newline, and releases j. A NULL j (a failed
  * json_pack) prints nothing. Returns CLI_OK, or CLI_FAIL when j is NULL. */
 int cli_json_print(json_t *j);
-/* A new JSON string of all n bytes in lowercase hex, or NULL when out of memory. */
-json_t *cli_json_hex(const uint8_t *p, size_t n);
 
 /* Decodes every value of the repeatable option --opt (an identity: MRENCLAVE, MRSIGNER) into
  * out[0..l->n). Returns CLI_OK, or CLI_USAGE naming the first value that is not 64 hex digits. */

@@ -29,6 +29,7 @@
 #include "cli/cli.h"
 #include "cli/cli_util.h"
 #include "cli/cmd_enclave.h"
+#include "http/http.h"
 #include "util/hex.h"
 
 /* ---- shared by the verbs ---- */
@@ -160,10 +161,10 @@ static int cmd_enclave_quote(int argc, char **argv)
     hex_encode(nonce_str, nonce, nonce_len);
     hex_encode(mr, info.mrenclave, 32);
     if (json)
-        return cli_json_print(
-            json_pack("{s:s,s:i,s:s,s:o,s:o,s:s}", "evidence", out_path, "bytes", (int)evlen,
-                      "nonce", nonce_str, "mrenclave", cli_json_hex(info.mrenclave, 32), "mrsigner",
-                      cli_json_hex(info.mrsigner, 32), "backend", tee_backend_name(info.backend)));
+        return cli_json_print(json_pack(
+            "{s:s,s:i,s:s,s:o,s:o,s:s}", "evidence", out_path, "bytes", (int)evlen, "nonce",
+            nonce_str, "mrenclave", http_json_hex(info.mrenclave, 32), "mrsigner",
+            http_json_hex(info.mrsigner, 32), "backend", tee_backend_name(info.backend)));
     printf("evidence of enclave '%s' (%s backend, SIMULATED) written to %s (%zu bytes)\n",
            info.name, tee_backend_name(info.backend), out_path, evlen);
     hex_line("MRENCLAVE", info.mrenclave, 32);
@@ -333,10 +334,10 @@ static int cmd_enclave_provision(int argc, char **argv)
         goto out;
     }
     if (json) {
-        rc = cli_json_print(
-            json_pack("{s:b,s:i,s:I,s:o,s:o,s:b}", "provisioned", 1, "secrets", (int)s.n, "held",
-                      (json_int_t)held, "mrenclave", cli_json_hex(claims.mrenclave, 32), "mrsigner",
-                      cli_json_hex(claims.mrsigner, 32), "simulated", claims.simulated));
+        rc = cli_json_print(json_pack(
+            "{s:b,s:i,s:I,s:o,s:o,s:b}", "provisioned", 1, "secrets", (int)s.n, "held",
+            (json_int_t)held, "mrenclave", http_json_hex(claims.mrenclave, 32), "mrsigner",
+            http_json_hex(claims.mrsigner, 32), "simulated", claims.simulated));
     } else {
         printf("provisioned %zu secret(s) to enclave '%s' (evidence accepted%s); it holds %llu, "
                "sealed to its MRENCLAVE in its store\n",
@@ -403,7 +404,7 @@ static json_t *info_json(const struct tee_info *i, double p50)
         "{s:s,s:s,s:b,s:i,s:o,s:o,s:i,s:i,s:b,s:{s:b,s:i,s:b,s:b,s:b,s:b,s:b,s:s},"
         "s:{s:s,s:i,s:i,s:i,s:I},s:{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I},s:f}",
         "name", i->name, "backend", tee_backend_name(i->backend), "alive", i->alive, "pid", i->pid,
-        "mrenclave", cli_json_hex(i->mrenclave, 32), "mrsigner", cli_json_hex(i->mrsigner, 32),
+        "mrenclave", http_json_hex(i->mrenclave, 32), "mrsigner", http_json_hex(i->mrsigner, 32),
         "product_id", i->product_id, "svn", i->svn, "debug", i->debug, "sandbox", "seccomp",
         s->seccomp, "landlock_abi", s->landlock_abi, "no_new_privs", s->no_new_privs,
         "no_capabilities", s->no_capabilities, "not_dumpable", s->not_dumpable, "no_core",

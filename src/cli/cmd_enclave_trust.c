@@ -27,6 +27,7 @@
 #include "cli/cli.h"
 #include "cli/cli_util.h"
 #include "cli/cmd_enclave.h"
+#include "http/http.h"
 #include "util/fileio.h"
 #include "util/hex.h"
 
@@ -424,11 +425,11 @@ static json_t *claims_json(const struct tee_claims *c)
     snprintf(attrs, sizeof attrs, "0x%016llx", (unsigned long long)c->attributes);
     return json_pack(
         "{s:b,s:s,s:o,s:o,s:i,s:i,s:s,s:b,s:b,s:o,s:o}", "accepted", 1, "format",
-        tee_evidence_format_name(c->format), "mrenclave", cli_json_hex(c->mrenclave, TEE_HASH_LEN),
-        "mrsigner", cli_json_hex(c->mrsigner, TEE_HASH_LEN), "product_id", c->product_id,
+        tee_evidence_format_name(c->format), "mrenclave", http_json_hex(c->mrenclave, TEE_HASH_LEN),
+        "mrsigner", http_json_hex(c->mrsigner, TEE_HASH_LEN), "product_id", c->product_id,
         "security_version", c->svn, "attributes", attrs, "debug", c->debug, "simulated",
-        c->simulated, "report_data", cli_json_hex(c->report_data, TEE_REPORT_DATA_LEN),
-        "platform_key", cli_json_hex(c->platform_key, TEE_PUBKEY_LEN));
+        c->simulated, "report_data", http_json_hex(c->report_data, TEE_REPORT_DATA_LEN),
+        "platform_key", http_json_hex(c->platform_key, TEE_PUBKEY_LEN));
 }
 
 static void print_claims(const char *path, const struct tee_claims *c)

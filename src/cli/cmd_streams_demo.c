@@ -68,6 +68,19 @@ static bool write_all(int fd, const uint8_t *p, size_t n)
     return true;
 }
 
+/* Both runs: simulated enclaves from the signed image, params input and output (pv). */
+static void demo_options(struct ss_options *o, const char *dir, const char *sig, const char **pv)
+{
+    ss_options_init(o);
+    o->tee = SS_TEE_SIM;
+    o->enclave = &tee_enclave_streams;
+    o->allow_simulated = true;
+    o->signature = sig;
+    o->home = dir;
+    o->params = pv;
+    o->nparams = 2;
+}
+
 static void *feed_main(void *arg)
 {
     struct feeder *f = arg;
@@ -130,14 +143,7 @@ static int demo_distributed(const char *dir, const char *lua, const char *input,
     f.half = mid ? (size_t)(mid - f.data) + 1 : f.len;
     const char *pv[4] = {"input", fifo, "output", output};
     struct ss_options o;
-    ss_options_init(&o);
-    o.tee = SS_TEE_SIM;
-    o.enclave = &tee_enclave_streams;
-    o.allow_simulated = true;
-    o.signature = sig;
-    o.home = dir;
-    o.params = pv;
-    o.nparams = 2;
+    demo_options(&o, dir, sig, pv);
     o.nats = bus_server_url(srv);
     o.distributed = true;
     o.stage_exe = exe;
@@ -202,14 +208,7 @@ int cli_streams_demo(void)
     crypto_wipe(seed, sizeof seed);
     const char *pv[4] = {"input", input, "output", output};
     struct ss_options o;
-    ss_options_init(&o);
-    o.tee = SS_TEE_SIM;
-    o.enclave = &tee_enclave_streams;
-    o.allow_simulated = true;
-    o.signature = sig;
-    o.home = dir;
-    o.params = pv;
-    o.nparams = 2;
+    demo_options(&o, dir, sig, pv);
     struct ss_stats s;
     printf("100,000 generated 2008 flights; filter and per-carrier reduce in simulated enclaves\n");
     if (rc == CLI_OK && ss_run(lua, &o, &s, &err) != 0)

@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
 # Runs every bench_* executable of BUILD, stores its CSV under BUILD/bench-results/ and, when
 # bench/plots/<name>.gp exists, draws BUILD/bench-results/<name>.png with gnuplot.
-# BENCH_ONLY=name restricts the run to one benchmark.
+# BENCH_ONLY=name restricts the run to one benchmark. The benchmarks are built first (a Release
+# `all` leaves them out: bench/CMakeLists.txt).
 set -euo pipefail
 build=$1
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=$build/bench-results
 mkdir -p "$out"
+if [ -n "${BENCH_ONLY:-}" ]; then
+  cmake --build "$build" -j "$(nproc)" --target "bench_$BENCH_ONLY" >/dev/null
+else
+  cmake --build "$build" -j "$(nproc)" --target benches >/dev/null
+fi
 for exe in "$build"/bench/bench_* "$build"/bench/*/bench_*; do
   [ -x "$exe" ] && [ -f "$exe" ] || continue
   name=$(basename "$exe"); name=${name#bench_}

@@ -140,8 +140,12 @@ function(cloister_add_test name)
   target_compile_definitions(${name} PRIVATE
     CLOISTER_SOURCE_DIR="${PROJECT_SOURCE_DIR}" CLOISTER_BINARY_DIR="${PROJECT_BINARY_DIR}")
   cloister_harden(${name})
-  # Tests link the fat objects' plain code: LTO would only slow `make check` down.
+  # Tests link the fat objects' plain code: LTO would only slow `make check` down. GCC's linker
+  # plugin runs LTO on any object carrying LTO code unless told not to, hence -fno-lto.
   set_target_properties(${name} PROPERTIES INTERPROCEDURAL_OPTIMIZATION OFF)
+  if(CLOISTER_LTO)
+    target_link_options(${name} PRIVATE -fno-lto)
+  endif()
   add_test(NAME ${name} COMMAND ${name})
   if(NOT T_TIMEOUT)
     set(T_TIMEOUT 300)
@@ -150,11 +154,17 @@ function(cloister_add_test name)
     ENVIRONMENT "CLOISTER_HOME=${PROJECT_BINARY_DIR}/test-home/${name}")
 endfunction()
 
-# cloister_add_bench(NAME source...): a benchmark executable run by `make bench`.
+# cloister_add_bench(NAME source...): a benchmark executable run by `make bench` (target
+# `benches`). Release builds leave benchmarks out of `all`: their LTO links would cost
+# `make check` minutes, and the sanitized build still compiles every one of them.
 function(cloister_add_bench name)
   add_executable(${name} ${ARGN})
   target_link_libraries(${name} PRIVATE cloister_dev m)
   cloister_harden(${name})
+  if(CLOISTER_LTO)
+    set_target_properties(${name} PROPERTIES EXCLUDE_FROM_ALL ON)
+  endif()
+  set_property(GLOBAL APPEND PROPERTY CLOISTER_BENCHES ${name})
 endfunction()
 
 # cloister_add_fuzz(NAME source...): a libFuzzer target (clang, -fsanitize=fuzzer).

@@ -106,6 +106,13 @@ CLOISTER_API int tee_restart(tee_enclave *e, struct cloister_err *err);
 CLOISTER_API int tee_ecall(tee_enclave *e, uint32_t number, const void *in, size_t inlen,
                            uint8_t **out, size_t *outlen, struct cloister_err *err);
 
+/* One ecall on a wire writer's bytes; the writer is freed whatever happens. A refusal by the
+ * enclave comes back with the enclave's own message alone (no "enclave 'x', ecall 0x6: ..."
+ * head); failures of the runtime keep their whole text. *out is malloc'd: free it. */
+CLOISTER_API CLOISTER_MUST_CHECK int tee_ecall_writer(tee_enclave *e, uint32_t number,
+                                                      struct wire_writer *in, uint8_t **out,
+                                                      size_t *outlen, struct cloister_err *err);
+
 /* Many ecalls in one boundary crossing, run in order. Returns CLOISTER_OK when the batch crossed,
  * else err says why it did not; each call's own result is in its status (and out/outlen,
  * malloc'd), and err holds the message of the last call that failed. */

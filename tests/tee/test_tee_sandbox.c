@@ -85,23 +85,20 @@ static void killed_by_seccomp(uint32_t ecall)
 
 /* In a sanitizer build open() is refused (EACCES) rather than fatal, so that ASan can try to
  * report (docs/tee.md); either way the file stays closed. */
-static void open_is_fatal(void **state)
+/* Opening a file fails (EACCES from seccomp, Landlock behind it) and the enclave lives on:
+ * libraries probe files lazily, and a refused probe must not kill the enclave. */
+static void open_is_refused(void **state)
 {
     tee_enclave *e = create();
-    struct tee_info info;
-    tee_get_info(e, &info);
-    bool sanitizer = info.sandbox.sanitizer_allowances;
-    uint8_t *out;
-    size_t outlen;
-    if (sanitizer) {
+    for (int i = 0; i < 2; i++) {
+        uint8_t *out;
+        size_t outlen;
         assert_int_equal(tee_ecall(e, TEST_ECALL_TRY_OPEN, NULL, 0, &out, &outlen, NULL),
                          CLOISTER_OK);
         assert_non_null(memmem(out, outlen, "refused", 7));
         free(out);
     }
     tee_destroy(e);
-    if (!sanitizer)
-        killed_by_seccomp(TEST_ECALL_TRY_OPEN);
 }
 
 static void fork_is_fatal(void **state)
@@ -355,7 +352,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(reported_sandbox),
-        cmocka_unit_test(open_is_fatal),
+        cmocka_unit_test(open_is_refused),
         cmocka_unit_test(fork_is_fatal),
         cmocka_unit_test(exec_is_fatal),
         cmocka_unit_test(memory_is_private),

@@ -52,27 +52,11 @@ static int os_error(struct cloister_err *err, const char *what)
     return cloister_errf(err, code, "%s: %s", what, strerror(errno));
 }
 
-/* An ecall with the writer's bytes; the enclave's refusal comes without the runtime's prefix
- * ("enclave 'asky', ecall 0x9: denied: " ...). */
+/* An ecall on the writer's bytes; a refusal carries the enclave's own message (tee.h). */
 static int call(asky_service *s, uint32_t number, struct wire_writer *in, uint8_t **out,
                 size_t *outlen, struct cloister_err *err)
 {
-    *out = NULL;
-    *outlen = 0;
-    if (!wire_writer_ok(in)) {
-        wire_writer_free(in);
-        return cloister_errf(err, CLOISTER_E_NO_MEMORY, "request too large or out of memory");
-    }
-    int rc = tee_ecall(s->e, number, in->buf, in->len, out, outlen, err);
-    wire_writer_free(in);
-    const char *tail = rc != CLOISTER_OK && err ? strrchr(err->msg, ':') : NULL;
-    if (tail && strncmp(err->msg, "enclave 'asky'", 14) == 0) {
-        const char *msg = strstr(err->msg, ": ");
-        msg = msg ? strstr(msg + 2, ": ") : NULL;
-        if (msg)
-            memmove(err->msg, msg + 2, strlen(msg + 2) + 1);
-    }
-    return rc;
+    return tee_ecall_writer(s->e, number, in, out, outlen, err);
 }
 
 /* The development signature: a signer key kept in the store signs the image, so the sealed

@@ -126,37 +126,11 @@ static int choose_signature(ibbe_admin *a, const struct ibbe_admin_options *o,
 
 /* ---- calls ------------------------------------------------------------------------------------ */
 
-/* An enclave's refusal comes as "enclave 'ibbe', ecall 0x6: <what the code means>: <message>":
- * the message alone names what was wrong. Failures of the runtime keep their whole text. */
-static void strip_plumbing(int rc, struct cloister_err *err)
-{
-    static const char prefix[] = "enclave 'ibbe', ecall ";
-    if (!err || strncmp(err->msg, prefix, sizeof prefix - 1) != 0)
-        return;
-    const char *what = strstr(err->msg, cloister_strerror(rc));
-    if (!what)
-        return;
-    what += strlen(cloister_strerror(rc));
-    if (strncmp(what, ": ", 2) == 0)
-        memmove(err->msg, what + 2, strlen(what + 2) + 1);
-}
-
-/* One ecall with the writer's bytes; *out malloc'd. Returns the runtime's or the enclave's code
- * with err filled (tee.h). */
+/* An ecall on the writer's bytes; a refusal carries the enclave's own message (tee.h). */
 static int call(ibbe_admin *a, uint32_t number, struct wire_writer *in, uint8_t **out,
                 size_t *outlen, struct cloister_err *err)
 {
-    *out = NULL;
-    *outlen = 0;
-    if (!wire_writer_ok(in)) {
-        wire_writer_free(in);
-        return cloister_errf(err, CLOISTER_E_NO_MEMORY, "request too large or out of memory");
-    }
-    int rc = tee_ecall(a->e, number, in->buf, in->len, out, outlen, err);
-    wire_writer_free(in);
-    if (rc != CLOISTER_OK)
-        strip_plumbing(rc, err);
-    return rc;
+    return tee_ecall_writer(a->e, number, in, out, outlen, err);
 }
 
 static int no_msk(struct cloister_err *err)

@@ -41,23 +41,11 @@ struct xsearch_proxy {
     uint8_t mrenclave[32];
 };
 
-/* An ecall with the writer's bytes; the enclave's refusal without the runtime's prefix. */
+/* An ecall on the writer's bytes; a refusal carries the enclave's own message (tee.h). */
 static int call(xsearch_proxy *p, uint32_t number, struct wire_writer *in, uint8_t **out,
                 size_t *outlen, struct cloister_err *err)
 {
-    *out = NULL;
-    *outlen = 0;
-    if (!wire_writer_ok(in)) {
-        wire_writer_free(in);
-        return cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
-    }
-    int rc = tee_ecall(p->e, number, in->buf, in->len, out, outlen, err);
-    wire_writer_free(in);
-    const char *msg = rc != CLOISTER_OK ? strstr(err->msg, ": ") : NULL;
-    if (msg && strncmp(err->msg, "enclave 'xsearch'", 17) == 0 &&
-        (msg = strstr(msg + 2, ": ")) != NULL)
-        memmove(err->msg, msg + 2, strlen(msg + 2) + 1);
-    return rc;
+    return tee_ecall_writer(p->e, number, in, out, outlen, err);
 }
 
 /* The query as a URL parameter value (out has 3 bytes per byte of q, plus one). */

@@ -26,7 +26,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <malloc.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdarg.h>
@@ -321,11 +320,6 @@ static int enter_sandbox(struct enclave_proc *ep, struct worker *workers, struct
     bool gramine = ep->rt->gramine; /* SGX isolates it there; Gramine has no seccomp/Landlock */
     if (!gramine && tee_sandbox_landlock(sb, err) != 0)
         return CLOISTER_E_SYSTEM;
-    /* One malloc arena for every thread: glibc gives a second thread an arena of its own, and
-     * shrinking that arena's heap opens /proc/sys/vm/overcommit_memory, which the filter below
-     * kills (seen in the asky enclave, whose two workers free large arrays). A sanitizer's
-     * allocator has no arenas and ignores the call. */
-    mallopt(M_ARENA_MAX, 1);
     unsigned n = ep->nworkers;
     for (unsigned i = 0; i < n; i++) {
         workers[i] = (struct worker){.port.ocall = worker_ocall, .ep = ep};

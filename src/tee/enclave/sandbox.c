@@ -8,15 +8,17 @@
  *      from ABI 6). Landlock binds the calling thread and its future threads, so it runs before
  *      the worker threads are created.
  *   3. tee_sandbox_seccomp: an allowlist, everything else SECCOMP_RET_KILL_PROCESS, on all
- *      threads at once (TSYNC). No process creation, no exec, no open, no socket, and no
- *      executable mapping (mmap/mprotect with PROT_EXEC are refused): what runs is what was
- *      measured. Writes go to stdout/stderr only (diagnostics).
+ *      threads at once (TSYNC). No process creation, no exec, no socket, and no executable
+ *      mapping (mmap/mprotect with PROT_EXEC are refused): what runs is what was measured.
+ *      Writes go to stdout/stderr only (diagnostics). open/openat fail with EACCES rather than
+ *      kill: glibc and OpenSSL open files lazily (malloc's arena trimming reads
+ *      /proc/sys/vm/overcommit_memory), the enclave cannot use a file either way (Landlock
+ *      grants none), and a refused probe must not become a dead enclave.
  *
  * Sanitizer builds: to print a report, ASan reads /proc/self/exe's link, asks whether stderr
- * is a terminal (ioctl TCGETS on fd 2) and tries to open /proc/self/maps. When the image itself
- * is built with a sanitizer, and only then, readlink and that ioctl are allowed and open/openat
- * fail with EACCES instead of killing the process (Landlock refuses the file anyway); the
- * enclave's info says so (sandbox.sanitizer_allowances) and image builds set ASan's
+ * is a terminal (ioctl TCGETS on fd 2) and tries to open /proc/self/maps (refused, as every
+ * open). When the image itself is built with a sanitizer, and only then, readlink and that ioctl
+ * are allowed; the enclave's info says so (sandbox.sanitizer_allowances) and image builds set ASan's
  * symbolize=0 (sanitizer_options.c), since no symbolizer process may start. */
 #include "tee/enclave/rt.h"
 
@@ -140,7 +142,8 @@ static const int sanitizer_extra[] = {
     SCMP_SYS(sigaltstack),
     SCMP_SYS(readlink),
 };
-static const int sanitizer_refused[] = {
+/* Refused with EACCES in every build (see the top of the file). */
+static const int refused[] = {
     SCMP_SYS(open),
     SCMP_SYS(openat),
 };
@@ -157,11 +160,11 @@ static int add_rules(scmp_filter_ctx ctx, pid_t self)
     int rc = 0;
     for (size_t i = 0; i < sizeof allowed / sizeof allowed[0]; i++)
         rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, allowed[i], 0);
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++)
+        rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), refused[i], 0);
     if (TEE_SANITIZER_BUILD) {
         for (size_t i = 0; i < sizeof sanitizer_extra / sizeof sanitizer_extra[0]; i++)
             rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, sanitizer_extra[i], 0);
-        for (size_t i = 0; i < sizeof sanitizer_refused / sizeof sanitizer_refused[0]; i++)
-            rc |= seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), sanitizer_refused[i], 0);
         /* isatty(2), to colour the report. */
         rc |= seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 2, arg(0, SCMP_CMP_EQ, 2, 0),
                                arg(1, SCMP_CMP_EQ, TCGETS, 0));

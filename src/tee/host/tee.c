@@ -427,6 +427,39 @@ int tee_ecall(tee_enclave *e, uint32_t number, const void *in, size_t inlen, uin
     return rc;
 }
 
+/* The enclave's refusal without the runtime's "enclave 'x', ecall 0x6: <code's meaning>: " head:
+ * a caller's user reads what was wrong, not the plumbing. Other texts stay whole. */
+static void strip_enclave_head(const tee_enclave *e, uint32_t number, int status,
+                               struct cloister_err *err)
+{
+    char head[sizeof err->msg];
+    int n = snprintf(head, sizeof head, "enclave '%s', ecall %#x: %s: ", e->name, number,
+                     cloister_strerror(status));
+    if (n > 0 && (size_t)n < sizeof head && strncmp(err->msg, head, (size_t)n) == 0)
+        memmove(err->msg, err->msg + n, strlen(err->msg + n) + 1);
+}
+
+int tee_ecall_writer(tee_enclave *e, uint32_t number, struct wire_writer *in, uint8_t **out,
+                     size_t *outlen, struct cloister_err *err)
+{
+    *out = NULL;
+    *outlen = 0;
+    if (!wire_writer_ok(in)) {
+        wire_writer_free(in);
+        return cloister_errf(err, CLOISTER_E_NO_MEMORY, "request too large or out of memory");
+    }
+    struct tee_call call = {.number = number, .in = in->buf, .inlen = in->len};
+    int rc = tee_ecall_batch(e, &call, 1, err);
+    wire_writer_free(in);
+    if (rc != CLOISTER_OK)
+        return rc;
+    *out = call.out;
+    *outlen = call.outlen;
+    if (call.status != CLOISTER_OK && err)
+        strip_enclave_head(e, number, call.status, err);
+    return call.status;
+}
+
 void tee_calls_free(struct tee_call *calls, size_t n)
 {
     free_outputs(calls, n);

@@ -73,7 +73,8 @@ int cli_orch_sign_pod(const char *home_dir, uint64_t heap, char *image, size_t i
 
 static int cmd_node(int argc, char **argv)
 {
-    const char *name = NULL, *listen = "127.0.0.1:0", *token_file = NULL, *epc = NULL, *nats = NULL;
+    const char *name = NULL, *listen = "127.0.0.1:0", *token_file = NULL, *epc = NULL, *nats = NULL,
+               *images = NULL;
     long long mem_gib = 32;
     struct opt_choice tee = {TEES, 0};
     const struct opt_def opts[] = {
@@ -88,6 +89,9 @@ static int cmd_node(int argc, char **argv)
         {"tee", OPT_CHOICE, &tee, "BACKEND", "pod enclaves: proc (default) or sim", 0, 0, 0},
         {"nats", OPT_STRING, &nats, "URL",
          "report to the scheduler on this NATS server every second", 0, 0, 0},
+        {"images", OPT_STRING, &images, "DIR",
+         "the images pods may name: DIR/NAME programs, DIR/NAME.enclave with DIR/NAME.sig", 0, 0,
+         0},
         {0}};
     const struct opt_cmd cmd = {
         "orch node",
@@ -96,12 +100,15 @@ static int cmd_node(int argc, char **argv)
         opts,
         0,
         0,
-        "Launches pods submitted to it (POST /pods with the bearer token): an SGX pod runs as a\n"
-        "pod enclave in an EPC accounting group limited to its request, so a pod that lied is\n"
-        "refused when its enclave grows past it. Answers GET /node, /pods, /groups/NAME and\n"
-        "/metrics (Prometheus). Prints its address on stdout.",
+        "Launches pods submitted to it (POST /pods, signed with a key derived from the token):\n"
+        "an SGX pod runs as an enclave in an EPC accounting group limited to its request, so a\n"
+        "pod that lied is refused when its enclave grows past it; a standard pod runs as a\n"
+        "process whose data is limited to its request. A pod naming an image runs it from\n"
+        "--images. Answers GET /node, /pods, /groups/NAME and /metrics (Prometheus). Prints its\n"
+        "address on stdout.",
         "cloister orch node --name sgx-1 --epc 93.5 --token-file token\n"
-        "cloister orch node --name std-1 --mem 64 --listen 127.0.0.1:7101 --token-file token\n"
+        "cloister orch node --name std-1 --mem 64 --listen 127.0.0.1:7101 --token-file token "
+        "--images /srv/pod-images\n"
         "cloister orch node --name sgx-2 --epc 93.5 --token-file token --nats "
         "nats://127.0.0.1:4222\n"};
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
@@ -135,7 +142,8 @@ static int cmd_node(int argc, char **argv)
                                    .backend = tee.index ? TEE_BACKEND_SIM : TEE_BACKEND_PROC,
                                    .image = epc ? image : NULL,
                                    .signature = epc ? sig : NULL,
-                                   .enclave = &tee_enclave_pod};
+                                   .enclave = &tee_enclave_pod,
+                                   .images = images};
     orch_agent *a;
     rc = orch_agent_start(&o, &a, &err);
     crypto_wipe(token, sizeof token);
@@ -176,8 +184,11 @@ static int read_token(const char *path, char *token, size_t cap)
     return CLI_OK;
 }
 
-int cli_orch_submit(const char *const *agents, size_t n, const struct orch_pod *pod,
-                    enum orch_policy policy, const char *token, uint64_t *rng, json_t **result)
+/* Places pod on one of the agents by policy and submits it; *result is the node's answer (the
+ * pod with its state), with "node" and "decision" (the policy's reason) added. */
+static int cli_orch_submit(const char *const *agents, size_t n, const struct orch_pod *pod,
+                           enum orch_policy policy, const char *token, uint64_t *rng,
+                           json_t **result)
 {
     struct orch_node *nodes = calloc(n + 1, sizeof *nodes);
     const char **eps = calloc(n + 1, sizeof *eps);
@@ -282,64 +293,102 @@ static int cmd_submit(int argc, char **argv)
     return rc == CLI_OK ? cli_json_print(result) : rc;
 }
 
-static int cmd_ls(int argc, char **argv)
+/* The pods of each agent's GET /pods, as [{"node", "pods"}]. */
+static int ls_agents(const struct opt_list *agents, json_t **all)
 {
-    struct opt_list agents = {0};
-    bool json = false;
-    const struct opt_def opts[] = {
-        {"agent", OPT_LIST, &agents, "IP:PORT", AGENTS_HELP, OPT_REQUIRED, 0, 0},
-        {"json", OPT_FLAG, &json, NULL, "print JSON", 0, 0, 0},
-        {0}};
-    const struct opt_cmd cmd = {"orch ls",
-                                "",
-                                "List the pods of every node agent.",
-                                opts,
-                                0,
-                                0,
-                                "One line per pod: node, name, state, requests and what it "
-                                "uses; an agent that does\nnot answer is named on stderr.",
-                                "cloister orch ls --agent 127.0.0.1:7101 --agent 127.0.0.1:7102\n"};
-    int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
-    if (rc != OPT_OK)
-        return opt_exit_code(rc);
-    json_t *all = json_array();
-    for (int i = 0; i < agents.n; i++) {
-        unsigned status;
+    int rc = CLI_OK;
+    *all = json_array();
+    for (int i = 0; i < agents->n; i++) {
+        unsigned status = 0;
         char *reply = NULL;
         struct cloister_err err;
         json_t *j = NULL;
-        if (orch_request(agents.v[i], "GET", "/pods", NULL, NULL, &status, &reply, &err) !=
+        if (orch_request(agents->v[i], "GET", "/pods", NULL, NULL, &status, &reply, &err) !=
                 CLOISTER_OK ||
             status != 200 || !(j = json_loads(reply, 0, NULL)))
-            rc = cli_fail("agent %s: %s", agents.v[i], status != 200 ? "no answer" : err.msg);
+            rc = cli_fail("agent %s: %s", agents->v[i], status != 200 ? "no answer" : err.msg);
         free(reply);
         if (j)
-            json_array_append_new(all, j);
+            json_array_append_new(*all, j);
     }
-    if (json) {
-        cli_json_print(all);
-        return rc;
+    return rc;
+}
+
+static void ls_line(const char *node, json_t *p)
+{
+    bool sgx = json_is_true(json_object_get(p, "sgx"));
+    const char *rk = sgx ? "epc_request" : "mem_request", *uk = sgx ? "epc_use" : "mem_use";
+    const char *image = json_string_value(json_object_get(p, "image"));
+    printf("%-12s %-16s %-9s %4s %8.1fMi %8.1fMi %9.1fs %s\n", node,
+           json_string_value(json_object_get(p, "name")),
+           json_string_value(json_object_get(p, "state")), sgx ? "yes" : "no",
+           (double)json_integer_value(json_object_get(p, rk)) / 1048576.0,
+           (double)json_integer_value(json_object_get(p, uk)) / 1048576.0,
+           json_real_value(json_object_get(p, "duration_s")), image ? image : "-");
+}
+
+static int cmd_ls(int argc, char **argv)
+{
+    struct opt_list agents = {0};
+    const char *nats = NULL;
+    bool json = false;
+    const struct opt_def opts[] = {
+        {"agent", OPT_LIST, &agents, "IP:PORT", AGENTS_HELP, 0, 0, 0},
+        {"nats", OPT_STRING, &nats, "URL",
+         "the cluster on this NATS server instead: the nodes' reports and the scheduler's queue", 0,
+         0, 0},
+        {"json", OPT_FLAG, &json, NULL, "print JSON", 0, 0, 0},
+        {0}};
+    const struct opt_cmd cmd = {
+        "orch ls",
+        "",
+        "List the pods of every node agent, and those pending.",
+        opts,
+        0,
+        0,
+        "One line per pod: node, name, state, requests, what it uses and its image. With\n"
+        "--agent, asks those agents (one that does not answer is named on stderr); with\n"
+        "--nats, listens to the reports of the nodes (2 s: they report every second, with\n"
+        "their pods) and reads the scheduler's pending queue from its stored state.",
+        "cloister orch ls --agent 127.0.0.1:7101 --agent 127.0.0.1:7102\n"
+        "cloister orch ls --nats nats://127.0.0.1:4222 --json\n"};
+    int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
+    if (rc != OPT_OK)
+        return opt_exit_code(rc);
+    if ((agents.n > 0) == (nats != NULL))
+        return fprintf(stderr, "cloister: orch ls: --agent or --nats, one of them\n"), CLI_USAGE;
+    json_t *all = NULL, *pending = NULL;
+    if (nats) {
+        char *text = NULL;
+        struct cloister_err err;
+        if (orch_ls_nats(nats, 2000, &text, &err) != CLOISTER_OK)
+            return cli_fail("%s", err.msg);
+        json_t *o = json_loads(text, 0, NULL);
+        free(text);
+        if (json)
+            return cli_json_print(o);
+        all = json_incref(json_object_get(o, "nodes"));
+        pending = json_incref(json_object_get(o, "pending"));
+        json_decref(o);
+    } else {
+        rc = ls_agents(&agents, &all);
+        if (json) {
+            cli_json_print(all);
+            return rc;
+        }
     }
-    printf("%-12s %-16s %-9s %4s %10s %10s %10s\n", "NODE", "POD", "STATE", "SGX", "REQUEST", "USE",
-           "DURATION");
+    printf("%-12s %-16s %-9s %4s %10s %10s %10s %s\n", "NODE", "POD", "STATE", "SGX", "REQUEST",
+           "USE", "DURATION", "IMAGE");
     size_t i, k;
     json_t *n, *p;
     json_array_foreach(all, i, n)
     {
         json_array_foreach(json_object_get(n, "pods"), k, p)
-        {
-            bool sgx = json_is_true(json_object_get(p, "sgx"));
-            const char *rk = sgx ? "epc_request" : "mem_request", *uk = sgx ? "epc_use" : "mem_use";
-            printf("%-12s %-16s %-9s %4s %8.1fMi %8.1fMi %9.1fs\n",
-                   json_string_value(json_object_get(n, "node")),
-                   json_string_value(json_object_get(p, "name")),
-                   json_string_value(json_object_get(p, "state")), sgx ? "yes" : "no",
-                   (double)json_integer_value(json_object_get(p, rk)) / 1048576.0,
-                   (double)json_integer_value(json_object_get(p, uk)) / 1048576.0,
-                   json_real_value(json_object_get(p, "duration_s")));
-        }
+            ls_line(json_string_value(json_object_get(n, "node")), p);
     }
+    json_array_foreach(pending, k, p) ls_line("-", p);
     json_decref(all);
+    json_decref(pending);
     return rc;
 }
 

@@ -119,6 +119,36 @@ static void wait_nodes(orch_sched *s, size_t want)
     assert_int_equal(orch_sched_nodes(s), want);
 }
 
+/* `orch ls --nats`: "waiter" pending (the scheduler's stored queue), "long" running on its node
+ * (the node's report), each listed once. */
+static void ls_check(const char *long_node)
+{
+    char *text = NULL;
+    struct cloister_err err;
+    if (orch_ls_nats(bus_server_url(srv), 1500, &text, &err) != CLOISTER_OK)
+        fail_msg("%s", err.msg);
+    json_t *ls = json_loads(text, 0, NULL), *pending = json_object_get(ls, "pending");
+    free(text);
+    assert_int_equal(json_array_size(pending), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(pending, 0), "name")),
+                        "waiter");
+    size_t i, k, seen = 0;
+    json_t *n, *p;
+    json_array_foreach(json_object_get(ls, "nodes"), i, n)
+    {
+        json_array_foreach(json_object_get(n, "pods"), k, p)
+        {
+            if (strcmp(json_string_value(json_object_get(p, "name")), "long") != 0)
+                continue;
+            seen++;
+            assert_string_equal(json_string_value(json_object_get(n, "node")), long_node);
+            assert_string_equal(json_string_value(json_object_get(p, "state")), "running");
+        }
+    }
+    assert_int_equal(seen, 1);
+    json_decref(ls);
+}
+
 static void test_cluster(void **state)
 {
     (void)state;
@@ -156,6 +186,8 @@ static void test_cluster(void **state)
     /* Pending until "short" ends and its node reports the memory free. */
     submit("waiter", TOKEN, 60);
     assert_int_equal(wait_where(s, "waiter", 0, node), 0);
+    sleep_ms(100); /* its queue stored */
+    ls_check(long_node);
     assert_int_equal(orch_sched_where(s, "short", node, sizeof node), 1);
     assert_int_equal(wait_where(s, "waiter", 1, waiter_node), 1);
     assert_string_equal(waiter_node, short_node);

@@ -2,8 +2,9 @@
  * on the bus, a scheduler service keeps a bounded queue of pending pods and places them.
  *
  * Subjects and what JetStream keeps:
- *   orch.report.NODE  every period, a node's GET /node plus "agent": its HTTP endpoint (core
- *                     NATS: live state, worthless once stale)
+ *   orch.report.NODE  every period, a node's GET /node plus "agent": its HTTP endpoint and
+ *                     "pod_list": its GET /pods (core NATS: live state, worthless once stale);
+ *                     `orch ls --nats` listens to them and reads the scheduler's state
  *   orch.submit       a signed pod spec (orch_auth.h: an HMAC with a key derived from the token,
  *                     never the token), on the work-queue stream ORCH_SUBMIT: `orch submit`
  *                     returns once the stream stored it, the scheduler acks it once its own state
@@ -70,20 +71,32 @@ struct orch_reporter {
     pthread_t thread;
 };
 
-static void report_once(orch_reporter *r)
+/* The agent's answer to GET path, or NULL. */
+static json_t *agent_get(const char *endpoint, const char *path)
 {
     unsigned status = 0;
     char *reply = NULL;
     struct cloister_err err;
-    json_t *node = NULL;
-    if (orch_request(r->endpoint, "GET", "/node", NULL, NULL, &status, &reply, &err) ==
-            CLOISTER_OK &&
+    json_t *j = NULL;
+    if (orch_request(endpoint, "GET", path, NULL, NULL, &status, &reply, &err) == CLOISTER_OK &&
         status == 200)
-        node = json_loads(reply, 0, NULL);
+        j = json_loads(reply, 0, NULL);
     free(reply);
-    if (!node)
+    return j;
+}
+
+static void report_once(orch_reporter *r)
+{
+    struct cloister_err err;
+    json_t *node = agent_get(r->endpoint, "/node"), *pods = agent_get(r->endpoint, "/pods");
+    if (!node) {
+        json_decref(pods);
         return;
+    }
     json_object_set_new(node, "agent", json_string(r->endpoint));
+    json_t *list = json_object_get(pods, "pods");
+    json_object_set_new(node, "pod_list", list ? json_incref(list) : json_array());
+    json_decref(pods);
     char *text = json_dumps(node, JSON_COMPACT);
     json_decref(node);
     if (text && bus_post(r->bus, r->subject, text, strlen(text), &err) != CLOISTER_OK)
@@ -322,15 +335,9 @@ static int spec_parse(const json_t *j, struct orch_pod *p, struct cloister_err *
  * finished there, or the agent does not answer (its node is then left to the liveness check). */
 static int placing_outcome(const struct placed *p)
 {
-    unsigned status = 0;
-    char *reply = NULL;
-    struct cloister_err err;
-    if (orch_request(p->agent, "GET", "/pods", NULL, NULL, &status, &reply, &err) != CLOISTER_OK ||
-        status != 200) {
-        free(reply);
+    json_t *o = agent_get(p->agent, "/pods"), *pods = json_object_get(o, "pods");
+    if (!o)
         return 1;
-    }
-    json_t *o = json_loads(reply, 0, NULL), *pods = json_object_get(o, "pods");
     int out = 0;
     for (size_t i = 0; i < json_array_size(pods); i++) {
         const char *name = json_string_value(json_object_get(json_array_get(pods, i), "name"));
@@ -339,7 +346,6 @@ static int placing_outcome(const struct placed *p)
             out = state && strcmp(state, "running") == 0 ? 1 : -1;
     }
     json_decref(o);
-    free(reply);
     return out;
 }
 
@@ -732,4 +738,87 @@ void orch_sched_stop(orch_sched *s)
     atomic_store(&s->stop, true);
     pthread_join(s->thread, NULL);
     sched_free(s);
+}
+
+/* ---- listing the cluster from the bus ---- */
+
+/* A pending pod in the shape of an agent's GET /pods entries. */
+static json_t *pending_json(const json_t *spec)
+{
+    struct orch_pod p;
+    struct cloister_err err;
+    if (spec_parse(spec, &p, &err) != CLOISTER_OK)
+        return NULL;
+    json_t *j = json_pack("{s:s,s:s,s:b,s:I,s:I,s:I,s:I,s:f}", "name", p.name, "state", "pending",
+                          "sgx", p.sgx, "epc_request", (json_int_t)p.epc_request, "epc_use",
+                          (json_int_t)p.epc_use, "mem_request", (json_int_t)p.mem_request,
+                          "mem_use", (json_int_t)p.mem_use, "duration_s", p.duration_s);
+    if (j && p.image[0])
+        json_object_set_new(j, "image", json_string(p.image));
+    return j;
+}
+
+/* The scheduler's pending queue from its stored state (empty when it has stored none). */
+static json_t *ls_pending(struct bus *b, struct cloister_err *err)
+{
+    struct bus_kv *kv = bus_kv_open(b, STATE_BUCKET, STATE_BUCKET_BYTES, STATE_MAX, err);
+    uint8_t *data = NULL;
+    size_t len = 0;
+    int rc = kv ? bus_kv_get(kv, STATE_KEY, &data, &len, NULL, err) : err->code;
+    bus_kv_close(kv);
+    json_t *out = json_array();
+    json_t *st = rc == CLOISTER_OK ? json_loadb((const char *)data, len, 0, NULL) : NULL;
+    json_t *queue = json_object_get(st, "queue");
+    for (size_t i = 0; out && i < json_array_size(queue); i++) {
+        json_t *p = pending_json(json_array_get(queue, i));
+        if (p)
+            json_array_append_new(out, p);
+    }
+    json_decref(st);
+    free(data);
+    if (rc != CLOISTER_OK && rc != CLOISTER_E_NOT_FOUND) {
+        json_decref(out);
+        return NULL;
+    }
+    return out;
+}
+
+int orch_ls_nats(const char *nats, int64_t wait_ms, char **out, struct cloister_err *err)
+{
+    struct bus_options bo = {.name = "cloister-orch-ls"};
+    struct bus *b = bus_connect(nats, &bo, err);
+    struct bus_sub *sub = b ? bus_subscribe(b, SUBJECT_REPORT ">", err) : NULL;
+    json_t *pending = sub ? ls_pending(b, err) : NULL, *nodes = json_object();
+    int rc = pending && nodes ? CLOISTER_OK : err->code ? err->code : CLOISTER_E_NO_MEMORY;
+    for (double end = now_s() + (double)wait_ms / 1000; rc == CLOISTER_OK && now_s() < end;) {
+        uint8_t *data = NULL;
+        size_t len = 0;
+        if (bus_sub_next(sub, 50, NULL, 0, &data, &len, err) != CLOISTER_OK) {
+            rc = err->code;
+            break;
+        }
+        json_t *r = data ? json_loadb((const char *)data, len, 0, NULL) : NULL;
+        const char *name = json_string_value(json_object_get(r, "name"));
+        if (name && json_is_array(json_object_get(r, "pod_list")))
+            json_object_set_new(nodes, name,
+                                json_pack("{s:s,s:O,s:O}", "node", name, "agent",
+                                          json_object_get(r, "agent"), "pods",
+                                          json_object_get(r, "pod_list")));
+        json_decref(r);
+        free(data);
+    }
+    json_t *list = json_array();
+    const char *key;
+    json_t *v;
+    json_object_foreach(nodes, key, v) json_array_append(list, v);
+    json_t *all = json_pack("{s:o,s:o}", "nodes", list, "pending",
+                            pending ? pending : json_array());
+    *out = rc == CLOISTER_OK && all ? json_dumps(all, JSON_COMPACT) : NULL;
+    json_decref(all);
+    json_decref(nodes);
+    bus_sub_close(sub);
+    bus_close(b);
+    if (rc == CLOISTER_OK && !*out)
+        rc = cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
+    return rc;
 }

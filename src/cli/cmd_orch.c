@@ -69,13 +69,35 @@ int cli_orch_sign_pod(const char *home_dir, uint64_t heap, char *image, size_t i
     return rc == CLOISTER_OK ? CLI_OK : cli_fail("%s", err.msg);
 }
 
+/* A node's size: a number of unit bytes ("93.5"), or a Kubernetes quantity with an optional
+ * trailing B ("93.5MiB", "32Gi"); more than zero. */
+static int node_size(const char *opt, const char *text, uint64_t unit, uint64_t *out)
+{
+    char q[64], *end;
+    size_t n = strlen(text);
+    double v = strtod(text, &end);
+    if (n < sizeof q && n > 2 && text[n - 1] == 'B' && text[n - 2] == 'i')
+        n--; /* MiB, GiB: the quantity Mi, Gi */
+    snprintf(q, sizeof q, "%.*s", (int)(n < sizeof q ? n : sizeof q - 1), text);
+    if (end != text && *end == 0 && v > 0 && v < 1e9) {
+        *out = (uint64_t)(v * (double)unit);
+        return CLI_OK;
+    }
+    if (orch_quantity_parse(q, out, NULL) == CLOISTER_OK && *out > 0)
+        return CLI_OK;
+    fprintf(stderr, "cloister: --%s: a size like %s, got '%.64s'\n", opt,
+            unit == 1u << 20 ? "93.5MiB (or 93.5, MiB)" : "32GiB (or 32, GiB)", text);
+    return CLI_USAGE;
+}
+
 /* ---- node ----------------------------------------------------------------------------------- */
 
 static int cmd_node(int argc, char **argv)
 {
     const char *name = NULL, *listen = "127.0.0.1:0", *token_file = NULL, *epc = NULL, *nats = NULL,
                *images = NULL;
-    long long mem_gib = 32;
+    const char *mem = "32";
+    bool sgx = false;
     struct opt_choice tee = {TEES, 0};
     const struct opt_def opts[] = {
         {"name", OPT_STRING, &name, "NAME", "the node's name", OPT_REQUIRED, 0, 0},
@@ -83,9 +105,11 @@ static int cmd_node(int argc, char **argv)
          0},
         {"token-file", OPT_STRING, &token_file, "FILE",
          "bearer token for submissions (created when missing)", OPT_REQUIRED, 0, 0},
-        {"epc", OPT_STRING, &epc, "MIB", "EPC of an SGX node (93.5 for SGX1); none: no SGX", 0, 0,
-         0},
-        {"mem", OPT_INT, &mem_gib, "GIB", "memory for pods (default 32)", 0, 1, 65536},
+        {"epc", OPT_STRING, &epc, "SIZE",
+         "EPC of an SGX node: 93.5MiB (SGX1, the default with --sgx), or a number of MiB", 0, 0, 0},
+        {"sgx", OPT_FLAG, &sgx, NULL, "an SGX node (implied by --epc)", 0, 0, 0},
+        {"mem", OPT_STRING, &mem, "SIZE", "memory for pods: 32GiB (default), or a number of GiB", 0,
+         0, 0},
         {"tee", OPT_CHOICE, &tee, "BACKEND", "pod enclaves: proc (default) or sim", 0, 0, 0},
         {"nats", OPT_STRING, &nats, "URL",
          "report to the scheduler on this NATS server every second", 0, 0, 0},
@@ -106,7 +130,7 @@ static int cmd_node(int argc, char **argv)
         "process whose data is limited to its request. A pod naming an image runs it from\n"
         "--images. Answers GET /node, /pods, /groups/NAME and /metrics (Prometheus). Prints its\n"
         "address on stdout.",
-        "cloister orch node --name sgx-1 --epc 93.5 --token-file token\n"
+        "cloister orch node --name sgx-1 --sgx --epc 93.5MiB --mem 32GiB --token-file token\n"
         "cloister orch node --name std-1 --mem 64 --listen 127.0.0.1:7101 --token-file token "
         "--images /srv/pod-images\n"
         "cloister orch node --name sgx-2 --epc 93.5 --token-file token --nats "
@@ -114,9 +138,12 @@ static int cmd_node(int argc, char **argv)
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
-    size_t epc_bytes = 0;
-    if (epc && (epc_parse_budget(epc, &epc_bytes) != 0 || epc_bytes == EPC_BUDGET_UNLIMITED))
-        return fprintf(stderr, "cloister: --epc: MiB, e.g. 93.5\n"), CLI_USAGE;
+    uint64_t epc_bytes = 0, mem_bytes = 0;
+    sgx = sgx || epc;
+    if ((sgx && node_size("epc", epc ? epc : "93.5MiB", 1u << 20, &epc_bytes) != CLI_OK) ||
+        node_size("mem", mem, 1u << 30, &mem_bytes) != CLI_OK)
+        return CLI_USAGE;
+    epc_bytes -= epc_bytes % ORCH_EPC_PAGE;
     struct cli_endpoint ep;
     if (cli_parse_endpoint("--listen", listen, &ep) != CLI_OK)
         return CLI_USAGE;
@@ -129,19 +156,19 @@ static int cmd_node(int argc, char **argv)
     if (tee_home_dir(home, sizeof home, &err) != CLOISTER_OK)
         return cli_fail("%s", err.msg);
     snprintf(dir, sizeof dir, "%.4000s/orch/%.60s", home, name);
-    if (epc && (rc = cli_orch_sign_pod(dir, epc_bytes + (16u << 20), image, sizeof image, sig,
+    if (sgx && (rc = cli_orch_sign_pod(dir, epc_bytes + (16u << 20), image, sizeof image, sig,
                                        sizeof sig)) != CLI_OK)
         return rc;
     cli_stop_signals_block();
     struct orch_agent_options o = {.name = name,
                                    .listen = ep.host,
                                    .token = token,
-                                   .sgx = epc != NULL,
+                                   .sgx = sgx,
                                    .epc = epc_bytes,
-                                   .mem = (uint64_t)mem_gib << 30,
+                                   .mem = mem_bytes,
                                    .backend = tee.index ? TEE_BACKEND_SIM : TEE_BACKEND_PROC,
-                                   .image = epc ? image : NULL,
-                                   .signature = epc ? sig : NULL,
+                                   .image = sgx ? image : NULL,
+                                   .signature = sgx ? sig : NULL,
                                    .enclave = &tee_enclave_pod,
                                    .images = images};
     orch_agent *a;
@@ -156,7 +183,7 @@ static int cmd_node(int argc, char **argv)
         orch_agent_stop(a);
         return cli_fail("node %s: %s", name, err.msg);
     }
-    printf("node %s listening on %s (%s)\n", name, self, epc ? "SGX" : "no SGX");
+    printf("node %s listening on %s (%s)\n", name, self, sgx ? "SGX" : "no SGX");
     fflush(stdout);
     char who[96];
     snprintf(who, sizeof who, "node %s", name);

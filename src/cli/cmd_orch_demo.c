@@ -113,11 +113,12 @@ static int submit(struct demo *d, const char *name, bool sgx, uint64_t request, 
                : cli_fail("%s: %s", name, err.msg);
 }
 
-/* Waits until the scheduler placed pod (true, node set) or dropped it (false). */
+/* Waits until the scheduler placed pod (true, node set); false after WAIT_MS (not yet taken
+ * from the stream, pending, or dropped). */
 static bool placed(orch_sched *s, const char *pod, char *node, size_t cap)
 {
     int rc = 0;
-    for (int t = 0; t < WAIT_MS / 20 && (rc = orch_sched_where(s, pod, node, cap)) == 0; t++)
+    for (int t = 0; t < WAIT_MS / 20 && (rc = orch_sched_where(s, pod, node, cap)) != 1; t++)
         nap_ms(20);
     return rc == 1;
 }

@@ -58,6 +58,8 @@ static void test_cluster(void **state)
     assert_int_equal(cli_run(dir, "orch submit bad.json --agent 127.0.0.1:9 --token-file t"), 1);
     cli_assert_error_line(dir, "unknown field 'memroy'");
     assert_int_equal(cli_run(dir, "enclave stats --group g"), 2);
+    assert_int_equal(cli_run(dir, "orch node --name n --mem lots --token-file t"), 2);
+    cli_assert_error_line(dir, "--mem: a size like 32GiB");
 
     cli_spill_text(dir, "web.json", "{\"name\": \"web\", \"sgx\": true, \"epc\": \"4Mi\"}");
     cli_spill_text(dir, "liar.json",
@@ -69,7 +71,8 @@ static void test_cluster(void **state)
         "--version >/dev/null; cloister() { %s \"$@\"; }; "
         "mkdir -p imgs && printf '#!/bin/sh\\nexec sleep 30\\n' > imgs/sleeper && "
         "chmod 700 imgs/sleeper; "
-        "%s orch node --name n1 --epc 32 --token-file tok --images imgs > node.txt 2>node.err & "
+        "%s orch node --name n1 --sgx --epc 32MiB --mem 2GiB --token-file tok --images imgs "
+        "> node.txt 2>node.err & "
         "pid=$!; "
         "for i in $(seq 100); do grep -q listening node.txt && break; sleep 0.1; done; "
         "ep=$(sed -n 's/.*listening on \\([0-9.:]*\\).*/\\1/p' node.txt); "

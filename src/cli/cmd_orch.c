@@ -104,7 +104,7 @@ static int cmd_node(int argc, char **argv)
         {"listen", OPT_STRING, &listen, "IP:PORT", "where to listen (default any free port)", 0, 0,
          0},
         {"token-file", OPT_STRING, &token_file, "FILE",
-         "bearer token for submissions (created when missing)", OPT_REQUIRED, 0, 0},
+         "the cluster's token, which signs requests (created when missing)", OPT_REQUIRED, 0, 0},
         {"epc", OPT_STRING, &epc, "SIZE",
          "EPC of an SGX node: 93.5MiB (SGX1, the default with --sgx), or a number of MiB", 0, 0, 0},
         {"sgx", OPT_FLAG, &sgx, NULL, "an SGX node (implied by --epc)", 0, 0, 0},
@@ -265,8 +265,8 @@ static int cmd_submit(int argc, char **argv)
          "send it to `orch scheduler` on this NATS server instead (signed with a key derived "
          "from the token, stored by JetStream)",
          0, 0, 0},
-        {"token-file", OPT_STRING, &token_file, "FILE", "the agents' bearer token", OPT_REQUIRED, 0,
-         0},
+        {"token-file", OPT_STRING, &token_file, "FILE",
+         "the cluster's token (signs the request; never sent)", OPT_REQUIRED, 0, 0},
         {"policy", OPT_CHOICE, &policy, "POLICY", "binpack (default), spread or random", 0, 0, 0},
         {0}};
     const struct opt_cmd cmd = {

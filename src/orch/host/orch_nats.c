@@ -436,6 +436,8 @@ static struct sched_node *node_find_locked(orch_sched *s, const char *name)
     return NULL;
 }
 
+static void reconcile(orch_sched *s, const char *node, const char *agent, json_t *pods);
+
 static void on_report(orch_sched *s, const uint8_t *data, size_t len)
 {
     struct orch_node n;
@@ -445,11 +447,13 @@ static void on_report(orch_sched *s, const uint8_t *data, size_t len)
     int rc = agent && strlen(agent) < sizeof s->nodes->agent
                  ? orch_node_from_json(&n, (const char *)data, len, &err)
                  : cloister_errf(&err, CLOISTER_E_INVALID, "node report: 'agent' is missing");
+    bool joined = false;
     if (rc == CLOISTER_OK) {
         pthread_mutex_lock(&s->lock);
         struct sched_node *sn = node_find_locked(s, n.name);
         if (!sn && s->nnodes < NODES_MAX) {
             sn = &s->nodes[s->nnodes++];
+            joined = true;
             clog_info("node %s: joined (%s)", n.name, agent);
         }
         if (sn) {
@@ -458,6 +462,8 @@ static void on_report(orch_sched *s, const uint8_t *data, size_t len)
             sn->seen = now_s();
         }
         pthread_mutex_unlock(&s->lock);
+        if (joined)
+            reconcile(s, n.name, agent, json_object_get(o, "pod_list"));
     } else {
         clog_warn("%s", err.msg);
     }
@@ -522,6 +528,62 @@ static size_t placed_find_locked(orch_sched *s, const char *name)
     while (k < s->nplaced && strcmp(s->placed[k].pod.name, name) != 0)
         k++;
     return k;
+}
+
+static size_t queue_find_locked(orch_sched *s, const char *name)
+{
+    size_t q = 0;
+    while (q < s->nqueue && strcmp(s->queue[q].name, name) != 0)
+        q++;
+    return q;
+}
+
+/* Stops pod on the agent (a signed DELETE); the node's next report shows it gone. */
+static void unplace_remote(orch_sched *s, const char *agent, const char *pod)
+{
+    char path[16 + ORCH_NAME_MAX], *reply = NULL;
+    unsigned status = 0;
+    struct cloister_err err;
+    snprintf(path, sizeof path, "/pods/%s", pod);
+    if (orch_request(agent, "DELETE", path, s->token, NULL, &status, &reply, &err) != CLOISTER_OK)
+        clog_warn("pod %s: agent %s: %s", pod, agent, err.msg);
+    free(reply);
+}
+
+/* A node that joins (again after a partition, or when this scheduler starts) may run pods
+ * that were given up on it meanwhile: a pod back in the queue is adopted where it runs (out of
+ * the queue, placed there); a pod since placed on another node is stopped on the joiner, so
+ * that no pod runs twice. Pods this scheduler does not know are left alone. */
+static void reconcile(orch_sched *s, const char *node, const char *agent, json_t *pods)
+{
+    size_t i;
+    json_t *p;
+    json_array_foreach(pods, i, p)
+    {
+        const char *name = json_string_value(json_object_get(p, "name"));
+        const char *state = json_string_value(json_object_get(p, "state"));
+        if (!name || !state || strcmp(state, "running") != 0)
+            continue;
+        pthread_mutex_lock(&s->lock);
+        size_t k = placed_find_locked(s, name), q = queue_find_locked(s, name);
+        bool twice = k < s->nplaced && strcmp(s->placed[k].node, node) != 0;
+        if (q < s->nqueue && s->nplaced < PLACED_MAX) {
+            double left = s->queue[q].duration_s -
+                          json_number_value(json_object_get(p, "running_s"));
+            struct placed *pl = &s->placed[s->nplaced++];
+            *pl = (struct placed){.pod = s->queue[q], .ends = wall_s() + (left > 0 ? left : 0)};
+            snprintf(pl->node, sizeof pl->node, "%s", node);
+            snprintf(pl->agent, sizeof pl->agent, "%s", agent);
+            dequeue_locked(s, q);
+            clog_info("pod %s: adopted on %s, where it still runs", name, node);
+        }
+        pthread_mutex_unlock(&s->lock);
+        if (twice) {
+            clog_warn("pod %s: runs on %s, which is back, and was placed elsewhere: stopped on %s",
+                      name, node, node);
+            unplace_remote(s, agent, name);
+        }
+    }
 }
 
 /* Places queue[q] on node i: recorded as "placing" and stored before the agent is asked, so

@@ -42,13 +42,17 @@ CLOISTER_API int orch_policy_parse(const char *name, enum orch_policy *p, struct
 
 /* A pod spec, as JSON:
  *   {"name": "web-1", "sgx": true, "epc": "8Mi", "memory": "64Mi", "duration_s": 30,
- *    "use_epc": "6Mi", "use_memory": "32Mi"}
+ *    "use_epc": "6Mi", "use_memory": "32Mi", "image": "web"}
  * name (1-63 of [A-Za-z0-9._-]) is required; sgx defaults to false; epc (an SGX pod's request,
  * required when sgx) and memory are Kubernetes quantities (bytes, or with k, Ki, M, Mi, G, Gi, T,
  * Ti); duration_s (default 10, at most 7 days); use_epc / use_memory say what the pod really
- * allocates (default: its request; more than requested is how a dishonest pod is written). */
+ * allocates (default: its request; more than requested is how a dishonest pod is written).
+ * image (optional, a name like name's, not starting with '.') is what the pod runs, among the
+ * images installed on its node: a program for a standard pod, a signed enclave image for an SGX
+ * pod; without it, the node's built-in workload, which allocates use_epc / use_memory. */
 struct orch_pod {
     char name[ORCH_NAME_MAX];
+    char image[ORCH_NAME_MAX]; /* "" for the built-in workload */
     bool sgx;
     uint64_t epc_request, mem_request; /* bytes */
     uint64_t epc_use, mem_use;         /* bytes the pod really allocates */

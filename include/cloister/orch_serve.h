@@ -5,7 +5,8 @@
  * agents' measurements. Library cloister_orch_serve (it needs libmicrohttpd), like ibbe_serve.
  *
  * Node agent routes: GET /node, GET /pods, GET /groups, GET /groups/NAME, GET /metrics
- * (Prometheus text), POST /pods (a pod spec, orch.h; bearer token), DELETE /pods/NAME (token).
+ * (Prometheus text), POST /pods (a pod spec, orch.h), DELETE /pods/NAME; these two are signed
+ * with a key derived from the token (orch_request does it), the token never sent.
  * Extender routes: POST /filter, POST /prioritize (ExtenderArgs, orch.h). */
 #ifndef CLOISTER_ORCH_SERVE_H
 #define CLOISTER_ORCH_SERVE_H
@@ -22,12 +23,15 @@ typedef struct orch_agent orch_agent;
 struct orch_agent_options {
     const char *name;   /* the node's name */
     const char *listen; /* IPv4:PORT, port 0 for any */
-    const char *token;  /* bearer token for POST and DELETE (at least 16 characters) */
+    const char *token;  /* the key of POST and DELETE derives from it (at least 16 characters) */
     bool sgx;
     uint64_t epc, mem;                     /* allocatable bytes */
     enum tee_backend backend;              /* of the pod enclaves */
     const char *image, *signature;         /* pod.enclave and its signature */
     const struct tee_enclave_def *enclave; /* tee_enclave_pod, for the sim backend */
+    /* The images pods may name (NULL: none): DIR/NAME, an executable, for a standard pod;
+     * DIR/NAME.enclave signed by DIR/NAME.sig for an SGX pod (proc backend). */
+    const char *images;
 };
 /* Pods end after their duration (a thread reaps them every 100 ms). */
 CLOISTER_API int orch_agent_start(const struct orch_agent_options *o, orch_agent **out,
@@ -43,7 +47,9 @@ CLOISTER_API int orch_node_from_json(struct orch_node *out, const char *json, si
  * out (the extender's filter then says "no measurements from this node"). */
 CLOISTER_API int orch_agents_poll(const char *const *agents, size_t n, struct orch_node **nodes,
                                   size_t *count, struct cloister_err *err);
-/* One HTTP request to an agent or extender (loopback tools: submit, ls, stats). */
+/* One HTTP request to an agent or extender (loopback tools: submit, ls, stats). With a token,
+ * the body is sent signed for this method and path with a key derived from it (an agent's POST
+ * and DELETE), within a time window and with a nonce the agent accepts once. */
 CLOISTER_API int orch_request(const char *endpoint, const char *method, const char *path,
                               const char *token, const char *body, unsigned *status, char **reply,
                               struct cloister_err *err);
@@ -64,6 +70,13 @@ CLOISTER_API int orch_reporter_start(const char *nats, const char *endpoint, con
                                      int64_t period_ms, orch_reporter **out,
                                      struct cloister_err *err);
 CLOISTER_API void orch_reporter_stop(orch_reporter *r);
+
+/* The cluster as the bus shows it, as JSON (*out malloc'd): {"nodes": [{"node", "agent",
+ * "pods": [GET /pods entries]}], "pending": [pods in the scheduler's queue]}: the pods of every
+ * node that reports within wait_ms (reports carry them), the queue from the scheduler's stored
+ * state. */
+CLOISTER_API int orch_ls_nats(const char *nats, int64_t wait_ms, char **out,
+                              struct cloister_err *err);
 
 /* Sends a pod to the scheduler, signed with a key derived from the token (the token itself
  * does not cross the bus), on the JetStream stream ORCH_SUBMIT: returns once it is stored. */

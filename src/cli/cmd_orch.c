@@ -69,25 +69,53 @@ int cli_orch_sign_pod(const char *home_dir, uint64_t heap, char *image, size_t i
     return rc == CLOISTER_OK ? CLI_OK : cli_fail("%s", err.msg);
 }
 
+/* A node's size: a number of unit bytes ("93.5"), or a Kubernetes quantity with an optional
+ * trailing B ("93.5MiB", "32Gi"); more than zero. */
+static int node_size(const char *opt, const char *text, uint64_t unit, uint64_t *out)
+{
+    char q[64], *end;
+    size_t n = strlen(text);
+    double v = strtod(text, &end);
+    if (n < sizeof q && n > 2 && text[n - 1] == 'B' && text[n - 2] == 'i')
+        n--; /* MiB, GiB: the quantity Mi, Gi */
+    snprintf(q, sizeof q, "%.*s", (int)(n < sizeof q ? n : sizeof q - 1), text);
+    if (end != text && *end == 0 && v > 0 && v < 1e9) {
+        *out = (uint64_t)(v * (double)unit);
+        return CLI_OK;
+    }
+    if (orch_quantity_parse(q, out, NULL) == CLOISTER_OK && *out > 0)
+        return CLI_OK;
+    fprintf(stderr, "cloister: --%s: a size like %s, got '%.64s'\n", opt,
+            unit == 1u << 20 ? "93.5MiB (or 93.5, MiB)" : "32GiB (or 32, GiB)", text);
+    return CLI_USAGE;
+}
+
 /* ---- node ----------------------------------------------------------------------------------- */
 
 static int cmd_node(int argc, char **argv)
 {
-    const char *name = NULL, *listen = "127.0.0.1:0", *token_file = NULL, *epc = NULL, *nats = NULL;
-    long long mem_gib = 32;
+    const char *name = NULL, *listen = "127.0.0.1:0", *token_file = NULL, *epc = NULL, *nats = NULL,
+               *images = NULL;
+    const char *mem = "32";
+    bool sgx = false;
     struct opt_choice tee = {TEES, 0};
     const struct opt_def opts[] = {
         {"name", OPT_STRING, &name, "NAME", "the node's name", OPT_REQUIRED, 0, 0},
         {"listen", OPT_STRING, &listen, "IP:PORT", "where to listen (default any free port)", 0, 0,
          0},
         {"token-file", OPT_STRING, &token_file, "FILE",
-         "bearer token for submissions (created when missing)", OPT_REQUIRED, 0, 0},
-        {"epc", OPT_STRING, &epc, "MIB", "EPC of an SGX node (93.5 for SGX1); none: no SGX", 0, 0,
-         0},
-        {"mem", OPT_INT, &mem_gib, "GIB", "memory for pods (default 32)", 0, 1, 65536},
+         "the cluster's token, which signs requests (created when missing)", OPT_REQUIRED, 0, 0},
+        {"epc", OPT_STRING, &epc, "SIZE",
+         "EPC of an SGX node: 93.5MiB (SGX1, the default with --sgx), or a number of MiB", 0, 0, 0},
+        {"sgx", OPT_FLAG, &sgx, NULL, "an SGX node (implied by --epc)", 0, 0, 0},
+        {"mem", OPT_STRING, &mem, "SIZE", "memory for pods: 32GiB (default), or a number of GiB", 0,
+         0, 0},
         {"tee", OPT_CHOICE, &tee, "BACKEND", "pod enclaves: proc (default) or sim", 0, 0, 0},
         {"nats", OPT_STRING, &nats, "URL",
          "report to the scheduler on this NATS server every second", 0, 0, 0},
+        {"images", OPT_STRING, &images, "DIR",
+         "the images pods may name: DIR/NAME programs, DIR/NAME.enclave with DIR/NAME.sig", 0, 0,
+         0},
         {0}};
     const struct opt_cmd cmd = {
         "orch node",
@@ -96,20 +124,26 @@ static int cmd_node(int argc, char **argv)
         opts,
         0,
         0,
-        "Launches pods submitted to it (POST /pods with the bearer token): an SGX pod runs as a\n"
-        "pod enclave in an EPC accounting group limited to its request, so a pod that lied is\n"
-        "refused when its enclave grows past it. Answers GET /node, /pods, /groups/NAME and\n"
-        "/metrics (Prometheus). Prints its address on stdout.",
-        "cloister orch node --name sgx-1 --epc 93.5 --token-file token\n"
-        "cloister orch node --name std-1 --mem 64 --listen 127.0.0.1:7101 --token-file token\n"
+        "Launches pods submitted to it (POST /pods, signed with a key derived from the token):\n"
+        "an SGX pod runs as an enclave in an EPC accounting group limited to its request, so a\n"
+        "pod that lied is refused when its enclave grows past it; a standard pod runs as a\n"
+        "process whose data is limited to its request. A pod naming an image runs it from\n"
+        "--images. Answers GET /node, /pods, /groups/NAME and /metrics (Prometheus). Prints its\n"
+        "address on stdout.",
+        "cloister orch node --name sgx-1 --sgx --epc 93.5MiB --mem 32GiB --token-file token\n"
+        "cloister orch node --name std-1 --mem 64 --listen 127.0.0.1:7101 --token-file token "
+        "--images /srv/pod-images\n"
         "cloister orch node --name sgx-2 --epc 93.5 --token-file token --nats "
         "nats://127.0.0.1:4222\n"};
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
-    size_t epc_bytes = 0;
-    if (epc && (epc_parse_budget(epc, &epc_bytes) != 0 || epc_bytes == EPC_BUDGET_UNLIMITED))
-        return fprintf(stderr, "cloister: --epc: MiB, e.g. 93.5\n"), CLI_USAGE;
+    uint64_t epc_bytes = 0, mem_bytes = 0;
+    sgx = sgx || epc;
+    if ((sgx && node_size("epc", epc ? epc : "93.5MiB", 1u << 20, &epc_bytes) != CLI_OK) ||
+        node_size("mem", mem, 1u << 30, &mem_bytes) != CLI_OK)
+        return CLI_USAGE;
+    epc_bytes -= epc_bytes % ORCH_EPC_PAGE;
     struct cli_endpoint ep;
     if (cli_parse_endpoint("--listen", listen, &ep) != CLI_OK)
         return CLI_USAGE;
@@ -122,20 +156,21 @@ static int cmd_node(int argc, char **argv)
     if (tee_home_dir(home, sizeof home, &err) != CLOISTER_OK)
         return cli_fail("%s", err.msg);
     snprintf(dir, sizeof dir, "%.4000s/orch/%.60s", home, name);
-    if (epc && (rc = cli_orch_sign_pod(dir, epc_bytes + (16u << 20), image, sizeof image, sig,
+    if (sgx && (rc = cli_orch_sign_pod(dir, epc_bytes + (16u << 20), image, sizeof image, sig,
                                        sizeof sig)) != CLI_OK)
         return rc;
     cli_stop_signals_block();
     struct orch_agent_options o = {.name = name,
                                    .listen = ep.host,
                                    .token = token,
-                                   .sgx = epc != NULL,
+                                   .sgx = sgx,
                                    .epc = epc_bytes,
-                                   .mem = (uint64_t)mem_gib << 30,
+                                   .mem = mem_bytes,
                                    .backend = tee.index ? TEE_BACKEND_SIM : TEE_BACKEND_PROC,
-                                   .image = epc ? image : NULL,
-                                   .signature = epc ? sig : NULL,
-                                   .enclave = &tee_enclave_pod};
+                                   .image = sgx ? image : NULL,
+                                   .signature = sgx ? sig : NULL,
+                                   .enclave = &tee_enclave_pod,
+                                   .images = images};
     orch_agent *a;
     rc = orch_agent_start(&o, &a, &err);
     crypto_wipe(token, sizeof token);
@@ -148,7 +183,7 @@ static int cmd_node(int argc, char **argv)
         orch_agent_stop(a);
         return cli_fail("node %s: %s", name, err.msg);
     }
-    printf("node %s listening on %s (%s)\n", name, self, epc ? "SGX" : "no SGX");
+    printf("node %s listening on %s (%s)\n", name, self, sgx ? "SGX" : "no SGX");
     fflush(stdout);
     char who[96];
     snprintf(who, sizeof who, "node %s", name);
@@ -176,8 +211,11 @@ static int read_token(const char *path, char *token, size_t cap)
     return CLI_OK;
 }
 
-int cli_orch_submit(const char *const *agents, size_t n, const struct orch_pod *pod,
-                    enum orch_policy policy, const char *token, uint64_t *rng, json_t **result)
+/* Places pod on one of the agents by policy and submits it; *result is the node's answer (the
+ * pod with its state), with "node" and "decision" (the policy's reason) added. */
+static int cli_orch_submit(const char *const *agents, size_t n, const struct orch_pod *pod,
+                           enum orch_policy policy, const char *token, uint64_t *rng,
+                           json_t **result)
 {
     struct orch_node *nodes = calloc(n + 1, sizeof *nodes);
     const char **eps = calloc(n + 1, sizeof *eps);
@@ -227,8 +265,8 @@ static int cmd_submit(int argc, char **argv)
          "send it to `orch scheduler` on this NATS server instead (signed with a key derived "
          "from the token, stored by JetStream)",
          0, 0, 0},
-        {"token-file", OPT_STRING, &token_file, "FILE", "the agents' bearer token", OPT_REQUIRED, 0,
-         0},
+        {"token-file", OPT_STRING, &token_file, "FILE",
+         "the cluster's token (signs the request; never sent)", OPT_REQUIRED, 0, 0},
         {"policy", OPT_CHOICE, &policy, "POLICY", "binpack (default), spread or random", 0, 0, 0},
         {0}};
     const struct opt_cmd cmd = {
@@ -282,64 +320,102 @@ static int cmd_submit(int argc, char **argv)
     return rc == CLI_OK ? cli_json_print(result) : rc;
 }
 
-static int cmd_ls(int argc, char **argv)
+/* The pods of each agent's GET /pods, as [{"node", "pods"}]. */
+static int ls_agents(const struct opt_list *agents, json_t **all)
 {
-    struct opt_list agents = {0};
-    bool json = false;
-    const struct opt_def opts[] = {
-        {"agent", OPT_LIST, &agents, "IP:PORT", AGENTS_HELP, OPT_REQUIRED, 0, 0},
-        {"json", OPT_FLAG, &json, NULL, "print JSON", 0, 0, 0},
-        {0}};
-    const struct opt_cmd cmd = {"orch ls",
-                                "",
-                                "List the pods of every node agent.",
-                                opts,
-                                0,
-                                0,
-                                "One line per pod: node, name, state, requests and what it "
-                                "uses; an agent that does\nnot answer is named on stderr.",
-                                "cloister orch ls --agent 127.0.0.1:7101 --agent 127.0.0.1:7102\n"};
-    int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
-    if (rc != OPT_OK)
-        return opt_exit_code(rc);
-    json_t *all = json_array();
-    for (int i = 0; i < agents.n; i++) {
-        unsigned status;
+    int rc = CLI_OK;
+    *all = json_array();
+    for (int i = 0; i < agents->n; i++) {
+        unsigned status = 0;
         char *reply = NULL;
         struct cloister_err err;
         json_t *j = NULL;
-        if (orch_request(agents.v[i], "GET", "/pods", NULL, NULL, &status, &reply, &err) !=
+        if (orch_request(agents->v[i], "GET", "/pods", NULL, NULL, &status, &reply, &err) !=
                 CLOISTER_OK ||
             status != 200 || !(j = json_loads(reply, 0, NULL)))
-            rc = cli_fail("agent %s: %s", agents.v[i], status != 200 ? "no answer" : err.msg);
+            rc = cli_fail("agent %s: %s", agents->v[i], status != 200 ? "no answer" : err.msg);
         free(reply);
         if (j)
-            json_array_append_new(all, j);
+            json_array_append_new(*all, j);
     }
-    if (json) {
-        cli_json_print(all);
-        return rc;
+    return rc;
+}
+
+static void ls_line(const char *node, json_t *p)
+{
+    bool sgx = json_is_true(json_object_get(p, "sgx"));
+    const char *rk = sgx ? "epc_request" : "mem_request", *uk = sgx ? "epc_use" : "mem_use";
+    const char *image = json_string_value(json_object_get(p, "image"));
+    printf("%-12s %-16s %-9s %4s %8.1fMi %8.1fMi %9.1fs %s\n", node,
+           json_string_value(json_object_get(p, "name")),
+           json_string_value(json_object_get(p, "state")), sgx ? "yes" : "no",
+           (double)json_integer_value(json_object_get(p, rk)) / 1048576.0,
+           (double)json_integer_value(json_object_get(p, uk)) / 1048576.0,
+           json_real_value(json_object_get(p, "duration_s")), image ? image : "-");
+}
+
+static int cmd_ls(int argc, char **argv)
+{
+    struct opt_list agents = {0};
+    const char *nats = NULL;
+    bool json = false;
+    const struct opt_def opts[] = {
+        {"agent", OPT_LIST, &agents, "IP:PORT", AGENTS_HELP, 0, 0, 0},
+        {"nats", OPT_STRING, &nats, "URL",
+         "the cluster on this NATS server instead: the nodes' reports and the scheduler's queue", 0,
+         0, 0},
+        {"json", OPT_FLAG, &json, NULL, "print JSON", 0, 0, 0},
+        {0}};
+    const struct opt_cmd cmd = {
+        "orch ls",
+        "",
+        "List the pods of every node agent, and those pending.",
+        opts,
+        0,
+        0,
+        "One line per pod: node, name, state, requests, what it uses and its image. With\n"
+        "--agent, asks those agents (one that does not answer is named on stderr); with\n"
+        "--nats, listens to the reports of the nodes (2 s: they report every second, with\n"
+        "their pods) and reads the scheduler's pending queue from its stored state.",
+        "cloister orch ls --agent 127.0.0.1:7101 --agent 127.0.0.1:7102\n"
+        "cloister orch ls --nats nats://127.0.0.1:4222 --json\n"};
+    int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
+    if (rc != OPT_OK)
+        return opt_exit_code(rc);
+    if ((agents.n > 0) == (nats != NULL))
+        return fprintf(stderr, "cloister: orch ls: --agent or --nats, one of them\n"), CLI_USAGE;
+    json_t *all = NULL, *pending = NULL;
+    if (nats) {
+        char *text = NULL;
+        struct cloister_err err;
+        if (orch_ls_nats(nats, 2000, &text, &err) != CLOISTER_OK)
+            return cli_fail("%s", err.msg);
+        json_t *o = json_loads(text, 0, NULL);
+        free(text);
+        if (json)
+            return cli_json_print(o);
+        all = json_incref(json_object_get(o, "nodes"));
+        pending = json_incref(json_object_get(o, "pending"));
+        json_decref(o);
+    } else {
+        rc = ls_agents(&agents, &all);
+        if (json) {
+            cli_json_print(all);
+            return rc;
+        }
     }
-    printf("%-12s %-16s %-9s %4s %10s %10s %10s\n", "NODE", "POD", "STATE", "SGX", "REQUEST", "USE",
-           "DURATION");
+    printf("%-12s %-16s %-9s %4s %10s %10s %10s %s\n", "NODE", "POD", "STATE", "SGX", "REQUEST",
+           "USE", "DURATION", "IMAGE");
     size_t i, k;
     json_t *n, *p;
     json_array_foreach(all, i, n)
     {
         json_array_foreach(json_object_get(n, "pods"), k, p)
-        {
-            bool sgx = json_is_true(json_object_get(p, "sgx"));
-            const char *rk = sgx ? "epc_request" : "mem_request", *uk = sgx ? "epc_use" : "mem_use";
-            printf("%-12s %-16s %-9s %4s %8.1fMi %8.1fMi %9.1fs\n",
-                   json_string_value(json_object_get(n, "node")),
-                   json_string_value(json_object_get(p, "name")),
-                   json_string_value(json_object_get(p, "state")), sgx ? "yes" : "no",
-                   (double)json_integer_value(json_object_get(p, rk)) / 1048576.0,
-                   (double)json_integer_value(json_object_get(p, uk)) / 1048576.0,
-                   json_real_value(json_object_get(p, "duration_s")));
-        }
+            ls_line(json_string_value(json_object_get(n, "node")), p);
     }
+    json_array_foreach(pending, k, p) ls_line("-", p);
     json_decref(all);
+    json_decref(pending);
     return rc;
 }
 

@@ -12,10 +12,6 @@
  * the paths. Returns CLI_OK or CLI_FAIL. */
 int cli_orch_sign_pod(const char *dir, uint64_t heap, char *image, size_t icap, char *sig,
                       size_t scap);
-/* Places pod on one of the agents by policy and submits it; *result is the node's answer (the
- * pod with its state), with "node" and "decision" (the policy's reason) added. */
-int cli_orch_submit(const char *const *agents, size_t n, const struct orch_pod *pod,
-                    enum orch_policy policy, const char *token, uint64_t *rng, json_t **result);
 /* `orch scheduler` (cmd_orch_sched.c). */
 int cli_orch_scheduler(int argc, char **argv);
 

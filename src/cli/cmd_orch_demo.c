@@ -1,8 +1,11 @@
-/* cmd_orch_demo.c -- the orchestration step of `cloister demo`: three node agents on loopback
- * (two SGX nodes of 32 MiB EPC, one without SGX), a burst of pods placed by binpack and then by
- * spread, a lying pod (one page requested, 6 MiB used) refused at its enclave's growth while its
- * node stays healthy, the EPC groups as `orch` reports them, and the simulator on a generated
- * trace, binpack against spread. */
+/* cmd_orch_demo.c -- the orchestration step of `cloister demo`: a nats-server on loopback
+ * (bus_server_start), three node agents reporting to it (two SGX nodes of 32 MiB EPC, one
+ * without SGX), the scheduler service taking a burst of signed submissions from JetStream and
+ * placing them by binpack and then by spread, a lying pod (one page requested, 6 MiB used)
+ * refused at its enclave's growth while its node stays healthy, the cluster as `orch ls --nats`
+ * lists it, the EPC groups as `enclave stats --group` shows them, and the simulator on a
+ * generated trace. Without nats-server the cluster part is skipped (the simulator still runs).
+ * Nodes report every 200 ms so that the step takes a few seconds. */
 #include <cloister/crypto.h>
 #include <cloister/orch_serve.h>
 #include <cloister/tee_enclave.h>
@@ -10,8 +13,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "bus/bus.h"
 #include "cli/cli.h"
 #include "cli/cli_util.h"
 #include "cli/cmd_orch.h"
@@ -20,20 +25,30 @@
 TEE_ENCLAVE_DECLARE(pod);
 
 #define NODES 3
+#define REPORT_MS 200
+#define WAIT_MS 10000
+#define BURST 8
+
+static const char *const node_names[NODES] = {"sgx-1", "sgx-2", "std-1"};
 
 struct demo {
+    struct bus_server *srv;
+    const char *url;
     orch_agent *agents[NODES];
+    orch_reporter *reporters[NODES];
     char eps[NODES][32];
-    const char *ep[NODES];
     char token[65];
-    uint64_t rng;
 };
+
+static void nap_ms(long ms)
+{
+    nanosleep(&(struct timespec){ms / 1000, (ms % 1000) * 1000000L}, NULL);
+}
 
 static int start_agents(struct demo *d, const char *image, const char *sig)
 {
-    static const char *const names[NODES] = {"sgx-1", "sgx-2", "std-1"};
     for (int i = 0; i < NODES; i++) {
-        struct orch_agent_options o = {.name = names[i],
+        struct orch_agent_options o = {.name = node_names[i],
                                        .listen = "127.0.0.1:0",
                                        .token = d->token,
                                        .sgx = i < 2,
@@ -45,17 +60,44 @@ static int start_agents(struct demo *d, const char *image, const char *sig)
                                        .enclave = &tee_enclave_pod};
         struct cloister_err err;
         if (orch_agent_start(&o, &d->agents[i], &err) != CLOISTER_OK)
-            return cli_fail("node %s: %s", names[i], err.msg);
+            return cli_fail("node %s: %s", node_names[i], err.msg);
         snprintf(d->eps[i], sizeof d->eps[i], "127.0.0.1:%u",
                  (unsigned)orch_agent_port(d->agents[i]));
-        d->ep[i] = d->eps[i];
+        if (orch_reporter_start(d->url, d->eps[i], node_names[i], REPORT_MS, &d->reporters[i],
+                                &err) != CLOISTER_OK)
+            return cli_fail("node %s: %s", node_names[i], err.msg);
     }
-    printf("three node agents: sgx-1 and sgx-2 (32 MiB EPC each), std-1 (no SGX)\n");
+    printf("nats-server at %s; three node agents reporting there every %d ms: sgx-1 and sgx-2 "
+           "(32 MiB EPC each), std-1 (no SGX)\n",
+           d->url, REPORT_MS);
     return CLI_OK;
 }
 
-static int submit(struct demo *d, enum orch_policy policy, const char *name, bool sgx,
-                  uint64_t request, uint64_t use, json_t **result)
+static int node_index(const char *name)
+{
+    for (int i = 0; i < NODES; i++)
+        if (name && strcmp(name, node_names[i]) == 0)
+            return i;
+    return -1;
+}
+
+/* A scheduler with an empty state (the previous one's bucket deleted), once every node reports. */
+static int sched_start(struct demo *d, enum orch_policy policy, orch_sched **s)
+{
+    struct cloister_err err;
+    struct bus *b = bus_connect(d->url, NULL, &err);
+    if (b)
+        bus_stream_delete(b, "KV_ORCH_SCHED", &err);
+    bus_close(b);
+    struct orch_sched_options o = {.nats = d->url, .token = d->token, .policy = policy, .seed = 1};
+    if (orch_sched_start(&o, s, &err) != CLOISTER_OK)
+        return cli_fail("scheduler: %s", err.msg);
+    for (int t = 0; t < WAIT_MS / 20 && orch_sched_nodes(*s) < NODES; t++)
+        nap_ms(20);
+    return orch_sched_nodes(*s) == NODES ? CLI_OK : cli_fail("the nodes do not report");
+}
+
+static int submit(struct demo *d, const char *name, bool sgx, uint64_t request, uint64_t use)
 {
     struct orch_pod p = {.sgx = sgx, .duration_s = 60};
     snprintf(p.name, sizeof p.name, "%s", name);
@@ -65,84 +107,159 @@ static int submit(struct demo *d, enum orch_policy policy, const char *name, boo
     } else {
         p.mem_request = p.mem_use = request;
     }
-    return cli_orch_submit(d->ep, NODES, &p, policy, d->token, &d->rng, result);
+    struct cloister_err err;
+    return orch_submit_nats(d->url, d->token, &p, &err) == CLOISTER_OK
+               ? CLI_OK
+               : cli_fail("%s: %s", name, err.msg);
 }
 
-static void stop_all(struct demo *d, json_t *placed)
+/* Waits until the scheduler placed pod (true, node set); false after WAIT_MS (not yet taken
+ * from the stream, pending, or dropped). */
+static bool placed(orch_sched *s, const char *pod, char *node, size_t cap)
 {
-    size_t i;
-    json_t *p;
-    json_array_foreach(placed, i, p)
-    {
-        const char *node = json_string_value(json_object_get(p, "node"));
-        int k = node && strcmp(node, "sgx-1") == 0 ? 0 : node && strcmp(node, "sgx-2") == 0 ? 1 : 2;
-        char path[128], *reply = NULL;
-        unsigned status;
-        snprintf(path, sizeof path, "/pods/%s", json_string_value(json_object_get(p, "name")));
-        orch_request(d->ep[k], "DELETE", path, d->token, NULL, &status, &reply, NULL);
-        free(reply);
-    }
+    int rc = 0;
+    for (int t = 0; t < WAIT_MS / 20 && (rc = orch_sched_where(s, pod, node, cap)) != 1; t++)
+        nap_ms(20);
+    return rc == 1;
 }
 
-/* Six SGX pods of 6 MiB and two standard ones, by one policy. */
+static void stop_pod(struct demo *d, const char *node, const char *pod)
+{
+    int k = node_index(node);
+    char path[320], *reply = NULL;
+    unsigned status;
+    snprintf(path, sizeof path, "/pods/%s", pod);
+    if (k >= 0)
+        orch_request(d->eps[k], "DELETE", path, d->token, NULL, &status, &reply, NULL);
+    free(reply);
+}
+
+/* Six SGX pods of 6 MiB and two standard ones, submitted at once, placed by one policy. */
 static int burst(struct demo *d, enum orch_policy policy)
 {
-    printf("\nburst of pods, %s:\n", orch_policy_name(policy));
-    json_t *placed = json_array();
-    int rc = CLI_OK;
-    for (int i = 0; i < 8 && rc == CLI_OK; i++) {
-        char name[32];
+    printf("\nburst of %d signed submissions on the stream ORCH_SUBMIT, scheduler by %s:\n", BURST,
+           orch_policy_name(policy));
+    orch_sched *s = NULL;
+    int rc = sched_start(d, policy, &s);
+    char names[BURST][32], nodes[BURST][ORCH_NAME_MAX] = {{0}};
+    for (int i = 0; i < BURST && rc == CLI_OK; i++) {
         bool sgx = i < 6;
-        snprintf(name, sizeof name, "%s-%d", sgx ? "enclave" : "web", i);
-        json_t *r = NULL;
-        rc = submit(d, policy, name, sgx, sgx ? 6u << 20 : 64u << 20, sgx ? 6u << 20 : 0, &r);
-        if (rc == CLI_OK) {
-            printf("  %-10s -> %-6s %s\n", name, json_string_value(json_object_get(r, "node")),
-                   json_string_value(json_object_get(r, "state")));
-            json_array_append_new(placed, r);
+        snprintf(names[i], sizeof names[i], "%s-%d", sgx ? "enclave" : "web", i);
+        rc = submit(d, names[i], sgx, sgx ? 6u << 20 : 64u << 20, sgx ? 6u << 20 : 0);
+    }
+    for (int i = 0; i < BURST && rc == CLI_OK; i++)
+        printf("  %-10s -> %s\n", names[i],
+               placed(s, names[i], nodes[i], sizeof nodes[i]) ? nodes[i] : "(not placed)");
+    orch_sched_stop(s);
+    for (int i = 0; i < BURST; i++)
+        stop_pod(d, nodes[i], names[i]);
+    return rc;
+}
+
+/* The pod named name in `orch ls --nats`'s answer, and its node. */
+static json_t *ls_find(json_t *ls, const char *name, const char **node)
+{
+    size_t i, k;
+    json_t *n, *p;
+    json_array_foreach(json_object_get(ls, "nodes"), i, n)
+    {
+        json_array_foreach(json_object_get(n, "pods"), k, p)
+        {
+            if (strcmp(json_string_value(json_object_get(p, "name")), name) == 0) {
+                *node = json_string_value(json_object_get(n, "node"));
+                return p;
+            }
         }
     }
-    stop_all(d, placed);
-    json_decref(placed);
-    return rc;
+    return NULL;
+}
+
+static void group_stats(struct demo *d, const char *node, const char *group)
+{
+    int k = node_index(node);
+    char path[64], *reply = NULL;
+    unsigned status = 0;
+    snprintf(path, sizeof path, "/groups/%s", group);
+    if (k >= 0 &&
+        orch_request(d->eps[k], "GET", path, NULL, NULL, &status, &reply, NULL) == CLOISTER_OK &&
+        status == 200) {
+        json_t *j = json_loads(reply, 0, NULL);
+        printf("  %-10s on %s: limit %lld pages, committed %lld, refusals %lld\n", group, node,
+               json_integer_value(json_object_get(j, "limit_pages")),
+               json_integer_value(json_object_get(j, "committed_pages")),
+               json_integer_value(json_object_get(j, "refusals")));
+        json_decref(j);
+    }
+    free(reply);
 }
 
 static int liar(struct demo *d)
 {
-    printf("\na lying pod: requests one page of EPC, grows its enclave to 6 MiB:\n");
-    json_t *r = NULL;
-    int rc = submit(d, ORCH_BINPACK, "liar", true, 4096, 6u << 20, &r);
-    if (rc != CLI_OK)
-        return rc;
-    const char *node = json_string_value(json_object_get(r, "node"));
-    printf("  state %s on %s: %s\n", json_string_value(json_object_get(r, "state")), node,
-           json_string_value(json_object_get(r, "message")));
-    json_decref(r);
-    json_t *ok = NULL;
-    if ((rc = submit(d, ORCH_BINPACK, "after-liar", true, 4u << 20, 4u << 20, &ok)) != CLI_OK)
-        return rc;
-    printf("  the node stays healthy: the next pod is %s on %s\n",
-           json_string_value(json_object_get(ok, "state")),
-           json_string_value(json_object_get(ok, "node")));
-    json_decref(ok);
-    printf("\nenclave stats per group (cloister enclave stats --group G --agent ...):\n");
-    const char *groups[] = {"liar", "after-liar"};
-    for (int g = 0; g < 2; g++) {
-        char path[64], *reply = NULL;
-        unsigned status = 0;
-        snprintf(path, sizeof path, "/groups/%s", groups[g]);
-        if (orch_request(d->ep[0], "GET", path, NULL, NULL, &status, &reply, NULL) == CLOISTER_OK &&
-            status == 200) {
-            json_t *j = json_loads(reply, 0, NULL);
-            printf("  %-10s limit %lld pages, committed %lld, refusals %lld\n", groups[g],
-                   json_integer_value(json_object_get(j, "limit_pages")),
-                   json_integer_value(json_object_get(j, "committed_pages")),
-                   json_integer_value(json_object_get(j, "refusals")));
-            json_decref(j);
-        }
-        free(reply);
+    printf("\na lying pod: requests one page of EPC, grows its enclave to 6 MiB; then an honest "
+           "one:\n");
+    orch_sched *s = NULL;
+    char node[ORCH_NAME_MAX] = "";
+    int rc = sched_start(d, ORCH_BINPACK, &s);
+    if (rc == CLI_OK)
+        rc = submit(d, "liar", true, 4096, 6u << 20);
+    if (rc == CLI_OK)
+        rc = submit(d, "after-liar", true, 4u << 20, 4u << 20);
+    if (rc == CLI_OK && !placed(s, "after-liar", node, sizeof node))
+        rc = cli_fail("after-liar was not placed");
+    orch_sched_stop(s);
+    char *text = NULL;
+    struct cloister_err err;
+    nap_ms(2 * REPORT_MS); /* the nodes' next reports carry both pods */
+    if (rc == CLI_OK && orch_ls_nats(d->url, 3 * REPORT_MS, &text, &err) != CLOISTER_OK)
+        rc = cli_fail("orch ls: %s", err.msg);
+    json_t *ls = text ? json_loads(text, 0, NULL) : NULL;
+    free(text);
+    const char *liar_node = NULL, *ok_node = NULL;
+    json_t *l = rc == CLI_OK ? ls_find(ls, "liar", &liar_node) : NULL;
+    json_t *ok = rc == CLI_OK ? ls_find(ls, "after-liar", &ok_node) : NULL;
+    if (l && ok) {
+        printf("  orch ls --nats: liar %s on %s: %s\n",
+               json_string_value(json_object_get(l, "state")), liar_node,
+               json_string_value(json_object_get(l, "message")));
+        printf("  the node stays healthy: after-liar is %s on %s\n",
+               json_string_value(json_object_get(ok, "state")), ok_node);
+        printf("\nenclave stats per group (cloister enclave stats --group G --agent ...):\n");
+        group_stats(d, liar_node, "liar");
+        group_stats(d, ok_node, "after-liar");
+    } else if (rc == CLI_OK) {
+        rc = cli_fail("orch ls --nats does not show the lying pod");
     }
-    return CLI_OK;
+    json_decref(ls);
+    return rc;
+}
+
+/* The cluster over NATS, skipped when nats-server is missing. */
+static int cluster(struct demo *d, const char *dir)
+{
+    char natsdir[4200], image[4096], sig[4096];
+    snprintf(natsdir, sizeof natsdir, "%s/nats", dir);
+    struct cloister_err err;
+    d->srv = file_mkdirs(natsdir, 0700) == 0 ? bus_server_start(natsdir, &err) : NULL;
+    if (!d->srv) {
+        printf("  the cluster over NATS skipped: %s\n", err.msg);
+        return CLI_OK;
+    }
+    d->url = bus_server_url(d->srv);
+    int rc = cli_orch_sign_pod(dir, 48u << 20, image, sizeof image, sig, sizeof sig);
+    if (rc == CLI_OK)
+        rc = start_agents(d, image, sig);
+    if (rc == CLI_OK)
+        rc = burst(d, ORCH_BINPACK);
+    if (rc == CLI_OK)
+        rc = burst(d, ORCH_SPREAD);
+    if (rc == CLI_OK)
+        rc = liar(d);
+    for (int i = 0; i < NODES; i++) {
+        orch_reporter_stop(d->reporters[i]);
+        orch_agent_stop(d->agents[i]);
+    }
+    bus_server_stop(d->srv);
+    return rc;
 }
 
 static int simulate(void)
@@ -179,27 +296,18 @@ static int simulate(void)
 
 int cli_orch_demo(void)
 {
-    cli_demo_heading("SGX-aware orchestration: EPC groups, node agents, policies");
-    char dir[] = "/tmp/cloister-orch-XXXXXX", image[4096], sig[4096];
+    cli_demo_heading("SGX-aware orchestration: EPC groups, node agents over NATS, policies");
+    char dir[] = "/tmp/cloister-orch-XXXXXX";
     if (!mkdtemp(dir))
         return cli_fail("cannot make a temporary directory");
-    struct demo d = {.rng = 1};
+    struct demo d = {0};
     uint8_t raw[32];
     int rc = crypto_random(raw, sizeof raw) == 0 ? CLI_OK : cli_fail("cannot draw a token");
     for (size_t i = 0; rc == CLI_OK && i < sizeof raw; i++)
         snprintf(d.token + 2 * i, 3, "%02x", raw[i]);
+    crypto_wipe(raw, sizeof raw);
     if (rc == CLI_OK)
-        rc = cli_orch_sign_pod(dir, 48u << 20, image, sizeof image, sig, sizeof sig);
-    if (rc == CLI_OK)
-        rc = start_agents(&d, image, sig);
-    if (rc == CLI_OK)
-        rc = burst(&d, ORCH_BINPACK);
-    if (rc == CLI_OK)
-        rc = burst(&d, ORCH_SPREAD);
-    if (rc == CLI_OK)
-        rc = liar(&d);
-    for (int i = 0; i < NODES; i++)
-        orch_agent_stop(d.agents[i]);
+        rc = cluster(&d, dir);
     if (rc == CLI_OK)
         rc = simulate();
     crypto_wipe(d.token, sizeof d.token);

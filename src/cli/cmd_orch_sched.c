@@ -20,7 +20,7 @@ int cli_orch_scheduler(int argc, char **argv)
     const struct opt_def opts[] = {
         {"nats", OPT_STRING, &nats, "URL", "the NATS server of the cluster", OPT_REQUIRED, 0, 0},
         {"token-file", OPT_STRING, &token_file, "FILE",
-         "the agents' bearer token, also required of submissions (created when missing)",
+         "the cluster's token, which signs submissions and placements (created when missing)",
          OPT_REQUIRED, 0, 0},
         {"policy", OPT_CHOICE, &policy, "POLICY", "binpack (default), spread or random", 0, 0, 0},
         {"queue", OPT_INT, &queue, "PODS", "pending pods at most (default 1024; 1 MiB)", 0, 1,

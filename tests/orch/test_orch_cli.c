@@ -58,18 +58,27 @@ static void test_cluster(void **state)
     assert_int_equal(cli_run(dir, "orch submit bad.json --agent 127.0.0.1:9 --token-file t"), 1);
     cli_assert_error_line(dir, "unknown field 'memroy'");
     assert_int_equal(cli_run(dir, "enclave stats --group g"), 2);
+    assert_int_equal(cli_run(dir, "orch node --name n --mem lots --token-file t"), 2);
+    cli_assert_error_line(dir, "--mem: a size like 32GiB");
 
     cli_spill_text(dir, "web.json", "{\"name\": \"web\", \"sgx\": true, \"epc\": \"4Mi\"}");
     cli_spill_text(dir, "liar.json",
                    "{\"name\": \"liar\", \"sgx\": true, \"epc\": 4096, \"use_epc\": \"3Mi\"}");
+    cli_spill_text(dir, "img.json",
+                   "{\"name\": \"img\", \"memory\": \"4Mi\", \"image\": \"sleeper\"}");
     int rc = cli_run(
         dir,
         "--version >/dev/null; cloister() { %s \"$@\"; }; "
-        "%s orch node --name n1 --epc 32 --token-file tok > node.txt 2>node.err & pid=$!; "
+        "mkdir -p imgs && printf '#!/bin/sh\\nexec sleep 30\\n' > imgs/sleeper && "
+        "chmod 700 imgs/sleeper; "
+        "%s orch node --name n1 --sgx --epc 32MiB --mem 2GiB --token-file tok --images imgs "
+        "> node.txt 2>node.err & "
+        "pid=$!; "
         "for i in $(seq 100); do grep -q listening node.txt && break; sleep 0.1; done; "
         "ep=$(sed -n 's/.*listening on \\([0-9.:]*\\).*/\\1/p' node.txt); "
         "cloister orch submit web.json --agent $ep --token-file tok > web.out && "
         "cloister orch submit liar.json --agent $ep --token-file tok > liar.out && "
+        "cloister orch submit img.json --agent $ep --token-file tok > img.out && "
         "cloister orch ls --agent $ep > ls.out && "
         "cloister enclave stats --group liar --agent $ep --json > group.out; r=$?; "
         "kill -TERM $pid; wait $pid; echo \"node exit $?\" >> node.txt; exit $r",
@@ -82,6 +91,10 @@ static void test_cluster(void **state)
     assert_non_null(strstr(liar, "\"state\": \"refused\""));
     assert_non_null(strstr(liar, "EPC group 'liar' refused"));
     assert_non_null(strstr(ls, "refused"));
+    assert_non_null(strstr(ls, "sleeper")); /* img runs its image */
+    char *img = cli_slurp(dir, "img.out", NULL);
+    assert_non_null(strstr(img, "\"state\": \"running\""));
+    free(img);
     assert_non_null(strstr(group, "\"refusals\": 1"));
     assert_non_null(strstr(node, "node exit 0"));
     free(web);

@@ -6,8 +6,10 @@
  * nodes of 1 GiB: one pod fits a node. Checked: pods are placed on distinct nodes, a pod waits
  * in the queue until a pod ends and frees its node, submissions signed with a wrong token, a
  * malformed body, a replayed submission (captured on the bus, sent again once its pod ended) and
- * a forged one (the captured mac over another spec) are refused, and the pods of a node killed
- * -9 are placed on a node that still reports.
+ * a forged one (the captured mac over another spec) are refused, `orch ls --nats` lists the
+ * pending and the running pods, the pods of a node killed -9 are placed on a node that still
+ * reports, and after a partition (a node stopped past dead-after while its pod moved) the pod
+ * that came back with its node is stopped there, so that it runs once.
  *
  * test_restart: the scheduler is the built `cloister orch scheduler`, killed -9 three times
  * while 30 pods of 100 MiB are submitted (some while it is down) and placed on two nodes with
@@ -119,6 +121,85 @@ static void wait_nodes(orch_sched *s, size_t want)
     assert_int_equal(orch_sched_nodes(s), want);
 }
 
+/* `orch ls --nats` (*ls, to free): how many nodes list pod running, *node the last of them. */
+static size_t ls_running(json_t **ls, const char *pod, char *node, size_t cap)
+{
+    char *text = NULL;
+    struct cloister_err err;
+    if (orch_ls_nats(bus_server_url(srv), 1100, &text, &err) != CLOISTER_OK) /* reports: 1 s */
+        fail_msg("%s", err.msg);
+    *ls = json_loads(text, 0, NULL);
+    free(text);
+    size_t i, k, seen = 0;
+    json_t *n, *p;
+    json_array_foreach(json_object_get(*ls, "nodes"), i, n)
+    {
+        json_array_foreach(json_object_get(n, "pods"), k, p)
+        {
+            if (strcmp(json_string_value(json_object_get(p, "name")), pod) == 0 &&
+                strcmp(json_string_value(json_object_get(p, "state")), "running") == 0) {
+                seen++;
+                snprintf(node, cap, "%s", json_string_value(json_object_get(n, "node")));
+            }
+        }
+    }
+    return seen;
+}
+
+/* `orch ls --nats`: "waiter" pending (the scheduler's stored queue), "long" running on its node
+ * (the node's report), once. */
+static void ls_check(const char *long_node)
+{
+    json_t *ls;
+    char node[16] = "";
+    assert_int_equal(ls_running(&ls, "long", node, sizeof node), 1);
+    assert_string_equal(node, long_node);
+    json_t *pending = json_object_get(ls, "pending");
+    assert_int_equal(json_array_size(pending), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(pending, 0), "name")),
+                        "waiter");
+    json_decref(ls);
+}
+
+/* A partition: the node of "long" stops (SIGSTOP) past dead-after, "long" moves to a fresh
+ * node; the stopped node comes back still running it, and the scheduler stops it there. */
+static void partition(orch_sched *s, int held, int fresh)
+{
+    char node[16] = "", name[16];
+    snprintf(name, sizeof name, "n-%d", fresh + 1);
+    kill(nodes[held], SIGSTOP);
+    node_start(fresh);
+    for (int t = 0; t < 300; t++) {
+        if (orch_sched_where(s, "long", node, sizeof node) == 1 && strcmp(node, name) == 0)
+            break;
+        sleep_ms(50);
+    }
+    assert_string_equal(node, name);
+    kill(nodes[held], SIGCONT);
+    char path[160], ep[32] = "", *reply = NULL;
+    uint8_t *out = NULL;
+    size_t len = 0;
+    snprintf(path, sizeof path, "%s/node-%d.txt", dir, held);
+    assert_int_equal(file_read_all(path, 4096, &out, &len), 0);
+    char *text = strndup((const char *)out, len), *at = strstr(text, "listening on ");
+    assert_non_null(at);
+    assert_int_equal(sscanf(at + 13, "%31[0-9.:]", ep), 1);
+    free(text);
+    free(out);
+    bool stopped = false;
+    for (int t = 0; t < 200 && !stopped; t++, sleep_ms(50)) {
+        unsigned status = 0;
+        struct cloister_err err;
+        assert_int_equal(orch_request(ep, "GET", "/pods", NULL, NULL, &status, &reply, &err), 0);
+        stopped = strstr(reply, "\"name\":\"long\",\"state\":\"stopped\"") != NULL;
+        free(reply);
+    }
+    assert_true(stopped);
+    snprintf(name, sizeof name, "n-%d", fresh + 1);
+    assert_int_equal(orch_sched_where(s, "long", node, sizeof node), 1);
+    assert_string_equal(node, name);
+}
+
 static void test_cluster(void **state)
 {
     (void)state;
@@ -156,6 +237,8 @@ static void test_cluster(void **state)
     /* Pending until "short" ends and its node reports the memory free. */
     submit("waiter", TOKEN, 60);
     assert_int_equal(wait_where(s, "waiter", 0, node), 0);
+    sleep_ms(100); /* its queue stored */
+    ls_check(long_node);
     assert_int_equal(orch_sched_where(s, "short", node, sizeof node), 1);
     assert_int_equal(wait_where(s, "waiter", 1, waiter_node), 1);
     assert_string_equal(waiter_node, short_node);
@@ -197,6 +280,7 @@ static void test_cluster(void **state)
     assert_int_equal(orch_sched_where(s, "long", node, sizeof node), 1);
     assert_string_equal(node, long_node);
     assert_int_equal(orch_sched_nodes(s), 2);
+    partition(s, 1 - victim, victim);
     orch_sched_stop(s);
     for (int i = 0; i < NODES; i++)
         node_kill(i, SIGTERM);

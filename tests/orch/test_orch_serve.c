@@ -1,8 +1,11 @@
 /* test_orch_serve.c -- node agents and the extender on loopback, with real pod enclaves (proc
  * backend): pods start and end, a lying pod is refused at its enclave's growth while the node
  * and its other pods stay healthy, honest pods never over-commit a node, the node refuses what
- * does not fit, malformed specs and unauthenticated changes are refused, /groups and /metrics
- * report live use, and the extender filters and scores with the agents' measurements. */
+ * does not fit, malformed specs and unauthenticated changes are refused (the token in clear,
+ * a replayed, stale or re-targeted signed request, a bus submission), pods run the images their
+ * node has (a program under its memory limit, a signed enclave image) and a missing image or a
+ * path is refused, /groups and /metrics report live use, and the extender filters and scores
+ * with the agents' measurements. */
 #include <cloister/crypto.h>
 #include <cloister/orch_serve.h>
 #include <cloister/tee_enclave.h>
@@ -15,10 +18,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
+#include "http/http.h"
+#include "orch/host/orch_auth.h"
 #include "util/fileio.h"
 
 TEE_ENCLAVE_DECLARE(pod);
@@ -26,9 +33,37 @@ TEE_ENCLAVE_DECLARE(pod);
 #define TOKEN "0123456789abcdef0123456789abcdef"
 #define NODES 3
 
-static char image[4096], sig[4096];
+static char image[4096], sig[4096], images[4096];
 static orch_agent *agents[NODES];
 static char endpoints[NODES][32];
+
+static void put_file(const char *name, const void *data, size_t len, mode_t mode)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", images, name);
+    assert_int_equal(file_write_atomic(path, data, len, mode), 0);
+}
+
+/* The node's images: two programs, and the pod enclave installed as "web", signed anew. */
+static void install_images(const uint8_t seed[TEE_SEED_LEN])
+{
+    snprintf(images, sizeof images, "%s/images", getenv("CLOISTER_HOME"));
+    assert_int_equal(file_mkdirs(images, 0700), 0);
+    const char sleeper[] = "#!/bin/sh\nexec sleep 30\n", quitter[] = "#!/bin/sh\nexit 3\n";
+    put_file("sleeper", sleeper, strlen(sleeper), 0700);
+    put_file("quitter", quitter, strlen(quitter), 0700);
+    put_file("not-a-program", quitter, strlen(quitter), 0600);
+    uint8_t *data;
+    size_t len;
+    assert_int_equal(file_read_all(image, 64 << 20, &data, &len), 0);
+    put_file("web.enclave", data, len, 0600);
+    free(data);
+    char web[4200], websig[4200];
+    snprintf(web, sizeof web, "%s/web.enclave", images);
+    snprintf(websig, sizeof websig, "%s/web.sig", images);
+    struct cloister_err err;
+    assert_int_equal(tee_sign_file_sized(web, 64 << 20, 0, seed, websig, &err), CLOISTER_OK);
+}
 
 static int setup(void **state)
 {
@@ -40,6 +75,7 @@ static int setup(void **state)
     uint8_t seed[TEE_SEED_LEN];
     assert_int_equal(crypto_random(seed, sizeof seed), 0);
     assert_int_equal(tee_sign_file_sized(image, 256 << 20, 0, seed, sig, &err), CLOISTER_OK);
+    install_images(seed);
     for (int i = 0; i < NODES; i++) {
         char name[24];
         snprintf(name, sizeof name, "node-%d", i);
@@ -52,7 +88,8 @@ static int setup(void **state)
                                        .backend = TEE_BACKEND_PROC,
                                        .image = image,
                                        .signature = sig,
-                                       .enclave = &tee_enclave_pod};
+                                       .enclave = &tee_enclave_pod,
+                                       .images = images};
         if (orch_agent_start(&o, &agents[i], &err) != CLOISTER_OK)
             fail_msg("%s", err.msg);
         snprintf(endpoints[i], sizeof endpoints[i], "127.0.0.1:%u",
@@ -69,19 +106,30 @@ static int teardown(void **state)
     return 0;
 }
 
-static unsigned call(int node, const char *method, const char *path, const char *token,
-                     const char *body, char **reply)
+/* One request: signed with token by orch_request, or with sign false sent as it is (token, when
+ * given, in clear as a bearer). The status, and the reply in *reply. */
+static unsigned request(int node, bool sign, const char *method, const char *path,
+                        const char *token, const char *body, char **reply)
 {
     unsigned status = 0;
     struct cloister_err err;
     char *r = NULL;
-    if (orch_request(endpoints[node], method, path, token, body, &status, &r, &err) != CLOISTER_OK)
+    int rc = sign ? orch_request(endpoints[node], method, path, token, body, &status, &r, &err)
+                  : http_call(endpoints[node], method, path, token, body, body ? strlen(body) : 0,
+                              1 << 20, &status, &r, &err);
+    if (rc != CLOISTER_OK)
         fail_msg("%s", err.msg);
     if (reply)
         *reply = r;
     else
         free(r);
     return status;
+}
+
+static unsigned call(int node, const char *method, const char *path, const char *token,
+                     const char *body, char **reply)
+{
+    return request(node, true, method, path, token, body, reply);
 }
 
 static struct orch_node node_state(int i)
@@ -237,12 +285,162 @@ static void test_extender(void **s)
     orch_extender_stop(x);
 }
 
+/* A request signed as orch_request signs it, for label, at time ts. */
+static char *signed_body(const char *label, const char *text, int64_t ts)
+{
+    uint8_t key[ORCH_AUTH_KEY_LEN];
+    char nonce[2 * ORCH_AUTH_NONCE_LEN + 1];
+    assert_int_equal(orch_auth_key(key, TOKEN, NULL), 0);
+    char *b = orch_auth_seal_text(key, label, text, ts, nonce);
+    assert_non_null(b);
+    return b;
+}
+
+static unsigned raw(int node, const char *method, const char *path, const char *token,
+                    const char *body, char **reply)
+{
+    return request(node, false, method, path, token, body, reply);
+}
+
+static void test_signed_requests(void **s)
+{
+    (void)s;
+    char *reply;
+    const char *spec = "{\"name\":\"signed\",\"memory\":\"1Mi\",\"duration_s\":30}";
+    /* The token in clear, as a bearer: refused (the agent takes signed requests only). */
+    assert_int_equal(raw(2, "POST", "/pods", TOKEN, spec, &reply), 401);
+    assert_non_null(strstr(reply, "request: refused"));
+    free(reply);
+    /* A signed request goes through once; the same bytes again are a replay. */
+    char *ok = signed_body("cloister-orch-agent/1 POST /pods", spec, (int64_t)time(NULL));
+    assert_int_equal(raw(2, "POST", "/pods", NULL, ok, NULL), 201);
+    assert_int_equal(raw(2, "POST", "/pods", NULL, ok, &reply), 401);
+    assert_non_null(strstr(reply, "replay"));
+    free(reply);
+    free(ok);
+    /* Signed for another path, for the bus, or too old: refused. */
+    char *other = signed_body("cloister-orch-agent/1 DELETE /pods/other", "", (int64_t)time(NULL));
+    assert_int_equal(raw(2, "DELETE", "/pods/signed", NULL, other, &reply), 401);
+    assert_non_null(strstr(reply, "bad mac"));
+    free(reply);
+    free(other);
+    char *bus = signed_body(ORCH_AUTH_SUBMIT, spec, (int64_t)time(NULL));
+    assert_int_equal(raw(2, "POST", "/pods", NULL, bus, NULL), 401);
+    free(bus);
+    char *old = signed_body("cloister-orch-agent/1 POST /pods", spec, (int64_t)time(NULL) - 600);
+    assert_int_equal(raw(2, "POST", "/pods", NULL, old, &reply), 401);
+    assert_non_null(strstr(reply, "s off"));
+    free(reply);
+    free(old);
+    assert_int_equal(call(2, "DELETE", "/pods/signed", TOKEN, NULL, NULL), 200);
+}
+
+static pid_t pod_pid(const char *reply)
+{
+    const char *p = strstr(reply, "\"pid\":");
+    assert_non_null(p);
+    return (pid_t)atoi(p + 6);
+}
+
+static void test_images(void **s)
+{
+    (void)s;
+    char *reply;
+    /* A program: runs with the pod's name and its data limited to its request. */
+    assert_int_equal(call(2, "POST", "/pods", TOKEN,
+                          "{\"name\":\"img\",\"memory\":\"8Mi\",\"image\":\"sleeper\"}", &reply),
+                     201);
+    assert_non_null(strstr(reply, "\"image\":\"sleeper\""));
+    pid_t pid = pod_pid(reply);
+    free(reply);
+    struct rlimit rl;
+    assert_int_equal(prlimit(pid, RLIMIT_DATA, NULL, &rl), 0);
+    assert_int_equal(rl.rlim_cur, (8u << 20) + (1u << 20));
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/environ", (int)pid);
+    uint8_t *env;
+    size_t len;
+    for (int t = 0; t < 100; t++) { /* exec'd: sleep's own environment */
+        assert_int_equal(file_read_all(path, 1 << 16, &env, &len), 0);
+        bool named = memmem(env, len, "CLOISTER_POD=img", 17) != NULL;
+        free(env);
+        if (named)
+            break;
+        assert_true(t < 99);
+        usleep(20 * 1000);
+    }
+    assert_true(node_state(2).mem_measured > 0);
+    assert_int_equal(call(2, "DELETE", "/pods/img", TOKEN, NULL, NULL), 200);
+    assert_int_equal(kill(pid, 0), -1);
+
+    /* A program that exits: its pod fails. */
+    assert_int_equal(
+        call(2, "POST", "/pods", TOKEN, "{\"name\":\"quit\",\"image\":\"quitter\"}", NULL), 201);
+    for (int t = 0; t < 100; t++) {
+        assert_int_equal(call(2, "GET", "/pods", NULL, NULL, &reply), 200);
+        bool failed = strstr(reply, "its process exited") != NULL;
+        free(reply);
+        if (failed)
+            break;
+        assert_true(t < 99);
+        usleep(20 * 1000);
+    }
+
+    /* Images the node does not have, and names that are not names. */
+    const char *missing[] = {"nope", "not-a-program"};
+    for (int i = 0; i < 2; i++) {
+        char spec[128];
+        snprintf(spec, sizeof spec, "{\"name\":\"m%d\",\"image\":\"%s\"}", i, missing[i]);
+        assert_int_equal(call(2, "POST", "/pods", TOKEN, spec, &reply), 200);
+        assert_non_null(strstr(reply, "\"state\":\"failed\""));
+        assert_non_null(strstr(reply, "has no image"));
+        assert_null(strstr(reply, images)); /* the message names the image, not the path */
+        free(reply);
+    }
+    assert_int_equal(
+        call(2, "POST", "/pods", TOKEN, "{\"name\":\"t\",\"image\":\"../sleeper\"}", &reply), 400);
+    assert_non_null(strstr(reply, "'image'"));
+    free(reply);
+
+    /* An enclave image: the pod's enclave is made from it, in the pod's group. */
+    const char *web = "{\"name\":\"web-sgx\",\"sgx\":true,\"epc\":\"2Mi\",\"image\":\"web\"}";
+    assert_int_equal(call(0, "POST", "/pods", TOKEN, web, &reply), 201);
+    free(reply);
+    assert_int_equal(call(0, "GET", "/groups/web-sgx", NULL, NULL, &reply), 200);
+    assert_non_null(strstr(reply, "\"enclaves\":1"));
+    free(reply);
+    assert_int_equal(call(0, "DELETE", "/pods/web-sgx", TOKEN, NULL, NULL), 200);
+}
+
+static void test_no_images(void **s)
+{
+    (void)s;
+    struct orch_agent_options o = {.name = "bare",
+                                   .listen = "127.0.0.1:0",
+                                   .token = TOKEN,
+                                   .mem = 1 << 30};
+    orch_agent *a;
+    struct cloister_err err;
+    assert_int_equal(orch_agent_start(&o, &a, &err), 0);
+    char ep[32], *reply = NULL;
+    snprintf(ep, sizeof ep, "127.0.0.1:%u", (unsigned)orch_agent_port(a));
+    unsigned status = 0;
+    assert_int_equal(orch_request(ep, "POST", "/pods", TOKEN,
+                                  "{\"name\":\"x\",\"image\":\"sleeper\"}", &status, &reply, &err),
+                     0);
+    assert_int_equal(status, 200);
+    assert_non_null(strstr(reply, "node bare runs no images"));
+    free(reply);
+    orch_agent_stop(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pods_and_liars), cmocka_unit_test(test_standard_pods),
         cmocka_unit_test(test_refusals),       cmocka_unit_test(test_pods_end),
-        cmocka_unit_test(test_extender),
+        cmocka_unit_test(test_extender),       cmocka_unit_test(test_signed_requests),
+        cmocka_unit_test(test_images),         cmocka_unit_test(test_no_images),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -76,8 +76,8 @@ static int get_quantity(json_t *obj, const char *key, uint64_t *out, struct cloi
 
 static int check_keys(json_t *obj, struct cloister_err *err)
 {
-    static const char *const known[] = {"name",       "sgx",     "epc",        "memory",
-                                        "duration_s", "use_epc", "use_memory", NULL};
+    static const char *const known[] = {"name",    "sgx",        "epc",   "memory", "duration_s",
+                                        "use_epc", "use_memory", "image", NULL};
     const char *key;
     json_t *v;
     json_object_foreach(obj, key, v)
@@ -88,7 +88,7 @@ static int check_keys(json_t *obj, struct cloister_err *err)
         if (!known[i])
             return cloister_errf(err, CLOISTER_E_INVALID,
                                  "pod spec: unknown field '%.40s' (known: name, sgx, epc, "
-                                 "memory, duration_s, use_epc, use_memory)",
+                                 "memory, duration_s, use_epc, use_memory, image)",
                                  key);
     }
     return CLOISTER_OK;
@@ -124,6 +124,15 @@ static int pod_from_json(struct orch_pod *p, json_t *obj, struct cloister_err *e
     if (!p->sgx && (p->epc_request || p->epc_use))
         return cloister_errf(err, CLOISTER_E_INVALID,
                              "pod spec: a standard pod (sgx false) has no 'epc'");
+    json_t *image = json_object_get(obj, "image");
+    if (image && (!json_is_string(image) || !name_ok(json_string_value(image)) ||
+                  json_string_value(image)[0] == '.'))
+        return cloister_errf(err, CLOISTER_E_INVALID,
+                             "pod spec: 'image' must be 1-%d of letters, digits, '-', '_', '.', "
+                             "not starting with '.'",
+                             ORCH_NAME_MAX - 1);
+    if (image)
+        snprintf(p->image, sizeof p->image, "%s", json_string_value(image));
     json_t *d = json_object_get(obj, "duration_s");
     p->duration_s = DURATION_DEFAULT_S;
     if (d) {
@@ -164,6 +173,8 @@ char *orch_pod_format(const struct orch_pod *p)
         json_object_del(j, "epc");
         json_object_del(j, "use_epc");
     }
+    if (p->image[0])
+        json_object_set_new(j, "image", json_string(p->image));
     char *s = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(j);
     return s;

@@ -8,11 +8,16 @@
  * A standard pod is a process (orch_proc.h) whose data is limited to its request by the kernel
  * (RLIMIT_DATA): one that allocates more is refused at that allocation and marked "refused";
  * its measured memory is what the process has allocated (VmData, less what it inherited).
+ * A pod may name an image among those installed in the node's images directory: the program
+ * its process runs, or the signed enclave image of its enclave (never a path: a name).
+ * POST and DELETE are signed with a key derived from the token (orch_auth.h), their nonces
+ * remembered for the window, so neither the token nor a replayed request gets anything done.
  * The node itself refuses a pod that does not fit by the scheduler's rule (409), so a stale
  * scheduling decision cannot over-commit it. One mutex guards the table; launching (enclave
  * creation and growth) happens outside it, with the pod already counted as "starting". A reaper
  * thread ends pods after their duration. Measured EPC is what the groups have committed. */
 #define CLOG_MODULE "orch"
+#include <cloister/crypto.h>
 #include <cloister/epc.h>
 #include <cloister/orch_serve.h>
 #include <cloister/wire.h>
@@ -27,6 +32,7 @@
 #include <unistd.h>
 
 #include "http/http.h"
+#include "orch/host/orch_auth.h"
 #include "orch/host/orch_proc.h"
 #include "util/log.h"
 
@@ -54,8 +60,10 @@ struct pod {
 struct orch_agent {
     struct orch_agent_options o;
     char name[ORCH_NAME_MAX];
-    char *image, *signature;
+    char *image, *signature, *images;
+    uint8_t key[ORCH_AUTH_KEY_LEN]; /* of the signed requests, from the token */
     pthread_mutex_t lock;
+    struct orch_nonces seen; /* of the signed requests, within the window */
     struct pod pods[POD_MAX];
     struct http_server *http;
     pthread_t reaper;
@@ -152,16 +160,42 @@ static int grow(tee_enclave *e, uint64_t bytes, struct cloister_err *err)
     return rc;
 }
 
-/* Creates the pod's enclave in its group and grows it to its use. No lock held: the enclave is
- * the caller's to publish. A refused enclave is destroyed; its group keeps the refusal. */
+/* The path of the pod's image with suffix in the node's images; refused when the node has none
+ * or not that one (the message names the image, not the directory). */
+static int image_path(orch_agent *a, const struct orch_pod *spec, const char *suffix, char *out,
+                      size_t cap, struct cloister_err *err)
+{
+    if (!a->images)
+        return cloister_errf(err, CLOISTER_E_NOT_FOUND, "pod %s: node %s runs no images",
+                             spec->name, a->name);
+    int n = snprintf(out, cap, "%s/%s%s", a->images, spec->image, suffix);
+    if (n < 0 || (size_t)n >= cap || access(out, spec->sgx ? R_OK : X_OK) != 0)
+        return cloister_errf(err, CLOISTER_E_NOT_FOUND, "pod %s: node %s has no image '%s'",
+                             spec->name, a->name, spec->image);
+    return CLOISTER_OK;
+}
+
+/* Creates the pod's enclave, from its image or the built-in pod enclave, in its group and grows
+ * it to its use. No lock held: the enclave is the caller's to publish. A refused enclave is
+ * destroyed; its group keeps the refusal. */
 static int launch(orch_agent *a, const struct orch_pod *spec, tee_epc_group *g, tee_enclave **out,
                   struct cloister_err *err)
 {
+    char image[4096], sig[4096];
     struct tee_options o;
     tee_options_init(&o);
     o.backend = a->o.backend;
     o.image = a->image;
     o.signature = a->signature;
+    if (spec->image[0]) {
+        int rc = image_path(a, spec, ".enclave", image, sizeof image, err);
+        if (rc == CLOISTER_OK)
+            rc = image_path(a, spec, ".sig", sig, sizeof sig, err);
+        if (rc != CLOISTER_OK)
+            return rc;
+        o.image = image;
+        o.signature = sig;
+    }
     o.enclave = a->o.enclave;
     o.epc_group = g;
     tee_enclave *e = NULL;
@@ -176,6 +210,17 @@ static int launch(orch_agent *a, const struct orch_pod *spec, tee_epc_group *g, 
     return rc;
 }
 
+/* A standard pod's process: its image, or the built-in workload that allocates its use. */
+static int start_process(orch_agent *a, const struct orch_pod *spec, pid_t *pid, uint64_t *base,
+                         struct cloister_err *err)
+{
+    char exe[4096];
+    if (spec->image[0] && image_path(a, spec, "", exe, sizeof exe, err) != CLOISTER_OK)
+        return err->code;
+    return orch_proc_start(spec->name, spec->mem_request, spec->mem_use,
+                           spec->image[0] ? exe : NULL, pid, base, err);
+}
+
 static json_t *pod_json(const struct pod *p, double now)
 {
     json_t *j = json_pack("{s:s,s:s,s:b,s:I,s:I,s:I,s:I,s:f,s:f}", "name", p->spec.name, "state",
@@ -188,6 +233,10 @@ static json_t *pod_json(const struct pod *p, double now)
         json_object_set_new(j, "message", json_string(p->message));
     if (j && p->pid)
         json_object_set_new(j, "pid", json_integer(p->pid));
+    if (j && p->spec.image[0])
+        json_object_set_new(j, "image", json_string(p->spec.image));
+    if (j && p->pid)
+        json_object_set_new(j, "memory_measured", json_integer((json_int_t)pod_memory(p)));
     return j;
 }
 
@@ -198,11 +247,11 @@ static char *dump(json_t *j)
     return s;
 }
 
-static void submit(orch_agent *a, const struct http_request *r, unsigned *status, char **body)
+static void submit(orch_agent *a, const char *text, unsigned *status, char **body)
 {
     struct orch_pod spec;
     struct cloister_err err;
-    if (orch_pod_parse(&spec, r->body, r->len, &err) != CLOISTER_OK) {
+    if (orch_pod_parse(&spec, text, strlen(text), &err) != CLOISTER_OK) {
         *status = 400;
         *body = http_error_json(err.msg);
         return;
@@ -245,7 +294,7 @@ static void submit(orch_agent *a, const struct http_request *r, unsigned *status
     if (rc == CLOISTER_OK && spec.sgx)
         rc = launch(a, &spec, p->group, &e, &err);
     else if (rc == CLOISTER_OK)
-        rc = orch_proc_start(spec.name, spec.mem_request, spec.mem_use, &pid, &base, &err);
+        rc = start_process(a, &spec, &pid, &base, &err);
     pthread_mutex_lock(&a->lock);
     p->enclave = e;
     p->pid = pid;
@@ -433,20 +482,32 @@ static void handle(void *arg, const struct http_request *r, unsigned *status, ch
     }
     bool post = strcmp(r->method, "POST") == 0 && strcmp(r->url, "/pods") == 0;
     bool del = strcmp(r->method, "DELETE") == 0 && strncmp(r->url, "/pods/", 6) == 0;
+    char label[ORCH_AUTH_LABEL_MAX], *text = NULL;
+    struct cloister_err err;
+    orch_auth_request_label(label, sizeof label, r->method, r->url);
+    int rc = CLOISTER_OK;
+    if (post || del) {
+        pthread_mutex_lock(&a->lock);
+        rc = orch_auth_open_text(a->key, label, &a->seen, (int64_t)time(NULL), r->body, r->len,
+                                 &text, &err);
+        pthread_mutex_unlock(&a->lock);
+    }
     if (!post && !del) {
         *status = 405;
         *body = http_error_json("POST /pods or DELETE /pods/NAME");
-    } else if (!r->authorized) {
+    } else if (rc != CLOISTER_OK) {
         *status = 401;
-        *body = http_error_json("missing or wrong bearer token");
+        cloister_err_wrap(&err, "request");
+        *body = http_error_json(err.msg);
     } else if (atomic_load(&a->stopping)) {
         *status = 503;
         *body = http_error_json("the node is stopping");
     } else if (post) {
-        submit(a, r, status, body);
+        submit(a, text, status, body);
     } else {
         stop_pod(a, r->url + 6, status, body);
     }
+    free(text);
 }
 
 static void *reap(void *arg)
@@ -475,6 +536,16 @@ static void *reap(void *arg)
     return NULL;
 }
 
+static void agent_free(orch_agent *a)
+{
+    crypto_wipe(a->key, sizeof a->key);
+    free(a->image);
+    free(a->signature);
+    free(a->images);
+    pthread_mutex_destroy(&a->lock);
+    free(a);
+}
+
 int orch_agent_start(const struct orch_agent_options *o, orch_agent **out, struct cloister_err *err)
 {
     if (!o->name || !*o->name || strlen(o->name) >= ORCH_NAME_MAX)
@@ -492,17 +563,17 @@ int orch_agent_start(const struct orch_agent_options *o, orch_agent **out, struc
     snprintf(a->name, sizeof a->name, "%s", o->name);
     a->image = o->image ? strdup(o->image) : NULL;
     a->signature = o->signature ? strdup(o->signature) : NULL;
+    a->images = o->images ? strdup(o->images) : NULL;
     pthread_mutex_init(&a->lock, NULL);
-    int rc = http_server_start(o->listen, o->token, BODY_MAX, handle, a, &a->http, err);
+    int rc = orch_auth_key(a->key, o->token, err);
+    if (rc == CLOISTER_OK)
+        rc = http_server_start(o->listen, NULL, BODY_MAX, handle, a, &a->http, err);
     if (rc == CLOISTER_OK && pthread_create(&a->reaper, NULL, reap, a) != 0) {
         http_server_stop(a->http);
         rc = cloister_errf(err, CLOISTER_E_SYSTEM, "node agent: no thread");
     }
     if (rc != CLOISTER_OK) {
-        free(a->image);
-        free(a->signature);
-        pthread_mutex_destroy(&a->lock);
-        free(a);
+        agent_free(a);
         return rc;
     }
     a->o.token = NULL; /* the caller's */
@@ -525,8 +596,5 @@ void orch_agent_stop(orch_agent *a)
     for (size_t i = 0; i < POD_MAX; i++)
         if (a->pods[i].used)
             pod_release(&a->pods[i]);
-    free(a->image);
-    free(a->signature);
-    pthread_mutex_destroy(&a->lock);
-    free(a);
+    agent_free(a);
 }

@@ -27,40 +27,51 @@ int orch_auth_key(uint8_t key[ORCH_AUTH_KEY_LEN], const char *token, struct cloi
     return CLOISTER_OK;
 }
 
-static void mac(uint8_t out[CRYPTO_SHA256_LEN], const uint8_t key[ORCH_AUTH_KEY_LEN], int64_t ts,
-                const char *nonce_hex, const char *spec, size_t speclen)
+static void mac(uint8_t out[CRYPTO_SHA256_LEN], const uint8_t key[ORCH_AUTH_KEY_LEN],
+                const char *label, int64_t ts, const char *nonce_hex, const char *spec,
+                size_t speclen)
 {
-    size_t cap = 64 + 2 * ORCH_AUTH_NONCE_LEN + speclen;
+    size_t cap = strlen(label) + 64 + 2 * ORCH_AUTH_NONCE_LEN + speclen;
     char *m = malloc(cap);
     if (!m) {
         memset(out, 0, CRYPTO_SHA256_LEN); /* verifies nothing: no message has a zero mac */
         return;
     }
-    int head = snprintf(m, cap, "cloister-orch-submit/1\n%" PRId64 "\n%s\n", ts, nonce_hex);
+    int head = snprintf(m, cap, "%s\n%" PRId64 "\n%s\n", label, ts, nonce_hex);
     memcpy(m + head, spec, speclen);
     crypto_hmac_sha256(out, key, ORCH_AUTH_KEY_LEN, m, (size_t)head + speclen);
     free(m);
 }
 
-char *orch_auth_seal(const uint8_t key[ORCH_AUTH_KEY_LEN], const struct orch_pod *p, int64_t now,
-                     char nonce_hex[2 * ORCH_AUTH_NONCE_LEN + 1])
+char *orch_auth_seal_text(const uint8_t key[ORCH_AUTH_KEY_LEN], const char *label, const char *text,
+                          int64_t now, char nonce_hex[2 * ORCH_AUTH_NONCE_LEN + 1])
 {
     uint8_t nonce[ORCH_AUTH_NONCE_LEN], tag[CRYPTO_SHA256_LEN];
     char tag_hex[2 * CRYPTO_SHA256_LEN + 1];
-    char *spec = orch_pod_format(p);
-    if (!spec || crypto_random(nonce, sizeof nonce) != 0) {
-        free(spec);
+    if (crypto_random(nonce, sizeof nonce) != 0)
         return NULL;
-    }
     hex_encode(nonce_hex, nonce, sizeof nonce);
-    mac(tag, key, now, nonce_hex, spec, strlen(spec));
+    mac(tag, key, label, now, nonce_hex, text, strlen(text));
     hex_encode(tag_hex, tag, sizeof tag);
-    json_t *msg = json_pack("{s:s, s:I, s:s, s:s}", "spec", spec, "ts", (json_int_t)now, "nonce",
+    json_t *msg = json_pack("{s:s, s:I, s:s, s:s}", "spec", text, "ts", (json_int_t)now, "nonce",
                             nonce_hex, "mac", tag_hex);
-    char *text = msg ? json_dumps(msg, JSON_COMPACT) : NULL;
+    char *out = msg ? json_dumps(msg, JSON_COMPACT) : NULL;
     json_decref(msg);
+    return out;
+}
+
+char *orch_auth_seal(const uint8_t key[ORCH_AUTH_KEY_LEN], const struct orch_pod *p, int64_t now,
+                     char nonce_hex[2 * ORCH_AUTH_NONCE_LEN + 1])
+{
+    char *spec = orch_pod_format(p);
+    char *out = spec ? orch_auth_seal_text(key, ORCH_AUTH_SUBMIT, spec, now, nonce_hex) : NULL;
     free(spec);
-    return text;
+    return out;
+}
+
+void orch_auth_request_label(char *out, size_t cap, const char *method, const char *path)
+{
+    snprintf(out, cap, "cloister-orch-agent/1 %s %s", method, path);
 }
 
 /* Records nonce at ts unless seen; forgets nonces out of the window first. */
@@ -74,18 +85,18 @@ static int nonce_take(struct orch_nonces *s, const uint8_t *nonce, int64_t ts, i
             i++;
     for (size_t i = 0; i < s->n; i++)
         if (memcmp(s->v[i].nonce, nonce, ORCH_AUTH_NONCE_LEN) == 0)
-            return cloister_errf(err, CLOISTER_E_DENIED, "submission refused: a replay");
+            return cloister_errf(err, CLOISTER_E_DENIED, "refused: a replay");
     if (s->n == ORCH_AUTH_NONCES_MAX)
-        return cloister_errf(err, CLOISTER_E_TOO_BIG,
-                             "submission refused: %d submissions within %d s already",
+        return cloister_errf(err, CLOISTER_E_TOO_BIG, "refused: %d requests within %d s already",
                              ORCH_AUTH_NONCES_MAX, ORCH_AUTH_WINDOW_S);
     memcpy(s->v[s->n].nonce, nonce, ORCH_AUTH_NONCE_LEN);
     s->v[s->n++].ts = ts;
     return CLOISTER_OK;
 }
 
-int orch_auth_open(const uint8_t key[ORCH_AUTH_KEY_LEN], struct orch_nonces *seen, int64_t now,
-                   const void *data, size_t len, struct orch_pod *out, struct cloister_err *err)
+int orch_auth_open_text(const uint8_t key[ORCH_AUTH_KEY_LEN], const char *label,
+                        struct orch_nonces *seen, int64_t now, const void *data, size_t len,
+                        char **text, struct cloister_err *err)
 {
     json_t *msg = len <= SUBMIT_MAX ? json_loadb(data, len, 0, NULL) : NULL;
     const char *spec = json_string_value(json_object_get(msg, "spec"));
@@ -94,27 +105,39 @@ int orch_auth_open(const uint8_t key[ORCH_AUTH_KEY_LEN], struct orch_nonces *see
     json_t *ts = json_object_get(msg, "ts");
     uint8_t nonce[ORCH_AUTH_NONCE_LEN], tag[CRYPTO_SHA256_LEN], want[CRYPTO_SHA256_LEN];
     int rc = CLOISTER_OK;
+    *text = NULL;
     if (!spec || !json_is_integer(ts) || !nonce_hex || !tag_hex ||
         hex_decode(nonce, sizeof nonce, nonce_hex, strlen(nonce_hex)) != sizeof nonce ||
         hex_decode(tag, sizeof tag, tag_hex, strlen(tag_hex)) != sizeof tag)
         rc = cloister_errf(err, CLOISTER_E_INVALID,
-                           "submission refused: not {spec, ts, nonce, mac} of the right sizes");
+                           "refused: not {spec, ts, nonce, mac} of the right sizes");
     if (rc == CLOISTER_OK) {
-        mac(want, key, json_integer_value(ts), nonce_hex, spec,
+        mac(want, key, label, json_integer_value(ts), nonce_hex, spec,
             json_string_length(json_object_get(msg, "spec")));
         if (!crypto_memeq(want, tag, sizeof tag))
-            rc = cloister_errf(err, CLOISTER_E_DENIED, "submission refused: bad mac");
+            rc = cloister_errf(err, CLOISTER_E_DENIED, "refused: bad mac");
     }
     if (rc == CLOISTER_OK && (json_integer_value(ts) < now - ORCH_AUTH_WINDOW_S ||
                               json_integer_value(ts) > now + ORCH_AUTH_WINDOW_S))
-        rc = cloister_errf(err, CLOISTER_E_DENIED,
-                           "submission refused: its time is %+" PRId64 " s off",
+        rc = cloister_errf(err, CLOISTER_E_DENIED, "refused: its time is %+" PRId64 " s off",
                            (int64_t)json_integer_value(ts) - now);
     if (rc == CLOISTER_OK)
-        rc = orch_pod_parse(out, spec, strlen(spec), err);
-    if (rc == CLOISTER_OK)
         rc = nonce_take(seen, nonce, json_integer_value(ts), now, err);
+    if (rc == CLOISTER_OK && !(*text = strdup(spec)))
+        rc = cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
     json_decref(msg);
+    return rc;
+}
+
+int orch_auth_open(const uint8_t key[ORCH_AUTH_KEY_LEN], struct orch_nonces *seen, int64_t now,
+                   const void *data, size_t len, struct orch_pod *out, struct cloister_err *err)
+{
+    char *spec = NULL;
+    int rc = orch_auth_open_text(key, ORCH_AUTH_SUBMIT, seen, now, data, len, &spec, err);
+    if (rc != CLOISTER_OK)
+        return cloister_err_wrap(err, "submission");
+    rc = orch_pod_parse(out, spec, strlen(spec), err);
+    free(spec);
     return rc;
 }
 

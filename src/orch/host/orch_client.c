@@ -3,13 +3,16 @@
  * state is then never older than the request; a few loopback GETs cost well under a
  * millisecond each). */
 #define CLOG_MODULE "orch"
+#include <cloister/crypto.h>
 #include <cloister/orch_serve.h>
 
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "http/http.h"
+#include "orch/host/orch_auth.h"
 #include "util/log.h"
 
 #define REPLY_MAX (4u << 20)
@@ -53,11 +56,29 @@ int orch_node_from_json(struct orch_node *out, const char *json, size_t len,
     return rc;
 }
 
+/* With a token the body goes signed for this method and path (orch_auth.h): the token itself
+ * never leaves the process. */
 int orch_request(const char *endpoint, const char *method, const char *path, const char *token,
                  const char *body, unsigned *status, char **reply, struct cloister_err *err)
 {
-    return http_call(endpoint, method, path, token, body, body ? strlen(body) : 0, REPLY_MAX,
-                     status, reply, err);
+    if (!token)
+        return http_call(endpoint, method, path, NULL, body, body ? strlen(body) : 0, REPLY_MAX,
+                         status, reply, err);
+    uint8_t key[ORCH_AUTH_KEY_LEN];
+    char label[ORCH_AUTH_LABEL_MAX], nonce[2 * ORCH_AUTH_NONCE_LEN + 1];
+    int rc = orch_auth_key(key, token, err);
+    if (rc != CLOISTER_OK)
+        return rc;
+    orch_auth_request_label(label, sizeof label, method, path);
+    char *signed_body = orch_auth_seal_text(key, label, body ? body : "", (int64_t)time(NULL),
+                                            nonce);
+    crypto_wipe(key, sizeof key);
+    rc = signed_body ? http_call(endpoint, method, path, NULL, signed_body, strlen(signed_body),
+                                 REPLY_MAX, status, reply, err)
+                     : cloister_errf(err, CLOISTER_E_NO_MEMORY, "%s %s: cannot sign the request",
+                                     method, path);
+    free(signed_body);
+    return rc;
 }
 
 int orch_agents_poll(const char *const *agents, size_t n, struct orch_node **nodes, size_t *count,

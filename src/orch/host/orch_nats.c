@@ -2,8 +2,9 @@
  * on the bus, a scheduler service keeps a bounded queue of pending pods and places them.
  *
  * Subjects and what JetStream keeps:
- *   orch.report.NODE  every period, a node's GET /node plus "agent": its HTTP endpoint (core
- *                     NATS: live state, worthless once stale)
+ *   orch.report.NODE  every period, a node's GET /node plus "agent": its HTTP endpoint and
+ *                     "pod_list": its GET /pods (core NATS: live state, worthless once stale);
+ *                     `orch ls --nats` listens to them and reads the scheduler's state
  *   orch.submit       a signed pod spec (orch_auth.h: an HMAC with a key derived from the token,
  *                     never the token), on the work-queue stream ORCH_SUBMIT: `orch submit`
  *                     returns once the stream stored it, the scheduler acks it once its own state
@@ -70,20 +71,32 @@ struct orch_reporter {
     pthread_t thread;
 };
 
-static void report_once(orch_reporter *r)
+/* The agent's answer to GET path, or NULL. */
+static json_t *agent_get(const char *endpoint, const char *path)
 {
     unsigned status = 0;
     char *reply = NULL;
     struct cloister_err err;
-    json_t *node = NULL;
-    if (orch_request(r->endpoint, "GET", "/node", NULL, NULL, &status, &reply, &err) ==
-            CLOISTER_OK &&
+    json_t *j = NULL;
+    if (orch_request(endpoint, "GET", path, NULL, NULL, &status, &reply, &err) == CLOISTER_OK &&
         status == 200)
-        node = json_loads(reply, 0, NULL);
+        j = json_loads(reply, 0, NULL);
     free(reply);
-    if (!node)
+    return j;
+}
+
+static void report_once(orch_reporter *r)
+{
+    struct cloister_err err;
+    json_t *node = agent_get(r->endpoint, "/node"), *pods = agent_get(r->endpoint, "/pods");
+    if (!node) {
+        json_decref(pods);
         return;
+    }
     json_object_set_new(node, "agent", json_string(r->endpoint));
+    json_t *list = json_object_get(pods, "pods");
+    json_object_set_new(node, "pod_list", list ? json_incref(list) : json_array());
+    json_decref(pods);
     char *text = json_dumps(node, JSON_COMPACT);
     json_decref(node);
     if (text && bus_post(r->bus, r->subject, text, strlen(text), &err) != CLOISTER_OK)
@@ -322,15 +335,9 @@ static int spec_parse(const json_t *j, struct orch_pod *p, struct cloister_err *
  * finished there, or the agent does not answer (its node is then left to the liveness check). */
 static int placing_outcome(const struct placed *p)
 {
-    unsigned status = 0;
-    char *reply = NULL;
-    struct cloister_err err;
-    if (orch_request(p->agent, "GET", "/pods", NULL, NULL, &status, &reply, &err) != CLOISTER_OK ||
-        status != 200) {
-        free(reply);
+    json_t *o = agent_get(p->agent, "/pods"), *pods = json_object_get(o, "pods");
+    if (!o)
         return 1;
-    }
-    json_t *o = json_loads(reply, 0, NULL), *pods = json_object_get(o, "pods");
     int out = 0;
     for (size_t i = 0; i < json_array_size(pods); i++) {
         const char *name = json_string_value(json_object_get(json_array_get(pods, i), "name"));
@@ -339,7 +346,6 @@ static int placing_outcome(const struct placed *p)
             out = state && strcmp(state, "running") == 0 ? 1 : -1;
     }
     json_decref(o);
-    free(reply);
     return out;
 }
 
@@ -430,6 +436,8 @@ static struct sched_node *node_find_locked(orch_sched *s, const char *name)
     return NULL;
 }
 
+static void reconcile(orch_sched *s, const char *node, const char *agent, json_t *pods);
+
 static void on_report(orch_sched *s, const uint8_t *data, size_t len)
 {
     struct orch_node n;
@@ -439,11 +447,13 @@ static void on_report(orch_sched *s, const uint8_t *data, size_t len)
     int rc = agent && strlen(agent) < sizeof s->nodes->agent
                  ? orch_node_from_json(&n, (const char *)data, len, &err)
                  : cloister_errf(&err, CLOISTER_E_INVALID, "node report: 'agent' is missing");
+    bool joined = false;
     if (rc == CLOISTER_OK) {
         pthread_mutex_lock(&s->lock);
         struct sched_node *sn = node_find_locked(s, n.name);
         if (!sn && s->nnodes < NODES_MAX) {
             sn = &s->nodes[s->nnodes++];
+            joined = true;
             clog_info("node %s: joined (%s)", n.name, agent);
         }
         if (sn) {
@@ -452,6 +462,8 @@ static void on_report(orch_sched *s, const uint8_t *data, size_t len)
             sn->seen = now_s();
         }
         pthread_mutex_unlock(&s->lock);
+        if (joined)
+            reconcile(s, n.name, agent, json_object_get(o, "pod_list"));
     } else {
         clog_warn("%s", err.msg);
     }
@@ -516,6 +528,62 @@ static size_t placed_find_locked(orch_sched *s, const char *name)
     while (k < s->nplaced && strcmp(s->placed[k].pod.name, name) != 0)
         k++;
     return k;
+}
+
+static size_t queue_find_locked(orch_sched *s, const char *name)
+{
+    size_t q = 0;
+    while (q < s->nqueue && strcmp(s->queue[q].name, name) != 0)
+        q++;
+    return q;
+}
+
+/* Stops pod on the agent (a signed DELETE); the node's next report shows it gone. */
+static void unplace_remote(orch_sched *s, const char *agent, const char *pod)
+{
+    char path[16 + ORCH_NAME_MAX], *reply = NULL;
+    unsigned status = 0;
+    struct cloister_err err;
+    snprintf(path, sizeof path, "/pods/%s", pod);
+    if (orch_request(agent, "DELETE", path, s->token, NULL, &status, &reply, &err) != CLOISTER_OK)
+        clog_warn("pod %s: agent %s: %s", pod, agent, err.msg);
+    free(reply);
+}
+
+/* A node that joins (again after a partition, or when this scheduler starts) may run pods
+ * that were given up on it meanwhile: a pod back in the queue is adopted where it runs (out of
+ * the queue, placed there); a pod since placed on another node is stopped on the joiner, so
+ * that no pod runs twice. Pods this scheduler does not know are left alone. */
+static void reconcile(orch_sched *s, const char *node, const char *agent, json_t *pods)
+{
+    size_t i;
+    json_t *p;
+    json_array_foreach(pods, i, p)
+    {
+        const char *name = json_string_value(json_object_get(p, "name"));
+        const char *state = json_string_value(json_object_get(p, "state"));
+        if (!name || !state || strcmp(state, "running") != 0)
+            continue;
+        pthread_mutex_lock(&s->lock);
+        size_t k = placed_find_locked(s, name), q = queue_find_locked(s, name);
+        bool twice = k < s->nplaced && strcmp(s->placed[k].node, node) != 0;
+        if (q < s->nqueue && s->nplaced < PLACED_MAX) {
+            double left = s->queue[q].duration_s -
+                          json_number_value(json_object_get(p, "running_s"));
+            struct placed *pl = &s->placed[s->nplaced++];
+            *pl = (struct placed){.pod = s->queue[q], .ends = wall_s() + (left > 0 ? left : 0)};
+            snprintf(pl->node, sizeof pl->node, "%s", node);
+            snprintf(pl->agent, sizeof pl->agent, "%s", agent);
+            dequeue_locked(s, q);
+            clog_info("pod %s: adopted on %s, where it still runs", name, node);
+        }
+        pthread_mutex_unlock(&s->lock);
+        if (twice) {
+            clog_warn("pod %s: runs on %s, which is back, and was placed elsewhere: stopped on %s",
+                      name, node, node);
+            unplace_remote(s, agent, name);
+        }
+    }
 }
 
 /* Places queue[q] on node i: recorded as "placing" and stored before the agent is asked, so
@@ -732,4 +800,87 @@ void orch_sched_stop(orch_sched *s)
     atomic_store(&s->stop, true);
     pthread_join(s->thread, NULL);
     sched_free(s);
+}
+
+/* ---- listing the cluster from the bus ---- */
+
+/* A pending pod in the shape of an agent's GET /pods entries. */
+static json_t *pending_json(const json_t *spec)
+{
+    struct orch_pod p;
+    struct cloister_err err;
+    if (spec_parse(spec, &p, &err) != CLOISTER_OK)
+        return NULL;
+    json_t *j = json_pack("{s:s,s:s,s:b,s:I,s:I,s:I,s:I,s:f}", "name", p.name, "state", "pending",
+                          "sgx", p.sgx, "epc_request", (json_int_t)p.epc_request, "epc_use",
+                          (json_int_t)p.epc_use, "mem_request", (json_int_t)p.mem_request,
+                          "mem_use", (json_int_t)p.mem_use, "duration_s", p.duration_s);
+    if (j && p.image[0])
+        json_object_set_new(j, "image", json_string(p.image));
+    return j;
+}
+
+/* The scheduler's pending queue from its stored state (empty when it has stored none). */
+static json_t *ls_pending(struct bus *b, struct cloister_err *err)
+{
+    struct bus_kv *kv = bus_kv_open(b, STATE_BUCKET, STATE_BUCKET_BYTES, STATE_MAX, err);
+    uint8_t *data = NULL;
+    size_t len = 0;
+    int rc = kv ? bus_kv_get(kv, STATE_KEY, &data, &len, NULL, err) : err->code;
+    bus_kv_close(kv);
+    json_t *out = json_array();
+    json_t *st = rc == CLOISTER_OK ? json_loadb((const char *)data, len, 0, NULL) : NULL;
+    json_t *queue = json_object_get(st, "queue");
+    for (size_t i = 0; out && i < json_array_size(queue); i++) {
+        json_t *p = pending_json(json_array_get(queue, i));
+        if (p)
+            json_array_append_new(out, p);
+    }
+    json_decref(st);
+    free(data);
+    if (rc != CLOISTER_OK && rc != CLOISTER_E_NOT_FOUND) {
+        json_decref(out);
+        return NULL;
+    }
+    return out;
+}
+
+int orch_ls_nats(const char *nats, int64_t wait_ms, char **out, struct cloister_err *err)
+{
+    struct bus_options bo = {.name = "cloister-orch-ls"};
+    struct bus *b = bus_connect(nats, &bo, err);
+    struct bus_sub *sub = b ? bus_subscribe(b, SUBJECT_REPORT ">", err) : NULL;
+    json_t *pending = sub ? ls_pending(b, err) : NULL, *nodes = json_object();
+    int rc = pending && nodes ? CLOISTER_OK : err->code ? err->code : CLOISTER_E_NO_MEMORY;
+    for (double end = now_s() + (double)wait_ms / 1000; rc == CLOISTER_OK && now_s() < end;) {
+        uint8_t *data = NULL;
+        size_t len = 0;
+        if (bus_sub_next(sub, 50, NULL, 0, &data, &len, err) != CLOISTER_OK) {
+            rc = err->code;
+            break;
+        }
+        json_t *r = data ? json_loadb((const char *)data, len, 0, NULL) : NULL;
+        const char *name = json_string_value(json_object_get(r, "name"));
+        if (name && json_is_array(json_object_get(r, "pod_list")))
+            json_object_set_new(nodes, name,
+                                json_pack("{s:s,s:O,s:O}", "node", name, "agent",
+                                          json_object_get(r, "agent"), "pods",
+                                          json_object_get(r, "pod_list")));
+        json_decref(r);
+        free(data);
+    }
+    json_t *list = json_array();
+    const char *key;
+    json_t *v;
+    json_object_foreach(nodes, key, v) json_array_append(list, v);
+    json_t *all = json_pack("{s:o,s:o}", "nodes", list, "pending",
+                            pending ? pending : json_array());
+    *out = rc == CLOISTER_OK && all ? json_dumps(all, JSON_COMPACT) : NULL;
+    json_decref(all);
+    json_decref(nodes);
+    bus_sub_close(sub);
+    bus_close(b);
+    if (rc == CLOISTER_OK && !*out)
+        rc = cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
+    return rc;
 }

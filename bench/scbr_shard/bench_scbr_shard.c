@@ -18,7 +18,7 @@
  * publication at a time, send to delivery), both cut to about 2 s where one takes long
  * (paging). The rate is the median of the rounds, the quantiles are over every round's
  * samples.
- * CSV on stdout: shards,subs,budget_x,pubs_per_s,p50_us,p99_us,partition (shards 0: one
+ * CSV on stdout at the end: shards,subs,budget_x,pubs_per_s,p50_us,p99_us,partition (shards 0: one
  * router). On stderr, the issue's targets beside the figures: below the budget sharding
  * costs at most 1.5x one router's throughput; at 2x the budget 4 shards give at least 10x. */
 #include <cloister/crypto.h>
@@ -99,7 +99,7 @@ struct config {
     struct loader ls[LOADERS];
     double rates[ROUNDS], lat[ROUNDS * LAT];
     size_t nlat;
-    double rate[MAX_XS]; /* the median rate at each size */
+    double rate[MAX_XS], p50[MAX_XS], p99[MAX_XS]; /* at each size */
 };
 
 static void *load_main(void *arg)
@@ -317,14 +317,20 @@ static void run(size_t budget_subs)
             struct config *c = &cs[k];
             qsort(c->rates, ROUNDS, sizeof c->rates[0], cmp_double);
             c->rate[s] = c->rates[ROUNDS / 2];
-            printf("%u,%zu,%.2f,%.1f,%.0f,%.0f,%s\n", c->shards, have, xs[s], c->rate[s],
-                   bench_quantile(c->lat, c->nlat, 0.5), bench_quantile(c->lat, c->nlat, 0.99),
-                   !c->shards ? "-"
-                   : c->key   ? "key"
-                              : "id");
+            c->p50[s] = bench_quantile(c->lat, c->nlat, 0.5);
+            c->p99[s] = bench_quantile(c->lat, c->nlat, 0.99);
+            fprintf(stderr, "  %u shards (%s): %.1f publications/s, p99 %.0f us\n", c->shards,
+                    c->key ? "by attribute" : "by id", c->rate[s], c->p99[s]);
         }
-        fflush(stdout);
     }
+    for (size_t k = 0; k < ncs; k++) /* one configuration's rows together: the plot's lines */
+        for (size_t s = 0; s < nxs; s++)
+            printf("%u,%zu,%.2f,%.1f,%.0f,%.0f,%s\n", cs[k].shards,
+                   (size_t)(xs[s] * (double)budget_subs), xs[s], cs[k].rate[s], cs[k].p50[s],
+                   cs[k].p99[s],
+                   !cs[k].shards ? "-"
+                   : cs[k].key   ? "key"
+                                 : "id");
     targets(cs, ncs, xs, nxs);
     for (size_t k = 0; k < ncs; k++)
         config_close(&cs[k]);

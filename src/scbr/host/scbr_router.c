@@ -58,6 +58,7 @@
 #include "util/log.h"
 
 #define STATE_FILE "subscriptions.sealed"
+#define PARTITION_FILE "partition" /* a front's: "N KEY\n", KEY "-" by id */
 #define STATE_MAX ((size_t)1 << 30)
 #define PERSIST_EVERY_MS 200             /* after a subscription change */
 #define QUEUE_BYTES ((uint64_t)64 << 20) /* per subscriber, by default */
@@ -107,6 +108,7 @@ struct offer_bucket {
 struct scbr_router {
     struct scbr_router_options opt;
     char *state_path;
+    char *partition_path; /* a front with a state directory */
     char endpoint[256];
     tee_enclave *e;
     struct cloister_err tee_err; /* why the last ecall failed */
@@ -262,6 +264,46 @@ static int persist(scbr_router *r)
     return rc;
 }
 
+/* The partition a front's state was last in (shards, key): a front started with other shards
+ * reshards to them before it serves (docs/scbr.md, "Resharding"). *n stays when there is
+ * none; another key is refused (subscriptions cannot move between keys). */
+static int partition_load(scbr_router *r, unsigned *n, struct cloister_err *err)
+{
+    uint8_t *data = NULL;
+    size_t len;
+    if (!r->partition_path || file_read_all(r->partition_path, 512, &data, &len) != 0)
+        return errno == ENOENT || !r->partition_path
+                   ? 0
+                   : cloister_errf(err, CLOISTER_E_SYSTEM, "cannot read the front's partition: %s",
+                                   strerror(errno));
+    char key[SCBR_SHARD_KEY_MAX + 1];
+    unsigned was;
+    int got = sscanf((const char *)data, "%u %255s", &was, key); /* NUL-terminated */
+    free(data);
+    const char *want = r->opt.partition_key && *r->opt.partition_key ? r->opt.partition_key : "-";
+    if (got != 2 || was == 0 || was > SCBR_SHARDS_MAX)
+        return cloister_errf(err, CLOISTER_E_PROTOCOL, "the front's partition file is malformed");
+    if (strcmp(key, want) != 0)
+        return cloister_errf(err, CLOISTER_E_INVALID,
+                             "the front's subscriptions are partitioned by %s, not %s: the "
+                             "partition key cannot change",
+                             strcmp(key, "-") ? key : "subscription id",
+                             strcmp(want, "-") ? want : "subscription id");
+    *n = was;
+    return 0;
+}
+
+static int partition_save(scbr_router *r, struct cloister_err *err)
+{
+    char text[SCBR_SHARD_KEY_MAX + 32];
+    const char *key = r->opt.partition_key && *r->opt.partition_key ? r->opt.partition_key : "-";
+    int len = snprintf(text, sizeof text, "%u %s\n", scbr_front_shards(r->front), key);
+    if (r->partition_path && file_write_atomic(r->partition_path, text, (size_t)len, 0600) != 0)
+        return cloister_errf(err, CLOISTER_E_SYSTEM, "cannot write the front's partition: %s",
+                             strerror(errno));
+    return 0;
+}
+
 /* A front connects to its shards, a shard to its front. */
 static int open_shards(scbr_router *r, struct cloister_err *err)
 {
@@ -274,9 +316,16 @@ static int open_shards(scbr_router *r, struct cloister_err *err)
         return scbr_shard_link_open(o->nats, o->cluster, o->shard_index, r->epoch, &r->link, err);
     if (!o->shards)
         return 0;
-    struct scbr_front_config c = {o->nats, o->cluster, o->shards, o->partition_key,
-                                  o->shard_timeout_ms};
-    return scbr_front_open(&c, &r->front, err);
+    unsigned was = o->shards;
+    int rc = partition_load(r, &was, err);
+    struct scbr_front_config c = {o->nats, o->cluster, was, o->partition_key, o->shard_timeout_ms};
+    if (rc == 0)
+        rc = scbr_front_open(&c, &r->front, err);
+    if (rc == 0 && was != o->shards) {
+        clog_info("the front's state holds %u shards: resharding to %u", was, o->shards);
+        rc = scbr_front_reshard(r->front, o->shards, err);
+    }
+    return rc == 0 ? partition_save(r, err) : rc;
 }
 
 static int open_router(scbr_router *r, const struct scbr_router_options *o,
@@ -315,6 +364,11 @@ static int open_router(scbr_router *r, const struct scbr_router_options *o,
         if (!(r->state_path = malloc(n)))
             return cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
         snprintf(r->state_path, n, "%s/%s", o->state_dir, STATE_FILE);
+        n = strlen(o->state_dir) + sizeof PARTITION_FILE + 1;
+        if (o->shards && !(r->partition_path = malloc(n)))
+            return cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
+        if (o->shards)
+            snprintf(r->partition_path, n, "%s/%s", o->state_dir, PARTITION_FILE);
     }
     struct tee_options t;
     tee_options_init(&t);
@@ -1031,16 +1085,18 @@ int scbr_router_reshard(scbr_router *r, unsigned shards, struct cloister_err *er
         return cloister_errf(err, CLOISTER_E_STATE, "only a front (--shards) reshards");
     if (!shards)
         return cloister_errf(err, CLOISTER_E_INVALID, "reshard: at least one shard");
-    if (!r->started)
-        return scbr_front_reshard(r->front, shards, err);
+    if (!r->started) {
+        int rc = scbr_front_reshard(r->front, shards, err);
+        return rc == 0 ? partition_save(r, err) : rc;
+    }
     atomic_store(&r->reshard_to, shards);
     while (atomic_load(&r->reshard_to)) {
         struct timespec ts = {0, 5 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
     if (r->reshard_rc != 0)
-        cloister_errf(err, r->reshard_rc, "%s", r->reshard_err.msg);
-    return r->reshard_rc;
+        return cloister_errf(err, r->reshard_rc, "%s", r->reshard_err.msg);
+    return partition_save(r, err);
 }
 
 static void *router_thread(void *arg)
@@ -1109,5 +1165,6 @@ void scbr_router_close(scbr_router *r)
     free(r->peers);
     free(r->slots);
     free(r->state_path);
+    free(r->partition_path);
     free(r);
 }

@@ -581,6 +581,7 @@ static void revive(scbr_router *r)
     struct cloister_err err;
     if (tee_get_info(r->e, &info) != CLOISTER_OK || info.alive)
         return;
+    drain(r); /* a front's batches in flight carry the dead enclave's epoch: settled first */
     if (tee_restart(r->e, &err) != CLOISTER_OK || load_enclave(r, &err) != 0)
         clog_error("the enclave could not be restarted: %s", err.msg);
     else

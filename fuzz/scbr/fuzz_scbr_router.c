@@ -9,8 +9,7 @@
  *      the plaintext decoders and the index run), kind from byte 1, after one subscription
  *   5  enclave: the rest sealed as an exported state and imported (by an instance without SK,
  *      so the key check it must carry is 32 zero bytes)
- *   6  host: a front-shard request and answer (scbr_shard_request_decode, _answer_decode),
- *      canonical
+ *   6  host: a front-shard message (scbr_shard_msg_decode), canonical
  *   7  enclave: a shard's batch and reshard ecalls and a front's forward ecalls (byte 1
  *      picks), the rest as input
  *   8  enclave: the rest sealed as a genuine shard record under the shard key (kind from
@@ -186,14 +185,8 @@ static void shard_codecs(const uint8_t *data, size_t size)
     struct scbr_shard_msg m;
     struct wire_writer w;
     wire_writer_init(&w);
-    if (scbr_shard_request_decode(&m, data, size, &err) == 0) {
-        scbr_shard_request_encode(&w, m.kind, m.req, m.body, m.body_len);
-        if (w.len != size || memcmp(w.buf, data, size) != 0)
-            abort();
-    }
-    w.len = 0;
-    if (scbr_shard_answer_decode(&m, data, size, &err) == 0) {
-        scbr_shard_answer_encode(&w, m.req, m.shard, m.epoch, m.status, m.body, m.body_len);
+    if (scbr_shard_msg_decode(&m, data, size, &err) == 0) {
+        scbr_shard_msg_encode(&w, &m);
         if (w.len != size || memcmp(w.buf, data, size) != 0)
             abort();
     }

@@ -61,6 +61,9 @@ struct bus_options {
     int64_t reconnect_wait_ms; /* between attempts (250) */
     int max_async_pending;     /* bus_publish_async acks outstanding before it waits (64) */
     const char *tls_ca;        /* CA file for tls:// URLs (system default) */
+    bool send_asap;            /* each publish written at once, not gathered by the client's
+                                * flusher thread for about a millisecond: request/answer
+                                * traffic whose latency counts */
 };
 
 /* Connects to url (nats://HOST:PORT or tls://HOST:PORT; user:password@ is allowed and never

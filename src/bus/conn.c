@@ -213,6 +213,8 @@ static natsStatus set_options(natsOptions *no, struct bus *b, const char *url,
         s = natsOptions_SetErrorHandler(no, on_async_error, b);
     if (s == NATS_OK)
         s = natsOptions_SetClosedCB(no, on_closed, b);
+    if (s == NATS_OK && o->send_asap)
+        s = natsOptions_SetSendAsap(no, true);
     if (s == NATS_OK && tls)
         s = natsOptions_SetSecure(no, true);
     if (s == NATS_OK && tls && o->tls_ca)

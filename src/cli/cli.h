@@ -33,6 +33,9 @@ struct cli_system {
 int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Prints a section heading of the demo tour. */
 void cli_demo_heading(const char *title);
+/* The URL of the nats-server every step of `cloister demo` shares (started at the first call,
+ * in $CLOISTER_HOME/nats; stopped when the tour ends), or NULL with *why saying why not. */
+const char *cli_demo_nats(const char **why);
 
 /* The demo steps (cmd_<system>_demo.c), named by the systems' tables. */
 int cli_crypto_demo(void);

@@ -19,7 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bus/bus.h"
 #include "cli/cli.h"
 #include "util/fileio.h"
 
@@ -173,16 +172,13 @@ static int demo_wordcount(const char *dir, const char *sig, uint64_t *results)
 static int demo_nats(const char *dir, const char *sig, uint64_t results)
 {
     cli_demo_heading("MapReduce: the same word count over NATS JetStream");
-    char corpus[4200], out[4200], natsdir[4200];
+    char corpus[4200], out[4200];
     snprintf(corpus, sizeof corpus, "%s/corpus.txt", dir);
     snprintf(out, sizeof out, "%s/wordcount-nats", dir);
-    snprintf(natsdir, sizeof natsdir, "%s/nats", dir);
-    const char *inputs[] = {corpus};
+    const char *inputs[] = {corpus}, *why, *nats = cli_demo_nats(&why);
     struct cloister_err err;
-    struct bus_server *srv = file_mkdirs(natsdir, 0700) == 0 ? bus_server_start(natsdir, &err)
-                                                             : NULL;
-    if (!srv) {
-        printf("  skipped: %s\n", err.msg);
+    if (!nats) {
+        printf("  skipped: %s\n", why);
         return CLI_OK;
     }
     struct watch w = {0};
@@ -190,7 +186,7 @@ static int demo_nats(const char *dir, const char *sig, uint64_t results)
     struct mr_summary s;
     options(&o, dir, sig, "wordcount.lua", inputs, out);
     o.split_bytes = 512 << 10;
-    o.nats = bus_server_url(srv);
+    o.nats = nats;
     o.on_map_done = kill_one;
     o.hook_arg = &w;
     int rc = mr_run(&o, &s, &err);
@@ -203,7 +199,6 @@ static int demo_nats(const char *dir, const char *sig, uint64_t results)
                w.killed, (unsigned long long)s.results, s.seconds,
                s.results == results ? "same as" : "DIFFERENT FROM");
     }
-    bus_server_stop(srv); /* after the prints: o.nats is its URL */
     if (rc != 0)
         return cli_fail("%s", err.msg);
     return s.results == results ? CLI_OK : cli_fail("mapreduce demo: unexpected result");

@@ -423,10 +423,14 @@ static int run_router(int argc, char **argv, bool shard)
         "sealed across restarts. Stops cleanly on SIGINT/SIGTERM. With --nats and --shards it is\n"
         "a front: its enclave re-seals each message for the shards (cloister scbr shard) that "
         "hold\n"
-        "the subscriptions, and it merges their answers.",
+        "the subscriptions, and it merges their answers. Started again on its --state with\n"
+        "another --shards, a front reshards first: it moves its subscriptions to the new\n"
+        "number of shards (all of them running and provisioned) before it serves.",
         "cloister scbr router --tee sim --sign-key signer.key --listen 127.0.0.1:5555 --state "
         "scbr-state\n"
-        "cloister scbr router --sign-key signer.key --nats nats://127.0.0.1:4222 --shards 4\n"};
+        "cloister scbr router --sign-key signer.key --nats nats://127.0.0.1:4222 --shards 4\n"
+        "cloister scbr router --sign-key signer.key --nats nats://127.0.0.1:4222 --shards 5 "
+        "--state front\n"};
     const struct opt_cmd shard_cmd = {
         "scbr shard",
         "",

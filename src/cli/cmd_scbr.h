@@ -10,5 +10,7 @@
 
 /* `cloister scbr shard-demo` (cmd_scbr_shard_demo.c): one router paging beside four shards. */
 int cli_scbr_shard_demo(int argc, char **argv);
+/* The shard step of `cloister demo`: the same, smaller, then the front resharded to five. */
+int cli_scbr_shard_step(void);
 
 #endif

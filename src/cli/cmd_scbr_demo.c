@@ -223,5 +223,7 @@ static int demo_router(void)
 int cli_scbr_demo(void)
 {
     int rc = demo_offline();
-    return demo_router() == 0 ? rc : CLI_FAIL;
+    if (demo_router() != 0)
+        rc = CLI_FAIL;
+    return rc == CLI_OK ? cli_scbr_shard_step() : rc;
 }

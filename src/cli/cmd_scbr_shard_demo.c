@@ -1,12 +1,16 @@
-/* cmd_scbr_shard_demo.c -- `cloister scbr shard-demo`: one router enclave paging beside a
- * front and four shards that do not, on the same subscriptions (docs/scbr.md, "Shards").
+/* cmd_scbr_shard_demo.c -- `cloister scbr shard-demo` and the shard step of `cloister demo`:
+ * one router enclave paging beside a front and four shards that do not, on the same
+ * subscriptions (docs/scbr.md, "Shards").
  *
- * Everything runs in this process on a temporary home: a nats-server on loopback, the scbr
- * image signed with a small EPC budget (--epc, 2 MiB), one router and one front with four
- * shards (proc enclaves, naive index: every publication scans, and so pages, all that an
- * enclave holds). The same subscriptions (--times the budget, 2 by default) go to both, from
- * eight clients at once; then each gets the same burst of publications, matched by one
- * catch-all subscription, and the rates are printed side by side. */
+ * Everything runs in this process on a temporary home: a nats-server on loopback (the verb
+ * starts its own, the tour shares cli_demo_nats), the scbr image signed with a small EPC
+ * budget (--epc, 2 MiB; 1 in the tour), one router and one front with four shards (proc
+ * enclaves, naive index: every publication scans, and so pages, all that an enclave holds).
+ * The same subscriptions (--times the budget, 2 by default) go to both, from eight clients at
+ * once; then each gets the same burst of publications, matched by one catch-all subscription,
+ * and the rates are printed side by side. The tour then restarts the front on its state with
+ * a fifth shard, as `cloister scbr router --shards 5 --state DIR` does: it reshards before it
+ * serves, and each shard's share of the subscriptions is printed. */
 #include <cloister/crypto.h>
 #include <cloister/scbr.h>
 #include <cloister/scbr_client.h>
@@ -34,7 +38,8 @@
 struct demo {
     char home[64], image[4096], sig[4200];
     uint8_t sk[SCBR_SK_LEN];
-    struct bus_server *nats;
+    struct bus_server *srv; /* the verb's own nats-server */
+    const char *nats;
     struct cloister_err err;
 };
 
@@ -45,9 +50,11 @@ static double seconds(void)
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* A started, provisioned router: a front of `shards` shards, shard `index` (>= 0), or alone. */
-static scbr_router *demo_node(struct demo *d, unsigned shards, int index)
+/* A started, provisioned router: a front of `shards` shards (its state under home/state when
+ * state is set), shard `index` (>= 0), or alone. */
+static scbr_router *demo_node(struct demo *d, unsigned shards, int index, bool state)
 {
+    char dir[80];
     struct scbr_router_options o;
     scbr_router *r = NULL;
     uint8_t mre[32], mrs[32];
@@ -58,7 +65,9 @@ static scbr_router *demo_node(struct demo *d, unsigned shards, int index)
     o.home = d->home;
     o.index = SCBR_INDEX_NAIVE;
     o.idle_timeout_ms = 600000;
-    o.nats = bus_server_url(d->nats);
+    o.nats = d->nats;
+    snprintf(dir, sizeof dir, "%s/state", d->home);
+    o.state_dir = state ? dir : NULL;
     o.cluster = "demo";
     o.shards = shards;
     o.is_shard = index >= 0;
@@ -149,10 +158,11 @@ static double burst(struct demo *d, scbr_router *r, int pubs)
     return rate;
 }
 
-/* Fills r with n subscriptions and measures it; the rate, or -1. */
-static double run_one(struct demo *d, scbr_router *r, const char *name, long n, int pubs)
+/* Fills r with n subscriptions from the clients cs (closed by the caller: their bye drops
+ * the subscriptions) and measures it; the rate, or -1. */
+static double run_one(struct demo *d, scbr_router *r, const char *name, long n, int pubs,
+                      scbr_client *cs[DEMO_CLIENTS])
 {
-    scbr_client *cs[DEMO_CLIENTS] = {0};
     double t0 = seconds();
     if (fill(d, r, n, cs) != 0) {
         printf("  %s: subscribing failed\n", name);
@@ -160,40 +170,109 @@ static double run_one(struct demo *d, scbr_router *r, const char *name, long n, 
     }
     printf("  %s: %ld subscriptions in %.1f s\n", name, n, seconds() - t0);
     fflush(stdout);
-    double rate = burst(d, r, pubs);
-    for (int i = 0; i < DEMO_CLIENTS; i++)
-        scbr_client_close(cs[i]);
-    return rate;
+    return burst(d, r, pubs);
 }
 
-static int demo_run(struct demo *d, long epc_mib, long times, int pubs)
+static void clients_close(scbr_client *cs[DEMO_CLIENTS])
+{
+    for (int i = 0; i < DEMO_CLIENTS; i++)
+        scbr_client_close(cs[i]);
+}
+
+/* The front stopped and started again on its state with one more shard: it reshards first,
+ * losing none of the n subscriptions, and the new shard takes its share. */
+static int reshard(struct demo *d, scbr_router **front, scbr_router *shards[DEMO_SHARDS + 1],
+                   long n)
+{
+    uint64_t total = 0, last = 0;
+    scbr_router_stop(*front, &d->err);
+    scbr_router_close(*front);
+    double t0 = seconds();
+    if (!(shards[DEMO_SHARDS] = demo_node(d, 0, DEMO_SHARDS, false)) ||
+        !(*front = demo_node(d, DEMO_SHARDS + 1, -1, true)))
+        return -1;
+    printf("  front restarted with --shards %d on its state: resharded in %.1f s; subscriptions "
+           "per shard:",
+           DEMO_SHARDS + 1, seconds() - t0);
+    for (int i = 0; i <= DEMO_SHARDS; i++) {
+        struct scbr_router_stats st;
+        if (scbr_router_get_stats(shards[i], &st, &d->err) != 0)
+            return -1;
+        printf(" %llu", (unsigned long long)st.enclave.subscriptions);
+        total += st.enclave.subscriptions;
+        last = st.enclave.subscriptions;
+    }
+    printf("\n");
+    if (total >= (uint64_t)n && last > 0)
+        return 0;
+    cloister_errf(&d->err, CLOISTER_E_FAILED, "resharding lost subscriptions: %llu of %ld held",
+                  (unsigned long long)total, n);
+    return -1;
+}
+
+/* with_reshard: then the front restarts with a fifth shard. */
+static int demo_run(struct demo *d, long epc_mib, long times, int pubs, bool with_reshard)
 {
     uint8_t seed[TEE_SEED_LEN], pk[TEE_PUBKEY_LEN];
-    char natsdir[80];
-    snprintf(natsdir, sizeof natsdir, "%s/nats", d->home);
     if (crypto_ed25519_keypair(pk, seed) != 0 || crypto_random(d->sk, sizeof d->sk) != 0 ||
-        scbr_router_sign(d->image, seed, (uint64_t)epc_mib << 20, 0, d->sig, &d->err) != 0 ||
-        file_mkdirs(natsdir, 0700) != 0 || !(d->nats = bus_server_start(natsdir, &d->err)))
+        scbr_router_sign(d->image, seed, (uint64_t)epc_mib << 20, 0, d->sig, &d->err) != 0)
         return -1;
     crypto_wipe(seed, sizeof seed);
     long n = times * (epc_mib << 20) / DEMO_SUB_BYTES;
     printf("  EPC budget %ld MiB per enclave; %ld subscriptions, %ldx what one enclave holds\n",
            epc_mib, n, times);
-    scbr_router *one = demo_node(d, 0, -1), *shards[DEMO_SHARDS] = {0}, *front = NULL;
+    scbr_router *one = demo_node(d, 0, -1, false), *shards[DEMO_SHARDS + 1] = {0}, *front = NULL;
     for (int i = 0; one && i < DEMO_SHARDS && (i == 0 || shards[i - 1]); i++)
-        shards[i] = demo_node(d, 0, i);
+        shards[i] = demo_node(d, 0, i, false);
     if (shards[DEMO_SHARDS - 1])
-        front = demo_node(d, DEMO_SHARDS, -1);
-    double single = front ? run_one(d, one, "one router", n, pubs) : -1;
-    double sharded = single >= 0 ? run_one(d, front, "front + 4 shards", n, pubs) : -1;
+        front = demo_node(d, DEMO_SHARDS, -1, with_reshard);
+    scbr_client *cs[DEMO_CLIENTS] = {0}, *fcs[DEMO_CLIENTS] = {0};
+    double single = front ? run_one(d, one, "one router", n, pubs, cs) : -1;
+    clients_close(cs);
+    double sharded = single >= 0 ? run_one(d, front, "front + 4 shards", n, pubs, fcs) : -1;
     if (sharded >= 0)
         printf("  %d publications: one router %.1f/s (paging), four shards %.1f/s: %.1fx\n", pubs,
                single, sharded, sharded / single);
+    int rc = sharded >= 0 && with_reshard ? reshard(d, &front, shards, n) : sharded >= 0 ? 0 : -1;
+    clients_close(fcs);
     scbr_router_close(front);
-    for (int i = 0; i < DEMO_SHARDS; i++)
+    for (int i = 0; i <= DEMO_SHARDS; i++)
         scbr_router_close(shards[i]);
     scbr_router_close(one);
-    return sharded >= 0 ? 0 : -1;
+    return rc;
+}
+
+/* A temporary home, the image's path, a run, and the home removed. */
+static int demo_main(struct demo *d, long epc, long times, int pubs, bool with_reshard)
+{
+    if (tee_image_path("scbr", d->image, sizeof d->image, &d->err) != CLOISTER_OK ||
+        !mkdtemp(d->home))
+        return cli_fail("%s", d->err.msg[0] ? d->err.msg : strerror(errno));
+    snprintf(d->sig, sizeof d->sig, "%s/scbr.enclave.sig", d->home);
+    char natsdir[80];
+    snprintf(natsdir, sizeof natsdir, "%s/nats", d->home);
+    if (!d->nats && file_mkdirs(natsdir, 0700) == 0 &&
+        (d->srv = bus_server_start(natsdir, &d->err)))
+        d->nats = bus_server_url(d->srv);
+    int rc = d->nats && demo_run(d, epc, times, pubs, with_reshard) == 0
+                 ? CLI_OK
+                 : cli_fail("%s", d->err.msg);
+    bus_server_stop(d->srv);
+    crypto_wipe(d->sk, sizeof d->sk);
+    file_remove_tree(d->home);
+    return rc;
+}
+
+int cli_scbr_shard_step(void)
+{
+    struct demo d = {.home = "/tmp/cloister-scbr-shards-XXXXXX"};
+    const char *why;
+    cli_demo_heading("SCBR: one router paging beside four shards (NATS), then a fifth shard");
+    if (!(d.nats = cli_demo_nats(&why))) {
+        printf("  skipped: %s\n", why);
+        return CLI_OK;
+    }
+    return demo_main(&d, 1, 2, 10, true);
 }
 
 int cli_scbr_shard_demo(int argc, char **argv)
@@ -221,12 +300,5 @@ int cli_scbr_shard_demo(int argc, char **argv)
         return opt_exit_code(rc);
     struct demo d = {.home = "/tmp/cloister-scbr-shards-XXXXXX"};
     cli_demo_heading("SCBR: one router paging beside four shards (NATS)");
-    if (tee_image_path("scbr", d.image, sizeof d.image, &d.err) != CLOISTER_OK || !mkdtemp(d.home))
-        return cli_fail("%s", d.err.msg[0] ? d.err.msg : strerror(errno));
-    snprintf(d.sig, sizeof d.sig, "%s/scbr.enclave.sig", d.home);
-    rc = demo_run(&d, (long)epc, (long)times, (int)pubs) == 0 ? CLI_OK : cli_fail("%s", d.err.msg);
-    bus_server_stop(d.nats);
-    crypto_wipe(d.sk, sizeof d.sk);
-    file_remove_tree(d.home);
-    return rc;
+    return demo_main(&d, (long)epc, (long)times, (int)pubs, false);
 }

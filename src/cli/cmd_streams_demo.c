@@ -21,7 +21,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bus/bus.h"
 #include "cli/cli.h"
 #include "cli/cli_util.h"
 #include "cli/cmd_streams.h"
@@ -119,15 +118,13 @@ static int demo_distributed(const char *dir, const char *lua, const char *input,
                             const char *expected)
 {
     cli_demo_heading("SecureStreams: the same pipeline over NATS, a stage killed -9 and resumed");
-    char natsdir[128], fifo[128], output[128], exe[4096];
-    snprintf(natsdir, sizeof natsdir, "%s/nats", dir);
+    char fifo[128], output[128], exe[4096];
     snprintf(fifo, sizeof fifo, "%s/live.csv", dir);
     snprintf(output, sizeof output, "%s/delays-nats.csv", dir);
     struct cloister_err err = {0};
-    struct bus_server *srv = file_mkdirs(natsdir, 0700) == 0 ? bus_server_start(natsdir, &err)
-                                                             : NULL;
-    if (!srv) {
-        printf("  skipped: %s\n", err.msg);
+    const char *why, *nats = cli_demo_nats(&why);
+    if (!nats) {
+        printf("  skipped: %s\n", why);
         return CLI_OK;
     }
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
@@ -144,7 +141,7 @@ static int demo_distributed(const char *dir, const char *lua, const char *input,
     const char *pv[4] = {"input", fifo, "output", output};
     struct ss_options o;
     demo_options(&o, dir, sig, pv);
-    o.nats = bus_server_url(srv);
+    o.nats = nats;
     o.distributed = true;
     o.stage_exe = exe;
     o.ckpt_ms = 100;
@@ -177,7 +174,6 @@ static int demo_distributed(const char *dir, const char *lua, const char *input,
                same ? "identical to" : "DIFFERENT FROM");
     free(got);
     free((void *)f.data);
-    bus_server_stop(srv);
     if (rc == CLI_OK && (!same || !f.killed || s.restarts != 1))
         rc = cli_fail("streams demo: the distributed run differs");
     return rc;

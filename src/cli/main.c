@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bus/bus.h"
 #include "cli/cli.h"
 #include "util/fileio.h"
 #include "util/log.h"
@@ -46,6 +47,24 @@ int cli_fail(const char *fmt, ...)
     fputc('\n', stderr);
     va_end(ap);
     return CLI_FAIL;
+}
+
+static struct bus_server *demo_nats;
+static char demo_nats_why[256];
+
+const char *cli_demo_nats(const char **why)
+{
+    if (!demo_nats && !demo_nats_why[0]) {
+        char dir[4200];
+        const char *home = getenv("CLOISTER_HOME");
+        struct cloister_err err = {0};
+        snprintf(dir, sizeof dir, "%s/nats", home ? home : ".");
+        if (file_mkdirs(dir, 0700) != 0 || !(demo_nats = bus_server_start(dir, &err)))
+            snprintf(demo_nats_why, sizeof demo_nats_why, "%s",
+                     err.msg[0] ? err.msg : "cannot create the nats-server's directory");
+    }
+    *why = demo_nats_why;
+    return demo_nats ? bus_server_url(demo_nats) : NULL;
 }
 
 void cli_demo_heading(const char *title)
@@ -131,6 +150,8 @@ static int run_demo(int argc, char **argv)
     for (size_t i = 0; i < NSYSTEMS && rc == CLI_OK; i++)
         if (systems[i]->demo && systems[i]->demo() != 0)
             rc = cli_fail("demo step '%s' failed", systems[i]->name);
+    bus_server_stop(demo_nats);
+    demo_nats = NULL;
     if (file_remove_tree(home) != 0)
         rc = cli_fail("%s: cannot remove the temporary home: %s", home, strerror(errno));
     if (rc == CLI_OK)

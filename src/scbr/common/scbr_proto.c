@@ -283,54 +283,33 @@ int scbr_delivery_decode(struct scbr_delivery *d, const uint8_t *buf, size_t len
 
 #define SHARD_BODY_MAX ((size_t)64 << 20) /* a batch of records, or an answer to one */
 
-void scbr_shard_request_encode(struct wire_writer *w, uint8_t kind, uint64_t req, const void *body,
-                               size_t len)
+void scbr_shard_msg_encode(struct wire_writer *w, const struct scbr_shard_msg *m)
 {
-    wire_put_header(w, "CSSQ", 1);
-    wire_put_u8(w, kind);
-    wire_put_u64(w, req);
-    wire_put_bytes(w, body, len);
+    wire_put_header(w, "CSSM", 1);
+    wire_put_u8(w, m->kind);
+    wire_put_u64(w, m->req);
+    wire_put_u32(w, m->shard);
+    wire_put_u64(w, m->epoch);
+    wire_put_u8(w, m->status);
+    wire_put_bytes(w, m->body, m->body_len);
 }
 
-int scbr_shard_request_decode(struct scbr_shard_msg *m, const uint8_t *buf, size_t len,
-                              struct cloister_err *err)
+int scbr_shard_msg_decode(struct scbr_shard_msg *m, const uint8_t *buf, size_t len,
+                          struct cloister_err *err)
 {
     struct wire_reader r;
     memset(m, 0, sizeof *m);
     wire_reader_init(&r, buf, len);
-    wire_get_header(&r, "CSSQ", 1);
+    wire_get_header(&r, "CSSM", 1);
     m->kind = wire_get_u8(&r);
-    m->req = wire_get_u64(&r);
-    if (wire_reader_ok(&r) && m->kind > SCBR_SHARD_PRUNE)
-        wire_reader_fail(&r, "unknown request kind");
-    m->body = wire_get_bytes(&r, SHARD_BODY_MAX, &m->body_len);
-    return finish(&r, "shard request", err);
-}
-
-void scbr_shard_answer_encode(struct wire_writer *w, uint64_t req, uint32_t shard, uint64_t epoch,
-                              uint8_t status, const void *body, size_t len)
-{
-    wire_put_header(w, "CSSA", 1);
-    wire_put_u64(w, req);
-    wire_put_u32(w, shard);
-    wire_put_u64(w, epoch);
-    wire_put_u8(w, status);
-    wire_put_bytes(w, body, len);
-}
-
-int scbr_shard_answer_decode(struct scbr_shard_msg *m, const uint8_t *buf, size_t len,
-                             struct cloister_err *err)
-{
-    struct wire_reader r;
-    memset(m, 0, sizeof *m);
-    wire_reader_init(&r, buf, len);
-    wire_get_header(&r, "CSSA", 1);
     m->req = wire_get_u64(&r);
     m->shard = wire_get_u32(&r);
     m->epoch = wire_get_u64(&r);
     m->status = wire_get_u8(&r);
+    if (wire_reader_ok(&r) && m->kind > SCBR_SHARD_PRUNE)
+        wire_reader_fail(&r, "unknown shard message kind");
     if (wire_reader_ok(&r) && m->shard >= SCBR_SHARDS_MAX)
         wire_reader_fail(&r, "shard number out of range");
     m->body = wire_get_bytes(&r, SHARD_BODY_MAX, &m->body_len);
-    return finish(&r, "shard answer", err);
+    return finish(&r, "shard message", err);
 }

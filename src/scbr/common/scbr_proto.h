@@ -133,14 +133,16 @@ enum { SCBR_ROLE_ROUTER = 0, SCBR_ROLE_SHARD = 1 };
 #define SCBR_SHARD_KEY_MAX 255 /* bytes of a partition attribute's name */
 #define SCBR_KEY_SHARD "shard key"
 
-/* Front <-> shard messages on NATS (untrusted framing around sealed records):
- *   request  "CSSQ" v1 | u8 kind | u64 request id | bytes body
- *            kind 1 subscribe, 2 unsubscribe, 3 publish: body = a batch of records for the
- *            shard's batch ecall; 4 drop: body = a subscriber gone; 0 hello: body empty;
- *            5 split, 7 prune: body = a reshard plan; 6 absorb: body = a batch of moves
- *   answer   "CSSA" v1 | u64 request id (0: a shard announcing itself) | u32 shard |
- *            u64 shard epoch | u8 status (0 ok, else the ecall failed) | bytes body (the
- *            ecall's answer) */
+/* Front <-> shard messages on NATS (untrusted framing around sealed records), one format both
+ * ways: "CSSM" v1 | u8 kind | u64 request id | u32 shard | u64 shard epoch | u8 status |
+ * bytes body.
+ *   request  (front to shard `shard`; epoch and status 0) kind 1 subscribe, 2 unsubscribe,
+ *            3 publish: body = a batch of records for the shard's batch ecall; 4 drop: body =
+ *            a subscriber gone; 0 hello: body empty; 5 split, 7 prune: body = a reshard plan;
+ *            6 absorb: body = a batch of moves
+ *   answer   (shard to front) the request's kind and id (0: a shard announcing itself), the
+ *            shard's number and epoch, status 0 ok (else the ecall failed), body = the ecall's
+ *            answer */
 enum {
     SCBR_SHARD_HELLO = 0,
     SCBR_SHARD_DROP = 4,
@@ -155,14 +157,9 @@ struct scbr_shard_msg {
     const uint8_t *body;
     size_t body_len;
 };
-void scbr_shard_request_encode(struct wire_writer *w, uint8_t kind, uint64_t req, const void *body,
-                               size_t len);
-int scbr_shard_request_decode(struct scbr_shard_msg *m, const uint8_t *buf, size_t len,
-                              struct cloister_err *err);
-void scbr_shard_answer_encode(struct wire_writer *w, uint64_t req, uint32_t shard, uint64_t epoch,
-                              uint8_t status, const void *body, size_t len);
-int scbr_shard_answer_decode(struct scbr_shard_msg *m, const uint8_t *buf, size_t len,
-                             struct cloister_err *err);
+void scbr_shard_msg_encode(struct wire_writer *w, const struct scbr_shard_msg *m);
+int scbr_shard_msg_decode(struct scbr_shard_msg *m, const uint8_t *buf, size_t len,
+                          struct cloister_err *err);
 
 #define SCBR_NONCE_LEN CRYPTO_AEAD_NONCE_LEN
 #define SCBR_TAG_LEN CRYPTO_AEAD_TAG_LEN

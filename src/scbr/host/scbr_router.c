@@ -30,8 +30,10 @@
  * new epoch, which every reply carries and every envelope must name, so a message sealed before
  * a restart is refused as stale however old the persisted state is.
  *
- * Sharded (scbr_shard.c): a front hands its batches to scbr_front_batch instead of its own
- * batch ecalls, and reshards between two batches when asked; a shard's loop waits on NATS for
+ * Sharded (scbr_shard.c): a front hands its batches to scbr_front_submit instead of its own
+ * batch ecalls and settles them as their shards answer (up to SCBR_FRONT_INFLIGHT in flight,
+ * in order; a message that is not batched waits until every one is), and reshards between
+ * two batches when asked; a shard's loop waits on NATS for
  * its front's requests, and polls its ZeroMQ socket (provisioning, statistics) between them. */
 #include <cloister/scbr_host.h>
 #include <cloister/tee_trust.h>
@@ -56,6 +58,7 @@
 #include "util/log.h"
 
 #define STATE_FILE "subscriptions.sealed"
+#define PARTITION_FILE "partition" /* a front's: "N KEY\n", KEY "-" by id */
 #define STATE_MAX ((size_t)1 << 30)
 #define PERSIST_EVERY_MS 200             /* after a subscription change */
 #define QUEUE_BYTES ((uint64_t)64 << 20) /* per subscriber, by default */
@@ -105,13 +108,21 @@ struct offer_bucket {
 struct scbr_router {
     struct scbr_router_options opt;
     char *state_path;
+    char *partition_path; /* a front with a state directory */
     char endpoint[256];
     tee_enclave *e;
     struct cloister_err tee_err; /* why the last ecall failed */
     void *ctx, *sock;
-    struct pending *batch;
+    struct pending *slots; /* a front: one batch's worth per batch in flight and one more */
+    struct pending *batch; /* the batch being collected: a part of slots */
     size_t nbatch, batch_bytes;
     uint8_t batch_kind;
+    struct flown {
+        struct pending *p;
+        size_t n;
+        uint8_t kind;
+    } flown[SCBR_FRONT_INFLIGHT]; /* a front's batches in flight, oldest at flown_head */
+    unsigned flown_head, nflown;
     struct wire_writer in, frame, body;
     struct peer *peers;
     size_t npeers, peers_cap;
@@ -179,6 +190,7 @@ static int call_fn(void *arg, uint32_t number, const void *in, size_t inlen, uin
 }
 
 static void peer_add(scbr_router *r, const void *id, size_t len);
+static void drain(scbr_router *r);
 static void account_release(struct account *a);
 
 /* Initialises the enclave's index and loads the persisted subscriptions, if any. */
@@ -252,6 +264,46 @@ static int persist(scbr_router *r)
     return rc;
 }
 
+/* The partition a front's state was last in (shards, key): a front started with other shards
+ * reshards to them before it serves (docs/scbr.md, "Resharding"). *n stays when there is
+ * none; another key is refused (subscriptions cannot move between keys). */
+static int partition_load(scbr_router *r, unsigned *n, struct cloister_err *err)
+{
+    uint8_t *data = NULL;
+    size_t len;
+    if (!r->partition_path || file_read_all(r->partition_path, 512, &data, &len) != 0)
+        return errno == ENOENT || !r->partition_path
+                   ? 0
+                   : cloister_errf(err, CLOISTER_E_SYSTEM, "cannot read the front's partition: %s",
+                                   strerror(errno));
+    char key[SCBR_SHARD_KEY_MAX + 1];
+    unsigned was;
+    int got = sscanf((const char *)data, "%u %255s", &was, key); /* NUL-terminated */
+    free(data);
+    const char *want = r->opt.partition_key && *r->opt.partition_key ? r->opt.partition_key : "-";
+    if (got != 2 || was == 0 || was > SCBR_SHARDS_MAX)
+        return cloister_errf(err, CLOISTER_E_PROTOCOL, "the front's partition file is malformed");
+    if (strcmp(key, want) != 0)
+        return cloister_errf(err, CLOISTER_E_INVALID,
+                             "the front's subscriptions are partitioned by %s, not %s: the "
+                             "partition key cannot change",
+                             strcmp(key, "-") ? key : "subscription id",
+                             strcmp(want, "-") ? want : "subscription id");
+    *n = was;
+    return 0;
+}
+
+static int partition_save(scbr_router *r, struct cloister_err *err)
+{
+    char text[SCBR_SHARD_KEY_MAX + 32];
+    const char *key = r->opt.partition_key && *r->opt.partition_key ? r->opt.partition_key : "-";
+    int len = snprintf(text, sizeof text, "%u %s\n", scbr_front_shards(r->front), key);
+    if (r->partition_path && file_write_atomic(r->partition_path, text, (size_t)len, 0600) != 0)
+        return cloister_errf(err, CLOISTER_E_SYSTEM, "cannot write the front's partition: %s",
+                             strerror(errno));
+    return 0;
+}
+
 /* A front connects to its shards, a shard to its front. */
 static int open_shards(scbr_router *r, struct cloister_err *err)
 {
@@ -264,9 +316,16 @@ static int open_shards(scbr_router *r, struct cloister_err *err)
         return scbr_shard_link_open(o->nats, o->cluster, o->shard_index, r->epoch, &r->link, err);
     if (!o->shards)
         return 0;
-    struct scbr_front_config c = {o->nats, o->cluster, o->shards, o->partition_key,
-                                  o->shard_timeout_ms};
-    return scbr_front_open(&c, &r->front, err);
+    unsigned was = o->shards;
+    int rc = partition_load(r, &was, err);
+    struct scbr_front_config c = {o->nats, o->cluster, was, o->partition_key, o->shard_timeout_ms};
+    if (rc == 0)
+        rc = scbr_front_open(&c, &r->front, err);
+    if (rc == 0 && was != o->shards) {
+        clog_info("the front's state holds %u shards: resharding to %u", was, o->shards);
+        rc = scbr_front_reshard(r->front, o->shards, err);
+    }
+    return rc == 0 ? partition_save(r, err) : rc;
 }
 
 static int open_router(scbr_router *r, const struct scbr_router_options *o,
@@ -294,7 +353,8 @@ static int open_router(scbr_router *r, const struct scbr_router_options *o,
     int rc = o->image ? CLOISTER_OK : tee_image_path("scbr", image, sizeof image, err);
     if (rc != CLOISTER_OK)
         return rc;
-    if (!(r->batch = calloc(r->opt.batch, sizeof *r->batch)))
+    size_t parts = o->shards ? SCBR_FRONT_INFLIGHT + 1 : 1;
+    if (!(r->batch = r->slots = calloc(parts * r->opt.batch, sizeof *r->batch)))
         return cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
     if (o->state_dir) {
         size_t n = strlen(o->state_dir) + sizeof STATE_FILE + 1;
@@ -304,6 +364,11 @@ static int open_router(scbr_router *r, const struct scbr_router_options *o,
         if (!(r->state_path = malloc(n)))
             return cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
         snprintf(r->state_path, n, "%s/%s", o->state_dir, STATE_FILE);
+        n = strlen(o->state_dir) + sizeof PARTITION_FILE + 1;
+        if (o->shards && !(r->partition_path = malloc(n)))
+            return cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
+        if (o->shards)
+            snprintf(r->partition_path, n, "%s/%s", o->state_dir, PARTITION_FILE);
     }
     struct tee_options t;
     tee_options_init(&t);
@@ -470,8 +535,10 @@ static void peer_drop(scbr_router *r, const void *id, size_t len, const char *wh
         }
     }
     free(out);
-    if (r->front)
+    if (r->front) {
+        drain(r);
         scbr_front_drop(r->front, id, len);
+    }
     peer_forget(r, id, len);
 }
 
@@ -490,12 +557,17 @@ static void sweep_idle(scbr_router *r, int64_t now)
 
 /* ---- batches ---- */
 
+static void pending_clear(struct pending *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        zmq_msg_close(&p[i].id);
+        zmq_msg_close(&p[i].body);
+    }
+}
+
 static void batch_clear(scbr_router *r)
 {
-    for (size_t i = 0; i < r->nbatch; i++) {
-        zmq_msg_close(&r->batch[i].id);
-        zmq_msg_close(&r->batch[i].body);
-    }
+    pending_clear(r->batch, r->nbatch);
     r->nbatch = r->batch_bytes = 0;
 }
 
@@ -509,6 +581,7 @@ static void revive(scbr_router *r)
     struct cloister_err err;
     if (tee_get_info(r->e, &info) != CLOISTER_OK || info.alive)
         return;
+    drain(r); /* a front's batches in flight carry the dead enclave's epoch: settled first */
     if (tee_restart(r->e, &err) != CLOISTER_OK || load_enclave(r, &err) != 0)
         clog_error("the enclave could not be restarted: %s", err.msg);
     else
@@ -618,6 +691,119 @@ static void deliver(scbr_router *r, struct wire_reader *rd, struct pending *p)
     frame_release(f);
 }
 
+/* Hands out the answers to a batch of kind: replies, deliveries, refusals (rc: the batch's
+ * ecall failed, every item did). */
+static void settle(scbr_router *r, struct pending *batch, size_t n, uint8_t kind, int rc,
+                   const uint8_t *out, size_t outlen)
+{
+    struct wire_reader rd;
+    wire_reader_init(&rd, out, outlen);
+    uint64_t epoch = wire_get_u64(&rd);
+    if (rc == CLOISTER_OK && wire_reader_ok(&rd) && epoch != r->epoch) {
+        clog_info("new epoch: the enclave evicted idle senders (their clients re-seal)");
+        r->epoch = epoch;
+    }
+    if (rc == CLOISTER_OK && wire_get_varint(&rd) != n)
+        wire_reader_fail(&rd, "wrong item count");
+    for (size_t i = 0; i < n; i++) {
+        struct pending *p = &batch[i];
+        uint8_t st = rc == CLOISTER_OK ? wire_get_u8(&rd) : SCBR_ST_FAILED;
+        if (rc == CLOISTER_OK && !wire_reader_ok(&rd))
+            st = SCBR_ST_FAILED;
+        if (kind == SCBR_MSG_PUBLISH) {
+            if (st == SCBR_ST_OK) {
+                deliver(r, &rd, p);
+                continue;
+            }
+            if (rc == CLOISTER_OK)
+                wire_get_varint(&rd);
+            reply(r, &p->id, SCBR_REPLY_REFUSED, st, scbr_status_name(st),
+                  strlen(scbr_status_name(st)));
+            continue;
+        }
+        uint8_t idb[4] = {0};
+        size_t idlen = 0;
+        if (kind == SCBR_MSG_SUBSCRIBE && rc == CLOISTER_OK) {
+            uint32_t id = wire_get_u32(&rd);
+            idb[0] = (uint8_t)(id >> 24), idb[1] = (uint8_t)(id >> 16);
+            idb[2] = (uint8_t)(id >> 8), idb[3] = (uint8_t)id;
+            idlen = 4;
+        }
+        if (st == SCBR_ST_OK) {
+            r->dirty = true;
+            if (kind == SCBR_MSG_SUBSCRIBE &&
+                !peer_find(r, zmq_msg_data(&p->id), zmq_msg_size(&p->id))) {
+                char name[17];
+                clog_info("subscriber %s joined",
+                          who_hex(zmq_msg_data(&p->id), zmq_msg_size(&p->id), name));
+                peer_add(r, zmq_msg_data(&p->id), zmq_msg_size(&p->id));
+            }
+            reply(r, &p->id,
+                  kind == SCBR_MSG_SUBSCRIBE ? SCBR_REPLY_SUBSCRIBED : SCBR_REPLY_UNSUBSCRIBED, st,
+                  idb, idlen);
+        } else {
+            reply_error(r, &p->id, st, scbr_status_name(st));
+        }
+    }
+    if (rc == CLOISTER_OK && wire_reader_finish(&rd) != 0)
+        clog_error("the enclave's batch answer is malformed: %s", wire_reader_error(&rd));
+}
+
+/* The oldest batch in flight, once its shards answered (waiting up to wait_ms); false when
+ * it is not done yet. */
+static bool settle_flown(scbr_router *r, int64_t wait_ms)
+{
+    uint8_t *out;
+    size_t outlen;
+    int got = r->nflown ? scbr_front_collect(r->front, wait_ms, &out, &outlen) : 0;
+    if (got == 0)
+        return false;
+    struct flown fl = r->flown[r->flown_head];
+    r->flown_head = (r->flown_head + 1) % SCBR_FRONT_INFLIGHT;
+    r->nflown--;
+    settle(r, fl.p, fl.n, fl.kind, got == 1 ? CLOISTER_OK : got, out, outlen);
+    pending_clear(fl.p, fl.n);
+    free(out);
+    return true;
+}
+
+/* Every batch in flight settled: before a message that is not batched, a drop, a reshard or
+ * a stop, so that they follow what was sent before them. */
+static void drain(scbr_router *r)
+{
+    while (r->nflown)
+        settle_flown(r, INT64_MAX);
+}
+
+/* A front's slots part that neither the batch being collected nor a batch in flight holds. */
+static struct pending *free_part(scbr_router *r)
+{
+    for (size_t k = 0;; k++) {
+        struct pending *p = r->slots + k * r->opt.batch;
+        bool used = p == r->batch;
+        for (unsigned i = 0; i < r->nflown; i++)
+            used |= r->flown[(r->flown_head + i) % SCBR_FRONT_INFLIGHT].p == p;
+        if (!used)
+            return p;
+    }
+}
+
+/* A front's batch goes to its shards and stays in flight while the next batches are
+ * collected and sent (up to SCBR_FRONT_INFLIGHT); its answers are settled in order. */
+static int flush_front(scbr_router *r)
+{
+    if (r->nflown == SCBR_FRONT_INFLIGHT)
+        settle_flown(r, INT64_MAX);
+    int rc = scbr_front_submit(r->front, call_fn, r, r->batch_kind, r->in.buf, r->in.len);
+    if (rc != CLOISTER_OK)
+        return rc;
+    r->flown[(r->flown_head + r->nflown++) % SCBR_FRONT_INFLIGHT] = (struct flown){
+        r->batch, r->nbatch, r->batch_kind};
+    r->batch = free_part(r);
+    r->nbatch = r->batch_bytes = 0;
+    return CLOISTER_OK;
+}
+
 static void flush(scbr_router *r)
 {
     if (!r->nbatch)
@@ -634,61 +820,10 @@ static void flush(scbr_router *r)
     uint8_t *out = NULL;
     size_t outlen = 0;
     int rc = !wire_writer_ok(&r->in) ? CLOISTER_E_NO_MEMORY
-             : r->front ? scbr_front_batch(r->front, call_fn, r, r->batch_kind, r->in.buf,
-                                           r->in.len, &out, &outlen)
+             : r->front              ? flush_front(r)
                         : call(r, ecall_of[r->batch_kind], r->in.buf, r->in.len, &out, &outlen);
-    struct wire_reader rd;
-    wire_reader_init(&rd, out, outlen);
-    uint64_t epoch = wire_get_u64(&rd);
-    if (rc == CLOISTER_OK && wire_reader_ok(&rd) && epoch != r->epoch) {
-        clog_info("new epoch: the enclave evicted idle senders (their clients re-seal)");
-        r->epoch = epoch;
-    }
-    if (rc == CLOISTER_OK && wire_get_varint(&rd) != r->nbatch)
-        wire_reader_fail(&rd, "wrong item count");
-    for (size_t i = 0; i < r->nbatch; i++) {
-        struct pending *p = &r->batch[i];
-        uint8_t st = rc == CLOISTER_OK ? wire_get_u8(&rd) : SCBR_ST_FAILED;
-        if (rc == CLOISTER_OK && !wire_reader_ok(&rd))
-            st = SCBR_ST_FAILED;
-        if (r->batch_kind == SCBR_MSG_PUBLISH) {
-            if (st == SCBR_ST_OK) {
-                deliver(r, &rd, p);
-                continue;
-            }
-            if (rc == CLOISTER_OK)
-                wire_get_varint(&rd);
-            reply(r, &p->id, SCBR_REPLY_REFUSED, st, scbr_status_name(st),
-                  strlen(scbr_status_name(st)));
-            continue;
-        }
-        uint8_t idb[4] = {0};
-        size_t idlen = 0;
-        if (r->batch_kind == SCBR_MSG_SUBSCRIBE && rc == CLOISTER_OK) {
-            uint32_t id = wire_get_u32(&rd);
-            idb[0] = (uint8_t)(id >> 24), idb[1] = (uint8_t)(id >> 16);
-            idb[2] = (uint8_t)(id >> 8), idb[3] = (uint8_t)id;
-            idlen = 4;
-        }
-        if (st == SCBR_ST_OK) {
-            r->dirty = true;
-            if (r->batch_kind == SCBR_MSG_SUBSCRIBE &&
-                !peer_find(r, zmq_msg_data(&p->id), zmq_msg_size(&p->id))) {
-                char name[17];
-                clog_info("subscriber %s joined",
-                          who_hex(zmq_msg_data(&p->id), zmq_msg_size(&p->id), name));
-                peer_add(r, zmq_msg_data(&p->id), zmq_msg_size(&p->id));
-            }
-            reply(r, &p->id,
-                  r->batch_kind == SCBR_MSG_SUBSCRIBE ? SCBR_REPLY_SUBSCRIBED
-                                                      : SCBR_REPLY_UNSUBSCRIBED,
-                  st, idb, idlen);
-        } else {
-            reply_error(r, &p->id, st, scbr_status_name(st));
-        }
-    }
-    if (rc == CLOISTER_OK && wire_reader_finish(&rd) != 0)
-        clog_error("the enclave's batch answer is malformed: %s", wire_reader_error(&rd));
+    if (r->nbatch) /* not in flight: settled now */
+        settle(r, r->batch, r->nbatch, r->batch_kind, rc, out, outlen);
     free(out);
     batch_clear(r);
 }
@@ -868,14 +1003,15 @@ static bool receive(scbr_router *r)
     if (r->nbatch && (!batched || p->m.kind != r->batch_kind || too_big)) {
         /* flush the others first; this message moves to the front (decoded again: a small
          * message's bytes live inside its zmq_msg_t) */
+        struct pending *was = r->batch; /* a front's flush moves on to another part */
         size_t at = r->nbatch;
         flush(r);
         zmq_msg_init(&r->batch[0].id);
         zmq_msg_init(&r->batch[0].body);
-        zmq_msg_move(&r->batch[0].id, &r->batch[at].id);
-        zmq_msg_move(&r->batch[0].body, &r->batch[at].body);
-        zmq_msg_close(&r->batch[at].id);
-        zmq_msg_close(&r->batch[at].body);
+        zmq_msg_move(&r->batch[0].id, &was[at].id);
+        zmq_msg_move(&r->batch[0].body, &was[at].body);
+        zmq_msg_close(&was[at].id);
+        zmq_msg_close(&was[at].body);
         p = &r->batch[0];
         scbr_msg_decode(&p->m, zmq_msg_data(&p->body), zmq_msg_size(&p->body), &err);
     }
@@ -886,6 +1022,7 @@ static bool receive(scbr_router *r)
             flush(r);
         return true;
     }
+    drain(r);
     control(r, &p->id, &p->m);
     zmq_msg_close(&p->id);
     zmq_msg_close(&p->body);
@@ -908,7 +1045,7 @@ int scbr_router_run(scbr_router *r, struct cloister_err *err)
 {
     zmq_pollitem_t item = {r->sock, 0, ZMQ_POLLIN, 0};
     while (!r->halt && !(r->opt.stop && *r->opt.stop)) {
-        int n = zmq_poll(&item, 1, r->link ? 0 : 100);
+        int n = zmq_poll(&item, 1, r->link || r->nflown ? 0 : 100);
         if (r->link && n == 0) /* a shard waits for its front's requests */
             serve_front(r, 100);
         if (n < 0 && zmq_errno() != EINTR)
@@ -918,7 +1055,11 @@ int scbr_router_run(scbr_router *r, struct cloister_err *err)
         for (unsigned k = 0; n > 0 && k < r->opt.batch && receive(r); k++)
             ;
         flush(r);
+        /* a front with batches in flight waits a little for their answers when ZeroMQ is idle */
+        for (int64_t wait = n > 0 ? 0 : 2; settle_flown(r, wait); wait = 0)
+            ;
         if (atomic_load(&r->reshard_to)) { /* between batches: nothing in flight */
+            drain(r);
             r->reshard_rc = scbr_front_reshard(r->front, atomic_load(&r->reshard_to),
                                                &r->reshard_err);
             atomic_store(&r->reshard_to, 0);
@@ -931,6 +1072,7 @@ int scbr_router_run(scbr_router *r, struct cloister_err *err)
         if (r->dirty && now - r->persisted_ms >= PERSIST_EVERY_MS)
             persist(r);
     }
+    drain(r);
     int rc = persist(r);
     if (rc != 0)
         return cloister_errf(err, rc, "cannot persist the subscriptions: %s",
@@ -944,16 +1086,18 @@ int scbr_router_reshard(scbr_router *r, unsigned shards, struct cloister_err *er
         return cloister_errf(err, CLOISTER_E_STATE, "only a front (--shards) reshards");
     if (!shards)
         return cloister_errf(err, CLOISTER_E_INVALID, "reshard: at least one shard");
-    if (!r->started)
-        return scbr_front_reshard(r->front, shards, err);
+    if (!r->started) {
+        int rc = scbr_front_reshard(r->front, shards, err);
+        return rc == 0 ? partition_save(r, err) : rc;
+    }
     atomic_store(&r->reshard_to, shards);
     while (atomic_load(&r->reshard_to)) {
         struct timespec ts = {0, 5 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
     if (r->reshard_rc != 0)
-        cloister_errf(err, r->reshard_rc, "%s", r->reshard_err.msg);
-    return r->reshard_rc;
+        return cloister_errf(err, r->reshard_rc, "%s", r->reshard_err.msg);
+    return partition_save(r, err);
 }
 
 static void *router_thread(void *arg)
@@ -1020,7 +1164,8 @@ void scbr_router_close(scbr_router *r)
         account_release(r->peers[i].acct);
     scbr_idtab_free(&r->by_id, NULL);
     free(r->peers);
-    free(r->batch);
+    free(r->slots);
     free(r->state_path);
+    free(r->partition_path);
     free(r);
 }

@@ -36,7 +36,10 @@
 #define TIMEOUT_MS 2000
 #define NAME_MAX_LEN 64
 
-/* One shard's answer to the batch in flight, and where its items start. */
+/* Batches and their answers are written to NATS at once: the front waits for them. */
+static const struct bus_options asap = {.send_asap = true};
+
+/* One shard's answer to a request in flight, and where its items start. */
 struct answer {
     uint8_t *data; /* the whole message, malloc'd; NULL: none yet */
     struct scbr_shard_msg m;
@@ -59,6 +62,22 @@ struct sender {
     size_t len;
 };
 
+/* A request to some shards (counts[j] items for shard j) and their answers: a batch in flight,
+ * or a control request (hello, split, absorb, prune). */
+struct flight {
+    uint64_t req; /* 0: none */
+    uint8_t kind;
+    uint64_t epoch;   /* a batch's: the front enclave's, from its answer */
+    int64_t deadline; /* ms, monotonic */
+    size_t n;         /* a batch's items */
+    struct fitem *items;
+    size_t items_cap;
+    struct ref *refs;
+    size_t nrefs, refs_cap;
+    uint32_t counts[SCBR_SHARDS_MAX];
+    struct answer ans[SCBR_SHARDS_MAX];
+};
+
 struct scbr_front {
     struct bus *b;
     struct bus_sub *answers;
@@ -68,12 +87,9 @@ struct scbr_front {
     uint64_t epochs[SCBR_SHARDS_MAX];
     uint64_t req, timeouts;
     struct wire_writer in, msg, shard_batch[SCBR_SHARDS_MAX];
-    uint32_t counts[SCBR_SHARDS_MAX];
-    struct answer ans[SCBR_SHARDS_MAX];
-    struct ref *refs;
-    size_t nrefs, refs_cap;
-    struct fitem *items;
-    size_t items_cap;
+    struct flight fl[SCBR_FRONT_INFLIGHT]; /* batches, oldest at head */
+    unsigned head, nfl;
+    struct flight ctl; /* the control request in progress */
     struct sender *senders;
     size_t senders_cap;
 };
@@ -122,54 +138,102 @@ static void front_subject(char *out, const char *cluster)
     snprintf(out, SUBJECT_MAX, "scbr.%s.front", cluster);
 }
 
-static void answers_clear(struct scbr_front *f)
+/* Posts request kind (id req, body) to shard j. */
+static int post_request(struct scbr_front *f, unsigned j, uint8_t kind, uint64_t req,
+                        const void *body, size_t len, struct cloister_err *err)
 {
-    for (unsigned j = 0; j < SCBR_SHARDS_MAX; j++) {
-        free(f->ans[j].data);
-        free(f->ans[j].items);
-        memset(&f->ans[j], 0, sizeof f->ans[j]);
-    }
+    char subject[SUBJECT_MAX];
+    struct scbr_shard_msg m = {.kind = kind, .req = req, .shard = j, .body = body, .body_len = len};
+    f->msg.len = 0;
+    scbr_shard_msg_encode(&f->msg, &m);
+    shard_subject(subject, f->cluster, j);
+    if (!wire_writer_ok(&f->msg))
+        return cloister_errf(err, CLOISTER_E_NO_MEMORY, "shard %u: out of memory", j);
+    return bus_post(f->b, subject, f->msg.buf, f->msg.len, err);
 }
 
-/* Takes one answer: every answer tells its shard's epoch; one to request req is kept. */
-static void take_answer(struct scbr_front *f, uint8_t *data, size_t len, uint64_t req)
+static void answers_clear(struct flight *fl)
+{
+    for (unsigned j = 0; j < SCBR_SHARDS_MAX; j++) {
+        free(fl->ans[j].data);
+        free(fl->ans[j].items);
+        memset(&fl->ans[j], 0, sizeof fl->ans[j]);
+    }
+    fl->req = 0;
+}
+
+static struct flight *flight_of(struct scbr_front *f, uint64_t req)
+{
+    for (unsigned k = 0; req && k < f->nfl; k++)
+        if (f->fl[(f->head + k) % SCBR_FRONT_INFLIGHT].req == req)
+            return &f->fl[(f->head + k) % SCBR_FRONT_INFLIGHT];
+    return req && f->ctl.req == req ? &f->ctl : NULL;
+}
+
+/* Takes one answer: every answer tells its shard's epoch; one to a request in flight is kept. */
+static void take_answer(struct scbr_front *f, uint8_t *data, size_t len)
 {
     struct scbr_shard_msg m;
     struct cloister_err err;
-    if (scbr_shard_answer_decode(&m, data, len, &err) != 0 || m.shard >= f->n) {
-        clog_warn("a malformed shard answer was dropped: %s", err.msg);
+    if (scbr_shard_msg_decode(&m, data, len, &err) != 0 || m.shard >= f->n) {
+        clog_warn("a malformed shard answer was dropped: %s",
+                  m.shard >= f->n ? "a shard out of range" : err.msg);
         free(data);
         return;
     }
     if (f->epochs[m.shard] != m.epoch)
         clog_info("shard %u has a new epoch", m.shard);
     f->epochs[m.shard] = m.epoch;
-    if (req && m.req == req && !f->ans[m.shard].data) {
-        f->ans[m.shard].data = data;
-        f->ans[m.shard].m = m;
+    struct flight *fl = flight_of(f, m.req);
+    if (fl && !fl->ans[m.shard].data) {
+        fl->ans[m.shard].data = data;
+        fl->ans[m.shard].m = m;
         return;
     }
     free(data);
 }
 
-/* Reads answers until every shard with a request answered req, or until deadline (ms, monotonic);
- * with req 0, only what is queued now. */
-static void read_answers(struct scbr_front *f, uint64_t req, int64_t deadline)
+static bool complete(const struct scbr_front *f, const struct flight *fl)
 {
-    for (;;) {
-        bool missing = false;
-        for (unsigned j = 0; req && j < f->n; j++)
-            missing |= f->counts[j] && !f->ans[j].data;
-        if (req && !missing)
-            return;
-        int64_t wait = req ? deadline - now_ms() : 0;
+    for (unsigned j = 0; j < f->n; j++)
+        if (fl->counts[j] && !fl->ans[j].data)
+            return false;
+    return true;
+}
+
+/* Reads answers until every shard fl asked answered, or until deadline (ms, monotonic); with
+ * fl NULL, only what is queued now. */
+static void read_answers(struct scbr_front *f, struct flight *fl, int64_t deadline)
+{
+    while (!fl || !complete(f, fl)) {
+        int64_t wait = fl ? deadline - now_ms() : 0;
         uint8_t *data = NULL;
         size_t len;
         struct cloister_err err;
         if (wait < 0 || bus_sub_next(f->answers, wait, NULL, 0, &data, &len, &err) != 0 || !data)
             return;
-        take_answer(f, data, len, req);
+        take_answer(f, data, len);
     }
+}
+
+/* Sends control request kind with body (per shard: bodies[j]) to the shards with
+ * ctl.counts[j] set, and waits for their answers. CLOISTER_OK when every one answered and its
+ * ecall succeeded. */
+static int ask_shards(struct scbr_front *f, uint8_t kind, struct wire_writer *bodies,
+                      const char *what, struct cloister_err *err)
+{
+    f->ctl.req = ++f->req;
+    for (unsigned j = 0; j < SCBR_SHARDS_MAX; j++)
+        if (f->ctl.counts[j] &&
+            post_request(f, j, kind, f->ctl.req, bodies[j].buf, bodies[j].len, err) != 0)
+            return cloister_errf(err, CLOISTER_E_SYSTEM, "%s: cannot reach shard %u", what, j);
+    read_answers(f, &f->ctl, now_ms() + f->timeout_ms);
+    for (unsigned j = 0; j < SCBR_SHARDS_MAX; j++)
+        if (f->ctl.counts[j] && (!f->ctl.ans[j].data || f->ctl.ans[j].m.status != 0))
+            return cloister_errf(err, f->ctl.ans[j].data ? CLOISTER_E_FAILED : CLOISTER_E_TIMEOUT,
+                                 "%s: shard %u %s", what, j,
+                                 f->ctl.ans[j].data ? "failed" : "did not answer");
+    return CLOISTER_OK;
 }
 
 int scbr_front_open(const struct scbr_front_config *c, struct scbr_front **out,
@@ -196,45 +260,39 @@ int scbr_front_open(const struct scbr_front_config *c, struct scbr_front **out,
         wire_writer_init(&f->shard_batch[j]);
     char subject[SUBJECT_MAX];
     front_subject(subject, f->cluster);
-    if (!(f->b = bus_connect(c->nats, NULL, err)) ||
+    if (!(f->b = bus_connect(c->nats, &asap, err)) ||
         !(f->answers = bus_subscribe(f->b, subject, err))) {
         scbr_front_close(f);
         return err->code;
     }
-    uint64_t req = ++f->req; /* hello: every shard's epoch */
-    for (unsigned j = 0; j < f->n; j++) {
-        f->msg.len = 0;
-        scbr_shard_request_encode(&f->msg, SCBR_SHARD_HELLO, req, NULL, 0);
-        shard_subject(subject, f->cluster, j);
-        f->counts[j] = 1;
-        bus_post(f->b, subject, f->msg.buf, f->msg.len, err);
-    }
-    read_answers(f, req, now_ms() + f->timeout_ms);
-    for (unsigned j = 0; j < f->n; j++)
-        if (!f->ans[j].data)
-            clog_warn("shard %u/%u did not answer yet (it will announce itself)", j, f->n);
-    answers_clear(f);
+    for (unsigned j = 0; j < f->n; j++) /* hello: every shard's epoch */
+        f->ctl.counts[j] = 1;
+    struct cloister_err e;
+    if (ask_shards(f, SCBR_SHARD_HELLO, f->shard_batch, "hello", &e) != 0)
+        clog_warn("not every shard answered yet (they will announce themselves): %s", e.msg);
+    answers_clear(&f->ctl);
+    memset(f->ctl.counts, 0, sizeof f->ctl.counts);
     *out = f;
     return CLOISTER_OK;
 }
 
 /* Reads the front enclave's answer: per item its status, id and records, which are appended
  * to their shards' batches. */
-static int plan_items(struct scbr_front *f, struct wire_reader *r, size_t n)
+static int plan_items(struct scbr_front *f, struct flight *fl, struct wire_reader *r)
 {
-    f->nrefs = 0;
-    memset(f->counts, 0, sizeof f->counts);
+    fl->nrefs = 0;
+    memset(fl->counts, 0, sizeof fl->counts);
     for (unsigned j = 0; j < f->n; j++)
         f->shard_batch[j].len = 0;
-    if (!grow((void **)&f->items, &f->items_cap, n, sizeof *f->items))
+    if (!grow((void **)&fl->items, &fl->items_cap, fl->n, sizeof *fl->items))
         return CLOISTER_E_NO_MEMORY;
-    for (size_t i = 0; i < n && wire_reader_ok(r); i++) {
-        struct fitem *it = &f->items[i];
+    for (size_t i = 0; i < fl->n && wire_reader_ok(r); i++) {
+        struct fitem *it = &fl->items[i];
         it->st = wire_get_u8(r);
         it->id = wire_get_u32(r);
         it->nrefs = wire_get_count(r, 6, SCBR_SHARDS_MAX);
-        it->first = f->nrefs;
-        if (!grow((void **)&f->refs, &f->refs_cap, f->nrefs + it->nrefs, sizeof *f->refs))
+        it->first = fl->nrefs;
+        if (!grow((void **)&fl->refs, &fl->refs_cap, fl->nrefs + it->nrefs, sizeof *fl->refs))
             return CLOISTER_E_NO_MEMORY;
         for (size_t k = 0; k < it->nrefs && wire_reader_ok(r); k++) {
             uint32_t shard = wire_get_u32(r);
@@ -247,25 +305,24 @@ static int plan_items(struct scbr_front *f, struct wire_reader *r, size_t n)
             }
             wire_put_bytes(&f->shard_batch[shard], front, flen);
             wire_put_bytes(&f->shard_batch[shard], rec, rlen);
-            f->refs[f->nrefs++] = (struct ref){shard, f->counts[shard]++};
+            fl->refs[fl->nrefs++] = (struct ref){shard, fl->counts[shard]++};
         }
     }
     return wire_reader_finish(r) == 0 ? CLOISTER_OK : CLOISTER_E_PROTOCOL;
 }
 
-static void post_batches(struct scbr_front *f, uint8_t kind, uint64_t req)
+/* Each shard with records gets them as one batch: one NATS message per shard and batch. */
+static void post_batches(struct scbr_front *f, const struct flight *fl)
 {
-    char subject[SUBJECT_MAX];
     for (unsigned j = 0; j < f->n; j++) {
-        if (!f->counts[j])
+        if (!fl->counts[j])
             continue;
         struct cloister_err err;
-        f->in.len = f->msg.len = 0;
-        wire_put_varint(&f->in, f->counts[j]);
+        f->in.len = 0;
+        wire_put_varint(&f->in, fl->counts[j]);
         wire_put_raw(&f->in, f->shard_batch[j].buf, f->shard_batch[j].len);
-        scbr_shard_request_encode(&f->msg, kind, req, f->in.buf, f->in.len);
-        shard_subject(subject, f->cluster, j);
-        if (!wire_writer_ok(&f->msg) || bus_post(f->b, subject, f->msg.buf, f->msg.len, &err) != 0)
+        if (!wire_writer_ok(&f->in) ||
+            post_request(f, j, fl->kind, fl->req, f->in.buf, f->in.len, &err) != 0)
             clog_warn("cannot send shard %u its batch", j);
     }
 }
@@ -298,9 +355,9 @@ static void index_answer(struct answer *a, uint8_t kind, uint32_t count)
 }
 
 /* The status shard ref gave its item (FAILED when it did not answer). */
-static uint8_t ref_status(struct scbr_front *f, const struct ref *ref)
+static uint8_t ref_status(const struct flight *fl, const struct ref *ref)
 {
-    const struct answer *a = &f->ans[ref->shard];
+    const struct answer *a = &fl->ans[ref->shard];
     return ref->pos < a->nitems ? a->items[ref->pos][0] : SCBR_ST_FAILED;
 }
 
@@ -313,14 +370,15 @@ static int sender_cmp(const void *a, const void *b)
 }
 
 /* The distinct subscribers every shard named for a publication. */
-static void merge_senders(struct scbr_front *f, const struct fitem *it, struct wire_writer *o)
+static void merge_senders(struct scbr_front *f, const struct flight *fl, const struct fitem *it,
+                          struct wire_writer *o)
 {
     size_t n = 0;
     for (size_t k = 0; k < it->nrefs; k++) {
-        const struct ref *ref = &f->refs[it->first + k];
-        if (ref_status(f, ref) != SCBR_ST_OK)
+        const struct ref *ref = &fl->refs[it->first + k];
+        if (ref_status(fl, ref) != SCBR_ST_OK)
             continue;
-        const struct answer *a = &f->ans[ref->shard];
+        const struct answer *a = &fl->ans[ref->shard];
         struct wire_reader r;
         const uint8_t *at = a->items[ref->pos];
         wire_reader_init(&r, at, a->m.body_len - (size_t)(at - a->m.body));
@@ -344,28 +402,30 @@ static void merge_senders(struct scbr_front *f, const struct fitem *it, struct w
 
 /* A subscription holds when every shard it went to took it; an unsubscription when one did
  * (the others never had it). */
-static uint8_t merge_status(struct scbr_front *f, uint8_t kind, const struct fitem *it)
+static uint8_t merge_status(const struct flight *fl, const struct fitem *it)
 {
-    if (it->st != SCBR_ST_OK || kind == SCBR_MSG_PUBLISH)
+    if (it->st != SCBR_ST_OK || fl->kind == SCBR_MSG_PUBLISH)
         return it->st;
-    uint8_t st = kind == SCBR_MSG_UNSUBSCRIBE ? SCBR_ST_DENIED : SCBR_ST_OK;
+    uint8_t st = fl->kind == SCBR_MSG_UNSUBSCRIBE ? SCBR_ST_DENIED : SCBR_ST_OK;
     for (size_t k = 0; k < it->nrefs; k++) {
-        uint8_t s = ref_status(f, &f->refs[it->first + k]);
-        if (kind == SCBR_MSG_UNSUBSCRIBE && (s == SCBR_ST_OK || st == SCBR_ST_DENIED))
+        uint8_t s = ref_status(fl, &fl->refs[it->first + k]);
+        if (fl->kind == SCBR_MSG_UNSUBSCRIBE && (s == SCBR_ST_OK || st == SCBR_ST_DENIED))
             st = s;
-        else if (kind == SCBR_MSG_SUBSCRIBE && s != SCBR_ST_OK)
+        else if (fl->kind == SCBR_MSG_SUBSCRIBE && s != SCBR_ST_OK)
             return s;
     }
     return st;
 }
 
-int scbr_front_batch(struct scbr_front *f, scbr_call_fn call, void *arg, uint8_t kind,
-                     const uint8_t *batch, size_t len, uint8_t **out, size_t *outlen)
+int scbr_front_submit(struct scbr_front *f, scbr_call_fn call, void *arg, uint8_t kind,
+                      const uint8_t *batch, size_t len)
 {
     static const uint32_t ecall_of[] = {[SCBR_MSG_SUBSCRIBE] = SCBR_ECALL_FWD_SUBSCRIBE,
                                         [SCBR_MSG_UNSUBSCRIBE] = SCBR_ECALL_FWD_UNSUBSCRIBE,
                                         [SCBR_MSG_PUBLISH] = SCBR_ECALL_FWD_PUBLISH};
-    read_answers(f, 0, 0); /* announcements: the shards' current epochs */
+    if (f->nfl == SCBR_FRONT_INFLIGHT)
+        return CLOISTER_E_BUSY;
+    read_answers(f, NULL, 0); /* announcements and answers: the shards' current epochs */
     f->in.len = 0;
     wire_put_varint(&f->in, f->n);
     for (unsigned j = 0; j < f->n; j++)
@@ -376,67 +436,70 @@ int scbr_front_batch(struct scbr_front *f, scbr_call_fn call, void *arg, uint8_t
     size_t folen = 0;
     int rc = wire_writer_ok(&f->in) ? call(arg, ecall_of[kind], f->in.buf, f->in.len, &fo, &folen)
                                     : CLOISTER_E_NO_MEMORY;
+    struct flight *fl = &f->fl[(f->head + f->nfl) % SCBR_FRONT_INFLIGHT];
     struct wire_reader r;
     wire_reader_init(&r, fo, folen);
-    uint64_t epoch = wire_get_u64(&r);
-    size_t n = wire_get_count(&r, 6, SCBR_BATCH_MAX);
+    fl->kind = kind;
+    fl->epoch = wire_get_u64(&r);
+    fl->n = wire_get_count(&r, 6, SCBR_BATCH_MAX);
     if (rc == CLOISTER_OK)
-        rc = plan_items(f, &r, n);
-    if (rc != CLOISTER_OK) {
-        free(fo);
+        rc = plan_items(f, fl, &r);
+    free(fo);
+    if (rc != CLOISTER_OK)
         return rc;
-    }
-    uint64_t req = ++f->req;
-    post_batches(f, kind, req);
-    read_answers(f, req, now_ms() + f->timeout_ms);
+    fl->req = ++f->req;
+    fl->deadline = now_ms() + f->timeout_ms;
+    post_batches(f, fl);
+    f->nfl++;
+    return CLOISTER_OK;
+}
+
+size_t scbr_front_inflight(const struct scbr_front *f)
+{
+    return f->nfl;
+}
+
+/* The oldest batch's answer, merged as the router's own batch ecall would give it. */
+static int merge(struct scbr_front *f, struct flight *fl, uint8_t **out, size_t *outlen)
+{
     for (unsigned j = 0; j < f->n; j++) {
-        if (f->counts[j] && !f->ans[j].data)
+        if (fl->counts[j] && !fl->ans[j].data)
             f->timeouts++;
-        index_answer(&f->ans[j], kind, f->counts[j]);
+        index_answer(&fl->ans[j], fl->kind, fl->counts[j]);
     }
     struct wire_writer o;
     wire_writer_init(&o);
-    wire_put_u64(&o, epoch);
-    wire_put_varint(&o, n);
-    for (size_t i = 0; i < n; i++) {
-        uint8_t st = merge_status(f, kind, &f->items[i]);
+    wire_put_u64(&o, fl->epoch);
+    wire_put_varint(&o, fl->n);
+    for (size_t i = 0; i < fl->n; i++) {
+        uint8_t st = merge_status(fl, &fl->items[i]);
         wire_put_u8(&o, st);
-        if (kind == SCBR_MSG_SUBSCRIBE)
-            wire_put_u32(&o, st == SCBR_ST_OK ? f->items[i].id : 0);
-        else if (kind == SCBR_MSG_PUBLISH && st == SCBR_ST_OK)
-            merge_senders(f, &f->items[i], &o);
-        else if (kind == SCBR_MSG_PUBLISH)
+        if (fl->kind == SCBR_MSG_SUBSCRIBE)
+            wire_put_u32(&o, st == SCBR_ST_OK ? fl->items[i].id : 0);
+        else if (fl->kind == SCBR_MSG_PUBLISH && st == SCBR_ST_OK)
+            merge_senders(f, fl, &fl->items[i], &o);
+        else if (fl->kind == SCBR_MSG_PUBLISH)
             wire_put_varint(&o, 0);
     }
-    answers_clear(f);
-    free(fo);
     return wire_writer_finish(&o, out, outlen) == 0 ? CLOISTER_OK : CLOISTER_E_NO_MEMORY;
 }
 
-/* Sends request kind with body (per shard: bodies[j], or the same body) to the shards with
- * counts[j] set, and waits for their answers. CLOISTER_OK when every one answered and its
- * ecall succeeded. */
-static int ask_shards(struct scbr_front *f, uint8_t kind, struct wire_writer *bodies,
-                      const char *what, struct cloister_err *err)
+int scbr_front_collect(struct scbr_front *f, int64_t wait_ms, uint8_t **out, size_t *outlen)
 {
-    char subject[SUBJECT_MAX];
-    uint64_t req = ++f->req;
-    for (unsigned j = 0; j < SCBR_SHARDS_MAX; j++) {
-        if (!f->counts[j])
-            continue;
-        f->msg.len = 0;
-        scbr_shard_request_encode(&f->msg, kind, req, bodies[j].buf, bodies[j].len);
-        shard_subject(subject, f->cluster, j);
-        if (!wire_writer_ok(&f->msg) || bus_post(f->b, subject, f->msg.buf, f->msg.len, err) != 0)
-            return cloister_errf(err, CLOISTER_E_SYSTEM, "%s: cannot reach shard %u", what, j);
-    }
-    read_answers(f, req, now_ms() + f->timeout_ms);
-    for (unsigned j = 0; j < SCBR_SHARDS_MAX; j++)
-        if (f->counts[j] && (!f->ans[j].data || f->ans[j].m.status != 0))
-            return cloister_errf(err, f->ans[j].data ? CLOISTER_E_FAILED : CLOISTER_E_TIMEOUT,
-                                 "%s: shard %u %s", what, j,
-                                 f->ans[j].data ? "failed" : "did not answer");
-    return CLOISTER_OK;
+    *out = NULL;
+    *outlen = 0;
+    if (!f->nfl)
+        return 0;
+    struct flight *fl = &f->fl[f->head];
+    int64_t now = now_ms();
+    read_answers(f, fl, wait_ms < fl->deadline - now ? now + wait_ms : fl->deadline);
+    if (!complete(f, fl) && now_ms() < fl->deadline)
+        return 0;
+    int rc = merge(f, fl, out, outlen);
+    answers_clear(fl);
+    f->head = (f->head + 1) % SCBR_FRONT_INFLIGHT;
+    f->nfl--;
+    return rc == CLOISTER_OK ? 1 : rc;
 }
 
 static void plan_encode(struct scbr_front *f, struct wire_writer *w, unsigned old_n, unsigned new_n,
@@ -456,7 +519,7 @@ static void plan_encode(struct scbr_front *f, struct wire_writer *w, unsigned ol
 static int split(struct scbr_front *f, unsigned new_n, struct cloister_err *err)
 {
     for (unsigned j = 0; j < SCBR_SHARDS_MAX; j++)
-        f->counts[j] = j < f->n;
+        f->ctl.counts[j] = j < f->n;
     for (unsigned j = 0; j < f->n; j++)
         plan_encode(f, &f->shard_batch[j], f->n, new_n, j);
     int rc = ask_shards(f, SCBR_SHARD_SPLIT, f->shard_batch, "split", err);
@@ -465,7 +528,7 @@ static int split(struct scbr_front *f, unsigned new_n, struct cloister_err *err)
     uint32_t moves[SCBR_SHARDS_MAX] = {0};
     for (unsigned j = 0; rc == CLOISTER_OK && j < f->n; j++) {
         struct wire_reader r;
-        wire_reader_init(&r, f->ans[j].m.body, f->ans[j].m.body_len);
+        wire_reader_init(&r, f->ctl.ans[j].m.body, f->ctl.ans[j].m.body_len);
         wire_get_u64(&r);
         size_t m = wire_get_count(&r, 6, SCBR_SHARDS_MAX);
         for (size_t k = 0; k < m && wire_reader_ok(&r); k++) {
@@ -485,8 +548,8 @@ static int split(struct scbr_front *f, unsigned new_n, struct cloister_err *err)
             rc = cloister_errf(err, CLOISTER_E_PROTOCOL, "split: shard %u's answer: %s", j,
                                wire_reader_error(&r));
     }
-    answers_clear(f);
-    memcpy(f->counts, moves, sizeof moves);
+    answers_clear(&f->ctl);
+    memcpy(f->ctl.counts, moves, sizeof moves);
     return rc;
 }
 
@@ -495,21 +558,22 @@ static int absorb(struct scbr_front *f, unsigned new_n, struct cloister_err *err
 {
     for (unsigned t = 0; t < new_n; t++) {
         f->in.len = 0;
-        wire_put_varint(&f->in, f->counts[t]);
+        wire_put_varint(&f->in, f->ctl.counts[t]);
         wire_put_raw(&f->in, f->shard_batch[t].buf, f->shard_batch[t].len);
         f->shard_batch[t].len = 0;
         wire_put_raw(&f->shard_batch[t], f->in.buf, f->in.len);
     }
     int rc = ask_shards(f, SCBR_SHARD_ABSORB, f->shard_batch, "absorb", err);
     for (unsigned t = 0; rc == CLOISTER_OK && t < new_n; t++) {
-        index_answer(&f->ans[t], SCBR_MSG_SUBSCRIBE, f->counts[t]);
-        for (uint32_t k = 0; k < f->counts[t]; k++)
-            if (k >= f->ans[t].nitems || f->ans[t].items[k][0] != SCBR_ST_OK)
-                rc = cloister_errf(err, CLOISTER_E_FAILED, "absorb: shard %u refused a move: %s", t,
-                                   scbr_status_name(k < f->ans[t].nitems ? f->ans[t].items[k][0]
-                                                                         : SCBR_ST_FAILED));
+        struct answer *a = &f->ctl.ans[t];
+        index_answer(a, SCBR_MSG_SUBSCRIBE, f->ctl.counts[t]);
+        for (uint32_t k = 0; k < f->ctl.counts[t]; k++)
+            if (k >= a->nitems || a->items[k][0] != SCBR_ST_OK)
+                rc = cloister_errf(
+                    err, CLOISTER_E_FAILED, "absorb: shard %u refused a move: %s", t,
+                    scbr_status_name(k < a->nitems ? a->items[k][0] : SCBR_ST_FAILED));
     }
-    answers_clear(f);
+    answers_clear(&f->ctl);
     return rc;
 }
 
@@ -517,11 +581,11 @@ static int absorb(struct scbr_front *f, unsigned new_n, struct cloister_err *err
 static int prune(struct scbr_front *f, unsigned n, unsigned to, struct cloister_err *err)
 {
     for (unsigned j = 0; j < SCBR_SHARDS_MAX; j++)
-        f->counts[j] = j < n;
+        f->ctl.counts[j] = j < n;
     for (unsigned j = 0; j < n; j++)
         plan_encode(f, &f->shard_batch[j], n, to, j);
     int rc = ask_shards(f, SCBR_SHARD_PRUNE, f->shard_batch, "prune", err);
-    answers_clear(f);
+    answers_clear(&f->ctl);
     return rc;
 }
 
@@ -529,14 +593,16 @@ int scbr_front_reshard(struct scbr_front *f, unsigned new_n, struct cloister_err
 {
     if (new_n == 0 || new_n > SCBR_SHARDS_MAX)
         return cloister_errf(err, CLOISTER_E_INVALID, "reshard: 1 to %d shards", SCBR_SHARDS_MAX);
+    if (f->nfl)
+        return cloister_errf(err, CLOISTER_E_STATE, "reshard: batches are in flight");
     unsigned old_n = f->n, most = new_n > old_n ? new_n : old_n;
     f->n = most; /* answers from every shard involved are taken */
     for (unsigned j = 0; j < SCBR_SHARDS_MAX; j++) {
-        f->counts[j] = j >= old_n && j < new_n;
+        f->ctl.counts[j] = j >= old_n && j < new_n;
         f->shard_batch[j].len = 0;
     }
     int rc = ask_shards(f, SCBR_SHARD_HELLO, f->shard_batch, "the new shards", err);
-    answers_clear(f);
+    answers_clear(&f->ctl);
     f->n = old_n;
     if (rc == CLOISTER_OK && (rc = split(f, new_n, err)) == CLOISTER_OK) {
         f->n = most;
@@ -547,22 +613,23 @@ int scbr_front_reshard(struct scbr_front *f, unsigned new_n, struct cloister_err
             prune(f, most, old_n, err);
     }
     f->n = rc == CLOISTER_OK ? new_n : old_n;
-    memset(f->counts, 0, sizeof f->counts);
+    memset(f->ctl.counts, 0, sizeof f->ctl.counts);
     if (rc == CLOISTER_OK)
         clog_info("resharded from %u to %u shards", old_n, new_n);
     return rc;
 }
 
+unsigned scbr_front_shards(const struct scbr_front *f)
+{
+    return f->n;
+}
+
 void scbr_front_drop(struct scbr_front *f, const void *id, size_t len)
 {
-    char subject[SUBJECT_MAX];
     struct cloister_err err;
-    f->msg.len = 0;
-    scbr_shard_request_encode(&f->msg, SCBR_SHARD_DROP, ++f->req, id, len);
-    for (unsigned j = 0; j < f->n; j++) {
-        shard_subject(subject, f->cluster, j);
-        bus_post(f->b, subject, f->msg.buf, f->msg.len, &err);
-    }
+    uint64_t req = ++f->req;
+    for (unsigned j = 0; j < f->n; j++)
+        post_request(f, j, SCBR_SHARD_DROP, req, id, len, &err);
 }
 
 uint64_t scbr_front_timeouts(const struct scbr_front *f)
@@ -574,15 +641,18 @@ void scbr_front_close(struct scbr_front *f)
 {
     if (!f)
         return;
-    answers_clear(f);
+    answers_clear(&f->ctl);
+    for (unsigned k = 0; k < SCBR_FRONT_INFLIGHT; k++) {
+        answers_clear(&f->fl[k]);
+        free(f->fl[k].refs);
+        free(f->fl[k].items);
+    }
     bus_sub_close(f->answers);
     bus_close(f->b);
     wire_writer_free(&f->in);
     wire_writer_free(&f->msg);
     for (unsigned j = 0; j < SCBR_SHARDS_MAX; j++)
         wire_writer_free(&f->shard_batch[j]);
-    free(f->refs);
-    free(f->items);
     free(f->senders);
     free(f);
 }
@@ -597,19 +667,26 @@ struct scbr_shard_link {
     struct wire_writer w;
 };
 
-static void post_answer(struct scbr_shard_link *l, uint64_t req, uint64_t epoch, uint8_t status,
-                        const void *body, size_t len)
+static void post_answer(struct scbr_shard_link *l, uint8_t kind, uint64_t req, uint64_t epoch,
+                        uint8_t status, const void *body, size_t len)
 {
     struct cloister_err err;
+    struct scbr_shard_msg m = {.kind = kind,
+                               .req = req,
+                               .shard = l->index,
+                               .epoch = epoch,
+                               .status = status,
+                               .body = body,
+                               .body_len = len};
     l->w.len = 0;
-    scbr_shard_answer_encode(&l->w, req, l->index, epoch, status, body, len);
+    scbr_shard_msg_encode(&l->w, &m);
     if (!wire_writer_ok(&l->w) || bus_post(l->b, l->answers, l->w.buf, l->w.len, &err) != 0)
         clog_warn("cannot answer the front");
 }
 
 void scbr_shard_link_announce(struct scbr_shard_link *l, uint64_t epoch)
 {
-    post_answer(l, 0, epoch, 0, NULL, 0);
+    post_answer(l, SCBR_SHARD_HELLO, 0, epoch, 0, NULL, 0);
 }
 
 int scbr_shard_link_open(const char *nats, const char *cluster, unsigned index, uint64_t epoch,
@@ -629,7 +706,7 @@ int scbr_shard_link_open(const char *nats, const char *cluster, unsigned index, 
     wire_writer_init(&l->w);
     front_subject(l->answers, cluster);
     shard_subject(subject, cluster, index);
-    if (!(l->b = bus_connect(nats, NULL, err)) ||
+    if (!(l->b = bus_connect(nats, &asap, err)) ||
         !(l->requests = bus_subscribe(l->b, subject, err))) {
         scbr_shard_link_close(l);
         return err->code;
@@ -655,7 +732,9 @@ int scbr_shard_link_serve(struct scbr_shard_link *l, scbr_call_fn call, void *ar
     struct scbr_shard_msg m;
     if (bus_sub_next(l->requests, ms, NULL, 0, &data, &len, &err) != 0 || !data)
         return 0;
-    if (scbr_shard_request_decode(&m, data, len, &err) != 0) {
+    if (scbr_shard_msg_decode(&m, data, len, &err) != 0 ||
+        (m.shard != l->index &&
+         cloister_errf(&err, CLOISTER_E_PROTOCOL, "sent to shard %u", m.shard) != 0)) {
         clog_warn("a malformed shard request was dropped: %s", err.msg);
         free(data);
         return 1;
@@ -672,7 +751,7 @@ int scbr_shard_link_serve(struct scbr_shard_link *l, scbr_call_fn call, void *ar
     }
     *changed |= rc == CLOISTER_OK && m.kind != SCBR_MSG_PUBLISH && m.kind != SCBR_SHARD_HELLO &&
                 m.kind != SCBR_SHARD_SPLIT;
-    post_answer(l, m.req, *epoch, rc == CLOISTER_OK ? 0 : 1, out, outlen);
+    post_answer(l, m.kind, m.req, *epoch, rc == CLOISTER_OK ? 0 : 1, out, outlen);
     free(out);
     free(data);
     return 1;

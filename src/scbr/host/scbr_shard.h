@@ -27,16 +27,28 @@ struct scbr_front;
  * later announces itself). */
 int scbr_front_open(const struct scbr_front_config *c, struct scbr_front **out,
                     struct cloister_err *err);
-/* One batch of the router's kind (subscribe, unsubscribe, publish): the front's enclave opens
- * it and seals records for the shards, the shards answer, and the answers are merged into
- * *out (malloc'd) in the format of the router's own batch ecalls. CLOISTER_OK, or the front's
- * ecall failed. */
-int scbr_front_batch(struct scbr_front *f, scbr_call_fn call, void *arg, uint8_t kind,
-                     const uint8_t *batch, size_t len, uint8_t **out, size_t *outlen);
+/* Batches in flight at once: the front seals and posts the next batches while the shards
+ * match the first (docs/scbr.md, "Shards"). */
+#define SCBR_FRONT_INFLIGHT 4
+/* Posts one batch of the router's kind (subscribe, unsubscribe, publish): the front's enclave
+ * opens it and seals records for the shards, one NATS message per shard. CLOISTER_OK (the
+ * batch is in flight), CLOISTER_E_BUSY (SCBR_FRONT_INFLIGHT are: collect one first), or the
+ * front's ecall failed (nothing in flight). */
+int scbr_front_submit(struct scbr_front *f, scbr_call_fn call, void *arg, uint8_t kind,
+                      const uint8_t *batch, size_t len);
+/* Batches in flight, in the order submitted. */
+size_t scbr_front_inflight(const struct scbr_front *f);
+/* Waits up to wait_ms for the shards' answers to the oldest batch in flight. 1: it is done
+ * (every shard answered, or the timeout passed: those that did not lose the batch) and *out
+ * (malloc'd) holds the answers merged in the format of the router's own batch ecalls; 0: not
+ * yet, or nothing in flight; CLOISTER_E_NO_MEMORY: done, but no answer could be built. */
+int scbr_front_collect(struct scbr_front *f, int64_t wait_ms, uint8_t **out, size_t *outlen);
 /* Moves the subscriptions from the current shards to new_n shards (0..new_n-1 must run and
  * hold SK): split, absorb, prune (docs/scbr.md, "Resharding"). On failure the old partition
- * stays in force. Call it between batches: nothing is forwarded meanwhile. */
+ * stays in force. Call it with nothing in flight: nothing is forwarded meanwhile. */
 int scbr_front_reshard(struct scbr_front *f, unsigned new_n, struct cloister_err *err);
+/* The shards the front forwards to now. */
+unsigned scbr_front_shards(const struct scbr_front *f);
 /* Tells every shard a subscriber is gone. */
 void scbr_front_drop(struct scbr_front *f, const void *id, size_t len);
 /* Shards that did not answer a batch in time, since the front opened. */

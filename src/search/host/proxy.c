@@ -60,25 +60,6 @@ static int call(xsearch_proxy *p, uint32_t number, struct wire_writer *in, uint8
     return rc;
 }
 
-/* The query as a URL parameter value (out has 3 bytes per byte of q, plus one). */
-static void url_encode(const char *q, char *out)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    for (; *q; q++) {
-        unsigned char c = (unsigned char)*q;
-        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) {
-            *out++ = (char)c;
-        } else if (c == ' ') {
-            *out++ = '+';
-        } else {
-            *out++ = '%';
-            *out++ = hex[c >> 4];
-            *out++ = hex[c & 15];
-        }
-    }
-    *out = 0;
-}
-
 static char *dup_string(json_t *j)
 {
     const char *s = json_string_value(j);
@@ -139,7 +120,7 @@ static int ask_engine(xsearch_proxy *p, const char *orq, unsigned n, uint8_t **h
     if (!path)
         return cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
     int at = snprintf(path, ENGINE_PATH_MAX, "/search?n=%u&q=", n);
-    url_encode(orq, path + at);
+    http_url_encode(orq, path + at);
     int rc = http_call(p->engine, "GET", path, NULL, NULL, 0, ENGINE_REPLY_MAX, &status, &reply,
                        err);
     free(path);

@@ -1,0 +1,358 @@
+/* test_cyclosa_node.c -- Cyclosa's nodes on loopback: NODES nodes (threads of this process, each
+ * with its own sim enclave and real sockets on its own 127.0.0.x address) around a test-started
+ * engine.
+ *
+ * - The views converge: every node's view is full and the graph of views is connected.
+ * - Every node searches: the answer is exactly the engine's own answer for the real query; the
+ *   real query reached the engine from another node's address; the engine's log holds the
+ *   relays' addresses only; the fakes went to other relays than the real one; the load spreads.
+ * - A node whose enclave has another MRENCLAVE is refused by the others, relays nothing, and
+ *   cannot search.
+ * - A fifth of the nodes stopped mid-run: every survivor's search is still answered.
+ * - The enclave itself, driven as a host would: a tampered, a replayed, a truncated and an
+ *   oversized message refused, an answer opened only under its session; the peer sampling's
+ *   select against a hand-worked case. */
+#include <cloister/crypto.h>
+#include <cloister/cyclosa_node.h>
+#include <cloister/search_engine.h>
+#include <cloister/tee.h>
+#include <cloister/tee_enclave.h>
+#include <cloister/tee_trust.h>
+#include <cloister/wire.h>
+
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "cyclosa/common/cyclosa_msg.h"
+#include "http/http.h"
+
+TEE_ENCLAVE_DECLARE(cyclosa);
+
+#ifdef __SANITIZE_ADDRESS__
+#define NODES 24
+#else
+#define NODES 50
+#endif
+#define KILLED (NODES / 5)
+#define K 3
+#define ORACLE "127.0.0.2" /* the test's own questions to the engine come from there */
+
+static char dir[PATH_MAX], qlog[PATH_MAX + 16], sig[PATH_MAX + 16], badsig[PATH_MAX + 16];
+static char engine_ep[64];
+static struct search_log log_;
+static search_engine *engine;
+static cyclosa_node *nodes[NODES], *bad;
+
+static void sign(const char *path, uint64_t heap)
+{
+    char image[PATH_MAX];
+    uint8_t seed[TEE_SEED_LEN] = {7};
+    struct cloister_err err;
+    assert_int_equal(tee_image_path("cyclosa", image, sizeof image, NULL), CLOISTER_OK);
+    if (tee_sign_file_sized(image, heap, 0, seed, path, &err) != CLOISTER_OK)
+        fail_msg("sign: %s", err.msg);
+}
+
+static int start_node(int i, const char *signature, cyclosa_node **out)
+{
+    char listen[32];
+    const char *seeds[1] = {i ? cyclosa_node_addr(nodes[(unsigned)rand() % (unsigned)i]) : NULL};
+    const char *popular[] = {"weather", "news today", "cheap flights", "football scores"};
+    snprintf(listen, sizeof listen, "127.0.0.%d:0", 10 + i);
+    struct cyclosa_node_options o = {.listen = listen,
+                                     .engine = engine_ep,
+                                     .seeds = seeds,
+                                     .nseeds = i ? 1 : 0,
+                                     .popular = popular,
+                                     .npopular = 4,
+                                     .backend = "sim",
+                                     .enclave = &tee_enclave_cyclosa,
+                                     .signature = signature,
+                                     .table = 1000,
+                                     .view = 8,
+                                     .gossip_ms = 40,
+                                     .blacklist_ms = 60000};
+    struct cloister_err err;
+    int rc = cyclosa_node_start(&o, out, &err);
+    if (rc != CLOISTER_OK)
+        print_message("node %d: %s\n", i, err.msg);
+    return rc;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    const char *home = getenv("CLOISTER_HOME");
+    char corpus[PATH_MAX + 16], cmd[2 * PATH_MAX + 32];
+    struct cloister_err err;
+    snprintf(dir, sizeof dir, "%s/cyclosa", home ? home : "/tmp/cloister-test");
+    snprintf(cmd, sizeof cmd, "rm -rf '%s' && mkdir -p '%s'", dir, dir);
+    assert_int_equal(system(cmd), 0);
+    snprintf(corpus, sizeof corpus, "%s/corpus.db", dir);
+    snprintf(qlog, sizeof qlog, "%s/queries.jsonl", dir);
+    snprintf(sig, sizeof sig, "%s/cyclosa.sig", dir);
+    snprintf(badsig, sizeof badsig, "%s/other.sig", dir);
+    struct search_gen_options g;
+    search_gen_options_init(&g);
+    g.users = 4;
+    struct search_corpus_options c = {1000, 1};
+    if (search_gen_log(&g, &log_, &err) != CLOISTER_OK ||
+        search_corpus_build(&log_, &c, corpus, &err) != CLOISTER_OK ||
+        search_engine_start(corpus, "127.0.0.1:0", qlog, &engine, &err) != CLOISTER_OK)
+        fail_msg("engine: %s", err.msg);
+    snprintf(engine_ep, sizeof engine_ep, "127.0.0.1:%u", (unsigned)search_engine_port(engine));
+    sign(sig, (uint64_t)64 << 20);
+    sign(badsig, (uint64_t)96 << 20); /* another heap size: another MRENCLAVE */
+    srand(1);
+    for (int i = 0; i < NODES; i++)
+        assert_int_equal(start_node(i, sig, &nodes[i]), CLOISTER_OK);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    for (int i = 0; i < NODES; i++)
+        cyclosa_node_stop(nodes[i]);
+    cyclosa_node_stop(bad);
+    search_engine_stop(engine);
+    search_log_free(&log_);
+    return 0;
+}
+
+static int index_of(const char *addr)
+{
+    for (int i = 0; i < NODES; i++)
+        if (nodes[i] && strcmp(cyclosa_node_addr(nodes[i]), addr) == 0)
+            return i;
+    return -1;
+}
+
+/* Whether every live node's view is full and the views connect all live nodes. */
+static bool converged(void)
+{
+    bool seen[NODES] = {false}, adj[NODES][NODES] = {{false}};
+    int first = -1, live = 0;
+    for (int i = 0; i < NODES; i++) {
+        struct cyclosa_peer v[CYCLOSA_VIEW_MAX];
+        if (!nodes[i])
+            continue;
+        live++;
+        first = first < 0 ? i : first;
+        size_t n = cyclosa_node_view(nodes[i], v, CYCLOSA_VIEW_MAX);
+        if (n < 8 && live > 8)
+            return false;
+        for (size_t j = 0; j < n; j++) {
+            int p = index_of(v[j].addr);
+            if (p >= 0)
+                adj[i][p] = adj[p][i] = true;
+        }
+    }
+    int stack[NODES], top = 0, reached = 1;
+    stack[top++] = first;
+    seen[first] = true;
+    while (top) {
+        int u = stack[--top];
+        for (int v = 0; v < NODES; v++)
+            if (adj[u][v] && !seen[v] && nodes[v]) {
+                seen[v] = true;
+                stack[top++] = v;
+                reached++;
+            }
+    }
+    return reached == live;
+}
+
+static void wait_converged(void)
+{
+    for (int t = 0; t < 200 && !converged(); t++)
+        usleep(20000);
+    assert_true(converged());
+}
+
+/* The engine's own answer for q (its canonical form), as URLs joined by spaces. */
+static void engine_answer(const char *q, char *out, size_t cap)
+{
+    char canon[SEARCH_QUERY_MAX + 1], path[4 * SEARCH_QUERY_MAX], *reply = NULL;
+    unsigned status;
+    struct cloister_err err;
+    assert_true(search_canonical(q, strlen(q), canon, sizeof canon) > 0);
+    int at = snprintf(path, sizeof path, "/search?n=%d&q=", CYCLOSA_HITS);
+    http_url_encode(canon, path + at);
+    assert_int_equal(http_call_from(ORACLE, engine_ep, "GET", path, NULL, NULL, 0, 1 << 22, &status,
+                                    &reply, &err),
+                     CLOISTER_OK);
+    json_t *j = json_loads(reply, 0, NULL), *hits = json_object_get(j, "hits");
+    *out = 0;
+    for (size_t i = 0; i < json_array_size(hits); i++) {
+        size_t at2 = strlen(out);
+        snprintf(out + at2, cap - at2, "%s ",
+                 json_string_value(json_object_get(json_array_get(hits, i), "url")));
+    }
+    json_decref(j);
+    free(reply);
+}
+
+static void urls_of(const struct search_hits *h, char *out, size_t cap)
+{
+    *out = 0;
+    for (size_t i = 0; i < h->n; i++) {
+        size_t at = strlen(out);
+        snprintf(out + at, cap - at, "%s ", h->v[i].url);
+    }
+}
+
+/* Whether the engine logged q (canonical) from the IP of addr. */
+static bool logged_from(const char *q, const char *addr)
+{
+    char canon[SEARCH_QUERY_MAX + 1], ip[16], line[8192];
+    bool found = false;
+    search_canonical(q, strlen(q), canon, sizeof canon);
+    snprintf(ip, sizeof ip, "%.*s", (int)(strchr(addr, ':') - addr), addr);
+    FILE *f = fopen(qlog, "r");
+    assert_non_null(f);
+    while (!found && fgets(line, sizeof line, f)) {
+        json_t *j = json_loads(line, 0, NULL);
+        found = strcmp(json_string_value(json_object_get(j, "client")), ip) == 0 &&
+                strcmp(json_string_value(json_object_get(j, "query")), canon) == 0;
+        json_decref(j);
+    }
+    fclose(f);
+    return found;
+}
+
+/* Every live node searches one test query; returns how many relays the real queries used. */
+static void search_all(int round, unsigned *relayed_real)
+{
+    static char want[1 << 16], got[1 << 16];
+    for (int i = 0; i < NODES; i++) {
+        if (!nodes[i])
+            continue;
+        const char *q = log_.q[(size_t)(round * NODES + i) * 37 % log_.n].text;
+        struct cyclosa_result r;
+        struct cloister_err err;
+        if (cyclosa_node_search(nodes[i], q, K, NULL, &r, &err) != CLOISTER_OK)
+            fail_msg("node %d, '%s': %s", i, q, err.msg);
+        engine_answer(q, want, sizeof want);
+        urls_of(&r.hits, got, sizeof got);
+        assert_string_equal(got, want);
+        assert_int_equal(r.k, K);
+        assert_string_not_equal(r.relay, cyclosa_node_addr(nodes[i]));
+        for (unsigned f = 0; f < r.k; f++) {
+            assert_string_not_equal(r.fakes[f], r.relay);
+            assert_string_not_equal(r.fakes[f], cyclosa_node_addr(nodes[i]));
+        }
+        assert_true(logged_from(q, r.relay));
+        int p = index_of(r.relay);
+        assert_true(p >= 0);
+        relayed_real[p]++;
+        search_hits_free(&r.hits);
+    }
+}
+
+/* The engine's log: every line but the test's own from a node's address; how many. */
+static size_t check_engine_log(void)
+{
+    FILE *f = fopen(qlog, "r");
+    char line[8192];
+    size_t n = 0;
+    assert_non_null(f);
+    while (fgets(line, sizeof line, f)) {
+        json_t *j = json_loads(line, 0, NULL);
+        const char *client = json_string_value(json_object_get(j, "client"));
+        unsigned a, b, c, d;
+        assert_int_equal(sscanf(client, "%u.%u.%u.%u", &a, &b, &c, &d), 4);
+        assert_true(a == 127 && b == 0 && c == 0 && (d == 2 || (d >= 10 && d < 10 + NODES)));
+        n += d != 2;
+        json_decref(j);
+    }
+    fclose(f);
+    return n;
+}
+
+static void test_network(void **state)
+{
+    (void)state;
+    unsigned real[NODES] = {0};
+    wait_converged();
+    search_all(0, real);
+    size_t lines = check_engine_log();
+    assert_true(lines >= (size_t)NODES * (K + 1)); /* every fake reached the engine too */
+    unsigned used = 0, most = 0;
+    for (int i = 0; i < NODES; i++) {
+        used += real[i] > 0;
+        most = real[i] > most ? real[i] : most;
+    }
+    /* NODES real queries over NODES relays drawn at random: well spread */
+    assert_true(used >= NODES / 3);
+    assert_true(most <= 8);
+    struct cyclosa_node_stats st;
+    uint64_t relayed = 0;
+    for (int i = 0; i < NODES; i++) {
+        cyclosa_node_stats(nodes[i], &st);
+        relayed += st.relayed;
+    }
+    assert_int_equal(relayed, lines);
+}
+
+static void test_wrong_mrenclave(void **state)
+{
+    (void)state;
+    assert_int_equal(start_node(NODES, badsig, &bad), CLOISTER_OK);
+    uint8_t a[32], b[32];
+    cyclosa_node_mrenclave(nodes[0], a);
+    cyclosa_node_mrenclave(bad, b);
+    assert_memory_not_equal(a, b, 32);
+    /* it gossips its way into views; searches try to attest it and refuse it */
+    usleep(300000);
+    unsigned real[NODES] = {0};
+    search_all(1, real);
+    struct cyclosa_result r;
+    struct cloister_err err;
+    assert_int_not_equal(cyclosa_node_search(bad, "weather paris", 1, NULL, &r, &err), CLOISTER_OK);
+    struct cyclosa_node_stats st;
+    cyclosa_node_stats(bad, &st);
+    assert_int_equal(st.relayed, 0);
+    assert_true(st.attest_fails > 0);
+    uint64_t refused = 0;
+    for (int i = 0; i < NODES; i++) {
+        cyclosa_node_stats(nodes[i], &st);
+        refused += st.attest_fails;
+    }
+    assert_true(refused > 0);
+}
+
+static void test_kill(void **state)
+{
+    (void)state;
+    unsigned real[NODES] = {0};
+    for (int i = 0; i < KILLED; i++) { /* a fifth, spread over the network */
+        cyclosa_node_stop(nodes[i * 5 + 2]);
+        nodes[i * 5 + 2] = NULL;
+    }
+    search_all(2, real);
+    for (int i = 0; i < NODES; i++)
+        if (!nodes[i])
+            assert_int_equal(real[i], 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_network),
+        cmocka_unit_test(test_wrong_mrenclave),
+        cmocka_unit_test(test_kill),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -19,6 +19,7 @@
 #include <cloister/tee_enclave.h>
 #include <cloister/tee_trust.h>
 #include <cloister/wire.h>
+#include <cloister/xsearch.h>
 
 #include <limits.h>
 #include <setjmp.h>
@@ -36,6 +37,7 @@
 
 #include "cyclosa/common/cyclosa_msg.h"
 #include "http/http.h"
+#include "util/fileio.h"
 
 TEE_ENCLAVE_DECLARE(cyclosa);
 
@@ -232,16 +234,18 @@ static bool logged_from(const char *q, const char *addr)
     return found;
 }
 
-/* Every live node searches one test query; returns how many relays the real queries used. */
-static void search_all(int round, unsigned *relayed_real)
+/* The first `count` live nodes search one query each; relayed_real[i]: real queries node i
+ * relayed. */
+static void search_some(int round, int count, unsigned *relayed_real)
 {
     static char want[1 << 16], got[1 << 16];
-    for (int i = 0; i < NODES; i++) {
+    for (int i = 0; i < NODES && count > 0; i++) {
         if (!nodes[i])
             continue;
         const char *q = log_.q[(size_t)(round * NODES + i) * 37 % log_.n].text;
         struct cyclosa_result r;
         struct cloister_err err;
+        count--;
         if (cyclosa_node_search(nodes[i], q, K, NULL, &r, &err) != CLOISTER_OK)
             fail_msg("node %d, '%s': %s", i, q, err.msg);
         engine_answer(q, want, sizeof want);
@@ -286,7 +290,7 @@ static void test_network(void **state)
     (void)state;
     unsigned real[NODES] = {0};
     wait_converged();
-    search_all(0, real);
+    search_some(0, NODES, real);
     size_t lines = check_engine_log();
     assert_true(lines >= (size_t)NODES * (K + 1)); /* every fake reached the engine too */
     unsigned used = 0, most = 0;
@@ -314,10 +318,10 @@ static void test_wrong_mrenclave(void **state)
     cyclosa_node_mrenclave(nodes[0], a);
     cyclosa_node_mrenclave(bad, b);
     assert_memory_not_equal(a, b, 32);
-    /* it gossips its way into views; searches try to attest it and refuse it */
-    usleep(300000);
+    /* it gossips its way into views; searches that draw it try to attest it and refuse it */
+    usleep(200000);
     unsigned real[NODES] = {0};
-    search_all(1, real);
+    search_some(1, NODES / 5, real);
     struct cyclosa_result r;
     struct cloister_err err;
     assert_int_not_equal(cyclosa_node_search(bad, "weather paris", 1, NULL, &r, &err), CLOISTER_OK);
@@ -341,15 +345,213 @@ static void test_kill(void **state)
         cyclosa_node_stop(nodes[i * 5 + 2]);
         nodes[i * 5 + 2] = NULL;
     }
-    search_all(2, real);
+    search_some(2, NODES, real);
     for (int i = 0; i < NODES; i++)
         if (!nodes[i])
             assert_int_equal(real[i], 0);
 }
 
+/* ---- the enclave driven directly, as a host would ---- */
+
+static tee_enclave *raw_enclave(void)
+{
+    char image[PATH_MAX];
+    struct tee_options t;
+    struct cloister_err err;
+    tee_enclave *e;
+    uint8_t *ca = NULL, *out = NULL;
+    size_t calen = 0, outlen = 0;
+    tee_options_init(&t);
+    t.backend = TEE_BACKEND_SIM;
+    assert_int_equal(tee_image_path("cyclosa", image, sizeof image, NULL), CLOISTER_OK);
+    t.image = image;
+    t.signature = sig;
+    t.enclave = &tee_enclave_cyclosa;
+    t.max_message = 1 << 20;
+    if (tee_create(&t, &e, &err) != CLOISTER_OK)
+        fail_msg("enclave: %s", err.msg);
+    tee_platform *p = tee_platform_open(NULL, &err);
+    assert_non_null(p);
+    assert_int_equal(file_read_all(tee_platform_ca_path(p), 1 << 20, &ca, &calen), 0);
+    tee_platform_free(p);
+    struct wire_writer w;
+    wire_writer_init(&w);
+    wire_put_varint(&w, 16);
+    wire_put_bytes(&w, ca, calen);
+    wire_put_varint(&w, 1);
+    wire_put_str(&w, "popular query");
+    assert_int_equal(tee_ecall(e, CYCLOSA_ECALL_INIT, w.buf, w.len, &out, &outlen, &err),
+                     CLOISTER_OK);
+    wire_writer_free(&w);
+    free(out);
+    free(ca);
+    return e;
+}
+
+static int call(tee_enclave *e, uint32_t n, struct wire_writer *w, uint8_t **out, size_t *len)
+{
+    struct cloister_err err;
+    int rc = tee_ecall(e, n, w->buf, w->len, out, len, &err);
+    wire_writer_free(w);
+    return rc;
+}
+
+static void test_messages(void **state)
+{
+    (void)state;
+    tee_enclave *a = raw_enclave(), *b = raw_enclave();
+    struct wire_writer w;
+    struct wire_reader r;
+    uint8_t *hello, *reply, *fin, *q, *opened, *ans;
+    size_t hlen, rlen, flen, qlen, olen, alen, len;
+    /* the handshake: both ends get the same session id */
+    wire_writer_init(&w);
+    assert_int_equal(call(a, CYCLOSA_ECALL_HELLO, &w, &hello, &hlen), CLOISTER_OK);
+    wire_writer_init(&w);
+    wire_put_raw(&w, hello, hlen);
+    assert_int_equal(call(b, CYCLOSA_ECALL_ACCEPT, &w, &reply, &rlen), CLOISTER_OK);
+    wire_writer_init(&w);
+    wire_put_raw(&w, hello, hlen);
+    wire_put_raw(&w, reply + 8, rlen - 8);
+    assert_int_equal(call(a, CYCLOSA_ECALL_FINISH, &w, &fin, &flen), CLOISTER_OK);
+    assert_int_equal(flen, 8);
+    assert_memory_equal(fin, reply, 8);
+    wire_reader_init(&r, fin, flen);
+    uint64_t sid = wire_get_u64(&r);
+    /* a second FINISH of the same hello: no handshake under way */
+    wire_writer_init(&w);
+    wire_put_raw(&w, hello, hlen);
+    wire_put_raw(&w, reply + 8, rlen - 8);
+    assert_int_equal(call(a, CYCLOSA_ECALL_FINISH, &w, &opened, &olen), CLOISTER_E_STATE);
+    /* one query, k = 0, through b */
+    wire_writer_init(&w);
+    wire_put_str(&w, "Flu Symptoms!");
+    wire_put_u8(&w, 0);
+    wire_put_varint(&w, 1);
+    wire_put_u64(&w, sid);
+    assert_int_equal(call(a, CYCLOSA_ECALL_QUERY, &w, &q, &qlen), CLOISTER_OK);
+    wire_reader_init(&r, q, qlen);
+    assert_int_equal(wire_get_u8(&r), 0);
+    assert_int_equal(wire_get_varint(&r), 1);
+    assert_true(wire_get_u64(&r) == sid);
+    const uint8_t *id = wire_get_raw(&r, CYCLOSA_ID_LEN);
+    const uint8_t *frame = wire_get_bytes(&r, CYCLOSA_FRAME, &len);
+    assert_int_equal(wire_reader_finish(&r), 0);
+    assert_int_equal(len, CYCLOSA_FRAME);
+    uint8_t copy[CYCLOSA_FRAME + 1];
+    memcpy(copy, frame, len);
+    for (int i = 0; i < 4; i++) { /* tampered (ciphertext, tag, id), truncated, oversized */
+        static const size_t flip[] = {30, CYCLOSA_FRAME - 1, 3};
+        wire_writer_init(&w);
+        if (i < 3)
+            copy[flip[i]] ^= 1;
+        wire_put_bytes(&w, copy, i == 3 ? len - 1 : len);
+        int rc = call(b, CYCLOSA_ECALL_RELAY, &w, &opened, &olen);
+        assert_int_equal(rc, i == 0 || i == 1 ? CLOISTER_E_DENIED
+                             : i == 2       ? CLOISTER_E_STATE
+                                            : CLOISTER_E_INVALID);
+        if (i < 3)
+            copy[flip[i]] ^= 1;
+    }
+    wire_writer_init(&w);
+    copy[len] = 0;
+    wire_put_bytes(&w, copy, len + 1);
+    assert_int_equal(call(b, CYCLOSA_ECALL_RELAY, &w, &opened, &olen), CLOISTER_E_TOO_BIG);
+    wire_writer_init(&w);
+    wire_put_bytes(&w, frame, len);
+    assert_int_equal(call(b, CYCLOSA_ECALL_RELAY, &w, &opened, &olen), CLOISTER_OK);
+    wire_reader_init(&r, opened, olen);
+    assert_true(wire_get_u64(&r) == sid);
+    assert_memory_equal(wire_get_raw(&r, CYCLOSA_ID_LEN), id, CYCLOSA_ID_LEN);
+    char text[64];
+    assert_int_equal(wire_get_str(&r, text, sizeof text), 0);
+    assert_string_equal(text, "flu symptoms"); /* canonical */
+    free(opened);
+    wire_writer_init(&w); /* replayed */
+    wire_put_bytes(&w, frame, len);
+    assert_int_equal(call(b, CYCLOSA_ECALL_RELAY, &w, &opened, &olen), CLOISTER_E_DENIED);
+    /* the answer opens at a only, and says which message it answers */
+    struct search_hits none = {0};
+    uint8_t *hits;
+    size_t hitslen;
+    assert_int_equal(xsearch_hits_encode(&none, &hits, &hitslen), CLOISTER_OK);
+    wire_writer_init(&w);
+    wire_put_u64(&w, sid);
+    wire_put_raw(&w, id, CYCLOSA_ID_LEN);
+    wire_put_bytes(&w, hits, hitslen);
+    assert_int_equal(call(b, CYCLOSA_ECALL_ANSWER, &w, &ans, &alen), CLOISTER_OK);
+    wire_reader_init(&r, ans, alen);
+    const uint8_t *af = wire_get_bytes(&r, CYCLOSA_ANSWER_FRAME, &len);
+    assert_int_equal(len, CYCLOSA_ANSWER_FRAME);
+    for (int at = 0; at < 2; at++) {
+        wire_writer_init(&w);
+        wire_put_u64(&w, sid);
+        wire_put_bytes(&w, af, len);
+        int rc = call(at ? a : b, CYCLOSA_ECALL_OPEN, &w, &opened, &olen);
+        assert_int_equal(rc, at ? CLOISTER_OK : CLOISTER_E_DENIED);
+    }
+    assert_memory_equal(opened, id, CYCLOSA_ID_LEN);
+    free(opened);
+    free(hits);
+    free(ans);
+    free(q);
+    free(hello);
+    free(reply);
+    free(fin);
+    tee_destroy(a);
+    tee_destroy(b);
+}
+
+/* Jelasity's select on a hand-worked case: c = 4, H = 1, S = 1. */
+static uint64_t zero(void *arg)
+{
+    (void)arg;
+    return 0;
+}
+
+static void test_select(void **state)
+{
+    (void)state;
+    struct cyclosa_view v;
+    cyclosa_view_init(&v, 4, 1, 1);
+    const char *mine[] = {"127.0.0.1:1", "127.0.0.1:2", "127.0.0.1:3", "127.0.0.1:4"};
+    for (int i = 0; i < 4; i++) {
+        cyclosa_view_add(&v, mine[i]);
+        v.v[i].age = (unsigned)i * 2; /* 0, 2, 4, 6 */
+    }
+    assert_string_equal(cyclosa_view_oldest(&v), "127.0.0.1:4");
+    /* received: self (left out), :2 younger (its age kept: 1), :5 and :6 new */
+    struct cyclosa_peer in[4] = {{"127.0.0.1:9", 0}, {"127.0.0.1:2", 1}, {"127.0.0.1:5", 3},
+                                 {"127.0.0.1:6", 5}};
+    cyclosa_view_select(&v, "127.0.0.1:9", in, 4, zero, NULL);
+    /* 6 entries: the healer drops the oldest (:4, age 6), the swapper the head (:1): c = 4 */
+    assert_int_equal(v.n, 4);
+    const char *left[] = {"127.0.0.1:2", "127.0.0.1:3", "127.0.0.1:5", "127.0.0.1:6"};
+    const unsigned ages[] = {1, 4, 3, 5};
+    for (int i = 0; i < 4; i++) {
+        bool found = false;
+        for (size_t j = 0; j < v.n; j++)
+            found |= strcmp(v.v[j].addr, left[i]) == 0 && v.v[j].age == ages[i];
+        assert_true(found);
+    }
+    struct cyclosa_peer out[CYCLOSA_VIEW_MAX];
+    size_t n;
+    uint8_t *buf;
+    size_t len;
+    assert_int_equal(cyclosa_view_buffer(&v, "127.0.0.1:9", zero, NULL, &buf, &len), CLOISTER_OK);
+    assert_int_equal(cyclosa_view_decode(buf, len, out, &n, NULL), CLOISTER_OK);
+    assert_int_equal(n, 2); /* self and c / 2 - 1 = 1 entry */
+    assert_string_equal(out[0].addr, "127.0.0.1:9");
+    buf[2] = 'x'; /* not an address */
+    assert_int_not_equal(cyclosa_view_decode(buf, len, out, &n, NULL), CLOISTER_OK);
+    free(buf);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_select),
+        cmocka_unit_test(test_messages),
         cmocka_unit_test(test_network),
         cmocka_unit_test(test_wrong_mrenclave),
         cmocka_unit_test(test_kill),

@@ -448,8 +448,8 @@ static void test_messages(void **state)
         wire_put_bytes(&w, copy, i == 3 ? len - 1 : len);
         int rc = call(b, CYCLOSA_ECALL_RELAY, &w, &opened, &olen);
         assert_int_equal(rc, i == 0 || i == 1 ? CLOISTER_E_DENIED
-                             : i == 2       ? CLOISTER_E_STATE
-                                            : CLOISTER_E_INVALID);
+                             : i == 2         ? CLOISTER_E_STATE
+                                              : CLOISTER_E_INVALID);
         if (i < 3)
             copy[flip[i]] ^= 1;
     }
@@ -521,7 +521,9 @@ static void test_select(void **state)
     }
     assert_string_equal(cyclosa_view_oldest(&v), "127.0.0.1:4");
     /* received: self (left out), :2 younger (its age kept: 1), :5 and :6 new */
-    struct cyclosa_peer in[4] = {{"127.0.0.1:9", 0}, {"127.0.0.1:2", 1}, {"127.0.0.1:5", 3},
+    struct cyclosa_peer in[4] = {{"127.0.0.1:9", 0},
+                                 {"127.0.0.1:2", 1},
+                                 {"127.0.0.1:5", 3},
                                  {"127.0.0.1:6", 5}};
     cyclosa_view_select(&v, "127.0.0.1:9", in, 4, zero, NULL);
     /* 6 entries: the healer drops the oldest (:4, age 6), the swapper the head (:1): c = 4 */
@@ -550,10 +552,8 @@ static void test_select(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_select),
-        cmocka_unit_test(test_messages),
-        cmocka_unit_test(test_network),
-        cmocka_unit_test(test_wrong_mrenclave),
+        cmocka_unit_test(test_select),  cmocka_unit_test(test_messages),
+        cmocka_unit_test(test_network), cmocka_unit_test(test_wrong_mrenclave),
         cmocka_unit_test(test_kill),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -81,6 +81,7 @@ static int start_node(int i, const char *signature, cyclosa_node **out)
                                      .backend = "sim",
                                      .enclave = &tee_enclave_cyclosa,
                                      .signature = signature,
+                                     .api = i == 0 ? "127.0.0.1:0" : NULL,
                                      .table = 1000,
                                      .view = 8,
                                      .gossip_ms = 40,
@@ -308,6 +309,44 @@ static void test_network(void **state)
         relayed += st.relayed;
     }
     assert_int_equal(relayed, lines);
+}
+
+/* The user's API on node 0: the page, a search in JSON, a malformed request refused. */
+static void test_api(void **state)
+{
+    (void)state;
+    char ep[32], *reply = NULL, want[1 << 14], got[1 << 14] = "";
+    unsigned status;
+    struct cloister_err err;
+    snprintf(ep, sizeof ep, "127.0.0.1:%u", (unsigned)cyclosa_node_api_port(nodes[0]));
+    assert_int_equal(http_call(ep, "GET", "/", NULL, NULL, 0, 1 << 16, &status, &reply, &err),
+                     CLOISTER_OK);
+    assert_int_equal(status, 200);
+    assert_non_null(strstr(reply, "/v1/search"));
+    free(reply);
+    const char *q = log_.q[log_.n / 2].text;
+    json_t *body = json_pack("{s:s,s:i}", "q", q, "k", 2);
+    char *b = json_dumps(body, JSON_COMPACT);
+    assert_int_equal(
+        http_call(ep, "POST", "/v1/search", NULL, b, strlen(b), 1 << 22, &status, &reply, &err),
+        CLOISTER_OK);
+    assert_int_equal(status, 200);
+    json_t *j = json_loads(reply, 0, NULL), *hits = json_object_get(j, "hits");
+    assert_int_equal(json_integer_value(json_object_get(j, "k")), 2);
+    for (size_t i = 0; i < json_array_size(hits); i++)
+        snprintf(got + strlen(got), sizeof got - strlen(got), "%s ",
+                 json_string_value(json_object_get(json_array_get(hits, i), "url")));
+    engine_answer(q, want, sizeof want);
+    assert_string_equal(got, want);
+    json_decref(j);
+    json_decref(body);
+    free(b);
+    free(reply);
+    assert_int_equal(
+        http_call(ep, "POST", "/v1/search", NULL, "{\"k\":1}", 7, 1 << 16, &status, &reply, &err),
+        CLOISTER_OK);
+    assert_int_equal(status, 400);
+    free(reply);
 }
 
 static void test_wrong_mrenclave(void **state)
@@ -552,9 +591,9 @@ static void test_select(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_select),  cmocka_unit_test(test_messages),
-        cmocka_unit_test(test_network), cmocka_unit_test(test_wrong_mrenclave),
-        cmocka_unit_test(test_kill),
+        cmocka_unit_test(test_select),          cmocka_unit_test(test_messages),
+        cmocka_unit_test(test_network),         cmocka_unit_test(test_api),
+        cmocka_unit_test(test_wrong_mrenclave), cmocka_unit_test(test_kill),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

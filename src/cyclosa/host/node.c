@@ -759,42 +759,30 @@ static void handle_api(void *arg, const struct http_request *r, unsigned *status
 
 /* ---- life cycle ---- */
 
-/* Signs the image with a fresh key into a private directory (when no signature is given), starts
- * the enclave. */
+/* Starts the enclave: the image signed at start with a fresh key unless a signature is given. */
 static int start_enclave(cyclosa_node *n, const struct cyclosa_node_options *o,
                          struct cloister_err *err)
 {
-    char image[PATH_MAX], dir[] = "/tmp/cloister-cyclosa-XXXXXX", sig[sizeof dir + 32];
-    uint8_t seed[TEE_SEED_LEN];
+    char image[PATH_MAX];
     struct tee_options t;
     tee_options_init(&t);
     if (o->backend && tee_backend_parse(o->backend, &t.backend, NULL) != 0)
         return cloister_errf(err, CLOISTER_E_INVALID, "unknown enclave backend '%s' (proc or sim)",
                              o->backend);
-    if (tee_image_path("cyclosa", image, sizeof image, NULL) != CLOISTER_OK)
-        return cloister_errf(err, CLOISTER_E_NOT_FOUND,
-                             "cannot find the cyclosa enclave image (set CLOISTER_ENCLAVE_DIR)");
-    int rc = CLOISTER_OK;
-    t.signature = o->signature;
-    if (!o->signature) {
-        if (!mkdtemp(dir))
-            return cloister_errf(err, CLOISTER_E_SYSTEM, "cannot make a temporary directory");
-        snprintf(sig, sizeof sig, "%s/cyclosa.sig", dir);
-        rc = crypto_random(seed, sizeof seed) == 0
-                 ? tee_sign_file_sized(image, ENCLAVE_HEAP, 0, seed, sig, err)
-                 : cloister_errf(err, CLOISTER_E_FAILED, "random number generator failed");
-        crypto_wipe(seed, sizeof seed);
-        t.signature = sig;
-    }
-    t.image = image;
     t.enclave = o->enclave;
     t.home = o->home;
     t.wait = TEE_WAIT_BLOCK;
     t.max_message = 4 * CYCLOSA_ANSWER_FRAME;
-    if (rc == CLOISTER_OK && (rc = tee_create(&t, &n->e, err)) != CLOISTER_OK)
-        cloister_err_wrap(err, "starting the cyclosa enclave");
     if (!o->signature)
-        file_remove_tree(dir);
+        return tee_create_signed(&t, "cyclosa", ENCLAVE_HEAP, &n->e, err);
+    if (tee_image_path("cyclosa", image, sizeof image, NULL) != CLOISTER_OK)
+        return cloister_errf(err, CLOISTER_E_NOT_FOUND,
+                             "cannot find the cyclosa enclave image (set CLOISTER_ENCLAVE_DIR)");
+    t.image = image;
+    t.signature = o->signature;
+    int rc = tee_create(&t, &n->e, err);
+    if (rc != CLOISTER_OK)
+        cloister_err_wrap(err, "starting the cyclosa enclave");
     return rc;
 }
 

@@ -84,7 +84,7 @@ static int start_node(int i, const char *signature, cyclosa_node **out)
                                      .api = i == 0 ? "127.0.0.1:0" : NULL,
                                      .table = 1000,
                                      .view = 8,
-                                     .gossip_ms = 40,
+                                     .gossip_ms = 100,
                                      .blacklist_ms = 60000};
     struct cloister_err err;
     int rc = cyclosa_node_start(&o, out, &err);

@@ -1,5 +1,5 @@
 # xsearch.gp -- bench_xsearch's CSV (metric,system,k,a,b,c), in the shape of X-Search's Fig. 5:
-# SimAttack's re-identification rate against k for every baseline and X-Search, the accuracy of
+# SimAttack's re-identification rate against k for every baseline, X-Search and Cyclosa, the accuracy of
 # both filters against k, and the latency through the proxy against k.
 set datafile separator ","
 set terminal pngcairo size 1500,480 font ",10" noenhanced
@@ -17,7 +17,10 @@ plot rows("reid", "direct") using 3:4 with points pt 7 title "direct (no protect
      rows("reid", "trackmenot") using 3:4 with linespoints title "TrackMeNot-style (recall)", \
      rows("reid", "trackmenot") using 3:5 with linespoints dt 2 title "TrackMeNot-style (precision)", \
      rows("reid", "goopir") using 3:4 with linespoints title "GooPIR-style", \
-     rows("reid", "xsearch") using 3:4 with linespoints lw 2 title "X-Search"
+     rows("reid", "xsearch") using 3:4 with linespoints lw 2 title "X-Search", \
+     rows("reid", "cyclosa") using 3:4 with linespoints lw 2 title "Cyclosa (recall)", \
+     rows("reid", "cyclosa") using 3:5 with linespoints lw 2 dt 2 title "Cyclosa (precision)", \
+     rows("reid", "cyclosa-adaptive") using 3:5 with points pt 9 ps 1.5 title "Cyclosa adaptive k (precision)"
 set title "accuracy of the filtered results"
 set ylabel "precision / recall"
 plot rows("accuracy", "words") using 3:4 with linespoints title "words: precision", \

@@ -8,12 +8,20 @@
  *             trackmenot  the query alone plus k separate fakes of random dictionary words
  *             goopir      k dictionary fakes of the same word count OR-ed in
  *             xsearch     k past queries of other users OR-ed in (Algorithm 1)
+ *             cyclosa     the same k past queries, each sent apart from another relay: the
+ *                         real query reaches the engine alone (recall stays near Tor's) while
+ *                         the attacker's precision falls to about 1 / (k + 1)
+ *             cyclosa-adaptive  k per query by Cyclosa's rule (k_max 7 when WordNet finds a
+ *                         sensitive term, else round(l * 7), l the similarity to the user's own
+ *                         past queries); its row's k is k_max, and rows kdist,cyclosa,K,share
+ *                         give how many queries got each k
  *   accuracy  precision, recall of the filtered results against the engine's results for the
  *             query alone (10 hits), filter words (Algorithm 2) and match, through the proxy
  *   latency   p50 ms, p99 ms, requests/s of one client through the proxy (engine included),
  *             and of the engine asked directly (system direct)
  *
  * The engine and the proxy (proc enclave) run in this process on 127.0.0.1. */
+#include <cloister/cyclosa.h>
 #include <cloister/search_engine.h>
 #include <cloister/tee_enclave.h>
 #include <cloister/xsearch_client.h>
@@ -117,6 +125,59 @@ static void print_reid(const char *sys, unsigned k, const struct tally *t)
            t->answered ? (double)t->correct / (double)t->answered : 0.0, t->correct / q);
 }
 
+/* The attacker built from user's own training queries (train sorted by user): SimAttack's
+ * similarity computed on the client. */
+static search_attack *own_history(const struct search_log *train, uint32_t user)
+{
+    size_t from = 0, to;
+    while (from < train->n && train->q[from].user != user)
+        from++;
+    for (to = from; to < train->n && train->q[to].user == user;)
+        to++;
+    const struct search_log mine = {train->q + from, to - from, to - from};
+    search_attack *own = NULL;
+    if (to > from && search_attack_new(&mine, &own, NULL) != CLOISTER_OK)
+        exit(1);
+    return own;
+}
+
+/* Cyclosa with the adaptive k: the fakes sent apart, as for fixed k. */
+static void reid_adaptive(const struct search_log *train, const struct search_log *test,
+                          const search_attack *a)
+{
+    static char parts[SEARCH_K_MAX + 1][SEARCH_QUERY_MAX + 1];
+    struct cloister_err err;
+    cyclosa_sens *s;
+    if (cyclosa_sens_load(NULL, &s, &err) != CLOISTER_OK) {
+        fprintf(stderr, "cyclosa-adaptive skipped: %s\n", err.msg);
+        return;
+    }
+    struct tally t = {0};
+    size_t per_k[CYCLOSA_K_MAX + 1] = {0}, n = 0;
+    uint64_t rng = 4242;
+    search_attack *own = NULL;
+    uint32_t user = UINT32_MAX;
+    for (size_t i = 0; i < test->n; i += STEP, n++) {
+        const struct search_query *q = &test->q[i];
+        if (q->user != user) {
+            search_attack_free(own);
+            own = own_history(train, user = q->user);
+        }
+        unsigned k = cyclosa_sens_k(s, own, q->text, strlen(q->text), CYCLOSA_K_MAX, NULL);
+        size_t real = prng_next(&rng) % (k + 1);
+        for (size_t j = 0; j <= k; j++)
+            snprintf(parts[j], sizeof parts[j], "%s",
+                     j == real ? q->text : train->q[prng_next(&rng) % train->n].text);
+        attack_apart(a, parts, k + 1, real, q->user, &t);
+        per_k[k]++;
+    }
+    print_reid("cyclosa-adaptive", CYCLOSA_K_MAX, &t);
+    for (unsigned k = 0; k <= CYCLOSA_K_MAX; k++)
+        printf("kdist,cyclosa,%u,%.4f,0,0\n", k, n ? (double)per_k[k] / (double)n : 0.0);
+    search_attack_free(own);
+    cyclosa_sens_free(s);
+}
+
 static void reid(const struct search_log *log)
 {
     struct search_log train, test;
@@ -130,7 +191,7 @@ static void reid(const struct search_log *log)
     static char parts[SEARCH_K_MAX + 1][SEARCH_QUERY_MAX + 1];
     printf("reid,direct,0,1.0000,1.0000,1.0000\n");
     for (unsigned k = 0; k <= 7; k++) {
-        struct tally tmn = {0}, goo = {0}, xs = {0};
+        struct tally tmn = {0}, goo = {0}, xs = {0}, cyc = {0};
         uint64_t rng = 1000 + k;
         for (size_t i = 0; i < test.n; i += STEP) {
             const struct search_query *q = &test.q[i];
@@ -139,6 +200,7 @@ static void reid(const struct search_log *log)
                 snprintf(parts[s], sizeof parts[s], "%s",
                          s == real ? q->text : train.q[prng_next(&rng) % train.n].text);
             attack_or(a, parts, k + 1, real, q->user, &xs);
+            attack_apart(a, parts, k + 1, real, q->user, &cyc);
             for (size_t s = 0; s <= k; s++)
                 if (s != real)
                     dict_fake(&v, word_count(q->text), &rng, parts[s], sizeof parts[s]);
@@ -155,11 +217,13 @@ static void reid(const struct search_log *log)
         print_reid("goopir", k, &goo);
         if (k)
             print_reid("xsearch", k, &xs);
+        print_reid("cyclosa", k, &cyc);
         fflush(stdout);
     }
     for (size_t i = 0; i < v.n; i++)
         free(v.w[i]);
     free(v.w);
+    reid_adaptive(&train, &test, a);
     search_attack_free(a);
     free(train.q);
     free(test.q);

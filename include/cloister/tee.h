@@ -97,6 +97,12 @@ typedef struct tee_enclave tee_enclave;
  * identity, loads the platform, sandboxes itself and restores its provisioned secrets). */
 CLOISTER_API int tee_create(const struct tee_options *o, tee_enclave **out,
                             struct cloister_err *err);
+/* tee_create of the image `name` (tee_image_path) signed at start, with a fresh signer key and
+ * heap_size, into a private temporary directory removed once the enclave is up: for services
+ * whose clients pin MRENCLAVE and that seal nothing, so that MRSIGNER does not matter. Sets
+ * o->image and o->signature. */
+CLOISTER_API int tee_create_signed(struct tee_options *o, const char *name, uint64_t heap_size,
+                                   tee_enclave **out, struct cloister_err *err);
 /* Stops the enclave (SIGKILL after a grace period) and frees everything. NULL is fine. */
 CLOISTER_API void tee_destroy(tee_enclave *e);
 /* Stops the enclave if it still runs and starts it again from the same image. */

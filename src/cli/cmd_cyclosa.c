@@ -1,15 +1,24 @@
-/* cmd_cyclosa.c -- `cloister cyclosa ...`: Cyclosa's adaptive obfuscation. `classify` says of
- * each query given whether it is sensitive (its WordNet topic), how linkable it is to the user's
- * past queries and so how many fakes k it gets; `sensitivity` runs that rule over every test
- * query of a log (each user's history: their training queries) and prints the distribution of k. */
+/* cmd_cyclosa.c -- `cloister cyclosa ...`: Cyclosa. `node` serves a node (an enclave relay, a
+ * peer of the gossip membership and the user's search page) until SIGINT or SIGTERM; `classify`
+ * says of each query given whether it is sensitive (its WordNet topic), how linkable it is to
+ * the user's past queries and so how many fakes k it gets; `sensitivity` runs that rule over
+ * every test query of a log (each user's history: their training queries) and prints the
+ * distribution of k. */
 #include <cloister/cyclosa.h>
+#include <cloister/cyclosa_node.h>
+#include <cloister/tee_enclave.h>
 
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
 #include "cli/cli_util.h"
+#include "util/fileio.h"
+#include "util/hex.h"
+
+TEE_ENCLAVE_DECLARE(cyclosa);
 
 static int load_sens(const char *wordnet, cyclosa_sens **s)
 {
@@ -17,6 +26,124 @@ static int load_sens(const char *wordnet, cyclosa_sens **s)
     if (cyclosa_sens_load(wordnet, s, &err) != CLOISTER_OK)
         return cli_fail("%s", err.msg);
     return CLI_OK;
+}
+
+/* The relay table's first queries when no --popular file is given. */
+static const char *const popular_default[] = {
+    "weather",         "news",    "facebook",    "youtube",         "google maps", "cheap flights",
+    "football scores", "recipes", "movie times", "lottery results", "translate",   "bank login"};
+
+/* The lines of path (one query each) into list, pointing into *text (malloc'd). */
+static int read_popular(const char *path, char **text, const char ***list, size_t *n)
+{
+    size_t len = 0;
+    *list = NULL;
+    *n = 0;
+    if (file_read_all(path, (size_t)16 << 20, (uint8_t **)text, &len) != 0)
+        return cli_fail("%s: cannot read", path);
+    size_t lines = 1;
+    for (size_t i = 0; i < len; i++)
+        lines += (*text)[i] == '\n';
+    if (!(*list = calloc(lines, sizeof **list)))
+        return cli_fail("out of memory");
+    for (char *save = NULL, *t = strtok_r(*text, "\n", &save); t; t = strtok_r(NULL, "\n", &save))
+        (*list)[(*n)++] = t;
+    return CLI_OK;
+}
+
+static int run_node(const struct cyclosa_node_options *o)
+{
+    cyclosa_node *n;
+    struct cloister_err err;
+    cli_stop_signals_block();
+    if (cyclosa_node_start(o, &n, &err) != CLOISTER_OK)
+        return cli_fail("cyclosa node: %s", err.msg);
+    uint8_t mre[32];
+    char hex[65];
+    cyclosa_node_mrenclave(n, mre);
+    hex_encode(hex, mre, 32);
+    printf("cyclosa node %s; api on port %u; enclave MRENCLAVE %s\n", cyclosa_node_addr(n),
+           (unsigned)cyclosa_node_api_port(n), hex);
+    fflush(stdout);
+    cli_stop_signals_wait("cyclosa node");
+    cyclosa_node_stop(n);
+    return CLI_OK;
+}
+
+static int cmd_node(int argc, char **argv)
+{
+    const char *listen = "127.0.0.1:0", *api = NULL, *engine = NULL, *tee = NULL, *popular = NULL,
+               *wordnet = NULL;
+    struct opt_list seeds = {0};
+    long long view = CYCLOSA_VIEW_DEFAULT, gossip = 1000, rate = 0, k_max = CYCLOSA_K_MAX;
+    bool no_wordnet = false;
+    const struct opt_def opts[] = {
+        {"engine", OPT_STRING, &engine, "IP:PORT", "the search engine (search engine)",
+         OPT_REQUIRED, 0, 0},
+        {"listen", OPT_STRING, &listen, "IP:PORT", "where peers reach this node (port 0: any)", 0,
+         0, 0},
+        {"api", OPT_STRING, &api, "127.0.0.1:PORT", "the user's search page and JSON API", 0, 0, 0},
+        {"seed", OPT_LIST, &seeds, "IP:PORT", "a peer to start from (repeatable)", 0, 0, 0},
+        {"popular", OPT_STRING, &popular, "FILE", "the relay table's first queries, one a line", 0,
+         0, 0},
+        {"tee", OPT_STRING, &tee, "proc|sim", "enclave backend (default: proc)", 0, 0, 0},
+        {"view", OPT_INT, &view, "C", "peers in the peer-sampling view", 0, 2, CYCLOSA_VIEW_MAX},
+        {"gossip-ms", OPT_INT, &gossip, "MS", "period of the gossip exchanges", 0, 10, 600000},
+        {"engine-rate", OPT_INT, &rate, "N", "queries per second sent to the engine (0: any)", 0, 0,
+         1000000},
+        {"k-max", OPT_INT, &k_max, "K", "fakes for a sensitive query", 0, 1, SEARCH_K_MAX},
+        {"wordnet", OPT_STRING, &wordnet, "DIR", "WordNet 3.0 database (" CYCLOSA_WORDNET_DIR ")",
+         0, 0, 0},
+        {"no-wordnet", OPT_FLAG, &no_wordnet, NULL, "no semantic test (linkability only)", 0, 0, 0},
+        {0}};
+    const struct opt_cmd cmd = {
+        "cyclosa node",
+        "",
+        "Serve a Cyclosa node (client, relay and enclave) until SIGINT or SIGTERM",
+        opts,
+        0,
+        0,
+        "The node joins the peers reachable from its seeds by gossip peer sampling, attests their\n"
+        "enclaves (same MRENCLAVE as its own) and relays their queries to the engine from its own\n"
+        "address. A search (POST /v1/search on --api, or the page at /) sends the real query to\n"
+        "one peer and k past queries of the enclave's relay table to k others; k is k-max for a\n"
+        "sensitive query. Prints its address, the API's port and the enclave's MRENCLAVE.",
+        "cloister cyclosa node --engine 127.0.0.1:8080 --listen 127.0.0.2:7000 "
+        "--api 127.0.0.1:8480\n"
+        "cloister cyclosa node --engine 127.0.0.1:8080 --listen 127.0.0.3:0 --seed "
+        "127.0.0.2:7000\n"};
+    int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
+    if (rc != OPT_OK)
+        return opt_exit_code(rc);
+    cyclosa_sens *s = NULL;
+    char *text = NULL;
+    const char **list = NULL;
+    size_t npop = 0;
+    if (!no_wordnet)
+        rc = load_sens(wordnet, &s);
+    if (rc == CLI_OK && popular)
+        rc = read_popular(popular, &text, &list, &npop);
+    struct cyclosa_node_options o = {
+        .listen = listen,
+        .api = api,
+        .engine = engine,
+        .seeds = seeds.v,
+        .nseeds = (size_t)seeds.n,
+        .popular = popular ? list : (const char *const *)popular_default,
+        .npopular = popular ? npop : sizeof popular_default / sizeof *popular_default,
+        .backend = tee,
+        .enclave = &tee_enclave_cyclosa,
+        .view = (size_t)view,
+        .gossip_ms = (unsigned)gossip,
+        .engine_rate = (double)rate,
+        .k_max = (unsigned)k_max,
+        .sens = s};
+    if (rc == CLI_OK)
+        rc = run_node(&o);
+    free(list);
+    free(text);
+    cyclosa_sens_free(s);
+    return rc;
 }
 
 /* The attacker built from one user's queries of log (none: NULL, and CLI_OK). */
@@ -212,13 +339,14 @@ static int cmd_sensitivity(int argc, char **argv)
 }
 
 static const struct cli_command cyclosa_commands[] = {
+    {"node", "serve a node: enclave relay, gossip peer, search page", cmd_node},
     {"classify", "how many fakes each query gets (sensitivity, linkability)", cmd_classify},
     {"sensitivity", "the distribution of k over a log's queries", cmd_sensitivity},
     {0}};
 
 const struct cli_system cli_cyclosa_system = {
     "cyclosa",
-    "Private web search over P2P enclave relays: adaptive query obfuscation (partial).",
+    "Private web search over P2P enclave relays with adaptive query obfuscation.",
     cyclosa_commands,
     cli_cyclosa_demo,
 };

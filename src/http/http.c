@@ -306,16 +306,55 @@ static int recv_all(int fd, size_t max, char **out, size_t *len)
     return -1;
 }
 
+void http_url_encode(const char *q, char *out)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    for (; *q; q++) {
+        unsigned char c = (unsigned char)*q;
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) {
+            *out++ = (char)c;
+        } else if (c == ' ') {
+            *out++ = '+';
+        } else {
+            *out++ = '%';
+            *out++ = hex[c >> 4];
+            *out++ = hex[c & 15];
+        }
+    }
+    *out = 0;
+}
+
 int http_call(const char *endpoint, const char *method, const char *path, const char *token,
               const char *body, size_t len, size_t max_reply, unsigned *status, char **reply,
               struct cloister_err *err)
+{
+    return http_call_from(NULL, endpoint, method, path, token, body, len, max_reply, status, reply,
+                          err);
+}
+
+/* Binds fd to source (an IPv4 address, any port); 0 when done or when source is NULL. */
+static int bind_source(int fd, const char *source)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    if (!source)
+        return 0;
+    return inet_pton(AF_INET, source, &sa.sin_addr) == 1 &&
+                   bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0
+               ? 0
+               : -1;
+}
+
+int http_call_from(const char *source, const char *endpoint, const char *method, const char *path,
+                   const char *token, const char *body, size_t len, size_t max_reply,
+                   unsigned *status, char **reply, struct cloister_err *err)
 {
     struct sockaddr_in sa;
     int rc = parse_ipv4(endpoint, &sa, err);
     if (rc != CLOISTER_OK)
         return rc;
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+    if (fd < 0 || bind_source(fd, source) != 0 ||
+        connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
         int why = errno;
         if (fd >= 0)
             close(fd);

@@ -65,10 +65,19 @@ char *http_error_json(const char *msg);
 json_t *http_json_hex(const uint8_t *p, size_t n);
 uint8_t *http_json_unhex(json_t *j, const char *key, size_t *len);
 
+/* q as a URL parameter value (letters and digits kept, spaces as '+', the rest %XX): out has
+ * room for 3 bytes per byte of q, plus one. */
+void http_url_encode(const char *q, char *out);
+
 /* One request to IPv4:PORT; *reply is malloc'd (NUL-terminated), *status the HTTP status.
  * token NULL: none sent. Bodies up to max_reply bytes. */
 int http_call(const char *endpoint, const char *method, const char *path, const char *token,
               const char *body, size_t len, size_t max_reply, unsigned *status, char **reply,
               struct cloister_err *err);
+/* The same from the IPv4 address source (NULL: any), so that a server on 127.0.0.0/8 can tell
+ * loopback clients apart (the search engine logs who asked). */
+int http_call_from(const char *source, const char *endpoint, const char *method, const char *path,
+                   const char *token, const char *body, size_t len, size_t max_reply,
+                   unsigned *status, char **reply, struct cloister_err *err);
 
 #endif

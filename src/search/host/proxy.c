@@ -25,7 +25,6 @@
 
 #include "http/http.h"
 #include "search/common/xsearch_ecalls.h"
-#include "util/fileio.h"
 #include "util/hex.h"
 
 #define ENCLAVE_HEAP ((uint64_t)512 << 20)
@@ -46,25 +45,6 @@ static int call(xsearch_proxy *p, uint32_t number, struct wire_writer *in, uint8
                 size_t *outlen, struct cloister_err *err)
 {
     return tee_ecall_writer(p->e, number, in, out, outlen, err);
-}
-
-/* The query as a URL parameter value (out has 3 bytes per byte of q, plus one). */
-static void url_encode(const char *q, char *out)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    for (; *q; q++) {
-        unsigned char c = (unsigned char)*q;
-        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) {
-            *out++ = (char)c;
-        } else if (c == ' ') {
-            *out++ = '+';
-        } else {
-            *out++ = '%';
-            *out++ = hex[c >> 4];
-            *out++ = hex[c & 15];
-        }
-    }
-    *out = 0;
 }
 
 static char *dup_string(json_t *j)
@@ -127,7 +107,7 @@ static int ask_engine(xsearch_proxy *p, const char *orq, unsigned n, uint8_t **h
     if (!path)
         return cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
     int at = snprintf(path, ENGINE_PATH_MAX, "/search?n=%u&q=", n);
-    url_encode(orq, path + at);
+    http_url_encode(orq, path + at);
     int rc = http_call(p->engine, "GET", path, NULL, NULL, 0, ENGINE_REPLY_MAX, &status, &reply,
                        err);
     free(path);
@@ -297,35 +277,19 @@ static void handle(void *arg, const struct http_request *r, unsigned *status, ch
     }
 }
 
-/* Signs the image with a fresh key into a private directory, starts the enclave, INIT. */
+/* Starts the enclave, signed with a fresh key; INIT. */
 static int start_enclave(xsearch_proxy *p, const struct xsearch_proxy_options *o,
                          struct cloister_err *err)
 {
-    char image[PATH_MAX], dir[] = "/tmp/cloister-xsearch-XXXXXX", sig[sizeof dir + 32];
-    uint8_t seed[TEE_SEED_LEN];
     struct tee_options t;
     tee_options_init(&t);
     if (o->backend && tee_backend_parse(o->backend, &t.backend, NULL) != 0)
         return cloister_errf(err, CLOISTER_E_INVALID, "unknown enclave backend '%s' (proc or sim)",
                              o->backend);
-    if (tee_image_path("xsearch", image, sizeof image, NULL) != CLOISTER_OK)
-        return cloister_errf(err, CLOISTER_E_NOT_FOUND,
-                             "cannot find the xsearch enclave image (set CLOISTER_ENCLAVE_DIR)");
-    if (!mkdtemp(dir))
-        return cloister_errf(err, CLOISTER_E_SYSTEM, "cannot make a temporary directory");
-    snprintf(sig, sizeof sig, "%s/xsearch.sig", dir);
-    int rc = crypto_random(seed, sizeof seed) == 0
-                 ? tee_sign_file_sized(image, ENCLAVE_HEAP, 0, seed, sig, err)
-                 : cloister_errf(err, CLOISTER_E_FAILED, "random number generator failed");
-    crypto_wipe(seed, sizeof seed);
-    t.image = image;
-    t.signature = sig;
     t.enclave = o->enclave;
     t.home = o->home;
     t.wait = TEE_WAIT_BLOCK;
-    if (rc == CLOISTER_OK && (rc = tee_create(&t, &p->e, err)) != CLOISTER_OK)
-        cloister_err_wrap(err, "starting the xsearch enclave");
-    file_remove_tree(dir);
+    int rc = tee_create_signed(&t, "xsearch", ENCLAVE_HEAP, &p->e, err);
     if (rc != CLOISTER_OK)
         return rc;
     struct tee_info info;

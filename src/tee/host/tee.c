@@ -11,9 +11,11 @@
 
 #include <cloister/crypto.h>
 #include <cloister/epc.h>
+#include <cloister/tee_trust.h>
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -215,6 +217,30 @@ static int start_enclave(struct tee_enclave *e, struct cloister_err *err)
     clog_info("enclave '%s' started (%s backend, pid %d)", e->name,
               tee_backend_name(e->opt.backend), e->pid);
     return CLOISTER_OK;
+}
+
+int tee_create_signed(struct tee_options *o, const char *name, uint64_t heap_size,
+                      tee_enclave **out, struct cloister_err *err)
+{
+    char image[PATH_MAX], dir[] = "/tmp/cloister-signed-XXXXXX", sig[sizeof dir + 16];
+    uint8_t seed[TEE_SEED_LEN];
+    if (tee_image_path(name, image, sizeof image, NULL) != CLOISTER_OK)
+        return cloister_errf(err, CLOISTER_E_NOT_FOUND,
+                             "cannot find the %s enclave image (set CLOISTER_ENCLAVE_DIR)", name);
+    if (!mkdtemp(dir))
+        return cloister_errf(err, CLOISTER_E_SYSTEM, "cannot make a temporary directory");
+    snprintf(sig, sizeof sig, "%s/image.sig", dir);
+    int rc = crypto_random(seed, sizeof seed) == 0
+                 ? tee_sign_file_sized(image, heap_size, 0, seed, sig, err)
+                 : cloister_errf(err, CLOISTER_E_FAILED, "random number generator failed");
+    crypto_wipe(seed, sizeof seed);
+    o->image = image;
+    o->signature = sig;
+    if (rc == CLOISTER_OK && (rc = tee_create(o, out, err)) != CLOISTER_OK)
+        cloister_err_wrap(err, "starting the %s enclave", name);
+    file_remove_tree(dir);
+    o->image = o->signature = NULL; /* they pointed here */
+    return rc;
 }
 
 int tee_create(const struct tee_options *o, tee_enclave **out, struct cloister_err *err)

@@ -19,16 +19,28 @@ static const char *const filter_names[] = {"none", "words", "match", NULL};
 
 static int cmd_proxy(int argc, char **argv)
 {
-    const char *listen = XSEARCH_LISTEN, *engine = NULL, *tee = NULL;
-    long long history = XSEARCH_HISTORY_DEFAULT, kmax = XSEARCH_K_MAX_DEFAULT;
+    const char *listen = XSEARCH_LISTEN, *engine = NULL, *map = NULL, *tee = NULL;
+    long long history = 0, kmax = XSEARCH_K_MAX_DEFAULT, cache_mb = 0, threads = 4;
     const struct opt_def opts[] = {
-        {"engine", OPT_STRING, &engine, "IP:PORT", "the search engine (search engine)",
+        {"engine", OPT_STRING, &engine, "URL",
+         "the search engine: IP:PORT of `search engine`, or a template "
+         "http://IP:PORT/PATH?q={q}&n={n}",
          OPT_REQUIRED, 0, 0},
+        {"engine-map", OPT_STRING, &map, "JSON",
+         "where the engine's answer holds the results: {\"hits\": \"a.b\", \"url\": .., "
+         "\"title\": .., \"snippet\": .., \"matched\": ..} (default: the local engine's names)",
+         0, 0, 0},
         {"listen", OPT_STRING, &listen, "IP:PORT",
          "where to listen (default " XSEARCH_LISTEN "; port 0: any free one)", 0, 0, 0},
         {"tee", OPT_STRING, &tee, "proc|sim", "enclave backend (default: proc)", 0, 0, 0},
-        {"history", OPT_INT, &history, "N", "past queries the enclave keeps (the table H)", 0, 1,
+        {"history", OPT_INT, &history, "N",
+         "past queries the enclave keeps (the table H; default: half its EPC budget's worth)", 0, 1,
          1 << 26},
+        {"cache-mb", OPT_INT, &cache_mb, "MB",
+         "engine answers cached in the enclave (default: an eighth of its EPC budget)", 0, 1,
+         1 << 12},
+        {"threads", OPT_INT, &threads, "N", "HTTP threads and enclave workers (default 4)", 0, 1,
+         4},
         {"k-max", OPT_INT, &kmax, "K", "the most fake queries a client may ask for", 0, 1,
          SEARCH_K_MAX},
         {0}};
@@ -44,7 +56,9 @@ static int cmd_proxy(int argc, char **argv)
         "the engine, the enclave keeps the results of the real query and seals them back. The\n"
         "host and the engine see the OR-ed query only. Prints the port and the enclave's\n"
         "MRENCLAVE, which clients pin.",
-        "cloister xsearch proxy --engine 127.0.0.1:8080 --listen 127.0.0.1:8471\n"};
+        "cloister xsearch proxy --engine 127.0.0.1:8080 --listen 127.0.0.1:8471\n"
+        "cloister xsearch proxy --engine 'http://127.0.0.1:9000/api?query={q}&count={n}' \\\n"
+        "  --engine-map '{\"hits\": \"data.results\", \"url\": \"link\"}'\n"};
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
@@ -52,8 +66,11 @@ static int cmd_proxy(int argc, char **argv)
                                       .listen = listen,
                                       .backend = tee,
                                       .enclave = &tee_enclave_xsearch,
+                                      .engine_map = map,
                                       .history = (size_t)history,
-                                      .k_max = (unsigned)kmax};
+                                      .cache_bytes = (size_t)cache_mb << 20,
+                                      .k_max = (unsigned)kmax,
+                                      .threads = (unsigned)threads};
     cli_stop_signals_block();
     xsearch_proxy *p;
     struct cloister_err err;
@@ -63,8 +80,8 @@ static int cmd_proxy(int argc, char **argv)
     char hex[65];
     xsearch_proxy_mrenclave(p, mre);
     hex_encode(hex, mre, 32);
-    printf("xsearch proxy for %s on port %u; enclave MRENCLAVE %s\n", engine,
-           (unsigned)xsearch_proxy_port(p), hex);
+    printf("xsearch proxy for %s on port %u; H holds %zu queries; enclave MRENCLAVE %s\n", engine,
+           (unsigned)xsearch_proxy_port(p), xsearch_proxy_history(p), hex);
     fflush(stdout);
     cli_stop_signals_wait("xsearch proxy");
     xsearch_proxy_stop(p);

@@ -272,7 +272,8 @@ static int send_all(int fd, const char *buf, size_t len)
     return 0;
 }
 
-/* Reads to EOF, at most max bytes. */
+/* Reads to EOF, at most max bytes. Grows by copy-and-wipe rather than realloc: an answer may
+ * carry what its caller must not leave behind in freed memory (X-Search's proxy host). */
 static int recv_all(int fd, size_t max, char **out, size_t *len)
 {
     size_t cap = 4096, n = 0;
@@ -295,13 +296,18 @@ static int recv_all(int fd, size_t max, char **out, size_t *len)
         if (n == cap) {
             if (cap >= max)
                 break;
-            char *g = realloc(buf, 2 * cap + 1);
+            char *g = malloc(2 * cap + 1);
             if (!g)
                 break;
+            memcpy(g, buf, n);
+            crypto_wipe(buf, cap + 1);
+            free(buf);
             buf = g;
             cap *= 2;
         }
     }
+    if (buf)
+        crypto_wipe(buf, cap + 1);
     free(buf);
     return -1;
 }
@@ -351,7 +357,9 @@ int http_call(const char *endpoint, const char *method, const char *path, const 
         free(raw);
         return cloister_errf(err, CLOISTER_E_PROTOCOL, "%s: not an HTTP answer", endpoint);
     }
-    memmove(raw, sep + 4, rawlen - (size_t)(sep + 4 - raw) + 1);
+    size_t headlen = (size_t)(sep + 4 - raw);
+    memmove(raw, sep + 4, rawlen - headlen + 1);
+    crypto_wipe(raw + rawlen - headlen + 1, headlen); /* the tail still held the body's end */
     *reply = raw;
     return CLOISTER_OK;
 }

@@ -92,7 +92,7 @@ static long scan(pid_t pid, const char *needle)
         readable += got > 0;
         for (char *p = buf; got > 0 && (p = memmem(p, (size_t)got - (size_t)(p - buf), needle, nl));
              p++) {
-            fprintf(stderr, "found at %#lx in %s", lo + (unsigned long)(p - buf), line);
+            fprintf(stderr, "%s found at %#lx in %s", needle, lo + (unsigned long)(p - buf), line);
             found++;
         }
         free(buf);

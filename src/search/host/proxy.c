@@ -16,6 +16,7 @@
 #include <cloister/xsearch_proxy.h>
 
 #include <limits.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,6 +93,16 @@ static int ask_engine(xsearch_proxy *p, const char *orq, unsigned n, unsigned ea
         crypto_wipe(reply, strlen(reply));
     free(reply);
     return rc;
+}
+
+/* jansson's free for this process: the engine's answers are parsed with jansson (the OR-ed
+ * query echoed, the hits, the sub-queries each ranks), and its freed memory must not keep them.
+ * The same malloc underneath, so memory jansson allocated before is freed the same way. */
+static void json_wipe_free(void *p)
+{
+    if (p)
+        crypto_wipe(p, malloc_usable_size(p));
+    free(p);
 }
 
 static void wipe_free(uint8_t *p, size_t len)
@@ -330,6 +341,7 @@ int xsearch_proxy_start(const struct xsearch_proxy_options *o, xsearch_proxy **o
     if (!p)
         return cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
     p->k_max = o->k_max ? o->k_max : XSEARCH_K_MAX_DEFAULT;
+    json_set_alloc_funcs(malloc, json_wipe_free);
     unsigned threads = o->threads ? o->threads : THREADS_DEFAULT;
     int rc = xsearch_upstream_parse(o->engine, o->engine_map, &p->up, err);
     if (rc == CLOISTER_OK && (p->k_max > SEARCH_K_MAX || threads > TEE_THREADS_DEFAULT))

@@ -104,6 +104,16 @@ static int print_hits(const struct search_hits *h, bool json)
     return CLI_OK;
 }
 
+static int parse_mrenclave(const char *hex, uint8_t mre[32])
+{
+    size_t len;
+    if (cli_parse_hex("mrenclave", hex, mre, 32, &len) != CLI_OK || len != 32) {
+        fprintf(stderr, "--mrenclave: expected 64 hex digits\n");
+        return CLI_USAGE;
+    }
+    return CLI_OK;
+}
+
 static int cmd_query(int argc, char **argv)
 {
     const char *proxy = NULL, *mrenclave = NULL, *ca = NULL;
@@ -139,11 +149,8 @@ static int cmd_query(int argc, char **argv)
     if (rc != OPT_OK)
         return opt_exit_code(rc);
     uint8_t mre[32];
-    size_t len;
-    if (cli_parse_hex("mrenclave", mrenclave, mre, sizeof mre, &len) != CLI_OK || len != 32) {
-        fprintf(stderr, "--mrenclave: expected 64 hex digits\n");
+    if (parse_mrenclave(mrenclave, mre) != CLI_OK)
         return CLI_USAGE;
-    }
     struct xsearch_trust t = {proxy, ca, mre, allow_sim};
     xsearch_client *c;
     struct search_hits h;
@@ -160,9 +167,61 @@ static int cmd_query(int argc, char **argv)
     return rc;
 }
 
+static int cmd_client(int argc, char **argv)
+{
+    const char *proxy = NULL, *mrenclave = NULL, *ca = NULL, *listen = "127.0.0.1:8472";
+    long long k = 3;
+    struct opt_choice filter = {filter_names, SEARCH_FILTER_MATCH};
+    bool allow_sim = false;
+    const struct opt_def opts[] = {
+        {"proxy", OPT_STRING, &proxy, "IP:PORT", "the X-Search proxy", OPT_REQUIRED, 0, 0},
+        {"mrenclave", OPT_STRING, &mrenclave, "HEX", "the proxy enclave's identity (pinned)",
+         OPT_REQUIRED, 0, 0},
+        {"ca", OPT_STRING, &ca, "FILE", "the platform CA (default: this machine's)", 0, 0, 0},
+        {"allow-simulated", OPT_FLAG, &allow_sim, NULL,
+         "accept a simulated platform (development only)", 0, 0, 0},
+        {"listen", OPT_STRING, &listen, "IP:PORT",
+         "where the browser finds it (loopback only; default 127.0.0.1:8472; port 0: any)", 0, 0,
+         0},
+        {"k", OPT_INT, &k, "K", "fake queries hiding each query (default 3)", 0, 0, SEARCH_K_MAX},
+        {"filter", OPT_CHOICE, &filter, "F", "which results the enclave keeps", 0, 0, 0},
+        {0}};
+    const struct opt_cmd cmd = {
+        "xsearch client",
+        "",
+        "Serve a search page for a browser that searches through an X-Search proxy.",
+        opts,
+        0,
+        0,
+        "Verifies the proxy enclave's evidence once (MRENCLAVE pinned), then serves GET / (a\n"
+        "search page: a form, and the results of ?q=QUERY) and GET /search?q=QUERY (JSON) on a\n"
+        "loopback address until SIGINT or SIGTERM. Each search is sealed to the enclave as\n"
+        "`xsearch query` seals it; k, filter and n may be given per request.",
+        "cloister xsearch client --proxy 127.0.0.1:8471 --mrenclave HEX --allow-simulated\n"};
+    int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
+    if (rc != OPT_OK)
+        return opt_exit_code(rc);
+    uint8_t mre[32];
+    if (parse_mrenclave(mrenclave, mre) != CLI_OK)
+        return CLI_USAGE;
+    struct xsearch_trust t = {proxy, ca, mre, allow_sim};
+    xsearch_broker *b;
+    struct cloister_err err;
+    cli_stop_signals_block();
+    if (xsearch_broker_start(&t, listen, (unsigned)k, (enum search_filter)filter.index, &b, &err) !=
+        CLOISTER_OK)
+        return cli_fail("xsearch client: %s", err.msg);
+    printf("xsearch client for %s on port %u\n", proxy, (unsigned)xsearch_broker_port(b));
+    fflush(stdout);
+    cli_stop_signals_wait("xsearch client");
+    xsearch_broker_stop(b);
+    return CLI_OK;
+}
+
 static const struct cli_command xsearch_commands[] = {
     {"proxy", "serve the enclave proxy in front of a search engine", cmd_proxy},
     {"query", "search through a proxy, sealed end to end", cmd_query},
+    {"client", "serve a search page for a browser, searching through a proxy", cmd_client},
     {0}};
 
 const struct cli_system cli_xsearch_system = {

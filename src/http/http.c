@@ -151,13 +151,18 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         snprintf(msg, sizeof msg, "request body over %zu bytes", s->body_max);
         return http_reply(c, MHD_HTTP_CONTENT_TOO_LARGE, http_error_json(msg), NULL);
     }
-    struct http_request r = {method, url, p->data ? p->data : "", p->len,
-                             http_bearer_ok(c, s->token)};
+    struct http_request r = {
+        method, url, p->data ? p->data : "", p->len, http_bearer_ok(c, s->token), c};
     unsigned status = MHD_HTTP_INTERNAL_SERVER_ERROR;
     char *body = NULL;
     const char *type = NULL;
     s->handler(s->arg, &r, &status, &body, &type);
     return http_reply(c, status, body, type);
+}
+
+const char *http_arg(const struct http_request *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
 static void completed(void *cls, struct MHD_Connection *c, void **con_cls,

@@ -41,7 +41,10 @@ struct http_request {
     const char *body;
     size_t len;
     bool authorized;
+    struct MHD_Connection *conn; /* for http_arg */
 };
+/* The URL's query parameter name (percent-decoded), or NULL. */
+const char *http_arg(const struct http_request *r, const char *name);
 typedef void (*http_handler)(void *arg, const struct http_request *r, unsigned *status, char **body,
                              const char **type);
 

@@ -5,7 +5,8 @@
  * address only; an OR-ed query the enclave has seen is answered from its cache (the engine
  * gets no request); an engine of another API shape works through a URL template and a JSON
  * mapping; tampered, replayed, oversized and over-k requests are refused, and so is an enclave
- * of another MRENCLAVE. */
+ * of another MRENCLAVE. The browser broker serves its page and JSON API (escaped), and the page
+ * works in headless Chromium (skipped, saying so, where Debian's chromium is not installed). */
 #include <cloister/search_engine.h>
 #include <cloister/tee_enclave.h>
 #include <cloister/xsearch.h>
@@ -212,6 +213,97 @@ static void test_engine_template(void **state)
     http_server_stop(api);
 }
 
+static unsigned get(uint16_t port, const char *path, char **body)
+{
+    char ep[64];
+    unsigned status = 0;
+    snprintf(ep, sizeof ep, "127.0.0.1:%u", (unsigned)port);
+    assert_int_equal(http_call(ep, "GET", path, NULL, NULL, 0, 1 << 22, &status, body, NULL), 0);
+    return status;
+}
+
+/* A query of the log as a URL parameter (its terms joined by +). */
+static void query_arg(const char *q, char *out, size_t cap)
+{
+    size_t len = search_canonical(q, strlen(q), out, cap);
+    for (size_t i = 0; i < len; i++)
+        out[i] = out[i] == ' ' ? '+' : out[i];
+}
+
+static void test_broker(void **state)
+{
+    (void)state;
+    uint8_t mre[32];
+    xsearch_proxy_mrenclave(proxy, mre);
+    struct xsearch_trust t = {proxy_ep, NULL, mre, true};
+    xsearch_broker *b;
+    struct cloister_err err;
+    assert_int_equal(xsearch_broker_start(&t, "10.0.0.1:0", 3, SEARCH_FILTER_MATCH, &b, &err),
+                     CLOISTER_E_INVALID);
+    if (xsearch_broker_start(&t, "127.0.0.1:0", 3, SEARCH_FILTER_MATCH, &b, &err) != 0)
+        fail_msg("broker: %s", err.msg);
+    uint16_t port = xsearch_broker_port(b);
+    const char *q = log_.q[log_.n - 5].text;
+    char arg[SEARCH_QUERY_MAX + 1], path[2 * SEARCH_QUERY_MAX], *body;
+    query_arg(q, arg, sizeof arg);
+
+    assert_int_equal(get(port, "/", &body), 200);
+    assert_non_null(strstr(body, "<form method=\"get\" action=\"/\">"));
+    free(body);
+    /* the JSON API: the match-aware filter's answer is the query's own */
+    snprintf(path, sizeof path, "/search?q=%s&n=5", arg);
+    assert_int_equal(get(port, path, &body), 200);
+    json_t *j = json_loads(body, 0, NULL), *hits = json_object_get(j, "hits");
+    free(body);
+    struct search_hits alone;
+    engine_alone(q, 5, &alone);
+    assert_int_equal(json_array_size(hits), alone.n);
+    for (size_t i = 0; i < alone.n; i++)
+        assert_string_equal(json_string_value(json_object_get(json_array_get(hits, i), "url")),
+                            alone.v[i].url);
+    json_decref(j);
+    /* the page: the same results, and what the user typed escaped */
+    snprintf(path, sizeof path, "/?q=%s+%%3Cb%%3E&n=5", arg);
+    assert_int_equal(get(port, path, &body), 200);
+    assert_non_null(strstr(body, "&lt;b&gt;"));
+    assert_null(strstr(body, "<b>"));
+    if (alone.n)
+        assert_non_null(strstr(body, alone.v[0].url));
+    free(body);
+    assert_int_equal(get(port, "/search?q=x&k=65", &body), 400);
+    free(body);
+
+    /* headless Chromium loads the page and the results the form's GET brings */
+    const char *chromium = system("command -v chromium >/dev/null 2>&1") == 0 ? "chromium"
+                           : system("command -v chromium-browser >/dev/null 2>&1") == 0
+                               ? "chromium-browser"
+                               : NULL;
+    if (!chromium) {
+        search_hits_free(&alone);
+        xsearch_broker_stop(b);
+        fprintf(stderr, "skipped: the headless browser check needs Debian's chromium\n");
+        skip();
+    }
+    char cmd[3 * PATH_MAX + 2 * SEARCH_QUERY_MAX + 256], out[PATH_MAX + 16];
+    snprintf(out, sizeof out, "%s/dom.html", dir);
+    snprintf(cmd, sizeof cmd,
+             "%s --headless --no-sandbox --disable-gpu --user-data-dir='%s/chromium' "
+             "--dump-dom 'http://127.0.0.1:%u/?q=%s&n=5' >'%s' 2>/dev/null",
+             chromium, dir, (unsigned)port, arg, out);
+    assert_int_equal(system(cmd), 0);
+    uint8_t *dom;
+    size_t len;
+    assert_int_equal(file_read_all(out, 1 << 22, &dom, &len), 0);
+    char count[64];
+    snprintf(count, sizeof count, "<p id=\"count\">%zu results</p>", alone.n);
+    assert_non_null(memmem(dom, len, count, strlen(count)));
+    if (alone.n)
+        assert_non_null(memmem(dom, len, "<li class=\"hit\">", 16));
+    free(dom);
+    search_hits_free(&alone);
+    xsearch_broker_stop(b);
+}
+
 /* Long queries make a long OR-ed query, hence a long engine request (beyond any small buffer). */
 static void test_long_query(void **state)
 {
@@ -303,7 +395,7 @@ int main(void)
         cmocka_unit_test(test_search_filtered),      cmocka_unit_test(test_long_query),
         cmocka_unit_test(test_engine_log),           cmocka_unit_test(test_cache),
         cmocka_unit_test(test_engine_template),      cmocka_unit_test(test_tampered_replayed),
-        cmocka_unit_test(test_oversized_and_policy),
+        cmocka_unit_test(test_oversized_and_policy), cmocka_unit_test(test_broker),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

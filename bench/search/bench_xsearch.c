@@ -218,6 +218,26 @@ static void latency_row(const char *sys, unsigned k, double *ms, size_t n)
            bench_quantile(ms, n, 0.99), 1000.0 * (double)n / total);
 }
 
+/* The proxy with options o and a client of it (exits on failure). */
+static void start_proxy(const struct xsearch_proxy_options *o, xsearch_proxy **p,
+                        xsearch_client **c)
+{
+    struct cloister_err err;
+    uint8_t mre[32];
+    char ep[64];
+    if (xsearch_proxy_start(o, p, &err) != CLOISTER_OK) {
+        fprintf(stderr, "proxy: %s\n", err.msg);
+        exit(1);
+    }
+    xsearch_proxy_mrenclave(*p, mre);
+    snprintf(ep, sizeof ep, "127.0.0.1:%u", (unsigned)xsearch_proxy_port(*p));
+    struct xsearch_trust t = {ep, NULL, mre, true};
+    if (xsearch_client_new(&t, c, &err) != CLOISTER_OK) {
+        fprintf(stderr, "client: %s\n", err.msg);
+        exit(1);
+    }
+}
+
 struct poster {
     xsearch_client *c;
     uint8_t **req;
@@ -253,18 +273,10 @@ static void throughput(const char *engine_ep, const char *query)
     xsearch_proxy *p;
     xsearch_client *c;
     struct cloister_err err;
-    uint8_t mre[32], pk[32], enc[HPKE_ENC_LEN], key[32];
-    char ep[64];
-    if (xsearch_proxy_start(&o, &p, &err) != CLOISTER_OK) {
-        fprintf(stderr, "proxy: %s\n", err.msg);
-        exit(1);
-    }
-    xsearch_proxy_mrenclave(p, mre);
-    snprintf(ep, sizeof ep, "127.0.0.1:%u", (unsigned)xsearch_proxy_port(p));
-    struct xsearch_trust t = {ep, NULL, mre, true};
+    uint8_t pk[32], enc[HPKE_ENC_LEN], key[32];
     struct search_hits h;
-    if (xsearch_client_new(&t, &c, &err) != CLOISTER_OK ||
-        xsearch_client_search(c, query, 0, SEARCH_FILTER_MATCH, HITS, &h, &err) != CLOISTER_OK ||
+    start_proxy(&o, &p, &c);
+    if (xsearch_client_search(c, query, 0, SEARCH_FILTER_MATCH, HITS, &h, &err) != CLOISTER_OK ||
         (search_hits_free(&h), 0) ||
         xsearch_client_search(c, query, 3, SEARCH_FILTER_MATCH, HITS, &h, &err) != CLOISTER_OK) {
         fprintf(stderr, "throughput: %s\n", err.msg);
@@ -306,7 +318,7 @@ static void throughput(const char *engine_ep, const char *query)
 
 static void accuracy(const struct search_log *log, const char *dir)
 {
-    char corpus[PATH_MAX], engine_ep[64], proxy_ep[64];
+    char corpus[PATH_MAX], engine_ep[64];
     struct search_log train, test;
     search_engine *e;
     xsearch_proxy *p;
@@ -324,18 +336,7 @@ static void accuracy(const struct search_log *log, const char *dir)
                                       .enclave = &tee_enclave_xsearch,
                                       .k_max = 7};
     struct cloister_err err;
-    uint8_t mre[32];
-    if (xsearch_proxy_start(&o, &p, &err) != CLOISTER_OK) {
-        fprintf(stderr, "proxy: %s\n", err.msg);
-        exit(1);
-    }
-    xsearch_proxy_mrenclave(p, mre);
-    snprintf(proxy_ep, sizeof proxy_ep, "127.0.0.1:%u", (unsigned)xsearch_proxy_port(p));
-    struct xsearch_trust t = {proxy_ep, NULL, mre, true};
-    if (xsearch_client_new(&t, &c, &err) != CLOISTER_OK) {
-        fprintf(stderr, "client: %s\n", err.msg);
-        exit(1);
-    }
+    start_proxy(&o, &p, &c);
     struct search_hits h, base[ACC_QUERIES];
     for (size_t i = 0; i < 300; i++) { /* H filled with past queries of all users */
         if (xsearch_client_search(c, train.q[i * (train.n / 300)].text, 0, SEARCH_FILTER_NONE, 1,

@@ -104,6 +104,17 @@ static int print_hits(const struct search_hits *h, bool json)
     return CLI_OK;
 }
 
+/* What a client of the proxy trusts (query and client). */
+#define TRUST_OPTIONS                                                                              \
+    {"proxy", OPT_STRING, &proxy, "IP:PORT", "the X-Search proxy", OPT_REQUIRED, 0, 0},            \
+        {"mrenclave",  OPT_STRING, &mrenclave, "HEX", "the proxy enclave's identity (pinned)",     \
+         OPT_REQUIRED, 0,          0},                                                             \
+        {"ca", OPT_STRING, &ca, "FILE", "the platform CA (default: this machine's)", 0, 0, 0},     \
+    {                                                                                              \
+        "allow-simulated", OPT_FLAG, &allow_sim, NULL,                                             \
+            "accept a simulated platform (development only)", 0, 0, 0                              \
+    }
+
 static int parse_mrenclave(const char *hex, uint8_t mre[32])
 {
     size_t len;
@@ -121,12 +132,7 @@ static int cmd_query(int argc, char **argv)
     struct opt_choice filter = {filter_names, SEARCH_FILTER_MATCH};
     bool allow_sim = false, json = false;
     const struct opt_def opts[] = {
-        {"proxy", OPT_STRING, &proxy, "IP:PORT", "the X-Search proxy", OPT_REQUIRED, 0, 0},
-        {"mrenclave", OPT_STRING, &mrenclave, "HEX", "the proxy enclave's identity (pinned)",
-         OPT_REQUIRED, 0, 0},
-        {"ca", OPT_STRING, &ca, "FILE", "the platform CA (default: this machine's)", 0, 0, 0},
-        {"allow-simulated", OPT_FLAG, &allow_sim, NULL,
-         "accept a simulated platform (development only)", 0, 0, 0},
+        TRUST_OPTIONS,
         {"k", OPT_INT, &k, "K", "fake queries hiding this one (default 3)", 0, 0, SEARCH_K_MAX},
         {"filter", OPT_CHOICE, &filter, "F", "which results the enclave keeps", 0, 0, 0},
         {"n", OPT_INT, &n, "N", "results wanted (default 10)", 0, 1, SEARCH_HITS_MAX},
@@ -174,12 +180,7 @@ static int cmd_client(int argc, char **argv)
     struct opt_choice filter = {filter_names, SEARCH_FILTER_MATCH};
     bool allow_sim = false;
     const struct opt_def opts[] = {
-        {"proxy", OPT_STRING, &proxy, "IP:PORT", "the X-Search proxy", OPT_REQUIRED, 0, 0},
-        {"mrenclave", OPT_STRING, &mrenclave, "HEX", "the proxy enclave's identity (pinned)",
-         OPT_REQUIRED, 0, 0},
-        {"ca", OPT_STRING, &ca, "FILE", "the platform CA (default: this machine's)", 0, 0, 0},
-        {"allow-simulated", OPT_FLAG, &allow_sim, NULL,
-         "accept a simulated platform (development only)", 0, 0, 0},
+        TRUST_OPTIONS,
         {"listen", OPT_STRING, &listen, "IP:PORT",
          "where the browser finds it (loopback only; default 127.0.0.1:8472; port 0: any)", 0, 0,
          0},

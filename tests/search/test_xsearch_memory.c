@@ -16,6 +16,7 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -70,6 +71,33 @@ static void child_main(void)
     _exit(0);
 }
 
+#define CHUNK ((size_t)1 << 20)
+#define REGION_MAX ((unsigned long)1 << 30) /* larger: a sanitizer's shadow, not the host's data */
+
+/* Occurrences of needle in [lo, hi) of mem, read a chunk at a time (chunks overlap by the
+ * needle's length, so none is missed at a boundary); *readable set when any byte was read. */
+static long scan_region(int mem, unsigned long lo, unsigned long hi, const char *needle,
+                        const char *line, bool *readable)
+{
+    static char buf[CHUNK];
+    size_t nl = strlen(needle);
+    long found = 0;
+    for (unsigned long at = lo; at < hi; at += CHUNK - nl) {
+        size_t want = hi - at < CHUNK ? hi - at : CHUNK;
+        ssize_t got = pread(mem, buf, want, (off_t)at);
+        if (got <= 0)
+            break;
+        *readable = true;
+        for (char *p = buf; (p = memmem(p, (size_t)got - (size_t)(p - buf), needle, nl)); p++) {
+            fprintf(stderr, "%s found at %#lx in %s", needle, at + (unsigned long)(p - buf), line);
+            found++;
+        }
+        if ((size_t)got < want || at + want >= hi)
+            break;
+    }
+    return found;
+}
+
 /* Occurrences of needle in the readable mappings of pid; -1 when they cannot be read. */
 static long scan(pid_t pid, const char *needle)
 {
@@ -78,24 +106,14 @@ static long scan(pid_t pid, const char *needle)
     FILE *maps = fopen(path, "r");
     snprintf(path, sizeof path, "/proc/%d/mem", (int)pid);
     int mem = open(path, O_RDONLY);
-    long found = 0, readable = 0;
-    size_t nl = strlen(needle);
+    long found = 0;
+    bool readable = false;
     while (maps && mem >= 0 && fgets(line, sizeof line, maps)) {
         unsigned long lo, hi;
         char perms[8];
-        if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) != 3 || perms[0] != 'r' ||
-            strstr(line, "[vvar]") || strstr(line, "[vsyscall]"))
-            continue;
-        size_t len = hi - lo;
-        char *buf = malloc(len);
-        ssize_t got = buf ? pread(mem, buf, len, (off_t)lo) : -1;
-        readable += got > 0;
-        for (char *p = buf; got > 0 && (p = memmem(p, (size_t)got - (size_t)(p - buf), needle, nl));
-             p++) {
-            fprintf(stderr, "%s found at %#lx in %s", needle, lo + (unsigned long)(p - buf), line);
-            found++;
-        }
-        free(buf);
+        if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) == 3 && perms[0] == 'r' &&
+            hi - lo <= REGION_MAX && !strstr(line, "[vvar]") && !strstr(line, "[vsyscall]"))
+            found += scan_region(mem, lo, hi, needle, line, &readable);
     }
     if (maps)
         fclose(maps);

@@ -356,9 +356,11 @@ static int ecall_open(struct tee_env *env, const uint8_t *in, size_t inlen, stru
     int rc = open_locked(env, st, req, len, rq, k.enc, k.key, &k.orq, &pos);
     bool hit = rc == CLOISTER_OK && xs_cache_get(&st->cache, k.orq, rq->n, &cached, &hlen) == 0;
     pthread_mutex_unlock(&st->lock);
-    k.filter = rq->filter;
-    k.n = rq->n;
-    k.pos = pos;
+    if (rc == CLOISTER_OK) {
+        k.filter = rq->filter;
+        k.n = rq->n;
+        k.pos = pos;
+    }
     if (rc == CLOISTER_OK && hit) {
         wire_put_u8(out, 1);
         rc = answer(env, st, &k, cached, hlen, false, out);

@@ -19,6 +19,7 @@ PACKAGES=(
   libsqlite3-dev                         # SQLite: the search engine (FTS5), A-Sky's membership store
   libpq-dev postgresql                   # PostgreSQL: A-Sky's replicated membership store (tests: initdb, pg_ctl)
   curl                                   # the HTTP examples of the docs (docs/search.md)
+  chromium                               # headless browser: X-Search's search page (test_xsearch_proxy)
   wordnet-base                           # WordNet 3.0: Cyclosa's sensitive-topic dictionary
   nats-server libnats-dev                # NATS JetStream: the multi-node data plane (src/bus)
   gnuplot-nox                            # benchmark plots

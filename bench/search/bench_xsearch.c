@@ -19,15 +19,26 @@
  *             query alone (10 hits), filter words (Algorithm 2) and match, through the proxy
  *   latency   p50 ms, p99 ms, requests/s of one client through the proxy (engine included),
  *             and of the engine asked directly (system direct)
+ *   throughput  requests/s, p50 ms, and the issue's target (25,000/s) of the proxy with the
+ *             engine's answers cached in its enclave (system cached, k = 3): CLIENTS threads
+ *             post requests sealed beforehand (the clients' HPKE is not the proxy's cost);
+ *             every request is opened, checked against replays, obfuscated, answered from the
+ *             cache, filtered and sealed back. H holds one query and every request asks for
+ *             it, so that every OR-ed query is one the enclave has seen: the cache always hits.
+ *             Then as many GET /v1/info (system http_only): the same HTTP, no enclave call.
  *
- * The engine and the proxy (proc enclave) run in this process on 127.0.0.1. */
+ * The engine and the proxy (proc enclave) run in this process on 127.0.0.1. `bench_xsearch DIR
+ * throughput` runs the throughput part alone. */
 #include <cloister/cyclosa.h>
 #include <cloister/search_engine.h>
 #include <cloister/tee_enclave.h>
+#include <cloister/xsearch.h>
 #include <cloister/xsearch_client.h>
 #include <cloister/xsearch_proxy.h>
 
 #include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +54,13 @@ TEE_ENCLAVE_DECLARE(xsearch);
 #define STEP 4          /* every STEP-th test query is attacked */
 #define ACC_QUERIES 150 /* test queries of the accuracy and latency runs */
 #define HITS 10
+#define CLIENTS 8
+#define TARGET_RPS 25000
+#ifdef __SANITIZE_ADDRESS__
+#define CACHED_REQUESTS 2000
+#else
+#define CACHED_REQUESTS 40000
+#endif
 
 struct vocab {
     char **w;
@@ -266,9 +284,120 @@ static void latency_row(const char *sys, unsigned k, double *ms, size_t n)
            bench_quantile(ms, n, 0.99), 1000.0 * (double)n / total);
 }
 
+/* The proxy with options o and a client of it (exits on failure). */
+static void start_proxy(const struct xsearch_proxy_options *o, xsearch_proxy **p,
+                        xsearch_client **c)
+{
+    struct cloister_err err;
+    uint8_t mre[32];
+    char ep[64];
+    if (xsearch_proxy_start(o, p, &err) != CLOISTER_OK) {
+        fprintf(stderr, "proxy: %s\n", err.msg);
+        exit(1);
+    }
+    xsearch_proxy_mrenclave(*p, mre);
+    snprintf(ep, sizeof ep, "127.0.0.1:%u", (unsigned)xsearch_proxy_port(*p));
+    struct xsearch_trust t = {ep, NULL, mre, true};
+    if (xsearch_client_new(&t, c, &err) != CLOISTER_OK) {
+        fprintf(stderr, "client: %s\n", err.msg);
+        exit(1);
+    }
+}
+
+struct poster {
+    xsearch_client *c;
+    const char *info; /* not NULL: GET /v1/info of this proxy instead (no enclave call) */
+    uint8_t **req;
+    size_t *len;
+    double *ms;
+    atomic_size_t *next;
+    atomic_size_t *failed;
+};
+
+static void *post_all(void *arg)
+{
+    struct poster *w = arg;
+    for (size_t i; (i = atomic_fetch_add(w->next, 1)) < CACHED_REQUESTS;) {
+        uint8_t *resp;
+        size_t resplen;
+        unsigned status = 0;
+        double t0 = bench_now_ns();
+        int rc = w->info ? http_call(w->info, "GET", "/v1/info", NULL, NULL, 0, 4096, &status,
+                                     (char **)&resp, NULL)
+                         : xsearch_client_post(w->c, w->req[i], w->len[i], &resp, &resplen, NULL);
+        if (rc != CLOISTER_OK)
+            atomic_fetch_add(w->failed, 1);
+        else
+            free(resp);
+        w->ms[i] = (bench_now_ns() - t0) / 1e6;
+    }
+    return NULL;
+}
+
+static void throughput(const char *engine_ep, const char *query)
+{
+    struct xsearch_proxy_options o = {.engine = engine_ep,
+                                      .listen = "127.0.0.1:0",
+                                      .backend = "proc",
+                                      .enclave = &tee_enclave_xsearch,
+                                      .history = 1};
+    xsearch_proxy *p;
+    xsearch_client *c;
+    struct cloister_err err;
+    uint8_t pk[32], enc[HPKE_ENC_LEN], key[32];
+    struct search_hits h;
+    start_proxy(&o, &p, &c);
+    if (xsearch_client_search(c, query, 0, SEARCH_FILTER_MATCH, HITS, &h, &err) != CLOISTER_OK ||
+        (search_hits_free(&h), 0) ||
+        xsearch_client_search(c, query, 3, SEARCH_FILTER_MATCH, HITS, &h, &err) != CLOISTER_OK) {
+        fprintf(stderr, "throughput: %s\n", err.msg);
+        exit(1);
+    }
+    search_hits_free(&h);
+    xsearch_client_key(c, pk);
+    struct xsearch_request rq = {3, SEARCH_FILTER_MATCH, HITS, ""};
+    snprintf(rq.query, sizeof rq.query, "%s", query);
+    uint8_t **req = calloc(CACHED_REQUESTS, sizeof *req);
+    size_t *len = calloc(CACHED_REQUESTS, sizeof *len);
+    double *ms = calloc(CACHED_REQUESTS, sizeof *ms);
+    for (size_t i = 0; i < CACHED_REQUESTS; i++)
+        if (xsearch_request_seal(pk, &rq, &req[i], &len[i], enc, key, NULL) != CLOISTER_OK)
+            exit(1);
+    char ep[64];
+    snprintf(ep, sizeof ep, "127.0.0.1:%u", (unsigned)xsearch_proxy_port(p));
+    /* the searches, then as many GET /v1/info: the same HTTP without the enclave, side by side */
+    for (int run = 0; run < 2; run++) {
+        atomic_size_t next = 0, failed = 0;
+        struct poster w = {c, run ? ep : NULL, req, len, ms, &next, &failed};
+        pthread_t th[CLIENTS];
+        double t0 = bench_now_ns();
+        for (int i = 0; i < CLIENTS; i++)
+            pthread_create(&th[i], NULL, post_all, &w);
+        for (int i = 0; i < CLIENTS; i++)
+            pthread_join(th[i], NULL);
+        double secs = (bench_now_ns() - t0) / 1e9;
+        double rps = (double)(CACHED_REQUESTS - atomic_load(&failed)) / secs;
+        const char *sys = run ? "http_only" : "cached";
+        printf("throughput,%s,%d,%.0f,%.3f,%d\n", sys, run ? 0 : 3, rps,
+               bench_quantile(ms, CACHED_REQUESTS, 0.5), TARGET_RPS);
+        fprintf(stderr, "proxy, %s: %.0f requests/s (target %d), p50 %.2f ms, %zu failed\n",
+                run ? "GET /v1/info alone (the HTTP ceiling)" : "searches with cached answers", rps,
+                TARGET_RPS, bench_quantile(ms, CACHED_REQUESTS, 0.5), atomic_load(&failed));
+    }
+    for (size_t i = 0; i < CACHED_REQUESTS; i++)
+        free(req[i]);
+    free(req);
+    free(len);
+    free(ms);
+    xsearch_client_free(c);
+    xsearch_proxy_stop(p);
+}
+
+static bool throughput_only;
+
 static void accuracy(const struct search_log *log, const char *dir)
 {
-    char corpus[PATH_MAX], engine_ep[64], proxy_ep[64];
+    char corpus[PATH_MAX], engine_ep[64];
     struct search_log train, test;
     search_engine *e;
     xsearch_proxy *p;
@@ -286,18 +415,7 @@ static void accuracy(const struct search_log *log, const char *dir)
                                       .enclave = &tee_enclave_xsearch,
                                       .k_max = 7};
     struct cloister_err err;
-    uint8_t mre[32];
-    if (xsearch_proxy_start(&o, &p, &err) != CLOISTER_OK) {
-        fprintf(stderr, "proxy: %s\n", err.msg);
-        exit(1);
-    }
-    xsearch_proxy_mrenclave(p, mre);
-    snprintf(proxy_ep, sizeof proxy_ep, "127.0.0.1:%u", (unsigned)xsearch_proxy_port(p));
-    struct xsearch_trust t = {proxy_ep, NULL, mre, true};
-    if (xsearch_client_new(&t, &c, &err) != CLOISTER_OK) {
-        fprintf(stderr, "client: %s\n", err.msg);
-        exit(1);
-    }
+    start_proxy(&o, &p, &c);
     struct search_hits h, base[ACC_QUERIES];
     for (size_t i = 0; i < 300; i++) { /* H filled with past queries of all users */
         if (xsearch_client_search(c, train.q[i * (train.n / 300)].text, 0, SEARCH_FILTER_NONE, 1,
@@ -310,7 +428,7 @@ static void accuracy(const struct search_log *log, const char *dir)
         if (direct(engine_ep, test.q[i * step].text, &base[i], &ms[i]) != CLOISTER_OK)
             base[i] = (struct search_hits){0};
     latency_row("direct", 0, ms, ACC_QUERIES);
-    for (unsigned k = 0; k <= 7; k++) {
+    for (unsigned k = 0; k <= 7 && !throughput_only; k++) {
         for (int f = SEARCH_FILTER_WORDS; f <= SEARCH_FILTER_MATCH; f++) {
             size_t kept = 0, right = 0, wanted = 0;
             for (size_t i = 0; i < ACC_QUERIES; i++) {
@@ -339,6 +457,7 @@ static void accuracy(const struct search_log *log, const char *dir)
         search_hits_free(&base[i]);
     xsearch_client_free(c);
     xsearch_proxy_stop(p);
+    throughput(engine_ep, test.q[0].text);
     search_engine_stop(e);
     unlink(corpus);
     free(train.q);
@@ -355,7 +474,9 @@ int main(int argc, char **argv)
     if (search_gen_log(&g, &log, NULL) != CLOISTER_OK)
         return 1;
     printf("metric,system,k,a,b,c\n");
-    reid(&log);
+    throughput_only = argc > 2 && strcmp(argv[2], "throughput") == 0;
+    if (!throughput_only)
+        reid(&log);
     accuracy(&log, dir);
     search_log_free(&log);
     return 0;

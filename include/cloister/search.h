@@ -147,12 +147,17 @@ CLOISTER_API int search_attack_eval_k(const struct search_log *log, unsigned k, 
 CLOISTER_API size_t search_canonical(const char *text, size_t len, char *out, size_t cap);
 
 /* The history table H: the last cap queries of all users, a ring (the oldest replaced), picked
- * uniformly in O(1). */
+ * uniformly in O(1). Its memory comes from alloc/release: malloc and free, or, in X-Search's
+ * enclave, the enclave's EPC heap (tee_malloc, tee_free). */
 struct search_history {
     char **q;
     size_t cap, n, next;
+    void *(*alloc)(size_t);
+    void (*release)(void *);
 };
 CLOISTER_API int search_history_init(struct search_history *h, size_t cap);
+CLOISTER_API int search_history_init_with(struct search_history *h, size_t cap,
+                                          void *(*alloc)(size_t), void (*release)(void *));
 CLOISTER_API void search_history_free(struct search_history *h);
 CLOISTER_API int search_history_add(struct search_history *h, const char *q, size_t len);
 

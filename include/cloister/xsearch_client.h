@@ -36,4 +36,14 @@ CLOISTER_API void xsearch_client_key(const xsearch_client *c, uint8_t pk[32]);
 CLOISTER_API int xsearch_client_post(xsearch_client *c, const uint8_t *req, size_t len,
                                      uint8_t **resp, size_t *resplen, struct cloister_err *err);
 
+/* The broker for a browser (docs/search.md): a search page at GET / and a JSON API at GET
+ * /search?q=QUERY, on a loopback address only, searching through one verified client with k
+ * fakes and the given filter unless the request says otherwise. */
+typedef struct xsearch_broker xsearch_broker;
+CLOISTER_API int xsearch_broker_start(const struct xsearch_trust *t, const char *listen, unsigned k,
+                                      enum search_filter filter, xsearch_broker **out,
+                                      struct cloister_err *err);
+CLOISTER_API uint16_t xsearch_broker_port(const xsearch_broker *b);
+CLOISTER_API void xsearch_broker_stop(xsearch_broker *b);
+
 #endif

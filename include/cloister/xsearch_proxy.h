@@ -12,7 +12,8 @@
  *
  *   POST /v1/key     {"nonce": hex}     -> {"key": hex, "evidence": hex}
  *   POST /v1/search  {"request": hex}   -> {"response": hex}
- *   GET  /v1/info                       -> {"mrenclave": hex, "k_max": K} (informational)
+ *   GET  /v1/info                       -> {"mrenclave": hex, "k_max": K, "history": N}
+ *                                          (informational)
  * Refusals are {"error": MSG}: 400 malformed, 403 tampered, replayed or k over the maximum,
  * 409 sealed to a key the enclave has replaced, 413 oversized, 502 the engine failed. */
 #ifndef CLOISTER_XSEARCH_PROXY_H
@@ -27,25 +28,33 @@
 #include <stdint.h>
 
 #define XSEARCH_LISTEN "127.0.0.1:8471"
-#define XSEARCH_HISTORY_DEFAULT 100000
 #define XSEARCH_K_MAX_DEFAULT 7
 
 struct tee_enclave_def;
 
 struct xsearch_proxy_options {
-    const char *engine;  /* IPv4:PORT serving GET /search?q=Q&n=N (search_engine.h) */
-    const char *listen;  /* IPv4:PORT, port 0: any free one */
-    const char *backend; /* "proc" or "sim"; NULL: CLOISTER_TEE, else proc */
+    /* IPv4:PORT serving GET /search?q=Q&n=N (search_engine.h), or a URL template
+     * http://IPv4:PORT/PATH?...{q}... ({n}: the hits wanted) of any JSON search API */
+    const char *engine;
+    /* Where that API's answer holds what the proxy needs: a JSON object {"hits": dotted path,
+     * "url", "title", "snippet", "matched": member names}; NULL: the local engine's names */
+    const char *engine_map;
+    const char *listen;                    /* IPv4:PORT, port 0: any free one */
+    const char *backend;                   /* "proc" or "sim"; NULL: CLOISTER_TEE, else proc */
     const struct tee_enclave_def *enclave; /* the trusted code for sim (tee_enclave_xsearch) */
     const char *home;                      /* platform home; NULL: the default */
-    size_t history;                        /* queries in H; 0: XSEARCH_HISTORY_DEFAULT */
-    unsigned k_max;                        /* policy maximum of k; 0: XSEARCH_K_MAX_DEFAULT */
+    size_t history;     /* queries in H; 0: half the enclave's EPC budget's worth */
+    size_t cache_bytes; /* engine answers cached in the enclave; 0: an eighth of its EPC budget */
+    unsigned k_max;     /* policy maximum of k; 0: XSEARCH_K_MAX_DEFAULT */
+    unsigned threads;   /* HTTP threads and enclave workers, 1..4; 0: 4 */
 };
 
 typedef struct xsearch_proxy xsearch_proxy;
 CLOISTER_API int xsearch_proxy_start(const struct xsearch_proxy_options *o, xsearch_proxy **out,
                                      struct cloister_err *err);
 CLOISTER_API uint16_t xsearch_proxy_port(const xsearch_proxy *p);
+/* H's capacity, as the enclave sized it. */
+CLOISTER_API size_t xsearch_proxy_history(const xsearch_proxy *p);
 CLOISTER_API void xsearch_proxy_mrenclave(const xsearch_proxy *p, uint8_t out[32]);
 CLOISTER_API void xsearch_proxy_stop(xsearch_proxy *p);
 /* The engine's JSON answer (search_engine.h) as hits with their matched sub-queries. */

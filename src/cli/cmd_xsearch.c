@@ -19,16 +19,28 @@ static const char *const filter_names[] = {"none", "words", "match", NULL};
 
 static int cmd_proxy(int argc, char **argv)
 {
-    const char *listen = XSEARCH_LISTEN, *engine = NULL, *tee = NULL;
-    long long history = XSEARCH_HISTORY_DEFAULT, kmax = XSEARCH_K_MAX_DEFAULT;
+    const char *listen = XSEARCH_LISTEN, *engine = NULL, *map = NULL, *tee = NULL;
+    long long history = 0, kmax = XSEARCH_K_MAX_DEFAULT, cache_mb = 0, threads = 4;
     const struct opt_def opts[] = {
-        {"engine", OPT_STRING, &engine, "IP:PORT", "the search engine (search engine)",
+        {"engine", OPT_STRING, &engine, "URL",
+         "the search engine: IP:PORT of `search engine`, or a template "
+         "http://IP:PORT/PATH?q={q}&n={n}",
          OPT_REQUIRED, 0, 0},
+        {"engine-map", OPT_STRING, &map, "JSON",
+         "where the engine's answer holds the results: {\"hits\": \"a.b\", \"url\": .., "
+         "\"title\": .., \"snippet\": .., \"matched\": ..} (default: the local engine's names)",
+         0, 0, 0},
         {"listen", OPT_STRING, &listen, "IP:PORT",
          "where to listen (default " XSEARCH_LISTEN "; port 0: any free one)", 0, 0, 0},
         {"tee", OPT_STRING, &tee, "proc|sim", "enclave backend (default: proc)", 0, 0, 0},
-        {"history", OPT_INT, &history, "N", "past queries the enclave keeps (the table H)", 0, 1,
+        {"history", OPT_INT, &history, "N",
+         "past queries the enclave keeps (the table H; default: half its EPC budget's worth)", 0, 1,
          1 << 26},
+        {"cache-mb", OPT_INT, &cache_mb, "MB",
+         "engine answers cached in the enclave (default: an eighth of its EPC budget)", 0, 1,
+         1 << 12},
+        {"threads", OPT_INT, &threads, "N", "HTTP threads and enclave workers (default 4)", 0, 1,
+         4},
         {"k-max", OPT_INT, &kmax, "K", "the most fake queries a client may ask for", 0, 1,
          SEARCH_K_MAX},
         {0}};
@@ -44,7 +56,9 @@ static int cmd_proxy(int argc, char **argv)
         "the engine, the enclave keeps the results of the real query and seals them back. The\n"
         "host and the engine see the OR-ed query only. Prints the port and the enclave's\n"
         "MRENCLAVE, which clients pin.",
-        "cloister xsearch proxy --engine 127.0.0.1:8080 --listen 127.0.0.1:8471\n"};
+        "cloister xsearch proxy --engine 127.0.0.1:8080 --listen 127.0.0.1:8471\n"
+        "cloister xsearch proxy --engine 'http://127.0.0.1:9000/api?query={q}&count={n}' \\\n"
+        "  --engine-map '{\"hits\": \"data.results\", \"url\": \"link\"}'\n"};
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
@@ -52,8 +66,11 @@ static int cmd_proxy(int argc, char **argv)
                                       .listen = listen,
                                       .backend = tee,
                                       .enclave = &tee_enclave_xsearch,
+                                      .engine_map = map,
                                       .history = (size_t)history,
-                                      .k_max = (unsigned)kmax};
+                                      .cache_bytes = (size_t)cache_mb << 20,
+                                      .k_max = (unsigned)kmax,
+                                      .threads = (unsigned)threads};
     cli_stop_signals_block();
     xsearch_proxy *p;
     struct cloister_err err;
@@ -63,8 +80,8 @@ static int cmd_proxy(int argc, char **argv)
     char hex[65];
     xsearch_proxy_mrenclave(p, mre);
     hex_encode(hex, mre, 32);
-    printf("xsearch proxy for %s on port %u; enclave MRENCLAVE %s\n", engine,
-           (unsigned)xsearch_proxy_port(p), hex);
+    printf("xsearch proxy for %s on port %u; H holds %zu queries; enclave MRENCLAVE %s\n", engine,
+           (unsigned)xsearch_proxy_port(p), xsearch_proxy_history(p), hex);
     fflush(stdout);
     cli_stop_signals_wait("xsearch proxy");
     xsearch_proxy_stop(p);
@@ -87,6 +104,27 @@ static int print_hits(const struct search_hits *h, bool json)
     return CLI_OK;
 }
 
+/* What a client of the proxy trusts (query and client). */
+#define TRUST_OPTIONS                                                                              \
+    {"proxy", OPT_STRING, &proxy, "IP:PORT", "the X-Search proxy", OPT_REQUIRED, 0, 0},            \
+        {"mrenclave",  OPT_STRING, &mrenclave, "HEX", "the proxy enclave's identity (pinned)",     \
+         OPT_REQUIRED, 0,          0},                                                             \
+        {"ca", OPT_STRING, &ca, "FILE", "the platform CA (default: this machine's)", 0, 0, 0},     \
+    {                                                                                              \
+        "allow-simulated", OPT_FLAG, &allow_sim, NULL,                                             \
+            "accept a simulated platform (development only)", 0, 0, 0                              \
+    }
+
+static int parse_mrenclave(const char *hex, uint8_t mre[32])
+{
+    size_t len;
+    if (cli_parse_hex("mrenclave", hex, mre, 32, &len) != CLI_OK || len != 32) {
+        fprintf(stderr, "--mrenclave: expected 64 hex digits\n");
+        return CLI_USAGE;
+    }
+    return CLI_OK;
+}
+
 static int cmd_query(int argc, char **argv)
 {
     const char *proxy = NULL, *mrenclave = NULL, *ca = NULL;
@@ -94,12 +132,7 @@ static int cmd_query(int argc, char **argv)
     struct opt_choice filter = {filter_names, SEARCH_FILTER_MATCH};
     bool allow_sim = false, json = false;
     const struct opt_def opts[] = {
-        {"proxy", OPT_STRING, &proxy, "IP:PORT", "the X-Search proxy", OPT_REQUIRED, 0, 0},
-        {"mrenclave", OPT_STRING, &mrenclave, "HEX", "the proxy enclave's identity (pinned)",
-         OPT_REQUIRED, 0, 0},
-        {"ca", OPT_STRING, &ca, "FILE", "the platform CA (default: this machine's)", 0, 0, 0},
-        {"allow-simulated", OPT_FLAG, &allow_sim, NULL,
-         "accept a simulated platform (development only)", 0, 0, 0},
+        TRUST_OPTIONS,
         {"k", OPT_INT, &k, "K", "fake queries hiding this one (default 3)", 0, 0, SEARCH_K_MAX},
         {"filter", OPT_CHOICE, &filter, "F", "which results the enclave keeps", 0, 0, 0},
         {"n", OPT_INT, &n, "N", "results wanted (default 10)", 0, 1, SEARCH_HITS_MAX},
@@ -122,11 +155,8 @@ static int cmd_query(int argc, char **argv)
     if (rc != OPT_OK)
         return opt_exit_code(rc);
     uint8_t mre[32];
-    size_t len;
-    if (cli_parse_hex("mrenclave", mrenclave, mre, sizeof mre, &len) != CLI_OK || len != 32) {
-        fprintf(stderr, "--mrenclave: expected 64 hex digits\n");
+    if (parse_mrenclave(mrenclave, mre) != CLI_OK)
         return CLI_USAGE;
-    }
     struct xsearch_trust t = {proxy, ca, mre, allow_sim};
     xsearch_client *c;
     struct search_hits h;
@@ -143,9 +173,56 @@ static int cmd_query(int argc, char **argv)
     return rc;
 }
 
+static int cmd_client(int argc, char **argv)
+{
+    const char *proxy = NULL, *mrenclave = NULL, *ca = NULL, *listen = "127.0.0.1:8472";
+    long long k = 3;
+    struct opt_choice filter = {filter_names, SEARCH_FILTER_MATCH};
+    bool allow_sim = false;
+    const struct opt_def opts[] = {
+        TRUST_OPTIONS,
+        {"listen", OPT_STRING, &listen, "IP:PORT",
+         "where the browser finds it (loopback only; default 127.0.0.1:8472; port 0: any)", 0, 0,
+         0},
+        {"k", OPT_INT, &k, "K", "fake queries hiding each query (default 3)", 0, 0, SEARCH_K_MAX},
+        {"filter", OPT_CHOICE, &filter, "F", "which results the enclave keeps", 0, 0, 0},
+        {0}};
+    const struct opt_cmd cmd = {
+        "xsearch client",
+        "",
+        "Serve a search page for a browser that searches through an X-Search proxy.",
+        opts,
+        0,
+        0,
+        "Verifies the proxy enclave's evidence once (MRENCLAVE pinned), then serves GET / (a\n"
+        "search page: a form, and the results of ?q=QUERY) and GET /search?q=QUERY (JSON) on a\n"
+        "loopback address until SIGINT or SIGTERM. Each search is sealed to the enclave as\n"
+        "`xsearch query` seals it; k, filter and n may be given per request.",
+        "cloister xsearch client --proxy 127.0.0.1:8471 --mrenclave HEX --allow-simulated\n"};
+    int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
+    if (rc != OPT_OK)
+        return opt_exit_code(rc);
+    uint8_t mre[32];
+    if (parse_mrenclave(mrenclave, mre) != CLI_OK)
+        return CLI_USAGE;
+    struct xsearch_trust t = {proxy, ca, mre, allow_sim};
+    xsearch_broker *b;
+    struct cloister_err err;
+    cli_stop_signals_block();
+    if (xsearch_broker_start(&t, listen, (unsigned)k, (enum search_filter)filter.index, &b, &err) !=
+        CLOISTER_OK)
+        return cli_fail("xsearch client: %s", err.msg);
+    printf("xsearch client for %s on port %u\n", proxy, (unsigned)xsearch_broker_port(b));
+    fflush(stdout);
+    cli_stop_signals_wait("xsearch client");
+    xsearch_broker_stop(b);
+    return CLI_OK;
+}
+
 static const struct cli_command xsearch_commands[] = {
     {"proxy", "serve the enclave proxy in front of a search engine", cmd_proxy},
     {"query", "search through a proxy, sealed end to end", cmd_query},
+    {"client", "serve a search page for a browser, searching through a proxy", cmd_client},
     {0}};
 
 const struct cli_system cli_xsearch_system = {

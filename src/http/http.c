@@ -151,13 +151,18 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         snprintf(msg, sizeof msg, "request body over %zu bytes", s->body_max);
         return http_reply(c, MHD_HTTP_CONTENT_TOO_LARGE, http_error_json(msg), NULL);
     }
-    struct http_request r = {method, url, p->data ? p->data : "", p->len,
-                             http_bearer_ok(c, s->token)};
+    struct http_request r = {
+        method, url, p->data ? p->data : "", p->len, http_bearer_ok(c, s->token), c};
     unsigned status = MHD_HTTP_INTERNAL_SERVER_ERROR;
     char *body = NULL;
     const char *type = NULL;
     s->handler(s->arg, &r, &status, &body, &type);
     return http_reply(c, status, body, type);
+}
+
+const char *http_arg(const struct http_request *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
 static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
@@ -272,7 +277,8 @@ static int send_all(int fd, const char *buf, size_t len)
     return 0;
 }
 
-/* Reads to EOF, at most max bytes. */
+/* Reads to EOF, at most max bytes. Grows by copy-and-wipe rather than realloc: an answer may
+ * carry what its caller must not leave behind in freed memory (X-Search's proxy host). */
 static int recv_all(int fd, size_t max, char **out, size_t *len)
 {
     size_t cap = 4096, n = 0;
@@ -295,33 +301,40 @@ static int recv_all(int fd, size_t max, char **out, size_t *len)
         if (n == cap) {
             if (cap >= max)
                 break;
-            char *g = realloc(buf, 2 * cap + 1);
+            char *g = malloc(2 * cap + 1);
             if (!g)
                 break;
+            memcpy(g, buf, n);
+            crypto_wipe(buf, cap + 1);
+            free(buf);
             buf = g;
             cap *= 2;
         }
     }
+    if (buf)
+        crypto_wipe(buf, cap + 1);
     free(buf);
     return -1;
 }
 
-void http_url_encode(const char *q, char *out)
+size_t http_url_encode(const char *q, char *out)
 {
     static const char hex[] = "0123456789ABCDEF";
+    char *o = out;
     for (; *q; q++) {
         unsigned char c = (unsigned char)*q;
         if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) {
-            *out++ = (char)c;
+            *o++ = (char)c;
         } else if (c == ' ') {
-            *out++ = '+';
+            *o++ = '+';
         } else {
-            *out++ = '%';
-            *out++ = hex[c >> 4];
-            *out++ = hex[c & 15];
+            *o++ = '%';
+            *o++ = hex[c >> 4];
+            *o++ = hex[c & 15];
         }
     }
-    *out = 0;
+    *o = 0;
+    return (size_t)(o - out);
 }
 
 int http_call(const char *endpoint, const char *method, const char *path, const char *token,
@@ -390,7 +403,9 @@ int http_call_from(const char *source, const char *endpoint, const char *method,
         free(raw);
         return cloister_errf(err, CLOISTER_E_PROTOCOL, "%s: not an HTTP answer", endpoint);
     }
-    memmove(raw, sep + 4, rawlen - (size_t)(sep + 4 - raw) + 1);
+    size_t headlen = (size_t)(sep + 4 - raw);
+    memmove(raw, sep + 4, rawlen - headlen + 1);
+    crypto_wipe(raw + rawlen - headlen + 1, headlen); /* the tail still held the body's end */
     *reply = raw;
     return CLOISTER_OK;
 }

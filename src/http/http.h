@@ -41,7 +41,10 @@ struct http_request {
     const char *body;
     size_t len;
     bool authorized;
+    struct MHD_Connection *conn; /* for http_arg */
 };
+/* The URL's query parameter name (percent-decoded), or NULL. */
+const char *http_arg(const struct http_request *r, const char *name);
 typedef void (*http_handler)(void *arg, const struct http_request *r, unsigned *status, char **body,
                              const char **type);
 
@@ -66,8 +69,8 @@ json_t *http_json_hex(const uint8_t *p, size_t n);
 uint8_t *http_json_unhex(json_t *j, const char *key, size_t *len);
 
 /* q as a URL parameter value (letters and digits kept, spaces as '+', the rest %XX): out has
- * room for 3 bytes per byte of q, plus one. */
-void http_url_encode(const char *q, char *out);
+ * room for 3 bytes per byte of q, plus one. Returns the length written. */
+size_t http_url_encode(const char *q, char *out);
 
 /* One request to IPv4:PORT; *reply is malloc'd (NUL-terminated), *status the HTTP status.
  * token NULL: none sent. Bodies up to max_reply bytes. */

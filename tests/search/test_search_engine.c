@@ -241,6 +241,64 @@ static void check_matches(const char *text)
     search_engine_query_free(&q);
 }
 
+/* The n-th best oracle score of a query alone (0 when fewer documents match). */
+static double nth_score(const char *text, size_t len, unsigned n)
+{
+    struct search_engine_query q;
+    assert_int_equal(search_engine_query_parse(text, len, &q, NULL), 0);
+    double *all = malloc(ndocs * sizeof *all), nth = 0;
+    size_t matching = 0;
+    bm25_prepare(&q);
+    for (size_t i = 0; i < ndocs; i++)
+        if ((all[matching] = bm25(&docs[i], &q)) > 0)
+            matching++;
+    qsort(all, matching, sizeof *all, by_score_desc);
+    nth = matching >= n ? all[n - 1] : 0;
+    free(all);
+    search_engine_query_free(&q);
+    return nth;
+}
+
+/* each=N: a hit is ranked for a sub-query exactly when it is among that sub-query's own top N
+ * (by the oracle's BM25 over its terms alone), and each sub-query ranks min(N, matching) hits. */
+static void check_each(const char *text, unsigned each)
+{
+    char enc[4096], path[4200], *body;
+    struct search_engine_query q;
+    assert_int_equal(search_engine_query_parse(text, strlen(text), &q, NULL), 0);
+    url_encode(text, enc, sizeof enc);
+    snprintf(path, sizeof path, "/search?q=%s&each=%u", enc, each);
+    assert_int_equal(http_get(path, &body), 200);
+    json_t *j = json_loads(body, 0, NULL), *h, *r;
+    free(body);
+    for (size_t s = 0; s < q.nsubs; s++) {
+        struct search_engine_query one;
+        assert_int_equal(search_engine_query_parse(q.subs[s], q.sub_lens[s], &one, NULL), 0);
+        bm25_prepare(&one);
+        double nth = nth_score(q.subs[s], q.sub_lens[s], each);
+        size_t i, k, ranked = 0, matching = 0;
+        for (size_t d = 0; d < ndocs; d++)
+            matching += bm25(&docs[d], &one) > 0;
+        json_array_foreach(json_object_get(j, "hits"), i, h)
+        {
+            bool mine = false;
+            json_array_foreach(json_object_get(h, "ranked"), k, r)
+            {
+                mine |= strlen(json_string_value(r)) == q.sub_lens[s] &&
+                        memcmp(json_string_value(r), q.subs[s], q.sub_lens[s]) == 0;
+            }
+            double sc = bm25(find_doc(json_string_value(json_object_get(h, "url"))), &one);
+            ranked += mine;
+            if (mine)
+                assert_true(sc > 0 && sc >= nth - 1e-6);
+        }
+        assert_int_equal(ranked, matching < each ? matching : each);
+        search_engine_query_free(&one);
+    }
+    json_decref(j);
+    search_engine_query_free(&q);
+}
+
 static void expect_error(const char *path, unsigned status, const char *want)
 {
     char *body;
@@ -301,9 +359,11 @@ static void test_engine(void **state)
             json_decref(search(log.q[i].text, 1));
     check_ranking(or, 20);
     check_matches(or);
+    check_each(or, 4);
 
     expect_error("/search?q=the+of", 400, "without a search term");
-    expect_error("/search?q=x&n=101", 400, "n: between");
+    expect_error("/search?q=x&n=101", 400, "n and each: between");
+    expect_error("/search?q=x+OR+y&each=51", 400, "at most 100 hits");
     expect_error("/search", 400, "missing q");
     expect_error("/", 404, "no such path");
 
@@ -324,7 +384,7 @@ static void test_engine(void **state)
     char *out = cli_slurp(dir, "out.txt", NULL);
     json_t *r = json_loads(out, 0, NULL);
     json_int_t counted = json_integer_value(json_object_get(r, "queries"));
-    assert_true(counted >= 3 && counted <= 6);
+    assert_true(counted >= 3 && counted <= 7);
     assert_int_equal(json_integer_value(json_object_get(r, "k")), 2);
     double rate = json_real_value(json_object_get(r, "reidentification"));
     assert_true(rate >= 0 && rate <= 1);

@@ -1,9 +1,12 @@
 /* test_xsearch_proxy.c -- X-Search end to end on 127.0.0.1: a test-started engine over a
  * generated corpus, the proxy with its enclave in a separate process (proc), and the client.
- * Searches come back filtered (every hit of the match-aware filter holds every term of the
- * query, and they are the engine's own hits for the query alone); the engine's log shows the
- * real query OR-ed with past ones and the proxy's address only; tampered, replayed, oversized
- * and over-k requests are refused, and so is an enclave of another MRENCLAVE. */
+ * Searches come back filtered (the match-aware filter's hits are the engine's own hits for the
+ * query alone); the engine's log shows the real query OR-ed with past ones and the proxy's
+ * address only; an OR-ed query the enclave has seen is answered from its cache (the engine
+ * gets no request); an engine of another API shape works through a URL template and a JSON
+ * mapping; tampered, replayed, oversized and over-k requests are refused, and so is an enclave
+ * of another MRENCLAVE. The browser broker serves its page and JSON API (escaped), and the page
+ * works in headless Chromium (skipped, saying so, where Debian's chromium is not installed). */
 #include <cloister/search_engine.h>
 #include <cloister/tee_enclave.h>
 #include <cloister/xsearch.h>
@@ -21,6 +24,7 @@
 
 #include <cmocka.h>
 
+#include "http/http.h"
 #include "util/fileio.h"
 
 TEE_ENCLAVE_DECLARE(xsearch);
@@ -79,24 +83,20 @@ static int teardown(void **state)
     return 0;
 }
 
-struct want {
-    const char *text;
-    bool all;
-};
-
-static int term_in(const char *term, size_t len, void *arg)
+/* The engine's own top n for q alone, asked directly. */
+static void engine_alone(const char *q, unsigned n, struct search_hits *h)
 {
-    struct want *w = arg;
-    char t[SEARCH_QUERY_MAX + 1];
-    memcpy(t, term, len);
-    t[len] = 0;
-    char lower[2 * SEARCH_TEXT_MAX + 2];
-    search_canonical(w->text, strlen(w->text), lower, sizeof lower);
-    bool found = false;
-    for (char *p = lower; !found && (p = strstr(p, t)) != NULL; p += len)
-        found = (p == lower || p[-1] == ' ') && (p[len] == ' ' || p[len] == 0);
-    w->all &= found;
-    return 0;
+    char canon[SEARCH_QUERY_MAX + 1], path[2 * SEARCH_QUERY_MAX], *reply = NULL;
+    unsigned status = 0;
+    size_t len = search_canonical(q, strlen(q), canon, sizeof canon);
+    for (size_t i = 0; i < len; i++)
+        canon[i] = canon[i] == ' ' ? '+' : canon[i];
+    snprintf(path, sizeof path, "/search?n=%u&q=%s", n, canon);
+    assert_int_equal(
+        http_call(engine_ep, "GET", path, NULL, NULL, 0, 1 << 22, &status, &reply, NULL), 0);
+    assert_int_equal(status, 200);
+    assert_int_equal(xsearch_engine_parse(reply, strlen(reply), h, NULL), CLOISTER_OK);
+    free(reply);
 }
 
 static void test_search_filtered(void **state)
@@ -106,21 +106,202 @@ static void test_search_filtered(void **state)
     size_t with_hits = 0;
     for (size_t i = 0; i < 12; i++) {
         const char *q = log_.q[log_.n - 1 - i * 37].text;
-        struct search_hits h;
+        struct search_hits h, alone;
         if (xsearch_client_search(client, q, 3, SEARCH_FILTER_MATCH, 5, &h, &err) != CLOISTER_OK)
             fail_msg("search '%s': %s", q, err.msg);
-        assert_true(h.n <= 5);
+        engine_alone(q, 5, &alone);
         with_hits += h.n > 0;
-        for (size_t j = 0; j < h.n; j++) {
-            char text[2 * SEARCH_TEXT_MAX + 2];
-            snprintf(text, sizeof text, "%s %s", h.v[j].title, h.v[j].snippet);
-            struct want w = {text, true};
-            search_terms(q, strlen(q), term_in, &w);
-            assert_true(w.all); /* the match-aware filter kept only hits of the real query */
-        }
+        /* the match-aware filter kept exactly the query's own answer, in its order */
+        assert_int_equal(h.n, alone.n);
+        for (size_t j = 0; j < h.n; j++)
+            assert_string_equal(h.v[j].url, alone.v[j].url);
         search_hits_free(&h);
+        search_hits_free(&alone);
     }
     assert_true(with_hits > 0);
+}
+
+static size_t engine_log_lines(void)
+{
+    uint8_t *buf;
+    size_t len, lines = 0;
+    assert_int_equal(file_read_all(qlog, 1 << 24, &buf, &len), 0);
+    for (size_t i = 0; i < len; i++)
+        lines += buf[i] == '\n';
+    free(buf);
+    return lines;
+}
+
+/* With k = 0 the OR-ed query is the query itself: the second time, the enclave's cache answers. */
+static void test_cache(void **state)
+{
+    (void)state;
+    struct cloister_err err;
+    struct search_hits h1, h2;
+    const char *q = log_.q[log_.n / 2].text;
+    size_t before = engine_log_lines();
+    assert_int_equal(xsearch_client_search(client, q, 0, SEARCH_FILTER_WORDS, 4, &h1, &err), 0);
+    assert_int_equal(engine_log_lines(), before + 1);
+    assert_int_equal(xsearch_client_search(client, q, 0, SEARCH_FILTER_WORDS, 4, &h2, &err), 0);
+    assert_int_equal(engine_log_lines(), before + 1); /* no second engine request */
+    assert_int_equal(h1.n, h2.n);
+    for (size_t j = 0; j < h1.n; j++)
+        assert_string_equal(h1.v[j].url, h2.v[j].url);
+    search_hits_free(&h1);
+    search_hits_free(&h2);
+    assert_int_equal(xsearch_client_search(client, q, 0, SEARCH_FILTER_WORDS, 3, &h1, &err), 0);
+    assert_int_equal(engine_log_lines(), before + 2); /* another n: another answer */
+    search_hits_free(&h1);
+}
+
+/* Another API: GET /api/N/Q answering {"data": {"results": [{"link", "name",
+ * "desc"}]}}, with the path it was asked recorded. */
+static char api_path[4096];
+
+static void api_handle(void *arg, const struct http_request *r, unsigned *status, char **body,
+                       const char **type)
+{
+    (void)arg, (void)type;
+    snprintf(api_path, sizeof api_path, "%s", r->url);
+    *status = 200;
+    *body = strdup("{\"data\": {\"results\": [{\"link\": \"http://t.example/r?url=http%3A%2F%2Fa."
+                   "example%2F\", \"name\": \"alpha beta\", \"desc\": \"gamma\"}]}}");
+}
+
+static void test_engine_template(void **state)
+{
+    (void)state;
+    struct http_server *api;
+    struct cloister_err err;
+    char tmpl[128], ep[64];
+    assert_int_equal(http_server_start("127.0.0.1:0", NULL, 1024, api_handle, NULL, &api, &err), 0);
+    snprintf(tmpl, sizeof tmpl, "http://127.0.0.1:%u/api/{n}/{q}?{each}",
+             (unsigned)http_server_port(api));
+    struct xsearch_proxy_options o = {
+        .engine = tmpl,
+        .engine_map = "{\"hits\": \"data.results\", \"url\": \"link\", \"title\": "
+                      "\"name\", \"snippet\": \"desc\"}",
+        .listen = "127.0.0.1:0",
+        .backend = "sim",
+        .enclave = &tee_enclave_xsearch,
+        .history = 10,
+        .threads = 1};
+    xsearch_proxy *p;
+    xsearch_client *c;
+    struct search_hits h;
+    uint8_t mre[32];
+    if (xsearch_proxy_start(&o, &p, &err) != CLOISTER_OK)
+        fail_msg("proxy: %s", err.msg);
+    xsearch_proxy_mrenclave(p, mre);
+    snprintf(ep, sizeof ep, "127.0.0.1:%u", (unsigned)xsearch_proxy_port(p));
+    struct xsearch_trust t = {ep, NULL, mre, true};
+    assert_int_equal(xsearch_client_new(&t, &c, &err), CLOISTER_OK);
+    assert_int_equal(xsearch_client_search(c, "Alpha Beta", 2, SEARCH_FILTER_WORDS, 7, &h, &err),
+                     CLOISTER_OK);
+    assert_string_equal(api_path, "/api/7/alpha+beta"); /* H empty: no fakes yet */
+    assert_int_equal(h.n, 1);
+    assert_string_equal(h.v[0].url, "http://a.example/"); /* the redirect stripped */
+    assert_string_equal(h.v[0].title, "alpha beta");
+    search_hits_free(&h);
+    xsearch_client_free(c);
+    xsearch_proxy_stop(p);
+    o.engine_map = "{\"hits\": 3}";
+    assert_int_equal(xsearch_proxy_start(&o, &p, &err), CLOISTER_E_INVALID);
+    o.engine_map = NULL;
+    o.engine = "http://127.0.0.1:1/no-query-slot";
+    assert_int_equal(xsearch_proxy_start(&o, &p, &err), CLOISTER_E_INVALID);
+    http_server_stop(api);
+}
+
+static unsigned get(uint16_t port, const char *path, char **body)
+{
+    char ep[64];
+    unsigned status = 0;
+    snprintf(ep, sizeof ep, "127.0.0.1:%u", (unsigned)port);
+    assert_int_equal(http_call(ep, "GET", path, NULL, NULL, 0, 1 << 22, &status, body, NULL), 0);
+    return status;
+}
+
+/* A query of the log as a URL parameter (its terms joined by +). */
+static void query_arg(const char *q, char *out, size_t cap)
+{
+    size_t len = search_canonical(q, strlen(q), out, cap);
+    for (size_t i = 0; i < len; i++)
+        out[i] = out[i] == ' ' ? '+' : out[i];
+}
+
+static void test_broker(void **state)
+{
+    (void)state;
+    uint8_t mre[32];
+    xsearch_proxy_mrenclave(proxy, mre);
+    struct xsearch_trust t = {proxy_ep, NULL, mre, true};
+    xsearch_broker *b;
+    struct cloister_err err;
+    assert_int_equal(xsearch_broker_start(&t, "10.0.0.1:0", 3, SEARCH_FILTER_MATCH, &b, &err),
+                     CLOISTER_E_INVALID);
+    if (xsearch_broker_start(&t, "127.0.0.1:0", 3, SEARCH_FILTER_MATCH, &b, &err) != 0)
+        fail_msg("broker: %s", err.msg);
+    uint16_t port = xsearch_broker_port(b);
+    const char *q = log_.q[log_.n - 5].text;
+    char arg[SEARCH_QUERY_MAX + 1], path[2 * SEARCH_QUERY_MAX], *body;
+    query_arg(q, arg, sizeof arg);
+
+    assert_int_equal(get(port, "/", &body), 200);
+    assert_non_null(strstr(body, "<form method=\"get\" action=\"/\">"));
+    free(body);
+    /* the JSON API: the match-aware filter's answer is the query's own */
+    snprintf(path, sizeof path, "/search?q=%s&n=5", arg);
+    assert_int_equal(get(port, path, &body), 200);
+    json_t *j = json_loads(body, 0, NULL), *hits = json_object_get(j, "hits");
+    free(body);
+    struct search_hits alone;
+    engine_alone(q, 5, &alone);
+    assert_int_equal(json_array_size(hits), alone.n);
+    for (size_t i = 0; i < alone.n; i++)
+        assert_string_equal(json_string_value(json_object_get(json_array_get(hits, i), "url")),
+                            alone.v[i].url);
+    json_decref(j);
+    /* the page: the same results, and what the user typed escaped */
+    snprintf(path, sizeof path, "/?q=%s+%%3Cb%%3E&n=5", arg);
+    assert_int_equal(get(port, path, &body), 200);
+    assert_non_null(strstr(body, "&lt;b&gt;"));
+    assert_null(strstr(body, "<b>"));
+    if (alone.n)
+        assert_non_null(strstr(body, alone.v[0].url));
+    free(body);
+    assert_int_equal(get(port, "/search?q=x&k=65", &body), 400);
+    free(body);
+
+    /* headless Chromium loads the page and the results the form's GET brings */
+    const char *chromium = system("command -v chromium >/dev/null 2>&1") == 0 ? "chromium"
+                           : system("command -v chromium-browser >/dev/null 2>&1") == 0
+                               ? "chromium-browser"
+                               : NULL;
+    if (!chromium) {
+        search_hits_free(&alone);
+        xsearch_broker_stop(b);
+        fprintf(stderr, "skipped: the headless browser check needs Debian's chromium\n");
+        skip();
+    }
+    char cmd[3 * PATH_MAX + 2 * SEARCH_QUERY_MAX + 256], out[PATH_MAX + 16];
+    snprintf(out, sizeof out, "%s/dom.html", dir);
+    snprintf(cmd, sizeof cmd,
+             "%s --headless --no-sandbox --disable-gpu --user-data-dir='%s/chromium' "
+             "--dump-dom 'http://127.0.0.1:%u/?q=%s&n=5' >'%s' 2>/dev/null",
+             chromium, dir, (unsigned)port, arg, out);
+    assert_int_equal(system(cmd), 0);
+    uint8_t *dom;
+    size_t len;
+    assert_int_equal(file_read_all(out, 1 << 22, &dom, &len), 0);
+    char count[64];
+    snprintf(count, sizeof count, "<p id=\"count\">%zu results</p>", alone.n);
+    assert_non_null(memmem(dom, len, count, strlen(count)));
+    if (alone.n)
+        assert_non_null(memmem(dom, len, "<li class=\"hit\">", 16));
+    free(dom);
+    search_hits_free(&alone);
+    xsearch_broker_stop(b);
 }
 
 /* Long queries make a long OR-ed query, hence a long engine request (beyond any small buffer). */
@@ -212,8 +393,9 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_search_filtered),      cmocka_unit_test(test_long_query),
-        cmocka_unit_test(test_engine_log),           cmocka_unit_test(test_tampered_replayed),
-        cmocka_unit_test(test_oversized_and_policy),
+        cmocka_unit_test(test_engine_log),           cmocka_unit_test(test_cache),
+        cmocka_unit_test(test_engine_template),      cmocka_unit_test(test_tampered_replayed),
+        cmocka_unit_test(test_oversized_and_policy), cmocka_unit_test(test_broker),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -7,8 +7,10 @@
  * Queries are kept and sent in their canonical form (their terms, lowercased, one space apart),
  * so a sub-query never holds " OR " and the engine, which reads terms the same way, finds the
  * same documents as for the text the user typed. */
+#include <cloister/crypto.h>
 #include <cloister/search.h>
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,26 +42,38 @@ size_t search_canonical(const char *text, size_t len, char *out, size_t cap)
     return c.len;
 }
 
-int search_history_init(struct search_history *h, size_t cap)
+int search_history_init_with(struct search_history *h, size_t cap, void *(*alloc)(size_t),
+                             void (*release)(void *))
 {
     memset(h, 0, sizeof *h);
-    if (cap == 0 || !(h->q = calloc(cap, sizeof *h->q)))
-        return cap == 0 ? CLOISTER_E_INVALID : CLOISTER_E_NO_MEMORY;
+    if (cap == 0 || cap > SIZE_MAX / sizeof *h->q)
+        return CLOISTER_E_INVALID;
+    if (!(h->q = alloc(cap * sizeof *h->q)))
+        return CLOISTER_E_NO_MEMORY;
+    memset(h->q, 0, cap * sizeof *h->q);
     h->cap = cap;
+    h->alloc = alloc;
+    h->release = release;
     return CLOISTER_OK;
+}
+
+int search_history_init(struct search_history *h, size_t cap)
+{
+    return search_history_init_with(h, cap, malloc, free);
 }
 
 void search_history_free(struct search_history *h)
 {
     for (size_t i = 0; i < h->n; i++)
-        free(h->q[i]);
-    free(h->q);
+        h->release(h->q[i]);
+    if (h->q)
+        h->release(h->q);
     memset(h, 0, sizeof *h);
 }
 
 int search_history_add(struct search_history *h, const char *q, size_t len)
 {
-    char *copy = malloc(len + 1);
+    char *copy = h->alloc(len + 1);
     if (!copy)
         return CLOISTER_E_NO_MEMORY;
     memcpy(copy, q, len);
@@ -67,7 +81,7 @@ int search_history_add(struct search_history *h, const char *q, size_t len)
     if (h->n < h->cap)
         h->n++;
     else
-        free(h->q[h->next]);
+        h->release(h->q[h->next]);
     h->q[h->next] = copy;
     h->next = (h->next + 1) % h->cap;
     return CLOISTER_OK;
@@ -113,10 +127,18 @@ int search_obfuscate(struct search_history *h, const char *real, unsigned k,
     return CLOISTER_OK;
 }
 
+/* Frees a string after wiping it: hits and queries are what X-Search's host must not keep. */
+static void wipe_free(char *s)
+{
+    if (s)
+        crypto_wipe(s, strlen(s));
+    free(s);
+}
+
 void search_hit_clear_matched(struct search_hit *x)
 {
     for (size_t j = 0; j < x->nmatched; j++)
-        free(x->matched[j]);
+        wipe_free(x->matched[j]);
     free(x->matched);
     x->matched = NULL;
     x->nmatched = 0;
@@ -124,9 +146,9 @@ void search_hit_clear_matched(struct search_hit *x)
 
 void search_hit_clear(struct search_hit *x)
 {
-    free(x->url);
-    free(x->title);
-    free(x->snippet);
+    wipe_free(x->url);
+    wipe_free(x->title);
+    wipe_free(x->snippet);
     search_hit_clear_matched(x);
     memset(x, 0, sizeof *x);
 }

@@ -2,11 +2,15 @@
  * trusted side (src/search/enclave/xsearch_enclave.c) and the proxy's host
  * (src/search/host/proxy.c).
  *
- *   INIT    in: varint history capacity, varint k max                              out: -
- *           (draws the HPKE key pair and the ticket key; the history starts empty)
+ *   INIT    in: varint history capacity, varint k max, varint cache bytes
+ *           out: varint history capacity
+ *           (0 sizes: from the enclave's EPC budget; draws the HPKE key pair and the ticket
+ *           key; the history starts empty)
  *   KEY     in: raw nonce 32               out: raw public key 32, bytes evidence whose report
  *           data is tee_bind_report_data(public key, nonce)
- *   OPEN    in: bytes request (xsearch.h)   out: str OR-ed query, u8 n, bytes ticket
+ *   OPEN    in: bytes request (xsearch.h)
+ *           out: u8 0, str OR-ed query, u8 n, bytes ticket; or, when the enclave has the
+ *           engine's answer to that OR-ed query cached, u8 1, bytes response (as FILTER's)
  *           (the request opened, refused when replayed; Algorithm 1; the ticket carries what
  *           FILTER needs, sealed under the ticket key, so the enclave keeps no per-request
  *           state while the host asks the engine)

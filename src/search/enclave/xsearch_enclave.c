@@ -10,7 +10,14 @@
  *
  * Replays: every request carries a fresh encapsulation (enc); one seen before is refused. The
  * set holds XSEARCH_SEEN_SLOTS / 2 of them; when it is full the key pair is replaced and the set
- * emptied, so an old request can no longer be opened at all (clients fetch the new key). */
+ * emptied, so an old request can no longer be opened at all (clients fetch the new key).
+ *
+ * Memory: H, the replay set and the cache of engine answers (xs_cache.c) are allocated in INIT
+ * on the enclave's EPC heap (tee_malloc), the memory the signed config budgets. Unless the host
+ * names sizes, H gets half the EPC budget (HISTORY_ENTRY bytes a query: about 750,000 queries in
+ * SGX1's 93.5 MiB, the paper's "over a million in 90 MB" with shorter entries) and the cache an
+ * eighth. An OR-ed query found in the cache is answered in OPEN itself: one ecall, and the host
+ * sees no engine request. */
 #include <cloister/crypto.h>
 #include <cloister/tee_enclave.h>
 #include <cloister/tee_trust.h>
@@ -23,8 +30,10 @@
 #include <string.h>
 
 #include "search/common/xsearch_ecalls.h"
+#include "search/enclave/xs_cache.h"
 
 #define HISTORY_MAX ((size_t)1 << 26)
+#define HISTORY_ENTRY 64 /* bytes of EPC a query in H costs: pointer, string, allocator */
 
 struct xs_state {
     pthread_mutex_t lock;
@@ -32,6 +41,7 @@ struct xs_state {
     unsigned k_max;
     uint8_t pk[HPKE_PUBLIC_LEN], sk[HPKE_SECRET_LEN], ticket_key[32];
     struct search_history h;
+    struct xs_cache cache;
     uint8_t (*seen)[HPKE_ENC_LEN]; /* open addressing; all-zero = empty */
     size_t nseen;
 };
@@ -46,7 +56,8 @@ static void xs_on_stop(struct tee_env *env)
 {
     struct xs_state *st = tee_env_state(env);
     search_history_free(&st->h);
-    free(st->seen);
+    xs_cache_free(&st->cache);
+    tee_free(st->seen);
     crypto_wipe(st->sk, sizeof st->sk);
     crypto_wipe(st->ticket_key, sizeof st->ticket_key);
     pthread_mutex_destroy(&st->lock);
@@ -69,28 +80,50 @@ static int new_keys(struct xs_state *st)
     return hpke_keypair(st->pk, st->sk) == 0 ? CLOISTER_OK : CLOISTER_E_FAILED;
 }
 
+/* The EPC this enclave may keep resident (its heap when the budget is unlimited). */
+static uint64_t epc_budget(struct tee_env *env)
+{
+    const struct tee_config *c = &tee_self_identity(tee_env_self(env))->config;
+    return c->epc_budget == TEE_EPC_UNLIMITED ? c->heap_size : c->epc_budget;
+}
+
+static int init_locked(struct tee_env *env, struct xs_state *st, uint64_t cap, uint64_t cache)
+{
+    uint64_t budget = epc_budget(env), seed;
+    if (cap == 0)
+        cap = budget / 2 / HISTORY_ENTRY;
+    if (cap == 0 || cap > HISTORY_MAX)
+        return tee_fail(env, CLOISTER_E_INVALID, "init: a history of 1..%zu queries", HISTORY_MAX);
+    if (cache == 0)
+        cache = budget / 8;
+    if (st->ready)
+        return tee_fail(env, CLOISTER_E_STATE, "init: done already");
+    if (crypto_random(&seed, sizeof seed) != 0)
+        return tee_fail(env, CLOISTER_E_FAILED, "init: no randomness");
+    if (!(st->seen = tee_calloc(XSEARCH_SEEN_SLOTS, sizeof *st->seen)) ||
+        search_history_init_with(&st->h, (size_t)cap, tee_malloc, tee_free) != CLOISTER_OK ||
+        xs_cache_init(&st->cache, (size_t)cache, seed) != CLOISTER_OK)
+        return tee_fail(env, CLOISTER_E_NO_MEMORY, "init: out of memory");
+    if (new_keys(st) != CLOISTER_OK || crypto_random(st->ticket_key, 32) != 0)
+        return tee_fail(env, CLOISTER_E_FAILED, "init: no key pair");
+    st->ready = true;
+    return CLOISTER_OK;
+}
+
 static int ecall_init(struct tee_env *env, const uint8_t *in, size_t inlen, struct wire_writer *out)
 {
-    (void)out;
     struct xs_state *st = tee_env_state(env);
     struct wire_reader r;
     wire_reader_init(&r, in, inlen);
-    uint64_t cap = wire_get_varint(&r), kmax = wire_get_varint(&r);
-    if (wire_reader_finish(&r) != 0 || cap == 0 || cap > HISTORY_MAX || kmax > SEARCH_K_MAX)
-        return tee_fail(env, CLOISTER_E_INVALID, "init: history 1..%zu, k max 0..%d", HISTORY_MAX,
-                        SEARCH_K_MAX);
+    uint64_t cap = wire_get_varint(&r), kmax = wire_get_varint(&r), cache = wire_get_varint(&r);
+    if (wire_reader_finish(&r) != 0 || kmax > SEARCH_K_MAX || cache > SIZE_MAX / 2)
+        return tee_fail(env, CLOISTER_E_INVALID, "init: k max 0..%d", SEARCH_K_MAX);
     pthread_mutex_lock(&st->lock);
-    int rc = CLOISTER_OK;
-    if (st->ready)
-        rc = tee_fail(env, CLOISTER_E_STATE, "init: done already");
-    else if (!(st->seen = calloc(XSEARCH_SEEN_SLOTS, sizeof *st->seen)) ||
-             search_history_init(&st->h, (size_t)cap) != CLOISTER_OK)
-        rc = tee_fail(env, CLOISTER_E_NO_MEMORY, "init: out of memory");
-    else if (new_keys(st) != CLOISTER_OK || crypto_random(st->ticket_key, 32) != 0)
-        rc = tee_fail(env, CLOISTER_E_FAILED, "init: no key pair");
     st->k_max = (unsigned)kmax;
-    st->ready = rc == CLOISTER_OK;
+    int rc = init_locked(env, st, cap, cache);
     pthread_mutex_unlock(&st->lock);
+    if (rc == CLOISTER_OK)
+        wire_put_varint(out, st->h.cap);
     return rc;
 }
 
@@ -161,6 +194,14 @@ static int seal_ticket(const struct xs_state *st, const struct xsearch_request *
     return rc;
 }
 
+struct ticket {
+    enum search_filter filter;
+    unsigned n;
+    size_t pos;
+    uint8_t enc[HPKE_ENC_LEN], key[32];
+    char *orq;
+};
+
 /* Opens and checks the request under the lock: renews the key pair when the replay set is full;
  * on success the real query is canonical in rq->query and *orq is the OR-ed query. */
 static int open_locked(struct tee_env *env, struct xs_state *st, const uint8_t *req, size_t len,
@@ -188,45 +229,6 @@ static int open_locked(struct tee_env *env, struct xs_state *st, const uint8_t *
         return tee_fail(env, CLOISTER_E_NO_MEMORY, "out of memory");
     return CLOISTER_OK;
 }
-
-static int ecall_open(struct tee_env *env, const uint8_t *in, size_t inlen, struct wire_writer *out)
-{
-    struct xs_state *st = tee_env_state(env);
-    struct wire_reader r;
-    size_t len;
-    wire_reader_init(&r, in, inlen);
-    const uint8_t *req = wire_get_bytes(&r, XSEARCH_REQUEST_MAX, &len);
-    if (wire_reader_finish(&r) != 0)
-        return tee_fail(env, CLOISTER_E_INVALID, "search request: %s", wire_reader_error(&r));
-    struct xsearch_request *rq = malloc(sizeof *rq);
-    uint8_t enc[HPKE_ENC_LEN], key[32];
-    char *orq = NULL;
-    unsigned pos = 0;
-    if (!rq)
-        return tee_fail(env, CLOISTER_E_NO_MEMORY, "out of memory");
-    pthread_mutex_lock(&st->lock);
-    int rc = open_locked(env, st, req, len, rq, enc, key, &orq, &pos);
-    pthread_mutex_unlock(&st->lock);
-    if (rc == CLOISTER_OK) {
-        wire_put_str(out, orq);
-        wire_put_u8(out, (uint8_t)rq->n);
-        if (seal_ticket(st, rq, pos, enc, key, orq, out) != CLOISTER_OK)
-            rc = tee_fail(env, CLOISTER_E_NO_MEMORY, "out of memory");
-    }
-    crypto_wipe(rq, sizeof *rq);
-    crypto_wipe(key, sizeof key);
-    free(rq);
-    free(orq);
-    return rc;
-}
-
-struct ticket {
-    enum search_filter filter;
-    unsigned n;
-    size_t pos;
-    uint8_t enc[HPKE_ENC_LEN], key[32];
-    char *orq;
-};
 
 static int open_ticket(const struct xs_state *st, const uint8_t *t, size_t len, struct ticket *k)
 {
@@ -284,14 +286,41 @@ static void filter_hits(const struct ticket *k, struct search_hits *h)
     h->n = kept;
 }
 
+/* The answer for the client: of the engine's hits (encoded), those k's filter keeps, sealed
+ * under k's key. store: the engine's answer is new, to be cached. */
+static int answer(struct tee_env *env, struct xs_state *st, const struct ticket *k,
+                  const uint8_t *hits, size_t hlen, bool store, struct wire_writer *out)
+{
+    struct search_hits h = {0};
+    struct cloister_err err = {0};
+    uint8_t *resp = NULL;
+    size_t resplen = 0;
+    int rc = xsearch_hits_decode(hits, hlen, &h, &err);
+    if (rc != CLOISTER_OK)
+        return tee_fail(env, rc, "filter: %s", err.msg);
+    if (store) {
+        pthread_mutex_lock(&st->lock);
+        xs_cache_put(&st->cache, k->orq, k->n, hits, hlen);
+        pthread_mutex_unlock(&st->lock);
+    }
+    filter_hits(k, &h);
+    for (size_t i = 0; i < h.n; i++) /* the client needs no matched list */
+        search_hit_clear_matched(&h.v[i]);
+    if (xsearch_response_seal(k->key, k->enc, &h, &resp, &resplen) != CLOISTER_OK)
+        rc = tee_fail(env, CLOISTER_E_NO_MEMORY, "filter: out of memory");
+    else
+        wire_put_bytes(out, resp, resplen);
+    free(resp);
+    search_hits_free(&h);
+    return rc;
+}
+
 static int ecall_filter(struct tee_env *env, const uint8_t *in, size_t inlen,
                         struct wire_writer *out)
 {
     struct xs_state *st = tee_env_state(env);
     struct wire_reader r;
     struct ticket k = {0};
-    struct search_hits h = {0};
-    struct cloister_err err = {0};
     size_t tlen, hlen;
     wire_reader_init(&r, in, inlen);
     const uint8_t *t = wire_get_bytes(&r, XSEARCH_TICKET_MAX, &tlen);
@@ -300,23 +329,54 @@ static int ecall_filter(struct tee_env *env, const uint8_t *in, size_t inlen,
         return tee_fail(env, CLOISTER_E_INVALID, "filter: %s", wire_reader_error(&r));
     if (open_ticket(st, t, tlen, &k) != CLOISTER_OK)
         return tee_fail(env, CLOISTER_E_DENIED, "filter: not a ticket of this enclave");
-    int rc = xsearch_hits_decode(hits, hlen, &h, &err);
-    if (rc != CLOISTER_OK)
-        rc = tee_fail(env, rc, "filter: %s", err.msg);
-    uint8_t *resp = NULL;
-    size_t resplen = 0;
-    if (rc == CLOISTER_OK) {
-        filter_hits(&k, &h);
-        for (size_t i = 0; i < h.n; i++) /* the client needs no matched list */
-            search_hit_clear_matched(&h.v[i]);
-        if (xsearch_response_seal(k.key, k.enc, &h, &resp, &resplen) != CLOISTER_OK)
-            rc = tee_fail(env, CLOISTER_E_NO_MEMORY, "filter: out of memory");
-        else
-            wire_put_bytes(out, resp, resplen);
-    }
-    free(resp);
-    search_hits_free(&h);
+    int rc = answer(env, st, &k, hits, hlen, true, out);
     crypto_wipe(k.key, sizeof k.key);
+    free(k.orq);
+    return rc;
+}
+
+/* OPEN: a cached engine answer is filtered and sealed at once (u8 1, bytes response); otherwise
+ * the OR-ed query and the ticket go to the host (u8 0, str, u8 n, bytes ticket). */
+static int ecall_open(struct tee_env *env, const uint8_t *in, size_t inlen, struct wire_writer *out)
+{
+    struct xs_state *st = tee_env_state(env);
+    struct wire_reader r;
+    size_t len, hlen = 0;
+    wire_reader_init(&r, in, inlen);
+    const uint8_t *req = wire_get_bytes(&r, XSEARCH_REQUEST_MAX, &len);
+    if (wire_reader_finish(&r) != 0)
+        return tee_fail(env, CLOISTER_E_INVALID, "search request: %s", wire_reader_error(&r));
+    struct xsearch_request *rq = malloc(sizeof *rq);
+    struct ticket k = {0};
+    uint8_t *cached = NULL;
+    unsigned pos = 0;
+    if (!rq)
+        return tee_fail(env, CLOISTER_E_NO_MEMORY, "out of memory");
+    pthread_mutex_lock(&st->lock);
+    int rc = open_locked(env, st, req, len, rq, k.enc, k.key, &k.orq, &pos);
+    bool hit = rc == CLOISTER_OK && xs_cache_get(&st->cache, k.orq, rq->n, &cached, &hlen) == 0;
+    pthread_mutex_unlock(&st->lock);
+    if (rc == CLOISTER_OK) {
+        k.filter = rq->filter;
+        k.n = rq->n;
+        k.pos = pos;
+    }
+    if (rc == CLOISTER_OK && hit) {
+        wire_put_u8(out, 1);
+        rc = answer(env, st, &k, cached, hlen, false, out);
+    } else if (rc == CLOISTER_OK) {
+        wire_put_u8(out, 0);
+        wire_put_str(out, k.orq);
+        wire_put_u8(out, (uint8_t)rq->n);
+        if (seal_ticket(st, rq, pos, k.enc, k.key, k.orq, out) != CLOISTER_OK)
+            rc = tee_fail(env, CLOISTER_E_NO_MEMORY, "out of memory");
+    }
+    if (cached)
+        crypto_wipe(cached, hlen);
+    tee_free(cached);
+    crypto_wipe(rq, sizeof *rq);
+    crypto_wipe(k.key, sizeof k.key);
+    free(rq);
     free(k.orq);
     return rc;
 }

@@ -4,7 +4,14 @@
  * SEARCH_ENGINE_QUERY_MAX, its terms and sub-queries by the parser, the hits by
  * SEARCH_ENGINE_HITS_MAX; connections by a limit and a timeout. A hit's terms and matched
  * sub-queries are found by reading its title and snippet back with search_terms(), the same
- * tokenizer as the query's (FTS5's unicode61 agrees with it on ASCII letters and digits). */
+ * tokenizer as the query's (FTS5's unicode61 agrees with it on ASCII letters and digits).
+ *
+ * With each=N an OR-ed query is answered the way X-Search's paper ran its engine (Bing, whose
+ * OR did not take multi-word operands, so each sub-query was sent apart and the answers
+ * merged), but in one request: each sub-query's own top N (BM25 over its terms alone), merged
+ * rank by rank without duplicates, and each hit's `ranked` lists the sub-queries in whose top N
+ * it is. The match-aware filter of X-Search keeps the hits ranked for the real sub-query: the
+ * very answer the query alone gets. */
 #include <cloister/search_engine.h>
 
 #include <arpa/inet.h>
@@ -109,7 +116,84 @@ static json_t *hit_json(const struct search_engine_query *q, sqlite3_stmt *st)
                      "terms", terms, "matched", matched);
 }
 
-static char *search(struct search_engine *e, const char *text, long n, unsigned *status)
+/* The FTS5 expression of sub-query s's terms alone (malloc'd). */
+static char *sub_match(const struct search_engine_query *q, size_t s)
+{
+    size_t n = 1;
+    for (size_t i = 0; i < q->nterms; i++)
+        n += strlen(q->terms[i]) + 6;
+    char *m = malloc(n), *w = m;
+    for (size_t i = 0; m && i < q->nterms; i++)
+        if (q->sub_terms[s][i / 64] >> (i % 64) & 1)
+            w += sprintf(w, "%s\"%s\"", w > m ? " OR " : "", q->terms[i]);
+    if (m)
+        *w = 0;
+    return m;
+}
+
+/* The hits of match (at most n) appended to out; -1 when SQLite failed. */
+static int run(struct search_engine *e, const struct search_engine_query *q, const char *match,
+               long n, json_t *out)
+{
+    int rc;
+    sqlite3_reset(e->search);
+    sqlite3_bind_text(e->search, 1, match, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(e->search, 2, n);
+    while ((rc = sqlite3_step(e->search)) == SQLITE_ROW)
+        json_array_append_new(out, hit_json(q, e->search));
+    sqlite3_reset(e->search);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* The hit of hits with url's URL, or NULL. */
+static json_t *find_url(json_t *hits, json_t *url)
+{
+    size_t i;
+    json_t *h;
+    json_array_foreach(hits, i, h)
+    {
+        if (json_equal(json_object_get(h, "url"), url))
+            return h;
+    }
+    return NULL;
+}
+
+/* each=N: every sub-query's top N, merged rank by rank, with the sub-queries that rank each. */
+static int run_each(struct search_engine *e, const struct search_engine_query *q, long each,
+                    json_t *out)
+{
+    json_t *lists[SEARCH_ENGINE_SUBS_MAX] = {0};
+    int rc = 0;
+    for (size_t s = 0; s < q->nsubs && rc == 0; s++) {
+        char *m = sub_match(q, s);
+        lists[s] = json_array();
+        if (!m || !lists[s])
+            rc = -1;
+        else if (*m) /* a sub-query of stop words only finds nothing */
+            rc = run(e, q, m, each, lists[s]);
+        free(m);
+    }
+    for (long r = 0; r < each && rc == 0; r++)
+        for (size_t s = 0; s < q->nsubs; s++) {
+            json_t *h = json_array_get(lists[s], (size_t)r);
+            if (!h)
+                continue;
+            json_t *seen = find_url(out, json_object_get(h, "url"));
+            if (!seen) {
+                json_object_set_new(h, "ranked", json_array());
+                json_array_append(out, h);
+                seen = h;
+            }
+            json_array_append_new(json_object_get(seen, "ranked"),
+                                  json_stringn(q->subs[s], q->sub_lens[s]));
+        }
+    for (size_t s = 0; s < q->nsubs; s++)
+        json_decref(lists[s]);
+    return rc;
+}
+
+/* each > 0: each=N mode (see the top); else the top n of the whole OR-ed query. */
+static char *search(struct search_engine *e, const char *text, long n, long each, unsigned *status)
 {
     struct search_engine_query q;
     struct cloister_err err;
@@ -118,16 +202,15 @@ static char *search(struct search_engine *e, const char *text, long n, unsigned 
         *status = MHD_HTTP_BAD_REQUEST;
         return http_error_json(err.msg);
     }
+    if (each > 0 && (size_t)each * q.nsubs > SEARCH_ENGINE_HITS_MAX) {
+        search_engine_query_free(&q);
+        *status = MHD_HTTP_BAD_REQUEST;
+        return http_error_json("each times the sub-queries: at most 100 hits");
+    }
     json_t *hits = json_array();
-    sqlite3_reset(e->search);
-    sqlite3_bind_text(e->search, 1, q.match, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(e->search, 2, n);
-    int rc;
-    while ((rc = sqlite3_step(e->search)) == SQLITE_ROW)
-        json_array_append_new(hits, hit_json(&q, e->search));
-    sqlite3_reset(e->search);
+    int rc = each > 0 ? run_each(e, &q, each, hits) : run(e, &q, q.match, n, hits);
     search_engine_query_free(&q);
-    if (rc != SQLITE_DONE) {
+    if (rc != 0) {
         json_decref(hits);
         *status = MHD_HTTP_INTERNAL_SERVER_ERROR;
         return http_error_json("the corpus could not be searched");
@@ -137,6 +220,15 @@ static char *search(struct search_engine *e, const char *text, long n, unsigned 
     json_decref(j);
     *status = MHD_HTTP_OK;
     return s;
+}
+
+/* A count parameter: absent gives def; -1 when not 1..SEARCH_ENGINE_HITS_MAX. */
+static long count_arg(struct MHD_Connection *c, const char *name, long def)
+{
+    const char *v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, name);
+    char *end = NULL;
+    long n = v ? strtol(v, &end, 10) : def;
+    return v && (*v == 0 || *end || n < 1 || n > SEARCH_ENGINE_HITS_MAX) ? -1 : n;
 }
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
@@ -152,17 +244,16 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         return http_reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, http_error_json("only GET /search"),
                           NULL);
     const char *q = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "q");
-    const char *ns = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "n");
     if (!q)
         return http_reply(c, MHD_HTTP_BAD_REQUEST,
                           http_error_json("missing q (GET /search?q=QUERY)"), NULL);
-    char *end = NULL;
-    long n = ns ? strtol(ns, &end, 10) : 10;
-    if (ns && (*ns == 0 || *end || n < 1 || n > SEARCH_ENGINE_HITS_MAX))
-        return http_reply(c, MHD_HTTP_BAD_REQUEST, http_error_json("n: between 1 and 100"), NULL);
+    long n = count_arg(c, "n", 10), each = count_arg(c, "each", 0);
+    if (n < 0 || each < 0)
+        return http_reply(c, MHD_HTTP_BAD_REQUEST, http_error_json("n and each: between 1 and 100"),
+                          NULL);
     log_query(e, c, q);
     unsigned status;
-    char *body = search(e, q, n, &status);
+    char *body = search(e, q, n, each, &status);
     return http_reply(c, status, body, NULL);
 }
 

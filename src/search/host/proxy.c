@@ -16,6 +16,7 @@
 #include <cloister/xsearch_proxy.h>
 
 #include <limits.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,148 +26,139 @@
 
 #include "http/http.h"
 #include "search/common/xsearch_ecalls.h"
+#include "search/host/upstream.h"
+#include "util/fileio.h"
 #include "util/hex.h"
 
 #define ENCLAVE_HEAP ((uint64_t)512 << 20)
 #define BODY_MAX (2 * XSEARCH_REQUEST_MAX + 256)
 #define ENGINE_REPLY_MAX ((size_t)8 << 20)
-#define ENGINE_PATH_MAX (3 * XSEARCH_OR_MAX + 64)
+#define THREADS_DEFAULT 4 /* the enclave's TCS count (TEE_THREADS_DEFAULT) */
 
 struct xsearch_proxy {
     tee_enclave *e;
     struct http_server *http;
-    char engine[64];
+    struct xsearch_upstream up;
     unsigned k_max;
+    uint64_t history; /* H's capacity, as the enclave sized it */
     uint8_t mrenclave[32];
 };
 
-/* An ecall on the writer's bytes; a refusal carries the enclave's own message (tee.h). */
+/* An ecall with the writer's bytes; the enclave's refusal without the runtime's prefix. */
 static int call(xsearch_proxy *p, uint32_t number, struct wire_writer *in, uint8_t **out,
                 size_t *outlen, struct cloister_err *err)
 {
     return tee_ecall_writer(p->e, number, in, out, outlen, err);
 }
 
-static char *dup_string(json_t *j)
-{
-    const char *s = json_string_value(j);
-    return s ? strdup(s) : NULL;
-}
-
-static int parse_hit(json_t *j, struct search_hit *x)
-{
-    json_t *m = json_object_get(j, "matched");
-    x->url = dup_string(json_object_get(j, "url"));
-    x->title = dup_string(json_object_get(j, "title"));
-    x->snippet = dup_string(json_object_get(j, "snippet"));
-    if (!x->url || !x->title || !x->snippet || strlen(x->url) > SEARCH_URL_MAX ||
-        strlen(x->title) > SEARCH_TEXT_MAX || strlen(x->snippet) > SEARCH_TEXT_MAX)
-        return CLOISTER_E_INVALID;
-    size_t n = json_array_size(m);
-    if (n > XSEARCH_MATCHED_MAX || (n && !(x->matched = calloc(n, sizeof *x->matched))))
-        return CLOISTER_E_INVALID;
-    for (size_t i = 0; i < n; i++) {
-        if (!(x->matched[i] = dup_string(json_array_get(m, i))))
-            return CLOISTER_E_INVALID;
-        x->nmatched = i + 1;
-    }
-    return CLOISTER_OK;
-}
-
-int xsearch_engine_parse(const char *json, size_t len, struct search_hits *out,
-                         struct cloister_err *err)
-{
-    memset(out, 0, sizeof *out);
-    json_t *j = json_loadb(json, len, JSON_REJECT_DUPLICATES, NULL);
-    json_t *hits = json_object_get(j, "hits");
-    size_t n = json_array_size(hits);
-    int rc = json_is_array(hits) && n <= SEARCH_HITS_MAX ? CLOISTER_OK : CLOISTER_E_INVALID;
-    if (rc == CLOISTER_OK && n && !(out->v = calloc(n, sizeof *out->v)))
-        rc = CLOISTER_E_NO_MEMORY;
-    for (size_t i = 0; i < n && rc == CLOISTER_OK; i++) {
-        out->n = i + 1;
-        rc = parse_hit(json_array_get(hits, i), &out->v[i]);
-    }
-    json_decref(j);
-    if (rc != CLOISTER_OK) {
-        search_hits_free(out);
-        return cloister_errf(err, rc,
-                             "the engine's answer is not a list of at most %d hits "
-                             "with url, title, snippet and matched",
-                             SEARCH_HITS_MAX);
-    }
-    return CLOISTER_OK;
-}
-
-/* The engine's hits for the OR-ed query, encoded for FILTER (*hits malloc'd). */
-static int ask_engine(xsearch_proxy *p, const char *orq, unsigned n, uint8_t **hits,
+/* The engine's hits for the OR-ed query, encoded for FILTER (*hits malloc'd). Every buffer
+ * that held the query or the results is wiped: the host keeps no trace of a search. */
+static int ask_engine(xsearch_proxy *p, const char *orq, unsigned n, unsigned each, uint8_t **hits,
                       size_t *hitslen, struct cloister_err *err)
 {
-    char *path = malloc(ENGINE_PATH_MAX), *reply = NULL;
+    size_t cap = 0;
+    char *path = xsearch_upstream_path(&p->up, orq, n, each, &cap), *reply = NULL;
     unsigned status = 0;
     if (!path)
         return cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
-    int at = snprintf(path, ENGINE_PATH_MAX, "/search?n=%u&q=", n);
-    http_url_encode(orq, path + at);
-    int rc = http_call(p->engine, "GET", path, NULL, NULL, 0, ENGINE_REPLY_MAX, &status, &reply,
-                       err);
+    int rc = http_call(p->up.endpoint, "GET", path, NULL, NULL, 0, ENGINE_REPLY_MAX, &status,
+                       &reply, err);
+    crypto_wipe(path, cap);
     free(path);
     if (rc == CLOISTER_OK && status != 200)
         rc = cloister_errf(err, CLOISTER_E_FAILED, "the engine answered HTTP %u", status);
+    else if (rc != CLOISTER_OK) /* the error names the path: the query */
+        rc = cloister_errf(err, CLOISTER_E_FAILED, "the engine at %s did not answer",
+                           p->up.endpoint);
     struct search_hits h;
-    if (rc == CLOISTER_OK && (rc = xsearch_engine_parse(reply, strlen(reply), &h, err)) == 0) {
+    if (rc == CLOISTER_OK &&
+        (rc = xsearch_upstream_answer(&p->up, reply, strlen(reply), &h, err)) == 0) {
         if (xsearch_hits_encode(&h, hits, hitslen) != CLOISTER_OK)
             rc = cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
         search_hits_free(&h);
     }
+    if (reply)
+        crypto_wipe(reply, strlen(reply));
     free(reply);
     return rc;
 }
 
-/* OPEN, the engine, FILTER: *resp the sealed answer. */
-static int search(xsearch_proxy *p, const uint8_t *req, size_t len, uint8_t **resp, size_t *resplen,
-                  struct cloister_err *err)
+/* jansson's free for this process: the engine's answers are parsed with jansson (the OR-ed
+ * query echoed, the hits, the sub-queries each ranks), and its freed memory must not keep them.
+ * The same malloc underneath, so memory jansson allocated before is freed the same way. */
+static void json_wipe_free(void *p)
 {
-    struct wire_writer w;
-    uint8_t *opened = NULL, *hits = NULL, *filtered = NULL;
-    size_t openlen, hitslen = 0, filtlen;
-    wire_writer_init(&w);
-    wire_put_bytes(&w, req, len);
-    int rc = call(p, XSEARCH_ECALL_OPEN, &w, &opened, &openlen, err);
-    if (rc != CLOISTER_OK)
-        return rc;
-    struct wire_reader r;
-    size_t qlen, tlen;
-    wire_reader_init(&r, opened, openlen);
-    const uint8_t *orq = wire_get_bytes(&r, XSEARCH_OR_MAX, &qlen);
-    unsigned n = wire_get_u8(&r);
-    const uint8_t *ticket = wire_get_bytes(&r, XSEARCH_TICKET_MAX, &tlen);
-    char *q = wire_reader_finish(&r) == 0 ? malloc(qlen + 1) : NULL;
-    if (!q) {
-        free(opened);
+    if (p)
+        crypto_wipe(p, malloc_usable_size(p));
+    free(p);
+}
+
+static void wipe_free(uint8_t *p, size_t len)
+{
+    if (p)
+        crypto_wipe(p, len);
+    free(p);
+}
+
+/* The engine's answer for OPEN's output (u8 0, str OR-ed query, u8 n, bytes ticket), then
+ * FILTER: *filtered the enclave's output. */
+static int search_engine_then_filter(xsearch_proxy *p, struct wire_reader *r, uint8_t **filtered,
+                                     size_t *filtlen, struct cloister_err *err)
+{
+    size_t qlen, tlen, hitslen = 0;
+    const uint8_t *orq = wire_get_bytes(r, XSEARCH_OR_MAX, &qlen);
+    unsigned n = wire_get_u8(r);
+    const uint8_t *ticket = wire_get_bytes(r, XSEARCH_TICKET_MAX, &tlen);
+    char *q = wire_reader_finish(r) == 0 ? malloc(qlen + 1) : NULL;
+    uint8_t *hits = NULL;
+    if (!q)
         return cloister_errf(err, CLOISTER_E_PROTOCOL, "the enclave's answer is malformed");
-    }
     memcpy(q, orq, qlen);
     q[qlen] = 0;
     const char *subs[SEARCH_K_MAX + 1];
     size_t lens[SEARCH_K_MAX + 1];
     int nsubs = search_split_or(q, qlen, subs, lens, SEARCH_K_MAX + 1);
     /* The filter drops the fakes' hits: ask for n per sub-query. */
-    unsigned want = n * (unsigned)(nsubs > 0 ? nsubs : 1);
-    rc = ask_engine(p, q, want > SEARCH_HITS_MAX ? SEARCH_HITS_MAX : want, &hits, &hitslen, err);
-    free(q);
+    unsigned parts = (unsigned)(nsubs > 0 ? nsubs : 1), want = n * parts, each = n;
+    if (each * parts > SEARCH_HITS_MAX)
+        each = SEARCH_HITS_MAX / parts;
+    int rc = ask_engine(p, q, want > SEARCH_HITS_MAX ? SEARCH_HITS_MAX : want, each, &hits,
+                        &hitslen, err);
+    wipe_free((uint8_t *)q, qlen);
+    if (rc != CLOISTER_OK)
+        return rc;
+    struct wire_writer w;
     wire_writer_init(&w);
     wire_put_bytes(&w, ticket, tlen);
     wire_put_bytes(&w, hits, hitslen);
-    free(opened);
-    free(hits);
-    if (rc == CLOISTER_OK)
-        rc = call(p, XSEARCH_ECALL_FILTER, &w, &filtered, &filtlen, err);
-    else
-        wire_writer_free(&w);
+    wipe_free(hits, hitslen);
+    return call(p, XSEARCH_ECALL_FILTER, &w, filtered, filtlen, err);
+}
+
+/* OPEN, then (unless the enclave answered from its cache) the engine and FILTER: *resp the
+ * sealed answer. */
+static int search(xsearch_proxy *p, const uint8_t *req, size_t len, uint8_t **resp, size_t *resplen,
+                  struct cloister_err *err)
+{
+    struct wire_writer w;
+    struct wire_reader r;
+    uint8_t *opened = NULL, *filtered = NULL;
+    size_t openlen, filtlen = 0;
+    wire_writer_init(&w);
+    wire_put_bytes(&w, req, len);
+    int rc = call(p, XSEARCH_ECALL_OPEN, &w, &opened, &openlen, err);
     if (rc != CLOISTER_OK)
         return rc;
-    wire_reader_init(&r, filtered, filtlen);
+    wire_reader_init(&r, opened, openlen);
+    bool cached = wire_get_u8(&r) == 1;
+    if (!cached) {
+        rc = search_engine_then_filter(p, &r, &filtered, &filtlen, err);
+        wipe_free(opened, openlen);
+        opened = NULL;
+        if (rc != CLOISTER_OK)
+            return rc;
+        wire_reader_init(&r, filtered, filtlen);
+    }
     size_t blen;
     const uint8_t *b = wire_get_bytes(&r, XSEARCH_HITS_BYTES_MAX, &blen);
     if (wire_reader_finish(&r) != 0 || !(*resp = malloc(blen ? blen : 1)))
@@ -175,6 +167,7 @@ static int search(xsearch_proxy *p, const uint8_t *req, size_t len, uint8_t **re
         memcpy(*resp, b, blen);
         *resplen = blen;
     }
+    free(opened);
     free(filtered);
     return rc;
 }
@@ -269,15 +262,15 @@ static void handle(void *arg, const struct http_request *r, unsigned *status, ch
         on_search(p, r, status, body);
     } else if (strcmp(r->method, "GET") == 0 && strcmp(r->url, "/v1/info") == 0) {
         *status = 200;
-        *body = answer(json_pack("{s:o,s:I}", "mrenclave", http_json_hex(p->mrenclave, 32), "k_max",
-                                 (json_int_t)p->k_max));
+        *body = answer(json_pack("{s:o,s:I,s:I}", "mrenclave", http_json_hex(p->mrenclave, 32),
+                                 "k_max", (json_int_t)p->k_max, "history", (json_int_t)p->history));
     } else {
         *status = 404;
         *body = http_error_json("no such path (POST /v1/key, POST /v1/search, GET /v1/info)");
     }
 }
 
-/* Starts the enclave, signed with a fresh key; INIT. */
+/* Signs the image with a fresh key into a private directory, starts the enclave, INIT. */
 static int start_enclave(xsearch_proxy *p, const struct xsearch_proxy_options *o,
                          struct cloister_err *err)
 {
@@ -289,6 +282,7 @@ static int start_enclave(xsearch_proxy *p, const struct xsearch_proxy_options *o
     t.enclave = o->enclave;
     t.home = o->home;
     t.wait = TEE_WAIT_BLOCK;
+    t.workers = o->threads ? o->threads : THREADS_DEFAULT;
     int rc = tee_create_signed(&t, "xsearch", ENCLAVE_HEAP, &p->e, err);
     if (rc != CLOISTER_OK)
         return rc;
@@ -299,9 +293,15 @@ static int start_enclave(xsearch_proxy *p, const struct xsearch_proxy_options *o
     uint8_t *out;
     size_t outlen;
     wire_writer_init(&w);
-    wire_put_varint(&w, o->history ? o->history : XSEARCH_HISTORY_DEFAULT);
+    wire_put_varint(&w, o->history);
     wire_put_varint(&w, p->k_max);
+    wire_put_varint(&w, o->cache_bytes);
     rc = call(p, XSEARCH_ECALL_INIT, &w, &out, &outlen, err);
+    struct wire_reader r;
+    wire_reader_init(&r, out, outlen);
+    p->history = wire_get_varint(&r);
+    if (rc == CLOISTER_OK && wire_reader_finish(&r) != 0)
+        rc = cloister_errf(err, CLOISTER_E_PROTOCOL, "the enclave's INIT answer is malformed");
     free(out);
     return rc;
 }
@@ -312,26 +312,29 @@ int xsearch_proxy_start(const struct xsearch_proxy_options *o, xsearch_proxy **o
     xsearch_proxy *p = calloc(1, sizeof *p);
     if (!p)
         return cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
-    if (!o->engine || strlen(o->engine) >= sizeof p->engine) {
-        free(p);
-        return cloister_errf(err, CLOISTER_E_INVALID, "the engine: IPv4:PORT");
-    }
-    snprintf(p->engine, sizeof p->engine, "%s", o->engine);
     p->k_max = o->k_max ? o->k_max : XSEARCH_K_MAX_DEFAULT;
-    if (p->k_max > SEARCH_K_MAX) {
-        free(p);
-        return cloister_errf(err, CLOISTER_E_INVALID, "k max: at most %d", SEARCH_K_MAX);
-    }
-    int rc = start_enclave(p, o, err);
+    json_set_alloc_funcs(malloc, json_wipe_free);
+    unsigned threads = o->threads ? o->threads : THREADS_DEFAULT;
+    int rc = xsearch_upstream_parse(o->engine, o->engine_map, &p->up, err);
+    if (rc == CLOISTER_OK && (p->k_max > SEARCH_K_MAX || threads > TEE_THREADS_DEFAULT))
+        rc = cloister_errf(err, CLOISTER_E_INVALID, "k max: at most %d; threads: 1..%d",
+                           SEARCH_K_MAX, TEE_THREADS_DEFAULT);
     if (rc == CLOISTER_OK)
-        rc = http_server_start(o->listen ? o->listen : XSEARCH_LISTEN, NULL, BODY_MAX, handle, p,
-                               &p->http, err);
+        rc = start_enclave(p, o, err);
+    if (rc == CLOISTER_OK)
+        rc = http_server_start_pool(o->listen ? o->listen : XSEARCH_LISTEN, NULL, BODY_MAX, threads,
+                                    handle, p, &p->http, err);
     if (rc != CLOISTER_OK) {
         xsearch_proxy_stop(p);
         return rc;
     }
     *out = p;
     return CLOISTER_OK;
+}
+
+size_t xsearch_proxy_history(const xsearch_proxy *p)
+{
+    return (size_t)p->history;
 }
 
 uint16_t xsearch_proxy_port(const xsearch_proxy *p)

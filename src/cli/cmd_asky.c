@@ -89,10 +89,13 @@ int cli_asky_read_key(const char *path, uint8_t key[ASKY_KEY_LEN])
 
 static int cmd_init(int argc, char **argv)
 {
-    const char *store = NULL, *tee = NULL, *db = NULL;
+    const char *store = NULL, *tee = NULL, *db = NULL, *s3 = NULL;
     const struct opt_def opts[] = {
         {"store", OPT_STRING, &store, "DIR", "the store directory", OPT_REQUIRED, 0, 0},
         TEE_DB_OPTS(tee, db),
+        {"s3", OPT_STRING, &s3, "URL",
+         "keep the objects in an S3 bucket (http[s]://HOST:PORT/BUCKET) instead of DIR/objects", 0,
+         0, 0},
         {0}};
     const struct opt_cmd cmd = {
         "asky init",
@@ -102,16 +105,26 @@ static int cmd_init(int argc, char **argv)
         0,
         0,
         "Creates DIR with its membership store (SQLite DIR/asky.db, or --db) and objects/.\n"
-        "Running it again on an existing store only checks that the sealed master secret opens.",
-        "cloister asky init --store share\n"};
+        "Running it again on an existing store only checks that the sealed master secret opens.\n"
+        "With --s3 the objects go to the bucket (created when missing; credentials from\n"
+        "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), under a manifest authenticated by\n"
+        "DIR/s3.key: every verb on --store DIR then uses it.",
+        "cloister asky init --store share\n"
+        "AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER \\\n"
+        "  cloister asky init --store share --s3 http://127.0.0.1:4568/asky\n"};
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
     asky_service *s;
     if ((rc = cli_asky_open(store, tee, db, &s)) != CLI_OK)
         return rc;
-    printf("A-Sky store ready in %s (membership store: %s; master secret sealed in it)\n", store,
-           asky_service_store_kind(s));
+    struct cloister_err err;
+    if (s3 && asky_objects_init(store, s3, &err) != CLOISTER_OK) {
+        asky_service_close(s);
+        return cli_fail("init: %s", err.msg);
+    }
+    printf("A-Sky store ready in %s (membership store: %s; master secret sealed in it%s)\n", store,
+           asky_service_store_kind(s), s3 ? "; objects in S3" : "");
     asky_service_close(s);
     return CLI_OK;
 }
@@ -344,7 +357,7 @@ static int cmd_put(int argc, char **argv)
         if (asky_put(s, group, user, key, in, name, k, (unsigned)pad, &err) != CLOISTER_OK)
             rc = cli_fail("put: %s", err.msg);
         else
-            printf("stored %s/objects/%s\n", store, name);
+            printf("stored %s in %s\n", name, store);
         asky_service_close(s);
     }
     crypto_wipe(key, sizeof key);

@@ -2,13 +2,16 @@
  * against a throwaway s3rver (tests/asky/s3rver.sh: node, on 127.0.0.1, stopped at the end),
  * with the enclave in-process (sim). The SigV4 signer is checked first against AWS's published
  * example (s3rver does not check V4 signatures). Then: members put and get through the bucket, a
- * non-member's get fails in the envelope; the bucket's files hold no user or group name; writers
+ * non-member's get fails in the envelope; a member's put through the writer proxy (HTTP) lands
+ * in the bucket; the bucket's files hold no user or group name; writers
  * on two threads (separate handles) are serialised and lose nothing; an update of several
  * objects whose last upload fails leaves none changed; a tampered manifest and a store rolled
  * back (its latest manifest deleted) are refused; rekey works on S3. Exit 77 (skipped, with
  * the reason) when node/npm or the s3rver package cannot be had. */
 #include <cloister/asky_client.h>
+#include <cloister/asky_serve.h>
 #include <cloister/crypto.h>
+#include <cloister/tee.h>
 #include <cloister/tee_enclave.h>
 
 #include <dirent.h>
@@ -171,6 +174,32 @@ static void test_no_names(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* The writer proxy on S3: a member's put through the service over HTTP (the service stores
+ * the object in the bucket with its credentials), then a get through it. */
+static void test_proxy(void **state)
+{
+    (void)state;
+    asky_server *srv;
+    struct cloister_err err;
+    struct tee_info ti;
+    char endpoint[32], in[PATH_MAX + 8], out[PATH_MAX + 8];
+    assert_int_equal(
+        asky_server_start(svc, "127.0.0.1:0", "token-0123456789abcdef", 0, 2, &srv, &err),
+        CLOISTER_OK);
+    assert_int_equal(tee_get_info(asky_service_enclave(svc), &ti), CLOISTER_OK);
+    snprintf(endpoint, sizeof endpoint, "127.0.0.1:%u", (unsigned)asky_server_port(srv));
+    struct asky_remote r = {.server = endpoint, .mrenclave = ti.mrenclave, .allow_simulated = true};
+    snprintf(in, sizeof in, "%s/in.txt", tmp);
+    snprintf(out, sizeof out, "%s/proxied.txt", tmp);
+    write_text(in, "through the proxy");
+    if (asky_remote_put(&r, GROUP, users[0], keys[0], in, "proxied", ASKY_INDEXED, 0, &err) !=
+        CLOISTER_OK)
+        fail_msg("remote put: %s", err.msg);
+    assert_int_equal(asky_remote_get(endpoint, keys[1], "proxied", out, &err), CLOISTER_OK);
+    asky_server_stop(srv);
+    expect_text(1, "proxied", "through the proxy"); /* from the bucket directly */
+}
+
 struct writer {
     int id;
     int failures;
@@ -329,6 +358,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sigv4_vector),
         cmocka_unit_test(test_put_get),
+        cmocka_unit_test(test_proxy),
         cmocka_unit_test(test_no_names),
         cmocka_unit_test(test_concurrent_writers),
         cmocka_unit_test(test_atomic_update),

@@ -13,6 +13,7 @@
 #include <cloister/crypto.h>
 
 #include <ctype.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,13 +135,15 @@ int s3_authorization(const struct s3_conf *c, const char *method, const char *pa
     return n > 0 && (size_t)n < cap ? CLOISTER_OK : CLOISTER_E_TOO_BIG;
 }
 
+static void curl_init(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
 int s3_open(const struct s3_conf *c, s3 **out, struct cloister_err *err)
 {
-    static bool global_done; /* curl_global_init is idempotent-safe only before threads */
-    if (!global_done) {
-        curl_global_init(CURL_GLOBAL_DEFAULT);
-        global_done = true;
-    }
+    static pthread_once_t once = PTHREAD_ONCE_INIT; /* the service opens clients on threads */
+    pthread_once(&once, curl_init);
     s3 *s = calloc(1, sizeof *s);
     if (!s || !(s->curl = curl_easy_init())) {
         free(s);

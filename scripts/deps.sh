@@ -15,7 +15,7 @@ PACKAGES=(
   liblua5.4-dev                          # Lua 5.4 (static liblua5.4.a): the trusted Lua sandbox
   wamerican                              # English words for `mapreduce gen text` (a fallback is built in)
   libzmq3-dev                            # ZeroMQ: SCBR router and clients, as the original used
-  libmicrohttpd-dev libcurl4-openssl-dev # HTTP+JSON admin daemons (IBBE serve) and their clients
+  libmicrohttpd-dev libcurl4-openssl-dev # HTTP+JSON daemons and clients; libcurl: A-Sky's S3 store
   libsqlite3-dev                         # SQLite: the search engine (FTS5), A-Sky's membership store
   libpq-dev postgresql                   # PostgreSQL: A-Sky's replicated membership store (tests: initdb, pg_ctl)
   curl                                   # the HTTP examples of the docs (docs/search.md)

@@ -20,6 +20,8 @@
 #include <cloister/tee_enclave.h>
 
 #include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
 
 struct asky_service_options {
     const char *backend;                   /* "proc" (default) or "sim" */
@@ -98,6 +100,39 @@ CLOISTER_API const char *asky_service_store_kind(const asky_service *s);
 
 /* The store directory of the service. */
 CLOISTER_API const char *asky_service_dir(const asky_service *s);
+
+/* The S3 object store (docs/asky.md): a store directory whose DIR/s3.url names a bucket
+ * ("http://HOST:PORT/BUCKET"; credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY) keeps
+ * its objects there, under a versioned manifest written last and authenticated by DIR/s3.key.
+ * asky_objects_open gives NULL (and CLOISTER_OK) for a store whose objects are in DIR/objects. */
+typedef struct asky_objects asky_objects;
+struct asky_object_update {
+    const char *name;
+    FILE *body; /* read from its current position */
+    uint64_t len;
+};
+/* Points the store directory at the bucket (created when missing) and draws DIR/s3.key. */
+CLOISTER_API int asky_objects_init(const char *dir, const char *url, struct cloister_err *err);
+CLOISTER_API int asky_objects_open(const char *dir, asky_objects **out, struct cloister_err *err);
+/* A reader with only the bucket's URL: no manifest MAC or rollback check, no writes. */
+CLOISTER_API int asky_objects_open_url(const char *url, asky_objects **out,
+                                       struct cloister_err *err);
+CLOISTER_API void asky_objects_close(asky_objects *o);
+/* The object's bytes into out (CLOISTER_E_NOT_FOUND when the manifest has no such name). */
+CLOISTER_API int asky_objects_fetch(asky_objects *o, const char *name, FILE *out,
+                                    struct cloister_err *err);
+CLOISTER_API int asky_objects_list(asky_objects *o, char ***names, size_t *n,
+                                   struct cloister_err *err);
+/* Replaces or adds the n objects at once: all or none (CLOISTER_E_BUSY when a concurrent
+ * writer got there first, CLOISTER_E_DENIED when the store was rolled back or tampered). */
+CLOISTER_API int asky_objects_commit(asky_objects *o, const struct asky_object_update *u, size_t n,
+                                     struct cloister_err *err);
+/* The whole object (at most max bytes, malloc'd) from either kind of store. */
+CLOISTER_API int asky_object_load(const char *dir, const char *name, size_t max, uint8_t **obj,
+                                  size_t *len, struct cloister_err *err);
+/* A manifest's decoder, MAC checked when mac_key (32 bytes) is given (fuzz target). */
+CLOISTER_API int asky_manifest_decode(const uint8_t *buf, size_t len, const uint8_t *mac_key,
+                                      uint64_t *version, size_t *entries, struct cloister_err *err);
 
 /* The path of an object in the store's object directory (DIR/objects/name), checking that name is a valid object name
  * is valid (1..ASKY_NAME_MAX of [A-Za-z0-9._-], not starting with '.'). */

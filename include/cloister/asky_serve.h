@@ -55,6 +55,10 @@ struct asky_remote {
 CLOISTER_API int asky_remote_put(const struct asky_remote *r, const char *group, const char *user,
                                  const uint8_t key[ASKY_KEY_LEN], const char *in, const char *name,
                                  enum asky_kind kind, unsigned pad, struct cloister_err *err);
+/* asky_rekey through the service: get, then put again for the group's current members. */
+CLOISTER_API int asky_remote_rekey(const struct asky_remote *r, const char *group, const char *user,
+                                   const uint8_t key[ASKY_KEY_LEN], const char *name,
+                                   enum asky_kind kind, unsigned pad, struct cloister_err *err);
 CLOISTER_API int asky_remote_get(const char *server, const uint8_t key[ASKY_KEY_LEN],
                                  const char *name, const char *out, struct cloister_err *err);
 /* An envelope of the group for the member (its name and key), end to end: the request sealed

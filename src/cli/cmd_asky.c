@@ -89,10 +89,13 @@ int cli_asky_read_key(const char *path, uint8_t key[ASKY_KEY_LEN])
 
 static int cmd_init(int argc, char **argv)
 {
-    const char *store = NULL, *tee = NULL, *db = NULL;
+    const char *store = NULL, *tee = NULL, *db = NULL, *s3 = NULL;
     const struct opt_def opts[] = {
         {"store", OPT_STRING, &store, "DIR", "the store directory", OPT_REQUIRED, 0, 0},
         TEE_DB_OPTS(tee, db),
+        {"s3", OPT_STRING, &s3, "URL",
+         "keep the objects in an S3 bucket (http[s]://HOST:PORT/BUCKET) instead of DIR/objects", 0,
+         0, 0},
         {0}};
     const struct opt_cmd cmd = {
         "asky init",
@@ -102,16 +105,26 @@ static int cmd_init(int argc, char **argv)
         0,
         0,
         "Creates DIR with its membership store (SQLite DIR/asky.db, or --db) and objects/.\n"
-        "Running it again on an existing store only checks that the sealed master secret opens.",
-        "cloister asky init --store share\n"};
+        "Running it again on an existing store only checks that the sealed master secret opens.\n"
+        "With --s3 the objects go to the bucket (created when missing; credentials from\n"
+        "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY), under a manifest authenticated by\n"
+        "DIR/s3.key: every verb on --store DIR then uses it.",
+        "cloister asky init --store share\n"
+        "AWS_ACCESS_KEY_ID=S3RVER AWS_SECRET_ACCESS_KEY=S3RVER \\\n"
+        "  cloister asky init --store share --s3 http://127.0.0.1:4568/asky\n"};
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
     asky_service *s;
     if ((rc = cli_asky_open(store, tee, db, &s)) != CLI_OK)
         return rc;
-    printf("A-Sky store ready in %s (membership store: %s; master secret sealed in it)\n", store,
-           asky_service_store_kind(s));
+    struct cloister_err err;
+    if (s3 && asky_objects_init(store, s3, &err) != CLOISTER_OK) {
+        asky_service_close(s);
+        return cli_fail("init: %s", err.msg);
+    }
+    printf("A-Sky store ready in %s (membership store: %s; master secret sealed in it%s)\n", store,
+           asky_service_store_kind(s), s3 ? "; objects in S3" : "");
     asky_service_close(s);
     return CLI_OK;
 }
@@ -344,7 +357,7 @@ static int cmd_put(int argc, char **argv)
         if (asky_put(s, group, user, key, in, name, k, (unsigned)pad, &err) != CLOISTER_OK)
             rc = cli_fail("put: %s", err.msg);
         else
-            printf("stored %s/objects/%s\n", store, name);
+            printf("stored %s in %s\n", name, store);
         asky_service_close(s);
     }
     crypto_wipe(key, sizeof key);
@@ -395,11 +408,15 @@ static int cmd_get(int argc, char **argv)
 static int cmd_rekey(int argc, char **argv)
 {
     const char *store = NULL, *tee = NULL, *db = NULL, *group = NULL, *user = NULL, *keyf = NULL;
+    const char *server = NULL;
+    struct cli_asky_trust trust = {0};
     long long pad = 0;
     struct opt_choice kind = {kinds, 0};
     const struct opt_def opts[] = {
-        {"store", OPT_STRING, &store, "DIR", "the store directory", OPT_REQUIRED, 0, 0},
+        {"store", OPT_STRING, &store, "DIR", "the store directory (or --server)", 0, 0, 0},
         TEE_DB_OPTS(tee, db),
+        SERVER_OPT(server),
+        TRUST_OPTS(trust),
         {"group", OPT_STRING, &group, "G", "the group the objects belong to", OPT_REQUIRED, 0, 0},
         {"user", OPT_STRING, &user, "U", "you (a member of the group)", OPT_REQUIRED, 0, 0},
         {"key", OPT_STRING, &keyf, "KEYFILE", "your user key", OPT_REQUIRED, 0, 0},
@@ -418,23 +435,31 @@ static int cmd_rekey(int argc, char **argv)
         "fresh file key and a new envelope of the group's current members, atomically in\n"
         "place: members removed since cannot open it any more, even with the old file key\n"
         "(revocation is otherwise lazy). The store does not know which objects are a group's:\n"
-        "name them.",
-        "cloister asky rekey --store share --group eng --user alice --key alice.key plan\n"};
+        "name them. With --server the object is fetched from the service, opened here, and\n"
+        "put again through it (your proof of membership, checked by its enclave, authorises\n"
+        "the write).",
+        "cloister asky rekey --store share --group eng --user alice --key alice.key plan\n"
+        "cloister asky rekey --server 127.0.0.1:8470 --mrenclave H --allow-simulated \\\n"
+        "  --group eng --user alice --key alice.key plan\n"};
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
+    if (one_place("asky rekey", store, server) != CLI_OK)
+        return CLI_USAGE;
     uint8_t key[ASKY_KEY_LEN];
     if (cli_hold_secrets() != CLI_OK || cli_asky_read_key(keyf, key) != CLI_OK)
         return CLI_FAIL;
     asky_service *s;
     enum asky_kind k = kind.index == 0 ? ASKY_INDEXED : ASKY_TRIAL;
-    if ((rc = cli_asky_open(store, tee, db, &s)) == CLI_OK) {
+    for (int i = 0; server && i < nargs && rc == CLI_OK; i++)
+        rc = cli_asky_remote_put(server, &trust, group, user, key, NULL, argv[i], k, (unsigned)pad);
+    if (!server && (rc = cli_asky_open(store, tee, db, &s)) == CLI_OK) {
         struct cloister_err err;
         for (int i = 0; i < nargs && rc == CLI_OK; i++) {
             if (asky_rekey(s, group, user, key, argv[i], k, (unsigned)pad, &err) != CLOISTER_OK)
                 rc = cli_fail("rekey: %s", err.msg);
             else
-                printf("rekeyed %s/objects/%s\n", store, argv[i]);
+                printf("rekeyed %s in %s\n", argv[i], store);
         }
         asky_service_close(s);
     }

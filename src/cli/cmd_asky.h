@@ -33,7 +33,8 @@ struct cli_asky_trust {
         "allow-simulated", OPT_FLAG, &(t).allow_simulated, NULL,                                    \
             "--server: accept a simulated platform's evidence", 0, 0, 0                             \
     }
-/* put --server and group --server (cmd_asky_serve.c): CLI_OK, or CLI_FAIL after saying why. */
+/* put --server (in NULL: rekey of name) and group --server (cmd_asky_serve.c): CLI_OK, or
+ * CLI_FAIL after saying why. */
 int cli_asky_remote_put(const char *server, const struct cli_asky_trust *t, const char *group,
                         const char *user, const uint8_t key[ASKY_KEY_LEN], const char *in,
                         const char *name, enum asky_kind kind, unsigned pad);

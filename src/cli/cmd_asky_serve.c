@@ -48,9 +48,10 @@ int cli_asky_remote_put(const char *server, const struct cli_asky_trust *t, cons
     if (remote_of(server, t, mre, mrs, &r) != CLI_OK)
         return CLI_USAGE;
     struct cloister_err err;
-    if (asky_remote_put(&r, group, user, key, in, name, kind, pad, &err) != CLOISTER_OK)
-        return cli_fail("put: %s", err.msg);
-    printf("stored %s on %s\n", name, server);
+    if ((in ? asky_remote_put(&r, group, user, key, in, name, kind, pad, &err)
+            : asky_remote_rekey(&r, group, user, key, name, kind, pad, &err)) != CLOISTER_OK)
+        return cli_fail("%s: %s", in ? "put" : "rekey", err.msg);
+    printf("%s %s on %s\n", in ? "stored" : "rekeyed", name, server);
     return CLI_OK;
 }
 

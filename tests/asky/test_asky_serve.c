@@ -4,7 +4,8 @@
  * member; a non-member refused its envelope; a membership change without the bearer token
  * refused (CLI and raw HTTP), with it accepted; an enclave of another MRENCLAVE refused by the
  * client; a tampered sealed request, an object with a forged write ticket and an oversized
- * body refused with clear errors; SIGTERM stops the service cleanly, and its log holds no
+ * body refused with clear errors; rekey through the service (a non-member refused, a removed
+ * member shut out of the rekeyed object); SIGTERM stops the service cleanly, and its log holds no
  * user name. */
 #include <fcntl.h>
 #include <limits.h>
@@ -203,6 +204,46 @@ static void tampered_refused(void **state)
     free(out);
 }
 
+/* rekey --server: a non-member is refused; a member re-encrypts an object so that a member
+ * removed since (who still opens the old version: lazy revocation) no longer opens it. */
+static int rekey(const char *user, const char *name)
+{
+    return cli_run(workdir,
+                   "asky rekey --server %s --mrenclave %s --allow-simulated --group eng --user %s "
+                   "--key %s.key %s",
+                   endpoint, mrenclave, user, user, name);
+}
+
+static int get_as(const char *user, const char *name)
+{
+    return cli_run(workdir, "asky get --server %s --key %s.key --name %s --out got.txt", endpoint,
+                   user, name);
+}
+
+static void member_rekey(void **state)
+{
+    assert_int_equal(put("alice", "old", NULL), 0);
+    assert_int_equal(rekey("carol", "old"), 1);
+    cli_assert_error_line(workdir, "rekey");
+    assert_int_equal(cli_run(workdir,
+                             "asky group remove --server %s --group eng --user bob "
+                             "--token-file token",
+                             endpoint),
+                     0);
+    assert_int_equal(get_as("bob", "old"), 0);
+    assert_int_equal(rekey("alice", "old"), 0);
+    assert_int_equal(get_as("bob", "old"), 1);
+    cli_assert_error_line(workdir, "no entry for this key");
+    assert_int_equal(get_as("alice", "old"), 0);
+    char *got = cli_slurp(workdir, "got.txt", NULL);
+    assert_string_equal(got, "the plan\n");
+    free(got);
+    assert_int_equal(cli_run(workdir,
+                             "asky group add --server %s --group eng --user bob --token-file token",
+                             endpoint),
+                     0);
+}
+
 static void stops_cleanly(void **state)
 {
     int status = 0;
@@ -231,8 +272,8 @@ static int teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(member_put_get), cmocka_unit_test(non_member_refused),
+        cmocka_unit_test(member_put_get),    cmocka_unit_test(non_member_refused),
         cmocka_unit_test(admin_needs_token), cmocka_unit_test(tampered_refused),
-        cmocka_unit_test(stops_cleanly)};
+        cmocka_unit_test(member_rekey),      cmocka_unit_test(stops_cleanly)};
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -41,6 +41,51 @@ static int write_stream(const char *path, int (*fn)(FILE *out, void *arg), void 
     return CLOISTER_OK;
 }
 
+/* Where an object goes: the file at path (a store directory) or, when o, a commit of name to
+ * the S3 store through an unlinked temporary file. */
+struct dest {
+    const char *path;
+    asky_objects *o;
+    const char *name;
+};
+
+static int dest_write(const struct dest *d, int (*fn)(FILE *out, void *arg), void *arg,
+                      struct cloister_err *err)
+{
+    if (!d->o)
+        return write_stream(d->path, fn, arg, err);
+    FILE *t = tmpfile();
+    if (!t)
+        return cloister_errf(err, CLOISTER_E_SYSTEM, "temporary file: %s", strerror(errno));
+    int rc = fn(t, arg);
+    long len = rc == CLOISTER_OK && fflush(t) == 0 ? ftell(t) : -1;
+    if (rc == CLOISTER_OK && (len < 0 || fseek(t, 0, SEEK_SET) != 0))
+        rc = cloister_errf(err, CLOISTER_E_SYSTEM, "temporary file: %s", strerror(errno));
+    if (rc == CLOISTER_OK) {
+        struct asky_object_update u = {d->name, t, (uint64_t)len};
+        rc = asky_objects_commit(d->o, &u, 1, err);
+    }
+    fclose(t);
+    return rc;
+}
+
+/* The object's bytes from the S3 store into an unlinked temporary file, rewound. */
+static int fetch_tmp(asky_objects *o, const char *name, FILE **out, struct cloister_err *err)
+{
+    FILE *t = tmpfile();
+    if (!t)
+        return cloister_errf(err, CLOISTER_E_SYSTEM, "temporary file: %s", strerror(errno));
+    int rc = asky_objects_fetch(o, name, t, err);
+    if (rc == CLOISTER_OK && (fflush(t) != 0 || fseek(t, 0, SEEK_SET) != 0))
+        rc = cloister_errf(err, CLOISTER_E_SYSTEM, "temporary file: %s", strerror(errno));
+    if (rc != CLOISTER_OK) {
+        fclose(t);
+        return rc;
+    }
+    *out = t;
+    return CLOISTER_OK;
+}
+
 struct put_job {
     enum asky_kind kind;
     const uint8_t *env;
@@ -60,7 +105,7 @@ static int put_fn(FILE *out, void *arg)
 /* Encrypts the stream f for the group (an envelope of a fresh file key from the enclave) into
  * the object at path, atomically. */
 static int put_stream(asky_service *s, const char *group, const char *user,
-                      const uint8_t key[ASKY_KEY_LEN], FILE *f, const char *path,
+                      const uint8_t key[ASKY_KEY_LEN], FILE *f, const struct dest *d,
                       enum asky_kind kind, unsigned pad, struct cloister_err *err)
 {
     struct asky_user_keys k;
@@ -77,7 +122,7 @@ static int put_stream(asky_service *s, const char *group, const char *user,
         rc = cloister_err_wrap(err, "the envelope the service built");
     if (rc == CLOISTER_OK) {
         struct put_job j = {kind, env, envlen, file_key, f, err};
-        rc = write_stream(path, put_fn, &j, err);
+        rc = dest_write(d, put_fn, &j, err);
     }
     asky_user_keys_wipe(&k);
     crypto_wipe(file_key, sizeof file_key);
@@ -90,15 +135,18 @@ int asky_put(asky_service *s, const char *group, const char *user, const uint8_t
              struct cloister_err *err)
 {
     char path[PATH_MAX];
+    struct dest d = {path, NULL, name};
     int rc = asky_object_path(asky_service_dir(s), name, path, sizeof path, err);
-    if (rc != CLOISTER_OK)
+    if (rc != CLOISTER_OK || (rc = asky_objects_open(asky_service_dir(s), &d.o, err)) != 0)
         return rc;
     FILE *f = strcmp(in, "-") == 0 ? stdin : fopen(in, "rb");
     if (!f)
-        return cloister_errf(err, CLOISTER_E_NOT_FOUND, "%s: %s", in, strerror(errno));
-    rc = put_stream(s, group, user, key, f, path, kind, pad, err);
-    if (f != stdin)
+        rc = cloister_errf(err, CLOISTER_E_NOT_FOUND, "%s: %s", in, strerror(errno));
+    else
+        rc = put_stream(s, group, user, key, f, &d, kind, pad, err);
+    if (f && f != stdin)
         fclose(f);
+    asky_objects_close(d.o);
     return rc;
 }
 
@@ -109,14 +157,20 @@ int asky_rekey(asky_service *s, const char *group, const char *user,
                struct cloister_err *err)
 {
     char path[PATH_MAX];
+    struct dest d = {path, NULL, name};
+    FILE *obj = NULL, *plain = NULL;
     int rc = asky_object_path(asky_service_dir(s), name, path, sizeof path, err);
-    if (rc != CLOISTER_OK)
+    if (rc != CLOISTER_OK || (rc = asky_objects_open(asky_service_dir(s), &d.o, err)) != 0)
         return rc;
-    FILE *obj = fopen(path, "rb"), *plain = obj ? tmpfile() : NULL; /* unlinked, 0600 */
-    if (!obj || !plain) {
+    if (d.o)
+        rc = fetch_tmp(d.o, name, &obj, err);
+    else
+        obj = fopen(path, "rb");
+    plain = obj ? tmpfile() : NULL; /* unlinked, 0600 */
+    if (rc == CLOISTER_OK && (!obj || !plain)) {
         rc = cloister_errf(err, errno == ENOENT ? CLOISTER_E_NOT_FOUND : CLOISTER_E_SYSTEM,
                            "object '%s': %s", name, strerror(errno));
-    } else {
+    } else if (rc == CLOISTER_OK) {
         struct asky_user_keys k;
         asky_user_keys(&k, key);
         rc = asky_object_read(obj, &k, plain, err);
@@ -124,8 +178,9 @@ int asky_rekey(asky_service *s, const char *group, const char *user,
         if (rc == CLOISTER_OK && (fflush(plain) != 0 || fseek(plain, 0, SEEK_SET) != 0))
             rc = cloister_errf(err, CLOISTER_E_SYSTEM, "temporary file: %s", strerror(errno));
         if (rc == CLOISTER_OK)
-            rc = put_stream(s, group, user, key, plain, path, kind, pad, err);
+            rc = put_stream(s, group, user, key, plain, &d, kind, pad, err);
     }
+    asky_objects_close(d.o);
     if (rc != CLOISTER_OK)
         cloister_err_wrap(err, "rekey of '%s'", name);
     if (plain)
@@ -165,13 +220,19 @@ int asky_get(const char *dir, const uint8_t key[ASKY_KEY_LEN], const char *name,
              struct cloister_err *err)
 {
     char path[PATH_MAX];
+    asky_objects *o = NULL;
+    FILE *in = NULL;
     int rc = asky_object_path(dir, name, path, sizeof path, err);
+    if (rc != CLOISTER_OK || (rc = asky_objects_open(dir, &o, err)) != CLOISTER_OK)
+        return rc;
+    if (o)
+        rc = fetch_tmp(o, name, &in, err);
+    else if (!(in = fopen(path, "rb")))
+        rc = cloister_errf(err, errno == ENOENT ? CLOISTER_E_NOT_FOUND : CLOISTER_E_SYSTEM,
+                           "object '%s': %s", name, strerror(errno));
+    asky_objects_close(o);
     if (rc != CLOISTER_OK)
         return rc;
-    FILE *in = fopen(path, "rb");
-    if (!in)
-        return cloister_errf(err, errno == ENOENT ? CLOISTER_E_NOT_FOUND : CLOISTER_E_SYSTEM,
-                             "object '%s': %s", name, strerror(errno));
     rc = asky_get_from(in, key, name, out, err);
     fclose(in);
     return rc;
@@ -185,16 +246,23 @@ static int name_cmp(const void *a, const void *b)
 int asky_list(const char *dir, char ***names, size_t *n, struct cloister_err *err)
 {
     char path[PATH_MAX];
+    asky_objects *o = NULL;
     *names = NULL;
     *n = 0;
     if (snprintf(path, sizeof path, "%s/objects", dir) >= (int)sizeof path)
         return cloister_errf(err, CLOISTER_E_INVALID, "store path too long");
+    int rc = asky_objects_open(dir, &o, err);
+    if (rc != CLOISTER_OK || o) {
+        if (o)
+            rc = asky_objects_list(o, names, n, err);
+        asky_objects_close(o);
+        return rc;
+    }
     DIR *d = opendir(path);
     if (!d)
         return cloister_errf(err, CLOISTER_E_NOT_FOUND, "no store at this path");
     struct dirent *de;
     size_t cap = 0;
-    int rc = CLOISTER_OK;
     char tmp[PATH_MAX];
     while (rc == CLOISTER_OK && (de = readdir(d)) != NULL) {
         if (asky_object_path(dir, de->d_name, tmp, sizeof tmp, NULL) != CLOISTER_OK ||

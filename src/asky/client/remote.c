@@ -18,9 +18,11 @@
 #include <cloister/wire.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -357,5 +359,32 @@ int asky_remote_admin(const char *server, const char *token, const char *op, con
     int rc = call(server, path, token, json_pack("{s:s?}", "user", user), &j, err);
     if (rc == CLOISTER_OK)
         json_decref(j);
+    return rc;
+}
+
+/* rekey through the service: the object fetched and opened here with the member's key into a
+ * temporary file (mode 0600, removed at once after), then put again as asky_remote_put does:
+ * the enclave checks the member's proof and membership, and the object is stored only with the
+ * write ticket of that envelope. */
+int asky_remote_rekey(const struct asky_remote *r, const char *group, const char *user,
+                      const uint8_t key[ASKY_KEY_LEN], const char *name, enum asky_kind kind,
+                      unsigned pad, struct cloister_err *err)
+{
+    const char *tmpdir = getenv("TMPDIR");
+    char plain[PATH_MAX];
+    int rc = check_trust(r, err);
+    if (rc != CLOISTER_OK)
+        return rc;
+    snprintf(plain, sizeof plain, "%s/asky-rekey-XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
+    int fd = mkstemp(plain);
+    if (fd < 0)
+        return cloister_errf(err, CLOISTER_E_SYSTEM, "temporary file: %s", strerror(errno));
+    close(fd);
+    rc = asky_remote_get(r->server, key, name, plain, err);
+    if (rc == CLOISTER_OK)
+        rc = asky_remote_put(r, group, user, key, plain, name, kind, pad, err);
+    unlink(plain);
+    if (rc != CLOISTER_OK)
+        cloister_err_wrap(err, "rekey of '%s'", name);
     return rc;
 }

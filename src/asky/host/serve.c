@@ -117,14 +117,14 @@ static void object_put(const struct answer *a, struct asky_server *srv, const ch
 
 static void object_get(const struct answer *a, struct asky_server *srv, const char *name)
 {
-    char path[4096];
     uint8_t *obj;
     size_t len;
     struct cloister_err err;
-    if (asky_object_path(asky_service_dir(srv->s), name, path, sizeof path, &err) != CLOISTER_OK)
-        failed(a, &err);
-    else if (file_read_all(path, ASKY_BODY_MAX / 2, &obj, &len) != 0)
+    int rc = asky_object_load(asky_service_dir(srv->s), name, ASKY_BODY_MAX / 2, &obj, &len, &err);
+    if (rc == CLOISTER_E_NOT_FOUND)
         fail(a, MHD_HTTP_NOT_FOUND, "no such object");
+    else if (rc != CLOISTER_OK)
+        failed(a, &err);
     else {
         reply(a, MHD_HTTP_OK,
               json_pack("{s:s,s:o}", "name", name, "object", http_json_hex(obj, len)));

@@ -613,8 +613,20 @@ int asky_object_store(asky_service *s, const char *name, const uint8_t *obj, siz
     wire_put_raw(&w, ticket, ASKY_TICKET_LEN);
     rc = call(s, ASKY_ECALL_TICKET_CHECK, &w, &out, &outlen, err);
     free(out);
-    if (rc == CLOISTER_OK && file_write_atomic(path, obj, len, 0600) != 0)
+    asky_objects *o = NULL;
+    if (rc == CLOISTER_OK)
+        rc = asky_objects_open(s->dir, &o, err);
+    if (rc == CLOISTER_OK && o) { /* the S3 store, with the service's credentials */
+        FILE *f = fmemopen((void *)obj, len, "rb");
+        struct asky_object_update u = {name, f, len};
+        rc = f ? asky_objects_commit(o, &u, 1, err)
+               : cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
+        if (f)
+            fclose(f);
+    } else if (rc == CLOISTER_OK && file_write_atomic(path, obj, len, 0600) != 0) {
         rc = os_error(err, "writing the object");
+    }
+    asky_objects_close(o);
     return rc;
 }
 

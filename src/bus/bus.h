@@ -176,6 +176,11 @@ int bus_consumer_delete(struct bus *b, const char *stream, const char *durable,
  * (0 when none came in time: not an error). Each message must be freed with bus_msg_free. */
 int bus_fetch(struct bus_consumer *c, struct bus_msg **msgs, size_t max, int64_t timeout_ms,
               size_t *n, struct cloister_err *err);
+/* What the consumer has now, without waiting for more: up to max messages and max_bytes bytes
+ * (the server sends at least one message, so max_bytes should exceed its max_payload); *n = 0
+ * when nothing is pending. A reader that knows what it wants prefetches with it. */
+int bus_fetch_available(struct bus_consumer *c, struct bus_msg **msgs, size_t max,
+                        int64_t max_bytes, int64_t timeout_ms, size_t *n, struct cloister_err *err);
 /* Delivered but not acked, and not yet delivered, messages of the consumer (its lag). */
 int bus_consumer_pending(struct bus_consumer *c, uint64_t *ack_pending, uint64_t *undelivered,
                          struct cloister_err *err);

@@ -118,19 +118,32 @@ static struct bus_msg *wrap(struct bus *b, natsMsg *m)
     return w;
 }
 
-int bus_fetch(struct bus_consumer *c, struct bus_msg **msgs, size_t max, int64_t timeout_ms,
-              size_t *n, struct cloister_err *err)
+/* Fetch or, with max_bytes, a fetch request that the server ends before max_bytes of messages
+ * and as soon as it has no more (no wait). */
+static int fetch(struct bus_consumer *c, struct bus_msg **msgs, size_t max, int64_t max_bytes,
+                 int64_t timeout_ms, size_t *n, struct cloister_err *err)
 {
     *n = 0;
-    if (max == 0 || max > BUS_FETCH_MAX || timeout_ms <= 0)
+    if (max == 0 || max > BUS_FETCH_MAX || timeout_ms <= 0 || max_bytes < 0)
         return cloister_errf(err, CLOISTER_E_INVALID,
                              "fetch from %s: batch of 1 to %d and a positive timeout expected",
                              c->durable, BUS_FETCH_MAX);
     natsMsgList list = {0};
     jsErrCode jerr = 0;
-    natsStatus s = natsSubscription_Fetch(&list, c->sub, (int)max, timeout_ms, &jerr);
-    if (s == NATS_TIMEOUT && list.Count == 0 &&
-        natsConnection_Status(c->b->nc) == NATS_CONN_STATUS_CONNECTED)
+    natsStatus s;
+    if (max_bytes > 0) {
+        jsFetchRequest req;
+        jsFetchRequest_Init(&req);
+        req.Batch = (int)max;
+        req.MaxBytes = max_bytes;
+        req.NoWait = true;
+        req.Expires = timeout_ms * 1000000;
+        s = natsSubscription_FetchRequest(&list, c->sub, &req);
+    } else {
+        s = natsSubscription_Fetch(&list, c->sub, (int)max, timeout_ms, &jerr);
+    }
+    bool none = s == NATS_TIMEOUT || (max_bytes > 0 && s == NATS_NOT_FOUND);
+    if (none && list.Count == 0 && natsConnection_Status(c->b->nc) == NATS_CONN_STATUS_CONNECTED)
         return CLOISTER_OK; /* nothing to do within the timeout */
     if (s != NATS_OK && list.Count == 0)
         return bus_fail(c->b, err, s, jerr, "fetch from consumer %s of stream %s", c->durable,
@@ -149,6 +162,18 @@ int bus_fetch(struct bus_consumer *c, struct bus_msg **msgs, size_t max, int64_t
     }
     natsMsgList_Destroy(&list);
     return rc;
+}
+
+int bus_fetch(struct bus_consumer *c, struct bus_msg **msgs, size_t max, int64_t timeout_ms,
+              size_t *n, struct cloister_err *err)
+{
+    return fetch(c, msgs, max, 0, timeout_ms, n, err);
+}
+
+int bus_fetch_available(struct bus_consumer *c, struct bus_msg **msgs, size_t max,
+                        int64_t max_bytes, int64_t timeout_ms, size_t *n, struct cloister_err *err)
+{
+    return fetch(c, msgs, max, max_bytes > 0 ? max_bytes : 1, timeout_ms, n, err);
 }
 
 int bus_consumer_pending(struct bus_consumer *c, uint64_t *ack_pending, uint64_t *undelivered,

@@ -17,7 +17,9 @@
  *  4. Memory: the allocator counts every byte of the state and refuses past the cap; Lua then
  *     collects and asks again, and a second refusal in a row dooms the call as in 5. It
  *     allocates on the trusted heap (tee_malloc: the EPC heap inside a call, the process heap
- *     outside, which is what tests and the sim backend use).
+ *     outside, which is what tests and the sim backend use), small blocks through the state's
+ *     pool (pool.c: no call into the heap per string); what the pool holds, free blocks
+ *     included, stays under twice the cap.
  *  5. Instructions: a count hook charges the budget every HOOK_STEP instructions. Once a call
  *     is doomed (any budget), the hook fires on every instruction, so a pcall in the job cannot
  *     swallow the error; the call fails whatever the job returns. Library loops the hook
@@ -41,7 +43,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#define HOOK_STEP 10000 /* instructions between two charges of the budget */
+#define HOOK_STEP 10000              /* instructions between two charges of the budget */
+#define POOL_SLACK ((size_t)1 << 20) /* a few slabs partly used, past twice the cap */
 
 /* Why the call in progress is doomed: once set, every instruction raises (invariant 5). */
 enum kill {
@@ -53,9 +56,11 @@ enum kill {
 
 struct tlua {
     lua_State *L;
+    struct tlua_pool pool;
     char job[TLUA_NAME_MAX], task[TLUA_NAME_MAX];
     size_t mem_cap, mem_used, mem_peak;
-    bool refused; /* the last request for more memory was refused */
+    size_t pool_max; /* what the pool may take from the trusted heap: free blocks too */
+    bool refused;    /* the last request for more memory was refused */
     uint64_t insn_budget, insn_used;
     int insn_step;
     size_t out_budget;
@@ -102,12 +107,12 @@ static void *mem_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
     if (!ptr)
         osize = 0; /* then osize is the kind of object, not a size */
     if (nsize == 0) {
-        tee_free(ptr);
+        tlua_pool_free(&t->pool, ptr, osize);
         t->mem_used -= osize;
         return NULL;
     }
     bool over = nsize > osize && nsize - osize > t->mem_cap - t->mem_used;
-    void *p = over ? NULL : tee_realloc(ptr, nsize);
+    void *p = over ? NULL : tlua_pool_realloc(&t->pool, ptr, osize, nsize, t->pool_max);
     if (!p && nsize < osize)
         p = ptr; /* Lua assumes shrinking never fails: keep the larger block */
     if (!p) {
@@ -245,6 +250,29 @@ static void put_value(lua_State *L, int idx, struct wire_writer *w, const char *
 
 /* ---- the functions the sandbox adds or wraps ---- */
 
+static bool is_scalar(lua_State *L, int idx)
+{
+    int type = lua_type(L, idx);
+    return type == LUA_TSTRING || type == LUA_TNUMBER || type == LUA_TBOOLEAN;
+}
+
+/* emit's common case, a scalar key and value (a word and a count), written without the walk
+ * of tables; false, with nothing written, for anything else or past a limit (put_value then
+ * says why). */
+static bool emit_scalars(struct tlua *t, lua_State *L)
+{
+    if (!is_scalar(L, 1) || !is_scalar(L, 2))
+        return false;
+    struct wire_writer *w = t->emits;
+    size_t mark = w->len, limit = out_limit(t, w);
+    tlua_value_format.scalar(w, L, 1, false);
+    tlua_value_format.scalar(w, L, 2, false);
+    if (wire_writer_ok(w) && w->len <= limit)
+        return true;
+    w->len = mark;
+    return false;
+}
+
 static int sandbox_emit(lua_State *L)
 {
     struct tlua *t = state_of(L);
@@ -253,6 +281,8 @@ static int sandbox_emit(lua_State *L)
         return luaL_error(L, "emit: the %s is nil", lua_isnil(L, 1) ? "key" : "value");
     if (!t->emits)
         return luaL_error(L, "emit: %s cannot emit", t->entry);
+    if (emit_scalars(t, L))
+        return 0;
     put_value(L, 1, t->emits, "emit: the key");
     put_value(L, 2, t->emits, "emit: the value"); /* a failed call drops the key with it */
     return 0;
@@ -656,6 +686,7 @@ struct tlua *tlua_new(const struct tlua_options *o, struct cloister_err *err)
     snprintf(t->job, sizeof t->job, "%s", o->job ? o->job : "?");
     snprintf(t->task, sizeof t->task, "%s", o->task ? o->task : "?");
     t->mem_cap = o->memory ? o->memory : TLUA_MEMORY_DEFAULT;
+    t->pool_max = t->mem_cap < SIZE_MAX / 4 ? 2 * t->mem_cap + POOL_SLACK : SIZE_MAX;
     t->insn_budget = o->instructions ? o->instructions : TLUA_INSTRUCTIONS_DEFAULT;
     t->insn_step = t->insn_budget < HOOK_STEP ? (int)t->insn_budget : HOOK_STEP;
     t->out_budget = o->output ? o->output : TLUA_OUTPUT_DEFAULT;
@@ -686,6 +717,7 @@ void tlua_free(struct tlua *t)
         return;
     if (t->L)
         lua_close(t->L);
+    tlua_pool_release(&t->pool);
     tee_free(t->log);
     tee_free(t);
 }

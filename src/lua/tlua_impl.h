@@ -36,6 +36,23 @@ enum tlua_enc tlua_encode(lua_State *L, int idx, const struct tlua_format *f, st
  * may raise a Lua memory error, never a format error: those fail r. */
 bool tlua_value_read(struct wire_reader *r, lua_State *L, int depth);
 
+/* The small-block front of a state's allocator (pool.c): blocks of at most
+ * 16 * TLUA_POOL_CLASSES bytes from per-size free lists over slabs, larger ones from the trusted
+ * heap. A realloc that grows fails (NULL) when the bytes taken from the trusted heap would pass
+ * limit; one that shrinks never fails. release frees (and wipes) everything at once. */
+#define TLUA_POOL_CLASSES 16
+
+struct tlua_pool {
+    void *free[TLUA_POOL_CLASSES];
+    struct chunk_head *slabs, *adopted;
+    uint8_t *bump, *end; /* the newest slab's unused bytes */
+    size_t footprint;    /* bytes taken from the trusted heap */
+};
+
+void *tlua_pool_realloc(struct tlua_pool *p, void *b, size_t osize, size_t nsize, size_t limit);
+void tlua_pool_free(struct tlua_pool *p, void *b, size_t osize);
+void tlua_pool_release(struct tlua_pool *p);
+
 /* The bytes of Lua heap the state of L may still allocate (the JSON encoder's limit). */
 size_t tlua_memory_left(lua_State *L);
 

@@ -10,9 +10,12 @@
  *              "client"). A late duplicate (a redelivered task that ran twice) reaches the engine,
  *              which counts only the first result of a task's current attempt.
  *   MRS_<job>  limits retention, byte-bounded, subjects mr.<job>.shuffle.ROUND.TASK.ATTEMPT.PART:
- *              sealed shuffle chunks, read back as the last message on their subject (a direct
- *              get, one request per piece). A full stream refuses the chunk and the map task is
- *              re-run later.
+ *              sealed shuffle chunks. A full stream refuses the chunk and the map task is re-run
+ *              later. A reducer reads its partition through a pull consumer of its own, filtered
+ *              on the round and the partition: the messages stream in, PREFETCH_BYTES at most
+ *              held ahead of the reads, and are looked up by subject; a piece not among them
+ *              (not delivered yet beyond the bound, or published twice) is read as the last
+ *              message on its subject (a direct get).
  * Messages larger than the server's max_payload are split here, sized from the connection's
  * real limit: a shuffle chunk is stored as pieces on CHUNK_SUBJECT.0, .1, ... (each "u32 count,
  * then the slice"), and a task message too large for one message goes the same way to
@@ -29,6 +32,7 @@
 
 #include "bus/bus.h"
 
+#include <cloister/crypto.h>
 #include <cloister/wire.h>
 
 #include <pthread.h>
@@ -57,8 +61,27 @@ struct nats {
     int64_t checked_ms;   /* a remote worker's last look for the job's end */
     size_t piece_max;     /* payload bytes per piece of a split message */
     struct bus_consumer *task_c, *result_c;
+    pthread_mutex_t pf_lock;   /* the list of prefetches (lock is held across task fetches) */
+    struct prefetch *prefetch; /* the serving threads' */
     void (*on_get)(void *arg, uint8_t **chunk, size_t *len);
     void *arg;
+};
+
+#define PREFETCH_BYTES ((size_t)64 << 20) /* a reducer's pieces held ahead of its reads */
+#define PREFETCH_BATCH 512
+
+/* The partition a serving thread reads as a reducer: its consumer and the pieces delivered to
+ * it and not read yet (held[], in delivery order). One per thread, in the transport's list. */
+struct prefetch {
+    struct prefetch *next;
+    pthread_t thread;
+    bool active;
+    uint32_t round, partition;
+    struct bus_consumer *c;
+    char durable[64];
+    struct bus_msg *held[PREFETCH_BATCH];
+    size_t nheld, bytes;
+    bool drained; /* the consumer had nothing more */
 };
 
 /* The task this thread serves, and when its deadline was last extended. */
@@ -125,9 +148,126 @@ static int put_pieces(struct nats *n, const char *base, const uint8_t *data, siz
     return rc;
 }
 
-/* Reads back what put_pieces stored under base (malloc'd). */
-static int get_pieces(struct nats *n, const char *base, uint8_t **out, size_t *outlen,
-                      struct cloister_err *err)
+/* This thread's prefetch (made on first use); NULL without memory. */
+static struct prefetch *prefetch_of(struct nats *n)
+{
+    pthread_mutex_lock(&n->pf_lock);
+    struct prefetch *pf = n->prefetch;
+    while (pf && !pthread_equal(pf->thread, pthread_self()))
+        pf = pf->next;
+    if (!pf && (pf = calloc(1, sizeof *pf))) {
+        pf->thread = pthread_self();
+        pf->next = n->prefetch;
+        n->prefetch = pf;
+    }
+    pthread_mutex_unlock(&n->pf_lock);
+    return pf;
+}
+
+static void prefetch_drop(struct nats *n, struct prefetch *pf)
+{
+    for (size_t i = 0; i < pf->nheld; i++)
+        bus_msg_free(pf->held[i]);
+    if (pf->c) {
+        bus_consumer_close(pf->c);
+        bus_consumer_delete(n->b, n->shuffle, pf->durable, NULL);
+    }
+    struct prefetch *next = pf->next;
+    pthread_t thread = pf->thread;
+    memset(pf, 0, sizeof *pf);
+    pf->next = next;
+    pf->thread = thread;
+}
+
+/* Makes pf this partition's, with a consumer of its own (a name no other reader shares);
+ * false when the server refused one (the reads then go by direct gets). */
+static bool prefetch_open(struct nats *n, struct prefetch *pf, uint32_t round, uint32_t partition)
+{
+    if (pf->active && pf->round == round && pf->partition == partition)
+        return pf->c != NULL;
+    prefetch_drop(n, pf);
+    uint8_t id[8];
+    char filter[SUBJECT_MAX];
+    pf->active = true;
+    pf->round = round;
+    pf->partition = partition;
+    if (crypto_random(id, sizeof id) != 0)
+        return false;
+    snprintf(pf->durable, sizeof pf->durable, "reduce_%u_%u_%02x%02x%02x%02x%02x%02x%02x%02x",
+             round, partition, id[0], id[1], id[2], id[3], id[4], id[5], id[6], id[7]);
+    snprintf(filter, sizeof filter, "mr.%s.shuffle.%u.*.*.%u.*", n->job, round, partition);
+    struct bus_consumer_config cc = {.stream = n->shuffle,
+                                     .durable = pf->durable,
+                                     .filter = filter,
+                                     .max_ack_pending = PREFETCH_BATCH};
+    pf->c = bus_consumer_open(n->b, &cc, NULL);
+    return pf->c != NULL;
+}
+
+/* Takes the held piece on subject out of pf (the latest, should it have come twice). */
+static struct bus_msg *prefetch_take(struct prefetch *pf, const char *subject)
+{
+    for (size_t i = pf->nheld; i-- > 0;) {
+        if (strcmp(bus_msg_subject(pf->held[i]), subject) != 0)
+            continue;
+        struct bus_msg *m = pf->held[i];
+        size_t len;
+        bus_msg_data(m, &len);
+        pf->bytes -= len;
+        memmove(&pf->held[i], &pf->held[i + 1], (pf->nheld - i - 1) * sizeof *pf->held);
+        pf->nheld--;
+        return m;
+    }
+    return NULL;
+}
+
+/* The piece on subject from the partition's consumer, fetching what it has until the piece
+ * comes or the bound is reached; NULL to read it by a direct get. */
+static struct bus_msg *prefetch_get(struct nats *n, uint32_t round, uint32_t partition,
+                                    const char *subject)
+{
+    struct prefetch *pf = prefetch_of(n);
+    if (!pf || !prefetch_open(n, pf, round, partition))
+        return NULL;
+    struct bus_msg *m = prefetch_take(pf, subject);
+    while (!m && !pf->drained && pf->bytes < PREFETCH_BYTES && pf->nheld < PREFETCH_BATCH) {
+        size_t got = 0;
+        int64_t room = (int64_t)(PREFETCH_BYTES - pf->bytes + n->piece_max + PIECE_ROOM);
+        if (bus_fetch_available(pf->c, pf->held + pf->nheld, PREFETCH_BATCH - pf->nheld, room, 5000,
+                                &got, NULL) != 0 ||
+            got == 0) {
+            pf->drained = true;
+            break;
+        }
+        for (size_t i = pf->nheld; i < pf->nheld + got; i++) {
+            size_t len;
+            bus_msg_data(pf->held[i], &len);
+            pf->bytes += len;
+            bus_msg_ack(pf->held[i], NULL); /* held here now: room for the next ones */
+        }
+        pf->nheld += got;
+        m = prefetch_take(pf, subject);
+    }
+    return m;
+}
+
+/* The piece on subject: from the reducer's prefetch when the caller reads a partition, else
+ * (or when the prefetch has not got it) the last message on the subject. */
+static int get_piece(struct nats *n, const uint32_t *where, const char *subject, uint8_t **piece,
+                     size_t *len, struct cloister_err *err)
+{
+    struct bus_msg *m = where ? prefetch_get(n, where[0], where[1], subject) : NULL;
+    if (!m)
+        return bus_stream_get_last(n->b, n->shuffle, subject, piece, len, err);
+    int rc = copy_out(m, piece, len, err);
+    bus_msg_free(m);
+    return rc == 1 ? 0 : rc;
+}
+
+/* Reads back what put_pieces stored under base (malloc'd); where: the (round, partition) of
+ * a shuffle chunk, NULL for a task message. */
+static int get_pieces(struct nats *n, const char *base, const uint32_t *where, uint8_t **out,
+                      size_t *outlen, struct cloister_err *err)
 {
     struct wire_writer all;
     wire_writer_init(&all);
@@ -138,7 +278,7 @@ static int get_pieces(struct nats *n, const char *base, uint8_t **out, size_t *o
         uint8_t *piece = NULL;
         size_t len = 0;
         snprintf(subject, sizeof subject, "%s.%u", base, k);
-        rc = bus_stream_get_last(n->b, n->shuffle, subject, &piece, &len, err);
+        rc = get_piece(n, where, subject, &piece, &len, err);
         struct wire_reader r;
         wire_reader_init(&r, piece, len);
         uint32_t c = wire_get_u32(&r);
@@ -206,7 +346,7 @@ static int follow_pointer(struct nats *n, uint8_t **msg, size_t *len, struct clo
     *msg = NULL;
     if (wire_reader_finish(&r) != 0)
         return cloister_errf(err, CLOISTER_E_INVALID, "a malformed task pointer");
-    return get_pieces(n, base, msg, len, err) == 0 ? 1 : CLOISTER_E_INVALID;
+    return get_pieces(n, base, NULL, msg, len, err) == 0 ? 1 : CLOISTER_E_INVALID;
 }
 
 /* A worker that is not the job's client learns the job ended when its task consumer is gone
@@ -256,6 +396,9 @@ static int result_put(struct mr_transport *t, const uint8_t *msg, size_t len,
 {
     struct nats *n = (struct nats *)t;
     int rc = bus_publish(n->b, n->result_subject, NULL, 0, msg, len, NULL, NULL, err);
+    struct prefetch *pf = prefetch_of(n);
+    if (pf)
+        prefetch_drop(n, pf); /* the task ended: its partition is read */
     if (rc == 0 && current && current_owner == n) {
         rc = bus_msg_ack(current, err);
         bus_msg_free(current);
@@ -309,7 +452,8 @@ static int shuffle_get(struct mr_transport *t, uint32_t round, uint32_t task, ui
     struct nats *n = (struct nats *)t;
     char subject[SUBJECT_MAX];
     chunk_subject(n, round, task, attempt, partition, subject);
-    int rc = get_pieces(n, subject, chunk, len, err);
+    uint32_t where[2] = {round, partition};
+    int rc = get_pieces(n, subject, where, chunk, len, err);
     if (rc == 0 && n->on_get)
         n->on_get(n->arg, chunk, len);
     return rc;
@@ -327,6 +471,12 @@ static void nats_free(struct mr_transport *t)
         return;
     if (current_owner == n)
         drop_current();
+    while (n->prefetch) {
+        struct prefetch *pf = n->prefetch;
+        prefetch_drop(n, pf);
+        n->prefetch = pf->next;
+        free(pf);
+    }
     bus_consumer_close(n->task_c);
     bus_consumer_close(n->result_c);
     if (n->owner) {
@@ -336,6 +486,7 @@ static void nats_free(struct mr_transport *t)
     }
     bus_close(n->b);
     pthread_mutex_destroy(&n->lock);
+    pthread_mutex_destroy(&n->pf_lock);
     free(n);
 }
 
@@ -388,6 +539,7 @@ struct mr_transport *mr_transport_nats_new(const struct mr_nats_config *c, struc
     n->on_get = c->on_get;
     n->arg = c->arg;
     pthread_mutex_init(&n->lock, NULL);
+    pthread_mutex_init(&n->pf_lock, NULL);
     snprintf(n->job, sizeof n->job, "%s", c->job);
     snprintf(n->tasks, sizeof n->tasks, "MRT_%s", n->job);
     snprintf(n->results, sizeof n->results, "MRR_%s", n->job);

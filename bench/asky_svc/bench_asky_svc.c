@@ -174,6 +174,8 @@ static void run(const char *store_kind, struct replica *reps, int n, enum path p
     struct client c[2 * CLIENTS];
     pthread_t t[2 * CLIENTS];
     int nc = n * CLIENTS;
+    struct tee_info before, after;
+    tee_get_info(asky_service_enclave(reps[0].s), &before);
     double t0 = now_s();
     for (int i = 0; i < nc; i++) {
         c[i] = (struct client){.r = &reps[i % n], .path = path, .until = t0 + seconds};
@@ -186,13 +188,19 @@ static void run(const char *store_kind, struct replica *reps, int n, enum path p
         failed += c[i].failed;
     }
     double s = now_s() - t0;
+    tee_get_info(asky_service_enclave(reps[0].s), &after);
+    uint64_t crossings = after.stats.crossings - before.stats.crossings;
     printf("%s,%s,%d,%d,%zu,%llu,%llu,%.3f,%.0f,%d\n", path_names[path], store_kind, n, nc,
            group_size, (unsigned long long)done, (unsigned long long)failed, s, (double)done / s,
            TARGET);
     fflush(stdout);
-    fprintf(stderr, "%-8s %-10s x%d: %8.0f envelope requests/s (target >= %d: %s)\n",
+    fprintf(stderr,
+            "%-8s %-10s x%d: %8.0f envelope requests/s (target >= %d: %s); %.2f ecalls per "
+            "crossing\n",
             path_names[path], store_kind, n, (double)done / s, TARGET,
-            (double)done / s >= TARGET ? "met" : "not met");
+            (double)done / s >= TARGET ? "met" : "not met",
+            crossings ? (double)(after.stats.ecalls - before.stats.ecalls) / (double)crossings
+                      : 0.0);
 }
 
 /* One replica and then two on one store (db NULL: SQLite, one replica only). */

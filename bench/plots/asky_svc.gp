@@ -1,5 +1,5 @@
 # asky_svc.gp -- bench_asky_svc's CSV (path,store,replicas,clients,group,requests,failed,seconds,
-# req_per_s): envelope requests per second for a group of 100, one bar per path, store and
+# req_per_s,target): envelope requests per second for a group of 100, one bar per path, store and
 # number of replicas, beside the issue's target of 20,000/s.
 set datafile separator ","
 set terminal pngcairo size 1000,480 font ",10" noenhanced

@@ -72,11 +72,12 @@ static struct tee_rt *instance(void)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static const uint32_t numbers[] = {
-        ASKY_ECALL_LOAD,         ASKY_ECALL_USERS,           ASKY_ECALL_NAME,
-        ASKY_ECALL_USER_ADD,     ASKY_ECALL_GROUP_CREATE,    ASKY_ECALL_GROUP_ADD,
-        ASKY_ECALL_GROUP_REMOVE, ASKY_ECALL_ENVELOPE,        ASKY_ECALL_USER_FORGET,
-        ASKY_ECALL_SEALED_OPEN,  ASKY_ECALL_SEALED_ENVELOPE, ASKY_ECALL_TICKET_CHECK,
-        ASKY_ECALL_EPOCH,        ASKY_ECALL_USER_ADD_SEALED};
+        ASKY_ECALL_LOAD,           ASKY_ECALL_USERS,           ASKY_ECALL_NAME,
+        ASKY_ECALL_USER_ADD,       ASKY_ECALL_GROUP_CREATE,    ASKY_ECALL_GROUP_ADD,
+        ASKY_ECALL_GROUP_REMOVE,   ASKY_ECALL_ENVELOPE,        ASKY_ECALL_USER_FORGET,
+        ASKY_ECALL_SEALED_OPEN,    ASKY_ECALL_SEALED_ENVELOPE, ASKY_ECALL_TICKET_CHECK,
+        ASKY_ECALL_EPOCH,          ASKY_ECALL_USER_ADD_SEALED, ASKY_ECALL_SESSION_OPEN,
+        ASKY_ECALL_SESSION_REQUEST};
     if (size < 1)
         return 0;
     uint32_t number = numbers[data[0] % (sizeof numbers / sizeof *numbers)];
@@ -85,11 +86,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     wire_writer_init(&out);
     int rc = fuzz_call(rt, number, data + 1, size - 1, &out);
     /* no envelope, no sealed request and no write ticket without a member's key or a client's
-     * package for a real offer */
+     * package for a real offer (a session too: none is open) */
     if (rc == CLOISTER_OK &&
         (number == ASKY_ECALL_ENVELOPE || number == ASKY_ECALL_SEALED_OPEN ||
          number == ASKY_ECALL_SEALED_ENVELOPE || number == ASKY_ECALL_TICKET_CHECK ||
-         number == ASKY_ECALL_USER_ADD_SEALED))
+         number == ASKY_ECALL_USER_ADD_SEALED || number == ASKY_ECALL_SESSION_OPEN ||
+         number == ASKY_ECALL_SESSION_REQUEST))
         abort();
     wire_writer_free(&out);
     tee_rt_free(rt);

@@ -55,7 +55,8 @@ CLOISTER_API void asky_user_keys_wipe(struct asky_user_keys *k);
 /* The proof a member sends with an envelope request: HMAC(auth key, group ‖ nonce), with a
  * fresh nonce. A replayed proof only yields another envelope the replayer cannot open. */
 #define ASKY_REQ_NONCE_LEN 16
-#define ASKY_TICKET_LEN 32 /* what lets a remote member store an object (asky_serve.h) */
+#define ASKY_TICKET_LEN 32     /* what lets a remote member store an object (asky_serve.h) */
+#define ASKY_SESSION_ID_LEN 16 /* names a remote member's session with the enclave */
 CLOISTER_API void asky_request_proof(uint8_t proof[32], const struct asky_user_keys *k,
                                      const char *group, const uint8_t nonce[ASKY_REQ_NONCE_LEN]);
 

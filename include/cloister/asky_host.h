@@ -85,6 +85,14 @@ CLOISTER_API int asky_sealed_offer(asky_service *s, const uint8_t *nonce, size_t
                                    uint8_t **offer, size_t *offer_len, struct cloister_err *err);
 CLOISTER_API int asky_sealed_envelope(asky_service *s, const uint8_t *package, size_t len,
                                       uint8_t **reply, size_t *reply_len, struct cloister_err *err);
+/* Sessions: one package (as above) holding the secret "asky:session" (a 32-byte key) opens a
+ * session named by id; each request of it (id ‖ be64 seq ‖ the request under the session key)
+ * is then answered as a sealed one, without an offer or evidence per request. */
+CLOISTER_API int asky_session_open(asky_service *s, const uint8_t *package, size_t len,
+                                   uint8_t id[ASKY_SESSION_ID_LEN], struct cloister_err *err);
+CLOISTER_API int asky_session_envelope(asky_service *s, const uint8_t *msg, size_t len,
+                                       uint8_t **reply, size_t *reply_len,
+                                       struct cloister_err *err);
 
 /* Stores an object a remote member built (atomically) once the enclave has checked the write
  * ticket of its envelope: only envelopes the enclave built for a member have one. */

@@ -69,6 +69,20 @@ CLOISTER_API int asky_remote_envelope(const struct asky_remote *r, const char *g
                                       enum asky_kind kind, unsigned pad, uint8_t **env,
                                       size_t *envlen, uint8_t ticket[ASKY_TICKET_LEN],
                                       struct cloister_err *err);
+/* A session with the service's enclave: one offer verified as above and a fresh 32-byte key
+ * sealed to it, then requests sealed under that key (numbered: a replayed one is refused) on
+ * one kept-alive connection, with no offer or evidence each. For one thread at a time; the
+ * enclave keeps the most recently used sessions (1024): an expired one is refused ("no such
+ * session"), and the client opens another. */
+typedef struct asky_session asky_session;
+CLOISTER_API int asky_remote_session_open(const struct asky_remote *r, asky_session **out,
+                                          struct cloister_err *err);
+CLOISTER_API int asky_remote_session_envelope(asky_session *sn, const char *group, const char *user,
+                                              const uint8_t key[ASKY_KEY_LEN], enum asky_kind kind,
+                                              unsigned pad, uint8_t **env, size_t *envlen,
+                                              uint8_t ticket[ASKY_TICKET_LEN],
+                                              struct cloister_err *err);
+CLOISTER_API void asky_remote_session_close(asky_session *sn);
 /* A new user through the service: its name and a fresh HPKE public key sealed to the verified
  * enclave, its key drawn there and delivered encrypted to that public key (token: admin's). */
 CLOISTER_API int asky_remote_user_add(const struct asky_remote *r, const char *token,

@@ -121,7 +121,8 @@ CLOISTER_API CLOISTER_MUST_CHECK int tee_ecall_writer(tee_enclave *e, uint32_t n
 
 /* Many ecalls in one boundary crossing, run in order. Returns CLOISTER_OK when the batch crossed,
  * else err says why it did not; each call's own result is in its status (and out/outlen,
- * malloc'd), and err holds the message of the last call that failed. */
+ * malloc'd), and err holds the message of the last call that failed. A call the enclave refused
+ * has its own refusal text in out (NUL-terminated, printable; outlen without the NUL). */
 struct tee_call {
     uint32_t number;
     const void *in;

@@ -6,8 +6,13 @@
  * runs its own libmicrohttpd (a thread pool, a token checked before the body) but collects
  * bodies and checks tokens with the same two helpers. The token is checked
  * in constant time; the handler decides what needs it (every request that changes anything).
- * Client: HTTP/1.0 with Connection: close over one TCP socket, so the reply ends at EOF; it reads
- * at most max_reply bytes and gives up after 10 s. */
+ * Memory: a body grows geometrically up to its bound (body_max + 1 with the NUL), and every
+ * growth is charged to the server-wide budget of bytes in flight first; a body the budget cannot
+ * take is dropped as it arrives and answered 503, so 256 connections cannot hold 256 bodies of
+ * body_max. The charge is given back when the request completes.
+ * Client: http_call speaks HTTP/1.0 with Connection: close over one TCP socket, so the reply
+ * ends at EOF; http_conn keeps one HTTP/1.1 connection for many requests and reads each answer
+ * by its Content-Length. Both read at most max_reply bytes and give up after 10 s of silence. */
 #include "http/http.h"
 
 #include <cloister/crypto.h>
@@ -15,27 +20,50 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <jansson.h>
+#include <limits.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "util/hex.h"
 
 #define IO_TIMEOUT_MS 10000
+#define ANSWER_HEAD_MAX 16384 /* bytes of an answer's status line and headers */
 
 struct http_server {
     struct MHD_Daemon *d;
     char *token;
-    size_t body_max;
+    size_t body_max, budget;
+    atomic_size_t in_flight; /* bytes of bodies being collected, charged to budget */
     http_handler handler;
     void *arg;
     uint16_t port;
 };
+
+/* A request being collected: its body and what it holds of the server's budget. */
+struct pending {
+    struct http_body body;
+    size_t charged;
+    bool refused; /* over the server's budget: dropped, answered 503 */
+};
+
+size_t http_body_grown_cap(const struct http_body *b, size_t n, size_t max)
+{
+    size_t want = b->len + n + 1, cap = b->cap ? b->cap : 4096;
+    if (want <= b->cap)
+        return b->cap;
+    while (cap < want)
+        cap = cap > (max + 1) / 2 ? max + 1 : 2 * cap;
+    return cap;
+}
 
 int http_body_add(struct http_body *b, const char *upload, size_t n, size_t max)
 {
@@ -44,9 +72,7 @@ int http_body_add(struct http_body *b, const char *upload, size_t n, size_t max)
         return 0;
     }
     if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->len + n + 1)
-            cap *= 2;
+        size_t cap = http_body_grown_cap(b, n, max);
         char *grown = realloc(b->data, cap);
         if (!grown)
             return -1;
@@ -127,13 +153,45 @@ bool http_bearer_ok(struct MHD_Connection *c, const char *token)
     return crypto_memeq(h + 7, token, want);
 }
 
+/* Charges the growth of p's body for n more bytes to the server's budget: false when the
+ * budget cannot take it. */
+static bool budget_charge(struct http_server *s, struct pending *p, size_t n)
+{
+    size_t grow = http_body_grown_cap(&p->body, n, s->body_max) - p->body.cap;
+    size_t used = atomic_load(&s->in_flight);
+    do {
+        if (grow > s->budget || used > s->budget - grow)
+            return false;
+    } while (!atomic_compare_exchange_weak(&s->in_flight, &used, used + grow));
+    p->charged += grow;
+    return true;
+}
+
+static enum MHD_Result collect(struct http_server *s, struct pending *p, const char *upload,
+                               size_t n)
+{
+    struct http_body *b = &p->body;
+    if (p->refused)
+        return MHD_YES;
+    if (b->too_big || b->len + n > s->body_max) {
+        b->too_big = true;
+        return MHD_YES;
+    }
+    if (!budget_charge(s, p, n)) {
+        p->refused = true;
+        http_body_free(b);
+        return MHD_YES;
+    }
+    return http_body_add(b, upload, n, s->body_max) == 0 ? MHD_YES : MHD_NO;
+}
+
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
                               const char *method, const char *version, const char *upload,
                               size_t *upload_size, void **con_cls)
 {
     (void)version;
     struct http_server *s = cls;
-    struct http_body *p = *con_cls;
+    struct pending *p = *con_cls;
     if (!p) {
         if (!(p = calloc(1, sizeof *p)))
             return MHD_NO;
@@ -141,18 +199,21 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         return MHD_YES;
     }
     if (*upload_size) {
-        if (http_body_add(p, upload, *upload_size, s->body_max) != 0)
-            return MHD_NO;
+        size_t n = *upload_size;
         *upload_size = 0;
-        return MHD_YES;
+        return collect(s, p, upload, n);
     }
-    if (p->too_big) {
+    if (p->refused)
+        return http_reply(c, MHD_HTTP_SERVICE_UNAVAILABLE,
+                          http_error_json("the server holds too many request bytes; try again"),
+                          NULL);
+    if (p->body.too_big) {
         char msg[64];
         snprintf(msg, sizeof msg, "request body over %zu bytes", s->body_max);
         return http_reply(c, MHD_HTTP_CONTENT_TOO_LARGE, http_error_json(msg), NULL);
     }
     struct http_request r = {
-        method, url, p->data ? p->data : "", p->len, http_bearer_ok(c, s->token), c};
+        method, url, p->body.data ? p->body.data : "", p->body.len, http_bearer_ok(c, s->token), c};
     unsigned status = MHD_HTTP_INTERNAL_SERVER_ERROR;
     char *body = NULL;
     const char *type = NULL;
@@ -168,12 +229,13 @@ const char *http_arg(const struct http_request *r, const char *name)
 static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
                       enum MHD_RequestTerminationCode toe)
 {
-    (void)cls;
     (void)c;
     (void)toe;
-    struct http_body *p = *con_cls;
+    struct http_server *s = cls;
+    struct pending *p = *con_cls;
     if (p) {
-        http_body_free(p);
+        atomic_fetch_sub(&s->in_flight, p->charged);
+        http_body_free(&p->body);
         free(p);
         *con_cls = NULL;
     }
@@ -198,12 +260,12 @@ static int parse_ipv4(const char *endpoint, struct sockaddr_in *sa, struct clois
 int http_server_start(const char *listen, const char *token, size_t body_max, http_handler handler,
                       void *arg, struct http_server **out, struct cloister_err *err)
 {
-    return http_server_start_pool(listen, token, body_max, 1, handler, arg, out, err);
+    return http_server_start_pool(listen, token, body_max, 0, 1, handler, arg, out, err);
 }
 
-int http_server_start_pool(const char *listen, const char *token, size_t body_max, unsigned threads,
-                           http_handler handler, void *arg, struct http_server **out,
-                           struct cloister_err *err)
+int http_server_start_pool(const char *listen, const char *token, size_t body_max, size_t budget,
+                           unsigned threads, http_handler handler, void *arg,
+                           struct http_server **out, struct cloister_err *err)
 {
     struct sockaddr_in sa;
     int rc = parse_ipv4(listen, &sa, err);
@@ -215,6 +277,8 @@ int http_server_start_pool(const char *listen, const char *token, size_t body_ma
         return cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
     }
     s->body_max = body_max;
+    s->budget = budget ? budget : HTTP_BUDGET_DEFAULT * (body_max + 1);
+    atomic_init(&s->in_flight, 0);
     s->handler = handler;
     s->arg = arg;
     s->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC,
@@ -261,12 +325,13 @@ static int io_wait(int fd, short events)
     return n > 0 ? 0 : -1;
 }
 
-static int send_all(int fd, const char *buf, size_t len)
+/* flags MSG_MORE: more follows at once (the head of a request before its body). */
+static int send_all(int fd, const char *buf, size_t len, int flags)
 {
     while (len) {
         if (io_wait(fd, POLLOUT) != 0)
             return -1;
-        ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
+        ssize_t n = send(fd, buf, len, MSG_NOSIGNAL | flags);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0)
@@ -386,8 +451,8 @@ int http_call_from(const char *source, const char *endpoint, const char *method,
                   : -1;
     char *raw = NULL;
     size_t rawlen = 0;
-    rc = hn > 0 && (size_t)hn < cap && send_all(fd, head, (size_t)hn) == 0 &&
-                 send_all(fd, body ? body : "", len) == 0 &&
+    rc = hn > 0 && (size_t)hn < cap && send_all(fd, head, (size_t)hn, MSG_MORE) == 0 &&
+                 send_all(fd, body ? body : "", len, 0) == 0 &&
                  recv_all(fd, max_reply, &raw, &rawlen) == 0
              ? CLOISTER_OK
              : cloister_errf(err, CLOISTER_E_SYSTEM, "%s %s on %s: no complete answer", method,
@@ -408,4 +473,165 @@ int http_call_from(const char *source, const char *endpoint, const char *method,
     crypto_wipe(raw + rawlen - headlen + 1, headlen); /* the tail still held the body's end */
     *reply = raw;
     return CLOISTER_OK;
+}
+
+/* ---- keep-alive client ------------------------------------------------------------------------ */
+
+struct http_conn {
+    struct sockaddr_in sa;
+    char endpoint[64];
+    int fd; /* -1: not connected */
+};
+
+int http_conn_open(const char *endpoint, struct http_conn **out, struct cloister_err *err)
+{
+    struct http_conn *c = calloc(1, sizeof *c);
+    if (!c)
+        return cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
+    int rc = parse_ipv4(endpoint, &c->sa, err);
+    if (rc != CLOISTER_OK) {
+        free(c);
+        return rc;
+    }
+    snprintf(c->endpoint, sizeof c->endpoint, "%s", endpoint);
+    c->fd = -1;
+    *out = c;
+    return CLOISTER_OK;
+}
+
+void http_conn_close(struct http_conn *c)
+{
+    if (!c)
+        return;
+    if (c->fd >= 0)
+        close(c->fd);
+    free(c);
+}
+
+static void conn_drop(struct http_conn *c)
+{
+    if (c->fd >= 0)
+        close(c->fd);
+    c->fd = -1;
+}
+
+static int conn_connect(struct http_conn *c, struct cloister_err *err)
+{
+    if (c->fd >= 0)
+        return CLOISTER_OK;
+    int one = 1; /* a kept connection's small requests must not wait for delayed ACKs */
+    c->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (c->fd < 0 || setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0 ||
+        connect(c->fd, (struct sockaddr *)&c->sa, sizeof c->sa) != 0) {
+        int why = errno;
+        conn_drop(c);
+        return cloister_errf(err, CLOISTER_E_SYSTEM, "cannot reach %s: %s", c->endpoint,
+                             strerror(why));
+    }
+    return CLOISTER_OK;
+}
+
+/* The value of header name in the head (NUL-terminated, ending at its blank line), or NULL. */
+static const char *head_value(const char *head, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *l = strstr(head, "\r\n"); l && l[2] != '\r'; l = strstr(l + 2, "\r\n"))
+        if (strncasecmp(l + 2, name, n) == 0 && l[2 + n] == ':')
+            return l + 3 + n + strspn(l + 3 + n, " \t");
+    return NULL;
+}
+
+/* Reads one answer: the head, then Content-Length bytes of body. *got: bytes read at all (0:
+ * the server had closed the connection before answering). */
+static int read_answer(int fd, size_t max, unsigned *status, char **reply, bool *keep, size_t *got)
+{
+    size_t cap = 4096, n = 0, head = 0, total = SIZE_MAX;
+    char *buf = malloc(cap + 1), *sep;
+    *got = 0;
+    while (buf && n < total) {
+        if (n == cap) {
+            char *g = cap < max + ANSWER_HEAD_MAX ? realloc(buf, 2 * cap + 1) : NULL;
+            if (!g)
+                break;
+            buf = g;
+            cap *= 2;
+        }
+        if (io_wait(fd, POLLIN) != 0)
+            break;
+        ssize_t r = recv(fd, buf + n, (total == SIZE_MAX ? cap : total) - n, 0);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            break;
+        n += (size_t)r;
+        *got = n;
+        buf[n] = 0;
+        if (head || !(sep = strstr(buf, "\r\n\r\n"))) {
+            if (!head && n > ANSWER_HEAD_MAX)
+                break;
+            continue;
+        }
+        head = (size_t)(sep + 4 - buf);
+        const char *cl = head_value(buf, "Content-Length"), *conn = head_value(buf, "Connection");
+        unsigned long long len = cl ? strtoull(cl, NULL, 10) : ULLONG_MAX;
+        if (sscanf(buf, "HTTP/%*u.%*u %u", status) != 1 || len > max)
+            break;
+        *keep = !conn || strncasecmp(conn, "close", 5) != 0;
+        total = head + (size_t)len;
+        if (total > cap) {
+            char *g = realloc(buf, total + 1);
+            if (!g)
+                break;
+            buf = g;
+            cap = total;
+        }
+    }
+    if (!buf || n != total) {
+        free(buf);
+        return -1;
+    }
+    buf[n] = 0;
+    memmove(buf, buf + head, n - head + 1);
+    *reply = buf;
+    return 0;
+}
+
+int http_conn_call(struct http_conn *c, const char *method, const char *path, const char *token,
+                   const char *body, size_t len, size_t max_reply, unsigned *status, char **reply,
+                   struct cloister_err *err)
+{
+    size_t cap = strlen(method) + strlen(path) + strlen(c->endpoint) + (token ? strlen(token) : 0) +
+                 192;
+    char *head = malloc(cap);
+    int hn = head ? snprintf(head, cap,
+                             "%s %s HTTP/1.1\r\nHost: %s\r\n%s%s%s"
+                             "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
+                             method, path, c->endpoint, token ? "Authorization: Bearer " : "",
+                             token ? token : "", token ? "\r\n" : "", len)
+                  : -1;
+    int rc = hn > 0 && (size_t)hn < cap ? CLOISTER_OK
+                                        : cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
+    /* A kept connection the server closed meanwhile fails before any byte of an answer: that
+     * request is sent again once, on a new connection. */
+    for (int attempt = 0; rc == CLOISTER_OK && attempt < 2; attempt++) {
+        bool reused = c->fd >= 0, keep = false;
+        size_t got = 0;
+        if ((rc = conn_connect(c, err)) != CLOISTER_OK)
+            break;
+        if (send_all(c->fd, head, (size_t)hn, MSG_MORE) == 0 &&
+            send_all(c->fd, body ? body : "", len, 0) == 0 &&
+            read_answer(c->fd, max_reply, status, reply, &keep, &got) == 0) {
+            if (!keep)
+                conn_drop(c);
+            break;
+        }
+        conn_drop(c);
+        if (!reused || got)
+            rc = cloister_errf(err, CLOISTER_E_SYSTEM, "%s %s on %s: no complete answer", method,
+                               path, c->endpoint);
+    }
+    if (head)
+        crypto_wipe(head, cap);
+    free(head);
+    return rc;
 }

@@ -24,9 +24,11 @@ struct http_body {
     bool too_big;
 };
 /* Adds one upload chunk, growing the buffer geometrically (libmicrohttpd hands a body over in
- * chunks of a few KiB: growing by each chunk would copy a large body quadratically); -1 when out
- * of memory. */
+ * chunks of a few KiB: growing by each chunk would copy a large body quadratically) but never
+ * past max + 1 bytes; -1 when out of memory. */
 int http_body_add(struct http_body *b, const char *upload, size_t n, size_t max);
+/* The capacity http_body_add would grow b to for n more bytes (b->cap when it fits). */
+size_t http_body_grown_cap(const struct http_body *b, size_t n, size_t max);
 void http_body_free(struct http_body *b);
 /* Whether the connection carries "Authorization: Bearer <token>" (constant-time compare);
  * token NULL: no authentication, always true. */
@@ -51,10 +53,14 @@ typedef void (*http_handler)(void *arg, const struct http_request *r, unsigned *
 /* Listens on IPv4:PORT (port 0: any free one); token NULL: no authentication. */
 int http_server_start(const char *listen, const char *token, size_t body_max, http_handler handler,
                       void *arg, struct http_server **out, struct cloister_err *err);
-/* The same with a pool of threads (threads > 1): the handler is called from all of them. */
-int http_server_start_pool(const char *listen, const char *token, size_t body_max, unsigned threads,
-                           http_handler handler, void *arg, struct http_server **out,
-                           struct cloister_err *err);
+/* The same with a pool of threads (threads > 1): the handler is called from all of them.
+ * budget bounds the bytes of every body being collected at once (0: HTTP_BUDGET_DEFAULT bodies
+ * of body_max): a request whose body would take the server past it is refused with 503 while
+ * it arrives (its bytes dropped), so that many connections cannot each hold body_max. */
+#define HTTP_BUDGET_DEFAULT 4
+int http_server_start_pool(const char *listen, const char *token, size_t body_max, size_t budget,
+                           unsigned threads, http_handler handler, void *arg,
+                           struct http_server **out, struct cloister_err *err);
 uint16_t http_server_port(const struct http_server *s);
 void http_server_stop(struct http_server *s);
 /* Queues body (malloc'd, taken; NULL: empty) as the answer, with Content-Type type (NULL:
@@ -82,5 +88,15 @@ int http_call(const char *endpoint, const char *method, const char *path, const 
 int http_call_from(const char *source, const char *endpoint, const char *method, const char *path,
                    const char *token, const char *body, size_t len, size_t max_reply,
                    unsigned *status, char **reply, struct cloister_err *err);
+
+/* A keep-alive client: one connection (HTTP/1.1) for many requests of one thread, opened at the
+ * first call and again when the server closed it. Answers must carry a Content-Length (every
+ * answer of http_reply does). */
+struct http_conn;
+int http_conn_open(const char *endpoint, struct http_conn **out, struct cloister_err *err);
+int http_conn_call(struct http_conn *c, const char *method, const char *path, const char *token,
+                   const char *body, size_t len, size_t max_reply, unsigned *status, char **reply,
+                   struct cloister_err *err);
+void http_conn_close(struct http_conn *c);
 
 #endif

@@ -4,13 +4,18 @@
  * not, tries to open it with its own key: members open it, everyone else fails
  * cryptographically); a non-member gets no envelope and a wrong proof is refused; the store
  * holds no name and no key (its SQLite database included); a rolled-back group record and a
- * tampered one are refused; a user's key is delivered by HPKE to the user's key pair only. */
+ * tampered one are refused; a user's key is delivered by HPKE to the user's key pair only;
+ * remote members through the server, one-shot and in sessions (a replayed, tampered or unknown
+ * session request refused). */
 #include <cloister/asky_client.h>
 #include <cloister/asky_serve.h>
 #include <cloister/crypto.h>
 #include <cloister/hpke.h>
 #include <cloister/tee.h>
 #include <cloister/tee_enclave.h>
+#include <cloister/tee_trust.h>
+#include <cloister/tee_verify.h>
+#include <cloister/wire.h>
 
 #include <limits.h>
 #include <pthread.h>
@@ -343,10 +348,12 @@ static void test_key_delivery(void **state)
     crypto_wipe(key, sizeof key);
 }
 
-/* Sealed envelope requests of one member, several threads at once against the server. */
+/* Sealed envelope requests of one member, several threads at once against the server: each
+ * request with an offer of its own, or (session) all in one session. */
 struct asker {
     const struct asky_remote *r;
     const uint8_t *key;
+    bool session;
     int ok;
 };
 
@@ -354,19 +361,98 @@ static void *asker_thread(void *arg)
 {
     struct asker *a = arg;
     struct asky_user_keys k;
+    struct cloister_err err;
+    asky_session *sn = NULL;
     asky_user_keys(&k, a->key);
+    if (a->session && asky_remote_session_open(a->r, &sn, &err) != CLOISTER_OK)
+        return NULL;
     for (int i = 0; i < 4; i++) {
-        struct cloister_err err;
         uint8_t *env = NULL, ticket[ASKY_TICKET_LEN], fk[ASKY_KEY_LEN];
         size_t len = 0;
-        if (asky_remote_envelope(a->r, "zebra-remote-team", "zebra-remote", a->key, ASKY_INDEXED, 0,
-                                 &env, &len, ticket, &err) == CLOISTER_OK &&
-            asky_envelope_open(ASKY_INDEXED, env, len, &k, fk, &err) == CLOISTER_OK)
+        int rc = sn ? asky_remote_session_envelope(sn, "zebra-remote-team", "zebra-remote", a->key,
+                                                   ASKY_INDEXED, 0, &env, &len, ticket, &err)
+                    : asky_remote_envelope(a->r, "zebra-remote-team", "zebra-remote", a->key,
+                                           ASKY_INDEXED, 0, &env, &len, ticket, &err);
+        if (rc == CLOISTER_OK && asky_envelope_open(ASKY_INDEXED, env, len, &k, fk, &err) == 0)
             a->ok++;
         free(env);
     }
+    asky_remote_session_close(sn);
     asky_user_keys_wipe(&k);
     return NULL;
+}
+
+/* A session opened by hand through the host's API (the client's format rebuilt here): its
+ * first request is answered, the same request again is refused as a replay, a tampered one
+ * and one of an unknown session are refused. */
+static void session_by_hand(const uint8_t mrenclave[32], const uint8_t *key)
+{
+    struct cloister_err err;
+    uint8_t nonce[TEE_PROV_NONCE_LEN], skey[32], id[ASKY_SESSION_ID_LEN], *offer = NULL;
+    uint8_t *pkg = NULL, *reply = NULL;
+    size_t offer_len = 0, pkg_len = 0, reply_len = 0;
+    assert_int_equal(tee_prov_nonce(nonce, &err), CLOISTER_OK);
+    assert_int_equal(crypto_random(skey, sizeof skey), 0);
+    assert_int_equal(asky_sealed_offer(svc, nonce, sizeof nonce, &offer, &offer_len, &err), 0);
+    tee_platform *platform = tee_platform_open(NULL, &err);
+    assert_non_null(platform);
+    tee_verifier *v = tee_verifier_new_file(tee_platform_ca_path(platform), &err);
+    tee_platform_free(platform);
+    assert_non_null(v);
+    struct tee_policy p;
+    tee_policy_default(&p);
+    p.mrenclave = (const uint8_t(*)[TEE_HASH_LEN])mrenclave;
+    p.n_mrenclave = 1;
+    p.allow_simulated = p.allow_debug = true;
+    struct tee_secret secret = {"asky:session", skey, sizeof skey};
+    assert_int_equal(tee_prov_package(v, &p, nonce, sizeof nonce, offer, offer_len, &secret, 1,
+                                      &pkg, &pkg_len, NULL, &err),
+                     0);
+    tee_verifier_free(v);
+    assert_int_equal(asky_session_open(svc, pkg, pkg_len, id, &err), CLOISTER_OK);
+    /* the request: str group, str user, nonce 16, proof 32, u8 kind, varint pad, reply key */
+    struct asky_user_keys k;
+    uint8_t rnonce[ASKY_REQ_NONCE_LEN] = {7}, proof[32], reply_key[32] = {9};
+    asky_user_keys(&k, key);
+    asky_request_proof(proof, &k, "zebra-remote-team", rnonce);
+    asky_user_keys_wipe(&k);
+    struct wire_writer w;
+    wire_writer_init(&w);
+    wire_put_str(&w, "zebra-remote-team");
+    wire_put_str(&w, "zebra-remote");
+    wire_put_raw(&w, rnonce, sizeof rnonce);
+    wire_put_raw(&w, proof, sizeof proof);
+    wire_put_u8(&w, ASKY_INDEXED);
+    wire_put_varint(&w, 0);
+    wire_put_raw(&w, reply_key, sizeof reply_key);
+    assert_true(wire_writer_ok(&w));
+    static const char label[] = "CLOISTER-ASKY-V01 session request";
+    uint8_t msg[512], gcm_nonce[12] = {0}, aad[sizeof label - 1 + 24];
+    memcpy(msg, id, sizeof id);
+    memset(msg + 16, 0, 8);
+    msg[23] = 1; /* seq 1 */
+    memcpy(gcm_nonce + 4, msg + 16, 8);
+    memcpy(aad, label, sizeof label - 1);
+    memcpy(aad + sizeof label - 1, msg, 24);
+    assert_true(24 + w.len + 16 <= sizeof msg);
+    crypto_aead_seal(CRYPTO_AES256_GCM, skey, gcm_nonce, aad, sizeof aad, w.buf, w.len, msg + 24);
+    size_t len = 24 + w.len + 16;
+    wire_writer_free(&w);
+    assert_int_equal(asky_session_envelope(svc, msg, len, &reply, &reply_len, &err), CLOISTER_OK);
+    free(reply);
+    assert_int_equal(asky_session_envelope(svc, msg, len, &reply, &reply_len, &err),
+                     CLOISTER_E_DENIED);
+    assert_non_null(strstr(err.msg, "replayed"));
+    msg[30] ^= 1;
+    msg[23] = 2;
+    assert_int_equal(asky_session_envelope(svc, msg, len, &reply, &reply_len, &err),
+                     CLOISTER_E_DENIED);
+    msg[0] ^= 1;
+    assert_int_equal(asky_session_envelope(svc, msg, len, &reply, &reply_len, &err),
+                     CLOISTER_E_STATE);
+    free(offer);
+    free(pkg);
+    crypto_wipe(skey, sizeof skey);
 }
 
 /* user add through the service (in-process, on loopback): the admin's client verifies the
@@ -398,18 +484,36 @@ static void test_remote_user_add(void **state)
     write_input(src, "remote");
     assert_int_equal(asky_group_create(svc, "zebra-remote-team", "zebra-remote", &err),
                      CLOISTER_OK);
-    /* four clients at once (the runtime keeps four offers pending): every envelope opens */
-    struct asker a[4];
-    pthread_t t[4];
-    for (int i = 0; i < 4; i++) {
-        a[i] = (struct asker){&r, key, 0};
+    /* four one-shot clients at once (the runtime keeps four offers pending), then four in
+     * sessions: every envelope opens */
+    struct asker a[8];
+    pthread_t t[8];
+    for (int i = 0; i < 8; i++) {
+        a[i] = (struct asker){&r, key, i >= 4, 0};
         assert_int_equal(pthread_create(&t[i], NULL, asker_thread, &a[i]), 0);
+        if (i == 3)
+            for (int j = 0; j < 4; j++)
+                pthread_join(t[j], NULL);
     }
-    for (int i = 0; i < 4; i++) {
-        pthread_join(t[i], NULL);
+    for (int i = 0; i < 8; i++) {
+        if (i >= 4)
+            pthread_join(t[i], NULL);
         assert_int_equal(a[i].ok, 4);
     }
+    /* a session is refused with another MRENCLAVE pinned; a non-member's request in one is */
+    asky_session *sn = NULL;
+    uint8_t *env = NULL, ticket[ASKY_TICKET_LEN];
+    size_t envlen = 0;
+    r.mrenclave = other;
+    assert_int_equal(asky_remote_session_open(&r, &sn, &err), CLOISTER_E_DENIED);
+    r.mrenclave = ti.mrenclave;
+    assert_int_equal(asky_remote_session_open(&r, &sn, &err), CLOISTER_OK);
+    assert_int_equal(asky_remote_session_envelope(sn, "zebra-remote-team", names[0], keys[0],
+                                                  ASKY_INDEXED, 0, &env, &envlen, ticket, &err),
+                     CLOISTER_E_DENIED);
+    asky_remote_session_close(sn);
     asky_server_stop(srv);
+    session_by_hand(ti.mrenclave, key);
     assert_int_equal(asky_put(svc, "zebra-remote-team", "zebra-remote", key, src, "remote",
                               ASKY_INDEXED, 0, &err),
                      CLOISTER_OK);

@@ -31,17 +31,29 @@
 
 #define REPLY_MAX (2 * ASKY_BODY_MAX + 4096)
 
-/* POST (body non-NULL) or GET path; the answer's JSON object, or the service's refusal. */
-static int call(const char *server, const char *path, const char *token, json_t *body, json_t **out,
-                struct cloister_err *err)
+struct asky_session {
+    struct asky_remote r;
+    struct http_conn *conn; /* kept alive for the session's requests */
+    uint8_t id[ASKY_SESSION_ID_LEN], key[32];
+    uint64_t seq; /* of the last request */
+};
+
+/* POST (body non-NULL) or GET path, on conn (NULL: a connection of its own); the answer's JSON
+ * object, or the service's refusal. */
+static int call(struct http_conn *conn, const char *server, const char *path, const char *token,
+                json_t *body, json_t **out, struct cloister_err *err)
 {
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL, *raw = NULL;
+    const char *method = text ? "POST" : "GET";
+    size_t len = text ? strlen(text) : 0;
     unsigned status = 0;
     json_decref(body);
     if (body && !text)
         return cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
-    int rc = http_call(server, text ? "POST" : "GET", path, token, text, text ? strlen(text) : 0,
-                       REPLY_MAX, &status, &raw, err);
+    int rc = conn
+                 ? http_conn_call(conn, method, path, token, text, len, REPLY_MAX, &status, &raw,
+                                  err)
+                 : http_call(server, method, path, token, text, len, REPLY_MAX, &status, &raw, err);
     free(text);
     if (rc != CLOISTER_OK)
         return rc;
@@ -81,7 +93,7 @@ static int get_offer(const char *server, const uint8_t *nonce, uint8_t **offer, 
                      struct cloister_err *err)
 {
     json_t *j;
-    int rc = call(server, "/v1/offer", NULL,
+    int rc = call(NULL, server, "/v1/offer", NULL,
                   json_pack("{s:o}", "nonce", http_json_hex(nonce, TEE_PROV_NONCE_LEN)), &j, err);
     if (rc == CLOISTER_OK && (rc = hex_of(j, "offer", offer, len, err)) != CLOISTER_OK)
         json_decref(j);
@@ -163,15 +175,53 @@ static int offer_and_seal(const struct asky_remote *r, const char *name, const u
     return rc;
 }
 
-/* Asks the enclave for an envelope of the group, end to end. */
-static int request_envelope(const struct asky_remote *r, const char *group, const char *user,
-                            const struct asky_user_keys *k, enum asky_kind kind, unsigned pad,
-                            uint8_t **env, size_t *envlen, uint8_t ticket[ASKY_TICKET_LEN],
-                            struct cloister_err *err)
+/* The request under the session's key, with the next sequence number (*msg malloc'd). */
+static int session_seal(asky_session *sn, const uint8_t *req, size_t reqlen, uint8_t **msg,
+                        size_t *msglen, struct cloister_err *err)
 {
-    uint8_t rnonce[ASKY_REQ_NONCE_LEN], proof[32], reply_key[32];
-    uint8_t *package = NULL, *reply = NULL;
-    size_t package_len = 0, reply_len = 0;
+    uint8_t nonce[CRYPTO_AEAD_NONCE_LEN] = {0}, aad[sizeof ASKY_SESSION_AAD - 1 + 16 + 8];
+    size_t head = ASKY_SESSION_ID_LEN + 8;
+    uint8_t *m = malloc(head + reqlen + 16);
+    if (!m)
+        return cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
+    uint64_t seq = ++sn->seq;
+    memcpy(m, sn->id, ASKY_SESSION_ID_LEN);
+    for (int i = 0; i < 8; i++)
+        m[ASKY_SESSION_ID_LEN + i] = (uint8_t)(seq >> (56 - 8 * i));
+    memcpy(nonce + 4, m + ASKY_SESSION_ID_LEN, 8);
+    memcpy(aad, ASKY_SESSION_AAD, sizeof ASKY_SESSION_AAD - 1);
+    memcpy(aad + sizeof ASKY_SESSION_AAD - 1, m, head);
+    crypto_aead_seal(CRYPTO_AES256_GCM, sn->key, nonce, aad, sizeof aad, req, reqlen, m + head);
+    *msg = m;
+    *msglen = head + reqlen + 16;
+    return CLOISTER_OK;
+}
+
+/* The request sent: sealed to a fresh verified offer (sn NULL) or under the session's key. */
+static int send_request(const struct asky_remote *r, asky_session *sn, const uint8_t *req,
+                        size_t reqlen, json_t **j, struct cloister_err *err)
+{
+    uint8_t *package = NULL;
+    size_t package_len = 0;
+    int rc = sn ? session_seal(sn, req, reqlen, &package, &package_len, err)
+                : offer_and_seal(r, ASKY_REQUEST_SECRET, req, reqlen, &package, &package_len, err);
+    if (rc == CLOISTER_OK)
+        rc = call(
+            sn ? sn->conn : NULL, r->server, "/v1/envelope", NULL,
+            json_pack("{s:o}", sn ? "session" : "package", http_json_hex(package, package_len)), j,
+            err);
+    free(package);
+    return rc;
+}
+
+/* Asks the enclave for an envelope of the group, end to end (sn: in that session). */
+static int request_envelope(const struct asky_remote *r, asky_session *sn, const char *group,
+                            const char *user, const struct asky_user_keys *k, enum asky_kind kind,
+                            unsigned pad, uint8_t **env, size_t *envlen,
+                            uint8_t ticket[ASKY_TICKET_LEN], struct cloister_err *err)
+{
+    uint8_t rnonce[ASKY_REQ_NONCE_LEN], proof[32], reply_key[32], *reply = NULL;
+    size_t reply_len = 0;
     struct wire_writer w;
     json_t *j = NULL;
     int rc = CLOISTER_OK;
@@ -190,10 +240,7 @@ static int request_envelope(const struct asky_remote *r, const char *group, cons
     if (rc == CLOISTER_OK && !wire_writer_ok(&w))
         rc = cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
     if (rc == CLOISTER_OK)
-        rc = offer_and_seal(r, ASKY_REQUEST_SECRET, w.buf, w.len, &package, &package_len, err);
-    if (rc == CLOISTER_OK)
-        rc = call(r->server, "/v1/envelope", NULL,
-                  json_pack("{s:o}", "package", http_json_hex(package, package_len)), &j, err);
+        rc = send_request(r, sn, w.buf, w.len, &j, err);
     if (rc == CLOISTER_OK && (rc = hex_of(j, "reply", &reply, &reply_len, err)) != CLOISTER_OK)
         json_decref(j);
     if (rc == CLOISTER_OK)
@@ -202,7 +249,6 @@ static int request_envelope(const struct asky_remote *r, const char *group, cons
         crypto_wipe(w.buf, w.len);
     wire_writer_free(&w);
     crypto_wipe(reply_key, sizeof reply_key);
-    free(package);
     free(reply);
     return rc;
 }
@@ -248,9 +294,67 @@ int asky_remote_envelope(const struct asky_remote *r, const char *group, const c
     int rc = check_trust(r, err);
     asky_user_keys(&k, key);
     if (rc == CLOISTER_OK)
-        rc = request_envelope(r, group, user, &k, kind, pad, env, envlen, ticket, err);
+        rc = request_envelope(r, NULL, group, user, &k, kind, pad, env, envlen, ticket, err);
     asky_user_keys_wipe(&k);
     return rc;
+}
+
+int asky_remote_session_open(const struct asky_remote *r, asky_session **out,
+                             struct cloister_err *err)
+{
+    asky_session *sn = calloc(1, sizeof *sn);
+    uint8_t *package = NULL;
+    size_t package_len = 0, idlen = 0;
+    json_t *j = NULL;
+    uint8_t *id = NULL;
+    int rc = sn ? check_trust(r, err) : cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
+    if (rc == CLOISTER_OK && crypto_random(sn->key, sizeof sn->key) != 0)
+        rc = cloister_errf(err, CLOISTER_E_FAILED, "random number generator failed");
+    if (rc == CLOISTER_OK)
+        rc = http_conn_open(r->server, &sn->conn, err);
+    if (rc == CLOISTER_OK)
+        rc = offer_and_seal(r, ASKY_SESSION_SECRET, sn->key, sizeof sn->key, &package, &package_len,
+                            err);
+    if (rc == CLOISTER_OK)
+        rc = call(sn->conn, r->server, "/v1/session", NULL,
+                  json_pack("{s:o}", "package", http_json_hex(package, package_len)), &j, err);
+    if (rc == CLOISTER_OK && (rc = hex_of(j, "session", &id, &idlen, err)) != CLOISTER_OK)
+        json_decref(j);
+    if (rc == CLOISTER_OK && idlen != ASKY_SESSION_ID_LEN)
+        rc = cloister_errf(err, CLOISTER_E_PROTOCOL, "the service's session id has a bad length");
+    if (rc == CLOISTER_OK) {
+        memcpy(sn->id, id, ASKY_SESSION_ID_LEN);
+        sn->r = *r;
+        *out = sn;
+    } else {
+        asky_remote_session_close(sn);
+    }
+    free(id);
+    free(package);
+    return rc;
+}
+
+int asky_remote_session_envelope(asky_session *sn, const char *group, const char *user,
+                                 const uint8_t key[ASKY_KEY_LEN], enum asky_kind kind, unsigned pad,
+                                 uint8_t **env, size_t *envlen, uint8_t ticket[ASKY_TICKET_LEN],
+                                 struct cloister_err *err)
+{
+    struct asky_user_keys k;
+    *env = NULL;
+    *envlen = 0;
+    asky_user_keys(&k, key);
+    int rc = request_envelope(&sn->r, sn, group, user, &k, kind, pad, env, envlen, ticket, err);
+    asky_user_keys_wipe(&k);
+    return rc;
+}
+
+void asky_remote_session_close(asky_session *sn)
+{
+    if (!sn)
+        return;
+    http_conn_close(sn->conn);
+    crypto_wipe(sn, sizeof *sn);
+    free(sn);
 }
 
 int asky_remote_put(const struct asky_remote *r, const char *group, const char *user,
@@ -267,13 +371,13 @@ int asky_remote_put(const struct asky_remote *r, const char *group, const char *
         return rc;
     snprintf(path, sizeof path, "/v1/objects/%s", name);
     asky_user_keys(&k, key);
-    rc = request_envelope(r, group, user, &k, kind, pad, &env, &envlen, ticket, err);
+    rc = request_envelope(r, NULL, group, user, &k, kind, pad, &env, &envlen, ticket, err);
     if (rc == CLOISTER_OK && asky_envelope_open(kind, env, envlen, &k, file_key, err) != 0)
         rc = cloister_err_wrap(err, "the envelope the service built");
     if (rc == CLOISTER_OK)
         rc = build_object(in, kind, env, envlen, file_key, &obj, &objlen, err);
     if (rc == CLOISTER_OK)
-        rc = call(r->server, path, NULL,
+        rc = call(NULL, r->server, path, NULL,
                   json_pack("{s:o,s:o}", "object", http_json_hex((uint8_t *)obj, objlen), "ticket",
                             http_json_hex(ticket, sizeof ticket)),
                   &j, err);
@@ -295,7 +399,7 @@ int asky_remote_get(const char *server, const uint8_t key[ASKY_KEY_LEN], const c
     if (strlen(name) > ASKY_NAME_MAX || strchr(name, '/'))
         return cloister_errf(err, CLOISTER_E_INVALID, "invalid object name");
     snprintf(path, sizeof path, "/v1/objects/%s", name);
-    int rc = call(server, path, NULL, NULL, &j, err);
+    int rc = call(NULL, server, path, NULL, NULL, &j, err);
     if (rc == CLOISTER_OK && (rc = hex_of(j, "object", &obj, &len, err)) != CLOISTER_OK)
         json_decref(j);
     FILE *in = rc == CLOISTER_OK ? fmemopen(obj, len ? len : 1, "rb") : NULL;
@@ -327,7 +431,7 @@ int asky_remote_user_add(const struct asky_remote *r, const char *token, const c
     if (rc == CLOISTER_OK)
         rc = offer_and_seal(r, ASKY_USER_SECRET, w.buf, w.len, &package, &package_len, err);
     if (rc == CLOISTER_OK)
-        rc = call(r->server, "/v1/users/add", token,
+        rc = call(NULL, r->server, "/v1/users/add", token,
                   json_pack("{s:o}", "package", http_json_hex(package, package_len)), &j, err);
     if (rc == CLOISTER_OK && (rc = hex_of(j, "delivery", &delivery, &dlen, err)) != CLOISTER_OK)
         json_decref(j);
@@ -356,7 +460,7 @@ int asky_remote_admin(const char *server, const char *token, const char *op, con
     else
         snprintf(path, sizeof path, "/v1/groups/%s/%s", group, op);
     json_t *j;
-    int rc = call(server, path, token, json_pack("{s:s?}", "user", user), &j, err);
+    int rc = call(NULL, server, path, token, json_pack("{s:s?}", "user", user), &j, err);
     if (rc == CLOISTER_OK)
         json_decref(j);
     return rc;

@@ -31,6 +31,12 @@
  *                ASKY_REPLY_AAD (the ENVELOPE checks, then the envelope sealed for the
  *                requester alone, with its write ticket)
  *   TICKET_CHECK in: bytes envelope, raw ticket 32 (CLOISTER_E_DENIED: not one it issued) out: -
+ *   SESSION_OPEN in: a provisioning package for an offer the runtime made, holding the secret
+ *                ASKY_SESSION_SECRET = raw session key 32       out: raw session id 16
+ *                (ASKY_SESSIONS_MAX kept; the least recently used is replaced)
+ *   SESSION_REQUEST in: raw session id 16, be64 seq, GCM(session key, nonce = 4 zero bytes ‖
+ *                be64 seq, AAD = ASKY_SESSION_AAD ‖ id ‖ be64 seq, the secret of SEALED_OPEN);
+ *                seq above the session's last one        out: as SEALED_OPEN
  *
  * CHANGE: raw group id 32, bytes group record, bytes epoch record; the host writes the group
  * record, then the epoch record (both atomically).
@@ -61,6 +67,8 @@ enum {
     ASKY_ECALL_TICKET_CHECK = 13,
     ASKY_ECALL_EPOCH = 14,
     ASKY_ECALL_USER_ADD_SEALED = 15,
+    ASKY_ECALL_SESSION_OPEN = 16,
+    ASKY_ECALL_SESSION_REQUEST = 17,
 };
 
 #define ASKY_ID_LEN 32
@@ -68,6 +76,9 @@ enum {
 #define ASKY_USERS_BATCH 4096 /* user records per USERS call */
 #define ASKY_REQUEST_SECRET "asky:request"
 #define ASKY_USER_SECRET "asky:user"
+#define ASKY_SESSION_SECRET "asky:session"
+#define ASKY_SESSION_AAD "CLOISTER-ASKY-V01 session request"
+#define ASKY_SESSIONS_MAX 1024 /* sessions an enclave keeps */
 #define ASKY_DELIVERY_INFO "CLOISTER-ASKY-V01 user key"
 #define ASKY_DELIVERY_LEN (32 + 32 + 16) /* HPKE enc, the key, the GCM tag */
 #define ASKY_HANDLE_LEN 16

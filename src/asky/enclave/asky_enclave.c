@@ -48,6 +48,16 @@ struct pending {
     uint64_t born;
 };
 
+/* A session (docs/asky.md): a key a client sealed to a verified offer once, then its requests
+ * sealed under that key, each with a sequence number above the last. */
+struct session {
+    uint8_t id[ASKY_SESSION_ID_LEN];
+    uint8_t key[ASKY_KEY_LEN];
+    uint64_t seq;  /* of the last request accepted */
+    uint64_t used; /* clock of the last use: the least recently used is replaced */
+    bool active;
+};
+
 struct asky_state {
     pthread_mutex_t lock;
     bool ready;
@@ -61,6 +71,8 @@ struct asky_state {
      * several at once (the service's workers): the oldest is dropped when all are taken. */
     struct pending pending[ASKY_PENDING_MAX];
     uint64_t pending_clock;
+    struct session sessions[ASKY_SESSIONS_MAX];
+    uint64_t session_clock;
 };
 
 static void pending_clear(struct pending *p)
@@ -86,6 +98,7 @@ static void asky_on_stop(struct tee_env *env)
     free(st->epochs);
     for (size_t i = 0; i < ASKY_PENDING_MAX; i++)
         pending_clear(&st->pending[i]);
+    crypto_wipe(st->sessions, sizeof st->sessions);
     crypto_wipe(st->name_key, sizeof st->name_key);
     crypto_wipe(st->rec_key, sizeof st->rec_key);
     pthread_mutex_destroy(&st->lock);
@@ -864,6 +877,88 @@ static int ecall_sealed_open(struct tee_env *env, const uint8_t *in, size_t inle
     return rc;
 }
 
+/* A new session: its key provisioned to a verified offer (the secret ASKY_SESSION_SECRET),
+ * kept in a free slot or in place of the least recently used one. */
+static int ecall_session_open(struct tee_env *env, const uint8_t *in, size_t inlen,
+                              struct wire_writer *out)
+{
+    struct asky_state *st = tee_env_state(env);
+    tee_self *self = tee_env_self(env);
+    uint8_t *sealed = NULL, key[ASKY_KEY_LEN];
+    size_t sealed_len = 0, len = 0;
+    struct cloister_err err = {0};
+    int rc = CLOISTER_OK;
+    pthread_mutex_lock(&st->lock);
+    if (!self || !st->ready)
+        rc = tee_fail(env, CLOISTER_E_STATE, "session: the enclave is not set up");
+    else if (tee_prov_accept(self, in, inlen, TEE_SEAL_MRENCLAVE, &sealed, &sealed_len, &err) !=
+                 0 ||
+             tee_secret_get(self, ASKY_SESSION_SECRET, key, sizeof key, &len, &err) != 0 ||
+             len != sizeof key)
+        rc = tee_fail(env, CLOISTER_E_DENIED, "session refused: %s",
+                      err.msg[0] ? err.msg : "the key is not 32 bytes");
+    struct session *sn = &st->sessions[0];
+    for (size_t i = 0; rc == CLOISTER_OK && i < ASKY_SESSIONS_MAX && sn->active; i++)
+        if (!st->sessions[i].active || st->sessions[i].used < sn->used)
+            sn = &st->sessions[i];
+    if (rc == CLOISTER_OK && crypto_random(sn->id, sizeof sn->id) != 0)
+        rc = tee_fail(env, CLOISTER_E_FAILED, "session: random number generator failed");
+    if (rc == CLOISTER_OK) {
+        memcpy(sn->key, key, sizeof key);
+        sn->seq = 0;
+        sn->used = ++st->session_clock;
+        sn->active = true;
+        wire_put_raw(out, sn->id, sizeof sn->id);
+    }
+    pthread_mutex_unlock(&st->lock);
+    crypto_wipe(key, sizeof key);
+    free(sealed);
+    return rc;
+}
+
+/* A request of a session: opened with its key, its sequence number above the last one taken,
+ * then kept as SEALED_OPEN keeps one. */
+static int ecall_session_request(struct tee_env *env, const uint8_t *in, size_t inlen,
+                                 struct wire_writer *out)
+{
+    struct asky_state *st = tee_env_state(env);
+    uint8_t req[ASKY_REQUEST_MAX], gid[ASKY_ID_LEN], handle[ASKY_HANDLE_LEN];
+    uint8_t nonce[CRYPTO_AEAD_NONCE_LEN] = {0}, aad[sizeof ASKY_SESSION_AAD - 1 + 16 + 8];
+    size_t head = ASKY_SESSION_ID_LEN + 8;
+    if (inlen < head + 16 || inlen - head - 16 > sizeof req)
+        return tee_fail(env, CLOISTER_E_INVALID, "session request: malformed");
+    uint64_t seq = be64_get(in + ASKY_SESSION_ID_LEN);
+    size_t len = inlen - head - 16;
+    memcpy(nonce + 4, in + ASKY_SESSION_ID_LEN, 8);
+    memcpy(aad, ASKY_SESSION_AAD, sizeof ASKY_SESSION_AAD - 1);
+    memcpy(aad + sizeof ASKY_SESSION_AAD - 1, in, head);
+    pthread_mutex_lock(&st->lock);
+    struct session *sn = NULL;
+    for (size_t i = 0; i < ASKY_SESSIONS_MAX && !sn; i++)
+        if (st->sessions[i].active && memcmp(st->sessions[i].id, in, ASKY_SESSION_ID_LEN) == 0)
+            sn = &st->sessions[i];
+    int rc = sn ? CLOISTER_OK
+                : tee_fail(env, CLOISTER_E_STATE, "no such session (expired): open another");
+    if (rc == CLOISTER_OK && seq <= sn->seq)
+        rc = tee_fail(env, CLOISTER_E_DENIED,
+                      "session request refused: not newer than the last one (replayed?)");
+    if (rc == CLOISTER_OK && crypto_aead_open(CRYPTO_AES256_GCM, sn->key, nonce, aad, sizeof aad,
+                                              in + head, inlen - head, req) != 0)
+        rc = tee_fail(env, CLOISTER_E_DENIED, "session request refused: it fails authentication");
+    if (rc == CLOISTER_OK) {
+        sn->seq = seq;
+        sn->used = ++st->session_clock;
+        rc = pending_set(env, st, req, len, gid, handle);
+    }
+    if (rc == CLOISTER_OK) {
+        wire_put_raw(out, gid, sizeof gid);
+        wire_put_raw(out, handle, sizeof handle);
+    }
+    pthread_mutex_unlock(&st->lock);
+    crypto_wipe(req, sizeof req);
+    return rc;
+}
+
 static int ecall_sealed_envelope(struct tee_env *env, const uint8_t *in, size_t inlen,
                                  struct wire_writer *out)
 {
@@ -936,6 +1031,8 @@ static int ecall_sealed_envelope(struct tee_env *env, const uint8_t *in, size_t 
     X(ASKY_ECALL_SEALED_ENVELOPE, sealed_envelope)                                                 \
     X(ASKY_ECALL_TICKET_CHECK, ticket_check)                                                       \
     X(ASKY_ECALL_EPOCH, epoch)                                                                     \
-    X(ASKY_ECALL_USER_ADD_SEALED, user_add_sealed)
+    X(ASKY_ECALL_USER_ADD_SEALED, user_add_sealed)                                                 \
+    X(ASKY_ECALL_SESSION_OPEN, session_open)                                                       \
+    X(ASKY_ECALL_SESSION_REQUEST, session_request)
 TEE_ENCLAVE_DEFINE_WITH(asky, ASKY_ECALLS, .state_size = sizeof(struct asky_state),
                         .on_start = asky_on_start, .on_stop = asky_on_stop);

@@ -75,26 +75,36 @@ static void info(const struct answer *a, struct asky_server *srv)
                     http_json_hex(ti.mrenclave, 32), "mrsigner", http_json_hex(ti.mrsigner, 32)));
 }
 
-/* POST /v1/offer and /v1/envelope: hex in, hex out, the enclave in between. */
-static void sealed(const struct answer *a, struct asky_server *srv, bool offer, json_t *body)
+/* POST /v1/offer {"nonce"}, /v1/session {"package"} and /v1/envelope {"package"} or
+ * {"session"}: hex in, hex out, the enclave in between. */
+static void sealed(const struct answer *a, struct asky_server *srv, const char *url, json_t *body)
 {
-    size_t len, outlen;
-    uint8_t *in = http_json_unhex(body, offer ? "nonce" : "package", &len), *out = NULL;
+    size_t len, outlen = ASKY_SESSION_ID_LEN;
+    bool offer = strcmp(url, "/v1/offer") == 0, open = strcmp(url, "/v1/session") == 0;
+    bool session = !offer && !open && json_object_get(body, "session");
+    const char *field = offer ? "nonce" : session ? "session" : "package";
+    uint8_t *in = http_json_unhex(body, field, &len), *out = NULL, id[ASKY_SESSION_ID_LEN];
     struct cloister_err err;
     if (!in) {
-        fail(a, MHD_HTTP_BAD_REQUEST,
-             offer ? "offer: \"nonce\" (hex) is required"
-                   : "envelope: \"package\" (hex) is required");
+        char msg[96];
+        snprintf(msg, sizeof msg, "%s: \"%s\" (hex) is required", url + 4, field);
+        fail(a, MHD_HTTP_BAD_REQUEST, msg);
         return;
     }
-    int rc = offer ? asky_sealed_offer(srv->s, in, len, &out, &outlen, &err)
-                   : asky_sealed_envelope(srv->s, in, len, &out, &outlen, &err);
+    int rc = offer     ? asky_sealed_offer(srv->s, in, len, &out, &outlen, &err)
+             : open    ? asky_session_open(srv->s, in, len, id, &err)
+             : session ? asky_session_envelope(srv->s, in, len, &out, &outlen, &err)
+                       : asky_sealed_envelope(srv->s, in, len, &out, &outlen, &err);
     free(in);
     if (rc != CLOISTER_OK)
         failed(a, &err);
     else
         reply(a, MHD_HTTP_OK,
-              json_pack("{s:o}", offer ? "offer" : "reply", http_json_hex(out, outlen)));
+              json_pack("{s:o}",
+                        offer  ? "offer"
+                        : open ? "session"
+                               : "reply",
+                        http_json_hex(open ? id : out, outlen)));
     free(out);
 }
 
@@ -216,7 +226,7 @@ static void route(struct asky_server *srv, const struct http_request *r, const s
                !r->url[tail] && !strcmp(op, "remove");
     bool uadd = !strcmp(r->url, "/v1/users/add");
     bool known = object || grp || usr || uadd || !strcmp(r->url, "/v1/offer") ||
-                 !strcmp(r->url, "/v1/envelope");
+                 !strcmp(r->url, "/v1/session") || !strcmp(r->url, "/v1/envelope");
     if (!known) {
         fail(a, MHD_HTTP_NOT_FOUND, "no such route");
         return;
@@ -247,7 +257,7 @@ static void route(struct asky_server *srv, const struct http_request *r, const s
     } else if (object) {
         object_put(a, srv, name, body);
     } else {
-        sealed(a, srv, strcmp(r->url, "/v1/offer") == 0, body);
+        sealed(a, srv, r->url, body);
     }
     json_decref(body);
 }
@@ -271,7 +281,7 @@ int asky_server_start(asky_service *s, const char *listen, const char *token, si
         return cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
     srv->s = s;
     int rc = http_server_start_pool(listen ? listen : ASKY_SERVE_LISTEN, token,
-                                    body_max ? body_max : ASKY_BODY_MAX, threads, handle, srv,
+                                    body_max ? body_max : ASKY_BODY_MAX, 0, threads, handle, srv,
                                     &srv->http, err);
     if (rc != CLOISTER_OK) {
         free(srv);

@@ -11,7 +11,16 @@
  * The new epoch record goes to the enclave only once stored, so a refused change leaves the
  * enclave where the store is. Requests run on several threads at once: the store serialises
  * its own connection, `sync` the updates of the enclave's view, `change` this process's
- * membership changes. Objects are files under DIR/objects, written atomically. */
+ * membership changes. Objects are files under DIR/objects, written atomically.
+ *
+ * Throughput: a crossing into the enclave costs more than the envelope of a small group (a
+ * futex wake and a context switch each way), so the calls of a request's hot path (ENVELOPE,
+ * SEALED_OPEN, SESSION_REQUEST, SEALED_ENVELOPE) of concurrent requests share crossings: each
+ * thread queues its call, and whichever thread finds an enclave worker free takes every queued
+ * call into one tee_ecall_batch (at most one batch per enclave worker at a time, so the
+ * workers stay busy and a batch forms while they are). The ids of names (an HMAC in the
+ * enclave) never change for a store, so the host keeps those it asked for in a small table
+ * rather than crossing again: they are names its callers gave it in clear. */
 #include <cloister/asky_host.h>
 #include <cloister/crypto.h>
 #include <cloister/hpke.h>
@@ -36,6 +45,24 @@
 #define ENCLAVE_HEAP ((uint64_t)1 << 30)
 #define CHANGE_TRIES 200 /* a change refused as concurrent is tried again, up to this */
 #define READ_TRIES 8     /* a read that raced a newer epoch record is read again */
+#define BATCH_MAX 64     /* calls per shared crossing */
+#define NAME_SLOTS 1024  /* ids of names kept (direct-mapped) */
+
+/* A call of the hot path waiting for a crossing (batch_call). */
+struct job {
+    struct tee_call call;
+    struct cloister_err err; /* when the batch did not cross */
+    int rc;
+    bool done;
+    struct job *next;
+};
+
+struct name_slot {
+    bool used;
+    uint8_t what;
+    char name[ASKY_NAME_MAX + 1];
+    uint8_t id[ASKY_ID_LEN];
+};
 
 struct asky_service {
     char dir[PATH_MAX];
@@ -44,6 +71,13 @@ struct asky_service {
     pthread_mutex_t sync, change;
     uint64_t counter;   /* of the newest epoch record the enclave has */
     uint64_t users_seq; /* the last user change the enclave has */
+    /* The calls waiting to cross, and the batches crossing (at most one per enclave worker). */
+    pthread_mutex_t queue_lock;
+    pthread_cond_t queue_done;
+    struct job *queue, **queue_tail;
+    unsigned crossing, workers;
+    pthread_mutex_t names_lock;
+    struct name_slot *names; /* NAME_SLOTS */
 };
 
 static int os_error(struct cloister_err *err, const char *what)
@@ -57,6 +91,71 @@ static int call(asky_service *s, uint32_t number, struct wire_writer *in, uint8_
                 size_t *outlen, struct cloister_err *err)
 {
     return tee_ecall_writer(s->e, number, in, out, outlen, err);
+}
+
+/* Takes up to BATCH_MAX queued jobs across in one batch, then marks them done. queue_lock
+ * held; released while crossing. */
+static void batch_run(asky_service *s)
+{
+    struct tee_call calls[BATCH_MAX];
+    struct job *jobs[BATCH_MAX];
+    size_t n = 0;
+    for (; s->queue && n < BATCH_MAX; s->queue = s->queue->next) {
+        jobs[n] = s->queue;
+        calls[n++] = s->queue->call;
+    }
+    if (!s->queue)
+        s->queue_tail = &s->queue;
+    s->crossing++;
+    pthread_mutex_unlock(&s->queue_lock);
+    struct cloister_err err = {0};
+    int rc = tee_ecall_batch(s->e, calls, n, &err);
+    pthread_mutex_lock(&s->queue_lock);
+    for (size_t i = 0; i < n; i++) {
+        jobs[i]->call = calls[i];
+        jobs[i]->rc = rc;
+        jobs[i]->err = err;
+        jobs[i]->done = true;
+    }
+    s->crossing--;
+    pthread_cond_broadcast(&s->queue_done);
+}
+
+/* One ecall of the hot path, sharing a crossing with the calls other threads have queued
+ * meanwhile (in may be freed once it returns). The enclave's refusal comes without the
+ * runtime's prefix, as from call(). */
+static int batch_call(asky_service *s, uint32_t number, const struct wire_writer *in, uint8_t **out,
+                      size_t *outlen, struct cloister_err *err)
+{
+    struct job j = {.call = {.number = number, .in = in->buf, .inlen = in->len}};
+    *out = NULL;
+    *outlen = 0;
+    if (!wire_writer_ok(in))
+        return cloister_errf(err, CLOISTER_E_NO_MEMORY, "request too large or out of memory");
+    pthread_mutex_lock(&s->queue_lock);
+    *s->queue_tail = &j;
+    s->queue_tail = &j.next;
+    while (!j.done) {
+        if (s->queue && s->crossing < s->workers)
+            batch_run(s);
+        else
+            pthread_cond_wait(&s->queue_done, &s->queue_lock);
+    }
+    pthread_mutex_unlock(&s->queue_lock);
+    if (j.rc != CLOISTER_OK) {
+        if (err)
+            *err = j.err;
+        return j.rc;
+    }
+    if (j.call.status != CLOISTER_OK) {
+        int rc = cloister_errf(err, j.call.status, "%s",
+                               j.call.out ? (const char *)j.call.out : "refused by the enclave");
+        free(j.call.out);
+        return rc;
+    }
+    *out = j.call.out;
+    *outlen = j.call.outlen;
+    return CLOISTER_OK;
 }
 
 /* The development signature: a signer key kept in the store signs the image, so the sealed
@@ -98,6 +197,7 @@ static int start_enclave(asky_service *s, const struct asky_service_options *o,
     t.enclave = o ? o->enclave : NULL;
     t.home = o ? o->home : NULL;
     t.workers = o && o->workers ? o->workers : 1;
+    s->workers = t.workers;
     t.max_message = SERVICE_MESSAGE_MAX;
     t.wait = TEE_WAIT_BLOCK;
     if ((rc = tee_create(&t, &s->e, err)) != CLOISTER_OK)
@@ -283,8 +383,14 @@ int asky_service_open(const char *dir, const struct asky_service_options *o, ask
         return cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
     pthread_mutex_init(&s->sync, NULL);
     pthread_mutex_init(&s->change, NULL);
-    int rc = CLOISTER_OK;
-    if (snprintf(s->dir, sizeof s->dir, "%s", dir) >= (int)sizeof s->dir)
+    pthread_mutex_init(&s->queue_lock, NULL);
+    pthread_cond_init(&s->queue_done, NULL);
+    pthread_mutex_init(&s->names_lock, NULL);
+    s->queue_tail = &s->queue;
+    int rc = (s->names = calloc(NAME_SLOTS, sizeof *s->names))
+                 ? CLOISTER_OK
+                 : cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
+    if (rc == CLOISTER_OK && snprintf(s->dir, sizeof s->dir, "%s", dir) >= (int)sizeof s->dir)
         rc = cloister_errf(err, CLOISTER_E_INVALID, "store path too long");
     if (rc == CLOISTER_OK)
         rc = make_dirs(dir, err);
@@ -310,6 +416,10 @@ void asky_service_close(asky_service *s)
     astore_close(s->db);
     pthread_mutex_destroy(&s->sync);
     pthread_mutex_destroy(&s->change);
+    pthread_mutex_destroy(&s->queue_lock);
+    pthread_cond_destroy(&s->queue_done);
+    pthread_mutex_destroy(&s->names_lock);
+    free(s->names);
     free(s);
 }
 
@@ -320,20 +430,46 @@ const char *asky_service_store_kind(const asky_service *s)
 
 /* ---- users ------------------------------------------------------------------------------------ */
 
+/* The slot a name's id is kept in (FNV-1a of what and the name). */
+static struct name_slot *name_slot(asky_service *s, uint8_t what, const char *name)
+{
+    uint32_t h = 2166136261u ^ what;
+    for (const char *p = name; *p; p++)
+        h = (h ^ (uint8_t)*p) * 16777619u;
+    return &s->names[h % NAME_SLOTS];
+}
+
 static int name_id(asky_service *s, uint8_t what, const char *name, uint8_t id[ASKY_ID_LEN],
                    struct cloister_err *err)
 {
     struct wire_writer w;
     uint8_t *out;
     size_t outlen;
+    struct name_slot *slot = name_slot(s, what, name);
+    bool kept = strlen(name) <= ASKY_NAME_MAX;
+    pthread_mutex_lock(&s->names_lock);
+    bool hit = kept && slot->used && slot->what == what && strcmp(slot->name, name) == 0;
+    if (hit)
+        memcpy(id, slot->id, ASKY_ID_LEN);
+    pthread_mutex_unlock(&s->names_lock);
+    if (hit)
+        return CLOISTER_OK;
     wire_writer_init(&w);
     wire_put_u8(&w, what);
     wire_put_str(&w, name);
     int rc = call(s, ASKY_ECALL_NAME, &w, &out, &outlen, err);
     if (rc == CLOISTER_OK && outlen != ASKY_ID_LEN)
         rc = cloister_errf(err, CLOISTER_E_PROTOCOL, "the enclave sent a bad id");
-    if (rc == CLOISTER_OK)
+    if (rc == CLOISTER_OK && kept) {
         memcpy(id, out, ASKY_ID_LEN);
+        pthread_mutex_lock(&s->names_lock);
+        *slot = (struct name_slot){.used = true, .what = what};
+        memcpy(slot->name, name, strlen(name) + 1);
+        memcpy(slot->id, id, ASKY_ID_LEN);
+        pthread_mutex_unlock(&s->names_lock);
+    } else if (rc == CLOISTER_OK) {
+        memcpy(id, out, ASKY_ID_LEN);
+    }
     free(out);
     return rc;
 }
@@ -544,7 +680,8 @@ int asky_envelope_request(asky_service *s, const char *group, const char *user,
         wire_put_u8(&w, (uint8_t)kind);
         wire_put_varint(&w, pad);
         wire_put_bytes(&w, rec, reclen);
-        rc = call(s, ASKY_ECALL_ENVELOPE, &w, &out, &outlen, err);
+        rc = batch_call(s, ASKY_ECALL_ENVELOPE, &w, &out, &outlen, err);
+        wire_writer_free(&w);
     }
     free(rec);
     if (rc == CLOISTER_OK)
@@ -561,10 +698,11 @@ int asky_sealed_offer(asky_service *s, const uint8_t *nonce, size_t len, uint8_t
     return tee_ecall(s->e, TEE_ECALL_PROV_OFFER, nonce, len, offer, offer_len, err);
 }
 
-/* SEALED_OPEN names the group (its id only) and the request kept; the group's record is read
- * as for a request in clear and handed back with the handle. */
-int asky_sealed_envelope(asky_service *s, const uint8_t *package, size_t len, uint8_t **reply,
-                         size_t *reply_len, struct cloister_err *err)
+/* The request opened by `number` (SEALED_OPEN or SESSION_REQUEST) names the group (its id
+ * only) and is kept in the enclave; the group's record is read as for a request in clear and
+ * handed back with the handle. */
+static int sealed_request(asky_service *s, uint32_t number, const uint8_t *msg, size_t len,
+                          uint8_t **reply, size_t *reply_len, struct cloister_err *err)
 {
     struct wire_writer w;
     uint8_t *opened = NULL, *rec = NULL, *out = NULL;
@@ -572,8 +710,9 @@ int asky_sealed_envelope(asky_service *s, const uint8_t *package, size_t len, ui
     *reply = NULL;
     *reply_len = 0;
     wire_writer_init(&w);
-    wire_put_raw(&w, package, len);
-    int rc = call(s, ASKY_ECALL_SEALED_OPEN, &w, &opened, &openlen, err);
+    wire_put_raw(&w, msg, len);
+    int rc = batch_call(s, number, &w, &opened, &openlen, err);
+    wire_writer_free(&w);
     if (rc == CLOISTER_OK && openlen != ASKY_ID_LEN + ASKY_HANDLE_LEN)
         rc = cloister_errf(err, CLOISTER_E_PROTOCOL, "the enclave sent a bad group id");
     if (rc == CLOISTER_OK &&
@@ -583,12 +722,42 @@ int asky_sealed_envelope(asky_service *s, const uint8_t *package, size_t len, ui
         wire_writer_init(&w);
         wire_put_raw(&w, opened + ASKY_ID_LEN, ASKY_HANDLE_LEN);
         wire_put_bytes(&w, rec, reclen);
-        rc = call(s, ASKY_ECALL_SEALED_ENVELOPE, &w, &out, &outlen, err);
+        rc = batch_call(s, ASKY_ECALL_SEALED_ENVELOPE, &w, &out, &outlen, err);
+        wire_writer_free(&w);
     }
     if (rc == CLOISTER_OK)
         rc = take_bytes(out, outlen, reply, reply_len, "reply", err);
     free(opened);
     free(rec);
+    free(out);
+    return rc;
+}
+
+int asky_sealed_envelope(asky_service *s, const uint8_t *package, size_t len, uint8_t **reply,
+                         size_t *reply_len, struct cloister_err *err)
+{
+    return sealed_request(s, ASKY_ECALL_SEALED_OPEN, package, len, reply, reply_len, err);
+}
+
+int asky_session_envelope(asky_service *s, const uint8_t *msg, size_t len, uint8_t **reply,
+                          size_t *reply_len, struct cloister_err *err)
+{
+    return sealed_request(s, ASKY_ECALL_SESSION_REQUEST, msg, len, reply, reply_len, err);
+}
+
+int asky_session_open(asky_service *s, const uint8_t *package, size_t len,
+                      uint8_t id[ASKY_SESSION_ID_LEN], struct cloister_err *err)
+{
+    struct wire_writer w;
+    uint8_t *out = NULL;
+    size_t outlen = 0;
+    wire_writer_init(&w);
+    wire_put_raw(&w, package, len);
+    int rc = call(s, ASKY_ECALL_SESSION_OPEN, &w, &out, &outlen, err);
+    if (rc == CLOISTER_OK && outlen != ASKY_SESSION_ID_LEN)
+        rc = cloister_errf(err, CLOISTER_E_PROTOCOL, "the enclave sent a bad session id");
+    if (rc == CLOISTER_OK)
+        memcpy(id, out, ASKY_SESSION_ID_LEN);
     free(out);
     return rc;
 }

@@ -322,6 +322,19 @@ static void set_enclave_error(const struct tee_enclave *e, uint32_t number, int 
                   cloister_strerror(status), n ? ": " : "", clean);
 }
 
+/* A failed call's out: the enclave's own text (printable, NUL-terminated, at most 1 KiB), so that
+ * a batch keeps every call's reason; none when out of memory. */
+static void refusal_text(struct tee_call *call, const uint8_t *text, size_t len)
+{
+    len = len < 1024 ? len : 1024;
+    if (!(call->out = malloc(len + 1)))
+        return;
+    for (size_t i = 0; i < len; i++)
+        call->out[i] = isprint(text[i]) ? text[i] : '?';
+    call->out[len] = 0;
+    call->outlen = len;
+}
+
 static void free_outputs(struct tee_call *calls, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
@@ -364,6 +377,7 @@ int host_get_response(struct tee_enclave *e, const uint8_t *buf, size_t len, str
             break;
         if (calls[i].status != CLOISTER_OK) {
             set_enclave_error(e, calls[i].number, calls[i].status, out, olen, err);
+            refusal_text(&calls[i], out, olen);
         } else if (olen) {
             if (!(calls[i].out = malloc(olen))) {
                 calls[i].status = cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
@@ -416,7 +430,7 @@ static int call_locked(struct tee_enclave *e, struct tee_call *calls, size_t n,
         if (rc != CLOISTER_OK)
             calls[i].status = rc;
         delta[HOST_BYTES_IN] += rc == CLOISTER_OK ? calls[i].inlen : 0;
-        delta[HOST_BYTES_OUT] += calls[i].outlen;
+        delta[HOST_BYTES_OUT] += calls[i].status == CLOISTER_OK ? calls[i].outlen : 0;
         delta[HOST_FAILURES] += calls[i].status != CLOISTER_OK;
     }
     if (delta[HOST_FAILURES])
@@ -443,6 +457,11 @@ int tee_ecall(tee_enclave *e, uint32_t number, const void *in, size_t inlen, uin
     int rc = tee_ecall_batch(e, &call, 1, err);
     if (rc == CLOISTER_OK)
         rc = call.status;
+    if (rc != CLOISTER_OK) { /* the refusal text is in err */
+        free(call.out);
+        call.out = NULL;
+        call.outlen = 0;
+    }
     if (out) {
         *out = call.out;
         *outlen = call.outlen;
@@ -470,20 +489,13 @@ int tee_ecall_writer(tee_enclave *e, uint32_t number, struct wire_writer *in, ui
 {
     *out = NULL;
     *outlen = 0;
-    if (!wire_writer_ok(in)) {
-        wire_writer_free(in);
-        return cloister_errf(err, CLOISTER_E_NO_MEMORY, "request too large or out of memory");
-    }
-    struct tee_call call = {.number = number, .in = in->buf, .inlen = in->len};
-    int rc = tee_ecall_batch(e, &call, 1, err);
+    int rc = wire_writer_ok(in)
+                 ? tee_ecall(e, number, in->buf, in->len, out, outlen, err)
+                 : cloister_errf(err, CLOISTER_E_NO_MEMORY, "request too large or out of memory");
     wire_writer_free(in);
-    if (rc != CLOISTER_OK)
-        return rc;
-    *out = call.out;
-    *outlen = call.outlen;
-    if (call.status != CLOISTER_OK && err)
-        strip_enclave_head(e, number, call.status, err);
-    return call.status;
+    if (rc != CLOISTER_OK && err)
+        strip_enclave_head(e, number, rc, err);
+    return rc;
 }
 
 void tee_calls_free(struct tee_call *calls, size_t n)

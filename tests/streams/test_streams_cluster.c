@@ -10,6 +10,7 @@
 
 #include "bus/bus.h"
 #include "common/cli_run.h"
+#include "streams/common/ss_stats.h"
 #include "util/fileio.h"
 
 #include <errno.h>
@@ -78,16 +79,52 @@ static char *sorted(const char *name)
     return out;
 }
 
+/* The last snapshot each part of the run published (ss.stats.flights.PART) must have come, the
+ * stage processes' included, with their counts and a latency measured from the launcher's
+ * source (the batches carry their ingress time across processes). */
+static void assert_live_stats(struct bus_sub *sub)
+{
+    static const char *const parts[] = {"source", "sink", "2-filter-secure-r0",
+                                        "4-reduce-secure-r0"};
+    bool seen[4] = {false}, timed[4] = {true, false, false, false};
+    uint8_t *d = NULL;
+    size_t len = 0;
+    struct cloister_err err = {0};
+    while (bus_sub_next(sub, 1000, NULL, 0, &d, &len, &err) == 0 && d) {
+        struct ss_stage_stats s;
+        assert_int_equal(ss_stage_stats_decode(&s, d, len, &err), 0);
+        free(d);
+        for (size_t i = 0; i < 4; i++) {
+            if (strcmp(s.stage, parts[i]) != 0)
+                continue;
+            timed[i] = timed[i] || s.p99_us > 0; /* over an interval that saw batches */
+            seen[i] = seen[i] || s.final;
+            assert_true(!s.final || s.events_in > 0);
+        }
+    }
+    for (size_t i = 0; i < 4; i++)
+        if (!seen[i] || !timed[i])
+            fail_msg("no final statistics or no latency from %s", parts[i]);
+}
+
 static void test_one_replica(void **state)
 {
     if (!srv)
         skip();
+    struct cloister_err err = {0};
+    struct bus *b = bus_connect(bus_server_url(srv), NULL, &err);
+    assert_non_null(b);
+    struct bus_sub *sub = bus_subscribe(b, "ss.stats.flights.>", &err);
+    assert_non_null(sub);
     assert_int_equal(cli_run(dir,
                              "streams run flights.lua --param input=f.csv --param output=d1.csv "
                              "--json " DIST_OPTS,
                              home, bus_server_url(srv)),
                      0);
     assert_same_file("emb.csv", "d1.csv");
+    assert_live_stats(sub);
+    bus_sub_close(sub);
+    bus_close(b);
     char *json = cli_slurp(dir, "out.txt", NULL);
     assert_non_null(strstr(json, "\"stage_processes\": 5"));
     assert_non_null(strstr(json, "\"enclaves\": 5"));
@@ -111,6 +148,51 @@ static void test_two_replicas(void **state)
     char *json = cli_slurp(dir, "out.txt", NULL);
     assert_non_null(strstr(json, "\"stage_processes\": 10"));
     free(json);
+}
+
+/* Distributed, from a JetStream stream to another: the launcher reads the one and writes the
+ * other (events in order with one replica, then the end mark), acked through the stages. */
+static void test_jetstream_io(void **state)
+{
+    if (!srv)
+        skip();
+    struct cloister_err err = {0};
+    struct bus *b = bus_connect(bus_server_url(srv), NULL, &err);
+    assert_non_null(b);
+    struct bus_stream_config in = {.name = "WIN",
+                                   .subject = "win.>",
+                                   .retention = BUS_LIMITS,
+                                   .max_bytes = 1 << 20,
+                                   .max_msg_size = 4096};
+    struct bus_stream_config out = in;
+    out.name = "WOUT";
+    out.subject = "wout.>";
+    assert_int_equal(bus_stream_ensure(b, &in, &err), 0);
+    assert_int_equal(bus_stream_ensure(b, &out, &err), 0);
+    for (const char *w = "abc"; *w; w++)
+        assert_int_equal(bus_publish(b, "win.w", NULL, 0, w, 1, NULL, NULL, &err), 0);
+    struct bus_sub *sub = bus_subscribe(b, "wout.up", &err);
+    assert_non_null(sub);
+    cli_spill_text(
+        dir, "up.lua",
+        "return pipeline('up'):source(jetstream('WIN'))\n"
+        ":map(secure(function(w) return w:upper() end)):sink(jetstream_out('wout.up'))\n");
+    assert_int_equal(cli_run(dir, "streams run up.lua " DIST_OPTS, home, bus_server_url(srv)), 0);
+    const char *want[] = {"A", "B", "C", ""};
+    for (size_t i = 0; i < 4; i++) {
+        uint8_t *d = NULL;
+        size_t len = 0;
+        assert_int_equal(bus_sub_next(sub, 5000, NULL, 0, &d, &len, &err), 0);
+        assert_non_null(d);
+        assert_int_equal(len, strlen(want[i]));
+        assert_memory_equal(d, want[i], len);
+        free(d);
+    }
+    struct bus_stream_stats st;
+    assert_int_equal(bus_stream_stats(b, "WOUT", &st, &err), 0);
+    assert_int_equal(st.msgs, 4);
+    bus_sub_close(sub);
+    bus_close(b);
 }
 
 /* Waits up to 20 s for the launcher to say which run it is and the reduce replica's pid. */
@@ -191,6 +273,8 @@ static void test_kill_reduce(void **state)
              "--json --checkpoint-ms 50 " DIST_OPTS " >k.json 2>k.err",
              dir, CLOISTER_BIN, home, bus_server_url(srv));
     cli_spill_text(dir, "k.err", "");
+    int held[2]; /* not close-on-exec: the launcher inherits it, its stages must not */
+    assert_int_equal(pipe(held), 0);
     pid_t run = runner = fork();
     assert_true(run >= 0);
     if (run == 0) {
@@ -206,6 +290,14 @@ static void test_kill_reduce(void **state)
     char id[17];
     int pid = 0;
     wait_pid(id, &pid);
+    char fd_path[64], ours[64] = "", theirs[64] = "";
+    snprintf(fd_path, sizeof fd_path, "/proc/self/fd/%d", held[1]);
+    assert_true(readlink(fd_path, ours, sizeof ours - 1) > 0);
+    snprintf(fd_path, sizeof fd_path, "/proc/%d/fd/%d", pid, held[1]);
+    if (readlink(fd_path, theirs, sizeof theirs - 1) > 0)
+        assert_string_not_equal(ours, theirs);
+    close(held[0]);
+    close(held[1]);
     wait_checkpoint(id);
     assert_int_equal(kill(pid, SIGKILL), 0);
     write_all(fd, half, len - (size_t)(half - csv));
@@ -276,8 +368,8 @@ static int teardown(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_one_replica),
-                                       cmocka_unit_test(test_two_replicas),
-                                       cmocka_unit_test(test_kill_reduce)};
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_one_replica), cmocka_unit_test(test_two_replicas),
+        cmocka_unit_test(test_jetstream_io), cmocka_unit_test(test_kill_reduce)};
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -4,7 +4,8 @@
  * and an abort (no output file); and through the real binary: linger lets a slow pipe's events
  * reach stdout before its end, SIGTERM stops a run that reads a pipe with its aggregate written,
  * and `streams top --json` shows the snapshots a `streams run --nats` publishes on a local
- * nats-server (skipped when nats-server is not installed). */
+ * nats-server; on such a server, a JetStream stream and a core subject as a run's source and
+ * sink (skipped when nats-server is not installed). */
 #include <cloister/streams.h>
 #include <cloister/tee_enclave.h>
 

@@ -2,7 +2,9 @@
  * into a Lua value (lua_sandbox.h): with a header, a map of column name to field; without, an
  * array of fields. Fields are strings, as in the file. Lines are read from the descriptor into
  * a buffer of the source's own (no stdio), so that ss_source_wait can tell whether the next
- * line is there without blocking: the engine's linger on slow sources such as a pipe. */
+ * line is there without blocking: the engine's linger on slow sources such as a pipe. A NATS
+ * subject or JetStream stream is a source of the same kind (ss_natsio.c: a message per event,
+ * waited for with the same call), and a sink. */
 #ifndef CLOISTER_STREAMS_CLIENT_H
 #define CLOISTER_STREAMS_CLIENT_H
 

@@ -34,7 +34,8 @@
 
 static char dir[4096], home[4200];
 static struct bus_server *srv;
-static pid_t runner; /* the killed run's launcher, stopped by teardown if a check failed */
+static pid_t runner;     /* the killed run's launcher, stopped by teardown if a check failed */
+static pid_t by_hand[3]; /* --external: the stage processes this test started */
 
 static void sleep_ms(long ms)
 {
@@ -195,6 +196,112 @@ static void test_jetstream_io(void **state)
     bus_close(b);
 }
 
+/* Starts `sh -c CMD` (printf-style) in the background: its pid. */
+static pid_t start_sh(const char *fmt, ...)
+{
+    char cmd[16384];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+/* Waits up to 20 s for `needle` in the file, then the text that follows it on its line. */
+static void wait_line(const char *file, const char *needle, char *rest, size_t cap)
+{
+    for (int i = 0; i < 400; i++) {
+        char *text = cli_slurp(dir, file, NULL), *at = strstr(text, needle);
+        if (at)
+            snprintf(rest, cap, "%.*s", (int)strcspn(at + strlen(needle), "\n"),
+                     at + strlen(needle));
+        free(text);
+        if (at)
+            return;
+        sleep_ms(50);
+    }
+    fail_msg("no '%s' in %s", needle, file);
+}
+
+static void wait_checkpoint(const char *run, unsigned seg);
+static int open_fifo(const char *path);
+static void write_all(int fd, const char *p, size_t n);
+
+#define STAGE_OPTS "--tee sim --signature sig --home %s --nats %s --param input=x.fifo"
+
+/* --external: the stages are started by hand; the secure one, killed -9 after a checkpoint
+ * mid-stream and started again by hand, gets the seat the launcher offered meanwhile and
+ * resumes: every line comes out once, in order. */
+static void test_external_restart(void **state)
+{
+    if (!srv)
+        skip();
+    enum { LINES = 4000 };
+    char fifo[4200], *text = calloc(LINES, 8), *want = calloc(LINES, 12), run[128];
+    size_t tl = 0, wl = 0;
+    for (int i = 0; i < LINES; i++) {
+        tl += (size_t)sprintf(text + tl, "w%d\n", i);
+        wl += (size_t)sprintf(want + wl, "\"W%d\"\n", i);
+    }
+    snprintf(fifo, sizeof fifo, "%s/x.fifo", dir);
+    unlink(fifo);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    cli_spill_text(dir, "x.lua",
+                   "return pipeline('x'):source(lines(param.input))\n"
+                   ":map(secure(function(l) return l:upper() end)):sink(jsonl_out('x.jsonl'))\n");
+    cli_spill_text(dir, "x.err", "");
+    runner = start_sh("cd %s && exec %s streams run x.lua --param input=x.fifo --json "
+                      "--checkpoint-ms 50 --external " DIST_OPTS " >x.json 2>x.err",
+                      dir, CLOISTER_BIN, home, bus_server_url(srv));
+    wait_line("x.err", "run ", run, sizeof run);
+    assert_non_null(strstr(run, ": waiting for 2 stage process(es) started by hand"));
+    run[strcspn(run, ":")] = '\0';
+    const char *stages[3] = {"1-map-secure", "2-sink", "1-map-secure"};
+    for (int i = 0; i < 2; i++)
+        by_hand[i] = start_sh(
+            "cd %s && exec %s streams stage --pipeline x.lua --stage %s " STAGE_OPTS " 2>x%d.err",
+            dir, CLOISTER_BIN, stages[i], home, bus_server_url(srv), i);
+    int fd = open_fifo(fifo);
+    write_all(fd, text, tl / 2);
+    wait_checkpoint(run, 0);
+    assert_int_equal(kill(by_hand[0], SIGKILL), 0);
+    assert_int_equal(waitpid(by_hand[0], NULL, 0), by_hand[0]);
+    by_hand[0] = 0;
+    by_hand[2] = start_sh("cd %s && exec %s streams stage --pipeline x.lua --stage %s " STAGE_OPTS
+                          " 2>x2.err",
+                          dir, CLOISTER_BIN, stages[2], home, bus_server_url(srv));
+    write_all(fd, text + tl / 2, tl - tl / 2);
+    close(fd);
+    int status = 0;
+    assert_int_equal(waitpid(runner, &status, 0), runner);
+    runner = 0;
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        fail_msg("the run failed: %s", cli_slurp(dir, "x.err", NULL));
+    for (int i = 1; i < 3; i++) {
+        assert_int_equal(waitpid(by_hand[i], &status, 0), by_hand[i]);
+        assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        by_hand[i] = 0;
+    }
+    char *err = cli_slurp(dir, "x2.err", NULL), *json = cli_slurp(dir, "x.json", NULL);
+    assert_non_null(strstr(err, "resumed from its checkpoint"));
+    assert_non_null(strstr(json, "\"restarts\": 1"));
+    size_t len = 0;
+    char *got = cli_slurp(dir, "x.jsonl", &len);
+    assert_int_equal(len, wl);
+    assert_memory_equal(got, want, wl);
+    free(got);
+    free(err);
+    free(json);
+    free(text);
+    free(want);
+}
+
 /* Waits up to 20 s for the launcher to say which run it is and the reduce replica's pid. */
 static void wait_pid(char run[17], int *pid)
 {
@@ -213,15 +320,15 @@ static void wait_pid(char run[17], int *pid)
     fail_msg("the reduce stage never started");
 }
 
-/* Waits up to 20 s for the reduce replica's first checkpoint in the run's bucket. */
-static void wait_checkpoint(const char *run)
+/* Waits up to 20 s for the first checkpoint of segment seg's replica 0 in the run's bucket. */
+static void wait_checkpoint(const char *run, unsigned seg)
 {
     struct cloister_err err = {0};
     struct bus *b = bus_connect(bus_server_url(srv), NULL, &err);
     assert_non_null(b);
     char bucket[64], key[64];
     snprintf(bucket, sizeof bucket, "ssck-%s", run);
-    snprintf(key, sizeof key, "%s.s3.0", run);
+    snprintf(key, sizeof key, "%s.s%u.0", run, seg);
     struct bus_kv *kv = bus_kv_open(b, bucket, 1 << 30, 32 << 20, &err);
     assert_non_null(kv);
     uint8_t *v = NULL;
@@ -238,7 +345,8 @@ static void wait_checkpoint(const char *run)
 static int open_fifo(const char *path)
 {
     for (int i = 0; i < 400; i++) {
-        int fd = open(path, O_WRONLY | O_NONBLOCK);
+        int fd = open(path,
+                      O_WRONLY | O_NONBLOCK | O_CLOEXEC); /* no stage started by hand holds it */
         if (fd >= 0) {
             fcntl(fd, F_SETFL, 0);
             return fd;
@@ -298,7 +406,7 @@ static void test_kill_reduce(void **state)
         assert_string_not_equal(ours, theirs);
     close(held[0]);
     close(held[1]);
-    wait_checkpoint(id);
+    wait_checkpoint(id, 3);
     assert_int_equal(kill(pid, SIGKILL), 0);
     write_all(fd, half, len - (size_t)(half - csv));
     close(fd);
@@ -362,6 +470,9 @@ static int teardown(void **state)
 {
     if (runner > 0 && kill(runner, SIGKILL) == 0)
         waitpid(runner, NULL, 0);
+    for (int i = 0; i < 3; i++)
+        if (by_hand[i] > 0 && kill(by_hand[i], SIGKILL) == 0)
+            waitpid(by_hand[i], NULL, 0);
     bus_server_stop(srv);
     return 0;
 }
@@ -370,6 +481,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_one_replica), cmocka_unit_test(test_two_replicas),
-        cmocka_unit_test(test_jetstream_io), cmocka_unit_test(test_kill_reduce)};
+        cmocka_unit_test(test_jetstream_io), cmocka_unit_test(test_kill_reduce),
+        cmocka_unit_test(test_external_restart)};
     return cmocka_run_group_tests(tests, setup, teardown);
 }

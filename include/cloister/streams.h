@@ -109,6 +109,7 @@ struct ss_stats {
     char first_error[CLOISTER_ERR_MAX]; /* the first callback error the policy skipped */
     char pipeline[64];
     unsigned stage_processes, restarts; /* distributed: stages started, restarted after a kill */
+    uint64_t duplicates; /* distributed: batches the sink had already taken, dropped */
 };
 
 /* Runs the pipeline in file `path` to the end of its source. */

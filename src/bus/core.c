@@ -70,7 +70,8 @@ int bus_sub_next(struct bus_sub *sub, int64_t timeout_ms, char *subject, size_t 
         rc = cloister_errf(err, CLOISTER_E_NO_MEMORY, "receive from %s: out of memory",
                            sub->subject);
     } else {
-        memcpy(*data, natsMsg_GetData(m), (size_t)n);
+        if (n > 0) /* an empty message's data may be NULL */
+            memcpy(*data, natsMsg_GetData(m), (size_t)n);
         *len = (size_t)n;
         if (subject)
             snprintf(subject, subject_cap, "%s", natsMsg_GetSubject(m));

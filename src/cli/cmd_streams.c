@@ -129,12 +129,15 @@ void cli_streams_print(const struct ss_stats *s, bool json)
             (double)s->latency_p99_us / 1e3, "stages", parts_json(s));
         json_object_set_new(j, "stage_processes", json_integer(s->stage_processes));
         json_object_set_new(j, "restarts", json_integer(s->restarts));
+        json_object_set_new(j, "duplicates", json_integer((json_int_t)s->duplicates));
         cli_json_print(j);
         return;
     }
     if (s->stage_processes)
-        fprintf(stderr, "distributed: %u stage process(es), %u restarted after a kill\n",
-                s->stage_processes, s->restarts);
+        fprintf(stderr,
+                "distributed: %u stage process(es), %u restarted after a kill, %llu duplicate "
+                "batch(es) dropped at the sink\n",
+                s->stage_processes, s->restarts, (unsigned long long)s->duplicates);
     if (s->stopped)
         fprintf(stderr, "stopped by a signal: the events read so far went through to the sink\n");
     fprintf(stderr,

@@ -4,13 +4,16 @@
  * a fresh runner gives exactly the aggregates of a run without the restart; the key_by stage
  * sends each key to one partition; the checkpoint kept in a KV bucket of a real nats-server
  * (ss_ckpt.c) restores the same way and fences a stale replica's writes; the host loop of a
- * replica (ss_replica.c) killed -9 mid-stream and restarted gives exactly the aggregates. */
+ * replica (ss_replica.c) killed -9 mid-stream and restarted gives exactly the aggregates; the
+ * launcher's sink drops replays and refuses tampered, truncated, reordered and misaddressed
+ * batches, counting both. */
 #include <cloister/crypto.h>
 #include <cloister/streams.h>
 
 #include "bus/bus.h"
 #include "lua/lua_sandbox.h"
 #include "streams/client/ss_ckpt.h"
+#include "streams/client/ss_dist.h"
 #include "streams/client/ss_replica.h"
 #include "streams/common/ss_proto.h"
 #include "util/fileio.h"
@@ -402,6 +405,60 @@ static int setup(void **state)
     return srv || err.code == CLOISTER_E_NOT_FOUND ? 0 : -1;
 }
 
+/* Offers the batch of producer (stage 9, numbered seq) to the sink's edges: the code. */
+static int sink_offer(struct ss_sink_edges *s, uint32_t stage, uint32_t producer, uint64_t seq,
+                      bool final, int tamper, size_t cut)
+{
+    struct wire_writer b;
+    batch(stage, producer, seq, final, "ab", false, &b);
+    if (tamper)
+        b.buf[b.len - tamper] ^= 1;
+    uint8_t *pt = NULL;
+    size_t ptlen = 0;
+    struct cloister_err err = {0};
+    int rc = ss_sink_take(s, b.buf, cut ? cut : b.len, &pt, &ptlen, &err);
+    assert_true(rc == 0 ? pt != NULL : pt == NULL);
+    assert_true(rc != CLOISTER_E_DENIED || strstr(err.msg, "refused"));
+    free(pt);
+    wire_writer_free(&b);
+    return rc;
+}
+
+/* The launcher's sink (ss_dist.c) takes each of the last segment's two replicas' batches in
+ * order, once: a replay is dropped and counted; tampered (in the AAD or the ciphertext),
+ * truncated, reordered, misaddressed (another stage, a producer beyond the replicas) refused and
+ * counted; the run ends once both replicas' final batches are in. */
+static void test_sink_edges(void **state)
+{
+    struct ss_sink_edges s = {.aead = aead, .stage = 9, .producers = 2};
+    memcpy(s.hash, hash, sizeof hash);
+    assert_int_equal(sink_offer(&s, 9, 0, 0, false, 0, 0), 0);
+    assert_int_equal(sink_offer(&s, 9, 0, 0, false, 0, 0), 1); /* replayed */
+    assert_int_equal(s.duplicates, 1);
+    assert_int_equal(sink_offer(&s, 9, 0, 2, false, 0, 0), CLOISTER_E_DENIED); /* reordered */
+    assert_int_equal(sink_offer(&s, 9, 0, 1, true, 20, 0), CLOISTER_E_DENIED); /* ciphertext */
+    assert_int_equal(sink_offer(&s, 9, 0, 1, true, 0, 10), CLOISTER_E_DENIED); /* truncated */
+    assert_int_equal(sink_offer(&s, 8, 0, 1, true, 0, 0), CLOISTER_E_DENIED);  /* other stage */
+    assert_int_equal(sink_offer(&s, 9, 2, 0, true, 0, 0), CLOISTER_E_DENIED);  /* no replica 2 */
+    struct wire_writer b;
+    batch(9, 0, 1, true, "ab", false, &b);
+    b.buf[SS_BATCH_OVERHEAD / 2] ^= 1; /* in the header (the AAD) */
+    uint8_t *pt = NULL;
+    size_t ptlen = 0;
+    struct cloister_err err = {0};
+    assert_int_equal(ss_sink_take(&s, b.buf, b.len, &pt, &ptlen, &err), CLOISTER_E_DENIED);
+    wire_writer_free(&b);
+    assert_int_equal(s.refused, 6);
+    assert_int_equal(s.duplicates, 1);
+    assert_false(ss_sink_ended(&s));
+    assert_int_equal(sink_offer(&s, 9, 0, 1, true, 0, 0), 0);
+    assert_false(ss_sink_ended(&s));
+    assert_int_equal(sink_offer(&s, 9, 1, 0, true, 0, 0), 0);
+    assert_true(ss_sink_ended(&s));
+    assert_int_equal(sink_offer(&s, 9, 1, 0, true, 0, 0), 1); /* a redelivery after the end */
+    assert_int_equal(s.refused, 6);
+}
+
 static int teardown(void **state)
 {
     bus_server_stop(srv);
@@ -414,7 +471,8 @@ int main(void)
     aead = crypto_aead_new(CRYPTO_AES256_GCM, key);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_reduce_checkpoint_restore), cmocka_unit_test(test_key_partitions),
-        cmocka_unit_test(test_checkpoint_bucket), cmocka_unit_test(test_replica_kill)};
+        cmocka_unit_test(test_checkpoint_bucket), cmocka_unit_test(test_replica_kill),
+        cmocka_unit_test(test_sink_edges)};
     int rc = cmocka_run_group_tests(tests, setup, teardown);
     crypto_aead_free(aead);
     return rc;

@@ -4,7 +4,8 @@
  * and an abort (no output file); and through the real binary: linger lets a slow pipe's events
  * reach stdout before its end, SIGTERM stops a run that reads a pipe with its aggregate written,
  * and `streams top --json` shows the snapshots a `streams run --nats` publishes on a local
- * nats-server (skipped when nats-server is not installed). */
+ * nats-server; on such a server, a JetStream stream and a core subject as a run's source and
+ * sink (skipped when nats-server is not installed). */
 #include <cloister/streams.h>
 #include <cloister/tee_enclave.h>
 
@@ -13,8 +14,10 @@
 #include "streams/common/ss_stats.h"
 #include "util/fileio.h"
 
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -192,12 +195,13 @@ static void test_sigterm(void **state)
     free(out);
 }
 
-/* `streams top --json` sees every part of a run published with --nats, until their end. */
-static void test_top(void **state)
+/* A nats-server for this test, in a directory of its own; the test is skipped when none is
+ * installed. */
+static struct bus_server *start_server(const char *name)
 {
     char ndir[4200];
     struct cloister_err err = {0};
-    snprintf(ndir, sizeof ndir, "%s/nats", dir);
+    snprintf(ndir, sizeof ndir, "%s/%s", dir, name);
     assert_int_equal(file_mkdirs(ndir, 0700), 0);
     struct bus_server *srv = bus_server_start(ndir, &err);
     if (!srv && err.code == CLOISTER_E_NOT_FOUND) {
@@ -206,6 +210,165 @@ static void test_top(void **state)
     }
     if (!srv)
         fail_msg("%s", err.msg);
+    return srv;
+}
+
+/* Runs the pipeline text in-process without enclaves, with --nats url. */
+static int run_nats(const char *name, const char *text, const char *url,
+                    void (*progress)(void *, const struct ss_progress *), void *arg,
+                    struct ss_stats *s, struct cloister_err *err)
+{
+    char lua[4200];
+    snprintf(lua, sizeof lua, "%s/%s.lua", dir, name);
+    assert_int_equal(file_write_atomic(lua, text, strlen(text), 0644), 0);
+    struct ss_options o;
+    ss_options_init(&o);
+    o.tee = SS_TEE_NONE;
+    o.enclave = &tee_enclave_streams;
+    o.nats = url;
+    o.stats_interval_ms = 20;
+    o.progress = progress;
+    o.progress_arg = arg;
+    return ss_run(lua, &o, s, err);
+}
+
+/* The messages on subject in the stream, in order, one per line ("" for the end mark). */
+static void read_stream(struct bus *b, const char *stream, const char *subject, char *out,
+                        size_t cap)
+{
+    struct cloister_err err = {0};
+    struct bus_consumer_config cc = {.stream = stream, .durable = "reader", .filter = subject};
+    struct bus_consumer *c = bus_consumer_open(b, &cc, &err);
+    assert_non_null(c);
+    struct bus_msg *m[16];
+    size_t n = 0, used = 0;
+    out[0] = '\0';
+    do {
+        assert_int_equal(bus_fetch(c, m, 16, 500, &n, &err), 0);
+        for (size_t i = 0; i < n; i++) {
+            size_t len;
+            const char *d = bus_msg_data(m[i], &len);
+            used += (size_t)snprintf(out + used, cap - used, "%.*s\n", (int)len, d);
+            bus_msg_ack(m[i], &err);
+            bus_msg_free(m[i]);
+        }
+    } while (n > 0 && used < cap);
+    bus_consumer_close(c);
+}
+
+static const char WORDS[] =
+    "return pipeline('words'):source(jetstream('IN', { subject = 'in.words', durable = 'wc' }))\n"
+    ":key_by(function(w) return w end)\n"
+    ":reduce(secure(function(a, w) return a + 1 end), function() return 0 end)\n"
+    ":map(function(kv) return kv.key .. '=' .. kv.value end):sink(jetstream_out('out.counts'))\n";
+
+/* A JetStream stream in, one out: the counts (and the end mark) are stored in the output stream,
+ * the input's messages acked, so a second run with the same durable reads nothing more. */
+static void test_jetstream_source_sink(void **state)
+{
+    struct bus_server *srv = start_server("nats-js");
+    struct cloister_err err = {0};
+    struct bus *b = bus_connect(bus_server_url(srv), NULL, &err);
+    assert_non_null(b);
+    struct bus_stream_config in = {.name = "IN",
+                                   .subject = "in.>",
+                                   .retention = BUS_LIMITS,
+                                   .max_bytes = 1 << 20,
+                                   .max_msg_size = 4096};
+    struct bus_stream_config out = in;
+    out.name = "OUT";
+    out.subject = "out.>";
+    assert_int_equal(bus_stream_ensure(b, &in, &err), 0);
+    assert_int_equal(bus_stream_ensure(b, &out, &err), 0);
+    static const char *const words[] = {"b", "a", "c", "a", "b", "a"};
+    for (size_t i = 0; i < 6; i++)
+        assert_int_equal(bus_publish(b, "in.words", NULL, 0, words[i], 1, NULL, NULL, &err), 0);
+    struct ss_stats s;
+    if (run_nats("words", WORDS, bus_server_url(srv), NULL, NULL, &s, &err) != 0)
+        fail_msg("%s", err.msg);
+    assert_int_equal(s.events_in, 6);
+    char got[256];
+    read_stream(b, "OUT", "out.counts", got, sizeof got);
+    assert_string_equal(got, "a=3\nb=2\nc=1\n\n");
+    if (run_nats("words", WORDS, bus_server_url(srv), NULL, NULL, &s, &err) != 0)
+        fail_msg("%s", err.msg);
+    assert_int_equal(s.events_in, 0);
+    /* without --nats, or with a name NATS cannot take, the run fails before reading */
+    assert_int_not_equal(run_nats("words", WORDS, NULL, NULL, NULL, &s, &err), 0);
+    assert_non_null(strstr(err.msg, "source jetstream IN needs a NATS server (--nats URL)"));
+    assert_int_not_equal(run_nats("bad", "return pipeline('b'):source(nats('a b')):sink(stdout())",
+                                  bus_server_url(srv), NULL, NULL, &s, &err),
+                         0);
+    assert_non_null(strstr(err.msg, "bad.lua:1: nats: subject is not a valid NATS name: a b"));
+    bus_close(b);
+    bus_server_stop(srv);
+}
+
+struct echo_run {
+    const char *url;
+    _Atomic int ticks;
+    struct ss_stats s;
+    struct cloister_err err;
+    int rc;
+};
+
+static void echo_tick(void *arg, const struct ss_progress *p)
+{
+    (void)p;
+    atomic_fetch_add(&((struct echo_run *)arg)->ticks, 1);
+}
+
+static void *echo_main(void *arg)
+{
+    struct echo_run *r = arg;
+    r->rc = run_nats("echo",
+                     "return pipeline('echo'):source(nats('in.echo'))\n"
+                     ":map(function(l) return 'got ' .. l end):sink(nats_out('out.echo'))\n",
+                     r->url, echo_tick, r, &r->s, &r->err);
+    return NULL;
+}
+
+/* Core NATS in and out: once the run ticks (its subscription is active), what is published
+ * comes out as it arrives, and the empty message ends the run and is sent on. */
+static void test_nats_source_sink(void **state)
+{
+    struct bus_server *srv = start_server("nats-core");
+    struct cloister_err err = {0};
+    struct echo_run r = {.url = bus_server_url(srv)};
+    struct bus *b = bus_connect(r.url, NULL, &err);
+    assert_non_null(b);
+    struct bus_sub *sub = bus_subscribe(b, "out.echo", &err);
+    assert_non_null(sub);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, echo_main, &r), 0);
+    for (int i = 0; i < 3000 && atomic_load(&r.ticks) == 0; i++)
+        usleep(10000);
+    assert_int_equal(bus_post(b, "in.echo", "x", 1, &err), 0);
+    assert_int_equal(bus_post(b, "in.echo", "y", 1, &err), 0);
+    assert_int_equal(bus_post(b, "in.echo", "", 0, &err), 0);
+    pthread_join(t, NULL);
+    if (r.rc != 0)
+        fail_msg("%s", r.err.msg);
+    assert_int_equal(r.s.events_in, 2);
+    const char *want[] = {"got x", "got y", ""};
+    for (size_t i = 0; i < 3; i++) {
+        uint8_t *d = NULL;
+        size_t len = 0;
+        assert_int_equal(bus_sub_next(sub, 5000, NULL, 0, &d, &len, &err), 0);
+        assert_non_null(d); /* an empty message too: NULL is none within the timeout */
+        assert_int_equal(len, strlen(want[i]));
+        assert_memory_equal(d, want[i], len);
+        free(d);
+    }
+    bus_sub_close(sub);
+    bus_close(b);
+    bus_server_stop(srv);
+}
+
+/* `streams top --json` sees every part of a run published with --nats, until their end. */
+static void test_top(void **state)
+{
+    struct bus_server *srv = start_server("nats");
     const char *url = bus_server_url(srv);
     cli_spill_text(dir, "count.lua", COUNT);
     cli_spill_text(dir, "in.txt", "a\nb\nc\n");
@@ -239,9 +402,14 @@ static int setup(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_stats_codec),    cmocka_unit_test(test_latency_quantiles),
-        cmocka_unit_test(test_stop_and_abort), cmocka_unit_test(test_linger),
-        cmocka_unit_test(test_sigterm),        cmocka_unit_test(test_top),
+        cmocka_unit_test(test_stats_codec),
+        cmocka_unit_test(test_latency_quantiles),
+        cmocka_unit_test(test_stop_and_abort),
+        cmocka_unit_test(test_linger),
+        cmocka_unit_test(test_sigterm),
+        cmocka_unit_test(test_top),
+        cmocka_unit_test(test_jetstream_source_sink),
+        cmocka_unit_test(test_nats_source_sink),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

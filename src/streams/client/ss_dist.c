@@ -34,6 +34,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 extern char **environ;
 
@@ -118,7 +119,8 @@ void ss_dist_bucket(const char *run, char *out, size_t cap)
 
 struct child {
     unsigned seg, replica, restarts;
-    pid_t pid; /* 0: ended well */
+    pid_t pid;         /* 0: ended well */
+    uint64_t provided; /* --external: the enclaves its session provisioned when last looked */
 };
 
 struct ss_dist {
@@ -127,7 +129,7 @@ struct ss_dist {
     const char *path;
     char run[SS_RUN_HEX + 1], stream[64];
     struct bus *b;
-    crypto_aead *seal, *open; /* the source's and the sink's (a context is not thread-safe) */
+    crypto_aead *seal; /* the source's (the sink has its own: a context is not thread-safe) */
     uint32_t nrep[SS_STAGES_MAX];
     /* the source: producer 0 of the first segment */
     uint64_t out_seq[SS_REPLICAS_MAX], rr, sent;
@@ -135,7 +137,7 @@ struct ss_dist {
     struct bus_consumer *sink;
     struct bus_msg *msgs[FETCH_MAX];
     size_t nmsgs, next;
-    uint64_t in_next[SS_REPLICAS_MAX], finals, refused, duplicates;
+    struct ss_sink_edges in;
     /* provisioning */
     uint8_t mrenclave[TEE_HASH_LEN], key[SS_KEY_LEN];
     struct tee_policy policy;
@@ -241,8 +243,16 @@ static int spawn(struct ss_dist *d, struct child *c, struct cloister_err *err)
         argv[n++] = param[i];
     }
     argv[n] = NULL;
+    /* The stage inherits stdin, stdout and stderr only: a descriptor of ours left open in it
+     * (a FIFO's write end, a socket) would keep a peer from seeing its end. */
+    posix_spawn_file_actions_t fa;
     pid_t pid;
-    int rc = posix_spawn(&pid, o->stage_exe, NULL, NULL, (char *const *)argv, environ);
+    if (posix_spawn_file_actions_init(&fa) != 0)
+        return cloister_errf(err, CLOISTER_E_NO_MEMORY, "no memory to start a stage");
+    int rc = posix_spawn_file_actions_addclosefrom_np(&fa, STDERR_FILENO + 1);
+    if (rc == 0)
+        rc = posix_spawn(&pid, o->stage_exe, &fa, NULL, (char *const *)argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
     if (rc != 0)
         return cloister_errf(err, CLOISTER_E_SYSTEM, "cannot start stage %s: %s",
                              d->p->seg[c->seg].name, strerror(rc));
@@ -329,10 +339,13 @@ int ss_dist_start(const struct ss_plan *p, const char *path, const struct ss_opt
     hex_encode(d->run, id, sizeof id);
     for (unsigned k = 0; k < p->nseg; k++)
         d->nrep[k] = p->seg[k].partitionable ? replicas : 1;
+    d->in.stage = p->nstages + 1;
+    d->in.producers = d->nrep[p->nseg - 1];
+    memcpy(d->in.hash, p->hash, SS_HASH_LEN);
     struct bus_options bo = {.name = "cloister-streams-launcher"};
     int rc = trust(d, err);
     if (rc == 0 && (!(d->seal = crypto_aead_new(CRYPTO_AES256_GCM, key)) ||
-                    !(d->open = crypto_aead_new(CRYPTO_AES256_GCM, key))))
+                    !(d->in.aead = crypto_aead_new(CRYPTO_AES256_GCM, key))))
         rc = cloister_errf(err, CLOISTER_E_NO_MEMORY, "no memory for a key schedule");
     if (rc == 0 && !(d->b = bus_connect(o->nats, &bo, err)))
         rc = err->code ? err->code : CLOISTER_E_FAILED;
@@ -345,6 +358,9 @@ int ss_dist_start(const struct ss_plan *p, const char *path, const struct ss_opt
         rc = err->code ? err->code : CLOISTER_E_FAILED;
     if (rc == 0)
         rc = start_stages(d, err);
+    if (rc == 0 && !o->stage_exe)
+        fprintf(stderr, "run %s: waiting for %u stage process(es) started by hand\n", d->run,
+                d->nchildren);
     return rc;
 }
 
@@ -394,7 +410,10 @@ int ss_dist_send(struct ss_dist *d, const uint8_t *pt, size_t len, struct cloist
     if (rc != 0 || !b.final)
         return rc;
     static const uint8_t none[] = {0x06, 0x00};
-    struct ss_batch end = {.final = true, .events = none, .events_len = sizeof none};
+    struct ss_batch end = {.final = true,
+                           .ingress_ns = b.ingress_ns,
+                           .events = none,
+                           .events_len = sizeof none};
     struct wire_writer w;
     wire_writer_init(&w);
     ss_batch_encode(&end, &w);
@@ -426,8 +445,33 @@ static int reap(struct ss_dist *d, struct child *c, int status, struct cloister_
     return rc == 0 ? spawn(d, c, err) : rc;
 }
 
+/* --external: the stages are started by hand, so the launcher cannot see a kill; once a
+ * replica's seat is taken it offers another, so that the replica started again (by hand) is
+ * provisioned and resumes from its checkpoint (at most RESTARTS_MAX times). The checkpoint
+ * bucket's revision check keeps a second live copy from overwriting the state. */
+static int offer_spares(struct ss_dist *d, struct cloister_err *err)
+{
+    int rc = 0;
+    for (unsigned i = 0; rc == 0 && i < d->nchildren; i++) {
+        struct child *c = &d->children[i];
+        struct prov_bus_stats st = {0};
+        prov_bus_client_stats(d->prov[i], &st);
+        if (st.provisioned <= c->provided)
+            continue;
+        unsigned restarts = st.provisioned > 1 ? (unsigned)(st.provisioned - 1) : 0;
+        d->restarts += restarts - c->restarts;
+        c->restarts = restarts;
+        c->provided = st.provisioned;
+        if (restarts < RESTARTS_MAX)
+            rc = prov_bus_client_add_seats(d->prov[i], 1, err);
+    }
+    return rc;
+}
+
 static int watch(struct ss_dist *d, struct cloister_err *err)
 {
+    if (!d->o->stage_exe)
+        return offer_spares(d, err);
     int rc = 0;
     for (unsigned i = 0; rc == 0 && i < d->nchildren; i++) {
         struct child *c = &d->children[i];
@@ -438,50 +482,47 @@ static int watch(struct ss_dist *d, struct cloister_err *err)
     return rc;
 }
 
-/* Opens one sink message: 0 with *pt, 1 for a duplicate, or a refusal. */
-static int take(struct ss_dist *d, struct bus_msg *m, uint8_t **pt, size_t *ptlen,
-                struct cloister_err *err)
+int ss_sink_take(struct ss_sink_edges *s, const uint8_t *c, size_t len, uint8_t **pt, size_t *ptlen,
+                 struct cloister_err *err)
 {
-    size_t len = 0;
-    const uint8_t *c = bus_msg_data(m, &len);
     uint32_t stage = 0, part = 0;
     uint64_t seq = 0;
+    *pt = NULL;
     if (len < SS_BATCH_OVERHEAD) {
-        d->refused++;
+        s->refused++;
         return cloister_errf(err, CLOISTER_E_DENIED, "batch refused at the sink: truncated");
     }
     ss_peek(c, &stage, &part, &seq);
-    uint32_t producer = part >> 16, last = d->nrep[d->p->nseg - 1];
-    struct ss_edge want = {.stage = d->p->nstages + 1, .partition = SS_PART(producer, 0)};
-    if (producer < last && stage == want.stage && part == want.partition &&
-        seq < d->in_next[producer]) {
-        d->duplicates++;
+    uint32_t producer = part >> 16;
+    struct ss_edge want = {.stage = s->stage, .partition = SS_PART(producer, 0)};
+    if (producer < s->producers && stage == want.stage && part == want.partition &&
+        seq < s->next[producer]) {
+        s->duplicates++;
         return 1;
     }
-    want.seq = producer < last ? d->in_next[producer] : 0;
-    if (producer >= last)
+    want.seq = producer < s->producers ? s->next[producer] : 0;
+    if (producer >= s->producers)
         want.partition = SS_PART(SS_REPLICAS_MAX, 0); /* refused as misaddressed */
-    memcpy(want.hash, d->p->hash, SS_HASH_LEN);
+    memcpy(want.hash, s->hash, SS_HASH_LEN);
     if (!(*pt = malloc(len)))
         return cloister_errf(err, CLOISTER_E_NO_MEMORY, "no memory for a batch");
-    if (ss_open(d->open, &want, c, len, *pt, ptlen, err) != 0) {
+    if (ss_open(s->aead, &want, c, len, *pt, ptlen, err) != 0) {
         free(*pt);
         *pt = NULL;
-        d->refused++;
+        s->refused++;
         return CLOISTER_E_DENIED;
     }
-    d->in_next[producer]++;
+    s->next[producer]++;
     struct ss_batch b;
     struct cloister_err e = {0};
     if (ss_batch_decode(&b, *pt, *ptlen, &e) == 0 && b.final)
-        d->finals |= (uint64_t)1 << producer;
+        s->finals |= (uint64_t)1 << producer;
     return 0;
 }
 
-static bool ended(const struct ss_dist *d)
+bool ss_sink_ended(const struct ss_sink_edges *s)
 {
-    uint32_t last = d->nrep[d->p->nseg - 1];
-    return d->finals == (last == 64 ? UINT64_MAX : ((uint64_t)1 << last) - 1);
+    return s->finals == (s->producers == 64 ? UINT64_MAX : ((uint64_t)1 << s->producers) - 1);
 }
 
 int ss_dist_recv(struct ss_dist *d, int timeout_ms, uint8_t **pt, size_t *len, bool *end,
@@ -489,7 +530,7 @@ int ss_dist_recv(struct ss_dist *d, int timeout_ms, uint8_t **pt, size_t *len, b
 {
     *pt = NULL;
     *len = 0;
-    *end = ended(d);
+    *end = ss_sink_ended(&d->in);
     int rc = watch(d, err);
     if (rc == 0 && d->next == d->nmsgs && !*end) {
         d->next = d->nmsgs = 0;
@@ -497,14 +538,16 @@ int ss_dist_recv(struct ss_dist *d, int timeout_ms, uint8_t **pt, size_t *len, b
     }
     while (rc == 0 && !*pt && d->next < d->nmsgs) {
         struct bus_msg *m = d->msgs[d->next++];
-        int t = take(d, m, pt, len, err);
+        size_t clen = 0;
+        const uint8_t *c = bus_msg_data(m, &clen);
+        int t = ss_sink_take(&d->in, c, clen, pt, len, err);
         if (t >= 0)
             rc = bus_msg_ack(m, err);
         else
             rc = t;
         bus_msg_free(m);
     }
-    *end = ended(d) && !*pt;
+    *end = ss_sink_ended(&d->in) && !*pt;
     return rc;
 }
 
@@ -567,11 +610,12 @@ void ss_dist_stop(struct ss_dist *d, bool ok, struct ss_stats *s)
     if (s) {
         s->stage_processes = d->o->stage_exe ? d->nchildren : 0;
         s->restarts = d->restarts;
-        s->refused += d->refused;
+        s->refused += d->in.refused;
+        s->duplicates += d->in.duplicates;
     }
     bus_close(d->b);
     crypto_aead_free(d->seal);
-    crypto_aead_free(d->open);
+    crypto_aead_free(d->in.aead);
     tee_verifier_free(d->v);
     tee_platform_free(d->platform);
     crypto_wipe(d->key, sizeof d->key);

@@ -41,6 +41,26 @@ void ss_dist_stream(const char *run, char *out, size_t cap);
 void ss_dist_subject(const char *run, unsigned seg, int part, char *out, size_t cap);
 void ss_dist_bucket(const char *run, char *out, size_t cap);
 
+/* The sink's side of the last segment's edges: each replica of it is a producer whose batches
+ * must come numbered 0, 1, 2, ... A number already taken is a duplicate (a redelivery, or a
+ * re-publish after a restart that slipped past the stream's de-duplication): dropped and
+ * counted. Anything else -- truncated, tampered, sealed for another stage, pipeline, producer
+ * or partition, or out of order -- is refused and counted. */
+struct ss_sink_edges {
+    crypto_aead *aead;
+    uint8_t hash[SS_HASH_LEN];
+    uint32_t stage;     /* the sink's stage number: the last stage's + 1 */
+    uint32_t producers; /* replicas of the last segment */
+    uint64_t next[SS_REPLICAS_MAX], finals, refused, duplicates;
+};
+
+/* Opens the sealed batch c: 0 with the plaintext in *pt (malloc'd), 1 for a duplicate, or
+ * CLOISTER_E_DENIED (refused; err says why). */
+int ss_sink_take(struct ss_sink_edges *s, const uint8_t *c, size_t len, uint8_t **pt, size_t *ptlen,
+                 struct cloister_err *err);
+/* Every producer has sent its final batch. */
+bool ss_sink_ended(const struct ss_sink_edges *s);
+
 struct ss_dist;
 
 int ss_dist_start(const struct ss_plan *p, const char *path, const struct ss_options *o,

@@ -71,6 +71,7 @@ struct engine {
     pthread_t source;
     struct ss_source src;
     FILE *out;
+    struct ss_nats_sink *nout; /* a NATS sink, in place of out */
     char tmp[4200];
     /* meters: [0] the source, [1 + i] segment i, [1 + nseg] the sink */
     struct ss_meter meter[SS_STAGES_MAX + 2];
@@ -282,11 +283,17 @@ static int sink(struct engine *e, const uint8_t *events, size_t len, struct cloi
             return cloister_errf(err, CLOISTER_E_INVALID, "the sink produced a non-string");
         size_t l = wire_get_varint(&r);
         const uint8_t *s = wire_get_raw(&r, l);
-        if (s && (fwrite(s, 1, l, e->out) != l || fputc('\n', e->out) == EOF))
+        int rc = s && e->nout ? ss_nats_sink_put(e->nout, s, l, err) : 0;
+        if (rc != 0)
+            return rc;
+        if (s && !e->nout && (fwrite(s, 1, l, e->out) != l || fputc('\n', e->out) == EOF))
             return cloister_errf(err, CLOISTER_E_SYSTEM, "cannot write the sink %s",
                                  e->p.sink_path);
     }
     e->s->events_out += n;
+    if (e->nout)
+        return wire_reader_ok(&r) ? ss_nats_sink_flush(e->nout, err)
+                                  : cloister_errf(err, CLOISTER_E_INVALID, "malformed output");
     /* a sink on stdout flows batch by batch (a slow source's events appear as they come) */
     if (e->out == stdout && fflush(stdout) != 0)
         return cloister_errf(err, CLOISTER_E_SYSTEM, "cannot write the sink %s", e->p.sink_path);
@@ -333,7 +340,8 @@ static bool aborted_by_signal(struct engine *e)
 }
 
 /* A segment's output batch (plaintext, taken) as an item for the next queue: a failed batch is
- * the run's failure, skipped events are counted. */
+ * the run's failure, skipped events are counted. ingress 0: the batch's own (it came from
+ * another process). */
 static int pass(struct segment *g, uint8_t *pt, size_t len, uint64_t ingress, struct ss_batch *b,
                 struct ss_item **it, struct cloister_err *err)
 {
@@ -352,6 +360,7 @@ static int pass(struct segment *g, uint8_t *pt, size_t len, uint64_t ingress, st
         return rc;
     }
     (*it)->events = count_events(b->events, b->events_len);
+    ingress = ingress ? ingress : b->ingress_ns ? b->ingress_ns : ss_wall_ns();
     (*it)->ingress_ns = ingress;
     ss_meter_out(g->meter, (*it)->events, ingress);
     return 0;
@@ -417,8 +426,8 @@ static bool failed(struct engine *e)
     return f;
 }
 
-/* Distributed: what the last segment's replicas sent goes to the sink. Latency is not measured
- * across processes: a batch's ingress is when it arrives here. */
+/* Distributed: what the last segment's replicas sent goes to the sink, with the ingress time
+ * its batch carried through the stage processes (latency across processes, wall clock). */
 static void *dist_in_main(void *arg)
 {
     struct segment *g = arg;
@@ -433,7 +442,7 @@ static void *dist_in_main(void *arg)
         struct ss_item *it = NULL;
         int rc = ss_dist_recv(e->dist, WAIT_SLICE_MS, &pt, &len, &end, &err);
         if (rc == 0 && pt)
-            rc = pass(g, pt, len, ss_wall_ns(), &b, &it, &err);
+            rc = pass(g, pt, len, 0, &b, &it, &err);
         if (rc == 0 && it && ss_queue_push(out, it) != 0)
             break;
         if (rc != 0) {
@@ -489,7 +498,11 @@ static int read_batch(struct engine *e, struct ss_item **out, bool *eof, struct 
     wire_put_u8(&ev, 0x06);
     wire_put_varint(&ev, n);
     wire_put_raw(&ev, items.buf, items.len);
-    struct ss_batch b = {.final = *eof, .events = ev.buf, .events_len = ev.len};
+    ingress = n ? ingress : ss_wall_ns();
+    struct ss_batch b = {.final = *eof,
+                         .ingress_ns = ingress,
+                         .events = ev.buf,
+                         .events_len = ev.len};
     ss_batch_encode(&b, &w);
     wire_writer_free(&items);
     wire_writer_free(&ev);
@@ -503,7 +516,7 @@ static int read_batch(struct engine *e, struct ss_item **out, bool *eof, struct 
         wire_writer_free(&w);
     if (rc == 0) {
         (*out)->events = n;
-        (*out)->ingress_ns = n ? ingress : ss_wall_ns();
+        (*out)->ingress_ns = ingress;
         ss_meter_in(&e->meter[0], n);
         atomic_store_explicit(&e->source_bytes, e->src.bytes_read, memory_order_relaxed);
     }
@@ -526,6 +539,10 @@ static void *source_main(void *arg)
         if (ss_queue_push(&e->q[0], it) != 0)
             break;
         ss_meter_out(&e->meter[0], n, ingress);
+        if ((rc = ss_source_commit(&e->src, &err)) != 0) {
+            fail(e, rc, &err);
+            break;
+        }
     }
     ss_queue_close(&e->q[0]);
     return NULL;
@@ -607,6 +624,9 @@ static int start_stats(struct engine *e, struct ss_statspub **pub, struct cloist
 
 static int open_sink(struct engine *e, struct cloister_err *err)
 {
+    bool js = strcmp(e->p.sink_kind, "jetstream") == 0;
+    if (js || strcmp(e->p.sink_kind, "nats") == 0)
+        return ss_nats_sink_open(e->o->nats, js, e->p.sink_path, &e->nout, err);
     if (strcmp(e->p.sink_path, "-") == 0) {
         e->out = stdout;
     } else {
@@ -621,6 +641,11 @@ static int open_sink(struct engine *e, struct cloister_err *err)
 
 static int close_sink(struct engine *e, bool ok, struct cloister_err *err)
 {
+    if (e->nout) {
+        int rc = ss_nats_sink_close(e->nout, ok, err);
+        e->nout = NULL;
+        return rc;
+    }
     if (!e->out || e->out == stdout)
         return e->out && fflush(stdout) != 0 ? cloister_errf(err, CLOISTER_E_SYSTEM, "stdout") : 0;
     int rc = fflush(e->out) != 0 || fsync(fileno(e->out)) != 0 ? -1 : 0;
@@ -641,7 +666,7 @@ static int stream(struct engine *e, struct cloister_err *err)
     pthread_mutex_init(&e->mu, NULL); /* before the statistics thread, which may fail() */
     for (unsigned i = 0; i <= e->nseg; i++)
         ss_queue_init(&e->q[i], e->o->queue_bytes);
-    int rc = ss_plan_source_open(&e->p, &e->src, err);
+    int rc = ss_plan_source_open(&e->p, e->o->nats, &e->src, err);
     if (rc == 0)
         rc = open_sink(e, err);
     if (rc == 0)

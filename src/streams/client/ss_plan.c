@@ -67,8 +67,15 @@ static int parse_description(struct ss_plan *p, const char *d, size_t len, struc
             continue;
         } else if (strncmp(line, "column ", 7) == 0) {
             rc = keep_column(p, line + 7, err);
+        } else if (strncmp(line, "durable ", 8) == 0) {
+            snprintf(p->src_durable, sizeof p->src_durable, "%s", line + 8);
+        } else if (strncmp(line, "filter ", 7) == 0) {
+            snprintf(p->src_filter, sizeof p->src_filter, "%s", line + 7);
         } else if (sscanf(line, "source %15s %u %u %n", op, &hdr, &sep, &n) == 3 && n > 0) {
             p->src_csv = strcmp(op, "csv") == 0;
+            p->src_kind = strcmp(op, "nats") == 0        ? SS_SOURCE_NATS
+                          : strcmp(op, "jetstream") == 0 ? SS_SOURCE_JETSTREAM
+                                                         : SS_SOURCE_FILE;
             p->src_header = hdr;
             p->src_sep = (char)sep;
             snprintf(p->src_path, sizeof p->src_path, "%s", line + n);
@@ -195,11 +202,21 @@ int ss_plan_find(const struct ss_plan *p, const char *name)
     return -1;
 }
 
-int ss_plan_source_open(const struct ss_plan *p, struct ss_source *s, struct cloister_err *err)
+int ss_plan_source_open(const struct ss_plan *p, const char *url, struct ss_source *s,
+                        struct cloister_err *err)
 {
     s->csv = p->src_csv;
     s->header = p->src_header;
     s->sep = p->src_sep;
+    if (p->src_kind != SS_SOURCE_FILE) {
+        struct ss_nats_source ns = {.kind = p->src_kind,
+                                    .url = url,
+                                    .name = p->src_path,
+                                    .durable = p->src_durable,
+                                    .filter = p->src_filter[0] ? p->src_filter : NULL,
+                                    .follow = p->src_header};
+        return ss_source_open_nats(s, &ns, err);
+    }
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < p->ncolumns; i++)
         rc = ss_source_keep(s, p->columns[i], err);

@@ -25,9 +25,11 @@ struct ss_plan {
     struct wire_writer config; /* ss_proto.h's config: what every stage loads */
     uint8_t hash[SS_HASH_LEN];
     char pipeline[64];
-    bool src_csv, src_header;
+    bool src_csv, src_header; /* a JetStream source's src_header: follow */
     char src_sep;
+    enum ss_source_kind src_kind;
     char src_path[4096], sink_path[4096], sink_kind[16], header[4096];
+    char src_durable[256], src_filter[256]; /* a JetStream source's consumer and filter */
     size_t ncolumns;
     char *columns[SS_COLUMNS_MAX]; /* the CSV columns the pipeline reads (none: all) */
     bool stage_secure[SS_STAGES_MAX + 1];
@@ -49,7 +51,9 @@ struct ss_host;
  * sink header appended to d (SS_CALL_DESCRIBE's answer). */
 int ss_plan_runner(const struct ss_plan *p, const struct ss_options *o, struct ss_host **h,
                    struct wire_writer *d, struct cloister_err *err);
-/* Opens the plan's source into s (the columns kept, CSV or lines). */
-int ss_plan_source_open(const struct ss_plan *p, struct ss_source *s, struct cloister_err *err);
+/* Opens the plan's source into s (the columns kept, CSV or lines); a NATS source connects to
+ * url (NULL: the run has no --nats, which such a source needs). */
+int ss_plan_source_open(const struct ss_plan *p, const char *url, struct ss_source *s,
+                        struct cloister_err *err);
 
 #endif

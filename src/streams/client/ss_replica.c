@@ -28,6 +28,7 @@
 struct replica {
     const struct ss_replica_config *c;
     struct ss_replica_stats *s;
+    struct bus_consumer *con;
     struct bus_msg *pending[REPLICA_PENDING_MAX];
     size_t npending;
     uint64_t events_since;
@@ -69,6 +70,8 @@ static int apply(struct replica *r, struct bus_msg *m, struct cloister_err *err)
     r->s->messages++;
     if (rc == CLOISTER_E_DENIED || rc == CLOISTER_E_INVALID) {
         r->s->refused++;
+        if (r->c->meter)
+            atomic_fetch_add_explicit(&r->c->meter->refused, 1, memory_order_relaxed);
         return 0;
     }
     if (rc != 0)
@@ -83,9 +86,14 @@ static int apply(struct replica *r, struct bus_msg *m, struct cloister_err *err)
         if (b)
             rc = publish(r, b, blen, err);
     }
+    uint64_t ingress = wire_get_varint(&rd);
     if (rc == 0 && !wire_reader_ok(&rd))
         rc = cloister_errf(err, CLOISTER_E_PROTOCOL, "malformed answer from the runner");
     free(out);
+    if (r->c->meter && !(flags & 1)) {
+        ss_meter_in(r->c->meter, nin);
+        ss_meter_out(r->c->meter, nout, ingress ? ingress : ss_wall_ns());
+    }
     r->s->duplicates += flags & 1;
     r->s->ended = r->s->ended || (flags & 2);
     r->s->events_in += nin;
@@ -108,6 +116,10 @@ static int checkpoint(struct replica *r, struct cloister_err *err)
         bus_msg_free(r->pending[i]);
     r->npending = 0;
     r->events_since = 0;
+    uint64_t acked = 0, undelivered = 0;
+    struct cloister_err e = {0};
+    if (r->c->meter && bus_consumer_pending(r->con, &acked, &undelivered, &e) == 0)
+        atomic_store_explicit(&r->c->meter->lag, undelivered, memory_order_relaxed);
     clock_gettime(CLOCK_MONOTONIC, &r->last);
     r->s->checkpoints += rc == 0;
     return rc;
@@ -171,6 +183,7 @@ int ss_replica_run(const struct ss_replica_config *c, struct ss_replica_stats *s
     }
     r->c = c;
     r->s = s;
+    r->con = con;
     clock_gettime(CLOCK_MONOTONIC, &r->last);
     rc = loop(r, con, err);
     free(r);

@@ -7,6 +7,7 @@
 #define CLOISTER_STREAMS_REPLICA_H
 
 #include "streams/client/ss_ckpt.h"
+#include "streams/client/ss_statspub.h"
 
 #include <signal.h>
 #include <stdbool.h>
@@ -25,6 +26,7 @@ struct ss_replica_config {
     unsigned ckpt_ms;            /* or this long after the last one (default 1000) */
     size_t fetch_max;            /* messages per fetch (default 64) */
     volatile sig_atomic_t *stop; /* set by a signal: checkpoint, ack and return (NULL: never) */
+    struct ss_meter *meter;      /* live statistics (ss_statspub.h; NULL: none) */
 };
 
 struct ss_replica_stats {

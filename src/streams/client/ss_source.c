@@ -109,6 +109,8 @@ static ssize_t read_line(struct ss_source *s)
 
 int ss_source_wait(struct ss_source *s, int timeout_ms)
 {
+    if (s->kind != SS_SOURCE_FILE)
+        return ss_nats_wait(s, timeout_ms);
     if (s->eof || memchr(s->buf + s->start, '\n', s->end - s->start))
         return 1;
     struct pollfd p = {.fd = s->fd, .events = POLLIN};
@@ -205,6 +207,8 @@ int ss_source_open(struct ss_source *s, const char *path, struct cloister_err *e
 
 int ss_source_next(struct ss_source *s, struct wire_writer *w, struct cloister_err *err)
 {
+    if (s->kind != SS_SOURCE_FILE)
+        return ss_nats_next(s, w, err);
     ssize_t n = read_line(s);
     if (n < 0)
         return s->read_errno ? read_failed(s, err) : 0;
@@ -231,6 +235,7 @@ int ss_source_next(struct ss_source *s, struct wire_writer *w, struct cloister_e
 
 void ss_source_close(struct ss_source *s)
 {
+    ss_nats_close(s);
     if (s->fd > STDIN_FILENO)
         close(s->fd);
     s->fd = -1;

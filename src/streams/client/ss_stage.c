@@ -95,10 +95,22 @@ static int load(struct ss_host *h, const struct ss_plan *p, const struct ss_seat
     return rc;
 }
 
-/* The replica loop over the run's subjects, with its checkpoint in the run's bucket. */
-static int serve(struct bus *b, struct ss_host *h, const struct ss_seat_info *si,
-                 const struct ss_options *o, struct ss_stage_report *r, struct cloister_err *err)
+/* The replica loop over the run's subjects, with its checkpoint in the run's bucket, and its
+ * live statistics on ss.stats.PIPELINE.SEGMENT-rREPLICA (for `streams top`). */
+static int serve(struct bus *b, struct ss_host *h, const struct ss_plan *p,
+                 const struct ss_seat_info *si, const struct ss_options *o,
+                 struct ss_stage_report *r, struct cloister_err *err)
 {
+    struct ss_meter meter;
+    char part[SS_STATS_NAME_MAX];
+    snprintf(part, sizeof part, "%.48s-r%u", p->seg[si->seg].name, si->replica);
+    ss_meter_init(&meter, part);
+    struct ss_statspub_config pc = {.url = o->nats,
+                                    .pipeline = p->pipeline,
+                                    .meters = &meter,
+                                    .n = 1,
+                                    .interval_ms = o->stats_interval_ms};
+    struct ss_statspub *pub = NULL;
     char stream[64], in[128], out[128], durable[32], ids[32], bucket[64], stage[16];
     ss_dist_stream(si->run, stream, sizeof stream);
     ss_dist_subject(si->run, si->seg, (int)si->replica, in, sizeof in);
@@ -121,9 +133,13 @@ static int serve(struct bus *b, struct ss_host *h, const struct ss_seat_info *si
                                   .runner = h,
                                   .ckpt_events = si->ckpt_events,
                                   .ckpt_ms = si->ckpt_ms,
-                                  .stop = o->stop};
-    struct ss_replica_stats s;
-    int rc = ss_replica_run(&c, &s, err);
+                                  .stop = o->stop,
+                                  .meter = &meter};
+    struct ss_replica_stats s = {0};
+    int rc = ss_statspub_start(&pc, &pub, err);
+    if (rc == 0)
+        rc = ss_replica_run(&c, &s, err);
+    ss_statspub_stop(pub);
     ss_ckpt_close(ck);
     r->events_in = s.events_in;
     r->events_out = s.events_out;
@@ -167,7 +183,7 @@ int ss_stage(const char *path, const char *stage, unsigned replica, const struct
         rc = load(h, p, &si, err);
     }
     if (rc == 0)
-        rc = serve(b, h, &si, o, r, err);
+        rc = serve(b, h, p, &si, o, r, err);
     bus_close(b);
     ss_host_stop(h);
     ss_plan_free(p);

@@ -8,6 +8,7 @@ static const char MAGIC[4] = {'S', 'S', 'B', '1'};
 void ss_batch_encode(const struct ss_batch *b, struct wire_writer *w)
 {
     wire_put_u8(w, (b->final ? 1 : 0) | (b->failed ? 2 : 0));
+    wire_put_varint(w, b->ingress_ns);
     wire_put_varint(w, b->skipped);
     wire_put_bytes(w, b->error ? b->error : "", b->error ? b->error_len : 0);
     wire_put_raw(w, b->events, b->events_len);
@@ -20,6 +21,7 @@ int ss_batch_decode(struct ss_batch *b, const uint8_t *buf, size_t len, struct c
     uint8_t flags = wire_get_u8(&r);
     b->final = flags & 1;
     b->failed = flags & 2;
+    b->ingress_ns = wire_get_varint(&r);
     b->skipped = wire_get_varint(&r);
     b->error = (const char *)wire_get_bytes(&r, CLOISTER_ERR_MAX, &b->error_len);
     size_t rest = wire_reader_remaining(&r);

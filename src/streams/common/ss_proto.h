@@ -51,6 +51,7 @@ struct ss_edge {
 
 struct ss_batch {
     bool final, failed;
+    uint64_t ingress_ns; /* wall clock when the source read its first event (0: unknown) */
     uint64_t skipped;
     const char *error; /* "" when none */
     size_t error_len;
@@ -96,7 +97,8 @@ enum {
     /* a distributed stage (sealed in and out; in an enclave too) */
     SS_CALL_LOAD_DIST, /* in: LOAD's, u32 self, u32 producers, u32 partitions, u8 keyed; out: hash */
     SS_CALL_RUN_DIST,  /* in: a sealed batch; out: u8 flags (1 duplicate, 2 every producer ended),
-                           varint events in, varint events out, varint n, n x bytes sealed batch */
+                           varint events in, varint events out, varint n, n x bytes sealed batch,
+                           varint the input's ingress time (latency across processes) */
     SS_CALL_CHECKPOINT, /* in: -; out: the sealed state (stages, edge numbers) */
     SS_CALL_RESTORE,    /* in: a sealed checkpoint; out: - */
 };

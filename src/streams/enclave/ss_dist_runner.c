@@ -169,6 +169,7 @@ int ss_dist_run(struct ss_runner *r, const uint8_t *in, size_t inlen, struct wir
             wire_put_varint(out, 0);
             wire_put_varint(out, 0);
             wire_put_varint(out, 0);
+            wire_put_varint(out, 0);
         }
         return rc == 1 ? 0 : rc;
     }
@@ -190,6 +191,7 @@ int ss_dist_run(struct ss_runner *r, const uint8_t *in, size_t inlen, struct wir
         if (ss_runner_lua(r, b.events, b.events_len, all, &lo, &e) == 0) {
             struct ss_batch o = {
                 .final = all,
+                .ingress_ns = b.ingress_ns,
                 .skipped = b.skipped + lo.skipped,
                 .error = (const char *)(lo.msg ? lo.msg : (const uint8_t *)b.error),
                 .error_len = lo.msg ? lo.msg_len : b.error_len,
@@ -220,6 +222,7 @@ int ss_dist_run(struct ss_runner *r, const uint8_t *in, size_t inlen, struct wir
         wire_put_varint(out, nout);
         wire_put_varint(out, n);
         wire_put_raw(out, batches.buf, batches.len);
+        wire_put_varint(out, b.ingress_ns);
     }
     wire_writer_free(&batches);
     return rc;

@@ -54,7 +54,7 @@ function P:policy(p)
 end
 
 function P:source(s)
-  if type(s) ~= "table" or not s.__source then fail("source expects lines(), csv() or stdin()") end
+  if type(s) ~= "table" or not s.__source then fail("source expects lines(), csv(), stdin(), nats() or jetstream()") end
   if self.src then fail("a pipeline has one source") end
   self.src = s
   return self
@@ -91,7 +91,9 @@ function P:window(spec)
 end
 
 function P:sink(s)
-  if type(s) ~= "table" or not s.__sink then fail("sink expects stdout(), csv_out() or jsonl_out()") end
+  if type(s) ~= "table" or not s.__sink then
+    fail("sink expects stdout(), csv_out(), jsonl_out(), nats_out() or jetstream_out()")
+  end
   local st = add(self, "sink", function() end, "function")
   st.sink = s
   self.sunk = true
@@ -120,6 +122,30 @@ function csv(p, o)
            columns = o.columns }
 end
 function stdout() return { __sink = "stdout", path = "-" } end
+
+-- NATS names: subjects are dot-separated tokens (wildcards allowed in a source's), streams and
+-- durables A-Z a-z 0-9 - _ (checked here, so that a bad name fails before anything runs).
+local function nats_name(what, v, pattern)
+  if type(v) ~= "string" or v == "" or #v > 255 or not v:match(pattern) then
+    fail(what .. " is not a valid NATS name: " .. tostring(v), 4)
+  end
+  return v
+end
+local SUBJECT, NAME = "^[%w%-_%.%*>]+$", "^[%w%-_]+$"
+
+function nats(subject) return { __source = "nats", path = nats_name("nats: subject", subject, SUBJECT) } end
+function jetstream(stream, o)
+  o = o or {}
+  if type(o) ~= "table" then fail("jetstream: options are a table") end
+  return { __source = "jetstream", path = nats_name("jetstream: stream", stream, NAME),
+           durable = nats_name("jetstream: durable", o.durable or "streams", NAME),
+           subject = o.subject and nats_name("jetstream: subject", o.subject, SUBJECT),
+           follow = o.follow == true }
+end
+function nats_out(subject) return { __sink = "nats", path = nats_name("nats_out: subject", subject, "^[%w%-_%.]+$") } end
+function jetstream_out(subject)
+  return { __sink = "jetstream", path = nats_name("jetstream_out: subject", subject, "^[%w%-_%.]+$") }
+end
 function jsonl_out(p) return { __sink = "jsonl", path = path_arg("jsonl_out", p) } end
 function csv_out(p, o)
   o = o or {}
@@ -131,8 +157,9 @@ function csv_out(p, o)
 end
 
 -- One line per item: "name N", "policy P", "source KIND HEADER SEP PATH", "column NAME" (the
--- CSV columns kept, when chosen), "stage I OP SECURE", "sink KIND HEADER PATH". Paths and names
--- are last on their lines, so they may hold spaces.
+-- CSV columns kept, when chosen), "durable NAME" and "filter SUBJECT" (a JetStream source's;
+-- its HEADER is follow), "stage I OP SECURE", "sink KIND HEADER PATH". Paths and names are last
+-- on their lines, so they may hold spaces.
 function __ss_describe()
   if not current then error("the file describes no pipeline (call pipeline(name))", 0) end
   if not current.src then error("pipeline " .. current.name .. " has no source", 0) end
@@ -142,8 +169,12 @@ function __ss_describe()
   if s.__source == "csv" then
     out[#out + 1] = string.format("source csv %d %d %s", s.header and 1 or 0, s.sep:byte(), s.path)
     for _, c in ipairs(s.columns or {}) do out[#out + 1] = "column " .. c end
+  elseif s.__source == "jetstream" then
+    out[#out + 1] = "durable " .. s.durable
+    if s.subject then out[#out + 1] = "filter " .. s.subject end
+    out[#out + 1] = string.format("source jetstream %d 0 %s", s.follow and 1 or 0, s.path)
   else
-    out[#out + 1] = "source lines 0 0 " .. s.path
+    out[#out + 1] = string.format("source %s 0 0 %s", s.__source, s.path)
   end
   for i, st in ipairs(stages) do
     if st.op == "key_by" then

@@ -156,6 +156,7 @@ static int run(struct ss_runner *r, const uint8_t *in, size_t inlen, struct wire
     if (rc != 0)
         return rc;
     struct ss_batch o = {.final = b.final,
+                         .ingress_ns = b.ingress_ns,
                          .skipped = lo.skipped,
                          .error = (const char *)lo.msg,
                          .error_len = lo.msg_len,

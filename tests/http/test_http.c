@@ -61,11 +61,12 @@ static unsigned post(const char *endpoint, const char *body, size_t len)
     return status;
 }
 
-/* Tries the request until it answers want (5 s at most); the status it last got. */
+/* Tries the request until it answers want (30 s at most: a loaded machine may take seconds to
+ * notice a closed connection); the status it last got. */
 static unsigned post_until(const char *endpoint, const char *body, size_t len, unsigned want)
 {
     unsigned got = 0;
-    for (int i = 0; i < 500 && got != want; i++) {
+    for (int i = 0; i < 3000 && got != want; i++) {
         if (i)
             nanosleep(&(struct timespec){0, 10000000}, NULL);
         got = post(endpoint, body, len);

@@ -147,12 +147,18 @@ static size_t ls_running(json_t **ls, const char *pod, char *node, size_t cap)
 }
 
 /* `orch ls --nats`: "waiter" pending (the scheduler's stored queue), "long" running on its node
- * (the node's report), once. */
+ * (the node's report), once. A loaded machine may miss a report in one listing's window: a
+ * few listings are allowed. */
 static void ls_check(const char *long_node)
 {
     json_t *ls;
     char node[16] = "";
-    assert_int_equal(ls_running(&ls, "long", node, sizeof node), 1);
+    size_t seen = ls_running(&ls, "long", node, sizeof node);
+    for (int t = 0; t < 10 && seen != 1; t++) {
+        json_decref(ls);
+        seen = ls_running(&ls, "long", node, sizeof node);
+    }
+    assert_int_equal(seen, 1);
     assert_string_equal(node, long_node);
     json_t *pending = json_object_get(ls, "pending");
     assert_int_equal(json_array_size(pending), 1);

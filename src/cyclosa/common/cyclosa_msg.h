@@ -65,22 +65,21 @@ struct cyclosa_frame {
     uint64_t sid;
     const uint8_t *nonce, *ct; /* ct: plain + 16 bytes */
 };
-CLOISTER_API int cyclosa_frame_parse(const uint8_t *buf, size_t len, size_t plain,
-                                     struct cyclosa_frame *f, struct cloister_err *err);
+int cyclosa_frame_parse(const uint8_t *buf, size_t len, size_t plain, struct cyclosa_frame *f,
+                        struct cloister_err *err);
 
 /* Query plaintext: writes exactly CYCLOSA_QUERY_PLAIN bytes (q at most SEARCH_QUERY_MAX). */
-CLOISTER_API int cyclosa_query_encode(const uint8_t id[CYCLOSA_ID_LEN], const char *q,
-                                      uint8_t out[CYCLOSA_QUERY_PLAIN]);
+int cyclosa_query_encode(const uint8_t id[CYCLOSA_ID_LEN], const char *q,
+                         uint8_t out[CYCLOSA_QUERY_PLAIN]);
 /* Decodes it: q gets the query (NUL-terminated, at most SEARCH_QUERY_MAX bytes, no NUL inside);
  * the padding must be zeros. */
-CLOISTER_API int cyclosa_query_decode(const uint8_t *p, size_t len, uint8_t id[CYCLOSA_ID_LEN],
-                                      char q[SEARCH_QUERY_MAX + 1], struct cloister_err *err);
+int cyclosa_query_decode(const uint8_t *p, size_t len, uint8_t id[CYCLOSA_ID_LEN],
+                         char q[SEARCH_QUERY_MAX + 1], struct cloister_err *err);
 /* Answer plaintext (CYCLOSA_ANSWER_PLAIN bytes): the hits that fit, in order. */
-CLOISTER_API int cyclosa_answer_encode(const uint8_t id[CYCLOSA_ID_LEN], const uint8_t *hits,
-                                       size_t hitslen, uint8_t *out);
+int cyclosa_answer_encode(const uint8_t id[CYCLOSA_ID_LEN], const uint8_t *hits, size_t hitslen,
+                          uint8_t *out);
 /* *hits points into p. */
-CLOISTER_API int cyclosa_answer_decode(const uint8_t *p, size_t len, uint8_t id[CYCLOSA_ID_LEN],
-                                       const uint8_t **hits, size_t *hitslen,
-                                       struct cloister_err *err);
+int cyclosa_answer_decode(const uint8_t *p, size_t len, uint8_t id[CYCLOSA_ID_LEN],
+                          const uint8_t **hits, size_t *hitslen, struct cloister_err *err);
 
 #endif

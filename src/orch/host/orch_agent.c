@@ -13,7 +13,8 @@
  * POST and DELETE are signed with a key derived from the token (orch_auth.h), their nonces
  * remembered for the window, so neither the token nor a replayed request gets anything done.
  * The node itself refuses a pod that does not fit by the scheduler's rule (409), so a stale
- * scheduling decision cannot over-commit it. One mutex guards the table; launching (enclave
+ * scheduling decision cannot over-commit it. Posting a pod that already runs here with the same
+ * spec answers 200: a scheduler killed while its POST was in flight learns the pod runs. One mutex guards the table; launching (enclave
  * creation and growth) happens outside it, with the pod already counted as "starting". A reaper
  * thread ends pods after their duration. Measured EPC is what the groups have committed. */
 #define CLOG_MODULE "orch"
@@ -247,6 +248,15 @@ static char *dump(json_t *j)
     return s;
 }
 
+static bool same_spec(const struct orch_pod *x, const struct orch_pod *y)
+{
+    char *fx = orch_pod_format(x), *fy = orch_pod_format(y);
+    bool same = fx && fy && strcmp(fx, fy) == 0;
+    free(fx);
+    free(fy);
+    return same;
+}
+
 static void submit(orch_agent *a, const char *text, unsigned *status, char **body)
 {
     struct orch_pod spec;
@@ -259,9 +269,14 @@ static void submit(orch_agent *a, const char *text, unsigned *status, char **bod
     pthread_mutex_lock(&a->lock);
     struct orch_node n;
     node_locked(a, &n);
-    struct pod *p = NULL;
-    const char *why = find_locked(a, spec.name) && live(find_locked(a, spec.name))
-                          ? "a pod of that name runs here"
+    struct pod *p = NULL, *same = find_locked(a, spec.name);
+    if (same && live(same) && same_spec(&same->spec, &spec)) {
+        *body = dump(pod_json(same, now_s()));
+        pthread_mutex_unlock(&a->lock);
+        *status = 200;
+        return;
+    }
+    const char *why = same && live(same)           ? "a pod of that name runs here"
                       : !orch_fits(&n, &spec, 1.0) ? "does not fit this node (EPC or memory)"
                       : !(p = slot_locked(a))      ? "too many pods on this node"
                                                    : NULL;

@@ -503,6 +503,20 @@ static void expire_locked(orch_sched *s)
     }
 }
 
+/* Whether the agent's answer says the pod runs (or starts) there: 201 for a new pod, 200 for
+ * one that already ran there with this spec (a POST of a killed scheduler got through) or one
+ * that failed to start (its state says which). */
+static bool runs_there(unsigned status, const char *reply)
+{
+    if (status == 201)
+        return true;
+    json_t *o = status == 200 && reply ? json_loads(reply, 0, NULL) : NULL;
+    const char *state = json_string_value(json_object_get(o, "state"));
+    bool runs = state && (strcmp(state, "running") == 0 || strcmp(state, "starting") == 0);
+    json_decref(o);
+    return runs;
+}
+
 /* Posts p to the agent; 1 when it runs there, 0 when the agent says it does not fit now, -1
  * when the agent refused it for good (or did not answer: the node is then left to expire). */
 static int place(orch_sched *s, const char *agent, const struct orch_pod *p)
@@ -512,7 +526,7 @@ static int place(orch_sched *s, const char *agent, const struct orch_pod *p)
     struct cloister_err err;
     int rc = spec ? orch_request(agent, "POST", "/pods", s->token, spec, &status, &reply, &err)
                   : cloister_errf(&err, CLOISTER_E_NO_MEMORY, "out of memory");
-    int out = rc != CLOISTER_OK || status == 409 ? 0 : status == 201 ? 1 : -1;
+    int out = rc != CLOISTER_OK || status == 409 ? 0 : runs_there(status, reply) ? 1 : -1;
     if (rc != CLOISTER_OK)
         clog_warn("pod %s: agent %s: %s", p->name, agent, err.msg);
     else if (out <= 0)

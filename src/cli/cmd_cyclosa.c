@@ -300,8 +300,8 @@ static int cmd_gen_log(int argc, char **argv)
         "real English nouns: half of them from WordNet nouns the semantic test does not flag, "
         "the other half from the sensitive-topic dictionary's health, religion, sexuality and "
         "politics words alike. --labels gets every query's label: the topic of its first word "
-        "drawn "
-        "from a sensitive interest, or none. cyclosa sensitivity --labels scores the classifier "
+        "drawn from a sensitive interest, or none. cyclosa sensitivity --labels scores the "
+        "classifier "
         "on it.",
         "cloister cyclosa gen-log --users 10 --out lab10.tsv --labels lab10.labels\n"
         "cloister cyclosa sensitivity --log lab10.tsv --labels lab10.labels\n"};

@@ -125,7 +125,7 @@ struct gen {
     const char **real;   /* real word id - VOCAB -> word */
     uint8_t *real_label; /* real word id - VOCAB -> its vocabulary's label */
     uint8_t *labels;     /* by query of the log */
-    size_t nlabels, cap_labels;
+    size_t cap_labels;
 };
 
 static void gen_free(struct gen *g)
@@ -190,20 +190,20 @@ static uint8_t gen_label(const struct gen *g, uint32_t id)
     return id < VOCAB ? 0 : g->real_label[id - VOCAB];
 }
 
-/* Records the label of the query just added to the log (a labelled log only). */
-static int gen_record(struct gen *g, uint8_t label)
+/* Records the label of the query just added to log (a labelled log only): the labels grow with
+ * the log's own capacity. */
+static int gen_record(struct gen *g, const struct search_log *log, uint8_t label)
 {
     if (!g->nreal)
         return CLOISTER_OK;
-    if (g->nlabels == g->cap_labels) {
-        size_t cap = g->cap_labels ? g->cap_labels * 2 : 4096;
-        uint8_t *grown = realloc(g->labels, cap);
+    if (log->cap > g->cap_labels) {
+        uint8_t *grown = realloc(g->labels, log->cap);
         if (!grown)
             return CLOISTER_E_NO_MEMORY;
         g->labels = grown;
-        g->cap_labels = cap;
+        g->cap_labels = log->cap;
     }
-    g->labels[g->nlabels++] = label;
+    g->labels[log->n - 1] = label;
     return CLOISTER_OK;
 }
 
@@ -309,7 +309,7 @@ static int gen_user_log(struct gen *g, const struct search_gen_options *o, unsig
             rc = search_log_add(out, user, times[i], buf, len);
         }
         if (rc == CLOISTER_OK)
-            rc = gen_record(g, label);
+            rc = gen_record(g, out, label);
     }
     free(times);
     return rc;

@@ -57,4 +57,32 @@ CLOISTER_API enum cyclosa_topic cyclosa_sens_topic(const cyclosa_sens *s, const 
 CLOISTER_API unsigned cyclosa_sens_k(const cyclosa_sens *s, const search_attack *own, const char *q,
                                      size_t len, unsigned k_max, double *linkability);
 
+/* ---- the classifier against labels ---- */
+
+/* Real words for search_gen_log's labelled topics (search.h), all one term of lowercase letters:
+ * topic[t] for each sensitive topic t, the dictionary's words of t (label t);
+ * topic[CYCLOSA_TOPIC_NONE], WordNet's nouns (index.noun of dir, NULL: CYCLOSA_WORDNET_DIR) the
+ * semantic test does not flag (label 0). Valid while s lives. */
+struct cyclosa_vocab {
+    struct search_gen_vocab topic[CYCLOSA_TOPICS];
+    unsigned char *index; /* index.noun: the neutral words point into it */
+};
+CLOISTER_API CLOISTER_MUST_CHECK int cyclosa_vocab_load(const cyclosa_sens *s, const char *dir,
+                                                        struct cyclosa_vocab *v,
+                                                        struct cloister_err *err);
+CLOISTER_API void cyclosa_vocab_free(struct cyclosa_vocab *v);
+
+/* The semantic test scored against labels, sensitive being positive. */
+struct cyclosa_score {
+    size_t tp, fp, fn, tn;
+    size_t right_topic;              /* true positives given their label's topic */
+    size_t labelled[CYCLOSA_TOPICS]; /* queries by label */
+    size_t flagged[CYCLOSA_TOPICS];  /* of them, found sensitive */
+};
+CLOISTER_API void cyclosa_score_add(struct cyclosa_score *sc, enum cyclosa_topic label,
+                                    enum cyclosa_topic found);
+/* tp / (tp + fp) and tp / (tp + fn); 0 when the denominator is. */
+CLOISTER_API double cyclosa_score_precision(const struct cyclosa_score *sc);
+CLOISTER_API double cyclosa_score_recall(const struct cyclosa_score *sc);
+
 #endif

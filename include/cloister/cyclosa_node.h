@@ -15,7 +15,8 @@
  *   POST /v1/gossip  view buffer             -> view buffer (push-pull)
  *   POST /v1/hello   hello                   -> u64 session id, bytes reply   (mutual attestation)
  *   POST /v1/relay   frame (CYCLOSA_FRAME)   -> frame (CYCLOSA_ANSWER_FRAME)
- * User API (HTTP on --api, 127.0.0.1 only): GET / (the search page), POST /v1/search
+ * User API (HTTP on --api, 127.0.0.1 only): GET /[?q=QUERY[&k=K]] (the search page, X-Search's
+ * broker's too: the results rendered without script), POST /v1/search
  * {"q": QUERY[, "k": K]} -> {"query", "k", "topic", "relays", "hits": [{url, title, snippet}]}. */
 #ifndef CLOISTER_CYCLOSA_NODE_H
 #define CLOISTER_CYCLOSA_NODE_H

@@ -86,10 +86,25 @@ CLOISTER_API int search_log_stats(const struct search_log *log, struct search_lo
 
 /* ---- the synthetic AOL-like log ---- */
 
+/* Real words for some of the generator's topics, and the label their queries get. */
+struct search_gen_vocab {
+    const char *const *words; /* each one term: lowercase letters */
+    size_t n;
+    uint8_t label; /* 0: an unlabelled (neutral) vocabulary */
+};
+
 struct search_gen_options {
     unsigned users; /* 100: AOL100 */
     uint64_t seed;  /* the same seed, the same log on every machine */
     int64_t start;  /* first query time (2006-03-01 00:00:00 UTC) */
+    /* A labelled log (not the default): a share real_topics of the interests draw their words
+     * from vocab (interest t from vocab[t % nvocab]) instead of synthetic words, and *labels gets
+     * each query's label (malloc'd, log order): the label of its first word drawn from a
+     * labelled vocabulary, else 0. real_topics 0 (the default) gives the calibrated log. */
+    double real_topics;
+    const struct search_gen_vocab *vocab;
+    size_t nvocab;
+    uint8_t **labels;
 };
 CLOISTER_API void search_gen_options_init(struct search_gen_options *o);
 /* Users with the query counts, words per query, Zipf vocabulary, personal interests, repeats and

@@ -20,6 +20,8 @@
 
 TEE_ENCLAVE_DECLARE(cyclosa);
 
+#define LABELS_HEADER "AnonID\tQuery\tTopic\n"
+
 static int load_sens(const char *wordnet, cyclosa_sens **s)
 {
     struct cloister_err err;
@@ -254,7 +256,157 @@ static int stats_user(const cyclosa_sens *s, const struct search_log *train,
     return CLI_OK;
 }
 
-static int print_k_stats(const struct k_stats *st, unsigned k_max, bool json)
+/* The labels as a TSV (AnonID, Query, Topic), one row per query of log, in its order. */
+static int write_labels(const char *path, const struct search_log *log, const uint8_t *labels)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    if (!f)
+        return cli_fail("out of memory");
+    fputs(LABELS_HEADER, f);
+    for (size_t i = 0; i < log->n; i++)
+        fprintf(f, "%u\t%s\t%s\n", (unsigned)log->q[i].user, log->q[i].text,
+                cyclosa_topic_name((enum cyclosa_topic)labels[i]));
+    int rc = fclose(f) == 0 ? cli_write_file(path, "labels", buf, len, 0644)
+                            : cli_fail("out of memory");
+    free(buf);
+    return rc;
+}
+
+static int cmd_gen_log(int argc, char **argv)
+{
+    const char *out = NULL, *labels = NULL, *wordnet = NULL;
+    long long users = 100, seed = 1, percent = 50;
+    const struct opt_def opts[] = {
+        {"users", OPT_INT, &users, "N", "users (AOL100: 100)", 0, 1, 6000},
+        {"seed", OPT_INT, &seed, "N", "generator seed: one seed, one log", 0, 0, INT64_MAX},
+        {"real-topics", OPT_INT, &percent, "PERCENT", "interests drawn from real words", 0, 1, 100},
+        {"out", OPT_STRING, &out, "LOG", "the log to write (AOL format)", OPT_REQUIRED, 0, 0},
+        {"labels", OPT_STRING, &labels, "FILE", "each query's topic (AnonID, Query, Topic)",
+         OPT_REQUIRED, 0, 0},
+        {"wordnet", OPT_STRING, &wordnet, "DIR", "WordNet 3.0 database (" CYCLOSA_WORDNET_DIR ")",
+         0, 0, 0},
+        {0}};
+    const struct opt_cmd cmd = {
+        "cyclosa gen-log",
+        "",
+        "Write a synthetic query log labelled with sensitive topics",
+        opts,
+        0,
+        0,
+        "search gen-log's log, except that --real-topics percent of the users' interests draw "
+        "their words from "
+        "real English nouns: half of them from WordNet nouns the semantic test does not flag, "
+        "the other half from the sensitive-topic dictionary's health, religion, sexuality and "
+        "politics words alike. --labels gets every query's label: the topic of its first word "
+        "drawn from a sensitive interest, or none. cyclosa sensitivity --labels scores the "
+        "classifier "
+        "on it.",
+        "cloister cyclosa gen-log --users 10 --out lab10.tsv --labels lab10.labels\n"
+        "cloister cyclosa sensitivity --log lab10.tsv --labels lab10.labels\n"};
+    int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
+    if (rc != OPT_OK)
+        return opt_exit_code(rc);
+    cyclosa_sens *s = NULL;
+    struct cyclosa_vocab v = {0};
+    struct search_log log = {0};
+    struct cloister_err err;
+    uint8_t *label = NULL;
+    rc = load_sens(wordnet, &s);
+    if (rc == CLI_OK && cyclosa_vocab_load(s, wordnet, &v, &err) != CLOISTER_OK)
+        rc = cli_fail("%s", err.msg);
+    struct search_gen_options o;
+    search_gen_options_init(&o);
+    o.users = (unsigned)users;
+    o.seed = (uint64_t)seed;
+    o.real_topics = (double)percent / 100;
+    /* as many neutral interests as sensitive ones, the four topics alike */
+    const struct search_gen_vocab mix[] = {v.topic[0], v.topic[1], v.topic[0], v.topic[2],
+                                           v.topic[0], v.topic[3], v.topic[0], v.topic[4]};
+    o.vocab = mix;
+    o.nvocab = sizeof mix / sizeof *mix;
+    o.labels = &label;
+    if (rc == CLI_OK && (search_gen_log(&o, &log, &err) != CLOISTER_OK ||
+                         search_log_write(out, &log, &err) != CLOISTER_OK))
+        rc = cli_fail("%s", err.msg);
+    if (rc == CLI_OK)
+        rc = write_labels(labels, &log, label);
+    if (rc == CLI_OK)
+        fprintf(stderr, "wrote %zu queries of %u users to %s, their labels to %s\n", log.n, o.users,
+                out, labels);
+    free(label);
+    search_log_free(&log);
+    cyclosa_vocab_free(&v);
+    cyclosa_sens_free(s);
+    return rc;
+}
+
+/* The topic named name (cyclosa_topic_name), or CYCLOSA_TOPICS. */
+static int topic_named(const char *name)
+{
+    for (int t = 0; t < CYCLOSA_TOPICS; t++)
+        if (strcmp(name, cyclosa_topic_name((enum cyclosa_topic)t)) == 0)
+            return t;
+    return CYCLOSA_TOPICS;
+}
+
+/* Scores the semantic test on a labels file (write_labels' format). */
+static int score_labels(const cyclosa_sens *s, const char *path, struct cyclosa_score *sc)
+{
+    uint8_t *buf;
+    size_t len, line = 1, hl = strlen(LABELS_HEADER);
+    if (file_read_all(path, (size_t)1 << 30, &buf, &len) != 0)
+        return cli_fail("%s: cannot read", path);
+    if (len < hl || memcmp(buf, LABELS_HEADER, hl) != 0) {
+        free(buf);
+        return cli_fail("%s: not a labels file (AnonID, Query, Topic)", path);
+    }
+    int rc = CLI_OK;
+    char *save = NULL;
+    for (char *l = strtok_r((char *)buf + hl, "\n", &save); l && rc == CLI_OK;
+         l = strtok_r(NULL, "\n", &save)) {
+        char *q = strchr(l, '\t'), *t = q ? strrchr(l, '\t') : NULL;
+        int topic = t && t > q ? topic_named(t + 1) : CYCLOSA_TOPICS;
+        line++;
+        if (topic == CYCLOSA_TOPICS)
+            rc = cli_fail("%s: line %zu: expected AnonID, Query and a topic, tab-separated", path,
+                          line);
+        else
+            cyclosa_score_add(sc, (enum cyclosa_topic)topic,
+                              cyclosa_sens_topic(s, q + 1, (size_t)(t - q - 1)));
+    }
+    free(buf);
+    return rc;
+}
+
+static json_t *score_json(const struct cyclosa_score *sc)
+{
+    json_t *topics = json_object();
+    for (int t = CYCLOSA_TOPIC_HEALTH; t < CYCLOSA_TOPICS; t++)
+        json_object_set_new(topics, cyclosa_topic_name(t),
+                            json_pack("{s:I,s:I}", "labelled", (json_int_t)sc->labelled[t],
+                                      "flagged", (json_int_t)sc->flagged[t]));
+    return json_pack("{s:f,s:f,s:I,s:I,s:I,s:I,s:I,s:o}", "precision", cyclosa_score_precision(sc),
+                     "recall", cyclosa_score_recall(sc), "tp", (json_int_t)sc->tp, "fp",
+                     (json_int_t)sc->fp, "fn", (json_int_t)sc->fn, "tn", (json_int_t)sc->tn,
+                     "right_topic", (json_int_t)sc->right_topic, "topics", topics);
+}
+
+static void print_score(const struct cyclosa_score *sc)
+{
+    printf("classifier on %zu labelled queries: precision %.3f, recall %.3f (tp %zu, fp %zu, "
+           "fn %zu, tn %zu; %zu true positives under their own topic)\n",
+           sc->tp + sc->fp + sc->fn + sc->tn, cyclosa_score_precision(sc), cyclosa_score_recall(sc),
+           sc->tp, sc->fp, sc->fn, sc->tn, sc->right_topic);
+    for (int t = CYCLOSA_TOPIC_HEALTH; t < CYCLOSA_TOPICS; t++)
+        printf("  %-9s %zu labelled, %zu flagged\n", cyclosa_topic_name(t), sc->labelled[t],
+               sc->flagged[t]);
+}
+
+/* The distribution of k, and the classifier's score when labels were given (sc). */
+static int print_k_stats(const struct k_stats *st, unsigned k_max, const struct cyclosa_score *sc,
+                         bool json)
 {
     if (json) {
         json_t *ks = json_array(), *topics = json_object();
@@ -263,9 +415,11 @@ static int print_k_stats(const struct k_stats *st, unsigned k_max, bool json)
         for (int t = CYCLOSA_TOPIC_HEALTH; t < CYCLOSA_TOPICS; t++)
             json_object_set_new(topics, cyclosa_topic_name(t),
                                 json_integer((json_int_t)st->per_topic[t]));
-        return cli_json_print(json_pack("{s:I,s:I,s:o,s:o}", "queries", (json_int_t)st->queries,
-                                        "sensitive", (json_int_t)st->sensitive, "topics", topics,
-                                        "k", ks));
+        json_t *j = json_pack("{s:I,s:I,s:o,s:o}", "queries", (json_int_t)st->queries, "sensitive",
+                              (json_int_t)st->sensitive, "topics", topics, "k", ks);
+        if (sc)
+            json_object_set_new(j, "classifier", score_json(sc));
+        return cli_json_print(j);
     }
     double n = st->queries ? (double)st->queries : 1;
     printf("%zu test queries, %zu sensitive (%.1f %%):", st->queries, st->sensitive,
@@ -275,16 +429,20 @@ static int print_k_stats(const struct k_stats *st, unsigned k_max, bool json)
     printf("\n  k   queries   share\n");
     for (unsigned k = 0; k <= k_max; k++)
         printf("%3u %9zu %6.1f %%\n", k, st->per_k[k], 100.0 * (double)st->per_k[k] / n);
+    if (sc)
+        print_score(sc);
     return CLI_OK;
 }
 
 static int cmd_sensitivity(int argc, char **argv)
 {
-    const char *wordnet = NULL, *path = NULL;
+    const char *wordnet = NULL, *path = NULL, *labels = NULL;
     long long k_max = CYCLOSA_K_MAX;
     bool json = false;
     const struct opt_def opts[] = {
         {"log", OPT_STRING, &path, "LOG", "query log (AOL format)", OPT_REQUIRED, 0, 0},
+        {"labels", OPT_STRING, &labels, "FILE", "score the classifier on these (cyclosa gen-log)",
+         0, 0, 0},
         {"wordnet", OPT_STRING, &wordnet, "DIR", "WordNet 3.0 database (" CYCLOSA_WORDNET_DIR ")",
          0, 0, 0},
         {"k-max", OPT_INT, &k_max, "K", "fakes for a sensitive query", 0, 0, SEARCH_K_MAX},
@@ -299,9 +457,14 @@ static int cmd_sensitivity(int argc, char **argv)
         0,
         "Each user's queries are split by time as SimAttack's evaluation does: the first two "
         "thirds are the user's history, and every later query is classified against it "
-        "(cyclosa classify). Prints how many are sensitive, per topic, and how many get each k.",
+        "(cyclosa classify). Prints how many are sensitive, per topic, and how many get each k. "
+        "With "
+        "--labels, the semantic test's precision and recall on every labelled query, sensitive "
+        "being positive, and how many of each topic it flags.",
         "cloister search gen-log --users 10 --out log.tsv\n"
-        "cloister cyclosa sensitivity --log log.tsv\n"};
+        "cloister cyclosa sensitivity --log log.tsv\n"
+        "cloister cyclosa gen-log --users 10 --out lab.tsv --labels lab.labels\n"
+        "cloister cyclosa sensitivity --log lab.tsv --labels lab.labels --json\n"};
     int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
     if (rc != OPT_OK)
         return opt_exit_code(rc);
@@ -329,8 +492,11 @@ static int cmd_sensitivity(int argc, char **argv)
         a = a_end;
         b = b_end;
     }
+    struct cyclosa_score sc = {0};
+    if (rc == CLI_OK && labels)
+        rc = score_labels(s, labels, &sc);
     if (rc == CLI_OK)
-        rc = print_k_stats(&st, (unsigned)k_max, json);
+        rc = print_k_stats(&st, (unsigned)k_max, labels ? &sc : NULL, json);
     free(train.q);
     free(test.q);
     search_log_free(&log);
@@ -342,6 +508,7 @@ static const struct cli_command cyclosa_commands[] = {
     {"node", "serve a node: enclave relay, gossip peer, search page", cmd_node},
     {"classify", "how many fakes each query gets (sensitivity, linkability)", cmd_classify},
     {"sensitivity", "the distribution of k over a log's queries", cmd_sensitivity},
+    {"gen-log", "a synthetic query log labelled with sensitive topics", cmd_gen_log},
     {0}};
 
 const struct cli_system cli_cyclosa_system = {

@@ -1,11 +1,13 @@
 /* test_cyclosa_sensitivity.c -- Cyclosa's sensitivity analysis: the WordNet readers on
  * hand-written database lines (senses by binary search, synsets, hyponym pointers, malformed
  * lines refused), the dictionary built from a tiny database written by the test, then from the
- * real WordNet 3.0 (skipped when wordnet-base is absent), and the adaptive k. */
+ * real WordNet 3.0 (skipped when wordnet-base is absent), the adaptive k, and the classifier scored
+ * against labels: on a hand-labelled set, and on a labelled synthetic log. */
 #include <cloister/cyclosa.h>
 
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -322,13 +324,112 @@ static void adaptive_k(void **state)
     assert_int_equal(file_remove_tree(dir), 0);
 }
 
+/* The classifier scored on a hand-labelled set over the tiny WordNet: every count and both
+ * ratios worked by hand. */
+static void scoring(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/cloister-test-wordnet-XXXXXX";
+    cyclosa_sens *s = load_tiny_wordnet(dir);
+    const struct {
+        const char *q;
+        enum cyclosa_topic label;
+    } set[] = {
+        {"flu shot", CYCLOSA_TOPIC_HEALTH},           /* true positive */
+        {"influenza vaccine", CYCLOSA_TOPIC_HEALTH},  /* true positive */
+        {"buddhism temples", CYCLOSA_TOPIC_RELIGION}, /* true positive */
+        {"avian influenza", CYCLOSA_TOPIC_RELIGION},  /* true positive, under another topic */
+        {"cold remedies", CYCLOSA_TOPIC_HEALTH},      /* false negative: cold is not common_cold */
+        {"common colds", CYCLOSA_TOPIC_NONE},         /* false positive */
+        {"flu season", CYCLOSA_TOPIC_NONE},           /* false positive */
+        {"things to do", CYCLOSA_TOPIC_NONE},         /* true negative */
+        {"garden tools", CYCLOSA_TOPIC_NONE},         /* true negative */
+    };
+    struct cyclosa_score sc = {0};
+    assert_true(cyclosa_score_precision(&sc) == 0 && cyclosa_score_recall(&sc) == 0);
+    for (size_t i = 0; i < sizeof set / sizeof *set; i++)
+        cyclosa_score_add(&sc, set[i].label, cyclosa_sens_topic(s, set[i].q, strlen(set[i].q)));
+    assert_int_equal(sc.tp, 4);
+    assert_int_equal(sc.fp, 2);
+    assert_int_equal(sc.fn, 1);
+    assert_int_equal(sc.tn, 2);
+    assert_int_equal(sc.right_topic, 3);
+    assert_float_equal(cyclosa_score_precision(&sc), 4.0 / 6, 1e-12);
+    assert_float_equal(cyclosa_score_recall(&sc), 4.0 / 5, 1e-12);
+    assert_int_equal(sc.labelled[CYCLOSA_TOPIC_HEALTH], 3);
+    assert_int_equal(sc.flagged[CYCLOSA_TOPIC_HEALTH], 2);
+    assert_int_equal(sc.labelled[CYCLOSA_TOPIC_NONE], 4);
+    assert_int_equal(sc.flagged[CYCLOSA_TOPIC_NONE], 2);
+    cyclosa_sens_free(s);
+    assert_int_equal(file_remove_tree(dir), 0);
+}
+
+static bool has_word(const struct search_gen_vocab *v, const char *w)
+{
+    for (size_t i = 0; i < v->n; i++)
+        if (strcmp(v->words[i], w) == 0)
+            return true;
+    return false;
+}
+
+/* The vocabularies of a labelled log over the tiny WordNet, and such a log: every query labelled
+ * sensitive holds a word of its topic, every other none. */
+static void labelled_log(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/cloister-test-wordnet-XXXXXX";
+    cyclosa_sens *s = load_tiny_wordnet(dir);
+    struct cyclosa_vocab v;
+    struct cloister_err err;
+    assert_int_equal(cyclosa_vocab_load(s, dir, &v, &err), CLOISTER_OK);
+    /* one-term words only: not common_cold nor avian_influenza */
+    assert_int_equal(v.topic[CYCLOSA_TOPIC_HEALTH].n, 4); /* illness flu influenza influenzae */
+    assert_true(has_word(&v.topic[CYCLOSA_TOPIC_HEALTH], "flu"));
+    assert_true(has_word(&v.topic[CYCLOSA_TOPIC_RELIGION], "buddhism"));
+    assert_int_equal(v.topic[CYCLOSA_TOPIC_POLITICS].n, 0);
+    /* index.noun's one-term lemmas outside the closures (the tiny seeds have no words) */
+    assert_true(has_word(&v.topic[CYCLOSA_TOPIC_NONE], "virus"));
+    assert_false(has_word(&v.topic[CYCLOSA_TOPIC_NONE], "illness"));
+    assert_false(has_word(&v.topic[CYCLOSA_TOPIC_NONE], "medical_care"));
+
+    const struct search_gen_vocab mix[] = {v.topic[CYCLOSA_TOPIC_NONE],
+                                           v.topic[CYCLOSA_TOPIC_HEALTH],
+                                           v.topic[CYCLOSA_TOPIC_RELIGION]};
+    struct search_gen_options o;
+    struct search_log log;
+    uint8_t *labels = NULL;
+    search_gen_options_init(&o);
+    o.users = 3;
+    o.real_topics = 1;
+    o.vocab = mix;
+    o.nvocab = 3;
+    assert_int_equal(search_gen_log(&o, &log, &err), CLOISTER_E_INVALID); /* no label array */
+    o.labels = &labels;
+    assert_int_equal(search_gen_log(&o, &log, &err), CLOISTER_OK);
+    size_t sensitive = 0;
+    for (size_t i = 0; i < log.n; i++) {
+        enum cyclosa_topic t = cyclosa_sens_topic(s, log.q[i].text, strlen(log.q[i].text));
+        if (t != labels[i])
+            fail_msg("'%s': labelled %s, found %s", log.q[i].text,
+                     cyclosa_topic_name((enum cyclosa_topic)labels[i]), cyclosa_topic_name(t));
+        sensitive += labels[i] != 0;
+    }
+    assert_true(sensitive > 0 && sensitive < log.n);
+    free(labels);
+    search_log_free(&log);
+    cyclosa_vocab_free(&v);
+    cyclosa_sens_free(s);
+    assert_int_equal(file_remove_tree(dir), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(normalise),       cmocka_unit_test(index_senses),
         cmocka_unit_test(synsets),         cmocka_unit_test(exceptions),
         cmocka_unit_test(tiny_dictionary), cmocka_unit_test(real_wordnet),
-        cmocka_unit_test(adaptive_k),
+        cmocka_unit_test(adaptive_k),      cmocka_unit_test(scoring),
+        cmocka_unit_test(labelled_log),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,7 +6,9 @@
  * since offsets are positions in the file), each word normalised as a query's terms read
  * (wn_normalise); then every inflected form in noun.exc whose base is in the dictionary is added
  * under the base's topic, so lookups need only the regular suffix rules. A query is checked term
- * by term, longest expression first (three, two, then one adjacent terms joined by '_'). */
+ * by term, longest expression first (three, two, then one adjacent terms joined by '_').
+ * Last, what measures the test against labels: the real vocabularies a labelled synthetic log
+ * draws from (search_gen_log), and precision and recall. */
 #include <cloister/cyclosa.h>
 
 #include <errno.h>
@@ -207,8 +209,8 @@ struct wordnet_files {
     size_t data_len, index_len, exc_len;
 };
 
-static int read_wordnet_file(const char *dir, const char *name, uint8_t **buf, size_t *len,
-                             struct cloister_err *err)
+int wn_read_file(const char *dir, const char *name, uint8_t **buf, size_t *len,
+                 struct cloister_err *err)
 {
     char path[4096];
     if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, name) >= sizeof path)
@@ -255,11 +257,11 @@ int cyclosa_sens_load(const char *dir, cyclosa_sens **out, struct cloister_err *
     cyclosa_sens *s = calloc(1, sizeof *s);
     int rc = s ? CLOISTER_OK : cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
     if (rc == CLOISTER_OK)
-        rc = read_wordnet_file(dir, "data.noun", &f.data, &f.data_len, err);
+        rc = wn_read_file(dir, "data.noun", &f.data, &f.data_len, err);
     if (rc == CLOISTER_OK)
-        rc = read_wordnet_file(dir, "index.noun", &f.index, &f.index_len, err);
+        rc = wn_read_file(dir, "index.noun", &f.index, &f.index_len, err);
     if (rc == CLOISTER_OK)
-        rc = read_wordnet_file(dir, "noun.exc", &f.exc, &f.exc_len, err);
+        rc = wn_read_file(dir, "noun.exc", &f.exc, &f.exc_len, err);
     if (rc == CLOISTER_OK)
         rc = build(s, &f, err);
     free(f.data);
@@ -352,4 +354,110 @@ unsigned cyclosa_sens_k(const cyclosa_sens *s, const search_attack *own, const c
     if (linkability)
         *linkability = l;
     return (unsigned)lround(l * k_max);
+}
+
+/* ---- the classifier against labels ---- */
+
+/* A word the generator may use: one term of 3 to 20 lowercase letters, not a stop word, whose
+ * topic is t. */
+static bool vocab_fits(const cyclosa_sens *s, const char *w, size_t len, enum cyclosa_topic t)
+{
+    if (len < 3 || len > 20 || search_is_stopword(w, len))
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (w[i] < 'a' || w[i] > 'z')
+            return false;
+    return cyclosa_sens_topic(s, w, len) == t;
+}
+
+static int vocab_push(struct search_gen_vocab *v, size_t *cap, const char *w)
+{
+    if (v->n == *cap) {
+        *cap = *cap ? *cap * 2 : 1024;
+        const char **grown = realloc((void *)v->words, *cap * sizeof *grown);
+        if (!grown)
+            return CLOISTER_E_NO_MEMORY;
+        v->words = grown;
+    }
+    ((const char **)v->words)[v->n++] = w;
+    return CLOISTER_OK;
+}
+
+/* The neutral words: index.noun's lemmas (each line's first field, NUL-terminated in place). */
+static int vocab_neutral(const cyclosa_sens *s, struct cyclosa_vocab *v, size_t len)
+{
+    char *text = (char *)v->index;
+    size_t cap = 0;
+    for (size_t at = 0; at < len;) {
+        char *eol = memchr(text + at, '\n', len - at), *sp = memchr(text + at, ' ', len - at);
+        size_t end = eol ? (size_t)(eol - text) : len;
+        if (sp && (size_t)(sp - text) < end && sp > text + at) {
+            *sp = 0;
+            if (vocab_fits(s, text + at, (size_t)(sp - text) - at, CYCLOSA_TOPIC_NONE) &&
+                vocab_push(&v->topic[CYCLOSA_TOPIC_NONE], &cap, text + at) != CLOISTER_OK)
+                return CLOISTER_E_NO_MEMORY;
+        }
+        at = end + 1;
+    }
+    return CLOISTER_OK;
+}
+
+int cyclosa_vocab_load(const cyclosa_sens *s, const char *dir, struct cyclosa_vocab *v,
+                       struct cloister_err *err)
+{
+    size_t len, cap[CYCLOSA_TOPICS] = {0};
+    memset(v, 0, sizeof *v);
+    int rc = wn_read_file(dir ? dir : CYCLOSA_WORDNET_DIR, "index.noun", &v->index, &len, err);
+    for (int t = 0; t < CYCLOSA_TOPICS; t++)
+        v->topic[t].label = (uint8_t)t;
+    for (size_t id = 0; rc == CLOISTER_OK && id < s->words.n; id++) {
+        const char *w = s->words.words[id];
+        enum cyclosa_topic t = (enum cyclosa_topic)s->topic[id];
+        if (vocab_fits(s, w, strlen(w), t))
+            rc = vocab_push(&v->topic[t], &cap[t], w);
+    }
+    if (rc == CLOISTER_OK)
+        rc = vocab_neutral(s, v, len);
+    if (rc == CLOISTER_E_NO_MEMORY)
+        cloister_errf(err, rc, "out of memory reading WordNet's nouns");
+    if (rc != CLOISTER_OK)
+        cyclosa_vocab_free(v);
+    return rc;
+}
+
+void cyclosa_vocab_free(struct cyclosa_vocab *v)
+{
+    for (int t = 0; t < CYCLOSA_TOPICS; t++)
+        free((void *)v->topic[t].words);
+    free(v->index);
+    memset(v, 0, sizeof *v);
+}
+
+void cyclosa_score_add(struct cyclosa_score *sc, enum cyclosa_topic label, enum cyclosa_topic found)
+{
+    if ((unsigned)label >= CYCLOSA_TOPICS || (unsigned)found >= CYCLOSA_TOPICS)
+        return;
+    bool truth = label != CYCLOSA_TOPIC_NONE, flagged = found != CYCLOSA_TOPIC_NONE;
+    sc->tp += truth && flagged;
+    sc->fp += !truth && flagged;
+    sc->fn += truth && !flagged;
+    sc->tn += !truth && !flagged;
+    sc->right_topic += truth && found == label;
+    sc->labelled[label]++;
+    sc->flagged[label] += flagged;
+}
+
+static double ratio(size_t a, size_t b)
+{
+    return b ? (double)a / (double)b : 0;
+}
+
+double cyclosa_score_precision(const struct cyclosa_score *sc)
+{
+    return ratio(sc->tp, sc->tp + sc->fp);
+}
+
+double cyclosa_score_recall(const struct cyclosa_score *sc)
+{
+    return ratio(sc->tp, sc->tp + sc->fn);
 }

@@ -42,4 +42,8 @@ int wn_exceptions(const char *exc, size_t len,
                             void *arg),
                   void *arg);
 
+/* dir/name read whole (at most 64 MiB); the error says to install wordnet-base when absent. */
+int wn_read_file(const char *dir, const char *name, uint8_t **buf, size_t *len,
+                 struct cloister_err *err);
+
 #endif

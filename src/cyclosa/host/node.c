@@ -31,6 +31,7 @@
 
 #include "cyclosa/common/cyclosa_msg.h"
 #include "http/http.h"
+#include "search/common/page.h"
 #include "util/fileio.h"
 #include "util/hex.h"
 
@@ -684,26 +685,6 @@ static void handle_peer(void *arg, const struct http_request *r, unsigned *statu
 
 /* ---- the user's API ---- */
 
-static const char page[] =
-    "<!doctype html><html><head><meta charset=utf-8><title>Cyclosa</title></head><body>\n"
-    "<form id=f><input id=q name=q size=60 autofocus> <button>Search</button></form>\n"
-    "<p id=s></p><ol id=r></ol>\n<script>\n"
-    "document.getElementById('f').onsubmit = async function (e) {\n"
-    "  e.preventDefault();\n"
-    "  const a = await fetch('/v1/search', {method: 'POST',\n"
-    "    body: JSON.stringify({q: document.getElementById('q').value})});\n"
-    "  const j = await a.json(), r = document.getElementById('r');\n"
-    "  r.textContent = '';\n"
-    "  document.getElementById('s').textContent = j.error ? j.error :\n"
-    "    j.hits.length + ' results; ' + j.k + ' fake queries sent, topic ' + j.topic;\n"
-    "  for (const h of j.hits || []) {\n"
-    "    const li = document.createElement('li'), l = document.createElement('a');\n"
-    "    l.href = h.url; l.textContent = h.title; li.appendChild(l);\n"
-    "    li.appendChild(document.createElement('br'));\n"
-    "    li.appendChild(document.createTextNode(h.snippet)); r.appendChild(li);\n"
-    "  }\n"
-    "};\n</script></body></html>\n";
-
 static char *result_json(const char *q, const struct cyclosa_result *res)
 {
     json_t *hits = json_array();
@@ -737,13 +718,44 @@ static void on_search(cyclosa_node *n, const struct http_request *r, unsigned *s
     json_decref(j);
 }
 
+/* The search page (search/common/page.c, X-Search's broker's too): GET /?q=QUERY[&k=K] searches
+ * and renders the real query's answer with the k and topic it got. */
+static char *on_page(cyclosa_node *n, const struct http_request *r, unsigned *status)
+{
+    const char *q = http_arg(r, "q"), *ks = http_arg(r, "k");
+    char *end = NULL, note[160];
+    long k = ks && *ks ? strtol(ks, &end, 10) : -1;
+    struct cyclosa_result res = {0};
+    struct cloister_err err = {0};
+    struct search_page pg = {"Cyclosa", q, -1, NULL, NULL, NULL};
+    *status = 200;
+    if (end && (*end || k < 0 || k > SEARCH_K_MAX)) {
+        *status = 400;
+        pg.error = "bad parameters (k 0..64)";
+    } else if (q && *q) {
+        int rc = cyclosa_node_search(n, q, (int)k, NULL, &res, &err);
+        if (rc == CLOISTER_OK) {
+            snprintf(note, sizeof note,
+                     "k = %u fake queries sent, topic %s; the real one relayed by %s", res.k,
+                     cyclosa_topic_name(res.topic), res.relay);
+            pg.note = note;
+            pg.hits = &res.hits;
+        } else {
+            *status = status_of(rc);
+            pg.error = err.msg;
+        }
+    }
+    char *out = search_page_render(&pg);
+    search_hits_free(&res.hits);
+    return out;
+}
+
 static void handle_api(void *arg, const struct http_request *r, unsigned *status, char **body,
                        const char **type)
 {
     cyclosa_node *n = arg;
     if (strcmp(r->method, "GET") == 0 && strcmp(r->url, "/") == 0) {
-        *status = 200;
-        *body = strdup(page);
+        *body = on_page(n, r, status);
         *type = "text/html; charset=utf-8";
     } else if (strcmp(r->method, "POST") == 0 && strcmp(r->url, "/v1/search") == 0) {
         on_search(n, r, status, body);

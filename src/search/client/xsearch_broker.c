@@ -1,8 +1,9 @@
 /* xsearch_broker.c -- X-Search's client broker for a browser (xsearch_client.h): a small HTTP
  * server on the user's machine that holds one verified xsearch_client and serves
  *
- *   GET /                       a search page (a form; with ?q=QUERY[&k=K][&filter=F][&n=N]
- *                               the results, rendered here: the page needs no script)
+ *   GET /                       the search page (search/common/page.c, Cyclosa's too: a form;
+ *                               with ?q=QUERY[&k=K][&filter=F][&n=N] the results rendered
+ *                               here, so that the page needs no script)
  *   GET /search?q=QUERY[&...]   {"query": Q, "hits": [{"url", "title", "snippet"}]}
  *
  * Each search goes sealed to the proxy's enclave as `xsearch query` sends it; the results come
@@ -19,6 +20,7 @@
 #include <jansson.h>
 
 #include "http/http.h"
+#include "search/common/page.h"
 
 struct xsearch_broker {
     xsearch_client *c;
@@ -63,76 +65,25 @@ static bool parse_params(const xsearch_broker *b, const struct http_request *r, 
            number(r, "n", 1, SEARCH_HITS_MAX, &p->n);
 }
 
-/* s with & < > " ' escaped, appended to f. */
-static void html_text(FILE *f, const char *s)
-{
-    for (; *s; s++) {
-        switch (*s) {
-        case '&': fputs("&amp;", f); break;
-        case '<': fputs("&lt;", f); break;
-        case '>': fputs("&gt;", f); break;
-        case '"': fputs("&quot;", f); break;
-        case '\'': fputs("&#39;", f); break;
-        default: fputc(*s, f);
-        }
-    }
-}
-
-static void html_hits(FILE *f, const struct search_hits *h)
-{
-    fprintf(f, "<ol id=\"results\">\n");
-    for (size_t i = 0; i < h->n; i++) {
-        const char *url = h->v[i].url;
-        bool web = strncmp(url, "http://", 7) == 0 || strncmp(url, "https://", 8) == 0;
-        fputs("<li class=\"hit\"><a href=\"", f);
-        html_text(f, web ? url : "#"); /* no javascript: or data: links from an engine */
-        fputs("\">", f);
-        html_text(f, h->v[i].title);
-        fputs("</a><br><small>", f);
-        html_text(f, url);
-        fputs("</small><p>", f);
-        html_text(f, h->v[i].snippet);
-        fputs("</p></li>\n", f);
-    }
-    fprintf(f, "</ol>\n<p id=\"count\">%zu results</p>\n", h->n);
-}
-
-/* The page: the form, and the results (or the error) when a query was given. */
+/* The page (page.c): the form, and the results (or the error) when a query was given. */
 static char *page(xsearch_broker *b, const struct params *p, bool ok, unsigned *status)
 {
-    char *out = NULL;
-    size_t len = 0;
-    FILE *f = open_memstream(&out, &len);
-    if (!f)
-        return NULL;
-    fputs("<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>X-Search</title>"
-          "</head>\n<body><h1>X-Search</h1>\n<form method=\"get\" action=\"/\">"
-          "<input id=\"q\" name=\"q\" size=\"50\" value=\"",
-          f);
-    html_text(f, ok && p->q ? p->q : "");
-    fprintf(f,
-            "\"> <input type=\"hidden\" name=\"k\" value=\"%u\"><button type=\"submit\">"
-            "Search</button></form>\n",
-            p->k);
-    *status = ok ? 200 : 400;
     struct search_hits h = {0};
     struct cloister_err err = {0};
+    struct search_page pg = {"X-Search", ok ? p->q : NULL, (int)p->k, NULL, NULL, NULL};
+    *status = ok ? 200 : 400;
     if (!ok) {
-        fputs("<p id=\"error\">bad parameters (k 0..64, n 1..100, filter none|words|match)</p>\n",
-              f);
+        pg.error = "bad parameters (k 0..64, n 1..100, filter none|words|match)";
     } else if (p->q && *p->q) {
         if (xsearch_client_search(b->c, p->q, p->k, p->filter, p->n, &h, &err) == CLOISTER_OK) {
-            html_hits(f, &h);
-            search_hits_free(&h);
+            pg.hits = &h;
         } else {
             *status = 502;
-            fputs("<p id=\"error\">", f);
-            html_text(f, err.msg);
-            fputs("</p>\n", f);
+            pg.error = err.msg;
         }
     }
-    fputs("</body></html>\n", f);
-    fclose(f);
+    char *out = search_page_render(&pg);
+    search_hits_free(&h);
     return out;
 }
 

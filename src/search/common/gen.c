@@ -14,10 +14,15 @@
  *               repeats one of the user's earlier ones with probability `repeat`, or is new;
  *               times uniform over 92 days.
  * The shares were fitted to SimAttack's AOL100 rates (0.41/0.17/0.09/0.03 at k = 0/1/3/7).
+ * A labelled log (real_topics > 0) then redraws the words of a share of the topics from real
+ * vocabularies given by the caller (Cyclosa: WordNet's sensitive and neutral nouns), with draws
+ * made after every default one, and labels each query by the first labelled word it drew; word
+ * ids past VOCAB name those real words.
  * Everything is drawn from one SplitMix64 sequence, so a seed names one log on every machine. */
 #include "search/common/internal.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -60,6 +65,10 @@ void search_gen_options_init(struct search_gen_options *o)
     o->users = 100;
     o->seed = 1;
     o->start = 1141171200; /* 2006-03-01 00:00:00 UTC */
+    o->real_topics = 0;
+    o->vocab = NULL;
+    o->nvocab = 0;
+    o->labels = NULL;
 }
 
 /* Zipf(s) over n ranks as a cumulative table. */
@@ -112,6 +121,11 @@ struct gen {
     double *cdf_global, *cdf_topic, *cdf_private, *cdf_habit;
     uint32_t *topic_words; /* TOPICS x TOPIC_WORDS word ids */
     char (*words)[12];
+    uint32_t nreal;      /* topics [0, nreal) draw real words */
+    const char **real;   /* real word id - VOCAB -> word */
+    uint8_t *real_label; /* real word id - VOCAB -> its vocabulary's label */
+    uint8_t *labels;     /* by query of the log */
+    size_t cap_labels;
 };
 
 static void gen_free(struct gen *g)
@@ -122,6 +136,9 @@ static void gen_free(struct gen *g)
     free(g->cdf_habit);
     free(g->topic_words);
     free(g->words);
+    free(g->real);
+    free(g->real_label);
+    free(g->labels);
 }
 
 static int gen_init(struct gen *g, uint64_t seed)
@@ -141,6 +158,52 @@ static int gen_init(struct gen *g, uint64_t seed)
         gen_word(i, g->words[i]);
     for (size_t i = 0; i < TOPICS * TOPIC_WORDS; i++)
         g->topic_words[i] = (uint32_t)(prng_next(&g->rng) % SHARED);
+    return CLOISTER_OK;
+}
+
+/* The real topics: topic t < nreal gets TOPIC_WORDS words drawn from vocab[t % nvocab]. */
+static int gen_init_real(struct gen *g, const struct search_gen_options *o)
+{
+    g->nreal = (uint32_t)lround(o->real_topics * TOPICS);
+    if (!g->nreal)
+        return CLOISTER_OK;
+    g->real = malloc(g->nreal * TOPIC_WORDS * sizeof *g->real);
+    g->real_label = malloc(g->nreal * TOPIC_WORDS);
+    if (!g->real || !g->real_label)
+        return CLOISTER_E_NO_MEMORY;
+    for (uint32_t i = 0; i < g->nreal * TOPIC_WORDS; i++) {
+        const struct search_gen_vocab *v = &o->vocab[i / TOPIC_WORDS % o->nvocab];
+        g->real[i] = v->words[prng_next(&g->rng) % v->n];
+        g->real_label[i] = v->label;
+        g->topic_words[i] = VOCAB + i;
+    }
+    return CLOISTER_OK;
+}
+
+static const char *gen_text(const struct gen *g, uint32_t id)
+{
+    return id < VOCAB ? g->words[id] : g->real[id - VOCAB];
+}
+
+static uint8_t gen_label(const struct gen *g, uint32_t id)
+{
+    return id < VOCAB ? 0 : g->real_label[id - VOCAB];
+}
+
+/* Records the label of the query just added to log (a labelled log only): the labels grow with
+ * the log's own capacity. */
+static int gen_record(struct gen *g, const struct search_log *log, uint8_t label)
+{
+    if (!g->nreal)
+        return CLOISTER_OK;
+    if (log->cap > g->cap_labels) {
+        uint8_t *grown = realloc(g->labels, log->cap);
+        if (!grown)
+            return CLOISTER_E_NO_MEMORY;
+        g->labels = grown;
+        g->cap_labels = log->cap;
+    }
+    g->labels[log->n - 1] = label;
     return CLOISTER_OK;
 }
 
@@ -171,15 +234,23 @@ static unsigned gen_length(struct gen *g)
     return 8 + (unsigned)(prng_next(&g->rng) % 3);
 }
 
-/* A new query of user u into buf. */
-static size_t gen_query(struct gen *g, const struct gen_user *u, char *buf, size_t cap)
+/* A new query of user u into buf; *label gets its label. */
+static size_t gen_query(struct gen *g, const struct gen_user *u, char *buf, size_t cap,
+                        uint8_t *label)
 {
     unsigned len = gen_length(g);
     size_t n = 0;
+    *label = 0;
     for (unsigned w = 0; w < len; w++) {
-        const char *word = w > 0 && prng_uniform(&g->rng) < model.stopword
-                               ? fillers[prng_next(&g->rng) % 8]
-                               : g->words[gen_pick_word(g, u)];
+        const char *word;
+        uint8_t wlabel = 0;
+        if (w > 0 && prng_uniform(&g->rng) < model.stopword) {
+            word = fillers[prng_next(&g->rng) % 8];
+        } else {
+            uint32_t id = gen_pick_word(g, u);
+            word = gen_text(g, id);
+            wlabel = gen_label(g, id);
+        }
         size_t wl = strlen(word);
         if (n + wl + 2 > cap)
             break;
@@ -187,6 +258,7 @@ static size_t gen_query(struct gen *g, const struct gen_user *u, char *buf, size
             buf[n++] = ' ';
         memcpy(buf + n, word, wl);
         n += wl;
+        *label = *label ? *label : wlabel;
     }
     buf[n] = 0;
     return n;
@@ -218,21 +290,26 @@ static int gen_user_log(struct gen *g, const struct search_gen_options *o, unsig
     int rc = CLOISTER_OK;
     unsigned nh = model.habits_min + (unsigned)(prng_next(&g->rng) % model.habits_span);
     char habits[32][SEARCH_QUERY_MAX / 8];
+    uint8_t habit_label[32], label;
     for (unsigned h = 0; h < nh; h++)
-        gen_query(g, &u, habits[h], sizeof habits[h]);
+        gen_query(g, &u, habits[h], sizeof habits[h], &habit_label[h]);
     for (size_t i = 0; i < n && rc == CLOISTER_OK; i++) {
         char buf[SEARCH_QUERY_MAX];
         double r = prng_uniform(&g->rng);
         if (r < model.habit) {
-            const char *h = habits[zipf_draw(g->cdf_habit, nh, &g->rng)];
-            rc = search_log_add(out, user, times[i], h, strlen(h));
+            size_t h = zipf_draw(g->cdf_habit, nh, &g->rng);
+            rc = search_log_add(out, user, times[i], habits[h], strlen(habits[h]));
+            label = habit_label[h];
         } else if (i > 0 && r < model.habit + model.repeat) {
-            const char *old = out->q[first + prng_next(&g->rng) % i].text;
-            rc = search_log_add(out, user, times[i], old, strlen(old));
+            size_t old = first + prng_next(&g->rng) % i;
+            rc = search_log_add(out, user, times[i], out->q[old].text, strlen(out->q[old].text));
+            label = g->nreal ? g->labels[old] : 0;
         } else {
-            size_t len = gen_query(g, &u, buf, sizeof buf);
+            size_t len = gen_query(g, &u, buf, sizeof buf, &label);
             rc = search_log_add(out, user, times[i], buf, len);
         }
+        if (rc == CLOISTER_OK)
+            rc = gen_record(g, out, label);
     }
     free(times);
     return rc;
@@ -245,10 +322,25 @@ int search_gen_log(const struct search_gen_options *o, struct search_log *out,
     if (o->users == 0 || o->users > (VOCAB - SHARED) / PRIVATE_BLOCK * 64)
         return cloister_errf(err, CLOISTER_E_INVALID, "users: between 1 and %u",
                              (VOCAB - SHARED) / PRIVATE_BLOCK * 64);
+    bool labelled = o->real_topics > 0;
+    if (labelled && (o->real_topics > 1 || !o->vocab || !o->nvocab || !o->labels))
+        return cloister_errf(err, CLOISTER_E_INVALID,
+                             "real topics: a share in (0, 1], vocabularies and a label array");
+    for (size_t v = 0; labelled && v < o->nvocab; v++)
+        if (!o->vocab[v].n)
+            return cloister_errf(err, CLOISTER_E_INVALID, "real topics: vocabulary %zu is empty",
+                                 v);
     struct gen g;
     int rc = gen_init(&g, o->seed);
+    if (rc == CLOISTER_OK && labelled)
+        rc = gen_init_real(&g, o);
     for (unsigned u = 0; rc == CLOISTER_OK && u < o->users; u++)
         rc = gen_user_log(&g, o, u, out);
+    if (rc == CLOISTER_OK && labelled) {
+        *o->labels = g.labels ? g.labels : malloc(1);
+        g.labels = NULL;
+        rc = *o->labels ? CLOISTER_OK : CLOISTER_E_NO_MEMORY;
+    }
     gen_free(&g);
     if (rc) {
         search_log_free(out);

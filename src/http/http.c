@@ -342,6 +342,15 @@ static int send_all(int fd, const char *buf, size_t len, int flags)
     return 0;
 }
 
+/* A request's head then its body. The head goes with MSG_MORE only when a body follows: a corked
+ * head alone would wait for the kernel's 200 ms uncork timer. */
+static int send_request(int fd, const char *head, size_t headlen, const char *body, size_t len)
+{
+    return send_all(fd, head, headlen, len ? MSG_MORE : 0) == 0 && send_all(fd, body, len, 0) == 0
+               ? 0
+               : -1;
+}
+
 /* Reads to EOF, at most max bytes. Grows by copy-and-wipe rather than realloc: an answer may
  * carry what its caller must not leave behind in freed memory (X-Search's proxy host). */
 static int recv_all(int fd, size_t max, char **out, size_t *len)
@@ -451,8 +460,8 @@ int http_call_from(const char *source, const char *endpoint, const char *method,
                   : -1;
     char *raw = NULL;
     size_t rawlen = 0;
-    rc = hn > 0 && (size_t)hn < cap && send_all(fd, head, (size_t)hn, MSG_MORE) == 0 &&
-                 send_all(fd, body ? body : "", len, 0) == 0 &&
+    rc = hn > 0 && (size_t)hn < cap &&
+                 send_request(fd, head, (size_t)hn, body ? body : "", len) == 0 &&
                  recv_all(fd, max_reply, &raw, &rawlen) == 0
              ? CLOISTER_OK
              : cloister_errf(err, CLOISTER_E_SYSTEM, "%s %s on %s: no complete answer", method,
@@ -618,8 +627,7 @@ int http_conn_call(struct http_conn *c, const char *method, const char *path, co
         size_t got = 0;
         if ((rc = conn_connect(c, err)) != CLOISTER_OK)
             break;
-        if (send_all(c->fd, head, (size_t)hn, MSG_MORE) == 0 &&
-            send_all(c->fd, body ? body : "", len, 0) == 0 &&
+        if (send_request(c->fd, head, (size_t)hn, body ? body : "", len) == 0 &&
             read_answer(c->fd, max_reply, status, reply, &keep, &got) == 0) {
             if (!keep)
                 conn_drop(c);

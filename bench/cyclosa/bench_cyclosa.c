@@ -226,7 +226,7 @@ static void relay_throughput(const char *self)
 {
     struct http_server *s;
     char ep[32];
-    if (http_server_start_pool("127.0.0.1:0", NULL, 1 << 16, 2, stub, NULL, &s, NULL) != 0)
+    if (http_server_start_pool("127.0.0.1:0", NULL, 1 << 16, 0, 2, stub, NULL, &s, NULL) != 0)
         exit(1);
     snprintf(ep, sizeof ep, "127.0.0.1:%u", (unsigned)http_server_port(s));
     double t0 = bench_now_ns();

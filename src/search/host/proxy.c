@@ -322,8 +322,8 @@ int xsearch_proxy_start(const struct xsearch_proxy_options *o, xsearch_proxy **o
     if (rc == CLOISTER_OK)
         rc = start_enclave(p, o, err);
     if (rc == CLOISTER_OK)
-        rc = http_server_start_pool(o->listen ? o->listen : XSEARCH_LISTEN, NULL, BODY_MAX, threads,
-                                    handle, p, &p->http, err);
+        rc = http_server_start_pool(o->listen ? o->listen : XSEARCH_LISTEN, NULL, BODY_MAX, 0,
+                                    threads, handle, p, &p->http, err);
     if (rc != CLOISTER_OK) {
         xsearch_proxy_stop(p);
         return rc;

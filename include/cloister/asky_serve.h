@@ -12,8 +12,9 @@
  *   GET  /v1/info                         the enclave's identity (informational: pin your own)
  *   POST /v1/offer     {"nonce": hex}                        -> {"offer": hex}
  *   POST /v1/envelope  {"package": hex}                      -> {"reply": hex}
- *   POST /v1/objects/NAME {"object": hex, "ticket": hex}     -> 201 {"name": NAME}
- *   GET  /v1/objects, /v1/objects/NAME                       -> {"objects": [...]}, {"object": hex}
+ *   PUT  /v1/objects/NAME  the object's bytes, X-Asky-Ticket: hex   -> 201 {"name": NAME}
+ *   GET  /v1/objects                                         -> {"objects": [...]}
+ *   GET  /v1/objects/NAME                                    -> the object's bytes
  *   POST /v1/groups/G/create|add|remove {"user": U}          (token)
  *   POST /v1/users/add {"package": hex}  -> {"delivery": hex} (token; the user's name and HPKE
  *                                     public key sealed to the enclave, its key HPKE-encrypted)

@@ -16,7 +16,22 @@
  * tests/asky/pg_cluster.sh, skipped when PostgreSQL is missing; 1 and 2 replicas, each with
  * its own enclave); ASKY_SVC_STORES (e.g. "sqlite") runs only those named. ASKY_SVC_SECONDS
  * (default 3) per row. The target, printed beside each row and summed up on stderr: >= 20,000
- * envelope requests/s for groups of 100. */
+ * envelope requests/s for groups of 100.
+ *
+ * The writer proxy (store "proxy" in ASKY_SVC_STORES), MB/s of 1 MiB objects (plaintext) from
+ * CLIENTS threads to one server on SQLite, in DIR/asky_proxy.csv when run with DIR (as
+ * bench/run.sh does), else on stdout after the rows above:
+ * CSV: path,clients,object_bytes,objects,failed,seconds,mb_per_s,target_mb_per_s
+ *
+ *   http     the baseline: the same bytes PUT to a route the server does not have, so that the
+ *            HTTP layer collects each body whole and answers 404 (no ticket check, no store)
+ *   upload   the proxy: one object built once with a member's envelope, PUT with its write
+ *            ticket (asky_remote_object_put): the ticket checked by the enclave, the object
+ *            written atomically (fsync) under a rotating name
+ *   put      a member's whole put through the service (asky_remote_put of a 1 MiB file):
+ *            offer, verified evidence, sealed request, envelope, encryption, upload
+ *
+ * Target (the writer proxy, the upload row): >= 200 MB/s for 1 MiB objects. */
 #include <cloister/asky_serve.h>
 #include <cloister/crypto.h>
 #include <cloister/tee.h>
@@ -33,6 +48,7 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "http/http.h"
 #include "util/fileio.h"
 
 TEE_ENCLAVE_DECLARE(asky);
@@ -40,6 +56,8 @@ TEE_ENCLAVE_DECLARE(asky);
 #define CLIENTS 4 /* per replica: the enclave's runtime keeps 4 offers pending at once */
 #define TARGET 20000
 #define TOKEN "bench-token-0123456789abcdef"
+#define OBJECT_PLAIN ((size_t)1 << 20)
+#define PROXY_TARGET 200
 
 static char tmp[] = "/tmp/cloister-asky-svc-bench-XXXXXX";
 static size_t group_size;
@@ -203,6 +221,147 @@ static void run(const char *store_kind, struct replica *reps, int n, enum path p
                       : 0.0);
 }
 
+enum proxy_path { HTTP_BASELINE, UPLOAD, PUT };
+static const char *const proxy_names[] = {"http", "upload", "put"};
+
+struct uploader {
+    struct replica *r;
+    enum proxy_path path;
+    int id;
+    const uint8_t *obj, *ticket;
+    size_t len;
+    const char *in; /* the plaintext file of the put row */
+    double until;
+    uint64_t done, failed;
+};
+
+static void *upload_thread(void *arg)
+{
+    struct uploader *u = arg;
+    struct asky_remote rem = {.server = u->r->endpoint,
+                              .mrenclave = u->r->mrenclave,
+                              .allow_simulated = true};
+    struct cloister_err err;
+    char name[32];
+    for (uint64_t i = 0; now_s() < u->until; i++) {
+        snprintf(name, sizeof name, "c%d-%llu", u->id, (unsigned long long)(i % 8));
+        int rc;
+        if (u->path == HTTP_BASELINE) {
+            unsigned status = 0;
+            char *reply = NULL;
+            size_t n;
+            rc = http_call_bin(u->r->endpoint, "PUT", "/v1/baseline",
+                               "Content-Type: application/octet-stream\r\n", u->obj, u->len, 4096,
+                               &status, &reply, &n, &err);
+            free(reply);
+            rc = rc == CLOISTER_OK && status == 404 ? CLOISTER_OK : -1;
+        } else if (u->path == UPLOAD) {
+            rc = asky_remote_object_put(u->r->endpoint, name, u->obj, u->len, u->ticket, &err);
+        } else {
+            rc = asky_remote_put(&rem, "bench", "m0", member_key, u->in, name, ASKY_INDEXED, 0,
+                                 &err);
+        }
+        if (rc == CLOISTER_OK)
+            u->done++;
+        else if (u->failed++ == 0)
+            fprintf(stderr, "%s: %s\n", proxy_names[u->path], rc < 0 ? err.msg : "bad status");
+    }
+    return NULL;
+}
+
+static void run_proxy(FILE *csv, struct replica *r, enum proxy_path path, const uint8_t *obj,
+                      size_t len, const uint8_t *ticket, const char *in)
+{
+    struct uploader u[CLIENTS];
+    pthread_t t[CLIENTS];
+    double t0 = now_s();
+    uint64_t done = 0, failed = 0;
+    for (int i = 0; i < CLIENTS; i++) {
+        u[i] = (struct uploader){r, path, i, obj, ticket, len, in, t0 + seconds, 0, 0};
+        pthread_create(&t[i], NULL, upload_thread, &u[i]);
+    }
+    for (int i = 0; i < CLIENTS; i++) {
+        pthread_join(t[i], NULL);
+        done += u[i].done;
+        failed += u[i].failed;
+    }
+    double s = now_s() - t0, mbs = (double)done * (double)len / s / 1e6;
+    fprintf(csv, "%s,%d,%zu,%llu,%llu,%.3f,%.1f,%d\n", proxy_names[path], CLIENTS, len,
+            (unsigned long long)done, (unsigned long long)failed, s, mbs, PROXY_TARGET);
+    fflush(csv);
+    fprintf(stderr, "proxy %-6s 1 MiB objects: %7.1f MB/s%s\n", proxy_names[path], mbs,
+            path == UPLOAD ? mbs >= PROXY_TARGET ? " (target >= 200 MB/s: met)"
+                                                 : " (target >= 200 MB/s: not met)"
+                           : "");
+}
+
+/* A 1 MiB object of the group "bench" built once by its member m0 with an envelope and ticket
+ * of the service (*obj malloc'd), its plaintext left in the file in. */
+static int proxy_object(struct replica *r, const char *in, char **obj, size_t *len,
+                        uint8_t ticket[ASKY_TICKET_LEN])
+{
+    struct asky_remote rem = {.server = r->endpoint,
+                              .mrenclave = r->mrenclave,
+                              .allow_simulated = true};
+    struct asky_user_keys k;
+    struct cloister_err err;
+    uint8_t *plain = malloc(OBJECT_PLAIN), *env = NULL, file_key[ASKY_KEY_LEN];
+    size_t envlen = 0;
+    FILE *m = NULL, *p = NULL;
+    asky_user_keys(&k, member_key);
+    int rc = plain && crypto_random(plain, OBJECT_PLAIN) == 0 &&
+                     file_write_atomic(in, plain, OBJECT_PLAIN, 0600) == 0
+                 ? asky_remote_envelope(&rem, "bench", "m0", member_key, ASKY_INDEXED, 0, &env,
+                                        &envlen, ticket, &err)
+                 : cloister_errf(&err, CLOISTER_E_SYSTEM, "cannot write %s", in);
+    if (rc == CLOISTER_OK)
+        rc = asky_envelope_open(ASKY_INDEXED, env, envlen, &k, file_key, &err);
+    if (rc == CLOISTER_OK &&
+        (!(m = open_memstream(obj, len)) || !(p = fmemopen(plain, OBJECT_PLAIN, "rb"))))
+        rc = cloister_errf(&err, CLOISTER_E_NO_MEMORY, "out of memory");
+    if (rc == CLOISTER_OK)
+        rc = asky_object_write(m, ASKY_INDEXED, env, envlen, file_key, ASKY_CHUNK_DEFAULT, p, &err);
+    if (m)
+        fclose(m);
+    if (p)
+        fclose(p);
+    if (rc != CLOISTER_OK)
+        fprintf(stderr, "proxy: %s\n", err.msg);
+    asky_user_keys_wipe(&k);
+    crypto_wipe(file_key, sizeof file_key);
+    free(env);
+    free(plain);
+    return rc;
+}
+
+/* The writer proxy's rows on a store of their own. */
+static void bench_proxy(const char *outdir)
+{
+    struct replica r = {0};
+    char store[PATH_MAX], in[PATH_MAX], path[PATH_MAX];
+    uint8_t ticket[ASKY_TICKET_LEN];
+    char *obj = NULL;
+    size_t len = 0;
+    snprintf(store, sizeof store, "%s/store-proxy", tmp);
+    snprintf(in, sizeof in, "%s/plain.bin", tmp);
+    FILE *csv = stdout;
+    if (outdir) {
+        snprintf(path, sizeof path, "%s/asky_proxy.csv", outdir);
+        if (!(csv = fopen(path, "w")))
+            return;
+    }
+    fprintf(csv, "path,clients,object_bytes,objects,failed,seconds,mb_per_s,target_mb_per_s\n");
+    if (open_replica(&r, store, NULL) == 0 && populate(r.s) == 0 &&
+        proxy_object(&r, in, &obj, &len, ticket) == 0)
+        for (enum proxy_path p = HTTP_BASELINE; p <= PUT; p++)
+            run_proxy(csv, &r, p, (const uint8_t *)obj, len, ticket, in);
+    if (r.s)
+        close_replica(&r);
+    free(obj);
+    if (csv != stdout)
+        fclose(csv);
+}
+
 /* One replica and then two on one store (db NULL: SQLite, one replica only). */
 static void bench_store(const char *kind, const char *db)
 {
@@ -236,8 +395,6 @@ static void bench_postgresql(void)
 
 int main(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
     group_size = env_size("ASKY_SVC_GROUP", 100);
     seconds = (double)env_size("ASKY_SVC_SECONDS", 3);
     if (!mkdtemp(tmp) || chmod(tmp, 0755) != 0)
@@ -248,6 +405,8 @@ int main(int argc, char **argv)
         bench_store("sqlite", NULL);
     if (!only || strstr(only, "postgresql"))
         bench_postgresql();
+    if (!only || strstr(only, "proxy"))
+        bench_proxy(argc > 1 ? argv[1] : NULL);
     crypto_wipe(member_key, sizeof member_key);
     file_remove_tree(tmp);
     return 0;

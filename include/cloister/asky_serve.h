@@ -12,8 +12,9 @@
  *   GET  /v1/info                         the enclave's identity (informational: pin your own)
  *   POST /v1/offer     {"nonce": hex}                        -> {"offer": hex}
  *   POST /v1/envelope  {"package": hex}                      -> {"reply": hex}
- *   POST /v1/objects/NAME {"object": hex, "ticket": hex}     -> 201 {"name": NAME}
- *   GET  /v1/objects, /v1/objects/NAME                       -> {"objects": [...]}, {"object": hex}
+ *   PUT  /v1/objects/NAME  the object's bytes, X-Asky-Ticket: hex   -> 201 {"name": NAME}
+ *   GET  /v1/objects                                         -> {"objects": [...]}
+ *   GET  /v1/objects/NAME                                    -> the object's bytes
  *   POST /v1/groups/G/create|add|remove {"user": U}          (token)
  *   POST /v1/users/add {"package": hex}  -> {"delivery": hex} (token; the user's name and HPKE
  *                                     public key sealed to the enclave, its key HPKE-encrypted)
@@ -31,7 +32,8 @@
 
 #define ASKY_SERVE_LISTEN "127.0.0.1:8470"
 #define ASKY_TOKEN_MIN 16
-#define ASKY_BODY_MAX ((size_t)64 << 20) /* bytes of a request (objects travel hex-encoded) */
+#define ASKY_BODY_MAX ((size_t)64 << 20)   /* bytes of a request, and of an object */
+#define ASKY_TICKET_HEADER "X-Asky-Ticket" /* of PUT /v1/objects/NAME: the write ticket, hex */
 
 typedef struct asky_server asky_server;
 
@@ -59,6 +61,11 @@ CLOISTER_API int asky_remote_put(const struct asky_remote *r, const char *group,
 CLOISTER_API int asky_remote_rekey(const struct asky_remote *r, const char *group, const char *user,
                                    const uint8_t key[ASKY_KEY_LEN], const char *name,
                                    enum asky_kind kind, unsigned pad, struct cloister_err *err);
+/* The upload of an object built by the member (PUT /v1/objects/NAME, its bytes the body), which
+ * the service stores only with the write ticket of the envelope inside it. */
+CLOISTER_API int asky_remote_object_put(const char *server, const char *name, const uint8_t *obj,
+                                        size_t len, const uint8_t ticket[ASKY_TICKET_LEN],
+                                        struct cloister_err *err);
 CLOISTER_API int asky_remote_get(const char *server, const uint8_t key[ASKY_KEY_LEN],
                                  const char *name, const char *out, struct cloister_err *err);
 /* An envelope of the group for the member (its name and key), end to end: the request sealed

@@ -9,7 +9,11 @@
  * Memory: a body grows geometrically up to its bound (body_max + 1 with the NUL), and every
  * growth is charged to the server-wide budget of bytes in flight first; a body the budget cannot
  * take is dropped as it arrives and answered 503, so 256 connections cannot hold 256 bodies of
- * body_max. The charge is given back when the request completes.
+ * body_max. The charge is given back when the request completes. A body that announces its
+ * length (Content-Length, at most body_max) gets its whole buffer at its first chunk, so a large
+ * body is copied once, from libmicrohttpd's buffer into its own; the announced length is
+ * charged then, which a client could claim without sending it, but no more than the bytes it
+ * could send within the budget anyway.
  * Client: http_call speaks HTTP/1.0 with Connection: close over one TCP socket, so the reply
  * ends at EOF; http_conn keeps one HTTP/1.1 connection for many requests and reads each answer
  * by its Content-Length. Both read at most max_reply bytes and give up after 10 s of silence. */
@@ -60,6 +64,8 @@ size_t http_body_grown_cap(const struct http_body *b, size_t n, size_t max)
     size_t want = b->len + n + 1, cap = b->cap ? b->cap : 4096;
     if (want <= b->cap)
         return b->cap;
+    if (b->expect && b->expect <= max && want <= b->expect + 1)
+        return b->expect + 1;
     while (cap < want)
         cap = cap > (max + 1) / 2 ? max + 1 : 2 * cap;
     return cap;
@@ -126,12 +132,17 @@ uint8_t *http_json_unhex(json_t *j, const char *key, size_t *len)
 
 enum MHD_Result http_reply(struct MHD_Connection *c, unsigned status, char *body, const char *type)
 {
+    return http_reply_len(c, status, body, body ? strlen(body) : 0, type);
+}
+
+enum MHD_Result http_reply_len(struct MHD_Connection *c, unsigned status, char *body, size_t len,
+                               const char *type)
+{
     if (!body)
         body = strdup("");
     if (!body)
         return MHD_NO;
-    struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), body,
-                                                             MHD_RESPMEM_MUST_FREE);
+    struct MHD_Response *r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
     if (!r) {
         free(body);
         return MHD_NO;
@@ -195,6 +206,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     if (!p) {
         if (!(p = calloc(1, sizeof *p)))
             return MHD_NO;
+        const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+        unsigned long long n = cl ? strtoull(cl, NULL, 10) : 0;
+        p->body.expect = n <= s->body_max ? (size_t)n : 0;
         *con_cls = p;
         return MHD_YES;
     }
@@ -212,18 +226,25 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         snprintf(msg, sizeof msg, "request body over %zu bytes", s->body_max);
         return http_reply(c, MHD_HTTP_CONTENT_TOO_LARGE, http_error_json(msg), NULL);
     }
-    struct http_request r = {
-        method, url, p->body.data ? p->body.data : "", p->body.len, http_bearer_ok(c, s->token), c};
     unsigned status = MHD_HTTP_INTERNAL_SERVER_ERROR;
     char *body = NULL;
     const char *type = NULL;
+    size_t len = SIZE_MAX;
+    struct http_request r = {
+        method, url, p->body.data ? p->body.data : "", p->body.len, http_bearer_ok(c, s->token),
+        c,      &len};
     s->handler(s->arg, &r, &status, &body, &type);
-    return http_reply(c, status, body, type);
+    return http_reply_len(c, status, body, len != SIZE_MAX ? len : body ? strlen(body) : 0, type);
 }
 
 const char *http_arg(const struct http_request *r, const char *name)
 {
     return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+const char *http_header(const struct http_request *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
 }
 
 static void completed(void *cls, struct MHD_Connection *c, void **con_cls,
@@ -431,9 +452,11 @@ static int bind_source(int fd, const char *source)
                : -1;
 }
 
-int http_call_from(const char *source, const char *endpoint, const char *method, const char *path,
-                   const char *token, const char *body, size_t len, size_t max_reply,
-                   unsigned *status, char **reply, struct cloister_err *err)
+/* One HTTP/1.0 request with the header lines headers (each ending in CRLF); the answer's body
+ * NUL-terminated in *reply, its length in *reply_len. */
+static int call_once(const char *source, const char *endpoint, const char *method, const char *path,
+                     const char *headers, const void *body, size_t len, size_t max_reply,
+                     unsigned *status, char **reply, size_t *reply_len, struct cloister_err *err)
 {
     struct sockaddr_in sa;
     int rc = parse_ipv4(endpoint, &sa, err);
@@ -449,14 +472,13 @@ int http_call_from(const char *source, const char *endpoint, const char *method,
                              strerror(why));
     }
     /* The path may be long (a search engine's OR-ed query): the head is sized to it. */
-    size_t cap = strlen(method) + strlen(path) + strlen(endpoint) + (token ? strlen(token) : 0) +
-                 192;
+    size_t cap = strlen(method) + strlen(path) + strlen(endpoint) +
+                 (headers ? strlen(headers) : 0) + 128;
     char *head = malloc(cap);
     int hn = head ? snprintf(head, cap,
-                             "%s %s HTTP/1.0\r\nHost: %s\r\nConnection: close\r\n%s%s%s"
-                             "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
-                             method, path, endpoint, token ? "Authorization: Bearer " : "",
-                             token ? token : "", token ? "\r\n" : "", len)
+                             "%s %s HTTP/1.0\r\nHost: %s\r\nConnection: close\r\n%s"
+                             "Content-Length: %zu\r\n\r\n",
+                             method, path, endpoint, headers ? headers : "", len)
                   : -1;
     char *raw = NULL;
     size_t rawlen = 0;
@@ -481,7 +503,35 @@ int http_call_from(const char *source, const char *endpoint, const char *method,
     memmove(raw, sep + 4, rawlen - headlen + 1);
     crypto_wipe(raw + rawlen - headlen + 1, headlen); /* the tail still held the body's end */
     *reply = raw;
+    *reply_len = rawlen - headlen;
     return CLOISTER_OK;
+}
+
+int http_call_from(const char *source, const char *endpoint, const char *method, const char *path,
+                   const char *token, const char *body, size_t len, size_t max_reply,
+                   unsigned *status, char **reply, struct cloister_err *err)
+{
+    size_t cap = (token ? strlen(token) : 0) + 96, got;
+    char *headers = malloc(cap);
+    int hn = headers ? snprintf(headers, cap, "%s%s%sContent-Type: application/json\r\n",
+                                token ? "Authorization: Bearer " : "", token ? token : "",
+                                token ? "\r\n" : "")
+                     : -1;
+    int rc = hn > 0 && (size_t)hn < cap ? call_once(source, endpoint, method, path, headers, body,
+                                                    len, max_reply, status, reply, &got, err)
+                                        : cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
+    if (headers)
+        crypto_wipe(headers, cap);
+    free(headers);
+    return rc;
+}
+
+int http_call_bin(const char *endpoint, const char *method, const char *path, const char *headers,
+                  const void *body, size_t len, size_t max_reply, unsigned *status, char **reply,
+                  size_t *reply_len, struct cloister_err *err)
+{
+    return call_once(NULL, endpoint, method, path, headers, body, len, max_reply, status, reply,
+                     reply_len, err);
 }
 
 /* ---- keep-alive client ------------------------------------------------------------------------ */

@@ -16,16 +16,19 @@
 #include <microhttpd.h>
 
 /* A request body being collected: at most max bytes are kept (NUL-terminated); past that,
- * too_big is set and the rest is dropped, so the answer can be a clear 413. */
+ * too_big is set and the rest is dropped, so the answer can be a clear 413. expect: the length
+ * the request announced (Content-Length; 0: none), which the buffer takes at once. */
 struct http_body {
     char *data;
     size_t len;
     size_t cap;
+    size_t expect;
     bool too_big;
 };
-/* Adds one upload chunk, growing the buffer geometrically (libmicrohttpd hands a body over in
- * chunks of a few KiB: growing by each chunk would copy a large body quadratically) but never
- * past max + 1 bytes; -1 when out of memory. */
+/* Adds one upload chunk, growing the buffer to expect + 1 bytes at once when the chunk fits in
+ * it, else geometrically (libmicrohttpd hands a body over in chunks of a few KiB: growing by
+ * each chunk would copy a large body quadratically), never past max + 1 bytes; -1 when out of
+ * memory. */
 int http_body_add(struct http_body *b, const char *upload, size_t n, size_t max);
 /* The capacity http_body_add would grow b to for n more bytes (b->cap when it fits). */
 size_t http_body_grown_cap(const struct http_body *b, size_t n, size_t max);
@@ -37,16 +40,21 @@ bool http_bearer_ok(struct MHD_Connection *c, const char *token);
 struct http_server;
 
 /* One request: authorized says whether it carried the server's bearer token (always true when
- * the server has none). The handler sets *status, *body (malloc'd, NULL for none) and *type. */
+ * the server has none). The handler sets *status, *body (malloc'd, NULL for none) and *type;
+ * an answer that is not text (bytes that may hold NUL) also sets *answer_len, which is
+ * otherwise the body's strlen. */
 struct http_request {
     const char *method, *url;
     const char *body;
     size_t len;
     bool authorized;
-    struct MHD_Connection *conn; /* for http_arg */
+    struct MHD_Connection *conn; /* for http_arg and http_header */
+    size_t *answer_len;
 };
 /* The URL's query parameter name (percent-decoded), or NULL. */
 const char *http_arg(const struct http_request *r, const char *name);
+/* The request's header name (case-insensitive), or NULL. */
+const char *http_header(const struct http_request *r, const char *name);
 typedef void (*http_handler)(void *arg, const struct http_request *r, unsigned *status, char **body,
                              const char **type);
 
@@ -66,6 +74,9 @@ void http_server_stop(struct http_server *s);
 /* Queues body (malloc'd, taken; NULL: empty) as the answer, with Content-Type type (NULL:
  * application/json): for servers that drive libmicrohttpd themselves (the search engine). */
 enum MHD_Result http_reply(struct MHD_Connection *c, unsigned status, char *body, const char *type);
+/* The same for len bytes of body (binary), handed to libmicrohttpd without a copy. */
+enum MHD_Result http_reply_len(struct MHD_Connection *c, unsigned status, char *body, size_t len,
+                               const char *type);
 /* A JSON error body {"error": msg} (malloc'd). */
 char *http_error_json(const char *msg);
 
@@ -88,6 +99,13 @@ int http_call(const char *endpoint, const char *method, const char *path, const 
 int http_call_from(const char *source, const char *endpoint, const char *method, const char *path,
                    const char *token, const char *body, size_t len, size_t max_reply,
                    unsigned *status, char **reply, struct cloister_err *err);
+
+/* The same with the request's header lines given whole (each ending in "\r\n", a
+ * Content-Type among them; NULL: none) and the answer's length in *reply_len, for binary bodies
+ * both ways (A-Sky's objects). */
+int http_call_bin(const char *endpoint, const char *method, const char *path, const char *headers,
+                  const void *body, size_t len, size_t max_reply, unsigned *status, char **reply,
+                  size_t *reply_len, struct cloister_err *err);
 
 /* A keep-alive client: one connection (HTTP/1.1) for many requests of one thread, opened at the
  * first call and again when the server closed it. Answers must carry a Content-Length (every

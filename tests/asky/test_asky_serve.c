@@ -23,6 +23,8 @@
 
 #include <cmocka.h>
 
+#include <cloister/asky_serve.h>
+
 #include "common/cli_run.h"
 #include "util/fileio.h"
 
@@ -114,6 +116,24 @@ static unsigned http(const char *method, const char *path, const char *auth, con
     return status;
 }
 
+#define ZERO_TICKET "0000000000000000000000000000000000000000000000000000000000000000"
+
+/* PUT /v1/objects/NAME of the stored object "plan"'s bytes with the extra curl options opts (a
+ * ticket header): the HTTP status. */
+static unsigned object_put(const char *name, const char *opts)
+{
+    assert_int_equal(cli_shell(workdir,
+                               "curl -s -o reply.txt -w '%%{http_code}' -X PUT -H 'Content-Type: "
+                               "application/octet-stream' %s --data-binary @st/objects/plan "
+                               "http://%s/v1/objects/%s",
+                               opts, endpoint, name),
+                     0);
+    char *out = cli_slurp(workdir, "out.txt", NULL);
+    unsigned status = (unsigned)atoi(out);
+    free(out);
+    return status;
+}
+
 static void member_put_get(void **state)
 {
     assert_int_equal(put("alice", "plan", NULL), 0);
@@ -127,6 +147,15 @@ static void member_put_get(void **state)
         cli_run(workdir, "asky get --server %s --key carol.key --name plan --out x", endpoint), 1);
     cli_assert_error_line(workdir, "no entry for this key");
     assert_true(stored("plan"));
+    /* the object travels as its bytes: GET answers exactly what the store holds */
+    assert_int_equal(cli_shell(workdir,
+                               "curl -s -o raw.bin -w '%%{content_type}' http://%s/v1/objects/plan "
+                               "&& cmp raw.bin st/objects/plan",
+                               endpoint),
+                     0);
+    char *type = cli_slurp(workdir, "out.txt", NULL);
+    assert_string_equal(type, "application/octet-stream");
+    free(type);
 }
 
 static void non_member_refused(void **state)
@@ -179,20 +208,14 @@ static void tampered_refused(void **state)
     free(reply);
     assert_int_equal(http("POST", "/v1/envelope", NULL, "{\"package\":\"xyz\"}"), 400);
     assert_int_equal(http("POST", "/v1/offer", NULL, "not json"), 400);
-    /* an object whose write ticket the enclave did not issue */
-    assert_int_equal(cli_shell(workdir, "printf '{\"object\":\"%%s\",\"ticket\":\"%%064d\"}' "
-                                        "\"$(od -An -v -tx1 st/objects/plan | tr -d ' \\n')\" 0 "
-                                        "> forged.json"),
-                     0);
-    assert_int_equal(cli_shell(workdir,
-                               "curl -s -o reply.txt -w '%%{http_code}' -X POST "
-                               "--data-binary @forged.json http://%s/v1/objects/forged",
-                               endpoint),
-                     0);
-    char *out = cli_slurp(workdir, "out.txt", NULL);
-    assert_string_equal(out, "403");
-    free(out);
+    /* an object whose write ticket the enclave did not issue, one with no ticket, and the
+     * object route's other methods */
+    assert_int_equal(object_put("forged", "-H '" ASKY_TICKET_HEADER ": " ZERO_TICKET "'"), 403);
+    assert_int_equal(object_put("forged", ""), 400);
+    assert_int_equal(object_put("forged", "-H '" ASKY_TICKET_HEADER ": 00'"), 400);
     assert_false(stored("forged"));
+    assert_int_equal(http("POST", "/v1/objects/forged", NULL, "{}"), 405);
+    char *out;
     /* a body over the bound */
     assert_int_equal(cli_shell(workdir,
                                "head -c 70000000 /dev/zero > big && curl -s -o reply.txt "

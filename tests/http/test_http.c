@@ -5,7 +5,8 @@
  * 1 MiB request is refused with 503 while it arrives; once the first connection is gone, the
  * same request is served (the budget is given back, the server survived). A body over the bound
  * is 413 as before, and growth stops at the bound (the buffer never exceeds body_max + 1). The
- * keep-alive client makes several requests on one connection. The budget is reached
+ * keep-alive client makes several requests on one connection. A body of an announced length is
+ * allocated once; binary bodies (NULs, every byte value) go and come back whole. The budget is reached
  * asynchronously (the server charges bytes as it reads them), so the refused and the served
  * request are each tried until they happen, for 5 s at most: no timing is asserted. */
 #include <arpa/inet.h>
@@ -39,15 +40,36 @@ static void echo_len(void *arg, const struct http_request *r, unsigned *status, 
     *type = NULL;
 }
 
-static struct http_server *start(char endpoint[32])
+/* Answers the body's bytes as they came (binary), prefixed with the X-Tag header's value. */
+static void echo_bytes(void *arg, const struct http_request *r, unsigned *status, char **body,
+                       const char **type)
+{
+    (void)arg;
+    const char *tag = http_header(r, "X-Tag");
+    size_t n = tag ? strlen(tag) : 0;
+    *body = malloc(n + r->len);
+    assert_non_null(*body);
+    memcpy(*body, tag, n);
+    memcpy(*body + n, r->body, r->len);
+    *r->answer_len = n + r->len;
+    *status = 200;
+    *type = "application/octet-stream";
+}
+
+static struct http_server *start_with(char endpoint[32], http_handler handler)
 {
     struct http_server *s = NULL;
     struct cloister_err err;
     assert_int_equal(
-        http_server_start_pool("127.0.0.1:0", NULL, BODY_MAX, BUDGET, 2, echo_len, NULL, &s, &err),
+        http_server_start_pool("127.0.0.1:0", NULL, BODY_MAX, BUDGET, 2, handler, NULL, &s, &err),
         CLOISTER_OK);
     snprintf(endpoint, 32, "127.0.0.1:%u", (unsigned)http_server_port(s));
     return s;
+}
+
+static struct http_server *start(char endpoint[32])
+{
+    return start_with(endpoint, echo_len);
 }
 
 static unsigned post(const char *endpoint, const char *body, size_t len)
@@ -129,6 +151,51 @@ static void test_growth_capped(void **state)
     http_body_free(&b);
 }
 
+/* A body that announces its length gets its buffer at once (no growth, so no copy); an
+ * announced length over the bound is not trusted. */
+static void test_expect_presized(void **state)
+{
+    (void)state;
+    struct http_body b = {.expect = 100000}, over = {.expect = 60000};
+    char chunk[3000];
+    memset(chunk, 'z', sizeof chunk);
+    assert_int_equal(http_body_add(&b, chunk, sizeof chunk, 200000), 0);
+    assert_int_equal(b.cap, 100001);
+    char *first = b.data;
+    while (b.len + sizeof chunk <= 100000)
+        assert_int_equal(http_body_add(&b, chunk, sizeof chunk, 200000), 0);
+    assert_ptr_equal(b.data, first);
+    assert_int_equal(b.cap, 100001);
+    assert_int_equal(http_body_add(&over, chunk, sizeof chunk, 50000), 0);
+    assert_true(over.cap < 50001);
+    http_body_free(&b);
+    http_body_free(&over);
+}
+
+/* Binary bodies both ways: bytes with NULs and every value, headers of the caller's. */
+static void test_binary(void **state)
+{
+    (void)state;
+    char endpoint[32], *reply = NULL;
+    struct http_server *s = start_with(endpoint, echo_bytes);
+    struct cloister_err err;
+    uint8_t body[70000];
+    unsigned status = 0;
+    size_t len = 0;
+    for (size_t i = 0; i < sizeof body; i++)
+        body[i] = (uint8_t)(i * 7);
+    assert_int_equal(http_call_bin(endpoint, "PUT", "/x",
+                                   "Content-Type: application/octet-stream\r\nX-Tag: tag\r\n", body,
+                                   sizeof body, 1 << 20, &status, &reply, &len, &err),
+                     CLOISTER_OK);
+    assert_int_equal(status, 200);
+    assert_int_equal(len, 3 + sizeof body);
+    assert_memory_equal(reply, "tag", 3);
+    assert_memory_equal(reply + 3, body, sizeof body);
+    free(reply);
+    http_server_stop(s);
+}
+
 static void test_keep_alive(void **state)
 {
     (void)state;
@@ -156,8 +223,8 @@ static void test_keep_alive(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_budget),
-        cmocka_unit_test(test_growth_capped),
+        cmocka_unit_test(test_budget),          cmocka_unit_test(test_growth_capped),
+        cmocka_unit_test(test_expect_presized), cmocka_unit_test(test_binary),
         cmocka_unit_test(test_keep_alive),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -28,8 +28,9 @@
 
 #include "asky/common/ecalls.h"
 #include "http/http.h"
+#include "util/hex.h"
 
-#define REPLY_MAX (2 * ASKY_BODY_MAX + 4096)
+#define REPLY_MAX (ASKY_BODY_MAX + 4096)
 
 struct asky_session {
     struct asky_remote r;
@@ -37,6 +38,32 @@ struct asky_session {
     uint8_t id[ASKY_SESSION_ID_LEN], key[32];
     uint64_t seq; /* of the last request */
 };
+
+/* The JSON object of an answer (raw, freed), or the service's refusal as an error. */
+static int answer(const char *server, unsigned status, char *raw, json_t **out,
+                  struct cloister_err *err)
+{
+    json_t *j = json_loads(raw, 0, NULL);
+    free(raw);
+    if (!json_is_object(j)) {
+        json_decref(j);
+        return cloister_errf(err, CLOISTER_E_PROTOCOL, "%s: not an A-Sky service (HTTP %u)", server,
+                             status);
+    }
+    if (status / 100 != 2) {
+        const char *msg = json_string_value(json_object_get(j, "error"));
+        int rc = cloister_errf(err,
+                               status == 403       ? CLOISTER_E_DENIED
+                               : status == 404     ? CLOISTER_E_NOT_FOUND
+                               : status / 100 == 4 ? CLOISTER_E_INVALID
+                                                   : CLOISTER_E_FAILED,
+                               "%s", msg ? msg : "refused");
+        json_decref(j);
+        return rc;
+    }
+    *out = j;
+    return CLOISTER_OK;
+}
 
 /* POST (body non-NULL) or GET path, on conn (NULL: a connection of its own); the answer's JSON
  * object, or the service's refusal. */
@@ -55,28 +82,7 @@ static int call(struct http_conn *conn, const char *server, const char *path, co
                                   err)
                  : http_call(server, method, path, token, text, len, REPLY_MAX, &status, &raw, err);
     free(text);
-    if (rc != CLOISTER_OK)
-        return rc;
-    json_t *j = json_loads(raw, 0, NULL);
-    free(raw);
-    if (!json_is_object(j)) {
-        json_decref(j);
-        return cloister_errf(err, CLOISTER_E_PROTOCOL, "%s: not an A-Sky service (HTTP %u)", server,
-                             status);
-    }
-    if (status / 100 != 2) {
-        const char *msg = json_string_value(json_object_get(j, "error"));
-        rc = cloister_errf(err,
-                           status == 403       ? CLOISTER_E_DENIED
-                           : status == 404     ? CLOISTER_E_NOT_FOUND
-                           : status / 100 == 4 ? CLOISTER_E_INVALID
-                                               : CLOISTER_E_FAILED,
-                           "%s", msg ? msg : "refused");
-        json_decref(j);
-        return rc;
-    }
-    *out = j;
-    return CLOISTER_OK;
+    return rc == CLOISTER_OK ? answer(server, status, raw, out, err) : rc;
 }
 
 /* The hex member key of j, decoded (malloc'd); j released on success. */
@@ -277,7 +283,7 @@ static int build_object(const char *in, enum asky_kind kind, const uint8_t *env,
         fclose(m);
     if (f != stdin)
         fclose(f);
-    if (rc == CLOISTER_OK && *len > ASKY_BODY_MAX / 2 - 1024)
+    if (rc == CLOISTER_OK && *len > ASKY_BODY_MAX)
         rc = cloister_errf(err, CLOISTER_E_TOO_BIG, "%s: too large for the service (%zu bytes)", in,
                            *len);
     return rc;
@@ -364,12 +370,10 @@ int asky_remote_put(const struct asky_remote *r, const char *group, const char *
     struct asky_user_keys k;
     uint8_t ticket[ASKY_TICKET_LEN], file_key[ASKY_KEY_LEN], *env = NULL;
     size_t envlen = 0, objlen = 0;
-    char *obj = NULL, path[64 + ASKY_NAME_MAX];
-    json_t *j = NULL;
+    char *obj = NULL;
     int rc = check_trust(r, err);
     if (rc != CLOISTER_OK)
         return rc;
-    snprintf(path, sizeof path, "/v1/objects/%s", name);
     asky_user_keys(&k, key);
     rc = request_envelope(r, NULL, group, user, &k, kind, pad, &env, &envlen, ticket, err);
     if (rc == CLOISTER_OK && asky_envelope_open(kind, env, envlen, &k, file_key, err) != 0)
@@ -377,11 +381,7 @@ int asky_remote_put(const struct asky_remote *r, const char *group, const char *
     if (rc == CLOISTER_OK)
         rc = build_object(in, kind, env, envlen, file_key, &obj, &objlen, err);
     if (rc == CLOISTER_OK)
-        rc = call(NULL, r->server, path, NULL,
-                  json_pack("{s:o,s:o}", "object", http_json_hex((uint8_t *)obj, objlen), "ticket",
-                            http_json_hex(ticket, sizeof ticket)),
-                  &j, err);
-    json_decref(j);
+        rc = asky_remote_object_put(r->server, name, (const uint8_t *)obj, objlen, ticket, err);
     asky_user_keys_wipe(&k);
     crypto_wipe(file_key, sizeof file_key);
     free(env);
@@ -389,19 +389,48 @@ int asky_remote_put(const struct asky_remote *r, const char *group, const char *
     return rc;
 }
 
-int asky_remote_get(const char *server, const uint8_t key[ASKY_KEY_LEN], const char *name,
-                    const char *out, struct cloister_err *err)
+/* PUT or GET /v1/objects/NAME with a binary body each way: *obj (malloc'd, GET only) the
+ * object, or the service's refusal. */
+static int object_call(const char *server, const char *method, const char *name,
+                       const char *headers, const uint8_t *body, size_t len, char **obj,
+                       size_t *objlen, struct cloister_err *err)
 {
-    char path[64 + ASKY_NAME_MAX];
-    uint8_t *obj = NULL;
-    size_t len = 0;
-    json_t *j;
+    char path[64 + ASKY_NAME_MAX], *raw = NULL;
+    unsigned status = 0;
+    json_t *j = NULL;
     if (strlen(name) > ASKY_NAME_MAX || strchr(name, '/'))
         return cloister_errf(err, CLOISTER_E_INVALID, "invalid object name");
     snprintf(path, sizeof path, "/v1/objects/%s", name);
-    int rc = call(NULL, server, path, NULL, NULL, &j, err);
-    if (rc == CLOISTER_OK && (rc = hex_of(j, "object", &obj, &len, err)) != CLOISTER_OK)
-        json_decref(j);
+    int rc = http_call_bin(server, method, path, headers, body, len, REPLY_MAX, &status, &raw,
+                           objlen, err);
+    if (rc == CLOISTER_OK && obj && status == 200) {
+        *obj = raw;
+        return CLOISTER_OK;
+    }
+    if (rc == CLOISTER_OK)
+        rc = answer(server, status, raw, &j, err);
+    json_decref(j);
+    return rc;
+}
+
+int asky_remote_object_put(const char *server, const char *name, const uint8_t *obj, size_t len,
+                           const uint8_t ticket[ASKY_TICKET_LEN], struct cloister_err *err)
+{
+    char headers[128 + 2 * ASKY_TICKET_LEN];
+    size_t got;
+    int n = snprintf(headers, sizeof headers,
+                     "Content-Type: application/octet-stream\r\n" ASKY_TICKET_HEADER ": ");
+    hex_encode(headers + n, ticket, ASKY_TICKET_LEN);
+    strcat(headers, "\r\n");
+    return object_call(server, "PUT", name, headers, obj, len, NULL, &got, err);
+}
+
+int asky_remote_get(const char *server, const uint8_t key[ASKY_KEY_LEN], const char *name,
+                    const char *out, struct cloister_err *err)
+{
+    char *obj = NULL;
+    size_t len = 0;
+    int rc = object_call(server, "GET", name, NULL, NULL, 0, &obj, &len, err);
     FILE *in = rc == CLOISTER_OK ? fmemopen(obj, len ? len : 1, "rb") : NULL;
     if (rc == CLOISTER_OK && !in)
         rc = cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");

@@ -4,9 +4,11 @@
  * Requests run on a pool of threads (the service is safe to call from several, and the enclave
  * keeps several sealed requests pending at once). Bodies are bounded in bytes while they arrive; membership
  * changes need the bearer token; member requests need none, since the enclave itself checks
- * each one (a proof of membership inside a request sealed to its attested key). Every answer
- * is JSON; a refusal names what was wrong, a failure of the store or the enclave answers 500
- * with its kind only (its detail goes to the log). */
+ * each one (a proof of membership inside a request sealed to its attested key). Objects travel
+ * as binary bodies (PUT and GET /v1/objects/NAME, the write ticket in a header): the body the
+ * HTTP layer collected is what gets stored, and a stored object is handed back without a copy.
+ * Every other answer is JSON; a refusal names what was wrong, a failure of the store or the
+ * enclave answers 500 with its kind only (its detail goes to the log). */
 #include <cloister/asky_client.h>
 #include <cloister/asky_serve.h>
 #include <cloister/crypto.h>
@@ -21,6 +23,7 @@
 #define CLOG_MODULE "asky"
 #include "http/http.h"
 #include "util/fileio.h"
+#include "util/hex.h"
 #include "util/log.h"
 
 struct asky_server {
@@ -31,6 +34,8 @@ struct asky_server {
 struct answer {
     unsigned *status;
     char **body;
+    const char **type;
+    size_t *len; /* of a binary body */
 };
 
 static void reply(const struct answer *a, unsigned status, json_t *j)
@@ -108,37 +113,40 @@ static void sealed(const struct answer *a, struct asky_server *srv, const char *
     free(out);
 }
 
+/* PUT /v1/objects/NAME: the object's bytes as the body, stored as they arrived (no copy),
+ * once the enclave recognises the write ticket of ASKY_TICKET_HEADER. */
 static void object_put(const struct answer *a, struct asky_server *srv, const char *name,
-                       json_t *body)
+                       const struct http_request *r)
 {
-    size_t len, tlen;
-    uint8_t *obj = http_json_unhex(body, "object", &len),
-            *ticket = http_json_unhex(body, "ticket", &tlen);
+    const char *hex = http_header(r, ASKY_TICKET_HEADER);
+    uint8_t ticket[ASKY_TICKET_LEN];
     struct cloister_err err;
-    if (!obj || !ticket || tlen != ASKY_TICKET_LEN)
-        fail(a, MHD_HTTP_BAD_REQUEST, "\"object\" and \"ticket\" (32 bytes) are required, in hex");
-    else if (asky_object_store(srv->s, name, obj, len, ticket, &err) != CLOISTER_OK)
+    if (!hex || strlen(hex) != 2 * ASKY_TICKET_LEN ||
+        hex_decode(ticket, sizeof ticket, hex, 2 * ASKY_TICKET_LEN) != ASKY_TICKET_LEN)
+        fail(a, MHD_HTTP_BAD_REQUEST, ASKY_TICKET_HEADER " (32 bytes in hex) is required");
+    else if (asky_object_store(srv->s, name, (const uint8_t *)r->body, r->len, ticket, &err) !=
+             CLOISTER_OK)
         failed(a, &err);
     else
         reply(a, MHD_HTTP_CREATED, json_pack("{s:s}", "name", name));
-    free(obj);
-    free(ticket);
 }
 
+/* GET /v1/objects/NAME: the object's bytes as the body (application/octet-stream). */
 static void object_get(const struct answer *a, struct asky_server *srv, const char *name)
 {
     uint8_t *obj;
     size_t len;
     struct cloister_err err;
-    int rc = asky_object_load(asky_service_dir(srv->s), name, ASKY_BODY_MAX / 2, &obj, &len, &err);
+    int rc = asky_object_load(asky_service_dir(srv->s), name, ASKY_BODY_MAX, &obj, &len, &err);
     if (rc == CLOISTER_E_NOT_FOUND)
         fail(a, MHD_HTTP_NOT_FOUND, "no such object");
     else if (rc != CLOISTER_OK)
         failed(a, &err);
     else {
-        reply(a, MHD_HTTP_OK,
-              json_pack("{s:s,s:o}", "name", name, "object", http_json_hex(obj, len)));
-        free(obj);
+        *a->status = MHD_HTTP_OK;
+        *a->body = (char *)obj;
+        *a->len = len;
+        *a->type = "application/octet-stream";
     }
 }
 
@@ -205,7 +213,8 @@ static void route(struct asky_server *srv, const struct http_request *r, const s
 {
     char name[ASKY_NAME_MAX + 2], op[16];
     int tail = 0;
-    bool get = strcmp(r->method, "GET") == 0, post = strcmp(r->method, "POST") == 0;
+    bool get = strcmp(r->method, "GET") == 0, post = strcmp(r->method, "POST") == 0,
+         put = strcmp(r->method, "PUT") == 0;
     if (get && strcmp(r->url, "/v1/info") == 0) {
         info(a, srv);
         return;
@@ -217,6 +226,10 @@ static void route(struct asky_server *srv, const struct http_request *r, const s
     bool object = sscanf(r->url, "/v1/objects/%129[^/]%n", name, &tail) == 1 && !r->url[tail];
     if (get && object) {
         object_get(a, srv, name);
+        return;
+    }
+    if (put && object) {
+        object_put(a, srv, name, r);
         return;
     }
     bool grp = sscanf(r->url, "/v1/groups/%129[^/]/%15[a-z]%n", name, op, &tail) == 2 &&
@@ -231,8 +244,8 @@ static void route(struct asky_server *srv, const struct http_request *r, const s
         fail(a, MHD_HTTP_NOT_FOUND, "no such route");
         return;
     }
-    if (!post) {
-        fail(a, MHD_HTTP_METHOD_NOT_ALLOWED, object ? "use GET or POST" : "use POST");
+    if (!post || object) {
+        fail(a, MHD_HTTP_METHOD_NOT_ALLOWED, object ? "use GET or PUT" : "use POST");
         return;
     }
     if ((grp || usr || uadd) && !r->authorized) {
@@ -254,8 +267,6 @@ static void route(struct asky_server *srv, const struct http_request *r, const s
         user_add(a, srv, body);
     } else if (grp) {
         admin(a, srv, name, op, json_string_value(json_object_get(body, "user")));
-    } else if (object) {
-        object_put(a, srv, name, body);
     } else {
         sealed(a, srv, r->url, body);
     }
@@ -265,7 +276,7 @@ static void route(struct asky_server *srv, const struct http_request *r, const s
 static void handle(void *arg, const struct http_request *r, unsigned *status, char **body,
                    const char **type)
 {
-    const struct answer a = {status, body};
+    const struct answer a = {status, body, type, r->answer_len};
     *type = NULL;
     route(arg, r, &a);
 }

@@ -412,6 +412,22 @@ static int recv_all(int fd, size_t max, char **out, size_t *len)
     return -1;
 }
 
+unsigned http_status_of(int rc)
+{
+    switch (rc) {
+    case CLOISTER_E_INVALID: return 400;
+    case CLOISTER_E_DENIED: return 403;
+    case CLOISTER_E_NOT_FOUND: return 404;
+    case CLOISTER_E_STATE: return 409;
+    case CLOISTER_E_TOO_BIG: return 413;
+    case CLOISTER_E_BUSY: return 429;
+    case CLOISTER_E_FAILED:
+    case CLOISTER_E_PROTOCOL:
+    case CLOISTER_E_SYSTEM: return 502;
+    default: return 500;
+    }
+}
+
 size_t http_url_encode(const char *q, char *out)
 {
     static const char hex[] = "0123456789ABCDEF";

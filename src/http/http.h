@@ -89,6 +89,11 @@ uint8_t *http_json_unhex(json_t *j, const char *key, size_t *len);
  * room for 3 bytes per byte of q, plus one. Returns the length written. */
 size_t http_url_encode(const char *q, char *out);
 
+/* The HTTP status that answers an error code: 400 invalid, 403 denied, 404 not found, 409 state,
+ * 413 too big, 429 busy, 502 a failure or a bad answer further on (an engine, a peer), 500 the
+ * rest. */
+unsigned http_status_of(int rc);
+
 /* One request to IPv4:PORT; *reply is malloc'd (NUL-terminated), *status the HTTP status.
  * token NULL: none sent. Bodies up to max_reply bytes. */
 int http_call(const char *endpoint, const char *method, const char *path, const char *token,

@@ -383,18 +383,6 @@ static int ask_engine(cyclosa_node *n, const char *q, uint8_t **out, size_t *len
     return rc;
 }
 
-static unsigned status_of(int rc)
-{
-    switch (rc) {
-    case CLOISTER_E_INVALID: return 400;
-    case CLOISTER_E_DENIED: return 403;
-    case CLOISTER_E_STATE: return 409;
-    case CLOISTER_E_TOO_BIG: return 413;
-    case CLOISTER_E_BUSY: return 429;
-    default: return 502;
-    }
-}
-
 /* One relayed message: RELAY, the engine, ANSWER. */
 static int relay(cyclosa_node *n, const uint8_t *frame, size_t len, uint8_t **out, size_t *outlen,
                  struct cloister_err *err)
@@ -600,7 +588,7 @@ static void reply_hex(const uint8_t *p, size_t len, unsigned *status, char **bod
 
 static void reply_err(int rc, const struct cloister_err *err, unsigned *status, char **body)
 {
-    *status = status_of(rc);
+    *status = http_status_of(rc);
     *body = http_error_json(err->msg);
 }
 
@@ -711,7 +699,7 @@ static void on_search(cyclosa_node *n, const struct http_request *r, unsigned *s
         *body = http_error_json("expected {\"q\": QUERY[, \"k\": K]}");
     } else {
         int rc = cyclosa_node_search(n, q, jk ? (int)json_integer_value(jk) : -1, NULL, &res, &err);
-        *status = rc == CLOISTER_OK ? 200 : status_of(rc);
+        *status = rc == CLOISTER_OK ? 200 : http_status_of(rc);
         *body = rc == CLOISTER_OK ? result_json(q, &res) : http_error_json(err.msg);
         search_hits_free(&res.hits);
     }
@@ -741,7 +729,7 @@ static char *on_page(cyclosa_node *n, const struct http_request *r, unsigned *st
             pg.note = note;
             pg.hits = &res.hits;
         } else {
-            *status = status_of(rc);
+            *status = http_status_of(rc);
             pg.error = err.msg;
         }
     }

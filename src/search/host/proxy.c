@@ -172,19 +172,6 @@ static int search(xsearch_proxy *p, const uint8_t *req, size_t len, uint8_t **re
     return rc;
 }
 
-static unsigned status_of(int rc)
-{
-    switch (rc) {
-    case CLOISTER_E_INVALID: return 400;
-    case CLOISTER_E_DENIED: return 403;
-    case CLOISTER_E_STATE: return 409;
-    case CLOISTER_E_TOO_BIG: return 413;
-    case CLOISTER_E_FAILED:
-    case CLOISTER_E_SYSTEM: return 502;
-    default: return 500;
-    }
-}
-
 /* The hex member key of a JSON body (malloc'd), or NULL. */
 static uint8_t *body_hex(const struct http_request *r, const char *key, size_t *len)
 {
@@ -225,7 +212,7 @@ static void on_key(xsearch_proxy *p, const struct http_request *r, unsigned *sta
     const uint8_t *pk = wire_get_raw(&rd, 32), *ev = wire_get_bytes(&rd, SIZE_MAX, &evlen);
     if (rc == CLOISTER_OK && wire_reader_finish(&rd) != 0)
         rc = cloister_errf(&err, CLOISTER_E_PROTOCOL, "the enclave's key is malformed");
-    *status = rc == CLOISTER_OK ? 200 : status_of(rc);
+    *status = rc == CLOISTER_OK ? 200 : http_status_of(rc);
     *body = rc == CLOISTER_OK ? answer(json_pack("{s:o,s:o}", "key", http_json_hex(pk, 32),
                                                  "evidence", http_json_hex(ev, evlen)))
                               : http_error_json(err.msg);
@@ -244,7 +231,7 @@ static void on_search(xsearch_proxy *p, const struct http_request *r, unsigned *
     }
     int rc = search(p, req, len, &resp, &resplen, &err);
     free(req);
-    *status = rc == CLOISTER_OK ? 200 : status_of(rc);
+    *status = rc == CLOISTER_OK ? 200 : http_status_of(rc);
     *body = rc == CLOISTER_OK ? answer(json_pack("{s:o}", "response", http_json_hex(resp, resplen)))
                               : http_error_json(err.msg);
     free(resp);

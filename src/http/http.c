@@ -325,6 +325,11 @@ uint16_t http_server_port(const struct http_server *s)
     return s->port;
 }
 
+size_t http_server_in_flight(struct http_server *s)
+{
+    return atomic_load(&s->in_flight);
+}
+
 void http_server_stop(struct http_server *s)
 {
     if (!s)

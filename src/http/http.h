@@ -71,6 +71,8 @@ int http_server_start_pool(const char *listen, const char *token, size_t body_ma
                            struct http_server **out, struct cloister_err *err);
 uint16_t http_server_port(const struct http_server *s);
 void http_server_stop(struct http_server *s);
+/* Bytes of request bodies the server holds now (charged to its budget). */
+size_t http_server_in_flight(struct http_server *s);
 /* Queues body (malloc'd, taken; NULL: empty) as the answer, with Content-Type type (NULL:
  * application/json): for servers that drive libmicrohttpd themselves (the search engine). */
 enum MHD_Result http_reply(struct MHD_Connection *c, unsigned status, char *body, const char *type);

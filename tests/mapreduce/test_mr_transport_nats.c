@@ -21,12 +21,16 @@
 
 static struct bus_server *srv;
 
+/* Long enough that the shuffle calls between a task's delivery and its result (a pull consumer
+ * made per reader) never outlast it on a loaded machine: the test once saw a redelivery. */
+enum { ACK_WAIT_MS = 1500 };
+
 static struct mr_transport *open_job(const char *job, bool owner, int64_t max_bytes)
 {
     struct mr_nats_config c = {.url = bus_server_url(srv),
                                .job = job,
                                .owner = owner,
-                               .ack_wait_ms = 500,
+                               .ack_wait_ms = ACK_WAIT_MS,
                                .queue_max_bytes = max_bytes,
                                .shuffle_max_bytes = max_bytes};
     struct cloister_err err;
@@ -85,7 +89,7 @@ static void test_transport(void **state)
     assert_int_equal(client->ops->result_get(client, 2000, &m, &len, &err), 1);
     assert_memory_equal(m, "done", 4);
     free(m);
-    assert_int_equal(b->ops->task_get(b, 1200, &m, &len, &err), 0);
+    assert_int_equal(b->ops->task_get(b, ACK_WAIT_MS + 700, &m, &len, &err), 0);
     assert_true(mr_transport_nats_shuffle_bytes(client) >= sizeof chunk);
     wire_writer_free(&w);
     b->ops->free(b);

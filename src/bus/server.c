@@ -176,15 +176,18 @@ struct bus_server *bus_server_start(const char *dir, struct cloister_err *err)
         cloister_errf(err, CLOISTER_E_INVALID, "nats-server: no directory given");
         return NULL;
     }
+    /* The server runs in dir, so its config names dir absolutely (a relative one, as `make
+     * bench` gives, would resolve inside itself). */
+    char *abs = realpath(dir, NULL); /* NULL when dir is missing: writing the config says so */
+    const char *d = abs ? abs : dir;
     struct bus_server *s = calloc(1, sizeof *s);
     if (!s) {
         cloister_errf(err, CLOISTER_E_NO_MEMORY, "nats-server: out of memory");
-        return NULL;
-    }
-    if (write_config(dir, err) != 0 || spawn(s, dir, err) != 0 || wait_ready(s, dir, err) != 0) {
+    } else if (write_config(d, err) != 0 || spawn(s, d, err) != 0 || wait_ready(s, d, err) != 0) {
         bus_server_stop(s);
-        return NULL;
+        s = NULL;
     }
+    free(abs);
     return s;
 }
 

@@ -15,6 +15,7 @@
 
 #include "bus/bus.h"
 #include "cli/cli.h"
+#include "cli/cmd_study.h"
 #include "util/fileio.h"
 #include "util/log.h"
 
@@ -30,11 +31,13 @@ extern const struct cli_system cli_search_system;
 extern const struct cli_system cli_cyclosa_system;
 extern const struct cli_system cli_orch_system;
 extern const struct cli_system cli_xsearch_system;
+extern const struct cli_system cli_study_system;
 
 static const struct cli_system *const systems[] = {
     &cli_crypto_system, &cli_epc_system,       &cli_enclave_system, &cli_scbr_system,
     &cli_ibbe_system,   &cli_mapreduce_system, &cli_streams_system, &cli_asky_system,
     &cli_search_system, &cli_xsearch_system,   &cli_cyclosa_system, &cli_orch_system,
+    &cli_study_system,
 };
 #define NSYSTEMS (sizeof systems / sizeof systems[0])
 
@@ -79,7 +82,9 @@ static void print_help(FILE *out)
                  "Distributed systems on trusted execution environments.\n\nsystems:\n");
     for (size_t i = 0; i < NSYSTEMS; i++)
         fprintf(out, "  %-12s %s\n", systems[i]->name, systems[i]->summary);
-    fprintf(out, "  %-12s %s\n\n", "demo", "run the end-to-end tour of every working system");
+    fprintf(out, "  %-12s %s\n", "demo", "run the end-to-end tour of every working system");
+    fprintf(out, "  %-12s %s\n\n", "reproduce",
+            "regenerate the thesis's figures: one HTML report, ours beside the paper's");
     fprintf(out, "'cloister <system> --help' lists a system's verbs; '--help' after a verb shows "
                  "its options\nand examples.\n\n"
                  "environment:\n"
@@ -173,16 +178,19 @@ int main(int argc, char **argv)
         return CLI_USAGE;
     if (strcmp(argv[1], "demo") == 0)
         return run_demo(argc - 1, argv + 1);
+    if (strcmp(argv[1], "reproduce") == 0)
+        return cli_reproduce(argc - 1, argv + 1);
     const struct cli_system *sys = NULL;
-    const char *names[NSYSTEMS + 1];
+    const char *names[NSYSTEMS + 2];
     for (size_t i = 0; i < NSYSTEMS; i++) {
         names[i] = systems[i]->name;
         if (strcmp(argv[1], systems[i]->name) == 0)
             sys = systems[i];
     }
     names[NSYSTEMS] = "demo";
+    names[NSYSTEMS + 1] = "reproduce";
     if (!sys) {
-        unknown_word("", "system", argv[1], names, NSYSTEMS + 1);
+        unknown_word("", "system", argv[1], names, NSYSTEMS + 2);
         return CLI_USAGE;
     }
     if (argc < 3 || strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0) {

@@ -20,6 +20,7 @@ expect 0 '^cloister [0-9]+\.[0-9]+\.[0-9]+$' -- "$bin" --version
 expect 2 "unknown system 'nosuch'" -- "$bin" nosuch
 expect 0 'usage: cloister demo' -- "$bin" demo --help
 expect 2 "unknown option '--bogus'" -- "$bin" demo --bogus
+expect 0 'usage: cloister reproduce' -- "$bin" reproduce --help
 expect 0 'CLOISTER_HOME' -- "$bin" --help
 expect 2 "unknown system 'scrb'; did you mean 'scbr'\?" -- "$bin" scrb
 expect 2 "unknown verb 'subscibe'; did you mean 'subscribe'\?" -- "$bin" scbr subscibe
@@ -64,7 +65,9 @@ check_help() { # check_help WORDS...
   fi
 }
 check_help demo
-systems=$("$bin" --help | awk '/^systems:/{on=1;next} on&&!NF{exit} on{print $1}' | grep -v '^demo$')
+check_help reproduce
+systems=$("$bin" --help | awk '/^systems:/{on=1;next} on&&!NF{exit} on{print $1}' |
+  grep -Ev '^(demo|reproduce)$')
 for s in $systems; do
   expect 0 "usage: cloister $s <verb>" -- "$bin" "$s" --help
   expect 2 "unknown verb 'nosuch'" -- "$bin" "$s" nosuch

@@ -29,7 +29,7 @@ extract() {
 }
 
 fail=0
-known=$("$bin" --help | awk '/^systems:/{on=1;next} on&&!NF{exit} on{print $1}' | grep -v '^demo$')
+known=$("$bin" --help | awk '/^systems:/{on=1;next} on&&!NF{exit} on{print $1}' | grep -Ev '^(demo|reproduce)$')
 for s in $known; do
   "$bin" "$s" --help | awk -v s="$s" '/^verbs:/{on=1;next} on&&!NF{exit} on{print s, $1}'
 done >"$work/verbs"

@@ -302,22 +302,47 @@ static size_t working_sets(const struct study *st, size_t *ws, size_t cap)
     return n;
 }
 
-static int run_config(struct study *st, enum study_kind kind)
+/* The sweeps: every working set prepared once and swept in the four patterns; each pattern's rows
+ * are held apart and written in a block, so that a series is contiguous in the CSV (a line in
+ * the plot). */
+static int run_sweeps(struct study *st, enum study_kind kind, struct runner *r)
 {
-    struct runner r;
-    int rc = runner_start(st, kind, &r);
-    size_t ws[40], nws = working_sets(st, ws, 40);
+    size_t ws[40], nws = working_sets(st, ws, 40), len[STUDY_PATTERNS] = {0};
+    char *text[STUDY_PATTERNS] = {0};
+    FILE *mem[STUDY_PATTERNS] = {0}, *csv = st->csv;
+    int rc = CLI_OK;
+    for (int p = 0; p < STUDY_PATTERNS; p++)
+        if (!(mem[p] = open_memstream(&text[p], &len[p])))
+            rc = cli_fail("out of memory");
     for (size_t i = 0; rc == CLI_OK && i < nws; i++) {
-        rc = runner_prepare(&r, ws[i]);
+        rc = runner_prepare(r, ws[i]);
         for (int p = 0; rc == CLI_OK && p < STUDY_PATTERNS; p++) {
             double ns;
-            rc = measure(st, &r, study_pattern_name((enum study_pattern)p), op_mem, p, ws[i], &ns);
+            st->csv = mem[p];
+            rc = measure(st, r, study_pattern_name((enum study_pattern)p), op_mem, p, ws[i], &ns);
             if (p == STUDY_RAND_READ && i == 0)
                 st->small_ns[kind] = ns;
             if (p == STUDY_RAND_READ && i == nws - 1)
                 st->large_ns[kind] = ns;
         }
     }
+    st->csv = csv;
+    for (int p = 0; p < STUDY_PATTERNS; p++) {
+        if (mem[p])
+            fclose(mem[p]);
+        if (text[p])
+            fwrite(text[p], 1, len[p], csv);
+        free(text[p]);
+    }
+    return rc;
+}
+
+static int run_config(struct study *st, enum study_kind kind)
+{
+    struct runner r;
+    int rc = runner_start(st, kind, &r);
+    if (rc == CLI_OK)
+        rc = run_sweeps(st, kind, &r);
     if (rc == CLI_OK)
         rc = measure(st, &r, "transition", op_echo, 0, 0, NULL);
     if (rc == CLI_OK)

@@ -53,7 +53,7 @@ static void test_study(void **state)
 {
     (void)state;
     assert_int_equal(
-        cli_run(dir, "study memory-protection --epc 1 --ms 2 --app-mib 1 --out study --progress"),
+        cli_run(dir, "study memory-protection --epc 1 --ms 1 --app-mib 1 --out study --progress"),
         0);
     char *csv = cli_slurp(dir, "study/memory-protection.csv", NULL);
     static const char header[] = "config,bench,working_set_bytes,ops,seconds,ns_per_op,"

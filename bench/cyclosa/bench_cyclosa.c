@@ -43,40 +43,32 @@ TEE_ENCLAVE_DECLARE(cyclosa);
 static cyclosa_node *nodes[NODES];
 static struct search_log log_, train, test;
 
-/* A node on 127.0.net.host seeded from seed (NULL: none). */
-static cyclosa_node *start_node(const char *engine, unsigned gossip_ms, int net, int host,
-                                const char *seed)
+/* n nodes on 127.0.net.(host + i), the first seeded from first_seed (NULL: none). */
+static void start_net(const char *engine, unsigned gossip_ms, int net, int host,
+                      const char *first_seed, size_t n, cyclosa_node **out)
 {
     static const char *const popular[] = {"weather", "news", "cheap flights", "football scores"};
     struct cloister_err err;
-    char listen[32];
-    cyclosa_node *n;
-    snprintf(listen, sizeof listen, "127.0.%d.%d:0", net, host);
-    struct cyclosa_node_options o = {.listen = listen,
-                                     .engine = engine,
-                                     .seeds = &seed,
-                                     .nseeds = seed ? 1 : 0,
+    char prefix[16];
+    uint64_t rng = 5 + (uint64_t)net;
+    snprintf(prefix, sizeof prefix, "127.0.%d", net);
+    struct cyclosa_node_options o = {.engine = engine,
                                      .popular = popular,
                                      .npopular = 4,
                                      .backend = "sim",
                                      .enclave = &tee_enclave_cyclosa,
                                      .table = 10000,
                                      .gossip_ms = gossip_ms};
-    if (cyclosa_node_start(&o, &n, &err) != CLOISTER_OK) {
-        fprintf(stderr, "node %s: %s\n", listen, err.msg);
+    if (cyclosa_nodes_start(&o, prefix, host, first_seed, n, &rng, out, &err) != CLOISTER_OK) {
+        fprintf(stderr, "nodes on %s: %s\n", prefix, err.msg);
         exit(1);
     }
-    return n;
 }
 
 /* NODES nodes on 127.0.net.*, the first seeded from first_seed (NULL: none). */
 static void start_nodes(const char *engine, unsigned gossip_ms, int net, const char *first_seed)
 {
-    uint64_t rng = 5 + (uint64_t)net;
-    for (int i = 0; i < NODES; i++)
-        nodes[i] = start_node(engine, gossip_ms, net, 10 + i,
-                              i ? cyclosa_node_addr(nodes[prng_next(&rng) % (uint64_t)i])
-                                : first_seed);
+    start_net(engine, gossip_ms, net, 10, first_seed, NODES, nodes);
 }
 
 static void stop_nodes(void)
@@ -245,9 +237,9 @@ static void relay_one(const char *engine, const char *label)
     cyclosa_node *c[THREADS];
     pthread_t th[THREADS];
     struct cyclosa_node_stats st0, st1;
-    one_relay = start_node(engine, never, 3, 10, NULL);
-    for (int i = 0; i < THREADS; i++)
-        c[i] = start_node(engine, never, 3, 11 + i, cyclosa_node_addr(one_relay));
+    start_net(engine, never, 3, 10, NULL, 1, &one_relay);
+    for (int i = 0; i < THREADS; i++) /* each seeded from the relay alone */
+        start_net(engine, never, 3, 11 + i, cyclosa_node_addr(one_relay), 1, &c[i]);
     cyclosa_node_stats(one_relay, &st0);
     running = 1;
     double t0 = bench_now_ns(), c0 = cpu_s();

@@ -33,6 +33,7 @@
 #include "http/http.h"
 #include "search/common/page.h"
 #include "util/fileio.h"
+#include "util/prng.h"
 
 #define LINKS_MAX 512
 #define ATTEMPTS 4
@@ -870,6 +871,30 @@ int cyclosa_node_start(const struct cyclosa_node_options *o, cyclosa_node **out,
         return rc;
     }
     *out = n;
+    return CLOISTER_OK;
+}
+
+int cyclosa_nodes_start(const struct cyclosa_node_options *tmpl, const char *prefix, int first_host,
+                        const char *first_seed, size_t n, uint64_t *rng, cyclosa_node **out,
+                        struct cloister_err *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        char listen[CYCLOSA_ADDR_MAX];
+        const char *seed = i ? cyclosa_node_addr(out[prng_next(rng) % i]) : first_seed;
+        struct cyclosa_node_options o = *tmpl;
+        snprintf(listen, sizeof listen, "%s.%d:0", prefix, first_host + (int)i);
+        o.listen = listen;
+        o.seeds = &seed;
+        o.nseeds = seed ? 1 : 0;
+        int rc = cyclosa_node_start(&o, &out[i], err);
+        if (rc != CLOISTER_OK) {
+            while (i) {
+                cyclosa_node_stop(out[--i]);
+                out[i] = NULL;
+            }
+            return rc;
+        }
+    }
     return CLOISTER_OK;
 }
 

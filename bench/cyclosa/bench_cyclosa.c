@@ -43,31 +43,32 @@ TEE_ENCLAVE_DECLARE(cyclosa);
 static cyclosa_node *nodes[NODES];
 static struct search_log log_, train, test;
 
-/* NODES nodes on 127.0.net.*, the first seeded from first_seed (NULL: none). */
-static void start_nodes(const char *engine, unsigned gossip_ms, int net, const char *first_seed)
+/* n nodes on 127.0.net.(host + i), the first seeded from first_seed (NULL: none). */
+static void start_net(const char *engine, unsigned gossip_ms, int net, int host,
+                      const char *first_seed, size_t n, cyclosa_node **out)
 {
     static const char *const popular[] = {"weather", "news", "cheap flights", "football scores"};
     struct cloister_err err;
+    char prefix[16];
     uint64_t rng = 5 + (uint64_t)net;
-    for (int i = 0; i < NODES; i++) {
-        char listen[32];
-        const char *seed = i ? cyclosa_node_addr(nodes[prng_next(&rng) % (uint64_t)i]) : first_seed;
-        snprintf(listen, sizeof listen, "127.0.%d.%d:0", net, 10 + i);
-        struct cyclosa_node_options o = {.listen = listen,
-                                         .engine = engine,
-                                         .seeds = &seed,
-                                         .nseeds = seed ? 1 : 0,
-                                         .popular = popular,
-                                         .npopular = 4,
-                                         .backend = "sim",
-                                         .enclave = &tee_enclave_cyclosa,
-                                         .table = 10000,
-                                         .gossip_ms = gossip_ms};
-        if (cyclosa_node_start(&o, &nodes[i], &err) != CLOISTER_OK) {
-            fprintf(stderr, "node %d: %s\n", i, err.msg);
-            exit(1);
-        }
+    snprintf(prefix, sizeof prefix, "127.0.%d", net);
+    struct cyclosa_node_options o = {.engine = engine,
+                                     .popular = popular,
+                                     .npopular = 4,
+                                     .backend = "sim",
+                                     .enclave = &tee_enclave_cyclosa,
+                                     .table = 10000,
+                                     .gossip_ms = gossip_ms};
+    if (cyclosa_nodes_start(&o, prefix, host, first_seed, n, &rng, out, &err) != CLOISTER_OK) {
+        fprintf(stderr, "nodes on %s: %s\n", prefix, err.msg);
+        exit(1);
     }
+}
+
+/* NODES nodes on 127.0.net.*, the first seeded from first_seed (NULL: none). */
+static void start_nodes(const char *engine, unsigned gossip_ms, int net, const char *first_seed)
+{
+    start_net(engine, gossip_ms, net, 10, first_seed, NODES, nodes);
 }
 
 static void stop_nodes(void)
@@ -202,6 +203,67 @@ static void *searcher(void *arg)
     return (void *)(uintptr_t)n;
 }
 
+/* ---- one relay, saturated ---- */
+
+static cyclosa_node *one_relay;
+
+static void *star_client(void *arg)
+{
+    cyclosa_node *c = arg;
+    uint64_t rng = (uintptr_t)c;
+    while (running) {
+        struct cyclosa_result r;
+        struct cloister_err err;
+        if (cyclosa_node_search(c, test.q[prng_next(&rng) % test.n].text, 0, NULL, &r, &err) ==
+            CLOISTER_OK)
+            search_hits_free(&r.hits);
+    }
+    return NULL;
+}
+
+static double cpu_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* THREADS client nodes whose view is one relay (no gossip during the run) search at k = 0 as
+ * fast as they can: the relay's requests per second, and per CPU second of the whole process
+ * (clients, relay and engine share it: a lower bound of what the relay alone would do). */
+static void relay_one(const char *engine, const char *label)
+{
+    static const unsigned never = 3600u * 1000u;
+    cyclosa_node *c[THREADS];
+    pthread_t th[THREADS];
+    struct cyclosa_node_stats st0, st1;
+    start_net(engine, never, 3, 10, NULL, 1, &one_relay);
+    for (int i = 0; i < THREADS; i++) /* each seeded from the relay alone */
+        start_net(engine, never, 3, 11 + i, cyclosa_node_addr(one_relay), 1, &c[i]);
+    cyclosa_node_stats(one_relay, &st0);
+    running = 1;
+    double t0 = bench_now_ns(), c0 = cpu_s();
+    for (int i = 0; i < THREADS; i++)
+        pthread_create(&th[i], NULL, star_client, c[i]);
+    usleep((useconds_t)(RELAY_SECONDS * 1e6));
+    running = 0;
+    for (int i = 0; i < THREADS; i++)
+        pthread_join(th[i], NULL);
+    double secs = (bench_now_ns() - t0) / 1e9, cpu = cpu_s() - c0;
+    cyclosa_node_stats(one_relay, &st1);
+    double done = (double)(st1.relayed - st0.relayed);
+    printf("relay1,cyclosa-%s,0,%.1f,%.1f,%d\n", label, done / secs, cpu > 0 ? done / cpu : 0.0,
+           THREADS);
+    fprintf(stderr,
+            "one relay, %s engine: %.0f requests/s (%.0f per CPU second of the whole process); "
+            "target >= 20000/s per node\n",
+            label, done / secs, cpu > 0 ? done / cpu : 0.0);
+    fflush(stdout);
+    for (int i = 0; i < THREADS; i++)
+        cyclosa_node_stop(c[i]);
+    cyclosa_node_stop(one_relay);
+}
+
 /* The second process: REMOTE nodes seeded from this one's first node. */
 static FILE *spawn_remote(const char *self, const char *engine)
 {
@@ -229,6 +291,7 @@ static void relay_throughput(const char *self)
     if (http_server_start_pool("127.0.0.1:0", NULL, 1 << 16, 0, 2, stub, NULL, &s, NULL) != 0)
         exit(1);
     snprintf(ep, sizeof ep, "127.0.0.1:%u", (unsigned)http_server_port(s));
+    relay_one(ep, "stub");
     double t0 = bench_now_ns();
     start_nodes(ep, 200, 1, NULL);
     FILE *remote = spawn_remote(self, ep);
@@ -251,6 +314,10 @@ static void relay_throughput(const char *self)
     uint64_t done = relayed(NULL) - before;
     printf("relay,cyclosa,0,%.1f,%.1f,%d\n", (double)done / secs / NODES, (double)done / secs,
            THREADS);
+    fprintf(stderr,
+            "the whole network, stub engine, %d searching threads: %.1f requests/s per node, "
+            "%.0f in all\n",
+            THREADS, (double)done / secs / NODES, (double)done / secs);
     fflush(stdout);
     stop_nodes();
     pclose(remote);
@@ -282,6 +349,7 @@ int main(int argc, char **argv)
     }
     printf("metric,system,k,a,b,c\n");
     relay_throughput(argv[0]);
+    relay_one(engine_ep, "sqlite");
     start_nodes(engine_ep, 200, 1, NULL);
     FILE *remote = spawn_remote(argv[0], engine_ep);
     while (!views_full())

@@ -19,8 +19,9 @@ plot rows("reid", "direct") using 3:4 with points pt 7 title "direct (no protect
      rows("reid", "trackmenot") using 3:5 with linespoints dt 2 title "TrackMeNot-style (precision)", \
      rows("reid", "goopir") using 3:4 with linespoints title "GooPIR-style", \
      rows("reid", "xsearch") using 3:4 with linespoints lw 2 title "X-Search", \
-     rows("reid", "cyclosa") using 3:4 with linespoints lw 2 title "Cyclosa (recall)", \
-     rows("reid", "cyclosa") using 3:5 with linespoints lw 2 dt 2 title "Cyclosa (precision)", \
+     rows("reid", "cyclosa-linked") using 3:4 with linespoints lw 2 title "Cyclosa, a search's messages linked", \
+     rows("reid", "cyclosa") using 3:4 with linespoints lw 2 title "Cyclosa per message (recall)", \
+     rows("reid", "cyclosa") using 3:5 with linespoints lw 2 dt 2 title "Cyclosa per message (precision)", \
      rows("reid", "cyclosa-adaptive") using 3:5 with points pt 9 ps 1.5 title "Cyclosa adaptive k (precision)"
 set title "accuracy of the filtered results"
 set ylabel "precision / recall"

@@ -8,13 +8,17 @@
  *             trackmenot  the query alone plus k separate fakes of random dictionary words
  *             goopir      k dictionary fakes of the same word count OR-ed in
  *             xsearch     k past queries of other users OR-ed in (Algorithm 1)
- *             cyclosa     the same k past queries, each sent apart from another relay: the
- *                         real query reaches the engine alone (recall stays near Tor's) while
- *                         the attacker's precision falls to about 1 / (k + 1)
- *             cyclosa-adaptive  k per query by Cyclosa's rule (k_max 7 when WordNet finds a
- *                         sensitive term, else round(l * 7), l the similarity to the user's own
- *                         past queries); its row's k is k_max, and rows kdist,cyclosa,K,share
- *                         give how many queries got each k
+ *             cyclosa     k past queries from the relays' tables (seeded with the training
+ *                         queries, fed every message sent, the searches in time order), each
+ *                         sent apart from another relay: an attacker that sees each message
+ *                         alone finds the real query as under Tor (recall) while its precision
+ *                         falls to about 1 / (k + 1)
+ *             cyclosa-linked  the same messages, the k + 1 of a search linked (by timing) and
+ *                         attacked with the OR rule, as the papers score obfuscated queries
+ *             cyclosa-adaptive(-linked)  k per query by Cyclosa's rule (k_max 7 when WordNet
+ *                         finds a sensitive term, else round(l * 7), l the similarity to the
+ *                         user's own past queries); its row's k is k_max, and rows
+ *                         kdist,cyclosa,K,share give how many queries got each k
  *   accuracy  precision, recall of the filtered results against the engine's results for the
  *             query alone (10 hits), filter words (Algorithm 2) and match, through the proxy
  *   latency   p50 ms, p99 ms, requests/s of one client through the proxy (engine included),
@@ -159,41 +163,109 @@ static search_attack *own_history(const struct search_log *train, uint32_t user)
     return own;
 }
 
-/* Cyclosa with the adaptive k: the fakes sent apart, as for fixed k. */
-static void reid_adaptive(const struct search_log *train, const struct search_log *test,
-                          const search_attack *a)
+/* ---- Cyclosa: fakes from the relays' tables; the engine's view, apart or linked ---- */
+
+/* The relays' tables as one ring (a fake drawn from some relay's table is a query that went
+ * through the network before, drawn uniformly): seeded with the training queries (the past),
+ * then fed every message a search sends, real or fake, as every relay adds what it receives. */
+struct relay_table {
+    const char **q;
+    size_t n, at;
+};
+
+static int by_time(const void *x, const void *y)
+{
+    const struct search_query *a = *(const struct search_query *const *)x,
+                              *b = *(const struct search_query *const *)y;
+    return a->time != b->time ? (a->time > b->time) - (a->time < b->time)
+                              : (a->user > b->user) - (a->user < b->user);
+}
+
+/* Every STEP-th test query, with the k it gets (ks[i / STEP]), sent in time order (the network
+ * carries every user's searches interleaved) from k + 1 relays, the fakes drawn from the relays'
+ * tables. Two attackers at the engine: one that sees each message alone (row sys: recall stays
+ * near Tor's, precision falls to about 1 / (k + 1)), and one that links the k + 1 messages of a
+ * search (their timing) and runs SimAttack's OR rule on them as on an X-Search query (row
+ * sys-linked: the paper's re-identification). */
+static void reid_cyclosa(const struct search_log *train, const struct search_log *test,
+                         const search_attack *a, const unsigned *ks, const char *sys,
+                         unsigned row_k)
 {
     static char parts[SEARCH_K_MAX + 1][SEARCH_QUERY_MAX + 1];
+    size_t n = (test->n + STEP - 1) / STEP;
+    const struct search_query **order = malloc(n * sizeof *order);
+    struct relay_table t = {malloc(train->n * sizeof *t.q), train->n, 0};
+    if (!order || !t.q)
+        exit(1);
+    for (size_t i = 0; i < n; i++)
+        order[i] = &test->q[i * STEP];
+    qsort(order, n, sizeof *order, by_time);
+    for (size_t i = 0; i < train->n; i++)
+        t.q[i] = train->q[i].text;
+    struct tally apart = {0}, linked = {0};
+    uint64_t rng = 7000 + row_k;
+    for (size_t i = 0; i < n; i++) {
+        const struct search_query *q = order[i];
+        unsigned k = ks[(size_t)(q - test->q) / STEP];
+        size_t real = prng_next(&rng) % (k + 1);
+        const char *sent[SEARCH_K_MAX + 1];
+        for (size_t j = 0; j <= k; j++) {
+            sent[j] = j == real ? q->text : t.q[prng_next(&rng) % t.n];
+            snprintf(parts[j], sizeof parts[j], "%s", sent[j]);
+        }
+        attack_apart(a, parts, k + 1, real, q->user, &apart);
+        attack_or(a, parts, k + 1, real, q->user, &linked);
+        for (size_t j = 0; j <= k; j++) { /* every relay adds what it received */
+            t.q[t.at] = sent[j];
+            t.at = (t.at + 1) % t.n;
+        }
+    }
+    char linked_sys[64];
+    snprintf(linked_sys, sizeof linked_sys, "%s-linked", sys);
+    print_reid(sys, row_k, &apart);
+    print_reid(linked_sys, row_k, &linked);
+    free(order);
+    free(t.q);
+}
+
+/* Cyclosa at each fixed k, then with the adaptive k (its row's k is k_max). */
+static void reid_cyclosa_all(const struct search_log *train, const struct search_log *test,
+                             const search_attack *a)
+{
+    size_t n = (test->n + STEP - 1) / STEP;
+    unsigned *ks = malloc(n * sizeof *ks);
+    if (!ks)
+        exit(1);
+    for (unsigned k = 0; k <= 7; k++) {
+        for (size_t i = 0; i < n; i++)
+            ks[i] = k;
+        reid_cyclosa(train, test, a, ks, "cyclosa", k);
+    }
     struct cloister_err err;
     cyclosa_sens *s;
     if (cyclosa_sens_load(NULL, &s, &err) != CLOISTER_OK) {
         fprintf(stderr, "cyclosa-adaptive skipped: %s\n", err.msg);
+        free(ks);
         return;
     }
-    struct tally t = {0};
-    size_t per_k[CYCLOSA_K_MAX + 1] = {0}, n = 0;
-    uint64_t rng = 4242;
+    size_t per_k[CYCLOSA_K_MAX + 1] = {0};
     search_attack *own = NULL;
     uint32_t user = UINT32_MAX;
-    for (size_t i = 0; i < test->n; i += STEP, n++) {
+    for (size_t i = 0; i < test->n; i += STEP) {
         const struct search_query *q = &test->q[i];
         if (q->user != user) {
             search_attack_free(own);
             own = own_history(train, user = q->user);
         }
-        unsigned k = cyclosa_sens_k(s, own, q->text, strlen(q->text), CYCLOSA_K_MAX, NULL);
-        size_t real = prng_next(&rng) % (k + 1);
-        for (size_t j = 0; j <= k; j++)
-            snprintf(parts[j], sizeof parts[j], "%s",
-                     j == real ? q->text : train->q[prng_next(&rng) % train->n].text);
-        attack_apart(a, parts, k + 1, real, q->user, &t);
-        per_k[k]++;
+        ks[i / STEP] = cyclosa_sens_k(s, own, q->text, strlen(q->text), CYCLOSA_K_MAX, NULL);
+        per_k[ks[i / STEP]]++;
     }
-    print_reid("cyclosa-adaptive", CYCLOSA_K_MAX, &t);
+    reid_cyclosa(train, test, a, ks, "cyclosa-adaptive", CYCLOSA_K_MAX);
     for (unsigned k = 0; k <= CYCLOSA_K_MAX; k++)
-        printf("kdist,cyclosa,%u,%.4f,0,0\n", k, n ? (double)per_k[k] / (double)n : 0.0);
+        printf("kdist,cyclosa,%u,%.4f,0,0\n", k, (double)per_k[k] / (double)n);
     search_attack_free(own);
     cyclosa_sens_free(s);
+    free(ks);
 }
 
 static void reid(const struct search_log *log)
@@ -209,7 +281,7 @@ static void reid(const struct search_log *log)
     static char parts[SEARCH_K_MAX + 1][SEARCH_QUERY_MAX + 1];
     printf("reid,direct,0,1.0000,1.0000,1.0000\n");
     for (unsigned k = 0; k <= 7; k++) {
-        struct tally tmn = {0}, goo = {0}, xs = {0}, cyc = {0};
+        struct tally tmn = {0}, goo = {0}, xs = {0};
         uint64_t rng = 1000 + k;
         for (size_t i = 0; i < test.n; i += STEP) {
             const struct search_query *q = &test.q[i];
@@ -218,7 +290,6 @@ static void reid(const struct search_log *log)
                 snprintf(parts[s], sizeof parts[s], "%s",
                          s == real ? q->text : train.q[prng_next(&rng) % train.n].text);
             attack_or(a, parts, k + 1, real, q->user, &xs);
-            attack_apart(a, parts, k + 1, real, q->user, &cyc);
             for (size_t s = 0; s <= k; s++)
                 if (s != real)
                     dict_fake(&v, word_count(q->text), &rng, parts[s], sizeof parts[s]);
@@ -235,13 +306,12 @@ static void reid(const struct search_log *log)
         print_reid("goopir", k, &goo);
         if (k)
             print_reid("xsearch", k, &xs);
-        print_reid("cyclosa", k, &cyc);
         fflush(stdout);
     }
     for (size_t i = 0; i < v.n; i++)
         free(v.w[i]);
     free(v.w);
-    reid_adaptive(&train, &test, a);
+    reid_cyclosa_all(&train, &test, a);
     search_attack_free(a);
     free(train.q);
     free(test.q);

@@ -78,6 +78,13 @@ struct cyclosa_result {
 typedef struct cyclosa_node cyclosa_node;
 CLOISTER_API int cyclosa_node_start(const struct cyclosa_node_options *o, cyclosa_node **out,
                                     struct cloister_err *err);
+/* n nodes of the options tmpl (its listen and seeds ignored) on loopback: node i listens on
+ * PREFIX.(first_host + i), any port, seeded from a node drawn (prng_next(rng)) among those
+* started before it, the first from first_seed (NULL: none). On a failure the nodes started are
+ * stopped and their entries NULL. For tests, benches and demos. */
+CLOISTER_API int cyclosa_nodes_start(const struct cyclosa_node_options *tmpl, const char *prefix,
+                                     int first_host, const char *first_seed, size_t n,
+                                     uint64_t *rng, cyclosa_node **out, struct cloister_err *err);
 CLOISTER_API const char *cyclosa_node_addr(const cyclosa_node *n);
 CLOISTER_API uint16_t cyclosa_node_api_port(const cyclosa_node *n);
 CLOISTER_API void cyclosa_node_mrenclave(const cyclosa_node *n, uint8_t out[32]);

@@ -60,25 +60,18 @@ static int start_nodes(cyclosa_node **nodes, const char *engine, const cyclosa_s
                        struct cloister_err *err)
 {
     static const char *const popular[] = {"weather", "news", "cheap flights", "football scores"};
-    for (int i = 0; i < DEMO_NODES; i++) {
-        char listen[32];
-        const char *seed = i ? cyclosa_node_addr(nodes[rand() % i]) : NULL;
-        snprintf(listen, sizeof listen, "127.0.0.%d:0", 20 + i);
-        struct cyclosa_node_options o = {.listen = listen,
-                                         .engine = engine,
-                                         .seeds = &seed,
-                                         .nseeds = i ? 1 : 0,
-                                         .popular = popular,
-                                         .npopular = 4,
-                                         .backend = "sim",
-                                         .enclave = &tee_enclave_cyclosa,
-                                         .table = 1000,
-                                         .view = 8,
-                                         .gossip_ms = 50,
-                                         .sens = s};
-        if (cyclosa_node_start(&o, &nodes[i], err) != CLOISTER_OK)
-            return -1;
-    }
+    uint64_t rng = 20;
+    struct cyclosa_node_options o = {.engine = engine,
+                                     .popular = popular,
+                                     .npopular = 4,
+                                     .backend = "sim",
+                                     .enclave = &tee_enclave_cyclosa,
+                                     .table = 1000,
+                                     .view = 8,
+                                     .gossip_ms = 50,
+                                     .sens = s};
+    if (cyclosa_nodes_start(&o, "127.0.0", 20, NULL, DEMO_NODES, &rng, nodes, err) != CLOISTER_OK)
+        return -1;
     struct cyclosa_peer v[CYCLOSA_VIEW_MAX];
     for (int t = 0; t < 100 && cyclosa_node_view(nodes[0], v, CYCLOSA_VIEW_MAX) < 8; t++)
         usleep(20000);

@@ -113,6 +113,11 @@ int http_call_from(const char *source, const char *endpoint, const char *method,
 int http_call_bin(const char *endpoint, const char *method, const char *path, const char *headers,
                   const void *body, size_t len, size_t max_reply, unsigned *status, char **reply,
                   size_t *reply_len, struct cloister_err *err);
+/* The same from the IPv4 address source (NULL: any), as http_call_from. */
+int http_call_bin_from(const char *source, const char *endpoint, const char *method,
+                       const char *path, const char *headers, const void *body, size_t len,
+                       size_t max_reply, unsigned *status, char **reply, size_t *reply_len,
+                       struct cloister_err *err);
 
 /* A keep-alive client: one connection (HTTP/1.1) for many requests of one thread, opened at the
  * first call and again when the server closed it. Answers must carry a Content-Length (every

@@ -33,11 +33,14 @@
 #include "http/http.h"
 #include "search/common/page.h"
 #include "util/fileio.h"
-#include "util/hex.h"
+#include "util/prng.h"
 
 #define LINKS_MAX 512
 #define ATTEMPTS 4
 #define PEER_BODY_MAX (2 * CYCLOSA_HELLO_MAX + 64)
+#define PEER_THREADS 4 /* a relay waits on the engine: several messages at once */
+#define PEER_TYPE_VALUE "application/octet-stream"
+#define PEER_TYPE "Content-Type: " PEER_TYPE_VALUE "\r\n"
 #define API_BODY_MAX 8192
 #define ENGINE_REPLY_MAX ((size_t)4 << 20)
 #define ENCLAVE_HEAP ((uint64_t)64 << 20)
@@ -144,46 +147,30 @@ static void drop_link(cyclosa_node *n, const char *addr, bool ban)
     }
 }
 
-/* ---- talking to peers: bodies in hex ---- */
+/* ---- talking to peers: binary bodies ---- */
 
-static char *hex_of(const uint8_t *p, size_t len)
-{
-    char *s = malloc(2 * len + 1);
-    if (s)
-        hex_encode(s, p, len);
-    return s;
-}
-
-/* The hex text s (len chars) decoded (malloc'd), at most max bytes; NULL otherwise. */
-static uint8_t *unhex(const char *s, size_t len, size_t max, size_t *out)
-{
-    uint8_t *b = len / 2 <= max ? malloc(len / 2 + 1) : NULL;
-    long got = b ? hex_decode(b, len / 2, s, len) : -1;
-    if (got < 0) {
-        free(b);
-        return NULL;
-    }
-    *out = (size_t)got;
-    return b;
-}
-
-/* POSTs in to peer's path from this node's IP; *out the answer's bytes (max at most). */
+/* POSTs in to peer's path from this node's IP, as bytes; *out the answer's bytes (max at most). */
 static int peer_post(cyclosa_node *n, const char *peer, const char *path, const uint8_t *in,
                      size_t inlen, size_t max, uint8_t **out, size_t *outlen, unsigned *status,
                      struct cloister_err *err)
 {
-    char *body = hex_of(in, inlen), *reply = NULL;
+    char *reply = NULL;
+    size_t got = 0;
     *status = 0;
     *out = NULL;
-    int rc = body ? http_call_from(n->ip, peer, "POST", path, NULL, body, 2 * inlen, 2 * max + 4096,
-                                   status, &reply, err)
-                  : cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
-    free(body);
+    int rc = http_call_bin_from(n->ip, peer, "POST", path, PEER_TYPE, in, inlen, max + 4096, status,
+                                &reply, &got, err);
     if (rc == CLOISTER_OK && *status != 200)
         rc = cloister_errf(err, CLOISTER_E_FAILED, "%s %s: HTTP %u: %.200s", peer, path, *status,
                            reply);
-    else if (rc == CLOISTER_OK && !(*out = unhex(reply, strlen(reply), max, outlen)))
-        rc = cloister_errf(err, CLOISTER_E_PROTOCOL, "%s %s: not a hex answer", peer, path);
+    else if (rc == CLOISTER_OK && got > max)
+        rc = cloister_errf(err, CLOISTER_E_PROTOCOL, "%s %s: an answer over %zu bytes", peer, path,
+                           max);
+    if (rc == CLOISTER_OK) {
+        *out = (uint8_t *)reply;
+        *outlen = got;
+        return rc;
+    }
     free(reply);
     return rc;
 }
@@ -580,10 +567,16 @@ int cyclosa_node_search(cyclosa_node *n, const char *q, int k, const search_atta
 
 /* ---- the peer server ---- */
 
-static void reply_hex(const uint8_t *p, size_t len, unsigned *status, char **body)
+/* The bytes p as the answer (the request's answer_len says how many). */
+static void reply_bytes(const struct http_request *r, const uint8_t *p, size_t len,
+                        unsigned *status, char **body)
 {
-    *body = hex_of(p, len);
+    *body = malloc(len ? len : 1);
     *status = *body ? 200 : 500;
+    if (*body) {
+        memcpy(*body, p, len);
+        *r->answer_len = len;
+    }
 }
 
 static void reply_err(int rc, const struct cloister_err *err, unsigned *status, char **body)
@@ -592,8 +585,10 @@ static void reply_err(int rc, const struct cloister_err *err, unsigned *status, 
     *body = http_error_json(err->msg);
 }
 
-static void on_gossip(cyclosa_node *n, const uint8_t *in, size_t len, unsigned *status, char **body)
+static void on_gossip(cyclosa_node *n, const struct http_request *r, unsigned *status, char **body)
 {
+    const uint8_t *in = (const uint8_t *)r->body;
+    size_t len = r->len;
     struct cyclosa_peer got[CYCLOSA_VIEW_MAX];
     struct cloister_err err = {0};
     size_t ngot = 0, blen = 0;
@@ -609,23 +604,23 @@ static void on_gossip(cyclosa_node *n, const uint8_t *in, size_t len, unsigned *
     unban_view(n);
     pthread_mutex_unlock(&n->lock);
     if (rc == CLOISTER_OK)
-        reply_hex(buf, blen, status, body);
+        reply_bytes(r, buf, blen, status, body);
     else
         *status = 500;
     free(buf);
 }
 
-static void on_hello(cyclosa_node *n, const uint8_t *in, size_t len, unsigned *status, char **body)
+static void on_hello(cyclosa_node *n, const struct http_request *r, unsigned *status, char **body)
 {
     struct wire_writer w;
     struct cloister_err err = {0};
     uint8_t *out = NULL;
     size_t outlen = 0;
     wire_writer_init(&w);
-    wire_put_bytes(&w, in, len);
+    wire_put_bytes(&w, (const uint8_t *)r->body, r->len);
     int rc = ecall(n, CYCLOSA_ECALL_ACCEPT, &w, &out, &outlen, &err);
     if (rc == CLOISTER_OK)
-        reply_hex(out, outlen, status, body);
+        reply_bytes(r, out, outlen, status, body);
     else
         reply_err(rc, &err, status, body);
     pthread_mutex_lock(&n->lock);
@@ -634,14 +629,14 @@ static void on_hello(cyclosa_node *n, const uint8_t *in, size_t len, unsigned *s
     free(out);
 }
 
-static void on_relay(cyclosa_node *n, const uint8_t *in, size_t len, unsigned *status, char **body)
+static void on_relay(cyclosa_node *n, const struct http_request *r, unsigned *status, char **body)
 {
     struct cloister_err err = {0};
     uint8_t *out = NULL;
     size_t outlen = 0;
-    int rc = relay(n, in, len, &out, &outlen, &err);
+    int rc = relay(n, (const uint8_t *)r->body, r->len, &out, &outlen, &err);
     if (rc == CLOISTER_OK)
-        reply_hex(out, outlen, status, body);
+        reply_bytes(r, out, outlen, status, body);
     else
         reply_err(rc, &err, status, body);
     free(out);
@@ -650,25 +645,22 @@ static void on_relay(cyclosa_node *n, const uint8_t *in, size_t len, unsigned *s
 static void handle_peer(void *arg, const struct http_request *r, unsigned *status, char **body,
                         const char **type)
 {
-    (void)type;
     cyclosa_node *n = arg;
-    size_t len = 0;
-    uint8_t *in = strcmp(r->method, "POST") == 0 ? unhex(r->body, r->len, PEER_BODY_MAX, &len)
-                                                 : NULL;
-    if (!in) {
-        *status = 400;
-        *body = http_error_json("expected POST with a hex body");
+    if (strcmp(r->method, "POST") != 0) {
+        *status = 405;
+        *body = http_error_json("expected POST with a binary body");
     } else if (strcmp(r->url, "/v1/gossip") == 0) {
-        on_gossip(n, in, len, status, body);
+        on_gossip(n, r, status, body);
     } else if (strcmp(r->url, "/v1/hello") == 0) {
-        on_hello(n, in, len, status, body);
+        on_hello(n, r, status, body);
     } else if (strcmp(r->url, "/v1/relay") == 0) {
-        on_relay(n, in, len, status, body);
+        on_relay(n, r, status, body);
     } else {
         *status = 404;
         *body = http_error_json("no such path (POST /v1/gossip, /v1/hello, /v1/relay)");
     }
-    free(in);
+    if (*status == 200)
+        *type = PEER_TYPE_VALUE;
 }
 
 /* ---- the user's API ---- */
@@ -837,8 +829,8 @@ static int start_servers(cyclosa_node *n, const struct cyclosa_node_options *o,
     memcpy(n->ip, o->listen, (size_t)(colon - o->listen));
     if (o->api && strncmp(o->api, "127.", 4) != 0)
         return cloister_errf(err, CLOISTER_E_INVALID, "the API listens on 127.0.0.0/8 only");
-    int rc = http_server_start(o->listen, NULL, 2 * PEER_BODY_MAX + 64, handle_peer, n, &n->peers,
-                               err);
+    int rc = http_server_start_pool(o->listen, NULL, PEER_BODY_MAX, 0, PEER_THREADS, handle_peer, n,
+                                    &n->peers, err);
     if (rc == CLOISTER_OK)
         snprintf(n->addr, sizeof n->addr, "%s:%u", n->ip, (unsigned)http_server_port(n->peers));
     if (rc == CLOISTER_OK && o->api)
@@ -879,6 +871,30 @@ int cyclosa_node_start(const struct cyclosa_node_options *o, cyclosa_node **out,
         return rc;
     }
     *out = n;
+    return CLOISTER_OK;
+}
+
+int cyclosa_nodes_start(const struct cyclosa_node_options *tmpl, const char *prefix, int first_host,
+                        const char *first_seed, size_t n, uint64_t *rng, cyclosa_node **out,
+                        struct cloister_err *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        char listen[CYCLOSA_ADDR_MAX];
+        const char *seed = i ? cyclosa_node_addr(out[prng_next(rng) % i]) : first_seed;
+        struct cyclosa_node_options o = *tmpl;
+        snprintf(listen, sizeof listen, "%s.%d:0", prefix, first_host + (int)i);
+        o.listen = listen;
+        o.seeds = &seed;
+        o.nseeds = seed ? 1 : 0;
+        int rc = cyclosa_node_start(&o, &out[i], err);
+        if (rc != CLOISTER_OK) {
+            while (i) {
+                cyclosa_node_stop(out[--i]);
+                out[i] = NULL;
+            }
+            return rc;
+        }
+    }
     return CLOISTER_OK;
 }
 

@@ -3,10 +3,12 @@
  * measure:
  *
  *   throughput  events/s over a file, plain ("none"), with the paper's secure filter and reduce
- *               ("paper", as examples/streams/flights.lua) and with every stage secure ("all"),
- *               in proc and sim enclaves, then "paper" in proc enclaves against the batch size;
- *               the median of three runs, each configuration run in turn in the same process so
- *               that they share the machine's load
+ *               ("paper", as examples/streams/flights.lua; "paper-unfused": its plain stages kept
+ *               out of the enclave, ss_options.no_fuse) and with every stage secure ("all"), in
+ *               proc and sim enclaves, then "paper" in proc enclaves against the batch size; the
+ *               median of three runs, each configuration run in turn in the same process so that
+ *               they share the machine's load; with the CPU time of the run (this process and
+ *               its enclave processes), which a loaded machine skews less than the wall time
  *   cdf         the source paced at half of the peak rate of "paper" in proc enclaves (a writer
  *               thread feeding a FIFO every millisecond): the latency of each batch from the
  *               read of its first event to the sink, at the quantiles ss_latency_points, plain
@@ -14,8 +16,8 @@
  *   latency     the same offered rate against the batch size (linger 5 ms): p50 and p99
  *
  * CSV: kind,config,tee,batch,offered_per_s,events,seconds,events_per_s,p50_ms,p99_ms,q,
- * latency_ms. Targets: >= 300k events/s embedded, secure within 1.3x of plain, p99 <= 50 ms at
- * half load. */
+ * latency_ms,cpu_s. Targets (issue 14), printed on stderr beside each figure: >= 300k events/s
+ * embedded, secure within 1.3x of plain, p99 <= 50 ms at half load. */
 #include <cloister/crypto.h>
 #include <cloister/streams.h>
 #include <cloister/tee.h>
@@ -27,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -38,6 +41,9 @@ TEE_ENCLAVE_DECLARE(streams);
 
 #define ROWS 200000
 #define PACED_SECONDS 2.0
+#define TARGET_RATE 300000.0 /* events/s, embedded */
+#define TARGET_RATIO 1.3     /* secure against plain */
+#define TARGET_P99_MS 50.0   /* at half load */
 
 /* The pipeline with S(...) as secure(...) where the configuration wants it. */
 static const char PIPELINE[] =
@@ -57,7 +63,7 @@ static const char PIPELINE[] =
 
 static char dir[4096], lua[4200], input[4200], fifo[4200], output[4200], sig[4200];
 
-static void run(const char *config, enum ss_tee tee, size_t batch, const char *in,
+static void run(const char *config, bool unfused, enum ss_tee tee, size_t batch, const char *in,
                 struct ss_stats *s)
 {
     const char *pv[6] = {"input", in, "output", output, "secure", config};
@@ -71,6 +77,7 @@ static void run(const char *config, enum ss_tee tee, size_t batch, const char *i
     o.params = pv;
     o.nparams = 3;
     o.batch_events = batch;
+    o.no_fuse = unfused;
     struct cloister_err err = {0};
     if (ss_run(lua, &o, s, &err) != 0) {
         fprintf(stderr, "bench_streams: %s\n", err.msg);
@@ -84,12 +91,32 @@ static const char *tee_name(enum ss_tee tee)
 }
 
 struct config {
-    const char *name;
+    const char *name; /* the pipeline's param.secure */
+    bool unfused;
     enum ss_tee tee;
     size_t batch;
-    double t[3];
+    double t[3], cpu[3];
     struct ss_stats s[3];
+    double sec, cpu_s; /* the medians */
 };
+
+static const char *label(const struct config *c)
+{
+    return c->unfused ? "paper-unfused" : c->name;
+}
+
+/* CPU seconds of this process and of its children reaped so far (the proc enclaves). */
+static double cpu_now(void)
+{
+    struct rusage self, kids;
+    getrusage(RUSAGE_SELF, &self);
+    getrusage(RUSAGE_CHILDREN, &kids);
+    struct timeval t[4] = {self.ru_utime, self.ru_stime, kids.ru_utime, kids.ru_stime};
+    double s = 0;
+    for (int i = 0; i < 4; i++)
+        s += (double)t[i].tv_sec + (double)t[i].tv_usec / 1e6;
+    return s;
+}
 
 /* Runs every configuration three times in turn (so that each sees the same load); prints the
  * median of each; returns the median rate of the first. */
@@ -97,25 +124,45 @@ static double throughput(struct config *c, size_t n)
 {
     for (int r = 0; r < 3; r++)
         for (size_t i = 0; i < n; i++) {
-            double t0 = bench_now_ns();
-            run(c[i].name, c[i].tee, c[i].batch, input, &c[i].s[r]);
+            double t0 = bench_now_ns(), c0 = cpu_now();
+            run(c[i].name, c[i].unfused, c[i].tee, c[i].batch, input, &c[i].s[r]);
             c[i].t[r] = (bench_now_ns() - t0) / 1e9;
+            c[i].cpu[r] = cpu_now() - c0;
         }
-    double first = 0;
     for (size_t i = 0; i < n; i++) {
         double t[3] = {c[i].t[0], c[i].t[1], c[i].t[2]};
-        double sec = bench_quantile(t, 3, 0.5);
+        c[i].sec = bench_quantile(t, 3, 0.5);
+        c[i].cpu_s = bench_quantile(c[i].cpu, 3, 0.5);
         const struct ss_stats *s = &c[i].s[0];
         for (int r = 0; r < 3; r++)
-            if (c[i].t[r] == sec)
+            if (c[i].t[r] == c[i].sec)
                 s = &c[i].s[r];
-        printf("throughput,%s,%s,%zu,0,%d,%.3f,%.0f,%.3f,%.3f,0,0\n", c[i].name, tee_name(c[i].tee),
-               c[i].batch, ROWS, sec, ROWS / sec, (double)s->latency_p50_us / 1e3,
-               (double)s->latency_p99_us / 1e3);
-        first = i == 0 ? ROWS / sec : first;
+        printf("throughput,%s,%s,%zu,0,%d,%.3f,%.0f,%.3f,%.3f,0,0,%.3f\n", label(&c[i]),
+               tee_name(c[i].tee), c[i].batch, ROWS, c[i].sec, ROWS / c[i].sec,
+               (double)s->latency_p50_us / 1e3, (double)s->latency_p99_us / 1e3, c[i].cpu_s);
     }
     fflush(stdout);
-    return first;
+    return ROWS / c[0].sec;
+}
+
+/* Each secure configuration beside the targets: its rate, and its cost against the plain one
+ * of the same tee (c[plain]) in wall time and in CPU time. */
+static void against_targets(const struct config *c, size_t n, size_t plain)
+{
+    for (size_t i = 0; i < n; i++) {
+        double rate = ROWS / c[i].sec;
+        fprintf(stderr, "bench_streams: %-13s %s  %4.0fk events/s (target >= %.0fk: %s)",
+                label(&c[i]), tee_name(c[i].tee), rate / 1e3, TARGET_RATE / 1e3,
+                rate >= TARGET_RATE ? "met" : "MISSED");
+        if (c[i].tee == c[plain].tee && i != plain) {
+            double w = c[i].sec / c[plain].sec, u = c[i].cpu_s / c[plain].cpu_s;
+            fprintf(stderr, "; %.2fx plain wall, %.2fx plain CPU (target <= %.1fx: %s)", w, u,
+                    TARGET_RATIO, w <= TARGET_RATIO ? "met" : "MISSED");
+        }
+        fputc('\n', stderr);
+        if (i + 1 < n && c[i + 1].tee != c[i].tee)
+            plain += n / 2;
+    }
 }
 
 /* ---- the paced source ---- */
@@ -169,8 +216,16 @@ static void paced(const char *config, size_t batch, double rate, const struct pa
     pthread_t t;
     if (pthread_create(&t, NULL, pacer_main, &p) != 0)
         exit(1);
-    run(config, SS_TEE_PROC, batch, fifo, s);
+    run(config, false, SS_TEE_PROC, batch, fifo, s);
     pthread_join(t, NULL);
+}
+
+static void p99_against_target(const char *what, size_t batch, const struct ss_stats *s)
+{
+    double p99 = (double)s->latency_p99_us / 1e3;
+    fprintf(stderr,
+            "bench_streams: %-5s batch %5zu at half load: p99 %.1f ms (target <= %.0f ms: %s)\n",
+            what, batch, p99, TARGET_P99_MS, p99 <= TARGET_P99_MS ? "met" : "MISSED");
 }
 
 int main(int argc, char **argv)
@@ -197,14 +252,18 @@ int main(int argc, char **argv)
     }
     p.header_len = (size_t)((const char *)memchr(p.data, '\n', p.len) - p.data) + 1;
     printf("kind,config,tee,batch,offered_per_s,events,seconds,events_per_s,p50_ms,p99_ms,q,"
-           "latency_ms\n");
+           "latency_ms,cpu_s\n");
+    /* the first half proc, the second sim, in the same order (against_targets) */
     struct config secure[] = {{.name = "paper", .tee = SS_TEE_PROC, .batch = 1024},
                               {.name = "none", .tee = SS_TEE_PROC, .batch = 1024},
                               {.name = "all", .tee = SS_TEE_PROC, .batch = 1024},
+                              {.name = "paper", .unfused = true, .tee = SS_TEE_PROC, .batch = 1024},
                               {.name = "paper", .tee = SS_TEE_SIM, .batch = 1024},
                               {.name = "none", .tee = SS_TEE_SIM, .batch = 1024},
-                              {.name = "all", .tee = SS_TEE_SIM, .batch = 1024}};
+                              {.name = "all", .tee = SS_TEE_SIM, .batch = 1024},
+                              {.name = "paper", .unfused = true, .tee = SS_TEE_SIM, .batch = 1024}};
     double peak = throughput(secure, sizeof secure / sizeof secure[0]);
+    against_targets(secure, sizeof secure / sizeof secure[0], 1);
     struct config batches[] = {{.name = "paper", .tee = SS_TEE_PROC, .batch = 64},
                                {.name = "paper", .tee = SS_TEE_PROC, .batch = 256},
                                {.name = "paper", .tee = SS_TEE_PROC, .batch = 4096},
@@ -218,19 +277,21 @@ int main(int argc, char **argv)
         struct ss_stats s;
         paced(cdf[c], 1024, rate, &p, &s);
         for (unsigned i = 0; i < SS_LATENCY_POINTS; i++)
-            printf("cdf,%s,proc,1024,%.0f,%llu,%.3f,%.0f,%.3f,%.3f,%g,%.3f\n", cdf[c], rate,
+            printf("cdf,%s,proc,1024,%.0f,%llu,%.3f,%.0f,%.3f,%.3f,%g,%.3f,0\n", cdf[c], rate,
                    (unsigned long long)s.events_in, s.seconds, (double)s.events_in / s.seconds,
                    (double)s.latency_p50_us / 1e3, (double)s.latency_p99_us / 1e3,
                    ss_latency_points[i], (double)s.latency_cdf_us[i] / 1e3);
         fflush(stdout);
+        p99_against_target(cdf[c], 1024, &s);
     }
     for (size_t b = 64; b <= 16384; b *= 4) {
         struct ss_stats s;
         paced("paper", b, rate, &p, &s);
-        printf("latency,paper,proc,%zu,%.0f,%llu,%.3f,%.0f,%.3f,%.3f,0,0\n", b, rate,
+        printf("latency,paper,proc,%zu,%.0f,%llu,%.3f,%.0f,%.3f,%.3f,0,0,0\n", b, rate,
                (unsigned long long)s.events_in, s.seconds, (double)s.events_in / s.seconds,
                (double)s.latency_p50_us / 1e3, (double)s.latency_p99_us / 1e3);
         fflush(stdout);
+        p99_against_target("paper", b, &s);
     }
     free((void *)p.data);
     file_remove_tree(dir);

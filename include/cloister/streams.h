@@ -53,6 +53,9 @@ struct ss_options {
     size_t batch_bytes;  /* bytes of source events per batch (default 1 MiB) */
     size_t queue_bytes;  /* bound of each queue between stages (default 4 MiB) */
     unsigned linger_ms;  /* a batch also leaves once its first event waited this long (5) */
+    /* Embedded: keep plain stages out of the enclaves (one segment per change of side) rather
+     * than run a plain map, filter, flat_map or key_by next to a secure stage in its enclave. */
+    bool no_fuse;
     /* Set by a signal handler: 1 stops reading the source, lets what was read flow through
      * every stage (reduce and windows flush) and writes the sink (ss_stats.stopped); 2 (a
      * second signal) aborts the run, leaving no output file. NULL: never stopped. */

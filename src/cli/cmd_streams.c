@@ -160,7 +160,7 @@ static int cmd_run(int argc, char **argv)
     long long batch = 1024, batch_bytes = 1 << 20, queue_bytes = 4 << 20, linger = 5,
               interval = 1000;
     long long replicas = 1, ckpt_events = 10000, ckpt_ms = 1000;
-    bool json = false, allow_sim = false, distributed = false, external = false;
+    bool json = false, allow_sim = false, distributed = false, external = false, no_fuse = false;
     const char *home = NULL, *sig = NULL, *nats = NULL;
     const struct opt_def opts[] = {
         {"param", OPT_LIST, &params, "NAME=VALUE", "a parameter, read as param.NAME", 0, 0, 0},
@@ -172,6 +172,10 @@ static int cmd_run(int argc, char **argv)
          "bound of each queue between stages (default 4 MiB)", 0, 4096, 1 << 30},
         {"linger", OPT_INT, &linger, "MS",
          "a batch also leaves once its first event waited MS ms (default 5)", 0, 0, 60000},
+        {"no-fuse", OPT_FLAG, &no_fuse, NULL,
+         "keep plain stages out of the enclaves (by default a plain map, filter, flat_map or "
+         "key_by next to a secure stage runs in its enclave)",
+         0, 0, 0},
         {"nats", OPT_STRING, &nats, "URL",
          "publish live per-stage statistics there (streams top); with --distributed, the bus", 0, 0,
          0},
@@ -229,6 +233,7 @@ static int cmd_run(int argc, char **argv)
     o.batch_bytes = (size_t)batch_bytes;
     o.queue_bytes = (size_t)queue_bytes;
     o.allow_simulated = allow_sim;
+    o.no_fuse = no_fuse;
     o.home = home;
     o.signature = sig;
     o.linger_ms = (unsigned)linger;

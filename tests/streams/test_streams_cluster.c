@@ -233,6 +233,22 @@ static void wait_checkpoint(const char *run, unsigned seg);
 static int open_fifo(const char *path);
 static void write_all(int fd, const char *p, size_t n);
 
+/* Publishes a forged batch (a header-sized run of random bytes) where the launcher's sink
+ * reads the last of nseg segments: it must refuse and count it, and go on. */
+static void tamper_sink(const char *run, unsigned nseg)
+{
+    struct cloister_err err = {0};
+    struct bus *b = bus_connect(bus_server_url(srv), NULL, &err);
+    assert_non_null(b);
+    char subject[160];
+    uint8_t junk[200];
+    snprintf(subject, sizeof subject, "ssd.%s.%u.0", run, nseg);
+    assert_int_equal(crypto_random(junk, sizeof junk), 0);
+    if (bus_publish(b, subject, NULL, 0, junk, sizeof junk, NULL, NULL, &err) != 0)
+        fail_msg("%s", err.msg);
+    bus_close(b);
+}
+
 #define STAGE_OPTS "--tee sim --signature sig --home %s --nats %s --param input=x.fifo"
 
 /* --external: the stages are started by hand; the secure one, killed -9 after a checkpoint
@@ -270,6 +286,7 @@ static void test_external_restart(void **state)
     int fd = open_fifo(fifo);
     write_all(fd, text, tl / 2);
     wait_checkpoint(run, 0);
+    tamper_sink(run, 2);
     assert_int_equal(kill(by_hand[0], SIGKILL), 0);
     assert_int_equal(waitpid(by_hand[0], NULL, 0), by_hand[0]);
     by_hand[0] = 0;
@@ -291,6 +308,7 @@ static void test_external_restart(void **state)
     char *err = cli_slurp(dir, "x2.err", NULL), *json = cli_slurp(dir, "x.json", NULL);
     assert_non_null(strstr(err, "resumed from its checkpoint"));
     assert_non_null(strstr(json, "\"restarts\": 1"));
+    assert_non_null(strstr(json, "\"refused\": 1")); /* the forged batch: the run went on */
     size_t len = 0;
     char *got = cli_slurp(dir, "x.jsonl", &len);
     assert_int_equal(len, wl);

@@ -20,6 +20,7 @@
 #include "bus/bus.h"
 #include "streams/host/ss_host.h"
 #include "util/hex.h"
+#include "util/log.h"
 
 #include <cloister/tee.h>
 #include <cloister/tee_trust.h>
@@ -541,10 +542,13 @@ int ss_dist_recv(struct ss_dist *d, int timeout_ms, uint8_t **pt, size_t *len, b
         size_t clen = 0;
         const uint8_t *c = bus_msg_data(m, &clen);
         int t = ss_sink_take(&d->in, c, clen, pt, len, err);
-        if (t >= 0)
-            rc = bus_msg_ack(m, err);
-        else
-            rc = t;
+        /* a refused batch is counted and acked (redelivering it would not make it valid): one
+         * bad message does not fail the run */
+        if (t == CLOISTER_E_DENIED && d->in.refused == 1)
+            clog_warn("%s (counted; later refusals only counted)", err->msg);
+        if (t == CLOISTER_E_DENIED)
+            cloister_err_clear(err);
+        rc = t >= 0 || t == CLOISTER_E_DENIED ? bus_msg_ack(m, err) : t;
         bus_msg_free(m);
     }
     *end = ss_sink_ended(&d->in) && !*pt;

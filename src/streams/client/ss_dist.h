@@ -71,7 +71,8 @@ int ss_dist_start(const struct ss_plan *p, const char *path, const struct ss_opt
 int ss_dist_send(struct ss_dist *d, const uint8_t *pt, size_t len, struct cloister_err *err);
 /* The next batch for the sink (plaintext, malloc'd) within timeout_ms (*pt NULL: none), and
  * *end once every replica of the last segment has sent its final batch. Watches the stage
- * processes meanwhile. A refused batch or a failed stage is an error. */
+ * processes meanwhile. A failed stage is an error; a refused batch (ss_sink_take) is counted,
+ * acked and skipped: one bad message does not fail the run. */
 int ss_dist_recv(struct ss_dist *d, int timeout_ms, uint8_t **pt, size_t *len, bool *end,
                  struct cloister_err *err);
 /* Waits for the stage processes to end (ok) or stops them, ends the provisioning sessions,

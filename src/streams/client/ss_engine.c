@@ -210,6 +210,8 @@ static int plan(struct engine *e, const char *path, struct cloister_err *err)
     ss_meter_init(&e->meter[0], "source");
     if (e->o->distributed)
         return plan_distributed(e);
+    if (!e->o->no_fuse)
+        ss_plan_fuse(p);
     e->nseg = p->nseg;
     for (unsigned i = 0; i < e->nseg; i++) {
         struct segment *g = &e->seg[i];

@@ -82,6 +82,7 @@ static int parse_description(struct ss_plan *p, const char *d, size_t len, struc
         } else if (sscanf(line, "stage %u %31s %u", &idx, op, &sec) == 3 && idx >= 1 &&
                    idx <= SS_STAGES_MAX) {
             p->stage_secure[idx] = sec;
+            p->secure_stages += sec != 0;
             snprintf(p->stage_op[idx], sizeof p->stage_op[idx], "%s", op);
             p->nstages = idx;
         } else if (sscanf(line, "sink %15s %u %n", p->sink_kind, &hdr, &n) == 2 && n > 0) {
@@ -137,20 +138,40 @@ static void describe_segment(struct ss_plan *p, struct ss_segment_plan *g)
             g->partitionable = false;
 }
 
-static void group(struct ss_plan *p)
+/* Groups the stages into maximal runs with the same flag in secure[] (1..nstages). */
+static void group(struct ss_plan *p, const bool *secure)
 {
+    p->nseg = 0;
     for (unsigned i = 1; i <= p->nstages; i++) {
         struct ss_segment_plan *g = &p->seg[p->nseg];
-        p->secure_stages += p->stage_secure[i];
-        if (p->nseg > 0 && g[-1].secure == p->stage_secure[i]) {
+        if (p->nseg > 0 && g[-1].secure == secure[i]) {
             g[-1].last = i;
             continue;
         }
-        *g = (struct ss_segment_plan){.first = i, .last = i, .secure = p->stage_secure[i]};
+        *g = (struct ss_segment_plan){.first = i, .last = i, .secure = secure[i]};
         p->nseg++;
     }
     for (unsigned i = 0; i < p->nseg; i++)
         describe_segment(p, &p->seg[i]);
+}
+
+/* A plain stage that may run in a neighbouring enclave: it holds no state (which would then
+ * take the enclave's bounded heap) and writes nothing itself. */
+static bool movable(const char *op)
+{
+    return strcmp(op, "map") == 0 || strcmp(op, "filter") == 0 || strcmp(op, "flat_map") == 0 ||
+           strcmp(op, "key_by") == 0;
+}
+
+void ss_plan_fuse(struct ss_plan *p)
+{
+    bool secure[SS_STAGES_MAX + 1];
+    memcpy(secure, p->stage_secure, sizeof secure);
+    for (unsigned i = 2; i <= p->nstages; i++)
+        secure[i] = secure[i] || (secure[i - 1] && movable(p->stage_op[i]));
+    for (unsigned i = p->nstages; i-- > 1;)
+        secure[i] = secure[i] || (secure[i + 1] && movable(p->stage_op[i]));
+    group(p, secure);
 }
 
 int ss_plan_load(struct ss_plan *p, const char *path, const struct ss_options *o,
@@ -179,7 +200,7 @@ int ss_plan_load(struct ss_plan *p, const char *path, const struct ss_options *o
     }
     wire_writer_free(&d);
     if (rc == 0)
-        group(p);
+        group(p, p->stage_secure);
     return rc;
 }
 

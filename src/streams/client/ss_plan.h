@@ -44,6 +44,12 @@ struct ss_plan {
 int ss_plan_load(struct ss_plan *p, const char *path, const struct ss_options *o,
                  struct cloister_err *err);
 void ss_plan_free(struct ss_plan *p);
+/* The embedded engine's grouping: a plain map, filter, flat_map or key_by next to a secure
+ * segment joins it (and so on outwards), so that a batch crosses into an enclave once instead
+ * of at every change of side, and the events between two secure stages never leave the enclave
+ * in clear. A distributed run keeps the plain grouping (its segments are processes, named and
+ * partitioned by it). */
+void ss_plan_fuse(struct ss_plan *p);
 /* The segment named `name`, or whose first stage is the number `name`: its index, or -1. */
 int ss_plan_find(const struct ss_plan *p, const char *name);
 struct ss_host;

@@ -142,10 +142,11 @@ enum { SCBR_ROLE_ROUTER = 0, SCBR_ROLE_SHARD = 1 };
 /* Front <-> shard messages on NATS (untrusted framing around sealed records), one format both
  * ways: "CSSM" v1 | u8 kind | u64 request id | u32 shard | u64 shard epoch | u8 status |
  * bytes body.
- *   request  (front to shard `shard`; epoch and status 0) kind 1 subscribe, 2 unsubscribe,
- *            3 publish: body = a batch of records for the shard's batch ecall; 4 drop: body =
- *            a subscriber gone; 0 hello: body empty; 5 split, 7 prune: body = a reshard plan;
- *            6 absorb: body = a batch of moves
+ *   request  (front to shard `shard`; epoch = the front's random session, in which
+ *            request ids must increase (a shard warns otherwise); status 0) kind 1
+ *            subscribe, 2 unsubscribe, 3 publish: body = a batch of records for the shard's
+ *            batch ecall; 4 drop: body = a subscriber gone; 0 hello: body empty; 5 split,
+ *            7 prune: body = a reshard plan; 6 absorb: body = a batch of moves
  *   answer   (shard to front) the request's kind and id (0: a shard announcing itself), the
  *            shard's number and epoch, status 0 ok (else the ecall failed), body = the ecall's
  *            answer */

@@ -26,6 +26,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <cloister/crypto.h>
+
 #include "bus/bus.h"
 #include "scbr/common/scbr_proto.h"
 
@@ -86,6 +88,7 @@ struct scbr_front {
     unsigned n, timeout_ms;
     uint64_t epochs[SCBR_SHARDS_MAX];
     uint64_t req, timeouts;
+    uint64_t session; /* random, in every request: a shard checks the order per session */
     struct wire_writer in, msg, shard_batch[SCBR_SHARDS_MAX];
     struct flight fl[SCBR_FRONT_INFLIGHT]; /* batches, oldest at head */
     unsigned head, nfl;
@@ -143,7 +146,8 @@ static int post_request(struct scbr_front *f, unsigned j, uint8_t kind, uint64_t
                         const void *body, size_t len, struct cloister_err *err)
 {
     char subject[SUBJECT_MAX];
-    struct scbr_shard_msg m = {.kind = kind, .req = req, .shard = j, .body = body, .body_len = len};
+    struct scbr_shard_msg m =
+        {.kind = kind, .req = req, .shard = j, .epoch = f->session, .body = body, .body_len = len};
     f->msg.len = 0;
     scbr_shard_msg_encode(&f->msg, &m);
     shard_subject(subject, f->cluster, j);
@@ -254,6 +258,10 @@ int scbr_front_open(const struct scbr_front_config *c, struct scbr_front **out,
     snprintf(f->key, sizeof f->key, "%s", key);
     f->n = c->nshards;
     f->timeout_ms = c->timeout_ms ? c->timeout_ms : TIMEOUT_MS;
+    if (crypto_random(&f->session, sizeof f->session) != 0) {
+        scbr_front_close(f);
+        return cloister_errf(err, CLOISTER_E_SYSTEM, "no randomness");
+    }
     wire_writer_init(&f->in);
     wire_writer_init(&f->msg);
     for (unsigned j = 0; j < SCBR_SHARDS_MAX; j++)
@@ -701,6 +709,7 @@ struct scbr_shard_link {
     char answers[SUBJECT_MAX];
     unsigned index;
     struct wire_writer w;
+    uint64_t session, last_req; /* the front's, as the last request said */
 };
 
 static void post_answer(struct scbr_shard_link *l, uint8_t kind, uint64_t req, uint64_t epoch,
@@ -775,6 +784,11 @@ int scbr_shard_link_serve(struct scbr_shard_link *l, scbr_call_fn call, int (*pe
         free(data);
         return 1;
     }
+    if (m.epoch == l->session && m.req <= l->last_req) /* records would be refused as replays */
+        clog_warn("the front's request %llu arrived after its request %llu: NATS reordered them",
+                  (unsigned long long)m.req, (unsigned long long)l->last_req);
+    else
+        l->session = m.epoch, l->last_req = m.req;
     int rc = CLOISTER_OK;
     if (m.kind != SCBR_SHARD_HELLO)
         rc = call(arg, ecall_of[m.kind], m.body, m.body_len, &out, &outlen);

@@ -159,19 +159,21 @@ static void codecs(uint8_t which, const uint8_t *data, size_t size)
 static void genuine(struct tee_rt *rt, uint8_t kind, const uint8_t *data, size_t size)
 {
     static const uint32_t ecall_of[] = {SCBR_ECALL_SUBSCRIBE, SCBR_ECALL_UNSUBSCRIBE,
-                                        SCBR_ECALL_MATCH};
+                                        SCBR_ECALL_MATCH, SCBR_ECALL_CONTROL};
+    static const uint8_t kind_of[] = {SCBR_MSG_SUBSCRIBE, SCBR_MSG_UNSUBSCRIBE, SCBR_MSG_PUBLISH,
+                                      SCBR_MSG_RESHARD};
     uint8_t nonce[SCBR_NONCE_LEN] = {0};
     memcpy(nonce, &seq, sizeof seq); /* unique per message: seq increases */
     struct wire_writer env, in, out;
     wire_writer_init(&env);
     wire_writer_init(&in);
     wire_writer_init(&out);
-    if (scbr_envelope_seal(aead, (uint8_t)(kind % 3 + 1), sender, sizeof sender - 1, epoch, ++seq,
-                           nonce, data, size, &env) == 0) {
+    if (scbr_envelope_seal(aead, kind_of[kind % 4], sender, sizeof sender - 1, epoch, ++seq, nonce,
+                           data, size, &env) == 0) {
         wire_put_varint(&in, 1);
         wire_put_bytes(&in, sender, sizeof sender - 1);
         wire_put_bytes(&in, env.buf, env.len);
-        if (fuzz_call(rt, ecall_of[kind % 3], in.buf, in.len, &out) != CLOISTER_OK)
+        if (fuzz_call(rt, ecall_of[kind % 4], in.buf, in.len, &out) != CLOISTER_OK)
             abort(); /* a well-formed batch is always answered */
     }
     wire_writer_free(&env);
@@ -271,10 +273,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct tee_rt *rt = instance_as(data[0] != 5, shard ? SCBR_ROLE_SHARD : SCBR_ROLE_ROUTER);
     if (data[0] == 3) {
         static const uint32_t ecalls[] = {SCBR_ECALL_SUBSCRIBE, SCBR_ECALL_UNSUBSCRIBE,
-                                          SCBR_ECALL_MATCH, SCBR_ECALL_DROP};
+                                          SCBR_ECALL_MATCH, SCBR_ECALL_DROP, SCBR_ECALL_CONTROL};
         struct wire_writer out;
         wire_writer_init(&out);
-        fuzz_call(rt, ecalls[data[1] % 4], data + 2, size - 2, &out);
+        fuzz_call(rt, ecalls[data[1] % 5], data + 2, size - 2, &out);
         wire_writer_free(&out);
     } else if (data[0] == 4) {
         struct cloister_err err;

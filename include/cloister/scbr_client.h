@@ -104,6 +104,13 @@ CLOISTER_API int scbr_client_publish(scbr_client *c, const struct scbr_pub *head
  * SK not provisioned; CLOISTER_E_DENIED: tampered, e.g. another SK, or replayed) with the
  * count; CLOISTER_E_TIMEOUT (naming the endpoint) when no router answers in time. */
 CLOISTER_API int scbr_client_sync(scbr_client *c, int timeout_ms, struct cloister_err *err);
+/* Asks a front (a router with --shards) to move its subscriptions to `shards` shards while it
+ * runs (docs/scbr.md, "Resharding"). The command is sealed under SK and signed with the data
+ * provider's key (provider_seed), which the router must be pinned to; 0 once the front
+ * forwards to the new shards, CLOISTER_E_DENIED when the router is pinned to another provider
+ * (or none), CLOISTER_E_FAILED when a shard failed (the old partition stays). */
+CLOISTER_API int scbr_client_reshard(scbr_client *c, const uint8_t provider_seed[32],
+                                     unsigned shards, int timeout_ms, struct cloister_err *err);
 /* Waits for one delivery: 1 and *payload (malloc'd) on arrival, 0 on timeout, a negative code
  * on error. */
 CLOISTER_API int scbr_client_receive(scbr_client *c, uint8_t **payload, size_t *len, int timeout_ms,

@@ -900,6 +900,65 @@ static int cmd_stats(int argc, char **argv)
     return rc;
 }
 
+static int cmd_reshard(int argc, char **argv)
+{
+    const char *connect = DEFAULT_ENDPOINT, *keys = NULL, *provider_key = NULL;
+    long long shards = 0, timeout = 120;
+    const struct opt_def opts[] = {
+        {"connect", OPT_STRING, &connect, "IP:PORT", "the front (default " DEFAULT_ENDPOINT ")", 0,
+         0, 0},
+        {"keys", OPT_STRING, &keys, "DIR", "where SK is (DIR/sk)", 0, 0, 0},
+        {"provider-key", OPT_STRING, &provider_key, "KEY",
+         "the data provider's signing key, which the front is pinned to (default "
+         "DIR/provider.key)",
+         0, 0, 0},
+        {"shards", OPT_INT, &shards, "N", "the shards to move the subscriptions to", 1, 1,
+         SCBR_SHARDS_MAX},
+        {"timeout", OPT_INT, &timeout, "S", "wait at most S seconds for the move (default 120)", 0,
+         1, 3600},
+        {0}};
+    const struct opt_cmd cmd = {
+        "scbr reshard",
+        "",
+        "Move a running front's subscriptions to N shards.",
+        opts,
+        0,
+        0,
+        "The data provider's step: asks a running front (cloister scbr router --shards) to move\n"
+        "its subscriptions to shards 0..N-1, which must run and hold SK. The command is sealed\n"
+        "under SK and signed with the provider's key, which the front is pinned to. The front\n"
+        "moves the subscriptions between two batches (clients' messages wait meanwhile) and\n"
+        "keeps the new partition in its --state.",
+        "cloister scbr reshard --connect 127.0.0.1:5555 --keys keys --shards 5\n"};
+    int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
+    if (rc != OPT_OK)
+        return opt_exit_code(rc);
+    struct cli_endpoint ep;
+    if (zmq_endpoint("--connect", &connect, &ep) != CLI_OK)
+        return CLI_USAGE;
+    if (cli_hold_secrets() != CLI_OK)
+        return CLI_FAIL;
+    char dir[4096], key_path[4200];
+    if ((rc = keys_dir(keys, dir, sizeof dir)) != CLI_OK)
+        return rc;
+    snprintf(key_path, sizeof key_path, "%s/provider.key", dir);
+    struct cloister_err err = {0};
+    uint8_t sk[SCBR_SK_LEN], seed[TEE_SEED_LEN], pk[TEE_PUBKEY_LEN];
+    scbr_client *c = NULL;
+    if (tee_signer_load(provider_key ? provider_key : key_path, seed, pk, &err) != 0)
+        return cli_fail("--provider-key: %s", err.msg);
+    rc = connect_with_key(connect, keys, &c, sk);
+    crypto_wipe(sk, sizeof sk);
+    if (rc == CLI_OK &&
+        scbr_client_reshard(c, seed, (unsigned)shards, (int)timeout * 1000, &err) != 0)
+        rc = cli_fail("%s", err.msg);
+    crypto_wipe(seed, sizeof seed);
+    scbr_client_close(c);
+    if (rc == CLI_OK)
+        printf("the front at %s forwards to %lld shards\n", connect, shards);
+    return rc;
+}
+
 static const struct cli_command scbr_commands[] = {
     {"gen", "generate a deterministic workload (subs.txt, pubs.txt)", cmd_gen},
     {"match", "match publications against subscriptions offline", cmd_match},
@@ -911,6 +970,7 @@ static const struct cli_command scbr_commands[] = {
     {"subscribe", "register a filter and print what is delivered", cmd_subscribe},
     {"publish", "publish a message (encrypted header, opaque payload)", cmd_publish},
     {"stats", "the router's counters, refusals included", cmd_stats},
+    {"reshard", "move a running front's subscriptions to N shards", cmd_reshard},
     {0}};
 
 const struct cli_system cli_scbr_system = {

@@ -3,17 +3,22 @@
  * ZeroMQ clients. What each subscriber receives through 1, 2 and 4 shards, partitioned by
  * subscription id and by an attribute, is compared with the plaintext oracle and with a single
  * router on the same workload; a shard's enclave killed (-9) and a shard host restarted lose no
- * subscription and deliver no duplicate; a shard whose MRENCLAVE is not the expected one is
+ * subscription and deliver no duplicate; resharding 2 to 3 under load (through the provider's
+ * signed reshard command: a stranger's and a replayed one refused) keeps every subscription
+ * and publication; a shard whose MRENCLAVE is not the expected one is
  * refused SK and never serves. Every test skips when nats-server is not installed. */
 #include <cloister/crypto.h>
 #include <cloister/scbr.h>
 #include <cloister/scbr_client.h>
 #include <cloister/scbr_host.h>
 #include <cloister/tee_trust.h>
+#include <cloister/tee_verify.h>
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -23,10 +28,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sys/wait.h>
+
 #include <cmocka.h>
 
 #include "bus/bus.h"
+#include "scbr/client/scbr_client_raw.h"
 #include "util/fileio.h"
+#include "util/hex.h"
 
 #define WAIT_MS 5000
 #define QUIET_MS 300
@@ -438,6 +447,53 @@ static void *stream_main(void *arg)
     return NULL;
 }
 
+/* Provisions n's SK again, signed by the provider seed: the first signed provisioning pins it. */
+static void pin(const struct node *n, const uint8_t seed[32])
+{
+    struct cloister_err err;
+    struct tee_policy p;
+    tee_policy_default(&p);
+    p.mrenclave = (const uint8_t(*)[TEE_HASH_LEN])n->mrenclave;
+    p.n_mrenclave = 1;
+    p.allow_simulated = true;
+    tee_platform *platform = tee_platform_open(home, &err);
+    tee_verifier *v = platform ? tee_verifier_new_file(tee_platform_ca_path(platform), &err) : NULL;
+    assert_non_null(v);
+    scbr_client *c = scbr_client_connect(n->endpoint, NULL, &err);
+    assert_non_null(c);
+    if (scbr_client_provision(c, v, &p, sk, seed, NULL, WAIT_MS, &err) != 0)
+        fail_msg("pin: %s", err.msg);
+    scbr_client_close(c);
+    tee_verifier_free(v);
+    tee_platform_free(platform);
+}
+
+/* The live reshard verb's checks: a command signed by another provider is refused, the
+ * provider's own moves the subscriptions, and its exact bytes sent again are refused. */
+static void reshard_live(const struct node *front, unsigned shards)
+{
+    uint8_t provider[32], stranger[32], pk[32];
+    struct cloister_err err;
+    struct scbr_router_stats st;
+    assert_int_equal(crypto_ed25519_keypair(pk, provider), 0);
+    assert_int_equal(crypto_ed25519_keypair(pk, stranger), 0);
+    scbr_client *c = client(front);
+    assert_int_equal(scbr_client_reshard(c, provider, shards, WAIT_MS, &err), CLOISTER_E_DENIED);
+    pin(front, provider); /* no provider pinned yet: refused above */
+    assert_int_equal(scbr_client_reshard(c, stranger, shards, WAIT_MS, &err), CLOISTER_E_DENIED);
+    assert_non_null(strstr(err.msg, "pinned provider"));
+    if (scbr_client_reshard(c, provider, shards, 30000, &err) != 0)
+        fail_msg("reshard: %s", err.msg);
+    const uint8_t *last;
+    size_t len;
+    assert_int_equal(scbr_client_last_sent(c, &last, &len), 0);
+    assert_int_equal(scbr_client_send_raw(c, last, len, &err), 0); /* a replay */
+    assert_int_equal(scbr_client_stats(c, &st, WAIT_MS, &err), CLOISTER_E_DENIED);
+    assert_non_null(strstr(err.msg, "replayed"));
+    assert_int_equal(scbr_client_stats(c, &st, WAIT_MS, &err), 0);
+    scbr_client_close(c);
+}
+
 /* Resharding from 2 to 3 shards while a publisher streams, by id and by attribute: every
  * subscription kept (and the third shard given its part), every client receives exactly the
  * oracle's publications, once; unsubscriptions afterwards find their subscriptions. */
@@ -467,7 +523,9 @@ static void test_reshard(void **state)
         assert_int_equal(pthread_create(&t, NULL, stream_main, &st), 0);
         while (atomic_load(&st.sent) < NPUBS / 3)
             sleep_ms(1);
-        if (scbr_router_reshard(front.r, 3, &err) != 0)
+        if (!key) /* by id through the verb of `cloister scbr reshard`, by attribute the API */
+            reshard_live(&front, 3);
+        else if (scbr_router_reshard(front.r, 3, &err) != 0)
             fail_msg("reshard: %s", err.msg);
         pthread_join(t, NULL);
         assert_int_equal(atomic_load(&st.sent), NPUBS);
@@ -499,6 +557,9 @@ static void test_reshard(void **state)
             scbr_client_close(c[k]);
         scbr_client_close(st.pub);
         cluster_stop(&front, shards, 3);
+        char sealed[4400]; /* the pin is sealed with the image's secrets: the next routers */
+        snprintf(sealed, sizeof sealed, "%s/enclaves/scbr", home); /* start unprovisioned */
+        assert_int_equal(file_remove_tree(sealed), 0);
     }
     workload_free(&w);
 }
@@ -528,6 +589,133 @@ static void test_wrong_mrenclave(void **state)
     node_stop(&front);
     node_stop(&rogue);
     node_stop(&genuine);
+}
+
+extern char **environ;
+
+/* `cloister scbr router` as a front of n shards in a process of its own (so that it can be
+ * killed -9), on the state directory home/state; its endpoint and MRENCLAVE from its output. */
+static pid_t front_spawn(struct node *n, const char *state, unsigned shards)
+{
+    char bin[4400], out[4400], dir[4400], count[16], line[512];
+    snprintf(bin, sizeof bin, "%s/src/cli/cloister", CLOISTER_BINARY_DIR);
+    snprintf(out, sizeof out, "%s/%s.out", home, state);
+    snprintf(dir, sizeof dir, "%s/%s", home, state);
+    snprintf(count, sizeof count, "%u", shards);
+    char *argv[] = {bin,
+                    "scbr",
+                    "router",
+                    "--sig",
+                    sig,
+                    "--nats",
+                    (char *)bus_server_url(srv),
+                    "--cluster",
+                    "test",
+                    "--shards",
+                    count,
+                    "--listen",
+                    "127.0.0.1:0",
+                    "--state",
+                    dir,
+                    NULL};
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    pid_t pid;
+    assert_int_equal(setenv("CLOISTER_HOME", home, 1), 0);
+    assert_int_equal(posix_spawn(&pid, bin, &fa, NULL, argv, environ), 0);
+    posix_spawn_file_actions_destroy(&fa);
+    memset(n, 0, sizeof *n);
+    bool up = false;
+    for (int waited = 0; !up && waited < 4 * WAIT_MS; waited += 20) {
+        sleep_ms(20);
+        FILE *f = fopen(out, "r");
+        char hex[65];
+        while (f && fgets(line, sizeof line, f)) {
+            const char *at = strstr(line, "listening on ");
+            char ep[200];
+            if (at && sscanf(at + 13, "%199s", ep) == 1)
+                snprintf(n->endpoint, sizeof n->endpoint, "tcp://%s", ep);
+            if (sscanf(line, " MRENCLAVE %64s", hex) == 1)
+                up = hex_decode(n->mrenclave, 32, hex, 64) == 32;
+        }
+        if (f)
+            fclose(f);
+    }
+    if (!up)
+        fail_msg("the front did not start (see %s)", out);
+    return pid;
+}
+
+struct reshard_call {
+    const struct node *front;
+    const uint8_t *provider;
+};
+
+static void *reshard_main(void *arg)
+{
+    struct reshard_call *rc = arg;
+    struct cloister_err err;
+    scbr_client *c = client(rc->front);
+    scbr_client_reshard(c, rc->provider, 3, 1000, &err); /* the front dies meanwhile */
+    scbr_client_close(c);
+    return NULL;
+}
+
+/* A front (a process of its own) killed -9 at several moments of a live reshard from 2 to 3
+ * shards: its state opens again (the interrupted reshard's copies pruned, or the move
+ * finished), every subscription is held exactly once, and it reshards back to 2. */
+static void test_front_killed_in_reshard(void **state)
+{
+    SKIP_WITHOUT_NATS();
+    static const int delays_ms[] = {0, 12}; /* in the move, then in its prune */
+    struct workload w;
+    struct node shards[3], front;
+    struct cloister_err err;
+    uint8_t provider[32], pk[32];
+    assert_int_equal(crypto_ed25519_keypair(pk, provider), 0);
+    workload_make(&w, 17);
+    for (unsigned i = 0; i < 3; i++) {
+        char dir[32];
+        snprintf(dir, sizeof dir, "killed-%u", i);
+        node_start(&shards[i], sig, dir, 0, NULL, (int)i);
+        provision(&shards[i], shards[i].mrenclave);
+    }
+    scbr_client *sub = NULL;
+    for (size_t round = 0; round < sizeof delays_ms / sizeof *delays_ms; round++) {
+        pid_t pid = front_spawn(&front, "killed-front", 2);
+        if (round == 0) { /* later rounds: SK and the pin restored from the sealed secrets */
+            provision(&front, front.mrenclave);
+            pin(&front, provider);
+            sub = client(&front);
+            for (size_t i = 0; i < w.subs.n; i++) {
+                uint32_t id;
+                if (scbr_client_subscribe(sub, w.subs.v[i], &id, WAIT_MS, &err) != 0)
+                    fail_msg("subscription %zu: %s", i, err.msg);
+            }
+        }
+        struct reshard_call call = {&front, provider};
+        pthread_t t;
+        assert_int_equal(pthread_create(&t, NULL, reshard_main, &call), 0);
+        sleep_ms(30 + delays_ms[round]); /* the command's client connects first */
+        kill(pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        pthread_join(t, NULL);
+        node_start(&front, sig, "killed-front", 3, NULL, -1); /* on the killed one's state */
+        assert_int_equal(held(shards, 3), NSUBS);
+        if (scbr_router_reshard(front.r, 2, &err) != 0)
+            fail_msg("reshard back: %s", err.msg);
+        assert_int_equal(held(shards, 3), NSUBS);
+        assert_int_equal(held(&shards[2], 1), 0);
+        node_stop(&front);
+    }
+    scbr_client_close(sub);
+    for (unsigned i = 0; i < 3; i++)
+        node_stop(&shards[i]);
+    char sealed[4400]; /* the pin goes with the image's sealed secrets */
+    snprintf(sealed, sizeof sealed, "%s/enclaves/scbr", home);
+    assert_int_equal(file_remove_tree(sealed), 0);
+    workload_free(&w);
 }
 
 static int setup(void **state)
@@ -563,6 +751,9 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_differential), cmocka_unit_test(test_shard_restart),
-        cmocka_unit_test(test_reshard), cmocka_unit_test(test_wrong_mrenclave)};
+        cmocka_unit_test(test_reshard), cmocka_unit_test(test_wrong_mrenclave),
+        cmocka_unit_test(test_front_killed_in_reshard)};
+    if (getenv("SCBR_SHARD_TEST")) /* one test by name, e.g. while debugging it */
+        cmocka_set_test_filter(getenv("SCBR_SHARD_TEST"));
     return cmocka_run_group_tests(tests, setup, teardown);
 }

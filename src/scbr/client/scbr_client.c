@@ -575,6 +575,34 @@ static int sealed_request(scbr_client *c, uint8_t kind, const void *pt, size_t p
     return rc;
 }
 
+int scbr_client_reshard(scbr_client *c, const uint8_t provider_seed[32], unsigned shards,
+                        int timeout_ms, struct cloister_err *err)
+{
+    uint8_t pt[SCBR_RESHARD_CMD_LEN], msg[SCBR_RESHARD_SIGNED_MAX], *body = NULL;
+    size_t len = 0;
+    int rc = 0;
+    for (int attempt = 0; attempt < 2; attempt++) { /* once more for a new epoch */
+        c->error_status = SCBR_ST_OK;
+        if (!c->aead)
+            return cloister_errf(err, CLOISTER_E_STATE, "this client has no key");
+        if ((rc = learn_epoch(c, timeout_ms, err)) != 0)
+            return rc;
+        for (int i = 0; i < 4; i++)
+            pt[i] = (uint8_t)(shards >> (24 - 8 * i));
+        size_t mlen = scbr_reshard_signed(msg, c->id, sizeof c->id, c->epoch, c->seq + 1,
+                                          (uint32_t)shards);
+        if (crypto_ed25519_sign(pt + 4, msg, mlen, provider_seed) != 0)
+            return cloister_errf(err, CLOISTER_E_FAILED, "cannot sign the reshard command");
+        rc = send_sealed(c, SCBR_MSG_RESHARD, pt, sizeof pt, NULL, 0, timeout_ms, err);
+        if (rc == 0)
+            rc = expect(c, SCBR_REPLY_RESHARDED, timeout_ms, &body, &len, err);
+        if (rc == 0 || c->error_status != SCBR_ST_STALE)
+            break;
+    }
+    free(body);
+    return rc;
+}
+
 int scbr_client_subscribe(scbr_client *c, const struct scbr_sub *s, uint32_t *id, int timeout_ms,
                           struct cloister_err *err)
 {

@@ -124,6 +124,21 @@ size_t scbr_aad(uint8_t out[SCBR_AAD_MAX], uint8_t kind, const uint8_t *sender, 
     return w.len;
 }
 
+size_t scbr_reshard_signed(uint8_t out[SCBR_RESHARD_SIGNED_MAX], const uint8_t *sender,
+                           size_t sender_len, uint64_t epoch, uint64_t seq, uint32_t shards)
+{
+    static const char label[] = "cloister-scbr-reshard-v1";
+    struct wire_writer w;
+    wire_writer_init_fixed(&w, out, SCBR_RESHARD_SIGNED_MAX);
+    wire_put_raw(&w, label, sizeof label);
+    wire_put_u8(&w, (uint8_t)sender_len);
+    wire_put_raw(&w, sender, sender_len <= SCBR_SENDER_MAX ? sender_len : 0);
+    wire_put_u64(&w, epoch);
+    wire_put_u64(&w, seq);
+    wire_put_u32(&w, shards);
+    return w.len;
+}
+
 /* The envelope's AAD: scbr_aad, then the epoch. */
 static size_t envelope_aad(uint8_t out[SCBR_AAD_MAX + 8], uint8_t kind, const uint8_t *sender,
                            size_t sender_len, uint64_t epoch, uint64_t seq)

@@ -46,10 +46,11 @@ enum scbr_msg_kind {
     SCBR_MSG_PROV_OFFER = 6,
     SCBR_MSG_PROV_ACCEPT = 7,
     SCBR_MSG_STATS = 8,
-    SCBR_MSG_SYNC = 9, /* answered (SYNCED) once everything the client sent before is done */
-    SCBR_MSG_KEY = 10, /* body: a nonce; is a key held, whose, is it mine (KEY) */
+    SCBR_MSG_SYNC = 9,     /* answered (SYNCED) once everything the client sent before is done */
+    SCBR_MSG_KEY = 10,     /* body: a nonce; is a key held, whose, is it mine (KEY) */
+    SCBR_MSG_RESHARD = 11, /* body: an envelope around a provider-signed reshard command */
 };
-#define SCBR_MSG_KIND_MAX SCBR_MSG_KEY
+#define SCBR_MSG_KIND_MAX SCBR_MSG_RESHARD
 
 enum scbr_reply_kind {
     SCBR_REPLY_SUBSCRIBED = 1,   /* body: u32 subscription id */
@@ -64,8 +65,9 @@ enum scbr_reply_kind {
     SCBR_REPLY_KEY = 10,         /* body: the key answer (SCBR_ECALL_KEY) */
     SCBR_REPLY_DROPPED =
         11, /* body: empty; SK was replaced, this client's subscriptions are gone */
+    SCBR_REPLY_RESHARDED = 12, /* body: u32 shards the front forwards to now */
 };
-#define SCBR_REPLY_KIND_MAX SCBR_REPLY_DROPPED
+#define SCBR_REPLY_KIND_MAX SCBR_REPLY_RESHARDED
 
 /* Per-item outcome of an enclave batch (and the status of an error reply). */
 enum scbr_status {
@@ -123,6 +125,10 @@ enum {
     SCBR_ECALL_SHARD_SPLIT = 16,
     SCBR_ECALL_SHARD_ABSORB = 17,
     SCBR_ECALL_SHARD_PRUNE = 18,
+    /* A front's control command, as a batch of one (sender, envelope of kind
+     * SCBR_MSG_RESHARD around u32 shards | 64-byte signature by the pinned provider of
+     * scbr_reshard_signed); out as a batch: u8 status | u32 shards. */
+    SCBR_ECALL_CONTROL = 19,
 };
 #define SCBR_SHARD_MOVE 16   /* the envelope kind of a move (under the shard key) */
 #define SCBR_BATCH_MAX 4096u /* items per batch ecall */
@@ -136,10 +142,11 @@ enum { SCBR_ROLE_ROUTER = 0, SCBR_ROLE_SHARD = 1 };
 /* Front <-> shard messages on NATS (untrusted framing around sealed records), one format both
  * ways: "CSSM" v1 | u8 kind | u64 request id | u32 shard | u64 shard epoch | u8 status |
  * bytes body.
- *   request  (front to shard `shard`; epoch and status 0) kind 1 subscribe, 2 unsubscribe,
- *            3 publish: body = a batch of records for the shard's batch ecall; 4 drop: body =
- *            a subscriber gone; 0 hello: body empty; 5 split, 7 prune: body = a reshard plan;
- *            6 absorb: body = a batch of moves
+ *   request  (front to shard `shard`; epoch = the front's random session, in which
+ *            request ids must increase (a shard warns otherwise); status 0) kind 1
+ *            subscribe, 2 unsubscribe, 3 publish: body = a batch of records for the shard's
+ *            batch ecall; 4 drop: body = a subscriber gone; 0 hello: body empty; 5 split,
+ *            7 prune: body = a reshard plan; 6 absorb: body = a batch of moves
  *   answer   (shard to front) the request's kind and id (0: a shard announcing itself), the
  *            shard's number and epoch, status 0 ok (else the ecall failed), body = the ecall's
  *            answer */
@@ -189,6 +196,13 @@ int scbr_derive_key(uint8_t key[32], const uint8_t sk[SCBR_SK_LEN], const char *
 void scbr_key_check(uint8_t check[32], const uint8_t header_key[32]);
 size_t scbr_aad(uint8_t out[SCBR_AAD_MAX], uint8_t kind, const uint8_t *sender, size_t sender_len,
                 uint64_t seq);
+/* What the data provider signs (Ed25519, its pinned key) to reshard a front: the command bound
+ * to the connection, the enclave's epoch and the envelope's sequence number, so that it is
+ * neither replayed nor re-sent by another holder of SK. */
+#define SCBR_RESHARD_SIGNED_MAX 96
+#define SCBR_RESHARD_CMD_LEN (4 + 64) /* the envelope's plaintext: u32 shards | signature */
+size_t scbr_reshard_signed(uint8_t out[SCBR_RESHARD_SIGNED_MAX], const uint8_t *sender,
+                           size_t sender_len, uint64_t epoch, uint64_t seq, uint32_t shards);
 
 struct scbr_envelope {
     uint64_t epoch, seq;

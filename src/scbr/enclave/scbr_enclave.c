@@ -92,6 +92,8 @@ struct state {
     struct shard_plan plan; /* the forward ecall in progress */
     size_t owners_limit;    /* senders at most (init; OWNERS_MAX by default) */
     bool shard;             /* a shard (init): only a front's records, never clients' messages */
+    uint8_t provider[32];   /* the control ecall in progress: the pinned provider's key */
+    bool pinned;
     struct scbr_enclave_stats st;
 };
 
@@ -1169,6 +1171,46 @@ static int ecall_key(struct tee_env *env, const uint8_t *in, size_t inlen, struc
     return rc;
 }
 
+/* A reshard command: authentic under SK (the envelope), and signed by the pinned provider for
+ * this very connection, epoch and sequence number (scbr_reshard_signed), so that neither a
+ * client holding SK nor the host, replaying or re-sending it, can move a front's shards. The
+ * enclave only judges it; the host does the move. */
+static void do_reshard(struct state *s, struct item *it, int st, struct wire_writer *out)
+{
+    uint32_t shards = 0;
+    if (st == SCBR_ST_OK && it->pt_len != SCBR_RESHARD_CMD_LEN)
+        st = SCBR_ST_INVALID;
+    if (st == SCBR_ST_OK) {
+        uint8_t msg[SCBR_RESHARD_SIGNED_MAX];
+        shards = (uint32_t)s->pt[0] << 24 | (uint32_t)s->pt[1] << 16 | (uint32_t)s->pt[2] << 8 |
+                 s->pt[3];
+        size_t len = scbr_reshard_signed(msg, it->sender, it->sender_len, s->epoch,
+                                         it->owner->last_seq, shards);
+        if (!s->pinned || crypto_ed25519_verify(s->pt + 4, msg, len, s->provider) != 0)
+            st = SCBR_ST_DENIED;
+        if (st == SCBR_ST_OK && (shards == 0 || shards > SCBR_SHARDS_MAX))
+            st = SCBR_ST_INVALID;
+    }
+    count_refusal(s, st);
+    wire_put_u8(out, (uint8_t)st);
+    wire_put_u32(out, st == SCBR_ST_OK ? shards : 0);
+}
+
+static int control_batch(struct tee_env *env, const uint8_t *in, size_t inlen,
+                         struct wire_writer *out, uint8_t kind, item_fn fn)
+{
+    struct state *s = ready_state(env);
+    if (!s)
+        return CLOISTER_E_STATE;
+    size_t len = 0;
+    s->pinned = tee_secret_get(tee_env_self(env), TEE_PROVIDER_SECRET, s->provider,
+                               sizeof s->provider, &len, NULL) == 0 &&
+                len == sizeof s->provider;
+    int rc = batch_locked(env, s, in, inlen, out, kind, false, fn);
+    pthread_mutex_unlock(&s->lock);
+    return rc;
+}
+
 static int ecall_stats(struct tee_env *env, const uint8_t *in, size_t inlen,
                        struct wire_writer *out)
 {
@@ -1217,6 +1259,7 @@ BATCH_ECALL(shard_subscribe, shard_batch, SCBR_MSG_SUBSCRIBE, shard_sub)
 BATCH_ECALL(shard_unsubscribe, shard_batch, SCBR_MSG_UNSUBSCRIBE, shard_unsub)
 BATCH_ECALL(shard_match, shard_batch, SCBR_MSG_PUBLISH, shard_pub)
 BATCH_ECALL(shard_absorb, shard_batch, SCBR_SHARD_MOVE, absorb)
+BATCH_ECALL(control, control_batch, SCBR_MSG_RESHARD, do_reshard)
 
 /* clang-format off: one ecall a line (clang-format 14 re-wraps X-macro lists on every run) */
 #define SCBR_ECALLS(X)                                                                             \
@@ -1237,7 +1280,8 @@ BATCH_ECALL(shard_absorb, shard_batch, SCBR_SHARD_MOVE, absorb)
     X(SCBR_ECALL_SHARD_MATCH, shard_match)                                                         \
     X(SCBR_ECALL_SHARD_SPLIT, shard_split)                                                         \
     X(SCBR_ECALL_SHARD_ABSORB, shard_absorb)                                                       \
-    X(SCBR_ECALL_SHARD_PRUNE, shard_prune)
+    X(SCBR_ECALL_SHARD_PRUNE, shard_prune)                                                         \
+    X(SCBR_ECALL_CONTROL, control)
 /* clang-format on */
 TEE_ENCLAVE_DEFINE_WITH(scbr, SCBR_ECALLS, .state_size = sizeof(struct state),
                         .on_start = scbr_start, .on_stop = scbr_stop);

@@ -264,13 +264,23 @@ static int persist(scbr_router *r)
     return rc;
 }
 
-/* The partition a front's state was last in (shards, key): a front started with other shards
- * reshards to them before it serves (docs/scbr.md, "Resharding"). *n stays when there is
- * none; another key is refused (subscriptions cannot move between keys). */
-static int partition_load(scbr_router *r, unsigned *n, struct cloister_err *err)
+/* A shard's absorb or prune, persisted before its front is told (scbr_shard_link_serve). */
+static int persist_now(void *arg)
+{
+    scbr_router *r = arg;
+    r->dirty = true;
+    return persist(r);
+}
+
+/* The partition a front's state was last in (shards, key, and the other shards an interrupted
+ * reshard may have left copies on): a front started with other shards reshards to them before
+ * it serves (docs/scbr.md, "Resharding"). *n stays when there is none; another key is refused
+ * (subscriptions cannot move between keys). */
+static int partition_load(scbr_router *r, unsigned *n, unsigned *others, struct cloister_err *err)
 {
     uint8_t *data = NULL;
     size_t len;
+    *others = 0;
     if (!r->partition_path || file_read_all(r->partition_path, 512, &data, &len) != 0)
         return errno == ENOENT || !r->partition_path
                    ? 0
@@ -278,10 +288,10 @@ static int partition_load(scbr_router *r, unsigned *n, struct cloister_err *err)
                                    strerror(errno));
     char key[SCBR_SHARD_KEY_MAX + 1];
     unsigned was;
-    int got = sscanf((const char *)data, "%u %255s", &was, key); /* NUL-terminated */
+    int got = sscanf((const char *)data, "%u %255s %u", &was, key, others); /* NUL-terminated */
     free(data);
     const char *want = r->opt.partition_key && *r->opt.partition_key ? r->opt.partition_key : "-";
-    if (got != 2 || was == 0 || was > SCBR_SHARDS_MAX)
+    if (got < 2 || was == 0 || was > SCBR_SHARDS_MAX || *others > SCBR_SHARDS_MAX)
         return cloister_errf(err, CLOISTER_E_PROTOCOL, "the front's partition file is malformed");
     if (strcmp(key, want) != 0)
         return cloister_errf(err, CLOISTER_E_INVALID,
@@ -293,15 +303,23 @@ static int partition_load(scbr_router *r, unsigned *n, struct cloister_err *err)
     return 0;
 }
 
-static int partition_save(scbr_router *r, struct cloister_err *err)
+/* The reshard journal (scbr_journal_fn): "N KEY [OTHERS]", written atomically. */
+static int partition_save(void *arg, unsigned in_force, unsigned others, struct cloister_err *err)
 {
+    scbr_router *r = arg;
     char text[SCBR_SHARD_KEY_MAX + 32];
     const char *key = r->opt.partition_key && *r->opt.partition_key ? r->opt.partition_key : "-";
-    int len = snprintf(text, sizeof text, "%u %s\n", scbr_front_shards(r->front), key);
+    int len = others ? snprintf(text, sizeof text, "%u %s %u\n", in_force, key, others)
+                     : snprintf(text, sizeof text, "%u %s\n", in_force, key);
     if (r->partition_path && file_write_atomic(r->partition_path, text, (size_t)len, 0600) != 0)
         return cloister_errf(err, CLOISTER_E_SYSTEM, "cannot write the front's partition: %s",
                              strerror(errno));
     return 0;
+}
+
+static int front_reshard(scbr_router *r, unsigned shards, struct cloister_err *err)
+{
+    return scbr_front_reshard(r->front, shards, partition_save, r, err);
 }
 
 /* A front connects to its shards, a shard to its front. */
@@ -316,16 +334,23 @@ static int open_shards(scbr_router *r, struct cloister_err *err)
         return scbr_shard_link_open(o->nats, o->cluster, o->shard_index, r->epoch, &r->link, err);
     if (!o->shards)
         return 0;
-    unsigned was = o->shards;
-    int rc = partition_load(r, &was, err);
+    unsigned was = o->shards, others = 0;
+    int rc = partition_load(r, &was, &others, err);
     struct scbr_front_config c = {o->nats, o->cluster, was, o->partition_key, o->shard_timeout_ms};
     if (rc == 0)
         rc = scbr_front_open(&c, &r->front, err);
+    if (rc == 0 && others) {
+        clog_info("a reshard was interrupted: shards 0..%u drop the copies it left",
+                  (others > was ? others : was) - 1);
+        rc = scbr_front_prune(r->front, others, err);
+    }
+    if (rc == 0)
+        rc = partition_save(r, was, 0, err);
     if (rc == 0 && was != o->shards) {
         clog_info("the front's state holds %u shards: resharding to %u", was, o->shards);
-        rc = scbr_front_reshard(r->front, o->shards, err);
+        rc = front_reshard(r, o->shards, err);
     }
-    return rc == 0 ? partition_save(r, err) : rc;
+    return rc;
 }
 
 static int open_router(scbr_router *r, const struct scbr_router_options *o,
@@ -933,6 +958,49 @@ static void send_stats(scbr_router *r, zmq_msg_t *id)
     wire_writer_free(&w);
 }
 
+/* `cloister scbr reshard`: the front's enclave judges the command (sealed under SK, signed by
+ * the pinned provider for this connection, epoch and sequence number), then the front moves
+ * its subscriptions between two batches, clients' messages waiting in ZeroMQ meanwhile. */
+static void reshard_command(scbr_router *r, zmq_msg_t *id, const struct scbr_msg *m)
+{
+    if (!r->front) {
+        reply_error(r, id, SCBR_ST_INVALID, "this router is not a front (--shards): no shards");
+        return;
+    }
+    r->in.len = 0;
+    wire_put_varint(&r->in, 1);
+    wire_put_bytes(&r->in, zmq_msg_data(id), zmq_msg_size(id));
+    wire_put_bytes(&r->in, m->body, m->body_len);
+    uint8_t *out = NULL;
+    size_t outlen = 0;
+    int rc = wire_writer_ok(&r->in)
+                 ? call(r, SCBR_ECALL_CONTROL, r->in.buf, r->in.len, &out, &outlen)
+                 : CLOISTER_E_NO_MEMORY;
+    struct wire_reader rd;
+    wire_reader_init(&rd, out, outlen);
+    wire_get_u64(&rd);
+    if (wire_get_varint(&rd) != 1)
+        wire_reader_fail(&rd, "wrong item count");
+    uint8_t st = wire_get_u8(&rd);
+    uint32_t shards = wire_get_u32(&rd);
+    free(out);
+    if (rc != CLOISTER_OK || wire_reader_finish(&rd) != 0)
+        st = SCBR_ST_FAILED;
+    struct cloister_err err;
+    if (st != SCBR_ST_OK) {
+        clog_warn("a reshard command was refused: %s", scbr_status_name(st));
+        reply_error(r, id, st,
+                    st == SCBR_ST_DENIED ? "reshard: not signed by the router's pinned provider"
+                                         : scbr_status_name(st));
+    } else if (front_reshard(r, shards, &err) != CLOISTER_OK) {
+        reply_error(r, id, SCBR_ST_FAILED, err.msg);
+    } else {
+        uint8_t b[4] = {(uint8_t)(shards >> 24), (uint8_t)(shards >> 16), (uint8_t)(shards >> 8),
+                        (uint8_t)shards};
+        reply(r, id, SCBR_REPLY_RESHARDED, SCBR_ST_OK, b, sizeof b);
+    }
+}
+
 static void control(scbr_router *r, zmq_msg_t *id, const struct scbr_msg *m)
 {
     switch (m->kind) {
@@ -949,6 +1017,7 @@ static void control(scbr_router *r, zmq_msg_t *id, const struct scbr_msg *m)
         break;
     case SCBR_MSG_KEY: key_check(r, id, m); break;
     case SCBR_MSG_STATS: send_stats(r, id); break;
+    case SCBR_MSG_RESHARD: reshard_command(r, id, m); break;
     case SCBR_MSG_SYNC: /* the batch before it was flushed: its refusals are sent already */
         reply(r, id, SCBR_REPLY_SYNCED, SCBR_ST_OK, NULL, 0);
         break;
@@ -1034,8 +1103,8 @@ static bool receive(scbr_router *r)
 static void serve_front(scbr_router *r, int64_t ms)
 {
     bool changed = false;
-    for (unsigned k = 0; k < r->opt.batch && scbr_shard_link_serve(r->link, call_fn, r, k ? 0 : ms,
-                                                                   &r->epoch, &changed);
+    for (unsigned k = 0; k < r->opt.batch && scbr_shard_link_serve(r->link, call_fn, persist_now, r,
+                                                                   k ? 0 : ms, &r->epoch, &changed);
          k++)
         ;
     r->dirty |= changed;
@@ -1060,8 +1129,7 @@ int scbr_router_run(scbr_router *r, struct cloister_err *err)
             ;
         if (atomic_load(&r->reshard_to)) { /* between batches: nothing in flight */
             drain(r);
-            r->reshard_rc = scbr_front_reshard(r->front, atomic_load(&r->reshard_to),
-                                               &r->reshard_err);
+            r->reshard_rc = front_reshard(r, atomic_load(&r->reshard_to), &r->reshard_err);
             atomic_store(&r->reshard_to, 0);
         }
         int64_t now = now_ms();
@@ -1086,10 +1154,8 @@ int scbr_router_reshard(scbr_router *r, unsigned shards, struct cloister_err *er
         return cloister_errf(err, CLOISTER_E_STATE, "only a front (--shards) reshards");
     if (!shards)
         return cloister_errf(err, CLOISTER_E_INVALID, "reshard: at least one shard");
-    if (!r->started) {
-        int rc = scbr_front_reshard(r->front, shards, err);
-        return rc == 0 ? partition_save(r, err) : rc;
-    }
+    if (!r->started)
+        return front_reshard(r, shards, err);
     atomic_store(&r->reshard_to, shards);
     while (atomic_load(&r->reshard_to)) {
         struct timespec ts = {0, 5 * 1000 * 1000};
@@ -1097,7 +1163,7 @@ int scbr_router_reshard(scbr_router *r, unsigned shards, struct cloister_err *er
     }
     if (r->reshard_rc != 0)
         return cloister_errf(err, r->reshard_rc, "%s", r->reshard_err.msg);
-    return partition_save(r, err);
+    return 0;
 }
 
 static void *router_thread(void *arg)

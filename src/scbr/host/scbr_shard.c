@@ -26,6 +26,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <cloister/crypto.h>
+
 #include "bus/bus.h"
 #include "scbr/common/scbr_proto.h"
 
@@ -86,6 +88,7 @@ struct scbr_front {
     unsigned n, timeout_ms;
     uint64_t epochs[SCBR_SHARDS_MAX];
     uint64_t req, timeouts;
+    uint64_t session; /* random, in every request: a shard checks the order per session */
     struct wire_writer in, msg, shard_batch[SCBR_SHARDS_MAX];
     struct flight fl[SCBR_FRONT_INFLIGHT]; /* batches, oldest at head */
     unsigned head, nfl;
@@ -143,7 +146,8 @@ static int post_request(struct scbr_front *f, unsigned j, uint8_t kind, uint64_t
                         const void *body, size_t len, struct cloister_err *err)
 {
     char subject[SUBJECT_MAX];
-    struct scbr_shard_msg m = {.kind = kind, .req = req, .shard = j, .body = body, .body_len = len};
+    struct scbr_shard_msg m =
+        {.kind = kind, .req = req, .shard = j, .epoch = f->session, .body = body, .body_len = len};
     f->msg.len = 0;
     scbr_shard_msg_encode(&f->msg, &m);
     shard_subject(subject, f->cluster, j);
@@ -254,6 +258,10 @@ int scbr_front_open(const struct scbr_front_config *c, struct scbr_front **out,
     snprintf(f->key, sizeof f->key, "%s", key);
     f->n = c->nshards;
     f->timeout_ms = c->timeout_ms ? c->timeout_ms : TIMEOUT_MS;
+    if (crypto_random(&f->session, sizeof f->session) != 0) {
+        scbr_front_close(f);
+        return cloister_errf(err, CLOISTER_E_SYSTEM, "no randomness");
+    }
     wire_writer_init(&f->in);
     wire_writer_init(&f->msg);
     for (unsigned j = 0; j < SCBR_SHARDS_MAX; j++)
@@ -589,30 +597,66 @@ static int prune(struct scbr_front *f, unsigned n, unsigned to, struct cloister_
     return rc;
 }
 
-int scbr_front_reshard(struct scbr_front *f, unsigned new_n, struct cloister_err *err)
+/* Asks shards n..most-1 (beyond the partition in force) their epochs. */
+static int hello_beyond(struct scbr_front *f, unsigned n, unsigned most, struct cloister_err *err)
+{
+    for (unsigned j = 0; j < SCBR_SHARDS_MAX; j++) {
+        f->ctl.counts[j] = j >= n && j < most;
+        f->shard_batch[j].len = 0;
+    }
+    f->n = most; /* answers from every shard involved are taken */
+    int rc = ask_shards(f, SCBR_SHARD_HELLO, f->shard_batch, "the new shards", err);
+    answers_clear(&f->ctl);
+    f->n = n;
+    return rc;
+}
+
+int scbr_front_prune(struct scbr_front *f, unsigned holders, struct cloister_err *err)
+{
+    unsigned n = f->n, most = holders > n ? holders : n;
+    if (f->nfl)
+        return cloister_errf(err, CLOISTER_E_STATE, "prune: batches are in flight");
+    int rc = hello_beyond(f, n, most, err);
+    f->n = most;
+    if (rc == CLOISTER_OK)
+        rc = prune(f, most, n, err);
+    f->n = n;
+    memset(f->ctl.counts, 0, sizeof f->ctl.counts);
+    return rc;
+}
+
+static int journal_write(scbr_journal_fn journal, void *arg, unsigned in_force, unsigned others,
+                         struct cloister_err *err)
+{
+    return journal ? journal(arg, in_force, others, err) : CLOISTER_OK;
+}
+
+int scbr_front_reshard(struct scbr_front *f, unsigned new_n, scbr_journal_fn journal, void *arg,
+                       struct cloister_err *err)
 {
     if (new_n == 0 || new_n > SCBR_SHARDS_MAX)
         return cloister_errf(err, CLOISTER_E_INVALID, "reshard: 1 to %d shards", SCBR_SHARDS_MAX);
     if (f->nfl)
         return cloister_errf(err, CLOISTER_E_STATE, "reshard: batches are in flight");
-    unsigned old_n = f->n, most = new_n > old_n ? new_n : old_n;
-    f->n = most; /* answers from every shard involved are taken */
-    for (unsigned j = 0; j < SCBR_SHARDS_MAX; j++) {
-        f->ctl.counts[j] = j >= old_n && j < new_n;
-        f->shard_batch[j].len = 0;
-    }
-    int rc = ask_shards(f, SCBR_SHARD_HELLO, f->shard_batch, "the new shards", err);
-    answers_clear(&f->ctl);
-    f->n = old_n;
+    unsigned old_n = f->n, most = new_n > old_n ? new_n : old_n, in_force = old_n;
+    int rc = hello_beyond(f, old_n, most, err);
+    if (rc == CLOISTER_OK) /* the targets may take copies from now on */
+        rc = journal_write(journal, arg, old_n, new_n, err);
     if (rc == CLOISTER_OK && (rc = split(f, new_n, err)) == CLOISTER_OK) {
         f->n = most;
         rc = absorb(f, new_n, err);
-        if (rc == CLOISTER_OK)
-            rc = prune(f, most, new_n, err);
-        else /* back to the old partition: the copies the targets took go */
-            prune(f, most, old_n, err);
+        if (rc == CLOISTER_OK) /* every target holds its part: the new partition is in force */
+            rc = journal_write(journal, arg, new_n, old_n, err);
+        struct cloister_err e;
+        if (rc == CLOISTER_OK) {
+            in_force = new_n; /* a failed prune leaves copies, pruned at the next start */
+            if ((rc = prune(f, most, new_n, err)) == CLOISTER_OK)
+                rc = journal_write(journal, arg, new_n, 0, err);
+        } else if (prune(f, most, old_n, &e) == CLOISTER_OK) { /* the copies go */
+            journal_write(journal, arg, old_n, 0, &e);
+        }
     }
-    f->n = rc == CLOISTER_OK ? new_n : old_n;
+    f->n = in_force;
     memset(f->ctl.counts, 0, sizeof f->ctl.counts);
     if (rc == CLOISTER_OK)
         clog_info("resharded from %u to %u shards", old_n, new_n);
@@ -665,6 +709,7 @@ struct scbr_shard_link {
     char answers[SUBJECT_MAX];
     unsigned index;
     struct wire_writer w;
+    uint64_t session, last_req; /* the front's, as the last request said */
 };
 
 static void post_answer(struct scbr_shard_link *l, uint8_t kind, uint64_t req, uint64_t epoch,
@@ -716,8 +761,8 @@ int scbr_shard_link_open(const char *nats, const char *cluster, unsigned index, 
     return CLOISTER_OK;
 }
 
-int scbr_shard_link_serve(struct scbr_shard_link *l, scbr_call_fn call, void *arg, int64_t ms,
-                          uint64_t *epoch, bool *changed)
+int scbr_shard_link_serve(struct scbr_shard_link *l, scbr_call_fn call, int (*persist)(void *arg),
+                          void *arg, int64_t ms, uint64_t *epoch, bool *changed)
 {
     static const uint32_t ecall_of[] = {[SCBR_MSG_SUBSCRIBE] = SCBR_ECALL_SHARD_SUBSCRIBE,
                                         [SCBR_MSG_UNSUBSCRIBE] = SCBR_ECALL_SHARD_UNSUBSCRIBE,
@@ -739,6 +784,11 @@ int scbr_shard_link_serve(struct scbr_shard_link *l, scbr_call_fn call, void *ar
         free(data);
         return 1;
     }
+    if (m.epoch == l->session && m.req <= l->last_req) /* records would be refused as replays */
+        clog_warn("the front's request %llu arrived after its request %llu: NATS reordered them",
+                  (unsigned long long)m.req, (unsigned long long)l->last_req);
+    else
+        l->session = m.epoch, l->last_req = m.req;
     int rc = CLOISTER_OK;
     if (m.kind != SCBR_SHARD_HELLO)
         rc = call(arg, ecall_of[m.kind], m.body, m.body_len, &out, &outlen);
@@ -751,6 +801,8 @@ int scbr_shard_link_serve(struct scbr_shard_link *l, scbr_call_fn call, void *ar
     }
     *changed |= rc == CLOISTER_OK && m.kind != SCBR_MSG_PUBLISH && m.kind != SCBR_SHARD_HELLO &&
                 m.kind != SCBR_SHARD_SPLIT;
+    if (rc == CLOISTER_OK && persist && (m.kind == SCBR_SHARD_ABSORB || m.kind == SCBR_SHARD_PRUNE))
+        rc = persist(arg);
     post_answer(l, m.kind, m.req, *epoch, rc == CLOISTER_OK ? 0 : 1, out, outlen);
     free(out);
     free(data);

@@ -46,7 +46,17 @@ int scbr_front_collect(struct scbr_front *f, int64_t wait_ms, uint8_t **out, siz
 /* Moves the subscriptions from the current shards to new_n shards (0..new_n-1 must run and
  * hold SK): split, absorb, prune (docs/scbr.md, "Resharding"). On failure the old partition
  * stays in force. Call it with nothing in flight: nothing is forwarded meanwhile. */
-int scbr_front_reshard(struct scbr_front *f, unsigned new_n, struct cloister_err *err);
+/* The journal records, before each step that changes the shards, the partition in force and
+ * the other shards that may hold copies of its subscriptions (0: none), so that a front killed
+ * in the middle prunes them on its next start (scbr_front_prune). A journal that cannot be
+ * written stops the reshard. NULL: none. */
+typedef int (*scbr_journal_fn)(void *arg, unsigned in_force, unsigned others,
+                               struct cloister_err *err);
+int scbr_front_reshard(struct scbr_front *f, unsigned new_n, scbr_journal_fn journal, void *arg,
+                       struct cloister_err *err);
+/* Shards 0..holders-1 drop what the current partition does not give them: the copies an
+ * interrupted reshard left. */
+int scbr_front_prune(struct scbr_front *f, unsigned holders, struct cloister_err *err);
 /* The shards the front forwards to now. */
 unsigned scbr_front_shards(const struct scbr_front *f);
 /* Tells every shard a subscriber is gone. */
@@ -60,10 +70,12 @@ struct scbr_shard_link;
 /* Connects as shard `index` of cluster and announces the enclave's epoch. */
 int scbr_shard_link_open(const char *nats, const char *cluster, unsigned index, uint64_t epoch,
                          struct scbr_shard_link **out, struct cloister_err *err);
-/* Waits up to ms for one request and answers it. *epoch: the enclave's, updated from batch
+/* Waits up to ms for one request and answers it; an absorb or a prune is persisted (persist)
+ * before it is answered, so that a shard killed then restarts with what the front was told.
+ * *epoch: the enclave's, updated from batch
  * answers; *changed: subscriptions may have changed. 1: one request handled, 0: none. */
-int scbr_shard_link_serve(struct scbr_shard_link *l, scbr_call_fn call, void *arg, int64_t ms,
-                          uint64_t *epoch, bool *changed);
+int scbr_shard_link_serve(struct scbr_shard_link *l, scbr_call_fn call, int (*persist)(void *arg),
+                          void *arg, int64_t ms, uint64_t *epoch, bool *changed);
 /* Announces a new epoch (the enclave was restarted). */
 void scbr_shard_link_announce(struct scbr_shard_link *l, uint64_t epoch);
 void scbr_shard_link_close(struct scbr_shard_link *l);

@@ -17,7 +17,7 @@ set ylabel "MB/s (log scale)"
 set grid
 set key bottom right
 plot rows("nats", "put") using 3:7 with linespoints lw 2 pt 7 lc rgb "#2c3e50" title "NATS put (publish + ack)", \
-     rows("nats", "get") using 3:7 with linespoints lw 2 pt 5 lc rgb "#e67e22" title "NATS get (direct get)", \
+     rows("nats", "get") using 3:7 with linespoints lw 2 pt 5 lc rgb "#e67e22" title "NATS get (a reducer's consumer)", \
      rows("in-process (baseline)", "put") using 3:7 with linespoints lw 1 pt 1 lc rgb "#999999" title "in-process put (baseline)", \
      rows("in-process (baseline)", "get") using 3:7 with linespoints lw 1 pt 2 lc rgb "#bbbbbb" title "in-process get (baseline)", \
      200 with lines dt 2 lc rgb "#c0392b" title "target 200 MB/s"

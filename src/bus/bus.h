@@ -155,6 +155,8 @@ struct bus_consumer_config {
     int64_t ack_wait_ms;     /* unacked messages are redelivered after it (30000) */
     int64_t max_deliver;     /* deliveries before the server gives a message up (0: unbounded) */
     int64_t max_ack_pending; /* delivered but unacked messages at most (1000) */
+    bool no_acks; /* the server forgets a message once delivered (a reader that holds what it
+                   * fetched and reads it once); ack_wait, max_deliver and max_ack_pending unused */
 };
 
 struct bus_consumer;

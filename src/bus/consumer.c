@@ -33,7 +33,7 @@ static int create_durable(struct bus *b, const struct bus_consumer_config *c,
     jsConsumerConfig cc;
     jsConsumerConfig_Init(&cc);
     cc.Durable = c->durable;
-    cc.AckPolicy = js_AckExplicit;
+    cc.AckPolicy = c->no_acks ? js_AckNone : js_AckExplicit;
     cc.DeliverPolicy = js_DeliverAll;
     cc.AckWait = (c->ack_wait_ms > 0 ? c->ack_wait_ms : BUS_DEFAULT_ACK_WAIT_MS) * 1000000;
     cc.MaxDeliver = c->max_deliver > 0 ? c->max_deliver : -1;

@@ -120,6 +120,12 @@ void epc_heap_set_commit(epc_heap *h, epc_commit_fn fn, void *arg, size_t chunk_
     pthread_mutex_unlock(&h->lock);
 }
 
+/* Whether the region is committed up to offset `end`; with the lock held. */
+static bool committed_locked(const epc_heap *h, size_t end)
+{
+    return !h->commit || end <= h->committed;
+}
+
 /* Asks the hook to commit the region up to offset `end` (rounded up to chunks). Called without
  * the lock: the hook may do anything but allocate from this heap while it waits (an enclave's
  * ocall frees and allocates buffers). Grants only ever raise what is committed. */
@@ -129,7 +135,7 @@ static bool commit_to(epc_heap *h, size_t end)
     epc_commit_fn fn = h->commit;
     void *arg = h->commit_arg;
     size_t chunk = h->commit_chunk * EPC_PAGE_SIZE, size = (size_t)(h->end - h->base);
-    bool enough = !fn || end <= h->committed;
+    bool enough = committed_locked(h, end);
     pthread_mutex_unlock(&h->lock);
     if (enough)
         return true;
@@ -149,8 +155,9 @@ void *epc_malloc(epc_heap *h, size_t n)
 {
     pthread_mutex_lock(&h->lock);
     void *p = epc_tlsf_malloc(h->tlsf, n);
+    bool enough = !p || committed_locked(h, (size_t)((const uint8_t *)p - h->base) + n);
     pthread_mutex_unlock(&h->lock);
-    if (p && !commit_to(h, (size_t)((const uint8_t *)p - h->base) + n)) {
+    if (!enough && !commit_to(h, (size_t)((const uint8_t *)p - h->base) + n)) {
         epc_free(h, p);
         errno = ENOMEM;
         return NULL;
@@ -177,15 +184,22 @@ void *epc_realloc(epc_heap *h, void *p, size_t n)
         epc_free(h, p);
         return NULL;
     }
+    /* One lock when the region is already committed past where the block could end up (the
+     * common case: a Lua heap growing and shrinking below its high-water mark). */
     pthread_mutex_lock(&h->lock);
     size_t worst = epc_tlsf_reach(h->tlsf) + n;
+    worst = worst < n ? SIZE_MAX : worst;
+    bool enough = committed_locked(h, worst);
+    void *q = enough ? epc_tlsf_realloc(h->tlsf, p, n) : NULL;
     pthread_mutex_unlock(&h->lock);
-    if (!commit_to(h, worst < n ? SIZE_MAX : worst)) {
+    if (enough)
+        return q;
+    if (!commit_to(h, worst)) {
         errno = ENOMEM;
         return NULL;
     }
     pthread_mutex_lock(&h->lock);
-    void *q = epc_tlsf_realloc(h->tlsf, p, n);
+    q = epc_tlsf_realloc(h->tlsf, p, n);
     pthread_mutex_unlock(&h->lock);
     return q;
 }

@@ -2,7 +2,7 @@
  *
  * A job makes and drops a few strings and tables per record (a word, a line's fields): millions
  * of blocks of 16 to 256 bytes per task. Served one by one by the trusted heap, each is a call
- * into the EPC allocator (its lock taken twice, a commit check) in an enclave. Here such blocks
+ * into the EPC allocator (its lock and a commit check) in an enclave. Here such blocks
  * come from per-size free lists, refilled from 64 KiB slabs cut by a bump pointer; the slabs go
  * back to the trusted heap, wiped, when the state closes. Larger blocks go to the trusted heap
  * directly, behind a 16-byte header.

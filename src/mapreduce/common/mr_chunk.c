@@ -189,12 +189,33 @@ int mr_outcome_decode(struct mr_outcome *o, const uint8_t *buf, size_t len,
     return 0;
 }
 
+/* Up to eight bytes as a little-endian number, whatever the machine's byte order. */
+static uint64_t load_le(const uint8_t *p, size_t n)
+{
+    uint64_t x = 0;
+    for (size_t i = 0; i < n; i++)
+        x |= (uint64_t)p[i] << (8 * i);
+    return x;
+}
+
+/* A multiply and a fold per eight bytes (a word count's key is a dozen bytes: FNV-1a, a
+ * multiply per byte, was most of the grouping's time). */
+uint32_t mr_key_hash(const uint8_t *key, size_t len)
+{
+    const uint64_t m = 0xbf58476d1ce4e5b9ull;
+    uint64_t h = (uint64_t)len * 0x9e3779b97f4a7c15ull;
+    for (; len >= 8; key += 8, len -= 8) {
+        h = (h ^ load_le(key, 8)) * m;
+        h ^= h >> 31;
+    }
+    h = (h ^ load_le(key, len)) * m;
+    h ^= h >> 29;
+    return (uint32_t)(h ^ (h >> 32));
+}
+
 uint32_t mr_partition_default(const uint8_t *key, size_t len, uint32_t nreducers)
 {
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ key[i]) * 1099511628211ull;
-    return (uint32_t)((h ^ (h >> 32)) % nreducers);
+    return mr_key_hash(key, len) % nreducers;
 }
 
 /* A task's buffers (a split, its pairs, an answer) are megabytes each and live for one call. By

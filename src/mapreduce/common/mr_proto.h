@@ -113,7 +113,11 @@ void mr_outcome_encode(const struct mr_outcome *o, struct wire_writer *w);
 int mr_outcome_decode(struct mr_outcome *o, const uint8_t *buf, size_t len,
                       struct cloister_err *err);
 
-/* The reducer a key goes to when the job has no partition(): FNV-1a of its encoding. */
+/* A hash of a key's encoding, eight bytes at a time, the same on every machine (workers on
+ * several machines must agree on the reducer of a key): it groups a task's pairs by key and
+ * gives the default reducer. */
+uint32_t mr_key_hash(const uint8_t *key, size_t len);
+/* The reducer a key goes to when the job has no partition(): mr_key_hash modulo nreducers. */
 uint32_t mr_partition_default(const uint8_t *key, size_t len, uint32_t nreducers);
 
 /* Makes the process heap keep the megabyte buffers of tasks rather than unmap them at free

@@ -372,7 +372,7 @@ static int assign_groups(struct groups *g, uint32_t *gid, struct cloister_err *e
     int rc = table ? 0 : -1;
     for (uint32_t i = 0; rc == 0 && i < g->n; i++) {
         const struct pair *p = &g->p[i];
-        uint32_t h = mr_partition_default(p->k, p->klen, UINT32_MAX);
+        uint32_t h = mr_key_hash(p->k, p->klen);
         struct slot *s = find_slot(g, table, mask, p->k, p->klen, h);
         if (!s->id) {
             g->g[g->ng] = (struct group){p->k, p->klen, h, 0, 0};

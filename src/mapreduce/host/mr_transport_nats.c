@@ -12,10 +12,11 @@
  *   MRS_<job>  limits retention, byte-bounded, subjects mr.<job>.shuffle.ROUND.TASK.ATTEMPT.PART:
  *              sealed shuffle chunks. A full stream refuses the chunk and the map task is re-run
  *              later. A reducer reads its partition through a pull consumer of its own, filtered
- *              on the round and the partition: the messages stream in, PREFETCH_BYTES at most
- *              held ahead of the reads, and are looked up by subject; a piece not among them
- *              (not delivered yet beyond the bound, or published twice) is read as the last
- *              message on its subject (a direct get).
+ *              on the round and the partition, without acks (the reducer holds what it
+ *              fetched, the consumer is deleted after the task): the messages stream in,
+ *              PREFETCH_BYTES at most held ahead of the reads, and are looked up by subject; a
+ *              piece not among them (not delivered yet beyond the bound, or published twice)
+ *              is read as the last message on its subject (a direct get).
  * Messages larger than the server's max_payload are split here, sized from the connection's
  * real limit: a shuffle chunk is stored as pieces on CHUNK_SUBJECT.0, .1, ... (each "u32 count,
  * then the slice"), and a task message too large for one message goes the same way to
@@ -199,7 +200,7 @@ static bool prefetch_open(struct nats *n, struct prefetch *pf, uint32_t round, u
     struct bus_consumer_config cc = {.stream = n->shuffle,
                                      .durable = pf->durable,
                                      .filter = filter,
-                                     .max_ack_pending = PREFETCH_BATCH};
+                                     .no_acks = true};
     pf->c = bus_consumer_open(n->b, &cc, NULL);
     return pf->c != NULL;
 }
@@ -243,7 +244,6 @@ static struct bus_msg *prefetch_get(struct nats *n, uint32_t round, uint32_t par
             size_t len;
             bus_msg_data(pf->held[i], &len);
             pf->bytes += len;
-            bus_msg_ack(pf->held[i], NULL); /* held here now: room for the next ones */
         }
         pf->nheld += got;
         m = prefetch_take(pf, subject);
@@ -265,7 +265,8 @@ static int get_piece(struct nats *n, const uint32_t *where, const char *subject,
 }
 
 /* Reads back what put_pieces stored under base (malloc'd); where: the (round, partition) of
- * a shuffle chunk, NULL for a task message. */
+ * a shuffle chunk, NULL for a task message. A message of one piece (the common case) is its
+ * piece's buffer with the count taken off, not a copy: a reducer reads megabytes per task. */
 static int get_pieces(struct nats *n, const char *base, const uint32_t *where, uint8_t **out,
                       size_t *outlen, struct cloister_err *err)
 {
@@ -285,18 +286,20 @@ static int get_pieces(struct nats *n, const char *base, const uint32_t *where, u
         if (rc == 0 && (!wire_reader_ok(&r) || c == 0 || c > PIECES_MAX || (k > 0 && c != count)))
             rc = cloister_errf(err, CLOISTER_E_INVALID, "a malformed piece on %s", subject);
         count = c;
+        if (rc == 0 && count == 1) {
+            memmove(piece, piece + 4, len - 4);
+            *out = piece;
+            *outlen = len - 4;
+            return 0;
+        }
         if (rc == 0)
             wire_put_raw(&all, piece + 4, len - 4);
         free(piece);
     }
     if (rc == 0 && !wire_writer_ok(&all))
         rc = cloister_errf(err, CLOISTER_E_NO_MEMORY, "no memory for a %s message", base);
-    if (rc == 0 && !(*out = malloc(all.len ? all.len : 1)))
-        rc = cloister_errf(err, CLOISTER_E_NO_MEMORY, "no memory for a %s message", base);
-    if (rc == 0) {
-        memcpy(*out, all.buf, all.len);
-        *outlen = all.len;
-    }
+    if (rc == 0)
+        *out = wire_writer_take(&all, outlen);
     wire_writer_free(&all);
     return rc;
 }

@@ -149,19 +149,24 @@ static void client_args_init(struct client_args *a)
     }
 /* clang-format on */
 
-/* Parses the command line and a's MRENCLAVE into a->trust: CLI_OK, or the exit code. */
-static int parse_client(const struct opt_cmd *cmd, int argc, char **argv, struct client_args *a)
+/* Parses the command line and a's MRENCLAVE into a->trust: true to go on, else false with the
+ * exit code in *code (help, or a usage error). */
+static bool parse_client(const struct opt_cmd *cmd, int argc, char **argv, struct client_args *a,
+                         int *code)
 {
     int nargs, rc = opt_parse(cmd, argc, argv, &nargs);
     size_t len;
-    if (rc != OPT_OK)
-        return opt_exit_code(rc);
+    if (rc != OPT_OK) {
+        *code = opt_exit_code(rc);
+        return false;
+    }
     if (cli_parse_hex("mrenclave", a->mrenclave, a->mre, 32, &len) != CLI_OK || len != 32) {
         fprintf(stderr, "--mrenclave: expected 64 hex digits\n");
-        return CLI_USAGE;
+        *code = CLI_USAGE;
+        return false;
     }
     a->trust = (struct xsearch_trust){a->proxy, a->ca, a->mre, a->allow_sim};
-    return CLI_OK;
+    return true;
 }
 
 static int cmd_query(int argc, char **argv)
@@ -187,9 +192,9 @@ static int cmd_query(int argc, char **argv)
         "Algorithm 2: word counts) or match (the engine's matched sub-queries).",
         "cloister xsearch query --proxy 127.0.0.1:8471 --mrenclave HEX --allow-simulated 'foo "
         "bar'\n"};
+    int rc;
     client_args_init(&a);
-    int rc = parse_client(&cmd, argc, argv, &a);
-    if (rc != CLI_OK)
+    if (!parse_client(&cmd, argc, argv, &a, &rc))
         return rc;
     xsearch_client *c;
     struct search_hits h;
@@ -228,9 +233,9 @@ static int cmd_client(int argc, char **argv)
         "loopback address until SIGINT or SIGTERM. Each search is sealed to the enclave as\n"
         "`xsearch query` seals it; k, filter and n may be given per request.",
         "cloister xsearch client --proxy 127.0.0.1:8471 --mrenclave HEX --allow-simulated\n"};
+    int rc;
     client_args_init(&a);
-    int rc = parse_client(&cmd, argc, argv, &a);
-    if (rc != CLI_OK)
+    if (!parse_client(&cmd, argc, argv, &a, &rc))
         return rc;
     xsearch_broker *b;
     struct cloister_err err;

@@ -98,8 +98,9 @@ static int post(xsearch_client *c, const char *path, json_t *body, json_t **out,
     free(text);
     if (rc == CLOISTER_OK && status != 200)
         rc = refused(c, status, raw, err);
-    else if (rc == CLOISTER_OK && !json_is_object(*out = json_loads(raw, 0, NULL))) {
-        json_decref(*out);
+    else if (rc == CLOISTER_OK && (*out = json_loads(raw, 0, NULL), !json_is_object(*out))) {
+        json_decref(*out); /* json_is_object reads its argument twice: loaded once, above */
+        *out = NULL;
         rc = cloister_errf(err, CLOISTER_E_PROTOCOL, "%s: not an X-Search proxy (HTTP %u)",
                            c->proxy, status);
     }

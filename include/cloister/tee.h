@@ -136,6 +136,17 @@ CLOISTER_API int tee_ecall_batch(tee_enclave *e, struct tee_call *calls, size_t 
 /* Frees the outputs of a batch. */
 CLOISTER_API void tee_calls_free(struct tee_call *calls, size_t n);
 
+/* Ecalls of concurrent threads sharing crossings: each tee_batcher_call queues its call, and a
+ * caller that finds one of `crossings` free (the enclave's workers) takes up to batch_max queued
+ * calls across in one tee_ecall_batch. Thread-safe; in need not outlive the call. The result is
+ * tee_ecall's: *out malloc'd, and a refusal by the enclave comes back with its own text alone. */
+typedef struct tee_batcher tee_batcher;
+CLOISTER_API int tee_batcher_new(tee_enclave *e, unsigned crossings, size_t batch_max,
+                                 tee_batcher **out, struct cloister_err *err);
+CLOISTER_API int tee_batcher_call(tee_batcher *b, uint32_t number, const void *in, size_t inlen,
+                                  uint8_t **out, size_t *outlen, struct cloister_err *err);
+CLOISTER_API void tee_batcher_free(tee_batcher *b);
+
 enum tee_secret_memory {
     TEE_SECRET_MEMORY_NONE,         /* sim backend: ordinary host memory */
     TEE_SECRET_MEMORY_MLOCK,        /* mlock + MADV_DONTDUMP + MADV_WIPEONFORK */

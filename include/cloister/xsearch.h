@@ -28,6 +28,9 @@
 #define XSEARCH_INFO "CLOISTER-XSEARCH-V01 request"
 #define XSEARCH_RESPONSE_LABEL "CLOISTER-XSEARCH-V01 response"
 #define XSEARCH_PAD 256
+/* Content types of binary requests and answers on POST /v1/search (RFC 9458's). */
+#define XSEARCH_REQUEST_TYPE "message/ohttp-req"
+#define XSEARCH_RESPONSE_TYPE "message/ohttp-res"
 #define XSEARCH_BODY_MAX (SEARCH_QUERY_MAX + 2 * XSEARCH_PAD + 16)
 #define XSEARCH_REQUEST_MAX (XSEARCH_KEY_ID_LEN + HPKE_ENC_LEN + XSEARCH_BODY_MAX + HPKE_TAG_LEN)
 #define XSEARCH_HITS_BYTES_MAX ((size_t)4 << 20) /* an encoded result list */

@@ -104,37 +104,78 @@ static int print_hits(const struct search_hits *h, bool json)
     return CLI_OK;
 }
 
-/* What a client of the proxy trusts (query and client). */
-#define TRUST_OPTIONS                                                                              \
-    {"proxy", OPT_STRING, &proxy, "IP:PORT", "the X-Search proxy", OPT_REQUIRED, 0, 0},            \
-        {"mrenclave",  OPT_STRING, &mrenclave, "HEX", "the proxy enclave's identity (pinned)",     \
-         OPT_REQUIRED, 0,          0},                                                             \
-        {"ca", OPT_STRING, &ca, "FILE", "the platform CA (default: this machine's)", 0, 0, 0},     \
-    {                                                                                              \
-        "allow-simulated", OPT_FLAG, &allow_sim, NULL,                                             \
-            "accept a simulated platform (development only)", 0, 0, 0                              \
-    }
+/* What query and client share: the proxy they trust and the obfuscation they ask for. */
+struct client_args {
+    const char *proxy, *mrenclave, *ca;
+    bool allow_sim;
+    long long k;
+    struct opt_choice filter;
+    uint8_t mre[32];
+    struct xsearch_trust trust;
+};
 
-static int parse_mrenclave(const char *hex, uint8_t mre[32])
+static void client_args_init(struct client_args *a)
 {
-    size_t len;
-    if (cli_parse_hex("mrenclave", hex, mre, 32, &len) != CLI_OK || len != 32) {
-        fprintf(stderr, "--mrenclave: expected 64 hex digits\n");
-        return CLI_USAGE;
+    memset(a, 0, sizeof *a);
+    a->k = 3;
+    a->filter = (struct opt_choice){filter_names, SEARCH_FILTER_MATCH};
+}
+
+/* The options of struct client_args a. */
+/* clang-format off: it re-wraps an option list inside a macro on every run */
+#define CLIENT_OPTIONS(a)                                                                          \
+    {"proxy", OPT_STRING, &(a).proxy, "IP:PORT", "the X-Search proxy", OPT_REQUIRED, 0, 0},        \
+        {"mrenclave",                                                                              \
+         OPT_STRING,                                                                               \
+         &(a).mrenclave,                                                                           \
+         "HEX",                                                                                    \
+         "the proxy enclave's identity (pinned)",                                                  \
+         OPT_REQUIRED,                                                                             \
+         0,                                                                                        \
+         0},                                                                                       \
+        {"ca", OPT_STRING, &(a).ca, "FILE", "the platform CA (default: this machine's)", 0, 0, 0}, \
+        {"allow-simulated",                                                                        \
+         OPT_FLAG,                                                                                 \
+         &(a).allow_sim,                                                                           \
+         NULL,                                                                                     \
+         "accept a simulated platform (development only)",                                         \
+         0,                                                                                        \
+         0,                                                                                        \
+         0},                                                                                       \
+        {"k", OPT_INT, &(a).k,      "K", "fake queries hiding each query (default 3)",             \
+         0,   0,       SEARCH_K_MAX},                                                              \
+    {                                                                                              \
+        "filter", OPT_CHOICE, &(a).filter, "F", "which results the enclave keeps", 0, 0, 0         \
     }
-    return CLI_OK;
+/* clang-format on */
+
+/* Parses the command line and a's MRENCLAVE into a->trust: true to go on, else false with the
+ * exit code in *code (help, or a usage error). */
+static bool parse_client(const struct opt_cmd *cmd, int argc, char **argv, struct client_args *a,
+                         int *code)
+{
+    int nargs, rc = opt_parse(cmd, argc, argv, &nargs);
+    size_t len;
+    if (rc != OPT_OK) {
+        *code = opt_exit_code(rc);
+        return false;
+    }
+    if (cli_parse_hex("mrenclave", a->mrenclave, a->mre, 32, &len) != CLI_OK || len != 32) {
+        fprintf(stderr, "--mrenclave: expected 64 hex digits\n");
+        *code = CLI_USAGE;
+        return false;
+    }
+    a->trust = (struct xsearch_trust){a->proxy, a->ca, a->mre, a->allow_sim};
+    return true;
 }
 
 static int cmd_query(int argc, char **argv)
 {
-    const char *proxy = NULL, *mrenclave = NULL, *ca = NULL;
-    long long k = 3, n = 10;
-    struct opt_choice filter = {filter_names, SEARCH_FILTER_MATCH};
-    bool allow_sim = false, json = false;
+    struct client_args a;
+    long long n = 10;
+    bool json = false;
     const struct opt_def opts[] = {
-        TRUST_OPTIONS,
-        {"k", OPT_INT, &k, "K", "fake queries hiding this one (default 3)", 0, 0, SEARCH_K_MAX},
-        {"filter", OPT_CHOICE, &filter, "F", "which results the enclave keeps", 0, 0, 0},
+        CLIENT_OPTIONS(a),
         {"n", OPT_INT, &n, "N", "results wanted (default 10)", 0, 1, SEARCH_HITS_MAX},
         {"json", OPT_FLAG, &json, NULL, "print {\"hits\": [...]}", 0, 0, 0},
         {0}};
@@ -151,19 +192,16 @@ static int cmd_query(int argc, char **argv)
         "Algorithm 2: word counts) or match (the engine's matched sub-queries).",
         "cloister xsearch query --proxy 127.0.0.1:8471 --mrenclave HEX --allow-simulated 'foo "
         "bar'\n"};
-    int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
-    if (rc != OPT_OK)
-        return opt_exit_code(rc);
-    uint8_t mre[32];
-    if (parse_mrenclave(mrenclave, mre) != CLI_OK)
-        return CLI_USAGE;
-    struct xsearch_trust t = {proxy, ca, mre, allow_sim};
+    int rc;
+    client_args_init(&a);
+    if (!parse_client(&cmd, argc, argv, &a, &rc))
+        return rc;
     xsearch_client *c;
     struct search_hits h;
     struct cloister_err err;
-    if (xsearch_client_new(&t, &c, &err) != CLOISTER_OK)
+    if (xsearch_client_new(&a.trust, &c, &err) != CLOISTER_OK)
         return cli_fail("xsearch query: %s", err.msg);
-    rc = xsearch_client_search(c, argv[0], (unsigned)k, (enum search_filter)filter.index,
+    rc = xsearch_client_search(c, argv[0], (unsigned)a.k, (enum search_filter)a.filter.index,
                                (unsigned)n, &h, &err);
     xsearch_client_free(c);
     if (rc != CLOISTER_OK)
@@ -175,17 +213,13 @@ static int cmd_query(int argc, char **argv)
 
 static int cmd_client(int argc, char **argv)
 {
-    const char *proxy = NULL, *mrenclave = NULL, *ca = NULL, *listen = "127.0.0.1:8472";
-    long long k = 3;
-    struct opt_choice filter = {filter_names, SEARCH_FILTER_MATCH};
-    bool allow_sim = false;
+    struct client_args a;
+    const char *listen = "127.0.0.1:8472";
     const struct opt_def opts[] = {
-        TRUST_OPTIONS,
+        CLIENT_OPTIONS(a),
         {"listen", OPT_STRING, &listen, "IP:PORT",
          "where the browser finds it (loopback only; default 127.0.0.1:8472; port 0: any)", 0, 0,
          0},
-        {"k", OPT_INT, &k, "K", "fake queries hiding each query (default 3)", 0, 0, SEARCH_K_MAX},
-        {"filter", OPT_CHOICE, &filter, "F", "which results the enclave keeps", 0, 0, 0},
         {0}};
     const struct opt_cmd cmd = {
         "xsearch client",
@@ -199,20 +233,17 @@ static int cmd_client(int argc, char **argv)
         "loopback address until SIGINT or SIGTERM. Each search is sealed to the enclave as\n"
         "`xsearch query` seals it; k, filter and n may be given per request.",
         "cloister xsearch client --proxy 127.0.0.1:8471 --mrenclave HEX --allow-simulated\n"};
-    int nargs, rc = opt_parse(&cmd, argc, argv, &nargs);
-    if (rc != OPT_OK)
-        return opt_exit_code(rc);
-    uint8_t mre[32];
-    if (parse_mrenclave(mrenclave, mre) != CLI_OK)
-        return CLI_USAGE;
-    struct xsearch_trust t = {proxy, ca, mre, allow_sim};
+    int rc;
+    client_args_init(&a);
+    if (!parse_client(&cmd, argc, argv, &a, &rc))
+        return rc;
     xsearch_broker *b;
     struct cloister_err err;
     cli_stop_signals_block();
-    if (xsearch_broker_start(&t, listen, (unsigned)k, (enum search_filter)filter.index, &b, &err) !=
-        CLOISTER_OK)
+    if (xsearch_broker_start(&a.trust, listen, (unsigned)a.k, (enum search_filter)a.filter.index,
+                             &b, &err) != CLOISTER_OK)
         return cli_fail("xsearch client: %s", err.msg);
-    printf("xsearch client for %s on port %u\n", proxy, (unsigned)xsearch_broker_port(b));
+    printf("xsearch client for %s on port %u\n", a.proxy, (unsigned)xsearch_broker_port(b));
     fflush(stdout);
     cli_stop_signals_wait("xsearch client");
     xsearch_broker_stop(b);

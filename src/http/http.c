@@ -528,19 +528,27 @@ static int call_once(const char *source, const char *endpoint, const char *metho
     return CLOISTER_OK;
 }
 
+/* The header lines of a JSON request with the bearer token (NULL: none), malloc'd (NULL when
+ * out of memory); *cap its size, to wipe it. */
+static char *json_headers(const char *token, size_t *cap)
+{
+    *cap = (token ? strlen(token) : 0) + 96;
+    char *h = malloc(*cap);
+    if (h)
+        snprintf(h, *cap, "%s%s%sContent-Type: application/json\r\n",
+                 token ? "Authorization: Bearer " : "", token ? token : "", token ? "\r\n" : "");
+    return h;
+}
+
 int http_call_from(const char *source, const char *endpoint, const char *method, const char *path,
                    const char *token, const char *body, size_t len, size_t max_reply,
                    unsigned *status, char **reply, struct cloister_err *err)
 {
-    size_t cap = (token ? strlen(token) : 0) + 96, got;
-    char *headers = malloc(cap);
-    int hn = headers ? snprintf(headers, cap, "%s%s%sContent-Type: application/json\r\n",
-                                token ? "Authorization: Bearer " : "", token ? token : "",
-                                token ? "\r\n" : "")
-                     : -1;
-    int rc = hn > 0 && (size_t)hn < cap ? call_once(source, endpoint, method, path, headers, body,
-                                                    len, max_reply, status, reply, &got, err)
-                                        : cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
+    size_t cap, got;
+    char *headers = json_headers(token, &cap);
+    int rc = headers ? call_once(source, endpoint, method, path, headers, body, len, max_reply,
+                                 status, reply, &got, err)
+                     : cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
     if (headers)
         crypto_wipe(headers, cap);
     free(headers);
@@ -630,9 +638,11 @@ static const char *head_value(const char *head, const char *name)
     return NULL;
 }
 
-/* Reads one answer: the head, then Content-Length bytes of body. *got: bytes read at all (0:
- * the server had closed the connection before answering). */
-static int read_answer(int fd, size_t max, unsigned *status, char **reply, bool *keep, size_t *got)
+/* Reads one answer: the head, then Content-Length bytes of body (*reply NUL-terminated, its
+ * length in *reply_len). *got: bytes read at all (0: the server had closed the connection
+ * before answering). */
+static int read_answer(int fd, size_t max, unsigned *status, char **reply, size_t *reply_len,
+                       bool *keep, size_t *got)
 {
     size_t cap = 4096, n = 0, head = 0, total = SIZE_MAX;
     char *buf = malloc(cap + 1), *sep;
@@ -682,21 +692,20 @@ static int read_answer(int fd, size_t max, unsigned *status, char **reply, bool 
     buf[n] = 0;
     memmove(buf, buf + head, n - head + 1);
     *reply = buf;
+    *reply_len = n - head;
     return 0;
 }
 
-int http_conn_call(struct http_conn *c, const char *method, const char *path, const char *token,
-                   const char *body, size_t len, size_t max_reply, unsigned *status, char **reply,
-                   struct cloister_err *err)
+int http_conn_call_bin(struct http_conn *c, const char *method, const char *path,
+                       const char *headers, const void *body, size_t len, size_t max_reply,
+                       unsigned *status, char **reply, size_t *reply_len, struct cloister_err *err)
 {
-    size_t cap = strlen(method) + strlen(path) + strlen(c->endpoint) + (token ? strlen(token) : 0) +
-                 192;
+    size_t cap = strlen(method) + strlen(path) + strlen(c->endpoint) +
+                 (headers ? strlen(headers) : 0) + 96;
     char *head = malloc(cap);
     int hn = head ? snprintf(head, cap,
-                             "%s %s HTTP/1.1\r\nHost: %s\r\n%s%s%s"
-                             "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
-                             method, path, c->endpoint, token ? "Authorization: Bearer " : "",
-                             token ? token : "", token ? "\r\n" : "", len)
+                             "%s %s HTTP/1.1\r\nHost: %s\r\n%sContent-Length: %zu\r\n\r\n", method,
+                             path, c->endpoint, headers ? headers : "", len)
                   : -1;
     int rc = hn > 0 && (size_t)hn < cap ? CLOISTER_OK
                                         : cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
@@ -708,7 +717,7 @@ int http_conn_call(struct http_conn *c, const char *method, const char *path, co
         if ((rc = conn_connect(c, err)) != CLOISTER_OK)
             break;
         if (send_request(c->fd, head, (size_t)hn, body ? body : "", len) == 0 &&
-            read_answer(c->fd, max_reply, status, reply, &keep, &got) == 0) {
+            read_answer(c->fd, max_reply, status, reply, reply_len, &keep, &got) == 0) {
             if (!keep)
                 conn_drop(c);
             break;
@@ -721,5 +730,20 @@ int http_conn_call(struct http_conn *c, const char *method, const char *path, co
     if (head)
         crypto_wipe(head, cap);
     free(head);
+    return rc;
+}
+
+int http_conn_call(struct http_conn *c, const char *method, const char *path, const char *token,
+                   const char *body, size_t len, size_t max_reply, unsigned *status, char **reply,
+                   struct cloister_err *err)
+{
+    size_t cap, n = 0;
+    char *headers = json_headers(token, &cap);
+    int rc = headers ? http_conn_call_bin(c, method, path, headers, body, len, max_reply, status,
+                                          reply, &n, err)
+                     : cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
+    if (headers)
+        crypto_wipe(headers, cap);
+    free(headers);
     return rc;
 }

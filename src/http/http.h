@@ -127,6 +127,11 @@ int http_conn_open(const char *endpoint, struct http_conn **out, struct cloister
 int http_conn_call(struct http_conn *c, const char *method, const char *path, const char *token,
                    const char *body, size_t len, size_t max_reply, unsigned *status, char **reply,
                    struct cloister_err *err);
+/* The same with the header lines given whole (each ending in "\r\n", a Content-Type among
+ * them) and the answer's length in *reply_len, for binary bodies both ways. */
+int http_conn_call_bin(struct http_conn *c, const char *method, const char *path,
+                       const char *headers, const void *body, size_t len, size_t max_reply,
+                       unsigned *status, char **reply, size_t *reply_len, struct cloister_err *err);
 void http_conn_close(struct http_conn *c);
 
 #endif

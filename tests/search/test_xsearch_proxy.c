@@ -358,6 +358,38 @@ static void test_tampered_replayed(void **state)
     free(req);
 }
 
+/* The client posts binary bodies (message/ohttp-req); {"request": hex} is answered in kind. */
+static void test_json_body(void **state)
+{
+    (void)state;
+    uint8_t pk[32], enc[HPKE_ENC_LEN], key[32], *req;
+    size_t len, resplen;
+    struct xsearch_request rq = {1, SEARCH_FILTER_WORDS, 5, ""};
+    struct search_hits h;
+    struct cloister_err err;
+    snprintf(rq.query, sizeof rq.query, "%s", log_.q[1].text);
+    xsearch_client_key(client, pk);
+    assert_int_equal(xsearch_request_seal(pk, &rq, &req, &len, enc, key, &err), CLOISTER_OK);
+    json_t *body = json_pack("{s:o}", "request", http_json_hex(req, len));
+    char *text = json_dumps(body, JSON_COMPACT), *reply = NULL;
+    unsigned status = 0;
+    assert_int_equal(http_call(proxy_ep, "POST", "/v1/search", NULL, text, strlen(text), 1 << 22,
+                               &status, &reply, &err),
+                     CLOISTER_OK);
+    assert_int_equal(status, 200);
+    json_t *j = json_loads(reply, 0, NULL);
+    uint8_t *resp = http_json_unhex(j, "response", &resplen);
+    assert_non_null(resp);
+    assert_int_equal(xsearch_response_open(key, enc, resp, resplen, &h, &err), CLOISTER_OK);
+    search_hits_free(&h);
+    free(resp);
+    json_decref(j);
+    json_decref(body);
+    free(reply);
+    free(text);
+    free(req);
+}
+
 static void test_oversized_and_policy(void **state)
 {
     (void)state;
@@ -385,10 +417,15 @@ static void test_oversized_and_policy(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_search_filtered),      cmocka_unit_test(test_long_query),
-        cmocka_unit_test(test_engine_log),           cmocka_unit_test(test_cache),
-        cmocka_unit_test(test_engine_template),      cmocka_unit_test(test_tampered_replayed),
-        cmocka_unit_test(test_oversized_and_policy), cmocka_unit_test(test_broker),
+        cmocka_unit_test(test_search_filtered),
+        cmocka_unit_test(test_long_query),
+        cmocka_unit_test(test_engine_log),
+        cmocka_unit_test(test_cache),
+        cmocka_unit_test(test_engine_template),
+        cmocka_unit_test(test_tampered_replayed),
+        cmocka_unit_test(test_oversized_and_policy),
+        cmocka_unit_test(test_json_body),
+        cmocka_unit_test(test_broker),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -15,10 +15,9 @@
  *
  * Throughput: a crossing into the enclave costs more than the envelope of a small group (a
  * futex wake and a context switch each way), so the calls of a request's hot path (ENVELOPE,
- * SEALED_OPEN, SESSION_REQUEST, SEALED_ENVELOPE) of concurrent requests share crossings: each
- * thread queues its call, and whichever thread finds an enclave worker free takes every queued
- * call into one tee_ecall_batch (at most one batch per enclave worker at a time, so the
- * workers stay busy and a batch forms while they are). The ids of names (an HMAC in the
+ * SEALED_OPEN, SESSION_REQUEST, SEALED_ENVELOPE) of concurrent requests share crossings
+ * (tee_batcher: at most one batch per enclave worker at a time, so the workers stay busy and a
+ * batch forms while they are). The ids of names (an HMAC in the
  * enclave) never change for a store, so the host keeps those it asked for in a small table
  * rather than crossing again: they are names its callers gave it in clear. */
 #include <cloister/asky_host.h>
@@ -48,15 +47,6 @@
 #define BATCH_MAX 64     /* calls per shared crossing */
 #define NAME_SLOTS 1024  /* ids of names kept (direct-mapped) */
 
-/* A call of the hot path waiting for a crossing (batch_call). */
-struct job {
-    struct tee_call call;
-    struct cloister_err err; /* when the batch did not cross */
-    int rc;
-    bool done;
-    struct job *next;
-};
-
 struct name_slot {
     bool used;
     uint8_t what;
@@ -71,11 +61,7 @@ struct asky_service {
     pthread_mutex_t sync, change;
     uint64_t counter;   /* of the newest epoch record the enclave has */
     uint64_t users_seq; /* the last user change the enclave has */
-    /* The calls waiting to cross, and the batches crossing (at most one per enclave worker). */
-    pthread_mutex_t queue_lock;
-    pthread_cond_t queue_done;
-    struct job *queue, **queue_tail;
-    unsigned crossing, workers;
+    tee_batcher *batch; /* the hot path's calls */
     pthread_mutex_t names_lock;
     struct name_slot *names; /* NAME_SLOTS */
 };
@@ -93,69 +79,17 @@ static int call(asky_service *s, uint32_t number, struct wire_writer *in, uint8_
     return tee_ecall_writer(s->e, number, in, out, outlen, err);
 }
 
-/* Takes up to BATCH_MAX queued jobs across in one batch, then marks them done. queue_lock
- * held; released while crossing. */
-static void batch_run(asky_service *s)
-{
-    struct tee_call calls[BATCH_MAX];
-    struct job *jobs[BATCH_MAX];
-    size_t n = 0;
-    for (; s->queue && n < BATCH_MAX; s->queue = s->queue->next) {
-        jobs[n] = s->queue;
-        calls[n++] = s->queue->call;
-    }
-    if (!s->queue)
-        s->queue_tail = &s->queue;
-    s->crossing++;
-    pthread_mutex_unlock(&s->queue_lock);
-    struct cloister_err err = {0};
-    int rc = tee_ecall_batch(s->e, calls, n, &err);
-    pthread_mutex_lock(&s->queue_lock);
-    for (size_t i = 0; i < n; i++) {
-        jobs[i]->call = calls[i];
-        jobs[i]->rc = rc;
-        jobs[i]->err = err;
-        jobs[i]->done = true;
-    }
-    s->crossing--;
-    pthread_cond_broadcast(&s->queue_done);
-}
-
-/* One ecall of the hot path, sharing a crossing with the calls other threads have queued
- * meanwhile (in may be freed once it returns). The enclave's refusal comes without the
- * runtime's prefix, as from call(). */
+/* One ecall of the hot path, sharing a crossing with the calls of other threads (in may be
+ * freed once it returns). The enclave's refusal comes without the runtime's prefix, as from
+ * call(). */
 static int batch_call(asky_service *s, uint32_t number, const struct wire_writer *in, uint8_t **out,
                       size_t *outlen, struct cloister_err *err)
 {
-    struct job j = {.call = {.number = number, .in = in->buf, .inlen = in->len}};
     *out = NULL;
     *outlen = 0;
     if (!wire_writer_ok(in))
         return cloister_errf(err, CLOISTER_E_NO_MEMORY, "request too large or out of memory");
-    pthread_mutex_lock(&s->queue_lock);
-    *s->queue_tail = &j;
-    s->queue_tail = &j.next;
-    while (!j.done) {
-        if (s->queue && s->crossing < s->workers)
-            batch_run(s);
-        else
-            pthread_cond_wait(&s->queue_done, &s->queue_lock);
-    }
-    pthread_mutex_unlock(&s->queue_lock);
-    if (j.rc != CLOISTER_OK) {
-        if (err)
-            *err = j.err;
-        return j.rc;
-    }
-    if (j.call.status != CLOISTER_OK) {
-        int rc = cloister_errf(err, j.call.status, "%s",
-                               j.call.out ? (const char *)j.call.out : "refused by the enclave");
-        free(j.call.out);
-        return rc;
-    }
-    *out = j.call.out;
-    *outlen = j.call.outlen;
-    return CLOISTER_OK;
+    return tee_batcher_call(s->batch, number, in->buf, in->len, out, outlen, err);
 }
 
 /* The development signature: a signer key kept in the store signs the image, so the sealed
@@ -197,11 +131,12 @@ static int start_enclave(asky_service *s, const struct asky_service_options *o,
     t.enclave = o ? o->enclave : NULL;
     t.home = o ? o->home : NULL;
     t.workers = o && o->workers ? o->workers : 1;
-    s->workers = t.workers;
     t.max_message = SERVICE_MESSAGE_MAX;
     t.wait = TEE_WAIT_BLOCK;
     if ((rc = tee_create(&t, &s->e, err)) != CLOISTER_OK)
         cloister_err_wrap(err, "starting the asky enclave");
+    else
+        rc = tee_batcher_new(s->e, t.workers, BATCH_MAX, &s->batch, err);
     return rc;
 }
 
@@ -383,10 +318,7 @@ int asky_service_open(const char *dir, const struct asky_service_options *o, ask
         return cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
     pthread_mutex_init(&s->sync, NULL);
     pthread_mutex_init(&s->change, NULL);
-    pthread_mutex_init(&s->queue_lock, NULL);
-    pthread_cond_init(&s->queue_done, NULL);
     pthread_mutex_init(&s->names_lock, NULL);
-    s->queue_tail = &s->queue;
     int rc = (s->names = calloc(NAME_SLOTS, sizeof *s->names))
                  ? CLOISTER_OK
                  : cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
@@ -412,12 +344,11 @@ void asky_service_close(asky_service *s)
 {
     if (!s)
         return;
+    tee_batcher_free(s->batch);
     tee_destroy(s->e);
     astore_close(s->db);
     pthread_mutex_destroy(&s->sync);
     pthread_mutex_destroy(&s->change);
-    pthread_mutex_destroy(&s->queue_lock);
-    pthread_cond_destroy(&s->queue_done);
     pthread_mutex_destroy(&s->names_lock);
     free(s->names);
     free(s);

@@ -2,7 +2,11 @@
  * HPKE key with a fresh nonce, verifies the evidence (the verifier policy: MRENCLAVE pinned,
  * the platform CA, simulated platforms only when allowed, report data = the key bound to the
  * nonce), then seals each query to that key and opens the answer with the key exported from
- * the request's HPKE context. The proxy's host relays bytes it cannot read. */
+ * the request's HPKE context. The proxy's host relays bytes it cannot read.
+ *
+ * Requests go over kept HTTP/1.1 connections (http_conn): a thread takes an idle one, or opens
+ * one, and gives it back after its answer, so concurrent callers never share a connection and
+ * a busy client does not pay a TCP handshake per search. */
 #include <cloister/crypto.h>
 #include <cloister/tee_trust.h>
 #include <cloister/tee_verify.h>
@@ -10,6 +14,7 @@
 #include <cloister/xsearch.h>
 #include <cloister/xsearch_client.h>
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,6 +23,7 @@
 #include "http/http.h"
 
 #define REPLY_MAX ((size_t)2 * XSEARCH_HITS_BYTES_MAX + 4096)
+#define CONNS_KEPT 16 /* idle connections kept for later requests */
 
 struct xsearch_client {
     char proxy[64];
@@ -25,39 +31,80 @@ struct xsearch_client {
     uint8_t mrenclave[32];
     bool allow_simulated;
     uint8_t pk[HPKE_PUBLIC_LEN];
+    pthread_mutex_t lock;
+    struct http_conn *idle[CONNS_KEPT];
+    size_t nidle;
 };
 
+/* One request on an idle connection (or a new one), which is kept afterwards. */
+static int call(xsearch_client *c, const char *path, const char *headers, const void *body,
+                size_t len, unsigned *status, char **reply, size_t *reply_len,
+                struct cloister_err *err)
+{
+    struct http_conn *conn = NULL;
+    pthread_mutex_lock(&c->lock);
+    if (c->nidle)
+        conn = c->idle[--c->nidle];
+    pthread_mutex_unlock(&c->lock);
+    int rc = conn ? CLOISTER_OK : http_conn_open(c->proxy, &conn, err);
+    if (rc == CLOISTER_OK)
+        rc = http_conn_call_bin(conn, "POST", path, headers, body, len, REPLY_MAX, status, reply,
+                                reply_len, err);
+    if (rc != CLOISTER_OK) {
+        http_conn_close(conn);
+        return rc;
+    }
+    pthread_mutex_lock(&c->lock);
+    if (c->nidle < CONNS_KEPT) {
+        c->idle[c->nidle++] = conn;
+        conn = NULL;
+    }
+    pthread_mutex_unlock(&c->lock);
+    http_conn_close(conn);
+    return CLOISTER_OK;
+}
+
+/* The error for the proxy's answer raw of HTTP status (not 200). */
+static int refused(const xsearch_client *c, unsigned status, const char *raw,
+                   struct cloister_err *err)
+{
+    json_t *j = json_loads(raw, 0, NULL);
+    const char *msg = json_string_value(json_object_get(j, "error"));
+    int rc = !json_is_object(j)
+                 ? cloister_errf(err, CLOISTER_E_PROTOCOL, "%s: not an X-Search proxy (HTTP %u)",
+                                 c->proxy, status)
+                 : cloister_errf(err,
+                                 status == 403   ? CLOISTER_E_DENIED
+                                 : status == 409 ? CLOISTER_E_STATE
+                                 : status == 400 ? CLOISTER_E_INVALID
+                                                 : CLOISTER_E_FAILED,
+                                 "the proxy refused: %s", msg ? msg : "no reason given");
+    json_decref(j);
+    return rc;
+}
+
 /* POST body to path: the answer's JSON object, or the proxy's refusal as an error. */
-static int post(const char *proxy, const char *path, json_t *body, json_t **out,
+static int post(xsearch_client *c, const char *path, json_t *body, json_t **out,
                 struct cloister_err *err)
 {
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL, *raw = NULL;
     unsigned status = 0;
+    size_t rawlen = 0;
     json_decref(body);
     if (!text)
         return cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
-    int rc = http_call(proxy, "POST", path, NULL, text, strlen(text), REPLY_MAX, &status, &raw,
-                       err);
+    int rc = call(c, path, "Content-Type: application/json\r\n", text, strlen(text), &status, &raw,
+                  &rawlen, err);
     free(text);
-    if (rc != CLOISTER_OK)
-        return rc;
-    json_t *j = json_loads(raw, 0, NULL);
+    if (rc == CLOISTER_OK && status != 200)
+        rc = refused(c, status, raw, err);
+    else if (rc == CLOISTER_OK && (*out = json_loads(raw, 0, NULL), !json_is_object(*out))) {
+        json_decref(*out); /* json_is_object reads its argument twice: loaded once, above */
+        *out = NULL;
+        rc = cloister_errf(err, CLOISTER_E_PROTOCOL, "%s: not an X-Search proxy (HTTP %u)",
+                           c->proxy, status);
+    }
     free(raw);
-    const char *msg = json_string_value(json_object_get(j, "error"));
-    if (!json_is_object(j))
-        rc = cloister_errf(err, CLOISTER_E_PROTOCOL, "%s: not an X-Search proxy (HTTP %u)", proxy,
-                           status);
-    else if (status != 200)
-        rc = cloister_errf(err,
-                           status == 403   ? CLOISTER_E_DENIED
-                           : status == 409 ? CLOISTER_E_STATE
-                           : status == 400 ? CLOISTER_E_INVALID
-                                           : CLOISTER_E_FAILED,
-                           "the proxy refused: %s", msg ? msg : "no reason given");
-    if (rc != CLOISTER_OK)
-        json_decref(j);
-    else
-        *out = j;
     return rc;
 }
 
@@ -110,8 +157,8 @@ static int fetch_key(xsearch_client *c, struct cloister_err *err)
     json_t *j = NULL;
     int rc = tee_prov_nonce(nonce, err);
     if (rc == CLOISTER_OK)
-        rc = post(c->proxy, "/v1/key",
-                  json_pack("{s:o}", "nonce", http_json_hex(nonce, sizeof nonce)), &j, err);
+        rc = post(c, "/v1/key", json_pack("{s:o}", "nonce", http_json_hex(nonce, sizeof nonce)), &j,
+                  err);
     if (rc == CLOISTER_OK && (rc = hex_member(j, "key", &pk, &pklen, err)) == CLOISTER_OK &&
         (rc = hex_member(j, "evidence", &ev, &evlen, err)) == CLOISTER_OK &&
         pklen != HPKE_PUBLIC_LEN)
@@ -138,6 +185,7 @@ int xsearch_client_new(const struct xsearch_trust *t, xsearch_client **out,
         free(c);
         return cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
     }
+    pthread_mutex_init(&c->lock, NULL);
     memcpy(c->proxy, t->proxy, strlen(t->proxy) + 1);
     memcpy(c->mrenclave, t->mrenclave, 32);
     c->allow_simulated = t->allow_simulated;
@@ -152,8 +200,12 @@ int xsearch_client_new(const struct xsearch_trust *t, xsearch_client **out,
 
 void xsearch_client_free(xsearch_client *c)
 {
-    if (c)
-        free(c->ca);
+    if (!c)
+        return;
+    while (c->nidle)
+        http_conn_close(c->idle[--c->nidle]);
+    pthread_mutex_destroy(&c->lock);
+    free(c->ca);
     free(c);
 }
 
@@ -165,12 +217,16 @@ void xsearch_client_key(const xsearch_client *c, uint8_t pk[32])
 int xsearch_client_post(xsearch_client *c, const uint8_t *req, size_t len, uint8_t **resp,
                         size_t *resplen, struct cloister_err *err)
 {
-    json_t *j = NULL;
-    int rc = post(c->proxy, "/v1/search", json_pack("{s:o}", "request", http_json_hex(req, len)),
-                  &j, err);
-    if (rc == CLOISTER_OK)
-        rc = hex_member(j, "response", resp, resplen, err);
-    json_decref(j);
+    char *raw = NULL;
+    unsigned status = 0;
+    int rc = call(c, "/v1/search", "Content-Type: " XSEARCH_REQUEST_TYPE "\r\n", req, len, &status,
+                  &raw, resplen, err);
+    if (rc == CLOISTER_OK && status != 200) {
+        rc = refused(c, status, raw, err);
+        free(raw);
+        raw = NULL;
+    }
+    *resp = (uint8_t *)raw;
     return rc;
 }
 

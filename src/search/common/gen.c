@@ -8,7 +8,11 @@
  *               global words; each word of a new query comes from one of the three;
  *   habits      5 to 24 habitual queries per user (the AOL's navigational queries), Zipf-ranked,
  *               a share `habit` of their queries: they make the strong exact repeats that beat
- *               pooled fakes, which is what SimAttack's rates at k > 0 hinge on;
+ *               pooled fakes, which is what SimAttack's rates at k > 0 hinge on. A share
+ *               `shared_habit` of them are popular queries many users repeat (a word of the
+ *               POPULAR most frequent ones, like the AOL's "google" or "myspace"): drawn as
+ *               fakes they are as strong as a user's own habit, yet as real queries they name
+ *               no user apart, so they make the rate fall with k as steeply as on the AOL;
  *   queries     per user 863 + Exp(196), capped at 1,885 (the AOL100's min, mean and max); words
  *               per query from the AOL100 histogram, stop words sprinkled in; otherwise a query
  *               repeats one of the user's earlier ones with probability `repeat`, or is new;
@@ -33,12 +37,13 @@
 #define PRIVATE_BLOCK 300u /* words of a user's own block, after SHARED */
 #define TOPICS 60u
 #define TOPIC_WORDS 250u
+#define POPULAR 50u /* the popular queries: the most frequent global words */
 #define DAYS 92
 
 struct gen_model {
     double zipf_global, zipf_topic, zipf_private;
     double p_private, p_topic; /* the rest: global words */
-    double habit, repeat, stopword;
+    double habit, shared_habit, repeat, stopword;
     unsigned habits_min, habits_span;
 };
 
@@ -46,9 +51,10 @@ static const struct gen_model model = {
     .zipf_global = 0.9,
     .zipf_topic = 0.9,
     .zipf_private = 0.9,
-    .p_private = 0.15,
+    .p_private = 0.16,
     .p_topic = 0.5,
-    .habit = 0.17,
+    .habit = 0.21,
+    .shared_habit = 0.15,
     .repeat = 0.05,
     .habits_min = 5,
     .habits_span = 20,
@@ -291,8 +297,13 @@ static int gen_user_log(struct gen *g, const struct search_gen_options *o, unsig
     unsigned nh = model.habits_min + (unsigned)(prng_next(&g->rng) % model.habits_span);
     char habits[32][SEARCH_QUERY_MAX / 8];
     uint8_t habit_label[32], label;
-    for (unsigned h = 0; h < nh; h++)
-        gen_query(g, &u, habits[h], sizeof habits[h], &habit_label[h]);
+    for (unsigned h = 0; h < nh; h++) {
+        habit_label[h] = 0;
+        if (prng_uniform(&g->rng) < model.shared_habit)
+            memcpy(habits[h], g->words[zipf_draw(g->cdf_global, POPULAR, &g->rng)], 12);
+        else
+            gen_query(g, &u, habits[h], sizeof habits[h], &habit_label[h]);
+    }
     for (size_t i = 0; i < n && rc == CLOISTER_OK; i++) {
         char buf[SEARCH_QUERY_MAX];
         double r = prng_uniform(&g->rng);

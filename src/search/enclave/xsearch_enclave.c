@@ -10,7 +10,9 @@
  *
  * Replays: every request carries a fresh encapsulation (enc); one seen before is refused. The
  * set holds XSEARCH_SEEN_SLOTS / 2 of them; when it is full the key pair is replaced and the set
- * emptied, so an old request can no longer be opened at all (clients fetch the new key).
+ * emptied, so an old request can no longer be opened at all (clients fetch the new key). HPKE
+ * opens outside the lock with a copy of the pair; the pair's generation, checked under the
+ * lock with the replay set, refuses a request opened under a pair replaced meanwhile.
  *
  * Memory: H, the replay set and the cache of engine answers (xs_cache.c) are allocated in INIT
  * on the enclave's EPC heap (tee_malloc), the memory the signed config budgets. Unless the host
@@ -44,6 +46,7 @@ struct xs_state {
     struct xs_cache cache;
     uint8_t (*seen)[HPKE_ENC_LEN]; /* open addressing; all-zero = empty */
     size_t nseen;
+    uint64_t generation; /* of the key pair: a request opened under an older one is refused */
 };
 
 static int xs_on_start(struct tee_env *env)
@@ -77,6 +80,7 @@ static int new_keys(struct xs_state *st)
 {
     memset(st->seen, 0, (size_t)XSEARCH_SEEN_SLOTS * sizeof *st->seen);
     st->nseen = 0;
+    st->generation++;
     return hpke_keypair(st->pk, st->sk) == 0 ? CLOISTER_OK : CLOISTER_E_FAILED;
 }
 
@@ -202,19 +206,38 @@ struct ticket {
     char *orq;
 };
 
-/* Opens and checks the request under the lock: renews the key pair when the replay set is full;
- * on success the real query is canonical in rq->query and *orq is the OR-ed query. */
-static int open_locked(struct tee_env *env, struct xs_state *st, const uint8_t *req, size_t len,
-                       struct xsearch_request *rq, uint8_t enc[HPKE_ENC_LEN], uint8_t key[32],
-                       char **orq, unsigned *pos)
+/* Opens the request with a copy of the key pair, outside the lock (HPKE is the costliest step
+ * of a search: the enclave's workers open requests in parallel); *generation names the pair. */
+static int open_request(struct tee_env *env, struct xs_state *st, const uint8_t *req, size_t len,
+                        struct xsearch_request *rq, uint8_t enc[HPKE_ENC_LEN], uint8_t key[32],
+                        uint64_t *generation)
 {
+    uint8_t pk[HPKE_PUBLIC_LEN], sk[HPKE_SECRET_LEN];
     struct cloister_err err = {0};
-    char canon[SEARCH_QUERY_MAX + 1];
-    if (!st->ready)
+    pthread_mutex_lock(&st->lock);
+    bool ready = st->ready;
+    memcpy(pk, st->pk, sizeof pk);
+    memcpy(sk, st->sk, sizeof sk);
+    *generation = st->generation;
+    pthread_mutex_unlock(&st->lock);
+    int rc = ready ? xsearch_request_open(pk, sk, req, len, rq, enc, key, &err) : CLOISTER_E_STATE;
+    crypto_wipe(sk, sizeof sk);
+    if (!ready)
         return tee_fail(env, CLOISTER_E_STATE, "search: not initialised");
-    int rc = xsearch_request_open(st->pk, st->sk, req, len, rq, enc, key, &err);
     if (rc != CLOISTER_OK)
         return tee_fail(env, rc, "%s", err.msg);
+    return CLOISTER_OK;
+}
+
+/* Checks the opened request under the lock: renews the key pair when the replay set is full;
+ * on success the real query is canonical in rq->query and *orq is the OR-ed query. */
+static int check_locked(struct tee_env *env, struct xs_state *st, uint64_t generation,
+                        struct xsearch_request *rq, const uint8_t enc[HPKE_ENC_LEN], char **orq,
+                        unsigned *pos)
+{
+    char canon[SEARCH_QUERY_MAX + 1];
+    if (!st->ready || generation != st->generation) /* its replays were forgotten with its key */
+        return tee_fail(env, CLOISTER_E_STATE, "search: the enclave's key was replaced");
     if (!first_seen(st, enc))
         return tee_fail(env, CLOISTER_E_DENIED, "search request replayed");
     if (st->nseen >= XSEARCH_SEEN_SLOTS / 2 && new_keys(st) != CLOISTER_OK)
@@ -352,10 +375,15 @@ static int ecall_open(struct tee_env *env, const uint8_t *in, size_t inlen, stru
     unsigned pos = 0;
     if (!rq)
         return tee_fail(env, CLOISTER_E_NO_MEMORY, "out of memory");
-    pthread_mutex_lock(&st->lock);
-    int rc = open_locked(env, st, req, len, rq, k.enc, k.key, &k.orq, &pos);
-    bool hit = rc == CLOISTER_OK && xs_cache_get(&st->cache, k.orq, rq->n, &cached, &hlen) == 0;
-    pthread_mutex_unlock(&st->lock);
+    uint64_t generation = 0;
+    int rc = open_request(env, st, req, len, rq, k.enc, k.key, &generation);
+    bool hit = false;
+    if (rc == CLOISTER_OK) {
+        pthread_mutex_lock(&st->lock);
+        rc = check_locked(env, st, generation, rq, k.enc, &k.orq, &pos);
+        hit = rc == CLOISTER_OK && xs_cache_get(&st->cache, k.orq, rq->n, &cached, &hlen) == 0;
+        pthread_mutex_unlock(&st->lock);
+    }
     if (rc == CLOISTER_OK) {
         k.filter = rq->filter;
         k.n = rq->n;

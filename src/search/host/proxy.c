@@ -34,9 +34,11 @@
 #define BODY_MAX (2 * XSEARCH_REQUEST_MAX + 256)
 #define ENGINE_REPLY_MAX ((size_t)8 << 20)
 #define THREADS_DEFAULT 4 /* the enclave's TCS count (TEE_THREADS_DEFAULT) */
+#define BATCH_MAX 64      /* calls per shared crossing */
 
 struct xsearch_proxy {
     tee_enclave *e;
+    tee_batcher *batch; /* OPEN and FILTER of concurrent requests share crossings */
     struct http_server *http;
     struct xsearch_upstream up;
     unsigned k_max;
@@ -49,6 +51,17 @@ static int call(xsearch_proxy *p, uint32_t number, struct wire_writer *in, uint8
                 size_t *outlen, struct cloister_err *err)
 {
     return tee_ecall_writer(p->e, number, in, out, outlen, err);
+}
+
+/* The same for the calls of a search, which share crossings with those of other threads. */
+static int batch_call(xsearch_proxy *p, uint32_t number, struct wire_writer *in, uint8_t **out,
+                      size_t *outlen, struct cloister_err *err)
+{
+    int rc = wire_writer_ok(in)
+                 ? tee_batcher_call(p->batch, number, in->buf, in->len, out, outlen, err)
+                 : cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
+    wire_writer_free(in);
+    return rc;
 }
 
 /* The engine's hits for the OR-ed query, encoded for FILTER (*hits malloc'd). Every buffer
@@ -132,7 +145,7 @@ static int search_engine_then_filter(xsearch_proxy *p, struct wire_reader *r, ui
     wire_put_bytes(&w, ticket, tlen);
     wire_put_bytes(&w, hits, hitslen);
     wipe_free(hits, hitslen);
-    return call(p, XSEARCH_ECALL_FILTER, &w, filtered, filtlen, err);
+    return batch_call(p, XSEARCH_ECALL_FILTER, &w, filtered, filtlen, err);
 }
 
 /* OPEN, then (unless the enclave answered from its cache) the engine and FILTER: *resp the
@@ -146,7 +159,7 @@ static int search(xsearch_proxy *p, const uint8_t *req, size_t len, uint8_t **re
     size_t openlen, filtlen = 0;
     wire_writer_init(&w);
     wire_put_bytes(&w, req, len);
-    int rc = call(p, XSEARCH_ECALL_OPEN, &w, &opened, &openlen, err);
+    int rc = batch_call(p, XSEARCH_ECALL_OPEN, &w, &opened, &openlen, err);
     if (rc != CLOISTER_OK)
         return rc;
     wire_reader_init(&r, opened, openlen);
@@ -219,34 +232,46 @@ static void on_key(xsearch_proxy *p, const struct http_request *r, unsigned *sta
     free(out);
 }
 
-static void on_search(xsearch_proxy *p, const struct http_request *r, unsigned *status, char **body)
+/* POST /v1/search: the sealed request as the body (Content-Type message/ohttp-req, answered
+ * message/ohttp-res) or as {"request": hex} (answered {"response": hex}). */
+static void on_search(xsearch_proxy *p, const struct http_request *r, unsigned *status, char **body,
+                      const char **type)
 {
-    size_t len = 0, resplen = 0;
-    uint8_t *req = body_hex(r, "request", &len), *resp = NULL;
+    const char *ct = http_header(r, "Content-Type");
+    bool bin = ct && strcmp(ct, XSEARCH_REQUEST_TYPE) == 0;
+    size_t len = bin ? r->len : 0, resplen = 0;
+    uint8_t *req = bin ? NULL : body_hex(r, "request", &len), *resp = NULL;
     struct cloister_err err = {0};
-    if (!req) {
+    if (!bin && !req) {
         *status = 400;
-        *body = http_error_json("expected {\"request\": hex}");
+        *body = http_error_json("expected {\"request\": hex} or a " XSEARCH_REQUEST_TYPE " body");
         return;
     }
-    int rc = search(p, req, len, &resp, &resplen, &err);
+    int rc = search(p, bin ? (const uint8_t *)r->body : req, len, &resp, &resplen, &err);
     free(req);
     *status = rc == CLOISTER_OK ? 200 : http_status_of(rc);
-    *body = rc == CLOISTER_OK ? answer(json_pack("{s:o}", "response", http_json_hex(resp, resplen)))
-                              : http_error_json(err.msg);
+    if (rc != CLOISTER_OK) {
+        *body = http_error_json(err.msg);
+    } else if (bin) {
+        *body = (char *)resp;
+        *r->answer_len = resplen;
+        *type = XSEARCH_RESPONSE_TYPE;
+        return;
+    } else {
+        *body = answer(json_pack("{s:o}", "response", http_json_hex(resp, resplen)));
+    }
     free(resp);
 }
 
 static void handle(void *arg, const struct http_request *r, unsigned *status, char **body,
                    const char **type)
 {
-    (void)type;
     xsearch_proxy *p = arg;
     bool post = strcmp(r->method, "POST") == 0;
     if (post && strcmp(r->url, "/v1/key") == 0) {
         on_key(p, r, status, body);
     } else if (post && strcmp(r->url, "/v1/search") == 0) {
-        on_search(p, r, status, body);
+        on_search(p, r, status, body, type);
     } else if (strcmp(r->method, "GET") == 0 && strcmp(r->url, "/v1/info") == 0) {
         *status = 200;
         *body = answer(json_pack("{s:o,s:I,s:I}", "mrenclave", http_json_hex(p->mrenclave, 32),
@@ -309,6 +334,8 @@ int xsearch_proxy_start(const struct xsearch_proxy_options *o, xsearch_proxy **o
     if (rc == CLOISTER_OK)
         rc = start_enclave(p, o, err);
     if (rc == CLOISTER_OK)
+        rc = tee_batcher_new(p->e, threads, BATCH_MAX, &p->batch, err);
+    if (rc == CLOISTER_OK)
         rc = http_server_start_pool(o->listen ? o->listen : XSEARCH_LISTEN, NULL, BODY_MAX, 0,
                                     threads, handle, p, &p->http, err);
     if (rc != CLOISTER_OK) {
@@ -340,6 +367,7 @@ void xsearch_proxy_stop(xsearch_proxy *p)
         return;
     if (p->http)
         http_server_stop(p->http);
+    tee_batcher_free(p->batch);
     tee_destroy(p->e);
     free(p);
 }

@@ -10,7 +10,7 @@
  *
  * The targets are what IBBE (docs/ibbe.md) is built from. Pairing 2.5 ms, G1 multiplication
  * 0.3 ms, G2 0.6 ms and GT exponentiation 1.2 ms are about 3-4x mcl's published cycles at the
- * 2.6 GHz of the development machine: the reach of portable constant-time C, with no assembly.
+ * 2.6 GHz of the development machine: what portable constant-time C reached before the Fp assembly.
  * The 4k MSM must take an eighth of the 4k separate multiplications measured just before it:
  * member decryption at n = 4096 is one such MSM, and 4096 multiplications at the G1 target take
  * 1.2 s, so only an 8x MSM (0.15 s) leaves room for the polynomial within IBBE's 250 ms.

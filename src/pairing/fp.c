@@ -3,14 +3,15 @@
  *
  * Multiplication is the CIOS Montgomery product in the "no-carry" form (p's top bit is clear,
  * so the running sum needs no seventh word) with one masked final subtraction. It has two
- * implementations, chosen once at load time by CPUID: on x86-64 CPUs with BMI2 and ADX, inline assembly
- * using mulx (a product that leaves the flags alone) and adcx/adox (two independent carry
- * chains, one for the low halves of the products and one for the high halves), which is what
- * blst and gnark do; elsewhere the portable C of mont.h (unsigned __int128). The choice depends
- * on the CPU only; bls_fp_select() forces the portable path so tests and bench_pairing run both.
- * Nothing branches on data, so every operation here is constant-time; exponents (inversion,
- * square root) are public constants, so square-and-multiply over their bits leaks nothing about
- * the base. This routine dominates the cost of every group operation and of the pairing. */
+ * implementations, chosen once at load time by CPUID: on x86-64 CPUs with BMI2 and ADX, inline
+ * assembly using mulx (a product that leaves the flags alone) and adcx/adox (two independent
+ * carry chains, one for the low halves of the products and one for the high halves), which is
+ * what blst and gnark do; elsewhere the portable C of mont.h (unsigned __int128). The choice
+ * depends on the CPU only; bls_fp_select() forces either path so tests and bench_pairing run
+ * both. Nothing branches on data, so every operation here is constant-time; exponents
+ * (inversion, square root) are public constants, so square-and-multiply over their bits leaks
+ * nothing about the base. This routine dominates the cost of every group operation and of the
+ * pairing. */
 #include "pairing/field.h"
 
 #include <string.h>

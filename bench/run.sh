@@ -15,6 +15,10 @@ elif [ -n "${BENCH_ONLY:-}" ]; then
 else
   cmake --build "$build" -j "$(nproc)" --target benches >/dev/null
 fi
+# bench_pairing times blst (@chainsafe/blst, from npm) in the same run when it can be installed.
+if [ -z "${BENCH_ONLY:-}" ] || [ "$BENCH_ONLY" = pairing ]; then
+  "$root/bench/pairing/blst/install.sh" || true
+fi
 for exe in "$build"/bench/bench_* "$build"/bench/*/bench_*; do
   [ -x "$exe" ] && [ -f "$exe" ] || continue
   name=$(basename "$exe"); name=${name#bench_}

@@ -48,6 +48,15 @@ enum bls_status {
 /* A short English description of a status, for error messages. */
 CLOISTER_API const char *bls_strerror(int status);
 
+/* The Fp multiplication every operation rests on. BLS_FP_AUTO (the default, chosen at load time):
+ * the mulx/adcx/adox assembly when CPUID reports BMI2 and ADX, else the portable C.
+ * BLS_FP_PORTABLE: the portable C. BLS_FP_ADX: the assembly without asking CPUID, for tools that
+ * hide those CPUID bits but run the instructions (valgrind); it faults on a CPU without them.
+ * Returns the one now in use, "adx" or "portable". For tests and benchmarks that compare the
+ * paths: call it before other threads use the library. */
+enum bls_fp_path { BLS_FP_AUTO, BLS_FP_PORTABLE, BLS_FP_ADX };
+CLOISTER_API const char *bls_fp_select(enum bls_fp_path path);
+
 /* Field elements: Montgomery form, 64-bit limbs, least significant first. */
 typedef struct {
     uint64_t l[6];

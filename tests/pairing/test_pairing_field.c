@@ -128,6 +128,56 @@ static void fp_vs_bignum(void **state)
     }
 }
 
+/* a += p: an operand below 2p, as the unreduced sums fed to products are. */
+static void add_p(bls_fp *a)
+{
+    uint64_t carry = 0;
+    for (int j = 0; j < 6; j++)
+        carry = mont_adc(a->l[j], BLS_P[j], carry, &a->l[j]);
+}
+
+/* The mulx/adcx/adox product against the portable one on the same operands: random values below
+ * 2p (the products take sums left unreduced), the edges 0, 1, p - 1, p, 2p - 1, and the
+ * extremes of each limb, all fully reduced and equal. Skipped on CPUs without BMI2 and ADX. */
+static void fp_mul_adx_vs_portable(void **state)
+{
+    if (strcmp(bls_fp_select(BLS_FP_AUTO), "adx") != 0)
+        skip();
+    static const uint64_t edges[][6] = {
+        {0},
+        {1},
+        {0xb9feffffffffaaaaULL, 0x1eabfffeb153ffffULL, 0x6730d2a0f6b0f624ULL, 0x64774b84f38512bfULL,
+         0x4b1ba7b6434bacd7ULL, 0x1a0111ea397fe69aULL}, /* p - 1 */
+        {0xb9feffffffffaaabULL, 0x1eabfffeb153ffffULL, 0x6730d2a0f6b0f624ULL, 0x64774b84f38512bfULL,
+         0x4b1ba7b6434bacd7ULL, 0x1a0111ea397fe69aULL}, /* p */
+        {0x73fdffffffff5555ULL, 0x3d57fffd62a7ffffULL, 0xce61a541ed61ec48ULL, 0xc8ee9709e70a257eULL,
+         0x96374f6c869759aeULL, 0x340223d472ffcd34ULL}, /* 2p - 1 */
+        {~0ULL, ~0ULL, ~0ULL, ~0ULL, ~0ULL, 0x1fffffffffffffffULL >> 4},
+    };
+    enum { EDGES = sizeof edges / sizeof *edges, N = EDGES + 2000 };
+    for (int i = 0; i < N; i++) {
+        bls_fp a, b, want, got;
+        if (i < EDGES * EDGES) {
+            memcpy(a.l, edges[i % EDGES], sizeof a.l);
+            memcpy(b.l, edges[i / EDGES], sizeof b.l);
+        } else {
+            fp_sample(&a, 4 + i);
+            fp_sample(&b, 5 + i);
+            if (i & 1)
+                add_p(&a);
+            if (i & 2)
+                add_p(&b);
+        }
+        bls_fp_select(BLS_FP_PORTABLE);
+        bls_fp_mul(&want, &a, &b);
+        bls_fp_select(BLS_FP_AUTO);
+        bls_fp_mul(&got, &a, &b);
+        assert_memory_equal(got.l, want.l, sizeof got.l);
+        assert_true(mont_less_than(got.l, BLS_P, 6));
+    }
+    tu_fp_path();
+}
+
 static void fp_encoding_bounds(void **state)
 {
     uint8_t b[48];
@@ -456,11 +506,17 @@ static void scalar_split_and_recode(void **state)
 
 int main(void)
 {
+    tu_fp_path();
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(fp_vs_bignum),     cmocka_unit_test(fp_encoding_bounds),
-        cmocka_unit_test(fp2_vs_bignum),    cmocka_unit_test(fp12_identities),
-        cmocka_unit_test(fr_vs_bignum),     cmocka_unit_test(fr_encoding),
-        cmocka_unit_test(fr_batch_inverse), cmocka_unit_test(scalar_split_and_recode),
+        cmocka_unit_test(fp_vs_bignum),
+        cmocka_unit_test(fp_mul_adx_vs_portable),
+        cmocka_unit_test(fp_encoding_bounds),
+        cmocka_unit_test(fp2_vs_bignum),
+        cmocka_unit_test(fp12_identities),
+        cmocka_unit_test(fr_vs_bignum),
+        cmocka_unit_test(fr_encoding),
+        cmocka_unit_test(fr_batch_inverse),
+        cmocka_unit_test(scalar_split_and_recode),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

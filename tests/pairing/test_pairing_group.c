@@ -431,6 +431,7 @@ static void hashing_lands_in_the_group(void **state)
 
 int main(void)
 {
+    tu_fp_path();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(group_axioms),
         cmocka_unit_test(mul_matches_double_and_add),

@@ -194,6 +194,7 @@ static void gt_encoding(void **state)
 
 int main(void)
 {
+    tu_fp_path();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(bilinearity),   cmocka_unit_test(degenerate_and_order),
         cmocka_unit_test(multi_pairing), cmocka_unit_test(gt_exp_matches_square_and_multiply),

@@ -297,6 +297,7 @@ static void noble_encodings(void **state)
 
 int main(void)
 {
+    tu_fp_path();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(rfc_expand_message_xmd),
         cmocka_unit_test(rfc_hash_to_curve_g1),

@@ -4,11 +4,17 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
 #include "util/hex.h"
+
+const char *tu_fp_path(void)
+{
+    return bls_fp_select(getenv("CLOISTER_BLS_PORTABLE") ? BLS_FP_PORTABLE : BLS_FP_AUTO);
+}
 
 void tu_hex(uint8_t *out, size_t len, const char *hex)
 {

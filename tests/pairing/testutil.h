@@ -10,6 +10,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Selects the Fp multiplication the test runs on: the portable C when the environment sets
+ * CLOISTER_BLS_PORTABLE (ctest's *_portable runs), else the default; returns its name. */
+const char *tu_fp_path(void);
 /* Decodes exactly len bytes of hex (fails the test otherwise). */
 void tu_hex(uint8_t *out, size_t len, const char *hex);
 void tu_fr_hex(bls_fr *out, const char *hex);

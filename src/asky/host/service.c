@@ -783,6 +783,9 @@ int asky_object_store(asky_service *s, const char *name, const uint8_t *obj, siz
     rc = call(s, ASKY_ECALL_TICKET_CHECK, &w, &out, &outlen, err);
     free(out);
     asky_objects *o = NULL;
+    int lock = -1; /* shared: a rekey of several objects takes it exclusive */
+    if (rc == CLOISTER_OK && (lock = asky_objects_lock(s->dir, false, err)) < 0)
+        rc = CLOISTER_E_SYSTEM;
     if (rc == CLOISTER_OK)
         rc = asky_objects_open(s->dir, &o, err);
     if (rc == CLOISTER_OK && o) { /* the S3 store, with the service's credentials */
@@ -796,6 +799,7 @@ int asky_object_store(asky_service *s, const char *name, const uint8_t *obj, siz
         rc = os_error(err, "writing the object");
     }
     asky_objects_close(o);
+    asky_objects_unlock(lock);
     return rc;
 }
 

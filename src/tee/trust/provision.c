@@ -274,9 +274,8 @@ static int reserved_names(const struct tee_secret_list *list, struct cloister_er
     return CLOISTER_OK;
 }
 
-/* The package's plaintext in *pt (secret memory, pt_free'd) and its secrets in *list
- * (pointing into it), checked (offer, provider, names); *slot is the offer it used, *pin_now
- * when a signed package would pin its provider. Lock held. */
+/* An opened package: its plaintext (secret memory, wiped by opened_free), its secrets (pointing
+ * into it), the offer it used, and whether a signed package would pin its provider. */
 struct opened {
     uint8_t *pt;
     size_t pt_len, slot;
@@ -291,6 +290,8 @@ static void opened_free(struct opened *o)
         tee_secret_free(o->pt, o->pt_len ? o->pt_len : 1);
 }
 
+/* Opens and checks the package (offer, provider, names) into *o (opened_free it whatever the
+ * result). Lock held. */
 static int open_secrets(tee_self *s, const void *package, size_t package_len, struct opened *o,
                         uint8_t provider[TEE_PUBKEY_LEN], struct cloister_err *err)
 {

@@ -19,6 +19,14 @@ CLOISTER_API int asky_put(asky_service *s, const char *group, const char *user,
 CLOISTER_API int asky_rekey(asky_service *s, const char *group, const char *user,
                             const uint8_t key[ASKY_KEY_LEN], const char *name, enum asky_kind kind,
                             unsigned pad, struct cloister_err *err);
+/* The same for n objects as one atomic update: every object re-encrypted or none (a redo
+ * journal in a store directory, one manifest commit on S3), serialised against other writers
+ * by the store's writer lock (held exclusive from the first read to the commit), and
+ * surviving kill -9 at any moment (the next open finishes or drops the commit). */
+CLOISTER_API int asky_rekey_group(asky_service *s, const char *group, const char *user,
+                                  const uint8_t key[ASKY_KEY_LEN], const char *const *names,
+                                  size_t n, enum asky_kind kind, unsigned pad,
+                                  struct cloister_err *err);
 /* Decrypts object name of the store dir into the file out (written atomically: nothing is
  * left behind when the object is refused). */
 CLOISTER_API int asky_get(const char *dir, const uint8_t key[ASKY_KEY_LEN], const char *name,

@@ -135,6 +135,17 @@ CLOISTER_API int asky_objects_list(asky_objects *o, char ***names, size_t *n,
  * writer got there first, CLOISTER_E_DENIED when the store was rolled back or tampered). */
 CLOISTER_API int asky_objects_commit(asky_objects *o, const struct asky_object_update *u, size_t n,
                                      struct cloister_err *err);
+/* A store directory's objects (dircommit.c): writers take DIR/objects.lock, shared for a put
+ * of one object, exclusive for a commit of several and the reads it was made from (rekey);
+ * the fd, or -1 with err set. A commit interrupted by a crash is finished first. */
+CLOISTER_API int asky_objects_lock(const char *dir, bool exclusive, struct cloister_err *err);
+CLOISTER_API void asky_objects_unlock(int fd);
+/* Finishes a commit a crash interrupted, if any (takes the lock only then). */
+CLOISTER_API int asky_objects_recover(const char *dir, struct cloister_err *err);
+/* Replaces or adds the n objects of DIR/objects at once, all or none, surviving kill -9 (a
+ * redo journal); the exclusive lock held. */
+CLOISTER_API int asky_dir_commit(const char *dir, const struct asky_object_update *u, size_t n,
+                                 struct cloister_err *err);
 /* The whole object (at most max bytes, malloc'd) from either kind of store. */
 CLOISTER_API int asky_object_load(const char *dir, const char *name, size_t max, uint8_t **obj,
                                   size_t *len, struct cloister_err *err);

@@ -300,7 +300,8 @@ CLOISTER_API int tee_evidence_make(tee_self *s, const uint8_t report_data[TEE_RE
  *   - tee_prov_offer(request) makes a fresh HPKE (X25519) key pair and evidence binding its
  *     public key and the provisioner's nonce (the request is the bare nonce, or a provider's
  *     signed "CLPQ" request: tee_prov_request); the private key stays in tee_self (secret
- *     memory). Up to 4 offers are pending per tee_self; a new offer replaces the oldest. Once
+ *     memory). Up to TEE_PROV_PENDING offers are pending per tee_self; a new offer replaces
+ *     the oldest; a package names its offer, so only that offer's key is tried. Once
  *     a provider is pinned (below), only its signed requests are answered (CLOISTER_E_DENIED).
  *   - tee_prov_accept(package) opens the provisioner's package with a pending key (used
  *     once: a replay finds no pending offer; a failed attempt leaves it pending), merges the
@@ -308,13 +309,23 @@ CLOISTER_API int tee_evidence_make(tee_self *s, const uint8_t report_data[TEE_RE
  *     table sealed under the caller's policy for the host to store. A package signed by a
  *     provider (tee_prov_sign) pins that provider's key when none is pinned; once one is,
  *     unsigned packages and those of other keys are refused (CLOISTER_E_DENIED).
+ *   - tee_prov_take(package, name) opens and checks it as tee_prov_accept does (the offer used
+ *     once) but copies the secret `name` out to the caller instead of keeping the secrets and
+ *     sealing the table: for per-request secrets (a reply key, a session key) that must not
+ *     outlive the request. A package that would pin its provider is refused (pinning is
+ *     persisted: tee_prov_accept).
  *   - After a restart, tee_secrets_restore() loads the stored table back: no provisioner. */
+#define TEE_PROV_PENDING 64
 CLOISTER_API int tee_prov_offer(tee_self *s, const uint8_t *request, size_t request_len,
                                 uint8_t **offer, size_t *offer_len, struct cloister_err *err);
 CLOISTER_API CLOISTER_MUST_CHECK int tee_prov_accept(tee_self *s, const void *package,
                                                      size_t package_len,
                                                      enum tee_seal_policy policy, uint8_t **sealed,
                                                      size_t *sealed_len, struct cloister_err *err);
+CLOISTER_API CLOISTER_MUST_CHECK int tee_prov_take(tee_self *s, const void *package,
+                                                   size_t package_len, const char *name,
+                                                   uint8_t *out, size_t cap, size_t *len,
+                                                   struct cloister_err *err);
 CLOISTER_API CLOISTER_MUST_CHECK int
 tee_secrets_restore(tee_self *s, const void *sealed, size_t sealed_len, struct cloister_err *err);
 /* Copies a provisioned secret: CLOISTER_E_NOT_FOUND if there is none of that name,

@@ -149,8 +149,8 @@ CLOISTER_API CLOISTER_MUST_CHECK int tee_verify_evidence(tee_verifier *v, const 
  *      HPKE-seals the named secrets to the key, info = "cloister-provision-v1" || SHA-256(the
  *      evidence envelope).
  *   4. enclave: tee_prov_accept(package) opens it and keeps the secrets.
- * Records: offer "CLPO" v1 (bytes public key, bytes evidence), package "CLPK" v1 (bytes enc,
- * bytes ciphertext), secrets "CLSC" v1 (count, then str name + bytes value each). Names are
+ * Records: offer "CLPO" v1 (bytes public key, bytes evidence), package "CLPK" v2 (8 raw bytes
+ * of the offer's id = SHA-256(evidence) truncated, bytes enc, bytes ciphertext), secrets "CLSC" v1 (count, then str name + bytes value each). Names are
  * 1..TEE_SECRET_NAME_MAX bytes of A-Z a-z 0-9 . _ : / -. */
 #define TEE_PROV_NONCE_LEN 32
 #define TEE_SECRET_NAME_MAX 64

@@ -455,12 +455,11 @@ static int cmd_rekey(int argc, char **argv)
         rc = cli_asky_remote_put(server, &trust, group, user, key, NULL, argv[i], k, (unsigned)pad);
     if (!server && (rc = cli_asky_open(store, tee, db, &s)) == CLI_OK) {
         struct cloister_err err;
-        for (int i = 0; i < nargs && rc == CLI_OK; i++) {
-            if (asky_rekey(s, group, user, key, argv[i], k, (unsigned)pad, &err) != CLOISTER_OK)
-                rc = cli_fail("rekey: %s", err.msg);
-            else
-                printf("rekeyed %s in %s\n", argv[i], store);
-        }
+        if (asky_rekey_group(s, group, user, key, (const char *const *)argv, (size_t)nargs, k,
+                             (unsigned)pad, &err) != CLOISTER_OK)
+            rc = cli_fail("rekey (no object changed): %s", err.msg);
+        for (int i = 0; i < nargs && rc == CLI_OK; i++)
+            printf("rekeyed %s in %s\n", argv[i], store);
         asky_service_close(s);
     }
     crypto_wipe(key, sizeof key);

@@ -2,7 +2,10 @@
  * enclave as its sandboxed process: the path of docs/asky.md (init, users, a group, put, get by
  * a member with no enclave, ls --json), and each refusal as one clear line with exit code 1: a
  * non-member's get and put, a removed member's get of a later file, a bad object name, a key
- * file of another kind, a tampered object (and nothing written for it). */
+ * file of another kind, a tampered object (and nothing written for it). A rekey of several
+ * objects killed with SIGKILL at moments spread over its run leaves, once the store is opened
+ * again, every object rekeyed or none (a removed member opens all of them or none), every
+ * object whole for a member, no journal, and no half-written file once a writer came by. */
 #include <limits.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -115,12 +119,80 @@ static void test_revoked_and_tampered(void **state)
     assert_false(exists("a.txt"));
 }
 
+#define REKEY_OBJECTS 3
+#define KILLS 4
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* How many of r0..r2 carol opens; every one must open for alice with the original bytes. */
+static int carol_opens(void)
+{
+    int n = 0;
+    for (int i = 0; i < REKEY_OBJECTS; i++) {
+        n += cli_run(workdir,
+                     "asky get --store st --user carol --key carol.key --name r%d --out "
+                     "c.out",
+                     i) == 0;
+        assert_int_equal(cli_run(workdir,
+                                 "asky get --store st --user alice --key alice.key --name "
+                                 "r%d --out a.out && cmp -s a.out big.bin",
+                                 i),
+                         0);
+    }
+    assert_false(exists("st/objects/.journal")); /* a commit found is finished by any open */
+    return n;
+}
+
+static void test_rekey_atomic_under_kill(void **state)
+{
+    (void)state;
+    assert_int_equal(cli_shell(workdir, "head -c 262144 /dev/urandom > big.bin"), 0);
+    assert_int_equal(cli_run(workdir, "asky group add --store st --group eng --user carol"), 0);
+    for (int i = 0; i < REKEY_OBJECTS; i++)
+        assert_int_equal(cli_run(workdir,
+                                 "asky put --store st --group eng --user alice --key "
+                                 "alice.key --in big.bin --name r%d",
+                                 i),
+                         0);
+    assert_int_equal(cli_run(workdir, "asky group remove --store st --group eng --user carol"), 0);
+    assert_int_equal(cli_shell(workdir, "cp -a st/objects objects.orig"), 0);
+    assert_int_equal(carol_opens(), REKEY_OBJECTS); /* lazy revocation */
+    const char *rekey = "$CLOISTER asky rekey --store st --group eng --user alice --key alice.key "
+                        "r0 r1 r2";
+    double t0 = now_s();
+    assert_int_equal(cli_shell(workdir, "%s", rekey), 0);
+    double full = now_s() - t0;
+    assert_int_equal(carol_opens(), 0);
+    int committed = 0;
+    for (int k = 1; k <= KILLS; k++) {
+        assert_int_equal(cli_shell(workdir,
+                                   "rm -rf st/objects && cp -a objects.orig st/objects && "
+                                   "{ %s & p=$!; sleep %.3f; kill -9 $p; wait $p; true; }",
+                                   rekey, full * k / (KILLS + 1)),
+                         0);
+        int n = carol_opens();
+        assert_true(n == 0 || n == REKEY_OBJECTS);
+        committed += n == 0;
+    }
+    fprintf(stderr, "rekey of %d objects (%.2f s) killed %d times: %d committed, %d not\n",
+            REKEY_OBJECTS, full, KILLS, committed, KILLS - committed);
+    /* The next writer removes what a killed rekey left before its commit point. */
+    assert_int_equal(cli_shell(workdir, "%s", rekey), 0);
+    assert_int_equal(cli_shell(workdir, "ls -A st/objects | grep -q '^[.]' && exit 1; exit 0"), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_share),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_revoked_and_tampered),
+        cmocka_unit_test(test_rekey_atomic_under_kill),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -220,7 +220,7 @@ static void enclave_refusals(void **state)
     size_t l1, l2, pl;
     uint8_t *o1 = offer(s, n1, &l1);
     uint8_t *pkg1 = package(&p, n1, o1, l1, two, 2, &pl);
-    for (int i = 0; i < 3; i++) /* four newer offers replace it: at most four are pending */
+    for (int i = 0; i < TEE_PROV_PENDING - 1; i++) /* newer offers replace it: a bounded few */
         free(offer(s, n2, &l2));
     uint8_t *o2 = offer(s, n2, &l2);
     uint8_t *sealed;
@@ -270,6 +270,48 @@ static void enclave_refusals(void **state)
     free(sealed);
     tee_self_free(s);
     tee_self_free(t);
+}
+
+/* tee_prov_take: the named secret handed out, nothing kept in the table, the offer used once;
+ * every pending offer (all TEE_PROV_PENDING of them) still takes its own package. */
+static void take_one(void **state)
+{
+    (void)state;
+    tee_self *s = th_self(plat, "taker", 0, 0, 0x73);
+    struct tee_policy p = th_policy_pinned(s);
+    enum { N = TEE_PROV_PENDING };
+    static uint8_t nonces[N][32];
+    uint8_t *offers[N], *pkgs[N], out[32];
+    size_t olen, plen[N], len;
+    struct cloister_err err = {0};
+    for (int i = 0; i < N; i++) {
+        assert_int_equal(tee_prov_nonce(nonces[i], NULL), CLOISTER_OK);
+        offers[i] = offer(s, nonces[i], &olen);
+        pkgs[i] = package(&p, nonces[i], offers[i], olen, two, 2, &plen[i]);
+    }
+    for (int i = N - 1; i >= 0; i--) {
+        assert_int_equal(tee_prov_take(s, pkgs[i], plen[i], "db/key", out, sizeof out, &len, &err),
+                         CLOISTER_OK);
+        assert_int_equal(len, 32);
+        assert_memory_equal(out, two[0].value, 32);
+    }
+    assert_int_equal(tee_secret_count(s), 0);
+    assert_int_not_equal(tee_prov_take(s, pkgs[0], plen[0], "db/key", out, sizeof out, &len, &err),
+                         CLOISTER_OK);
+    for (int i = 0; i < N; i++) {
+        free(offers[i]);
+        free(pkgs[i]);
+    }
+    uint8_t n[32];
+    assert_int_equal(tee_prov_nonce(n, NULL), CLOISTER_OK);
+    uint8_t *o = offer(s, n, &olen), *pkg = package(&p, n, o, olen, two, 2, &plen[0]);
+    assert_int_equal(tee_prov_take(s, pkg, plen[0], "nope", out, sizeof out, &len, &err),
+                     CLOISTER_E_NOT_FOUND);
+    assert_int_equal(tee_prov_take(s, pkg, plen[0], "db/key", out, 2, &len, &err),
+                     CLOISTER_E_TOO_BIG);
+    free(o);
+    free(pkg);
+    tee_self_free(s);
 }
 
 /* A provider that signs is pinned by its first package: afterwards a stranger gets no offer
@@ -392,7 +434,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(round_trip_and_restart), cmocka_unit_test(provisioner_refusals),
         cmocka_unit_test(enclave_refusals),       cmocka_unit_test(pinned_provider),
-        cmocka_unit_test(reserved_names_refused),
+        cmocka_unit_test(reserved_names_refused), cmocka_unit_test(take_one),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

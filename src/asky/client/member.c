@@ -42,18 +42,19 @@ static int write_stream(const char *path, int (*fn)(FILE *out, void *arg), void 
 }
 
 /* Where an object goes: the file at path (a store directory) or, when o, a commit of name to
- * the S3 store through an unlinked temporary file. */
+ * the S3 store through an unlinked temporary file; or, when held (a rekey's commit of several),
+ * only that temporary file, handed back for the caller to commit. */
 struct dest {
-    const char *path;
+    const char *dir, *path;
     asky_objects *o;
     const char *name;
+    struct asky_object_update *held;
 };
 
-static int dest_write(const struct dest *d, int (*fn)(FILE *out, void *arg), void *arg,
-                      struct cloister_err *err)
+/* fn's output in an unlinked temporary file, rewound, as an update of name. */
+static int write_tmp(const char *name, int (*fn)(FILE *out, void *arg), void *arg,
+                     struct asky_object_update *u, struct cloister_err *err)
 {
-    if (!d->o)
-        return write_stream(d->path, fn, arg, err);
     FILE *t = tmpfile();
     if (!t)
         return cloister_errf(err, CLOISTER_E_SYSTEM, "temporary file: %s", strerror(errno));
@@ -61,11 +62,31 @@ static int dest_write(const struct dest *d, int (*fn)(FILE *out, void *arg), voi
     long len = rc == CLOISTER_OK && fflush(t) == 0 ? ftell(t) : -1;
     if (rc == CLOISTER_OK && (len < 0 || fseek(t, 0, SEEK_SET) != 0))
         rc = cloister_errf(err, CLOISTER_E_SYSTEM, "temporary file: %s", strerror(errno));
-    if (rc == CLOISTER_OK) {
-        struct asky_object_update u = {d->name, t, (uint64_t)len};
-        rc = asky_objects_commit(d->o, &u, 1, err);
+    if (rc != CLOISTER_OK) {
+        fclose(t);
+        return rc;
     }
-    fclose(t);
+    *u = (struct asky_object_update){name, t, (uint64_t)len};
+    return CLOISTER_OK;
+}
+
+/* A put of one object: the store's writer lock shared (a rekey takes it exclusive). */
+static int dest_write(const struct dest *d, int (*fn)(FILE *out, void *arg), void *arg,
+                      struct cloister_err *err)
+{
+    if (d->held)
+        return write_tmp(d->name, fn, arg, d->held, err);
+    int lock = asky_objects_lock(d->dir, false, err), rc = CLOISTER_OK;
+    if (lock < 0)
+        return CLOISTER_E_SYSTEM;
+    struct asky_object_update u;
+    if (!d->o)
+        rc = write_stream(d->path, fn, arg, err);
+    else if ((rc = write_tmp(d->name, fn, arg, &u, err)) == CLOISTER_OK) {
+        rc = asky_objects_commit(d->o, &u, 1, err);
+        fclose(u.body);
+    }
+    asky_objects_unlock(lock);
     return rc;
 }
 
@@ -135,7 +156,7 @@ int asky_put(asky_service *s, const char *group, const char *user, const uint8_t
              struct cloister_err *err)
 {
     char path[PATH_MAX];
-    struct dest d = {path, NULL, name};
+    struct dest d = {asky_service_dir(s), path, NULL, name, NULL};
     int rc = asky_object_path(asky_service_dir(s), name, path, sizeof path, err);
     if (rc != CLOISTER_OK || (rc = asky_objects_open(asky_service_dir(s), &d.o, err)) != 0)
         return rc;
@@ -150,21 +171,20 @@ int asky_put(asky_service *s, const char *group, const char *user, const uint8_t
     return rc;
 }
 
-/* Full re-encryption, not a new envelope over the old file key: a revoked member who once
- * opened the object may have kept that key, and the chunks' AAD binds the envelope anyway. */
-int asky_rekey(asky_service *s, const char *group, const char *user,
-               const uint8_t key[ASKY_KEY_LEN], const char *name, enum asky_kind kind, unsigned pad,
-               struct cloister_err *err)
+/* Full re-encryption of one object into a temporary file (u), not a new envelope over the old
+ * file key: a revoked member who once opened the object may have kept that key, and the
+ * chunks' AAD binds the envelope anyway. */
+static int rekey_one(asky_service *s, asky_objects *o, const char *group, const char *user,
+                     const uint8_t key[ASKY_KEY_LEN], const char *name, enum asky_kind kind,
+                     unsigned pad, struct asky_object_update *u, struct cloister_err *err)
 {
     char path[PATH_MAX];
-    struct dest d = {path, NULL, name};
+    struct dest d = {asky_service_dir(s), path, o, name, u};
     FILE *obj = NULL, *plain = NULL;
     int rc = asky_object_path(asky_service_dir(s), name, path, sizeof path, err);
-    if (rc != CLOISTER_OK || (rc = asky_objects_open(asky_service_dir(s), &d.o, err)) != 0)
-        return rc;
-    if (d.o)
-        rc = fetch_tmp(d.o, name, &obj, err);
-    else
+    if (rc == CLOISTER_OK && o)
+        rc = fetch_tmp(o, name, &obj, err);
+    else if (rc == CLOISTER_OK)
         obj = fopen(path, "rb");
     plain = obj ? tmpfile() : NULL; /* unlinked, 0600 */
     if (rc == CLOISTER_OK && (!obj || !plain)) {
@@ -180,7 +200,6 @@ int asky_rekey(asky_service *s, const char *group, const char *user,
         if (rc == CLOISTER_OK)
             rc = put_stream(s, group, user, key, plain, &d, kind, pad, err);
     }
-    asky_objects_close(d.o);
     if (rc != CLOISTER_OK)
         cloister_err_wrap(err, "rekey of '%s'", name);
     if (plain)
@@ -188,6 +207,39 @@ int asky_rekey(asky_service *s, const char *group, const char *user,
     if (obj)
         fclose(obj);
     return rc;
+}
+
+int asky_rekey_group(asky_service *s, const char *group, const char *user,
+                     const uint8_t key[ASKY_KEY_LEN], const char *const *names, size_t n,
+                     enum asky_kind kind, unsigned pad, struct cloister_err *err)
+{
+    const char *dir = asky_service_dir(s);
+    asky_objects *o = NULL;
+    struct asky_object_update *u = calloc(n ? n : 1, sizeof *u);
+    if (!u)
+        return cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
+    int rc = asky_objects_open(dir, &o, err), lock = -1;
+    if (rc == CLOISTER_OK && (lock = asky_objects_lock(dir, true, err)) < 0)
+        rc = CLOISTER_E_SYSTEM;
+    size_t done = 0;
+    for (; rc == CLOISTER_OK && done < n; done++)
+        rc = rekey_one(s, o, group, user, key, names[done], kind, pad, &u[done], err);
+    if (rc == CLOISTER_OK) /* every object or none */
+        rc = o ? asky_objects_commit(o, u, n, err) : asky_dir_commit(dir, u, n, err);
+    for (size_t i = 0; i < n; i++)
+        if (u[i].body)
+            fclose(u[i].body);
+    free(u);
+    asky_objects_unlock(lock);
+    asky_objects_close(o);
+    return rc;
+}
+
+int asky_rekey(asky_service *s, const char *group, const char *user,
+               const uint8_t key[ASKY_KEY_LEN], const char *name, enum asky_kind kind, unsigned pad,
+               struct cloister_err *err)
+{
+    return asky_rekey_group(s, group, user, key, &name, 1, kind, pad, err);
 }
 
 struct get_job {

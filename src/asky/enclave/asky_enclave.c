@@ -540,8 +540,8 @@ static int ecall_user_add_sealed(struct tee_env *env, const uint8_t *in, size_t 
 {
     struct asky_state *st = tee_env_state(env);
     tee_self *self = tee_env_self(env);
-    uint8_t *sealed = NULL, req[ASKY_NAME_MAX + 10 + HPKE_PUBLIC_LEN], pk[HPKE_PUBLIC_LEN];
-    size_t sealed_len = 0, len = 0;
+    uint8_t req[ASKY_NAME_MAX + 10 + HPKE_PUBLIC_LEN], pk[HPKE_PUBLIC_LEN];
+    size_t len = 0;
     char name[ASKY_NAME_MAX + 1];
     struct cloister_err err = {0};
     struct wire_reader r;
@@ -549,12 +549,9 @@ static int ecall_user_add_sealed(struct tee_env *env, const uint8_t *in, size_t 
     pthread_mutex_lock(&st->lock);
     if (!self)
         rc = tee_fail(env, CLOISTER_E_STATE, "sealed user: the enclave is not set up");
-    else if (tee_prov_accept(self, in, inlen, TEE_SEAL_MRENCLAVE, &sealed, &sealed_len, &err) !=
-                 0 ||
-             tee_secret_get(self, ASKY_USER_SECRET, req, sizeof req, &len, &err) != 0)
+    else if (tee_prov_take(self, in, inlen, ASKY_USER_SECRET, req, sizeof req, &len, &err) != 0)
         rc = tee_fail(env, CLOISTER_E_DENIED, "sealed request refused: %s", err.msg);
     pthread_mutex_unlock(&st->lock);
-    free(sealed);
     if (rc != CLOISTER_OK)
         return rc;
     wire_reader_init(&r, req, len);
@@ -856,16 +853,14 @@ static int ecall_sealed_open(struct tee_env *env, const uint8_t *in, size_t inle
 {
     struct asky_state *st = tee_env_state(env);
     tee_self *self = tee_env_self(env);
-    uint8_t *sealed = NULL, req[ASKY_REQUEST_MAX], gid[ASKY_ID_LEN], handle[ASKY_HANDLE_LEN];
-    size_t sealed_len = 0, len = 0;
+    uint8_t req[ASKY_REQUEST_MAX], gid[ASKY_ID_LEN], handle[ASKY_HANDLE_LEN];
+    size_t len = 0;
     struct cloister_err err = {0};
     int rc = CLOISTER_OK;
     pthread_mutex_lock(&st->lock);
     if (!self || !st->ready)
         rc = tee_fail(env, CLOISTER_E_STATE, "sealed request: the enclave is not set up");
-    else if (tee_prov_accept(self, in, inlen, TEE_SEAL_MRENCLAVE, &sealed, &sealed_len, &err) !=
-                 0 ||
-             tee_secret_get(self, ASKY_REQUEST_SECRET, req, sizeof req, &len, &err) != 0)
+    else if (tee_prov_take(self, in, inlen, ASKY_REQUEST_SECRET, req, sizeof req, &len, &err) != 0)
         rc = tee_fail(env, CLOISTER_E_DENIED, "sealed request refused: %s", err.msg);
     else if ((rc = pending_set(env, st, req, len, gid, handle)) == CLOISTER_OK) {
         wire_put_raw(out, gid, sizeof gid);
@@ -873,7 +868,6 @@ static int ecall_sealed_open(struct tee_env *env, const uint8_t *in, size_t inle
     }
     pthread_mutex_unlock(&st->lock);
     crypto_wipe(req, sizeof req);
-    free(sealed); /* the secrets table: this enclave keeps none beyond the request */
     return rc;
 }
 
@@ -884,16 +878,15 @@ static int ecall_session_open(struct tee_env *env, const uint8_t *in, size_t inl
 {
     struct asky_state *st = tee_env_state(env);
     tee_self *self = tee_env_self(env);
-    uint8_t *sealed = NULL, key[ASKY_KEY_LEN];
-    size_t sealed_len = 0, len = 0;
+    uint8_t key[ASKY_KEY_LEN];
+    size_t len = 0;
     struct cloister_err err = {0};
     int rc = CLOISTER_OK;
     pthread_mutex_lock(&st->lock);
     if (!self || !st->ready)
         rc = tee_fail(env, CLOISTER_E_STATE, "session: the enclave is not set up");
-    else if (tee_prov_accept(self, in, inlen, TEE_SEAL_MRENCLAVE, &sealed, &sealed_len, &err) !=
+    else if (tee_prov_take(self, in, inlen, ASKY_SESSION_SECRET, key, sizeof key, &len, &err) !=
                  0 ||
-             tee_secret_get(self, ASKY_SESSION_SECRET, key, sizeof key, &len, &err) != 0 ||
              len != sizeof key)
         rc = tee_fail(env, CLOISTER_E_DENIED, "session refused: %s",
                       err.msg[0] ? err.msg : "the key is not 32 bytes");
@@ -912,7 +905,6 @@ static int ecall_session_open(struct tee_env *env, const uint8_t *in, size_t inl
     }
     pthread_mutex_unlock(&st->lock);
     crypto_wipe(key, sizeof key);
-    free(sealed);
     return rc;
 }
 

@@ -104,7 +104,7 @@ int asky_objects_open(const char *dir, asky_objects **out, struct cloister_err *
         return rc;
     if (file_read_all(path, URL_MAX, &url, &ulen) != 0)
         return errno == ENOENT
-                   ? CLOISTER_OK /* objects in DIR/objects */
+                   ? asky_objects_recover(dir, err) /* objects in DIR/objects */
                    : cloister_errf(err, CLOISTER_E_SYSTEM, "s3.url: %s", strerror(errno));
     char u[URL_MAX + 1];
     snprintf(u, sizeof u, "%.*s", (int)strcspn((char *)url, "\n"), (char *)url);

@@ -588,33 +588,51 @@ int asky_group_remove(asky_service *s, const char *group, const char *user,
     return change(s, ASKY_ECALL_GROUP_REMOVE, group, user, err);
 }
 
+/* Whether the enclave has taken an epoch record newer than counter since: a group record read
+ * with it may have been refused as stale because a change committed meanwhile, not because the
+ * store was rolled back (read again then). */
+static bool epoch_moved(asky_service *s, uint64_t counter)
+{
+    pthread_mutex_lock(&s->sync);
+    bool moved = s->counter > counter;
+    pthread_mutex_unlock(&s->sync);
+    return moved;
+}
+
 int asky_envelope_request(asky_service *s, const char *group, const char *user,
                           const uint8_t nonce[ASKY_REQ_NONCE_LEN], const uint8_t proof[32],
                           enum asky_kind kind, unsigned pad, uint8_t **env, size_t *envlen,
                           struct cloister_err *err)
 {
-    uint8_t gid[ASKY_ID_LEN], *rec = NULL, *out = NULL;
-    size_t reclen = 0, outlen = 0;
+    uint8_t gid[ASKY_ID_LEN], *out = NULL;
+    size_t outlen = 0;
+    uint64_t counter = 0;
     *env = NULL;
     *envlen = 0;
     int rc = name_id(s, 1, group, gid, err);
-    if (rc == CLOISTER_OK &&
-        (rc = group_read(s, gid, &rec, &reclen, NULL, err)) == CLOISTER_E_NOT_FOUND)
-        rc = cloister_errf(err, rc, "no group '%s'", group);
-    if (rc == CLOISTER_OK) {
-        struct wire_writer w;
-        wire_writer_init(&w);
-        wire_put_str(&w, group);
-        wire_put_str(&w, user);
-        wire_put_raw(&w, nonce, ASKY_REQ_NONCE_LEN);
-        wire_put_raw(&w, proof, 32);
-        wire_put_u8(&w, (uint8_t)kind);
-        wire_put_varint(&w, pad);
-        wire_put_bytes(&w, rec, reclen);
-        rc = batch_call(s, ASKY_ECALL_ENVELOPE, &w, &out, &outlen, err);
-        wire_writer_free(&w);
+    for (int i = 0; rc == CLOISTER_OK && i < READ_TRIES; i++) {
+        uint8_t *rec = NULL;
+        size_t reclen = 0;
+        if ((rc = group_read(s, gid, &rec, &reclen, &counter, err)) == CLOISTER_E_NOT_FOUND)
+            rc = cloister_errf(err, rc, "no group '%s'", group);
+        if (rc == CLOISTER_OK) {
+            struct wire_writer w;
+            wire_writer_init(&w);
+            wire_put_str(&w, group);
+            wire_put_str(&w, user);
+            wire_put_raw(&w, nonce, ASKY_REQ_NONCE_LEN);
+            wire_put_raw(&w, proof, 32);
+            wire_put_u8(&w, (uint8_t)kind);
+            wire_put_varint(&w, pad);
+            wire_put_bytes(&w, rec, reclen);
+            rc = batch_call(s, ASKY_ECALL_ENVELOPE, &w, &out, &outlen, err);
+            wire_writer_free(&w);
+        }
+        free(rec);
+        if (rc != CLOISTER_E_DENIED || !epoch_moved(s, counter))
+            break;
+        rc = CLOISTER_OK; /* a change raced the read: read again */
     }
-    free(rec);
     if (rc == CLOISTER_OK)
         rc = take_bytes(out, outlen, env, envlen, "envelope", err);
     free(out);
@@ -714,6 +732,9 @@ int asky_object_store(asky_service *s, const char *name, const uint8_t *obj, siz
     rc = call(s, ASKY_ECALL_TICKET_CHECK, &w, &out, &outlen, err);
     free(out);
     asky_objects *o = NULL;
+    int lock = -1; /* shared: a rekey of several objects takes it exclusive */
+    if (rc == CLOISTER_OK && (lock = asky_objects_lock(s->dir, false, err)) < 0)
+        rc = CLOISTER_E_SYSTEM;
     if (rc == CLOISTER_OK)
         rc = asky_objects_open(s->dir, &o, err);
     if (rc == CLOISTER_OK && o) { /* the S3 store, with the service's credentials */
@@ -727,6 +748,7 @@ int asky_object_store(asky_service *s, const char *name, const uint8_t *obj, siz
         rc = os_error(err, "writing the object");
     }
     asky_objects_close(o);
+    asky_objects_unlock(lock);
     return rc;
 }
 

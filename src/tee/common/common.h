@@ -27,10 +27,14 @@ int tee_offer_encode(const uint8_t pk[32], const uint8_t *evidence, size_t ev_le
                      size_t *len);
 int tee_offer_decode(const void *buf, size_t len, uint8_t pk[32], const uint8_t **evidence,
                      size_t *ev_len, struct cloister_err *err);
-int tee_package_encode(const uint8_t enc[32], const uint8_t *ct, size_t ct_len, uint8_t **out,
-                       size_t *len);
-int tee_package_decode(const void *buf, size_t len, uint8_t enc[32], const uint8_t **ct,
-                       size_t *ct_len, struct cloister_err *err);
+/* A package names the offer it was made for by the first TEE_OFFER_ID_LEN bytes of the
+ * SHA-256 of the offer's evidence (public), so the enclave opens it with that offer's key only. */
+#define TEE_OFFER_ID_LEN 8
+int tee_package_encode(const uint8_t offer_id[TEE_OFFER_ID_LEN], const uint8_t enc[32],
+                       const uint8_t *ct, size_t ct_len, uint8_t **out, size_t *len);
+int tee_package_decode(const void *buf, size_t len, uint8_t offer_id[TEE_OFFER_ID_LEN],
+                       uint8_t enc[32], const uint8_t **ct, size_t *ct_len,
+                       struct cloister_err *err);
 /* The provider's signed offer request "CLPQ" v1 (tee_prov_request) and signed package "CLPS"
  * v1 (tee_prov_sign); the digests are what the signatures cover. */
 struct tee_prov_request {

@@ -36,23 +36,27 @@ int tee_offer_decode(const void *buf, size_t len, uint8_t pk[HPKE_PUBLIC_LEN],
     return tee_wire_finish(&r, "provisioning offer is malformed", err);
 }
 
-int tee_package_encode(const uint8_t enc[HPKE_ENC_LEN], const uint8_t *ct, size_t ct_len,
-                       uint8_t **out, size_t *len)
+int tee_package_encode(const uint8_t offer_id[TEE_OFFER_ID_LEN], const uint8_t enc[HPKE_ENC_LEN],
+                       const uint8_t *ct, size_t ct_len, uint8_t **out, size_t *len)
 {
     struct wire_writer w;
     wire_writer_init(&w);
-    wire_put_header(&w, "CLPK", 1);
+    wire_put_header(&w, "CLPK", 2);
+    wire_put_raw(&w, offer_id, TEE_OFFER_ID_LEN);
     wire_put_bytes(&w, enc, HPKE_ENC_LEN);
     wire_put_bytes(&w, ct, ct_len);
     return wire_writer_finish(&w, out, len);
 }
 
-int tee_package_decode(const void *buf, size_t len, uint8_t enc[HPKE_ENC_LEN], const uint8_t **ct,
-                       size_t *ct_len, struct cloister_err *err)
+int tee_package_decode(const void *buf, size_t len, uint8_t offer_id[TEE_OFFER_ID_LEN],
+                       uint8_t enc[HPKE_ENC_LEN], const uint8_t **ct, size_t *ct_len,
+                       struct cloister_err *err)
 {
     struct wire_reader r;
     wire_reader_init(&r, buf, len);
-    wire_get_header(&r, "CLPK", 1);
+    if (wire_get_header(&r, "CLPK", 2) == 1)
+        wire_reader_fail(&r, "version 1 (no offer id) is no longer accepted");
+    wire_get_raw_into(&r, offer_id, TEE_OFFER_ID_LEN);
     wire_get_bytes_exact(&r, enc, HPKE_ENC_LEN);
     *ct = wire_get_bytes(&r, PACKAGE_CT_MAX, ct_len);
     if (wire_reader_ok(&r) && *ct_len < HPKE_TAG_LEN)

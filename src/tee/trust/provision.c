@@ -6,8 +6,12 @@
  * host can store it, and tee_secrets_restore puts it back after a restart. Values live in
  * tee_secret_alloc memory; every plaintext buffer is wiped before it is freed.
  *
- * A few offers may be pending at once (TEE_PROV_OFFERS, the oldest replaced), so that one
- * stranger's offer does not void the genuine provider's. A provider that signs (tee_prov_request,
+ * Several offers may be pending at once (TEE_PROV_OFFERS, the oldest replaced), so that one
+ * stranger's offer does not void the genuine provider's and concurrent clients (an access
+ * service's) each have theirs; a package names its offer (tee_package_encode), so only that
+ * offer's key is tried. tee_prov_take hands a package's secrets to the caller without keeping or
+ * sealing them: per-request secrets (a reply key, a session key) need not be persisted, and
+ * sealing the whole table per request would cost more than the request. A provider that signs (tee_prov_request,
  * tee_prov_sign) is pinned by its first package: its public key is kept as the secret
  * TEE_PROVIDER_SECRET, sealed and restored with the others, and from then on only its signed
  * requests get offers and only its signed packages are accepted. */
@@ -204,18 +208,21 @@ static int seal_table(tee_self *s, enum tee_seal_policy policy, uint8_t **sealed
     return rc;
 }
 
-/* Opens the package's ciphertext into pt with one of the pending offers, *slot its index.
- * Lock held. */
-static int open_package(tee_self *s, const uint8_t enc[HPKE_ENC_LEN], const uint8_t *ct,
-                        size_t ct_len, uint8_t *pt, size_t *slot, struct cloister_err *err)
+/* Opens the package's ciphertext into pt with the pending offer it names, *slot its index
+ * (only that offer's key is tried, so a bogus package costs one X25519 however many offers
+ * are pending). Lock held. */
+static int open_package(tee_self *s, const uint8_t id[TEE_OFFER_ID_LEN],
+                        const uint8_t enc[HPKE_ENC_LEN], const uint8_t *ct, size_t ct_len,
+                        uint8_t *pt, size_t *slot, struct cloister_err *err)
 {
     bool any = false;
     uint8_t info[sizeof TEE_LABEL_PROVISION + TEE_HASH_LEN];
     memcpy(info, TEE_LABEL_PROVISION, sizeof TEE_LABEL_PROVISION);
     for (size_t i = 0; i < TEE_PROV_OFFERS; i++) {
-        if (!s->sec->offers[i].active)
+        any |= s->sec->offers[i].active;
+        if (!s->sec->offers[i].active ||
+            memcmp(s->sec->offers[i].evidence_hash, id, TEE_OFFER_ID_LEN) != 0)
             continue;
-        any = true;
         memcpy(info + sizeof TEE_LABEL_PROVISION, s->sec->offers[i].evidence_hash, TEE_HASH_LEN);
         if (hpke_open(pt, HPKE_AEAD_AES256GCM, enc, s->sec->offers[i].sk, info, sizeof info, NULL,
                       0, ct, ct_len, NULL) == 0) {
@@ -227,8 +234,10 @@ static int open_package(tee_self *s, const uint8_t enc[HPKE_ENC_LEN], const uint
         return cloister_errf(err, CLOISTER_E_STATE,
                              "no provisioning offer is pending (an offer is used once)");
     return cloister_errf(err, CLOISTER_E_DENIED,
-                         "provisioning package does not open: it was not made for this "
-                         "enclave's offer, or it was altered");
+                         "provisioning package does not open: it was not made for a pending "
+                         "offer of this enclave (an offer is used once; the oldest of %d is "
+                         "replaced), or it was altered",
+                         TEE_PROV_OFFERS);
 }
 
 /* Checks who provisions against the pinned provider (provider NULL: an unsigned package);
@@ -265,45 +274,105 @@ static int reserved_names(const struct tee_secret_list *list, struct cloister_er
     return CLOISTER_OK;
 }
 
+/* An opened package: its plaintext (secret memory, wiped by opened_free), its secrets (pointing
+ * into it), the offer it used, and whether a signed package would pin its provider. */
+struct opened {
+    uint8_t *pt;
+    size_t pt_len, slot;
+    struct tee_secret_list list;
+    bool pin_now;
+};
+
+static void opened_free(struct opened *o)
+{
+    tee_secret_list_free(&o->list);
+    if (o->pt)
+        tee_secret_free(o->pt, o->pt_len ? o->pt_len : 1);
+}
+
+/* Opens and checks the package (offer, provider, names) into *o (opened_free it whatever the
+ * result). Lock held. */
+static int open_secrets(tee_self *s, const void *package, size_t package_len, struct opened *o,
+                        uint8_t provider[TEE_PUBKEY_LEN], struct cloister_err *err)
+{
+    uint8_t id[TEE_OFFER_ID_LEN], enc[HPKE_ENC_LEN], sig[TEE_SIG_LEN];
+    const uint8_t *ct, *inner = package;
+    size_t ct_len, inner_len = package_len;
+    bool is_signed = package_len >= 4 && memcmp(package, "CLPS", 4) == 0;
+    *o = (struct opened){0};
+    if (is_signed &&
+        tee_signed_decode(package, package_len, &inner, &inner_len, provider, sig, err) != 0)
+        return CLOISTER_E_INVALID;
+    if (tee_package_decode(inner, inner_len, id, enc, &ct, &ct_len, err))
+        return CLOISTER_E_INVALID;
+    o->pt_len = ct_len - HPKE_TAG_LEN;
+    if (!(o->pt = tee_secret_alloc(o->pt_len ? o->pt_len : 1)))
+        return cloister_errf(err, CLOISTER_E_NO_MEMORY, "provisioning: out of secret memory");
+    int rc = open_package(s, id, enc, ct, ct_len, o->pt, &o->slot, err);
+    if (rc == CLOISTER_OK)
+        rc = check_provider(s, is_signed ? provider : NULL, sig,
+                            s->sec->offers[o->slot].evidence_hash, inner, inner_len, &o->pin_now,
+                            err);
+    if (rc == CLOISTER_OK &&
+        (rc = tee_secrets_decode(&o->list, o->pt, o->pt_len, err)) == CLOISTER_OK)
+        rc = reserved_names(&o->list, err);
+    return rc;
+}
+
+static void offer_used(tee_self *s, size_t slot)
+{
+    crypto_wipe(s->sec->offers[slot].sk, 32);
+    s->sec->offers[slot].active = false;
+}
+
 int tee_prov_accept(tee_self *s, const void *package, size_t package_len,
                     enum tee_seal_policy policy, uint8_t **sealed, size_t *sealed_len,
                     struct cloister_err *err)
 {
-    uint8_t enc[HPKE_ENC_LEN], provider[TEE_PUBKEY_LEN], sig[TEE_SIG_LEN];
-    const uint8_t *ct, *inner = package;
-    size_t ct_len, inner_len = package_len;
-    bool is_signed = package_len >= 4 && memcmp(package, "CLPS", 4) == 0;
+    uint8_t provider[TEE_PUBKEY_LEN];
     if (policy != TEE_SEAL_MRENCLAVE && policy != TEE_SEAL_MRSIGNER)
         return cloister_errf(err, CLOISTER_E_INVALID, "unknown sealing policy %d", (int)policy);
-    if (is_signed &&
-        tee_signed_decode(package, package_len, &inner, &inner_len, provider, sig, err) != 0)
-        return CLOISTER_E_INVALID;
-    if (tee_package_decode(inner, inner_len, enc, &ct, &ct_len, err))
-        return -1;
-    size_t pt_len = ct_len - HPKE_TAG_LEN, slot = 0;
-    uint8_t *pt = tee_secret_alloc(pt_len ? pt_len : 1);
-    if (!pt)
-        return cloister_errf(err, CLOISTER_E_NO_MEMORY, "provisioning: out of secret memory");
-    struct tee_secret_list list = {0};
     struct tee_secret pin = {TEE_PROVIDER_SECRET, provider, TEE_PUBKEY_LEN};
     struct tee_secret_list pin_list = {&pin, NULL, 1};
-    bool pin_now = false;
+    struct opened o;
     pthread_mutex_lock(&s->lock);
-    int rc = open_package(s, enc, ct, ct_len, pt, &slot, err);
-    if (rc == CLOISTER_OK)
-        rc = check_provider(s, is_signed ? provider : NULL, sig, s->sec->offers[slot].evidence_hash,
-                            inner, inner_len, &pin_now, err);
-    if (rc == CLOISTER_OK && (rc = tee_secrets_decode(&list, pt, pt_len, err)) == CLOISTER_OK &&
-        (rc = reserved_names(&list, err)) == CLOISTER_OK &&
-        (!pin_now || (rc = merge(s, &pin_list, err)) == CLOISTER_OK) &&
-        (rc = merge(s, &list, err)) == CLOISTER_OK) {
-        crypto_wipe(s->sec->offers[slot].sk, 32);
-        s->sec->offers[slot].active = false;
+    int rc = open_secrets(s, package, package_len, &o, provider, err);
+    if (rc == CLOISTER_OK && (!o.pin_now || (rc = merge(s, &pin_list, err)) == CLOISTER_OK) &&
+        (rc = merge(s, &o.list, err)) == CLOISTER_OK)
+        offer_used(s, o.slot);
+    pthread_mutex_unlock(&s->lock);
+    opened_free(&o);
+    return rc ? rc : seal_table(s, policy, sealed, sealed_len, err);
+}
+
+int tee_prov_take(tee_self *s, const void *package, size_t package_len, const char *name,
+                  uint8_t *out, size_t cap, size_t *len, struct cloister_err *err)
+{
+    uint8_t provider[TEE_PUBKEY_LEN];
+    struct opened o;
+    *len = 0;
+    pthread_mutex_lock(&s->lock);
+    int rc = open_secrets(s, package, package_len, &o, provider, err);
+    if (rc == CLOISTER_OK && o.pin_now)
+        rc = cloister_errf(err, CLOISTER_E_DENIED,
+                           "a package that would pin its provider must be accepted, not taken");
+    const struct tee_secret *v = NULL;
+    for (size_t i = 0; rc == CLOISTER_OK && !v && i < o.list.n; i++)
+        if (strcmp(o.list.v[i].name, name) == 0)
+            v = &o.list.v[i];
+    if (rc == CLOISTER_OK && !v)
+        rc = cloister_errf(err, CLOISTER_E_NOT_FOUND, "the package has no secret '%s'", name);
+    else if (rc == CLOISTER_OK && v->len > cap)
+        rc = cloister_errf(err, CLOISTER_E_TOO_BIG, "secret '%s' has %zu bytes, room for %zu", name,
+                           v->len, cap);
+    if (rc == CLOISTER_OK) {
+        memcpy(out, v->value, v->len);
+        *len = v->len;
+        offer_used(s, o.slot);
     }
     pthread_mutex_unlock(&s->lock);
-    tee_secret_list_free(&list);
-    tee_secret_free(pt, pt_len ? pt_len : 1);
-    return rc ? rc : seal_table(s, policy, sealed, sealed_len, err);
+    opened_free(&o);
+    return rc;
 }
 
 int tee_secrets_restore(tee_self *s, const void *sealed, size_t sealed_len,

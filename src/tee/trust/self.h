@@ -12,7 +12,7 @@
 
 #define SEAL_CACHE 8
 #define SEAL_KEY_USES (1u << 24) /* blobs per key id before a fresh one is drawn */
-#define TEE_PROV_OFFERS 4        /* pending provisioning offers at most */
+#define TEE_PROV_OFFERS TEE_PROV_PENDING
 
 struct seal_slot { /* one derived sealing key, ready to use */
     bool used;

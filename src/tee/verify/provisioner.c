@@ -55,7 +55,8 @@ int tee_prov_package(tee_verifier *v, const struct tee_policy *policy, const uin
     uint8_t *ct = malloc(ct_len);
     rc = ct && hpke_seal(enc, ct, HPKE_AEAD_AES256GCM, pk, info, sizeof info, NULL, 0, pt.buf,
                          pt.len, NULL) == 0
-             ? tee_package_encode(enc, ct, ct_len, package, package_len)
+             ? tee_package_encode(info + sizeof TEE_LABEL_PROVISION, enc, ct, ct_len, package,
+                                  package_len)
              : -1;
     wire_writer_free(&pt);
     free(ct); /* ciphertext only: nothing to wipe */

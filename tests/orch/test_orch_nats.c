@@ -379,6 +379,14 @@ static void census(struct bus_kv *kv, int runs[RESTART_PODS], int listed[RESTART
     }
 }
 
+static int unlisted(const int listed[RESTART_PODS])
+{
+    int n = 0;
+    for (int i = 0; i < RESTART_PODS; i++)
+        n += listed[i] == 0;
+    return n;
+}
+
 static void test_restart(void **state)
 {
     (void)state;
@@ -409,8 +417,9 @@ static void test_restart(void **state)
 
     struct bus_kv *kv = bus_kv_open(b, "ORCH_SCHED", 64 << 20, 4 << 20, &err);
     assert_non_null(kv);
-    int runs[RESTART_PODS], listed[RESTART_PODS], running = 0;
-    for (int t = 0; t < 300 && running < 20; t++) {
+    int runs[RESTART_PODS] = {0}, listed[RESTART_PODS] = {0}, running = 0;
+    /* The last scheduler may still be reading submissions when 20 pods run: wait for every one. */
+    for (int t = 0; t < 300 && (running < 20 || unlisted(listed) > 0); t++) {
         sleep_ms(50);
         census(kv, runs, listed, &running);
     }

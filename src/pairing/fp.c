@@ -155,9 +155,22 @@ void bls_fp_set_u64(bls_fp *r, uint64_t v)
     bls_fp_to_mont(r, raw);
 }
 
+/* 4-bit fixed window through bls_fp_mul, so inversion and square roots take the CPUID-chosen
+ * product. The exponent is public: skipping the product for a zero digit leaks nothing. */
 void bls_fp_pow(bls_fp *r, const bls_fp *a, const uint64_t *e, size_t n)
 {
-    mont_pow(r->l, a->l, e, (int)n, BLS_P, BLS_P_N0, BLS_FP_ONE.l, 6);
+    bls_fp table[16], acc = BLS_FP_ONE;
+    table[1] = *a;
+    for (int i = 2; i < 16; i++)
+        bls_fp_mul(&table[i], &table[i - 1], a);
+    for (size_t i = n * 16; i-- > 0;) {
+        for (int s = 0; s < 4; s++)
+            bls_fp_sqr(&acc, &acc);
+        unsigned digit = (unsigned)(e[i / 16] >> (4 * (i % 16))) & 15;
+        if (digit)
+            bls_fp_mul(&acc, &acc, &table[digit]);
+    }
+    *r = acc;
 }
 
 void bls_fp_inv(bls_fp *r, const bls_fp *a)

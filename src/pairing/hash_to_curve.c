@@ -101,10 +101,10 @@ static void fp_from_64_bytes(bls_fp *r, const uint8_t in[64])
     for (int i = 0; i < 64; i++)
         w[i / 8] |= (uint64_t)in[63 - i] << (8 * (i % 8));
     bls_fp lo_m, hi_m;
-    mont_mul(lo_m.l, BLS_FP_R2, w, BLS_P, BLS_P_N0, 6);
+    bls_fp_mul(&lo_m, (const bls_fp *)BLS_FP_R2, (const bls_fp *)w);
     hi[0] = w[6];
     hi[1] = w[7];
-    mont_mul(hi_m.l, BLS_FP_R3, hi, BLS_P, BLS_P_N0, 6);
+    bls_fp_mul(&hi_m, (const bls_fp *)BLS_FP_R3, (const bls_fp *)hi);
     bls_fp_add(r, &lo_m, &hi_m);
 }
 

@@ -4,16 +4,27 @@
  *
  * Included by hash_to_curve.c after it defines FE, PT, FE_(op), MAP(name), sqrt_ratio,
  * SSWU_A, SSWU_B, SSWU_Z, FE_ONE and the isogeny coefficient arrays ISO_XNUM, ISO_XDEN,
- * ISO_YNUM, ISO_YDEN (ascending powers). The output is projective, so the isogeny costs no
- * inversion: (x_num y_den : y y_num x_den : x_den y_den). */
+ * ISO_YNUM, ISO_YDEN (ascending powers). Nothing is inverted: SSWU's x = X/Z stays a fraction,
+ * the isogeny's polynomials are evaluated homogeneously in (X, Z), and the output is
+ * projective. With x_num, y_num of one degree more than x_den and as y_den (both isogenies),
+ * x' = X_num / (Z X_den) and y' = y Y_num / Y_den, so the point is
+ * (X_num Y_den : y Y_num X_den Z : X_den Y_den Z). This saves the field inversion that
+ * dominated the map. */
 
-/* sum c[i] x^i by Horner's rule */
-static void MAP(poly)(FE *r, const FE *c, size_t n, const FE *x)
+#define MAP_NPOW (sizeof ISO_YNUM / sizeof ISO_YNUM[0])
+_Static_assert(sizeof ISO_XNUM / sizeof ISO_XNUM[0] == sizeof ISO_XDEN / sizeof ISO_XDEN[0] + 1 &&
+                   MAP_NPOW == sizeof ISO_YDEN / sizeof ISO_YDEN[0] &&
+                   MAP_NPOW >= sizeof ISO_XNUM / sizeof ISO_XNUM[0],
+               "isogeny degrees as the homogeneous evaluation expects");
+
+/* Z^(n-1) sum c[i] (X/Z)^i = sum c[i] X^i Z^(n-1-i) by Horner's rule; zpow[k] = Z^k. */
+static void MAP(poly)(FE *r, const FE *c, size_t n, const FE *x, const FE *zpow)
 {
-    FE acc = c[n - 1];
+    FE acc = c[n - 1], t;
     for (size_t i = n - 1; i-- > 0;) {
         FE_(mul)(&acc, &acc, x);
-        FE_(add)(&acc, &acc, &c[i]);
+        FE_(mul)(&t, &c[i], &zpow[n - 1 - i]);
+        FE_(add)(&acc, &acc, &t);
     }
     *r = acc;
 }
@@ -47,16 +58,20 @@ static void MAP(map_to_curve)(PT *out, const FE *u)
     uint64_t e1 = bls_ct_eq(FE_(sgn0)(u), FE_(sgn0)(&y));
     FE_(neg)(&t, &y);
     FE_(cmov)(&y, &t, e1 ^ 1);
-    FE_(inv)(&t, &tv4);
-    FE_(mul)(&x, &x, &t);
-
-    FE xn, xd, yn, yd;
-    MAP(poly)(&xn, ISO_XNUM, sizeof ISO_XNUM / sizeof ISO_XNUM[0], &x);
-    MAP(poly)(&xd, ISO_XDEN, sizeof ISO_XDEN / sizeof ISO_XDEN[0], &x);
-    MAP(poly)(&yn, ISO_YNUM, sizeof ISO_YNUM / sizeof ISO_YNUM[0], &x);
-    MAP(poly)(&yd, ISO_YDEN, sizeof ISO_YDEN / sizeof ISO_YDEN[0], &x);
+    /* x = X / tv4: tv4 is -A tv2 or A Z, never zero */
+    FE xn, xd, yn, yd, zpow[MAP_NPOW];
+    zpow[1] = tv4;
+    for (size_t k = 2; k < MAP_NPOW; k++)
+        FE_(mul)(&zpow[k], &zpow[k - 1], &tv4);
+    MAP(poly)(&xn, ISO_XNUM, sizeof ISO_XNUM / sizeof ISO_XNUM[0], &x, zpow);
+    MAP(poly)(&xd, ISO_XDEN, sizeof ISO_XDEN / sizeof ISO_XDEN[0], &x, zpow);
+    MAP(poly)(&yn, ISO_YNUM, sizeof ISO_YNUM / sizeof ISO_YNUM[0], &x, zpow);
+    MAP(poly)(&yd, ISO_YDEN, sizeof ISO_YDEN / sizeof ISO_YDEN[0], &x, zpow);
+    FE_(mul)(&xd, &xd, &tv4);
     FE_(mul)(&out->x, &xn, &yd);
     FE_(mul)(&out->y, &y, &yn);
     FE_(mul)(&out->y, &out->y, &xd);
     FE_(mul)(&out->z, &xd, &yd);
 }
+
+#undef MAP_NPOW

@@ -63,13 +63,22 @@ void bls_fp2_inv(bls_fp2 *r, const bls_fp2 *a)
     bls_fp_neg(&r->c1, &t1);
 }
 
+/* 4-bit fixed window like bls_fp_pow (public exponent: a zero digit skips its product); the
+ * leading zero digits cost nothing, so short exponents stay cheap. */
 void bls_fp2_pow(bls_fp2 *r, const bls_fp2 *a, const uint64_t *e, size_t n)
 {
-    bls_fp2 acc = {BLS_FP_ONE, {{0}}}, base = *a;
-    for (size_t i = n * 64; i-- > 0;) {
-        bls_fp2_sqr(&acc, &acc);
-        if ((e[i / 64] >> (i % 64)) & 1) /* public exponent */
-            bls_fp2_mul(&acc, &acc, &base);
+    bls_fp2 table[16], acc = {BLS_FP_ONE, {{0}}};
+    int started = 0;
+    table[1] = *a;
+    for (int i = 2; i < 16; i++)
+        bls_fp2_mul(&table[i], &table[i - 1], a);
+    for (size_t i = n * 16; i-- > 0;) {
+        unsigned digit = (unsigned)(e[i / 16] >> (4 * (i % 16))) & 15;
+        for (int s = 0; s < 4 && started; s++)
+            bls_fp2_sqr(&acc, &acc);
+        if (digit)
+            bls_fp2_mul(&acc, &acc, &table[digit]);
+        started |= digit != 0;
     }
     *r = acc;
 }

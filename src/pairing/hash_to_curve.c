@@ -185,10 +185,12 @@ void bls_g1_hash(bls_g1 *out, const void *msg, size_t len, const void *dst, size
 /* sqrt_ratio for any q (appendix F.2.1.1) with q = p^2: 2^3 divides q - 1 exactly. */
 static uint64_t g2_sqrt_ratio(bls_fp2 *y, const bls_fp2 *u, const bls_fp2 *v)
 {
-    static const uint64_t seven[1] = {7};
     const bls_fp2 one = {BLS_FP_ONE, {{0}}};
     bls_fp2 tv1 = BLS_SSWU2_C6, tv2, tv3, tv4, tv5;
-    bls_fp2_pow(&tv2, v, seven, 1);
+    bls_fp2_sqr(&tv3, v); /* tv2 = v^7 = v^4 v^3 */
+    bls_fp2_mul(&tv4, &tv3, v);
+    bls_fp2_sqr(&tv3, &tv3);
+    bls_fp2_mul(&tv2, &tv3, &tv4);
     bls_fp2_sqr(&tv3, &tv2);
     bls_fp2_mul(&tv3, &tv3, v);
     bls_fp2_mul(&tv5, u, &tv3);

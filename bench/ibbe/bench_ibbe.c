@@ -39,6 +39,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "bench.h"
 #include "ibbe/enclave/msk.h"
@@ -53,6 +54,14 @@ TEE_ENCLAVE_DECLARE(ibbe);
 static double now_s(void)
 {
     return bench_now_ns() * 1e-9;
+}
+
+/* Process CPU time: what a loaded machine skews least (the bench is one thread). */
+static double cpu_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 /* Targets checked in the summary: the last measurement of each op at (N, n). */
@@ -252,18 +261,22 @@ static void bench_user_decrypt(const ibbe_msk *msk, const ibbe_pk *pk, size_t n)
     uint8_t key[IBBE_KEY_LEN], got[IBBE_KEY_LEN];
     if (ibbe_encrypt(msk, h, n, &hdr, key) != 0 || ibbe_extract(msk, ids[n / 2], &usk) != 0)
         exit(1);
-    double t[5], poly[5];
+    double t[5], poly[5], cpu[5];
     for (int i = 0; i < 5; i++) {
         struct ibbe_poly p;
-        double t0 = now_s();
+        double c0 = cpu_s(), t0 = now_s();
         ibbe_poly_from_hashes(&p, h, n);
         poly[i] = now_s() - t0;
         if (ibbe_decrypt_user(pk, &p, &h[n / 2], &usk, &hdr, got) != 0 ||
             memcmp(got, key, IBBE_KEY_LEN) != 0)
             exit(1);
         t[i] = now_s() - t0;
+        cpu[i] = cpu_s() - c0;
         ibbe_poly_free(&p);
     }
+    /* issue 21 (pairing within 1.3x of blst) asks for <= 25 ms at n = 1k, in CPU time here */
+    fprintf(stderr, "member decrypt n = %zu: %.1f ms CPU time (median of 5)%s\n", n,
+            median(cpu, 5) * 1e3, n == 1000 ? "; target <= 25 ms" : "");
     double pp = n % 1000 == 0 && n <= 4000 ? paper[n / 1000 - 1] : 0;
     row("ibbe_user_decrypt", n, n, median(t, 5), -1, pp, 0);
     row("ibbe_user_poly", n, n, median(poly, 5), -1, 0, 0);

@@ -32,7 +32,7 @@ struct etls {
     BIO *net; /* our end of the pair: the records in and out */
     char *req;
     size_t reqlen, sent;
-    uint8_t *reply;
+    uint8_t *reply; /* NUL-terminated */
     size_t len;
     bool closed;
 };
@@ -160,7 +160,7 @@ static int drive(struct etls *t, char *msg, size_t cap)
             snprintf(msg, cap, "the engine's answer exceeds %zu bytes", ETLS_REPLY_MAX);
             return -1;
         }
-        uint8_t *p = realloc(t->reply, t->len + (size_t)r);
+        uint8_t *p = realloc(t->reply, t->len + (size_t)r + 1);
         if (!p) {
             snprintf(msg, cap, "out of memory");
             return -1;
@@ -168,6 +168,7 @@ static int drive(struct etls *t, char *msg, size_t cap)
         memcpy(p + t->len, buf, (size_t)r);
         t->reply = p;
         t->len += (size_t)r;
+        p[t->len] = 0; /* strtol on the headers stops at the end */
     }
 }
 

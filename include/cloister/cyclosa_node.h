@@ -42,6 +42,9 @@ struct cyclosa_node_options {
     const char *listen; /* IPv4:PORT for peers (port 0: any); engine requests leave from its IP */
     const char *api;    /* 127.0.0.1:PORT for the user's page and JSON API; NULL: none */
     const char *engine; /* IPv4:PORT serving GET /search?q=Q&n=N (search_engine.h) */
+    const char *engine_ca;    /* PEM file: ask the engine over HTTPS, its certificate (naming its
+                            * IP) issued by this CA; the TLS session lives in the enclave.
+                            * NULL: plain HTTP, the host sees the queries it relays */
     const char *const *seeds; /* peers to start from */
     size_t nseeds;
     const char *const *popular; /* the relay table's first queries */

@@ -75,13 +75,17 @@ static int run_node(const struct cyclosa_node_options *o)
 static int cmd_node(int argc, char **argv)
 {
     const char *listen = "127.0.0.1:0", *api = NULL, *engine = NULL, *tee = NULL, *popular = NULL,
-               *wordnet = NULL;
+               *wordnet = NULL, *engine_ca = NULL;
     struct opt_list seeds = {0};
     long long view = CYCLOSA_VIEW_DEFAULT, gossip = 1000, rate = 0, k_max = CYCLOSA_K_MAX;
     bool no_wordnet = false;
     const struct opt_def opts[] = {
         {"engine", OPT_STRING, &engine, "IP:PORT", "the search engine (search engine)",
          OPT_REQUIRED, 0, 0},
+        {"engine-ca", OPT_STRING, &engine_ca, "FILE",
+         "ask the engine over HTTPS, its certificate issued by this CA (PEM); the TLS session "
+         "lives in the enclave",
+         0, 0, 0},
         {"listen", OPT_STRING, &listen, "IP:PORT", "where peers reach this node (port 0: any)", 0,
          0, 0},
         {"api", OPT_STRING, &api, "127.0.0.1:PORT", "the user's search page and JSON API", 0, 0, 0},
@@ -129,6 +133,7 @@ static int cmd_node(int argc, char **argv)
         .listen = listen,
         .api = api,
         .engine = engine,
+        .engine_ca = engine_ca,
         .seeds = seeds.v,
         .nseeds = (size_t)seeds.n,
         .popular = popular ? list : (const char *const *)popular_default,

@@ -38,6 +38,7 @@
 
 #include "common/browser.h"
 #include "cyclosa/common/cyclosa_msg.h"
+#include "cyclosa_testbed.h"
 #include "http/http.h"
 #include "util/fileio.h"
 
@@ -50,12 +51,10 @@ TEE_ENCLAVE_DECLARE(cyclosa);
 #endif
 #define KILLED (NODES / 5)
 #define K 3
-#define ORACLE "127.0.0.2" /* the test's own questions to the engine come from there */
+#define ORACLE CYC_ORACLE
 
-static char dir[PATH_MAX], qlog[PATH_MAX + 16], sig[PATH_MAX + 16], badsig[PATH_MAX + 16];
-static char engine_ep[64];
-static struct search_log log_;
-static search_engine *engine;
+static struct cyc_testbed tb;
+static char sig[PATH_MAX + 16], badsig[PATH_MAX + 16];
 static cyclosa_node *nodes[NODES], *bad;
 
 static void sign(const char *path, uint64_t heap)
@@ -75,7 +74,7 @@ static int start_node(int i, const char *signature, cyclosa_node **out)
     const char *popular[] = {"weather", "news today", "cheap flights", "football scores"};
     snprintf(listen, sizeof listen, "127.0.0.%d:0", 10 + i);
     struct cyclosa_node_options o = {.listen = listen,
-                                     .engine = engine_ep,
+                                     .engine = tb.engine_ep,
                                      .seeds = seeds,
                                      .nseeds = i ? 1 : 0,
                                      .popular = popular,
@@ -98,25 +97,9 @@ static int start_node(int i, const char *signature, cyclosa_node **out)
 static int setup(void **state)
 {
     (void)state;
-    const char *home = getenv("CLOISTER_HOME");
-    char corpus[PATH_MAX + 16], cmd[2 * PATH_MAX + 32];
-    struct cloister_err err;
-    snprintf(dir, sizeof dir, "%s/cyclosa", home ? home : "/tmp/cloister-test");
-    snprintf(cmd, sizeof cmd, "rm -rf '%s' && mkdir -p '%s'", dir, dir);
-    assert_int_equal(system(cmd), 0);
-    snprintf(corpus, sizeof corpus, "%s/corpus.db", dir);
-    snprintf(qlog, sizeof qlog, "%s/queries.jsonl", dir);
-    snprintf(sig, sizeof sig, "%s/cyclosa.sig", dir);
-    snprintf(badsig, sizeof badsig, "%s/other.sig", dir);
-    struct search_gen_options g;
-    search_gen_options_init(&g);
-    g.users = 4;
-    struct search_corpus_options c = {1000, 1};
-    if (search_gen_log(&g, &log_, &err) != CLOISTER_OK ||
-        search_corpus_build(&log_, &c, corpus, &err) != CLOISTER_OK ||
-        search_engine_start(corpus, "127.0.0.1:0", qlog, &engine, &err) != CLOISTER_OK)
-        fail_msg("engine: %s", err.msg);
-    snprintf(engine_ep, sizeof engine_ep, "127.0.0.1:%u", (unsigned)search_engine_port(engine));
+    cyc_testbed_start(&tb, "cyclosa", 4, 1000);
+    snprintf(sig, sizeof sig, "%s/cyclosa.sig", tb.dir);
+    snprintf(badsig, sizeof badsig, "%s/other.sig", tb.dir);
     sign(sig, (uint64_t)64 << 20);
     sign(badsig, (uint64_t)96 << 20); /* another heap size: another MRENCLAVE */
     srand(1);
@@ -131,8 +114,7 @@ static int teardown(void **state)
     for (int i = 0; i < NODES; i++)
         cyclosa_node_stop(nodes[i]);
     cyclosa_node_stop(bad);
-    search_engine_stop(engine);
-    search_log_free(&log_);
+    cyc_testbed_stop(&tb);
     return 0;
 }
 
@@ -186,38 +168,6 @@ static void wait_converged(void)
     assert_true(converged());
 }
 
-/* The engine's own answer for q (its canonical form), as URLs joined by spaces. */
-static void engine_answer(const char *q, char *out, size_t cap)
-{
-    char canon[SEARCH_QUERY_MAX + 1], path[4 * SEARCH_QUERY_MAX], *reply = NULL;
-    unsigned status;
-    struct cloister_err err;
-    assert_true(search_canonical(q, strlen(q), canon, sizeof canon) > 0);
-    int at = snprintf(path, sizeof path, "/search?n=%d&q=", CYCLOSA_HITS);
-    http_url_encode(canon, path + at);
-    assert_int_equal(http_call_from(ORACLE, engine_ep, "GET", path, NULL, NULL, 0, 1 << 22, &status,
-                                    &reply, &err),
-                     CLOISTER_OK);
-    json_t *j = json_loads(reply, 0, NULL), *hits = json_object_get(j, "hits");
-    *out = 0;
-    for (size_t i = 0; i < json_array_size(hits); i++) {
-        size_t at2 = strlen(out);
-        snprintf(out + at2, cap - at2, "%s ",
-                 json_string_value(json_object_get(json_array_get(hits, i), "url")));
-    }
-    json_decref(j);
-    free(reply);
-}
-
-static void urls_of(const struct search_hits *h, char *out, size_t cap)
-{
-    *out = 0;
-    for (size_t i = 0; i < h->n; i++) {
-        size_t at = strlen(out);
-        snprintf(out + at, cap - at, "%s ", h->v[i].url);
-    }
-}
-
 /* Whether the engine logged q (canonical) from the IP of addr. */
 static bool logged_from(const char *q, const char *addr)
 {
@@ -225,7 +175,7 @@ static bool logged_from(const char *q, const char *addr)
     bool found = false;
     search_canonical(q, strlen(q), canon, sizeof canon);
     snprintf(ip, sizeof ip, "%.*s", (int)(strchr(addr, ':') - addr), addr);
-    FILE *f = fopen(qlog, "r");
+    FILE *f = fopen(tb.qlog, "r");
     assert_non_null(f);
     while (!found && fgets(line, sizeof line, f)) {
         json_t *j = json_loads(line, 0, NULL);
@@ -245,14 +195,14 @@ static void search_some(int round, int count, unsigned *relayed_real)
     for (int i = 0; i < NODES && count > 0; i++) {
         if (!nodes[i])
             continue;
-        const char *q = log_.q[(size_t)(round * NODES + i) * 37 % log_.n].text;
+        const char *q = tb.log.q[(size_t)(round * NODES + i) * 37 % tb.log.n].text;
         struct cyclosa_result r;
         struct cloister_err err;
         count--;
         if (cyclosa_node_search(nodes[i], q, K, NULL, &r, &err) != CLOISTER_OK)
             fail_msg("node %d, '%s': %s", i, q, err.msg);
-        engine_answer(q, want, sizeof want);
-        urls_of(&r.hits, got, sizeof got);
+        cyc_engine_answer(&tb, q, want, sizeof want);
+        cyc_urls_of(&r.hits, got, sizeof got);
         assert_string_equal(got, want);
         assert_int_equal(r.k, K);
         assert_string_not_equal(r.relay, cyclosa_node_addr(nodes[i]));
@@ -271,7 +221,7 @@ static void search_some(int round, int count, unsigned *relayed_real)
 /* The engine's log: every line but the test's own from a node's address; how many. */
 static size_t check_engine_log(void)
 {
-    FILE *f = fopen(qlog, "r");
+    FILE *f = fopen(tb.qlog, "r");
     char line[8192];
     size_t n = 0;
     assert_non_null(f);
@@ -321,7 +271,7 @@ static void test_api(void **state)
     unsigned status;
     struct cloister_err err;
     snprintf(ep, sizeof ep, "127.0.0.1:%u", (unsigned)cyclosa_node_api_port(nodes[0]));
-    const char *q = log_.q[log_.n / 2].text;
+    const char *q = tb.log.q[tb.log.n / 2].text;
     json_t *body = json_pack("{s:s,s:i}", "q", q, "k", 2);
     char *b = json_dumps(body, JSON_COMPACT);
     assert_int_equal(
@@ -333,7 +283,7 @@ static void test_api(void **state)
     for (size_t i = 0; i < json_array_size(hits); i++)
         snprintf(got + strlen(got), sizeof got - strlen(got), "%s ",
                  json_string_value(json_object_get(json_array_get(hits, i), "url")));
-    engine_answer(q, want, sizeof want);
+    cyc_engine_answer(&tb, q, want, sizeof want);
     assert_string_equal(got, want);
     json_decref(j);
     json_decref(body);
@@ -363,7 +313,7 @@ static unsigned api_get(const char *path, char **reply)
 static void test_page(void **state)
 {
     (void)state;
-    const char *q = log_.q[log_.n / 3].text;
+    const char *q = tb.log.q[tb.log.n / 3].text;
     char canon[SEARCH_QUERY_MAX + 1], path[4 * SEARCH_QUERY_MAX], want[1 << 14], count[64], *reply;
     size_t hits = 0;
     assert_int_equal(api_get("/", &reply), 200);
@@ -371,7 +321,7 @@ static void test_page(void **state)
     free(reply);
     assert_true(search_canonical(q, strlen(q), canon, sizeof canon) > 0);
     http_url_encode(canon, path + snprintf(path, sizeof path, "/?k=1&q="));
-    engine_answer(q, want, sizeof want);
+    cyc_engine_answer(&tb, q, want, sizeof want);
     for (const char *w = want; *w; w++)
         hits += *w == ' ';
     snprintf(count, sizeof count, "<p id=\"count\">%zu results</p>", hits);
@@ -392,7 +342,7 @@ static void test_page(void **state)
     size_t len;
     snprintf(url, sizeof url, "http://127.0.0.1:%u%s", (unsigned)cyclosa_node_api_port(nodes[0]),
              path);
-    int rc = browser_dump_dom(url, dir, &dom, &len);
+    int rc = browser_dump_dom(url, tb.dir, &dom, &len);
     if (rc == 1) {
         fprintf(stderr, "skipped: the headless browser check needs Debian's chromium\n");
         skip();
@@ -475,6 +425,8 @@ static tee_enclave *raw_enclave(void)
     wire_put_bytes(&w, ca, calen);
     wire_put_varint(&w, 1);
     wire_put_str(&w, "popular query");
+    wire_put_bytes(&w, NULL, 0); /* no engine CA: plain HTTP */
+    wire_put_str(&w, "127.0.0.1");
     assert_int_equal(tee_ecall(e, CYCLOSA_ECALL_INIT, w.buf, w.len, &out, &outlen, &err),
                      CLOISTER_OK);
     wire_writer_free(&w);

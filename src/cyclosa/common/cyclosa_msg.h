@@ -45,11 +45,13 @@ enum {
     CYCLOSA_ECALL_ANSWER = 7,
     CYCLOSA_ECALL_OPEN = 8,
     CYCLOSA_ECALL_FORGET = 9,
+    CYCLOSA_ECALL_ENGINE = 10, /* a step of the relay's TLS session with the engine */
 };
 
 #define CYCLOSA_HELLO_LABEL "CLOISTER-CYCLOSA-V01 hello"
 #define CYCLOSA_KDF_LABEL "CLOISTER-CYCLOSA-V01 session"
 #define CYCLOSA_ID_LEN 16
+#define CYCLOSA_ENGINE_HITS 10 /* results a relay asks of the engine (CYCLOSA_HITS) */
 #define CYCLOSA_KIND_QUERY 'q'
 #define CYCLOSA_KIND_ANSWER 'a'
 #define CYCLOSA_QUERY_PLAIN (CYCLOSA_ID_LEN + 2 + SEARCH_QUERY_MAX)

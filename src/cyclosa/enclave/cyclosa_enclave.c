@@ -20,15 +20,18 @@
 #include <cloister/wire.h>
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cyclosa/common/cyclosa_msg.h"
+#include "engine_tls.h"
 
 #define SESSIONS_MAX 256
 #define PENDING_MAX 64
 #define SEEN_SLOTS 1024
 #define SESSION_MESSAGES (SEEN_SLOTS / 2)
+#define CONNS_MAX 64 /* engine requests under way; a new one past it replaces the oldest */
 
 struct session {
     uint64_t sid, used; /* used: the tick of the last use; 0 = free slot */
@@ -52,6 +55,9 @@ struct cyc_state {
     struct pending p[PENDING_MAX];
     unsigned pnext;
     uint64_t tick;
+    struct etls_ctx *tls; /* NULL: the host asks the engine over plain HTTP */
+    struct etls *conn[CONNS_MAX];
+    uint64_t nconns; /* handle of conn[i]: the last h with h % CONNS_MAX == i */
 };
 
 static int cyc_on_start(struct tee_env *env)
@@ -73,6 +79,9 @@ static void cyc_on_stop(struct tee_env *env)
         session_clear(&st->s[i]);
     crypto_wipe(st->p, sizeof st->p);
     search_history_free(&st->table);
+    for (size_t i = 0; i < CONNS_MAX; i++)
+        etls_free(st->conn[i]);
+    etls_ctx_free(st->tls);
     tee_verifier_free(st->v);
     pthread_mutex_destroy(&st->lock);
 }
@@ -165,8 +174,13 @@ static int init_locked(struct tee_env *env, struct cyc_state *st, struct wire_re
         if (len && search_history_add(&st->table, (const char *)q, len) != CLOISTER_OK)
             return tee_fail(env, CLOISTER_E_NO_MEMORY, "init: out of memory");
     }
-    if (wire_reader_finish(r) != 0)
+    size_t elen = 0;
+    const uint8_t *eca = wire_get_bytes(r, 1 << 20, &elen);
+    char ip[16], msg[160];
+    if (wire_get_str(r, ip, sizeof ip) != 0 || wire_reader_finish(r) != 0)
         return tee_fail(env, CLOISTER_E_INVALID, "init: %s", wire_reader_error(r));
+    if (elen && !(st->tls = etls_ctx_new(eca, elen, ip, msg, sizeof msg)))
+        return tee_fail(env, CLOISTER_E_INVALID, "init: %s", msg);
     int rc = self_check(env, st);
     st->ready = rc == CLOISTER_OK;
     return rc;
@@ -482,6 +496,47 @@ static int relay_locked(struct tee_env *env, struct cyc_state *st, const struct 
     return CLOISTER_OK;
 }
 
+/* The engine's path for q: GET /search?n=HITS&q=Q, Q percent-encoded. */
+static void engine_path(const char *q, char *out, size_t cap)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t at = (size_t)snprintf(out, cap, "/search?n=%d&q=", CYCLOSA_ENGINE_HITS);
+    for (const unsigned char *p = (const unsigned char *)q; *p && at + 4 <= cap; p++) {
+        bool plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                     (*p >= '0' && *p <= '9') || strchr("-_.~", *p);
+        if (plain) {
+            out[at++] = (char)*p;
+        } else {
+            out[at++] = '%';
+            out[at++] = hex[*p >> 4];
+            out[at++] = hex[*p & 15];
+        }
+    }
+    out[at] = 0;
+}
+
+/* With TLS to the engine: the connection asking the engine for q, its handle and first flight
+ * appended to out (the query never leaves the enclave in clear). */
+static int engine_open_locked(struct tee_env *env, struct cyc_state *st, const char *q,
+                              struct wire_writer *out)
+{
+    char path[3 * SEARCH_QUERY_MAX + 64], msg[160];
+    engine_path(q, path, sizeof path);
+    uint64_t h = ++st->nconns;
+    struct etls **slot = &st->conn[h % CONNS_MAX];
+    etls_free(*slot);
+    *slot = etls_new(st->tls, path);
+    crypto_wipe(path, sizeof path);
+    if (!*slot)
+        return tee_fail(env, CLOISTER_E_NO_MEMORY, "relay: out of memory");
+    wire_put_u64(out, h);
+    if (etls_step(*slot, NULL, 0, false, out, msg, sizeof msg) == 0)
+        return CLOISTER_OK; /* a first flight is never done */
+    etls_free(*slot);
+    *slot = NULL;
+    return tee_fail(env, CLOISTER_E_FAILED, "relay: %s", msg);
+}
+
 static int ecall_relay(struct tee_env *env, const uint8_t *in, size_t inlen,
                        struct wire_writer *out)
 {
@@ -502,12 +557,48 @@ static int ecall_relay(struct tee_env *env, const uint8_t *in, size_t inlen,
     pthread_mutex_lock(&st->lock);
     rc = st->ready ? relay_locked(env, st, &f, id, q)
                    : tee_fail(env, CLOISTER_E_STATE, "relay: not initialised");
-    pthread_mutex_unlock(&st->lock);
     if (rc == CLOISTER_OK) {
         wire_put_u64(out, f.sid);
         wire_put_raw(out, id, sizeof id);
-        wire_put_str(out, q);
+        wire_put_str(out, st->tls ? "" : q);
+        if (st->tls)
+            rc = engine_open_locked(env, st, q, out);
     }
+    pthread_mutex_unlock(&st->lock);
+    crypto_wipe(q, sizeof q);
+    return rc;
+}
+
+/* ENGINE: one step of a connection to the engine (in: handle, flags 1 = EOF 2 = drop, the
+ * engine's bytes; out: the bytes to send, done, and once done the engine's body). */
+static int ecall_engine(struct tee_env *env, const uint8_t *in, size_t inlen,
+                        struct wire_writer *out)
+{
+    struct cyc_state *st = tee_env_state(env);
+    struct wire_reader r;
+    size_t len = 0;
+    char msg[160];
+    wire_reader_init(&r, in, inlen);
+    uint64_t h = wire_get_u64(&r);
+    uint8_t flags = wire_get_u8(&r);
+    const uint8_t *bytes = wire_get_bytes(&r, (size_t)1 << 20, &len);
+    if (wire_reader_finish(&r) != 0)
+        return tee_fail(env, CLOISTER_E_INVALID, "engine: a handle, flags and bytes");
+    pthread_mutex_lock(&st->lock);
+    struct etls **slot = &st->conn[h % CONNS_MAX];
+    int rc, step = 1;
+    if (h == 0 || h > st->nconns || h + CONNS_MAX <= st->nconns || !*slot)
+        rc = tee_fail(env, CLOISTER_E_STATE, "engine: no such connection");
+    else if (!(flags & 2) &&
+             (step = etls_step(*slot, bytes, len, flags & 1, out, msg, sizeof msg)) < 0)
+        rc = tee_fail(env, CLOISTER_E_FAILED, "%s", msg);
+    else
+        rc = CLOISTER_OK;
+    if (step != 0 && *slot) { /* dropped, done or failed */
+        etls_free(*slot);
+        *slot = NULL;
+    }
+    pthread_mutex_unlock(&st->lock);
     return rc;
 }
 
@@ -606,6 +697,7 @@ static int ecall_forget(struct tee_env *env, const uint8_t *in, size_t inlen,
     X(CYCLOSA_ECALL_RELAY, relay)                                                                  \
     X(CYCLOSA_ECALL_ANSWER, answer)                                                                \
     X(CYCLOSA_ECALL_OPEN, open)                                                                    \
-    X(CYCLOSA_ECALL_FORGET, forget)
+    X(CYCLOSA_ECALL_FORGET, forget)                                                                \
+    X(CYCLOSA_ECALL_ENGINE, engine)
 TEE_ENCLAVE_DEFINE_WITH(cyclosa, CYCLOSA_ECALLS, .state_size = sizeof(struct cyc_state),
                         .on_start = cyc_on_start, .on_stop = cyc_on_stop);

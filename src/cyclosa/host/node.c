@@ -19,13 +19,16 @@
 #include <cloister/xsearch.h>
 #include <cloister/xsearch_proxy.h>
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -43,6 +46,9 @@
 #define PEER_TYPE "Content-Type: " PEER_TYPE_VALUE "\r\n"
 #define API_BODY_MAX 8192
 #define ENGINE_REPLY_MAX ((size_t)4 << 20)
+#define ENGINE_TIMEOUT_S 10
+
+_Static_assert(CYCLOSA_ENGINE_HITS == CYCLOSA_HITS, "the enclave asks for the hits a node shows");
 #define ENCLAVE_HEAP ((uint64_t)64 << 20)
 
 struct link {
@@ -55,6 +61,7 @@ struct cyclosa_node {
     tee_enclave *e;
     struct http_server *peers, *api;
     char addr[CYCLOSA_ADDR_MAX], ip[16], engine[CYCLOSA_ADDR_MAX];
+    bool tls; /* the engine over HTTPS, its session in the enclave */
     uint8_t mrenclave[32];
     pthread_mutex_t lock;
     pthread_cond_t wake;
@@ -338,22 +345,25 @@ static bool take_token(cyclosa_node *n)
     return true;
 }
 
-/* The engine's hits for q, encoded and cut to fit an answer (*out malloc'd). */
-static int ask_engine(cyclosa_node *n, const char *q, uint8_t **out, size_t *len,
-                      struct cloister_err *err)
+/* The engine's body for q over plain HTTP (the host sees q). */
+static int engine_http(cyclosa_node *n, const char *q, char **reply, struct cloister_err *err)
 {
-    char path[3 * SEARCH_QUERY_MAX + 64], *reply = NULL;
+    char path[3 * SEARCH_QUERY_MAX + 64];
     unsigned status = 0;
     int at = snprintf(path, sizeof path, "/search?n=%d&q=", CYCLOSA_HITS);
     http_url_encode(q, path + at);
     int rc = http_call_from(n->ip, n->engine, "GET", path, NULL, NULL, 0, ENGINE_REPLY_MAX, &status,
-                            &reply, err);
+                            reply, err);
     if (rc == CLOISTER_OK && status != 200)
         rc = cloister_errf(err, CLOISTER_E_FAILED, "the engine answered HTTP %u", status);
+    return rc;
+}
+
+/* The engine's hits in reply, encoded and cut to fit an answer (*out malloc'd). */
+static int engine_hits(const char *reply, uint8_t **out, size_t *len, struct cloister_err *err)
+{
     struct search_hits h = {0};
-    if (rc == CLOISTER_OK)
-        rc = xsearch_engine_parse(reply, strlen(reply), &h, err);
-    free(reply);
+    int rc = xsearch_engine_parse(reply, strlen(reply), &h, err);
     for (size_t i = 0; i < h.n; i++)
         search_hit_clear_matched(&h.v[i]); /* the user needs no matched list */
     *out = NULL;
@@ -367,6 +377,98 @@ static int ask_engine(cyclosa_node *n, const char *q, uint8_t **out, size_t *len
         search_hit_clear(&h.v[--h.n]);
     }
     search_hits_free(&h);
+    return rc;
+}
+
+/* A TCP connection to the engine from this node's IP (fd), or -1 with err set. */
+static int engine_connect(cyclosa_node *n, struct cloister_err *err)
+{
+    struct sockaddr_in src = {.sin_family = AF_INET}, dst = {.sin_family = AF_INET};
+    const char *colon = strrchr(n->engine, ':');
+    char host[16] = "";
+    if (colon && (size_t)(colon - n->engine) < sizeof host)
+        memcpy(host, n->engine, (size_t)(colon - n->engine));
+    dst.sin_port = htons((uint16_t)atoi(colon ? colon + 1 : "0"));
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct timeval tv = {.tv_sec = ENGINE_TIMEOUT_S};
+    if (fd >= 0 && inet_pton(AF_INET, n->ip, &src.sin_addr) == 1 &&
+        inet_pton(AF_INET, host, &dst.sin_addr) == 1 &&
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) == 0 &&
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) == 0 &&
+        bind(fd, (struct sockaddr *)&src, sizeof src) == 0 &&
+        connect(fd, (struct sockaddr *)&dst, sizeof dst) == 0)
+        return fd;
+    if (fd >= 0)
+        close(fd);
+    cloister_errf(err, CLOISTER_E_SYSTEM, "cannot reach the engine");
+    return -1;
+}
+
+/* Tells the enclave to drop its connection h to the engine (a failed or refused request). */
+static void engine_drop(cyclosa_node *n, uint64_t h)
+{
+    struct wire_writer w;
+    uint8_t *out = NULL;
+    size_t outlen = 0;
+    struct cloister_err ignored;
+    wire_writer_init(&w);
+    wire_put_u64(&w, h);
+    wire_put_u8(&w, 2);
+    wire_put_bytes(&w, NULL, 0);
+    ecall(n, CYCLOSA_ECALL_ENGINE, &w, &out, &outlen, &ignored);
+    free(out);
+}
+
+static bool send_all(int fd, const uint8_t *p, size_t len)
+{
+    while (len) {
+        ssize_t w = send(fd, p, len, MSG_NOSIGNAL);
+        if (w <= 0)
+            return false;
+        p += w;
+        len -= (size_t)w;
+    }
+    return true;
+}
+
+/* The engine's body for the connection h the enclave opened (its first step in r): the host
+ * carries the TLS records between the enclave and the engine's socket, nothing more. */
+static int engine_tls(cyclosa_node *n, uint64_t h, struct wire_reader *r, char **body,
+                      struct cloister_err *err)
+{
+    int fd = engine_connect(n, err), rc = fd < 0 ? CLOISTER_E_SYSTEM : CLOISTER_OK;
+    uint8_t *step = NULL, buf[16384];
+    size_t steplen = 0, blen = 0;
+    ssize_t got = 0;
+    bool done = false;
+    while (rc == CLOISTER_OK && !done) {
+        const uint8_t *tx = wire_get_bytes(r, SIZE_MAX, &blen);
+        done = wire_get_u8(r) != 0;
+        const uint8_t *b = done ? wire_get_bytes(r, SIZE_MAX, &steplen) : NULL;
+        if (!wire_reader_ok(r) || (!done && wire_reader_finish(r) != 0))
+            rc = cloister_errf(err, CLOISTER_E_PROTOCOL, "the enclave's answer is malformed");
+        else if (blen && !send_all(fd, tx, blen))
+            rc = cloister_errf(err, CLOISTER_E_FAILED, "the engine closed the connection");
+        else if (done && !(*body = strndup((const char *)b, steplen)))
+            rc = cloister_errf(err, CLOISTER_E_NO_MEMORY, "out of memory");
+        if (rc != CLOISTER_OK || done)
+            break;
+        got = recv(fd, buf, sizeof buf, 0);
+        struct wire_writer w;
+        wire_writer_init(&w);
+        wire_put_u64(&w, h);
+        wire_put_u8(&w, got <= 0 ? 1 : 0);
+        wire_put_bytes(&w, buf, got > 0 ? (size_t)got : 0);
+        free(step);
+        step = NULL;
+        rc = ecall(n, CYCLOSA_ECALL_ENGINE, &w, &step, &steplen, err);
+        wire_reader_init(r, step, steplen);
+    }
+    if (fd >= 0)
+        close(fd);
+    if (rc != CLOISTER_OK && !done)
+        engine_drop(n, h);
+    free(step);
     return rc;
 }
 
@@ -386,18 +488,26 @@ static int relay(cyclosa_node *n, const uint8_t *frame, size_t len, uint8_t **ou
     uint64_t sid = wire_get_u64(&r);
     wire_get_raw_into(&r, id, sizeof id);
     int got = wire_get_str(&r, q, sizeof q);
-    if (rc == CLOISTER_OK && (got != 0 || wire_reader_finish(&r) != 0))
+    uint64_t h = n->tls ? wire_get_u64(&r) : 0; /* then the TLS session's first step */
+    if (rc == CLOISTER_OK && (got != 0 || (!n->tls && wire_reader_finish(&r) != 0)))
         rc = cloister_errf(err, CLOISTER_E_PROTOCOL, "the enclave's answer is malformed");
-    free(opened);
     pthread_mutex_lock(&n->lock);
+    bool opened_ok = rc == CLOISTER_OK;
     if (rc == CLOISTER_OK && !take_token(n))
         rc = cloister_errf(err, CLOISTER_E_BUSY, "this relay is at its engine rate");
     n->stats.refused += rc != CLOISTER_OK;
     n->stats.relayed += rc == CLOISTER_OK;
     pthread_mutex_unlock(&n->lock);
+    char *reply = NULL;
     if (rc == CLOISTER_OK)
-        rc = ask_engine(n, q, &hits, &hlen, err);
+        rc = n->tls ? engine_tls(n, h, &r, &reply, err) : engine_http(n, q, &reply, err);
+    else if (opened_ok && h)
+        engine_drop(n, h);
+    free(opened);
     crypto_wipe(q, sizeof q);
+    if (rc == CLOISTER_OK)
+        rc = engine_hits(reply, &hits, &hlen, err);
+    free(reply);
     if (rc == CLOISTER_OK) {
         wire_writer_init(&w);
         wire_put_u64(&w, sid);
@@ -550,10 +660,17 @@ int cyclosa_node_search(cyclosa_node *n, const char *q, int k, const search_atta
         k = own && search_attack_attribute(own, q, len, &user, &l) ? (int)(l * n->k_max + 0.5) : 0;
     if ((unsigned)k > n->k_max)
         return cloister_errf(err, CLOISTER_E_INVALID, "k = %d is over k max %u", k, n->k_max);
-    int rc = CLOISTER_E_FAILED;
+    int rc = CLOISTER_E_FAILED, kept = CLOISTER_OK;
     for (int attempt = 0; attempt < ATTEMPTS; attempt++) {
+        struct cloister_err e = {0};
         search_hits_free(&r->hits);
-        if ((rc = round_once(n, q, (unsigned)k, r, err)) == CLOISTER_OK || rc == CLOISTER_E_INVALID)
+        rc = round_once(n, q, (unsigned)k, r, &e);
+        if (rc != CLOISTER_E_STATE || kept == CLOISTER_OK) { /* no peer left says least */
+            kept = rc;
+            if (err)
+                *err = e;
+        }
+        if (rc == CLOISTER_OK || rc == CLOISTER_E_INVALID)
             break;
         pthread_mutex_lock(&n->lock);
         n->stats.retries++;
@@ -562,7 +679,7 @@ int cyclosa_node_search(cyclosa_node *n, const char *q, int k, const search_atta
     pthread_mutex_lock(&n->lock);
     n->stats.searches++;
     pthread_mutex_unlock(&n->lock);
-    return rc;
+    return kept;
 }
 
 /* ---- the peer server ---- */
@@ -795,6 +912,19 @@ static int init_enclave(cyclosa_node *n, const struct cyclosa_node_options *o,
     for (size_t i = 0; i < o->npopular; i++)
         wire_put_str(&w, o->popular[i]);
     free(ca);
+    ca = NULL;
+    calen = 0;
+    if (rc == CLOISTER_OK && o->engine_ca && file_read_all(o->engine_ca, 1 << 20, &ca, &calen) != 0)
+        rc = cloister_errf(err, CLOISTER_E_NOT_FOUND, "cannot read the engine's CA %s",
+                           o->engine_ca);
+    char ip[16] = "";
+    const char *colon = strrchr(o->engine, ':');
+    if (colon && (size_t)(colon - o->engine) < sizeof ip)
+        memcpy(ip, o->engine, (size_t)(colon - o->engine));
+    wire_put_bytes(&w, ca, calen);
+    wire_put_str(&w, ip);
+    free(ca);
+    n->tls = o->engine_ca != NULL;
     if (rc != CLOISTER_OK) {
         wire_writer_free(&w);
         return rc;

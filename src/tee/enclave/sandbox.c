@@ -13,7 +13,9 @@
  *      Writes go to stdout/stderr only (diagnostics). open/openat fail with EACCES rather than
  *      kill: glibc and OpenSSL open files lazily (malloc's arena trimming reads
  *      /proc/sys/vm/overcommit_memory), the enclave cannot use a file either way (Landlock
- *      grants none), and a refused probe must not become a dead enclave.
+ *      grants none), and a refused probe must not become a dead enclave. sysinfo too: glibc's
+ *      qsort asks it for the physical memory (sysconf(_SC_PHYS_PAGES)) on arrays over 1 KiB, as
+ *      when OpenSSL sorts a certificate store, and does without when it is refused.
  *
  * Sanitizer builds: to print a report, ASan reads /proc/self/exe's link, asks whether stderr
  * is a terminal (ioctl TCGETS on fd 2) and tries to open /proc/self/maps (refused, as every
@@ -146,6 +148,7 @@ static const int sanitizer_extra[] = {
 static const int refused[] = {
     SCMP_SYS(open),
     SCMP_SYS(openat),
+    SCMP_SYS(sysinfo),
 };
 
 /* An argument comparison with every field set (libseccomp's SCMP_A* macros leave datum_b out,

@@ -76,6 +76,8 @@ static void test_study(void **state)
         assert_non_null(strstr(csv, row));
         snprintf(row, sizeof row, "\n%s,app_streams_flights,", configs[c]);
         assert_true((strstr(csv, row) != NULL) == (c < 3));
+        snprintf(row, sizeof row, "\n%s,app_ibbe_create,256,256,", configs[c]);
+        assert_true((strstr(csv, row) != NULL) == (c == 1 || c == 2));
     }
     assert_non_null(strstr(csv, "\nnative,aes_gcm_page,4096,"));
     /* paging happens only where the budget is below the working set */

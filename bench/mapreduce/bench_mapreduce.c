@@ -272,7 +272,8 @@ static void setup(const char *outdir)
 int main(int argc, char **argv)
 {
     setup(argc > 1 ? argv[1] : ".");
-    printf("app,mode,workers,mb_s,records_s,seconds,ecalls_per_1k_records,lua_heap_peak\n");
+    printf("app,mode,workers,mb_s,records_s,seconds,ecalls_per_1k_records,lua_heap_peak,"
+           "cpu_seconds,mb_per_cpu_s\n");
     const char *inputs[] = {text, points, text, text},
                *apps[] = {"wordcount", "kmeans", "grep", "inverted_index"},
                *jobs[] = {"wordcount.lua", "kmeans.lua", "grep.lua", "inverted_index.lua"};

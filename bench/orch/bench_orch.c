@@ -112,7 +112,9 @@ static double cpu_s(void)
 
 static void sim_rate(void)
 {
-    struct orch_trace t = trace(200000, 20, 0.05, 5); /* loaded, not overloaded */
+    /* loaded, not overloaded; ORCH_BENCH_JOBS sets the size (`cloister reproduce --quick`) */
+    const char *jobs = getenv("ORCH_BENCH_JOBS");
+    struct orch_trace t = trace(jobs && atoi(jobs) > 0 ? (size_t)atoi(jobs) : 200000, 20, 0.05, 5);
     for (enum orch_policy p = ORCH_BINPACK; p <= ORCH_RANDOM; p++) {
         struct orch_sim_options o;
         options(&o, p);

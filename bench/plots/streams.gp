@@ -7,7 +7,7 @@
 set datafile separator ","
 set terminal pngcairo noenhanced size 1200,900 font ",10"
 set output png
-set multiplot layout 2,2 title "SecureStreams: flights pipeline, embedded engine, 200,000 generated events"
+set multiplot layout 2,2 title "SecureStreams: flights pipeline, embedded engine, generated flights (the CSV's events column)"
 set style data histograms
 set style histogram clustered gap 1
 set style fill solid 0.8 border -1

@@ -63,10 +63,12 @@ TEE_ENCLAVE_DECLARE(xsearch);
 #define CLIENTS 8
 #define TARGET_RPS 25000
 #define TARGET_CORES 4 /* the paper's i7-6700 */
+/* Requests of the throughput run; XSEARCH_BENCH_REQUESTS sets it (`cloister reproduce
+ * --quick`), as XSEARCH_BENCH_USERS sets the users of the synthetic log (default 100). */
 #ifdef __SANITIZE_ADDRESS__
-#define CACHED_REQUESTS 2000
+static size_t cached_requests = 2000;
 #else
-#define CACHED_REQUESTS 40000
+static size_t cached_requests = 40000;
 #endif
 
 struct vocab {
@@ -426,7 +428,7 @@ static double children_cpu_s(void)
 static void *post_all(void *arg)
 {
     struct poster *w = arg;
-    for (size_t i; (i = atomic_fetch_add(w->next, 1)) < CACHED_REQUESTS;) {
+    for (size_t i; (i = atomic_fetch_add(w->next, 1)) < cached_requests;) {
         uint8_t *resp;
         size_t resplen;
         unsigned status = 0;
@@ -469,10 +471,10 @@ static void throughput(const char *engine_ep, const char *query)
     xsearch_client_key(c, pk);
     struct xsearch_request rq = {3, SEARCH_FILTER_MATCH, HITS, ""};
     snprintf(rq.query, sizeof rq.query, "%s", query);
-    uint8_t **req = calloc(CACHED_REQUESTS, sizeof *req);
-    size_t *len = calloc(CACHED_REQUESTS, sizeof *len);
-    double *ms = calloc(CACHED_REQUESTS, sizeof *ms);
-    for (size_t i = 0; i < CACHED_REQUESTS; i++)
+    uint8_t **req = calloc(cached_requests, sizeof *req);
+    size_t *len = calloc(cached_requests, sizeof *len);
+    double *ms = calloc(cached_requests, sizeof *ms);
+    for (size_t i = 0; i < cached_requests; i++)
         if (xsearch_request_seal(pk, &rq, &req[i], &len[i], enc, key, NULL) != CLOISTER_OK)
             exit(1);
     char ep[64];
@@ -492,11 +494,11 @@ static void throughput(const char *engine_ep, const char *query)
         /* the server's CPU: this process's and the enclave's, less the posting threads' */
         double server = cpu_s(CLOCK_PROCESS_CPUTIME_ID) + children_cpu_s() - cpu0 -
                         atomic_load(&client_cpu);
-        double done = (double)(CACHED_REQUESTS - atomic_load(&failed)), rps = done / secs;
+        double done = (double)(cached_requests - atomic_load(&failed)), rps = done / secs;
         double per_core = server > 0 ? done / server : 0;
         const char *sys = run ? "http_only" : "cached";
         printf("throughput,%s,%d,%.0f,%.3f,%d\n", sys, run ? 0 : 3, rps,
-               bench_quantile(ms, CACHED_REQUESTS, 0.5), TARGET_RPS);
+               bench_quantile(ms, cached_requests, 0.5), TARGET_RPS);
         printf("throughput_cpu,%s,%d,%.0f,%.1f,%d\n", sys, run ? 0 : 3, per_core,
                per_core > 0 ? 1e6 / per_core : 0, TARGET_RPS / TARGET_CORES);
         fprintf(stderr,
@@ -504,11 +506,11 @@ static void throughput(const char *engine_ep, const char *query)
                 "%.1f us a request: %.0f requests per CPU-second (target %d per core of the "
                 "paper's %d)\n",
                 run ? "GET /v1/info alone (the HTTP ceiling)" : "searches with cached answers", rps,
-                TARGET_RPS, bench_quantile(ms, CACHED_REQUESTS, 0.5), atomic_load(&failed),
+                TARGET_RPS, bench_quantile(ms, cached_requests, 0.5), atomic_load(&failed),
                 per_core > 0 ? 1e6 / per_core : 0, per_core, TARGET_RPS / TARGET_CORES,
                 TARGET_CORES);
     }
-    for (size_t i = 0; i < CACHED_REQUESTS; i++)
+    for (size_t i = 0; i < cached_requests; i++)
         free(req[i]);
     free(req);
     free(len);
@@ -594,7 +596,10 @@ int main(int argc, char **argv)
     struct search_gen_options g;
     struct search_log log;
     search_gen_options_init(&g);
-    g.users = USERS;
+    const char *users = getenv("XSEARCH_BENCH_USERS"), *reqs = getenv("XSEARCH_BENCH_REQUESTS");
+    g.users = users && atoi(users) > 0 ? (unsigned)atoi(users) : USERS;
+    if (reqs && atoi(reqs) > 0)
+        cached_requests = (size_t)atoi(reqs);
     if (search_gen_log(&g, &log, NULL) != CLOISTER_OK)
         return 1;
     printf("metric,system,k,a,b,c\n");

@@ -39,8 +39,11 @@
 
 TEE_ENCLAVE_DECLARE(streams);
 
-#define ROWS 200000
-#define PACED_SECONDS 2.0
+/* Sizes: CLOISTER_STREAMS_BENCH_ROWS rows (default 200,000), each paced run
+ * CLOISTER_STREAMS_BENCH_PACED_S seconds (default 2); `cloister reproduce --quick` sets them
+ * smaller. */
+static size_t n_rows = 200000;
+static double paced_s = 2.0;
 #define TARGET_RATE 300000.0 /* events/s, embedded */
 #define TARGET_RATIO 1.3     /* secure against plain */
 #define TARGET_P99_MS 50.0   /* at half load */
@@ -137,12 +140,12 @@ static double throughput(struct config *c, size_t n)
         for (int r = 0; r < 3; r++)
             if (c[i].t[r] == c[i].sec)
                 s = &c[i].s[r];
-        printf("throughput,%s,%s,%zu,0,%d,%.3f,%.0f,%.3f,%.3f,0,0,%.3f\n", label(&c[i]),
-               tee_name(c[i].tee), c[i].batch, ROWS, c[i].sec, ROWS / c[i].sec,
+        printf("throughput,%s,%s,%zu,0,%zu,%.3f,%.0f,%.3f,%.3f,0,0,%.3f\n", label(&c[i]),
+               tee_name(c[i].tee), c[i].batch, n_rows, c[i].sec, n_rows / c[i].sec,
                (double)s->latency_p50_us / 1e3, (double)s->latency_p99_us / 1e3, c[i].cpu_s);
     }
     fflush(stdout);
-    return ROWS / c[0].sec;
+    return n_rows / c[0].sec;
 }
 
 /* Each secure configuration beside the targets: its rate, and its cost against the plain one
@@ -150,7 +153,7 @@ static double throughput(struct config *c, size_t n)
 static void against_targets(const struct config *c, size_t n, size_t plain)
 {
     for (size_t i = 0; i < n; i++) {
-        double rate = ROWS / c[i].sec;
+        double rate = n_rows / c[i].sec;
         fprintf(stderr, "bench_streams: %-13s %s  %4.0fk events/s (target >= %.0fk: %s)",
                 label(&c[i]), tee_name(c[i].tee), rate / 1e3, TARGET_RATE / 1e3,
                 rate >= TARGET_RATE ? "met" : "MISSED");
@@ -212,7 +215,7 @@ static void paced(const char *config, size_t batch, double rate, const struct pa
 {
     struct pacer p = *tmpl;
     p.rate = rate;
-    p.rows = (uint64_t)(rate * PACED_SECONDS);
+    p.rows = (uint64_t)(rate * paced_s);
     pthread_t t;
     if (pthread_create(&t, NULL, pacer_main, &p) != 0)
         exit(1);
@@ -228,8 +231,17 @@ static void p99_against_target(const char *what, size_t batch, const struct ss_s
             what, batch, p99, TARGET_P99_MS, p99 <= TARGET_P99_MS ? "met" : "MISSED");
 }
 
+static double env_num(const char *name, double dflt)
+{
+    const char *v = getenv(name);
+    double x = v ? strtod(v, NULL) : 0;
+    return x > 0 ? x : dflt;
+}
+
 int main(int argc, char **argv)
 {
+    n_rows = (size_t)env_num("CLOISTER_STREAMS_BENCH_ROWS", (double)n_rows);
+    paced_s = env_num("CLOISTER_STREAMS_BENCH_PACED_S", paced_s);
     snprintf(dir, sizeof dir, "%s/streams-bench", argc > 1 ? argv[1] : "/tmp");
     file_remove_tree(dir);
     file_mkdirs(dir, 0700);
@@ -243,7 +255,8 @@ int main(int argc, char **argv)
     struct cloister_err err = {0};
     struct pacer p = {0};
     if (file_write_atomic(lua, PIPELINE, strlen(PIPELINE), 0644) != 0 ||
-        ss_gen_flights(input, ROWS, 2008, 1, &err) != 0 || crypto_random(seed, sizeof seed) != 0 ||
+        ss_gen_flights(input, n_rows, 2008, 1, &err) != 0 ||
+        crypto_random(seed, sizeof seed) != 0 ||
         tee_image_path("streams", image, sizeof image, &err) != 0 ||
         ss_sign_image(image, seed, sig, &err) != 0 || mkfifo(fifo, 0600) != 0 ||
         file_read_all(input, 1 << 30, (uint8_t **)&p.data, &p.len) != 0) {

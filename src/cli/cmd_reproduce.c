@@ -52,10 +52,11 @@ static const struct bench benches[] = {
      "CLOISTER_MR_BENCH_MB=2 CLOISTER_MR_BENCH_POINTS=5000 CLOISTER_MR_BENCH_MODES=lua-none,"
      "lua-sim,lua-proc,lua-proc-small-epc",
      "", cli_plots_mapreduce},
-    {"streams", "", "", cli_plots_streams},
+    {"streams", "CLOISTER_STREAMS_BENCH_ROWS=50000 CLOISTER_STREAMS_BENCH_PACED_S=0.5", "",
+     cli_plots_streams},
     {"asky", "ASKY_BENCH_MAX_N=10000 ASKY_BENCH_MAX_HPKE_N=1000", "", cli_plots_asky},
-    {"xsearch", "", "", cli_plots_xsearch},
-    {"orch", "", "", cli_plots_orch},
+    {"xsearch", "XSEARCH_BENCH_REQUESTS=5000", "", cli_plots_xsearch},
+    {"orch", "ORCH_BENCH_JOBS=20000", "", cli_plots_orch},
 };
 #define NBENCHES (sizeof benches / sizeof benches[0])
 
@@ -79,8 +80,9 @@ static const struct figure figures[] = {
     {"fig2a",
      "Figure 2a: SCBR matching time against subscriptions (native and enclaved SCBR, native ASPE)",
      "scbr_match",
-     {{"ASPE time / enclaved SCBR (poset) time, 10^5 subscriptions",
-       "engine=aspe;placement=native;subs=100000", "engine=poset;placement=enclave;subs=100000",
+     {{"ASPE time / enclaved SCBR (poset) time, 10^4 subscriptions (the poset's largest under "
+       "--quick)",
+       "engine=aspe;placement=native;subs=10000", "engine=poset;placement=enclave;subs=10000",
        "us_per_pub", false, 10, "about one order of magnitude"},
       {"enclaved / native SCBR (poset), 10^4 subscriptions (index in the LLC)",
        "engine=poset;placement=enclave;subs=10000", "engine=poset;placement=native;subs=10000",
@@ -136,7 +138,8 @@ static const struct figure figures[] = {
      "Figure 5a: re-identification rate (SimAttack)",
      "xsearch",
      {{"X-Search, k = 7", "metric=reid;system=xsearch;k=7", NULL, "a", false, 0.06, "6 %"},
-      {"Cyclosa, k = 7", "metric=reid;system=cyclosa;k=7", NULL, "a", false, 0.04, "4 %"},
+      {"Cyclosa, k = 7 (a search's k + 1 messages linked, scored as the paper does)",
+       "metric=reid;system=cyclosa-linked;k=7", NULL, "a", false, 0.04, "4 %"},
       {"Tor (k = 0)", "metric=reid;system=tor;k=0", NULL, "a", false, 0.36, "about 36 %"},
       {"TrackMeNot, k = 7", "metric=reid;system=trackmenot;k=7", NULL, "a", false, 0.45, "45 %"},
       {"GooPIR, k = 7", "metric=reid;system=goopir;k=7", NULL, "a", false, 0.50, "50 %"}}},

@@ -76,6 +76,8 @@ static void test_study(void **state)
         assert_non_null(strstr(csv, row));
         snprintf(row, sizeof row, "\n%s,app_streams_flights,", configs[c]);
         assert_true((strstr(csv, row) != NULL) == (c < 3));
+        snprintf(row, sizeof row, "\n%s,app_ibbe_create,256,256,", configs[c]);
+        assert_true((strstr(csv, row) != NULL) == (c == 1 || c == 2));
     }
     assert_non_null(strstr(csv, "\nnative,aes_gcm_page,4096,"));
     /* paging happens only where the budget is below the working set */
@@ -103,8 +105,8 @@ static void test_study(void **state)
 
 /* The stand-in benchmarks: NAME and its CSV (rows the report's tables select). */
 static const char *const fakes[][2] = {
-    {"scbr_match", "engine,placement,subs,preds,us_per_pub\naspe,native,100000,1,50\n"
-                   "poset,enclave,100000,1,5\nposet,enclave,10000,1,1.1\nposet,native,10000,1,1\n"},
+    {"scbr_match", "engine,placement,subs,preds,us_per_pub\naspe,native,10000,1,11\n"
+                   "poset,enclave,10000,1,1.1\nposet,native,10000,1,1\n"},
     {"ibbe", "OP,N,n,seconds,bytes\nibbe_setup,0,1000,0.262,1\nibbe_add,10000,1000,0.00136,1\n"
              "ibbe_create,1000,1000,0.1,1\nibbe_create,10000,1000,1,1\nrsa_create,1000,0,2,1\n"
              "rsa_create,10000,0,20,1\n"},

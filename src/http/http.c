@@ -559,8 +559,8 @@ int http_call_bin(const char *endpoint, const char *method, const char *path, co
                   const void *body, size_t len, size_t max_reply, unsigned *status, char **reply,
                   size_t *reply_len, struct cloister_err *err)
 {
-    return call_once(NULL, endpoint, method, path, headers, body, len, max_reply, status, reply,
-                     reply_len, err);
+    return http_call_bin_from(NULL, endpoint, method, path, headers, body, len, max_reply, status,
+                              reply, reply_len, err);
 }
 
 int http_call_bin_from(const char *source, const char *endpoint, const char *method,
